@@ -1,0 +1,58 @@
+package tracker
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Alert types of the first version.
+const (
+	AlertDetour                    = "detour"
+	AlertUnauthorizedStop          = "unauthorized_stop"
+	AlertCrossingMismatch          = "crossing_mismatch"
+	AlertBorderCrossingOutsidePort = "border_crossing_outside_port"
+	AlertSignalLost                = "signal_lost"
+	AlertGateMismatch              = "gate_mismatch"
+	AlertOverstay                  = "overstay"
+	AlertMeeting                   = "meeting"
+)
+
+// Severities, lowest first.
+const (
+	SeverityInfo     = "info"
+	SeverityWarning  = "warning"
+	SeverityCritical = "critical"
+)
+
+// Alert lifecycle: open → acknowledged → resolved.
+const (
+	StatusOpen         = "open"
+	StatusAcknowledged = "acknowledged"
+	StatusResolved     = "resolved"
+)
+
+// Alert is a rule's finding about a vehicle. DedupKey makes one incident one alert: a rule
+// that sees the same incident again updates the alert with that key instead of adding one.
+type Alert struct {
+	ID            int64           `json:"id"`
+	Type          string          `json:"type"`
+	Severity      string          `json:"severity"`
+	Status        string          `json:"status"`
+	VehicleID     string          `json:"vehicle_id"`
+	Time          time.Time       `json:"time"`
+	UpdatedAt     time.Time       `json:"updated_at"`
+	ZoneID        *string         `json:"zone_id"`
+	DeclarationID *string         `json:"declaration_id"`
+	Late          bool            `json:"late"`
+	Lat           float64         `json:"lat"`
+	Lon           float64         `json:"lon"`
+	Message       string          `json:"message"`
+	DedupKey      string          `json:"dedup_key"`
+	Active        bool            `json:"active"` // the condition still holds (e.g. still off the corridor)
+	Evidence      json.RawMessage `json:"evidence"`
+	AckedBy       string          `json:"acked_by,omitempty"`
+	AckedAt       *time.Time      `json:"acked_at,omitempty"`
+	ResolvedBy    string          `json:"resolved_by,omitempty"`
+	ResolvedAt    *time.Time      `json:"resolved_at,omitempty"`
+	Note          string          `json:"note,omitempty"`
+}
