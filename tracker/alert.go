@@ -2,8 +2,24 @@ package tracker
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 )
+
+// ErrTransition is returned for a lifecycle change the alert's status does not allow
+// (anything after resolved, or acknowledging twice).
+var ErrTransition = errors.New("alert status change not allowed")
+
+// CanTransition reports whether an alert may move from one status to another.
+func CanTransition(from, to string) bool {
+	switch to {
+	case StatusAcknowledged:
+		return from == StatusOpen
+	case StatusResolved:
+		return from == StatusOpen || from == StatusAcknowledged
+	}
+	return false
+}
 
 // Alert types of the first version.
 const (

@@ -1,0 +1,78 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+func commitEvents(ctx context.Context, tx *sql.Tx, b *tracker.Batch) error {
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO events(type, time_us, vehicle_id, zone_id, lat, lon, fix_id, late, attrs) VALUES(?,?,?,?,?,?,?,?,?) RETURNING id`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for i := range b.Events {
+		e := &b.Events[i]
+		if e.FixID == 0 && e.FixRef > 0 && e.FixRef <= len(b.Fixes) {
+			e.FixID = b.Fixes[e.FixRef-1].ID
+		}
+		attrs, err := jsonText(e.Attrs)
+		if err != nil {
+			return fmt.Errorf("event %d attributes: %w", i, err)
+		}
+		if err := ins.QueryRowContext(ctx, e.Type, us(e.Time), e.VehicleID, e.ZoneID, e.Lat, e.Lon, e.FixID, e.Late, attrs).Scan(&e.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Events returns events matching q in time order.
+func (s *Store) Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error) {
+	var where []string
+	var args []any
+	if q.VehicleID != "" {
+		where, args = append(where, "vehicle_id = ?"), append(args, q.VehicleID)
+	}
+	if q.Type != "" {
+		where, args = append(where, "type = ?"), append(args, q.Type)
+	}
+	if !q.From.IsZero() {
+		where, args = append(where, "time_us >= ?"), append(args, q.From.UnixMicro())
+	}
+	if !q.To.IsZero() {
+		where, args = append(where, "time_us < ?"), append(args, q.To.UnixMicro())
+	}
+	query := `SELECT id, type, time_us, vehicle_id, zone_id, lat, lon, fix_id, late, attrs FROM events`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY time_us, id"
+	if q.Limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", q.Limit)
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []tracker.Event{}
+	for rows.Next() {
+		var e tracker.Event
+		var t int64
+		var attrs string
+		if err := rows.Scan(&e.ID, &e.Type, &t, &e.VehicleID, &e.ZoneID, &e.Lat, &e.Lon, &e.FixID, &e.Late, &attrs); err != nil {
+			return nil, err
+		}
+		e.Time = fromUS(t)
+		if err := unmarshalText(attrs, &e.Attrs); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

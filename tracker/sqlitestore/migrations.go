@@ -1,0 +1,138 @@
+package sqlitestore
+
+// migrations are applied in order; a database remembers how many it has had in
+// PRAGMA user_version, so each runs exactly once. Append, never edit.
+var migrations = []string{
+	// 1: the first schema.
+	`
+CREATE TABLE fixes (
+	id          INTEGER PRIMARY KEY,
+	vehicle_id  TEXT    NOT NULL,
+	device_id   TEXT    NOT NULL,
+	protocol    TEXT    NOT NULL DEFAULT '',
+	time_us     INTEGER NOT NULL,
+	received_us INTEGER NOT NULL,
+	lat         REAL    NOT NULL,
+	lon         REAL    NOT NULL,
+	speed_kmh   REAL    NOT NULL DEFAULT 0,
+	heading     REAL    NOT NULL DEFAULT 0,
+	altitude_m  REAL    NOT NULL DEFAULT 0,
+	valid       INTEGER NOT NULL,
+	late        INTEGER NOT NULL DEFAULT 0,
+	flags       TEXT    NOT NULL DEFAULT '',
+	attrs       TEXT    NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX fixes_device_time ON fixes(device_id, time_us);
+CREATE INDEX fixes_vehicle_time ON fixes(vehicle_id, time_us);
+CREATE INDEX fixes_time ON fixes(time_us);
+
+CREATE TABLE latest_fixes (
+	vehicle_id TEXT PRIMARY KEY,
+	fix_id     INTEGER NOT NULL,
+	time_us    INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE vehicles (
+	id         TEXT PRIMARY KEY,
+	plate      TEXT NOT NULL DEFAULT '',
+	kind       TEXT NOT NULL DEFAULT '',
+	card_id    TEXT NOT NULL DEFAULT '',
+	name       TEXT NOT NULL DEFAULT '',
+	attrs      TEXT NOT NULL DEFAULT '',
+	created_us INTEGER NOT NULL
+);
+CREATE INDEX vehicles_plate ON vehicles(plate);
+CREATE INDEX vehicles_card ON vehicles(card_id);
+
+CREATE TABLE devices (
+	id         TEXT PRIMARY KEY,
+	protocol   TEXT NOT NULL,
+	vehicle_id TEXT NOT NULL DEFAULT '',
+	auth_code  TEXT NOT NULL DEFAULT '',
+	created_us INTEGER NOT NULL
+);
+
+CREATE TABLE zones (
+	id         TEXT PRIMARY KEY,
+	kind       TEXT NOT NULL,
+	feature    TEXT NOT NULL,
+	version    INTEGER NOT NULL,
+	updated_us INTEGER NOT NULL
+);
+
+CREATE TABLE events (
+	id         INTEGER PRIMARY KEY,
+	type       TEXT NOT NULL,
+	time_us    INTEGER NOT NULL,
+	vehicle_id TEXT NOT NULL,
+	zone_id    TEXT NOT NULL DEFAULT '',
+	lat        REAL NOT NULL DEFAULT 0,
+	lon        REAL NOT NULL DEFAULT 0,
+	fix_id     INTEGER NOT NULL DEFAULT 0,
+	late       INTEGER NOT NULL DEFAULT 0,
+	attrs      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_vehicle_time ON events(vehicle_id, time_us);
+CREATE INDEX events_time ON events(time_us);
+
+CREATE TABLE alerts (
+	id             INTEGER PRIMARY KEY,
+	type           TEXT NOT NULL,
+	severity       TEXT NOT NULL,
+	status         TEXT NOT NULL,
+	vehicle_id     TEXT NOT NULL,
+	time_us        INTEGER NOT NULL,
+	updated_us     INTEGER NOT NULL,
+	zone_id        TEXT,
+	declaration_id TEXT,
+	late           INTEGER NOT NULL DEFAULT 0,
+	lat            REAL NOT NULL DEFAULT 0,
+	lon            REAL NOT NULL DEFAULT 0,
+	message        TEXT NOT NULL DEFAULT '',
+	dedup_key      TEXT NOT NULL,
+	active         INTEGER NOT NULL DEFAULT 0,
+	evidence       TEXT NOT NULL DEFAULT 'null',
+	acked_by       TEXT NOT NULL DEFAULT '',
+	acked_us       INTEGER,
+	resolved_by    TEXT NOT NULL DEFAULT '',
+	resolved_us    INTEGER,
+	note           TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX alerts_dedup ON alerts(dedup_key, status);
+CREATE INDEX alerts_vehicle ON alerts(vehicle_id, time_us);
+CREATE INDEX alerts_status ON alerts(status, time_us);
+
+CREATE TABLE users (
+	username   TEXT PRIMARY KEY,
+	role       TEXT NOT NULL,
+	hash       TEXT NOT NULL,
+	disabled   INTEGER NOT NULL DEFAULT 0,
+	created_us INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+	token_hash TEXT PRIMARY KEY,
+	username   TEXT NOT NULL,
+	role       TEXT NOT NULL,
+	created_us INTEGER NOT NULL,
+	expires_us INTEGER NOT NULL,
+	seen_us    INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(username);
+
+CREATE TABLE audit (
+	seq       INTEGER PRIMARY KEY,
+	time_us   INTEGER NOT NULL,
+	actor     TEXT NOT NULL,
+	action    TEXT NOT NULL,
+	object    TEXT NOT NULL,
+	result    TEXT NOT NULL,
+	detail    TEXT NOT NULL DEFAULT '',
+	prev_hash TEXT NOT NULL,
+	hash      TEXT NOT NULL
+);
+-- The audit log is append-only, even for someone with a SQL shell on the store.
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+`,
+}

@@ -1,0 +1,171 @@
+// Package sqlitestore is BorderWatch's embedded store: one SQLite file (pure Go, WAL) in the
+// data directory. One connection writes, so a Commit is one short transaction that readers
+// never block; reads use a pool of their own.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/borderwatch/borderwatch/tracker"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Options tune durability.
+type Options struct {
+	// SyncEveryCommit fsyncs the WAL on every commit (synchronous=FULL): an acknowledged fix then
+	// survives power loss, not only a process crash.
+	SyncEveryCommit bool
+}
+
+// Store is the embedded tracker.Store.
+type Store struct {
+	w *sql.DB // exactly one connection: SQLite has one writer
+	r *sql.DB
+}
+
+var _ tracker.Store = (*Store)(nil)
+
+// Open opens or creates the database at path and applies pending migrations.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	sync := "NORMAL"
+	if opts.SyncEveryCommit {
+		sync = "FULL"
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(on)", "temp_store(memory)", "cache_size(-65536)"} {
+		q.Add("_pragma", p)
+	}
+	dsn := "file:" + abs + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	s := &Store{w: w, r: r}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	var v int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.w.PingContext(ctx)
+}
+
+func us(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromUS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func nullUS(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func jsonText(v any) (string, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 0 {
+			return "", nil
+		}
+	case []string:
+		if len(x) == 0 {
+			return "", nil
+		}
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+func unmarshalText[T any](s string, dst *T) error {
+	if s == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(s), dst)
+}
+
+func flagsText(flags []string) string { return strings.Join(flags, ",") }
+
+func textFlags(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
+
+// isUniqueViolation reports a primary key or unique constraint failure.
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return tracker.ErrNotFound
+	}
+	return err
+}
+
