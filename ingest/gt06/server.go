@@ -1,0 +1,344 @@
+package gt06
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// Config configures a Server.
+type Config struct {
+	Addr       string             // listen address for ListenAndServe, e.g. ":6023"
+	Sink       tracker.Sink       // where fixes go; required
+	Admission  *tracker.Admission // who may report; required
+	Logger     *slog.Logger       // nil: slog.Default()
+	Registerer prometheus.Registerer
+
+	MaxConns      int           // simultaneous connections; 0: 10,000
+	IdleTimeout   time.Duration // a connection silent this long is closed; 0: 10 minutes (trackers send a heartbeat every few minutes)
+	WriteTimeout  time.Duration // for one acknowledgement; 0: 10 seconds
+	MaxFrameBytes int           // largest frame accepted; 0: DefaultMaxSize
+
+	Now func() time.Time // server clock for Fix.ReceivedAt; nil: time.Now
+}
+
+// Server is the GT06 TCP gateway.
+//
+// A connection must log in (0x01) first. The IMEI is admitted with Admission; an unknown
+// device (or one registered for another protocol) gets no login acknowledgement and its
+// connection is closed, so a misconfigured tracker keeps retrying rather than streaming
+// positions nobody stores. Location packets before login are dropped. Every location
+// becomes a tracker.Fix submitted to the Sink; alarm packets (0x16, 0x26) are acknowledged
+// only after Submit returned nil or a *tracker.RefusedError, so the tracker resends an alarm
+// that was not stored. Plain GPS packets (0x10, 0x12, 0x22) expect no acknowledgement in the
+// protocol. Malformed packets are skipped and counted; the connection goes on.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	m   *metrics
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// NewServer checks cfg, fills in defaults and registers the metrics.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Sink == nil || cfg.Admission == nil {
+		return nil, errors.New("gt06: Config needs a Sink and an Admission")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 10_000
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 10 * time.Minute
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.MaxFrameBytes <= 0 {
+		cfg.MaxFrameBytes = DefaultMaxSize
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("gt06: metrics: %w", err)
+	}
+	return &Server{
+		cfg:   cfg,
+		log:   cfg.Logger.With("protocol", tracker.ProtocolGT06),
+		m:     m,
+		conns: make(map[net.Conn]struct{}),
+	}, nil
+}
+
+// ListenAndServe listens on cfg.Addr and serves until ctx is cancelled.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("gt06: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve accepts connections on ln until ctx is cancelled, then closes ln and every
+// connection and returns nil once their goroutines have finished.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	stop := context.AfterFunc(ctx, func() {
+		ln.Close()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+	})
+	defer stop()
+	s.log.Info("listening", "addr", ln.Addr().String())
+	var delay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				s.wg.Wait()
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			ln.Close()
+			s.wg.Wait()
+			return fmt.Errorf("gt06: accept: %w", err)
+		}
+		delay = 0
+		if !s.track(conn) {
+			s.log.Warn("connection refused: too many connections", "remote", conn.RemoteAddr().String())
+			conn.Close()
+			continue
+		}
+		if ctx.Err() != nil { // cancelled between Accept and track: AfterFunc may have missed it
+			s.untrack(conn)
+			conn.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.untrack(conn)
+			defer conn.Close()
+			s.serveConn(ctx, conn)
+		}()
+	}
+}
+
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.conns) >= s.cfg.MaxConns {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.m.connections.Inc()
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[c]; ok {
+		delete(s.conns, c)
+		s.m.connections.Dec()
+	}
+}
+
+// session is what a connection knows after login.
+type session struct {
+	device tracker.Device
+	zone   *time.Location
+	in     bool // logged in
+}
+
+// conn is one tracker connection.
+type conn struct {
+	s    *Server
+	c    net.Conn
+	log  *slog.Logger
+	sess session
+	out  []byte
+}
+
+func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
+	c := &conn{s: s, c: nc, log: s.log.With("remote", nc.RemoteAddr().String())}
+	r := NewReader(nc, s.cfg.MaxFrameBytes)
+	for {
+		nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+		p, err := r.Next()
+		var fe *FrameError
+		if errors.As(err, &fe) {
+			s.m.rejected.WithLabelValues(fe.Reason).Inc()
+			c.log.Debug("frame rejected", "err", err)
+			continue
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Debug("connection closed", "err", err, "imei", c.sess.device.ID)
+			}
+			return
+		}
+		if !c.handle(ctx, p) {
+			return
+		}
+	}
+}
+
+// handle processes one packet and reports whether the connection stays open.
+func (c *conn) handle(ctx context.Context, p Packet) bool {
+	m := c.s.m
+	switch p.Protocol {
+	case ProtoLogin:
+		m.frames.WithLabelValues("login").Inc()
+		return c.login(ctx, p)
+	case ProtoStatus:
+		m.frames.WithLabelValues("status").Inc()
+		if !c.sess.in {
+			m.rejected.WithLabelValues("not_logged_in").Inc()
+			return true
+		}
+		if _, err := DecodeStatus(p); err != nil {
+			m.rejected.WithLabelValues(ReasonMalformed).Inc()
+			c.log.Debug("bad status packet", "err", err)
+			return true
+		}
+		return c.ack(p)
+	case ProtoGPS, ProtoGPSLBS, ProtoGPSLBS2, ProtoAlarm, ProtoAlarm2:
+		alarm := p.Protocol == ProtoAlarm || p.Protocol == ProtoAlarm2
+		kind := "gps"
+		if alarm {
+			kind = "alarm"
+		}
+		m.frames.WithLabelValues(kind).Inc()
+		if !c.sess.in {
+			m.rejected.WithLabelValues("not_logged_in").Inc()
+			return true
+		}
+		loc, err := DecodeLocation(p, c.sess.zone)
+		if err != nil {
+			m.rejected.WithLabelValues(ReasonMalformed).Inc()
+			c.log.Debug("bad location packet", "err", err)
+			return true
+		}
+		fix := c.fix(loc)
+		err = c.s.cfg.Sink.Submit(ctx, []tracker.Fix{fix})
+		var refused *tracker.RefusedError
+		switch {
+		case err == nil:
+		case errors.As(err, &refused):
+			c.log.Info("fix refused", "imei", fix.DeviceID, "err", err)
+		default:
+			// Not stored: no acknowledgement, the tracker resends.
+			c.log.Warn("submit failed", "imei", fix.DeviceID, "err", err)
+			return true
+		}
+		if alarm {
+			return c.ack(p)
+		}
+		return true
+	default:
+		m.frames.WithLabelValues("other").Inc()
+		m.rejected.WithLabelValues("unsupported").Inc()
+		c.log.Debug("unsupported packet", "protocol", fmt.Sprintf("0x%02X", p.Protocol))
+		return true
+	}
+}
+
+func (c *conn) login(ctx context.Context, p Packet) bool {
+	m := c.s.m
+	l, err := DecodeLogin(p)
+	if err != nil {
+		m.rejected.WithLabelValues(ReasonMalformed).Inc()
+		c.log.Debug("bad login packet", "err", err)
+		return true
+	}
+	dev, err := c.s.cfg.Admission.Admit(ctx, tracker.ProtocolGT06, l.IMEI)
+	switch {
+	case errors.Is(err, tracker.ErrUnknownDevice), errors.Is(err, tracker.ErrWrongProtocol):
+		m.rejected.WithLabelValues("unknown_device").Inc()
+		c.log.Info("login refused", "imei", l.IMEI, "err", err)
+		return false
+	case err != nil:
+		// The registry is unavailable: close, the tracker logs in again later.
+		c.log.Warn("login failed", "imei", l.IMEI, "err", err)
+		return false
+	}
+	c.sess = session{device: dev, zone: l.Zone, in: true}
+	c.log.Debug("logged in", "imei", l.IMEI, "vehicle", dev.VehicleID)
+	return c.ack(p)
+}
+
+func (c *conn) ack(p Packet) bool {
+	c.out = AppendAck(c.out[:0], p.Protocol, p.Serial)
+	c.c.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	if _, err := c.c.Write(c.out); err != nil {
+		c.log.Debug("write failed", "err", err)
+		return false
+	}
+	return true
+}
+
+func (c *conn) fix(l Location) tracker.Fix {
+	return ToFix(l, c.sess.device, c.s.cfg.Now())
+}
+
+// ToFix turns a decoded location of device d into a fix received at receivedAt.
+func ToFix(l Location, d tracker.Device, receivedAt time.Time) tracker.Fix {
+	f := tracker.Fix{
+		VehicleID:  d.VehicleID,
+		DeviceID:   d.ID,
+		Protocol:   tracker.ProtocolGT06,
+		Time:       l.Time,
+		ReceivedAt: receivedAt.UTC(),
+		Lat:        l.Lat,
+		Lon:        l.Lon,
+		SpeedKmh:   float64(l.SpeedKmh),
+		Heading:    float64(l.Course),
+		Valid:      l.Positioned,
+		Attrs:      map[string]any{"satellites": l.Satellites},
+	}
+	if l.HasStatus {
+		f.Flags = l.Status.Flags()
+		f.Attrs["voltage_level"] = int(l.Status.Voltage)
+		f.Attrs["gsm_signal"] = int(l.Status.GSMSignal)
+		if l.Status.Alarm != AlarmNone {
+			f.Attrs["alarm_code"] = int(l.Status.Alarm)
+		}
+	}
+	if l.ACCValid && l.ACC && !f.HasFlag("acc_on") {
+		f.Flags = append(f.Flags, "acc_on")
+	}
+	if f.Flags == nil {
+		f.Flags = []string{}
+	}
+	if l.HasLBS {
+		f.Attrs["mcc"] = int(l.LBS.MCC)
+		f.Attrs["mnc"] = int(l.LBS.MNC)
+		f.Attrs["lac"] = int(l.LBS.LAC)
+		f.Attrs["cell_id"] = int(l.LBS.CellID)
+	}
+	return f
+}
