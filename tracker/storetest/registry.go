@@ -1,0 +1,216 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+func testDevices(t *testing.T, s tracker.Store) {
+	ctx := t.Context()
+	created := base.Truncate(time.Second)
+	d1 := tracker.Device{ID: "13912344329", Protocol: tracker.ProtocolJT808, VehicleID: "truck-1", AuthCode: "A1B2", CreatedAt: created}
+	d2 := tracker.Device{ID: "868120145233604", Protocol: tracker.ProtocolGT06, VehicleID: "car-2"}
+	for _, d := range []tracker.Device{d2, d1} {
+		if err := s.CreateDevice(ctx, d); err != nil {
+			t.Fatalf("CreateDevice(%s): %v", d.ID, err)
+		}
+	}
+	wantErr(t, "CreateDevice of an existing id", s.CreateDevice(ctx, d1), tracker.ErrConflict)
+
+	got, err := s.Device(ctx, d1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != d1.ID || got.Protocol != d1.Protocol || got.VehicleID != d1.VehicleID || got.AuthCode != d1.AuthCode || !sameTime(created, got.CreatedAt) {
+		t.Errorf("Device = %+v, want %+v", got, d1)
+	}
+	if got, _ := s.Device(ctx, d2.ID); got.CreatedAt.IsZero() {
+		t.Error("a zero CreatedAt was not set on create")
+	}
+
+	upd := d1
+	upd.VehicleID, upd.AuthCode, upd.CreatedAt = "truck-9", "", created.Add(time.Hour)
+	if err := s.UpdateDevice(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Device(ctx, d1.ID)
+	if got.VehicleID != "truck-9" || got.AuthCode != "" || !sameTime(created, got.CreatedAt) {
+		t.Errorf("after UpdateDevice: %+v, want vehicle truck-9, no auth code, created %v", got, created)
+	}
+	wantErr(t, "UpdateDevice of a missing id", s.UpdateDevice(ctx, tracker.Device{ID: "nope", Protocol: tracker.ProtocolGT06}), tracker.ErrNotFound)
+
+	list, err := s.Devices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].ID != d1.ID || list[1].ID != d2.ID {
+		t.Errorf("Devices = %+v, want %s then %s", list, d1.ID, d2.ID)
+	}
+
+	if err := s.DeleteDevice(ctx, d1.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Device(ctx, d1.ID)
+	wantErr(t, "Device after delete", err, tracker.ErrNotFound)
+	wantErr(t, "DeleteDevice twice", s.DeleteDevice(ctx, d1.ID), tracker.ErrNotFound)
+	if list, _ := s.Devices(ctx); len(list) != 1 {
+		t.Errorf("Devices after delete = %d, want 1", len(list))
+	}
+	// The id is free again.
+	if err := s.CreateDevice(ctx, d1); err != nil {
+		t.Errorf("CreateDevice after delete: %v", err)
+	}
+}
+
+func testVehicles(t *testing.T, s tracker.Store) {
+	ctx := t.Context()
+	created := base
+	v1 := tracker.Vehicle{ID: "truck-1", Plate: "蒙H·12345", Kind: tracker.KindTruck, CardID: "IC-0042", Name: "Coal 1",
+		Attrs: map[string]any{"axles": 6.0, "carrier": "Erlian Logistics", "hazmat": false}, CreatedAt: created}
+	v2 := tracker.Vehicle{ID: "car-2", Plate: "蒙H·A0001", Kind: tracker.KindResidentCar}
+	for _, v := range []tracker.Vehicle{v1, v2} {
+		if err := s.CreateVehicle(ctx, v); err != nil {
+			t.Fatalf("CreateVehicle(%s): %v", v.ID, err)
+		}
+	}
+	wantErr(t, "CreateVehicle of an existing id", s.CreateVehicle(ctx, v2), tracker.ErrConflict)
+
+	got, err := s.Vehicle(ctx, v1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != v1.ID || got.Plate != v1.Plate || got.Kind != v1.Kind || got.CardID != v1.CardID || got.Name != v1.Name ||
+		!sameTime(created, got.CreatedAt) || !sameJSON(t, got.Attrs, v1.Attrs) {
+		t.Errorf("Vehicle = %+v, want %+v", got, v1)
+	}
+	if got, _ := s.Vehicle(ctx, v2.ID); got.CreatedAt.IsZero() || len(got.Attrs) != 0 {
+		t.Errorf("Vehicle without attrs and time = %+v, want no attrs and CreatedAt set", got)
+	}
+
+	upd := v1
+	upd.Plate, upd.Attrs, upd.CardID, upd.CreatedAt = "蒙H·54321", map[string]any{"axles": 4.0}, "", time.Time{}
+	if err := s.UpdateVehicle(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Vehicle(ctx, v1.ID)
+	if got.Plate != upd.Plate || got.CardID != "" || !sameJSON(t, got.Attrs, upd.Attrs) || !sameTime(created, got.CreatedAt) {
+		t.Errorf("after UpdateVehicle: %+v, want %+v created %v", got, upd, created)
+	}
+	wantErr(t, "UpdateVehicle of a missing id", s.UpdateVehicle(ctx, tracker.Vehicle{ID: "nope", Kind: tracker.KindPatrol}), tracker.ErrNotFound)
+
+	list, err := s.Vehicles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].ID != "car-2" || list[1].ID != "truck-1" {
+		t.Errorf("Vehicles = %+v, want car-2 then truck-1", list)
+	}
+	if err := s.DeleteVehicle(ctx, v2.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Vehicle(ctx, v2.ID)
+	wantErr(t, "Vehicle after delete", err, tracker.ErrNotFound)
+	wantErr(t, "DeleteVehicle twice", s.DeleteVehicle(ctx, v2.ID), tracker.ErrNotFound)
+}
+
+func testUsers(t *testing.T, s tracker.Store) {
+	ctx := t.Context()
+	u1 := tracker.User{Username: "admin", Role: "admin", Hash: "$2a$10$abcdefghijklmnopqrstuv", CreatedAt: base}
+	u2 := tracker.User{Username: "batu", Role: "patrol", Hash: "$2a$10$zyxwvutsrqponmlkjihgfe", Disabled: true}
+	for _, u := range []tracker.User{u2, u1} {
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser(%s): %v", u.Username, err)
+		}
+	}
+	wantErr(t, "CreateUser of an existing name", s.CreateUser(ctx, u1), tracker.ErrConflict)
+	got, err := s.User(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Username != u1.Username || got.Role != u1.Role || got.Hash != u1.Hash || got.Disabled || !sameTime(base, got.CreatedAt) {
+		t.Errorf("User = %+v, want %+v", got, u1)
+	}
+	if got, _ := s.User(ctx, "batu"); !got.Disabled || got.CreatedAt.IsZero() {
+		t.Errorf("User batu = %+v, want disabled with CreatedAt set", got)
+	}
+	_, err = s.User(ctx, "nobody")
+	wantErr(t, "User of a missing name", err, tracker.ErrNotFound)
+
+	upd := u2
+	upd.Role, upd.Disabled, upd.Hash = "command", false, "$2a$10$new"
+	if err := s.UpdateUser(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.User(ctx, "batu"); got.Role != "command" || got.Disabled || got.Hash != "$2a$10$new" {
+		t.Errorf("after UpdateUser: %+v", got)
+	}
+	wantErr(t, "UpdateUser of a missing name", s.UpdateUser(ctx, tracker.User{Username: "nobody", Role: "admin"}), tracker.ErrNotFound)
+
+	list, err := s.Users(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Username != "admin" || list[1].Username != "batu" {
+		t.Errorf("Users = %+v, want admin then batu", list)
+	}
+	if err := s.DeleteUser(ctx, "batu"); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "DeleteUser twice", s.DeleteUser(ctx, "batu"), tracker.ErrNotFound)
+	if list, _ := s.Users(ctx); len(list) != 1 {
+		t.Errorf("Users after delete = %d, want 1", len(list))
+	}
+}
+
+func testSessions(t *testing.T, s tracker.Store) {
+	ctx := t.Context()
+	if err := s.CreateUser(ctx, tracker.User{Username: "admin", Role: "admin", Hash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(hash, user string) tracker.Session {
+		return tracker.Session{TokenHash: hash, Username: user, Role: "admin", CreatedAt: base, ExpiresAt: base.Add(12 * time.Hour), LastSeen: base}
+	}
+	s1, s2, s3 := mk("h1", "admin"), mk("h2", "admin"), mk("h3", "batu")
+	for _, se := range []tracker.Session{s1, s2, s3} {
+		if err := s.CreateSession(ctx, se); err != nil {
+			t.Fatalf("CreateSession(%s): %v", se.TokenHash, err)
+		}
+	}
+	wantErr(t, "CreateSession of an existing hash", s.CreateSession(ctx, s1), tracker.ErrConflict)
+	got, err := s.Session(ctx, "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TokenHash != "h1" || got.Username != "admin" || got.Role != "admin" || !sameTime(base, got.CreatedAt) ||
+		!sameTime(s1.ExpiresAt, got.ExpiresAt) || !sameTime(base, got.LastSeen) {
+		t.Errorf("Session = %+v, want %+v", got, s1)
+	}
+	seen := base.Add(90*time.Minute + 250*time.Millisecond)
+	if err := s.TouchSession(ctx, "h1", seen); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Session(ctx, "h1"); !sameTime(seen, got.LastSeen) || !sameTime(s1.ExpiresAt, got.ExpiresAt) {
+		t.Errorf("after TouchSession: last seen %v expires %v, want %v and %v", got.LastSeen, got.ExpiresAt, seen, s1.ExpiresAt)
+	}
+	wantErr(t, "TouchSession of a missing hash", s.TouchSession(ctx, "nope", seen), tracker.ErrNotFound)
+	_, err = s.Session(ctx, "nope")
+	wantErr(t, "Session of a missing hash", err, tracker.ErrNotFound)
+
+	if err := s.DeleteSession(ctx, "h2"); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "DeleteSession twice", s.DeleteSession(ctx, "h2"), tracker.ErrNotFound)
+	if err := s.DeleteUserSessions(ctx, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Session(ctx, "h1")
+	wantErr(t, "Session after DeleteUserSessions", err, tracker.ErrNotFound)
+	if _, err := s.Session(ctx, "h3"); err != nil {
+		t.Errorf("another user's session went too: %v", err)
+	}
+	if err := s.DeleteUserSessions(ctx, "nobody"); err != nil {
+		t.Errorf("DeleteUserSessions of a user without sessions: %v", err)
+	}
+}
