@@ -1,0 +1,210 @@
+// API client: the contract of /api/v1 (DESIGN.md), the token in sessionStorage,
+// Bearer on every call, {"error":{code,message}} turned into ApiError.
+
+export interface Fix {
+  id?: string | number;
+  vehicle_id: string;
+  device_id?: string;
+  time: string;
+  received_at?: string;
+  lat: number;
+  lon: number;
+  speed_kmh: number;
+  heading?: number;
+  altitude_m?: number;
+  valid?: boolean;
+  late?: boolean;
+  flags?: string[];
+}
+
+export type Severity = 'info' | 'warning' | 'critical' | string;
+
+export interface Alert {
+  id: string | number;
+  type: string;
+  severity: Severity;
+  status: 'open' | 'acknowledged' | 'resolved' | string;
+  vehicle_id: string;
+  time: string;
+  zone_id?: string | null;
+  declaration_id?: string | null;
+  late?: boolean;
+  lat?: number | null;
+  lon?: number | null;
+  message?: string;
+  evidence?: unknown;
+}
+
+export interface BwEvent {
+  type: string;
+  time: string;
+  vehicle_id: string;
+  zone_id?: string | null;
+  lat?: number;
+  lon?: number;
+  [k: string]: unknown;
+}
+
+export interface Vehicle {
+  id: string;
+  plate?: string;
+  kind?: string;
+  [k: string]: unknown;
+}
+
+export interface Me {
+  username: string;
+  role: Role;
+}
+
+export type Role = 'admin' | 'command' | 'patrol' | 'investigator' | 'auditor';
+
+export interface ZoneProps {
+  id: string;
+  name?: string;
+  kind: string;
+  width_m?: number;
+  [k: string]: unknown;
+}
+
+export type ZoneCollection = GeoJSON.FeatureCollection<GeoJSON.Geometry, ZoneProps>;
+
+export interface BasemapConfig {
+  type?: 'raster' | 'pmtiles' | string;
+  tiles?: string[];
+  url?: string;
+  tile_size?: number;
+  attribution?: string;
+  max_zoom?: number;
+}
+
+export class ApiError extends Error {
+  constructor(public status: number, public code: string, message: string) {
+    super(message);
+  }
+}
+
+const TOKEN_KEY = 'bw.token';
+const EXPIRES_KEY = 'bw.expires_at';
+
+export function token(): string | null {
+  const t = sessionStorage.getItem(TOKEN_KEY);
+  const exp = sessionStorage.getItem(EXPIRES_KEY);
+  if (t && exp && Date.parse(exp) < Date.now()) {
+    clearToken();
+    return null;
+  }
+  return t;
+}
+
+export function clearToken(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(EXPIRES_KEY);
+}
+
+/** Called when any call answers 401: the session is over. */
+let onUnauthorized: () => void = () => {};
+export function setUnauthorizedHandler(f: () => void): void {
+  onUnauthorized = f;
+}
+
+export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  const t = token();
+  if (t) headers.set('Authorization', `Bearer ${t}`);
+  if (init.body && !headers.has('Content-Type')) headers.set('Content-Type', 'application/json');
+  const res = await fetch(`/api/v1${path}`, { ...init, headers });
+  if (!res.ok) {
+    let code = `http_${res.status}`;
+    let message = res.statusText;
+    try {
+      const body = await res.json();
+      if (body?.error) ({ code, message } = body.error);
+    } catch {
+      // not JSON: keep the status text
+    }
+    if (res.status === 401 && !path.startsWith('/login')) onUnauthorized();
+    throw new ApiError(res.status, code, message);
+  }
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
+export async function login(username: string, password: string): Promise<void> {
+  const r = await api<{ token: string; expires_at: string }>('/login', {
+    method: 'POST',
+    body: JSON.stringify({ username, password }),
+  });
+  sessionStorage.setItem(TOKEN_KEY, r.token);
+  sessionStorage.setItem(EXPIRES_KEY, r.expires_at);
+}
+
+export const getMe = () => api<Me>('/me');
+export const getZones = () => api<ZoneCollection>('/zones');
+export const getPositions = async () => (await api<{ positions: Fix[] }>('/positions')).positions ?? [];
+export const getVehicles = async () => {
+  const r = await api<{ vehicles?: Vehicle[] } | Vehicle[]>('/vehicles');
+  return Array.isArray(r) ? r : (r.vehicles ?? []);
+};
+
+export async function getAlerts(q: Record<string, string>): Promise<Alert[]> {
+  return (await api<{ alerts: Alert[] }>(`/alerts?${new URLSearchParams(q)}`)).alerts ?? [];
+}
+
+export async function getEvents(q: Record<string, string>): Promise<BwEvent[]> {
+  return (await api<{ events: BwEvent[] }>(`/events?${new URLSearchParams(q)}`)).events ?? [];
+}
+
+export async function getTrack(vehicleId: string, from: Date, to: Date): Promise<Fix[]> {
+  const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString() });
+  const r = await api<{ fixes: Fix[] }>(`/vehicles/${encodeURIComponent(vehicleId)}/track?${q}`);
+  return r.fixes ?? [];
+}
+
+export function alertAction(id: Alert['id'], action: 'ack' | 'resolve', note: string): Promise<Alert | undefined> {
+  return api<Alert | undefined>(`/alerts/${encodeURIComponent(String(id))}/${action}`, {
+    method: 'POST',
+    body: JSON.stringify({ note }),
+  });
+}
+
+/** The deployment's basemap, if /config names one; absent or failing means shipped data only. */
+export async function getBasemap(): Promise<BasemapConfig | null> {
+  try {
+    const r = await api<{ basemap?: BasemapConfig }>('/config');
+    return r?.basemap ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Downloads an export with the Authorization header, so the token never lands in a URL or log. */
+export async function download(path: string, filename: string): Promise<void> {
+  const headers = new Headers();
+  const t = token();
+  if (t) headers.set('Authorization', `Bearer ${t}`);
+  const res = await fetch(`/api/v1${path}`, { headers });
+  if (!res.ok) throw new ApiError(res.status, `http_${res.status}`, res.statusText);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export type Action = 'wall' | 'tablet' | 'replay' | 'export' | 'ack';
+
+const rights: Record<Role, Action[]> = {
+  admin: ['wall', 'tablet', 'replay', 'export', 'ack'],
+  command: ['wall', 'tablet', 'replay'],
+  patrol: ['tablet', 'ack'],
+  investigator: ['replay', 'export', 'wall'],
+  auditor: ['wall', 'replay'],
+};
+
+export function can(role: Role | undefined, a: Action): boolean {
+  return !!role && (rights[role] ?? []).includes(a);
+}

@@ -1,0 +1,234 @@
+// Simplified Chinese by default, English on request (kept in localStorage);
+// every time shown in China Standard Time whatever the browser's zone.
+
+export type Lang = 'zh' | 'en';
+
+const zh = {
+  title: '边境车辆监管',
+  login: '登录',
+  logout: '退出',
+  username: '用户名',
+  password: '密码',
+  login_failed: '登录失败',
+  wall: '指挥大屏',
+  tablet: '巡查终端',
+  replay: '轨迹回放',
+  lang_switch: 'English',
+  moving: '行驶',
+  stopped: '停车',
+  alerted: '告警',
+  offline: '离线',
+  vehicles: '车辆',
+  port: '口岸',
+  in_port: '口岸内',
+  on_corridor: '通道上',
+  open_alerts: '未处理告警',
+  new_alerts: '最新告警',
+  connected: '已连接',
+  reconnecting: '重连中',
+  no_alerts: '暂无告警',
+  distance: '距离',
+  vehicle: '车辆',
+  evidence: '证据',
+  track_2h: '近两小时轨迹',
+  note: '备注',
+  ack: '确认',
+  resolve: '处置完成',
+  follow: '跟踪',
+  unfollow: '取消跟踪',
+  back: '返回',
+  done: '已提交',
+  failed: '失败',
+  from: '开始',
+  to: '结束',
+  load: '加载',
+  play: '播放',
+  pause: '暂停',
+  step_back: '后退',
+  step_fwd: '前进',
+  speed: '速度',
+  stops: '停留',
+  duration: '时长',
+  events: '事件',
+  alerts: '告警',
+  export: '导出',
+  no_track: '该时段无轨迹',
+  pick_vehicle: '选择车辆',
+  status_open: '未处理',
+  status_acknowledged: '已确认',
+  status_resolved: '已处置',
+  sev_info: '提示',
+  sev_warning: '警告',
+  sev_critical: '严重',
+  kmh: '公里/时',
+  zone_enter: '进入区域',
+  zone_exit: '离开区域',
+  border_cross: '越境',
+  stop_start: '开始停留',
+  stop_end: '结束停留',
+  detour: '偏离线路',
+  unauthorized_stop: '违规停车',
+  crossing_mismatch: '口岸不符',
+  border_crossing_outside_port: '非口岸越境',
+  signal_lost: '信号丢失',
+  gate_mismatch: '卡口信息不符',
+  overstay: '逾期未出境',
+  meeting: '异常会车',
+  late: '补传',
+  total: '合计',
+  cst: '北京时间',
+  forbidden: '当前角色无权访问此页面',
+} as const;
+
+type Key = keyof typeof zh;
+
+const en: Record<Key, string> = {
+  title: 'BorderWatch',
+  login: 'Sign in',
+  logout: 'Sign out',
+  username: 'Username',
+  password: 'Password',
+  login_failed: 'Sign-in failed',
+  wall: 'Wall',
+  tablet: 'Patrol',
+  replay: 'Replay',
+  lang_switch: '中文',
+  moving: 'Moving',
+  stopped: 'Stopped',
+  alerted: 'Alerted',
+  offline: 'Offline',
+  vehicles: 'Vehicles',
+  port: 'Port',
+  in_port: 'In port',
+  on_corridor: 'On corridor',
+  open_alerts: 'Open alerts',
+  new_alerts: 'New alerts',
+  connected: 'Live',
+  reconnecting: 'Reconnecting',
+  no_alerts: 'No alerts',
+  distance: 'Distance',
+  vehicle: 'Vehicle',
+  evidence: 'Evidence',
+  track_2h: 'Last two hours',
+  note: 'Note',
+  ack: 'Acknowledge',
+  resolve: 'Resolve',
+  follow: 'Follow',
+  unfollow: 'Stop following',
+  back: 'Back',
+  done: 'Saved',
+  failed: 'Failed',
+  from: 'From',
+  to: 'To',
+  load: 'Load',
+  play: 'Play',
+  pause: 'Pause',
+  step_back: 'Step back',
+  step_fwd: 'Step forward',
+  speed: 'Speed',
+  stops: 'Stops',
+  duration: 'Duration',
+  events: 'Events',
+  alerts: 'Alerts',
+  export: 'Export',
+  no_track: 'No track in this period',
+  pick_vehicle: 'Pick a vehicle',
+  status_open: 'Open',
+  status_acknowledged: 'Acknowledged',
+  status_resolved: 'Resolved',
+  sev_info: 'Info',
+  sev_warning: 'Warning',
+  sev_critical: 'Critical',
+  kmh: 'km/h',
+  zone_enter: 'Zone entered',
+  zone_exit: 'Zone left',
+  border_cross: 'Border crossed',
+  stop_start: 'Stop began',
+  stop_end: 'Stop ended',
+  detour: 'Detour',
+  unauthorized_stop: 'Unauthorized stop',
+  crossing_mismatch: 'Crossing at wrong port',
+  border_crossing_outside_port: 'Crossing outside port',
+  signal_lost: 'Signal lost',
+  gate_mismatch: 'Gate mismatch',
+  overstay: 'Overstay',
+  meeting: 'Meeting',
+  late: 'late',
+  total: 'Total',
+  cst: 'CST',
+  forbidden: 'Your role cannot open this view',
+};
+
+const LANG_KEY = 'bw.lang';
+let lang: Lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh';
+
+export function getLang(): Lang {
+  return lang;
+}
+
+export function setLang(l: Lang): void {
+  lang = l;
+  localStorage.setItem(LANG_KEY, l);
+  document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
+}
+
+/** t translates a key; unknown keys (e.g. a new alert type) fall back to the key itself. */
+export function t(key: string): string {
+  const d: Record<string, string> = lang === 'zh' ? zh : en;
+  return d[key] ?? key;
+}
+
+const partsFmt = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Asia/Shanghai',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+function parts(d: Date): Record<string, string> {
+  const p: Record<string, string> = {};
+  for (const x of partsFmt.formatToParts(d)) p[x.type] = x.value;
+  return p;
+}
+
+/** "2026-11-28 12:17:18" in China Standard Time. */
+export function fmtTime(v: string | number | Date): string {
+  const d = v instanceof Date ? v : new Date(v);
+  if (isNaN(d.getTime())) return '';
+  const p = parts(d);
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+}
+
+export function fmtClock(v: string | number | Date): string {
+  return fmtTime(v).slice(11);
+}
+
+/** Value for <input type="datetime-local"> showing the instant in CST. */
+export function toCstInput(d: Date): string {
+  return fmtTime(d).replace(' ', 'T').slice(0, 16);
+}
+
+/** Reads an <input type="datetime-local"> value as CST (UTC+8, no daylight saving). */
+export function fromCstInput(v: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(v);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s] = m;
+  return new Date(Date.UTC(+y, +mo - 1, +d, +h - 8, +mi, +(s ?? 0)));
+}
+
+export function fmtDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (lang === 'zh') return h ? `${h}小时${m}分` : m ? `${m}分${sec}秒` : `${sec}秒`;
+  return h ? `${h} h ${m} min` : m ? `${m} min ${sec} s` : `${sec} s`;
+}
+
+export function fmtDistance(m: number): string {
+  return m >= 1000 ? `${(m / 1000).toFixed(m >= 10_000 ? 0 : 1)} km` : `${Math.round(m)} m`;
+}

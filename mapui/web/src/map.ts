@@ -1,0 +1,250 @@
+// The basemap from shipped data (Natural Earth countries, the deployment's zones),
+// plus an optional raster or PMTiles basemap named by /api/v1/config. No glyphs:
+// labels are HTML markers, so nothing is fetched from outside.
+import * as maplibregl from 'maplibre-gl';
+import type { GeoJSONSource, StyleSpecification } from 'maplibre-gl';
+import { Protocol } from 'pmtiles';
+import { getBasemap, getZones, type Alert, type Fix, type ZoneCollection } from './api';
+
+maplibregl.setWorkerUrl(new URL('maplibre-gl-worker.mjs', document.baseURI).href);
+maplibregl.addProtocol('pmtiles', new Protocol().tile);
+
+export type Theme = 'dark' | 'light';
+
+const palette = {
+  dark: { bg: '#0b1520', land: '#16222e', landLine: '#3b4f63', text: '#e6edf3' },
+  light: { bg: '#cfe0ee', land: '#f3f1ea', landLine: '#9aa5b1', text: '#1b2733' },
+};
+
+export const stateColors: Record<string, string> = {
+  moving: '#2ecc71',
+  stopped: '#f1c40f',
+  alerted: '#ff3b30',
+  offline: '#8a96a3',
+};
+
+export const zoneColors: Record<string, string> = {
+  port: '#3fa9f5',
+  control_zone: '#f39c12',
+  yard: '#9b59b6',
+  service_area: '#1abc9c',
+  restricted: '#e74c3c',
+  corridor: '#00d2ff',
+};
+
+// Metres per pixel at zoom 0 (512 px tiles) near the district's latitude (≈42.5°N).
+const M_PER_PX_Z0 = (40075016.686 * Math.cos((42.5 * Math.PI) / 180)) / 512;
+
+export const empty = (): GeoJSON.FeatureCollection => ({ type: 'FeatureCollection', features: [] });
+
+export interface BwMap {
+  map: maplibregl.Map;
+  zones: Promise<ZoneCollection>;
+}
+
+export async function createMap(container: HTMLElement, theme: Theme, opts: Partial<maplibregl.MapOptions> = {}): Promise<BwMap> {
+  const p = palette[theme];
+  const basemap = await getBasemap();
+  const data = (name: string) => new URL(`data/${name}`, document.baseURI).href;
+  const style: StyleSpecification = {
+    version: 8,
+    sources: {
+      countries: { type: 'geojson', data: data('countries.json'), attribution: 'Natural Earth' },
+      borders: { type: 'geojson', data: data('borders.json') },
+      zones: { type: 'geojson', data: empty() },
+    },
+    layers: [
+      { id: 'bg', type: 'background', paint: { 'background-color': p.bg } },
+      { id: 'countries', type: 'fill', source: 'countries', paint: { 'fill-color': p.land, 'fill-opacity': basemap ? 0.25 : 1 } },
+      { id: 'country-borders', type: 'line', source: 'borders', paint: { 'line-color': p.landLine, 'line-width': 1 } },
+      {
+        id: 'zone-fill',
+        type: 'fill',
+        source: 'zones',
+        filter: ['==', ['geometry-type'], 'Polygon'],
+        paint: {
+          'fill-color': ['match', ['get', 'kind'], ...Object.entries(zoneColors).flat(), '#888'] as any,
+          'fill-opacity': 0.18,
+        },
+      },
+      {
+        id: 'zone-outline',
+        type: 'line',
+        source: 'zones',
+        filter: ['==', ['geometry-type'], 'Polygon'],
+        paint: { 'line-color': ['match', ['get', 'kind'], ...Object.entries(zoneColors).flat(), '#888'] as any, 'line-width': 1.5 },
+      },
+      {
+        // A corridor is drawn as wide as it is on the ground: width_m either side of its line.
+        id: 'corridor',
+        type: 'line',
+        source: 'zones',
+        filter: ['all', ['==', ['geometry-type'], 'LineString'], ['==', ['get', 'kind'], 'corridor']],
+        layout: { 'line-cap': 'round', 'line-join': 'round' },
+        paint: {
+          'line-color': zoneColors.corridor,
+          'line-opacity': 0.25,
+          'line-width': [
+            'interpolate', ['exponential', 2], ['zoom'],
+            0, ['max', 1, ['/', ['*', 2, ['coalesce', ['get', 'width_m'], 500]], M_PER_PX_Z0]],
+            22, ['/', ['*', 2, ['coalesce', ['get', 'width_m'], 500]], M_PER_PX_Z0 / 2 ** 22],
+          ],
+        },
+      },
+      {
+        id: 'corridor-center',
+        type: 'line',
+        source: 'zones',
+        filter: ['all', ['==', ['geometry-type'], 'LineString'], ['==', ['get', 'kind'], 'corridor']],
+        paint: { 'line-color': zoneColors.corridor, 'line-width': 1, 'line-dasharray': [2, 2] },
+      },
+      {
+        id: 'border',
+        type: 'line',
+        source: 'zones',
+        filter: ['==', ['get', 'kind'], 'border'],
+        paint: { 'line-color': '#ff5a5f', 'line-width': 3 },
+      },
+    ],
+  };
+  if (basemap) addBasemap(style, basemap);
+  const map = new maplibregl.Map({
+    container,
+    style,
+    center: [108.5, 43],
+    zoom: 5,
+    attributionControl: { compact: true },
+    ...opts,
+  });
+  const loaded = new Promise<void>((r) => map.once('load', () => r()));
+  const zones = Promise.all([getZones(), loaded]).then(([z]) => {
+    (map.getSource('zones') as GeoJSONSource).setData(z);
+    addPortLabels(map, z);
+    return z;
+  });
+  await loaded;
+  return { map, zones };
+}
+
+function addBasemap(style: StyleSpecification, b: NonNullable<Awaited<ReturnType<typeof getBasemap>>>): void {
+  const src: maplibregl.RasterSourceSpecification = {
+    type: 'raster',
+    tileSize: b.tile_size ?? 256,
+    attribution: b.attribution ?? '',
+    maxzoom: b.max_zoom ?? 18,
+  };
+  if (b.type === 'pmtiles' && b.url) src.url = `pmtiles://${new URL(b.url, document.baseURI).href}`;
+  else if (b.tiles?.length) src.tiles = b.tiles.map((t) => (t.startsWith('/') ? location.origin + t : t));
+  else return;
+  style.sources.basemap = src;
+  style.layers.splice(1, 0, { id: 'basemap', type: 'raster', source: 'basemap' });
+}
+
+function addPortLabels(map: maplibregl.Map, z: ZoneCollection): void {
+  for (const f of z.features) {
+    if (f.properties?.kind !== 'port' || !f.geometry) continue;
+    const el = document.createElement('div');
+    el.className = 'port-label';
+    el.textContent = f.properties.name ?? f.properties.id;
+    const [lon, lat] = labelPoint(f.geometry);
+    new maplibregl.Marker({ element: el, anchor: 'bottom' }).setLngLat([lon, lat]).addTo(map);
+  }
+}
+
+function labelPoint(g: GeoJSON.Geometry): [number, number] {
+  if (g.type === 'Point') return g.coordinates as [number, number];
+  const ring = g.type === 'Polygon' ? g.coordinates[0] : g.type === 'MultiPolygon' ? g.coordinates[0][0] : [];
+  let lon = 0;
+  let lat = -90;
+  for (const [x, y] of ring) if (y > lat) [lon, lat] = [x, y];
+  return [lon, lat];
+}
+
+const OFFLINE_MS = 10 * 60_000;
+const STOPPED_KMH = 3;
+
+/**
+ * Latest fix of every vehicle in ONE GeoJSON source. Updates mark the store dirty;
+ * setData runs at most every flushMs, so 5,000 vehicles every 5 s cost a few
+ * rebuilds a second, not one per message.
+ */
+export class VehicleLayer {
+  readonly fixes = new Map<string, Fix>();
+  readonly alerted = new Set<string>();
+  private dirty = true;
+  private timers: number[];
+  private listeners: Array<() => void> = [];
+
+  constructor(private map: maplibregl.Map, private sourceId = 'vehicles', radius: [number, number] = [3, 9], flushMs = 400) {
+    map.addSource(sourceId, { type: 'geojson', data: empty() });
+    map.addLayer({
+      id: sourceId,
+      type: 'circle',
+      source: sourceId,
+      paint: {
+        'circle-color': ['match', ['get', 'state'], ...Object.entries(stateColors).flat(), '#fff'] as any,
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 4, radius[0], 12, radius[1]],
+        'circle-stroke-color': '#000',
+        'circle-stroke-width': 0.5,
+      },
+      // Alerted vehicles drawn on top of the crowd.
+      layout: { 'circle-sort-key': ['match', ['get', 'state'], 'alerted', 3, 'moving', 2, 'stopped', 1, 0] as any },
+    });
+    this.timers = [
+      window.setInterval(() => this.flush(), flushMs),
+      // Offline is a matter of time passing, not of messages arriving.
+      window.setInterval(() => (this.dirty = true), 30_000),
+    ];
+  }
+
+  /** Keeps the newer fix of a vehicle (device time orders fixes; backfills arrive late). */
+  update(f: Fix): boolean {
+    const old = this.fixes.get(f.vehicle_id);
+    if (old && Date.parse(old.time) > Date.parse(f.time)) return false;
+    this.fixes.set(f.vehicle_id, f);
+    this.dirty = true;
+    return true;
+  }
+
+  setAlerted(ids: Iterable<string>): void {
+    this.alerted.clear();
+    for (const id of ids) this.alerted.add(id);
+    this.dirty = true;
+  }
+
+  state(f: Fix, now = Date.now()): keyof typeof stateColors {
+    if (this.alerted.has(f.vehicle_id)) return 'alerted';
+    if (now - Date.parse(f.received_at || f.time) > OFFLINE_MS) return 'offline';
+    return f.speed_kmh < STOPPED_KMH ? 'stopped' : 'moving';
+  }
+
+  onFlush(f: () => void): void {
+    this.listeners.push(f);
+  }
+
+  flush(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const now = Date.now();
+    const features: GeoJSON.Feature[] = [];
+    for (const f of this.fixes.values()) {
+      features.push({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: [f.lon, f.lat] },
+        properties: { id: f.vehicle_id, state: this.state(f, now), speed: f.speed_kmh },
+      });
+    }
+    (this.map.getSource(this.sourceId) as GeoJSONSource | undefined)?.setData({ type: 'FeatureCollection', features });
+    for (const l of this.listeners) l();
+  }
+
+  destroy(): void {
+    this.timers.forEach(clearInterval);
+  }
+}
+
+export function alertPoint(a: Alert, fixes: Map<string, Fix>): [number, number] | null {
+  if (a.lon != null && a.lat != null) return [a.lon, a.lat];
+  const f = fixes.get(a.vehicle_id);
+  return f ? [f.lon, f.lat] : null;
+}

@@ -1,0 +1,225 @@
+// Tablet view for patrols: touch first, open alerts nearest first, one tap to the
+// vehicle, its last two hours and the evidence; acknowledge and resolve on the spot.
+import * as maplibregl from 'maplibre-gl';
+import type { GeoJSONSource } from 'maplibre-gl';
+import { AlertStore } from './alerts';
+import { alertAction, can, getPositions, getTrack, type Fix, type Me } from './api';
+import { h } from './dom';
+import { haversine, type LonLat } from './geo';
+import { fmtDistance, fmtTime, t } from './i18n';
+import { Live } from './live';
+import { alertPoint, createMap, empty, VehicleLayer } from './map';
+
+const TRACK_MS = 2 * 3600_000;
+
+export function mountTablet(root: HTMLElement, me: Me): () => void {
+  const mapEl = h('div', { class: 'map', id: 'map' });
+  const side = h('section', { class: 'side', id: 'side' });
+  const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
+  root.append(side, h('div', { class: 'mapwrap' }, mapEl, conn));
+
+  const alerts = new AlertStore();
+  let here: LonLat | null = null;
+  let selected: string | null = null;
+  let following: string | null = null;
+  let live: Live | null = null;
+  let layer: VehicleLayer | null = null;
+  let mapRef: maplibregl.Map | null = null;
+  let watch: number | null = null;
+  let closed = false;
+  let listTimer: number | undefined;
+
+  if ('geolocation' in navigator) {
+    watch = navigator.geolocation.watchPosition(
+      (p) => {
+        here = [p.coords.longitude, p.coords.latitude];
+        if (!selected) renderList();
+      },
+      () => {},
+      { enableHighAccuracy: true, maximumAge: 30_000 },
+    );
+  }
+
+  const origin = (): LonLat => {
+    if (here) return here;
+    const c = mapRef?.getCenter();
+    return c ? [c.lng, c.lat] : [108.5, 43];
+  };
+
+  function renderList(): void {
+    if (selected) return;
+    const o = origin();
+    const rows = alerts.open()
+      .map((a) => ({ a, pt: alertPoint(a, layer?.fixes ?? new Map()) }))
+      .map((x) => ({ ...x, d: x.pt ? haversine(o, x.pt) : Infinity }))
+      .sort((x, y) => x.d - y.d);
+    side.replaceChildren(
+      h('h2', {}, `${t('open_alerts')} (${rows.length})`),
+      rows.length
+        ? h('ul', { class: 'alert-list', id: 'alerts' }, ...rows.map(({ a, d }) =>
+            h('li', {},
+              h('button', { class: `alert-item sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => select(String(a.id)) },
+                h('span', { class: 'type' }, t(a.type)),
+                h('span', { class: 'veh' }, a.vehicle_id),
+                h('span', { class: 'dist' }, Number.isFinite(d) ? fmtDistance(d) : '—'),
+                h('span', { class: 'time' }, fmtTime(a.time).slice(5, 16))))))
+        : h('p', { class: 'empty' }, t('no_alerts')),
+    );
+  }
+
+  async function select(id: string): Promise<void> {
+    const a = alerts.byId.get(id);
+    if (!a || !mapRef) return;
+    selected = id;
+    const map = mapRef;
+    const note = h('textarea', { id: 'note', rows: 3, placeholder: t('note') });
+    const msg = h('p', { class: 'msg', id: 'msg', role: 'status' });
+    const act = async (kind: 'ack' | 'resolve') => {
+      msg.textContent = '…';
+      try {
+        const r = await alertAction(a.id, kind, note.value);
+        alerts.upsert(r && typeof r === 'object' && 'id' in r ? r : { ...a, status: kind === 'ack' ? 'acknowledged' : 'resolved' });
+        msg.textContent = t('done');
+        layer?.setAlerted(alerts.alertedVehicles());
+        renderDetail();
+      } catch (e) {
+        msg.textContent = `${t('failed')}: ${(e as Error).message}`;
+      }
+    };
+    const followBtn = h('button', { class: 'big', id: 'follow', onclick: () => {
+      following = following === a.vehicle_id ? null : a.vehicle_id;
+      followBtn.textContent = t(following ? 'unfollow' : 'follow');
+      const f = layer?.fixes.get(a.vehicle_id);
+      if (following && f) map.easeTo({ center: [f.lon, f.lat] });
+    } }, t(following === a.vehicle_id ? 'unfollow' : 'follow'));
+
+    const renderDetail = () => {
+      const cur = alerts.byId.get(id) ?? a;
+      side.replaceChildren(
+        h('button', { class: 'big back', id: 'back', onclick: () => { selected = null; clearTrack(); renderList(); } }, `← ${t('back')}`),
+        h('h2', { class: `sev-${cur.severity}` }, t(cur.type)),
+        h('dl', { class: 'facts' },
+          h('dt', {}, t('vehicle')), h('dd', { id: 'vehicle' }, cur.vehicle_id),
+          h('dt', {}, t('sev_' + cur.severity)), h('dd', { id: 'status' }, t(`status_${cur.status}`)),
+          h('dt', {}, t('cst')), h('dd', {}, fmtTime(cur.time) + (cur.late ? ` (${t('late')})` : '')),
+          cur.message ? h('dt', {}, '') : null, cur.message ? h('dd', {}, cur.message) : null),
+        h('h3', {}, t('evidence')),
+        evidenceView(cur.evidence),
+        can(me.role, 'ack') && cur.status !== 'resolved'
+          ? h('div', { class: 'actions' }, note,
+              cur.status === 'open' ? h('button', { class: 'big primary', id: 'ack', onclick: () => act('ack') }, t('ack')) : null,
+              h('button', { class: 'big', id: 'resolve', onclick: () => act('resolve') }, t('resolve')))
+          : '',
+        followBtn,
+        msg,
+      );
+    };
+    renderDetail();
+
+    const pt = alertPoint(a, layer?.fixes ?? new Map());
+    const evPts = evidencePoints(a.evidence);
+    (map.getSource('evidence') as GeoJSONSource).setData({ type: 'FeatureCollection', features: evPts.map((c) => ({ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: c } })) });
+    if (pt) map.easeTo({ center: pt, zoom: Math.max(map.getZoom(), 11) });
+    try {
+      const now = new Date();
+      const fixes = await getTrack(a.vehicle_id, new Date(now.getTime() - TRACK_MS), now);
+      if (selected !== id) return;
+      const coords = fixes.map((f) => [f.lon, f.lat]);
+      (map.getSource('track') as GeoJSONSource).setData(coords.length > 1
+        ? { type: 'Feature', properties: {}, geometry: { type: 'LineString', coordinates: coords } }
+        : empty());
+      const all = [...coords, ...evPts, ...(pt ? [pt] : [])] as [number, number][];
+      if (all.length > 1 && !following) {
+        const b = all.reduce((bb, c) => bb.extend(c), new maplibregl.LngLatBounds(all[0], all[0]));
+        map.fitBounds(b, { padding: 60, maxZoom: 14, duration: 600 });
+      }
+      side.dataset.trackPoints = String(fixes.length);
+    } catch (e) {
+      console.warn('track', e);
+    }
+  }
+
+  function clearTrack(): void {
+    (mapRef?.getSource('track') as GeoJSONSource | undefined)?.setData(empty());
+    (mapRef?.getSource('evidence') as GeoJSONSource | undefined)?.setData(empty());
+  }
+
+  renderList();
+  createMap(mapEl, 'dark').then(({ map }) => {
+    if (closed) return map.remove();
+    mapRef = map;
+    (window as any).bwMap = map;
+    map.addSource('track', { type: 'geojson', data: empty() });
+    map.addLayer({ id: 'track', type: 'line', source: 'track', paint: { 'line-color': '#00e5ff', 'line-width': 4 } });
+    map.addSource('evidence', { type: 'geojson', data: empty() });
+    map.addLayer({ id: 'evidence', type: 'circle', source: 'evidence', paint: { 'circle-color': '#ff3b30', 'circle-radius': 7, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+    layer = new VehicleLayer(map, 'vehicles', [3, 8], 500);
+    const vl = layer;
+    map.on('moveend', () => !here && renderList());
+
+    let listDirty = false;
+    listTimer = window.setInterval(() => {
+      if (listDirty) renderList();
+      listDirty = false;
+    }, 1000);
+
+    const catchUp = async () => {
+      const [positions] = await Promise.all([getPositions(), alerts.refetchOpen()]);
+      for (const f of positions) vl.update(f);
+      vl.setAlerted(alerts.alertedVehicles());
+      if (selected && !alerts.byId.has(selected)) selected = null;
+      renderList();
+    };
+    live = new Live({
+      position: (f: Fix) => {
+        if (vl.update(f) && following === f.vehicle_id) map.easeTo({ center: [f.lon, f.lat], duration: 500 });
+      },
+      alert: (a) => {
+        alerts.upsert(a);
+        vl.setAlerted(alerts.alertedVehicles());
+        listDirty = true;
+      },
+      connected: () => void catchUp().catch((e) => console.warn('catch-up failed', e)),
+      status: (up) => {
+        conn.className = `conn ${up ? 'up' : 'down'}`;
+        conn.textContent = t(up ? 'connected' : 'reconnecting');
+      },
+    });
+  });
+
+  return () => {
+    closed = true;
+    live?.close();
+    layer?.destroy();
+    clearInterval(listTimer);
+    if (watch !== null) navigator.geolocation.clearWatch(watch);
+    mapRef?.remove();
+  };
+}
+
+/** Evidence is whatever the rule recorded: fixes and zones mostly; show it plainly. */
+function evidenceView(ev: unknown): HTMLElement {
+  if (ev == null) return h('p', { class: 'evidence' }, '—');
+  if (typeof ev !== 'object') return h('p', { class: 'evidence' }, String(ev));
+  const rows: HTMLElement[] = [];
+  for (const [k, v] of Object.entries(ev as Record<string, unknown>)) {
+    let text: string;
+    if (Array.isArray(v) && v.every((x) => x && typeof x === 'object' && 'lat' in x && 'lon' in x)) {
+      text = (v as Fix[]).map((f) => `${fmtTime(f.time).slice(11)} ${f.lat.toFixed(5)},${f.lon.toFixed(5)}${f.speed_kmh != null ? ` ${Math.round(f.speed_kmh)} ${t('kmh')}` : ''}`).join('\n');
+    } else text = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    rows.push(h('dt', {}, k), h('dd', {}, text));
+  }
+  return h('dl', { class: 'evidence', id: 'evidence' }, ...rows);
+}
+
+function evidencePoints(ev: unknown): [number, number][] {
+  const out: [number, number][] = [];
+  const walk = (x: unknown, depth: number) => {
+    if (!x || typeof x !== 'object' || depth > 4) return;
+    const o = x as Record<string, unknown>;
+    if (typeof o.lat === 'number' && typeof o.lon === 'number') out.push([o.lon, o.lat]);
+    for (const v of Object.values(o)) walk(v, depth + 1);
+  };
+  walk(ev, 0);
+  return out;
+}

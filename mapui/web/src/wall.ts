@@ -1,0 +1,134 @@
+// Wall view: the whole district live on a dark map, readable from 5 m.
+import type * as maplibregl from 'maplibre-gl';
+import { AlertStore, severityRank } from './alerts';
+import { getPositions, type Alert, type Me } from './api';
+import { PortCounter } from './counters';
+import { h } from './dom';
+import { fmtClock, t } from './i18n';
+import { Live } from './live';
+import { alertPoint, createMap, stateColors, VehicleLayer } from './map';
+
+const FLY_MS = 15_000;
+const TICKER_MAX = 30;
+
+export function mountWall(root: HTMLElement, _me: Me): () => void {
+  const mapEl = h('div', { class: 'map', id: 'map' });
+  const stateBox = h('div', { class: 'states', id: 'states' });
+  const portBody = h('tbody');
+  const ports = h('table', { class: 'ports', id: 'ports' },
+    h('thead', {}, h('tr', {}, h('th', {}, t('port')), h('th', {}, t('in_port')), h('th', {}, t('on_corridor')), h('th', {}, t('open_alerts')))),
+    portBody);
+  const ticker = h('ol', { class: 'ticker', id: 'ticker' });
+  const clock = h('div', { class: 'clock', id: 'clock' });
+  const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
+  root.append(mapEl,
+    h('section', { class: 'panel left' }, stateBox, ports),
+    h('section', { class: 'panel right' }, h('h2', {}, t('new_alerts')), ticker),
+    h('div', { class: 'status' }, clock, conn));
+
+  let live: Live | null = null;
+  let layer: VehicleLayer | null = null;
+  let closed = false;
+  let mapRef: maplibregl.Map | null = null;
+  let stopFly = () => {};
+  const timers: number[] = [];
+  const alerts = new AlertStore();
+
+  const tick = () => (clock.textContent = `${fmtClock(Date.now())} ${t('cst')}`);
+  tick();
+  timers.push(window.setInterval(tick, 1000));
+
+  createMap(mapEl, 'dark', { attributionControl: false }).then(async ({ map, zones }) => {
+    if (closed) return map.remove();
+    mapRef = map;
+    (window as any).bwMap = map;
+    layer = new VehicleLayer(map, 'vehicles', [3.5, 10]);
+    const vl = layer;
+    const counter = new PortCounter(await zones);
+    let lastCount = 0;
+
+    const renderCounts = () => {
+      const byState: Record<string, number> = { moving: 0, stopped: 0, alerted: 0, offline: 0 };
+      const now = Date.now();
+      for (const f of vl.fixes.values()) byState[vl.state(f, now)]++;
+      stateBox.replaceChildren(
+        h('div', { class: 'state total' }, h('b', { 'data-count': 'total' }, String(vl.fixes.size)), t('vehicles')),
+        ...Object.entries(byState).map(([s, n]) =>
+          h('div', { class: 'state' }, h('i', { style: `background:${stateColors[s]}` }), h('b', { 'data-count': s }, String(n)), t(s))));
+      // Point-in-zone for every vehicle: cheap, but not at every flush.
+      if (now - lastCount < 2000) return;
+      lastCount = now;
+      const rows = counter.count(vl.fixes.values(), alerts.byId.values(), vl.fixes);
+      portBody.replaceChildren(...rows.map((r) =>
+        h('tr', { 'data-port': r.id }, h('td', {}, r.name), h('td', {}, String(r.inPort)), h('td', {}, String(r.onCorridor)),
+          h('td', { class: r.openAlerts ? 'hot' : '' }, String(r.openAlerts)))));
+    };
+    vl.onFlush(renderCounts);
+
+    const tickerItem = (a: Alert) =>
+      h('li', { class: `sev-${a.severity}`, 'data-alert': String(a.id) },
+        h('span', { class: 'time' }, fmtClock(a.time)),
+        h('span', { class: 'sev' }, t(`sev_${a.severity}`)),
+        h('span', { class: 'type' }, t(a.type)),
+        h('span', { class: 'veh' }, a.vehicle_id),
+        a.late ? h('span', { class: 'late' }, t('late')) : null);
+
+    const pushTicker = (a: Alert) => {
+      ticker.prepend(tickerItem(a));
+      while (ticker.children.length > TICKER_MAX) ticker.lastElementChild!.remove();
+    };
+
+    // A new critical alert takes the map for FLY_MS, then the wall returns to where it was.
+    let home: maplibregl.CameraOptions | null = null;
+    let flyTimer: number | undefined;
+    const flyTo = (a: Alert) => {
+      const pt = alertPoint(a, vl.fixes);
+      if (!pt) return;
+      home ??= { center: map.getCenter(), zoom: map.getZoom(), bearing: map.getBearing(), pitch: map.getPitch() };
+      map.flyTo({ center: pt, zoom: Math.max(map.getZoom(), 11), speed: 1.6 });
+      clearTimeout(flyTimer);
+      flyTimer = window.setTimeout(() => {
+        if (home) map.flyTo({ ...home, speed: 1.6 });
+        home = null;
+      }, FLY_MS);
+    };
+
+    const onAlert = (a: Alert, fromLive: boolean) => {
+      const fresh = alerts.upsert(a);
+      vl.setAlerted(alerts.alertedVehicles());
+      if (fresh) {
+        pushTicker(a);
+        if (fromLive && a.status === 'open' && (severityRank[a.severity] ?? 0) >= severityRank.critical) flyTo(a);
+      }
+    };
+
+    const catchUp = async () => {
+      const [positions] = await Promise.all([getPositions(), alerts.refetchOpen()]);
+      for (const f of positions) vl.update(f);
+      vl.setAlerted(alerts.alertedVehicles());
+      const known = new Set([...ticker.children].map((li) => (li as HTMLElement).dataset.alert));
+      const missing = alerts.open().filter((a) => !known.has(String(a.id))).sort((x, y) => Date.parse(x.time) - Date.parse(y.time));
+      for (const a of missing) pushTicker(a);
+    };
+
+    live = new Live({
+      position: (f) => vl.update(f),
+      alert: (a) => onAlert(a, true),
+      connected: () => void catchUp().catch((e) => console.warn('catch-up failed', e)),
+      status: (up) => {
+        conn.className = `conn ${up ? 'up' : 'down'}`;
+        conn.textContent = t(up ? 'connected' : 'reconnecting');
+      },
+    });
+    stopFly = () => clearTimeout(flyTimer);
+  });
+
+  return () => {
+    closed = true;
+    live?.close();
+    layer?.destroy();
+    stopFly();
+    timers.forEach(clearInterval);
+    mapRef?.remove();
+  };
+}
