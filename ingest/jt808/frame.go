@@ -1,0 +1,322 @@
+package jt808
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Frame delimiter and escape bytes.
+const (
+	flag   = 0x7e
+	escape = 0x7d
+)
+
+// Message ids handled by this package.
+const (
+	MsgTerminalResponse = 0x0001 // terminal general response
+	MsgHeartbeat        = 0x0002
+	MsgLogout           = 0x0003
+	MsgRegister         = 0x0100
+	MsgAuth             = 0x0102
+	MsgLocation         = 0x0200
+	MsgBatch            = 0x0704 // batch / blind-area location upload
+	MsgPlatformResponse = 0x8001 // platform general response
+	MsgRegisterResponse = 0x8100
+)
+
+// Results of the general responses 0x0001 and 0x8001.
+const (
+	ResultOK             = 0
+	ResultFailure        = 1
+	ResultMessageError   = 2
+	ResultUnsupported    = 3
+	ResultAlarmConfirmed = 4
+)
+
+// Results of the register response 0x8100.
+const (
+	RegisterOK             = 0
+	RegisterVehicleTaken   = 1
+	RegisterNoSuchVehicle  = 2
+	RegisterTerminalTaken  = 3
+	RegisterNoSuchTerminal = 4
+)
+
+// Body attribute bits.
+const (
+	attrLenMask    = 0x03ff
+	attrEncShift   = 10
+	attrEncMask    = 0x7
+	attrFragmented = 1 << 13
+	attrV2019      = 1 << 14
+)
+
+// MaxBodyLen is the largest body one frame can carry (10 bits of length).
+const MaxBodyLen = attrLenMask
+
+var (
+	// ErrChecksum reports a frame whose XOR checksum does not match.
+	ErrChecksum = errors.New("jt808: bad checksum")
+	// ErrMalformed reports a frame or body that does not follow the standard.
+	ErrMalformed = errors.New("jt808: malformed")
+)
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+}
+
+// Phone is the terminal's phone number as sent: BCD[6] in 2011/2013 headers, BCD[10] in 2019.
+// It is comparable, so a gateway can notice a change without allocating.
+type Phone struct {
+	bcd [10]byte
+	n   uint8
+}
+
+// ParsePhone encodes a decimal number as the BCD[6] of a 2013 header (long=false) or the
+// BCD[10] of a 2019 header (long=true), padding with leading zeros.
+func ParsePhone(s string, long bool) (Phone, error) {
+	var p Phone
+	p.n = 6
+	if long {
+		p.n = 10
+	}
+	if len(s) == 0 || len(s) > 2*int(p.n) {
+		return Phone{}, fmt.Errorf("jt808: phone %q: need 1 to %d digits", s, 2*p.n)
+	}
+	digits := 2 * int(p.n)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return Phone{}, fmt.Errorf("jt808: phone %q: not a decimal number", s)
+		}
+		pos := digits - len(s) + i
+		if pos%2 == 0 {
+			p.bcd[pos/2] |= (c - '0') << 4
+		} else {
+			p.bcd[pos/2] |= c - '0'
+		}
+	}
+	return p, nil
+}
+
+// Bytes returns the BCD bytes as sent.
+func (p Phone) Bytes() []byte { return p.bcd[:p.n] }
+
+// String returns the number without leading zeros: the device id of the external contract.
+// Nibbles that are not decimal digits are written as hex so two different numbers never
+// print the same.
+func (p Phone) String() string {
+	var buf [20]byte
+	n := 0
+	for _, b := range p.bcd[:p.n] {
+		for _, d := range [2]byte{b >> 4, b & 0xf} {
+			if n == 0 && d == 0 {
+				continue
+			}
+			buf[n] = "0123456789abcdef"[d]
+			n++
+		}
+	}
+	if n == 0 {
+		return "0"
+	}
+	return string(buf[:n])
+}
+
+// Header is a frame's message header.
+type Header struct {
+	MsgID      uint16
+	BodyLen    int   // from the attributes; after reassembly, the whole message's length
+	Encryption uint8 // attribute bits 10–12; 0 = plain
+	V2019      bool  // attribute bit 14: 2019 header with protocol version and BCD[10] phone
+	// ProtoVersion is the 2019 protocol version byte (1 for the first 2019 edition).
+	ProtoVersion uint8
+	Phone        Phone
+	Serial       uint16
+	Fragmented   bool   // attribute bit 13: Total and Index follow
+	Total, Index uint16 // sub-package count and 1-based index
+}
+
+// Len returns the encoded header length: 12/16 bytes (2013), 17/21 bytes (2019).
+func (h *Header) Len() int {
+	n := 12
+	if h.V2019 {
+		n = 17
+	}
+	if h.Fragmented {
+		n += 4
+	}
+	return n
+}
+
+// Reply returns the header of a platform message answering h: same header version,
+// protocol version and phone, the given id and serial.
+func (h *Header) Reply(msgID, serial uint16) Header {
+	return Header{MsgID: msgID, V2019: h.V2019, ProtoVersion: h.ProtoVersion, Phone: h.Phone, Serial: serial}
+}
+
+// Frame is one decoded message: header and (unescaped) body.
+type Frame struct {
+	Header Header
+	Body   []byte
+}
+
+// Unescape reverses the transmission escaping in place (7D 02 → 7E, 7D 01 → 7D) and returns
+// the shortened slice.
+func Unescape(b []byte) ([]byte, error) {
+	w := 0
+	for r := 0; r < len(b); r++ {
+		c := b[r]
+		if c == escape {
+			r++
+			if r == len(b) {
+				return nil, malformed("escape at end of frame")
+			}
+			switch b[r] {
+			case 0x01:
+				c = escape
+			case 0x02:
+				c = flag
+			default:
+				return nil, malformed("bad escape 7d %02x", b[r])
+			}
+		} else if c == flag {
+			return nil, malformed("delimiter inside frame")
+		}
+		b[w] = c
+		w++
+	}
+	return b[:w], nil
+}
+
+// DecodeFrame decodes the bytes between two 7E delimiters. It unescapes in place, so the
+// returned body aliases b. headerRead reports whether the header could be read, also when the
+// error is ErrChecksum or ErrMalformed: the frame then carries the header, so the sender can be
+// told "message error".
+func DecodeFrame(b []byte) (f Frame, headerRead bool, err error) {
+	b, err = Unescape(b)
+	if err != nil {
+		return Frame{}, false, err
+	}
+	h, hl, err := parseHeader(b)
+	if err != nil {
+		return Frame{}, false, err
+	}
+	f = Frame{Header: h}
+	if len(b) < hl+1 {
+		return f, true, malformed("no checksum")
+	}
+	var sum byte
+	for _, c := range b[:len(b)-1] {
+		sum ^= c
+	}
+	if sum != b[len(b)-1] {
+		return f, true, ErrChecksum
+	}
+	if body := len(b) - 1 - hl; body != h.BodyLen {
+		return f, true, malformed("body is %d bytes, header says %d", body, h.BodyLen)
+	}
+	f.Body = b[hl : len(b)-1]
+	return f, true, nil
+}
+
+func parseHeader(b []byte) (Header, int, error) {
+	if len(b) < 12 {
+		return Header{}, 0, malformed("frame of %d bytes is shorter than a header", len(b))
+	}
+	attr := uint16(b[2])<<8 | uint16(b[3])
+	h := Header{
+		MsgID:      uint16(b[0])<<8 | uint16(b[1]),
+		BodyLen:    int(attr & attrLenMask),
+		Encryption: uint8(attr>>attrEncShift) & attrEncMask,
+		V2019:      attr&attrV2019 != 0,
+		Fragmented: attr&attrFragmented != 0,
+	}
+	p := 4
+	if h.V2019 {
+		if len(b) < 17 {
+			return Header{}, 0, malformed("2019 frame of %d bytes is shorter than a header", len(b))
+		}
+		h.ProtoVersion = b[4]
+		h.Phone.n = 10
+		copy(h.Phone.bcd[:], b[5:15])
+		p = 15
+	} else {
+		h.Phone.n = 6
+		copy(h.Phone.bcd[:], b[4:10])
+		p = 10
+	}
+	h.Serial = uint16(b[p])<<8 | uint16(b[p+1])
+	p += 2
+	if h.Fragmented {
+		if len(b) < p+4 {
+			return Header{}, 0, malformed("sub-package header cut short")
+		}
+		h.Total = uint16(b[p])<<8 | uint16(b[p+1])
+		h.Index = uint16(b[p+2])<<8 | uint16(b[p+3])
+		p += 4
+	}
+	return h, p, nil
+}
+
+// AppendFrame appends the complete wire form of a message — 7E, escaped header, body and
+// checksum, 7E — to dst. The header's BodyLen is taken from body.
+func AppendFrame(dst []byte, h *Header, body []byte) ([]byte, error) {
+	if len(body) > MaxBodyLen {
+		return dst, fmt.Errorf("jt808: body of %d bytes exceeds %d", len(body), MaxBodyLen)
+	}
+	if h.Phone.n == 0 {
+		return dst, errors.New("jt808: header without phone")
+	}
+	if h.V2019 != (h.Phone.n == 10) {
+		return dst, errors.New("jt808: phone length does not match header version")
+	}
+	var hb [21]byte
+	attr := uint16(len(body)) | uint16(h.Encryption&attrEncMask)<<attrEncShift
+	if h.Fragmented {
+		attr |= attrFragmented
+	}
+	if h.V2019 {
+		attr |= attrV2019
+	}
+	hb[0], hb[1] = byte(h.MsgID>>8), byte(h.MsgID)
+	hb[2], hb[3] = byte(attr>>8), byte(attr)
+	p := 4
+	if h.V2019 {
+		hb[4] = h.ProtoVersion
+		p = 5
+	}
+	p += copy(hb[p:], h.Phone.Bytes())
+	hb[p], hb[p+1] = byte(h.Serial>>8), byte(h.Serial)
+	p += 2
+	if h.Fragmented {
+		hb[p], hb[p+1], hb[p+2], hb[p+3] = byte(h.Total>>8), byte(h.Total), byte(h.Index>>8), byte(h.Index)
+		p += 4
+	}
+	var sum byte
+	for _, c := range hb[:p] {
+		sum ^= c
+	}
+	for _, c := range body {
+		sum ^= c
+	}
+	dst = append(dst, flag)
+	dst = appendEscaped(dst, hb[:p])
+	dst = appendEscaped(dst, body)
+	dst = appendEscaped(dst, []byte{sum})
+	return append(dst, flag), nil
+}
+
+func appendEscaped(dst, b []byte) []byte {
+	for _, c := range b {
+		switch c {
+		case flag:
+			dst = append(dst, escape, 0x02)
+		case escape:
+			dst = append(dst, escape, 0x01)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
