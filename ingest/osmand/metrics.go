@@ -1,0 +1,53 @@
+package osmand
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// metrics are the handler's Prometheus series. Every gateway registers the same metric
+// names with its protocol as a constant label and the same help strings, so the gateways'
+// series can live on one registry.
+type metrics struct {
+	requests *prometheus.CounterVec // code
+	rejected *prometheus.CounterVec // reason
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	l := prometheus.Labels{"protocol": tracker.ProtocolOsmAnd}
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bw_http_requests_total", Help: "Device HTTP requests, by status code.", ConstLabels: l,
+		}, []string{"code"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bw_frames_rejected_total", Help: "Device frames rejected, by reason.", ConstLabels: l,
+		}, []string{"reason"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var err error
+	if m.requests, err = register(reg, m.requests); err != nil {
+		return nil, err
+	}
+	if m.rejected, err = register(reg, m.rejected); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// register registers c, or returns the equal collector already registered (a second handler
+// on one registry shares the first one's series).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
+}
