@@ -1,0 +1,297 @@
+package geofence
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"sync"
+	"time"
+)
+
+// States holds every vehicle's zone state and turns a backend's raw observations into events
+// with hysteresis. It is the part of an engine that does not depend on the backend: the
+// embedded engine and a Tile38 backend feed it the same kind of Observation and get the same
+// events.
+//
+// Vehicles are spread over shards, each with its own lock held only to find a vehicle; a
+// vehicle's own lock is held for its Update, so different vehicles never wait for each other.
+type States struct {
+	opts   Options
+	seed   maphash.Seed
+	shards [64]shard
+}
+
+type shard struct {
+	mu sync.RWMutex
+	m  map[string]*vehicle
+	_  [40]byte // keep neighbouring shards' locks off one cache line
+}
+
+type vehicle struct {
+	mu     sync.Mutex
+	last   Position
+	seen   bool
+	states []zoneState
+	move   Move
+}
+
+// zoneState is a vehicle's standing with one zone; it exists while the vehicle is inside or
+// a crossing is pending.
+type zoneState struct {
+	zoneID  string
+	inside  bool // confirmed (areas and corridors)
+	pending bool
+	since   time.Time // pending: when the raw crossing happened
+	lat     float64
+	lon     float64
+	dir     string // border: the pending crossing's direction and port
+	port    string
+}
+
+// Observation is a backend's raw view of one move against one zone: which side of the fence
+// the vehicle was on at the start of the move and where it crossed the fence, in order.
+type Observation struct {
+	ZoneID      string
+	Kind        Kind
+	Gone        bool // the zone no longer exists
+	StartInside bool // areas and corridors; ignored for the border
+	Crossings   []Crossing
+}
+
+// Crossing is one raw crossing of a fence along a move.
+type Crossing struct {
+	At         float64 // fraction of the move, from 0 (From) to 1 (To)
+	Lat, Lon   float64
+	Direction  string // border: Inbound or Outbound
+	PortZoneID string // border: the port zone containing the crossing point
+}
+
+// Move is one step of one vehicle, handed to the Observer. From equals To for a vehicle's
+// first position.
+type Move struct {
+	From, To Position
+	// Held are the zones the vehicle is in or has a pending crossing of: the observer must
+	// report each of them (Gone if it no longer exists). Other zones it need report only when
+	// the move touches them.
+	Held    []string
+	Obs     []Observation // the observer appends here
+	Cross   []Crossing    // storage the observer may reuse for the Observations' Crossings
+	Scratch any           // the observer's own per-vehicle scratch, kept across moves
+}
+
+// Observer is what a backend offers the States.
+type Observer interface {
+	// Observe appends to m.Obs what the move m shows of every zone in m.Held and every zone
+	// whose fence it crosses or starts inside.
+	Observe(ctx context.Context, m *Move) error
+	// Beyond reports whether the point is at least metres inside (inside true) or outside
+	// the zone; for the border, at least metres from the line.
+	Beyond(zoneID string, lat, lon, metres float64, inside bool) bool
+}
+
+// NewStates returns empty vehicle states with opts' hysteresis.
+func NewStates(opts Options) *States {
+	s := &States{opts: opts, seed: maphash.MakeSeed()}
+	for i := range s.shards {
+		s.shards[i].m = map[string]*vehicle{}
+	}
+	return s
+}
+
+func (s *States) shard(id string) *shard {
+	return &s.shards[maphash.String(s.seed, id)%uint64(len(s.shards))]
+}
+
+func (s *States) vehicle(id string) *vehicle {
+	sh := s.shard(id)
+	sh.mu.RLock()
+	v := sh.m[id]
+	sh.mu.RUnlock()
+	if v != nil {
+		return v
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if v = sh.m[id]; v == nil {
+		v = &vehicle{}
+		sh.m[id] = v
+	}
+	return v
+}
+
+// Forget drops a vehicle's state.
+func (s *States) Forget(vehicleID string) {
+	sh := s.shard(vehicleID)
+	sh.mu.Lock()
+	delete(sh.m, vehicleID)
+	sh.mu.Unlock()
+}
+
+// Update moves the vehicle to p, asks o what the move shows and returns the events, in time
+// order. On error the vehicle's state is unchanged.
+func (s *States) Update(ctx context.Context, o Observer, p Position) ([]Event, error) {
+	v := s.vehicle(p.VehicleID)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.seen && p.Time.Before(v.last.Time) {
+		return nil, fmt.Errorf("%w: vehicle %s at %s, last %s", ErrOutOfOrder, p.VehicleID,
+			p.Time.Format(time.RFC3339), v.last.Time.Format(time.RFC3339))
+	}
+	m := &v.move
+	m.From, m.To = p, p
+	if v.seen {
+		m.From = v.last
+	}
+	m.Held = m.Held[:0]
+	for i := range v.states {
+		m.Held = append(m.Held, v.states[i].zoneID)
+	}
+	m.Obs, m.Cross = m.Obs[:0], m.Cross[:0]
+	if err := o.Observe(ctx, m); err != nil {
+		return nil, err
+	}
+	var evs []Event
+	for i := range m.Obs {
+		evs = s.apply(v, o, m, &m.Obs[i], evs)
+	}
+	v.states = slices.DeleteFunc(v.states, func(z zoneState) bool { return !z.inside && !z.pending })
+	v.last, v.seen = p, true
+	slices.SortStableFunc(evs, func(a, b Event) int { return a.Time.Compare(b.Time) })
+	return evs, nil
+}
+
+func (s *States) apply(v *vehicle, o Observer, m *Move, ob *Observation, evs []Event) []Event {
+	i := slices.IndexFunc(v.states, func(z zoneState) bool { return z.zoneID == ob.ZoneID })
+	if ob.Gone {
+		if i >= 0 {
+			if v.states[i].inside {
+				evs = append(evs, Event{Type: ZoneExit, ZoneID: ob.ZoneID, Kind: ob.Kind,
+					Time: m.To.Time, Lat: m.To.Lat, Lon: m.To.Lon})
+			}
+			v.states[i] = zoneState{}
+		}
+		return evs
+	}
+	st := zoneState{zoneID: ob.ZoneID}
+	if i >= 0 {
+		st = v.states[i]
+	}
+	if ob.Kind == KindBorder {
+		evs = s.border(&st, o, m, ob, evs)
+	} else {
+		evs = s.area(&st, o, m, ob, evs)
+	}
+	switch {
+	case i >= 0:
+		v.states[i] = st
+	case st.inside || st.pending:
+		v.states = append(v.states, st)
+	}
+	return evs
+}
+
+// area runs the enter/exit state machine of an area or corridor over the move's intervals
+// between raw crossings.
+func (s *States) area(st *zoneState, o Observer, m *Move, ob *Observation, evs []Event) []Event {
+	h := s.opts.hysteresis(ob.Kind)
+	raw := ob.StartInside
+	// A mismatch at the start means a first position or changed geometry: it is pending from
+	// the start of the move like any crossing.
+	if raw == st.inside {
+		st.pending = false
+	} else if !st.pending {
+		st.pending, st.since, st.lat, st.lon = true, m.From.Time, m.From.Lat, m.From.Lon
+	}
+	b0 := 0.0
+	for k := 0; k <= len(ob.Crossings); k++ {
+		b1 := 1.0
+		if k < len(ob.Crossings) {
+			b1 = ob.Crossings[k].At
+		}
+		if st.pending {
+			margin := h.ExitM
+			if raw {
+				margin = h.EnterM
+			}
+			if s.confirmed(st, o, m, ob.ZoneID, b0, b1, margin, h.Dwell, raw) {
+				typ := ZoneExit
+				if raw {
+					typ = ZoneEnter
+				}
+				evs = append(evs, Event{Type: typ, ZoneID: ob.ZoneID, Kind: ob.Kind,
+					Time: st.since, Lat: st.lat, Lon: st.lon})
+				st.inside, st.pending = raw, false
+			}
+		}
+		if k == len(ob.Crossings) {
+			break
+		}
+		c := &ob.Crossings[k]
+		raw = !raw
+		if raw == st.inside {
+			st.pending = false
+		} else {
+			st.pending, st.since, st.lat, st.lon = true, m.timeAt(c.At), c.Lat, c.Lon
+		}
+		b0 = b1
+	}
+	return evs
+}
+
+// border runs the crossing state machine: a crossing is pending until confirmed, and a
+// crossing back before that cancels it.
+func (s *States) border(st *zoneState, o Observer, m *Move, ob *Observation, evs []Event) []Event {
+	h := s.opts.hysteresis(KindBorder)
+	margin := max(h.EnterM, h.ExitM)
+	b0 := 0.0
+	for k := 0; k <= len(ob.Crossings); k++ {
+		b1 := 1.0
+		if k < len(ob.Crossings) {
+			b1 = ob.Crossings[k].At
+		}
+		if st.pending && s.confirmed(st, o, m, ob.ZoneID, b0, b1, margin, h.Dwell, false) {
+			evs = append(evs, Event{Type: BorderCross, ZoneID: ob.ZoneID, Kind: KindBorder,
+				Time: st.since, Lat: st.lat, Lon: st.lon, PortZoneID: st.port, Direction: st.dir})
+			st.pending = false
+		}
+		if k == len(ob.Crossings) {
+			break
+		}
+		c := &ob.Crossings[k]
+		switch {
+		case st.pending && st.dir != c.Direction:
+			st.pending = false
+		case !st.pending:
+			*st = zoneState{zoneID: st.zoneID, pending: true, since: m.timeAt(c.At),
+				lat: c.Lat, lon: c.Lon, dir: c.Direction, port: c.PortZoneID}
+		}
+		b0 = b1
+	}
+	return evs
+}
+
+// confirmed reports whether the pending crossing in st is confirmed by the stretch [b0, b1]
+// of the move that the vehicle spent on the new side: long enough there since the crossing,
+// or far enough in (sampled at the fix ending the move, or mid-stretch between two crossings).
+func (s *States) confirmed(st *zoneState, o Observer, m *Move, zoneID string, b0, b1, margin float64, dwell time.Duration, inside bool) bool {
+	if margin <= 0 || dwell > 0 && m.timeAt(b1).Sub(st.since) >= dwell {
+		return true
+	}
+	lat, lon := m.To.Lat, m.To.Lon
+	if b1 < 1 {
+		lat, lon = m.pointAt((b0 + b1) / 2)
+	}
+	return o.Beyond(zoneID, lat, lon, margin, inside)
+}
+
+func (m *Move) timeAt(f float64) time.Time {
+	if f >= 1 {
+		return m.To.Time
+	}
+	return m.From.Time.Add(time.Duration(float64(m.To.Time.Sub(m.From.Time)) * f))
+}
+
+func (m *Move) pointAt(f float64) (lat, lon float64) {
+	return m.From.Lat + (m.To.Lat-m.From.Lat)*f, m.From.Lon + (m.To.Lon-m.From.Lon)*f
+}
