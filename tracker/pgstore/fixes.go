@@ -1,0 +1,295 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// createStage makes the connection's staging table: COPY cannot skip duplicates, so a batch
+// is copied here and moved into fixes with INSERT … ON CONFLICT DO NOTHING.
+const createStage = `CREATE TEMP TABLE IF NOT EXISTS fix_stage (
+	ord integer, vehicle_id text, device_id text, protocol text, device_time timestamptz,
+	received_at timestamptz, lat double precision, lon double precision, speed_kmh double precision,
+	heading double precision, altitude_m double precision, valid boolean, late boolean, flags text[], attrs jsonb
+) ON COMMIT DELETE ROWS`
+
+const fixCols = `id, vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs`
+
+var stageCols = []string{"ord", "vehicle_id", "device_id", "protocol", "device_time", "received_at", "lat", "lon",
+	"speed_kmh", "heading", "altitude_m", "valid", "late", "flags", "attrs"}
+
+// moveStage inserts the staged fixes that are new, keeps latest_fixes current and returns
+// the new fixes' keys and IDs.
+const moveStage = `WITH ins AS (
+	INSERT INTO fixes (vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs)
+	SELECT vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs
+	FROM fix_stage ORDER BY ord
+	ON CONFLICT (device_id, device_time) DO NOTHING
+	RETURNING ` + fixCols + `
+), latest AS (
+	INSERT INTO latest_fixes (` + fixCols + `)
+	SELECT DISTINCT ON (vehicle_id) ` + fixCols + ` FROM ins ORDER BY vehicle_id, device_time DESC, id DESC
+	ON CONFLICT (vehicle_id) DO UPDATE SET
+		id = excluded.id, device_id = excluded.device_id, protocol = excluded.protocol, device_time = excluded.device_time,
+		received_at = excluded.received_at, lat = excluded.lat, lon = excluded.lon, speed_kmh = excluded.speed_kmh,
+		heading = excluded.heading, altitude_m = excluded.altitude_m, valid = excluded.valid, late = excluded.late,
+		flags = excluded.flags, attrs = excluded.attrs
+	WHERE latest_fixes.device_time <= excluded.device_time
+)
+SELECT id, device_id, device_time FROM ins`
+
+const insertEvent = `INSERT INTO events (type, time, vehicle_id, zone_id, lat, lon, fix_id, late, attrs)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`
+
+// upsertAlert adds an alert or updates the unresolved one with its DedupKey: the incident's
+// first time, its status and who handled it are kept; what the rule knows now replaces the rest.
+const upsertAlert = `INSERT INTO alerts (type, severity, status, vehicle_id, time, updated_at, zone_id, declaration_id, late, lat, lon, message, dedup_key, active, evidence)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (dedup_key) WHERE status <> 'resolved' AND dedup_key <> '' DO UPDATE SET
+	severity = excluded.severity, updated_at = excluded.updated_at,
+	zone_id = COALESCE(excluded.zone_id, alerts.zone_id), declaration_id = COALESCE(excluded.declaration_id, alerts.declaration_id),
+	late = excluded.late, lat = excluded.lat, lon = excluded.lon, message = excluded.message,
+	active = excluded.active, evidence = excluded.evidence
+RETURNING id`
+
+type fixKey struct {
+	device string
+	us     int64
+}
+
+// Commit stores the batch in one transaction.
+func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
+	for i, e := range b.Events {
+		if e.FixRef < 0 || e.FixRef > len(b.Fixes) {
+			return fmt.Errorf("pgstore: event %d refers to fix %d of %d", i, e.FixRef, len(b.Fixes))
+		}
+	}
+	if err := s.ensurePartitions(ctx, b.Fixes); err != nil {
+		return err
+	}
+	fixIDs := make([]int64, len(b.Fixes))
+	dups := make([]bool, len(b.Fixes))
+	eventIDs := make([]int64, len(b.Events))
+	alertIDs := make([]int64, len(b.Alerts))
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			return commitTx(ctx, tx, b, fixIDs, dups, eventIDs, alertIDs)
+		})
+		if err == nil || attempt == 2 || !retryable(err) {
+			break
+		}
+		if isNoPartition(err) { // another server's retention dropped a day we thought existed
+			s.forgetPartitions()
+			if err := s.ensurePartitions(ctx, b.Fixes); err != nil {
+				return err
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: commit: %w", err)
+	}
+	b.Duplicates = append(b.Duplicates[:0], dups...)
+	for i := range b.Fixes {
+		if !dups[i] {
+			b.Fixes[i].ID = fixIDs[i]
+		}
+	}
+	for i := range b.Events {
+		b.Events[i].ID = eventIDs[i]
+		if r := b.Events[i].FixRef; r > 0 {
+			b.Events[i].FixID = fixIDs[r-1]
+		}
+	}
+	for i := range b.Alerts {
+		b.Alerts[i].ID = alertIDs[i]
+		if b.Alerts[i].Status == "" {
+			b.Alerts[i].Status = tracker.StatusOpen
+		}
+	}
+	return nil
+}
+
+func commitTx(ctx context.Context, tx pgx.Tx, b *tracker.Batch, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) error {
+	if len(b.Fixes) > 0 {
+		if err := storeFixes(ctx, tx, b.Fixes, fixIDs, dups); err != nil {
+			return err
+		}
+	}
+	if len(b.Events) == 0 && len(b.Alerts) == 0 {
+		return nil
+	}
+	var batch pgx.Batch
+	for _, e := range b.Events {
+		fixID := e.FixID
+		if e.FixRef > 0 {
+			fixID = fixIDs[e.FixRef-1]
+		}
+		batch.Queue(insertEvent, e.Type, e.Time, e.VehicleID, e.ZoneID, e.Lat, e.Lon, fixID, e.Late, jsonOrNil(e.Attrs))
+	}
+	for _, a := range b.Alerts {
+		status := a.Status
+		if status == "" {
+			status = tracker.StatusOpen
+		}
+		updated := a.UpdatedAt
+		if updated.IsZero() {
+			updated = a.Time
+		}
+		batch.Queue(upsertAlert, a.Type, a.Severity, status, a.VehicleID, a.Time, updated, a.ZoneID, a.DeclarationID,
+			a.Late, a.Lat, a.Lon, a.Message, a.DedupKey, a.Active, rawOrNil(a.Evidence))
+	}
+	res := tx.SendBatch(ctx, &batch)
+	for i := range b.Events {
+		if err := res.QueryRow().Scan(&eventIDs[i]); err != nil {
+			res.Close()
+			return err
+		}
+	}
+	for i := range b.Alerts {
+		if err := res.QueryRow().Scan(&alertIDs[i]); err != nil {
+			res.Close()
+			return err
+		}
+	}
+	return res.Close()
+}
+
+// storeFixes copies fixes into the staging table and moves the new ones into fixes. A fix
+// whose key was not returned is a duplicate: stored before, or earlier in the same batch.
+func storeFixes(ctx context.Context, tx pgx.Tx, fixes []tracker.Fix, ids []int64, dups []bool) error {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"fix_stage"}, stageCols, pgx.CopyFromSlice(len(fixes), func(i int) ([]any, error) {
+		f := &fixes[i]
+		var flags []string
+		if len(f.Flags) > 0 {
+			flags = f.Flags
+		}
+		return []any{i, f.VehicleID, f.DeviceID, f.Protocol, f.Time, f.ReceivedAt, f.Lat, f.Lon, f.SpeedKmh, f.Heading,
+			f.AltitudeM, f.Valid, f.Late, flags, jsonOrNil(f.Attrs)}, nil
+	}))
+	if err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, moveStage)
+	if err != nil {
+		return err
+	}
+	inserted := make(map[fixKey]int64, len(fixes))
+	var (
+		id  int64
+		dev string
+		at  time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &dev, &at}, func() error {
+		inserted[fixKey{dev, at.UnixMicro()}] = id
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range fixes {
+		k := fixKey{fixes[i].DeviceID, fixes[i].Time.UnixMicro()}
+		id, ok := inserted[k]
+		ids[i], dups[i] = id, !ok
+		delete(inserted, k) // the same key later in the batch is a duplicate
+	}
+	return nil
+}
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "40001", "40P01": // serialization failure, deadlock
+		return true
+	}
+	return isNoPartition(err)
+}
+
+// isNoPartition reports PostgreSQL's "no partition of relation found for row".
+func isNoPartition(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23514" && strings.Contains(pe.Message, "no partition")
+}
+
+func jsonOrNil[M ~map[string]any](m M) any {
+	if len(m) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		// Values that JSON cannot hold (NaN, channels) have no business in attributes; keep the fix.
+		b, _ = json.Marshal(map[string]string{"error": err.Error()})
+	}
+	return b
+}
+
+func rawOrNil(r json.RawMessage) any {
+	if len(r) == 0 {
+		return nil
+	}
+	return []byte(r)
+}
+
+// Track returns a vehicle's fixes with from <= time < to in device-time order.
+func (s *Store) Track(ctx context.Context, vehicleID string, from, to time.Time) ([]tracker.Fix, error) {
+	return s.queryFixes(ctx, `SELECT `+fixCols+` FROM fixes WHERE vehicle_id = $1 AND device_time >= $2 AND device_time < $3
+		ORDER BY device_time, id`, vehicleID, from, to)
+}
+
+// LatestFixes returns the newest fix of every vehicle, by vehicle ID.
+func (s *Store) LatestFixes(ctx context.Context) ([]tracker.Fix, error) {
+	return s.queryFixes(ctx, `SELECT `+fixCols+` FROM latest_fixes ORDER BY vehicle_id`)
+}
+
+// SearchArea returns fixes inside box (edges included) with from <= time < to, in time order,
+// at most limit of them (limit <= 0: all).
+func (s *Store) SearchArea(ctx context.Context, box tracker.Box, from, to time.Time, limit int) ([]tracker.Fix, error) {
+	var lim any
+	if limit > 0 {
+		lim = limit
+	}
+	return s.queryFixes(ctx, `SELECT `+fixCols+` FROM fixes
+		WHERE point(lon, lat) <@ box(point($1, $2), point($3, $4)) AND device_time >= $5 AND device_time < $6
+		ORDER BY device_time, id LIMIT $7`, box.MinLon, box.MinLat, box.MaxLon, box.MaxLat, from, to, lim)
+}
+
+func (s *Store) queryFixes(ctx context.Context, sql string, args ...any) ([]tracker.Fix, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	var (
+		out   []tracker.Fix
+		f     tracker.Fix
+		attrs []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&f.ID, &f.VehicleID, &f.DeviceID, &f.Protocol, &f.Time, &f.ReceivedAt, &f.Lat, &f.Lon,
+		&f.SpeedKmh, &f.Heading, &f.AltitudeM, &f.Valid, &f.Late, &f.Flags, &attrs}, func() error {
+		g := f
+		g.Time, g.ReceivedAt = g.Time.UTC(), g.ReceivedAt.UTC()
+		g.Attrs = nil
+		if len(attrs) > 0 {
+			if err := json.Unmarshal(attrs, &g.Attrs); err != nil {
+				return err
+			}
+		}
+		out = append(out, g)
+		f.Flags = nil // a NULL leaves the destination untouched; the next row must not inherit flags
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	return out, nil
+}

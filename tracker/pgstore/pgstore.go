@@ -1,0 +1,207 @@
+// Package pgstore is the PostgreSQL tracker.Store, for deployments where several servers share
+// one database or history outgrows one file. Fixes live in a table partitioned by day;
+// migrations are embedded and applied on Open; zone changes are announced with NOTIFY so every
+// server's zone cache follows (see WatchZones).
+package pgstore
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Options tune the store. The zero value is usable.
+type Options struct {
+	// MaxConns caps the connection pool; 0 leaves pgxpool's default (the larger of 4 and the CPU count).
+	MaxConns int32
+	// Retention is how long fixes are kept; Maintain drops day partitions older than that.
+	// 0 keeps everything.
+	Retention time.Duration
+	// DaysAhead is how many days of partitions Maintain creates ahead of today (default 2).
+	DaysAhead int
+	// Logger receives maintenance messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is the PostgreSQL tracker.Store.
+type Store struct {
+	pool *pgxpool.Pool
+	opts Options
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	parts map[int64]bool // day partitions known to exist, by Unix day
+}
+
+var _ tracker.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Advisory lock keys; arbitrary constants that only this package uses.
+const (
+	lockMigrate    = 0x62770001
+	lockPartitions = 0x62770002
+)
+
+// Open connects to the database at url (postgres://… or a key=value string), applies pending
+// migrations and creates the fix partitions around today. An unreachable database is an error
+// naming the server; the caller may retry.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.DaysAhead <= 0 {
+		opts.DaysAhead = 2
+	}
+	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
+	if err := migrate(ctx, cfg.ConnConfig.Copy()); err != nil {
+		return nil, fmt.Errorf("pgstore: database %s: %w", where, err)
+	}
+	// Each connection gets its own staging table for COPY, emptied at every commit.
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, createStage)
+		return err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: database %s: %w", where, err)
+	}
+	s := &Store{pool: pool, opts: opts, log: opts.Logger, parts: map[int64]bool{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := s.Maintain(ctx, time.Now()); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: database %s: %w", where, err)
+	}
+	return s, nil
+}
+
+// migrate applies the embedded migrations not yet recorded in schema_migrations, in order,
+// each in its own transaction. A session advisory lock makes servers starting together take
+// turns; the second finds nothing left to do.
+func migrate(ctx context.Context, cfg *pgx.ConnConfig) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockMigrate); err != nil {
+		return err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockMigrate)
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return err
+	}
+	applied := map[int]bool{}
+	rows, _ := conn.Query(ctx, "SELECT version FROM schema_migrations")
+	vs, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		applied[v] = true
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", base)
+		}
+		if applied[v] {
+			continue
+		}
+		sql, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, string(sql)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Ping checks that a connection can be had and the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.pool.Ping(ctx)
+}
+
+// Pool is the connection pool, for callers that need the database directly (metrics, tools).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// pgErr maps PostgreSQL errors onto the tracker's: a duplicate key is ErrConflict.
+func pgErr(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return fmt.Errorf("%w: %s", tracker.ErrConflict, pe.Detail)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return tracker.ErrNotFound
+	}
+	return err
+}
+
+// notFound turns an update or delete that touched nothing into ErrNotFound.
+func notFound(tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return pgErr(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return tracker.ErrNotFound
+	}
+	return nil
+}
+
+// utc is t in UTC, or the zero time for NULL.
+func utc(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// orNow is t, or the current time when t is zero.
+func orNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now().UTC()
+	}
+	return t
+}

@@ -1,0 +1,139 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/jackc/pgx/v5"
+)
+
+const userCols = `username, role, hash, created_at, disabled`
+
+func scanUser(r pgx.CollectableRow) (tracker.User, error) {
+	var u tracker.User
+	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.CreatedAt, &u.Disabled)
+	u.CreatedAt = u.CreatedAt.UTC()
+	return u, err
+}
+
+// CreateUser adds u; an existing username is tracker.ErrConflict.
+func (s *Store) CreateUser(ctx context.Context, u tracker.User) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5)`,
+		u.Username, u.Role, u.Hash, orNow(u.CreatedAt), u.Disabled)
+	return pgErr(err)
+}
+
+// UpdateUser replaces role, hash and disabled.
+func (s *Store) UpdateUser(ctx context.Context, u tracker.User) error {
+	return notFound(s.pool.Exec(ctx, `UPDATE users SET role = $2, hash = $3, disabled = $4 WHERE username = $1`,
+		u.Username, u.Role, u.Hash, u.Disabled))
+}
+
+// DeleteUser removes a user.
+func (s *Store) DeleteUser(ctx context.Context, username string) error {
+	return notFound(s.pool.Exec(ctx, `DELETE FROM users WHERE username = $1`, username))
+}
+
+// User returns one user.
+func (s *Store) User(ctx context.Context, username string) (tracker.User, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE username = $1`, username)
+	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	return u, pgErr(err)
+}
+
+// Users returns every user by username.
+func (s *Store) Users(ctx context.Context) ([]tracker.User, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+userCols+` FROM users ORDER BY username`)
+	return pgx.CollectRows(rows, scanUser)
+}
+
+// CreateSession stores a session; an existing token hash is tracker.ErrConflict.
+func (s *Store) CreateSession(ctx context.Context, se tracker.Session) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, username, role, created_at, expires_at, last_seen)
+		VALUES ($1, $2, $3, $4, $5, $6)`, se.TokenHash, se.Username, se.Role, orNow(se.CreatedAt), se.ExpiresAt, orNow(se.LastSeen))
+	return pgErr(err)
+}
+
+// Session returns the session of a token hash, expired or not.
+func (s *Store) Session(ctx context.Context, tokenHash string) (tracker.Session, error) {
+	var se tracker.Session
+	err := s.pool.QueryRow(ctx, `SELECT token_hash, username, role, created_at, expires_at, last_seen FROM sessions WHERE token_hash = $1`,
+		tokenHash).Scan(&se.TokenHash, &se.Username, &se.Role, &se.CreatedAt, &se.ExpiresAt, &se.LastSeen)
+	if err != nil {
+		return tracker.Session{}, pgErr(err)
+	}
+	se.CreatedAt, se.ExpiresAt, se.LastSeen = se.CreatedAt.UTC(), se.ExpiresAt.UTC(), se.LastSeen.UTC()
+	return se, nil
+}
+
+// TouchSession records that a session was used at at.
+func (s *Store) TouchSession(ctx context.Context, tokenHash string, at time.Time) error {
+	return notFound(s.pool.Exec(ctx, `UPDATE sessions SET last_seen = $2 WHERE token_hash = $1`, tokenHash, at))
+}
+
+// DeleteSession ends one session.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
+	return notFound(s.pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash))
+}
+
+// DeleteUserSessions ends every session of a user.
+func (s *Store) DeleteUserSessions(ctx context.Context, username string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE username = $1`, username)
+	return err
+}
+
+// AppendAudit chains r onto the log. The table lock makes appends take turns, so the chain
+// never forks; readers are not blocked.
+func (s *Store) AppendAudit(ctx context.Context, r tracker.AuditRecord) (tracker.AuditRecord, error) {
+	// The record is hashed as it will read back: time to the microsecond PostgreSQL keeps.
+	r.Time = orNow(r.Time).UTC().Truncate(time.Microsecond)
+	if len(r.Detail) > 0 && !json.Valid(r.Detail) {
+		return tracker.AuditRecord{}, fmt.Errorf("pgstore: audit detail is not JSON")
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "LOCK TABLE audit IN EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+		r.Seq, r.PrevHash = 1, ""
+		err := tx.QueryRow(ctx, "SELECT seq + 1, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&r.Seq, &r.PrevHash)
+		if err != nil && err != pgx.ErrNoRows {
+			return err
+		}
+		r.Hash = tracker.ChainHash(r)
+		_, err = tx.Exec(ctx, `INSERT INTO audit (seq, time, actor, action, object, result, detail, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			r.Seq, r.Time, r.Actor, r.Action, r.Object, r.Result, rawOrNil(r.Detail), r.PrevHash, r.Hash)
+		return err
+	})
+	if err != nil {
+		return tracker.AuditRecord{}, fmt.Errorf("pgstore: audit: %w", err)
+	}
+	return r, nil
+}
+
+// Audit returns up to limit records after afterSeq in Seq order (limit <= 0: all).
+func (s *Store) Audit(ctx context.Context, afterSeq int64, limit int) ([]tracker.AuditRecord, error) {
+	var lim any
+	if limit > 0 {
+		lim = limit
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT seq, time, actor, action, object, result, detail, prev_hash, hash FROM audit
+		WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, lim)
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (tracker.AuditRecord, error) {
+		var r tracker.AuditRecord
+		var detail []byte
+		err := row.Scan(&r.Seq, &r.Time, &r.Actor, &r.Action, &r.Object, &r.Result, &detail, &r.PrevHash, &r.Hash)
+		r.Time = r.Time.UTC()
+		if len(detail) > 0 {
+			r.Detail = json.RawMessage(detail)
+		}
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: audit: %w", err)
+	}
+	return out, nil
+}
