@@ -387,8 +387,12 @@ func TestCorridors(t *testing.T) {
 			if !planar.PolygonContains(polygonOf(t, y), ls[len(ls)-1]) {
 				t.Errorf("%s: ends at %v, outside %s", c.ID, ls[len(ls)-1], y.ID)
 			}
-			// On the Chinese side, all of its width.
+			// On the Chinese side, all of its width, and through no other yard.
 			for _, s := range samples(ls, 100) {
+				if other := yardAt(zones, s); other != "" && other != y.ID {
+					t.Errorf("%s: passes through %s at %v", c.ID, other, s)
+					break
+				}
 				if !planar.PolygonContains(cn, s) {
 					t.Errorf("%s: %v on the Mongolian side", c.ID, s)
 					break
@@ -409,6 +413,15 @@ func TestCorridors(t *testing.T) {
 	if n != corridors {
 		t.Errorf("ports list %d routes, zones hold %d corridors", n, corridors)
 	}
+}
+
+func yardAt(zones map[string]geofence.Zone, p orb.Point) string {
+	for id, z := range zones {
+		if z.Kind == geofence.KindYard && planar.PolygonContains(z.Geometry.(orb.Polygon), p) {
+			return id
+		}
+	}
+	return ""
 }
 
 func TestYardsAndServiceAreas(t *testing.T) {
@@ -626,5 +639,13 @@ func TestNotice(t *testing.T) {
 		if !bytes.Contains(b, []byte(s)) {
 			t.Errorf("data/NOTICE.md does not mention %q", s)
 		}
+	}
+}
+
+// Zones copies every geometry on each call; a server calls it once, on first start.
+func BenchmarkZones(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		Zones()
 	}
 }

@@ -39,11 +39,11 @@ var portSpecs = []portSpec{
 		key: "ganqimaodu", name: "甘其毛都", nameEN: "Ganqimaodu",
 		seed:   ll(42.400, 107.570),
 		mnTown: place{"Gashuun Sukhait", ll(42.415, 107.569)},
-		cnTown: place{"Ganqimaodu port town", ll(42.385, 107.555)},
+		cnTown: place{"Ganqimaodu port town", ll(42.392, 107.555)},
 		hours:  dayHours,
 		yards: []yardSpec{
 			{name: "甘其毛都口岸煤炭物流园", nameEN: "Ganqimaodu port coal logistics park",
-				centre: ll(42.375, 107.600), w: 3000, h: 2000, road: "port access road"},
+				centre: ll(42.372, 107.535), w: 3000, h: 2000, road: "port access road"},
 			{name: "乌拉特中旗物流园区", nameEN: "Urad Middle Banner logistics park",
 				centre: ll(41.600, 108.490), w: 2500, h: 2000, road: "≈ Ganqimaodu–Haliut road",
 				via: []orb.Point{ll(42.200, 107.800), ll(41.900, 108.200)}},
@@ -70,7 +70,7 @@ var portSpecs = []portSpec{
 			time.October, time.November}},
 		yards: []yardSpec{
 			{name: "满都拉口岸物流园", nameEN: "Mandula port logistics park",
-				centre: ll(42.605, 110.125), w: 2000, h: 1500, road: "port access road"},
+				centre: ll(42.612, 110.075), w: 2000, h: 1500, road: "port access road"},
 			{name: "达茂旗百灵庙物流园区", nameEN: "Darhan Muminggan Banner (Bailingmiao) logistics park",
 				centre: ll(41.720, 110.420), w: 2000, h: 2000, road: "≈ Mandula–Bailingmiao road",
 				via: []orb.Point{ll(42.200, 110.280)}},
