@@ -1,0 +1,108 @@
+package jt808
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Reasons of bw_frames_rejected_total.
+const (
+	reasonChecksum        = "checksum"
+	reasonTooLarge        = "too_large"
+	reasonMalformed       = "malformed"
+	reasonUnsupported     = "unsupported"
+	reasonUnknownDevice   = "unknown_device"
+	reasonUnauthenticated = "unauthenticated"
+	reasonFragment        = "fragment_dropped"
+)
+
+// Reasons of bw_connections_refused_total.
+const reasonMaxConns = "max_conns"
+
+// knownIDs get their own msg_id label; every other id counts as "other", so a device sending
+// random ids cannot blow up the label set.
+var knownIDs = [...]uint16{MsgTerminalResponse, MsgHeartbeat, MsgLogout, MsgRegister, MsgAuth, MsgLocation, MsgBatch}
+
+type metrics struct {
+	conns    prometheus.Gauge
+	refused  *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	panics   prometheus.Counter
+	// Counters looked up once, not per frame.
+	frameByID   map[uint16]prometheus.Counter
+	otherFrames prometheus.Counter
+}
+
+// newMetrics creates the gateway's metrics with the constant label protocol="jt808" and
+// registers them on reg (when not nil). The other gateways register the same names with their
+// own protocol label; the help texts must therefore match theirs.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	labels := prometheus.Labels{"protocol": tracker.ProtocolJT808}
+	conns := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "bw_connections", Help: "Open device connections.", ConstLabels: labels})
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bw_connections_refused_total", Help: "Device connections refused, by reason.", ConstLabels: labels},
+		[]string{"reason"})
+	frames := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bw_frames_total", Help: "Frames received from devices, by message id.", ConstLabels: labels},
+		[]string{"msg_id"})
+	rejected := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bw_frames_rejected_total", Help: "Device frames dropped or refused, by reason.", ConstLabels: labels},
+		[]string{"reason"})
+	panics := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "bw_gateway_panics_total", Help: "Device connections closed by a recovered panic.", ConstLabels: labels})
+	m := &metrics{frameByID: make(map[uint16]prometheus.Counter, len(knownIDs))}
+	var err error
+	if m.conns, err = register(reg, conns); err != nil {
+		return nil, err
+	}
+	if m.refused, err = register(reg, refused); err != nil {
+		return nil, err
+	}
+	if frames, err = register(reg, frames); err != nil {
+		return nil, err
+	}
+	if m.rejected, err = register(reg, rejected); err != nil {
+		return nil, err
+	}
+	if m.panics, err = register(reg, panics); err != nil {
+		return nil, err
+	}
+	for _, id := range knownIDs {
+		m.frameByID[id] = frames.WithLabelValues(fmt.Sprintf("0x%04x", id))
+	}
+	m.otherFrames = frames.WithLabelValues("other")
+	return m, nil
+}
+
+func (m *metrics) frame(id uint16) {
+	if c, ok := m.frameByID[id]; ok {
+		c.Inc()
+		return
+	}
+	m.otherFrames.Inc()
+}
+
+func (m *metrics) reject(reason string) { m.rejected.WithLabelValues(reason).Inc() }
+
+// register registers c on reg, or returns the identical collector registered before (a second
+// server on the same registry, as in tests).
+func register[T prometheus.Collector](reg prometheus.Registerer, c T) (T, error) {
+	if reg == nil {
+		return c, nil
+	}
+	err := reg.Register(c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(T); ok {
+			return existing, nil
+		}
+	}
+	if err != nil {
+		return c, fmt.Errorf("jt808: metrics: %w", err)
+	}
+	return c, nil
+}
