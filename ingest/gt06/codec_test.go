@@ -325,9 +325,9 @@ func TestParseFrameErrors(t *testing.T) {
 func TestDecodeLocationMalformed(t *testing.T) {
 	for _, c := range []string{
 		"",
-		"0F0C1D023305C9027AC8180C4658600014",             // one byte short of GPS
-		"000000000000C9027AC8180C465860001400",           // month 0
-		"0F0C1D023305C9FFFFFFFF0C465860001400",           // latitude above 90
+		"0F0C1D023305C9027AC8180C4658600014",   // one byte short of GPS
+		"000000000000C9027AC8180C465860001400", // month 0
+		"0F0C1D023305C9FFFFFFFF0C465860001400", // latitude above 90
 		"0F0C1D023305C9027AC8180C46586000140001CC00287D", // LBS cut
 	} {
 		if _, err := DecodeLocation(Packet{Protocol: ProtoGPSLBS, Content: unhex(t, c)}, nil); !errors.Is(err, ErrMalformed) {

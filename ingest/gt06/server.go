@@ -128,6 +128,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		delay = 0
 		if !s.track(conn) {
+			s.m.refused.WithLabelValues("max_conns").Inc()
 			s.log.Warn("connection refused: too many connections", "remote", conn.RemoteAddr().String())
 			conn.Close()
 			continue
@@ -142,6 +143,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			defer s.wg.Done()
 			defer s.untrack(conn)
 			defer conn.Close()
+			defer func() {
+				// A decoder bug must cost one connection, not the process.
+				if v := recover(); v != nil {
+					s.m.panics.Inc()
+					s.log.Error("panic serving connection", "panic", v, "remote", conn.RemoteAddr().String())
+				}
+			}()
 			s.serveConn(ctx, conn)
 		}()
 	}
@@ -191,7 +199,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		p, err := r.Next()
 		var fe *FrameError
 		if errors.As(err, &fe) {
-			s.m.rejected.WithLabelValues(fe.Reason).Inc()
+			s.m.reject(fe.Reason)
 			c.log.Debug("frame rejected", "err", err)
 			continue
 		}
@@ -210,36 +218,30 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 // handle processes one packet and reports whether the connection stays open.
 func (c *conn) handle(ctx context.Context, p Packet) bool {
 	m := c.s.m
+	m.frame(p.Protocol)
 	switch p.Protocol {
 	case ProtoLogin:
-		m.frames.WithLabelValues("login").Inc()
 		return c.login(ctx, p)
 	case ProtoStatus:
-		m.frames.WithLabelValues("status").Inc()
 		if !c.sess.in {
-			m.rejected.WithLabelValues("not_logged_in").Inc()
+			m.reject("not_logged_in")
 			return true
 		}
 		if _, err := DecodeStatus(p); err != nil {
-			m.rejected.WithLabelValues(ReasonMalformed).Inc()
+			m.reject(ReasonMalformed)
 			c.log.Debug("bad status packet", "err", err)
 			return true
 		}
 		return c.ack(p)
 	case ProtoGPS, ProtoGPSLBS, ProtoGPSLBS2, ProtoAlarm, ProtoAlarm2:
 		alarm := p.Protocol == ProtoAlarm || p.Protocol == ProtoAlarm2
-		kind := "gps"
-		if alarm {
-			kind = "alarm"
-		}
-		m.frames.WithLabelValues(kind).Inc()
 		if !c.sess.in {
-			m.rejected.WithLabelValues("not_logged_in").Inc()
+			m.reject("not_logged_in")
 			return true
 		}
 		loc, err := DecodeLocation(p, c.sess.zone)
 		if err != nil {
-			m.rejected.WithLabelValues(ReasonMalformed).Inc()
+			m.reject(ReasonMalformed)
 			c.log.Debug("bad location packet", "err", err)
 			return true
 		}
@@ -260,8 +262,7 @@ func (c *conn) handle(ctx context.Context, p Packet) bool {
 		}
 		return true
 	default:
-		m.frames.WithLabelValues("other").Inc()
-		m.rejected.WithLabelValues("unsupported").Inc()
+		m.reject("unsupported")
 		c.log.Debug("unsupported packet", "protocol", fmt.Sprintf("0x%02X", p.Protocol))
 		return true
 	}
@@ -271,14 +272,14 @@ func (c *conn) login(ctx context.Context, p Packet) bool {
 	m := c.s.m
 	l, err := DecodeLogin(p)
 	if err != nil {
-		m.rejected.WithLabelValues(ReasonMalformed).Inc()
+		m.reject(ReasonMalformed)
 		c.log.Debug("bad login packet", "err", err)
 		return true
 	}
 	dev, err := c.s.cfg.Admission.Admit(ctx, tracker.ProtocolGT06, l.IMEI)
 	switch {
 	case errors.Is(err, tracker.ErrUnknownDevice), errors.Is(err, tracker.ErrWrongProtocol):
-		m.rejected.WithLabelValues("unknown_device").Inc()
+		m.reject("unknown_device")
 		c.log.Info("login refused", "imei", l.IMEI, "err", err)
 		return false
 	case err != nil:

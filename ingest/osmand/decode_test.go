@@ -220,7 +220,7 @@ func TestQueryRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if out.DeviceID != in.DeviceID || !out.Time.Equal(in.Time) || !near(out.Lat, in.Lat) || !near(out.Lon, in.Lon) ||
-		math.Abs(out.SpeedKmh-in.SpeedKmh) > 1e-6 || out.Heading != in.Heading || out.AltitudeM != in.AltitudeM || !out.Valid ||
+		math.Abs(out.SpeedKmh-in.SpeedKmh) > 1e-9 || out.Heading != in.Heading || out.AltitudeM != in.AltitudeM || !out.Valid ||
 		!reflect.DeepEqual(out.Attrs, in.Attrs) {
 		t.Errorf("round trip:\n in %+v\nout %+v", in, out)
 	}

@@ -19,7 +19,7 @@ func Query(f tracker.Fix) url.Values {
 	v.Set("timestamp", strconv.FormatInt(f.Time.Unix(), 10))
 	v.Set("lat", ftoa(f.Lat))
 	v.Set("lon", ftoa(f.Lon))
-	v.Set("speed", ftoa(f.SpeedKmh/knotKmh))
+	v.Set("speed", strconv.FormatFloat(f.SpeedKmh/knotKmh, 'f', -1, 64)) // unrounded: km/h survive the round trip
 	v.Set("bearing", ftoa(f.Heading))
 	v.Set("altitude", ftoa(f.AltitudeM))
 	if a, ok := f.Attrs["accuracy"].(float64); ok {

@@ -23,7 +23,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "bw_http_requests_total", Help: "Device HTTP requests, by status code.", ConstLabels: l,
 		}, []string{"code"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bw_frames_rejected_total", Help: "Device frames rejected, by reason.", ConstLabels: l,
+			Name: "bw_frames_rejected_total", Help: "Device frames dropped or refused, by reason.", ConstLabels: l,
 		}, []string{"reason"}),
 	}
 	if reg == nil {
