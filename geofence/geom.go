@@ -43,13 +43,6 @@ func distSeg(px, py, ax, ay, bx, by float64) float64 {
 	return math.Hypot(px-ax-t*dx, py-ay-t*dy)
 }
 
-// distSegM returns the distance in metres from (lat, lon) to the segment a→b given in lon/lat,
-// measured in the local frame at lat.
-func distSegM(lat, lon, ax, ay, bx, by float64) float64 {
-	kx, ky := metresPerDegree(lat)
-	return distSeg(0, 0, (ax-lon)*kx, (ay-lat)*ky, (bx-lon)*kx, (by-lat)*ky)
-}
-
 // capsule returns the fractions [lo, hi] of the segment p→q (metres, in the frame of a→b) that
 // lie within w of the segment a→b; ok is false when none does. The capsule is convex, so the
 // answer is one interval: the hull of the line's intervals through the two end discs and the

@@ -27,7 +27,7 @@ type shape struct {
 }
 
 // segment is one edge or line segment in lon/lat, with the local metres per degree at its
-// middle (lines only) and whether it ends its line (so a line's end vertex counts).
+// middle and whether it ends its line (so a line's end vertex counts).
 type segment struct {
 	ax, ay, bx, by float64
 	kx, ky         float64
@@ -54,7 +54,9 @@ func compile(z Zone, id int32) *shape {
 		for _, p := range polys {
 			for _, r := range p {
 				for i := 0; i+1 < len(r); i++ {
-					s.edges = append(s.edges, segment{ax: r[i][0], ay: r[i][1], bx: r[i+1][0], by: r[i+1][1]})
+					g := segment{ax: r[i][0], ay: r[i][1], bx: r[i+1][0], by: r[i+1][1]}
+					g.kx, g.ky = metresPerDegree((g.ay + g.by) / 2)
+					s.edges = append(s.edges, g)
 				}
 			}
 		}
@@ -209,7 +211,7 @@ func (s *shape) nearEdge(lat, lon, metres float64) bool {
 		if max(e.ax, e.bx) < lon-dx || min(e.ax, e.bx) > lon+dx || max(e.ay, e.by) < lat-dy || min(e.ay, e.by) > lat+dy {
 			return true
 		}
-		near = distSeg(0, 0, (e.ax-lon)*kx, (e.ay-lat)*ky, (e.bx-lon)*kx, (e.by-lat)*ky) < metres
+		near = e.lineDist(lat, lon) < metres
 		return !near
 	})
 	return near
@@ -229,13 +231,13 @@ func (s *shape) distanceM(lat, lon float64) float64 {
 func minDist(lat, lon float64, segs []segment) float64 {
 	d := math.Inf(1)
 	for i := range segs {
-		g := &segs[i]
-		d = min(d, distSegM(lat, lon, g.ax, g.ay, g.bx, g.by))
+		d = min(d, segs[i].lineDist(lat, lon))
 	}
 	return d
 }
 
-// lineDist returns the metres from the point to the line segment, in the segment's frame.
+// lineDist returns the metres from the point to the segment, in the segment's frame, the
+// frame the corridors' capsules use too.
 func (g *segment) lineDist(lat, lon float64) float64 {
 	return distSeg((lon-g.ax)*g.kx, (lat-g.ay)*g.ky, 0, 0, (g.bx-g.ax)*g.kx, (g.by-g.ay)*g.ky)
 }

@@ -282,6 +282,9 @@ func crossingEdges(polys orb.MultiPolygon) (orb.Point, bool) {
 			}
 			if segmentsMeet(e.a, e.b, f.a, f.b) {
 				at, found = e.a, true
+				if t, _, ok := segParams(e.a[0], e.a[1], e.b[0], e.b[1], f.a[0], f.a[1], f.b[0], f.b[1]); ok {
+					at = orb.Point{e.a[0] + t*(e.b[0]-e.a[0]), e.a[1] + t*(e.b[1]-e.a[1])}
+				}
 			}
 			return !found
 		})
