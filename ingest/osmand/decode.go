@@ -73,7 +73,7 @@ func DecodeQuery(v url.Values, receivedAt time.Time) (tracker.Fix, error) {
 		case "altitude":
 			f.AltitudeM, err = number(key, value, -1e5, 1e5)
 		case "accuracy", "hdop":
-			f.Attrs[key], err = number(key, value, 0, math.MaxFloat64)
+			f.Attrs[key], err = number(key, value, 0, 1e7)
 		case "batt":
 			f.Attrs["battery"], err = number(key, value, 0, 100)
 		case "charge":

@@ -10,13 +10,17 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-// Query returns the parameters Traccar Client sends for f: id, timestamp (seconds), lat,
+// Query returns the parameters Traccar Client sends for f: id, timestamp (seconds; milliseconds after 2038), lat,
 // lon, speed (knots), bearing, altitude, and accuracy, batt and charge when f carries them as
 // attributes ("accuracy", "battery", "charge").
 func Query(f tracker.Fix) url.Values {
 	v := url.Values{}
 	v.Set("id", f.DeviceID)
-	v.Set("timestamp", strconv.FormatInt(f.Time.Unix(), 10))
+	if sec := f.Time.Unix(); sec <= math.MaxInt32 {
+		v.Set("timestamp", strconv.FormatInt(sec, 10))
+	} else {
+		v.Set("timestamp", strconv.FormatInt(f.Time.UnixMilli(), 10)) // seconds this large would read as milliseconds
+	}
 	v.Set("lat", ftoa(f.Lat))
 	v.Set("lon", ftoa(f.Lon))
 	v.Set("speed", strconv.FormatFloat(f.SpeedKmh/knotKmh, 'f', -1, 64)) // unrounded: km/h survive the round trip
