@@ -149,6 +149,7 @@ type Store interface {
 	ZoneStore
 	EventStore
 	AlertStore
+	DeclarationStore
 	UserStore
 	AuditStore
 	// Ping reports whether the store can take writes now (for /readyz).

@@ -135,4 +135,23 @@ CREATE TABLE audit (
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 `,
+	// 2: declarations.
+	`
+CREATE TABLE declarations (
+	id               TEXT PRIMARY KEY,
+	vehicle_id       TEXT NOT NULL,
+	direction        TEXT NOT NULL,
+	port_zone_id     TEXT NOT NULL DEFAULT '',
+	corridor_zone_id TEXT NOT NULL DEFAULT '',
+	yard_zone_id     TEXT NOT NULL DEFAULT '',
+	valid_from_us    INTEGER NOT NULL,
+	valid_to_us      INTEGER NOT NULL,
+	status           TEXT NOT NULL,
+	status_reason    TEXT NOT NULL DEFAULT '',
+	created_us       INTEGER NOT NULL,
+	closed_us        INTEGER
+);
+CREATE INDEX declarations_vehicle ON declarations(vehicle_id, valid_from_us);
+CREATE INDEX declarations_status ON declarations(status);
+`,
 }

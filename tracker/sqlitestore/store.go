@@ -168,4 +168,3 @@ func notFound(err error) error {
 	}
 	return err
 }
-

@@ -68,4 +68,3 @@ func (s *Store) Zones(ctx context.Context) ([]geofence.Zone, error) {
 	}
 	return collect(rows, scanZone)
 }
-

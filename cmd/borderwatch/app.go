@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/geofence/district"
+	"github.com/borderwatch/borderwatch/ingest/gt06"
+	"github.com/borderwatch/borderwatch/ingest/jt808"
+	"github.com/borderwatch/borderwatch/ingest/osmand"
+	"github.com/borderwatch/borderwatch/mapui"
+	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
+)
+
+// app is one running BorderWatch server: store, geofence engine, pipeline, gateways, API.
+type app struct {
+	cfg      config
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	store    tracker.Store
+	engine   geofence.Engine
+	pipeline *tracker.Pipeline
+	hub      *mapui.Hub
+	api      *mapui.Server
+
+	httpLn, jt808Ln, gt06Ln, osmandLn net.Listener
+	jt808                             *jt808.Server
+	gt06                              *gt06.Server
+	osmand                            *osmand.Server
+
+	// AdminPassword is set when this start generated the admin's password.
+	AdminPassword string
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// openStore opens the configured store, retrying while the database is unreachable so that a
+// server started before its database comes up waits for it instead of failing.
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (tracker.Store, error) {
+	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "sqlite:") {
+		return openPostgres(ctx, cfg, log)
+	}
+	path := strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
+	if path == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		path = filepath.Join(cfg.DataDir, "borderwatch.db")
+	}
+	return sqlitestore.Open(ctx, path, sqlitestore.Options{SyncEveryCommit: cfg.SyncCommits})
+}
+
+func newEngine(cfg config) (geofence.Engine, error) {
+	switch {
+	case cfg.Geofence == "" || cfg.Geofence == "embedded":
+		return geofence.NewEmbedded(geofence.Options{}), nil
+	case strings.HasPrefix(cfg.Geofence, "tile38://"):
+		return newTile38Engine(cfg)
+	}
+	return nil, fmt.Errorf("BW_GEOFENCE=%q: want embedded or tile38://host:port", cfg.Geofence)
+}
+
+// newApp builds the server and binds its listeners; run serves.
+func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
+	a := &app{cfg: cfg, log: newLogger(logw, cfg.LogLevel), reg: prometheus.NewRegistry()}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ok := false
+	defer func() {
+		if !ok {
+			a.close()
+		}
+	}()
+	var err error
+	if a.store, err = openStore(ctx, cfg, a.log); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if a.AdminPassword, err = mapui.EnsureAdmin(ctx, a.store, cfg.AdminPassword); err != nil {
+		return nil, fmt.Errorf("admin user: %w", err)
+	}
+	zones, err := a.store.Zones(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(zones) == 0 {
+		if zones, err = a.store.PutZones(ctx, district.Zones()); err != nil {
+			return nil, fmt.Errorf("default zones: %w", err)
+		}
+		a.log.Info("loaded the default Hohhot Customs district", "zones", len(zones))
+	}
+	if a.engine, err = newEngine(cfg); err != nil {
+		return nil, err
+	}
+	if err := a.engine.SetZones(ctx, zones); err != nil {
+		return nil, fmt.Errorf("geofence: %w", err)
+	}
+	a.hub = mapui.NewHub(a.log, a.reg)
+	a.pipeline = tracker.NewPipeline(tracker.PipelineConfig{
+		Store:      a.store,
+		Evaluator:  &tracker.ZoneEvaluator{Engine: a.engine},
+		Publisher:  a.hub,
+		Logger:     a.log,
+		Registerer: a.reg,
+	})
+	latest, err := a.store.LatestFixes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.pipeline.Seed(latest)
+
+	a.api = mapui.NewServer(mapui.Config{
+		Store:    a.store,
+		Ingest:   a.pipeline,
+		Hub:      a.hub,
+		Logger:   a.log,
+		Gatherer: a.reg,
+		ZonesChanged: func(ctx context.Context, zs []geofence.Zone) error {
+			return a.engine.SetZones(ctx, zs)
+		},
+	}, a.reg)
+
+	admission := &tracker.Admission{Devices: a.store, AcceptUnknown: cfg.AcceptUnknown}
+	if cfg.JT808Addr != "" {
+		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout}); err != nil {
+			return nil, err
+		}
+		if a.jt808Ln, err = net.Listen("tcp", cfg.JT808Addr); err != nil {
+			return nil, fmt.Errorf("JT/T 808 listener: %w", err)
+		}
+	}
+	if cfg.GT06Addr != "" {
+		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout}); err != nil {
+			return nil, err
+		}
+		if a.gt06Ln, err = net.Listen("tcp", cfg.GT06Addr); err != nil {
+			return nil, fmt.Errorf("GT06 listener: %w", err)
+		}
+	}
+	if cfg.OsmAndAddr != "" {
+		if a.osmand, err = osmand.NewServer(osmand.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg}); err != nil {
+			return nil, err
+		}
+		if a.osmandLn, err = net.Listen("tcp", cfg.OsmAndAddr); err != nil {
+			return nil, fmt.Errorf("OsmAnd listener: %w", err)
+		}
+	}
+	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("HTTP listener: %w", err)
+	}
+	ok = true
+	return a, nil
+}
+
+// run serves until ctx ends, then shuts down in order: stop accepting, let gateways finish
+// what they have (each acknowledged fix is already stored), flush the pipeline, close the store.
+func (a *app) run(ctx context.Context) error {
+	defer a.close()
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	defer stopHub()
+	go a.hub.Run(hubCtx)
+
+	gwCtx, stopGateways := context.WithCancel(context.Background())
+	defer stopGateways()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	serve := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	if a.jt808 != nil {
+		serve("jt808", func() error { return a.jt808.Serve(gwCtx, a.jt808Ln) })
+	}
+	if a.gt06 != nil {
+		serve("gt06", func() error { return a.gt06.Serve(gwCtx, a.gt06Ln) })
+	}
+	if a.osmand != nil {
+		serve("osmand", func() error { return a.osmand.Serve(gwCtx, a.osmandLn) })
+	}
+	httpSrv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if a.cfg.TLSCert != "" {
+		serve("https", func() error { return httpSrv.ServeTLS(a.httpLn, a.cfg.TLSCert, a.cfg.TLSKey) })
+	} else {
+		serve("http", func() error { return httpSrv.Serve(a.httpLn) })
+	}
+	a.log.Info("BorderWatch serving", "http", a.httpLn.Addr().String(), "jt808", addrOf(a.jt808Ln), "gt06", addrOf(a.gt06Ln), "osmand", addrOf(a.osmandLn))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	httpSrv.Shutdown(shutCtx)
+	stopGateways()
+	wg.Wait()
+	a.pipeline.Close()
+	a.log.Info("stopped")
+	return runErr
+}
+
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return "off"
+	}
+	return ln.Addr().String()
+}
+
+func (a *app) close() {
+	for _, ln := range []net.Listener{a.httpLn, a.jt808Ln, a.gt06Ln, a.osmandLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	if a.pipeline != nil {
+		a.pipeline.Close()
+	}
+	if a.engine != nil {
+		a.engine.Close()
+	}
+	if a.store != nil {
+		a.store.Close()
+	}
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// config is every setting of the server; each has a flag and a BW_… environment variable,
+// the flag winning over the variable.
+type config struct {
+	HTTPAddr      string
+	JT808Addr     string
+	GT06Addr      string
+	OsmAndAddr    string
+	DataDir       string
+	DatabaseURL   string
+	Geofence      string
+	AdminPassword string
+	AcceptUnknown bool
+	TLSCert       string
+	TLSKey        string
+	SyncCommits   bool
+	LogLevel      string
+	MaxConns      int
+	IdleTimeout   time.Duration
+}
+
+// bindConfig registers the flags with defaults taken from the environment. demo changes the
+// default of accept-unknown-devices.
+func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
+	var errs []error
+	str := func(p *string, name, env, def, help string) {
+		if v, ok := os.LookupEnv(env); ok {
+			def = v
+		}
+		fs.StringVar(p, name, def, help+" ($"+env+")")
+	}
+	boolean := func(p *bool, name, env string, def bool, help string) {
+		if v, ok := os.LookupEnv(env); ok {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: not a boolean", env, v))
+			}
+			def = b
+		}
+		fs.BoolVar(p, name, def, help+" ($"+env+")")
+	}
+	integer := func(p *int, name, env string, def int, help string) {
+		if v, ok := os.LookupEnv(env); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: not a number", env, v))
+			}
+			def = n
+		}
+		fs.IntVar(p, name, def, help+" ($"+env+")")
+	}
+	duration := func(p *time.Duration, name, env string, def time.Duration, help string) {
+		if v, ok := os.LookupEnv(env); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: not a duration", env, v))
+			}
+			def = d
+		}
+		fs.DurationVar(p, name, def, help+" ($"+env+")")
+	}
+	str(&c.HTTPAddr, "http-addr", "BW_HTTP_ADDR", ":8080", "web app, API, WebSocket, metrics")
+	str(&c.JT808Addr, "jt808-addr", "BW_JT808_ADDR", ":6808", "JT/T 808 terminals (TCP); empty disables")
+	str(&c.GT06Addr, "gt06-addr", "BW_GT06_ADDR", ":6023", "GT06 trackers (TCP); empty disables")
+	str(&c.OsmAndAddr, "osmand-addr", "BW_OSMAND_ADDR", ":5055", "OsmAnd / Traccar Client (HTTP); empty disables")
+	str(&c.DataDir, "data-dir", "BW_DATA_DIR", "./data", "embedded database and other state")
+	str(&c.DatabaseURL, "database-url", "BW_DATABASE_URL", "", "postgres://… for PostgreSQL; empty: SQLite file in the data directory")
+	str(&c.Geofence, "geofence", "BW_GEOFENCE", "embedded", "geofence engine: embedded or tile38://host:port")
+	str(&c.AdminPassword, "admin-password", "BW_ADMIN_PASSWORD", "", "password of the user admin on first start; empty: generated and printed once")
+	boolean(&c.AcceptUnknown, "accept-unknown-devices", "BW_ACCEPT_UNKNOWN_DEVICES", demo, "store fixes of devices nobody registered")
+	str(&c.TLSCert, "tls-cert", "BW_TLS_CERT", "", "certificate file: serve HTTPS")
+	str(&c.TLSKey, "tls-key", "BW_TLS_KEY", "", "private key file for --tls-cert")
+	boolean(&c.SyncCommits, "sync-commits", "BW_SYNC_COMMITS", false, "fsync every group commit: acknowledged fixes survive power loss, not only a crash")
+	str(&c.LogLevel, "log-level", "BW_LOG_LEVEL", "info", "debug, info, warn or error")
+	integer(&c.MaxConns, "max-conns", "BW_MAX_CONNS", 20000, "device connections per TCP gateway at most")
+	duration(&c.IdleTimeout, "idle-timeout", "BW_IDLE_TIMEOUT", 5*time.Minute, "close device connections silent this long")
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+// Command borderwatch is BorderWatch's one binary: the server, the demo, and the tools around
+// them. Run `borderwatch help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `BorderWatch tracks vehicles at land border ports and raises alerts.
+
+Usage: borderwatch <command> [flags]
+
+Commands:
+  demo          server with the simulator, default zones, and unknown devices accepted
+  serve         the server alone
+  zones import FILE | zones export FILE
+                load a GeoJSON FeatureCollection of zones (all or nothing), or write them out
+  audit verify  check the audit log's hash chain and report the first broken link
+  version       print the version
+
+Every setting has a flag and a BW_… environment variable; see 'borderwatch serve -h'.
+`
+
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "borderwatch:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve", "demo":
+		return serveCommand(ctx, cmd, rest, stdout, stderr)
+	case "zones":
+		return zonesCommand(ctx, rest, stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, rest, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "borderwatch", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}

@@ -1,0 +1,198 @@
+package mapui
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+func (s *Server) events(c *gin.Context) {
+	q := tracker.EventQuery{VehicleID: c.Query("vehicle_id"), Type: c.Query("type"), Limit: 10000}
+	if !s.optionalPeriod(c, &q.From, &q.To) || !limitParam(c, &q.Limit) {
+		return
+	}
+	evs, err := s.cfg.Store.Events(c, q)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"events": evs})
+}
+
+// optionalPeriod reads from/to when given; both are optional for event and alert lists.
+func (s *Server) optionalPeriod(c *gin.Context, from, to *time.Time) bool {
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", from}, {"to", to}} {
+		if v := c.Query(p.name); v != "" {
+			t, err := parseTime(v)
+			if err != nil {
+				badRequest(c, p.name+": "+err.Error())
+				return false
+			}
+			*p.dst = t
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(*to) {
+		badRequest(c, "from must be before to")
+		return false
+	}
+	return true
+}
+
+func limitParam(c *gin.Context, limit *int) bool {
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100000 {
+			badRequest(c, "limit must be 1..100000")
+			return false
+		}
+		*limit = n
+	}
+	return true
+}
+
+var alertStatuses = map[string]bool{"": true, tracker.StatusOpen: true, tracker.StatusAcknowledged: true, tracker.StatusResolved: true}
+
+func (s *Server) listAlerts(c *gin.Context) {
+	q := tracker.AlertQuery{VehicleID: c.Query("vehicle_id"), Type: c.Query("type"), Status: c.Query("status"), Limit: 5000}
+	if !alertStatuses[q.Status] {
+		badRequest(c, "status must be open, acknowledged or resolved")
+		return
+	}
+	if !s.optionalPeriod(c, &q.From, &q.To) || !limitParam(c, &q.Limit) {
+		return
+	}
+	as, err := s.cfg.Store.Alerts(c, q)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"alerts": as})
+}
+
+func alertID(c *gin.Context) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		badRequest(c, "alert id must be a positive integer")
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) getAlert(c *gin.Context) {
+	id, ok := alertID(c)
+	if !ok {
+		return
+	}
+	a, err := s.cfg.Store.Alert(c, id)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, a)
+}
+
+func (s *Server) alertStatus(status string) gin.HandlerFunc {
+	action := map[string]string{tracker.StatusAcknowledged: "alert.ack", tracker.StatusResolved: "alert.resolve"}[status]
+	return func(c *gin.Context) {
+		id, ok := alertID(c)
+		if !ok {
+			return
+		}
+		var req struct {
+			Note string `json:"note"`
+		}
+		if c.Request.ContentLength != 0 && !bindJSON(c, &req) {
+			return
+		}
+		if len(req.Note) > 4000 {
+			badRequest(c, "note longer than 4000 characters")
+			return
+		}
+		se := session(c)
+		a, err := s.cfg.Store.SetAlertStatus(c, id, status, se.Username, strings.TrimSpace(req.Note), s.cfg.Now().UTC())
+		if err != nil {
+			result := "error"
+			if errors.Is(err, tracker.ErrTransition) || errors.Is(err, tracker.ErrNotFound) {
+				result = "refused"
+			}
+			s.record(c, se.Username, action, "alert:"+c.Param("id"), result, gin.H{"error": err.Error()})
+			s.storeFail(c, err)
+			return
+		}
+		s.audited(c, action, "alert:"+c.Param("id"), gin.H{"note": req.Note, "vehicle_id": a.VehicleID})
+		if s.cfg.Hub != nil {
+			s.cfg.Hub.Publish(nil, []tracker.Alert{a})
+		}
+		c.JSON(http.StatusOK, a)
+	}
+}
+
+func (s *Server) gateEvent(c *gin.Context) {
+	var g tracker.GateRead
+	if !bindJSON(c, &g) {
+		return
+	}
+	switch {
+	case g.GateZoneID == "":
+		badRequest(c, "gate_zone_id is required")
+		return
+	case g.Plate == "" && g.CardID == "":
+		badRequest(c, "a plate or a card_id is required")
+		return
+	case g.Direction != "in" && g.Direction != "out":
+		badRequest(c, "direction must be in or out")
+		return
+	case g.Time.IsZero():
+		g.Time = s.cfg.Now().UTC()
+	case g.Time.After(s.cfg.Now().Add(10 * time.Minute)):
+		badRequest(c, "time is in the future")
+		return
+	}
+	if _, err := s.cfg.Store.Zone(c, g.GateZoneID); err != nil {
+		if errors.Is(err, tracker.ErrNotFound) {
+			badRequest(c, "gate_zone_id "+g.GateZoneID+" is not a zone")
+		} else {
+			s.storeFail(c, err)
+		}
+		return
+	}
+	var ev tracker.Event
+	var alerts []tracker.Alert
+	var err error
+	if s.cfg.Gates != nil {
+		ev, alerts, err = s.cfg.Gates.GateRead(c, g)
+	} else {
+		ev, err = s.matchGate(c, g)
+		if err == nil {
+			err = s.cfg.Ingest.Emit(c, []tracker.Event{ev}, nil)
+		}
+	}
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"event": ev, "alerts": alerts})
+}
+
+// matchGate finds the vehicle a gate read names, by plate and then by card.
+func (s *Server) matchGate(c *gin.Context, g tracker.GateRead) (tracker.Event, error) {
+	vs, err := s.cfg.Store.Vehicles(c)
+	if err != nil {
+		return tracker.Event{}, err
+	}
+	for _, v := range vs {
+		if (g.Plate != "" && v.Plate == g.Plate) || (g.CardID != "" && v.CardID == g.CardID) {
+			return g.Event(v.ID), nil
+		}
+	}
+	return g.Event(""), nil
+}

@@ -1,0 +1,116 @@
+package mapui
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// checkDeclaration validates a declaration against the registry and the zones it names.
+func (s *Server) checkDeclaration(c *gin.Context, d *tracker.Declaration) string {
+	switch {
+	case !validID.MatchString(d.ID):
+		return "id must be 1–64 letters, digits, '_', '-', '.', ':'"
+	case d.VehicleID == "":
+		return "vehicle_id is required"
+	case d.Direction != tracker.Inbound && d.Direction != tracker.Outbound:
+		return "direction must be inbound or outbound"
+	case d.PortZoneID == "":
+		return "port_zone_id is required"
+	case d.ValidFrom.IsZero() || d.ValidTo.IsZero():
+		return "valid_from and valid_to are required (RFC 3339)"
+	case !d.ValidFrom.Before(d.ValidTo):
+		return "valid_from must be before valid_to"
+	}
+	if _, err := s.cfg.Store.Vehicle(c, d.VehicleID); err != nil {
+		return "vehicle_id " + d.VehicleID + " is not a registered vehicle"
+	}
+	for _, ref := range []struct {
+		id, field string
+		kind      geofence.Kind
+	}{{d.PortZoneID, "port_zone_id", geofence.KindPort}, {d.CorridorZoneID, "corridor_zone_id", geofence.KindCorridor}, {d.YardZoneID, "yard_zone_id", geofence.KindYard}} {
+		if ref.id == "" {
+			continue
+		}
+		z, err := s.cfg.Store.Zone(c, ref.id)
+		if err != nil {
+			return ref.field + " " + ref.id + " is not a zone"
+		}
+		if z.Kind != ref.kind {
+			return ref.field + " " + ref.id + " is a " + string(z.Kind) + ", not a " + string(ref.kind)
+		}
+	}
+	return ""
+}
+
+func (s *Server) createDeclaration(c *gin.Context) {
+	var d tracker.Declaration
+	if !bindJSON(c, &d) {
+		return
+	}
+	if msg := s.checkDeclaration(c, &d); msg != "" {
+		badRequest(c, msg)
+		return
+	}
+	d.ValidFrom, d.ValidTo = d.ValidFrom.UTC(), d.ValidTo.UTC()
+	d.Status, d.StatusReason, d.ClosedAt = tracker.DeclarationActive, "", nil
+	d.CreatedAt = s.cfg.Now().UTC()
+	if err := s.cfg.Store.CreateDeclaration(c, d); err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	s.audited(c, "declaration.create", "declaration:"+d.ID, d)
+	if s.cfg.DeclarationsChanged != nil {
+		s.cfg.DeclarationsChanged(c, d)
+	}
+	c.JSON(http.StatusCreated, d)
+}
+
+func (s *Server) listDeclarations(c *gin.Context) {
+	q := tracker.DeclarationQuery{VehicleID: c.Query("vehicle_id"), Status: c.Query("status"), Limit: 5000}
+	if !limitParam(c, &q.Limit) {
+		return
+	}
+	ds, err := s.cfg.Store.Declarations(c, q)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"declarations": ds})
+}
+
+func (s *Server) getDeclaration(c *gin.Context) {
+	d, err := s.cfg.Store.Declaration(c, c.Param("id"))
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (s *Server) cancelDeclaration(c *gin.Context) {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if c.Request.ContentLength != 0 && !bindJSON(c, &req) {
+		return
+	}
+	d, err := s.cfg.Store.CloseDeclaration(c, c.Param("id"), tracker.DeclarationCancelled, req.Reason, s.cfg.Now().UTC())
+	if err != nil {
+		if errors.Is(err, tracker.ErrTransition) {
+			fail(c, http.StatusConflict, "invalid_transition", err.Error())
+			return
+		}
+		s.storeFail(c, err)
+		return
+	}
+	s.audited(c, "declaration.cancel", "declaration:"+d.ID, gin.H{"reason": req.Reason})
+	if s.cfg.DeclarationsChanged != nil {
+		s.cfg.DeclarationsChanged(c, d)
+	}
+	c.JSON(http.StatusOK, d)
+}

@@ -1,0 +1,322 @@
+package mapui
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// Hub fans committed positions and alert changes out to WebSocket clients. Publish never
+// blocks the pipeline: work is handed to the hub's goroutine through a bounded queue, and
+// each client gets the newest position per vehicle plus every alert change, sent in batches,
+// so a slow client costs memory bounded by the fleet size, not by time.
+type Hub struct {
+	log     *slog.Logger
+	in      chan published
+	mu      sync.RWMutex
+	clients map[*client]struct{}
+	flush   time.Duration
+
+	dropped prometheus.Counter
+	conns   prometheus.Gauge
+}
+
+type published struct {
+	fixes  []tracker.Fix
+	alerts []tracker.Alert
+}
+
+// NewHub makes a hub; Run must be running for it to deliver.
+func NewHub(log *slog.Logger, reg prometheus.Registerer) *Hub {
+	h := &Hub{
+		log:     log,
+		in:      make(chan published, 4096),
+		clients: map[*client]struct{}{},
+		flush:   200 * time.Millisecond,
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_live_dropped_total", Help: "Publications the live hub dropped because it was behind."}),
+		conns:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "bw_live_clients", Help: "Connected live WebSocket clients."}),
+	}
+	if reg != nil {
+		reg.MustRegister(h.dropped, h.conns)
+	}
+	return h
+}
+
+// Publish queues what was committed; it drops (and counts) rather than wait.
+func (h *Hub) Publish(fixes []tracker.Fix, alerts []tracker.Alert) {
+	h.mu.RLock()
+	n := len(h.clients)
+	h.mu.RUnlock()
+	if n == 0 {
+		return
+	}
+	select {
+	case h.in <- published{fixes, alerts}:
+	default:
+		h.dropped.Inc()
+	}
+}
+
+// Run delivers publications until ctx ends.
+func (h *Hub) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-h.in:
+			h.deliver(p)
+		}
+	}
+}
+
+type positionMsg struct {
+	Type string       `json:"type"`
+	Fix  *tracker.Fix `json:"fix"`
+}
+
+type alertMsg struct {
+	Type  string         `json:"type"`
+	Alert *tracker.Alert `json:"alert"`
+}
+
+func (h *Hub) deliver(p published) {
+	h.mu.RLock()
+	clients := make([]*client, 0, len(h.clients))
+	for c := range h.clients {
+		clients = append(clients, c)
+	}
+	h.mu.RUnlock()
+	for i := range p.fixes {
+		f := &p.fixes[i]
+		if !f.Valid {
+			continue
+		}
+		var msg []byte
+		for _, c := range clients {
+			if !c.wantsFix(f) {
+				continue
+			}
+			if msg == nil {
+				msg, _ = json.Marshal(positionMsg{"position", f})
+			}
+			c.queuePosition(f.VehicleID, msg)
+		}
+	}
+	for i := range p.alerts {
+		a := &p.alerts[i]
+		var msg []byte
+		for _, c := range clients {
+			if !c.wantsAlert(a) {
+				continue
+			}
+			if msg == nil {
+				msg, _ = json.Marshal(alertMsg{"alert", a})
+			}
+			c.queueAlert(msg)
+		}
+	}
+}
+
+// subscription narrows what a client receives; the zero value receives everything.
+type subscription struct {
+	Type        string     `json:"type"`
+	BBox        []float64  `json:"bbox"` // minLon, minLat, maxLon, maxLat
+	Vehicles    []string   `json:"vehicles"`
+	MinSeverity string     `json:"min_severity"`
+	vehicles    map[string]bool
+	minRank     int
+}
+
+var severityRank = map[string]int{tracker.SeverityInfo: 0, tracker.SeverityWarning: 1, tracker.SeverityCritical: 2}
+
+type client struct {
+	conn *websocket.Conn
+	mu   sync.Mutex
+	sub  subscription
+	// positions keeps only the newest message per vehicle until the next flush.
+	positions map[string][]byte
+	order     []string
+	alerts    [][]byte
+	wake      chan struct{}
+}
+
+const maxQueuedAlerts = 10000
+
+func (c *client) inBox(lat, lon float64) bool {
+	b := c.sub.BBox
+	return len(b) != 4 || (lon >= b[0] && lat >= b[1] && lon <= b[2] && lat <= b[3])
+}
+
+func (c *client) wantsFix(f *tracker.Fix) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sub.vehicles != nil && !c.sub.vehicles[f.VehicleID] {
+		return false
+	}
+	return c.inBox(f.Lat, f.Lon)
+}
+
+func (c *client) wantsAlert(a *tracker.Alert) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sub.vehicles != nil && !c.sub.vehicles[a.VehicleID] {
+		return false
+	}
+	if severityRank[a.Severity] < c.sub.minRank {
+		return false
+	}
+	return c.inBox(a.Lat, a.Lon)
+}
+
+func (c *client) queuePosition(vehicleID string, msg []byte) {
+	c.mu.Lock()
+	if _, ok := c.positions[vehicleID]; !ok {
+		c.order = append(c.order, vehicleID)
+	}
+	c.positions[vehicleID] = msg
+	c.mu.Unlock()
+}
+
+func (c *client) queueAlert(msg []byte) {
+	c.mu.Lock()
+	if len(c.alerts) < maxQueuedAlerts {
+		c.alerts = append(c.alerts, msg)
+	}
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take empties the queues into one batch message, or returns nil when nothing waits.
+func (c *client) take() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.order) == 0 && len(c.alerts) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`{"type":"batch","messages":[`)
+	n := 0
+	for _, m := range c.alerts {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(m)
+		n++
+	}
+	for _, v := range c.order {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(c.positions[v])
+		n++
+	}
+	b.WriteString("]}")
+	c.alerts = c.alerts[:0]
+	c.order = c.order[:0]
+	clear(c.positions)
+	return []byte(b.String())
+}
+
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  1024,
+	WriteBufferSize: 16384,
+	// The token authenticates; the web app is served from the same origin, integrators from anywhere.
+	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+func (s *Server) live(c *gin.Context) {
+	h := s.cfg.Hub
+	conn, err := upgrader.Upgrade(c.Writer, c.Request, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	cl := &client{conn: conn, positions: map[string][]byte{}, wake: make(chan struct{}, 1)}
+	h.mu.Lock()
+	h.clients[cl] = struct{}{}
+	h.mu.Unlock()
+	h.conns.Inc()
+	done := make(chan struct{})
+	go h.writeLoop(cl, done)
+	h.readLoop(cl)
+	close(done)
+	h.mu.Lock()
+	delete(h.clients, cl)
+	h.mu.Unlock()
+	h.conns.Dec()
+	conn.Close()
+}
+
+// readLoop takes subscriptions until the client goes away.
+func (h *Hub) readLoop(c *client) {
+	c.conn.SetReadLimit(64 << 10)
+	c.conn.SetReadDeadline(time.Now().Add(90 * time.Second))
+	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(90 * time.Second)) })
+	for {
+		_, data, err := c.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		c.conn.SetReadDeadline(time.Now().Add(90 * time.Second))
+		var sub subscription
+		if err := json.Unmarshal(data, &sub); err != nil || (sub.Type != "" && sub.Type != "subscribe") || (len(sub.BBox) != 0 && len(sub.BBox) != 4) {
+			c.mu.Lock()
+			c.alerts = append(c.alerts, []byte(`{"type":"error","message":"expected {\"type\":\"subscribe\",\"bbox\":[minLon,minLat,maxLon,maxLat],\"vehicles\":[…],\"min_severity\":\"warning\"}"}`))
+			c.mu.Unlock()
+			continue
+		}
+		if len(sub.Vehicles) > 0 {
+			sub.vehicles = map[string]bool{}
+			for _, v := range sub.Vehicles {
+				sub.vehicles[v] = true
+			}
+		}
+		sub.minRank = severityRank[sub.MinSeverity]
+		c.mu.Lock()
+		c.sub = sub
+		c.mu.Unlock()
+	}
+}
+
+func (h *Hub) writeLoop(c *client, done chan struct{}) {
+	tick := time.NewTicker(h.flush)
+	defer tick.Stop()
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ping.C:
+			c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				c.conn.Close()
+				return
+			}
+			continue
+		case <-tick.C:
+		case <-c.wake:
+		}
+		msg := c.take()
+		if msg == nil {
+			continue
+		}
+		c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if err := c.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+			c.conn.Close() // the read loop ends and unregisters the client
+			return
+		}
+	}
+}

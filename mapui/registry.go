@@ -1,0 +1,202 @@
+package mapui
+
+import (
+	"net/http"
+	"regexp"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// validID keeps ids usable in URLs, logs and file names.
+var validID = regexp.MustCompile(`^[\p{L}\p{N}_.:\-]{1,64}$`)
+
+var vehicleKinds = map[string]bool{tracker.KindTruck: true, tracker.KindResidentCar: true, tracker.KindPatrol: true, "car": true, "bus": true, "other": true}
+
+func checkVehicle(v tracker.Vehicle) string {
+	switch {
+	case !validID.MatchString(v.ID):
+		return "id must be 1–64 letters, digits, '_', '-', '.', ':'"
+	case v.Kind == "":
+		return "kind is required (truck, resident_car, patrol, car, bus, other)"
+	case !vehicleKinds[v.Kind]:
+		return "unknown kind " + v.Kind + " (truck, resident_car, patrol, car, bus, other)"
+	}
+	return ""
+}
+
+func (s *Server) listVehicles(c *gin.Context) {
+	vs, err := s.cfg.Store.Vehicles(c)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"vehicles": vs})
+}
+
+func (s *Server) createVehicle(c *gin.Context) {
+	var v tracker.Vehicle
+	if !bindJSON(c, &v) {
+		return
+	}
+	if msg := checkVehicle(v); msg != "" {
+		badRequest(c, msg)
+		return
+	}
+	v.CreatedAt = s.cfg.Now().UTC()
+	if err := s.cfg.Store.CreateVehicle(c, v); err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	s.audited(c, "vehicle.create", "vehicle:"+v.ID, v)
+	c.JSON(http.StatusCreated, v)
+}
+
+func (s *Server) getVehicle(c *gin.Context) {
+	v, err := s.cfg.Store.Vehicle(c, c.Param("id"))
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) updateVehicle(c *gin.Context) {
+	var v tracker.Vehicle
+	if !bindJSON(c, &v) {
+		return
+	}
+	if v.ID == "" {
+		v.ID = c.Param("id")
+	}
+	if v.ID != c.Param("id") {
+		badRequest(c, "id in the body differs from the URL")
+		return
+	}
+	if msg := checkVehicle(v); msg != "" {
+		badRequest(c, msg)
+		return
+	}
+	if err := s.cfg.Store.UpdateVehicle(c, v); err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	s.audited(c, "vehicle.update", "vehicle:"+v.ID, v)
+	v, _ = s.cfg.Store.Vehicle(c, v.ID)
+	c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) deleteVehicle(c *gin.Context) {
+	id := c.Param("id")
+	if err := s.cfg.Store.DeleteVehicle(c, id); err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	s.audited(c, "vehicle.delete", "vehicle:"+id, nil)
+	c.Status(http.StatusNoContent)
+}
+
+func checkDevice(d tracker.Device) string {
+	switch {
+	case !validID.MatchString(d.ID):
+		return "id must be 1–64 letters, digits, '_', '-', '.', ':'"
+	case d.Protocol != tracker.ProtocolJT808 && d.Protocol != tracker.ProtocolGT06 && d.Protocol != tracker.ProtocolOsmAnd:
+		return "protocol must be jt808, gt06 or osmand"
+	case d.Protocol == tracker.ProtocolJT808 && !allDigits(d.ID):
+		return "a jt808 device id is its phone number without leading zeros (digits only)"
+	case d.Protocol == tracker.ProtocolJT808 && d.ID[0] == '0':
+		return "a jt808 device id has no leading zeros (BCD 012345678901 is device 12345678901)"
+	case d.Protocol == tracker.ProtocolGT06 && (!allDigits(d.ID) || len(d.ID) > 16):
+		return "a gt06 device id is its IMEI (up to 16 digits)"
+	case len(d.AuthCode) > 64:
+		return "auth_code is longer than 64 characters"
+	}
+	return ""
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func (s *Server) listDevices(c *gin.Context) {
+	ds, err := s.cfg.Store.Devices(c)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"devices": ds})
+}
+
+func (s *Server) createDevice(c *gin.Context) {
+	var d tracker.Device
+	if !bindJSON(c, &d) {
+		return
+	}
+	if msg := checkDevice(d); msg != "" {
+		badRequest(c, msg)
+		return
+	}
+	if d.VehicleID != "" {
+		if _, err := s.cfg.Store.Vehicle(c, d.VehicleID); err != nil {
+			badRequest(c, "vehicle_id "+d.VehicleID+" is not a registered vehicle")
+			return
+		}
+	}
+	d.CreatedAt = s.cfg.Now().UTC()
+	if err := s.cfg.Store.CreateDevice(c, d); err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	s.audited(c, "device.create", "device:"+d.ID, gin.H{"protocol": d.Protocol, "vehicle_id": d.VehicleID, "auth_code_set": d.AuthCode != ""})
+	c.JSON(http.StatusCreated, d)
+}
+
+func (s *Server) getDevice(c *gin.Context) {
+	d, err := s.cfg.Store.Device(c, c.Param("id"))
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (s *Server) updateDevice(c *gin.Context) {
+	var d tracker.Device
+	if !bindJSON(c, &d) {
+		return
+	}
+	if d.ID == "" {
+		d.ID = c.Param("id")
+	}
+	if d.ID != c.Param("id") {
+		badRequest(c, "id in the body differs from the URL")
+		return
+	}
+	if msg := checkDevice(d); msg != "" {
+		badRequest(c, msg)
+		return
+	}
+	if err := s.cfg.Store.UpdateDevice(c, d); err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	s.audited(c, "device.update", "device:"+d.ID, gin.H{"protocol": d.Protocol, "vehicle_id": d.VehicleID, "auth_code_set": d.AuthCode != ""})
+	d, _ = s.cfg.Store.Device(c, d.ID)
+	c.JSON(http.StatusOK, d)
+}
+
+func (s *Server) deleteDevice(c *gin.Context) {
+	id := c.Param("id")
+	if err := s.cfg.Store.DeleteDevice(c, id); err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	s.audited(c, "device.delete", "device:"+id, nil)
+	c.Status(http.StatusNoContent)
+}

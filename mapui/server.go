@@ -1,0 +1,316 @@
+// Package mapui serves BorderWatch to people and systems: the HTTP API under /api/v1, the live
+// WebSocket, the embedded web app, health and metrics.
+package mapui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// Ingest is what the API needs of the pipeline.
+type Ingest interface {
+	// Emit commits events and alerts that do not come from a fix (gate reads).
+	Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error
+	// StoreError is the last commit's error, nil when the store takes writes.
+	StoreError() error
+}
+
+// GateHandler receives gate reads; the rules compare them with GPS and declarations.
+type GateHandler interface {
+	GateRead(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert, error)
+}
+
+// Config configures the Server.
+type Config struct {
+	Store    tracker.Store
+	Ingest   Ingest
+	Gates    GateHandler // may be nil: gate reads are stored as events only
+	Hub      *Hub
+	Logger   *slog.Logger
+	Gatherer prometheus.Gatherer
+	// ZonesChanged is called after any zone edit with the whole new zone set, to update the
+	// geofence engine.
+	ZonesChanged func(ctx context.Context, zones []geofence.Zone) error
+	// DeclarationsChanged is called after a declaration is created or cancelled, so the rules
+	// see it at once.
+	DeclarationsChanged func(ctx context.Context, d tracker.Declaration)
+	// Ready reports extra readiness problems (e.g. the geofence backend); nil is ready.
+	Ready       func(ctx context.Context) error
+	TokenTTL    time.Duration // default 12 h
+	IdleTimeout time.Duration // default 30 min
+	// MaxBodyBytes caps request bodies (default 8 MiB; zone imports may need more).
+	MaxBodyBytes int64
+	Now          func() time.Time
+}
+
+// Server is the HTTP side of BorderWatch.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	engine   *gin.Engine
+	throttle *throttle
+	metrics  *apiMetrics
+}
+
+type apiMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// NewServer builds the routes.
+func NewServer(cfg Config, reg prometheus.Registerer) *Server {
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = 12 * time.Hour
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 8 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, throttle: newThrottle(5, 15*time.Minute)}
+	s.metrics = &apiMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bw_http_api_requests_total", Help: "API requests by route and status."}, []string{"route", "code"}),
+		latency:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bw_http_api_seconds", Help: "API latency by route.", Buckets: prometheus.DefBuckets}, []string{"route"}),
+	}
+	if reg != nil {
+		reg.MustRegister(s.metrics.requests, s.metrics.latency)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.Use(s.recoverer, s.observe, s.limitBody)
+	e.NoRoute(s.noRoute)
+	e.NoMethod(func(c *gin.Context) { fail(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed") })
+	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/readyz", s.readyz)
+	if cfg.Gatherer != nil {
+		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
+	}
+	api := e.Group("/api/v1")
+	api.POST("/login", s.login)
+	a := api.Group("", s.authenticate)
+	a.POST("/logout", s.logout)
+	a.GET("/me", s.me)
+	a.GET("/config", s.requirePerm(PermView), s.config)
+
+	a.GET("/vehicles", s.requirePerm(PermView), s.listVehicles)
+	a.POST("/vehicles", s.requirePerm(PermRegistry), s.createVehicle)
+	a.GET("/vehicles/:id", s.requirePerm(PermView), s.getVehicle)
+	a.PUT("/vehicles/:id", s.requirePerm(PermRegistry), s.updateVehicle)
+	a.DELETE("/vehicles/:id", s.requirePerm(PermRegistry), s.deleteVehicle)
+	a.GET("/vehicles/:id/track", s.requirePerm(PermTrack), s.track)
+
+	a.GET("/devices", s.requirePerm(PermView), s.listDevices)
+	a.POST("/devices", s.requirePerm(PermRegistry), s.createDevice)
+	a.GET("/devices/:id", s.requirePerm(PermView), s.getDevice)
+	a.PUT("/devices/:id", s.requirePerm(PermRegistry), s.updateDevice)
+	a.DELETE("/devices/:id", s.requirePerm(PermRegistry), s.deleteDevice)
+
+	a.GET("/positions", s.requirePerm(PermView), s.positions)
+	a.GET("/search", s.requirePerm(PermTrack), s.search)
+
+	a.GET("/zones", s.requirePerm(PermView), s.listZones)
+	a.POST("/zones", s.requirePerm(PermZones), s.createZone)
+	a.POST("/zones/import", s.requirePerm(PermZones), s.importZones)
+	a.GET("/zones/:id", s.requirePerm(PermView), s.getZone)
+	a.PUT("/zones/:id", s.requirePerm(PermZones), s.updateZone)
+	a.DELETE("/zones/:id", s.requirePerm(PermZones), s.deleteZone)
+
+	a.GET("/events", s.requirePerm(PermView), s.events)
+	a.GET("/alerts", s.requirePerm(PermView), s.listAlerts)
+	a.GET("/alerts/:id", s.requirePerm(PermView), s.getAlert)
+	a.POST("/alerts/:id/ack", s.requirePerm(PermHandleAlerts), s.alertStatus(tracker.StatusAcknowledged))
+	a.POST("/alerts/:id/resolve", s.requirePerm(PermHandleAlerts), s.alertStatus(tracker.StatusResolved))
+	a.GET("/declarations", s.requirePerm(PermView), s.listDeclarations)
+	a.POST("/declarations", s.requirePerm(PermDeclarations), s.createDeclaration)
+	a.GET("/declarations/:id", s.requirePerm(PermView), s.getDeclaration)
+	a.POST("/declarations/:id/cancel", s.requirePerm(PermDeclarations), s.cancelDeclaration)
+	a.POST("/gate-events", s.requirePerm(PermGate), s.gateEvent)
+
+	a.GET("/users", s.requirePerm(PermUsers), s.listUsers)
+	a.POST("/users", s.requirePerm(PermUsers), s.createUser)
+	a.PUT("/users/:name", s.requirePerm(PermUsers), s.updateUser)
+	a.DELETE("/users/:name", s.requirePerm(PermUsers), s.deleteUser)
+	a.GET("/audit", s.requirePerm(PermAudit), s.audit)
+	a.GET("/audit/verify", s.requirePerm(PermAudit), s.auditVerify)
+
+	if cfg.Hub != nil {
+		api.GET("/live", s.authenticate, s.requirePerm(PermView), s.live)
+	}
+	s.engine = e
+	return s
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// apiError is the contract's error body.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func fail(c *gin.Context, status int, code, msg string) {
+	var e apiError
+	e.Error.Code, e.Error.Message = code, msg
+	c.AbortWithStatusJSON(status, e)
+}
+
+func badRequest(c *gin.Context, msg string) { fail(c, http.StatusBadRequest, "bad_request", msg) }
+
+// storeFail maps store errors to statuses.
+func (s *Server) storeFail(c *gin.Context, err error) {
+	switch {
+	case errors.Is(err, tracker.ErrNotFound):
+		fail(c, http.StatusNotFound, "not_found", "no such object")
+	case errors.Is(err, tracker.ErrConflict):
+		fail(c, http.StatusConflict, "conflict", "an object with this id already exists")
+	case errors.Is(err, tracker.ErrTransition):
+		fail(c, http.StatusConflict, "invalid_transition", err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		fail(c, http.StatusServiceUnavailable, "unavailable", "request cancelled or timed out")
+	default:
+		s.log.Error("store error", "path", c.FullPath(), "err", err)
+		fail(c, http.StatusInternalServerError, "internal", "store error")
+	}
+}
+
+func (s *Server) noRoute(c *gin.Context) {
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		fail(c, http.StatusNotFound, "not_found", "no such API call")
+		return
+	}
+	s.serveWebApp(c)
+}
+
+func (s *Server) recoverer(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in handler", "path", c.Request.URL.Path, "panic", r)
+			fail(c, http.StatusInternalServerError, "internal", "internal error")
+		}
+	}()
+	c.Next()
+}
+
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	s.metrics.requests.WithLabelValues(route, strconv.Itoa(c.Writer.Status())).Inc()
+	s.metrics.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+}
+
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+	}
+	c.Next()
+}
+
+// bindJSON decodes the body strictly: unknown fields are errors, so a typo is not ignored.
+func bindJSON(c *gin.Context, dst any) bool {
+	dec := json.NewDecoder(c.Request.Body)
+	if err := dec.Decode(dst); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			fail(c, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
+			return false
+		}
+		badRequest(c, "invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	var problems []string
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		problems = append(problems, "store: "+err.Error())
+	}
+	if s.cfg.Ingest != nil {
+		if err := s.cfg.Ingest.StoreError(); err != nil {
+			problems = append(problems, "store writes failing: "+err.Error())
+		}
+	}
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(ctx); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "problems": problems})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+func (s *Server) config(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"timezone": "Asia/Shanghai"})
+}
+
+// parseTime accepts RFC 3339 (the contract) and Unix seconds.
+func parseTime(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC(), nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Unix(n, 0).UTC(), nil
+	}
+	return time.Time{}, errors.New("not an RFC 3339 time")
+}
+
+// period reads from and to; a missing from is def before to, a missing to is now.
+func (s *Server) period(c *gin.Context, def, max time.Duration) (from, to time.Time, ok bool) {
+	to = s.cfg.Now().UTC()
+	var err error
+	if v := c.Query("to"); v != "" {
+		if to, err = parseTime(v); err != nil {
+			badRequest(c, "to: "+err.Error())
+			return
+		}
+	}
+	from = to.Add(-def)
+	if v := c.Query("from"); v != "" {
+		if from, err = parseTime(v); err != nil {
+			badRequest(c, "from: "+err.Error())
+			return
+		}
+	}
+	if !from.Before(to) {
+		badRequest(c, "from must be before to")
+		return
+	}
+	if max > 0 && to.Sub(from) > max {
+		badRequest(c, "period longer than "+max.String())
+		return
+	}
+	return from, to, true
+}

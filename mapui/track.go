@@ -1,0 +1,224 @@
+package mapui
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// maxTrackPeriod bounds one track request; 31 days of fixes every 10 s is ~270,000 fixes.
+const maxTrackPeriod = 31 * 24 * time.Hour
+
+func (s *Server) positions(c *gin.Context) {
+	fs, err := s.cfg.Store.LatestFixes(c)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"positions": fs})
+}
+
+func (s *Server) track(c *gin.Context) {
+	id := c.Param("id")
+	from, to, ok := s.period(c, 24*time.Hour, maxTrackPeriod)
+	if !ok {
+		return
+	}
+	format := c.DefaultQuery("format", "json")
+	if format != "json" {
+		if !Allowed(session(c).Role, PermExport) {
+			fail(c, http.StatusForbidden, "forbidden", "only investigators and administrators export tracks")
+			return
+		}
+	}
+	exporter, known := exporters[format]
+	if !known && format != "json" {
+		badRequest(c, "format must be json, geojson, gpx, kml or csv")
+		return
+	}
+	fixes, err := s.cfg.Store.Track(c, id, from, to)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	detail := gin.H{"vehicle_id": id, "from": from, "to": to, "fixes": len(fixes), "format": format}
+	if format == "json" {
+		s.audited(c, "track.view", "vehicle:"+id, detail)
+		c.JSON(http.StatusOK, gin.H{"vehicle_id": id, "from": from, "to": to, "fixes": fixes})
+		return
+	}
+	s.audited(c, "track.export", "vehicle:"+id, detail)
+	name := fmt.Sprintf("%s_%s_%s.%s", id, from.Format("20060102T150405Z"), to.Format("20060102T150405Z"), exporter.ext)
+	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
+	c.Header("Content-Type", exporter.mime)
+	c.Status(http.StatusOK)
+	if err := exporter.write(c.Writer, id, fixes); err != nil {
+		s.log.Warn("track export failed", "vehicle", id, "format", format, "err", err)
+	}
+}
+
+type exporter struct {
+	ext, mime string
+	write     func(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) error
+}
+
+var exporters = map[string]exporter{
+	"geojson": {"geojson", "application/geo+json", writeGeoJSON},
+	"gpx":     {"gpx", "application/gpx+xml", writeGPX},
+	"kml":     {"kml", "application/vnd.google-earth.kml+xml", writeKML},
+	"csv":     {"csv", "text/csv; charset=utf-8", writeCSV},
+}
+
+// writeGeoJSON writes the track as a LineString of the valid fixes plus one Point per fix with
+// its properties, so evidence keeps every fix, valid or not.
+func writeGeoJSON(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) error {
+	type feature struct {
+		Type       string         `json:"type"`
+		Geometry   any            `json:"geometry"`
+		Properties map[string]any `json:"properties"`
+	}
+	type geometry struct {
+		Type        string `json:"type"`
+		Coordinates any    `json:"coordinates"`
+	}
+	line := [][]float64{}
+	feats := make([]feature, 0, len(fixes)+1)
+	for _, f := range fixes {
+		if f.Valid {
+			line = append(line, []float64{f.Lon, f.Lat})
+		}
+	}
+	feats = append(feats, feature{"Feature", geometry{"LineString", line}, map[string]any{"vehicle_id": vehicleID, "kind": "track", "fixes": len(fixes)}})
+	for _, f := range fixes {
+		feats = append(feats, feature{"Feature", geometry{"Point", []float64{f.Lon, f.Lat}}, map[string]any{
+			"id": f.ID, "vehicle_id": f.VehicleID, "device_id": f.DeviceID, "time": f.Time, "received_at": f.ReceivedAt,
+			"speed_kmh": f.SpeedKmh, "heading": f.Heading, "altitude_m": f.AltitudeM, "valid": f.Valid, "late": f.Late, "flags": f.Flags,
+		}})
+	}
+	return json.NewEncoder(w).Encode(map[string]any{"type": "FeatureCollection", "features": feats})
+}
+
+func writeGPX(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) error {
+	type trkpt struct {
+		Lat   float64 `xml:"lat,attr"`
+		Lon   float64 `xml:"lon,attr"`
+		Ele   float64 `xml:"ele"`
+		Time  string  `xml:"time"`
+		Speed float64 `xml:"speed"` // GPX 1.0 kept it in m/s; readers of 1.1 accept it as an extension-free hint
+	}
+	type gpx struct {
+		XMLName xml.Name `xml:"gpx"`
+		Version string   `xml:"version,attr"`
+		Creator string   `xml:"creator,attr"`
+		NS      string   `xml:"xmlns,attr"`
+		Trk     struct {
+			Name string  `xml:"name"`
+			Pts  []trkpt `xml:"trkseg>trkpt"`
+		} `xml:"trk"`
+	}
+	var g gpx
+	g.Version, g.Creator, g.NS = "1.0", "BorderWatch", "http://www.topografix.com/GPX/1/0"
+	g.Trk.Name = vehicleID
+	for _, f := range fixes {
+		if !f.Valid {
+			continue
+		}
+		g.Trk.Pts = append(g.Trk.Pts, trkpt{f.Lat, f.Lon, f.AltitudeM, f.Time.Format(time.RFC3339), f.SpeedKmh / 3.6})
+	}
+	w.Write([]byte(xml.Header))
+	enc := xml.NewEncoder(w)
+	enc.Indent("", " ")
+	return enc.Encode(g)
+}
+
+func writeKML(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) error {
+	var b strings.Builder
+	b.WriteString(xml.Header)
+	b.WriteString(`<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2"><Document><name>`)
+	xml.EscapeText(&b, []byte(vehicleID))
+	b.WriteString(`</name><Placemark><name>`)
+	xml.EscapeText(&b, []byte(vehicleID))
+	b.WriteString("</name><gx:Track>\n")
+	for _, f := range fixes {
+		if f.Valid {
+			fmt.Fprintf(&b, "<when>%s</when>\n", f.Time.Format(time.RFC3339))
+		}
+	}
+	for _, f := range fixes {
+		if f.Valid {
+			fmt.Fprintf(&b, "<gx:coord>%s %s %s</gx:coord>\n", ff(f.Lon), ff(f.Lat), ff(f.AltitudeM))
+		}
+	}
+	b.WriteString("</gx:Track></Placemark></Document></kml>\n")
+	_, err := w.Write([]byte(b.String()))
+	return err
+}
+
+func writeCSV(w http.ResponseWriter, _ string, fixes []tracker.Fix) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"id", "vehicle_id", "device_id", "time", "received_at", "lat", "lon", "speed_kmh", "heading", "altitude_m", "valid", "late", "flags"})
+	for _, f := range fixes {
+		cw.Write([]string{strconv.FormatInt(f.ID, 10), f.VehicleID, f.DeviceID, f.Time.Format(time.RFC3339Nano), f.ReceivedAt.Format(time.RFC3339Nano),
+			ff(f.Lat), ff(f.Lon), ff(f.SpeedKmh), ff(f.Heading), ff(f.AltitudeM), strconv.FormatBool(f.Valid), strconv.FormatBool(f.Late), strings.Join(f.Flags, ";")})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func ff(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// search answers "every vehicle inside an area over a period": bbox=minLon,minLat,maxLon,maxLat.
+func (s *Server) search(c *gin.Context) {
+	parts := strings.Split(c.Query("bbox"), ",")
+	if len(parts) != 4 {
+		badRequest(c, "bbox must be minLon,minLat,maxLon,maxLat")
+		return
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			badRequest(c, "bbox must be four numbers")
+			return
+		}
+		v[i] = f
+	}
+	box := tracker.Box{MinLon: v[0], MinLat: v[1], MaxLon: v[2], MaxLat: v[3]}
+	if box.MinLat > box.MaxLat || box.MinLon > box.MaxLon || box.MinLat < -90 || box.MaxLat > 90 || box.MinLon < -180 || box.MaxLon > 180 {
+		badRequest(c, "bbox out of range or min greater than max")
+		return
+	}
+	from, to, ok := s.period(c, time.Hour, maxTrackPeriod)
+	if !ok {
+		return
+	}
+	limit := 10000
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 100000 {
+			badRequest(c, "limit must be 1..100000")
+			return
+		}
+		limit = n
+	}
+	fixes, err := s.cfg.Store.SearchArea(c, box, from, to, limit)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	vehicles := map[string]int{}
+	for _, f := range fixes {
+		vehicles[f.VehicleID]++
+	}
+	s.audited(c, "area.search", fmt.Sprintf("bbox:%v", v), gin.H{"from": from, "to": to, "fixes": len(fixes)})
+	c.JSON(http.StatusOK, gin.H{"fixes": fixes, "vehicles": vehicles, "truncated": len(fixes) == limit})
+}

@@ -1,0 +1,59 @@
+package tracker
+
+import (
+	"context"
+	"time"
+)
+
+// Declaration is a trip customs cleared: this vehicle, in this direction, through this port,
+// along this corridor, to or from this yard, within this window.
+type Declaration struct {
+	ID             string     `json:"id"`
+	VehicleID      string     `json:"vehicle_id"`
+	Direction      string     `json:"direction"` // "inbound" into China or "outbound"
+	PortZoneID     string     `json:"port_zone_id"`
+	CorridorZoneID string     `json:"corridor_zone_id"`
+	YardZoneID     string     `json:"yard_zone_id"`
+	ValidFrom      time.Time  `json:"valid_from"`
+	ValidTo        time.Time  `json:"valid_to"`
+	Status         string     `json:"status"`
+	StatusReason   string     `json:"status_reason,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	ClosedAt       *time.Time `json:"closed_at,omitempty"`
+}
+
+// Declaration statuses: active until completed (arrival at the yard inbound, exit at the
+// port outbound), expired (past valid_to), or cancelled.
+const (
+	DeclarationActive    = "active"
+	DeclarationCompleted = "completed"
+	DeclarationExpired   = "expired"
+	DeclarationCancelled = "cancelled"
+)
+
+// Directions of declarations and border crossings.
+const (
+	Inbound  = "inbound"
+	Outbound = "outbound"
+)
+
+// ActiveAt reports whether d covers time t.
+func (d *Declaration) ActiveAt(t time.Time) bool {
+	return d.Status == DeclarationActive && !t.Before(d.ValidFrom) && t.Before(d.ValidTo)
+}
+
+// DeclarationQuery selects declarations; empty fields match everything.
+type DeclarationQuery struct {
+	VehicleID string
+	Status    string
+	Limit     int
+}
+
+// DeclarationStore keeps declarations.
+type DeclarationStore interface {
+	CreateDeclaration(ctx context.Context, d Declaration) error
+	// CloseDeclaration moves an active declaration to completed, expired or cancelled.
+	CloseDeclaration(ctx context.Context, id, status, reason string, at time.Time) (Declaration, error)
+	Declaration(ctx context.Context, id string) (Declaration, error)
+	Declarations(ctx context.Context, q DeclarationQuery) ([]Declaration, error)
+}
