@@ -97,6 +97,17 @@ export function token(): string | null {
   return t;
 }
 
+/** Ends the session on the server too; the local token goes whatever the answer. */
+export async function logout(): Promise<void> {
+  try {
+    await api('/logout', { method: 'POST' });
+  } catch {
+    // already expired or offline: nothing more to end
+  } finally {
+    clearToken();
+  }
+}
+
 export function clearToken(): void {
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(EXPIRES_KEY);
@@ -197,12 +208,14 @@ export async function download(path: string, filename: string): Promise<void> {
 
 export type Action = 'wall' | 'tablet' | 'replay' | 'export' | 'ack';
 
+// Mirrors the server's role matrix (mapui/auth.go); the server enforces it, this only hides
+// what would be refused. The auditor reads the audit trail, none of these views.
 const rights: Record<Role, Action[]> = {
   admin: ['wall', 'tablet', 'replay', 'export', 'ack'],
-  command: ['wall', 'tablet', 'replay'],
-  patrol: ['tablet', 'ack'],
-  investigator: ['replay', 'export', 'wall'],
-  auditor: ['wall', 'replay'],
+  command: ['wall', 'tablet', 'replay', 'ack'],
+  patrol: ['tablet', 'replay', 'ack'],
+  investigator: ['wall', 'replay', 'export'],
+  auditor: [],
 };
 
 export function can(role: Role | undefined, a: Action): boolean {

@@ -1,6 +1,6 @@
 // Entry: hash routes #/login, #/wall, #/tablet, #/replay?…; the role from /me decides
 // which views and actions show.
-import { ApiError, can, clearToken, getMe, login, setUnauthorizedHandler, token, type Me, type Role } from './api';
+import { ApiError, can, clearToken, getMe, login, logout, setUnauthorizedHandler, token, type Me, type Role } from './api';
 import { h } from './dom';
 import { getLang, setLang, t } from './i18n';
 import { mountReplay } from './replay';
@@ -25,10 +25,9 @@ function route(): { name: string; params: URLSearchParams } {
   return { name: path || '', params: new URLSearchParams(query ?? '') };
 }
 
-function home(role: Role): View {
-  if (role === 'patrol') return 'tablet';
-  if (role === 'investigator' || role === 'auditor') return 'replay';
-  return 'wall';
+function home(role: Role): View | null {
+  const order: View[] = role === 'patrol' ? ['tablet'] : role === 'investigator' ? ['replay'] : ['wall', 'tablet', 'replay'];
+  return order.find((v) => can(role, v)) ?? null;
 }
 
 async function render(): Promise<void> {
@@ -50,7 +49,12 @@ async function render(): Promise<void> {
       throw e;
     }
   }
-  const view = (name in views ? name : home(me.role)) as View;
+  const view = (name in views ? name : home(me.role)) as View | null;
+  if (!view) {
+    app.append(h('p', { class: 'forbidden' }, `${me.username} · ${me.role}: ${t('forbidden')}`),
+      h('button', { onclick: async () => { await logout(); me = null; location.hash = '#/login'; } }, t('logout')));
+    return;
+  }
   if (name !== view) {
     location.replace(`#/${view}`);
     return;
@@ -62,7 +66,7 @@ async function render(): Promise<void> {
     h('span', { class: 'spacer' }),
     h('span', { class: 'user', id: 'user' }, `${me.username} · ${me.role}`),
     h('button', { id: 'lang', onclick: () => { setLang(getLang() === 'zh' ? 'en' : 'zh'); render(); } }, t('lang_switch')),
-    h('button', { id: 'logout', onclick: () => { clearToken(); me = null; location.hash = '#/login'; } }, t('logout')),
+    h('button', { id: 'logout', onclick: async () => { await logout(); me = null; location.hash = '#/login'; } }, t('logout')),
   );
   const root = h('main', { class: `view view-${view}` });
   app.append(nav, root);

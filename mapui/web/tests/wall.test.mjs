@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { feedAll, launch, newPage, seedZones, shots, sleep, startServer, uiLogin } from './helpers.mjs';
+
+let server, browser;
+before(async () => {
+  server = await startServer();
+  await seedZones(server);
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Vehicles in the page's ONE vehicle source, read back from the map. */
+const rendered = (page) => page.evaluate(() => {
+  const feats = window.bwMap.querySourceFeatures('vehicles');
+  const out = {};
+  for (const f of feats) out[f.properties.id] = { lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1], state: f.properties.state };
+  return out;
+});
+
+test('wall: vehicles appear, move and are counted per port', async () => {
+  const errors = [];
+  const page = await newPage(browser, errors);
+  await uiLogin(page, server.base, '#/wall');
+  await page.waitForSelector('#conn.up');
+  await page.evaluate(() => window.bwMap.jumpTo({ center: [111.95, 43.69], zoom: 11 }));
+
+  const now = Date.now();
+  // Ten trucks on the corridor south of the port, two inside the port, one parked.
+  const fleet = [
+    ...Array.from({ length: 10 }, (_, i) => ({ id: `WALL${i}`, lat: 43.69 - i * 0.002, lon: 111.935 + i * 0.0015, speed: 40, time: now - 60_000 })),
+    { id: 'WALLP1', lat: 43.70, lon: 111.93, speed: 10, time: now - 60_000 },
+    { id: 'WALLP2', lat: 43.71, lon: 111.94, speed: 0, time: now - 60_000 },
+    { id: 'WALLS', lat: 43.60, lon: 112.05, speed: 0, time: now - 60_000 },
+  ];
+  await feedAll(server.osmand, fleet);
+  await page.waitForFunction(() => document.querySelector('[data-count=total]')?.textContent === '13');
+  const first = await rendered(page);
+  assert.equal(Object.keys(first).length, 13);
+  assert.equal(first.WALLS.state, 'stopped');
+  assert.equal(first.WALL3.state, 'moving');
+
+  // They move on along the corridor: the same source, updated in place.
+  const step = (f) => (f.id.startsWith('WALLP') ? f : { ...f, lat: f.lat - 0.004, lon: f.lon + 0.003 });
+  await feedAll(server.osmand, fleet.map((f) => ({ ...step(f), time: now - 30_000 })));
+  await page.waitForFunction(() => {
+    const f = window.bwMap.querySourceFeatures('vehicles').find((x) => x.properties.id === 'WALL0');
+    return f && f.geometry.coordinates[1] < 43.687;
+  });
+  const moved = await rendered(page);
+  assert.ok(Math.abs(moved.WALL0.lat - 43.686) < 1e-4, `WALL0 at ${moved.WALL0.lat}`);
+  assert.equal(Object.keys(moved).length, 13, 'moving vehicles are not duplicated');
+
+  await page.waitForFunction(() => document.querySelector('[data-port=erenhot] td:nth-child(2)')?.textContent === '2');
+  const cells = await page.$$eval('[data-port=erenhot] td', (tds) => tds.map((t) => t.textContent));
+  assert.equal(cells[1], '2', 'two vehicles in the port');
+  assert.ok(Number(cells[2]) >= 1, `vehicles on the corridor: ${cells[2]}`);
+  await shots(page, 'wall');
+  assert.deepEqual(errors, []);
+});
+
+test('wall: frame rate with 5,000 vehicles reporting', async (t) => {
+  const page = await newPage(browser);
+  await uiLogin(page, server.base, '#/wall');
+  await page.waitForSelector('#conn.up');
+  await page.evaluate(() => window.bwMap.jumpTo({ center: [111.5, 43.3], zoom: 7 }));
+  const N = 5000;
+  const fleet = (round) => Array.from({ length: N }, (_, i) => ({
+    id: `FPS${i}`,
+    lat: 42.4 + (i % 100) * 0.02 + round * 0.002,
+    lon: 110.0 + Math.floor(i / 100) * 0.06,
+    speed: 30 + (i % 50),
+    time: Date.now() - 5000 + round * 1000,
+  }));
+  // Count animation frames in the page while the fleet reports three times.
+  await page.evaluate(() => {
+    window.frames_ = 0;
+    const loop = () => { window.frames_++; window.raf_ = requestAnimationFrame(loop); };
+    window.raf_ = requestAnimationFrame(loop);
+    window.t0_ = performance.now();
+  });
+  const fed0 = Date.now();
+  for (let round = 0; round < 2; round++) await feedAll(server.osmand, fleet(round), 64);
+  const feedSecs = (Date.now() - fed0) / 1000;
+  await page.waitForFunction((n) => Number(document.querySelector('[data-count=total]')?.textContent) >= n, N, { timeout: 60_000 });
+  await sleep(2000);
+  const fps = await page.evaluate(() => {
+    cancelAnimationFrame(window.raf_);
+    return (window.frames_ * 1000) / (performance.now() - window.t0_);
+  });
+  t.diagnostic(`wall with ${N} vehicles: ${fps.toFixed(1)} frames/s in headless chromium (software GL) while ${2 * N} fixes arrived in ${feedSecs.toFixed(1)} s`);
+  console.log(`# wall fps with ${N} vehicles: ${fps.toFixed(1)}`);
+  assert.equal(Number(await page.textContent('[data-count=total]')), N + 13);
+  await shots(page, 'wall-5000');
+});
