@@ -1,0 +1,422 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// decl is an active declaration with what the rules derived from its zones.
+type decl struct {
+	tracker.Declaration
+	widthM float64
+	grace  time.Duration
+	// passedPort (inbound) and reachedPort (outbound) bound where the corridor holds.
+	passedPort  bool
+	reachedPort bool
+}
+
+// hist is one recent fix, kept to place late fixes between their neighbours.
+type hist struct {
+	t        time.Time
+	lat, lon float64
+	// cross is the dedup key of a crossing alert raised on the segment ending here, so that a
+	// later fix splitting the segment refines that alert instead of raising another.
+	cross string
+}
+
+// vstate is one vehicle's rule state. The pipeline serialises a vehicle's fixes; mu also
+// guards against the timer and the HTTP handlers.
+type vstate struct {
+	mu                sync.Mutex
+	id                string
+	kind, plate, card string
+	decls             []*decl
+
+	hasLast  bool
+	last     tracker.Fix // newest valid fix
+	lastRecv time.Time
+	history  []hist
+
+	controlZones int // control zones the vehicle is in
+
+	// stop tracking
+	anchor      point
+	anchorLast  time.Time
+	stopped     bool
+	stopAllowed bool
+	stopKey     string // unauthorized_stop alert raised for this stop
+
+	// detour
+	offSince   time.Time
+	offFrom    point
+	offMaxM    float64
+	offPoints  int
+	detourKey  string
+	detourN    int
+	detourLast time.Time
+
+	// signal loss raised by the timer, closed by the next fix
+	lostKey string
+
+	// resident cars: in China since entered, until deadline
+	entered  bool
+	deadline time.Time
+	overKey  string
+
+	met map[string]bool // meeting partners already alerted for the current stop
+}
+
+func (vs *vstate) active(t time.Time) *decl {
+	for _, d := range vs.decls {
+		if d.ActiveAt(t) {
+			return d
+		}
+	}
+	return nil
+}
+
+// Evaluate implements tracker.Evaluator.
+func (e *Engine) Evaluate(ctx context.Context, st *tracker.VehicleState, f *tracker.Fix, out *tracker.Outcome) error {
+	vs, _ := st.Rules.(*vstate)
+	if vs == nil {
+		vs = e.state(f.VehicleID)
+		st.Rules = vs
+	}
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	if !f.Valid || f.HasFlag(tracker.FlagJump) {
+		return nil
+	}
+	if f.Late {
+		return e.late(ctx, vs, f, out)
+	}
+	evs, err := e.cfg.Engine.Update(ctx, geofence.Position{VehicleID: f.VehicleID, Time: f.Time, Lat: f.Lat, Lon: f.Lon})
+	if err != nil {
+		return err
+	}
+	if vs.hasLast {
+		e.gap(vs, f, out)
+	}
+	for _, ge := range evs {
+		out.Events = append(out.Events, tracker.ZoneEvent(f.VehicleID, ge, 1, false))
+		if err := e.zoneEvent(ctx, vs, f, ge, out); err != nil {
+			return err
+		}
+	}
+	e.stop(ctx, vs, f, out)
+	if d := vs.active(f.Time); d != nil {
+		if err := e.detour(ctx, vs, d, f, out); err != nil {
+			return err
+		}
+	}
+	vs.last, vs.hasLast, vs.lastRecv = *f, true, f.ReceivedAt
+	vs.push(hist{t: f.Time, lat: f.Lat, lon: f.Lon}, e.cfg.History)
+	return nil
+}
+
+func (vs *vstate) push(h hist, n int) {
+	if len(vs.history) >= n {
+		copy(vs.history, vs.history[1:])
+		vs.history = vs.history[:len(vs.history)-1]
+	}
+	vs.history = append(vs.history, h)
+}
+
+// gap closes a signal_lost alert, or raises a closed one for a gap the timer did not see.
+func (e *Engine) gap(vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
+	dark := f.Time.Sub(vs.last.Time)
+	if vs.lostKey == "" && (dark <= e.cfg.SignalLost || !vs.watched(vs.last.Time)) {
+		return
+	}
+	key := vs.lostKey
+	if key == "" {
+		key = fmt.Sprintf("signal_lost:%s:%d", vs.id, vs.last.Time.Unix())
+		e.m.alerts.WithLabelValues(tracker.AlertSignalLost).Inc()
+	}
+	vs.lostKey = ""
+	distM := tracker.DistanceM(vs.last.Lat, vs.last.Lon, f.Lat, f.Lon)
+	a := vs.alert(tracker.AlertSignalLost, tracker.SeverityWarning, key, vs.last.Time, vs.last.Lat, vs.last.Lon)
+	a.UpdatedAt = f.Time
+	a.Message = fmt.Sprintf("no fix for %s; %.0f m covered while dark", dark.Round(time.Second), distM)
+	a.Evidence = evidence(map[string]any{"last_fix": pt(&vs.last), "next_fix": pt(f), "duration_s": dark.Seconds(), "distance_m": distM})
+	out.Alerts = append(out.Alerts, a)
+}
+
+// watched: signal loss matters on a declaration or inside a control zone.
+func (vs *vstate) watched(t time.Time) bool {
+	return vs.controlZones > 0 || vs.active(t) != nil
+}
+
+func (vs *vstate) alert(typ, sev, key string, t time.Time, lat, lon float64) tracker.Alert {
+	a := tracker.Alert{Type: typ, Severity: sev, Status: tracker.StatusOpen, VehicleID: vs.id, Time: t.UTC(), UpdatedAt: t.UTC(),
+		Lat: lat, Lon: lon, DedupKey: key, Active: false}
+	if d := vs.active(t); d != nil {
+		a.DeclarationID = strp(d.ID)
+	}
+	return a
+}
+
+// zoneEvent applies one geofence event to the vehicle's state and raises crossing alerts.
+func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge geofence.Event, out *tracker.Outcome) error {
+	d := vs.active(f.Time)
+	switch ge.Type {
+	case geofence.ZoneEnter:
+		switch {
+		case ge.Kind == geofence.KindControlZone:
+			vs.controlZones++
+		case d != nil && d.Direction == tracker.Outbound && ge.ZoneID == d.PortZoneID:
+			d.reachedPort = true
+		case d != nil && d.Direction == tracker.Inbound && ge.ZoneID == d.YardZoneID:
+			vs.entered = true
+			return e.close(ctx, vs, d, tracker.DeclarationCompleted, "arrived in yard "+ge.ZoneID, ge.Time)
+		}
+	case geofence.ZoneExit:
+		if ge.Kind == geofence.KindControlZone && vs.controlZones > 0 {
+			vs.controlZones--
+		}
+	case geofence.BorderCross:
+		e.crossing(vs, d, ge, false, "", out)
+		if ge.Direction == geofence.Inbound {
+			vs.entered = true
+			if vs.kind == tracker.KindResidentCar && vs.deadline.IsZero() {
+				vs.deadline = ge.Time.Add(e.cfg.ResidentMaxStay)
+			}
+			if d != nil && d.Direction == tracker.Inbound && ge.PortZoneID == d.PortZoneID {
+				d.passedPort = true
+			}
+		} else {
+			vs.entered, vs.deadline, vs.overKey = false, time.Time{}, ""
+			if d != nil && d.Direction == tracker.Outbound {
+				return e.close(ctx, vs, d, tracker.DeclarationCompleted, "exited at "+ge.PortZoneID, ge.Time)
+			}
+		}
+	}
+	return nil
+}
+
+// crossing raises the alerts of a border crossing: outside every port, or at a port other
+// than the declared one. key, when set, is the alert a late fix refines.
+func (e *Engine) crossing(vs *vstate, d *decl, ge geofence.Event, late bool, key string, out *tracker.Outcome) string {
+	var typ, msg string
+	switch {
+	case ge.PortZoneID == "":
+		typ, msg = tracker.AlertBorderCrossingOutsidePort, "border crossed outside every port ("+ge.Direction+")"
+	case d != nil && d.PortZoneID != "" && ge.PortZoneID != d.PortZoneID:
+		typ, msg = tracker.AlertCrossingMismatch, fmt.Sprintf("border crossed at %s, declared %s", ge.PortZoneID, d.PortZoneID)
+	default:
+		return ""
+	}
+	if key == "" {
+		key = fmt.Sprintf("%s:%s:%d", typ, vs.id, ge.Time.Unix())
+		e.m.alerts.WithLabelValues(typ).Inc()
+	}
+	a := vs.alert(typ, tracker.SeverityCritical, key, ge.Time, ge.Lat, ge.Lon)
+	a.Late = late
+	a.Message = msg
+	a.ZoneID = strp(ge.PortZoneID)
+	if a.ZoneID == nil {
+		a.ZoneID = strp(ge.ZoneID)
+	}
+	ev := map[string]any{"crossing": point{ge.Time, ge.Lat, ge.Lon}, "border_zone_id": ge.ZoneID, "port_zone_id": nilIfEmpty(ge.PortZoneID),
+		"direction": ge.Direction, "late": late}
+	if d != nil {
+		ev["declared_port_zone_id"] = d.PortZoneID
+	}
+	a.Evidence = evidence(ev)
+	out.Alerts = append(out.Alerts, a)
+	return key
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// close ends a declaration in the store and forgets it.
+func (e *Engine) close(ctx context.Context, vs *vstate, d *decl, status, reason string, at time.Time) error {
+	if _, err := e.cfg.Store.CloseDeclaration(ctx, d.ID, status, reason, at); err != nil {
+		return fmt.Errorf("rules: close declaration %s: %w", d.ID, err)
+	}
+	e.m.closed.WithLabelValues(status).Inc()
+	vs.decls = slices.DeleteFunc(vs.decls, func(x *decl) bool { return x == d })
+	return nil
+}
+
+// stop tracks stops for every vehicle and raises unauthorized_stop for declared ones.
+func (e *Engine) stop(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
+	if !vs.hasLast || tracker.DistanceM(vs.anchor.Lat, vs.anchor.Lon, f.Lat, f.Lon) > e.cfg.StopRadiusM {
+		if vs.stopped {
+			dur := vs.anchorLast.Sub(vs.anchor.Time)
+			out.Events = append(out.Events, tracker.Event{Type: tracker.EventStopEnd, Time: vs.anchorLast, VehicleID: vs.id,
+				Lat: vs.anchor.Lat, Lon: vs.anchor.Lon, Attrs: map[string]any{"duration_s": dur.Seconds(), "stop_allowed": vs.stopAllowed}})
+			if vs.stopKey != "" {
+				a := vs.stopAlert(vs.stopKey, vs.anchorLast, false)
+				out.Alerts = append(out.Alerts, a)
+			}
+		}
+		vs.anchor, vs.anchorLast, vs.stopped, vs.stopKey, vs.met = pt(f), f.Time, false, "", nil
+		return
+	}
+	vs.anchorLast = f.Time
+	dur := f.Time.Sub(vs.anchor.Time)
+	if !vs.stopped && dur >= e.cfg.StopMin {
+		vs.stopped = true
+		vs.stopAllowed = e.stopAllowed(ctx, vs.anchor.Lat, vs.anchor.Lon)
+		out.Events = append(out.Events, tracker.Event{Type: tracker.EventStopStart, Time: vs.anchor.Time, VehicleID: vs.id,
+			Lat: vs.anchor.Lat, Lon: vs.anchor.Lon, Attrs: map[string]any{"stop_allowed": vs.stopAllowed}})
+	}
+	if vs.stopped && !vs.stopAllowed && vs.stopKey == "" && dur > e.cfg.UnauthorizedStop && vs.active(f.Time) != nil {
+		vs.stopKey = fmt.Sprintf("unauthorized_stop:%s:%d", vs.id, vs.anchor.Time.Unix())
+		e.m.alerts.WithLabelValues(tracker.AlertUnauthorizedStop).Inc()
+		out.Alerts = append(out.Alerts, vs.stopAlert(vs.stopKey, f.Time, true))
+	}
+}
+
+func (vs *vstate) stopAlert(key string, until time.Time, active bool) tracker.Alert {
+	a := vs.alert(tracker.AlertUnauthorizedStop, tracker.SeverityWarning, key, vs.anchor.Time, vs.anchor.Lat, vs.anchor.Lon)
+	a.UpdatedAt = until.UTC()
+	a.Active = active
+	dur := until.Sub(vs.anchor.Time)
+	a.Message = fmt.Sprintf("stopped %s outside any zone where stopping is allowed", dur.Round(time.Second))
+	a.Evidence = evidence(map[string]any{"from": vs.anchor, "until": until.UTC(), "duration_s": dur.Seconds()})
+	return a
+}
+
+// stopAllowed reports whether a zone at the point allows stopping: its stop_allowed property,
+// or by default ports, yards and service areas.
+func (e *Engine) stopAllowed(ctx context.Context, lat, lon float64) bool {
+	zs, err := e.cfg.Engine.Containing(ctx, lat, lon)
+	if err != nil {
+		return false
+	}
+	for _, z := range zs {
+		if v, ok := z.Properties["stop_allowed"].(bool); ok {
+			if v {
+				return true
+			}
+			continue
+		}
+		switch z.Kind {
+		case geofence.KindPort, geofence.KindYard, geofence.KindServiceArea:
+			return true
+		}
+	}
+	return false
+}
+
+// detour follows the vehicle against its declared corridor where the corridor holds.
+func (e *Engine) detour(ctx context.Context, vs *vstate, d *decl, f *tracker.Fix, out *tracker.Outcome) error {
+	holds := d.widthM > 0 && (d.Direction == tracker.Inbound && d.passedPort || d.Direction == tracker.Outbound && !d.reachedPort)
+	if !holds {
+		return nil
+	}
+	dist, err := e.cfg.Engine.DistanceM(ctx, d.CorridorZoneID, f.Lat, f.Lon)
+	if err != nil {
+		return nil // the corridor was deleted; nothing to compare with
+	}
+	if dist <= d.widthM {
+		if vs.detourKey != "" {
+			out.Alerts = append(out.Alerts, vs.detourAlert(d, f, false))
+		}
+		vs.offSince, vs.detourKey, vs.offMaxM, vs.offPoints = time.Time{}, "", 0, 0
+		return nil
+	}
+	if vs.offSince.IsZero() {
+		vs.offSince, vs.offFrom = f.Time, pt(f)
+	}
+	vs.offMaxM = max(vs.offMaxM, dist-d.widthM)
+	vs.offPoints++
+	switch {
+	case vs.detourKey == "" && f.Time.Sub(vs.offSince) > d.grace:
+		vs.detourN++
+		vs.detourKey = fmt.Sprintf("detour:%s:%d", d.ID, vs.detourN)
+		e.m.alerts.WithLabelValues(tracker.AlertDetour).Inc()
+		out.Alerts = append(out.Alerts, vs.detourAlert(d, f, true))
+		vs.detourLast = f.Time
+	case vs.detourKey != "" && f.Time.Sub(vs.detourLast) >= time.Minute:
+		// Updated while it lasts, at most once a minute: a fix per alert write would load the store.
+		out.Alerts = append(out.Alerts, vs.detourAlert(d, f, true))
+		vs.detourLast = f.Time
+	}
+	return nil
+}
+
+func (vs *vstate) detourAlert(d *decl, f *tracker.Fix, active bool) tracker.Alert {
+	a := vs.alert(tracker.AlertDetour, tracker.SeverityWarning, vs.detourKey, vs.offSince, vs.offFrom.Lat, vs.offFrom.Lon)
+	a.DeclarationID = strp(d.ID)
+	a.ZoneID = strp(d.CorridorZoneID)
+	a.UpdatedAt = f.Time.UTC()
+	a.Active = active
+	a.Message = fmt.Sprintf("off corridor %s by up to %.0f m for %s", d.CorridorZoneID, vs.offMaxM, f.Time.Sub(vs.offSince).Round(time.Second))
+	a.Evidence = evidence(map[string]any{"off_from": vs.offFrom, "last": pt(f), "back": !active, "max_off_m": vs.offMaxM,
+		"width_m": d.widthM, "fixes_off": vs.offPoints, "corridor_zone_id": d.CorridorZoneID})
+	return a
+}
+
+// late places a backfilled fix between its neighbours and looks for border crossings the
+// direct segment across the gap hid.
+func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) error {
+	h := vs.history
+	i, _ := slices.BinarySearchFunc(h, f.Time, func(x hist, t time.Time) int { return x.t.Compare(t) })
+	if i < len(h) && h[i].t.Equal(f.Time) {
+		return nil
+	}
+	pos := func(x hist) geofence.Position {
+		return geofence.Position{VehicleID: f.VehicleID, Time: x.t, Lat: x.lat, Lon: x.lon}
+	}
+	me := hist{t: f.Time, lat: f.Lat, lon: f.Lon}
+	d := vs.active(f.Time)
+	// The segment prev→next was evaluated already; its crossing alert (if any) is inherited by
+	// whichever half holds the crossing now.
+	inherited := ""
+	if i < len(h) {
+		inherited = h[i].cross
+	}
+	type seg struct {
+		from, to hist
+		into     *string
+	}
+	var segs []seg
+	if i > 0 {
+		segs = append(segs, seg{h[i-1], me, &me.cross})
+	}
+	var nextCross string
+	if i < len(h) {
+		segs = append(segs, seg{me, h[i], &nextCross})
+	}
+	for _, s := range segs {
+		cs, err := e.cfg.Engine.Crossings(ctx, pos(s.from), pos(s.to))
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			key := inherited
+			inherited = ""
+			k := e.crossing(vs, d, c, true, key, out)
+			if k == "" {
+				continue
+			}
+			if key == "" {
+				// A crossing nobody saw: record it for replay.
+				out.Events = append(out.Events, tracker.ZoneEvent(f.VehicleID, c, 1, true))
+			}
+			*s.into = k
+		}
+	}
+	vs.history = slices.Insert(vs.history, i, me)
+	if i+1 < len(vs.history) {
+		vs.history[i+1].cross = nextCross
+	}
+	if len(vs.history) > e.cfg.History {
+		vs.history = vs.history[1:]
+	}
+	return nil
+}

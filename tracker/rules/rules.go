@@ -1,0 +1,299 @@
+// Package rules raises BorderWatch's alerts: it follows every vehicle's fixes through the
+// geofence engine, keeps what each rule needs per vehicle (declarations, stops, the corridor,
+// the last fixes for late data) and turns anomalies into alerts with evidence, one per incident.
+//
+// The Engine is the pipeline's Evaluator (per fix, on the hot path), a timer (Run: signal loss,
+// overstay, declaration expiry, meetings) and the gate handler. Output not caused by a fix goes
+// through the pipeline's Emit, so it is stored and published like everything else.
+package rules
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures an Engine. Zero thresholds take the documented defaults.
+type Config struct {
+	Engine     geofence.Engine
+	Store      tracker.Store
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+
+	// DetourGrace is how long a vehicle must stay farther than the corridor's width_m from its
+	// centre line before a detour is raised (default 2 min). A corridor zone's property
+	// "detour_grace_s" overrides it.
+	DetourGrace time.Duration
+	// StopRadiusM is how far a vehicle may wander and still be stopped (default 75 m).
+	StopRadiusM float64
+	// StopMin is how long a vehicle must stay within StopRadiusM for a stop_start (default 3 min).
+	StopMin time.Duration
+	// UnauthorizedStop is how long a vehicle on a declaration may stop outside zones with
+	// stop_allowed (default 10 min).
+	UnauthorizedStop time.Duration
+	// SignalLost is how long a vehicle on a declaration or in a control zone may go without a
+	// fix (default 15 min).
+	SignalLost time.Duration
+	// GateMaxDistanceM is how far the vehicle's last GPS position may be from the gate's zone
+	// (default 2000 m).
+	GateMaxDistanceM float64
+	// GateMaxAge: an older last GPS position is not compared with a gate read (default 30 min).
+	GateMaxAge time.Duration
+	// MeetingRadiusM and Meeting: two vehicles stopped within this distance for this long
+	// outside stop_allowed zones meet (defaults 100 m, 10 min).
+	MeetingRadiusM float64
+	Meeting        time.Duration
+	// ResidentMaxStay is the deadline of a resident car that entered without a declaration
+	// (default 24 h).
+	ResidentMaxStay time.Duration
+	// Tick is how often Run checks the timers (default 30 s).
+	Tick time.Duration
+	// History is how many recent fixes per vehicle are kept to place late fixes (default 32).
+	History int
+}
+
+func (c *Config) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	setF := func(f *float64, v float64) {
+		if *f == 0 {
+			*f = v
+		}
+	}
+	set(&c.DetourGrace, 2*time.Minute)
+	setF(&c.StopRadiusM, 75)
+	set(&c.StopMin, 3*time.Minute)
+	set(&c.UnauthorizedStop, 10*time.Minute)
+	set(&c.SignalLost, 15*time.Minute)
+	setF(&c.GateMaxDistanceM, 2000)
+	set(&c.GateMaxAge, 30*time.Minute)
+	setF(&c.MeetingRadiusM, 100)
+	set(&c.Meeting, 10*time.Minute)
+	set(&c.ResidentMaxStay, 24*time.Hour)
+	set(&c.Tick, 30*time.Second)
+	if c.History == 0 {
+		c.History = 32
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Emitter commits output that no fix caused; *tracker.Pipeline is one.
+type Emitter interface {
+	Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error
+}
+
+// Engine evaluates the rules. It is safe for concurrent use.
+type Engine struct {
+	cfg Config
+	log *slog.Logger
+	m   *metrics
+
+	mu       sync.RWMutex
+	vehicles map[string]*vstate
+	byPlate  map[string]string
+	byCard   map[string]string
+	emit     Emitter
+}
+
+var _ tracker.Evaluator = (*Engine)(nil)
+
+// New returns an Engine; Load fills it from the store.
+func New(cfg Config) *Engine {
+	cfg.defaults()
+	return &Engine{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		m:        newMetrics(cfg.Registerer),
+		vehicles: map[string]*vstate{},
+		byPlate:  map[string]string{},
+		byCard:   map[string]string{},
+	}
+}
+
+// Attach names where timer- and gate-driven output goes.
+func (e *Engine) Attach(em Emitter) {
+	e.mu.Lock()
+	e.emit = em
+	e.mu.Unlock()
+}
+
+// Load reads the registry's vehicles and the active declarations.
+func (e *Engine) Load(ctx context.Context) error {
+	vs, err := e.cfg.Store.Vehicles(ctx)
+	if err != nil {
+		return fmt.Errorf("rules: vehicles: %w", err)
+	}
+	for _, v := range vs {
+		e.VehicleChanged(ctx, v)
+	}
+	ds, err := e.cfg.Store.Declarations(ctx, tracker.DeclarationQuery{Status: tracker.DeclarationActive})
+	if err != nil {
+		return fmt.Errorf("rules: declarations: %w", err)
+	}
+	for _, d := range ds {
+		e.DeclarationChanged(ctx, d)
+	}
+	return nil
+}
+
+// VehicleChanged takes a registry edit: kind, plate and IC card.
+func (e *Engine) VehicleChanged(ctx context.Context, v tracker.Vehicle) {
+	vs := e.state(v.ID)
+	vs.mu.Lock()
+	oldPlate, oldCard := vs.plate, vs.card
+	vs.kind, vs.plate, vs.card = v.Kind, v.Plate, v.CardID
+	vs.mu.Unlock()
+	e.mu.Lock()
+	if oldPlate != "" && e.byPlate[oldPlate] == v.ID {
+		delete(e.byPlate, oldPlate)
+	}
+	if oldCard != "" && e.byCard[oldCard] == v.ID {
+		delete(e.byCard, oldCard)
+	}
+	if v.Plate != "" {
+		e.byPlate[normPlate(v.Plate)] = v.ID
+	}
+	if v.CardID != "" {
+		e.byCard[v.CardID] = v.ID
+	}
+	e.mu.Unlock()
+}
+
+// DeclarationChanged takes a new, changed or closed declaration.
+func (e *Engine) DeclarationChanged(ctx context.Context, d tracker.Declaration) {
+	di := &decl{Declaration: d}
+	if d.Status == tracker.DeclarationActive && d.CorridorZoneID != "" {
+		if z, err := e.cfg.Store.Zone(ctx, d.CorridorZoneID); err == nil {
+			di.widthM = z.WidthM
+			di.grace = e.cfg.DetourGrace
+			if s, ok := z.Properties["detour_grace_s"].(float64); ok && s > 0 {
+				di.grace = time.Duration(s * float64(time.Second))
+			}
+		} else {
+			e.log.Warn("declaration names an unknown corridor; no detour check", "declaration", d.ID, "corridor", d.CorridorZoneID, "err", err)
+		}
+	}
+	vs := e.state(d.VehicleID)
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	for i, old := range vs.decls {
+		if old.ID == d.ID {
+			vs.decls = append(vs.decls[:i], vs.decls[i+1:]...)
+			break
+		}
+	}
+	if d.Status == tracker.DeclarationActive {
+		vs.decls = append(vs.decls, di)
+		if vs.kind == tracker.KindResidentCar && d.Direction == tracker.Inbound {
+			vs.deadline = d.ValidTo
+		}
+	}
+}
+
+func normPlate(p string) string {
+	b := make([]byte, 0, len(p))
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == ' ' || c == '-' || c == '·':
+			continue
+		case c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+func (e *Engine) state(id string) *vstate {
+	e.mu.RLock()
+	vs := e.vehicles[id]
+	e.mu.RUnlock()
+	if vs != nil {
+		return vs
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if vs = e.vehicles[id]; vs == nil {
+		vs = &vstate{id: id}
+		e.vehicles[id] = vs
+	}
+	return vs
+}
+
+// Run checks the timers every Tick until ctx ends.
+func (e *Engine) Run(ctx context.Context) {
+	t := time.NewTicker(e.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.Check(ctx); err != nil {
+				e.log.Warn("rules: timer check failed", "err", err)
+			}
+		}
+	}
+}
+
+func (e *Engine) emitter() Emitter {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.emit
+}
+
+func strp(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func evidence(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+type point struct {
+	Time time.Time `json:"time"`
+	Lat  float64   `json:"lat"`
+	Lon  float64   `json:"lon"`
+}
+
+func pt(f *tracker.Fix) point { return point{Time: f.Time, Lat: f.Lat, Lon: f.Lon} }
+
+type metrics struct {
+	alerts *prometheus.CounterVec
+	closed *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bw_rules_alerts_raised_total", Help: "Alert incidents raised by the rules, by type (updates not counted)."}, []string{"type"}),
+		closed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bw_rules_declarations_closed_total", Help: "Declarations the rules closed, by status."}, []string{"status"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.alerts, m.closed)
+	}
+	return m
+}
