@@ -1,6 +1,7 @@
 package jt808
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -224,9 +225,9 @@ func parseHeader(b []byte) (Header, int, error) {
 	if len(b) < 12 {
 		return Header{}, 0, malformed("frame of %d bytes is shorter than a header", len(b))
 	}
-	attr := uint16(b[2])<<8 | uint16(b[3])
+	attr := binary.BigEndian.Uint16(b[2:])
 	h := Header{
-		MsgID:      uint16(b[0])<<8 | uint16(b[1]),
+		MsgID:      binary.BigEndian.Uint16(b),
 		BodyLen:    int(attr & attrLenMask),
 		Encryption: uint8(attr>>attrEncShift) & attrEncMask,
 		V2019:      attr&attrV2019 != 0,
@@ -246,14 +247,14 @@ func parseHeader(b []byte) (Header, int, error) {
 		copy(h.Phone.bcd[:], b[4:10])
 		p = 10
 	}
-	h.Serial = uint16(b[p])<<8 | uint16(b[p+1])
+	h.Serial = binary.BigEndian.Uint16(b[p:])
 	p += 2
 	if h.Fragmented {
 		if len(b) < p+4 {
 			return Header{}, 0, malformed("sub-package header cut short")
 		}
-		h.Total = uint16(b[p])<<8 | uint16(b[p+1])
-		h.Index = uint16(b[p+2])<<8 | uint16(b[p+3])
+		h.Total = binary.BigEndian.Uint16(b[p:])
+		h.Index = binary.BigEndian.Uint16(b[p+2:])
 		p += 4
 	}
 	return h, p, nil
@@ -271,7 +272,6 @@ func AppendFrame(dst []byte, h *Header, body []byte) ([]byte, error) {
 	if h.V2019 != (h.Phone.n == 10) {
 		return dst, errors.New("jt808: phone length does not match header version")
 	}
-	var hb [21]byte
 	attr := uint16(len(body)) | uint16(h.Encryption&attrEncMask)<<attrEncShift
 	if h.Fragmented {
 		attr |= attrFragmented
@@ -279,29 +279,27 @@ func AppendFrame(dst []byte, h *Header, body []byte) ([]byte, error) {
 	if h.V2019 {
 		attr |= attrV2019
 	}
-	hb[0], hb[1] = byte(h.MsgID>>8), byte(h.MsgID)
-	hb[2], hb[3] = byte(attr>>8), byte(attr)
-	p := 4
+	var buf [21]byte
+	hb := binary.BigEndian.AppendUint16(buf[:0], h.MsgID)
+	hb = binary.BigEndian.AppendUint16(hb, attr)
 	if h.V2019 {
-		hb[4] = h.ProtoVersion
-		p = 5
+		hb = append(hb, h.ProtoVersion)
 	}
-	p += copy(hb[p:], h.Phone.Bytes())
-	hb[p], hb[p+1] = byte(h.Serial>>8), byte(h.Serial)
-	p += 2
+	hb = append(hb, h.Phone.Bytes()...)
+	hb = binary.BigEndian.AppendUint16(hb, h.Serial)
 	if h.Fragmented {
-		hb[p], hb[p+1], hb[p+2], hb[p+3] = byte(h.Total>>8), byte(h.Total), byte(h.Index>>8), byte(h.Index)
-		p += 4
+		hb = binary.BigEndian.AppendUint16(hb, h.Total)
+		hb = binary.BigEndian.AppendUint16(hb, h.Index)
 	}
 	var sum byte
-	for _, c := range hb[:p] {
+	for _, c := range hb {
 		sum ^= c
 	}
 	for _, c := range body {
 		sum ^= c
 	}
 	dst = append(dst, flag)
-	dst = appendEscaped(dst, hb[:p])
+	dst = appendEscaped(dst, hb)
 	dst = appendEscaped(dst, body)
 	dst = appendEscaped(dst, []byte{sum})
 	return append(dst, flag), nil

@@ -3,6 +3,7 @@ package jt808
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"math"
 	"time"
 )
 
@@ -195,11 +196,11 @@ func itemKey(id byte) string {
 func AppendLocation(dst []byte, l *Location) []byte {
 	status := l.Status &^ (StatusSouth | StatusWest)
 	lat, lon := l.Lat, l.Lon
-	if lat < 0 {
+	if math.Signbit(lat) {
 		status |= StatusSouth
 		lat = -lat
 	}
-	if lon < 0 {
+	if math.Signbit(lon) {
 		status |= StatusWest
 		lon = -lon
 	}
