@@ -1,0 +1,152 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// apiClient speaks the server's HTTP API as admin.
+type apiClient struct {
+	base  string
+	token string
+	hc    *http.Client
+}
+
+type declaration struct {
+	ID             string    `json:"id"`
+	VehicleID      string    `json:"vehicle_id"`
+	Direction      string    `json:"direction"`
+	PortZoneID     string    `json:"port_zone_id"`
+	CorridorZoneID string    `json:"corridor_zone_id,omitempty"`
+	YardZoneID     string    `json:"yard_zone_id,omitempty"`
+	ValidFrom      time.Time `json:"valid_from"`
+	ValidTo        time.Time `json:"valid_to"`
+}
+
+type gateEvent struct {
+	GateZoneID string    `json:"gate_zone_id"`
+	Time       time.Time `json:"time"`
+	Plate      string    `json:"plate"`
+	CardID     string    `json:"card_id"`
+	Direction  string    `json:"direction"`
+}
+
+func login(ctx context.Context, base, user, pass string) (*apiClient, error) {
+	c := &apiClient{base: strings.TrimSuffix(base, "/") + "/api/v1", hc: &http.Client{Timeout: 30 * time.Second}}
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/login", map[string]string{"username": user, "password": pass}, &out); err != nil {
+		return nil, fmt.Errorf("sim: login: %w", err)
+	}
+	c.token = out.Token
+	return c, nil
+}
+
+// Login returns a client for the server's API; Alerts lists alerts through it.
+func Login(ctx context.Context, baseURL, username, password string) (*APIClient, error) {
+	c, err := login(ctx, baseURL, username, password)
+	return (*APIClient)(c), err
+}
+
+// APIClient is a logged-in client of the server's HTTP API.
+type APIClient apiClient
+
+// Alerts returns every alert the server holds.
+func (c *APIClient) Alerts(ctx context.Context) ([]tracker.Alert, error) {
+	var out struct {
+		Alerts []tracker.Alert `json:"alerts"`
+	}
+	err := (*apiClient)(c).do(ctx, http.MethodGet, "/alerts", nil, &out)
+	return out.Alerts, err
+}
+
+// statusError is a refused API call.
+type statusError struct {
+	status int
+	body   string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.status, e.body) }
+
+func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return &statusError{resp.StatusCode, strings.TrimSpace(string(b))}
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// create POSTs a registry record; one that exists already (from an earlier run) is kept.
+func (c *apiClient) create(ctx context.Context, path string, v any) error {
+	err := c.do(ctx, http.MethodPost, path, v, nil)
+	if se, ok := err.(*statusError); ok && se.status == http.StatusConflict {
+		return nil
+	}
+	return err
+}
+
+func (c *apiClient) register(ctx context.Context, v *vehicle) error {
+	err := c.create(ctx, "/vehicles", tracker.Vehicle{ID: v.id, Plate: v.plate, Kind: v.fleet.Kind, CardID: v.card,
+		Name: v.fleet.Name})
+	if err != nil {
+		return fmt.Errorf("sim: vehicle %s: %w", v.id, err)
+	}
+	proto := tracker.ProtocolJT808
+	switch v.fleet.Terminal {
+	case TerminalGT06:
+		proto = tracker.ProtocolGT06
+	case TerminalOsmAnd:
+		proto = tracker.ProtocolOsmAnd
+	}
+	if err := c.create(ctx, "/devices", tracker.Device{ID: v.deviceID, Protocol: proto, VehicleID: v.id}); err != nil {
+		return fmt.Errorf("sim: device %s: %w", v.deviceID, err)
+	}
+	return nil
+}
+
+func (c *apiClient) declare(ctx context.Context, d declaration) error {
+	if err := c.create(ctx, "/declarations", d); err != nil {
+		return fmt.Errorf("sim: declaration %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+func (c *apiClient) gate(ctx context.Context, g gateEvent) error {
+	return c.do(ctx, http.MethodPost, "/gate-events", g, nil)
+}

@@ -1,0 +1,426 @@
+// Package sim simulates the fleets of a customs district over the real protocols (JT/T 808,
+// GT06, OsmAnd) and the HTTP API, injects anomalies, records them as ground truth and scores
+// the server's alerts against it. Load drives a server with many JT/T 808 terminals for
+// benchmarks.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
+
+	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/geofence/district"
+)
+
+// Config configures a simulation.
+type Config struct {
+	Scenario  *Scenario // nil: DefaultScenario()
+	JT808Addr string    // host:port of the JT/T 808 gateway
+	GT06Addr  string    // host:port of the GT06 gateway
+	OsmAndURL string    // e.g. http://host:5055/
+	APIURL    string    // e.g. http://host:8080; empty: register nothing (the server must accept unknown devices)
+	Username  string
+	Password  string
+	Speedup   float64       // simulated seconds per real second; 0: 1
+	Start     time.Time     // simulated start; zero: now − Duration×Speedup (or 24 h back without Duration)
+	Duration  time.Duration // real run time; 0: until ctx ends
+	Seed      uint64
+	TruthFile string // written as injections happen; empty: kept in memory only (Truth)
+	Logger    *slog.Logger
+}
+
+// Sim is a configured simulation.
+type Sim struct {
+	cfg Config
+	w   *world
+}
+
+// New checks cfg and prepares the simulation.
+func New(cfg Config) (*Sim, error) {
+	if cfg.Scenario == nil {
+		cfg.Scenario = DefaultScenario()
+	}
+	if cfg.Speedup == 0 {
+		cfg.Speedup = 1
+	}
+	if cfg.Speedup < 1 {
+		return nil, errors.New("sim: Speedup below 1")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	now := time.Now().UTC()
+	if cfg.Start.IsZero() {
+		back := 24 * time.Hour
+		if cfg.Duration > 0 {
+			back = time.Duration(float64(cfg.Duration) * cfg.Speedup)
+		}
+		cfg.Start = now.Add(-back).Truncate(time.Second)
+	}
+	if cfg.Start.After(now) {
+		return nil, errors.New("sim: Start is in the future")
+	}
+	for _, f := range cfg.Scenario.Fleets {
+		switch {
+		case (f.Terminal == TerminalJT808v2013 || f.Terminal == TerminalJT808v2019) && cfg.JT808Addr == "":
+			return nil, fmt.Errorf("sim: fleet %s needs a JT/T 808 address", f.Name)
+		case f.Terminal == TerminalGT06 && cfg.GT06Addr == "":
+			return nil, fmt.Errorf("sim: fleet %s needs a GT06 address", f.Name)
+		case f.Terminal == TerminalOsmAnd && cfg.OsmAndURL == "":
+			return nil, fmt.Errorf("sim: fleet %s needs an OsmAnd URL", f.Name)
+		}
+	}
+	w := newWorld(cfg.Scenario, cfg.Start, cfg.Seed)
+	w.log = cfg.Logger
+	w.truth.file = cfg.TruthFile
+	w.clock = &fastClock{start: cfg.Start, t0: time.Now(), speedup: cfg.Speedup}
+	return &Sim{cfg: cfg, w: w}, nil
+}
+
+// Truth returns the injections so far.
+func (s *Sim) Truth() Truth { return s.w.truth.snapshot() }
+
+// Run registers the vehicles and devices (when APIURL is set), connects every terminal and
+// drives the fleets until ctx ends or Duration has passed. It returns nil at the end of
+// Duration or ctx.
+func (s *Sim) Run(ctx context.Context) error {
+	if s.cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.Duration)
+		defer cancel()
+	}
+	w := s.w
+	if s.cfg.APIURL != "" {
+		api, err := login(ctx, s.cfg.APIURL, s.cfg.Username, s.cfg.Password)
+		if err != nil {
+			return err
+		}
+		w.api = api
+	}
+	w.clock = &fastClock{start: s.cfg.Start, t0: time.Now(), speedup: s.cfg.Speedup}
+	vs := w.vehicles()
+	if w.api != nil {
+		for _, v := range vs {
+			if err := w.api.register(ctx, v); err != nil {
+				return err
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	for _, v := range vs {
+		out, err := dial(ctx, s.cfg, v)
+		if err != nil {
+			return fmt.Errorf("sim: %s: %w", v.id, err)
+		}
+		v.out = out
+	}
+	s.cfg.Logger.Info("simulation running", "vehicles", len(vs), "start", s.cfg.Start, "speedup", s.cfg.Speedup)
+	for _, v := range vs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := v.run(ctx); err != nil && ctx.Err() == nil {
+				select {
+				case errc <- fmt.Errorf("sim: %s: %w", v.id, err):
+				default:
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+// world is what vehicles share: roads, zones, the anomaly schedule, the API and the truth.
+type world struct {
+	sc    *Scenario
+	start time.Time
+	seed  uint64
+	clock clock
+	log   *slog.Logger
+	api   *apiClient
+	roads map[string]orb.LineString
+	ports []district.Port
+	zones []geofence.Zone
+	truth truthLog
+
+	mu       sync.Mutex
+	due      map[string]time.Time // anomaly type → when the next one may be claimed
+	every    map[string]time.Duration
+	meetings map[string]*meeting // route → a truck waiting for a partner
+	rovers   int
+}
+
+type meeting struct {
+	host    *vehicle
+	partner bool
+	at      time.Time // when the partner arrived
+}
+
+func newWorld(sc *Scenario, start time.Time, seed uint64) *world {
+	w := &world{sc: sc, start: start, seed: seed, roads: map[string]orb.LineString{},
+		ports: district.Ports(), zones: district.Zones(), due: map[string]time.Time{},
+		every: map[string]time.Duration{}, meetings: map[string]*meeting{}, clock: instantClock{},
+		log: slog.Default()}
+	w.truth.t = Truth{Scenario: sc.Name, Start: start}
+	for _, r := range district.Roads() {
+		w.roads[r.ID] = r.Line
+	}
+	for _, a := range sc.Anomalies {
+		after := time.Duration(a.After)
+		if after == 0 {
+			after = time.Duration(a.Every) / 4
+		}
+		w.due[a.Type] = start.Add(after)
+		w.every[a.Type] = time.Duration(a.Every)
+	}
+	return w
+}
+
+// vehicles creates the scenario's vehicles, deterministic for a seed.
+func (w *world) vehicles() []*vehicle {
+	var vs []*vehicle
+	n := 0
+	for fi := range w.sc.Fleets {
+		f := &w.sc.Fleets[fi]
+		for i := 0; i < f.Count; i++ {
+			n++
+			rng := rand.New(rand.NewPCG(w.seed, uint64(n)))
+			v := &vehicle{w: w, fleet: f, rng: rng, t: w.start, nextReport: w.start, noise: w.sc.GPSNoiseM,
+				id: fmt.Sprintf("%s-%03d", f.Name, i+1), plate: fmt.Sprintf("蒙%c%05d", 'A'+rune(fi%26), i+1),
+				card: fmt.Sprintf("IC%08d", n)}
+			v.port = *portByID(w.ports, f.Port)
+			v.cruise = (f.CruiseKmh[0] + rng.Float64()*(f.CruiseKmh[1]-f.CruiseKmh[0])) / 3.6
+			v.interval = uniform(rng, w.sc.ReportInterval).Truncate(time.Second)
+			v.nextReport = w.start.Add(time.Duration(rng.Int64N(int64(v.interval))))
+			switch f.Terminal {
+			case TerminalGT06:
+				v.deviceID = fmt.Sprintf("86%013d", n)
+			case TerminalOsmAnd:
+				v.deviceID = fmt.Sprintf("bw-sim-%d", n)
+			default:
+				v.deviceID = fmt.Sprintf("139%08d", n)
+			}
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+// claim returns the first of kinds that is due at t and assigns it to v, or "".
+func (w *world) claim(v *vehicle, t time.Time, kinds ...string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, k := range kinds {
+		due, ok := w.due[k]
+		if !ok || t.Before(due) {
+			continue
+		}
+		if k == AnomalySignalLost && !v.isJT808() {
+			continue
+		}
+		if (k == AnomalyDetour || k == AnomalyMeeting || k == AnomalyStop) && newPath(w.roads[v.fleet.Route]).length() < 30000 {
+			continue
+		}
+		if k == AnomalyMeeting && w.meetings[v.fleet.Route] != nil {
+			continue
+		}
+		w.due[k] = t.Add(w.every[k])
+		if k == AnomalyMeeting {
+			w.meetings[v.fleet.Route] = &meeting{host: v}
+		}
+		return k
+	}
+	return ""
+}
+
+func (w *world) record(v *vehicle, typ string, from, to time.Time, note string, also ...string) {
+	w.truth.add(Injection{Type: typ, VehicleID: v.id, From: from.UTC(), To: to.UTC(), Also: also, Note: note})
+	w.log.Info("anomaly injected", "type", typ, "vehicle", v.id, "from", from, "to", to)
+}
+
+// meetingWaiting reports whether a truck waits on v's route for a partner, and makes v it.
+func (w *world) meetingWaiting(v *vehicle) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := w.meetings[v.fleet.Route]
+	if m == nil || m.host == v || m.partner {
+		return false
+	}
+	m.partner = true
+	return true
+}
+
+// host waits at the meeting point for up to 3 h for the partner, then 20 min together.
+func (w *world) host(ctx context.Context, v *vehicle) (bool, error) {
+	limit := v.t.Add(3 * time.Hour)
+	for v.t.Before(limit) {
+		w.mu.Lock()
+		m := w.meetings[v.fleet.Route]
+		arrived := !m.at.IsZero() && !v.t.Before(m.at)
+		w.mu.Unlock()
+		if arrived {
+			err := v.wait(ctx, 20*time.Minute)
+			w.mu.Lock()
+			delete(w.meetings, v.fleet.Route)
+			w.mu.Unlock()
+			return true, err
+		}
+		if err := v.wait(ctx, time.Minute); err != nil {
+			return false, err
+		}
+	}
+	w.mu.Lock()
+	if m := w.meetings[v.fleet.Route]; m.partner {
+		// The partner is on its way: it will stop alone.
+		m.host = nil
+	}
+	delete(w.meetings, v.fleet.Route)
+	w.mu.Unlock()
+	return false, nil
+}
+
+// join is the partner's stop beside the host.
+func (w *world) join(ctx context.Context, v *vehicle) error {
+	w.mu.Lock()
+	if m := w.meetings[v.fleet.Route]; m != nil {
+		m.at = v.t
+	}
+	w.mu.Unlock()
+	return v.wait(ctx, 20*time.Minute)
+}
+
+// stopPoint is the distance along p near frac of its length where stopping is not allowed.
+func (w *world) stopPoint(p *path, frac float64) float64 {
+	for s := p.length() * frac; s < p.length()*0.9; s += 1000 {
+		pt, _ := p.at(s)
+		if !w.allowed(pt, 1000) {
+			return s
+		}
+	}
+	return p.length() * frac
+}
+
+// allowed reports whether a zone where stopping is allowed lies within margin metres of pt.
+func (w *world) allowed(pt orb.Point, margin float64) bool {
+	for _, z := range w.zones {
+		if z.Kind != geofence.KindYard && z.Kind != geofence.KindPort && z.Kind != geofence.KindServiceArea {
+			continue
+		}
+		poly, ok := z.Geometry.(orb.Polygon)
+		if !ok {
+			continue
+		}
+		if planar.PolygonContains(poly, pt) {
+			return true
+		}
+		for _, q := range []orb.Point{offset(pt, margin, 0), offset(pt, -margin, 0), offset(pt, 0, margin), offset(pt, 0, -margin)} {
+			if planar.PolygonContains(poly, q) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fencePoint is a point 10 m inside the yard's fence on the side nearest to from.
+func (w *world) fencePoint(yardID string, from orb.Point) (orb.Point, bool) {
+	for _, z := range w.zones {
+		if z.ID != yardID {
+			continue
+		}
+		b := z.Geometry.Bound()
+		c := b.Center()
+		// The southern fence, 10 m in.
+		north := distance(orb.Point{c[0], b.Min[1]}, c) - 10
+		return offset(c, 0, -north), true
+	}
+	return orb.Point{}, false
+}
+
+// otherPort is a port and route other than id, for a declaration the truck will not follow.
+func (w *world) otherPort(id string) (string, district.Route) {
+	for _, p := range w.ports {
+		if p.ID != id && len(p.Routes) > 0 {
+			return p.ID, p.Routes[0]
+		}
+	}
+	return id, district.Route{}
+}
+
+// roverSpot is a parking place 6 km inside Mongolia and a point 5 km inside China, at a
+// border vertex far from every port.
+func (w *world) roverSpot(v *vehicle) (home, into orb.Point) {
+	w.mu.Lock()
+	k := w.rovers
+	w.rovers++
+	w.mu.Unlock()
+	border := district.Border()
+	var cands []int
+	for i := 1; i < len(border); i++ {
+		far := true
+		for _, p := range w.ports {
+			if distance(border[i], p.Crossing) < 80e3 {
+				far = false
+				break
+			}
+		}
+		if far {
+			cands = append(cands, i)
+		}
+	}
+	i := cands[(k*7919+len(cands)/3)%len(cands)]
+	a, b := border[i-1], border[i]
+	h := bearing(a, b) * math.Pi / 180
+	// China lies to the right of the line's direction.
+	re, rn := math.Cos(h), -math.Sin(h)
+	home = offset(b, -6000*re, -6000*rn)
+	into = offset(b, 5000*re, 5000*rn)
+	return home, into
+}
+
+func (w *world) declare(ctx context.Context, v *vehicle, dir, port string, r district.Route, valid time.Duration) error {
+	if w.api == nil {
+		return nil
+	}
+	id := v.nextID("decl")
+	v.decl = id
+	return w.api.declare(ctx, declaration{ID: id, VehicleID: v.id, Direction: dir, PortZoneID: port,
+		CorridorZoneID: r.CorridorID, YardZoneID: r.YardID, ValidFrom: v.t.UTC(), ValidTo: v.t.Add(valid).UTC()})
+}
+
+func (w *world) declareResident(ctx context.Context, v *vehicle, deadline time.Time) error {
+	if w.api == nil {
+		return nil
+	}
+	id := v.nextID("visit")
+	return w.api.declare(ctx, declaration{ID: id, VehicleID: v.id, Direction: "inbound", PortZoneID: v.port.ID,
+		ValidFrom: v.t.UTC(), ValidTo: deadline.UTC()})
+}
+
+func (w *world) gate(ctx context.Context, v *vehicle, port, dir string, t time.Time) {
+	if w.api == nil {
+		return
+	}
+	if err := w.clock.SleepUntil(ctx, t); err != nil {
+		return
+	}
+	if err := w.api.gate(ctx, gateEvent{GateZoneID: port, Time: t.UTC(), Plate: v.plate, CardID: v.card, Direction: dir}); err != nil {
+		w.log.Warn("gate event refused", "vehicle", v.id, "err", err)
+	}
+}

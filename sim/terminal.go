@@ -1,0 +1,228 @@
+package sim
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/borderwatch/borderwatch/ingest/gt06"
+	"github.com/borderwatch/borderwatch/ingest/jt808"
+	"github.com/borderwatch/borderwatch/ingest/osmand"
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// dial connects v's terminal.
+func dial(ctx context.Context, cfg Config, v *vehicle) (reporter, error) {
+	switch v.fleet.Terminal {
+	case TerminalGT06:
+		return dialGT06(ctx, cfg.GT06Addr, v.deviceID)
+	case TerminalOsmAnd:
+		return &osmandTerminal{url: cfg.OsmAndURL, id: v.deviceID, hc: http.DefaultClient}, nil
+	default:
+		return dialJT808(ctx, cfg.JT808Addr, v.deviceID, v.fleet.Terminal == TerminalJT808v2019, v.plate)
+	}
+}
+
+// jt808Terminal is one JT/T 808 terminal on its own TCP connection. Replies are read and
+// dropped by a goroutine: the simulator does not wait for acknowledgements.
+type jt808Terminal struct {
+	conn   net.Conn
+	hdr    jt808.Header
+	v      jt808.Version
+	mu     sync.Mutex
+	buf    []byte
+	body   []byte
+	serial uint16
+}
+
+func dialJT808(ctx context.Context, addr, phone string, v2019 bool, plate string) (*jt808Terminal, error) {
+	ph, err := jt808.ParsePhone(phone, v2019)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	t := &jt808Terminal{conn: conn, hdr: jt808.Header{V2019: v2019, Phone: ph}, v: jt808.V2013}
+	if v2019 {
+		t.hdr.ProtoVersion = 1
+		t.v = jt808.V2019
+	}
+	// Register, then authenticate with the code the platform hands out.
+	reg, err := jt808.AppendRegister(nil, &jt808.Register{Version: t.v, Province: 15, City: 100, Maker: "BWSIM",
+		Model: "SIM808", TerminalID: "S" + phone[max(0, len(phone)-6):], PlateColor: 2, Plate: plate})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	sc := jt808.NewScanner(conn, 4096)
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := t.write(jt808.MsgRegister, reg); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	code := ""
+	for {
+		raw, err := sc.Next()
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("register: %w", err)
+		}
+		f, _, err := jt808.DecodeFrame(raw)
+		if err != nil {
+			continue
+		}
+		if f.Header.MsgID == jt808.MsgRegisterResponse {
+			r, err := jt808.DecodeRegisterResponse(f.Body)
+			if err != nil || r.Result != jt808.RegisterOK {
+				conn.Close()
+				return nil, fmt.Errorf("register refused (result %d)", r.Result)
+			}
+			code = r.AuthCode
+			break
+		}
+	}
+	if code != "" {
+		auth, err := jt808.AppendAuth(nil, &jt808.Auth{Code: code, IMEI: "86" + phone, SoftwareVersion: "1.0"}, t.v)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if err := t.write(jt808.MsgAuth, auth); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	_ = conn.SetDeadline(time.Time{})
+	go func() { _, _ = io.Copy(io.Discard, conn) }()
+	return t, nil
+}
+
+func (t *jt808Terminal) write(msgID uint16, body []byte) error {
+	t.serial++
+	h := t.hdr
+	h.MsgID, h.Serial = msgID, t.serial
+	var err error
+	t.buf, err = jt808.AppendFrame(t.buf[:0], &h, body)
+	if err != nil {
+		return err
+	}
+	_, err = t.conn.Write(t.buf)
+	return err
+}
+
+func (t *jt808Terminal) Send(ctx context.Context, rs []report, blind bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_ = t.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	loc := func(dst []byte, r report) []byte {
+		return jt808.AppendLocation(dst, &jt808.Location{Status: jt808.StatusACC | jt808.StatusPositioned | jt808.StatusGPS | jt808.StatusBeiDou,
+			Lat: r.Lat, Lon: r.Lon, AltitudeM: 1100, SpeedKmh: r.SpeedKmh, Heading: r.Heading, Time: r.Time})
+	}
+	if !blind && len(rs) == 1 {
+		t.body = loc(t.body[:0], rs[0])
+		return t.write(jt808.MsgLocation, t.body)
+	}
+	items := make([][]byte, len(rs))
+	for i, r := range rs {
+		items[i] = loc(nil, r)
+	}
+	typ := byte(jt808.BatchNormal)
+	if blind {
+		typ = jt808.BatchBlindArea
+	}
+	return t.write(jt808.MsgBatch, jt808.AppendBatch(t.body[:0], typ, items...))
+}
+
+func (t *jt808Terminal) Close() error { return t.conn.Close() }
+
+// gt06Terminal is a GT06 tracker: login, then GPS+LBS packets.
+type gt06Terminal struct {
+	conn   net.Conn
+	mu     sync.Mutex
+	serial uint16
+	buf    []byte
+}
+
+func dialGT06(ctx context.Context, addr, imei string) (*gt06Terminal, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	t := &gt06Terminal{conn: conn}
+	p, err := gt06.Login{IMEI: imei}.Packet(t.next())
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if _, err := conn.Write(gt06.AppendFrame(nil, p)); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := gt06.NewReader(bufio.NewReader(conn), 0).Next(); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("gt06 login: %w", err)
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	go func() { _, _ = io.Copy(io.Discard, conn) }()
+	return t, nil
+}
+
+func (t *gt06Terminal) next() uint16 { t.serial++; return t.serial }
+
+func (t *gt06Terminal) Send(ctx context.Context, rs []report, blind bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_ = t.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	t.buf = t.buf[:0]
+	for _, r := range rs {
+		p, err := gt06.Location{Time: r.Time, Satellites: 9, Lat: r.Lat, Lon: r.Lon, SpeedKmh: int(r.SpeedKmh + 0.5),
+			Course: int(r.Heading + 0.5), Positioned: true}.Packet(gt06.ProtoGPSLBS, t.next(), nil)
+		if err != nil {
+			return err
+		}
+		t.buf = gt06.AppendFrame(t.buf, p)
+	}
+	_, err := t.conn.Write(t.buf)
+	return err
+}
+
+func (t *gt06Terminal) Close() error { return t.conn.Close() }
+
+// osmandTerminal is a phone running Traccar Client.
+type osmandTerminal struct {
+	url string
+	id  string
+	hc  *http.Client
+}
+
+func (t *osmandTerminal) Send(ctx context.Context, rs []report, blind bool) error {
+	for _, r := range rs {
+		req, err := osmand.NewRequest(ctx, t.url, tracker.Fix{DeviceID: t.id, Time: r.Time, Lat: r.Lat, Lon: r.Lon,
+			SpeedKmh: r.SpeedKmh, Heading: r.Heading, AltitudeM: 1100, Valid: true})
+		if err != nil {
+			return err
+		}
+		resp, err := t.hc.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 300 && resp.StatusCode != http.StatusBadRequest {
+			return fmt.Errorf("osmand: HTTP %d", resp.StatusCode)
+		}
+	}
+	return nil
+}
+
+func (t *osmandTerminal) Close() error { return nil }

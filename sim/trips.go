@@ -1,0 +1,329 @@
+package sim
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/borderwatch/borderwatch/geofence/district"
+)
+
+// run drives the vehicle's trips until ctx ends.
+func (v *vehicle) run(ctx context.Context) error {
+	defer v.out.Close()
+	switch v.fleet.Trip {
+	case TripHaul:
+		return v.haul(ctx)
+	case TripResident:
+		return v.resident(ctx)
+	default:
+		return v.rover(ctx)
+	}
+}
+
+// haul drives mine → port → yard and back, over and over.
+func (v *vehicle) haul(ctx context.Context) error {
+	w := v.w
+	feeder := newPath(w.roads[v.fleet.Feeder])
+	route := newPath(w.roads[v.fleet.Route])
+	var r district.Route
+	for _, rr := range v.port.Routes {
+		if rr.RoadID == v.fleet.Route {
+			r = rr
+		}
+	}
+	fs := []slowZone{{s: feeder.length(), r: 1500, kmh: portKmh}}
+	rs := []slowZone{{s: 0, r: 2000, kmh: portKmh}, {s: route.length(), r: 2500, kmh: yardKmh}}
+	rfeeder, rroute := feeder.reversed(), route.reversed()
+	rfs := []slowZone{{s: 0, r: 1500, kmh: portKmh}}
+	rrs := []slowZone{{s: 0, r: 2500, kmh: yardKmh}, {s: route.length(), r: 2000, kmh: portKmh}}
+
+	v.pos, v.heading = feeder.at(0)
+	// Spread the fleet: start somewhere in the loading and the first leg.
+	if err := v.wait(ctx, time.Duration(v.rng.Int64N(int64(3*time.Hour)))); err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		if err := v.wait(ctx, uniform(v.rng, v.fleet.Dwell)); err != nil { // loading at the mine
+			return err
+		}
+		if err := v.waitOpen(ctx, v.eta(feeder.length())); err != nil {
+			return err
+		}
+		kind := w.claim(v, v.t, AnomalyDetour, AnomalyStop, AnomalyMeeting, AnomalyCrossing, AnomalySignalLost)
+		declPort, declRoute := v.port.ID, r
+		if kind == AnomalyCrossing {
+			declPort, declRoute = w.otherPort(v.port.ID)
+		}
+		total := v.eta(feeder.length()+route.length()) + 6*time.Hour
+		if err := w.declare(ctx, v, "inbound", declPort, declRoute, total); err != nil {
+			return err
+		}
+		inDecl := v.t
+		// Mongolian side, possibly going dark near the border.
+		var darkAt float64 = -1
+		if kind == AnomalySignalLost && v.isJT808() {
+			darkAt = math.Max(0, feeder.length()-8000)
+		}
+		var darkStart time.Time
+		err := v.drive(ctx, feeder, 0, feeder.length()-queueShort, fs, func(s float64) error {
+			if darkAt >= 0 && s >= darkAt && !v.dark {
+				v.dark, darkStart = true, v.t
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Queue at the port, inside its zone.
+		q := time.Duration(5+v.rng.IntN(25)) * time.Minute
+		if err := v.wait(ctx, q); err != nil {
+			return err
+		}
+		for !v.port.Hours.IsOpen(v.t) {
+			if err := v.wait(ctx, 10*time.Minute); err != nil {
+				return err
+			}
+		}
+		err = v.drive(ctx, feeder, feeder.length()-queueShort, feeder.length(), fs, nil)
+		if err != nil {
+			return err
+		}
+		w.gate(ctx, v, v.port.ID, "in", v.t)
+		if kind == "" && w.meetingWaiting(v) {
+			kind = "partner"
+		}
+		if err := v.inbound(ctx, route, rs, kind); err != nil {
+			return err
+		}
+		if v.dark {
+			end := v.t
+			v.dark = false
+			w.record(v, AnomalySignalLost, darkStart, end.Add(5*time.Minute), "dark from 8 km before the border, backfilled at the yard")
+		}
+		if kind == AnomalyCrossing {
+			w.record(v, AnomalyCrossing, inDecl, v.t, "declared for "+declPort+", crossed at "+v.port.ID, AnomalyDetour, AnomalyStop)
+		}
+		// Unloading in the yard, sometimes parked by the fence with a poor fix.
+		dwell := uniform(v.rng, v.fleet.Dwell)
+		if w.claim(v, v.t, AnomalyJitter) == AnomalyJitter {
+			if err := v.jitter(ctx, r.YardID, dwell); err != nil {
+				return err
+			}
+		} else if w.claim(v, v.t, AnomalyGateMismatch) == AnomalyGateMismatch {
+			half := dwell / 2
+			if err := v.wait(ctx, half); err != nil {
+				return err
+			}
+			w.gate(ctx, v, v.port.ID, "out", v.t)
+			w.record(v, AnomalyGateMismatch, v.t.Add(-time.Minute), v.t.Add(5*time.Minute), "gate read at "+v.port.ID+" while the truck stands in "+r.YardID)
+			if err := v.wait(ctx, dwell-half); err != nil {
+				return err
+			}
+		} else if err := v.wait(ctx, dwell); err != nil {
+			return err
+		}
+		// Back empty.
+		if err := v.waitOpen(ctx, v.eta(route.length())); err != nil {
+			return err
+		}
+		if err := w.declare(ctx, v, "outbound", v.port.ID, r, v.eta(route.length())+6*time.Hour); err != nil {
+			return err
+		}
+		if err := v.drive(ctx, rroute, 0, route.length()-2500, rrs, nil); err != nil {
+			return err
+		}
+		for !v.port.Hours.IsOpen(v.t) {
+			if err := v.wait(ctx, 10*time.Minute); err != nil {
+				return err
+			}
+		}
+		if err := v.drive(ctx, rroute, route.length()-2500, route.length(), rrs, nil); err != nil {
+			return err
+		}
+		w.gate(ctx, v, v.port.ID, "out", v.t)
+		if err := v.drive(ctx, rfeeder, 0, feeder.length(), rfs, nil); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// inbound drives from the crossing to the yard, with the trip's anomaly.
+func (v *vehicle) inbound(ctx context.Context, route *path, rs []slowZone, kind string) error {
+	w := v.w
+	L := route.length()
+	switch kind {
+	case AnomalyStop, AnomalyMeeting, "partner":
+		at := w.stopPoint(route, 0.37)
+		if err := v.drive(ctx, route, 0, at, rs, nil); err != nil {
+			return err
+		}
+		start := v.t
+		met := false
+		switch kind {
+		case AnomalyStop:
+			if err := v.wait(ctx, 20*time.Minute); err != nil {
+				return err
+			}
+		case AnomalyMeeting:
+			var err error
+			if met, err = w.host(ctx, v); err != nil {
+				return err
+			}
+		default:
+			met = true
+			if err := w.join(ctx, v); err != nil {
+				return err
+			}
+		}
+		if met {
+			w.record(v, AnomalyMeeting, start, v.t.Add(5*time.Minute), "stopped together with another truck on the corridor", AnomalyStop)
+		} else {
+			w.record(v, AnomalyStop, start, v.t.Add(5*time.Minute), "roadside stop between port and yard")
+		}
+		return v.drive(ctx, route, at, L, rs, nil)
+	case AnomalyDetour:
+		a, b := w.stopPoint(route, 0.35), w.stopPoint(route, 0.45)
+		if b-a < 3000 || L < 30000 {
+			break
+		}
+		if err := v.drive(ctx, route, 0, a, rs, nil); err != nil {
+			return err
+		}
+		pa, h := route.at(a)
+		pb, _ := route.at(b)
+		// 4 km to the right of the road and back: well beyond the corridor's width.
+		rad := (h + 90) * math.Pi / 180
+		e, n := 4000*math.Sin(rad), 4000*math.Cos(rad)
+		det := newPath(orb.LineString{pa, offset(pa, e, n), offset(pb, e, n), pb})
+		start := v.t
+		if err := v.drive(ctx, det, 0, det.length(), nil, nil); err != nil {
+			return err
+		}
+		w.record(v, AnomalyDetour, start, v.t.Add(5*time.Minute), "left the corridor by 4 km", AnomalyStop)
+		return v.drive(ctx, route, b, L, rs, nil)
+	}
+	return v.drive(ctx, route, 0, L, rs, nil)
+}
+
+// jitter parks the vehicle just inside the yard fence with a poor fix, which must raise nothing.
+func (v *vehicle) jitter(ctx context.Context, yardID string, d time.Duration) error {
+	w := v.w
+	edge, ok := w.fencePoint(yardID, v.pos)
+	if !ok {
+		return v.wait(ctx, d)
+	}
+	p := newPath(orb.LineString{v.pos, edge})
+	if err := v.drive(ctx, p, 0, p.length(), []slowZone{{s: 0, r: p.length() + 1, kmh: yardKmh}}, nil); err != nil {
+		return err
+	}
+	start := v.t
+	v.noise = 15
+	err := v.wait(ctx, d)
+	v.noise = w.sc.GPSNoiseM
+	w.record(v, AnomalyJitter, start, v.t, "parked 10 m inside the fence of "+yardID+" with 15 m GPS noise")
+	if err != nil {
+		return err
+	}
+	return v.drive(ctx, p.reversed(), 0, p.length(), []slowZone{{s: 0, r: p.length() + 1, kmh: yardKmh}}, nil)
+}
+
+// resident drives the port's town loop once a day, during opening hours.
+func (v *vehicle) resident(ctx context.Context) error {
+	w := v.w
+	loop := newPath(w.roads[v.port.TownLoop])
+	L := loop.length()
+	// The town part of the loop is its middle; the crossing is near both ends.
+	inTown := L / 2
+	slow := []slowZone{{s: L / 2, r: L/2 - 2000, kmh: townKmh}}
+	v.pos, v.heading = loop.at(0)
+	if err := v.wait(ctx, time.Duration(v.rng.Int64N(int64(6*time.Hour)))); err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		if err := v.waitOpen(ctx, 0); err != nil {
+			return err
+		}
+		overstay := w.claim(v, v.t, AnomalyOverstay) == AnomalyOverstay
+		stay := uniform(v.rng, v.fleet.Dwell)
+		deadline := v.t.Add(stay + 2*time.Hour)
+		if err := w.declareResident(ctx, v, deadline); err != nil {
+			return err
+		}
+		crossAt := crossingS(loop, v.port.Crossing, 0, inTown)
+		if err := v.drive(ctx, loop, 0, crossAt, slow, nil); err != nil {
+			return err
+		}
+		w.gate(ctx, v, v.port.ID, "in", v.t)
+		if err := v.drive(ctx, loop, crossAt, inTown, slow, nil); err != nil {
+			return err
+		}
+		if overstay {
+			stay = deadline.Sub(v.t) + 90*time.Minute
+		}
+		if err := v.wait(ctx, stay); err != nil {
+			return err
+		}
+		if overstay {
+			w.record(v, AnomalyOverstay, deadline, v.t.Add(30*time.Minute), "resident car still in China 90 min after its deadline")
+		}
+		back := crossingS(loop, v.port.Crossing, inTown, L)
+		if err := v.drive(ctx, loop, inTown, back, slow, nil); err != nil {
+			return err
+		}
+		w.gate(ctx, v, v.port.ID, "out", v.t)
+		if err := v.drive(ctx, loop, back, L, slow, nil); err != nil {
+			return err
+		}
+		if err := v.wait(ctx, 12*time.Hour+time.Duration(v.rng.Int64N(int64(8*time.Hour)))); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// crossingS is the distance along p, between lo and hi, of the vertex nearest to c.
+func crossingS(p *path, c orb.Point, lo, hi float64) float64 {
+	best, bd := lo, math.Inf(1)
+	for i, pt := range p.pts {
+		if p.cum[i] < lo || p.cum[i] > hi {
+			continue
+		}
+		if d := distance(pt, c); d < bd {
+			best, bd = p.cum[i], d
+		}
+	}
+	return best
+}
+
+// rover waits in the Mongolian desert far from any port; as an anomaly it drives across the
+// border line and back.
+func (v *vehicle) rover(ctx context.Context) error {
+	w := v.w
+	home, into := w.roverSpot(v)
+	v.pos = home
+	for ctx.Err() == nil {
+		if err := v.wait(ctx, uniform(v.rng, v.fleet.Dwell)); err != nil {
+			return err
+		}
+		if w.claim(v, v.t, AnomalyOutsidePort) != AnomalyOutsidePort {
+			continue
+		}
+		p := newPath(orb.LineString{home, into})
+		start := v.t
+		if err := v.drive(ctx, p, 0, p.length(), nil, nil); err != nil {
+			return err
+		}
+		if err := v.wait(ctx, 20*time.Minute); err != nil {
+			return err
+		}
+		if err := v.drive(ctx, p.reversed(), 0, p.length(), nil, nil); err != nil {
+			return err
+		}
+		w.record(v, AnomalyOutsidePort, start, v.t.Add(5*time.Minute), "drove across the border line far from any port and back")
+	}
+	return ctx.Err()
+}

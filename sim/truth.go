@@ -1,0 +1,147 @@
+package sim
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// Injection is one anomaly the simulator caused on purpose: the alert Type it should raise
+// (AnomalyJitter: none), on which vehicle, within which simulated time window. Alerts of the
+// types in Also on the same vehicle and window are expected side effects: they count as
+// correct but are not required.
+type Injection struct {
+	Type      string    `json:"type"`
+	VehicleID string    `json:"vehicle_id"`
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
+	Also      []string  `json:"also,omitempty"`
+	Note      string    `json:"note,omitempty"`
+}
+
+// Truth is the ground truth of a run.
+type Truth struct {
+	Scenario   string      `json:"scenario"`
+	Start      time.Time   `json:"start"`
+	Injections []Injection `json:"injections"`
+}
+
+// LoadTruth reads a truth file.
+func LoadTruth(file string) (*Truth, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var t Truth
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+type truthLog struct {
+	mu   sync.Mutex
+	t    Truth
+	file string
+}
+
+func (l *truthLog) add(in Injection) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.t.Injections = append(l.t.Injections, in)
+	if l.file != "" {
+		l.writeLocked()
+	}
+}
+
+func (l *truthLog) snapshot() Truth {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.t
+	t.Injections = slices.Clone(t.Injections)
+	return t
+}
+
+func (l *truthLog) writeLocked() {
+	b, _ := json.MarshalIndent(l.t, "", " ")
+	tmp := l.file + ".tmp"
+	if os.WriteFile(tmp, b, 0o644) == nil {
+		_ = os.Rename(tmp, l.file)
+	}
+}
+
+// ScoreRow is the score of one alert type.
+type ScoreRow struct {
+	Type      string  `json:"type"`
+	Injected  int     `json:"injected"`
+	Detected  int     `json:"detected"` // injections matched by at least one alert
+	Alerts    int     `json:"alerts"`
+	Correct   int     `json:"correct"` // alerts matching an injection
+	Recall    float64 `json:"recall"`
+	Precision float64 `json:"precision"`
+}
+
+// ScoreSlack widens every injection's window when matching alerts: rules fire after their
+// limits and fixes arrive up to a report interval late.
+const ScoreSlack = 15 * time.Minute
+
+// Score matches alerts against the truth: an alert is correct when an injection of the same
+// type (or listing it in Also) and vehicle has a window containing the alert's time, give or
+// take ScoreSlack. Alerts of vehicles the truth never mentions count against precision too,
+// so run it against a server that only the simulator feeds. Rows come sorted by type.
+func Score(truth *Truth, alerts []tracker.Alert) []ScoreRow {
+	rows := map[string]*ScoreRow{}
+	row := func(typ string) *ScoreRow {
+		if rows[typ] == nil {
+			rows[typ] = &ScoreRow{Type: typ}
+		}
+		return rows[typ]
+	}
+	detected := make([]bool, len(truth.Injections))
+	for _, in := range truth.Injections {
+		if in.Type != AnomalyJitter {
+			row(in.Type).Injected++
+		}
+	}
+	for _, a := range alerts {
+		r := row(a.Type)
+		r.Alerts++
+		ok := false
+		for i, in := range truth.Injections {
+			if in.VehicleID != a.VehicleID || a.Time.Before(in.From.Add(-ScoreSlack)) || a.Time.After(in.To.Add(ScoreSlack)) {
+				continue
+			}
+			if in.Type == a.Type {
+				detected[i], ok = true, true
+			} else if slices.Contains(in.Also, a.Type) {
+				ok = true
+			}
+		}
+		if ok {
+			r.Correct++
+		}
+	}
+	for i, in := range truth.Injections {
+		if detected[i] {
+			row(in.Type).Detected++
+		}
+	}
+	out := make([]ScoreRow, 0, len(rows))
+	for _, r := range rows {
+		r.Recall, r.Precision = 1, 1
+		if r.Injected > 0 {
+			r.Recall = float64(r.Detected) / float64(r.Injected)
+		}
+		if r.Alerts > 0 {
+			r.Precision = float64(r.Correct) / float64(r.Alerts)
+		}
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
+	return out
+}
