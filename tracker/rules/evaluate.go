@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -43,7 +44,8 @@ type vstate struct {
 	lastRecv time.Time
 	history  []hist
 
-	controlZones int // control zones the vehicle is in
+	controlZones int      // control zones the vehicle is in
+	ports        []string // port zones the vehicle is in
 
 	// stop tracking
 	anchor      point
@@ -65,9 +67,10 @@ type vstate struct {
 	lostKey string
 
 	// resident cars: in China since entered, until deadline
-	entered  bool
-	deadline time.Time
-	overKey  string
+	entered      bool
+	deadline     time.Time
+	deadlineDecl string
+	overKey      string
 
 	met map[string]bool // meeting partners already alerted for the current stop
 }
@@ -170,15 +173,20 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 		switch {
 		case ge.Kind == geofence.KindControlZone:
 			vs.controlZones++
+		case ge.Kind == geofence.KindPort:
+			vs.ports = append(vs.ports, ge.ZoneID)
 		case d != nil && d.Direction == tracker.Outbound && ge.ZoneID == d.PortZoneID:
 			d.reachedPort = true
 		case d != nil && d.Direction == tracker.Inbound && ge.ZoneID == d.YardZoneID:
 			vs.entered = true
-			return e.close(ctx, vs, d, tracker.DeclarationCompleted, "arrived in yard "+ge.ZoneID, ge.Time)
+			e.complete(ctx, vs, d, "arrived in yard "+ge.ZoneID, ge.Time)
 		}
 	case geofence.ZoneExit:
-		if ge.Kind == geofence.KindControlZone && vs.controlZones > 0 {
-			vs.controlZones--
+		switch ge.Kind {
+		case geofence.KindControlZone:
+			vs.controlZones = max(0, vs.controlZones-1)
+		case geofence.KindPort:
+			vs.ports = slices.DeleteFunc(vs.ports, func(id string) bool { return id == ge.ZoneID })
 		}
 	case geofence.BorderCross:
 		e.crossing(vs, d, ge, false, "", out)
@@ -191,9 +199,13 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 				d.passedPort = true
 			}
 		} else {
-			vs.entered, vs.deadline, vs.overKey = false, time.Time{}, ""
-			if d != nil && d.Direction == tracker.Outbound {
-				return e.close(ctx, vs, d, tracker.DeclarationCompleted, "exited at "+ge.PortZoneID, ge.Time)
+			vs.entered, vs.deadline, vs.deadlineDecl, vs.overKey = false, time.Time{}, "", ""
+			switch {
+			case d != nil && d.Direction == tracker.Outbound:
+				e.complete(ctx, vs, d, "exited at "+ge.PortZoneID, ge.Time)
+			case d != nil && d.passedPort:
+				// Back out of China: the inbound trip is over (a resident car's exit write-off).
+				e.complete(ctx, vs, d, "exited again at "+ge.PortZoneID, ge.Time)
 			}
 		}
 	}
@@ -240,12 +252,25 @@ func nilIfEmpty(s string) any {
 	return s
 }
 
+// complete closes a fulfilled declaration. A store failure does not refuse the fix: the
+// declaration stays active here and expires later at the latest.
+func (e *Engine) complete(ctx context.Context, vs *vstate, d *decl, reason string, at time.Time) {
+	if err := e.close(ctx, vs, d, tracker.DeclarationCompleted, reason, at); err != nil {
+		e.log.Warn("rules: completing declaration failed", "declaration", d.ID, "err", err)
+	}
+}
+
 // close ends a declaration in the store and forgets it.
 func (e *Engine) close(ctx context.Context, vs *vstate, d *decl, status, reason string, at time.Time) error {
-	if _, err := e.cfg.Store.CloseDeclaration(ctx, d.ID, status, reason, at); err != nil {
+	_, err := e.cfg.Store.CloseDeclaration(ctx, d.ID, status, reason, at)
+	switch {
+	case errors.Is(err, tracker.ErrTransition):
+		// Closed meanwhile (cancelled through the API): forget it as well.
+	case err != nil:
 		return fmt.Errorf("rules: close declaration %s: %w", d.ID, err)
+	default:
+		e.m.closed.WithLabelValues(status).Inc()
 	}
-	e.m.closed.WithLabelValues(status).Inc()
 	vs.decls = slices.DeleteFunc(vs.decls, func(x *decl) bool { return x == d })
 	return nil
 }
@@ -315,7 +340,8 @@ func (e *Engine) stopAllowed(ctx context.Context, lat, lon float64) bool {
 // detour follows the vehicle against its declared corridor where the corridor holds.
 func (e *Engine) detour(ctx context.Context, vs *vstate, d *decl, f *tracker.Fix, out *tracker.Outcome) error {
 	holds := d.widthM > 0 && (d.Direction == tracker.Inbound && d.passedPort || d.Direction == tracker.Outbound && !d.reachedPort)
-	if !holds {
+	if !holds || slices.Contains(vs.ports, d.PortZoneID) {
+		// Inside the port (queues, inspection) the corridor does not hold yet or any more.
 		return nil
 	}
 	dist, err := e.cfg.Engine.DistanceM(ctx, d.CorridorZoneID, f.Lat, f.Lon)

@@ -58,11 +58,7 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 		vs.overKey = fmt.Sprintf("overstay:%s:%d", vs.id, vs.deadline.Unix())
 		e.m.alerts.WithLabelValues(tracker.AlertOverstay).Inc()
 		a := vs.alert(tracker.AlertOverstay, tracker.SeverityWarning, vs.overKey, vs.deadline, vs.last.Lat, vs.last.Lon)
-		for _, d := range vs.decls {
-			if d.Direction == tracker.Inbound && d.ValidTo.Equal(vs.deadline) {
-				a.DeclarationID = strp(d.ID)
-			}
-		}
+		a.DeclarationID = strp(vs.deadlineDecl)
 		a.UpdatedAt = now
 		a.Active = true
 		a.Message = "resident car has not exited by " + vs.deadline.UTC().Format(time.RFC3339)
@@ -190,7 +186,7 @@ func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Even
 					vs.deadline = g.Time.Add(e.cfg.ResidentMaxStay)
 				}
 			case "out":
-				vs.entered, vs.deadline, vs.overKey = false, time.Time{}, ""
+				vs.entered, vs.deadline, vs.deadlineDecl, vs.overKey = false, time.Time{}, "", ""
 			}
 		}
 		if len(reasons) > 0 {

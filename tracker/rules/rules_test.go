@@ -1,0 +1,491 @@
+package rules_test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/rules"
+	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
+	"github.com/paulmach/orb"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The test district: a border along 42°N drawn west to east (China south of it), two ports
+// straddling it, a control zone around port A, a corridor from port A south to a yard.
+func testZones() []geofence.Zone {
+	box := func(lat0, lon0, lat1, lon1 float64) orb.Polygon {
+		return orb.Polygon{{{lon0, lat0}, {lon1, lat0}, {lon1, lat1}, {lon0, lat1}, {lon0, lat0}}}
+	}
+	return []geofence.Zone{
+		{ID: "border", Kind: geofence.KindBorder, Geometry: orb.LineString{{109, 42}, {111, 42}}, DomesticSide: "right"},
+		{ID: "port-a", Kind: geofence.KindPort, Geometry: box(41.99, 109.98, 42.01, 110.02), Properties: map[string]any{"stop_allowed": true}},
+		{ID: "port-b", Kind: geofence.KindPort, Geometry: box(41.99, 110.48, 42.01, 110.52), Properties: map[string]any{"stop_allowed": true}},
+		{ID: "control-a", Kind: geofence.KindControlZone, Geometry: box(41.95, 109.9, 42.05, 110.1), Properties: map[string]any{"port_id": "port-a"}},
+		{ID: "yard-a", Kind: geofence.KindYard, Geometry: box(41.79, 109.99, 41.81, 110.01), Properties: map[string]any{"stop_allowed": true}},
+		{ID: "corridor-a", Kind: geofence.KindCorridor, Geometry: orb.LineString{{110, 41.995}, {110, 41.80}}, WidthM: 500},
+	}
+}
+
+var t0 = time.Date(2026, 5, 4, 1, 0, 0, 0, time.UTC)
+
+type env struct {
+	t     *testing.T
+	ctx   context.Context
+	store *sqlitestore.Store
+	rules *rules.Engine
+	pipe  *tracker.Pipeline
+	mu    sync.Mutex
+	clock time.Time
+}
+
+func newEnv(t testing.TB, vehicles []tracker.Vehicle, decls []tracker.Declaration) *env {
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	zones, err := st.PutZones(ctx, testZones())
+	if err != nil {
+		t.Fatal(err)
+	}
+	geo := geofence.NewEmbedded(geofence.Options{})
+	if err := geo.SetZones(ctx, zones); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vehicles {
+		if err := st.CreateVehicle(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range decls {
+		if err := st.CreateDeclaration(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := &env{ctx: ctx, store: st, clock: t0}
+	if tt, ok := t.(*testing.T); ok {
+		e.t = tt
+	}
+	reg := prometheus.NewRegistry()
+	e.rules = rules.New(rules.Config{Engine: geo, Store: st, Registerer: reg, Now: e.now})
+	if err := e.rules.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: e.rules, Registerer: reg, Now: e.now})
+	t.Cleanup(e.pipe.Close)
+	e.rules.Attach(e.pipe)
+	return e
+}
+
+func (e *env) now() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.clock
+}
+
+func (e *env) setClock(t time.Time) {
+	e.mu.Lock()
+	if t.After(e.clock) {
+		e.clock = t
+	}
+	e.mu.Unlock()
+}
+
+// submit sends fixes as they happen: one at a time, the clock at each fix's time.
+func (e *env) submit(fixes ...tracker.Fix) {
+	e.t.Helper()
+	for _, f := range fixes {
+		e.setClock(f.Time)
+		if err := e.pipe.Submit(e.ctx, []tracker.Fix{f}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// backfill sends fixes in one upload, the way a terminal empties its blind-area buffer.
+func (e *env) backfill(fixes []tracker.Fix) {
+	e.t.Helper()
+	if err := e.pipe.Submit(e.ctx, fixes); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) check(at time.Time) {
+	e.t.Helper()
+	e.setClock(at)
+	if err := e.rules.Check(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) alerts(vehicleID string) []tracker.Alert {
+	e.t.Helper()
+	as, err := e.store.Alerts(e.ctx, tracker.AlertQuery{VehicleID: vehicleID})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	slices.SortFunc(as, func(a, b tracker.Alert) int { return a.Time.Compare(b.Time) })
+	return as
+}
+
+func (e *env) events(vehicleID, typ string) []tracker.Event {
+	e.t.Helper()
+	evs, err := e.store.Events(e.ctx, tracker.EventQuery{VehicleID: vehicleID, Type: typ})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return evs
+}
+
+// expect asserts the exact alert types of a vehicle, in time order.
+func (e *env) expect(vehicleID string, types ...string) []tracker.Alert {
+	e.t.Helper()
+	as := e.alerts(vehicleID)
+	got := make([]string, len(as))
+	for i, a := range as {
+		got[i] = a.Type
+	}
+	if !slices.Equal(got, types) && !(len(got) == 0 && len(types) == 0) {
+		for _, a := range as {
+			e.t.Logf("%s %s %s active=%v late=%v %s %s", a.Type, a.Time.Format(time.TimeOnly), a.DedupKey, a.Active, a.Late, a.Message, a.Evidence)
+		}
+		e.t.Fatalf("alerts of %s: got %v, want %v", vehicleID, got, types)
+	}
+	return as
+}
+
+// track builds a vehicle's fixes every 10 s with GPS noise (σ 5 m).
+type track struct {
+	vehicle  string
+	t        time.Time
+	lat, lon float64
+	rnd      *rand.Rand
+	fixes    []tracker.Fix
+}
+
+func newTrack(vehicle string, start time.Time, lat, lon float64, seed uint64) *track {
+	tr := &track{vehicle: vehicle, t: start, lat: lat, lon: lon, rnd: rand.New(rand.NewPCG(seed, 1))}
+	tr.emit(0)
+	return tr
+}
+
+const step = 10 * time.Second
+
+func (tr *track) emit(kmh float64) {
+	const sigma = 5.0
+	dlat := tr.rnd.NormFloat64() * sigma / 111320
+	dlon := tr.rnd.NormFloat64() * sigma / (111320 * math.Cos(tr.lat*math.Pi/180))
+	tr.fixes = append(tr.fixes, tracker.Fix{VehicleID: tr.vehicle, DeviceID: "dev-" + tr.vehicle, Protocol: tracker.ProtocolJT808,
+		Time: tr.t, Lat: tr.lat + dlat, Lon: tr.lon + dlon, SpeedKmh: kmh, Valid: true})
+}
+
+// to drives straight to the point.
+func (tr *track) to(lat, lon, kmh float64) *track {
+	d := tracker.DistanceM(tr.lat, tr.lon, lat, lon)
+	n := int(math.Ceil(d / (kmh / 3.6 * step.Seconds())))
+	lat0, lon0 := tr.lat, tr.lon
+	for i := 1; i <= n; i++ {
+		f := float64(i) / float64(n)
+		tr.t = tr.t.Add(step)
+		tr.lat, tr.lon = lat0+(lat-lat0)*f, lon0+(lon-lon0)*f
+		tr.emit(kmh)
+	}
+	return tr
+}
+
+// wait stands still, reporting.
+func (tr *track) wait(d time.Duration) *track {
+	for end := tr.t.Add(d); tr.t.Before(end); {
+		tr.t = tr.t.Add(step)
+		tr.emit(0)
+	}
+	return tr
+}
+
+func (tr *track) last() tracker.Fix { return tr.fixes[len(tr.fixes)-1] }
+
+func truck(id string) tracker.Vehicle {
+	return tracker.Vehicle{ID: id, Plate: "蒙K" + id, Kind: tracker.KindTruck}
+}
+
+func inbound(id, vehicle, port string) tracker.Declaration {
+	return tracker.Declaration{ID: id, VehicleID: vehicle, Direction: tracker.Inbound, PortZoneID: port,
+		CorridorZoneID: "corridor-a", YardZoneID: "yard-a", ValidFrom: t0.Add(-time.Hour), ValidTo: t0.Add(12 * time.Hour),
+		Status: tracker.DeclarationActive}
+}
+
+// inboundTrip drives from Mongolia through port A down the corridor into the yard.
+func inboundTrip(tr *track, queue time.Duration) *track {
+	return tr.to(42.005, 110.0, 40).wait(queue).to(41.985, 110.0, 20).to(41.80, 110.0, 60).wait(30 * time.Minute)
+}
+
+func evidenceOf(t *testing.T, a tracker.Alert) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(a.Evidence, &m); err != nil {
+		t.Fatalf("evidence of %s: %v", a.DedupKey, err)
+	}
+	return m
+}
+
+func TestNormalInboundTrip(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("n1")}, []tracker.Declaration{inbound("d-n1", "n1", "port-a")})
+	tr := inboundTrip(newTrack("n1", t0, 42.05, 110.0, 1), 20*time.Minute)
+	e.submit(tr.fixes...)
+	e.check(tr.t.Add(time.Minute))
+	e.expect("n1")
+	d, err := e.store.Declaration(e.ctx, "d-n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != tracker.DeclarationCompleted {
+		t.Errorf("declaration %s, want completed", d.Status)
+	}
+	// The queue at the port and the stay in the yard are stops; the yard one has not ended.
+	if n := len(e.events("n1", tracker.EventStopStart)); n != 2 {
+		t.Errorf("%d stop_start events, want 2", n)
+	}
+	ends := e.events("n1", tracker.EventStopEnd)
+	if len(ends) != 1 {
+		t.Fatalf("%d stop_end events, want 1", len(ends))
+	}
+	if s, _ := ends[0].Attrs["duration_s"].(float64); s < 19*60 || s > 21*60 {
+		t.Errorf("queue stop lasted %v s, want about 1200", s)
+	}
+	crosses := e.events("n1", tracker.EventBorderCross)
+	if len(crosses) != 1 || crosses[0].Attrs["port_zone_id"] != "port-a" {
+		t.Errorf("border crossings %+v, want one at port-a", crosses)
+	}
+}
+
+func TestDetour(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("x1")}, []tracker.Declaration{inbound("d-x1", "x1", "port-a")})
+	tr := newTrack("x1", t0, 42.05, 110.0, 2).to(42.005, 110.0, 40).to(41.9, 110.0, 60).
+		to(41.9, 110.04, 40).to(41.85, 110.04, 40).to(41.85, 110.0, 40).to(41.80, 110.0, 60).wait(5 * time.Minute)
+	e.submit(tr.fixes...)
+	as := e.expect("x1", tracker.AlertDetour)
+	a := as[0]
+	if a.Active || a.DeclarationID == nil || *a.DeclarationID != "d-x1" || a.ZoneID == nil || *a.ZoneID != "corridor-a" {
+		t.Errorf("detour %+v: want closed, on d-x1 and corridor-a", a)
+	}
+	if m := evidenceOf(t, a); m["max_off_m"].(float64) < 2500 {
+		t.Errorf("detour evidence %v: want max_off_m about 2800", m)
+	}
+}
+
+// A short excursion (2 min at most) or jitter at the corridor's edge is no detour.
+func TestShortExcursionIsNoDetour(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("x2")}, []tracker.Declaration{inbound("d-x2", "x2", "port-a")})
+	tr := newTrack("x2", t0, 42.05, 110.0, 3).to(42.005, 110.0, 40).to(41.9, 110.0, 60).
+		to(41.9, 110.008, 30).to(41.895, 110.008, 30).to(41.895, 110.0, 30).to(41.80, 110.0, 60).wait(5 * time.Minute)
+	e.submit(tr.fixes...)
+	e.expect("x2")
+}
+
+func TestUnauthorizedStop(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("s1")}, []tracker.Declaration{inbound("d-s1", "s1", "port-a")})
+	tr := newTrack("s1", t0, 42.05, 110.0, 4).to(42.005, 110.0, 40).to(41.9, 110.0, 60).wait(15*time.Minute).
+		to(41.80, 110.0, 60).wait(5 * time.Minute)
+	e.submit(tr.fixes...)
+	a := e.expect("s1", tracker.AlertUnauthorizedStop)[0]
+	if a.Active {
+		t.Error("unauthorized_stop still active after the vehicle drove on")
+	}
+	if m := evidenceOf(t, a); m["duration_s"].(float64) < 14*60 {
+		t.Errorf("evidence %v: want duration about 900 s", m)
+	}
+}
+
+func TestBorderCrossingOutsidePort(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("b1")}, nil)
+	tr := newTrack("b1", t0, 42.05, 110.3, 5).to(41.95, 110.3, 50).to(41.9, 110.3, 50)
+	e.submit(tr.fixes...)
+	a := e.expect("b1", tracker.AlertBorderCrossingOutsidePort)[0]
+	if a.Severity != tracker.SeverityCritical || a.Late || math.Abs(a.Lat-42) > 0.001 {
+		t.Errorf("alert %+v: want critical, not late, at the line", a)
+	}
+}
+
+func TestCrossingMismatch(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("m1")}, []tracker.Declaration{inbound("d-m1", "m1", "port-b")})
+	tr := inboundTrip(newTrack("m1", t0, 42.05, 110.0, 6), 5*time.Minute)
+	e.submit(tr.fixes...)
+	a := e.expect("m1", tracker.AlertCrossingMismatch)[0]
+	if a.ZoneID == nil || *a.ZoneID != "port-a" || a.DeclarationID == nil || *a.DeclarationID != "d-m1" {
+		t.Errorf("alert %+v: want zone port-a, declaration d-m1", a)
+	}
+}
+
+// A smuggler shields the terminal near the border, crosses in the desert east of the port and
+// reappears near it. Live, the direct segment across the gap passes through the port; the
+// blind-area upload shows where the vehicle really crossed.
+func TestLateBackfillCrossing(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("l1")}, nil)
+	tr := newTrack("l1", t0, 42.08, 110.0, 7).to(42.03, 110.0, 40).
+		to(42.03, 110.04, 80).to(41.97, 110.04, 80).to(41.97, 110.0, 80).to(41.9, 110.0, 40)
+	var live, buffered []tracker.Fix
+	gapFrom, gapTo := t0.Add(0), time.Time{}
+	for _, f := range tr.fixes {
+		if f.Lat > 42.03-1e-3 && f.Lon < 0.001+110 || f.Lat < 41.97+1e-3 && f.Lon < 110.001 {
+			live = append(live, f)
+			continue
+		}
+		if gapTo.IsZero() {
+			gapFrom = f.Time
+		}
+		gapTo = f.Time
+		f.Flags = []string{tracker.FlagBlindArea}
+		buffered = append(buffered, f)
+	}
+	if gapTo.Sub(gapFrom) > 14*time.Minute {
+		t.Fatalf("gap of %s: the test wants one shorter than the signal-lost limit", gapTo.Sub(gapFrom))
+	}
+	e.submit(live...)
+	// Live, the gap looked like a crossing at the port and nothing was raised.
+	crosses := e.events("l1", tracker.EventBorderCross)
+	if len(crosses) != 1 || crosses[0].Attrs["port_zone_id"] != "port-a" {
+		t.Fatalf("live crossings %+v, want one at port-a", crosses)
+	}
+	e.expect("l1")
+	e.backfill(buffered)
+	a := e.expect("l1", tracker.AlertBorderCrossingOutsidePort)[0]
+	if !a.Late || math.Abs(a.Lon-110.04) > 0.002 || math.Abs(a.Lat-42) > 0.001 {
+		t.Errorf("alert %+v: want late, at 42N 110.04E", a)
+	}
+	late := 0
+	for _, ev := range e.events("l1", tracker.EventBorderCross) {
+		if ev.Late && ev.Attrs["port_zone_id"] == nil {
+			late++
+		}
+	}
+	if late != 1 {
+		t.Errorf("%d late border_cross events outside a port, want 1", late)
+	}
+	e.check(tr.t.Add(time.Minute))
+	e.expect("l1", tracker.AlertBorderCrossingOutsidePort)
+}
+
+func TestSignalLost(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("g1")}, []tracker.Declaration{inbound("d-g1", "g1", "port-a")})
+	tr := newTrack("g1", t0, 42.05, 110.0, 8).to(42.005, 110.0, 40).to(41.9, 110.0, 60)
+	e.submit(tr.fixes...)
+	dark := tr.last()
+	e.check(dark.Time.Add(10 * time.Minute))
+	e.expect("g1")
+	e.check(dark.Time.Add(16 * time.Minute))
+	e.check(dark.Time.Add(17 * time.Minute))
+	if a := e.expect("g1", tracker.AlertSignalLost)[0]; !a.Active {
+		t.Error("signal_lost not active while dark")
+	}
+	// 25 minutes later it reappears 5 km on.
+	tr.t = tr.t.Add(25 * time.Minute)
+	tr.lat = 41.855
+	tr.emit(60)
+	tr.to(41.80, 110.0, 60).wait(5 * time.Minute)
+	e.submit(tr.fixes[indexAfter(tr.fixes, dark.Time):]...)
+	a := e.expect("g1", tracker.AlertSignalLost)[0]
+	m := evidenceOf(t, a)
+	if a.Active || m["duration_s"].(float64) < 25*60 || m["distance_m"].(float64) < 4500 {
+		t.Errorf("signal_lost %+v %v: want closed with 25 min and 5 km", a, m)
+	}
+}
+
+func indexAfter(fixes []tracker.Fix, t time.Time) int {
+	for i, f := range fixes {
+		if f.Time.After(t) {
+			return i
+		}
+	}
+	return len(fixes)
+}
+
+func TestOverstay(t *testing.T) {
+	car := func(id string) tracker.Vehicle {
+		return tracker.Vehicle{ID: id, Plate: "蒙A" + id, Kind: tracker.KindResidentCar, CardID: "card-" + id}
+	}
+	deadline := t0.Add(3 * time.Hour)
+	decl := func(id, v string) tracker.Declaration {
+		d := inbound(id, v, "port-a")
+		d.ValidTo = deadline
+		return d
+	}
+	e := newEnv(t, []tracker.Vehicle{car("r1"), car("r2")}, []tracker.Declaration{decl("d-r1", "r1"), decl("d-r2", "r2")})
+	// r1 stays in the yard; r2 waits in the port and drives back out before its deadline.
+	stay := inboundTrip(newTrack("r1", t0, 42.05, 110.0, 9), 5*time.Minute)
+	back := newTrack("r2", t0, 42.05, 110.0, 10).to(41.995, 110.0, 40).wait(40*time.Minute).to(42.08, 110.0, 40)
+	e.submit(stay.fixes...)
+	e.submit(back.fixes...)
+	e.check(deadline.Add(-time.Minute))
+	e.expect("r1")
+	e.check(deadline.Add(time.Minute))
+	e.check(deadline.Add(2 * time.Minute))
+	if a := e.expect("r1", tracker.AlertOverstay)[0]; a.DeclarationID == nil || *a.DeclarationID != "d-r1" {
+		t.Errorf("overstay %+v: want declaration d-r1", a)
+	}
+	e.expect("r2")
+	d, err := e.store.Declaration(e.ctx, "d-r2")
+	if err != nil || d.Status != tracker.DeclarationCompleted {
+		t.Errorf("d-r2: %v %v, want completed by the exit", d.Status, err)
+	}
+}
+
+func TestMeeting(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("t1"), truck("t2"), truck("t3")}, nil)
+	a := newTrack("t1", t0, 41.6, 110.3, 11).to(41.7, 110.3, 60).wait(15 * time.Minute).to(41.8, 110.3, 60)
+	b := newTrack("t2", t0.Add(2*time.Minute), 41.7, 110.4, 12).to(41.7005, 110.3, 60).wait(14 * time.Minute).to(41.7, 110.4, 60)
+	// t3 stops 1 km away at the same time: no meeting.
+	c := newTrack("t3", t0, 41.6, 110.31, 13).to(41.7, 110.312, 60).wait(15 * time.Minute)
+	all := slices.Concat(a.fixes, b.fixes, c.fixes)
+	slices.SortStableFunc(all, func(x, y tracker.Fix) int { return x.Time.Compare(y.Time) })
+	for _, f := range all {
+		e.submit(f)
+		if f.Time.Second() == 0 {
+			e.check(f.Time)
+		}
+	}
+	as := e.alerts("")
+	if len(as) != 1 || as[0].Type != tracker.AlertMeeting || as[0].VehicleID != "t1" {
+		t.Fatalf("alerts %+v, want one meeting of t1 and t2", as)
+	}
+	if vs := evidenceOf(t, as[0])["vehicles"].([]any); len(vs) != 2 || vs[1] != "t2" {
+		t.Errorf("meeting evidence vehicles %v", vs)
+	}
+}
+
+func TestGateMismatch(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("k1"), truck("k2")},
+		[]tracker.Declaration{inbound("d-k1", "k1", "port-a"), inbound("d-k2", "k2", "port-b")})
+	near := newTrack("k1", t0, 42.05, 110.0, 14).to(42.005, 110.0, 40)
+	far := newTrack("k2", t0, 41.6, 110.3, 15).to(41.61, 110.3, 40)
+	e.submit(near.fixes...)
+	e.submit(far.fixes...)
+	at := near.t.Add(time.Minute)
+	for _, g := range []tracker.GateRead{
+		{GateZoneID: "port-a", Time: at, Plate: "蒙Kk1", Direction: "in"},
+		{GateZoneID: "port-a", Time: at, Plate: "蒙K k2", Direction: "in"},
+		{GateZoneID: "port-a", Time: at, Plate: "UNKNOWN", Direction: "in"},
+	} {
+		if _, _, err := e.rules.GateRead(e.ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.expect("k1")
+	a := e.expect("k2", tracker.AlertGateMismatch)[0]
+	if rs := evidenceOf(t, a)["reasons"].([]any); len(rs) != 2 {
+		t.Errorf("reasons %v, want distance and declared port", rs)
+	}
+	reads := e.events("", tracker.EventGateRead)
+	if len(reads) != 3 {
+		t.Errorf("%d gate_read events, want 3", len(reads))
+	}
+}
