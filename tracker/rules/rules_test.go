@@ -441,8 +441,8 @@ func TestOverstay(t *testing.T) {
 
 func TestMeeting(t *testing.T) {
 	e := newEnv(t, []tracker.Vehicle{truck("t1"), truck("t2"), truck("t3")}, nil)
-	a := newTrack("t1", t0, 41.6, 110.3, 11).to(41.7, 110.3, 60).wait(15 * time.Minute).to(41.8, 110.3, 60)
-	b := newTrack("t2", t0.Add(2*time.Minute), 41.7, 110.4, 12).to(41.7005, 110.3, 60).wait(14 * time.Minute).to(41.7, 110.4, 60)
+	a := newTrack("t1", t0, 41.6, 110.3, 11).to(41.7, 110.3, 60).wait(15*time.Minute).to(41.8, 110.3, 60)
+	b := newTrack("t2", t0.Add(2*time.Minute), 41.7, 110.4, 12).to(41.7005, 110.3, 60).wait(14*time.Minute).to(41.7, 110.4, 60)
 	// t3 stops 1 km away at the same time: no meeting.
 	c := newTrack("t3", t0, 41.6, 110.31, 13).to(41.7, 110.312, 60).wait(15 * time.Minute)
 	all := slices.Concat(a.fixes, b.fixes, c.fixes)
