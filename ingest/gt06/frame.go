@@ -14,7 +14,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -162,8 +161,7 @@ func (r *Reader) Next() (Packet, error) {
 		return Packet{}, eofIsUnexpected(err, len(frame))
 	}
 	p, err := ParseFrame(frame)
-	var fe *FrameError
-	if errors.As(err, &fe) && fe.Reason == ReasonMalformed {
+	if fe, ok := err.(*FrameError); ok && fe.Reason == ReasonMalformed {
 		// The length was wrong (or the start mark was data): resynchronise just after the mark
 		// rather than trusting the length.
 		r.r.Discard(2)

@@ -197,8 +197,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	for {
 		nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
 		p, err := r.Next()
-		var fe *FrameError
-		if errors.As(err, &fe) {
+		if fe, ok := err.(*FrameError); ok {
 			s.m.reject(fe.Reason)
 			c.log.Debug("frame rejected", "err", err)
 			continue
