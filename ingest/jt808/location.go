@@ -3,6 +3,7 @@ package jt808
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"time"
 )
@@ -177,7 +178,7 @@ func (l *Location) Attrs() map[string]any {
 		case id == 0x31 && n == 1:
 			m["satellites"] = int(v[0])
 		default:
-			m[itemKey(id)] = hex.EncodeToString(v)
+			m[itemKeys[id]] = hex.EncodeToString(v)
 		}
 	}
 	if p < len(l.Items) {
@@ -186,10 +187,13 @@ func (l *Location) Attrs() map[string]any {
 	return m
 }
 
-func itemKey(id byte) string {
-	const digits = "0123456789abcdef"
-	return "item_0x" + string([]byte{digits[id>>4], digits[id&0xf]})
-}
+// itemKeys are the attribute names of unknown items, made once instead of per fix.
+var itemKeys = func() (k [256]string) {
+	for i := range k {
+		k[i] = fmt.Sprintf("item_0x%02x", i)
+	}
+	return k
+}()
 
 // AppendLocation appends the 0x0200 body of l. The south and west status bits are set from
 // the signs of Lat and Lon; Items are appended as they are.

@@ -55,6 +55,10 @@ func TestScanner(t *testing.T) {
 		{"too large without end", cat(hb, au[:len(au)-1]), 20, []string{inner(hb)}, 1},
 		{"oversized spanning growth", cat(hb, []byte{0x7e}, bytes.Repeat([]byte{1}, 3000), []byte{0x7e}, au), 1024,
 			[]string{inner(hb), inner(au)}, 1},
+		{"exactly the limit kept", cat([]byte{0x7e}, bytes.Repeat([]byte{2}, 600), []byte{0x7e}, hb), 600,
+			[]string{string(bytes.Repeat([]byte{2}, 600)), inner(hb)}, 0},
+		{"one over the limit dropped", cat([]byte{0x7e}, bytes.Repeat([]byte{2}, 601), []byte{0x7e}, hb), 600,
+			[]string{inner(hb)}, 1},
 		{"large frame kept", cat([]byte{0x7e}, bytes.Repeat([]byte{1}, 3000), []byte{0x7e}, hb), 4096,
 			[]string{string(bytes.Repeat([]byte{1}, 3000)), inner(hb)}, 0},
 	}

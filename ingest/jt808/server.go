@@ -20,7 +20,7 @@ import (
 
 // Config configures a Server. Sink and Admission are required.
 type Config struct {
-	Addr       string // for ListenAndServe, e.g. ":6808"
+	Addr       string // for ListenAndServe; "": ":6808"
 	Sink       tracker.Sink
 	Admission  *tracker.Admission
 	Logger     *slog.Logger          // nil: slog.Default()
@@ -54,6 +54,9 @@ type Server struct {
 func NewServer(cfg Config) (*Server, error) {
 	if cfg.Sink == nil || cfg.Admission == nil {
 		return nil, errors.New("jt808: Config needs Sink and Admission")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = ":6808"
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -96,6 +99,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // Serve accepts terminals on ln until ctx is cancelled, then stops gracefully: it stops
 // accepting, lets every connection finish the frame it is handling (a Submit in flight completes
 // and is acknowledged), closes the connections and returns nil once all are gone. Serve closes ln.
+// A stopped Server does not serve again.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() {
 		ln.Close()

@@ -378,6 +378,14 @@ func TestServerUnknownDevice(t *testing.T) {
 	tm.write(tm.frame(MsgHeartbeat, nil))
 	tm.expect(tm.platform(MsgPlatformResponse, 2, general(2, MsgHeartbeat, ResultFailure)))
 
+	// The phone number changes on the same connection: admitted anew.
+	tm.phone = mustPhone("012345678901", false)
+	tm.write(tm.frame(MsgLocation, loc))
+	tm.expect(tm.platform(MsgPlatformResponse, 3, general(3, MsgLocation, ResultOK)))
+	if b := ts.sink.take(); len(b) != 1 || b[0][0].DeviceID != "12345678901" {
+		t.Fatalf("after the phone changed: %v", b)
+	}
+
 	// Registered for another protocol: refused the same way.
 	gt := dial(t, ts.addr, "13511221122", false)
 	gt.write(gt.frame(MsgLocation, loc))
