@@ -244,7 +244,7 @@ func (c *conn) handle(ctx context.Context, p Packet) bool {
 			c.log.Debug("bad location packet", "err", err)
 			return true
 		}
-		fix := c.fix(loc)
+		fix := ToFix(loc, c.sess.device, c.s.cfg.Now())
 		err = c.s.cfg.Sink.Submit(ctx, []tracker.Fix{fix})
 		var refused *tracker.RefusedError
 		switch {
@@ -299,10 +299,6 @@ func (c *conn) ack(p Packet) bool {
 		return false
 	}
 	return true
-}
-
-func (c *conn) fix(l Location) tracker.Fix {
-	return ToFix(l, c.sess.device, c.s.cfg.Now())
 }
 
 // ToFix turns a decoded location of device d into a fix received at receivedAt.
