@@ -14,3 +14,7 @@ func TestEmbeddedConformance(t *testing.T) {
 		return e
 	})
 }
+
+func BenchmarkUpdate(b *testing.B) {
+	enginetest.Benchmark(b, geofence.NewEmbedded(geofence.Options{}))
+}

@@ -106,7 +106,7 @@ func TestAreaCrossingsMatchBruteForce(t *testing.T) {
 		for range 25 {
 			px, py := randomPoint(rng)
 			qx, qy := randomPoint(rng)
-			got := s.crossings(px, py, qx, qy, nil)
+			got := s.crossings(px, py, qx, qy, s.contains(px, py), s.contains(qx, qy), nil)
 			sampled := flips(n, px, py, qx, qy, s.contains)
 			same, ambiguous := sameCrossings(got, sampled, n)
 			if ambiguous {

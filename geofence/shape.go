@@ -2,6 +2,7 @@ package geofence
 
 import (
 	"math"
+	"slices"
 
 	"github.com/paulmach/orb"
 )
@@ -15,11 +16,7 @@ type shape struct {
 	bbox [4]float64 // minLon, minLat, maxLon, maxLat; corridors: widened by WidthM
 
 	edges []segment // areas
-	// Edges by latitude band, so a point or a short move looks at a few edges of a big
-	// polygon; nil for small polygons.
-	bands    [][]int32
-	bandMinY float64
-	bandH    float64
+	grid  *grid     // big polygons only
 
 	segs          []segment // corridors and the border
 	width         float64
@@ -60,7 +57,7 @@ func compile(z Zone, id int32) *shape {
 				}
 			}
 		}
-		s.buildBands()
+		s.buildGrid()
 	} else {
 		var lines orb.MultiLineString
 		switch g := z.Geometry.(type) {
@@ -94,36 +91,69 @@ func widen(lat0, lat1, metres float64) (dx, dy float64) {
 	return metres * 1.01 / kx, metres * 1.01 / ky
 }
 
-func (s *shape) buildBands() {
-	n := len(s.edges) / 8
-	if n < 2 {
+// grid indexes a big polygon's edges by cell: every edge is listed in the cells its box
+// covers, and each cell knows whether its centre is inside, so a point is decided by the few
+// edges between it and its cell's centre.
+type grid struct {
+	x0, y0, cw, ch float64
+	nx, ny         int
+	cells          [][]int32
+	inside         []bool
+}
+
+func (s *shape) buildGrid() {
+	n := len(s.edges)
+	if n <= 16 {
 		return
 	}
-	n = min(n, 8192)
-	s.bandMinY, s.bandH = s.zone.Geometry.Bound().Min[1], (s.zone.Geometry.Bound().Max[1]-s.zone.Geometry.Bound().Min[1])/float64(n)
-	if s.bandH <= 0 {
+	b := s.zone.Geometry.Bound()
+	w, h := b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]
+	if w <= 0 || h <= 0 {
 		return
 	}
-	s.bands = make([][]int32, n)
+	nx := min(max(int(math.Sqrt(float64(n)*w/h)), 1), 1024)
+	ny := min(max(n/nx, 1), 1024)
+	g := &grid{x0: b.Min[0], y0: b.Min[1], cw: w / float64(nx), ch: h / float64(ny), nx: nx, ny: ny,
+		cells: make([][]int32, nx*ny), inside: make([]bool, nx*ny)}
+	rows := make([][]float64, ny) // x of the edges crossing each row's centre line
 	for i := range s.edges {
-		b0, b1 := s.bandRange(min(s.edges[i].ay, s.edges[i].by), max(s.edges[i].ay, s.edges[i].by))
-		for b := b0; b <= b1; b++ {
-			s.bands[b] = append(s.bands[b], int32(i))
+		e := &s.edges[i]
+		cx0, cy0, cx1, cy1 := g.cellRange(min(e.ax, e.bx), min(e.ay, e.by), max(e.ax, e.bx), max(e.ay, e.by))
+		for cy := cy0; cy <= cy1; cy++ {
+			for cx := cx0; cx <= cx1; cx++ {
+				g.cells[cy*nx+cx] = append(g.cells[cy*nx+cx], int32(i))
+			}
+			if y := g.y0 + (float64(cy)+0.5)*g.ch; (e.ay > y) != (e.by > y) {
+				rows[cy] = append(rows[cy], e.ax+(y-e.ay)*(e.bx-e.ax)/(e.by-e.ay))
+			}
 		}
 	}
+	// A centre is inside when an odd number of edges cross its row to its right.
+	for cy, xs := range rows {
+		slices.Sort(xs)
+		k := 0
+		for cx := range nx {
+			x := g.x0 + (float64(cx)+0.5)*g.cw
+			for k < len(xs) && xs[k] <= x {
+				k++
+			}
+			g.inside[cy*nx+cx] = (len(xs)-k)%2 == 1
+		}
+	}
+	s.grid = g
 }
 
-func (s *shape) bandRange(y0, y1 float64) (b0, b1 int) {
-	n := len(s.bands) - 1
-	b0 = min(max(int((y0-s.bandMinY)/s.bandH), 0), n)
-	b1 = min(max(int((y1-s.bandMinY)/s.bandH), 0), n)
-	return b0, b1
+// cellRange returns the cells covering a box, clamped to the grid.
+func (g *grid) cellRange(x0, y0, x1, y1 float64) (cx0, cy0, cx1, cy1 int) {
+	clamp := func(v float64, n int) int { return min(max(int(v), 0), n-1) }
+	return clamp((x0-g.x0)/g.cw, g.nx), clamp((y0-g.y0)/g.ch, g.ny), clamp((x1-g.x0)/g.cw, g.nx), clamp((y1-g.y0)/g.ch, g.ny)
 }
 
-// eachEdge calls f with every edge whose latitude range may meet [y0, y1], each once, until
-// f returns false.
-func (s *shape) eachEdge(y0, y1 float64, f func(e *segment) bool) {
-	if s.bands == nil {
+// eachEdge calls f with every edge whose box may meet the box, each once, until f returns
+// false.
+func (s *shape) eachEdge(x0, y0, x1, y1 float64, f func(e *segment) bool) {
+	g := s.grid
+	if g == nil {
 		for i := range s.edges {
 			if !f(&s.edges[i]) {
 				return
@@ -131,16 +161,19 @@ func (s *shape) eachEdge(y0, y1 float64, f func(e *segment) bool) {
 		}
 		return
 	}
-	b0, b1 := s.bandRange(y0, y1)
-	for b := b0; b <= b1; b++ {
-		for _, i := range s.bands[b] {
-			e := &s.edges[i]
-			// An edge spanning several bands is visited in the first of them the query covers.
-			if eb, _ := s.bandRange(min(e.ay, e.by), 0); max(eb, b0) != b {
-				continue
-			}
-			if !f(e) {
-				return
+	qx0, qy0, qx1, qy1 := g.cellRange(x0, y0, x1, y1)
+	for cy := qy0; cy <= qy1; cy++ {
+		for cx := qx0; cx <= qx1; cx++ {
+			for _, i := range g.cells[cy*g.nx+cx] {
+				e := &s.edges[i]
+				// An edge in several cells is visited in the first of them the query covers.
+				ex0, ey0, _, _ := g.cellRange(min(e.ax, e.bx), min(e.ay, e.by), 0, 0)
+				if max(ex0, qx0) != cx || max(ey0, qy0) != cy {
+					continue
+				}
+				if !f(e) {
+					return
+				}
 			}
 		}
 	}
@@ -152,22 +185,44 @@ func (s *shape) contains(x, y float64) bool {
 	if x < s.bbox[0] || x > s.bbox[2] || y < s.bbox[1] || y > s.bbox[3] {
 		return false
 	}
-	in := false
-	s.eachEdge(y, y, func(e *segment) bool {
-		if (e.ay > y) != (e.by > y) && x < e.ax+(y-e.ay)*(e.bx-e.ax)/(e.by-e.ay) {
+	g := s.grid
+	if g == nil {
+		in := false
+		for i := range s.edges {
+			e := &s.edges[i]
+			if (e.ay > y) != (e.by > y) && x < e.ax+(y-e.ay)*(e.bx-e.ax)/(e.by-e.ay) {
+				in = !in
+			}
+		}
+		return in
+	}
+	cx, cy, _, _ := g.cellRange(x, y, x, y)
+	c := cy*g.nx + cx
+	// From the cell's centre to the point, each edge crossed flips the answer; points on a
+	// line count on its non-positive side, consistently.
+	mx, my := g.x0+(float64(cx)+0.5)*g.cw, g.y0+(float64(cy)+0.5)*g.ch
+	in := g.inside[c]
+	for _, i := range g.cells[c] {
+		e := &s.edges[i]
+		if (turn(mx, my, x, y, e.ax, e.ay) > 0) != (turn(mx, my, x, y, e.bx, e.by) > 0) &&
+			(turn(e.ax, e.ay, e.bx, e.by, mx, my) > 0) != (turn(e.ax, e.ay, e.bx, e.by, x, y) > 0) {
 			in = !in
 		}
-		return true
-	})
+	}
 	return in
 }
 
+// turn is positive when a→b→c turns left.
+func turn(ax, ay, bx, by, cx, cy float64) float64 {
+	return (bx-ax)*(cy-ay) - (by-ay)*(cx-ax)
+}
+
 // crossings appends the fractions of the move p→q at which it crosses an area's edges, in
-// order, consistent with contains at both ends.
-func (s *shape) crossings(px, py, qx, qy float64, ts []float64) []float64 {
+// order, consistent with in0 and in1, the containment of p and q.
+func (s *shape) crossings(px, py, qx, qy float64, in0, in1 bool, ts []float64) []float64 {
 	n := len(ts)
 	x0, x1 := min(px, qx), max(px, qx)
-	s.eachEdge(min(py, qy), max(py, qy), func(e *segment) bool {
+	s.eachEdge(min(px, qx), min(py, qy), max(px, qx), max(py, qy), func(e *segment) bool {
 		if max(e.ax, e.bx) < x0 || min(e.ax, e.bx) > x1 || max(e.ay, e.by) < min(py, qy) || min(e.ay, e.by) > max(py, qy) {
 			return true
 		}
@@ -192,7 +247,7 @@ func (s *shape) crossings(px, py, qx, qy float64, ts []float64) []float64 {
 	ts, found = ts[:n+k], found[:k]
 	// Degenerate touches (through a vertex, along an edge) can break the parity; the ends'
 	// containment is the truth.
-	if (len(found)%2 == 1) != (s.contains(px, py) != s.contains(qx, qy)) {
+	if (len(found)%2 == 1) != (in0 != in1) {
 		if len(found) > 0 {
 			ts = ts[:len(ts)-1]
 		} else {
@@ -207,7 +262,7 @@ func (s *shape) nearEdge(lat, lon, metres float64) bool {
 	kx, ky := metresPerDegree(lat)
 	dx, dy := metres/kx, metres/ky
 	near := false
-	s.eachEdge(lat-dy, lat+dy, func(e *segment) bool {
+	s.eachEdge(lon-dx, lat-dy, lon+dx, lat+dy, func(e *segment) bool {
 		if max(e.ax, e.bx) < lon-dx || min(e.ax, e.bx) > lon+dx || max(e.ay, e.by) < lat-dy || min(e.ay, e.by) > lat+dy {
 			return true
 		}
