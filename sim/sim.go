@@ -206,7 +206,8 @@ func (w *world) vehicles() []*vehicle {
 				card: fmt.Sprintf("IC%08d", n)}
 			v.port = *portByID(w.ports, f.Port)
 			v.cruise = (f.CruiseKmh[0] + rng.Float64()*(f.CruiseKmh[1]-f.CruiseKmh[0])) / 3.6
-			v.interval = uniform(rng, w.sc.ReportInterval).Truncate(time.Second)
+			// Reports fall on the first whole step at or after they are due: up to a second late.
+			v.interval = max(time.Duration(w.sc.ReportInterval[0]), uniform(rng, w.sc.ReportInterval).Truncate(time.Second)-time.Second)
 			v.nextReport = w.start.Add(time.Duration(rng.Int64N(int64(v.interval))))
 			switch f.Terminal {
 			case TerminalGT06:

@@ -77,10 +77,7 @@ func (v *vehicle) tick(ctx context.Context) error {
 	if v.t.Before(v.nextReport) {
 		return nil
 	}
-	v.nextReport = v.nextReport.Add(v.interval)
-	if v.nextReport.Before(v.t) {
-		v.nextReport = v.t.Add(v.interval)
-	}
+	v.nextReport = v.t.Add(v.interval)
 	r := v.observe()
 	if v.fleet.DropoutsPerHour > 0 && !v.dark && v.isJT808() {
 		if v.nextDrop.IsZero() {

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/borderwatch/borderwatch/sim"
+)
+
+// simCommand runs the simulator against a server, scores a run, or runs the load generator.
+func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", simEnv("BW_SIM_SERVER", "http://127.0.0.1:8080"), "server's HTTP API base URL")
+	jt := fs.String("jt808", simEnv("BW_SIM_JT808", "127.0.0.1:6808"), "JT/T 808 gateway host:port")
+	gt := fs.String("gt06", simEnv("BW_SIM_GT06", "127.0.0.1:6023"), "GT06 gateway host:port")
+	osm := fs.String("osmand", simEnv("BW_SIM_OSMAND", "http://127.0.0.1:5055/"), "OsmAnd URL")
+	user := fs.String("username", simEnv("BW_SIM_USERNAME", "admin"), "API user")
+	pass := fs.String("password", os.Getenv("BW_ADMIN_PASSWORD"), "API password (default $BW_ADMIN_PASSWORD)")
+	scenario := fs.String("scenario", "", "scenario file (default: the embedded Hohhot scenario)")
+	speedup := fs.Float64("speedup", 60, "simulated seconds per real second")
+	duration := fs.Duration("duration", 0, "run time (0: until interrupted)")
+	seed := fs.Uint64("seed", 1, "random seed")
+	truth := fs.String("truth", "truth.json", "ground truth file")
+	score := fs.Bool("score", false, "score the server's alerts against --truth and exit")
+	load := fs.Bool("load", false, "run the JT/T 808 load generator against --jt808")
+	terminals := fs.Int("terminals", 2000, "load: terminals")
+	rate := fs.Int("rate", 50000, "load: fixes per second")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case *load:
+		d := *duration
+		if d == 0 {
+			d = 30 * time.Second
+		}
+		res, err := sim.Load(ctx, sim.LoadConfig{Addr: *jt, Terminals: *terminals, RatePerSecond: *rate, Duration: d})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, res)
+		return nil
+	case *score:
+		t, err := sim.LoadTruth(*truth)
+		if err != nil {
+			return err
+		}
+		c, err := sim.Login(ctx, *server, *user, *pass)
+		if err != nil {
+			return err
+		}
+		alerts, err := c.Alerts(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "type\tinjected\tdetected\trecall\talerts\tprecision\t")
+		for _, r := range sim.Score(t, alerts) {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%d\t%.2f\t\n", r.Type, r.Injected, r.Detected, r.Recall, r.Alerts, r.Precision)
+		}
+		return tw.Flush()
+	}
+	var sc *sim.Scenario
+	if *scenario != "" {
+		var err error
+		if sc, err = sim.LoadScenario(*scenario); err != nil {
+			return err
+		}
+	}
+	s, err := sim.New(sim.Config{Scenario: sc, JT808Addr: *jt, GT06Addr: *gt, OsmAndURL: *osm, APIURL: *server,
+		Username: *user, Password: *pass, Speedup: *speedup, Duration: *duration, Seed: *seed, TruthFile: *truth,
+		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		return err
+	}
+	err = s.Run(ctx)
+	t := s.Truth()
+	b, _ := json.Marshal(map[string]int{"injections": len(t.Injections)})
+	fmt.Fprintf(stdout, "%s\n", b)
+	return err
+}
+
+func simEnv(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
