@@ -26,9 +26,20 @@ type decl struct {
 type hist struct {
 	t        time.Time
 	lat, lon float64
-	// cross is the dedup key of a crossing alert raised on the segment ending here, so that a
-	// later fix splitting the segment refines that alert instead of raising another.
-	cross string
+	// known is the border crossing already recorded on the segment ending here.
+	known crossNote
+}
+
+// crossNote is a recorded border crossing: its port ("" for none) and the alert raised for it.
+type crossNote struct {
+	has      bool
+	port     string
+	key, typ string
+}
+
+type timedNote struct {
+	t time.Time
+	n crossNote
 }
 
 // vstate is one vehicle's rule state. The pipeline serialises a vehicle's fixes; mu also
@@ -43,6 +54,7 @@ type vstate struct {
 	last     tracker.Fix // newest valid fix
 	lastRecv time.Time
 	history  []hist
+	crossed  []timedNote // this fix's live crossings, to note on the history
 
 	controlZones int      // control zones the vehicle is in
 	ports        []string // port zones the vehicle is in
@@ -123,12 +135,39 @@ func (e *Engine) Evaluate(ctx context.Context, st *tracker.VehicleState, f *trac
 	return nil
 }
 
+// gapEdge: fixes this far from a neighbour border a gap a backfill may fill later.
+const gapEdge = 2 * time.Minute
+
+// trim drops the older half of the history in bulk (amortised, the hot path copies nothing),
+// except the fixes at the edges of gaps: a blind-area upload lands there, hours later maybe.
+func trim(h []hist, n int) []hist {
+	out := h[:0]
+	for i := range h[:n] {
+		edge := i > 0 && h[i].t.Sub(h[i-1].t) > gapEdge || h[i+1].t.Sub(h[i].t) > gapEdge
+		if edge {
+			out = append(out, h[i])
+		}
+	}
+	if len(out) > n/2 {
+		out = append(out[:0], out[len(out)-n/2:]...)
+	}
+	return append(out, h[n:]...)
+}
+
+// push appends to the history and notes this fix's crossings on the segment each happened in
+// (a crossing confirmed by hysteresis may lie a few fixes back).
 func (vs *vstate) push(h hist, n int) {
-	if len(vs.history) >= n {
-		copy(vs.history, vs.history[1:])
-		vs.history = vs.history[:len(vs.history)-1]
+	if len(vs.history) >= 2*n {
+		vs.history = trim(vs.history, n)
 	}
 	vs.history = append(vs.history, h)
+	for _, c := range vs.crossed {
+		j, _ := slices.BinarySearchFunc(vs.history, c.t, func(x hist, t time.Time) int { return x.t.Compare(t) })
+		if j < len(vs.history) {
+			vs.history[j].known = c.n
+		}
+	}
+	vs.crossed = vs.crossed[:0]
 }
 
 // gap closes a signal_lost alert, or raises a closed one for a gap the timer did not see.
@@ -189,7 +228,8 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 			vs.ports = slices.DeleteFunc(vs.ports, func(id string) bool { return id == ge.ZoneID })
 		}
 	case geofence.BorderCross:
-		e.crossing(vs, d, ge, false, "", out)
+		key, typ := e.crossing(vs, d, ge, false, "", out)
+		vs.crossed = append(vs.crossed, timedNote{ge.Time, crossNote{has: true, port: ge.PortZoneID, key: key, typ: typ}})
 		if ge.Direction == geofence.Inbound {
 			vs.entered = true
 			if vs.kind == tracker.KindResidentCar && vs.deadline.IsZero() {
@@ -214,7 +254,7 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 
 // crossing raises the alerts of a border crossing: outside every port, or at a port other
 // than the declared one. key, when set, is the alert a late fix refines.
-func (e *Engine) crossing(vs *vstate, d *decl, ge geofence.Event, late bool, key string, out *tracker.Outcome) string {
+func (e *Engine) crossing(vs *vstate, d *decl, ge geofence.Event, late bool, key string, out *tracker.Outcome) (string, string) {
 	var typ, msg string
 	switch {
 	case ge.PortZoneID == "":
@@ -222,7 +262,7 @@ func (e *Engine) crossing(vs *vstate, d *decl, ge geofence.Event, late bool, key
 	case d != nil && d.PortZoneID != "" && ge.PortZoneID != d.PortZoneID:
 		typ, msg = tracker.AlertCrossingMismatch, fmt.Sprintf("border crossed at %s, declared %s", ge.PortZoneID, d.PortZoneID)
 	default:
-		return ""
+		return "", ""
 	}
 	if key == "" {
 		key = fmt.Sprintf("%s:%s:%d", typ, vs.id, ge.Time.Unix())
@@ -242,7 +282,7 @@ func (e *Engine) crossing(vs *vstate, d *decl, ge geofence.Event, late bool, key
 	}
 	a.Evidence = evidence(ev)
 	out.Alerts = append(out.Alerts, a)
-	return key
+	return key, typ
 }
 
 func nilIfEmpty(s string) any {
@@ -388,11 +428,14 @@ func (vs *vstate) detourAlert(d *decl, f *tracker.Fix, active bool) tracker.Aler
 }
 
 // late places a backfilled fix between its neighbours and looks for border crossings the
-// direct segment across the gap hid.
+// direct segment across the gap hid or misplaced. The segment prev→next was evaluated when next
+// arrived; what it recorded (a border_cross event, maybe an alert) passes to whichever half of
+// the split holds the crossing now, so that a buffer uploaded fix by fix refines one alert
+// instead of raising one per fix, and a live alert the backfill disproves is closed.
 func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) error {
 	h := vs.history
-	i, _ := slices.BinarySearchFunc(h, f.Time, func(x hist, t time.Time) int { return x.t.Compare(t) })
-	if i < len(h) && h[i].t.Equal(f.Time) {
+	i, found := slices.BinarySearchFunc(h, f.Time, func(x hist, t time.Time) int { return x.t.Compare(t) })
+	if found {
 		return nil
 	}
 	pos := func(x hist) geofence.Position {
@@ -400,49 +443,57 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 	}
 	me := hist{t: f.Time, lat: f.Lat, lon: f.Lon}
 	d := vs.active(f.Time)
-	// The segment prev→next was evaluated already; its crossing alert (if any) is inherited by
-	// whichever half holds the crossing now.
-	inherited := ""
+	var known, nextKnown crossNote
 	if i < len(h) {
-		inherited = h[i].cross
+		known, nextKnown = h[i].known, h[i].known
 	}
-	type seg struct {
+	type half struct {
 		from, to hist
-		into     *string
+		note     *crossNote
 	}
-	var segs []seg
+	var halves []half
 	if i > 0 {
-		segs = append(segs, seg{h[i-1], me, &me.cross})
+		halves = append(halves, half{h[i-1], me, &me.known})
 	}
-	var nextCross string
 	if i < len(h) {
-		segs = append(segs, seg{me, h[i], &nextCross})
+		nextKnown = crossNote{}
+		halves = append(halves, half{me, h[i], &nextKnown})
 	}
-	for _, s := range segs {
-		cs, err := e.cfg.Engine.Crossings(ctx, pos(s.from), pos(s.to))
+	for _, hf := range halves {
+		cs, err := e.cfg.Engine.Crossings(ctx, pos(hf.from), pos(hf.to))
 		if err != nil {
 			return err
 		}
 		for _, c := range cs {
-			key := inherited
-			inherited = ""
-			k := e.crossing(vs, d, c, true, key, out)
-			if k == "" {
-				continue
+			prior := known
+			known = crossNote{}
+			k, typ := e.crossing(vs, d, c, true, prior.key, out)
+			if k == "" && prior.key != "" {
+				out.Alerts = append(out.Alerts, vs.disproved(prior, c))
 			}
-			if key == "" {
-				// A crossing nobody saw: record it for replay.
+			if !prior.has || prior.port != c.PortZoneID {
+				// A crossing nobody recorded, or recorded at the wrong place: record it for replay.
 				out.Events = append(out.Events, tracker.ZoneEvent(f.VehicleID, c, 1, true))
 			}
-			*s.into = k
+			*hf.note = crossNote{has: true, port: c.PortZoneID, key: k, typ: typ}
 		}
+	}
+	if known.has && i < len(h) {
+		nextKnown = known // not found again in either half: keep what was recorded
 	}
 	vs.history = slices.Insert(vs.history, i, me)
 	if i+1 < len(vs.history) {
-		vs.history[i+1].cross = nextCross
-	}
-	if len(vs.history) > e.cfg.History {
-		vs.history = vs.history[1:]
+		vs.history[i+1].known = nextKnown
 	}
 	return nil
+}
+
+// disproved closes a crossing alert that blind-area fixes show was a legitimate crossing.
+func (vs *vstate) disproved(prior crossNote, c geofence.Event) tracker.Alert {
+	a := vs.alert(prior.typ, tracker.SeverityCritical, prior.key, c.Time, c.Lat, c.Lon)
+	a.Late = true
+	a.Message = "blind-area fixes place the crossing at " + c.PortZoneID + ", where it was allowed"
+	a.ZoneID = strp(c.PortZoneID)
+	a.Evidence = evidence(map[string]any{"crossing": point{c.Time, c.Lat, c.Lon}, "port_zone_id": c.PortZoneID, "disproved_by_backfill": true})
+	return a
 }

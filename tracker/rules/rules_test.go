@@ -489,3 +489,35 @@ func TestGateMismatch(t *testing.T) {
 		t.Errorf("%d gate_read events, want 3", len(reads))
 	}
 }
+
+// The reverse: across the gap the direct segment crosses outside the port and raises an alert
+// live; the blind-area fixes show the vehicle drove through the port. The alert is closed.
+func TestLateBackfillDisprovesCrossing(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("l2")}, nil)
+	tr := newTrack("l2", t0, 42.08, 110.04, 16).to(42.03, 110.04, 40).
+		to(42.03, 110.0, 60).to(41.97, 110.0, 60).to(41.97, 110.04, 60).to(41.9, 110.04, 40)
+	var live, buffered []tracker.Fix
+	for _, f := range tr.fixes {
+		if f.Lon > 110.039 {
+			live = append(live, f)
+		} else {
+			buffered = append(buffered, f)
+		}
+	}
+	e.submit(live...)
+	if a := e.expect("l2", tracker.AlertBorderCrossingOutsidePort)[0]; a.Late {
+		t.Fatal("live alert marked late")
+	}
+	e.backfill(buffered)
+	a := e.expect("l2", tracker.AlertBorderCrossingOutsidePort)[0]
+	if a.Active || !a.Late || evidenceOf(t, a)["disproved_by_backfill"] != true {
+		t.Errorf("alert %+v %s: want inactive, late, disproved", a, a.Evidence)
+	}
+	var ports []any
+	for _, ev := range e.events("l2", tracker.EventBorderCross) {
+		ports = append(ports, ev.Attrs["port_zone_id"])
+	}
+	if len(ports) != 2 || ports[0] != nil || ports[1] != "port-a" {
+		t.Errorf("border_cross ports %v, want the live one outside and the late one at port-a", ports)
+	}
+}
