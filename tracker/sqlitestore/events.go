@@ -17,7 +17,10 @@ func commitEvents(ctx context.Context, tx *sql.Tx, b *tracker.Batch) error {
 	defer ins.Close()
 	for i := range b.Events {
 		e := &b.Events[i]
-		if e.FixID == 0 && e.FixRef > 0 && e.FixRef <= len(b.Fixes) {
+		if e.FixRef > len(b.Fixes) || e.FixRef < 0 {
+			return fmt.Errorf("event %d names fix %d of a batch of %d", i, e.FixRef, len(b.Fixes))
+		}
+		if e.FixID == 0 && e.FixRef > 0 {
 			e.FixID = b.Fixes[e.FixRef-1].ID
 		}
 		attrs, err := jsonText(e.Attrs)

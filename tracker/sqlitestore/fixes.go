@@ -3,8 +3,8 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -47,13 +47,88 @@ func resize(v []bool, n int) []bool {
 	return v
 }
 
+// fixInsertRows is how many fixes one INSERT statement carries: one statement per fix costs
+// more in the driver than the row costs in SQLite.
+const fixInsertRows = 64
+
 func commitFixes(ctx context.Context, tx *sql.Tx, b *tracker.Batch) error {
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO fixes(vehicle_id, device_id, protocol, time_us, received_us, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(device_id, time_us) DO NOTHING RETURNING id`)
-	if err != nil {
-		return err
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, fixInsertRows*15)
+	newest := map[string]*tracker.Fix{}
+	var err error
+	for lo := 0; lo < len(b.Fixes); lo += fixInsertRows {
+		hi := min(lo+fixInsertRows, len(b.Fixes))
+		args = args[:0]
+		for i := lo; i < hi; i++ {
+			f := &b.Fixes[i]
+			attrs, err := jsonText(f.Attrs)
+			if err != nil {
+				return fmt.Errorf("fix %d attributes: %w", i, err)
+			}
+			args = append(args, f.VehicleID, f.DeviceID, f.Protocol, us(f.Time), us(f.ReceivedAt),
+				f.Lat, f.Lon, f.SpeedKmh, f.Heading, f.AltitudeM, f.Valid, f.Late, flagsText(f.Flags), attrs)
+		}
+		var stmt *sql.Stmt
+		if hi-lo == fixInsertRows {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, insertFixesSQL(fixInsertRows)); err != nil {
+					return err
+				}
+			}
+			stmt = full
+		} else {
+			if stmt, err = tx.PrepareContext(ctx, insertFixesSQL(hi-lo)); err != nil {
+				return err
+			}
+			defer stmt.Close()
+		}
+		// RETURNING names the rows inserted; the others were already stored.
+		rows, err := stmt.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		var devTimes []devTime
+		for rows.Next() {
+			var id, t int64
+			var dev string
+			if err := rows.Scan(&id, &dev, &t); err != nil {
+				rows.Close()
+				return err
+			}
+			devTimes = append(devTimes, devTime{dev, t, id})
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for i := lo; i < hi; i++ {
+			f := &b.Fixes[i]
+			f.ID = 0
+			for j := range devTimes {
+				if devTimes[j].dev == f.DeviceID && devTimes[j].t == us(f.Time) && devTimes[j].id != 0 {
+					f.ID, devTimes[j].id = devTimes[j].id, 0
+					break
+				}
+			}
+			if f.ID == 0 {
+				b.Duplicates[i] = true
+				if err := tx.QueryRowContext(ctx, `SELECT id FROM fixes WHERE device_id = ? AND time_us = ?`, f.DeviceID, us(f.Time)).Scan(&f.ID); err != nil {
+					return err
+				}
+				continue
+			}
+			if n := newest[f.VehicleID]; n == nil || !f.Time.Before(n.Time) {
+				newest[f.VehicleID] = f
+			}
+		}
 	}
-	defer ins.Close()
+	if len(newest) == 0 {
+		return nil
+	}
 	latest, err := tx.PrepareContext(ctx, `INSERT INTO latest_fixes(vehicle_id, fix_id, time_us) VALUES(?,?,?)
 		ON CONFLICT(vehicle_id) DO UPDATE SET fix_id = excluded.fix_id, time_us = excluded.time_us
 		WHERE excluded.time_us >= latest_fixes.time_us`)
@@ -61,29 +136,31 @@ func commitFixes(ctx context.Context, tx *sql.Tx, b *tracker.Batch) error {
 		return err
 	}
 	defer latest.Close()
-	for i := range b.Fixes {
-		f := &b.Fixes[i]
-		attrs, err := jsonText(f.Attrs)
-		if err != nil {
-			return fmt.Errorf("fix %d attributes: %w", i, err)
-		}
-		err = ins.QueryRowContext(ctx, f.VehicleID, f.DeviceID, f.Protocol, us(f.Time), us(f.ReceivedAt),
-			f.Lat, f.Lon, f.SpeedKmh, f.Heading, f.AltitudeM, f.Valid, f.Late, flagsText(f.Flags), attrs).Scan(&f.ID)
-		if errors.Is(err, sql.ErrNoRows) {
-			b.Duplicates[i] = true
-			if err := tx.QueryRowContext(ctx, `SELECT id FROM fixes WHERE device_id = ? AND time_us = ?`, f.DeviceID, us(f.Time)).Scan(&f.ID); err != nil {
-				return err
-			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := latest.ExecContext(ctx, f.VehicleID, f.ID, us(f.Time)); err != nil {
+	for v, f := range newest {
+		if _, err := latest.ExecContext(ctx, v, f.ID, us(f.Time)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+type devTime struct {
+	dev string
+	t   int64
+	id  int64
+}
+
+func insertFixesSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO fixes(vehicle_id, device_id, protocol, time_us, received_us, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(` ON CONFLICT(device_id, time_us) DO NOTHING RETURNING id, device_id, time_us`)
+	return b.String()
 }
 
 type rowScanner interface{ Scan(dest ...any) error }

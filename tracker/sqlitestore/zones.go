@@ -19,6 +19,9 @@ func (s *Store) PutZones(ctx context.Context, zones []geofence.Zone) ([]geofence
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	out := make([]geofence.Zone, len(zones))
 	for i, z := range zones {
+		if z.ID == "" || z.Geometry == nil {
+			return nil, fmt.Errorf("zone %d (%q): a zone needs an id and a geometry", i, z.Name)
+		}
 		var v int64
 		err := tx.QueryRowContext(ctx, `SELECT version FROM zones WHERE id = ?`, z.ID).Scan(&v)
 		if err != nil && !isNoRows(err) {
