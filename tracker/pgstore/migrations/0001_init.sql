@@ -22,8 +22,8 @@ CREATE TABLE fixes (
 
 -- A resent fix (same device, same device time) is a duplicate.
 CREATE UNIQUE INDEX fixes_device_time ON fixes (device_id, device_time);
--- One vehicle over a period.
-CREATE INDEX fixes_vehicle_time ON fixes (vehicle_id, device_time);
+-- One vehicle over a period, already in the order Track returns (id breaks ties).
+CREATE INDEX fixes_vehicle_time ON fixes (vehicle_id, device_time, id);
 -- An area over a period: the day partitions narrow the period, the R-tree the area.
 CREATE INDEX fixes_area ON fixes USING gist (point(lon, lat));
 
