@@ -149,6 +149,24 @@ func (e *Engine) Load(ctx context.Context) error {
 	for _, d := range ds {
 		e.DeclarationChanged(ctx, d)
 	}
+	// The newest stored fix of each vehicle: after a restart a vehicle that never reports again
+	// is still missed by signal_lost, and a gap across the restart is still measured.
+	latest, err := e.cfg.Store.LatestFixes(ctx)
+	if err != nil {
+		return fmt.Errorf("rules: latest fixes: %w", err)
+	}
+	for _, f := range latest {
+		if !f.Valid {
+			continue
+		}
+		vs := e.state(f.VehicleID)
+		vs.mu.Lock()
+		if !vs.hasLast || f.Time.After(vs.last.Time) {
+			vs.last, vs.hasLast, vs.lastRecv = f, true, f.ReceivedAt
+			vs.history = append(vs.history[:0], hist{t: f.Time, lat: f.Lat, lon: f.Lon})
+		}
+		vs.mu.Unlock()
+	}
 	return nil
 }
 

@@ -1,9 +1,11 @@
 package rules
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/borderwatch/borderwatch/geofence"
@@ -90,11 +92,12 @@ type stopInfo struct {
 }
 
 // meetings pairs vehicles stopped outside allowed zones near each other for long enough: one
-// alert per pair and stop. The set is small (most stops are in yards and ports), so pairs are
-// compared directly.
+// alert per pair and stop. A sweep by latitude compares only neighbours.
 func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.Alert {
+	slices.SortFunc(stopped, func(a, b stopInfo) int { return cmp.Compare(a.at.Lat, b.at.Lat) })
+	dLat := e.cfg.MeetingRadiusM / 111000
 	for i := range stopped {
-		for j := i + 1; j < len(stopped); j++ {
+		for j := i + 1; j < len(stopped) && stopped[j].at.Lat-stopped[i].at.Lat <= dLat; j++ {
 			a, b := stopped[i], stopped[j]
 			if a.vs.id > b.vs.id {
 				a, b = b, a
