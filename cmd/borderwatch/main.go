@@ -20,6 +20,7 @@ Usage: borderwatch <command> [flags]
 Commands:
   demo          server with the simulator, default zones, and unknown devices accepted
   serve         the server alone
+  sim           drive a server with the simulated district (--score: recall and precision; --load: load test)
   zones import FILE | zones export FILE
                 load a GeoJSON FeatureCollection of zones (all or nothing), or write them out
   audit verify  check the audit log's hash chain and report the first broken link
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve", "demo":
 		return serveCommand(ctx, cmd, rest, stdout, stderr)
+	case "sim":
+		return simCommand(ctx, rest, stdout, stderr)
 	case "zones":
 		return zonesCommand(ctx, rest, stdout, stderr)
 	case "audit":

@@ -5,6 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/borderwatch/borderwatch/mapui"
+	"github.com/borderwatch/borderwatch/sim"
 )
 
 func serveCommand(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
@@ -17,12 +24,60 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	demo := name == "demo"
+	if demo && cfg.AdminPassword == "" {
+		pw, err := demoPassword(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		cfg.AdminPassword = pw
+	}
 	a, err := newApp(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	printWelcome(stdout, a, name == "demo")
+	printWelcome(stdout, a, demo)
+	if demo {
+		s, err := sim.New(sim.Config{
+			JT808Addr: addrOf(a.jt808Ln),
+			GT06Addr:  addrOf(a.gt06Ln),
+			OsmAndURL: "http://" + addrOf(a.osmandLn) + "/",
+			APIURL:    "http://" + a.httpLn.Addr().String(),
+			Username:  "admin",
+			Password:  cfg.AdminPassword,
+			Speedup:   demoSpeedup,
+			Seed:      uint64(time.Now().UnixNano()),
+			TruthFile: filepath.Join(cfg.DataDir, "truth.json"),
+			Logger:    a.log.With("component", "sim"),
+		})
+		if err != nil {
+			return err
+		}
+		go func() {
+			if err := s.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("simulator stopped", "err", err)
+			}
+		}()
+		fmt.Fprintf(stdout, "Simulating the Hohhot Customs district at %g× speed; ground truth in %s\n", demoSpeedup, filepath.Join(cfg.DataDir, "truth.json"))
+	}
 	return a.run(ctx)
+}
+
+// demoSpeedup makes the demo show its first alerts within two minutes.
+const demoSpeedup = 60.0
+
+// demoPassword keeps the demo's generated admin password in the data directory, so that a
+// restarted demo (and its simulator) can log in again. serve never does this.
+func demoPassword(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "demo-admin-password")
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return "", err
+	}
+	pw := mapui.GeneratePassword()
+	return pw, os.WriteFile(path, []byte(pw+"\n"), 0o600)
 }
 
 // printWelcome tells a person where to go and, once, the generated admin password.
@@ -32,10 +87,11 @@ func printWelcome(w io.Writer, a *app, demo bool) {
 		scheme = "https"
 	}
 	fmt.Fprintf(w, "BorderWatch is running: %s://%s/\n", scheme, browsable(a.httpLn.Addr().String()))
-	if a.AdminPassword != "" {
+	switch {
+	case demo:
+		fmt.Fprintf(w, "Log in as admin with the password %s\n", a.cfg.AdminPassword)
+	case a.AdminPassword != "":
 		fmt.Fprintf(w, "Log in as admin with the password %s (printed only this once; it is stored hashed).\n", a.AdminPassword)
-	} else if demo {
-		fmt.Fprintln(w, "Log in as admin with the password set on first start (BW_ADMIN_PASSWORD).")
 	}
 }
 

@@ -1,0 +1,49 @@
+# BorderWatch. `make demo` runs the demo; `make test` runs every test (installing what they need).
+GO ?= go
+BIN := bin/borderwatch
+
+.PHONY: all build web demo test test-go test-web bench fuzz clean
+
+all: build
+
+web: mapui/web/node_modules/.package-lock.json
+	cd mapui/web && npm run build
+
+mapui/web/node_modules/.package-lock.json: mapui/web/package.json mapui/web/package-lock.json
+	cd mapui/web && npm ci --no-audit --no-fund
+
+build: web
+	$(GO) build -o $(BIN) ./cmd/borderwatch
+
+demo: build
+	./$(BIN) demo
+
+# The whole suite: services and packages first, then Go tests (stores, gateways, geofence,
+# rules, simulator, end-to-end), then the browser tests against the real server.
+test:
+	bash scripts/test-setup.sh
+	$(MAKE) web
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+	cd mapui/web && npm test
+
+test-go:
+	$(GO) test ./...
+
+test-web: build
+	cd mapui/web && npm test
+
+bench: build
+	./$(BIN) bench
+
+# A short fuzzing pass over every decoder (go test -fuzz takes one package at a time).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ingest/jt808
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ingest/gt06
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ingest/osmand
+	$(GO) test -run '^$$' -fuzz FuzzParseFeatureCollection -fuzztime $(FUZZTIME) ./geofence
+
+clean:
+	rm -rf bin mapui/web/node_modules
+	find mapui/web/dist -mindepth 1 ! -name README.md -delete
