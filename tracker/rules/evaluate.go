@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -51,7 +52,7 @@ type vstate struct {
 	decls             []*decl
 
 	hasLast  bool
-	last     tracker.Fix // newest valid fix
+	last     point // newest valid fix
 	lastRecv time.Time
 	history  []hist
 	crossed  []timedNote // this fix's live crossings, to note on the history
@@ -61,6 +62,7 @@ type vstate struct {
 
 	// stop tracking
 	anchor      point
+	anchorKx    float64 // metres per degree of longitude at the anchor
 	anchorLast  time.Time
 	stopped     bool
 	stopAllowed bool
@@ -130,7 +132,7 @@ func (e *Engine) Evaluate(ctx context.Context, st *tracker.VehicleState, f *trac
 			return err
 		}
 	}
-	vs.last, vs.hasLast, vs.lastRecv = *f, true, f.ReceivedAt
+	vs.last, vs.hasLast, vs.lastRecv = pt(f), true, f.ReceivedAt
 	vs.push(hist{t: f.Time, lat: f.Lat, lon: f.Lon}, e.cfg.History)
 	return nil
 }
@@ -186,7 +188,7 @@ func (e *Engine) gap(vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
 	a := vs.alert(tracker.AlertSignalLost, tracker.SeverityWarning, key, vs.last.Time, vs.last.Lat, vs.last.Lon)
 	a.UpdatedAt = f.Time
 	a.Message = fmt.Sprintf("no fix for %s; %.0f m covered while dark", dark.Round(time.Second), distM)
-	a.Evidence = evidence(map[string]any{"last_fix": pt(&vs.last), "next_fix": pt(f), "duration_s": dark.Seconds(), "distance_m": distM})
+	a.Evidence = evidence(map[string]any{"last_fix": vs.last, "next_fix": pt(f), "duration_s": dark.Seconds(), "distance_m": distM})
 	out.Alerts = append(out.Alerts, a)
 }
 
@@ -317,7 +319,7 @@ func (e *Engine) close(ctx context.Context, vs *vstate, d *decl, status, reason 
 
 // stop tracks stops for every vehicle and raises unauthorized_stop for declared ones.
 func (e *Engine) stop(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
-	if !vs.hasLast || tracker.DistanceM(vs.anchor.Lat, vs.anchor.Lon, f.Lat, f.Lon) > e.cfg.StopRadiusM {
+	if !vs.hasLast || vs.fromAnchorM(f) > e.cfg.StopRadiusM {
 		if vs.stopped {
 			dur := vs.anchorLast.Sub(vs.anchor.Time)
 			out.Events = append(out.Events, tracker.Event{Type: tracker.EventStopEnd, Time: vs.anchorLast, VehicleID: vs.id,
@@ -328,6 +330,7 @@ func (e *Engine) stop(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 			}
 		}
 		vs.anchor, vs.anchorLast, vs.stopped, vs.stopKey, vs.met = pt(f), f.Time, false, "", nil
+		vs.anchorKx = metresPerDegree * math.Cos(f.Lat*math.Pi/180)
 		return
 	}
 	vs.anchorLast = f.Time
@@ -343,6 +346,16 @@ func (e *Engine) stop(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 		e.m.alerts.WithLabelValues(tracker.AlertUnauthorizedStop).Inc()
 		out.Alerts = append(out.Alerts, vs.stopAlert(vs.stopKey, f.Time, true))
 	}
+}
+
+const metresPerDegree = 111195.0
+
+// fromAnchorM is the distance from the stop's anchor, flat-earth: exact enough within a few
+// hundred metres, and without the trigonometry of a great circle on every fix.
+func (vs *vstate) fromAnchorM(f *tracker.Fix) float64 {
+	dx := (f.Lon - vs.anchor.Lon) * vs.anchorKx
+	dy := (f.Lat - vs.anchor.Lat) * metresPerDegree
+	return math.Sqrt(dx*dx + dy*dy)
 }
 
 func (vs *vstate) stopAlert(key string, until time.Time, active bool) tracker.Alert {

@@ -162,7 +162,7 @@ func (e *Engine) Load(ctx context.Context) error {
 		vs := e.state(f.VehicleID)
 		vs.mu.Lock()
 		if !vs.hasLast || f.Time.After(vs.last.Time) {
-			vs.last, vs.hasLast, vs.lastRecv = f, true, f.ReceivedAt
+			vs.last, vs.hasLast, vs.lastRecv = pt(&f), true, f.ReceivedAt
 			vs.history = append(vs.history[:0], hist{t: f.Time, lat: f.Lat, lon: f.Lon})
 		}
 		vs.mu.Unlock()

@@ -52,7 +52,7 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 		a.UpdatedAt = now
 		a.Active = true
 		a.Message = fmt.Sprintf("no fix since %s", vs.last.Time.UTC().Format(time.RFC3339))
-		a.Evidence = evidence(map[string]any{"last_fix": pt(&vs.last), "control_zone": vs.controlZones > 0})
+		a.Evidence = evidence(map[string]any{"last_fix": vs.last, "control_zone": vs.controlZones > 0})
 		alerts = append(alerts, a)
 	}
 	// Overstay before expiry: both happen at valid_to, and the deadline outlives the declaration.
@@ -66,7 +66,7 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 		a.Message = "resident car has not exited by " + vs.deadline.UTC().Format(time.RFC3339)
 		ev := map[string]any{"deadline": vs.deadline.UTC()}
 		if vs.hasLast {
-			ev["last_fix"] = pt(&vs.last)
+			ev["last_fix"] = vs.last
 		}
 		a.Evidence = evidence(ev)
 		alerts = append(alerts, a)
@@ -167,7 +167,7 @@ func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Even
 		if vs.hasLast && g.Time.Sub(vs.last.Time).Abs() <= e.cfg.GateMaxAge {
 			if dist, err := e.cfg.Engine.DistanceM(ctx, g.GateZoneID, vs.last.Lat, vs.last.Lon); err == nil && dist > e.cfg.GateMaxDistanceM {
 				reasons = append(reasons, fmt.Sprintf("last GPS position %.0f m from the gate", dist))
-				evd["last_fix"] = pt(&vs.last)
+				evd["last_fix"] = vs.last
 				evd["distance_m"] = dist
 			}
 		}
