@@ -129,10 +129,10 @@ func (h *Hub) deliver(p published) {
 
 // subscription narrows what a client receives; the zero value receives everything.
 type subscription struct {
-	Type        string     `json:"type"`
-	BBox        []float64  `json:"bbox"` // minLon, minLat, maxLon, maxLat
-	Vehicles    []string   `json:"vehicles"`
-	MinSeverity string     `json:"min_severity"`
+	Type        string    `json:"type"`
+	BBox        []float64 `json:"bbox"` // minLon, minLat, maxLon, maxLat
+	Vehicles    []string  `json:"vehicles"`
+	MinSeverity string    `json:"min_severity"`
 	vehicles    map[string]bool
 	minRank     int
 }

@@ -116,10 +116,19 @@ type apiFix struct {
 	Flags     []string
 }
 
-func (a *testApp) track(vehicle string) []apiFix {
+// track returns a vehicle's fixes of the 30 days from "from" (RFC 3339; "" for the last day).
+func (a *testApp) track(vehicle, from string) []apiFix {
 	a.t.Helper()
 	var out struct{ Fixes []apiFix }
-	a.mustCall("GET", "/api/v1/vehicles/"+vehicle+"/track?from=2000-01-02T00:00:00Z&to=2030-01-01T00:00:00Z", nil, &out, 200)
+	q := ""
+	if from != "" {
+		t, err := time.Parse(time.RFC3339, from)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		q = "?from=" + from + "&to=" + t.Add(30*24*time.Hour).Format(time.RFC3339)
+	}
+	a.mustCall("GET", "/api/v1/vehicles/"+vehicle+"/track"+q, nil, &out, 200)
 	return out.Fixes
 }
 

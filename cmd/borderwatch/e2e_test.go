@@ -30,9 +30,9 @@ func TestJT808EndToEnd(t *testing.T) {
 	bad := unhex(t, traccarLocation)
 	bad[len(bad)-2] ^= 0xFF
 	d.send(bad)
-	d.expect(unhex(t, "7E 8001 0005 012345678901 0002 0013 0200 02 1F 7E"))
+	d.expect(unhex(t, "7E 8001 0005 012345678901 0002 0013 0200 02 1D 7E"))
 
-	fixes := a.track("car-1")
+	fixes := a.track("car-1", "2021-07-26T00:00:00Z")
 	if len(fixes) != 1 {
 		t.Fatalf("stored %d fixes, want 1: %s", len(fixes), fmtJSON(fixes))
 	}
@@ -57,7 +57,7 @@ func TestJT808EndToEnd(t *testing.T) {
 	fixChecksum(unknown)
 	u.send(unknown)
 	u.expect(unhex(t, "7E 8001 0005 019999999999 0000 0013 0200 01 0C 7E"))
-	if got := a.track("19999999999"); len(got) != 0 {
+	if got := a.track("19999999999", "2021-07-26T00:00:00Z"); len(got) != 0 {
 		t.Errorf("unknown terminal's fix stored: %s", fmtJSON(got))
 	}
 }
@@ -92,10 +92,10 @@ func TestJT808AuthCode(t *testing.T) {
 	auth := unhex(t, "7E 0102 0006 012345678901 0014 736563726574 00 7E")
 	fixChecksum(auth)
 	d.send(auth)
-	d.expect(unhex(t, "7E 8001 0005 012345678901 0001 0014 0102 00 09 7E"))
+	d.expect(unhex(t, "7E 8001 0005 012345678901 0001 0014 0102 00 1A 7E"))
 	d.send(unhex(t, traccarLocation))
 	d.expect(unhex(t, "7E 8001 0005 012345678901 0002 0013 0200 00 1F 7E"))
-	if got := a.track("car-2"); len(got) != 1 {
+	if got := a.track("car-2", "2021-07-26T00:00:00Z"); len(got) != 1 {
 		t.Fatalf("stored %d fixes after auth, want 1", len(got))
 	}
 }
@@ -110,8 +110,8 @@ func TestGT06EndToEnd(t *testing.T) {
 	// Traccar's 0x22 GPS+LBS frame, 2015-12-29 02:51:05 UTC; GPS packets expect no ack.
 	d.send(unhex(t, "787822220F0C1D023305C9027AC8180C46586000140001CC00287D001F71000001000820860D0A"))
 	d.expectSilence(300 * time.Millisecond)
-	waitFor(t, func() bool { return len(a.track("res-1")) == 1 })
-	f := a.track("res-1")[0]
+	waitFor(t, func() bool { return len(a.track("res-1", "2015-12-28T00:00:00Z")) == 1 })
+	f := a.track("res-1", "2015-12-28T00:00:00Z")[0]
 	if !f.Time.Equal(time.Date(2015, 12, 29, 2, 51, 5, 0, time.UTC)) || fmt.Sprintf("%.6f", f.Lat) != fmt.Sprintf("%.6f", float64(0x027ac818)/1800000) || !f.Valid {
 		t.Errorf("stored %s", fmtJSON(f))
 	}
@@ -137,7 +137,7 @@ func TestOsmAndEndToEnd(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("OsmAnd answered %d", resp.StatusCode)
 	}
-	fixes := a.track("patrol-1")
+	fixes := a.track("patrol-1", "")
 	if len(fixes) != 1 || fixes[0].SpeedKmh != 18.52 || fixes[0].Heading != 90 || fixes[0].Time.Unix() != ts {
 		t.Fatalf("stored %s", fmtJSON(fixes))
 	}
@@ -160,7 +160,7 @@ func TestOsmAndEndToEnd(t *testing.T) {
 			t.Errorf("%s: %d, want %d", tc.query, resp.StatusCode, tc.want)
 		}
 	}
-	if got := a.track("patrol-1"); len(got) != 1 {
+	if got := a.track("patrol-1", ""); len(got) != 1 {
 		t.Errorf("refused requests stored fixes: %d", len(got))
 	}
 }
