@@ -1,0 +1,643 @@
+package geofence
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/paulmach/orb/geojson"
+)
+
+// Tile38 is the engine backed by a Tile38 server. Vehicles live in the collection
+// <prefix>:vehicles, zones in <prefix>:zones:<generation> and as Tile38 fences: one channel
+// <prefix>:fence:<zone id> per zone (areas WITHIN … DETECT enter,exit, corridors the same
+// with BUFFER width_m around the line, the border INTERSECTS … DETECT cross).
+//
+// Events come from direct queries, not from the fence notifications. A Tile38 fence fires on
+// each SET, asynchronously, judging the new point alone (cross aside), while Update must
+// return the events of a move synchronously and see a crossing between two sparse fixes. So
+// each Update sends, in one pipelined round trip, the SET of the vehicle and an INTERSECTS of
+// the zones with the move as a LineString (a POINT for a first fix), buffered by the widest
+// corridor. The zones Tile38 names are the candidates; where along the move each fence was
+// crossed is then computed with the zones' exact geometry, the same code the embedded engine
+// uses, and the shared States apply the hysteresis. That is what makes both engines give the
+// same events. The fences' own notifications are still consumed (PSUBSCRIBE) and offered by
+// Notifications, for consumers that want Tile38's view.
+//
+// On a new connection (first, or after a broken one) the client restores what a restarted
+// server may have lost before anything else is sent: the vehicles' last positions first, then
+// the zones and fences, so the fences are created around vehicles already in place and fire
+// no spurious enter; the States live in this process, so no event is repeated either.
+type Tile38 struct {
+	prefix string
+	client *respClient
+	states *States
+	log    *slog.Logger
+
+	zmu  sync.Mutex // serialises SetZones
+	idx  atomic.Pointer[t38index]
+	last lastPositions
+
+	notes   chan FenceNotification
+	dropped atomic.Uint64
+	sub     *respClient
+	done    chan struct{}
+	closed  atomic.Bool
+	wg      sync.WaitGroup
+}
+
+var _ Engine = (*Tile38)(nil)
+
+// FenceNotification is one message from a Tile38 fence.
+type FenceNotification struct {
+	ZoneID    string
+	VehicleID string
+	Detect    string // enter, exit, cross, inside, outside
+	Time      time.Time
+}
+
+// t38index is one zone set: the exact geometry, and the Tile38 collection holding it.
+type t38index struct {
+	*index
+	t     *Tile38
+	zones []Zone
+	key   string   // <prefix>:zones:<generation>; "" before the first SetZones
+	pad   string   // BUFFER of candidate queries: a little over the widest corridor, "" if none
+	fence [][]byte // the SETCHAN commands, encoded
+}
+
+const (
+	tile38DialTimeout = 5 * time.Second
+	tile38Limit       = "1000000" // LIMIT of candidate queries: all of them
+)
+
+// NewTile38 connects to the Tile38 server at addr ("host:port", optionally followed by
+// "/prefix" to name the keys; the prefix defaults to "bw") and returns an engine without
+// zones. ctx bounds the connection attempt.
+func NewTile38(ctx context.Context, addr string, opts Options) (*Tile38, error) {
+	host, prefix, _ := strings.Cut(addr, "/")
+	if prefix == "" {
+		prefix = "bw"
+	}
+	if strings.ContainsAny(prefix, " *?[]") {
+		return nil, fmt.Errorf("geofence: Tile38 key prefix %q: no spaces or glob characters", prefix)
+	}
+	t := &Tile38{
+		prefix: prefix,
+		states: NewStates(opts),
+		log:    slog.Default(),
+		notes:  make(chan FenceNotification, 1024),
+		done:   make(chan struct{}),
+	}
+	t.last.seed = maphash.MakeSeed()
+	for i := range t.last.shards {
+		t.last.shards[i].m = map[string][2]float64{}
+	}
+	t.idx.Store(&t38index{index: newIndex(nil), t: t})
+	t.client = &respClient{addr: host, timeout: tile38DialTimeout, onConnect: t.restore}
+	if _, err := t.client.get(ctx); err != nil {
+		return nil, err
+	}
+	t.sub = &respClient{addr: host, timeout: tile38DialTimeout}
+	t.wg.Go(t.subscribe)
+	return t, nil
+}
+
+func (t *Tile38) vehiclesKey() string { return t.prefix + ":vehicles" }
+func (t *Tile38) fencePrefix() string { return t.prefix + ":fence:" }
+
+// restore runs on every new connection: it checks the server is Tile38 and puts back the
+// vehicles, zones and fences.
+func (t *Tile38) restore(ctx context.Context, l *respLink) error {
+	b := appendCmd(nil, "SERVER")
+	n := 1
+	vk := t.vehiclesKey()
+	t.last.each(func(id string, ll [2]float64) {
+		b = appendSet(b, vk, id, ll[0], ll[1])
+		n++
+	})
+	x := t.idx.Load()
+	if x.key != "" {
+		var k int
+		b, k = x.appendZones(b)
+		n += k
+	}
+	rs, err := l.do(ctx, b, n)
+	if err != nil {
+		return err
+	}
+	if rs[0].typ == '-' {
+		return fmt.Errorf("not a Tile38 server (SERVER: %s)", rs[0].str)
+	}
+	return firstError(rs)
+}
+
+// appendZones appends the SETs of the zones and their SETCHANs.
+func (x *t38index) appendZones(b []byte) ([]byte, int) {
+	n := 0
+	for _, z := range x.zones {
+		g, _ := geojson.NewGeometry(z.Geometry).MarshalJSON()
+		b = appendArrayHeader(b, 5)
+		b = appendBulk(b, "SET")
+		b = appendBulk(b, x.key)
+		b = appendBulk(b, z.ID)
+		b = appendBulk(b, "OBJECT")
+		b = appendBulkBytes(b, g)
+		n++
+	}
+	for _, f := range x.fence {
+		b = append(b, f...)
+		n++
+	}
+	return b, n
+}
+
+// fenceCmd returns the SETCHAN of zone z.
+func fenceCmd(chname, vehicles string, z Zone) []byte {
+	g, _ := geojson.NewGeometry(z.Geometry).MarshalJSON()
+	switch z.Kind {
+	case KindBorder:
+		return appendCmd(nil, "SETCHAN", chname, "INTERSECTS", vehicles, "FENCE", "DETECT", "cross", "OBJECT", string(g))
+	case KindCorridor:
+		return appendCmd(nil, "SETCHAN", chname, "WITHIN", vehicles, "BUFFER", strconv.FormatFloat(z.WidthM, 'f', -1, 64),
+			"FENCE", "DETECT", "enter,exit", "OBJECT", string(g))
+	default:
+		return appendCmd(nil, "SETCHAN", chname, "WITHIN", vehicles, "FENCE", "DETECT", "enter,exit", "OBJECT", string(g))
+	}
+}
+
+func appendSet(b []byte, key, id string, lat, lon float64) []byte {
+	b = appendArrayHeader(b, 6)
+	b = appendBulk(b, "SET")
+	b = appendBulk(b, key)
+	b = appendBulk(b, id)
+	b = appendBulk(b, "POINT")
+	b = appendBulkFloat(b, lat)
+	return appendBulkFloat(b, lon)
+}
+
+// SetZones validates the zones and replaces the whole set: a new zone collection is written,
+// the fences are replaced, and then the engine switches to the new set. The collection before
+// is kept until the next SetZones, for queries still in flight.
+func (t *Tile38) SetZones(ctx context.Context, zones []Zone) error {
+	if t.closed.Load() {
+		return ErrClosed
+	}
+	if err := checkZones(zones); err != nil {
+		return err
+	}
+	t.zmu.Lock()
+	defer t.zmu.Unlock()
+	old := t.idx.Load()
+	zones = slices.Clone(zones)
+	x := &t38index{index: newIndex(zones), t: t, zones: zones,
+		key: t.prefix + ":zones:" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	if x.key == old.key { // a coarse clock must not reuse a generation
+		x.key = old.key + "0"
+	}
+	width := 0.0
+	for _, z := range zones {
+		if z.Kind == KindCorridor {
+			width = max(width, z.WidthM)
+		}
+		x.fence = append(x.fence, fenceCmd(t.fencePrefix()+z.ID, t.vehiclesKey(), z))
+	}
+	if width > 0 {
+		// Tile38 buffers with polygons inscribed in the circles: 5 % more covers it.
+		x.pad = strconv.FormatFloat(width*1.05+1, 'f', 1, 64)
+	}
+	rs, err := t.client.do(ctx, appendCmd(nil, "KEYS", t.prefix+":zones:*"), 1)
+	if err != nil {
+		return err
+	}
+	if err := firstError(rs); err != nil {
+		return err
+	}
+	b := appendCmd(nil, "PDELCHAN", t.fencePrefix()+"*")
+	n := 1
+	for _, k := range rs[0].arr {
+		if string(k.str) != old.key {
+			b = appendCmd(b, "DROP", string(k.str))
+			n++
+		}
+	}
+	b, k := x.appendZones(b)
+	if rs, err = t.client.do(ctx, b, n+k); err != nil {
+		return err
+	}
+	if err := firstError(rs); err != nil {
+		return fmt.Errorf("geofence: Tile38 refused the zones: %w", err)
+	}
+	t.idx.Store(x)
+	return nil
+}
+
+// checkZones is SetZones' validation, the same as the embedded engine's.
+func checkZones(zones []Zone) error {
+	var errs []string
+	seen := make(map[string]bool, len(zones))
+	for i, z := range zones {
+		if err := z.Validate(); err != nil {
+			errs = append(errs, fmt.Sprintf("zone %d (%q): %v", i, z.ID, err))
+		}
+		if seen[z.ID] {
+			errs = append(errs, fmt.Sprintf("zone %d (%q): duplicate id", i, z.ID))
+		}
+		seen[z.ID] = true
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("geofence: invalid zones: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Update moves a vehicle; see Engine and the type's comment.
+func (t *Tile38) Update(ctx context.Context, p Position) ([]Event, error) {
+	if t.closed.Load() {
+		return nil, ErrClosed
+	}
+	return t.states.Update(ctx, t.idx.Load(), p)
+}
+
+// t38scratch is a vehicle's reusable working space.
+type t38scratch struct {
+	scratch
+	buf   []byte
+	cands []string
+}
+
+// appendQuery appends the INTERSECTS of the zones with the move from→to (buffered by pad if
+// it is set) returning IDs.
+func (x *t38index) appendQuery(b []byte, from, to Position, pad string) []byte {
+	n := 5
+	if pad != "" {
+		n += 2
+	}
+	point := from.Lat == to.Lat && from.Lon == to.Lon
+	if point {
+		n += 3 // POINT lat lon
+	} else {
+		n += 2 // OBJECT geojson
+	}
+	b = appendArrayHeader(b, n)
+	b = appendBulk(b, "INTERSECTS")
+	b = appendBulk(b, x.key)
+	b = appendBulk(b, "LIMIT")
+	b = appendBulk(b, tile38Limit)
+	if pad != "" {
+		b = appendBulk(b, "BUFFER")
+		b = appendBulk(b, pad)
+	}
+	b = appendBulk(b, "IDS")
+	if point {
+		b = appendBulk(b, "POINT")
+		b = appendBulkFloat(b, to.Lat)
+		return appendBulkFloat(b, to.Lon)
+	}
+	b = appendBulk(b, "OBJECT")
+	var tmp [128]byte
+	g := append(tmp[:0], `{"type":"LineString","coordinates":[[`...)
+	g = strconv.AppendFloat(g, from.Lon, 'f', -1, 64)
+	g = append(g, ',')
+	g = strconv.AppendFloat(g, from.Lat, 'f', -1, 64)
+	g = append(g, "],["...)
+	g = strconv.AppendFloat(g, to.Lon, 'f', -1, 64)
+	g = append(g, ',')
+	g = strconv.AppendFloat(g, to.Lat, 'f', -1, 64)
+	g = append(g, "]]}"...)
+	return appendBulkBytes(b, g)
+}
+
+// candidates returns the IDs of an INTERSECTS … IDS reply.
+func candidates(v respValue, ids []string) ([]string, error) {
+	if v.typ == '-' {
+		return nil, respError(v.str)
+	}
+	if v.typ != '*' || len(v.arr) != 2 || v.arr[1].typ != '*' {
+		return nil, fmt.Errorf("tile38: unexpected INTERSECTS reply %v", v)
+	}
+	for _, id := range v.arr[1].arr {
+		ids = append(ids, string(id.str))
+	}
+	return ids, nil
+}
+
+// Observe sends the vehicle's SET and the candidate query in one round trip, then reports
+// the move against the candidates with exact geometry, as the embedded engine does.
+func (x *t38index) Observe(ctx context.Context, m *Move) error {
+	sc, _ := m.Scratch.(*t38scratch)
+	if sc == nil {
+		sc = &t38scratch{}
+		m.Scratch = sc
+	}
+	b := appendSet(sc.buf[:0], x.t.vehiclesKey(), m.To.VehicleID, m.To.Lat, m.To.Lon)
+	want := 1
+	if x.key != "" {
+		b = x.appendQuery(b, m.From, m.To, x.pad)
+		want++
+	}
+	sc.buf = b
+	rs, err := x.t.client.do(ctx, b, want)
+	if err != nil {
+		return err
+	}
+	if rs[0].typ == '-' {
+		return respError(rs[0].str)
+	}
+	sc.cands = sc.cands[:0]
+	if want == 2 {
+		if sc.cands, err = candidates(rs[1], sc.cands); err != nil {
+			return err
+		}
+	}
+	x.t.last.set(m.To.VehicleID, m.To.Lat, m.To.Lon)
+
+	x.search(&sc.scratch, m)
+	for _, g := range sc.groups(x.index) {
+		s := x.shapes[g.shape]
+		if !slices.Contains(sc.cands, s.zone.ID) {
+			continue
+		}
+		ob := Observation{ZoneID: s.zone.ID, Kind: s.zone.Kind}
+		start := len(m.Cross)
+		switch s.zone.Kind {
+		case KindBorder:
+			m.Cross = x.borderCrossings(&sc.scratch, m, s, sc.hits[g.from:g.to], m.Cross)
+		case KindCorridor:
+			ob.StartInside, m.Cross = corridorCrossings(&sc.scratch, m, s, sc.hits[g.from:g.to], m.Cross)
+		default:
+			ob.StartInside, m.Cross = areaCrossings(&sc.scratch, m, s, m.Cross)
+		}
+		ob.Crossings = m.Cross[start:]
+		if ob.StartInside || len(ob.Crossings) > 0 || slices.Contains(m.Held, ob.ZoneID) {
+			m.Obs = append(m.Obs, ob)
+		}
+	}
+	for _, id := range m.Held {
+		if !slices.ContainsFunc(m.Obs, func(o Observation) bool { return o.ZoneID == id }) {
+			ob := Observation{ZoneID: id, Gone: true}
+			if s := x.byID[id]; s != nil {
+				ob = Observation{ZoneID: id, Kind: s.zone.Kind}
+			}
+			m.Obs = append(m.Obs, ob)
+		}
+	}
+	return nil
+}
+
+// query runs one candidate query and returns the IDs.
+func (t *Tile38) query(ctx context.Context, x *t38index, from, to Position, pad string) ([]string, error) {
+	if x.key == "" {
+		return nil, nil
+	}
+	rs, err := t.client.do(ctx, x.appendQuery(nil, from, to, pad), 1)
+	if err != nil {
+		return nil, err
+	}
+	return candidates(rs[0], nil)
+}
+
+// Crossings returns the raw border crossings of a segment; see Engine.
+func (t *Tile38) Crossings(ctx context.Context, from, to Position) ([]Event, error) {
+	if t.closed.Load() {
+		return nil, ErrClosed
+	}
+	x := t.idx.Load()
+	cands, err := t.query(ctx, x, from, to, "")
+	if err != nil {
+		return nil, err
+	}
+	m := Move{From: from, To: to}
+	var sc scratch
+	x.search(&sc, &m)
+	var evs []Event
+	for _, h := range sc.groups(x.index) {
+		s := x.shapes[h.shape]
+		if s.zone.Kind != KindBorder || !slices.Contains(cands, s.zone.ID) {
+			continue
+		}
+		start := len(m.Cross)
+		m.Cross = x.borderCrossings(&sc, &m, s, sc.hits[h.from:h.to], m.Cross)
+		for _, c := range m.Cross[start:] {
+			evs = append(evs, Event{Type: BorderCross, ZoneID: s.zone.ID, Kind: KindBorder, Time: m.timeAt(c.At),
+				Lat: c.Lat, Lon: c.Lon, PortZoneID: c.PortZoneID, Direction: c.Direction})
+		}
+	}
+	slices.SortStableFunc(evs, func(a, b Event) int { return a.Time.Compare(b.Time) })
+	return evs, nil
+}
+
+// Containing returns the areas and corridors holding the point: Tile38's candidates, checked
+// with exact geometry (a corridor is a distance from its line, which Tile38 does not hold).
+func (t *Tile38) Containing(ctx context.Context, lat, lon float64) ([]Zone, error) {
+	if t.closed.Load() {
+		return nil, ErrClosed
+	}
+	x := t.idx.Load()
+	p := Position{Lat: lat, Lon: lon}
+	cands, err := t.query(ctx, x, p, p, x.pad)
+	if err != nil {
+		return nil, err
+	}
+	var out []Zone
+	for _, id := range cands {
+		s := x.byID[id]
+		switch {
+		case s == nil:
+		case isArea(s.zone.Kind) && s.contains(lon, lat),
+			s.zone.Kind == KindCorridor && s.distanceM(lat, lon) <= s.width:
+			out = append(out, s.zone)
+		}
+	}
+	slices.SortFunc(out, func(a, b Zone) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// DistanceM returns the metres from the point to a zone, from the zone's exact geometry kept
+// in this process (Tile38 has no point-to-line distance).
+func (t *Tile38) DistanceM(ctx context.Context, zoneID string, lat, lon float64) (float64, error) {
+	if t.closed.Load() {
+		return 0, ErrClosed
+	}
+	s := t.idx.Load().byID[zoneID]
+	if s == nil {
+		return 0, fmt.Errorf("%w %q", ErrUnknownZone, zoneID)
+	}
+	return s.distanceM(lat, lon), nil
+}
+
+// Forget drops a vehicle's state and deletes it from the vehicles collection (without waiting
+// for the server).
+func (t *Tile38) Forget(vehicleID string) {
+	t.states.Forget(vehicleID)
+	t.last.del(vehicleID)
+	if l, err := t.client.get(context.Background()); err == nil {
+		l.send(appendCmd(nil, "DEL", t.vehiclesKey(), vehicleID), 1)
+	}
+}
+
+// Drop deletes every key and fence under the engine's prefix from the server: the vehicles,
+// the zone collections and the channels. The engine's own state is kept.
+func (t *Tile38) Drop(ctx context.Context) error {
+	rs, err := t.client.do(ctx, appendCmd(nil, "KEYS", t.prefix+":*"), 1)
+	if err != nil {
+		return err
+	}
+	if err := firstError(rs); err != nil {
+		return err
+	}
+	b := appendCmd(nil, "PDELCHAN", t.fencePrefix()+"*")
+	for _, k := range rs[0].arr {
+		b = appendCmd(b, "DROP", string(k.str))
+	}
+	if rs, err = t.client.do(ctx, b, 1+len(rs[0].arr)); err != nil {
+		return err
+	}
+	return firstError(rs)
+}
+
+// Notifications returns Tile38's fence messages as they arrive. Messages are dropped while
+// nobody reads (see Dropped); events never depend on them.
+func (t *Tile38) Notifications() <-chan FenceNotification { return t.notes }
+
+// Dropped returns how many fence messages were dropped because nobody read them.
+func (t *Tile38) Dropped() uint64 { return t.dropped.Load() }
+
+// Close disconnects; further calls fail with ErrClosed.
+func (t *Tile38) Close() error {
+	if t.closed.Swap(true) {
+		return nil
+	}
+	close(t.done)
+	t.client.close()
+	t.sub.close()
+	t.wg.Wait()
+	return nil
+}
+
+// subscribe consumes the fence channels until Close, subscribing again after a broken
+// connection.
+func (t *Tile38) subscribe() {
+	wait := 100 * time.Millisecond
+	for {
+		err := t.subscribeOnce()
+		select {
+		case <-t.done:
+			return
+		case <-time.After(wait):
+		}
+		t.log.Warn("tile38 fence subscription lost, subscribing again", "err", err)
+		wait = min(2*wait, 10*time.Second)
+	}
+}
+
+func (t *Tile38) subscribeOnce() error {
+	ctx, cancel := context.WithTimeout(context.Background(), tile38DialTimeout)
+	l, err := dialRESP(ctx, t.sub.addr)
+	cancel()
+	if err != nil {
+		return err
+	}
+	t.sub.mu.Lock()
+	if t.sub.closed {
+		t.sub.mu.Unlock()
+		l.fail(errRESPClosed)
+		return errRESPClosed
+	}
+	t.sub.link = l
+	t.sub.mu.Unlock()
+	// A subscribed connection answers with an unbounded stream: the reader takes one message
+	// per queued call, so one call is queued per message until the link dies.
+	call, err := l.send(appendCmd(nil, "PSUBSCRIBE", t.fencePrefix()+"*"), 1)
+	if err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-call.done:
+		case <-l.dead:
+			return l.err
+		}
+		if call.err != nil {
+			return call.err
+		}
+		t.note(call.replies[0])
+		call = &respCall{want: 1, replies: make([]respValue, 0, 1), done: make(chan struct{})}
+		select {
+		case l.pending <- call:
+		case <-l.dead:
+			return l.err
+		}
+	}
+}
+
+// note forwards one pmessage.
+func (t *Tile38) note(v respValue) {
+	if v.typ != '*' || len(v.arr) != 4 || string(v.arr[0].str) != "pmessage" {
+		return
+	}
+	var msg struct {
+		Detect string `json:"detect"`
+		Hook   string `json:"hook"`
+		ID     string `json:"id"`
+		Time   string `json:"time"`
+	}
+	if json.Unmarshal(v.arr[3].str, &msg) != nil || msg.Detect == "" {
+		return
+	}
+	n := FenceNotification{ZoneID: strings.TrimPrefix(msg.Hook, t.fencePrefix()), VehicleID: msg.ID, Detect: msg.Detect}
+	n.Time, _ = time.Parse(time.RFC3339Nano, msg.Time)
+	select {
+	case t.notes <- n:
+	default:
+		t.dropped.Add(1)
+	}
+}
+
+// lastPositions keeps every vehicle's last position, to restore a restarted server.
+type lastPositions struct {
+	seed   maphash.Seed
+	shards [64]lastShard
+}
+
+type lastShard struct {
+	mu sync.Mutex
+	m  map[string][2]float64
+}
+
+func (lp *lastPositions) shard(id string) *lastShard {
+	return &lp.shards[maphash.String(lp.seed, id)%uint64(len(lp.shards))]
+}
+
+func (lp *lastPositions) set(id string, lat, lon float64) {
+	sh := lp.shard(id)
+	sh.mu.Lock()
+	sh.m[id] = [2]float64{lat, lon}
+	sh.mu.Unlock()
+}
+
+func (lp *lastPositions) del(id string) {
+	sh := lp.shard(id)
+	sh.mu.Lock()
+	delete(sh.m, id)
+	sh.mu.Unlock()
+}
+
+func (lp *lastPositions) each(f func(id string, ll [2]float64)) {
+	for i := range lp.shards {
+		sh := &lp.shards[i]
+		sh.mu.Lock()
+		for id, ll := range sh.m {
+			f(id, ll)
+		}
+		sh.mu.Unlock()
+	}
+}
