@@ -87,6 +87,8 @@ type vstate struct {
 	overKey      string
 
 	met map[string]bool // meeting partners already alerted for the current stop
+
+	outbox []tracker.Alert // alert updates made outside a rule's own output (declaration closed)
 }
 
 func (vs *vstate) active(t time.Time) *decl {
@@ -131,6 +133,10 @@ func (e *Engine) Evaluate(ctx context.Context, st *tracker.VehicleState, f *trac
 		if err := e.detour(ctx, vs, d, f, out); err != nil {
 			return err
 		}
+	}
+	if len(vs.outbox) > 0 {
+		out.Alerts = append(out.Alerts, vs.outbox...)
+		vs.outbox = vs.outbox[:0]
 	}
 	vs.last, vs.hasLast, vs.lastRecv = pt(f), true, f.ReceivedAt
 	vs.push(hist{t: f.Time, lat: f.Lat, lon: f.Lon}, e.cfg.History)
@@ -313,6 +319,14 @@ func (e *Engine) close(ctx context.Context, vs *vstate, d *decl, status, reason 
 	default:
 		e.m.closed.WithLabelValues(status).Inc()
 	}
+	if vs.detourKey != "" {
+		// The trip is over: so is its detour.
+		a := vs.detourAlert(d, vs.offFrom, false)
+		a.UpdatedAt = at.UTC()
+		a.Message += "; declaration " + status
+		vs.outbox = append(vs.outbox, a)
+		vs.offSince, vs.detourKey, vs.offMaxM, vs.offPoints = time.Time{}, "", 0, 0
+	}
 	vs.decls = slices.DeleteFunc(vs.decls, func(x *decl) bool { return x == d })
 	return nil
 }
@@ -403,7 +417,7 @@ func (e *Engine) detour(ctx context.Context, vs *vstate, d *decl, f *tracker.Fix
 	}
 	if dist <= d.widthM {
 		if vs.detourKey != "" {
-			out.Alerts = append(out.Alerts, vs.detourAlert(d, f, false))
+			out.Alerts = append(out.Alerts, vs.detourAlert(d, pt(f), false))
 		}
 		vs.offSince, vs.detourKey, vs.offMaxM, vs.offPoints = time.Time{}, "", 0, 0
 		return nil
@@ -418,24 +432,24 @@ func (e *Engine) detour(ctx context.Context, vs *vstate, d *decl, f *tracker.Fix
 		vs.detourN++
 		vs.detourKey = fmt.Sprintf("detour:%s:%d", d.ID, vs.detourN)
 		e.m.alerts.WithLabelValues(tracker.AlertDetour).Inc()
-		out.Alerts = append(out.Alerts, vs.detourAlert(d, f, true))
+		out.Alerts = append(out.Alerts, vs.detourAlert(d, pt(f), true))
 		vs.detourLast = f.Time
 	case vs.detourKey != "" && f.Time.Sub(vs.detourLast) >= time.Minute:
 		// Updated while it lasts, at most once a minute: a fix per alert write would load the store.
-		out.Alerts = append(out.Alerts, vs.detourAlert(d, f, true))
+		out.Alerts = append(out.Alerts, vs.detourAlert(d, pt(f), true))
 		vs.detourLast = f.Time
 	}
 	return nil
 }
 
-func (vs *vstate) detourAlert(d *decl, f *tracker.Fix, active bool) tracker.Alert {
+func (vs *vstate) detourAlert(d *decl, f point, active bool) tracker.Alert {
 	a := vs.alert(tracker.AlertDetour, tracker.SeverityWarning, vs.detourKey, vs.offSince, vs.offFrom.Lat, vs.offFrom.Lon)
 	a.DeclarationID = strp(d.ID)
 	a.ZoneID = strp(d.CorridorZoneID)
 	a.UpdatedAt = f.Time.UTC()
 	a.Active = active
 	a.Message = fmt.Sprintf("off corridor %s by up to %.0f m for %s", d.CorridorZoneID, vs.offMaxM, f.Time.Sub(vs.offSince).Round(time.Second))
-	a.Evidence = evidence(map[string]any{"off_from": vs.offFrom, "last": pt(f), "back": !active, "max_off_m": vs.offMaxM,
+	a.Evidence = evidence(map[string]any{"off_from": vs.offFrom, "last": f, "back": !active, "max_off_m": vs.offMaxM,
 		"width_m": d.widthM, "fixes_off": vs.offPoints, "corridor_zone_id": d.CorridorZoneID})
 	return a
 }

@@ -521,3 +521,71 @@ func TestLateBackfillDisprovesCrossing(t *testing.T) {
 		t.Errorf("border_cross ports %v, want the live one outside and the late one at port-a", ports)
 	}
 }
+
+func outbound(id, vehicle string) tracker.Declaration {
+	d := inbound(id, vehicle, "port-a")
+	d.Direction = tracker.Outbound
+	return d
+}
+
+func TestOutbound(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("o1"), truck("o2")}, []tracker.Declaration{outbound("d-o1", "o1"), outbound("d-o2", "o2")})
+	normal := newTrack("o1", t0, 41.80, 110.0, 17).wait(20*time.Minute).to(41.985, 110.0, 60).to(42.005, 110.0, 20).
+		wait(30*time.Minute).to(42.08, 110.0, 40)
+	detour := newTrack("o2", t0, 41.80, 110.0, 18).to(41.85, 110.0, 60).to(41.85, 110.04, 40).to(41.9, 110.04, 40).
+		to(41.9, 110.0, 40).to(42.005, 110.0, 40).to(42.08, 110.0, 40)
+	e.submit(normal.fixes...)
+	e.submit(detour.fixes...)
+	e.check(detour.t.Add(time.Minute))
+	e.expect("o1")
+	if a := e.expect("o2", tracker.AlertDetour)[0]; a.Active {
+		t.Error("detour still active")
+	}
+	for _, id := range []string{"d-o1", "d-o2"} {
+		if d, err := e.store.Declaration(e.ctx, id); err != nil || d.Status != tracker.DeclarationCompleted {
+			t.Errorf("%s: %s %v, want completed at the exit", id, d.Status, err)
+		}
+	}
+}
+
+// A detour still under way when the declaration expires is closed with it.
+func TestDetourEndsWithDeclaration(t *testing.T) {
+	d := inbound("d-x3", "x3", "port-a")
+	d.ValidTo = t0.Add(40 * time.Minute)
+	e := newEnv(t, []tracker.Vehicle{truck("x3")}, []tracker.Declaration{d})
+	tr := newTrack("x3", t0, 42.05, 110.0, 19).to(42.005, 110.0, 40).to(41.9, 110.0, 60).to(41.9, 110.1, 40)
+	e.submit(tr.fixes...)
+	if a := e.expect("x3", tracker.AlertDetour)[0]; !a.Active {
+		t.Fatal("detour not active while off the corridor")
+	}
+	e.check(d.ValidTo.Add(time.Second))
+	if a := e.expect("x3", tracker.AlertDetour)[0]; a.Active {
+		t.Error("detour active after the declaration expired")
+	}
+}
+
+func TestOverstayWithoutDeclaration(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{{ID: "r3", Plate: "蒙Ar3", Kind: tracker.KindResidentCar}}, nil)
+	tr := newTrack("r3", t0, 42.05, 110.0, 20).to(41.995, 110.0, 30).wait(5*time.Minute).to(41.80, 110.0, 60)
+	e.submit(tr.fixes...)
+	e.check(t0.Add(23 * time.Hour))
+	e.expect("r3")
+	e.check(t0.Add(25 * time.Hour))
+	if a := e.expect("r3", tracker.AlertOverstay)[0]; a.DeclarationID != nil {
+		t.Errorf("overstay %+v names a declaration", a)
+	}
+}
+
+// Inside a control zone signal loss matters without a declaration too; outside, it does not.
+func TestSignalLostInControlZone(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("c1"), truck("c2")}, nil)
+	in := newTrack("c1", t0, 42.08, 110.0, 21).to(42.03, 110.0, 40).wait(5 * time.Minute)
+	out := newTrack("c2", t0, 41.7, 110.3, 22).to(41.6, 110.3, 40)
+	e.submit(in.fixes...)
+	e.submit(out.fixes...)
+	e.check(in.t.Add(20 * time.Minute))
+	if a := e.expect("c1", tracker.AlertSignalLost)[0]; !a.Active || a.DeclarationID != nil {
+		t.Errorf("signal_lost %+v: want active, no declaration", a)
+	}
+	e.expect("c2")
+}

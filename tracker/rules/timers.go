@@ -82,6 +82,8 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 			i++
 		}
 	}
+	alerts = append(alerts, vs.outbox...)
+	vs.outbox = vs.outbox[:0]
 	return alerts
 }
 
