@@ -13,25 +13,19 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// createStage makes the connection's staging table: COPY cannot skip duplicates, so a batch
-// is copied here and moved into fixes with INSERT … ON CONFLICT DO NOTHING.
-const createStage = `CREATE TEMP TABLE IF NOT EXISTS fix_stage (
-	ord integer, vehicle_id text, device_id text, protocol text, device_time timestamptz,
-	received_at timestamptz, lat double precision, lon double precision, speed_kmh double precision,
-	heading double precision, altitude_m double precision, valid boolean, late boolean, flags text[], attrs jsonb
-) ON COMMIT DELETE ROWS`
-
 const fixCols = `id, vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs`
 
-var stageCols = []string{"ord", "vehicle_id", "device_id", "protocol", "device_time", "received_at", "lat", "lon",
-	"speed_kmh", "heading", "altitude_m", "valid", "late", "flags", "attrs"}
-
-// moveStage inserts the staged fixes that are new, keeps latest_fixes current and returns
-// the new fixes' keys and IDs.
-const moveStage = `WITH ins AS (
+// insertFixes inserts a batch passed as one array per column, skipping duplicates, keeps
+// latest_fixes current and returns the new fixes' keys and IDs, all in one round trip.
+// Flags travel as JSON arrays because SQL arrays of arrays must be rectangular.
+const insertFixes = `WITH ins AS (
 	INSERT INTO fixes (vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs)
-	SELECT vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs
-	FROM fix_stage ORDER BY ord
+	SELECT v, d, p, t, r, la, lo, sp, h, al, va, l,
+		CASE WHEN fl IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(fl)) END, at
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::float8[],
+		$8::float8[], $9::float8[], $10::float8[], $11::bool[], $12::bool[], $13::jsonb[], $14::jsonb[])
+		WITH ORDINALITY AS u(v, d, p, t, r, la, lo, sp, h, al, va, l, fl, at, ord)
+	ORDER BY ord
 	ON CONFLICT (device_id, device_time) DO NOTHING
 	RETURNING ` + fixCols + `
 ), latest AS (
@@ -163,33 +157,44 @@ func commitTx(ctx context.Context, tx pgx.Tx, b *tracker.Batch, fixIDs []int64, 
 	return res.Close()
 }
 
-// storeFixes copies fixes into the staging table and moves the new ones into fixes. A fix
-// whose key was not returned is a duplicate: stored before, or earlier in the same batch.
+// storeFixes inserts fixes. A fix whose key was not returned is a duplicate: stored before,
+// or earlier in the same batch.
 func storeFixes(ctx context.Context, tx pgx.Tx, fixes []tracker.Fix, ids []int64, dups []bool) error {
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"fix_stage"}, stageCols, pgx.CopyFromSlice(len(fixes), func(i int) ([]any, error) {
-		f := &fixes[i]
-		var flags []string
-		if len(f.Flags) > 0 {
-			flags = f.Flags
-		}
-		return []any{i, f.VehicleID, f.DeviceID, f.Protocol, f.Time, f.ReceivedAt, f.Lat, f.Lon, f.SpeedKmh, f.Heading,
-			f.AltitudeM, f.Valid, f.Late, flags, jsonOrNil(f.Attrs)}, nil
-	}))
-	if err != nil {
-		return err
-	}
-	rows, err := tx.Query(ctx, moveStage)
-	if err != nil {
-		return err
-	}
-	inserted := make(map[fixKey]int64, len(fixes))
+	n := len(fixes)
 	var (
-		id  int64
-		dev string
-		at  time.Time
+		veh, dev, proto = make([]string, n), make([]string, n), make([]string, n)
+		at, recv        = make([]time.Time, n), make([]time.Time, n)
+		lat, lon        = make([]float64, n), make([]float64, n)
+		speed, head, al = make([]float64, n), make([]float64, n), make([]float64, n)
+		valid, late     = make([]bool, n), make([]bool, n)
+		flags, attrs    = make([]any, n), make([]any, n)
 	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &dev, &at}, func() error {
-		inserted[fixKey{dev, at.UnixMicro()}] = id
+	for i := range fixes {
+		f := &fixes[i]
+		veh[i], dev[i], proto[i], at[i], recv[i] = f.VehicleID, f.DeviceID, f.Protocol, f.Time, f.ReceivedAt
+		lat[i], lon[i], speed[i], head[i], al[i] = f.Lat, f.Lon, f.SpeedKmh, f.Heading, f.AltitudeM
+		valid[i], late[i] = f.Valid, f.Late
+		if len(f.Flags) > 0 {
+			b, err := json.Marshal(f.Flags)
+			if err != nil {
+				return err
+			}
+			flags[i] = b
+		}
+		attrs[i] = jsonOrNil(f.Attrs)
+	}
+	rows, err := tx.Query(ctx, insertFixes, veh, dev, proto, at, recv, lat, lon, speed, head, al, valid, late, flags, attrs)
+	if err != nil {
+		return err
+	}
+	inserted := make(map[fixKey]int64, n)
+	var (
+		id int64
+		d  string
+		t  time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &d, &t}, func() error {
+		inserted[fixKey{d, t.UnixMicro()}] = id
 		return nil
 	})
 	if err != nil {

@@ -75,11 +75,6 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err := migrate(ctx, cfg.ConnConfig.Copy()); err != nil {
 		return nil, fmt.Errorf("pgstore: database %s: %w", where, err)
 	}
-	// Each connection gets its own staging table for COPY, emptied at every commit.
-	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, createStage)
-		return err
-	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: database %s: %w", where, err)
