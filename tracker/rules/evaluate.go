@@ -63,6 +63,8 @@ type vstate struct {
 	// stop tracking
 	anchor      point
 	anchorKx    float64 // metres per degree of longitude at the anchor
+	anchorN     int     // fixes averaged into the anchor
+	outliers    int     // consecutive fixes beyond the radius
 	anchorLast  time.Time
 	stopped     bool
 	stopAllowed bool
@@ -333,7 +335,13 @@ func (e *Engine) close(ctx context.Context, vs *vstate, d *decl, status, reason 
 
 // stop tracks stops for every vehicle and raises unauthorized_stop for declared ones.
 func (e *Engine) stop(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
-	if !vs.hasLast || vs.fromAnchorM(f) > e.cfg.StopRadiusM {
+	far := !vs.hasLast || vs.fromAnchorM(f) > e.cfg.StopRadiusM
+	if far && vs.anchorN >= 3 && vs.outliers == 0 {
+		// One fix astray is GPS noise more often than a departure: the next one decides.
+		vs.outliers++
+		return
+	}
+	if far {
 		if vs.stopped {
 			dur := vs.anchorLast.Sub(vs.anchor.Time)
 			out.Events = append(out.Events, tracker.Event{Type: tracker.EventStopEnd, Time: vs.anchorLast, VehicleID: vs.id,
@@ -345,7 +353,15 @@ func (e *Engine) stop(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 		}
 		vs.anchor, vs.anchorLast, vs.stopped, vs.stopKey, vs.met = pt(f), f.Time, false, "", nil
 		vs.anchorKx = metresPerDegree * math.Cos(f.Lat*math.Pi/180)
+		vs.anchorN, vs.outliers = 1, 0
 		return
+	}
+	vs.outliers = 0
+	if vs.anchorN < anchorFixes {
+		// The centre is the mean of the first fixes, not the first fix with its noise.
+		vs.anchorN++
+		vs.anchor.Lat += (f.Lat - vs.anchor.Lat) / float64(vs.anchorN)
+		vs.anchor.Lon += (f.Lon - vs.anchor.Lon) / float64(vs.anchorN)
 	}
 	vs.anchorLast = f.Time
 	dur := f.Time.Sub(vs.anchor.Time)
@@ -363,6 +379,10 @@ func (e *Engine) stop(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 }
 
 const metresPerDegree = 111195.0
+
+// anchorFixes is how many fixes a stop's centre averages: enough to cancel noise, few enough
+// that a vehicle crawling in a queue does not drag the centre along.
+const anchorFixes = 12
 
 // fromAnchorM is the distance from the stop's anchor, flat-earth: exact enough within a few
 // hundred metres, and without the trigonometry of a great circle on every fix.

@@ -3,6 +3,7 @@ package rules_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -164,9 +165,10 @@ func (e *env) expect(vehicleID string, types ...string) []tracker.Alert {
 	return as
 }
 
-// track builds a vehicle's fixes every 10 s with GPS noise (σ 5 m).
+// track builds a vehicle's fixes every 10 s with GPS noise (σ 5 m unless set).
 type track struct {
 	vehicle  string
+	sigma    float64 // GPS noise, metres
 	t        time.Time
 	lat, lon float64
 	rnd      *rand.Rand
@@ -174,7 +176,7 @@ type track struct {
 }
 
 func newTrack(vehicle string, start time.Time, lat, lon float64, seed uint64) *track {
-	tr := &track{vehicle: vehicle, t: start, lat: lat, lon: lon, rnd: rand.New(rand.NewPCG(seed, 1))}
+	tr := &track{vehicle: vehicle, sigma: 5, t: start, lat: lat, lon: lon, rnd: rand.New(rand.NewPCG(seed, 1))}
 	tr.emit(0)
 	return tr
 }
@@ -182,9 +184,8 @@ func newTrack(vehicle string, start time.Time, lat, lon float64, seed uint64) *t
 const step = 10 * time.Second
 
 func (tr *track) emit(kmh float64) {
-	const sigma = 5.0
-	dlat := tr.rnd.NormFloat64() * sigma / 111320
-	dlon := tr.rnd.NormFloat64() * sigma / (111320 * math.Cos(tr.lat*math.Pi/180))
+	dlat := tr.rnd.NormFloat64() * tr.sigma / 111320
+	dlon := tr.rnd.NormFloat64() * tr.sigma / (111320 * math.Cos(tr.lat*math.Pi/180))
 	tr.fixes = append(tr.fixes, tracker.Fix{VehicleID: tr.vehicle, DeviceID: "dev-" + tr.vehicle, Protocol: tracker.ProtocolJT808,
 		Time: tr.t, Lat: tr.lat + dlat, Lon: tr.lon + dlon, SpeedKmh: kmh, Valid: true})
 }
@@ -239,8 +240,16 @@ func evidenceOf(t *testing.T, a tracker.Alert) map[string]any {
 }
 
 func TestNormalInboundTrip(t *testing.T) {
+	for _, sigma := range []float64{5, 20} {
+		t.Run(fmt.Sprintf("noise %.0fm", sigma), func(t *testing.T) { testNormalInboundTrip(t, sigma) })
+	}
+}
+
+func testNormalInboundTrip(t *testing.T, sigma float64) {
 	e := newEnv(t, []tracker.Vehicle{truck("n1")}, []tracker.Declaration{inbound("d-n1", "n1", "port-a")})
-	tr := inboundTrip(newTrack("n1", t0, 42.05, 110.0, 1), 20*time.Minute)
+	tr := newTrack("n1", t0, 42.05, 110.0, 1)
+	tr.sigma = sigma
+	inboundTrip(tr, 20*time.Minute)
 	e.submit(tr.fixes...)
 	e.check(tr.t.Add(time.Minute))
 	e.expect("n1")
