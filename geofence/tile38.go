@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,6 +111,27 @@ func NewTile38(ctx context.Context, addr string, opts Options) (*Tile38, error) 
 	t.sub = &respClient{addr: host, timeout: tile38DialTimeout}
 	t.wg.Go(t.subscribe)
 	return t, nil
+}
+
+// ParseTile38URL turns tile38://host[:port][/prefix] into the addr NewTile38 takes; the port
+// defaults to Tile38's 9851.
+func ParseTile38URL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("geofence: Tile38 URL %q: %w", s, err)
+	}
+	if u.Scheme != "tile38" || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("geofence: Tile38 URL %q: want tile38://host:port[/prefix]", s)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "9851"
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	if p := strings.Trim(u.Path, "/"); p != "" {
+		addr += "/" + p
+	}
+	return addr, nil
 }
 
 func (t *Tile38) vehiclesKey() string { return t.prefix + ":vehicles" }

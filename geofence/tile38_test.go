@@ -67,6 +67,31 @@ func TestNewTile38Unreachable(t *testing.T) {
 	}
 }
 
+func TestParseTile38URL(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"tile38://127.0.0.1:9851", "127.0.0.1:9851"},
+		{"tile38://tile38.internal", "tile38.internal:9851"},
+		{"tile38://[::1]:9852/bw-district-1", "[::1]:9852/bw-district-1"},
+		{"tile38://localhost:9851/", "localhost:9851"},
+		{"redis://localhost:6379", ""},
+		{"tile38://", ""},
+		{"tile38://user:secret@localhost:9851", ""},
+		{"tile38://localhost:9851?x=1", ""},
+		{"127.0.0.1:9851", ""},
+	} {
+		got, err := geofence.ParseTile38URL(c.in)
+		if c.want == "" {
+			if err == nil {
+				t.Errorf("ParseTile38URL(%q) = %q, want an error", c.in, got)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("ParseTile38URL(%q) = %q, %v, want %q", c.in, got, err, c.want)
+		}
+	}
+}
+
 // fleet is a scripted load over the district's real zones: n vehicles driving the simulator's
 // roads back and forth at 15 m/s, a fix every 10 s, spread along the roads.
 type fleet struct {
