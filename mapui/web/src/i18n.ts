@@ -76,6 +76,9 @@ const zh = {
   meeting: '异常会车',
   late: '补传',
   total: '合计',
+  status: '状态',
+  severity: '级别',
+  time: '时间',
   cst: '北京时间',
   forbidden: '当前角色无权访问此页面',
 } as const;
@@ -155,6 +158,9 @@ const en: Record<Key, string> = {
   meeting: 'Meeting',
   late: 'late',
   total: 'Total',
+  status: 'Status',
+  severity: 'Severity',
+  time: 'Time',
   cst: 'CST',
   forbidden: 'Your role cannot open this view',
 };

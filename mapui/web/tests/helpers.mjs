@@ -41,13 +41,14 @@ async function buildBinary(dir) {
 }
 
 /**
- * Starts the server for one test file: the real binary when it builds, else (until the
- * server exists, or with BW_WEB_TEST_STUB=1) the stub in this folder. BW_WEB_TEST_REAL=1
- * makes a failed build an error instead.
+ * Starts the server for one test file: the real binary (BW_BINARY names a built one, else it is
+ * built from this tree), or, while the server does not build (or with BW_WEB_TEST_STUB=1), the
+ * stub in this folder. BW_WEB_TEST_REAL=1 makes a failed build an error instead.
  */
 export async function startServer() {
   await ensureDist();
   const dir = await mkdtemp(join(tmpdir(), 'bw-web-'));
+  binary ??= process.env.BW_BINARY;
   if (process.env.BW_WEB_TEST_STUB !== '1') {
     try {
       binary ??= await buildBinary(dir);
@@ -135,10 +136,81 @@ export async function apiCall(base, token, method, path, body) {
   return text ? JSON.parse(text) : undefined;
 }
 
-export async function seedZones(server) {
-  if (server.kind === 'stub') return;
+/**
+ * The places the tests drive through, taken from the server's own zones (the real server ships
+ * the district's): a corridor, the port it starts at, and a stretch of border far from every port.
+ */
+export async function places(server) {
   const token = await apiLogin(server.base);
-  await apiCall(server.base, token, 'POST', '/zones/import', zones);
+  let fc = await apiCall(server.base, token, 'GET', '/zones');
+  if (!fc.features.some((f) => f.properties.kind === 'corridor')) {
+    await apiCall(server.base, token, 'POST', '/zones/import', zones);
+    fc = await apiCall(server.base, token, 'GET', '/zones');
+  }
+  const ports = fc.features.filter((f) => f.properties.kind === 'port' && f.geometry.type === 'Polygon');
+  const center = (f) => {
+    const ring = f.geometry.coordinates[0];
+    return [ring.reduce((s, c) => s + c[0], 0) / ring.length, ring.reduce((s, c) => s + c[1], 0) / ring.length];
+  };
+  const corridor = fc.features.find((f) => f.properties.kind === 'corridor' && f.geometry.type === 'LineString');
+  const line = corridor.geometry.coordinates;
+  const port = ports.reduce((best, p) => (km(center(p), line[0]) < km(center(best), line[0]) ? p : best));
+  const inPort = center(port);
+  if (!inRing(inPort, port.geometry.coordinates[0])) throw new Error(`centre of ${port.properties.id} is outside it`);
+  // A point on the longest border line at least 40 km from every port, and the line's normal there.
+  const border = fc.features.filter((f) => f.properties.kind === 'border').sort((a, b) => b.geometry.coordinates.length - a.geometry.coordinates.length)[0];
+  let crossing;
+  for (const p of sample(border.geometry.coordinates, 0.02)) {
+    if (ports.every((q) => km(center(q), p.at) > 40)) {
+      crossing = p;
+      break;
+    }
+  }
+  // Points along the corridor outside every port zone, in order.
+  const onCorridor = [];
+  for (let f = 0.05; f < 0.99; f += 0.01) {
+    const p = along(line, f);
+    if (!ports.some((q) => inRing(p, q.geometry.coordinates[0]))) onCorridor.push(p);
+  }
+  return { port: port.properties.id, inPort, corridor: line, onCorridor, crossing };
+}
+
+/** Points along a line every step degrees, each with the unit normal there. */
+function* sample(line, step) {
+  for (let i = 1; i < line.length; i++) {
+    const [a, b] = [line[i - 1], line[i]];
+    const len = Math.hypot(b[0] - a[0], b[1] - a[1]);
+    if (!len) continue;
+    const normal = [-(b[1] - a[1]) / len, (b[0] - a[0]) / len];
+    for (let u = 0; u < len; u += step) yield { at: [a[0] + ((b[0] - a[0]) * u) / len, a[1] + ((b[1] - a[1]) * u) / len], normal };
+  }
+}
+
+/** The point a fraction f of the way along a line (by vertex distance). */
+export function along(line, f) {
+  const seg = line.slice(1).map((b, i) => Math.hypot(b[0] - line[i][0], b[1] - line[i][1]));
+  let d = f * seg.reduce((s, x) => s + x, 0);
+  for (let i = 0; i < seg.length; i++) {
+    if (d <= seg[i]) return [line[i][0] + ((line[i + 1][0] - line[i][0]) * d) / seg[i], line[i][1] + ((line[i + 1][1] - line[i][1]) * d) / seg[i]];
+    d -= seg[i];
+  }
+  return line[line.length - 1];
+}
+
+export function km(a, b) {
+  const r = Math.PI / 180;
+  const h = Math.sin(((b[1] - a[1]) * r) / 2) ** 2 + Math.cos(a[1] * r) * Math.cos(b[1] * r) * Math.sin(((b[0] - a[0]) * r) / 2) ** 2;
+  return 12742 * Math.asin(Math.sqrt(h));
+}
+
+function inRing(p, ring) {
+  let inside = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    if (yi > p[1] !== yj > p[1] && p[0] < ((xj - xi) * (p[1] - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
 }
 
 /** Logs in through the login page. */

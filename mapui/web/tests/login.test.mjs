@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launch, newPage, PASSWORD, seedZones, shots, startServer } from './helpers.mjs';
+import { launch, newPage, PASSWORD, shots, startServer } from './helpers.mjs';
 
 let server, browser;
 before(async () => {
   server = await startServer();
-  await seedZones(server);
   browser = await launch();
 });
 after(async () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { feedAll, launch, newPage, seedZones, shots, sleep, startServer, uiLogin } from './helpers.mjs';
+import { along, feedAll, launch, newPage, places, shots, sleep, startServer, uiLogin } from './helpers.mjs';
 
-let server, browser;
+let server, browser, where;
 before(async () => {
   server = await startServer();
-  await seedZones(server);
+  where = await places(server);
   browser = await launch();
 });
 after(async () => {
@@ -26,15 +26,19 @@ test('wall: vehicles appear, move and are counted per port', async () => {
   const page = await newPage(browser, errors);
   await uiLogin(page, server.base, '#/wall');
   await page.waitForSelector('#conn.up');
-  await page.evaluate(() => window.bwMap.jumpTo({ center: [111.95, 43.69], zoom: 11 }));
+  const mid = along(where.corridor, 0.5);
+  await page.evaluate((c) => window.bwMap.jumpTo({ center: c, zoom: 10 }), mid);
 
   const now = Date.now();
-  // Ten trucks on the corridor south of the port, two inside the port, one parked.
+  // Ten trucks along the middle of a corridor, two inside its port, one parked far away.
   const fleet = [
-    ...Array.from({ length: 10 }, (_, i) => ({ id: `WALL${i}`, lat: 43.69 - i * 0.002, lon: 111.935 + i * 0.0015, speed: 40, time: now - 60_000 })),
-    { id: 'WALLP1', lat: 43.70, lon: 111.93, speed: 10, time: now - 60_000 },
-    { id: 'WALLP2', lat: 43.71, lon: 111.94, speed: 0, time: now - 60_000 },
-    { id: 'WALLS', lat: 43.60, lon: 112.05, speed: 0, time: now - 60_000 },
+    ...Array.from({ length: 10 }, (_, i) => {
+      const [lon, lat] = where.onCorridor[i * 2];
+      return { id: `WALL${i}`, lat, lon, speed: 40, time: now - 60_000 };
+    }),
+    { id: 'WALLP1', lat: where.inPort[1], lon: where.inPort[0], speed: 10, time: now - 60_000 },
+    { id: 'WALLP2', lat: where.inPort[1] + 1e-4, lon: where.inPort[0], speed: 0, time: now - 60_000 },
+    { id: 'WALLS', lat: mid[1] - 0.3, lon: mid[0] + 0.3, speed: 0, time: now - 60_000 },
   ];
   await feedAll(server.osmand, fleet);
   await page.waitForFunction(() => document.querySelector('[data-count=total]')?.textContent === '13');
@@ -44,20 +48,28 @@ test('wall: vehicles appear, move and are counted per port', async () => {
   assert.equal(first.WALL3.state, 'moving');
 
   // They move on along the corridor: the same source, updated in place.
-  const step = (f) => (f.id.startsWith('WALLP') ? f : { ...f, lat: f.lat - 0.004, lon: f.lon + 0.003 });
-  await feedAll(server.osmand, fleet.map((f) => ({ ...step(f), time: now - 30_000 })));
-  await page.waitForFunction(() => {
+  const step = (f, i) => {
+    if (!/^WALL\d$/.test(f.id)) return f;
+    const [lon, lat] = where.onCorridor[i * 2 + 1];
+    return { ...f, lon, lat };
+  };
+  const next = fleet.map((f, i) => ({ ...step(f, i), time: now - 30_000 }));
+  await feedAll(server.osmand, next);
+  // Tile coordinates are quantized: compare to within ~20 m.
+  const near = (a, b) => Math.abs(a.lon - b.lon) < 2e-4 && Math.abs(a.lat - b.lat) < 2e-4;
+  await page.waitForFunction((p) => {
     const f = window.bwMap.querySourceFeatures('vehicles').find((x) => x.properties.id === 'WALL0');
-    return f && f.geometry.coordinates[1] < 43.687;
-  });
+    return f && Math.abs(f.geometry.coordinates[0] - p.lon) < 2e-4 && Math.abs(f.geometry.coordinates[1] - p.lat) < 2e-4;
+  }, next[0]);
   const moved = await rendered(page);
-  assert.ok(Math.abs(moved.WALL0.lat - 43.686) < 1e-4, `WALL0 at ${moved.WALL0.lat}`);
+  assert.ok(near(moved.WALL0, next[0]) && !near(moved.WALL0, fleet[0]), `WALL0 moved from ${JSON.stringify(first.WALL0)} to ${JSON.stringify(moved.WALL0)}`);
   assert.equal(Object.keys(moved).length, 13, 'moving vehicles are not duplicated');
 
-  await page.waitForFunction(() => document.querySelector('[data-port=erenhot] td:nth-child(2)')?.textContent === '2');
-  const cells = await page.$$eval('[data-port=erenhot] td', (tds) => tds.map((t) => t.textContent));
+  const row = `[data-port="${where.port}"] td`;
+  await page.waitForFunction((row) => document.querySelector(`${row}:nth-child(2)`)?.textContent === '2', row);
+  const cells = await page.$$eval(row, (tds) => tds.map((t) => t.textContent));
   assert.equal(cells[1], '2', 'two vehicles in the port');
-  assert.ok(Number(cells[2]) >= 1, `vehicles on the corridor: ${cells[2]}`);
+  assert.equal(cells[2], '10', 'ten vehicles on its corridor');
   await shots(page, 'wall');
   assert.deepEqual(errors, []);
 });
