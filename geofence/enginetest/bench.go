@@ -29,8 +29,8 @@ var benchPorts = []struct {
 	{"zhuengadabuqi", 45.762, 116.263},
 }
 
-// BenchZones returns the district-like layout with synthetic extra polygons of 8 to 32
-// vertices and 0.5 to 3 km across.
+// BenchZones returns the district-like layout and synthetic extra polygons (see
+// SyntheticZones).
 func BenchZones(synthetic int, seed int64) []geofence.Zone {
 	rng := rand.New(rand.NewSource(seed))
 	way := []orb.Point{{97, 42.6}}
@@ -69,7 +69,15 @@ func BenchZones(synthetic int, seed int64) []geofence.Zone {
 			geofence.Zone{ID: "corridor-" + p.id, Kind: geofence.KindCorridor, WidthM: 200, Geometry: corridorLine(rng, p.lat, p.lon)},
 		)
 	}
-	for i := range synthetic {
+	return append(zones, SyntheticZones(synthetic, seed)...)
+}
+
+// SyntheticZones returns n polygons of 8 to 32 vertices, 0.5 to 3 km across, scattered over
+// the district, of the area kinds in turn.
+func SyntheticZones(n int, seed int64) []geofence.Zone {
+	rng := rand.New(rand.NewSource(seed))
+	var zones []geofence.Zone
+	for i := range n {
 		lat, lon := 40.5+rng.Float64()*5.5, 97+rng.Float64()*23
 		n := 8 + rng.Intn(25)
 		r := (250 + rng.Float64()*1250) / 111000
@@ -131,15 +139,16 @@ func benchTrack(rng *rand.Rand, i, n int) []orb.Point {
 	return out
 }
 
-// Benchmark measures Update on the district-like layout with 1,000 synthetic polygons: 10,000
-// vehicles each moving 150 m per fix, visited in turn, one goroutine per GOMAXPROCS each with
+// Benchmark measures Update on zones (BenchZones(1000, 1) is the district-like layout with
+// 1,000 synthetic polygons): 10,000 vehicles each moving 150 m per fix, a third of them through
+// the five ports, visited in turn, one goroutine per GOMAXPROCS each with
 // its own vehicles. It reports evaluations per second of wall time, the CPU time per
 // evaluation and evaluations per CPU-second (the figure per core, true on a busy machine too,
 // GC included), and events per evaluation.
-func Benchmark(b *testing.B, e geofence.Engine) {
+func Benchmark(b *testing.B, e geofence.Engine, zones []geofence.Zone) {
 	const vehicles, fixes = 10_000, 240
 	ctx := context.Background()
-	if err := e.SetZones(ctx, BenchZones(1000, 1)); err != nil {
+	if err := e.SetZones(ctx, zones); err != nil {
 		b.Fatal(err)
 	}
 	rng := rand.New(rand.NewSource(2))
