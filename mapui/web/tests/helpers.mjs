@@ -160,7 +160,9 @@ export async function places(server) {
   // A point on the longest border line at least 40 km from every port, and the line's normal there.
   const border = fc.features.filter((f) => f.properties.kind === 'border').sort((a, b) => b.geometry.coordinates.length - a.geometry.coordinates.length)[0];
   let crossing;
-  for (const p of sample(border.geometry.coordinates, 0.02)) {
+  const bl = border.geometry.coordinates;
+  // From the line's middle on, so the crossing is well inside the line, not at its end.
+  for (const p of sample(bl.slice(Math.floor(bl.length / 2) - 1), 0.02)) {
     if (ports.every((q) => km(center(q), p.at) > 40)) {
       crossing = p;
       break;
