@@ -50,6 +50,9 @@ func (s *Server) createVehicle(c *gin.Context) {
 		return
 	}
 	s.audited(c, "vehicle.create", "vehicle:"+v.ID, v)
+	if s.cfg.VehiclesChanged != nil {
+		s.cfg.VehiclesChanged(c, v)
+	}
 	c.JSON(http.StatusCreated, v)
 }
 
@@ -84,6 +87,9 @@ func (s *Server) updateVehicle(c *gin.Context) {
 	}
 	s.audited(c, "vehicle.update", "vehicle:"+v.ID, v)
 	v, _ = s.cfg.Store.Vehicle(c, v.ID)
+	if s.cfg.VehiclesChanged != nil {
+		s.cfg.VehiclesChanged(c, v)
+	}
 	c.JSON(http.StatusOK, v)
 }
 

@@ -47,6 +47,8 @@ type Config struct {
 	// DeclarationsChanged is called after a declaration is created or cancelled, so the rules
 	// see it at once.
 	DeclarationsChanged func(ctx context.Context, d tracker.Declaration)
+	// VehiclesChanged is called after a vehicle is created or updated.
+	VehiclesChanged func(ctx context.Context, v tracker.Vehicle)
 	// Ready reports extra readiness problems (e.g. the geofence backend); nil is ready.
 	Ready       func(ctx context.Context) error
 	TokenTTL    time.Duration // default 12 h
@@ -273,7 +275,7 @@ func (s *Server) readyz(c *gin.Context) {
 }
 
 func (s *Server) config(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"timezone": "Asia/Shanghai"})
+	c.JSON(http.StatusOK, gin.H{"timezone": "Asia/Shanghai", "server_time": s.cfg.Now().UTC()})
 }
 
 // parseTime accepts RFC 3339 (the contract) and Unix seconds.

@@ -11,15 +11,23 @@ type clock interface {
 	SleepUntil(ctx context.Context, t time.Time) error
 }
 
-// fastClock runs simulated time at speedup × real time from start, never ahead of the real
-// present: once it catches up it runs at real speed, so no fix is from the future.
-type fastClock struct {
+// Clock runs simulated time at speedup × real time from start, never ahead of the real
+// present: once it catches up it runs at real speed, so no fix is from the future. The demo
+// gives the server the same clock, so that timers (signal loss, overstay) agree with the
+// simulated devices.
+type Clock struct {
 	start   time.Time // simulated time at real time t0
 	t0      time.Time
 	speedup float64
 }
 
-func (c *fastClock) now() time.Time {
+// NewClock starts a clock at simulated time start, now.
+func NewClock(start time.Time, speedup float64) *Clock {
+	return &Clock{start: start, t0: time.Now(), speedup: speedup}
+}
+
+// Now is the simulated present.
+func (c *Clock) Now() time.Time {
 	el := time.Since(c.t0)
 	sim := c.start.Add(time.Duration(float64(el) * c.speedup))
 	// Where the accelerated clock would overtake the present, it runs at real speed instead.
@@ -34,14 +42,14 @@ func (c *fastClock) now() time.Time {
 	return sim
 }
 
-func (c *fastClock) SleepUntil(ctx context.Context, t time.Time) error {
+func (c *Clock) SleepUntil(ctx context.Context, t time.Time) error {
 	for {
-		d := t.Sub(c.now())
+		d := t.Sub(c.Now())
 		if d <= 0 {
 			return ctx.Err()
 		}
 		real := time.Duration(float64(d) / c.speedup)
-		if n := c.now(); !n.Before(time.Now()) {
+		if n := c.Now(); !n.Before(time.Now()) {
 			real = d
 		}
 		timer := time.NewTimer(max(real, time.Millisecond))

@@ -36,6 +36,9 @@ type Config struct {
 	Seed      uint64
 	TruthFile string // written as injections happen; empty: kept in memory only (Truth)
 	Logger    *slog.Logger
+	// Clock, when set, is the simulated clock to run on (Start and Speedup are then its own);
+	// nil: a new one from Start and Speedup when Run starts.
+	Clock *Clock
 }
 
 // Sim is a configured simulation.
@@ -82,7 +85,10 @@ func New(cfg Config) (*Sim, error) {
 	w := newWorld(cfg.Scenario, cfg.Start, cfg.Seed)
 	w.log = cfg.Logger
 	w.truth.file = cfg.TruthFile
-	w.clock = &fastClock{start: cfg.Start, t0: time.Now(), speedup: cfg.Speedup}
+	w.clock = cfg.Clock
+	if cfg.Clock == nil {
+		w.clock = NewClock(cfg.Start, cfg.Speedup)
+	}
 	return &Sim{cfg: cfg, w: w}, nil
 }
 
@@ -106,7 +112,9 @@ func (s *Sim) Run(ctx context.Context) error {
 		}
 		w.api = api
 	}
-	w.clock = &fastClock{start: s.cfg.Start, t0: time.Now(), speedup: s.cfg.Speedup}
+	if s.cfg.Clock == nil {
+		w.clock = NewClock(s.cfg.Start, s.cfg.Speedup)
+	}
 	vs := w.vehicles()
 	if w.api != nil {
 		for _, v := range vs {

@@ -24,6 +24,7 @@ import (
 	"github.com/borderwatch/borderwatch/ingest/osmand"
 	"github.com/borderwatch/borderwatch/mapui"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/rules"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
 
@@ -35,6 +36,7 @@ type app struct {
 	store    tracker.Store
 	engine   geofence.Engine
 	pipeline *tracker.Pipeline
+	rules    *rules.Engine
 	hub      *mapui.Hub
 	api      *mapui.Server
 
@@ -83,6 +85,9 @@ func newEngine(cfg config) (geofence.Engine, error) {
 
 // newApp builds the server and binds its listeners; run serves.
 func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	a := &app{cfg: cfg, log: newLogger(logw, cfg.LogLevel), reg: prometheus.NewRegistry()}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ok := false
@@ -115,13 +120,19 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		return nil, fmt.Errorf("geofence: %w", err)
 	}
 	a.hub = mapui.NewHub(a.log, a.reg)
+	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now})
+	if err := a.rules.Load(ctx); err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
 	a.pipeline = tracker.NewPipeline(tracker.PipelineConfig{
 		Store:      a.store,
-		Evaluator:  &tracker.ZoneEvaluator{Engine: a.engine},
+		Evaluator:  a.rules,
 		Publisher:  a.hub,
 		Logger:     a.log,
 		Registerer: a.reg,
+		Now:        cfg.Now,
 	})
+	a.rules.Attach(a.pipeline)
 	latest, err := a.store.LatestFixes(ctx)
 	if err != nil {
 		return nil, err
@@ -129,11 +140,15 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	a.pipeline.Seed(latest)
 
 	a.api = mapui.NewServer(mapui.Config{
-		Store:    a.store,
-		Ingest:   a.pipeline,
-		Hub:      a.hub,
-		Logger:   a.log,
-		Gatherer: a.reg,
+		Store:               a.store,
+		Ingest:              a.pipeline,
+		Gates:               a.rules,
+		Hub:                 a.hub,
+		Logger:              a.log,
+		Gatherer:            a.reg,
+		Now:                 cfg.Now,
+		DeclarationsChanged: a.rules.DeclarationChanged,
+		VehiclesChanged:     a.rules.VehicleChanged,
 		ZonesChanged: func(ctx context.Context, zs []geofence.Zone) error {
 			return a.engine.SetZones(ctx, zs)
 		},
@@ -178,6 +193,13 @@ func (a *app) run(ctx context.Context) error {
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
 	go a.hub.Run(hubCtx)
+	rulesCtx, stopRules := context.WithCancel(context.Background())
+	defer stopRules()
+	rulesDone := make(chan struct{})
+	go func() {
+		defer close(rulesDone)
+		a.rules.Run(rulesCtx)
+	}()
 
 	gwCtx, stopGateways := context.WithCancel(context.Background())
 	defer stopGateways()
@@ -220,6 +242,8 @@ func (a *app) run(ctx context.Context) error {
 	httpSrv.Shutdown(shutCtx)
 	stopGateways()
 	wg.Wait()
+	stopRules()
+	<-rulesDone
 	a.pipeline.Close()
 	a.log.Info("stopped")
 	return runErr

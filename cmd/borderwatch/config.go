@@ -26,6 +26,8 @@ type config struct {
 	LogLevel      string
 	MaxConns      int
 	IdleTimeout   time.Duration
+	// Now is the server's clock; nil is the wall clock. The demo runs on the simulator's.
+	Now func() time.Time
 }
 
 // bindConfig registers the flags with defaults taken from the environment. demo changes the

@@ -32,6 +32,14 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 		}
 		cfg.AdminPassword = pw
 	}
+	var clock *sim.Clock
+	if demo {
+		// The demo replays the last day at demoSpeedup until it reaches the present; the
+		// server keeps the simulated time, so its timers agree with the simulated devices.
+		start := time.Now().UTC().Add(-demoReplay).Truncate(time.Second)
+		clock = sim.NewClock(start, demoSpeedup)
+		cfg.Now = clock.Now
+	}
 	a, err := newApp(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -39,6 +47,8 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 	printWelcome(stdout, a, demo)
 	if demo {
 		s, err := sim.New(sim.Config{
+			Clock:     clock,
+			Start:     clock.Now(),
 			JT808Addr: addrOf(a.jt808Ln),
 			GT06Addr:  addrOf(a.gt06Ln),
 			OsmAndURL: "http://" + addrOf(a.osmandLn) + "/",
@@ -63,8 +73,12 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 	return a.run(ctx)
 }
 
-// demoSpeedup makes the demo show its first alerts within two minutes.
-const demoSpeedup = 60.0
+// demoSpeedup makes the demo show its first alerts within two minutes; demoReplay is how far
+// back the simulated day starts (it reaches the present after demoReplay/demoSpeedup).
+const (
+	demoSpeedup = 60.0
+	demoReplay  = 24 * time.Hour
+)
 
 // demoPassword keeps the demo's generated admin password in the data directory, so that a
 // restarted demo (and its simulator) can log in again. serve never does this.
