@@ -113,24 +113,13 @@ func hilbert(n, x, y uint64) uint64 {
 	return d
 }
 
-// SetZones validates the zones and replaces the whole set.
+// SetZones validates the zones (see ValidateZones) and replaces the whole set.
 func (e *Embedded) SetZones(ctx context.Context, zones []Zone) error {
 	if e.closed.Load() {
 		return ErrClosed
 	}
-	var errs []string
-	seen := make(map[string]bool, len(zones))
-	for i, z := range zones {
-		if err := z.Validate(); err != nil {
-			errs = append(errs, fmt.Sprintf("zone %d (%q): %v", i, z.ID, err))
-		}
-		if seen[z.ID] {
-			errs = append(errs, fmt.Sprintf("zone %d (%q): duplicate id", i, z.ID))
-		}
-		seen[z.ID] = true
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("geofence: invalid zones: %s", strings.Join(errs, "; "))
+	if err := ValidateZones(zones); err != nil {
+		return err
 	}
 	e.idx.Store(newIndex(slices.Clone(zones)))
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -289,7 +290,7 @@ func (m *Move) timeAt(f float64) time.Time {
 	if f >= 1 {
 		return m.To.Time
 	}
-	return m.From.Time.Add(time.Duration(float64(m.To.Time.Sub(m.From.Time)) * f))
+	return m.From.Time.Add(time.Duration(math.Round(float64(m.To.Time.Sub(m.From.Time)) * f)))
 }
 
 func (m *Move) pointAt(f float64) (lat, lon float64) {

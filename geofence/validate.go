@@ -1,10 +1,12 @@
 package geofence
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/paulmach/orb"
@@ -53,30 +55,52 @@ func ParseFeatureCollection(b []byte) ([]Zone, error) {
 		return nil, fmt.Errorf("not a GeoJSON FeatureCollection: type %q", fc.Type)
 	}
 	var (
-		zones = make([]Zone, 0, len(fc.Features))
-		errs  ValidationError
-		first = map[string]int{}
+		zones   = make([]Zone, len(fc.Features))
+		decoded = make([]bool, len(fc.Features))
+		errs    ValidationError
 	)
 	for i, raw := range fc.Features {
-		var z Zone
-		if err := json.Unmarshal(raw, &z); err != nil {
+		if err := json.Unmarshal(raw, &zones[i]); err != nil {
 			errs.Problems = append(errs.Problems, Problem{Index: i, Message: err.Error()})
 			continue
 		}
-		for _, msg := range z.problems() {
-			errs.Problems = append(errs.Problems, Problem{Index: i, ID: z.ID, Message: msg})
-		}
-		if j, dup := first[z.ID]; dup && z.ID != "" {
-			errs.Problems = append(errs.Problems, Problem{Index: i, ID: z.ID, Message: fmt.Sprintf("duplicate id (feature %d has it too)", j)})
-		} else {
-			first[z.ID] = i
-		}
-		zones = append(zones, z)
+		decoded[i] = true
 	}
+	errs.Problems = append(errs.Problems, setProblems(zones, decoded)...)
 	if len(errs.Problems) > 0 {
+		slices.SortStableFunc(errs.Problems, func(a, b Problem) int { return cmp.Compare(a.Index, b.Index) })
 		return nil, &errs
 	}
 	return zones, nil
+}
+
+// ValidateZones validates every zone and checks their IDs are unique. If anything is wrong it
+// returns a *ValidationError naming every problem, by the zone's index in zones.
+func ValidateZones(zones []Zone) error {
+	if p := setProblems(zones, nil); len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+// setProblems checks the zones for which check is true (all if check is nil).
+func setProblems(zones []Zone, check []bool) []Problem {
+	var out []Problem
+	first := map[string]int{}
+	for i, z := range zones {
+		if check != nil && !check[i] {
+			continue
+		}
+		for _, msg := range z.problems() {
+			out = append(out, Problem{Index: i, ID: z.ID, Message: msg})
+		}
+		if j, dup := first[z.ID]; dup && z.ID != "" {
+			out = append(out, Problem{Index: i, ID: z.ID, Message: fmt.Sprintf("duplicate id (feature %d has it too)", j)})
+		} else {
+			first[z.ID] = i
+		}
+	}
+	return out
 }
 
 // Validate reports everything wrong with z, or nil.
