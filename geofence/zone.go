@@ -1,5 +1,16 @@
 // Package geofence knows the control zones, ports, yards, corridors and the border line, and
 // turns a vehicle's movement into zone events. It depends on nothing else in BorderWatch.
+//
+// Zones come as GeoJSON (ParseFeatureCollection, Zone.Validate, ValidateZones). An Engine
+// keeps each vehicle's standing with every zone: Update takes a vehicle's fixes in device-time
+// order and tests the segment between consecutive fixes, so a border crossing or a small zone
+// passed between two sparse fixes is seen, with the crossing time interpolated. Hysteresis
+// (Options, DefaultHysteresis) keeps GPS jitter at a fence from flapping.
+//
+// NewEmbedded is the in-process engine. The hysteresis and per-vehicle state live in States,
+// apart from any backend: a backend implements Observer (raw crossings of a move, and how deep
+// a point is) and States turns that into the same events for every backend.
+// geofence/enginetest is the conformance suite every engine passes.
 package geofence
 
 import (
