@@ -150,6 +150,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		DeclarationsChanged: a.rules.DeclarationChanged,
 		VehiclesChanged:     a.rules.VehicleChanged,
 		ZonesChanged: func(ctx context.Context, zs []geofence.Zone) error {
+			a.rules.ZonesChanged(zs)
 			return a.engine.SetZones(ctx, zs)
 		},
 	}, a.reg)

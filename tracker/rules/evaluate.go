@@ -402,9 +402,12 @@ func (vs *vstate) stopAlert(key string, until time.Time, active bool) tracker.Al
 	return a
 }
 
-// stopAllowed reports whether a zone at the point allows stopping: its stop_allowed property,
-// or by default ports, yards and service areas.
+// stopAllowed reports whether stopping at the point is allowed: abroad, or in a zone whose
+// stop_allowed property says so, or by default in ports, yards and service areas.
 func (e *Engine) stopAllowed(ctx context.Context, lat, lon float64) bool {
+	if !e.border.domestic(lat, lon) {
+		return true // beyond the border: queues at foreign mines are no customs matter
+	}
 	zs, err := e.cfg.Engine.Containing(ctx, lat, lon)
 	if err != nil {
 		return false

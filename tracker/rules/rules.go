@@ -109,6 +109,7 @@ type Engine struct {
 	byPlate  map[string]string
 	byCard   map[string]string
 	emit     Emitter
+	border   jurisdiction
 }
 
 var _ tracker.Evaluator = (*Engine)(nil)
@@ -133,8 +134,13 @@ func (e *Engine) Attach(em Emitter) {
 	e.mu.Unlock()
 }
 
-// Load reads the registry's vehicles and the active declarations.
+// Load reads the registry's vehicles, the active declarations and the border.
 func (e *Engine) Load(ctx context.Context) error {
+	zs, err := e.cfg.Store.Zones(ctx)
+	if err != nil {
+		return fmt.Errorf("rules: zones: %w", err)
+	}
+	e.ZonesChanged(zs)
 	vs, err := e.cfg.Store.Vehicles(ctx)
 	if err != nil {
 		return fmt.Errorf("rules: vehicles: %w", err)
@@ -169,6 +175,9 @@ func (e *Engine) Load(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ZonesChanged takes a new zone set (the border decides which stops concern customs).
+func (e *Engine) ZonesChanged(zones []geofence.Zone) { e.border.set(zones) }
 
 // VehicleChanged takes a registry edit: kind, plate and IC card.
 func (e *Engine) VehicleChanged(ctx context.Context, v tracker.Vehicle) {
