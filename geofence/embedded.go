@@ -228,12 +228,7 @@ func (x *index) search(sc *scratch, m *Move) {
 		sc.hits = append(sc.hits, it)
 		return true
 	})
-	h := sc.hits
-	for i := 1; i < len(h); i++ {
-		for j := i; j > 0 && (h[j].shape < h[j-1].shape || h[j].shape == h[j-1].shape && h[j].seg < h[j-1].seg); j-- {
-			h[j], h[j-1] = h[j-1], h[j]
-		}
-	}
+	slices.SortFunc(sc.hits, func(a, b item) int { return cmp.Or(cmp.Compare(a.shape, b.shape), cmp.Compare(a.seg, b.seg)) })
 }
 
 func (sc *scratch) groups(x *index) []group {
@@ -256,9 +251,19 @@ func (x *index) Observe(ctx context.Context, m *Move) error {
 		sc = &scratch{}
 		m.Scratch = sc
 	}
+	x.observe(sc, m, nil)
+	return nil
+}
+
+// observe is Observe with the zones narrowed by keep (nil keeps all): a backend that learns
+// the candidate zones elsewhere computes the crossings here all the same.
+func (x *index) observe(sc *scratch, m *Move, keep func(s *shape) bool) {
 	x.search(sc, m)
 	for _, g := range sc.groups(x) {
 		s := x.shapes[g.shape]
+		if keep != nil && !keep(s) {
+			continue
+		}
 		ob := Observation{ZoneID: s.zone.ID, Kind: s.zone.Kind}
 		start := len(m.Cross)
 		switch s.zone.Kind {
@@ -284,7 +289,6 @@ func (x *index) Observe(ctx context.Context, m *Move) error {
 			m.Obs = append(m.Obs, ob)
 		}
 	}
-	return nil
 }
 
 func areaCrossings(sc *scratch, m *Move, s *shape, cross []Crossing) (bool, []Crossing) {
