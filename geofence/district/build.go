@@ -167,6 +167,21 @@ func (d *data) addPort(border orb.LineString, ps portSpec) error {
 		Name: ps.mnTown.name + " → " + ps.cnTown.name + " → " + ps.mnTown.name,
 		Line: round6(loop),
 	})
+	// Residents park and shop in the port town: stopping there is allowed, or every visit would
+	// be an unauthorized stop and every car park a meeting.
+	d.zones = append(d.zones, geofence.Zone{
+		ID:       "service-town-" + ps.key,
+		Name:     ps.name + "口岸城区",
+		Kind:     geofence.KindServiceArea,
+		Geometry: rect(offset(t, h/2, -h/2), h+townMargin, h+townMargin),
+		Properties: map[string]any{
+			"name_en":      ps.cnTown.name,
+			"stop_allowed": true,
+			"town":         true,
+			"port_id":      id,
+			"source":       sourceEstimate,
+		},
+	})
 	d.ports = append(d.ports, port)
 	return nil
 }

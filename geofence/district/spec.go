@@ -123,6 +123,7 @@ const (
 	serviceSize      = 400   // side of a service area
 	serviceSpacing   = 100e3 // about one service area per this much corridor
 	townLoopSize     = 800   // side of the square a resident's car drives around the port town
+	townMargin       = 1200  // the town zone reaches this much beyond the residents' loop
 )
 
 type place struct {
