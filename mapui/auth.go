@@ -203,8 +203,28 @@ func (t *throttle) prune(key string, now time.Time) []time.Time {
 	return f
 }
 
-func throttleKeys(username, addr string) []string {
-	return []string{"user:" + strings.ToLower(username), "addr:" + addr}
+// loginThrottles: five failures lock a user name for the window; an address, which many
+// officers may share behind one gateway, gets twenty.
+type loginThrottles struct{ user, addr *throttle }
+
+func newLoginThrottles() loginThrottles {
+	return loginThrottles{user: newThrottle(5, 15*time.Minute), addr: newThrottle(20, 15*time.Minute)}
+}
+
+// blocked reports how long a login of username from addr must still wait, or 0.
+func (l loginThrottles) blocked(username, addr string, now time.Time) time.Duration {
+	return max(l.user.blocked(strings.ToLower(username), now), l.addr.blocked(addr, now))
+}
+
+func (l loginThrottles) fail(username, addr string, now time.Time) {
+	l.user.fail(strings.ToLower(username), now)
+	l.addr.fail(addr, now)
+}
+
+// succeed clears the user's failures; the address keeps its count, so one valid account does
+// not let an address go on guessing others' passwords.
+func (l loginThrottles) succeed(username string) {
+	l.user.reset(strings.ToLower(username))
 }
 
 var errBadCredentials = fmt.Errorf("wrong username or password")

@@ -63,7 +63,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	engine   *gin.Engine
-	throttle *throttle
+	throttle loginThrottles
 	metrics  *apiMetrics
 }
 
@@ -89,7 +89,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, throttle: newThrottle(5, 15*time.Minute)}
+	s := &Server{cfg: cfg, log: cfg.Logger, throttle: newLoginThrottles()}
 	s.metrics = &apiMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bw_http_api_requests_total", Help: "API requests by route and status."}, []string{"route", "code"}),
 		latency:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bw_http_api_seconds", Help: "API latency by route.", Buckets: prometheus.DefBuckets}, []string{"route"}),

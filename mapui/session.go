@@ -33,14 +33,12 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	now := s.cfg.Now()
-	keys := throttleKeys(req.Username, c.ClientIP())
-	for _, k := range keys {
-		if wait := s.throttle.blocked(k, now); wait > 0 {
-			c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			s.record(c, req.Username, "login", "user:"+req.Username, "throttled", nil)
-			fail(c, http.StatusTooManyRequests, "too_many_attempts", "too many failed logins; try again later")
-			return
-		}
+	addr := c.ClientIP()
+	if wait := s.throttle.blocked(req.Username, addr, now); wait > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		s.record(c, req.Username, "login", "user:"+req.Username, "throttled", nil)
+		fail(c, http.StatusTooManyRequests, "too_many_attempts", "too many failed logins; try again later")
+		return
 	}
 	u, err := s.cfg.Store.User(c, req.Username)
 	if err != nil && !errors.Is(err, tracker.ErrNotFound) {
@@ -52,16 +50,12 @@ func (s *Server) login(c *gin.Context) {
 		hash = dummyHash
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil || err != nil || u.Disabled {
-		for _, k := range keys {
-			s.throttle.fail(k, now)
-		}
+		s.throttle.fail(req.Username, addr, now)
 		s.record(c, req.Username, "login", "user:"+req.Username, "denied", nil)
 		fail(c, http.StatusUnauthorized, "unauthorized", errBadCredentials.Error())
 		return
 	}
-	for _, k := range keys {
-		s.throttle.reset(k)
-	}
+	s.throttle.succeed(req.Username)
 	token, th := newToken()
 	se := tracker.Session{TokenHash: th, Username: u.Username, Role: u.Role, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.TokenTTL).UTC(), LastSeen: now.UTC()}
 	if err := s.cfg.Store.CreateSession(c, se); err != nil {

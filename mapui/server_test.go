@@ -1,0 +1,298 @@
+package mapui_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/borderwatch/borderwatch/geofence/district"
+	"github.com/borderwatch/borderwatch/mapui"
+	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
+)
+
+const adminPassword = "Admin-Passw0rd-1"
+
+type api struct {
+	t      *testing.T
+	srv    *httptest.Server
+	store  *sqlitestore.Store
+	tokens map[string]string // role → token
+}
+
+func newAPI(t *testing.T) *api {
+	t.Helper()
+	st, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.PutZones(t.Context(), district.Zones()); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Registerer: reg})
+	t.Cleanup(p.Close)
+	hub := mapui.NewHub(nil, reg)
+	s := mapui.NewServer(mapui.Config{Store: st, Ingest: p, Hub: hub, Gatherer: reg}, reg)
+	if _, err := mapui.EnsureAdmin(t.Context(), st, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	a := &api{t: t, srv: httptest.NewServer(s.Handler()), store: st, tokens: map[string]string{}}
+	t.Cleanup(a.srv.Close)
+	a.tokens[mapui.RoleAdmin] = a.login("admin", adminPassword, 200)
+	for _, role := range []string{mapui.RoleCommand, mapui.RolePatrol, mapui.RoleInvestigator, mapui.RoleAuditor} {
+		pw := "Role-" + role + "-Pw1"
+		a.do("POST", "/api/v1/users", mapui.RoleAdmin, map[string]string{"username": role + "1", "password": pw, "role": role}, 201)
+		a.tokens[role] = a.login(role+"1", pw, 200)
+	}
+	return a
+}
+
+func (a *api) login(user, pw string, want int) string {
+	a.t.Helper()
+	var out struct{ Token string }
+	a.req("POST", "/api/v1/login", "", map[string]string{"username": user, "password": pw}, want, &out)
+	return out.Token
+}
+
+func (a *api) do(method, path, role string, body any, want int) []byte {
+	a.t.Helper()
+	return a.req(method, path, a.tokens[role], body, want, nil)
+}
+
+func (a *api) req(method, path, token string, body any, want int, out any) []byte {
+	a.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		r = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, a.srv.URL+path, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		a.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, b)
+	}
+	if resp.StatusCode >= 400 {
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if json.Unmarshal(b, &e) != nil || e.Error.Code == "" || e.Error.Message == "" {
+			a.t.Errorf("%s %s: error body is not {\"error\":{\"code\",\"message\"}}: %s", method, path, b)
+		}
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			a.t.Fatalf("%s: %v", b, err)
+		}
+	}
+	return b
+}
+
+// TestRoleMatrix checks every endpoint against every role: allowed calls pass authorization
+// (whatever they then answer), forbidden ones get 403, and no token gets 401.
+func TestRoleMatrix(t *testing.T) {
+	a := newAPI(t)
+	zone := `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[111.9,43.6],[112.0,43.6],[112.0,43.7],[111.9,43.6]]]},"properties":{"id":"yard-x","name":"x","kind":"yard"}}`
+	type call struct {
+		method, path string
+		body         any
+		allowed      []string
+	}
+	all := []string{mapui.RoleAdmin, mapui.RoleCommand, mapui.RolePatrol, mapui.RoleInvestigator}
+	calls := []call{
+		{"GET", "/api/v1/vehicles", nil, all},
+		{"POST", "/api/v1/vehicles", map[string]string{"id": "v-x", "kind": "truck"}, []string{mapui.RoleAdmin}},
+		{"GET", "/api/v1/devices", nil, all},
+		{"POST", "/api/v1/devices", map[string]string{"id": "123", "protocol": "jt808"}, []string{mapui.RoleAdmin}},
+		{"GET", "/api/v1/positions", nil, all},
+		{"GET", "/api/v1/vehicles/v1/track", nil, all},
+		{"GET", "/api/v1/vehicles/v1/track?format=gpx", nil, []string{mapui.RoleAdmin, mapui.RoleInvestigator}},
+		{"GET", "/api/v1/zones", nil, all},
+		{"POST", "/api/v1/zones", zone, []string{mapui.RoleAdmin}},
+		{"DELETE", "/api/v1/zones/yard-none", nil, []string{mapui.RoleAdmin}},
+		{"GET", "/api/v1/events", nil, all},
+		{"GET", "/api/v1/alerts", nil, all},
+		{"POST", "/api/v1/alerts/1/ack", nil, []string{mapui.RoleAdmin, mapui.RoleCommand, mapui.RolePatrol}},
+		{"GET", "/api/v1/declarations", nil, all},
+		{"POST", "/api/v1/declarations", map[string]string{"id": "d"}, []string{mapui.RoleAdmin, mapui.RoleCommand}},
+		{"POST", "/api/v1/gate-events", map[string]string{"gate_zone_id": "port-erenhot", "plate": "X", "direction": "in"}, []string{mapui.RoleAdmin, mapui.RoleCommand}},
+		{"GET", "/api/v1/users", nil, []string{mapui.RoleAdmin}},
+		{"POST", "/api/v1/users", map[string]string{"username": "u"}, []string{mapui.RoleAdmin}},
+		{"GET", "/api/v1/audit", nil, []string{mapui.RoleAdmin, mapui.RoleAuditor}},
+		{"GET", "/api/v1/search?bbox=111,43,112,44", nil, all},
+	}
+	roles := append(all, mapui.RoleAuditor)
+	for _, c := range calls {
+		for _, role := range roles {
+			allowed := false
+			for _, r := range c.allowed {
+				allowed = allowed || r == role
+			}
+			var r io.Reader
+			switch b := c.body.(type) {
+			case string:
+				r = strings.NewReader(b)
+			case nil:
+			default:
+				j, _ := json.Marshal(b)
+				r = bytes.NewReader(j)
+			}
+			req, _ := http.NewRequest(c.method, a.srv.URL+c.path, r)
+			req.Header.Set("Authorization", "Bearer "+a.tokens[role])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if allowed && (resp.StatusCode == 401 || resp.StatusCode == 403) {
+				t.Errorf("%s %s as %s: %d, want allowed", c.method, c.path, role, resp.StatusCode)
+			}
+			if !allowed && resp.StatusCode != 403 {
+				t.Errorf("%s %s as %s: %d, want 403", c.method, c.path, role, resp.StatusCode)
+			}
+		}
+		a.req(c.method, c.path, "", nil, 401, nil)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	a := newAPI(t)
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		want         int
+	}{
+		{"POST", "/api/v1/vehicles", "{not json", 400},
+		{"POST", "/api/v1/vehicles", map[string]string{"id": "", "kind": "truck"}, 400},
+		{"POST", "/api/v1/vehicles", map[string]string{"id": "v", "kind": "spaceship"}, 400},
+		{"POST", "/api/v1/devices", map[string]string{"id": "012345", "protocol": "jt808"}, 400},
+		{"POST", "/api/v1/devices", map[string]string{"id": "abc", "protocol": "carrier-pigeon"}, 400},
+		{"GET", "/api/v1/vehicles/v1/track?from=yesterday", nil, 400},
+		{"GET", "/api/v1/vehicles/v1/track?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", nil, 400},
+		{"GET", "/api/v1/vehicles/v1/track?format=shp", nil, 400},
+		{"GET", "/api/v1/search?bbox=1,2,3", nil, 400},
+		{"GET", "/api/v1/search?bbox=10,50,0,40", nil, 400},
+		{"GET", "/api/v1/alerts?status=maybe", nil, 400},
+		{"POST", "/api/v1/alerts/abc/ack", nil, 400},
+		{"POST", "/api/v1/alerts/999/ack", nil, 404},
+		{"POST", "/api/v1/zones", `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[111.9,43.6],[112.0,43.6],[112.0,43.7]]]},"properties":{"id":"z","kind":"yard"}}`, 422},
+		{"POST", "/api/v1/zones", `{"type":"Feature","geometry":{"type":"LineString","coordinates":[[111.9,43.6],[112.0,43.6]]},"properties":{"id":"c","kind":"corridor"}}`, 422},
+		{"POST", "/api/v1/zones", `{"type":"Feature","geometry":{"type":"Point","coordinates":[111.9,43.6]},"properties":{"id":"p","kind":"volcano"}}`, 422},
+		{"POST", "/api/v1/users", map[string]string{"username": "weak", "password": "password", "role": "patrol"}, 400},
+		{"POST", "/api/v1/users", map[string]string{"username": "x", "password": "Str0ng-Enough-1", "role": "king"}, 400},
+		{"POST", "/api/v1/gate-events", map[string]string{"gate_zone_id": "nowhere", "plate": "X", "direction": "in"}, 400},
+		{"POST", "/api/v1/gate-events", map[string]string{"gate_zone_id": "port-erenhot", "direction": "in"}, 400},
+		{"POST", "/api/v1/declarations", map[string]any{"id": "d1", "vehicle_id": "ghost", "direction": "inbound", "port_zone_id": "port-erenhot", "valid_from": "2026-01-01T00:00:00Z", "valid_to": "2026-01-02T00:00:00Z"}, 400},
+		{"GET", "/api/v1/nothing-here", nil, 404},
+	} {
+		a.do(tc.method, tc.path, mapui.RoleAdmin, tc.body, tc.want)
+	}
+	// A body over the limit is refused, and the server keeps serving.
+	huge := `{"type":"FeatureCollection","features":[` + strings.Repeat(" ", 9<<20) + `]}`
+	a.do("POST", "/api/v1/zones/import", mapui.RoleAdmin, huge, 413)
+	a.do("GET", "/api/v1/vehicles", mapui.RoleAdmin, nil, 200)
+}
+
+// TestZoneImportAllOrNothing imports a collection with one bad feature: nothing is stored and
+// the error names the feature.
+func TestZoneImportAllOrNothing(t *testing.T) {
+	a := newAPI(t)
+	before, _ := a.store.Zones(t.Context())
+	fc := `{"type":"FeatureCollection","features":[
+	 {"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[111.9,43.6],[112.0,43.6],[112.0,43.7],[111.9,43.6]]]},"properties":{"id":"yard-new","name":"new","kind":"yard"}},
+	 {"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[111.9,43.6],[112.0,43.6],[112.0,43.7],[111.9,43.6]]]},"properties":{"id":"bad-one","name":"bad","kind":"lake"}}]}`
+	b := a.do("POST", "/api/v1/zones/import", mapui.RoleAdmin, fc, 422)
+	if !strings.Contains(string(b), "bad-one") {
+		t.Errorf("error does not name the bad feature: %s", b)
+	}
+	after, _ := a.store.Zones(t.Context())
+	if len(after) != len(before) {
+		t.Errorf("zones %d → %d after a failed import", len(before), len(after))
+	}
+}
+
+func TestLoginThrottleAndSessions(t *testing.T) {
+	a := newAPI(t)
+	for range 5 {
+		a.login("patrol1", "wrong-password", 401)
+	}
+	a.login("patrol1", "Role-patrol-Pw1", 429) // even the right password waits now
+	// Logout revokes the token.
+	tok := a.login("command1", "Role-command-Pw1", 200)
+	a.req("GET", "/api/v1/me", tok, nil, 200, nil)
+	a.req("POST", "/api/v1/logout", tok, nil, 204, nil)
+	a.req("GET", "/api/v1/me", tok, nil, 401, nil)
+	// Changing a user's role ends their sessions.
+	tok = a.login("investigator1", "Role-investigator-Pw1", 200)
+	a.do("PUT", "/api/v1/users/investigator1", mapui.RoleAdmin, map[string]string{"role": "patrol"}, 200)
+	a.req("GET", "/api/v1/me", tok, nil, 401, nil)
+}
+
+// TestAlertLifecycleAndAudit acknowledges and resolves an alert, then checks the audit chain
+// records who did it and verifies.
+func TestAlertLifecycleAndAudit(t *testing.T) {
+	a := newAPI(t)
+	b := &tracker.Batch{Alerts: []tracker.Alert{{Type: tracker.AlertDetour, Severity: tracker.SeverityWarning, VehicleID: "v1",
+		Time: time.Now().UTC(), DedupKey: "detour:test", Evidence: json.RawMessage(`{}`)}}}
+	if err := a.store.Commit(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	id := b.Alerts[0].ID
+	path := "/api/v1/alerts/" + itoa(id)
+	var got tracker.Alert
+	a.req("POST", path+"/ack", a.tokens[mapui.RolePatrol], map[string]string{"note": "on my way"}, 200, &got)
+	if got.Status != tracker.StatusAcknowledged || got.AckedBy != "patrol1" {
+		t.Errorf("after ack: %+v", got)
+	}
+	a.do("POST", path+"/ack", mapui.RolePatrol, nil, 409)
+	a.req("POST", path+"/resolve", a.tokens[mapui.RolePatrol], map[string]string{"note": "load checked"}, 200, &got)
+	if got.Status != tracker.StatusResolved || got.ResolvedBy != "patrol1" || !strings.Contains(got.Note, "load checked") {
+		t.Errorf("after resolve: %+v", got)
+	}
+	var audit struct{ Records []tracker.AuditRecord }
+	a.req("GET", "/api/v1/audit", a.tokens[mapui.RoleAuditor], nil, 200, &audit)
+	actions := map[string]bool{}
+	for _, r := range audit.Records {
+		actions[r.Actor+" "+r.Action] = true
+	}
+	for _, want := range []string{"patrol1 alert.ack", "patrol1 alert.resolve", "admin user.create", "admin login"} {
+		if !actions[want] {
+			t.Errorf("audit lacks %q", want)
+		}
+	}
+	var v struct {
+		OK      bool
+		Records int
+	}
+	a.req("GET", "/api/v1/audit/verify", a.tokens[mapui.RoleAuditor], nil, 200, &v)
+	if !v.OK || v.Records != len(audit.Records) {
+		t.Errorf("verify = %+v with %d records", v, len(audit.Records))
+	}
+}
+
+func itoa(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
