@@ -1,12 +1,7 @@
 // The live WebSocket: reconnects by itself with backoff, and tells its owner when
-// it (re)connects so the owner can catch up by refetching what it missed.
+// it (re)connects so the owner can catch up by refetching what it missed. It sends no
+// subscription: the wall and the tablet want everything their role may see.
 import { token, type Alert, type Fix } from './api';
-
-export interface Subscription {
-  bbox?: [number, number, number, number];
-  vehicles?: string[];
-  min_severity?: string;
-}
 
 export interface LiveHandlers {
   position?(f: Fix): void;
@@ -26,17 +21,11 @@ export class Live {
   private retry = 0;
   private timer: number | undefined;
   private closed = false;
-  private sub: Subscription | null = null;
   private readonly onOnline = () => this.reconnectNow();
 
   constructor(private h: LiveHandlers) {
     window.addEventListener('online', this.onOnline);
     this.open();
-  }
-
-  subscribe(s: Subscription): void {
-    this.sub = s;
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'subscribe', ...s }));
   }
 
   close(): void {
@@ -53,7 +42,6 @@ export class Live {
     this.ws = ws;
     ws.onopen = () => {
       this.retry = 0;
-      if (this.sub) ws.send(JSON.stringify({ type: 'subscribe', ...this.sub }));
       this.h.status?.(true);
       this.h.connected?.();
     };

@@ -114,6 +114,8 @@ export async function launch() {
 export async function newPage(browser, errors = []) {
   const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, acceptDownloads: true, locale: 'zh-CN', timezoneId: 'Europe/Berlin' });
   const page = await context.newPage();
+  // Generous: software GL on a busy CI machine is slow; these are waits, not timing assertions.
+  page.setDefaultTimeout(90_000);
   page.on('pageerror', (e) => errors.push(e));
   return page;
 }
