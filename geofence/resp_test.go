@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 )
 
 // Replies as a Tile38 1.37 server sent them (captured from tile38-server over TCP).
@@ -92,15 +94,12 @@ func TestAppendQuery(t *testing.T) {
 	q := Position{Lat: 43.6, Lon: 111.75}
 	for _, c := range []struct {
 		from, to Position
-		pad      string
 		want     string
 	}{
-		{p, p, "", "[INTERSECTS bw:zones:1 LIMIT 1000000 IDS POINT 43.5 111.5]"},
-		{p, p, "526", "[INTERSECTS bw:zones:1 LIMIT 1000000 BUFFER 526 IDS POINT 43.5 111.5]"},
-		{p, q, "", `[INTERSECTS bw:zones:1 LIMIT 1000000 IDS OBJECT {"type":"LineString","coordinates":[[111.5,43.5],[111.75,43.6]]}]`},
-		{p, q, "526", `[INTERSECTS bw:zones:1 LIMIT 1000000 BUFFER 526 IDS OBJECT {"type":"LineString","coordinates":[[111.5,43.5],[111.75,43.6]]}]`},
+		{p, p, "[INTERSECTS bw:zones:1 LIMIT 1000000 IDS POINT 43.5 111.5]"},
+		{p, q, `[INTERSECTS bw:zones:1 LIMIT 1000000 IDS OBJECT {"type":"LineString","coordinates":[[111.5,43.5],[111.75,43.6]]}]`},
 	} {
-		r := bufio.NewReader(strings.NewReader(string(x.appendQuery(nil, c.from, c.to, c.pad))))
+		r := bufio.NewReader(strings.NewReader(string(x.appendQuery(nil, c.from, c.to))))
 		v, err := readRESP(r) // a command is a RESP array too
 		if err != nil {
 			t.Fatal(err)
@@ -241,6 +240,43 @@ func TestTile38Restore(t *testing.T) {
 		t.Fatalf("leaving the yard: %v, want one zone_exit", evs)
 	}
 	notice("yard", "exit", false)
+
+	// A zone deleted takes its fence along; the others stay.
+	if err := e.SetZones(ctx, []Zone{yard}); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := other.do(ctx, appendCmd(nil, "CHANS", prefix+":fence:*"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs[0].arr) != 1 || string(rs[0].arr[0].arr[0].str) != prefix+":fence:yard" {
+		t.Fatalf("fences after deleting the border: %v", rs[0])
+	}
+}
+
+// TestCorridorCover checks the polygon stored for a corridor covers every point the exact
+// geometry puts inside it, so Tile38's candidates never miss a corridor.
+func TestCorridorCover(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	for k := range 50 {
+		lat0, lon0 := 40+rng.Float64()*6, 97+rng.Float64()*23
+		line := orb.LineString{{lon0, lat0}}
+		for range 1 + rng.Intn(6) {
+			p := line[len(line)-1]
+			line = append(line, orb.Point{p[0] + (rng.Float64()-0.5)*0.05, p[1] + (rng.Float64()-0.5)*0.05})
+		}
+		z := Zone{ID: "c", Kind: KindCorridor, WidthM: 50 + rng.Float64()*1000, Geometry: line}
+		s := compile(z, 0)
+		cover := corridorCover(s)
+		b := s.bbox
+		for range 2000 {
+			lon, lat := b[0]+rng.Float64()*(b[2]-b[0]), b[1]+rng.Float64()*(b[3]-b[1])
+			if s.distanceM(lat, lon) <= s.width && !planar.MultiPolygonContains(cover, orb.Point{lon, lat}) {
+				t.Fatalf("corridor %d: (%v, %v) is %.1f m from the line of a %.0f m corridor but outside the cover",
+					k, lat, lon, s.distanceM(lat, lon), s.width)
+			}
+		}
+	}
 }
 
 func TestRESPClientClosed(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 )
 
@@ -72,7 +74,6 @@ type t38index struct {
 	t     *Tile38
 	zones []Zone
 	key   string   // <prefix>:zones:<generation>; "" before the first SetZones
-	pad   string   // BUFFER of candidate queries: a little over the widest corridor, "" if none
 	fence [][]byte // the SETCHAN commands, encoded
 }
 
@@ -163,11 +164,17 @@ func (t *Tile38) restore(ctx context.Context, l *respLink) error {
 	return firstError(rs)
 }
 
-// appendZones appends the SETs of the zones and their SETCHANs.
+// appendZones appends the SETs of the zones and their SETCHANs. A corridor is stored as a
+// polygon covering it (see corridorCover), so that the candidate queries need no BUFFER:
+// Tile38 buffering the query of every Update cost five times the rest of the query.
 func (x *t38index) appendZones(b []byte) ([]byte, int) {
 	n := 0
 	for _, z := range x.zones {
-		g, _ := geojson.NewGeometry(z.Geometry).MarshalJSON()
+		geom := z.Geometry
+		if z.Kind == KindCorridor {
+			geom = corridorCover(x.byID[z.ID])
+		}
+		g, _ := geojson.NewGeometry(geom).MarshalJSON()
 		b = appendArrayHeader(b, 5)
 		b = appendBulk(b, "SET")
 		b = appendBulk(b, x.key)
@@ -181,6 +188,32 @@ func (x *t38index) appendZones(b []byte) ([]byte, int) {
 		n++
 	}
 	return b, n
+}
+
+// corridorCover returns rectangles covering the corridor's capsules: each segment's, widened
+// by a little more than the width on every side, in the same frame the exact geometry uses, so
+// whatever the exact test finds within the corridor Tile38 finds within the cover. Rectangles
+// may overlap; Tile38 only tests intersection with them.
+func corridorCover(s *shape) orb.MultiPolygon {
+	w := s.width*1.01 + 1
+	var mp orb.MultiPolygon
+	for _, g := range s.segs {
+		dx, dy := (g.bx-g.ax)*g.kx, (g.by-g.ay)*g.ky
+		ux, uy := 1.0, 0.0
+		if l := math.Hypot(dx, dy); l > 0 {
+			ux, uy = dx/l, dy/l
+		}
+		nx, ny := -uy, ux
+		at := func(x, y float64) orb.Point { return orb.Point{g.ax + x/g.kx, g.ay + y/g.ky} }
+		r := orb.Ring{
+			at(-ux*w-nx*w, -uy*w-ny*w),
+			at(dx+ux*w-nx*w, dy+uy*w-ny*w),
+			at(dx+ux*w+nx*w, dy+uy*w+ny*w),
+			at(-ux*w+nx*w, -uy*w+ny*w),
+		}
+		mp = append(mp, orb.Polygon{append(r, r[0])})
+	}
+	return mp
 }
 
 // fenceCmd returns the SETCHAN of zone z.
@@ -208,7 +241,8 @@ func appendSet(b []byte, key, id string, lat, lon float64) []byte {
 }
 
 // SetZones validates the zones and replaces the whole set: a new zone collection is written,
-// the fences are replaced, and then the engine switches to the new set. The collection before
+// the fences are set (those of deleted zones deleted), and then the engine switches to the new
+// set. The collection before
 // is kept until the next SetZones, for queries still in flight.
 func (t *Tile38) SetZones(ctx context.Context, zones []Zone) error {
 	if t.closed.Load() {
@@ -226,29 +260,34 @@ func (t *Tile38) SetZones(ctx context.Context, zones []Zone) error {
 	if x.key == old.key { // a coarse clock must not reuse a generation
 		x.key = old.key + "0"
 	}
-	width := 0.0
 	for _, z := range zones {
-		if z.Kind == KindCorridor {
-			width = max(width, z.WidthM)
-		}
 		x.fence = append(x.fence, fenceCmd(t.fencePrefix()+z.ID, t.vehiclesKey(), z))
 	}
-	if width > 0 {
-		// Tile38 buffers with polygons inscribed in the circles: 5 % more covers it.
-		x.pad = strconv.FormatFloat(width*1.05+1, 'f', 1, 64)
-	}
-	rs, err := t.client.do(ctx, appendCmd(nil, "KEYS", t.prefix+":zones:*"), 1)
+	// SETCHAN replaces a fence of the same name in place; only fences of zones gone are
+	// deleted, so the fences of unchanged zones never miss a message.
+	rs, err := t.client.do(ctx, append(appendCmd(nil, "KEYS", t.prefix+":zones:*"),
+		appendCmd(nil, "CHANS", t.fencePrefix()+"*")...), 2)
 	if err != nil {
 		return err
 	}
 	if err := firstError(rs); err != nil {
 		return err
 	}
-	b := appendCmd(nil, "PDELCHAN", t.fencePrefix()+"*")
-	n := 1
+	var b []byte
+	n := 0
 	for _, k := range rs[0].arr {
 		if string(k.str) != old.key {
 			b = appendCmd(b, "DROP", string(k.str))
+			n++
+		}
+	}
+	for _, ch := range rs[1].arr {
+		if len(ch.arr) == 0 {
+			continue
+		}
+		name := string(ch.arr[0].str)
+		if _, ok := x.byID[strings.TrimPrefix(name, t.fencePrefix())]; !ok {
+			b = appendCmd(b, "DELCHAN", name)
 			n++
 		}
 	}
@@ -297,13 +336,9 @@ type t38scratch struct {
 	cands []string
 }
 
-// appendQuery appends the INTERSECTS of the zones with the move from→to (buffered by pad if
-// it is set) returning IDs.
-func (x *t38index) appendQuery(b []byte, from, to Position, pad string) []byte {
+// appendQuery appends the INTERSECTS of the zones with the move from→to returning IDs.
+func (x *t38index) appendQuery(b []byte, from, to Position) []byte {
 	n := 5
-	if pad != "" {
-		n += 2
-	}
 	point := from.Lat == to.Lat && from.Lon == to.Lon
 	if point {
 		n += 3 // POINT lat lon
@@ -315,10 +350,6 @@ func (x *t38index) appendQuery(b []byte, from, to Position, pad string) []byte {
 	b = appendBulk(b, x.key)
 	b = appendBulk(b, "LIMIT")
 	b = appendBulk(b, tile38Limit)
-	if pad != "" {
-		b = appendBulk(b, "BUFFER")
-		b = appendBulk(b, pad)
-	}
 	b = appendBulk(b, "IDS")
 	if point {
 		b = appendBulk(b, "POINT")
@@ -364,7 +395,7 @@ func (x *t38index) Observe(ctx context.Context, m *Move) error {
 	b := appendSet(sc.buf[:0], x.t.vehiclesKey(), m.To.VehicleID, m.To.Lat, m.To.Lon)
 	want := 1
 	if x.key != "" {
-		b = x.appendQuery(b, m.From, m.To, x.pad)
+		b = x.appendQuery(b, m.From, m.To)
 		want++
 	}
 	sc.buf = b
@@ -386,10 +417,16 @@ func (x *t38index) Observe(ctx context.Context, m *Move) error {
 	x.search(&sc.scratch, m)
 	for _, g := range sc.groups(x.index) {
 		s := x.shapes[g.shape]
+		ob := Observation{ZoneID: s.zone.ID, Kind: s.zone.Kind}
 		if !slices.Contains(sc.cands, s.zone.ID) {
+			// Tile38 says the move does not touch the zone: outside all along. A held zone is
+			// reported here all the same, in the embedded engine's order, so that events of
+			// one instant come out in the same order from both.
+			if slices.Contains(m.Held, ob.ZoneID) {
+				m.Obs = append(m.Obs, ob)
+			}
 			continue
 		}
-		ob := Observation{ZoneID: s.zone.ID, Kind: s.zone.Kind}
 		start := len(m.Cross)
 		switch s.zone.Kind {
 		case KindBorder:
@@ -417,11 +454,11 @@ func (x *t38index) Observe(ctx context.Context, m *Move) error {
 }
 
 // query runs one candidate query and returns the IDs.
-func (t *Tile38) query(ctx context.Context, x *t38index, from, to Position, pad string) ([]string, error) {
+func (t *Tile38) query(ctx context.Context, x *t38index, from, to Position) ([]string, error) {
 	if x.key == "" {
 		return nil, nil
 	}
-	rs, err := t.client.do(ctx, x.appendQuery(nil, from, to, pad), 1)
+	rs, err := t.client.do(ctx, x.appendQuery(nil, from, to), 1)
 	if err != nil {
 		return nil, err
 	}
@@ -434,7 +471,7 @@ func (t *Tile38) Crossings(ctx context.Context, from, to Position) ([]Event, err
 		return nil, ErrClosed
 	}
 	x := t.idx.Load()
-	cands, err := t.query(ctx, x, from, to, "")
+	cands, err := t.query(ctx, x, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -466,7 +503,7 @@ func (t *Tile38) Containing(ctx context.Context, lat, lon float64) ([]Zone, erro
 	}
 	x := t.idx.Load()
 	p := Position{Lat: lat, Lon: lon}
-	cands, err := t.query(ctx, x, p, p, x.pad)
+	cands, err := t.query(ctx, x, p, p)
 	if err != nil {
 		return nil, err
 	}

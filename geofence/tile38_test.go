@@ -3,9 +3,10 @@ package geofence_test
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand"
 	"os"
 	"reflect"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,28 +155,80 @@ func (f *fleet) next(i int) geofence.Position {
 	return geofence.Position{VehicleID: v.id, Time: v.t, Lat: a[1] + (b[1]-a[1])*u, Lon: a[0] + (b[0]-a[0])*u}
 }
 
-// TestTile38MatchesEmbedded drives the same fleet through the district's zones on both
-// engines and wants the same events, fix by fix.
+// wanderers is a scripted load of vehicles roaming the district at random, half of them
+// sparse (a fix every 2 to 5 km), so moves cross several fences between two fixes.
+type wanderers struct {
+	v []wanderer
+}
+
+type wanderer struct {
+	id                string
+	lat, lon, heading float64
+	step              float64
+	t                 time.Time
+	rng               *rand.Rand
+}
+
+func newWanderers(n int) *wanderers {
+	w := &wanderers{}
+	for i := range n {
+		rng := rand.New(rand.NewSource(int64(i)))
+		step := 150.0
+		if i%2 == 1 {
+			step = 2000 + rng.Float64()*3000
+		}
+		w.v = append(w.v, wanderer{id: fmt.Sprintf("w%05d", i), lat: 41.5 + rng.Float64()*3.5, lon: 100 + rng.Float64()*17,
+			heading: rng.Float64() * 2 * math.Pi, step: step, t: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC), rng: rng})
+	}
+	return w
+}
+
+func (w *wanderers) next(i int) geofence.Position {
+	v := &w.v[i]
+	v.heading += (v.rng.Float64()*2 - 1) * 0.5
+	v.lat += v.step * math.Cos(v.heading) / 111000
+	v.lon += v.step * math.Sin(v.heading) / (111000 * math.Cos(v.lat*math.Pi/180))
+	v.t = v.t.Add(10 * time.Second)
+	return geofence.Position{VehicleID: v.id, Time: v.t, Lat: v.lat, Lon: v.lon}
+}
+
+// TestTile38MatchesEmbedded drives the same vehicles through the same zones on both engines
+// and wants the same events, fix by fix: the district's real zones with trucks on its roads,
+// and the benchmark's layout with vehicles roaming, many of them with sparse fixes.
 func TestTile38MatchesEmbedded(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		zones []geofence.Zone
+		n     int
+		next  func(i int) geofence.Position
+	}{
+		{"district roads", district.Zones(), 200, newFleet(200).next},
+		{"bench layout roaming", enginetest.BenchZones(300, 1), 200, newWanderers(200).next},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			matchEmbedded(t, c.zones, c.n, c.next)
+		})
+	}
+}
+
+func matchEmbedded(t *testing.T, zones []geofence.Zone, n int, next func(i int) geofence.Position) {
 	ctx := context.Background()
 	t38 := newTile38(t)
 	emb := geofence.NewEmbedded(geofence.Options{})
 	defer emb.Close()
-	zones := district.Zones()
 	for _, e := range []geofence.Engine{t38, emb} {
 		if err := e.SetZones(ctx, zones); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f := newFleet(200)
 	var mu sync.Mutex
 	kinds := map[geofence.EventType]int{}
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
 			for range 300 {
-				for i := w; i < len(f.veh); i += 8 {
-					p := f.next(i)
+				for i := w; i < n; i += 8 {
+					p := next(i)
 					a, err := emb.Update(ctx, p)
 					if err != nil {
 						t.Error(err)
@@ -257,62 +310,19 @@ func TestTile38Fences(t *testing.T) {
 	}
 }
 
-// BenchmarkTile38Update runs the same scripted load (the fleet over the district's zones)
-// through both engines, so one run reports both: Updates per second through Tile38 and
-// in-process. Updates of different vehicles run concurrently, as the tracker's shards do.
+// BenchmarkTile38Update runs the embedded engine's benchmark load (enginetest.Benchmark on
+// BenchZones(1000, 1), as BenchmarkUpdate) through both engines, so one run reports both.
+// Tile38 answers each Update in a network round trip: its throughput comes from many
+// concurrent callers pipelining on one connection, so run it with more goroutines than cores
+// too, e.g. -cpu 2,32 (the benchmark drives one goroutine per GOMAXPROCS).
 func BenchmarkTile38Update(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		new  func(b *testing.B) geofence.Engine
-	}{
-		{"embedded", func(b *testing.B) geofence.Engine {
-			e := geofence.NewEmbedded(geofence.Options{})
-			b.Cleanup(func() { e.Close() })
-			return e
-		}},
-		{"tile38", func(b *testing.B) geofence.Engine { return newTile38(b) }},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			e := c.new(b)
-			if err := e.SetZones(context.Background(), district.Zones()); err != nil {
-				b.Fatal(err)
-			}
-			benchUpdate(b, e)
-		})
-	}
-}
-
-func benchUpdate(b *testing.B, e geofence.Engine) {
-	const vehicles = 10_000
-	// About 64 concurrent callers, so a backend over the network has requests to pipeline.
-	procs := runtime.GOMAXPROCS(0)
-	par := (64 + procs - 1) / procs
-	workers := par * procs
-	f := newFleet(vehicles)
-	var nextWorker atomic.Int64
-	var events atomic.Int64
-	b.SetParallelism(par)
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		// Each worker owns every n-th vehicle, so a vehicle's fixes stay in order.
-		w := int(nextWorker.Add(1) - 1)
-		var mine []int
-		for i := w; i < vehicles; i += workers {
-			mine = append(mine, i)
-		}
-		k := 0
-		for pb.Next() {
-			evs, err := e.Update(context.Background(), f.next(mine[k%len(mine)]))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			events.Add(int64(len(evs)))
-			k++
-		}
+	zones := enginetest.BenchZones(1000, 1)
+	b.Run("embedded", func(b *testing.B) {
+		e := geofence.NewEmbedded(geofence.Options{})
+		defer e.Close()
+		enginetest.Benchmark(b, e, zones)
 	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "updates/s")
-	b.ReportMetric(float64(events.Load())/float64(b.N), "events/op")
+	b.Run("tile38", func(b *testing.B) {
+		enginetest.Benchmark(b, newTile38(b), zones)
+	})
 }
