@@ -123,8 +123,8 @@ func testAlertLifecycle(t *testing.T, s tracker.Store) {
 			user, note := "user"+string(rune('a'+i)), "note "+st
 			got, err := s.SetAlertStatus(t.Context(), want.ID, st, user, note, at)
 			if !tt.ok[i] {
-				if err == nil {
-					t.Errorf("%s: %s → %s succeeded", tt.name, want.Status, st)
+				if !errors.Is(err, tracker.ErrTransition) {
+					t.Errorf("%s: %s → %s: err = %v, want ErrTransition", tt.name, want.Status, st, err)
 				}
 				continue
 			}

@@ -15,12 +15,14 @@
 //     Severity, Active, Message, Evidence, Lat, Lon, Late and UpdatedAt are replaced, ZoneID and
 //     DeclarationID too when given. A resolved alert's key starts a new alert.
 //   - SetAlertStatus allows open → acknowledged, open → resolved and acknowledged → resolved;
-//     anything else is an error. It records user and time (AckedBy/AckedAt or
+//     anything else is tracker.ErrTransition. It records user and time (AckedBy/AckedAt or
 //     ResolvedBy/ResolvedAt), sets UpdatedAt to the time and appends a non-empty note to Note
 //     (a newline between notes).
+//   - Declarations: new ones without Status are active; CloseDeclaration of one that is not
+//     active is tracker.ErrTransition and changes nothing.
 //   - Lists: Track and SearchArea in time order; Events oldest first; Alerts newest first;
-//     LatestFixes by vehicle ID; Devices, Vehicles, Zones by ID; Users by username; Audit by
-//     Seq. Time ranges are [From, To); a zero bound is open. Limit <= 0 means no limit.
+//     Declarations latest ValidFrom first; LatestFixes by vehicle ID; Devices, Vehicles,
+//     Zones by ID; Users by username; Audit by Seq. Time ranges are [From, To); a zero bound is open. Limit <= 0 means no limit.
 //     SearchArea's box includes its edges.
 //   - Registry, users and sessions: creating an existing key is tracker.ErrConflict; reading,
 //     updating or deleting a missing one is tracker.ErrNotFound. Updates keep CreatedAt; a
@@ -66,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) tracker.Store) {
 		{"Vehicles", testVehicles},
 		{"Zones", testZones},
 		{"ZonesAllOrNothing", testZonesAllOrNothing},
+		{"Declarations", testDeclarations},
 		{"Users", testUsers},
 		{"Sessions", testSessions},
 		{"Audit", testAudit},
