@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -124,9 +123,6 @@ func (s *Store) Alert(ctx context.Context, id int64) (tracker.Alert, error) {
 	return a, pgErr(err)
 }
 
-// ErrTransition is returned by SetAlertStatus for a change the lifecycle does not allow.
-var ErrTransition = errors.New("alert status change not allowed")
-
 // SetAlertStatus moves an alert along open → acknowledged → resolved (open → resolved too),
 // recording who and when and appending a non-empty note.
 func (s *Store) SetAlertStatus(ctx context.Context, id int64, status, user, note string, at time.Time) (tracker.Alert, error) {
@@ -143,7 +139,7 @@ func (s *Store) SetAlertStatus(ctx context.Context, id int64, status, user, note
 		case status == tracker.StatusResolved && (cur == tracker.StatusOpen || cur == tracker.StatusAcknowledged):
 			set = "resolved_by = $3, resolved_at = $4"
 		default:
-			return fmt.Errorf("%w: %s → %s", ErrTransition, cur, status)
+			return fmt.Errorf("%w: %s → %s", tracker.ErrTransition, cur, status)
 		}
 		rows, _ := tx.Query(ctx, `UPDATE alerts SET status = $2, `+set+`, updated_at = $4,
 			note = CASE WHEN $5 = '' THEN note WHEN note = '' THEN $5 ELSE note || E'\n' || $5 END
