@@ -5,32 +5,40 @@ package sqlitestore
 var migrations = []string{
 	// 1: the first schema.
 	`
+-- Fixes are clustered by vehicle and time: a track is one range scan, and an insert touches
+-- one B-tree. The key also deduplicates retransmissions (same device, same device time). IDs
+-- come from meta.next_fix_id, assigned by the one writer.
 CREATE TABLE fixes (
-	id          INTEGER PRIMARY KEY,
 	vehicle_id  TEXT    NOT NULL,
-	device_id   TEXT    NOT NULL,
-	protocol    TEXT    NOT NULL DEFAULT '',
 	time_us     INTEGER NOT NULL,
-	received_us INTEGER NOT NULL,
+	device_id   TEXT    NOT NULL,
+	id          INTEGER NOT NULL,
 	lat         REAL    NOT NULL,
 	lon         REAL    NOT NULL,
-	speed_kmh   REAL    NOT NULL DEFAULT 0,
-	heading     REAL    NOT NULL DEFAULT 0,
-	altitude_m  REAL    NOT NULL DEFAULT 0,
-	valid       INTEGER NOT NULL,
-	late        INTEGER NOT NULL DEFAULT 0,
-	flags       TEXT    NOT NULL DEFAULT '',
-	attrs       TEXT    NOT NULL DEFAULT ''
-);
-CREATE UNIQUE INDEX fixes_device_time ON fixes(device_id, time_us);
-CREATE INDEX fixes_vehicle_time ON fixes(vehicle_id, time_us);
-CREATE INDEX fixes_time ON fixes(time_us);
+	data        BLOB    NOT NULL, -- the rest of the fix: see fixcodec.go
+	PRIMARY KEY (vehicle_id, time_us, device_id)
+) WITHOUT ROWID;
+
+-- Where each vehicle was, coarsely: one row per vehicle, 10-minute bucket and 0.1° tile.
+-- An area search finds its vehicles and periods here, then reads their tracks.
+CREATE TABLE fix_tiles (
+	bucket     INTEGER NOT NULL,
+	tile       INTEGER NOT NULL,
+	vehicle_id TEXT    NOT NULL,
+	PRIMARY KEY (bucket, tile, vehicle_id)
+) WITHOUT ROWID;
 
 CREATE TABLE latest_fixes (
 	vehicle_id TEXT PRIMARY KEY,
-	fix_id     INTEGER NOT NULL,
-	time_us    INTEGER NOT NULL
+	time_us    INTEGER NOT NULL,
+	device_id  TEXT    NOT NULL
 ) WITHOUT ROWID;
+
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta(key, value) VALUES('next_fix_id', 1);
 
 CREATE TABLE vehicles (
 	id         TEXT PRIMARY KEY,

@@ -27,8 +27,9 @@ type Options struct {
 
 // Store is the embedded tracker.Store.
 type Store struct {
-	w *sql.DB // exactly one connection: SQLite has one writer
-	r *sql.DB
+	w     *sql.DB // exactly one connection: SQLite has one writer
+	r     *sql.DB
+	tiles tileCache
 }
 
 var _ tracker.Store = (*Store)(nil)
@@ -44,7 +45,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(on)", "temp_store(memory)", "cache_size(-65536)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(on)", "temp_store(memory)", "cache_size(-65536)", "wal_autocheckpoint(8192)", "mmap_size(268435456)"} {
 		q.Add("_pragma", p)
 	}
 	dsn := "file:" + abs + "?" + q.Encode()
@@ -148,7 +149,6 @@ func unmarshalText[T any](s string, dst *T) error {
 	return json.Unmarshal([]byte(s), dst)
 }
 
-func flagsText(flags []string) string { return strings.Join(flags, ",") }
 
 func textFlags(s string) []string {
 	if s == "" {

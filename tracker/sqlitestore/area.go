@@ -1,0 +1,148 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// The area index: 10-minute buckets of 0.1° tiles.
+const (
+	tileBucket = 10 * time.Minute
+	tileDeg    = 0.1
+	tileCols   = 3600 // tiles per row of latitude: 360° / 0.1°
+)
+
+type tileKey struct {
+	bucket, tile int64
+	vehicle      string
+}
+
+func tileRow(lat float64) int64 { return int64(math.Floor((lat + 90) / tileDeg)) }
+func tileCol(lon float64) int64 {
+	return min(int64(math.Floor((lon+180)/tileDeg)), tileCols-1)
+}
+
+func tileOf(f *tracker.Fix) tileKey {
+	return tileKey{bucket: f.Time.UnixMicro() / tileBucket.Microseconds(), tile: tileRow(f.Lat)*tileCols + tileCol(f.Lon), vehicle: f.VehicleID}
+}
+
+// tileCache remembers each vehicle's last stored tile, so that consecutive fixes in the same
+// tile and bucket, nearly all of them, cost no write.
+type tileCache struct {
+	mu   sync.Mutex
+	last map[string]tileKey
+}
+
+func (c *tileCache) known(k tileKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last[k.vehicle] == k
+}
+
+func (c *tileCache) remember(ks []tileKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last == nil {
+		c.last = map[string]tileKey{}
+	}
+	for _, k := range ks {
+		c.last[k.vehicle] = k
+	}
+}
+
+func insertTiles(ctx context.Context, tx *sql.Tx, tiles []tileKey) error {
+	for lo := 0; lo < len(tiles); lo += 200 {
+		hi := min(lo+200, len(tiles))
+		var b strings.Builder
+		b.WriteString(`INSERT OR IGNORE INTO fix_tiles(bucket, tile, vehicle_id) VALUES `)
+		args := make([]any, 0, 3*(hi-lo))
+		for i, k := range tiles[lo:hi] {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?,?,?)")
+			args = append(args, k.bucket, k.tile, k.vehicle)
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SearchArea returns fixes inside box over [from, to), in time order, at most limit: the tile
+// index names the vehicles and periods, and their tracks are read from the clustered table.
+func (s *Store) SearchArea(ctx context.Context, box tracker.Box, from, to time.Time, limit int) ([]tracker.Fix, error) {
+	if limit <= 0 {
+		limit = 10000
+	}
+	b0, b1 := from.UnixMicro()/tileBucket.Microseconds(), (to.UnixMicro()-1)/tileBucket.Microseconds()
+	q := `SELECT vehicle_id, bucket FROM fix_tiles WHERE bucket BETWEEN ? AND ?`
+	args := []any{b0, b1}
+	r0, r1 := tileRow(box.MinLat), tileRow(box.MaxLat)
+	c0, c1 := tileCol(box.MinLon), tileCol(box.MaxLon)
+	if r1-r0 < 200 {
+		var ors []string
+		for r := r0; r <= r1; r++ {
+			ors = append(ors, "tile BETWEEN ? AND ?")
+			args = append(args, r*tileCols+c0, r*tileCols+c1)
+		}
+		q += " AND (" + strings.Join(ors, " OR ") + ")"
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	buckets := map[string][]int64{}
+	for rows.Next() {
+		var v string
+		var bucket int64
+		if err := rows.Scan(&v, &bucket); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		buckets[v] = append(buckets[v], bucket)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	var out []tracker.Fix
+	for v, bs := range buckets {
+		slices.Sort(bs)
+		bs = slices.Compact(bs)
+		// Consecutive buckets become one range scan.
+		for i := 0; i < len(bs); {
+			j := i
+			for j+1 < len(bs) && bs[j+1] == bs[j]+1 {
+				j++
+			}
+			lo := max(from.UnixMicro(), bs[i]*tileBucket.Microseconds())
+			hi := min(to.UnixMicro(), (bs[j]+1)*tileBucket.Microseconds())
+			fs, err := s.queryFixes(ctx, `SELECT `+fixColumns+` FROM fixes WHERE vehicle_id = ? AND time_us >= ? AND time_us < ?
+				AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?`, v, lo, hi, box.MinLat, box.MaxLat, box.MinLon, box.MaxLon)
+			if err != nil {
+				return nil, fmt.Errorf("area search, vehicle %s: %w", v, err)
+			}
+			out = append(out, fs...)
+			i = j + 1
+		}
+	}
+	slices.SortFunc(out, func(a, b tracker.Fix) int {
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return int(a.ID - b.ID)
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
