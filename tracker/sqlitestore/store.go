@@ -149,7 +149,6 @@ func unmarshalText[T any](s string, dst *T) error {
 	return json.Unmarshal([]byte(s), dst)
 }
 
-
 func textFlags(s string) []string {
 	if s == "" {
 		return []string{}
