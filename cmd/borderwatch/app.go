@@ -24,6 +24,7 @@ import (
 	"github.com/borderwatch/borderwatch/ingest/osmand"
 	"github.com/borderwatch/borderwatch/mapui"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/pgstore"
 	"github.com/borderwatch/borderwatch/tracker/rules"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
@@ -230,6 +231,9 @@ func (a *app) run(ctx context.Context) error {
 	} else {
 		serve("http", func() error { return httpSrv.Serve(a.httpLn) })
 	}
+	if pg, ok := a.store.(*pgstore.Store); ok {
+		go a.maintainPostgres(rulesCtx, pg)
+	}
 	a.log.Info("BorderWatch serving", "http", a.httpLn.Addr().String(), "jt808", addrOf(a.jt808Ln), "gt06", addrOf(a.gt06Ln), "osmand", addrOf(a.osmandLn))
 
 	var runErr error
@@ -248,6 +252,33 @@ func (a *app) run(ctx context.Context) error {
 	a.pipeline.Close()
 	a.log.Info("stopped")
 	return runErr
+}
+
+// maintainPostgres follows zone edits made by other servers and keeps the fix partitions ahead
+// of time and within retention.
+func (a *app) maintainPostgres(ctx context.Context, pg *pgstore.Store) {
+	go pg.WatchZones(ctx, func(string) {
+		zs, err := a.store.Zones(ctx)
+		if err == nil {
+			a.rules.ZonesChanged(zs)
+			err = a.engine.SetZones(ctx, zs)
+		}
+		if err != nil && ctx.Err() == nil {
+			a.log.Error("reloading zones after a change on another server", "err", err)
+		}
+	})
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := pg.Maintain(ctx, time.Now()); err != nil {
+				a.log.Warn("PostgreSQL partition maintenance", "err", err)
+			}
+		}
+	}
 }
 
 func addrOf(ln net.Listener) string {
