@@ -29,11 +29,14 @@ import (
 // each SET, asynchronously, judging the new point alone (cross aside), while Update must
 // return the events of a move synchronously and see a crossing between two sparse fixes. So
 // each Update sends, in one pipelined round trip, the SET of the vehicle and an INTERSECTS of
-// the zones with the move as a LineString (a POINT for a first fix), buffered by the widest
-// corridor. The zones Tile38 names are the candidates; where along the move each fence was
-// crossed is then computed with the zones' exact geometry, the same code the embedded engine
-// uses, and the shared States apply the hysteresis. That is what makes both engines give the
-// same events. The fences' own notifications are still consumed (PSUBSCRIBE) and offered by
+// the zones with the move as a LineString (a POINT for a first fix); corridors are stored in
+// the zone collection as polygons covering them, so no BUFFER is needed there. The zones Tile38
+// names are the candidates (a zone it does not name is not touched by the move); where along
+// the move each fence was crossed is then computed with the zones' exact geometry, the same
+// code the embedded engine uses, and the shared States apply the hysteresis. That is what
+// makes both engines give the same events. Containing works the same way; DistanceM uses the
+// exact geometry alone (Tile38 has no point-to-line distance). While Tile38 is unreachable,
+// Update returns the error: there is no fallback to in-process answers. The fences' own notifications are still consumed (PSUBSCRIBE) and offered by
 // Notifications, for consumers that want Tile38's view.
 //
 // On a new connection (first, or after a broken one) the client restores what a restarted
