@@ -116,6 +116,8 @@ export async function createMap(container: HTMLElement, theme: Theme, opts: Part
     attributionControl: { compact: true },
     ...opts,
   });
+  // The current map, for the browser tests and the console.
+  (window as unknown as { bwMap: maplibregl.Map }).bwMap = map;
   const loaded = new Promise<void>((r) => map.once('load', () => r()));
   const zones = Promise.all([getZones(), loaded]).then(([z]) => {
     (map.getSource('zones') as GeoJSONSource).setData(z);

@@ -115,7 +115,6 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
       return;
     }
     map = m;
-    (window as any).bwMap = m;
     m.addSource('track', { type: 'geojson', data: empty() });
     m.addLayer({ id: 'track', type: 'line', source: 'track', layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: { 'line-color': ['get', 'color'], 'line-width': 4 } });
     m.addSource('marks', { type: 'geojson', data: empty() });

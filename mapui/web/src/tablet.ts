@@ -60,8 +60,8 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
             h('li', {},
               h('button', { class: `alert-item sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => select(String(a.id)) },
                 h('span', { class: 'type' }, t(a.type)),
-                h('span', { class: 'veh' }, a.vehicle_id),
                 h('span', { class: 'dist' }, Number.isFinite(d) ? fmtDistance(d) : '—'),
+                h('span', { class: 'veh' }, a.vehicle_id),
                 h('span', { class: 'time' }, fmtTime(a.time).slice(5, 16))))))
         : h('p', { class: 'empty' }, t('no_alerts')),
     );
@@ -149,7 +149,6 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   createMap(mapEl, 'dark').then(({ map }) => {
     if (closed) return map.remove();
     mapRef = map;
-    (window as any).bwMap = map;
     map.addSource('track', { type: 'geojson', data: empty() });
     map.addLayer({ id: 'track', type: 'line', source: 'track', paint: { 'line-color': '#00e5ff', 'line-width': 4 } });
     map.addSource('evidence', { type: 'geojson', data: empty() });

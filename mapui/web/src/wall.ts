@@ -41,7 +41,6 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
   createMap(mapEl, 'dark', { attributionControl: false }).then(async ({ map, zones }) => {
     if (closed) return map.remove();
     mapRef = map;
-    (window as any).bwMap = map;
     layer = new VehicleLayer(map, 'vehicles', [3.5, 10]);
     const vl = layer;
     const counter = new PortCounter(await zones);

@@ -27,7 +27,7 @@ test('wall: vehicles appear, move and are counted per port', async () => {
   await uiLogin(page, server.base, '#/wall');
   await page.waitForSelector('#conn.up');
   const mid = along(where.corridor, 0.5);
-  await page.evaluate((c) => window.bwMap.jumpTo({ center: c, zoom: 10 }), mid);
+  await page.evaluate((c) => window.bwMap.jumpTo({ center: c, zoom: 9 }), mid);
 
   const now = Date.now();
   // Ten trucks along the middle of a corridor, two inside its port, one parked far away.
@@ -38,7 +38,7 @@ test('wall: vehicles appear, move and are counted per port', async () => {
     }),
     { id: 'WALLP1', lat: where.inPort[1], lon: where.inPort[0], speed: 10, time: now - 60_000 },
     { id: 'WALLP2', lat: where.inPort[1] + 1e-4, lon: where.inPort[0], speed: 0, time: now - 60_000 },
-    { id: 'WALLS', lat: mid[1] - 0.3, lon: mid[0] + 0.3, speed: 0, time: now - 60_000 },
+    { id: 'WALLS', lat: mid[1] - 0.2, lon: mid[0] + 0.3, speed: 0, time: now - 60_000 },
   ];
   await feedAll(server.osmand, fleet);
   await page.waitForFunction(() => document.querySelector('[data-count=total]')?.textContent === '13');
