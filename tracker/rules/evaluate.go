@@ -21,6 +21,7 @@ type decl struct {
 	// passedPort (inbound) and reachedPort (outbound) bound where the corridor holds.
 	passedPort  bool
 	reachedPort bool
+	crossedIn   bool // into China, at any port, while the inbound declaration was active
 }
 
 // hist is one recent fix, kept to place late fixes between their neighbours.
@@ -88,14 +89,31 @@ type vstate struct {
 	deadlineDecl string
 	overKey      string
 
-	met map[string]bool // meeting partners already alerted for the current stop
+	// Stops outside allowed zones, for meetings: the current one and those that ended lately,
+	// so that a meeting is found even when no timer check fell while both vehicles stood.
+	cur  *stopRec
+	past []*stopRec
 
 	outbox []tracker.Alert // alert updates made outside a rule's own output (declaration closed)
+
+	gates []*pendingGate // gate reads waiting for the fixes of their time
 }
 
+// active is the newest declaration active at t: an older one may linger until it expires (a
+// truck that entered at the wrong port never reaches the declared yard).
 func (vs *vstate) active(t time.Time) *decl {
-	for _, d := range vs.decls {
-		if d.ActiveAt(t) {
+	for i := len(vs.decls) - 1; i >= 0; i-- {
+		if d := vs.decls[i]; d.ActiveAt(t) {
+			return d
+		}
+	}
+	return nil
+}
+
+// activeDir is the newest declaration of the direction active at t.
+func (vs *vstate) activeDir(t time.Time, dir string) *decl {
+	for i := len(vs.decls) - 1; i >= 0; i-- {
+		if d := vs.decls[i]; d.Direction == dir && d.ActiveAt(t) {
 			return d
 		}
 	}
@@ -142,6 +160,7 @@ func (e *Engine) Evaluate(ctx context.Context, st *tracker.VehicleState, f *trac
 	}
 	vs.last, vs.hasLast, vs.lastRecv = pt(f), true, f.ReceivedAt
 	vs.push(hist{t: f.Time, lat: f.Lat, lon: f.Lon}, e.cfg.History)
+	out.Alerts = e.settleGates(ctx, vs, out.Alerts)
 	return nil
 }
 
@@ -216,19 +235,21 @@ func (vs *vstate) alert(typ, sev, key string, t time.Time, lat, lon float64) tra
 
 // zoneEvent applies one geofence event to the vehicle's state and raises crossing alerts.
 func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge geofence.Event, out *tracker.Outcome) error {
-	d := vs.active(f.Time)
+	in, outb := vs.activeDir(f.Time, tracker.Inbound), vs.activeDir(f.Time, tracker.Outbound)
 	switch ge.Type {
 	case geofence.ZoneEnter:
-		switch {
-		case ge.Kind == geofence.KindControlZone:
+		switch ge.Kind {
+		case geofence.KindControlZone:
 			vs.controlZones++
-		case ge.Kind == geofence.KindPort:
+		case geofence.KindPort:
 			vs.ports = append(vs.ports, ge.ZoneID)
-		case d != nil && d.Direction == tracker.Outbound && ge.ZoneID == d.PortZoneID:
-			d.reachedPort = true
-		case d != nil && d.Direction == tracker.Inbound && ge.ZoneID == d.YardZoneID:
+		}
+		if outb != nil && ge.ZoneID == outb.PortZoneID {
+			outb.reachedPort = true
+		}
+		if in != nil && ge.ZoneID == in.YardZoneID {
 			vs.entered = true
-			e.complete(ctx, vs, d, "arrived in yard "+ge.ZoneID, ge.Time)
+			e.complete(ctx, vs, in, "arrived in yard "+ge.ZoneID, ge.Time)
 		}
 	case geofence.ZoneExit:
 		switch ge.Kind {
@@ -238,6 +259,11 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 			vs.ports = slices.DeleteFunc(vs.ports, func(id string) bool { return id == ge.ZoneID })
 		}
 	case geofence.BorderCross:
+		// A crossing is judged against the declaration of its own direction only.
+		d := in
+		if ge.Direction == geofence.Outbound {
+			d = outb
+		}
 		key, typ := e.crossing(vs, d, ge, false, "", out)
 		vs.crossed = append(vs.crossed, timedNote{ge.Time, crossNote{has: true, port: ge.PortZoneID, key: key, typ: typ}})
 		if ge.Direction == geofence.Inbound {
@@ -245,17 +271,19 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 			if vs.kind == tracker.KindResidentCar && vs.deadline.IsZero() {
 				vs.deadline = ge.Time.Add(e.cfg.ResidentMaxStay)
 			}
-			if d != nil && d.Direction == tracker.Inbound && ge.PortZoneID == d.PortZoneID {
-				d.passedPort = true
+			if in != nil {
+				in.crossedIn = true
+				in.passedPort = in.passedPort || ge.PortZoneID == in.PortZoneID
 			}
 		} else {
 			vs.entered, vs.deadline, vs.deadlineDecl, vs.overKey = false, time.Time{}, "", ""
-			switch {
-			case d != nil && d.Direction == tracker.Outbound:
-				e.complete(ctx, vs, d, "exited at "+ge.PortZoneID, ge.Time)
-			case d != nil && d.passedPort:
-				// Back out of China: the inbound trip is over (a resident car's exit write-off).
-				e.complete(ctx, vs, d, "exited again at "+ge.PortZoneID, ge.Time)
+			if outb != nil {
+				e.complete(ctx, vs, outb, "exited at "+ge.PortZoneID, ge.Time)
+			}
+			if in != nil && in.crossedIn {
+				// Back out of China: the inbound trip is over (a resident car's exit write-off,
+				// or a truck that entered elsewhere than declared and never reached the yard).
+				e.complete(ctx, vs, in, "exited again at "+ge.PortZoneID, ge.Time)
 			}
 		}
 	}
@@ -351,7 +379,11 @@ func (e *Engine) stop(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 				out.Alerts = append(out.Alerts, a)
 			}
 		}
-		vs.anchor, vs.anchorLast, vs.stopped, vs.stopKey, vs.met = pt(f), f.Time, false, "", nil
+		if vs.cur != nil {
+			vs.past = append(vs.past, vs.cur)
+			vs.cur = nil
+		}
+		vs.anchor, vs.anchorLast, vs.stopped, vs.stopKey = pt(f), f.Time, false, ""
 		vs.anchorKx = metresPerDegree * math.Cos(f.Lat*math.Pi/180)
 		vs.anchorN, vs.outliers = 1, 0
 		return
@@ -370,6 +402,12 @@ func (e *Engine) stop(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 		vs.stopAllowed = e.stopAllowed(ctx, vs.anchor.Lat, vs.anchor.Lon)
 		out.Events = append(out.Events, tracker.Event{Type: tracker.EventStopStart, Time: vs.anchor.Time, VehicleID: vs.id,
 			Lat: vs.anchor.Lat, Lon: vs.anchor.Lon, Attrs: map[string]any{"stop_allowed": vs.stopAllowed}})
+	}
+	if vs.stopped && !vs.stopAllowed {
+		if vs.cur == nil {
+			vs.cur = &stopRec{}
+		}
+		vs.cur.at, vs.cur.until = vs.anchor, vs.anchorLast
 	}
 	if vs.stopped && !vs.stopAllowed && vs.stopKey == "" && dur > e.cfg.UnauthorizedStop && vs.active(f.Time) != nil {
 		vs.stopKey = fmt.Sprintf("unauthorized_stop:%s:%d", vs.id, vs.anchor.Time.Unix())
@@ -492,7 +530,6 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 		return geofence.Position{VehicleID: f.VehicleID, Time: x.t, Lat: x.lat, Lon: x.lon}
 	}
 	me := hist{t: f.Time, lat: f.Lat, lon: f.Lon}
-	d := vs.active(f.Time)
 	var known, nextKnown crossNote
 	if i < len(h) {
 		known, nextKnown = h[i].known, h[i].known
@@ -517,7 +554,7 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 		for _, c := range cs {
 			prior := known
 			known = crossNote{}
-			k, typ := e.crossing(vs, d, c, true, prior.key, out)
+			k, typ := e.crossing(vs, vs.activeDir(c.Time, c.Direction), c, true, prior.key, out)
 			if k == "" && prior.key != "" {
 				out.Alerts = append(out.Alerts, vs.disproved(prior, c))
 			}

@@ -264,21 +264,36 @@ func (e *Engine) state(id string) *vstate {
 	return vs
 }
 
-// Run checks the timers every Tick until ctx ends.
+// Run checks the timers every Tick of the Now clock until ctx ends. A simulated clock may run
+// many times faster than the wall clock (the demo replays a day at 60×): Run measures the pace
+// of Now and waits Tick divided by it, or a meeting of ten simulated minutes would fall between
+// two checks.
 func (e *Engine) Run(ctx context.Context) {
-	t := time.NewTicker(e.cfg.Tick)
-	defer t.Stop()
+	wait := e.cfg.Tick
+	lastWall, lastNow := time.Now(), e.cfg.Now()
 	for {
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
-			if err := e.Check(ctx); err != nil {
-				e.log.Warn("rules: timer check failed", "err", err)
-			}
 		}
+		if err := e.Check(ctx); err != nil {
+			e.log.Warn("rules: timer check failed", "err", err)
+		}
+		wall, now := time.Now(), e.cfg.Now()
+		if dw := wall.Sub(lastWall); dw > 0 {
+			pace := float64(now.Sub(lastNow)) / float64(dw)
+			wait = time.Duration(float64(e.cfg.Tick) / max(pace, 1))
+			wait = max(wait, minWait)
+		}
+		lastWall, lastNow = wall, now
 	}
 }
+
+// minWait bounds how often Run checks, however fast the clock runs.
+const minWait = 20 * time.Millisecond
 
 func (e *Engine) emitter() Emitter {
 	e.mu.RLock()

@@ -489,13 +489,53 @@ func TestGateMismatch(t *testing.T) {
 		}
 	}
 	e.expect("k1")
-	a := e.expect("k2", tracker.AlertGateMismatch)[0]
+	// k2's last fix is minutes older than the read: its position at the read is judged when a
+	// later fix comes, or on the last one once GateMaxAge has passed without one.
+	e.expect("k2")
+	e.check(at.Add(31 * time.Minute))
+	a := e.expect("k2", tracker.AlertSignalLost, tracker.AlertGateMismatch)[1] // silent on a declaration
 	if rs := evidenceOf(t, a)["reasons"].([]any); len(rs) != 2 {
 		t.Errorf("reasons %v, want distance and declared port", rs)
 	}
 	reads := e.events("", tracker.EventGateRead)
 	if len(reads) != 3 {
 		t.Errorf("%d gate_read events, want 3", len(reads))
+	}
+}
+
+// A gate read may overtake the fixes of its time (a busy gateway, a terminal's buffer): it is
+// judged on the position at its time once those fixes arrive, not on a stale one.
+func TestGateReadBeforeFixes(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("k3"), truck("k4")}, nil)
+	// k3 waits 6 km north of port A, then drives through it; k4 stands 40 km away.
+	honest := newTrack("k3", t0, 42.06, 110.0, 23).wait(20*time.Minute).to(42.005, 110.0, 40).wait(2*time.Minute).to(41.95, 110.0, 40)
+	cloned := newTrack("k4", t0, 41.6, 110.3, 24).wait(40 * time.Minute)
+	e.submit(honest.fixes[:10]...)
+	e.submit(cloned.fixes[:10]...)
+	var at time.Time
+	for _, f := range honest.fixes {
+		if f.Lat < 42.006 {
+			at = f.Time
+			break
+		}
+	}
+	for _, g := range []tracker.GateRead{
+		{GateZoneID: "port-a", Time: at, Plate: "蒙Kk3", Direction: "in"},
+		{GateZoneID: "port-a", Time: at, Plate: "蒙Kk4", Direction: "in"},
+	} {
+		if _, _, err := e.rules.GateRead(e.ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.expect("k3")
+	e.expect("k4")
+	e.submit(honest.fixes[10:]...)
+	e.submit(cloned.fixes[10:]...)
+	e.check(honest.t)
+	e.expect("k3")
+	a := e.expect("k4", tracker.AlertGateMismatch)[0]
+	if m := evidenceOf(t, a); m["distance_m"].(float64) < 30000 {
+		t.Errorf("evidence %v: want the position 40 km away", m)
 	}
 }
 

@@ -29,8 +29,12 @@ func (e *Engine) Check(ctx context.Context) error {
 	for _, vs := range all {
 		vs.mu.Lock()
 		alerts = e.checkVehicle(ctx, vs, now, alerts, &errs)
-		if vs.stopped && !vs.stopAllowed {
-			stopped = append(stopped, stopInfo{vs: vs, at: vs.anchor, until: vs.anchorLast})
+		vs.past = slices.DeleteFunc(vs.past, func(s *stopRec) bool { return now.Sub(s.until) > meetingMemory })
+		for _, s := range vs.past {
+			stopped = append(stopped, stopInfo{vs: vs, rec: s, at: s.at, until: s.until})
+		}
+		if s := vs.cur; s != nil {
+			stopped = append(stopped, stopInfo{vs: vs, rec: s, at: s.at, until: s.until, live: true})
 		}
 		vs.mu.Unlock()
 	}
@@ -84,23 +88,40 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 	}
 	alerts = append(alerts, vs.outbox...)
 	vs.outbox = vs.outbox[:0]
-	return alerts
+	return e.expireGates(ctx, vs, now, alerts)
 }
 
+// stopRec is a stop outside the zones where stopping is allowed.
+type stopRec struct {
+	at    point     // where and since when
+	until time.Time // the latest fix of the stop
+	met   map[string]bool
+}
+
+// meetingMemory is how long an ended stop still counts for meetings: longer than any pause
+// between two checks.
+const meetingMemory = time.Hour
+
+// stopInfo is a copy of a stopRec's times taken under its vehicle's lock.
 type stopInfo struct {
 	vs    *vstate
+	rec   *stopRec
 	at    point
 	until time.Time
+	live  bool // the stop goes on
 }
 
 // meetings pairs vehicles stopped outside allowed zones near each other for long enough: one
-// alert per pair and stop. A sweep by latitude compares only neighbours.
+// alert per pair of stops. A sweep by latitude compares only neighbours.
 func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.Alert {
 	slices.SortFunc(stopped, func(a, b stopInfo) int { return cmp.Compare(a.at.Lat, b.at.Lat) })
 	dLat := e.cfg.MeetingRadiusM / 111000
 	for i := range stopped {
 		for j := i + 1; j < len(stopped) && stopped[j].at.Lat-stopped[i].at.Lat <= dLat; j++ {
 			a, b := stopped[i], stopped[j]
+			if a.vs == b.vs {
+				continue
+			}
 			if a.vs.id > b.vs.id {
 				a, b = b, a
 			}
@@ -115,13 +136,14 @@ func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.
 			if until.Sub(from) < e.cfg.Meeting || tracker.DistanceM(a.at.Lat, a.at.Lon, b.at.Lat, b.at.Lon) > e.cfg.MeetingRadiusM {
 				continue
 			}
+			partner := fmt.Sprintf("%s:%d", b.vs.id, b.at.Time.Unix())
 			a.vs.mu.Lock()
-			done := a.vs.met[b.vs.id]
+			done := a.rec.met[partner]
 			if !done {
-				if a.vs.met == nil {
-					a.vs.met = map[string]bool{}
+				if a.rec.met == nil {
+					a.rec.met = map[string]bool{}
 				}
-				a.vs.met[b.vs.id] = true
+				a.rec.met[partner] = true
 			}
 			al := a.vs.alert(tracker.AlertMeeting, tracker.SeverityWarning, fmt.Sprintf("meeting:%s:%s:%d", a.vs.id, b.vs.id, from.Unix()), from, a.at.Lat, a.at.Lon)
 			a.vs.mu.Unlock()
@@ -130,7 +152,7 @@ func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.
 			}
 			e.m.alerts.WithLabelValues(tracker.AlertMeeting).Inc()
 			al.UpdatedAt = until
-			al.Active = true
+			al.Active = a.live && b.live
 			al.Message = fmt.Sprintf("stopped next to %s for %s", b.vs.id, until.Sub(from).Round(time.Second))
 			al.Evidence = evidence(map[string]any{"vehicles": []string{a.vs.id, b.vs.id}, "stops": []point{a.at, b.at},
 				"from": from, "until": until, "distance_m": tracker.DistanceM(a.at.Lat, a.at.Lon, b.at.Lat, b.at.Lon)})
@@ -141,8 +163,13 @@ func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.
 }
 
 // GateRead matches a gate read to a vehicle by plate or IC card, compares it with the
-// vehicle's last GPS position and its declaration, and stores the gate_read event and any
-// gate_mismatch through the attached pipeline. It implements mapui.GateHandler.
+// vehicle's GPS position at the read's time and its declaration, and stores the gate_read
+// event and any gate_mismatch through the attached pipeline. It implements mapui.GateHandler.
+//
+// Gate reads come straight over HTTP while fixes may still queue behind a busy gateway or a
+// terminal's buffer: when the vehicle's fixes do not reach the read's time yet, the comparison
+// waits for the first fix after it (or, at the latest, GateMaxAge), and the alert, if any, is
+// stored then. Such a read returns no alerts.
 func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert, error) {
 	e.mu.RLock()
 	id := ""
@@ -164,24 +191,18 @@ func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Even
 	if id != "" {
 		vs := e.state(id)
 		vs.mu.Lock()
-		var reasons []string
-		evd := map[string]any{"gate_zone_id": g.GateZoneID, "plate": g.Plate, "card_id": g.CardID, "direction": g.Direction}
-		if vs.hasLast && g.Time.Sub(vs.last.Time).Abs() <= e.cfg.GateMaxAge {
-			if dist, err := e.cfg.Engine.DistanceM(ctx, g.GateZoneID, vs.last.Lat, vs.last.Lon); err == nil && dist > e.cfg.GateMaxDistanceM {
-				reasons = append(reasons, fmt.Sprintf("last GPS position %.0f m from the gate", dist))
-				evd["last_fix"] = vs.last
-				evd["distance_m"] = dist
-			}
-		}
+		pg := &pendingGate{read: g, lat: ev.Lat, lon: ev.Lon}
 		port := g.GateZoneID
 		if gerr == nil && gate.Kind != geofence.KindPort {
 			if p, ok := gate.Properties["port_id"].(string); ok {
 				port = p
 			}
 		}
-		if d := vs.active(g.Time); d != nil && d.PortZoneID != "" && port != d.PortZoneID {
-			reasons = append(reasons, fmt.Sprintf("read at %s, declared %s", port, d.PortZoneID))
-			evd["declared_port_zone_id"] = d.PortZoneID
+		// The declaration of the read's direction: a truck leaving on its outbound declaration
+		// may still hold the inbound one it came on.
+		if d := vs.activeDir(g.Time, gateDirection(g.Direction)); d != nil && d.PortZoneID != "" && port != d.PortZoneID {
+			pg.reasons = append(pg.reasons, fmt.Sprintf("read at %s, declared %s", port, d.PortZoneID))
+			pg.declID, pg.declPort = d.ID, d.PortZoneID
 		}
 		if vs.kind == tracker.KindResidentCar {
 			switch g.Direction {
@@ -194,15 +215,13 @@ func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Even
 				vs.entered, vs.deadline, vs.deadlineDecl, vs.overKey = false, time.Time{}, "", ""
 			}
 		}
-		if len(reasons) > 0 {
-			a := vs.alert(tracker.AlertGateMismatch, tracker.SeverityWarning, fmt.Sprintf("gate_mismatch:%s:%s:%d", id, g.GateZoneID, g.Time.Unix()), g.Time, ev.Lat, ev.Lon)
-			a.ZoneID = strp(g.GateZoneID)
-			a.Active = false
-			a.Message = fmt.Sprint(reasons)
-			evd["reasons"] = reasons
-			a.Evidence = evidence(evd)
-			e.m.alerts.WithLabelValues(tracker.AlertGateMismatch).Inc()
-			alerts = append(alerts, a)
+		if at, ok := vs.positionAt(g.Time); ok || !vs.hasLast || g.Time.Sub(vs.last.Time) <= gateFresh {
+			if !ok && vs.hasLast {
+				at = vs.last
+			}
+			alerts = e.judgeGate(ctx, vs, pg, at, vs.hasLast, alerts)
+		} else {
+			vs.gates = append(vs.gates, pg)
 		}
 		vs.mu.Unlock()
 	}
@@ -214,6 +233,109 @@ func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Even
 		return ev, nil, err
 	}
 	return ev, alerts, nil
+}
+
+// gateFresh: a last fix this close before a gate read places the vehicle at the read.
+const gateFresh = time.Minute
+
+// pendingGate is a gate read waiting for the vehicle's position at its time.
+type pendingGate struct {
+	read             tracker.GateRead
+	lat, lon         float64 // the gate
+	reasons          []string
+	declID, declPort string
+}
+
+func gateDirection(d string) string {
+	if d == "out" {
+		return tracker.Outbound
+	}
+	return tracker.Inbound
+}
+
+// positionAt interpolates the vehicle's position at t between the recent fixes around it.
+func (vs *vstate) positionAt(t time.Time) (point, bool) {
+	h := vs.history
+	i, found := slices.BinarySearchFunc(h, t, func(x hist, t time.Time) int { return x.t.Compare(t) })
+	switch {
+	case found:
+		return point{Time: t, Lat: h[i].lat, Lon: h[i].lon}, true
+	case i == 0 || i == len(h):
+		return point{}, false
+	}
+	a, b := h[i-1], h[i]
+	k := float64(t.Sub(a.t)) / float64(b.t.Sub(a.t))
+	return point{Time: t, Lat: a.lat + k*(b.lat-a.lat), Lon: a.lon + k*(b.lon-a.lon)}, true
+}
+
+// judgeGate raises the gate_mismatch of a read, given the vehicle's position at (or, when
+// hasPos is false, nowhere near) its time. A position older than the read allows for how far
+// the vehicle may have driven since.
+func (e *Engine) judgeGate(ctx context.Context, vs *vstate, pg *pendingGate, at point, hasPos bool, alerts []tracker.Alert) []tracker.Alert {
+	g := pg.read
+	reasons := pg.reasons
+	evd := map[string]any{"gate_zone_id": g.GateZoneID, "plate": g.Plate, "card_id": g.CardID, "direction": g.Direction}
+	if pg.declPort != "" {
+		evd["declared_port_zone_id"] = pg.declPort
+	}
+	if age := g.Time.Sub(at.Time).Abs(); hasPos && age <= e.cfg.GateMaxAge {
+		reach := e.cfg.GateMaxDistanceM + gateReachKmh/3.6*max(0, g.Time.Sub(at.Time).Seconds()-gateFresh.Seconds())
+		if dist, err := e.cfg.Engine.DistanceM(ctx, g.GateZoneID, at.Lat, at.Lon); err == nil && dist > reach {
+			reasons = append(slices.Clip(reasons), fmt.Sprintf("GPS position %.0f m from the gate", dist))
+			evd["position"] = at
+			evd["distance_m"] = dist
+		}
+	}
+	if len(reasons) == 0 {
+		return alerts
+	}
+	a := vs.alert(tracker.AlertGateMismatch, tracker.SeverityWarning, fmt.Sprintf("gate_mismatch:%s:%s:%d", vs.id, g.GateZoneID, g.Time.Unix()), g.Time, pg.lat, pg.lon)
+	a.DeclarationID = strp(pg.declID)
+	a.ZoneID = strp(g.GateZoneID)
+	a.Message = fmt.Sprint(reasons)
+	evd["reasons"] = reasons
+	a.Evidence = evidence(evd)
+	e.m.alerts.WithLabelValues(tracker.AlertGateMismatch).Inc()
+	return append(alerts, a)
+}
+
+// gateReachKmh is how fast a vehicle is assumed to have driven since its last fix before a
+// gate read judged without a later one.
+const gateReachKmh = 100
+
+// settleGates judges the pending gate reads that the vehicle's newest fix has passed.
+func (e *Engine) settleGates(ctx context.Context, vs *vstate, alerts []tracker.Alert) []tracker.Alert {
+	if len(vs.gates) == 0 {
+		return alerts
+	}
+	keep := vs.gates[:0]
+	for _, pg := range vs.gates {
+		at, ok := vs.positionAt(pg.read.Time)
+		if !ok {
+			keep = append(keep, pg)
+			continue
+		}
+		alerts = e.judgeGate(ctx, vs, pg, at, true, alerts)
+	}
+	clear(vs.gates[len(keep):])
+	vs.gates = keep
+	return alerts
+}
+
+// expireGates judges the pending gate reads no fix has followed for GateMaxAge on the last
+// fix before them.
+func (e *Engine) expireGates(ctx context.Context, vs *vstate, now time.Time, alerts []tracker.Alert) []tracker.Alert {
+	keep := vs.gates[:0]
+	for _, pg := range vs.gates {
+		if now.Sub(pg.read.Time) <= e.cfg.GateMaxAge {
+			keep = append(keep, pg)
+			continue
+		}
+		alerts = e.judgeGate(ctx, vs, pg, vs.last, vs.hasLast, alerts)
+	}
+	clear(vs.gates[len(keep):])
+	vs.gates = keep
+	return alerts
 }
 
 func centroid(z geofence.Zone) ([2]float64, bool) {
