@@ -21,6 +21,8 @@ Commands:
   demo          server with the simulator, default zones, and unknown devices accepted
   serve         the server alone
   sim           drive a server with the simulated district (--score: recall and precision; --load: load test)
+  bench         load a server in a child process over real JT/T 808 connections and report
+                sustained fixes/s, ack and alert latency, CPU and memory (--json for one object)
   zones import FILE | zones export FILE
                 load a GeoJSON FeatureCollection of zones (all or nothing), or write them out
   audit verify  check the audit log's hash chain and report the first broken link
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve", "demo":
 		return serveCommand(ctx, cmd, rest, stdout, stderr)
+	case "bench":
+		return benchCommand(ctx, rest, stdout, stderr)
 	case "sim":
 		return simCommand(ctx, rest, stdout, stderr)
 	case "zones":

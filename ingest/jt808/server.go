@@ -191,6 +191,12 @@ type conn struct {
 
 	serial  uint16 // of platform messages
 	pending []byte // replies not yet written: flushed before blocking on a read
+	// Locations of frames that arrived together wait here and go to the sink as one Submit
+	// before the next blocking read: a terminal that pipelines costs one commit wait, not one
+	// per frame.
+	ctx     context.Context
+	batch   []tracker.Fix
+	batchOf []Header
 	reasm   *Reassembler
 }
 
@@ -204,6 +210,7 @@ func (c *conn) stopReading() {
 // Read feeds the scanner: it first writes the replies gathered while handling the frames of the
 // previous read, so frames coalesced in one read are answered in one write.
 func (c *conn) Read(p []byte) (int, error) {
+	c.submitBatch()
 	if err := c.flush(); err != nil {
 		return 0, err
 	}
@@ -237,6 +244,7 @@ func (c *conn) serve(ctx context.Context) {
 				"device", c.dev.ID, "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
+	c.ctx = ctx
 	c.sc = NewScanner(c, c.s.cfg.MaxFrameBytes)
 	for {
 		raw, err := c.sc.Next()
@@ -252,6 +260,7 @@ func (c *conn) serve(ctx context.Context) {
 			break
 		}
 	}
+	c.submitBatch()
 	if err := c.flush(); err != nil {
 		c.s.log.Debug("jt808 write", "remote", c.nc.RemoteAddr().String(), "err", err)
 	}
@@ -271,6 +280,9 @@ func (c *conn) logClose(err error) {
 // handle processes one frame; false closes the connection.
 func (c *conn) handle(ctx context.Context, raw []byte) bool {
 	f, headerRead, err := DecodeFrame(raw)
+	if err != nil || f.Header.MsgID != MsgLocation || f.Header.Fragmented {
+		c.submitBatch() // replies keep the order of the frames
+	}
 	if err != nil {
 		if errors.Is(err, ErrChecksum) {
 			c.s.m.reject(reasonChecksum)
@@ -402,7 +414,9 @@ func (c *conn) report(ctx context.Context, f *Frame) {
 			c.generalReply(&f.Header, ResultMessageError)
 			return
 		}
-		fixes = []tracker.Fix{c.fix(&loc, now, false)}
+		c.batch = append(c.batch, c.fix(&loc, now, false))
+		c.batchOf = append(c.batchOf, f.Header)
+		return
 	} else {
 		b, err := DecodeBatch(f.Body)
 		if err == nil {
@@ -430,6 +444,26 @@ func (c *conn) report(ctx context.Context, f *Frame) {
 		return
 	}
 	c.generalReply(&f.Header, ResultOK)
+}
+
+// submitBatch hands the gathered locations to the sink and acknowledges them once stored.
+func (c *conn) submitBatch() {
+	if len(c.batch) == 0 {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.s.cfg.SubmitTimeout)
+	err := c.s.cfg.Sink.Submit(sctx, c.batch)
+	cancel()
+	var refused *tracker.RefusedError
+	if err != nil && !errors.As(err, &refused) {
+		c.s.log.Warn("jt808 submit", "device", c.dev.ID, "fixes", len(c.batch), "err", err)
+	} else {
+		for i := range c.batchOf {
+			c.generalReply(&c.batchOf[i], ResultOK)
+		}
+	}
+	// The sink does not keep the slice; a fresh one keeps an idle connection small.
+	c.batch, c.batchOf = nil, nil
 }
 
 func (c *conn) fix(l *Location, now time.Time, blind bool) tracker.Fix {
