@@ -132,9 +132,12 @@ func (e *Engine) Evaluate(ctx context.Context, st *tracker.VehicleState, f *trac
 	if !f.Valid || f.HasFlag(tracker.FlagJump) {
 		return nil
 	}
-	if f.Late {
+	if f.Late && vs.hasLast && !f.Time.After(vs.last.Time) {
 		return e.late(ctx, vs, f, out)
 	}
+	// A backfilled fix newer than all before it (a blind-area upload after the signal came
+	// back) continues the track: it is evaluated in order, like a live one, or the segment
+	// from the last live fix across the whole gap would be judged instead.
 	evs, err := e.cfg.Engine.Update(ctx, geofence.Position{VehicleID: f.VehicleID, Time: f.Time, Lat: f.Lat, Lon: f.Lon})
 	if err != nil {
 		return err
@@ -143,7 +146,7 @@ func (e *Engine) Evaluate(ctx context.Context, st *tracker.VehicleState, f *trac
 		e.gap(vs, f, out)
 	}
 	for _, ge := range evs {
-		out.Events = append(out.Events, tracker.ZoneEvent(f.VehicleID, ge, 1, false))
+		out.Events = append(out.Events, tracker.ZoneEvent(f.VehicleID, ge, 1, f.Late))
 		if err := e.zoneEvent(ctx, vs, f, ge, out); err != nil {
 			return err
 		}
@@ -202,6 +205,11 @@ func (vs *vstate) push(h hist, n int) {
 // gap closes a signal_lost alert, or raises a closed one for a gap the timer did not see.
 func (e *Engine) gap(vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
 	dark := f.Time.Sub(vs.last.Time)
+	if f.Late {
+		// A buffered fix: the terminal had no signal from its last live fix until now, however
+		// close together the buffer's fixes lie.
+		dark = max(dark, f.ReceivedAt.Sub(vs.lastRecv))
+	}
 	if vs.lostKey == "" && (dark <= e.cfg.SignalLost || !vs.watched(vs.last.Time)) {
 		return
 	}
@@ -264,7 +272,7 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 		if ge.Direction == geofence.Outbound {
 			d = outb
 		}
-		key, typ := e.crossing(vs, d, ge, false, "", out)
+		key, typ := e.crossing(vs, d, ge, f.Late, "", out)
 		vs.crossed = append(vs.crossed, timedNote{ge.Time, crossNote{has: true, port: ge.PortZoneID, key: key, typ: typ}})
 		if ge.Direction == geofence.Inbound {
 			vs.entered = true

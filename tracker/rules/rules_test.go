@@ -409,6 +409,35 @@ func TestSignalLost(t *testing.T) {
 	}
 }
 
+// A terminal dark across the border uploads its buffer when the signal returns, newest fixes
+// last, marked late by the gateway. The buffer continues the track: the crossing lies at the
+// port, and the silence is signal loss however close together the buffered fixes are.
+func TestBlindUploadInOrder(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("g2")}, []tracker.Declaration{inbound("d-g2", "g2", "port-a")})
+	tr := newTrack("g2", t0, 42.06, 110.0, 25).to(42.005, 110.0, 40).to(41.80, 110.0, 40).wait(5 * time.Minute)
+	var live, buffered []tracker.Fix
+	for _, f := range tr.fixes {
+		if f.Lat < 42.03 && f.Lat > 41.85 {
+			f.Late, f.Flags = true, []string{tracker.FlagBlindArea}
+			buffered = append(buffered, f)
+		} else if len(buffered) == 0 {
+			live = append(live, f)
+		}
+	}
+	e.submit(live...)
+	e.setClock(buffered[len(buffered)-1].Time)
+	e.backfill(buffered)
+	e.submit(tr.fixes[len(live)+len(buffered):]...)
+	a := e.expect("g2", tracker.AlertSignalLost)[0]
+	if m := evidenceOf(t, a); m["duration_s"].(float64) < 20*60 {
+		t.Errorf("signal_lost evidence %v: want the 20 min without reception", m)
+	}
+	crosses := e.events("g2", tracker.EventBorderCross)
+	if len(crosses) != 1 || crosses[0].Attrs["port_zone_id"] != "port-a" {
+		t.Errorf("border crossings %+v, want one at port-a", crosses)
+	}
+}
+
 func indexAfter(fixes []tracker.Fix, t time.Time) int {
 	for i, f := range fixes {
 		if f.Time.After(t) {
