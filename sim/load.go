@@ -82,7 +82,7 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 		c.t0 = start
 		wg.Add(2)
 		go func() { defer wg.Done(); c.read() }()
-		go func() { defer wg.Done(); c.write(runCtx, per) }()
+		go func() { defer wg.Done(); c.write(runCtx, per, cfg.Duration) }()
 	}
 	<-runCtx.Done()
 	// Give outstanding acknowledgements a moment, then close.
@@ -122,7 +122,10 @@ type loadConn struct {
 // loadBatch frames go out in one write: a busy terminal pipelines.
 const loadBatch = 16
 
-func (c *loadConn) write(ctx context.Context, perSecond float64) {
+// write sends fixes at perSecond. Each fix is one device-second after the previous one,
+// starting far enough in the past that the device clock never passes the present: a real
+// terminal reports each second at most once, and the server stores one fix per device and time.
+func (c *loadConn) write(ctx context.Context, perSecond float64, d time.Duration) {
 	interval := time.Duration(float64(time.Second) * loadBatch / perSecond)
 	body := make([]byte, 0, 64)
 	buf := make([]byte, 0, 64*loadBatch)
@@ -131,6 +134,7 @@ func (c *loadConn) write(ctx context.Context, perSecond float64) {
 	defer tick.Stop()
 	h := jt808.Header{MsgID: jt808.MsgLocation, Phone: c.phone}
 	loc := jt808.Location{Status: jt808.StatusACC | jt808.StatusPositioned, Lat: c.lat, Lon: c.lon, SpeedKmh: 60}
+	devTime := time.Now().Add(-time.Duration(perSecond*d.Seconds()+60) * time.Second).Truncate(time.Second)
 	for {
 		select {
 		case <-ctx.Done():
@@ -139,8 +143,10 @@ func (c *loadConn) write(ctx context.Context, perSecond float64) {
 		}
 		buf = buf[:0]
 		now := time.Now()
-		loc.Time = now
 		for range loadBatch {
+			devTime = devTime.Add(time.Second)
+			loc.Time = devTime
+			loc.Lon += 0.0001 // ~8 m a second: a truck at 30 km/h
 			serial++
 			h.Serial = serial
 			body = jt808.AppendLocation(body[:0], &loc)

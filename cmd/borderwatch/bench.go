@@ -400,7 +400,8 @@ func probeCrossing(ctx context.Context, addr, id string, borderLat, lon float64,
 	defer c.Close()
 	ph, _ := jt808.ParsePhone(id, false)
 	h := jt808.Header{MsgID: jt808.MsgLocation, Phone: ph}
-	at := time.Now().Add(-time.Minute).Truncate(time.Second)
+	// Ten minutes between the two fixes: 6.6 km at 40 km/h, a plausible drive, not a GPS jump.
+	at := time.Now().Add(-15 * time.Minute).Truncate(time.Second)
 	sc := jt808.NewScanner(c, 4096)
 	send := func(lat float64, t time.Time) error {
 		h.Serial++
@@ -417,7 +418,7 @@ func probeCrossing(ctx context.Context, addr, id string, borderLat, lon float64,
 		return 0, fmt.Errorf("probe %s: no ack: %w", id, err)
 	}
 	sent := time.Now()
-	if err := send(borderLat-0.03, at.Add(30*time.Second)); err != nil {
+	if err := send(borderLat-0.03, at.Add(10*time.Minute)); err != nil {
 		return 0, err
 	}
 	timeout := time.After(5 * time.Second)
