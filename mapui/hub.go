@@ -250,6 +250,7 @@ func (s *Server) live(c *gin.Context) {
 	h.conns.Inc()
 	done := make(chan struct{})
 	go h.writeLoop(cl, done)
+	go s.keepSessionAlive(session(c).TokenHash, done)
 	h.readLoop(cl)
 	close(done)
 	h.mu.Lock()
@@ -257,6 +258,23 @@ func (s *Server) live(c *gin.Context) {
 	h.mu.Unlock()
 	h.conns.Dec()
 	conn.Close()
+}
+
+// keepSessionAlive counts an open live connection as activity, so that a wall screen that only
+// listens is not logged out by the idle timeout; closing the screen ends that.
+func (s *Server) keepSessionAlive(tokenHash string, done <-chan struct{}) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			s.cfg.Store.TouchSession(ctx, tokenHash, s.cfg.Now().UTC())
+			cancel()
+		}
+	}
 }
 
 // readLoop takes subscriptions until the client goes away.

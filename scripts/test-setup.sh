@@ -7,6 +7,8 @@ set -euo pipefail
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
+# Chinese glyphs for the browser tests' screenshots (the app defaults to Simplified Chinese).
+[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need_apt+=(fonts-wqy-zenhei)
 if ((${#need_apt[@]})); then
 	echo "test-setup: installing ${need_apt[*]}"
 	export DEBIAN_FRONTEND=noninteractive
