@@ -147,6 +147,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.POST("/declarations", s.requirePerm(PermDeclarations), s.createDeclaration)
 	a.GET("/declarations/:id", s.requirePerm(PermView), s.getDeclaration)
 	a.POST("/declarations/:id/cancel", s.requirePerm(PermDeclarations), s.cancelDeclaration)
+	a.GET("/risk", s.requirePerm(PermView), s.risk)
 	a.POST("/gate-events", s.requirePerm(PermGate), s.gateEvent)
 
 	a.GET("/users", s.requirePerm(PermUsers), s.listUsers)

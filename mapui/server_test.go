@@ -292,6 +292,38 @@ func TestAlertLifecycleAndAudit(t *testing.T) {
 	}
 }
 
+// TestRisk ranks a vehicle with a recent crossing outside a port above one with an old stop, and
+// leaves a vehicle with nothing against it off the list.
+func TestRisk(t *testing.T) {
+	a := newAPI(t)
+	now := time.Now().UTC()
+	b := &tracker.Batch{
+		Alerts: []tracker.Alert{
+			{Type: tracker.AlertBorderCrossingOutsidePort, Severity: tracker.SeverityCritical, VehicleID: "smuggler", Time: now.Add(-time.Hour), DedupKey: "a1"},
+			{Type: tracker.AlertUnauthorizedStop, Severity: tracker.SeverityWarning, VehicleID: "stopper", Time: now.Add(-20 * 24 * time.Hour), DedupKey: "a2"},
+			{Type: tracker.AlertUnauthorizedStop, Severity: tracker.SeverityWarning, VehicleID: "stopper", Time: now.Add(-2 * time.Hour), DedupKey: "a3"},
+		},
+		Events: []tracker.Event{{Type: tracker.EventBorderCross, Time: now.Add(-time.Hour), VehicleID: "smuggler"}},
+	}
+	if err := a.store.Commit(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Targets []struct {
+			VehicleID string `json:"vehicle_id"`
+			Score     float64
+			Reasons   []string
+		}
+	}
+	a.req("GET", "/api/v1/risk", a.tokens[mapui.RoleCommand], nil, 200, &out)
+	if len(out.Targets) != 2 || out.Targets[0].VehicleID != "smuggler" || out.Targets[1].VehicleID != "stopper" {
+		t.Fatalf("targets %+v", out.Targets)
+	}
+	if out.Targets[0].Score < 10 || len(out.Targets[0].Reasons) != 2 {
+		t.Errorf("smuggler %+v", out.Targets[0])
+	}
+}
+
 func itoa(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
