@@ -40,7 +40,8 @@ const (
 //	  "fleets": [
 //	    {"name": "coal-ceke", "count": 60, "kind": "truck", "terminal": "jt808-2013",
 //	     "trip": "haul", "feeder": "road-ovoottolgoi-ceke", "route": "road-ceke-yard1",
-//	     "cruise_kmh": [50, 80], "dwell": ["30m", "90m"], "dropouts_per_hour": 0.02}
+//	     "cruise_kmh": [50, 80], "dwell": ["30m", "90m"], "dropouts_per_hour": 0.02,
+//	     "start_within": "3h"}
 //	  ],
 //	  "anomalies": [{"type": "detour", "every": "20m"}]
 //	}
@@ -69,6 +70,9 @@ type Fleet struct {
 	// DropoutsPerHour is how often a terminal loses signal for a minute or two and backfills
 	// (JT/T 808 0x0704 blind-area upload); too short to be an alert.
 	DropoutsPerHour float64 `json:"dropouts_per_hour,omitempty"`
+	// StartWithin spreads the fleet's first trips over this much time from the start
+	// (default 3h for hauls, 6h for residents and rovers).
+	StartWithin Dur `json:"start_within,omitempty"`
 
 	line int // where the fleet starts in its file, for errors found after parsing
 }
@@ -333,6 +337,8 @@ func (p *parser) validate(s *Scenario) error {
 			return bad("dwell %v–%v: need 0 ≤ min ≤ max", time.Duration(f.Dwell[0]), time.Duration(f.Dwell[1]))
 		case f.DropoutsPerHour < 0 || f.DropoutsPerHour > 10:
 			return bad("dropouts_per_hour %v: need 0–10", f.DropoutsPerHour)
+		case f.StartWithin < 0:
+			return bad("start_within %v: need at least 0", time.Duration(f.StartWithin))
 		}
 		names[f.Name] = true
 		switch f.Trip {

@@ -133,6 +133,24 @@ func (s *Sim) Run(ctx context.Context) error {
 		v.out = out
 	}
 	s.cfg.Logger.Info("simulation running", "vehicles", len(vs), "start", s.cfg.Start, "speedup", s.cfg.Speedup)
+	if c, ok := w.clock.(*Clock); ok {
+		// The truth is complete up to the present: a scorer tells finished anomalies from
+		// those under way.
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					w.truth.until(c.Now())
+				}
+			}
+		}()
+	}
 	for _, v := range vs {
 		wg.Add(1)
 		go func() {
@@ -146,6 +164,9 @@ func (s *Sim) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if c, ok := w.clock.(*Clock); ok {
+		w.truth.until(c.Now())
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -174,9 +195,11 @@ type world struct {
 	rovers   int
 }
 
+// meeting is a truck waiting on its route for another to stop beside it.
 type meeting struct {
 	host    *vehicle
-	partner bool
+	waiting bool      // the host stands at the meeting point
+	partner *vehicle  // on its way to the host
 	at      time.Time // when the partner arrived
 }
 
@@ -258,60 +281,72 @@ func (w *world) claim(v *vehicle, t time.Time, kinds ...string) string {
 	return ""
 }
 
-func (w *world) record(v *vehicle, typ string, from, to time.Time, note string, also ...string) {
-	w.truth.add(Injection{Type: typ, VehicleID: v.id, From: from.UTC(), To: to.UTC(), Also: also, Note: note})
-	w.log.Info("anomaly injected", "type", typ, "vehicle", v.id, "from", from, "to", to)
+// begin records an anomaly as it starts; end closes its window.
+func (w *world) begin(in Injection) int {
+	in.From = in.From.UTC()
+	w.log.Info("anomaly injected", "type", in.Type, "vehicle", in.VehicleID, "from", in.From, "with", in.With)
+	return w.truth.begin(in)
 }
 
+func (w *world) end(i int, to time.Time) { w.truth.end(i, to) }
+
 // meetingWaiting reports whether a truck waits on v's route for a partner, and makes v it.
+// Only a host already at the meeting point takes a partner: one still on its way might
+// arrive after the partner has left.
 func (w *world) meetingWaiting(v *vehicle) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	m := w.meetings[v.fleet.Route]
-	if m == nil || m.host == v || m.partner {
+	if m == nil || m.host == v || !m.waiting || m.partner != nil {
 		return false
 	}
-	m.partner = true
+	m.partner = v
 	return true
 }
 
-// host waits at the meeting point for up to 3 h for the partner, then 20 min together.
-func (w *world) host(ctx context.Context, v *vehicle) (bool, error) {
+// host waits at the meeting point for up to 3 h for the partner, then 20 min together. It
+// returns the partner, or nil when none came.
+func (w *world) host(ctx context.Context, v *vehicle) (*vehicle, error) {
+	route := v.fleet.Route
+	w.mu.Lock()
+	w.meetings[route].waiting = true
+	w.mu.Unlock()
 	limit := v.t.Add(3 * time.Hour)
-	for v.t.Before(limit) {
+	for {
 		w.mu.Lock()
-		m := w.meetings[v.fleet.Route]
+		m := w.meetings[route]
 		arrived := !m.at.IsZero() && !v.t.Before(m.at)
+		if !arrived && !v.t.Before(limit) {
+			// Given up: a partner still on its way will find nobody and stop alone.
+			delete(w.meetings, route)
+		}
 		w.mu.Unlock()
-		if arrived {
+		switch {
+		case arrived:
 			err := v.wait(ctx, 20*time.Minute)
 			w.mu.Lock()
-			delete(w.meetings, v.fleet.Route)
+			delete(w.meetings, route)
 			w.mu.Unlock()
-			return true, err
+			return m.partner, err
+		case !v.t.Before(limit):
+			return nil, nil
 		}
 		if err := v.wait(ctx, time.Minute); err != nil {
-			return false, err
+			return nil, err
 		}
 	}
-	w.mu.Lock()
-	if m := w.meetings[v.fleet.Route]; m.partner {
-		// The partner is on its way: it will stop alone.
-		m.host = nil
-	}
-	delete(w.meetings, v.fleet.Route)
-	w.mu.Unlock()
-	return false, nil
 }
 
-// join is the partner's stop beside the host.
-func (w *world) join(ctx context.Context, v *vehicle) error {
+// join is the partner's stop beside the host; it reports whether the host was still there.
+func (w *world) join(ctx context.Context, v *vehicle) (bool, error) {
 	w.mu.Lock()
-	if m := w.meetings[v.fleet.Route]; m != nil {
+	m := w.meetings[v.fleet.Route]
+	met := m != nil && m.partner == v
+	if met {
 		m.at = v.t
 	}
 	w.mu.Unlock()
-	return v.wait(ctx, 20*time.Minute)
+	return met, v.wait(ctx, 20*time.Minute)
 }
 
 // stopPoint is the distance along p near frac of its length where stopping is not allowed.

@@ -42,7 +42,7 @@ func (v *vehicle) haul(ctx context.Context) error {
 
 	v.pos, v.heading = feeder.at(0)
 	// Spread the fleet: start somewhere in the loading and the first leg.
-	if err := v.wait(ctx, time.Duration(v.rng.Int64N(int64(3*time.Hour)))); err != nil {
+	if err := v.wait(ctx, v.startSpread(3*time.Hour)); err != nil {
 		return err
 	}
 	for ctx.Err() == nil {
@@ -61,16 +61,23 @@ func (v *vehicle) haul(ctx context.Context) error {
 		if err := w.declare(ctx, v, "inbound", declPort, declRoute, total); err != nil {
 			return err
 		}
-		inDecl := v.t
+		crossing := -1
+		if kind == AnomalyCrossing {
+			// The gate reads at the port the truck really uses disagree with the declaration too.
+			crossing = w.begin(Injection{Type: AnomalyCrossing, VehicleID: v.id, From: v.t,
+				Note: "declared for " + declPort + ", crossed at " + v.port.ID, Also: []string{AnomalyDetour, AnomalyStop, AnomalyGateMismatch}})
+		}
 		// Mongolian side, possibly going dark near the border.
 		var darkAt float64 = -1
 		if kind == AnomalySignalLost && v.isJT808() {
 			darkAt = math.Max(0, feeder.length()-8000)
 		}
-		var darkStart time.Time
+		dark := -1
 		err := v.drive(ctx, feeder, 0, feeder.length()-queueShort, fs, func(s float64) error {
 			if darkAt >= 0 && s >= darkAt && !v.dark {
-				v.dark, darkStart = true, v.t
+				v.dark = true
+				dark = w.begin(Injection{Type: AnomalySignalLost, VehicleID: v.id, From: v.t,
+					Note: "dark from 8 km before the border, backfilled at the yard"})
 			}
 			return nil
 		})
@@ -99,12 +106,11 @@ func (v *vehicle) haul(ctx context.Context) error {
 			return err
 		}
 		if v.dark {
-			end := v.t
 			v.dark = false
-			w.record(v, AnomalySignalLost, darkStart, end.Add(5*time.Minute), "dark from 8 km before the border, backfilled at the yard")
+			w.end(dark, v.t.Add(5*time.Minute))
 		}
-		if kind == AnomalyCrossing {
-			w.record(v, AnomalyCrossing, inDecl, v.t, "declared for "+declPort+", crossed at "+v.port.ID, AnomalyDetour, AnomalyStop)
+		if crossing >= 0 {
+			w.end(crossing, v.t)
 		}
 		// Unloading in the yard, sometimes parked by the fence with a poor fix.
 		dwell := uniform(v.rng, v.fleet.Dwell)
@@ -117,8 +123,13 @@ func (v *vehicle) haul(ctx context.Context) error {
 			if err := v.wait(ctx, half); err != nil {
 				return err
 			}
-			w.gate(ctx, v, v.port.ID, "out", v.t)
-			w.record(v, AnomalyGateMismatch, v.t.Add(-time.Minute), v.t.Add(5*time.Minute), "gate read at "+v.port.ID+" while the truck stands in "+r.YardID)
+			// A cloned plate or a lent card: read at another port, hundreds of kilometres away.
+			// (The port's own gate may lie within the rule's distance of a yard behind the port.)
+			gate, _ := w.otherPort(v.port.ID)
+			i := w.begin(Injection{Type: AnomalyGateMismatch, VehicleID: v.id, From: v.t.Add(-time.Minute),
+				Note: "gate read at " + gate + " while the truck stands in " + r.YardID})
+			w.gate(ctx, v, gate, "out", v.t)
+			w.end(i, v.t.Add(5*time.Minute))
 			if err := v.wait(ctx, dwell-half); err != nil {
 				return err
 			}
@@ -162,27 +173,37 @@ func (v *vehicle) inbound(ctx context.Context, route *path, rs []slowZone, kind 
 			return err
 		}
 		start := v.t
-		met := false
+		var in Injection
 		switch kind {
 		case AnomalyStop:
+			i := w.begin(Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "roadside stop between port and yard"})
 			if err := v.wait(ctx, 20*time.Minute); err != nil {
 				return err
 			}
+			w.end(i, v.t.Add(5*time.Minute))
 		case AnomalyMeeting:
-			var err error
-			if met, err = w.host(ctx, v); err != nil {
+			partner, err := w.host(ctx, v)
+			if err != nil {
 				return err
+			}
+			// The host records the pair (the rules raise one alert per pair); a partner
+			// that came too late stops alone and records that.
+			in = Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "waited in vain for another truck by the road"}
+			if partner != nil {
+				in = Injection{Type: AnomalyMeeting, VehicleID: v.id, With: partner.id, From: start,
+					Note: "stopped together with another truck on the corridor", Also: []string{AnomalyStop}}
 			}
 		default:
-			met = true
-			if err := w.join(ctx, v); err != nil {
+			met, err := w.join(ctx, v)
+			if err != nil {
 				return err
 			}
+			if !met {
+				in = Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "came to meet a truck that had left"}
+			}
 		}
-		if met {
-			w.record(v, AnomalyMeeting, start, v.t.Add(5*time.Minute), "stopped together with another truck on the corridor", AnomalyStop)
-		} else {
-			w.record(v, AnomalyStop, start, v.t.Add(5*time.Minute), "roadside stop between port and yard")
+		if in.Type != "" {
+			w.end(w.begin(in), v.t.Add(5*time.Minute))
 		}
 		return v.drive(ctx, route, at, L, rs, nil)
 	case AnomalyDetour:
@@ -199,11 +220,11 @@ func (v *vehicle) inbound(ctx context.Context, route *path, rs []slowZone, kind 
 		rad := (h + 90) * math.Pi / 180
 		e, n := 4000*math.Sin(rad), 4000*math.Cos(rad)
 		det := newPath(orb.LineString{pa, offset(pa, e, n), offset(pb, e, n), pb})
-		start := v.t
+		i := w.begin(Injection{Type: AnomalyDetour, VehicleID: v.id, From: v.t, Note: "left the corridor by 4 km", Also: []string{AnomalyStop}})
 		if err := v.drive(ctx, det, 0, det.length(), nil, nil); err != nil {
 			return err
 		}
-		w.record(v, AnomalyDetour, start, v.t.Add(5*time.Minute), "left the corridor by 4 km", AnomalyStop)
+		w.end(i, v.t.Add(5*time.Minute))
 		return v.drive(ctx, route, b, L, rs, nil)
 	}
 	return v.drive(ctx, route, 0, L, rs, nil)
@@ -220,11 +241,11 @@ func (v *vehicle) jitter(ctx context.Context, yardID string, d time.Duration) er
 	if err := v.drive(ctx, p, 0, p.length(), []slowZone{{s: 0, r: p.length() + 1, kmh: yardKmh}}, nil); err != nil {
 		return err
 	}
-	start := v.t
+	i := w.begin(Injection{Type: AnomalyJitter, VehicleID: v.id, From: v.t, Note: "parked 10 m inside the fence of " + yardID + " with 15 m GPS noise"})
 	v.noise = 15
 	err := v.wait(ctx, d)
 	v.noise = w.sc.GPSNoiseM
-	w.record(v, AnomalyJitter, start, v.t, "parked 10 m inside the fence of "+yardID+" with 15 m GPS noise")
+	w.end(i, v.t)
 	if err != nil {
 		return err
 	}
@@ -240,7 +261,7 @@ func (v *vehicle) resident(ctx context.Context) error {
 	inTown := L / 2
 	slow := []slowZone{{s: L / 2, r: L/2 - 2000, kmh: townKmh}}
 	v.pos, v.heading = loop.at(0)
-	if err := v.wait(ctx, time.Duration(v.rng.Int64N(int64(6*time.Hour)))); err != nil {
+	if err := v.wait(ctx, v.startSpread(6*time.Hour)); err != nil {
 		return err
 	}
 	for ctx.Err() == nil {
@@ -261,14 +282,16 @@ func (v *vehicle) resident(ctx context.Context) error {
 		if err := v.drive(ctx, loop, crossAt, inTown, slow, nil); err != nil {
 			return err
 		}
+		over := -1
 		if overstay {
 			stay = deadline.Sub(v.t) + 90*time.Minute
+			over = w.begin(Injection{Type: AnomalyOverstay, VehicleID: v.id, From: deadline, Note: "resident car still in China 90 min after its deadline"})
 		}
 		if err := v.wait(ctx, stay); err != nil {
 			return err
 		}
-		if overstay {
-			w.record(v, AnomalyOverstay, deadline, v.t.Add(30*time.Minute), "resident car still in China 90 min after its deadline")
+		if over >= 0 {
+			w.end(over, v.t.Add(30*time.Minute))
 		}
 		back := crossingS(loop, v.port.Crossing, inTown, L)
 		if err := v.drive(ctx, loop, inTown, back, slow, nil); err != nil {
@@ -313,7 +336,7 @@ func (v *vehicle) rover(ctx context.Context) error {
 			continue
 		}
 		p := newPath(orb.LineString{home, into})
-		start := v.t
+		i := w.begin(Injection{Type: AnomalyOutsidePort, VehicleID: v.id, From: v.t, Note: "drove across the border line far from any port and back"})
 		if err := v.drive(ctx, p, 0, p.length(), nil, nil); err != nil {
 			return err
 		}
@@ -323,7 +346,7 @@ func (v *vehicle) rover(ctx context.Context) error {
 		if err := v.drive(ctx, p.reversed(), 0, p.length(), nil, nil); err != nil {
 			return err
 		}
-		w.record(v, AnomalyOutsidePort, start, v.t.Add(5*time.Minute), "drove across the border line far from any port and back")
+		w.end(i, v.t.Add(5*time.Minute))
 	}
 	return ctx.Err()
 }

@@ -12,22 +12,25 @@ import (
 )
 
 // Injection is one anomaly the simulator caused on purpose: the alert Type it should raise
-// (AnomalyJitter: none), on which vehicle, within which simulated time window. Alerts of the
-// types in Also on the same vehicle and window are expected side effects: they count as
-// correct but are not required.
+// (AnomalyJitter: none), on which vehicle (and With, the other vehicle of a meeting), within
+// which simulated time window; To is zero while the anomaly goes on. Alerts of the types in
+// Also on the same vehicles and window are expected side effects: they count as correct but
+// are not required.
 type Injection struct {
 	Type      string    `json:"type"`
 	VehicleID string    `json:"vehicle_id"`
+	With      string    `json:"with,omitempty"`
 	From      time.Time `json:"from"`
-	To        time.Time `json:"to"`
+	To        time.Time `json:"to,omitzero"`
 	Also      []string  `json:"also,omitempty"`
 	Note      string    `json:"note,omitempty"`
 }
 
-// Truth is the ground truth of a run.
+// Truth is the ground truth of a run, complete up to the simulated time Until.
 type Truth struct {
 	Scenario   string      `json:"scenario"`
 	Start      time.Time   `json:"start"`
+	Until      time.Time   `json:"until,omitzero"`
 	Injections []Injection `json:"injections"`
 }
 
@@ -50,10 +53,35 @@ type truthLog struct {
 	file string
 }
 
-func (l *truthLog) add(in Injection) {
+// begin records an injection as it starts and returns its index for end.
+func (l *truthLog) begin(in Injection) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.t.Injections = append(l.t.Injections, in)
+	if l.file != "" {
+		l.writeLocked()
+	}
+	return len(l.t.Injections) - 1
+}
+
+// end closes the window of injection i.
+func (l *truthLog) end(i int, to time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.t.Injections[i].To = to.UTC()
+	if l.file != "" {
+		l.writeLocked()
+	}
+}
+
+// until notes that the log is complete up to the simulated time t.
+func (l *truthLog) until(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !t.After(l.t.Until) {
+		return
+	}
+	l.t.Until = t.UTC()
 	if l.file != "" {
 		l.writeLocked()
 	}
@@ -91,9 +119,11 @@ type ScoreRow struct {
 const ScoreSlack = 15 * time.Minute
 
 // Score matches alerts against the truth: an alert is correct when an injection of the same
-// type (or listing it in Also) and vehicle has a window containing the alert's time, give or
-// take ScoreSlack. Alerts of vehicles the truth never mentions count against precision too,
-// so run it against a server that only the simulator feeds. Rows come sorted by type.
+// type (or listing it in Also) and vehicle (or With) has a window containing the alert's time,
+// give or take ScoreSlack. Alerts of vehicles the truth never mentions count against precision
+// too, so run it against a server that only the simulator feeds. An injection still going on,
+// or whose window ended less than ScoreSlack before the truth's Until, is pending: alerts may
+// match it, but recall does not count it yet. Rows come sorted by type.
 func Score(truth *Truth, alerts []tracker.Alert) []ScoreRow {
 	rows := map[string]*ScoreRow{}
 	row := func(typ string) *ScoreRow {
@@ -102,9 +132,12 @@ func Score(truth *Truth, alerts []tracker.Alert) []ScoreRow {
 		}
 		return rows[typ]
 	}
+	pending := func(in Injection) bool {
+		return in.To.IsZero() || !truth.Until.IsZero() && in.To.Add(ScoreSlack).After(truth.Until)
+	}
 	detected := make([]bool, len(truth.Injections))
 	for _, in := range truth.Injections {
-		if in.Type != AnomalyJitter {
+		if in.Type != AnomalyJitter && !pending(in) {
 			row(in.Type).Injected++
 		}
 	}
@@ -113,7 +146,8 @@ func Score(truth *Truth, alerts []tracker.Alert) []ScoreRow {
 		r.Alerts++
 		ok := false
 		for i, in := range truth.Injections {
-			if in.VehicleID != a.VehicleID || a.Time.Before(in.From.Add(-ScoreSlack)) || a.Time.After(in.To.Add(ScoreSlack)) {
+			if in.VehicleID != a.VehicleID && (in.With == "" || in.With != a.VehicleID) || a.Time.Before(in.From.Add(-ScoreSlack)) ||
+				!in.To.IsZero() && a.Time.After(in.To.Add(ScoreSlack)) {
 				continue
 			}
 			if in.Type == a.Type {
@@ -127,7 +161,7 @@ func Score(truth *Truth, alerts []tracker.Alert) []ScoreRow {
 		}
 	}
 	for i, in := range truth.Injections {
-		if detected[i] {
+		if detected[i] && !pending(in) {
 			row(in.Type).Detected++
 		}
 	}

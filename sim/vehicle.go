@@ -209,6 +209,14 @@ func (v *vehicle) waitOpen(ctx context.Context, eta time.Duration) error {
 	return v.wait(ctx, arrive.Sub(v.t.Add(eta))+time.Duration(v.rng.Int64N(int64(45*time.Minute))))
 }
 
+// startSpread is a random wait before the first trip: up to the fleet's StartWithin, or def.
+func (v *vehicle) startSpread(def time.Duration) time.Duration {
+	if w := time.Duration(v.fleet.StartWithin); w > 0 {
+		def = w
+	}
+	return time.Duration(v.rng.Int64N(int64(def)))
+}
+
 func (v *vehicle) eta(length float64) time.Duration {
 	return time.Duration(length/(v.cruise*0.8)) * time.Second
 }

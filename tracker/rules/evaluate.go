@@ -53,8 +53,8 @@ type vstate struct {
 	decls             []*decl
 
 	hasLast  bool
-	last     point // newest valid fix
-	lastRecv time.Time
+	last     point     // newest valid fix
+	lastRecv time.Time // when the rules saw the newest fix, on the Now clock the timer judges by
 	history  []hist
 	crossed  []timedNote // this fix's live crossings, to note on the history
 
@@ -161,7 +161,9 @@ func (e *Engine) Evaluate(ctx context.Context, st *tracker.VehicleState, f *trac
 		out.Alerts = append(out.Alerts, vs.outbox...)
 		vs.outbox = vs.outbox[:0]
 	}
-	vs.last, vs.hasLast, vs.lastRecv = pt(f), true, f.ReceivedAt
+	// Not f.ReceivedAt: a gateway stamps it with its own clock, which need not be Now (the demo
+	// runs the server on a simulated one).
+	vs.last, vs.hasLast, vs.lastRecv = pt(f), true, e.cfg.Now()
 	vs.push(hist{t: f.Time, lat: f.Lat, lon: f.Lon}, e.cfg.History)
 	out.Alerts = e.settleGates(ctx, vs, out.Alerts)
 	return nil
@@ -208,9 +210,9 @@ func (e *Engine) gap(vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
 	if f.Late {
 		// A buffered fix: the terminal had no signal from its last live fix until now, however
 		// close together the buffer's fixes lie.
-		dark = max(dark, f.ReceivedAt.Sub(vs.lastRecv))
+		dark = max(dark, e.cfg.Now().Sub(vs.lastRecv))
 	}
-	if vs.lostKey == "" && (dark <= e.cfg.SignalLost || !vs.watched(vs.last.Time)) {
+	if vs.lostKey == "" && (dark <= e.cfg.SignalLost || !vs.watched(vs.last.Time) && !vs.watched(f.Time)) {
 		return
 	}
 	key := vs.lostKey
@@ -227,7 +229,8 @@ func (e *Engine) gap(vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
 	out.Alerts = append(out.Alerts, a)
 }
 
-// watched: signal loss matters on a declaration or inside a control zone.
+// watched: signal loss matters on a declaration or inside a control zone. A gap is watched
+// when it begins or ends so: a terminal may go dark just as its declaration starts.
 func (vs *vstate) watched(t time.Time) bool {
 	return vs.controlZones > 0 || vs.active(t) != nil
 }

@@ -269,7 +269,7 @@ func (e *Engine) state(id string) *vstate {
 // of Now and waits Tick divided by it, or a meeting of ten simulated minutes would fall between
 // two checks.
 func (e *Engine) Run(ctx context.Context) {
-	wait := e.cfg.Tick
+	wait := minWait // the first check soon, to learn the pace
 	lastWall, lastNow := time.Now(), e.cfg.Now()
 	for {
 		t := time.NewTimer(wait)

@@ -49,7 +49,7 @@ func (e *Engine) Check(ctx context.Context) error {
 
 func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, alerts []tracker.Alert, errs *[]error) []tracker.Alert {
 	// Signal loss, judged on the server clock: device clocks of silent terminals say nothing.
-	if vs.hasLast && vs.lostKey == "" && now.Sub(vs.lastRecv) > e.cfg.SignalLost && vs.watched(vs.last.Time) {
+	if vs.hasLast && vs.lostKey == "" && now.Sub(vs.lastRecv) > e.cfg.SignalLost && (vs.watched(vs.last.Time) || vs.watched(now)) {
 		vs.lostKey = fmt.Sprintf("signal_lost:%s:%d", vs.id, vs.last.Time.Unix())
 		e.m.alerts.WithLabelValues(tracker.AlertSignalLost).Inc()
 		a := vs.alert(tracker.AlertSignalLost, tracker.SeverityWarning, vs.lostKey, vs.last.Time, vs.last.Lat, vs.last.Lon)
