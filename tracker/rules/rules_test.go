@@ -438,6 +438,19 @@ func TestBlindUploadInOrder(t *testing.T) {
 	}
 }
 
+// A terminal that goes dark just before its declaration starts is dark on a declaration.
+func TestSignalLostAsDeclarationStarts(t *testing.T) {
+	d := inbound("d-g3", "g3", "port-a")
+	d.ValidFrom = t0.Add(5 * time.Minute)
+	e := newEnv(t, []tracker.Vehicle{truck("g3")}, []tracker.Declaration{d})
+	tr := newTrack("g3", t0, 42.3, 110.0, 26).wait(4 * time.Minute)
+	e.submit(tr.fixes...)
+	e.check(t0.Add(19 * time.Minute))
+	e.expect("g3")
+	e.check(t0.Add(21 * time.Minute))
+	e.expect("g3", tracker.AlertSignalLost)
+}
+
 func indexAfter(fixes []tracker.Fix, t time.Time) int {
 	for i, f := range fixes {
 		if f.Time.After(t) {
