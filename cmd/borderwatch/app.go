@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -224,6 +225,17 @@ func (a *app) run(ctx context.Context) error {
 	}
 	if a.osmand != nil {
 		serve("osmand", func() error { return a.osmand.Serve(gwCtx, a.osmandLn) })
+	}
+	if a.cfg.PprofAddr != "" {
+		// Profiles on a listener of their own, never on the public API port.
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		pp := &http.Server{Addr: a.cfg.PprofAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go pp.ListenAndServe()
+		defer pp.Close()
 	}
 	httpSrv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	if a.cfg.TLSCert != "" {

@@ -26,6 +26,7 @@ type config struct {
 	LogLevel      string
 	MaxConns      int
 	IdleTimeout   time.Duration
+	PprofAddr     string
 	// Now is the server's clock; nil is the wall clock. The demo runs on the simulator's.
 	Now func() time.Time
 }
@@ -85,6 +86,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 	str(&c.LogLevel, "log-level", "BW_LOG_LEVEL", "info", "debug, info, warn or error")
 	integer(&c.MaxConns, "max-conns", "BW_MAX_CONNS", 20000, "device connections per TCP gateway at most")
 	duration(&c.IdleTimeout, "idle-timeout", "BW_IDLE_TIMEOUT", 5*time.Minute, "close device connections silent this long")
+	str(&c.PprofAddr, "pprof-addr", "BW_PPROF_ADDR", "", "serve Go profiles (net/http/pprof) here, e.g. 127.0.0.1:6060; empty: off")
 	if len(errs) > 0 {
 		return errs[0]
 	}

@@ -30,6 +30,25 @@ type Store struct {
 	w     *sql.DB // exactly one connection: SQLite has one writer
 	r     *sql.DB
 	tiles tileCache
+
+	stop, stopped chan struct{}
+}
+
+// checkpoint copies the WAL into the database from a reader connection, off the writer's path:
+// a checkpoint inside a commit (SQLite's default) makes that commit wait for an fsync of the
+// database file, and every device in that group commit waits with it.
+func (s *Store) checkpoint() {
+	defer close(s.stopped)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.r.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 var _ tracker.Store = (*Store)(nil)
@@ -45,7 +64,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(on)", "temp_store(memory)", "cache_size(-65536)", "wal_autocheckpoint(8192)", "mmap_size(268435456)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(on)", "temp_store(memory)", "cache_size(-65536)", "wal_autocheckpoint(0)", "journal_size_limit(268435456)", "mmap_size(268435456)"} {
 		q.Add("_pragma", p)
 	}
 	dsn := "file:" + abs + "?" + q.Encode()
@@ -63,11 +82,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
+		close(s.stopped)
 		s.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
 	}
+	go s.checkpoint()
 	return s, nil
 }
 
@@ -98,6 +119,12 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	<-s.stopped
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
