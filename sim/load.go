@@ -78,8 +78,9 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	per := float64(cfg.RatePerSecond) / float64(len(conns))
-	for _, c := range conns {
+	for i, c := range conns {
 		c.t0 = start
+		c.phase = float64(i) / float64(len(conns))
 		wg.Add(2)
 		go func() { defer wg.Done(); c.read() }()
 		go func() { defer wg.Done(); c.write(runCtx, per, cfg.Duration) }()
@@ -117,6 +118,7 @@ type loadConn struct {
 	acked    int64
 	refused  int64
 	lats     []time.Duration
+	phase    float64 // of the send interval: terminals spread their sends instead of all sending at once
 }
 
 // loadBatch frames go out in one write: a busy terminal pipelines.
@@ -130,6 +132,11 @@ func (c *loadConn) write(ctx context.Context, perSecond float64, d time.Duration
 	body := make([]byte, 0, 64)
 	buf := make([]byte, 0, 64*loadBatch)
 	var serial uint16
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(time.Duration(c.phase * float64(interval))):
+	}
 	tick := time.NewTicker(max(interval, time.Millisecond))
 	defer tick.Stop()
 	h := jt808.Header{MsgID: jt808.MsgLocation, Phone: c.phone}
