@@ -139,13 +139,19 @@ func (e *Embedded) Crossings(ctx context.Context, from, to Position) ([]Event, e
 		return nil, ErrClosed
 	}
 	x := e.idx.Load()
+	return x.borderCrossingEvents(from, to, nil), nil
+}
+
+// borderCrossingEvents returns the border crossings of the move from→to in time order, from
+// the border zones keep accepts (nil: all). Both engines answer Crossings with it.
+func (x *index) borderCrossingEvents(from, to Position, keep func(zoneID string) bool) []Event {
 	m := Move{From: from, To: to}
 	var sc scratch
 	x.search(&sc, &m)
 	var evs []Event
 	for _, h := range sc.groups(x) {
 		s := x.shapes[h.shape]
-		if s.zone.Kind != KindBorder {
+		if s.zone.Kind != KindBorder || (keep != nil && !keep(s.zone.ID)) {
 			continue
 		}
 		start := len(m.Cross)
@@ -156,7 +162,7 @@ func (e *Embedded) Crossings(ctx context.Context, from, to Position) ([]Event, e
 		}
 	}
 	slices.SortStableFunc(evs, func(a, b Event) int { return a.Time.Compare(b.Time) })
-	return evs, nil
+	return evs
 }
 
 // Containing returns the areas and corridors holding the point, by ID.

@@ -478,24 +478,7 @@ func (t *Tile38) Crossings(ctx context.Context, from, to Position) ([]Event, err
 	if err != nil {
 		return nil, err
 	}
-	m := Move{From: from, To: to}
-	var sc scratch
-	x.search(&sc, &m)
-	var evs []Event
-	for _, h := range sc.groups(x.index) {
-		s := x.shapes[h.shape]
-		if s.zone.Kind != KindBorder || !slices.Contains(cands, s.zone.ID) {
-			continue
-		}
-		start := len(m.Cross)
-		m.Cross = x.borderCrossings(&sc, &m, s, sc.hits[h.from:h.to], m.Cross)
-		for _, c := range m.Cross[start:] {
-			evs = append(evs, Event{Type: BorderCross, ZoneID: s.zone.ID, Kind: KindBorder, Time: m.timeAt(c.At),
-				Lat: c.Lat, Lon: c.Lon, PortZoneID: c.PortZoneID, Direction: c.Direction})
-		}
-	}
-	slices.SortStableFunc(evs, func(a, b Event) int { return a.Time.Compare(b.Time) })
-	return evs, nil
+	return x.borderCrossingEvents(from, to, func(id string) bool { return slices.Contains(cands, id) }), nil
 }
 
 // Containing returns the areas and corridors holding the point: Tile38's candidates, checked
