@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -191,7 +192,8 @@ type world struct {
 	mu       sync.Mutex
 	due      map[string]time.Time // anomaly type → when the next one may be claimed
 	every    map[string]time.Duration
-	meetings map[string]*meeting // route → a truck waiting for a partner
+	meetings map[string]*meeting  // route → a truck waiting for a partner
+	spots    map[string][]float64 // route → where trucks stop on purpose
 	rovers   int
 }
 
@@ -201,12 +203,13 @@ type meeting struct {
 	waiting bool      // the host stands at the meeting point
 	partner *vehicle  // on its way to the host
 	at      time.Time // when the partner arrived
+	s       float64   // where, along the route
 }
 
 func newWorld(sc *Scenario, start time.Time, seed uint64) *world {
 	w := &world{sc: sc, start: start, seed: seed, roads: map[string]orb.LineString{},
 		ports: district.Ports(), zones: district.Zones(), due: map[string]time.Time{},
-		every: map[string]time.Duration{}, meetings: map[string]*meeting{}, clock: instantClock{},
+		every: map[string]time.Duration{}, meetings: map[string]*meeting{}, spots: map[string][]float64{}, clock: instantClock{},
 		log: slog.Default()}
 	w.truth.t = Truth{Scenario: sc.Name, Start: start}
 	for _, r := range district.Roads() {
@@ -290,6 +293,31 @@ func (w *world) begin(in Injection) int {
 
 func (w *world) end(i int, to time.Time) { w.truth.end(i, to) }
 
+// spot picks a roadside stop on the route near frac of its length, at least 1 km from every
+// other truck stopping on the route on purpose (two side by side would be a meeting), and
+// holds it until release.
+func (w *world) spot(route string, p *path, frac float64) float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.stopPoint(p, frac)
+	for range 20 {
+		if !slices.ContainsFunc(w.spots[route], func(o float64) bool { return math.Abs(o-s) < 1000 }) {
+			break
+		}
+		s = w.stopPoint(p, (s+2000)/p.length())
+	}
+	w.spots[route] = append(w.spots[route], s)
+	return s
+}
+
+func (w *world) release(route string, s float64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if i := slices.Index(w.spots[route], s); i >= 0 {
+		w.spots[route] = slices.Delete(w.spots[route], i, i+1)
+	}
+}
+
 // meetingWaiting reports whether a truck waits on v's route for a partner, and makes v it.
 // Only a host already at the meeting point takes a partner: one still on its way might
 // arrive after the partner has left.
@@ -306,10 +334,10 @@ func (w *world) meetingWaiting(v *vehicle) bool {
 
 // host waits at the meeting point for up to 3 h for the partner, then 20 min together. It
 // returns the partner, or nil when none came.
-func (w *world) host(ctx context.Context, v *vehicle) (*vehicle, error) {
+func (w *world) host(ctx context.Context, v *vehicle, s float64) (*vehicle, error) {
 	route := v.fleet.Route
 	w.mu.Lock()
-	w.meetings[route].waiting = true
+	w.meetings[route].waiting, w.meetings[route].s = true, s
 	w.mu.Unlock()
 	limit := v.t.Add(3 * time.Hour)
 	for {
@@ -335,6 +363,16 @@ func (w *world) host(ctx context.Context, v *vehicle) (*vehicle, error) {
 			return nil, err
 		}
 	}
+}
+
+// meetingSpot is where the host waits on v's route.
+func (w *world) meetingSpot(v *vehicle) (float64, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if m := w.meetings[v.fleet.Route]; m != nil && m.partner == v {
+		return m.s, true
+	}
+	return 0, false
 }
 
 // join is the partner's stop beside the host; it reports whether the host was still there.

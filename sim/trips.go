@@ -168,43 +168,62 @@ func (v *vehicle) inbound(ctx context.Context, route *path, rs []slowZone, kind 
 	L := route.length()
 	switch kind {
 	case AnomalyStop, AnomalyMeeting, "partner":
-		at := w.stopPoint(route, 0.37)
+		// Meetings near 37 % of the route, lone stops further on, each clear of the others.
+		rid := v.fleet.Route
+		at, own := 0.0, true
+		switch kind {
+		case AnomalyStop:
+			at = w.spot(rid, route, 0.6)
+		case AnomalyMeeting:
+			at = w.spot(rid, route, 0.37)
+		default:
+			var beside bool
+			if at, beside = w.meetingSpot(v); !beside {
+				at = w.spot(rid, route, 0.6)
+			}
+			own = !beside
+		}
+		if own {
+			defer w.release(rid, at)
+		}
 		if err := v.drive(ctx, route, 0, at, rs, nil); err != nil {
 			return err
 		}
 		start := v.t
-		var in Injection
+		// Recorded as the stop begins, so that a score taken meanwhile knows it.
+		var i int
 		switch kind {
 		case AnomalyStop:
-			i := w.begin(Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "roadside stop between port and yard"})
+			i = w.begin(Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "roadside stop between port and yard"})
 			if err := v.wait(ctx, 20*time.Minute); err != nil {
 				return err
 			}
-			w.end(i, v.t.Add(5*time.Minute))
 		case AnomalyMeeting:
-			partner, err := w.host(ctx, v)
+			i = w.begin(Injection{Type: AnomalyMeeting, VehicleID: v.id, From: start,
+				Note: "stopped together with another truck on the corridor", Also: []string{AnomalyStop}})
+			partner, err := w.host(ctx, v, at)
 			if err != nil {
 				return err
 			}
-			// The host records the pair (the rules raise one alert per pair); a partner
-			// that came too late stops alone and records that.
-			in = Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "waited in vain for another truck by the road"}
-			if partner != nil {
-				in = Injection{Type: AnomalyMeeting, VehicleID: v.id, With: partner.id, From: start,
-					Note: "stopped together with another truck on the corridor", Also: []string{AnomalyStop}}
-			}
+			w.truth.update(i, func(in *Injection) {
+				if partner == nil {
+					in.Type, in.Also, in.Note = AnomalyStop, nil, "waited in vain for another truck by the road"
+				} else {
+					in.With = partner.id // the rules raise one alert per pair, on either truck
+				}
+			})
 		default:
+			i = w.begin(Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "stopped beside a waiting truck",
+				Also: []string{AnomalyMeeting}})
 			met, err := w.join(ctx, v)
 			if err != nil {
 				return err
 			}
 			if !met {
-				in = Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "came to meet a truck that had left"}
+				w.truth.update(i, func(in *Injection) { in.Also, in.Note = nil, "came to meet a truck that had left" })
 			}
 		}
-		if in.Type != "" {
-			w.end(w.begin(in), v.t.Add(5*time.Minute))
-		}
+		w.end(i, v.t.Add(5*time.Minute))
 		return v.drive(ctx, route, at, L, rs, nil)
 	case AnomalyDetour:
 		a, b := w.stopPoint(route, 0.35), w.stopPoint(route, 0.45)

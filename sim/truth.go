@@ -64,6 +64,16 @@ func (l *truthLog) begin(in Injection) int {
 	return len(l.t.Injections) - 1
 }
 
+// update changes injection i (a meeting that turned out a lone stop).
+func (l *truthLog) update(i int, f func(*Injection)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f(&l.t.Injections[i])
+	if l.file != "" {
+		l.writeLocked()
+	}
+}
+
 // end closes the window of injection i.
 func (l *truthLog) end(i int, to time.Time) {
 	l.mu.Lock()
