@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -76,32 +75,13 @@ func scanAlert(r rowScanner) (tracker.Alert, error) {
 
 // Alerts returns alerts matching q, newest first.
 func (s *Store) Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Alert, error) {
-	var where []string
-	var args []any
-	if q.VehicleID != "" {
-		where, args = append(where, "vehicle_id = ?"), append(args, q.VehicleID)
-	}
-	if q.Type != "" {
-		where, args = append(where, "type = ?"), append(args, q.Type)
-	}
-	if q.Status != "" {
-		where, args = append(where, "status = ?"), append(args, q.Status)
-	}
-	if !q.From.IsZero() {
-		where, args = append(where, "time_us >= ?"), append(args, q.From.UnixMicro())
-	}
-	if !q.To.IsZero() {
-		where, args = append(where, "time_us < ?"), append(args, q.To.UnixMicro())
-	}
-	query := `SELECT ` + alertColumns + ` FROM alerts`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY time_us DESC, id DESC"
-	if q.Limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", q.Limit)
-	}
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	var f filter
+	f.eq("vehicle_id", q.VehicleID)
+	f.eq("type", q.Type)
+	f.eq("status", q.Status)
+	f.period("time_us", q.From, q.To)
+	query := f.query(`SELECT `+alertColumns+` FROM alerts`, "time_us DESC, id DESC", q.Limit)
+	rows, err := s.r.QueryContext(ctx, query, f.args...)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -60,23 +59,11 @@ func (s *Store) Declaration(ctx context.Context, id string) (tracker.Declaration
 
 // Declarations lists declarations matching q, newest validity first.
 func (s *Store) Declarations(ctx context.Context, q tracker.DeclarationQuery) ([]tracker.Declaration, error) {
-	var where []string
-	var args []any
-	if q.VehicleID != "" {
-		where, args = append(where, "vehicle_id = ?"), append(args, q.VehicleID)
-	}
-	if q.Status != "" {
-		where, args = append(where, "status = ?"), append(args, q.Status)
-	}
-	query := `SELECT ` + declarationColumns + ` FROM declarations`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY valid_from_us DESC, id"
-	if q.Limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", q.Limit)
-	}
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	var f filter
+	f.eq("vehicle_id", q.VehicleID)
+	f.eq("status", q.Status)
+	query := f.query(`SELECT `+declarationColumns+` FROM declarations`, "valid_from_us DESC, id", q.Limit)
+	rows, err := s.r.QueryContext(ctx, query, f.args...)
 	if err != nil {
 		return nil, err
 	}

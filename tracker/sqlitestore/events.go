@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/borderwatch/borderwatch/tracker"
 )
@@ -36,29 +35,12 @@ func commitEvents(ctx context.Context, tx *sql.Tx, b *tracker.Batch) error {
 
 // Events returns events matching q in time order.
 func (s *Store) Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error) {
-	var where []string
-	var args []any
-	if q.VehicleID != "" {
-		where, args = append(where, "vehicle_id = ?"), append(args, q.VehicleID)
-	}
-	if q.Type != "" {
-		where, args = append(where, "type = ?"), append(args, q.Type)
-	}
-	if !q.From.IsZero() {
-		where, args = append(where, "time_us >= ?"), append(args, q.From.UnixMicro())
-	}
-	if !q.To.IsZero() {
-		where, args = append(where, "time_us < ?"), append(args, q.To.UnixMicro())
-	}
-	query := `SELECT id, type, time_us, vehicle_id, zone_id, lat, lon, fix_id, late, attrs FROM events`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY time_us, id"
-	if q.Limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", q.Limit)
-	}
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	var f filter
+	f.eq("vehicle_id", q.VehicleID)
+	f.eq("type", q.Type)
+	f.period("time_us", q.From, q.To)
+	query := f.query(`SELECT id, type, time_us, vehicle_id, zone_id, lat, lon, fix_id, late, attrs FROM events`, "time_us, id", q.Limit)
+	rows, err := s.r.QueryContext(ctx, query, f.args...)
 	if err != nil {
 		return nil, err
 	}
