@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -15,9 +16,13 @@ import (
 
 // apiClient speaks the server's HTTP API as admin.
 type apiClient struct {
-	base  string
-	token string
-	hc    *http.Client
+	base       string
+	user, pass string
+	hc         *http.Client
+
+	loginMu sync.Mutex // one login at a time
+	mu      sync.Mutex
+	token   string
 }
 
 type declaration struct {
@@ -40,15 +45,24 @@ type gateEvent struct {
 }
 
 func login(ctx context.Context, base, user, pass string) (*apiClient, error) {
-	c := &apiClient{base: strings.TrimSuffix(base, "/") + "/api/v1", hc: &http.Client{Timeout: 30 * time.Second}}
+	c := &apiClient{base: strings.TrimSuffix(base, "/") + "/api/v1", user: user, pass: pass, hc: &http.Client{Timeout: 30 * time.Second}}
+	if err := c.login(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *apiClient) login(ctx context.Context) error {
 	var out struct {
 		Token string `json:"token"`
 	}
-	if err := c.do(ctx, http.MethodPost, "/login", map[string]string{"username": user, "password": pass}, &out); err != nil {
-		return nil, fmt.Errorf("sim: login: %w", err)
+	if err := c.call(ctx, http.MethodPost, "/login", "", map[string]string{"username": c.user, "password": c.pass}, &out); err != nil {
+		return fmt.Errorf("sim: login: %w", err)
 	}
+	c.mu.Lock()
 	c.token = out.Token
-	return c, nil
+	c.mu.Unlock()
+	return nil
 }
 
 // Login returns a client for the server's API; Alerts lists alerts through it.
@@ -77,7 +91,42 @@ type statusError struct {
 
 func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.status, e.body) }
 
+// do calls the API with the session's token, logging in again once when the server says it
+// expired: sessions last hours on the server's clock, which the demo runs 60 times faster.
 func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
+	c.mu.Lock()
+	token := c.token
+	c.mu.Unlock()
+	err := c.call(ctx, method, path, token, in, out)
+	if se, ok := err.(*statusError); ok && se.status == http.StatusUnauthorized {
+		if token, err = c.relogin(ctx, token); err != nil {
+			return err
+		}
+		err = c.call(ctx, method, path, token, in, out)
+	}
+	return err
+}
+
+// relogin replaces the expired token once, however many vehicles found it expired: the
+// server throttles logins.
+func (c *apiClient) relogin(ctx context.Context, expired string) (string, error) {
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
+	c.mu.Lock()
+	token := c.token
+	c.mu.Unlock()
+	if token != expired {
+		return token, nil
+	}
+	if err := c.login(ctx); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token, nil
+}
+
+func (c *apiClient) call(ctx context.Context, method, path, token string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -91,8 +140,8 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
