@@ -42,6 +42,8 @@ test('wall: vehicles appear, move and are counted per port', async () => {
   ];
   await feedAll(server.osmand, fleet);
   await page.waitForFunction(() => document.querySelector('[data-count=total]')?.textContent === '13');
+  // The counter updates at once; the map draws the source a frame or two later, in its worker.
+  await page.waitForFunction(() => new Set(window.bwMap.querySourceFeatures('vehicles').map((f) => f.properties.id)).size === 13);
   const first = await rendered(page);
   assert.equal(Object.keys(first).length, 13);
   assert.equal(first.WALLS.state, 'stopped');
