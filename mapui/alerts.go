@@ -118,7 +118,7 @@ func (s *Server) alertStatus(status string) gin.HandlerFunc {
 			return
 		}
 		se := session(c)
-		a, err := s.cfg.Store.SetAlertStatus(c, id, status, se.Username, strings.TrimSpace(req.Note), s.cfg.Now().UTC())
+		a, err := s.cfg.Store.SetAlertStatus(c, id, status, se.Username, strings.TrimSpace(req.Note), time.Now().UTC())
 		if err != nil {
 			result := "error"
 			if errors.Is(err, tracker.ErrTransition) || errors.Is(err, tracker.ErrNotFound) {

@@ -3,6 +3,7 @@ package mapui
 import (
 	"net/http"
 	"regexp"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -44,7 +45,7 @@ func (s *Server) createVehicle(c *gin.Context) {
 		badRequest(c, msg)
 		return
 	}
-	v.CreatedAt = s.cfg.Now().UTC()
+	v.CreatedAt = time.Now().UTC()
 	if err := s.cfg.Store.CreateVehicle(c, v); err != nil {
 		s.storeFail(c, err)
 		return
@@ -154,7 +155,7 @@ func (s *Server) createDevice(c *gin.Context) {
 			return
 		}
 	}
-	d.CreatedAt = s.cfg.Now().UTC()
+	d.CreatedAt = time.Now().UTC()
 	if err := s.cfg.Store.CreateDevice(c, d); err != nil {
 		s.storeFail(c, err)
 		return

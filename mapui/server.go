@@ -49,13 +49,16 @@ type Config struct {
 	DeclarationsChanged func(ctx context.Context, d tracker.Declaration)
 	// VehiclesChanged is called after a vehicle is created or updated.
 	VehiclesChanged func(ctx context.Context, v tracker.Vehicle)
+	// Now is the clock of the data: default periods, gate read times, risk windows. The demo
+	// sets the simulator's. Sessions, the audit log and people's actions always use the wall
+	// clock: a login must not expire in minutes because the data runs at 60×.
+	Now func() time.Time
 	// Ready reports extra readiness problems (e.g. the geofence backend); nil is ready.
 	Ready       func(ctx context.Context) error
 	TokenTTL    time.Duration // default 12 h
 	IdleTimeout time.Duration // default 30 min
 	// MaxBodyBytes caps request bodies (default 8 MiB; zone imports may need more).
 	MaxBodyBytes int64
-	Now          func() time.Time
 }
 
 // Server is the HTTP side of BorderWatch.

@@ -32,7 +32,7 @@ func (s *Server) login(c *gin.Context) {
 		badRequest(c, "username and password are required")
 		return
 	}
-	now := s.cfg.Now()
+	now := time.Now()
 	addr := c.ClientIP()
 	if wait := s.throttle.blocked(req.Username, addr, now); wait > 0 {
 		c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
@@ -98,7 +98,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	now := s.cfg.Now()
+	now := time.Now()
 	if now.After(se.ExpiresAt) || now.Sub(se.LastSeen) > s.cfg.IdleTimeout {
 		s.cfg.Store.DeleteSession(c, th)
 		fail(c, http.StatusUnauthorized, "token_expired", "token expired; log in again")
@@ -158,7 +158,7 @@ func (s *Server) record(c *gin.Context, actor, action, object, result string, de
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
 	defer cancel()
-	if _, err := s.cfg.Store.AppendAudit(ctx, tracker.AuditRecord{Time: s.cfg.Now().UTC(), Actor: actor, Action: action, Object: object, Result: result, Detail: raw}); err != nil {
+	if _, err := s.cfg.Store.AppendAudit(ctx, tracker.AuditRecord{Time: time.Now().UTC(), Actor: actor, Action: action, Object: object, Result: result, Detail: raw}); err != nil {
 		s.log.Error("audit append failed", "action", action, "object", object, "err", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -50,7 +51,7 @@ func (s *Server) createUser(c *gin.Context) {
 		badRequest(c, err.Error())
 		return
 	}
-	u := tracker.User{Username: req.Username, Role: req.Role, Hash: h, CreatedAt: s.cfg.Now().UTC()}
+	u := tracker.User{Username: req.Username, Role: req.Role, Hash: h, CreatedAt: time.Now().UTC()}
 	if req.Disabled != nil {
 		u.Disabled = *req.Disabled
 	}
