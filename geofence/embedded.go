@@ -195,7 +195,12 @@ func (e *Embedded) DistanceM(ctx context.Context, zoneID string, lat, lon float6
 	if e.closed.Load() {
 		return 0, ErrClosed
 	}
-	s := e.idx.Load().byID[zoneID]
+	return e.idx.Load().distanceM(zoneID, lat, lon)
+}
+
+// distanceM is DistanceM from the exact geometry, for both engines.
+func (x *index) distanceM(zoneID string, lat, lon float64) (float64, error) {
+	s := x.byID[zoneID]
 	if s == nil {
 		return 0, fmt.Errorf("%w %q", ErrUnknownZone, zoneID)
 	}

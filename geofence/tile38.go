@@ -513,11 +513,7 @@ func (t *Tile38) DistanceM(ctx context.Context, zoneID string, lat, lon float64)
 	if t.closed.Load() {
 		return 0, ErrClosed
 	}
-	s := t.idx.Load().byID[zoneID]
-	if s == nil {
-		return 0, fmt.Errorf("%w %q", ErrUnknownZone, zoneID)
-	}
-	return s.distanceM(lat, lon), nil
+	return t.idx.Load().distanceM(zoneID, lat, lon)
 }
 
 // Forget drops a vehicle's state and deletes it from the vehicles collection (without waiting
