@@ -267,15 +267,20 @@ func (x *index) Observe(ctx context.Context, m *Move) error {
 }
 
 // observe is Observe with the zones narrowed by keep (nil keeps all): a backend that learns
-// the candidate zones elsewhere computes the crossings here all the same.
+// the candidate zones elsewhere computes the crossings here all the same. A zone keep rejects
+// is outside all along; a held one is still reported in its place, so that events of one
+// instant come out in the same order from every backend.
 func (x *index) observe(sc *scratch, m *Move, keep func(s *shape) bool) {
 	x.search(sc, m)
 	for _, g := range sc.groups(x) {
 		s := x.shapes[g.shape]
+		ob := Observation{ZoneID: s.zone.ID, Kind: s.zone.Kind}
 		if keep != nil && !keep(s) {
+			if slices.Contains(m.Held, ob.ZoneID) {
+				m.Obs = append(m.Obs, ob)
+			}
 			continue
 		}
-		ob := Observation{ZoneID: s.zone.ID, Kind: s.zone.Kind}
 		start := len(m.Cross)
 		switch s.zone.Kind {
 		case KindBorder:

@@ -417,42 +417,7 @@ func (x *t38index) Observe(ctx context.Context, m *Move) error {
 	}
 	x.t.last.set(m.To.VehicleID, m.To.Lat, m.To.Lon)
 
-	x.search(&sc.scratch, m)
-	for _, g := range sc.groups(x.index) {
-		s := x.shapes[g.shape]
-		ob := Observation{ZoneID: s.zone.ID, Kind: s.zone.Kind}
-		if !slices.Contains(sc.cands, s.zone.ID) {
-			// Tile38 says the move does not touch the zone: outside all along. A held zone is
-			// reported here all the same, in the embedded engine's order, so that events of
-			// one instant come out in the same order from both.
-			if slices.Contains(m.Held, ob.ZoneID) {
-				m.Obs = append(m.Obs, ob)
-			}
-			continue
-		}
-		start := len(m.Cross)
-		switch s.zone.Kind {
-		case KindBorder:
-			m.Cross = x.borderCrossings(&sc.scratch, m, s, sc.hits[g.from:g.to], m.Cross)
-		case KindCorridor:
-			ob.StartInside, m.Cross = corridorCrossings(&sc.scratch, m, s, sc.hits[g.from:g.to], m.Cross)
-		default:
-			ob.StartInside, m.Cross = areaCrossings(&sc.scratch, m, s, m.Cross)
-		}
-		ob.Crossings = m.Cross[start:]
-		if ob.StartInside || len(ob.Crossings) > 0 || slices.Contains(m.Held, ob.ZoneID) {
-			m.Obs = append(m.Obs, ob)
-		}
-	}
-	for _, id := range m.Held {
-		if !slices.ContainsFunc(m.Obs, func(o Observation) bool { return o.ZoneID == id }) {
-			ob := Observation{ZoneID: id, Gone: true}
-			if s := x.byID[id]; s != nil {
-				ob = Observation{ZoneID: id, Kind: s.zone.Kind}
-			}
-			m.Obs = append(m.Obs, ob)
-		}
-	}
+	x.observe(&sc.scratch, m, func(s *shape) bool { return slices.Contains(sc.cands, s.zone.ID) })
 	return nil
 }
 
