@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -93,7 +96,38 @@ func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.statu
 
 // do calls the API with the session's token, logging in again once when the server says it
 // expired: sessions last hours on the server's clock, which the demo runs 60 times faster.
+//
+// Transient failures (the server restarting, overloaded or briefly unreachable) are retried
+// with backoff for up to a minute: one lost declaration would stop a simulated vehicle.
 func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
+	wait := 200 * time.Millisecond
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := c.doOnce(ctx, method, path, in, out)
+		if err == nil || !transient(err) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// transient reports whether a call may succeed if repeated unchanged.
+func transient(err error) bool {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.status >= 500 || se.status == http.StatusTooManyRequests
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET)
+}
+
+func (c *apiClient) doOnce(ctx context.Context, method, path string, in, out any) error {
 	c.mu.Lock()
 	token := c.token
 	c.mu.Unlock()
