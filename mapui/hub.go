@@ -127,12 +127,15 @@ func (h *Hub) deliver(p published) {
 	}
 }
 
-// subscription narrows what a client receives; the zero value receives everything.
+// subscription narrows what a client receives; the zero value receives everything. Positions
+// must match both bbox and vehicles when both are given. Alerts match them too unless
+// all_alerts is set: a wall or a tablet looks at one area but must hear of every alert.
 type subscription struct {
 	Type        string    `json:"type"`
-	BBox        []float64 `json:"bbox"` // minLon, minLat, maxLon, maxLat
-	Vehicles    []string  `json:"vehicles"`
-	MinSeverity string    `json:"min_severity"`
+	BBox        []float64 `json:"bbox,omitempty"` // minLon, minLat, maxLon, maxLat
+	Vehicles    []string  `json:"vehicles,omitempty"`
+	MinSeverity string    `json:"min_severity,omitempty"`
+	AllAlerts   bool      `json:"all_alerts,omitempty"`
 	vehicles    map[string]bool
 	minRank     int
 }
@@ -169,10 +172,13 @@ func (c *client) wantsFix(f *tracker.Fix) bool {
 func (c *client) wantsAlert(a *tracker.Alert) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.sub.vehicles != nil && !c.sub.vehicles[a.VehicleID] {
+	if severityRank[a.Severity] < c.sub.minRank {
 		return false
 	}
-	if severityRank[a.Severity] < c.sub.minRank {
+	if c.sub.AllAlerts {
+		return true
+	}
+	if c.sub.vehicles != nil && !c.sub.vehicles[a.VehicleID] {
 		return false
 	}
 	return c.inBox(a.Lat, a.Lon)
@@ -302,9 +308,21 @@ func (h *Hub) readLoop(c *client) {
 			}
 		}
 		sub.minRank = severityRank[sub.MinSeverity]
+		// Positions queued under the old filter are dropped and the acknowledgement is queued,
+		// so every position after it matches the new filter; a client refetches /positions
+		// once acknowledged to fill what it missed.
+		sub.Type = "subscribed"
+		ack, _ := json.Marshal(sub)
 		c.mu.Lock()
 		c.sub = sub
+		c.order = c.order[:0]
+		clear(c.positions)
+		c.alerts = append(c.alerts, ack)
 		c.mu.Unlock()
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
