@@ -37,7 +37,7 @@ func FuzzDecode(f *testing.F) {
 	defer local.Close()
 	defer remote.Close()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c := &conn{s: srv, nc: local}
+		c := &conn{s: srv, nc: local, ctx: context.Background()} // serve sets ctx; batched locations are submitted with it
 		sc := NewScanner(bytes.NewReader(data), 1024)
 		for {
 			fr, err := sc.Next()
