@@ -162,4 +162,106 @@ CREATE TABLE declarations (
 CREATE INDEX declarations_vehicle ON declarations(vehicle_id, valid_from_us);
 CREATE INDEX declarations_status ON declarations(status);
 `,
+	// 3: the webhook outbox (see outbox.go). Triggers write it, so an alert change and its outbox
+	// entry commit in one transaction whichever statement made the change.
+	`
+CREATE TABLE alert_outbox (
+	seq            INTEGER PRIMARY KEY,
+	change         TEXT    NOT NULL,
+	created_us     INTEGER NOT NULL,
+	routed_us      INTEGER, -- NULL until its deliveries exist
+	alert_id       INTEGER NOT NULL,
+	type           TEXT    NOT NULL,
+	severity       TEXT    NOT NULL,
+	status         TEXT    NOT NULL,
+	vehicle_id     TEXT    NOT NULL,
+	time_us        INTEGER NOT NULL,
+	updated_us     INTEGER NOT NULL,
+	zone_id        TEXT,
+	declaration_id TEXT,
+	late           INTEGER NOT NULL,
+	lat            REAL    NOT NULL,
+	lon            REAL    NOT NULL,
+	message        TEXT    NOT NULL,
+	dedup_key      TEXT    NOT NULL,
+	active         INTEGER NOT NULL,
+	evidence       TEXT    NOT NULL,
+	acked_by       TEXT    NOT NULL,
+	acked_us       INTEGER,
+	resolved_by    TEXT    NOT NULL,
+	resolved_us    INTEGER,
+	note           TEXT    NOT NULL
+);
+CREATE INDEX alert_outbox_unrouted ON alert_outbox(seq) WHERE routed_us IS NULL;
+
+-- Only changes a receiver acts on: a new alert, a status change, a new severity, the condition
+-- ending or returning. Evidence refreshed while a detour lasts is not one.
+CREATE TRIGGER alerts_outbox_insert AFTER INSERT ON alerts BEGIN
+	INSERT INTO alert_outbox(change, created_us, alert_id, type, severity, status, vehicle_id, time_us, updated_us, zone_id, declaration_id, late, lat, lon, message, dedup_key, active, evidence, acked_by, acked_us, resolved_by, resolved_us, note)
+	VALUES('opened', CAST(unixepoch('subsec') * 1000000 AS INTEGER), NEW.id, NEW.type, NEW.severity, NEW.status, NEW.vehicle_id, NEW.time_us, NEW.updated_us, NEW.zone_id, NEW.declaration_id, NEW.late, NEW.lat, NEW.lon, NEW.message, NEW.dedup_key, NEW.active, NEW.evidence, NEW.acked_by, NEW.acked_us, NEW.resolved_by, NEW.resolved_us, NEW.note);
+END;
+CREATE TRIGGER alerts_outbox_update AFTER UPDATE ON alerts
+WHEN NEW.status IS NOT OLD.status OR NEW.severity IS NOT OLD.severity OR NEW.active IS NOT OLD.active BEGIN
+	INSERT INTO alert_outbox(change, created_us, alert_id, type, severity, status, vehicle_id, time_us, updated_us, zone_id, declaration_id, late, lat, lon, message, dedup_key, active, evidence, acked_by, acked_us, resolved_by, resolved_us, note)
+	VALUES(CASE WHEN NEW.status IS NOT OLD.status THEN NEW.status ELSE 'updated' END,
+		CAST(unixepoch('subsec') * 1000000 AS INTEGER), NEW.id, NEW.type, NEW.severity, NEW.status, NEW.vehicle_id, NEW.time_us, NEW.updated_us, NEW.zone_id, NEW.declaration_id, NEW.late, NEW.lat, NEW.lon, NEW.message, NEW.dedup_key, NEW.active, NEW.evidence, NEW.acked_by, NEW.acked_us, NEW.resolved_by, NEW.resolved_us, NEW.note);
+END;
+
+CREATE TABLE webhook_deliveries (
+	id          TEXT    PRIMARY KEY, -- random: receivers deduplicate on it
+	hook        TEXT    NOT NULL,
+	seq         INTEGER NOT NULL,    -- the alert_outbox entry
+	alert_id    INTEGER NOT NULL,
+	status      TEXT    NOT NULL,
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	next_us     INTEGER NOT NULL,
+	lease_owner TEXT    NOT NULL DEFAULT '',
+	lease_us    INTEGER NOT NULL DEFAULT 0,
+	last_code   INTEGER NOT NULL DEFAULT 0,
+	last_error  TEXT    NOT NULL DEFAULT '',
+	created_us  INTEGER NOT NULL,
+	done_us     INTEGER,
+	UNIQUE (hook, seq)
+);
+-- A hook's pending deliveries by alert, oldest first: the head of each alert's queue is due.
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(hook, alert_id, seq) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_seq ON webhook_deliveries(seq);
+CREATE INDEX webhook_deliveries_done ON webhook_deliveries(done_us) WHERE done_us IS NOT NULL;
+`,
+	// 4: fixes in chunks (see fixes.go). Open then moves the rows of fixes into chunks and drops
+	// fixes and latest_fixes (convertLegacyFixes).
+	`
+-- A run of one vehicle's fixes in time order, binary-encoded (record.go). Chunks of a vehicle
+-- may overlap in time (late fixes); a chunk spans at most 6 hours, so that a time range finds its
+-- chunks by start_us alone.
+CREATE TABLE IF NOT EXISTS fix_chunks (
+	id         INTEGER PRIMARY KEY,
+	vehicle_id TEXT    NOT NULL,
+	start_us   INTEGER NOT NULL,
+	end_us     INTEGER NOT NULL,
+	n          INTEGER NOT NULL,
+	data       BLOB    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS fix_chunks_vehicle ON fix_chunks(vehicle_id, start_us, end_us);
+
+-- Per vehicle: every fix of it in log records up to flushed_lsn is in chunks; max_us is its
+-- newest time in chunks, latest its newest fix in chunks (a log record's fix encoding).
+CREATE TABLE IF NOT EXISTS fix_series (
+	vehicle_id  TEXT    PRIMARY KEY,
+	flushed_lsn INTEGER NOT NULL,
+	max_us      INTEGER NOT NULL,
+	latest_us   INTEGER NOT NULL,
+	latest      BLOB    NOT NULL
+) WITHOUT ROWID;
+
+-- Records of batches that had events or alerts: they commit with them instead of going to the
+-- log files. Deleted once flushed.
+CREATE TABLE IF NOT EXISTS fix_log (
+	lsn    INTEGER PRIMARY KEY,
+	record BLOB NOT NULL
+);
+
+-- The fix log is needed from this LSN on; everything before it is in chunks.
+INSERT OR IGNORE INTO meta(key, value) VALUES('flushed_lsn', 0);
+`,
 }

@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) tracker.Store) {
 		{"Audit", testAudit},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"ConcurrentCommits", testConcurrentCommits},
+		{"Outbox", testOutbox},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
