@@ -7,7 +7,7 @@ import { alertAction, can, getPositions, getTrack, type Fix, type Me } from './a
 import { h } from './dom';
 import { haversine, type LonLat } from './geo';
 import { fmtDistance, fmtTime, t } from './i18n';
-import { Live } from './live';
+import { inBox, Live, padBox, type Subscription } from './live';
 import { alertPoint, createMap, empty, VehicleLayer } from './map';
 
 const TRACK_MS = 2 * 3600_000;
@@ -88,6 +88,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     };
     const followBtn = h('button', { class: 'big', id: 'follow', onclick: () => {
       following = following === a.vehicle_id ? null : a.vehicle_id;
+      resubscribe();
       followBtn.textContent = t(following ? 'unfollow' : 'follow');
       const f = layer?.fixes.get(a.vehicle_id);
       if (following && f) map.easeTo({ center: [f.lon, f.lat] });
@@ -145,6 +146,24 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     (mapRef?.getSource('evidence') as GeoJSONSource | undefined)?.setData(empty());
   }
 
+  // The tablet hears every alert, but positions only of the area on its screen (with a margin
+  // for panning) or, while following, of the followed vehicle wherever it goes.
+  const wanted = (): Subscription => {
+    if (following) return { vehicles: [following], all_alerts: true };
+    const b = mapRef!.getBounds();
+    return { bbox: padBox([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], 0.5), all_alerts: true };
+  };
+  const wants = (f: Fix): boolean => {
+    const s = live?.stats.acked;
+    if (s?.vehicles) return s.vehicles.includes(f.vehicle_id);
+    return inBox(s?.bbox, f.lon, f.lat);
+  };
+  let subTimer: number | undefined;
+  const resubscribe = () => {
+    clearTimeout(subTimer);
+    subTimer = window.setTimeout(() => live?.subscribe(wanted()), 700);
+  };
+
   renderList();
   createMap(mapEl, 'dark').then(({ map }) => {
     if (closed) return map.remove();
@@ -155,7 +174,10 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     map.addLayer({ id: 'evidence', type: 'circle', source: 'evidence', paint: { 'circle-color': '#ff3b30', 'circle-radius': 7, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
     layer = new VehicleLayer(map, 'vehicles', [3, 8], 500);
     const vl = layer;
-    map.on('moveend', () => !here && renderList());
+    map.on('moveend', () => {
+      if (!here) renderList();
+      if (!following) resubscribe();
+    });
 
     let listDirty = false;
     listTimer = window.setInterval(() => {
@@ -165,7 +187,8 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
 
     const catchUp = async () => {
       const [positions] = await Promise.all([getPositions(), alerts.refetchOpen()]);
-      for (const f of positions) vl.update(f);
+      vl.retain(wants);
+      for (const f of positions) if (wants(f)) vl.update(f);
       vl.setAlerted(alerts.alertedVehicles());
       if (selected && !alerts.byId.has(selected)) selected = null;
       renderList();
@@ -184,7 +207,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
         conn.className = `conn ${up ? 'up' : 'down'}`;
         conn.textContent = t(up ? 'connected' : 'reconnecting');
       },
-    });
+    }, wanted());
   });
 
   return () => {
@@ -192,6 +215,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     live?.close();
     layer?.destroy();
     clearInterval(listTimer);
+    clearTimeout(subTimer);
     if (watch !== null) navigator.geolocation.clearWatch(watch);
     mapRef?.remove();
   };

@@ -5,7 +5,8 @@ import { getPositions, type Alert, type Me } from './api';
 import { PortCounter } from './counters';
 import { h } from './dom';
 import { fmtClock, t } from './i18n';
-import { Live } from './live';
+import { inBox, Live, padBox, type Subscription } from './live';
+import { bboxOf, type BBox } from './geo';
 import { alertPoint, createMap, stateColors, VehicleLayer } from './map';
 
 const FLY_MS = 15_000;
@@ -43,7 +44,17 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
     mapRef = map;
     layer = new VehicleLayer(map, 'vehicles', [3.5, 10]);
     const vl = layer;
-    const counter = new PortCounter(await zones);
+    const zc = await zones;
+    const counter = new PortCounter(zc);
+    // The wall watches the whole district (its zones, with a margin) and whatever else the
+    // operator pans to; positions elsewhere are not sent. Every alert is.
+    const district: BBox | null = zc.features.length ? bboxOf(zc.features.map((f) => (f.geometry as GeoJSON.Polygon | null)?.coordinates ?? []), 0.5) : null;
+    const wanted = (): Subscription => {
+      const b = map.getBounds();
+      const view = padBox([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], 0.25);
+      const box = district ? padBox([Math.min(district[0], view[0]), Math.min(district[1], view[1]), Math.max(district[2], view[2]), Math.max(district[3], view[3])], 0) : view;
+      return { bbox: box, all_alerts: true };
+    };
     let lastCount = 0;
 
     const renderCounts = () => {
@@ -103,7 +114,9 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
 
     const catchUp = async () => {
       const [positions] = await Promise.all([getPositions(), alerts.refetchOpen()]);
-      for (const f of positions) vl.update(f);
+      const box = live?.stats.acked?.bbox;
+      vl.retain((f) => inBox(box, f.lon, f.lat));
+      for (const f of positions) if (inBox(box, f.lon, f.lat)) vl.update(f);
       vl.setAlerted(alerts.alertedVehicles());
       const known = new Set([...ticker.children].map((li) => (li as HTMLElement).dataset.alert));
       const missing = alerts.open().filter((a) => !known.has(String(a.id))).sort((x, y) => Date.parse(x.time) - Date.parse(y.time));
@@ -118,8 +131,18 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
         conn.className = `conn ${up ? 'up' : 'down'}`;
         conn.textContent = t(up ? 'connected' : 'reconnecting');
       },
+    }, wanted());
+    // Re-subscribe once the map has settled; a flight to an alert and back is not a change of
+    // area worth a refetch, and small pans stay inside the padded box.
+    let subTimer: number | undefined;
+    map.on('moveend', () => {
+      clearTimeout(subTimer);
+      subTimer = window.setTimeout(() => live?.subscribe(wanted()), 1000);
     });
-    stopFly = () => clearTimeout(flyTimer);
+    stopFly = () => {
+      clearTimeout(flyTimer);
+      clearTimeout(subTimer);
+    };
   });
 
   return () => {
