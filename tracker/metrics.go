@@ -15,14 +15,16 @@ type pipelineMetrics struct {
 	commitSecs  prometheus.Histogram
 	batchFixes  prometheus.Histogram
 	queueDepth  prometheus.GaugeFunc
+	backlog     prometheus.GaugeFunc
+	deferred    prometheus.Counter
 	storeErrors prometheus.Counter
 }
 
-func newPipelineMetrics(reg prometheus.Registerer, depth func() float64) *pipelineMetrics {
+func newPipelineMetrics(reg prometheus.Registerer, depth, backlog func() float64) *pipelineMetrics {
 	m := &pipelineMetrics{
 		received:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bw_fixes_received_total", Help: "Fixes handed to the pipeline by gateways."}, []string{"protocol"}),
 		stored:      prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_fixes_stored_total", Help: "Fixes durably stored."}),
-		duplicates:  prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_fixes_duplicate_total", Help: "Retransmitted fixes (same device and device time) acknowledged but stored once."}),
+		duplicates:  prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_fixes_duplicate_total", Help: "Retransmitted fixes (same device and device time) acknowledged but stored and evaluated once."}),
 		rejected:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bw_fixes_rejected_total", Help: "Fixes refused, by reason."}, []string{"reason"}),
 		late:        prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_fixes_late_total", Help: "Fixes older than the vehicle's newest fix, inserted in time order."}),
 		flagged:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bw_fixes_flagged_total", Help: "Fixes stored with a hygiene flag (e.g. jump)."}, []string{"flag"}),
@@ -31,10 +33,12 @@ func newPipelineMetrics(reg prometheus.Registerer, depth func() float64) *pipeli
 		commitSecs:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "bw_store_commit_seconds", Help: "Latency of one group commit.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 		batchFixes:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "bw_store_batch_fixes", Help: "Fixes per group commit.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
 		queueDepth:  prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bw_pipeline_queue_depth", Help: "Submissions waiting for the store writer."}, depth),
-		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_store_commit_errors_total", Help: "Group commits that failed (their fixes were not acknowledged)."}),
+		backlog:     prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bw_pipeline_backlog_fixes", Help: "Fixes evaluated and not yet written (retried while the store fails)."}, backlog),
+		deferred:    prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_fixes_deferred_total", Help: "Fixes turned away unevaluated, unacknowledged, because the write backlog was full."}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_store_commit_errors_total", Help: "Group commit attempts that failed (their fixes were not acknowledged and are retried)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.stored, m.duplicates, m.rejected, m.late, m.flagged, m.events, m.alerts, m.commitSecs, m.batchFixes, m.queueDepth, m.storeErrors)
+		reg.MustRegister(m.received, m.stored, m.duplicates, m.rejected, m.late, m.flagged, m.events, m.alerts, m.commitSecs, m.batchFixes, m.queueDepth, m.backlog, m.deferred, m.storeErrors)
 	}
 	return m
 }

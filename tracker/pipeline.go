@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"math"
@@ -56,28 +57,64 @@ type PipelineConfig struct {
 	MaxSpeedKmh float64
 	// MaxBatch caps the fixes of one group commit (default 4096).
 	MaxBatch int
-	// QueueSize is how many submissions may wait for the writer before Submit blocks (default 65536).
-	QueueSize int
-	Now       func() time.Time
+	// MaxBacklog is how many evaluated fixes may wait to be written (while the store fails or
+	// lags) before Submit turns new fixes away unevaluated with ErrBacklogFull (default 500,000).
+	MaxBacklog int
+	// RetryMin and RetryMax bound the pause between attempts at a failed group commit
+	// (defaults 50 ms and 5 s).
+	RetryMin, RetryMax time.Duration
+	// CloseTimeout bounds how long Close keeps retrying a failing store before giving up on
+	// the backlog (default 10 s).
+	CloseTimeout time.Duration
+	Now          func() time.Time
 }
 
 // Pipeline is the one path from gateways to the store: hygiene, per-vehicle evaluation in
 // order, group commit, acknowledgement, live fan-out. Vehicles are partitioned over shards
 // by a hash of their id; each vehicle has its own lock, so vehicles never wait for each other
 // except at the store's group commit.
+//
+// Once a fix is evaluated, the vehicle's state (here, in the rules, in the geofence engine)
+// has moved past it and cannot be rolled back, so the pipeline owns the fix and what it
+// caused until they are durable: a failed group commit is retried, same batch, until it
+// succeeds or Close gives up. Its submitters get the error at once (nothing is acknowledged);
+// the device's resend is recognised by (device, time) as a retransmission of a fix in flight
+// or already written, and acknowledged once that is durable, neither evaluated again nor
+// marked late. The backlog is bounded by turning new fixes away before evaluating them.
 type Pipeline struct {
-	cfg     PipelineConfig
-	log     *slog.Logger
-	m       *pipelineMetrics
-	seed    maphash.Seed
-	shards  [64]shard
-	queue   chan *pending
-	stop    chan struct{}
-	stopped chan struct{}
-	closing atomic.Bool
-	// storeErr is the last commit error, nil after a success: /readyz reports it.
+	cfg    PipelineConfig
+	log    *slog.Logger
+	m      *pipelineMetrics
+	seed   maphash.Seed
+	shards [64]shard
+
+	// admit orders admission against Close: Submit and Emit hold it shared from admission
+	// until their work is queued, so Close knows when nothing more can arrive.
+	admit  sync.RWMutex
+	closed bool
+	active sync.WaitGroup
+
+	qmu      sync.Mutex
+	incoming []*pending // queued for the writer, in order
+	wake     chan struct{}
+	stop     chan struct{}
+	stopped  chan struct{}
+
+	backlog atomic.Int64 // fixes evaluated (or about to be) and not yet durable
+	waiting atomic.Int64 // submissions queued and not yet durable
+	full    atomic.Bool  // refusing new fixes until the backlog drains
+
+	// storeErr is the last commit error while a batch that failed is still waiting: /readyz
+	// reports it.
 	storeErr atomic.Pointer[error]
-	pool     sync.Pool
+	failMu   sync.Mutex
+	failed   *failNote
+}
+
+// failNote is closed when a commit attempt fails, to tell waiting submitters at once.
+type failNote struct {
+	ch  chan struct{}
+	err error // set before ch is closed
 }
 
 type shard struct {
@@ -88,12 +125,34 @@ type shard struct {
 type vehicleEntry struct {
 	mu sync.Mutex
 	st VehicleState
+	// keys holds the fixes evaluated and not known to be acknowledged, by (device, time),
+	// with the submission carrying them: a resend is answered from here. Entries go once
+	// durable and acknowledged, or owedWindow older than Last.
+	keys    map[fixKey]*pending
+	sweepAt int
 }
 
-// pending is one Submit's share of a group commit.
+type fixKey struct {
+	device string
+	t      int64 // device time, Unix nanoseconds
+}
+
+const (
+	// sweepMin: a vehicle's keys are swept when they reach this many (then twice what remained).
+	sweepMin = 8
+	// owedWindow: a fix written but never acknowledged is recognised on resend this far back
+	// from the vehicle's newest fix; terminals resend within hours.
+	owedWindow = 24 * time.Hour
+)
+
+// pending is one Submit's or Emit's share of a group commit.
 type pending struct {
 	batch Batch
-	done  chan error
+	done  chan struct{} // closed once durable, or given up by Close
+	err   error         // set before done is closed: nil when durable
+	acked atomic.Bool   // its submitter acknowledged every fix of it
+	// retried: a commit attempt including it failed (the writer's own).
+	retried bool
 }
 
 var _ Sink = (*Pipeline)(nil)
@@ -109,8 +168,17 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = 4096
 	}
-	if cfg.QueueSize == 0 {
-		cfg.QueueSize = 65536
+	if cfg.MaxBacklog == 0 {
+		cfg.MaxBacklog = 500_000
+	}
+	if cfg.RetryMin == 0 {
+		cfg.RetryMin = 50 * time.Millisecond
+	}
+	if cfg.RetryMax == 0 {
+		cfg.RetryMax = 5 * time.Second
+	}
+	if cfg.CloseTimeout == 0 {
+		cfg.CloseTimeout = 10 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -122,15 +190,17 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		seed:    maphash.MakeSeed(),
-		queue:   make(chan *pending, cfg.QueueSize),
+		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
+		failed:  &failNote{ch: make(chan struct{})},
 	}
-	p.pool.New = func() any { return &pending{done: make(chan error, 1)} }
 	for i := range p.shards {
 		p.shards[i].vehicles = map[string]*vehicleEntry{}
 	}
-	p.m = newPipelineMetrics(cfg.Registerer, func() float64 { return float64(len(p.queue)) })
+	p.m = newPipelineMetrics(cfg.Registerer,
+		func() float64 { return float64(p.waiting.Load()) },
+		func() float64 { return float64(p.backlog.Load()) })
 	go p.writer()
 	return p
 }
@@ -166,18 +236,23 @@ func (p *Pipeline) entry(vehicleID string) *vehicleEntry {
 // ErrClosed is returned by Submit after Close.
 var ErrClosed = errors.New("pipeline closed")
 
+// ErrBacklogFull is returned by Submit while the fixes waiting to be written exceed
+// MaxBacklog; the fixes it did not take were not evaluated. Nothing may be acknowledged: the
+// device resends.
+var ErrBacklogFull = errors.New("pipeline: store write backlog full; fixes not taken, resend later")
+
 // Submit checks, evaluates and durably stores fixes; see Sink.
 func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
-	if p.closing.Load() {
-		return ErrClosed
+	if err := p.enter(); err != nil {
+		return err
 	}
 	now := p.cfg.Now()
-	pd := p.pool.Get().(*pending)
-	defer p.pool.Put(pd)
+	pd := newPending()
 	b := &pd.batch
-	b.Fixes, b.Events, b.Alerts = b.Fixes[:0], b.Events[:0], b.Alerts[:0]
 	var refused []Refusal
+	var resent []*pending
 	var out Outcome
+	var evalErr error
 	for i := range fixes {
 		f := fixes[i]
 		if f.Protocol != "" {
@@ -193,8 +268,21 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		}
 		f.Time, f.ReceivedAt = f.Time.UTC(), f.ReceivedAt.UTC()
 		out.Events, out.Alerts = out.Events[:0], out.Alerts[:0]
-		if err := p.evaluate(ctx, &f, &out); err != nil {
-			return err
+		carrier, dup, err := p.evaluate(ctx, &f, &out, pd)
+		if err != nil {
+			// What was evaluated before stays queued: the state has moved past it.
+			if errors.Is(err, ErrBacklogFull) {
+				p.m.deferred.Add(float64(len(fixes) - i))
+			}
+			evalErr = err
+			break
+		}
+		if dup {
+			p.m.duplicates.Inc()
+			if carrier != nil && carrier != pd {
+				resent = append(resent, carrier)
+			}
+			continue
 		}
 		b.Fixes = append(b.Fixes, f)
 		ref := len(b.Fixes)
@@ -206,15 +294,94 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		}
 		b.Alerts = append(b.Alerts, out.Alerts...)
 	}
-	if len(b.Fixes) > 0 {
-		if err := p.commit(ctx, pd); err != nil {
+	queued := p.enqueue(pd)
+	if evalErr != nil {
+		return evalErr
+	}
+	if queued {
+		if err := p.await(ctx, pd); err != nil {
 			return err
 		}
 	}
+	for _, c := range resent {
+		if err := p.await(ctx, c); err != nil {
+			return err
+		}
+	}
+	pd.acked.Store(true)
 	if refused != nil {
 		return &RefusedError{Refused: refused}
 	}
 	return nil
+}
+
+func newPending() *pending { return &pending{done: make(chan struct{})} }
+
+// enter admits a Submit or Emit, which must then call enqueue.
+func (p *Pipeline) enter() error {
+	p.admit.RLock()
+	defer p.admit.RUnlock()
+	if p.closed {
+		return ErrClosed
+	}
+	p.active.Add(1)
+	return nil
+}
+
+// reserve takes a place in the backlog for a fix about to be evaluated, or reports that the
+// backlog is full: the fix is then turned away before any state changes. A retransmission
+// needs no place, and Emit's output is never turned away (its state has already moved).
+func (p *Pipeline) reserve() bool {
+	total := p.backlog.Add(1)
+	if !p.full.Load() && total <= int64(p.cfg.MaxBacklog) {
+		return true
+	}
+	p.backlog.Add(-1)
+	if p.full.CompareAndSwap(false, true) {
+		p.log.Warn("store write backlog full: new fixes are turned away unevaluated until it drains",
+			"backlog_fixes", total-1, "limit", p.cfg.MaxBacklog, "store_err", p.StoreError())
+	}
+	return false
+}
+
+// enqueue hands pd to the writer unless it is empty. It never blocks: the backlog is bounded
+// by reserve.
+func (p *Pipeline) enqueue(pd *pending) bool {
+	defer p.active.Done()
+	if len(pd.batch.Fixes) == 0 && len(pd.batch.Events) == 0 && len(pd.batch.Alerts) == 0 {
+		return false
+	}
+	p.waiting.Add(1)
+	p.qmu.Lock()
+	p.incoming = append(p.incoming, pd)
+	p.qmu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// await waits until pd is durable. It returns the store's error as soon as a commit attempt
+// fails while pd waits (pd stays queued: it is behind or in that attempt), and ctx's when ctx
+// ends first.
+func (p *Pipeline) await(ctx context.Context, pd *pending) error {
+	p.failMu.Lock()
+	note := p.failed
+	p.failMu.Unlock()
+	select {
+	case <-pd.done:
+		return pd.err
+	case <-note.ch:
+		select {
+		case <-pd.done:
+			return pd.err
+		default:
+		}
+		return fmt.Errorf("not stored yet, kept for retry: %w", note.err)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // check applies the hygiene rules that refuse a fix, and returns the reason ("" to keep it).
@@ -239,31 +406,45 @@ func (p *Pipeline) check(f *Fix, now time.Time) string {
 // oldestTime: GNSS receivers hit by week-number rollover report dates before this.
 var oldestTime = time.Date(2000, 1, 2, 0, 0, 0, 0, time.UTC)
 
-// evaluate updates the vehicle's state and runs the evaluator, with the vehicle locked.
-func (p *Pipeline) evaluate(ctx context.Context, f *Fix, out *Outcome) error {
+// evaluate updates the vehicle's state and runs the evaluator, with the vehicle locked, and
+// notes the fix as carried by pd. A retransmission (same device and time as a fix evaluated
+// before) is not evaluated again: dup is set, with the submission carrying the original if
+// it is not known to be acknowledged (nil if it is stored and was).
+func (p *Pipeline) evaluate(ctx context.Context, f *Fix, out *Outcome, pd *pending) (carrier *pending, dup bool, err error) {
 	e := p.entry(f.VehicleID)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := &e.st
+	k := fixKey{f.DeviceID, f.Time.UnixNano()}
+	if c := e.keys[k]; c != nil {
+		return c, true, nil
+	}
 	if st.HasLast && f.DeviceID == st.Last.DeviceID && f.Time.Equal(st.Last.Time) {
-		return nil // a retransmission: the store keeps one copy, nothing new to evaluate
+		return nil, true, nil // stored before this process started, or written and acknowledged
+	}
+	if !p.reserve() {
+		return nil, false, ErrBacklogFull
 	}
 	if st.HasLast && f.Time.Before(st.Last.Time) {
 		f.Late = true
 	}
-	if f.Late {
-		p.m.late.Inc()
-	}
 	if f.Valid && st.HasGood && !f.Late {
 		if impliedSpeedKmh(st.LastGood, *f) > p.cfg.MaxSpeedKmh {
 			f.Flags = append(f.Flags, FlagJump)
-			p.m.flagged.WithLabelValues(FlagJump).Inc()
 		}
 	}
 	if p.cfg.Evaluator != nil {
 		if err := p.cfg.Evaluator.Evaluate(ctx, st, f, out); err != nil {
-			return err
+			// The pipeline's own state has not moved: the resent fix is evaluated afresh.
+			p.backlog.Add(-1)
+			return nil, false, err
 		}
+	}
+	if f.Late {
+		p.m.late.Inc()
+	}
+	if f.HasFlag(FlagJump) {
+		p.m.flagged.WithLabelValues(FlagJump).Inc()
 	}
 	if !f.Late {
 		st.Last, st.HasLast = *f, true
@@ -271,7 +452,29 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, out *Outcome) error {
 			st.LastGood, st.HasGood = *f, true
 		}
 	}
-	return nil
+	if e.keys == nil {
+		e.keys, e.sweepAt = map[fixKey]*pending{}, sweepMin
+	}
+	if len(e.keys) >= e.sweepAt {
+		e.sweep(st.Last.Time.Add(-owedWindow).UnixNano())
+	}
+	e.keys[k] = pd
+	return nil, false, nil
+}
+
+// sweep forgets the fixes that are durable and acknowledged, those given up by Close, and
+// unacknowledged ones older than horizon. Amortised: it runs when the keys have doubled.
+func (e *vehicleEntry) sweep(horizon int64) {
+	for k, pd := range e.keys {
+		select {
+		case <-pd.done:
+			if pd.acked.Load() || pd.err != nil || k.t < horizon {
+				delete(e.keys, k)
+			}
+		default:
+		}
+	}
+	e.sweepAt = max(sweepMin, 2*len(e.keys))
 }
 
 // impliedSpeedKmh is the speed needed to go from a to b; a jump over a short distance (GPS
@@ -297,69 +500,123 @@ func DistanceM(lat1, lon1, lat2, lon2 float64) float64 {
 	return 2 * r * math.Asin(math.Min(1, math.Sqrt(h)))
 }
 
-// Emit commits events and alerts that did not come from a fix (timers, gate reads).
+// Emit commits events and alerts that did not come from a fix (timers, gate reads). Like
+// fixes, they are kept and retried until written once handed over, whatever Emit returns.
 func (p *Pipeline) Emit(ctx context.Context, events []Event, alerts []Alert) error {
 	if len(events) == 0 && len(alerts) == 0 {
 		return nil
 	}
-	if p.closing.Load() {
-		return ErrClosed
+	if err := p.enter(); err != nil {
+		return err
 	}
-	pd := p.pool.Get().(*pending)
-	defer p.pool.Put(pd)
-	pd.batch.Fixes = pd.batch.Fixes[:0]
-	pd.batch.Events = append(pd.batch.Events[:0], events...)
-	pd.batch.Alerts = append(pd.batch.Alerts[:0], alerts...)
-	return p.commit(ctx, pd)
+	pd := newPending()
+	pd.batch.Events = append(pd.batch.Events, events...)
+	pd.batch.Alerts = append(pd.batch.Alerts, alerts...)
+	p.enqueue(pd)
+	return p.await(ctx, pd)
 }
 
-func (p *Pipeline) commit(ctx context.Context, pd *pending) error {
-	select {
-	case p.queue <- pd:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-p.stop:
-		return ErrClosed
-	}
-	// Once queued, the writer owns pd until it answers: wait for it even if ctx ends, so that
-	// pd is never reused while being written.
-	return <-pd.done
-}
-
-// writer group-commits whatever is queued: while one commit runs, the next batch gathers.
+// writer group-commits what is queued, oldest first: while one commit runs, the next batch
+// gathers. A failed commit is retried with the same submissions (and any queued since, up
+// to MaxBatch) after a pause growing from RetryMin to RetryMax.
 func (p *Pipeline) writer() {
 	defer close(p.stopped)
-	var group []*pending
-	var b Batch
+	var (
+		queue    []*pending
+		b        Batch
+		pause    time.Duration
+		failing  int // submissions in queue that a failed attempt included
+		attempts int // consecutive failed attempts
+		stopping bool
+		giveUpAt time.Time
+	)
 	for {
-		var first *pending
-		select {
-		case first = <-p.queue:
-		case <-p.stop:
-			// Drain what was queued before Close so that nobody waits forever.
-			select {
-			case first = <-p.queue:
-			default:
+		p.qmu.Lock()
+		queue = append(queue, p.incoming...)
+		clear(p.incoming)
+		p.incoming = p.incoming[:0]
+		p.qmu.Unlock()
+		if len(queue) == 0 {
+			if stopping {
 				return
 			}
-		}
-		group = append(group[:0], first)
-		n := len(first.batch.Fixes)
-	gather:
-		for n < p.cfg.MaxBatch {
 			select {
-			case pd := <-p.queue:
-				group = append(group, pd)
-				n += len(pd.batch.Fixes)
-			default:
-				break gather
+			case <-p.wake:
+			case <-p.stop:
+				stopping, giveUpAt = true, time.Now().Add(p.cfg.CloseTimeout)
+			}
+			continue
+		}
+		k, n := 1, len(queue[0].batch.Fixes)
+		for k < len(queue) && n+len(queue[k].batch.Fixes) <= p.cfg.MaxBatch {
+			n += len(queue[k].batch.Fixes)
+			k++
+		}
+		group := queue[:k]
+		err := p.writeGroup(group, &b)
+		if err == nil {
+			if attempts > 0 {
+				p.log.Info("store commits succeed again", "failed_attempts", attempts, "backlog_fixes", p.backlog.Load())
+			}
+			pause, attempts = 0, 0
+			for _, pd := range group {
+				if pd.retried {
+					failing--
+				}
+			}
+			if failing == 0 {
+				p.storeErr.Store(nil)
+			}
+			// Only now: whoever is told its fixes are durable sees the store error gone.
+			for _, pd := range group {
+				close(pd.done)
+			}
+			clear(group)
+			queue = append(queue[:0], queue[k:]...)
+			continue
+		}
+		attempts++
+		p.m.storeErrors.Inc()
+		p.storeErr.Store(&err)
+		for _, pd := range group {
+			if !pd.retried {
+				pd.retried = true
+				failing++
 			}
 		}
-		p.writeGroup(group, &b)
+		p.failMu.Lock()
+		note := p.failed
+		note.err = err
+		p.failed = &failNote{ch: make(chan struct{})}
+		close(note.ch)
+		p.failMu.Unlock()
+		pause = min(max(2*pause, p.cfg.RetryMin), p.cfg.RetryMax)
+		p.log.Warn("store commit failed; fixes not acknowledged, kept for retry",
+			"fixes", len(b.Fixes), "backlog_fixes", p.backlog.Load(), "attempt", attempts, "retry_in", pause, "err", err)
+		if stopping {
+			if left := time.Until(giveUpAt); left <= 0 {
+				p.giveUp(queue, err)
+				return
+			} else if pause > left {
+				pause = left
+			}
+		}
+		stop := p.stop
+		if stopping {
+			stop = nil // already stopping: only the pause
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-stop:
+			t.Stop()
+			stopping, giveUpAt = true, time.Now().Add(p.cfg.CloseTimeout)
+		}
 	}
 }
 
-func (p *Pipeline) writeGroup(group []*pending, b *Batch) {
+// writeGroup commits the submissions of group as one batch; the caller tells them.
+func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
 	b.Fixes, b.Events, b.Alerts = b.Fixes[:0], b.Events[:0], b.Alerts[:0]
 	for _, pd := range group {
 		off := len(b.Fixes)
@@ -377,15 +634,8 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) {
 	err := p.cfg.Store.Commit(context.Background(), b)
 	p.m.commitSecs.Observe(time.Since(start).Seconds())
 	if err != nil {
-		p.m.storeErrors.Inc()
-		p.storeErr.Store(&err)
-		p.log.Warn("store commit failed; fixes not acknowledged", "fixes", len(b.Fixes), "err", err)
-		for _, pd := range group {
-			pd.done <- err
-		}
-		return
+		return err
 	}
-	p.storeErr.Store(nil)
 	p.m.batchFixes.Observe(float64(len(b.Fixes)))
 	stored := b.Fixes[:0:0]
 	for i := range b.Fixes {
@@ -405,24 +655,52 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) {
 	if p.cfg.Publisher != nil && (len(stored) > 0 || len(b.Alerts) > 0) {
 		p.cfg.Publisher.Publish(stored, append([]Alert(nil), b.Alerts...))
 	}
-	for _, pd := range group {
-		pd.done <- nil
-	}
-}
-
-// StoreError is the last group commit's error, or nil when the store is taking writes.
-func (p *Pipeline) StoreError() error {
-	if e := p.storeErr.Load(); e != nil {
-		return *e
+	p.backlog.Add(-int64(len(b.Fixes)))
+	p.waiting.Add(-int64(len(group)))
+	if p.full.Load() && p.backlog.Load() <= int64(p.cfg.MaxBacklog)*9/10 && p.full.CompareAndSwap(true, false) {
+		p.log.Info("store write backlog drained below its limit: taking new fixes again", "backlog_fixes", p.backlog.Load())
 	}
 	return nil
 }
 
-// Close stops taking fixes, lets queued ones be written, and stops the writer.
+// giveUp ends the submissions Close could not write, saying what is lost.
+func (p *Pipeline) giveUp(queue []*pending, err error) {
+	var fixes, events, alerts int
+	gone := fmt.Errorf("pipeline closed before the store took it: %w", err)
+	for _, pd := range queue {
+		fixes += len(pd.batch.Fixes)
+		events += len(pd.batch.Events)
+		alerts += len(pd.batch.Alerts)
+		pd.err = gone
+		close(pd.done)
+	}
+	p.backlog.Add(-int64(fixes))
+	p.waiting.Add(-int64(len(queue)))
+	p.log.Error("closing with a failing store: evaluated output not written (fixes were not acknowledged; devices resend them)",
+		"fixes", fixes, "events", events, "alerts", alerts, "err", err)
+}
+
+// StoreError is the last commit's error while what failed is still waiting to be written,
+// or nil when the store is taking writes.
+func (p *Pipeline) StoreError() error {
+	if e := p.storeErr.Load(); e != nil {
+		return fmt.Errorf("%w (%d fixes waiting to be written)", *e, p.backlog.Load())
+	}
+	return nil
+}
+
+// Close stops taking fixes, writes what was queued (retrying a failing store for at most
+// CloseTimeout) and stops the writer.
 func (p *Pipeline) Close() {
-	if p.closing.Swap(true) {
+	p.admit.Lock()
+	was := p.closed
+	p.closed = true
+	p.admit.Unlock()
+	if was {
+		<-p.stopped
 		return
 	}
+	p.active.Wait()
 	close(p.stop)
 	<-p.stopped
 }

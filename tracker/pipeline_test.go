@@ -3,13 +3,17 @@ package tracker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
@@ -182,7 +186,8 @@ func (failingStore) Commit(context.Context, *tracker.Batch) error {
 
 func TestStoreFailureIsNotAcknowledged(t *testing.T) {
 	h := newHarness(t)
-	p := tracker.NewPipeline(tracker.PipelineConfig{Store: failingStore{h.store}, Now: func() time.Time { return now }})
+	p := tracker.NewPipeline(tracker.PipelineConfig{Store: failingStore{h.store}, Now: func() time.Time { return now },
+		CloseTimeout: 100 * time.Millisecond})
 	defer p.Close()
 	err := p.Submit(t.Context(), []tracker.Fix{fix(now.Add(-time.Minute), 43.65, 111.97)})
 	var re *tracker.RefusedError
@@ -229,4 +234,407 @@ func TestConcurrentVehiclesKeepOrder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// flakyStore is the real store behind a switch: while down, or for the next fail commits,
+// Commit fails as a database that went away does, without touching the store.
+type flakyStore struct {
+	*sqlitestore.Store
+	mu       sync.Mutex
+	down     bool
+	fail     int
+	attempts int
+}
+
+var errInjected = errors.New("injected: database connection lost")
+
+func (s *flakyStore) Commit(ctx context.Context, b *tracker.Batch) error {
+	s.mu.Lock()
+	s.attempts++
+	failing := s.down || s.fail > 0
+	if s.fail > 0 {
+		s.fail--
+	}
+	s.mu.Unlock()
+	if failing {
+		return errInjected
+	}
+	return s.Store.Commit(ctx, b)
+}
+
+func (s *flakyStore) setDown(down bool) {
+	s.mu.Lock()
+	s.down = down
+	s.mu.Unlock()
+}
+
+// flakyEvaluator is the real zone evaluator behind a switch, as a geofence engine that
+// became unreachable: down, or after okLeft more calls (when not negative).
+type flakyEvaluator struct {
+	tracker.ZoneEvaluator
+	mu     sync.Mutex
+	down   bool
+	okLeft int
+	calls  int
+}
+
+func (e *flakyEvaluator) Evaluate(ctx context.Context, st *tracker.VehicleState, f *tracker.Fix, out *tracker.Outcome) error {
+	e.mu.Lock()
+	e.calls++
+	if e.okLeft == 0 {
+		e.down = true
+	}
+	if e.okLeft > 0 {
+		e.okLeft--
+	}
+	down := e.down
+	e.mu.Unlock()
+	if down {
+		return errors.New("injected: geofence engine unreachable")
+	}
+	return e.ZoneEvaluator.Evaluate(ctx, st, f, out)
+}
+
+func (e *flakyEvaluator) set(down bool, okLeft int) {
+	e.mu.Lock()
+	e.down, e.okLeft = down, okLeft
+	e.mu.Unlock()
+}
+
+func (e *flakyEvaluator) callCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.calls
+}
+
+// yards are two yards on the test track (lat 43.65, eastward from lon 111.90).
+const yards = `{"type": "FeatureCollection", "features": [
+ {"type": "Feature", "properties": {"id": "yard-a", "kind": "yard"},
+  "geometry": {"type": "Polygon", "coordinates": [[[111.92, 43.64], [111.94, 43.64], [111.94, 43.66], [111.92, 43.66], [111.92, 43.64]]]}},
+ {"type": "Feature", "properties": {"id": "yard-b", "kind": "yard"},
+  "geometry": {"type": "Polygon", "coordinates": [[[111.96, 43.64], [111.98, 43.64], [111.98, 43.66], [111.96, 43.66], [111.96, 43.64]]]}}
+]}`
+
+type faultHarness struct {
+	p     *tracker.Pipeline
+	store *flakyStore
+	eval  *flakyEvaluator
+	reg   *prometheus.Registry
+}
+
+func newFaultHarness(t *testing.T, mutate func(*tracker.PipelineConfig)) *faultHarness {
+	t.Helper()
+	st, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zones, err := geofence.ParseFeatureCollection([]byte(yards))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := geofence.NewEmbedded(geofence.Options{})
+	if err := eng.SetZones(t.Context(), zones); err != nil {
+		t.Fatal(err)
+	}
+	h := &faultHarness{store: &flakyStore{Store: st}, eval: &flakyEvaluator{ZoneEvaluator: tracker.ZoneEvaluator{Engine: eng}, okLeft: -1}, reg: prometheus.NewRegistry()}
+	cfg := tracker.PipelineConfig{Store: h.store, Evaluator: h.eval, Registerer: h.reg, Now: func() time.Time { return now },
+		RetryMin: time.Millisecond, RetryMax: 20 * time.Millisecond, CloseTimeout: 100 * time.Millisecond}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	h.p = tracker.NewPipeline(cfg)
+	t.Cleanup(func() { h.p.Close(); eng.Close(); st.Close() })
+	return h
+}
+
+// trackFix is the i-th fix of the test track: every 30 s, 0.004° (320 m) further east, through
+// yard-a (i 6..10) and yard-b (i 16..20).
+func trackFix(i int) tracker.Fix {
+	return fix(now.Add(-time.Hour+time.Duration(i)*30*time.Second), 43.65, 111.90+float64(i)*0.004)
+}
+
+func (h *faultHarness) submit(t *testing.T, fs ...tracker.Fix) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	return h.p.Submit(ctx, fs)
+}
+
+func (h *faultHarness) mustSubmit(t *testing.T, fs ...tracker.Fix) {
+	t.Helper()
+	if err := h.submit(t, fs...); err != nil {
+		t.Fatalf("Submit(%v…) = %v", fs[0].Time, err)
+	}
+}
+
+// resend submits fs again and again, as a terminal does, until they are acknowledged.
+func (h *faultHarness) resend(t *testing.T, fs ...tracker.Fix) (tries int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for {
+		tries++
+		err := h.p.Submit(ctx, fs)
+		if err == nil {
+			return tries
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("resent fixes not acknowledged after %d tries: %v", tries, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// zoneEvents are the stored events of v1 as "type zone time" lines, in time order.
+func zoneEvents(t *testing.T, st tracker.EventStore) []string {
+	t.Helper()
+	evs, err := st.Events(t.Context(), tracker.EventQuery{VehicleID: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		out = append(out, fmt.Sprintf("%s %s %s late=%v", e.Type, e.ZoneID, e.Time.Format("15:04:05"), e.Late))
+	}
+	return out
+}
+
+// referenceEvents runs the whole track through a pipeline whose store never fails.
+func referenceEvents(t *testing.T, n int) []string {
+	t.Helper()
+	h := newFaultHarness(t, nil)
+	for i := range n {
+		h.mustSubmit(t, trackFix(i))
+	}
+	evs := zoneEvents(t, h.store)
+	if len(evs) != 4 {
+		t.Fatalf("reference run: events %q, want enter and exit of both yards", evs)
+	}
+	return evs
+}
+
+func counterOf(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	return (&harness{reg: reg}).counter(t, name)
+}
+
+func gaugeOf(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.Metric[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// checkTrack asserts fixes 0..n-1 are each stored once and none is marked late.
+func checkTrack(t *testing.T, st tracker.FixStore, n int) {
+	t.Helper()
+	fs, err := st.Track(t.Context(), "v1", now.Add(-2*time.Hour), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != n {
+		t.Fatalf("stored %d fixes, want %d", len(fs), n)
+	}
+	for i, f := range fs {
+		if want := trackFix(i).Time; !f.Time.Equal(want) {
+			t.Fatalf("fix %d at %v, want %v", i, f.Time, want)
+		}
+		if f.Late {
+			t.Errorf("fix %d marked late", i)
+		}
+	}
+}
+
+// TestStoreOutageLosesNothing: the store fails while a vehicle drives through both yards; the
+// fixes of the outage are not acknowledged, the terminal resends them after recovery, and
+// then every fix is stored once, none late, with the same zone events as without an outage.
+func TestStoreOutageLosesNothing(t *testing.T) {
+	const n, outFrom, outTo = 24, 4, 20 // fixes outFrom..outTo-1 arrive while the store is down
+	want := referenceEvents(t, n)
+	h := newFaultHarness(t, nil)
+	for i := range outFrom {
+		h.mustSubmit(t, trackFix(i))
+	}
+	h.store.setDown(true)
+	for i := outFrom; i < outTo; i++ {
+		err := h.submit(t, trackFix(i))
+		var re *tracker.RefusedError
+		if err == nil || errors.As(err, &re) || !errors.Is(err, errInjected) {
+			t.Fatalf("Submit of fix %d while the store is down = %v, want the store's error", i, err)
+		}
+	}
+	// The terminal resends the oldest while the store is still down: still not acknowledged.
+	if err := h.submit(t, trackFix(outFrom)); err == nil {
+		t.Fatal("a resent fix was acknowledged while the store is down")
+	}
+	if err := h.p.StoreError(); err == nil || !errors.Is(err, errInjected) {
+		t.Errorf("StoreError during the outage = %v", err)
+	}
+	if got := gaugeOf(t, h.reg, "bw_pipeline_backlog_fixes"); got != outTo-outFrom {
+		t.Errorf("backlog gauge %v, want %d", got, outTo-outFrom)
+	}
+	calls := h.eval.callCount()
+
+	h.store.setDown(false)
+	for i := outFrom; i < outTo; i++ { // the resends, acknowledged once durable
+		h.mustSubmit(t, trackFix(i))
+	}
+	if h.eval.callCount() != calls {
+		t.Errorf("resent fixes evaluated again: %d evaluator calls, want none", h.eval.callCount()-calls)
+	}
+	if err := h.p.StoreError(); err != nil {
+		t.Errorf("StoreError after the backlog was written: %v", err)
+	}
+	for i := outTo; i < n; i++ {
+		h.mustSubmit(t, trackFix(i))
+	}
+	checkTrack(t, h.store, n)
+	if got := zoneEvents(t, h.store); !slices.Equal(got, want) {
+		t.Errorf("events after the outage:\n%q\nwant (no outage):\n%q", got, want)
+	}
+	if v := counterOf(t, h.reg, "bw_fixes_late_total"); v != 0 {
+		t.Errorf("late counter %v, want 0", v)
+	}
+	if got := gaugeOf(t, h.reg, "bw_pipeline_backlog_fixes"); got != 0 {
+		t.Errorf("backlog gauge %v after recovery", got)
+	}
+	t.Logf("%d fixes, %d sent while the store was down (none acknowledged), %d commit attempts failed; "+
+		"after recovery all stored once, 0 late, %d events as without the outage",
+		n, outTo-outFrom, int(counterOf(t, h.reg, "bw_store_commit_errors_total")), len(want))
+}
+
+// TestFailedCommitRetriedWithoutResend: the batch of a failed commit is written by the retries
+// alone; the submitter was told the error, and its resend is then acknowledged at once.
+func TestFailedCommitRetriedWithoutResend(t *testing.T) {
+	h := newFaultHarness(t, nil)
+	h.store.fail = 3
+	if err := h.submit(t, trackFix(0), trackFix(1)); !errors.Is(err, errInjected) {
+		t.Fatalf("Submit = %v, want the store's error", err)
+	}
+	// A later fix queues behind the failed batch: acknowledged only once both are written.
+	tries := h.resend(t, trackFix(2))
+	h.store.mu.Lock()
+	attempts := h.store.attempts
+	h.store.mu.Unlock()
+	if attempts < 4 {
+		t.Errorf("%d commit attempts, want at least 4 (3 failed)", attempts)
+	}
+	checkTrack(t, h.store, 3)
+	h.mustSubmit(t, trackFix(0), trackFix(1)) // the terminal resends what was not acknowledged
+	checkTrack(t, h.store, 3)
+	if v := counterOf(t, h.reg, "bw_fixes_duplicate_total"); v != float64(tries-1+2) {
+		t.Errorf("duplicate counter %v, want %d (every resend)", v, tries-1+2)
+	}
+}
+
+// TestBacklogLimitRefusesUnevaluated: past MaxBacklog, fixes are turned away before evaluation,
+// so neither the pipeline's nor the geofence state moves: resent later, the fix that enters
+// yard-a still raises the enter, and an older fix is not late.
+func TestBacklogLimitRefusesUnevaluated(t *testing.T) {
+	const limit = 5
+	h := newFaultHarness(t, func(c *tracker.PipelineConfig) { c.MaxBacklog = limit })
+	h.store.setDown(true)
+	for i := range limit {
+		if err := h.submit(t, trackFix(i)); !errors.Is(err, errInjected) {
+			t.Fatalf("fix %d: Submit = %v, want the store's error", i, err)
+		}
+	}
+	calls := h.eval.callCount()
+	for i := limit; i < 8; i++ { // fix 6 enters yard-a
+		if err := h.submit(t, trackFix(i)); !errors.Is(err, tracker.ErrBacklogFull) {
+			t.Fatalf("fix %d: Submit = %v, want ErrBacklogFull", i, err)
+		}
+	}
+	if h.eval.callCount() != calls {
+		t.Errorf("refused fixes were evaluated (%d calls)", h.eval.callCount()-calls)
+	}
+	if v := counterOf(t, h.reg, "bw_fixes_deferred_total"); v != 3 {
+		t.Errorf("deferred counter %v, want 3", v)
+	}
+	h.store.setDown(false)
+	for i := range 12 {
+		h.resend(t, trackFix(i))
+	}
+	checkTrack(t, h.store, 12)
+	got := zoneEvents(t, h.store)
+	if len(got) != 2 || !strings.HasPrefix(got[0], "zone_enter yard-a") || !strings.HasPrefix(got[1], "zone_exit yard-a") {
+		t.Errorf("events %q, want yard-a's enter and exit", got)
+	}
+}
+
+// TestEvaluatorFailure: while the geofence engine is unreachable a fix is not acknowledged
+// and the pipeline's state does not move; what was evaluated before it in the same submission
+// is kept. Once the engine is back the resent fixes are taken, none late, events complete.
+func TestEvaluatorFailure(t *testing.T) {
+	const n = 24
+	want := referenceEvents(t, n)
+	h := newFaultHarness(t, nil)
+	for i := range 4 {
+		h.mustSubmit(t, trackFix(i))
+	}
+	// A batch of 4..9: 4 and 5 are evaluated, then the engine goes away.
+	h.eval.set(false, 2)
+	batch := []tracker.Fix{trackFix(4), trackFix(5), trackFix(6), trackFix(7), trackFix(8), trackFix(9)}
+	if err := h.submit(t, batch...); err == nil {
+		t.Fatal("a batch was acknowledged though the geofence engine failed on one of its fixes")
+	}
+	if err := h.submit(t, trackFix(10)); err == nil {
+		t.Fatal("a fix was acknowledged while the geofence engine is unreachable")
+	}
+	h.eval.set(false, -1)
+	h.mustSubmit(t, batch...) // the terminal resends the whole batch
+	for i := 10; i < n; i++ {
+		h.mustSubmit(t, trackFix(i))
+	}
+	checkTrack(t, h.store, n)
+	if got := zoneEvents(t, h.store); !slices.Equal(got, want) {
+		t.Errorf("events:\n%q\nwant:\n%q", got, want)
+	}
+}
+
+// TestEmitKeptThroughOutage: an event emitted while the store is down is written once it is back.
+func TestEmitKeptThroughOutage(t *testing.T) {
+	h := newFaultHarness(t, nil)
+	h.store.setDown(true)
+	gate := tracker.Event{Type: tracker.EventGateRead, Time: now.Add(-time.Minute), VehicleID: "v1", Lat: 43.65, Lon: 111.9}
+	if err := h.p.Emit(t.Context(), []tracker.Event{gate}, nil); !errors.Is(err, errInjected) {
+		t.Fatalf("Emit while down = %v, want the store's error", err)
+	}
+	h.store.setDown(false)
+	h.mustSubmit(t, trackFix(0)) // queued after the event: acknowledged once both are written
+	evs, err := h.store.Events(t.Context(), tracker.EventQuery{Type: tracker.EventGateRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 {
+		t.Fatalf("%d gate events stored, want 1", len(evs))
+	}
+}
+
+// TestCloseGivesUpOnDeadStore: Close retries a dead store for CloseTimeout only, and whoever
+// still waits is told.
+func TestCloseGivesUpOnDeadStore(t *testing.T) {
+	h := newFaultHarness(t, nil)
+	h.store.setDown(true)
+	if err := h.submit(t, trackFix(0)); err == nil {
+		t.Fatal("acknowledged with a dead store")
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- h.p.Submit(context.Background(), []tracker.Fix{trackFix(0)}) }()
+	h.p.Close()
+	if err := <-waited; err == nil {
+		t.Error("a resend waiting at Close was acknowledged though nothing was written")
+	}
+	if err := h.submit(t, trackFix(1)); !errors.Is(err, tracker.ErrClosed) {
+		t.Errorf("Submit after Close = %v, want ErrClosed", err)
+	}
+	checkTrack(t, h.store, 0)
 }
