@@ -24,6 +24,7 @@ import (
 	"github.com/borderwatch/borderwatch/ingest/jt808"
 	"github.com/borderwatch/borderwatch/ingest/osmand"
 	"github.com/borderwatch/borderwatch/mapui"
+	"github.com/borderwatch/borderwatch/notifier"
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/pgstore"
 	"github.com/borderwatch/borderwatch/tracker/rules"
@@ -41,6 +42,7 @@ type app struct {
 	rules    *rules.Engine
 	hub      *mapui.Hub
 	api      *mapui.Server
+	notifier *notifier.Notifier // nil when the store keeps no outbox
 
 	httpLn, jt808Ln, gt06Ln, osmandLn net.Listener
 	jt808                             *jt808.Server
@@ -120,6 +122,9 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	}
 	if err := a.engine.SetZones(ctx, zones); err != nil {
 		return nil, fmt.Errorf("geofence: %w", err)
+	}
+	if err := a.newNotifier(); err != nil {
+		return nil, err
 	}
 	a.hub = mapui.NewHub(a.log, a.reg)
 	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now})
@@ -246,6 +251,17 @@ func (a *app) run(ctx context.Context) error {
 	if pg, ok := a.store.(*pgstore.Store); ok {
 		go a.maintainPostgres(rulesCtx, pg)
 	}
+	// The notifier stops after the pipeline, before the store closes; what it has not sent waits
+	// in the outbox for the next start.
+	notifyCtx, stopNotifier := context.WithCancel(context.Background())
+	defer stopNotifier()
+	notifierDone := make(chan struct{})
+	go func() {
+		defer close(notifierDone)
+		if a.notifier != nil {
+			a.notifier.Run(notifyCtx)
+		}
+	}()
 	a.log.Info("BorderWatch serving", "http", a.httpLn.Addr().String(), "jt808", addrOf(a.jt808Ln), "gt06", addrOf(a.gt06Ln), "osmand", addrOf(a.osmandLn))
 
 	var runErr error
@@ -262,6 +278,8 @@ func (a *app) run(ctx context.Context) error {
 	stopRules()
 	<-rulesDone
 	a.pipeline.Close()
+	stopNotifier()
+	<-notifierDone
 	a.log.Info("stopped")
 	return runErr
 }
@@ -291,6 +309,24 @@ func (a *app) maintainPostgres(ctx context.Context, pg *pgstore.Store) {
 			}
 		}
 	}
+}
+
+// newNotifier sets up webhooks from the settings. It runs without hooks too: it then marks the
+// outbox's changes as routed to nobody and prunes them, so the outbox does not grow.
+func (a *app) newNotifier() error {
+	ob, ok := a.store.(tracker.Outbox)
+	if !ok {
+		return nil
+	}
+	hooks, err := notifier.ParseHooks(a.cfg.WebhookURLs, a.cfg.WebhookSecret, a.cfg.WebhooksFile)
+	if err != nil {
+		return err
+	}
+	a.notifier, err = notifier.New(notifier.Config{Outbox: ob, Hooks: hooks, Timeout: a.cfg.WebhookTimeout, Logger: a.log, Registerer: a.reg})
+	for _, h := range hooks {
+		a.log.Info("webhook", "name", h.Name, "signed", h.Secret != "")
+	}
+	return err
 }
 
 func addrOf(ln net.Listener) string {

@@ -27,6 +27,13 @@ type config struct {
 	MaxConns      int
 	IdleTimeout   time.Duration
 	PprofAddr     string
+
+	// Webhooks (package notifier).
+	WebhookURLs    string
+	WebhookSecret  string
+	WebhooksFile   string
+	WebhookTimeout time.Duration
+
 	// Now is the server's clock; nil is the wall clock. The demo runs on the simulator's.
 	Now func() time.Time
 }
@@ -87,6 +94,10 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 	integer(&c.MaxConns, "max-conns", "BW_MAX_CONNS", 20000, "device connections per TCP gateway at most")
 	duration(&c.IdleTimeout, "idle-timeout", "BW_IDLE_TIMEOUT", 5*time.Minute, "close device connections silent this long")
 	str(&c.PprofAddr, "pprof-addr", "BW_PPROF_ADDR", "", "serve Go profiles (net/http/pprof) here, e.g. 127.0.0.1:6060; empty: off")
+	str(&c.WebhookURLs, "webhook-urls", "BW_WEBHOOK_URLS", "", "comma-separated URLs that receive every alert change as a JSON POST")
+	str(&c.WebhookSecret, "webhook-secret", "BW_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing requests to --webhook-urls; empty: unsigned")
+	str(&c.WebhooksFile, "webhooks-file", "BW_WEBHOOKS_FILE", "", "JSON file of webhooks with their own names, secrets and filters")
+	duration(&c.WebhookTimeout, "webhook-timeout", "BW_WEBHOOK_TIMEOUT", 10*time.Second, "one webhook request at most; slower counts as failed and is retried")
 	if len(errs) > 0 {
 		return errs[0]
 	}
