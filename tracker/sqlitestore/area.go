@@ -79,12 +79,39 @@ func insertTiles(ctx context.Context, tx *sql.Tx, tiles []tileKey) error {
 }
 
 // SearchArea returns fixes inside box over [from, to), in time order, at most limit: the tile
-// index names the vehicles and periods, and their tracks are read from the clustered table.
+// index names the vehicles and periods whose chunks to read; fixes still in memory are scanned.
+// Memory is read first, as in Track.
 func (s *Store) SearchArea(ctx context.Context, box tracker.Box, from, to time.Time, limit int) ([]tracker.Fix, error) {
 	if limit <= 0 {
 		limit = 10000
 	}
-	b0, b1 := from.UnixMicro()/tileBucket.Microseconds(), (to.UnixMicro()-1)/tileBucket.Microseconds()
+	lo, hi := from.UnixMicro(), to.UnixMicro()
+	out := []tracker.Fix{}
+	if hi <= lo {
+		return out, nil
+	}
+	type found struct {
+		vehicle string
+		e       entry
+	}
+	var mem []found
+	s.mu.RLock()
+	for v, se := range s.series {
+		for _, es := range [2][]entry{se.flushing, se.head} {
+			if len(es) == 0 || es[len(es)-1].t < lo || es[0].t >= hi {
+				continue
+			}
+			i, _ := slices.BinarySearchFunc(es, entry{t: lo}, cmpEntry)
+			for ; i < len(es) && es[i].t < hi; i++ {
+				if es[i].id < s.durable && inBox(&box, es[i].lat, es[i].lon) {
+					mem = append(mem, found{v, es[i]})
+				}
+			}
+		}
+	}
+	s.mu.RUnlock()
+
+	b0, b1 := lo/tileBucket.Microseconds(), (hi-1)/tileBucket.Microseconds()
 	q := `SELECT vehicle_id, bucket FROM fix_tiles WHERE bucket BETWEEN ? AND ?`
 	args := []any{b0, b1}
 	r0, r1 := tileRow(box.MinLat), tileRow(box.MaxLat)
@@ -101,6 +128,7 @@ func (s *Store) SearchArea(ctx context.Context, box tracker.Box, from, to time.T
 	if err != nil {
 		return nil, err
 	}
+	in := interner{}
 	buckets := map[string][]int64{}
 	for rows.Next() {
 		var v string
@@ -114,7 +142,6 @@ func (s *Store) SearchArea(ctx context.Context, box tracker.Box, from, to time.T
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
-	var out []tracker.Fix
 	for v, bs := range buckets {
 		slices.Sort(bs)
 		bs = slices.Compact(bs)
@@ -124,18 +151,20 @@ func (s *Store) SearchArea(ctx context.Context, box tracker.Box, from, to time.T
 			for j+1 < len(bs) && bs[j+1] == bs[j]+1 {
 				j++
 			}
-			lo := max(from.UnixMicro(), bs[i]*tileBucket.Microseconds())
-			hi := min(to.UnixMicro(), (bs[j]+1)*tileBucket.Microseconds())
-			fs, err := s.queryFixes(ctx, `SELECT `+fixColumns+` FROM fixes WHERE vehicle_id = ? AND time_us >= ? AND time_us < ?
-				AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?`, v, lo, hi, box.MinLat, box.MaxLat, box.MinLon, box.MaxLon)
-			if err != nil {
+			if out, err = s.readChunks(ctx, out, v, max(lo, bs[i]*tileBucket.Microseconds()), min(hi, (bs[j]+1)*tileBucket.Microseconds()), &box, in); err != nil {
 				return nil, fmt.Errorf("area search, vehicle %s: %w", v, err)
 			}
-			out = append(out, fs...)
 			i = j + 1
 		}
 	}
-	slices.SortFunc(out, func(a, b tracker.Fix) int {
+	for _, m := range mem {
+		f, err := m.e.fix(m.vehicle, in)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	out = sortFixes(out, func(a, b *tracker.Fix) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
 			return c
 		}

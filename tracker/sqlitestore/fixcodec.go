@@ -4,19 +4,44 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-// A fix's columns beyond its key and position travel as one binary value: reading a track is
-// then one column per row instead of a dozen, which is most of what a replay costs.
+// A fix's fields beyond its key and position travel as one binary value, in the fix log and
+// in chunks alike.
 //
-//	version byte (1) | flags byte (bit 0 valid, bit 1 late) | received_us varint |
-//	speed, heading, altitude float64 | protocol, flags (comma-joined), attrs (JSON) as
-//	uvarint length + bytes
-const fixCodecVersion = 1
+// Version 2 (written now):
+//
+//	version byte (2) | flags byte (bit 0 valid, bit 1 late) | received_us − time_us varint |
+//	speed, heading, altitude float64 | protocol, flags (comma-joined) as uvarint length + bytes |
+//	attribute count uvarint, then per attribute: key (uvarint length + bytes), tag byte, value
+//
+// Attribute values are stored as JSON would give them back (every number a float64), so both
+// stores answer alike; a value of another shape (nested object, list, float32) is kept as JSON
+// text. Binary attributes cost a fraction of json.Marshal and json.Unmarshal, which were most
+// of a fix's encoding and of a replay.
+//
+// Version 1 (rows of the former fixes table, read only to migrate them) had received_us as an
+// absolute varint and the attributes as one JSON text.
+const (
+	fixCodecV1 = 1
+	fixCodecV2 = 2
+)
+
+// Attribute value tags.
+const (
+	attrNull = iota
+	attrFalse
+	attrTrue
+	attrNumber
+	attrString
+	attrJSON
+)
 
 func appendFixData(dst []byte, f *tracker.Fix) ([]byte, error) {
 	var bits byte
@@ -26,18 +51,78 @@ func appendFixData(dst []byte, f *tracker.Fix) ([]byte, error) {
 	if f.Late {
 		bits |= 2
 	}
-	dst = append(dst, fixCodecVersion, bits)
-	dst = binary.AppendVarint(dst, us(f.ReceivedAt))
+	dst = append(dst, fixCodecV2, bits)
+	dst = binary.AppendVarint(dst, us(f.ReceivedAt)-us(f.Time))
 	for _, v := range [3]float64{f.SpeedKmh, f.Heading, f.AltitudeM} {
 		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
 	}
 	dst = appendString(dst, f.Protocol)
-	dst = appendString(dst, strings.Join(f.Flags, ","))
-	attrs, err := jsonText(f.Attrs)
+	switch len(f.Flags) {
+	case 0:
+		dst = appendString(dst, "")
+	case 1:
+		dst = appendString(dst, f.Flags[0])
+	default:
+		dst = appendString(dst, strings.Join(f.Flags, ","))
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(f.Attrs)))
+	for k, v := range f.Attrs {
+		dst = appendString(dst, k)
+		var err error
+		if dst, err = appendAttr(dst, v); err != nil {
+			return dst, fmt.Errorf("attribute %q: %w", k, err)
+		}
+	}
+	return dst, nil
+}
+
+func appendAttr(dst []byte, v any) ([]byte, error) {
+	num := func(x float64) ([]byte, error) {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return dst, fmt.Errorf("unsupported number %v", x) // as json.Marshal refuses it
+		}
+		return binary.LittleEndian.AppendUint64(append(dst, attrNumber), math.Float64bits(x)), nil
+	}
+	switch x := v.(type) {
+	case nil:
+		return append(dst, attrNull), nil
+	case bool:
+		if x {
+			return append(dst, attrTrue), nil
+		}
+		return append(dst, attrFalse), nil
+	case float64:
+		return num(x)
+	case int:
+		return num(float64(x))
+	case int64:
+		return num(float64(x))
+	case int32:
+		return num(float64(x))
+	case int16:
+		return num(float64(x))
+	case int8:
+		return num(float64(x))
+	case uint:
+		return num(float64(x))
+	case uint64:
+		return num(float64(x))
+	case uint32:
+		return num(float64(x))
+	case uint16:
+		return num(float64(x))
+	case uint8:
+		return num(float64(x))
+	case string:
+		if utf8.ValidString(x) {
+			return appendString(append(dst, attrString), x), nil
+		}
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return dst, err
 	}
-	return appendString(dst, attrs), nil
+	return appendString(append(dst, attrJSON), string(b)), nil
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -47,34 +132,156 @@ func appendString(dst []byte, s string) []byte {
 
 var errFixData = errors.New("corrupt fix data")
 
-func decodeFixData(b []byte, f *tracker.Fix) error {
-	if len(b) < 2 || b[0] != fixCodecVersion {
+// reader consumes a byte slice; the first error sticks and later reads return zero values.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) fail() {
+	if r.err == nil {
+		r.err = errFixData
+	}
+	r.b = nil
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) byte() byte {
+	if len(r.b) < 1 {
+		r.fail()
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *reader) float() float64 {
+	if len(r.b) < 8 {
+		r.fail()
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+	r.b = r.b[8:]
+	return v
+}
+
+func (r *reader) bytes() []byte {
+	l := r.uvarint()
+	if uint64(len(r.b)) < l {
+		r.fail()
+		return nil
+	}
+	v := r.b[:l:l]
+	r.b = r.b[l:]
+	return v
+}
+
+func (r *reader) string() string { return string(r.bytes()) }
+
+// interner hands out one string per distinct value while a read decodes many fixes: a track's
+// protocol, flags, device and attribute names are the same in nearly every fix.
+type interner map[string]string
+
+func (r *reader) istring(in interner) string {
+	b := r.bytes()
+	if in == nil {
+		return string(b)
+	}
+	if s, ok := in[string(b)]; ok {
+		return s
+	}
+	if len(in) > 1024 {
+		return string(b)
+	}
+	s := string(b)
+	in[s] = s
+	return s
+}
+
+// decodeFixData fills f's fields beyond key and position; f.Time must already be set. in may
+// be nil.
+func decodeFixData(b []byte, f *tracker.Fix, in interner) error {
+	if len(b) > 0 && b[0] == fixCodecV1 {
+		return decodeFixDataV1(b, f)
+	}
+	r := reader{b: b}
+	if r.byte() != fixCodecV2 {
 		return errFixData
 	}
-	f.Valid, f.Late = b[1]&1 != 0, b[1]&2 != 0
-	b = b[2:]
-	rcv, n := binary.Varint(b)
-	if n <= 0 || len(b) < n+24 {
-		return errFixData
+	bits := r.byte()
+	f.Valid, f.Late = bits&1 != 0, bits&2 != 0
+	if rcv := us(f.Time) + r.varint(); rcv != 0 {
+		f.ReceivedAt = fromUS(rcv)
 	}
-	f.ReceivedAt = fromUS(rcv)
-	b = b[n:]
-	f.SpeedKmh = math.Float64frombits(binary.LittleEndian.Uint64(b))
-	f.Heading = math.Float64frombits(binary.LittleEndian.Uint64(b[8:]))
-	f.AltitudeM = math.Float64frombits(binary.LittleEndian.Uint64(b[16:]))
-	b = b[24:]
-	var s [3]string
-	for i := range s {
-		l, n := binary.Uvarint(b)
-		if n <= 0 || uint64(len(b)-n) < l {
+	f.SpeedKmh, f.Heading, f.AltitudeM = r.float(), r.float(), r.float()
+	f.Protocol = r.istring(in)
+	f.Flags = textFlags(r.istring(in))
+	if n := r.uvarint(); n > 0 && r.err == nil {
+		if n > uint64(len(r.b)) {
 			return errFixData
 		}
-		s[i] = string(b[n : n+int(l)])
-		b = b[n+int(l):]
+		f.Attrs = make(map[string]any, n)
+		for range n {
+			k := r.istring(in)
+			switch r.byte() {
+			case attrNull:
+				f.Attrs[k] = nil
+			case attrFalse:
+				f.Attrs[k] = false
+			case attrTrue:
+				f.Attrs[k] = true
+			case attrNumber:
+				f.Attrs[k] = r.float()
+			case attrString:
+				f.Attrs[k] = r.string()
+			case attrJSON:
+				var v any
+				if err := json.Unmarshal(r.bytes(), &v); err != nil {
+					return err
+				}
+				f.Attrs[k] = v
+			default:
+				return errFixData
+			}
+		}
 	}
-	f.Protocol, f.Flags = s[0], textFlags(s[1])
-	if s[2] != "" {
-		return json.Unmarshal([]byte(s[2]), &f.Attrs)
+	return r.err
+}
+
+func decodeFixDataV1(b []byte, f *tracker.Fix) error {
+	r := reader{b: b[1:]}
+	bits := r.byte()
+	f.Valid, f.Late = bits&1 != 0, bits&2 != 0
+	f.ReceivedAt = fromUS(r.varint())
+	f.SpeedKmh, f.Heading, f.AltitudeM = r.float(), r.float(), r.float()
+	f.Protocol = r.string()
+	f.Flags = textFlags(r.string())
+	attrs := r.bytes()
+	if r.err != nil {
+		return r.err
+	}
+	if len(attrs) > 0 {
+		return json.Unmarshal(attrs, &f.Attrs)
 	}
 	return nil
 }

@@ -3,7 +3,10 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -11,19 +14,249 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-const fixColumns = `id, vehicle_id, device_id, time_us, lat, lon, data`
+// Fixes are kept the way a time-series database keeps samples (Prometheus TSDB's shape):
+//
+//   - The fix log (fixlog.go) is where a batch of fixes becomes durable: one write() per Commit,
+//     fdatasync'ed with Options.SyncEveryCommit. A batch with events or alerts instead commits
+//     its fixes' record to the fix_log table in the same SQLite transaction as the events and
+//     alerts, so that all of a batch exists after a crash or none of it does.
+//   - Each vehicle's fixes not yet in chunks wait in memory in its head, sorted by device time.
+//     The head answers reads and deduplicates retransmissions.
+//   - A background flush turns heads into chunks (record.go), one row of fix_chunks per run of a
+//     vehicle's fixes, and in the same transaction indexes their tiles, records per vehicle up to
+//     which LSN its fixes are in chunks (fix_series) and up to which LSN the log is needed at all
+//     (meta.flushed_lsn), and deletes fix_log rows below it. Wholly flushed log segments are
+//     deleted afterwards.
+//   - Open replays the log from meta.flushed_lsn: a vehicle's fix is put back in its head unless
+//     the vehicle's chunks already hold that LSN.
+//
+// Crash cases:
+//   - Crash before a record's write() completes: the batch was not acknowledged; a torn record is
+//     the last of its segment and recovery drops it. Its fixes get IDs again when resent.
+//   - Crash after the write() (or the fix_log row's commit): recovery replays it; the fixes are
+//     stored once, with the IDs the Commit reported.
+//   - Crash during a flush: the flush transaction either committed (chunks, flushed LSNs and the
+//     deletion of fix_log rows together) or did not (the log still holds everything).
+//   - Crash after the flush committed but before segments were deleted: recovery skips records
+//     below meta.flushed_lsn and a vehicle's fixes up to its flushed LSN; the files go next time.
+//   - A failed Commit (write error, SQLite error) changes nothing in memory and may be retried
+//     with the same batch. A record written whole whose fdatasync failed counts as written: the
+//     Commit reports the error, and a retry finds its fixes stored, as duplicates with their IDs.
+//   - Events and alerts are only ever in SQLite, committed with their batch's fixes' record: they
+//     are applied once.
 
-// Commit stores fixes, events and alert changes in one transaction.
+// Tuning of heads and chunks; fields of Store so that tests can make flushes happen.
+const (
+	defaultChunkFixes = 256               // a head this long is flushed
+	defaultChunkMax   = 1024              // at most this many fixes in one chunk
+	defaultHeadAge    = 2 * time.Minute   // a head older than this is flushed however short
+	defaultMaxHead    = 500_000           // more fixes than this in all heads: flush them all
+	defaultFlushEvery = time.Second       // how often the flusher looks at the heads
+	maxChunkSpan      = int64(6 * 3600e6) // µs: a chunk covers at most 6 hours of device time
+)
+
+// series is one vehicle's fixes outside chunks and what the store knows of its chunks.
+type series struct {
+	head       []entry   // sorted by time, device
+	headLSN    uint64    // lowest LSN with a fix in head; 0 when head is empty
+	headMaxLSN uint64    // highest LSN with a fix in head
+	headSince  time.Time // when head got its first fix
+	flushing   []entry   // cut from head by the flush in progress
+	chunkMax   int64     // newest device time in chunks; math.MinInt64 when none
+	flushedLSN uint64    // every fix of the vehicle in records up to here is in chunks
+	latest     entry
+	hasLatest  bool
+	touched    uint64 // LSN of the Commit that last added to head, to list each series once
+}
+
+func newSeries() *series { return &series{chunkMax: math.MinInt64} }
+
+// findEntry returns the ID of the fix with time t from dev in es, sorted by time and device.
+func findEntry(es []entry, t int64, dev string) (int64, bool) {
+	if len(es) == 0 || es[len(es)-1].less(t, dev) || t < es[0].t {
+		return 0, false
+	}
+	i, ok := slices.BinarySearchFunc(es, entry{t: t, dev: dev}, cmpEntry)
+	if !ok {
+		return 0, false
+	}
+	return es[i].id, true
+}
+
+func cmpEntry(a, b entry) int {
+	if a.t != b.t {
+		if a.t < b.t {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.dev, b.dev)
+}
+
+// insert adds e to head in order; live fixes arrive in order and append.
+func (se *series) insert(e entry) {
+	n := len(se.head)
+	if n == 0 || se.head[n-1].less(e.t, e.dev) {
+		se.head = append(se.head, e)
+		return
+	}
+	i, _ := slices.BinarySearchFunc(se.head, e, cmpEntry)
+	se.head = slices.Insert(se.head, i, e)
+}
+
+// newer reports whether e replaces the vehicle's latest fix: the later commit wins a tie.
+func (se *series) newer(e *entry) bool { return !se.hasLatest || e.t >= se.latest.t }
+
+var errClosed = errors.New("store closed")
+
+// Commit stores the batch: fixes that are new get IDs and go into the fix log (or, with events
+// or alerts, into one SQLite transaction with them); fixes already stored are marked in
+// b.Duplicates with their IDs.
 func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
+	for i, e := range b.Events {
+		if e.FixRef > len(b.Fixes) || e.FixRef < 0 {
+			return fmt.Errorf("event %d names fix %d of a batch of %d", i, e.FixRef, len(b.Fixes))
+		}
+	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	b.Duplicates = resize(b.Duplicates, len(b.Fixes))
+
+	// Encode first: a fix that cannot be encoded fails the batch before anything changes.
+	data, ends := s.scratch[:0], s.ends[:0]
+	size := binary.MaxVarintLen64
+	for i := range b.Fixes {
+		f := &b.Fixes[i]
+		var err error
+		if data, err = appendFixData(data, f); err != nil {
+			return fmt.Errorf("fix %d: %w", i, err)
+		}
+		ends = append(ends, len(data))
+		size += len(f.VehicleID) + len(f.DeviceID) + recordFixMax
+	}
+	s.scratch, s.ends = data, ends
+	// The payload is allocated at its largest so that it never moves: heads keep slices of it.
+	lsn := s.nextLSN
+	s.nextLSN++
+	payload := binary.AppendUvarint(make([]byte, 0, size+len(data)), lsn)
+
+	s.mu.Lock()
+	first := s.nextID
+	touched, added := s.touched[:0], s.added[:0]
+	var err error
+	for i := range b.Fixes {
+		f := &b.Fixes[i]
+		se := s.series[f.VehicleID]
+		if se == nil {
+			se = newSeries()
+			s.series[f.VehicleID] = se
+		}
+		t := us(f.Time)
+		id, dup, lerr := s.lookup(ctx, f.VehicleID, se, t, f.DeviceID)
+		if lerr != nil {
+			err = fmt.Errorf("fix %d: looking for a stored copy: %w", i, lerr)
+			break
+		}
+		if dup {
+			b.Duplicates[i] = true
+			f.ID = id
+			continue
+		}
+		f.ID = s.nextID
+		s.nextID++
+		start := 0
+		if i > 0 {
+			start = ends[i-1]
+		}
+		e := entry{t: t, id: f.ID, dev: f.DeviceID, lat: f.Lat, lon: f.Lon, data: data[start:ends[i]]}
+		payload = appendRecordFix(payload, f.VehicleID, &e)
+		e.data = payload[len(payload)-len(e.data) : len(payload) : len(payload)]
+		se.insert(e)
+		added = append(added, addedFix{se, e})
+		if se.touched != lsn {
+			se.touched = lsn
+			touched = append(touched, se)
+		}
+	}
+	s.touched, s.added = touched, added
+	if err != nil {
+		s.rollback(touched, first)
+		s.mu.Unlock()
+		return err
+	}
+	s.mu.Unlock()
+
+	var written error
+	switch {
+	case len(b.Events) > 0 || len(b.Alerts) > 0:
+		written = s.commitSQL(ctx, b, lsn, payload, len(added) > 0)
+	case len(added) > 0:
+		written = s.log.append(lsn, payload)
+	}
+	var synced *syncError
+	if written != nil && !errors.As(written, &synced) {
+		s.mu.Lock()
+		s.rollback(touched, first)
+		s.mu.Unlock()
+		return written
+	}
+
+	s.mu.Lock()
+	s.durable = s.nextID
+	now := time.Now()
+	full := false
+	for _, se := range touched {
+		if se.headLSN == 0 {
+			se.headLSN, se.headSince = lsn, now
+		}
+		se.headMaxLSN = lsn
+		full = full || len(se.head) >= s.chunkFixes
+	}
+	for _, a := range added {
+		if a.se.newer(&a.e) {
+			a.se.latest, a.se.hasLatest = a.e, true
+		}
+	}
+	s.headFixes += len(added)
+	full = full || s.headFixes > s.maxHead
+	s.mu.Unlock()
+	if full {
+		select {
+		case s.flushReq <- struct{}{}:
+		default:
+		}
+	}
+	return written
+}
+
+// addedFix is a fix a Commit adds, to make it its vehicle's latest once written.
+type addedFix struct {
+	se *series
+	e  entry
+}
+
+// rollback takes a failed Commit's fixes (IDs from first on) out of the heads. s.mu is held.
+func (s *Store) rollback(touched []*series, first int64) {
+	for _, se := range touched {
+		se.head = slices.DeleteFunc(se.head, func(e entry) bool { return e.id >= first })
+		se.touched = 0
+	}
+	s.nextID = first
+}
+
+// commitSQL writes a batch with events or alerts in one SQLite transaction, its new fixes'
+// record included.
+func (s *Store) commitSQL(ctx context.Context, b *tracker.Batch, lsn uint64, payload []byte, fixes bool) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	b.Duplicates = resize(b.Duplicates, len(b.Fixes))
-	var tiles []tileKey
-	if len(b.Fixes) > 0 {
-		if tiles, err = s.commitFixes(ctx, tx, b); err != nil {
+	if fixes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO fix_log(lsn, record) VALUES(?, ?)`, int64(lsn), payload); err != nil {
 			return err
 		}
 	}
@@ -37,11 +270,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	s.tiles.remember(tiles)
-	return nil
+	return tx.Commit()
 }
 
 func resize(v []bool, n int) []bool {
@@ -53,184 +282,179 @@ func resize(v []bool, n int) []bool {
 	return v
 }
 
-// fixInsertRows is how many fixes one INSERT statement carries: one statement per fix costs
-// more in the driver than the row costs in SQLite.
-const fixInsertRows = 64
-
-// commitFixes inserts the batch's fixes and returns the coarse tiles it added, to remember once
-// the transaction has committed.
-func (s *Store) commitFixes(ctx context.Context, tx *sql.Tx, b *tracker.Batch) ([]tileKey, error) {
-	var next int64
-	if err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'next_fix_id'`).Scan(&next); err != nil {
-		return nil, err
+// lookup finds a stored fix of the vehicle with device time t from dev: in its head, in the
+// flush in progress, or, for a fix no newer than its chunks, in them. s.mu is held.
+func (s *Store) lookup(ctx context.Context, vehicle string, se *series, t int64, dev string) (int64, bool, error) {
+	if id, ok := findEntry(se.head, t, dev); ok {
+		return id, true, nil
 	}
-	for i := range b.Fixes {
-		b.Fixes[i].ID = next + int64(i)
-		b.Duplicates[i] = true // until RETURNING names it as inserted
+	if id, ok := findEntry(se.flushing, t, dev); ok {
+		return id, true, nil
 	}
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	args := make([]any, 0, fixInsertRows*7)
-	data := make([]byte, 0, 64*fixInsertRows)
-	newest := map[string]*tracker.Fix{}
-	for lo := 0; lo < len(b.Fixes); lo += fixInsertRows {
-		hi := min(lo+fixInsertRows, len(b.Fixes))
-		args, data = args[:0], data[:0]
-		for i := lo; i < hi; i++ {
-			f := &b.Fixes[i]
-			start := len(data)
-			var err error
-			if data, err = appendFixData(data, f); err != nil {
-				return nil, fmt.Errorf("fix %d attributes: %w", i, err)
-			}
-			args = append(args, f.VehicleID, us(f.Time), f.DeviceID, f.ID, f.Lat, f.Lon, data[start:len(data):len(data)])
-		}
-		var stmt *sql.Stmt
-		var err error
-		if hi-lo == fixInsertRows {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, insertFixesSQL(fixInsertRows)); err != nil {
-					return nil, err
-				}
-			}
-			stmt = full
-		} else {
-			if stmt, err = tx.PrepareContext(ctx, insertFixesSQL(hi-lo)); err != nil {
-				return nil, err
-			}
-			defer stmt.Close()
-		}
-		// RETURNING names the rows inserted; the others were already stored.
-		rows, err := stmt.QueryContext(ctx, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			b.Duplicates[id-next] = false
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		for i := lo; i < hi; i++ {
-			f := &b.Fixes[i]
-			if !b.Duplicates[i] {
-				continue
-			}
-			if err := tx.QueryRowContext(ctx, `SELECT id FROM fixes WHERE vehicle_id = ? AND time_us = ? AND device_id = ?`,
-				f.VehicleID, us(f.Time), f.DeviceID).Scan(&f.ID); err != nil {
-				return nil, err
-			}
-		}
+	if t > se.chunkMax {
+		return 0, false, nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'next_fix_id'`, next+int64(len(b.Fixes))); err != nil {
-		return nil, err
-	}
-	var tiles []tileKey
-	for i := range b.Fixes {
-		f := &b.Fixes[i]
-		if b.Duplicates[i] {
-			continue
-		}
-		if n := newest[f.VehicleID]; n == nil || !f.Time.Before(n.Time) {
-			newest[f.VehicleID] = f
-		}
-		if k := tileOf(f); !s.tiles.known(k) && !slices.Contains(tiles, k) {
-			tiles = append(tiles, k)
-		}
-	}
-	if err := insertTiles(ctx, tx, tiles); err != nil {
-		return nil, err
-	}
-	if len(newest) == 0 {
-		return tiles, nil
-	}
-	latest, err := tx.PrepareContext(ctx, `INSERT INTO latest_fixes(vehicle_id, time_us, device_id) VALUES(?,?,?)
-		ON CONFLICT(vehicle_id) DO UPDATE SET time_us = excluded.time_us, device_id = excluded.device_id
-		WHERE excluded.time_us >= latest_fixes.time_us`)
+	rows, err := s.r.QueryContext(ctx, `SELECT data FROM fix_chunks WHERE vehicle_id = ? AND start_us <= ? AND start_us >= ? AND end_us >= ?`,
+		vehicle, t, t-maxChunkSpan, t)
 	if err != nil {
-		return nil, err
-	}
-	defer latest.Close()
-	for v, f := range newest {
-		if _, err := latest.ExecContext(ctx, v, us(f.Time), f.DeviceID); err != nil {
-			return nil, err
-		}
-	}
-	return tiles, nil
-}
-
-func insertFixesSQL(n int) string {
-	var b strings.Builder
-	b.WriteString(`INSERT INTO fixes(vehicle_id, time_us, device_id, id, lat, lon, data) VALUES `)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?,?,?,?,?,?)")
-	}
-	b.WriteString(` ON CONFLICT(vehicle_id, time_us, device_id) DO NOTHING RETURNING id`)
-	return b.String()
-}
-
-type rowScanner interface{ Scan(dest ...any) error }
-
-func scanFix(r rowScanner, data *sql.RawBytes) (tracker.Fix, error) {
-	var f tracker.Fix
-	var t int64
-	if err := r.Scan(&f.ID, &f.VehicleID, &f.DeviceID, &t, &f.Lat, &f.Lon, data); err != nil {
-		return f, err
-	}
-	f.Time = fromUS(t)
-	return f, decodeFixData(*data, &f)
-}
-
-func (s *Store) queryFixes(ctx context.Context, query string, args ...any) ([]tracker.Fix, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
+		return 0, false, err
 	}
 	defer rows.Close()
+	var id int64
+	for rows.Next() && id == 0 {
+		var data sql.RawBytes
+		if err := rows.Scan(&data); err != nil {
+			return 0, false, err
+		}
+		err := decodeChunk(data, nil, func(e *entry) bool {
+			if e.t == t && e.dev == dev {
+				id = e.id
+			}
+			return e.t <= t && id == 0
+		})
+		if err != nil {
+			return 0, false, err
+		}
+	}
+	return id, id != 0, rows.Err()
+}
+
+// memEntries copies the vehicle's fixes in [lo, hi) that are in memory and written.
+func (s *Store) memEntries(vehicle string, lo, hi int64) []entry {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	se := s.series[vehicle]
+	if se == nil {
+		return nil
+	}
+	var out []entry
+	for _, es := range [2][]entry{se.flushing, se.head} {
+		i, _ := slices.BinarySearchFunc(es, entry{t: lo}, cmpEntry)
+		for ; i < len(es) && es[i].t < hi; i++ {
+			if es[i].id < s.durable {
+				out = append(out, es[i])
+			}
+		}
+	}
+	return out
+}
+
+// Track returns a vehicle's fixes with from <= time < to in device-time order: its chunks and
+// what is still in memory. Memory is read first: a flush that ends in between puts fixes in
+// both, and they are told apart by ID.
+func (s *Store) Track(ctx context.Context, vehicleID string, from, to time.Time) ([]tracker.Fix, error) {
+	lo, hi := from.UnixMicro(), to.UnixMicro()
 	out := []tracker.Fix{}
-	var data sql.RawBytes
-	for rows.Next() {
-		f, err := scanFix(rows, &data)
+	if hi <= lo {
+		return out, nil
+	}
+	mem := s.memEntries(vehicleID, lo, hi)
+	in := interner{}
+	out, err := s.readChunks(ctx, out, vehicleID, lo, hi, nil, in)
+	if err != nil {
+		return nil, err
+	}
+	for i := range mem {
+		f, err := mem[i].fix(vehicleID, in)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, f)
 	}
+	return sortFixes(out, cmpTrack), nil
+}
+
+func cmpTrack(a, b *tracker.Fix) int {
+	if c := a.Time.Compare(b.Time); c != 0 {
+		return c
+	}
+	return strings.Compare(a.DeviceID, b.DeviceID)
+}
+
+// sortFixes sorts fixes (usually sorted already) and drops a fix read twice, once from memory
+// and once from the chunk it was flushed to meanwhile: the two copies sort next to each other.
+func sortFixes(fs []tracker.Fix, cmp func(a, b *tracker.Fix) int) []tracker.Fix {
+	sorted := true
+	for i := 1; i < len(fs) && sorted; i++ {
+		sorted = cmp(&fs[i-1], &fs[i]) <= 0
+	}
+	if !sorted {
+		slices.SortFunc(fs, func(a, b tracker.Fix) int {
+			if c := cmp(&a, &b); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		})
+	}
+	return slices.CompactFunc(fs, func(a, b tracker.Fix) bool { return a.ID == b.ID })
+}
+
+// readChunks appends the vehicle's fixes in [lo, hi) from its chunks, those in box if box is
+// given.
+func (s *Store) readChunks(ctx context.Context, out []tracker.Fix, vehicle string, lo, hi int64, box *tracker.Box, in interner) ([]tracker.Fix, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT data FROM fix_chunks WHERE vehicle_id = ? AND start_us < ? AND start_us >= ? AND end_us >= ? ORDER BY start_us`,
+		vehicle, hi, lo-maxChunkSpan, lo)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	var data sql.RawBytes
+	var ferr error
+	for rows.Next() {
+		if err := rows.Scan(&data); err != nil {
+			return out, err
+		}
+		err := decodeChunk(data, in, func(e *entry) bool {
+			if e.t < lo || e.t >= hi {
+				return e.t < hi
+			}
+			if box != nil && !inBox(box, e.lat, e.lon) {
+				return true
+			}
+			var f tracker.Fix
+			if f, ferr = e.fix(vehicle, in); ferr != nil {
+				return false
+			}
+			out = append(out, f)
+			return true
+		})
+		if err == nil {
+			err = ferr
+		}
+		if err != nil {
+			return out, fmt.Errorf("chunk of %s: %w", vehicle, err)
+		}
+	}
 	return out, rows.Err()
 }
 
-// Track returns a vehicle's fixes with from <= time < to in device-time order.
-func (s *Store) Track(ctx context.Context, vehicleID string, from, to time.Time) ([]tracker.Fix, error) {
-	return s.queryFixes(ctx, `SELECT `+fixColumns+` FROM fixes WHERE vehicle_id = ? AND time_us >= ? AND time_us < ? ORDER BY time_us, device_id`,
-		vehicleID, from.UnixMicro(), to.UnixMicro())
+func inBox(b *tracker.Box, lat, lon float64) bool {
+	return lat >= b.MinLat && lat <= b.MaxLat && lon >= b.MinLon && lon <= b.MaxLon
 }
 
 // LatestFixes returns the newest fix of every vehicle.
 func (s *Store) LatestFixes(ctx context.Context) ([]tracker.Fix, error) {
-	return s.queryFixes(ctx, `SELECT `+prefixed("f.", fixColumns)+` FROM latest_fixes l
-		JOIN fixes f ON f.vehicle_id = l.vehicle_id AND f.time_us = l.time_us AND f.device_id = l.device_id ORDER BY f.vehicle_id`)
-}
-
-func prefixed(p, cols string) string {
-	out := make([]byte, 0, len(cols)*2)
-	out = append(out, p...)
-	for i := 0; i < len(cols); i++ {
-		out = append(out, cols[i])
-		if cols[i] == ' ' && i > 0 && cols[i-1] == ',' {
-			out = append(out, p...)
+	type latest struct {
+		vehicle string
+		e       entry
+	}
+	s.mu.RLock()
+	ls := make([]latest, 0, len(s.series))
+	for v, se := range s.series {
+		if se.hasLatest {
+			ls = append(ls, latest{v, se.latest})
 		}
 	}
-	return string(out)
+	s.mu.RUnlock()
+	slices.SortFunc(ls, func(a, b latest) int { return strings.Compare(a.vehicle, b.vehicle) })
+	out := make([]tracker.Fix, 0, len(ls))
+	in := interner{}
+	for _, l := range ls {
+		f, err := l.e.fix(l.vehicle, in)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, ctx.Err()
 }

@@ -1,6 +1,7 @@
 // Package sqlitestore is BorderWatch's embedded store: one SQLite file (pure Go, WAL) in the
-// data directory. One connection writes, so a Commit is one short transaction that readers
-// never block; reads use a pool of their own.
+// data directory, and beside it the fix log (<file>.wal/). Fixes are written to the log and kept
+// in memory until a background flush packs them into chunks in SQLite (see fixes.go); everything
+// else is SQLite. One connection writes; reads use a pool of their own.
 package sqlitestore
 
 import (
@@ -9,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -20,18 +23,45 @@ import (
 
 // Options tune durability.
 type Options struct {
-	// SyncEveryCommit fsyncs the WAL on every commit (synchronous=FULL): an acknowledged fix then
-	// survives power loss, not only a process crash.
+	// SyncEveryCommit fdatasyncs the fix log on every commit and fsyncs SQLite's WAL
+	// (synchronous=FULL): an acknowledged fix then survives power loss, not only a process crash.
 	SyncEveryCommit bool
+	// Logger receives the store's warnings (failed flushes, torn log records); nil is slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is the embedded tracker.Store.
 type Store struct {
-	w     *sql.DB // exactly one connection: SQLite has one writer
-	r     *sql.DB
-	tiles tileCache
+	w      *sql.DB // exactly one connection: SQLite has one writer
+	r      *sql.DB
+	tiles  tileCache
+	log    *fixLog
+	logger *slog.Logger
 
-	stop, stopped chan struct{}
+	// commitMu orders Commits (LSNs, IDs) and lets a flush cut heads between two of them.
+	commitMu sync.Mutex
+	closed   bool
+	nextLSN  uint64
+	scratch  []byte // Commit's encoded fix data
+	ends     []int
+	touched  []*series
+	added    []addedFix
+
+	// mu guards the heads and IDs; readers take it briefly to copy.
+	mu        sync.RWMutex
+	series    map[string]*series
+	nextID    int64 // the next fix ID to give
+	durable   int64 // fixes with lower IDs are written; higher ones belong to the Commit in flight
+	headFixes int
+
+	// Owned by the flush (the flusher, then Close).
+	flushedLSN uint64 // meta.flushed_lsn as last written
+
+	chunkFixes, chunkMax, maxHead int
+	headAge, flushEvery           time.Duration
+
+	flushReq                   chan struct{}
+	stop, stopped, flusherDone chan struct{}
 }
 
 // checkpoint copies the WAL into the database from a reader connection, off the writer's path:
@@ -82,13 +112,39 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{w: w, r: r, stop: make(chan struct{}), stopped: make(chan struct{})}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Store{
+		w: w, r: r, logger: logger.With("store", "sqlite"),
+		series:     map[string]*series{},
+		chunkFixes: defaultChunkFixes, chunkMax: defaultChunkMax, maxHead: defaultMaxHead,
+		headAge: defaultHeadAge, flushEvery: defaultFlushEvery,
+		flushReq: make(chan struct{}, 1),
+		stop:     make(chan struct{}), stopped: make(chan struct{}), flusherDone: make(chan struct{}),
+	}
+	fail := func(err error) (*Store, error) {
+		errs := []error{r.Close(), w.Close()}
+		if s.log != nil {
+			errs = append(errs, s.log.close())
+		}
+		return nil, fmt.Errorf("sqlite %s: %w", abs, errors.Join(append([]error{err}, errs...)...))
+	}
 	if err := s.migrate(ctx); err != nil {
-		close(s.stopped)
-		s.Close()
-		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
+		return fail(err)
+	}
+	if err := s.convertLegacyFixes(ctx); err != nil {
+		return fail(fmt.Errorf("moving fixes into chunks: %w", err))
+	}
+	if s.log, err = openFixLog(abs+".wal", opts.SyncEveryCommit); err != nil {
+		return fail(err)
+	}
+	if err := s.recover(ctx); err != nil {
+		return fail(fmt.Errorf("fix log recovery: %w", err))
 	}
 	go s.checkpoint()
+	go s.flusher()
 	return s, nil
 }
 
@@ -117,21 +173,36 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
+// Close stops taking fixes, flushes the heads to chunks (what fails to flush stays in the log
+// for the next Open) and closes the files.
 func (s *Store) Close() error {
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
+	s.commitMu.Lock()
+	already := s.closed
+	s.closed = true
+	s.commitMu.Unlock()
+	if already {
+		return nil
 	}
+	close(s.stop)
 	<-s.stopped
-	return errors.Join(s.r.Close(), s.w.Close())
+	<-s.flusherDone
+	err := s.flush(context.Background(), true)
+	if err != nil {
+		s.logger.Warn("final fix flush failed; the fix log keeps the fixes for the next open", "err", err)
+	}
+	errs := []error{s.log.close()}
+	if err == nil {
+		errs = append(errs, s.log.removeBelow(s.flushedLSN))
+	}
+	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
 }
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return s.w.PingContext(ctx)
 }
+
+type rowScanner interface{ Scan(dest ...any) error }
 
 func us(t time.Time) int64 {
 	if t.IsZero() {

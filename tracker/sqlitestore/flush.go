@@ -1,0 +1,299 @@
+package sqlitestore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// flusher turns heads into chunks: every flushEvery, and when a Commit fills a head.
+func (s *Store) flusher() {
+	defer close(s.flusherDone)
+	t := time.NewTicker(s.flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		case <-s.flushReq:
+		}
+		if err := s.flush(context.Background(), false); err != nil {
+			s.logger.Warn("fix flush failed; the fixes stay in the log and in memory", "err", err)
+		}
+	}
+}
+
+// cut is one vehicle's head taken by a flush.
+type cut struct {
+	vehicle        string
+	se             *series
+	es             []entry
+	minLSN, maxLSN uint64
+	since          time.Time
+}
+
+// chunkRow is one row of fix_chunks.
+type chunkRow struct {
+	vehicle    string
+	start, end int64
+	n          int
+	data       []byte
+}
+
+// flush writes heads to chunks: those long or old enough, or all of them. One flush runs at a
+// time (the flusher, or Close after it has stopped).
+func (s *Store) flush(ctx context.Context, all bool) error {
+	s.commitMu.Lock()
+	s.mu.Lock()
+	now := time.Now()
+	floor := s.nextLSN // the log is needed from here on: the lowest LSN left in a head
+	crowded := s.headFixes > s.maxHead
+	var cuts []cut
+	for v, se := range s.series {
+		if len(se.head) == 0 {
+			continue
+		}
+		if all || crowded || len(se.head) >= s.chunkFixes || now.Sub(se.headSince) >= s.headAge {
+			cuts = append(cuts, cut{vehicle: v, se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince})
+			s.headFixes -= len(se.head)
+			se.flushing, se.head, se.headLSN, se.headMaxLSN = se.head, nil, 0, 0
+			continue
+		}
+		floor = min(floor, se.headLSN)
+	}
+	nextID := s.nextID
+	s.mu.Unlock()
+	s.commitMu.Unlock()
+	if len(cuts) == 0 && floor == s.flushedLSN {
+		return nil
+	}
+
+	var rows []chunkRow
+	var tiles []tileKey
+	seen := map[tileKey]bool{}
+	for _, c := range cuts {
+		for lo := 0; lo < len(c.es); {
+			hi := lo + 1
+			for hi < len(c.es) && hi-lo < s.chunkMax && c.es[hi].t-c.es[lo].t <= maxChunkSpan {
+				hi++
+			}
+			run := c.es[lo:hi]
+			rows = append(rows, chunkRow{c.vehicle, run[0].t, run[len(run)-1].t, len(run), appendChunk(nil, run)})
+			lo = hi
+		}
+		var last tileKey
+		for i := range c.es {
+			k := tileKey{bucket: c.es[i].t / tileBucket.Microseconds(), tile: tileRow(c.es[i].lat)*tileCols + tileCol(c.es[i].lon), vehicle: c.vehicle}
+			if i > 0 && k == last {
+				continue
+			}
+			last = k
+			if !seen[k] && !s.tiles.known(k) {
+				seen[k] = true
+				tiles = append(tiles, k)
+			}
+		}
+	}
+	err := s.writeChunks(ctx, rows, tiles, cuts, floor, nextID)
+
+	s.mu.Lock()
+	for _, c := range cuts {
+		se := c.se
+		if err != nil {
+			// Back into the head, with fixes that came meanwhile: the next round tries again.
+			se.head = append(se.flushing, se.head...)
+			slices.SortFunc(se.head, cmpEntry)
+			s.headFixes += len(c.es)
+			if se.headLSN == 0 || c.minLSN < se.headLSN {
+				se.headLSN = c.minLSN
+			}
+			se.headMaxLSN = max(se.headMaxLSN, c.maxLSN)
+			if se.headSince.IsZero() || c.since.Before(se.headSince) {
+				se.headSince = c.since
+			}
+		} else {
+			se.chunkMax = max(se.chunkMax, c.es[len(c.es)-1].t)
+			se.flushedLSN = c.maxLSN
+		}
+		se.flushing = nil
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.flushedLSN = floor
+	s.tiles.remember(tiles)
+	s.commitMu.Lock()
+	err = s.log.removeBelow(floor)
+	s.commitMu.Unlock()
+	return err
+}
+
+func (s *Store) writeChunks(ctx context.Context, rows []chunkRow, tiles []tileKey, cuts []cut, floor uint64, nextID int64) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if len(rows) > 0 {
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO fix_chunks(vehicle_id, start_us, end_us, n, data) VALUES(?,?,?,?,?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, r := range rows {
+			if _, err := ins.ExecContext(ctx, r.vehicle, r.start, r.end, r.n, r.data); err != nil {
+				return err
+			}
+		}
+	}
+	if err := insertTiles(ctx, tx, tiles); err != nil {
+		return err
+	}
+	if len(cuts) > 0 {
+		up, err := tx.PrepareContext(ctx, `INSERT INTO fix_series(vehicle_id, flushed_lsn, max_us, latest_us, latest) VALUES(?,?,?,?,?)
+			ON CONFLICT(vehicle_id) DO UPDATE SET flushed_lsn = excluded.flushed_lsn, max_us = max(max_us, excluded.max_us),
+			latest = CASE WHEN excluded.latest_us >= latest_us THEN excluded.latest ELSE latest END,
+			latest_us = max(latest_us, excluded.latest_us)`)
+		if err != nil {
+			return err
+		}
+		defer up.Close()
+		for _, c := range cuts {
+			// The newest fix of the cut; with equal times the later written, as in memory.
+			newest := &c.es[0]
+			for i := range c.es {
+				if c.es[i].t > newest.t || c.es[i].t == newest.t && c.es[i].id > newest.id {
+					newest = &c.es[i]
+				}
+			}
+			latest := appendRecordFix(nil, c.vehicle, newest)
+			if _, err := up.ExecContext(ctx, c.vehicle, int64(c.maxLSN), c.es[len(c.es)-1].t, newest.t, latest); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'flushed_lsn'`, int64(floor)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = max(value, ?) WHERE key = 'next_fix_id'`, nextID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM fix_log WHERE lsn < ?`, int64(floor)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// recover loads what the store knows of each vehicle's chunks and replays the fix log into the
+// heads: records from meta.flushed_lsn on, in the fix_log table and in the log files alike.
+func (s *Store) recover(ctx context.Context) error {
+	var floor, next int64
+	if err := s.w.QueryRowContext(ctx, `SELECT (SELECT value FROM meta WHERE key = 'flushed_lsn'), (SELECT value FROM meta WHERE key = 'next_fix_id')`).Scan(&floor, &next); err != nil {
+		return err
+	}
+	s.flushedLSN, s.nextLSN, s.nextID = uint64(floor), uint64(floor), next
+	rows, err := s.w.QueryContext(ctx, `SELECT vehicle_id, flushed_lsn, max_us, latest FROM fix_series`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var v string
+		var flushed, maxUS int64
+		var latest []byte
+		if err := rows.Scan(&v, &flushed, &maxUS, &latest); err != nil {
+			rows.Close()
+			return err
+		}
+		se := newSeries()
+		se.chunkMax, se.flushedLSN = maxUS, uint64(flushed)
+		r := reader{b: latest}
+		if _, se.latest = r.recordFix(); r.err != nil {
+			rows.Close()
+			return fmt.Errorf("latest fix of %s: %w", v, r.err)
+		}
+		se.hasLatest = true
+		s.series[v] = se
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+
+	type record struct {
+		lsn     uint64
+		payload []byte
+	}
+	var recs []record
+	rows, err = s.w.QueryContext(ctx, `SELECT lsn, record FROM fix_log WHERE lsn >= ?`, floor)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var lsn int64
+		var payload []byte
+		if err := rows.Scan(&lsn, &payload); err != nil {
+			rows.Close()
+			return err
+		}
+		recs = append(recs, record{uint64(lsn), payload})
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	err = s.log.replay(uint64(floor), s.logger, func(lsn uint64, payload []byte) error {
+		recs = append(recs, record{lsn, payload})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(recs, func(a, b record) int { return cmpUint(a.lsn, b.lsn) })
+	now := time.Now()
+	for _, r := range recs {
+		_, err := decodeRecord(r.payload, func(v string, e entry) {
+			se := s.series[v]
+			if se == nil {
+				se = newSeries()
+				s.series[v] = se
+			}
+			s.nextID = max(s.nextID, e.id+1)
+			if r.lsn <= se.flushedLSN {
+				return // flushed to chunks already
+			}
+			if _, dup := findEntry(se.head, e.t, e.dev); dup {
+				return
+			}
+			se.insert(e)
+			s.headFixes++
+			if se.headLSN == 0 {
+				se.headLSN, se.headSince = r.lsn, now
+			}
+			se.headMaxLSN = r.lsn
+			if se.newer(&e) {
+				se.latest, se.hasLatest = e, true
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("fix log record %d: %w", r.lsn, err)
+		}
+		s.nextLSN = max(s.nextLSN, r.lsn+1)
+	}
+	s.nextLSN = max(s.nextLSN, s.log.last+1)
+	s.durable = s.nextID
+	if len(recs) > 0 {
+		s.logger.Info("fix log replayed", "records", len(recs), "from_lsn", floor, "head_fixes", s.headFixes)
+	}
+	return s.log.removeBelow(uint64(floor))
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
