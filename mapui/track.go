@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,15 +35,15 @@ func (s *Server) track(c *gin.Context) {
 		return
 	}
 	format := c.DefaultQuery("format", "json")
-	if format != "json" {
+	if format != "json" && format != "columns" {
 		if !Allowed(session(c).Role, PermExport) {
 			fail(c, http.StatusForbidden, "forbidden", "only investigators and administrators export tracks")
 			return
 		}
 	}
 	exporter, known := exporters[format]
-	if !known && format != "json" {
-		badRequest(c, "format must be json, geojson, gpx, kml or csv")
+	if !known && format != "json" && format != "columns" {
+		badRequest(c, "format must be json, columns, geojson, gpx, kml or csv")
 		return
 	}
 	fixes, err := s.cfg.Store.Track(c, id, from, to)
@@ -51,9 +52,14 @@ func (s *Server) track(c *gin.Context) {
 		return
 	}
 	detail := gin.H{"vehicle_id": id, "from": from, "to": to, "fixes": len(fixes), "format": format}
-	if format == "json" {
+	switch format {
+	case "json":
 		s.audited(c, "track.view", "vehicle:"+id, detail)
 		c.JSON(http.StatusOK, gin.H{"vehicle_id": id, "from": from, "to": to, "fixes": fixes})
+		return
+	case "columns":
+		s.audited(c, "track.view", "vehicle:"+id, detail)
+		c.Data(http.StatusOK, "application/json", trackColumns(id, from, to, fixes))
 		return
 	}
 	s.audited(c, "track.export", "vehicle:"+id, detail)
@@ -64,6 +70,61 @@ func (s *Server) track(c *gin.Context) {
 	if err := exporter.write(c.Writer, id, fixes); err != nil {
 		s.log.Warn("track export failed", "vehicle", id, "format", format, "err", err)
 	}
+}
+
+// trackColumns is the compact track for drawing long periods: one array per field, integers
+// only, times and coordinates as differences from the previous fix. A month of fixes every
+// 10 s is ~5 MB instead of ~80 MB of fix objects, and parses in a fraction of the time.
+//
+//	t       milliseconds since 1970: the first fix's, then the difference to the previous one
+//	lat,lon micro-degrees, the same way (differences of the rounded values: no drift)
+//	speed   tenths of km/h
+//	invalid indices of the fixes the device marked invalid
+func trackColumns(id string, from, to time.Time, fixes []tracker.Fix) []byte {
+	b := make([]byte, 0, 64+len(fixes)*24)
+	b = append(b, `{"vehicle_id":`...)
+	b = strconv.AppendQuote(b, id)
+	b = append(b, `,"from":"`...)
+	b = from.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","to":"`...)
+	b = to.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","count":`...)
+	b = strconv.AppendInt(b, int64(len(fixes)), 10)
+	column := func(name string, v func(f *tracker.Fix) int64, delta bool) {
+		b = append(b, `,"`...)
+		b = append(b, name...)
+		b = append(b, `":[`...)
+		var prev int64
+		for i := range fixes {
+			x := v(&fixes[i])
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if delta {
+				b = strconv.AppendInt(b, x-prev, 10)
+				prev = x
+			} else {
+				b = strconv.AppendInt(b, x, 10)
+			}
+		}
+		b = append(b, ']')
+	}
+	column("t", func(f *tracker.Fix) int64 { return f.Time.UnixMilli() }, true)
+	column("lat", func(f *tracker.Fix) int64 { return int64(math.Round(f.Lat * 1e6)) }, true)
+	column("lon", func(f *tracker.Fix) int64 { return int64(math.Round(f.Lon * 1e6)) }, true)
+	column("speed", func(f *tracker.Fix) int64 { return int64(math.Round(f.SpeedKmh * 10)) }, false)
+	b = append(b, `,"invalid":[`...)
+	n := 0
+	for i := range fixes {
+		if !fixes[i].Valid {
+			if n > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(i), 10)
+			n++
+		}
+	}
+	return append(b, "]}"...)
 }
 
 type exporter struct {
