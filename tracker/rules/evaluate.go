@@ -44,6 +44,31 @@ type timedNote struct {
 	n crossNote
 }
 
+// stopState follows a stop: the live one of a vehicle, or one replayed from a blind-area upload.
+type stopState struct {
+	anchor      point
+	anchorKx    float64 // metres per degree of longitude at the anchor
+	anchorN     int     // fixes averaged into the anchor
+	outliers    int     // consecutive fixes beyond the radius
+	anchorLast  time.Time
+	stopped     bool
+	stopAllowed bool
+	stopKey     string // unauthorized_stop alert raised for this stop
+	stopLate    bool   // the stop's beginning is known from late fixes: its alert is late
+}
+
+// detourState follows a stretch off the declared corridor.
+type detourState struct {
+	offSince   time.Time
+	offFrom    point
+	offLast    time.Time // the latest fix off the corridor
+	offMaxM    float64
+	offPoints  int
+	detourKey  string
+	detourLast time.Time
+	detourLate bool // the stretch's beginning is known from late fixes: its alert is late
+}
+
 // vstate is one vehicle's rule state. The pipeline serialises a vehicle's fixes; mu also
 // guards against the timer and the HTTP handlers.
 type vstate struct {
@@ -61,24 +86,12 @@ type vstate struct {
 	controlZones int      // control zones the vehicle is in
 	ports        []string // port zones the vehicle is in
 
-	// stop tracking
-	anchor      point
-	anchorKx    float64 // metres per degree of longitude at the anchor
-	anchorN     int     // fixes averaged into the anchor
-	outliers    int     // consecutive fixes beyond the radius
-	anchorLast  time.Time
-	stopped     bool
-	stopAllowed bool
-	stopKey     string // unauthorized_stop alert raised for this stop
+	stopState
+	detourState
+	detourN int
 
-	// detour
-	offSince   time.Time
-	offFrom    point
-	offMaxM    float64
-	offPoints  int
-	detourKey  string
-	detourN    int
-	detourLast time.Time
+	// gaps are the latest silences a blind-area upload may fill (see late.go).
+	gaps []*gapRec
 
 	// signal loss raised by the timer, closed by the next fix
 	lostKey string
@@ -138,12 +151,23 @@ func (e *Engine) Evaluate(ctx context.Context, st *tracker.VehicleState, f *trac
 	// A backfilled fix newer than all before it (a blind-area upload after the signal came
 	// back) continues the track: it is evaluated in order, like a live one, or the segment
 	// from the last live fix across the whole gap would be judged instead.
+	if len(vs.gaps) > 0 {
+		if err := e.settleLate(ctx, vs, out); err != nil {
+			return err
+		}
+	}
 	evs, err := e.cfg.Engine.Update(ctx, geofence.Position{VehicleID: f.VehicleID, Time: f.Time, Lat: f.Lat, Lon: f.Lon})
 	if err != nil {
 		return err
 	}
+	var g *gapRec
 	if vs.hasLast {
-		e.gap(vs, f, out)
+		if f.Time.Sub(vs.last.Time) > gapEdge {
+			g = vs.openGap(pt(f), e.cfg.History)
+		}
+		if a, ev, ok := e.gap(vs, f, out); ok && g != nil {
+			g.lost, g.lostEv, g.hasLost = a, ev, true
+		}
 	}
 	for _, ge := range evs {
 		out.Events = append(out.Events, tracker.ZoneEvent(f.VehicleID, ge, 1, f.Late))
@@ -156,6 +180,10 @@ func (e *Engine) Evaluate(ctx context.Context, st *tracker.VehicleState, f *trac
 		if err := e.detour(ctx, vs, d, f, out); err != nil {
 			return err
 		}
+	}
+	if g != nil {
+		// What the live rules made of the fix after the silence, for the replay to join.
+		g.liveAnchor, g.liveOff = vs.anchor.Time, vs.offSince
 	}
 	if len(vs.outbox) > 0 {
 		out.Alerts = append(out.Alerts, vs.outbox...)
@@ -204,8 +232,9 @@ func (vs *vstate) push(h hist, n int) {
 	vs.crossed = vs.crossed[:0]
 }
 
-// gap closes a signal_lost alert, or raises a closed one for a gap the timer did not see.
-func (e *Engine) gap(vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
+// gap closes a signal_lost alert, or raises a closed one for a gap the timer did not see, and
+// returns it with its evidence.
+func (e *Engine) gap(vs *vstate, f *tracker.Fix, out *tracker.Outcome) (tracker.Alert, map[string]any, bool) {
 	dark := f.Time.Sub(vs.last.Time)
 	if f.Late {
 		// A buffered fix: the terminal had no signal from its last live fix until now, however
@@ -213,7 +242,7 @@ func (e *Engine) gap(vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
 		dark = max(dark, e.cfg.Now().Sub(vs.lastRecv))
 	}
 	if vs.lostKey == "" && (dark <= e.cfg.SignalLost || !vs.watched(vs.last.Time) && !vs.watched(f.Time)) {
-		return
+		return tracker.Alert{}, nil, false
 	}
 	key := vs.lostKey
 	if key == "" {
@@ -225,8 +254,10 @@ func (e *Engine) gap(vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
 	a := vs.alert(tracker.AlertSignalLost, tracker.SeverityWarning, key, vs.last.Time, vs.last.Lat, vs.last.Lon)
 	a.UpdatedAt = f.Time
 	a.Message = fmt.Sprintf("no fix for %s; %.0f m covered while dark", dark.Round(time.Second), distM)
-	a.Evidence = evidence(map[string]any{"last_fix": vs.last, "next_fix": pt(f), "duration_s": dark.Seconds(), "distance_m": distM})
+	ev := map[string]any{"last_fix": vs.last, "next_fix": pt(f), "duration_s": dark.Seconds(), "distance_m": distM}
+	a.Evidence = evidence(ev)
 	out.Alerts = append(out.Alerts, a)
+	return a, ev, true
 }
 
 // watched: signal loss matters on a declaration or inside a control zone. A gap is watched
@@ -362,69 +393,106 @@ func (e *Engine) close(ctx context.Context, vs *vstate, d *decl, status, reason 
 	}
 	if vs.detourKey != "" {
 		// The trip is over: so is its detour.
-		a := vs.detourAlert(d, vs.offFrom, false)
+		a := vs.detourAlert(&vs.detourState, d, vs.offFrom, false, nil)
 		a.UpdatedAt = at.UTC()
 		a.Message += "; declaration " + status
 		vs.outbox = append(vs.outbox, a)
-		vs.offSince, vs.detourKey, vs.offMaxM, vs.offPoints = time.Time{}, "", 0, 0
+		vs.detourState = detourState{}
 	}
 	vs.decls = slices.DeleteFunc(vs.decls, func(x *decl) bool { return x == d })
 	return nil
 }
 
-// stop tracks stops for every vehicle and raises unauthorized_stop for declared ones.
-func (e *Engine) stop(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
-	far := !vs.hasLast || vs.fromAnchorM(f) > e.cfg.StopRadiusM
-	if far && vs.anchorN >= 3 && vs.outliers == 0 {
+// stopStep is what one fix did to a stop tracker.
+type stopStep int
+
+const (
+	stopOutlier stopStep = iota // one fix astray, held back: the next one decides
+	stopLeft                    // beyond the radius: a new anchor at the fix
+	stopStayed                  // within the radius
+)
+
+// stepStop advances a stop tracker by the fix at p (first: the tracker has no anchor yet). On
+// stopLeft, ended is the tracker as it was before the new anchor; started reports that this fix
+// made the vehicle stopped. Live fixes and replayed blind-area fixes go through it alike.
+func (e *Engine) stepStop(ctx context.Context, s *stopState, p point, first bool) (step stopStep, ended stopState, started bool) {
+	far := first || s.fromAnchorM(p.Lat, p.Lon) > e.cfg.StopRadiusM
+	if far && s.anchorN >= 3 && s.outliers == 0 {
 		// One fix astray is GPS noise more often than a departure: the next one decides.
-		vs.outliers++
-		return
+		s.outliers++
+		return stopOutlier, stopState{}, false
 	}
 	if far {
-		if vs.stopped {
-			dur := vs.anchorLast.Sub(vs.anchor.Time)
-			out.Events = append(out.Events, tracker.Event{Type: tracker.EventStopEnd, Time: vs.anchorLast, VehicleID: vs.id,
-				Lat: vs.anchor.Lat, Lon: vs.anchor.Lon, Attrs: map[string]any{"duration_s": dur.Seconds(), "stop_allowed": vs.stopAllowed}})
-			if vs.stopKey != "" {
-				a := vs.stopAlert(vs.stopKey, vs.anchorLast, false)
-				out.Alerts = append(out.Alerts, a)
+		ended = *s
+		*s = stopState{anchor: p, anchorLast: p.Time, anchorKx: metresPerDegree * math.Cos(p.Lat*math.Pi/180), anchorN: 1}
+		return stopLeft, ended, false
+	}
+	s.outliers = 0
+	if s.anchorN < anchorFixes {
+		// The centre is the mean of the first fixes, not the first fix with its noise.
+		s.anchorN++
+		s.anchor.Lat += (p.Lat - s.anchor.Lat) / float64(s.anchorN)
+		s.anchor.Lon += (p.Lon - s.anchor.Lon) / float64(s.anchorN)
+	}
+	s.anchorLast = p.Time
+	if !s.stopped && p.Time.Sub(s.anchor.Time) >= e.cfg.StopMin {
+		s.stopped = true
+		s.stopAllowed = e.stopAllowed(ctx, s.anchor.Lat, s.anchor.Lon)
+		started = true
+	}
+	return stopStayed, stopState{}, started
+}
+
+// stop tracks stops for every vehicle and raises unauthorized_stop for declared ones.
+func (e *Engine) stop(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
+	step, ended, started := e.stepStop(ctx, &vs.stopState, pt(f), !vs.hasLast)
+	switch step {
+	case stopOutlier:
+		return
+	case stopLeft:
+		if ended.stopped {
+			out.Events = append(out.Events, vs.stopEnd(&ended, false))
+			if ended.stopKey != "" {
+				out.Alerts = append(out.Alerts, vs.stopAlert(&ended, ended.stopKey, ended.anchorLast, false, nil))
 			}
 		}
 		if vs.cur != nil {
 			vs.past = append(vs.past, vs.cur)
 			vs.cur = nil
 		}
-		vs.anchor, vs.anchorLast, vs.stopped, vs.stopKey = pt(f), f.Time, false, ""
-		vs.anchorKx = metresPerDegree * math.Cos(f.Lat*math.Pi/180)
-		vs.anchorN, vs.outliers = 1, 0
 		return
 	}
-	vs.outliers = 0
-	if vs.anchorN < anchorFixes {
-		// The centre is the mean of the first fixes, not the first fix with its noise.
-		vs.anchorN++
-		vs.anchor.Lat += (f.Lat - vs.anchor.Lat) / float64(vs.anchorN)
-		vs.anchor.Lon += (f.Lon - vs.anchor.Lon) / float64(vs.anchorN)
-	}
-	vs.anchorLast = f.Time
-	dur := f.Time.Sub(vs.anchor.Time)
-	if !vs.stopped && dur >= e.cfg.StopMin {
-		vs.stopped = true
-		vs.stopAllowed = e.stopAllowed(ctx, vs.anchor.Lat, vs.anchor.Lon)
-		out.Events = append(out.Events, tracker.Event{Type: tracker.EventStopStart, Time: vs.anchor.Time, VehicleID: vs.id,
-			Lat: vs.anchor.Lat, Lon: vs.anchor.Lon, Attrs: map[string]any{"stop_allowed": vs.stopAllowed}})
+	if started {
+		out.Events = append(out.Events, vs.stopStart(&vs.stopState, false))
 	}
 	if vs.stopped && !vs.stopAllowed {
 		if vs.cur == nil {
-			vs.cur = &stopRec{}
+			vs.cur = &stopRec{late: vs.stopLate}
 		}
 		vs.cur.at, vs.cur.until = vs.anchor, vs.anchorLast
 	}
-	if vs.stopped && !vs.stopAllowed && vs.stopKey == "" && dur > e.cfg.UnauthorizedStop && vs.active(f.Time) != nil {
-		vs.stopKey = fmt.Sprintf("unauthorized_stop:%s:%d", vs.id, vs.anchor.Time.Unix())
+	if vs.stopped && !vs.stopAllowed && vs.stopKey == "" && f.Time.Sub(vs.anchor.Time) > e.cfg.UnauthorizedStop && vs.active(f.Time) != nil {
+		vs.stopKey = stopKey(vs.id, vs.anchor.Time)
 		e.m.alerts.WithLabelValues(tracker.AlertUnauthorizedStop).Inc()
-		out.Alerts = append(out.Alerts, vs.stopAlert(vs.stopKey, f.Time, true))
+		out.Alerts = append(out.Alerts, vs.stopAlert(&vs.stopState, vs.stopKey, f.Time, true, nil))
+		if g := vs.gapEndingAt(vs.anchor.Time); g != nil {
+			g.toStopKey = vs.stopKey
+		}
 	}
+}
+
+func stopKey(vehicleID string, anchor time.Time) string {
+	return fmt.Sprintf("unauthorized_stop:%s:%d", vehicleID, anchor.Unix())
+}
+
+func (vs *vstate) stopStart(s *stopState, late bool) tracker.Event {
+	return tracker.Event{Type: tracker.EventStopStart, Time: s.anchor.Time, VehicleID: vs.id, Lat: s.anchor.Lat, Lon: s.anchor.Lon, Late: late,
+		Attrs: map[string]any{"stop_allowed": s.stopAllowed}}
+}
+
+func (vs *vstate) stopEnd(s *stopState, late bool) tracker.Event {
+	return tracker.Event{Type: tracker.EventStopEnd, Time: s.anchorLast, VehicleID: vs.id, Lat: s.anchor.Lat, Lon: s.anchor.Lon, Late: late,
+		Attrs: map[string]any{"duration_s": s.anchorLast.Sub(s.anchor.Time).Seconds(), "stop_allowed": s.stopAllowed}}
 }
 
 const metresPerDegree = 111195.0
@@ -435,19 +503,26 @@ const anchorFixes = 12
 
 // fromAnchorM is the distance from the stop's anchor, flat-earth: exact enough within a few
 // hundred metres, and without the trigonometry of a great circle on every fix.
-func (vs *vstate) fromAnchorM(f *tracker.Fix) float64 {
-	dx := (f.Lon - vs.anchor.Lon) * vs.anchorKx
-	dy := (f.Lat - vs.anchor.Lat) * metresPerDegree
+func (s *stopState) fromAnchorM(lat, lon float64) float64 {
+	dx := (lon - s.anchor.Lon) * s.anchorKx
+	dy := (lat - s.anchor.Lat) * metresPerDegree
 	return math.Sqrt(dx*dx + dy*dy)
 }
 
-func (vs *vstate) stopAlert(key string, until time.Time, active bool) tracker.Alert {
-	a := vs.alert(tracker.AlertUnauthorizedStop, tracker.SeverityWarning, key, vs.anchor.Time, vs.anchor.Lat, vs.anchor.Lon)
+// stopAlert is the unauthorized_stop of the stop s until then; fixes, when set, are the
+// blind-area fixes that show it.
+func (vs *vstate) stopAlert(s *stopState, key string, until time.Time, active bool, fixes []time.Time) tracker.Alert {
+	a := vs.alert(tracker.AlertUnauthorizedStop, tracker.SeverityWarning, key, s.anchor.Time, s.anchor.Lat, s.anchor.Lon)
 	a.UpdatedAt = until.UTC()
 	a.Active = active
-	dur := until.Sub(vs.anchor.Time)
+	a.Late = s.stopLate
+	dur := until.Sub(s.anchor.Time)
 	a.Message = fmt.Sprintf("stopped %s outside any zone where stopping is allowed", dur.Round(time.Second))
-	a.Evidence = evidence(map[string]any{"from": vs.anchor, "until": until.UTC(), "duration_s": dur.Seconds()})
+	ev := map[string]any{"from": s.anchor, "until": until.UTC(), "duration_s": dur.Seconds()}
+	if fixes != nil {
+		ev["late_fixes"] = fixes
+	}
+	a.Evidence = evidence(ev)
 	return a
 }
 
@@ -476,61 +551,83 @@ func (e *Engine) stopAllowed(ctx context.Context, lat, lon float64) bool {
 	return false
 }
 
+// corridorOff is how far beyond its declared corridor the point lies; ok is false where the
+// corridor does not hold: before an inbound vehicle has passed the port, after an outbound one
+// has reached it, and inside the port (queues, inspection).
+func (e *Engine) corridorOff(ctx context.Context, d *decl, passed, reached, inPort bool, lat, lon float64) (by float64, ok bool) {
+	holds := d.widthM > 0 && (d.Direction == tracker.Inbound && passed || d.Direction == tracker.Outbound && !reached)
+	if !holds || inPort {
+		return 0, false
+	}
+	dist, err := e.cfg.Engine.DistanceM(ctx, d.CorridorZoneID, lat, lon)
+	if err != nil {
+		return 0, false // the corridor was deleted; nothing to compare with
+	}
+	return dist - d.widthM, true
+}
+
 // detour follows the vehicle against its declared corridor where the corridor holds.
 func (e *Engine) detour(ctx context.Context, vs *vstate, d *decl, f *tracker.Fix, out *tracker.Outcome) error {
-	holds := d.widthM > 0 && (d.Direction == tracker.Inbound && d.passedPort || d.Direction == tracker.Outbound && !d.reachedPort)
-	if !holds || slices.Contains(vs.ports, d.PortZoneID) {
-		// Inside the port (queues, inspection) the corridor does not hold yet or any more.
+	by, ok := e.corridorOff(ctx, d, d.passedPort, d.reachedPort, slices.Contains(vs.ports, d.PortZoneID), f.Lat, f.Lon)
+	if !ok {
 		return nil
 	}
-	dist, err := e.cfg.Engine.DistanceM(ctx, d.CorridorZoneID, f.Lat, f.Lon)
-	if err != nil {
-		return nil // the corridor was deleted; nothing to compare with
-	}
-	if dist <= d.widthM {
+	if by <= 0 {
 		if vs.detourKey != "" {
-			out.Alerts = append(out.Alerts, vs.detourAlert(d, pt(f), false))
+			out.Alerts = append(out.Alerts, vs.detourAlert(&vs.detourState, d, pt(f), false, nil))
 		}
-		vs.offSince, vs.detourKey, vs.offMaxM, vs.offPoints = time.Time{}, "", 0, 0
+		vs.detourState = detourState{}
 		return nil
 	}
 	if vs.offSince.IsZero() {
 		vs.offSince, vs.offFrom = f.Time, pt(f)
 	}
-	vs.offMaxM = max(vs.offMaxM, dist-d.widthM)
+	vs.offLast = f.Time
+	vs.offMaxM = max(vs.offMaxM, by)
 	vs.offPoints++
 	switch {
 	case vs.detourKey == "" && f.Time.Sub(vs.offSince) > d.grace:
 		vs.detourN++
 		vs.detourKey = fmt.Sprintf("detour:%s:%d", d.ID, vs.detourN)
 		e.m.alerts.WithLabelValues(tracker.AlertDetour).Inc()
-		out.Alerts = append(out.Alerts, vs.detourAlert(d, pt(f), true))
+		out.Alerts = append(out.Alerts, vs.detourAlert(&vs.detourState, d, pt(f), true, nil))
 		vs.detourLast = f.Time
+		if g := vs.gapEndingAt(vs.offSince); g != nil {
+			g.toDetourKey = vs.detourKey
+		}
 	case vs.detourKey != "" && f.Time.Sub(vs.detourLast) >= time.Minute:
 		// Updated while it lasts, at most once a minute: a fix per alert write would load the store.
-		out.Alerts = append(out.Alerts, vs.detourAlert(d, pt(f), true))
+		out.Alerts = append(out.Alerts, vs.detourAlert(&vs.detourState, d, pt(f), true, nil))
 		vs.detourLast = f.Time
 	}
 	return nil
 }
 
-func (vs *vstate) detourAlert(d *decl, f point, active bool) tracker.Alert {
-	a := vs.alert(tracker.AlertDetour, tracker.SeverityWarning, vs.detourKey, vs.offSince, vs.offFrom.Lat, vs.offFrom.Lon)
+// detourAlert is the detour of the stretch s as of the fix f; fixes, when set, are the
+// blind-area fixes that show it.
+func (vs *vstate) detourAlert(s *detourState, d *decl, f point, active bool, fixes []time.Time) tracker.Alert {
+	a := vs.alert(tracker.AlertDetour, tracker.SeverityWarning, s.detourKey, s.offSince, s.offFrom.Lat, s.offFrom.Lon)
 	a.DeclarationID = strp(d.ID)
 	a.ZoneID = strp(d.CorridorZoneID)
 	a.UpdatedAt = f.Time.UTC()
 	a.Active = active
-	a.Message = fmt.Sprintf("off corridor %s by up to %.0f m for %s", d.CorridorZoneID, vs.offMaxM, f.Time.Sub(vs.offSince).Round(time.Second))
-	a.Evidence = evidence(map[string]any{"off_from": vs.offFrom, "last": f, "back": !active, "max_off_m": vs.offMaxM,
-		"width_m": d.widthM, "fixes_off": vs.offPoints, "corridor_zone_id": d.CorridorZoneID})
+	a.Late = s.detourLate
+	a.Message = fmt.Sprintf("off corridor %s by up to %.0f m for %s", d.CorridorZoneID, s.offMaxM, f.Time.Sub(s.offSince).Round(time.Second))
+	ev := map[string]any{"off_from": s.offFrom, "last": f, "back": !active, "max_off_m": s.offMaxM,
+		"width_m": d.widthM, "fixes_off": s.offPoints, "corridor_zone_id": d.CorridorZoneID}
+	if fixes != nil {
+		ev["late_fixes"] = fixes
+	}
+	a.Evidence = evidence(ev)
 	return a
 }
 
-// late places a backfilled fix between its neighbours and looks for border crossings the
-// direct segment across the gap hid or misplaced. The segment prev→next was evaluated when next
-// arrived; what it recorded (a border_cross event, maybe an alert) passes to whichever half of
-// the split holds the crossing now, so that a buffer uploaded fix by fix refines one alert
-// instead of raising one per fix, and a live alert the backfill disproves is closed.
+// late places a backfilled fix between its neighbours, looks for border crossings the direct
+// segment across the gap hid or misplaced, and replays the other rules over the gap (late.go).
+// The segment prev→next was evaluated when next arrived; what it recorded (a border_cross
+// event, maybe an alert) passes to whichever half of the split holds the crossing now, so that
+// a buffer uploaded fix by fix refines one alert instead of raising one per fix, and a live
+// alert the backfill disproves is closed.
 func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) error {
 	h := vs.history
 	i, found := slices.BinarySearchFunc(h, f.Time, func(x hist, t time.Time) int { return x.t.Compare(t) })
@@ -557,10 +654,14 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 		nextKnown = crossNote{}
 		halves = append(halves, half{me, h[i], &nextKnown})
 	}
-	for _, hf := range halves {
+	var before []geofence.Event // the crossings on the segment from the previous fix
+	for n, hf := range halves {
 		cs, err := e.cfg.Engine.Crossings(ctx, pos(hf.from), pos(hf.to))
 		if err != nil {
 			return err
+		}
+		if n == 0 && i > 0 {
+			before = cs
 		}
 		for _, c := range cs {
 			prior := known
@@ -583,7 +684,7 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 	if i+1 < len(vs.history) {
 		vs.history[i+1].known = nextKnown
 	}
-	return nil
+	return e.replay(ctx, vs, f, before, out)
 }
 
 // disproved closes a crossing alert that blind-area fixes show was a legitimate crossing.

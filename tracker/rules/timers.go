@@ -26,21 +26,28 @@ func (e *Engine) Check(ctx context.Context) error {
 	var alerts []tracker.Alert
 	var errs []error
 	var stopped []stopInfo
+	var late tracker.Outcome // replays of blind-area uploads that stopped short of their gap's end
 	for _, vs := range all {
 		vs.mu.Lock()
+		if len(vs.gaps) > 0 {
+			if err := e.settleLate(ctx, vs, &late); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		alerts = e.checkVehicle(ctx, vs, now, alerts, &errs)
 		vs.past = slices.DeleteFunc(vs.past, func(s *stopRec) bool { return now.Sub(s.until) > meetingMemory })
 		for _, s := range vs.past {
-			stopped = append(stopped, stopInfo{vs: vs, rec: s, at: s.at, until: s.until})
+			stopped = append(stopped, stopInfo{vs: vs, rec: s, at: s.at, until: s.until, late: s.late})
 		}
 		if s := vs.cur; s != nil {
-			stopped = append(stopped, stopInfo{vs: vs, rec: s, at: s.at, until: s.until, live: true})
+			stopped = append(stopped, stopInfo{vs: vs, rec: s, at: s.at, until: s.until, live: true, late: s.late})
 		}
 		vs.mu.Unlock()
 	}
+	alerts = append(alerts, late.Alerts...)
 	alerts = e.meetings(stopped, alerts)
-	if em := e.emitter(); em != nil && len(alerts) > 0 {
-		if err := em.Emit(ctx, nil, alerts); err != nil {
+	if em := e.emitter(); em != nil && (len(alerts) > 0 || len(late.Events) > 0) {
+		if err := em.Emit(ctx, late.Events, alerts); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -96,6 +103,7 @@ type stopRec struct {
 	at    point     // where and since when
 	until time.Time // the latest fix of the stop
 	met   map[string]bool
+	late  bool // known from blind-area fixes: a meeting it is part of is late
 }
 
 // meetingMemory is how long an ended stop still counts for meetings: longer than any pause
@@ -109,6 +117,7 @@ type stopInfo struct {
 	at    point
 	until time.Time
 	live  bool // the stop goes on
+	late  bool
 }
 
 // meetings pairs vehicles stopped outside allowed zones near each other for long enough: one
@@ -153,6 +162,7 @@ func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.
 			e.m.alerts.WithLabelValues(tracker.AlertMeeting).Inc()
 			al.UpdatedAt = until
 			al.Active = a.live && b.live
+			al.Late = a.late || b.late
 			al.Message = fmt.Sprintf("stopped next to %s for %s", b.vs.id, until.Sub(from).Round(time.Second))
 			al.Evidence = evidence(map[string]any{"vehicles": []string{a.vs.id, b.vs.id}, "stops": []point{a.at, b.at},
 				"from": from, "until": until, "distance_m": tracker.DistanceM(a.at.Lat, a.at.Lon, b.at.Lat, b.at.Lon)})
