@@ -66,10 +66,19 @@ type series struct {
 	flushedLSN uint64    // every fix of the vehicle in records up to here is in chunks
 	latest     entry
 	hasLatest  bool
-	touched    uint64 // LSN of the Commit that last added to head, to list each series once
+
+	// cw encodes head's fixes as they come: when they came in order (ordered), it is their chunk.
+	cw      chunkWriter
+	ordered bool
+	// The size of the last head taken, to size the next: growing them costs more than filling them.
+	hintN, hintBytes int
+
+	touched      uint64 // LSN of the Commit that last added to head, to list each series once
+	saved        chunkMark
+	savedOrdered bool
 }
 
-func newSeries() *series { return &series{chunkMax: math.MinInt64} }
+func newSeries() *series { return &series{chunkMax: math.MinInt64, ordered: true} }
 
 // findEntry returns the ID of the fix with time t from dev in es, sorted by time and device.
 func findEntry(es []entry, t int64, dev string) (int64, bool) {
@@ -93,15 +102,30 @@ func cmpEntry(a, b entry) int {
 	return strings.Compare(a.dev, b.dev)
 }
 
-// insert adds e to head in order; live fixes arrive in order and append.
-func (se *series) insert(e entry) {
+// add encodes e into the head's chunk and puts it in head in order; live fixes arrive in order
+// and append. It returns e with its data where the head keeps it.
+func (se *series) add(e entry) entry {
+	if se.head == nil && se.hintN > 0 {
+		se.head = make([]entry, 0, se.hintN+se.hintN/8)
+		se.cw.buf = make([]byte, 0, se.hintBytes+se.hintBytes/8)
+	}
+	e.data = se.cw.add(&e)
 	n := len(se.head)
 	if n == 0 || se.head[n-1].less(e.t, e.dev) {
 		se.head = append(se.head, e)
-		return
+		return e
 	}
 	i, _ := slices.BinarySearchFunc(se.head, e, cmpEntry)
 	se.head = slices.Insert(se.head, i, e)
+	se.ordered = false
+	return e
+}
+
+// resetHead empties head after a flush took it.
+func (se *series) resetHead() {
+	se.hintN, se.hintBytes = min(len(se.head), defaultChunkMax), min(len(se.cw.buf), 256<<10)
+	se.head, se.headLSN, se.headMaxLSN = nil, 0, 0
+	se.cw, se.ordered = chunkWriter{}, true
 }
 
 // newer reports whether e replaces the vehicle's latest fix: the later commit wins a tie.
@@ -126,6 +150,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	b.Duplicates = resize(b.Duplicates, len(b.Fixes))
 
 	// Encode first: a fix that cannot be encoded fails the batch before anything changes.
+	// Heads keep copies of what they need, so every buffer here is the Store's, reused.
 	data, ends := s.scratch[:0], s.ends[:0]
 	size := binary.MaxVarintLen64
 	for i := range b.Fixes {
@@ -138,21 +163,24 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 		size += len(f.VehicleID) + len(f.DeviceID) + recordFixMax
 	}
 	s.scratch, s.ends = data, ends
-	// The payload is allocated at its largest so that it never moves: heads keep slices of it.
+	// The record: room for the log's frame header, then the LSN and the new fixes.
 	lsn := s.nextLSN
 	s.nextLSN++
-	payload := binary.AppendUvarint(make([]byte, 0, size+len(data)), lsn)
+	frame := slices.Grow(s.frame[:0], frameHeader+size+len(data))[:frameHeader]
+	frame = binary.AppendUvarint(frame, lsn)
 
 	s.mu.Lock()
 	first := s.nextID
 	touched, added := s.touched[:0], s.added[:0]
 	var err error
+	var se *series
 	for i := range b.Fixes {
 		f := &b.Fixes[i]
-		se := s.series[f.VehicleID]
-		if se == nil {
-			se = newSeries()
-			s.series[f.VehicleID] = se
+		if i == 0 || f.VehicleID != b.Fixes[i-1].VehicleID {
+			if se = s.series[f.VehicleID]; se == nil {
+				se = newSeries()
+				s.series[f.VehicleID] = se
+			}
 		}
 		t := us(f.Time)
 		id, dup, lerr := s.lookup(ctx, f.VehicleID, se, t, f.DeviceID)
@@ -171,16 +199,15 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 		if i > 0 {
 			start = ends[i-1]
 		}
-		e := entry{t: t, id: f.ID, dev: f.DeviceID, lat: f.Lat, lon: f.Lon, data: data[start:ends[i]]}
-		payload = appendRecordFix(payload, f.VehicleID, &e)
-		e.data = payload[len(payload)-len(e.data) : len(payload) : len(payload)]
-		se.insert(e)
-		added = append(added, addedFix{se, e})
 		if se.touched != lsn {
-			se.touched = lsn
+			se.touched, se.saved, se.savedOrdered = lsn, se.cw.mark(), se.ordered
 			touched = append(touched, se)
 		}
+		e := entry{t: t, id: f.ID, dev: f.DeviceID, lat: f.Lat, lon: f.Lon, data: data[start:ends[i]]}
+		frame = appendRecordFix(frame, f.VehicleID, &e)
+		added = append(added, addedFix{se, se.add(e)})
 	}
+	s.frame = frame
 	s.touched, s.added = touched, added
 	if err != nil {
 		s.rollback(touched, first)
@@ -192,9 +219,9 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	var written error
 	switch {
 	case len(b.Events) > 0 || len(b.Alerts) > 0:
-		written = s.commitSQL(ctx, b, lsn, payload, len(added) > 0)
+		written = s.commitSQL(ctx, b, lsn, frame[frameHeader:], len(added) > 0)
 	case len(added) > 0:
-		written = s.log.append(lsn, payload)
+		written = s.log.append(lsn, frame)
 	}
 	var synced *syncError
 	if written != nil && !errors.As(written, &synced) {
@@ -242,6 +269,8 @@ type addedFix struct {
 func (s *Store) rollback(touched []*series, first int64) {
 	for _, se := range touched {
 		se.head = slices.DeleteFunc(se.head, func(e entry) bool { return e.id >= first })
+		se.cw.reset(se.saved)
+		se.ordered = se.savedOrdered
 		se.touched = 0
 	}
 	s.nextID = first

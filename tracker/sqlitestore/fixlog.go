@@ -34,7 +34,6 @@ type fixLog struct {
 	cur    uint64   // first LSN of the current segment
 	broken bool     // the last write failed: start a new segment
 	last   uint64   // highest LSN written or replayed
-	buf    []byte
 
 	// writeHook, set only by tests, replaces a record's write and fdatasync to inject failures.
 	writeHook func(f *os.File, frame []byte) (int, error)
@@ -115,10 +114,12 @@ func (l *fixLog) replay(from uint64, log *slog.Logger, fn func(lsn uint64, paylo
 	return nil
 }
 
-// append writes one record and, with sync, makes it survive power loss. On error nothing of the
-// record counts: a torn remainder is dropped at recovery, and the next record starts a new
-// segment. errSynced reports a record written whole whose fdatasync failed: it may be durable.
-func (l *fixLog) append(lsn uint64, payload []byte) error {
+// append writes one record, frame[frameHeader:], after filling in its header, and, with sync,
+// makes it survive power loss. On error nothing of the record counts: a torn remainder is dropped
+// at recovery, and the next record starts a new segment. A *syncError reports a record written
+// whole whose fdatasync failed.
+func (l *fixLog) append(lsn uint64, frame []byte) error {
+	payload := frame[frameHeader:]
 	if len(payload) > maxRecordLen {
 		return fmt.Errorf("fix log record of %d bytes", len(payload))
 	}
@@ -127,13 +128,12 @@ func (l *fixLog) append(lsn uint64, payload []byte) error {
 			return err
 		}
 	}
-	l.buf = binary.LittleEndian.AppendUint32(l.buf[:0], uint32(len(payload)))
-	l.buf = binary.LittleEndian.AppendUint32(l.buf, crc32.Checksum(payload, crcTable))
-	l.buf = append(l.buf, payload...)
+	binary.LittleEndian.PutUint32(frame, uint32(len(payload)))
+	binary.LittleEndian.PutUint32(frame[4:], crc32.Checksum(payload, crcTable))
 	if l.writeHook != nil {
-		n, err := l.writeHook(l.f, l.buf)
+		n, err := l.writeHook(l.f, frame)
 		l.size += int64(n)
-		if n == len(l.buf) {
+		if n == len(frame) {
 			l.last = lsn
 		}
 		if err != nil {
@@ -141,7 +141,7 @@ func (l *fixLog) append(lsn uint64, payload []byte) error {
 		}
 		return err
 	}
-	n, err := l.f.Write(l.buf)
+	n, err := l.f.Write(frame)
 	l.size += int64(n)
 	if err != nil {
 		l.broken = true

@@ -32,6 +32,7 @@ type cut struct {
 	es             []entry
 	minLSN, maxLSN uint64
 	since          time.Time
+	chunk          []byte // the head's own encoding, if its fixes came in order
 }
 
 // chunkRow is one row of fix_chunks.
@@ -56,9 +57,14 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			continue
 		}
 		if all || crowded || len(se.head) >= s.chunkFixes || now.Sub(se.headSince) >= s.headAge {
-			cuts = append(cuts, cut{vehicle: v, se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince})
+			c := cut{vehicle: v, se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince}
+			if se.ordered {
+				c.chunk = se.cw.buf
+			}
+			cuts = append(cuts, c)
 			s.headFixes -= len(se.head)
-			se.flushing, se.head, se.headLSN, se.headMaxLSN = se.head, nil, 0, 0
+			se.flushing = se.head
+			se.resetHead()
 			continue
 		}
 		floor = min(floor, se.headLSN)
@@ -74,13 +80,18 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	var tiles []tileKey
 	seen := map[tileKey]bool{}
 	for _, c := range cuts {
-		for lo := 0; lo < len(c.es); {
+		n := len(c.es)
+		if c.chunk != nil && n <= s.chunkMax && c.es[n-1].t-c.es[0].t <= maxChunkSpan {
+			rows = append(rows, chunkRow{c.vehicle, c.es[0].t, c.es[n-1].t, n, c.chunk})
+			n = 0 // no need to encode again
+		}
+		for lo := 0; lo < n; {
 			hi := lo + 1
-			for hi < len(c.es) && hi-lo < s.chunkMax && c.es[hi].t-c.es[lo].t <= maxChunkSpan {
+			for hi < n && hi-lo < s.chunkMax && c.es[hi].t-c.es[lo].t <= maxChunkSpan {
 				hi++
 			}
 			run := c.es[lo:hi]
-			rows = append(rows, chunkRow{c.vehicle, run[0].t, run[len(run)-1].t, len(run), appendChunk(nil, run)})
+			rows = append(rows, chunkRow{c.vehicle, run[0].t, run[len(run)-1].t, len(run), appendChunk(run)})
 			lo = hi
 		}
 		var last tileKey
@@ -105,6 +116,7 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			// Back into the head, with fixes that came meanwhile: the next round tries again.
 			se.head = append(se.flushing, se.head...)
 			slices.SortFunc(se.head, cmpEntry)
+			se.ordered = false // cw no longer holds all of head
 			s.headFixes += len(c.es)
 			if se.headLSN == 0 || c.minLSN < se.headLSN {
 				se.headLSN = c.minLSN
@@ -265,7 +277,7 @@ func (s *Store) recover(ctx context.Context) error {
 			if _, dup := findEntry(se.head, e.t, e.dev); dup {
 				return
 			}
-			se.insert(e)
+			e = se.add(e)
 			s.headFixes++
 			if se.headLSN == 0 {
 				se.headLSN, se.headSince = r.lsn, now

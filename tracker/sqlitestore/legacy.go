@@ -68,7 +68,7 @@ func (s *Store) convertLegacyFixes(ctx context.Context) error {
 			}
 			run := es[lo:hi]
 			if _, err := tx.ExecContext(ctx, `INSERT INTO fix_chunks(vehicle_id, start_us, end_us, n, data) VALUES(?,?,?,?,?)`,
-				v, run[0].t, run[len(run)-1].t, len(run), appendChunk(nil, run)); err != nil {
+				v, run[0].t, run[len(run)-1].t, len(run), appendChunk(run)); err != nil {
 				return err
 			}
 			lo = hi

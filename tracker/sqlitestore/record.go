@@ -72,80 +72,112 @@ func decodeRecord(payload []byte, fn func(vehicle string, e entry)) (lsn uint64,
 	return lsn, r.err
 }
 
-// A chunk is a run of one vehicle's fixes in time order, one row of fix_chunks:
+// A chunk is a run of one vehicle's fixes in time order, one row of fix_chunks (n, the count,
+// is a column of the row):
 //
-//	version byte (1) | fix count uvarint | device count uvarint, devices (length + bytes) |
-//	per fix: device index uvarint, time_us delta varint, ID delta varint, lat, lon float64,
-//	fix data (uvarint length + bytes)
+//	version byte (2) | per fix: device index uvarint (a new device: its index is the number of
+//	devices so far, and its name follows as length + bytes), time_us delta varint, ID delta
+//	varint, lat, lon float64, fix data (uvarint length + bytes)
 //
-// Deltas are from the previous fix (the first from zero): a fix's key costs a few bytes.
-const chunkVersion = 1
+// Deltas are from the previous fix (the first from zero): a fix's key costs a few bytes. The
+// encoding streams: a head encodes each fix as it arrives, while the fix is in the cache, and a
+// head whose fixes arrived in order is flushed as it is.
+//
+// Version 1 (written briefly) had a fix count and the device names up front.
+const (
+	chunkV1 = 1
+	chunkV2 = 2
+)
 
-func appendChunk(dst []byte, es []entry) []byte {
-	size := 1 + 2*binary.MaxVarintLen64
+// chunkWriter appends fixes to a chunk.
+type chunkWriter struct {
+	buf           []byte
+	devs          []string
+	prevT, prevID int64
+}
+
+// chunkMark is where a chunkWriter was, to go back there.
+type chunkMark struct {
+	buf, devs     int
+	prevT, prevID int64
+}
+
+func (w *chunkWriter) mark() chunkMark {
+	return chunkMark{len(w.buf), len(w.devs), w.prevT, w.prevID}
+}
+
+func (w *chunkWriter) reset(m chunkMark) {
+	w.buf, w.devs, w.prevT, w.prevID = w.buf[:m.buf], w.devs[:m.devs], m.prevT, m.prevID
+}
+
+// add appends e and returns its fix data as it now lies in the chunk.
+func (w *chunkWriter) add(e *entry) []byte {
+	if len(w.buf) == 0 {
+		w.buf = append(w.buf, chunkV2)
+	}
+	k := slices.Index(w.devs, e.dev)
+	if k < 0 {
+		k = len(w.devs)
+		w.devs = append(w.devs, e.dev)
+		w.buf = binary.AppendUvarint(w.buf, uint64(k))
+		w.buf = appendString(w.buf, e.dev)
+	} else {
+		w.buf = binary.AppendUvarint(w.buf, uint64(k))
+	}
+	w.buf = binary.AppendVarint(w.buf, e.t-w.prevT)
+	w.buf = binary.AppendVarint(w.buf, e.id-w.prevID)
+	w.buf = binary.LittleEndian.AppendUint64(w.buf, math.Float64bits(e.lat))
+	w.buf = binary.LittleEndian.AppendUint64(w.buf, math.Float64bits(e.lon))
+	w.buf = appendBytes(w.buf, e.data)
+	w.prevT, w.prevID = e.t, e.id
+	return w.buf[len(w.buf)-len(e.data) : len(w.buf) : len(w.buf)]
+}
+
+// appendChunk encodes es, sorted, as one chunk.
+func appendChunk(es []entry) []byte {
+	size := 1
 	for i := range es {
 		size += 4*binary.MaxVarintLen64 + 16 + len(es[i].data)
 	}
-	dst = slices.Grow(dst, size)
-	dst = append(dst, chunkVersion)
-	dst = binary.AppendUvarint(dst, uint64(len(es)))
-	var devs []string
-	idx := make([]int, len(es))
+	w := chunkWriter{buf: make([]byte, 0, size)}
 	for i := range es {
-		k := -1
-		for j, d := range devs {
-			if d == es[i].dev {
-				k = j
-				break
-			}
-		}
-		if k < 0 {
-			k = len(devs)
-			devs = append(devs, es[i].dev)
-		}
-		idx[i] = k
+		w.add(&es[i])
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(devs)))
-	for _, d := range devs {
-		dst = appendString(dst, d)
-	}
-	var pt, pid int64
-	for i := range es {
-		e := &es[i]
-		dst = binary.AppendUvarint(dst, uint64(idx[i]))
-		dst = binary.AppendVarint(dst, e.t-pt)
-		dst = binary.AppendVarint(dst, e.id-pid)
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(e.lat))
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(e.lon))
-		dst = appendBytes(dst, e.data)
-		pt, pid = e.t, e.id
-	}
-	return dst
+	return w.buf
 }
 
 // decodeChunk calls fn with every fix of a chunk in order until fn returns false; e.data points
 // into b. in may be nil.
 func decodeChunk(b []byte, in interner, fn func(e *entry) bool) error {
 	r := reader{b: b}
-	if r.byte() != chunkVersion {
-		return errFixData
-	}
-	n := r.uvarint()
-	nd := r.uvarint()
-	if nd > uint64(len(r.b)) {
-		return errFixData
-	}
-	devs := make([]string, nd)
-	for i := range devs {
-		devs[i] = r.istring(in)
-	}
-	var e entry
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		d := r.uvarint()
-		if d >= nd {
+	var devs []string
+	n := uint64(math.MaxUint64)
+	switch r.byte() {
+	case chunkV1:
+		n = r.uvarint()
+		nd := r.uvarint()
+		if nd > uint64(len(r.b)) {
 			return errFixData
 		}
-		e.dev = devs[d]
+		for range nd {
+			devs = append(devs, r.istring(in))
+		}
+	case chunkV2:
+	default:
+		return errFixData
+	}
+	var e entry
+	for i := uint64(0); i < n && len(r.b) > 0 && r.err == nil; i++ {
+		d := r.uvarint()
+		switch {
+		case d < uint64(len(devs)):
+			e.dev = devs[d]
+		case d == uint64(len(devs)) && b[0] == chunkV2:
+			e.dev = r.istring(in)
+			devs = append(devs, e.dev)
+		default:
+			return errFixData
+		}
 		e.t += r.varint()
 		e.id += r.varint()
 		e.lat, e.lon = r.float(), r.float()

@@ -291,11 +291,20 @@ func TestCommitRetry(t *testing.T) {
 			if len(want) != 10 {
 				t.Fatalf("after the retry Track has %d fixes, want 10", len(want))
 			}
+			// The head's chunk went back with the failed Commit's fixes: flushed, it holds each once.
+			if err := s.flush(t.Context(), true); err != nil {
+				t.Fatal(err)
+			}
+			if n := chunkFixes(t, s); n != 10 {
+				t.Errorf("chunks hold %d fixes, want 10", n)
+			}
+			mustCommit(t, s, batchOf("a", 10, 12))
+			want = trackIDs(t, s, "a")
 			crash(t, s)
 			s = openAt(t, path)
 			defer s.Close()
 			got := trackIDs(t, s, "a")
-			if fmt.Sprint(got) != fmt.Sprint(want) {
+			if len(got) != 12 || fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("after recovery %v, want %v", got, want)
 			}
 		})
@@ -359,11 +368,17 @@ func TestLateFixes(t *testing.T) {
 	if !odd.Duplicates[100] || odd.Fixes[100].ID != even.Fixes[50].ID {
 		t.Errorf("resent fix: duplicate %v ID %d, want ID %d", odd.Duplicates[100], odd.Fixes[100].ID, even.Fixes[50].ID)
 	}
+	// And a backfill newest first: the head's fixes are then out of order.
+	back := &tracker.Batch{}
+	for n := 209; n >= 200; n-- {
+		back.Fixes = append(back.Fixes, testFix("a", n))
+	}
+	mustCommit(t, s, back)
 	check := func(s *Store) {
 		t.Helper()
 		got, err := s.Track(t.Context(), "a", t0, t0.Add(time.Hour))
-		if err != nil || len(got) != 200 {
-			t.Fatalf("Track = %d fixes, %v; want 200", len(got), err)
+		if err != nil || len(got) != 210 {
+			t.Fatalf("Track = %d fixes, %v; want 210", len(got), err)
 		}
 		for i, f := range got {
 			if want := testFix("a", i).Time; !f.Time.Equal(want) {
@@ -386,14 +401,41 @@ func TestLateFixes(t *testing.T) {
 	s = openAt(t, path)
 	defer s.Close()
 	check(s)
-	again := batchOf("a", 0, 201)
+	again := batchOf("a", 0, 211)
 	mustCommit(t, s, again)
 	for i := range again.Fixes {
-		if again.Duplicates[i] != (i < 200) {
+		if again.Duplicates[i] != (i < 210) {
 			t.Errorf("fix %d resent after reopening: duplicate %v", i, again.Duplicates[i])
 		}
 	}
 	if ents, _ := os.ReadDir(path + ".wal"); len(ents) > 1 {
 		t.Errorf("%d log segments after a clean close and one commit", len(ents))
 	}
+}
+
+// chunkFixes counts the fixes in all chunks, checking each chunk's count.
+func chunkFixes(t *testing.T, s *Store) int {
+	t.Helper()
+	rows, err := s.r.Query(`SELECT n, data FROM fix_chunks`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	total := 0
+	for rows.Next() {
+		var n int
+		var data []byte
+		if err := rows.Scan(&n, &data); err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		if err := decodeChunk(data, nil, func(*entry) bool { got++; return true }); err != nil {
+			t.Fatal(err)
+		}
+		if got != n {
+			t.Errorf("chunk of %d fixes says %d", got, n)
+		}
+		total += got
+	}
+	return total
 }

@@ -44,6 +44,7 @@ type Store struct {
 	nextLSN  uint64
 	scratch  []byte // Commit's encoded fix data
 	ends     []int
+	frame    []byte // Commit's log record
 	touched  []*series
 	added    []addedFix
 
