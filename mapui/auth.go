@@ -41,13 +41,14 @@ const (
 	PermGate         Permission = "gate.post"
 	PermUsers        Permission = "users.edit"
 	PermAudit        Permission = "audit.read"
+	PermWebhooks     Permission = "webhooks.manage" // see and resend webhook deliveries
 )
 
 // rolePermissions separates duties as MLPS level 3 asks: the administrator manages users and
 // configuration, the auditor alone (with the administrator) reads the audit, and nobody can
 // change it.
 var rolePermissions = map[string][]Permission{
-	RoleAdmin:        {PermView, PermTrack, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsers, PermAudit},
+	RoleAdmin:        {PermView, PermTrack, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsers, PermAudit, PermWebhooks},
 	RoleCommand:      {PermView, PermTrack, PermHandleAlerts, PermDeclarations, PermGate},
 	RolePatrol:       {PermView, PermTrack, PermHandleAlerts},
 	RoleInvestigator: {PermView, PermTrack, PermExport},

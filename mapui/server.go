@@ -159,6 +159,8 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.DELETE("/users/:name", s.requirePerm(PermUsers), s.deleteUser)
 	a.GET("/audit", s.requirePerm(PermAudit), s.audit)
 	a.GET("/audit/verify", s.requirePerm(PermAudit), s.auditVerify)
+	a.GET("/webhooks/deliveries", s.requirePerm(PermWebhooks), s.listDeliveries)
+	a.POST("/webhooks/deliveries/:id/retry", s.requirePerm(PermWebhooks), s.retryDelivery)
 
 	if cfg.Hub != nil {
 		api.GET("/live", s.authenticate, s.requirePerm(PermView), s.live)
