@@ -264,4 +264,7 @@ CREATE TABLE IF NOT EXISTS fix_log (
 -- The fix log is needed from this LSN on; everything before it is in chunks.
 INSERT OR IGNORE INTO meta(key, value) VALUES('flushed_lsn', 0);
 `,
+	// 5: the webhook outbox's pending deliveries in seq order, so a claim walks to the first due
+	// heads and stops instead of sorting a hook's whole backlog.
+	`CREATE INDEX webhook_deliveries_heads ON webhook_deliveries(hook, seq) WHERE status = 'pending';`,
 }
