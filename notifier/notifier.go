@@ -124,14 +124,15 @@ func (n *Notifier) routeLoop(ctx context.Context) {
 	t := time.NewTicker(n.cfg.Poll)
 	defer t.Stop()
 	var lastGauge, lastPrune time.Time
+	routing := trouble{log: n.log, what: "webhook outbox: routing changes"}
 	for {
 		routed := 0
 		for {
 			k, err := n.cfg.Outbox.Route(ctx, 256, time.Now(), n.route)
-			if err != nil {
-				if ctx.Err() == nil {
-					n.log.Warn("webhook outbox: routing changes", "err", err)
-				}
+			if ctx.Err() != nil {
+				return
+			}
+			if routing.report(err); err != nil {
 				break
 			}
 			if routed += k; k == 0 {
@@ -202,15 +203,16 @@ func (n *Notifier) updateBacklog(ctx context.Context) {
 // failed rounds, so a receiver that is down sees a trickle of probes, not every queued alert.
 func (n *Notifier) deliverLoop(ctx context.Context, h *Hook) {
 	failedRounds := 0
+	claiming := trouble{log: n.log.With("hook", h.Name), what: "webhook outbox: claiming deliveries"}
 	for {
 		wait := n.cfg.Poll
 		ds, err := n.cfg.Outbox.ClaimDeliveries(ctx, h.Name, n.cfg.Owner, time.Now(), n.lease, n.cfg.Batch)
+		if ctx.Err() != nil {
+			return
+		}
+		claiming.report(err)
 		switch {
 		case err != nil:
-			if ctx.Err() != nil {
-				return
-			}
-			n.log.Warn("webhook outbox: claiming deliveries", "hook", h.Name, "err", err)
 		case len(ds) > 0:
 			delivered := n.sendAll(ctx, h, ds)
 			if delivered {
@@ -276,6 +278,24 @@ func (n *Notifier) sendAll(ctx context.Context, h *Hook, ds []tracker.Delivery) 
 		}
 	}
 	return answered
+}
+
+// trouble logs a store error when polling starts failing and when it works again, not on every
+// poll of a database outage.
+type trouble struct {
+	log    *slog.Logger
+	what   string
+	failed bool
+}
+
+func (t *trouble) report(err error) {
+	switch {
+	case err != nil && !t.failed:
+		t.log.Warn(t.what+": failing; retrying quietly until it works", "err", err)
+	case err == nil && t.failed:
+		t.log.Info(t.what + ": works again")
+	}
+	t.failed = err != nil
 }
 
 func resultOf(status string) string {
