@@ -281,7 +281,11 @@ func decodeFixDataV1(b []byte, f *tracker.Fix) error {
 		return r.err
 	}
 	if len(attrs) > 0 {
-		return json.Unmarshal(attrs, &f.Attrs)
+		// Into a local: &f.Attrs given to json would make every decoded fix escape to the heap.
+		var m map[string]any
+		err := json.Unmarshal(attrs, &m)
+		f.Attrs = m
+		return err
 	}
 	return nil
 }

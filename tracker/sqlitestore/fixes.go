@@ -379,7 +379,7 @@ func (s *Store) Track(ctx context.Context, vehicleID string, from, to time.Time)
 	}
 	mem := s.memEntries(vehicleID, lo, hi)
 	in := interner{}
-	out, err := s.readChunks(ctx, out, vehicleID, lo, hi, nil, in)
+	out, err := s.readChunks(ctx, slices.Grow(out, len(mem)), vehicleID, lo, hi, nil, in)
 	if err != nil {
 		return nil, err
 	}
@@ -419,20 +419,34 @@ func sortFixes(fs []tracker.Fix, cmp func(a, b *tracker.Fix) int) []tracker.Fix 
 }
 
 // readChunks appends the vehicle's fixes in [lo, hi) from its chunks, those in box if box is
-// given.
+// given. The chunks are read first and out grown once: appending a month of fixes one by one
+// would copy them over and over.
 func (s *Store) readChunks(ctx context.Context, out []tracker.Fix, vehicle string, lo, hi int64, box *tracker.Box, in interner) ([]tracker.Fix, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT data FROM fix_chunks WHERE vehicle_id = ? AND start_us < ? AND start_us >= ? AND end_us >= ? ORDER BY start_us`,
+	rows, err := s.r.QueryContext(ctx, `SELECT n, data FROM fix_chunks WHERE vehicle_id = ? AND start_us < ? AND start_us >= ? AND end_us >= ? ORDER BY start_us`,
 		vehicle, hi, lo-maxChunkSpan, lo)
 	if err != nil {
 		return out, err
 	}
-	defer rows.Close()
-	var data sql.RawBytes
-	var ferr error
+	var chunks [][]byte
+	total := 0
 	for rows.Next() {
-		if err := rows.Scan(&data); err != nil {
+		var n int
+		var data []byte
+		if err := rows.Scan(&n, &data); err != nil {
+			rows.Close()
 			return out, err
 		}
+		chunks = append(chunks, data)
+		total += n
+	}
+	if err := rows.Close(); err != nil {
+		return out, err
+	}
+	if box == nil {
+		out = slices.Grow(out, total)
+	}
+	var ferr error
+	for _, data := range chunks {
 		err := decodeChunk(data, in, func(e *entry) bool {
 			if e.t < lo || e.t >= hi {
 				return e.t < hi
@@ -454,7 +468,7 @@ func (s *Store) readChunks(ctx context.Context, out []tracker.Fix, vehicle strin
 			return out, fmt.Errorf("chunk of %s: %w", vehicle, err)
 		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func inBox(b *tracker.Box, lat, lon float64) bool {

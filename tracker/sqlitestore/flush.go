@@ -206,7 +206,8 @@ func (s *Store) recover(ctx context.Context) error {
 	if err := s.w.QueryRowContext(ctx, `SELECT (SELECT value FROM meta WHERE key = 'flushed_lsn'), (SELECT value FROM meta WHERE key = 'next_fix_id')`).Scan(&floor, &next); err != nil {
 		return err
 	}
-	s.flushedLSN, s.nextLSN, s.nextID = uint64(floor), uint64(floor), next
+	// LSNs start at 1: 0 means none (an empty head's headLSN, a series not yet touched).
+	s.flushedLSN, s.nextLSN, s.nextID = uint64(floor), max(uint64(floor), 1), next
 	rows, err := s.w.QueryContext(ctx, `SELECT vehicle_id, flushed_lsn, max_us, latest FROM fix_series`)
 	if err != nil {
 		return err

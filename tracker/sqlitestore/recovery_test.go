@@ -439,3 +439,25 @@ func chunkFixes(t *testing.T, s *Store) int {
 	}
 	return total
 }
+
+// TestFirstCommitFails: the very first Commit of a new store fails and is retried.
+func TestFirstCommitFails(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "bw.db"))
+	defer s.Close()
+	s.log.writeHook = func(*os.File, []byte) (int, error) { return 0, errors.New("disk full") }
+	b := batchOf("a", 0, 5)
+	if err := s.Commit(t.Context(), b); err == nil {
+		t.Fatal("Commit succeeded through a failing write")
+	}
+	s.log.writeHook = nil
+	mustCommit(t, s, b)
+	if slices.Contains(b.Duplicates, true) {
+		t.Errorf("retry: duplicates %v, want none", b.Duplicates)
+	}
+	if err := s.flush(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if n := chunkFixes(t, s); n != 5 {
+		t.Errorf("chunks hold %d fixes, want 5", n)
+	}
+}
