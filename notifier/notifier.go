@@ -192,7 +192,7 @@ func (n *Notifier) updateBacklog(ctx context.Context) {
 	}
 	for name, k := range pending {
 		if _, ok := n.wake[name]; !ok {
-			// Deliveries of a hook no longer configured wait until it comes back or is retried under its old name.
+			// A hook no longer configured keeps its pending deliveries until one of that name is again.
 			n.m.backlog.WithLabelValues(name).Set(float64(k))
 		}
 	}
