@@ -3,6 +3,8 @@ package jt808
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -46,13 +48,13 @@ func BenchmarkLocationFix(b *testing.B) {
 	}
 	c := &conn{dev: tracker.Device{ID: "12345678901", VehicleID: "car-1"}}
 	var l Location
-	now := time.Now()
+	c.now = time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := DecodeLocation(f.Body, &l); err != nil {
 			b.Fatal(err)
 		}
-		fix := c.fix(&l, now, false)
+		fix := c.fix(&l, false)
 		if len(fix.Flags) != 3 {
 			b.Fatal(fix.Flags)
 		}
@@ -208,4 +210,70 @@ func memInUse() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse + m.StackInuse)
+}
+
+// chunkConn is a net.Conn whose reads return the chunks in turn, round and round, and whose
+// writes are counted and dropped.
+type chunkConn struct {
+	net.Conn
+	chunks  [][]byte
+	next    int
+	written int
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	n := copy(p, c.chunks[c.next])
+	c.next = (c.next + 1) % len(c.chunks)
+	return n, nil
+}
+
+func (c *chunkConn) Write(p []byte) (int, error)      { c.written += len(p); return len(p), nil }
+func (c *chunkConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *chunkConn) SetWriteDeadline(time.Time) error { return nil }
+
+// BenchmarkConnLocations is the gateway's work per location frame, without the socket and the
+// store: scanning, decoding, the fix, the batch handed to the sink, the reply and its share of
+// the read's write. Terminals send perRead frames at a time; the frames carry mileage, signal
+// and satellites as terminals commonly do, the mileage changing every tenth frame.
+func BenchmarkConnLocations(b *testing.B) {
+	for _, perRead := range []int{1, 16} {
+		b.Run(fmt.Sprintf("frames_per_read=%d", perRead), func(b *testing.B) {
+			srv, err := NewServer(Config{Sink: discardSink{}, Logger: slog.New(slog.DiscardHandler),
+				Admission: &tracker.Admission{Devices: devices{"12345678901": {ID: "12345678901", VehicleID: "car-1"}}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := Header{MsgID: MsgLocation, Phone: mustPhone("12345678901", false)}
+			l := Location{Status: StatusPositioned | StatusACC | StatusGPS, Lat: 43.65, Lon: 111.97, SpeedKmh: 30,
+				Time: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+			chunks := make([][]byte, 64)
+			var body []byte
+			for i := range chunks {
+				for range perRead {
+					h.Serial++
+					l.Time = l.Time.Add(time.Second)
+					l.Lon += 0.0001
+					mileage := binary.BigEndian.AppendUint32(nil, 120000+uint32(h.Serial/10))
+					l.Items = AppendItem(AppendItem(AppendItem(nil, 0x01, mileage), 0x30, []byte{25}), 0x31, []byte{11})
+					body = AppendLocation(body[:0], &l)
+					chunks[i], _ = AppendFrame(chunks[i], &h, body)
+				}
+			}
+			nc := &chunkConn{chunks: chunks}
+			c := newConn(srv, nc)
+			c.ctx = context.Background()
+			c.sc = newPooledScanner(c, srv.cfg.MaxFrameBytes, &srv.readBufs)
+			b.ReportAllocs()
+			for b.Loop() {
+				raw, err := c.sc.Next()
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.handle(c.ctx, raw)
+			}
+			if nc.written == 0 {
+				b.Fatal("no replies written")
+			}
+		})
+	}
 }

@@ -504,6 +504,35 @@ func TestDecodeLocationErrors(t *testing.T) {
 	}
 }
 
+// TestBCDTimeEveryDay checks the date arithmetic against time.Date on every day the two-digit
+// year can name, at the GMT+8 day boundaries, and that impossible days are refused.
+func TestBCDTimeEveryDay(t *testing.T) {
+	bcd := func(v int) byte { return byte(v/10)<<4 | byte(v%10) }
+	cst := time.FixedZone("CST", 8*3600)
+	for d := time.Date(2000, 1, 1, 0, 0, 0, 0, cst); d.Year() < 2100; d = d.AddDate(0, 0, 1) {
+		for _, hms := range [][3]int{{0, 0, 0}, {7, 59, 59}, {8, 0, 0}, {23, 59, 59}} {
+			want := time.Date(d.Year(), d.Month(), d.Day(), hms[0], hms[1], hms[2], 0, cst).UTC()
+			b := []byte{bcd(d.Year() % 100), bcd(int(d.Month())), bcd(d.Day()), bcd(hms[0]), bcd(hms[1]), bcd(hms[2])}
+			got, err := decodeBCDTime(b)
+			if err != nil || !got.Equal(want) || got.Location() != time.UTC {
+				t.Fatalf("%x: %v %v, want %v", b, got, err, want)
+			}
+		}
+	}
+	for _, b := range [][]byte{{0x01, 0x02, 0x29, 0, 0, 0}, {0x24, 0x04, 0x31, 0, 0, 0}, {0x00, 0x02, 0x30, 0, 0, 0},
+		{0x24, 0x06, 0x31, 0, 0, 0}, {0x24, 0x00, 0x01, 0, 0, 0}, {0x24, 0x01, 0x00, 0, 0, 0}, {0x24, 0x01, 0x01, 0x24, 0, 0}} {
+		if _, err := decodeBCDTime(b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%x: err %v", b, err)
+		}
+	}
+	for _, b := range [][]byte{{0x00, 0x02, 0x29, 0, 0, 0}, {0x24, 0x02, 0x29, 0, 0, 0}, {0x24, 0x07, 0x31, 0, 0, 0},
+		{0x24, 0x08, 0x31, 0, 0, 0}, {0x24, 0x12, 0x31, 0, 0, 0}} {
+		if _, err := decodeBCDTime(b); err != nil {
+			t.Errorf("%x: %v", b, err)
+		}
+	}
+}
+
 func TestDecodeBatchErrors(t *testing.T) {
 	item := AppendLocation(nil, &Location{Time: utc("2024-01-02T03:04:05Z")})
 	good := AppendBatch(nil, BatchBlindArea, item, item)
@@ -516,6 +545,23 @@ func TestDecodeBatchErrors(t *testing.T) {
 	} {
 		if _, err := DecodeBatch(body); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: err %v", name, err)
+		}
+	}
+}
+
+// TestPlain compares the word-at-a-time check with the byte loop for every position of each
+// byte value in slices of every length up to 20.
+func TestPlain(t *testing.T) {
+	for n := 0; n <= 20; n++ {
+		for pos := 0; pos < n; pos++ {
+			for v := 0; v < 256; v++ {
+				b := bytes.Repeat([]byte{0x7c}, n)
+				b[pos] = byte(v)
+				want := bytes.IndexByte(b, flag) < 0 && bytes.IndexByte(b, escape) < 0
+				if got := plain(b); got != want {
+					t.Fatalf("plain(%x) = %v", b, got)
+				}
+			}
 		}
 	}
 }

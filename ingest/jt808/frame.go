@@ -1,6 +1,7 @@
 package jt808
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -165,8 +166,15 @@ type Frame struct {
 // Unescape reverses the transmission escaping in place (7D 02 → 7E, 7D 01 → 7D) and returns
 // the shortened slice.
 func Unescape(b []byte) ([]byte, error) {
-	w := 0
-	for r := 0; r < len(b); r++ {
+	if bytes.IndexByte(b, flag) >= 0 {
+		return nil, malformed("delimiter inside frame")
+	}
+	// Most frames have nothing escaped, and the rest little: skip to the first escape.
+	w := bytes.IndexByte(b, escape)
+	if w < 0 {
+		return b, nil
+	}
+	for r := w; r < len(b); r++ {
 		c := b[r]
 		if c == escape {
 			r++
@@ -181,8 +189,6 @@ func Unescape(b []byte) ([]byte, error) {
 			default:
 				return nil, malformed("bad escape 7d %02x", b[r])
 			}
-		} else if c == flag {
-			return nil, malformed("delimiter inside frame")
 		}
 		b[w] = c
 		w++
@@ -207,11 +213,7 @@ func DecodeFrame(b []byte) (f Frame, headerRead bool, err error) {
 	if len(b) < hl+1 {
 		return f, true, malformed("no checksum")
 	}
-	var sum byte
-	for _, c := range b[:len(b)-1] {
-		sum ^= c
-	}
-	if sum != b[len(b)-1] {
+	if xorSum(b[:len(b)-1]) != b[len(b)-1] {
 		return f, true, ErrChecksum
 	}
 	if body := len(b) - 1 - hl; body != h.BodyLen {
@@ -291,21 +293,61 @@ func AppendFrame(dst []byte, h *Header, body []byte) ([]byte, error) {
 		hb = binary.BigEndian.AppendUint16(hb, h.Total)
 		hb = binary.BigEndian.AppendUint16(hb, h.Index)
 	}
-	var sum byte
-	for _, c := range hb {
-		sum ^= c
-	}
-	for _, c := range body {
-		sum ^= c
-	}
+	sum := xorSum(hb) ^ xorSum(body)
 	dst = append(dst, flag)
 	dst = appendEscaped(dst, hb)
 	dst = appendEscaped(dst, body)
-	dst = appendEscaped(dst, []byte{sum})
+	switch sum {
+	case flag:
+		dst = append(dst, escape, 0x02)
+	case escape:
+		dst = append(dst, escape, 0x01)
+	default:
+		dst = append(dst, sum)
+	}
 	return append(dst, flag), nil
 }
 
+// xorSum is the frame checksum: the XOR of all bytes, eight at a time.
+func xorSum(b []byte) byte {
+	var w uint64
+	for len(b) >= 8 {
+		w ^= binary.LittleEndian.Uint64(b)
+		b = b[8:]
+	}
+	w ^= w >> 32
+	w ^= w >> 16
+	w ^= w >> 8
+	sum := byte(w)
+	for _, c := range b {
+		sum ^= c
+	}
+	return sum
+}
+
+// plain reports whether b holds neither delimiter nor escape byte, eight bytes at a time.
+func plain(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		if hasZero(w^(ones*flag))|hasZero(w^(ones*escape)) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c == flag || c == escape {
+			return false
+		}
+	}
+	return true
+}
+
 func appendEscaped(dst, b []byte) []byte {
+	if plain(b) {
+		return append(dst, b...)
+	}
 	for _, c := range b {
 		switch c {
 		case flag:

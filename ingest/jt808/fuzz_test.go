@@ -37,7 +37,8 @@ func FuzzDecode(f *testing.F) {
 	defer local.Close()
 	defer remote.Close()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c := &conn{s: srv, nc: local, ctx: context.Background()} // serve sets ctx; batched locations are submitted with it
+		c := newConn(srv, local)
+		c.ctx = context.Background() // serve sets ctx; batched locations are submitted with it
 		sc := NewScanner(bytes.NewReader(data), 1024)
 		for {
 			fr, err := sc.Next()
@@ -56,7 +57,7 @@ func FuzzDecode(f *testing.F) {
 			raw := bytes.Clone(fr)
 			checkFrame(t, fr)
 			c.handle(context.Background(), raw)
-			c.pending = c.pending[:0]
+			c.releaseReplies()
 		}
 	})
 }

@@ -246,14 +246,36 @@ func decodeBCDTime(b []byte) (time.Time, error) {
 	if zero {
 		return time.Time{}, nil
 	}
-	if v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 59 {
+	y, mo, d := 2000+v[0], v[1], v[2]
+	if mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || v[3] > 23 || v[4] > 59 || v[5] > 59 {
 		return time.Time{}, malformed("time %x out of range", b[:6])
 	}
-	t := time.Date(2000+v[0], time.Month(v[1]), v[2], v[3], v[4], v[5], 0, time.UTC)
-	if t.Day() != v[2] {
-		return time.Time{}, malformed("time %x out of range", b[:6])
+	sec := daysSinceEpoch(y, mo, d)*86400 + int64(v[3]*3600+v[4]*60+v[5])
+	return time.Unix(sec-int64(gmt8/time.Second), 0).UTC(), nil
+}
+
+// daysIn is the length of month mo (1–12) of year y (2000–2099).
+func daysIn(y, mo int) int {
+	if mo == 2 {
+		if y%4 == 0 { // within 2000–2099 every fourth year is a leap year
+			return 29
+		}
+		return 28
 	}
-	return t.Add(-gmt8), nil
+	return 30 + (mo+mo/8)%2
+}
+
+// daysSinceEpoch counts the days from 1970-01-01 to the date (proleptic Gregorian): cheaper
+// than time.Date, which also resolves a time zone, for every fix.
+func daysSinceEpoch(y, mo, d int) int64 {
+	if mo <= 2 {
+		y--
+	}
+	era := y / 400 // y ≥ 1999
+	yoe := y - era*400
+	doy := (153*((mo+9)%12)+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era*146097 + doe - 719468)
 }
 
 func appendBCDTime(dst []byte, t time.Time) []byte {

@@ -34,7 +34,12 @@ type metrics struct {
 	// Counters looked up once, not per frame.
 	frameByID   map[uint16]prometheus.Counter
 	otherFrames prometheus.Counter
+	locations   prometheus.Counter // frames of 0x0200, added once per read
+	rejectBy    map[string]prometheus.Counter
 }
+
+var rejectReasons = [...]string{reasonChecksum, reasonTooLarge, reasonMalformed, reasonUnsupported,
+	reasonUnknownDevice, reasonUnauthenticated, reasonFragment}
 
 // newMetrics creates the gateway's metrics with the constant label protocol="jt808" and
 // registers them on reg (when not nil). The other gateways register the same names with their
@@ -54,7 +59,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		[]string{"reason"})
 	panics := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "bw_gateway_panics_total", Help: "Device connections closed by a recovered panic.", ConstLabels: labels})
-	m := &metrics{frameByID: make(map[uint16]prometheus.Counter, len(knownIDs))}
+	m := &metrics{frameByID: make(map[uint16]prometheus.Counter, len(knownIDs)),
+		rejectBy: make(map[string]prometheus.Counter, len(rejectReasons))}
 	var err error
 	if m.conns, err = register(reg, conns); err != nil {
 		return nil, err
@@ -75,6 +81,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.frameByID[id] = frames.WithLabelValues(fmt.Sprintf("0x%04x", id))
 	}
 	m.otherFrames = frames.WithLabelValues("other")
+	m.locations = m.frameByID[MsgLocation]
+	for _, r := range rejectReasons {
+		m.rejectBy[r] = m.rejected.WithLabelValues(r)
+	}
 	return m, nil
 }
 
@@ -86,7 +96,7 @@ func (m *metrics) frame(id uint16) {
 	m.otherFrames.Inc()
 }
 
-func (m *metrics) reject(reason string) { m.rejected.WithLabelValues(reason).Inc() }
+func (m *metrics) reject(reason string) { m.rejectBy[reason].Inc() }
 
 // register registers c on reg, or returns the identical collector registered before (a second
 // server on the same registry, as in tests).

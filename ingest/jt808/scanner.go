@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // ErrFrameTooLarge is returned by Scanner.Next for a frame longer than the scanner's limit.
@@ -24,6 +25,19 @@ type Scanner struct {
 	// skipping: discarding an oversized frame up to its closing delimiter.
 	skipping bool
 	err      error
+
+	// With a pool (the gateway's scanners), the buffer is taken from it when data can be read
+	// and given back whenever it holds nothing still needed, so that an idle connection holds
+	// no buffer however large the reads are. lr then does the reading.
+	pool *sync.Pool // of *[]byte, each at least max+2 long
+	pbuf *[]byte    // the pooled buffer held, nil when none
+	lr   lazyReader
+}
+
+// A lazyReader reads into sc.space(), asked for only once data can be read; when it waits
+// for data it calls sc.idle() first.
+type lazyReader interface {
+	readInto(sc *Scanner) (int, error)
 }
 
 const initialScanBuf = 512
@@ -101,14 +115,64 @@ func (s *Scanner) scan() ([]byte, bool, error) {
 	}
 }
 
+// newPooledScanner returns a Scanner whose buffers come from pool (each at least maxFrame+2
+// bytes long) and which reads through lr.
+func newPooledScanner(lr lazyReader, maxFrame int, pool *sync.Pool) *Scanner {
+	s := NewScanner(nil, maxFrame)
+	s.lr, s.pool = lr, pool
+	return s
+}
+
+// space returns the free end of the buffer, taking a buffer first when there is none.
+func (s *Scanner) space() []byte {
+	if s.buf == nil {
+		if s.pool != nil {
+			s.pbuf = s.pool.Get().(*[]byte)
+			s.buf = *s.pbuf
+		} else {
+			s.buf = make([]byte, initialScanBuf)
+		}
+	}
+	return s.buf[s.end:]
+}
+
+// idle gives a pooled buffer back when it holds no data still to be scanned.
+func (s *Scanner) idle() {
+	if s.pbuf == nil || s.start != s.end {
+		return
+	}
+	s.start, s.end = 0, 0
+	s.pool.Put(s.pbuf)
+	s.pbuf, s.buf = nil, nil
+}
+
+// release gives a pooled buffer back whatever it holds: the stream is done.
+func (s *Scanner) release() {
+	s.start = s.end
+	s.idle()
+}
+
 // fill reads more data, compacting and growing the buffer as needed.
 func (s *Scanner) fill() {
 	if s.start == s.end {
 		s.start, s.end = 0, 0
+		s.idle()
 	}
-	if s.buf == nil {
-		s.buf = make([]byte, initialScanBuf)
+	if s.lr != nil {
+		// Part of a frame is left: move it to the front, so the read has the whole buffer
+		// but that part (the buffer holds more than a frame: it never grows).
+		if s.start > 0 {
+			s.end = copy(s.buf, s.buf[s.start:s.end])
+			s.start = 0
+		}
+		n, err := s.lr.readInto(s)
+		s.end += n
+		if err != nil {
+			s.err = err
+		}
+		return
 	}
+	s.space()
 	if s.end == len(s.buf) {
 		if s.start > 0 {
 			s.end = copy(s.buf, s.buf[s.start:s.end])

@@ -1,16 +1,19 @@
 package jt808
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/bits"
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,7 +51,20 @@ type Server struct {
 	conns   map[*conn]struct{}
 	closing bool
 	wg      sync.WaitGroup
+
+	// Buffers are held only while in use, so an idle connection holds none: read buffers
+	// (*[]byte of readBufSize) while they hold unscanned data, reply buffers (*[]byte) from a
+	// read's first reply to its write, batches from a read's first location to its Submit.
+	readBufs    sync.Pool
+	readBufSize int
+	replyBufs   sync.Pool
+	batches     sync.Pool
+	deadline    atomic.Pointer[sharedDeadline]
 }
+
+// readBufSize: one read takes whatever a pipelining terminal sent since the last (about 350
+// location frames), so that they cost one read, one Submit and one write.
+const readBufSize = 16 << 10
 
 // NewServer checks cfg, fills in defaults and registers the metrics.
 func NewServer(cfg Config) (*Server, error) {
@@ -72,12 +88,35 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
-		cfg:   cfg,
-		log:   cfg.Logger.With("protocol", tracker.ProtocolJT808),
-		m:     m,
-		conns: make(map[*conn]struct{}),
-	}, nil
+	s := &Server{
+		cfg:         cfg,
+		log:         cfg.Logger.With("protocol", tracker.ProtocolJT808),
+		m:           m,
+		conns:       make(map[*conn]struct{}),
+		readBufSize: max(readBufSize, cfg.MaxFrameBytes+2),
+	}
+	s.readBufs.New = func() any { b := make([]byte, s.readBufSize); return &b }
+	s.replyBufs.New = func() any { b := make([]byte, 0, 1024); return &b }
+	s.batches.New = func() any { return new(batch) }
+	return s, nil
+}
+
+// sharedDeadline is the context of Submits for a short while: one context and timer for all
+// connections instead of one per read. A Submit thus gets SubmitTimeout less at most renewAt's
+// lag.
+type sharedDeadline struct {
+	ctx     context.Context
+	cancel  context.CancelFunc // not called: the timer ends the context at its deadline
+	renewAt time.Time
+}
+
+func (s *Server) submitContext(base context.Context, now time.Time) context.Context {
+	if d := s.deadline.Load(); d != nil && now.Before(d.renewAt) {
+		return d.ctx
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(base), s.cfg.SubmitTimeout)
+	s.deadline.Store(&sharedDeadline{ctx: ctx, cancel: cancel, renewAt: now.Add(min(time.Second, s.cfg.SubmitTimeout/32))})
+	return ctx
 }
 
 func setDefault[T int | time.Duration](v *T, d T) {
@@ -129,7 +168,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("jt808: accept: %w", err)
 		}
 		backoff = 0
-		c := &conn{s: s, nc: nc}
+		c := newConn(s, nc)
 		if !s.track(c) {
 			s.m.refused.WithLabelValues(reasonMaxConns).Inc()
 			nc.Close()
@@ -178,9 +217,19 @@ type conn struct {
 	s  *Server
 	nc net.Conn
 	sc *Scanner
+	// raw reads the socket directly, so that the read buffer is taken only once data is
+	// there; nil when nc is not a socket (then nc.Read into a held buffer).
+	raw    syscall.RawConn
+	readFn func(fd uintptr) bool // made once: a closure per read would allocate
+	rn     int
+	rerr   error
 
 	mu       sync.Mutex // guards stopping against the read deadline being reset
-	stopping bool
+	stopping atomic.Bool
+	// The deadlines are moved at most every rearm: moving a timer per read costs more than
+	// the deadlines' precision is worth.
+	readArmed, writeArmed time.Time
+	rearm                 time.Duration
 
 	// Admission of the phone number last seen; re-decided when it changes.
 	decided bool
@@ -189,49 +238,139 @@ type conn struct {
 	unknown bool
 	authed  bool
 
-	serial  uint16 // of platform messages
-	pending []byte // replies not yet written: flushed before blocking on a read
+	serial  uint16  // of platform messages
+	pending *[]byte // replies not yet written (nil: none), flushed before blocking on a read
+	now     time.Time
+	nLoc    int // location frames not yet counted in the metrics
+	ctx     context.Context
 	// Locations of frames that arrived together wait here and go to the sink as one Submit
 	// before the next blocking read: a terminal that pipelines costs one commit wait, not one
 	// per frame.
-	ctx     context.Context
-	batch   []tracker.Fix
-	batchOf []Header
-	reasm   *Reassembler
+	batch *batch
+	reasm *Reassembler
+
+	// The flags and attributes of the last fix, handed on to the next while its alarm and
+	// status bits and its items are the same: consecutive fixes of a terminal mostly are, and
+	// the pipeline and stores only read them (Flags has no spare capacity, so an append copies).
+	flagKey  uint64
+	flags    []string
+	hasFlags bool
+	items    []byte
+	attrs    map[string]any
+}
+
+type batch struct {
+	fixes []tracker.Fix
+	of    []Header
+}
+
+// maxCachedItems bounds the items kept to compare with the next fix's.
+const maxCachedItems = 64
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc, rearm: min(time.Second, s.cfg.IdleTimeout/16, s.cfg.WriteTimeout/16)}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+			c.readFn = c.readSocket
+		}
+	}
+	return c
 }
 
 func (c *conn) stopReading() {
 	c.mu.Lock()
-	c.stopping = true
+	c.stopping.Store(true)
 	c.nc.SetReadDeadline(time.Unix(1, 0))
 	c.mu.Unlock()
 }
 
-// Read feeds the scanner: it first writes the replies gathered while handling the frames of the
-// previous read, so frames coalesced in one read are answered in one write.
-func (c *conn) Read(p []byte) (int, error) {
+// readInto feeds the scanner: it first submits the locations and writes the replies gathered
+// while handling the frames of the previous read, so frames coalesced in one read cost one
+// Submit and are answered in one write.
+func (c *conn) readInto(sc *Scanner) (int, error) {
 	c.submitBatch()
-	if err := c.flush(); err != nil {
+	now := time.Now()
+	if err := c.flush(now); err != nil {
 		return 0, err
 	}
-	c.mu.Lock()
-	if c.stopping {
-		c.mu.Unlock()
-		return 0, errStopping
+	if err := c.armRead(now); err != nil {
+		return 0, err
 	}
-	c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
-	c.mu.Unlock()
-	return c.nc.Read(p)
+	var n int
+	var err error
+	if c.raw == nil {
+		n, err = c.nc.Read(sc.space())
+	} else {
+		c.rn, c.rerr = 0, nil
+		if err = c.raw.Read(c.readFn); err == nil {
+			n, err = c.rn, c.rerr
+		}
+	}
+	c.now = time.Now()
+	return n, err
 }
 
-func (c *conn) flush() error {
-	if len(c.pending) == 0 {
+// readSocket is called by RawConn.Read when the socket may be readable; false waits for it.
+func (c *conn) readSocket(fd uintptr) bool {
+	for {
+		n, err := syscall.Read(int(fd), c.sc.space())
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			c.sc.idle() // nothing to read: the buffer goes back while we wait
+			return false
+		case err != nil:
+			c.rerr = err
+		case n == 0:
+			c.rerr = io.EOF
+		default:
+			c.rn = n
+		}
+		return true
+	}
+}
+
+func (c *conn) armRead(now time.Time) error {
+	if c.stopping.Load() {
+		return errStopping
+	}
+	if now.Sub(c.readArmed) < c.rearm {
 		return nil
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-	_, err := c.nc.Write(c.pending)
-	c.pending = c.pending[:0]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopping.Load() {
+		return errStopping
+	}
+	c.readArmed = now
+	return c.nc.SetReadDeadline(now.Add(c.s.cfg.IdleTimeout))
+}
+
+func (c *conn) flush(now time.Time) error {
+	if c.pending == nil {
+		return nil
+	}
+	if now.Sub(c.writeArmed) >= c.rearm {
+		c.writeArmed = now
+		c.nc.SetWriteDeadline(now.Add(c.s.cfg.WriteTimeout))
+	}
+	_, err := c.nc.Write(*c.pending)
+	c.releaseReplies()
 	return err
+}
+
+// releaseReplies drops the replies not yet written and gives their buffer back.
+func (c *conn) releaseReplies() {
+	if c.pending == nil {
+		return
+	}
+	if cap(*c.pending) <= 64<<10 { // one giant read's replies are not kept for every later one
+		*c.pending = (*c.pending)[:0]
+		c.s.replyBufs.Put(c.pending)
+	}
+	c.pending = nil
 }
 
 func (c *conn) serve(ctx context.Context) {
@@ -245,7 +384,8 @@ func (c *conn) serve(ctx context.Context) {
 		}
 	}()
 	c.ctx = ctx
-	c.sc = NewScanner(c, c.s.cfg.MaxFrameBytes)
+	c.sc = newPooledScanner(c, c.s.cfg.MaxFrameBytes, &c.s.readBufs)
+	defer c.sc.release()
 	for {
 		raw, err := c.sc.Next()
 		if errors.Is(err, ErrFrameTooLarge) {
@@ -261,7 +401,7 @@ func (c *conn) serve(ctx context.Context) {
 		}
 	}
 	c.submitBatch()
-	if err := c.flush(); err != nil {
+	if err := c.flush(time.Now()); err != nil {
 		c.s.log.Debug("jt808 write", "remote", c.nc.RemoteAddr().String(), "err", err)
 	}
 }
@@ -295,7 +435,11 @@ func (c *conn) handle(ctx context.Context, raw []byte) bool {
 		return true
 	}
 	h := &f.Header
-	c.s.m.frame(h.MsgID)
+	if h.MsgID == MsgLocation {
+		c.nLoc++ // counted once per read
+	} else {
+		c.s.m.frame(h.MsgID)
+	}
 	if !c.admit(ctx, h) {
 		return true // registry unavailable: no answer, the terminal retries
 	}
@@ -387,7 +531,7 @@ func (c *conn) reassemble(f Frame) (whole Frame, done, ok bool) {
 	if c.reasm == nil {
 		c.reasm = &Reassembler{MaxBytes: c.s.cfg.FragmentBytes, Timeout: c.s.cfg.FragmentTimeout}
 	}
-	whole, done, err := c.reasm.Add(f, time.Now())
+	whole, done, err := c.reasm.Add(f, c.now)
 	switch {
 	case errors.Is(err, ErrMalformed):
 		c.s.m.reject(reasonMalformed)
@@ -405,7 +549,6 @@ func (c *conn) reassemble(f Frame) (whole Frame, done, ok bool) {
 // report turns a 0x0200 or 0x0704 into fixes, submits them and acknowledges once they are
 // stored (or refused for good).
 func (c *conn) report(ctx context.Context, f *Frame) {
-	now := time.Now()
 	var fixes []tracker.Fix
 	var loc Location
 	if f.Header.MsgID == MsgLocation {
@@ -414,8 +557,11 @@ func (c *conn) report(ctx context.Context, f *Frame) {
 			c.generalReply(&f.Header, ResultMessageError)
 			return
 		}
-		c.batch = append(c.batch, c.fix(&loc, now, false))
-		c.batchOf = append(c.batchOf, f.Header)
+		if c.batch == nil {
+			c.batch = c.s.batches.Get().(*batch)
+		}
+		c.batch.fixes = append(c.batch.fixes, c.fix(&loc, false))
+		c.batch.of = append(c.batch.of, f.Header)
 		return
 	} else {
 		b, err := DecodeBatch(f.Body)
@@ -425,7 +571,7 @@ func (c *conn) report(ctx context.Context, f *Frame) {
 				if err = DecodeLocation(it, &loc); err != nil {
 					break
 				}
-				fixes[i] = c.fix(&loc, now, b.Type == BatchBlindArea)
+				fixes[i] = c.fix(&loc, b.Type == BatchBlindArea)
 			}
 		}
 		if err != nil {
@@ -434,11 +580,7 @@ func (c *conn) report(ctx context.Context, f *Frame) {
 			return
 		}
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.s.cfg.SubmitTimeout)
-	err := c.s.cfg.Sink.Submit(sctx, fixes)
-	cancel()
-	var refused *tracker.RefusedError
-	if err != nil && !errors.As(err, &refused) {
+	if err := c.s.cfg.Sink.Submit(c.s.submitContext(ctx, c.now), fixes); !stored(err) {
 		// Not stored: no acknowledgement, so the terminal keeps the fixes and sends them again.
 		c.s.log.Warn("jt808 submit", "device", c.dev.ID, "fixes", len(fixes), "err", err)
 		return
@@ -448,39 +590,47 @@ func (c *conn) report(ctx context.Context, f *Frame) {
 
 // submitBatch hands the gathered locations to the sink and acknowledges them once stored.
 func (c *conn) submitBatch() {
-	if len(c.batch) == 0 {
+	if c.nLoc > 0 {
+		c.s.m.locations.Add(float64(c.nLoc))
+		c.nLoc = 0
+	}
+	b := c.batch
+	if b == nil {
 		return
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.s.cfg.SubmitTimeout)
-	err := c.s.cfg.Sink.Submit(sctx, c.batch)
-	cancel()
-	var refused *tracker.RefusedError
-	if err != nil && !errors.As(err, &refused) {
-		c.s.log.Warn("jt808 submit", "device", c.dev.ID, "fixes", len(c.batch), "err", err)
+	c.batch = nil
+	if err := c.s.cfg.Sink.Submit(c.s.submitContext(c.ctx, c.now), b.fixes); !stored(err) {
+		c.s.log.Warn("jt808 submit", "device", c.dev.ID, "fixes", len(b.fixes), "err", err)
 	} else {
-		for i := range c.batchOf {
-			c.generalReply(&c.batchOf[i], ResultOK)
+		for i := range b.of {
+			c.generalReply(&b.of[i], ResultOK)
 		}
 	}
-	// The sink does not keep the slice; a fresh one keeps an idle connection small.
-	c.batch, c.batchOf = nil, nil
+	// The sink keeps no reference to the slice (it copies what it keeps): the batch goes
+	// back, emptied so that it holds on to no flags or attributes.
+	clear(b.fixes)
+	b.fixes, b.of = b.fixes[:0], b.of[:0]
+	if cap(b.fixes) <= 1024 {
+		c.s.batches.Put(b)
+	}
 }
 
-func (c *conn) fix(l *Location, now time.Time, blind bool) tracker.Fix {
-	n := bits.OnesCount32(l.Alarm&alarmMask) + bits.OnesCount32(l.Status&statusMask)
-	if blind {
-		n++
+// stored reports whether a Submit's fixes may be acknowledged: stored, or refused for good.
+func stored(err error) bool {
+	if err == nil {
+		return true
 	}
-	flags := l.AppendFlags(make([]string, 0, n))
-	if blind {
-		flags = append(flags, tracker.FlagBlindArea)
-	}
+	var refused *tracker.RefusedError // on the heap: only when Submit failed
+	return errors.As(err, &refused)
+}
+
+func (c *conn) fix(l *Location, blind bool) tracker.Fix {
 	return tracker.Fix{
 		VehicleID:  c.dev.VehicleID,
 		DeviceID:   c.dev.ID,
 		Protocol:   tracker.ProtocolJT808,
 		Time:       l.Time,
-		ReceivedAt: now,
+		ReceivedAt: c.now,
 		Lat:        l.Lat,
 		Lon:        l.Lon,
 		SpeedKmh:   l.SpeedKmh,
@@ -488,9 +638,44 @@ func (c *conn) fix(l *Location, now time.Time, blind bool) tracker.Fix {
 		AltitudeM:  l.AltitudeM,
 		Valid:      l.Valid(),
 		Late:       blind,
-		Flags:      flags,
-		Attrs:      l.Attrs(),
+		Flags:      c.flagsOf(l, blind),
+		Attrs:      c.attrsOf(l),
 	}
+}
+
+func (c *conn) flagsOf(l *Location, blind bool) []string {
+	key := uint64(l.Alarm&alarmMask)<<32 | uint64(l.Status&statusMask)
+	if blind {
+		key |= 1 << 31 // not a status bit of statusMask
+	}
+	if c.hasFlags && key == c.flagKey {
+		return c.flags
+	}
+	flags := l.AppendFlags(nil)
+	if blind {
+		flags = append(flags, tracker.FlagBlindArea)
+	}
+	if flags == nil {
+		flags = []string{}
+	}
+	c.flagKey, c.flags, c.hasFlags = key, slices.Clip(flags), true
+	return c.flags
+}
+
+func (c *conn) attrsOf(l *Location) map[string]any {
+	if len(l.Items) == 0 {
+		return nil
+	}
+	if c.attrs != nil && bytes.Equal(l.Items, c.items) {
+		return c.attrs
+	}
+	m := l.Attrs()
+	if len(l.Items) <= maxCachedItems {
+		c.items, c.attrs = append(c.items[:0], l.Items...), m
+	} else {
+		c.items, c.attrs = c.items[:0], nil
+	}
+	return m
 }
 
 func (c *conn) generalReply(req *Header, result byte) {
@@ -509,10 +694,13 @@ func (c *conn) registerReply(req *Header, result byte, code string) {
 func (c *conn) send(req *Header, msgID uint16, body []byte) {
 	h := req.Reply(msgID, c.serial)
 	c.serial++
-	out, err := AppendFrame(c.pending, &h, body)
+	if c.pending == nil {
+		c.pending = c.s.replyBufs.Get().(*[]byte)
+	}
+	out, err := AppendFrame(*c.pending, &h, body)
 	if err != nil {
 		c.s.log.Warn("jt808 encode reply", "device", c.dev.ID, "err", err)
 		return
 	}
-	c.pending = out
+	*c.pending = out
 }

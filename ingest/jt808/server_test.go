@@ -2,10 +2,13 @@ package jt808
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -50,7 +53,7 @@ func (s *recordingSink) Submit(ctx context.Context, fixes []tracker.Fix) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.batches = append(s.batches, fixes)
+	s.batches = append(s.batches, slices.Clone(fixes)) // the gateway reuses the slice after Submit
 	return fail
 }
 
@@ -283,6 +286,56 @@ func TestServerLocation2013(t *testing.T) {
 	for reason, want := range map[string]float64{"checksum": 1, "malformed": 1, "unsupported": 1, "too_large": 1} {
 		if got := ts.rejected(reason); got != want {
 			t.Errorf("rejected %s = %v, want %v", reason, got, want)
+		}
+	}
+}
+
+// TestServerFlagsAndAttrsPerFix: fixes of one read get their own flags and attributes, also
+// where the gateway hands the previous fix's on because they are equal; flags have no spare
+// capacity, so the pipeline appending one cannot change another fix's.
+func TestServerFlagsAndAttrsPerFix(t *testing.T) {
+	ts := startServer(t, Config{})
+	tm := dial(t, ts.addr, "12345678901", false)
+	at := utc("2026-05-01T10:00:00Z")
+	mileage := func(tenths uint32) []byte { return AppendItem(nil, 0x01, binary.BigEndian.AppendUint32(nil, tenths)) }
+	locs := []Location{
+		{Status: StatusACC | StatusPositioned, Lat: 43.65, Lon: 111.97, Time: at, Items: mileage(100)},
+		{Status: StatusACC | StatusPositioned, Lat: 43.65, Lon: 111.98, Time: at.Add(time.Second), Items: mileage(100)},
+		{Alarm: AlarmSOS, Status: StatusPositioned | StatusGPS, Lat: 43.65, Lon: 111.99, Time: at.Add(2 * time.Second),
+			Items: AppendItem(mileage(101), 0x30, []byte{31})},
+		{Lat: 43.65, Lon: 112, Time: at.Add(3 * time.Second)},
+		{Status: StatusACC | StatusPositioned, Lat: 43.65, Lon: 112.01, Time: at.Add(4 * time.Second), Items: mileage(100)},
+	}
+	var stream []byte
+	for i := range locs {
+		stream = append(stream, tm.frame(MsgLocation, AppendLocation(nil, &locs[i]))...)
+	}
+	tm.write(stream)
+	for i := range locs {
+		tm.expect(tm.platform(MsgPlatformResponse, uint16(i), general(uint16(i), MsgLocation, ResultOK)))
+	}
+	var fixes []tracker.Fix
+	for _, b := range ts.sink.take() {
+		fixes = append(fixes, b...)
+	}
+	want := []struct {
+		flags []string
+		attrs map[string]any
+	}{
+		{[]string{"acc_on", "positioned"}, map[string]any{"mileage_km": 10.0}},
+		{[]string{"acc_on", "positioned"}, map[string]any{"mileage_km": 10.0}},
+		{[]string{"sos", "positioned", "gps"}, map[string]any{"mileage_km": 10.1, "signal": 31}},
+		{[]string{}, nil},
+		{[]string{"acc_on", "positioned"}, map[string]any{"mileage_km": 10.0}},
+	}
+	if len(fixes) != len(want) {
+		t.Fatalf("%d fixes, want %d", len(fixes), len(want))
+	}
+	for i, f := range fixes {
+		if !reflect.DeepEqual(f.Flags, want[i].flags) || !reflect.DeepEqual(f.Attrs, want[i].attrs) || cap(f.Flags) != len(f.Flags) ||
+			f.Lon != locs[i].Lon {
+			t.Errorf("fix %d: flags %q (cap %d) attrs %v lon %v, want %q %v %v", i, f.Flags, cap(f.Flags), f.Attrs, f.Lon,
+				want[i].flags, want[i].attrs, locs[i].Lon)
 		}
 	}
 }
