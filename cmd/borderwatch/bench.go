@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,105 +27,125 @@ import (
 	"github.com/borderwatch/borderwatch/sim"
 )
 
-// benchResult is what `borderwatch bench --json` prints.
+// benchResult is what `borderwatch bench --json` prints. The top-level figures are those of
+// the default mode (group commits without fsync); Sync holds the row with --sync-commits.
 type benchResult struct {
+	benchRow
+	AlertP50Ms     float64   `json:"alert_p50_ms"`
+	AlertP99Ms     float64   `json:"alert_p99_ms"`
+	AlertsMeasured int       `json:"alerts_measured"`
+	RSSMB          float64   `json:"rss_mb"`
+	RSSPerConnKB   float64   `json:"rss_per_idle_conn_kb"`
+	IdleConns      int       `json:"idle_connections"`
+	Zones          int       `json:"zones"`
+	Geofence       string    `json:"geofence"`
+	FramesPerWrite int       `json:"frames_per_write"`
+	Items          bool      `json:"items"`
+	LoadAvg        [2]string `json:"load_avg"` // the machine's 1-minute load average at start and end
+	Sync           *benchRow `json:"sync,omitempty"`
+}
+
+// benchRow is the sustained rate of one storage mode: the highest offered rate whose fixes
+// were all acknowledged within the step and whose ack p99 stayed under --max-p99.
+type benchRow struct {
+	SyncEveryCommit bool        `json:"sync_every_commit"`
 	FixesPerS       float64     `json:"fixes_per_s"`
 	AckP50Ms        float64     `json:"ack_p50_ms"`
 	AckP99Ms        float64     `json:"ack_p99_ms"`
-	AlertP50Ms      float64     `json:"alert_p50_ms"`
-	AlertP99Ms      float64     `json:"alert_p99_ms"`
-	AlertsMeasured  int         `json:"alerts_measured"`
 	Connections     int         `json:"connections"`
-	RSSMB           float64     `json:"rss_mb"`
-	RSSPerConnKB    float64     `json:"rss_per_idle_conn_kb"`
-	CPUPercent      float64     `json:"cpu_percent"`
-	Zones           int         `json:"zones"`
-	Geofence        string      `json:"geofence"`
-	SyncEveryCommit bool        `json:"sync_every_commit"`
+	CPUPercent      float64     `json:"cpu_percent"` // the server's, of one core
+	ServerUsPerFix  float64     `json:"server_cpu_us_per_fix"`
+	GenCPUPercent   float64     `json:"generator_cpu_percent"`
+	GenUsPerFix     float64     `json:"generator_cpu_us_per_fix"`
 	Steps           []benchStep `json:"steps"`
+	profile         []byte
 }
 
 type benchStep struct {
-	OfferedPerS float64 `json:"offered_per_s"`
-	AckedPerS   float64 `json:"acked_per_s"`
-	AckP50Ms    float64 `json:"ack_p50_ms"`
-	AckP99Ms    float64 `json:"ack_p99_ms"`
-	CPUPercent  float64 `json:"cpu_percent"`
-	KeptUp      bool    `json:"kept_up"`
+	OfferedPerS    float64 `json:"offered_per_s"`
+	AckedPerS      float64 `json:"acked_per_s"`
+	AckP50Ms       float64 `json:"ack_p50_ms"`
+	AckP99Ms       float64 `json:"ack_p99_ms"`
+	CPUPercent     float64 `json:"cpu_percent"`
+	ServerUsPerFix float64 `json:"server_cpu_us_per_fix"`
+	GenCPUPercent  float64 `json:"generator_cpu_percent"`
+	GenUsPerFix    float64 `json:"generator_cpu_us_per_fix"`
+	KeptUp         bool    `json:"kept_up"`
+	profile        []byte
+}
+
+type benchOptions struct {
+	duration       time.Duration
+	conns          int
+	start, maxRate int
+	refine         int
+	maxP99         time.Duration
+	framesPerWrite int
+	items          bool
+	profile        bool
+	say            func(string, ...any)
 }
 
 // benchCommand starts a server in a child process (embedded backends, the district plus
 // synthetic zones, a temporary data directory) and drives it from this process over real
-// JT/T 808 TCP connections, raising the offered rate until acknowledgements fall behind.
+// JT/T 808 TCP connections: the rate rises by half until acknowledgements fall behind, then
+// is bisected between the last rate that kept up and the first that did not.
 func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	duration := fs.Duration("duration", 8*time.Second, "length of each rate step")
-	conns := fs.Int("connections", 2000, "terminal connections driving the load")
+	var o benchOptions
+	fs.DurationVar(&o.duration, "duration", 8*time.Second, "length of each rate step")
+	fs.IntVar(&o.conns, "connections", 2000, "terminal connections driving the load")
 	idle := fs.Int("idle", 5000, "idle connections opened to measure memory per connection")
 	zones := fs.Int("zones", 300, "synthetic polygon zones added to the district")
-	start := fs.Int("start-rate", 20000, "first offered rate, fixes/s")
-	maxRate := fs.Int("max-rate", 400000, "stop raising the rate here")
-	syncCommits := fs.Bool("sync-commits", false, "fsync every group commit (survives power loss)")
+	fs.IntVar(&o.start, "start-rate", 20000, "first offered rate, fixes/s")
+	fs.IntVar(&o.maxRate, "max-rate", 400000, "stop raising the rate here")
+	fs.IntVar(&o.refine, "refine", 3, "bisection steps between the last rate that kept up and the first that did not")
+	fs.DurationVar(&o.maxP99, "max-p99", time.Second, "a step keeps up only with its ack p99 under this")
+	fs.IntVar(&o.framesPerWrite, "frames-per-write", 16, "0x0200 frames a terminal pipelines in one write")
+	fs.BoolVar(&o.items, "items", true, "frames carry mileage, signal and satellite items, as most terminals send")
+	syncCommits := fs.Bool("sync-commits", false, "also measure with an fsync every group commit (survives power loss), as a second row")
+	profile := fs.String("profile", "", "write the server's CPU profile of the highest rate that kept up to this file")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	say := func(format string, a ...any) {
+	o.profile = *profile != ""
+	o.say = func(format string, a ...any) {
 		if !*asJSON {
 			fmt.Fprintf(stdout, format+"\n", a...)
 		}
 	}
-	srv, err := startBenchServer(ctx, *syncCommits, stderr)
+	res := benchResult{Geofence: envOr("BW_GEOFENCE", "embedded"), FramesPerWrite: o.framesPerWrite, Items: o.items}
+	res.LoadAvg[0] = loadAvg()
+	o.say("machine: %d CPUs, load average %s; %d connections, %d frames per write, items %v",
+		runtime.NumCPU(), res.LoadAvg[0], o.conns, o.framesPerWrite, o.items)
+
+	srv, err := startBenchServer(ctx, false, o.profile, stderr)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	n, err := srv.importSynthetic(ctx, *zones)
+	if res.Zones, err = srv.importSynthetic(ctx, *zones); err != nil {
+		return err
+	}
+	o.say("server pid %d, %d zones, geofence %s", srv.cmd.Process.Pid, res.Zones, res.Geofence)
+	phone := uint64(14000000000)
+	row, err := benchRamp(ctx, srv, o, &phone)
 	if err != nil {
 		return err
 	}
-	res := benchResult{Zones: n, Geofence: envOr("BW_GEOFENCE", "embedded"), SyncEveryCommit: *syncCommits}
-	say("server pid %d, %d zones, geofence %s", srv.cmd.Process.Pid, n, res.Geofence)
-
-	best := benchStep{}
-	phone := uint64(14000000000)
-	for rate := *start; rate <= *maxRate; rate = rate * 3 / 2 {
-		cpu0 := srv.cpuSeconds()
-		t0 := time.Now()
-		lr, err := sim.Load(ctx, sim.LoadConfig{Addr: srv.jt808, Terminals: *conns, RatePerSecond: rate, Duration: *duration, PhoneBase: phone})
-		if err != nil {
-			return err
-		}
-		phone += uint64(*conns)
-		st := benchStep{OfferedPerS: float64(rate), AckedPerS: lr.AckedPerSecond, AckP50Ms: ms(lr.P50), AckP99Ms: ms(lr.P99),
-			CPUPercent: 100 * (srv.cpuSeconds() - cpu0) / time.Since(t0).Seconds()}
-		st.KeptUp = lr.AckedPerSecond >= 0.95*float64(rate) && lr.P99 < time.Second
-		res.Steps = append(res.Steps, st)
-		say("offered %7.0f/s  acked %7.0f/s  ack p50 %6.1f ms  p99 %7.1f ms  server CPU %4.0f%%  %s",
-			st.OfferedPerS, st.AckedPerS, st.AckP50Ms, st.AckP99Ms, st.CPUPercent, map[bool]string{true: "kept up", false: "fell behind"}[st.KeptUp])
-		if st.KeptUp && st.AckedPerS > best.AckedPerS {
-			best = st
-		}
-		if !st.KeptUp {
-			break
-		}
-		time.Sleep(time.Second) // let the server drain between steps
-	}
-	if best.AckedPerS == 0 && len(res.Steps) > 0 {
-		best = res.Steps[0]
-	}
-	res.FixesPerS, res.AckP50Ms, res.AckP99Ms, res.CPUPercent, res.Connections = best.AckedPerS, best.AckP50Ms, best.AckP99Ms, best.CPUPercent, *conns
+	res.benchRow = row
 
 	// Fix-to-alert latency at half the sustained rate: probe vehicles cross the border far from
 	// any port while the load runs, and the alert is awaited on the live WebSocket.
-	half := max(int(best.AckedPerS/2), 1000)
-	say("alert latency at %d fixes/s…", half)
-	lats, err := srv.alertLatencies(ctx, half, *conns, phone, *duration)
+	half := max(int(row.FixesPerS/2), 1000)
+	o.say("alert latency at %d fixes/s…", half)
+	lats, err := srv.alertLatencies(ctx, half, o, phone)
 	if err != nil {
 		return err
 	}
-	phone += uint64(*conns)
+	phone += uint64(o.conns)
 	if len(lats) > 0 {
 		slices.Sort(lats)
 		res.AlertP50Ms, res.AlertP99Ms, res.AlertsMeasured = ms(lats[len(lats)/2]), ms(lats[len(lats)*99/100]), len(lats)
@@ -140,17 +161,146 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	for _, c := range held {
 		c.Close()
 	}
-	res.RSSMB = float64(rssAfter) / 1024
+	res.RSSMB, res.IdleConns = float64(rssAfter)/1024, len(held)
 	if len(held) > 0 {
 		res.RSSPerConnKB = float64(rssAfter-rssBefore) / float64(len(held))
+	}
+	srv.stop()
+
+	if *syncCommits {
+		o.say("again with an fsync every group commit…")
+		ssrv, err := startBenchServer(ctx, true, o.profile, stderr)
+		if err != nil {
+			return err
+		}
+		defer ssrv.stop()
+		if _, err := ssrv.importSynthetic(ctx, *zones); err != nil {
+			return err
+		}
+		srow, err := benchRamp(ctx, ssrv, o, &phone)
+		if err != nil {
+			return err
+		}
+		res.Sync = &srow
+		ssrv.stop()
+	}
+	res.LoadAvg[1] = loadAvg()
+	if *profile != "" && res.profile != nil {
+		if err := os.WriteFile(*profile, res.profile, 0o644); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	say("sustained %.0f fixes/s (every fix stored and acknowledged), ack p50 %.1f ms p99 %.1f ms", res.FixesPerS, res.AckP50Ms, res.AckP99Ms)
-	say("fix → alert on the WebSocket at %d fixes/s: p50 %.1f ms p99 %.1f ms (%d alerts)", half, res.AlertP50Ms, res.AlertP99Ms, res.AlertsMeasured)
-	say("server RSS %.0f MB; %.1f KB per idle connection (%d connections)", res.RSSMB, res.RSSPerConnKB, len(held))
+	o.say("")
+	o.say("%-12s %10s %9s %9s %11s %10s %9s %9s %7s", "commits", "fixes/s", "ack p50", "ack p99", "server CPU", "server/fix", "gen CPU", "gen/fix", "conns")
+	for _, r := range []*benchRow{&res.benchRow, res.Sync} {
+		if r == nil {
+			continue
+		}
+		mode := "no fsync"
+		if r.SyncEveryCommit {
+			mode = "fsync each"
+		}
+		o.say("%-12s %10.0f %6.1f ms %6.1f ms %10.0f%% %7.1f µs %8.0f%% %6.1f µs %7d", mode, r.FixesPerS, r.AckP50Ms, r.AckP99Ms,
+			r.CPUPercent, r.ServerUsPerFix, r.GenCPUPercent, r.GenUsPerFix, r.Connections)
+	}
+	o.say("every fix stored and acknowledged; CPU in %% of one core, per acknowledged fix; load average %s → %s", res.LoadAvg[0], res.LoadAvg[1])
+	o.say("fix → alert on the WebSocket at %d fixes/s: p50 %.1f ms p99 %.1f ms (%d alerts)", half, res.AlertP50Ms, res.AlertP99Ms, res.AlertsMeasured)
+	o.say("server RSS %.0f MB; %.1f KB per idle connection (%d connections)", res.RSSMB, res.RSSPerConnKB, res.IdleConns)
+	if *profile != "" {
+		o.say("server CPU profile at %.0f fixes/s: %s", res.FixesPerS, *profile)
+	}
 	return nil
+}
+
+// benchRamp raises the offered rate by half while acknowledgements keep up, then bisects
+// between the last rate that kept up and the first that did not.
+func benchRamp(ctx context.Context, srv *benchServer, o benchOptions, phone *uint64) (benchRow, error) {
+	row := benchRow{SyncEveryCommit: srv.syncCommits, Connections: o.conns}
+	best := -1 // in row.Steps
+	good, bad := 0, 0
+	step := func(rate int) (bool, error) {
+		st, err := benchOne(ctx, srv, o, rate, *phone)
+		*phone += uint64(o.conns)
+		if err != nil {
+			return false, err
+		}
+		row.Steps = append(row.Steps, st)
+		o.say("offered %7d/s  acked %7.0f/s  ack p50 %6.1f ms  p99 %7.1f ms  server CPU %4.0f%% %5.1f µs/fix  generator CPU %4.0f%% %4.1f µs/fix  %s",
+			rate, st.AckedPerS, st.AckP50Ms, st.AckP99Ms, st.CPUPercent, st.ServerUsPerFix, st.GenCPUPercent, st.GenUsPerFix,
+			map[bool]string{true: "kept up", false: "fell behind"}[st.KeptUp])
+		if st.KeptUp && (best < 0 || st.AckedPerS > row.Steps[best].AckedPerS) {
+			best = len(row.Steps) - 1
+		}
+		srv.settle()
+		return st.KeptUp, nil
+	}
+	for rate := o.start; rate <= o.maxRate; rate = rate * 3 / 2 {
+		ok, err := step(rate)
+		if err != nil {
+			return row, err
+		}
+		if !ok {
+			bad = rate
+			break
+		}
+		good = rate
+	}
+	for range o.refine {
+		if bad == 0 || bad-good < max(bad/50, 100) {
+			break
+		}
+		mid := (good + bad) / 2
+		ok, err := step(mid)
+		if err != nil {
+			return row, err
+		}
+		if ok {
+			good = mid
+		} else {
+			bad = mid
+		}
+	}
+	if best < 0 && len(row.Steps) > 0 {
+		best = 0 // nothing kept up: the first step's figures, marked by its kept_up
+	}
+	if best >= 0 {
+		best := row.Steps[best]
+		row.FixesPerS, row.AckP50Ms, row.AckP99Ms = best.AckedPerS, best.AckP50Ms, best.AckP99Ms
+		row.CPUPercent, row.ServerUsPerFix = best.CPUPercent, best.ServerUsPerFix
+		row.GenCPUPercent, row.GenUsPerFix = best.GenCPUPercent, best.GenUsPerFix
+		row.profile = best.profile
+	}
+	return row, nil
+}
+
+// benchOne offers rate for one step and measures both processes' CPU time over it.
+func benchOne(ctx context.Context, srv *benchServer, o benchOptions, rate int, phone uint64) (benchStep, error) {
+	var prof chan []byte
+	if o.profile {
+		prof = make(chan []byte, 1)
+		go func() { prof <- srv.cpuProfile(ctx, time.Second, max(o.duration-2*time.Second, time.Second)) }()
+	}
+	cpu0, gen0, t0 := srv.cpuSeconds(), selfCPUSeconds(), time.Now()
+	lr, err := sim.Load(ctx, sim.LoadConfig{Addr: srv.jt808, Terminals: o.conns, RatePerSecond: rate, Duration: o.duration,
+		FramesPerWrite: o.framesPerWrite, Items: o.items, PhoneBase: phone})
+	if err != nil {
+		return benchStep{}, err
+	}
+	wall := time.Since(t0).Seconds()
+	cpu, gen := srv.cpuSeconds()-cpu0, selfCPUSeconds()-gen0
+	st := benchStep{OfferedPerS: float64(rate), AckedPerS: lr.AckedPerSecond, AckP50Ms: ms(lr.P50), AckP99Ms: ms(lr.P99),
+		CPUPercent: 100 * cpu / wall, GenCPUPercent: 100 * gen / wall}
+	if lr.Acked > 0 {
+		st.ServerUsPerFix, st.GenUsPerFix = 1e6*cpu/float64(lr.Acked), 1e6*gen/float64(lr.Acked)
+	}
+	st.KeptUp = lr.AckedPerSecond >= 0.97*float64(rate) && lr.P99 < o.maxP99
+	if prof != nil {
+		st.profile = <-prof
+	}
+	return st, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -166,7 +316,9 @@ type benchServer struct {
 	cmd         *exec.Cmd
 	dir         string
 	http, jt808 string
+	pprof       string // "": no profiles
 	token       string
+	syncCommits bool
 }
 
 func freeAddr() (string, error) {
@@ -178,12 +330,17 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func startBenchServer(ctx context.Context, syncCommits bool, stderr io.Writer) (*benchServer, error) {
+func startBenchServer(ctx context.Context, syncCommits, pprof bool, stderr io.Writer) (*benchServer, error) {
 	dir, err := os.MkdirTemp("", "borderwatch-bench-")
 	if err != nil {
 		return nil, err
 	}
-	s := &benchServer{dir: dir}
+	s := &benchServer{dir: dir, syncCommits: syncCommits}
+	if pprof {
+		if s.pprof, err = freeAddr(); err != nil {
+			return nil, err
+		}
+	}
 	if s.http, err = freeAddr(); err != nil {
 		return nil, err
 	}
@@ -198,7 +355,7 @@ func startBenchServer(ctx context.Context, syncCommits bool, stderr io.Writer) (
 	s.cmd = exec.Command(exe, "serve")
 	s.cmd.Env = append(os.Environ(), "BW_DATA_DIR="+dir, "BW_HTTP_ADDR="+s.http, "BW_JT808_ADDR="+s.jt808, "BW_GT06_ADDR=", "BW_OSMAND_ADDR=",
 		"BW_ACCEPT_UNKNOWN_DEVICES=true", "BW_ADMIN_PASSWORD="+pw, "BW_LOG_LEVEL=warn", "BW_DATABASE_URL=", "BW_MAX_CONNS=20000",
-		"BW_SYNC_COMMITS="+strconv.FormatBool(syncCommits))
+		"BW_SYNC_COMMITS="+strconv.FormatBool(syncCommits), "BW_PPROF_ADDR="+s.pprof)
 	s.cmd.Stderr = stderr
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
@@ -235,7 +392,7 @@ func startBenchServer(ctx context.Context, syncCommits bool, stderr io.Writer) (
 }
 
 func (s *benchServer) stop() {
-	if s.cmd.Process != nil {
+	if s.cmd.Process != nil && s.cmd.ProcessState == nil {
 		s.cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { s.cmd.Wait(); close(done) }()
@@ -288,6 +445,57 @@ func (s *benchServer) cpuSeconds() float64 {
 	return (ut + st) / 100 // USER_HZ
 }
 
+// settle waits until the server has worked off what the last step left (its CPU use drops
+// under a fifth of a core), at most 30 s: a step after an overloaded one must not inherit its backlog.
+func (s *benchServer) settle() {
+	time.Sleep(500 * time.Millisecond)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		c0 := s.cpuSeconds()
+		time.Sleep(500 * time.Millisecond)
+		if s.cpuSeconds()-c0 < 0.1 {
+			return
+		}
+	}
+}
+
+// cpuProfile waits for after, then takes the server's CPU profile over d (nil on failure).
+func (s *benchServer) cpuProfile(ctx context.Context, after, d time.Duration) []byte {
+	select {
+	case <-time.After(after):
+	case <-ctx.Done():
+		return nil
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.pprof, int(d.Seconds())), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		return nil
+	}
+	return b
+}
+
+// selfCPUSeconds is this process's user+system CPU time: the load generator's.
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// loadAvg is the machine's 1-minute load average.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
+
 func (s *benchServer) rssKB() int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
@@ -318,7 +526,8 @@ func borderPoint(lon float64) (lat float64, ok bool) {
 
 // alertLatencies runs load at rate while probe terminals cross the border outside every port,
 // and measures from the crossing fix's send to its alert arriving on the live WebSocket.
-func (s *benchServer) alertLatencies(ctx context.Context, rate, conns int, phone uint64, d time.Duration) ([]time.Duration, error) {
+func (s *benchServer) alertLatencies(ctx context.Context, rate int, o benchOptions, phone uint64) ([]time.Duration, error) {
+	d := o.duration
 	ws, _, err := websocket.DefaultDialer.DialContext(ctx, "ws://"+s.http+"/api/v1/live?token="+s.token, nil)
 	if err != nil {
 		return nil, fmt.Errorf("bench: live WebSocket: %w", err)
@@ -364,7 +573,8 @@ func (s *benchServer) alertLatencies(ctx context.Context, rate, conns int, phone
 	defer cancel()
 	loadDone := make(chan struct{})
 	go func() {
-		sim.Load(loadCtx, sim.LoadConfig{Addr: s.jt808, Terminals: conns, RatePerSecond: rate, Duration: d + 5*time.Second, PhoneBase: phone})
+		sim.Load(loadCtx, sim.LoadConfig{Addr: s.jt808, Terminals: o.conns, RatePerSecond: rate, Duration: d + 5*time.Second,
+			FramesPerWrite: o.framesPerWrite, Items: o.items, PhoneBase: phone})
 		close(loadDone)
 	}()
 	time.Sleep(time.Second)
