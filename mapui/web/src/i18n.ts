@@ -81,6 +81,16 @@ const zh = {
   time: '时间',
   cst: '北京时间',
   forbidden: '当前角色无权访问此页面',
+  audit: '审计日志',
+  audit_filter: '筛选：用户、操作、对象',
+  audit_intact: '哈希链完整',
+  audit_broken: '哈希链断裂于',
+  audit_seq: '序号',
+  audit_time: '时间',
+  audit_actor: '用户',
+  audit_action: '操作',
+  audit_object: '对象',
+  audit_result: '结果',
 } as const;
 
 type Key = keyof typeof zh;
@@ -163,6 +173,16 @@ const en: Record<Key, string> = {
   time: 'Time',
   cst: 'CST',
   forbidden: 'Your role cannot open this view',
+  audit: 'Audit',
+  audit_filter: 'Filter: user, action, object',
+  audit_intact: 'Hash chain intact',
+  audit_broken: 'Hash chain broken at',
+  audit_seq: 'Seq',
+  audit_time: 'Time',
+  audit_actor: 'User',
+  audit_action: 'Action',
+  audit_object: 'Object',
+  audit_result: 'Result',
 };
 
 const LANG_KEY = 'bw.lang';

@@ -3,17 +3,19 @@
 import { ApiError, can, clearToken, getMe, login, logout, setUnauthorizedHandler, token, type Me, type Role } from './api';
 import { h } from './dom';
 import { getLang, setLang, t } from './i18n';
+import { mountAudit } from './audit';
 import { mountReplay } from './replay';
 import { mountTablet } from './tablet';
 import { mountWall } from './wall';
 
-type View = 'wall' | 'tablet' | 'replay';
+type View = 'wall' | 'tablet' | 'replay' | 'audit';
 type Unmount = () => void;
 
 const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) => Unmount> = {
   wall: mountWall,
   tablet: mountTablet,
   replay: mountReplay,
+  audit: mountAudit,
 };
 
 const app = document.getElementById('app')!;
@@ -26,7 +28,7 @@ function route(): { name: string; params: URLSearchParams } {
 }
 
 function home(role: Role): View | null {
-  const order: View[] = role === 'patrol' ? ['tablet'] : role === 'investigator' ? ['replay'] : ['wall', 'tablet', 'replay'];
+  const order: View[] = role === 'patrol' ? ['tablet'] : role === 'investigator' ? ['replay'] : ['wall', 'tablet', 'replay', 'audit'];
   return order.find((v) => can(role, v)) ?? null;
 }
 
