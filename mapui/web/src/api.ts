@@ -172,6 +172,50 @@ export async function getTrack(vehicleId: string, from: Date, to: Date): Promise
   return r.fixes ?? [];
 }
 
+/** A track as columns (format=columns), decoded: fix i is (t[i], lon[i], lat[i], speed[i]). */
+export interface Track {
+  n: number;
+  t: Float64Array; // ms since 1970
+  lon: Float64Array;
+  lat: Float64Array;
+  speed: Float32Array; // km/h
+  invalid: number[];
+}
+
+interface TrackColumns {
+  count: number;
+  t: number[];
+  lat: number[];
+  lon: number[];
+  speed: number[];
+  invalid: number[];
+}
+
+/** The compact track for replays: integer columns, times and coordinates delta-coded. */
+export async function getTrackColumns(vehicleId: string, from: Date, to: Date): Promise<Track> {
+  const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), format: 'columns' });
+  const c = await api<TrackColumns>(`/vehicles/${encodeURIComponent(vehicleId)}/track?${q}`);
+  return decodeTrack(c);
+}
+
+export function decodeTrack(c: TrackColumns): Track {
+  const n = c.t.length;
+  const tr: Track = { n, t: new Float64Array(n), lon: new Float64Array(n), lat: new Float64Array(n), speed: new Float32Array(n), invalid: c.invalid ?? [] };
+  let t = 0;
+  let lat = 0;
+  let lon = 0;
+  for (let i = 0; i < n; i++) {
+    t += c.t[i];
+    lat += c.lat[i];
+    lon += c.lon[i];
+    tr.t[i] = t;
+    tr.lat[i] = lat / 1e6;
+    tr.lon[i] = lon / 1e6;
+    tr.speed[i] = c.speed[i] / 10;
+  }
+  return tr;
+}
+
 export function alertAction(id: Alert['id'], action: 'ack' | 'resolve', note: string): Promise<Alert | undefined> {
   return api<Alert | undefined>(`/alerts/${encodeURIComponent(String(id))}/${action}`, {
     method: 'POST',
@@ -206,16 +250,16 @@ export async function download(path: string, filename: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export type Action = 'wall' | 'tablet' | 'replay' | 'export' | 'ack';
+export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack';
 
 // Mirrors the server's role matrix (mapui/auth.go); the server enforces it, this only hides
-// what would be refused. The auditor reads the audit trail, none of these views.
+// what would be refused. The auditor reads the audit trail and nothing else.
 const rights: Record<Role, Action[]> = {
-  admin: ['wall', 'tablet', 'replay', 'export', 'ack'],
+  admin: ['wall', 'tablet', 'replay', 'audit', 'export', 'ack'],
   command: ['wall', 'tablet', 'replay', 'ack'],
   patrol: ['tablet', 'replay', 'ack'],
   investigator: ['wall', 'replay', 'export'],
-  auditor: [],
+  auditor: ['audit'],
 };
 
 export function can(role: Role | undefined, a: Action): boolean {

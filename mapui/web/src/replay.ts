@@ -2,7 +2,7 @@
 // stops, zone visits, crossings and alerts; the URL reproduces the view.
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
-import { can, download, getAlerts, getEvents, getTrack, getVehicles, type Alert, type BwEvent, type Fix, type Me } from './api';
+import { can, download, getAlerts, getEvents, getTrackColumns, getVehicles, type Alert, type BwEvent, type Me, type Track } from './api';
 import { h } from './dom';
 import { fmtDuration, fmtTime, fromCstInput, t, toCstInput } from './i18n';
 import { createMap, empty } from './map';
@@ -95,17 +95,22 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
       h('div', { class: 'replay-side-wrap' }, exportBox, msg, side)));
 
   let map: maplibregl.Map | null = null;
-  let fixes: Fix[] = [];
-  let times: number[] = [];
+  let tr: Track = emptyTrack();
   let marks: Mark[] = [];
+  let chartBg: HTMLCanvasElement | null = null;
+  let maxV = 60;
   let cur = 0;
   let playing = false;
   let raf = 0;
+  let seekRaf = 0;
   let lastFrame = 0;
   let lastUrl = 0;
   let closed = false;
   let vehicleId = '';
   let range = { from: p0.from, to: p0.to };
+  // What a load cost, for the browser tests and the console.
+  const perf = { fixes: 0, fetchMs: 0, decodeMs: 0, buildMs: 0, drawMs: 0, segments: 0, vertices: 0 };
+  (window as unknown as { bwReplayPerf: typeof perf }).bwReplayPerf = perf;
 
   getVehicles().then((vs) => vehicleList.replaceChildren(...vs.map((v) => h('option', { value: v.id }, v.plate ? `${v.plate}` : v.id)))).catch(() => {});
 
@@ -133,26 +138,37 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     if (!vehicleId || !from || !to || from >= to) return;
     range = { from: from.getTime(), to: to.getTime() };
     msg.textContent = '…';
+    root.dataset.loaded = 'false';
     try {
       const q = { vehicle_id: vehicleId, from: from.toISOString(), to: to.toISOString() };
-      const [track, events, alerts] = await Promise.all([
-        getTrack(vehicleId, from, to),
+      const t0 = performance.now();
+      const [cols, events, alerts] = await Promise.all([
+        getTrackColumns(vehicleId, from, to),
         getEvents(q),
         getAlerts({ vehicle_id: vehicleId }),
       ]);
+      perf.fetchMs = performance.now() - t0;
       await mapReady;
       if (closed) return;
-      fixes = track.slice().sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
-      times = fixes.map((f) => Date.parse(f.time));
+      tr = cols;
+      perf.fixes = tr.n;
       const inRange = (x: { time: string }) => {
         const tt = Date.parse(x.time);
         return tt >= range.from && tt <= range.to;
       };
+      const t1 = performance.now();
       showData(events.filter(inRange), alerts.filter(inRange));
-      msg.textContent = fixes.length ? '' : t('no_track');
-      root.dataset.fixes = String(fixes.length);
-      seek(at && at >= range.from && at <= range.to ? at : (times[0] ?? range.from));
+      perf.buildMs = performance.now() - t1;
+      msg.textContent = tr.n ? '' : t('no_track');
+      root.dataset.fixes = String(tr.n);
+      seek(at && at >= range.from && at <= range.to ? at : (tr.n ? tr.t[0] : range.from));
       fit();
+      // Drawn when the map is idle again: the worker has tiled the track and the frame is painted.
+      map!.once('idle', () => {
+        perf.drawMs = performance.now() - t1;
+        root.dataset.loaded = 'true';
+      });
+      map!.triggerRepaint();
     } catch (e) {
       msg.textContent = `${t('failed')}: ${(e as Error).message}`;
     }
@@ -160,13 +176,10 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
 
   function showData(events: BwEvent[], alerts: Alert[]): void {
     const m = map!;
-    const segs: GeoJSON.Feature[] = [];
-    for (let i = 1; i < fixes.length; i++) {
-      const a = fixes[i - 1];
-      const b = fixes[i];
-      segs.push({ type: 'Feature', properties: { color: speedColor((a.speed_kmh + b.speed_kmh) / 2) }, geometry: { type: 'LineString', coordinates: [[a.lon, a.lat], [b.lon, b.lat]] } });
-    }
-    (m.getSource('track') as GeoJSONSource).setData({ type: 'FeatureCollection', features: segs });
+    const segs = trackRuns(tr);
+    perf.segments = segs.features.length;
+    perf.vertices = segs.vertices;
+    (m.getSource('track') as GeoJSONSource).setData({ type: 'FeatureCollection', features: segs.features });
 
     marks = [
       ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: `${t(e.type)}${e.zone_id ? ` · ${e.zone_id}` : ''}${e.type === 'border_cross' && e.direction ? ` · ${e.direction}` : ''}`, lon: e.lon, lat: e.lat })),
@@ -194,7 +207,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     );
 
     exportBox.replaceChildren();
-    if (can(me.role, 'export') && fixes.length) {
+    if (can(me.role, 'export') && tr.n) {
       const q = new URLSearchParams({ from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString() });
       exportBox.append(h('span', {}, `${t('export')}: `), ...['geojson', 'gpx', 'kml', 'csv'].map((fmt) =>
         h('button', {
@@ -203,30 +216,43 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
             .catch((e) => (msg.textContent = `${t('failed')}: ${(e as Error).message}`)),
         }, fmt.toUpperCase())));
     }
+    maxV = 60;
+    for (let i = 0; i < tr.n; i++) if (tr.speed[i] > maxV) maxV = tr.speed[i];
+    chartBg = null;
   }
 
   function fit(): void {
-    if (!map || !fixes.length) return;
-    const b = fixes.reduce((bb, f) => bb.extend([f.lon, f.lat]), new maplibregl.LngLatBounds([fixes[0].lon, fixes[0].lat], [fixes[0].lon, fixes[0].lat]));
-    map.fitBounds(b, { padding: 50, maxZoom: 14, duration: 0 });
+    if (!map || !tr.n) return;
+    let [w, s, e, n] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (let i = 0; i < tr.n; i++) {
+      if (tr.lon[i] < w) w = tr.lon[i];
+      if (tr.lon[i] > e) e = tr.lon[i];
+      if (tr.lat[i] < s) s = tr.lat[i];
+      if (tr.lat[i] > n) n = tr.lat[i];
+    }
+    map.fitBounds([[w, s], [e, n]], { padding: 50, maxZoom: 14, duration: 0 });
+  }
+
+  /** Index of the last fix at or before tt (-1 before the first). */
+  function indexAt(tt: number): number {
+    let lo = 0;
+    let hi = tr.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (tr.t[mid] <= tt) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
   }
 
   /** Position at time tt: linear between the fixes around it. */
   function at(tt: number): { lon: number; lat: number; speed: number } | null {
-    if (!fixes.length) return null;
-    let lo = 0;
-    let hi = times.length - 1;
-    if (tt <= times[0]) return { lon: fixes[0].lon, lat: fixes[0].lat, speed: fixes[0].speed_kmh };
-    if (tt >= times[hi]) return { lon: fixes[hi].lon, lat: fixes[hi].lat, speed: fixes[hi].speed_kmh };
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      if (times[mid] <= tt) lo = mid;
-      else hi = mid;
-    }
-    const u = (tt - times[lo]) / (times[hi] - times[lo] || 1);
-    const a = fixes[lo];
-    const b = fixes[hi];
-    return { lon: a.lon + (b.lon - a.lon) * u, lat: a.lat + (b.lat - a.lat) * u, speed: a.speed_kmh + (b.speed_kmh - a.speed_kmh) * u };
+    if (!tr.n) return null;
+    const i = indexAt(tt);
+    if (i < 0) return { lon: tr.lon[0], lat: tr.lat[0], speed: tr.speed[0] };
+    if (i >= tr.n - 1) return { lon: tr.lon[tr.n - 1], lat: tr.lat[tr.n - 1], speed: tr.speed[tr.n - 1] };
+    const u = (tt - tr.t[i]) / (tr.t[i + 1] - tr.t[i] || 1);
+    return { lon: tr.lon[i] + (tr.lon[i + 1] - tr.lon[i]) * u, lat: tr.lat[i] + (tr.lat[i + 1] - tr.lat[i]) * u, speed: tr.speed[i] + (tr.speed[i + 1] - tr.speed[i]) * u };
   }
 
   function seek(tt: number): void {
@@ -235,11 +261,18 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     clockEl.textContent = fmtTime(cur);
     const p = at(cur);
     speedEl.textContent = p ? `${Math.round(p.speed)} ${t('kmh')}` : '';
-    if (map && p) {
-      (map.getSource('cursor') as GeoJSONSource).setData({ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [p.lon, p.lat] } });
-      if (followCb.checked && playing) map.jumpTo({ center: [p.lon, p.lat] });
+    // The map and the chart follow at most once per frame, however fast the slider is dragged.
+    if (!seekRaf) {
+      seekRaf = requestAnimationFrame(() => {
+        seekRaf = 0;
+        const q = at(cur);
+        if (map && q) {
+          (map.getSource('cursor') as GeoJSONSource).setData({ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [q.lon, q.lat] } });
+          if (followCb.checked && playing) map.jumpTo({ center: [q.lon, q.lat] });
+        }
+        drawChart();
+      });
     }
-    drawChart();
     const nowMs = performance.now();
     if (!playing || nowMs - lastUrl > 1000) {
       lastUrl = nowMs;
@@ -255,10 +288,12 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
 
   function step(dir: 1 | -1): void {
     pause();
-    if (!times.length) return;
+    if (!tr.n) return;
     // The next fix strictly after (or before) the cursor.
-    const i = dir > 0 ? times.findIndex((x) => x > cur) : times.findLastIndex((x) => x < cur);
-    if (i >= 0) seek(times[i]);
+    let i = indexAt(cur);
+    if (dir > 0) i++;
+    else if (i >= 0 && tr.t[i] === cur) i--;
+    if (i >= 0 && i < tr.n) seek(tr.t[i]);
   }
 
   function frame(ts: number): void {
@@ -267,7 +302,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     lastFrame = ts;
     const next = cur + dt * Number(speedSel.value);
     seek(next);
-    if (next >= range.to || (times.length && cur >= times[times.length - 1])) {
+    if (next >= range.to || (tr.n && cur >= tr.t[tr.n - 1])) {
       pause();
       return;
     }
@@ -276,8 +311,8 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
 
   function togglePlay(): void {
     if (playing) return pause();
-    if (!fixes.length) return;
-    if (cur >= times[times.length - 1]) seek(times[0]);
+    if (!tr.n) return;
+    if (cur >= tr.t[tr.n - 1]) seek(tr.t[0]);
     playing = true;
     root.dataset.playing = 'true';
     playBtn.textContent = t('pause');
@@ -294,17 +329,38 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     if (was) writeUrl();
   }
 
+  /**
+   * The speed chart is drawn once per load and size into an offscreen canvas, from the track
+   * reduced to one min/max pair per pixel column; a seek only copies it and draws the cursor.
+   */
   function drawChart(): void {
     const w = chart.clientWidth || 600;
-    if (chart.width !== w * devicePixelRatio) chart.width = w * devicePixelRatio;
+    if (chart.width !== w * devicePixelRatio) {
+      chart.width = w * devicePixelRatio;
+      chartBg = null;
+    }
     const hgt = chart.height;
+    const W = chart.width;
     const ctx = chart.getContext('2d');
     if (!ctx) return;
     const span = range.to - range.from || 1;
-    const W = chart.width;
-    ctx.clearRect(0, 0, W, hgt);
-    const maxV = Math.max(60, ...fixes.map((f) => f.speed_kmh));
     const x = (tt: number) => ((tt - range.from) / span) * W;
+    if (!chartBg) chartBg = renderChartBg(W, hgt, x);
+    ctx.clearRect(0, 0, W, hgt);
+    ctx.drawImage(chartBg, 0, 0);
+    ctx.strokeStyle = '#111';
+    ctx.lineWidth = 1.5 * devicePixelRatio;
+    ctx.beginPath();
+    ctx.moveTo(x(cur), 0);
+    ctx.lineTo(x(cur), hgt);
+    ctx.stroke();
+  }
+
+  function renderChartBg(W: number, hgt: number, x: (tt: number) => number): HTMLCanvasElement {
+    const bg = document.createElement('canvas');
+    bg.width = W;
+    bg.height = hgt;
+    const ctx = bg.getContext('2d')!;
     const y = (v: number) => hgt - 14 - (v / maxV) * (hgt - 24);
     ctx.font = `${11 * devicePixelRatio}px sans-serif`;
     ctx.fillStyle = '#667';
@@ -321,19 +377,38 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
       ctx.fillStyle = markColors[k.kind] ?? '#888';
       ctx.fillRect(x(k.time) - 1, hgt - 10, 3, 10);
     }
+    // One column per pixel: the lowest and highest speed in it, coloured by the highest. Short
+    // tracks (fewer fixes than pixels) are drawn fix to fix as before.
     ctx.lineWidth = 1.5 * devicePixelRatio;
-    for (let i = 1; i < fixes.length; i++) {
-      ctx.strokeStyle = speedColor(fixes[i].speed_kmh);
+    if (tr.n <= W) {
+      for (let i = 1; i < tr.n; i++) {
+        ctx.strokeStyle = speedColor(tr.speed[i]);
+        ctx.beginPath();
+        ctx.moveTo(x(tr.t[i - 1]), y(tr.speed[i - 1]));
+        ctx.lineTo(x(tr.t[i]), y(tr.speed[i]));
+        ctx.stroke();
+      }
+      return bg;
+    }
+    const lo = new Float32Array(W).fill(Infinity);
+    const hi = new Float32Array(W).fill(-Infinity);
+    for (let i = 0; i < tr.n; i++) {
+      const c = Math.floor(x(tr.t[i]));
+      if (c < 0 || c >= W) continue;
+      const v = tr.speed[i];
+      if (v < lo[c]) lo[c] = v;
+      if (v > hi[c]) hi[c] = v;
+    }
+    ctx.lineWidth = 1;
+    for (let c = 0; c < W; c++) {
+      if (hi[c] < lo[c]) continue;
+      ctx.strokeStyle = speedColor(hi[c]);
       ctx.beginPath();
-      ctx.moveTo(x(times[i - 1]), y(fixes[i - 1].speed_kmh));
-      ctx.lineTo(x(times[i]), y(fixes[i].speed_kmh));
+      ctx.moveTo(c + 0.5, y(lo[c]) + 1);
+      ctx.lineTo(c + 0.5, y(hi[c]));
       ctx.stroke();
     }
-    ctx.strokeStyle = '#111';
-    ctx.beginPath();
-    ctx.moveTo(x(cur), 0);
-    ctx.lineTo(x(cur), hgt);
-    ctx.stroke();
+    return bg;
   }
 
   slider.addEventListener('input', () => seek(Number(slider.value)));
@@ -352,9 +427,61 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   return () => {
     closed = true;
     pause();
+    cancelAnimationFrame(seekRaf);
     document.removeEventListener('keydown', onKey);
     map?.remove();
   };
+}
+
+const emptyTrack = (): Track => ({ n: 0, t: new Float64Array(0), lon: new Float64Array(0), lat: new Float64Array(0), speed: new Float32Array(0), invalid: [] });
+
+// ~5 m at the district's latitude: closer points add nothing the eye can see at any zoom the
+// replay allows (max 14 when fitting, ~10 m per pixel); MapLibre simplifies further per zoom.
+const KEEP_DEG = 5e-5;
+
+/**
+ * The track as few lines as possible: one LineString per run of fixes in the same speed colour,
+ * points closer than KEEP_DEG to the last kept one dropped (a parked truck reporting every 10 s
+ * all night is one point). Invalid fixes are left out of the line.
+ */
+function trackRuns(tr: Track): { features: GeoJSON.Feature[]; vertices: number } {
+  const bad = new Set(tr.invalid);
+  const features: GeoJSON.Feature[] = [];
+  let vertices = 0;
+  let run: number[][] = [];
+  let color = '';
+  let lx = NaN;
+  let ly = NaN;
+  const close = () => {
+    if (run.length > 1) {
+      features.push({ type: 'Feature', properties: { color }, geometry: { type: 'LineString', coordinates: run } });
+      vertices += run.length;
+    }
+  };
+  for (let i = 0; i < tr.n; i++) {
+    if (bad.has(i)) continue;
+    const x = tr.lon[i];
+    const y = tr.lat[i];
+    // A segment takes the colour of its mean speed, as before.
+    const c = i + 1 < tr.n ? speedColor((tr.speed[i] + tr.speed[i + 1]) / 2) : color;
+    if (c !== color) {
+      if (run.length) {
+        run.push([x, y]);
+        close();
+      }
+      run = [[x, y]];
+      color = c;
+      lx = x;
+      ly = y;
+      continue;
+    }
+    if (Math.abs(x - lx) < KEEP_DEG && Math.abs(y - ly) < KEEP_DEG && i + 1 < tr.n) continue;
+    run.push([x, y]);
+    lx = x;
+    ly = y;
+  }
+  close();
+  return { features, vertices };
 }
 
 /** Pairs stop_start with the stop_end that follows; a stop still going at the end runs to the period's end. */
