@@ -369,17 +369,23 @@ func (s *Store) memEntries(vehicle string, lo, hi int64) []entry {
 }
 
 // Track returns a vehicle's fixes with from <= time < to in device-time order: its chunks and
-// what is still in memory. Memory is read first: a flush that ends in between puts fixes in
-// both, and they are told apart by ID.
+// what is still in memory, read under flushMu so that a flush ending in between does not give a
+// fix twice.
 func (s *Store) Track(ctx context.Context, vehicleID string, from, to time.Time) ([]tracker.Fix, error) {
 	lo, hi := from.UnixMicro(), to.UnixMicro()
 	out := []tracker.Fix{}
 	if hi <= lo {
 		return out, nil
 	}
+	s.flushMu.RLock()
 	mem := s.memEntries(vehicleID, lo, hi)
+	chunks, total, err := s.fetchChunks(ctx, vehicleID, lo, hi)
+	s.flushMu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
 	in := interner{}
-	out, err := s.readChunks(ctx, slices.Grow(out, len(mem)), vehicleID, lo, hi, nil, in)
+	out, err = decodeChunks(slices.Grow(out, total+len(mem)), chunks, vehicleID, lo, hi, nil, in)
 	if err != nil {
 		return nil, err
 	}
@@ -419,32 +425,40 @@ func sortFixes(fs []tracker.Fix, cmp func(a, b *tracker.Fix) int) []tracker.Fix 
 }
 
 // readChunks appends the vehicle's fixes in [lo, hi) from its chunks, those in box if box is
-// given. The chunks are read first and out grown once: appending a month of fixes one by one
-// would copy them over and over.
+// given.
 func (s *Store) readChunks(ctx context.Context, out []tracker.Fix, vehicle string, lo, hi int64, box *tracker.Box, in interner) ([]tracker.Fix, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT n, data FROM fix_chunks WHERE vehicle_id = ? AND start_us < ? AND start_us >= ? AND end_us >= ? ORDER BY start_us`,
-		vehicle, hi, lo-maxChunkSpan, lo)
+	chunks, _, err := s.fetchChunks(ctx, vehicle, lo, hi)
 	if err != nil {
 		return out, err
 	}
+	return decodeChunks(out, chunks, vehicle, lo, hi, box, in)
+}
+
+// fetchChunks reads the vehicle's chunks that may hold fixes in [lo, hi), in start order, and
+// how many fixes they hold. Reading them all before decoding lets a track grow its result once:
+// appending a month of fixes one by one would copy them over and over.
+func (s *Store) fetchChunks(ctx context.Context, vehicle string, lo, hi int64) ([][]byte, int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT n, data FROM fix_chunks WHERE vehicle_id = ? AND start_us < ? AND start_us >= ? AND end_us >= ? ORDER BY start_us`,
+		vehicle, hi, lo-maxChunkSpan, lo)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
 	var chunks [][]byte
 	total := 0
 	for rows.Next() {
 		var n int
 		var data []byte
 		if err := rows.Scan(&n, &data); err != nil {
-			rows.Close()
-			return out, err
+			return nil, 0, err
 		}
 		chunks = append(chunks, data)
 		total += n
 	}
-	if err := rows.Close(); err != nil {
-		return out, err
-	}
-	if box == nil {
-		out = slices.Grow(out, total)
-	}
+	return chunks, total, rows.Err()
+}
+
+func decodeChunks(out []tracker.Fix, chunks [][]byte, vehicle string, lo, hi int64, box *tracker.Box, in interner) ([]tracker.Fix, error) {
 	var ferr error
 	for _, data := range chunks {
 		err := decodeChunk(data, in, func(e *entry) bool {

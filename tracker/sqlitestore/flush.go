@@ -107,13 +107,12 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			}
 		}
 	}
-	err := s.writeChunks(ctx, rows, tiles, cuts, floor, nextID)
-
-	s.mu.Lock()
-	for _, c := range cuts {
-		se := c.se
-		if err != nil {
-			// Back into the head, with fixes that came meanwhile: the next round tries again.
+	if err := s.writeChunks(ctx, rows, tiles, cuts, floor, nextID); err != nil {
+		// Back into the heads, with fixes that came meanwhile: the next round tries again.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, c := range cuts {
+			se := c.se
 			se.head = append(se.flushing, se.head...)
 			slices.SortFunc(se.head, cmpEntry)
 			se.ordered = false // cw no longer holds all of head
@@ -125,20 +124,14 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			if se.headSince.IsZero() || c.since.Before(se.headSince) {
 				se.headSince = c.since
 			}
-		} else {
-			se.chunkMax = max(se.chunkMax, c.es[len(c.es)-1].t)
-			se.flushedLSN = c.maxLSN
+			se.flushing = nil
 		}
-		se.flushing = nil
-	}
-	s.mu.Unlock()
-	if err != nil {
 		return err
 	}
 	s.flushedLSN = floor
 	s.tiles.remember(tiles)
 	s.commitMu.Lock()
-	err = s.log.removeBelow(floor)
+	err := s.log.removeBelow(floor)
 	s.commitMu.Unlock()
 	return err
 }
@@ -196,7 +189,20 @@ func (s *Store) writeChunks(ctx context.Context, rows []chunkRow, tiles []tileKe
 	if _, err := tx.ExecContext(ctx, `DELETE FROM fix_log WHERE lsn < ?`, int64(floor)); err != nil {
 		return err
 	}
-	return tx.Commit()
+	// The cuts leave memory as their chunks become visible: a Track sees each fix once.
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range cuts {
+		c.se.chunkMax = max(c.se.chunkMax, c.es[len(c.es)-1].t)
+		c.se.flushedLSN = c.maxLSN
+		c.se.flushing = nil
+	}
+	return nil
 }
 
 // recover loads what the store knows of each vehicle's chunks and replays the fix log into the

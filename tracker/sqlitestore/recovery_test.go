@@ -461,3 +461,41 @@ func TestFirstCommitFails(t *testing.T) {
 		t.Errorf("chunks hold %d fixes, want 5", n)
 	}
 }
+
+// TestFlushFails: a flush whose transaction fails puts its fixes back in the heads, with those
+// that came meanwhile; the next flush stores each once, and a crash in between loses nothing.
+func TestFlushFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bw.db")
+	s := openAt(t, path)
+	mustCommit(t, s, batchOf("a", 0, 100))
+	if _, err := s.w.Exec(`CREATE TRIGGER fail_chunks BEFORE INSERT ON fix_chunks BEGIN SELECT RAISE(ABORT, 'injected'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.flush(t.Context(), true); err == nil {
+		t.Fatal("flush succeeded though its chunks could not be written")
+	}
+	back := &tracker.Batch{Fixes: []tracker.Fix{testFix("a", 50), testFix("a", 110), testFix("a", 120)}}
+	mustCommit(t, s, back)
+	if !back.Duplicates[0] || back.Duplicates[1] || back.Duplicates[2] {
+		t.Errorf("after the failed flush: duplicates %v, want [true false false]", back.Duplicates)
+	}
+	if got := trackIDs(t, s, "a"); len(got) != 102 {
+		t.Errorf("after the failed flush Track has %d fixes, want 102", len(got))
+	}
+	if _, err := s.w.Exec(`DROP TRIGGER fail_chunks`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.flush(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if n := chunkFixes(t, s); n != 102 {
+		t.Errorf("chunks hold %d fixes, want 102", n)
+	}
+	mustCommit(t, s, batchOf("a", 130, 131))
+	crash(t, s)
+	s = openAt(t, path)
+	defer s.Close()
+	if got := trackIDs(t, s, "a"); len(got) != 103 {
+		t.Errorf("after recovery Track has %d fixes, want 103", len(got))
+	}
+}

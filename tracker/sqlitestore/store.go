@@ -55,6 +55,10 @@ type Store struct {
 	durable   int64 // fixes with lower IDs are written; higher ones belong to the Commit in flight
 	headFixes int
 
+	// flushMu lets a read see memory and chunks at one moment: a flush holds it while its
+	// chunks become visible and its cuts leave memory.
+	flushMu sync.RWMutex
+
 	// Owned by the flush (the flusher, then Close).
 	flushedLSN uint64 // meta.flushed_lsn as last written
 
