@@ -610,7 +610,7 @@ func (c *conn) submitBatch() {
 	// back, emptied so that it holds on to no flags or attributes.
 	clear(b.fixes)
 	b.fixes, b.of = b.fixes[:0], b.of[:0]
-	if cap(b.fixes) <= 1024 {
+	if cap(b.fixes) <= 256 { // a giant read's batch is not kept for every later one
 		c.s.batches.Put(b)
 	}
 }
