@@ -170,6 +170,7 @@ export interface LayerPerf {
   flushes: number;
   full: number; // flushes that replaced the whole source
   flushMs: number; // JS time spent building and handing over updates
+  listenersMs: number; // JS time of the views' onFlush work (counters)
   features: number; // features handed to the map in total
 }
 
@@ -183,7 +184,9 @@ export interface LayerPerf {
 export class VehicleLayer {
   readonly fixes = new Map<string, Fix>();
   readonly alerted = new Set<string>();
-  readonly perf: LayerPerf = { flushes: 0, full: 0, flushMs: 0, features: 0 };
+  readonly perf: LayerPerf = { flushes: 0, full: 0, flushMs: 0, listenersMs: 0, features: 0 };
+  // Device and reception times parsed once per fix, not at every state check.
+  private times = new Map<string, { t: number; seen: number }>();
   private changed = new Set<string>();
   private shown = new Set<string>();
   private all = true;
@@ -214,9 +217,11 @@ export class VehicleLayer {
 
   /** Keeps the newer fix of a vehicle (device time orders fixes; backfills arrive late). */
   update(f: Fix): boolean {
-    const old = this.fixes.get(f.vehicle_id);
-    if (old && Date.parse(old.time) > Date.parse(f.time)) return false;
+    const t = Date.parse(f.time);
+    const old = this.times.get(f.vehicle_id);
+    if (old && old.t > t) return false;
     this.fixes.set(f.vehicle_id, f);
+    this.times.set(f.vehicle_id, { t, seen: f.received_at ? Date.parse(f.received_at) : t });
     this.changed.add(f.vehicle_id);
     this.schedule();
     return true;
@@ -224,7 +229,11 @@ export class VehicleLayer {
 
   /** Forgets the vehicles keep refuses (those outside a new subscription). */
   retain(keep: (f: Fix) => boolean): void {
-    for (const [id, f] of this.fixes) if (!keep(f)) this.fixes.delete(id);
+    for (const [id, f] of this.fixes) {
+      if (keep(f)) continue;
+      this.fixes.delete(id);
+      this.times.delete(id);
+    }
     this.invalidate();
   }
 
@@ -238,7 +247,8 @@ export class VehicleLayer {
 
   state(f: Fix, now = Date.now()): keyof typeof stateColors {
     if (this.alerted.has(f.vehicle_id)) return 'alerted';
-    if (now - Date.parse(f.received_at || f.time) > OFFLINE_MS) return 'offline';
+    const seen = this.times.get(f.vehicle_id)?.seen ?? Date.parse(f.received_at || f.time);
+    if (now - seen > OFFLINE_MS) return 'offline';
     return f.speed_kmh < STOPPED_KMH ? 'stopped' : 'moving';
   }
 
@@ -305,10 +315,12 @@ export class VehicleLayer {
     }
     this.all = false;
     this.changed.clear();
+    const t1 = performance.now();
     for (const l of this.listeners) l();
     this.perf.flushes++;
     this.perf.features += n;
-    this.perf.flushMs += performance.now() - t0;
+    this.perf.flushMs += t1 - t0;
+    this.perf.listenersMs += performance.now() - t1;
   }
 
   destroy(): void {

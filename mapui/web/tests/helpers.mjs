@@ -103,10 +103,12 @@ export async function startServer() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Chromium; BW_CHROMIUM_ARGS replaces the GL flags (to compare software GL settings). */
 export async function launch() {
+  const gl = process.env.BW_CHROMIUM_ARGS?.split(/\s+/).filter(Boolean) ?? ['--disable-gpu', '--enable-unsafe-swiftshader'];
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-swiftshader'],
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...gl],
   });
 }
 
@@ -115,7 +117,7 @@ export async function newPage(browser, errors = []) {
   const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, acceptDownloads: true, locale: 'zh-CN', timezoneId: 'Europe/Berlin' });
   const page = await context.newPage();
   // Generous: software GL on a busy CI machine is slow; these are waits, not timing assertions.
-  page.setDefaultTimeout(90_000);
+  page.setDefaultTimeout(240_000);
   page.on('pageerror', (e) => errors.push(e));
   return page;
 }
