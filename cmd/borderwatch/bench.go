@@ -578,15 +578,17 @@ func (s *benchServer) alertLatencies(ctx context.Context, rate int, o benchOptio
 		close(loadDone)
 	}()
 	time.Sleep(time.Second)
-	lat, ok := borderPoint(104.0)
-	if !ok {
-		return nil, errors.New("bench: no border at 104°E")
-	}
 	var lats []time.Duration
 	probes := 40
 	for i := range probes {
+		// The border wanders: each probe crosses it where it is at the probe's longitude.
+		lon := 104.0 + float64(i)*0.01
+		lat, ok := borderPoint(lon)
+		if !ok {
+			return nil, fmt.Errorf("bench: no border at %.2f°E", lon)
+		}
 		id := fmt.Sprint(19000000000 + uint64(i))
-		t, err := probeCrossing(ctx, s.jt808, id, lat, 104.0+float64(i)*0.01, got)
+		t, err := probeCrossing(ctx, s.jt808, id, lat, lon, got)
 		if err != nil {
 			return lats, err
 		}
