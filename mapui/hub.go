@@ -26,6 +26,7 @@ type Hub struct {
 	mu      sync.RWMutex
 	clients map[*client]struct{}
 	flush   time.Duration
+	newest  map[string]int // deliver's scratch: vehicle → index of its newest fix
 
 	dropped prometheus.Counter
 	conns   prometheus.Gauge
@@ -42,6 +43,7 @@ func NewHub(log *slog.Logger, reg prometheus.Registerer) *Hub {
 		log:     log,
 		in:      make(chan published, 4096),
 		clients: map[*client]struct{}{},
+		newest:  map[string]int{},
 		flush:   200 * time.Millisecond,
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_live_dropped_total", Help: "Publications the live hub dropped because it was behind."}),
 		conns:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "bw_live_clients", Help: "Connected live WebSocket clients."}),
@@ -96,11 +98,20 @@ func (h *Hub) deliver(p published) {
 		clients = append(clients, c)
 	}
 	h.mu.RUnlock()
+	// Clients keep only the newest position per vehicle, so only the newest of each vehicle in
+	// a publication is encoded. Late fixes (backfill) are history, not where the vehicle is now.
+	clear(h.newest)
 	for i := range p.fixes {
 		f := &p.fixes[i]
-		if !f.Valid {
+		if !f.Valid || f.Late {
 			continue
 		}
+		if j, ok := h.newest[f.VehicleID]; !ok || !f.Time.Before(p.fixes[j].Time) {
+			h.newest[f.VehicleID] = i
+		}
+	}
+	for _, i := range h.newest {
+		f := &p.fixes[i]
 		var msg []byte
 		for _, c := range clients {
 			if !c.wantsFix(f) {

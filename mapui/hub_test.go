@@ -23,16 +23,17 @@ type liveMsg struct {
 	BBox     []float64      `json:"bbox"`
 }
 
-// TestHubSubscription: after the acknowledgement of a bbox subscription, positions outside the
-// box never arrive, and with all_alerts every alert still does.
-func TestHubSubscription(t *testing.T) {
+// liveClient starts a hub behind a real server and a WebSocket client subscribed with sub; next
+// returns the messages of the client's next frame.
+func liveClient(t *testing.T, sub map[string]any) (hub *mapui.Hub, next func() []liveMsg) {
+	t.Helper()
 	st, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	reg := prometheus.NewRegistry()
-	hub := mapui.NewHub(nil, reg)
+	hub = mapui.NewHub(nil, reg)
 	go hub.Run(t.Context())
 	s := mapui.NewServer(mapui.Config{Store: st, Hub: hub}, reg)
 	if _, err := mapui.EnsureAdmin(t.Context(), st, adminPassword); err != nil {
@@ -47,12 +48,12 @@ func TestHubSubscription(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ws.Close()
+	t.Cleanup(func() { ws.Close() })
 	ws.SetReadDeadline(time.Now().Add(20 * time.Second))
-	if err := ws.WriteJSON(map[string]any{"type": "subscribe", "bbox": []float64{111, 43, 112, 44}, "all_alerts": true}); err != nil {
+	if err := ws.WriteJSON(sub); err != nil {
 		t.Fatal(err)
 	}
-	next := func() []liveMsg {
+	next = func() []liveMsg {
 		t.Helper()
 		var m liveMsg
 		if err := ws.ReadJSON(&m); err != nil {
@@ -63,18 +64,22 @@ func TestHubSubscription(t *testing.T) {
 		}
 		return []liveMsg{m}
 	}
-	var acked bool
-	for !acked {
+	for {
 		for _, m := range next() {
 			if m.Type == "subscribed" {
-				acked = true
-				if len(m.BBox) != 4 || m.BBox[0] != 111 {
-					t.Fatalf("acknowledged bbox %v", m.BBox)
+				if bbox, ok := sub["bbox"].([]float64); ok && (len(m.BBox) != 4 || m.BBox[0] != bbox[0]) {
+					t.Fatalf("acknowledged bbox %v, subscribed %v", m.BBox, bbox)
 				}
+				return hub, next
 			}
 		}
 	}
+}
 
+// TestHubSubscription: after the acknowledgement of a bbox subscription, positions outside the
+// box never arrive, and with all_alerts every alert still does.
+func TestHubSubscription(t *testing.T) {
+	hub, next := liveClient(t, map[string]any{"type": "subscribe", "bbox": []float64{111, 43, 112, 44}, "all_alerts": true})
 	now := time.Now().UTC()
 	fix := func(id string, lon, lat float64) tracker.Fix {
 		return tracker.Fix{VehicleID: id, DeviceID: id, Time: now, ReceivedAt: now, Lat: lat, Lon: lon, Valid: true}
@@ -99,5 +104,32 @@ func TestHubSubscription(t *testing.T) {
 	}
 	if !seen["alert:OUT1"] {
 		t.Errorf("all_alerts: the alert outside the box did not arrive: %v", seen)
+	}
+}
+
+// TestHubNewestPosition: a live client is sent where a vehicle is now — the newest fix of a
+// publication, never a late (backfilled) fix that would move it back on the map.
+func TestHubNewestPosition(t *testing.T) {
+	hub, next := liveClient(t, map[string]any{"type": "subscribe"})
+	now := time.Now().UTC().Truncate(time.Second)
+	at := func(id string, t time.Time, late bool) tracker.Fix {
+		return tracker.Fix{VehicleID: id, DeviceID: id, Time: t, ReceivedAt: now, Lat: 43.5, Lon: 111.5, Valid: true, Late: late}
+	}
+	hub.Publish([]tracker.Fix{at("V", now.Add(-10*time.Second), false), at("V", now, false)}, nil)
+	hub.Publish([]tracker.Fix{at("V", now.Add(-time.Hour), true)}, nil)
+	hub.Publish([]tracker.Fix{at("MARK", now, false)}, nil)
+	var positions []time.Time
+	for done := false; !done; {
+		for _, m := range next() {
+			switch {
+			case m.Type == "position" && m.Fix.VehicleID == "V":
+				positions = append(positions, m.Fix.Time)
+			case m.Type == "position" && m.Fix.VehicleID == "MARK":
+				done = true
+			}
+		}
+	}
+	if len(positions) != 1 || !positions[0].Equal(now) {
+		t.Errorf("positions of V sent: %v, want only %v", positions, now)
 	}
 }
