@@ -109,7 +109,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   let vehicleId = '';
   let range = { from: p0.from, to: p0.to };
   // What a load cost, for the browser tests and the console.
-  const perf = { fixes: 0, fetchMs: 0, decodeMs: 0, buildMs: 0, drawMs: 0, segments: 0, vertices: 0 };
+  const perf = { fixes: 0, fetchMs: 0, buildMs: 0, drawMs: 0, segments: 0, vertices: 0, seeks: 0, seekMs: 0, seekMaxMs: 0 };
   (window as unknown as { bwReplayPerf: typeof perf }).bwReplayPerf = perf;
 
   getVehicles().then((vs) => vehicleList.replaceChildren(...vs.map((v) => h('option', { value: v.id }, v.plate ? `${v.plate}` : v.id)))).catch(() => {});
@@ -265,12 +265,17 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     if (!seekRaf) {
       seekRaf = requestAnimationFrame(() => {
         seekRaf = 0;
+        const s0 = performance.now();
         const q = at(cur);
         if (map && q) {
           (map.getSource('cursor') as GeoJSONSource).setData({ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [q.lon, q.lat] } });
           if (followCb.checked && playing) map.jumpTo({ center: [q.lon, q.lat] });
         }
         drawChart();
+        const ms = performance.now() - s0;
+        perf.seeks++;
+        perf.seekMs += ms;
+        perf.seekMaxMs = Math.max(perf.seekMaxMs, ms);
       });
     }
     const nowMs = performance.now();

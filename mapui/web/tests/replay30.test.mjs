@@ -109,6 +109,8 @@ test(`replay: ${N.toLocaleString('en')} fixes over ${DAYS} days load, draw and s
     per.sort((a, b) => a - b);
     return { median_ms: per[30], p90_ms: per[54], max_ms: per[59] };
   });
+  // The app's own work per slider step (cursor and chart); the rest of a step is the frame.
+  const seekWork = await page.evaluate(() => ({ mean_ms: window.bwReplayPerf.seekMs / window.bwReplayPerf.seeks, max_ms: window.bwReplayPerf.seekMaxMs }));
   // Step lands on the next fix, 10 s on.
   const before = Number(await page.inputValue('#slider'));
   await page.click('#step-fwd');
@@ -130,12 +132,13 @@ test(`replay: ${N.toLocaleString('en')} fixes over ${DAYS} days load, draw and s
       line_features: perf.segments,
       line_vertices: perf.vertices,
       js_heap_mb: { before: +heapBefore.toFixed(1), after: +heapAfter.toFixed(1) },
-      scrub,
+      scrub_step_to_frame: scrub,
+      scrub_app_js_per_step: seekWork,
     },
   };
   const line = `30-day replay: ${N} fixes; open → drawn ${openMs} ms (fetch+parse ${figures.browser.fetch_and_parse_ms} ms, lines ${figures.browser.build_ms} ms, ` +
     `drawn ${figures.browser.drawn_ms_after_data} ms after the data), ${perf.segments} lines / ${perf.vertices} vertices, JS heap ${heapBefore.toFixed(0)} → ${heapAfter.toFixed(0)} MB, ` +
-    `scrub median ${scrub.median_ms.toFixed(0)} ms p90 ${scrub.p90_ms.toFixed(0)} ms; API columns ${(columns.bytes / 1e6).toFixed(1)} MB in ${columns.fetch_ms} ms vs json ${(json.bytes / 1e6).toFixed(1)} MB in ${json.fetch_ms} ms; fed at ${figures.feed.fixes_per_s}/s`;
+    `scrub step → next frame median ${scrub.median_ms.toFixed(0)} ms p90 ${scrub.p90_ms.toFixed(0)} ms (app JS ${seekWork.mean_ms.toFixed(1)} ms mean, ${seekWork.max_ms.toFixed(1)} max); API columns ${(columns.bytes / 1e6).toFixed(1)} MB in ${columns.fetch_ms} ms vs json ${(json.bytes / 1e6).toFixed(1)} MB in ${json.fetch_ms} ms; fed at ${figures.feed.fixes_per_s}/s`;
   t.diagnostic(line);
   console.log(`# ${line}`);
   await mkdir(shotsDir, { recursive: true });
