@@ -91,8 +91,14 @@ func (rc *receiver) setAnswer(f func(received) int) {
 // start runs a notifier until the test ends or stop is called; stop waits for it to finish.
 func start(t testing.TB, ob tracker.Outbox, hooks ...Hook) (n *Notifier, stop func()) {
 	t.Helper()
-	n, err := New(Config{Outbox: ob, Hooks: hooks, Timeout: 5 * time.Second, MinBackoff: 5 * time.Millisecond,
-		MaxBackoff: 40 * time.Millisecond, Poll: 10 * time.Millisecond, Batch: 4})
+	return startWith(t, Config{Outbox: ob, Hooks: hooks, Timeout: 5 * time.Second})
+}
+
+// startWith is start with settings of the test's own; backoff and polling are always fast.
+func startWith(t testing.TB, cfg Config) (n *Notifier, stop func()) {
+	t.Helper()
+	cfg.MinBackoff, cfg.MaxBackoff, cfg.Poll, cfg.Batch = 5*time.Millisecond, 40*time.Millisecond, 10*time.Millisecond, 4
+	n, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,6 +279,36 @@ func TestRetriesUntilReceiverBack(t *testing.T) {
 	}
 	if v := count(t, n.m.deliveries.WithLabelValues("h", "retry")); v < 3 {
 		t.Errorf("retries counted = %v, want 3 or more", v)
+	}
+}
+
+// TestTimeoutRetried: a receiver that does not answer within the timeout is asked again.
+func TestTimeoutRetried(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "bw.db"))
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			io.ReadAll(r.Body)   // the server notices the client leaving only once the body is read
+			<-r.Context().Done() // hangs until the notifier gives up
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	_, stop := startWith(t, Config{Outbox: s, Hooks: []Hook{{Name: "h", URL: srv.URL}}, Timeout: 50 * time.Millisecond})
+	raise(t, s, "v1", "detour:v1")
+	waitFor(t, "delivery after a timeout", func() bool {
+		return len(deliveries(t, s, tracker.DeliveryQuery{Status: tracker.DeliveryDelivered})) == 1
+	})
+	stop()
+	d := deliveries(t, s, tracker.DeliveryQuery{})[0]
+	if d.Attempts != 2 || d.LastCode != http.StatusAccepted {
+		t.Errorf("delivery = %+v, want delivered at the second attempt", d)
 	}
 }
 
@@ -526,5 +562,54 @@ func TestStopFinishesAttempt(t *testing.T) {
 	ds := deliveries(t, s, tracker.DeliveryQuery{})
 	if len(ds) != 1 || ds[0].Status != tracker.DeliveryDelivered {
 		t.Fatalf("after a stop during the request: %+v, want it delivered and recorded", ds)
+	}
+}
+
+// BenchmarkDeliveries measures the whole path from a backlog of committed alert changes to a
+// local receiver: routing, claiming, the HTTP request, recording.
+func BenchmarkDeliveries(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		open func(b *testing.B) store
+	}{
+		{"sqlite", func(b *testing.B) store { return openSQLite(b, filepath.Join(b.TempDir(), "bw.db")) }},
+		{"postgres", func(b *testing.B) store { return openPostgres(b, newPostgres(b)) }},
+	} {
+		for _, batch := range []int{16, 64} {
+			b.Run(fmt.Sprintf("%s/batch=%d", tc.name, batch), func(b *testing.B) {
+				s := tc.open(b)
+				srv := httptest.NewServer(&receiver{})
+				defer srv.Close()
+				now := time.Now().UTC()
+				for lo := 0; lo < b.N; lo += 100 {
+					bt := &tracker.Batch{}
+					for i := lo; i < min(lo+100, b.N); i++ {
+						bt.Alerts = append(bt.Alerts, tracker.Alert{Type: tracker.AlertDetour, Severity: tracker.SeverityWarning,
+							VehicleID: fmt.Sprint("v", i), Time: now, UpdatedAt: now, DedupKey: fmt.Sprint("k", i), Active: true})
+					}
+					if err := s.Commit(context.Background(), bt); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ResetTimer()
+				n, err := New(Config{Outbox: s, Hooks: []Hook{{Name: "h", URL: srv.URL, Secret: "k"}}, Poll: 5 * time.Millisecond, Batch: batch})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					n.Run(ctx)
+				}()
+				for count(b, n.m.deliveries.WithLabelValues("h", "delivered")) < float64(b.N) {
+					time.Sleep(time.Millisecond)
+				}
+				b.StopTimer()
+				cancel()
+				<-done
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+			})
+		}
 	}
 }
