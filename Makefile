@@ -33,8 +33,9 @@ test-go:
 test-web: build
 	cd mapui/web && npm test
 
+# With TILE38_ADDR set (a tile38-server on loopback), bare Tile38 is measured in the same run.
 bench: build
-	./$(BIN) bench
+	./$(BIN) bench $(if $(TILE38_ADDR),--tile38-reference $(TILE38_ADDR))
 
 # A short fuzzing pass over every decoder (go test -fuzz takes one package at a time).
 FUZZTIME ?= 60s

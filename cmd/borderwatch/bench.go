@@ -43,6 +43,8 @@ type benchResult struct {
 	Items          bool      `json:"items"`
 	LoadAvg        [2]string `json:"load_avg"` // the machine's 1-minute load average at start and end
 	Sync           *benchRow `json:"sync,omitempty"`
+	// Tile38 is bare Tile38 measured in the same run (--tile38-reference): the issue's yardstick.
+	Tile38 *tile38Reference `json:"tile38_reference,omitempty"`
 }
 
 // benchRow is the sustained rate of one storage mode: the highest offered rate whose fixes
@@ -107,6 +109,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	syncCommits := fs.Bool("sync-commits", false, "also measure with an fsync every group commit (survives power loss), as a second row")
 	profile := fs.String("profile", "", "write the server's CPU profile of the highest rate that kept up to this file")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	reference := fs.String("tile38-reference", "", "also measure bare Tile38 at this address (host:port) with the same polygons, the border and 10,000 vehicles")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -184,6 +187,14 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		res.Sync = &srow
 		ssrv.stop()
 	}
+	if *reference != "" {
+		o.say("bare Tile38 at %s: %d fences, 10000 vehicles, pipelined SET…", *reference, *zones+1)
+		ref, err := runTile38Reference(ctx, *reference, *zones, 10000, 4, 2*o.duration)
+		if err != nil {
+			return err
+		}
+		res.Tile38 = &ref
+	}
 	res.LoadAvg[1] = loadAvg()
 	if *profile != "" && res.profile != nil {
 		if err := os.WriteFile(*profile, res.profile, 0o644); err != nil {
@@ -205,6 +216,10 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		o.say("%-12s %10.0f %6.1f ms %6.1f ms %10.0f%% %7.1f µs %8.0f%% %6.1f µs %7d", mode, r.FixesPerS, r.AckP50Ms, r.AckP99Ms,
 			r.CPUPercent, r.ServerUsPerFix, r.GenCPUPercent, r.GenUsPerFix, r.Connections)
+	}
+	if res.Tile38 != nil {
+		o.say("%-12s %10.0f   (SET/s: no protocol, no rules, nothing durable; %d fences, %d vehicles)", "bare Tile38",
+			res.Tile38.SetsPerS, res.Tile38.Fences, res.Tile38.Vehicles)
 	}
 	o.say("every fix stored and acknowledged; CPU in %% of one core, per acknowledged fix; load average %s → %s", res.LoadAvg[0], res.LoadAvg[1])
 	o.say("fix → alert on the WebSocket at %d fixes/s: p50 %.1f ms p99 %.1f ms (%d alerts)", half, res.AlertP50Ms, res.AlertP99Ms, res.AlertsMeasured)
@@ -409,9 +424,7 @@ func (s *benchServer) stop() {
 func (s *benchServer) importSynthetic(ctx context.Context, n int) (int, error) {
 	feats := make([]map[string]any, 0, n)
 	for i := range n {
-		lat := 40.6 + float64(i%30)*0.16
-		lon := 100.5 + float64(i/30)*1.7 + float64(i%7)*0.05
-		d := 0.02
+		lon, lat, d := syntheticSquare(i)
 		feats = append(feats, map[string]any{"type": "Feature",
 			"geometry":   map[string]any{"type": "Polygon", "coordinates": [][][]float64{{{lon, lat}, {lon + d, lat}, {lon + d, lat + d}, {lon, lat + d}, {lon, lat}}}},
 			"properties": map[string]any{"id": fmt.Sprintf("synthetic-%d", i), "name": fmt.Sprintf("synthetic %d", i), "kind": "restricted"}})
