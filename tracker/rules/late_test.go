@@ -234,3 +234,27 @@ func TestLateMeetingInBlindArea(t *testing.T) {
 		t.Errorf("%d alerts after another check, want the one meeting", len(as))
 	}
 }
+
+// A stretch off the corridor that begins while dark and goes on after the signal is back is
+// one detour: too short on either side of the silence alone, long enough together.
+func TestLateDetourRunsOnPastBlindArea(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("lx1"), truck("lx2")},
+		[]tracker.Declaration{inbound("d-lx1", "lx1", "port-a"), inbound("d-lx2", "lx2", "port-a")})
+	var turn, south int
+	trip := func(id string) *track {
+		return newTrack(id, t0, 42.05, 110.0, 40).to(42.005, 110.0, 40).to(41.9, 110.0, 60).mark(&turn).
+			to(41.9, 110.015, 40).mark(&south).to(41.895, 110.015, 40).to(41.895, 110.0, 40).to(41.80, 110.0, 60).wait(5 * time.Minute)
+	}
+	filled, unfilled := trip("lx1"), trip("lx2")
+	from, to := turn-6, south+4 // dark from a minute before the turn until 40 s into the stretch south
+	e.blindUpload(filled.fixes, from, to)
+	// lx2's buffer never arrives: live, the silence is followed by some 80 s off the corridor.
+	e.submit(unfilled.fixes[:from]...)
+	e.submit(unfilled.fixes[to:]...)
+	e.check(filled.t.Add(time.Minute))
+	e.expect("lx2")
+	a := e.expect("lx1", tracker.AlertDetour)[0]
+	if !a.Late || a.Active || !a.Time.After(filled.fixes[from].Time) || !a.Time.Before(filled.fixes[to].Time) {
+		t.Errorf("detour %+v: want late, closed, begun while dark (%s – %s)", a, filled.fixes[from].Time, filled.fixes[to].Time)
+	}
+}
