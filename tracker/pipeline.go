@@ -148,6 +148,7 @@ const (
 // pending is one Submit's or Emit's share of a group commit.
 type pending struct {
 	batch Batch
+	out   Outcome // the Evaluator's scratch while its Submit evaluates
 	done  chan struct{} // closed once durable, or given up by Close
 	err   error         // set before done is closed: nil when durable
 	acked atomic.Bool   // its submitter acknowledged every fix of it
@@ -249,16 +250,19 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 	now := p.cfg.Now()
 	pd := newPending()
 	b := &pd.batch
+	// Each fix is evaluated in its place in the batch (dropped again if refused or resent): a
+	// copy handed to the Evaluator would escape to the heap once per fix.
+	b.Fixes = make([]Fix, 0, len(fixes))
 	var refused []Refusal
 	var resent []*pending
-	var out Outcome
+	out := &pd.out
 	var evalErr error
+	p.countReceived(fixes)
 	for i := range fixes {
-		f := fixes[i]
-		if f.Protocol != "" {
-			p.m.received.WithLabelValues(f.Protocol).Inc()
-		}
-		if reason := p.check(&f, now); reason != "" {
+		b.Fixes = append(b.Fixes, fixes[i])
+		f := &b.Fixes[len(b.Fixes)-1]
+		if reason := p.check(f, now); reason != "" {
+			b.Fixes = b.Fixes[:len(b.Fixes)-1]
 			p.m.rejected.WithLabelValues(reason).Inc()
 			refused = append(refused, Refusal{Index: i, Reason: reason})
 			continue
@@ -268,8 +272,9 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		}
 		f.Time, f.ReceivedAt = f.Time.UTC(), f.ReceivedAt.UTC()
 		out.Events, out.Alerts = out.Events[:0], out.Alerts[:0]
-		carrier, dup, err := p.evaluate(ctx, &f, &out, pd)
+		carrier, dup, err := p.evaluate(ctx, f, out, pd)
 		if err != nil {
+			b.Fixes = b.Fixes[:len(b.Fixes)-1]
 			// What was evaluated before stays queued: the state has moved past it.
 			if errors.Is(err, ErrBacklogFull) {
 				p.m.deferred.Add(float64(len(fixes) - i))
@@ -278,13 +283,13 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 			break
 		}
 		if dup {
+			b.Fixes = b.Fixes[:len(b.Fixes)-1]
 			p.m.duplicates.Inc()
 			if carrier != nil && carrier != pd {
 				resent = append(resent, carrier)
 			}
 			continue
 		}
-		b.Fixes = append(b.Fixes, f)
 		ref := len(b.Fixes)
 		for _, e := range out.Events {
 			if e.FixRef == 1 {
@@ -316,6 +321,21 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 }
 
 func newPending() *pending { return &pending{done: make(chan struct{})} }
+
+// countReceived counts fixes per protocol, one counter update per run of the same protocol
+// (a gateway's batch is all one protocol).
+func (p *Pipeline) countReceived(fixes []Fix) {
+	for i := 0; i < len(fixes); {
+		j := i + 1
+		for j < len(fixes) && fixes[j].Protocol == fixes[i].Protocol {
+			j++
+		}
+		if proto := fixes[i].Protocol; proto != "" {
+			p.m.received.WithLabelValues(proto).Add(float64(j - i))
+		}
+		i = j
+	}
+}
 
 // enter admits a Submit or Emit, which must then call enqueue.
 func (p *Pipeline) enter() error {
@@ -429,7 +449,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, out *Outcome, pd *pendi
 		f.Late = true
 	}
 	if f.Valid && st.HasGood && !f.Late {
-		if impliedSpeedKmh(st.LastGood, *f) > p.cfg.MaxSpeedKmh {
+		if impliedSpeedKmh(&st.LastGood, f) > p.cfg.MaxSpeedKmh {
 			f.Flags = append(f.Flags, FlagJump)
 		}
 	}
@@ -479,7 +499,7 @@ func (e *vehicleEntry) sweep(horizon int64) {
 
 // impliedSpeedKmh is the speed needed to go from a to b; a jump over a short distance (GPS
 // noise while standing) never counts.
-func impliedSpeedKmh(a, b Fix) float64 {
+func impliedSpeedKmh(a, b *Fix) float64 {
 	d := DistanceM(a.Lat, a.Lon, b.Lat, b.Lon)
 	if d < 1000 {
 		return 0
@@ -617,7 +637,12 @@ func (p *Pipeline) writer() {
 
 // writeGroup commits the submissions of group as one batch; the caller tells them.
 func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
-	b.Fixes, b.Events, b.Alerts = b.Fixes[:0], b.Events[:0], b.Alerts[:0]
+	n := 0
+	for _, pd := range group {
+		n += len(pd.batch.Fixes)
+	}
+	// A new array each group: after the commit it goes to the Publisher as it is, not copied.
+	b.Fixes, b.Events, b.Alerts = make([]Fix, 0, n), b.Events[:0], b.Alerts[:0]
 	for _, pd := range group {
 		off := len(b.Fixes)
 		b.Fixes = append(b.Fixes, pd.batch.Fixes...)
@@ -637,15 +662,15 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
 		return err
 	}
 	p.m.batchFixes.Observe(float64(len(b.Fixes)))
-	stored := b.Fixes[:0:0]
+	stored := b.Fixes[:0]
 	for i := range b.Fixes {
 		if b.Duplicates[i] {
 			p.m.duplicates.Inc()
 			continue
 		}
-		p.m.stored.Inc()
 		stored = append(stored, b.Fixes[i])
 	}
+	p.m.stored.Add(float64(len(stored)))
 	for _, e := range b.Events {
 		p.m.events.WithLabelValues(e.Type).Inc()
 	}

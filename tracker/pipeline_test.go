@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -637,4 +638,30 @@ func TestCloseGivesUpOnDeadStore(t *testing.T) {
 		t.Errorf("Submit after Close = %v, want ErrClosed", err)
 	}
 	checkTrack(t, h.store, 0)
+}
+
+// BenchmarkSubmit is the ingest path without rules: many vehicles in parallel, one fix per
+// Submit, into the embedded store. Allocations per fix are the stable figure on a shared machine.
+func BenchmarkSubmit(b *testing.B) {
+	st, err := sqlitestore.Open(b.Context(), filepath.Join(b.TempDir(), "bw.db"), sqlitestore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Now: func() time.Time { return now }})
+	b.Cleanup(func() { p.Close(); st.Close() })
+	var vehicles atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(32) // many vehicles at once, as from many connections
+	b.RunParallel(func(pb *testing.PB) {
+		id := fmt.Sprintf("veh-%d", vehicles.Add(1))
+		f := tracker.Fix{VehicleID: id, DeviceID: id, Time: now.Add(-30 * 24 * time.Hour), Lat: 43.65, Lon: 111.97, Valid: true}
+		for pb.Next() {
+			f.Time = f.Time.Add(time.Second)
+			f.Lon += 0.00001
+			if err := p.Submit(context.Background(), []tracker.Fix{f}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
