@@ -148,6 +148,10 @@ var isoLayouts = []string{
 	"2006-01-02T15:04:05.999999999",
 }
 
+// maxUnixMilli is 9999-12-31T23:59:59.999Z: later times have no RFC 3339 form, so a fix
+// holding one could not be serialised.
+const maxUnixMilli = 253402300799999
+
 // parseTime accepts seconds since the epoch (milliseconds when above 2³¹), ISO 8601, and
 // "yyyy-MM-dd HH:mm:ss" read as UTC.
 func parseTime(s string) (time.Time, error) {
@@ -156,7 +160,7 @@ func parseTime(s string) (time.Time, error) {
 			return time.Time{}, badf("timestamp %d is negative", n)
 		}
 		if n > math.MaxInt32 {
-			if n > 1<<53 {
+			if n > maxUnixMilli {
 				return time.Time{}, badf("timestamp %d out of range", n)
 			}
 			return time.UnixMilli(n).UTC(), nil
