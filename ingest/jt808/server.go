@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/borderwatch/borderwatch/ingest/ratelimit"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -39,13 +40,18 @@ type Config struct {
 	// FragmentBytes bounds a connection's buffered sub-packages; 0: 64 KiB.
 	FragmentBytes   int
 	FragmentTimeout time.Duration // 0: 1 minute
+	// Limits bounds the frames of a connection and the fixes of a device; frames over them
+	// are not acknowledged (the terminal resends later), sustained abuse closes the
+	// connection. nil: no limits.
+	Limits *ratelimit.Limiter
 }
 
 // Server is the JT/T 808 TCP gateway.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	m   *metrics
+	cfg  Config
+	log  *slog.Logger
+	m    *metrics
+	gate *ratelimit.Gate
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
@@ -88,9 +94,15 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	log := cfg.Logger.With("protocol", tracker.ProtocolJT808)
+	gate, err := cfg.Limits.Gate(tracker.ProtocolJT808, log, cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:         cfg,
-		log:         cfg.Logger.With("protocol", tracker.ProtocolJT808),
+		gate:        gate,
+		log:         log,
 		m:           m,
 		conns:       make(map[*conn]struct{}),
 		readBufSize: max(readBufSize, cfg.MaxFrameBytes+2),
@@ -257,6 +269,10 @@ type conn struct {
 	hasFlags bool
 	items    []byte
 	attrs    map[string]any
+
+	frames  ratelimit.Bucket  // this connection's frames
+	device  *ratelimit.Device // the fixes of c.dev, shared with its other connections
+	abusive bool              // over the device's limit for long: close after this frame
 }
 
 type batch struct {
@@ -376,6 +392,7 @@ func (c *conn) releaseReplies() {
 func (c *conn) serve(ctx context.Context) {
 	defer c.s.untrack(c)
 	defer c.nc.Close()
+	defer func() { c.s.gate.Release(c.device) }()
 	defer func() {
 		if r := recover(); r != nil {
 			c.s.m.panics.Inc()
@@ -419,6 +436,15 @@ func (c *conn) logClose(err error) {
 
 // handle processes one frame; false closes the connection.
 func (c *conn) handle(ctx context.Context, raw []byte) bool {
+	// Every frame counts, junk included: it costs as much to read as a location.
+	if c.s.gate != nil {
+		switch c.s.gate.Frame(&c.frames, c.nc.RemoteAddr(), c.dev.ID) {
+		case ratelimit.Refuse:
+			return true // unanswered: the terminal resends later
+		case ratelimit.Close:
+			return false
+		}
+	}
 	f, headerRead, err := DecodeFrame(raw)
 	if err != nil || f.Header.MsgID != MsgLocation || f.Header.Fragmented {
 		c.submitBatch() // replies keep the order of the frames
@@ -498,6 +524,7 @@ func (c *conn) handle(ctx context.Context, raw []byte) bool {
 			return true
 		}
 		c.report(ctx, &f)
+		return !c.abusive
 	default:
 		c.s.m.reject(reasonUnsupported)
 		c.generalReply(h, ResultUnsupported)
@@ -523,6 +550,12 @@ func (c *conn) admit(ctx context.Context, h *Header) bool {
 		return false
 	}
 	c.decided, c.phone, c.authed = true, h.Phone, false
+	if c.unknown { // reports nothing: no entry in the device table
+		c.s.gate.Release(c.device)
+		c.device = nil
+	} else {
+		c.device = c.s.gate.Rebind(c.device, c.dev.ID)
+	}
 	return true
 }
 
@@ -557,6 +590,9 @@ func (c *conn) report(ctx context.Context, f *Frame) {
 			c.generalReply(&f.Header, ResultMessageError)
 			return
 		}
+		if !c.admitFixes(1) {
+			return
+		}
 		if c.batch == nil {
 			c.batch = c.s.batches.Get().(*batch)
 		}
@@ -565,6 +601,9 @@ func (c *conn) report(ctx context.Context, f *Frame) {
 		return
 	} else {
 		b, err := DecodeBatch(f.Body)
+		if err == nil && !c.admitFixes(len(b.Items)) {
+			return
+		}
 		if err == nil {
 			fixes = make([]tracker.Fix, len(b.Items))
 			for i, it := range b.Items {
@@ -586,6 +625,23 @@ func (c *conn) report(ctx context.Context, f *Frame) {
 		return
 	}
 	c.generalReply(&f.Header, ResultOK)
+}
+
+// admitFixes draws n fixes from the device's bucket, all or none. Refused: no
+// acknowledgement, the terminal keeps them and sends them again; Close: the connection ends
+// before the next read.
+func (c *conn) admitFixes(n int) bool {
+	if c.device == nil {
+		return true
+	}
+	switch c.s.gate.Fixes(c.device, n, c.nc.RemoteAddr()) {
+	case ratelimit.Refuse:
+		return false
+	case ratelimit.Close:
+		c.abusive = true
+		return false
+	}
+	return true
 }
 
 // submitBatch hands the gathered locations to the sink and acknowledges them once stored.
