@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/borderwatch/borderwatch/ingest/ratelimit"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -31,6 +33,10 @@ type Config struct {
 
 	MaxBodyBytes int64            // 0: DefaultMaxBodyBytes
 	Now          func() time.Time // server clock for Fix.ReceivedAt; nil: time.Now
+	// Limits bounds the requests of one HTTP connection (served by Server) and the fixes of
+	// one device; over them the answer is 429 with Retry-After, and sustained abuse also
+	// closes the connection. nil: no limits.
+	Limits *ratelimit.Limiter
 }
 
 // Handler receives OsmAnd / Traccar Client requests (GET or POST, any path).
@@ -38,11 +44,13 @@ type Config struct {
 // It answers 200 with an empty body once the fix is stored; 400 with a plain-text reason for
 // a request without id, with a number it cannot parse or out of range, or a fix the pipeline
 // refused (*tracker.RefusedError); 403 for a device admission refuses; 413 for a body over
-// the limit; 503 when the fix could not be stored (the client keeps it and retries).
+// the limit; 429 with Retry-After over the rate limits; 503 when the fix could not be stored
+// (the client keeps it and retries).
 type Handler struct {
-	cfg Config
-	log *slog.Logger
-	m   *metrics
+	cfg  Config
+	log  *slog.Logger
+	m    *metrics
+	gate *ratelimit.Gate
 }
 
 // NewHandler checks cfg, fills in defaults and registers the metrics.
@@ -63,14 +71,43 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("osmand: metrics: %w", err)
 	}
-	return &Handler{cfg: cfg, log: cfg.Logger.With("protocol", tracker.ProtocolOsmAnd), m: m}, nil
+	log := cfg.Logger.With("protocol", tracker.ProtocolOsmAnd)
+	gate, err := cfg.Limits.Gate(tracker.ProtocolOsmAnd, log, cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{cfg: cfg, log: log, m: m, gate: gate}, nil
+}
+
+// connBucketKey keys the context value of a connection's request bucket (Server's ConnContext).
+type connBucketKey struct{}
+
+// limited is a request over a rate limit: answered 429, and with the connection closed on
+// sustained abuse.
+type limited struct {
+	retryAfter time.Duration
+	close      bool
+}
+
+// overLimit reports whether a verdict refuses, and how the refusal is answered.
+func overLimit(v ratelimit.Verdict, wait time.Duration) (limited, bool) {
+	if v == ratelimit.Allow {
+		return limited{}, false
+	}
+	return limited{retryAfter: wait, close: v == ratelimit.Close}, true
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	code, reason, msg := h.serve(r)
+	code, reason, msg, lim := h.serve(r)
 	h.m.requests.WithLabelValues(strconv.Itoa(code)).Inc()
 	if reason != "" {
 		h.m.rejected.WithLabelValues(reason).Inc()
+	}
+	if code == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(lim.retryAfter.Seconds())))))
+		if lim.close {
+			w.Header().Set("Connection", "close")
+		}
 	}
 	if code == http.StatusOK {
 		w.WriteHeader(code)
@@ -82,43 +119,61 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, msg, code)
 }
 
-// serve handles r and returns the status, the rejection reason for the metrics ("" when none)
-// and the message for the client.
-func (h *Handler) serve(r *http.Request) (code int, reason, msg string) {
+// serve handles r and returns the status, the rejection reason for the metrics ("" when none,
+// or counted by the gate) and the message for the client; lim says how to answer a 429.
+func (h *Handler) serve(r *http.Request) (code int, reason, msg string, lim limited) {
+	// Every request of the connection counts, junk included: it costs as much to read.
+	if b, ok := r.Context().Value(connBucketKey{}).(*ratelimit.Bucket); ok {
+		if lim, over := overLimit(h.gate.Frame(b, r.RemoteAddr, ""), h.gate.FrameWait(b)); over {
+			return http.StatusTooManyRequests, "", "too many requests on this connection", lim
+		}
+	}
+	code, reason, msg, lim = h.serveFix(r)
+	return
+}
+
+func (h *Handler) serveFix(r *http.Request) (code int, reason, msg string, lim limited) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return http.StatusMethodNotAllowed, "", "only GET and POST"
+		return http.StatusMethodNotAllowed, "", "only GET and POST", lim
 	}
 	now := h.cfg.Now()
 	fix, err := h.decode(r, now)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", mbe.Limit)
+		return http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", mbe.Limit), lim
 	case errors.Is(err, ErrBadRequest):
-		return http.StatusBadRequest, "malformed", err.Error()
+		return http.StatusBadRequest, "malformed", err.Error(), lim
 	case err != nil:
-		return http.StatusBadRequest, "malformed", "reading body: " + err.Error()
+		return http.StatusBadRequest, "malformed", "reading body: " + err.Error(), lim
 	}
 	dev, err := h.cfg.Admission.Admit(r.Context(), tracker.ProtocolOsmAnd, fix.DeviceID)
 	switch {
 	case errors.Is(err, tracker.ErrUnknownDevice), errors.Is(err, tracker.ErrWrongProtocol):
 		h.log.Info("device refused", "id", fix.DeviceID, "err", err)
-		return http.StatusForbidden, "unknown_device", fmt.Sprintf("device %q: %v", fix.DeviceID, err)
+		return http.StatusForbidden, "unknown_device", fmt.Sprintf("device %q: %v", fix.DeviceID, err), lim
 	case err != nil:
 		h.log.Warn("admission failed", "id", fix.DeviceID, "err", err)
-		return http.StatusServiceUnavailable, "", "device registry unavailable"
+		return http.StatusServiceUnavailable, "", "device registry unavailable", lim
 	}
 	fix.DeviceID, fix.VehicleID = dev.ID, dev.VehicleID
+	if d := h.gate.Acquire(dev.ID); d != nil {
+		v, wait := h.gate.Fixes(d, 1, r.RemoteAddr), h.gate.FixWait(d, 1)
+		h.gate.Release(d)
+		if lim, over := overLimit(v, wait); over {
+			return http.StatusTooManyRequests, "", fmt.Sprintf("device %q over its rate limit", dev.ID), lim
+		}
+	}
 	err = h.cfg.Sink.Submit(r.Context(), []tracker.Fix{fix})
 	var refused *tracker.RefusedError
 	switch {
 	case err == nil:
-		return http.StatusOK, "", ""
+		return http.StatusOK, "", "", lim
 	case errors.As(err, &refused):
-		return http.StatusBadRequest, "refused", err.Error()
+		return http.StatusBadRequest, "refused", err.Error(), lim
 	default:
 		h.log.Warn("submit failed", "id", fix.DeviceID, "err", err)
-		return http.StatusServiceUnavailable, "", "not stored, retry later"
+		return http.StatusServiceUnavailable, "", "not stored, retry later", lim
 	}
 }
 
@@ -185,6 +240,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.h.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// A connection's requests are served one after another (no HTTP/2 without TLS), so
+		// its bucket needs no lock.
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, connBucketKey{}, new(ratelimit.Bucket))
+		},
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
