@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/borderwatch/borderwatch/ingest/ratelimit"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -28,6 +29,10 @@ type Config struct {
 	MaxFrameBytes int           // largest frame accepted; 0: DefaultMaxSize
 
 	Now func() time.Time // server clock for Fix.ReceivedAt; nil: time.Now
+	// Limits bounds the packets of a connection and the fixes of a device; packets over them
+	// are dropped unanswered (an alarm is resent), sustained abuse closes the connection.
+	// nil: no limits.
+	Limits *ratelimit.Limiter
 }
 
 // Server is the GT06 TCP gateway.
@@ -41,9 +46,10 @@ type Config struct {
 // that was not stored. Plain GPS packets (0x10, 0x12, 0x22) expect no acknowledgement in the
 // protocol. Malformed packets are skipped and counted; the connection goes on.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	m   *metrics
+	cfg  Config
+	log  *slog.Logger
+	m    *metrics
+	gate *ratelimit.Gate
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -77,10 +83,16 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gt06: metrics: %w", err)
 	}
+	log := cfg.Logger.With("protocol", tracker.ProtocolGT06)
+	gate, err := cfg.Limits.Gate(tracker.ProtocolGT06, log, cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("gt06: %w", err)
+	}
 	return &Server{
 		cfg:   cfg,
-		log:   cfg.Logger.With("protocol", tracker.ProtocolGT06),
+		log:   log,
 		m:     m,
+		gate:  gate,
 		conns: make(map[net.Conn]struct{}),
 	}, nil
 }
@@ -189,15 +201,29 @@ type conn struct {
 	log  *slog.Logger
 	sess session
 	out  []byte
+
+	frames ratelimit.Bucket  // this connection's packets
+	device *ratelimit.Device // the fixes of sess.device, shared with its other connections
 }
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	c := &conn{s: s, c: nc, log: s.log.With("remote", nc.RemoteAddr().String())}
+	defer func() { s.gate.Release(c.device) }()
 	r := NewReader(nc, s.cfg.MaxFrameBytes)
 	for {
 		nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
 		p, err := r.Next()
-		if fe, ok := err.(*FrameError); ok {
+		fe, junk := err.(*FrameError)
+		if err == nil || junk {
+			// Every packet counts, junk included: it costs as much to read as a location.
+			switch s.gate.Frame(&c.frames, nc.RemoteAddr(), c.sess.device.ID) {
+			case ratelimit.Refuse:
+				continue
+			case ratelimit.Close:
+				return
+			}
+		}
+		if junk {
 			s.m.reject(fe.Reason)
 			c.log.Debug("frame rejected", "err", err)
 			continue
@@ -244,6 +270,12 @@ func (c *conn) handle(ctx context.Context, p Packet) bool {
 			c.log.Debug("bad location packet", "err", err)
 			return true
 		}
+		switch c.s.gate.Fixes(c.device, 1, c.c.RemoteAddr()) {
+		case ratelimit.Refuse:
+			return true // dropped unanswered: an alarm is resent
+		case ratelimit.Close:
+			return false
+		}
 		fix := ToFix(loc, c.sess.device, c.s.cfg.Now())
 		err = c.s.cfg.Sink.Submit(ctx, []tracker.Fix{fix})
 		var refused *tracker.RefusedError
@@ -287,6 +319,7 @@ func (c *conn) login(ctx context.Context, p Packet) bool {
 		return false
 	}
 	c.sess = session{device: dev, zone: l.Zone, in: true}
+	c.device = c.s.gate.Rebind(c.device, dev.ID)
 	c.log.Debug("logged in", "imei", l.IMEI, "vehicle", dev.VehicleID)
 	return c.ack(p)
 }
