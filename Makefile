@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/borderwatch
 
-.PHONY: all build web demo test test-go test-web bench fuzz clean
+.PHONY: all build web demo test test-go test-web bench bench-web fuzz clean
 
 all: build
 
@@ -36,6 +36,10 @@ test-web: build
 # With TILE38_ADDR set (a tile38-server on loopback), bare Tile38 is measured in the same run.
 bench: build
 	./$(BIN) bench $(if $(TILE38_ADDR),--tile38-reference $(TILE38_ADDR))
+
+# Browser measurements: a 30-day replay (259,200 fixes) loaded, drawn and scrubbed; figures in screenshots/.
+bench-web: build
+	cd mapui/web && BW_WEB_TEST_REAL=1 BW_WEB_BENCH=1 node --test tests/replay30.test.mjs
 
 # A short fuzzing pass over every decoder (go test -fuzz takes one package at a time).
 FUZZTIME ?= 60s
