@@ -23,6 +23,7 @@ import (
 	"github.com/borderwatch/borderwatch/ingest/gt06"
 	"github.com/borderwatch/borderwatch/ingest/jt808"
 	"github.com/borderwatch/borderwatch/ingest/osmand"
+	"github.com/borderwatch/borderwatch/ingest/ratelimit"
 	"github.com/borderwatch/borderwatch/mapui"
 	"github.com/borderwatch/borderwatch/notifier"
 	"github.com/borderwatch/borderwatch/tracker"
@@ -163,27 +164,48 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	}, a.reg)
 
 	admission := &tracker.Admission{Devices: a.store, AcceptUnknown: cfg.AcceptUnknown}
-	if cfg.JT808Addr != "" {
-		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout}); err != nil {
+	// One limiter for the three gateways: a device is limited once whichever port it uses.
+	limits, err := ratelimit.New(ratelimit.Config{
+		ConnFrames:  ratelimit.Limit{Rate: cfg.ConnFrameRate, Burst: cfg.ConnFrameBurst},
+		DeviceFixes: ratelimit.Limit{Rate: cfg.DeviceFixRate, Burst: cfg.DeviceFixBurst},
+	})
+	if err != nil {
+		return nil, err
+	}
+	listen := func(addr, protocol string) (net.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
 			return nil, err
 		}
-		if a.jt808Ln, err = net.Listen("tcp", cfg.JT808Addr); err != nil {
+		capped, err := ratelimit.NewListener(ln, ratelimit.ListenerConfig{MaxConnsPerAddr: cfg.MaxConnsPerAddr,
+			Protocol: protocol, Logger: a.log, Registerer: a.reg})
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		return capped, nil
+	}
+	if cfg.JT808Addr != "" {
+		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
+			return nil, err
+		}
+		if a.jt808Ln, err = listen(cfg.JT808Addr, tracker.ProtocolJT808); err != nil {
 			return nil, fmt.Errorf("JT/T 808 listener: %w", err)
 		}
 	}
 	if cfg.GT06Addr != "" {
-		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout}); err != nil {
+		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
-		if a.gt06Ln, err = net.Listen("tcp", cfg.GT06Addr); err != nil {
+		if a.gt06Ln, err = listen(cfg.GT06Addr, tracker.ProtocolGT06); err != nil {
 			return nil, fmt.Errorf("GT06 listener: %w", err)
 		}
 	}
 	if cfg.OsmAndAddr != "" {
-		if a.osmand, err = osmand.NewServer(osmand.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg}); err != nil {
+		if a.osmand, err = osmand.NewServer(osmand.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, Limits: limits}); err != nil {
 			return nil, err
 		}
-		if a.osmandLn, err = net.Listen("tcp", cfg.OsmAndAddr); err != nil {
+		if a.osmandLn, err = listen(cfg.OsmAndAddr, tracker.ProtocolOsmAnd); err != nil {
 			return nil, fmt.Errorf("OsmAnd listener: %w", err)
 		}
 	}

@@ -370,6 +370,9 @@ func startBenchServer(ctx context.Context, syncCommits, pprof bool, stderr io.Wr
 	s.cmd = exec.Command(exe, "serve")
 	s.cmd.Env = append(os.Environ(), "BW_DATA_DIR="+dir, "BW_HTTP_ADDR="+s.http, "BW_JT808_ADDR="+s.jt808, "BW_GT06_ADDR=", "BW_OSMAND_ADDR=",
 		"BW_ACCEPT_UNKNOWN_DEVICES=true", "BW_ADMIN_PASSWORD="+pw, "BW_LOG_LEVEL=warn", "BW_DATABASE_URL=", "BW_MAX_CONNS=20000",
+		// The load generator drives thousands of terminals from one address, far above a real
+		// terminal's rate: no rate limits or per-address cap.
+		"BW_CONN_FRAME_RATE=0", "BW_DEVICE_FIX_RATE=0", "BW_MAX_CONNS_PER_ADDR=0",
 		"BW_SYNC_COMMITS="+strconv.FormatBool(syncCommits), "BW_PPROF_ADDR="+s.pprof)
 	s.cmd.Stderr = stderr
 	if err := s.cmd.Start(); err != nil {

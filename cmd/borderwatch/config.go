@@ -28,6 +28,13 @@ type config struct {
 	IdleTimeout   time.Duration
 	PprofAddr     string
 
+	// Rate limits (package ratelimit); a rate of 0 is no limit.
+	ConnFrameRate   float64
+	ConnFrameBurst  int
+	DeviceFixRate   float64
+	DeviceFixBurst  int
+	MaxConnsPerAddr int
+
 	// Webhooks (package notifier).
 	WebhookURLs    string
 	WebhookSecret  string
@@ -68,6 +75,16 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 		}
 		fs.IntVar(p, name, def, help+" ($"+env+")")
 	}
+	float := func(p *float64, name, env string, def float64, help string) {
+		if v, ok := os.LookupEnv(env); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: not a number", env, v))
+			}
+			def = f
+		}
+		fs.Float64Var(p, name, def, help+" ($"+env+")")
+	}
 	duration := func(p *time.Duration, name, env string, def time.Duration, help string) {
 		if v, ok := os.LookupEnv(env); ok {
 			d, err := time.ParseDuration(v)
@@ -93,6 +110,11 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 	str(&c.LogLevel, "log-level", "BW_LOG_LEVEL", "info", "debug, info, warn or error")
 	integer(&c.MaxConns, "max-conns", "BW_MAX_CONNS", 20000, "device connections per TCP gateway at most")
 	duration(&c.IdleTimeout, "idle-timeout", "BW_IDLE_TIMEOUT", 5*time.Minute, "close device connections silent this long")
+	float(&c.ConnFrameRate, "conn-frame-rate", "BW_CONN_FRAME_RATE", 20, "device frames (OsmAnd: requests) per second one connection may send, sustained; 0: no limit")
+	integer(&c.ConnFrameBurst, "conn-frame-burst", "BW_CONN_FRAME_BURST", 1000, "device frames one connection may send at once, e.g. its backlog after a reconnect")
+	float(&c.DeviceFixRate, "device-fix-rate", "BW_DEVICE_FIX_RATE", 10, "fixes per second one device may send over all its connections, sustained; 0: no limit")
+	integer(&c.DeviceFixBurst, "device-fix-burst", "BW_DEVICE_FIX_BURST", 1000, "fixes one device may send at once: several 255-fix JT/T 808 blind-area batches, a GT06 backlog")
+	integer(&c.MaxConnsPerAddr, "max-conns-per-addr", "BW_MAX_CONNS_PER_ADDR", 5000, "device connections per gateway from one IP address; terminals behind one carrier NAT share one; 0: no cap")
 	str(&c.PprofAddr, "pprof-addr", "BW_PPROF_ADDR", "", "serve Go profiles (net/http/pprof) here, e.g. 127.0.0.1:6060; empty: off")
 	str(&c.WebhookURLs, "webhook-urls", "BW_WEBHOOK_URLS", "", "comma-separated URLs that receive every alert change as a JSON POST")
 	str(&c.WebhookSecret, "webhook-secret", "BW_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing requests to --webhook-urls; empty: unsigned")

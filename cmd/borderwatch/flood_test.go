@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand"
@@ -291,4 +292,185 @@ func TestFloodsLeaveServerServing(t *testing.T) {
 	}
 	t.Logf("%d junk writes on %d device connections, %d malformed OsmAnd requests, %d idle JT/T 808 connections held; rejected: %v",
 		writes, len(floods), len(osmReqs), idle, rejected)
+}
+
+// jtTerminal speaks JT/T 808 to the running server for the rate-limit test.
+type jtTerminal struct {
+	t      *testing.T
+	c      net.Conn
+	sc     *jt808.Scanner
+	phone  jt808.Phone
+	serial uint16
+}
+
+func dialJT808(t *testing.T, a *testApp, phone string) *jtTerminal {
+	t.Helper()
+	c, err := net.Dial("tcp", a.jt808Ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(time.Minute)) // a failsafe against a hung test, not a timing assertion
+	p, err := jt808.ParsePhone(phone, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &jtTerminal{t: t, c: c, sc: jt808.NewScanner(c, 4096), phone: p}
+}
+
+// write sends one frame of each body as message id (sub-packages when more than one) and
+// returns the serial of the last; write errors are returned, as the server may have hung up.
+func (tm *jtTerminal) write(id uint16, bodies ...[]byte) (uint16, error) {
+	var out []byte
+	for i, body := range bodies {
+		h := jt808.Header{MsgID: id, Phone: tm.phone, Serial: tm.serial}
+		if len(bodies) > 1 {
+			h.Fragmented, h.Total, h.Index = true, uint16(len(bodies)), uint16(i+1)
+		}
+		tm.serial++
+		var err error
+		if out, err = jt808.AppendFrame(out, &h, body); err != nil {
+			tm.t.Fatal(err)
+		}
+	}
+	_, err := tm.c.Write(out)
+	return tm.serial - 1, err
+}
+
+// acked reads the next reply and checks that it acknowledges serial with success.
+func (tm *jtTerminal) acked(id, serial uint16) {
+	tm.t.Helper()
+	raw, err := tm.sc.Next()
+	if err != nil {
+		tm.t.Fatalf("waiting for the ack of %d: %v", serial, err)
+	}
+	f, _, err := jt808.DecodeFrame(raw)
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	r, err := jt808.DecodeGeneralResponse(f.Body)
+	if err != nil || f.Header.MsgID != jt808.MsgPlatformResponse || r.ReplyID != id || r.ReplySerial != serial || r.Result != jt808.ResultOK {
+		tm.t.Fatalf("reply %+v %+v (%v), want the ack of %04X serial %d", f.Header, r, err, id, serial)
+	}
+}
+
+// closedWithoutReply reads until the server hangs up, failing on any reply.
+func (tm *jtTerminal) closedWithoutReply() {
+	tm.t.Helper()
+	b, err := io.ReadAll(tm.c)
+	if errors.Is(err, syscall.ECONNRESET) { // closed with our frames unread
+		err = nil
+	}
+	if err != nil || len(b) != 0 {
+		tm.t.Fatalf("expected the server to hang up without replying; got % X, %v", b, err)
+	}
+}
+
+func locationBody(at time.Time) []byte {
+	return jt808.AppendLocation(nil, &jt808.Location{Status: jt808.StatusPositioned, Lat: 43.65, Lon: 111.97, Time: at})
+}
+
+// TestRateLimits runs the server with limits whose buckets refill too slowly to matter during
+// the test: a terminal flooding one connection has its excess unacknowledged and is then
+// disconnected, while a terminal on another connection is acknowledged throughout; a 255-fix
+// blind-area backfill is admitted whole; an OsmAnd connection over its limit is answered 429.
+func TestRateLimits(t *testing.T) {
+	const connBurst = 50
+	a := startApp(t, func(c *config) {
+		c.ConnFrameRate, c.ConnFrameBurst = 0.001, connBurst
+		c.DeviceFixRate, c.DeviceFixBurst = 0.001, 300
+		c.MaxConnsPerAddr = 100
+	})
+	for i, dev := range []string{"12345678901", "12345678902", "12345678903"} {
+		car := fmt.Sprint("car-", i+1)
+		a.mustCall("POST", "/api/v1/vehicles", map[string]any{"id": car, "plate": "蒙K1234" + fmt.Sprint(i), "kind": "truck"}, nil, 201)
+		a.mustCall("POST", "/api/v1/devices", map[string]any{"id": dev, "protocol": "jt808", "vehicle_id": car}, nil, 201)
+	}
+	start := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	good := dialJT808(t, a, "12345678902")
+	goodFixes := 0
+	report := func() {
+		t.Helper()
+		serial, err := good.write(jt808.MsgLocation, locationBody(start.Add(time.Duration(goodFixes)*time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		good.acked(jt808.MsgLocation, serial)
+		goodFixes++
+	}
+	report()
+
+	flood := dialJT808(t, a, "12345678901")
+	for i := range connBurst {
+		serial, err := flood.write(jt808.MsgLocation, locationBody(start.Add(time.Duration(i)*time.Second)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		flood.acked(jt808.MsgLocation, serial)
+	}
+	report()
+	for i := range 3 * connBurst { // a second burst's worth is refused, the frame after it hangs up
+		if _, err := flood.write(jt808.MsgLocation, locationBody(start.Add(time.Duration(connBurst+i)*time.Second))); err != nil {
+			break
+		}
+	}
+	flood.closedWithoutReply()
+	for range 10 {
+		report()
+	}
+
+	// A terminal back from a dead zone sends its buffer as one 0x0704 in sub-packages.
+	back := dialJT808(t, a, "12345678903")
+	items := make([][]byte, 255)
+	for i := range items {
+		items[i] = locationBody(start.Add(time.Duration(i) * 30 * time.Second))
+	}
+	body := jt808.AppendBatch(nil, jt808.BatchBlindArea, items...)
+	var parts [][]byte
+	for len(body) > 900 {
+		parts, body = append(parts, body[:900]), body[900:]
+	}
+	last, err := back.write(jt808.MsgBatch, append(parts, body)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range last + 1 { // each sub-package, then the whole batch once stored
+		back.acked(jt808.MsgBatch, s)
+	}
+
+	if n := len(a.track("car-1", "2026-05-01T00:00:00Z")); n != connBurst {
+		t.Errorf("flooding terminal: %d fixes stored, want %d", n, connBurst)
+	}
+	if n := len(a.track("car-2", "2026-05-01T00:00:00Z")); n != goodFixes {
+		t.Errorf("well-behaved terminal: %d fixes stored, want %d", n, goodFixes)
+	}
+	if n := len(a.track("car-3", "2026-05-01T00:00:00Z")); n != 255 {
+		t.Errorf("backfill: %d fixes stored, want 255", n)
+	}
+	if n := metricValue(t, a, "bw_frames_rejected_total", `protocol="jt808"`, `reason="rate_limited"`); n != connBurst+1 {
+		t.Errorf("jt808 frames rejected as rate limited: %v, want %d", n, connBurst+1)
+	}
+	if n := metricValue(t, a, "bw_connections_closed_total", `protocol="jt808"`, `reason="rate_limited"`); n != 1 {
+		t.Errorf("jt808 connections closed for abuse: %v, want 1", n)
+	}
+
+	// OsmAnd: one keep-alive connection; junk costs as much as a fix.
+	osm := "http://" + a.osmandLn.Addr().String() + "/"
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	var last429 *http.Response
+	for i := range connBurst + 1 {
+		resp, err := client.Get(osm + "?junk")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if i < connBurst && resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("OsmAnd request %d within the burst: %s", i, resp.Status)
+		}
+		last429 = resp
+	}
+	if last429.StatusCode != http.StatusTooManyRequests || last429.Header.Get("Retry-After") == "" {
+		t.Errorf("OsmAnd over the limit: %s, Retry-After %q; want 429 with Retry-After", last429.Status, last429.Header.Get("Retry-After"))
+	}
 }
