@@ -162,6 +162,9 @@ func TestServerBlindAreaBackfillAdmitted(t *testing.T) {
 
 // TestConnLocationsWithLimitsDoNotAllocate is BenchmarkConnLocations' path with both limits on.
 func TestConnLocationsWithLimitsDoNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts under the race detector")
+	}
 	l, err := ratelimit.New(ratelimit.Config{ConnFrames: ratelimit.Limit{Rate: 1e9, Burst: 1 << 30},
 		DeviceFixes: ratelimit.Limit{Rate: 1e9, Burst: 1 << 30}})
 	if err != nil {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package jt808
+
+const raceEnabled = false
