@@ -21,7 +21,8 @@ type Batch struct {
 // FixStore keeps positions.
 type FixStore interface {
 	// Commit stores the batch in one transaction. Fixes already stored (same device and device
-	// time) are skipped and marked in b.Duplicates; every new fix gets its ID.
+	// time) are skipped, marked in b.Duplicates and given the stored copy's ID; every new fix
+	// gets a new ID.
 	Commit(ctx context.Context, b *Batch) error
 	// Track returns a vehicle's fixes with from <= time < to, in device-time order.
 	Track(ctx context.Context, vehicleID string, from, to time.Time) ([]Fix, error)

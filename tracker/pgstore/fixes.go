@@ -93,9 +93,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	}
 	b.Duplicates = append(b.Duplicates[:0], dups...)
 	for i := range b.Fixes {
-		if !dups[i] {
-			b.Fixes[i].ID = fixIDs[i]
-		}
+		b.Fixes[i].ID = fixIDs[i]
 	}
 	for i := range b.Events {
 		b.Events[i].ID = eventIDs[i]
@@ -205,6 +203,44 @@ func storeFixes(ctx context.Context, tx pgx.Tx, fixes []tracker.Fix, ids []int64
 		id, ok := inserted[k]
 		ids[i], dups[i] = id, !ok
 		delete(inserted, k) // the same key later in the batch is a duplicate
+	}
+	return duplicateIDs(ctx, tx, fixes, ids, dups)
+}
+
+// duplicateIDs gives fixes that were already stored the ID of the stored copy, so that a
+// retried batch's events still point at their fix.
+func duplicateIDs(ctx context.Context, tx pgx.Tx, fixes []tracker.Fix, ids []int64, dups []bool) error {
+	var dev []string
+	var at []time.Time
+	for i := range fixes {
+		if dups[i] {
+			dev, at = append(dev, fixes[i].DeviceID), append(at, fixes[i].Time)
+		}
+	}
+	if len(dev) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT f.id, f.device_id, f.device_time FROM fixes f
+		JOIN unnest($1::text[], $2::timestamptz[]) AS u(d, t) ON f.device_id = u.d AND f.device_time = u.t`, dev, at)
+	if err != nil {
+		return err
+	}
+	stored := make(map[fixKey]int64, len(dev))
+	var (
+		id int64
+		d  string
+		t  time.Time
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &d, &t}, func() error {
+		stored[fixKey{d, t.UnixMicro()}] = id
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i := range fixes {
+		if dups[i] {
+			ids[i] = stored[fixKey{fixes[i].DeviceID, fixes[i].Time.UnixMicro()}]
+		}
 	}
 	return nil
 }

@@ -43,6 +43,10 @@ func testCommitFixes(t *testing.T, s tracker.Store) {
 	if id := again.Fixes[1].ID; id <= 0 || ids[id] {
 		t.Errorf("new fix ID = %d, want a new positive ID", id)
 	}
+	// A resent fix carries its stored copy's ID: a retried batch's events must point at it.
+	if again.Fixes[0].ID != b.Fixes[1].ID || again.Fixes[2].ID != b.Fixes[2].ID {
+		t.Errorf("resent fixes' IDs = %d, %d, want the stored %d, %d", again.Fixes[0].ID, again.Fixes[2].ID, b.Fixes[1].ID, b.Fixes[2].ID)
+	}
 
 	// Another device at the same time is not a duplicate.
 	other := &tracker.Batch{Fixes: []tracker.Fix{fix("d2", "v1", base, 43.65, 111.97)}}
