@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -22,7 +23,10 @@ func dial(ctx context.Context, cfg Config, v *vehicle) (reporter, error) {
 	case TerminalGT06:
 		return dialGT06(ctx, cfg.GT06Addr, v.deviceID)
 	case TerminalOsmAnd:
-		return &osmandTerminal{url: cfg.OsmAndURL, id: v.deviceID, hc: http.DefaultClient}, nil
+		// Each phone has its own connection, as in the field: the server limits requests per
+		// connection, and a shared client would put many phones' requests on one.
+		hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: time.Minute}}
+		return &osmandTerminal{url: cfg.OsmAndURL, id: v.deviceID, hc: hc}, nil
 	default:
 		return dialJT808(ctx, cfg.JT808Addr, v.deviceID, v.fleet.Terminal == TerminalJT808v2019, v.plate)
 	}
@@ -207,6 +211,17 @@ type osmandTerminal struct {
 
 func (t *osmandTerminal) Send(ctx context.Context, rs []report, blind bool) error {
 	for _, r := range rs {
+		if err := t.send(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// send posts one report; like Traccar Client it tries again after a 429 or 503, waiting as
+// long as Retry-After says (at most 5 s, five times).
+func (t *osmandTerminal) send(ctx context.Context, r report) error {
+	for attempt := 1; ; attempt++ {
 		req, err := osmand.NewRequest(ctx, t.url, tracker.Fix{DeviceID: t.id, Time: r.Time, Lat: r.Lat, Lon: r.Lon,
 			SpeedKmh: r.SpeedKmh, Heading: r.Heading, AltitudeM: 1100, Valid: true})
 		if err != nil {
@@ -218,11 +233,23 @@ func (t *osmandTerminal) Send(ctx context.Context, rs []report, blind bool) erro
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode >= 300 && resp.StatusCode != http.StatusBadRequest {
+		switch {
+		case resp.StatusCode < 300 || resp.StatusCode == http.StatusBadRequest:
+			return nil
+		case (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) && attempt < 5:
+			wait := time.Second
+			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+				wait = min(time.Duration(s)*time.Second, 5*time.Second)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		default:
 			return fmt.Errorf("osmand: HTTP %d", resp.StatusCode)
 		}
 	}
-	return nil
 }
 
 func (t *osmandTerminal) Close() error { return nil }
