@@ -310,7 +310,7 @@ func (t *frameTemplate) next(dst []byte) []byte {
 		binary.BigEndian.PutUint32(b[tplMileage:], uint32(t.mileage*10))
 	}
 	n := len(b) - 1
-	b[n] = xor(b[:n])
+	b[n] = jt808.Checksum(b[:n])
 	dst = append(dst, 0x7e)
 	if bytes.IndexByte(b, 0x7e) < 0 && bytes.IndexByte(b, 0x7d) < 0 {
 		dst = append(dst, b...)
@@ -328,21 +328,6 @@ func (t *frameTemplate) next(dst []byte) []byte {
 
 func bcd(v int) byte { return byte(v/10)<<4 | byte(v%10) }
 
-func xor(b []byte) byte {
-	var w uint64
-	for len(b) >= 8 {
-		w ^= binary.LittleEndian.Uint64(b)
-		b = b[8:]
-	}
-	w ^= w >> 32
-	w ^= w >> 16
-	w ^= w >> 8
-	s := byte(w)
-	for _, c := range b {
-		s ^= c
-	}
-	return s
-}
 
 // latencies is a histogram shared by all terminals: 32 buckets per power of two of
 // microseconds (3 % resolution), counted atomically.

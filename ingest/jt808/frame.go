@@ -213,7 +213,7 @@ func DecodeFrame(b []byte) (f Frame, headerRead bool, err error) {
 	if len(b) < hl+1 {
 		return f, true, malformed("no checksum")
 	}
-	if xorSum(b[:len(b)-1]) != b[len(b)-1] {
+	if Checksum(b[:len(b)-1]) != b[len(b)-1] {
 		return f, true, ErrChecksum
 	}
 	if body := len(b) - 1 - hl; body != h.BodyLen {
@@ -293,7 +293,7 @@ func AppendFrame(dst []byte, h *Header, body []byte) ([]byte, error) {
 		hb = binary.BigEndian.AppendUint16(hb, h.Total)
 		hb = binary.BigEndian.AppendUint16(hb, h.Index)
 	}
-	sum := xorSum(hb) ^ xorSum(body)
+	sum := Checksum(hb) ^ Checksum(body)
 	dst = append(dst, flag)
 	dst = appendEscaped(dst, hb)
 	dst = appendEscaped(dst, body)
@@ -308,8 +308,9 @@ func AppendFrame(dst []byte, h *Header, body []byte) ([]byte, error) {
 	return append(dst, flag), nil
 }
 
-// xorSum is the frame checksum: the XOR of all bytes, eight at a time.
-func xorSum(b []byte) byte {
+// Checksum is the frame checksum of an unescaped header and body: the XOR of all bytes, eight at
+// a time.
+func Checksum(b []byte) byte {
 	var w uint64
 	for len(b) >= 8 {
 		w ^= binary.LittleEndian.Uint64(b)
