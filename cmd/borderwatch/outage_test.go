@@ -345,28 +345,7 @@ func TestPostgresOutage(t *testing.T) {
 		}
 	}
 	// The yard's enter and exit, computed while the database was down, are stored once.
-	var evs struct {
-		Events []struct {
-			Type   string
-			ZoneID string `json:"zone_id"`
-			Time   time.Time
-			Late   bool
-		}
-	}
-	a.mustCall("GET", "/api/v1/events?vehicle_id=truck-9", nil, &evs, 200)
-	var yard []string
-	for _, e := range evs.Events {
-		if e.ZoneID != "yard-outage" {
-			continue
-		}
-		yard = append(yard, e.Type)
-		if e.Time.Before(at(before+1)) || e.Time.After(at(before+during)) || e.Late {
-			t.Errorf("%s of the yard at %v (late %v), want within the outage, not late", e.Type, e.Time, e.Late)
-		}
-	}
-	if !slices.Equal(yard, []string{"zone_enter", "zone_exit"}) {
-		t.Errorf("yard events %q, want one zone_enter and one zone_exit", yard)
-	}
+	yard := checkOutageYardEvents(t, a, at(before+1), at(before+during))
 	lost := 0
 	for s := uint16(1); s <= before+during; s++ {
 		switch stored[at(s).Unix()] {
@@ -392,4 +371,34 @@ var outageYard = map[string]any{
 	"properties": map[string]any{"id": "yard-outage", "name": "Outage yard", "kind": "yard"},
 	"geometry": map[string]any{"type": "Polygon", "coordinates": [][][]float64{{
 		{109.5245, 41.5245}, {109.5305, 41.5245}, {109.5305, 41.5305}, {109.5245, 41.5305}, {109.5245, 41.5245}}}},
+}
+
+// checkOutageYardEvents checks that truck-9's enter and exit of yard-outage, computed while the
+// store or the geofence backend was unreachable, are stored once each, in [from, to] and not
+// late; it returns the event types found.
+func checkOutageYardEvents(t *testing.T, a *testApp, from, to time.Time) []string {
+	t.Helper()
+	var evs struct {
+		Events []struct {
+			Type   string
+			ZoneID string `json:"zone_id"`
+			Time   time.Time
+			Late   bool
+		}
+	}
+	a.mustCall("GET", "/api/v1/events?vehicle_id=truck-9", nil, &evs, 200)
+	var yard []string
+	for _, e := range evs.Events {
+		if e.ZoneID != "yard-outage" {
+			continue
+		}
+		yard = append(yard, e.Type)
+		if e.Time.Before(from) || e.Time.After(to) || e.Late {
+			t.Errorf("%s of the yard at %v (late %v), want within the outage, not late", e.Type, e.Time, e.Late)
+		}
+	}
+	if !slices.Equal(yard, []string{"zone_enter", "zone_exit"}) {
+		t.Errorf("yard events %q, want one zone_enter and one zone_exit", yard)
+	}
+	return yard
 }

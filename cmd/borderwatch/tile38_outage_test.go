@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -206,28 +205,7 @@ func TestTile38Outage(t *testing.T) {
 			t.Errorf("report %d stored %d times", s, n)
 		}
 	}
-	var evs struct {
-		Events []struct {
-			Type   string
-			ZoneID string `json:"zone_id"`
-			Time   time.Time
-			Late   bool
-		}
-	}
-	a.mustCall("GET", "/api/v1/events?vehicle_id=truck-9", nil, &evs, 200)
-	var yard []string
-	for _, e := range evs.Events {
-		if e.ZoneID != "yard-outage" {
-			continue
-		}
-		yard = append(yard, e.Type)
-		if e.Time.Before(at(before+1)) || e.Time.After(at(before+during)) || e.Late {
-			t.Errorf("%s of the yard at %v (late %v), want within the outage, not late", e.Type, e.Time, e.Late)
-		}
-	}
-	if !slices.Equal(yard, []string{"zone_enter", "zone_exit"}) {
-		t.Errorf("yard events %q, want one zone_enter and one zone_exit", yard)
-	}
+	yard := checkOutageYardEvents(t, a, at(before+1), at(before+during))
 	t.Logf("Tile38 cut off: %d reports sent, %d acknowledged while cut; after restore %d resends, all acknowledged; "+
 		"%d of %d fixes stored, %d lost, %d marked late; yard events %q",
 		during, ackedWhileCut, resends, len(stored), before+during+after, lost, late, yard)
