@@ -300,27 +300,7 @@ func TestPostgresOutage(t *testing.T) {
 	// The database is back; the terminal resends what was not acknowledged, as terminals do,
 	// until it is.
 	pg.start()
-	deadline = time.Now().Add(30 * time.Second)
-	resends := 0
-	for {
-		var unacked []uint16
-		for _, s := range outage {
-			if r, ok := tm.ack(s); !ok || r != jt808.ResultOK {
-				unacked = append(unacked, s)
-			}
-		}
-		if len(unacked) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d reports still not acknowledged 30 s after the database came back", len(unacked))
-		}
-		for _, s := range unacked {
-			send(s)
-			resends++
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	resends := tm.resendUntilAcked(outage, send, "the database came back")
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		code, body := getStatus(t, a.base+"/readyz")
@@ -401,4 +381,31 @@ func checkOutageYardEvents(t *testing.T, a *testApp, from, to time.Time) []strin
 		t.Errorf("yard events %q, want one zone_enter and one zone_exit", yard)
 	}
 	return yard
+}
+
+// resendUntilAcked resends the reports of serials not yet acknowledged, every 300 ms, as
+// terminals do, until all are; it fails the test after 30 s and returns how many it resent.
+func (tm *terminal) resendUntilAcked(serials []uint16, send func(uint16), after string) int {
+	tm.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	resends := 0
+	for {
+		var unacked []uint16
+		for _, s := range serials {
+			if r, ok := tm.ack(s); !ok || r != jt808.ResultOK {
+				unacked = append(unacked, s)
+			}
+		}
+		if len(unacked) == 0 {
+			return resends
+		}
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("%d reports still not acknowledged 30 s after %s", len(unacked), after)
+		}
+		for _, s := range unacked {
+			send(s)
+			resends++
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }

@@ -157,27 +157,7 @@ func TestTile38Outage(t *testing.T) {
 
 	// The link is back; the terminal resends what was not acknowledged until it is.
 	proxy.setCut(false)
-	deadline = time.Now().Add(30 * time.Second)
-	resends := 0
-	for {
-		var unacked []uint16
-		for _, s := range outage {
-			if r, ok := tm.ack(s); !ok || r != jt808.ResultOK {
-				unacked = append(unacked, s)
-			}
-		}
-		if len(unacked) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d reports still not acknowledged 30 s after the link to Tile38 came back", len(unacked))
-		}
-		for _, s := range unacked {
-			send(s)
-			resends++
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	resends := tm.resendUntilAcked(outage, send, "the link to Tile38 came back")
 	var last []uint16
 	for s := uint16(before + during + 1); s <= before+during+after; s++ {
 		send(s)
