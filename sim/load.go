@@ -328,7 +328,6 @@ func (t *frameTemplate) next(dst []byte) []byte {
 
 func bcd(v int) byte { return byte(v/10)<<4 | byte(v%10) }
 
-
 // latencies is a histogram shared by all terminals: 32 buckets per power of two of
 // microseconds (3 % resolution), counted atomically.
 type latencies struct {

@@ -148,7 +148,7 @@ const (
 // pending is one Submit's or Emit's share of a group commit.
 type pending struct {
 	batch Batch
-	out   Outcome // the Evaluator's scratch while its Submit evaluates
+	out   Outcome       // the Evaluator's scratch while its Submit evaluates
 	done  chan struct{} // closed once durable, or given up by Close
 	err   error         // set before done is closed: nil when durable
 	acked atomic.Bool   // its submitter acknowledged every fix of it
