@@ -76,6 +76,35 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 		return nil
 	}
 
+	// In transactions of at most flushTxFixes fixes: a batch carrying events or alerts
+	// commits on the same SQLite connection and waits for the one in progress.
+	for first := true; first || len(cuts) > 0; first = false {
+		n, fixes := 0, 0
+		for n < len(cuts) && (n == 0 || fixes+len(cuts[n].es) <= flushTxFixes) {
+			fixes += len(cuts[n].es)
+			n++
+		}
+		group, last := cuts[:n], n == len(cuts)
+		rows, tiles := s.encodeCuts(group)
+		if err := s.writeChunks(ctx, rows, tiles, group, last, floor, nextID); err != nil {
+			s.restoreCuts(cuts) // this group and those not tried
+			return err
+		}
+		s.tiles.remember(tiles)
+		cuts = cuts[n:]
+	}
+	s.flushedLSN = floor
+	s.commitMu.Lock()
+	err := s.log.removeBelow(floor)
+	s.commitMu.Unlock()
+	return err
+}
+
+// flushTxFixes bounds the fixes one flush transaction writes to chunks (a few milliseconds).
+const flushTxFixes = 4096
+
+// encodeCuts makes the chunk rows of cuts and the tiles they add to the area index.
+func (s *Store) encodeCuts(cuts []cut) ([]chunkRow, []tileKey) {
 	var rows []chunkRow
 	var tiles []tileKey
 	seen := map[tileKey]bool{}
@@ -107,36 +136,35 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			}
 		}
 	}
-	if err := s.writeChunks(ctx, rows, tiles, cuts, floor, nextID); err != nil {
-		// Back into the heads, with fixes that came meanwhile: the next round tries again.
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		for _, c := range cuts {
-			se := c.se
-			se.head = append(se.flushing, se.head...)
-			slices.SortFunc(se.head, cmpEntry)
-			se.ordered = false // cw no longer holds all of head
-			s.headFixes += len(c.es)
-			if se.headLSN == 0 || c.minLSN < se.headLSN {
-				se.headLSN = c.minLSN
-			}
-			se.headMaxLSN = max(se.headMaxLSN, c.maxLSN)
-			if se.headSince.IsZero() || c.since.Before(se.headSince) {
-				se.headSince = c.since
-			}
-			se.flushing = nil
-		}
-		return err
-	}
-	s.flushedLSN = floor
-	s.tiles.remember(tiles)
-	s.commitMu.Lock()
-	err := s.log.removeBelow(floor)
-	s.commitMu.Unlock()
-	return err
+	return rows, tiles
 }
 
-func (s *Store) writeChunks(ctx context.Context, rows []chunkRow, tiles []tileKey, cuts []cut, floor uint64, nextID int64) error {
+// restoreCuts puts cuts that were not written back into their heads, with the fixes that came
+// meanwhile: the next round tries again.
+func (s *Store) restoreCuts(cuts []cut) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range cuts {
+		se := c.se
+		se.head = append(se.flushing, se.head...)
+		slices.SortFunc(se.head, cmpEntry)
+		se.ordered = false // cw no longer holds all of head
+		s.headFixes += len(c.es)
+		if se.headLSN == 0 || c.minLSN < se.headLSN {
+			se.headLSN = c.minLSN
+		}
+		se.headMaxLSN = max(se.headMaxLSN, c.maxLSN)
+		if se.headSince.IsZero() || c.since.Before(se.headSince) {
+			se.headSince = c.since
+		}
+		se.flushing = nil
+	}
+}
+
+// writeChunks writes one transaction of a flush: its cuts' chunks, tiles and series. The last
+// one also moves the store's flushed LSN and deletes the log rows below it; until then a
+// restart replays those records, and each vehicle's own flushed LSN skips what is in chunks.
+func (s *Store) writeChunks(ctx context.Context, rows []chunkRow, tiles []tileKey, cuts []cut, last bool, floor uint64, nextID int64) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -180,14 +208,16 @@ func (s *Store) writeChunks(ctx context.Context, rows []chunkRow, tiles []tileKe
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'flushed_lsn'`, int64(floor)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = max(value, ?) WHERE key = 'next_fix_id'`, nextID); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM fix_log WHERE lsn < ?`, int64(floor)); err != nil {
-		return err
+	if last {
+		if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'flushed_lsn'`, int64(floor)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = max(value, ?) WHERE key = 'next_fix_id'`, nextID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM fix_log WHERE lsn < ?`, int64(floor)); err != nil {
+			return err
+		}
 	}
 	// The cuts leave memory as their chunks become visible: a Track sees each fix once.
 	s.flushMu.Lock()

@@ -499,3 +499,51 @@ func TestFlushFails(t *testing.T) {
 		t.Errorf("after recovery Track has %d fixes, want 103", len(got))
 	}
 }
+
+// TestFlushFailsPartway: a flush too big for one transaction writes its chunks in several;
+// when a later one fails, the vehicles already written stay in chunks, the rest go back to
+// their heads, and neither a Track nor a restart sees a fix twice or loses one.
+func TestFlushFailsPartway(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bw.db")
+	s := openAt(t, path)
+	const vehicles, per = 12, 1000 // four vehicles a transaction
+	for v := range vehicles {
+		mustCommit(t, s, batchOf(fmt.Sprintf("v%d", v), 0, per))
+	}
+	// The second transaction fails: each vehicle's head is one chunk.
+	if _, err := s.w.Exec(`CREATE TRIGGER fail_chunks BEFORE INSERT ON fix_chunks WHEN (SELECT count(*) FROM fix_chunks) >= 4 BEGIN SELECT RAISE(ABORT, 'injected'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.flush(t.Context(), true); err == nil {
+		t.Fatal("flush succeeded though a chunk could not be written")
+	}
+	if n := chunkFixes(t, s); n != 4*per {
+		t.Errorf("chunks hold %d fixes after the failed flush, want the first transaction's %d", n, 4*per)
+	}
+	check := func(when string) {
+		for v := range vehicles {
+			if got := trackIDs(t, s, fmt.Sprintf("v%d", v)); len(got) != per {
+				t.Errorf("%s: v%d has %d fixes, want %d", when, v, len(got), per)
+			}
+		}
+	}
+	check("after the failed flush")
+	crash(t, s)
+	s = openAt(t, path)
+	defer s.Close()
+	check("after recovery")
+	resent := batchOf("v3", per-1, per+1)
+	mustCommit(t, s, resent)
+	if !resent.Duplicates[0] || resent.Duplicates[1] {
+		t.Errorf("resend after recovery: duplicates %v, want [true false]", resent.Duplicates)
+	}
+	if _, err := s.w.Exec(`DROP TRIGGER fail_chunks`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.flush(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if n := chunkFixes(t, s); n != vehicles*per+1 {
+		t.Errorf("chunks hold %d fixes, want %d", n, vehicles*per+1)
+	}
+}
