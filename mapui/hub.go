@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +27,8 @@ type Hub struct {
 	mu      sync.RWMutex
 	clients map[*client]struct{}
 	flush   time.Duration
-	newest  map[string]int // deliver's scratch: vehicle → index of its newest fix
+	pubMu   sync.Mutex
+	newest  map[string]int // Publish's scratch: vehicle → index of its newest fix
 
 	dropped prometheus.Counter
 	conns   prometheus.Gauge
@@ -54,7 +56,9 @@ func NewHub(log *slog.Logger, reg prometheus.Registerer) *Hub {
 	return h
 }
 
-// Publish queues what was committed; it drops (and counts) rather than wait.
+// Publish queues what was committed; it drops (and counts) rather than wait. It keeps copies:
+// clients keep only the newest position per vehicle, so only the newest fix of each vehicle
+// is kept, and late fixes (backfill) are history, not where the vehicle is now.
 func (h *Hub) Publish(fixes []tracker.Fix, alerts []tracker.Alert) {
 	h.mu.RLock()
 	n := len(h.clients)
@@ -62,8 +66,27 @@ func (h *Hub) Publish(fixes []tracker.Fix, alerts []tracker.Alert) {
 	if n == 0 {
 		return
 	}
+	h.pubMu.Lock()
+	clear(h.newest)
+	for i := range fixes {
+		f := &fixes[i]
+		if !f.Valid || f.Late {
+			continue
+		}
+		if j, ok := h.newest[f.VehicleID]; !ok || !f.Time.Before(fixes[j].Time) {
+			h.newest[f.VehicleID] = i
+		}
+	}
+	var kept []tracker.Fix
+	if len(h.newest) > 0 {
+		kept = make([]tracker.Fix, 0, len(h.newest))
+		for _, i := range h.newest {
+			kept = append(kept, fixes[i])
+		}
+	}
+	h.pubMu.Unlock()
 	select {
-	case h.in <- published{fixes, alerts}:
+	case h.in <- published{kept, slices.Clone(alerts)}:
 	default:
 		h.dropped.Inc()
 	}
@@ -98,19 +121,7 @@ func (h *Hub) deliver(p published) {
 		clients = append(clients, c)
 	}
 	h.mu.RUnlock()
-	// Clients keep only the newest position per vehicle, so only the newest of each vehicle in
-	// a publication is encoded. Late fixes (backfill) are history, not where the vehicle is now.
-	clear(h.newest)
 	for i := range p.fixes {
-		f := &p.fixes[i]
-		if !f.Valid || f.Late {
-			continue
-		}
-		if j, ok := h.newest[f.VehicleID]; !ok || !f.Time.Before(p.fixes[j].Time) {
-			h.newest[f.VehicleID] = i
-		}
-	}
-	for _, i := range h.newest {
 		f := &p.fixes[i]
 		var msg []byte
 		for _, c := range clients {

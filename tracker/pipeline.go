@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +29,8 @@ type Outcome struct {
 	Alerts []Alert
 }
 
-// Publisher receives what was durably committed, for live fan-out. It must not block.
+// Publisher receives what was durably committed, for live fan-out. It must not block, and
+// must copy what it keeps: the slices are reused once it returns.
 type Publisher interface {
 	Publish(fixes []Fix, alerts []Alert)
 }
@@ -99,6 +101,10 @@ type Pipeline struct {
 	wake     chan struct{}
 	stop     chan struct{}
 	stopped  chan struct{}
+
+	// fixBufs recycles submissions' fix arrays once they are written: a submission of a few
+	// fixes is made per read of every connection.
+	fixBufs sync.Pool
 
 	backlog atomic.Int64 // fixes evaluated (or about to be) and not yet durable
 	waiting atomic.Int64 // submissions queued and not yet durable
@@ -252,7 +258,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 	b := &pd.batch
 	// Each fix is evaluated in its place in the batch (dropped again if refused or resent): a
 	// copy handed to the Evaluator would escape to the heap once per fix.
-	b.Fixes = make([]Fix, 0, len(fixes))
+	b.Fixes = p.fixBuf(len(fixes))
 	var refused []Refusal
 	var resent []*pending
 	out := &pd.out
@@ -321,6 +327,33 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 }
 
 func newPending() *pending { return &pending{done: make(chan struct{})} }
+
+// pooledFixes is the capacity of the fix arrays recycled; bigger batches (a blind-area upload)
+// get their own.
+const pooledFixes = 64
+
+func (p *Pipeline) fixBuf(n int) []Fix {
+	if n <= pooledFixes {
+		if b, ok := p.fixBufs.Get().(*[]Fix); ok {
+			return (*b)[:0]
+		}
+		return make([]Fix, 0, pooledFixes)
+	}
+	return make([]Fix, 0, n)
+}
+
+// recycleFixes takes back a written submission's fixes: nothing reads them after their commit
+// (resends are matched by key, waiting submitters by done).
+func (p *Pipeline) recycleFixes(pd *pending) {
+	b := pd.batch.Fixes
+	pd.batch.Fixes = nil
+	if cap(b) != pooledFixes {
+		return
+	}
+	clear(b)
+	b = b[:0]
+	p.fixBufs.Put(&b)
+}
 
 // countReceived counts fixes per protocol, one counter update per run of the same protocol
 // (a gateway's batch is all one protocol).
@@ -641,8 +674,8 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
 	for _, pd := range group {
 		n += len(pd.batch.Fixes)
 	}
-	// A new array each group: after the commit it goes to the Publisher as it is, not copied.
-	b.Fixes, b.Events, b.Alerts = make([]Fix, 0, n), b.Events[:0], b.Alerts[:0]
+	clear(b.Fixes) // the last group's: no references kept for the garbage collector
+	b.Fixes, b.Events, b.Alerts = slices.Grow(b.Fixes[:0], n), b.Events[:0], b.Alerts[:0]
 	for _, pd := range group {
 		off := len(b.Fixes)
 		b.Fixes = append(b.Fixes, pd.batch.Fixes...)
@@ -678,7 +711,10 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
 		p.m.alerts.WithLabelValues(a.Type).Inc()
 	}
 	if p.cfg.Publisher != nil && (len(stored) > 0 || len(b.Alerts) > 0) {
-		p.cfg.Publisher.Publish(stored, append([]Alert(nil), b.Alerts...))
+		p.cfg.Publisher.Publish(stored, b.Alerts)
+	}
+	for _, pd := range group {
+		p.recycleFixes(pd)
 	}
 	p.backlog.Add(-int64(len(b.Fixes)))
 	p.waiting.Add(-int64(len(group)))

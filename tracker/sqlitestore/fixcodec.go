@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -57,14 +56,7 @@ func appendFixData(dst []byte, f *tracker.Fix) ([]byte, error) {
 		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
 	}
 	dst = appendString(dst, f.Protocol)
-	switch len(f.Flags) {
-	case 0:
-		dst = appendString(dst, "")
-	case 1:
-		dst = appendString(dst, f.Flags[0])
-	default:
-		dst = appendString(dst, strings.Join(f.Flags, ","))
-	}
+	dst = appendJoined(dst, f.Flags)
 	dst = binary.AppendUvarint(dst, uint64(len(f.Attrs)))
 	for k, v := range f.Attrs {
 		dst = appendString(dst, k)
@@ -128,6 +120,22 @@ func appendAttr(dst []byte, v any) ([]byte, error) {
 func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
+}
+
+// appendJoined appends ss joined by commas as one string, without building it first.
+func appendJoined(dst []byte, ss []string) []byte {
+	n := max(len(ss)-1, 0)
+	for _, s := range ss {
+		n += len(s)
+	}
+	dst = binary.AppendUvarint(dst, uint64(n))
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, s...)
+	}
+	return dst
 }
 
 var errFixData = errors.New("corrupt fix data")
