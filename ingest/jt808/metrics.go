@@ -31,6 +31,9 @@ type metrics struct {
 	refused  *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	panics   prometheus.Counter
+	// ackSecs: from the read that brought frames to the write of their replies, the
+	// gateway's share of a terminal's wait for its acknowledgement.
+	ackSecs prometheus.Histogram
 	// Counters looked up once, not per frame.
 	frameByID   map[uint16]prometheus.Counter
 	otherFrames prometheus.Counter
@@ -59,6 +62,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		[]string{"reason"})
 	panics := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "bw_gateway_panics_total", Help: "Device connections closed by a recovered panic.", ConstLabels: labels})
+	ackSecs := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "bw_ack_seconds", Help: "Time from reading a device's frames to writing their replies (fixes stored first).", ConstLabels: labels,
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
 	m := &metrics{frameByID: make(map[uint16]prometheus.Counter, len(knownIDs)),
 		rejectBy: make(map[string]prometheus.Counter, len(rejectReasons))}
 	var err error
@@ -75,6 +81,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.panics, err = register(reg, panics); err != nil {
+		return nil, err
+	}
+	if m.ackSecs, err = register(reg, ackSecs); err != nil {
 		return nil, err
 	}
 	for _, id := range knownIDs {

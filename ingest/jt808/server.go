@@ -373,6 +373,7 @@ func (c *conn) flush(now time.Time) error {
 		c.nc.SetWriteDeadline(now.Add(c.s.cfg.WriteTimeout))
 	}
 	_, err := c.nc.Write(*c.pending)
+	c.s.m.ackSecs.Observe(now.Sub(c.now).Seconds())
 	c.releaseReplies()
 	return err
 }

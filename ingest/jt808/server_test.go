@@ -258,6 +258,15 @@ func TestServerLocation2013(t *testing.T) {
 	tm.expect(tm.platform(MsgPlatformResponse, 6, general(6, MsgLocation, ResultOK)))
 	ts.sink.setFail(nil)
 
+	// Every write of replies is timed from the read that brought its frames.
+	var m dto.Metric
+	if err := ts.srv.m.ackSecs.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.Histogram.GetSampleCount(); n < 5 {
+		t.Errorf("bw_ack_seconds counted %d writes of replies, want at least 5", n)
+	}
+
 	// Bad checksum: message error; a malformed body too; the connection goes on.
 	bad := tm.frame(MsgLocation, loc)
 	bad[len(bad)-2] ^= 0x01
