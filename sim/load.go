@@ -29,21 +29,26 @@ type LoadConfig struct {
 	FramesPerWrite int
 	// Items adds the extra items most terminals send: mileage (0x01), signal (0x30) and
 	// satellites (0x31).
-	Items     bool
-	Duration  time.Duration
+	Items    bool
+	Duration time.Duration
+	// Warmup is how long terminals send at the rate before measuring starts: the server meets
+	// each as a new device, and a fleet that has just connected is not the steady state.
+	Warmup time.Duration
+	// Measuring, if set, is called when the warm-up ends.
+	Measuring func()
 	Protocol  string // "jt808" (the only one for now); empty: jt808
 	PhoneBase uint64 // first terminal's phone number; 0: 14000000000
 }
 
 // LoadResult is what a load run measured.
 type LoadResult struct {
-	Sent, Acked     int64
-	AckedInTime     int64 // acknowledged before Duration ended: what AckedPerSecond counts
+	Sent, Acked     int64 // warm-up included
+	AckedInTime     int64 // sent after the warm-up and acknowledged before Duration ended: what AckedPerSecond counts
 	Refused         int64 // 0x8001 with a result other than OK
 	Writes          int64
 	Elapsed         time.Duration
 	AckedPerSecond  float64
-	P50, P99, Max   time.Duration // from the write of a frame to its 0x8001
+	P50, P99, Max   time.Duration // from the write of a frame to its 0x8001, for frames sent after the warm-up
 	ConnectFailures int
 }
 
@@ -82,7 +87,7 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	perSecond := float64(cfg.RatePerSecond) / float64(cfg.Terminals)
 	// Device time starts far enough in the past that it never passes the present: a real
 	// terminal reports each second at most once, and the server stores one fix per device and time.
-	devStart := time.Now().Add(-time.Duration(perSecond*cfg.Duration.Seconds()+60) * time.Second).Truncate(time.Second)
+	devStart := time.Now().Add(-time.Duration(perSecond*(cfg.Duration+cfg.Warmup).Seconds()+60) * time.Second).Truncate(time.Second)
 	hist := new(latencies)
 	for i := 0; i < cfg.Terminals; i++ {
 		c, err := d.DialContext(ctx, "tcp", cfg.Addr)
@@ -98,20 +103,27 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	if len(conns) == 0 {
 		return res, errors.New("sim: load: no terminal could connect")
 	}
-	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Warmup+cfg.Duration)
 	defer cancel()
 	start := time.Now()
-	end := start.Add(cfg.Duration)
+	end := start.Add(cfg.Warmup + cfg.Duration)
 	var wg sync.WaitGroup
 	per := float64(cfg.RatePerSecond) / float64(len(conns))
 	interval := time.Duration(float64(time.Second) * float64(cfg.FramesPerWrite) / per)
 	for i, c := range conns {
-		c.t0, c.end = start, end
+		c.t0, c.end, c.warmup = start, end, cfg.Warmup
 		wg.Add(2)
 		go func() { defer wg.Done(); c.read() }()
 		// Terminals spread their writes over the interval instead of all writing at once.
 		phase := time.Duration(float64(interval) * float64(i) / float64(len(conns)))
 		go func() { defer wg.Done(); c.write(runCtx, interval, phase, cfg.FramesPerWrite) }()
+	}
+	if cfg.Measuring != nil {
+		select {
+		case <-time.After(time.Until(start.Add(cfg.Warmup))):
+			cfg.Measuring()
+		case <-runCtx.Done():
+		}
 	}
 	<-runCtx.Done()
 	// Outstanding acknowledgements get up to two seconds, then the connections close.
@@ -120,7 +132,7 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 			break
 		}
 	}
-	res.Elapsed = time.Since(start)
+	res.Elapsed = time.Since(start.Add(cfg.Warmup))
 	for _, c := range conns {
 		c.conn.Close()
 	}
@@ -151,6 +163,7 @@ type loadConn struct {
 	conn    net.Conn
 	tpl     *frameTemplate
 	t0, end time.Time
+	warmup  time.Duration // writes sent before t0+warmup are acknowledged but not measured
 	hist    *latencies
 	nSent   atomic.Int64
 	nWrites atomic.Int64
@@ -232,10 +245,12 @@ func (c *loadConn) ack(serial uint16, ok bool) {
 			continue
 		}
 		if ok {
-			c.hist.add(now - w.at)
 			c.acked++
-			if c.t0.Add(now).Before(c.end) {
-				c.ackedInTime++
+			if w.at >= c.warmup {
+				c.hist.add(now - w.at)
+				if c.t0.Add(now).Before(c.end) {
+					c.ackedInTime++
+				}
 			}
 		}
 		if off == w.n-1 {

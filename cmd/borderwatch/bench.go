@@ -78,6 +78,7 @@ type benchStep struct {
 
 type benchOptions struct {
 	duration       time.Duration
+	warmup         time.Duration
 	conns          int
 	start, maxRate int
 	refine         int
@@ -97,6 +98,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.SetOutput(stderr)
 	var o benchOptions
 	fs.DurationVar(&o.duration, "duration", 8*time.Second, "length of each rate step")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "sending at each step's rate before measuring it (each step's terminals are new devices to the server)")
 	fs.IntVar(&o.conns, "connections", 2000, "terminal connections driving the load")
 	idle := fs.Int("idle", 5000, "idle connections opened to measure memory per connection")
 	zones := fs.Int("zones", 300, "synthetic polygon zones added to the district")
@@ -134,6 +136,24 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	o.say("server pid %d, %d zones, geofence %s", srv.cmd.Process.Pid, res.Zones, res.Geofence)
 	phone := uint64(14000000000)
+	// Memory per idle connection, on the server before any load: later its heap has free
+	// space that new connections fill without raising RSS, and background flushes move it.
+	srv.settle()
+	rssBefore := srv.rssKB()
+	held, err := openIdle(ctx, srv.jt808, *idle, phone)
+	if err != nil {
+		return err
+	}
+	phone += uint64(*idle)
+	time.Sleep(2 * time.Second)
+	rssIdle := srv.rssKB()
+	for _, c := range held {
+		c.Close()
+	}
+	res.IdleConns = len(held)
+	if len(held) > 0 {
+		res.RSSPerConnKB = float64(rssIdle-rssBefore) / float64(len(held))
+	}
 	row, err := benchRamp(ctx, srv, o, &phone)
 	if err != nil {
 		return err
@@ -154,20 +174,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		res.AlertP50Ms, res.AlertP99Ms, res.AlertsMeasured = ms(lats[len(lats)/2]), ms(lats[len(lats)*99/100]), len(lats)
 	}
 
-	rssBefore := srv.rssKB()
-	held, err := openIdle(ctx, srv.jt808, *idle, phone)
-	if err != nil {
-		return err
-	}
-	time.Sleep(2 * time.Second)
-	rssAfter := srv.rssKB()
-	for _, c := range held {
-		c.Close()
-	}
-	res.RSSMB, res.IdleConns = float64(rssAfter)/1024, len(held)
-	if len(held) > 0 {
-		res.RSSPerConnKB = float64(rssAfter-rssBefore) / float64(len(held))
-	}
+	res.RSSMB = float64(srv.rssKB()) / 1024
 	srv.stop()
 
 	if *syncCommits {
@@ -223,7 +230,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	o.say("every fix stored and acknowledged; CPU in %% of one core, per acknowledged fix; load average %s → %s", res.LoadAvg[0], res.LoadAvg[1])
 	o.say("fix → alert on the WebSocket at %d fixes/s: p50 %.1f ms p99 %.1f ms (%d alerts)", half, res.AlertP50Ms, res.AlertP99Ms, res.AlertsMeasured)
-	o.say("server RSS %.0f MB; %.1f KB per idle connection (%d connections)", res.RSSMB, res.RSSPerConnKB, res.IdleConns)
+	o.say("%.1f KB RSS per idle connection (%d connections, before the load); server RSS after the run %.0f MB", res.RSSPerConnKB, res.IdleConns, res.RSSMB)
 	if *profile != "" {
 		o.say("server CPU profile at %.0f fixes/s: %s", res.FixesPerS, *profile)
 	}
@@ -296,20 +303,28 @@ func benchOne(ctx context.Context, srv *benchServer, o benchOptions, rate int, p
 	var prof chan []byte
 	if o.profile {
 		prof = make(chan []byte, 1)
-		go func() { prof <- srv.cpuProfile(ctx, time.Second, max(o.duration-2*time.Second, time.Second)) }()
+		go func() {
+			prof <- srv.cpuProfile(ctx, o.warmup+time.Second, max(o.duration-2*time.Second, time.Second))
+		}()
 	}
-	cpu0, gen0, t0 := srv.cpuSeconds(), selfCPUSeconds(), time.Now()
+	// CPU is counted from the end of the warm-up until the load stops.
+	var cpu0, gen0 float64
+	var t0 time.Time
+	measuring := func() { cpu0, gen0, t0 = srv.cpuSeconds(), selfCPUSeconds(), time.Now() }
 	lr, err := sim.Load(ctx, sim.LoadConfig{Addr: srv.jt808, Terminals: o.conns, RatePerSecond: rate, Duration: o.duration,
-		FramesPerWrite: o.framesPerWrite, Items: o.items, PhoneBase: phone})
+		Warmup: o.warmup, Measuring: measuring, FramesPerWrite: o.framesPerWrite, Items: o.items, PhoneBase: phone})
 	if err != nil {
 		return benchStep{}, err
+	}
+	if t0.IsZero() {
+		return benchStep{}, errors.New("bench: the load ended before its warm-up")
 	}
 	wall := time.Since(t0).Seconds()
 	cpu, gen := srv.cpuSeconds()-cpu0, selfCPUSeconds()-gen0
 	st := benchStep{OfferedPerS: float64(rate), AckedPerS: lr.AckedPerSecond, AckP50Ms: ms(lr.P50), AckP99Ms: ms(lr.P99),
 		CPUPercent: 100 * cpu / wall, GenCPUPercent: 100 * gen / wall}
-	if lr.Acked > 0 {
-		st.ServerUsPerFix, st.GenUsPerFix = 1e6*cpu/float64(lr.Acked), 1e6*gen/float64(lr.Acked)
+	if lr.AckedInTime > 0 {
+		st.ServerUsPerFix, st.GenUsPerFix = 1e6*cpu/float64(lr.AckedInTime), 1e6*gen/float64(lr.AckedInTime)
 	}
 	st.KeptUp = lr.AckedPerSecond >= 0.97*float64(rate) && lr.P99 < o.maxP99
 	if prof != nil {
@@ -590,10 +605,10 @@ func (s *benchServer) alertLatencies(ctx context.Context, rate int, o benchOptio
 	loadDone := make(chan struct{})
 	go func() {
 		sim.Load(loadCtx, sim.LoadConfig{Addr: s.jt808, Terminals: o.conns, RatePerSecond: rate, Duration: d + 5*time.Second,
-			FramesPerWrite: o.framesPerWrite, Items: o.items, PhoneBase: phone})
+			Warmup: o.warmup, FramesPerWrite: o.framesPerWrite, Items: o.items, PhoneBase: phone})
 		close(loadDone)
 	}()
-	time.Sleep(time.Second)
+	time.Sleep(max(o.warmup, time.Second))
 	var lats []time.Duration
 	probes := 40
 	for i := range probes {
