@@ -17,7 +17,7 @@ func (s *Server) events(c *gin.Context) {
 	if !s.optionalPeriod(c, &q.From, &q.To) || !limitParam(c, &q.Limit) {
 		return
 	}
-	evs, err := s.cfg.Store.Events(c, q)
+	evs, err := s.cfg.Store.Events(c.Request.Context(), q)
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -70,7 +70,7 @@ func (s *Server) listAlerts(c *gin.Context) {
 	if !s.optionalPeriod(c, &q.From, &q.To) || !limitParam(c, &q.Limit) {
 		return
 	}
-	as, err := s.cfg.Store.Alerts(c, q)
+	as, err := s.cfg.Store.Alerts(c.Request.Context(), q)
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -92,7 +92,7 @@ func (s *Server) getAlert(c *gin.Context) {
 	if !ok {
 		return
 	}
-	a, err := s.cfg.Store.Alert(c, id)
+	a, err := s.cfg.Store.Alert(c.Request.Context(), id)
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -118,7 +118,7 @@ func (s *Server) alertStatus(status string) gin.HandlerFunc {
 			return
 		}
 		se := session(c)
-		a, err := s.cfg.Store.SetAlertStatus(c, id, status, se.Username, strings.TrimSpace(req.Note), time.Now().UTC())
+		a, err := s.cfg.Store.SetAlertStatus(c.Request.Context(), id, status, se.Username, strings.TrimSpace(req.Note), time.Now().UTC())
 		if err != nil {
 			result := "error"
 			if errors.Is(err, tracker.ErrTransition) || errors.Is(err, tracker.ErrNotFound) {
@@ -157,7 +157,7 @@ func (s *Server) gateEvent(c *gin.Context) {
 		badRequest(c, "time is in the future")
 		return
 	}
-	if _, err := s.cfg.Store.Zone(c, g.GateZoneID); err != nil {
+	if _, err := s.cfg.Store.Zone(c.Request.Context(), g.GateZoneID); err != nil {
 		if errors.Is(err, tracker.ErrNotFound) {
 			badRequest(c, "gate_zone_id "+g.GateZoneID+" is not a zone")
 		} else {
@@ -169,11 +169,11 @@ func (s *Server) gateEvent(c *gin.Context) {
 	var alerts []tracker.Alert
 	var err error
 	if s.cfg.Gates != nil {
-		ev, alerts, err = s.cfg.Gates.GateRead(c, g)
+		ev, alerts, err = s.cfg.Gates.GateRead(c.Request.Context(), g)
 	} else {
 		ev, err = s.matchGate(c, g)
 		if err == nil {
-			err = s.cfg.Ingest.Emit(c, []tracker.Event{ev}, nil)
+			err = s.cfg.Ingest.Emit(c.Request.Context(), []tracker.Event{ev}, nil)
 		}
 	}
 	if err != nil {
@@ -185,7 +185,7 @@ func (s *Server) gateEvent(c *gin.Context) {
 
 // matchGate finds the vehicle a gate read names, by plate and then by card.
 func (s *Server) matchGate(c *gin.Context, g tracker.GateRead) (tracker.Event, error) {
-	vs, err := s.cfg.Store.Vehicles(c)
+	vs, err := s.cfg.Store.Vehicles(c.Request.Context())
 	if err != nil {
 		return tracker.Event{}, err
 	}

@@ -26,7 +26,7 @@ func (s *Server) checkDeclaration(c *gin.Context, d *tracker.Declaration) string
 	case !d.ValidFrom.Before(d.ValidTo):
 		return "valid_from must be before valid_to"
 	}
-	if _, err := s.cfg.Store.Vehicle(c, d.VehicleID); err != nil {
+	if _, err := s.cfg.Store.Vehicle(c.Request.Context(), d.VehicleID); err != nil {
 		return "vehicle_id " + d.VehicleID + " is not a registered vehicle"
 	}
 	for _, ref := range []struct {
@@ -36,7 +36,7 @@ func (s *Server) checkDeclaration(c *gin.Context, d *tracker.Declaration) string
 		if ref.id == "" {
 			continue
 		}
-		z, err := s.cfg.Store.Zone(c, ref.id)
+		z, err := s.cfg.Store.Zone(c.Request.Context(), ref.id)
 		if err != nil {
 			return ref.field + " " + ref.id + " is not a zone"
 		}
@@ -59,13 +59,13 @@ func (s *Server) createDeclaration(c *gin.Context) {
 	d.ValidFrom, d.ValidTo = d.ValidFrom.UTC(), d.ValidTo.UTC()
 	d.Status, d.StatusReason, d.ClosedAt = tracker.DeclarationActive, "", nil
 	d.CreatedAt = s.cfg.Now().UTC()
-	if err := s.cfg.Store.CreateDeclaration(c, d); err != nil {
+	if err := s.cfg.Store.CreateDeclaration(c.Request.Context(), d); err != nil {
 		s.storeFail(c, err)
 		return
 	}
 	s.audited(c, "declaration.create", "declaration:"+d.ID, d)
 	if s.cfg.DeclarationsChanged != nil {
-		s.cfg.DeclarationsChanged(c, d)
+		s.cfg.DeclarationsChanged(c.Request.Context(), d)
 	}
 	c.JSON(http.StatusCreated, d)
 }
@@ -75,7 +75,7 @@ func (s *Server) listDeclarations(c *gin.Context) {
 	if !limitParam(c, &q.Limit) {
 		return
 	}
-	ds, err := s.cfg.Store.Declarations(c, q)
+	ds, err := s.cfg.Store.Declarations(c.Request.Context(), q)
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -84,7 +84,7 @@ func (s *Server) listDeclarations(c *gin.Context) {
 }
 
 func (s *Server) getDeclaration(c *gin.Context) {
-	d, err := s.cfg.Store.Declaration(c, c.Param("id"))
+	d, err := s.cfg.Store.Declaration(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -99,7 +99,7 @@ func (s *Server) cancelDeclaration(c *gin.Context) {
 	if c.Request.ContentLength != 0 && !bindJSON(c, &req) {
 		return
 	}
-	d, err := s.cfg.Store.CloseDeclaration(c, c.Param("id"), tracker.DeclarationCancelled, req.Reason, s.cfg.Now().UTC())
+	d, err := s.cfg.Store.CloseDeclaration(c.Request.Context(), c.Param("id"), tracker.DeclarationCancelled, req.Reason, s.cfg.Now().UTC())
 	if err != nil {
 		if errors.Is(err, tracker.ErrTransition) {
 			fail(c, http.StatusConflict, "invalid_transition", err.Error())
@@ -110,7 +110,7 @@ func (s *Server) cancelDeclaration(c *gin.Context) {
 	}
 	s.audited(c, "declaration.cancel", "declaration:"+d.ID, gin.H{"reason": req.Reason})
 	if s.cfg.DeclarationsChanged != nil {
-		s.cfg.DeclarationsChanged(c, d)
+		s.cfg.DeclarationsChanged(c.Request.Context(), d)
 	}
 	c.JSON(http.StatusOK, d)
 }

@@ -28,7 +28,7 @@ func checkVehicle(v tracker.Vehicle) string {
 }
 
 func (s *Server) listVehicles(c *gin.Context) {
-	vs, err := s.cfg.Store.Vehicles(c)
+	vs, err := s.cfg.Store.Vehicles(c.Request.Context())
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -46,19 +46,19 @@ func (s *Server) createVehicle(c *gin.Context) {
 		return
 	}
 	v.CreatedAt = time.Now().UTC()
-	if err := s.cfg.Store.CreateVehicle(c, v); err != nil {
+	if err := s.cfg.Store.CreateVehicle(c.Request.Context(), v); err != nil {
 		s.storeFail(c, err)
 		return
 	}
 	s.audited(c, "vehicle.create", "vehicle:"+v.ID, v)
 	if s.cfg.VehiclesChanged != nil {
-		s.cfg.VehiclesChanged(c, v)
+		s.cfg.VehiclesChanged(c.Request.Context(), v)
 	}
 	c.JSON(http.StatusCreated, v)
 }
 
 func (s *Server) getVehicle(c *gin.Context) {
-	v, err := s.cfg.Store.Vehicle(c, c.Param("id"))
+	v, err := s.cfg.Store.Vehicle(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -82,21 +82,21 @@ func (s *Server) updateVehicle(c *gin.Context) {
 		badRequest(c, msg)
 		return
 	}
-	if err := s.cfg.Store.UpdateVehicle(c, v); err != nil {
+	if err := s.cfg.Store.UpdateVehicle(c.Request.Context(), v); err != nil {
 		s.storeFail(c, err)
 		return
 	}
 	s.audited(c, "vehicle.update", "vehicle:"+v.ID, v)
-	v, _ = s.cfg.Store.Vehicle(c, v.ID)
+	v, _ = s.cfg.Store.Vehicle(c.Request.Context(), v.ID)
 	if s.cfg.VehiclesChanged != nil {
-		s.cfg.VehiclesChanged(c, v)
+		s.cfg.VehiclesChanged(c.Request.Context(), v)
 	}
 	c.JSON(http.StatusOK, v)
 }
 
 func (s *Server) deleteVehicle(c *gin.Context) {
 	id := c.Param("id")
-	if err := s.cfg.Store.DeleteVehicle(c, id); err != nil {
+	if err := s.cfg.Store.DeleteVehicle(c.Request.Context(), id); err != nil {
 		s.storeFail(c, err)
 		return
 	}
@@ -132,7 +132,7 @@ func allDigits(s string) bool {
 }
 
 func (s *Server) listDevices(c *gin.Context) {
-	ds, err := s.cfg.Store.Devices(c)
+	ds, err := s.cfg.Store.Devices(c.Request.Context())
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -150,13 +150,13 @@ func (s *Server) createDevice(c *gin.Context) {
 		return
 	}
 	if d.VehicleID != "" {
-		if _, err := s.cfg.Store.Vehicle(c, d.VehicleID); err != nil {
+		if _, err := s.cfg.Store.Vehicle(c.Request.Context(), d.VehicleID); err != nil {
 			badRequest(c, "vehicle_id "+d.VehicleID+" is not a registered vehicle")
 			return
 		}
 	}
 	d.CreatedAt = time.Now().UTC()
-	if err := s.cfg.Store.CreateDevice(c, d); err != nil {
+	if err := s.cfg.Store.CreateDevice(c.Request.Context(), d); err != nil {
 		s.storeFail(c, err)
 		return
 	}
@@ -165,7 +165,7 @@ func (s *Server) createDevice(c *gin.Context) {
 }
 
 func (s *Server) getDevice(c *gin.Context) {
-	d, err := s.cfg.Store.Device(c, c.Param("id"))
+	d, err := s.cfg.Store.Device(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -189,18 +189,18 @@ func (s *Server) updateDevice(c *gin.Context) {
 		badRequest(c, msg)
 		return
 	}
-	if err := s.cfg.Store.UpdateDevice(c, d); err != nil {
+	if err := s.cfg.Store.UpdateDevice(c.Request.Context(), d); err != nil {
 		s.storeFail(c, err)
 		return
 	}
 	s.audited(c, "device.update", "device:"+d.ID, gin.H{"protocol": d.Protocol, "vehicle_id": d.VehicleID, "auth_code_set": d.AuthCode != ""})
-	d, _ = s.cfg.Store.Device(c, d.ID)
+	d, _ = s.cfg.Store.Device(c.Request.Context(), d.ID)
 	c.JSON(http.StatusOK, d)
 }
 
 func (s *Server) deleteDevice(c *gin.Context) {
 	id := c.Param("id")
-	if err := s.cfg.Store.DeleteDevice(c, id); err != nil {
+	if err := s.cfg.Store.DeleteDevice(c.Request.Context(), id); err != nil {
 		s.storeFail(c, err)
 		return
 	}

@@ -50,12 +50,12 @@ type riskTarget struct {
 
 func (s *Server) risk(c *gin.Context) {
 	now := s.cfg.Now().UTC()
-	alerts, err := s.cfg.Store.Alerts(c, tracker.AlertQuery{From: now.Add(-riskWindow), To: now.Add(time.Minute), Limit: riskQueryMaxItems})
+	alerts, err := s.cfg.Store.Alerts(c.Request.Context(), tracker.AlertQuery{From: now.Add(-riskWindow), To: now.Add(time.Minute), Limit: riskQueryMaxItems})
 	if err != nil {
 		s.storeFail(c, err)
 		return
 	}
-	crossings, err := s.cfg.Store.Events(c, tracker.EventQuery{Type: tracker.EventBorderCross, From: now.Add(-crossingWindow), To: now.Add(time.Minute), Limit: riskQueryMaxItems})
+	crossings, err := s.cfg.Store.Events(c.Request.Context(), tracker.EventQuery{Type: tracker.EventBorderCross, From: now.Add(-crossingWindow), To: now.Add(time.Minute), Limit: riskQueryMaxItems})
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -103,7 +103,7 @@ func (s *Server) risk(c *gin.Context) {
 		if t.Crossings7d > 0 {
 			t.Reasons = append(t.Reasons, fmt.Sprintf("%d border crossings in 7 days", t.Crossings7d))
 		}
-		if v, err := s.cfg.Store.Vehicle(c, t.VehicleID); err == nil {
+		if v, err := s.cfg.Store.Vehicle(c.Request.Context(), t.VehicleID); err == nil {
 			t.Plate, t.Kind = v.Plate, v.Kind
 		}
 		out = append(out, t)

@@ -40,7 +40,7 @@ func (s *Server) login(c *gin.Context) {
 		fail(c, http.StatusTooManyRequests, "too_many_attempts", "too many failed logins; try again later")
 		return
 	}
-	u, err := s.cfg.Store.User(c, req.Username)
+	u, err := s.cfg.Store.User(c.Request.Context(), req.Username)
 	if err != nil && !errors.Is(err, tracker.ErrNotFound) {
 		s.storeFail(c, err)
 		return
@@ -58,7 +58,7 @@ func (s *Server) login(c *gin.Context) {
 	s.throttle.succeed(req.Username)
 	token, th := newToken()
 	se := tracker.Session{TokenHash: th, Username: u.Username, Role: u.Role, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.TokenTTL).UTC(), LastSeen: now.UTC()}
-	if err := s.cfg.Store.CreateSession(c, se); err != nil {
+	if err := s.cfg.Store.CreateSession(c.Request.Context(), se); err != nil {
 		s.storeFail(c, err)
 		return
 	}
@@ -89,7 +89,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	th := hashToken(token)
-	se, err := s.cfg.Store.Session(c, th)
+	se, err := s.cfg.Store.Session(c.Request.Context(), th)
 	if errors.Is(err, tracker.ErrNotFound) {
 		fail(c, http.StatusUnauthorized, "unauthorized", "invalid or revoked token")
 		return
@@ -100,14 +100,14 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	now := time.Now()
 	if now.After(se.ExpiresAt) || now.Sub(se.LastSeen) > s.cfg.IdleTimeout {
-		s.cfg.Store.DeleteSession(c, th)
+		s.cfg.Store.DeleteSession(c.Request.Context(), th)
 		fail(c, http.StatusUnauthorized, "token_expired", "token expired; log in again")
 		return
 	}
 	// Touch at most once a minute: the idle clock needs no finer grain, and every write
 	// competes with ingest for the store.
 	if now.Sub(se.LastSeen) > time.Minute {
-		s.cfg.Store.TouchSession(c, th, now.UTC())
+		s.cfg.Store.TouchSession(c.Request.Context(), th, now.UTC())
 	}
 	c.Set(ctxSession, se)
 	c.Next()
@@ -132,7 +132,7 @@ func (s *Server) requirePerm(p Permission) gin.HandlerFunc {
 
 func (s *Server) logout(c *gin.Context) {
 	se := session(c)
-	if err := s.cfg.Store.DeleteSession(c, se.TokenHash); err != nil && !errors.Is(err, tracker.ErrNotFound) {
+	if err := s.cfg.Store.DeleteSession(c.Request.Context(), se.TokenHash); err != nil && !errors.Is(err, tracker.ErrNotFound) {
 		s.storeFail(c, err)
 		return
 	}

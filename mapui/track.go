@@ -20,7 +20,7 @@ import (
 const maxTrackPeriod = 31 * 24 * time.Hour
 
 func (s *Server) positions(c *gin.Context) {
-	fs, err := s.cfg.Store.LatestFixes(c)
+	fs, err := s.cfg.Store.LatestFixes(c.Request.Context())
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -46,7 +46,7 @@ func (s *Server) track(c *gin.Context) {
 		badRequest(c, "format must be json, columns, geojson, gpx, kml or csv")
 		return
 	}
-	fixes, err := s.cfg.Store.Track(c, id, from, to)
+	fixes, err := s.cfg.Store.Track(c.Request.Context(), id, from, to)
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -271,7 +271,7 @@ func (s *Server) search(c *gin.Context) {
 		}
 		limit = n
 	}
-	fixes, err := s.cfg.Store.SearchArea(c, box, from, to, limit)
+	fixes, err := s.cfg.Store.SearchArea(c.Request.Context(), box, from, to, limit)
 	if err != nil {
 		s.storeFail(c, err)
 		return

@@ -21,7 +21,7 @@ type userRequest struct {
 }
 
 func (s *Server) listUsers(c *gin.Context) {
-	us, err := s.cfg.Store.Users(c)
+	us, err := s.cfg.Store.Users(c.Request.Context())
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -55,7 +55,7 @@ func (s *Server) createUser(c *gin.Context) {
 	if req.Disabled != nil {
 		u.Disabled = *req.Disabled
 	}
-	if err := s.cfg.Store.CreateUser(c, u); err != nil {
+	if err := s.cfg.Store.CreateUser(c.Request.Context(), u); err != nil {
 		s.storeFail(c, err)
 		return
 	}
@@ -71,7 +71,7 @@ func (s *Server) updateUser(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	u, err := s.cfg.Store.User(c, name)
+	u, err := s.cfg.Store.User(c.Request.Context(), name)
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -108,12 +108,12 @@ func (s *Server) updateUser(c *gin.Context) {
 		u.Disabled = *req.Disabled
 		changed = append(changed, "disabled="+strconv.FormatBool(u.Disabled))
 	}
-	if err := s.cfg.Store.UpdateUser(c, u); err != nil {
+	if err := s.cfg.Store.UpdateUser(c.Request.Context(), u); err != nil {
 		s.storeFail(c, err)
 		return
 	}
 	if len(changed) > 0 {
-		if err := s.cfg.Store.DeleteUserSessions(c, name); err != nil {
+		if err := s.cfg.Store.DeleteUserSessions(c.Request.Context(), name); err != nil {
 			s.storeFail(c, err)
 			return
 		}
@@ -128,7 +128,7 @@ func (s *Server) deleteUser(c *gin.Context) {
 		badRequest(c, "an administrator cannot delete themselves")
 		return
 	}
-	if err := s.cfg.Store.DeleteUser(c, name); err != nil {
+	if err := s.cfg.Store.DeleteUser(c.Request.Context(), name); err != nil {
 		s.storeFail(c, err)
 		return
 	}
@@ -150,7 +150,7 @@ func (s *Server) audit(c *gin.Context) {
 	if !limitParam(c, &limit) {
 		return
 	}
-	recs, err := s.cfg.Store.Audit(c, after, limit)
+	recs, err := s.cfg.Store.Audit(c.Request.Context(), after, limit)
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -160,7 +160,7 @@ func (s *Server) audit(c *gin.Context) {
 
 // auditVerify walks the whole chain and reports the first broken link.
 func (s *Server) auditVerify(c *gin.Context) {
-	n, broken, err := VerifyAudit(c, s.cfg.Store)
+	n, broken, err := VerifyAudit(c.Request.Context(), s.cfg.Store)
 	if err != nil {
 		s.storeFail(c, err)
 		return

@@ -43,7 +43,7 @@ func (s *Server) listDeliveries(c *gin.Context) {
 	if !limitParam(c, &q.Limit) {
 		return
 	}
-	ds, err := ob.Deliveries(c, q)
+	ds, err := ob.Deliveries(c.Request.Context(), q)
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -59,7 +59,7 @@ func (s *Server) retryDelivery(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	if err := ob.RetryDelivery(c, id, time.Now()); err != nil {
+	if err := ob.RetryDelivery(c.Request.Context(), id, time.Now()); err != nil {
 		s.storeFail(c, err)
 		return
 	}

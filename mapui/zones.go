@@ -12,7 +12,7 @@ import (
 )
 
 func (s *Server) listZones(c *gin.Context) {
-	zs, err := s.cfg.Store.Zones(c)
+	zs, err := s.cfg.Store.Zones(c.Request.Context())
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -28,7 +28,7 @@ func featureCollection(zs []geofence.Zone) gin.H {
 }
 
 func (s *Server) getZone(c *gin.Context) {
-	z, err := s.cfg.Store.Zone(c, c.Param("id"))
+	z, err := s.cfg.Store.Zone(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -73,7 +73,7 @@ func (s *Server) createZone(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if _, err := s.cfg.Store.Zone(c, z.ID); err == nil {
+	if _, err := s.cfg.Store.Zone(c.Request.Context(), z.ID); err == nil {
 		fail(c, http.StatusConflict, "conflict", "zone "+z.ID+" exists; PUT /zones/"+z.ID+" to change it")
 		return
 	}
@@ -89,7 +89,7 @@ func (s *Server) updateZone(c *gin.Context) {
 		badRequest(c, "properties.id differs from the URL")
 		return
 	}
-	if _, err := s.cfg.Store.Zone(c, z.ID); err != nil {
+	if _, err := s.cfg.Store.Zone(c.Request.Context(), z.ID); err != nil {
 		s.storeFail(c, err)
 		return
 	}
@@ -115,7 +115,7 @@ func (s *Server) importZones(c *gin.Context) {
 }
 
 func (s *Server) putZones(c *gin.Context, status int, action string, zs []geofence.Zone) {
-	stored, err := s.cfg.Store.PutZones(c, zs)
+	stored, err := s.cfg.Store.PutZones(c.Request.Context(), zs)
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -140,9 +140,9 @@ func (s *Server) zonesChanged(c *gin.Context) bool {
 	if s.cfg.ZonesChanged == nil {
 		return true
 	}
-	all, err := s.cfg.Store.Zones(c)
+	all, err := s.cfg.Store.Zones(c.Request.Context())
 	if err == nil {
-		err = s.cfg.ZonesChanged(c, all)
+		err = s.cfg.ZonesChanged(c.Request.Context(), all)
 	}
 	if err != nil {
 		s.log.Error("geofence update failed after a zone edit", "err", err)
@@ -154,7 +154,7 @@ func (s *Server) zonesChanged(c *gin.Context) bool {
 
 func (s *Server) deleteZone(c *gin.Context) {
 	id := c.Param("id")
-	if err := s.cfg.Store.DeleteZone(c, id); err != nil {
+	if err := s.cfg.Store.DeleteZone(c.Request.Context(), id); err != nil {
 		s.storeFail(c, err)
 		return
 	}
