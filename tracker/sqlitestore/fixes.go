@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -47,7 +48,7 @@ import (
 
 // Tuning of heads and chunks; fields of Store so that tests can make flushes happen.
 const (
-	defaultChunkFixes = 256               // a head this long is flushed
+	defaultChunkFixes = 256               // a head this long is flushed (up to half longer, per vehicle)
 	defaultChunkMax   = 1024              // at most this many fixes in one chunk
 	defaultHeadAge    = 2 * time.Minute   // a head older than this is flushed however short
 	defaultMaxHead    = 500_000           // more fixes than this in all heads: flush them all
@@ -57,6 +58,7 @@ const (
 
 // series is one vehicle's fixes outside chunks and what the store knows of its chunks.
 type series struct {
+	vehicle    string
 	head       []entry   // sorted by time, device
 	headLSN    uint64    // lowest LSN with a fix in head; 0 when head is empty
 	headMaxLSN uint64    // highest LSN with a fix in head
@@ -72,13 +74,33 @@ type series struct {
 	ordered bool
 	// The size of the last head taken, to size the next: growing them costs more than filling them.
 	hintN, hintBytes int
+	// jitter (0–255) stretches this head's flush thresholds by up to half, so that a fleet
+	// that connected at once does not fill, and flush, all its heads in the same second.
+	jitter uint8
 
 	touched      uint64 // LSN of the Commit that last added to head, to list each series once
 	saved        chunkMark
 	savedOrdered bool
 }
 
-func newSeries() *series { return &series{chunkMax: math.MinInt64, ordered: true} }
+func newSeries(vehicle string) *series {
+	return &series{vehicle: vehicle, chunkMax: math.MinInt64, ordered: true, jitter: uint8(rand.Uint32())}
+}
+
+// due reports whether se's head is long or old enough to flush.
+func (s *Store) due(se *series, now time.Time) bool {
+	j := int64(se.jitter)
+	return int64(len(se.head)) >= int64(s.chunkFixes)+int64(s.chunkFixes)*j/512 ||
+		now.Sub(se.headSince) >= s.headAge+time.Duration(int64(s.headAge)*j/512)
+}
+
+// startHead notes that se's head has fixes from lsn on, listing it for the flush. s.mu is held.
+func (s *Store) startHead(se *series, lsn uint64, now time.Time) {
+	if se.headLSN == 0 {
+		se.headLSN, se.headSince = lsn, now
+		s.active = append(s.active, se)
+	}
+}
 
 // findEntry returns the ID of the fix with time t from dev in es, sorted by time and device.
 func findEntry(es []entry, t int64, dev string) (int64, bool) {
@@ -126,6 +148,7 @@ func (se *series) resetHead() {
 	se.hintN, se.hintBytes = min(len(se.head), defaultChunkMax), min(len(se.cw.buf), 256<<10)
 	se.head, se.headLSN, se.headMaxLSN = nil, 0, 0
 	se.cw, se.ordered = chunkWriter{}, true
+	se.jitter = uint8(rand.Uint32())
 }
 
 // newer reports whether e replaces the vehicle's latest fix: the later commit wins a tie.
@@ -178,7 +201,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 		f := &b.Fixes[i]
 		if i == 0 || f.VehicleID != b.Fixes[i-1].VehicleID {
 			if se = s.series[f.VehicleID]; se == nil {
-				se = newSeries()
+				se = newSeries(f.VehicleID)
 				s.series[f.VehicleID] = se
 			}
 		}
@@ -236,11 +259,9 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	now := time.Now()
 	full := false
 	for _, se := range touched {
-		if se.headLSN == 0 {
-			se.headLSN, se.headSince = lsn, now
-		}
+		s.startHead(se, lsn, now)
 		se.headMaxLSN = lsn
-		full = full || len(se.head) >= s.chunkFixes
+		full = full || s.due(se, now)
 	}
 	for _, a := range added {
 		if a.se.newer(&a.e) {

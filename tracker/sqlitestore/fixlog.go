@@ -200,8 +200,15 @@ func syncDir(dir string) error {
 
 // removeBelow deletes the closed segments whose every record has an LSN below lsn.
 func (l *fixLog) removeBelow(lsn uint64) error {
+	return l.remove(l.takeBelow(lsn))
+}
+
+// takeBelow takes the closed segments whose every record has an LSN below lsn off the list,
+// for remove: unlinking a segment can take tens of milliseconds, and a Commit must not wait
+// for it.
+func (l *fixLog) takeBelow(lsn uint64) []uint64 {
 	keep := l.closed[:0]
-	var errs []error
+	var gone []uint64
 	for i, first := range l.closed {
 		next := l.cur
 		if i+1 < len(l.closed) {
@@ -210,15 +217,24 @@ func (l *fixLog) removeBelow(lsn uint64) error {
 			next = max(l.last+1, first) // no segment after it: it ends at the last LSN seen
 		}
 		if next <= lsn {
-			if err := os.Remove(l.segPath(first)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, err)
-				keep = append(keep, first)
-			}
+			gone = append(gone, first)
 			continue
 		}
 		keep = append(keep, first)
 	}
 	l.closed = keep
+	return gone
+}
+
+// remove deletes segments taken by takeBelow. One that cannot be deleted is left on disk:
+// the next Open replays it from the flushed LSN on, which skips it, and deletes it then.
+func (l *fixLog) remove(segments []uint64) error {
+	var errs []error
+	for _, first := range segments {
+		if err := os.Remove(l.segPath(first)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 

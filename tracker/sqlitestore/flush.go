@@ -52,12 +52,14 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	floor := s.nextLSN // the log is needed from here on: the lowest LSN left in a head
 	crowded := s.headFixes > s.maxHead
 	var cuts []cut
-	for v, se := range s.series {
+	active := s.active[:0]
+	for _, se := range s.active {
 		if len(se.head) == 0 {
+			se.headLSN = 0
 			continue
 		}
-		if all || crowded || len(se.head) >= s.chunkFixes || now.Sub(se.headSince) >= s.headAge {
-			c := cut{vehicle: v, se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince}
+		if all || crowded || s.due(se, now) {
+			c := cut{vehicle: se.vehicle, se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince}
 			if se.ordered {
 				c.chunk = se.cw.buf
 			}
@@ -68,7 +70,10 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			continue
 		}
 		floor = min(floor, se.headLSN)
+		active = append(active, se)
 	}
+	clear(s.active[len(active):])
+	s.active = active
 	nextID := s.nextID
 	s.mu.Unlock()
 	s.commitMu.Unlock()
@@ -95,9 +100,9 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	}
 	s.flushedLSN = floor
 	s.commitMu.Lock()
-	err := s.log.removeBelow(floor)
+	gone := s.log.takeBelow(floor)
 	s.commitMu.Unlock()
-	return err
+	return s.log.remove(gone)
 }
 
 // flushTxFixes bounds the fixes one flush transaction writes to chunks (a few milliseconds).
@@ -150,9 +155,8 @@ func (s *Store) restoreCuts(cuts []cut) {
 		slices.SortFunc(se.head, cmpEntry)
 		se.ordered = false // cw no longer holds all of head
 		s.headFixes += len(c.es)
-		if se.headLSN == 0 || c.minLSN < se.headLSN {
-			se.headLSN = c.minLSN
-		}
+		s.startHead(se, c.minLSN, c.since)
+		se.headLSN = min(se.headLSN, c.minLSN)
 		se.headMaxLSN = max(se.headMaxLSN, c.maxLSN)
 		if se.headSince.IsZero() || c.since.Before(se.headSince) {
 			se.headSince = c.since
@@ -256,7 +260,7 @@ func (s *Store) recover(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
-		se := newSeries()
+		se := newSeries(v)
 		se.chunkMax, se.flushedLSN = maxUS, uint64(flushed)
 		r := reader{b: latest}
 		if _, se.latest = r.recordFix(); r.err != nil {
@@ -304,7 +308,7 @@ func (s *Store) recover(ctx context.Context) error {
 		_, err := decodeRecord(r.payload, func(v string, e entry) {
 			se := s.series[v]
 			if se == nil {
-				se = newSeries()
+				se = newSeries(v)
 				s.series[v] = se
 			}
 			s.nextID = max(s.nextID, e.id+1)
@@ -316,9 +320,7 @@ func (s *Store) recover(ctx context.Context) error {
 			}
 			e = se.add(e)
 			s.headFixes++
-			if se.headLSN == 0 {
-				se.headLSN, se.headSince = r.lsn, now
-			}
+			s.startHead(se, r.lsn, now)
 			se.headMaxLSN = r.lsn
 			if se.newer(&e) {
 				se.latest, se.hasLatest = e, true

@@ -51,6 +51,7 @@ type Store struct {
 	// mu guards the heads and IDs; readers take it briefly to copy.
 	mu        sync.RWMutex
 	series    map[string]*series
+	active    []*series // those with a head: a flush looks at these, not at every vehicle
 	nextID    int64 // the next fix ID to give
 	durable   int64 // fixes with lower IDs are written; higher ones belong to the Commit in flight
 	headFixes int
