@@ -52,8 +52,8 @@ type Store struct {
 	mu        sync.RWMutex
 	series    map[string]*series
 	active    []*series // those with a head: a flush looks at these, not at every vehicle
-	nextID    int64 // the next fix ID to give
-	durable   int64 // fixes with lower IDs are written; higher ones belong to the Commit in flight
+	nextID    int64     // the next fix ID to give
+	durable   int64     // fixes with lower IDs are written; higher ones belong to the Commit in flight
 	headFixes int
 
 	// flushMu lets a read see memory and chunks at one moment: a flush holds it while its
