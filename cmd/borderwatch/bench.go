@@ -126,7 +126,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	o.say("machine: %d CPUs, load average %s; %d connections, %d frames per write, items %v",
 		runtime.NumCPU(), res.LoadAvg[0], o.conns, o.framesPerWrite, o.items)
 
-	srv, err := startBenchServer(ctx, false, o.profile, stderr)
+	srv, err := startBenchServer(ctx, false, stderr)
 	if err != nil {
 		return err
 	}
@@ -139,14 +139,14 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	// Memory per idle connection, on the server before any load: later its heap has free
 	// space that new connections fill without raising RSS, and background flushes move it.
 	srv.settle()
-	rssBefore := srv.rssKB()
+	rssBefore := srv.collectedRSSKB(ctx)
 	held, err := openIdle(ctx, srv.jt808, *idle, phone)
 	if err != nil {
 		return err
 	}
 	phone += uint64(*idle)
 	time.Sleep(2 * time.Second)
-	rssIdle := srv.rssKB()
+	rssIdle := srv.collectedRSSKB(ctx)
 	for _, c := range held {
 		c.Close()
 	}
@@ -179,7 +179,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 	if *syncCommits {
 		o.say("again with an fsync every group commit…")
-		ssrv, err := startBenchServer(ctx, true, o.profile, stderr)
+		ssrv, err := startBenchServer(ctx, true, stderr)
 		if err != nil {
 			return err
 		}
@@ -346,7 +346,7 @@ type benchServer struct {
 	cmd         *exec.Cmd
 	dir         string
 	http, jt808 string
-	pprof       string // "": no profiles
+	pprof       string // the child's pprof address: CPU profiles, and garbage collections before reading RSS
 	token       string
 	syncCommits bool
 }
@@ -360,16 +360,14 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func startBenchServer(ctx context.Context, syncCommits, pprof bool, stderr io.Writer) (*benchServer, error) {
+func startBenchServer(ctx context.Context, syncCommits bool, stderr io.Writer) (*benchServer, error) {
 	dir, err := os.MkdirTemp("", "borderwatch-bench-")
 	if err != nil {
 		return nil, err
 	}
 	s := &benchServer{dir: dir, syncCommits: syncCommits}
-	if pprof {
-		if s.pprof, err = freeAddr(); err != nil {
-			return nil, err
-		}
+	if s.pprof, err = freeAddr(); err != nil {
+		return nil, err
 	}
 	if s.http, err = freeAddr(); err != nil {
 		return nil, err
@@ -525,6 +523,20 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Fields(string(b))[0]
+}
+
+// collectedRSSKB is the server's RSS after two garbage collections: admitting a device leaves
+// garbage and a deep goroutine stack that a connection idle for hours does not keep.
+func (s *benchServer) collectedRSSKB(ctx context.Context) int64 {
+	for range 2 {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+s.pprof+"/debug/pprof/heap?gc=1", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	time.Sleep(time.Second)
+	return s.rssKB()
 }
 
 func (s *benchServer) rssKB() int64 {
