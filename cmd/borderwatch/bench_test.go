@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// TestBenchJSON runs `borderwatch bench --json` small: a server child process (this test
+// binary, through TestMain), real JT/T 808 terminals, the alert probes on the WebSocket and
+// the idle connections; every figure the issue names must be there and plausible.
+func TestBenchJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and loads it for about 15 s")
+	}
+	t.Setenv("BW_TEST_SERVE", "1")
+	var out, errs bytes.Buffer
+	err := benchCommand(t.Context(), []string{"--json", "--connections", "40", "--idle", "200", "--zones", "20",
+		"--start-rate", "800", "--max-rate", "800", "--refine", "0", "--duration", "2s", "--warmup", "500ms", "--max-p99", "2s"}, &out, &errs)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, errs.String())
+	}
+	var res struct {
+		FixesPerS      float64 `json:"fixes_per_s"`
+		AckP50Ms       float64 `json:"ack_p50_ms"`
+		AckP99Ms       float64 `json:"ack_p99_ms"`
+		AlertP99Ms     float64 `json:"alert_p99_ms"`
+		AlertsMeasured int     `json:"alerts_measured"`
+		Connections    int     `json:"connections"`
+		RSSMB          float64 `json:"rss_mb"`
+		IdleConns      int     `json:"idle_connections"`
+		Zones          int     `json:"zones"`
+		CPUPercent     float64 `json:"cpu_percent"`
+		Steps          []struct {
+			KeptUp bool `json:"kept_up"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("bench --json printed %q: %v", out.String(), err)
+	}
+	if len(res.Steps) != 1 || !res.Steps[0].KeptUp || res.FixesPerS < 0.97*800 || res.FixesPerS > 1.03*800 {
+		t.Errorf("one step at 800 fixes/s that keeps up, got %.0f fixes/s, steps %+v", res.FixesPerS, res.Steps)
+	}
+	if res.AckP50Ms <= 0 || res.AckP99Ms < res.AckP50Ms || res.CPUPercent <= 0 {
+		t.Errorf("ack p50 %.2f ms, p99 %.2f ms, server CPU %.0f%%", res.AckP50Ms, res.AckP99Ms, res.CPUPercent)
+	}
+	if res.AlertsMeasured != 40 || res.AlertP99Ms <= 0 {
+		t.Errorf("%d of 40 probe alerts, p99 %.1f ms", res.AlertsMeasured, res.AlertP99Ms)
+	}
+	// RSS per idle connection is not checked: 200 connections are within RSS's noise.
+	if res.Connections != 40 || res.IdleConns != 200 || res.Zones < 20 || res.RSSMB <= 0 {
+		t.Errorf("connections %d, idle %d, zones %d, RSS %.0f MB", res.Connections, res.IdleConns, res.Zones, res.RSSMB)
+	}
+}
