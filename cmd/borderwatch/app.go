@@ -64,7 +64,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // openStore opens the configured store, retrying while the database is unreachable so that a
 // server started before its database comes up waits for it instead of failing.
-func openStore(ctx context.Context, cfg config, log *slog.Logger) (tracker.Store, error) {
+func openStore(ctx context.Context, cfg config, log *slog.Logger, reg prometheus.Registerer) (tracker.Store, error) {
 	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "sqlite:") {
 		return openPostgres(ctx, cfg, log)
 	}
@@ -75,7 +75,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (tracker.Store
 		}
 		path = filepath.Join(cfg.DataDir, "borderwatch.db")
 	}
-	return sqlitestore.Open(ctx, path, sqlitestore.Options{SyncEveryCommit: cfg.SyncCommits})
+	return sqlitestore.Open(ctx, path, sqlitestore.Options{SyncEveryCommit: cfg.SyncCommits, Logger: log, Registerer: reg})
 }
 
 func newEngine(cfg config) (geofence.Engine, error) {
@@ -102,7 +102,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		}
 	}()
 	var err error
-	if a.store, err = openStore(ctx, cfg, a.log); err != nil {
+	if a.store, err = openStore(ctx, cfg, a.log, a.reg); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	if a.AdminPassword, err = mapui.EnsureAdmin(ctx, a.store, cfg.AdminPassword); err != nil {

@@ -25,7 +25,7 @@ func openForTool(ctx context.Context, name string, args []string, stderr io.Writ
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
-	st, err := openStore(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	st, err := openStore(ctx, cfg, newLogger(stderr, cfg.LogLevel), nil)
 	return st, fs.Args(), err
 }
 

@@ -80,6 +80,7 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	if len(cuts) == 0 && floor == s.flushedLSN {
 		return nil
 	}
+	defer func() { s.m.flushSecs.Observe(time.Since(now).Seconds()) }()
 
 	// In transactions of at most flushTxFixes fixes: a batch carrying events or alerts
 	// commits on the same SQLite connection and waits for the one in progress.
@@ -92,9 +93,11 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 		group, last := cuts[:n], n == len(cuts)
 		rows, tiles := s.encodeCuts(group)
 		if err := s.writeChunks(ctx, rows, tiles, group, last, floor, nextID); err != nil {
+			s.m.flushFails.Inc()
 			s.restoreCuts(cuts) // this group and those not tried
 			return err
 		}
+		s.m.flushed.Add(float64(fixes))
 		s.tiles.remember(tiles)
 		cuts = cuts[n:]
 	}

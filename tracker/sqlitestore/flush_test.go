@@ -1,8 +1,11 @@
 package sqlitestore
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestFlushDue: a head is due at its length or age threshold, each stretched by the
@@ -30,5 +33,47 @@ func TestFlushDue(t *testing.T) {
 		if got := s.due(se, now); got != tc.due {
 			t.Errorf("jitter %d, %d fixes, %v old: due %v, want %v", tc.jitter, tc.fixes, tc.age, got, tc.due)
 		}
+	}
+}
+
+// TestMetrics: the head gauge counts what waits in memory, and a flush moves it into chunks,
+// counted and timed.
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), Options{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.chunkFixes, s.headAge, s.maxHead = 1<<30, time.Hour, 1<<30
+	mustCommit(t, s, batchOf("a", 0, 30))
+	mustCommit(t, s, batchOf("b", 0, 12))
+	values := func() map[string]float64 {
+		got := map[string]float64{}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			m := mf.GetMetric()[0]
+			switch {
+			case m.Gauge != nil:
+				got[mf.GetName()] = m.Gauge.GetValue()
+			case m.Counter != nil:
+				got[mf.GetName()] = m.Counter.GetValue()
+			case m.Histogram != nil:
+				got[mf.GetName()] = float64(m.Histogram.GetSampleCount())
+			}
+		}
+		return got
+	}
+	if v := values(); v["bw_sqlite_head_fixes"] != 42 || v["bw_sqlite_flushed_fixes_total"] != 0 || v["bw_sqlite_log_segments"] < 1 {
+		t.Errorf("before the flush: %v", v)
+	}
+	if err := s.flush(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if v := values(); v["bw_sqlite_head_fixes"] != 0 || v["bw_sqlite_flushed_fixes_total"] != 42 || v["bw_sqlite_flush_seconds"] != 1 || v["bw_sqlite_flush_errors_total"] != 0 {
+		t.Errorf("after the flush: %v", v)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/prometheus/client_golang/prometheus"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -28,6 +29,8 @@ type Options struct {
 	SyncEveryCommit bool
 	// Logger receives the store's warnings (failed flushes, torn log records); nil is slog.Default().
 	Logger *slog.Logger
+	// Registerer, if set, gets the store's metrics (bw_sqlite_*).
+	Registerer prometheus.Registerer
 }
 
 // Store is the embedded tracker.Store.
@@ -37,6 +40,7 @@ type Store struct {
 	tiles  tileCache
 	log    *fixLog
 	logger *slog.Logger
+	m      metrics
 
 	// commitMu orders Commits (LSNs, IDs) and lets a flush cut heads between two of them.
 	commitMu sync.Mutex
@@ -136,6 +140,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			errs = append(errs, s.log.close())
 		}
 		return nil, fmt.Errorf("sqlite %s: %w", abs, errors.Join(append([]error{err}, errs...)...))
+	}
+	if err := s.registerMetrics(opts.Registerer); err != nil {
+		return fail(err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		return fail(err)
