@@ -511,6 +511,19 @@ func (t *Tile38) Drop(ctx context.Context) error {
 	return firstError(rs)
 }
 
+// Ping reports whether the Tile38 server answers: for readiness, since a fix the engine cannot
+// evaluate is not acknowledged.
+func (t *Tile38) Ping(ctx context.Context) error {
+	rs, err := t.client.do(ctx, appendCmd(nil, "PING"), 1)
+	if err != nil {
+		return fmt.Errorf("tile38: %w", err)
+	}
+	if err := firstError(rs); err != nil {
+		return fmt.Errorf("tile38: %w", err)
+	}
+	return nil
+}
+
 // Notifications returns Tile38's fence messages as they arrive. Messages are dropped while
 // nobody reads (see Dropped); events never depend on them.
 func (t *Tile38) Notifications() <-chan FenceNotification { return t.notes }

@@ -147,7 +147,14 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	}
 	a.pipeline.Seed(latest)
 
+	// A remote geofence backend that does not answer makes the server unready: its fixes are
+	// refused until it is back.
+	var ready func(context.Context) error
+	if p, ok := a.engine.(interface{ Ping(context.Context) error }); ok {
+		ready = p.Ping
+	}
 	a.api = mapui.NewServer(mapui.Config{
+		Ready:               ready,
 		Store:               a.store,
 		Ingest:              a.pipeline,
 		Gates:               a.rules,

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -154,6 +156,9 @@ func TestTile38Outage(t *testing.T) {
 			t.Errorf("report %d acknowledged while Tile38 was unreachable", s)
 		}
 	}
+	if code, body := getStatus(t, a.base+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "tile38") {
+		t.Errorf("/readyz while Tile38 is cut off: %d %s, want 503 naming tile38", code, body)
+	}
 
 	// The link is back; the terminal resends what was not acknowledged until it is.
 	proxy.setCut(false)
@@ -164,6 +169,9 @@ func TestTile38Outage(t *testing.T) {
 		last = append(last, s)
 	}
 	tm.waitAcked(last, 10*time.Second)
+	if code, body := getStatus(t, a.base+"/readyz"); code != 200 {
+		t.Errorf("/readyz after the link came back: %d %s", code, body)
+	}
 
 	stored := map[int64]int{}
 	late := 0
