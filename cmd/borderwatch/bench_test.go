@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"runtime"
 	"testing"
 )
 
@@ -50,5 +51,15 @@ func TestBenchJSON(t *testing.T) {
 	// RSS per idle connection is not checked: 200 connections are within RSS's noise.
 	if res.Connections != 40 || res.IdleConns != 200 || res.Zones < 20 || res.RSSMB <= 0 {
 		t.Errorf("connections %d, idle %d, zones %d, RSS %.0f MB", res.Connections, res.IdleConns, res.Zones, res.RSSMB)
+	}
+}
+
+// TestMemoryAvailable: the server's default memory limit is half of this, so it must be read.
+func TestMemoryAvailable(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc/meminfo")
+	}
+	if n := memoryAvailable(); n < 64<<20 {
+		t.Errorf("memoryAvailable() = %d bytes", n)
 	}
 }
