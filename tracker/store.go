@@ -22,7 +22,9 @@ type Batch struct {
 type FixStore interface {
 	// Commit stores the batch in one transaction. Fixes already stored (same device and device
 	// time) are skipped, marked in b.Duplicates and given the stored copy's ID; every new fix
-	// gets a new ID.
+	// gets a new ID. The events of a fix already stored are skipped too (their ID stays 0): they
+	// were stored with it, and a commit retried after its reply was lost must not store them
+	// twice.
 	Commit(ctx context.Context, b *Batch) error
 	// Track returns a vehicle's fixes with from <= time < to, in device-time order.
 	Track(ctx context.Context, vehicleID string, from, to time.Time) ([]Fix, error)

@@ -120,11 +120,17 @@ func commitTx(ctx context.Context, tx pgx.Tx, b *tracker.Batch, fixIDs []int64, 
 		return nil
 	}
 	var batch pgx.Batch
-	for _, e := range b.Events {
+	var queued []int // events queued, by index: those of duplicate fixes are not
+	for i, e := range b.Events {
 		fixID := e.FixID
 		if e.FixRef > 0 {
+			if dups[e.FixRef-1] {
+				eventIDs[i] = 0
+				continue
+			}
 			fixID = fixIDs[e.FixRef-1]
 		}
+		queued = append(queued, i)
 		batch.Queue(insertEvent, e.Type, e.Time, e.VehicleID, e.ZoneID, e.Lat, e.Lon, fixID, e.Late, jsonOrNil(e.Attrs))
 	}
 	for _, a := range b.Alerts {
@@ -140,7 +146,7 @@ func commitTx(ctx context.Context, tx pgx.Tx, b *tracker.Batch, fixIDs []int64, 
 			a.Late, a.Lat, a.Lon, a.Message, a.DedupKey, a.Active, rawOrNil(a.Evidence))
 	}
 	res := tx.SendBatch(ctx, &batch)
-	for i := range b.Events {
+	for _, i := range queued {
 		if err := res.QueryRow().Scan(&eventIDs[i]); err != nil {
 			res.Close()
 			return err

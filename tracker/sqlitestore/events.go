@@ -19,6 +19,10 @@ func commitEvents(ctx context.Context, tx *sql.Tx, b *tracker.Batch) error {
 		if e.FixRef > len(b.Fixes) || e.FixRef < 0 {
 			return fmt.Errorf("event %d names fix %d of a batch of %d", i, e.FixRef, len(b.Fixes))
 		}
+		if e.FixRef > 0 && e.FixRef <= len(b.Duplicates) && b.Duplicates[e.FixRef-1] {
+			e.ID = 0 // stored with its fix before
+			continue
+		}
 		if e.FixID == 0 && e.FixRef > 0 {
 			e.FixID = b.Fixes[e.FixRef-1].ID
 		}

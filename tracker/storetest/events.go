@@ -98,6 +98,25 @@ func testEvents(t *testing.T, s tracker.Store) {
 			t.Errorf("%s: types = %q, want %q", tt.name, types, tt.types)
 		}
 	}
+
+	// The first batch again, as the pipeline retries a commit whose reply was lost: its fixes
+	// are duplicates, and their events were stored with them.
+	again := &tracker.Batch{Fixes: []tracker.Fix{f1, f2}, Events: []tracker.Event{
+		{Type: tracker.EventZoneEnter, Time: f1.Time, VehicleID: "v1", ZoneID: "erenhot-port", Lat: f1.Lat, Lon: f1.Lon, FixRef: 1},
+		{Type: tracker.EventBorderCross, Time: f2.Time, VehicleID: "v1", Lat: f2.Lat, Lon: f2.Lon, FixRef: 2, Late: true},
+	}}
+	commit(t, s, again)
+	if len(again.Duplicates) != 2 || !again.Duplicates[0] || !again.Duplicates[1] {
+		t.Errorf("retried batch: duplicates %v, want both", again.Duplicates)
+	}
+	for i, e := range again.Events {
+		if e.ID != 0 {
+			t.Errorf("retried batch: event %d stored again (ID %d)", i, e.ID)
+		}
+	}
+	if got := events(t, s, tracker.EventQuery{VehicleID: "v1"}); len(got) != 3 {
+		t.Errorf("after the retried batch v1 has %d events, want 3", len(got))
+	}
 }
 
 func equalStrings(a, b []string) bool {
