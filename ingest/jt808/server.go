@@ -52,6 +52,8 @@ type Server struct {
 	log  *slog.Logger
 	m    *metrics
 	gate *ratelimit.Gate
+	// fullLog samples the refusals of a full server: a flood would otherwise flood the log.
+	fullLog ratelimit.Sampler
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
@@ -183,6 +185,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		c := newConn(s, nc)
 		if !s.track(c) {
 			s.m.refused.WithLabelValues(reasonMaxConns).Inc()
+			if ok, suppressed := s.fullLog.Allow(); ok {
+				s.log.Warn("jt808 connection refused: too many connections", "remote", nc.RemoteAddr().String(),
+					"max_conns", s.cfg.MaxConns, "refused_since_last_line", suppressed)
+			}
 			nc.Close()
 			continue
 		}
@@ -372,8 +378,8 @@ func (c *conn) flush(now time.Time) error {
 		c.writeArmed = now
 		c.nc.SetWriteDeadline(now.Add(c.s.cfg.WriteTimeout))
 	}
+	c.s.m.ackSecs.Observe(now.Sub(c.now).Seconds()) // before the write: whoever has the reply sees it counted
 	_, err := c.nc.Write(*c.pending)
-	c.s.m.ackSecs.Observe(now.Sub(c.now).Seconds())
 	c.releaseReplies()
 	return err
 }
