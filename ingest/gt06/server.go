@@ -50,6 +50,8 @@ type Server struct {
 	log  *slog.Logger
 	m    *metrics
 	gate *ratelimit.Gate
+	// fullLog samples the refusals of a full server: a flood would otherwise flood the log.
+	fullLog ratelimit.Sampler
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -141,7 +143,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		delay = 0
 		if !s.track(conn) {
 			s.m.refused.WithLabelValues("max_conns").Inc()
-			s.log.Warn("connection refused: too many connections", "remote", conn.RemoteAddr().String())
+			if ok, suppressed := s.fullLog.Allow(); ok {
+				s.log.Warn("connection refused: too many connections", "remote", conn.RemoteAddr().String(),
+					"max_conns", s.cfg.MaxConns, "refused_since_last_line", suppressed)
+			}
 			conn.Close()
 			continue
 		}
