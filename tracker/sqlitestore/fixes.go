@@ -51,7 +51,7 @@ const (
 	defaultChunkFixes = 256               // a head this long is flushed (up to half longer, per vehicle)
 	defaultChunkMax   = 1024              // at most this many fixes in one chunk
 	defaultHeadAge    = 2 * time.Minute   // a head older than this is flushed however short
-	defaultMaxHead    = 500_000           // more fixes than this in all heads: flush them all
+	defaultMaxHead    = 500_000           // more fixes than this in all heads: flush the oldest heads down to half
 	defaultFlushEvery = time.Second       // how often the flusher looks at the heads
 	maxChunkSpan      = int64(6 * 3600e6) // µs: a chunk covers at most 6 hours of device time
 )

@@ -50,7 +50,10 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	s.mu.Lock()
 	now := time.Now()
 	floor := s.nextLSN // the log is needed from here on: the lowest LSN left in a head
-	crowded := s.headFixes > s.maxHead
+	var evict map[*series]bool
+	if !all && s.headFixes > s.maxHead {
+		evict = s.oldestHeads(s.headFixes - s.maxHead/2)
+	}
 	var cuts []cut
 	active := s.active[:0]
 	for _, se := range s.active {
@@ -58,7 +61,7 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			se.headLSN = 0
 			continue
 		}
-		if all || crowded || s.due(se, now) {
+		if all || evict[se] || s.due(se, now) {
 			c := cut{vehicle: se.vehicle, se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince}
 			if se.ordered {
 				c.chunk = se.cw.buf
@@ -106,6 +109,23 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	gone := s.log.takeBelow(floor)
 	s.commitMu.Unlock()
 	return s.log.remove(gone)
+}
+
+// oldestHeads picks the heads begun longest ago holding at least n fixes in all: memory over
+// maxHead is relieved down to half of it from the vehicles that stopped reporting (a fleet
+// going idle leaves its heads to age), not by flushing every head at once. s.mu is held.
+func (s *Store) oldestHeads(n int) map[*series]bool {
+	byAge := slices.Clone(s.active)
+	slices.SortFunc(byAge, func(a, b *series) int { return a.headSince.Compare(b.headSince) })
+	picked := map[*series]bool{}
+	for _, se := range byAge {
+		if n <= 0 {
+			break
+		}
+		picked[se] = true
+		n -= len(se.head)
+	}
+	return picked
 }
 
 // flushTxFixes bounds the fixes one flush transaction writes to chunks (a few milliseconds).

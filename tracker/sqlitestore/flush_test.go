@@ -77,3 +77,32 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("after the flush: %v", v)
 	}
 }
+
+// TestFlushCrowded: over maxHead, a flush takes the heads begun longest ago until memory is
+// down to half of it, and leaves the recent ones filling.
+func TestFlushCrowded(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "bw.db"))
+	defer s.Close()
+	s.maxHead = 100
+	now := time.Now()
+	for i, v := range []struct {
+		veh   string
+		fixes int
+		age   time.Duration
+	}{{"old", 40, 10 * time.Minute}, {"older", 30, 20 * time.Minute}, {"new", 20, time.Minute}, {"newer", 20, 0}} {
+		mustCommit(t, s, batchOf(v.veh, i*100, i*100+v.fixes))
+		s.series[v.veh].headSince = now.Add(-v.age)
+	}
+	// 110 fixes in heads: at least 60 must go, the oldest first.
+	if err := s.flush(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	for veh, want := range map[string]int{"older": 0, "old": 0, "new": 20, "newer": 20} {
+		if got := len(s.series[veh].head); got != want {
+			t.Errorf("%s: %d fixes left in its head, want %d", veh, got, want)
+		}
+	}
+	if n := chunkFixes(t, s); n != 70 {
+		t.Errorf("chunks hold %d fixes, want the two oldest heads' 70", n)
+	}
+}
