@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +105,33 @@ func TestFlushCrowded(t *testing.T) {
 	}
 	if n := chunkFixes(t, s); n != 70 {
 		t.Errorf("chunks hold %d fixes, want the two oldest heads' 70", n)
+	}
+}
+
+// TestSecondOpenRefused: a second store on the same database (another server on the same
+// data directory) is refused while the first is open, and opens once it is closed.
+func TestSecondOpenRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bw.db")
+	first, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second, err := Open(t.Context(), path, Options{}); err == nil {
+		second.Close()
+		t.Fatal("a second Open of an open database succeeded")
+	} else if !strings.Contains(err.Error(), "another process") {
+		t.Errorf("second Open: %v, want it to name another process", err)
+	}
+	mustCommit(t, first, batchOf("a", 0, 3))
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	defer again.Close()
+	if got := trackIDs(t, again, "a"); len(got) != 3 {
+		t.Errorf("after reopening, Track has %d fixes, want 3", len(got))
 	}
 }

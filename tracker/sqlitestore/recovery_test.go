@@ -49,6 +49,7 @@ func crash(t *testing.T, s *Store) {
 	}
 	s.r.Close()
 	s.w.Close()
+	s.lock.Close() // the kernel releases a dead process's lock
 }
 
 func mustCommit(t *testing.T, s *Store, b *tracker.Batch) {

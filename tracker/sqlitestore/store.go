@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -41,6 +42,7 @@ type Store struct {
 	log    *fixLog
 	logger *slog.Logger
 	m      metrics
+	lock   *os.File // <db>.lock, flocked while the store is open
 
 	// commitMu orders Commits (LSNs, IDs) and lets a flush cut heads between two of them.
 	commitMu sync.Mutex
@@ -103,6 +105,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	lock, err := lockFile(abs + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
+	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(on)", "temp_store(memory)", "cache_size(-65536)", "wal_autocheckpoint(0)", "journal_size_limit(268435456)", "mmap_size(268435456)"} {
 		q.Add("_pragma", p)
@@ -110,6 +116,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	dsn := "file:" + abs + "?" + q.Encode()
 	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	w.SetMaxOpenConns(1)
@@ -118,6 +125,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		w.Close()
+		lock.Close()
 		return nil, err
 	}
 	r.SetMaxOpenConns(8)
@@ -127,7 +135,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		logger = slog.Default()
 	}
 	s := &Store{
-		w: w, r: r, logger: logger.With("store", "sqlite"),
+		w: w, r: r, lock: lock, logger: logger.With("store", "sqlite"),
 		series:     map[string]*series{},
 		chunkFixes: defaultChunkFixes, chunkMax: defaultChunkMax, maxHead: defaultMaxHead,
 		headAge: defaultHeadAge, flushEvery: defaultFlushEvery,
@@ -139,6 +147,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if s.log != nil {
 			errs = append(errs, s.log.close())
 		}
+		errs = append(errs, lock.Close())
 		return nil, fmt.Errorf("sqlite %s: %w", abs, errors.Join(append([]error{err}, errs...)...))
 	}
 	if err := s.registerMetrics(opts.Registerer); err != nil {
@@ -207,7 +216,7 @@ func (s *Store) Close() error {
 	if err == nil {
 		errs = append(errs, s.log.removeBelow(s.flushedLSN))
 	}
-	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
+	return errors.Join(append(errs, s.r.Close(), s.w.Close(), s.lock.Close())...)
 }
 
 // Ping reports whether the database answers.
