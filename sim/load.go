@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -327,17 +326,7 @@ func (t *frameTemplate) next(dst []byte) []byte {
 	n := len(b) - 1
 	b[n] = jt808.Checksum(b[:n])
 	dst = append(dst, 0x7e)
-	if bytes.IndexByte(b, 0x7e) < 0 && bytes.IndexByte(b, 0x7d) < 0 {
-		dst = append(dst, b...)
-	} else {
-		for _, c := range b {
-			if c == 0x7e || c == 0x7d {
-				dst = append(dst, 0x7d, c-0x7c)
-			} else {
-				dst = append(dst, c)
-			}
-		}
-	}
+	dst = jt808.AppendEscaped(dst, b)
 	return append(dst, 0x7e)
 }
 

@@ -295,16 +295,9 @@ func AppendFrame(dst []byte, h *Header, body []byte) ([]byte, error) {
 	}
 	sum := Checksum(hb) ^ Checksum(body)
 	dst = append(dst, flag)
-	dst = appendEscaped(dst, hb)
-	dst = appendEscaped(dst, body)
-	switch sum {
-	case flag:
-		dst = append(dst, escape, 0x02)
-	case escape:
-		dst = append(dst, escape, 0x01)
-	default:
-		dst = append(dst, sum)
-	}
+	dst = AppendEscaped(dst, hb)
+	dst = AppendEscaped(dst, body)
+	dst = appendEscapedByte(dst, sum)
 	return append(dst, flag), nil
 }
 
@@ -345,19 +338,24 @@ func plain(b []byte) bool {
 	return true
 }
 
-func appendEscaped(dst, b []byte) []byte {
+// AppendEscaped appends b, an unescaped header, body or checksum, with 0x7e and 0x7d escaped as
+// the wire wants them (the frame's delimiters are the caller's).
+func AppendEscaped(dst, b []byte) []byte {
 	if plain(b) {
 		return append(dst, b...)
 	}
 	for _, c := range b {
-		switch c {
-		case flag:
-			dst = append(dst, escape, 0x02)
-		case escape:
-			dst = append(dst, escape, 0x01)
-		default:
-			dst = append(dst, c)
-		}
+		dst = appendEscapedByte(dst, c)
 	}
 	return dst
+}
+
+func appendEscapedByte(dst []byte, c byte) []byte {
+	switch c {
+	case flag:
+		return append(dst, escape, 0x02)
+	case escape:
+		return append(dst, escape, 0x01)
+	}
+	return append(dst, c)
 }
