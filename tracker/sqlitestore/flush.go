@@ -27,7 +27,6 @@ func (s *Store) flusher() {
 
 // cut is one vehicle's head taken by a flush.
 type cut struct {
-	vehicle        string
 	se             *series
 	es             []entry
 	minLSN, maxLSN uint64
@@ -62,7 +61,7 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			continue
 		}
 		if all || evict[se] || s.due(se, now) {
-			c := cut{vehicle: se.vehicle, se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince}
+			c := cut{se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince}
 			if se.ordered {
 				c.chunk = se.cw.buf
 			}
@@ -139,7 +138,7 @@ func (s *Store) encodeCuts(cuts []cut) ([]chunkRow, []tileKey) {
 	for _, c := range cuts {
 		n := len(c.es)
 		if c.chunk != nil && n <= s.chunkMax && c.es[n-1].t-c.es[0].t <= maxChunkSpan {
-			rows = append(rows, chunkRow{c.vehicle, c.es[0].t, c.es[n-1].t, n, c.chunk})
+			rows = append(rows, chunkRow{c.se.vehicle, c.es[0].t, c.es[n-1].t, n, c.chunk})
 			n = 0 // no need to encode again
 		}
 		for lo := 0; lo < n; {
@@ -148,12 +147,12 @@ func (s *Store) encodeCuts(cuts []cut) ([]chunkRow, []tileKey) {
 				hi++
 			}
 			run := c.es[lo:hi]
-			rows = append(rows, chunkRow{c.vehicle, run[0].t, run[len(run)-1].t, len(run), appendChunk(run)})
+			rows = append(rows, chunkRow{c.se.vehicle, run[0].t, run[len(run)-1].t, len(run), appendChunk(run)})
 			lo = hi
 		}
 		var last tileKey
 		for i := range c.es {
-			k := tileKey{bucket: c.es[i].t / tileBucket.Microseconds(), tile: tileRow(c.es[i].lat)*tileCols + tileCol(c.es[i].lon), vehicle: c.vehicle}
+			k := tileKey{bucket: c.es[i].t / tileBucket.Microseconds(), tile: tileRow(c.es[i].lat)*tileCols + tileCol(c.es[i].lon), vehicle: c.se.vehicle}
 			if i > 0 && k == last {
 				continue
 			}
@@ -229,8 +228,8 @@ func (s *Store) writeChunks(ctx context.Context, rows []chunkRow, tiles []tileKe
 					newest = &c.es[i]
 				}
 			}
-			latest := appendRecordFix(nil, c.vehicle, newest)
-			if _, err := up.ExecContext(ctx, c.vehicle, int64(c.maxLSN), c.es[len(c.es)-1].t, newest.t, latest); err != nil {
+			latest := appendRecordFix(nil, c.se.vehicle, newest)
+			if _, err := up.ExecContext(ctx, c.se.vehicle, int64(c.maxLSN), c.es[len(c.es)-1].t, newest.t, latest); err != nil {
 				return err
 			}
 		}
