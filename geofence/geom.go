@@ -7,13 +7,23 @@ import "math"
 // ellipsoid's metres per degree are nearly constant, so a distance of a few km is right to well
 // under a metre without geodesic iteration.
 
-// metresPerDegree returns the WGS84 metres per degree of longitude (kx) and latitude (ky) at
+// MetresPerDegree returns the WGS84 metres per degree of longitude (kx) and latitude (ky) at
 // latitude lat (degrees).
-func metresPerDegree(lat float64) (kx, ky float64) {
+func MetresPerDegree(lat float64) (kx, ky float64) {
 	φ := lat * math.Pi / 180
 	kx = 111412.84*math.Cos(φ) - 93.5*math.Cos(3*φ) + 0.118*math.Cos(5*φ)
 	ky = 111132.92 - 559.82*math.Cos(2*φ) + 1.175*math.Cos(4*φ) - 0.0023*math.Cos(6*φ)
 	return kx, ky
+}
+
+// GreatCircleM is the great-circle (haversine) distance in metres on a sphere of the Earth's
+// mean radius. Not orb/geo's: it uses the equatorial radius, which overstates distances by 0.1%.
+func GreatCircleM(lat1, lon1, lat2, lon2 float64) float64 {
+	const r = 6371008.8
+	φ1, φ2 := lat1*math.Pi/180, lat2*math.Pi/180
+	dφ, dλ := φ2-φ1, (lon2-lon1)*math.Pi/180
+	h := math.Sin(dφ/2)*math.Sin(dφ/2) + math.Cos(φ1)*math.Cos(φ2)*math.Sin(dλ/2)*math.Sin(dλ/2)
+	return 2 * r * math.Asin(math.Min(1, math.Sqrt(h)))
 }
 
 // segParams intersects the segment p→q with the segment a→b and returns the fractions along

@@ -52,7 +52,7 @@ func compile(z Zone, id int32) *shape {
 			for _, r := range p {
 				for i := 0; i+1 < len(r); i++ {
 					g := segment{ax: r[i][0], ay: r[i][1], bx: r[i+1][0], by: r[i+1][1]}
-					g.kx, g.ky = metresPerDegree((g.ay + g.by) / 2)
+					g.kx, g.ky = MetresPerDegree((g.ay + g.by) / 2)
 					s.edges = append(s.edges, g)
 				}
 			}
@@ -69,7 +69,7 @@ func compile(z Zone, id int32) *shape {
 		for _, l := range lines {
 			for i := 0; i+1 < len(l); i++ {
 				g := segment{ax: l[i][0], ay: l[i][1], bx: l[i+1][0], by: l[i+1][1], last: i+2 == len(l)}
-				g.kx, g.ky = metresPerDegree((g.ay + g.by) / 2)
+				g.kx, g.ky = MetresPerDegree((g.ay + g.by) / 2)
 				s.segs = append(s.segs, g)
 			}
 		}
@@ -87,7 +87,7 @@ func compile(z Zone, id int32) *shape {
 // between lat0 and lat1.
 func widen(lat0, lat1, metres float64) (dx, dy float64) {
 	lat := max(math.Abs(lat0), math.Abs(lat1))
-	kx, ky := metresPerDegree(min(lat, 89))
+	kx, ky := MetresPerDegree(min(lat, 89))
 	return metres * 1.01 / kx, metres * 1.01 / ky
 }
 
@@ -259,7 +259,7 @@ func (s *shape) crossings(px, py, qx, qy float64, in0, in1 bool, ts []float64) [
 
 // nearEdge reports whether an area's boundary passes within metres of the point.
 func (s *shape) nearEdge(lat, lon, metres float64) bool {
-	kx, ky := metresPerDegree(lat)
+	kx, ky := MetresPerDegree(lat)
 	dx, dy := metres/kx, metres/ky
 	near := false
 	s.eachEdge(lon-dx, lat-dy, lon+dx, lat+dy, func(e *segment) bool {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/borderwatch/borderwatch/geofence"
 )
 
 // Evaluator turns a vehicle's fixes into events and alerts. The pipeline calls it with the
@@ -533,7 +535,7 @@ func (e *vehicleEntry) sweep(horizon int64) {
 // impliedSpeedKmh is the speed needed to go from a to b; a jump over a short distance (GPS
 // noise while standing) never counts.
 func impliedSpeedKmh(a, b *Fix) float64 {
-	d := DistanceM(a.Lat, a.Lon, b.Lat, b.Lon)
+	d := geofence.GreatCircleM(a.Lat, a.Lon, b.Lat, b.Lon)
 	if d < 1000 {
 		return 0
 	}
@@ -542,15 +544,6 @@ func impliedSpeedKmh(a, b *Fix) float64 {
 		return math.Inf(1)
 	}
 	return d / 1000 / dt
-}
-
-// DistanceM is the great-circle distance in metres.
-func DistanceM(lat1, lon1, lat2, lon2 float64) float64 {
-	const r = 6371008.8
-	φ1, φ2 := lat1*math.Pi/180, lat2*math.Pi/180
-	dφ, dλ := φ2-φ1, (lon2-lon1)*math.Pi/180
-	h := math.Sin(dφ/2)*math.Sin(dφ/2) + math.Cos(φ1)*math.Cos(φ2)*math.Sin(dλ/2)*math.Sin(dλ/2)
-	return 2 * r * math.Asin(math.Min(1, math.Sqrt(h)))
 }
 
 // Emit commits events and alerts that did not come from a fix (timers, gate reads). Like

@@ -250,7 +250,7 @@ func (e *Engine) gap(vs *vstate, f *tracker.Fix, out *tracker.Outcome) (tracker.
 		e.m.alerts.WithLabelValues(tracker.AlertSignalLost).Inc()
 	}
 	vs.lostKey = ""
-	distM := tracker.DistanceM(vs.last.Lat, vs.last.Lon, f.Lat, f.Lon)
+	distM := geofence.GreatCircleM(vs.last.Lat, vs.last.Lon, f.Lat, f.Lon)
 	a := vs.alert(tracker.AlertSignalLost, tracker.SeverityWarning, key, vs.last.Time, vs.last.Lat, vs.last.Lon)
 	a.UpdatedAt = f.Time
 	a.Message = fmt.Sprintf("no fix for %s; %.0f m covered while dark", dark.Round(time.Second), distM)

@@ -147,7 +147,7 @@ func (e *Engine) replay(ctx context.Context, vs *vstate, f *tracker.Fix, crossin
 			return err
 		}
 	}
-	g.pathM += tracker.DistanceM(g.last.Lat, g.last.Lon, p.Lat, p.Lon)
+	g.pathM += geofence.GreatCircleM(g.last.Lat, g.last.Lon, p.Lat, p.Lon)
 	g.n++
 	if len(g.fixes) < maxGapFixes {
 		g.fixes = append(g.fixes, p.Time)
@@ -194,7 +194,7 @@ const edgeSamples = 64
 // or at edgeSamples points), for which the live geofence reported an enter and an exit.
 func (e *Engine) edgeZones(ctx context.Context, g *gapRec) error {
 	g.edge = map[string]bool{}
-	n := int(min(edgeSamples, tracker.DistanceM(g.from.Lat, g.from.Lon, g.to.Lat, g.to.Lon)/50))
+	n := int(min(edgeSamples, geofence.GreatCircleM(g.from.Lat, g.from.Lon, g.to.Lat, g.to.Lon)/50))
 	for i := 0; i <= n+1; i++ {
 		k := float64(i) / float64(n+1)
 		zs, err := e.cfg.Engine.Containing(ctx, g.from.Lat+k*(g.to.Lat-g.from.Lat), g.from.Lon+k*(g.to.Lon-g.from.Lon))
@@ -402,7 +402,7 @@ func (e *Engine) settle(ctx context.Context, vs *vstate, g *gapRec, out *tracker
 		}
 		if open {
 			a := g.lost
-			driven := g.pathM + tracker.DistanceM(g.last.Lat, g.last.Lon, g.to.Lat, g.to.Lon)
+			driven := g.pathM + geofence.GreatCircleM(g.last.Lat, g.last.Lon, g.to.Lat, g.to.Lon)
 			a.Message += fmt.Sprintf("; %.0f m driven along %d blind-area fixes", driven, g.n)
 			ev := maps.Clone(g.lostEv)
 			ev["driven_m"] = driven

@@ -192,7 +192,7 @@ func (tr *track) emit(kmh float64) {
 
 // to drives straight to the point.
 func (tr *track) to(lat, lon, kmh float64) *track {
-	d := tracker.DistanceM(tr.lat, tr.lon, lat, lon)
+	d := geofence.GreatCircleM(tr.lat, tr.lon, lat, lon)
 	n := int(math.Ceil(d / (kmh / 3.6 * step.Seconds())))
 	lat0, lon0 := tr.lat, tr.lon
 	for i := 1; i <= n; i++ {

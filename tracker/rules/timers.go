@@ -142,7 +142,7 @@ func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.
 			if b.until.Before(until) {
 				until = b.until
 			}
-			if until.Sub(from) < e.cfg.Meeting || tracker.DistanceM(a.at.Lat, a.at.Lon, b.at.Lat, b.at.Lon) > e.cfg.MeetingRadiusM {
+			if until.Sub(from) < e.cfg.Meeting || geofence.GreatCircleM(a.at.Lat, a.at.Lon, b.at.Lat, b.at.Lon) > e.cfg.MeetingRadiusM {
 				continue
 			}
 			partner := fmt.Sprintf("%s:%d", b.vs.id, b.at.Time.Unix())
@@ -165,7 +165,7 @@ func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.
 			al.Late = a.late || b.late
 			al.Message = fmt.Sprintf("stopped next to %s for %s", b.vs.id, until.Sub(from).Round(time.Second))
 			al.Evidence = evidence(map[string]any{"vehicles": []string{a.vs.id, b.vs.id}, "stops": []point{a.at, b.at},
-				"from": from, "until": until, "distance_m": tracker.DistanceM(a.at.Lat, a.at.Lon, b.at.Lat, b.at.Lon)})
+				"from": from, "until": until, "distance_m": geofence.GreatCircleM(a.at.Lat, a.at.Lon, b.at.Lat, b.at.Lon)})
 			alerts = append(alerts, al)
 		}
 	}
