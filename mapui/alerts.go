@@ -124,7 +124,7 @@ func (s *Server) alertStatus(status string) gin.HandlerFunc {
 			if errors.Is(err, tracker.ErrTransition) || errors.Is(err, tracker.ErrNotFound) {
 				result = "refused"
 			}
-			s.record(c, se.Username, action, "alert:"+c.Param("id"), result, gin.H{"error": err.Error()})
+			s.cfg.Access.Record(c.Request.Context(), se.Username, action, "alert:"+c.Param("id"), result, gin.H{"error": err.Error()})
 			s.storeFail(c, err)
 			return
 		}

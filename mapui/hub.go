@@ -299,7 +299,7 @@ func (s *Server) keepSessionAlive(tokenHash string, done <-chan struct{}) {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			s.cfg.Store.TouchSession(ctx, tokenHash, time.Now().UTC())
+			s.cfg.Access.Touch(ctx, tokenHash)
 			cancel()
 		}
 	}

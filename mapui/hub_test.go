@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/borderwatch/borderwatch/mapui"
+	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
@@ -35,8 +36,9 @@ func liveClient(t *testing.T, sub map[string]any) (hub *mapui.Hub, next func() [
 	reg := prometheus.NewRegistry()
 	hub = mapui.NewHub(nil, reg)
 	go hub.Run(t.Context())
-	s := mapui.NewServer(mapui.Config{Store: st, Hub: hub}, reg)
-	if _, err := mapui.EnsureAdmin(t.Context(), st, adminPassword); err != nil {
+	acc := access.New(st, access.Options{})
+	s := mapui.NewServer(mapui.Config{Store: st, Access: acc, Hub: hub}, reg)
+	if _, err := acc.EnsureAdmin(t.Context(), adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -35,7 +36,10 @@ type GateHandler interface {
 
 // Config configures the Server.
 type Config struct {
-	Store    tracker.Store
+	Store tracker.Store
+	// Access decides who may do what: logins, sessions, users and the audit log. It must be
+	// over Store.
+	Access   *access.Service
 	Ingest   Ingest
 	Gates    GateHandler // may be nil: gate reads are stored as events only
 	Hub      *Hub
@@ -54,20 +58,17 @@ type Config struct {
 	// clock: a login must not expire in minutes because the data runs at 60×.
 	Now func() time.Time
 	// Ready reports extra readiness problems (e.g. the geofence backend); nil is ready.
-	Ready       func(ctx context.Context) error
-	TokenTTL    time.Duration // default 12 h
-	IdleTimeout time.Duration // default 30 min
+	Ready func(ctx context.Context) error
 	// MaxBodyBytes caps request bodies (default 8 MiB; zone imports may need more).
 	MaxBodyBytes int64
 }
 
 // Server is the HTTP side of BorderWatch.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	engine   *gin.Engine
-	throttle loginThrottles
-	metrics  *apiMetrics
+	cfg     Config
+	log     *slog.Logger
+	engine  *gin.Engine
+	metrics *apiMetrics
 }
 
 type apiMetrics struct {
@@ -77,12 +78,6 @@ type apiMetrics struct {
 
 // NewServer builds the routes.
 func NewServer(cfg Config, reg prometheus.Registerer) *Server {
-	if cfg.TokenTTL == 0 {
-		cfg.TokenTTL = 12 * time.Hour
-	}
-	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = 30 * time.Minute
-	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 8 << 20
 	}
@@ -92,7 +87,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, throttle: newLoginThrottles()}
+	s := &Server{cfg: cfg, log: cfg.Logger}
 	s.metrics = &apiMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bw_http_api_requests_total", Help: "API requests by route and status."}, []string{"route", "code"}),
 		latency:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bw_http_api_seconds", Help: "API latency by route.", Buckets: prometheus.DefBuckets}, []string{"route"}),
@@ -116,54 +111,54 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a := api.Group("", s.authenticate)
 	a.POST("/logout", s.logout)
 	a.GET("/me", s.me)
-	a.GET("/config", s.requirePerm(PermView), s.config)
+	a.GET("/config", s.requirePerm(access.PermView), s.config)
 
-	a.GET("/vehicles", s.requirePerm(PermView), s.listVehicles)
-	a.POST("/vehicles", s.requirePerm(PermRegistry), s.createVehicle)
-	a.GET("/vehicles/:id", s.requirePerm(PermView), s.getVehicle)
-	a.PUT("/vehicles/:id", s.requirePerm(PermRegistry), s.updateVehicle)
-	a.DELETE("/vehicles/:id", s.requirePerm(PermRegistry), s.deleteVehicle)
-	a.GET("/vehicles/:id/track", s.requirePerm(PermTrack), s.track)
+	a.GET("/vehicles", s.requirePerm(access.PermView), s.listVehicles)
+	a.POST("/vehicles", s.requirePerm(access.PermRegistry), s.createVehicle)
+	a.GET("/vehicles/:id", s.requirePerm(access.PermView), s.getVehicle)
+	a.PUT("/vehicles/:id", s.requirePerm(access.PermRegistry), s.updateVehicle)
+	a.DELETE("/vehicles/:id", s.requirePerm(access.PermRegistry), s.deleteVehicle)
+	a.GET("/vehicles/:id/track", s.requirePerm(access.PermTrack), s.track)
 
-	a.GET("/devices", s.requirePerm(PermView), s.listDevices)
-	a.POST("/devices", s.requirePerm(PermRegistry), s.createDevice)
-	a.GET("/devices/:id", s.requirePerm(PermView), s.getDevice)
-	a.PUT("/devices/:id", s.requirePerm(PermRegistry), s.updateDevice)
-	a.DELETE("/devices/:id", s.requirePerm(PermRegistry), s.deleteDevice)
+	a.GET("/devices", s.requirePerm(access.PermView), s.listDevices)
+	a.POST("/devices", s.requirePerm(access.PermRegistry), s.createDevice)
+	a.GET("/devices/:id", s.requirePerm(access.PermView), s.getDevice)
+	a.PUT("/devices/:id", s.requirePerm(access.PermRegistry), s.updateDevice)
+	a.DELETE("/devices/:id", s.requirePerm(access.PermRegistry), s.deleteDevice)
 
-	a.GET("/positions", s.requirePerm(PermView), s.positions)
-	a.GET("/search", s.requirePerm(PermTrack), s.search)
+	a.GET("/positions", s.requirePerm(access.PermView), s.positions)
+	a.GET("/search", s.requirePerm(access.PermTrack), s.search)
 
-	a.GET("/zones", s.requirePerm(PermView), s.listZones)
-	a.POST("/zones", s.requirePerm(PermZones), s.createZone)
-	a.POST("/zones/import", s.requirePerm(PermZones), s.importZones)
-	a.GET("/zones/:id", s.requirePerm(PermView), s.getZone)
-	a.PUT("/zones/:id", s.requirePerm(PermZones), s.updateZone)
-	a.DELETE("/zones/:id", s.requirePerm(PermZones), s.deleteZone)
+	a.GET("/zones", s.requirePerm(access.PermView), s.listZones)
+	a.POST("/zones", s.requirePerm(access.PermZones), s.createZone)
+	a.POST("/zones/import", s.requirePerm(access.PermZones), s.importZones)
+	a.GET("/zones/:id", s.requirePerm(access.PermView), s.getZone)
+	a.PUT("/zones/:id", s.requirePerm(access.PermZones), s.updateZone)
+	a.DELETE("/zones/:id", s.requirePerm(access.PermZones), s.deleteZone)
 
-	a.GET("/events", s.requirePerm(PermView), s.events)
-	a.GET("/alerts", s.requirePerm(PermView), s.listAlerts)
-	a.GET("/alerts/:id", s.requirePerm(PermView), s.getAlert)
-	a.POST("/alerts/:id/ack", s.requirePerm(PermHandleAlerts), s.alertStatus(tracker.StatusAcknowledged))
-	a.POST("/alerts/:id/resolve", s.requirePerm(PermHandleAlerts), s.alertStatus(tracker.StatusResolved))
-	a.GET("/declarations", s.requirePerm(PermView), s.listDeclarations)
-	a.POST("/declarations", s.requirePerm(PermDeclarations), s.createDeclaration)
-	a.GET("/declarations/:id", s.requirePerm(PermView), s.getDeclaration)
-	a.POST("/declarations/:id/cancel", s.requirePerm(PermDeclarations), s.cancelDeclaration)
-	a.GET("/risk", s.requirePerm(PermView), s.risk)
-	a.POST("/gate-events", s.requirePerm(PermGate), s.gateEvent)
+	a.GET("/events", s.requirePerm(access.PermView), s.events)
+	a.GET("/alerts", s.requirePerm(access.PermView), s.listAlerts)
+	a.GET("/alerts/:id", s.requirePerm(access.PermView), s.getAlert)
+	a.POST("/alerts/:id/ack", s.requirePerm(access.PermHandleAlerts), s.alertStatus(tracker.StatusAcknowledged))
+	a.POST("/alerts/:id/resolve", s.requirePerm(access.PermHandleAlerts), s.alertStatus(tracker.StatusResolved))
+	a.GET("/declarations", s.requirePerm(access.PermView), s.listDeclarations)
+	a.POST("/declarations", s.requirePerm(access.PermDeclarations), s.createDeclaration)
+	a.GET("/declarations/:id", s.requirePerm(access.PermView), s.getDeclaration)
+	a.POST("/declarations/:id/cancel", s.requirePerm(access.PermDeclarations), s.cancelDeclaration)
+	a.GET("/risk", s.requirePerm(access.PermView), s.risk)
+	a.POST("/gate-events", s.requirePerm(access.PermGate), s.gateEvent)
 
-	a.GET("/users", s.requirePerm(PermUsers), s.listUsers)
-	a.POST("/users", s.requirePerm(PermUsers), s.createUser)
-	a.PUT("/users/:name", s.requirePerm(PermUsers), s.updateUser)
-	a.DELETE("/users/:name", s.requirePerm(PermUsers), s.deleteUser)
-	a.GET("/audit", s.requirePerm(PermAudit), s.audit)
-	a.GET("/audit/verify", s.requirePerm(PermAudit), s.auditVerify)
-	a.GET("/webhooks/deliveries", s.requirePerm(PermWebhooks), s.listDeliveries)
-	a.POST("/webhooks/deliveries/:id/retry", s.requirePerm(PermWebhooks), s.retryDelivery)
+	a.GET("/users", s.requirePerm(access.PermUsers), s.listUsers)
+	a.POST("/users", s.requirePerm(access.PermUsers), s.createUser)
+	a.PUT("/users/:name", s.requirePerm(access.PermUsers), s.updateUser)
+	a.DELETE("/users/:name", s.requirePerm(access.PermUsers), s.deleteUser)
+	a.GET("/audit", s.requirePerm(access.PermAudit), s.audit)
+	a.GET("/audit/verify", s.requirePerm(access.PermAudit), s.auditVerify)
+	a.GET("/webhooks/deliveries", s.requirePerm(access.PermWebhooks), s.listDeliveries)
+	a.POST("/webhooks/deliveries/:id/retry", s.requirePerm(access.PermWebhooks), s.retryDelivery)
 
 	if cfg.Hub != nil {
-		api.GET("/live", s.authenticate, s.requirePerm(PermView), s.live)
+		api.GET("/live", s.authenticate, s.requirePerm(access.PermView), s.live)
 	}
 	s.engine = e
 	return s

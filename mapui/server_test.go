@@ -16,6 +16,7 @@ import (
 
 	"github.com/borderwatch/borderwatch/geofence/district"
 	"github.com/borderwatch/borderwatch/mapui"
+	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
@@ -43,16 +44,17 @@ func newAPI(t *testing.T) *api {
 	p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Registerer: reg})
 	t.Cleanup(p.Close)
 	hub := mapui.NewHub(nil, reg)
-	s := mapui.NewServer(mapui.Config{Store: st, Ingest: p, Hub: hub, Gatherer: reg}, reg)
-	if _, err := mapui.EnsureAdmin(t.Context(), st, adminPassword); err != nil {
+	acc := access.New(st, access.Options{})
+	s := mapui.NewServer(mapui.Config{Store: st, Access: acc, Ingest: p, Hub: hub, Gatherer: reg}, reg)
+	if _, err := acc.EnsureAdmin(t.Context(), adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	a := &api{t: t, srv: httptest.NewServer(s.Handler()), store: st, tokens: map[string]string{}}
 	t.Cleanup(a.srv.Close)
-	a.tokens[mapui.RoleAdmin] = a.login("admin", adminPassword, 200)
-	for _, role := range []string{mapui.RoleCommand, mapui.RolePatrol, mapui.RoleInvestigator, mapui.RoleAuditor} {
+	a.tokens[access.RoleAdmin] = a.login("admin", adminPassword, 200)
+	for _, role := range []string{access.RoleCommand, access.RolePatrol, access.RoleInvestigator, access.RoleAuditor} {
 		pw := "Role-" + role + "-Pw1"
-		a.do("POST", "/api/v1/users", mapui.RoleAdmin, map[string]string{"username": role + "1", "password": pw, "role": role}, 201)
+		a.do("POST", "/api/v1/users", access.RoleAdmin, map[string]string{"username": role + "1", "password": pw, "role": role}, 201)
 		a.tokens[role] = a.login(role+"1", pw, 200)
 	}
 	return a
@@ -120,30 +122,30 @@ func TestRoleMatrix(t *testing.T) {
 		body         any
 		allowed      []string
 	}
-	all := []string{mapui.RoleAdmin, mapui.RoleCommand, mapui.RolePatrol, mapui.RoleInvestigator}
+	all := []string{access.RoleAdmin, access.RoleCommand, access.RolePatrol, access.RoleInvestigator}
 	calls := []call{
 		{"GET", "/api/v1/vehicles", nil, all},
-		{"POST", "/api/v1/vehicles", map[string]string{"id": "v-x", "kind": "truck"}, []string{mapui.RoleAdmin}},
+		{"POST", "/api/v1/vehicles", map[string]string{"id": "v-x", "kind": "truck"}, []string{access.RoleAdmin}},
 		{"GET", "/api/v1/devices", nil, all},
-		{"POST", "/api/v1/devices", map[string]string{"id": "123", "protocol": "jt808"}, []string{mapui.RoleAdmin}},
+		{"POST", "/api/v1/devices", map[string]string{"id": "123", "protocol": "jt808"}, []string{access.RoleAdmin}},
 		{"GET", "/api/v1/positions", nil, all},
 		{"GET", "/api/v1/vehicles/v1/track", nil, all},
-		{"GET", "/api/v1/vehicles/v1/track?format=gpx", nil, []string{mapui.RoleAdmin, mapui.RoleInvestigator}},
+		{"GET", "/api/v1/vehicles/v1/track?format=gpx", nil, []string{access.RoleAdmin, access.RoleInvestigator}},
 		{"GET", "/api/v1/zones", nil, all},
-		{"POST", "/api/v1/zones", zone, []string{mapui.RoleAdmin}},
-		{"DELETE", "/api/v1/zones/yard-none", nil, []string{mapui.RoleAdmin}},
+		{"POST", "/api/v1/zones", zone, []string{access.RoleAdmin}},
+		{"DELETE", "/api/v1/zones/yard-none", nil, []string{access.RoleAdmin}},
 		{"GET", "/api/v1/events", nil, all},
 		{"GET", "/api/v1/alerts", nil, all},
-		{"POST", "/api/v1/alerts/1/ack", nil, []string{mapui.RoleAdmin, mapui.RoleCommand, mapui.RolePatrol}},
+		{"POST", "/api/v1/alerts/1/ack", nil, []string{access.RoleAdmin, access.RoleCommand, access.RolePatrol}},
 		{"GET", "/api/v1/declarations", nil, all},
-		{"POST", "/api/v1/declarations", map[string]string{"id": "d"}, []string{mapui.RoleAdmin, mapui.RoleCommand}},
-		{"POST", "/api/v1/gate-events", map[string]string{"gate_zone_id": "port-erenhot", "plate": "X", "direction": "in"}, []string{mapui.RoleAdmin, mapui.RoleCommand}},
-		{"GET", "/api/v1/users", nil, []string{mapui.RoleAdmin}},
-		{"POST", "/api/v1/users", map[string]string{"username": "u"}, []string{mapui.RoleAdmin}},
-		{"GET", "/api/v1/audit", nil, []string{mapui.RoleAdmin, mapui.RoleAuditor}},
+		{"POST", "/api/v1/declarations", map[string]string{"id": "d"}, []string{access.RoleAdmin, access.RoleCommand}},
+		{"POST", "/api/v1/gate-events", map[string]string{"gate_zone_id": "port-erenhot", "plate": "X", "direction": "in"}, []string{access.RoleAdmin, access.RoleCommand}},
+		{"GET", "/api/v1/users", nil, []string{access.RoleAdmin}},
+		{"POST", "/api/v1/users", map[string]string{"username": "u"}, []string{access.RoleAdmin}},
+		{"GET", "/api/v1/audit", nil, []string{access.RoleAdmin, access.RoleAuditor}},
 		{"GET", "/api/v1/search?bbox=111,43,112,44", nil, all},
 	}
-	roles := append(all, mapui.RoleAuditor)
+	roles := append(all, access.RoleAuditor)
 	for _, c := range calls {
 		for _, role := range roles {
 			allowed := false
@@ -207,12 +209,12 @@ func TestBadRequests(t *testing.T) {
 		{"POST", "/api/v1/declarations", map[string]any{"id": "d1", "vehicle_id": "ghost", "direction": "inbound", "port_zone_id": "port-erenhot", "valid_from": "2026-01-01T00:00:00Z", "valid_to": "2026-01-02T00:00:00Z"}, 400},
 		{"GET", "/api/v1/nothing-here", nil, 404},
 	} {
-		a.do(tc.method, tc.path, mapui.RoleAdmin, tc.body, tc.want)
+		a.do(tc.method, tc.path, access.RoleAdmin, tc.body, tc.want)
 	}
 	// A body over the limit is refused, and the server keeps serving.
 	huge := `{"type":"FeatureCollection","features":[` + strings.Repeat(" ", 9<<20) + `]}`
-	a.do("POST", "/api/v1/zones/import", mapui.RoleAdmin, huge, 413)
-	a.do("GET", "/api/v1/vehicles", mapui.RoleAdmin, nil, 200)
+	a.do("POST", "/api/v1/zones/import", access.RoleAdmin, huge, 413)
+	a.do("GET", "/api/v1/vehicles", access.RoleAdmin, nil, 200)
 }
 
 // TestZoneImportAllOrNothing imports a collection with one bad feature: nothing is stored and
@@ -223,7 +225,7 @@ func TestZoneImportAllOrNothing(t *testing.T) {
 	fc := `{"type":"FeatureCollection","features":[
 	 {"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[111.9,43.6],[112.0,43.6],[112.0,43.7],[111.9,43.6]]]},"properties":{"id":"yard-new","name":"new","kind":"yard"}},
 	 {"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[111.9,43.6],[112.0,43.6],[112.0,43.7],[111.9,43.6]]]},"properties":{"id":"bad-one","name":"bad","kind":"lake"}}]}`
-	b := a.do("POST", "/api/v1/zones/import", mapui.RoleAdmin, fc, 422)
+	b := a.do("POST", "/api/v1/zones/import", access.RoleAdmin, fc, 422)
 	if !strings.Contains(string(b), "bad-one") {
 		t.Errorf("error does not name the bad feature: %s", b)
 	}
@@ -246,7 +248,7 @@ func TestLoginThrottleAndSessions(t *testing.T) {
 	a.req("GET", "/api/v1/me", tok, nil, 401, nil)
 	// Changing a user's role ends their sessions.
 	tok = a.login("investigator1", "Role-investigator-Pw1", 200)
-	a.do("PUT", "/api/v1/users/investigator1", mapui.RoleAdmin, map[string]string{"role": "patrol"}, 200)
+	a.do("PUT", "/api/v1/users/investigator1", access.RoleAdmin, map[string]string{"role": "patrol"}, 200)
 	a.req("GET", "/api/v1/me", tok, nil, 401, nil)
 }
 
@@ -262,17 +264,17 @@ func TestAlertLifecycleAndAudit(t *testing.T) {
 	id := b.Alerts[0].ID
 	path := "/api/v1/alerts/" + itoa(id)
 	var got tracker.Alert
-	a.req("POST", path+"/ack", a.tokens[mapui.RolePatrol], map[string]string{"note": "on my way"}, 200, &got)
+	a.req("POST", path+"/ack", a.tokens[access.RolePatrol], map[string]string{"note": "on my way"}, 200, &got)
 	if got.Status != tracker.StatusAcknowledged || got.AckedBy != "patrol1" {
 		t.Errorf("after ack: %+v", got)
 	}
-	a.do("POST", path+"/ack", mapui.RolePatrol, nil, 409)
-	a.req("POST", path+"/resolve", a.tokens[mapui.RolePatrol], map[string]string{"note": "load checked"}, 200, &got)
+	a.do("POST", path+"/ack", access.RolePatrol, nil, 409)
+	a.req("POST", path+"/resolve", a.tokens[access.RolePatrol], map[string]string{"note": "load checked"}, 200, &got)
 	if got.Status != tracker.StatusResolved || got.ResolvedBy != "patrol1" || !strings.Contains(got.Note, "load checked") {
 		t.Errorf("after resolve: %+v", got)
 	}
 	var audit struct{ Records []tracker.AuditRecord }
-	a.req("GET", "/api/v1/audit", a.tokens[mapui.RoleAuditor], nil, 200, &audit)
+	a.req("GET", "/api/v1/audit", a.tokens[access.RoleAuditor], nil, 200, &audit)
 	actions := map[string]bool{}
 	for _, r := range audit.Records {
 		actions[r.Actor+" "+r.Action] = true
@@ -286,7 +288,7 @@ func TestAlertLifecycleAndAudit(t *testing.T) {
 		OK      bool
 		Records int
 	}
-	a.req("GET", "/api/v1/audit/verify", a.tokens[mapui.RoleAuditor], nil, 200, &v)
+	a.req("GET", "/api/v1/audit/verify", a.tokens[access.RoleAuditor], nil, 200, &v)
 	if !v.OK || v.Records != len(audit.Records) {
 		t.Errorf("verify = %+v with %d records", v, len(audit.Records))
 	}
@@ -315,7 +317,7 @@ func TestRisk(t *testing.T) {
 			Reasons   []string
 		}
 	}
-	a.req("GET", "/api/v1/risk", a.tokens[mapui.RoleCommand], nil, 200, &out)
+	a.req("GET", "/api/v1/risk", a.tokens[access.RoleCommand], nil, 200, &out)
 	if len(out.Targets) != 2 || out.Targets[0].VehicleID != "smuggler" || out.Targets[1].VehicleID != "stopper" {
 		t.Fatalf("targets %+v", out.Targets)
 	}

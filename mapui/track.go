@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -36,7 +37,7 @@ func (s *Server) track(c *gin.Context) {
 	}
 	format := c.DefaultQuery("format", "json")
 	if format != "json" && format != "columns" {
-		if !Allowed(session(c).Role, PermExport) {
+		if !access.Allowed(session(c).Role, access.PermExport) {
 			fail(c, http.StatusForbidden, "forbidden", "only investigators and administrators export tracks")
 			return
 		}

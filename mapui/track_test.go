@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/borderwatch/borderwatch/mapui"
+	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -24,7 +24,7 @@ func TestTrackColumns(t *testing.T) {
 	}
 	q := fmt.Sprintf("/api/v1/vehicles/COL1/track?from=%s&to=%s", t0.Format(time.RFC3339), t0.Add(time.Hour).Format(time.RFC3339))
 	var full struct{ Fixes []tracker.Fix }
-	if err := json.Unmarshal(a.do("GET", q, mapui.RolePatrol, nil, 200), &full); err != nil {
+	if err := json.Unmarshal(a.do("GET", q, access.RolePatrol, nil, 200), &full); err != nil {
 		t.Fatal(err)
 	}
 	var cols struct {
@@ -32,7 +32,7 @@ func TestTrackColumns(t *testing.T) {
 		T, Lat, Lon, Speed []int64
 		Invalid            []int
 	}
-	if err := json.Unmarshal(a.do("GET", q+"&format=columns", mapui.RolePatrol, nil, 200), &cols); err != nil {
+	if err := json.Unmarshal(a.do("GET", q+"&format=columns", access.RolePatrol, nil, 200), &cols); err != nil {
 		t.Fatal(err)
 	}
 	if cols.Count != 50 || len(full.Fixes) != 50 || len(cols.T) != 50 || len(cols.Lat) != 50 || len(cols.Lon) != 50 || len(cols.Speed) != 50 {

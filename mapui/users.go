@@ -1,17 +1,14 @@
 package mapui
 
 import (
+	"errors"
 	"net/http"
-	"regexp"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/mapui/access"
 )
-
-var validUsername = regexp.MustCompile(`^[a-zA-Z0-9_.\-]{2,64}$`)
 
 type userRequest struct {
 	Username string `json:"username"`
@@ -20,8 +17,18 @@ type userRequest struct {
 	Disabled *bool  `json:"disabled"`
 }
 
+// accessFail answers a refusal of access's rules with 400 and anything else as a store error.
+func (s *Server) accessFail(c *gin.Context, err error) {
+	var pe access.PolicyError
+	if errors.As(err, &pe) {
+		badRequest(c, pe.Error())
+		return
+	}
+	s.storeFail(c, err)
+}
+
 func (s *Server) listUsers(c *gin.Context) {
-	us, err := s.cfg.Store.Users(c.Request.Context())
+	us, err := s.cfg.Access.Users(c.Request.Context())
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -34,105 +41,37 @@ func (s *Server) createUser(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	if !validUsername.MatchString(req.Username) {
-		badRequest(c, "username must be 2–64 letters, digits, '_', '.', '-'")
-		return
-	}
-	if !validRole(req.Role) {
-		badRequest(c, "role must be admin, command, patrol, investigator or auditor")
-		return
-	}
-	if err := CheckPassword(req.Password); err != nil {
-		badRequest(c, err.Error())
-		return
-	}
-	h, err := HashPassword(req.Password)
-	if err != nil {
-		badRequest(c, err.Error())
-		return
-	}
-	u := tracker.User{Username: req.Username, Role: req.Role, Hash: h, CreatedAt: time.Now().UTC()}
+	nu := access.NewUser{Username: req.Username, Password: req.Password, Role: req.Role}
 	if req.Disabled != nil {
-		u.Disabled = *req.Disabled
+		nu.Disabled = *req.Disabled
 	}
-	if err := s.cfg.Store.CreateUser(c.Request.Context(), u); err != nil {
-		s.storeFail(c, err)
+	u, err := s.cfg.Access.CreateUser(c.Request.Context(), session(c).Username, nu)
+	if err != nil {
+		s.accessFail(c, err)
 		return
 	}
-	s.audited(c, "user.create", "user:"+u.Username, gin.H{"role": u.Role})
 	c.JSON(http.StatusCreated, u)
 }
 
-// updateUser changes a role, a password or the disabled flag; either ends the user's sessions,
-// so a demoted or disabled user loses access at once.
 func (s *Server) updateUser(c *gin.Context) {
-	name := c.Param("name")
 	var req userRequest
 	if !bindJSON(c, &req) {
 		return
 	}
-	u, err := s.cfg.Store.User(c.Request.Context(), name)
+	u, err := s.cfg.Access.UpdateUser(c.Request.Context(), session(c).Username, c.Param("name"),
+		access.UserChange{Role: req.Role, Password: req.Password, Disabled: req.Disabled})
 	if err != nil {
-		s.storeFail(c, err)
+		s.accessFail(c, err)
 		return
 	}
-	changed := []string{}
-	if req.Role != "" && req.Role != u.Role {
-		if !validRole(req.Role) {
-			badRequest(c, "role must be admin, command, patrol, investigator or auditor")
-			return
-		}
-		if name == session(c).Username {
-			badRequest(c, "an administrator cannot change their own role")
-			return
-		}
-		u.Role = req.Role
-		changed = append(changed, "role")
-	}
-	if req.Password != "" {
-		if err := CheckPassword(req.Password); err != nil {
-			badRequest(c, err.Error())
-			return
-		}
-		if u.Hash, err = HashPassword(req.Password); err != nil {
-			badRequest(c, err.Error())
-			return
-		}
-		changed = append(changed, "password")
-	}
-	if req.Disabled != nil && *req.Disabled != u.Disabled {
-		if name == session(c).Username {
-			badRequest(c, "an administrator cannot disable themselves")
-			return
-		}
-		u.Disabled = *req.Disabled
-		changed = append(changed, "disabled="+strconv.FormatBool(u.Disabled))
-	}
-	if err := s.cfg.Store.UpdateUser(c.Request.Context(), u); err != nil {
-		s.storeFail(c, err)
-		return
-	}
-	if len(changed) > 0 {
-		if err := s.cfg.Store.DeleteUserSessions(c.Request.Context(), name); err != nil {
-			s.storeFail(c, err)
-			return
-		}
-	}
-	s.audited(c, "user.update", "user:"+name, gin.H{"changed": changed})
 	c.JSON(http.StatusOK, u)
 }
 
 func (s *Server) deleteUser(c *gin.Context) {
-	name := c.Param("name")
-	if name == session(c).Username {
-		badRequest(c, "an administrator cannot delete themselves")
+	if err := s.cfg.Access.DeleteUser(c.Request.Context(), session(c).Username, c.Param("name")); err != nil {
+		s.accessFail(c, err)
 		return
 	}
-	if err := s.cfg.Store.DeleteUser(c.Request.Context(), name); err != nil {
-		s.storeFail(c, err)
-		return
-	}
-	s.audited(c, "user.delete", "user:"+name, nil)
 	c.Status(http.StatusNoContent)
 }
 
@@ -150,7 +89,7 @@ func (s *Server) audit(c *gin.Context) {
 	if !limitParam(c, &limit) {
 		return
 	}
-	recs, err := s.cfg.Store.Audit(c.Request.Context(), after, limit)
+	recs, err := s.cfg.Access.Audit(c.Request.Context(), after, limit)
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -160,7 +99,7 @@ func (s *Server) audit(c *gin.Context) {
 
 // auditVerify walks the whole chain and reports the first broken link.
 func (s *Server) auditVerify(c *gin.Context) {
-	n, broken, err := VerifyAudit(c.Request.Context(), s.cfg.Store)
+	n, broken, err := s.cfg.Access.VerifyAudit(c.Request.Context())
 	if err != nil {
 		s.storeFail(c, err)
 		return

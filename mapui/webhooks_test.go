@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/borderwatch/borderwatch/mapui"
+	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -31,26 +31,26 @@ func TestWebhookDeliveries(t *testing.T) {
 	}
 
 	var got struct{ Deliveries []tracker.Delivery }
-	a.req("GET", "/api/v1/webhooks/deliveries?status=failed", a.tokens[mapui.RoleAdmin], nil, 200, &got)
+	a.req("GET", "/api/v1/webhooks/deliveries?status=failed", a.tokens[access.RoleAdmin], nil, 200, &got)
 	if len(got.Deliveries) != 1 || got.Deliveries[0].ID != ds[0].ID || got.Deliveries[0].LastCode != 404 ||
 		got.Deliveries[0].Event.Alert.ID != b.Alerts[0].ID || got.Deliveries[0].Event.Change != tracker.ChangeOpened {
 		t.Fatalf("failed deliveries = %+v", got.Deliveries)
 	}
-	for _, role := range []string{mapui.RoleCommand, mapui.RolePatrol, mapui.RoleInvestigator, mapui.RoleAuditor} {
+	for _, role := range []string{access.RoleCommand, access.RolePatrol, access.RoleInvestigator, access.RoleAuditor} {
 		a.do("GET", "/api/v1/webhooks/deliveries", role, nil, 403)
 		a.do("POST", "/api/v1/webhooks/deliveries/"+ds[0].ID+"/retry", role, nil, 403)
 	}
-	a.do("GET", "/api/v1/webhooks/deliveries?status=lost", mapui.RoleAdmin, nil, 400)
+	a.do("GET", "/api/v1/webhooks/deliveries?status=lost", access.RoleAdmin, nil, 400)
 
-	a.do("POST", "/api/v1/webhooks/deliveries/"+ds[0].ID+"/retry", mapui.RoleAdmin, nil, 204)
-	a.req("GET", "/api/v1/webhooks/deliveries?status=pending&hook=customs&alert_id="+itoa(b.Alerts[0].ID), a.tokens[mapui.RoleAdmin], nil, 200, &got)
+	a.do("POST", "/api/v1/webhooks/deliveries/"+ds[0].ID+"/retry", access.RoleAdmin, nil, 204)
+	a.req("GET", "/api/v1/webhooks/deliveries?status=pending&hook=customs&alert_id="+itoa(b.Alerts[0].ID), a.tokens[access.RoleAdmin], nil, 200, &got)
 	if len(got.Deliveries) != 1 || got.Deliveries[0].ID != ds[0].ID {
 		t.Fatalf("pending after the retry = %+v", got.Deliveries)
 	}
-	a.do("POST", "/api/v1/webhooks/deliveries/"+ds[0].ID+"/retry", mapui.RoleAdmin, nil, 404)
+	a.do("POST", "/api/v1/webhooks/deliveries/"+ds[0].ID+"/retry", access.RoleAdmin, nil, 404)
 
 	var audit struct{ Records []tracker.AuditRecord }
-	a.req("GET", "/api/v1/audit", a.tokens[mapui.RoleAuditor], nil, 200, &audit)
+	a.req("GET", "/api/v1/audit", a.tokens[access.RoleAuditor], nil, 200, &audit)
 	found := false
 	for _, r := range audit.Records {
 		found = found || r.Actor == "admin" && r.Action == "webhook.retry" && r.Object == "delivery:"+ds[0].ID

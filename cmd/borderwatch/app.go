@@ -25,6 +25,7 @@ import (
 	"github.com/borderwatch/borderwatch/ingest/osmand"
 	"github.com/borderwatch/borderwatch/ingest/ratelimit"
 	"github.com/borderwatch/borderwatch/mapui"
+	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/notifier"
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/pgstore"
@@ -38,6 +39,7 @@ type app struct {
 	log      *slog.Logger
 	reg      *prometheus.Registry
 	store    tracker.Store
+	access   *access.Service
 	engine   geofence.Engine
 	pipeline *tracker.Pipeline
 	rules    *rules.Engine
@@ -105,7 +107,8 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if a.store, err = openStore(ctx, cfg, a.log, a.reg); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	if a.AdminPassword, err = mapui.EnsureAdmin(ctx, a.store, cfg.AdminPassword); err != nil {
+	a.access = access.New(a.store, access.Options{Logger: a.log})
+	if a.AdminPassword, err = a.access.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {
 		return nil, fmt.Errorf("admin user: %w", err)
 	}
 	zones, err := a.store.Zones(ctx)
@@ -156,6 +159,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	a.api = mapui.NewServer(mapui.Config{
 		Ready:               ready,
 		Store:               a.store,
+		Access:              a.access,
 		Ingest:              a.pipeline,
 		Gates:               a.rules,
 		Hub:                 a.hub,

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/borderwatch/borderwatch/mapui"
+	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/sim"
 )
 
@@ -135,7 +135,7 @@ func demoPassword(dataDir string) (string, error) {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return "", err
 	}
-	pw := mapui.GeneratePassword()
+	pw := access.GeneratePassword()
 	return pw, os.WriteFile(path, []byte(pw+"\n"), 0o600)
 }
 

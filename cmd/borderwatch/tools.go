@@ -10,7 +10,7 @@ import (
 	"os"
 
 	"github.com/borderwatch/borderwatch/geofence"
-	"github.com/borderwatch/borderwatch/mapui"
+	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -90,7 +90,7 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer st.Close()
-	n, broken, err := mapui.VerifyAudit(ctx, st)
+	n, broken, err := access.New(st, access.Options{}).VerifyAudit(ctx)
 	if err != nil {
 		return err
 	}

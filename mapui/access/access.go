@@ -1,0 +1,62 @@
+// Package access decides who may do what: roles and their permissions, users and the password
+// policy, sessions behind bearer tokens, login throttling, and the audit log with the check of
+// its hash chain. It knows nothing of HTTP; mapui's handlers and live hub ask it.
+package access
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// Store is what access needs of a store: users, sessions and the append-only audit log.
+type Store interface {
+	CreateUser(ctx context.Context, u tracker.User) error
+	UpdateUser(ctx context.Context, u tracker.User) error
+	DeleteUser(ctx context.Context, username string) error
+	User(ctx context.Context, username string) (tracker.User, error)
+	Users(ctx context.Context) ([]tracker.User, error)
+
+	CreateSession(ctx context.Context, s tracker.Session) error
+	Session(ctx context.Context, tokenHash string) (tracker.Session, error)
+	TouchSession(ctx context.Context, tokenHash string, at time.Time) error
+	DeleteSession(ctx context.Context, tokenHash string) error
+	DeleteUserSessions(ctx context.Context, username string) error
+
+	// AppendAudit sets Seq, PrevHash and Hash (tracker.ChainHash) and stores the record.
+	AppendAudit(ctx context.Context, r tracker.AuditRecord) (tracker.AuditRecord, error)
+	Audit(ctx context.Context, afterSeq int64, limit int) ([]tracker.AuditRecord, error)
+}
+
+// Options configure a Service; zero fields take the defaults.
+type Options struct {
+	TokenTTL    time.Duration // how long a session lasts at most; default 12 h
+	IdleTimeout time.Duration // a session unused this long ends; default 30 min
+	Logger      *slog.Logger
+}
+
+// Service is access control over one store. Sessions, throttling and the audit log use the wall
+// clock, never the data's: a login must not expire in minutes because a replay runs at 60×.
+type Service struct {
+	store    Store
+	ttl      time.Duration
+	idle     time.Duration
+	log      *slog.Logger
+	throttle loginThrottles
+}
+
+// New returns a Service over st.
+func New(st Store, opt Options) *Service {
+	if opt.TokenTTL == 0 {
+		opt.TokenTTL = 12 * time.Hour
+	}
+	if opt.IdleTimeout == 0 {
+		opt.IdleTimeout = 30 * time.Minute
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	return &Service{store: st, ttl: opt.TokenTTL, idle: opt.IdleTimeout, log: opt.Logger, throttle: newLoginThrottles()}
+}

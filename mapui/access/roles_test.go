@@ -1,0 +1,39 @@
+package access_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/borderwatch/borderwatch/mapui/access"
+)
+
+// TestRoles pins the separation of duties: who may do what, and that Allowed and Permissions
+// agree.
+func TestRoles(t *testing.T) {
+	all := []access.Permission{access.PermView, access.PermTrack, access.PermExport, access.PermHandleAlerts, access.PermRegistry,
+		access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsers, access.PermAudit, access.PermWebhooks}
+	want := map[string][]access.Permission{
+		access.RoleAdmin:        all,
+		access.RoleCommand:      {access.PermView, access.PermTrack, access.PermHandleAlerts, access.PermDeclarations, access.PermGate},
+		access.RolePatrol:       {access.PermView, access.PermTrack, access.PermHandleAlerts},
+		access.RoleInvestigator: {access.PermView, access.PermTrack, access.PermExport},
+		access.RoleAuditor:      {access.PermAudit},
+		"":                      {},
+		"root":                  {},
+	}
+	for role, perms := range want {
+		got := access.Permissions(role)
+		if got == nil || !slices.Equal(got, perms) {
+			t.Errorf("Permissions(%q) = %#v, want %v", role, got, perms)
+		}
+		for _, p := range all {
+			if access.Allowed(role, p) != slices.Contains(perms, p) {
+				t.Errorf("Allowed(%q, %q) = %v", role, p, access.Allowed(role, p))
+			}
+		}
+	}
+	access.Permissions(access.RoleAuditor)[0] = access.PermUsers
+	if access.Allowed(access.RoleAuditor, access.PermUsers) {
+		t.Error("changing the slice Permissions returned changed the matrix")
+	}
+}

@@ -1,0 +1,142 @@
+package access_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/borderwatch/borderwatch/mapui/access"
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+func TestLoginAndLogout(t *testing.T) {
+	svc, st := newService(t)
+	before := time.Now()
+	token, se, err := svc.Login(t.Context(), access.Credentials{Username: "admin", Password: adminPassword}, "10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if se.Username != "admin" || se.Role != access.RoleAdmin || se.TokenHash != tokenHash(token) {
+		t.Errorf("session %+v for token %q", se, token)
+	}
+	if d := se.ExpiresAt.Sub(before); d < 12*time.Hour || d > 12*time.Hour+time.Minute {
+		t.Errorf("session lasts %v, want the default 12 h", d)
+	}
+	stored, err := st.Session(t.Context(), tokenHash(token))
+	if err != nil {
+		t.Fatalf("the session is not stored under the token's SHA-256: %v", err)
+	}
+	got, err := svc.Authenticate(t.Context(), token)
+	if err != nil || got.Username != "admin" || got.TokenHash != stored.TokenHash {
+		t.Fatalf("Authenticate = %+v, %v", got, err)
+	}
+	if err := svc.Logout(t.Context(), got); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(t.Context(), token); !errors.Is(err, access.ErrInvalidToken) {
+		t.Errorf("after logout: %v, want ErrInvalidToken", err)
+	}
+	if err := svc.Logout(t.Context(), got); err != nil {
+		t.Errorf("second logout: %v", err)
+	}
+	want := []string{"admin login user:admin ok", "admin logout user:admin ok", "admin logout user:admin ok"}
+	if got := audited(t, svc); !slices.Equal(got, want) {
+		t.Errorf("audit %q, want %q", got, want)
+	}
+}
+
+// TestLoginDenied: a wrong password, an unknown user and a disabled user are refused alike.
+func TestLoginDenied(t *testing.T) {
+	svc, _ := newService(t)
+	if _, err := svc.CreateUser(t.Context(), "admin", access.NewUser{Username: "gone1", Password: "Gone-user-Pw1", Role: access.RolePatrol, Disabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, cr := range []access.Credentials{
+		{Username: "admin", Password: "Admin-Passw0rd-2"},
+		{Username: "nobody", Password: adminPassword},
+		{Username: "gone1", Password: "Gone-user-Pw1"},
+	} {
+		if _, _, err := svc.Login(t.Context(), cr, "10.0.0.1"); !errors.Is(err, access.ErrBadCredentials) {
+			t.Errorf("Login(%q) = %v, want ErrBadCredentials", cr.Username, err)
+		}
+	}
+	want := []string{"admin user.create user:gone1 ok", "admin login user:admin denied", "nobody login user:nobody denied", "gone1 login user:gone1 denied"}
+	if got := audited(t, svc); !slices.Equal(got, want) {
+		t.Errorf("audit %q, want %q", got, want)
+	}
+}
+
+func TestLoginThrottled(t *testing.T) {
+	svc, _ := newService(t)
+	bad := access.Credentials{Username: "admin", Password: "wrong-password"}
+	for range 5 {
+		if _, _, err := svc.Login(t.Context(), bad, "10.0.0.1"); !errors.Is(err, access.ErrBadCredentials) {
+			t.Fatal(err)
+		}
+	}
+	_, _, err := svc.Login(t.Context(), access.Credentials{Username: "admin", Password: adminPassword}, "10.0.0.2")
+	var te *access.ThrottledError
+	if !errors.As(err, &te) || te.RetryAfter < 14*time.Minute || te.RetryAfter > 15*time.Minute {
+		t.Fatalf("the right password after five failures: %v, want a ThrottledError of about 15 min", err)
+	}
+	if got := audited(t, svc); got[len(got)-1] != "admin login user:admin throttled" {
+		t.Errorf("last audit record %q", got[len(got)-1])
+	}
+}
+
+func TestAuthenticateExpiry(t *testing.T) {
+	svc, st := newService(t)
+	now := time.Now().UTC()
+	for _, tc := range []struct {
+		name              string
+		expires, lastSeen time.Time
+		wantErr           error
+	}{
+		{"expired", now.Add(-time.Second), now, access.ErrTokenExpired},
+		{"idle", now.Add(time.Hour), now.Add(-31 * time.Minute), access.ErrTokenExpired},
+		{"active", now.Add(time.Hour), now.Add(-29 * time.Minute), nil},
+	} {
+		token := "token-" + tc.name
+		se := tracker.Session{TokenHash: tokenHash(token), Username: "admin", Role: access.RoleAdmin, CreatedAt: now.Add(-time.Hour), ExpiresAt: tc.expires, LastSeen: tc.lastSeen}
+		if err := st.CreateSession(t.Context(), se); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Authenticate(t.Context(), token); !errors.Is(err, tc.wantErr) {
+			t.Errorf("%s: Authenticate = %v, want %v", tc.name, err, tc.wantErr)
+		}
+		stored, err := st.Session(t.Context(), se.TokenHash)
+		switch {
+		case tc.wantErr != nil && !errors.Is(err, tracker.ErrNotFound):
+			t.Errorf("%s: the ended session is still stored: %v", tc.name, err)
+		case tc.wantErr == nil && (err != nil || !stored.LastSeen.After(tc.lastSeen.Add(time.Minute))):
+			t.Errorf("%s: use did not touch the session: %+v, %v", tc.name, stored, err)
+		}
+	}
+	if _, err := svc.Authenticate(t.Context(), "token-unknown"); !errors.Is(err, access.ErrInvalidToken) {
+		t.Errorf("unknown token: %v, want ErrInvalidToken", err)
+	}
+}
+
+// TestIdleTimeoutOption: a shorter idle timeout ends sessions sooner, and Touch keeps one alive.
+func TestIdleTimeoutOption(t *testing.T) {
+	_, st := newService(t)
+	svc := access.New(st, access.Options{IdleTimeout: 5 * time.Minute})
+	now := time.Now().UTC()
+	se := tracker.Session{TokenHash: tokenHash("wall"), Username: "admin", Role: access.RoleAdmin, CreatedAt: now, ExpiresAt: now.Add(time.Hour), LastSeen: now.Add(-6 * time.Minute)}
+	if err := st.CreateSession(t.Context(), se); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Touch(t.Context(), se.TokenHash); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(t.Context(), "wall"); err != nil {
+		t.Errorf("after Touch: %v", err)
+	}
+	if err := st.TouchSession(t.Context(), se.TokenHash, now.Add(-6*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(t.Context(), "wall"); !errors.Is(err, access.ErrTokenExpired) {
+		t.Errorf("6 min idle with a 5 min timeout: %v, want ErrTokenExpired", err)
+	}
+}
