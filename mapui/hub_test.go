@@ -1,6 +1,8 @@
 package mapui_test
 
 import (
+	"encoding/json"
+	"math"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -131,5 +133,32 @@ func TestHubNewestPosition(t *testing.T) {
 	}
 	if len(positions) != 1 || !positions[0].Equal(now) {
 		t.Errorf("positions of V sent: %v, want only %v", positions, now)
+	}
+}
+
+// TestHubUnencodable: a fix or alert that cannot be encoded as JSON (NaN, broken evidence) is
+// dropped; the client gets no empty or corrupt frame and keeps receiving what follows.
+func TestHubUnencodable(t *testing.T) {
+	hub, next := liveClient(t, map[string]any{"type": "subscribe"})
+	now := time.Now().UTC()
+	fix := func(id string, speed float64) tracker.Fix {
+		return tracker.Fix{VehicleID: id, DeviceID: id, Time: now, ReceivedAt: now, Lat: 43.5, Lon: 111.5, SpeedKmh: speed, Valid: true}
+	}
+	hub.Publish([]tracker.Fix{fix("NAN", math.NaN()), fix("OK", 10)},
+		[]tracker.Alert{{ID: 8, Type: "border_crossing", Severity: tracker.SeverityCritical, VehicleID: "NAN", Time: now, Evidence: json.RawMessage(`{`)}})
+	hub.Publish([]tracker.Fix{fix("MARK", 0)}, nil)
+	seen := map[string]bool{}
+	for !seen["MARK"] {
+		for _, m := range next() {
+			switch m.Type {
+			case "position":
+				seen[m.Fix.VehicleID] = true
+			case "alert":
+				seen["alert:"+m.Alert.VehicleID] = true
+			}
+		}
+	}
+	if !seen["OK"] || seen["NAN"] || seen["alert:NAN"] {
+		t.Errorf("sent %v, want OK and MARK only", seen)
 	}
 }
