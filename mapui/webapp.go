@@ -16,6 +16,7 @@ import (
 //go:embed all:web/dist
 var webDist embed.FS
 
+// webApp answers every path outside the API.
 var webApp = newWebApp(webDist)
 
 func (s *Server) serveWebApp(c *gin.Context) { webApp.ServeHTTP(c.Writer, c.Request) }
