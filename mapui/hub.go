@@ -30,8 +30,9 @@ type Hub struct {
 	pubMu   sync.Mutex
 	newest  map[string]int // Publish's scratch: vehicle → index of its newest fix
 
-	dropped prometheus.Counter
-	conns   prometheus.Gauge
+	dropped     prometheus.Counter
+	unencodable prometheus.Counter
+	conns       prometheus.Gauge
 }
 
 type published struct {
@@ -39,8 +40,11 @@ type published struct {
 	alerts []tracker.Alert
 }
 
-// NewHub makes a hub; Run must be running for it to deliver.
+// NewHub makes a hub; Run must be running for it to deliver. A nil log is slog.Default().
 func NewHub(log *slog.Logger, reg prometheus.Registerer) *Hub {
+	if log == nil {
+		log = slog.Default()
+	}
 	h := &Hub{
 		log:     log,
 		in:      make(chan published, 4096),
@@ -48,10 +52,12 @@ func NewHub(log *slog.Logger, reg prometheus.Registerer) *Hub {
 		newest:  map[string]int{},
 		flush:   200 * time.Millisecond,
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_live_dropped_total", Help: "Publications the live hub dropped because it was behind."}),
-		conns:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "bw_live_clients", Help: "Connected live WebSocket clients."}),
+		unencodable: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_live_unencodable_total",
+			Help: "Live messages dropped because they could not be encoded as JSON."}),
+		conns: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bw_live_clients", Help: "Connected live WebSocket clients."}),
 	}
 	if reg != nil {
-		reg.MustRegister(h.dropped, h.conns)
+		reg.MustRegister(h.dropped, h.unencodable, h.conns)
 	}
 	return h
 }
@@ -129,7 +135,9 @@ func (h *Hub) deliver(p published) {
 				continue
 			}
 			if msg == nil {
-				msg, _ = json.Marshal(positionMsg{"position", f})
+				if msg = h.encode(positionMsg{"position", f}); msg == nil {
+					break
+				}
 			}
 			c.queuePosition(f.VehicleID, msg)
 		}
@@ -142,11 +150,25 @@ func (h *Hub) deliver(p published) {
 				continue
 			}
 			if msg == nil {
-				msg, _ = json.Marshal(alertMsg{"alert", a})
+				if msg = h.encode(alertMsg{"alert", a}); msg == nil {
+					break
+				}
 			}
 			c.queueAlert(msg)
 		}
 	}
+}
+
+// encode marshals one message, or logs, counts and returns nil when it cannot: a fix or alert
+// holding NaN or broken evidence is dropped rather than sent as an empty or corrupt frame.
+func (h *Hub) encode(msg any) []byte {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		h.log.Error("live: message not sent, cannot encode it", "err", err)
+		h.unencodable.Inc()
+		return nil
+	}
+	return b
 }
 
 // subscription narrows what a client receives; the zero value receives everything. Positions
@@ -334,12 +356,14 @@ func (h *Hub) readLoop(c *client) {
 		// so every position after it matches the new filter; a client refetches /positions
 		// once acknowledged to fill what it missed.
 		sub.Type = "subscribed"
-		ack, _ := json.Marshal(sub)
+		ack := h.encode(sub)
 		c.mu.Lock()
 		c.sub = sub
 		c.order = c.order[:0]
 		clear(c.positions)
-		c.alerts = append(c.alerts, ack)
+		if ack != nil {
+			c.alerts = append(c.alerts, ack)
+		}
 		c.mu.Unlock()
 		select {
 		case c.wake <- struct{}{}:

@@ -1,6 +1,8 @@
 package mapui_test
 
 import (
+	"encoding/json"
+	"math"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -78,6 +80,23 @@ func liveClient(t *testing.T, sub map[string]any) (hub *mapui.Hub, next func() [
 	}
 }
 
+// receiveUntil reads frames until the position of vehicle mark arrives, and returns the
+// vehicles whose positions (V) and alerts (alert:V) arrived.
+func receiveUntil(next func() []liveMsg, mark string) map[string]bool {
+	seen := map[string]bool{}
+	for !seen[mark] {
+		for _, m := range next() {
+			switch m.Type {
+			case "position":
+				seen[m.Fix.VehicleID] = true
+			case "alert":
+				seen["alert:"+m.Alert.VehicleID] = true
+			}
+		}
+	}
+	return seen
+}
+
 // TestHubSubscription: after the acknowledgement of a bbox subscription, positions outside the
 // box never arrive, and with all_alerts every alert still does.
 func TestHubSubscription(t *testing.T) {
@@ -90,17 +109,7 @@ func TestHubSubscription(t *testing.T) {
 	hub.Publish([]tracker.Fix{fix("OUT1", 110.5, 43.5), fix("OUT2", 111.5, 44.5)},
 		[]tracker.Alert{{ID: 7, Type: "border_crossing", Severity: tracker.SeverityCritical, VehicleID: "OUT1", Lat: 43.5, Lon: 110.5, Time: now}})
 	hub.Publish([]tracker.Fix{fix("IN", 111.5, 43.5)}, nil)
-	seen := map[string]bool{}
-	for !seen["IN"] {
-		for _, m := range next() {
-			switch m.Type {
-			case "position":
-				seen[m.Fix.VehicleID] = true
-			case "alert":
-				seen["alert:"+m.Alert.VehicleID] = true
-			}
-		}
-	}
+	seen := receiveUntil(next, "IN")
 	if seen["OUT1"] || seen["OUT2"] {
 		t.Errorf("positions outside the subscribed box arrived: %v", seen)
 	}
@@ -133,5 +142,23 @@ func TestHubNewestPosition(t *testing.T) {
 	}
 	if len(positions) != 1 || !positions[0].Equal(now) {
 		t.Errorf("positions of V sent: %v, want only %v", positions, now)
+	}
+}
+
+// TestHubUnencodable: a fix or alert that cannot be encoded as JSON (NaN, broken evidence) is
+// dropped; the client gets no empty or corrupt frame and keeps receiving what follows.
+func TestHubUnencodable(t *testing.T) {
+	hub, next := liveClient(t, map[string]any{"type": "subscribe"})
+	now := time.Now().UTC()
+	fix := func(id string, speed float64) tracker.Fix {
+		return tracker.Fix{VehicleID: id, DeviceID: id, Time: now, ReceivedAt: now, Lat: 43.5, Lon: 111.5, SpeedKmh: speed, Valid: true}
+	}
+	hub.Publish([]tracker.Fix{fix("NAN", math.NaN()), fix("OK", 10)},
+		[]tracker.Alert{{ID: 8, Type: "border_crossing", Severity: tracker.SeverityCritical, VehicleID: "NAN", Time: now, Evidence: json.RawMessage(`{`)},
+			{ID: 9, Type: "border_crossing", Severity: tracker.SeverityCritical, VehicleID: "OK", Time: now}})
+	hub.Publish([]tracker.Fix{fix("MARK", 0)}, nil)
+	seen := receiveUntil(next, "MARK")
+	if !seen["OK"] || !seen["alert:OK"] || seen["NAN"] || seen["alert:NAN"] {
+		t.Errorf("sent %v, want the position and alert of OK, nothing of NAN", seen)
 	}
 }

@@ -239,13 +239,14 @@ func (s *Server) limitBody(c *gin.Context) {
 // bindJSON decodes the body strictly: unknown fields are errors, so a typo is not ignored.
 func bindJSON(c *gin.Context, dst any) bool {
 	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			fail(c, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
 			return false
 		}
-		badRequest(c, "invalid JSON body: "+err.Error())
+		badRequest(c, "invalid JSON body: "+strings.TrimPrefix(err.Error(), "json: "))
 		return false
 	}
 	return true

@@ -3,7 +3,6 @@ package mapui
 import (
 	"embed"
 	"io/fs"
-	"mime"
 	"net/http"
 	"path"
 	"strings"
@@ -17,35 +16,38 @@ import (
 //go:embed all:web/dist
 var webDist embed.FS
 
-func (s *Server) serveWebApp(c *gin.Context) {
-	dist, _ := fs.Sub(webDist, "web/dist")
+// webApp answers every path outside the API.
+var webApp = newWebApp(webDist)
+
+func (s *Server) serveWebApp(c *gin.Context) { webApp.ServeHTTP(c.Writer, c.Request) }
+
+// newWebApp serves the files under web/dist of embedded, and index.html for every other path
+// (directories included, so nothing is listed): those are the app's own routes.
+func newWebApp(embedded fs.FS) http.Handler {
+	dist, _ := fs.Sub(embedded, "web/dist")
 	if _, err := fs.Stat(dist, "index.html"); err != nil {
-		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(`<!doctype html><meta charset="utf-8"><title>BorderWatch</title>
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(http.StatusOK) // gin presets 404 for unrouted paths
+			w.Write([]byte(`<!doctype html><meta charset="utf-8"><title>BorderWatch</title>
 <p>The BorderWatch web app is not built into this binary. Run <code>make web</code> (or <code>make build</code>) and rebuild.
 The API is served under <a href="/api/v1/">/api/v1</a>.</p>`))
-		return
+		})
 	}
-	p := strings.TrimPrefix(path.Clean(c.Request.URL.Path), "/")
-	if p == "" || p == "." {
-		p = "index.html"
-	}
-	if st, err := fs.Stat(dist, p); err != nil || st.IsDir() {
-		p = "index.html" // client-side routes
-	}
-	b, err := fs.ReadFile(dist, p)
-	if err != nil {
-		fail(c, http.StatusNotFound, "not_found", "no such file")
-		return
-	}
-	if p != "index.html" {
-		c.Header("Cache-Control", "public, max-age=3600")
-	}
-	ct := mime.TypeByExtension(path.Ext(p))
-	if path.Ext(p) == ".mjs" {
-		ct = "text/javascript; charset=utf-8"
-	}
-	if ct == "" {
-		ct = http.DetectContentType(b)
-	}
-	c.Data(http.StatusOK, ct, b)
+	files := http.FileServerFS(dist)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+		if st, err := fs.Stat(dist, p); err != nil || st.IsDir() || p == "index.html" {
+			p = "" // the file server answers "/" with index.html, and redirects "/index.html" there
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age=3600")
+			if path.Ext(p) == ".mjs" {
+				// The worker is a module: a system MIME table without .mjs must not break it.
+				w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+			}
+		}
+		r = r.Clone(r.Context())
+		r.URL.Path, r.URL.RawPath = "/"+p, ""
+		files.ServeHTTP(w, r)
+	})
 }

@@ -9,9 +9,10 @@ import (
 // metrics are what an operator watches of the embedded store beyond the pipeline's commit
 // latency: how much sits in memory waiting for a flush, and how the flushes go.
 type metrics struct {
-	flushSecs  prometheus.Histogram
-	flushed    prometheus.Counter
-	flushFails prometheus.Counter
+	flushSecs       prometheus.Histogram
+	flushed         prometheus.Counter
+	flushFails      prometheus.Counter
+	checkpointFails prometheus.Counter
 }
 
 func (s *Store) registerMetrics(reg prometheus.Registerer) error {
@@ -22,6 +23,8 @@ func (s *Store) registerMetrics(reg prometheus.Registerer) error {
 			Help: "Fixes moved from in-memory heads into chunks."}),
 		flushFails: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_sqlite_flush_errors_total",
 			Help: "Flushes that failed (their fixes stay in memory and in the fix log, and are retried)."}),
+		checkpointFails: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_sqlite_checkpoint_errors_total",
+			Help: "WAL checkpoints that failed (retried every second; SQLite's WAL grows meanwhile)."}),
 	}
 	if reg == nil {
 		return nil
@@ -40,7 +43,7 @@ func (s *Store) registerMetrics(reg prometheus.Registerer) error {
 			defer s.commitMu.Unlock()
 			return float64(len(s.log.closed) + 1)
 		})
-	for _, c := range []prometheus.Collector{s.m.flushSecs, s.m.flushed, s.m.flushFails, heads, segments} {
+	for _, c := range []prometheus.Collector{s.m.flushSecs, s.m.flushed, s.m.flushFails, s.m.checkpointFails, heads, segments} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("sqlitestore: metrics: %w", err)
 		}

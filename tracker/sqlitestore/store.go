@@ -88,7 +88,10 @@ func (s *Store) checkpoint() {
 		case <-s.stop:
 			return
 		case <-t.C:
-			s.r.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			if _, err := s.r.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+				s.m.checkpointFails.Inc()
+				s.logger.Warn("WAL checkpoint failed; the WAL grows until one succeeds", "err", err)
+			}
 		}
 	}
 }

@@ -32,6 +32,17 @@ function home(role: Role): View | null {
   return order.find((v) => can(role, v)) ?? null;
 }
 
+async function signOut(): Promise<void> {
+  await logout();
+  me = null;
+  location.hash = '#/login';
+}
+
+function switchLang(): void {
+  setLang(getLang() === 'zh' ? 'en' : 'zh');
+  render();
+}
+
 async function render(): Promise<void> {
   unmount?.();
   unmount = null;
@@ -54,7 +65,7 @@ async function render(): Promise<void> {
   const view = (name in views ? name : home(me.role)) as View | null;
   if (!view) {
     app.append(h('p', { class: 'forbidden' }, `${me.username} · ${me.role}: ${t('forbidden')}`),
-      h('button', { onclick: async () => { await logout(); me = null; location.hash = '#/login'; } }, t('logout')));
+      h('button', { onclick: signOut }, t('logout')));
     return;
   }
   if (name !== view) {
@@ -67,8 +78,8 @@ async function render(): Promise<void> {
       h('a', { href: `#/${v}`, class: v === view ? 'active' : '' }, t(v))),
     h('span', { class: 'spacer' }),
     h('span', { class: 'user', id: 'user' }, `${me.username} · ${me.role}`),
-    h('button', { id: 'lang', onclick: () => { setLang(getLang() === 'zh' ? 'en' : 'zh'); render(); } }, t('lang_switch')),
-    h('button', { id: 'logout', onclick: async () => { await logout(); me = null; location.hash = '#/login'; } }, t('logout')),
+    h('button', { id: 'lang', onclick: switchLang }, t('lang_switch')),
+    h('button', { id: 'logout', onclick: signOut }, t('logout')),
   );
   const root = h('main', { class: `view view-${view}` });
   app.append(nav, root);
@@ -106,7 +117,7 @@ function renderLogin(next: string | null): void {
     h('label', {}, t('password'), pass),
     h('button', { type: 'submit', class: 'primary' }, t('login')),
     err,
-    h('button', { type: 'button', class: 'link', onclick: () => { setLang(getLang() === 'zh' ? 'en' : 'zh'); render(); } }, t('lang_switch')),
+    h('button', { type: 'button', class: 'link', onclick: switchLang }, t('lang_switch')),
   );
   app.append(form);
   if (!location.hash.startsWith('#/login')) history.replaceState(null, '', `#/login?next=${encodeURIComponent(location.hash)}`);

@@ -1,0 +1,76 @@
+package mapui
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/gin-gonic/gin"
+)
+
+// get serves path from the web app over fsys the way the server does: as gin's NoRoute handler.
+func get(t *testing.T, fsys fstest.MapFS, path string) (*http.Response, string) {
+	t.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.NoRoute(gin.WrapH(newWebApp(fsys)))
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+	resp := w.Result()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestWebApp(t *testing.T) {
+	fsys := fstest.MapFS{
+		"web/dist/README.md":              {Data: []byte("# dist")},
+		"web/dist/index.html":             {Data: []byte("<!doctype html><title>app</title>")},
+		"web/dist/app.js":                 {Data: []byte("console.log(1)")},
+		"web/dist/maplibre-gl-worker.mjs": {Data: []byte("self.onmessage=null")},
+		"web/dist/style.css":              {Data: []byte("body{}")},
+		"web/dist/data/countries.json":    {Data: []byte(`{"type":"FeatureCollection"}`)},
+		"web/dist/data/ATTRIBUTION.txt":   {Data: []byte("Natural Earth")},
+	}
+	for _, tc := range []struct {
+		path, body, contentType, cache string
+	}{
+		{"/", "<!doctype html><title>app</title>", "text/html; charset=utf-8", ""},
+		{"/index.html", "<!doctype html><title>app</title>", "text/html; charset=utf-8", ""},
+		{"/wall", "<!doctype html><title>app</title>", "text/html; charset=utf-8", ""},
+		{"/replay/v1", "<!doctype html><title>app</title>", "text/html; charset=utf-8", ""},
+		{"/data", "<!doctype html><title>app</title>", "text/html; charset=utf-8", ""},
+		{"/data/", "<!doctype html><title>app</title>", "text/html; charset=utf-8", ""},
+		{"/app.js", "console.log(1)", "text/javascript; charset=utf-8", "public, max-age=3600"},
+		{"/app.js/", "console.log(1)", "text/javascript; charset=utf-8", "public, max-age=3600"},
+		{"/maplibre-gl-worker.mjs", "self.onmessage=null", "text/javascript; charset=utf-8", "public, max-age=3600"},
+		{"/style.css", "body{}", "text/css; charset=utf-8", "public, max-age=3600"},
+		{"/data/countries.json", `{"type":"FeatureCollection"}`, "application/json", "public, max-age=3600"},
+		{"/data/../data/ATTRIBUTION.txt", "Natural Earth", "text/plain; charset=utf-8", "public, max-age=3600"},
+	} {
+		resp, body := get(t, fsys, tc.path)
+		if resp.StatusCode != http.StatusOK || body != tc.body {
+			t.Errorf("%s: %d %q, want 200 %q", tc.path, resp.StatusCode, body, tc.body)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != tc.contentType {
+			t.Errorf("%s: Content-Type %q, want %q", tc.path, ct, tc.contentType)
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != tc.cache {
+			t.Errorf("%s: Cache-Control %q, want %q", tc.path, cc, tc.cache)
+		}
+	}
+}
+
+// TestWebAppNotBuilt: before the web app is built, dist holds only its README and every page
+// says how to build it.
+func TestWebAppNotBuilt(t *testing.T) {
+	fsys := fstest.MapFS{"web/dist/README.md": {Data: []byte("# dist")}}
+	for _, p := range []string{"/", "/wall", "/README.md"} {
+		resp, body := get(t, fsys, p)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "make web") || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("%s: %d %s %q, want the page saying how to build the app", p, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	}
+}
