@@ -64,7 +64,7 @@ func (g *Gate) Frame(b *Bucket, remote any, device string) Verdict {
 	now := g.l.now()
 	v := b.take(g.l.conn, now, 1)
 	if v != Allow {
-		g.over(v, "frames", g.l.conn, b.rate(now), remote, device)
+		g.over(v, "frames", g.l.conn, b.avgRate(now), remote, device)
 	}
 	return v
 }
@@ -105,7 +105,7 @@ func (g *Gate) Fixes(d *Device, n int, remote any) Verdict {
 	v := d.b.take(g.l.device, now, n)
 	var rate float64
 	if v != Allow {
-		rate = d.b.rate(now)
+		rate = d.b.avgRate(now)
 	}
 	d.mu.Unlock()
 	if v != Allow {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -238,6 +239,42 @@ func BenchmarkFrame(b *testing.B) {
 			g.Fixes(d, 1, addr)
 		}
 	})
+}
+
+// BenchmarkDevices draws a frame and a fix for 20,000 devices in turn, each on a connection of
+// its own: the time per frame, and the memory per device (its table entry and its connection's
+// bucket).
+func BenchmarkDevices(b *testing.B) {
+	const n = 20000
+	l, _ := New(Config{ConnFrames: Limit{Rate: 1e9, Burst: 1 << 30}, DeviceFixes: Limit{Rate: 1e9, Burst: 1 << 30}})
+	g, _ := l.Gate("jt808", nil, nil)
+	addr := net.Addr(&net.TCPAddr{})
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprint(13900000000 + i)
+	}
+	conns, devs := make([]*Bucket, n), make([]*Device, n)
+	before := heapInUse()
+	for i, id := range ids {
+		conns[i], devs[i] = new(Bucket), g.Acquire(id)
+		g.Frame(conns[i], addr, id)
+		g.Fixes(devs[i], 1, addr)
+	}
+	perDevice := float64(heapInUse()-before) / n
+	i := 0
+	for b.Loop() {
+		g.Frame(conns[i], addr, ids[i])
+		g.Fixes(devs[i], 1, addr)
+		i = (i + 1) % n
+	}
+	b.ReportMetric(perDevice, "B/device")
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
 
 // dialFrom connects to ln from the loopback address local.
