@@ -1,7 +1,7 @@
 // Package ratelimit keeps one broken or hostile device from taking the gateways' capacity from
 // the others: token buckets for the frames of one connection and for the fixes of one device
-// (across all its connections), with the verdicts the gateways act on, the log lines and
-// metrics an operator watches, and a cap on the connections one address may hold open.
+// (across all its connections), with the verdicts the gateways act on, and the log lines and
+// metrics an operator watches.
 //
 // A bucket may run into debt: frames over the limit are refused but still drawn from the
 // bucket, so a terminal that keeps sending while refused stays refused; once the debt reaches a
