@@ -20,6 +20,7 @@ import (
 
 	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/geofence/district"
+	"github.com/borderwatch/borderwatch/ingest/gateway"
 	"github.com/borderwatch/borderwatch/ingest/gt06"
 	"github.com/borderwatch/borderwatch/ingest/jt808"
 	"github.com/borderwatch/borderwatch/ingest/osmand"
@@ -183,32 +184,23 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	listen := func(addr, protocol string) (net.Listener, error) {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return nil, err
-		}
-		capped, err := ratelimit.NewListener(ln, ratelimit.ListenerConfig{MaxConnsPerAddr: cfg.MaxConnsPerAddr,
-			Protocol: protocol, Logger: a.log, Registerer: a.reg})
-		if err != nil {
-			ln.Close()
-			return nil, err
-		}
-		return capped, nil
-	}
+	// The TCP gateways cap the connections per address themselves; OsmAnd's HTTP server
+	// gets a capped listener.
 	if cfg.JT808Addr != "" {
-		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
+		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
-		if a.jt808Ln, err = listen(cfg.JT808Addr, tracker.ProtocolJT808); err != nil {
+		if a.jt808Ln, err = net.Listen("tcp", cfg.JT808Addr); err != nil {
 			return nil, fmt.Errorf("JT/T 808 listener: %w", err)
 		}
 	}
 	if cfg.GT06Addr != "" {
-		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
+		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
-		if a.gt06Ln, err = listen(cfg.GT06Addr, tracker.ProtocolGT06); err != nil {
+		if a.gt06Ln, err = net.Listen("tcp", cfg.GT06Addr); err != nil {
 			return nil, fmt.Errorf("GT06 listener: %w", err)
 		}
 	}
@@ -216,7 +208,13 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		if a.osmand, err = osmand.NewServer(osmand.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, Limits: limits}); err != nil {
 			return nil, err
 		}
-		if a.osmandLn, err = listen(cfg.OsmAndAddr, tracker.ProtocolOsmAnd); err != nil {
+		ln, err := net.Listen("tcp", cfg.OsmAndAddr)
+		if err != nil {
+			return nil, fmt.Errorf("OsmAnd listener: %w", err)
+		}
+		if a.osmandLn, err = gateway.NewListener(ln, gateway.ListenerConfig{MaxConnsPerAddr: cfg.MaxConnsPerAddr,
+			Protocol: tracker.ProtocolOsmAnd, Logger: a.log, Registerer: a.reg}); err != nil {
+			ln.Close()
 			return nil, fmt.Errorf("OsmAnd listener: %w", err)
 		}
 	}

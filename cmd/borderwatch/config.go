@@ -29,10 +29,11 @@ type config struct {
 	PprofAddr     string
 
 	// Rate limits (package ratelimit); a rate of 0 is no limit.
-	ConnFrameRate   float64
-	ConnFrameBurst  int
-	DeviceFixRate   float64
-	DeviceFixBurst  int
+	ConnFrameRate  float64
+	ConnFrameBurst int
+	DeviceFixRate  float64
+	DeviceFixBurst int
+	// Connections of one address (package gateway); 0 is no cap.
 	MaxConnsPerAddr int
 
 	// Webhooks (package notifier).

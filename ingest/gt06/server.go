@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/borderwatch/borderwatch/ingest/gateway"
 	"github.com/borderwatch/borderwatch/ingest/ratelimit"
 	"github.com/borderwatch/borderwatch/tracker"
 )
@@ -23,10 +23,13 @@ type Config struct {
 	Logger     *slog.Logger       // nil: slog.Default()
 	Registerer prometheus.Registerer
 
-	MaxConns      int           // simultaneous connections; 0: 10,000
-	IdleTimeout   time.Duration // a connection silent this long is closed; 0: 10 minutes (trackers send a heartbeat every few minutes)
-	WriteTimeout  time.Duration // for one acknowledgement; 0: 10 seconds
-	MaxFrameBytes int           // largest frame accepted; 0: DefaultMaxSize
+	MaxConns int // simultaneous connections; 0: 10,000
+	// MaxConnsPerAddr bounds the open connections of one remote IP address; 0: no cap.
+	// Trackers behind one carrier NAT share one: set it only above their number.
+	MaxConnsPerAddr int
+	IdleTimeout     time.Duration // a connection silent this long is closed; 0: 10 minutes (trackers send a heartbeat every few minutes)
+	WriteTimeout    time.Duration // for one acknowledgement; 0: 10 seconds
+	MaxFrameBytes   int           // largest frame accepted; 0: DefaultMaxSize
 
 	Now func() time.Time // server clock for Fix.ReceivedAt; nil: time.Now
 	// Limits bounds the packets of a connection and the fixes of a device; packets over them
@@ -50,12 +53,7 @@ type Server struct {
 	log  *slog.Logger
 	m    *metrics
 	gate *ratelimit.Gate
-	// fullLog samples the refusals of a full server: a flood would otherwise flood the log.
-	fullLog ratelimit.Sampler
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	gw   *gateway.Server
 }
 
 // NewServer checks cfg, fills in defaults and registers the metrics.
@@ -66,14 +64,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 10_000
-	}
-	if cfg.IdleTimeout <= 0 {
+	if cfg.IdleTimeout <= 0 { // MaxConns and WriteTimeout get their defaults from the gateway server
 		cfg.IdleTimeout = 10 * time.Minute
-	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = 10 * time.Second
 	}
 	if cfg.MaxFrameBytes <= 0 {
 		cfg.MaxFrameBytes = DefaultMaxSize
@@ -90,106 +82,32 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gt06: %w", err)
 	}
-	return &Server{
-		cfg:   cfg,
-		log:   log,
-		m:     m,
-		gate:  gate,
-		conns: make(map[net.Conn]struct{}),
-	}, nil
+	s := &Server{cfg: cfg, log: log, m: m, gate: gate}
+	s.gw, err = gateway.NewServer(gateway.Config{
+		Protocol:        tracker.ProtocolGT06,
+		Logger:          cfg.Logger,
+		Registerer:      cfg.Registerer,
+		MaxConns:        cfg.MaxConns,
+		MaxConnsPerAddr: cfg.MaxConnsPerAddr,
+		IdleTimeout:     cfg.IdleTimeout,
+		WriteTimeout:    cfg.WriteTimeout,
+	}, gateway.HandlerFunc(s.serveConn))
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // ListenAndServe listens on cfg.Addr and serves until ctx is cancelled.
 func (s *Server) ListenAndServe(ctx context.Context) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("gt06: %w", err)
-	}
-	return s.Serve(ctx, ln)
+	return s.gw.ListenAndServe(ctx, s.cfg.Addr)
 }
 
-// Serve accepts connections on ln until ctx is cancelled, then closes ln and every
-// connection and returns nil once their goroutines have finished.
+// Serve accepts connections on ln until ctx is cancelled, then stops gracefully: it stops
+// accepting, lets every connection finish the packet it is handling, closes the connections
+// and returns nil once all are gone. Serve closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	stop := context.AfterFunc(ctx, func() {
-		ln.Close()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-	})
-	defer stop()
-	s.log.Info("listening", "addr", ln.Addr().String())
-	var delay time.Duration
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				s.wg.Wait()
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			ln.Close()
-			s.wg.Wait()
-			return fmt.Errorf("gt06: accept: %w", err)
-		}
-		delay = 0
-		if !s.track(conn) {
-			s.m.refused.WithLabelValues("max_conns").Inc()
-			if ok, suppressed := s.fullLog.Allow(); ok {
-				s.log.Warn("connection refused: too many connections", "remote", conn.RemoteAddr().String(),
-					"max_conns", s.cfg.MaxConns, "refused_since_last_line", suppressed)
-			}
-			conn.Close()
-			continue
-		}
-		if ctx.Err() != nil { // cancelled between Accept and track: AfterFunc may have missed it
-			s.untrack(conn)
-			conn.Close()
-			continue
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.untrack(conn)
-			defer conn.Close()
-			defer func() {
-				// A decoder bug must cost one connection, not the process.
-				if v := recover(); v != nil {
-					s.m.panics.Inc()
-					s.log.Error("panic serving connection", "panic", v, "remote", conn.RemoteAddr().String())
-				}
-			}()
-			s.serveConn(ctx, conn)
-		}()
-	}
-}
-
-func (s *Server) track(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.conns) >= s.cfg.MaxConns {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	s.m.connections.Inc()
-	return true
-}
-
-func (s *Server) untrack(c net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.conns[c]; ok {
-		delete(s.conns, c)
-		s.m.connections.Dec()
-	}
+	return s.gw.Serve(ctx, ln)
 }
 
 // session is what a connection knows after login.
@@ -211,12 +129,12 @@ type conn struct {
 	device *ratelimit.Device // the fixes of sess.device, shared with its other connections
 }
 
+// serveConn serves one tracker; the gateway server closes nc afterwards.
 func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	c := &conn{s: s, c: nc, log: s.log.With("remote", nc.RemoteAddr().String())}
 	defer func() { s.gate.Release(c.device) }()
 	r := NewReader(nc, s.cfg.MaxFrameBytes)
 	for {
-		nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
 		p, err := r.Next()
 		fe, junk := err.(*FrameError)
 		if err == nil || junk {
@@ -331,7 +249,6 @@ func (c *conn) login(ctx context.Context, p Packet) bool {
 
 func (c *conn) ack(p Packet) bool {
 	c.out = AppendAck(c.out[:0], p.Protocol, p.Serial)
-	c.c.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
 	if _, err := c.c.Write(c.out); err != nil {
 		c.log.Debug("write failed", "err", err)
 		return false

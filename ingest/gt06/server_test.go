@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -254,8 +256,13 @@ func TestServerSession(t *testing.T) {
 	if got := value(ts.srv.m.frames.WithLabelValues("0x12")); got != 2 {
 		t.Errorf("frames{gps} = %v, want 2", got)
 	}
-	if got := value(ts.srv.m.connections); got != 1 {
-		t.Errorf("connections = %v, want 1", got)
+	// The connections' series are the gateway server's.
+	if err := testutil.GatherAndCompare(ts.reg, strings.NewReader(`
+# HELP bw_connections Open device connections.
+# TYPE bw_connections gauge
+bw_connections{protocol="gt06"} 1
+`), "bw_connections"); err != nil {
+		t.Error(err)
 	}
 	mfs, err := ts.reg.Gather()
 	if err != nil || len(mfs) != 4 {
@@ -312,8 +319,12 @@ func TestServerGracefulStop(t *testing.T) {
 	d.expectAck(ProtoLogin, d.login("860470067873061"))
 	ts.stop()
 	d.expectClosed()
-	if got := value(ts.srv.m.connections); got != 0 {
-		t.Errorf("connections after stop = %v", got)
+	if err := testutil.GatherAndCompare(ts.reg, strings.NewReader(`
+# HELP bw_connections Open device connections.
+# TYPE bw_connections gauge
+bw_connections{protocol="gt06"} 0
+`), "bw_connections"); err != nil {
+		t.Errorf("after stop: %v", err)
 	}
 	if _, err := net.Dial("tcp", ts.addr); err == nil {
 		t.Error("listener still accepting after stop")
@@ -325,11 +336,13 @@ func TestServerMaxConns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg := prometheus.NewRegistry()
 	srv, err := NewServer(Config{
-		Sink:      newSink(),
-		Admission: &tracker.Admission{Devices: devices{}, AcceptUnknown: true},
-		MaxConns:  1,
-		Logger:    slog.New(slog.DiscardHandler),
+		Sink:       newSink(),
+		Admission:  &tracker.Admission{Devices: devices{}, AcceptUnknown: true},
+		MaxConns:   1,
+		Logger:     slog.New(slog.DiscardHandler),
+		Registerer: reg,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -344,8 +357,12 @@ func TestServerMaxConns(t *testing.T) {
 	second := dial(t, ln.Addr().String())
 	second.login("123456789012346")
 	second.expectClosed()
-	if got := value(srv.m.refused.WithLabelValues("max_conns")); got != 1 {
-		t.Errorf("refused{max_conns} = %v, want 1", got)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP bw_connections_refused_total Device connections refused, by reason.
+# TYPE bw_connections_refused_total counter
+bw_connections_refused_total{protocol="gt06",reason="max_conns"} 1
+`), "bw_connections_refused_total"); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -1,11 +1,12 @@
 package jt808
 
 import (
-	"errors"
 	"fmt"
 
-	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/borderwatch/borderwatch/ingest/gateway"
+	"github.com/borderwatch/borderwatch/tracker"
 )
 
 // Reasons of bw_frames_rejected_total.
@@ -19,18 +20,13 @@ const (
 	reasonFragment        = "fragment_dropped"
 )
 
-// Reasons of bw_connections_refused_total.
-const reasonMaxConns = "max_conns"
-
 // knownIDs get their own msg_id label; every other id counts as "other", so a device sending
 // random ids cannot blow up the label set.
 var knownIDs = [...]uint16{MsgTerminalResponse, MsgHeartbeat, MsgLogout, MsgRegister, MsgAuth, MsgLocation, MsgBatch}
 
+// metrics are the terminals' series; the connections' are the gateway server's.
 type metrics struct {
-	conns    prometheus.Gauge
-	refused  *prometheus.CounterVec
 	rejected *prometheus.CounterVec
-	panics   prometheus.Counter
 	// ackSecs: from the read that brought frames to the write of their replies, the
 	// gateway's share of a terminal's wait for its acknowledgement.
 	ackSecs prometheus.Histogram
@@ -49,41 +45,25 @@ var rejectReasons = [...]string{reasonChecksum, reasonTooLarge, reasonMalformed,
 // own protocol label; the help texts must therefore match theirs.
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	labels := prometheus.Labels{"protocol": tracker.ProtocolJT808}
-	conns := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "bw_connections", Help: "Open device connections.", ConstLabels: labels})
-	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "bw_connections_refused_total", Help: "Device connections refused, by reason.", ConstLabels: labels},
-		[]string{"reason"})
 	frames := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bw_frames_total", Help: "Frames received from devices, by message id.", ConstLabels: labels},
 		[]string{"msg_id"})
 	rejected := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bw_frames_rejected_total", Help: "Device frames dropped or refused, by reason.", ConstLabels: labels},
 		[]string{"reason"})
-	panics := prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "bw_gateway_panics_total", Help: "Device connections closed by a recovered panic.", ConstLabels: labels})
 	ackSecs := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "bw_ack_seconds", Help: "Time from reading a device's frames to writing their replies (fixes stored first).", ConstLabels: labels,
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
 	m := &metrics{frameByID: make(map[uint16]prometheus.Counter, len(knownIDs)),
 		rejectBy: make(map[string]prometheus.Counter, len(rejectReasons))}
 	var err error
-	if m.conns, err = register(reg, conns); err != nil {
+	if frames, err = gateway.Register(reg, frames); err != nil {
 		return nil, err
 	}
-	if m.refused, err = register(reg, refused); err != nil {
+	if m.rejected, err = gateway.Register(reg, rejected); err != nil {
 		return nil, err
 	}
-	if frames, err = register(reg, frames); err != nil {
-		return nil, err
-	}
-	if m.rejected, err = register(reg, rejected); err != nil {
-		return nil, err
-	}
-	if m.panics, err = register(reg, panics); err != nil {
-		return nil, err
-	}
-	if m.ackSecs, err = register(reg, ackSecs); err != nil {
+	if m.ackSecs, err = gateway.Register(reg, ackSecs); err != nil {
 		return nil, err
 	}
 	for _, id := range knownIDs {
@@ -106,22 +86,3 @@ func (m *metrics) frame(id uint16) {
 }
 
 func (m *metrics) reject(reason string) { m.rejectBy[reason].Inc() }
-
-// register registers c on reg, or returns the identical collector registered before (a second
-// server on the same registry, as in tests).
-func register[T prometheus.Collector](reg prometheus.Registerer, c T) (T, error) {
-	if reg == nil {
-		return c, nil
-	}
-	err := reg.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(T); ok {
-			return existing, nil
-		}
-	}
-	if err != nil {
-		return c, fmt.Errorf("jt808: metrics: %w", err)
-	}
-	return c, nil
-}

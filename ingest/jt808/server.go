@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/borderwatch/borderwatch/ingest/gateway"
 	"github.com/borderwatch/borderwatch/ingest/ratelimit"
 	"github.com/borderwatch/borderwatch/tracker"
 )
@@ -30,10 +30,13 @@ type Config struct {
 	Logger     *slog.Logger          // nil: slog.Default()
 	Registerer prometheus.Registerer // nil: metrics are kept but not exported
 
-	MaxConns      int           // open connections at most; 0: 10,000
-	IdleTimeout   time.Duration // a connection silent this long is closed; 0: 5 minutes
-	MaxFrameBytes int           // escaped frame content at most; longer frames are dropped; 0: 4096
-	WriteTimeout  time.Duration // for replies; 0: 10 seconds
+	MaxConns int // open connections at most; 0: 10,000
+	// MaxConnsPerAddr bounds the open connections of one remote IP address; 0: no cap.
+	// Terminals behind one carrier NAT share one: set it only above their number.
+	MaxConnsPerAddr int
+	IdleTimeout     time.Duration // a connection silent this long is closed; 0: 5 minutes
+	MaxFrameBytes   int           // escaped frame content at most; longer frames are dropped; 0: 4096
+	WriteTimeout    time.Duration // for replies; 0: 10 seconds
 	// SubmitTimeout bounds one Sink.Submit. Submits run to the end even while the server
 	// stops, so that what was stored is also acknowledged. 0: 30 seconds.
 	SubmitTimeout time.Duration
@@ -46,19 +49,13 @@ type Config struct {
 	Limits *ratelimit.Limiter
 }
 
-// Server is the JT/T 808 TCP gateway.
+// Server is the JT/T 808 TCP gateway: the sessions of terminals, served by a gateway.Server.
 type Server struct {
 	cfg  Config
 	log  *slog.Logger
 	m    *metrics
 	gate *ratelimit.Gate
-	// fullLog samples the refusals of a full server: a flood would otherwise flood the log.
-	fullLog ratelimit.Sampler
-
-	mu      sync.Mutex
-	conns   map[*conn]struct{}
-	closing bool
-	wg      sync.WaitGroup
+	gw   *gateway.Server
 
 	// Buffers are held only while in use, so an idle connection holds none: read buffers
 	// (*[]byte of readBufSize) while they hold unscanned data, reply buffers (*[]byte) from a
@@ -85,16 +82,14 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	setDefault(&cfg.MaxConns, 10000)
-	setDefault(&cfg.IdleTimeout, 5*time.Minute)
+	// MaxConns, IdleTimeout and WriteTimeout get their defaults from the gateway server.
 	setDefault(&cfg.MaxFrameBytes, 4096)
-	setDefault(&cfg.WriteTimeout, 10*time.Second)
 	setDefault(&cfg.SubmitTimeout, 30*time.Second)
 	setDefault(&cfg.FragmentBytes, 64<<10)
 	setDefault(&cfg.FragmentTimeout, time.Minute)
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("jt808: metrics: %w", err)
 	}
 	log := cfg.Logger.With("protocol", tracker.ProtocolJT808)
 	gate, err := cfg.Limits.Gate(tracker.ProtocolJT808, log, cfg.Registerer)
@@ -106,8 +101,19 @@ func NewServer(cfg Config) (*Server, error) {
 		gate:        gate,
 		log:         log,
 		m:           m,
-		conns:       make(map[*conn]struct{}),
 		readBufSize: max(readBufSize, cfg.MaxFrameBytes+2),
+	}
+	s.gw, err = gateway.NewServer(gateway.Config{
+		Protocol:        tracker.ProtocolJT808,
+		Logger:          cfg.Logger,
+		Registerer:      cfg.Registerer,
+		MaxConns:        cfg.MaxConns,
+		MaxConnsPerAddr: cfg.MaxConnsPerAddr,
+		IdleTimeout:     cfg.IdleTimeout,
+		WriteTimeout:    cfg.WriteTimeout,
+	}, gateway.HandlerFunc(s.serveConn))
+	if err != nil {
+		return nil, err
 	}
 	s.readBufs.New = func() any { b := make([]byte, s.readBufSize); return &b }
 	s.replyBufs.New = func() any { b := make([]byte, 0, 1024); return &b }
@@ -141,12 +147,7 @@ func setDefault[T int | time.Duration](v *T, d T) {
 
 // ListenAndServe listens on cfg.Addr and serves until ctx is cancelled.
 func (s *Server) ListenAndServe(ctx context.Context) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("jt808: %w", err)
-	}
-	return s.Serve(ctx, ln)
+	return s.gw.ListenAndServe(ctx, s.cfg.Addr)
 }
 
 // Serve accepts terminals on ln until ctx is cancelled, then stops gracefully: it stops
@@ -154,83 +155,10 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // and is acknowledged), closes the connections and returns nil once all are gone. Serve closes ln.
 // A stopped Server does not serve again.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	stop := context.AfterFunc(ctx, func() {
-		ln.Close()
-		s.shutdown()
-	})
-	defer stop()
-	s.log.Info("jt808 gateway listening", "addr", ln.Addr().String())
-	var backoff time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				s.wg.Wait()
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && !errors.Is(err, net.ErrClosed) {
-				// Out of file descriptors and the like: wait and retry, as net/http does.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("jt808 accept", "err", err, "retry_in", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			ln.Close()
-			s.shutdown()
-			s.wg.Wait()
-			return fmt.Errorf("jt808: accept: %w", err)
-		}
-		backoff = 0
-		c := newConn(s, nc)
-		if !s.track(c) {
-			s.m.refused.WithLabelValues(reasonMaxConns).Inc()
-			if ok, suppressed := s.fullLog.Allow(); ok {
-				s.log.Warn("jt808 connection refused: too many connections", "remote", nc.RemoteAddr().String(),
-					"max_conns", s.cfg.MaxConns, "refused_since_last_line", suppressed)
-			}
-			nc.Close()
-			continue
-		}
-		go c.serve(ctx)
-	}
+	return s.gw.Serve(ctx, ln)
 }
 
-// track adds c to the open connections unless the server is full or stopping.
-func (s *Server) track(c *conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing || len(s.conns) >= s.cfg.MaxConns {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	s.m.conns.Inc()
-	return true
-}
-
-func (s *Server) untrack(c *conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	s.m.conns.Dec()
-	s.wg.Done()
-}
-
-// shutdown makes every connection's next (or current) read fail, so each stops after the frame
-// it is handling.
-func (s *Server) shutdown() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closing = true
-	for c := range s.conns {
-		c.stopReading()
-	}
-}
-
-var errStopping = errors.New("jt808: server stopping")
-
-// conn is one terminal connection. Only its own goroutine touches it, except stopReading.
+// conn is one terminal connection. Only its own goroutine touches it.
 type conn struct {
 	s  *Server
 	nc net.Conn
@@ -241,13 +169,6 @@ type conn struct {
 	readFn func(fd uintptr) bool // made once: a closure per read would allocate
 	rn     int
 	rerr   error
-
-	mu       sync.Mutex // guards stopping against the read deadline being reset
-	stopping atomic.Bool
-	// The deadlines are moved at most every rearm: moving a timer per read costs more than
-	// the deadlines' precision is worth.
-	readArmed, writeArmed time.Time
-	rearm                 time.Duration
 
 	// Admission of the phone number last seen; re-decided when it changes.
 	decided bool
@@ -290,7 +211,7 @@ type batch struct {
 const maxCachedItems = 64
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, rearm: min(time.Second, s.cfg.IdleTimeout/16, s.cfg.WriteTimeout/16)}
+	c := &conn{s: s, nc: nc}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
@@ -300,23 +221,12 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return c
 }
 
-func (c *conn) stopReading() {
-	c.mu.Lock()
-	c.stopping.Store(true)
-	c.nc.SetReadDeadline(time.Unix(1, 0))
-	c.mu.Unlock()
-}
-
 // readInto feeds the scanner: it first submits the locations and writes the replies gathered
 // while handling the frames of the previous read, so frames coalesced in one read cost one
 // Submit and are answered in one write.
 func (c *conn) readInto(sc *Scanner) (int, error) {
 	c.submitBatch()
-	now := time.Now()
-	if err := c.flush(now); err != nil {
-		return 0, err
-	}
-	if err := c.armRead(now); err != nil {
+	if err := c.flush(); err != nil {
 		return 0, err
 	}
 	var n int
@@ -354,31 +264,11 @@ func (c *conn) readSocket(fd uintptr) bool {
 	}
 }
 
-func (c *conn) armRead(now time.Time) error {
-	if c.stopping.Load() {
-		return errStopping
-	}
-	if now.Sub(c.readArmed) < c.rearm {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.stopping.Load() {
-		return errStopping
-	}
-	c.readArmed = now
-	return c.nc.SetReadDeadline(now.Add(c.s.cfg.IdleTimeout))
-}
-
-func (c *conn) flush(now time.Time) error {
+func (c *conn) flush() error {
 	if c.pending == nil {
 		return nil
 	}
-	if now.Sub(c.writeArmed) >= c.rearm {
-		c.writeArmed = now
-		c.nc.SetWriteDeadline(now.Add(c.s.cfg.WriteTimeout))
-	}
-	c.s.m.ackSecs.Observe(now.Sub(c.now).Seconds()) // before the write: whoever has the reply sees it counted
+	c.s.m.ackSecs.Observe(time.Since(c.now).Seconds()) // before the write: whoever has the reply sees it counted
 	_, err := c.nc.Write(*c.pending)
 	c.releaseReplies()
 	return err
@@ -396,17 +286,13 @@ func (c *conn) releaseReplies() {
 	c.pending = nil
 }
 
+// serveConn serves one terminal; the gateway server closes nc afterwards.
+func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
+	newConn(s, nc).serve(ctx)
+}
+
 func (c *conn) serve(ctx context.Context) {
-	defer c.s.untrack(c)
-	defer c.nc.Close()
 	defer func() { c.s.gate.Release(c.device) }()
-	defer func() {
-		if r := recover(); r != nil {
-			c.s.m.panics.Inc()
-			c.s.log.Error("jt808 connection panic", "remote", c.nc.RemoteAddr().String(),
-				"device", c.dev.ID, "panic", r, "stack", string(debug.Stack()))
-		}
-	}()
 	c.ctx = ctx
 	c.sc = newPooledScanner(c, c.s.cfg.MaxFrameBytes, &c.s.readBufs)
 	defer c.sc.release()
@@ -425,14 +311,14 @@ func (c *conn) serve(ctx context.Context) {
 		}
 	}
 	c.submitBatch()
-	if err := c.flush(time.Now()); err != nil {
+	if err := c.flush(); err != nil {
 		c.s.log.Debug("jt808 write", "remote", c.nc.RemoteAddr().String(), "err", err)
 	}
 }
 
 func (c *conn) logClose(err error) {
 	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, errStopping), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, io.EOF), errors.Is(err, gateway.ErrServerClosed), errors.Is(err, net.ErrClosed):
 		return
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.s.log.Debug("jt808 idle connection closed", "remote", c.nc.RemoteAddr().String(), "device", c.dev.ID)

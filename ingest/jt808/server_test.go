@@ -9,11 +9,13 @@ import (
 	"net"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -510,10 +512,15 @@ func TestServerMaxConns(t *testing.T) {
 	if _, err := second.sc.Next(); err != io.EOF {
 		t.Errorf("second connection: %v, want EOF", err)
 	}
-	if got := value(ts.srv.m.refused.WithLabelValues("max_conns")); got != 1 {
-		t.Errorf("refused = %v", got)
-	}
-	if got := value(ts.srv.m.conns); got != 1 {
-		t.Errorf("bw_connections = %v", got)
+	// The connections' series are the gateway server's.
+	if err := testutil.GatherAndCompare(ts.reg, strings.NewReader(`
+# HELP bw_connections Open device connections.
+# TYPE bw_connections gauge
+bw_connections{protocol="jt808"} 1
+# HELP bw_connections_refused_total Device connections refused, by reason.
+# TYPE bw_connections_refused_total counter
+bw_connections_refused_total{protocol="jt808",reason="max_conns"} 1
+`), "bw_connections", "bw_connections_refused_total"); err != nil {
+		t.Error(err)
 	}
 }

@@ -1,10 +1,9 @@
 package osmand
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/borderwatch/borderwatch/ingest/gateway"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -26,28 +25,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "bw_frames_rejected_total", Help: "Device frames dropped or refused, by reason.", ConstLabels: l,
 		}, []string{"reason"}),
 	}
-	if reg == nil {
-		return m, nil
-	}
 	var err error
-	if m.requests, err = register(reg, m.requests); err != nil {
+	if m.requests, err = gateway.Register(reg, m.requests); err != nil {
 		return nil, err
 	}
-	if m.rejected, err = register(reg, m.rejected); err != nil {
+	if m.rejected, err = gateway.Register(reg, m.rejected); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the equal collector already registered (a second handler
-// on one registry shares the first one's series).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }

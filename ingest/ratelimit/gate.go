@@ -1,13 +1,13 @@
 package ratelimit
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/borderwatch/borderwatch/ingest/gateway"
 )
 
 // ReasonRateLimited labels bw_frames_rejected_total and bw_connections_closed_total.
@@ -21,8 +21,8 @@ type Gate struct {
 	log       *slog.Logger
 	rejected  prometheus.Counter
 	closed    prometheus.Counter
-	refuseLog Sampler
-	closeLog  Sampler
+	refuseLog gateway.Sampler
+	closeLog  gateway.Sampler
 }
 
 // Gate returns the gate of protocol's gateway, or nil when l is nil. Its metrics join the
@@ -35,17 +35,17 @@ func (l *Limiter) Gate(protocol string, log *slog.Logger, reg prometheus.Registe
 		log = slog.Default()
 	}
 	labels := prometheus.Labels{"protocol": protocol}
-	rejected, err := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	rejected, err := gateway.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bw_frames_rejected_total", Help: "Device frames dropped or refused, by reason.", ConstLabels: labels,
 	}, []string{"reason"}))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ratelimit: metrics: %w", err)
 	}
-	closed, err := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	closed, err := gateway.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bw_connections_closed_total", Help: "Device connections the server closed, by reason.", ConstLabels: labels,
 	}, []string{"reason"}))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ratelimit: metrics: %w", err)
 	}
 	return &Gate{
 		l:        l,
@@ -64,7 +64,7 @@ func (g *Gate) Frame(b *Bucket, remote any, device string) Verdict {
 	now := g.l.now()
 	v := b.take(g.l.conn, now, 1)
 	if v != Allow {
-		g.over(v, "frames", g.l.conn, b.rate(now), remote, device)
+		g.over(v, "frames", g.l.conn, b.avgRate(now), remote, device)
 	}
 	return v
 }
@@ -105,7 +105,7 @@ func (g *Gate) Fixes(d *Device, n int, remote any) Verdict {
 	v := d.b.take(g.l.device, now, n)
 	var rate float64
 	if v != Allow {
-		rate = d.b.rate(now)
+		rate = d.b.avgRate(now)
 	}
 	d.mu.Unlock()
 	if v != Allow {
@@ -148,45 +148,4 @@ func (g *Gate) over(v Verdict, what string, l Limit, rate float64, remote any, d
 		g.log.Info(what+" over the rate limit refused", "device", device, "remote", remote,
 			"rate", fmt.Sprintf("%.1f/s", rate), "limit", l.String(), "suppressed", suppressed)
 	}
-}
-
-// Sampler lets one log line a second through and counts the others; the next line reports
-// how many were suppressed. Its zero value is ready.
-type Sampler struct {
-	mu         sync.Mutex
-	next       time.Time
-	suppressed int
-}
-
-// Allow reports whether to log now, and how many lines were suppressed since the last one.
-func (s *Sampler) Allow() (ok bool, suppressed int) {
-	now := time.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if now.Before(s.next) {
-		s.suppressed++
-		return false, 0
-	}
-	s.next = now.Add(time.Second)
-	suppressed, s.suppressed = s.suppressed, 0
-	return true, suppressed
-}
-
-// register registers c on reg, or returns the identical collector registered before (a
-// gateway registers the same series under the same names).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if reg == nil {
-		return c, nil
-	}
-	err := reg.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	if err != nil {
-		return c, fmt.Errorf("ratelimit: metrics: %w", err)
-	}
-	return c, nil
 }

@@ -53,8 +53,7 @@ var start = time.Now()
 
 func sinceStart() time.Duration { return time.Since(start) }
 
-// now is a clock reading that is never 0 (0 marks an unused bucket).
-func (l *Limiter) now() int64 { return int64(l.clock()) + 1 }
+func (l *Limiter) now() time.Time { return time.Unix(0, int64(l.clock())) }
 
 // Device is one device's fix bucket, shared by its connections. Get it with Gate.Acquire and
 // give it back with Gate.Release when the connection ends or reports as another device.

@@ -1,7 +1,7 @@
 // Package ratelimit keeps one broken or hostile device from taking the gateways' capacity from
 // the others: token buckets for the frames of one connection and for the fixes of one device
-// (across all its connections), with the verdicts the gateways act on, the log lines and
-// metrics an operator watches, and a cap on the connections one address may hold open.
+// (across all its connections), with the verdicts the gateways act on, and the log lines and
+// metrics an operator watches.
 //
 // A bucket may run into debt: frames over the limit are refused but still drawn from the
 // bucket, so a terminal that keeps sending while refused stays refused; once the debt reaches a
@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Limit is a sustained rate with a burst.
@@ -41,39 +43,38 @@ const (
 	Close                 // drop it and close the connection: sustained abuse
 )
 
-// Bucket is a token bucket that may run into debt. Its zero value is full. It is not safe
-// for concurrent use: a connection's bucket lives in the connection's own struct.
+// Bucket is a token bucket that may run into debt: a rate.Limiter, whose reservations take
+// tokens below zero. Its zero value is full. It is not safe for concurrent use: a connection's
+// bucket lives in the connection's own struct.
 type Bucket struct {
-	used  float64 // drawn and not yet refilled; above Burst: refused, above 2·Burst: Close
-	last  int64   // clock reading of the last take
-	first int64   // clock reading of the first take, for the reported rate
-	n     int64   // units taken in all, for the reported rate
+	lim   *rate.Limiter // made by the first take
+	first time.Time     // of the first take, for the reported rate
+	n     int64         // units taken in all, for the reported rate
 }
 
-// take draws n units at clock reading now (nanoseconds, never 0).
-func (b *Bucket) take(l Limit, now int64, n int) Verdict {
-	if b.first == 0 {
-		b.first = now
-	} else if b.used > 0 {
-		b.used = max(0, b.used-float64(now-b.last)*l.Rate/1e9)
+// take draws n units at now.
+func (b *Bucket) take(l Limit, now time.Time, n int) Verdict {
+	if b.lim == nil {
+		b.lim, b.first = rate.NewLimiter(rate.Limit(l.Rate), l.Burst), now
 	}
-	b.last = now
 	b.n += int64(n)
-	b.used += float64(n)
-	burst := float64(l.Burst)
-	switch {
-	case b.used <= burst:
+	// A reservation holds a burst at most: more is drawn a burst at a time, all of it into debt.
+	r := b.lim.ReserveN(now, min(n, l.Burst))
+	for left := n - l.Burst; left > 0; left -= l.Burst {
+		r = b.lim.ReserveN(now, min(left, l.Burst))
+	}
+	switch debt := r.DelayFrom(now); {
+	case debt == 0:
 		return Allow
-	case b.used > 2*burst:
+	case debt > time.Duration(float64(l.Burst)/l.Rate*float64(time.Second)): // over a burst in debt
 		return Close
 	}
 	return Refuse
 }
 
 // wait is how long after now the bucket holds n units again.
-func (b *Bucket) wait(l Limit, now int64, n int) time.Duration {
-	used := max(0, b.used-float64(now-b.last)*l.Rate/1e9)
-	over := used + float64(n) - float64(l.Burst)
+func (b *Bucket) wait(l Limit, now time.Time, n int) time.Duration {
+	over := float64(n) - b.tokens(l, now)
 	if over <= 0 {
 		return 0
 	}
@@ -81,15 +82,18 @@ func (b *Bucket) wait(l Limit, now int64, n int) time.Duration {
 }
 
 // full reports whether the bucket has refilled completely by now.
-func (b *Bucket) full(l Limit, now int64) bool {
-	return b.used-float64(now-b.last)*l.Rate/1e9 <= 0
+func (b *Bucket) full(l Limit, now time.Time) bool {
+	return b.tokens(l, now) >= float64(l.Burst)
 }
 
-// rate is the average rate since the first take, per second.
-func (b *Bucket) rate(now int64) float64 {
-	d := float64(now-b.first) / 1e9
-	if d < 1e-3 {
-		d = 1e-3
+func (b *Bucket) tokens(l Limit, now time.Time) float64 {
+	if b.lim == nil {
+		return float64(l.Burst)
 	}
-	return float64(b.n) / d
+	return b.lim.TokensAt(now)
+}
+
+// avgRate is the average rate since the first take, per second.
+func (b *Bucket) avgRate(now time.Time) float64 {
+	return float64(b.n) / max(now.Sub(b.first).Seconds(), 1e-3)
 }

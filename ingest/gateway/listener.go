@@ -1,4 +1,4 @@
-package ratelimit
+package gateway
 
 import (
 	"errors"
@@ -11,12 +11,6 @@ import (
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
-)
-
-// Reasons of bw_connections_refused_total.
-const (
-	ReasonMaxConns        = "max_conns"
-	ReasonMaxConnsPerAddr = "max_conns_per_addr"
 )
 
 // ListenerConfig caps the connections a listener hands out.
@@ -46,7 +40,9 @@ type Listener struct {
 	open  map[netip.Addr]int
 }
 
-// NewListener wraps ln with cfg's caps; with no cap it returns ln itself.
+// NewListener wraps ln with cfg's caps; with no cap it returns ln itself. A Server caps its
+// connections itself (Config.MaxConns and MaxConnsPerAddr); NewListener is for other servers
+// of device connections, such as the OsmAnd gateway's http.Server.
 func NewListener(ln net.Listener, cfg ListenerConfig) (net.Listener, error) {
 	if cfg.MaxConns <= 0 && cfg.MaxConnsPerAddr <= 0 {
 		return ln, nil
@@ -55,21 +51,23 @@ func NewListener(ln net.Listener, cfg ListenerConfig) (net.Listener, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	refused, err := register(cfg.Registerer, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "bw_connections_refused_total", Help: "Device connections refused, by reason.",
-		ConstLabels: prometheus.Labels{"protocol": cfg.Protocol},
-	}, []string{"reason"}))
+	refused, err := Register(cfg.Registerer, newRefused(cfg.Protocol))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
 	}
+	return newListener(ln, cfg, log.With("protocol", cfg.Protocol), refused), nil
+}
+
+// newListener wraps ln with cfg's caps, logging to log and counting refusals in refused.
+func newListener(ln net.Listener, cfg ListenerConfig, log *slog.Logger, refused *prometheus.CounterVec) *Listener {
 	return &Listener{
 		Listener:       ln,
 		cfg:            cfg,
-		log:            log.With("protocol", cfg.Protocol),
+		log:            log,
 		refusedTotal:   refused.WithLabelValues(ReasonMaxConns),
 		refusedPerAddr: refused.WithLabelValues(ReasonMaxConnsPerAddr),
 		open:           make(map[netip.Addr]int),
-	}, nil
+	}
 }
 
 // Accept returns the next connection within the caps.
