@@ -25,8 +25,8 @@ import (
 	"github.com/borderwatch/borderwatch/ingest/osmand"
 	"github.com/borderwatch/borderwatch/ingest/ratelimit"
 	"github.com/borderwatch/borderwatch/mapui"
-	"github.com/borderwatch/borderwatch/notifier"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/notifier"
 	"github.com/borderwatch/borderwatch/tracker/pgstore"
 	"github.com/borderwatch/borderwatch/tracker/rules"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
@@ -343,7 +343,7 @@ func (a *app) maintainPostgres(ctx context.Context, pg *pgstore.Store) {
 // newNotifier sets up webhooks from the settings. It runs without hooks too: it then marks the
 // outbox's changes as routed to nobody and prunes them, so the outbox does not grow.
 func (a *app) newNotifier() error {
-	ob, ok := a.store.(tracker.Outbox)
+	ob, ok := a.store.(notifier.Outbox)
 	if !ok {
 		return nil
 	}
