@@ -28,6 +28,7 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/notifier"
 	"github.com/borderwatch/borderwatch/tracker/pgstore"
+	"github.com/borderwatch/borderwatch/tracker/risk"
 	"github.com/borderwatch/borderwatch/tracker/rules"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
@@ -42,6 +43,7 @@ type app struct {
 	pipeline *tracker.Pipeline
 	rules    *rules.Engine
 	hub      *mapui.Hub
+	risk     *risk.Scorer
 	api      *mapui.Server
 	notifier *notifier.Notifier // nil when the store keeps no outbox
 
@@ -128,6 +130,10 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.hub = mapui.NewHub(a.log, a.reg)
+	a.risk = risk.New(risk.Config{Now: cfg.Now})
+	if err := a.risk.Load(ctx, a.store); err != nil {
+		return nil, err
+	}
 	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now})
 	if err := a.rules.Load(ctx); err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
@@ -135,7 +141,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	a.pipeline = tracker.NewPipeline(tracker.PipelineConfig{
 		Store:      a.store,
 		Evaluator:  a.rules,
-		Publisher:  a.hub,
+		Publisher:  publishers{a.hub, a.risk},
 		Logger:     a.log,
 		Registerer: a.reg,
 		Now:        cfg.Now,
@@ -159,6 +165,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Ingest:              a.pipeline,
 		Gates:               a.rules,
 		Hub:                 a.hub,
+		Risk:                a.risk,
 		Logger:              a.log,
 		Gatherer:            a.reg,
 		Now:                 cfg.Now,
@@ -356,6 +363,15 @@ func (a *app) newNotifier() error {
 		a.log.Info("webhook", "name", h.Name, "signed", h.Secret != "")
 	}
 	return err
+}
+
+// publishers hands the pipeline's commits to each of its publishers in turn.
+type publishers []tracker.Publisher
+
+func (ps publishers) Publish(fixes []tracker.Fix, events []tracker.Event, alerts []tracker.Alert) {
+	for _, p := range ps {
+		p.Publish(fixes, events, alerts)
+	}
 }
 
 func addrOf(ln net.Listener) string {
