@@ -16,6 +16,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -172,7 +173,7 @@ func (s *Scorer) Observe(alerts []tracker.Alert, events []tracker.Event) {
 			continue
 		}
 		v := s.vehicle(e.VehicleID)
-		v.crossings = slices.Insert(v.crossings, v.crossingsBefore(e.Time), crossing{id: e.ID, at: e.Time})
+		v.crossings = slices.Insert(v.crossings, before(len(v.crossings), v.crossingAt, e.Time), crossing{id: e.ID, at: e.Time})
 		v.until = time.Time{}
 	}
 }
@@ -200,7 +201,7 @@ func (s *Scorer) vehicle(id string) *vehicle {
 
 // addAlert inserts a in time order, into the kept window too when it falls inside it.
 func (v *vehicle) addAlert(a alertMark) {
-	i := v.alertsBefore(a.at)
+	i := before(len(v.alerts), v.alertAt, a.at)
 	v.alerts = slices.Insert(v.alerts, i, a)
 	v.until = time.Time{}
 	switch {
@@ -237,11 +238,11 @@ func (v *vehicle) score(now time.Time) (float64, int) {
 // window finds the alerts and crossings in the windows of now, and for which times they stay.
 func (v *vehicle) window(now time.Time) {
 	to := now.Add(ahead)
-	lo, hi := v.alertsBefore(now.Add(-alertWindow)), v.alertsBefore(to)
+	lo, hi := before(len(v.alerts), v.alertAt, now.Add(-alertWindow)), before(len(v.alerts), v.alertAt, to)
 	if lo != v.lo || hi != v.hi {
 		v.recount(lo, hi)
 	}
-	clo, chi := v.crossingsBefore(now.Add(-crossingWindow)), v.crossingsBefore(to)
+	clo, chi := before(len(v.crossings), v.crossingAt, now.Add(-crossingWindow)), before(len(v.crossings), v.crossingAt, to)
 	v.crossed = chi - clo
 	// Each window edge stays between the marks on either side of it.
 	v.after, v.until = time.Time{}, endOfTime
@@ -253,12 +254,10 @@ func (v *vehicle) window(now time.Time) {
 			v.until = at(i).Add(shift)
 		}
 	}
-	alertAt := func(i int) time.Time { return v.alerts[i].at }
-	crossingAt := func(i int) time.Time { return v.crossings[i].at }
-	edge(lo, len(v.alerts), alertAt, alertWindow)
-	edge(hi, len(v.alerts), alertAt, -ahead)
-	edge(clo, len(v.crossings), crossingAt, crossingWindow)
-	edge(chi, len(v.crossings), crossingAt, -ahead)
+	edge(lo, len(v.alerts), v.alertAt, alertWindow)
+	edge(hi, len(v.alerts), v.alertAt, -ahead)
+	edge(clo, len(v.crossings), v.crossingAt, crossingWindow)
+	edge(chi, len(v.crossings), v.crossingAt, -ahead)
 }
 
 func (v *vehicle) recount(lo, hi int) {
@@ -274,26 +273,12 @@ func (v *vehicle) recount(lo, hi int) {
 	}
 }
 
-// alertsBefore is how many of the vehicle's alerts are before t.
-func (v *vehicle) alertsBefore(t time.Time) int {
-	i, _ := slices.BinarySearchFunc(v.alerts, t, func(a alertMark, t time.Time) int {
-		if a.at.Before(t) {
-			return -1
-		}
-		return 1
-	})
-	return i
-}
+func (v *vehicle) alertAt(i int) time.Time    { return v.alerts[i].at }
+func (v *vehicle) crossingAt(i int) time.Time { return v.crossings[i].at }
 
-// crossingsBefore is how many of the vehicle's crossings are before t.
-func (v *vehicle) crossingsBefore(t time.Time) int {
-	i, _ := slices.BinarySearchFunc(v.crossings, t, func(c crossing, t time.Time) int {
-		if c.at.Before(t) {
-			return -1
-		}
-		return 1
-	})
-	return i
+// before is how many of n marks in time order, the i-th at at(i), are before t.
+func before(n int, at func(int) time.Time, t time.Time) int {
+	return sort.Search(n, func(i int) bool { return !at(i).Before(t) })
 }
 
 // Ranking returns the targets at now, highest score first (by vehicle ID among equals), at
@@ -399,7 +384,7 @@ func (s *Scorer) sweep() time.Time {
 	s.swept = now
 	alertsFrom, crossingsFrom := now.Add(-alertWindow-sweepEvery), now.Add(-crossingWindow-sweepEvery)
 	for id, v := range s.vehicles {
-		n := v.alertsBefore(alertsFrom)
+		n := before(len(v.alerts), v.alertAt, alertsFrom)
 		for _, a := range v.alerts[:n] {
 			delete(s.alertIDs, a.id)
 		}
@@ -410,7 +395,7 @@ func (s *Scorer) sweep() time.Time {
 		} else {
 			v.lo, v.hi = v.lo-n, v.hi-n
 		}
-		n = v.crossingsBefore(crossingsFrom)
+		n = before(len(v.crossings), v.crossingAt, crossingsFrom)
 		for _, c := range v.crossings[:n] {
 			delete(s.eventIDs, c.id)
 		}
