@@ -173,7 +173,7 @@ func (s *Scorer) Observe(alerts []tracker.Alert, events []tracker.Event) {
 			continue
 		}
 		v := s.vehicle(e.VehicleID)
-		v.crossings = slices.Insert(v.crossings, before(len(v.crossings), v.crossingAt, e.Time), crossing{id: e.ID, at: e.Time})
+		v.crossings = slices.Insert(v.crossings, notAfter(len(v.crossings), v.crossingAt, e.Time), crossing{id: e.ID, at: e.Time})
 		v.until = time.Time{}
 	}
 }
@@ -201,7 +201,7 @@ func (s *Scorer) vehicle(id string) *vehicle {
 
 // addAlert inserts a in time order, into the kept window too when it falls inside it.
 func (v *vehicle) addAlert(a alertMark) {
-	i := before(len(v.alerts), v.alertAt, a.at)
+	i := notAfter(len(v.alerts), v.alertAt, a.at)
 	v.alerts = slices.Insert(v.alerts, i, a)
 	v.until = time.Time{}
 	switch {
@@ -279,6 +279,15 @@ func (v *vehicle) crossingAt(i int) time.Time { return v.crossings[i].at }
 // before is how many of n marks in time order, the i-th at at(i), are before t.
 func before(n int, at func(int) time.Time, t time.Time) int {
 	return sort.Search(n, func(i int) bool { return !at(i).Before(t) })
+}
+
+// notAfter is how many of n marks in time order are at t or before: where a mark at t goes,
+// mostly at the end, as marks come in time order.
+func notAfter(n int, at func(int) time.Time, t time.Time) int {
+	if n == 0 || !at(n-1).After(t) {
+		return n
+	}
+	return sort.Search(n, func(i int) bool { return at(i).After(t) })
 }
 
 // Ranking returns the targets at now, highest score first (by vehicle ID among equals), at

@@ -531,7 +531,8 @@ func BenchmarkRanking(b *testing.B) {
 	}
 }
 
-// BenchmarkObserve observes one new alert at a time, on top of the month.
+// BenchmarkObserve observes one new alert at a time, a millisecond after the last, on top of
+// the month.
 func BenchmarkObserve(b *testing.B) {
 	s := benchScorer()
 	vehicles := make([]string, 10000)
@@ -539,10 +540,10 @@ func BenchmarkObserve(b *testing.B) {
 		vehicles[i] = fmt.Sprintf("V%05d", i)
 	}
 	batch := make([]tracker.Alert, 1)
-	id := int64(1 << 40)
+	var n int64
 	for b.Loop() {
-		id++
-		batch[0] = alert(id, vehicles[id%10000], tracker.AlertDetour, t0)
+		n++
+		batch[0] = alert(1<<40+n, vehicles[n%10000], tracker.AlertDetour, t0.Add(time.Duration(n)*time.Millisecond))
 		s.Observe(batch, nil)
 	}
 }
