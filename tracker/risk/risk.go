@@ -43,8 +43,8 @@ const (
 	crossingWindow = 7 * 24 * time.Hour
 	crossingWeight = 0.25
 	threshold      = 3.0
-	// ahead lets a ranking count what happened up to a minute after its time: device clocks
-	// run a little ahead of the server's.
+	// ahead is how long after a ranking's time an alert or crossing still counts: a device's
+	// clock may run a little ahead of the server's.
 	ahead = time.Minute
 	// loadLimit bounds each of Load's two queries.
 	loadLimit = 200000
@@ -393,22 +393,25 @@ func (s *Scorer) sweep() time.Time {
 	s.swept = now
 	alertsFrom, crossingsFrom := now.Add(-alertWindow-sweepEvery), now.Add(-crossingWindow-sweepEvery)
 	for id, v := range s.vehicles {
-		n := before(len(v.alerts), v.alertAt, alertsFrom)
-		for _, a := range v.alerts[:n] {
-			delete(s.alertIDs, a.id)
+		if n := before(len(v.alerts), v.alertAt, alertsFrom); n > 0 {
+			for _, a := range v.alerts[:n] {
+				delete(s.alertIDs, a.id)
+			}
+			v.alerts = slices.Delete(v.alerts, 0, n)
+			v.until = time.Time{}
+			if n > v.lo {
+				v.recount(0, 0)
+			} else {
+				v.lo, v.hi = v.lo-n, v.hi-n
+			}
 		}
-		v.alerts = slices.Delete(v.alerts, 0, n)
-		v.until = time.Time{}
-		if n > v.lo {
-			v.recount(0, 0)
-		} else {
-			v.lo, v.hi = v.lo-n, v.hi-n
+		if n := before(len(v.crossings), v.crossingAt, crossingsFrom); n > 0 {
+			for _, c := range v.crossings[:n] {
+				delete(s.eventIDs, c.id)
+			}
+			v.crossings = slices.Delete(v.crossings, 0, n)
+			v.until = time.Time{}
 		}
-		n = before(len(v.crossings), v.crossingAt, crossingsFrom)
-		for _, c := range v.crossings[:n] {
-			delete(s.eventIDs, c.id)
-		}
-		v.crossings = slices.Delete(v.crossings, 0, n)
 		if len(v.alerts) == 0 && len(v.crossings) == 0 {
 			delete(s.vehicles, id)
 		}
