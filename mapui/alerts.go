@@ -130,7 +130,7 @@ func (s *Server) alertStatus(status string) gin.HandlerFunc {
 		}
 		s.audited(c, action, "alert:"+c.Param("id"), gin.H{"note": req.Note, "vehicle_id": a.VehicleID})
 		if s.cfg.Hub != nil {
-			s.cfg.Hub.Publish(nil, []tracker.Alert{a})
+			s.cfg.Hub.Publish(nil, nil, []tracker.Alert{a})
 		}
 		c.JSON(http.StatusOK, a)
 	}

@@ -106,9 +106,9 @@ func TestHubSubscription(t *testing.T) {
 		return tracker.Fix{VehicleID: id, DeviceID: id, Time: now, ReceivedAt: now, Lat: lat, Lon: lon, Valid: true}
 	}
 	// Outside first, inside last: the hub delivers in order, so once IN arrives OUT was decided.
-	hub.Publish([]tracker.Fix{fix("OUT1", 110.5, 43.5), fix("OUT2", 111.5, 44.5)},
+	hub.Publish([]tracker.Fix{fix("OUT1", 110.5, 43.5), fix("OUT2", 111.5, 44.5)}, nil,
 		[]tracker.Alert{{ID: 7, Type: "border_crossing", Severity: tracker.SeverityCritical, VehicleID: "OUT1", Lat: 43.5, Lon: 110.5, Time: now}})
-	hub.Publish([]tracker.Fix{fix("IN", 111.5, 43.5)}, nil)
+	hub.Publish([]tracker.Fix{fix("IN", 111.5, 43.5)}, nil, nil)
 	seen := receiveUntil(next, "IN")
 	if seen["OUT1"] || seen["OUT2"] {
 		t.Errorf("positions outside the subscribed box arrived: %v", seen)
@@ -126,9 +126,9 @@ func TestHubNewestPosition(t *testing.T) {
 	at := func(id string, t time.Time, late bool) tracker.Fix {
 		return tracker.Fix{VehicleID: id, DeviceID: id, Time: t, ReceivedAt: now, Lat: 43.5, Lon: 111.5, Valid: true, Late: late}
 	}
-	hub.Publish([]tracker.Fix{at("V", now.Add(-10*time.Second), false), at("V", now, false)}, nil)
-	hub.Publish([]tracker.Fix{at("V", now.Add(-time.Hour), true)}, nil)
-	hub.Publish([]tracker.Fix{at("MARK", now, false)}, nil)
+	hub.Publish([]tracker.Fix{at("V", now.Add(-10*time.Second), false), at("V", now, false)}, nil, nil)
+	hub.Publish([]tracker.Fix{at("V", now.Add(-time.Hour), true)}, nil, nil)
+	hub.Publish([]tracker.Fix{at("MARK", now, false)}, nil, nil)
 	var positions []time.Time
 	for done := false; !done; {
 		for _, m := range next() {
@@ -153,10 +153,10 @@ func TestHubUnencodable(t *testing.T) {
 	fix := func(id string, speed float64) tracker.Fix {
 		return tracker.Fix{VehicleID: id, DeviceID: id, Time: now, ReceivedAt: now, Lat: 43.5, Lon: 111.5, SpeedKmh: speed, Valid: true}
 	}
-	hub.Publish([]tracker.Fix{fix("NAN", math.NaN()), fix("OK", 10)},
+	hub.Publish([]tracker.Fix{fix("NAN", math.NaN()), fix("OK", 10)}, nil,
 		[]tracker.Alert{{ID: 8, Type: "border_crossing", Severity: tracker.SeverityCritical, VehicleID: "NAN", Time: now, Evidence: json.RawMessage(`{`)},
 			{ID: 9, Type: "border_crossing", Severity: tracker.SeverityCritical, VehicleID: "OK", Time: now}})
-	hub.Publish([]tracker.Fix{fix("MARK", 0)}, nil)
+	hub.Publish([]tracker.Fix{fix("MARK", 0)}, nil, nil)
 	seen := receiveUntil(next, "MARK")
 	if !seen["OK"] || !seen["alert:OK"] || seen["NAN"] || seen["alert:NAN"] {
 		t.Errorf("sent %v, want the position and alert of OK, nothing of NAN", seen)

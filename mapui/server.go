@@ -43,6 +43,7 @@ type Config struct {
 	Ingest   Ingest
 	Gates    GateHandler // may be nil: gate reads are stored as events only
 	Hub      *Hub
+	Risk     Ranker // may be nil: no risk ranking
 	Logger   *slog.Logger
 	Gatherer prometheus.Gatherer
 	// ZonesChanged is called after any zone edit with the whole new zone set, to update the
@@ -145,7 +146,9 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.POST("/declarations", s.requirePerm(access.PermDeclarations), s.createDeclaration)
 	a.GET("/declarations/:id", s.requirePerm(access.PermView), s.getDeclaration)
 	a.POST("/declarations/:id/cancel", s.requirePerm(access.PermDeclarations), s.cancelDeclaration)
-	a.GET("/risk", s.requirePerm(access.PermView), s.risk)
+	if cfg.Risk != nil {
+		a.GET("/risk", s.requirePerm(access.PermView), s.risk)
+	}
 	a.POST("/gate-events", s.requirePerm(access.PermGate), s.gateEvent)
 
 	a.GET("/users", s.requirePerm(access.PermUsers), s.listUsers)

@@ -18,6 +18,7 @@ import (
 	"github.com/borderwatch/borderwatch/mapui"
 	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/risk"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
 
@@ -27,6 +28,7 @@ type api struct {
 	t      *testing.T
 	srv    *httptest.Server
 	store  *sqlitestore.Store
+	risk   *risk.Scorer
 	tokens map[string]string // role → token
 }
 
@@ -45,11 +47,12 @@ func newAPI(t *testing.T) *api {
 	t.Cleanup(p.Close)
 	hub := mapui.NewHub(nil, reg)
 	acc := access.New(st, access.Options{})
-	s := mapui.NewServer(mapui.Config{Store: st, Access: acc, Ingest: p, Hub: hub, Gatherer: reg}, reg)
+	scorer := risk.New(risk.Config{})
+	s := mapui.NewServer(mapui.Config{Store: st, Access: acc, Ingest: p, Hub: hub, Risk: scorer, Gatherer: reg}, reg)
 	if _, err := acc.EnsureAdmin(t.Context(), adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	a := &api{t: t, srv: httptest.NewServer(s.Handler()), store: st, tokens: map[string]string{}}
+	a := &api{t: t, srv: httptest.NewServer(s.Handler()), store: st, risk: scorer, tokens: map[string]string{}}
 	t.Cleanup(a.srv.Close)
 	a.tokens[access.RoleAdmin] = a.login("admin", adminPassword, 200)
 	for _, role := range []string{access.RoleCommand, access.RolePatrol, access.RoleInvestigator, access.RoleAuditor} {
@@ -295,7 +298,8 @@ func TestAlertLifecycleAndAudit(t *testing.T) {
 }
 
 // TestRisk ranks a vehicle with a recent crossing outside a port above one with an old stop, and
-// leaves a vehicle with nothing against it off the list.
+// leaves a vehicle with nothing against it off the list. The scorer reads the store as at a
+// start.
 func TestRisk(t *testing.T) {
 	a := newAPI(t)
 	now := time.Now().UTC()
@@ -308,6 +312,9 @@ func TestRisk(t *testing.T) {
 		Events: []tracker.Event{{Type: tracker.EventBorderCross, Time: now.Add(-time.Hour), VehicleID: "smuggler"}},
 	}
 	if err := a.store.Commit(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.risk.Load(context.Background(), a.store); err != nil {
 		t.Fatal(err)
 	}
 	var out struct {

@@ -31,10 +31,11 @@ type Outcome struct {
 	Alerts []Alert
 }
 
-// Publisher receives what was durably committed, for live fan-out. It must not block, and
-// must copy what it keeps: the slices are reused once it returns.
+// Publisher receives what was durably committed, for live fan-out: the fixes and events this
+// commit stored (not those of fixes stored before) and the alerts as upserted. It must not
+// block, and must copy what it keeps: the slices are reused once it returns.
 type Publisher interface {
-	Publish(fixes []Fix, alerts []Alert)
+	Publish(fixes []Fix, events []Event, alerts []Alert)
 }
 
 // VehicleState is what the pipeline keeps per vehicle between fixes. Rules keep their own
@@ -703,8 +704,14 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
 	for _, a := range b.Alerts {
 		p.m.alerts.WithLabelValues(a.Type).Inc()
 	}
-	if p.cfg.Publisher != nil && (len(stored) > 0 || len(b.Alerts) > 0) {
-		p.cfg.Publisher.Publish(stored, b.Alerts)
+	events := b.Events[:0]
+	for _, e := range b.Events {
+		if e.FixRef == 0 || !b.Duplicates[e.FixRef-1] {
+			events = append(events, e)
+		}
+	}
+	if p.cfg.Publisher != nil && (len(stored) > 0 || len(events) > 0 || len(b.Alerts) > 0) {
+		p.cfg.Publisher.Publish(stored, events, b.Alerts)
 	}
 	for _, pd := range group {
 		p.recycleFixes(pd)

@@ -27,9 +27,10 @@ import (
 	"github.com/borderwatch/borderwatch/ingest/ratelimit"
 	"github.com/borderwatch/borderwatch/mapui"
 	"github.com/borderwatch/borderwatch/mapui/access"
-	"github.com/borderwatch/borderwatch/notifier"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/notifier"
 	"github.com/borderwatch/borderwatch/tracker/pgstore"
+	"github.com/borderwatch/borderwatch/tracker/risk"
 	"github.com/borderwatch/borderwatch/tracker/rules"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
@@ -45,6 +46,7 @@ type app struct {
 	pipeline *tracker.Pipeline
 	rules    *rules.Engine
 	hub      *mapui.Hub
+	risk     *risk.Scorer
 	api      *mapui.Server
 	notifier *notifier.Notifier // nil when the store keeps no outbox
 
@@ -132,6 +134,10 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.hub = mapui.NewHub(a.log, a.reg)
+	a.risk = risk.New(risk.Config{Now: cfg.Now})
+	if err := a.risk.Load(ctx, a.store); err != nil {
+		return nil, err
+	}
 	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now})
 	if err := a.rules.Load(ctx); err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
@@ -139,7 +145,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	a.pipeline = tracker.NewPipeline(tracker.PipelineConfig{
 		Store:      a.store,
 		Evaluator:  a.rules,
-		Publisher:  a.hub,
+		Publisher:  publishers{a.hub, a.risk},
 		Logger:     a.log,
 		Registerer: a.reg,
 		Now:        cfg.Now,
@@ -164,6 +170,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Ingest:              a.pipeline,
 		Gates:               a.rules,
 		Hub:                 a.hub,
+		Risk:                a.risk,
 		Logger:              a.log,
 		Gatherer:            a.reg,
 		Now:                 cfg.Now,
@@ -345,7 +352,7 @@ func (a *app) maintainPostgres(ctx context.Context, pg *pgstore.Store) {
 // newNotifier sets up webhooks from the settings. It runs without hooks too: it then marks the
 // outbox's changes as routed to nobody and prunes them, so the outbox does not grow.
 func (a *app) newNotifier() error {
-	ob, ok := a.store.(tracker.Outbox)
+	ob, ok := a.store.(notifier.Outbox)
 	if !ok {
 		return nil
 	}
@@ -358,6 +365,15 @@ func (a *app) newNotifier() error {
 		a.log.Info("webhook", "name", h.Name, "signed", h.Secret != "")
 	}
 	return err
+}
+
+// publishers hands the pipeline's commits to each of its publishers in turn.
+type publishers []tracker.Publisher
+
+func (ps publishers) Publish(fixes []tracker.Fix, events []tracker.Event, alerts []tracker.Alert) {
+	for _, p := range ps {
+		p.Publish(fixes, events, alerts)
+	}
 }
 
 func addrOf(ln net.Listener) string {

@@ -18,7 +18,7 @@ import (
 	"github.com/paulmach/orb/geo"
 
 	"github.com/borderwatch/borderwatch/geofence/district"
-	"github.com/borderwatch/borderwatch/notifier"
+	"github.com/borderwatch/borderwatch/tracker/notifier"
 )
 
 // TestWebhookEndToEnd runs the server as a process with a webhook whose receiver is down: a

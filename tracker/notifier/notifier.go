@@ -1,4 +1,4 @@
-// Package notifier sends alert changes to webhooks. The store's outbox (tracker.Outbox) holds
+// Package notifier sends alert changes to webhooks. The store's outbox (Outbox) holds
 // every change from the transaction that made it, so nothing is lost between a committed alert
 // and its notification; the notifier routes changes into one delivery per interested hook and
 // POSTs them, at least once and in order per alert, retrying with capped exponential backoff
@@ -31,9 +31,18 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
+// Outbox is what the notifier needs of the store's outbox; tracker.Outbox documents each method.
+type Outbox interface {
+	Route(ctx context.Context, limit int, now time.Time, hooks func(tracker.AlertChange) []string) (int, error)
+	ClaimDeliveries(ctx context.Context, hook, owner string, now time.Time, lease time.Duration, limit int) ([]tracker.Delivery, error)
+	RecordAttempts(ctx context.Context, owner string, attempts []tracker.DeliveryAttempt) error
+	OutboxBacklog(ctx context.Context) (unrouted int, pending map[string]int, err error)
+	PruneOutbox(ctx context.Context, before time.Time) (int, error)
+}
+
 // Config configures a Notifier. Zero durations take the defaults named.
 type Config struct {
-	Outbox tracker.Outbox
+	Outbox Outbox
 	Hooks  []Hook
 	// Timeout bounds one attempt (default 10 s).
 	Timeout time.Duration
