@@ -36,7 +36,7 @@ type GateHandler interface {
 
 // Config configures the Server.
 type Config struct {
-	Store tracker.Store
+	Store Store
 	// Access decides who may do what: logins, sessions, users and the audit log. It must be
 	// over Store.
 	Access   *access.Service

@@ -12,21 +12,8 @@ import (
 
 var deliveryStatuses = map[string]bool{"": true, tracker.DeliveryPending: true, tracker.DeliveryDelivered: true, tracker.DeliveryFailed: true}
 
-// outbox is the store's webhook outbox; a store without one answers 404 to the webhook calls.
-func (s *Server) outbox(c *gin.Context) (tracker.Outbox, bool) {
-	ob, ok := s.cfg.Store.(tracker.Outbox)
-	if !ok {
-		fail(c, http.StatusNotFound, "not_found", "this store keeps no webhook outbox")
-	}
-	return ob, ok
-}
-
 // listDeliveries: GET /webhooks/deliveries?status=&hook=&alert_id=&limit=, newest first.
 func (s *Server) listDeliveries(c *gin.Context) {
-	ob, ok := s.outbox(c)
-	if !ok {
-		return
-	}
 	q := tracker.DeliveryQuery{Hook: c.Query("hook"), Status: c.Query("status"), Limit: 100}
 	if !deliveryStatuses[q.Status] {
 		badRequest(c, "status must be pending, delivered or failed")
@@ -43,7 +30,7 @@ func (s *Server) listDeliveries(c *gin.Context) {
 	if !limitParam(c, &q.Limit) {
 		return
 	}
-	ds, err := ob.Deliveries(c.Request.Context(), q)
+	ds, err := s.cfg.Store.Deliveries(c.Request.Context(), q)
 	if err != nil {
 		s.storeFail(c, err)
 		return
@@ -54,12 +41,8 @@ func (s *Server) listDeliveries(c *gin.Context) {
 // retryDelivery: POST /webhooks/deliveries/{id}/retry sends a failed delivery again, once the
 // receiver that refused it has been fixed.
 func (s *Server) retryDelivery(c *gin.Context) {
-	ob, ok := s.outbox(c)
-	if !ok {
-		return
-	}
 	id := c.Param("id")
-	if err := ob.RetryDelivery(c.Request.Context(), id, time.Now()); err != nil {
+	if err := s.cfg.Store.RetryDelivery(c.Request.Context(), id, time.Now()); err != nil {
 		s.storeFail(c, err)
 		return
 	}

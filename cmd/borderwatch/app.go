@@ -40,7 +40,7 @@ type app struct {
 	cfg      config
 	log      *slog.Logger
 	reg      *prometheus.Registry
-	store    tracker.Store
+	store    store
 	access   *access.Service
 	engine   geofence.Engine
 	pipeline *tracker.Pipeline
@@ -48,7 +48,7 @@ type app struct {
 	hub      *mapui.Hub
 	risk     *risk.Scorer
 	api      *mapui.Server
-	notifier *notifier.Notifier // nil when the store keeps no outbox
+	notifier *notifier.Notifier
 
 	httpLn, jt808Ln, gt06Ln, osmandLn net.Listener
 	jt808                             *jt808.Server
@@ -69,7 +69,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // openStore opens the configured store, retrying while the database is unreachable so that a
 // server started before its database comes up waits for it instead of failing.
-func openStore(ctx context.Context, cfg config, log *slog.Logger, reg prometheus.Registerer) (tracker.Store, error) {
+func openStore(ctx context.Context, cfg config, log *slog.Logger, reg prometheus.Registerer) (store, error) {
 	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "sqlite:") {
 		return openPostgres(ctx, cfg, log)
 	}
@@ -296,9 +296,7 @@ func (a *app) run(ctx context.Context) error {
 	notifierDone := make(chan struct{})
 	go func() {
 		defer close(notifierDone)
-		if a.notifier != nil {
-			a.notifier.Run(notifyCtx)
-		}
+		a.notifier.Run(notifyCtx)
 	}()
 	a.log.Info("BorderWatch serving", "http", a.httpLn.Addr().String(), "jt808", addrOf(a.jt808Ln), "gt06", addrOf(a.gt06Ln), "osmand", addrOf(a.osmandLn))
 
@@ -352,15 +350,11 @@ func (a *app) maintainPostgres(ctx context.Context, pg *pgstore.Store) {
 // newNotifier sets up webhooks from the settings. It runs without hooks too: it then marks the
 // outbox's changes as routed to nobody and prunes them, so the outbox does not grow.
 func (a *app) newNotifier() error {
-	ob, ok := a.store.(notifier.Outbox)
-	if !ok {
-		return nil
-	}
 	hooks, err := notifier.ParseHooks(a.cfg.WebhookURLs, a.cfg.WebhookSecret, a.cfg.WebhooksFile)
 	if err != nil {
 		return err
 	}
-	a.notifier, err = notifier.New(notifier.Config{Outbox: ob, Hooks: hooks, Timeout: a.cfg.WebhookTimeout, Logger: a.log, Registerer: a.reg})
+	a.notifier, err = notifier.New(notifier.Config{Outbox: a.store, Hooks: hooks, Timeout: a.cfg.WebhookTimeout, Logger: a.log, Registerer: a.reg})
 	for _, h := range hooks {
 		a.log.Info("webhook", "name", h.Name, "signed", h.Secret != "")
 	}

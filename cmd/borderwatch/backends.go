@@ -6,13 +6,12 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/pgstore"
 )
 
 // openPostgres connects to PostgreSQL, retrying with backoff for up to two minutes while it is
 // unreachable, and logging each failure so an operator sees why the server waits.
-func openPostgres(ctx context.Context, cfg config, log *slog.Logger) (tracker.Store, error) {
+func openPostgres(ctx context.Context, cfg config, log *slog.Logger) (store, error) {
 	wait := time.Second
 	deadline := time.Now().Add(2 * time.Minute)
 	for {

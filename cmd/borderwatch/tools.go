@@ -15,7 +15,7 @@ import (
 )
 
 // openForTool opens the configured store for an offline command.
-func openForTool(ctx context.Context, name string, args []string, stderr io.Writer) (tracker.Store, []string, error) {
+func openForTool(ctx context.Context, name string, args []string, stderr io.Writer) (store, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config

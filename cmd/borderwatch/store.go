@@ -1,0 +1,21 @@
+package main
+
+import (
+	"github.com/borderwatch/borderwatch/mapui"
+	"github.com/borderwatch/borderwatch/mapui/access"
+	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/notifier"
+	"github.com/borderwatch/borderwatch/tracker/risk"
+)
+
+// store is what the server's parts need of a store, each through its own interface; the
+// embedded and the PostgreSQL store implement all of them.
+type store interface {
+	mapui.Store
+	access.Store
+	notifier.Outbox
+	risk.Store
+	tracker.Store // until rules declares its own
+
+	Close() error
+}

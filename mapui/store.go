@@ -1,0 +1,51 @@
+package mapui
+
+import (
+	"context"
+	"time"
+
+	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// Store is what the API's handlers read and write. Both stores implement it; the conformance
+// suite (tracker/storetest) documents and checks each method's semantics. Users, sessions and
+// the audit log are access's, through Config.Access.
+type Store interface {
+	// Ping reports whether the store takes writes now (/readyz).
+	Ping(ctx context.Context) error
+
+	Track(ctx context.Context, vehicleID string, from, to time.Time) ([]tracker.Fix, error)
+	LatestFixes(ctx context.Context) ([]tracker.Fix, error)
+	SearchArea(ctx context.Context, box tracker.Box, from, to time.Time, limit int) ([]tracker.Fix, error)
+
+	Device(ctx context.Context, id string) (tracker.Device, error)
+	Devices(ctx context.Context) ([]tracker.Device, error)
+	CreateDevice(ctx context.Context, d tracker.Device) error
+	UpdateDevice(ctx context.Context, d tracker.Device) error
+	DeleteDevice(ctx context.Context, id string) error
+	Vehicle(ctx context.Context, id string) (tracker.Vehicle, error)
+	Vehicles(ctx context.Context) ([]tracker.Vehicle, error)
+	CreateVehicle(ctx context.Context, v tracker.Vehicle) error
+	UpdateVehicle(ctx context.Context, v tracker.Vehicle) error
+	DeleteVehicle(ctx context.Context, id string) error
+
+	Zone(ctx context.Context, id string) (geofence.Zone, error)
+	Zones(ctx context.Context) ([]geofence.Zone, error)
+	PutZones(ctx context.Context, zones []geofence.Zone) ([]geofence.Zone, error)
+	DeleteZone(ctx context.Context, id string) error
+
+	Declaration(ctx context.Context, id string) (tracker.Declaration, error)
+	Declarations(ctx context.Context, q tracker.DeclarationQuery) ([]tracker.Declaration, error)
+	CreateDeclaration(ctx context.Context, d tracker.Declaration) error
+	CloseDeclaration(ctx context.Context, id, status, reason string, at time.Time) (tracker.Declaration, error)
+
+	Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error)
+	Alert(ctx context.Context, id int64) (tracker.Alert, error)
+	Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Alert, error)
+	SetAlertStatus(ctx context.Context, id int64, status, user, note string, at time.Time) (tracker.Alert, error)
+
+	// Deliveries and RetryDelivery serve the webhook outbox's screens.
+	Deliveries(ctx context.Context, q tracker.DeliveryQuery) ([]tracker.Delivery, error)
+	RetryDelivery(ctx context.Context, id string, now time.Time) error
+}
