@@ -16,9 +16,9 @@ import (
 	"github.com/borderwatch/borderwatch/geofence/district"
 )
 
-// tile38Reference measures bare Tile38, the figure the README's Performance section compares BorderWatch with: the same
-// synthetic polygons as the bench plus the border line installed as fences, then vehicles
-// moving by pipelined SET from a few connections. No protocol parsing, no rules, no durable
+// tile38Reference measures bare Tile38, which the README's Performance section compares
+// BorderWatch with: the same synthetic polygons as the bench plus the border line installed as
+// fences, then vehicles moving by pipelined SET from a few connections. No protocol parsing, no rules, no durable
 // storage: what a deployment of plain Tile38 would do with the same positions.
 type tile38Reference struct {
 	Addr     string  `json:"addr"`

@@ -1,4 +1,4 @@
-// API client for /api/v1 (served by the Go package mapui; the README lists the calls), the token in sessionStorage,
+// API client for /api/v1 (its handlers are the Go package mapui): the token in sessionStorage,
 // Bearer on every call, {"error":{code,message}} turned into ApiError.
 
 export interface Fix {
