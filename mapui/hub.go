@@ -58,8 +58,9 @@ func NewHub(log *slog.Logger, reg prometheus.Registerer) *Hub {
 
 // Publish queues what was committed; it drops (and counts) rather than wait. It keeps copies:
 // clients keep only the newest position per vehicle, so only the newest fix of each vehicle
-// is kept, and late fixes (backfill) are history, not where the vehicle is now.
-func (h *Hub) Publish(fixes []tracker.Fix, alerts []tracker.Alert) {
+// is kept, and late fixes (backfill) are history, not where the vehicle is now. Events are
+// not sent live.
+func (h *Hub) Publish(fixes []tracker.Fix, _ []tracker.Event, alerts []tracker.Alert) {
 	h.mu.RLock()
 	n := len(h.clients)
 	h.mu.RUnlock()

@@ -85,9 +85,9 @@ func TestHubSubscription(t *testing.T) {
 		return tracker.Fix{VehicleID: id, DeviceID: id, Time: now, ReceivedAt: now, Lat: lat, Lon: lon, Valid: true}
 	}
 	// Outside first, inside last: the hub delivers in order, so once IN arrives OUT was decided.
-	hub.Publish([]tracker.Fix{fix("OUT1", 110.5, 43.5), fix("OUT2", 111.5, 44.5)},
+	hub.Publish([]tracker.Fix{fix("OUT1", 110.5, 43.5), fix("OUT2", 111.5, 44.5)}, nil,
 		[]tracker.Alert{{ID: 7, Type: "border_crossing", Severity: tracker.SeverityCritical, VehicleID: "OUT1", Lat: 43.5, Lon: 110.5, Time: now}})
-	hub.Publish([]tracker.Fix{fix("IN", 111.5, 43.5)}, nil)
+	hub.Publish([]tracker.Fix{fix("IN", 111.5, 43.5)}, nil, nil)
 	seen := map[string]bool{}
 	for !seen["IN"] {
 		for _, m := range next() {
@@ -115,9 +115,9 @@ func TestHubNewestPosition(t *testing.T) {
 	at := func(id string, t time.Time, late bool) tracker.Fix {
 		return tracker.Fix{VehicleID: id, DeviceID: id, Time: t, ReceivedAt: now, Lat: 43.5, Lon: 111.5, Valid: true, Late: late}
 	}
-	hub.Publish([]tracker.Fix{at("V", now.Add(-10*time.Second), false), at("V", now, false)}, nil)
-	hub.Publish([]tracker.Fix{at("V", now.Add(-time.Hour), true)}, nil)
-	hub.Publish([]tracker.Fix{at("MARK", now, false)}, nil)
+	hub.Publish([]tracker.Fix{at("V", now.Add(-10*time.Second), false), at("V", now, false)}, nil, nil)
+	hub.Publish([]tracker.Fix{at("V", now.Add(-time.Hour), true)}, nil, nil)
+	hub.Publish([]tracker.Fix{at("MARK", now, false)}, nil, nil)
 	var positions []time.Time
 	for done := false; !done; {
 		for _, m := range next() {

@@ -272,14 +272,25 @@ func (s *flakyStore) setDown(down bool) {
 // flakyEvaluator is the real zone evaluator behind a switch, as a geofence engine that
 // became unreachable: down, or after okLeft more calls (when not negative).
 type flakyEvaluator struct {
-	tracker.ZoneEvaluator
+	zones  *tracker.ZoneEvaluator
 	mu     sync.Mutex
 	down   bool
 	okLeft int
 	calls  int
 }
 
-func (e *flakyEvaluator) Evaluate(ctx context.Context, st *tracker.VehicleState, f *tracker.Fix, out *tracker.Outcome) error {
+func (e *flakyEvaluator) Vehicle(id string) tracker.VehicleEvaluator {
+	return flakyVehicle{e, e.zones.Vehicle(id)}
+}
+
+// flakyVehicle is a vehicle of the zone evaluator behind its flakyEvaluator's switch.
+type flakyVehicle struct {
+	e *flakyEvaluator
+	tracker.VehicleEvaluator
+}
+
+func (v flakyVehicle) Evaluate(ctx context.Context, f *tracker.Fix, out *tracker.Outcome) error {
+	e := v.e
 	e.mu.Lock()
 	e.calls++
 	if e.okLeft == 0 {
@@ -293,7 +304,7 @@ func (e *flakyEvaluator) Evaluate(ctx context.Context, st *tracker.VehicleState,
 	if down {
 		return errors.New("injected: geofence engine unreachable")
 	}
-	return e.ZoneEvaluator.Evaluate(ctx, st, f, out)
+	return v.VehicleEvaluator.Evaluate(ctx, f, out)
 }
 
 func (e *flakyEvaluator) set(down bool, okLeft int) {
@@ -337,7 +348,7 @@ func newFaultHarness(t *testing.T, mutate func(*tracker.PipelineConfig)) *faultH
 	if err := eng.SetZones(t.Context(), zones); err != nil {
 		t.Fatal(err)
 	}
-	h := &faultHarness{store: &flakyStore{Store: st}, eval: &flakyEvaluator{ZoneEvaluator: tracker.ZoneEvaluator{Engine: eng}, okLeft: -1}, reg: prometheus.NewRegistry()}
+	h := &faultHarness{store: &flakyStore{Store: st}, eval: &flakyEvaluator{zones: tracker.NewZoneEvaluator(eng), okLeft: -1}, reg: prometheus.NewRegistry()}
 	cfg := tracker.PipelineConfig{Store: h.store, Evaluator: h.eval, Registerer: h.reg, Now: func() time.Time { return now },
 		RetryMin: time.Millisecond, RetryMax: 20 * time.Millisecond, CloseTimeout: 100 * time.Millisecond}
 	if mutate != nil {
