@@ -612,6 +612,112 @@ func TestEvaluatorFailure(t *testing.T) {
 	}
 }
 
+// markEvaluator raises one "mark" event per fix, at the fix's time, and records what it was
+// published.
+type markEvaluator struct {
+	vehicles *tracker.VehicleMap[*markVehicle]
+	mu       sync.Mutex
+	fixes    []tracker.Fix
+	events   []tracker.Event
+}
+
+func newMarkEvaluator() *markEvaluator {
+	return &markEvaluator{vehicles: tracker.NewVehicleMap(func(string) *markVehicle { return &markVehicle{} })}
+}
+
+func (m *markEvaluator) Vehicle(id string) tracker.VehicleEvaluator { return m.vehicles.Get(id) }
+
+func (m *markEvaluator) Publish(fixes []tracker.Fix, events []tracker.Event, _ []tracker.Alert) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fixes = append(m.fixes, fixes...)
+	m.events = append(m.events, events...)
+}
+
+type markVehicle struct{ tracker.VehicleState }
+
+func (v *markVehicle) State() *tracker.VehicleState { return &v.VehicleState }
+
+func (v *markVehicle) Evaluate(_ context.Context, f *tracker.Fix, out *tracker.Outcome) error {
+	out.Events = append(out.Events, tracker.Event{Type: "mark", Time: f.Time, VehicleID: f.VehicleID, FixSeq: f.Seq})
+	return nil
+}
+
+// TestEventNamesItsFix: an event names the fix that caused it from submission to storage,
+// whatever else shares its group commit (refused fixes, resends, other vehicles' fixes).
+func TestEventNamesItsFix(t *testing.T) {
+	st, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	marks := newMarkEvaluator()
+	p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: marks, Publisher: marks, Now: func() time.Time { return now }})
+	const vehicles, steps = 8, 40
+	var wg sync.WaitGroup
+	for v := range vehicles {
+		wg.Go(func() {
+			id := fmt.Sprintf("veh-%d", v)
+			for i := range steps {
+				f := fix(now.Add(-time.Hour+time.Duration(i)*10*time.Second), 43, 111+float64(i)/1000)
+				f.VehicleID, f.DeviceID = id, id
+				bad := f
+				bad.Lat = 95
+				batch := []tracker.Fix{bad, f}
+				if i > 0 {
+					prev := batch[1]
+					prev.Time = prev.Time.Add(-10 * time.Second)
+					batch = append(batch, prev) // a resend
+				}
+				var re *tracker.RefusedError
+				if err := p.Submit(context.Background(), batch); !errors.As(err, &re) {
+					t.Errorf("Submit = %v, want the bad fix refused", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	p.Close()
+	evs, err := st.Events(t.Context(), tracker.EventQuery{Type: "mark"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != vehicles*steps {
+		t.Fatalf("%d events, want one per fix: %d", len(evs), vehicles*steps)
+	}
+	for _, e := range evs {
+		fs, err := st.Track(t.Context(), e.VehicleID, e.Time, e.Time.Add(time.Microsecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs) != 1 || e.FixID != fs[0].ID {
+			t.Fatalf("event of %s at %s names fix %d, want %v", e.VehicleID, e.Time, e.FixID, fs)
+		}
+	}
+	if len(marks.fixes) != vehicles*steps || len(marks.events) != vehicles*steps {
+		t.Errorf("published %d fixes and %d events, want %d of each", len(marks.fixes), len(marks.events), vehicles*steps)
+	}
+
+	// Restarted without knowing what is stored: the fix is evaluated again, found stored, and
+	// its event is neither stored again nor published.
+	p = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: marks, Publisher: marks, Now: func() time.Time { return now }})
+	defer p.Close()
+	f := fix(now.Add(-time.Hour), 43, 111)
+	f.VehicleID, f.DeviceID = "veh-0", "veh-0"
+	if err := p.Submit(t.Context(), []tracker.Fix{f}); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := st.Events(t.Context(), tracker.EventQuery{Type: "mark"}); err != nil || len(evs) != vehicles*steps {
+		t.Errorf("after a stored fix came again: %d events, %v; want %d", len(evs), err, vehicles*steps)
+	}
+	marks.mu.Lock()
+	defer marks.mu.Unlock()
+	if len(marks.events) != vehicles*steps {
+		t.Errorf("the event of a stored fix was published again")
+	}
+}
+
 // TestEmitKeptThroughOutage: an event emitted while the store is down is written once it is back.
 func TestEmitKeptThroughOutage(t *testing.T) {
 	h := newFaultHarness(t, nil)
