@@ -12,10 +12,10 @@ type Checker interface {
 	Check(ctx context.Context) (Outcome, error)
 }
 
-// RunChecks runs c every tick of the Now clock until ctx ends, and commits what it raises. A
-// simulated clock may run many times faster than the wall clock (the demo replays a day at
-// 60×): RunChecks measures the pace of Now and waits tick divided by it, or a meeting of ten
-// simulated minutes would fall between two checks.
+// RunChecks runs c every tick of the pipeline's Now clock (the Checker's too) until ctx ends,
+// and commits what it raises. A simulated clock may run many times faster than the wall clock
+// (the demo replays a day at 60×): RunChecks measures the pace of Now and waits tick divided
+// by it, or a meeting of ten simulated minutes would fall between two checks.
 func (p *Pipeline) RunChecks(ctx context.Context, c Checker, tick time.Duration) {
 	wait := minCheckWait // the first check soon, to learn the pace
 	lastWall, lastNow := time.Now(), p.cfg.Now()
