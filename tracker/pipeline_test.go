@@ -782,3 +782,48 @@ func BenchmarkSubmit(b *testing.B) {
 		}
 	})
 }
+
+// countingChecker raises one alert a check.
+type countingChecker struct{ n atomic.Int64 }
+
+func (c *countingChecker) Check(context.Context) (tracker.Outcome, error) {
+	n := c.n.Add(1)
+	a := tracker.Alert{Type: tracker.AlertSignalLost, Severity: tracker.SeverityWarning, VehicleID: "v1", Time: now,
+		DedupKey: fmt.Sprintf("check:%d", n)}
+	return tracker.Outcome{Alerts: []tracker.Alert{a}}, nil
+}
+
+// TestRunChecks: what a check raises is committed; on a clock running 3600× as fast as the
+// wall clock, a 30 s tick is a check every few milliseconds of the wall clock.
+func TestRunChecks(t *testing.T) {
+	st, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	start := time.Now()
+	fast := func() time.Time { return now.Add(3600 * time.Since(start)) }
+	p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Now: fast})
+	defer p.Close()
+	var c countingChecker
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.RunChecks(ctx, &c, 30*time.Second)
+	}()
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	<-done
+	p.Close() // writes what the last check raised, should its Emit have ended with ctx
+	if n := c.n.Load(); n < 5 {
+		t.Errorf("%d checks in 500 ms of a clock running 3600×, want a check every 20-odd ms", n)
+	}
+	as, err := st.Alerts(t.Context(), tracker.AlertQuery{VehicleID: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := c.n.Load(); int64(len(as)) != n {
+		t.Errorf("%d alerts stored, want one per check: %d", len(as), n)
+	}
+}
