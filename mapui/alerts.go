@@ -167,16 +167,17 @@ func (s *Server) gateEvent(c *gin.Context) {
 	}
 	var ev tracker.Event
 	var alerts []tracker.Alert
-	var err error
 	if s.cfg.Gates != nil {
-		ev, alerts, err = s.cfg.Gates.GateRead(c.Request.Context(), g)
+		ev, alerts = s.cfg.Gates.GateRead(c.Request.Context(), g)
 	} else {
-		ev, err = s.matchGate(c, g)
-		if err == nil {
-			err = s.cfg.Ingest.Emit(c.Request.Context(), []tracker.Event{ev}, nil)
+		var err error
+		if ev, err = s.matchGate(c, g); err != nil {
+			s.storeFail(c, err)
+			return
 		}
 	}
-	if err != nil {
+	// Answered once durable, as fixes are acknowledged.
+	if err := s.cfg.Ingest.Emit(c.Request.Context(), []tracker.Event{ev}, alerts); err != nil {
 		s.storeFail(c, err)
 		return
 	}

@@ -29,9 +29,10 @@ type Ingest interface {
 	StoreError() error
 }
 
-// GateHandler receives gate reads; the rules compare them with GPS and declarations.
+// GateHandler receives gate reads; the rules compare them with GPS and declarations. It
+// returns the gate_read event and any alerts, which the server commits through Ingest.
 type GateHandler interface {
-	GateRead(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert, error)
+	GateRead(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert)
 }
 
 // Config configures the Server.

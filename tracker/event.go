@@ -26,7 +26,7 @@ type Event struct {
 	ZoneID    string
 	Lat, Lon  float64
 	FixID     int64
-	FixRef    int // before Commit: 1-based index of the causing fix in Batch.Fixes (0: none)
+	FixSeq    uint64 // the Seq of the fix that caused it (0: none); Commit sets FixID from it
 	Late      bool
 	Attrs     map[string]any
 }

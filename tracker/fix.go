@@ -11,9 +11,12 @@ import (
 )
 
 // Fix is one position report of a device, normalised by its gateway.
-// Time is the device's GNSS time in UTC; ReceivedAt is the server's clock.
+// Time is the device's GNSS time in UTC; ReceivedAt is the server's clock. Seq is the fix's
+// identity from the pipeline to the store (an event names its fix by it); ID is the stored
+// fix's, set by Commit.
 type Fix struct {
 	ID         int64          `json:"id,omitempty"`
+	Seq        uint64         `json:"-"`
 	VehicleID  string         `json:"vehicle_id"`
 	DeviceID   string         `json:"device_id"`
 	Protocol   string         `json:"protocol,omitempty"`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"math"
 	"slices"
@@ -17,15 +16,24 @@ import (
 	"github.com/borderwatch/borderwatch/geofence"
 )
 
-// Evaluator turns a vehicle's fixes into events and alerts. The pipeline calls it with the
-// vehicle's state locked, in device-time order for fixes that extend the track; a late fix
-// (older than the newest) arrives with Late set and is the evaluator's to place in the past.
+// Evaluator turns fixes into events and alerts, vehicle by vehicle. It owns the vehicles:
+// each embeds the pipeline's VehicleState, so that one lock guards a vehicle's whole state,
+// whoever changes it (fixes, timers, gate reads).
 type Evaluator interface {
-	Evaluate(ctx context.Context, st *VehicleState, f *Fix, out *Outcome) error
+	// Vehicle returns the vehicle, made on first use: always the same one for an id.
+	Vehicle(id string) VehicleEvaluator
 }
 
-// Outcome collects what evaluating one fix produced. An event's FixRef of 1 names the fix
-// being evaluated; 0 names none.
+// VehicleEvaluator is one vehicle of an Evaluator. The pipeline locks State and calls
+// Evaluate in device-time order for fixes that extend the track; a late fix (older than the
+// newest) arrives with Late set and is the evaluator's to place in the past.
+type VehicleEvaluator interface {
+	State() *VehicleState
+	// Evaluate appends what f caused to out, State locked; an event of f names it by f.Seq.
+	Evaluate(ctx context.Context, f *Fix, out *Outcome) error
+}
+
+// Outcome is what evaluating produced, to be committed.
 type Outcome struct {
 	Events []Event
 	Alerts []Alert
@@ -38,20 +46,37 @@ type Publisher interface {
 	Publish(fixes []Fix, events []Event, alerts []Alert)
 }
 
-// VehicleState is what the pipeline keeps per vehicle between fixes. Rules keep their own
-// per-vehicle state in Rules.
-type VehicleState struct {
-	VehicleID string
-	Last      Fix  // newest fix by device time
-	HasLast   bool // Last is set
-	LastGood  Fix  // newest valid fix not flagged as a jump: the reference for jumps and geofencing
-	HasGood   bool
-	Rules     any
+// Committer makes batches durable: a FixStore's Commit.
+type Committer interface {
+	Commit(ctx context.Context, b *Batch) error
 }
+
+// VehicleState is the pipeline's part of a vehicle's state: its newest fixes and the fixes in
+// flight, by which resends are recognised. The zero value is ready; an Evaluator's vehicles
+// embed it, and its lock guards all of theirs.
+type VehicleState struct {
+	mu       sync.Mutex
+	last     Fix  // newest fix by device time
+	hasLast  bool // last is set
+	lastGood Fix  // newest valid fix not flagged as a jump: the reference for jumps
+	hasGood  bool
+	// keys holds the fixes evaluated and not known to be acknowledged, by (device, time),
+	// with the submission carrying them: a resend is answered from here. Entries go once
+	// durable and acknowledged, or owedWindow older than last.
+	keys    map[fixKey]*pending
+	sweepAt int
+}
+
+// Lock locks the vehicle: the pipeline holds it while it takes a fix, timers and gate reads
+// while they change the vehicle.
+func (s *VehicleState) Lock() { s.mu.Lock() }
+
+// Unlock unlocks the vehicle.
+func (s *VehicleState) Unlock() { s.mu.Unlock() }
 
 // PipelineConfig configures a Pipeline.
 type PipelineConfig struct {
-	Store      FixStore
+	Store      Committer
 	Evaluator  Evaluator // may be nil: fixes are stored and published only
 	Publisher  Publisher // may be nil
 	Logger     *slog.Logger
@@ -87,11 +112,12 @@ type PipelineConfig struct {
 // or already written, and acknowledged once that is durable, neither evaluated again nor
 // marked late. The backlog is bounded by turning new fixes away before evaluating them.
 type Pipeline struct {
-	cfg    PipelineConfig
-	log    *slog.Logger
-	m      *pipelineMetrics
-	seed   maphash.Seed
-	shards [64]shard
+	cfg PipelineConfig
+	log *slog.Logger
+	m   *pipelineMetrics
+	// own holds the vehicles when there is no Evaluator to hold them.
+	own *VehicleMap[*VehicleState]
+	seq atomic.Uint64 // the last Seq given to a fix
 
 	// admit orders admission against Close: Submit and Emit hold it shared from admission
 	// until their work is queued, so Close knows when nothing more can arrive.
@@ -126,21 +152,6 @@ type failNote struct {
 	err error // set before ch is closed
 }
 
-type shard struct {
-	mu       sync.Mutex
-	vehicles map[string]*vehicleEntry
-}
-
-type vehicleEntry struct {
-	mu sync.Mutex
-	st VehicleState
-	// keys holds the fixes evaluated and not known to be acknowledged, by (device, time),
-	// with the submission carrying them: a resend is answered from here. Entries go once
-	// durable and acknowledged, or owedWindow older than Last.
-	keys    map[fixKey]*pending
-	sweepAt int
-}
-
 type fixKey struct {
 	device string
 	t      int64 // device time, Unix nanoseconds
@@ -156,8 +167,8 @@ const (
 
 // pending is one Submit's or Emit's share of a group commit.
 type pending struct {
-	batch Batch
-	out   Outcome       // the Evaluator's scratch while its Submit evaluates
+	fixes []Fix
+	out   Outcome       // what its fixes caused (the Evaluator appends in place), or Emit's
 	done  chan struct{} // closed once durable, or given up by Close
 	err   error         // set before done is closed: nil when durable
 	acked atomic.Bool   // its submitter acknowledged every fix of it
@@ -199,14 +210,13 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 	p := &Pipeline{
 		cfg:     cfg,
 		log:     cfg.Logger,
-		seed:    maphash.MakeSeed(),
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		failed:  &failNote{ch: make(chan struct{})},
 	}
-	for i := range p.shards {
-		p.shards[i].vehicles = map[string]*vehicleEntry{}
+	if cfg.Evaluator == nil {
+		p.own = NewVehicleMap(func(string) *VehicleState { return &VehicleState{} })
 	}
 	p.m = newPipelineMetrics(cfg.Registerer,
 		func() float64 { return float64(p.waiting.Load()) },
@@ -219,28 +229,25 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 // retransmissions are judged against what is already stored.
 func (p *Pipeline) Seed(fixes []Fix) {
 	for _, f := range fixes {
-		e := p.entry(f.VehicleID)
-		e.mu.Lock()
-		if !e.st.HasLast || f.Time.After(e.st.Last.Time) {
-			e.st.Last, e.st.HasLast = f, true
+		st, _ := p.vehicle(f.VehicleID)
+		st.Lock()
+		if !st.hasLast || f.Time.After(st.last.Time) {
+			st.last, st.hasLast = f, true
 			if f.Valid && !f.HasFlag(FlagJump) {
-				e.st.LastGood, e.st.HasGood = f, true
+				st.lastGood, st.hasGood = f, true
 			}
 		}
-		e.mu.Unlock()
+		st.Unlock()
 	}
 }
 
-func (p *Pipeline) entry(vehicleID string) *vehicleEntry {
-	s := &p.shards[maphash.String(p.seed, vehicleID)%uint64(len(p.shards))]
-	s.mu.Lock()
-	e := s.vehicles[vehicleID]
-	if e == nil {
-		e = &vehicleEntry{st: VehicleState{VehicleID: vehicleID}}
-		s.vehicles[vehicleID] = e
+// vehicle returns the vehicle's state and its evaluator (nil without an Evaluator).
+func (p *Pipeline) vehicle(id string) (*VehicleState, VehicleEvaluator) {
+	if p.own != nil {
+		return p.own.Get(id), nil
 	}
-	s.mu.Unlock()
-	return e
+	v := p.cfg.Evaluator.Vehicle(id)
+	return v.State(), v
 }
 
 // ErrClosed is returned by Submit after Close.
@@ -258,20 +265,21 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 	}
 	now := p.cfg.Now()
 	pd := newPending()
-	b := &pd.batch
-	// Each fix is evaluated in its place in the batch (dropped again if refused or resent): a
-	// copy handed to the Evaluator would escape to the heap once per fix.
-	b.Fixes = p.fixBuf(len(fixes))
+	// Each fix is evaluated in its place in the submission (dropped again if refused or
+	// resent), and the Evaluator appends to its output in place: copies handed over would
+	// escape to the heap once per fix.
+	pd.fixes = p.fixBuf(len(fixes))
+	out := &pd.out
 	var refused []Refusal
 	var resent []*pending
-	out := &pd.out
 	var evalErr error
 	p.countReceived(fixes)
+	seq := p.seq.Add(uint64(len(fixes))) - uint64(len(fixes)) // fixes[i] gets seq+i+1
 	for i := range fixes {
-		b.Fixes = append(b.Fixes, fixes[i])
-		f := &b.Fixes[len(b.Fixes)-1]
+		pd.fixes = append(pd.fixes, fixes[i])
+		f := &pd.fixes[len(pd.fixes)-1]
 		if reason := p.check(f, now); reason != "" {
-			b.Fixes = b.Fixes[:len(b.Fixes)-1]
+			pd.fixes = pd.fixes[:len(pd.fixes)-1]
 			p.m.rejected.WithLabelValues(reason).Inc()
 			refused = append(refused, Refusal{Index: i, Reason: reason})
 			continue
@@ -280,10 +288,12 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 			f.ReceivedAt = now
 		}
 		f.Time, f.ReceivedAt = f.Time.UTC(), f.ReceivedAt.UTC()
-		out.Events, out.Alerts = out.Events[:0], out.Alerts[:0]
-		carrier, dup, err := p.evaluate(ctx, f, out, pd)
+		f.Seq = seq + uint64(i) + 1
+		events, alerts := len(out.Events), len(out.Alerts)
+		carrier, dup, err := p.evaluate(ctx, f, pd)
 		if err != nil {
-			b.Fixes = b.Fixes[:len(b.Fixes)-1]
+			pd.fixes = pd.fixes[:len(pd.fixes)-1]
+			out.Events, out.Alerts = out.Events[:events], out.Alerts[:alerts]
 			// What was evaluated before stays queued: the state has moved past it.
 			if errors.Is(err, ErrBacklogFull) {
 				p.m.deferred.Add(float64(len(fixes) - i))
@@ -292,21 +302,12 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 			break
 		}
 		if dup {
-			b.Fixes = b.Fixes[:len(b.Fixes)-1]
+			pd.fixes = pd.fixes[:len(pd.fixes)-1]
 			p.m.duplicates.Inc()
 			if carrier != nil && carrier != pd {
 				resent = append(resent, carrier)
 			}
-			continue
 		}
-		ref := len(b.Fixes)
-		for _, e := range out.Events {
-			if e.FixRef == 1 {
-				e.FixRef = ref
-			}
-			b.Events = append(b.Events, e)
-		}
-		b.Alerts = append(b.Alerts, out.Alerts...)
 	}
 	queued := p.enqueue(pd)
 	if evalErr != nil {
@@ -348,8 +349,8 @@ func (p *Pipeline) fixBuf(n int) []Fix {
 // recycleFixes takes back a written submission's fixes: nothing reads them after their commit
 // (resends are matched by key, waiting submitters by done).
 func (p *Pipeline) recycleFixes(pd *pending) {
-	b := pd.batch.Fixes
-	pd.batch.Fixes = nil
+	b := pd.fixes
+	pd.fixes = nil
 	if cap(b) != pooledFixes {
 		return
 	}
@@ -404,7 +405,7 @@ func (p *Pipeline) reserve() bool {
 // by reserve.
 func (p *Pipeline) enqueue(pd *pending) bool {
 	defer p.active.Done()
-	if len(pd.batch.Fixes) == 0 && len(pd.batch.Events) == 0 && len(pd.batch.Alerts) == 0 {
+	if len(pd.fixes) == 0 && len(pd.out.Events) == 0 && len(pd.out.Alerts) == 0 {
 		return false
 	}
 	p.waiting.Add(1)
@@ -463,34 +464,34 @@ func (p *Pipeline) check(f *Fix, now time.Time) string {
 var oldestTime = time.Date(2000, 1, 2, 0, 0, 0, 0, time.UTC)
 
 // evaluate updates the vehicle's state and runs the evaluator, with the vehicle locked, and
-// notes the fix as carried by pd. A retransmission (same device and time as a fix evaluated
-// before) is not evaluated again: dup is set, with the submission carrying the original if
-// it is not known to be acknowledged (nil if it is stored and was).
-func (p *Pipeline) evaluate(ctx context.Context, f *Fix, out *Outcome, pd *pending) (carrier *pending, dup bool, err error) {
-	e := p.entry(f.VehicleID)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	st := &e.st
+// notes the fix as carried by pd; the evaluator appends to pd.out. A retransmission (same
+// device and time as a fix evaluated before) is not evaluated again: dup is set, with the
+// submission carrying the original if it is not known to be acknowledged (nil if it is
+// stored and was).
+func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *pending, dup bool, err error) {
+	st, v := p.vehicle(f.VehicleID)
+	st.Lock()
+	defer st.Unlock()
 	k := fixKey{f.DeviceID, f.Time.UnixNano()}
-	if c := e.keys[k]; c != nil {
+	if c := st.keys[k]; c != nil {
 		return c, true, nil
 	}
-	if st.HasLast && f.DeviceID == st.Last.DeviceID && f.Time.Equal(st.Last.Time) {
+	if st.hasLast && f.DeviceID == st.last.DeviceID && f.Time.Equal(st.last.Time) {
 		return nil, true, nil // stored before this process started, or written and acknowledged
 	}
 	if !p.reserve() {
 		return nil, false, ErrBacklogFull
 	}
-	if st.HasLast && f.Time.Before(st.Last.Time) {
+	if st.hasLast && f.Time.Before(st.last.Time) {
 		f.Late = true
 	}
-	if f.Valid && st.HasGood && !f.Late {
-		if impliedSpeedKmh(&st.LastGood, f) > p.cfg.MaxSpeedKmh {
+	if f.Valid && st.hasGood && !f.Late {
+		if impliedSpeedKmh(&st.lastGood, f) > p.cfg.MaxSpeedKmh {
 			f.Flags = append(f.Flags, FlagJump)
 		}
 	}
-	if p.cfg.Evaluator != nil {
-		if err := p.cfg.Evaluator.Evaluate(ctx, st, f, out); err != nil {
+	if v != nil {
+		if err := v.Evaluate(ctx, f, &pd.out); err != nil {
 			// The pipeline's own state has not moved: the resent fix is evaluated afresh.
 			p.backlog.Add(-1)
 			return nil, false, err
@@ -503,34 +504,34 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, out *Outcome, pd *pendi
 		p.m.flagged.WithLabelValues(FlagJump).Inc()
 	}
 	if !f.Late {
-		st.Last, st.HasLast = *f, true
+		st.last, st.hasLast = *f, true
 		if f.Valid && !f.HasFlag(FlagJump) {
-			st.LastGood, st.HasGood = *f, true
+			st.lastGood, st.hasGood = *f, true
 		}
 	}
-	if e.keys == nil {
-		e.keys, e.sweepAt = map[fixKey]*pending{}, sweepMin
+	if st.keys == nil {
+		st.keys, st.sweepAt = map[fixKey]*pending{}, sweepMin
 	}
-	if len(e.keys) >= e.sweepAt {
-		e.sweep(st.Last.Time.Add(-owedWindow).UnixNano())
+	if len(st.keys) >= st.sweepAt {
+		st.sweep(st.last.Time.Add(-owedWindow).UnixNano())
 	}
-	e.keys[k] = pd
+	st.keys[k] = pd
 	return nil, false, nil
 }
 
 // sweep forgets the fixes that are durable and acknowledged, those given up by Close, and
 // unacknowledged ones older than horizon. Amortised: it runs when the keys have doubled.
-func (e *vehicleEntry) sweep(horizon int64) {
-	for k, pd := range e.keys {
+func (s *VehicleState) sweep(horizon int64) {
+	for k, pd := range s.keys {
 		select {
 		case <-pd.done:
 			if pd.acked.Load() || pd.err != nil || k.t < horizon {
-				delete(e.keys, k)
+				delete(s.keys, k)
 			}
 		default:
 		}
 	}
-	e.sweepAt = max(sweepMin, 2*len(e.keys))
+	s.sweepAt = max(sweepMin, 2*len(s.keys))
 }
 
 // impliedSpeedKmh is the speed needed to go from a to b; a jump over a short distance (GPS
@@ -557,8 +558,8 @@ func (p *Pipeline) Emit(ctx context.Context, events []Event, alerts []Alert) err
 		return err
 	}
 	pd := newPending()
-	pd.batch.Events = append(pd.batch.Events, events...)
-	pd.batch.Alerts = append(pd.batch.Alerts, alerts...)
+	pd.out.Events = append(pd.out.Events, events...)
+	pd.out.Alerts = append(pd.out.Alerts, alerts...)
 	p.enqueue(pd)
 	return p.await(ctx, pd)
 }
@@ -594,9 +595,9 @@ func (p *Pipeline) writer() {
 			}
 			continue
 		}
-		k, n := 1, len(queue[0].batch.Fixes)
-		for k < len(queue) && n+len(queue[k].batch.Fixes) <= p.cfg.MaxBatch {
-			n += len(queue[k].batch.Fixes)
+		k, n := 1, len(queue[0].fixes)
+		for k < len(queue) && n+len(queue[k].fixes) <= p.cfg.MaxBatch {
+			n += len(queue[k].fixes)
 			k++
 		}
 		group := queue[:k]
@@ -666,20 +667,14 @@ func (p *Pipeline) writer() {
 func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
 	n := 0
 	for _, pd := range group {
-		n += len(pd.batch.Fixes)
+		n += len(pd.fixes)
 	}
 	clear(b.Fixes) // the last group's: no references kept for the garbage collector
 	b.Fixes, b.Events, b.Alerts = slices.Grow(b.Fixes[:0], n), b.Events[:0], b.Alerts[:0]
 	for _, pd := range group {
-		off := len(b.Fixes)
-		b.Fixes = append(b.Fixes, pd.batch.Fixes...)
-		for _, e := range pd.batch.Events {
-			if e.FixRef > 0 {
-				e.FixRef += off
-			}
-			b.Events = append(b.Events, e)
-		}
-		b.Alerts = append(b.Alerts, pd.batch.Alerts...)
+		b.Fixes = append(b.Fixes, pd.fixes...)
+		b.Events = append(b.Events, pd.out.Events...)
+		b.Alerts = append(b.Alerts, pd.out.Alerts...)
 	}
 	start := time.Now()
 	// The commit must not be cut short by one submitter's context: others share it.
@@ -698,17 +693,15 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
 		stored = append(stored, b.Fixes[i])
 	}
 	p.m.stored.Add(float64(len(stored)))
+	events := b.Events[:0]
 	for _, e := range b.Events {
 		p.m.events.WithLabelValues(e.Type).Inc()
+		if e.ID != 0 { // not stored with its fix before
+			events = append(events, e)
+		}
 	}
 	for _, a := range b.Alerts {
 		p.m.alerts.WithLabelValues(a.Type).Inc()
-	}
-	events := b.Events[:0]
-	for _, e := range b.Events {
-		if e.FixRef == 0 || !b.Duplicates[e.FixRef-1] {
-			events = append(events, e)
-		}
 	}
 	if p.cfg.Publisher != nil && (len(stored) > 0 || len(events) > 0 || len(b.Alerts) > 0) {
 		p.cfg.Publisher.Publish(stored, events, b.Alerts)
@@ -729,9 +722,9 @@ func (p *Pipeline) giveUp(queue []*pending, err error) {
 	var fixes, events, alerts int
 	gone := fmt.Errorf("pipeline closed before the store took it: %w", err)
 	for _, pd := range queue {
-		fixes += len(pd.batch.Fixes)
-		events += len(pd.batch.Events)
-		alerts += len(pd.batch.Alerts)
+		fixes += len(pd.fixes)
+		events += len(pd.out.Events)
+		alerts += len(pd.out.Alerts)
 		pd.err = gone
 		close(pd.done)
 	}

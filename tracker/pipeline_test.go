@@ -272,14 +272,25 @@ func (s *flakyStore) setDown(down bool) {
 // flakyEvaluator is the real zone evaluator behind a switch, as a geofence engine that
 // became unreachable: down, or after okLeft more calls (when not negative).
 type flakyEvaluator struct {
-	tracker.ZoneEvaluator
+	zones  *tracker.ZoneEvaluator
 	mu     sync.Mutex
 	down   bool
 	okLeft int
 	calls  int
 }
 
-func (e *flakyEvaluator) Evaluate(ctx context.Context, st *tracker.VehicleState, f *tracker.Fix, out *tracker.Outcome) error {
+func (e *flakyEvaluator) Vehicle(id string) tracker.VehicleEvaluator {
+	return flakyVehicle{e, e.zones.Vehicle(id)}
+}
+
+// flakyVehicle is a vehicle of the zone evaluator behind its flakyEvaluator's switch.
+type flakyVehicle struct {
+	e *flakyEvaluator
+	tracker.VehicleEvaluator
+}
+
+func (v flakyVehicle) Evaluate(ctx context.Context, f *tracker.Fix, out *tracker.Outcome) error {
+	e := v.e
 	e.mu.Lock()
 	e.calls++
 	if e.okLeft == 0 {
@@ -293,7 +304,7 @@ func (e *flakyEvaluator) Evaluate(ctx context.Context, st *tracker.VehicleState,
 	if down {
 		return errors.New("injected: geofence engine unreachable")
 	}
-	return e.ZoneEvaluator.Evaluate(ctx, st, f, out)
+	return v.VehicleEvaluator.Evaluate(ctx, f, out)
 }
 
 func (e *flakyEvaluator) set(down bool, okLeft int) {
@@ -337,7 +348,7 @@ func newFaultHarness(t *testing.T, mutate func(*tracker.PipelineConfig)) *faultH
 	if err := eng.SetZones(t.Context(), zones); err != nil {
 		t.Fatal(err)
 	}
-	h := &faultHarness{store: &flakyStore{Store: st}, eval: &flakyEvaluator{ZoneEvaluator: tracker.ZoneEvaluator{Engine: eng}, okLeft: -1}, reg: prometheus.NewRegistry()}
+	h := &faultHarness{store: &flakyStore{Store: st}, eval: &flakyEvaluator{zones: tracker.NewZoneEvaluator(eng), okLeft: -1}, reg: prometheus.NewRegistry()}
 	cfg := tracker.PipelineConfig{Store: h.store, Evaluator: h.eval, Registerer: h.reg, Now: func() time.Time { return now },
 		RetryMin: time.Millisecond, RetryMax: 20 * time.Millisecond, CloseTimeout: 100 * time.Millisecond}
 	if mutate != nil {
@@ -601,6 +612,112 @@ func TestEvaluatorFailure(t *testing.T) {
 	}
 }
 
+// markEvaluator raises one "mark" event per fix, at the fix's time, and records what it was
+// published.
+type markEvaluator struct {
+	vehicles *tracker.VehicleMap[*markVehicle]
+	mu       sync.Mutex
+	fixes    []tracker.Fix
+	events   []tracker.Event
+}
+
+func newMarkEvaluator() *markEvaluator {
+	return &markEvaluator{vehicles: tracker.NewVehicleMap(func(string) *markVehicle { return &markVehicle{} })}
+}
+
+func (m *markEvaluator) Vehicle(id string) tracker.VehicleEvaluator { return m.vehicles.Get(id) }
+
+func (m *markEvaluator) Publish(fixes []tracker.Fix, events []tracker.Event, _ []tracker.Alert) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fixes = append(m.fixes, fixes...)
+	m.events = append(m.events, events...)
+}
+
+type markVehicle struct{ tracker.VehicleState }
+
+func (v *markVehicle) State() *tracker.VehicleState { return &v.VehicleState }
+
+func (v *markVehicle) Evaluate(_ context.Context, f *tracker.Fix, out *tracker.Outcome) error {
+	out.Events = append(out.Events, tracker.Event{Type: "mark", Time: f.Time, VehicleID: f.VehicleID, FixSeq: f.Seq})
+	return nil
+}
+
+// TestEventNamesItsFix: an event names the fix that caused it from submission to storage,
+// whatever else shares its group commit (refused fixes, resends, other vehicles' fixes).
+func TestEventNamesItsFix(t *testing.T) {
+	st, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	marks := newMarkEvaluator()
+	p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: marks, Publisher: marks, Now: func() time.Time { return now }})
+	const vehicles, steps = 8, 40
+	var wg sync.WaitGroup
+	for v := range vehicles {
+		wg.Go(func() {
+			id := fmt.Sprintf("veh-%d", v)
+			for i := range steps {
+				f := fix(now.Add(-time.Hour+time.Duration(i)*10*time.Second), 43, 111+float64(i)/1000)
+				f.VehicleID, f.DeviceID = id, id
+				bad := f
+				bad.Lat = 95
+				batch := []tracker.Fix{bad, f}
+				if i > 0 {
+					prev := batch[1]
+					prev.Time = prev.Time.Add(-10 * time.Second)
+					batch = append(batch, prev) // a resend
+				}
+				var re *tracker.RefusedError
+				if err := p.Submit(context.Background(), batch); !errors.As(err, &re) {
+					t.Errorf("Submit = %v, want the bad fix refused", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	p.Close()
+	evs, err := st.Events(t.Context(), tracker.EventQuery{Type: "mark"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != vehicles*steps {
+		t.Fatalf("%d events, want one per fix: %d", len(evs), vehicles*steps)
+	}
+	for _, e := range evs {
+		fs, err := st.Track(t.Context(), e.VehicleID, e.Time, e.Time.Add(time.Microsecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs) != 1 || e.FixID != fs[0].ID {
+			t.Fatalf("event of %s at %s names fix %d, want %v", e.VehicleID, e.Time, e.FixID, fs)
+		}
+	}
+	if len(marks.fixes) != vehicles*steps || len(marks.events) != vehicles*steps {
+		t.Errorf("published %d fixes and %d events, want %d of each", len(marks.fixes), len(marks.events), vehicles*steps)
+	}
+
+	// Restarted without knowing what is stored: the fix is evaluated again, found stored, and
+	// its event is neither stored again nor published.
+	p = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: marks, Publisher: marks, Now: func() time.Time { return now }})
+	defer p.Close()
+	f := fix(now.Add(-time.Hour), 43, 111)
+	f.VehicleID, f.DeviceID = "veh-0", "veh-0"
+	if err := p.Submit(t.Context(), []tracker.Fix{f}); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := st.Events(t.Context(), tracker.EventQuery{Type: "mark"}); err != nil || len(evs) != vehicles*steps {
+		t.Errorf("after a stored fix came again: %d events, %v; want %d", len(evs), err, vehicles*steps)
+	}
+	marks.mu.Lock()
+	defer marks.mu.Unlock()
+	if len(marks.events) != vehicles*steps {
+		t.Errorf("the event of a stored fix was published again")
+	}
+}
+
 // TestEmitKeptThroughOutage: an event emitted while the store is down is written once it is back.
 func TestEmitKeptThroughOutage(t *testing.T) {
 	h := newFaultHarness(t, nil)
@@ -664,4 +781,49 @@ func BenchmarkSubmit(b *testing.B) {
 			}
 		}
 	})
+}
+
+// countingChecker raises one alert a check.
+type countingChecker struct{ n atomic.Int64 }
+
+func (c *countingChecker) Check(context.Context) (tracker.Outcome, error) {
+	n := c.n.Add(1)
+	a := tracker.Alert{Type: tracker.AlertSignalLost, Severity: tracker.SeverityWarning, VehicleID: "v1", Time: now,
+		DedupKey: fmt.Sprintf("check:%d", n)}
+	return tracker.Outcome{Alerts: []tracker.Alert{a}}, nil
+}
+
+// TestRunChecks: what a check raises is committed; on a clock running 3600× as fast as the
+// wall clock, a 30 s tick is a check every few milliseconds of the wall clock.
+func TestRunChecks(t *testing.T) {
+	st, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	start := time.Now()
+	fast := func() time.Time { return now.Add(3600 * time.Since(start)) }
+	p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Now: fast})
+	defer p.Close()
+	var c countingChecker
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.RunChecks(ctx, &c, 30*time.Second)
+	}()
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	<-done
+	p.Close() // writes what the last check raised, should its Emit have ended with ctx
+	if n := c.n.Load(); n < 3 {
+		t.Errorf("%d checks in 500 ms of a clock running 3600×, want a check every 20-odd ms (not every 30 s)", n)
+	}
+	as, err := st.Alerts(t.Context(), tracker.AlertQuery{VehicleID: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := c.n.Load(); int64(len(as)) != n {
+		t.Errorf("%d alerts stored, want one per check: %d", len(as), n)
+	}
 }

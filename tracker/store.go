@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/borderwatch/borderwatch/geofence"
@@ -12,10 +13,50 @@ import (
 // and alert changes they caused, so that after a crash either all of them exist or none do.
 type Batch struct {
 	Fixes  []Fix   // IDs are assigned by Commit
-	Events []Event // an event's FixRef names its fix in Fixes; Commit sets FixID from it
+	Events []Event // an event's FixSeq names its fix in Fixes by Seq; Commit sets FixID from it
 	Alerts []Alert // upserted by DedupKey; IDs are assigned by Commit
 	// Duplicates reports, after Commit, which fixes were already stored (same device and device time).
 	Duplicates []bool
+}
+
+// EventFixes returns, for each event, the index in Fixes of the fix its FixSeq names, or -1
+// when it names none (nil when there are no events). An event naming a fix outside the batch
+// is an error: Commit then stores nothing.
+func (b *Batch) EventFixes() ([]int, error) {
+	if len(b.Events) == 0 {
+		return nil, nil
+	}
+	idx := make([]int, len(b.Events))
+	next := 0
+	for i := range b.Events {
+		idx[i] = -1
+		seq := b.Events[i].FixSeq
+		if seq == 0 {
+			continue
+		}
+		k := b.fixIndex(seq, next)
+		if k < 0 {
+			return nil, fmt.Errorf("event %d names fix %d, which is not in the batch", i, seq)
+		}
+		idx[i], next = k, k
+	}
+	return idx, nil
+}
+
+// fixIndex is the index of the fix with Seq seq, looked for from index from on, then before it:
+// the pipeline's events follow their fixes' order, so a batch is resolved in one pass.
+func (b *Batch) fixIndex(seq uint64, from int) int {
+	for k := from; k < len(b.Fixes); k++ {
+		if b.Fixes[k].Seq == seq {
+			return k
+		}
+	}
+	for k := range from {
+		if b.Fixes[k].Seq == seq {
+			return k
+		}
+	}
+	return -1
 }
 
 // FixStore keeps positions.

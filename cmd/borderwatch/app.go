@@ -35,6 +35,10 @@ import (
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
 
+// checkEvery is how often the rules' timers run, on the data's clock: well within their
+// shortest span (a meeting's ten minutes).
+const checkEvery = 30 * time.Second
+
 // app is one running BorderWatch server: store, geofence engine, pipeline, gateways, API.
 type app struct {
 	cfg      config
@@ -150,7 +154,6 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Registerer: a.reg,
 		Now:        cfg.Now,
 	})
-	a.rules.Attach(a.pipeline)
 	latest, err := a.store.LatestFixes(ctx)
 	if err != nil {
 		return nil, err
@@ -244,7 +247,7 @@ func (a *app) run(ctx context.Context) error {
 	rulesDone := make(chan struct{})
 	go func() {
 		defer close(rulesDone)
-		a.rules.Run(rulesCtx)
+		a.pipeline.RunChecks(rulesCtx, a.rules, checkEvery)
 	}()
 
 	gwCtx, stopGateways := context.WithCancel(context.Background())

@@ -6,6 +6,7 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/notifier"
 	"github.com/borderwatch/borderwatch/tracker/risk"
+	"github.com/borderwatch/borderwatch/tracker/rules"
 )
 
 // store is what the server's parts need of a store, each through its own interface; the
@@ -15,7 +16,8 @@ type store interface {
 	access.Store
 	notifier.Outbox
 	risk.Store
-	tracker.Store // until rules declares its own
+	rules.Store
+	tracker.Committer
 
 	Close() error
 }

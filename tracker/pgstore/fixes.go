@@ -61,10 +61,9 @@ type fixKey struct {
 
 // Commit stores the batch in one transaction.
 func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
-	for i, e := range b.Events {
-		if e.FixRef < 0 || e.FixRef > len(b.Fixes) {
-			return fmt.Errorf("pgstore: event %d refers to fix %d of %d", i, e.FixRef, len(b.Fixes))
-		}
+	eventFixes, err := b.EventFixes()
+	if err != nil {
+		return fmt.Errorf("pgstore: %w", err)
 	}
 	if err := s.ensurePartitions(ctx, b.Fixes); err != nil {
 		return err
@@ -73,10 +72,9 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	dups := make([]bool, len(b.Fixes))
 	eventIDs := make([]int64, len(b.Events))
 	alertIDs := make([]int64, len(b.Alerts))
-	var err error
 	for attempt := 0; ; attempt++ {
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			return commitTx(ctx, tx, b, fixIDs, dups, eventIDs, alertIDs)
+			return commitTx(ctx, tx, b, eventFixes, fixIDs, dups, eventIDs, alertIDs)
 		})
 		if err == nil || attempt == 2 || !retryable(err) {
 			break
@@ -97,8 +95,8 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	}
 	for i := range b.Events {
 		b.Events[i].ID = eventIDs[i]
-		if r := b.Events[i].FixRef; r > 0 {
-			b.Events[i].FixID = fixIDs[r-1]
+		if k := eventFixes[i]; k >= 0 {
+			b.Events[i].FixID = fixIDs[k]
 		}
 	}
 	for i := range b.Alerts {
@@ -110,7 +108,8 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	return nil
 }
 
-func commitTx(ctx context.Context, tx pgx.Tx, b *tracker.Batch, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) error {
+// commitTx writes b in tx; eventFixes are b.EventFixes().
+func commitTx(ctx context.Context, tx pgx.Tx, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) error {
 	if len(b.Fixes) > 0 {
 		if err := storeFixes(ctx, tx, b.Fixes, fixIDs, dups); err != nil {
 			return err
@@ -123,12 +122,12 @@ func commitTx(ctx context.Context, tx pgx.Tx, b *tracker.Batch, fixIDs []int64, 
 	var queued []int // events queued, by index: those of duplicate fixes are not
 	for i, e := range b.Events {
 		fixID := e.FixID
-		if e.FixRef > 0 {
-			if dups[e.FixRef-1] {
+		if k := eventFixes[i]; k >= 0 {
+			if dups[k] {
 				eventIDs[i] = 0
 				continue
 			}
-			fixID = fixIDs[e.FixRef-1]
+			fixID = fixIDs[k]
 		}
 		queued = append(queued, i)
 		batch.Queue(insertEvent, e.Type, e.Time, e.VehicleID, e.ZoneID, e.Lat, e.Lon, fixID, e.Late, jsonOrNil(e.Attrs))

@@ -112,29 +112,36 @@ func BenchmarkEvaluate(b *testing.B) {
 		if err := eng.SetZones(context.Background(), zones); err != nil {
 			b.Fatal(err)
 		}
-		benchEvaluate(b, fl, &tracker.ZoneEvaluator{Engine: eng})
+		benchEvaluate(b, fl, tracker.NewZoneEvaluator(eng))
 	})
 }
 
 func benchEvaluate(b *testing.B, fl *benchFleet, r tracker.Evaluator) {
 	ctx := context.Background()
-	states := make([]tracker.VehicleState, benchVehicles)
+	vehicles := make([]tracker.VehicleEvaluator, benchVehicles)
 	fixes := make([]tracker.Fix, benchVehicles*8)
 	for v := range benchVehicles {
-		states[v].VehicleID = fmt.Sprintf("v%d", v)
+		vehicles[v] = r.Vehicle(fl.ids[v])
 		for n := range 8 {
 			fixes[n*benchVehicles+v] = fl.fix(v, n)
 		}
 	}
+	// evaluate evaluates f as the pipeline does: the vehicle locked.
+	evaluate := func(v tracker.VehicleEvaluator, f *tracker.Fix, out *tracker.Outcome) error {
+		st := v.State()
+		st.Lock()
+		defer st.Unlock()
+		return v.Evaluate(ctx, f, out)
+	}
 	// Warm up: every vehicle known, its first fixes evaluated.
 	var out tracker.Outcome
 	for i := range fixes {
-		if err := r.Evaluate(ctx, &states[i%benchVehicles], &fixes[i], &out); err != nil {
+		if err := evaluate(vehicles[i%benchVehicles], &fixes[i], &out); err != nil {
 			b.Fatal(err)
 		}
 		out.Events, out.Alerts = out.Events[:0], out.Alerts[:0]
 	}
-	// Each goroutine owns a range of vehicles, as the pipeline's per-vehicle lock would ensure.
+	// Each goroutine owns a range of vehicles.
 	var next atomic.Int64
 	const lanes = 64
 	b.ReportAllocs()
@@ -147,7 +154,7 @@ func benchEvaluate(b *testing.B, fl *benchFleet, r tracker.Evaluator) {
 		for pb.Next() {
 			v := lane*per + i
 			f := fl.fix(v, n)
-			if err := r.Evaluate(ctx, &states[v], &f, &out); err != nil {
+			if err := evaluate(vehicles[v], &f, &out); err != nil {
 				b.Error(err)
 				return
 			}
@@ -181,7 +188,6 @@ func BenchmarkFixToAlert(b *testing.B) {
 	r := rules.New(rules.Config{Engine: eng, Store: st, Now: now})
 	p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: r, Now: now})
 	defer p.Close()
-	r.Attach(p)
 	b.ResetTimer()
 	for i := range b.N {
 		lat := 42.001

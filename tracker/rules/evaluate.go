@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/borderwatch/borderwatch/geofence"
@@ -48,6 +47,7 @@ type timedNote struct {
 type stopState struct {
 	anchor      point
 	anchorKx    float64 // metres per degree of longitude at the anchor
+	anchorKy    float64 // and of latitude
 	anchorN     int     // fixes averaged into the anchor
 	outliers    int     // consecutive fixes beyond the radius
 	anchorLast  time.Time
@@ -69,16 +69,18 @@ type detourState struct {
 	detourLate bool // the stretch's beginning is known from late fixes: its alert is late
 }
 
-// vstate is one vehicle's rule state. The pipeline serialises a vehicle's fixes; mu also
-// guards against the timer and the HTTP handlers.
+// vstate is one vehicle: the pipeline's state and the rules'. Its lock (VehicleState's) is
+// held by the pipeline while it evaluates a fix, and taken by the timers and the handlers of
+// gate reads and registry changes.
 type vstate struct {
-	mu                sync.Mutex
+	tracker.VehicleState
+	e                 *Engine
 	id                string
 	kind, plate, card string
 	decls             []*decl
 
 	hasLast  bool
-	last     point     // newest valid fix
+	last     point     // newest valid fix the rules followed (the pipeline's state counts others too)
 	lastRecv time.Time // when the rules saw the newest fix, on the Now clock the timer judges by
 	history  []hist
 	crossed  []timedNote // this fix's live crossings, to note on the history
@@ -133,15 +135,16 @@ func (vs *vstate) activeDir(t time.Time, dir string) *decl {
 	return nil
 }
 
-// Evaluate implements tracker.Evaluator.
-func (e *Engine) Evaluate(ctx context.Context, st *tracker.VehicleState, f *tracker.Fix, out *tracker.Outcome) error {
-	vs, _ := st.Rules.(*vstate)
-	if vs == nil {
-		vs = e.state(f.VehicleID)
-		st.Rules = vs
-	}
-	vs.mu.Lock()
-	defer vs.mu.Unlock()
+// State implements tracker.VehicleEvaluator.
+func (vs *vstate) State() *tracker.VehicleState { return &vs.VehicleState }
+
+// Evaluate implements tracker.VehicleEvaluator.
+func (vs *vstate) Evaluate(ctx context.Context, f *tracker.Fix, out *tracker.Outcome) error {
+	return vs.e.evaluate(ctx, vs, f, out)
+}
+
+// evaluate runs the rules over one fix of vs, locked by the pipeline.
+func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) error {
 	if !f.Valid || f.HasFlag(tracker.FlagJump) {
 		return nil
 	}
@@ -170,7 +173,7 @@ func (e *Engine) Evaluate(ctx context.Context, st *tracker.VehicleState, f *trac
 		}
 	}
 	for _, ge := range evs {
-		out.Events = append(out.Events, tracker.ZoneEvent(f.VehicleID, ge, 1, f.Late))
+		out.Events = append(out.Events, tracker.ZoneEvent(f.VehicleID, ge, f.Seq, f.Late))
 		if err := e.zoneEvent(ctx, vs, f, ge, out); err != nil {
 			return err
 		}
@@ -412,11 +415,13 @@ const (
 	stopStayed                  // within the radius
 )
 
-// stepStop advances a stop tracker by the fix at p (first: the tracker has no anchor yet). On
-// stopLeft, ended is the tracker as it was before the new anchor; started reports that this fix
-// made the vehicle stopped. Live fixes and replayed blind-area fixes go through it alike.
-func (e *Engine) stepStop(ctx context.Context, s *stopState, p point, first bool) (step stopStep, ended stopState, started bool) {
-	far := first || s.fromAnchorM(p.Lat, p.Lon) > e.cfg.StopRadiusM
+// stepStop advances a stop tracker by the fix at p. On stopLeft, ended is the tracker as it was
+// before the new anchor; started reports that this fix made the vehicle stopped. Live fixes
+// and replayed blind-area fixes go through it alike.
+func (e *Engine) stepStop(ctx context.Context, s *stopState, p point) (step stopStep, ended stopState, started bool) {
+	// No anchor yet: the first fix, or the first after a restart (Load knows the last position
+	// but not the stop).
+	far := s.anchorN == 0 || s.fromAnchorM(p.Lat, p.Lon) > e.cfg.StopRadiusM
 	if far && s.anchorN >= 3 && s.outliers == 0 {
 		// One fix astray is GPS noise more often than a departure: the next one decides.
 		s.outliers++
@@ -424,7 +429,8 @@ func (e *Engine) stepStop(ctx context.Context, s *stopState, p point, first bool
 	}
 	if far {
 		ended = *s
-		*s = stopState{anchor: p, anchorLast: p.Time, anchorKx: metresPerDegree * math.Cos(p.Lat*math.Pi/180), anchorN: 1}
+		kx, ky := geofence.MetresPerDegree(p.Lat)
+		*s = stopState{anchor: p, anchorLast: p.Time, anchorKx: kx, anchorKy: ky, anchorN: 1}
 		return stopLeft, ended, false
 	}
 	s.outliers = 0
@@ -445,7 +451,7 @@ func (e *Engine) stepStop(ctx context.Context, s *stopState, p point, first bool
 
 // stop tracks stops for every vehicle and raises unauthorized_stop for declared ones.
 func (e *Engine) stop(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) {
-	step, ended, started := e.stepStop(ctx, &vs.stopState, pt(f), !vs.hasLast)
+	step, ended, started := e.stepStop(ctx, &vs.stopState, pt(f))
 	switch step {
 	case stopOutlier:
 		return
@@ -495,8 +501,6 @@ func (vs *vstate) stopEnd(s *stopState, late bool) tracker.Event {
 		Attrs: map[string]any{"duration_s": s.anchorLast.Sub(s.anchor.Time).Seconds(), "stop_allowed": s.stopAllowed}}
 }
 
-const metresPerDegree = 111195.0
-
 // anchorFixes is how many fixes a stop's centre averages: enough to cancel noise, few enough
 // that a vehicle crawling in a queue does not drag the centre along.
 const anchorFixes = 12
@@ -505,7 +509,7 @@ const anchorFixes = 12
 // hundred metres, and without the trigonometry of a great circle on every fix.
 func (s *stopState) fromAnchorM(lat, lon float64) float64 {
 	dx := (lon - s.anchor.Lon) * s.anchorKx
-	dy := (lat - s.anchor.Lat) * metresPerDegree
+	dy := (lat - s.anchor.Lat) * s.anchorKy
 	return math.Sqrt(dx*dx + dy*dy)
 }
 
@@ -672,7 +676,7 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 			}
 			if !prior.has || prior.port != c.PortZoneID {
 				// A crossing nobody recorded, or recorded at the wrong place: record it for replay.
-				out.Events = append(out.Events, tracker.ZoneEvent(f.VehicleID, c, 1, true))
+				out.Events = append(out.Events, tracker.ZoneEvent(f.VehicleID, c, f.Seq, true))
 			}
 			*hf.note = crossNote{has: true, port: c.PortZoneID, key: k, typ: typ}
 		}

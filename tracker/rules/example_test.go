@@ -45,8 +45,7 @@ func Example() {
 	}
 	p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: r})
 	defer p.Close()
-	r.Attach(p)
-	go r.Run(ctx)
+	go p.RunChecks(ctx, r, 30*time.Second) // the timers: signal loss, expiry, meetings
 
 	// Halfway along the border line, far from every port: 2 km out, 2 km in (China lies to
 	// the right of the line's drawing direction).

@@ -255,7 +255,7 @@ func zoneEvent(vehicleID string, typ geofence.EventType, zoneID string, kind geo
 // so that it is raised once, complete, and not where the live rules own the stop.
 func (e *Engine) replayStop(ctx context.Context, vs *vstate, g *gapRec, p point, out *tracker.Outcome) {
 	s := &g.stop
-	step, ended, started := e.stepStop(ctx, s, p, s.anchorN == 0)
+	step, ended, started := e.stepStop(ctx, s, p)
 	switch step {
 	case stopOutlier:
 		return
@@ -419,7 +419,7 @@ func (e *Engine) settle(ctx context.Context, vs *vstate, g *gapRec, out *tracker
 // begun it anew at the fix after the silence.
 func (vs *vstate) adoptStop(g *gapRec) {
 	s := &g.stop
-	vs.anchor, vs.anchorKx, vs.anchorN = s.anchor, s.anchorKx, s.anchorN
+	vs.anchor, vs.anchorKx, vs.anchorKy, vs.anchorN = s.anchor, s.anchorKx, s.anchorKy, s.anchorN
 	if s.stopped {
 		vs.stopped, vs.stopAllowed = true, s.stopAllowed
 	}

@@ -2,9 +2,11 @@
 // geofence engine, keeps what each rule needs per vehicle (declarations, stops, the corridor,
 // the last fixes for late data) and turns anomalies into alerts with evidence, one per incident.
 //
-// The Engine is the pipeline's Evaluator (per fix, on the hot path), a timer (Run: signal loss,
-// overstay, declaration expiry, meetings) and the gate handler. Output not caused by a fix goes
-// through the pipeline's Emit, so it is stored and published like everything else.
+// The Engine is the pipeline's Evaluator (per fix, on the hot path), a tracker.Checker (timers:
+// signal loss, overstay, declaration expiry, meetings) and the gate handler. It owns the
+// vehicles: each embeds the pipeline's tracker.VehicleState, whose lock guards it all. It only
+// returns what it raises; whoever called it commits that, so that output not caused by a fix
+// is stored and published like everything else.
 package rules
 
 import (
@@ -20,10 +22,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// Store is what the rules read and change in the store.
+type Store interface {
+	Zones(ctx context.Context) ([]geofence.Zone, error)
+	Zone(ctx context.Context, id string) (geofence.Zone, error)
+	Vehicles(ctx context.Context) ([]tracker.Vehicle, error)
+	Declarations(ctx context.Context, q tracker.DeclarationQuery) ([]tracker.Declaration, error)
+	CloseDeclaration(ctx context.Context, id, status, reason string, at time.Time) (tracker.Declaration, error)
+	LatestFixes(ctx context.Context) ([]tracker.Fix, error)
+	Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Alert, error)
+}
+
 // Config configures an Engine. Zero thresholds take the documented defaults.
 type Config struct {
 	Engine     geofence.Engine
-	Store      tracker.Store
+	Store      Store
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time
@@ -54,8 +67,6 @@ type Config struct {
 	// ResidentMaxStay is the deadline of a resident car that entered without a declaration
 	// (default 24 h).
 	ResidentMaxStay time.Duration
-	// Tick is how often Run checks the timers (default 30 s).
-	Tick time.Duration
 	// History is how many recent fixes per vehicle are kept to place late fixes (default 32).
 	History int
 }
@@ -81,7 +92,6 @@ func (c *Config) defaults() {
 	setF(&c.MeetingRadiusM, 100)
 	set(&c.Meeting, 10*time.Minute)
 	set(&c.ResidentMaxStay, 24*time.Hour)
-	set(&c.Tick, 30*time.Second)
 	if c.History == 0 {
 		c.History = 32
 	}
@@ -93,46 +103,40 @@ func (c *Config) defaults() {
 	}
 }
 
-// Emitter commits output that no fix caused; *tracker.Pipeline is one.
-type Emitter interface {
-	Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error
-}
-
 // Engine evaluates the rules. It is safe for concurrent use.
 type Engine struct {
 	cfg Config
 	log *slog.Logger
 	m   *metrics
 
-	mu       sync.RWMutex
-	vehicles map[string]*vstate
+	vehicles *tracker.VehicleMap[*vstate]
+	mu       sync.RWMutex // guards byPlate and byCard
 	byPlate  map[string]string
 	byCard   map[string]string
-	emit     Emitter
 	border   jurisdiction
 }
 
-var _ tracker.Evaluator = (*Engine)(nil)
+var (
+	_ tracker.Evaluator = (*Engine)(nil)
+	_ tracker.Checker   = (*Engine)(nil)
+)
 
 // New returns an Engine; Load fills it from the store.
 func New(cfg Config) *Engine {
 	cfg.defaults()
-	return &Engine{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		m:        newMetrics(cfg.Registerer),
-		vehicles: map[string]*vstate{},
-		byPlate:  map[string]string{},
-		byCard:   map[string]string{},
+	e := &Engine{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		m:       newMetrics(cfg.Registerer),
+		byPlate: map[string]string{},
+		byCard:  map[string]string{},
 	}
+	e.vehicles = tracker.NewVehicleMap(func(id string) *vstate { return &vstate{e: e, id: id} })
+	return e
 }
 
-// Attach names where timer- and gate-driven output goes.
-func (e *Engine) Attach(em Emitter) {
-	e.mu.Lock()
-	e.emit = em
-	e.mu.Unlock()
-}
+// Vehicle implements tracker.Evaluator.
+func (e *Engine) Vehicle(id string) tracker.VehicleEvaluator { return e.vehicles.Get(id) }
 
 // Load reads the registry's vehicles, the active declarations and the border.
 func (e *Engine) Load(ctx context.Context) error {
@@ -165,13 +169,13 @@ func (e *Engine) Load(ctx context.Context) error {
 		if !f.Valid {
 			continue
 		}
-		vs := e.state(f.VehicleID)
-		vs.mu.Lock()
+		vs := e.vehicles.Get(f.VehicleID)
+		vs.Lock()
 		if !vs.hasLast || f.Time.After(vs.last.Time) {
 			vs.last, vs.hasLast, vs.lastRecv = pt(&f), true, f.ReceivedAt
 			vs.history = append(vs.history[:0], hist{t: f.Time, lat: f.Lat, lon: f.Lon})
 		}
-		vs.mu.Unlock()
+		vs.Unlock()
 	}
 	return nil
 }
@@ -181,11 +185,11 @@ func (e *Engine) ZonesChanged(zones []geofence.Zone) { e.border.set(zones) }
 
 // VehicleChanged takes a registry edit: kind, plate and IC card.
 func (e *Engine) VehicleChanged(ctx context.Context, v tracker.Vehicle) {
-	vs := e.state(v.ID)
-	vs.mu.Lock()
+	vs := e.vehicles.Get(v.ID)
+	vs.Lock()
 	oldPlate, oldCard := vs.plate, vs.card
 	vs.kind, vs.plate, vs.card = v.Kind, v.Plate, v.CardID
-	vs.mu.Unlock()
+	vs.Unlock()
 	e.mu.Lock()
 	if oldPlate != "" && e.byPlate[oldPlate] == v.ID {
 		delete(e.byPlate, oldPlate)
@@ -216,9 +220,9 @@ func (e *Engine) DeclarationChanged(ctx context.Context, d tracker.Declaration) 
 			e.log.Warn("declaration names an unknown corridor; no detour check", "declaration", d.ID, "corridor", d.CorridorZoneID, "err", err)
 		}
 	}
-	vs := e.state(d.VehicleID)
-	vs.mu.Lock()
-	defer vs.mu.Unlock()
+	vs := e.vehicles.Get(d.VehicleID)
+	vs.Lock()
+	defer vs.Unlock()
 	for i, old := range vs.decls {
 		if old.ID == d.ID {
 			vs.decls = append(vs.decls[:i], vs.decls[i+1:]...)
@@ -246,59 +250,6 @@ func normPlate(p string) string {
 		b = append(b, c)
 	}
 	return string(b)
-}
-
-func (e *Engine) state(id string) *vstate {
-	e.mu.RLock()
-	vs := e.vehicles[id]
-	e.mu.RUnlock()
-	if vs != nil {
-		return vs
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if vs = e.vehicles[id]; vs == nil {
-		vs = &vstate{id: id}
-		e.vehicles[id] = vs
-	}
-	return vs
-}
-
-// Run checks the timers every Tick of the Now clock until ctx ends. A simulated clock may run
-// many times faster than the wall clock (the demo replays a day at 60×): Run measures the pace
-// of Now and waits Tick divided by it, or a meeting of ten simulated minutes would fall between
-// two checks.
-func (e *Engine) Run(ctx context.Context) {
-	wait := minWait // the first check soon, to learn the pace
-	lastWall, lastNow := time.Now(), e.cfg.Now()
-	for {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		if err := e.Check(ctx); err != nil {
-			e.log.Warn("rules: timer check failed", "err", err)
-		}
-		wall, now := time.Now(), e.cfg.Now()
-		if dw := wall.Sub(lastWall); dw > 0 {
-			pace := float64(now.Sub(lastNow)) / float64(dw)
-			wait = time.Duration(float64(e.cfg.Tick) / max(pace, 1))
-			wait = max(wait, minWait)
-		}
-		lastWall, lastNow = wall, now
-	}
-}
-
-// minWait bounds how often Run checks, however fast the clock runs.
-const minWait = 20 * time.Millisecond
-
-func (e *Engine) emitter() Emitter {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return e.emit
 }
 
 func strp(s string) *string {

@@ -13,22 +13,16 @@ import (
 )
 
 // Check runs the rules that no fix triggers, as of Now: signal loss, declaration expiry,
-// overstay and meetings. Run calls it every Tick; it is exported for replays and tests.
-func (e *Engine) Check(ctx context.Context) error {
+// overstay and meetings, and returns what they raised for the caller to commit (also when it
+// returns an error: what it returns has happened). It implements tracker.Checker.
+func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 	now := e.cfg.Now().UTC()
-	e.mu.RLock()
-	all := make([]*vstate, 0, len(e.vehicles))
-	for _, vs := range e.vehicles {
-		all = append(all, vs)
-	}
-	e.mu.RUnlock()
-
 	var alerts []tracker.Alert
 	var errs []error
 	var stopped []stopInfo
 	var late tracker.Outcome // replays of blind-area uploads that stopped short of their gap's end
-	for _, vs := range all {
-		vs.mu.Lock()
+	for _, vs := range e.vehicles.Append(nil) {
+		vs.Lock()
 		if len(vs.gaps) > 0 {
 			if err := e.settleLate(ctx, vs, &late); err != nil {
 				errs = append(errs, err)
@@ -42,16 +36,11 @@ func (e *Engine) Check(ctx context.Context) error {
 		if s := vs.cur; s != nil {
 			stopped = append(stopped, stopInfo{vs: vs, rec: s, at: s.at, until: s.until, live: true, late: s.late})
 		}
-		vs.mu.Unlock()
+		vs.Unlock()
 	}
 	alerts = append(alerts, late.Alerts...)
 	alerts = e.meetings(stopped, alerts)
-	if em := e.emitter(); em != nil && (len(alerts) > 0 || len(late.Events) > 0) {
-		if err := em.Emit(ctx, late.Events, alerts); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return tracker.Outcome{Events: late.Events, Alerts: alerts}, errors.Join(errs...)
 }
 
 func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, alerts []tracker.Alert, errs *[]error) []tracker.Alert {
@@ -124,7 +113,8 @@ type stopInfo struct {
 // alert per pair of stops. A sweep by latitude compares only neighbours.
 func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.Alert {
 	slices.SortFunc(stopped, func(a, b stopInfo) int { return cmp.Compare(a.at.Lat, b.at.Lat) })
-	dLat := e.cfg.MeetingRadiusM / 111000
+	_, ky := geofence.MetresPerDegree(0) // the fewest metres per degree of latitude: the widest band
+	dLat := e.cfg.MeetingRadiusM / ky
 	for i := range stopped {
 		for j := i + 1; j < len(stopped) && stopped[j].at.Lat-stopped[i].at.Lat <= dLat; j++ {
 			a, b := stopped[i], stopped[j]
@@ -146,7 +136,7 @@ func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.
 				continue
 			}
 			partner := fmt.Sprintf("%s:%d", b.vs.id, b.at.Time.Unix())
-			a.vs.mu.Lock()
+			a.vs.Lock()
 			done := a.rec.met[partner]
 			if !done {
 				if a.rec.met == nil {
@@ -155,7 +145,7 @@ func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.
 				a.rec.met[partner] = true
 			}
 			al := a.vs.alert(tracker.AlertMeeting, tracker.SeverityWarning, fmt.Sprintf("meeting:%s:%s:%d", a.vs.id, b.vs.id, from.Unix()), from, a.at.Lat, a.at.Lon)
-			a.vs.mu.Unlock()
+			a.vs.Unlock()
 			if done {
 				continue
 			}
@@ -173,14 +163,14 @@ func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.
 }
 
 // GateRead matches a gate read to a vehicle by plate or IC card, compares it with the
-// vehicle's GPS position at the read's time and its declaration, and stores the gate_read
-// event and any gate_mismatch through the attached pipeline. It implements mapui.GateHandler.
+// vehicle's GPS position at the read's time and its declaration, and returns the gate_read
+// event and any gate_mismatch for the caller to commit. It implements mapui.GateHandler.
 //
 // Gate reads come straight over HTTP while fixes may still queue behind a busy gateway or a
 // terminal's buffer: when the vehicle's fixes do not reach the read's time yet, the comparison
 // waits for the first fix after it (or, at the latest, GateMaxAge), and the alert, if any, is
-// stored then. Such a read returns no alerts.
-func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert, error) {
+// raised then. Such a read returns no alerts.
+func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert) {
 	e.mu.RLock()
 	id := ""
 	if g.CardID != "" {
@@ -199,8 +189,8 @@ func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Even
 	}
 	var alerts []tracker.Alert
 	if id != "" {
-		vs := e.state(id)
-		vs.mu.Lock()
+		vs := e.vehicles.Get(id)
+		vs.Lock()
 		pg := &pendingGate{read: g, lat: ev.Lat, lon: ev.Lon}
 		port := g.GateZoneID
 		if gerr == nil && gate.Kind != geofence.KindPort {
@@ -233,16 +223,9 @@ func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Even
 		} else {
 			vs.gates = append(vs.gates, pg)
 		}
-		vs.mu.Unlock()
+		vs.Unlock()
 	}
-	em := e.emitter()
-	if em == nil {
-		return ev, alerts, errors.New("rules: no pipeline attached")
-	}
-	if err := em.Emit(ctx, []tracker.Event{ev}, alerts); err != nil {
-		return ev, nil, err
-	}
-	return ev, alerts, nil
+	return ev, alerts
 }
 
 // gateFresh: a last fix this close before a gate read places the vehicle at the read.

@@ -8,7 +8,8 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-func commitEvents(ctx context.Context, tx *sql.Tx, b *tracker.Batch) error {
+// commitEvents inserts b's events; fixIndex is b.EventFixes().
+func commitEvents(ctx context.Context, tx *sql.Tx, b *tracker.Batch, fixIndex []int) error {
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO events(type, time_us, vehicle_id, zone_id, lat, lon, fix_id, late, attrs) VALUES(?,?,?,?,?,?,?,?,?) RETURNING id`)
 	if err != nil {
 		return err
@@ -16,15 +17,12 @@ func commitEvents(ctx context.Context, tx *sql.Tx, b *tracker.Batch) error {
 	defer ins.Close()
 	for i := range b.Events {
 		e := &b.Events[i]
-		if e.FixRef > len(b.Fixes) || e.FixRef < 0 {
-			return fmt.Errorf("event %d names fix %d of a batch of %d", i, e.FixRef, len(b.Fixes))
-		}
-		if e.FixRef > 0 && e.FixRef <= len(b.Duplicates) && b.Duplicates[e.FixRef-1] {
-			e.ID = 0 // stored with its fix before
-			continue
-		}
-		if e.FixID == 0 && e.FixRef > 0 {
-			e.FixID = b.Fixes[e.FixRef-1].ID
+		if k := fixIndex[i]; k >= 0 {
+			if b.Duplicates[k] {
+				e.ID = 0 // stored with its fix before
+				continue
+			}
+			e.FixID = b.Fixes[k].ID
 		}
 		attrs, err := jsonText(e.Attrs)
 		if err != nil {

@@ -160,10 +160,9 @@ var errClosed = errors.New("store closed")
 // or alerts, into one SQLite transaction with them); fixes already stored are marked in
 // b.Duplicates with their IDs.
 func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
-	for i, e := range b.Events {
-		if e.FixRef > len(b.Fixes) || e.FixRef < 0 {
-			return fmt.Errorf("event %d names fix %d of a batch of %d", i, e.FixRef, len(b.Fixes))
-		}
+	eventFixes, err := b.EventFixes()
+	if err != nil {
+		return err
 	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
@@ -195,7 +194,6 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	s.mu.Lock()
 	first := s.nextID
 	touched, added := s.touched[:0], s.added[:0]
-	var err error
 	var se *series
 	for i := range b.Fixes {
 		f := &b.Fixes[i]
@@ -242,7 +240,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	var written error
 	switch {
 	case len(b.Events) > 0 || len(b.Alerts) > 0:
-		written = s.commitSQL(ctx, b, lsn, frame[frameHeader:], len(added) > 0)
+		written = s.commitSQL(ctx, b, eventFixes, lsn, frame[frameHeader:], len(added) > 0)
 	case len(added) > 0:
 		written = s.log.append(lsn, frame)
 	}
@@ -298,8 +296,8 @@ func (s *Store) rollback(touched []*series, first int64) {
 }
 
 // commitSQL writes a batch with events or alerts in one SQLite transaction, its new fixes'
-// record included.
-func (s *Store) commitSQL(ctx context.Context, b *tracker.Batch, lsn uint64, payload []byte, fixes bool) error {
+// record included; eventFixes are b.EventFixes().
+func (s *Store) commitSQL(ctx context.Context, b *tracker.Batch, eventFixes []int, lsn uint64, payload []byte, fixes bool) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -311,7 +309,7 @@ func (s *Store) commitSQL(ctx context.Context, b *tracker.Batch, lsn uint64, pay
 		}
 	}
 	if len(b.Events) > 0 {
-		if err := commitEvents(ctx, tx, b); err != nil {
+		if err := commitEvents(ctx, tx, b, eventFixes); err != nil {
 			return err
 		}
 	}

@@ -126,7 +126,8 @@ func TestRecoverAfterCrash(t *testing.T) {
 	}
 	// With an event: the record goes to fix_log with it.
 	ev := batchOf("c", 300, 350)
-	ev.Events = []tracker.Event{{Type: "zone_enter", Time: t0, VehicleID: "c", FixRef: 2}}
+	ev.Fixes[1].Seq = 2
+	ev.Events = []tracker.Event{{Type: "zone_enter", Time: t0, VehicleID: "c", FixSeq: 2}}
 	mustCommit(t, s, ev)
 	keep(ev)
 	b := batchOf("a", 400, 420)
@@ -318,7 +319,8 @@ func TestCommitRetrySQL(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bw.db")
 	s := openAt(t, path)
 	b := batchOf("a", 0, 5)
-	b.Events = []tracker.Event{{Type: "zone_enter", Time: t0, VehicleID: "a", FixRef: 1}}
+	b.Fixes[0].Seq = 1
+	b.Events = []tracker.Event{{Type: "zone_enter", Time: t0, VehicleID: "a", FixSeq: 1}}
 	if _, err := s.w.Exec(`CREATE TRIGGER fail_events BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'injected'); END`); err != nil {
 		t.Fatal(err)
 	}

@@ -20,11 +20,12 @@ func events(t *testing.T, s tracker.Store, q tracker.EventQuery) []tracker.Event
 func testEvents(t *testing.T, s tracker.Store) {
 	f1 := fix("d1", "v1", base, 43.65, 111.97)
 	f2 := fix("d1", "v1", base.Add(time.Minute), 43.66, 111.98)
+	f1.Seq, f2.Seq = 71, 72
 	b := &tracker.Batch{
 		Fixes: []tracker.Fix{f1, f2},
 		Events: []tracker.Event{
-			{Type: tracker.EventZoneEnter, Time: f1.Time, VehicleID: "v1", ZoneID: "erenhot-port", Lat: f1.Lat, Lon: f1.Lon, FixRef: 1},
-			{Type: tracker.EventBorderCross, Time: f2.Time, VehicleID: "v1", Lat: f2.Lat, Lon: f2.Lon, FixRef: 2, Late: true,
+			{Type: tracker.EventZoneEnter, Time: f1.Time, VehicleID: "v1", ZoneID: "erenhot-port", Lat: f1.Lat, Lon: f1.Lon, FixSeq: f1.Seq},
+			{Type: tracker.EventBorderCross, Time: f2.Time, VehicleID: "v1", Lat: f2.Lat, Lon: f2.Lon, FixSeq: f2.Seq, Late: true,
 				Attrs: map[string]any{"port_zone_id": "erenhot-port", "direction": "inbound"}},
 		},
 	}
@@ -33,11 +34,11 @@ func testEvents(t *testing.T, s tracker.Store) {
 		if e.ID <= 0 {
 			t.Errorf("event %d ID = %d, want a positive ID", i, e.ID)
 		}
-		if want := b.Fixes[e.FixRef-1].ID; e.FixID != want {
-			t.Errorf("event %d FixID = %d, want %d (fix %d)", i, e.FixID, want, e.FixRef)
+		if want := b.Fixes[i].ID; e.FixID != want {
+			t.Errorf("event %d FixID = %d, want %d (fix %d)", i, e.FixID, want, e.FixSeq)
 		}
 	}
-	// An event of a fix stored earlier (FixRef 0 keeps FixID), and one of another vehicle.
+	// An event of a fix stored earlier (FixSeq 0 keeps FixID), and one of another vehicle.
 	later := &tracker.Batch{Events: []tracker.Event{
 		{Type: tracker.EventStopStart, Time: base.Add(2 * time.Minute), VehicleID: "v1", Lat: 43.66, Lon: 111.98, FixID: b.Fixes[1].ID,
 			Attrs: map[string]any{"duration_s": 300.0}},
@@ -102,8 +103,8 @@ func testEvents(t *testing.T, s tracker.Store) {
 	// The first batch again, as the pipeline retries a commit whose reply was lost: its fixes
 	// are duplicates, and their events were stored with them.
 	again := &tracker.Batch{Fixes: []tracker.Fix{f1, f2}, Events: []tracker.Event{
-		{Type: tracker.EventZoneEnter, Time: f1.Time, VehicleID: "v1", ZoneID: "erenhot-port", Lat: f1.Lat, Lon: f1.Lon, FixRef: 1},
-		{Type: tracker.EventBorderCross, Time: f2.Time, VehicleID: "v1", Lat: f2.Lat, Lon: f2.Lon, FixRef: 2, Late: true},
+		{Type: tracker.EventZoneEnter, Time: f1.Time, VehicleID: "v1", ZoneID: "erenhot-port", Lat: f1.Lat, Lon: f1.Lon, FixSeq: f1.Seq},
+		{Type: tracker.EventBorderCross, Time: f2.Time, VehicleID: "v1", Lat: f2.Lat, Lon: f2.Lon, FixSeq: f2.Seq, Late: true},
 	}}
 	commit(t, s, again)
 	if len(again.Duplicates) != 2 || !again.Duplicates[0] || !again.Duplicates[1] {
@@ -132,12 +133,14 @@ func equalStrings(a, b []string) bool {
 }
 
 func testCommitAllOrNothing(t *testing.T, s tracker.Store) {
+	f := fix("d1", "v1", base, 43.65, 111.97)
+	f.Seq = 1
 	bad := &tracker.Batch{
-		Fixes:  []tracker.Fix{fix("d1", "v1", base, 43.65, 111.97)},
+		Fixes:  []tracker.Fix{f},
 		Alerts: []tracker.Alert{newAlert("v1", "k1", base)},
 		Events: []tracker.Event{
-			{Type: tracker.EventZoneEnter, Time: base, VehicleID: "v1", FixRef: 1},
-			{Type: tracker.EventZoneExit, Time: base, VehicleID: "v1", FixRef: 5}, // no fifth fix
+			{Type: tracker.EventZoneEnter, Time: base, VehicleID: "v1", FixSeq: 1},
+			{Type: tracker.EventZoneExit, Time: base, VehicleID: "v1", FixSeq: 5}, // no fix 5
 		},
 	}
 	if err := s.Commit(t.Context(), bad); err == nil {

@@ -94,10 +94,10 @@ func testOutbox(t *testing.T, s tracker.Store) {
 	commit(t, s, &tracker.Batch{Alerts: []tracker.Alert{ended}})
 	// A batch that fails leaves no outbox entry for its alert.
 	bad := &tracker.Batch{Fixes: []tracker.Fix{fix("d9", "v9", base, 43, 112)},
-		Events: []tracker.Event{{Type: "zone_enter", VehicleID: "v9", Time: base, FixRef: 5}},
+		Events: []tracker.Event{{Type: "zone_enter", VehicleID: "v9", Time: base, FixSeq: 5}}, // not the fix's
 		Alerts: []tracker.Alert{newAlert("v9", "detour:v9", base)}}
 	if err := s.Commit(ctx, bad); err == nil {
-		t.Fatal("Commit with a FixRef outside the batch succeeded")
+		t.Fatal("Commit with a FixSeq outside the batch succeeded")
 	}
 
 	unrouted, _, err := ob.OutboxBacklog(ctx)

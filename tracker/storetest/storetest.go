@@ -8,8 +8,9 @@
 //     attribute values come back as JSON decodes them (numbers as float64).
 //   - Commit: Duplicates has one entry per fix; a fix whose device and device time were already
 //     stored, earlier or earlier in the same batch, is a duplicate and is not stored again.
-//     An event's FixRef (1-based) sets its FixID; FixRef 0 keeps the FixID given; a FixRef
-//     outside the batch fails the whole Commit and nothing of the batch is stored.
+//     An event's FixSeq names the fix of the batch with that Seq and sets its FixID; FixSeq 0
+//     keeps the FixID given; a FixSeq naming no fix of the batch fails the whole Commit and
+//     nothing of the batch is stored.
 //   - Alerts: a new alert without Status is open. An alert whose DedupKey matches an alert that
 //     is not resolved updates it and takes its ID: Time, Status and who handled it are kept;
 //     Severity, Active, Message, Evidence, Lat, Lon, Late and UpdatedAt are replaced, ZoneID and
