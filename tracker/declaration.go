@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"context"
 	"time"
 )
 
@@ -47,13 +46,4 @@ type DeclarationQuery struct {
 	VehicleID string
 	Status    string
 	Limit     int
-}
-
-// DeclarationStore keeps declarations.
-type DeclarationStore interface {
-	CreateDeclaration(ctx context.Context, d Declaration) error
-	// CloseDeclaration moves an active declaration to completed, expired or cancelled.
-	CloseDeclaration(ctx context.Context, id, status, reason string, at time.Time) (Declaration, error)
-	Declaration(ctx context.Context, id string) (Declaration, error)
-	Declarations(ctx context.Context, q DeclarationQuery) ([]Declaration, error)
 }

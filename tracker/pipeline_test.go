@@ -17,6 +17,7 @@ import (
 	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
+	"github.com/borderwatch/borderwatch/tracker/storetest"
 )
 
 var now = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
@@ -179,15 +180,14 @@ func TestJumpFlagged(t *testing.T) {
 }
 
 // failingStore fails every commit, as a store that went away does.
-type failingStore struct{ tracker.FixStore }
+type failingStore struct{}
 
 func (failingStore) Commit(context.Context, *tracker.Batch) error {
 	return errors.New("database is gone")
 }
 
 func TestStoreFailureIsNotAcknowledged(t *testing.T) {
-	h := newHarness(t)
-	p := tracker.NewPipeline(tracker.PipelineConfig{Store: failingStore{h.store}, Now: func() time.Time { return now },
+	p := tracker.NewPipeline(tracker.PipelineConfig{Store: failingStore{}, Now: func() time.Time { return now },
 		CloseTimeout: 100 * time.Millisecond})
 	defer p.Close()
 	err := p.Submit(t.Context(), []tracker.Fix{fix(now.Add(-time.Minute), 43.65, 111.97)})
@@ -398,7 +398,7 @@ func (h *faultHarness) resend(t *testing.T, fs ...tracker.Fix) (tries int) {
 }
 
 // zoneEvents are the stored events of v1 as "type zone time" lines, in time order.
-func zoneEvents(t *testing.T, st tracker.EventStore) []string {
+func zoneEvents(t *testing.T, st storetest.Store) []string {
 	t.Helper()
 	evs, err := st.Events(t.Context(), tracker.EventQuery{VehicleID: "v1"})
 	if err != nil {
@@ -446,7 +446,7 @@ func gaugeOf(t *testing.T, reg *prometheus.Registry, name string) float64 {
 }
 
 // checkTrack asserts fixes 0..n-1 are each stored once and none is marked late.
-func checkTrack(t *testing.T, st tracker.FixStore, n int) {
+func checkTrack(t *testing.T, st storetest.Store, n int) {
 	t.Helper()
 	fs, err := st.Track(t.Context(), "v1", now.Add(-2*time.Hour), now)
 	if err != nil {

@@ -31,7 +31,7 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-// Outbox is what the notifier needs of the store's outbox; tracker.Outbox documents each method.
+// Outbox is what the notifier needs of the store's outbox; storetest.Store documents each method.
 type Outbox interface {
 	Route(ctx context.Context, limit int, now time.Time, hooks func(tracker.AlertChange) []string) (int, error)
 	ClaimDeliveries(ctx context.Context, hook, owner string, now time.Time, lease time.Duration, limit int) ([]tracker.Delivery, error)

@@ -26,13 +26,11 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/pgstore"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
+	"github.com/borderwatch/borderwatch/tracker/storetest"
 )
 
 // store is what the tests need of a real store.
-type store interface {
-	tracker.Store
-	tracker.Outbox
-}
+type store = storetest.Store
 
 func openSQLite(t testing.TB, path string) store {
 	t.Helper()
@@ -89,7 +87,7 @@ func (rc *receiver) setAnswer(f func(received) int) {
 }
 
 // start runs a notifier until the test ends or stop is called; stop waits for it to finish.
-func start(t testing.TB, ob tracker.Outbox, hooks ...Hook) (n *Notifier, stop func()) {
+func start(t testing.TB, ob Outbox, hooks ...Hook) (n *Notifier, stop func()) {
 	t.Helper()
 	return startWith(t, Config{Outbox: ob, Hooks: hooks, Timeout: 5 * time.Second})
 }
@@ -129,7 +127,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-func raise(t testing.TB, s tracker.Store, veh, key string) int64 {
+func raise(t testing.TB, s store, veh, key string) int64 {
 	t.Helper()
 	now := time.Now().UTC()
 	b := &tracker.Batch{Alerts: []tracker.Alert{{Type: tracker.AlertDetour, Severity: tracker.SeverityWarning, VehicleID: veh,
@@ -141,14 +139,14 @@ func raise(t testing.TB, s tracker.Store, veh, key string) int64 {
 	return b.Alerts[0].ID
 }
 
-func ack(t testing.TB, s tracker.Store, id int64) {
+func ack(t testing.TB, s store, id int64) {
 	t.Helper()
 	if _, err := s.SetAlertStatus(context.Background(), id, tracker.StatusAcknowledged, "officer1", "on my way", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func deliveries(t testing.TB, ob tracker.Outbox, q tracker.DeliveryQuery) []tracker.Delivery {
+func deliveries(t testing.TB, ob store, q tracker.DeliveryQuery) []tracker.Delivery {
 	t.Helper()
 	ds, err := ob.Deliveries(context.Background(), q)
 	if err != nil {
@@ -491,7 +489,7 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	n2, stop2 := start(t, s2, hook)
 	const alerts = 120
 	for i := range alerts {
-		s := []tracker.Store{s1, s2}[i%2]
+		s := []store{s1, s2}[i%2]
 		id := raise(t, s, fmt.Sprint("v", i), fmt.Sprint("detour:", i))
 		if i%3 == 0 {
 			ack(t, s, id)

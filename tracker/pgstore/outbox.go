@@ -16,8 +16,6 @@ import (
 // a time (an advisory lock) and claim deliveries with FOR UPDATE SKIP LOCKED plus a lease, so
 // no two send the same delivery while its lease lasts.
 
-var _ tracker.Outbox = (*Store)(nil)
-
 const lockRoute = 0x62770003
 
 // outboxAlertCols are alertCols as alert_outbox names them.

@@ -1,4 +1,4 @@
-// Package pgstore is the PostgreSQL tracker.Store, for deployments where several servers share
+// Package pgstore is the PostgreSQL store, for deployments where several servers share
 // one database or history outgrows one file. Fixes live in a table partitioned by day;
 // migrations are embedded and applied on Open; zone changes are announced with NOTIFY so every
 // server's zone cache follows (see WatchZones).
@@ -36,7 +36,7 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store is the PostgreSQL tracker.Store.
+// Store is the PostgreSQL store.
 type Store struct {
 	pool *pgxpool.Pool
 	opts Options
@@ -45,8 +45,6 @@ type Store struct {
 	mu    sync.Mutex
 	parts map[int64]bool // day partitions known to exist, by Unix day
 }
-
-var _ tracker.Store = (*Store)(nil)
 
 //go:embed migrations/*.sql
 var migrations embed.FS

@@ -72,11 +72,11 @@ func open(tb testing.TB, url string) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) tracker.Store { return open(t, newDB(t)) })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return open(t, newDB(t)) })
 }
 
 func BenchmarkStore(b *testing.B) {
-	storetest.Bench(b, func(b *testing.B) tracker.Store { return open(b, newDB(b)) })
+	storetest.Bench(b, func(b *testing.B) storetest.Store { return open(b, newDB(b)) })
 }
 
 func migrationCount(t *testing.T) int {

@@ -14,8 +14,6 @@ import (
 // entries into deliveries and keeps their state. SQLite has one server, so the leases only
 // matter within it.
 
-var _ tracker.Outbox = (*Store)(nil)
-
 // outboxAlertColumns are alertColumns as alert_outbox names them.
 var outboxAlertColumns = "o.alert_id" + strings.ReplaceAll(strings.TrimPrefix(alertColumns, "id"), ", ", ", o.")
 

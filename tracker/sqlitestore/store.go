@@ -34,7 +34,7 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
-// Store is the embedded tracker.Store.
+// Store is the embedded store.
 type Store struct {
 	w      *sql.DB // exactly one connection: SQLite has one writer
 	r      *sql.DB
@@ -95,8 +95,6 @@ func (s *Store) checkpoint() {
 		}
 	}
 }
-
-var _ tracker.Store = (*Store)(nil)
 
 // Open opens or creates the database at path and applies pending migrations.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {

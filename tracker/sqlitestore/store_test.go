@@ -4,12 +4,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 	"github.com/borderwatch/borderwatch/tracker/storetest"
 )
 
-func open(tb testing.TB) tracker.Store {
+func open(tb testing.TB) storetest.Store {
 	s, err := sqlitestore.Open(tb.Context(), filepath.Join(tb.TempDir(), "bw.db"), sqlitestore.Options{})
 	if err != nil {
 		tb.Fatal(err)
@@ -19,11 +18,11 @@ func open(tb testing.TB) tracker.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) tracker.Store { return open(t) })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return open(t) })
 }
 
 func BenchmarkStore(b *testing.B) {
-	storetest.Bench(b, func(b *testing.B) tracker.Store { return open(b) })
+	storetest.Bench(b, func(b *testing.B) storetest.Store { return open(b) })
 }
 
 // TestMigrationsIdempotent reopens a database: migrations already applied must not run again.

@@ -9,7 +9,7 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-func testAlertDedup(t *testing.T, s tracker.Store) {
+func testAlertDedup(t *testing.T, s Store) {
 	first := newAlert("v1", "detour:v1:decl-7", base)
 	b := &tracker.Batch{Alerts: []tracker.Alert{first}}
 	commit(t, s, b)
@@ -96,7 +96,7 @@ func testAlertDedup(t *testing.T, s tracker.Store) {
 	}
 }
 
-func testAlertLifecycle(t *testing.T, s tracker.Store) {
+func testAlertLifecycle(t *testing.T, s Store) {
 	tests := []struct {
 		name  string
 		steps []string // statuses to set in turn
@@ -150,7 +150,7 @@ func testAlertLifecycle(t *testing.T, s tracker.Store) {
 	wantErr(t, "SetAlertStatus of a missing alert", err, tracker.ErrNotFound)
 }
 
-func testAlertQuery(t *testing.T, s tracker.Store) {
+func testAlertQuery(t *testing.T, s Store) {
 	mk := func(veh, typ, key string, at time.Time) tracker.Alert {
 		a := newAlert(veh, key, at)
 		a.Type = typ

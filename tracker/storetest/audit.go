@@ -25,7 +25,7 @@ func auditRecord(i int) tracker.AuditRecord {
 	return r
 }
 
-func readAudit(t *testing.T, s tracker.Store, after int64, limit int) []tracker.AuditRecord {
+func readAudit(t *testing.T, s Store, after int64, limit int) []tracker.AuditRecord {
 	t.Helper()
 	got, err := s.Audit(t.Context(), after, limit)
 	if err != nil {
@@ -47,7 +47,7 @@ func checkChain(t *testing.T, recs []tracker.AuditRecord) {
 	}
 }
 
-func testAudit(t *testing.T, s tracker.Store) {
+func testAudit(t *testing.T, s Store) {
 	if got := readAudit(t, s, 0, 0); len(got) != 0 {
 		t.Fatalf("empty store has %d audit records", len(got))
 	}
@@ -115,7 +115,7 @@ func seqs(recs []tracker.AuditRecord) []int64 {
 	return out
 }
 
-func testAuditConcurrent(t *testing.T, s tracker.Store) {
+func testAuditConcurrent(t *testing.T, s Store) {
 	const workers, each = 6, 15
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)

@@ -14,7 +14,7 @@ import (
 // several), Track of one vehicle's day (8,640 fixes at 10 s) and 30 days (259,200 fixes)
 // among other vehicles' fixes, and SearchArea over a small box and an hour among
 // BW_BENCH_AREA_FIXES fixes (default 1,000,000). open must return a new, empty store.
-func Bench(b *testing.B, open func(b *testing.B) tracker.Store) {
+func Bench(b *testing.B, open func(b *testing.B) Store) {
 	b.Run("Commit256", func(b *testing.B) { benchCommit(b, open(b), 1) })
 	b.Run("Commit256Parallel4", func(b *testing.B) { benchCommit(b, open(b), 4) })
 	b.Run("TrackDay", func(b *testing.B) { benchTrack(b, open(b), 1) })
@@ -47,7 +47,7 @@ func benchFix(v, n int) tracker.Fix {
 }
 
 // load commits fixes of vehicles × steps in batches, vehicle-interleaved as they arrive live.
-func load(b *testing.B, s tracker.Store, vehicles, steps int) {
+func load(b *testing.B, s Store, vehicles, steps int) {
 	b.Helper()
 	batch := &tracker.Batch{Fixes: make([]tracker.Fix, 0, 4096)}
 	flush := func() {
@@ -69,7 +69,7 @@ func load(b *testing.B, s tracker.Store, vehicles, steps int) {
 	}
 }
 
-func benchCommit(b *testing.B, s tracker.Store, workers int) {
+func benchCommit(b *testing.B, s Store, workers int) {
 	// Like the pipeline, each committer owns its vehicles (1,000 of them) and sends their
 	// fixes in time order, so committers never touch the same vehicle.
 	const vehicles = 1000
@@ -97,7 +97,7 @@ func benchCommit(b *testing.B, s tracker.Store, workers int) {
 	b.ReportMetric(float64(fixes.Load())/b.Elapsed().Seconds(), "fixes/s")
 }
 
-func benchTrack(b *testing.B, s tracker.Store, days int) {
+func benchTrack(b *testing.B, s Store, days int) {
 	const others = 4
 	steps := days * 8640
 	load(b, s, others+1, steps)
@@ -116,7 +116,7 @@ func benchTrack(b *testing.B, s tracker.Store, days int) {
 	b.ReportMetric(float64(n), "fixes/op")
 }
 
-func benchSearchArea(b *testing.B, s tracker.Store) {
+func benchSearchArea(b *testing.B, s Store) {
 	total := 1_000_000
 	if v := os.Getenv("BW_BENCH_AREA_FIXES"); v != "" {
 		var err error

@@ -8,7 +8,7 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-func testDeclarations(t *testing.T, s tracker.Store) {
+func testDeclarations(t *testing.T, s Store) {
 	ctx := t.Context()
 	mk := func(id, veh string, from time.Time) tracker.Declaration {
 		return tracker.Declaration{ID: id, VehicleID: veh, Direction: tracker.Inbound, PortZoneID: "erenhot-port",

@@ -8,7 +8,7 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-func events(t *testing.T, s tracker.Store, q tracker.EventQuery) []tracker.Event {
+func events(t *testing.T, s Store, q tracker.EventQuery) []tracker.Event {
 	t.Helper()
 	got, err := s.Events(t.Context(), q)
 	if err != nil {
@@ -17,7 +17,7 @@ func events(t *testing.T, s tracker.Store, q tracker.EventQuery) []tracker.Event
 	return got
 }
 
-func testEvents(t *testing.T, s tracker.Store) {
+func testEvents(t *testing.T, s Store) {
 	f1 := fix("d1", "v1", base, 43.65, 111.97)
 	f2 := fix("d1", "v1", base.Add(time.Minute), 43.66, 111.98)
 	f1.Seq, f2.Seq = 71, 72
@@ -132,7 +132,7 @@ func equalStrings(a, b []string) bool {
 	return true
 }
 
-func testCommitAllOrNothing(t *testing.T, s tracker.Store) {
+func testCommitAllOrNothing(t *testing.T, s Store) {
 	f := fix("d1", "v1", base, 43.65, 111.97)
 	f.Seq = 1
 	bad := &tracker.Batch{
@@ -184,7 +184,7 @@ func newAlert(veh, key string, at time.Time) tracker.Alert {
 	}
 }
 
-func alerts(t *testing.T, s tracker.Store, q tracker.AlertQuery) []tracker.Alert {
+func alerts(t *testing.T, s Store, q tracker.AlertQuery) []tracker.Alert {
 	t.Helper()
 	got, err := s.Alerts(t.Context(), q)
 	if err != nil {
@@ -193,7 +193,7 @@ func alerts(t *testing.T, s tracker.Store, q tracker.AlertQuery) []tracker.Alert
 	return got
 }
 
-func getAlert(t *testing.T, s tracker.Store, id int64) tracker.Alert {
+func getAlert(t *testing.T, s Store, id int64) tracker.Alert {
 	t.Helper()
 	a, err := s.Alert(t.Context(), id)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-func testCommitFixes(t *testing.T, s tracker.Store) {
+func testCommitFixes(t *testing.T, s Store) {
 	b := &tracker.Batch{}
 	for i := range 5 {
 		b.Fixes = append(b.Fixes, fix("d1", "v1", base.Add(time.Duration(i)*10*time.Second), 43.65, 111.97))
@@ -84,7 +84,7 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func testDuplicatesInBatch(t *testing.T, s tracker.Store) {
+func testDuplicatesInBatch(t *testing.T, s Store) {
 	b := &tracker.Batch{Fixes: []tracker.Fix{
 		fix("d1", "v1", base, 43.65, 111.97),
 		fix("d1", "v1", base.Add(time.Second), 43.65, 111.97),
@@ -105,7 +105,7 @@ func testDuplicatesInBatch(t *testing.T, s tracker.Store) {
 	}
 }
 
-func testFixRoundTrip(t *testing.T, s tracker.Store) {
+func testFixRoundTrip(t *testing.T, s Store) {
 	gmt8 := time.FixedZone("GMT+8", 8*3600)
 	a := fix("13912344329", "truck-1", base.Add(123*time.Microsecond), 43.652896123456789, 111.977631987654321)
 	a.Flags = []string{tracker.FlagBlindArea, "sos"}
@@ -132,7 +132,7 @@ func testFixRoundTrip(t *testing.T, s tracker.Store) {
 	}
 }
 
-func testTrack(t *testing.T, s tracker.Store) {
+func testTrack(t *testing.T, s Store) {
 	// Commit out of order, as a blind-area upload does: live fixes first, the backfill after.
 	var live, backfill []tracker.Fix
 	for i := range 20 {
@@ -191,7 +191,7 @@ func testTrack(t *testing.T, s tracker.Store) {
 	}
 }
 
-func testLatestFixes(t *testing.T, s tracker.Store) {
+func testLatestFixes(t *testing.T, s Store) {
 	got, err := s.LatestFixes(t.Context())
 	if err != nil || len(got) != 0 {
 		t.Fatalf("LatestFixes of an empty store = %d fixes, %v", len(got), err)
@@ -232,7 +232,7 @@ func testLatestFixes(t *testing.T, s tracker.Store) {
 	}
 }
 
-func testSearchArea(t *testing.T, s tracker.Store) {
+func testSearchArea(t *testing.T, s Store) {
 	// A 5x5 grid of vehicles 0.1 degrees apart, each reporting every minute for an hour.
 	var fixes []tracker.Fix
 	for m := range 60 {
@@ -284,7 +284,7 @@ func testSearchArea(t *testing.T, s tracker.Store) {
 	}
 }
 
-func testConcurrentCommits(t *testing.T, s tracker.Store) {
+func testConcurrentCommits(t *testing.T, s Store) {
 	const workers, batches, perBatch = 8, 10, 50
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)

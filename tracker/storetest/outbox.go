@@ -9,24 +9,15 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-// Outbox semantics (tracker.Outbox): every committed alert change that a receiver acts on —
+// Outbox semantics: every committed alert change that a receiver acts on —
 // opened, acknowledged, resolved, and updated when Severity or Active changes — is one outbox
 // entry written in the change's own transaction, carrying the alert as it was right after the
 // change; a failed Commit leaves none. Route turns entries into pending deliveries once; a
 // hook's deliveries for one alert are claimable one at a time, oldest first; a lease keeps a
 // claimed delivery from other owners until it ends or an attempt is recorded.
 
-func outbox(t *testing.T, s tracker.Store) tracker.Outbox {
-	t.Helper()
-	ob, ok := s.(tracker.Outbox)
-	if !ok {
-		t.Fatalf("%T does not implement tracker.Outbox", s)
-	}
-	return ob
-}
-
 // route routes everything to the hooks and returns the changes it saw.
-func route(t *testing.T, ob tracker.Outbox, now time.Time, hooks func(tracker.AlertChange) []string) []tracker.AlertChange {
+func route(t *testing.T, ob Store, now time.Time, hooks func(tracker.AlertChange) []string) []tracker.AlertChange {
 	t.Helper()
 	var seen []tracker.AlertChange
 	for {
@@ -43,7 +34,7 @@ func route(t *testing.T, ob tracker.Outbox, now time.Time, hooks func(tracker.Al
 	}
 }
 
-func claim(t *testing.T, ob tracker.Outbox, hook, owner string, now time.Time) []tracker.Delivery {
+func claim(t *testing.T, ob Store, hook, owner string, now time.Time) []tracker.Delivery {
 	t.Helper()
 	ds, err := ob.ClaimDeliveries(t.Context(), hook, owner, now, time.Minute, 10)
 	if err != nil {
@@ -60,15 +51,15 @@ func changesOf(ds []tracker.Delivery) []string {
 	return out
 }
 
-func record(t *testing.T, ob tracker.Outbox, owner string, as ...tracker.DeliveryAttempt) {
+func record(t *testing.T, ob Store, owner string, as ...tracker.DeliveryAttempt) {
 	t.Helper()
 	if err := ob.RecordAttempts(t.Context(), owner, as); err != nil {
 		t.Fatalf("RecordAttempts: %v", err)
 	}
 }
 
-func testOutbox(t *testing.T, s tracker.Store) {
-	ob := outbox(t, s)
+func testOutbox(t *testing.T, s Store) {
+	ob := s
 	ctx := t.Context()
 	now := base
 

@@ -7,7 +7,7 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-func testDevices(t *testing.T, s tracker.Store) {
+func testDevices(t *testing.T, s Store) {
 	ctx := t.Context()
 	created := base.Truncate(time.Second)
 	d1 := tracker.Device{ID: "13912344329", Protocol: tracker.ProtocolJT808, VehicleID: "truck-1", AuthCode: "A1B2", CreatedAt: created}
@@ -64,7 +64,7 @@ func testDevices(t *testing.T, s tracker.Store) {
 	}
 }
 
-func testVehicles(t *testing.T, s tracker.Store) {
+func testVehicles(t *testing.T, s Store) {
 	ctx := t.Context()
 	created := base
 	v1 := tracker.Vehicle{ID: "truck-1", Plate: "蒙H·12345", Kind: tracker.KindTruck, CardID: "IC-0042", Name: "Coal 1",
@@ -115,7 +115,7 @@ func testVehicles(t *testing.T, s tracker.Store) {
 	wantErr(t, "DeleteVehicle twice", s.DeleteVehicle(ctx, v2.ID), tracker.ErrNotFound)
 }
 
-func testUsers(t *testing.T, s tracker.Store) {
+func testUsers(t *testing.T, s Store) {
 	ctx := t.Context()
 	u1 := tracker.User{Username: "admin", Role: "admin", Hash: "$2a$10$abcdefghijklmnopqrstuv", CreatedAt: base}
 	u2 := tracker.User{Username: "batu", Role: "patrol", Hash: "$2a$10$zyxwvutsrqponmlkjihgfe", Disabled: true}
@@ -164,7 +164,7 @@ func testUsers(t *testing.T, s tracker.Store) {
 	}
 }
 
-func testSessions(t *testing.T, s tracker.Store) {
+func testSessions(t *testing.T, s Store) {
 	ctx := t.Context()
 	if err := s.CreateUser(ctx, tracker.User{Username: "admin", Role: "admin", Hash: "h"}); err != nil {
 		t.Fatal(err)

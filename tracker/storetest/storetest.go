@@ -1,8 +1,8 @@
-// Package storetest is the conformance suite every tracker.Store passes: the embedded SQLite
+// Package storetest is the conformance suite every Store passes: the embedded SQLite
 // store and the PostgreSQL store are checked by the same tests, so the server behaves the
 // same on either.
 //
-// Semantics the suite pins down beyond the comments in tracker/store.go:
+// Semantics the suite pins down beyond the comments on Store:
 //   - Times come back in UTC with at least microsecond precision; floats exactly.
 //   - A fix without flags or attributes may come back with nil or empty Flags and Attrs;
 //     attribute values come back as JSON decodes them (numbers as float64).
@@ -48,10 +48,10 @@ import (
 
 // Run runs the suite. open must return a new, empty store for each call and close it when
 // the test ends (t.Cleanup).
-func Run(t *testing.T, open func(t *testing.T) tracker.Store) {
+func Run(t *testing.T, open func(t *testing.T) Store) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s tracker.Store)
+		fn   func(t *testing.T, s Store)
 	}{
 		{"Ping", testPing},
 		{"CommitFixes", testCommitFixes},
@@ -84,7 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) tracker.Store) {
 	}
 }
 
-func testPing(t *testing.T, s tracker.Store) {
+func testPing(t *testing.T, s Store) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
@@ -109,14 +109,14 @@ func fix(dev, veh string, at time.Time, lat, lon float64) tracker.Fix {
 	}
 }
 
-func commit(t *testing.T, s tracker.Store, b *tracker.Batch) {
+func commit(t *testing.T, s Store, b *tracker.Batch) {
 	t.Helper()
 	if err := s.Commit(t.Context(), b); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
 }
 
-func track(t *testing.T, s tracker.Store, veh string, from, to time.Time) []tracker.Fix {
+func track(t *testing.T, s Store, veh string, from, to time.Time) []tracker.Fix {
 	t.Helper()
 	got, err := s.Track(t.Context(), veh, from, to)
 	if err != nil {

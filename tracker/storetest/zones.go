@@ -44,7 +44,7 @@ func checkZone(t *testing.T, want, got geofence.Zone, version int64) {
 	}
 }
 
-func testZones(t *testing.T, s tracker.Store) {
+func testZones(t *testing.T, s Store) {
 	ctx := t.Context()
 	if got, err := s.Zones(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("Zones of an empty store = %d zones, %v", len(got), err)
@@ -112,7 +112,7 @@ func testZones(t *testing.T, s tracker.Store) {
 	}
 }
 
-func testZonesAllOrNothing(t *testing.T, s tracker.Store) {
+func testZonesAllOrNothing(t *testing.T, s Store) {
 	ctx := t.Context()
 	zones := testZonesList()
 	if _, err := s.PutZones(ctx, zones[:1]); err != nil {

@@ -1,0 +1,108 @@
+package storetest
+
+import (
+	"context"
+	"time"
+
+	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// Store is the whole contract of a BorderWatch store as this suite checks it, each method's
+// semantics written here once. The server's parts each declare the few methods they use
+// (rules.Store, risk.Store, access.Store, notifier.Outbox, mapui.Store and the pipeline's
+// tracker.Committer); a store that passes this suite serves them all.
+type Store interface {
+	// Positions. Commit stores the batch in one transaction. Fixes already stored (same device and device
+	// time) are skipped, marked in b.Duplicates and given the stored copy's ID; every new fix
+	// gets a new ID. The events of a fix already stored are skipped too (their ID stays 0): they
+	// were stored with it, and a commit retried after its reply was lost must not store them
+	// twice.
+	Commit(ctx context.Context, b *tracker.Batch) error
+	// Track returns a vehicle's fixes with from <= time < to, in device-time order.
+	Track(ctx context.Context, vehicleID string, from, to time.Time) ([]tracker.Fix, error)
+	// LatestFixes returns the newest fix of every vehicle.
+	LatestFixes(ctx context.Context) ([]tracker.Fix, error)
+	// SearchArea returns fixes inside the box over the period, at most limit, in time order.
+	SearchArea(ctx context.Context, box tracker.Box, from, to time.Time, limit int) ([]tracker.Fix, error)
+
+	// Vehicles and devices.
+	tracker.DeviceLookup
+	CreateDevice(ctx context.Context, d tracker.Device) error
+	UpdateDevice(ctx context.Context, d tracker.Device) error
+	DeleteDevice(ctx context.Context, id string) error
+	Devices(ctx context.Context) ([]tracker.Device, error)
+	CreateVehicle(ctx context.Context, v tracker.Vehicle) error
+	UpdateVehicle(ctx context.Context, v tracker.Vehicle) error
+	DeleteVehicle(ctx context.Context, id string) error
+	Vehicle(ctx context.Context, id string) (tracker.Vehicle, error)
+	Vehicles(ctx context.Context) ([]tracker.Vehicle, error)
+
+	// Geofences. PutZones replaces or adds all zones in one transaction, so an import is
+	// all-or-nothing; each stored zone's Version is incremented.
+	PutZones(ctx context.Context, zones []geofence.Zone) ([]geofence.Zone, error)
+	DeleteZone(ctx context.Context, id string) error
+	Zone(ctx context.Context, id string) (geofence.Zone, error)
+	Zones(ctx context.Context) ([]geofence.Zone, error)
+
+	// Declarations.
+	CreateDeclaration(ctx context.Context, d tracker.Declaration) error
+	// CloseDeclaration moves an active declaration to completed, expired or cancelled.
+	CloseDeclaration(ctx context.Context, id, status, reason string, at time.Time) (tracker.Declaration, error)
+	Declaration(ctx context.Context, id string) (tracker.Declaration, error)
+	Declarations(ctx context.Context, q tracker.DeclarationQuery) ([]tracker.Declaration, error)
+
+	// Events and alerts, as Commit wrote them; alerts change along their lifecycle.
+	Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error)
+	Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Alert, error)
+	Alert(ctx context.Context, id int64) (tracker.Alert, error)
+	// SetAlertStatus moves an alert along open → acknowledged → resolved.
+	SetAlertStatus(ctx context.Context, id int64, status, user, note string, at time.Time) (tracker.Alert, error)
+
+	// Users and sessions.
+	CreateUser(ctx context.Context, u tracker.User) error
+	UpdateUser(ctx context.Context, u tracker.User) error
+	DeleteUser(ctx context.Context, username string) error
+	User(ctx context.Context, username string) (tracker.User, error)
+	Users(ctx context.Context) ([]tracker.User, error)
+	CreateSession(ctx context.Context, s tracker.Session) error
+	Session(ctx context.Context, tokenHash string) (tracker.Session, error)
+	TouchSession(ctx context.Context, tokenHash string, at time.Time) error
+	DeleteSession(ctx context.Context, tokenHash string) error
+	DeleteUserSessions(ctx context.Context, username string) error
+
+	// The audit log is append-only: there is no update or delete. AppendAudit sets Seq, PrevHash and Hash and stores the record.
+	AppendAudit(ctx context.Context, r tracker.AuditRecord) (tracker.AuditRecord, error)
+	Audit(ctx context.Context, afterSeq int64, limit int) ([]tracker.AuditRecord, error)
+
+	// The webhook outbox: the durable queue of alert changes for webhooks (package notifier).
+	// Changes are routed into one delivery per interested hook; a delivery stays pending until it
+	// is delivered or fails permanently, across restarts. Several servers may share one
+	// PostgreSQL outbox: leases keep them from sending the same delivery at once.
+	//
+	// Route takes up to limit changes not yet routed, oldest first, and adds for each a pending
+	// delivery due at now to every hook that hooks names, in one transaction. It returns how
+	// many changes it took. Servers sharing a database route one at a time.
+	Route(ctx context.Context, limit int, now time.Time, hooks func(tracker.AlertChange) []string) (int, error)
+	// ClaimDeliveries leases to owner, until now+lease, up to limit of hook's pending deliveries
+	// due by now. Only the oldest pending delivery of each alert is due, so one alert's changes
+	// reach a hook in order; a delivery another owner holds a lease on is skipped.
+	ClaimDeliveries(ctx context.Context, hook, owner string, now time.Time, lease time.Duration, limit int) ([]tracker.Delivery, error)
+	// RecordAttempts stores outcomes, counts the attempts and ends the leases. An outcome other
+	// than delivered for a delivery whose lease owner has changed is ignored.
+	RecordAttempts(ctx context.Context, owner string, attempts []tracker.DeliveryAttempt) error
+	// Deliveries lists deliveries, newest first.
+	Deliveries(ctx context.Context, q tracker.DeliveryQuery) ([]tracker.Delivery, error)
+	// RetryDelivery makes a failed delivery pending again, due at now. ErrNotFound when no
+	// failed delivery has that ID.
+	RetryDelivery(ctx context.Context, id string, now time.Time) error
+	// OutboxBacklog counts changes not yet routed and pending deliveries by hook.
+	OutboxBacklog(ctx context.Context) (unrouted int, pending map[string]int, err error)
+	// PruneOutbox deletes deliveries that ended before before, and routed changes no delivery
+	// refers to any more. It returns how many rows it deleted.
+	PruneOutbox(ctx context.Context, before time.Time) (int, error)
+
+	// Ping reports whether the store can take writes now (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
