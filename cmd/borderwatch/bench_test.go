@@ -8,8 +8,9 @@ import (
 )
 
 // TestBenchJSON runs `borderwatch bench --json` small: a server child process (this test
-// binary, through TestMain), real JT/T 808 terminals, three trials of one rate, the alert probes on the WebSocket and
-// the idle connections; every figure the issue names must be there and plausible.
+// binary, through TestMain), real JT/T 808 terminals, three trials of one rate, the alert
+// probes on the WebSocket and the idle connections; every figure the issue names must be there
+// and plausible.
 func TestBenchJSON(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server and loads it for about 20 s")
