@@ -104,10 +104,16 @@ func ParsePhone(s string, long bool) (Phone, error) {
 // Bytes returns the BCD bytes as sent.
 func (p Phone) Bytes() []byte { return p.bcd[:p.n] }
 
-// String returns the number without leading zeros: the device id of the external contract.
-// Nibbles that are not decimal digits are written as hex so two different numbers never
-// print the same.
+// String returns the device id of the external contract: the number without leading zeros,
+// or, for a 2013 header whose six bytes are not BCD, the 15-digit IMEI they hold in binary.
+// Jimi/Concox JT/T 808 firmware (JC371, VL502, …) sends its IMEI without the check digit as a
+// 48-bit number there (Traccar's Jt808ProtocolDecoder.decodeId reads it the same way), so the
+// IMEI printed on the box is the id to register. Other nibbles that are not decimal digits
+// are written as hex so two different numbers never print the same.
 func (p Phone) String() string {
+	if imei, ok := p.imei(); ok {
+		return imei
+	}
 	var buf [20]byte
 	n := 0
 	for _, b := range p.bcd[:p.n] {
@@ -123,6 +129,52 @@ func (p Phone) String() string {
 		return "0"
 	}
 	return string(buf[:n])
+}
+
+// imei reads a binary IMEI from a 2013 phone field that is not BCD: its 14 digits (the
+// value, below 10¹⁴) and the Luhn check digit.
+func (p Phone) imei() (string, bool) {
+	if p.n != 6 || isBCD(p.bcd[:6]) {
+		return "", false
+	}
+	var v uint64
+	for _, b := range p.bcd[:6] {
+		v = v<<8 | uint64(b)
+	}
+	if v >= 1e14 {
+		return "", false
+	}
+	var d [15]byte
+	for i := 13; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	d[14] = luhn(d[:14])
+	return string(d[:]), true
+}
+
+func isBCD(b []byte) bool {
+	for _, c := range b {
+		if c>>4 > 9 || c&0xf > 9 {
+			return false
+		}
+	}
+	return true
+}
+
+// luhn returns the check digit of the decimal digits in d, as IMEIs carry it.
+func luhn(d []byte) byte {
+	sum := 0
+	for i := range d {
+		v := int(d[len(d)-1-i] - '0')
+		if i%2 == 0 { // from the right, every other digit starting with the last is doubled
+			if v *= 2; v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+	}
+	return byte('0' + (10-sum%10)%10)
 }
 
 // Header is a frame's message header.
