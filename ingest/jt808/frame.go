@@ -21,6 +21,7 @@ const (
 	MsgRegister         = 0x0100
 	MsgAuth             = 0x0102
 	MsgLocation         = 0x0200
+	MsgLocationReply    = 0x0201 // answer to a location query: reply serial WORD, 0x0200 body
 	MsgBatch            = 0x0704 // batch / blind-area location upload
 	MsgPlatformResponse = 0x8001 // platform general response
 	MsgRegisterResponse = 0x8100
@@ -257,9 +258,16 @@ func DecodeFrame(b []byte) (f Frame, headerRead bool, err error) {
 	if err != nil {
 		return Frame{}, false, err
 	}
-	h, hl, err := parseHeader(b)
+	h, hl, err := parseHeader(b, true)
 	if err != nil {
 		return Frame{}, false, err
+	}
+	if h.V2019 && len(b)-1-hl != h.BodyLen {
+		// Bit 14 is reserved in 2013 and some 2013 terminals set it: when the body length
+		// fits a 2013 header instead, the frame has one.
+		if h13, hl13, err := parseHeader(b, false); err == nil && len(b)-1-hl13 == h13.BodyLen {
+			h, hl = h13, hl13
+		}
 	}
 	f = Frame{Header: h}
 	if len(b) < hl+1 {
@@ -275,7 +283,8 @@ func DecodeFrame(b []byte) (f Frame, headerRead bool, err error) {
 	return f, true, nil
 }
 
-func parseHeader(b []byte) (Header, int, error) {
+// parseHeader reads a 2013 header, or a 2019 one when attribute bit 14 says so and v2019.
+func parseHeader(b []byte, v2019 bool) (Header, int, error) {
 	if len(b) < 12 {
 		return Header{}, 0, malformed("frame of %d bytes is shorter than a header", len(b))
 	}
@@ -284,7 +293,7 @@ func parseHeader(b []byte) (Header, int, error) {
 		MsgID:      binary.BigEndian.Uint16(b),
 		BodyLen:    int(attr & attrLenMask),
 		Encryption: uint8(attr>>attrEncShift) & attrEncMask,
-		V2019:      attr&attrV2019 != 0,
+		V2019:      v2019 && attr&attrV2019 != 0,
 		Fragmented: attr&attrFragmented != 0,
 	}
 	p := 4

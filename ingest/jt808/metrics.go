@@ -23,7 +23,7 @@ const (
 // knownIDs get their own msg_id label; every other id counts as "other", so a device sending
 // random ids cannot blow up the label set.
 var knownIDs = [...]uint16{MsgTerminalResponse, MsgHeartbeat, MsgLogout, MsgRegister, MsgAuth, MsgLocation, MsgBatch,
-	MsgLocationList, MsgPassThrough, MsgWaybill, MsgDriverIdentity}
+	MsgLocationReply, MsgLocationList, MsgPassThrough, MsgWaybill, MsgDriverIdentity}
 
 // metrics are the terminals' series; the connections' are the gateway server's.
 type metrics struct {

@@ -423,7 +423,7 @@ func (c *conn) handle(ctx context.Context, raw []byte) bool {
 	case MsgLogout:
 		c.generalReply(h, ResultOK)
 		return false
-	case MsgLocation, MsgBatch, MsgLocationList, MsgPassThrough:
+	case MsgLocation, MsgLocationReply, MsgBatch, MsgLocationList, MsgPassThrough:
 		if c.dev.AuthCode != "" && !c.authed {
 			c.s.m.reject(reasonUnauthenticated)
 			c.generalReply(h, ResultFailure)
@@ -492,9 +492,9 @@ func (c *conn) reassemble(f Frame) (whole Frame, done, ok bool) {
 	return whole, done, true
 }
 
-// report turns a 0x0200, 0x0704, 0x0210 or 0x0900 into fixes, submits them and acknowledges
-// once they are stored (or refused for good). A 0x0210 or 0x0900 without a position is
-// acknowledged at once.
+// report turns a 0x0200, 0x0201, 0x0704, 0x0210 or 0x0900 into fixes, submits them and
+// acknowledges once they are stored (or refused for good); 0x0201, itself an answer, gets
+// none. A 0x0210 or 0x0900 without a position is acknowledged at once.
 func (c *conn) report(ctx context.Context, f *Frame) {
 	if f.Header.MsgID == MsgLocation {
 		var loc Location
@@ -536,16 +536,26 @@ func (c *conn) report(ctx context.Context, f *Frame) {
 		c.s.log.Warn("jt808 submit", "device", c.dev.ID, "fixes", len(fixes), "err", err)
 		return
 	}
-	c.generalReply(&f.Header, ResultOK)
+	if f.Header.MsgID != MsgLocationReply {
+		c.generalReply(&f.Header, ResultOK)
+	}
 }
 
 // errUnsupported: a pass-through of a content type whose layout is not documented.
 var errUnsupported = errors.New("jt808: unsupported pass-through type")
 
-// fixesOf decodes the fixes of a 0x0704, 0x0210 or 0x0900.
+// fixesOf decodes the fixes of a 0x0201, 0x0704, 0x0210 or 0x0900.
 func (c *conn) fixesOf(f *Frame) ([]tracker.Fix, error) {
 	var loc Location
 	switch f.Header.MsgID {
+	case MsgLocationReply:
+		if len(f.Body) < 2 {
+			return nil, malformed("location reply of %d bytes", len(f.Body))
+		}
+		if err := DecodeLocation(f.Body[2:], &loc); err != nil {
+			return nil, err
+		}
+		return []tracker.Fix{c.fix(&loc, false)}, nil
 	case MsgPassThrough:
 		p, err := DecodePassThrough(f.Body)
 		if err == nil && !p.Known() {
