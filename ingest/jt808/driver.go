@@ -79,12 +79,13 @@ func decodeDriverIdentity(body []byte, v Version) (DriverIdentity, error) {
 		d.Authority = r.text(int(r.byte()))
 		return d, r.done(v)
 	}
-	switch r.byte() {
-	case 1:
-	case 2:
+	switch status := r.byte(); {
+	case r.err != nil:
+		return DriverIdentity{}, r.err
+	case status == 2:
 		d.Inserted = false
-	default:
-		return DriverIdentity{}, malformed("driver identity %d layout: card status %d", v, body[0])
+	case status != 1:
+		return DriverIdentity{}, malformed("driver identity %d layout: card status %d", v, status)
 	}
 	if t := r.bytes(6); r.err == nil {
 		var err error

@@ -1,6 +1,7 @@
 package jt808
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -98,6 +99,9 @@ var itemDecoders = [256]itemDecoder{
 		m["battery_percent"] = int(v[1])
 	}),
 	0xe5: fixed(1, func(v []byte, m map[string]any) { m["motion"] = v[0] == 1 }),
+	0xe6: func(v []byte, m map[string]any) bool {
+		return printable(bytes.TrimRight(v, "\r\n")) && obdRT(string(v), func(k string, x any) { m[k] = x })
+	},
 	0xeb: decodeItemEB,
 	0xee: fixed(6, func(v []byte, m map[string]any) {
 		m["signal"] = int(v[0])

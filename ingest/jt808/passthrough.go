@@ -154,19 +154,31 @@ func (p *PassThrough) decodeSerial() {
 	if !printable([]byte(s)) {
 		return
 	}
-	if rest, ok := strings.CutPrefix(s, "$OBD-RT,"); ok {
-		// power V, rpm, speed km/h, throttle %, engine load %, coolant °C, then fuel figures.
-		for i, k := range [...]string{"power_v", "rpm", "obd_speed_kmh", "throttle_percent", "engine_load_percent", "coolant_temp_c"} {
-			f := strings.Split(rest, ",")
-			if i < len(f) {
-				if v, err := strconv.ParseFloat(f[i], 64); err == nil {
-					p.attr(k, v)
-				}
-			}
-		}
+	if obdRT(s, p.attr) {
 		return
 	}
 	p.attr("serial_text", s)
+}
+
+// obdRT reads Naturelink's real-time OBD sentence "$OBD-RT,power V,rpm,speed km/h,throttle %,
+// engine load %,coolant °C,instant and average consumption,trip km,odometer km,trip fuel L,
+// fuel used L". It reports false for other text.
+func obdRT(s string, set func(k string, v any)) bool {
+	rest, ok := strings.CutPrefix(s, "$OBD-RT,")
+	if !ok {
+		return false
+	}
+	f := strings.Split(strings.TrimRight(rest, "\r\n"), ",")
+	for i, k := range [...]string{0: "power_v", 1: "rpm", 2: "obd_speed_kmh", 3: "throttle_percent",
+		4: "engine_load_percent", 5: "coolant_temp_c", 9: "obd_odometer_km", 11: "fuel_used_l"} {
+		if k == "" || i >= len(f) {
+			continue
+		}
+		if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+			set(k, v)
+		}
+	}
+	return true
 }
 
 // aovxPosLen: status, latitude, longitude DWORDs, altitude, speed, direction WORDs, BCD time —
