@@ -567,3 +567,29 @@ func TestPlain(t *testing.T) {
 		}
 	}
 }
+
+// A 2013 phone field that is not BCD is a binary IMEI (Traccar's decodeId): Jimi JC371,
+// Concox VL502; the IMEI's check digit is added. Above 14 digits, or in a 2019 field, the
+// bytes stay hex as before.
+func TestPhoneBinaryIMEI(t *testing.T) {
+	tests := []struct {
+		bcd string
+		id  string
+	}{
+		{"4eb6fb4ad628", "865478070001047"}, // Jimi JC371 (traccar 5c9d0449c)
+		{"4eb6fb4afd9e", "865478070102068"},
+		{"4f07788ef87d", "868935060010210"}, // Concox VL502 (traccar b2e889abf)
+		{"4e5de66fba22", "861652050068820"},
+		{"0000000000ab", "000000000001719"}, // a small value keeps its leading zeros: 15 digits
+		{"5af3107a4000", "5af3107a4000"},    // 10¹⁴: not an IMEI
+		{"00000000000000000abc", "abc"},     // 2019
+	}
+	for _, tt := range tests {
+		b := unhex(t, tt.bcd)
+		p := Phone{n: uint8(len(b))}
+		copy(p.bcd[:], b)
+		if got := p.String(); got != tt.id {
+			t.Errorf("%s: %s, want %s", tt.bcd, got, tt.id)
+		}
+	}
+}
