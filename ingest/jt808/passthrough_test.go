@@ -2,6 +2,7 @@ package jt808
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"reflect"
 	"strings"
@@ -102,17 +103,7 @@ func gnssFrame(t *testing.T, nmea string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.ToUpper(hexString(b))
-}
-
-func hexString(b []byte) string {
-	const digits = "0123456789abcdef"
-	var sb strings.Builder
-	for _, c := range b {
-		sb.WriteByte(digits[c>>4])
-		sb.WriteByte(digits[c&0xf])
-	}
-	return sb.String()
+	return hex.EncodeToString(b)
 }
 
 func TestParseRMCRejects(t *testing.T) {
