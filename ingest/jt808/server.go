@@ -206,7 +206,8 @@ type conn struct {
 	items    []byte
 	attrs    map[string]any
 
-	// The last position the terminal reported, for its events, which carry none.
+	// The last position the terminal reported live (not from its buffer), for its events,
+	// which carry none.
 	lastLat, lastLon float64
 	hasPos           bool
 
@@ -718,7 +719,7 @@ func stored(err error) bool {
 }
 
 func (c *conn) fix(l *Location, blind bool) tracker.Fix {
-	if l.Valid() && (l.Lat != 0 || l.Lon != 0) {
+	if !blind && l.Valid() && (l.Lat != 0 || l.Lon != 0) {
 		c.lastLat, c.lastLon, c.hasPos = l.Lat, l.Lon, true
 	}
 	return tracker.Fix{
