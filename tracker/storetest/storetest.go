@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Ping", testPing},
 		{"CommitFixes", testCommitFixes},
 		{"DuplicatesInBatch", testDuplicatesInBatch},
+		{"ReportsOfOneTime", testReportsOfOneTime},
 		{"FixRoundTrip", testFixRoundTrip},
 		{"Track", testTrack},
 		{"LatestFixes", testLatestFixes},
