@@ -44,6 +44,12 @@ func TestReportsOfOneTime(t *testing.T) {
 		evidence [2]float64 // latitudes of both positions in an alert's evidence: of want's two reports when zero
 		resends  float64
 	}{
+		// A report of a time the pipeline no longer holds: only the store finds the conflict.
+		// The pipeline took it for a late fix and evaluated it (late fixes never move the
+		// vehicle); the store flags it, and the alert names the stored position as unknown.
+		{name: "conflict with an older report after a restart", restart: true, submits: [][]tracker.Fix{{first, next}, {forged}},
+			want: []stored{{lat: first.Lat, evaluated: true}, {lat: forged.Lat, conflict: true, evaluated: true}}, alerts: 1,
+			evidence: [2]float64{0, forged.Lat}},
 		{name: "retransmission", submits: [][]tracker.Fix{{first}, {first}, {first}},
 			want: []stored{{lat: first.Lat, evaluated: true}}, resends: 2},
 		{name: "retransmission after a restart", restart: true, submits: [][]tracker.Fix{{first}, {first}},
@@ -158,7 +164,7 @@ func TestReportsOfOneTime(t *testing.T) {
 				found := false
 				for _, a := range alerts {
 					var ev struct {
-						First, Second struct{ Lat, Lon float64 }
+						First, Second struct{ Lat, Lon float64 } // First zero when the store alone knew it
 					}
 					if err := json.Unmarshal(a.Evidence, &ev); err != nil {
 						t.Fatal(err)

@@ -599,22 +599,35 @@ func (p *Pipeline) conflict(st *VehicleState, f *Fix, first *report, pd *pending
 		f.Late = true
 	}
 	p.m.flagged.WithLabelValues(FlagConflict).Inc()
-	distM := geofence.GreatCircleM(first.lat, first.lon, f.Lat, f.Lon)
+	pd.out.Alerts = append(pd.out.Alerts, p.conflictAlert(f, first))
+}
+
+// conflictAlert is the alert for f, stored flagged FlagConflict: first is the report of its
+// device time it conflicts with, nil when only the store knew of that one.
+func (p *Pipeline) conflictAlert(f *Fix, first *report) Alert {
 	pos := func(lat, lon, speed, heading float64, valid bool, received time.Time) map[string]any {
 		return map[string]any{"lat": lat, "lon": lon, "speed_kmh": speed, "heading": heading, "valid": valid, "received_at": received}
 	}
-	evidence, err := json.Marshal(map[string]any{
+	ev := map[string]any{
 		"device_id":   f.DeviceID,
 		"device_time": f.Time,
-		"first":       pos(first.lat, first.lon, first.speed, first.heading, first.valid, time.Unix(0, first.received).UTC()),
 		"second":      pos(f.Lat, f.Lon, f.SpeedKmh, f.Heading, f.Valid, f.ReceivedAt),
 		"protocol":    f.Protocol,
-		"distance_m":  math.Round(distM),
-	})
-	if err != nil {
-		p.log.Error("device conflict evidence", "err", err) // floats and times only: cannot happen
 	}
-	pd.out.Alerts = append(pd.out.Alerts, Alert{
+	msg := fmt.Sprintf("device %s reported a position for %s that it had reported elsewhere before: a broken or cloned device",
+		f.DeviceID, f.Time.Format(time.DateTime))
+	if first != nil {
+		distM := geofence.GreatCircleM(first.lat, first.lon, f.Lat, f.Lon)
+		ev["first"] = pos(first.lat, first.lon, first.speed, first.heading, first.valid, time.Unix(0, first.received).UTC())
+		ev["distance_m"] = math.Round(distM)
+		msg = fmt.Sprintf("device %s reported two positions for %s, %.0f m apart: a broken or cloned device",
+			f.DeviceID, f.Time.Format(time.DateTime), distM)
+	}
+	evidence, err := json.Marshal(ev)
+	if err != nil {
+		p.log.Error("device conflict evidence", "err", err) // numbers, strings and times only: cannot happen
+	}
+	return Alert{
 		Type: AlertDeviceConflict,
 		// Critical: a second source of positions for one device makes every other finding
 		// about the vehicle doubtful until an officer has looked (hole 2 of issue 16).
@@ -626,12 +639,11 @@ func (p *Pipeline) conflict(st *VehicleState, f *Fix, first *report, pd *pending
 		Late:      f.Late,
 		Lat:       f.Lat,
 		Lon:       f.Lon,
-		Message: fmt.Sprintf("device %s reported two positions for %s, %.0f m apart: a broken or cloned device",
-			f.DeviceID, f.Time.Format(time.DateTime), distM),
-		DedupKey: AlertDeviceConflict + ":" + f.DeviceID + ":" + f.Time.Truncate(time.Hour).Format("2006-01-02T15"),
-		Active:   true,
-		Evidence: evidence,
-	})
+		Message:   msg,
+		DedupKey:  AlertDeviceConflict + ":" + f.DeviceID + ":" + f.Time.Truncate(time.Hour).Format("2006-01-02T15"),
+		Active:    true,
+		Evidence:  evidence,
+	}
 }
 
 // sweep forgets the fixes that are durable and acknowledged, those given up by Close, and
@@ -717,7 +729,7 @@ func (p *Pipeline) writer() {
 			k++
 		}
 		group := queue[:k]
-		err := p.writeGroup(group, &b)
+		found, err := p.writeGroup(group, &b)
 		if err == nil {
 			if attempts > 0 {
 				p.log.Info("store commits succeed again", "failed_attempts", attempts, "backlog_fixes", p.backlog.Load())
@@ -737,6 +749,14 @@ func (p *Pipeline) writer() {
 			}
 			clear(group)
 			queue = append(queue[:0], queue[k:]...)
+			if len(found) > 0 {
+				// Nobody waits for these: they are committed like any other output.
+				pd := newPending()
+				pd.out.Alerts = found
+				pd.acked.Store(true)
+				p.waiting.Add(1)
+				queue = append(queue, pd)
+			}
 			continue
 		}
 		attempts++
@@ -779,8 +799,10 @@ func (p *Pipeline) writer() {
 	}
 }
 
-// writeGroup commits the submissions of group as one batch; the caller tells them.
-func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
+// writeGroup commits the submissions of group as one batch; the caller tells them. It returns
+// the alerts of conflicts only the store found (a report of a device time this process no
+// longer held, at another position than the stored one), for the caller to commit next.
+func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, error) {
 	n := 0
 	for _, pd := range group {
 		n += len(pd.fixes)
@@ -797,7 +819,18 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
 	err := p.cfg.Store.Commit(context.Background(), b)
 	p.m.commitSecs.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return err
+		return nil, err
+	}
+	var found []Alert
+	i := 0
+	for _, pd := range group {
+		for j := range pd.fixes {
+			if f := &b.Fixes[i]; !b.Duplicates[i] && f.HasFlag(FlagConflict) && !pd.fixes[j].HasFlag(FlagConflict) {
+				p.m.flagged.WithLabelValues(FlagConflict).Inc()
+				found = append(found, p.conflictAlert(f, nil))
+			}
+			i++
+		}
 	}
 	p.m.batchFixes.Observe(float64(len(b.Fixes)))
 	stored, evidence := b.Fixes[:0], 0
@@ -834,7 +867,7 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
 	if p.full.Load() && p.backlog.Load() <= int64(p.cfg.MaxBacklog)*9/10 && p.full.CompareAndSwap(true, false) {
 		p.log.Info("store write backlog drained below its limit: taking new fixes again", "backlog_fixes", p.backlog.Load())
 	}
-	return nil
+	return found, nil
 }
 
 // giveUp ends the submissions Close could not write, saying what is lost.
