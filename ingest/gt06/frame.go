@@ -29,6 +29,7 @@ const (
 	ProtoGPSLBS          = 0x12
 	ProtoStatus          = 0x13
 	ProtoAlarm           = 0x16
+	ProtoLBSAlarm        = 0x19 // alarm with a cell, without GPS; cell lists on Space10X
 	ProtoGPSLBSRFID      = 0x17 // and Wi-Fi lists
 	ProtoGPSPhone        = 0x1A
 	ProtoGPSLBSExtend    = 0x1E // JI09

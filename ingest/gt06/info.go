@@ -9,15 +9,15 @@ import (
 	"unicode"
 )
 
-// Heartbeat is the content of the heartbeat of GK310 and the 4G models (0x23).
+// Heartbeat is the content of the heartbeat of GK310, EG02, EG03 and the 4G models (0x23).
 type Heartbeat struct {
 	TerminalInfo byte    // as in Status
-	BatteryV     float64 // 0 when not sent
+	PowerV       float64 // external supply voltage; 0 when not sent
 	GSMSignal    byte    // 0 when not sent
 }
 
-// DecodeHeartbeat decodes a heartbeat (0x23): terminal information, battery voltage WORD
-// (1/100 V) and GSM signal when present.
+// DecodeHeartbeat decodes a heartbeat (0x23): terminal information, external voltage WORD
+// (1/100 V) and GSM signal when present (Concox's protocol V3.1, §2.1).
 func DecodeHeartbeat(p Packet) (Heartbeat, error) {
 	c := p.Content
 	if len(c) < 1 {
@@ -25,7 +25,7 @@ func DecodeHeartbeat(p Packet) (Heartbeat, error) {
 	}
 	h := Heartbeat{TerminalInfo: c[0]}
 	if len(c) >= 3 {
-		h.BatteryV = float64(binary.BigEndian.Uint16(c[1:])) / 100
+		h.PowerV = float64(binary.BigEndian.Uint16(c[1:])) / 100
 	}
 	if len(c) >= 4 {
 		h.GSMSignal = c[3]
@@ -124,8 +124,8 @@ func printable(b []byte) string {
 	}, string(b))
 }
 
-// AlarmReport is an alarm that carries no position: 0xA5 (a 4G cell and the status block)
-// or the short 0x95 (date-time and event).
+// AlarmReport is an alarm that carries no position: 0x19 (a 2G cell and the status block),
+// 0xA5 (a 4G cell and the status block) or the short 0x95 (date-time and event).
 type AlarmReport struct {
 	Time   time.Time // the short 0x95's, UTC; zero for 0xA5
 	Flags  []string
@@ -134,15 +134,24 @@ type AlarmReport struct {
 	LBS    LBS
 }
 
-// DecodeAlarmReport decodes an alarm without position (0xA5, short 0x95). Times are in zone
-// (UTC when nil).
+// DecodeAlarmReport decodes an alarm without position (0x19, 0xA5, short 0x95). Times are in
+// zone (UTC when nil). It returns ErrNoPosition for a 0x19 that is a list of cells (Space10X).
 func DecodeAlarmReport(p Packet, zone *time.Location) (AlarmReport, error) {
 	c := p.Content
 	switch p.Protocol {
-	case ProtoLBSAlarm4G:
+	case ProtoLBSAlarm, ProtoLBSAlarm4G:
 		n := cell4GLen(c)
+		if p.Protocol == ProtoLBSAlarm {
+			n = lbsLen
+			if len(c) >= 1 && c[0]&0x80 != 0 {
+				n++ // a 2-byte MNC
+			}
+			if len(c) != n+statusLen {
+				return AlarmReport{}, ErrNoPosition
+			}
+		}
 		if len(c) < n+statusLen {
-			return AlarmReport{}, fmt.Errorf("%w: 0xA5 with %d content bytes", ErrMalformed, len(c))
+			return AlarmReport{}, fmt.Errorf("%w: 0x%02X with %d content bytes", ErrMalformed, p.Protocol, len(c))
 		}
 		var a AlarmReport
 		a.LBS, a.HasLBS = decodeCell(c[:n], false)

@@ -147,8 +147,9 @@ func (s Status) Flags() []string {
 }
 
 // AlarmName returns the flag name of an alarm code, "" for none, an unknown code or one whose
-// meaning depends on the model (0x18, 0x19, 0x28–0x30 mean different alarms on different
-// makes; they are kept as the "alarm_code" attribute only).
+// meaning depends on the make: 0x0C, 0x18, 0x19, 0x28, 0x29 and 0x30 mean different alarms in
+// Concox's protocol (V3.1) and on the clones Traccar decodes; they are kept as the
+// "alarm_code" attribute only. The other names follow Concox, then Traccar.
 func AlarmName(code uint16) string {
 	switch code {
 	case AlarmSOS:
@@ -169,7 +170,7 @@ func AlarmName(code uint16) string {
 		return "low_battery"
 	case AlarmPowerOff:
 		return "power_off"
-	case AlarmTamper, 0x0C, 0x25, 0x32:
+	case AlarmTamper, 0x25, 0x32:
 		return "tamper"
 	case 0x14:
 		return "door"
@@ -183,6 +184,8 @@ func AlarmName(code uint16) string {
 		return "hard_acceleration"
 	case 0x2C, 0xF2:
 		return "collision"
+	case 0x2D:
+		return "rollover"
 	case 0x33:
 		return "lock"
 	case 0x34:

@@ -59,7 +59,7 @@ func (m *metrics) frame(protocol byte) {
 // known reports whether the server handles protocol.
 func known(protocol byte) bool {
 	switch protocol {
-	case ProtoLogin, ProtoStatus, ProtoHeartbeat, ProtoTime, ProtoInfo, ProtoLBS4G, ProtoLBSAlarm4G:
+	case ProtoLogin, ProtoStatus, ProtoHeartbeat, ProtoTime, ProtoInfo, ProtoLBS4G, ProtoLBSAlarm, ProtoLBSAlarm4G:
 		return true
 	}
 	return IsLocation(protocol)

@@ -198,7 +198,7 @@ func (c *conn) handle(ctx context.Context, p Packet) bool {
 			c.log.Debug("bad heartbeat", "err", err)
 			return true
 		}
-		c.log.Debug("heartbeat", "imei", imei, "battery_v", h.BatteryV, "gsm_signal", h.GSMSignal)
+		c.log.Debug("heartbeat", "imei", imei, "power_v", h.PowerV, "gsm_signal", h.GSMSignal)
 		return c.ack(p)
 	case ProtoTime:
 		c.log.Debug("time request", "imei", imei)
@@ -216,7 +216,7 @@ func (c *conn) handle(ctx context.Context, p Packet) bool {
 	case ProtoLBS4G:
 		c.log.Debug("cell list", "imei", imei)
 		return c.ack(p)
-	case ProtoLBSAlarm4G:
+	case ProtoLBSAlarm, ProtoLBSAlarm4G:
 		return c.alarmReport(p)
 	}
 	return c.location(ctx, p)
@@ -262,6 +262,10 @@ func (c *conn) location(ctx context.Context, p Packet) bool {
 // acknowledges it, so the device stops resending it.
 func (c *conn) alarmReport(p Packet) bool {
 	a, err := DecodeAlarmReport(p, c.sess.zone)
+	if errors.Is(err, ErrNoPosition) {
+		c.log.Debug("cell list", "imei", c.sess.device.ID)
+		return c.ack(p)
+	}
 	if err != nil {
 		c.s.m.reject(ReasonMalformed)
 		c.log.Debug("bad alarm packet", "err", err)
