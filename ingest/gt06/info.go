@@ -95,7 +95,7 @@ func DecodeInfo(p Packet) (map[string]any, error) {
 		return nil, short
 	case 0x1B:
 		if len(c) > 0 && c[0] < 0x80 && unicode.IsLetter(rune(c[0])) {
-			return map[string]any{"serial": strings.TrimSpace(printable(c))}, nil
+			return map[string]any{"serial": printable([]byte(strings.TrimSpace(string(c))))}, nil
 		}
 		if len(c) < 6 { // header, type, id DWORD
 			return nil, short

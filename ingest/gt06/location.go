@@ -211,9 +211,10 @@ func decodeCell(b []byte, mnc2 bool) (LBS, bool) {
 	return c, true
 }
 
-// setCell sets l's cell from b, when b is one.
+// setCell sets l's cell from b, when b is one: models fill the block with zeros when they have
+// no cell.
 func setCell(l *Location, b []byte, mnc2 bool) {
-	if c, ok := decodeCell(b, mnc2); ok {
+	if c, ok := decodeCell(b, mnc2); ok && c.MCC != 0 && (c.LAC != 0 || c.CellID != 0) {
 		l.HasLBS, l.LBS = true, c
 	}
 }
