@@ -65,15 +65,16 @@ const (
 // locationLayouts decode the content of each location protocol. Where a model reuses a
 // protocol number for its own layout, the content's size tells them apart, as in Traccar's
 // Gt06ProtocolDecoder; what follows the GPS block is decoded only where the layout is certain,
-// so an unknown tail never costs the position.
+// so an unknown tail never costs the position. (decodeGPS: what follows the GPS block differs
+// between the models that send these numbers.)
 var locationLayouts = map[byte]func(l *Location, c []byte, zone *time.Location) error{
-	ProtoGPS:             decodeGPSOnly,
+	ProtoGPS:             decodeGPS,
 	ProtoGPSLBSWide:      decodeGPSLBSWide,
 	ProtoGPSLBS:          decodeGPSLBS,
 	ProtoAlarm:           decodeAlarm16,
 	ProtoGPSLBSRFID:      decodeGPSLBSRFID,
-	ProtoGPSPhone:        decodeGPSOnly,
-	ProtoGPSLBSExtend:    decodeGPSOnly,
+	ProtoGPSPhone:        decodeGPS,
+	ProtoGPSLBSExtend:    decodeGPS,
 	ProtoText:            decodeText,
 	ProtoGPSLBS2:         decodeGPSLBS2,
 	ProtoGPSLBSMulti:     decodeGPSLBSMulti,
@@ -82,12 +83,12 @@ var locationLayouts = map[byte]func(l *Location, c []byte, zone *time.Location) 
 	ProtoAlarm3:          decodeAlarmFence,
 	ProtoGPSLBS4:         decodeGPSLBSACC,
 	ProtoGPSLBS5:         decodeGPSLBS5,
-	ProtoGPSLBSStatus4:   decodeGPSOnly,
+	ProtoGPSLBSStatus4:   decodeGPS,
 	ProtoAlarmAZ735:      decodeAZ735,
 	ProtoGPSX1:           decodeGPSX1,
 	ProtoGPSRFID:         decodeGPSRFID,
 	ProtoGPSLBS3:         decodeGPSLBS3,
-	ProtoGPSLBS8:         decodeGPSOnly,
+	ProtoGPSLBS8:         decodeGPS,
 	ProtoGPSIButton:      decodeGPSIButton,
 	ProtoModular:         decodeModular,
 	ProtoEventAlarm:      decodeEventAlarm,
@@ -126,10 +127,7 @@ func IsLocation(protocol byte) bool {
 	return ok
 }
 
-var (
-	errShort = errors.New("content too short")
-	errCell  = errors.New("LBS block does not fit")
-)
+var errShort = errors.New("content too short")
 
 // decodeGPS decodes the GPS block b (at least gpsLen bytes).
 func decodeGPS(l *Location, b []byte, zone *time.Location) error {
@@ -184,7 +182,7 @@ func decodeCoords(l *Location, lat32, lon32 uint32, speed int, cs uint16) error 
 // cell id, their widths told by the block's size: 2G (LAC 2, cell id 3 or 4 bytes) or 4G
 // (LAC 4, cell id 8). mnc2 says the model always sends a 2-byte MNC.
 func decodeCell(b []byte, mnc2 bool) (LBS, bool) {
-	if len(b) < 3 {
+	if len(b) < 2+1+5 {
 		return LBS{}, false
 	}
 	var c LBS
@@ -289,11 +287,6 @@ func setDriver(l *Location, b []byte) {
 	if !allZero(b) {
 		setAttr(l, "driver_id", hex.EncodeToString(b))
 	}
-}
-
-// decodeGPSOnly: the GPS block; what follows differs between models (0x10, 0x1A, 0x1E, 0x38).
-func decodeGPSOnly(l *Location, c []byte, zone *time.Location) error {
-	return decodeGPS(l, c, zone)
 }
 
 // decodeGPSLBSWide (0x11, ZX303): GPS, then a cell with a 2-byte MNC and 4-byte cell id when
