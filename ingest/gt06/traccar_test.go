@@ -61,7 +61,7 @@ const (
 // anew: 13 frames carry a wrong one (Traccar never checks it; several had their coordinates
 // edited) and 11 have no valid GT06 framing. Traccar's test mostly checks only that a position
 // comes out; the expected values were computed from the bytes by the layouts of
-// Gt06ProtocolDecoder.java, and checked by hand for the rows of TestTraccarFramesByHand.
+// Gt06ProtocolDecoder.java, and checked by hand for the rows TestDecodeLocation repeats.
 var traccarFrames = []traccarFrame{
 	{"GT06 0x12 GPS+LBS", "8c3aa337b Add GT06 protocol test case", "787805120099abec0d0a",
 		refusedMalformed, nil, answerNone},
