@@ -55,15 +55,18 @@ const (
 	answerTime               // 78 78 0B 8A date-time serial
 )
 
-// traccarFrames are the frames of Traccar's Gt06ProtocolDecoderTest (traccar/traccar 9e5c458,
-// src/test/java/org/traccar/protocol/), each once, in the test's order. They are real
-// captures; where Traccar's test sets a device model, the name says so. Each CRC was checked
-// anew: 13 frames carry a wrong one (Traccar never checks it; several had their coordinates
-// edited) and 11 have no valid GT06 framing. Traccar's test mostly checks only that a position
-// comes out; the expected values were computed from the bytes by the layouts of
-// Gt06ProtocolDecoder.java, and checked by hand for the rows TestDecodeLocation repeats.
+// traccarFrames are the 183 distinct frames of Traccar's Gt06ProtocolDecoderTest
+// (traccar/traccar 9e5c458, src/test/java/org/traccar/protocol/), in the test's order. They are
+// real captures; each row names the make and model from the Traccar commit that added the frame
+// (or the model the test sets). Each CRC was checked anew: 13 frames carry a wrong one (Traccar
+// never checks it; several had their coordinates edited). 16 are not framed as their length
+// says: 3 from clones without serial and CRC (read), 1 capture cut before its last byte, 1 of
+// three frames back to back, and 11 Wi-Fi lists whose length byte is 0 or too small (Traccar
+// finds their end by 0D 0A; refused here). Traccar's test mostly checks only that a position
+// comes out: the expected values were computed from the bytes by the layouts of
+// Gt06ProtocolDecoder.java, and worked out by hand for the rows TestDecodeLocation repeats.
 var traccarFrames = []traccarFrame{
-	{"GT06 0x12 GPS+LBS", "8c3aa337b Add GT06 protocol test case", "787805120099abec0d0a",
+	{"GT06 0x12 without content", "8c3aa337b Add GT06 protocol test case", "787805120099abec0d0a",
 		refusedMalformed, nil, answerNone},
 	{"GT06 0x01 login", "75aa9f8ba Update binary test cases", "78780d01086471700328358100093f040d0a",
 		loggedIn, nil, answerAck},
@@ -73,15 +76,15 @@ var traccarFrames = []traccarFrame{
 		stored, &wantFix{time.Date(2026, 5, 9, 22, 2, 3, 0, time.UTC), 53.5281733333, -113.6101244444, 0, true}, answerAck},
 	{"DT16E 0x61 iButton location", "29e114fbf Decode DT16E iButton", "78782e610869412070143950190a1e0d3806c802b0eb0f0561ecdc00d80002d404000004215f0e000001395581000d1ca60d0a",
 		stored, &wantFix{time.Date(2025, 10, 30, 13, 56, 6, 0, time.UTC), -25.0827461111, -50.1687266667, 0, true}, answerAck},
-	{"Jimi VL103 0x70 modular location", "e85b07931 Support VL103 bluetooth tag", "7979001f70002c00046919c641007f000ec4a82841074a7fff64012201dc071ea430360d0a",
+	{"Jimi VL103 0x70 modular report without GPS", "e85b07931 Support VL103 bluetooth tag", "7979001f70002c00046919c641007f000ec4a82841074a7fff64012201dc071ea430360d0a",
 		noPosition, nil, answerAck},
 	{"Jimi IoT 0x94 information", "335c9a9c1 Decode Jimi IoT external power", "79790008940b02e3048614200d0a",
 		noPosition, nil, answerNone},
 	{"Jimi VL106 0x38 GPS+LBS", "9fdac61dc Decode VL106 new message", "7979003e3819050e0e0c26c5010fd98e0905f53000ccab0e000302c80100000c240000000000048b08001b002e04000015c4003b020000003c0401020001021f60220d0a",
 		stored, &wantFix{time.Date(2025, 5, 14, 14, 12, 38, 0, time.UTC), 9.8977500000, -84.1029955556, 0, false}, answerNone},
-	{"Seeworld GL21L 0xA3 fence alarm", "a16ad4de2 Support Seeworld GL21L variant", "78780ca346000106640c01123d5f5e0d0a",
+	{"Seeworld GL21L 0xA3 status", "a16ad4de2 Support Seeworld GL21L variant", "78780ca346000106640c01123d5f5e0d0a",
 		noPosition, nil, answerAck},
-	{"Seeworld P5 0xA3 fence alarm", "602d47375 Fix SEEWORLD P5 decoding", "787818a300000005321e020000000002584f000100060000008f920d0a",
+	{"Seeworld P5 0xA3 status", "602d47375 Fix SEEWORLD P5 decoding", "787818a300000005321e020000000002584f000100060000008f920d0a",
 		noPosition, nil, answerAck},
 	{"Concox 0x94 information", "d10342813 Support Concox sensors", "7979000e941e000000d5000002ee00f59b850d0a",
 		noPosition, nil, answerNone},
@@ -89,7 +92,7 @@ var traccarFrames = []traccarFrame{
 		stored, &wantFix{time.Date(2024, 11, 13, 3, 20, 6, 0, time.UTC), 43.8970383333, -79.2709600000, 44, true}, answerAck},
 	{"Lynkworld LW4G 0xA2 4G location+status", "747c3a26e Add Lynkworld LW 4G WiFI/LBS test", "787840a2180b0f0f3407cf00602cd208354064001c6a02dc650000698100000000095674c9114100002a04000100004b31000000000863829079286793020001a22a8f0d0a",
 		stored, &wantFix{time.Date(2024, 11, 15, 15, 52, 7, 0, time.UTC), 3.5016277778, -76.5042333333, 0, true}, answerAck},
-	{"Jimi IoT LLxxx 0xA2 4G location+status", "2ff8337b5 Add Jimi IoT LLxxx test case", "787895a2180b0f0f1d2602dc65000069810000000009569e9648000069810000000009569e3255000069810000000009569e0052000069810000000009569ec846000069810000000009569e64320000000000000000000000000000000000000000000000000000ff06f27cf64f17e13c909a4a53778c3dc83a350fa1b84522976d5ea4854854af976b9ab04cb04e26d703925102a1ce550d0a",
+	{"Jimi IoT LLxxx 0xA2 Wi-Fi and cells", "2ff8337b5 Add Jimi IoT LLxxx test case", "787895a2180b0f0f1d2602dc65000069810000000009569e9648000069810000000009569e3255000069810000000009569e0052000069810000000009569ec846000069810000000009569e64320000000000000000000000000000000000000000000000000000ff06f27cf64f17e13c909a4a53778c3dc83a350fa1b84522976d5ea4854854af976b9ab04cb04e26d703925102a1ce550d0a",
 		noPosition, nil, answerAck},
 	{"Jimi VL842 0xF2 peripheral", "77e3ac082 Jimi IoT VL842 support", "79790016f26718e430000c0a470000000010020000000024bff50d0a",
 		unknown, nil, answerNone},
@@ -97,7 +100,7 @@ var traccarFrames = []traccarFrame{
 		unknown, nil, answerNone},
 	{"GT06 0x13 status", "b1c36134d Support GT06 temperature", "7878131340b2fa000201040000000000011c00400e550d0a",
 		noPosition, nil, answerAck},
-	{"Jimi IoT 0x36 location+RFID", "e1be89161 Support Jimi IoT extended heartbeat", "787817360005040002003201010018020192006a015f0324aeaf0d0a",
+	{"Jimi IoT 0x36 status", "e1be89161 Support Jimi IoT extended heartbeat", "787817360005040002003201010018020192006a015f0324aeaf0d0a",
 		noPosition, nil, answerAck},
 	{"Lynkworld LW4G 0xA2 4G location+status", "9c2c1566a Add LW2G and LW4G support", "787840a218061b0e0f05cf021d22430aa2660b005c00014e140000026500000000024d4e02114504df06031c010007d00000000000086973105524576500c802a86fda0d0a",
 		stored, &wantFix{time.Date(2024, 6, 27, 14, 15, 5, 0, time.UTC), 19.7020816667, -99.1195083333, 0, true}, answerAck},
@@ -157,13 +160,13 @@ var traccarFrames = []traccarFrame{
 		noPosition, nil, answerNone},
 	{"VXT-01 0x12 GPS+LBS", "b574e5398 Support VXT-01 protocol", "7878241216040e102c22cf00915ffb04c6016300195a02d402283b00753f400571040001dda4880d0a",
 		stored, &wantFix{time.Date(2022, 4, 14, 16, 44, 34, 0, time.UTC), -5.2929394444, -44.4918594444, 0, true}, answerNone},
-	{"Wanway S20 0x24 GPS+LBS", "09ee3fb9a Support Wanway S20 format", "787831241603060c231e000194620213ee00606a3413ee0060692e000000000000000000000000000000000000000000003a0cb70d0a",
+	{"Wanway S20 0x24 cell list", "09ee3fb9a Support Wanway S20 format", "787831241603060c231e000194620213ee00606a3413ee0060692e000000000000000000000000000000000000000000003a0cb70d0a",
 		noPosition, nil, answerAck},
 	{"GT06 0x28 cell list", "6d9ac4e96 Add unit test case", "78783b2810010d02020201cc00287d001f713e287d001f7231287d001e232d287d001f4018000000000000000000000000000000000000ff00020005b14b0d0a",
 		unknown, nil, answerAck},
 	{"GT06 0x11 GPS+LBS", "ee7094505 Support new GT06 variation", "78782111150b0b022c30c804b7af7808810cb0003c00012e02d075df0084890c000679950d0a",
 		stored, &wantFix{time.Date(2021, 11, 11, 2, 44, 48, 0, time.UTC), 43.9704844444, -79.2639555556, 0, true}, answerAck},
-	{"Jimi 0x70 modular location", "91e6409a0 Handle no location", "797900377000000001020035000103002c0004616219d00043000b013601048153931500001a0001000808652820400643521000000101004e46760d0a",
+	{"Jimi 0x70 modular report without GPS", "91e6409a0 Handle no location", "797900377000000001020035000103002c0004616219d00043000b013601048153931500001a0001000808652820400643521000000101004e46760d0a",
 		noPosition, nil, answerAck},
 	{"Space10X 0x19 LBS+status", "9a070e77b Fix Space10X decoding exception", "7878171915061810051a01f90101700d08c8f50c0000065494ae0d0a",
 		noPosition, nil, answerAck},
@@ -199,9 +202,9 @@ var traccarFrames = []traccarFrame{
 		noPosition, nil, answerNone},
 	{"GT06E 0x12 GPS+LBS", "c8198d40d Support driver license", "7878711213081f081d0fc6017ba3fa0ac62a923e550e02080503f300b26d000000004b20202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202030300017c7470d0a",
 		stored, &wantFix{time.Date(2019, 8, 31, 8, 29, 15, 0, time.UTC), 13.8222900000, 100.4217700000, 62, true}, answerNone},
-	{"Jimi 0x70 modular location", "f1a283153 Decode additional attributes", "797900b2700000000102003500010400330012000000000000000000000000000000000000003400061354a48dff00003400061154a48e56000011000a000000000000000000000001000803537601000282180002000802140743044211890003000a89340752000038689636001800020182002b000116002c000454a4ff350009000100000a0001010028000100002e000400000000002a00010000290004000000000030000a000101680014016802d00000b38f0d0a",
+	{"Jimi 0x70 modular report without GPS", "f1a283153 Decode additional attributes", "797900b2700000000102003500010400330012000000000000000000000000000000000000003400061354a48dff00003400061154a48e56000011000a000000000000000000000001000803537601000282180002000802140743044211890003000a89340752000038689636001800020182002b000116002c000454a4ff350009000100000a0001010028000100002e000400000000002a00010000290004000000000030000a000101680014016802d00000b38f0d0a",
 		noPosition, nil, answerAck},
-	{"Jimi JC100 0x95 alarm", "c38458e2f Add alarm test case", "78780c95130a071223200100013ad10d0a",
+	{"Jimi JC100 0x95 alarm without position", "c38458e2f Add alarm test case", "78780c95130a071223200100013ad10d0a",
 		noPosition, nil, answerAck},
 	{"X1 0x34 GPS", "89ad80238 Decode X1 ADC values", "78783c3400000000130a1906011105029b4d450b1828d5001c00000000009e7d014e140fc000004e990000000004c301a442210000020101c001c0000591aa0d",
 		refusedMalformed, &wantFix{time.Date(2019, 10, 25, 6, 1, 17, 0, time.UTC), 24.2957183333, -103.4070516667, 0, true}, answerNone},
@@ -217,7 +220,7 @@ var traccarFrames = []traccarFrame{
 		stored, &wantFix{time.Date(2019, 2, 12, 18, 20, 26, 0, time.UTC), 23.0583838889, 113.3805455556, 0, true}, answerAck},
 	{"GT06 0x69 Wi-Fi", "9ca14dccc Special GT06 LBS responses", "7878006919012105090303028f01007549e05a00bc9c5c5a007a8d1a5a0d0a",
 		refusedMalformed, nil, answerNone},
-	{"GT06 0x17 GPS+LBS+RFID", "9ca14dccc Special GT06 LBS responses", "7878001719011910543607028f0100bc2e695a00bcb3635a00bc27c56400bc447b6400bc46c96400bc33ce6400bc64ca640d0a",
+	{"GT06 0x17 Wi-Fi", "9ca14dccc Special GT06 LBS responses", "7878001719011910543607028f0100bc2e695a00bcb3635a00bc27c56400bc447b6400bc46c96400bc33ce6400bc64ca640d0a",
 		refusedMalformed, nil, answerNone},
 	{"Lango OBD 0x8C OBD", "e21c10d3c Support GT06 Lango OBD data", "797900de8c120b1502121b013137333d302c3232333d312c3238333d30303030303030302c3436333d30303030303035362c3437333d30303030303030662c3438333d30303030303031312c3242333d30303030303030302c3244333d30303030313839632c3335333d30303030313661382c3336333d30303032386163382c3339333d30303030303230612c3330333d30303030303561612c3439333d30303030303030302c3441333d4b4e4146323431434d4b353031343235352c3341333d30303030303338352c3530333d30303030c0041df0940f89c06700000000c800910d0a",
 		unknown, nil, answerNone},
@@ -239,13 +242,13 @@ var traccarFrames = []traccarFrame{
 		noPosition, nil, answerAck},
 	{"Concox GK310 0xA4 multi-fence alarm", "1771c22ba Fix GK310 A2 decoding", "78782ea4110c0c02281bf6026c18720c38d22800149c1181cc00010000260e000000000615f8012c05041102ff001058fd0d0a",
 		stored, &wantFix{time.Date(2017, 12, 12, 2, 40, 27, 0, time.UTC), 22.5769877778, 113.9168933333, 0, true}, answerAck},
-	{"Concox GK310 0xA2 4G location+status", "1771c22ba Fix GK310 A2 decoding", "78787aa2110c0e06372c813601040000591200000000009d7c01040000591200000000009d7c01040000591200000000009d7c01040000591200000000009d7c01040000591200000000009d7c01040000591200000000009d7c01040000591200000000009d7c0104ff02001801eb4039d10000000000000004fabeb50d0a",
+	{"Concox GK310 0xA2 Wi-Fi and cells", "1771c22ba Fix GK310 A2 decoding", "78787aa2110c0e06372c813601040000591200000000009d7c01040000591200000000009d7c01040000591200000000009d7c01040000591200000000009d7c01040000591200000000009d7c01040000591200000000009d7c01040000591200000000009d7c0104ff02001801eb4039d10000000000000004fabeb50d0a",
 		noPosition, nil, answerAck},
 	{"Concox GK310 0x27 alarm", "0c8bf8867 Implement GK310 geofence support", "78782727110c0b0e170f850450059107f461ae001c7e0a81360104cb8a00bef32806030c02ff000316b10d0a",
 		stored, &wantFix{time.Date(2017, 12, 11, 14, 23, 15, 0, time.UTC), 40.1962050000, -74.1423900000, 0, true}, answerAck},
 	{"Concox GK310 0x22 GPS+LBS", "f839ca4c2 Extend GK310 message format support", "78782322110c070f1b0270000000000000000000040081360104cb8a00bef3000000000523030d0a",
 		stored, &wantFix{time.Date(2017, 12, 7, 15, 27, 2, 0, time.UTC), 0.0000000000, 0.0000000000, 0, false}, answerNone},
-	{"Concox GK310 0xA2 4G location+status", "b3e0f34d6 Support GK310 long cell format", "787880a2110b161010140136040000591200000000009d7c01020000591200000000009d7c01020000591200000000009d7c01020000591200000000009d7c01020000591200000000009d7c01020000591200000000009d7c01020000591200000000009d7c0102ff033c1e04ddc28aa6001801eb4039c90000000000000014db84730d0a",
+	{"Concox GK310 0xA2 Wi-Fi and cells", "b3e0f34d6 Support GK310 long cell format", "787880a2110b161010140136040000591200000000009d7c01020000591200000000009d7c01020000591200000000009d7c01020000591200000000009d7c01020000591200000000009d7c01020000591200000000009d7c01020000591200000000009d7c0102ff033c1e04ddc28aa6001801eb4039c90000000000000014db84730d0a",
 		noPosition, nil, answerAck},
 	{"Concox GK310 0xA7 address request", "43ffaf8c3 Implement GK310 protocol extension", "78782ba701cc000000919100000000090617032b3836313832323038343735363200000000000000000100049fb60d0a",
 		unknown, nil, answerAck},
@@ -253,7 +256,7 @@ var traccarFrames = []traccarFrame{
 		noPosition, nil, answerAck},
 	{"Concox GK310 0xA3 fence alarm", "43ffaf8c3 Implement GK310 protocol extension", "78782ca3110b10081336f000000000000000000004003901cc0000009191000000000906170304050400010003e0940d0a",
 		stored, &wantFix{time.Date(2017, 11, 16, 8, 19, 54, 0, time.UTC), 0.0000000000, 0.0000000000, 0, false}, answerAck},
-	{"Concox GK310 0xA2 4G location+status", "43ffaf8c3 Implement GK310 protocol extension", "7878a3a2110b0603201501cc010000254e000000000615f804000000254e000000000615f804000000254e000000000615f804000000254e000000000615f804000000254e000000000615f804000000254e000000000615f804000000254e000000000615f80400ff08f483cd4df4c0d750bd5f8bc5cecfb0d59dafb459cda8574e8424c6cc50bd5f6c7e1cc9b0d59d8aa718c90087363040e0c83496727b4de4c7002919670d0a",
+	{"Concox GK310 0xA2 Wi-Fi and cells", "43ffaf8c3 Implement GK310 protocol extension", "7878a3a2110b0603201501cc010000254e000000000615f804000000254e000000000615f804000000254e000000000615f804000000254e000000000615f804000000254e000000000615f804000000254e000000000615f804000000254e000000000615f80400ff08f483cd4df4c0d750bd5f8bc5cecfb0d59dafb459cda8574e8424c6cc50bd5f6c7e1cc9b0d59d8aa718c90087363040e0c83496727b4de4c7002919670d0a",
 		noPosition, nil, answerAck},
 	{"Concox GK310 0xA1 4G cell list", "43ffaf8c3 Implement GK310 protocol extension", "78786ca1110b0413093801cc01000025fc000000000618c10201000025fc000000000618c10201000025fc000000000618c10201000025fc000000000618c10201000025fc000000000618c10201000025fc000000000618c10201000025fc000000000618c10201ff0002000541d70d0a",
 		noPosition, nil, answerAck},
@@ -263,19 +266,19 @@ var traccarFrames = []traccarFrame{
 		refusedMalformed, nil, answerNone},
 	{"Topin D3 micro 0x69 Wi-Fi", "a23453cde Support Topin D3 micro messages", "787800691710231108500200cc080c4e2fa5640c4e2fa66e0d0a",
 		refusedMalformed, nil, answerNone},
-	{"Topin D3 micro 0x17 GPS+LBS+RFID", "a23453cde Support Topin D3 micro messages", "787800171710231108290200cc080c4e2fa5640c4e2fa5640d0a",
+	{"Topin D3 micro 0x17 Wi-Fi", "a23453cde Support Topin D3 micro messages", "787800171710231108290200cc080c4e2fa5640c4e2fa5640d0a",
 		refusedMalformed, nil, answerNone},
 	{"Topin D3 micro 0x69 Wi-Fi", "a23453cde Support Topin D3 micro messages", "787800691710231109200400cc080c4e2fa55a0c4ec0025a0c4e2fa6640c583918640d0a",
 		refusedMalformed, nil, answerNone},
 	{"Topin D3 micro 0x69 Wi-Fi", "a23453cde Support Topin D3 micro messages", "787800691710231111210700cc080c4e2fa55a0c4ec0025a0c4e39295a0c583918640c4e2fa6640c4e2fa4640c4ec854640d0a",
 		refusedMalformed, nil, answerNone},
-	{"Topin D3 micro 0x17 GPS+LBS+RFID", "a23453cde Support Topin D3 micro messages", "787800171710231112510600cc080c4e2fa55a0c4e2fa55a0c4e2fa55a0c4e2fa55a0c4e2fa55a0c4e2fa55a0d0a",
+	{"Topin D3 micro 0x17 Wi-Fi", "a23453cde Support Topin D3 micro messages", "787800171710231112510600cc080c4e2fa55a0c4e2fa55a0c4e2fa55a0c4e2fa55a0c4e2fa55a0c4e2fa55a0d0a",
 		refusedMalformed, nil, answerNone},
 	{"GT06 clone 0x10 GPS", "6c2ef65bc Add GT06 test cases", "7878121011091c0b1b2999058508040097a89e0034520d0a",
 		stored, &wantFix{time.Date(2017, 9, 28, 11, 27, 41, 0, time.UTC), 51.4469000000, 5.5217233333, 0, true}, answerNone},
 	{"GT06 clone 0x69 Wi-Fi", "6c2ef65bc Add GT06 test cases", "78780869170928113413ac9e17b30808514494fcf6e148596cb0ce2c67bd4a6eb0ce2c67bd4b0018e7d4333e55ec086be7f2df5fe48d8c94fc6657e48d8cb8f378510600cc0400d37a3d4600d37a3c5000d37a3b6400d376716400d305ac6400d393506e0d0a",
 		refusedMalformed, nil, answerNone},
-	{"GT06 clone 0x17 GPS+LBS+RFID", "6c2ef65bc Add GT06 test cases", "787808171709281135331491827b75594dc8d719a9708452cad719a9708550cad719a97086521491827b75574cac9e17b308085dc8d71939633947cad71939633a480700cc0400d37a3d5a00d37a3d5a00d37a3d5a00d37a3d5a00d37a3d5a00d37a3d5a00d37a3d5a0d0a",
+	{"GT06 clone 0x17 Wi-Fi", "6c2ef65bc Add GT06 test cases", "787808171709281135331491827b75594dc8d719a9708452cad719a9708550cad719a97086521491827b75574cac9e17b308085dc8d71939633947cad71939633a480700cc0400d37a3d5a00d37a3d5a00d37a3d5a00d37a3d5a00d37a3d5a00d37a3d5a00d37a3d5a0d0a",
 		refusedMalformed, nil, answerNone},
 	{"GT06 0x28 cell list", "128f4be3a Implement another GT06 LBS message", "78783b281108111002050136041bcf0000bf09000000000000000000000000000000000000000000000000000000000000000000000000ff00020007d3280d0a",
 		unknown, nil, answerAck},
@@ -285,17 +288,17 @@ var traccarFrames = []traccarFrame{
 		unknown, nil, answerAck},
 	{"GT06 0x22 GPS+LBS", "ac8f8ec9d Add two GT06 test cases", "787822221106160a1016c60278019407c7783800040001940504700046fc01030100065f570d0a",
 		stored, &wantFix{time.Date(2017, 6, 22, 10, 16, 22, 0, time.UTC), 23.0106422222, 72.5071955556, 0, false}, answerNone},
-	{"AZ735 0x33 alarm", "c9245e2dd Decode AZ735 protocol status", "797900143311070609020b00000000a0030046000109e4610d0a",
+	{"AZ735 0x33 report without GPS", "c9245e2dd Decode AZ735 protocol status", "797900143311070609020b00000000a0030046000109e4610d0a",
 		noPosition, nil, answerAckExtended},
-	{"AZ735 0x32 GPS+LBS+status", "c9245e2dd Decode AZ735 protocol status", "7979003e32110707083819000901fe0a060f006a1e3f24000000000000000000000000000000000000000000000000000000000000000000000000000000012116ba0d0a",
+	{"AZ735 0x32 report without GPS", "c9245e2dd Decode AZ735 protocol status", "7979003e32110707083819000901fe0a060f006a1e3f24000000000000000000000000000000000000000000000000000000000000000000000000000000012116ba0d0a",
 		noPosition, nil, answerAckExtended},
-	{"AZ735 0x32 GPS+LBS+status", "c9245e2dd Decode AZ735 protocol status", "7979007632110706090217000901fe0a060f006a1c2024060f0053a429060f006a1d21060f0053a720060f006f151d0000000000000000000000003844d9e7f7e1773d60e327a9e442405cf28628b9c640a42bb0fc0d0244d855a38c220a4c802aa8da7dab50b0e235ef32dd5348ee0ce77a52540000010a205a0d0a",
+	{"AZ735 0x32 report without GPS", "c9245e2dd Decode AZ735 protocol status", "7979007632110706090217000901fe0a060f006a1c2024060f0053a429060f006a1d21060f0053a720060f006f151d0000000000000000000000003844d9e7f7e1773d60e327a9e442405cf28628b9c640a42bb0fc0d0244d855a38c220a4c802aa8da7dab50b0e235ef32dd5348ee0ce77a52540000010a205a0d0a",
 		noPosition, nil, answerAckExtended},
 	{"AZ735 0x21 command answer text", "cdfc5a488 Decode AZ735 command results", "7979006f210000000001426174746572793a352e3536562c4e4f524d414c3b20475052532a4c696e6b2055702047534d205369676e616c204c6576656c3a5374726f6e673b204750533a4f46463b2020204c4f434b3a4f46463b204254204d41433a4234413832383034343436323b007260880d0a",
 		refusedCRC, nil, answerNone},
 	{"AZ735 0x32 GPS+LBS+status", "d15edaf38 Support AZ735 GT06 protocol variant", "7979004a321106170c1b180cc900a875580b7ab4f00010350901fe0a007c0009112424007c000912240081004efe2100c500100f1200000000000000000000000000000000000000000000bc7c900d0a",
 		stored, &wantFix{time.Date(2017, 6, 23, 12, 27, 24, 0, time.UTC), -6.1333822222, 106.9950488889, 0, true}, answerAckExtended},
-	{"AZ735 0x32 GPS+LBS+status", "d15edaf38 Support AZ735 GT06 protocol variant", "79790045321106170c1b13000901fe0a007c0009112424007c000912230081004efe1e00c500100f120000000000000000000000000000000000000710bef565574e37000000b26f140d0a",
+	{"AZ735 0x32 report without GPS", "d15edaf38 Support AZ735 GT06 protocol variant", "79790045321106170c1b13000901fe0a007c0009112424007c000912230081004efe1e00c500100f120000000000000000000000000000000000000710bef565574e37000000b26f140d0a",
 		noPosition, nil, answerAckExtended},
 	{"X1 0x01 login", "8d31a6b13 Support X1 GT06 variant", "787811010863586038760942a0010000010aa4000d0a",
 		loggedIn, nil, answerAck},
@@ -387,9 +390,9 @@ var traccarFrames = []traccarFrame{
 		unknown, nil, answerAck},
 	{"Concox GK310 0x8A time request", "43ffaf8c3 Implement GK310 protocol extension", "7878058a000688290d0a",
 		noPosition, nil, answerTime},
-	{"Jimi JC100 0x95 alarm", "059d108b6 Added JC100 camera alarms", "78780c95130a0209321c90000112800d0a",
+	{"Jimi JC100 0x95 alarm without position", "059d108b6 Added JC100 camera alarms", "78780c95130a0209321c90000112800d0a",
 		noPosition, nil, answerAck},
-	{"Jimi JC100 0x95 alarm", "059d108b6 Added JC100 camera alarms", "78780c95130a0209321c91000112800d0a",
+	{"Jimi JC100 0x95 alarm without position", "059d108b6 Added JC100 camera alarms", "78780c95130a0209321c91000112800d0a",
 		refusedCRC, nil, answerNone},
 	{"Jimi JC400 0x95 alarm", "e67e83731 Added support for JC400 alarm messages", "78788b95140a060e2208055d4a800209d9c014c59100004556454e545f3335333337363131303032333139365f30303030303030305f323032305f31305f30365f31365f33345f30385f33322e6d70342c4556454e545f3335333337363131303032333139365f30303030303030305f323032305f31305f30365f31365f33345f30385f33312e6d70340000da360d0a",
 		refusedCRC, &wantFix{time.Date(2020, 10, 6, 14, 34, 8, 0, time.UTC), 50.0000000000, 19.0000000000, 0, true}, answerNone},
@@ -407,7 +410,7 @@ var traccarFrames = []traccarFrame{
 		noPosition, nil, answerAck},
 	{"X3TECH NT20 0x22 GPS+LBS", "0926f5d7c X3TECH NT20 new location message", "78783c22010357789648774484180c06142038180c06142038cb03313ee4061fe98300185e090000000000000000460984284c000200000000017101d6f35d0d0a",
 		stored, &wantFix{time.Date(2024, 12, 6, 20, 32, 56, 0, time.UTC), -29.7550066667, -57.0859394444, 0, true}, answerNone},
-	{"GT06 0x22 GPS+LBS (Traccar tests it as XT40)", "a0e2d0ab6 Cleanup GT06 test cases", "78783c220109999999999999991a04171433101a041714310fb00288a5a8050754500008000800000000000000000604e32933000200468b000025008d87ce0d0a",
+	{"XT40 0x22 GPS+LBS", "a0e2d0ab6 Cleanup GT06 test cases", "78783c220109999999999999991a04171433101a041714310fb00288a5a8050754500008000800000000000000000604e32933000200468b000025008d87ce0d0a",
 		refusedCRC, &wantFix{time.Date(2026, 4, 23, 20, 49, 15, 0, time.UTC), -23.6165200000, -46.8702311111, 0, false}, answerNone},
 	{"XT40 (X25) 0x25 GPS+LBS+driver", "f06ecf340 Support X25 driver id (fix #5810)", "78784e25010356354871186947190909100e0f190909100e0fbf02846fe805078c900018000a02d410c80b0c352c17044605112a4700020000000005840f0102353130303635383036424446030113ed780d0a",
 		stored, &wantFix{time.Date(2025, 9, 9, 16, 14, 15, 0, time.UTC), -23.4632400000, -46.8782311111, 0, true}, answerAck},
@@ -590,4 +593,19 @@ func checkAnswer(t *testing.T, name string, frame []byte, answers []Packet, want
 	if !ok {
 		t.Errorf("%s: answered %+v, want %v of protocol 0x%02X serial %04X", name, a, want, p.Protocol, p.Serial)
 	}
+}
+
+// TestTraccarFrameCut: the one position frame with a valid CRC that is not stored, X1's
+// (Traccar 89ad80238), is a capture cut before its last byte; with the stop byte the device
+// sent after it, it is stored as Traccar decodes it.
+func TestTraccarFrameCut(t *testing.T) {
+	const cut = "78783c3400000000130a1906011105029b4d450b1828d5001c00000000009e7d014e140fc000004e990000000004c301a442210000020101c001c0000591aa0d"
+	ts := startServer(t, true)
+	got, _, fixes := playFrame(t, ts, append(unhex(t, cut), 0x0A))
+	if got != stored || len(fixes) != 1 {
+		t.Fatalf("%v, %d fixes", got, len(fixes))
+	}
+	f := fixes[0]
+	checkFix(t, "X1 0x34", f.Time, f.Lat, f.Lon, int(f.SpeedKmh), f.Valid,
+		&wantFix{time.Date(2019, 10, 25, 6, 1, 17, 0, time.UTC), 24.2957183333, -103.4070516667, 0, true})
 }
