@@ -17,8 +17,8 @@ import (
 var ErrNoPosition = errors.New("gt06: no position in packet")
 
 // Location is the content of a packet that carries a GPS position: GPS (0x10), GPS+LBS (0x11,
-// 0x12, 0x22, 0xA0 and the models' variants), alarm (0x16, 0x26, 0x27, 0xA4, 0x95) and the rest
-// DecodeLocation lists.
+// 0x12, 0x22, 0xA0 and the models' variants), alarm (0x16, 0x26, 0x27, 0xA4, 0x95) and the other
+// protocols IsLocation reports.
 type Location struct {
 	Time         time.Time // UTC
 	Satellites   int
