@@ -123,8 +123,7 @@ func testAudit(t *testing.T, s Store) {
 	if out.Time.IsZero() || out.Seq != 7 || out.PrevHash != got[5].Hash {
 		t.Errorf("AppendAudit without time returned %+v", out)
 	}
-	all := readAudit(t, s, 0, 0)
-	checkChain(t, all)
+	checkChain(t, readAudit(t, s, 0, 0))
 	if head, err := s.AuditHead(t.Context()); err != nil || head.Seq != 7 || head.Hash != out.Hash || !head.Time.Equal(out.Time) {
 		t.Errorf("AuditHead = %+v, %v; want record 7 %+v", head, err, out)
 	}

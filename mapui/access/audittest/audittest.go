@@ -121,6 +121,13 @@ func rewrite(t *testing.T, tg Target, recs []tracker.AuditRecord, from int) {
 	}
 }
 
+// unkeyed makes recs claim to be plain records, from before the keyed chain.
+func unkeyed(recs []tracker.AuditRecord) {
+	for i := range recs {
+		recs[i].Alg, recs[i].KeyID = tracker.AuditPlain, ""
+	}
+}
+
 // guardsRefuseChanges: no UPDATE, DELETE or store-specific change gets past the guards, and
 // neither does an insert anywhere but at the end.
 func guardsRefuseChanges(t *testing.T, tg Target, svc *access.Service) {
@@ -186,9 +193,7 @@ func recordRewrittenWithoutKey(t *testing.T, tg Target, svc *access.Service) {
 func chainDowngradedToPlain(t *testing.T, tg Target, svc *access.Service) {
 	exec(t, tg, tg.DropGuards)
 	recs := read(t, tg)
-	for i := 3; i < len(recs); i++ {
-		recs[i].Alg, recs[i].KeyID = tracker.AuditPlain, ""
-	}
+	unkeyed(recs[3:])
 	recs[5].Actor = "mallory"
 	rewrite(t, tg, recs, 3)
 	expect(t, svc, 4, "unkeyed record after keyed ones")
@@ -199,9 +204,7 @@ func chainDowngradedToPlain(t *testing.T, tg Target, svc *access.Service) {
 func historyRewrittenWholesale(t *testing.T, tg Target, svc *access.Service) {
 	exec(t, tg, tg.DropGuards)
 	recs := read(t, tg)
-	for i := range recs {
-		recs[i].Alg, recs[i].KeyID = tracker.AuditPlain, ""
-	}
+	unkeyed(recs)
 	recs[1].Actor = "mallory"
 	rewrite(t, tg, recs, 0)
 	expect(t, svc, records, "differs from its anchor")
