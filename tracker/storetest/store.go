@@ -74,9 +74,11 @@ type Store interface {
 	DeleteSession(ctx context.Context, tokenHash string) error
 	DeleteUserSessions(ctx context.Context, username string) error
 
-	// The audit log is append-only: there is no update or delete. AppendAudit sets Seq, PrevHash and Hash and stores the record.
-	AppendAudit(ctx context.Context, r tracker.AuditRecord) (tracker.AuditRecord, error)
+	// The audit log is append-only: there is no update or delete. AppendAudit sets Seq and
+	// PrevHash, seals the record with key (Alg, KeyID, Hash) and stores it.
+	AppendAudit(ctx context.Context, r tracker.AuditRecord, key *tracker.AuditKey) (tracker.AuditRecord, error)
 	Audit(ctx context.Context, afterSeq int64, limit int) ([]tracker.AuditRecord, error)
+	AuditHead(ctx context.Context) (tracker.AuditRecord, error)
 
 	// The webhook outbox: the durable queue of alert changes for webhooks (package notifier).
 	// Changes are routed into one delivery per interested hook; a delivery stays pending until it

@@ -33,8 +33,10 @@
 //     UpdatedAt, and returns the stored zones; a batch with a zone without ID or geometry fails
 //     and stores none of the batch.
 //   - Audit: Seq increases from 1 without gaps; each record's PrevHash is the previous Hash
-//     ("" for the first) and Hash is tracker.ChainHash of the record as read back, also when
-//     records are appended concurrently. Audit(afterSeq, limit) returns records with Seq > afterSeq.
+//     ("" for the first) and the record is sealed with the key given to AppendAudit
+//     (tracker.AuditKey.Seal) as read back, also when records are appended concurrently; without
+//     a key AppendAudit is tracker.ErrNoAuditKey and stores nothing. Audit(afterSeq, limit)
+//     returns records with Seq > afterSeq; AuditHead the last record (zero when there is none).
 package storetest
 
 import (
@@ -76,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Sessions", testSessions},
 		{"Audit", testAudit},
 		{"AuditConcurrent", testAuditConcurrent},
+		{"AuditNoKey", testAuditNoKey},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"Outbox", testOutbox},
 	}
