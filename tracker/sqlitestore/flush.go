@@ -324,6 +324,8 @@ func (s *Store) recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.m.corruptRecords.Add(float64(s.log.damage.Records))
+	s.m.corruptBytes.Add(float64(s.log.damage.Bytes))
 	slices.SortFunc(recs, func(a, b record) int { return cmpUint(a.lsn, b.lsn) })
 	now := time.Now()
 	for _, r := range recs {

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -218,6 +219,14 @@ func (s *Store) Close() error {
 		errs = append(errs, s.log.removeBelow(s.flushedLSN))
 	}
 	return errors.Join(append(errs, s.r.Close(), s.w.Close(), s.lock.Close())...)
+}
+
+// LogDamage reports what the store found damaged in its fix log when it opened. Damage does not
+// stop the store: every intact record was read, and the rest is lost whatever it does.
+func (s *Store) LogDamage() LogDamage {
+	d := s.log.damage
+	d.Segments = slices.Clone(d.Segments)
+	return d
 }
 
 // Ping reports whether the database answers.
