@@ -118,6 +118,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if a.AdminPassword, err = a.access.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {
 		return nil, fmt.Errorf("admin user: %w", err)
 	}
+	warnings := a.storeWarnings(ctx)
 	zones, err := a.store.Zones(ctx)
 	if err != nil {
 		return nil, err
@@ -168,6 +169,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	}
 	a.api = mapui.NewServer(mapui.Config{
 		Ready:               ready,
+		Warnings:            func() []string { return warnings },
 		Store:               a.store,
 		Access:              a.access,
 		Ingest:              a.pipeline,
@@ -321,6 +323,23 @@ func (a *app) run(ctx context.Context) error {
 	<-notifierDone
 	a.log.Info("stopped")
 	return runErr
+}
+
+// storeWarnings reports, and audits, what the store found damaged when it opened. The server
+// stays ready: what was lost is lost, and leaving the load balancer would only stop new fixes
+// too; the warning stays on /readyz until the next start, beside the log line and the metric.
+func (a *app) storeWarnings(ctx context.Context) []string {
+	st, ok := a.store.(*sqlitestore.Store)
+	if !ok {
+		return nil
+	}
+	d := st.LogDamage()
+	if d.Records == 0 && d.Bytes == 0 {
+		return nil
+	}
+	a.access.Record(ctx, "system", "store.fixlog_damaged", "fix log", "lost", d)
+	return []string{fmt.Sprintf("fix log damaged at startup: %d records lost (%d bytes skipped in %d segments; copies kept beside them as .damaged)",
+		d.Records, d.Bytes, len(d.Segments))}
 }
 
 // maintainPostgres follows zone edits made by other servers and keeps the fix partitions ahead

@@ -61,9 +61,9 @@ type fixLog struct {
 // were written whole (and so may have been acknowledged) but no longer check out. Their fixes
 // are lost; every other record was read.
 type LogDamage struct {
-	Records  int      // records lost
-	Bytes    int64    // bytes skipped, torn writes at segment ends not included
-	Segments []string // the damaged segments' paths; a copy of each is kept at <path>.damaged
+	Records  int      `json:"records"`  // records lost
+	Bytes    int64    `json:"bytes"`    // bytes skipped, torn writes at segment ends not included
+	Segments []string `json:"segments"` // the damaged segments' paths; a copy of each is kept at <path>.damaged
 }
 
 const (
