@@ -79,7 +79,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger, reg prometheus
 	}
 	path := strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
 	if path == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 		path = filepath.Join(cfg.DataDir, "borderwatch.db")

@@ -111,6 +111,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
 	}
+	// Created here rather than by SQLite, which would make it 0644; its -wal and -shm files
+	// take the database's mode.
+	db, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
+	}
+	db.Close()
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(on)", "temp_store(memory)", "cache_size(-65536)", "wal_autocheckpoint(0)", "journal_size_limit(268435456)", "mmap_size(268435456)"} {
 		q.Add("_pragma", p)
