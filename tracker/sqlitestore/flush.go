@@ -282,6 +282,10 @@ func (s *Store) recover(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
+		// A new record at or below a vehicle's flushed LSN would be skipped by the next
+		// recovery. The log always reaches past them, except in a backup's copy of the
+		// database, which may hold chunks newer than its copy of the log.
+		s.nextLSN = max(s.nextLSN, uint64(flushed)+1)
 		se := newSeries(v)
 		se.chunkMax, se.flushedLSN = maxUS, uint64(flushed)
 		r := reader{b: latest}

@@ -75,6 +75,10 @@ type Store struct {
 
 	flushReq                   chan struct{}
 	stop, stopped, flusherDone chan struct{}
+
+	// backupHook, set only by tests, runs in Backup between opening the segments and copying
+	// the database.
+	backupHook func()
 }
 
 // checkpoint copies the WAL into the database from a reader connection, off the writer's path:
