@@ -14,18 +14,25 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-// openForTool opens the configured store for an offline command.
-func openForTool(ctx context.Context, name string, args []string, stderr io.Writer) (store, []string, error) {
+// toolFlags is the flag set of a command beside the server: the server's settings, which say
+// where its store is.
+func toolFlags(name string, stderr io.Writer) (*flag.FlagSet, *config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
-	if err := bindConfig(fs, &cfg, false); err != nil {
+	return fs, &cfg, bindConfig(fs, &cfg, false)
+}
+
+// openForTool opens the configured store for an offline command.
+func openForTool(ctx context.Context, name string, args []string, stderr io.Writer) (store, []string, error) {
+	fs, cfg, err := toolFlags(name, stderr)
+	if err != nil {
 		return nil, nil, err
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
-	st, err := openStore(ctx, cfg, newLogger(stderr, cfg.LogLevel), nil)
+	st, err := openStore(ctx, *cfg, newLogger(stderr, cfg.LogLevel), nil)
 	return st, fs.Args(), err
 }
 
