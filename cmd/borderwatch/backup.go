@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -142,15 +143,9 @@ func backupCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	if err := fs.Parse(args); err != nil {
+	dir, path, err := storeCommandArgs(fs, cfg, args, "usage: borderwatch backup [flags] DIR (DIR new or empty)")
+	if err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return errors.New("usage: borderwatch backup [flags] DIR (DIR new or empty)")
-	}
-	dir, path := fs.Arg(0), sqlitePath(*cfg)
-	if path == "" {
-		return errors.New(postgresBackup)
 	}
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("no store to back up: %w", err)
@@ -179,6 +174,21 @@ func backupCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fmt.Fprintf(stdout, "backed up %s %s into %s: %d files, %d bytes; every fix acknowledged before %s is in it\n",
 		path, how, dir, d["files"], d["bytes"], m.Created.Format(time.RFC3339))
 	return nil
+}
+
+// storeCommandArgs parses the command line of backup or restore: one directory, and settings
+// naming an embedded store, whose database file it returns.
+func storeCommandArgs(fs *flag.FlagSet, cfg *config, args []string, usage string) (dir, path string, err error) {
+	if err := fs.Parse(args); err != nil {
+		return "", "", err
+	}
+	if fs.NArg() != 1 {
+		return "", "", errors.New(usage)
+	}
+	if path = sqlitePath(*cfg); path == "" {
+		return "", "", errors.New(postgresBackup)
+	}
+	return fs.Arg(0), path, nil
 }
 
 var errNoServer = errors.New("no server answers on the backup socket")
@@ -253,15 +263,9 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	force := fs.Bool("force", false, "replace the store of a data directory that is not empty")
-	if err := fs.Parse(args); err != nil {
+	dir, path, err := storeCommandArgs(fs, cfg, args, "usage: borderwatch restore [--force] [flags] DIR")
+	if err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return errors.New("usage: borderwatch restore [--force] [flags] DIR")
-	}
-	dir, path := fs.Arg(0), sqlitePath(*cfg)
-	if path == "" {
-		return errors.New(postgresBackup)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err

@@ -124,7 +124,7 @@ func (l *fixLog) replay(from uint64, log *slog.Logger, fn func(lsn uint64, paylo
 				return false
 			}
 			l.last = max(l.last, lsn)
-			if lsn >= from {
+			if lsn >= from && fnErr == nil {
 				if err := fn(lsn, payload); err != nil {
 					fnErr = fmt.Errorf("fix log %016x at %d: %w", first, off, err)
 				}
