@@ -241,3 +241,47 @@ func TestVersion1Segment(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestDamageInFlushedRecords: damage to records whose fixes are in chunks already loses nothing
+// and is not counted as a loss; damage further on in the same segment is.
+func TestDamageInFlushedRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bw.db")
+	s := openAt(t, path)
+	for r := range 5 {
+		mustCommit(t, s, batchOf("a", 10*r, 10*r+10))
+	}
+	for r := range 5 {
+		mustCommit(t, s, batchOf("b", 10*r, 10*r+10))
+	}
+	s.mu.Lock()
+	s.series["a"].headSince = time.Now().Add(-2 * time.Hour)
+	s.mu.Unlock()
+	if err := s.flush(t.Context(), false); err != nil { // a's records are below the flushed LSN now
+		t.Fatal(err)
+	}
+	seg := s.log.segPath(s.log.cur)
+	crash(t, s)
+	editFile(t, seg, func(d []byte) []byte {
+		var offs []int
+		for off := segment.HeaderLen; off < len(d); off += frameHeader + int(binary.LittleEndian.Uint32(d[off+4:])) {
+			offs = append(offs, off)
+		}
+		d[offs[2]+frameHeader+4] ^= 1 // a's third record
+		d[offs[7]+frameHeader+4] ^= 1 // b's third record
+		return d
+	})
+	s, logs := openLogged(t, path)
+	defer s.Close()
+	if got := len(trackIDs(t, s, "a")); got != 50 {
+		t.Errorf("a: %d fixes, want all 50 (from chunks)", got)
+	}
+	if got := len(trackIDs(t, s, "b")); got != 40 {
+		t.Errorf("b: %d fixes, want 40", got)
+	}
+	if d := s.LogDamage(); d.Records != 1 {
+		t.Errorf("LogDamage = %+v, want b's one record lost", d)
+	}
+	if !strings.Contains(logs.String(), "holding only fixes already in the database") {
+		t.Errorf("log:\n%s", logs)
+	}
+}

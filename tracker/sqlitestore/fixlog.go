@@ -93,11 +93,18 @@ func (l *fixLog) replay(from uint64, log *slog.Logger, fn func(lsn uint64, paylo
 			return err
 		}
 		var fnErr error
+		// The LSN of the record after each gap: a damaged region followed by a record below
+		// from held only records below it too, which are in chunks already.
+		after, prevEnd := map[int]uint64{}, -1
 		scan := segment.Read(data, func(off int, payload []byte) bool {
 			lsn, k := binary.Uvarint(payload)
 			if k <= 0 {
 				return false
 			}
+			if off != prevEnd {
+				after[off] = lsn
+			}
+			prevEnd = off + frameHeader + len(payload)
 			l.last = max(l.last, lsn)
 			if lsn >= from && fnErr == nil {
 				if err := fn(lsn, payload); err != nil {
@@ -110,12 +117,18 @@ func (l *fixLog) replay(from uint64, log *slog.Logger, fn func(lsn uint64, paylo
 			return fnErr
 		}
 		name := filepath.Base(path)
+		lost := false
 		for _, d := range scan.Damaged {
+			if lsn, ok := after[d.Offset+d.Bytes]; ok && lsn < from {
+				log.Warn("fix log: skipped a damaged region holding only fixes already in the database", "segment", name, "offset", d.Offset, "bytes", d.Bytes)
+				continue
+			}
 			log.Error("fix log: skipped a damaged region; the records in it are lost", "segment", name, "offset", d.Offset, "bytes", d.Bytes, "records_lost", d.Records)
 			l.damage.Records += d.Records
 			l.damage.Bytes += int64(d.Bytes)
+			lost = true
 		}
-		if len(scan.Damaged) > 0 {
+		if lost {
 			l.damage.Segments = append(l.damage.Segments, path)
 			if err := os.WriteFile(path+".damaged", data, 0o600); err != nil {
 				log.Error("fix log: could not keep a copy of a damaged segment", "segment", name, "err", err)
