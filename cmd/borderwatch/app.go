@@ -58,6 +58,7 @@ type app struct {
 	sqlite     *sqlitestore.Store
 	sqlitePath string
 	controlLn  net.Listener
+	backupMu   sync.Mutex // one backup at a time: each stages a whole copy beside the store
 
 	httpLn, jt808Ln, gt06Ln, osmandLn net.Listener
 	jt808                             *jt808.Server

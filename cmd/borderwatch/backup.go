@@ -70,6 +70,11 @@ func (a *app) handleBackup(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if !a.backupMu.TryLock() {
+		http.Error(w, "a backup is under way", http.StatusConflict)
+		return
+	}
+	defer a.backupMu.Unlock()
 	stage, err := os.MkdirTemp(filepath.Dir(a.sqlitePath), ".backup-")
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
@@ -154,5 +155,38 @@ func TestBackupUnderLoad(t *testing.T) {
 	out.Reset()
 	if err := run(context.Background(), []string{"backup", "--data-dir", dataDir, offline}, &out, &errs); err != nil || !strings.Contains(out.String(), "with the server stopped") {
 		t.Errorf("offline backup: %v, %q", err, out.String())
+	}
+}
+
+// TestBackupRefusals: a second backup while one is under way is refused, leaving its directory
+// empty; an archive naming a file outside the backup directory is refused.
+func TestBackupRefusals(t *testing.T) {
+	dataDir := t.TempDir()
+	a := startApp(t, func(c *config) { c.DataDir = dataDir })
+	a.backupMu.Lock()
+	dir := filepath.Join(t.TempDir(), "second")
+	var out, errs bytes.Buffer
+	err := run(t.Context(), []string{"backup", "--data-dir", dataDir, dir}, &out, &errs)
+	a.backupMu.Unlock()
+	if err == nil || !strings.Contains(err.Error(), "under way") {
+		t.Errorf("backup during a backup: %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("refused backup left %d files", len(ents))
+	}
+
+	for _, name := range []string{"../evil", "/etc/evil", "store.db.wal/../../evil"} {
+		var archive bytes.Buffer
+		tw := tar.NewWriter(&archive)
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o600, Size: 1})
+		tw.Write([]byte("x"))
+		tw.Close()
+		into := t.TempDir()
+		if err := untar(&archive, into); err == nil || !strings.Contains(err.Error(), "unexpected entry") {
+			t.Errorf("archive entry %q: %v", name, err)
+		}
+		if _, err := os.Stat(filepath.Join(into, "..", "evil")); err == nil {
+			t.Errorf("archive entry %q written outside", name)
+		}
 	}
 }
