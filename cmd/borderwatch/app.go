@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +53,13 @@ type app struct {
 	api      *mapui.Server
 	notifier *notifier.Notifier
 
+	// With the embedded store: the store, its database file and the backup socket's listener
+	// (nil if the socket could not be made).
+	sqlite     *sqlitestore.Store
+	sqlitePath string
+	controlLn  net.Listener
+	backupMu   sync.Mutex // one backup at a time: each stages a whole copy beside the store
+
 	httpLn, jt808Ln, gt06Ln, osmandLn net.Listener
 	jt808                             *jt808.Server
 	gt06                              *gt06.Server
@@ -74,15 +80,14 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // openStore opens the configured store, retrying while the database is unreachable so that a
 // server started before its database comes up waits for it instead of failing.
 func openStore(ctx context.Context, cfg config, log *slog.Logger, reg prometheus.Registerer) (store, error) {
-	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "sqlite:") {
+	path := sqlitePath(cfg)
+	if path == "" {
 		return openPostgres(ctx, cfg, log)
 	}
-	path := strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
-	if path == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	if cfg.DatabaseURL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		path = filepath.Join(cfg.DataDir, "borderwatch.db")
 	}
 	return sqlitestore.Open(ctx, path, sqlitestore.Options{SyncEveryCommit: cfg.SyncCommits, Logger: log, Registerer: reg})
 }
@@ -114,12 +119,19 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if a.store, err = openStore(ctx, cfg, a.log, a.reg); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	if st, ok := a.store.(*sqlitestore.Store); ok {
+		a.sqlite, a.sqlitePath = st, sqlitePath(cfg)
+		if a.controlLn, err = listenControl(a.sqlitePath + ".sock"); err != nil {
+			a.log.Warn("no backup socket: borderwatch backup works only with the server stopped", "err", err)
+		}
+	}
 	if a.access, err = newAccess(cfg, a.store, a.log, true); err != nil {
 		return nil, err
 	}
 	if a.AdminPassword, err = a.access.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {
 		return nil, fmt.Errorf("admin user: %w", err)
 	}
+	warnings := a.storeWarnings(ctx)
 	zones, err := a.store.Zones(ctx)
 	if err != nil {
 		return nil, err
@@ -170,6 +182,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	}
 	a.api = mapui.NewServer(mapui.Config{
 		Ready:               ready,
+		Warnings:            func() []string { return warnings },
 		Store:               a.store,
 		Access:              a.access,
 		Ingest:              a.pipeline,
@@ -299,6 +312,10 @@ func (a *app) run(ctx context.Context) error {
 		defer pp.Close()
 	}
 	httpSrv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	controlSrv := a.controlServer()
+	if a.controlLn != nil {
+		serve("backup socket", func() error { return controlSrv.Serve(a.controlLn) })
+	}
 	if a.cfg.TLSCert != "" {
 		serve("https", func() error { return httpSrv.ServeTLS(a.httpLn, a.cfg.TLSCert, a.cfg.TLSKey) })
 	} else {
@@ -329,6 +346,7 @@ func (a *app) run(ctx context.Context) error {
 	httpSrv.Shutdown(shutCtx)
 	stopAnchors()
 	<-anchorsDone
+	controlSrv.Shutdown(shutCtx) // a backup under way finishes first
 	stopGateways()
 	wg.Wait()
 	stopRules()
@@ -338,6 +356,22 @@ func (a *app) run(ctx context.Context) error {
 	<-notifierDone
 	a.log.Info("stopped")
 	return runErr
+}
+
+// storeWarnings reports, and audits, what the store found damaged when it opened. The server
+// stays ready: what was lost is lost, and leaving the load balancer would only stop new fixes
+// too; the warning stays on /readyz until the next start, beside the log line and the metric.
+func (a *app) storeWarnings(ctx context.Context) []string {
+	if a.sqlite == nil {
+		return nil
+	}
+	d := a.sqlite.LogDamage()
+	if d.Records == 0 && d.Bytes == 0 {
+		return nil
+	}
+	a.access.Record(ctx, "system", "store.fixlog_damaged", "fix log", "lost", d)
+	return []string{fmt.Sprintf("fix log damaged at startup: %d records lost (%d bytes skipped in %d segments; copies kept beside them as .damaged)",
+		d.Records, d.Bytes, len(d.Segments))}
 }
 
 // maintainPostgres follows zone edits made by other servers and keeps the fix partitions ahead
@@ -398,7 +432,7 @@ func addrOf(ln net.Listener) string {
 }
 
 func (a *app) close() {
-	for _, ln := range []net.Listener{a.httpLn, a.jt808Ln, a.gt06Ln, a.osmandLn} {
+	for _, ln := range []net.Listener{a.httpLn, a.jt808Ln, a.gt06Ln, a.osmandLn, a.controlLn} {
 		if ln != nil {
 			ln.Close()
 		}
