@@ -125,7 +125,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 			a.log.Warn("no backup socket: borderwatch backup works only with the server stopped", "err", err)
 		}
 	}
-	if a.access, err = newAccess(cfg, a.store, a.log, true); err != nil {
+	if a.access, err = newAccess(ctx, cfg, a.store, a.log, true); err != nil {
 		return nil, err
 	}
 	if a.AdminPassword, err = a.access.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {

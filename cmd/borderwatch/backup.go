@@ -325,7 +325,7 @@ func clearDir(dir string) {
 // recordCommand appends a command's audit record, chained with the server's audit key;
 // createKey lets a missing key file be made, as a server's first start would.
 func recordCommand(ctx context.Context, cfg config, st access.Store, log *slog.Logger, action string, detail any, createKey bool) error {
-	acc, err := newAccess(cfg, st, log, createKey)
+	acc, err := newAccess(ctx, cfg, st, log, createKey)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,6 +96,18 @@ func TestBackupUnderLoad(t *testing.T) {
 	key := []string{"--audit-key-file", filepath.Join(dataDir, "audit.key")}
 	if err := run(t.Context(), append([]string{"restore", "--data-dir", restored}, append(key, backupDir)...), &out, &errs); err != nil {
 		t.Fatalf("restore: %v\n%s", err, errs.String())
+	}
+	// The restored server needs the key the chain was made with: without it, it refuses to start.
+	noKey := config{HTTPAddr: "127.0.0.1:0", DataDir: restored, Geofence: "embedded", AdminPassword: testPassword, LogLevel: "warn"}
+	if _, err := newApp(t.Context(), noKey, io.Discard); err == nil || !strings.Contains(err.Error(), "audit key") {
+		t.Fatalf("a restored server without its audit key: %v, want a refusal naming the key", err)
+	}
+	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "audit.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(restored, "audit.key"), keyBytes, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	b := startApp(t, unlimited(restored))
 	missing, twice := 0, 0

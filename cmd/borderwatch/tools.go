@@ -71,7 +71,7 @@ func zonesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return fmt.Errorf("%s: nothing imported: %w", rest[0], err)
 		}
-		acc, err := newAccess(tl.cfg, st, tl.log, true)
+		acc, err := newAccess(ctx, tl.cfg, st, tl.log, true)
 		if err != nil {
 			return fmt.Errorf("nothing imported: %w", err)
 		}
@@ -110,7 +110,7 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer tl.store.Close()
-	acc, err := newAccess(tl.cfg, tl.store, tl.log, false)
+	acc, err := newAccess(ctx, tl.cfg, tl.store, tl.log, false)
 	if err != nil {
 		return err
 	}
