@@ -31,6 +31,7 @@ const (
 	AlertGateMismatch              = "gate_mismatch"
 	AlertOverstay                  = "overstay"
 	AlertMeeting                   = "meeting"
+	AlertSealOpened                = "seal_opened" // an e-seal unlocked or tampered with outside the declared yard and port
 )
 
 // Severities, lowest first.

@@ -7,12 +7,13 @@ import (
 
 // Event types of the external contract.
 const (
-	EventZoneEnter   = "zone_enter"
-	EventZoneExit    = "zone_exit"
-	EventBorderCross = "border_cross"
-	EventStopStart   = "stop_start"
-	EventStopEnd     = "stop_end"
-	EventGateRead    = "gate_read"
+	EventZoneEnter    = "zone_enter"
+	EventZoneExit     = "zone_exit"
+	EventBorderCross  = "border_cross"
+	EventStopStart    = "stop_start"
+	EventStopEnd      = "stop_end"
+	EventGateRead     = "gate_read"
+	EventSealUnlocked = "seal_unlocked" // an e-seal unlocked or tampered with (an alert too where it must not be)
 )
 
 // Event is something a vehicle did: entered or left a zone, crossed the border, stopped.
