@@ -30,6 +30,7 @@ var weights = map[string]float64{
 	tracker.AlertBorderCrossingOutsidePort: 10,
 	tracker.AlertCrossingMismatch:          8,
 	tracker.AlertMeeting:                   6,
+	tracker.AlertSealOpened:                8,
 	tracker.AlertDetour:                    5,
 	tracker.AlertSignalLost:                4,
 	tracker.AlertGateMismatch:              4,
