@@ -320,6 +320,8 @@ func TestReaderRejects(t *testing.T) {
 		{"id not BCD", "243150116a6912001b21111718095900000000000000000e0000005c000000000000000000", ReasonMalformed},
 		{"text never closed", "(3460311327,@JT" + strings.Repeat("x", 3000), ReasonTooLarge},
 		{"text cut short by another", "(34603113", ReasonMalformed},
+		{"a flood of starts", strings.Repeat("(", 100000), ReasonMalformed},
+		{"a flood of binary starts", strings.Repeat("24", 100000), ReasonTooLarge},
 		{"bad text escape", "(1,WLNET,5,=\x07)", ReasonMalformed},
 	}
 	for _, tt := range tests {

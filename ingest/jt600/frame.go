@@ -113,11 +113,18 @@ func (r *Reader) nextBinary() ([]byte, error) {
 
 func (r *Reader) nextText() ([]byte, error) {
 	var raw []byte
-	for n := 1; ; n = min(max(n+1, r.r.Buffered()), r.max) {
+	for n := 2; ; n = min(max(n+1, r.r.Buffered()), r.max) {
 		b, err := r.r.Peek(n)
-		if i := bytes.IndexByte(b, ')'); i >= 0 {
-			raw = b[:i+1]
-			break
+		if len(b) > 1 {
+			// A '(' before the ')' means this frame was cut short: the next one starts there.
+			// (Binary payloads escape both.)
+			if i := bytes.IndexAny(b[1:], "()"); i >= 0 && b[1+i] == '(' {
+				r.r.Discard(1 + i)
+				return nil, &FrameError{ReasonMalformed, "text frame without its ')'"}
+			} else if i >= 0 {
+				raw = b[:2+i]
+				break
+			}
 		}
 		if err != nil {
 			return nil, eofIsUnexpected(err, len(b))
@@ -126,11 +133,6 @@ func (r *Reader) nextText() ([]byte, error) {
 			r.r.Discard(1)
 			return nil, &FrameError{ReasonTooLarge, fmt.Sprintf("no ')' within %d bytes", r.max)}
 		}
-	}
-	// A '(' inside means the frame before it was cut short: skip to that one.
-	if i := bytes.IndexByte(raw[1:], '('); i >= 0 {
-		r.r.Discard(1 + i)
-		return nil, &FrameError{ReasonMalformed, "text frame without its ')'"}
 	}
 	var err error
 	r.text, err = unescapeText(r.text[:0], raw)
