@@ -247,7 +247,7 @@ func (t *jt701Terminal) Send(ctx context.Context, rs []report, blind bool) error
 		t.index++
 		var err error
 		t.buf, err = jt600.AppendLong(t.buf, &jt600.LongReport{DeviceID: t.id, Version: 0x19, DataType: typ,
-			Location: jt600.Location{Time: r.Time, Lat: r.Lat, Lon: r.Lon, Valid: true, SpeedKmh: r.SpeedKmh, Course: r.Heading},
+			Location:   jt600.Location{Time: r.Time, Lat: r.Lat, Lon: r.Lon, Valid: true, SpeedKmh: r.SpeedKmh, Course: r.Heading},
 			Satellites: 9, Status: status, Battery: 80, CellID: 0x2f1c, LAC: 0x5a3, Signal: 24,
 			MCC: 460, Index: t.index})
 		if err != nil {

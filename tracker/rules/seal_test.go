@@ -31,7 +31,7 @@ func TestSealOpenedBetweenPortAndYard(t *testing.T) {
 		[]tracker.Declaration{inbound("d-s1", "s1", "port-a"), inbound("d-s2", "s2", "port-a")})
 	var open, shut int
 	tr := newTrack("s1", t0, 42.05, 110.0, 41).to(42.005, 110.0, 40).wait(5*time.Minute).to(41.985, 110.0, 20).
-		to(41.88, 110.0, 60).mark(&open).wait(3*time.Minute).mark(&shut).to(41.80, 110.0, 60).wait(10*time.Minute)
+		to(41.88, 110.0, 60).mark(&open).wait(3*time.Minute).mark(&shut).to(41.80, 110.0, 60).wait(10 * time.Minute)
 	sealed(tr.fixes, tracker.SealLocked)
 	sealed(tr.fixes[open:shut], tracker.SealUnlocked)
 	unlockEvent(&tr.fixes[open+3]) // the lock event follows the status that showed it open
@@ -56,7 +56,7 @@ func TestSealOpenedBetweenPortAndYard(t *testing.T) {
 	// The control: unlocked and locked again inside the port during the queue.
 	var in, out int
 	ctl := newTrack("s2", t0, 42.05, 110.0, 42).to(42.005, 110.0, 40).mark(&in).wait(5*time.Minute).mark(&out).
-		to(41.985, 110.0, 20).to(41.80, 110.0, 60).wait(10*time.Minute)
+		to(41.985, 110.0, 20).to(41.80, 110.0, 60).wait(10 * time.Minute)
 	sealed(ctl.fixes, tracker.SealLocked)
 	sealed(ctl.fixes[in+6:out-6], tracker.SealUnlocked)
 	unlockEvent(&ctl.fixes[in+7])
@@ -148,7 +148,7 @@ func TestSealLateUnlock(t *testing.T) {
 	e := newEnv(t, []tracker.Vehicle{truck("s9")}, []tracker.Declaration{inbound("d-s9", "s9", "port-a")})
 	var from, open, shut, to int
 	tr := newTrack("s9", t0, 41.985, 110.0, 49).to(41.92, 110.0, 60).mark(&from).to(41.90, 110.0, 60).mark(&open).
-		wait(2*time.Minute).mark(&shut).to(41.88, 110.0, 60).mark(&to).to(41.80, 110.0, 60).wait(5*time.Minute)
+		wait(2*time.Minute).mark(&shut).to(41.88, 110.0, 60).mark(&to).to(41.80, 110.0, 60).wait(5 * time.Minute)
 	sealed(tr.fixes, tracker.SealLocked)
 	sealed(tr.fixes[open:shut], tracker.SealUnlocked)
 	unlockEvent(&tr.fixes[open+2])
