@@ -31,7 +31,13 @@ const (
 	AlertGateMismatch              = "gate_mismatch"
 	AlertOverstay                  = "overstay"
 	AlertMeeting                   = "meeting"
-	AlertSealOpened                = "seal_opened" // an e-seal unlocked or tampered with outside the declared yard and port
+	// AlertDeviceConflict: one device reported two different positions for the same device
+	// time, a broken device or a cloned one; both reports are stored (the second flagged
+	// FlagConflict). One alert per device and hour of device time.
+	AlertDeviceConflict = "device_conflict"
+	// AlertSealOpened: an e-seal unlocked or tampered with outside its declaration's yard and
+	// port (tracker/rules/seal.go).
+	AlertSealOpened = "seal_opened"
 )
 
 // Severities, lowest first.

@@ -12,7 +12,9 @@ type Batch struct {
 	Fixes  []Fix   // IDs are assigned by Commit
 	Events []Event // an event's FixSeq names its fix in Fixes by Seq; Commit sets FixID from it
 	Alerts []Alert // upserted by DedupKey; IDs are assigned by Commit
-	// Duplicates reports, after Commit, which fixes were already stored (same device and device time).
+	// Duplicates reports, after Commit, which fixes were already stored: a stored report of the
+	// same device and device time covers them (Fix.Covers). A report of a stored device time
+	// that none covers is stored too (see AgainstStored).
 	Duplicates []bool
 }
 

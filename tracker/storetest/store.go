@@ -13,9 +13,12 @@ import (
 // (rules.Store, risk.Store, access.Store, notifier.Outbox, mapui.Store and the pipeline's
 // tracker.Committer); a store that passes this suite serves them all.
 type Store interface {
-	// Positions. Commit stores the batch in one transaction. Fixes already stored (same device and device
-	// time) are skipped, marked in b.Duplicates and given the stored copy's ID; every new fix
-	// gets a new ID. The events of a fix already stored are skipped too (their ID stays 0): they
+	// Positions. Commit stores the batch in one transaction. Fixes already stored (a stored report
+	// of the same device and device time covers them) are skipped, marked in b.Duplicates and
+	// given the stored copy's ID; every new fix gets a new ID. A report of a stored device time
+	// that none covers gets a record of its own, merged with a stored report at its position or
+	// else flagged tracker.FlagConflict (tracker.AgainstStored); a conflicting report never
+	// becomes its vehicle's latest fix. The events of a fix already stored are skipped too (their ID stays 0): they
 	// were stored with it, and a commit retried after its reply was lost must not store them
 	// twice.
 	Commit(ctx context.Context, b *tracker.Batch) error

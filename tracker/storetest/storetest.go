@@ -6,8 +6,9 @@
 //   - Times come back in UTC with at least microsecond precision; floats exactly.
 //   - A fix without flags or attributes may come back with nil or empty Flags and Attrs;
 //     attribute values come back as JSON decodes them (numbers as float64).
-//   - Commit: Duplicates has one entry per fix; a fix whose device and device time were already
-//     stored, earlier or earlier in the same batch, is a duplicate and is not stored again.
+//   - Commit: Duplicates has one entry per fix; a fix that a report of the same device and
+//     device time covers, stored earlier or earlier in the same batch, is a duplicate and is not
+//     stored again. Reports of one device time come back from Track in the order stored.
 //     An event's FixSeq names the fix of the batch with that Seq and sets its FixID; FixSeq 0
 //     keeps the FixID given; a FixSeq naming no fix of the batch fails the whole Commit and
 //     nothing of the batch is stored.
@@ -56,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Ping", testPing},
 		{"CommitFixes", testCommitFixes},
 		{"DuplicatesInBatch", testDuplicatesInBatch},
+		{"ReportsOfOneTime", testReportsOfOneTime},
 		{"FixRoundTrip", testFixRoundTrip},
 		{"Track", testTrack},
 		{"LatestFixes", testLatestFixes},
