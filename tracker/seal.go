@@ -27,12 +27,10 @@ const (
 	SealEventUnlockRefused = "unlock_refused" // an attempt to unlock that the seal refused
 )
 
-// Ways an e-seal is unlocked.
+// Ways an e-seal is unlocked, as far as the decoded protocols tell them apart.
 const (
 	UnlockCard     = "card"
 	UnlockPassword = "password"
-	UnlockSMS      = "sms"
-	UnlockRemote   = "remote" // a platform command
 )
 
 // SealOpen reports whether a seal state or event means the seal no longer holds.
