@@ -373,3 +373,32 @@ func TestDecodeRejects(t *testing.T) {
 		}
 	}
 }
+
+// A sensor report's binary payload holding every byte the text frame escapes survives the
+// escaping and the reader.
+func TestWLNET5Escaping(t *testing.T) {
+	loc := Location{Time: time.Date(2028, 2, 28, 8, 59, 53, 0, time.UTC), Lat: -25.282147, Lon: -57.546567, Valid: true}
+	payload := AppendLocation(nil, &loc)
+	payload = append(payload, 0x28, 0x02, 0x25, 0x08, 0x59, 0x55) // sensor time
+	payload = append(payload, '(', ')', ',', '=', 0x3d)           // sensor id
+	payload = append(payload, 0x29, 0x01, 0x40, 0x64, 0x47, 0x01) // serial ')', battery, level, rssi, type
+	payload = append(payload, 0x01, 0x1d, 0x43, 0, 0, 0)           // 28.5 °C, 67 %
+	frame := AppendEscapedText([]byte("(8054201973,1,168,WLNET,5,2,"), payload)
+	frame = append(frame, ')')
+	if bytes.Count(frame, []byte("(")) != 1 || bytes.Count(frame, []byte(")")) != 1 {
+		t.Fatalf("escaped frame %q", frame)
+	}
+	got, err := NewReader(bytes.NewReader(frame), 0).Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Decode(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := r.Records[0]
+	if r.Index != 0x29 || r.Reply != "(P69,0,41)" || rec.Attrs["sensor_id"] != "28292C3D3D" || rec.Attrs["temperature_c"] != 28.5 ||
+		!rec.Time.Equal(loc.Time) || math.Abs(rec.Lat-loc.Lat) > 2e-6 {
+		t.Errorf("report %+v %+v", r, rec)
+	}
+}
