@@ -382,7 +382,7 @@ func TestWLNET5Escaping(t *testing.T) {
 	payload = append(payload, 0x28, 0x02, 0x25, 0x08, 0x59, 0x55) // sensor time
 	payload = append(payload, '(', ')', ',', '=', 0x3d)           // sensor id
 	payload = append(payload, 0x29, 0x01, 0x40, 0x64, 0x47, 0x01) // serial ')', battery, level, rssi, type
-	payload = append(payload, 0x01, 0x1d, 0x43, 0, 0, 0)           // 28.5 °C, 67 %
+	payload = append(payload, 0x01, 0x1d, 0x43, 0, 0, 0)          // 28.5 °C, 67 %
 	frame := AppendEscapedText([]byte("(8054201973,1,168,WLNET,5,2,"), payload)
 	frame = append(frame, ')')
 	if bytes.Count(frame, []byte("(")) != 1 || bytes.Count(frame, []byte(")")) != 1 {
