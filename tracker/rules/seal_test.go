@@ -161,3 +161,33 @@ func TestSealLateUnlock(t *testing.T) {
 		t.Errorf("evidence %v", m)
 	}
 }
+
+// Controls in the yard: a truck unsealed on arrival (its inbound declaration fulfilled there)
+// and one unsealed in the yard it leaves from on an outbound declaration raise nothing.
+func TestSealUnlockedInYardIsSilent(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("y1"), truck("y2")},
+		[]tracker.Declaration{inbound("d-y1", "y1", "port-a"), outbound("d-y2", "y2")})
+	var arrived int
+	in := newTrack("y1", t0, 41.985, 110.0, 50).to(41.80, 110.0, 60).mark(&arrived).wait(10 * time.Minute)
+	sealed(in.fixes, tracker.SealLocked)
+	sealed(in.fixes[arrived+6:], tracker.SealUnlocked)
+	unlockEvent(&in.fixes[arrived+7])
+	var open int
+	out := newTrack("y2", t0, 41.80, 110.0, 51).wait(5*time.Minute).mark(&open).wait(5*time.Minute).to(41.90, 110.0, 60)
+	sealed(out.fixes, tracker.SealLocked)
+	sealed(out.fixes[open:], tracker.SealUnlocked)
+	unlockEvent(&out.fixes[open+1])
+	e.submit(in.fixes...)
+	e.submit(out.fixes...)
+	e.expect("y1")
+	e.expect("y2")
+	for _, c := range []struct{ vehicle, decl string }{{"y1", ""}, {"y2", "d-y2"}} {
+		evs := e.events(c.vehicle, tracker.EventSealUnlocked)
+		if len(evs) != 1 || evs[0].Attrs["alert"] != false || (evs[0].Attrs["declaration_id"] == nil) != (c.decl == "") {
+			t.Errorf("%s: seal events %+v, want one without alert, declaration %q", c.vehicle, evs, c.decl)
+		}
+	}
+	if evs := e.events("y2", tracker.EventSealUnlocked); len(evs) == 1 && evs[0].ZoneID != "yard-a" {
+		t.Errorf("outbound unseal in zone %q, want yard-a", evs[0].ZoneID)
+	}
+}
