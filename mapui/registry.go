@@ -113,14 +113,17 @@ func checkDevice(d tracker.Device) string {
 	switch {
 	case !validID.MatchString(d.ID):
 		return "id must be 1–64 letters, digits, '_', '-', '.', ':'"
-	case d.Protocol != tracker.ProtocolJT808 && d.Protocol != tracker.ProtocolGT06 && d.Protocol != tracker.ProtocolOsmAnd:
-		return "protocol must be jt808, gt06 or osmand"
+	case d.Protocol != tracker.ProtocolJT808 && d.Protocol != tracker.ProtocolGT06 && d.Protocol != tracker.ProtocolOsmAnd &&
+		d.Protocol != tracker.ProtocolJT600:
+		return "protocol must be jt808, gt06, jt600 or osmand"
 	case d.Protocol == tracker.ProtocolJT808 && !allDigits(d.ID):
 		return "a jt808 device id is its phone number without leading zeros (digits only)"
 	case d.Protocol == tracker.ProtocolJT808 && d.ID[0] == '0':
 		return "a jt808 device id has no leading zeros (BCD 012345678901 is device 12345678901)"
 	case d.Protocol == tracker.ProtocolGT06 && (!allDigits(d.ID) || len(d.ID) > 16):
 		return "a gt06 device id is its IMEI (up to 16 digits)"
+	case d.Protocol == tracker.ProtocolJT600 && (!allDigits(d.ID) || len(d.ID) > 20 || d.ID[0] == '0' && d.ID != "0"):
+		return "a jt600 device id is its terminal id without leading zeros (digits only)"
 	case len(d.AuthCode) > 64:
 		return "auth_code is longer than 64 characters"
 	}

@@ -11,10 +11,11 @@ const (
 	ProtocolJT808  = "jt808"
 	ProtocolGT06   = "gt06"
 	ProtocolOsmAnd = "osmand"
+	ProtocolJT600  = "jt600" // Jointech JT600/JT701 trackers and e-seals
 )
 
 // Device is a terminal that reports positions. Its ID is the JT/T 808 phone number without
-// leading zeros, the GT06 IMEI, or the OsmAnd id.
+// leading zeros, the GT06 IMEI, the JT600 terminal id without leading zeros, or the OsmAnd id.
 type Device struct {
 	ID        string    `json:"id"`
 	Protocol  string    `json:"protocol"`

@@ -21,6 +21,7 @@ import (
 	"github.com/borderwatch/borderwatch/geofence/district"
 	"github.com/borderwatch/borderwatch/ingest/gateway"
 	"github.com/borderwatch/borderwatch/ingest/gt06"
+	"github.com/borderwatch/borderwatch/ingest/jt600"
 	"github.com/borderwatch/borderwatch/ingest/jt808"
 	"github.com/borderwatch/borderwatch/ingest/osmand"
 	"github.com/borderwatch/borderwatch/ingest/ratelimit"
@@ -61,8 +62,10 @@ type app struct {
 	backupMu   sync.Mutex // one backup at a time: each stages a whole copy beside the store
 
 	httpLn, jt808Ln, gt06Ln, osmandLn net.Listener
+	jt600Ln                           net.Listener
 	jt808                             *jt808.Server
 	gt06                              *gt06.Server
+	jt600                             *jt600.Server
 	osmand                            *osmand.Server
 
 	// AdminPassword is set when this start generated the admin's password.
@@ -229,6 +232,15 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 			return nil, fmt.Errorf("GT06 listener: %w", err)
 		}
 	}
+	if cfg.JT600Addr != "" {
+		if a.jt600, err = jt600.NewServer(jt600.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
+			return nil, err
+		}
+		if a.jt600Ln, err = net.Listen("tcp", cfg.JT600Addr); err != nil {
+			return nil, fmt.Errorf("JT600 listener: %w", err)
+		}
+	}
 	if cfg.OsmAndAddr != "" {
 		if a.osmand, err = osmand.NewServer(osmand.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, Limits: limits}); err != nil {
 			return nil, err
@@ -281,7 +293,7 @@ func (a *app) run(ctx context.Context) error {
 	gwCtx, stopGateways := context.WithCancel(context.Background())
 	defer stopGateways()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	serve := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
@@ -296,6 +308,9 @@ func (a *app) run(ctx context.Context) error {
 	}
 	if a.gt06 != nil {
 		serve("gt06", func() error { return a.gt06.Serve(gwCtx, a.gt06Ln) })
+	}
+	if a.jt600 != nil {
+		serve("jt600", func() error { return a.jt600.Serve(gwCtx, a.jt600Ln) })
 	}
 	if a.osmand != nil {
 		serve("osmand", func() error { return a.osmand.Serve(gwCtx, a.osmandLn) })
@@ -333,7 +348,7 @@ func (a *app) run(ctx context.Context) error {
 		defer close(notifierDone)
 		a.notifier.Run(notifyCtx)
 	}()
-	a.log.Info("BorderWatch serving", "http", a.httpLn.Addr().String(), "jt808", addrOf(a.jt808Ln), "gt06", addrOf(a.gt06Ln), "osmand", addrOf(a.osmandLn))
+	a.log.Info("BorderWatch serving", "http", a.httpLn.Addr().String(), "jt808", addrOf(a.jt808Ln), "gt06", addrOf(a.gt06Ln), "jt600", addrOf(a.jt600Ln), "osmand", addrOf(a.osmandLn))
 
 	var runErr error
 	select {
@@ -432,7 +447,7 @@ func addrOf(ln net.Listener) string {
 }
 
 func (a *app) close() {
-	for _, ln := range []net.Listener{a.httpLn, a.jt808Ln, a.gt06Ln, a.osmandLn, a.controlLn} {
+	for _, ln := range []net.Listener{a.httpLn, a.jt808Ln, a.gt06Ln, a.jt600Ln, a.osmandLn, a.controlLn} {
 		if ln != nil {
 			ln.Close()
 		}

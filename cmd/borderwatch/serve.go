@@ -96,6 +96,7 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 			Start:     clock.Now(),
 			JT808Addr: addrOf(a.jt808Ln),
 			GT06Addr:  addrOf(a.gt06Ln),
+			JT600Addr: addrOf(a.jt600Ln),
 			OsmAndURL: "http://" + addrOf(a.osmandLn) + "/",
 			APIURL:    "http://" + a.httpLn.Addr().String(),
 			Username:  "admin",

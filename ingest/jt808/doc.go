@@ -43,6 +43,11 @@
 //     tracker.EventWaybill) through Config.Events, at the terminal's last position; result 0
 //     once stored, no answer when not; result 3 without Events. They need authentication like
 //     locations.
+//   - 0x5501 and 0x5502 of Jointech's e-seals (a short header with a one-byte serial; seal.go):
+//     submitted on their own, 0x5502 as late fixes flagged tracker.FlagBlindArea, the seal's
+//     state and lock events in tracker.AttrSeal* attributes; 0x4401 result 0 once stored when
+//     the seal asks for an answer, result 1 for an unknown or unauthenticated seal. A bad
+//     checksum gets no answer.
 //   - Heartbeat, terminal response: result 0. Logout: result 0, then the connection is closed.
 //   - A bad checksum or malformed body: result 2 (message error) when the header could be read;
 //     an unsupported message id or an encrypted body: result 3. The connection goes on.

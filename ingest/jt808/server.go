@@ -352,6 +352,9 @@ func (c *conn) handle(ctx context.Context, raw []byte) bool {
 			return false
 		}
 	}
+	if IsShortHeader(raw) {
+		return c.sealReport(ctx, raw) // Jointech's e-seals (seal.go)
+	}
 	f, headerRead, err := DecodeFrame(raw)
 	if err != nil || f.Header.MsgID != MsgLocation || f.Header.Fragmented {
 		c.submitBatch() // replies keep the order of the frames
