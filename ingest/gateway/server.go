@@ -182,14 +182,14 @@ func (s *Server) track(nc net.Conn) *conn {
 	if s.closing || len(s.conns) >= s.cfg.MaxConns {
 		closing := s.closing
 		s.mu.Unlock()
-		nc.Close()
-		if !closing {
+		if !closing { // counted before the close, which the client sees
 			s.m.refused.WithLabelValues(ReasonMaxConns).Inc()
 			if ok, suppressed := s.fullLog.Allow(); ok {
 				s.log.Warn("connection refused: too many connections", "remote", nc.RemoteAddr().String(),
 					"max_conns", s.cfg.MaxConns, "refused_since_last_line", suppressed)
 			}
 		}
+		nc.Close()
 		return nil
 	}
 	c := &conn{Conn: nc, s: s}

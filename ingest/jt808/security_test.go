@@ -3,11 +3,15 @@ package jt808
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/borderwatch/borderwatch/ingest/gateway"
 	"github.com/borderwatch/borderwatch/tracker"
@@ -251,9 +255,7 @@ func TestDuplicateSession(t *testing.T) {
 		clone.write(clone.auth("c0de"))
 		clone.expect(clone.platform(MsgPlatformResponse, 0, general(0, MsgAuth, ResultFailure)))
 		clone.expectClosed()
-		if got := ts.sessions(t, gateway.ActionRefused); got != float64(i+1) {
-			t.Errorf("refused = %v, want %d", got, i+1)
-		}
+		duplicateSessions(t, ts.reg, "jt808", i+1, 0)
 	}
 	as := al.take()
 	if len(as) != 1 {
@@ -287,9 +289,7 @@ func TestDuplicateSession(t *testing.T) {
 	truck.expectClosed()
 	re.write(re.frame(MsgLocation, loc))
 	re.expect(re.platform(MsgPlatformResponse, 1, general(1, MsgLocation, ResultOK)))
-	if got := ts.sessions(t, gateway.ActionReplaced); got != 1 {
-		t.Errorf("replaced = %v, want 1", got)
-	}
+	duplicateSessions(t, ts.reg, "jt808", 2, 1)
 
 	// Once the truck's session ends, the device may connect from elsewhere (a new address
 	// after the carrier moved it).
@@ -313,24 +313,20 @@ func TestDuplicateSession(t *testing.T) {
 	}
 }
 
-// sessions reads bw_gateway_duplicate_sessions_total{action}.
-func (ts *testServer) sessions(t *testing.T, action string) float64 {
+// duplicateSessions checks bw_gateway_duplicate_sessions_total.
+func duplicateSessions(t *testing.T, reg prometheus.Gatherer, protocol string, refused, replaced int) {
 	t.Helper()
-	mfs, err := ts.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "bw_gateway_duplicate_sessions_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "action" && l.GetValue() == action {
-					return m.GetCounter().GetValue()
-				}
-			}
+	want := "# HELP bw_gateway_duplicate_sessions_total Second live connections of one device, by what was done: refused (another address) or replaced (the same).\n" +
+		"# TYPE bw_gateway_duplicate_sessions_total counter\n"
+	for _, c := range []struct {
+		action string
+		n      int
+	}{{gateway.ActionRefused, refused}, {gateway.ActionReplaced, replaced}} {
+		if c.n > 0 {
+			want += fmt.Sprintf("bw_gateway_duplicate_sessions_total{action=%q,protocol=%q} %d\n", c.action, protocol, c.n)
 		}
 	}
-	return 0
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "bw_gateway_duplicate_sessions_total"); err != nil {
+		t.Error(err)
+	}
 }
