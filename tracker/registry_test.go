@@ -1,54 +1,14 @@
 package tracker_test
 
 import (
-	"context"
 	"errors"
-	"sync"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
-
-// registry is an in-memory device and vehicle registry.
-type registry struct {
-	mu       sync.Mutex
-	devices  map[string]tracker.Device
-	vehicles map[string]tracker.Vehicle
-}
-
-func (r *registry) Device(_ context.Context, id string) (tracker.Device, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if d, ok := r.devices[id]; ok {
-		return d, nil
-	}
-	return tracker.Device{}, tracker.ErrNotFound
-}
-
-func (r *registry) Vehicle(_ context.Context, id string) (tracker.Vehicle, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if v, ok := r.vehicles[id]; ok {
-		return v, nil
-	}
-	return tracker.Vehicle{}, tracker.ErrNotFound
-}
-
-func (r *registry) MarkRegistered(_ context.Context, id string, at time.Time) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	d, ok := r.devices[id]
-	switch {
-	case !ok:
-		return tracker.ErrNotFound
-	case !d.RegisteredAt.IsZero():
-		return tracker.ErrAlreadyRegistered
-	}
-	d.RegisteredAt = at
-	r.devices[id] = d
-	return nil
-}
 
 func TestAdmissionRegister(t *testing.T) {
 	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
@@ -78,16 +38,28 @@ func TestAdmissionRegister(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := &registry{
-				devices:  map[string]tracker.Device{truck.ID: truck, bare.ID: bare},
-				vehicles: map[string]tracker.Vehicle{"truck-1": {ID: "truck-1", Plate: "蒙H·12345"}, "truck-2": {ID: "truck-2"}},
+			reg, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { reg.Close() })
+			for _, v := range []tracker.Vehicle{{ID: "truck-1", Plate: "蒙H·12345"}, {ID: "truck-2"}} {
+				if err := reg.CreateVehicle(t.Context(), v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, d := range []tracker.Device{truck, bare} {
+				if err := reg.CreateDevice(t.Context(), d); err != nil {
+					t.Fatal(err)
+				}
 			}
 			a := &tracker.Admission{Devices: reg, Registrations: reg, AcceptUnknown: tt.accept}
-			err := a.Register(t.Context(), tt.dev, tt.reg, at)
+			err = a.Register(t.Context(), tt.dev, tt.reg, at)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Register = %v, want %v", err, tt.want)
 			}
-			stored, found := reg.devices[tt.dev.ID]
+			stored, lookup := reg.Device(t.Context(), tt.dev.ID)
+			found := lookup == nil
 			if found && (err == nil) != stored.RegisteredAt.Equal(at) {
 				t.Errorf("RegisteredAt = %v after %v", stored.RegisteredAt, err)
 			}
