@@ -130,6 +130,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.GET("/devices/:id", s.requirePerm(access.PermView), s.getDevice)
 	a.PUT("/devices/:id", s.requirePerm(access.PermRegistry), s.updateDevice)
 	a.DELETE("/devices/:id", s.requirePerm(access.PermRegistry), s.deleteDevice)
+	a.POST("/devices/:id/reset-registration", s.requirePerm(access.PermRegistry), s.resetRegistration)
 
 	a.GET("/positions", s.requirePerm(access.PermView), s.positions)
 	a.GET("/search", s.requirePerm(access.PermTrack), s.search)

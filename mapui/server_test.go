@@ -133,6 +133,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/vehicles", map[string]string{"id": "v-x", "kind": "truck"}, []string{access.RoleAdmin}},
 		{"GET", "/api/v1/devices", nil, all},
 		{"POST", "/api/v1/devices", map[string]string{"id": "123", "protocol": "jt808"}, []string{access.RoleAdmin}},
+		{"POST", "/api/v1/devices/123/reset-registration", nil, []string{access.RoleAdmin}},
 		{"GET", "/api/v1/positions", nil, all},
 		{"GET", "/api/v1/vehicles/v1/track", nil, all},
 		{"GET", "/api/v1/vehicles/v1/track?format=gpx", nil, []string{access.RoleAdmin, access.RoleInvestigator}},

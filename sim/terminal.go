@@ -62,7 +62,10 @@ func dialJT808(ctx context.Context, addr, phone string, v2019 bool, plate string
 		t.hdr.ProtoVersion = 1
 		t.v = jt808.V2019
 	}
-	// Register, then authenticate with the code the platform hands out.
+	// Register, then authenticate with the code the platform hands out. The platform hands it
+	// out once: a terminal registered by an earlier run of the simulator (which forgets the
+	// code, where a real terminal keeps it) goes on without, as the devices the simulator
+	// registers have no code.
 	reg, err := jt808.AppendRegister(nil, &jt808.Register{Version: t.v, Province: 15, City: 100, Maker: "BWSIM",
 		Model: "SIM808", TerminalID: "S" + phone[max(0, len(phone)-6):], PlateColor: 2, Plate: plate})
 	if err != nil {
@@ -88,6 +91,9 @@ func dialJT808(ctx context.Context, addr, phone string, v2019 bool, plate string
 		}
 		if f.Header.MsgID == jt808.MsgRegisterResponse {
 			r, err := jt808.DecodeRegisterResponse(f.Body)
+			if err == nil && r.Result == jt808.RegisterTerminalTaken {
+				break
+			}
 			if err != nil || r.Result != jt808.RegisterOK {
 				conn.Close()
 				return nil, fmt.Errorf("register refused (result %d)", r.Result)

@@ -203,7 +203,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		},
 	}, a.reg)
 
-	admission := &tracker.Admission{Devices: a.store, AcceptUnknown: cfg.AcceptUnknown}
+	admission := &tracker.Admission{Devices: a.store, Registrations: a.store, AcceptUnknown: cfg.AcceptUnknown}
 	// One limiter for the three gateways: a device is limited once whichever port it uses.
 	limits, err := ratelimit.New(ratelimit.Config{
 		ConnFrames:  ratelimit.Limit{Rate: cfg.ConnFrameRate, Burst: cfg.ConnFrameBurst},
@@ -215,7 +215,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	// The TCP gateways cap the connections per address themselves; OsmAnd's HTTP server
 	// gets a capped listener.
 	if cfg.JT808Addr != "" {
-		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Events: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Events: a.pipeline, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
@@ -224,7 +224,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		}
 	}
 	if cfg.GT06Addr != "" {
-		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: a.pipeline, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}

@@ -279,4 +279,12 @@ WHEN NEW.seq <> coalesce((SELECT max(seq) FROM audit), 0) + 1
   OR NEW.prev_hash <> coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '')
 BEGIN SELECT RAISE(ABORT, 'audit is append-only: a record goes at the end, linked to the last'); END;
 `,
+	// 7: device registration (tracker.Device): the pre-registered terminal a JT/T 808
+	// registration must match, and when the terminal registered (0: not yet).
+	`
+ALTER TABLE devices ADD COLUMN terminal_id   TEXT    NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN maker         TEXT    NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN model         TEXT    NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN registered_us INTEGER NOT NULL DEFAULT 0;
+`,
 }
