@@ -152,10 +152,10 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	}
 	a.POST("/gate-events", s.requirePerm(access.PermGate), s.gateEvent)
 
-	a.GET("/users", s.requirePerm(access.PermUsers), s.listUsers)
+	a.GET("/users", s.requirePerm(access.PermUsersRead), s.listUsers)
 	a.POST("/users", s.requirePerm(access.PermUsers), s.createUser)
-	a.PUT("/users/:name", s.requirePerm(access.PermUsers), s.updateUser)
-	a.DELETE("/users/:name", s.requirePerm(access.PermUsers), s.deleteUser)
+	a.PUT("/users/:name", s.requirePerm(access.PermUsers, access.PermRoles), s.updateUser)
+	a.DELETE("/users/:name", s.requirePerm(access.PermUsers, access.PermRoles), s.deleteUser)
 	a.GET("/audit", s.requirePerm(access.PermAudit), s.audit)
 	a.GET("/audit/verify", s.requirePerm(access.PermAudit), s.auditVerify)
 	a.GET("/webhooks/deliveries", s.requirePerm(access.PermWebhooks), s.listDeliveries)

@@ -3,6 +3,7 @@ package mapui
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,10 +88,18 @@ func session(c *gin.Context) tracker.Session {
 	return se
 }
 
-func (s *Server) requirePerm(p access.Permission) gin.HandlerFunc {
+// actor is the signed-in user as access's user administration sees them.
+func actor(c *gin.Context) access.Actor {
+	se := session(c)
+	return access.Actor{Username: se.Username, Role: se.Role}
+}
+
+// requirePerm lets a request through when the session's role has any of perms; access then
+// decides the finer rules (whose account an administrator may change).
+func (s *Server) requirePerm(perms ...access.Permission) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		se := session(c)
-		if !access.Allowed(se.Role, p) {
+		if !slices.ContainsFunc(perms, func(p access.Permission) bool { return access.Allowed(se.Role, p) }) {
 			fail(c, http.StatusForbidden, "forbidden", "role "+se.Role+" may not do this")
 			return
 		}

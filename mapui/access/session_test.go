@@ -49,7 +49,7 @@ func TestLoginAndLogout(t *testing.T) {
 // TestLoginDenied: a wrong password, an unknown user and a disabled user are refused alike.
 func TestLoginDenied(t *testing.T) {
 	svc, _ := newService(t)
-	if _, err := svc.CreateUser(t.Context(), "admin", access.NewUser{Username: "gone1", Password: "Gone-user-Pw1", Role: access.RolePatrol, Disabled: true}); err != nil {
+	if _, err := svc.CreateUser(t.Context(), admin, access.NewUser{Username: "gone1", Password: "Gone-user-Pw1", Role: access.RolePatrol, Disabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, cr := range []access.Credentials{
