@@ -33,7 +33,8 @@ type api struct {
 	tokens map[string]string // role → token
 }
 
-func newAPI(t *testing.T) *api {
+// newAPI serves a new store with a user of each role; configure changes the server's Config.
+func newAPI(t *testing.T, configure ...func(*mapui.Config)) *api {
 	t.Helper()
 	st, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
 	if err != nil {
@@ -50,7 +51,11 @@ func newAPI(t *testing.T) *api {
 	audit := &auditSwitch{Store: st}
 	acc := access.New(audit, access.Options{})
 	scorer := risk.New(risk.Config{})
-	s := mapui.NewServer(mapui.Config{Store: st, Access: acc, Ingest: p, Hub: hub, Risk: scorer, Gatherer: reg}, reg)
+	cfg := mapui.Config{Store: st, Access: acc, Ingest: p, Hub: hub, Risk: scorer, Gatherer: reg}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	s := mapui.NewServer(cfg, reg)
 	if _, err := acc.EnsureAdmin(t.Context(), adminPassword); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,11 @@ func (s *Server) login(c *gin.Context) {
 	}
 	token, se, err := s.cfg.Access.Login(c.Request.Context(), access.Credentials{Username: req.Username, Password: req.Password}, c.ClientIP())
 	var throttled *access.ThrottledError
+	var pe access.PolicyError
 	switch {
+	case errors.As(err, &pe):
+		badRequest(c, pe.Error())
+		return
 	case errors.As(err, &throttled):
 		c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
 		fail(c, http.StatusTooManyRequests, "too_many_attempts", err.Error())

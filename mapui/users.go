@@ -83,6 +83,15 @@ func (s *Server) deleteUser(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
+// unlockUser forgets the user's failed logins from every address (security administrator).
+func (s *Server) unlockUser(c *gin.Context) {
+	if err := s.cfg.Access.Unlock(c.Request.Context(), actor(c), c.Param("name")); err != nil {
+		s.accessFail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
 func (s *Server) audit(c *gin.Context) {
 	var after int64
 	if v := c.Query("after"); v != "" {

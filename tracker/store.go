@@ -87,6 +87,15 @@ type User struct {
 	Disabled  bool      `json:"disabled,omitempty"`
 }
 
+// LoginFailures counts the failed logins of one user name (lower case) from one address, in
+// the window that began Since; Username "" counts the address's failures over every name.
+type LoginFailures struct {
+	Username string
+	Addr     string
+	Count    int
+	Since    time.Time
+}
+
 // Session is a bearer token's server side. The token itself is never stored, only its hash.
 type Session struct {
 	TokenHash string

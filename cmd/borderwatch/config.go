@@ -3,8 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -27,6 +29,8 @@ type config struct {
 	MaxConns      int
 	IdleTimeout   time.Duration
 	PprofAddr     string
+	// TrustedProxies: comma-separated addresses and CIDRs whose forwarded headers the API believes.
+	TrustedProxies string
 
 	// Rate limits (package ratelimit); a rate of 0 is no limit.
 	ConnFrameRate  float64
@@ -122,6 +126,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 	float(&c.DeviceFixRate, "device-fix-rate", "BW_DEVICE_FIX_RATE", 10, "fixes per second one device may send over all its connections, sustained; 0: no limit")
 	integer(&c.DeviceFixBurst, "device-fix-burst", "BW_DEVICE_FIX_BURST", 1000, "fixes one device may send at once: several 255-fix JT/T 808 blind-area batches, a GT06 backlog")
 	integer(&c.MaxConnsPerAddr, "max-conns-per-addr", "BW_MAX_CONNS_PER_ADDR", 5000, "device connections per gateway from one IP address; terminals behind one carrier NAT share one; 0: no cap")
+	str(&c.TrustedProxies, "trusted-proxies", "BW_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none, the client is the connection's address")
 	str(&c.PprofAddr, "pprof-addr", "BW_PPROF_ADDR", "", "serve Go profiles (net/http/pprof) here, e.g. 127.0.0.1:6060; empty: off")
 	str(&c.AuditKey, "audit-key", "BW_AUDIT_KEY", "", "the audit chain's HMAC-SM3 key in hex (32 bytes or more); empty: --audit-key-file")
 	str(&c.AuditKeyFile, "audit-key-file", "BW_AUDIT_KEY_FILE", "", "file holding the audit key in hex, created 0600 on first start; keep it off the database's volume; empty: <data-dir>/audit.key")
@@ -135,4 +140,22 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 		return errs[0]
 	}
 	return nil
+}
+
+// trustedProxies splits and checks --trusted-proxies: each an IP address or a CIDR.
+func trustedProxies(v string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return nil, fmt.Errorf("BW_TRUSTED_PROXIES: %q is neither an address nor a CIDR", p)
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

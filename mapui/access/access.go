@@ -25,6 +25,12 @@ type Store interface {
 	DeleteSession(ctx context.Context, tokenHash string) error
 	DeleteUserSessions(ctx context.Context, username string) error
 
+	// Login lockouts (tracker.LoginFailures), shared by the servers on one store.
+	AddLoginFailure(ctx context.Context, username, addr string, at time.Time, window time.Duration) (tracker.LoginFailures, error)
+	LoginFailures(ctx context.Context, username, addr string) (tracker.LoginFailures, error)
+	ClearLoginFailures(ctx context.Context, username, addr string) error
+	SweepLoginFailures(ctx context.Context, before time.Time) error
+
 	// AppendAudit sets Seq and PrevHash, seals the record with key and stores it.
 	AppendAudit(ctx context.Context, r tracker.AuditRecord, key *tracker.AuditKey) (tracker.AuditRecord, error)
 	Audit(ctx context.Context, afterSeq int64, limit int) ([]tracker.AuditRecord, error)
@@ -48,12 +54,13 @@ type Options struct {
 // Service is access control over one store. Sessions, throttling and the audit log use the wall
 // clock, never the data's: a login must not expire in minutes because a replay runs at 60×.
 type Service struct {
-	store    Store
-	ttl      time.Duration
-	idle     time.Duration
-	log      *slog.Logger
-	throttle loginThrottles
-	audit    auditing
+	store   Store
+	ttl     time.Duration
+	idle    time.Duration
+	log     *slog.Logger
+	records *recordLimiter
+	audit   auditing
+	now     func() time.Time // the wall clock; tests set another
 }
 
 // New returns a Service over st.
@@ -70,6 +77,6 @@ func New(st Store, opt Options) *Service {
 	if opt.AuditKey == nil {
 		opt.AuditKey = tracker.NewRandomAuditKey()
 	}
-	return &Service{store: st, ttl: opt.TokenTTL, idle: opt.IdleTimeout, log: opt.Logger, throttle: newLoginThrottles(),
-		audit: auditing{key: opt.AuditKey, anchorFile: opt.AnchorFile}}
+	return &Service{store: st, ttl: opt.TokenTTL, idle: opt.IdleTimeout, log: opt.Logger, records: newRecordLimiter(),
+		audit: auditing{key: opt.AuditKey, anchorFile: opt.AnchorFile}, now: time.Now}
 }

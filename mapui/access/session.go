@@ -34,11 +34,21 @@ type ThrottledError struct {
 func (e *ThrottledError) Error() string { return "too many failed logins; try again later" }
 
 // Login checks the credentials of a login from addr and opens a session. It returns the bearer
-// token, which is stored only as its hash. Every attempt is audited: ok, denied or throttled.
+// token, which is stored only as its hash. Every attempt is audited: ok, denied or throttled;
+// refusals at most once a minute per address and result (recordLimiter). A user name over
+// MaxUsernameLen is a PolicyError, refused before anything is read or written.
 func (s *Service) Login(ctx context.Context, cr Credentials, addr string) (token string, se tracker.Session, err error) {
-	now := time.Now()
-	if wait := s.throttle.blocked(cr.Username, addr, now); wait > 0 {
-		s.Record(ctx, cr.Username, "login", "user:"+cr.Username, "throttled", nil)
+	if len(cr.Username) > MaxUsernameLen {
+		return "", tracker.Session{}, PolicyError("username longer than 64 characters")
+	}
+	now := s.now()
+	s.sweepLogins(ctx, now)
+	wait, err := s.loginBlocked(ctx, cr.Username, addr, now)
+	if err != nil {
+		return "", tracker.Session{}, err
+	}
+	if wait > 0 {
+		s.recordRefused(ctx, cr.Username, addr, "throttled", now)
 		return "", tracker.Session{}, &ThrottledError{RetryAfter: wait}
 	}
 	u, err := s.store.User(ctx, cr.Username)
@@ -47,14 +57,18 @@ func (s *Service) Login(ctx context.Context, cr Credentials, addr string) (token
 	}
 	hash := []byte(u.Hash)
 	if err != nil || u.Disabled {
-		hash = dummyHash
+		hash = dummyHash()
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(cr.Password)) != nil || err != nil || u.Disabled {
-		s.throttle.fail(cr.Username, addr, now)
-		s.Record(ctx, cr.Username, "login", "user:"+cr.Username, "denied", nil)
+		if err := s.loginFailed(ctx, cr.Username, addr, now); err != nil {
+			return "", tracker.Session{}, err
+		}
+		s.recordRefused(ctx, cr.Username, addr, "denied", now)
 		return "", tracker.Session{}, ErrBadCredentials
 	}
-	s.throttle.succeed(cr.Username)
+	if err := s.loginSucceeded(ctx, cr.Username, addr); err != nil {
+		return "", tracker.Session{}, err
+	}
 	token, th := newToken()
 	se = tracker.Session{TokenHash: th, Username: u.Username, Role: u.Role, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.ttl).UTC(), LastSeen: now.UTC()}
 	if err := s.store.CreateSession(ctx, se); err != nil {
@@ -65,6 +79,20 @@ func (s *Service) Login(ctx context.Context, cr Credentials, addr string) (token
 		return "", tracker.Session{}, err
 	}
 	return token, se, nil
+}
+
+// recordRefused audits a refused login, unless the address's refusals of this result were
+// audited less than a minute ago; the record then counts those it stands for.
+func (s *Service) recordRefused(ctx context.Context, username, addr, result string, now time.Time) {
+	ok, unrecorded := s.records.allow(addr, result, now)
+	if !ok {
+		return
+	}
+	var detail any
+	if unrecorded > 0 {
+		detail = map[string]int{"unrecorded": unrecorded}
+	}
+	s.Record(ctx, username, "login", "user:"+username, result, detail)
 }
 
 // Authenticate returns the session of a bearer token: it must exist, not be expired, and have
@@ -78,7 +106,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (tracker.Sessi
 	if err != nil {
 		return tracker.Session{}, err
 	}
-	now := time.Now()
+	now := s.now()
 	if now.After(se.ExpiresAt) || now.Sub(se.LastSeen) > s.idle {
 		s.store.DeleteSession(ctx, th)
 		return tracker.Session{}, ErrTokenExpired

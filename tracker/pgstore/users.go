@@ -86,6 +86,43 @@ func (s *Store) DeleteUserSessions(ctx context.Context, username string) error {
 	return err
 }
 
+// AddLoginFailure counts a failed login of username from addr at at, in the window that began
+// with the first failure; once window has passed since then, the count starts again. One
+// statement, so servers counting the same key together lose no failure.
+func (s *Store) AddLoginFailure(ctx context.Context, username, addr string, at time.Time, window time.Duration) (tracker.LoginFailures, error) {
+	f := tracker.LoginFailures{Username: username, Addr: addr}
+	err := s.pool.QueryRow(ctx, `INSERT INTO login_lockouts AS l (username, addr, failures, since) VALUES ($1, $2, 1, $3)
+		ON CONFLICT (username, addr) DO UPDATE SET
+			failures = CASE WHEN l.since <= $4 THEN 1 ELSE l.failures + 1 END,
+			since = CASE WHEN l.since <= $4 THEN excluded.since ELSE l.since END
+		RETURNING failures, since`, username, addr, at, at.Add(-window)).Scan(&f.Count, &f.Since)
+	f.Since = f.Since.UTC()
+	return f, err
+}
+
+// LoginFailures returns the failures of username from addr; a zero count when there are none.
+func (s *Store) LoginFailures(ctx context.Context, username, addr string) (tracker.LoginFailures, error) {
+	f := tracker.LoginFailures{Username: username, Addr: addr}
+	err := s.pool.QueryRow(ctx, `SELECT failures, since FROM login_lockouts WHERE username = $1 AND addr = $2`, username, addr).Scan(&f.Count, &f.Since)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return f, nil
+	}
+	f.Since = f.Since.UTC()
+	return f, err
+}
+
+// ClearLoginFailures forgets the failures of username from addr; addr "": from every address.
+func (s *Store) ClearLoginFailures(ctx context.Context, username, addr string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM login_lockouts WHERE username = $1 AND ($2 = '' OR addr = $2)`, username, addr)
+	return err
+}
+
+// SweepLoginFailures forgets the windows that began before before.
+func (s *Store) SweepLoginFailures(ctx context.Context, before time.Time) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM login_lockouts WHERE since < $1`, before)
+	return err
+}
+
 // AppendAudit seals r with key and chains it onto the log. The table lock makes appends take
 // turns, so the chain never forks; readers are not blocked.
 func (s *Store) AppendAudit(ctx context.Context, r tracker.AuditRecord, key *tracker.AuditKey) (tracker.AuditRecord, error) {

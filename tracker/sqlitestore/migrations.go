@@ -279,4 +279,16 @@ WHEN NEW.seq <> coalesce((SELECT max(seq) FROM audit), 0) + 1
   OR NEW.prev_hash <> coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '')
 BEGIN SELECT RAISE(ABORT, 'audit is append-only: a record goes at the end, linked to the last'); END;
 `,
+	// 7: login lockouts (tracker.LoginFailures): failed logins per user name and address, and
+	// per address over all names ('' as username), in the store so that a restart forgets none.
+	`
+CREATE TABLE login_lockouts (
+	username TEXT    NOT NULL,
+	addr     TEXT    NOT NULL,
+	failures INTEGER NOT NULL,
+	since_us INTEGER NOT NULL,
+	PRIMARY KEY (username, addr)
+) WITHOUT ROWID;
+CREATE INDEX login_lockouts_since ON login_lockouts(since_us);
+`,
 }

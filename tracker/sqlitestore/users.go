@@ -85,6 +85,45 @@ func (s *Store) DeleteUserSessions(ctx context.Context, username string) error {
 	return s.exec(ctx, `DELETE FROM sessions WHERE username = ?`, username)
 }
 
+// AddLoginFailure counts a failed login of username from addr at at, in the window that began
+// with the first failure; once window has passed since then, the count starts again.
+func (s *Store) AddLoginFailure(ctx context.Context, username, addr string, at time.Time, window time.Duration) (tracker.LoginFailures, error) {
+	f := tracker.LoginFailures{Username: username, Addr: addr}
+	var since int64
+	err := s.w.QueryRowContext(ctx, `INSERT INTO login_lockouts(username, addr, failures, since_us) VALUES(?,?,1,?)
+		ON CONFLICT(username, addr) DO UPDATE SET
+			failures = CASE WHEN since_us <= ? THEN 1 ELSE failures + 1 END,
+			since_us = CASE WHEN since_us <= ? THEN excluded.since_us ELSE since_us END
+		RETURNING failures, since_us`, username, addr, us(at), us(at.Add(-window)), us(at.Add(-window))).Scan(&f.Count, &since)
+	f.Since = fromUS(since)
+	return f, err
+}
+
+// LoginFailures returns the failures of username from addr; a zero count when there are none.
+func (s *Store) LoginFailures(ctx context.Context, username, addr string) (tracker.LoginFailures, error) {
+	f := tracker.LoginFailures{Username: username, Addr: addr}
+	var since int64
+	err := s.r.QueryRowContext(ctx, `SELECT failures, since_us FROM login_lockouts WHERE username = ? AND addr = ?`, username, addr).Scan(&f.Count, &since)
+	if isNoRows(err) {
+		return f, nil
+	}
+	f.Since = fromUS(since)
+	return f, err
+}
+
+// ClearLoginFailures forgets the failures of username from addr; addr "": from every address.
+func (s *Store) ClearLoginFailures(ctx context.Context, username, addr string) error {
+	if addr == "" {
+		return s.exec(ctx, `DELETE FROM login_lockouts WHERE username = ?`, username)
+	}
+	return s.exec(ctx, `DELETE FROM login_lockouts WHERE username = ? AND addr = ?`, username, addr)
+}
+
+// SweepLoginFailures forgets the windows that began before before.
+func (s *Store) SweepLoginFailures(ctx context.Context, before time.Time) error {
+	return s.exec(ctx, `DELETE FROM login_lockouts WHERE since_us < ?`, us(before))
+}
+
 // AppendAudit seals r with key, chained to the last record, and stores it.
 func (s *Store) AppendAudit(ctx context.Context, r tracker.AuditRecord, key *tracker.AuditKey) (tracker.AuditRecord, error) {
 	if key == nil {

@@ -214,3 +214,59 @@ func testSessions(t *testing.T, s Store) {
 		t.Errorf("DeleteUserSessions of a user without sessions: %v", err)
 	}
 }
+
+func testLoginLockouts(t *testing.T, s Store) {
+	ctx := t.Context()
+	const window = 15 * time.Minute
+	count := func(user, addr string) int {
+		t.Helper()
+		f, err := s.LoginFailures(ctx, user, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.Count
+	}
+	if n := count("admin", "10.0.0.1"); n != 0 {
+		t.Errorf("no failures yet: %d", n)
+	}
+	for i := range 3 {
+		f, err := s.AddLoginFailure(ctx, "admin", "10.0.0.1", base.Add(time.Duration(i)*time.Minute), window)
+		if err != nil || f.Count != i+1 || !sameTime(f.Since, base) {
+			t.Fatalf("failure %d: %+v, %v; want count %d since %v", i+1, f, err, i+1, base)
+		}
+	}
+	if _, err := s.AddLoginFailure(ctx, "admin", "10.0.0.2", base, window); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddLoginFailure(ctx, "", "10.0.0.1", base, window); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := s.LoginFailures(ctx, "admin", "10.0.0.1"); err != nil || f.Count != 3 || !sameTime(f.Since, base) || f.Username != "admin" || f.Addr != "10.0.0.1" {
+		t.Errorf("LoginFailures = %+v, %v", f, err)
+	}
+	// A failure after the window opens a new one.
+	later := base.Add(window + time.Second)
+	if f, err := s.AddLoginFailure(ctx, "admin", "10.0.0.1", later, window); err != nil || f.Count != 1 || !sameTime(f.Since, later) {
+		t.Errorf("after the window: %+v, %v; want a new window", f, err)
+	}
+	if err := s.ClearLoginFailures(ctx, "admin", "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	if count("admin", "10.0.0.1") != 0 || count("admin", "10.0.0.2") != 1 || count("", "10.0.0.1") != 1 {
+		t.Error("ClearLoginFailures of one pair cleared another")
+	}
+	s.AddLoginFailure(ctx, "admin", "10.0.0.3", later, window)
+	if err := s.ClearLoginFailures(ctx, "admin", ""); err != nil {
+		t.Fatal(err)
+	}
+	if count("admin", "10.0.0.2") != 0 || count("admin", "10.0.0.3") != 0 || count("", "10.0.0.1") != 1 {
+		t.Error("ClearLoginFailures of every address: wrong pairs cleared")
+	}
+	s.AddLoginFailure(ctx, "batu", "10.0.0.4", later, window)
+	if err := s.SweepLoginFailures(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if count("", "10.0.0.1") != 0 || count("batu", "10.0.0.4") != 1 {
+		t.Error("SweepLoginFailures: wrong windows forgotten")
+	}
+}
