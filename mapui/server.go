@@ -122,6 +122,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a := api.Group("", s.authenticate)
 	a.POST("/logout", s.logout)
 	a.GET("/me", s.me)
+	a.POST("/me/password", s.changePassword)
 	a.GET("/config", s.requirePerm(access.PermView), s.config)
 
 	a.GET("/vehicles", s.requirePerm(access.PermView), s.listVehicles)

@@ -46,7 +46,38 @@ func (s *Server) login(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"token": token, "expires_at": se.ExpiresAt.Format(time.RFC3339), "username": se.Username, "role": se.Role})
+	s.sessionOpened(c, token, se)
+}
+
+// sessionOpened answers a login or a password change with the new session.
+func (s *Server) sessionOpened(c *gin.Context, token string, se tracker.Session) {
+	c.JSON(http.StatusOK, gin.H{"token": token, "expires_at": se.ExpiresAt.Format(time.RFC3339), "username": se.Username, "role": se.Role,
+		"must_change": se.MustChange})
+}
+
+// changePassword sets the signed-in user's password: {"old","new"}. It answers with a new
+// session, as a login does; every session of the user, this one too, has ended.
+func (s *Server) changePassword(c *gin.Context) {
+	var req struct {
+		Old string `json:"old"`
+		New string `json:"new"`
+	}
+	if !bindJSON(c, &req) {
+		return
+	}
+	token, se, err := s.cfg.Access.ChangePassword(c.Request.Context(), session(c), req.Old, req.New)
+	var throttled *access.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
+		fail(c, http.StatusTooManyRequests, "too_many_attempts", err.Error())
+	case errors.Is(err, access.ErrBadCredentials):
+		fail(c, http.StatusForbidden, "wrong_password", "the old password is wrong")
+	case err != nil:
+		s.accessFail(c, err)
+	default:
+		s.sessionOpened(c, token, se)
+	}
 }
 
 func bearer(c *gin.Context) string {
@@ -82,8 +113,19 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
+	if se.MustChange && !passwordChangeRoutes[c.Request.Method+" "+c.FullPath()] {
+		fail(c, http.StatusForbidden, "password_change_required", "change your password first: POST /api/v1/me/password")
+		return
+	}
 	c.Set(ctxSession, se)
 	c.Next()
+}
+
+// passwordChangeRoutes are all a session that must change its password may call.
+var passwordChangeRoutes = map[string]bool{
+	"POST /api/v1/me/password": true,
+	"GET /api/v1/me":           true,
+	"POST /api/v1/logout":      true,
 }
 
 func session(c *gin.Context) tracker.Session {
@@ -121,7 +163,8 @@ func (s *Server) logout(c *gin.Context) {
 
 func (s *Server) me(c *gin.Context) {
 	se := session(c)
-	c.JSON(http.StatusOK, gin.H{"username": se.Username, "role": se.Role, "permissions": access.Permissions(se.Role), "expires_at": se.ExpiresAt.Format(time.RFC3339)})
+	c.JSON(http.StatusOK, gin.H{"username": se.Username, "role": se.Role, "permissions": access.Permissions(se.Role), "expires_at": se.ExpiresAt.Format(time.RFC3339),
+		"must_change": se.MustChange})
 }
 
 // record writes an action of the signed-in user to the audit log, with the client's address.

@@ -120,3 +120,44 @@ func TestLoginFloodHTTP(t *testing.T) {
 	a.do("POST", "/api/v1/users/admin/unlock", access.RoleSecurity, nil, 204)
 	a.do("POST", "/api/v1/users/nobody/unlock", access.RoleSecurity, nil, 404)
 }
+
+// TestPasswordChangeRequired: a session whose password must be changed (first login with a
+// generated password, or an expired one) reaches nothing but GET /me, logout and the change;
+// the change gives a full session.
+func TestPasswordChangeRequired(t *testing.T) {
+	a := newAPI(t)
+	u, err := a.store.User(t.Context(), "command1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.MustChange = true
+	if err := a.store.UpdateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Token      string
+		MustChange bool `json:"must_change"`
+	}
+	a.req("POST", "/api/v1/login", "", map[string]string{"username": "command1", "password": "Role-command-Pw1"}, 200, &out)
+	if !out.MustChange {
+		t.Errorf("login does not say the password must change")
+	}
+	for _, path := range []string{"/api/v1/positions", "/api/v1/vehicles", "/api/v1/alerts"} {
+		if b := a.req("GET", path, out.Token, nil, 403, nil); !strings.Contains(string(b), "password_change_required") {
+			t.Errorf("GET %s: %s", path, b)
+		}
+	}
+	a.tokens["must-change"] = out.Token
+	if resp, err := a.dialLive("must-change"); err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Errorf("live with a session that must change its password: %v, %v", err, resp)
+	}
+	a.req("GET", "/api/v1/me", out.Token, nil, 200, nil)
+	a.req("POST", "/api/v1/me/password", out.Token, map[string]string{"old": "wrong-password", "new": "Command-New-Pw1"}, 403, nil)
+	a.req("POST", "/api/v1/me/password", out.Token, map[string]string{"old": "Role-command-Pw1", "new": "weak"}, 400, nil)
+	a.req("POST", "/api/v1/me/password", out.Token, map[string]string{"old": "Role-command-Pw1", "new": "Command-New-Pw1"}, 200, &out)
+	if out.MustChange {
+		t.Error("the session after the change must still change the password")
+	}
+	a.req("GET", "/api/v1/positions", out.Token, nil, 200, nil)
+	a.login("command1", "Command-New-Pw1", 200)
+}

@@ -46,6 +46,9 @@ type config struct {
 	AuditAnchorFile  string
 	AuditAnchorEvery time.Duration
 
+	// PasswordMaxAge: a password older than this logs in only to be changed; negative: never.
+	PasswordMaxAge time.Duration
+
 	// Webhooks (package notifier).
 	WebhookURLs    string
 	WebhookSecret  string
@@ -132,6 +135,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 	str(&c.AuditKeyFile, "audit-key-file", "BW_AUDIT_KEY_FILE", "", "file holding the audit key in hex, created 0600 on first start; keep it off the database's volume; empty: <data-dir>/audit.key")
 	str(&c.AuditAnchorFile, "audit-anchor-file", "BW_AUDIT_ANCHOR_FILE", "", "append-only file of the audit chain's heads, checked by audit verify; empty: <data-dir>/audit-anchors.log")
 	duration(&c.AuditAnchorEvery, "audit-anchor-every", "BW_AUDIT_ANCHOR_EVERY", defaultAnchorEvery, "how often the audit chain's head is anchored (also at start and shutdown)")
+	duration(&c.PasswordMaxAge, "password-max-age", "BW_PASSWORD_MAX_AGE", 90*24*time.Hour, "passwords expire after this; an expired one logs in only to be changed; negative: never")
 	str(&c.WebhookURLs, "webhook-urls", "BW_WEBHOOK_URLS", "", "comma-separated URLs that receive every alert change as a JSON POST")
 	str(&c.WebhookSecret, "webhook-secret", "BW_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing requests to --webhook-urls; empty: unsigned")
 	str(&c.WebhooksFile, "webhooks-file", "BW_WEBHOOKS_FILE", "", "JSON file of webhooks with their own names, secrets and filters")

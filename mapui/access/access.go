@@ -49,6 +49,9 @@ type Options struct {
 	// AnchorFile is the append-only file the audit chain's heads are written to (AnchorAudit)
 	// and checked against (VerifyAudit); "": no anchors.
 	AnchorFile string
+	// PasswordMaxAge is how long a password lasts; an older one logs in only to be changed.
+	// Default 90 days; negative: passwords never expire.
+	PasswordMaxAge time.Duration
 }
 
 // Service is access control over one store. Sessions, throttling and the audit log use the wall
@@ -57,6 +60,7 @@ type Service struct {
 	store   Store
 	ttl     time.Duration
 	idle    time.Duration
+	maxAge  time.Duration // of passwords; <= 0: no limit
 	log     *slog.Logger
 	records *recordLimiter
 	audit   auditing
@@ -74,9 +78,12 @@ func New(st Store, opt Options) *Service {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
+	if opt.PasswordMaxAge == 0 {
+		opt.PasswordMaxAge = 90 * 24 * time.Hour
+	}
 	if opt.AuditKey == nil {
 		opt.AuditKey = tracker.NewRandomAuditKey()
 	}
-	return &Service{store: st, ttl: opt.TokenTTL, idle: opt.IdleTimeout, log: opt.Logger, records: newRecordLimiter(),
+	return &Service{store: st, ttl: opt.TokenTTL, idle: opt.IdleTimeout, maxAge: opt.PasswordMaxAge, log: opt.Logger, records: newRecordLimiter(),
 		audit: auditing{key: opt.AuditKey, anchorFile: opt.AnchorFile}, now: time.Now}
 }

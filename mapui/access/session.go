@@ -69,13 +69,34 @@ func (s *Service) Login(ctx context.Context, cr Credentials, addr string) (token
 	if err := s.loginSucceeded(ctx, cr.Username, addr); err != nil {
 		return "", tracker.Session{}, err
 	}
-	token, th := newToken()
-	se = tracker.Session{TokenHash: th, Username: u.Username, Role: u.Role, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.ttl).UTC(), LastSeen: now.UTC()}
-	if err := s.store.CreateSession(ctx, se); err != nil {
+	token, se, err = s.openSession(ctx, u, now)
+	if err != nil {
 		return "", tracker.Session{}, err
 	}
-	if err := s.Record(ctx, u.Username, "login", "user:"+u.Username, "ok", nil); err != nil {
-		s.store.DeleteSession(context.WithoutCancel(ctx), th) // no session without its record
+	var detail any
+	if se.MustChange {
+		detail = map[string]bool{"password_change_required": true}
+	}
+	if err := s.Record(ctx, u.Username, "login", "user:"+u.Username, "ok", detail); err != nil {
+		s.store.DeleteSession(context.WithoutCancel(ctx), se.TokenHash) // no session without its record
+		return "", tracker.Session{}, err
+	}
+	return token, se, nil
+}
+
+// mustChange reports whether u's password must be changed before anything else: it was given
+// (generated on first start) or it is older than the maximum age.
+func (s *Service) mustChange(u tracker.User, now time.Time) bool {
+	return u.MustChange || s.maxAge > 0 && now.Sub(u.PasswordChangedAt) > s.maxAge
+}
+
+// openSession opens a session of u and returns its token; a session of a user whose password
+// must be changed may only change it (tracker.Session.MustChange).
+func (s *Service) openSession(ctx context.Context, u tracker.User, now time.Time) (string, tracker.Session, error) {
+	token, th := newToken()
+	se := tracker.Session{TokenHash: th, Username: u.Username, Role: u.Role, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.ttl).UTC(), LastSeen: now.UTC(),
+		MustChange: s.mustChange(u, now)}
+	if err := s.store.CreateSession(ctx, se); err != nil {
 		return "", tracker.Session{}, err
 	}
 	return token, se, nil

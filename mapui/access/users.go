@@ -3,10 +3,12 @@ package access
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
-	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/borderwatch/borderwatch/tracker"
 )
@@ -78,8 +80,8 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, nu NewUser) (trac
 	if err != nil {
 		return tracker.User{}, err
 	}
-	now := time.Now().UTC()
-	u := tracker.User{Username: nu.Username, Role: nu.Role, Hash: h, CreatedAt: now, Disabled: nu.Disabled}
+	now := s.now().UTC()
+	u := tracker.User{Username: nu.Username, Role: nu.Role, Hash: h, CreatedAt: now, Disabled: nu.Disabled, PasswordChangedAt: now}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return tracker.User{}, err
 	}
@@ -166,6 +168,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, name string, ch U
 		if u.Hash, err = hashNewPassword(ch.Password); err != nil {
 			return tracker.User{}, err
 		}
+		u.PasswordChangedAt = s.now().UTC()
 		after.Password = "changed"
 		changed = append(changed, "password")
 	}
@@ -206,8 +209,9 @@ func (s *Service) DeleteUser(ctx context.Context, actor Actor, name string) erro
 	return s.Record(ctx, actor.Username, "user.delete", "user:"+u.Username, "ok", map[string]string{"role": u.Role})
 }
 
-// EnsureAdmin creates the user admin when no user exists yet. It returns the password when it
-// generated one (to print once), "" otherwise.
+// EnsureAdmin creates the user admin when no user exists yet, with password, which must pass
+// the policy (an operator chose it), or else a generated one, which must be changed at the first
+// login. It returns the password when it generated one (to print once), "" otherwise.
 func (s *Service) EnsureAdmin(ctx context.Context, password string) (generated string, err error) {
 	list, err := s.store.Users(ctx)
 	if err != nil {
@@ -220,14 +224,59 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (generated s
 		password = GeneratePassword()
 		generated = password
 	}
-	h, err := hashPassword(password)
+	h, err := hashNewPassword(password)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("the admin password: %w", err)
 	}
-	if err := s.store.CreateUser(ctx, tracker.User{Username: "admin", Role: RoleAdmin, Hash: h, CreatedAt: time.Now().UTC()}); err != nil && !errors.Is(err, tracker.ErrConflict) {
+	now := s.now().UTC()
+	u := tracker.User{Username: "admin", Role: RoleAdmin, Hash: h, CreatedAt: now, PasswordChangedAt: now, MustChange: generated != ""}
+	if err := s.store.CreateUser(ctx, u); err != nil && !errors.Is(err, tracker.ErrConflict) {
 		return "", err
 	}
 	return generated, nil
+}
+
+// ChangePassword sets the password of the session's user, who gives the old one, and audits it.
+// It ends every session of the user and opens a new one in place of se, which it returns with
+// its token, as Login does. A wrong old password counts as a failed login from the client's
+// address.
+func (s *Service) ChangePassword(ctx context.Context, se tracker.Session, old, new string) (token string, next tracker.Session, err error) {
+	u, err := s.store.User(ctx, se.Username)
+	if err != nil {
+		return "", tracker.Session{}, err
+	}
+	now := s.now()
+	addr := clientAddr(ctx)
+	if wait, err := s.loginBlocked(ctx, u.Username, addr, now); err != nil || wait > 0 {
+		if err == nil {
+			err = &ThrottledError{RetryAfter: wait}
+		}
+		return "", tracker.Session{}, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.Hash), []byte(old)) != nil {
+		if err := s.loginFailed(ctx, u.Username, addr, now); err != nil {
+			return "", tracker.Session{}, err
+		}
+		s.Record(ctx, u.Username, "user.password", "user:"+u.Username, "denied", nil)
+		return "", tracker.Session{}, ErrBadCredentials
+	}
+	if old == new {
+		return "", tracker.Session{}, PolicyError("the new password must differ from the old one")
+	}
+	if u.Hash, err = hashNewPassword(new); err != nil {
+		return "", tracker.Session{}, err
+	}
+	u.MustChange, u.PasswordChangedAt = false, now.UTC()
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return "", tracker.Session{}, err
+	}
+	if err := s.store.DeleteUserSessions(ctx, u.Username); err != nil {
+		return "", tracker.Session{}, err
+	}
+	if err := s.Record(ctx, u.Username, "user.password", "user:"+u.Username, "ok", nil); err != nil {
+		return "", tracker.Session{}, err
+	}
+	return s.openSession(ctx, u, now)
 }
 
 // hashNewPassword checks pw against the policy and hashes it; both refusals are PolicyErrors

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
@@ -198,5 +199,87 @@ func TestEnsureAdmin(t *testing.T) {
 	}
 	if _, se, err := svc.Login(t.Context(), access.Credentials{Username: "admin", Password: pw}, "10.0.0.1"); err != nil || se.Role != access.RoleAdmin {
 		t.Errorf("login with the generated password: %+v, %v", se, err)
+	}
+}
+
+// TestFirstLoginMustChange: a generated first password opens only a session that must change
+// it; the change asks for the old password, follows the policy, ends the old sessions and is
+// audited. An operator's weak first password is refused.
+func TestFirstLoginMustChange(t *testing.T) {
+	_, st := newService(t)
+	if err := st.DeleteUser(t.Context(), "admin"); err != nil {
+		t.Fatal(err)
+	}
+	svc := access.New(st, access.Options{AuditKey: auditKey})
+	var pe access.PolicyError
+	if _, err := svc.EnsureAdmin(t.Context(), "password"); !errors.As(err, &pe) {
+		t.Errorf("a weak operator password: %v, want a PolicyError", err)
+	}
+	pw, err := svc.EnsureAdmin(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, se, err := svc.Login(t.Context(), access.Credentials{Username: "admin", Password: pw}, "10.0.0.1")
+	if err != nil || !se.MustChange {
+		t.Fatalf("first login with the generated password: %+v, %v; want a session that must change it", se, err)
+	}
+	if _, _, err := svc.ChangePassword(t.Context(), se, "wrong-password", "New-Admin-Pw-1"); !errors.Is(err, access.ErrBadCredentials) {
+		t.Errorf("a change with a wrong old password: %v", err)
+	}
+	for _, bad := range []string{pw, "short"} {
+		if _, _, err := svc.ChangePassword(t.Context(), se, pw, bad); !errors.As(err, &pe) {
+			t.Errorf("ChangePassword to %q: %v, want a PolicyError", bad, err)
+		}
+	}
+	token, next, err := svc.ChangePassword(t.Context(), se, pw, "New-Admin-Pw-1")
+	if err != nil || next.MustChange || token == "" {
+		t.Fatalf("ChangePassword = %+v, %v", next, err)
+	}
+	if _, err := st.Session(t.Context(), se.TokenHash); !errors.Is(err, tracker.ErrNotFound) {
+		t.Errorf("the session that changed the password lives on: %v", err)
+	}
+	if _, err := svc.Authenticate(t.Context(), token); err != nil {
+		t.Errorf("the new session: %v", err)
+	}
+	if _, se, err := svc.Login(t.Context(), access.Credentials{Username: "admin", Password: "New-Admin-Pw-1"}, "10.0.0.1"); err != nil || se.MustChange {
+		t.Errorf("login with the new password: %+v, %v", se, err)
+	}
+	got := audited(t, svc)
+	want := []string{"admin user.password user:admin denied", "admin user.password user:admin ok"}
+	if changes := slices.DeleteFunc(got, func(s string) bool { return !strings.Contains(s, "user.password") }); !slices.Equal(changes, want) {
+		t.Errorf("audit %q, want %q", changes, want)
+	}
+}
+
+// TestPasswordExpiry: a password older than the maximum age logs in only to be changed; a
+// negative maximum age never expires one.
+func TestPasswordExpiry(t *testing.T) {
+	svc, st := newService(t)
+	later := time.Now().Add(91 * 24 * time.Hour)
+	access.SetClock(svc, func() time.Time { return later })
+	cr := access.Credentials{Username: "admin", Password: adminPassword}
+	if _, se, err := svc.Login(t.Context(), cr, "10.0.0.1"); err != nil || !se.MustChange {
+		t.Errorf("after 91 days: %+v, %v; want a session that must change the password", se, err)
+	}
+	never := access.New(st, access.Options{AuditKey: auditKey, PasswordMaxAge: -1})
+	access.SetClock(never, func() time.Time { return later })
+	if _, se, err := never.Login(t.Context(), cr, "10.0.0.1"); err != nil || se.MustChange {
+		t.Errorf("without expiry: %+v, %v", se, err)
+	}
+}
+
+// TestUsernamesIgnoreCase: a name that differs only in case is taken, and the case a person
+// types changes nothing: not the login, not the rule on one's own account.
+func TestUsernamesIgnoreCase(t *testing.T) {
+	svc, _ := newService(t)
+	if _, err := svc.CreateUser(t.Context(), admin, access.NewUser{Username: "Admin", Password: "Good-Passw0rd", Role: access.RolePatrol}); !errors.Is(err, tracker.ErrConflict) {
+		t.Errorf("a second admin in another case: %v, want ErrConflict", err)
+	}
+	if _, se, err := svc.Login(t.Context(), access.Credentials{Username: "ADMIN", Password: adminPassword}, "10.0.0.1"); err != nil || se.Username != "admin" {
+		t.Errorf("login as ADMIN: %+v, %v", se, err)
+	}
+	var pe access.PolicyError
+	if err := svc.DeleteUser(t.Context(), admin, "ADMIN"); !errors.As(err, &pe) {
+		t.Errorf("deleting oneself in another case: %v, want a PolicyError", err)
 	}
 }

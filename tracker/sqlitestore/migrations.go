@@ -291,4 +291,14 @@ CREATE TABLE login_lockouts (
 ) WITHOUT ROWID;
 CREATE INDEX login_lockouts_since ON login_lockouts(since_us);
 `,
+	// 8: user names unique without regard to case (the index refuses to build, and the store
+	// to open, while two names differ only in case: rename one first); passwords that must be
+	// changed, their age (existing ones count from this upgrade), sessions limited to a change.
+	`
+CREATE UNIQUE INDEX users_username_nocase ON users(lower(username));
+ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN password_changed_us INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET password_changed_us = CAST(strftime('%s', 'now') AS INTEGER) * 1000000;
+ALTER TABLE sessions ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+`,
 }
