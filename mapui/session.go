@@ -36,8 +36,7 @@ func (s *Server) login(c *gin.Context) {
 		badRequest(c, pe.Error())
 		return
 	case errors.As(err, &throttled):
-		c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
-		fail(c, http.StatusTooManyRequests, "too_many_attempts", err.Error())
+		tooManyAttempts(c, throttled)
 		return
 	case errors.Is(err, access.ErrBadCredentials):
 		fail(c, http.StatusUnauthorized, "unauthorized", err.Error())
@@ -47,6 +46,12 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	s.sessionOpened(c, token, se)
+}
+
+// tooManyAttempts answers a throttled login or password change with 429 and Retry-After.
+func tooManyAttempts(c *gin.Context, te *access.ThrottledError) {
+	c.Header("Retry-After", strconv.Itoa(int(te.RetryAfter.Seconds())+1))
+	fail(c, http.StatusTooManyRequests, "too_many_attempts", te.Error())
 }
 
 // sessionOpened answers a login or a password change with the new session.
@@ -69,8 +74,7 @@ func (s *Server) changePassword(c *gin.Context) {
 	var throttled *access.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
-		fail(c, http.StatusTooManyRequests, "too_many_attempts", err.Error())
+		tooManyAttempts(c, throttled)
 	case errors.Is(err, access.ErrBadCredentials):
 		fail(c, http.StatusForbidden, "wrong_password", "the old password is wrong")
 	case err != nil:

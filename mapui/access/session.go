@@ -26,7 +26,8 @@ var (
 	ErrTokenExpired   = errors.New("token expired; log in again")
 )
 
-// ThrottledError refuses a login after too many failures of its user name or its address.
+// ThrottledError refuses a login after too many failures of its user name from its address,
+// or of its address over all names.
 type ThrottledError struct {
 	RetryAfter time.Duration
 }

@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -13,17 +14,7 @@ import (
 func TestUsernamesCaseUpgrade(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bw.db")
 	db := attacker(t, path)
-	before := 0
-	for i, m := range migrations {
-		if strings.Contains(m, "users_username_nocase") {
-			before = i
-		}
-	}
-	for i, m := range migrations[:before] {
-		if _, err := db.Exec(m); err != nil {
-			t.Fatalf("migration %d: %v", i+1, err)
-		}
-	}
+	before := migrateBefore(t, db, "users_username_nocase")
 	for _, name := range []string{"admin", "Admin"} {
 		if _, err := db.Exec(`INSERT INTO users(username, role, hash, created_us) VALUES(?, 'admin', 'h', 1)`, name); err != nil {
 			t.Fatal(err)
@@ -49,4 +40,22 @@ func TestUsernamesCaseUpgrade(t *testing.T) {
 	if users, err := st.Users(t.Context()); err != nil || len(users) != 2 || users[0].PasswordChangedAt.IsZero() {
 		t.Errorf("after the upgrade: %+v, %v; want both users, their passwords dated", users, err)
 	}
+}
+
+// migrateBefore applies the migrations before the last one that mentions marker and returns
+// how many it applied; the caller sets user_version once it has written its old data.
+func migrateBefore(t *testing.T, db *sql.DB, marker string) int {
+	t.Helper()
+	before := 0
+	for i, m := range migrations {
+		if strings.Contains(m, marker) {
+			before = i
+		}
+	}
+	for i, m := range migrations[:before] {
+		if _, err := db.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	return before
 }
