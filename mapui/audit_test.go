@@ -64,9 +64,9 @@ func TestAuditCompleteness(t *testing.T) {
 	want := []string{
 		`command1 positions.read positions {"vehicles":0}`,
 		`patrol1 live.open live `,
-		`admin users.list users {"users":5}`,
+		`admin users.list users {"users":6}`,
 		`auditor1 audit.read audit {"after":0,"records":3}`,
-		`auditor1 audit.verify audit {"first_broken_seq":0,"ok":true,"records":13}`,
+		`auditor1 audit.verify audit {"first_broken_seq":0,"ok":true,"records":15}`,
 	}
 	if strings.Join(reads, "\n") != strings.Join(want, "\n") {
 		t.Errorf("reads recorded:\n%s\nwant:\n%s", strings.Join(reads, "\n"), strings.Join(want, "\n"))

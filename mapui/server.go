@@ -66,6 +66,10 @@ type Config struct {
 	Warnings func() []string
 	// MaxBodyBytes caps request bodies (default 8 MiB; zone imports may need more).
 	MaxBodyBytes int64
+	// TrustedProxies are the addresses and CIDRs whose X-Forwarded-For and X-Real-IP are
+	// believed; from anyone else the client is the connection's address. Default none: a
+	// forged header would otherwise give a client any address it likes (login throttling, audit).
+	TrustedProxies []string
 }
 
 // Server is the HTTP side of BorderWatch.
@@ -103,6 +107,11 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
+	// gin trusts every proxy unless told otherwise.
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		s.log.Error("trusted proxies refused; trusting none", "err", err)
+		e.SetTrustedProxies(nil)
+	}
 	e.Use(s.recoverer, s.observe, s.limitBody, s.clientAddr)
 	e.NoRoute(s.noRoute)
 	e.NoMethod(func(c *gin.Context) { fail(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed") })
@@ -116,6 +125,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a := api.Group("", s.authenticate)
 	a.POST("/logout", s.logout)
 	a.GET("/me", s.me)
+	a.POST("/me/password", s.changePassword)
 	a.GET("/config", s.requirePerm(access.PermView), s.config)
 
 	a.GET("/vehicles", s.requirePerm(access.PermView), s.listVehicles)
@@ -156,10 +166,11 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	}
 	a.POST("/gate-events", s.requirePerm(access.PermGate), s.gateEvent)
 
-	a.GET("/users", s.requirePerm(access.PermUsers), s.listUsers)
+	a.GET("/users", s.requirePerm(access.PermUsersRead), s.listUsers)
 	a.POST("/users", s.requirePerm(access.PermUsers), s.createUser)
-	a.PUT("/users/:name", s.requirePerm(access.PermUsers), s.updateUser)
-	a.DELETE("/users/:name", s.requirePerm(access.PermUsers), s.deleteUser)
+	a.PUT("/users/:name", s.requirePerm(access.PermUsers, access.PermRoles), s.updateUser)
+	a.DELETE("/users/:name", s.requirePerm(access.PermUsers, access.PermRoles), s.deleteUser)
+	a.POST("/users/:name/unlock", s.requirePerm(access.PermRoles), s.unlockUser)
 	a.GET("/audit", s.requirePerm(access.PermAudit), s.audit)
 	a.GET("/audit/verify", s.requirePerm(access.PermAudit), s.auditVerify)
 	a.GET("/webhooks/deliveries", s.requirePerm(access.PermWebhooks), s.listDeliveries)

@@ -33,7 +33,8 @@ type api struct {
 	tokens map[string]string // role → token
 }
 
-func newAPI(t *testing.T) *api {
+// newAPI serves a new store with a user of each role; configure changes the server's Config.
+func newAPI(t *testing.T, configure ...func(*mapui.Config)) *api {
 	t.Helper()
 	st, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
 	if err != nil {
@@ -50,14 +51,19 @@ func newAPI(t *testing.T) *api {
 	audit := &auditSwitch{Store: st}
 	acc := access.New(audit, access.Options{})
 	scorer := risk.New(risk.Config{})
-	s := mapui.NewServer(mapui.Config{Store: st, Access: acc, Ingest: p, Hub: hub, Risk: scorer, Gatherer: reg}, reg)
+	cfg := mapui.Config{Store: st, Access: acc, Ingest: p, Hub: hub, Risk: scorer, Gatherer: reg}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	s := mapui.NewServer(cfg, reg)
 	if _, err := acc.EnsureAdmin(t.Context(), adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	a := &api{t: t, srv: httptest.NewServer(s.Handler()), store: st, audit: audit, risk: scorer, tokens: map[string]string{}}
 	t.Cleanup(a.srv.Close)
 	a.tokens[access.RoleAdmin] = a.login("admin", adminPassword, 200)
-	for _, role := range []string{access.RoleCommand, access.RolePatrol, access.RoleInvestigator, access.RoleAuditor} {
+	// The auditor and then the security administrator are created while there is none yet.
+	for _, role := range []string{access.RoleCommand, access.RolePatrol, access.RoleInvestigator, access.RoleAuditor, access.RoleSecurity} {
 		pw := "Role-" + role + "-Pw1"
 		a.do("POST", "/api/v1/users", access.RoleAdmin, map[string]string{"username": role + "1", "password": pw, "role": role}, 201)
 		a.tokens[role] = a.login(role+"1", pw, 200)
@@ -146,12 +152,15 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/declarations", nil, all},
 		{"POST", "/api/v1/declarations", map[string]string{"id": "d"}, []string{access.RoleAdmin, access.RoleCommand}},
 		{"POST", "/api/v1/gate-events", map[string]string{"gate_zone_id": "port-erenhot", "plate": "X", "direction": "in"}, []string{access.RoleAdmin, access.RoleCommand}},
-		{"GET", "/api/v1/users", nil, []string{access.RoleAdmin}},
+		{"GET", "/api/v1/users", nil, []string{access.RoleAdmin, access.RoleSecurity}},
 		{"POST", "/api/v1/users", map[string]string{"username": "u"}, []string{access.RoleAdmin}},
-		{"GET", "/api/v1/audit", nil, []string{access.RoleAdmin, access.RoleAuditor}},
+		{"PUT", "/api/v1/users/nobody", map[string]string{"role": "patrol"}, []string{access.RoleAdmin, access.RoleSecurity}},
+		{"DELETE", "/api/v1/users/nobody", nil, []string{access.RoleAdmin, access.RoleSecurity}},
+		{"GET", "/api/v1/audit", nil, []string{access.RoleAuditor}},
+		{"GET", "/api/v1/audit/verify", nil, []string{access.RoleAuditor}},
 		{"GET", "/api/v1/search?bbox=111,43,112,44", nil, all},
 	}
-	roles := append(all, access.RoleAuditor)
+	roles := append(all, access.RoleAuditor, access.RoleSecurity)
 	for _, c := range calls {
 		for _, role := range roles {
 			allowed := false
@@ -258,7 +267,7 @@ func TestLoginThrottleAndSessions(t *testing.T) {
 	a.req("GET", "/api/v1/me", tok, nil, 401, nil)
 	// Changing a user's role ends their sessions.
 	tok = a.login("investigator1", "Role-investigator-Pw1", 200)
-	a.do("PUT", "/api/v1/users/investigator1", access.RoleAdmin, map[string]string{"role": "patrol"}, 200)
+	a.do("PUT", "/api/v1/users/investigator1", access.RoleSecurity, map[string]string{"role": "patrol"}, 200)
 	a.req("GET", "/api/v1/me", tok, nil, 401, nil)
 }
 

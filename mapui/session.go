@@ -3,6 +3,7 @@ package mapui
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,10 +30,13 @@ func (s *Server) login(c *gin.Context) {
 	}
 	token, se, err := s.cfg.Access.Login(c.Request.Context(), access.Credentials{Username: req.Username, Password: req.Password}, c.ClientIP())
 	var throttled *access.ThrottledError
+	var pe access.PolicyError
 	switch {
+	case errors.As(err, &pe):
+		badRequest(c, pe.Error())
+		return
 	case errors.As(err, &throttled):
-		c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
-		fail(c, http.StatusTooManyRequests, "too_many_attempts", err.Error())
+		tooManyAttempts(c, throttled)
 		return
 	case errors.Is(err, access.ErrBadCredentials):
 		fail(c, http.StatusUnauthorized, "unauthorized", err.Error())
@@ -41,7 +45,43 @@ func (s *Server) login(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"token": token, "expires_at": se.ExpiresAt.Format(time.RFC3339), "username": se.Username, "role": se.Role})
+	s.sessionOpened(c, token, se)
+}
+
+// tooManyAttempts answers a throttled login or password change with 429 and Retry-After.
+func tooManyAttempts(c *gin.Context, te *access.ThrottledError) {
+	c.Header("Retry-After", strconv.Itoa(int(te.RetryAfter.Seconds())+1))
+	fail(c, http.StatusTooManyRequests, "too_many_attempts", te.Error())
+}
+
+// sessionOpened answers a login or a password change with the new session.
+func (s *Server) sessionOpened(c *gin.Context, token string, se tracker.Session) {
+	c.JSON(http.StatusOK, gin.H{"token": token, "expires_at": se.ExpiresAt.Format(time.RFC3339), "username": se.Username, "role": se.Role,
+		"must_change": se.MustChange})
+}
+
+// changePassword sets the signed-in user's password: {"old","new"}. It answers with a new
+// session, as a login does; every session of the user, this one too, has ended.
+func (s *Server) changePassword(c *gin.Context) {
+	var req struct {
+		Old string `json:"old"`
+		New string `json:"new"`
+	}
+	if !bindJSON(c, &req) {
+		return
+	}
+	token, se, err := s.cfg.Access.ChangePassword(c.Request.Context(), session(c), req.Old, req.New)
+	var throttled *access.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		tooManyAttempts(c, throttled)
+	case errors.Is(err, access.ErrBadCredentials):
+		fail(c, http.StatusForbidden, "wrong_password", "the old password is wrong")
+	case err != nil:
+		s.accessFail(c, err)
+	default:
+		s.sessionOpened(c, token, se)
+	}
 }
 
 func bearer(c *gin.Context) string {
@@ -77,8 +117,19 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
+	if se.MustChange && !passwordChangeRoutes[c.Request.Method+" "+c.FullPath()] {
+		fail(c, http.StatusForbidden, "password_change_required", "change your password first: POST /api/v1/me/password")
+		return
+	}
 	c.Set(ctxSession, se)
 	c.Next()
+}
+
+// passwordChangeRoutes are all a session that must change its password may call.
+var passwordChangeRoutes = map[string]bool{
+	"POST /api/v1/me/password": true,
+	"GET /api/v1/me":           true,
+	"POST /api/v1/logout":      true,
 }
 
 func session(c *gin.Context) tracker.Session {
@@ -87,10 +138,18 @@ func session(c *gin.Context) tracker.Session {
 	return se
 }
 
-func (s *Server) requirePerm(p access.Permission) gin.HandlerFunc {
+// actor is the signed-in user as access's user administration sees them.
+func actor(c *gin.Context) access.Actor {
+	se := session(c)
+	return access.Actor{Username: se.Username, Role: se.Role}
+}
+
+// requirePerm lets a request through when the session's role has any of perms; access then
+// decides the finer rules (whose account an administrator may change).
+func (s *Server) requirePerm(perms ...access.Permission) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		se := session(c)
-		if !access.Allowed(se.Role, p) {
+		if !slices.ContainsFunc(perms, func(p access.Permission) bool { return access.Allowed(se.Role, p) }) {
 			fail(c, http.StatusForbidden, "forbidden", "role "+se.Role+" may not do this")
 			return
 		}
@@ -108,7 +167,8 @@ func (s *Server) logout(c *gin.Context) {
 
 func (s *Server) me(c *gin.Context) {
 	se := session(c)
-	c.JSON(http.StatusOK, gin.H{"username": se.Username, "role": se.Role, "permissions": access.Permissions(se.Role), "expires_at": se.ExpiresAt.Format(time.RFC3339)})
+	c.JSON(http.StatusOK, gin.H{"username": se.Username, "role": se.Role, "permissions": access.Permissions(se.Role), "expires_at": se.ExpiresAt.Format(time.RFC3339),
+		"must_change": se.MustChange})
 }
 
 // record writes an action of the signed-in user to the audit log, with the client's address.

@@ -17,14 +17,19 @@ type userRequest struct {
 	Disabled *bool  `json:"disabled"`
 }
 
-// accessFail answers a refusal of access's rules with 400 and anything else as a store error.
+// accessFail answers a refusal of access's rules with 400, a change the role may not make
+// with 403, and anything else as a store error.
 func (s *Server) accessFail(c *gin.Context, err error) {
 	var pe access.PolicyError
-	if errors.As(err, &pe) {
+	var fe access.ForbiddenError
+	switch {
+	case errors.As(err, &pe):
 		badRequest(c, pe.Error())
-		return
+	case errors.As(err, &fe):
+		fail(c, http.StatusForbidden, "forbidden", fe.Error())
+	default:
+		s.storeFail(c, err)
 	}
-	s.storeFail(c, err)
 }
 
 func (s *Server) listUsers(c *gin.Context) {
@@ -48,7 +53,7 @@ func (s *Server) createUser(c *gin.Context) {
 	if req.Disabled != nil {
 		nu.Disabled = *req.Disabled
 	}
-	u, err := s.cfg.Access.CreateUser(c.Request.Context(), session(c).Username, nu)
+	u, err := s.cfg.Access.CreateUser(c.Request.Context(), actor(c), nu)
 	if err != nil {
 		s.accessFail(c, err)
 		return
@@ -61,7 +66,7 @@ func (s *Server) updateUser(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	u, err := s.cfg.Access.UpdateUser(c.Request.Context(), session(c).Username, c.Param("name"),
+	u, err := s.cfg.Access.UpdateUser(c.Request.Context(), actor(c), c.Param("name"),
 		access.UserChange{Role: req.Role, Password: req.Password, Disabled: req.Disabled})
 	if err != nil {
 		s.accessFail(c, err)
@@ -71,7 +76,16 @@ func (s *Server) updateUser(c *gin.Context) {
 }
 
 func (s *Server) deleteUser(c *gin.Context) {
-	if err := s.cfg.Access.DeleteUser(c.Request.Context(), session(c).Username, c.Param("name")); err != nil {
+	if err := s.cfg.Access.DeleteUser(c.Request.Context(), actor(c), c.Param("name")); err != nil {
+		s.accessFail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// unlockUser forgets the user's failed logins from every address (security administrator).
+func (s *Server) unlockUser(c *gin.Context) {
+	if err := s.cfg.Access.Unlock(c.Request.Context(), actor(c), c.Param("name")); err != nil {
 		s.accessFail(c, err)
 		return
 	}

@@ -78,13 +78,28 @@ type AlertQuery struct {
 	Limit     int
 }
 
-// User is a person who logs in. Hash is the password's hash, never the password.
+// User is a person who logs in. Hash is the password's hash, never the password. User names
+// are unique without regard to case.
 type User struct {
 	Username  string    `json:"username"`
 	Role      string    `json:"role"`
 	Hash      string    `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
 	Disabled  bool      `json:"disabled,omitempty"`
+	// MustChange: the password was given to the user (generated on first start) and must be
+	// changed before anything else.
+	MustChange bool `json:"must_change,omitempty"`
+	// PasswordChangedAt is when the password was set; passwords expire after a configured age.
+	PasswordChangedAt time.Time `json:"password_changed_at"`
+}
+
+// LoginFailures counts the failed logins of one user name (lower case) from one address, in
+// the window that began Since; Username "" counts the address's failures over every name.
+type LoginFailures struct {
+	Username string
+	Addr     string
+	Count    int
+	Since    time.Time
 }
 
 // Session is a bearer token's server side. The token itself is never stored, only its hash.
@@ -95,6 +110,8 @@ type Session struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	LastSeen  time.Time
+	// MustChange: the session may only change its user's password (first login, expired).
+	MustChange bool
 }
 
 // AuditRecord is one line of the audit log. Hash chains it to the previous record: the

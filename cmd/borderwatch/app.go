@@ -183,7 +183,12 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if p, ok := a.engine.(interface{ Ping(context.Context) error }); ok {
 		ready = p.Ping
 	}
+	proxies, err := trustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	a.api = mapui.NewServer(mapui.Config{
+		TrustedProxies:      proxies,
 		Ready:               ready,
 		Warnings:            func() []string { return warnings },
 		Store:               a.store,

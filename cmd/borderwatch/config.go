@@ -3,8 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/borderwatch/borderwatch/ingest/jt600"
@@ -30,6 +32,8 @@ type config struct {
 	MaxConns      int
 	IdleTimeout   time.Duration
 	PprofAddr     string
+	// TrustedProxies: comma-separated addresses and CIDRs whose forwarded headers the API believes.
+	TrustedProxies string
 
 	// Rate limits (package ratelimit); a rate of 0 is no limit.
 	ConnFrameRate  float64
@@ -44,6 +48,9 @@ type config struct {
 	AuditKeyFile     string
 	AuditAnchorFile  string
 	AuditAnchorEvery time.Duration
+
+	// PasswordMaxAge: a password older than this logs in only to be changed; negative: never.
+	PasswordMaxAge time.Duration
 
 	// Webhooks (package notifier).
 	WebhookURLs    string
@@ -126,11 +133,13 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 	float(&c.DeviceFixRate, "device-fix-rate", "BW_DEVICE_FIX_RATE", 10, "fixes per second one device may send over all its connections, sustained; 0: no limit")
 	integer(&c.DeviceFixBurst, "device-fix-burst", "BW_DEVICE_FIX_BURST", 1000, "fixes one device may send at once: several 255-fix JT/T 808 blind-area batches, a GT06 backlog")
 	integer(&c.MaxConnsPerAddr, "max-conns-per-addr", "BW_MAX_CONNS_PER_ADDR", 5000, "device connections per gateway from one IP address; terminals behind one carrier NAT share one; 0: no cap")
+	str(&c.TrustedProxies, "trusted-proxies", "BW_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none, the client is the connection's address")
 	str(&c.PprofAddr, "pprof-addr", "BW_PPROF_ADDR", "", "serve Go profiles (net/http/pprof) here, e.g. 127.0.0.1:6060; empty: off")
 	str(&c.AuditKey, "audit-key", "BW_AUDIT_KEY", "", "the audit chain's HMAC-SM3 key in hex (32 bytes or more); empty: --audit-key-file")
 	str(&c.AuditKeyFile, "audit-key-file", "BW_AUDIT_KEY_FILE", "", "file holding the audit key in hex, created 0600 on first start; keep it off the database's volume; empty: <data-dir>/audit.key")
 	str(&c.AuditAnchorFile, "audit-anchor-file", "BW_AUDIT_ANCHOR_FILE", "", "append-only file of the audit chain's heads, checked by audit verify; empty: <data-dir>/audit-anchors.log")
 	duration(&c.AuditAnchorEvery, "audit-anchor-every", "BW_AUDIT_ANCHOR_EVERY", defaultAnchorEvery, "how often the audit chain's head is anchored (also at start and shutdown)")
+	duration(&c.PasswordMaxAge, "password-max-age", "BW_PASSWORD_MAX_AGE", 90*24*time.Hour, "passwords expire after this; an expired one logs in only to be changed; negative: never")
 	str(&c.WebhookURLs, "webhook-urls", "BW_WEBHOOK_URLS", "", "comma-separated URLs that receive every alert change as a JSON POST")
 	str(&c.WebhookSecret, "webhook-secret", "BW_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing requests to --webhook-urls; empty: unsigned")
 	str(&c.WebhooksFile, "webhooks-file", "BW_WEBHOOKS_FILE", "", "JSON file of webhooks with their own names, secrets and filters")
@@ -139,4 +148,22 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 		return errs[0]
 	}
 	return nil
+}
+
+// trustedProxies splits and checks --trusted-proxies: each an IP address or a CIDR.
+func trustedProxies(v string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return nil, fmt.Errorf("BW_TRUSTED_PROXIES: %q is neither an address nor a CIDR", p)
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -151,7 +151,7 @@ func printWelcome(w io.Writer, a *app, demo bool) {
 	case demo:
 		fmt.Fprintf(w, "Log in as admin with the password %s\n", a.cfg.AdminPassword)
 	case a.AdminPassword != "":
-		fmt.Fprintf(w, "Log in as admin with the password %s (printed only this once; it is stored hashed).\n", a.AdminPassword)
+		fmt.Fprintf(w, "Log in as admin with the password %s (printed only this once; it is stored hashed); change it at the first login (POST /api/v1/me/password).\n", a.AdminPassword)
 	}
 }
 

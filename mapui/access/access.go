@@ -25,6 +25,12 @@ type Store interface {
 	DeleteSession(ctx context.Context, tokenHash string) error
 	DeleteUserSessions(ctx context.Context, username string) error
 
+	// Login lockouts (tracker.LoginFailures), shared by the servers on one store.
+	AddLoginFailure(ctx context.Context, username, addr string, at time.Time, window time.Duration) (tracker.LoginFailures, error)
+	LoginFailures(ctx context.Context, username, addr string) (tracker.LoginFailures, error)
+	ClearLoginFailures(ctx context.Context, username, addr string) error
+	SweepLoginFailures(ctx context.Context, before time.Time) error
+
 	// AppendAudit sets Seq and PrevHash, seals the record with key and stores it.
 	AppendAudit(ctx context.Context, r tracker.AuditRecord, key *tracker.AuditKey) (tracker.AuditRecord, error)
 	Audit(ctx context.Context, afterSeq int64, limit int) ([]tracker.AuditRecord, error)
@@ -43,17 +49,22 @@ type Options struct {
 	// AnchorFile is the append-only file the audit chain's heads are written to (AnchorAudit)
 	// and checked against (VerifyAudit); "": no anchors.
 	AnchorFile string
+	// PasswordMaxAge is how long a password lasts; an older one logs in only to be changed.
+	// Default 90 days; negative: passwords never expire.
+	PasswordMaxAge time.Duration
 }
 
 // Service is access control over one store. Sessions, throttling and the audit log use the wall
 // clock, never the data's: a login must not expire in minutes because a replay runs at 60×.
 type Service struct {
-	store    Store
-	ttl      time.Duration
-	idle     time.Duration
-	log      *slog.Logger
-	throttle loginThrottles
-	audit    auditing
+	store   Store
+	ttl     time.Duration
+	idle    time.Duration
+	maxAge  time.Duration // of passwords; <= 0: no limit
+	log     *slog.Logger
+	records *recordLimiter
+	audit   auditing
+	now     func() time.Time // the wall clock; tests set another
 }
 
 // New returns a Service over st.
@@ -67,9 +78,12 @@ func New(st Store, opt Options) *Service {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
+	if opt.PasswordMaxAge == 0 {
+		opt.PasswordMaxAge = 90 * 24 * time.Hour
+	}
 	if opt.AuditKey == nil {
 		opt.AuditKey = tracker.NewRandomAuditKey()
 	}
-	return &Service{store: st, ttl: opt.TokenTTL, idle: opt.IdleTimeout, log: opt.Logger, throttle: newLoginThrottles(),
-		audit: auditing{key: opt.AuditKey, anchorFile: opt.AnchorFile}}
+	return &Service{store: st, ttl: opt.TokenTTL, idle: opt.IdleTimeout, maxAge: opt.PasswordMaxAge, log: opt.Logger, records: newRecordLimiter(),
+		audit: auditing{key: opt.AuditKey, anchorFile: opt.AnchorFile}, now: time.Now}
 }

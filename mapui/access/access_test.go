@@ -13,6 +13,19 @@ import (
 
 const adminPassword = "Admin-Passw0rd-1"
 
+// admin is the system administrator newService creates, as an actor of changes.
+var admin = access.Actor{Username: "admin", Role: access.RoleAdmin}
+
+// newSecurity creates the security administrator sec1 (the system administrator may, while
+// there is none) and returns it as an actor.
+func newSecurity(t *testing.T, svc *access.Service) access.Actor {
+	t.Helper()
+	if _, err := svc.CreateUser(t.Context(), admin, access.NewUser{Username: "sec1", Password: "Sec-Passw0rd-1", Role: access.RoleSecurity}); err != nil {
+		t.Fatal(err)
+	}
+	return access.Actor{Username: "sec1", Role: access.RoleSecurity}
+}
+
 // auditKey seals the audit log of newService's Service.
 var auditKey, _ = tracker.NewAuditKey([]byte("access test audit key, 32 bytes or more"))
 

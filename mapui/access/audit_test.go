@@ -173,7 +173,7 @@ func TestAuditFailureFailsTheAction(t *testing.T) {
 	if !errors.Is(err, access.ErrAuditFailed) || token != "" || f.sessions != 0 {
 		t.Errorf("Login = %q, %v with %d sessions left; want ErrAuditFailed and no session", token, err, f.sessions)
 	}
-	if _, err := svc.CreateUser(t.Context(), "admin", access.NewUser{Username: "patrol1", Password: "Good-Passw0rd", Role: access.RolePatrol}); !errors.Is(err, access.ErrAuditFailed) {
+	if _, err := svc.CreateUser(t.Context(), admin, access.NewUser{Username: "patrol1", Password: "Good-Passw0rd", Role: access.RolePatrol}); !errors.Is(err, access.ErrAuditFailed) {
 		t.Errorf("CreateUser = %v, want ErrAuditFailed", err)
 	}
 }

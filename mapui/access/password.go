@@ -2,6 +2,7 @@ package access
 
 import (
 	"crypto/rand"
+	"sync"
 	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
@@ -34,12 +35,19 @@ func CheckPassword(pw string) error {
 
 // hashPassword returns the bcrypt hash of pw.
 func hashPassword(pw string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), passwordCost)
 	return string(h), err
 }
 
-// dummyHash makes a login for an unknown user cost as much as for a known one.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.MinCost)
+// passwordCost is bcrypt's cost for every stored password.
+const passwordCost = bcrypt.DefaultCost
+
+// dummyHash makes a login for an unknown or disabled user cost as much as for a known one: it
+// has the same cost as a stored password (a cheaper one would tell the names apart by timing).
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("not a password"), passwordCost)
+	return h
+})
 
 // GeneratePassword returns a random password that satisfies CheckPassword.
 func GeneratePassword() string {

@@ -4,11 +4,12 @@ import "slices"
 
 // Roles of the external contract.
 const (
-	RoleAdmin        = "admin"
+	RoleAdmin        = "admin"    // system administrator: accounts, devices, zones, operations
+	RoleSecurity     = "security" // security administrator: roles, password and lockout policy, unlocks
+	RoleAuditor      = "auditor"  // audit administrator: reads and verifies the audit, alone
 	RoleCommand      = "command"
 	RolePatrol       = "patrol"
 	RoleInvestigator = "investigator"
-	RoleAuditor      = "auditor"
 )
 
 // Permission is one thing a role may do. The matrix is the single place that decides it.
@@ -24,21 +25,29 @@ const (
 	PermZones        Permission = "zones.edit"
 	PermDeclarations Permission = "declarations.edit"
 	PermGate         Permission = "gate.post"
-	PermUsers        Permission = "users.edit"
+	PermUsersRead    Permission = "users.read"  // list the accounts
+	PermUsers        Permission = "users.edit"  // create, disable, delete and reset non-administrator accounts
+	PermRoles        Permission = "users.roles" // assign roles; administrators' accounts; unlocks
 	PermAudit        Permission = "audit.read"
 	PermWebhooks     Permission = "webhooks.manage" // see and resend webhook deliveries
 )
 
-// rolePermissions separates duties as MLPS level 3 asks: the administrator manages users and
-// configuration, the auditor alone (with the administrator) reads the audit, and nobody can
+// rolePermissions separates duties as MLPS level 3 asks (三权分立): the system administrator
+// runs accounts and operations, the security administrator alone assigns roles and looks after
+// administrators' accounts, the audit administrator alone reads the audit, and nobody can
 // change it.
 var rolePermissions = map[string][]Permission{
-	RoleAdmin:        {PermView, PermTrack, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsers, PermAudit, PermWebhooks},
+	RoleAdmin:        {PermView, PermTrack, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsersRead, PermUsers, PermWebhooks},
+	RoleSecurity:     {PermUsersRead, PermRoles},
+	RoleAuditor:      {PermAudit},
 	RoleCommand:      {PermView, PermTrack, PermHandleAlerts, PermDeclarations, PermGate},
 	RolePatrol:       {PermView, PermTrack, PermHandleAlerts},
 	RoleInvestigator: {PermView, PermTrack, PermExport},
-	RoleAuditor:      {PermAudit},
 }
+
+// administrators are the roles whose accounts only the security administrator manages, and
+// which need a second factor.
+var administrators = []string{RoleAdmin, RoleSecurity, RoleAuditor}
 
 // Allowed reports whether role has perm.
 func Allowed(role string, perm Permission) bool {
@@ -48,6 +57,11 @@ func Allowed(role string, perm Permission) bool {
 // Permissions returns what role may do, in the matrix's order; empty (not nil) for an unknown role.
 func Permissions(role string) []Permission {
 	return append([]Permission{}, rolePermissions[role]...)
+}
+
+// IsAdministrator reports whether role is one of the three administrators'.
+func IsAdministrator(role string) bool {
+	return slices.Contains(administrators, role)
 }
 
 func validRole(role string) bool {

@@ -11,9 +11,13 @@ import (
 // agree.
 func TestRoles(t *testing.T) {
 	all := []access.Permission{access.PermView, access.PermTrack, access.PermExport, access.PermHandleAlerts, access.PermRegistry,
-		access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsers, access.PermAudit, access.PermWebhooks}
+		access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsersRead, access.PermUsers, access.PermRoles, access.PermAudit, access.PermWebhooks}
 	want := map[string][]access.Permission{
-		access.RoleAdmin:        all,
+		// Three administrators (三权分立): nobody but the auditor reads the audit, nobody but the
+		// security administrator gives roles.
+		access.RoleAdmin: {access.PermView, access.PermTrack, access.PermExport, access.PermHandleAlerts, access.PermRegistry,
+			access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsersRead, access.PermUsers, access.PermWebhooks},
+		access.RoleSecurity:     {access.PermUsersRead, access.PermRoles},
 		access.RoleCommand:      {access.PermView, access.PermTrack, access.PermHandleAlerts, access.PermDeclarations, access.PermGate},
 		access.RolePatrol:       {access.PermView, access.PermTrack, access.PermHandleAlerts},
 		access.RoleInvestigator: {access.PermView, access.PermTrack, access.PermExport},
@@ -35,5 +39,10 @@ func TestRoles(t *testing.T) {
 	access.Permissions(access.RoleAuditor)[0] = access.PermUsers
 	if access.Allowed(access.RoleAuditor, access.PermUsers) {
 		t.Error("changing the slice Permissions returned changed the matrix")
+	}
+	for role, admin := range map[string]bool{access.RoleAdmin: true, access.RoleSecurity: true, access.RoleAuditor: true, access.RolePatrol: false, "root": false} {
+		if access.IsAdministrator(role) != admin {
+			t.Errorf("IsAdministrator(%q) = %v", role, !admin)
+		}
 	}
 }

@@ -26,7 +26,8 @@ var (
 	ErrTokenExpired   = errors.New("token expired; log in again")
 )
 
-// ThrottledError refuses a login after too many failures of its user name or its address.
+// ThrottledError refuses a login after too many failures of its user name from its address,
+// or of its address over all names.
 type ThrottledError struct {
 	RetryAfter time.Duration
 }
@@ -34,11 +35,21 @@ type ThrottledError struct {
 func (e *ThrottledError) Error() string { return "too many failed logins; try again later" }
 
 // Login checks the credentials of a login from addr and opens a session. It returns the bearer
-// token, which is stored only as its hash. Every attempt is audited: ok, denied or throttled.
+// token, which is stored only as its hash. Every attempt is audited: ok, denied or throttled;
+// refusals at most once a minute per address and result (recordLimiter). A user name over
+// MaxUsernameLen is a PolicyError, refused before anything is read or written.
 func (s *Service) Login(ctx context.Context, cr Credentials, addr string) (token string, se tracker.Session, err error) {
-	now := time.Now()
-	if wait := s.throttle.blocked(cr.Username, addr, now); wait > 0 {
-		s.Record(ctx, cr.Username, "login", "user:"+cr.Username, "throttled", nil)
+	if len(cr.Username) > MaxUsernameLen {
+		return "", tracker.Session{}, PolicyError("username longer than 64 characters")
+	}
+	now := s.now()
+	s.sweepLogins(ctx, now)
+	wait, err := s.loginBlocked(ctx, cr.Username, addr, now)
+	if err != nil {
+		return "", tracker.Session{}, err
+	}
+	if wait > 0 {
+		s.recordRefused(ctx, cr.Username, addr, "throttled", now)
 		return "", tracker.Session{}, &ThrottledError{RetryAfter: wait}
 	}
 	u, err := s.store.User(ctx, cr.Username)
@@ -47,24 +58,63 @@ func (s *Service) Login(ctx context.Context, cr Credentials, addr string) (token
 	}
 	hash := []byte(u.Hash)
 	if err != nil || u.Disabled {
-		hash = dummyHash
+		hash = dummyHash()
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(cr.Password)) != nil || err != nil || u.Disabled {
-		s.throttle.fail(cr.Username, addr, now)
-		s.Record(ctx, cr.Username, "login", "user:"+cr.Username, "denied", nil)
+		if err := s.loginFailed(ctx, cr.Username, addr, now); err != nil {
+			return "", tracker.Session{}, err
+		}
+		s.recordRefused(ctx, cr.Username, addr, "denied", now)
 		return "", tracker.Session{}, ErrBadCredentials
 	}
-	s.throttle.succeed(cr.Username)
-	token, th := newToken()
-	se = tracker.Session{TokenHash: th, Username: u.Username, Role: u.Role, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.ttl).UTC(), LastSeen: now.UTC()}
-	if err := s.store.CreateSession(ctx, se); err != nil {
+	if err := s.loginSucceeded(ctx, cr.Username, addr); err != nil {
 		return "", tracker.Session{}, err
 	}
-	if err := s.Record(ctx, u.Username, "login", "user:"+u.Username, "ok", nil); err != nil {
-		s.store.DeleteSession(context.WithoutCancel(ctx), th) // no session without its record
+	token, se, err = s.openSession(ctx, u, now)
+	if err != nil {
+		return "", tracker.Session{}, err
+	}
+	var detail any
+	if se.MustChange {
+		detail = map[string]bool{"password_change_required": true}
+	}
+	if err := s.Record(ctx, u.Username, "login", "user:"+u.Username, "ok", detail); err != nil {
+		s.store.DeleteSession(context.WithoutCancel(ctx), se.TokenHash) // no session without its record
 		return "", tracker.Session{}, err
 	}
 	return token, se, nil
+}
+
+// mustChange reports whether u's password must be changed before anything else: it was given
+// (generated on first start) or it is older than the maximum age.
+func (s *Service) mustChange(u tracker.User, now time.Time) bool {
+	return u.MustChange || s.maxAge > 0 && now.Sub(u.PasswordChangedAt) > s.maxAge
+}
+
+// openSession opens a session of u and returns its token; a session of a user whose password
+// must be changed may only change it (tracker.Session.MustChange).
+func (s *Service) openSession(ctx context.Context, u tracker.User, now time.Time) (string, tracker.Session, error) {
+	token, th := newToken()
+	se := tracker.Session{TokenHash: th, Username: u.Username, Role: u.Role, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.ttl).UTC(), LastSeen: now.UTC(),
+		MustChange: s.mustChange(u, now)}
+	if err := s.store.CreateSession(ctx, se); err != nil {
+		return "", tracker.Session{}, err
+	}
+	return token, se, nil
+}
+
+// recordRefused audits a refused login, unless the address's refusals of this result were
+// audited less than a minute ago; the record then counts those it stands for.
+func (s *Service) recordRefused(ctx context.Context, username, addr, result string, now time.Time) {
+	ok, unrecorded := s.records.allow(addr, result, now)
+	if !ok {
+		return
+	}
+	var detail any
+	if unrecorded > 0 {
+		detail = map[string]int{"unrecorded": unrecorded}
+	}
+	s.Record(ctx, username, "login", "user:"+username, result, detail)
 }
 
 // Authenticate returns the session of a bearer token: it must exist, not be expired, and have
@@ -78,7 +128,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (tracker.Sessi
 	if err != nil {
 		return tracker.Session{}, err
 	}
-	now := time.Now()
+	now := s.now()
 	if now.After(se.ExpiresAt) || now.Sub(se.LastSeen) > s.idle {
 		s.store.DeleteSession(ctx, th)
 		return tracker.Session{}, ErrTokenExpired

@@ -11,36 +11,42 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const userCols = `username, role, hash, created_at, disabled`
+const userCols = `username, role, hash, created_at, disabled, must_change, password_changed_at`
 
 func scanUser(r pgx.CollectableRow) (tracker.User, error) {
 	var u tracker.User
-	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.CreatedAt, &u.Disabled)
-	u.CreatedAt = u.CreatedAt.UTC()
+	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.CreatedAt, &u.Disabled, &u.MustChange, &u.PasswordChangedAt)
+	u.CreatedAt, u.PasswordChangedAt = u.CreatedAt.UTC(), u.PasswordChangedAt.UTC()
 	return u, err
 }
 
-// CreateUser adds u; an existing username is tracker.ErrConflict.
+// CreateUser adds u; an existing username, in any case, is tracker.ErrConflict. A zero
+// PasswordChangedAt is the creation time.
 func (s *Store) CreateUser(ctx context.Context, u tracker.User) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5)`,
-		u.Username, u.Role, u.Hash, orNow(u.CreatedAt), u.Disabled)
+	created := orNow(u.CreatedAt)
+	changed := u.PasswordChangedAt
+	if changed.IsZero() {
+		changed = created
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		u.Username, u.Role, u.Hash, created, u.Disabled, u.MustChange, changed)
 	return pgErr(err)
 }
 
-// UpdateUser replaces role, hash and disabled.
+// UpdateUser replaces role, hash, the flags and the password time.
 func (s *Store) UpdateUser(ctx context.Context, u tracker.User) error {
-	return notFound(s.pool.Exec(ctx, `UPDATE users SET role = $2, hash = $3, disabled = $4 WHERE username = $1`,
-		u.Username, u.Role, u.Hash, u.Disabled))
+	return notFound(s.pool.Exec(ctx, `UPDATE users SET role = $2, hash = $3, disabled = $4, must_change = $5, password_changed_at = $6
+		WHERE lower(username) = lower($1)`, u.Username, u.Role, u.Hash, u.Disabled, u.MustChange, u.PasswordChangedAt))
 }
 
-// DeleteUser removes a user.
+// DeleteUser removes a user, whatever the case of username.
 func (s *Store) DeleteUser(ctx context.Context, username string) error {
-	return notFound(s.pool.Exec(ctx, `DELETE FROM users WHERE username = $1`, username))
+	return notFound(s.pool.Exec(ctx, `DELETE FROM users WHERE lower(username) = lower($1)`, username))
 }
 
-// User returns one user.
+// User returns one user, whatever the case of username.
 func (s *Store) User(ctx context.Context, username string) (tracker.User, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE username = $1`, username)
+	rows, _ := s.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE lower(username) = lower($1)`, username)
 	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
 	return u, pgErr(err)
 }
@@ -53,16 +59,16 @@ func (s *Store) Users(ctx context.Context) ([]tracker.User, error) {
 
 // CreateSession stores a session; an existing token hash is tracker.ErrConflict.
 func (s *Store) CreateSession(ctx context.Context, se tracker.Session) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, username, role, created_at, expires_at, last_seen)
-		VALUES ($1, $2, $3, $4, $5, $6)`, se.TokenHash, se.Username, se.Role, orNow(se.CreatedAt), se.ExpiresAt, orNow(se.LastSeen))
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, username, role, created_at, expires_at, last_seen, must_change)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, se.TokenHash, se.Username, se.Role, orNow(se.CreatedAt), se.ExpiresAt, orNow(se.LastSeen), se.MustChange)
 	return pgErr(err)
 }
 
 // Session returns the session of a token hash, expired or not.
 func (s *Store) Session(ctx context.Context, tokenHash string) (tracker.Session, error) {
 	var se tracker.Session
-	err := s.pool.QueryRow(ctx, `SELECT token_hash, username, role, created_at, expires_at, last_seen FROM sessions WHERE token_hash = $1`,
-		tokenHash).Scan(&se.TokenHash, &se.Username, &se.Role, &se.CreatedAt, &se.ExpiresAt, &se.LastSeen)
+	err := s.pool.QueryRow(ctx, `SELECT token_hash, username, role, created_at, expires_at, last_seen, must_change FROM sessions WHERE token_hash = $1`,
+		tokenHash).Scan(&se.TokenHash, &se.Username, &se.Role, &se.CreatedAt, &se.ExpiresAt, &se.LastSeen, &se.MustChange)
 	if err != nil {
 		return tracker.Session{}, pgErr(err)
 	}
@@ -83,6 +89,43 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 // DeleteUserSessions ends every session of a user.
 func (s *Store) DeleteUserSessions(ctx context.Context, username string) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE username = $1`, username)
+	return err
+}
+
+// AddLoginFailure counts a failed login of username from addr at at, in the window that began
+// with the first failure; once window has passed since then, the count starts again. One
+// statement, so servers counting the same key together lose no failure.
+func (s *Store) AddLoginFailure(ctx context.Context, username, addr string, at time.Time, window time.Duration) (tracker.LoginFailures, error) {
+	f := tracker.LoginFailures{Username: username, Addr: addr}
+	err := s.pool.QueryRow(ctx, `INSERT INTO login_lockouts AS l (username, addr, failures, since) VALUES ($1, $2, 1, $3)
+		ON CONFLICT (username, addr) DO UPDATE SET
+			failures = CASE WHEN l.since <= $4 THEN 1 ELSE l.failures + 1 END,
+			since = CASE WHEN l.since <= $4 THEN excluded.since ELSE l.since END
+		RETURNING failures, since`, username, addr, at, at.Add(-window)).Scan(&f.Count, &f.Since)
+	f.Since = f.Since.UTC()
+	return f, err
+}
+
+// LoginFailures returns the failures of username from addr; a zero count when there are none.
+func (s *Store) LoginFailures(ctx context.Context, username, addr string) (tracker.LoginFailures, error) {
+	f := tracker.LoginFailures{Username: username, Addr: addr}
+	err := s.pool.QueryRow(ctx, `SELECT failures, since FROM login_lockouts WHERE username = $1 AND addr = $2`, username, addr).Scan(&f.Count, &f.Since)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return f, nil
+	}
+	f.Since = f.Since.UTC()
+	return f, err
+}
+
+// ClearLoginFailures forgets the failures of username from addr; addr "": from every address.
+func (s *Store) ClearLoginFailures(ctx context.Context, username, addr string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM login_lockouts WHERE username = $1 AND ($2 = '' OR addr = $2)`, username, addr)
+	return err
+}
+
+// SweepLoginFailures forgets the windows that began before before.
+func (s *Store) SweepLoginFailures(ctx context.Context, before time.Time) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM login_lockouts WHERE since < $1`, before)
 	return err
 }
 

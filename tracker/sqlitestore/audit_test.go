@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -65,17 +64,7 @@ func TestAuditAttacks(t *testing.T) {
 func TestAuditUpgrade(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bw.db")
 	db := attacker(t, path)
-	before := 0
-	for i, m := range migrations {
-		if strings.Contains(m, "audit_append_at_end") {
-			before = i
-		}
-	}
-	for i, m := range migrations[:before] {
-		if _, err := db.Exec(m); err != nil {
-			t.Fatalf("migration %d: %v", i+1, err)
-		}
-	}
+	before := migrateBefore(t, db, "audit_append_at_end")
 	var prev string
 	for i := range 3 {
 		r := tracker.AuditRecord{Seq: int64(i + 1), Time: time.Date(2025, 3, 1, 8, i, 0, 0, time.UTC), Actor: "admin", Action: "login",

@@ -287,4 +287,26 @@ ALTER TABLE devices ADD COLUMN maker         TEXT    NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN model         TEXT    NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN registered_us INTEGER NOT NULL DEFAULT 0;
 `,
+	// 8: login lockouts (tracker.LoginFailures): failed logins per user name and address, and
+	// per address over all names ('' as username), in the store so that a restart forgets none.
+	`
+CREATE TABLE login_lockouts (
+	username TEXT    NOT NULL,
+	addr     TEXT    NOT NULL,
+	failures INTEGER NOT NULL,
+	since_us INTEGER NOT NULL,
+	PRIMARY KEY (username, addr)
+) WITHOUT ROWID;
+CREATE INDEX login_lockouts_since ON login_lockouts(since_us);
+`,
+	// 9: user names unique without regard to case (the index refuses to build, and the store
+	// to open, while two names differ only in case: rename one first); passwords that must be
+	// changed, their age (existing ones count from this upgrade), sessions limited to a change.
+	`
+CREATE UNIQUE INDEX users_username_nocase ON users(lower(username));
+ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN password_changed_us INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET password_changed_us = CAST(strftime('%s', 'now') AS INTEGER) * 1000000;
+ALTER TABLE sessions ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+`,
 }

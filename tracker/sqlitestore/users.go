@@ -13,41 +13,55 @@ import (
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
-// CreateUser adds a user.
+// CreateUser adds a user; a name that differs from another only in case is tracker.ErrConflict.
+// A zero PasswordChangedAt is the creation time.
 func (s *Store) CreateUser(ctx context.Context, u tracker.User) error {
-	return s.exec(ctx, `INSERT INTO users(username, role, hash, disabled, created_us) VALUES(?,?,?,?,?)`, u.Username, u.Role, u.Hash, u.Disabled, created(u.CreatedAt))
+	c := created(u.CreatedAt)
+	changed := c
+	if !u.PasswordChangedAt.IsZero() {
+		changed = us(u.PasswordChangedAt)
+	}
+	return s.exec(ctx, `INSERT INTO users(username, role, hash, disabled, created_us, must_change, password_changed_us) VALUES(?,?,?,?,?,?,?)`,
+		u.Username, u.Role, u.Hash, u.Disabled, c, u.MustChange, changed)
 }
 
-// UpdateUser changes a user's role, password hash and disabled flag.
+// UpdateUser changes a user's role, password hash, flags and password time.
 func (s *Store) UpdateUser(ctx context.Context, u tracker.User) error {
-	return s.execOne(ctx, `UPDATE users SET role = ?, hash = ?, disabled = ? WHERE username = ?`, u.Role, u.Hash, u.Disabled, u.Username)
+	return s.execOne(ctx, `UPDATE users SET role = ?, hash = ?, disabled = ?, must_change = ?, password_changed_us = ? WHERE lower(username) = lower(?)`,
+		u.Role, u.Hash, u.Disabled, u.MustChange, us(u.PasswordChangedAt), u.Username)
 }
 
 // DeleteUser removes a user and their sessions.
 func (s *Store) DeleteUser(ctx context.Context, username string) error {
-	if err := s.DeleteUserSessions(ctx, username); err != nil {
+	u, err := s.User(ctx, username)
+	if err != nil {
 		return err
 	}
-	return s.execOne(ctx, `DELETE FROM users WHERE username = ?`, username)
+	if err := s.DeleteUserSessions(ctx, u.Username); err != nil {
+		return err
+	}
+	return s.execOne(ctx, `DELETE FROM users WHERE username = ?`, u.Username)
 }
+
+const userColumns = `username, role, hash, disabled, created_us, must_change, password_changed_us`
 
 func scanUser(r rowScanner) (tracker.User, error) {
 	var u tracker.User
-	var c int64
-	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.Disabled, &c)
-	u.CreatedAt = fromUS(c)
+	var c, changed int64
+	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.Disabled, &c, &u.MustChange, &changed)
+	u.CreatedAt, u.PasswordChangedAt = fromUS(c), fromUS(changed)
 	return u, err
 }
 
-// User returns one user.
+// User returns one user, whatever the case of username.
 func (s *Store) User(ctx context.Context, username string) (tracker.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT username, role, hash, disabled, created_us FROM users WHERE username = ?`, username))
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE lower(username) = lower(?)`, username))
 	return u, notFound(err)
 }
 
 // Users lists every user.
 func (s *Store) Users(ctx context.Context) ([]tracker.User, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT username, role, hash, disabled, created_us FROM users ORDER BY username`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
 	if err != nil {
 		return nil, err
 	}
@@ -56,16 +70,16 @@ func (s *Store) Users(ctx context.Context) ([]tracker.User, error) {
 
 // CreateSession stores a session.
 func (s *Store) CreateSession(ctx context.Context, se tracker.Session) error {
-	return s.exec(ctx, `INSERT INTO sessions(token_hash, username, role, created_us, expires_us, seen_us) VALUES(?,?,?,?,?,?)`,
-		se.TokenHash, se.Username, se.Role, us(se.CreatedAt), us(se.ExpiresAt), us(se.LastSeen))
+	return s.exec(ctx, `INSERT INTO sessions(token_hash, username, role, created_us, expires_us, seen_us, must_change) VALUES(?,?,?,?,?,?,?)`,
+		se.TokenHash, se.Username, se.Role, us(se.CreatedAt), us(se.ExpiresAt), us(se.LastSeen), se.MustChange)
 }
 
 // Session returns a session by its token's hash.
 func (s *Store) Session(ctx context.Context, tokenHash string) (tracker.Session, error) {
 	var se tracker.Session
 	var c, e, seen int64
-	err := s.r.QueryRowContext(ctx, `SELECT token_hash, username, role, created_us, expires_us, seen_us FROM sessions WHERE token_hash = ?`, tokenHash).
-		Scan(&se.TokenHash, &se.Username, &se.Role, &c, &e, &seen)
+	err := s.r.QueryRowContext(ctx, `SELECT token_hash, username, role, created_us, expires_us, seen_us, must_change FROM sessions WHERE token_hash = ?`, tokenHash).
+		Scan(&se.TokenHash, &se.Username, &se.Role, &c, &e, &seen, &se.MustChange)
 	se.CreatedAt, se.ExpiresAt, se.LastSeen = fromUS(c), fromUS(e), fromUS(seen)
 	return se, notFound(err)
 }
@@ -83,6 +97,45 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 // DeleteUserSessions revokes every token of a user.
 func (s *Store) DeleteUserSessions(ctx context.Context, username string) error {
 	return s.exec(ctx, `DELETE FROM sessions WHERE username = ?`, username)
+}
+
+// AddLoginFailure counts a failed login of username from addr at at, in the window that began
+// with the first failure; once window has passed since then, the count starts again.
+func (s *Store) AddLoginFailure(ctx context.Context, username, addr string, at time.Time, window time.Duration) (tracker.LoginFailures, error) {
+	f := tracker.LoginFailures{Username: username, Addr: addr}
+	var since int64
+	err := s.w.QueryRowContext(ctx, `INSERT INTO login_lockouts(username, addr, failures, since_us) VALUES(?,?,1,?)
+		ON CONFLICT(username, addr) DO UPDATE SET
+			failures = CASE WHEN since_us <= ? THEN 1 ELSE failures + 1 END,
+			since_us = CASE WHEN since_us <= ? THEN excluded.since_us ELSE since_us END
+		RETURNING failures, since_us`, username, addr, us(at), us(at.Add(-window)), us(at.Add(-window))).Scan(&f.Count, &since)
+	f.Since = fromUS(since)
+	return f, err
+}
+
+// LoginFailures returns the failures of username from addr; a zero count when there are none.
+func (s *Store) LoginFailures(ctx context.Context, username, addr string) (tracker.LoginFailures, error) {
+	f := tracker.LoginFailures{Username: username, Addr: addr}
+	var since int64
+	err := s.r.QueryRowContext(ctx, `SELECT failures, since_us FROM login_lockouts WHERE username = ? AND addr = ?`, username, addr).Scan(&f.Count, &since)
+	if isNoRows(err) {
+		return f, nil
+	}
+	f.Since = fromUS(since)
+	return f, err
+}
+
+// ClearLoginFailures forgets the failures of username from addr; addr "": from every address.
+func (s *Store) ClearLoginFailures(ctx context.Context, username, addr string) error {
+	if addr == "" {
+		return s.exec(ctx, `DELETE FROM login_lockouts WHERE username = ?`, username)
+	}
+	return s.exec(ctx, `DELETE FROM login_lockouts WHERE username = ? AND addr = ?`, username, addr)
+}
+
+// SweepLoginFailures forgets the windows that began before before.
+func (s *Store) SweepLoginFailures(ctx context.Context, before time.Time) error {
+	return s.exec(ctx, `DELETE FROM login_lockouts WHERE since_us < ?`, us(before))
 }
 
 // AppendAudit seals r with key, chained to the last record, and stores it.

@@ -185,33 +185,35 @@ func testVehicles(t *testing.T, s Store) {
 
 func testUsers(t *testing.T, s Store) {
 	ctx := t.Context()
-	u1 := tracker.User{Username: "admin", Role: "admin", Hash: "$2a$10$abcdefghijklmnopqrstuv", CreatedAt: base}
-	u2 := tracker.User{Username: "batu", Role: "patrol", Hash: "$2a$10$zyxwvutsrqponmlkjihgfe", Disabled: true}
+	u1 := tracker.User{Username: "admin", Role: "admin", Hash: "$2a$10$abcdefghijklmnopqrstuv", CreatedAt: base, MustChange: true}
+	u2 := tracker.User{Username: "batu", Role: "patrol", Hash: "$2a$10$zyxwvutsrqponmlkjihgfe", Disabled: true, PasswordChangedAt: base.Add(-time.Hour)}
 	for _, u := range []tracker.User{u2, u1} {
 		if err := s.CreateUser(ctx, u); err != nil {
 			t.Fatalf("CreateUser(%s): %v", u.Username, err)
 		}
 	}
 	wantErr(t, "CreateUser of an existing name", s.CreateUser(ctx, u1), tracker.ErrConflict)
-	got, err := s.User(ctx, "admin")
+	wantErr(t, "CreateUser of an existing name in another case", s.CreateUser(ctx, tracker.User{Username: "Admin", Role: "patrol", Hash: "h"}), tracker.ErrConflict)
+	got, err := s.User(ctx, "ADMIN")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Username != u1.Username || got.Role != u1.Role || got.Hash != u1.Hash || got.Disabled || !sameTime(base, got.CreatedAt) {
-		t.Errorf("User = %+v, want %+v", got, u1)
+	if got.Username != u1.Username || got.Role != u1.Role || got.Hash != u1.Hash || got.Disabled || !sameTime(base, got.CreatedAt) ||
+		!got.MustChange || !sameTime(base, got.PasswordChangedAt) {
+		t.Errorf("User(ADMIN) = %+v, want %+v with the password set when created", got, u1)
 	}
-	if got, _ := s.User(ctx, "batu"); !got.Disabled || got.CreatedAt.IsZero() {
+	if got, _ := s.User(ctx, "batu"); !got.Disabled || got.CreatedAt.IsZero() || got.MustChange || !sameTime(u2.PasswordChangedAt, got.PasswordChangedAt) {
 		t.Errorf("User batu = %+v, want disabled with CreatedAt set", got)
 	}
 	_, err = s.User(ctx, "nobody")
 	wantErr(t, "User of a missing name", err, tracker.ErrNotFound)
 
 	upd := u2
-	upd.Role, upd.Disabled, upd.Hash = "command", false, "$2a$10$new"
+	upd.Role, upd.Disabled, upd.Hash, upd.MustChange, upd.PasswordChangedAt = "command", false, "$2a$10$new", true, base.Add(time.Hour)
 	if err := s.UpdateUser(ctx, upd); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.User(ctx, "batu"); got.Role != "command" || got.Disabled || got.Hash != "$2a$10$new" {
+	if got, _ := s.User(ctx, "batu"); got.Role != "command" || got.Disabled || got.Hash != "$2a$10$new" || !got.MustChange || !sameTime(upd.PasswordChangedAt, got.PasswordChangedAt) {
 		t.Errorf("after UpdateUser: %+v", got)
 	}
 	wantErr(t, "UpdateUser of a missing name", s.UpdateUser(ctx, tracker.User{Username: "nobody", Role: "admin"}), tracker.ErrNotFound)
@@ -223,7 +225,7 @@ func testUsers(t *testing.T, s Store) {
 	if len(list) != 2 || list[0].Username != "admin" || list[1].Username != "batu" {
 		t.Errorf("Users = %+v, want admin then batu", list)
 	}
-	if err := s.DeleteUser(ctx, "batu"); err != nil {
+	if err := s.DeleteUser(ctx, "Batu"); err != nil {
 		t.Fatal(err)
 	}
 	wantErr(t, "DeleteUser twice", s.DeleteUser(ctx, "batu"), tracker.ErrNotFound)
@@ -241,6 +243,7 @@ func testSessions(t *testing.T, s Store) {
 		return tracker.Session{TokenHash: hash, Username: user, Role: "admin", CreatedAt: base, ExpiresAt: base.Add(12 * time.Hour), LastSeen: base}
 	}
 	s1, s2, s3 := mk("h1", "admin"), mk("h2", "admin"), mk("h3", "batu")
+	s2.MustChange = true
 	for _, se := range []tracker.Session{s1, s2, s3} {
 		if err := s.CreateSession(ctx, se); err != nil {
 			t.Fatalf("CreateSession(%s): %v", se.TokenHash, err)
@@ -254,6 +257,12 @@ func testSessions(t *testing.T, s Store) {
 	if got.TokenHash != "h1" || got.Username != "admin" || got.Role != "admin" || !sameTime(base, got.CreatedAt) ||
 		!sameTime(s1.ExpiresAt, got.ExpiresAt) || !sameTime(base, got.LastSeen) {
 		t.Errorf("Session = %+v, want %+v", got, s1)
+	}
+	if got.MustChange {
+		t.Error("Session h1 must change the password")
+	}
+	if got, _ := s.Session(ctx, "h2"); !got.MustChange {
+		t.Error("Session h2 lost MustChange")
 	}
 	seen := base.Add(90*time.Minute + 250*time.Millisecond)
 	if err := s.TouchSession(ctx, "h1", seen); err != nil {
@@ -280,5 +289,61 @@ func testSessions(t *testing.T, s Store) {
 	}
 	if err := s.DeleteUserSessions(ctx, "nobody"); err != nil {
 		t.Errorf("DeleteUserSessions of a user without sessions: %v", err)
+	}
+}
+
+func testLoginLockouts(t *testing.T, s Store) {
+	ctx := t.Context()
+	const window = 15 * time.Minute
+	count := func(user, addr string) int {
+		t.Helper()
+		f, err := s.LoginFailures(ctx, user, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.Count
+	}
+	if n := count("admin", "10.0.0.1"); n != 0 {
+		t.Errorf("no failures yet: %d", n)
+	}
+	for i := range 3 {
+		f, err := s.AddLoginFailure(ctx, "admin", "10.0.0.1", base.Add(time.Duration(i)*time.Minute), window)
+		if err != nil || f.Count != i+1 || !sameTime(f.Since, base) {
+			t.Fatalf("failure %d: %+v, %v; want count %d since %v", i+1, f, err, i+1, base)
+		}
+	}
+	if _, err := s.AddLoginFailure(ctx, "admin", "10.0.0.2", base, window); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddLoginFailure(ctx, "", "10.0.0.1", base, window); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := s.LoginFailures(ctx, "admin", "10.0.0.1"); err != nil || f.Count != 3 || !sameTime(f.Since, base) || f.Username != "admin" || f.Addr != "10.0.0.1" {
+		t.Errorf("LoginFailures = %+v, %v", f, err)
+	}
+	// A failure after the window opens a new one.
+	later := base.Add(window + time.Second)
+	if f, err := s.AddLoginFailure(ctx, "admin", "10.0.0.1", later, window); err != nil || f.Count != 1 || !sameTime(f.Since, later) {
+		t.Errorf("after the window: %+v, %v; want a new window", f, err)
+	}
+	if err := s.ClearLoginFailures(ctx, "admin", "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	if count("admin", "10.0.0.1") != 0 || count("admin", "10.0.0.2") != 1 || count("", "10.0.0.1") != 1 {
+		t.Error("ClearLoginFailures of one pair cleared another")
+	}
+	s.AddLoginFailure(ctx, "admin", "10.0.0.3", later, window)
+	if err := s.ClearLoginFailures(ctx, "admin", ""); err != nil {
+		t.Fatal(err)
+	}
+	if count("admin", "10.0.0.2") != 0 || count("admin", "10.0.0.3") != 0 || count("", "10.0.0.1") != 1 {
+		t.Error("ClearLoginFailures of every address: wrong pairs cleared")
+	}
+	s.AddLoginFailure(ctx, "batu", "10.0.0.4", later, window)
+	if err := s.SweepLoginFailures(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if count("", "10.0.0.1") != 0 || count("batu", "10.0.0.4") != 1 {
+		t.Error("SweepLoginFailures: wrong windows forgotten")
 	}
 }

@@ -78,6 +78,16 @@ type Store interface {
 	DeleteSession(ctx context.Context, tokenHash string) error
 	DeleteUserSessions(ctx context.Context, username string) error
 
+	// Login lockouts, shared by the servers on one store. AddLoginFailure counts a failure of
+	// (username, addr) at at and returns the count: the first failure opens a window, and the
+	// first failure once window has passed since it opens a new one. LoginFailures reads a count
+	// (zero when there is none); ClearLoginFailures forgets one pair, or with addr "" every
+	// address of username; SweepLoginFailures forgets the windows that began before before.
+	AddLoginFailure(ctx context.Context, username, addr string, at time.Time, window time.Duration) (tracker.LoginFailures, error)
+	LoginFailures(ctx context.Context, username, addr string) (tracker.LoginFailures, error)
+	ClearLoginFailures(ctx context.Context, username, addr string) error
+	SweepLoginFailures(ctx context.Context, before time.Time) error
+
 	// The audit log is append-only: there is no update or delete. AppendAudit sets Seq and
 	// PrevHash, seals the record with key (Alg, KeyID, Hash) and stores it.
 	AppendAudit(ctx context.Context, r tracker.AuditRecord, key *tracker.AuditKey) (tracker.AuditRecord, error)

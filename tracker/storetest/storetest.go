@@ -77,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Declarations", testDeclarations},
 		{"Users", testUsers},
 		{"Sessions", testSessions},
+		{"LoginLockouts", testLoginLockouts},
 		{"Audit", testAudit},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"AuditNoKey", testAuditNoKey},

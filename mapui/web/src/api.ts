@@ -57,7 +57,7 @@ export interface Me {
   role: Role;
 }
 
-export type Role = 'admin' | 'command' | 'patrol' | 'investigator' | 'auditor';
+export type Role = 'admin' | 'security' | 'auditor' | 'command' | 'patrol' | 'investigator';
 
 export interface ZoneProps {
   id: string;
@@ -252,10 +252,12 @@ export async function download(path: string, filename: string): Promise<void> {
 
 export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack';
 
-// Mirrors the server's role matrix (mapui/auth.go); the server enforces it, this only hides
-// what would be refused. The auditor reads the audit trail and nothing else.
+// Mirrors the server's role matrix (mapui/access/roles.go); the server enforces it, this only
+// hides what would be refused. The auditor alone reads the audit trail, and nothing else; the
+// security administrator's work (roles, unlocks) has no screen yet.
 const rights: Record<Role, Action[]> = {
-  admin: ['wall', 'tablet', 'replay', 'audit', 'export', 'ack'],
+  admin: ['wall', 'tablet', 'replay', 'export', 'ack'],
+  security: [],
   command: ['wall', 'tablet', 'replay', 'ack'],
   patrol: ['tablet', 'replay', 'ack'],
   investigator: ['wall', 'replay', 'export'],

@@ -1,4 +1,4 @@
-// Audit view for auditors and administrators: the newest records of the append-only audit
+// Audit view for the audit administrator (auditor): the newest records of the append-only audit
 // trail and the server's check of its hash chain. Read only: nobody can change the trail.
 import { api, type Me } from './api';
 import { h } from './dom';

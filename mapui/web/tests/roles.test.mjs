@@ -48,10 +48,10 @@ async function exportButtons(page) {
   return page.$$eval('button.export', (bs) => bs.map((b) => b.dataset.format));
 }
 
-// What each role sees follows mapui/auth.go: view (wall, tablet, replay), export for
-// investigators and administrators, the audit for auditors and administrators only.
+// What each role sees follows mapui/access/roles.go: view (wall, tablet, replay), export for
+// investigators and administrators, the audit for the auditor only (separation of duties).
 const matrix = {
-  admin: { home: 'wall', nav: ['wall', 'tablet', 'replay', 'audit'], exports: true },
+  admin: { home: 'wall', nav: ['wall', 'tablet', 'replay'], exports: true },
   command: { home: 'wall', nav: ['wall', 'tablet', 'replay'], exports: false },
   patrol: { home: 'tablet', nav: ['tablet', 'replay'], exports: false },
   investigator: { home: 'replay', nav: ['wall', 'replay'], exports: true },
