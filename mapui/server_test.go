@@ -148,7 +148,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/users", nil, []string{access.RoleAdmin}},
 		{"POST", "/api/v1/users", map[string]string{"username": "u"}, []string{access.RoleAdmin}},
 		{"GET", "/api/v1/audit", nil, []string{access.RoleAdmin, access.RoleAuditor}},
-		{"GET", "/api/v1/search?bbox=111,43,112,44", nil, all},
+		{"GET", "/api/v1/search?bbox=111,43,112,44", nil, []string{access.RoleAdmin, access.RoleInvestigator}},
 	}
 	roles := append(all, access.RoleAuditor)
 	for _, c := range calls {

@@ -85,7 +85,13 @@ type User struct {
 	Hash      string    `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
 	Disabled  bool      `json:"disabled,omitempty"`
+	// Unit is UnitDistrict or a port zone's id: command and patrol users of a port see only
+	// what is in that port's area.
+	Unit string `json:"unit"`
 }
+
+// UnitDistrict is the unit of a user who sees the whole district.
+const UnitDistrict = "district"
 
 // Session is a bearer token's server side. The token itself is never stored, only its hash.
 type Session struct {

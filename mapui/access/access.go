@@ -54,6 +54,7 @@ type Service struct {
 	log      *slog.Logger
 	throttle loginThrottles
 	audit    auditing
+	watchers watchers
 }
 
 // New returns a Service over st.

@@ -18,6 +18,7 @@ type Permission string
 const (
 	PermView         Permission = "view"          // positions, vehicles, devices, zones, events, alerts, live
 	PermTrack        Permission = "track"         // one vehicle's track
+	PermSearch       Permission = "search"        // every vehicle in an area over a period
 	PermExport       Permission = "export"        // track exports (evidence)
 	PermHandleAlerts Permission = "alerts.handle" // acknowledge and resolve
 	PermRegistry     Permission = "registry.edit" // vehicles and devices
@@ -33,10 +34,10 @@ const (
 // configuration, the auditor alone (with the administrator) reads the audit, and nobody can
 // change it.
 var rolePermissions = map[string][]Permission{
-	RoleAdmin:        {PermView, PermTrack, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsers, PermAudit, PermWebhooks},
+	RoleAdmin:        {PermView, PermTrack, PermSearch, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsers, PermAudit, PermWebhooks},
 	RoleCommand:      {PermView, PermTrack, PermHandleAlerts, PermDeclarations, PermGate},
 	RolePatrol:       {PermView, PermTrack, PermHandleAlerts},
-	RoleInvestigator: {PermView, PermTrack, PermExport},
+	RoleInvestigator: {PermView, PermTrack, PermSearch, PermExport},
 	RoleAuditor:      {PermAudit},
 }
 

@@ -10,13 +10,13 @@ import (
 // TestRoles pins the separation of duties: who may do what, and that Allowed and Permissions
 // agree.
 func TestRoles(t *testing.T) {
-	all := []access.Permission{access.PermView, access.PermTrack, access.PermExport, access.PermHandleAlerts, access.PermRegistry,
+	all := []access.Permission{access.PermView, access.PermTrack, access.PermSearch, access.PermExport, access.PermHandleAlerts, access.PermRegistry,
 		access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsers, access.PermAudit, access.PermWebhooks}
 	want := map[string][]access.Permission{
 		access.RoleAdmin:        all,
 		access.RoleCommand:      {access.PermView, access.PermTrack, access.PermHandleAlerts, access.PermDeclarations, access.PermGate},
 		access.RolePatrol:       {access.PermView, access.PermTrack, access.PermHandleAlerts},
-		access.RoleInvestigator: {access.PermView, access.PermTrack, access.PermExport},
+		access.RoleInvestigator: {access.PermView, access.PermTrack, access.PermSearch, access.PermExport},
 		access.RoleAuditor:      {access.PermAudit},
 		"":                      {},
 		"root":                  {},

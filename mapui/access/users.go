@@ -20,19 +20,32 @@ const errRole = PolicyError("role must be admin, command, patrol, investigator o
 
 var validUsername = regexp.MustCompile(`^[a-zA-Z0-9_.\-]{2,64}$`)
 
+// A unit is "district" or a zone id; that the zone is a port is for the caller to check, which
+// knows the zones.
+var validUnit = regexp.MustCompile(`^[a-zA-Z0-9_.\-]{1,128}$`)
+
+const errUnit = PolicyError("unit must be district or a port zone id")
+
 // NewUser is a user as an administrator creates it, with the password in clear.
 type NewUser struct {
 	Username string
 	Password string
 	Role     string
 	Disabled bool
+	Unit     string // "": tracker.UnitDistrict
 }
 
-// UserChange edits a user: an empty Role or Password, or a nil Disabled, stays as it is.
+// UserChange edits a user: an empty Role, Password or Unit, or a nil Disabled, stays as it is.
 type UserChange struct {
 	Role     string
 	Password string
 	Disabled *bool
+	Unit     string
+}
+
+// User returns one user.
+func (s *Service) User(ctx context.Context, name string) (tracker.User, error) {
+	return s.store.User(ctx, name)
 }
 
 // Users lists the users.
@@ -48,20 +61,26 @@ func (s *Service) CreateUser(ctx context.Context, actor string, nu NewUser) (tra
 	if !validRole(nu.Role) {
 		return tracker.User{}, errRole
 	}
+	if nu.Unit == "" {
+		nu.Unit = tracker.UnitDistrict
+	}
+	if !validUnit.MatchString(nu.Unit) {
+		return tracker.User{}, errUnit
+	}
 	h, err := hashNewPassword(nu.Password)
 	if err != nil {
 		return tracker.User{}, err
 	}
-	u := tracker.User{Username: nu.Username, Role: nu.Role, Hash: h, CreatedAt: time.Now().UTC(), Disabled: nu.Disabled}
+	u := tracker.User{Username: nu.Username, Role: nu.Role, Hash: h, CreatedAt: time.Now().UTC(), Disabled: nu.Disabled, Unit: nu.Unit}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return tracker.User{}, err
 	}
-	return u, s.Record(ctx, actor, "user.create", "user:"+u.Username, "ok", map[string]string{"role": u.Role})
+	return u, s.Record(ctx, actor, "user.create", "user:"+u.Username, "ok", map[string]string{"role": u.Role, "unit": u.Unit})
 }
 
-// UpdateUser changes a role, a password or the disabled flag of the user name, on behalf of
-// actor, and audits it. Any change ends the user's sessions, so a demoted or disabled user
-// loses access at once.
+// UpdateUser changes a role, a password, the disabled flag or the unit of the user name, on
+// behalf of actor, and audits it. Any change ends the user's sessions (and tells the watchers),
+// so a demoted, moved or disabled user loses access at once, live sockets included.
 func (s *Service) UpdateUser(ctx context.Context, actor, name string, ch UserChange) (tracker.User, error) {
 	u, err := s.store.User(ctx, name)
 	if err != nil {
@@ -91,6 +110,13 @@ func (s *Service) UpdateUser(ctx context.Context, actor, name string, ch UserCha
 		u.Disabled = *ch.Disabled
 		changed = append(changed, "disabled="+strconv.FormatBool(u.Disabled))
 	}
+	if ch.Unit != "" && ch.Unit != u.Unit {
+		if !validUnit.MatchString(ch.Unit) {
+			return tracker.User{}, errUnit
+		}
+		u.Unit = ch.Unit
+		changed = append(changed, "unit="+u.Unit)
+	}
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return tracker.User{}, err
 	}
@@ -98,11 +124,12 @@ func (s *Service) UpdateUser(ctx context.Context, actor, name string, ch UserCha
 		if err := s.store.DeleteUserSessions(ctx, name); err != nil {
 			return tracker.User{}, err
 		}
+		s.userSessionsEnded(name)
 	}
 	return u, s.Record(ctx, actor, "user.update", "user:"+name, "ok", map[string][]string{"changed": changed})
 }
 
-// DeleteUser deletes the user name on behalf of actor, and audits it.
+// DeleteUser deletes the user name and ends their sessions on behalf of actor, and audits it.
 func (s *Service) DeleteUser(ctx context.Context, actor, name string) error {
 	if name == actor {
 		return PolicyError("an administrator cannot delete themselves")
@@ -110,6 +137,10 @@ func (s *Service) DeleteUser(ctx context.Context, actor, name string) error {
 	if err := s.store.DeleteUser(ctx, name); err != nil {
 		return err
 	}
+	if err := s.store.DeleteUserSessions(ctx, name); err != nil {
+		return err
+	}
+	s.userSessionsEnded(name)
 	return s.Record(ctx, actor, "user.delete", "user:"+name, "ok", nil)
 }
 
@@ -131,7 +162,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (generated s
 	if err != nil {
 		return "", err
 	}
-	if err := s.store.CreateUser(ctx, tracker.User{Username: "admin", Role: RoleAdmin, Hash: h, CreatedAt: time.Now().UTC()}); err != nil && !errors.Is(err, tracker.ErrConflict) {
+	if err := s.store.CreateUser(ctx, tracker.User{Username: "admin", Role: RoleAdmin, Hash: h, CreatedAt: time.Now().UTC(), Unit: tracker.UnitDistrict}); err != nil && !errors.Is(err, tracker.ErrConflict) {
 		return "", err
 	}
 	return generated, nil

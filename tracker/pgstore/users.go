@@ -11,26 +11,26 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const userCols = `username, role, hash, created_at, disabled`
+const userCols = `username, role, hash, created_at, disabled, unit`
 
 func scanUser(r pgx.CollectableRow) (tracker.User, error) {
 	var u tracker.User
-	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.CreatedAt, &u.Disabled)
+	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.CreatedAt, &u.Disabled, &u.Unit)
 	u.CreatedAt = u.CreatedAt.UTC()
 	return u, err
 }
 
 // CreateUser adds u; an existing username is tracker.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u tracker.User) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5)`,
-		u.Username, u.Role, u.Hash, orNow(u.CreatedAt), u.Disabled)
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, coalesce(nullif($6, ''), 'district'))`,
+		u.Username, u.Role, u.Hash, orNow(u.CreatedAt), u.Disabled, u.Unit)
 	return pgErr(err)
 }
 
-// UpdateUser replaces role, hash and disabled.
+// UpdateUser replaces role, hash, disabled and unit ("" keeps it).
 func (s *Store) UpdateUser(ctx context.Context, u tracker.User) error {
-	return notFound(s.pool.Exec(ctx, `UPDATE users SET role = $2, hash = $3, disabled = $4 WHERE username = $1`,
-		u.Username, u.Role, u.Hash, u.Disabled))
+	return notFound(s.pool.Exec(ctx, `UPDATE users SET role = $2, hash = $3, disabled = $4, unit = coalesce(nullif($5, ''), unit) WHERE username = $1`,
+		u.Username, u.Role, u.Hash, u.Disabled, u.Unit))
 }
 
 // DeleteUser removes a user.

@@ -279,4 +279,7 @@ WHEN NEW.seq <> coalesce((SELECT max(seq) FROM audit), 0) + 1
   OR NEW.prev_hash <> coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '')
 BEGIN SELECT RAISE(ABORT, 'audit is append-only: a record goes at the end, linked to the last'); END;
 `,
+	// 7: users' unit: "district" or a port zone's id, which scopes command and patrol users to
+	// that port's area. Existing users see the district, as before.
+	`ALTER TABLE users ADD COLUMN unit TEXT NOT NULL DEFAULT 'district';`,
 }

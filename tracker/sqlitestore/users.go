@@ -15,12 +15,14 @@ func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // CreateUser adds a user.
 func (s *Store) CreateUser(ctx context.Context, u tracker.User) error {
-	return s.exec(ctx, `INSERT INTO users(username, role, hash, disabled, created_us) VALUES(?,?,?,?,?)`, u.Username, u.Role, u.Hash, u.Disabled, created(u.CreatedAt))
+	return s.exec(ctx, `INSERT INTO users(username, role, hash, disabled, created_us, unit) VALUES(?,?,?,?,?,coalesce(nullif(?, ''), 'district'))`,
+		u.Username, u.Role, u.Hash, u.Disabled, created(u.CreatedAt), u.Unit)
 }
 
-// UpdateUser changes a user's role, password hash and disabled flag.
+// UpdateUser changes a user's role, password hash, disabled flag and unit ("" keeps it).
 func (s *Store) UpdateUser(ctx context.Context, u tracker.User) error {
-	return s.execOne(ctx, `UPDATE users SET role = ?, hash = ?, disabled = ? WHERE username = ?`, u.Role, u.Hash, u.Disabled, u.Username)
+	return s.execOne(ctx, `UPDATE users SET role = ?, hash = ?, disabled = ?, unit = coalesce(nullif(?, ''), unit) WHERE username = ?`,
+		u.Role, u.Hash, u.Disabled, u.Unit, u.Username)
 }
 
 // DeleteUser removes a user and their sessions.
@@ -34,20 +36,20 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 func scanUser(r rowScanner) (tracker.User, error) {
 	var u tracker.User
 	var c int64
-	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.Disabled, &c)
+	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.Disabled, &c, &u.Unit)
 	u.CreatedAt = fromUS(c)
 	return u, err
 }
 
 // User returns one user.
 func (s *Store) User(ctx context.Context, username string) (tracker.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT username, role, hash, disabled, created_us FROM users WHERE username = ?`, username))
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT username, role, hash, disabled, created_us, unit FROM users WHERE username = ?`, username))
 	return u, notFound(err)
 }
 
 // Users lists every user.
 func (s *Store) Users(ctx context.Context) ([]tracker.User, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT username, role, hash, disabled, created_us FROM users ORDER BY username`)
+	rows, err := s.r.QueryContext(ctx, `SELECT username, role, hash, disabled, created_us, unit FROM users ORDER BY username`)
 	if err != nil {
 		return nil, err
 	}

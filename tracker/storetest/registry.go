@@ -118,7 +118,7 @@ func testVehicles(t *testing.T, s Store) {
 func testUsers(t *testing.T, s Store) {
 	ctx := t.Context()
 	u1 := tracker.User{Username: "admin", Role: "admin", Hash: "$2a$10$abcdefghijklmnopqrstuv", CreatedAt: base}
-	u2 := tracker.User{Username: "batu", Role: "patrol", Hash: "$2a$10$zyxwvutsrqponmlkjihgfe", Disabled: true}
+	u2 := tracker.User{Username: "batu", Role: "patrol", Hash: "$2a$10$zyxwvutsrqponmlkjihgfe", Disabled: true, Unit: "port-erenhot"}
 	for _, u := range []tracker.User{u2, u1} {
 		if err := s.CreateUser(ctx, u); err != nil {
 			t.Fatalf("CreateUser(%s): %v", u.Username, err)
@@ -132,19 +132,29 @@ func testUsers(t *testing.T, s Store) {
 	if got.Username != u1.Username || got.Role != u1.Role || got.Hash != u1.Hash || got.Disabled || !sameTime(base, got.CreatedAt) {
 		t.Errorf("User = %+v, want %+v", got, u1)
 	}
-	if got, _ := s.User(ctx, "batu"); !got.Disabled || got.CreatedAt.IsZero() {
-		t.Errorf("User batu = %+v, want disabled with CreatedAt set", got)
+	if got.Unit != tracker.UnitDistrict {
+		t.Errorf("User without a unit has unit %q, want %q", got.Unit, tracker.UnitDistrict)
+	}
+	if got, _ := s.User(ctx, "batu"); !got.Disabled || got.CreatedAt.IsZero() || got.Unit != "port-erenhot" {
+		t.Errorf("User batu = %+v, want disabled with CreatedAt set, of port-erenhot", got)
 	}
 	_, err = s.User(ctx, "nobody")
 	wantErr(t, "User of a missing name", err, tracker.ErrNotFound)
 
 	upd := u2
-	upd.Role, upd.Disabled, upd.Hash = "command", false, "$2a$10$new"
+	upd.Role, upd.Disabled, upd.Hash, upd.Unit = "command", false, "$2a$10$new", ""
 	if err := s.UpdateUser(ctx, upd); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.User(ctx, "batu"); got.Role != "command" || got.Disabled || got.Hash != "$2a$10$new" {
-		t.Errorf("after UpdateUser: %+v", got)
+	if got, _ := s.User(ctx, "batu"); got.Role != "command" || got.Disabled || got.Hash != "$2a$10$new" || got.Unit != "port-erenhot" {
+		t.Errorf("after UpdateUser without a unit: %+v, want the unit kept", got)
+	}
+	upd.Unit = "port-ceke"
+	if err := s.UpdateUser(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.User(ctx, "batu"); got.Unit != "port-ceke" {
+		t.Errorf("after UpdateUser to port-ceke: unit %q", got.Unit)
 	}
 	wantErr(t, "UpdateUser of a missing name", s.UpdateUser(ctx, tracker.User{Username: "nobody", Role: "admin"}), tracker.ErrNotFound)
 
