@@ -30,10 +30,18 @@ type api struct {
 	store  *sqlitestore.Store
 	audit  *auditSwitch // the store as access sees it: its audit log can be made to fail
 	risk   *risk.Scorer
+	hub    *mapui.Hub
 	tokens map[string]string // role → token
 }
 
 func newAPI(t *testing.T) *api {
+	t.Helper()
+	return newAPIWith(t, access.Options{}, mapui.Config{})
+}
+
+// newAPIWith is newAPI with access's options and the server's LiveRecheck and UnitBufferM of
+// cfg; the hub runs.
+func newAPIWith(t *testing.T, opt access.Options, cfg mapui.Config) *api {
 	t.Helper()
 	st, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
 	if err != nil {
@@ -47,14 +55,16 @@ func newAPI(t *testing.T) *api {
 	p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Registerer: reg})
 	t.Cleanup(p.Close)
 	hub := mapui.NewHub(nil, reg)
+	go hub.Run(t.Context())
 	audit := &auditSwitch{Store: st}
-	acc := access.New(audit, access.Options{})
+	acc := access.New(audit, opt)
 	scorer := risk.New(risk.Config{})
-	s := mapui.NewServer(mapui.Config{Store: st, Access: acc, Ingest: p, Hub: hub, Risk: scorer, Gatherer: reg}, reg)
+	s := mapui.NewServer(mapui.Config{Store: st, Access: acc, Ingest: p, Hub: hub, Risk: scorer, Gatherer: reg,
+		LiveRecheck: cfg.LiveRecheck, UnitBufferM: cfg.UnitBufferM}, reg)
 	if _, err := acc.EnsureAdmin(t.Context(), adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	a := &api{t: t, srv: httptest.NewServer(s.Handler()), store: st, audit: audit, risk: scorer, tokens: map[string]string{}}
+	a := &api{t: t, srv: httptest.NewServer(s.Handler()), store: st, audit: audit, risk: scorer, hub: hub, tokens: map[string]string{}}
 	t.Cleanup(a.srv.Close)
 	a.tokens[access.RoleAdmin] = a.login("admin", adminPassword, 200)
 	for _, role := range []string{access.RoleCommand, access.RolePatrol, access.RoleInvestigator, access.RoleAuditor} {
