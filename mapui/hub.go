@@ -195,7 +195,7 @@ type client struct {
 	// whatever the subscription asks.
 	session tracker.Session
 	area    *unitArea
-	// ended is closed (once, by endSession) when the session ends on this server.
+	// ended is closed (once, by Hub.endSessions) when this server ends the session.
 	ended   chan struct{}
 	endOnce sync.Once
 	mu      sync.Mutex

@@ -40,6 +40,7 @@ func (a *api) watchLive(token string, sub map[string]any) *websocket.Conn {
 	}
 }
 
+// readLive returns the messages of ws's next frame.
 func readLive(t *testing.T, ws *websocket.Conn) []liveMsg {
 	t.Helper()
 	var m liveMsg
