@@ -46,9 +46,12 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ingest/jt808
 	$(GO) test -run '^$$' -fuzz FuzzBody -fuzztime $(FUZZTIME) ./ingest/jt808
+	$(GO) test -run '^$$' -fuzz FuzzDecodeSeal -fuzztime $(FUZZTIME) ./ingest/jt808
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ingest/gt06
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ingest/jt600
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ingest/osmand
 	$(GO) test -run '^$$' -fuzz FuzzParseFeatureCollection -fuzztime $(FUZZTIME) ./geofence
+	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME) ./tracker/sqlitestore/internal/segment
 
 clean:
 	rm -rf bin mapui/web/node_modules

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -113,16 +114,26 @@ func checkDevice(d tracker.Device) string {
 	switch {
 	case !validID.MatchString(d.ID):
 		return "id must be 1–64 letters, digits, '_', '-', '.', ':'"
-	case d.Protocol != tracker.ProtocolJT808 && d.Protocol != tracker.ProtocolGT06 && d.Protocol != tracker.ProtocolOsmAnd:
-		return "protocol must be jt808, gt06 or osmand"
+	case d.Protocol != tracker.ProtocolJT808 && d.Protocol != tracker.ProtocolGT06 && d.Protocol != tracker.ProtocolOsmAnd &&
+		d.Protocol != tracker.ProtocolJT600:
+		return "protocol must be jt808, gt06, jt600 or osmand"
 	case d.Protocol == tracker.ProtocolJT808 && !allDigits(d.ID):
 		return "a jt808 device id is its phone number without leading zeros (digits only)"
 	case d.Protocol == tracker.ProtocolJT808 && d.ID[0] == '0':
 		return "a jt808 device id has no leading zeros (BCD 012345678901 is device 12345678901)"
 	case d.Protocol == tracker.ProtocolGT06 && (!allDigits(d.ID) || len(d.ID) > 16):
 		return "a gt06 device id is its IMEI (up to 16 digits)"
+	case d.Protocol == tracker.ProtocolJT600 && (!allDigits(d.ID) || len(d.ID) > 20 || d.ID[0] == '0' && d.ID != "0"):
+		return "a jt600 device id is its terminal id without leading zeros (digits only)"
 	case len(d.AuthCode) > 64:
 		return "auth_code is longer than 64 characters"
+	// The widest fields of a JT/T 808 registration (the 2019 edition's).
+	case len(d.TerminalID) > 30:
+		return "terminal_id is longer than 30 bytes"
+	case len(d.Maker) > 11:
+		return "maker is longer than 11 bytes"
+	case len(d.Model) > 30:
+		return "model is longer than 30 bytes"
 	}
 	return ""
 }
@@ -136,11 +147,23 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
+// shownDevice is d as the caller's role may see it: the auth code, which lets a terminal
+// report as the truck, only to those who administer devices.
+func shownDevice(c *gin.Context, d tracker.Device) tracker.Device {
+	if !access.Allowed(session(c).Role, access.PermRegistry) {
+		d.AuthCode = ""
+	}
+	return d
+}
+
 func (s *Server) listDevices(c *gin.Context) {
 	ds, err := s.cfg.Store.Devices(c.Request.Context())
 	if err != nil {
 		s.storeFail(c, err)
 		return
+	}
+	for i := range ds {
+		ds[i] = shownDevice(c, ds[i])
 	}
 	c.JSON(http.StatusOK, gin.H{"devices": ds})
 }
@@ -161,11 +184,12 @@ func (s *Server) createDevice(c *gin.Context) {
 		}
 	}
 	d.CreatedAt = time.Now().UTC()
+	d.RegisteredAt = time.Time{} // set by the terminal's registration only
 	if err := s.cfg.Store.CreateDevice(c.Request.Context(), d); err != nil {
 		s.storeFail(c, err)
 		return
 	}
-	if s.audited(c, "device.create", "device:"+d.ID, gin.H{"protocol": d.Protocol, "vehicle_id": d.VehicleID, "auth_code_set": d.AuthCode != ""}) {
+	if s.audited(c, "device.create", "device:"+d.ID, deviceDetail(d)) {
 		c.JSON(http.StatusCreated, d)
 	}
 }
@@ -176,7 +200,7 @@ func (s *Server) getDevice(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, d)
+	c.JSON(http.StatusOK, shownDevice(c, d))
 }
 
 func (s *Server) updateDevice(c *gin.Context) {
@@ -199,10 +223,40 @@ func (s *Server) updateDevice(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	if !s.audited(c, "device.update", "device:"+d.ID, gin.H{"protocol": d.Protocol, "vehicle_id": d.VehicleID, "auth_code_set": d.AuthCode != ""}) {
+	if !s.audited(c, "device.update", "device:"+d.ID, deviceDetail(d)) {
 		return
 	}
 	d, _ = s.cfg.Store.Device(c.Request.Context(), d.ID)
+	c.JSON(http.StatusOK, d)
+}
+
+// deviceDetail is what the audit records of a device change: never its auth code.
+func deviceDetail(d tracker.Device) gin.H {
+	return gin.H{"protocol": d.Protocol, "vehicle_id": d.VehicleID, "auth_code_set": d.AuthCode != "",
+		"terminal_id": d.TerminalID, "maker": d.Maker, "model": d.Model}
+}
+
+// resetRegistration lets the device's terminal register (JT/T 808 0x0100) again, for a
+// replaced or reset terminal: until then a registration of it is refused.
+func (s *Server) resetRegistration(c *gin.Context) {
+	id := c.Param("id")
+	d, err := s.cfg.Store.Device(c.Request.Context(), id)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	if err := s.cfg.Store.ResetRegistration(c.Request.Context(), id); err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	if !s.audited(c, "device.reset_registration", "device:"+id, gin.H{"registered_at": d.RegisteredAt}) {
+		return
+	}
+	d, err = s.cfg.Store.Device(c.Request.Context(), id)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, d)
 }
 

@@ -61,6 +61,9 @@ type Config struct {
 	Now func() time.Time
 	// Ready reports extra readiness problems (e.g. the geofence backend); nil is ready.
 	Ready func(ctx context.Context) error
+	// Warnings are what /readyz reports without failing: things an operator must see that
+	// taking the server out of service would not mend (e.g. fixes lost to a damaged fix log).
+	Warnings func() []string
 	// MaxBodyBytes caps request bodies (default 8 MiB; zone imports may need more).
 	MaxBodyBytes int64
 	// UnitBufferM is how far around its port's zones a command or patrol user of a port unit
@@ -140,6 +143,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.GET("/devices/:id", s.requirePerm(access.PermView), s.getDevice)
 	a.PUT("/devices/:id", s.requirePerm(access.PermRegistry), s.updateDevice)
 	a.DELETE("/devices/:id", s.requirePerm(access.PermRegistry), s.deleteDevice)
+	a.POST("/devices/:id/reset-registration", s.requirePerm(access.PermRegistry), s.resetRegistration)
 
 	a.GET("/positions", s.requirePerm(access.PermView), s.positions)
 	a.GET("/search", s.requirePerm(access.PermSearch), s.search)
@@ -289,11 +293,18 @@ func (s *Server) readyz(c *gin.Context) {
 			problems = append(problems, err.Error())
 		}
 	}
+	body := gin.H{"status": "ready"}
+	if s.cfg.Warnings != nil {
+		if w := s.cfg.Warnings(); len(w) > 0 {
+			body["warnings"] = w
+		}
+	}
 	if len(problems) > 0 {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "problems": problems})
+		body["status"], body["problems"] = "not ready", problems
+		c.JSON(http.StatusServiceUnavailable, body)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	c.JSON(http.StatusOK, body)
 }
 
 func (s *Server) config(c *gin.Context) {

@@ -143,6 +143,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/vehicles", map[string]string{"id": "v-x", "kind": "truck"}, []string{access.RoleAdmin}},
 		{"GET", "/api/v1/devices", nil, all},
 		{"POST", "/api/v1/devices", map[string]string{"id": "123", "protocol": "jt808"}, []string{access.RoleAdmin}},
+		{"POST", "/api/v1/devices/123/reset-registration", nil, []string{access.RoleAdmin}},
 		{"GET", "/api/v1/positions", nil, all},
 		{"GET", "/api/v1/vehicles/v1/track", nil, all},
 		{"GET", "/api/v1/vehicles/v1/track?format=gpx", nil, []string{access.RoleAdmin, access.RoleInvestigator}},
@@ -206,6 +207,8 @@ func TestBadRequests(t *testing.T) {
 		{"POST", "/api/v1/vehicles", map[string]string{"id": "v", "kind": "spaceship"}, 400},
 		{"POST", "/api/v1/devices", map[string]string{"id": "012345", "protocol": "jt808"}, 400},
 		{"POST", "/api/v1/devices", map[string]string{"id": "abc", "protocol": "carrier-pigeon"}, 400},
+		{"POST", "/api/v1/devices", map[string]string{"id": "0012345678", "protocol": "jt600"}, 400},
+		{"POST", "/api/v1/devices", map[string]string{"id": "70a2345678", "protocol": "jt600"}, 400},
 		{"GET", "/api/v1/vehicles/v1/track?from=yesterday", nil, 400},
 		{"GET", "/api/v1/vehicles/v1/track?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", nil, 400},
 		{"GET", "/api/v1/vehicles/v1/track?format=shp", nil, 400},
@@ -230,6 +233,8 @@ func TestBadRequests(t *testing.T) {
 	huge := `{"type":"FeatureCollection","features":[` + strings.Repeat(" ", 9<<20) + `]}`
 	a.do("POST", "/api/v1/zones/import", access.RoleAdmin, huge, 413)
 	a.do("GET", "/api/v1/vehicles", access.RoleAdmin, nil, 200)
+	// A JT701 e-seal is known by its terminal id.
+	a.do("POST", "/api/v1/devices", access.RoleAdmin, map[string]string{"id": "7012345678", "protocol": "jt600"}, 201)
 }
 
 // TestZoneImportAllOrNothing imports a collection with one bad feature: nothing is stored and

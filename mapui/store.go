@@ -24,6 +24,7 @@ type Store interface {
 	CreateDevice(ctx context.Context, d tracker.Device) error
 	UpdateDevice(ctx context.Context, d tracker.Device) error
 	DeleteDevice(ctx context.Context, id string) error
+	ResetRegistration(ctx context.Context, id string) error
 	Vehicle(ctx context.Context, id string) (tracker.Vehicle, error)
 	Vehicles(ctx context.Context) ([]tracker.Vehicle, error)
 	CreateVehicle(ctx context.Context, v tracker.Vehicle) error

@@ -216,6 +216,8 @@ func (c *apiClient) register(ctx context.Context, v *vehicle) error {
 		proto = tracker.ProtocolGT06
 	case TerminalOsmAnd:
 		proto = tracker.ProtocolOsmAnd
+	case TerminalJT701:
+		proto = tracker.ProtocolJT600
 	}
 	if err := c.create(ctx, "/devices", tracker.Device{ID: v.deviceID, Protocol: proto, VehicleID: v.id}); err != nil {
 		return fmt.Errorf("sim: device %s: %w", v.deviceID, err)

@@ -20,6 +20,7 @@ const (
 	TerminalJT808v2019 = "jt808-2019"
 	TerminalGT06       = "gt06"
 	TerminalOsmAnd     = "osmand"
+	TerminalJT701      = "jt701" // a Jointech JT701 e-seal on the cargo, reporting over JT600
 )
 
 // Trips a fleet can drive.
@@ -60,7 +61,7 @@ type Fleet struct {
 	Name      string     `json:"name"`
 	Count     int        `json:"count"`
 	Kind      string     `json:"kind"`     // vehicle kind: truck, resident_car, car, …
-	Terminal  string     `json:"terminal"` // jt808-2013, jt808-2019, gt06, osmand
+	Terminal  string     `json:"terminal"` // jt808-2013, jt808-2019, gt06, osmand, jt701 (sealed hauls)
 	Trip      string     `json:"trip"`     // haul, resident, rover
 	Feeder    string     `json:"feeder,omitempty"`
 	Route     string     `json:"route,omitempty"`
@@ -98,11 +99,12 @@ const (
 	AnomalyJitter         = "jitter"
 	AnomalyGateMismatch   = "gate_mismatch"
 	AnomalyOverstay       = "overstay"
-	anomalyTypesForErrors = "detour, unauthorized_stop, meeting, crossing_mismatch, border_crossing_outside_port, signal_lost, jitter, gate_mismatch, overstay"
+	AnomalySealOpened     = "seal_opened" // a sealed truck (terminal jt701) opened between port and yard
+	anomalyTypesForErrors = "detour, unauthorized_stop, meeting, crossing_mismatch, border_crossing_outside_port, signal_lost, jitter, gate_mismatch, overstay, seal_opened"
 )
 
 var anomalyTypes = []string{AnomalyDetour, AnomalyStop, AnomalyMeeting, AnomalyCrossing,
-	AnomalyOutsidePort, AnomalySignalLost, AnomalyJitter, AnomalyGateMismatch, AnomalyOverstay}
+	AnomalyOutsidePort, AnomalySignalLost, AnomalyJitter, AnomalyGateMismatch, AnomalyOverstay, AnomalySealOpened}
 
 // Dur is a time.Duration written as a Go duration string ("90s", "1h30m") in JSON.
 type Dur time.Duration
@@ -329,8 +331,10 @@ func (p *parser) validate(s *Scenario) error {
 			return bad("count %d: need at least 1", f.Count)
 		case f.Kind == "":
 			return bad("kind is required (truck, resident_car, car, …)")
-		case !slices.Contains([]string{TerminalJT808v2013, TerminalJT808v2019, TerminalGT06, TerminalOsmAnd}, f.Terminal):
-			return bad("terminal %q: want jt808-2013, jt808-2019, gt06 or osmand", f.Terminal)
+		case !slices.Contains([]string{TerminalJT808v2013, TerminalJT808v2019, TerminalGT06, TerminalOsmAnd, TerminalJT701}, f.Terminal):
+			return bad("terminal %q: want jt808-2013, jt808-2019, gt06, osmand or jt701", f.Terminal)
+		case f.Terminal == TerminalJT701 && f.Trip != TripHaul:
+			return bad("terminal jt701 is the e-seal of a haul's cargo: trip %q", f.Trip)
 		case f.CruiseKmh[0] < 5 || f.CruiseKmh[1] < f.CruiseKmh[0] || f.CruiseKmh[1] > 130:
 			return bad("cruise_kmh %v: need 5 ≤ min ≤ max ≤ 130", f.CruiseKmh)
 		case f.Dwell[1] < f.Dwell[0] || f.Dwell[0] < 0:

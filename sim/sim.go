@@ -1,5 +1,5 @@
 // Package sim simulates the fleets of a customs district over the real protocols (JT/T 808,
-// GT06, OsmAnd) and the HTTP API, injects anomalies, records them as ground truth and scores
+// GT06, OsmAnd, JT600 for e-seals) and the HTTP API, injects anomalies, records them as ground truth and scores
 // the server's alerts against it. Load drives a server with many JT/T 808 terminals for
 // benchmarks.
 package sim
@@ -27,6 +27,7 @@ type Config struct {
 	Scenario  *Scenario // nil: DefaultScenario()
 	JT808Addr string    // host:port of the JT/T 808 gateway
 	GT06Addr  string    // host:port of the GT06 gateway
+	JT600Addr string    // host:port of the JT600 gateway (e-seals)
 	OsmAndURL string    // e.g. http://host:5055/
 	APIURL    string    // e.g. http://host:8080; empty: register nothing (the server must accept unknown devices)
 	Username  string
@@ -81,6 +82,8 @@ func New(cfg Config) (*Sim, error) {
 			return nil, fmt.Errorf("sim: fleet %s needs a GT06 address", f.Name)
 		case f.Terminal == TerminalOsmAnd && cfg.OsmAndURL == "":
 			return nil, fmt.Errorf("sim: fleet %s needs an OsmAnd URL", f.Name)
+		case f.Terminal == TerminalJT701 && cfg.JT600Addr == "":
+			return nil, fmt.Errorf("sim: fleet %s needs a JT600 address", f.Name)
 		}
 	}
 	w := newWorld(cfg.Scenario, cfg.Start, cfg.Seed)
@@ -248,6 +251,8 @@ func (w *world) vehicles() []*vehicle {
 				v.deviceID = fmt.Sprintf("86%013d", n)
 			case TerminalOsmAnd:
 				v.deviceID = fmt.Sprintf("bw-sim-%d", n)
+			case TerminalJT701:
+				v.deviceID = fmt.Sprintf("7%09d", n)
 			default:
 				v.deviceID = fmt.Sprintf("139%08d", n)
 			}
@@ -266,10 +271,10 @@ func (w *world) claim(v *vehicle, t time.Time, kinds ...string) string {
 		if !ok || t.Before(due) {
 			continue
 		}
-		if k == AnomalySignalLost && !v.isJT808() {
+		if k == AnomalySignalLost && !v.isJT808() || k == AnomalySealOpened && !v.sealed() {
 			continue
 		}
-		if (k == AnomalyDetour || k == AnomalyMeeting || k == AnomalyStop) && newPath(w.roads[v.fleet.Route]).length() < 30000 {
+		if (k == AnomalyDetour || k == AnomalyMeeting || k == AnomalyStop || k == AnomalySealOpened) && newPath(w.roads[v.fleet.Route]).length() < 30000 {
 			continue
 		}
 		if k == AnomalyMeeting && w.meetings[v.fleet.Route] != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/borderwatch/borderwatch/ingest/gt06"
+	"github.com/borderwatch/borderwatch/ingest/jt600"
 	"github.com/borderwatch/borderwatch/ingest/jt808"
 	"github.com/borderwatch/borderwatch/ingest/osmand"
 	"github.com/borderwatch/borderwatch/tracker"
@@ -22,6 +23,8 @@ func dial(ctx context.Context, cfg Config, v *vehicle) (reporter, error) {
 	switch v.fleet.Terminal {
 	case TerminalGT06:
 		return dialGT06(ctx, cfg.GT06Addr, v.deviceID)
+	case TerminalJT701:
+		return dialJT701(ctx, cfg.JT600Addr, v.deviceID)
 	case TerminalOsmAnd:
 		// Each phone has its own connection, as in the field: the server limits requests per
 		// connection, and a shared client would put many phones' requests on one.
@@ -59,7 +62,10 @@ func dialJT808(ctx context.Context, addr, phone string, v2019 bool, plate string
 		t.hdr.ProtoVersion = 1
 		t.v = jt808.V2019
 	}
-	// Register, then authenticate with the code the platform hands out.
+	// Register, then authenticate with the code the platform hands out. The platform hands it
+	// out once: a terminal registered by an earlier run of the simulator (which forgets the
+	// code, where a real terminal keeps it) goes on without, as the devices the simulator
+	// registers have no code.
 	reg, err := jt808.AppendRegister(nil, &jt808.Register{Version: t.v, Province: 15, City: 100, Maker: "BWSIM",
 		Model: "SIM808", TerminalID: "S" + phone[max(0, len(phone)-6):], PlateColor: 2, Plate: plate})
 	if err != nil {
@@ -85,6 +91,9 @@ func dialJT808(ctx context.Context, addr, phone string, v2019 bool, plate string
 		}
 		if f.Header.MsgID == jt808.MsgRegisterResponse {
 			r, err := jt808.DecodeRegisterResponse(f.Body)
+			if err == nil && r.Result == jt808.RegisterTerminalTaken {
+				break
+			}
 			if err != nil || r.Result != jt808.RegisterOK {
 				conn.Close()
 				return nil, fmt.Errorf("register refused (result %d)", r.Result)
@@ -201,6 +210,72 @@ func (t *gt06Terminal) Send(ctx context.Context, rs []report, blind bool) error 
 }
 
 func (t *gt06Terminal) Close() error { return t.conn.Close() }
+
+// sealer is the terminal of an e-seal: it reports an unlock as the lock event it is.
+type sealer interface {
+	Unlock(ctx context.Context, r report, card string) error
+}
+
+// jt701Terminal is a Jointech JT701 e-seal: long binary reports with the seal's status word,
+// and a P45 lock event when it is unlocked. Answers are read and dropped.
+type jt701Terminal struct {
+	conn  net.Conn
+	id    string
+	mu    sync.Mutex
+	buf   []byte
+	index byte
+}
+
+func dialJT701(ctx context.Context, addr, id string) (*jt701Terminal, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	go func() { _, _ = io.Copy(io.Discard, conn) }()
+	return &jt701Terminal{conn: conn, id: id}, nil
+}
+
+func (t *jt701Terminal) Send(ctx context.Context, rs []report, blind bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_ = t.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	t.buf = t.buf[:0]
+	for _, r := range rs {
+		status := uint16(jt600.StatusRopeInserted | jt600.StatusCoverClosed)
+		if r.Locked {
+			status |= jt600.StatusMotorLocked
+		}
+		typ := byte(1)
+		if blind {
+			typ = 3
+		}
+		t.index++
+		var err error
+		t.buf, err = jt600.AppendLong(t.buf, &jt600.LongReport{DeviceID: t.id, Version: 0x19, DataType: typ,
+			Location:   jt600.Location{Time: r.Time, Lat: r.Lat, Lon: r.Lon, Valid: true, SpeedKmh: r.SpeedKmh, Course: r.Heading},
+			Satellites: 9, Status: status, Battery: 80, CellID: 0x2f1c, LAC: 0x5a3, Signal: 24,
+			MCC: 460, Index: t.index})
+		if err != nil {
+			return err
+		}
+	}
+	_, err := t.conn.Write(t.buf)
+	return err
+}
+
+func (t *jt701Terminal) Unlock(ctx context.Context, r report, card string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_ = t.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	t.index++
+	t.buf = jt600.AppendP45(t.buf[:0], &jt600.P45{DeviceID: t.id, Time: r.Time, Lat: r.Lat, Lon: r.Lon, Valid: true,
+		SpeedKmh: r.SpeedKmh, Course: r.Heading, EventSource: 1, Verified: 1, Card: card, Index: int(t.index)})
+	_, err := t.conn.Write(t.buf)
+	return err
+}
+
+func (t *jt701Terminal) Close() error { return t.conn.Close() }
 
 // osmandTerminal is a phone running Traccar Client.
 type osmandTerminal struct {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -49,10 +50,12 @@ func (v *vehicle) haul(ctx context.Context) error {
 		if err := v.wait(ctx, uniform(v.rng, v.fleet.Dwell)); err != nil { // loading at the mine
 			return err
 		}
+		v.lock() // the cargo is sealed for customs
 		if err := v.waitOpen(ctx, v.eta(feeder.length())); err != nil {
 			return err
 		}
-		kind := w.claim(v, v.t, AnomalyDetour, AnomalyStop, AnomalyMeeting, AnomalyCrossing, AnomalySignalLost)
+		// A sealed truck's own anomaly first: only sealed trucks can have it.
+		kind := w.claim(v, v.t, AnomalySealOpened, AnomalyDetour, AnomalyStop, AnomalyMeeting, AnomalyCrossing, AnomalySignalLost)
 		declPort, declRoute := v.port.ID, r
 		if kind == AnomalyCrossing {
 			declPort, declRoute = w.otherPort(v.port.ID)
@@ -64,8 +67,12 @@ func (v *vehicle) haul(ctx context.Context) error {
 		crossing := -1
 		if kind == AnomalyCrossing {
 			// The gate reads at the port the truck really uses disagree with the declaration too.
+			also := []string{AnomalyDetour, AnomalyStop, AnomalyGateMismatch}
+			if v.sealed() {
+				also = append(also, AnomalySealOpened) // unsealed in a yard it was not declared for
+			}
 			crossing = w.begin(Injection{Type: AnomalyCrossing, VehicleID: v.id, From: v.t,
-				Note: "declared for " + declPort + ", crossed at " + v.port.ID, Also: []string{AnomalyDetour, AnomalyStop, AnomalyGateMismatch}})
+				Note: "declared for " + declPort + ", crossed at " + v.port.ID, Also: also})
 		}
 		// Mongolian side, possibly going dark near the border.
 		var darkAt float64 = -1
@@ -104,6 +111,15 @@ func (v *vehicle) haul(ctx context.Context) error {
 		}
 		if err := v.inbound(ctx, route, rs, kind); err != nil {
 			return err
+		}
+		// Customs open the seal in the yard: an event, never an alert.
+		if v.sealed() {
+			if err := v.wait(ctx, time.Minute+time.Duration(v.rng.Int64N(int64(2*time.Minute)))); err != nil {
+				return err
+			}
+			if err := v.unlock(ctx, fmt.Sprintf("%010d", 5000000+v.rng.IntN(1000))); err != nil {
+				return err
+			}
 		}
 		if v.dark {
 			v.dark = false
@@ -222,6 +238,31 @@ func (v *vehicle) inbound(ctx context.Context, route *path, rs []slowZone, kind 
 			if !met {
 				w.truth.update(i, func(in *Injection) { in.Also, in.Note = nil, "came to meet a truck that had left" })
 			}
+		}
+		w.end(i, v.t.Add(5*time.Minute))
+		return v.drive(ctx, route, at, L, rs, nil)
+	case AnomalySealOpened:
+		// Stopped in the desert half way, the seal opened with a card, closed again, on.
+		rid := v.fleet.Route
+		at := w.spot(rid, route, 0.5)
+		defer w.release(rid, at)
+		if err := v.drive(ctx, route, 0, at, rs, nil); err != nil {
+			return err
+		}
+		if err := v.wait(ctx, time.Minute); err != nil {
+			return err
+		}
+		i := w.begin(Injection{Type: AnomalySealOpened, VehicleID: v.id, From: v.t,
+			Note: "sealed cargo opened in the desert between port and yard", Also: []string{AnomalyStop}})
+		if err := v.unlock(ctx, fmt.Sprintf("%010d", 9000000+v.rng.IntN(1000))); err != nil {
+			return err
+		}
+		if err := v.wait(ctx, 5*time.Minute); err != nil {
+			return err
+		}
+		v.lock()
+		if err := v.wait(ctx, time.Minute); err != nil {
+			return err
 		}
 		w.end(i, v.t.Add(5*time.Minute))
 		return v.drive(ctx, route, at, L, rs, nil)

@@ -18,6 +18,7 @@ type report struct {
 	Lat, Lon float64
 	SpeedKmh float64
 	Heading  float64
+	Locked   bool // the e-seal on the cargo holds (terminal jt701)
 }
 
 // reporter sends a vehicle's positions over its terminal's protocol. blind marks a backfill
@@ -70,6 +71,7 @@ type vehicle struct {
 	stopped    bool
 	decl       string // active declaration ID
 	seq        int
+	locked     bool // the e-seal holds
 }
 
 // tick reports the position when a report is due.
@@ -132,7 +134,34 @@ func (v *vehicle) observe() report {
 	} else {
 		kmh = 0
 	}
-	return report{Time: v.t, Lat: p[1], Lon: p[0], SpeedKmh: kmh, Heading: v.heading}
+	return report{Time: v.t, Lat: p[1], Lon: p[0], SpeedKmh: kmh, Heading: v.heading, Locked: v.locked}
+}
+
+// sealed reports whether the vehicle's cargo carries an e-seal.
+func (v *vehicle) sealed() bool { return v.fleet.Terminal == TerminalJT701 }
+
+// lock seals the cargo: the next reports say so.
+func (v *vehicle) lock() { v.locked = v.sealed() }
+
+// unlock opens the seal with card, reported at once as the seal's lock event. The event gets a
+// second of its own: the server tells a device's reports apart by their time.
+func (v *vehicle) unlock(ctx context.Context, card string) error {
+	s, ok := v.out.(sealer)
+	if !ok || !v.locked {
+		return nil
+	}
+	v.locked = false
+	v.t = v.t.Add(step)
+	if err := v.w.clock.SleepUntil(ctx, v.t); err != nil {
+		return err
+	}
+	if err := s.Unlock(ctx, v.observe(), card); err != nil {
+		return err
+	}
+	if !v.nextReport.After(v.t) {
+		v.nextReport = v.t.Add(step)
+	}
+	return nil
 }
 
 // drive moves along p from s0 to s1 (metres), starting and ending at rest, obeying the slow

@@ -35,6 +35,9 @@ const (
 	// time, a broken device or a cloned one; both reports are stored (the second flagged
 	// FlagConflict). One alert per device and hour of device time.
 	AlertDeviceConflict = "device_conflict"
+	// AlertSealOpened: an e-seal unlocked or tampered with outside its declaration's yard and
+	// port (tracker/rules/seal.go).
+	AlertSealOpened = "seal_opened"
 )
 
 // Severities, lowest first.

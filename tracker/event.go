@@ -20,6 +20,8 @@ const (
 	// EventWaybill: an electronic waybill from the terminal (JT/T 808 0x0701). Attrs: content
 	// (text) or content_hex, device_id.
 	EventWaybill = "waybill"
+	// EventSealUnlocked: an e-seal unlocked or tampered with (an alert too where it must not be).
+	EventSealUnlocked = "seal_unlocked"
 )
 
 // Event is something a vehicle did: entered or left a zone, crossed the border, stopped.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/borderwatch/borderwatch/geofence/district"
 	"github.com/borderwatch/borderwatch/ingest/gateway"
 	"github.com/borderwatch/borderwatch/ingest/gt06"
+	"github.com/borderwatch/borderwatch/ingest/jt600"
 	"github.com/borderwatch/borderwatch/ingest/jt808"
 	"github.com/borderwatch/borderwatch/ingest/osmand"
 	"github.com/borderwatch/borderwatch/ingest/ratelimit"
@@ -54,9 +54,18 @@ type app struct {
 	api      *mapui.Server
 	notifier *notifier.Notifier
 
+	// With the embedded store: the store, its database file and the backup socket's listener
+	// (nil if the socket could not be made).
+	sqlite     *sqlitestore.Store
+	sqlitePath string
+	controlLn  net.Listener
+	backupMu   sync.Mutex // one backup at a time: each stages a whole copy beside the store
+
 	httpLn, jt808Ln, gt06Ln, osmandLn net.Listener
+	jt600Ln                           net.Listener
 	jt808                             *jt808.Server
 	gt06                              *gt06.Server
+	jt600                             *jt600.Server
 	osmand                            *osmand.Server
 
 	// AdminPassword is set when this start generated the admin's password.
@@ -74,15 +83,14 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // openStore opens the configured store, retrying while the database is unreachable so that a
 // server started before its database comes up waits for it instead of failing.
 func openStore(ctx context.Context, cfg config, log *slog.Logger, reg prometheus.Registerer) (store, error) {
-	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "sqlite:") {
+	path := sqlitePath(cfg)
+	if path == "" {
 		return openPostgres(ctx, cfg, log)
 	}
-	path := strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
-	if path == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	if cfg.DatabaseURL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		path = filepath.Join(cfg.DataDir, "borderwatch.db")
 	}
 	return sqlitestore.Open(ctx, path, sqlitestore.Options{SyncEveryCommit: cfg.SyncCommits, Logger: log, Registerer: reg})
 }
@@ -114,12 +122,19 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if a.store, err = openStore(ctx, cfg, a.log, a.reg); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	if a.access, err = newAccess(cfg, a.store, a.log, true); err != nil {
+	if st, ok := a.store.(*sqlitestore.Store); ok {
+		a.sqlite, a.sqlitePath = st, sqlitePath(cfg)
+		if a.controlLn, err = listenControl(a.sqlitePath + ".sock"); err != nil {
+			a.log.Warn("no backup socket: borderwatch backup works only with the server stopped", "err", err)
+		}
+	}
+	if a.access, err = newAccess(ctx, cfg, a.store, a.log, true); err != nil {
 		return nil, err
 	}
 	if a.AdminPassword, err = a.access.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {
 		return nil, fmt.Errorf("admin user: %w", err)
 	}
+	warnings := a.storeWarnings(ctx)
 	zones, err := a.store.Zones(ctx)
 	if err != nil {
 		return nil, err
@@ -170,6 +185,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	}
 	a.api = mapui.NewServer(mapui.Config{
 		Ready:               ready,
+		Warnings:            func() []string { return warnings },
 		Store:               a.store,
 		Access:              a.access,
 		Ingest:              a.pipeline,
@@ -189,7 +205,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		},
 	}, a.reg)
 
-	admission := &tracker.Admission{Devices: a.store, AcceptUnknown: cfg.AcceptUnknown}
+	admission := &tracker.Admission{Devices: a.store, Registrations: a.store, AcceptUnknown: cfg.AcceptUnknown}
 	// One limiter for the three gateways: a device is limited once whichever port it uses.
 	limits, err := ratelimit.New(ratelimit.Config{
 		ConnFrames:  ratelimit.Limit{Rate: cfg.ConnFrameRate, Burst: cfg.ConnFrameBurst},
@@ -201,7 +217,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	// The TCP gateways cap the connections per address themselves; OsmAnd's HTTP server
 	// gets a capped listener.
 	if cfg.JT808Addr != "" {
-		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Events: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Events: a.pipeline, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
@@ -210,12 +226,21 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		}
 	}
 	if cfg.GT06Addr != "" {
-		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: a.pipeline, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
 		if a.gt06Ln, err = net.Listen("tcp", cfg.GT06Addr); err != nil {
 			return nil, fmt.Errorf("GT06 listener: %w", err)
+		}
+	}
+	if cfg.JT600Addr != "" {
+		if a.jt600, err = jt600.NewServer(jt600.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
+			return nil, err
+		}
+		if a.jt600Ln, err = net.Listen("tcp", cfg.JT600Addr); err != nil {
+			return nil, fmt.Errorf("JT600 listener: %w", err)
 		}
 	}
 	if cfg.OsmAndAddr != "" {
@@ -270,7 +295,7 @@ func (a *app) run(ctx context.Context) error {
 	gwCtx, stopGateways := context.WithCancel(context.Background())
 	defer stopGateways()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	serve := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
@@ -285,6 +310,9 @@ func (a *app) run(ctx context.Context) error {
 	}
 	if a.gt06 != nil {
 		serve("gt06", func() error { return a.gt06.Serve(gwCtx, a.gt06Ln) })
+	}
+	if a.jt600 != nil {
+		serve("jt600", func() error { return a.jt600.Serve(gwCtx, a.jt600Ln) })
 	}
 	if a.osmand != nil {
 		serve("osmand", func() error { return a.osmand.Serve(gwCtx, a.osmandLn) })
@@ -301,6 +329,10 @@ func (a *app) run(ctx context.Context) error {
 		defer pp.Close()
 	}
 	httpSrv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	controlSrv := a.controlServer()
+	if a.controlLn != nil {
+		serve("backup socket", func() error { return controlSrv.Serve(a.controlLn) })
+	}
 	if a.cfg.TLSCert != "" {
 		serve("https", func() error { return httpSrv.ServeTLS(a.httpLn, a.cfg.TLSCert, a.cfg.TLSKey) })
 	} else {
@@ -318,7 +350,7 @@ func (a *app) run(ctx context.Context) error {
 		defer close(notifierDone)
 		a.notifier.Run(notifyCtx)
 	}()
-	a.log.Info("BorderWatch serving", "http", a.httpLn.Addr().String(), "jt808", addrOf(a.jt808Ln), "gt06", addrOf(a.gt06Ln), "osmand", addrOf(a.osmandLn))
+	a.log.Info("BorderWatch serving", "http", a.httpLn.Addr().String(), "jt808", addrOf(a.jt808Ln), "gt06", addrOf(a.gt06Ln), "jt600", addrOf(a.jt600Ln), "osmand", addrOf(a.osmandLn))
 
 	var runErr error
 	select {
@@ -331,6 +363,7 @@ func (a *app) run(ctx context.Context) error {
 	httpSrv.Shutdown(shutCtx)
 	stopAnchors()
 	<-anchorsDone
+	controlSrv.Shutdown(shutCtx) // a backup under way finishes first
 	stopGateways()
 	wg.Wait()
 	stopRules()
@@ -340,6 +373,22 @@ func (a *app) run(ctx context.Context) error {
 	<-notifierDone
 	a.log.Info("stopped")
 	return runErr
+}
+
+// storeWarnings reports, and audits, what the store found damaged when it opened. The server
+// stays ready: what was lost is lost, and leaving the load balancer would only stop new fixes
+// too; the warning stays on /readyz until the next start, beside the log line and the metric.
+func (a *app) storeWarnings(ctx context.Context) []string {
+	if a.sqlite == nil {
+		return nil
+	}
+	d := a.sqlite.LogDamage()
+	if d.Records == 0 && d.Bytes == 0 {
+		return nil
+	}
+	a.access.Record(ctx, "system", "store.fixlog_damaged", "fix log", "lost", d)
+	return []string{fmt.Sprintf("fix log damaged at startup: %d records lost (%d bytes skipped in %d segments; copies kept beside them as .damaged)",
+		d.Records, d.Bytes, len(d.Segments))}
 }
 
 // maintainPostgres follows zone edits made by other servers and keeps the fix partitions ahead
@@ -400,7 +449,7 @@ func addrOf(ln net.Listener) string {
 }
 
 func (a *app) close() {
-	for _, ln := range []net.Listener{a.httpLn, a.jt808Ln, a.gt06Ln, a.osmandLn} {
+	for _, ln := range []net.Listener{a.httpLn, a.jt808Ln, a.gt06Ln, a.jt600Ln, a.osmandLn, a.controlLn} {
 		if ln != nil {
 			ln.Close()
 		}

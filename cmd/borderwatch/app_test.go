@@ -28,7 +28,7 @@ type testApp struct {
 func startApp(t *testing.T, mutate func(*config)) *testApp {
 	t.Helper()
 	cfg := config{
-		HTTPAddr: "127.0.0.1:0", JT808Addr: "127.0.0.1:0", GT06Addr: "127.0.0.1:0", OsmAndAddr: "127.0.0.1:0",
+		HTTPAddr: "127.0.0.1:0", JT808Addr: "127.0.0.1:0", GT06Addr: "127.0.0.1:0", JT600Addr: "127.0.0.1:0", OsmAndAddr: "127.0.0.1:0",
 		DataDir: t.TempDir(), Geofence: "embedded", AdminPassword: testPassword, LogLevel: "warn",
 		MaxConns: 1000, IdleTimeout: time.Minute,
 	}

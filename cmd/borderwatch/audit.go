@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -21,9 +22,17 @@ import (
 const defaultAnchorEvery = 10 * time.Minute
 
 // newAccess returns access control over st with the configured audit key and anchor file.
-// create lets a missing key file be created (a server's first start); audit verify never
-// creates one, since a new key could verify nothing.
-func newAccess(cfg config, st access.Store, log *slog.Logger, create bool) (*access.Service, error) {
+// create lets a missing key file be created (a server's first start) while the log holds no
+// keyed record yet; audit verify never creates one, since a new key could verify nothing, and
+// neither does a store whose chain was keyed (a restored one, say): a new key would break it.
+func newAccess(ctx context.Context, cfg config, st access.Store, log *slog.Logger, create bool) (*access.Service, error) {
+	if create {
+		head, err := st.AuditHead(ctx)
+		if err != nil {
+			return nil, err
+		}
+		create = head.Alg == tracker.AuditPlain
+	}
 	key, err := loadAuditKey(cfg, create, log)
 	if err != nil {
 		return nil, err

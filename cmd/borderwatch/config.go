@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/borderwatch/borderwatch/ingest/jt600"
 )
 
 // config is every setting of the server; each has a flag and a BW_… environment variable,
@@ -14,6 +16,7 @@ type config struct {
 	HTTPAddr      string
 	JT808Addr     string
 	GT06Addr      string
+	JT600Addr     string
 	OsmAndAddr    string
 	DataDir       string
 	DatabaseURL   string
@@ -109,6 +112,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 	str(&c.HTTPAddr, "http-addr", "BW_HTTP_ADDR", ":8080", "web app, API, WebSocket, metrics")
 	str(&c.JT808Addr, "jt808-addr", "BW_JT808_ADDR", ":6808", "JT/T 808 terminals (TCP); empty disables")
 	str(&c.GT06Addr, "gt06-addr", "BW_GT06_ADDR", ":6023", "GT06 trackers (TCP); empty disables")
+	str(&c.JT600Addr, "jt600-addr", "BW_JT600_ADDR", jt600.DefaultAddr, "Jointech JT600 trackers and JT701 e-seals (TCP); empty disables")
 	str(&c.OsmAndAddr, "osmand-addr", "BW_OSMAND_ADDR", ":5055", "OsmAnd / Traccar Client (HTTP); empty disables")
 	str(&c.DataDir, "data-dir", "BW_DATA_DIR", "./data", "embedded database and other state")
 	str(&c.DatabaseURL, "database-url", "BW_DATABASE_URL", "", "postgres://… for PostgreSQL; empty: SQLite file in the data directory")

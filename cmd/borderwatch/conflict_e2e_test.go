@@ -32,9 +32,13 @@ func TestForgedReportRacesTheRealOne(t *testing.T) {
 	truck := dialJT808(t, a, phone)
 	report(truck, at.Add(-30*time.Second), 43.6500, 111.9700)
 
+	// The forger connects from the truck's address (a shared carrier NAT), so its session
+	// replaces the truck's (from another address it would be refused: hole 3); the truck
+	// reconnects, replacing the forger's in turn.
 	forger := dialJT808(t, a, phone)
 	report(forger, at, 44.1000, 112.4000) // first: taken as the track, as nothing tells it apart yet
-	report(truck, at, 43.6520, 111.9730)  // the real one, same device time
+	truck = dialJT808(t, a, phone)
+	report(truck, at, 43.6520, 111.9730) // the real one, same device time
 	report(truck, at.Add(30*time.Second), 43.6540, 111.9760)
 
 	fixes := a.track("truck-1", at.Add(-time.Hour).Format(time.RFC3339))

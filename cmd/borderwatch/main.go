@@ -26,6 +26,11 @@ Commands:
   zones import FILE | zones export FILE
                 load a GeoJSON FeatureCollection of zones (all or nothing), or write them out
   audit verify  check the audit log's keyed chain and its anchors; report what is missing or changed
+  backup DIR    copy the embedded store into DIR (new or empty), consistent, while the server
+                runs (through its socket in the data directory) or while it is stopped
+  restore [--force] DIR
+                put a backup in place of the embedded store, the server stopped; the data
+                directory must be empty unless --force
   version       print the version
 
 Every setting has a flag and a BW_… environment variable; see 'borderwatch serve -h'.
@@ -61,6 +66,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return zonesCommand(ctx, rest, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, rest, stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, rest, stdout, stderr)
+	case "restore":
+		return restoreCommand(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "borderwatch", version)
 		return nil

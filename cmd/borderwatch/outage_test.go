@@ -142,15 +142,20 @@ func dialTerminal(t *testing.T, addr, phone string) *terminal {
 // report sends a positioned 0x0200 with the given serial and device time.
 func (tm *terminal) report(serial uint16, at time.Time, lat, lon float64) {
 	tm.t.Helper()
+	if err := tm.send(serial, at, lat, lon); err != nil {
+		tm.t.Fatal(err)
+	}
+}
+
+// send is report for a goroutine of its own, which must not end the test itself.
+func (tm *terminal) send(serial uint16, at time.Time, lat, lon float64) error {
 	h := jt808.Header{MsgID: jt808.MsgLocation, Phone: tm.phone, Serial: serial}
 	body := jt808.AppendLocation(nil, &jt808.Location{Status: jt808.StatusPositioned, Lat: lat, Lon: lon, Time: at})
 	fr, err := jt808.AppendFrame(nil, &h, body)
-	if err != nil {
-		tm.t.Fatal(err)
+	if err == nil {
+		_, err = tm.conn.Write(fr)
 	}
-	if _, err := tm.conn.Write(fr); err != nil {
-		tm.t.Fatal(err)
-	}
+	return err
 }
 
 // ack returns the result the platform answered serial with, if it has.

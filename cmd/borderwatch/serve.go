@@ -96,6 +96,7 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 			Start:     clock.Now(),
 			JT808Addr: addrOf(a.jt808Ln),
 			GT06Addr:  addrOf(a.gt06Ln),
+			JT600Addr: addrOf(a.jt600Ln),
 			OsmAndURL: "http://" + addrOf(a.osmandLn) + "/",
 			APIURL:    "http://" + a.httpLn.Addr().String(),
 			Username:  "admin",
@@ -132,7 +133,7 @@ func demoPassword(dataDir string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
 		return strings.TrimSpace(string(b)), nil
 	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return "", err
 	}
 	pw := access.GeneratePassword()

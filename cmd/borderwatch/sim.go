@@ -21,6 +21,7 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	server := fs.String("server", simEnv("BW_SIM_SERVER", "http://127.0.0.1:8080"), "server's HTTP API base URL")
 	jt := fs.String("jt808", simEnv("BW_SIM_JT808", "127.0.0.1:6808"), "JT/T 808 gateway host:port")
 	gt := fs.String("gt06", simEnv("BW_SIM_GT06", "127.0.0.1:6023"), "GT06 gateway host:port")
+	j6 := fs.String("jt600", simEnv("BW_SIM_JT600", "127.0.0.1:5014"), "JT600 gateway host:port (e-seals)")
 	osm := fs.String("osmand", simEnv("BW_SIM_OSMAND", "http://127.0.0.1:5055/"), "OsmAnd URL")
 	user := fs.String("username", simEnv("BW_SIM_USERNAME", "admin"), "API user")
 	pass := fs.String("password", os.Getenv("BW_ADMIN_PASSWORD"), "API password (default $BW_ADMIN_PASSWORD)")
@@ -75,7 +76,7 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 	}
-	s, err := sim.New(sim.Config{Scenario: sc, JT808Addr: *jt, GT06Addr: *gt, OsmAndURL: *osm, APIURL: *server,
+	s, err := sim.New(sim.Config{Scenario: sc, JT808Addr: *jt, GT06Addr: *gt, JT600Addr: *j6, OsmAndURL: *osm, APIURL: *server,
 		Username: *user, Password: *pass, Speedup: *speedup, Duration: *duration, Seed: *seed, TruthFile: *truth,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {

@@ -42,6 +42,7 @@ func TestSimulatedDistrictScore(t *testing.T) {
 		Start:     clock.Now(),
 		JT808Addr: a.jt808Ln.Addr().String(),
 		GT06Addr:  a.gt06Ln.Addr().String(),
+		JT600Addr: a.jt600Ln.Addr().String(),
 		OsmAndURL: "http://" + a.osmandLn.Addr().String() + "/",
 		APIURL:    a.base,
 		Username:  "admin",

@@ -18,6 +18,7 @@ type store interface {
 	risk.Store
 	rules.Store
 	tracker.Committer
+	tracker.Registrar
 
 	Close() error
 }

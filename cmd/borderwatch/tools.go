@@ -13,6 +13,15 @@ import (
 	"github.com/borderwatch/borderwatch/geofence"
 )
 
+// toolFlags is the flag set of a command beside the server: the server's settings, which say
+// where its store is.
+func toolFlags(name string, stderr io.Writer) (*flag.FlagSet, *config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config
+	return fs, &cfg, bindConfig(fs, &cfg, false)
+}
+
 // tool is what an offline command works with.
 type tool struct {
 	cfg   config
@@ -23,18 +32,16 @@ type tool struct {
 
 // openForTool opens the configured store for an offline command.
 func openForTool(ctx context.Context, name string, args []string, stderr io.Writer) (tool, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg config
-	if err := bindConfig(fs, &cfg, false); err != nil {
+	fs, cfg, err := toolFlags(name, stderr)
+	if err != nil {
 		return tool{}, err
 	}
 	if err := fs.Parse(args); err != nil {
 		return tool{}, err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	st, err := openStore(ctx, cfg, log, nil)
-	return tool{cfg: cfg, log: log, store: st, args: fs.Args()}, err
+	st, err := openStore(ctx, *cfg, log, nil)
+	return tool{cfg: *cfg, log: log, store: st, args: fs.Args()}, err
 }
 
 func zonesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,7 +71,7 @@ func zonesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return fmt.Errorf("%s: nothing imported: %w", rest[0], err)
 		}
-		acc, err := newAccess(tl.cfg, st, tl.log, true)
+		acc, err := newAccess(ctx, tl.cfg, st, tl.log, true)
 		if err != nil {
 			return fmt.Errorf("nothing imported: %w", err)
 		}
@@ -103,7 +110,7 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer tl.store.Close()
-	acc, err := newAccess(tl.cfg, tl.store, tl.log, false)
+	acc, err := newAccess(ctx, tl.cfg, tl.store, tl.log, false)
 	if err != nil {
 		return err
 	}

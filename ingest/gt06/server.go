@@ -18,10 +18,13 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	Addr       string             // listen address for ListenAndServe, e.g. ":6023"
-	Sink       tracker.Sink       // where fixes go; required
-	Admission  *tracker.Admission // who may report; required
-	Logger     *slog.Logger       // nil: slog.Default()
+	Addr      string             // listen address for ListenAndServe, e.g. ":6023"
+	Sink      tracker.Sink       // where fixes go; required
+	Admission *tracker.Admission // who may report; required
+	// Alerts raises tracker.AlertDeviceConflict when an IMEI logs in from a second address
+	// while its session is live; nil: that is logged and counted only.
+	Alerts     gateway.Alerter
+	Logger     *slog.Logger // nil: slog.Default()
 	Registerer prometheus.Registerer
 
 	MaxConns int // simultaneous connections; 0: 10,000
@@ -44,7 +47,9 @@ type Config struct {
 // A connection must log in (0x01) first. The IMEI is admitted with Admission; an unknown
 // device (or one registered for another protocol) gets no login acknowledgement and its
 // connection is closed, so a misconfigured tracker keeps retrying rather than streaming
-// positions nobody stores. Packets before login are dropped. Every position becomes a
+// positions nobody stores. One IMEI has one live session: a login from the address of the live
+// one replaces it (its old connection is closed), a login from another address is refused and
+// closed the same way, counted, and raises tracker.AlertDeviceConflict through Alerts. Packets before login are dropped. Every position becomes a
 // tracker.Fix submitted to the Sink; its packet is acknowledged only after Submit returned nil
 // or a *tracker.RefusedError, so the tracker resends an alarm that was not stored. Plain GPS
 // packets (0x10, 0x12, 0x22 and the few layouts Traccar leaves unanswered) expect no
@@ -59,6 +64,7 @@ type Server struct {
 	m    *metrics
 	gate *ratelimit.Gate
 	gw   *gateway.Server
+	live *gateway.Sessions
 }
 
 // NewServer checks cfg, fills in defaults and registers the metrics.
@@ -87,7 +93,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gt06: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, m: m, gate: gate}
+	live, err := gateway.NewSessions(tracker.ProtocolGT06, cfg.Logger, cfg.Alerts, cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, m: m, gate: gate, live: live}
 	s.gw, err = gateway.NewServer(gateway.Config{
 		Protocol:        tracker.ProtocolGT06,
 		Logger:          cfg.Logger,
@@ -120,6 +130,7 @@ type session struct {
 	device tracker.Device
 	zone   *time.Location
 	in     bool // logged in
+	live   *gateway.Session
 }
 
 // conn is one tracker connection.
@@ -137,7 +148,10 @@ type conn struct {
 // serveConn serves one tracker; the gateway server closes nc afterwards.
 func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	c := &conn{s: s, c: nc, log: s.log.With("remote", nc.RemoteAddr().String())}
-	defer func() { s.gate.Release(c.device) }()
+	defer func() {
+		s.gate.Release(c.device)
+		s.live.Release(c.sess.live)
+	}()
 	r := NewReader(nc, s.cfg.MaxFrameBytes)
 	for {
 		p, err := r.Next()
@@ -309,7 +323,16 @@ func (c *conn) login(ctx context.Context, p Packet) bool {
 		c.log.Warn("login failed", "imei", l.IMEI, "err", err)
 		return false
 	}
-	c.sess = session{device: dev, zone: l.Zone, in: true}
+	if c.sess.device.ID != dev.ID {
+		c.s.live.Release(c.sess.live)
+		c.sess = session{}
+	}
+	live := c.s.live.Claim(ctx, dev.ID, dev.VehicleID, c.c)
+	if live == nil {
+		m.reject("duplicate_session")
+		return false // the first session is kept; this one gets no acknowledgement
+	}
+	c.sess = session{device: dev, zone: l.Zone, in: true, live: live}
 	c.device = c.s.gate.Rebind(c.device, dev.ID)
 	c.log.Debug("logged in", "imei", l.IMEI, "vehicle", dev.VehicleID)
 	return c.ack(p)

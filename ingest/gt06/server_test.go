@@ -81,14 +81,15 @@ type testServer struct {
 	done   chan error
 }
 
-func startServer(t *testing.T, acceptUnknown bool) *testServer {
+// startServer serves the test registry; with changes the Config before NewServer.
+func startServer(t *testing.T, acceptUnknown bool, with ...func(*Config)) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := &testServer{addr: ln.Addr().String(), sink: newSink(), reg: prometheus.NewRegistry(), done: make(chan error, 1)}
-	ts.srv, err = NewServer(Config{
+	cfg := Config{
 		Sink: ts.sink,
 		Admission: &tracker.Admission{
 			Devices: devices{
@@ -100,7 +101,11 @@ func startServer(t *testing.T, acceptUnknown bool) *testServer {
 		Registerer: ts.reg,
 		Logger:     slog.New(slog.DiscardHandler),
 		Now:        func() time.Time { return time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC) },
-	})
+	}
+	for _, f := range with {
+		f(&cfg)
+	}
+	ts.srv, err = NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,17 @@
 //   - Device with an auth code: 0x0200 and 0x0704 get 0x8001 result 1 until a 0x0102 carries
 //     exactly that code; a wrong code gets result 1. Heartbeats are answered meanwhile.
 //   - Device without an auth code: reports at once; any 0x0102 is accepted.
-//   - 0x0100 from a known device: 0x8100 result 0 with its auth code, or its id when it has none.
+//   - 0x0100 from a known device (tracker.Admission.Register): accepted once, when it matches
+//     the device's pre-registered terminal ID, maker and model (those set) and the plate of its
+//     vehicle (when both are known): 0x8100 result 0 with its auth code, or its id when it has
+//     none. Refused without a code: result 3 (terminal registered) once the device registered,
+//     until an administrator resets it; result 4 for another terminal, 2 for another plate.
+//     A terminal keeps its code and, reconnecting, authenticates (0x0102) without registering.
+//   - One live session per device: a device may report on one connection at a time, claimed
+//     when it authenticates (or, without an auth code, when admitted). A claim from the address
+//     of the live session replaces it (the old connection is closed); from another address it
+//     gets result 1, its connection is closed, and tracker.AlertDeviceConflict is raised
+//     through Config.Alerts (gateway.Sessions).
 //   - 0x0200, 0x0704, 0x0210 and 0x0900 with a position: submitted to the Sink (a batch in one
 //     Submit); 0x8001 result 0 once the Sink stored them or refused them for good
 //     (*tracker.RefusedError). Any other Sink error gets no answer, so the terminal keeps the
@@ -43,6 +53,11 @@
 //     tracker.EventWaybill) through Config.Events, at the terminal's last position; result 0
 //     once stored, no answer when not; result 3 without Events. They need authentication like
 //     locations.
+//   - 0x5501 and 0x5502 of Jointech's e-seals (a short header with a one-byte serial; seal.go):
+//     submitted on their own, 0x5502 as late fixes flagged tracker.FlagBlindArea, the seal's
+//     state and lock events in tracker.AttrSeal* attributes; 0x4401 result 0 once stored when
+//     the seal asks for an answer, result 1 for an unknown or unauthenticated seal. A bad
+//     checksum gets no answer.
 //   - Heartbeat, terminal response: result 0. Logout: result 0, then the connection is closed.
 //   - A bad checksum or malformed body: result 2 (message error) when the header could be read;
 //     an unsupported message id or an encrypted body: result 3. The connection goes on.

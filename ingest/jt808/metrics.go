@@ -18,6 +18,10 @@ const (
 	reasonUnknownDevice   = "unknown_device"
 	reasonUnauthenticated = "unauthenticated"
 	reasonFragment        = "fragment_dropped"
+	// A 0x0100 that does not match the device's record, or of a registered terminal.
+	reasonRegistration = "registration_refused"
+	// A terminal's second session from another address while the first is live.
+	reasonDuplicateSession = "duplicate_session"
 )
 
 // knownIDs get their own msg_id label; every other id counts as "other", so a device sending
@@ -39,7 +43,7 @@ type metrics struct {
 }
 
 var rejectReasons = [...]string{reasonChecksum, reasonTooLarge, reasonMalformed, reasonUnsupported,
-	reasonUnknownDevice, reasonUnauthenticated, reasonFragment}
+	reasonUnknownDevice, reasonUnauthenticated, reasonFragment, reasonRegistration, reasonDuplicateSession}
 
 // newMetrics creates the gateway's metrics with the constant label protocol="jt808" and
 // registers them on reg (when not nil). The other gateways register the same names with their

@@ -35,7 +35,10 @@ type Config struct {
 	Sink      tracker.Sink
 	Admission *tracker.Admission
 	// Events stores driver identities and waybills; nil: they are answered "unsupported".
-	Events     Events
+	Events Events
+	// Alerts raises tracker.AlertDeviceConflict when a terminal connects from a second
+	// address while its session is live; nil: that is logged and counted only.
+	Alerts     gateway.Alerter
 	Logger     *slog.Logger          // nil: slog.Default()
 	Registerer prometheus.Registerer // nil: metrics are kept but not exported
 
@@ -65,6 +68,7 @@ type Server struct {
 	m    *metrics
 	gate *ratelimit.Gate
 	gw   *gateway.Server
+	live *gateway.Sessions
 
 	// Buffers are held only while in use, so an idle connection holds none: read buffers
 	// (*[]byte of readBufSize) while they hold unscanned data, reply buffers (*[]byte) from a
@@ -105,9 +109,14 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	live, err := gateway.NewSessions(tracker.ProtocolJT808, cfg.Logger, cfg.Alerts, cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:         cfg,
 		gate:        gate,
+		live:        live,
 		log:         log,
 		m:           m,
 		readBufSize: max(readBufSize, cfg.MaxFrameBytes+2),
@@ -185,6 +194,9 @@ type conn struct {
 	dev     tracker.Device
 	unknown bool
 	authed  bool
+	// session is the claim on c.dev once it may report: at authentication, or at admission
+	// for a device without an auth code.
+	session *gateway.Session
 
 	serial  uint16  // of platform messages
 	pending *[]byte // replies not yet written (nil: none), flushed before blocking on a read
@@ -306,7 +318,10 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 }
 
 func (c *conn) serve(ctx context.Context) {
-	defer func() { c.s.gate.Release(c.device) }()
+	defer func() {
+		c.s.gate.Release(c.device)
+		c.s.live.Release(c.session)
+	}()
 	c.ctx = ctx
 	c.sc = newPooledScanner(c, c.s.cfg.MaxFrameBytes, &c.s.readBufs)
 	defer c.sc.release()
@@ -352,6 +367,9 @@ func (c *conn) handle(ctx context.Context, raw []byte) bool {
 			return false
 		}
 	}
+	if IsShortHeader(raw) {
+		return c.sealReport(ctx, raw) // Jointech's e-seals (seal.go)
+	}
 	f, headerRead, err := DecodeFrame(raw)
 	if err != nil || f.Header.MsgID != MsgLocation || f.Header.Fragmented {
 		c.submitBatch() // replies keep the order of the frames
@@ -375,6 +393,10 @@ func (c *conn) handle(ctx context.Context, raw []byte) bool {
 	}
 	if !c.admit(ctx, h) {
 		return true // registry unavailable: no answer, the terminal retries
+	}
+	if !c.unknown && c.session == nil && c.dev.AuthCode == "" && !c.claim(ctx) {
+		c.generalReply(h, ResultFailure)
+		return false
 	}
 	if c.unknown {
 		c.s.m.reject(reasonUnknownDevice)
@@ -400,22 +422,17 @@ func (c *conn) handle(ctx context.Context, raw []byte) bool {
 	}
 	switch h.MsgID {
 	case MsgRegister:
-		if _, err := DecodeRegister(f.Body, h.V2019); err != nil {
-			c.s.m.reject(reasonMalformed)
-			c.generalReply(h, ResultMessageError)
-			return true
-		}
-		code := c.dev.AuthCode
-		if code == "" {
-			code = c.dev.ID // any code is accepted from a device without one
-		}
-		c.registerReply(h, RegisterOK, code)
+		c.register(ctx, h, f.Body)
 	case MsgAuth:
 		a := DecodeAuth(f.Body, h.V2019)
 		if c.dev.AuthCode != "" && a.Code != c.dev.AuthCode {
 			c.s.m.reject(reasonUnauthenticated)
 			c.generalReply(h, ResultFailure)
 			return true
+		}
+		if c.session == nil && !c.claim(ctx) {
+			c.generalReply(h, ResultFailure)
+			return false
 		}
 		c.authed = true
 		c.generalReply(h, ResultOK)
@@ -464,6 +481,8 @@ func (c *conn) admit(ctx context.Context, h *Header) bool {
 		return false
 	}
 	c.decided, c.phone, c.authed = true, h.Phone, false
+	c.s.live.Release(c.session)
+	c.session = nil
 	if c.unknown { // reports nothing: no entry in the device table
 		c.s.gate.Release(c.device)
 		c.device = nil
@@ -471,6 +490,58 @@ func (c *conn) admit(ctx context.Context, h *Header) bool {
 		c.device = c.s.gate.Rebind(c.device, c.dev.ID)
 	}
 	return true
+}
+
+// claim makes this connection the live session of c.dev; false: the device is live on a
+// connection from another address, and this one is to be closed.
+func (c *conn) claim(ctx context.Context) bool {
+	c.session = c.s.live.Claim(ctx, c.dev.ID, c.dev.VehicleID, c.nc)
+	if c.session == nil {
+		c.s.m.reject(reasonDuplicateSession)
+		return false
+	}
+	return true
+}
+
+// register answers a 0x0100. Only the first registration that matches the device's
+// pre-registered record is accepted and handed the auth code (tracker.Admission.Register):
+// anyone may send a registered phone number, and the code is what lets a terminal report as
+// the truck. A terminal keeps its code and authenticates with it when it reconnects.
+func (c *conn) register(ctx context.Context, h *Header, body []byte) {
+	r, err := DecodeRegister(body, h.V2019)
+	if err != nil {
+		c.s.m.reject(reasonMalformed)
+		c.generalReply(h, ResultMessageError)
+		return
+	}
+	err = c.s.cfg.Admission.Register(ctx, c.dev,
+		tracker.Registration{TerminalID: r.TerminalID, Maker: r.Maker, Model: r.Model, Plate: r.Plate}, c.now)
+	var result byte
+	switch {
+	case err == nil:
+		c.dev.RegisteredAt = c.now // another 0x0100 on this connection is a second registration
+		code := c.dev.AuthCode
+		if code == "" {
+			code = c.dev.ID // any code is accepted from a device without one
+		}
+		c.s.log.Info("jt808 terminal registered", "remote", c.nc.RemoteAddr().String(), "device", c.dev.ID,
+			"terminal_id", r.TerminalID, "maker", r.Maker, "model", r.Model, "plate", r.Plate)
+		c.registerReply(h, RegisterOK, code)
+		return
+	case errors.Is(err, tracker.ErrAlreadyRegistered):
+		result = RegisterTerminalTaken
+	case errors.Is(err, tracker.ErrPlateMismatch):
+		result = RegisterNoSuchVehicle
+	case errors.Is(err, tracker.ErrTerminalMismatch), errors.Is(err, tracker.ErrUnknownDevice):
+		result = RegisterNoSuchTerminal
+	default:
+		c.s.log.Warn("jt808 registration", "device", c.dev.ID, "err", err)
+		return // registry unavailable: no answer, the terminal retries
+	}
+	c.s.m.reject(reasonRegistration)
+	c.s.log.Warn("jt808 registration refused", "remote", c.nc.RemoteAddr().String(), "device", c.dev.ID,
+		"terminal_id", r.TerminalID, "maker", r.Maker, "model", r.Model, "plate", r.Plate, "err", err)
+	c.registerReply(h, result, "")
 }
 
 // reassemble collects a sub-package; done reports a whole message in whole.

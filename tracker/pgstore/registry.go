@@ -3,18 +3,21 @@ package pgstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/jackc/pgx/v5"
 )
 
-const deviceCols = `id, protocol, vehicle_id, auth_code, created_at`
+const deviceCols = `id, protocol, vehicle_id, auth_code, terminal_id, maker, model, registered_at, created_at`
 
 func scanDevice(r pgx.CollectableRow) (tracker.Device, error) {
 	var d tracker.Device
-	err := r.Scan(&d.ID, &d.Protocol, &d.VehicleID, &d.AuthCode, &d.CreatedAt)
-	d.CreatedAt = d.CreatedAt.UTC()
+	var reg *time.Time
+	err := r.Scan(&d.ID, &d.Protocol, &d.VehicleID, &d.AuthCode, &d.TerminalID, &d.Maker, &d.Model, &reg, &d.CreatedAt)
+	d.RegisteredAt, d.CreatedAt = utc(reg), d.CreatedAt.UTC()
 	return d, err
 }
 
@@ -33,15 +36,38 @@ func (s *Store) Devices(ctx context.Context) ([]tracker.Device, error) {
 
 // CreateDevice adds d; an existing ID is tracker.ErrConflict.
 func (s *Store) CreateDevice(ctx context.Context, d tracker.Device) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES ($1, $2, $3, $4, $5)`,
-		d.ID, d.Protocol, d.VehicleID, d.AuthCode, orNow(d.CreatedAt))
+	var reg *time.Time
+	if !d.RegisteredAt.IsZero() {
+		reg = &d.RegisteredAt
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		d.ID, d.Protocol, d.VehicleID, d.AuthCode, d.TerminalID, d.Maker, d.Model, reg, orNow(d.CreatedAt))
 	return pgErr(err)
 }
 
-// UpdateDevice replaces everything of d but its creation time.
+// UpdateDevice replaces everything of d but its creation time and registration: the
+// registration is the gateway's (MarkRegistered) and the administrator's (ResetRegistration).
 func (s *Store) UpdateDevice(ctx context.Context, d tracker.Device) error {
-	return notFound(s.pool.Exec(ctx, `UPDATE devices SET protocol = $2, vehicle_id = $3, auth_code = $4 WHERE id = $1`,
-		d.ID, d.Protocol, d.VehicleID, d.AuthCode))
+	return notFound(s.pool.Exec(ctx, `UPDATE devices SET protocol = $2, vehicle_id = $3, auth_code = $4, terminal_id = $5, maker = $6, model = $7 WHERE id = $1`,
+		d.ID, d.Protocol, d.VehicleID, d.AuthCode, d.TerminalID, d.Maker, d.Model))
+}
+
+// MarkRegistered records a terminal's first registration: tracker.ErrAlreadyRegistered when
+// one is recorded.
+func (s *Store) MarkRegistered(ctx context.Context, id string, at time.Time) error {
+	err := notFound(s.pool.Exec(ctx, `UPDATE devices SET registered_at = $2 WHERE id = $1 AND registered_at IS NULL`, id, at))
+	if errors.Is(err, tracker.ErrNotFound) {
+		if _, err := s.Device(ctx, id); err != nil {
+			return err
+		}
+		return tracker.ErrAlreadyRegistered
+	}
+	return err
+}
+
+// ResetRegistration forgets a device's registration, so that the terminal may register again.
+func (s *Store) ResetRegistration(ctx context.Context, id string) error {
+	return notFound(s.pool.Exec(ctx, `UPDATE devices SET registered_at = NULL WHERE id = $1`, id))
 }
 
 // DeleteDevice removes a device.

@@ -30,6 +30,7 @@ var weights = map[string]float64{
 	tracker.AlertBorderCrossingOutsidePort: 10,
 	tracker.AlertCrossingMismatch:          8,
 	tracker.AlertMeeting:                   6,
+	tracker.AlertSealOpened:                8,
 	tracker.AlertDetour:                    5,
 	tracker.AlertDeviceConflict:            5, // a second source of positions: where the truck was is in doubt
 	tracker.AlertSignalLost:                4,

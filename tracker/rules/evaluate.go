@@ -112,6 +112,8 @@ type vstate struct {
 	outbox []tracker.Alert // alert updates made outside a rule's own output (declaration closed)
 
 	gates []*pendingGate // gate reads waiting for the fixes of their time
+
+	seals map[string]*sealState // the e-seals on the cargo, by device (seal.go)
 }
 
 // active is the newest declaration active at t: an older one may linger until it expires (a
@@ -145,6 +147,10 @@ func (vs *vstate) Evaluate(ctx context.Context, f *tracker.Fix, out *tracker.Out
 
 // evaluate runs the rules over one fix of vs, locked by the pipeline.
 func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) error {
+	// Before the checks of the position: a seal reports an opening with or without a fix.
+	if err := e.seal(ctx, vs, f, out); err != nil {
+		return err
+	}
 	if !f.Valid || f.HasFlag(tracker.FlagJump) {
 		return nil
 	}

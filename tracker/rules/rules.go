@@ -166,11 +166,13 @@ func (e *Engine) Load(ctx context.Context) error {
 		return fmt.Errorf("rules: latest fixes: %w", err)
 	}
 	for _, f := range latest {
-		if !f.Valid {
-			continue
-		}
 		vs := e.vehicles.Get(f.VehicleID)
 		vs.Lock()
+		vs.seedSeal(&f)
+		if !f.Valid {
+			vs.Unlock()
+			continue
+		}
 		if !vs.hasLast || f.Time.After(vs.last.Time) {
 			vs.last, vs.hasLast, vs.lastRecv = pt(&f), true, f.ReceivedAt
 			vs.history = append(vs.history[:0], hist{t: f.Time, lat: f.Lat, lon: f.Lon})

@@ -1,10 +1,10 @@
 package sqlitestore
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -12,43 +12,52 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
+
+	"github.com/borderwatch/borderwatch/tracker/sqlitestore/internal/segment"
 )
 
 // fixLog is the append-only log of fix batches beside the database (<db>.wal/): the point where
-// a batch of fixes becomes durable. Each record is one write():
-//
-//	payload length uint32 LE | CRC-32C of the payload uint32 LE | payload
-//
-// and its payload begins with the record's LSN (see record.go). A segment is named after the
-// LSN of its first record (16 hex digits); LSNs only grow, so a segment holds only LSNs below the
-// next segment's name. Writing never reuses a segment after a failed write or a restart: a torn
-// record can only be the last of its segment, and recovery drops it and reads on in the next.
+// a batch of fixes becomes durable. A segment is named after the LSN of its first record (16 hex
+// digits); LSNs only grow, so a segment holds only LSNs below the next segment's name. Writing
+// never reuses a segment after a failed write or a restart: a torn record can only be the last
+// of its segment. Each record is one write(), framed as package segment says, and its payload
+// begins with the record's LSN (see record.go).
 type fixLog struct {
 	dir    string
 	sync   bool
 	maxLen int64
 
-	f      *os.File
-	size   int64
-	closed []uint64 // first LSNs of the segments before the current one, ascending
-	cur    uint64   // first LSN of the current segment
-	broken bool     // the last write failed: start a new segment
-	last   uint64   // highest LSN written or replayed
+	f       *os.File
+	size    int64
+	closed  []uint64 // first LSNs of the segments before the current one, ascending
+	cur     uint64   // first LSN of the current segment
+	marker  [4]byte  // the current segment's
+	ordinal uint32   // the next record's in the current segment
+	broken  bool     // the last write failed: start a new segment
+	last    uint64   // highest LSN written or replayed
+
+	damage LogDamage // what replay found damaged
 
 	// writeHook, set only by tests, replaces a record's write and fdatasync to inject failures.
 	writeHook func(f *os.File, frame []byte) (int, error)
 }
 
+// LogDamage is what recovery found damaged in the fix log when the store opened: records that
+// were written whole (and so may have been acknowledged) but no longer check out. Their fixes
+// are lost; every other record was read.
+type LogDamage struct {
+	Records  int      `json:"records"`  // records lost
+	Bytes    int64    `json:"bytes"`    // bytes skipped, torn writes at segment ends not included
+	Segments []string `json:"segments"` // the damaged segments' paths; a copy of each is kept at <path>.damaged
+}
+
 const (
 	segmentMaxLen = 64 << 20
-	frameHeader   = 8
-	maxRecordLen  = 1 << 30
+	frameHeader   = segment.RecordHeaderLen
 )
 
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
-
 func openFixLog(dir string, sync bool) (*fixLog, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	l := &fixLog{dir: dir, sync: sync, maxLen: segmentMaxLen}
@@ -69,47 +78,68 @@ func (l *fixLog) segPath(first uint64) string {
 	return filepath.Join(l.dir, fmt.Sprintf("%016x", first))
 }
 
-// replay calls fn for every intact record with LSN >= from, in LSN order. A record that does not
-// check out ends its segment: it is a write torn by a crash (or a failed write) and was never
-// acknowledged.
+// replay calls fn for every intact record with LSN >= from, in LSN order. A record cut short at
+// the end of its segment is a write torn by a crash (or a failed write) and was never
+// acknowledged; one damaged anywhere else is skipped, counted in l.damage and logged, and the
+// segment is copied aside for whoever investigates.
 func (l *fixLog) replay(from uint64, log *slog.Logger, fn func(lsn uint64, payload []byte) error) error {
 	for i, first := range l.closed {
 		if i+1 < len(l.closed) && l.closed[i+1] <= from {
 			continue // every record here is older than from
 		}
-		data, err := os.ReadFile(l.segPath(first))
+		path := l.segPath(first)
+		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		off := 0
-		for off < len(data) {
-			if len(data)-off < frameHeader {
-				break
-			}
-			n := int(binary.LittleEndian.Uint32(data[off:]))
-			sum := binary.LittleEndian.Uint32(data[off+4:])
-			if n > len(data)-off-frameHeader {
-				break
-			}
-			payload := data[off+frameHeader : off+frameHeader+n]
-			if crc32.Checksum(payload, crcTable) != sum {
-				break
-			}
+		var fnErr error
+		// The LSN of the record after each gap: a damaged region followed by a record below
+		// from held only records below it too, which are in chunks already.
+		after, prevEnd := map[int]uint64{}, -1
+		scan := segment.Read(data, func(off int, payload []byte) bool {
 			lsn, k := binary.Uvarint(payload)
 			if k <= 0 {
-				break
+				return false
 			}
+			if off != prevEnd {
+				after[off] = lsn
+			}
+			prevEnd = off + frameHeader + len(payload)
 			l.last = max(l.last, lsn)
-			if lsn >= from {
+			if lsn >= from && fnErr == nil {
 				if err := fn(lsn, payload); err != nil {
-					return fmt.Errorf("fix log %016x at %d: %w", first, off, err)
+					fnErr = fmt.Errorf("fix log %016x at %d: %w", first, off, err)
 				}
 			}
-			off += frameHeader + n
+			return true
+		})
+		if fnErr != nil {
+			return fnErr
 		}
-		if off < len(data) {
-			log.Warn("fix log: discarded a torn record at the end of a segment", "segment", filepath.Base(l.segPath(first)), "offset", off, "bytes", len(data)-off)
+		name := filepath.Base(path)
+		lost := false
+		for _, d := range scan.Damaged {
+			if lsn, ok := after[d.Offset+d.Bytes]; ok && lsn < from {
+				log.Warn("fix log: skipped a damaged region holding only fixes already in the database", "segment", name, "offset", d.Offset, "bytes", d.Bytes)
+				continue
+			}
+			log.Error("fix log: skipped a damaged region; the records in it are lost", "segment", name, "offset", d.Offset, "bytes", d.Bytes, "records_lost", d.Records)
+			l.damage.Records += d.Records
+			l.damage.Bytes += int64(d.Bytes)
+			lost = true
 		}
+		if lost {
+			l.damage.Segments = append(l.damage.Segments, path)
+			if err := os.WriteFile(path+".damaged", data, 0o600); err != nil {
+				log.Error("fix log: could not keep a copy of a damaged segment", "segment", name, "err", err)
+			}
+		}
+		if scan.Torn > 0 {
+			log.Warn("fix log: discarded a torn record at the end of a segment", "segment", name, "offset", len(data)-scan.Torn, "bytes", scan.Torn)
+		}
+	}
+	if l.damage.Records > 0 || l.damage.Bytes > 0 {
+		log.Error("fix log damaged", "records_lost", l.damage.Records, "bytes_skipped", l.damage.Bytes, "segments", len(l.damage.Segments))
 	}
 	return nil
 }
@@ -120,7 +150,7 @@ func (l *fixLog) replay(from uint64, log *slog.Logger, fn func(lsn uint64, paylo
 // whole whose fdatasync failed.
 func (l *fixLog) append(lsn uint64, frame []byte) error {
 	payload := frame[frameHeader:]
-	if len(payload) > maxRecordLen {
+	if len(payload) > segment.MaxRecordLen {
 		return fmt.Errorf("fix log record of %d bytes", len(payload))
 	}
 	if l.f == nil || l.broken || l.size >= l.maxLen {
@@ -128,13 +158,13 @@ func (l *fixLog) append(lsn uint64, frame []byte) error {
 			return err
 		}
 	}
-	binary.LittleEndian.PutUint32(frame, uint32(len(payload)))
-	binary.LittleEndian.PutUint32(frame[4:], crc32.Checksum(payload, crcTable))
+	segment.PutRecordHeader(frame, l.marker, l.ordinal)
 	if l.writeHook != nil {
 		n, err := l.writeHook(l.f, frame)
 		l.size += int64(n)
 		if n == len(frame) {
 			l.last = lsn
+			l.ordinal++
 		}
 		if err != nil {
 			l.broken = true
@@ -148,6 +178,7 @@ func (l *fixLog) append(lsn uint64, frame []byte) error {
 		return fmt.Errorf("fix log write: %w", err)
 	}
 	l.last = lsn
+	l.ordinal++
 	if l.sync {
 		if err := syscall.Fdatasync(int(l.f.Fd())); err != nil {
 			l.broken = true
@@ -173,19 +204,26 @@ func (l *fixLog) rotate(first uint64) error {
 			return err
 		}
 	}
-	f, err := os.OpenFile(l.segPath(first), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(l.segPath(first), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
-	if l.sync {
-		// The new segment's directory entry must be durable before any record in it counts.
-		if err := syncDir(l.dir); err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			return err
-		}
+	var marker [4]byte
+	rand.Read(marker[:])
+	header := segment.Header(marker)
+	_, err = f.Write(header)
+	if err == nil && l.sync {
+		// The new segment's directory entry must be durable before any record in it counts
+		// (its header is made durable by the first record's fdatasync).
+		err = syncDir(l.dir)
 	}
-	l.f, l.cur, l.size, l.broken = f, first, 0, false
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	l.f, l.cur, l.size, l.broken = f, first, int64(len(header)), false
+	l.marker, l.ordinal = marker, 0
 	return nil
 }
 

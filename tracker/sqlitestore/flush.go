@@ -291,6 +291,10 @@ func (s *Store) recover(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
+		// A new record at or below a vehicle's flushed LSN would be skipped by the next
+		// recovery. The log always reaches past them, except in a backup's copy of the
+		// database, which may hold chunks newer than its copy of the log.
+		s.nextLSN = max(s.nextLSN, uint64(flushed)+1)
 		se := newSeries(v)
 		se.chunkMax, se.flushedLSN = maxUS, uint64(flushed)
 		r := reader{b: latest}
@@ -333,6 +337,8 @@ func (s *Store) recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.m.corruptRecords.Add(float64(s.log.damage.Records))
+	s.m.corruptBytes.Add(float64(s.log.damage.Bytes))
 	slices.SortFunc(recs, func(a, b record) int { return cmpUint(a.lsn, b.lsn) })
 	now := time.Now()
 	for _, r := range recs {

@@ -11,7 +11,7 @@ import (
 // lockFile takes an exclusive lock on path (created if missing), held until the returned file
 // is closed or the process ends: two servers on one database would both append to its fix log.
 func lockFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ type metrics struct {
 	flushed         prometheus.Counter
 	flushFails      prometheus.Counter
 	checkpointFails prometheus.Counter
+	corruptRecords  prometheus.Counter
+	corruptBytes    prometheus.Counter
 }
 
 func (s *Store) registerMetrics(reg prometheus.Registerer) error {
@@ -25,6 +27,10 @@ func (s *Store) registerMetrics(reg prometheus.Registerer) error {
 			Help: "Flushes that failed (their fixes stay in memory and in the fix log, and are retried)."}),
 		checkpointFails: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_sqlite_checkpoint_errors_total",
 			Help: "WAL checkpoints that failed (retried every second; SQLite's WAL grows meanwhile)."}),
+		corruptRecords: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_sqlite_fixlog_corrupt_records_total",
+			Help: "Fix log records found damaged when the store opened: written whole, unreadable, their fixes lost."}),
+		corruptBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_sqlite_fixlog_corrupt_bytes_total",
+			Help: "Bytes of the fix log skipped as damaged when the store opened (torn writes at segment ends not included)."}),
 	}
 	if reg == nil {
 		return nil
@@ -43,7 +49,7 @@ func (s *Store) registerMetrics(reg prometheus.Registerer) error {
 			defer s.commitMu.Unlock()
 			return float64(len(s.log.closed) + 1)
 		})
-	for _, c := range []prometheus.Collector{s.m.flushSecs, s.m.flushed, s.m.flushFails, s.m.checkpointFails, heads, segments} {
+	for _, c := range []prometheus.Collector{s.m.flushSecs, s.m.flushed, s.m.flushFails, s.m.checkpointFails, s.m.corruptRecords, s.m.corruptBytes, heads, segments} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("sqlitestore: metrics: %w", err)
 		}

@@ -279,7 +279,15 @@ WHEN NEW.seq <> coalesce((SELECT max(seq) FROM audit), 0) + 1
   OR NEW.prev_hash <> coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '')
 BEGIN SELECT RAISE(ABORT, 'audit is append-only: a record goes at the end, linked to the last'); END;
 `,
-	// 7: users' unit: "district" or a port zone's id, which scopes command and patrol users to
+	// 7: device registration (tracker.Device): the pre-registered terminal a JT/T 808
+	// registration must match, and when the terminal registered (0: not yet).
+	`
+ALTER TABLE devices ADD COLUMN terminal_id   TEXT    NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN maker         TEXT    NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN model         TEXT    NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN registered_us INTEGER NOT NULL DEFAULT 0;
+`,
+	// 8: users' unit: "district" or a port zone's id, which scopes command and patrol users to
 	// that port's area. Existing users see the district, as before.
 	`ALTER TABLE users ADD COLUMN unit TEXT NOT NULL DEFAULT 'district';`,
 }

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -39,15 +40,37 @@ func created(t time.Time) int64 {
 	return t.UnixMicro()
 }
 
+const deviceCols = `id, protocol, vehicle_id, auth_code, terminal_id, maker, model, registered_us, created_us`
+
 // CreateDevice registers a device.
 func (s *Store) CreateDevice(ctx context.Context, d tracker.Device) error {
-	return s.exec(ctx, `INSERT INTO devices(id, protocol, vehicle_id, auth_code, created_us) VALUES(?,?,?,?,?)`,
-		d.ID, d.Protocol, d.VehicleID, d.AuthCode, created(d.CreatedAt))
+	return s.exec(ctx, `INSERT INTO devices(`+deviceCols+`) VALUES(?,?,?,?,?,?,?,?,?)`,
+		d.ID, d.Protocol, d.VehicleID, d.AuthCode, d.TerminalID, d.Maker, d.Model, us(d.RegisteredAt), created(d.CreatedAt))
 }
 
-// UpdateDevice changes a device's protocol, vehicle and auth code.
+// UpdateDevice changes a device's protocol, vehicle, auth code and pre-registered terminal;
+// its registration is the gateway's (MarkRegistered) and the administrator's (ResetRegistration).
 func (s *Store) UpdateDevice(ctx context.Context, d tracker.Device) error {
-	return s.execOne(ctx, `UPDATE devices SET protocol = ?, vehicle_id = ?, auth_code = ? WHERE id = ?`, d.Protocol, d.VehicleID, d.AuthCode, d.ID)
+	return s.execOne(ctx, `UPDATE devices SET protocol = ?, vehicle_id = ?, auth_code = ?, terminal_id = ?, maker = ?, model = ? WHERE id = ?`,
+		d.Protocol, d.VehicleID, d.AuthCode, d.TerminalID, d.Maker, d.Model, d.ID)
+}
+
+// MarkRegistered records a terminal's first registration: tracker.ErrAlreadyRegistered when
+// one is recorded.
+func (s *Store) MarkRegistered(ctx context.Context, id string, at time.Time) error {
+	err := s.execOne(ctx, `UPDATE devices SET registered_us = ? WHERE id = ? AND registered_us = 0`, us(at), id)
+	if errors.Is(err, tracker.ErrNotFound) {
+		if _, err := s.Device(ctx, id); err != nil {
+			return err
+		}
+		return tracker.ErrAlreadyRegistered
+	}
+	return err
+}
+
+// ResetRegistration forgets a device's registration, so that the terminal may register again.
+func (s *Store) ResetRegistration(ctx context.Context, id string) error {
+	return s.execOne(ctx, `UPDATE devices SET registered_us = 0 WHERE id = ?`, id)
 }
 
 // DeleteDevice removes a device; its stored fixes stay.
@@ -57,21 +80,21 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 
 func scanDevice(r rowScanner) (tracker.Device, error) {
 	var d tracker.Device
-	var c int64
-	err := r.Scan(&d.ID, &d.Protocol, &d.VehicleID, &d.AuthCode, &c)
-	d.CreatedAt = fromUS(c)
+	var reg, c int64
+	err := r.Scan(&d.ID, &d.Protocol, &d.VehicleID, &d.AuthCode, &d.TerminalID, &d.Maker, &d.Model, &reg, &c)
+	d.RegisteredAt, d.CreatedAt = fromUS(reg), fromUS(c)
 	return d, err
 }
 
 // Device returns a registered device.
 func (s *Store) Device(ctx context.Context, id string) (tracker.Device, error) {
-	d, err := scanDevice(s.r.QueryRowContext(ctx, `SELECT id, protocol, vehicle_id, auth_code, created_us FROM devices WHERE id = ?`, id))
+	d, err := scanDevice(s.r.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, id))
 	return d, notFound(err)
 }
 
 // Devices lists every device.
 func (s *Store) Devices(ctx context.Context) ([]tracker.Device, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, protocol, vehicle_id, auth_code, created_us FROM devices ORDER BY id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,10 @@ type Store struct {
 
 	flushReq                   chan struct{}
 	stop, stopped, flusherDone chan struct{}
+
+	// backupHook, set only by tests, runs in Backup between opening the segments and copying
+	// the database.
+	backupHook func()
 }
 
 // checkpoint copies the WAL into the database from a reader connection, off the writer's path:
@@ -110,6 +115,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
 	}
+	// Created here rather than by SQLite, which would make it 0644; its -wal and -shm files
+	// take the database's mode.
+	db, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
+	}
+	db.Close()
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(on)", "temp_store(memory)", "cache_size(-65536)", "wal_autocheckpoint(0)", "journal_size_limit(268435456)", "mmap_size(268435456)"} {
 		q.Add("_pragma", p)
@@ -218,6 +231,14 @@ func (s *Store) Close() error {
 		errs = append(errs, s.log.removeBelow(s.flushedLSN))
 	}
 	return errors.Join(append(errs, s.r.Close(), s.w.Close(), s.lock.Close())...)
+}
+
+// LogDamage reports what the store found damaged in its fix log when it opened. Damage does not
+// stop the store: every intact record was read, and the rest is lost whatever it does.
+func (s *Store) LogDamage() LogDamage {
+	d := s.log.damage
+	d.Segments = slices.Clone(d.Segments)
+	return d
 }
 
 // Ping reports whether the database answers.

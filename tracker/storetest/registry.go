@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,6 +64,72 @@ func testDevices(t *testing.T, s Store) {
 	if err := s.CreateDevice(ctx, d1); err != nil {
 		t.Errorf("CreateDevice after delete: %v", err)
 	}
+}
+
+// testDeviceRegistration: the pre-registered terminal round-trips; a registration is recorded
+// once, by one of many at once, survives UpdateDevice and is forgotten by ResetRegistration.
+func testDeviceRegistration(t *testing.T, s Store) {
+	ctx := t.Context()
+	d := tracker.Device{ID: "13912344329", Protocol: tracker.ProtocolJT808, VehicleID: "truck-1", AuthCode: "A1B2",
+		TerminalID: "T100001", Maker: "70111", Model: "KM-9"}
+	if err := s.CreateDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Device(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TerminalID != d.TerminalID || got.Maker != d.Maker || got.Model != d.Model || !got.RegisteredAt.IsZero() {
+		t.Errorf("Device = %+v, want terminal %s/%s/%s, not registered", got, d.Maker, d.Model, d.TerminalID)
+	}
+
+	at := base.Add(time.Minute)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { errs[i] = s.MarkRegistered(ctx, d.ID, at.Add(time.Duration(i)*time.Second)) })
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, tracker.ErrAlreadyRegistered):
+			t.Errorf("MarkRegistered: %v, want nil or ErrAlreadyRegistered", err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d of %d concurrent registrations recorded, want 1", won, len(errs))
+	}
+	got, _ = s.Device(ctx, d.ID)
+	if got.RegisteredAt.IsZero() || got.RegisteredAt.Before(at.Add(-time.Millisecond)) {
+		t.Errorf("RegisteredAt = %v, want from %v", got.RegisteredAt, at)
+	}
+	first := got.RegisteredAt
+
+	upd := got
+	upd.RegisteredAt, upd.TerminalID, upd.Maker, upd.Model = time.Time{}, "T100002", "", ""
+	if err := s.UpdateDevice(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Device(ctx, d.ID)
+	if !sameTime(first, got.RegisteredAt) || got.TerminalID != "T100002" || got.Maker != "" || got.Model != "" {
+		t.Errorf("after UpdateDevice: %+v, want registered at %v, terminal T100002 without maker and model", got, first)
+	}
+	wantErr(t, "MarkRegistered again", s.MarkRegistered(ctx, d.ID, at), tracker.ErrAlreadyRegistered)
+	wantErr(t, "MarkRegistered of a missing id", s.MarkRegistered(ctx, "nope", at), tracker.ErrNotFound)
+
+	if err := s.ResetRegistration(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Device(ctx, d.ID); !got.RegisteredAt.IsZero() {
+		t.Errorf("RegisteredAt after reset = %v, want zero", got.RegisteredAt)
+	}
+	if err := s.MarkRegistered(ctx, d.ID, at); err != nil {
+		t.Errorf("MarkRegistered after reset: %v", err)
+	}
+	wantErr(t, "ResetRegistration of a missing id", s.ResetRegistration(ctx, "nope"), tracker.ErrNotFound)
 }
 
 func testVehicles(t *testing.T, s Store) {

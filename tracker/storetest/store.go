@@ -35,6 +35,10 @@ type Store interface {
 	UpdateDevice(ctx context.Context, d tracker.Device) error
 	DeleteDevice(ctx context.Context, id string) error
 	Devices(ctx context.Context) ([]tracker.Device, error)
+	// MarkRegistered records a terminal's first registration, atomically: the second is
+	// tracker.ErrAlreadyRegistered until ResetRegistration. UpdateDevice leaves both alone.
+	MarkRegistered(ctx context.Context, id string, at time.Time) error
+	ResetRegistration(ctx context.Context, id string) error
 	CreateVehicle(ctx context.Context, v tracker.Vehicle) error
 	UpdateVehicle(ctx context.Context, v tracker.Vehicle) error
 	DeleteVehicle(ctx context.Context, id string) error

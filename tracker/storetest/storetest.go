@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"AlertLifecycle", testAlertLifecycle},
 		{"AlertQuery", testAlertQuery},
 		{"Devices", testDevices},
+		{"DeviceRegistration", testDeviceRegistration},
 		{"Vehicles", testVehicles},
 		{"Zones", testZones},
 		{"ZonesAllOrNothing", testZonesAllOrNothing},

@@ -19,6 +19,7 @@ const markColors: Record<string, string> = {
   zone_enter: '#3fa9f5',
   zone_exit: '#3fa9f5',
   border_cross: '#e056fd',
+  seal_unlocked: '#ff9500',
   alert: '#ff3b30',
 };
 
