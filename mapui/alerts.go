@@ -1,8 +1,10 @@
 package mapui
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,10 +19,17 @@ func (s *Server) events(c *gin.Context) {
 	if !s.optionalPeriod(c, &q.From, &q.To) || !limitParam(c, &q.Limit) {
 		return
 	}
+	area, ok := s.scope(c)
+	if !ok {
+		return
+	}
 	evs, err := s.cfg.Store.Events(c.Request.Context(), q)
 	if err != nil {
 		s.storeFail(c, err)
 		return
+	}
+	if area != nil {
+		evs = slices.DeleteFunc(evs, func(ev tracker.Event) bool { return !area.seesEvent(&ev) })
 	}
 	c.JSON(http.StatusOK, gin.H{"events": evs})
 }
@@ -70,10 +79,17 @@ func (s *Server) listAlerts(c *gin.Context) {
 	if !s.optionalPeriod(c, &q.From, &q.To) || !limitParam(c, &q.Limit) {
 		return
 	}
+	area, ok := s.scope(c)
+	if !ok {
+		return
+	}
 	as, err := s.cfg.Store.Alerts(c.Request.Context(), q)
 	if err != nil {
 		s.storeFail(c, err)
 		return
+	}
+	if area != nil {
+		as = slices.DeleteFunc(as, func(a tracker.Alert) bool { return !area.seesAlert(&a) })
 	}
 	c.JSON(http.StatusOK, gin.H{"alerts": as})
 }
@@ -92,12 +108,32 @@ func (s *Server) getAlert(c *gin.Context) {
 	if !ok {
 		return
 	}
+	area, ok := s.scope(c)
+	if !ok {
+		return
+	}
 	a, err := s.cfg.Store.Alert(c.Request.Context(), id)
+	if err == nil && !area.seesAlert(&a) {
+		err = tracker.ErrNotFound
+	}
 	if err != nil {
 		s.storeFail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, a)
+}
+
+// alertInArea is tracker.ErrNotFound when area does not show the alert id: one outside a
+// unit's area is handled as one that does not exist.
+func (s *Server) alertInArea(ctx context.Context, area *unitArea, id int64) error {
+	if area == nil {
+		return nil
+	}
+	a, err := s.cfg.Store.Alert(ctx, id)
+	if err == nil && !area.seesAlert(&a) {
+		return tracker.ErrNotFound
+	}
+	return err
 }
 
 func (s *Server) alertStatus(status string) gin.HandlerFunc {
@@ -117,8 +153,16 @@ func (s *Server) alertStatus(status string) gin.HandlerFunc {
 			badRequest(c, "note longer than 4000 characters")
 			return
 		}
+		area, ok := s.scope(c)
+		if !ok {
+			return
+		}
 		se := session(c)
-		a, err := s.cfg.Store.SetAlertStatus(c.Request.Context(), id, status, se.Username, strings.TrimSpace(req.Note), time.Now().UTC())
+		var a tracker.Alert
+		err := s.alertInArea(c.Request.Context(), area, id)
+		if err == nil {
+			a, err = s.cfg.Store.SetAlertStatus(c.Request.Context(), id, status, se.Username, strings.TrimSpace(req.Note), time.Now().UTC())
+		}
 		if err != nil {
 			result := "error"
 			if errors.Is(err, tracker.ErrTransition) || errors.Is(err, tracker.ErrNotFound) {

@@ -3,6 +3,7 @@ package mapui
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -189,8 +191,15 @@ var severityRank = map[string]int{tracker.SeverityInfo: 0, tracker.SeverityWarni
 
 type client struct {
 	conn *websocket.Conn
-	mu   sync.Mutex
-	sub  subscription
+	// session is the one the socket was opened with; area what its user may see (nil: all),
+	// whatever the subscription asks.
+	session tracker.Session
+	area    *unitArea
+	// ended is closed (once, by Hub.endSessions) when this server ends the session.
+	ended   chan struct{}
+	endOnce sync.Once
+	mu      sync.Mutex
+	sub     subscription
 	// positions keeps only the newest message per vehicle until the next flush.
 	positions map[string][]byte
 	order     []string
@@ -206,6 +215,9 @@ func (c *client) inBox(lat, lon float64) bool {
 }
 
 func (c *client) wantsFix(f *tracker.Fix) bool {
+	if !c.area.seesFix(f) {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sub.vehicles != nil && !c.sub.vehicles[f.VehicleID] {
@@ -215,6 +227,9 @@ func (c *client) wantsFix(f *tracker.Fix) bool {
 }
 
 func (c *client) wantsAlert(a *tracker.Alert) bool {
+	if !c.area.seesAlert(a) {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if severityRank[a.Severity] < c.sub.minRank {
@@ -290,21 +305,23 @@ var upgrader = websocket.Upgrader{
 
 func (s *Server) live(c *gin.Context) {
 	h := s.cfg.Hub
-	if !s.audited(c, "live.open", "live", nil) {
+	area, ok := s.scope(c)
+	if !ok || !s.audited(c, "live.open", "live", nil) {
 		return
 	}
 	conn, err := upgrader.Upgrade(c.Writer, c.Request, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
-	cl := &client{conn: conn, positions: map[string][]byte{}, wake: make(chan struct{}, 1)}
+	cl := &client{conn: conn, session: session(c), area: area, positions: map[string][]byte{},
+		wake: make(chan struct{}, 1), ended: make(chan struct{})}
 	h.mu.Lock()
 	h.clients[cl] = struct{}{}
 	h.mu.Unlock()
 	h.conns.Inc()
 	done := make(chan struct{})
 	go h.writeLoop(cl, done)
-	go s.keepSessionAlive(session(c).TokenHash, done)
+	go s.watchSession(cl, done)
 	h.readLoop(cl)
 	close(done)
 	h.mu.Lock()
@@ -314,21 +331,70 @@ func (s *Server) live(c *gin.Context) {
 	conn.Close()
 }
 
-// keepSessionAlive counts an open live connection as activity, so that a wall screen that only
-// listens is not logged out by the idle timeout; closing the screen ends that.
-func (s *Server) keepSessionAlive(tokenHash string, done <-chan struct{}) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
+// SessionEnded closes the live sockets of the session at once (access.SessionWatcher).
+func (h *Hub) SessionEnded(tokenHash string) {
+	h.endSessions(func(se *tracker.Session) bool { return se.TokenHash == tokenHash })
+}
+
+// UserSessionsEnded closes the live sockets of the user at once (access.SessionWatcher).
+func (h *Hub) UserSessionsEnded(username string) {
+	h.endSessions(func(se *tracker.Session) bool { return se.Username == username })
+}
+
+func (h *Hub) endSessions(match func(*tracker.Session) bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.clients {
+		if match(&c.session) {
+			c.endOnce.Do(func() { close(c.ended) })
+		}
+	}
+}
+
+// closeSessionEnded is the close code a live socket ends with when its session does: the
+// client logs in again rather than reconnect.
+const closeSessionEnded = 4401
+
+// watchSession closes the socket when its session ends: at once when this server ends it
+// (logout, the user changed, disabled or deleted: Hub.SessionEnded), at its expiry by the
+// clock, and otherwise by re-reading it now and every LiveRecheck, which sees what another
+// server on the same store did (and a logout between the upgrade and the registration). The
+// re-read counts as activity, so a wall screen that only listens is not logged out by the idle
+// timeout; closing the screen ends that.
+func (s *Server) watchSession(c *client, done <-chan struct{}) {
+	expiry := time.NewTimer(time.Until(c.session.ExpiresAt))
+	defer expiry.Stop()
+	recheck := time.NewTicker(s.cfg.LiveRecheck)
+	defer recheck.Stop()
+	for ended := s.sessionGone(c.session.TokenHash); !ended; {
 		select {
 		case <-done:
 			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			s.cfg.Access.Touch(ctx, tokenHash)
-			cancel()
+		case <-c.ended:
+			ended = true
+		case <-expiry.C:
+			ended = true
+		case <-recheck.C:
+			ended = s.sessionGone(c.session.TokenHash)
 		}
 	}
+	c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeSessionEnded, "session_ended"), time.Now().Add(time.Second))
+	c.conn.Close() // the read loop ends and unregisters the client
+}
+
+// sessionGone re-reads a session. A store that cannot answer is no proof that the session
+// ended: the socket stays, and the next re-read decides.
+func (s *Server) sessionGone(tokenHash string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := s.cfg.Access.CheckSession(ctx, tokenHash)
+	switch {
+	case errors.Is(err, access.ErrInvalidToken), errors.Is(err, access.ErrTokenExpired):
+		return true
+	case err != nil:
+		s.log.Warn("live: cannot re-check the session", "err", err)
+	}
+	return false
 }
 
 // readLoop takes subscriptions until the client goes away.

@@ -59,14 +59,7 @@ func liveClient(t *testing.T, sub map[string]any) (hub *mapui.Hub, next func() [
 	}
 	next = func() []liveMsg {
 		t.Helper()
-		var m liveMsg
-		if err := ws.ReadJSON(&m); err != nil {
-			t.Fatal(err)
-		}
-		if m.Type == "batch" {
-			return m.Messages
-		}
-		return []liveMsg{m}
+		return readLive(t, ws)
 	}
 	for {
 		for _, m := range next() {

@@ -70,6 +70,13 @@ type Config struct {
 	// believed; from anyone else the client is the connection's address. Default none: a
 	// forged header would otherwise give a client any address it likes (login throttling, audit).
 	TrustedProxies []string
+	// UnitBufferM is how far around its port's zones a command or patrol user of a port unit
+	// sees (default 30 km).
+	UnitBufferM float64
+	// LiveRecheck is how often a live WebSocket re-reads its session (default 5 s), to close
+	// when another server on the same store ended it; this server's own logouts and user
+	// changes close it at once.
+	LiveRecheck time.Duration
 }
 
 // Server is the HTTP side of BorderWatch.
@@ -92,6 +99,12 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.UnitBufferM == 0 {
+		cfg.UnitBufferM = defaultUnitBufferM
+	}
+	if cfg.LiveRecheck == 0 {
+		cfg.LiveRecheck = 5 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -143,7 +156,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.POST("/devices/:id/reset-registration", s.requirePerm(access.PermRegistry), s.resetRegistration)
 
 	a.GET("/positions", s.requirePerm(access.PermView), s.positions)
-	a.GET("/search", s.requirePerm(access.PermTrack), s.search)
+	a.GET("/search", s.requirePerm(access.PermSearch), s.search)
 
 	a.GET("/zones", s.requirePerm(access.PermView), s.listZones)
 	a.POST("/zones", s.requirePerm(access.PermZones), s.createZone)
@@ -177,6 +190,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.POST("/webhooks/deliveries/:id/retry", s.requirePerm(access.PermWebhooks), s.retryDelivery)
 
 	if cfg.Hub != nil {
+		cfg.Access.Watch(cfg.Hub)
 		api.GET("/live", s.authenticate, s.requirePerm(access.PermView), s.live)
 	}
 	s.engine = e

@@ -30,11 +30,19 @@ type api struct {
 	store  *sqlitestore.Store
 	audit  *auditSwitch // the store as access sees it: its audit log can be made to fail
 	risk   *risk.Scorer
+	hub    *mapui.Hub
 	tokens map[string]string // role → token
 }
 
 // newAPI serves a new store with a user of each role; configure changes the server's Config.
 func newAPI(t *testing.T, configure ...func(*mapui.Config)) *api {
+	t.Helper()
+	return newAPIWith(t, access.Options{}, mapui.Config{}, configure...)
+}
+
+// newAPIWith is newAPI with access's options and the server's LiveRecheck and UnitBufferM of
+// given; the hub runs.
+func newAPIWith(t *testing.T, opt access.Options, given mapui.Config, configure ...func(*mapui.Config)) *api {
 	t.Helper()
 	st, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
 	if err != nil {
@@ -48,10 +56,12 @@ func newAPI(t *testing.T, configure ...func(*mapui.Config)) *api {
 	p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Registerer: reg})
 	t.Cleanup(p.Close)
 	hub := mapui.NewHub(nil, reg)
+	go hub.Run(t.Context())
 	audit := &auditSwitch{Store: st}
-	acc := access.New(audit, access.Options{})
+	acc := access.New(audit, opt)
 	scorer := risk.New(risk.Config{})
-	cfg := mapui.Config{Store: st, Access: acc, Ingest: p, Hub: hub, Risk: scorer, Gatherer: reg}
+	cfg := mapui.Config{Store: st, Access: acc, Ingest: p, Hub: hub, Risk: scorer, Gatherer: reg,
+		LiveRecheck: given.LiveRecheck, UnitBufferM: given.UnitBufferM}
 	for _, f := range configure {
 		f(&cfg)
 	}
@@ -59,7 +69,7 @@ func newAPI(t *testing.T, configure ...func(*mapui.Config)) *api {
 	if _, err := acc.EnsureAdmin(t.Context(), adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	a := &api{t: t, srv: httptest.NewServer(s.Handler()), store: st, audit: audit, risk: scorer, tokens: map[string]string{}}
+	a := &api{t: t, srv: httptest.NewServer(s.Handler()), store: st, audit: audit, risk: scorer, hub: hub, tokens: map[string]string{}}
 	t.Cleanup(a.srv.Close)
 	a.tokens[access.RoleAdmin] = a.login("admin", adminPassword, 200)
 	// The auditor and then the security administrator are created while there is none yet.
@@ -158,7 +168,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"DELETE", "/api/v1/users/nobody", nil, []string{access.RoleAdmin, access.RoleSecurity}},
 		{"GET", "/api/v1/audit", nil, []string{access.RoleAuditor}},
 		{"GET", "/api/v1/audit/verify", nil, []string{access.RoleAuditor}},
-		{"GET", "/api/v1/search?bbox=111,43,112,44", nil, all},
+		{"GET", "/api/v1/search?bbox=111,43,112,44", nil, []string{access.RoleAdmin, access.RoleInvestigator}},
 	}
 	roles := append(all, access.RoleAuditor, access.RoleSecurity)
 	for _, c := range calls {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,10 +22,17 @@ import (
 const maxTrackPeriod = 31 * 24 * time.Hour
 
 func (s *Server) positions(c *gin.Context) {
+	area, ok := s.scope(c)
+	if !ok {
+		return
+	}
 	fs, err := s.cfg.Store.LatestFixes(c.Request.Context())
 	if err != nil {
 		s.storeFail(c, err)
 		return
+	}
+	if area != nil {
+		fs = slices.DeleteFunc(fs, func(f tracker.Fix) bool { return !area.seesFix(&f) })
 	}
 	if !s.audited(c, "positions.read", "positions", gin.H{"vehicles": len(fs)}) {
 		return
@@ -50,9 +58,19 @@ func (s *Server) track(c *gin.Context) {
 		badRequest(c, "format must be json, columns, geojson, gpx, kml or csv")
 		return
 	}
+	area, ok := s.scope(c)
+	if !ok {
+		return
+	}
 	fixes, err := s.cfg.Store.Track(c.Request.Context(), id, from, to)
 	if err != nil {
 		s.storeFail(c, err)
+		return
+	}
+	// A port unit gets the whole track of a vehicle that was in its area in the period (where
+	// it came from is what an officer stopping it asks), none of one that never was.
+	if area != nil && len(fixes) > 0 && !slices.ContainsFunc(fixes, func(f tracker.Fix) bool { return area.seesFix(&f) }) {
+		fail(c, http.StatusForbidden, "outside_unit", "this vehicle was not in your unit's area in this period")
 		return
 	}
 	detail := gin.H{"vehicle_id": id, "from": from, "to": to, "fixes": len(fixes), "format": format}

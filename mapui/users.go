@@ -15,6 +15,7 @@ type userRequest struct {
 	Password string `json:"password"`
 	Role     string `json:"role"`
 	Disabled *bool  `json:"disabled"`
+	Unit     string `json:"unit"`
 }
 
 // accessFail answers a refusal of access's rules with 400, a change the role may not make
@@ -46,10 +47,10 @@ func (s *Server) listUsers(c *gin.Context) {
 
 func (s *Server) createUser(c *gin.Context) {
 	var req userRequest
-	if !bindJSON(c, &req) {
+	if !bindJSON(c, &req) || !s.checkUnit(c, req.Unit) {
 		return
 	}
-	nu := access.NewUser{Username: req.Username, Password: req.Password, Role: req.Role}
+	nu := access.NewUser{Username: req.Username, Password: req.Password, Role: req.Role, Unit: req.Unit}
 	if req.Disabled != nil {
 		nu.Disabled = *req.Disabled
 	}
@@ -63,11 +64,11 @@ func (s *Server) createUser(c *gin.Context) {
 
 func (s *Server) updateUser(c *gin.Context) {
 	var req userRequest
-	if !bindJSON(c, &req) {
+	if !bindJSON(c, &req) || !s.checkUnit(c, req.Unit) {
 		return
 	}
 	u, err := s.cfg.Access.UpdateUser(c.Request.Context(), actor(c), c.Param("name"),
-		access.UserChange{Role: req.Role, Password: req.Password, Disabled: req.Disabled})
+		access.UserChange{Role: req.Role, Password: req.Password, Disabled: req.Disabled, Unit: req.Unit})
 	if err != nil {
 		s.accessFail(c, err)
 		return

@@ -91,6 +91,9 @@ type User struct {
 	MustChange bool `json:"must_change,omitempty"`
 	// PasswordChangedAt is when the password was set; passwords expire after a configured age.
 	PasswordChangedAt time.Time `json:"password_changed_at"`
+	// Unit is UnitDistrict or a port zone's id: command and patrol users of a port see only
+	// what is in that port's area.
+	Unit string `json:"unit"`
 }
 
 // LoginFailures counts the failed logins of one user name (lower case) from one address, in
@@ -101,6 +104,9 @@ type LoginFailures struct {
 	Count    int
 	Since    time.Time
 }
+
+// UnitDistrict is the unit of a user who sees the whole district.
+const UnitDistrict = "district"
 
 // Session is a bearer token's server side. The token itself is never stored, only its hash.
 type Session struct {

@@ -200,6 +200,8 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Logger:              a.log,
 		Gatherer:            a.reg,
 		Now:                 cfg.Now,
+		UnitBufferM:         cfg.UnitBufferKm * 1000,
+		LiveRecheck:         cfg.LiveRecheck,
 		DeclarationsChanged: a.rules.DeclarationChanged,
 		VehiclesChanged:     a.rules.VehicleChanged,
 		ZonesChanged: func(ctx context.Context, zs []geofence.Zone) error {

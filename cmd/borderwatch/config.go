@@ -51,6 +51,9 @@ type config struct {
 
 	// PasswordMaxAge: a password older than this logs in only to be changed; negative: never.
 	PasswordMaxAge time.Duration
+	// Port units (mapui.Config.UnitBufferM) and live sockets (mapui.Config.LiveRecheck).
+	UnitBufferKm float64
+	LiveRecheck  time.Duration
 
 	// Webhooks (package notifier).
 	WebhookURLs    string
@@ -140,6 +143,8 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 	str(&c.AuditAnchorFile, "audit-anchor-file", "BW_AUDIT_ANCHOR_FILE", "", "append-only file of the audit chain's heads, checked by audit verify; empty: <data-dir>/audit-anchors.log")
 	duration(&c.AuditAnchorEvery, "audit-anchor-every", "BW_AUDIT_ANCHOR_EVERY", defaultAnchorEvery, "how often the audit chain's head is anchored (also at start and shutdown)")
 	duration(&c.PasswordMaxAge, "password-max-age", "BW_PASSWORD_MAX_AGE", 90*24*time.Hour, "passwords expire after this; an expired one logs in only to be changed; negative: never")
+	float(&c.UnitBufferKm, "unit-buffer-km", "BW_UNIT_BUFFER_KM", 30, "command and patrol users of a port unit see this far around the port's zones (its control zone, yards, corridors)")
+	duration(&c.LiveRecheck, "live-recheck", "BW_LIVE_RECHECK", 5*time.Second, "how often a live WebSocket re-reads its session, to close when another server on the same database ended it")
 	str(&c.WebhookURLs, "webhook-urls", "BW_WEBHOOK_URLS", "", "comma-separated URLs that receive every alert change as a JSON POST")
 	str(&c.WebhookSecret, "webhook-secret", "BW_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing requests to --webhook-urls; empty: unsigned")
 	str(&c.WebhooksFile, "webhooks-file", "BW_WEBHOOKS_FILE", "", "JSON file of webhooks with their own names, secrets and filters")

@@ -57,14 +57,15 @@ type Options struct {
 // Service is access control over one store. Sessions, throttling and the audit log use the wall
 // clock, never the data's: a login must not expire in minutes because a replay runs at 60×.
 type Service struct {
-	store   Store
-	ttl     time.Duration
-	idle    time.Duration
-	maxAge  time.Duration // of passwords; <= 0: no limit
-	log     *slog.Logger
-	records *recordLimiter
-	audit   auditing
-	now     func() time.Time // the wall clock; tests set another
+	store    Store
+	ttl      time.Duration
+	idle     time.Duration
+	maxAge   time.Duration // of passwords; <= 0: no limit
+	log      *slog.Logger
+	records  *recordLimiter
+	audit    auditing
+	now      func() time.Time // the wall clock; tests set another
+	watchers watchers
 }
 
 // New returns a Service over st.

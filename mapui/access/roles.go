@@ -19,6 +19,7 @@ type Permission string
 const (
 	PermView         Permission = "view"          // positions, vehicles, devices, zones, events, alerts, live
 	PermTrack        Permission = "track"         // one vehicle's track
+	PermSearch       Permission = "search"        // every vehicle in an area over a period
 	PermExport       Permission = "export"        // track exports (evidence)
 	PermHandleAlerts Permission = "alerts.handle" // acknowledge and resolve
 	PermRegistry     Permission = "registry.edit" // vehicles and devices
@@ -37,12 +38,12 @@ const (
 // administrators' accounts, the audit administrator alone reads the audit, and nobody can
 // change it.
 var rolePermissions = map[string][]Permission{
-	RoleAdmin:        {PermView, PermTrack, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsersRead, PermUsers, PermWebhooks},
+	RoleAdmin:        {PermView, PermTrack, PermSearch, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsersRead, PermUsers, PermWebhooks},
 	RoleSecurity:     {PermUsersRead, PermRoles},
 	RoleAuditor:      {PermAudit},
 	RoleCommand:      {PermView, PermTrack, PermHandleAlerts, PermDeclarations, PermGate},
 	RolePatrol:       {PermView, PermTrack, PermHandleAlerts},
-	RoleInvestigator: {PermView, PermTrack, PermExport},
+	RoleInvestigator: {PermView, PermTrack, PermSearch, PermExport},
 }
 
 // administrators are the roles whose accounts only the security administrator manages, and

@@ -120,8 +120,14 @@ func (s *Service) recordRefused(ctx context.Context, username, addr, result stri
 // Authenticate returns the session of a bearer token: it must exist, not be expired, and have
 // been used within the idle timeout. An expired session is deleted.
 func (s *Service) Authenticate(ctx context.Context, token string) (tracker.Session, error) {
-	th := hashToken(token)
-	se, err := s.store.Session(ctx, th)
+	return s.CheckSession(ctx, hashToken(token))
+}
+
+// CheckSession is Authenticate by the token's hash, for what holds a session open (a live
+// WebSocket re-checks it): a session ended by another server on the same store is seen here.
+// It counts as activity against the idle timeout.
+func (s *Service) CheckSession(ctx context.Context, tokenHash string) (tracker.Session, error) {
+	se, err := s.store.Session(ctx, tokenHash)
 	if errors.Is(err, tracker.ErrNotFound) {
 		return tracker.Session{}, ErrInvalidToken
 	}
@@ -130,20 +136,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (tracker.Sessi
 	}
 	now := s.now()
 	if now.After(se.ExpiresAt) || now.Sub(se.LastSeen) > s.idle {
-		s.store.DeleteSession(ctx, th)
+		s.store.DeleteSession(ctx, tokenHash)
 		return tracker.Session{}, ErrTokenExpired
 	}
 	// Touch at most once a minute: the idle clock needs no finer grain, and every write
 	// competes with ingest for the store.
 	if now.Sub(se.LastSeen) > time.Minute {
-		s.store.TouchSession(ctx, th, now.UTC())
+		s.store.TouchSession(ctx, tokenHash, now.UTC())
 	}
 	return se, nil
-}
-
-// Touch counts now as activity of the session, against the idle timeout.
-func (s *Service) Touch(ctx context.Context, tokenHash string) error {
-	return s.store.TouchSession(ctx, tokenHash, time.Now().UTC())
 }
 
 // Logout ends the session and audits it; a session already gone is no error.
@@ -151,6 +152,7 @@ func (s *Service) Logout(ctx context.Context, se tracker.Session) error {
 	if err := s.store.DeleteSession(ctx, se.TokenHash); err != nil && !errors.Is(err, tracker.ErrNotFound) {
 		return err
 	}
+	s.sessionEnded(se.TokenHash)
 	return s.Record(ctx, se.Username, "logout", "user:"+se.Username, "ok", nil)
 }
 

@@ -181,25 +181,29 @@ func TestAuthenticateExpiry(t *testing.T) {
 	}
 }
 
-// TestIdleTimeoutOption: a shorter idle timeout ends sessions sooner, and Touch keeps one alive.
+// TestIdleTimeoutOption: a shorter idle timeout ends sessions sooner, and CheckSession (a live
+// socket's re-check) keeps one alive.
 func TestIdleTimeoutOption(t *testing.T) {
 	_, st := newService(t)
 	svc := access.New(st, access.Options{IdleTimeout: 5 * time.Minute})
 	now := time.Now().UTC()
-	se := tracker.Session{TokenHash: tokenHash("wall"), Username: "admin", Role: access.RoleAdmin, CreatedAt: now, ExpiresAt: now.Add(time.Hour), LastSeen: now.Add(-6 * time.Minute)}
+	se := tracker.Session{TokenHash: tokenHash("wall"), Username: "admin", Role: access.RoleAdmin, CreatedAt: now, ExpiresAt: now.Add(time.Hour), LastSeen: now.Add(-4 * time.Minute)}
 	if err := st.CreateSession(t.Context(), se); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Touch(t.Context(), se.TokenHash); err != nil {
+	if _, err := svc.CheckSession(t.Context(), se.TokenHash); err != nil {
 		t.Fatal(err)
 	}
+	if stored, err := st.Session(t.Context(), se.TokenHash); err != nil || stored.LastSeen.Before(now) {
+		t.Errorf("CheckSession did not count as activity: %+v, %v", stored, err)
+	}
 	if _, err := svc.Authenticate(t.Context(), "wall"); err != nil {
-		t.Errorf("after Touch: %v", err)
+		t.Errorf("after CheckSession: %v", err)
 	}
 	if err := st.TouchSession(t.Context(), se.TokenHash, now.Add(-6*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Authenticate(t.Context(), "wall"); !errors.Is(err, access.ErrTokenExpired) {
+	if _, err := svc.CheckSession(t.Context(), se.TokenHash); !errors.Is(err, access.ErrTokenExpired) {
 		t.Errorf("6 min idle with a 5 min timeout: %v, want ErrTokenExpired", err)
 	}
 }

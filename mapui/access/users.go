@@ -38,19 +38,32 @@ type Actor struct {
 	Role     string
 }
 
+// A unit is "district" or a zone id; that the zone is a port is for the caller to check, which
+// knows the zones.
+var validUnit = regexp.MustCompile(`^[a-zA-Z0-9_.\-]{1,128}$`)
+
+const errUnit = PolicyError("unit must be district or a port zone id")
+
 // NewUser is a user as an administrator creates it, with the password in clear.
 type NewUser struct {
 	Username string
 	Password string
 	Role     string
 	Disabled bool
+	Unit     string // "": tracker.UnitDistrict
 }
 
-// UserChange edits a user: an empty Role or Password, or a nil Disabled, stays as it is.
+// UserChange edits a user: an empty Role, Password or Unit, or a nil Disabled, stays as it is.
 type UserChange struct {
 	Role     string
 	Password string
 	Disabled *bool
+	Unit     string
+}
+
+// User returns one user.
+func (s *Service) User(ctx context.Context, name string) (tracker.User, error) {
+	return s.store.User(ctx, name)
 }
 
 // Users lists the users.
@@ -76,16 +89,22 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, nu NewUser) (trac
 			return tracker.User{}, err
 		}
 	}
+	if nu.Unit == "" {
+		nu.Unit = tracker.UnitDistrict
+	}
+	if !validUnit.MatchString(nu.Unit) {
+		return tracker.User{}, errUnit
+	}
 	h, err := hashNewPassword(nu.Password)
 	if err != nil {
 		return tracker.User{}, err
 	}
 	now := s.now().UTC()
-	u := tracker.User{Username: nu.Username, Role: nu.Role, Hash: h, CreatedAt: now, Disabled: nu.Disabled, PasswordChangedAt: now}
+	u := tracker.User{Username: nu.Username, Role: nu.Role, Hash: h, CreatedAt: now, Disabled: nu.Disabled, PasswordChangedAt: now, Unit: nu.Unit}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return tracker.User{}, err
 	}
-	return u, s.Record(ctx, actor.Username, "user.create", "user:"+u.Username, "ok", map[string]string{"role": u.Role})
+	return u, s.Record(ctx, actor.Username, "user.create", "user:"+u.Username, "ok", map[string]string{"role": u.Role, "unit": u.Unit})
 }
 
 // mayAssign refuses unless actor may create an account of role: the security administrator
@@ -127,13 +146,15 @@ func mayManage(actor Actor, target tracker.User) error {
 type accountState struct {
 	Role     string `json:"role"`
 	Disabled bool   `json:"disabled"`
+	Unit     string `json:"unit,omitempty"`     // only when it changes
 	Password string `json:"password,omitempty"` // "changed", never the password or its hash
 }
 
-// UpdateUser changes a role, a password or the disabled flag of the user name, on behalf of
-// actor, and audits it with the account's state before and after. Nobody changes their own
+// UpdateUser changes a role, a password, the disabled flag or the unit of the user name, on
+// behalf of actor, and audits it with the account's state before and after. Nobody changes their own
 // role, disables themselves or sets their own password here (ChangePassword asks for the old
-// one). Any change ends the user's sessions, so a demoted or disabled user loses access at once.
+// one). Any change ends the user's sessions (and tells the watchers), so a demoted, moved or
+// disabled user loses access at once, live sockets included.
 func (s *Service) UpdateUser(ctx context.Context, actor Actor, name string, ch UserChange) (tracker.User, error) {
 	u, err := s.store.User(ctx, name)
 	if err != nil {
@@ -143,7 +164,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, name string, ch U
 	before := accountState{Role: u.Role, Disabled: u.Disabled}
 	after := before
 	changed := []string{}
-	if (ch.Password != "" || ch.Disabled != nil && *ch.Disabled != u.Disabled) && !self {
+	if (ch.Password != "" || ch.Disabled != nil && *ch.Disabled != u.Disabled || ch.Unit != "" && ch.Unit != u.Unit) && !self {
 		if err := mayManage(actor, u); err != nil {
 			return tracker.User{}, err
 		}
@@ -179,6 +200,16 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, name string, ch U
 		u.Disabled, after.Disabled = *ch.Disabled, *ch.Disabled
 		changed = append(changed, "disabled")
 	}
+	if ch.Unit != "" && ch.Unit != u.Unit {
+		if !validUnit.MatchString(ch.Unit) {
+			return tracker.User{}, errUnit
+		}
+		if self {
+			return tracker.User{}, PolicyError("nobody can change their own unit")
+		}
+		before.Unit, after.Unit, u.Unit = u.Unit, ch.Unit, ch.Unit
+		changed = append(changed, "unit")
+	}
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return tracker.User{}, err
 	}
@@ -186,6 +217,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, name string, ch U
 		if err := s.store.DeleteUserSessions(ctx, u.Username); err != nil {
 			return tracker.User{}, err
 		}
+		s.userSessionsEnded(u.Username)
 	}
 	return u, s.Record(ctx, actor.Username, "user.update", "user:"+u.Username, "ok",
 		map[string]any{"changed": changed, "before": before, "after": after})
@@ -206,6 +238,10 @@ func (s *Service) DeleteUser(ctx context.Context, actor Actor, name string) erro
 	if err := s.store.DeleteUser(ctx, u.Username); err != nil {
 		return err
 	}
+	if err := s.store.DeleteUserSessions(ctx, u.Username); err != nil {
+		return err
+	}
+	s.userSessionsEnded(u.Username)
 	return s.Record(ctx, actor.Username, "user.delete", "user:"+u.Username, "ok", map[string]string{"role": u.Role})
 }
 
@@ -229,7 +265,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (generated s
 		return "", fmt.Errorf("the admin password: %w", err)
 	}
 	now := s.now().UTC()
-	u := tracker.User{Username: "admin", Role: RoleAdmin, Hash: h, CreatedAt: now, PasswordChangedAt: now, MustChange: generated != ""}
+	u := tracker.User{Username: "admin", Role: RoleAdmin, Hash: h, CreatedAt: now, PasswordChangedAt: now, MustChange: generated != "", Unit: tracker.UnitDistrict}
 	if err := s.store.CreateUser(ctx, u); err != nil && !errors.Is(err, tracker.ErrConflict) {
 		return "", err
 	}

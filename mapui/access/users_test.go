@@ -19,6 +19,7 @@ func TestCreateUser(t *testing.T) {
 		{Username: "patrol1", Password: "Good-Passw0rd", Role: "root"},
 		{Username: "patrol1", Password: "weakpassword", Role: access.RolePatrol},
 		{Username: "patrol1", Password: strings.Repeat("Ab1-", 19), Role: access.RolePatrol}, // over bcrypt's 72 bytes
+		{Username: "patrol1", Password: "Good-Passw0rd", Role: access.RolePatrol, Unit: "port 'erenhot'"},
 	} {
 		var pe access.PolicyError
 		if _, err := svc.CreateUser(t.Context(), admin, nu); !errors.As(err, &pe) {
@@ -26,7 +27,7 @@ func TestCreateUser(t *testing.T) {
 		}
 	}
 	u, err := svc.CreateUser(t.Context(), admin, access.NewUser{Username: "patrol1", Password: "Good-Passw0rd", Role: access.RolePatrol})
-	if err != nil || u.Username != "patrol1" || u.Role != access.RolePatrol || u.Hash == "" || u.Hash == "Good-Passw0rd" {
+	if err != nil || u.Username != "patrol1" || u.Role != access.RolePatrol || u.Hash == "" || u.Hash == "Good-Passw0rd" || u.Unit != tracker.UnitDistrict {
 		t.Fatalf("CreateUser = %+v, %v", u, err)
 	}
 	if _, err := svc.CreateUser(t.Context(), admin, access.NewUser{Username: "patrol1", Password: "Good-Passw0rd", Role: access.RolePatrol}); !errors.Is(err, tracker.ErrConflict) {
@@ -36,7 +37,7 @@ func TestCreateUser(t *testing.T) {
 		t.Errorf("the new user cannot log in: %v", err)
 	}
 	recs, err := svc.Audit(t.Context(), 0, 1)
-	if err != nil || len(recs) != 1 || recs[0].Action != "user.create" || string(recs[0].Detail) != `{"role":"patrol"}` {
+	if err != nil || len(recs) != 1 || recs[0].Action != "user.create" || string(recs[0].Detail) != `{"role":"patrol","unit":"district"}` {
 		t.Errorf("audit %+v, %v", recs, err)
 	}
 }

@@ -11,11 +11,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const userCols = `username, role, hash, created_at, disabled, must_change, password_changed_at`
+const userCols = `username, role, hash, created_at, disabled, must_change, password_changed_at, unit`
 
 func scanUser(r pgx.CollectableRow) (tracker.User, error) {
 	var u tracker.User
-	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.CreatedAt, &u.Disabled, &u.MustChange, &u.PasswordChangedAt)
+	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.CreatedAt, &u.Disabled, &u.MustChange, &u.PasswordChangedAt, &u.Unit)
 	u.CreatedAt, u.PasswordChangedAt = u.CreatedAt.UTC(), u.PasswordChangedAt.UTC()
 	return u, err
 }
@@ -28,15 +28,15 @@ func (s *Store) CreateUser(ctx context.Context, u tracker.User) error {
 	if changed.IsZero() {
 		changed = created
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.Username, u.Role, u.Hash, created, u.Disabled, u.MustChange, changed)
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce(nullif($8, ''), 'district'))`,
+		u.Username, u.Role, u.Hash, created, u.Disabled, u.MustChange, changed, u.Unit)
 	return pgErr(err)
 }
 
-// UpdateUser replaces role, hash, the flags and the password time.
+// UpdateUser replaces role, hash, the flags, the password time and the unit ("" keeps it).
 func (s *Store) UpdateUser(ctx context.Context, u tracker.User) error {
-	return notFound(s.pool.Exec(ctx, `UPDATE users SET role = $2, hash = $3, disabled = $4, must_change = $5, password_changed_at = $6
-		WHERE lower(username) = lower($1)`, u.Username, u.Role, u.Hash, u.Disabled, u.MustChange, u.PasswordChangedAt))
+	return notFound(s.pool.Exec(ctx, `UPDATE users SET role = $2, hash = $3, disabled = $4, must_change = $5, password_changed_at = $6,
+		unit = coalesce(nullif($7, ''), unit) WHERE lower(username) = lower($1)`, u.Username, u.Role, u.Hash, u.Disabled, u.MustChange, u.PasswordChangedAt, u.Unit))
 }
 
 // DeleteUser removes a user, whatever the case of username.

@@ -309,4 +309,7 @@ ALTER TABLE users ADD COLUMN password_changed_us INTEGER NOT NULL DEFAULT 0;
 UPDATE users SET password_changed_us = CAST(strftime('%s', 'now') AS INTEGER) * 1000000;
 ALTER TABLE sessions ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
 `,
+	// 10: users' unit: "district" or a port zone's id, which scopes command and patrol users to
+	// that port's area. Existing users see the district, as before.
+	`ALTER TABLE users ADD COLUMN unit TEXT NOT NULL DEFAULT 'district';`,
 }

@@ -21,14 +21,14 @@ func (s *Store) CreateUser(ctx context.Context, u tracker.User) error {
 	if !u.PasswordChangedAt.IsZero() {
 		changed = us(u.PasswordChangedAt)
 	}
-	return s.exec(ctx, `INSERT INTO users(username, role, hash, disabled, created_us, must_change, password_changed_us) VALUES(?,?,?,?,?,?,?)`,
-		u.Username, u.Role, u.Hash, u.Disabled, c, u.MustChange, changed)
+	return s.exec(ctx, `INSERT INTO users(username, role, hash, disabled, created_us, must_change, password_changed_us, unit) VALUES(?,?,?,?,?,?,?,coalesce(nullif(?, ''), 'district'))`,
+		u.Username, u.Role, u.Hash, u.Disabled, c, u.MustChange, changed, u.Unit)
 }
 
-// UpdateUser changes a user's role, password hash, flags and password time.
+// UpdateUser changes a user's role, password hash, flags, password time and unit ("" keeps it).
 func (s *Store) UpdateUser(ctx context.Context, u tracker.User) error {
-	return s.execOne(ctx, `UPDATE users SET role = ?, hash = ?, disabled = ?, must_change = ?, password_changed_us = ? WHERE lower(username) = lower(?)`,
-		u.Role, u.Hash, u.Disabled, u.MustChange, us(u.PasswordChangedAt), u.Username)
+	return s.execOne(ctx, `UPDATE users SET role = ?, hash = ?, disabled = ?, must_change = ?, password_changed_us = ?, unit = coalesce(nullif(?, ''), unit) WHERE lower(username) = lower(?)`,
+		u.Role, u.Hash, u.Disabled, u.MustChange, us(u.PasswordChangedAt), u.Unit, u.Username)
 }
 
 // DeleteUser removes a user and their sessions.
@@ -43,12 +43,12 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 	return s.execOne(ctx, `DELETE FROM users WHERE username = ?`, u.Username)
 }
 
-const userColumns = `username, role, hash, disabled, created_us, must_change, password_changed_us`
+const userColumns = `username, role, hash, disabled, created_us, must_change, password_changed_us, unit`
 
 func scanUser(r rowScanner) (tracker.User, error) {
 	var u tracker.User
 	var c, changed int64
-	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.Disabled, &c, &u.MustChange, &changed)
+	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.Disabled, &c, &u.MustChange, &changed, &u.Unit)
 	u.CreatedAt, u.PasswordChangedAt = fromUS(c), fromUS(changed)
 	return u, err
 }

@@ -186,7 +186,7 @@ func testVehicles(t *testing.T, s Store) {
 func testUsers(t *testing.T, s Store) {
 	ctx := t.Context()
 	u1 := tracker.User{Username: "admin", Role: "admin", Hash: "$2a$10$abcdefghijklmnopqrstuv", CreatedAt: base, MustChange: true}
-	u2 := tracker.User{Username: "batu", Role: "patrol", Hash: "$2a$10$zyxwvutsrqponmlkjihgfe", Disabled: true, PasswordChangedAt: base.Add(-time.Hour)}
+	u2 := tracker.User{Username: "batu", Role: "patrol", Hash: "$2a$10$zyxwvutsrqponmlkjihgfe", Disabled: true, PasswordChangedAt: base.Add(-time.Hour), Unit: "port-erenhot"}
 	for _, u := range []tracker.User{u2, u1} {
 		if err := s.CreateUser(ctx, u); err != nil {
 			t.Fatalf("CreateUser(%s): %v", u.Username, err)
@@ -202,19 +202,29 @@ func testUsers(t *testing.T, s Store) {
 		!got.MustChange || !sameTime(base, got.PasswordChangedAt) {
 		t.Errorf("User(ADMIN) = %+v, want %+v with the password set when created", got, u1)
 	}
-	if got, _ := s.User(ctx, "batu"); !got.Disabled || got.CreatedAt.IsZero() || got.MustChange || !sameTime(u2.PasswordChangedAt, got.PasswordChangedAt) {
-		t.Errorf("User batu = %+v, want disabled with CreatedAt set", got)
+	if got.Unit != tracker.UnitDistrict {
+		t.Errorf("User without a unit has unit %q, want %q", got.Unit, tracker.UnitDistrict)
+	}
+	if got, _ := s.User(ctx, "batu"); !got.Disabled || got.CreatedAt.IsZero() || got.MustChange || !sameTime(u2.PasswordChangedAt, got.PasswordChangedAt) || got.Unit != "port-erenhot" {
+		t.Errorf("User batu = %+v, want disabled with CreatedAt set, of port-erenhot", got)
 	}
 	_, err = s.User(ctx, "nobody")
 	wantErr(t, "User of a missing name", err, tracker.ErrNotFound)
 
 	upd := u2
-	upd.Role, upd.Disabled, upd.Hash, upd.MustChange, upd.PasswordChangedAt = "command", false, "$2a$10$new", true, base.Add(time.Hour)
+	upd.Role, upd.Disabled, upd.Hash, upd.MustChange, upd.PasswordChangedAt, upd.Unit = "command", false, "$2a$10$new", true, base.Add(time.Hour), ""
 	if err := s.UpdateUser(ctx, upd); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.User(ctx, "batu"); got.Role != "command" || got.Disabled || got.Hash != "$2a$10$new" || !got.MustChange || !sameTime(upd.PasswordChangedAt, got.PasswordChangedAt) {
-		t.Errorf("after UpdateUser: %+v", got)
+	if got, _ := s.User(ctx, "batu"); got.Role != "command" || got.Disabled || got.Hash != "$2a$10$new" || !got.MustChange || !sameTime(upd.PasswordChangedAt, got.PasswordChangedAt) || got.Unit != "port-erenhot" {
+		t.Errorf("after UpdateUser without a unit: %+v, want the unit kept", got)
+	}
+	upd.Unit = "port-ceke"
+	if err := s.UpdateUser(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.User(ctx, "batu"); got.Unit != "port-ceke" {
+		t.Errorf("after UpdateUser to port-ceke: unit %q", got.Unit)
 	}
 	wantErr(t, "UpdateUser of a missing name", s.UpdateUser(ctx, tracker.User{Username: "nobody", Role: "admin"}), tracker.ErrNotFound)
 

@@ -119,6 +119,11 @@ export function setUnauthorizedHandler(f: () => void): void {
   onUnauthorized = f;
 }
 
+/** The server ended the session some other way than an answer (the live socket's close 4401). */
+export function sessionEnded(): void {
+  onUnauthorized();
+}
+
 export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
   const t = token();

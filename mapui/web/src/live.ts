@@ -2,7 +2,7 @@
 // vehicles, severity) on every (re)connection and whenever the view changes it, and tells its
 // owner once the server has acknowledged it, so the owner can catch up by refetching what it
 // missed or what the old filter held back.
-import { token, type Alert, type Fix } from './api';
+import { sessionEnded, token, type Alert, type Fix } from './api';
 
 /** What a view wants; the server narrows positions (and alerts, unless all_alerts) to it. */
 export interface Subscription {
@@ -102,10 +102,16 @@ export class Live {
       this.stats.frames++;
       this.stats.msgMs += performance.now() - t0;
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.h.status?.(false);
+      // 4401: the session ended (logout, expiry, the user changed); reconnecting cannot help.
+      if (e.code === 4401) {
+        this.close();
+        sessionEnded();
+        return;
+      }
       this.schedule();
     };
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { feedAll, launch, newPage, startServer, uiLogin } from './helpers.mjs';
+import { apiCall, feedAll, launch, newPage, startServer, uiLogin } from './helpers.mjs';
 
 let server, browser;
 before(async () => {
@@ -69,5 +69,23 @@ test('live: the tablet subscribes to the area it shows and gets no positions out
     return b && lon >= b[0] && lon <= b[2] && lat >= b[1] && lat <= b[3];
   }, away);
   await page.waitForFunction(() => window.bwMap.querySourceFeatures('vehicles').some((f) => f.properties.id === 'LIVEOUT'));
+  assert.deepEqual(errors, []);
+});
+
+test('live: a session ended elsewhere closes the socket (4401) and the app asks to log in again', async (t) => {
+  if (server.kind === 'stub') return t.skip('the stub does not end sessions');
+  const errors = [];
+  const page = await newPage(browser, errors);
+  const closes = [];
+  page.on('websocket', (ws) => ws.on('close', () => closes.push(Date.now())));
+  await uiLogin(page, server.base, '#/wall');
+  await page.waitForSelector('#conn.up');
+  const token = await page.evaluate(() => sessionStorage.getItem('bw.token'));
+  const ended = Date.now();
+  await apiCall(server.base, token, 'POST', '/logout');
+  await page.waitForSelector('input[name=username]');
+  assert.ok(closes.length > 0 && closes[0] - ended < 2000, `socket closed ${closes[0] - ended} ms after the logout`);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(closes.length, 1, 'the app did not try to reconnect with the ended session');
   assert.deepEqual(errors, []);
 });
