@@ -164,13 +164,24 @@ func TestTLSNeedsCertAndKey(t *testing.T) {
 	}
 }
 
-// TestSlowHeadersCutOff: a client that trickles its headers to the API (slowloris) is
-// disconnected once apiTimeouts.Header has passed, however often it sends a byte.
+// TestSlowHeadersCutOff: a client that trickles its headers (slowloris) to the API or to OsmAnd
+// is disconnected once the header timeout (10 s on both) has passed, however often it sends a
+// byte.
 func TestSlowHeadersCutOff(t *testing.T) {
-	a := startApp(t, func(c *config) { c.JT808Addr, c.GT06Addr, c.OsmAndAddr = "", "", "" })
-	d := trickle(t, a.httpLn.Addr().String(), "GET /api/v1/vehicles HTTP/1.1\r\nHost: x\r\n", "X-Slow: 1\r\n", apiTimeouts.Header+5*time.Second)
-	if d < apiTimeouts.Header-time.Second || d > apiTimeouts.Header+3*time.Second {
-		t.Errorf("connection closed after %v, want about %v", d, apiTimeouts.Header)
+	a := startApp(t, func(c *config) { c.JT808Addr, c.GT06Addr = "", "" })
+	const osmandHeaderTimeout = 10 * time.Second // osmand.Server's
+	for _, port := range []struct {
+		name    string
+		ln      net.Listener
+		timeout time.Duration
+	}{{"API", a.httpLn, apiTimeouts.Header}, {"OsmAnd", a.osmandLn, osmandHeaderTimeout}} {
+		t.Run(port.name, func(t *testing.T) {
+			t.Parallel()
+			d := trickle(t, port.ln.Addr().String(), "GET /api/v1/vehicles HTTP/1.1\r\nHost: x\r\n", "X-Slow: 1\r\n", port.timeout+5*time.Second)
+			if d < port.timeout-time.Second || d > port.timeout+3*time.Second {
+				t.Errorf("connection closed after %v, want about %v", d, port.timeout)
+			}
+		})
 	}
 }
 
