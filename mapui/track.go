@@ -242,7 +242,7 @@ func writeCSV(w http.ResponseWriter, _ string, fixes []tracker.Fix) error {
 
 // spreadsheetText keeps a spreadsheet from taking a text cell for a formula (CSV injection, e.g.
 // a device named =HYPERLINK(…)): a cell that starts with = + - @, a tab or a line break gets a
-// leading apostrophe, which spreadsheets read as "this is text" and do not show.
+// leading apostrophe, which makes spreadsheets read it as text.
 func spreadsheetText(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r\n", rune(s[0])) {
 		return "'" + s
