@@ -59,7 +59,8 @@ type Config struct {
 	// sets the simulator's. Sessions, the audit log and people's actions always use the wall
 	// clock: a login must not expire in minutes because the data runs at 60×.
 	Now func() time.Time
-	// Ready reports extra readiness problems (e.g. the geofence backend); nil is ready.
+	// Ready reports extra readiness problems (e.g. the geofence backend); nil is ready. Its
+	// error is shown on the public /readyz: it names the part, never an address or a secret.
 	Ready func(ctx context.Context) error
 	// Warnings are what /readyz reports without failing: things an operator must see that
 	// taking the server out of service would not mend (e.g. fixes lost to a damaged fix log).
@@ -125,7 +126,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 		s.log.Error("trusted proxies refused; trusting none", "err", err)
 		e.SetTrustedProxies(nil)
 	}
-	e.Use(s.recoverer, s.observe, s.limitBody, s.clientAddr)
+	e.Use(s.recoverer, secureHeaders, s.observe, s.limitBody, s.clientAddr)
 	e.NoRoute(s.noRoute)
 	e.NoMethod(func(c *gin.Context) { fail(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed") })
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
@@ -290,13 +291,17 @@ func bindJSON(c *gin.Context, dst any) bool {
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
+	// The answer is public: it names what is wrong, the log says why. A store's error can
+	// carry its address, user and database name.
 	var problems []string
 	if err := s.cfg.Store.Ping(ctx); err != nil {
-		problems = append(problems, "store: "+err.Error())
+		s.log.Warn("not ready: store", "err", err)
+		problems = append(problems, "store: not answering")
 	}
 	if s.cfg.Ingest != nil {
 		if err := s.cfg.Ingest.StoreError(); err != nil {
-			problems = append(problems, "store writes failing: "+err.Error())
+			s.log.Warn("not ready: store writes failing", "err", err)
+			problems = append(problems, "store: writes failing")
 		}
 	}
 	if s.cfg.Ready != nil {

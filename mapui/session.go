@@ -84,25 +84,43 @@ func (s *Server) changePassword(c *gin.Context) {
 	}
 }
 
-func bearer(c *gin.Context) string {
+// bearer returns the request's token, or why it has none.
+func bearer(c *gin.Context) (token, problem string) {
 	if h := c.GetHeader("Authorization"); h != "" {
-		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
-			return strings.TrimSpace(t)
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok && strings.TrimSpace(t) != "" {
+			return strings.TrimSpace(t), ""
 		}
-		return ""
+		return "", "missing bearer token"
 	}
-	// Browsers cannot set headers on a WebSocket or a download link.
-	if c.FullPath() == "/api/v1/live" || c.Query("format") != "" {
-		return c.Query("token")
+	switch t := c.Query("token"); {
+	case t == "":
+		return "", "missing bearer token"
+	case !tokenInURLAllowed(c):
+		return "", "a token in the URL is accepted only by track exports and the live socket; send it as Authorization: Bearer"
+	default:
+		return t, ""
 	}
-	return ""
+}
+
+// tokenInURLAllowed reports whether the request may carry its token as ?token=: browsers cannot
+// set headers on a WebSocket or a download link. Anywhere else a URL's token would end up in
+// proxy logs, histories and bookmarks for nothing.
+func tokenInURLAllowed(c *gin.Context) bool {
+	switch c.FullPath() {
+	case "/api/v1/live":
+		return true
+	case "/api/v1/vehicles/:id/track":
+		_, export := exporters[c.Query("format")]
+		return export
+	}
+	return false
 }
 
 // authenticate lets a request with a valid bearer token through, with its session.
 func (s *Server) authenticate(c *gin.Context) {
-	token := bearer(c)
+	token, problem := bearer(c)
 	if token == "" {
-		fail(c, http.StatusUnauthorized, "unauthorized", "missing bearer token")
+		fail(c, http.StatusUnauthorized, "unauthorized", problem)
 		return
 	}
 	se, err := s.cfg.Access.Authenticate(c.Request.Context(), token)

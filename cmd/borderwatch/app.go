@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +62,8 @@ type app struct {
 	controlLn  net.Listener
 	backupMu   sync.Mutex // one backup at a time: each stages a whole copy beside the store
 
+	// tlsConfig is the certificate of the web app, the API and OsmAnd (BW_TLS_*); nil: plain HTTP.
+	tlsConfig                         *tls.Config
 	httpLn, jt808Ln, gt06Ln, osmandLn net.Listener
 	jt600Ln                           net.Listener
 	jt808                             *jt808.Server
@@ -119,6 +122,9 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		}
 	}()
 	var err error
+	if a.tlsConfig, err = loadTLS(cfg.TLSCert, cfg.TLSKey); err != nil {
+		return nil, err
+	}
 	if a.store, err = openStore(ctx, cfg, a.log, a.reg); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -181,7 +187,14 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	// refused until it is back.
 	var ready func(context.Context) error
 	if p, ok := a.engine.(interface{ Ping(context.Context) error }); ok {
-		ready = p.Ping
+		ready = func(ctx context.Context) error {
+			if err := p.Ping(ctx); err != nil {
+				// /readyz is public: the address and the error stay in the log.
+				a.log.Warn("not ready: geofence backend", "err", err)
+				return errors.New("geofence: tile38 not answering")
+			}
+			return nil
+		}
 	}
 	proxies, err := trustedProxies(cfg.TrustedProxies)
 	if err != nil {
@@ -249,7 +262,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		}
 	}
 	if cfg.OsmAndAddr != "" {
-		if a.osmand, err = osmand.NewServer(osmand.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, Limits: limits}); err != nil {
+		if a.osmand, err = osmand.NewServer(osmand.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, Limits: limits, TLS: a.tlsConfig}); err != nil {
 			return nil, err
 		}
 		ln, err := net.Listen("tcp", cfg.OsmAndAddr)
@@ -333,13 +346,13 @@ func (a *app) run(ctx context.Context) error {
 		go pp.ListenAndServe()
 		defer pp.Close()
 	}
-	httpSrv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv := newHTTPServer(a.api.Handler(), a.tlsConfig, apiTimeouts)
 	controlSrv := a.controlServer()
 	if a.controlLn != nil {
 		serve("backup socket", func() error { return controlSrv.Serve(a.controlLn) })
 	}
-	if a.cfg.TLSCert != "" {
-		serve("https", func() error { return httpSrv.ServeTLS(a.httpLn, a.cfg.TLSCert, a.cfg.TLSKey) })
+	if a.tlsConfig != nil {
+		serve("https", func() error { return httpSrv.ServeTLS(a.httpLn, "", "") })
 	} else {
 		serve("http", func() error { return httpSrv.Serve(a.httpLn) })
 	}
@@ -394,6 +407,51 @@ func (a *app) storeWarnings(ctx context.Context) []string {
 	a.access.Record(ctx, "system", "store.fixlog_damaged", "fix log", "lost", d)
 	return []string{fmt.Sprintf("fix log damaged at startup: %d records lost (%d bytes skipped in %d segments; copies kept beside them as .damaged)",
 		d.Records, d.Bytes, len(d.Segments))}
+}
+
+// httpTimeouts bound how long one client may hold the API's connections.
+type httpTimeouts struct {
+	// Header is the time to send a request's headers, however slowly they trickle in
+	// (slowloris); Read the time for the whole request, body included (a zone import of
+	// megabytes over a slow link).
+	Header, Read time.Duration
+	// Write bounds writing an answer, so a client that stops reading does not hold its
+	// connection forever; a month's track export must fit. The live WebSocket is not bound by
+	// it: the upgrade clears the connection's deadlines and the hub sets its own per message.
+	Write time.Duration
+	// Idle closes a kept-alive connection with no request.
+	Idle time.Duration
+}
+
+var apiTimeouts = httpTimeouts{Header: 10 * time.Second, Read: 2 * time.Minute, Write: 10 * time.Minute, Idle: 2 * time.Minute}
+
+// newHTTPServer is the API's server: bounded in time and header size, HTTPS when tc is set.
+func newHTTPServer(h http.Handler, tc *tls.Config, t httpTimeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		TLSConfig:         tc,
+		ReadHeaderTimeout: t.Header,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// loadTLS reads the certificate and key of BW_TLS_CERT and BW_TLS_KEY: nil when neither is set.
+// A renewed certificate is read at the next start.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("BW_TLS_CERT and BW_TLS_KEY go together: set both or neither")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS certificate: %w", err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
 }
 
 // maintainPostgres follows zone edits made by other servers and keeps the fix partitions ahead

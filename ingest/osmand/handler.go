@@ -2,6 +2,7 @@ package osmand
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ const DefaultMaxBodyBytes = 64 << 10
 // Config configures a Handler and a Server.
 type Config struct {
 	Addr       string             // listen address for ListenAndServe, e.g. ":5055"
+	TLS        *tls.Config        // certificate for HTTPS (Server); nil: plain HTTP
 	Sink       tracker.Sink       // where fixes go; required
 	Admission  *tracker.Admission // who may report; required
 	Logger     *slog.Logger       // nil: slog.Default()
@@ -150,8 +152,10 @@ func (h *Handler) serveFix(r *http.Request) (code int, reason, msg string, lim l
 	dev, err := h.cfg.Admission.Admit(r.Context(), tracker.ProtocolOsmAnd, fix.DeviceID)
 	switch {
 	case errors.Is(err, tracker.ErrUnknownDevice), errors.Is(err, tracker.ErrWrongProtocol):
+		// One answer for both: whether an id is registered for another protocol is not the
+		// client's business (it would map the fleet's JT/T 808 and GT06 ids).
 		h.log.Info("device refused", "id", fix.DeviceID, "err", err)
-		return http.StatusForbidden, "unknown_device", fmt.Sprintf("device %q: %v", fix.DeviceID, err), lim
+		return http.StatusForbidden, "unknown_device", "device not registered for OsmAnd", lim
 	case err != nil:
 		h.log.Warn("admission failed", "id", fix.DeviceID, "err", err)
 		return http.StatusServiceUnavailable, "", "device registry unavailable", lim
@@ -228,9 +232,17 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
-// Serve serves HTTP on ln until ctx is cancelled, then shuts down gracefully (requests in
-// flight finish, for up to 10 seconds) and returns nil.
+// Serve serves HTTP (HTTPS with cfg.TLS) on ln until ctx is cancelled, then shuts down
+// gracefully (requests in flight finish, for up to 10 seconds) and returns nil.
+//
+// A client has ReadHeaderTimeout to send a request's headers, however slowly it trickles them
+// (slowloris), and ReadTimeout for the whole request.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.cfg.TLS != nil {
+		tc := s.cfg.TLS.Clone()
+		tc.NextProtos = []string{"http/1.1"} // no HTTP/2: see ConnContext
+		ln = tls.NewListener(ln, tc)
+	}
 	srv := &http.Server{
 		Handler:           s.h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -240,8 +252,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.h.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		// A connection's requests are served one after another (no HTTP/2 without TLS), so
-		// its bucket needs no lock.
+		// A connection's requests are served one after another (HTTP/1.1 only), so its bucket
+		// needs no lock.
 		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
 			return context.WithValue(ctx, connBucketKey{}, new(ratelimit.Bucket))
 		},

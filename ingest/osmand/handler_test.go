@@ -103,8 +103,8 @@ func TestHandler(t *testing.T) {
 		{"bad number", "GET", "/?id=353861053849681&lat=6O.0&lon=30.0", "", "", 400, "lat"},
 		{"out of range", "GET", "/?id=353861053849681&lat=60.0&lon=190", "", "", 400, "out of range"},
 		{"bad JSON", "POST", "/", "application/json", `{"device_id":`, 400, "JSON"},
-		{"unknown device", "GET", "/?id=999&lat=60.0&lon=30.0", "", "", 403, "unknown device"},
-		{"other protocol's device", "GET", "/?id=860470067873061&lat=60.0&lon=30.0", "", "", 403, "another protocol"},
+		{"unknown device", "GET", "/?id=999&lat=60.0&lon=30.0", "", "", 403, "device not registered for OsmAnd"},
+		{"other protocol's device", "GET", "/?id=860470067873061&lat=60.0&lon=30.0", "", "", 403, "device not registered for OsmAnd"},
 		{"too large", "POST", "/", "application/json", `{"device_id":"48241179","pad":"` + strings.Repeat("x", 5000) + `"}`, 413, "body over 4096"},
 		{"method", "PUT", "/?id=353861053849681&lat=60.0&lon=30.0", "", "", 405, ""},
 	}

@@ -1,10 +1,7 @@
 package osmand
 
 import (
-	"context"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -12,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/borderwatch/borderwatch/ingest/ratelimit"
-	"github.com/borderwatch/borderwatch/tracker"
 )
 
 // limitedServer serves over a real socket under limits on a stopped clock: no bucket refills
@@ -24,25 +20,8 @@ func limitedServer(t *testing.T, cfg ratelimit.Config) (string, *Handler) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewServer(Config{Sink: &recordingSink{}, Admission: &tracker.Admission{Devices: registered},
-		Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry(), Limits: l})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return "http://" + ln.Addr().String(), srv.Handler()
+	addr, h := serve(t, Config{Registerer: prometheus.NewRegistry(), Limits: l})
+	return "http://" + addr, h
 }
 
 func get(t *testing.T, c *http.Client, url string) *http.Response {

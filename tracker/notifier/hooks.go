@@ -58,18 +58,25 @@ func (h *Hook) validate() error {
 }
 
 // ParseHooks reads the settings: urls is a comma-separated list of receivers, each sent every
-// change and signed with secret, named after its host and path; file, when set, names a JSON
-// file {"hooks": [Hook…]} for receivers with a name, a secret or filters of their own.
+// change and signed with secret, named after its host; file, when set, names a JSON file
+// {"hooks": [Hook…]} for receivers with a name, a secret or filters of their own.
 func ParseHooks(urls, secret, file string) ([]Hook, error) {
 	var hooks []Hook
+	hosts := map[string]bool{}
 	for _, u := range strings.Split(urls, ",") {
 		if u = strings.TrimSpace(u); u == "" {
 			continue
 		}
 		name := u
 		if p, err := url.Parse(u); err == nil {
-			name = p.Host + strings.TrimSuffix(p.Path, "/")
+			// The host only: the name labels metrics anyone may scrape, and receivers such as
+			// Slack's and Feishu's keep their secret in the path.
+			name = p.Host
 		}
+		if hosts[name] {
+			return nil, fmt.Errorf("webhook URLs: two go to %s: name them in a webhooks file", name)
+		}
+		hosts[name] = true
 		hooks = append(hooks, Hook{Name: name, URL: u, Secret: secret})
 	}
 	if file != "" {

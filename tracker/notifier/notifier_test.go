@@ -403,8 +403,16 @@ func TestParseHooks(t *testing.T) {
 	for _, h := range hooks {
 		names = append(names, h.Name)
 	}
-	if !slices.Equal(names, []string{"a.example/in", "b.example:8443/x", "customs"}) || hooks[1].Secret != "k" {
+	if !slices.Equal(names, []string{"a.example", "b.example:8443", "customs"}) || hooks[1].Secret != "k" {
 		t.Fatalf("hooks = %+v", hooks)
+	}
+	// A name is a label on the public /metrics: it must not carry a secret kept in the path.
+	feishu, err := ParseHooks("https://open.feishu.cn/open-apis/bot/v2/hook/s3cret-token", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(feishu[0].Name, "s3cret") {
+		t.Errorf("hook named %q", feishu[0].Name)
 	}
 	c := tracker.AlertChange{Change: tracker.ChangeOpened, Alert: tracker.Alert{Type: tracker.AlertDetour, Severity: tracker.SeverityCritical}}
 	if !hooks[2].wants(c) {
@@ -419,7 +427,7 @@ func TestParseHooks(t *testing.T) {
 			t.Errorf("customs wants %+v", other)
 		}
 	}
-	for _, bad := range []string{"ftp://x/", "http://a.example/,http://a.example"} {
+	for _, bad := range []string{"ftp://x/", "http://a.example/,http://a.example", "http://a.example/one,http://a.example/two"} {
 		if _, err := ParseHooks(bad, "", ""); err == nil {
 			t.Errorf("ParseHooks(%q) accepted", bad)
 		}

@@ -7,6 +7,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
     if (v === undefined || v === false) continue;
     if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v);
     else if (k === 'class') el.className = String(v);
+    // Through the CSSOM: the Content-Security-Policy refuses style attributes.
+    else if (k === 'style') el.style.cssText = String(v);
     else if (k in el && typeof v !== 'string') (el as any)[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }

@@ -112,13 +112,19 @@ export async function launch() {
   });
 }
 
-/** A page at 1920×1080 that fails the test on uncaught page errors. */
+/**
+ * A page at 1920×1080 that fails the test on uncaught page errors and on anything the server's
+ * Content-Security-Policy refuses (chromium reports those on the console).
+ */
 export async function newPage(browser, errors = []) {
   const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, acceptDownloads: true, locale: 'zh-CN', timezoneId: 'Europe/Berlin' });
   const page = await context.newPage();
   // Generous: software GL on a busy CI machine is slow; these are waits, not timing assertions.
   page.setDefaultTimeout(240_000);
   page.on('pageerror', (e) => errors.push(e));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(new Error(m.text()));
+  });
   return page;
 }
 
