@@ -279,4 +279,14 @@ WHEN NEW.seq <> coalesce((SELECT max(seq) FROM audit), 0) + 1
   OR NEW.prev_hash <> coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '')
 BEGIN SELECT RAISE(ABORT, 'audit is append-only: a record goes at the end, linked to the last'); END;
 `,
+	// 7: declaration_fields: the type, cargo, grade, declared net weight, the driver's card and
+	// the e-seal (tracker.Declaration). Existing declarations are normal.
+	`
+ALTER TABLE declarations ADD COLUMN type            TEXT NOT NULL DEFAULT 'normal';
+ALTER TABLE declarations ADD COLUMN cargo           TEXT NOT NULL DEFAULT '';
+ALTER TABLE declarations ADD COLUMN grade           TEXT NOT NULL DEFAULT '';
+ALTER TABLE declarations ADD COLUMN declared_net_kg REAL;
+ALTER TABLE declarations ADD COLUMN driver_card     TEXT NOT NULL DEFAULT '';
+ALTER TABLE declarations ADD COLUMN seal_id         TEXT NOT NULL DEFAULT '';
+`,
 }
