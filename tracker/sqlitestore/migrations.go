@@ -289,4 +289,7 @@ ALTER TABLE declarations ADD COLUMN declared_net_kg REAL;
 ALTER TABLE declarations ADD COLUMN driver_card     TEXT NOT NULL DEFAULT '';
 ALTER TABLE declarations ADD COLUMN seal_id         TEXT NOT NULL DEFAULT '';
 `,
+	// 8: declaration_fields, continued: a vehicle's newest event of a type (its driver) is one
+	// index seek, and so is every vehicle's (LatestEvents).
+	`CREATE INDEX events_type_vehicle_time ON events(type, vehicle_id, time_us);`,
 }
