@@ -1,14 +1,19 @@
 package mapui
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
 )
+
+// maxNetKg bounds a declared net weight: far above any road train, below what makes no sense.
+const maxNetKg = 1_000_000
 
 // checkDeclaration validates a declaration against the registry and the zones it names.
 func (s *Server) checkDeclaration(c *gin.Context, d *tracker.Declaration) string {
@@ -25,6 +30,16 @@ func (s *Server) checkDeclaration(c *gin.Context, d *tracker.Declaration) string
 		return "valid_from and valid_to are required (RFC 3339)"
 	case !d.ValidFrom.Before(d.ValidTo):
 		return "valid_from must be before valid_to"
+	case d.Type != tracker.DeclarationNormal && d.Type != tracker.DeclarationEmergency:
+		return "type must be normal or emergency"
+	case d.DeclaredNetKg != nil && !(*d.DeclaredNetKg >= 0 && *d.DeclaredNetKg <= maxNetKg):
+		return "declared_net_kg must be from 0 to 1000000"
+	case len(d.DriverCard) > 40:
+		return "driver_card must be at most 40 bytes"
+	case d.SealID != "" && !validID.MatchString(d.SealID):
+		return "seal_id must be 1–64 letters, digits, '_', '-', '.', ':'"
+	case len(d.Cargo) > 500 || len(d.Grade) > 100:
+		return "cargo must be at most 500 bytes, grade at most 100"
 	}
 	if _, err := s.cfg.Store.Vehicle(c.Request.Context(), d.VehicleID); err != nil {
 		return "vehicle_id " + d.VehicleID + " is not a registered vehicle"
@@ -52,6 +67,8 @@ func (s *Server) createDeclaration(c *gin.Context) {
 	if !bindJSON(c, &d) {
 		return
 	}
+	d.Type = cmp.Or(d.Type, tracker.DeclarationNormal)
+	d.DriverCard, d.SealID = strings.TrimSpace(d.DriverCard), strings.TrimSpace(d.SealID)
 	if msg := s.checkDeclaration(c, &d); msg != "" {
 		badRequest(c, msg)
 		return

@@ -28,13 +28,51 @@ func checkVehicle(v tracker.Vehicle) string {
 	return ""
 }
 
+// vehicleAnswer is a registered vehicle with the driver whose card is in its terminal's reader.
+type vehicleAnswer struct {
+	tracker.Vehicle
+	Driver *driverAnswer `json:"driver"`
+}
+
+// driverAnswer is the driver of a vehicle's newest driver_identity event.
+type driverAnswer struct {
+	CardID string    `json:"card_id"`
+	Name   string    `json:"name"`
+	Since  time.Time `json:"since"`
+}
+
+// driverOf is the driver a driver_identity event puts at the wheel: nil when the card was
+// removed or could not be read.
+func driverOf(ev tracker.Event) *driverAnswer {
+	inserted, _ := ev.Attrs["inserted"].(bool)
+	card, _ := ev.Attrs["card_id"].(string)
+	if !inserted || card == "" {
+		return nil
+	}
+	name, _ := ev.Attrs["driver_name"].(string)
+	return &driverAnswer{CardID: card, Name: name, Since: ev.Time.UTC()}
+}
+
 func (s *Server) listVehicles(c *gin.Context) {
 	vs, err := s.cfg.Store.Vehicles(c.Request.Context())
 	if err != nil {
 		s.storeFail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"vehicles": vs})
+	evs, err := s.cfg.Store.LatestEvents(c.Request.Context(), tracker.EventDriverIdentity)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	drivers := make(map[string]*driverAnswer, len(evs))
+	for _, ev := range evs {
+		drivers[ev.VehicleID] = driverOf(ev)
+	}
+	out := make([]vehicleAnswer, len(vs))
+	for i, v := range vs {
+		out[i] = vehicleAnswer{Vehicle: v, Driver: drivers[v.ID]}
+	}
+	c.JSON(http.StatusOK, gin.H{"vehicles": out})
 }
 
 func (s *Server) createVehicle(c *gin.Context) {
@@ -66,7 +104,16 @@ func (s *Server) getVehicle(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, v)
+	evs, err := s.cfg.Store.Events(c.Request.Context(), tracker.EventQuery{VehicleID: v.ID, Type: tracker.EventDriverIdentity, NewestFirst: true, Limit: 1})
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	answer := vehicleAnswer{Vehicle: v}
+	if len(evs) == 1 {
+		answer.Driver = driverOf(evs[0])
+	}
+	c.JSON(http.StatusOK, answer)
 }
 
 func (s *Server) updateVehicle(c *gin.Context) {

@@ -42,6 +42,8 @@ type Store interface {
 	CloseDeclaration(ctx context.Context, id, status, reason string, at time.Time) (tracker.Declaration, error)
 
 	Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error)
+	// LatestEvents is the newest event of a type of every vehicle (their drivers).
+	LatestEvents(ctx context.Context, typ string) ([]tracker.Event, error)
 	Alert(ctx context.Context, id int64) (tracker.Alert, error)
 	Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Alert, error)
 	SetAlertStatus(ctx context.Context, id int64, status, user, note string, at time.Time) (tracker.Alert, error)

@@ -38,6 +38,10 @@ const (
 	// AlertSealOpened: an e-seal unlocked or tampered with outside its declaration's yard and
 	// port (tracker/rules/seal.go).
 	AlertSealOpened = "seal_opened"
+	// AlertDriverMismatch: on a declaration that names the driver (DriverCard), another
+	// driver's card is in the terminal's reader (tracker/rules/driver.go). One alert per
+	// declaration and card.
+	AlertDriverMismatch = "driver_mismatch"
 )
 
 // Severities, lowest first.

@@ -7,18 +7,29 @@ import (
 // Declaration is a trip customs cleared: this vehicle, in this direction, through this port,
 // along this corridor, to or from this yard, within this window.
 type Declaration struct {
-	ID             string     `json:"id"`
-	VehicleID      string     `json:"vehicle_id"`
-	Direction      string     `json:"direction"` // "inbound" into China or "outbound"
-	PortZoneID     string     `json:"port_zone_id"`
-	CorridorZoneID string     `json:"corridor_zone_id"`
-	YardZoneID     string     `json:"yard_zone_id"`
-	ValidFrom      time.Time  `json:"valid_from"`
-	ValidTo        time.Time  `json:"valid_to"`
-	Status         string     `json:"status"`
-	StatusReason   string     `json:"status_reason,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	ClosedAt       *time.Time `json:"closed_at,omitempty"`
+	ID             string    `json:"id"`
+	VehicleID      string    `json:"vehicle_id"`
+	Direction      string    `json:"direction"` // "inbound" into China or "outbound"
+	PortZoneID     string    `json:"port_zone_id"`
+	CorridorZoneID string    `json:"corridor_zone_id"`
+	YardZoneID     string    `json:"yard_zone_id"`
+	ValidFrom      time.Time `json:"valid_from"`
+	ValidTo        time.Time `json:"valid_to"`
+	// Type is DeclarationNormal or DeclarationEmergency (patients, the injured: handled fast);
+	// no rule treats them differently yet.
+	Type  string `json:"type"`
+	Cargo string `json:"cargo"` // what the truck carries, as declared
+	Grade string `json:"grade"` // the cargo's grade or quality class, as declared
+	// DeclaredNetKg is the declared net weight; nil: not declared.
+	DeclaredNetKg *float64 `json:"declared_net_kg,omitempty"`
+	// DriverCard is the qualification certificate number (or national ID number) on the IC card
+	// of the driver named for the trip; "": any driver.
+	DriverCard   string     `json:"driver_card"`
+	SealID       string     `json:"seal_id"` // the e-seal on the cargo
+	Status       string     `json:"status"`
+	StatusReason string     `json:"status_reason,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	ClosedAt     *time.Time `json:"closed_at,omitempty"`
 }
 
 // Declaration statuses: active until completed (arrival at the yard inbound, exit at the
@@ -28,6 +39,12 @@ const (
 	DeclarationCompleted = "completed"
 	DeclarationExpired   = "expired"
 	DeclarationCancelled = "cancelled"
+)
+
+// Declaration types.
+const (
+	DeclarationNormal    = "normal"
+	DeclarationEmergency = "emergency"
 )
 
 // Directions of declarations and border crossings.

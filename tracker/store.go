@@ -67,6 +67,8 @@ type EventQuery struct {
 	Type      string
 	From, To  time.Time
 	Limit     int
+	// NewestFirst returns the newest first (and Limit keeps the newest) instead of the oldest.
+	NewestFirst bool
 }
 
 // AlertQuery selects alerts; empty fields match everything.

@@ -235,7 +235,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	// The TCP gateways cap the connections per address themselves; OsmAnd's HTTP server
 	// gets a capped listener.
 	if cfg.JT808Addr != "" {
-		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Events: a.pipeline, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Events: judgedEvents{a.rules, a.pipeline}, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
@@ -502,6 +502,24 @@ func (ps publishers) Publish(fixes []tracker.Fix, events []tracker.Event, alerts
 	for _, p := range ps {
 		p.Publish(fixes, events, alerts)
 	}
+}
+
+// judgedEvents commits what terminals report besides positions (driver identity, waybills)
+// after the rules have judged it: a driver's card may raise driver_mismatch. The rules return
+// what to commit, as for gate reads.
+type judgedEvents struct {
+	rules    *rules.Engine
+	pipeline *tracker.Pipeline
+}
+
+func (j judgedEvents) Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error {
+	var out tracker.Outcome
+	for _, ev := range events {
+		o := j.rules.Event(ctx, ev)
+		out.Events = append(out.Events, o.Events...)
+		out.Alerts = append(out.Alerts, o.Alerts...)
+	}
+	return j.pipeline.Emit(ctx, out.Events, append(out.Alerts, alerts...))
 }
 
 func addrOf(ln net.Listener) string {

@@ -175,3 +175,53 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Traccar's 0x0702 frame (Jt808ProtocolDecoderTest): terminal 018270611514, serial 0x01BC, card
+// inserted 2025-10-09 07:07:51 UTC, certificate 0029b885.
+const traccarDriver = "7e0702002201827061151401bc012510091507510000303032396238383500000000000000000000000000000000002b7e"
+
+// A driver's card read by a JT/T 808 terminal is stored on its vehicle and shown with it; on a
+// declaration naming another driver it raises driver_mismatch. The control truck's declaration
+// names this driver (in upper case) and raises nothing.
+func TestJT808DriverMismatch(t *testing.T) {
+	a := startApp(t, nil)
+	for _, v := range []struct{ vehicle, phone, card string }{{"drv-1", "018270611514", "0029B999"}, {"drv-2", "018270611515", "0029B885"}} {
+		a.mustCall("POST", "/api/v1/vehicles", map[string]any{"id": v.vehicle, "kind": "truck"}, nil, 201)
+		a.mustCall("POST", "/api/v1/devices", map[string]any{"id": v.phone[1:], "protocol": "jt808", "vehicle_id": v.vehicle}, nil, 201)
+		a.mustCall("POST", "/api/v1/declarations", map[string]any{"id": "d-" + v.vehicle, "vehicle_id": v.vehicle, "direction": "inbound",
+			"port_zone_id": "port-erenhot", "valid_from": "2025-10-09T00:00:00Z", "valid_to": "2025-10-10T00:00:00Z", "driver_card": v.card}, nil, 201)
+		frame := unhex(t, traccarDriver)
+		copy(frame[5:11], unhex(t, v.phone))
+		fixChecksum(frame)
+		reply := unhex(t, "7E 8001 0005"+v.phone+"0000 01BC 0702 00 00 7E")
+		fixChecksum(reply)
+		d := dialDevice(t, a.jt808Ln)
+		d.send(frame)
+		d.expect(reply)
+
+		var veh struct {
+			Driver *struct {
+				CardID string `json:"card_id"`
+				Since  time.Time
+			}
+		}
+		a.mustCall("GET", "/api/v1/vehicles/"+v.vehicle, nil, &veh, 200)
+		if veh.Driver == nil || veh.Driver.CardID != "0029b885" || !veh.Driver.Since.Equal(time.Date(2025, 10, 9, 7, 7, 51, 0, time.UTC)) {
+			t.Errorf("%s: driver %+v, want card 0029b885 since 07:07:51", v.vehicle, veh.Driver)
+		}
+	}
+	var alerts struct {
+		Alerts []struct {
+			Type      string
+			VehicleID string `json:"vehicle_id"`
+		}
+	}
+	a.mustCall("GET", "/api/v1/alerts", nil, &alerts, 200)
+	var got []string
+	for _, al := range alerts.Alerts {
+		got = append(got, al.VehicleID+" "+al.Type)
+	}
+	if len(got) != 1 || got[0] != "drv-1 driver_mismatch" {
+		t.Errorf("alerts %q, want drv-1's driver_mismatch alone", got)
+	}
+}

@@ -10,11 +10,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const declarationCols = `id, vehicle_id, direction, port_zone_id, corridor_zone_id, yard_zone_id, valid_from, valid_to, status, status_reason, created_at, closed_at`
+const declarationCols = `id, vehicle_id, direction, port_zone_id, corridor_zone_id, yard_zone_id, valid_from, valid_to, status, status_reason, created_at, closed_at, type, cargo, grade, declared_net_kg, driver_card, seal_id`
 
 func scanDeclaration(r pgx.CollectableRow) (tracker.Declaration, error) {
 	var d tracker.Declaration
-	err := r.Scan(&d.ID, &d.VehicleID, &d.Direction, &d.PortZoneID, &d.CorridorZoneID, &d.YardZoneID, &d.ValidFrom, &d.ValidTo, &d.Status, &d.StatusReason, &d.CreatedAt, &d.ClosedAt)
+	err := r.Scan(&d.ID, &d.VehicleID, &d.Direction, &d.PortZoneID, &d.CorridorZoneID, &d.YardZoneID, &d.ValidFrom, &d.ValidTo, &d.Status, &d.StatusReason, &d.CreatedAt, &d.ClosedAt,
+		&d.Type, &d.Cargo, &d.Grade, &d.DeclaredNetKg, &d.DriverCard, &d.SealID)
 	d.ValidFrom, d.ValidTo, d.CreatedAt = d.ValidFrom.UTC(), d.ValidTo.UTC(), d.CreatedAt.UTC()
 	if d.ClosedAt != nil {
 		t := d.ClosedAt.UTC()
@@ -28,8 +29,12 @@ func (s *Store) CreateDeclaration(ctx context.Context, d tracker.Declaration) er
 	if d.Status == "" {
 		d.Status = tracker.DeclarationActive
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO declarations (`+declarationCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
-		d.ID, d.VehicleID, d.Direction, d.PortZoneID, d.CorridorZoneID, d.YardZoneID, d.ValidFrom, d.ValidTo, d.Status, d.StatusReason, orNow(d.CreatedAt), d.ClosedAt)
+	if d.Type == "" {
+		d.Type = tracker.DeclarationNormal
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO declarations (`+declarationCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
+		d.ID, d.VehicleID, d.Direction, d.PortZoneID, d.CorridorZoneID, d.YardZoneID, d.ValidFrom, d.ValidTo, d.Status, d.StatusReason, orNow(d.CreatedAt), d.ClosedAt,
+		d.Type, d.Cargo, d.Grade, d.DeclaredNetKg, d.DriverCard, d.SealID)
 	return pgErr(err)
 }
 

@@ -48,14 +48,29 @@ func (w *where) sql(order string, limit int) string {
 	return b.String()
 }
 
-// Events returns the events matching q, oldest first.
+const eventCols = `id, type, time, vehicle_id, zone_id, lat, lon, fix_id, late, attrs`
+
+// Events returns the events matching q, oldest first (q.NewestFirst: newest first).
 func (s *Store) Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error) {
 	var w where
 	w.eq("vehicle_id", q.VehicleID)
 	w.eq("type", q.Type)
 	w.period("time", q.From, q.To)
-	rows, _ := s.pool.Query(ctx, `SELECT id, type, time, vehicle_id, zone_id, lat, lon, fix_id, late, attrs FROM events`+
-		w.sql("time, id", q.Limit), w.args...)
+	order := "time, id"
+	if q.NewestFirst {
+		order = "time DESC, id DESC"
+	}
+	return s.queryEvents(ctx, `SELECT `+eventCols+` FROM events`+w.sql(order, q.Limit), w.args...)
+}
+
+// LatestEvents returns the newest event of type typ of each vehicle that has one.
+func (s *Store) LatestEvents(ctx context.Context, typ string) ([]tracker.Event, error) {
+	return s.queryEvents(ctx, `SELECT DISTINCT ON (vehicle_id) `+eventCols+` FROM events WHERE type = $1
+		ORDER BY vehicle_id, time DESC, id DESC`, typ)
+}
+
+func (s *Store) queryEvents(ctx context.Context, query string, args ...any) ([]tracker.Event, error) {
+	rows, _ := s.pool.Query(ctx, query, args...)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tracker.Event, error) {
 		var e tracker.Event
 		var attrs []byte

@@ -114,6 +114,8 @@ type vstate struct {
 	gates []*pendingGate // gate reads waiting for the fixes of their time
 
 	seals map[string]*sealState // the e-seals on the cargo, by device (seal.go)
+
+	driver driverState // the driver's card in the terminal's reader (driver.go)
 }
 
 // active is the newest declaration active at t: an older one may linger until it expires (a

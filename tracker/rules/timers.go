@@ -13,7 +13,7 @@ import (
 )
 
 // Check runs the rules that no fix triggers, as of Now: signal loss, declaration expiry,
-// overstay and meetings, and returns what they raised for the caller to commit (also when it
+// overstay, meetings and a driver's card already in when a declaration naming another begins, and returns what they raised for the caller to commit (also when it
 // returns an error: what it returns has happened). It implements tracker.Checker.
 func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 	now := e.cfg.Now().UTC()
@@ -82,6 +82,7 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 			i++
 		}
 	}
+	alerts = e.checkDriver(ctx, vs, now, alerts)
 	alerts = append(alerts, vs.outbox...)
 	vs.outbox = vs.outbox[:0]
 	return e.expireGates(ctx, vs, now, alerts)

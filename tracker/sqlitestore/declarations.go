@@ -9,16 +9,20 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-const declarationColumns = `id, vehicle_id, direction, port_zone_id, corridor_zone_id, yard_zone_id, valid_from_us, valid_to_us, status, status_reason, created_us, closed_us`
+const declarationColumns = `id, vehicle_id, direction, port_zone_id, corridor_zone_id, yard_zone_id, valid_from_us, valid_to_us, status, status_reason, created_us, closed_us, type, cargo, grade, declared_net_kg, driver_card, seal_id`
 
 // CreateDeclaration stores a new declaration.
 func (s *Store) CreateDeclaration(ctx context.Context, d tracker.Declaration) error {
 	if d.Status == "" {
 		d.Status = tracker.DeclarationActive
 	}
-	return s.exec(ctx, `INSERT INTO declarations(`+declarationColumns+`) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`,
+	if d.Type == "" {
+		d.Type = tracker.DeclarationNormal
+	}
+	return s.exec(ctx, `INSERT INTO declarations(`+declarationColumns+`) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		d.ID, d.VehicleID, d.Direction, d.PortZoneID, d.CorridorZoneID, d.YardZoneID, us(d.ValidFrom), us(d.ValidTo),
-		d.Status, d.StatusReason, created(d.CreatedAt), nullUS(d.ClosedAt))
+		d.Status, d.StatusReason, created(d.CreatedAt), nullUS(d.ClosedAt),
+		d.Type, d.Cargo, d.Grade, d.DeclaredNetKg, d.DriverCard, d.SealID)
 }
 
 // CloseDeclaration ends an active declaration.
@@ -42,7 +46,8 @@ func scanDeclaration(r rowScanner) (tracker.Declaration, error) {
 	var d tracker.Declaration
 	var from, to, c int64
 	var closed sql.NullInt64
-	err := r.Scan(&d.ID, &d.VehicleID, &d.Direction, &d.PortZoneID, &d.CorridorZoneID, &d.YardZoneID, &from, &to, &d.Status, &d.StatusReason, &c, &closed)
+	err := r.Scan(&d.ID, &d.VehicleID, &d.Direction, &d.PortZoneID, &d.CorridorZoneID, &d.YardZoneID, &from, &to, &d.Status, &d.StatusReason, &c, &closed,
+		&d.Type, &d.Cargo, &d.Grade, &d.DeclaredNetKg, &d.DriverCard, &d.SealID)
 	d.ValidFrom, d.ValidTo, d.CreatedAt = fromUS(from), fromUS(to), fromUS(c)
 	if closed.Valid {
 		t := fromUS(closed.Int64)

@@ -35,14 +35,30 @@ func commitEvents(ctx context.Context, tx *sql.Tx, b *tracker.Batch, fixIndex []
 	return nil
 }
 
-// Events returns events matching q in time order.
+const eventColumns = `id, type, time_us, vehicle_id, zone_id, lat, lon, fix_id, late, attrs`
+
+// Events returns events matching q in time order (q.NewestFirst: newest first).
 func (s *Store) Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error) {
 	var f filter
 	f.eq("vehicle_id", q.VehicleID)
 	f.eq("type", q.Type)
 	f.period("time_us", q.From, q.To)
-	query := f.query(`SELECT id, type, time_us, vehicle_id, zone_id, lat, lon, fix_id, late, attrs FROM events`, "time_us, id", q.Limit)
-	rows, err := s.r.QueryContext(ctx, query, f.args...)
+	order := "time_us, id"
+	if q.NewestFirst {
+		order = "time_us DESC, id DESC"
+	}
+	return s.queryEvents(ctx, f.query(`SELECT `+eventColumns+` FROM events`, order, q.Limit), f.args...)
+}
+
+// LatestEvents returns the newest event of type typ of each vehicle that has one.
+func (s *Store) LatestEvents(ctx context.Context, typ string) ([]tracker.Event, error) {
+	return s.queryEvents(ctx, `SELECT `+eventColumns+` FROM events e WHERE type = ?1 AND id = (
+		SELECT id FROM events WHERE type = ?1 AND vehicle_id = e.vehicle_id ORDER BY time_us DESC, id DESC LIMIT 1)
+		ORDER BY vehicle_id`, typ)
+}
+
+func (s *Store) queryEvents(ctx context.Context, query string, args ...any) ([]tracker.Event, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -312,4 +312,17 @@ ALTER TABLE sessions ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
 	// 10: users' unit: "district" or a port zone's id, which scopes command and patrol users to
 	// that port's area. Existing users see the district, as before.
 	`ALTER TABLE users ADD COLUMN unit TEXT NOT NULL DEFAULT 'district';`,
+	// 11: declaration_fields: the type, cargo, grade, declared net weight, the driver's card and
+	// the e-seal (tracker.Declaration). Existing declarations are normal.
+	`
+ALTER TABLE declarations ADD COLUMN type            TEXT NOT NULL DEFAULT 'normal';
+ALTER TABLE declarations ADD COLUMN cargo           TEXT NOT NULL DEFAULT '';
+ALTER TABLE declarations ADD COLUMN grade           TEXT NOT NULL DEFAULT '';
+ALTER TABLE declarations ADD COLUMN declared_net_kg REAL;
+ALTER TABLE declarations ADD COLUMN driver_card     TEXT NOT NULL DEFAULT '';
+ALTER TABLE declarations ADD COLUMN seal_id         TEXT NOT NULL DEFAULT '';
+`,
+	// 12: declaration_fields, continued: a vehicle's newest event of a type (its driver) is one
+	// index seek, and so is every vehicle's (LatestEvents).
+	`CREATE INDEX events_type_vehicle_time ON events(type, vehicle_id, time_us);`,
 }

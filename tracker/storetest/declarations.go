@@ -16,6 +16,9 @@ func testDeclarations(t *testing.T, s Store) {
 	}
 	d1, d2, d3 := mk("decl-1", "v1", base), mk("decl-2", "v1", base.Add(24*time.Hour)), mk("decl-3", "v2", base.Add(time.Hour))
 	d3.Direction, d3.YardZoneID = tracker.Outbound, ""
+	net := 24850.5
+	d2.Type, d2.Cargo, d2.Grade, d2.DeclaredNetKg, d2.DriverCard, d2.SealID =
+		tracker.DeclarationEmergency, "蒙古国 炼焦煤", "1/3 焦煤", &net, "152101198001011234", "seal-7"
 	for _, d := range []tracker.Declaration{d1, d2, d3} {
 		if err := s.CreateDeclaration(ctx, d); err != nil {
 			t.Fatalf("CreateDeclaration(%s): %v", d.ID, err)
@@ -31,6 +34,19 @@ func testDeclarations(t *testing.T, s Store) {
 		!sameTime(d3.ValidTo, got.ValidTo) || !sameTime(d3.CreatedAt, got.CreatedAt) ||
 		got.Status != tracker.DeclarationActive || got.ClosedAt != nil {
 		t.Errorf("Declaration = %+v, want %+v, active", got, d3)
+	}
+	// The second version's fields come back as given; a declaration without a type is normal,
+	// one without a net weight has none.
+	if got.Type != tracker.DeclarationNormal || got.Cargo != "" || got.Grade != "" || got.DeclaredNetKg != nil || got.DriverCard != "" || got.SealID != "" {
+		t.Errorf("Declaration without the added fields = %+v, want type normal and nothing else", got)
+	}
+	got, err = s.Declaration(ctx, "decl-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Type != d2.Type || got.Cargo != d2.Cargo || got.Grade != d2.Grade || got.DeclaredNetKg == nil || *got.DeclaredNetKg != net ||
+		got.DriverCard != d2.DriverCard || got.SealID != d2.SealID {
+		t.Errorf("Declaration = %+v, want the added fields of %+v (net %v)", got, d2, net)
 	}
 	_, err = s.Declaration(ctx, "nope")
 	wantErr(t, "Declaration of a missing id", err, tracker.ErrNotFound)
@@ -71,6 +87,9 @@ func testDeclarations(t *testing.T, s Store) {
 		var ids []string
 		for _, d := range list {
 			ids = append(ids, d.ID)
+			if d.ID == "decl-2" && (d.Type != d2.Type || d.DriverCard != d2.DriverCard || d.DeclaredNetKg == nil || d.SealID != d2.SealID) {
+				t.Errorf("%s: Declarations lost the added fields: %+v", tt.name, d)
+			}
 		}
 		if !equalStrings(ids, tt.ids) {
 			t.Errorf("%s: Declarations = %q, want %q", tt.name, ids, tt.ids)

@@ -87,6 +87,8 @@ func testEvents(t *testing.T, s Store) {
 		{"to exclusive", tracker.EventQuery{To: base.Add(time.Minute)}, []string{"zone_enter", "zone_enter"}},
 		{"period", tracker.EventQuery{VehicleID: "v1", From: base.Add(time.Second), To: base.Add(time.Hour)}, []string{"border_cross", "stop_start"}},
 		{"limit keeps the oldest", tracker.EventQuery{VehicleID: "v1", Limit: 2}, []string{"zone_enter", "border_cross"}},
+		{"newest first", tracker.EventQuery{VehicleID: "v1", NewestFirst: true}, []string{"stop_start", "border_cross", "zone_enter"}},
+		{"newest first, limit keeps the newest", tracker.EventQuery{Type: tracker.EventZoneEnter, NewestFirst: true, Limit: 1}, []string{"zone_enter"}},
 		{"nothing", tracker.EventQuery{VehicleID: "v3"}, nil},
 	}
 	for _, tt := range tests {
@@ -117,6 +119,30 @@ func testEvents(t *testing.T, s Store) {
 	}
 	if got := events(t, s, tracker.EventQuery{VehicleID: "v1"}); len(got) != 3 {
 		t.Errorf("after the retried batch v1 has %d events, want 3", len(got))
+	}
+	if got := events(t, s, tracker.EventQuery{Type: tracker.EventZoneEnter, NewestFirst: true, Limit: 1}); len(got) != 1 || got[0].VehicleID != "v2" {
+		t.Errorf("newest zone_enter = %+v, want v2's", got)
+	}
+
+	// The newest event of a type of each vehicle: the driver now at the wheel.
+	card := func(veh string, at time.Time, id string) tracker.Event {
+		return tracker.Event{Type: tracker.EventDriverIdentity, Time: at, VehicleID: veh, Attrs: map[string]any{"card_id": id}}
+	}
+	commit(t, s, &tracker.Batch{Events: []tracker.Event{card("v1", base.Add(time.Hour), "A"), card("v2", base, "B"),
+		card("v1", base.Add(3*time.Hour), "C"), card("v1", base.Add(2*time.Hour), "D"), card("v2", base, "E")}})
+	latest, err := s.LatestEvents(t.Context(), tracker.EventDriverIdentity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range latest {
+		got = append(got, e.VehicleID+" "+e.Attrs["card_id"].(string))
+	}
+	if want := []string{"v1 C", "v2 E"}; !equalStrings(got, want) {
+		t.Errorf("LatestEvents = %q, want %q", got, want)
+	}
+	if latest, err := s.LatestEvents(t.Context(), tracker.EventWaybill); err != nil || len(latest) != 0 {
+		t.Errorf("LatestEvents of a type never stored = %v, %v; want none", latest, err)
 	}
 }
 

@@ -61,6 +61,9 @@ type Store interface {
 
 	// Events and alerts, as Commit wrote them; alerts change along their lifecycle.
 	Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error)
+	// LatestEvents returns the newest event of a type of each vehicle that has one (of two at
+	// the same time, the later stored), in vehicle order.
+	LatestEvents(ctx context.Context, typ string) ([]tracker.Event, error)
 	Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Alert, error)
 	Alert(ctx context.Context, id int64) (tracker.Alert, error)
 	// SetAlertStatus moves an alert along open → acknowledged → resolved.

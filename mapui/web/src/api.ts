@@ -49,7 +49,15 @@ export interface Vehicle {
   id: string;
   plate?: string;
   kind?: string;
+  /** The driver whose card is in the terminal's reader; null: none known. */
+  driver?: Driver | null;
   [k: string]: unknown;
+}
+
+export interface Driver {
+  card_id: string;
+  name: string;
+  since: string;
 }
 
 export interface Me {
@@ -162,6 +170,8 @@ export const getVehicles = async () => {
   const r = await api<{ vehicles?: Vehicle[] } | Vehicle[]>('/vehicles');
   return Array.isArray(r) ? r : (r.vehicles ?? []);
 };
+
+export const getVehicle = (id: string) => api<Vehicle>(`/vehicles/${encodeURIComponent(id)}`);
 
 export async function getAlerts(q: Record<string, string>): Promise<Alert[]> {
   return (await api<{ alerts: Alert[] }>(`/alerts?${new URLSearchParams(q)}`)).alerts ?? [];

@@ -76,6 +76,10 @@ const zh = {
   meeting: '异常会车',
   device_conflict: '终端位置冲突',
   seal_opened: '关锁途中开启',
+  driver_mismatch: '驾驶员与申报不符',
+  driver: '司机',
+  driver_identity: '司机插卡',
+  driver_removed: '司机拔卡',
   seal_unlocked: '关锁解封',
   late: '补传',
   total: '合计',
@@ -171,6 +175,10 @@ const en: Record<Key, string> = {
   meeting: 'Meeting',
   device_conflict: 'Conflicting device reports',
   seal_opened: 'Seal opened en route',
+  driver_mismatch: 'Driver not the declared one',
+  driver: 'Driver',
+  driver_identity: 'Driver card inserted',
+  driver_removed: 'Driver card removed',
   seal_unlocked: 'Seal unlocked',
   late: 'late',
   total: 'Total',
@@ -259,6 +267,17 @@ export function fmtDuration(ms: number): string {
   const sec = s % 60;
   if (lang === 'zh') return h ? `${h}小时${m}分` : m ? `${m}分${sec}秒` : `${sec}秒`;
   return h ? `${h} h ${m} min` : m ? `${m} min ${sec} s` : `${sec} s`;
+}
+
+/** "张三（CY0001）": a driver by name and card. */
+export function fmtDriverCard(d: { name: string; card_id: string }): string {
+  const name = d.name || '—';
+  return lang === 'zh' ? `${name}（${d.card_id}）` : `${name} (${d.card_id})`;
+}
+
+/** "司机 张三（CY0001）": the driver whose card is in the vehicle's reader. */
+export function fmtDriver(d: { name: string; card_id: string }): string {
+  return `${t('driver')} ${fmtDriverCard(d)}`;
 }
 
 export function fmtDistance(m: number): string {

@@ -4,7 +4,7 @@ import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
 import { can, download, getAlerts, getEvents, getTrackColumns, getVehicles, type Alert, type BwEvent, type Me, type Track } from './api';
 import { h } from './dom';
-import { fmtDuration, fmtTime, fromCstInput, t, toCstInput } from './i18n';
+import { fmtDriverCard, fmtDuration, fmtTime, fromCstInput, t, toCstInput } from './i18n';
 import { createMap, empty } from './map';
 
 const SPEEDS = [1, 2, 4, 8, 16, 32, 64, 128];
@@ -20,8 +20,17 @@ const markColors: Record<string, string> = {
   zone_exit: '#3fa9f5',
   border_cross: '#e056fd',
   seal_unlocked: '#ff9500',
+  driver_identity: '#34c759',
   alert: '#ff3b30',
 };
+
+function eventLabel(e: BwEvent): string {
+  if (e.type === 'driver_identity') {
+    if (!e.inserted) return t('driver_removed');
+    return typeof e.card_id === 'string' ? `${t('driver_identity')} · ${fmtDriverCard({ name: String(e.driver_name ?? ''), card_id: e.card_id })}` : t('driver_identity');
+  }
+  return `${t(e.type)}${e.zone_id ? ` · ${e.zone_id}` : ''}${e.type === 'border_cross' && e.direction ? ` · ${e.direction}` : ''}`;
+}
 
 interface Mark {
   time: number;
@@ -183,7 +192,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     (m.getSource('track') as GeoJSONSource).setData({ type: 'FeatureCollection', features: segs.features });
 
     marks = [
-      ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: `${t(e.type)}${e.zone_id ? ` · ${e.zone_id}` : ''}${e.type === 'border_cross' && e.direction ? ` · ${e.direction}` : ''}`, lon: e.lon, lat: e.lat })),
+      ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: eventLabel(e), lon: e.lon, lat: e.lat })),
       ...alerts.map((a) => ({ time: Date.parse(a.time), kind: 'alert', label: `${t(a.type)} · ${t(`sev_${a.severity}`)}`, lon: a.lon ?? undefined, lat: a.lat ?? undefined })),
     ].sort((a, b) => a.time - b.time);
     (m.getSource('marks') as GeoJSONSource).setData({

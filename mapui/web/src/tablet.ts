@@ -3,10 +3,10 @@
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
 import { AlertStore } from './alerts';
-import { alertAction, can, getPositions, getTrack, type Fix, type Me } from './api';
+import { alertAction, can, getPositions, getTrack, getVehicle, type Fix, type Me } from './api';
 import { h } from './dom';
 import { haversine, type LonLat } from './geo';
-import { fmtDistance, fmtTime, t } from './i18n';
+import { fmtDistance, fmtDriver, fmtTime, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { alertPoint, createMap, empty, VehicleLayer } from './map';
 
@@ -94,13 +94,17 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
       if (following && f) map.easeTo({ center: [f.lon, f.lat] });
     } }, t(following === a.vehicle_id ? 'unfollow' : 'follow'));
 
+    // The driver comes with the vehicle's record, fetched once per selection.
+    const driver = h('dd', { id: 'driver' }, '');
+    getVehicle(a.vehicle_id).then((v) => { driver.textContent = v.driver ? fmtDriver(v.driver) : ''; }).catch(() => {});
+
     const renderDetail = () => {
       const cur = alerts.byId.get(id) ?? a;
       side.replaceChildren(
         h('button', { class: 'big back', id: 'back', onclick: () => { selected = null; clearTrack(); renderList(); } }, `← ${t('back')}`),
         h('h2', { class: `sev-${cur.severity}` }, t(cur.type)),
         h('dl', { class: 'facts' },
-          h('dt', {}, t('vehicle')), h('dd', { id: 'vehicle' }, cur.vehicle_id),
+          h('dt', {}, t('vehicle')), h('dd', { id: 'vehicle' }, cur.vehicle_id), h('dt', {}, ''), driver,
           h('dt', {}, t('severity')), h('dd', { class: `sev-${cur.severity}` }, t(`sev_${cur.severity}`)),
           h('dt', {}, t('status')), h('dd', { id: 'status' }, t(`status_${cur.status}`)),
           h('dt', {}, t('time')), h('dd', {}, `${fmtTime(cur.time)} ${t('cst')}${cur.late ? ` (${t('late')})` : ''}`),
