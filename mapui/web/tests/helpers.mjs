@@ -61,12 +61,13 @@ export async function startServer() {
     const s = await startStub({ dist: join(webDir, 'dist'), password: PASSWORD });
     return { ...s, kind: 'stub', async stop() { await s.stop(); await rm(dir, { recursive: true, force: true }); } };
   }
-  const [http, jt808, gt06, osmand] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [http, jt808, gt06, jt600, osmand] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const env = {
     ...process.env,
     BW_HTTP_ADDR: `127.0.0.1:${http}`,
     BW_JT808_ADDR: `127.0.0.1:${jt808}`,
     BW_GT06_ADDR: `127.0.0.1:${gt06}`,
+    BW_JT600_ADDR: `127.0.0.1:${jt600}`,
     BW_OSMAND_ADDR: `127.0.0.1:${osmand}`,
     BW_DATA_DIR: join(dir, 'data'),
     BW_ADMIN_PASSWORD: PASSWORD,
