@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 )
@@ -46,18 +45,18 @@ type config struct {
 	Now func() time.Time
 }
 
-// bindConfig registers the flags with defaults taken from the environment. demo changes the
-// default of accept-unknown-devices.
-func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
+// bindConfig registers the flags with defaults taken from the environment that lookupEnv reads
+// (os.LookupEnv for a command). demo changes the default of accept-unknown-devices.
+func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (string, bool)) error {
 	var errs []error
 	str := func(p *string, name, env, def, help string) {
-		if v, ok := os.LookupEnv(env); ok {
+		if v, ok := lookupEnv(env); ok {
 			def = v
 		}
 		fs.StringVar(p, name, def, help+" ($"+env+")")
 	}
 	boolean := func(p *bool, name, env string, def bool, help string) {
-		if v, ok := os.LookupEnv(env); ok {
+		if v, ok := lookupEnv(env); ok {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: not a boolean", env, v))
@@ -67,7 +66,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 		fs.BoolVar(p, name, def, help+" ($"+env+")")
 	}
 	integer := func(p *int, name, env string, def int, help string) {
-		if v, ok := os.LookupEnv(env); ok {
+		if v, ok := lookupEnv(env); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: not a number", env, v))
@@ -77,7 +76,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 		fs.IntVar(p, name, def, help+" ($"+env+")")
 	}
 	float := func(p *float64, name, env string, def float64, help string) {
-		if v, ok := os.LookupEnv(env); ok {
+		if v, ok := lookupEnv(env); ok {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: not a number", env, v))
@@ -87,7 +86,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 		fs.Float64Var(p, name, def, help+" ($"+env+")")
 	}
 	duration := func(p *time.Duration, name, env string, def time.Duration, help string) {
-		if v, ok := os.LookupEnv(env); ok {
+		if v, ok := lookupEnv(env); ok {
 			d, err := time.ParseDuration(v)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: not a duration", env, v))

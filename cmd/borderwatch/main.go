@@ -26,12 +26,10 @@ Commands:
   zones import FILE | zones export FILE
                 load a GeoJSON FeatureCollection of zones (all or nothing), or write them out
   audit verify  check the audit log's hash chain and report the first broken link
-  version       print the version
+  version       print the version, commit and build date
 
 Every setting has a flag and a BW_… environment variable; see 'borderwatch serve -h'.
 `
-
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -62,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "audit":
 		return auditCommand(ctx, rest, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "borderwatch", version)
+		fmt.Fprintln(stdout, describeBuild(version, commit, date, readBuildInfo()))
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -19,7 +19,7 @@ func openForTool(ctx context.Context, name string, args []string, stderr io.Writ
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
-	if err := bindConfig(fs, &cfg, false); err != nil {
+	if err := bindConfig(fs, &cfg, false, os.LookupEnv); err != nil {
 		return nil, nil, err
 	}
 	if err := fs.Parse(args); err != nil {
