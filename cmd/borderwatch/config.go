@@ -102,7 +102,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	str(&c.DataDir, "data-dir", "BW_DATA_DIR", "./data", "embedded database and other state")
 	str(&c.DatabaseURL, "database-url", "BW_DATABASE_URL", "", "postgres://… for PostgreSQL; empty: SQLite file in the data directory")
 	str(&c.Geofence, "geofence", "BW_GEOFENCE", "embedded", "geofence engine: embedded or tile38://host:port")
-	str(&c.AdminPassword, "admin-password", "BW_ADMIN_PASSWORD", "", "password of the user admin on first start; empty: generated and printed once")
+	str(&c.AdminPassword, "admin-password", "BW_ADMIN_PASSWORD", "", "password of the user admin on first start; empty: generated, printed once and kept in the data directory's initial-admin-password")
 	boolean(&c.AcceptUnknown, "accept-unknown-devices", "BW_ACCEPT_UNKNOWN_DEVICES", demo, "store fixes of devices nobody registered")
 	str(&c.TLSCert, "tls-cert", "BW_TLS_CERT", "", "certificate file: serve HTTPS")
 	str(&c.TLSKey, "tls-key", "BW_TLS_KEY", "", "private key file for --tls-cert")
