@@ -66,6 +66,7 @@ bench-web: build
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ingest/jt808
+	$(GO) test -run '^$$' -fuzz FuzzBody -fuzztime $(FUZZTIME) ./ingest/jt808
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ingest/gt06
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./ingest/osmand
 	$(GO) test -run '^$$' -fuzz FuzzParseFeatureCollection -fuzztime $(FUZZTIME) ./geofence

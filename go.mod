@@ -3,6 +3,7 @@ module github.com/borderwatch/borderwatch
 go 1.26.0
 
 require (
+	github.com/emmansun/gmsm v0.34.1
 	github.com/gin-gonic/gin v1.12.0
 	github.com/goreleaser/nfpm/v2 v2.46.3
 	github.com/gorilla/websocket v1.5.3

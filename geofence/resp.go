@@ -18,6 +18,7 @@ import (
 // arrays. Callers share one connection: each writes its commands under a lock, and a single
 // reader hands replies back in order, so concurrent callers' commands travel together (the
 // last writer in a burst flushes for all of them).
+// Not go-redis v9.23 (measured): its pool sends each caller's pipeline on its own; `borderwatch bench` on the Tile38 backend at 24,000 fixes/s kept up in 7 of 7 runs with this client, 1 of 7 with go-redis (pools of 4, 20, 64).
 
 // respValue is one reply.
 type respValue struct {

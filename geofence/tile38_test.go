@@ -186,8 +186,9 @@ func newWanderers(n int) *wanderers {
 func (w *wanderers) next(i int) geofence.Position {
 	v := &w.v[i]
 	v.heading += (v.rng.Float64()*2 - 1) * 0.5
-	v.lat += v.step * math.Cos(v.heading) / 111000
-	v.lon += v.step * math.Sin(v.heading) / (111000 * math.Cos(v.lat*math.Pi/180))
+	kx, ky := geofence.MetresPerDegree(v.lat)
+	v.lat += v.step * math.Cos(v.heading) / ky
+	v.lon += v.step * math.Sin(v.heading) / kx
 	v.t = v.t.Add(10 * time.Second)
 	return geofence.Position{VehicleID: v.id, Time: v.t, Lat: v.lat, Lon: v.lon}
 }

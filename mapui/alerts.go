@@ -128,11 +128,12 @@ func (s *Server) alertStatus(status string) gin.HandlerFunc {
 			s.storeFail(c, err)
 			return
 		}
-		s.audited(c, action, "alert:"+c.Param("id"), gin.H{"note": req.Note, "vehicle_id": a.VehicleID})
 		if s.cfg.Hub != nil {
 			s.cfg.Hub.Publish(nil, nil, []tracker.Alert{a})
 		}
-		c.JSON(http.StatusOK, a)
+		if s.audited(c, action, "alert:"+c.Param("id"), gin.H{"note": req.Note, "vehicle_id": a.VehicleID}) {
+			c.JSON(http.StatusOK, a)
+		}
 	}
 }
 

@@ -63,11 +63,12 @@ func (s *Server) createDeclaration(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	s.audited(c, "declaration.create", "declaration:"+d.ID, d)
 	if s.cfg.DeclarationsChanged != nil {
 		s.cfg.DeclarationsChanged(c.Request.Context(), d)
 	}
-	c.JSON(http.StatusCreated, d)
+	if s.audited(c, "declaration.create", "declaration:"+d.ID, d) {
+		c.JSON(http.StatusCreated, d)
+	}
 }
 
 func (s *Server) listDeclarations(c *gin.Context) {
@@ -108,9 +109,10 @@ func (s *Server) cancelDeclaration(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	s.audited(c, "declaration.cancel", "declaration:"+d.ID, gin.H{"reason": req.Reason})
 	if s.cfg.DeclarationsChanged != nil {
 		s.cfg.DeclarationsChanged(c.Request.Context(), d)
 	}
-	c.JSON(http.StatusOK, d)
+	if s.audited(c, "declaration.cancel", "declaration:"+d.ID, gin.H{"reason": req.Reason}) {
+		c.JSON(http.StatusOK, d)
+	}
 }

@@ -290,6 +290,9 @@ var upgrader = websocket.Upgrader{
 
 func (s *Server) live(c *gin.Context) {
 	h := s.cfg.Hub
+	if !s.audited(c, "live.open", "live", nil) {
+		return
+	}
 	conn, err := upgrader.Upgrade(c.Writer, c.Request, nil)
 	if err != nil {
 		return // the upgrader has answered

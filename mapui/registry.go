@@ -50,9 +50,11 @@ func (s *Server) createVehicle(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	s.audited(c, "vehicle.create", "vehicle:"+v.ID, v)
 	if s.cfg.VehiclesChanged != nil {
 		s.cfg.VehiclesChanged(c.Request.Context(), v)
+	}
+	if !s.audited(c, "vehicle.create", "vehicle:"+v.ID, v) {
+		return
 	}
 	c.JSON(http.StatusCreated, v)
 }
@@ -86,12 +88,14 @@ func (s *Server) updateVehicle(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	s.audited(c, "vehicle.update", "vehicle:"+v.ID, v)
-	v, _ = s.cfg.Store.Vehicle(c.Request.Context(), v.ID)
+	stored, _ := s.cfg.Store.Vehicle(c.Request.Context(), v.ID)
 	if s.cfg.VehiclesChanged != nil {
-		s.cfg.VehiclesChanged(c.Request.Context(), v)
+		s.cfg.VehiclesChanged(c.Request.Context(), stored)
 	}
-	c.JSON(http.StatusOK, v)
+	if !s.audited(c, "vehicle.update", "vehicle:"+v.ID, v) {
+		return
+	}
+	c.JSON(http.StatusOK, stored)
 }
 
 func (s *Server) deleteVehicle(c *gin.Context) {
@@ -100,8 +104,9 @@ func (s *Server) deleteVehicle(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	s.audited(c, "vehicle.delete", "vehicle:"+id, nil)
-	c.Status(http.StatusNoContent)
+	if s.audited(c, "vehicle.delete", "vehicle:"+id, nil) {
+		c.Status(http.StatusNoContent)
+	}
 }
 
 func checkDevice(d tracker.Device) string {
@@ -160,8 +165,9 @@ func (s *Server) createDevice(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	s.audited(c, "device.create", "device:"+d.ID, gin.H{"protocol": d.Protocol, "vehicle_id": d.VehicleID, "auth_code_set": d.AuthCode != ""})
-	c.JSON(http.StatusCreated, d)
+	if s.audited(c, "device.create", "device:"+d.ID, gin.H{"protocol": d.Protocol, "vehicle_id": d.VehicleID, "auth_code_set": d.AuthCode != ""}) {
+		c.JSON(http.StatusCreated, d)
+	}
 }
 
 func (s *Server) getDevice(c *gin.Context) {
@@ -193,7 +199,9 @@ func (s *Server) updateDevice(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	s.audited(c, "device.update", "device:"+d.ID, gin.H{"protocol": d.Protocol, "vehicle_id": d.VehicleID, "auth_code_set": d.AuthCode != ""})
+	if !s.audited(c, "device.update", "device:"+d.ID, gin.H{"protocol": d.Protocol, "vehicle_id": d.VehicleID, "auth_code_set": d.AuthCode != ""}) {
+		return
+	}
 	d, _ = s.cfg.Store.Device(c.Request.Context(), d.ID)
 	c.JSON(http.StatusOK, d)
 }
@@ -204,6 +212,7 @@ func (s *Server) deleteDevice(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	s.audited(c, "device.delete", "device:"+id, nil)
-	c.Status(http.StatusNoContent)
+	if s.audited(c, "device.delete", "device:"+id, nil) {
+		c.Status(http.StatusNoContent)
+	}
 }

@@ -100,7 +100,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	e.Use(s.recoverer, s.observe, s.limitBody)
+	e.Use(s.recoverer, s.observe, s.limitBody, s.clientAddr)
 	e.NoRoute(s.noRoute)
 	e.NoMethod(func(c *gin.Context) { fail(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed") })
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
@@ -190,6 +190,8 @@ func badRequest(c *gin.Context, msg string) { fail(c, http.StatusBadRequest, "ba
 // storeFail maps store errors to statuses.
 func (s *Server) storeFail(c *gin.Context, err error) {
 	switch {
+	case errors.Is(err, access.ErrAuditFailed):
+		fail(c, http.StatusInternalServerError, "audit_failed", access.ErrAuditFailed.Error())
 	case errors.Is(err, tracker.ErrNotFound):
 		fail(c, http.StatusNotFound, "not_found", "no such object")
 	case errors.Is(err, tracker.ErrConflict):

@@ -111,7 +111,26 @@ func (s *Server) me(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"username": se.Username, "role": se.Role, "permissions": access.Permissions(se.Role), "expires_at": se.ExpiresAt.Format(time.RFC3339)})
 }
 
-// audited records an action of the signed-in user.
-func (s *Server) audited(c *gin.Context, action, object string, detail any) {
-	s.cfg.Access.Record(c.Request.Context(), session(c).Username, action, object, "ok", detail)
+// record writes an action of the signed-in user to the audit log, with the client's address.
+func (s *Server) record(c *gin.Context, action, object string, detail any) error {
+	return s.cfg.Access.Record(c.Request.Context(), session(c).Username, action, object, "ok", detail)
+}
+
+// audited records an action of the signed-in user; when the audit log cannot take the record it
+// answers 500 audit_failed and returns false, and the caller answers nothing more. A read is
+// audited before it answers, so an unaudited read returns nothing; a change once stored, after
+// the server's state (rules, hub) has followed it.
+func (s *Server) audited(c *gin.Context, action, object string, detail any) bool {
+	if err := s.record(c, action, object, detail); err != nil {
+		s.storeFail(c, err)
+		return false
+	}
+	return true
+}
+
+// clientAddr puts the client's address, as gin sees it (forwarded headers count only from
+// trusted proxies), on the request's context: access.Record writes it on every record.
+func (s *Server) clientAddr(c *gin.Context) {
+	c.Request = c.Request.WithContext(access.WithClientAddr(c.Request.Context(), c.ClientIP()))
+	c.Next()
 }

@@ -26,6 +26,9 @@ func (s *Server) positions(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
+	if !s.audited(c, "positions.read", "positions", gin.H{"vehicles": len(fs)}) {
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"positions": fs})
 }
 
@@ -55,15 +58,21 @@ func (s *Server) track(c *gin.Context) {
 	detail := gin.H{"vehicle_id": id, "from": from, "to": to, "fixes": len(fixes), "format": format}
 	switch format {
 	case "json":
-		s.audited(c, "track.view", "vehicle:"+id, detail)
+		if !s.audited(c, "track.view", "vehicle:"+id, detail) {
+			return
+		}
 		c.JSON(http.StatusOK, gin.H{"vehicle_id": id, "from": from, "to": to, "fixes": fixes})
 		return
 	case "columns":
-		s.audited(c, "track.view", "vehicle:"+id, detail)
+		if !s.audited(c, "track.view", "vehicle:"+id, detail) {
+			return
+		}
 		c.Data(http.StatusOK, "application/json", trackColumns(id, from, to, fixes))
 		return
 	}
-	s.audited(c, "track.export", "vehicle:"+id, detail)
+	if !s.audited(c, "track.export", "vehicle:"+id, detail) {
+		return
+	}
 	name := fmt.Sprintf("%s_%s_%s.%s", id, from.Format("20060102T150405Z"), to.Format("20060102T150405Z"), exporter.ext)
 	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
 	c.Header("Content-Type", exporter.mime)
@@ -281,6 +290,8 @@ func (s *Server) search(c *gin.Context) {
 	for _, f := range fixes {
 		vehicles[f.VehicleID]++
 	}
-	s.audited(c, "area.search", fmt.Sprintf("bbox:%v", v), gin.H{"from": from, "to": to, "fixes": len(fixes)})
+	if !s.audited(c, "area.search", fmt.Sprintf("bbox:%v", v), gin.H{"from": from, "to": to, "fixes": len(fixes)}) {
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"fixes": fixes, "vehicles": vehicles, "truncated": len(fixes) == limit})
 }

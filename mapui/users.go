@@ -33,6 +33,9 @@ func (s *Server) listUsers(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
+	if !s.audited(c, "users.list", "users", gin.H{"users": len(us)}) {
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"users": us})
 }
 
@@ -94,15 +97,21 @@ func (s *Server) audit(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
+	if !s.audited(c, "audit.read", "audit", gin.H{"after": after, "records": len(recs)}) {
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"records": recs})
 }
 
-// auditVerify walks the whole chain and reports the first broken link.
+// auditVerify checks the whole chain and the anchors (access.AuditReport).
 func (s *Server) auditVerify(c *gin.Context) {
-	n, broken, err := s.cfg.Access.VerifyAudit(c.Request.Context())
+	rep, err := s.cfg.Access.VerifyAudit(c.Request.Context())
 	if err != nil {
 		s.storeFail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"records": n, "ok": broken == 0, "first_broken_seq": broken})
+	if !s.audited(c, "audit.verify", "audit", gin.H{"records": rep.Records, "ok": rep.OK, "first_broken_seq": rep.FirstBroken}) {
+		return
+	}
+	c.JSON(http.StatusOK, rep)
 }

@@ -46,6 +46,7 @@ func (s *Server) retryDelivery(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	s.audited(c, "webhook.retry", "delivery:"+id, nil)
-	c.Status(http.StatusNoContent)
+	if s.audited(c, "webhook.retry", "delivery:"+id, nil) {
+		c.Status(http.StatusNoContent)
+	}
 }

@@ -124,8 +124,12 @@ func (s *Server) putZones(c *gin.Context, status int, action string, zs []geofen
 	for i, z := range stored {
 		ids[i] = z.ID
 	}
-	s.audited(c, action, "zones", gin.H{"ids": ids})
+	recorded := s.record(c, action, "zones", gin.H{"ids": ids})
 	if !s.zonesChanged(c) {
+		return
+	}
+	if recorded != nil {
+		s.storeFail(c, recorded)
 		return
 	}
 	if len(stored) == 1 && action != "zone.import" {
@@ -158,8 +162,13 @@ func (s *Server) deleteZone(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	s.audited(c, "zone.delete", "zone:"+id, nil)
-	if s.zonesChanged(c) {
-		c.Status(http.StatusNoContent)
+	recorded := s.record(c, "zone.delete", "zone:"+id, nil)
+	if !s.zonesChanged(c) {
+		return
 	}
+	if recorded != nil {
+		s.storeFail(c, recorded)
+		return
+	}
+	c.Status(http.StatusNoContent)
 }

@@ -3,34 +3,26 @@ package sim
 import (
 	"math"
 
+	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geo"
 )
 
-const earthRadius = 6371008.8 // metres, mean
-
 // distance is the great-circle distance between a and b in metres.
-func distance(a, b orb.Point) float64 {
-	la1, la2 := a[1]*math.Pi/180, b[1]*math.Pi/180
-	dla, dlo := la2-la1, (b[0]-a[0])*math.Pi/180
-	h := math.Sin(dla/2)*math.Sin(dla/2) + math.Cos(la1)*math.Cos(la2)*math.Sin(dlo/2)*math.Sin(dlo/2)
-	return 2 * earthRadius * math.Asin(math.Min(1, math.Sqrt(h)))
-}
+func distance(a, b orb.Point) float64 { return geofence.GreatCircleM(a[1], a[0], b[1], b[0]) }
 
-// offset moves p by east and north metres; exact enough over the few kilometres it is used for.
+// offset moves p by east and north metres on a sphere of the Earth's mean radius; exact enough
+// over the few kilometres it is used for. Not geofence.MetresPerDegree (the ellipsoid's): the
+// scenarios' routes, and the tests that score them, are drawn with this one.
 func offset(p orb.Point, east, north float64) orb.Point {
+	const earthRadius = 6371008.8 // metres, mean, as geofence.GreatCircleM's
 	dlat := north / earthRadius * 180 / math.Pi
 	dlon := east / (earthRadius * math.Cos(p[1]*math.Pi/180)) * 180 / math.Pi
 	return orb.Point{p[0] + dlon, p[1] + dlat}
 }
 
 // bearing is the initial compass bearing from a to b in degrees, 0–360.
-func bearing(a, b orb.Point) float64 {
-	la1, la2 := a[1]*math.Pi/180, b[1]*math.Pi/180
-	dlo := (b[0] - a[0]) * math.Pi / 180
-	y := math.Sin(dlo) * math.Cos(la2)
-	x := math.Cos(la1)*math.Sin(la2) - math.Sin(la1)*math.Cos(la2)*math.Cos(dlo)
-	return math.Mod(math.Atan2(y, x)*180/math.Pi+360, 360)
-}
+func bearing(a, b orb.Point) float64 { return math.Mod(geo.Bearing(a, b)+360, 360) }
 
 // path is a polyline with its cumulative length, for walking along it by distance.
 type path struct {

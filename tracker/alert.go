@@ -31,6 +31,10 @@ const (
 	AlertGateMismatch              = "gate_mismatch"
 	AlertOverstay                  = "overstay"
 	AlertMeeting                   = "meeting"
+	// AlertDeviceConflict: one device reported two different positions for the same device
+	// time, a broken device or a cloned one; both reports are stored (the second flagged
+	// FlagConflict). One alert per device and hour of device time.
+	AlertDeviceConflict = "device_conflict"
 )
 
 // Severities, lowest first.

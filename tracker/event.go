@@ -13,6 +13,13 @@ const (
 	EventStopStart   = "stop_start"
 	EventStopEnd     = "stop_end"
 	EventGateRead    = "gate_read"
+	// EventDriverIdentity: a driver's IC card inserted or removed (JT/T 808 0x0702). Attrs:
+	// inserted, card_id, driver_name, certificate, authority, valid_to (YYYY-MM-DD), id_number,
+	// read_result (non-zero: the card could not be read), device_id.
+	EventDriverIdentity = "driver_identity"
+	// EventWaybill: an electronic waybill from the terminal (JT/T 808 0x0701). Attrs: content
+	// (text) or content_hex, device_id.
+	EventWaybill = "waybill"
 )
 
 // Event is something a vehicle did: entered or left a zone, crossed the border, stopped.

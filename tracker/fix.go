@@ -4,9 +4,13 @@
 package tracker
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 )
 
@@ -48,7 +52,177 @@ func (f *Fix) HasFlag(name string) bool {
 const (
 	FlagBlindArea = "blind_area" // uploaded from the terminal's buffer after a signal loss (JT/T 808 0x0704 type 1)
 	FlagJump      = "jump"       // implied speed from the previous fix no vehicle can reach
+	// FlagConflict marks a report of a device time the device had already reported at another
+	// position: kept as evidence (a broken or cloned device), never as the vehicle's track.
+	FlagConflict = "conflict"
 )
+
+// report is what tells two reports of one device and device time apart: the position, and
+// the flags and attributes, compared as sets.
+type report struct {
+	lat, lon, speed, heading float64
+	valid                    bool
+	received                 int64 // Unix nanoseconds: when the first of them arrived, for the evidence
+	flags                    []string
+	attrs                    map[string]any
+}
+
+func reportOf(f *Fix) report {
+	return report{f.Lat, f.Lon, f.SpeedKmh, f.Heading, f.Valid, f.ReceivedAt.UnixNano(), f.Flags, f.Attrs}
+}
+
+// samePosition: latitude and longitude to 1e-6° (about 0.1 m), speed, heading, validity.
+func (r *report) samePosition(o *report) bool {
+	return micro(r.lat) == micro(o.lat) && micro(r.lon) == micro(o.lon) &&
+		r.speed == o.speed && r.heading == o.heading && r.valid == o.valid
+}
+
+func micro(deg float64) int64 { return int64(math.Round(deg * 1e6)) }
+
+// covers: the same position, and each of o's flags and attributes among r's. The flags the
+// pipeline sets are no part of what a device reported.
+func (r *report) covers(o *report) bool {
+	if !r.samePosition(o) {
+		return false
+	}
+	for _, fl := range o.flags {
+		if fl != FlagJump && fl != FlagConflict && !slices.Contains(r.flags, fl) {
+			return false
+		}
+	}
+	for k, v := range o.attrs {
+		w, ok := r.attrs[k]
+		if !ok || !sameValue(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// SamePosition reports whether a and b put the device at the same place in the same way:
+// latitude and longitude to 1e-6°, speed, heading and validity.
+func SamePosition(a, b *Fix) bool {
+	ra, rb := reportOf(a), reportOf(b)
+	return ra.samePosition(&rb)
+}
+
+// Covers reports whether f already says all that g reports: the same position, and each of
+// g's flags and attributes among f's. A report that a stored one of the same device and
+// device time covers is a retransmission of it.
+func (f *Fix) Covers(g *Fix) bool {
+	rf, rg := reportOf(f), reportOf(g)
+	return rf.covers(&rg)
+}
+
+// MergeFrom adds to f the flags and attributes of g that f lacks (f's values stay): the record
+// of a report that repeats g's position with an alarm added then holds both. f's flags and
+// attributes are copied before they change; g's are never changed.
+func (f *Fix) MergeFrom(g *Fix) {
+	var flags []string
+	for _, fl := range g.Flags {
+		if !f.HasFlag(fl) && !slices.Contains(flags, fl) {
+			flags = append(flags, fl)
+		}
+	}
+	if len(flags) > 0 {
+		f.Flags = append(slices.Clip(f.Flags), flags...)
+	}
+	var attrs map[string]any
+	for k, v := range g.Attrs {
+		if _, ok := f.Attrs[k]; ok {
+			continue
+		}
+		if attrs == nil {
+			attrs = make(map[string]any, len(f.Attrs)+len(g.Attrs))
+			for k, v := range f.Attrs {
+				attrs[k] = v
+			}
+		}
+		attrs[k] = v
+	}
+	if attrs != nil {
+		f.Attrs = attrs
+	}
+}
+
+// AgainstStored judges f, a report of a device and device time of which stored holds the
+// reports already stored: it returns the index of one that covers f (f is a retransmission
+// and is not stored again), or -1 with f made ready for a record of its own: merged with the
+// first stored report at its position, or, with none there, flagged FlagConflict. Both stores
+// apply it, so what the pipeline decides holds against what is stored, after a restart too.
+func AgainstStored(f *Fix, stored []Fix) int {
+	for i := range stored {
+		if stored[i].Covers(f) {
+			return i
+		}
+	}
+	for i := range stored {
+		if SamePosition(&stored[i], f) {
+			f.MergeFrom(&stored[i])
+			return -1
+		}
+	}
+	if len(stored) > 0 && !f.HasFlag(FlagConflict) {
+		f.Flags = append(slices.Clip(f.Flags), FlagConflict)
+	}
+	return -1
+}
+
+// sameValue compares attribute values as a store gives them back: numbers as numbers whatever
+// their Go type, nested values as their JSON.
+func sameValue(a, b any) bool {
+	if x, ok := number(a); ok {
+		y, ok := number(b)
+		return ok && x == y
+	}
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case string:
+		if y, ok := b.(string); ok {
+			return x == y
+		}
+	}
+	ja, err := json.Marshal(a)
+	if err != nil {
+		return false
+	}
+	jb, err := json.Marshal(b)
+	return err == nil && bytes.Equal(ja, jb)
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case int16:
+		return float64(x), true
+	case int8:
+		return float64(x), true
+	case uint:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case uint32:
+		return float64(x), true
+	case uint16:
+		return float64(x), true
+	case uint8:
+		return float64(x), true
+	}
+	return 0, false
+}
 
 // Sink accepts fixes from gateways. Submit returns nil only once every fix is durably stored
 // (or refused for a reason retrying cannot fix, reported as *RefusedError); only then may a

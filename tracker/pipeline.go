@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,7 +41,8 @@ type Outcome struct {
 }
 
 // Publisher receives what was durably committed, for live fan-out: the fixes and events this
-// commit stored (not those of fixes stored before) and the alerts as upserted. It must not
+// commit stored (not those of fixes stored before, nor fixes flagged FlagConflict, which are
+// evidence and not the vehicle's track) and the alerts as upserted. It must not
 // block, and must copy what it keeps: the slices are reused once it returns.
 type Publisher interface {
 	Publish(fixes []Fix, events []Event, alerts []Alert)
@@ -61,10 +63,44 @@ type VehicleState struct {
 	lastGood Fix  // newest valid fix not flagged as a jump: the reference for jumps
 	hasGood  bool
 	// keys holds the fixes evaluated and not known to be acknowledged, by (device, time),
-	// with the submission carrying them: a resend is answered from here. Entries go once
-	// durable and acknowledged, or owedWindow older than last.
-	keys    map[fixKey]*pending
+	// with what they reported and the submission carrying them: a resend is answered from
+	// here. Entries go once durable and acknowledged, or owedWindow older than last.
+	keys    map[fixKey]sent
 	sweepAt int
+}
+
+// sent is what the pipeline holds of the reports of one device time not known to be
+// acknowledged: the first, which the others are judged against, and those that differed.
+type sent struct {
+	// pd is the newest submission carrying one of them: writes go in order, so once it is
+	// durable all of them are.
+	pd     *pending
+	first  report
+	others *[]report // nil unless the device reported this time differently
+}
+
+// knows reports whether one of the reports held covers r: r is then a retransmission.
+func (s *sent) knows(r *report) bool {
+	if s.first.covers(r) {
+		return true
+	}
+	if s.others != nil {
+		for i := range *s.others {
+			if (*s.others)[i].covers(r) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// add notes r as carried by pd.
+func (s *sent) add(r report, pd *pending) {
+	if s.others == nil {
+		s.others = new([]report)
+	}
+	*s.others = append(*s.others, r)
+	s.pd = pd
 }
 
 // Lock locks the vehicle: the pipeline holds it while it takes a fix, timers and gate reads
@@ -108,9 +144,15 @@ type PipelineConfig struct {
 // has moved past it and cannot be rolled back, so the pipeline owns the fix and what it
 // caused until they are durable: a failed group commit is retried, same batch, until it
 // succeeds or Close gives up. Its submitters get the error at once (nothing is acknowledged);
-// the device's resend is recognised by (device, time) as a retransmission of a fix in flight
-// or already written, and acknowledged once that is durable, neither evaluated again nor
-// marked late. The backlog is bounded by turning new fixes away before evaluating them.
+// the device's resend is recognised by (device, time) and content as a retransmission of a
+// fix in flight or already written, and acknowledged once that is durable, neither evaluated
+// again nor marked late. The backlog is bounded by turning new fixes away before evaluating them.
+//
+// A report of a known device time that differs from what was reported is never dropped: at
+// the same position it adds alarms, and is merged with the first, stored and evaluated; at
+// another position it is stored flagged FlagConflict, not evaluated (a forged copy must not
+// move the vehicle), and raises AlertDeviceConflict. Which of two such reports is genuine
+// cannot be told here: the first one drives the track, and the alert shows an officer both.
 type Pipeline struct {
 	cfg PipelineConfig
 	log *slog.Logger
@@ -464,23 +506,43 @@ func (p *Pipeline) check(f *Fix, now time.Time) string {
 var oldestTime = time.Date(2000, 1, 2, 0, 0, 0, 0, time.UTC)
 
 // evaluate updates the vehicle's state and runs the evaluator, with the vehicle locked, and
-// notes the fix as carried by pd; the evaluator appends to pd.out. A retransmission (same
-// device and time as a fix evaluated before) is not evaluated again: dup is set, with the
-// submission carrying the original if it is not known to be acknowledged (nil if it is
-// stored and was).
+// notes the fix as carried by pd; the evaluator appends to pd.out. A retransmission (a report
+// of the same device and time that one evaluated before covers) is not evaluated again: dup
+// is set, with the submission carrying the original if it is not known to be acknowledged
+// (nil if it is stored and was). A report of a known time that differs is merged or marked
+// as a conflict (see Pipeline).
 func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *pending, dup bool, err error) {
 	st, v := p.vehicle(f.VehicleID)
 	st.Lock()
 	defer st.Unlock()
 	k := fixKey{f.DeviceID, f.Time.UnixNano()}
-	if c := st.keys[k]; c != nil {
-		return c, true, nil
-	}
-	if st.hasLast && f.DeviceID == st.last.DeviceID && f.Time.Equal(st.last.Time) {
-		return nil, true, nil // stored before this process started, or written and acknowledged
+	r := reportOf(f)
+	s, known := st.keys[k]
+	if known {
+		if s.knows(&r) {
+			return s.pd, true, nil
+		}
+	} else if st.hasLast && f.DeviceID == st.last.DeviceID && f.Time.Equal(st.last.Time) {
+		// Stored before this process started, or written and acknowledged.
+		s, known = sent{first: reportOf(&st.last)}, true
+		if s.first.covers(&r) {
+			return nil, true, nil
+		}
 	}
 	if !p.reserve() {
 		return nil, false, ErrBacklogFull
+	}
+	if known {
+		if !s.first.samePosition(&r) {
+			p.conflict(st, f, &s.first, pd)
+			s.add(r, pd)
+			st.note(k, s)
+			return nil, false, nil
+		}
+		// The same position with more to say (an alarm re-sent with the time unchanged):
+		// one record holding both, evaluated for what it adds.
+		f.MergeFrom(&Fix{Flags: s.first.flags, Attrs: s.first.attrs})
+		p.m.merged.Inc()
 	}
 	if st.hasLast && f.Time.Before(st.last.Time) {
 		f.Late = true
@@ -509,20 +571,86 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 			st.lastGood, st.hasGood = *f, true
 		}
 	}
+	if known {
+		s.add(r, pd)
+	} else {
+		s = sent{pd: pd, first: r}
+	}
+	st.note(k, s)
+	return nil, false, nil
+}
+
+// note keeps s as what is known of the reports of k.
+func (st *VehicleState) note(k fixKey, s sent) {
 	if st.keys == nil {
-		st.keys, st.sweepAt = map[fixKey]*pending{}, sweepMin
+		st.keys, st.sweepAt = map[fixKey]sent{}, sweepMin
 	}
 	if len(st.keys) >= st.sweepAt {
 		st.sweep(st.last.Time.Add(-owedWindow).UnixNano())
 	}
-	st.keys[k] = pd
-	return nil, false, nil
+	st.keys[k] = s
+}
+
+// conflict marks f, a report of a device time known at another position (first), as a
+// conflict and raises the device's alert; f is stored as evidence, not evaluated.
+func (p *Pipeline) conflict(st *VehicleState, f *Fix, first *report, pd *pending) {
+	f.Flags = append(slices.Clip(f.Flags), FlagConflict)
+	if st.hasLast && f.Time.Before(st.last.Time) {
+		f.Late = true
+	}
+	p.m.flagged.WithLabelValues(FlagConflict).Inc()
+	pd.out.Alerts = append(pd.out.Alerts, p.conflictAlert(f, first))
+}
+
+// conflictAlert is the alert for f, stored flagged FlagConflict: first is the report of its
+// device time it conflicts with, nil when only the store knew of that one.
+func (p *Pipeline) conflictAlert(f *Fix, first *report) Alert {
+	pos := func(lat, lon, speed, heading float64, valid bool, received time.Time) map[string]any {
+		return map[string]any{"lat": lat, "lon": lon, "speed_kmh": speed, "heading": heading, "valid": valid, "received_at": received}
+	}
+	ev := map[string]any{
+		"device_id":   f.DeviceID,
+		"device_time": f.Time,
+		"second":      pos(f.Lat, f.Lon, f.SpeedKmh, f.Heading, f.Valid, f.ReceivedAt),
+		"protocol":    f.Protocol,
+	}
+	msg := fmt.Sprintf("device %s reported a position for %s that it had reported elsewhere before: a broken or cloned device",
+		f.DeviceID, f.Time.Format(time.DateTime))
+	if first != nil {
+		distM := geofence.GreatCircleM(first.lat, first.lon, f.Lat, f.Lon)
+		ev["first"] = pos(first.lat, first.lon, first.speed, first.heading, first.valid, time.Unix(0, first.received).UTC())
+		ev["distance_m"] = math.Round(distM)
+		msg = fmt.Sprintf("device %s reported two positions for %s, %.0f m apart: a broken or cloned device",
+			f.DeviceID, f.Time.Format(time.DateTime), distM)
+	}
+	evidence, err := json.Marshal(ev)
+	if err != nil {
+		p.log.Error("device conflict evidence", "err", err) // numbers, strings and times only: cannot happen
+	}
+	return Alert{
+		Type: AlertDeviceConflict,
+		// Critical: a second source of positions for one device makes every other finding
+		// about the vehicle doubtful until an officer has looked (hole 2 of issue 16).
+		Severity:  SeverityCritical,
+		Status:    StatusOpen,
+		VehicleID: f.VehicleID,
+		Time:      f.Time,
+		UpdatedAt: f.ReceivedAt,
+		Late:      f.Late,
+		Lat:       f.Lat,
+		Lon:       f.Lon,
+		Message:   msg,
+		DedupKey:  AlertDeviceConflict + ":" + f.DeviceID + ":" + f.Time.Truncate(time.Hour).Format("2006-01-02T15"),
+		Active:    true,
+		Evidence:  evidence,
+	}
 }
 
 // sweep forgets the fixes that are durable and acknowledged, those given up by Close, and
 // unacknowledged ones older than horizon. Amortised: it runs when the keys have doubled.
 func (s *VehicleState) sweep(horizon int64) {
-	for k, pd := range s.keys {
+	for k, e := range s.keys {
+		pd := e.pd
 		select {
 		case <-pd.done:
 			if pd.acked.Load() || pd.err != nil || k.t < horizon {
@@ -601,7 +729,7 @@ func (p *Pipeline) writer() {
 			k++
 		}
 		group := queue[:k]
-		err := p.writeGroup(group, &b)
+		found, err := p.writeGroup(group, &b)
 		if err == nil {
 			if attempts > 0 {
 				p.log.Info("store commits succeed again", "failed_attempts", attempts, "backlog_fixes", p.backlog.Load())
@@ -621,6 +749,14 @@ func (p *Pipeline) writer() {
 			}
 			clear(group)
 			queue = append(queue[:0], queue[k:]...)
+			if len(found) > 0 {
+				// Nobody waits for these: they are committed like any other output.
+				pd := newPending()
+				pd.out.Alerts = found
+				pd.acked.Store(true)
+				p.waiting.Add(1)
+				queue = append(queue, pd)
+			}
 			continue
 		}
 		attempts++
@@ -663,8 +799,10 @@ func (p *Pipeline) writer() {
 	}
 }
 
-// writeGroup commits the submissions of group as one batch; the caller tells them.
-func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
+// writeGroup commits the submissions of group as one batch; the caller tells them. It returns
+// the alerts of conflicts only the store found (a report of a device time this process no
+// longer held, at another position than the stored one), for the caller to commit next.
+func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, error) {
 	n := 0
 	for _, pd := range group {
 		n += len(pd.fixes)
@@ -681,18 +819,33 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
 	err := p.cfg.Store.Commit(context.Background(), b)
 	p.m.commitSecs.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return err
+		return nil, err
+	}
+	var found []Alert
+	i := 0
+	for _, pd := range group {
+		for j := range pd.fixes {
+			if f := &b.Fixes[i]; !b.Duplicates[i] && f.HasFlag(FlagConflict) && !pd.fixes[j].HasFlag(FlagConflict) {
+				p.m.flagged.WithLabelValues(FlagConflict).Inc()
+				found = append(found, p.conflictAlert(f, nil))
+			}
+			i++
+		}
 	}
 	p.m.batchFixes.Observe(float64(len(b.Fixes)))
-	stored := b.Fixes[:0]
+	stored, evidence := b.Fixes[:0], 0
 	for i := range b.Fixes {
 		if b.Duplicates[i] {
 			p.m.duplicates.Inc()
 			continue
 		}
+		if b.Fixes[i].HasFlag(FlagConflict) {
+			evidence++ // not the vehicle's position: the live map must not move to it
+			continue
+		}
 		stored = append(stored, b.Fixes[i])
 	}
-	p.m.stored.Add(float64(len(stored)))
+	p.m.stored.Add(float64(len(stored) + evidence))
 	events := b.Events[:0]
 	for _, e := range b.Events {
 		p.m.events.WithLabelValues(e.Type).Inc()
@@ -714,7 +867,7 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) error {
 	if p.full.Load() && p.backlog.Load() <= int64(p.cfg.MaxBacklog)*9/10 && p.full.CompareAndSwap(true, false) {
 		p.log.Info("store write backlog drained below its limit: taking new fixes again", "backlog_fixes", p.backlog.Load())
 	}
-	return nil
+	return found, nil
 }
 
 // giveUp ends the submissions Close could not write, saying what is lost.

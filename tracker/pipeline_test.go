@@ -666,8 +666,8 @@ func TestEventNamesItsFix(t *testing.T) {
 				batch := []tracker.Fix{bad, f}
 				if i > 0 {
 					prev := batch[1]
-					prev.Time = prev.Time.Add(-10 * time.Second)
-					batch = append(batch, prev) // a resend
+					prev.Time, prev.Lon = prev.Time.Add(-10*time.Second), 111+float64(i-1)/1000
+					batch = append(batch, prev) // a resend: the previous report again
 				}
 				var re *tracker.RefusedError
 				if err := p.Submit(context.Background(), batch); !errors.As(err, &re) {

@@ -12,7 +12,9 @@ type Batch struct {
 	Fixes  []Fix   // IDs are assigned by Commit
 	Events []Event // an event's FixSeq names its fix in Fixes by Seq; Commit sets FixID from it
 	Alerts []Alert // upserted by DedupKey; IDs are assigned by Commit
-	// Duplicates reports, after Commit, which fixes were already stored (same device and device time).
+	// Duplicates reports, after Commit, which fixes were already stored: a stored report of the
+	// same device and device time covers them (Fix.Covers). A report of a stored device time
+	// that none covers is stored too (see AgainstStored).
 	Duplicates []bool
 }
 
@@ -95,16 +97,23 @@ type Session struct {
 	LastSeen  time.Time
 }
 
-// AuditRecord is one line of the audit log. Hash chains it to the previous record:
-// Hash = SHA-256(PrevHash || canonical JSON of the record without Hash).
+// AuditRecord is one line of the audit log. Hash chains it to the previous record: the
+// HMAC-SM3 under the audit key of PrevHash and the record's content (AuditKey.Seal), or for
+// records written before the keyed chain a plain SHA-256 (PlainChainHash).
 type AuditRecord struct {
-	Seq      int64           `json:"seq"`
-	Time     time.Time       `json:"time"`
-	Actor    string          `json:"actor"`
-	Action   string          `json:"action"`
-	Object   string          `json:"object"`
-	Result   string          `json:"result"`
-	Detail   json.RawMessage `json:"detail,omitempty"`
-	PrevHash string          `json:"prev_hash"`
-	Hash     string          `json:"hash"`
+	Seq    int64           `json:"seq"`
+	Time   time.Time       `json:"time"`
+	Actor  string          `json:"actor"`
+	Action string          `json:"action"`
+	Object string          `json:"object"`
+	Result string          `json:"result"`
+	Detail json.RawMessage `json:"detail,omitempty"`
+	// Addr is the client's IP address when the action came over HTTP.
+	Addr string `json:"addr,omitempty"`
+	// Alg is the chain's algorithm (AuditHMACSM3, or AuditPlain for old records) and KeyID
+	// the key that sealed the record (AuditKey.ID).
+	Alg      string `json:"alg,omitempty"`
+	KeyID    string `json:"key_id,omitempty"`
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
 }

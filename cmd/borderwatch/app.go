@@ -114,7 +114,9 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if a.store, err = openStore(ctx, cfg, a.log, a.reg); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	a.access = access.New(a.store, access.Options{Logger: a.log})
+	if a.access, err = newAccess(cfg, a.store, a.log, true); err != nil {
+		return nil, err
+	}
 	if a.AdminPassword, err = a.access.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {
 		return nil, fmt.Errorf("admin user: %w", err)
 	}
@@ -197,7 +199,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	// The TCP gateways cap the connections per address themselves; OsmAnd's HTTP server
 	// gets a capped listener.
 	if cfg.JT808Addr != "" {
-		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Events: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
@@ -242,6 +244,19 @@ func (a *app) run(ctx context.Context) error {
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
 	go a.hub.Run(hubCtx)
+	// The audit chain is anchored from the start until the API has stopped: its last anchor
+	// holds every record of this run.
+	anchorCtx, stopAnchors := context.WithCancel(context.Background())
+	defer stopAnchors()
+	anchorsDone := make(chan struct{})
+	go func() {
+		defer close(anchorsDone)
+		every := a.cfg.AuditAnchorEvery
+		if every <= 0 {
+			every = defaultAnchorEvery
+		}
+		a.access.RunAnchors(anchorCtx, every)
+	}()
 	rulesCtx, stopRules := context.WithCancel(context.Background())
 	defer stopRules()
 	rulesDone := make(chan struct{})
@@ -312,6 +327,8 @@ func (a *app) run(ctx context.Context) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	httpSrv.Shutdown(shutCtx)
+	stopAnchors()
+	<-anchorsDone
 	stopGateways()
 	wg.Wait()
 	stopRules()

@@ -31,18 +31,21 @@ import (
 // the default mode (group commits without fsync); Sync holds the row with --sync-commits.
 type benchResult struct {
 	benchRow
-	AlertP50Ms     float64   `json:"alert_p50_ms"`
-	AlertP99Ms     float64   `json:"alert_p99_ms"`
-	AlertsMeasured int       `json:"alerts_measured"`
-	RSSMB          float64   `json:"rss_mb"`
-	RSSPerConnKB   float64   `json:"rss_per_idle_conn_kb"`
-	IdleConns      int       `json:"idle_connections"`
-	Zones          int       `json:"zones"`
-	Geofence       string    `json:"geofence"`
-	FramesPerWrite int       `json:"frames_per_write"`
-	Items          bool      `json:"items"`
-	LoadAvg        [2]string `json:"load_avg"` // the machine's 1-minute load average at start and end
-	Sync           *benchRow `json:"sync,omitempty"`
+	AlertP50Ms     float64      `json:"alert_p50_ms"`
+	AlertP99Ms     float64      `json:"alert_p99_ms"`
+	AlertsMeasured int          `json:"alerts_measured"`
+	RSSMB          float64      `json:"rss_mb"`
+	RSSPerConnKB   float64      `json:"rss_per_idle_conn_kb"`
+	IdleConns      int          `json:"idle_connections"`
+	Zones          int          `json:"zones"`
+	Geofence       string       `json:"geofence"`
+	FramesPerWrite int          `json:"frames_per_write"`
+	Items          bool         `json:"items"`
+	LoadAvg        [2]string    `json:"load_avg"` // the machine's 1-minute load average at start and end
+	Machine        benchMachine `json:"machine"`
+	// Tile38SetPerS is bare Tile38's rate in the same run (--tile38-reference), beside the details.
+	Tile38SetPerS float64   `json:"tile38_set_per_s,omitempty"`
+	Sync          *benchRow `json:"sync,omitempty"`
 	// Tile38 is bare Tile38 measured in the same run (--tile38-reference): the issue's yardstick.
 	Tile38 *tile38Reference `json:"tile38_reference,omitempty"`
 }
@@ -63,16 +66,29 @@ type benchRow struct {
 	profile         []byte
 }
 
+// benchMachine names what the figures were measured on, so that they can be reproduced.
+type benchMachine struct {
+	CPUModel string `json:"cpu_model"`
+	CPUs     int    `json:"cpus"`
+	GOOS     string `json:"goos"`
+	GOARCH   string `json:"goarch"`
+}
+
+// benchStep is one offered rate: the median of its trials, each figure on its own, with the
+// spread of the acknowledged rate and of the ack p99 over the trials.
 type benchStep struct {
-	OfferedPerS    float64 `json:"offered_per_s"`
-	AckedPerS      float64 `json:"acked_per_s"`
-	AckP50Ms       float64 `json:"ack_p50_ms"`
-	AckP99Ms       float64 `json:"ack_p99_ms"`
-	CPUPercent     float64 `json:"cpu_percent"`
-	ServerUsPerFix float64 `json:"server_cpu_us_per_fix"`
-	GenCPUPercent  float64 `json:"generator_cpu_percent"`
-	GenUsPerFix    float64 `json:"generator_cpu_us_per_fix"`
-	KeptUp         bool    `json:"kept_up"`
+	OfferedPerS    float64    `json:"offered_per_s"`
+	Trials         int        `json:"trials"`
+	AckedRange     [2]float64 `json:"acked_per_s_range"`
+	AckP99Range    [2]float64 `json:"ack_p99_ms_range"`
+	AckedPerS      float64    `json:"acked_per_s"`
+	AckP50Ms       float64    `json:"ack_p50_ms"`
+	AckP99Ms       float64    `json:"ack_p99_ms"`
+	CPUPercent     float64    `json:"cpu_percent"`
+	ServerUsPerFix float64    `json:"server_cpu_us_per_fix"`
+	GenCPUPercent  float64    `json:"generator_cpu_percent"`
+	GenUsPerFix    float64    `json:"generator_cpu_us_per_fix"`
+	KeptUp         bool       `json:"kept_up"`
 	profile        []byte
 }
 
@@ -82,6 +98,7 @@ type benchOptions struct {
 	conns          int
 	start, maxRate int
 	refine         int
+	trials         int
 	maxP99         time.Duration
 	framesPerWrite int
 	items          bool
@@ -105,6 +122,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.IntVar(&o.start, "start-rate", 20000, "first offered rate, fixes/s")
 	fs.IntVar(&o.maxRate, "max-rate", 400000, "stop raising the rate here")
 	fs.IntVar(&o.refine, "refine", 3, "bisection steps between the last rate that kept up and the first that did not")
+	fs.IntVar(&o.trials, "trials", 3, "times each rate is offered; a step's figures are the medians, so one stall does not decide it")
 	fs.DurationVar(&o.maxP99, "max-p99", 50*time.Millisecond, "a step keeps up only with its ack p99 under this (the target: 50 ms)")
 	fs.IntVar(&o.framesPerWrite, "frames-per-write", 16, "0x0200 frames a terminal pipelines in one write")
 	fs.BoolVar(&o.items, "items", true, "frames carry mileage, signal and satellite items, as most terminals send")
@@ -115,6 +133,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if o.trials < 1 {
+		return errors.New("bench: --trials must be at least 1")
+	}
 	o.profile = *profile != ""
 	o.say = func(format string, a ...any) {
 		if !*asJSON {
@@ -123,8 +144,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	res := benchResult{Geofence: envOr("BW_GEOFENCE", "embedded"), FramesPerWrite: o.framesPerWrite, Items: o.items}
 	res.LoadAvg[0] = loadAvg()
-	o.say("machine: %d CPUs, load average %s; %d connections, %d frames per write, items %v",
-		runtime.NumCPU(), res.LoadAvg[0], o.conns, o.framesPerWrite, o.items)
+	res.Machine = benchMachine{CPUModel: cpuModel(), CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}
+	o.say("machine: %s, %d CPUs, load average %s; %d connections, %d frames per write, items %v, %d trials per rate",
+		res.Machine.CPUModel, res.Machine.CPUs, res.LoadAvg[0], o.conns, o.framesPerWrite, o.items, o.trials)
 
 	srv, err := startBenchServer(ctx, false, stderr)
 	if err != nil {
@@ -200,7 +222,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return err
 		}
-		res.Tile38 = &ref
+		res.Tile38, res.Tile38SetPerS = &ref, ref.SetsPerS
 	}
 	res.LoadAvg[1] = loadAvg()
 	if *profile != "" && res.profile != nil {
@@ -244,19 +266,25 @@ func benchRamp(ctx context.Context, srv *benchServer, o benchOptions, phone *uin
 	best := -1 // in row.Steps
 	good, bad := 0, 0
 	step := func(rate int) (bool, error) {
-		st, err := benchOne(ctx, srv, o, rate, *phone)
-		*phone += uint64(o.conns)
-		if err != nil {
-			return false, err
+		trials := make([]benchStep, 0, o.trials)
+		for range o.trials {
+			st, err := benchOne(ctx, srv, o, rate, *phone)
+			*phone += uint64(o.conns)
+			if err != nil {
+				return false, err
+			}
+			trials = append(trials, st)
+			srv.settle()
 		}
+		st := medianStep(trials, o.maxP99)
 		row.Steps = append(row.Steps, st)
-		o.say("offered %7d/s  acked %7.0f/s  ack p50 %6.1f ms  p99 %7.1f ms  server CPU %4.0f%% %5.1f µs/fix  generator CPU %4.0f%% %4.1f µs/fix  %s",
-			rate, st.AckedPerS, st.AckP50Ms, st.AckP99Ms, st.CPUPercent, st.ServerUsPerFix, st.GenCPUPercent, st.GenUsPerFix,
+		o.say("offered %7d/s  acked %7.0f/s (%.0f–%.0f)  ack p50 %6.1f ms  p99 %7.1f ms (%.1f–%.1f)  server CPU %4.0f%% %5.1f µs/fix  generator CPU %4.0f%% %4.1f µs/fix  %s",
+			rate, st.AckedPerS, st.AckedRange[0], st.AckedRange[1], st.AckP50Ms, st.AckP99Ms, st.AckP99Range[0], st.AckP99Range[1],
+			st.CPUPercent, st.ServerUsPerFix, st.GenCPUPercent, st.GenUsPerFix,
 			map[bool]string{true: "kept up", false: "fell behind"}[st.KeptUp])
 		if st.KeptUp && (best < 0 || st.AckedPerS > row.Steps[best].AckedPerS) {
 			best = len(row.Steps) - 1
 		}
-		srv.settle()
 		return st.KeptUp, nil
 	}
 	for rate := o.start; rate <= o.maxRate; rate = rate * 3 / 2 {
@@ -331,6 +359,43 @@ func benchOne(ctx context.Context, srv *benchServer, o benchOptions, rate int, p
 		st.profile = <-prof
 	}
 	return st, nil
+}
+
+// medianStep joins the trials of one rate: each figure is the median of the trials' (the lower
+// middle one of an even count), and the step keeps up when the medians do.
+func medianStep(trials []benchStep, maxP99 time.Duration) benchStep {
+	median := func(f func(benchStep) float64) (mid, lo, hi float64) {
+		v := make([]float64, len(trials))
+		for i, t := range trials {
+			v[i] = f(t)
+		}
+		slices.Sort(v)
+		return v[(len(v)-1)/2], v[0], v[len(v)-1]
+	}
+	st := benchStep{OfferedPerS: trials[0].OfferedPerS, Trials: len(trials), profile: trials[0].profile}
+	st.AckedPerS, st.AckedRange[0], st.AckedRange[1] = median(func(t benchStep) float64 { return t.AckedPerS })
+	st.AckP99Ms, st.AckP99Range[0], st.AckP99Range[1] = median(func(t benchStep) float64 { return t.AckP99Ms })
+	st.AckP50Ms, _, _ = median(func(t benchStep) float64 { return t.AckP50Ms })
+	st.CPUPercent, _, _ = median(func(t benchStep) float64 { return t.CPUPercent })
+	st.ServerUsPerFix, _, _ = median(func(t benchStep) float64 { return t.ServerUsPerFix })
+	st.GenCPUPercent, _, _ = median(func(t benchStep) float64 { return t.GenCPUPercent })
+	st.GenUsPerFix, _, _ = median(func(t benchStep) float64 { return t.GenUsPerFix })
+	st.KeptUp = st.AckedPerS >= 0.97*st.OfferedPerS && st.AckP99Ms < ms(maxP99)
+	return st
+}
+
+// cpuModel is the processor's name as Linux reports it ("?" elsewhere).
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -8,16 +8,17 @@ import (
 )
 
 // TestBenchJSON runs `borderwatch bench --json` small: a server child process (this test
-// binary, through TestMain), real JT/T 808 terminals, the alert probes on the WebSocket and
-// the idle connections; every figure the issue names must be there and plausible.
+// binary, through TestMain), real JT/T 808 terminals, three trials of one rate, the alert
+// probes on the WebSocket and the idle connections; every figure the issue names must be there
+// and plausible.
 func TestBenchJSON(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a server and loads it for about 15 s")
+		t.Skip("starts a server and loads it for about 20 s")
 	}
 	t.Setenv("BW_TEST_SERVE", "1")
 	var out, errs bytes.Buffer
 	err := benchCommand(t.Context(), []string{"--json", "--connections", "40", "--idle", "200", "--zones", "20",
-		"--start-rate", "800", "--max-rate", "800", "--refine", "0", "--duration", "2s", "--warmup", "500ms", "--max-p99", "2s"}, &out, &errs)
+		"--start-rate", "800", "--max-rate", "800", "--refine", "0", "--trials", "3", "--duration", "2s", "--warmup", "500ms", "--max-p99", "2s"}, &out, &errs)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, errs.String())
 	}
@@ -33,14 +34,31 @@ func TestBenchJSON(t *testing.T) {
 		Zones          int     `json:"zones"`
 		CPUPercent     float64 `json:"cpu_percent"`
 		Steps          []struct {
-			KeptUp bool `json:"kept_up"`
+			KeptUp      bool       `json:"kept_up"`
+			Trials      int        `json:"trials"`
+			AckedPerS   float64    `json:"acked_per_s"`
+			AckedRange  [2]float64 `json:"acked_per_s_range"`
+			AckP99Ms    float64    `json:"ack_p99_ms"`
+			AckP99Range [2]float64 `json:"ack_p99_ms_range"`
 		} `json:"steps"`
+		Machine struct {
+			CPUModel string `json:"cpu_model"`
+			CPUs     int    `json:"cpus"`
+		} `json:"machine"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("bench --json printed %q: %v", out.String(), err)
 	}
 	if len(res.Steps) != 1 || !res.Steps[0].KeptUp || res.FixesPerS < 0.97*800 || res.FixesPerS > 1.03*800 {
 		t.Errorf("one step at 800 fixes/s that keeps up, got %.0f fixes/s, steps %+v", res.FixesPerS, res.Steps)
+	}
+	if st := res.Steps; len(st) == 1 && (st[0].Trials != 3 ||
+		st[0].AckedRange[0] > st[0].AckedPerS || st[0].AckedPerS > st[0].AckedRange[1] ||
+		st[0].AckP99Range[0] > st[0].AckP99Ms || st[0].AckP99Ms > st[0].AckP99Range[1]) {
+		t.Errorf("a step is the median of its 3 trials, within their range: %+v", st[0])
+	}
+	if res.Machine.CPUs != runtime.NumCPU() || res.Machine.CPUModel == "" {
+		t.Errorf("machine %+v", res.Machine)
 	}
 	if res.AckP50Ms <= 0 || res.AckP99Ms < res.AckP50Ms || res.CPUPercent <= 0 {
 		t.Errorf("ack p50 %.2f ms, p99 %.2f ms, server CPU %.0f%%", res.AckP50Ms, res.AckP99Ms, res.CPUPercent)

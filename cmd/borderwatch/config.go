@@ -35,6 +35,12 @@ type config struct {
 	// Connections of one address (package gateway); 0 is no cap.
 	MaxConnsPerAddr int
 
+	// The audit chain's key and anchors (see audit.go).
+	AuditKey         string
+	AuditKeyFile     string
+	AuditAnchorFile  string
+	AuditAnchorEvery time.Duration
+
 	// Webhooks (package notifier).
 	WebhookURLs    string
 	WebhookSecret  string
@@ -116,6 +122,10 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	integer(&c.DeviceFixBurst, "device-fix-burst", "BW_DEVICE_FIX_BURST", 1000, "fixes one device may send at once: several 255-fix JT/T 808 blind-area batches, a GT06 backlog")
 	integer(&c.MaxConnsPerAddr, "max-conns-per-addr", "BW_MAX_CONNS_PER_ADDR", 5000, "device connections per gateway from one IP address; terminals behind one carrier NAT share one; 0: no cap")
 	str(&c.PprofAddr, "pprof-addr", "BW_PPROF_ADDR", "", "serve Go profiles (net/http/pprof) here, e.g. 127.0.0.1:6060; empty: off")
+	str(&c.AuditKey, "audit-key", "BW_AUDIT_KEY", "", "the audit chain's HMAC-SM3 key in hex (32 bytes or more); empty: --audit-key-file")
+	str(&c.AuditKeyFile, "audit-key-file", "BW_AUDIT_KEY_FILE", "", "file holding the audit key in hex, created 0600 on first start; keep it off the database's volume; empty: <data-dir>/audit.key")
+	str(&c.AuditAnchorFile, "audit-anchor-file", "BW_AUDIT_ANCHOR_FILE", "", "append-only file of the audit chain's heads, checked by audit verify; empty: <data-dir>/audit-anchors.log")
+	duration(&c.AuditAnchorEvery, "audit-anchor-every", "BW_AUDIT_ANCHOR_EVERY", defaultAnchorEvery, "how often the audit chain's head is anchored (also at start and shutdown)")
 	str(&c.WebhookURLs, "webhook-urls", "BW_WEBHOOK_URLS", "", "comma-separated URLs that receive every alert change as a JSON POST")
 	str(&c.WebhookSecret, "webhook-secret", "BW_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing requests to --webhook-urls; empty: unsigned")
 	str(&c.WebhooksFile, "webhooks-file", "BW_WEBHOOKS_FILE", "", "JSON file of webhooks with their own names, secrets and filters")

@@ -25,11 +25,13 @@ const envFileHeader = `# BorderWatch server settings, read by borderwatch.servic
 # Uncomment and change a line, then: systemctl restart borderwatch
 # The same settings are flags of 'borderwatch serve' (borderwatch serve -h).
 #
-# A different BW_DATA_DIR must also be writable by the service: add it with
+# The service may write only in /var/lib/borderwatch. A place elsewhere that the server writes
+# (another BW_DATA_DIR, BW_AUDIT_ANCHOR_FILE, a BW_AUDIT_KEY_FILE it creates) needs adding with
 # 'systemctl edit borderwatch' as ReadWritePaths=/the/directory.
 #
-# This file can hold secrets (a database password in BW_DATABASE_URL, BW_WEBHOOK_SECRET): keep it
-# readable by root only; systemd reads it before it starts the server as the user borderwatch.
+# This file can hold secrets (a database password in BW_DATABASE_URL, BW_AUDIT_KEY,
+# BW_WEBHOOK_SECRET): keep it readable by root only; systemd reads it before it starts the server
+# as the user borderwatch.
 #
 # Generated from cmd/borderwatch/config.go by
 #   go test ./cmd/borderwatch -run TestServiceEnvFile -update

@@ -25,7 +25,7 @@ Commands:
                 sustained fixes/s, ack and alert latency, CPU and memory (--json for one object)
   zones import FILE | zones export FILE
                 load a GeoJSON FeatureCollection of zones (all or nothing), or write them out
-  audit verify  check the audit log's hash chain and report the first broken link
+  audit verify  check the audit log's keyed chain and its anchors; report what is missing or changed
   version       print the version, commit and build date
 
 Every setting has a flag and a BW_… environment variable; see 'borderwatch serve -h'.

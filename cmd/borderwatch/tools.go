@@ -7,36 +7,45 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/borderwatch/borderwatch/geofence"
-	"github.com/borderwatch/borderwatch/mapui/access"
-	"github.com/borderwatch/borderwatch/tracker"
 )
 
+// tool is what an offline command works with.
+type tool struct {
+	cfg   config
+	log   *slog.Logger
+	store store
+	args  []string // the arguments after the flags
+}
+
 // openForTool opens the configured store for an offline command.
-func openForTool(ctx context.Context, name string, args []string, stderr io.Writer) (store, []string, error) {
+func openForTool(ctx context.Context, name string, args []string, stderr io.Writer) (tool, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
 	if err := bindConfig(fs, &cfg, false, os.LookupEnv); err != nil {
-		return nil, nil, err
+		return tool{}, err
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, err
+		return tool{}, err
 	}
-	st, err := openStore(ctx, cfg, newLogger(stderr, cfg.LogLevel), nil)
-	return st, fs.Args(), err
+	log := newLogger(stderr, cfg.LogLevel)
+	st, err := openStore(ctx, cfg, log, nil)
+	return tool{cfg: cfg, log: log, store: st, args: fs.Args()}, err
 }
 
 func zonesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "import" && args[0] != "export") {
 		return errors.New("usage: borderwatch zones import|export FILE (FILE '-' is standard input/output)")
 	}
-	st, rest, err := openForTool(ctx, "zones "+args[0], args[1:], stderr)
+	tl, err := openForTool(ctx, "zones "+args[0], args[1:], stderr)
 	if err != nil {
 		return err
 	}
+	st, rest := tl.store, tl.args
 	defer st.Close()
 	if len(rest) != 1 {
 		return errors.New("usage: borderwatch zones import|export FILE")
@@ -55,11 +64,15 @@ func zonesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return fmt.Errorf("%s: nothing imported: %w", rest[0], err)
 		}
+		acc, err := newAccess(tl.cfg, st, tl.log, true)
+		if err != nil {
+			return fmt.Errorf("nothing imported: %w", err)
+		}
 		stored, err := st.PutZones(ctx, zs)
 		if err != nil {
 			return fmt.Errorf("nothing imported: %w", err)
 		}
-		if _, err := st.AppendAudit(ctx, tracker.AuditRecord{Actor: "cli", Action: "zone.import", Object: "zones", Result: "ok"}); err != nil {
+		if err := acc.Record(ctx, "cli", "zone.import", "zones", "ok", nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "imported %d zones (a running server picks them up on restart)\n", len(stored))
@@ -85,19 +98,30 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(args) == 0 || args[0] != "verify" {
 		return errors.New("usage: borderwatch audit verify")
 	}
-	st, _, err := openForTool(ctx, "audit verify", args[1:], stderr)
+	tl, err := openForTool(ctx, "audit verify", args[1:], stderr)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	n, broken, err := access.New(st, access.Options{}).VerifyAudit(ctx)
+	defer tl.store.Close()
+	acc, err := newAccess(tl.cfg, tl.store, tl.log, false)
 	if err != nil {
 		return err
 	}
-	if broken != 0 {
-		fmt.Fprintf(stdout, "audit chain BROKEN at record %d (%d records intact before it)\n", broken, n)
-		return fmt.Errorf("audit chain broken at record %d", broken)
+	rep, err := acc.VerifyAudit(ctx)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "audit chain intact: %d records\n", n)
+	fmt.Fprintf(stdout, "verified with audit key %s against %d anchors\n", rep.KeyID, rep.Anchors)
+	if !rep.OK {
+		fmt.Fprintf(stdout, "audit log NOT intact: %s\n(%d records intact before it)\n", rep.Problem, rep.Records)
+		if rep.FirstBroken != 0 {
+			return fmt.Errorf("audit log broken at record %d", rep.FirstBroken)
+		}
+		return errors.New("audit anchors damaged")
+	}
+	fmt.Fprintf(stdout, "audit chain intact: %d records (%d unkeyed, from before the keyed chain)\n", rep.Records, rep.Unkeyed)
+	if rep.Anchors == 0 {
+		fmt.Fprintln(stdout, "no anchors: a deleted tail of the log would not show")
+	}
 	return nil
 }

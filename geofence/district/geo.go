@@ -8,7 +8,9 @@ import (
 
 // plane is a local equirectangular projection in metres around an origin: east is x, north is
 // y. Within a few tens of kilometres of the origin its error is far below the precision of the
-// estimated coordinates it is used with.
+// estimated coordinates it is used with. Spherical (orb.EarthRadius), not
+// geofence.MetresPerDegree's ellipsoid: the district's zones are drawn in it, and
+// testdata/district.geojson pins them to the vertex.
 type plane struct {
 	origin orb.Point
 	kx, ky float64 // metres per degree of longitude and latitude

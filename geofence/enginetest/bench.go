@@ -80,12 +80,13 @@ func SyntheticZones(n int, seed int64) []geofence.Zone {
 	for i := range n {
 		lat, lon := 40.5+rng.Float64()*5.5, 97+rng.Float64()*23
 		n := 8 + rng.Intn(25)
-		r := (250 + rng.Float64()*1250) / 111000
+		r := 250 + rng.Float64()*1250
+		kx, ky := geofence.MetresPerDegree(lat)
 		ring := make(orb.Ring, 0, n+1)
 		for k := range n {
 			a := 2 * math.Pi * (float64(k) + rng.Float64()*0.8) / float64(n)
 			rr := r * (0.5 + 0.5*rng.Float64())
-			ring = append(ring, orb.Point{lon + rr*math.Cos(a)/math.Cos(lat*math.Pi/180), lat + rr*math.Sin(a)})
+			ring = append(ring, orb.Point{lon + rr*math.Cos(a)/kx, lat + rr*math.Sin(a)/ky})
 		}
 		ring = append(ring, ring[0])
 		kinds := []geofence.Kind{geofence.KindYard, geofence.KindServiceArea, geofence.KindRestricted, geofence.KindControlZone}
@@ -96,7 +97,7 @@ func SyntheticZones(n int, seed int64) []geofence.Zone {
 
 // box is a square of side metres centred on (lat, lon).
 func box(lat, lon, side float64) orb.Ring {
-	kx, ky := metresPerDegree(lat)
+	kx, ky := geofence.MetresPerDegree(lat)
 	dx, dy := side/2/kx, side/2/ky
 	return orb.Ring{{lon - dx, lat - dy}, {lon + dx, lat - dy}, {lon + dx, lat + dy}, {lon - dx, lat + dy}, {lon - dx, lat - dy}}
 }
@@ -132,7 +133,7 @@ func benchTrack(rng *rand.Rand, i, n int) []orb.Point {
 		if !port {
 			heading += (rng.Float64()*2 - 1) * 0.3
 		}
-		kx, ky := metresPerDegree(lat)
+		kx, ky := geofence.MetresPerDegree(lat)
 		lat += 150 * math.Cos(heading) / ky
 		lon += 150 * math.Sin(heading) / kx
 	}

@@ -23,13 +23,7 @@ import (
 // Erenhot; the border runs along y = 0 with China to the south.
 const lat0, lon0 = 43.70, 111.95
 
-var kx, ky = metresPerDegree(lat0)
-
-func metresPerDegree(lat float64) (float64, float64) {
-	φ := lat * math.Pi / 180
-	return 111412.84*math.Cos(φ) - 93.5*math.Cos(3*φ) + 0.118*math.Cos(5*φ),
-		111132.92 - 559.82*math.Cos(2*φ) + 1.175*math.Cos(4*φ) - 0.0023*math.Cos(6*φ)
-}
+var kx, ky = geofence.MetresPerDegree(lat0)
 
 func pt(x, y float64) orb.Point { return orb.Point{lon0 + x/kx, lat0 + y/ky} }
 

@@ -182,7 +182,7 @@ func (s *Server) track(nc net.Conn) *conn {
 	if s.closing || len(s.conns) >= s.cfg.MaxConns {
 		closing := s.closing
 		s.mu.Unlock()
-		nc.Close()
+		// Counted before the close, so whoever sees the connection closed sees it counted.
 		if !closing {
 			s.m.refused.WithLabelValues(ReasonMaxConns).Inc()
 			if ok, suppressed := s.fullLog.Allow(); ok {
@@ -190,6 +190,7 @@ func (s *Server) track(nc net.Conn) *conn {
 					"max_conns", s.cfg.MaxConns, "refused_since_last_line", suppressed)
 			}
 		}
+		nc.Close()
 		return nil
 	}
 	c := &conn{Conn: nc, s: s}

@@ -41,7 +41,8 @@ func (l Login) Packet(serial uint16) (Packet, error) {
 }
 
 // Packet encodes l as a location packet of the given protocol (ProtoGPS, ProtoGPSLBS,
-// ProtoGPSLBS2, ProtoAlarm or ProtoAlarm2), its GPS time written in zone (UTC when nil).
+// ProtoGPSLBS2, ProtoAlarm or ProtoAlarm2), its GPS time written in zone (UTC when nil). These
+// layouts carry a 2G cell and a one-byte alarm code.
 func (l Location) Packet(protocol byte, serial uint16, zone *time.Location) (Packet, error) {
 	if zone == nil {
 		zone = time.UTC
@@ -52,6 +53,12 @@ func (l Location) Packet(protocol byte, serial uint16, zone *time.Location) (Pac
 	}
 	if !(math.Abs(l.Lat) <= 90) || !(math.Abs(l.Lon) <= 180) {
 		return Packet{}, fmt.Errorf("gt06: coordinates %v, %v out of range", l.Lat, l.Lon)
+	}
+	if c := l.LBS; protocol != ProtoGPS && (c.MCC > 0x7FFF || c.MNC > 0xFF || c.LAC > 0xFFFF || c.CellID > 0xFFFFFF) {
+		return Packet{}, fmt.Errorf("gt06: cell %+v does not fit 0x%02X", c, protocol)
+	}
+	if l.Status.Alarm > 0xFF {
+		return Packet{}, fmt.Errorf("gt06: alarm code 0x%X does not fit 0x%02X", l.Status.Alarm, protocol)
 	}
 	c := make([]byte, 0, gpsLen+1+lbsLen+statusLen+4)
 	c = append(c, byte(t.Year()-2000), byte(t.Month()), byte(t.Day()), byte(t.Hour()), byte(t.Minute()), byte(t.Second()))
@@ -98,7 +105,7 @@ func (l Location) Packet(protocol byte, serial uint16, zone *time.Location) (Pac
 		c = append(c, 1+lbsLen)
 		c = appendLBS(c, l.LBS)
 		s := l.Status
-		c = append(c, s.TerminalInfo, s.Voltage, s.GSMSignal, s.Alarm, s.Language)
+		c = append(c, s.TerminalInfo, s.Voltage, s.GSMSignal, byte(s.Alarm), s.Language)
 	default:
 		return Packet{}, fmt.Errorf("gt06: protocol 0x%02X is not a location", protocol)
 	}
@@ -107,16 +114,16 @@ func (l Location) Packet(protocol byte, serial uint16, zone *time.Location) (Pac
 
 func appendLBS(c []byte, l LBS) []byte {
 	c = binary.BigEndian.AppendUint16(c, l.MCC)
-	c = append(c, l.MNC)
-	c = binary.BigEndian.AppendUint16(c, l.LAC)
+	c = append(c, byte(l.MNC))
+	c = binary.BigEndian.AppendUint16(c, uint16(l.LAC))
 	return append(c, byte(l.CellID>>16), byte(l.CellID>>8), byte(l.CellID))
 }
 
-// Packet encodes s as a heartbeat (0x13).
+// Packet encodes s as a heartbeat (0x13), which carries the alarm code's low byte.
 func (s Status) Packet(serial uint16) Packet {
 	return Packet{
 		Protocol: ProtoStatus,
-		Content:  []byte{s.TerminalInfo, s.Voltage, s.GSMSignal, s.Alarm, s.Language},
+		Content:  []byte{s.TerminalInfo, s.Voltage, s.GSMSignal, byte(s.Alarm), s.Language},
 		Serial:   serial,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"testing"
 	"time"
 
@@ -11,9 +12,14 @@ import (
 )
 
 // FuzzDecode feeds arbitrary bytes through the stream reader and every decoder. Nothing may
-// panic, the reader must always make progress, and a frame that parses must encode back to
-// the same bytes.
+// panic, the reader must always make progress, a frame that parses must encode back to the
+// same bytes, a decoded position lies on the globe, and one the 2G layouts can carry encodes
+// again. The seeds are a frame of every message and layout the package decodes, Traccar's
+// test frames among them.
 func FuzzDecode(f *testing.F) {
+	for _, tt := range traccarFrames {
+		f.Add(unhex(f, tt.frame))
+	}
 	for _, s := range []string{
 		"78780d01086047006787306105d4e2970d0a",
 		"787811010863586038760942a0010000010aa4000d0a",
@@ -23,6 +29,9 @@ func FuzzDecode(f *testing.F) {
 		"78780a13429205000205ccdab20d0a",
 		"797900377000000001020035000103002c0004616219d00043000b013601048153931500001a0001000808652820400643521000000101004e46760d0a",
 		"7878121011091c0b1e2e98058507f80097a6ac03344a0d0a",
+		"78780B23050F920400020008 8A370D0A",                                               // Concox 0x23 example
+		"78781219 01CC00287D001F71 2004040101 0094 6C89 0D0A",                             // Concox 0x19 example
+		"78780d010359339075005244340d0a 7878121011091c0b1b2999058508040097a89e0034520d0a", // a clone without CRC
 	} {
 		f.Add(unhex(f, s))
 	}
@@ -62,15 +71,41 @@ func FuzzDecode(f *testing.F) {
 					DecodeStatus(p)
 				default:
 					l, err := DecodeLocation(p, zone)
-					if err != nil {
+					if err != nil || !fits2G(l) {
 						continue
 					}
 					if _, err := l.Packet(proto, p.Serial, zone); err != nil {
 						t.Fatalf("decoded location %+v does not encode: %v", l, err)
 					}
-					ToFix(l, tracker.Device{ID: "1", VehicleID: "1"}, time.Time{})
+				}
+			}
+			if i >= 64 { // the reader goes on; the decoders have seen enough of this input
+				continue
+			}
+			for proto := range 256 {
+				if !known(byte(proto)) {
+					continue
+				}
+				p.Protocol = byte(proto)
+				for _, ext := range []bool{false, true} {
+					p.Extended = ext
+					if l, err := DecodeLocation(p, zone); err == nil {
+						if !(math.Abs(l.Lat) <= 90 && math.Abs(l.Lon) <= 180) || l.Time.Year() < 1970 {
+							t.Fatalf("0x%02X decoded to %+v", proto, l)
+						}
+						ToFix(l, tracker.Device{ID: "1", VehicleID: "1"}, time.Time{})
+					}
+					DecodeInfo(p)
+					DecodeHeartbeat(p)
+					DecodeAlarmReport(p, zone)
 				}
 			}
 		}
 	})
+}
+
+// fits2G reports whether the encoder's layouts (a 2G cell, a one-byte alarm code) can carry l.
+func fits2G(l Location) bool {
+	c := l.LBS
+	return c.MCC <= 0x7FFF && c.MNC <= 0xFF && c.LAC <= 0xFFFF && c.CellID <= 0xFFFFFF && l.Status.Alarm <= 0xFF
 }

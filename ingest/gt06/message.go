@@ -75,43 +75,19 @@ func bcdDigits(b []byte) (string, bool) {
 	return string(d), true
 }
 
-// Location is the content of a location packet: GPS (0x10), GPS+LBS (0x12, 0x22) or alarm
-// (0x16, 0x26).
-type Location struct {
-	Time         time.Time // UTC
-	Satellites   int
-	GPSInfoLen   int // high nibble of the satellites byte, as sent
-	Lat, Lon     float64
-	SpeedKmh     int
-	Course       int  // degrees, 0–359
-	Positioned   bool // the fix is valid
-	Differential bool
-	ACCValid     bool // ACC carries the ignition state
-	ACC          bool
-
-	HasLBS bool
-	LBS    LBS
-
-	HasStatus bool
-	Status    Status
-}
-
-// LBS is the serving cell a tracker reports next to its GPS position.
-type LBS struct {
-	MCC    uint16
-	MNC    uint8
-	LAC    uint16
-	CellID uint32 // 3 bytes on the wire
-}
-
 // Status is the terminal information of heartbeat (0x13) and alarm (0x16, 0x26) packets.
 type Status struct {
 	TerminalInfo byte // bit 0 armed, 1 ACC high, 2 charging, 3–5 alarm, 6 GPS tracking on, 7 oil and electricity cut
-	Voltage      byte // level 0 (none) to 6 (very high)
-	GSMSignal    byte // level 0 (none) to 4 (strong)
-	Alarm        byte // alarm code (alarm packets; 0 in heartbeats)
-	Language     byte // 0x01 Chinese, 0x02 English
+	// Voltage is the voltage level, 0 (none) to 6 (very high); some models send their battery
+	// in percent (7–100) instead, and NoVoltage marks a layout without it.
+	Voltage   byte
+	GSMSignal byte   // level 0 (none) to 4 (strong)
+	Alarm     uint16 // alarm code (alarm packets; 0 in heartbeats); 0x27 and 0xA4 extend it to 12 bits
+	Language  byte   // 0x01 Chinese, 0x02 English
 }
+
+// NoVoltage is Status.Voltage of a layout that carries the battery elsewhere.
+const NoVoltage = 0xFF
 
 // Alarm codes of the alarm/language word.
 const (
@@ -129,104 +105,8 @@ const (
 	AlarmTamper     = 0x13 // device removed / tampered
 )
 
-// Sizes of the content blocks.
-const (
-	gpsLen    = 18 // date-time 6, GPS info 1, lat 4, lon 4, speed 1, course/status 2
-	lbsLen    = 8  // MCC 2, MNC 1, LAC 2, cell id 3
-	statusLen = 5  // terminal info, voltage, GSM signal, alarm, language
-)
-
-// DecodeLocation decodes a location packet's content. GPS times are in zone (UTC when nil).
-func DecodeLocation(p Packet, zone *time.Location) (Location, error) {
-	c := p.Content
-	var l Location
-	if len(c) < gpsLen {
-		return l, fmt.Errorf("%w: 0x%02X with %d content bytes", ErrMalformed, p.Protocol, len(c))
-	}
-	if err := decodeGPS(&l, c[:gpsLen], zone); err != nil {
-		return l, err
-	}
-	c = c[gpsLen:]
-	switch p.Protocol {
-	case ProtoGPS:
-	case ProtoGPSLBS, ProtoGPSLBS2:
-		if len(c) < lbsLen {
-			return l, fmt.Errorf("%w: 0x%02X without LBS", ErrMalformed, p.Protocol)
-		}
-		l.HasLBS, l.LBS = true, decodeLBS(c)
-		c = c[lbsLen:]
-		// 0x22 continues with ACC, upload mode, re-upload flag and (newer firmware) mileage.
-		if p.Protocol == ProtoGPSLBS2 && len(c) >= 1 {
-			l.ACCValid, l.ACC = true, c[0] != 0
-		}
-	case ProtoAlarm, ProtoAlarm2:
-		// The LBS block of alarm packets starts with its own length, itself included.
-		if len(c) < 1 {
-			return l, fmt.Errorf("%w: 0x%02X without LBS", ErrMalformed, p.Protocol)
-		}
-		n := int(c[0])
-		switch {
-		case n == 0:
-			c = c[1:]
-		case n < 1+lbsLen || n > len(c):
-			return l, fmt.Errorf("%w: LBS length %d", ErrMalformed, n)
-		default:
-			l.HasLBS, l.LBS = true, decodeLBS(c[1:])
-			c = c[n:]
-		}
-		if len(c) < statusLen {
-			return l, fmt.Errorf("%w: 0x%02X without status", ErrMalformed, p.Protocol)
-		}
-		l.HasStatus, l.Status = true, decodeStatus(c)
-	default:
-		return l, fmt.Errorf("gt06: protocol 0x%02X is not a location", p.Protocol)
-	}
-	return l, nil
-}
-
-func decodeGPS(l *Location, b []byte, zone *time.Location) error {
-	if zone == nil {
-		zone = time.UTC
-	}
-	y, mo, d, h, mi, s := int(b[0]), time.Month(b[1]), int(b[2]), int(b[3]), int(b[4]), int(b[5])
-	if mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 {
-		return fmt.Errorf("%w: date-time % X", ErrMalformed, b[:6])
-	}
-	l.Time = time.Date(2000+y, mo, d, h, mi, s, 0, zone).UTC()
-	l.GPSInfoLen, l.Satellites = int(b[6]>>4), int(b[6]&0x0F)
-	lat := float64(binary.BigEndian.Uint32(b[7:])) / 1_800_000
-	lon := float64(binary.BigEndian.Uint32(b[11:])) / 1_800_000
-	if lat > 90 || lon > 180 {
-		return fmt.Errorf("%w: coordinates %v, %v", ErrMalformed, lat, lon)
-	}
-	l.SpeedKmh = int(b[15])
-	cs := binary.BigEndian.Uint16(b[16:])
-	l.Course = int(cs & 0x3FF)
-	if cs&(1<<10) == 0 {
-		lat = -lat
-	}
-	if cs&(1<<11) != 0 {
-		lon = -lon
-	}
-	l.Lat, l.Lon = lat, lon
-	l.Positioned = cs&(1<<12) != 0
-	l.Differential = cs&(1<<13) != 0
-	l.ACCValid = cs&(1<<14) != 0
-	l.ACC = cs&(1<<15) != 0
-	return nil
-}
-
-func decodeLBS(b []byte) LBS {
-	return LBS{
-		MCC:    binary.BigEndian.Uint16(b),
-		MNC:    b[2],
-		LAC:    binary.BigEndian.Uint16(b[3:]),
-		CellID: uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7]),
-	}
-}
-
 func decodeStatus(b []byte) Status {
-	return Status{TerminalInfo: b[0], Voltage: b[1], GSMSignal: b[2], Alarm: b[3], Language: b[4]}
+	return Status{TerminalInfo: b[0], Voltage: b[1], GSMSignal: b[2], Alarm: uint16(b[3]), Language: b[4]}
 }
 
 // DecodeStatus decodes a heartbeat (0x13) packet's content.
@@ -266,8 +146,11 @@ func (s Status) Flags() []string {
 	return f
 }
 
-// AlarmName returns the flag name of an alarm code, "" for none or an unknown code.
-func AlarmName(code byte) string {
+// AlarmName returns the flag name of an alarm code, "" for none, an unknown code or one whose
+// meaning depends on the make: 0x0C, 0x18, 0x19, 0x28, 0x29 and 0x30 mean different alarms in
+// Concox's protocol (V3.1) and on the clones Traccar decodes; they are kept as the
+// "alarm_code" attribute only. The other names follow Concox, then Traccar.
+func AlarmName(code uint16) string {
 	switch code {
 	case AlarmSOS:
 		return "sos"
@@ -287,8 +170,34 @@ func AlarmName(code byte) string {
 		return "low_battery"
 	case AlarmPowerOff:
 		return "power_off"
-	case AlarmTamper:
+	case AlarmTamper, 0x25, 0x32:
 		return "tamper"
+	case 0x14:
+		return "door"
+	case 0x1A, 0x27, 0xF1:
+		return "hard_braking"
+	case 0x1B, 0x2A, 0x2B, 0x2E:
+		return "sharp_turn"
+	case 0x23:
+		return "fall"
+	case 0x26, 0xF0:
+		return "hard_acceleration"
+	case 0x2C, 0xF2:
+		return "collision"
+	case 0x2D:
+		return "rollover"
+	case 0x33:
+		return "lock"
+	case 0x34:
+		return "unlock"
+	case 0x53:
+		return "fuel_leak"
+	case 0x5B, 0x5C:
+		return "temperature"
+	case 0xC9:
+		return "idle"
+	case 0x0107, 0x010B:
+		return "jamming"
 	}
 	return ""
 }

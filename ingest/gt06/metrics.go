@@ -15,6 +15,7 @@ import (
 type metrics struct {
 	frames   *prometheus.CounterVec // msg_id
 	rejected *prometheus.CounterVec // reason
+	unknown  *prometheus.CounterVec // msg_id
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -26,12 +27,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bw_frames_rejected_total", Help: "Device frames dropped or refused, by reason.", ConstLabels: l,
 		}, []string{"reason"}),
+		// GT06's own: which protocol numbers devices send that this package does not know
+		// (256 at most).
+		unknown: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bw_gt06_unknown_messages_total", Help: "GT06 packets of a protocol number the gateway does not know, by number.", ConstLabels: l,
+		}, []string{"msg_id"}),
 	}
 	var err error
 	if m.frames, err = gateway.Register(reg, m.frames); err != nil {
 		return nil, err
 	}
 	if m.rejected, err = gateway.Register(reg, m.rejected); err != nil {
+		return nil, err
+	}
+	if m.unknown, err = gateway.Register(reg, m.unknown); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -41,11 +50,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // a device sending random numbers cannot blow up the label set.
 func (m *metrics) frame(protocol byte) {
 	id := "other"
-	switch protocol {
-	case ProtoLogin, ProtoGPS, ProtoGPSLBS, ProtoStatus, ProtoAlarm, ProtoGPSLBS2, ProtoAlarm2:
+	if known(protocol) {
 		id = fmt.Sprintf("0x%02x", protocol)
 	}
 	m.frames.WithLabelValues(id).Inc()
+}
+
+// known reports whether the server handles protocol.
+func known(protocol byte) bool {
+	switch protocol {
+	case ProtoLogin, ProtoStatus, ProtoHeartbeat, ProtoTime, ProtoInfo, ProtoLBS4G, ProtoLBSAlarm, ProtoLBSAlarm4G:
+		return true
+	}
+	return IsLocation(protocol)
 }
 
 func (m *metrics) reject(reason string) { m.rejected.WithLabelValues(reason).Inc() }

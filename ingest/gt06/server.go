@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,11 +44,15 @@ type Config struct {
 // A connection must log in (0x01) first. The IMEI is admitted with Admission; an unknown
 // device (or one registered for another protocol) gets no login acknowledgement and its
 // connection is closed, so a misconfigured tracker keeps retrying rather than streaming
-// positions nobody stores. Location packets before login are dropped. Every location
-// becomes a tracker.Fix submitted to the Sink; alarm packets (0x16, 0x26) are acknowledged
-// only after Submit returned nil or a *tracker.RefusedError, so the tracker resends an alarm
-// that was not stored. Plain GPS packets (0x10, 0x12, 0x22) expect no acknowledgement in the
-// protocol. Malformed packets are skipped and counted; the connection goes on.
+// positions nobody stores. Packets before login are dropped. Every position becomes a
+// tracker.Fix submitted to the Sink; its packet is acknowledged only after Submit returned nil
+// or a *tracker.RefusedError, so the tracker resends an alarm that was not stored. Plain GPS
+// packets (0x10, 0x12, 0x22 and the few layouts Traccar leaves unanswered) expect no
+// acknowledgement in the protocol. Heartbeats, cell lists and alarms without a position are
+// acknowledged (the last logged: there is no position to store), a time request (0x8A) is
+// answered with the server's time, information packets (0x94) are logged and not answered.
+// Malformed packets are skipped and counted; unknown ones counted, logged at debug and given
+// the generic acknowledgement; the connection goes on.
 type Server struct {
 	cfg  Config
 	log  *slog.Logger
@@ -167,59 +172,122 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 func (c *conn) handle(ctx context.Context, p Packet) bool {
 	m := c.s.m
 	m.frame(p.Protocol)
-	switch p.Protocol {
-	case ProtoLogin:
+	if !known(p.Protocol) {
+		return c.unknown(p)
+	}
+	if p.Protocol == ProtoLogin {
 		return c.login(ctx, p)
+	}
+	if !c.sess.in {
+		m.reject("not_logged_in")
+		return true
+	}
+	imei := c.sess.device.ID
+	switch p.Protocol {
 	case ProtoStatus:
-		if !c.sess.in {
-			m.reject("not_logged_in")
-			return true
-		}
 		if _, err := DecodeStatus(p); err != nil {
 			m.reject(ReasonMalformed)
 			c.log.Debug("bad status packet", "err", err)
 			return true
 		}
 		return c.ack(p)
-	case ProtoGPS, ProtoGPSLBS, ProtoGPSLBS2, ProtoAlarm, ProtoAlarm2:
-		alarm := p.Protocol == ProtoAlarm || p.Protocol == ProtoAlarm2
-		if !c.sess.in {
-			m.reject("not_logged_in")
-			return true
-		}
-		loc, err := DecodeLocation(p, c.sess.zone)
+	case ProtoHeartbeat:
+		h, err := DecodeHeartbeat(p)
 		if err != nil {
 			m.reject(ReasonMalformed)
-			c.log.Debug("bad location packet", "err", err)
+			c.log.Debug("bad heartbeat", "err", err)
 			return true
 		}
-		switch c.s.gate.Fixes(c.device, 1, c.c.RemoteAddr()) {
-		case ratelimit.Refuse:
-			return true // dropped unanswered: an alarm is resent
-		case ratelimit.Close:
-			return false
-		}
-		fix := ToFix(loc, c.sess.device, c.s.cfg.Now())
-		err = c.s.cfg.Sink.Submit(ctx, []tracker.Fix{fix})
-		var refused *tracker.RefusedError
-		switch {
-		case err == nil:
-		case errors.As(err, &refused):
-			c.log.Info("fix refused", "imei", fix.DeviceID, "err", err)
-		default:
-			// Not stored: no acknowledgement, the tracker resends.
-			c.log.Warn("submit failed", "imei", fix.DeviceID, "err", err)
+		c.log.Debug("heartbeat", "imei", imei, "power_v", h.PowerV, "gsm_signal", h.GSMSignal)
+		return c.ack(p)
+	case ProtoTime:
+		c.log.Debug("time request", "imei", imei)
+		return c.write(AppendTimeReply(c.out[:0], p.Serial, c.s.cfg.Now()))
+	case ProtoInfo:
+		// Nothing to store without a position; the device expects no answer.
+		a, err := DecodeInfo(p)
+		if err != nil {
+			m.reject(ReasonMalformed)
+			c.log.Debug("bad information packet", "err", err)
 			return true
 		}
-		if alarm {
-			return c.ack(p)
-		}
+		c.log.Debug("information", "imei", imei, "attributes", a)
 		return true
-	default:
-		m.reject("unsupported")
-		c.log.Debug("unsupported packet", "protocol", fmt.Sprintf("0x%02X", p.Protocol))
+	case ProtoLBS4G:
+		c.log.Debug("cell list", "imei", imei)
+		return c.ack(p)
+	case ProtoLBSAlarm, ProtoLBSAlarm4G:
+		return c.alarmReport(p)
+	}
+	return c.location(ctx, p)
+}
+
+// location stores the position of a location packet and answers it as its protocol expects.
+func (c *conn) location(ctx context.Context, p Packet) bool {
+	m := c.s.m
+	loc, err := DecodeLocation(p, c.sess.zone)
+	switch {
+	case errors.Is(err, ErrNoPosition) && p.Protocol == ProtoEventAlarm:
+		return c.alarmReport(p)
+	case errors.Is(err, ErrNoPosition):
+		c.log.Debug("packet without position", "imei", c.sess.device.ID, "protocol", fmt.Sprintf("0x%02X", p.Protocol))
+		return c.answer(p)
+	case err != nil:
+		m.reject(ReasonMalformed)
+		c.log.Debug("bad location packet", "err", err)
 		return true
 	}
+	switch c.s.gate.Fixes(c.device, 1, c.c.RemoteAddr()) {
+	case ratelimit.Refuse:
+		return true // dropped unanswered: an alarm is resent
+	case ratelimit.Close:
+		return false
+	}
+	fix := ToFix(loc, c.sess.device, c.s.cfg.Now())
+	err = c.s.cfg.Sink.Submit(ctx, []tracker.Fix{fix})
+	var refused *tracker.RefusedError
+	switch {
+	case err == nil:
+	case errors.As(err, &refused):
+		c.log.Info("fix refused", "imei", fix.DeviceID, "err", err)
+	default:
+		// Not stored: no acknowledgement, the tracker resends.
+		c.log.Warn("submit failed", "imei", fix.DeviceID, "err", err)
+		return true
+	}
+	return c.answer(p)
+}
+
+// alarmReport logs an alarm that carries no position (there is nothing to store) and
+// acknowledges it, so the device stops resending it.
+func (c *conn) alarmReport(p Packet) bool {
+	a, err := DecodeAlarmReport(p, c.sess.zone)
+	if errors.Is(err, ErrNoPosition) {
+		c.log.Debug("cell list", "imei", c.sess.device.ID)
+		return c.ack(p)
+	}
+	if err != nil {
+		c.s.m.reject(ReasonMalformed)
+		c.log.Debug("bad alarm packet", "err", err)
+		return true
+	}
+	c.log.Warn("alarm without position", "imei", c.sess.device.ID, "vehicle", c.sess.device.VehicleID,
+		"flags", a.Flags, "code", a.Code, "cell", a.LBS)
+	return c.ack(p)
+}
+
+// unknown counts and logs a packet of a protocol this package does not know. Like Traccar, it
+// answers a short one with the generic acknowledgement, which keeps a device from resending
+// what it expects an answer to, except command answers (0x80–0x82), which expect none.
+func (c *conn) unknown(p Packet) bool {
+	id := fmt.Sprintf("0x%02x", p.Protocol)
+	c.s.m.reject("unsupported")
+	c.s.m.unknown.WithLabelValues(id).Inc()
+	c.log.Debug("unknown packet", "protocol", id, "imei", c.sess.device.ID, "extended", p.Extended, "bytes", len(p.Content))
+	if !c.sess.in || p.Extended || (p.Protocol >= 0x80 && p.Protocol <= 0x82) {
+		return true
+	}
+	return c.ack(p)
 }
 
 func (c *conn) login(ctx context.Context, p Packet) bool {
@@ -247,9 +315,27 @@ func (c *conn) login(ctx context.Context, p Packet) bool {
 	return c.ack(p)
 }
 
+// answer sends what p's protocol expects once p is handled: nothing for the plain GPS
+// packets, the acknowledgement otherwise, extended where the model sends its packet extended.
+func (c *conn) answer(p Packet) bool {
+	switch p.Protocol {
+	case ProtoGPS, ProtoGPSLBS, ProtoGPSLBS2, ProtoText, ProtoGPSX1, ProtoGPSLBS8:
+		return true
+	case ProtoGPSLBSStatus4, ProtoAlarmAZ735:
+		if p.Extended {
+			return c.write(AppendFrame(c.out[:0], Packet{Extended: true, Protocol: p.Protocol, Serial: p.Serial}))
+		}
+	}
+	return c.ack(p)
+}
+
 func (c *conn) ack(p Packet) bool {
-	c.out = AppendAck(c.out[:0], p.Protocol, p.Serial)
-	if _, err := c.c.Write(c.out); err != nil {
+	return c.write(AppendAck(c.out[:0], p.Protocol, p.Serial))
+}
+
+func (c *conn) write(b []byte) bool {
+	c.out = b
+	if _, err := c.c.Write(b); err != nil {
 		c.log.Debug("write failed", "err", err)
 		return false
 	}
@@ -268,15 +354,26 @@ func ToFix(l Location, d tracker.Device, receivedAt time.Time) tracker.Fix {
 		Lon:        l.Lon,
 		SpeedKmh:   float64(l.SpeedKmh),
 		Heading:    float64(l.Course),
+		AltitudeM:  l.AltitudeM,
 		Valid:      l.Positioned,
 		Attrs:      map[string]any{"satellites": l.Satellites},
 	}
 	if l.HasStatus {
 		f.Flags = l.Status.Flags()
-		f.Attrs["voltage_level"] = int(l.Status.Voltage)
+		switch v := l.Status.Voltage; {
+		case v <= 6:
+			f.Attrs["voltage_level"] = int(v)
+		case v <= 100: // models that send their battery in percent
+			f.Attrs["battery_pct"] = int(v)
+		}
 		f.Attrs["gsm_signal"] = int(l.Status.GSMSignal)
 		if l.Status.Alarm != AlarmNone {
 			f.Attrs["alarm_code"] = int(l.Status.Alarm)
+		}
+	}
+	for _, name := range l.Flags {
+		if !f.HasFlag(name) {
+			f.Flags = append(f.Flags, name)
 		}
 	}
 	if l.ACCValid && l.ACC && !f.HasFlag("acc_on") {
@@ -289,7 +386,14 @@ func ToFix(l Location, d tracker.Device, receivedAt time.Time) tracker.Fix {
 		f.Attrs["mcc"] = int(l.LBS.MCC)
 		f.Attrs["mnc"] = int(l.LBS.MNC)
 		f.Attrs["lac"] = int(l.LBS.LAC)
-		f.Attrs["cell_id"] = int(l.LBS.CellID)
+		if id := l.LBS.CellID; id <= 1<<53 {
+			f.Attrs["cell_id"] = int(id)
+		} else { // beyond what a stored number keeps exactly
+			f.Attrs["cell_id"] = strconv.FormatUint(id, 10)
+		}
+	}
+	for k, v := range l.Attrs {
+		f.Attrs[k] = v
 	}
 	return f
 }

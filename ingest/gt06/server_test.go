@@ -221,11 +221,12 @@ func TestServerSession(t *testing.T) {
 	d.send(Status{TerminalInfo: 0x46, Voltage: 4, GSMSignal: 4, Language: 2}.Packet(d.sn))
 	d.expectAck(ProtoStatus, d.sn)
 
-	// A bad CRC and an unsupported packet are skipped; the connection goes on.
+	// A bad CRC and an unsupported packet are skipped; the connection goes on. (The unknown
+	// packet is extended: those get no generic acknowledgement.)
 	bad := AppendFrame(nil, Status{}.Packet(99))
 	bad[len(bad)-3] ^= 0xFF
 	d.c.Write(bad)
-	d.send(Packet{Protocol: 0x8A, Serial: 100})
+	d.send(Packet{Extended: true, Protocol: 0x7F, Serial: 100})
 	d.sn++
 	d.send(Status{Language: 2}.Packet(d.sn))
 	d.expectAck(ProtoStatus, d.sn)
@@ -265,7 +266,7 @@ bw_connections{protocol="gt06"} 1
 		t.Error(err)
 	}
 	mfs, err := ts.reg.Gather()
-	if err != nil || len(mfs) != 4 {
+	if err != nil || len(mfs) != 5 { // with bw_gt06_unknown_messages_total
 		t.Errorf("gathered %d metric families: %v", len(mfs), err)
 	}
 }

@@ -56,8 +56,10 @@ func TestDecodeLocationFrames(t *testing.T) {
 			want: Location{Alarm: 0x80, Status: 3, Lat: 22.641605, Lon: 114.032486, AltitudeM: 235, SpeedKmh: 0,
 				Heading: 341, Time: utc("2021-07-26T12:35:31Z")},
 			flags: []string{"under_voltage", "acc_on", "positioned"},
-			attrs: map[string]any{"mileage_km": 0.0,
-				"item_0xeb": "000c00b28986047701207027150200060089ffffefff0004002d0e10000600c5ffffffef"},
+			// The Concox extension block: ICCID, alarm bits (bit 12 clear: removed; Traccar
+			// asserts "removing"), battery 3.6 V, and 0x00c5 kept raw.
+			attrs: map[string]any{"mileage_km": 0.0, "iccid": "89860477012070271502", "removal_alarm": true,
+				"battery_v": 3.6, "item_0xeb_0x00c5": "ffffffef"},
 		},
 		{
 			name:  "traccar 2013 west longitude and SOS",
@@ -91,7 +93,7 @@ func TestDecodeLocationFrames(t *testing.T) {
 			phone: "1601285614",
 			want:  Location{Status: 0x40001, Lat: 6.152695, Lon: 106.720495, Time: utc("2017-01-17T02:04:42Z")},
 			flags: []string{"acc_on", "gps"},
-			attrs: map[string]any{"mileage_km": 4326.4, "item_0x2a": "0000", "signal": 27, "satellites": 3},
+			attrs: map[string]any{"mileage_km": 4326.4, "io_status": 0, "signal": 27, "satellites": 3},
 		},
 		{
 			name:  "traccar 2013 junk after the items",
@@ -562,6 +564,32 @@ func TestPlain(t *testing.T) {
 					t.Fatalf("plain(%x) = %v", b, got)
 				}
 			}
+		}
+	}
+}
+
+// A 2013 phone field that is not BCD is a binary IMEI (Traccar's decodeId): Jimi JC371,
+// Concox VL502; the IMEI's check digit is added. Above 14 digits, or in a 2019 field, the
+// bytes stay hex as before.
+func TestPhoneBinaryIMEI(t *testing.T) {
+	tests := []struct {
+		bcd string
+		id  string
+	}{
+		{"4eb6fb4ad628", "865478070001047"}, // Jimi JC371 (traccar 5c9d0449c)
+		{"4eb6fb4afd9e", "865478070102068"},
+		{"4f07788ef87d", "868935060010210"}, // Concox VL502 (traccar b2e889abf)
+		{"4e5de66fba22", "861652050068820"},
+		{"0000000000ab", "000000000001719"}, // a small value keeps its leading zeros: 15 digits
+		{"5af3107a4000", "5af3107a4000"},    // 10¹⁴: not an IMEI
+		{"00000000000000000abc", "abc"},     // 2019
+	}
+	for _, tt := range tests {
+		b := unhex(t, tt.bcd)
+		p := Phone{n: uint8(len(b))}
+		copy(p.bcd[:], b)
+		if got := p.String(); got != tt.id {
+			t.Errorf("%s: %s, want %s", tt.bcd, got, tt.id)
 		}
 	}
 }

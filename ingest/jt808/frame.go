@@ -21,6 +21,7 @@ const (
 	MsgRegister         = 0x0100
 	MsgAuth             = 0x0102
 	MsgLocation         = 0x0200
+	MsgLocationReply    = 0x0201 // answer to a location query: reply serial WORD, 0x0200 body
 	MsgBatch            = 0x0704 // batch / blind-area location upload
 	MsgPlatformResponse = 0x8001 // platform general response
 	MsgRegisterResponse = 0x8100
@@ -104,10 +105,16 @@ func ParsePhone(s string, long bool) (Phone, error) {
 // Bytes returns the BCD bytes as sent.
 func (p Phone) Bytes() []byte { return p.bcd[:p.n] }
 
-// String returns the number without leading zeros: the device id of the external contract.
-// Nibbles that are not decimal digits are written as hex so two different numbers never
-// print the same.
+// String returns the device id of the external contract: the number without leading zeros,
+// or, for a 2013 header whose six bytes are not BCD, the 15-digit IMEI they hold in binary.
+// Jimi/Concox JT/T 808 firmware (JC371, VL502, …) sends its IMEI without the check digit as a
+// 48-bit number there (Traccar's Jt808ProtocolDecoder.decodeId reads it the same way), so the
+// IMEI printed on the box is the id to register. Other nibbles that are not decimal digits
+// are written as hex so two different numbers never print the same.
 func (p Phone) String() string {
+	if imei, ok := p.imei(); ok {
+		return imei
+	}
 	var buf [20]byte
 	n := 0
 	for _, b := range p.bcd[:p.n] {
@@ -123,6 +130,52 @@ func (p Phone) String() string {
 		return "0"
 	}
 	return string(buf[:n])
+}
+
+// imei reads a binary IMEI from a 2013 phone field that is not BCD: its 14 digits (the
+// value, below 10¹⁴) and the Luhn check digit.
+func (p Phone) imei() (string, bool) {
+	if p.n != 6 || isBCD(p.bcd[:6]) {
+		return "", false
+	}
+	var v uint64
+	for _, b := range p.bcd[:6] {
+		v = v<<8 | uint64(b)
+	}
+	if v >= 1e14 {
+		return "", false
+	}
+	var d [15]byte
+	for i := 13; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	d[14] = luhn(d[:14])
+	return string(d[:]), true
+}
+
+func isBCD(b []byte) bool {
+	for _, c := range b {
+		if c>>4 > 9 || c&0xf > 9 {
+			return false
+		}
+	}
+	return true
+}
+
+// luhn returns the check digit of the decimal digits in d, as IMEIs carry it.
+func luhn(d []byte) byte {
+	sum := 0
+	for i := range d {
+		v := int(d[len(d)-1-i] - '0')
+		if i%2 == 0 { // from the right, every other digit starting with the last is doubled
+			if v *= 2; v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+	}
+	return byte('0' + (10-sum%10)%10)
 }
 
 // Header is a frame's message header.
@@ -205,9 +258,16 @@ func DecodeFrame(b []byte) (f Frame, headerRead bool, err error) {
 	if err != nil {
 		return Frame{}, false, err
 	}
-	h, hl, err := parseHeader(b)
+	h, hl, err := parseHeader(b, true)
 	if err != nil {
 		return Frame{}, false, err
+	}
+	if h.V2019 && len(b)-1-hl != h.BodyLen {
+		// Bit 14 is reserved in 2013 and some 2013 terminals set it: when the body length
+		// fits a 2013 header instead, the frame has one.
+		if h13, hl13, err := parseHeader(b, false); err == nil && len(b)-1-hl13 == h13.BodyLen {
+			h, hl = h13, hl13
+		}
 	}
 	f = Frame{Header: h}
 	if len(b) < hl+1 {
@@ -223,7 +283,8 @@ func DecodeFrame(b []byte) (f Frame, headerRead bool, err error) {
 	return f, true, nil
 }
 
-func parseHeader(b []byte) (Header, int, error) {
+// parseHeader reads a 2013 header, or a 2019 one when attribute bit 14 says so and v2019.
+func parseHeader(b []byte, v2019 bool) (Header, int, error) {
 	if len(b) < 12 {
 		return Header{}, 0, malformed("frame of %d bytes is shorter than a header", len(b))
 	}
@@ -232,7 +293,7 @@ func parseHeader(b []byte) (Header, int, error) {
 		MsgID:      binary.BigEndian.Uint16(b),
 		BodyLen:    int(attr & attrLenMask),
 		Encryption: uint8(attr>>attrEncShift) & attrEncMask,
-		V2019:      attr&attrV2019 != 0,
+		V2019:      v2019 && attr&attrV2019 != 0,
 		Fragmented: attr&attrFragmented != 0,
 	}
 	p := 4

@@ -149,10 +149,12 @@ func (l *Location) AppendFlags(dst []string) []string {
 	return dst
 }
 
-// Attrs returns the extra items as attributes: "mileage_km" (0x01), "fuel_l" (0x02),
-// "recorder_speed_kmh" (0x03), "signal" (0x30), "satellites" (0x31); any other item, or a known
-// one of unexpected length, as hex under "item_0xNN"; bytes that do not form an item, as hex
-// under "items_trailing". It returns nil when there are no items.
+// Attrs returns the extra items as attributes: those whose meaning is documented under
+// their names (see itemDecoders: "mileage_km", "fuel_l", "signal", "satellites",
+// "battery_percent", "power_v", "adas_alarm", …); any other item, or a known one of a length
+// its documentation does not give, as hex under "item_0xNN"; bytes that do not form an item,
+// as hex under "items_trailing". An item never costs the position. It returns nil when there
+// are no items.
 func (l *Location) Attrs() map[string]any {
 	if len(l.Items) == 0 {
 		return nil
@@ -166,18 +168,7 @@ func (l *Location) Attrs() map[string]any {
 		}
 		v := l.Items[p+2 : p+2+n]
 		p += 2 + n
-		switch {
-		case id == 0x01 && n == 4:
-			m["mileage_km"] = float64(binary.BigEndian.Uint32(v)) / 10
-		case id == 0x02 && n == 2:
-			m["fuel_l"] = float64(binary.BigEndian.Uint16(v)) / 10
-		case id == 0x03 && n == 2:
-			m["recorder_speed_kmh"] = float64(binary.BigEndian.Uint16(v)) / 10
-		case id == 0x30 && n == 1:
-			m["signal"] = int(v[0])
-		case id == 0x31 && n == 1:
-			m["satellites"] = int(v[0])
-		default:
+		if dec := itemDecoders[id]; dec == nil || !dec(v, m) {
 			m[itemKeys[id]] = hex.EncodeToString(v)
 		}
 	}

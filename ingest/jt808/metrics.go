@@ -22,7 +22,8 @@ const (
 
 // knownIDs get their own msg_id label; every other id counts as "other", so a device sending
 // random ids cannot blow up the label set.
-var knownIDs = [...]uint16{MsgTerminalResponse, MsgHeartbeat, MsgLogout, MsgRegister, MsgAuth, MsgLocation, MsgBatch}
+var knownIDs = [...]uint16{MsgTerminalResponse, MsgHeartbeat, MsgLogout, MsgRegister, MsgAuth, MsgLocation, MsgBatch,
+	MsgLocationReply, MsgLocationList, MsgPassThrough, MsgWaybill, MsgDriverIdentity}
 
 // metrics are the terminals' series; the connections' are the gateway server's.
 type metrics struct {

@@ -3,6 +3,7 @@ package jt808
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,11 +23,19 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
+// Events stores what terminals report that is not a position: driver identity (0x0702) and
+// electronic waybills (0x0701). Emit returns nil once they are stored; tracker.Pipeline is one.
+type Events interface {
+	Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error
+}
+
 // Config configures a Server. Sink and Admission are required.
 type Config struct {
-	Addr       string // for ListenAndServe; "": ":6808"
-	Sink       tracker.Sink
-	Admission  *tracker.Admission
+	Addr      string // for ListenAndServe; "": ":6808"
+	Sink      tracker.Sink
+	Admission *tracker.Admission
+	// Events stores driver identities and waybills; nil: they are answered "unsupported".
+	Events     Events
 	Logger     *slog.Logger          // nil: slog.Default()
 	Registerer prometheus.Registerer // nil: metrics are kept but not exported
 
@@ -196,6 +205,11 @@ type conn struct {
 	hasFlags bool
 	items    []byte
 	attrs    map[string]any
+
+	// The last position the terminal reported live (not from its buffer), for its events,
+	// which carry none.
+	lastLat, lastLon float64
+	hasPos           bool
 
 	frames  ratelimit.Bucket  // this connection's frames
 	device  *ratelimit.Device // the fixes of c.dev, shared with its other connections
@@ -410,7 +424,7 @@ func (c *conn) handle(ctx context.Context, raw []byte) bool {
 	case MsgLogout:
 		c.generalReply(h, ResultOK)
 		return false
-	case MsgLocation, MsgBatch:
+	case MsgLocation, MsgLocationReply, MsgBatch, MsgLocationList, MsgPassThrough:
 		if c.dev.AuthCode != "" && !c.authed {
 			c.s.m.reject(reasonUnauthenticated)
 			c.generalReply(h, ResultFailure)
@@ -418,6 +432,13 @@ func (c *conn) handle(ctx context.Context, raw []byte) bool {
 		}
 		c.report(ctx, &f)
 		return !c.abusive
+	case MsgDriverIdentity, MsgWaybill:
+		if c.dev.AuthCode != "" && !c.authed {
+			c.s.m.reject(reasonUnauthenticated)
+			c.generalReply(h, ResultFailure)
+			return true
+		}
+		c.event(ctx, &f)
 	default:
 		c.s.m.reject(reasonUnsupported)
 		c.generalReply(h, ResultUnsupported)
@@ -472,12 +493,12 @@ func (c *conn) reassemble(f Frame) (whole Frame, done, ok bool) {
 	return whole, done, true
 }
 
-// report turns a 0x0200 or 0x0704 into fixes, submits them and acknowledges once they are
-// stored (or refused for good).
+// report turns a 0x0200, 0x0201, 0x0704, 0x0210 or 0x0900 into fixes, submits them and
+// acknowledges once they are stored (or refused for good); 0x0201, itself an answer, gets
+// none. A 0x0210 or 0x0900 without a position is acknowledged at once.
 func (c *conn) report(ctx context.Context, f *Frame) {
-	var fixes []tracker.Fix
-	var loc Location
 	if f.Header.MsgID == MsgLocation {
+		var loc Location
 		if err := DecodeLocation(f.Body, &loc); err != nil {
 			c.s.m.reject(reasonMalformed)
 			c.generalReply(&f.Header, ResultMessageError)
@@ -492,32 +513,156 @@ func (c *conn) report(ctx context.Context, f *Frame) {
 		c.batch.fixes = append(c.batch.fixes, c.fix(&loc, false))
 		c.batch.of = append(c.batch.of, f.Header)
 		return
-	} else {
-		b, err := DecodeBatch(f.Body)
-		if err == nil && !c.admitFixes(len(b.Items)) {
-			return
-		}
-		if err == nil {
-			fixes = make([]tracker.Fix, len(b.Items))
-			for i, it := range b.Items {
-				if err = DecodeLocation(it, &loc); err != nil {
-					break
-				}
-				fixes[i] = c.fix(&loc, b.Type == BatchBlindArea)
-			}
-		}
-		if err != nil {
-			c.s.m.reject(reasonMalformed)
-			c.generalReply(&f.Header, ResultMessageError)
-			return
-		}
+	}
+	fixes, err := c.fixesOf(f)
+	if errors.Is(err, errUnsupported) {
+		c.s.m.reject(reasonUnsupported)
+		c.generalReply(&f.Header, ResultUnsupported)
+		return
+	}
+	if err != nil {
+		c.s.m.reject(reasonMalformed)
+		c.generalReply(&f.Header, ResultMessageError)
+		return
+	}
+	if len(fixes) == 0 {
+		c.generalReply(&f.Header, ResultOK)
+		return
+	}
+	if !c.admitFixes(len(fixes)) {
+		return
 	}
 	if err := c.s.cfg.Sink.Submit(c.s.submitContext(ctx, c.now), fixes); !stored(err) {
 		// Not stored: no acknowledgement, so the terminal keeps the fixes and sends them again.
 		c.s.log.Warn("jt808 submit", "device", c.dev.ID, "fixes", len(fixes), "err", err)
 		return
 	}
+	if f.Header.MsgID != MsgLocationReply {
+		c.generalReply(&f.Header, ResultOK)
+	}
+}
+
+// errUnsupported: a pass-through of a content type whose layout is not documented.
+var errUnsupported = errors.New("jt808: unsupported pass-through type")
+
+// fixesOf decodes the fixes of a 0x0201, 0x0704, 0x0210 or 0x0900.
+func (c *conn) fixesOf(f *Frame) ([]tracker.Fix, error) {
+	var loc Location
+	switch f.Header.MsgID {
+	case MsgLocationReply:
+		if len(f.Body) < 2 {
+			return nil, malformed("location reply of %d bytes", len(f.Body))
+		}
+		if err := DecodeLocation(f.Body[2:], &loc); err != nil {
+			return nil, err
+		}
+		return []tracker.Fix{c.fix(&loc, false)}, nil
+	case MsgPassThrough:
+		p, err := DecodePassThrough(f.Body)
+		if err == nil && !p.Known() {
+			err = errUnsupported
+		}
+		if err != nil || !p.HasLoc {
+			return nil, err
+		}
+		fix := c.fix(&p.Loc, false)
+		fix.Attrs = p.Attrs
+		return []tracker.Fix{fix}, nil
+	case MsgLocationList:
+		items, _, err := DecodeLocationList(f.Body)
+		if err != nil {
+			return nil, err
+		}
+		fixes := make([]tracker.Fix, len(items))
+		for i, it := range items {
+			if err := DecodeLocation(it, &loc); err != nil {
+				return nil, err
+			}
+			fixes[i] = c.fix(&loc, false)
+		}
+		return fixes, nil
+	}
+	b, err := DecodeBatch(f.Body)
+	if err != nil {
+		return nil, err
+	}
+	fixes := make([]tracker.Fix, len(b.Items))
+	for i, it := range b.Items {
+		if err := DecodeLocation(it, &loc); err != nil {
+			return nil, err
+		}
+		fixes[i] = c.fix(&loc, b.Type == BatchBlindArea)
+	}
+	return fixes, nil
+}
+
+// event turns a 0x0702 or 0x0701 into an event on the vehicle and acknowledges it once stored.
+func (c *conn) event(ctx context.Context, f *Frame) {
+	if c.s.cfg.Events == nil {
+		c.s.m.reject(reasonUnsupported)
+		c.generalReply(&f.Header, ResultUnsupported)
+		return
+	}
+	ev, err := c.eventOf(f)
+	if err != nil {
+		c.s.m.reject(reasonMalformed)
+		c.generalReply(&f.Header, ResultMessageError)
+		return
+	}
+	if err := c.s.cfg.Events.Emit(c.s.submitContext(ctx, c.now), []tracker.Event{ev}, nil); !stored(err) {
+		// Not stored: no acknowledgement, so the terminal sends it again.
+		c.s.log.Warn("jt808 event", "device", c.dev.ID, "type", ev.Type, "err", err)
+		return
+	}
 	c.generalReply(&f.Header, ResultOK)
+}
+
+// maxEventAhead: a terminal time further ahead of the server's is a wrong clock; the event
+// then takes the time it was received.
+const maxEventAhead = 10 * time.Minute
+
+func (c *conn) eventOf(f *Frame) (tracker.Event, error) {
+	ev := tracker.Event{VehicleID: c.dev.VehicleID, Time: c.now, Attrs: map[string]any{"device_id": c.dev.ID}}
+	if c.hasPos {
+		ev.Lat, ev.Lon = c.lastLat, c.lastLon
+	}
+	if f.Header.MsgID == MsgWaybill {
+		w, err := DecodeWaybill(f.Body)
+		if err != nil {
+			return tracker.Event{}, err
+		}
+		ev.Type = tracker.EventWaybill
+		if s, ok := isText(w.Content); ok {
+			ev.Attrs["content"] = s
+		} else {
+			ev.Attrs["content_hex"] = hex.EncodeToString(w.Content)
+		}
+		return ev, nil
+	}
+	d, err := DecodeDriverIdentity(f.Body, f.Header.V2019)
+	if err != nil {
+		return tracker.Event{}, err
+	}
+	ev.Type = tracker.EventDriverIdentity
+	if !d.Time.IsZero() && d.Time.Before(c.now.Add(maxEventAhead)) {
+		ev.Time = d.Time
+	}
+	ev.Attrs["inserted"] = d.Inserted
+	if d.Inserted && d.ReadResult != CardReadOK {
+		ev.Attrs["read_result"] = int(d.ReadResult)
+	}
+	// The card identifies the driver by the qualification certificate number, which every
+	// edition carries.
+	for k, v := range map[string]string{"card_id": d.Certificate, "certificate": d.Certificate,
+		"driver_name": d.Name, "authority": d.Authority, "id_number": d.IDNumber} {
+		if v != "" {
+			ev.Attrs[k] = v
+		}
+	}
+	if !d.ValidTo.IsZero() {
+		ev.Attrs["valid_to"] = d.ValidTo.Format(time.DateOnly)
+	}
+	return ev, nil
 }
 
 // admitFixes draws n fixes from the device's bucket, all or none. Refused: no
@@ -574,6 +719,9 @@ func stored(err error) bool {
 }
 
 func (c *conn) fix(l *Location, blind bool) tracker.Fix {
+	if !blind && l.Valid() && (l.Lat != 0 || l.Lon != 0) {
+		c.lastLat, c.lastLon, c.hasPos = l.Lat, l.Lon, true
+	}
 	return tracker.Fix{
 		VehicleID:  c.dev.VehicleID,
 		DeviceID:   c.dev.ID,

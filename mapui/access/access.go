@@ -25,9 +25,11 @@ type Store interface {
 	DeleteSession(ctx context.Context, tokenHash string) error
 	DeleteUserSessions(ctx context.Context, username string) error
 
-	// AppendAudit sets Seq, PrevHash and Hash (tracker.ChainHash) and stores the record.
-	AppendAudit(ctx context.Context, r tracker.AuditRecord) (tracker.AuditRecord, error)
+	// AppendAudit sets Seq and PrevHash, seals the record with key and stores it.
+	AppendAudit(ctx context.Context, r tracker.AuditRecord, key *tracker.AuditKey) (tracker.AuditRecord, error)
 	Audit(ctx context.Context, afterSeq int64, limit int) ([]tracker.AuditRecord, error)
+	// AuditHead is the last record; the zero record when the log is empty.
+	AuditHead(ctx context.Context) (tracker.AuditRecord, error)
 }
 
 // Options configure a Service; zero fields take the defaults.
@@ -35,6 +37,12 @@ type Options struct {
 	TokenTTL    time.Duration // how long a session lasts at most; default 12 h
 	IdleTimeout time.Duration // a session unused this long ends; default 30 min
 	Logger      *slog.Logger
+	// AuditKey seals the audit chain; it is kept outside the database. nil: a random key of
+	// this Service alone, for tests (what it seals verifies only with this Service).
+	AuditKey *tracker.AuditKey
+	// AnchorFile is the append-only file the audit chain's heads are written to (AnchorAudit)
+	// and checked against (VerifyAudit); "": no anchors.
+	AnchorFile string
 }
 
 // Service is access control over one store. Sessions, throttling and the audit log use the wall
@@ -45,6 +53,7 @@ type Service struct {
 	idle     time.Duration
 	log      *slog.Logger
 	throttle loginThrottles
+	audit    auditing
 }
 
 // New returns a Service over st.
@@ -58,5 +67,9 @@ func New(st Store, opt Options) *Service {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	return &Service{store: st, ttl: opt.TokenTTL, idle: opt.IdleTimeout, log: opt.Logger, throttle: newLoginThrottles()}
+	if opt.AuditKey == nil {
+		opt.AuditKey = tracker.NewRandomAuditKey()
+	}
+	return &Service{store: st, ttl: opt.TokenTTL, idle: opt.IdleTimeout, log: opt.Logger, throttle: newLoginThrottles(),
+		audit: auditing{key: opt.AuditKey, anchorFile: opt.AnchorFile}}
 }

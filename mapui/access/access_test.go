@@ -7,10 +7,14 @@ import (
 	"testing"
 
 	"github.com/borderwatch/borderwatch/mapui/access"
+	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
 
 const adminPassword = "Admin-Passw0rd-1"
+
+// auditKey seals the audit log of newService's Service.
+var auditKey, _ = tracker.NewAuditKey([]byte("access test audit key, 32 bytes or more"))
 
 // newService returns a Service over a new store that has the user admin.
 func newService(t *testing.T) (*access.Service, *sqlitestore.Store) {
@@ -20,7 +24,7 @@ func newService(t *testing.T) (*access.Service, *sqlitestore.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc := access.New(st, access.Options{})
+	svc := access.New(st, access.Options{AuditKey: auditKey})
 	if _, err := svc.EnsureAdmin(t.Context(), adminPassword); err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,10 @@ func (s *Service) Login(ctx context.Context, cr Credentials, addr string) (token
 	if err := s.store.CreateSession(ctx, se); err != nil {
 		return "", tracker.Session{}, err
 	}
-	s.Record(ctx, u.Username, "login", "user:"+u.Username, "ok", nil)
+	if err := s.Record(ctx, u.Username, "login", "user:"+u.Username, "ok", nil); err != nil {
+		s.store.DeleteSession(context.WithoutCancel(ctx), th) // no session without its record
+		return "", tracker.Session{}, err
+	}
 	return token, se, nil
 }
 
@@ -98,8 +101,7 @@ func (s *Service) Logout(ctx context.Context, se tracker.Session) error {
 	if err := s.store.DeleteSession(ctx, se.TokenHash); err != nil && !errors.Is(err, tracker.ErrNotFound) {
 		return err
 	}
-	s.Record(ctx, se.Username, "logout", "user:"+se.Username, "ok", nil)
-	return nil
+	return s.Record(ctx, se.Username, "logout", "user:"+se.Username, "ok", nil)
 }
 
 func newToken() (token, hash string) {

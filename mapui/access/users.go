@@ -56,8 +56,7 @@ func (s *Service) CreateUser(ctx context.Context, actor string, nu NewUser) (tra
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return tracker.User{}, err
 	}
-	s.Record(ctx, actor, "user.create", "user:"+u.Username, "ok", map[string]string{"role": u.Role})
-	return u, nil
+	return u, s.Record(ctx, actor, "user.create", "user:"+u.Username, "ok", map[string]string{"role": u.Role})
 }
 
 // UpdateUser changes a role, a password or the disabled flag of the user name, on behalf of
@@ -100,8 +99,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor, name string, ch UserCha
 			return tracker.User{}, err
 		}
 	}
-	s.Record(ctx, actor, "user.update", "user:"+name, "ok", map[string][]string{"changed": changed})
-	return u, nil
+	return u, s.Record(ctx, actor, "user.update", "user:"+name, "ok", map[string][]string{"changed": changed})
 }
 
 // DeleteUser deletes the user name on behalf of actor, and audits it.
@@ -112,8 +110,7 @@ func (s *Service) DeleteUser(ctx context.Context, actor, name string) error {
 	if err := s.store.DeleteUser(ctx, name); err != nil {
 		return err
 	}
-	s.Record(ctx, actor, "user.delete", "user:"+name, "ok", nil)
-	return nil
+	return s.Record(ctx, actor, "user.delete", "user:"+name, "ok", nil)
 }
 
 // EnsureAdmin creates the user admin when no user exists yet. It returns the password when it

@@ -15,9 +15,24 @@ import (
 
 const fixCols = `id, vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs`
 
-// insertFixes inserts a batch passed as one array per column, skipping duplicates, keeps
-// latest_fixes current and returns the new fixes' keys and IDs, all in one round trip.
-// Flags travel as JSON arrays because SQL arrays of arrays must be rectangular.
+// upsertLatest makes the fixes of ins their vehicles' latest where they are newer; a
+// conflicting report is evidence, never the vehicle's position.
+const upsertLatest = `latest AS (
+	INSERT INTO latest_fixes (` + fixCols + `)
+	SELECT DISTINCT ON (vehicle_id) ` + fixCols + ` FROM ins WHERE flags IS NULL OR NOT '` + tracker.FlagConflict + `' = ANY(flags)
+	ORDER BY vehicle_id, device_time DESC, id DESC
+	ON CONFLICT (vehicle_id) DO UPDATE SET
+		id = excluded.id, device_id = excluded.device_id, protocol = excluded.protocol, device_time = excluded.device_time,
+		received_at = excluded.received_at, lat = excluded.lat, lon = excluded.lon, speed_kmh = excluded.speed_kmh,
+		heading = excluded.heading, altitude_m = excluded.altitude_m, valid = excluded.valid, late = excluded.late,
+		flags = excluded.flags, attrs = excluded.attrs
+	WHERE latest_fixes.device_time <= excluded.device_time
+)`
+
+// insertFixes inserts a batch passed as one array per column as the first reports of their
+// device times (variant 0), skipping those already taken, keeps latest_fixes current and
+// returns the new fixes' keys and IDs, all in one round trip. Flags travel as JSON arrays
+// because SQL arrays of arrays must be rectangular.
 const insertFixes = `WITH ins AS (
 	INSERT INTO fixes (vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs)
 	SELECT v, d, p, t, r, la, lo, sp, h, al, va, l,
@@ -26,19 +41,18 @@ const insertFixes = `WITH ins AS (
 		$8::float8[], $9::float8[], $10::float8[], $11::bool[], $12::bool[], $13::jsonb[], $14::jsonb[])
 		WITH ORDINALITY AS u(v, d, p, t, r, la, lo, sp, h, al, va, l, fl, at, ord)
 	ORDER BY ord
-	ON CONFLICT (device_id, device_time) DO NOTHING
+	ON CONFLICT (device_id, device_time, variant) DO NOTHING
 	RETURNING ` + fixCols + `
-), latest AS (
-	INSERT INTO latest_fixes (` + fixCols + `)
-	SELECT DISTINCT ON (vehicle_id) ` + fixCols + ` FROM ins ORDER BY vehicle_id, device_time DESC, id DESC
-	ON CONFLICT (vehicle_id) DO UPDATE SET
-		id = excluded.id, device_id = excluded.device_id, protocol = excluded.protocol, device_time = excluded.device_time,
-		received_at = excluded.received_at, lat = excluded.lat, lon = excluded.lon, speed_kmh = excluded.speed_kmh,
-		heading = excluded.heading, altitude_m = excluded.altitude_m, valid = excluded.valid, late = excluded.late,
-		flags = excluded.flags, attrs = excluded.attrs
-	WHERE latest_fixes.device_time <= excluded.device_time
-)
+), ` + upsertLatest + `
 SELECT id, device_id, device_time FROM ins`
+
+// insertVariant inserts one report of a device time already stored, as the given variant.
+const insertVariant = `WITH ins AS (
+	INSERT INTO fixes (vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs, variant)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+	RETURNING ` + fixCols + `
+), ` + upsertLatest + `
+SELECT id FROM ins`
 
 const insertEvent = `INSERT INTO events (type, time, vehicle_id, zone_id, lat, lon, fix_id, late, attrs)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`
@@ -160,8 +174,8 @@ func commitTx(ctx context.Context, tx pgx.Tx, b *tracker.Batch, eventFixes []int
 	return res.Close()
 }
 
-// storeFixes inserts fixes. A fix whose key was not returned is a duplicate: stored before,
-// or earlier in the same batch.
+// storeFixes inserts fixes. A fix whose key was not returned was reported before, or earlier
+// in the same batch: it is a duplicate, or a variant stored by storeVariants.
 func storeFixes(ctx context.Context, tx pgx.Tx, fixes []tracker.Fix, ids []int64, dups []bool) error {
 	n := len(fixes)
 	var (
@@ -207,47 +221,84 @@ func storeFixes(ctx context.Context, tx pgx.Tx, fixes []tracker.Fix, ids []int64
 		k := fixKey{fixes[i].DeviceID, fixes[i].Time.UnixMicro()}
 		id, ok := inserted[k]
 		ids[i], dups[i] = id, !ok
-		delete(inserted, k) // the same key later in the batch is a duplicate
+		delete(inserted, k) // the same key later in the batch is not the first report
 	}
-	return duplicateIDs(ctx, tx, fixes, ids, dups)
+	return storeVariants(ctx, tx, fixes, ids, dups)
 }
 
-// duplicateIDs gives fixes that were already stored the ID of the stored copy, so that a
-// retried batch's events still point at their fix.
-func duplicateIDs(ctx context.Context, tx pgx.Tx, fixes []tracker.Fix, ids []int64, dups []bool) error {
+// storedFix is a stored report of a device time and its variant.
+type storedFix struct {
+	variant int16
+	fix     tracker.Fix
+}
+
+// storeVariants judges the fixes whose device time was already taken against the reports
+// stored for it (tracker.AgainstStored): a covered one is a duplicate and gets the stored
+// copy's ID, so that a retried batch's events still point at their fix; any other is stored
+// as the next variant, merged or flagged as a conflict.
+func storeVariants(ctx context.Context, tx pgx.Tx, fixes []tracker.Fix, ids []int64, dups []bool) error {
 	var dev []string
 	var at []time.Time
+	seen := map[fixKey]bool{}
 	for i := range fixes {
-		if dups[i] {
+		k := fixKey{fixes[i].DeviceID, fixes[i].Time.UnixMicro()}
+		if dups[i] && !seen[k] {
+			seen[k] = true
 			dev, at = append(dev, fixes[i].DeviceID), append(at, fixes[i].Time)
 		}
 	}
 	if len(dev) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, `SELECT f.id, f.device_id, f.device_time FROM fixes f
-		JOIN unnest($1::text[], $2::timestamptz[]) AS u(d, t) ON f.device_id = u.d AND f.device_time = u.t`, dev, at)
+	rows, err := tx.Query(ctx, `SELECT f.variant, `+prefixed("f.", fixCols)+` FROM fixes f
+		JOIN unnest($1::text[], $2::timestamptz[]) AS u(d, t) ON f.device_id = u.d AND f.device_time = u.t
+		ORDER BY f.variant`, dev, at)
 	if err != nil {
 		return err
 	}
-	stored := make(map[fixKey]int64, len(dev))
-	var (
-		id int64
-		d  string
-		t  time.Time
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &d, &t}, func() error {
-		stored[fixKey{d, t.UnixMicro()}] = id
-		return nil
+	stored := make(map[fixKey][]storedFix, len(dev))
+	var variant int16
+	if err := scanFixes(rows, []any{&variant}, func(f tracker.Fix) {
+		k := fixKey{f.DeviceID, f.Time.UnixMicro()}
+		stored[k] = append(stored[k], storedFix{variant, f})
 	}); err != nil {
 		return err
 	}
 	for i := range fixes {
-		if dups[i] {
-			ids[i] = stored[fixKey{fixes[i].DeviceID, fixes[i].Time.UnixMicro()}]
+		if !dups[i] {
+			continue
 		}
+		f := &fixes[i]
+		k := fixKey{f.DeviceID, f.Time.UnixMicro()}
+		same := stored[k]
+		reports := make([]tracker.Fix, len(same))
+		for j := range same {
+			reports[j] = same[j].fix
+		}
+		if j := tracker.AgainstStored(f, reports); j >= 0 {
+			ids[i] = same[j].fix.ID
+			continue
+		}
+		next := same[len(same)-1].variant + 1
+		var flags []string
+		if len(f.Flags) > 0 {
+			flags = f.Flags
+		}
+		if err := tx.QueryRow(ctx, insertVariant, f.VehicleID, f.DeviceID, f.Protocol, f.Time, f.ReceivedAt, f.Lat, f.Lon,
+			f.SpeedKmh, f.Heading, f.AltitudeM, f.Valid, f.Late, flags, jsonOrNil(f.Attrs), next).Scan(&ids[i]); err != nil {
+			return err
+		}
+		dups[i] = false
+		g := *f
+		g.ID = ids[i]
+		stored[k] = append(same, storedFix{next, g})
 	}
 	return nil
+}
+
+// prefixed qualifies each of a list of columns.
+func prefixed(p, cols string) string {
+	return p + strings.ReplaceAll(cols, ", ", ", "+p)
 }
 
 func retryable(err error) bool {
@@ -315,13 +366,22 @@ func (s *Store) queryFixes(ctx context.Context, sql string, args ...any) ([]trac
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
+	var out []tracker.Fix
+	if err := scanFixes(rows, nil, func(f tracker.Fix) { out = append(out, f) }); err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	return out, nil
+}
+
+// scanFixes calls fn with each row's fix, the row being the columns of before, then fixCols.
+func scanFixes(rows pgx.Rows, before []any, fn func(tracker.Fix)) error {
 	var (
-		out   []tracker.Fix
 		f     tracker.Fix
 		attrs []byte
 	)
-	_, err = pgx.ForEachRow(rows, []any{&f.ID, &f.VehicleID, &f.DeviceID, &f.Protocol, &f.Time, &f.ReceivedAt, &f.Lat, &f.Lon,
-		&f.SpeedKmh, &f.Heading, &f.AltitudeM, &f.Valid, &f.Late, &f.Flags, &attrs}, func() error {
+	dest := append(before, &f.ID, &f.VehicleID, &f.DeviceID, &f.Protocol, &f.Time, &f.ReceivedAt, &f.Lat, &f.Lon,
+		&f.SpeedKmh, &f.Heading, &f.AltitudeM, &f.Valid, &f.Late, &f.Flags, &attrs)
+	_, err := pgx.ForEachRow(rows, dest, func() error {
 		g := f
 		g.Time, g.ReceivedAt = g.Time.UTC(), g.ReceivedAt.UTC()
 		g.Attrs = nil
@@ -330,12 +390,9 @@ func (s *Store) queryFixes(ctx context.Context, sql string, args ...any) ([]trac
 				return err
 			}
 		}
-		out = append(out, g)
+		fn(g)
 		f.Flags = nil // a NULL leaves the destination untouched; the next row must not inherit flags
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: %w", err)
-	}
-	return out, nil
+	return err
 }

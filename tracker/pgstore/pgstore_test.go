@@ -242,3 +242,55 @@ func TestRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestVariantsMigration: fixes stored before migration 5 read back as they were and, resent,
+// are duplicates; a different report of their time is stored beside them.
+func TestVariantsMigration(t *testing.T) {
+	url := newDB(t)
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	at := time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+	sqls := []string{`CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`}
+	for v := 1; v <= 4; v++ {
+		names, err := fs.Glob(migrations, fmt.Sprintf("migrations/%04d_*.sql", v))
+		if err != nil || len(names) != 1 {
+			t.Fatalf("migration %d: %v %v", v, names, err)
+		}
+		b, err := migrations.ReadFile(names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sqls = append(sqls, string(b), fmt.Sprintf("INSERT INTO schema_migrations (version) VALUES (%d)", v))
+	}
+	sqls = append(sqls,
+		`CREATE TABLE fixes_20260314 PARTITION OF fixes FOR VALUES FROM ('2026-03-14T00:00:00Z') TO ('2026-03-15T00:00:00Z')`,
+		`INSERT INTO fixes (vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs)
+		VALUES ('v1', 'd1', 'jt808', '2026-03-14T09:26:53Z', '2026-03-14T09:26:54Z', 43.65, 111.97, 42.5, 271, 1012.25, true, false, '{acc_on}', '{"mileage_km": 12}')`)
+	for _, q := range sqls {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s := open(t, url)
+	old := tracker.Fix{VehicleID: "v1", DeviceID: "d1", Protocol: "jt808", Time: at, ReceivedAt: at.Add(time.Second),
+		Lat: 43.65, Lon: 111.97, SpeedKmh: 42.5, Heading: 271, AltitudeM: 1012.25, Valid: true,
+		Flags: []string{"acc_on"}, Attrs: map[string]any{"mileage_km": 12}}
+	forged := old
+	forged.Lat, forged.Flags, forged.Attrs = 44.2, nil, nil
+	b := &tracker.Batch{Fixes: []tracker.Fix{old, forged}}
+	if err := s.Commit(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Duplicates[0] || b.Duplicates[1] {
+		t.Errorf("Duplicates = %v, want the stored report a duplicate and the other stored", b.Duplicates)
+	}
+	got, err := s.Track(ctx, "v1", at, at.Add(time.Second))
+	if err != nil || len(got) != 2 || got[0].ID != b.Fixes[0].ID || got[0].Attrs["mileage_km"] != 12.0 ||
+		!got[1].HasFlag(tracker.FlagConflict) {
+		t.Errorf("Track = %+v, %v; want the old fix, then the other report flagged", got, err)
+	}
+}

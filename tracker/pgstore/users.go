@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -85,10 +86,13 @@ func (s *Store) DeleteUserSessions(ctx context.Context, username string) error {
 	return err
 }
 
-// AppendAudit chains r onto the log. The table lock makes appends take turns, so the chain
-// never forks; readers are not blocked.
-func (s *Store) AppendAudit(ctx context.Context, r tracker.AuditRecord) (tracker.AuditRecord, error) {
-	// The record is hashed as it will read back: time to the microsecond PostgreSQL keeps.
+// AppendAudit seals r with key and chains it onto the log. The table lock makes appends take
+// turns, so the chain never forks; readers are not blocked.
+func (s *Store) AppendAudit(ctx context.Context, r tracker.AuditRecord, key *tracker.AuditKey) (tracker.AuditRecord, error) {
+	if key == nil {
+		return tracker.AuditRecord{}, tracker.ErrNoAuditKey
+	}
+	// The record is sealed as it will read back: time to the microsecond PostgreSQL keeps.
 	r.Time = orNow(r.Time).UTC().Truncate(time.Microsecond)
 	if len(r.Detail) > 0 && !json.Valid(r.Detail) {
 		return tracker.AuditRecord{}, fmt.Errorf("pgstore: audit detail is not JSON")
@@ -102,10 +106,10 @@ func (s *Store) AppendAudit(ctx context.Context, r tracker.AuditRecord) (tracker
 		if err != nil && err != pgx.ErrNoRows {
 			return err
 		}
-		r.Hash = tracker.ChainHash(r)
-		_, err = tx.Exec(ctx, `INSERT INTO audit (seq, time, actor, action, object, result, detail, prev_hash, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			r.Seq, r.Time, r.Actor, r.Action, r.Object, r.Result, rawOrNil(r.Detail), r.PrevHash, r.Hash)
+		r = key.Seal(r)
+		_, err = tx.Exec(ctx, `INSERT INTO audit (seq, time, actor, action, object, result, detail, addr, alg, key_id, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			r.Seq, r.Time, r.Actor, r.Action, r.Object, r.Result, rawOrNil(r.Detail), r.Addr, r.Alg, r.KeyID, r.PrevHash, r.Hash)
 		return err
 	})
 	if err != nil {
@@ -114,26 +118,41 @@ func (s *Store) AppendAudit(ctx context.Context, r tracker.AuditRecord) (tracker
 	return r, nil
 }
 
+const auditColumns = `seq, time, actor, action, object, result, detail, addr, alg, key_id, prev_hash, hash`
+
 // Audit returns up to limit records after afterSeq in Seq order (limit <= 0: all).
 func (s *Store) Audit(ctx context.Context, afterSeq int64, limit int) ([]tracker.AuditRecord, error) {
 	var lim any
 	if limit > 0 {
 		lim = limit
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT seq, time, actor, action, object, result, detail, prev_hash, hash FROM audit
-		WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, lim)
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (tracker.AuditRecord, error) {
-		var r tracker.AuditRecord
-		var detail []byte
-		err := row.Scan(&r.Seq, &r.Time, &r.Actor, &r.Action, &r.Object, &r.Result, &detail, &r.PrevHash, &r.Hash)
-		r.Time = r.Time.UTC()
-		if len(detail) > 0 {
-			r.Detail = json.RawMessage(detail)
-		}
-		return r, err
-	})
+	rows, _ := s.pool.Query(ctx, `SELECT `+auditColumns+` FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, lim)
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (tracker.AuditRecord, error) { return scanAudit(row) })
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: audit: %w", err)
 	}
 	return out, nil
+}
+
+// AuditHead returns the last record of the audit log; the zero record when the log is empty.
+func (s *Store) AuditHead(ctx context.Context) (tracker.AuditRecord, error) {
+	r, err := scanAudit(s.pool.QueryRow(ctx, `SELECT `+auditColumns+` FROM audit ORDER BY seq DESC LIMIT 1`))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return tracker.AuditRecord{}, nil
+	case err != nil:
+		return tracker.AuditRecord{}, fmt.Errorf("pgstore: audit: %w", err)
+	}
+	return r, nil
+}
+
+func scanAudit(row pgx.Row) (tracker.AuditRecord, error) {
+	var r tracker.AuditRecord
+	var detail []byte
+	err := row.Scan(&r.Seq, &r.Time, &r.Actor, &r.Action, &r.Object, &r.Result, &detail, &r.Addr, &r.Alg, &r.KeyID, &r.PrevHash, &r.Hash)
+	r.Time = r.Time.UTC()
+	if len(detail) > 0 {
+		r.Detail = json.RawMessage(detail)
+	}
+	return r, err
 }

@@ -31,6 +31,7 @@ var weights = map[string]float64{
 	tracker.AlertCrossingMismatch:          8,
 	tracker.AlertMeeting:                   6,
 	tracker.AlertDetour:                    5,
+	tracker.AlertDeviceConflict:            5, // a second source of positions: where the truck was is in doubt
 	tracker.AlertSignalLost:                4,
 	tracker.AlertGateMismatch:              4,
 	tracker.AlertUnauthorizedStop:          3,

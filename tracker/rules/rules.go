@@ -191,8 +191,8 @@ func (e *Engine) VehicleChanged(ctx context.Context, v tracker.Vehicle) {
 	vs.kind, vs.plate, vs.card = v.Kind, v.Plate, v.CardID
 	vs.Unlock()
 	e.mu.Lock()
-	if oldPlate != "" && e.byPlate[oldPlate] == v.ID {
-		delete(e.byPlate, oldPlate)
+	if old := normPlate(oldPlate); old != "" && e.byPlate[old] == v.ID {
+		delete(e.byPlate, old)
 	}
 	if oldCard != "" && e.byCard[oldCard] == v.ID {
 		delete(e.byCard, oldCard)

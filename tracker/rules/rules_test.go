@@ -559,6 +559,21 @@ func TestGateMismatch(t *testing.T) {
 	}
 }
 
+// A vehicle whose plate was changed in the registry is no longer found by its old plate: a
+// gate read of the old plate is of an unknown vehicle, not of this one.
+func TestGateReadOldPlate(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("k5")}, nil)
+	v := truck("k5")
+	v.Plate = "蒙K 99999"
+	e.rules.VehicleChanged(e.ctx, v)
+	e.gateRead(tracker.GateRead{GateZoneID: "port-a", Time: t0, Plate: "蒙K k5", Direction: "in"})
+	e.gateRead(tracker.GateRead{GateZoneID: "port-a", Time: t0.Add(time.Minute), Plate: "蒙K99999", Direction: "in"})
+	reads := e.events("", tracker.EventGateRead)
+	if len(reads) != 2 || reads[0].VehicleID != "" || reads[1].VehicleID != "k5" {
+		t.Errorf("gate reads %+v: want the old plate unknown, the new one k5", reads)
+	}
+}
+
 // A gate read may overtake the fixes of its time (a busy gateway, a terminal's buffer): it is
 // judged on the position at its time once those fixes arrive, not on a stale one.
 func TestGateReadBeforeFixes(t *testing.T) {

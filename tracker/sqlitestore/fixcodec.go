@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -136,6 +137,30 @@ func appendJoined(dst []byte, ss []string) []byte {
 		dst = append(dst, s...)
 	}
 	return dst
+}
+
+// conflicted reports whether fix data carries tracker.FlagConflict, decoding no more than
+// its flags: it decides whether a fix may become its vehicle's latest.
+func conflicted(data []byte) bool {
+	if len(data) == 0 || data[0] != fixCodecV2 {
+		return false // version 1 predates conflicts
+	}
+	r := reader{b: data[1:]}
+	r.byte()
+	r.varint()
+	r.float()
+	r.float()
+	r.float()
+	r.bytes()
+	flags := r.bytes()
+	for r.err == nil && len(flags) > 0 {
+		name, rest, _ := bytes.Cut(flags, []byte{','})
+		if string(name) == tracker.FlagConflict {
+			return true
+		}
+		flags = rest
+	}
+	return false
 }
 
 var errFixData = errors.New("corrupt fix data")

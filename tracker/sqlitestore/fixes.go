@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -102,16 +103,21 @@ func (s *Store) startHead(se *series, lsn uint64, now time.Time) {
 	}
 }
 
-// findEntry returns the ID of the fix with time t from dev in es, sorted by time and device.
-func findEntry(es []entry, t int64, dev string) (int64, bool) {
+// sameKey returns the entries of es (sorted by time and device) with time t from dev: the
+// reports of one device time, in the order they were stored.
+func sameKey(es []entry, t int64, dev string) []entry {
 	if len(es) == 0 || es[len(es)-1].less(t, dev) || t < es[0].t {
-		return 0, false
+		return nil
 	}
 	i, ok := slices.BinarySearchFunc(es, entry{t: t, dev: dev}, cmpEntry)
 	if !ok {
-		return 0, false
+		return nil
 	}
-	return es[i].id, true
+	j := i + 1
+	for j < len(es) && es[j].t == t && es[j].dev == dev {
+		j++
+	}
+	return es[i:j]
 }
 
 func cmpEntry(a, b entry) int {
@@ -137,7 +143,8 @@ func (se *series) add(e entry) entry {
 		se.head = append(se.head, e)
 		return e
 	}
-	i, _ := slices.BinarySearchFunc(se.head, e, cmpEntry)
+	// After the entries of the same key: the reports of one device time stay in commit order.
+	i, _ := slices.BinarySearchFunc(se.head, e, func(a, b entry) int { return cmp.Or(cmpEntry(a, b), -1) })
 	se.head = slices.Insert(se.head, i, e)
 	se.ordered = false
 	return e
@@ -151,8 +158,11 @@ func (se *series) resetHead() {
 	se.jitter = uint8(rand.Uint32())
 }
 
-// newer reports whether e replaces the vehicle's latest fix: the later commit wins a tie.
-func (se *series) newer(e *entry) bool { return !se.hasLatest || e.t >= se.latest.t }
+// newer reports whether e replaces the vehicle's latest fix: the later commit wins a tie. A
+// conflicting report is evidence, never the vehicle's position.
+func (se *series) newer(e *entry) bool {
+	return (!se.hasLatest || e.t >= se.latest.t) && !conflicted(e.data)
+}
 
 var errClosed = errors.New("store closed")
 
@@ -204,27 +214,35 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 			}
 		}
 		t := us(f.Time)
-		id, dup, lerr := s.lookup(ctx, f.VehicleID, se, t, f.DeviceID)
+		stored, lerr := s.storedAt(ctx, f.VehicleID, se, t, f.DeviceID)
 		if lerr != nil {
 			err = fmt.Errorf("fix %d: looking for a stored copy: %w", i, lerr)
 			break
 		}
-		if dup {
-			b.Duplicates[i] = true
-			f.ID = id
-			continue
-		}
-		f.ID = s.nextID
-		s.nextID++
 		start := 0
 		if i > 0 {
 			start = ends[i-1]
 		}
+		fixData := data[start:ends[i]]
+		if stored != nil {
+			if k := tracker.AgainstStored(f, stored); k >= 0 {
+				b.Duplicates[i] = true
+				f.ID = stored[k].ID
+				continue
+			}
+			// Merged or flagged: its own record, encoded again.
+			if fixData, err = appendFixData(nil, f); err != nil {
+				err = fmt.Errorf("fix %d: %w", i, err)
+				break
+			}
+		}
+		f.ID = s.nextID
+		s.nextID++
 		if se.touched != lsn {
 			se.touched, se.saved, se.savedOrdered = lsn, se.cw.mark(), se.ordered
 			touched = append(touched, se)
 		}
-		e := entry{t: t, id: f.ID, dev: f.DeviceID, lat: f.Lat, lon: f.Lon, data: data[start:ends[i]]}
+		e := entry{t: t, id: f.ID, dev: f.DeviceID, lat: f.Lat, lon: f.Lon, data: fixData}
 		frame = appendRecordFix(frame, f.VehicleID, &e)
 		added = append(added, addedFix{se, se.add(e)})
 	}
@@ -330,41 +348,51 @@ func resize(v []bool, n int) []bool {
 	return v
 }
 
-// lookup finds a stored fix of the vehicle with device time t from dev: in its head, in the
-// flush in progress, or, for a fix no newer than its chunks, in them. s.mu is held.
-func (s *Store) lookup(ctx context.Context, vehicle string, se *series, t int64, dev string) (int64, bool, error) {
-	if id, ok := findEntry(se.head, t, dev); ok {
-		return id, true, nil
-	}
-	if id, ok := findEntry(se.flushing, t, dev); ok {
-		return id, true, nil
+// storedAt returns the stored reports of the vehicle with device time t from dev (nil when
+// there are none): in its head, in the flush in progress, or, for a fix no newer than its
+// chunks, in them. s.mu is held.
+func (s *Store) storedAt(ctx context.Context, vehicle string, se *series, t int64, dev string) ([]tracker.Fix, error) {
+	var out []tracker.Fix
+	for _, es := range [2][]entry{se.flushing, se.head} {
+		for _, e := range sameKey(es, t, dev) {
+			f, err := e.fix(vehicle, nil)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, f)
+		}
 	}
 	if t > se.chunkMax {
-		return 0, false, nil
+		return out, nil
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT data FROM fix_chunks WHERE vehicle_id = ? AND start_us <= ? AND start_us >= ? AND end_us >= ?`,
 		vehicle, t, t-maxChunkSpan, t)
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
 	defer rows.Close()
-	var id int64
-	for rows.Next() && id == 0 {
+	for rows.Next() {
 		var data sql.RawBytes
 		if err := rows.Scan(&data); err != nil {
-			return 0, false, err
+			return nil, err
 		}
+		var ferr error
 		err := decodeChunk(data, nil, func(e *entry) bool {
 			if e.t == t && e.dev == dev {
-				id = e.id
+				var f tracker.Fix
+				f, ferr = e.fix(vehicle, nil)
+				out = append(out, f)
 			}
-			return e.t <= t && id == 0
+			return e.t <= t && ferr == nil
 		})
+		if err == nil {
+			err = ferr
+		}
 		if err != nil {
-			return 0, false, err
+			return nil, err
 		}
 	}
-	return id, id != 0, rows.Err()
+	return out, rows.Err()
 }
 
 // memEntries copies the vehicle's fixes in [lo, hi) that are in memory and written.

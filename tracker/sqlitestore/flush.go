@@ -221,12 +221,21 @@ func (s *Store) writeChunks(ctx context.Context, rows []chunkRow, tiles []tileKe
 		}
 		defer up.Close()
 		for _, c := range cuts {
-			// The newest fix of the cut; with equal times the later written, as in memory.
-			newest := &c.es[0]
+			// The newest fix of the cut; with equal times the later written, as in memory. A
+			// cut of nothing but conflicting reports leaves the series' latest as it is.
+			var newest *entry
 			for i := range c.es {
-				if c.es[i].t > newest.t || c.es[i].t == newest.t && c.es[i].id > newest.id {
-					newest = &c.es[i]
+				e := &c.es[i]
+				if (newest == nil || e.t > newest.t || e.t == newest.t && e.id > newest.id) && !conflicted(e.data) {
+					newest = e
 				}
+			}
+			if newest == nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE fix_series SET flushed_lsn = ?, max_us = max(max_us, ?) WHERE vehicle_id = ?`,
+					int64(c.maxLSN), c.es[len(c.es)-1].t, c.se.vehicle); err != nil {
+					return err
+				}
+				continue
 			}
 			latest := appendRecordFix(nil, c.se.vehicle, newest)
 			if _, err := up.ExecContext(ctx, c.se.vehicle, int64(c.maxLSN), c.es[len(c.es)-1].t, newest.t, latest); err != nil {
@@ -337,7 +346,7 @@ func (s *Store) recover(ctx context.Context) error {
 			if r.lsn <= se.flushedLSN {
 				return // flushed to chunks already
 			}
-			if _, dup := findEntry(se.head, e.t, e.dev); dup {
+			if slices.ContainsFunc(sameKey(se.head, e.t, e.dev), func(h entry) bool { return h.id == e.id }) {
 				return
 			}
 			e = se.add(e)

@@ -267,4 +267,16 @@ INSERT OR IGNORE INTO meta(key, value) VALUES('flushed_lsn', 0);
 	// 5: the webhook outbox's pending deliveries in seq order, so a claim walks to the first due
 	// heads and stops instead of sorting a hook's whole backlog.
 	`CREATE INDEX webhook_deliveries_heads ON webhook_deliveries(hook, seq) WHERE status = 'pending';`,
+	// 6: audit: the keyed chain (tracker.AuditKey) and the client's address. Old records keep
+	// alg '' (plain SHA-256). Records are appended only at the end and linked to the last one:
+	// INSERT OR REPLACE would otherwise overwrite a record without firing the delete trigger.
+	`
+ALTER TABLE audit ADD COLUMN addr   TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN alg    TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
+CREATE TRIGGER audit_append_at_end BEFORE INSERT ON audit
+WHEN NEW.seq <> coalesce((SELECT max(seq) FROM audit), 0) + 1
+  OR NEW.prev_hash <> coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '')
+BEGIN SELECT RAISE(ABORT, 'audit is append-only: a record goes at the end, linked to the last'); END;
+`,
 }

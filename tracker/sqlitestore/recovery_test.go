@@ -550,3 +550,53 @@ func TestFlushFailsPartway(t *testing.T) {
 		t.Errorf("chunks hold %d fixes, want %d", n, vehicles*per+1)
 	}
 }
+
+// TestReportsOfOneTimeRecovered: reports of a device time already in chunks are judged against
+// the chunks; a conflicting report never becomes the vehicle's latest fix, whether it is
+// flushed alone, with others, or replayed from the log after a crash.
+func TestReportsOfOneTimeRecovered(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bw.db")
+	s := openAt(t, path)
+	mustCommit(t, s, batchOf("a", 0, 10))
+	if err := s.flush(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	resent, alarm, forged := testFix("a", 5), testFix("a", 9), testFix("a", 9)
+	alarm.Flags = []string{"sos"}
+	forged.Lat += 0.5
+	b := &tracker.Batch{Fixes: []tracker.Fix{resent, alarm, forged}}
+	mustCommit(t, s, b)
+	if !slices.Equal(b.Duplicates, []bool{true, false, false}) || b.Fixes[1].HasFlag(tracker.FlagConflict) || !b.Fixes[2].HasFlag(tracker.FlagConflict) {
+		t.Fatalf("against chunks: duplicates %v, flags %q %q", b.Duplicates, b.Fixes[1].Flags, b.Fixes[2].Flags)
+	}
+	merged := b.Fixes[1].ID
+	if err := s.flush(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	alone := testFix("a", 3) // a flush of nothing but a conflict
+	alone.Lon -= 0.5
+	mustCommit(t, s, &tracker.Batch{Fixes: []tracker.Fix{alone}})
+	if err := s.flush(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	late := testFix("a", 9) // replayed from the log after the crash
+	late.Lon += 0.7
+	mustCommit(t, s, &tracker.Batch{Fixes: []tracker.Fix{late}})
+	crash(t, s)
+
+	s = openAt(t, path)
+	defer s.Close()
+	latest, err := s.LatestFixes(t.Context())
+	if err != nil || len(latest) != 1 || latest[0].ID != merged {
+		t.Errorf("LatestFixes = %+v, %v; want the merged report %d", latest, err, merged)
+	}
+	got, err := s.Track(t.Context(), "a", t0, t0.Add(time.Hour))
+	if err != nil || len(got) != 14 {
+		t.Fatalf("Track = %d fixes, %v; want 14", len(got), err)
+	}
+	again := &tracker.Batch{Fixes: []tracker.Fix{forged, alone, late, alarm}}
+	mustCommit(t, s, again)
+	if !slices.Equal(again.Duplicates, []bool{true, true, true, true}) {
+		t.Errorf("resent after the restart: duplicates %v, want all", again.Duplicates)
+	}
+}

@@ -85,8 +85,11 @@ func (s *Store) DeleteUserSessions(ctx context.Context, username string) error {
 	return s.exec(ctx, `DELETE FROM sessions WHERE username = ?`, username)
 }
 
-// AppendAudit chains r to the last record and stores it.
-func (s *Store) AppendAudit(ctx context.Context, r tracker.AuditRecord) (tracker.AuditRecord, error) {
+// AppendAudit seals r with key, chained to the last record, and stores it.
+func (s *Store) AppendAudit(ctx context.Context, r tracker.AuditRecord, key *tracker.AuditKey) (tracker.AuditRecord, error) {
+	if key == nil {
+		return r, tracker.ErrNoAuditKey
+	}
 	if len(r.Detail) > 0 && !json.Valid(r.Detail) {
 		return r, fmt.Errorf("audit detail is not JSON")
 	}
@@ -106,32 +109,45 @@ func (s *Store) AppendAudit(ctx context.Context, r tracker.AuditRecord) (tracker
 	}
 	r.Time = r.Time.UTC().Truncate(time.Microsecond)
 	r.Seq, r.PrevHash = seq+1, prev
-	r.Hash = tracker.ChainHash(r)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit(seq, time_us, actor, action, object, result, detail, prev_hash, hash) VALUES(?,?,?,?,?,?,?,?,?)`,
-		r.Seq, us(r.Time), r.Actor, r.Action, r.Object, r.Result, string(r.Detail), r.PrevHash, r.Hash); err != nil {
+	r = key.Seal(r)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit(seq, time_us, actor, action, object, result, detail, addr, alg, key_id, prev_hash, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.Seq, us(r.Time), r.Actor, r.Action, r.Object, r.Result, string(r.Detail), r.Addr, r.Alg, r.KeyID, r.PrevHash, r.Hash); err != nil {
 		return r, err
 	}
 	return r, tx.Commit()
 }
+
+const auditColumns = `seq, time_us, actor, action, object, result, detail, addr, alg, key_id, prev_hash, hash`
 
 // Audit returns records after afterSeq in order.
 func (s *Store) Audit(ctx context.Context, afterSeq int64, limit int) ([]tracker.AuditRecord, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, time_us, actor, action, object, result, detail, prev_hash, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(r rowScanner) (tracker.AuditRecord, error) {
-		var a tracker.AuditRecord
-		var t int64
-		var detail string
-		err := r.Scan(&a.Seq, &t, &a.Actor, &a.Action, &a.Object, &a.Result, &detail, &a.PrevHash, &a.Hash)
-		a.Time = fromUS(t)
-		if detail != "" {
-			a.Detail = json.RawMessage(detail)
-		}
-		return a, err
-	})
+	return collect(rows, scanAudit)
+}
+
+// AuditHead returns the last record of the audit log; the zero record when the log is empty.
+func (s *Store) AuditHead(ctx context.Context) (tracker.AuditRecord, error) {
+	r, err := scanAudit(s.r.QueryRowContext(ctx, `SELECT `+auditColumns+` FROM audit ORDER BY seq DESC LIMIT 1`))
+	if isNoRows(err) {
+		return tracker.AuditRecord{}, nil
+	}
+	return r, err
+}
+
+func scanAudit(r rowScanner) (tracker.AuditRecord, error) {
+	var a tracker.AuditRecord
+	var t int64
+	var detail string
+	err := r.Scan(&a.Seq, &t, &a.Actor, &a.Action, &a.Object, &a.Result, &detail, &a.Addr, &a.Alg, &a.KeyID, &a.PrevHash, &a.Hash)
+	a.Time = fromUS(t)
+	if detail != "" {
+		a.Detail = json.RawMessage(detail)
+	}
+	return a, err
 }

@@ -331,3 +331,112 @@ func testConcurrentCommits(t *testing.T, s Store) {
 		t.Errorf("%d fixes marked duplicate, want %d", total, want)
 	}
 }
+
+// testReportsOfOneTime: a report of a stored device time is a duplicate only if a stored one
+// covers it; otherwise it is stored too, merged when it repeats a position, flagged as a
+// conflict when it does not, and a conflict never becomes the vehicle's latest fix.
+func testReportsOfOneTime(t *testing.T, s Store) {
+	first := fix("d1", "v1", base, 43.65, 111.97)
+	first.Flags = []string{"acc_on"}
+	first.Attrs = map[string]any{"mileage_km": 1200.5}
+	alarm := first // the same position re-sent with an alarm, the time unchanged
+	alarm.Flags = []string{"sos"}
+	alarm.Attrs = map[string]any{"alarm": 1}
+	alarm.ReceivedAt = first.ReceivedAt.Add(time.Second)
+	other := fix("d1", "v1", base, 43.70, 112.05) // another position for the same time
+	other.Flags = []string{tracker.FlagConflict}
+	other.ReceivedAt = first.ReceivedAt.Add(2 * time.Second)
+
+	one := func(f tracker.Fix) tracker.Fix {
+		t.Helper()
+		b := &tracker.Batch{Fixes: []tracker.Fix{f}}
+		commit(t, s, b)
+		if b.Duplicates[0] {
+			b.Fixes[0].ID = -b.Fixes[0].ID // a duplicate: the stored copy's ID, negated
+		}
+		return b.Fixes[0]
+	}
+	a := one(first)
+	if a.ID <= 0 {
+		t.Fatalf("first report: ID %d, want a new one", a.ID)
+	}
+	resent := first
+	resent.Attrs = map[string]any{"mileage_km": 1200.5}
+	if got := one(resent); got.ID != -a.ID {
+		t.Errorf("the same report again: ID %d, want a duplicate of %d", got.ID, a.ID)
+	}
+	m := one(alarm)
+	if m.ID <= 0 || m.ID == a.ID {
+		t.Fatalf("alarm at the same position: ID %d, want a record of its own", m.ID)
+	}
+	for _, tc := range []struct {
+		name string
+		f    tracker.Fix
+		want int64
+	}{
+		{"first again", first, -a.ID},
+		{"alarm again, its number an int", func() tracker.Fix { f := alarm; f.Attrs = map[string]any{"alarm": int(1)}; return f }(), -m.ID},
+		{"alarm without its attribute", func() tracker.Fix { f := alarm; f.Attrs = nil; return f }(), -m.ID},
+	} {
+		if got := one(tc.f); got.ID != tc.want {
+			t.Errorf("%s: ID %d, want %d (negative: a duplicate)", tc.name, got.ID, tc.want)
+		}
+	}
+	c := one(other)
+	if c.ID <= 0 {
+		t.Fatalf("another position for the same time: ID %d, want a record of its own", c.ID)
+	}
+	if got := one(other); got.ID != -c.ID {
+		t.Errorf("the conflicting report again: ID %d, want a duplicate of %d", got.ID, c.ID)
+	}
+	// Not flagged by whoever sent it: the store flags it, as after a restart.
+	unflagged := fix("d1", "v1", base, 43.80, 112.10)
+	u := one(unflagged)
+	if u.ID <= 0 || !slices.Contains(u.Flags, tracker.FlagConflict) {
+		t.Errorf("an unflagged report at a third position: ID %d flags %q, want stored flagged %q", u.ID, u.Flags, tracker.FlagConflict)
+	}
+
+	got := track(t, s, "v1", base, base.Add(time.Second))
+	if len(got) != 4 {
+		t.Fatalf("Track returned %d reports of one time, want 4: %+v", len(got), got)
+	}
+	wantMerged := alarm
+	wantMerged.ID, wantMerged.Flags = m.ID, []string{"sos", "acc_on"}
+	wantMerged.Attrs = map[string]any{"alarm": 1, "mileage_km": 1200.5}
+	wantOther := other
+	wantOther.ID = c.ID
+	for i, want := range []tracker.Fix{a, wantMerged, wantOther} {
+		checkFix(t, want, got[i])
+	}
+	if !slices.Contains(got[3].Flags, tracker.FlagConflict) {
+		t.Errorf("fourth report flags %q, want %q", got[3].Flags, tracker.FlagConflict)
+	}
+	latest, err := s.LatestFixes(t.Context())
+	if err != nil || len(latest) != 1 || latest[0].ID != m.ID {
+		t.Errorf("LatestFixes = %+v, %v; want the merged report %d, never a conflict", latest, err, m.ID)
+	}
+
+	// Both reports of a new time in one batch: the second is flagged, and an event may name it.
+	next := base.Add(time.Minute)
+	real, forged := fix("d1", "v1", next, 43.66, 111.98), fix("d1", "v1", next, 44.10, 112.40)
+	real.Seq, forged.Seq = 11, 12
+	b := &tracker.Batch{Fixes: []tracker.Fix{real, forged}, Events: []tracker.Event{
+		{Type: tracker.EventZoneEnter, Time: next, VehicleID: "v1", Lat: forged.Lat, Lon: forged.Lon, FixSeq: 12},
+	}}
+	commit(t, s, b)
+	if !slices.Equal(b.Duplicates, []bool{false, false}) || b.Fixes[0].ID == b.Fixes[1].ID {
+		t.Fatalf("two reports of a new time in one batch: duplicates %v, IDs %d %d", b.Duplicates, b.Fixes[0].ID, b.Fixes[1].ID)
+	}
+	if b.Events[0].FixID != b.Fixes[1].ID {
+		t.Errorf("event of the second report: FixID %d, want %d", b.Events[0].FixID, b.Fixes[1].ID)
+	}
+	got = track(t, s, "v1", next, next.Add(time.Second))
+	if len(got) != 2 || got[0].ID != b.Fixes[0].ID || slices.Contains(got[0].Flags, tracker.FlagConflict) ||
+		!slices.Contains(got[1].Flags, tracker.FlagConflict) {
+		t.Errorf("Track = %+v, want the first report, then the second flagged %q", got, tracker.FlagConflict)
+	}
+	latest, err = s.LatestFixes(t.Context())
+	if err != nil || len(latest) != 1 || latest[0].ID != b.Fixes[0].ID {
+		t.Errorf("LatestFixes = %+v, %v; want the first report %d", latest, err, b.Fixes[0].ID)
+	}
+}

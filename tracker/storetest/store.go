@@ -13,9 +13,12 @@ import (
 // (rules.Store, risk.Store, access.Store, notifier.Outbox, mapui.Store and the pipeline's
 // tracker.Committer); a store that passes this suite serves them all.
 type Store interface {
-	// Positions. Commit stores the batch in one transaction. Fixes already stored (same device and device
-	// time) are skipped, marked in b.Duplicates and given the stored copy's ID; every new fix
-	// gets a new ID. The events of a fix already stored are skipped too (their ID stays 0): they
+	// Positions. Commit stores the batch in one transaction. Fixes already stored (a stored report
+	// of the same device and device time covers them) are skipped, marked in b.Duplicates and
+	// given the stored copy's ID; every new fix gets a new ID. A report of a stored device time
+	// that none covers gets a record of its own, merged with a stored report at its position or
+	// else flagged tracker.FlagConflict (tracker.AgainstStored); a conflicting report never
+	// becomes its vehicle's latest fix. The events of a fix already stored are skipped too (their ID stays 0): they
 	// were stored with it, and a commit retried after its reply was lost must not store them
 	// twice.
 	Commit(ctx context.Context, b *tracker.Batch) error
@@ -71,9 +74,11 @@ type Store interface {
 	DeleteSession(ctx context.Context, tokenHash string) error
 	DeleteUserSessions(ctx context.Context, username string) error
 
-	// The audit log is append-only: there is no update or delete. AppendAudit sets Seq, PrevHash and Hash and stores the record.
-	AppendAudit(ctx context.Context, r tracker.AuditRecord) (tracker.AuditRecord, error)
+	// The audit log is append-only: there is no update or delete. AppendAudit sets Seq and
+	// PrevHash, seals the record with key (Alg, KeyID, Hash) and stores it.
+	AppendAudit(ctx context.Context, r tracker.AuditRecord, key *tracker.AuditKey) (tracker.AuditRecord, error)
 	Audit(ctx context.Context, afterSeq int64, limit int) ([]tracker.AuditRecord, error)
+	AuditHead(ctx context.Context) (tracker.AuditRecord, error)
 
 	// The webhook outbox: the durable queue of alert changes for webhooks (package notifier).
 	// Changes are routed into one delivery per interested hook; a delivery stays pending until it

@@ -6,8 +6,9 @@
 //   - Times come back in UTC with at least microsecond precision; floats exactly.
 //   - A fix without flags or attributes may come back with nil or empty Flags and Attrs;
 //     attribute values come back as JSON decodes them (numbers as float64).
-//   - Commit: Duplicates has one entry per fix; a fix whose device and device time were already
-//     stored, earlier or earlier in the same batch, is a duplicate and is not stored again.
+//   - Commit: Duplicates has one entry per fix; a fix that a report of the same device and
+//     device time covers, stored earlier or earlier in the same batch, is a duplicate and is not
+//     stored again. Reports of one device time come back from Track in the order stored.
 //     An event's FixSeq names the fix of the batch with that Seq and sets its FixID; FixSeq 0
 //     keeps the FixID given; a FixSeq naming no fix of the batch fails the whole Commit and
 //     nothing of the batch is stored.
@@ -32,8 +33,10 @@
 //     UpdatedAt, and returns the stored zones; a batch with a zone without ID or geometry fails
 //     and stores none of the batch.
 //   - Audit: Seq increases from 1 without gaps; each record's PrevHash is the previous Hash
-//     ("" for the first) and Hash is tracker.ChainHash of the record as read back, also when
-//     records are appended concurrently. Audit(afterSeq, limit) returns records with Seq > afterSeq.
+//     ("" for the first) and the record is sealed with the key given to AppendAudit
+//     (tracker.AuditKey.Seal) as read back, also when records are appended concurrently; without
+//     a key AppendAudit is tracker.ErrNoAuditKey and stores nothing. Audit(afterSeq, limit)
+//     returns records with Seq > afterSeq; AuditHead the last record (zero when there is none).
 package storetest
 
 import (
@@ -56,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Ping", testPing},
 		{"CommitFixes", testCommitFixes},
 		{"DuplicatesInBatch", testDuplicatesInBatch},
+		{"ReportsOfOneTime", testReportsOfOneTime},
 		{"FixRoundTrip", testFixRoundTrip},
 		{"Track", testTrack},
 		{"LatestFixes", testLatestFixes},
@@ -74,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Sessions", testSessions},
 		{"Audit", testAudit},
 		{"AuditConcurrent", testAuditConcurrent},
+		{"AuditNoKey", testAuditNoKey},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"Outbox", testOutbox},
 	}

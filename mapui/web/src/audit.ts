@@ -41,10 +41,11 @@ export function mountAudit(root: HTMLElement, _me: Me): () => void {
 
   (async () => {
     // The chain check first: it says how many records there are, so the view opens on the newest.
-    const v = await api<{ records: number; ok: boolean; first_broken_seq: number }>('/audit/verify');
+    const v = await api<{ records: number; ok: boolean; first_broken_seq: number; problem?: string }>('/audit/verify');
     if (closed) return;
     verify.className = `verify ${v.ok ? 'ok' : 'broken'}`;
     verify.textContent = v.ok ? `${t('audit_intact')} · ${v.records}` : `${t('audit_broken')} #${v.first_broken_seq}`;
+    verify.title = v.problem ?? '';
     root.dataset.verified = String(v.ok);
     const r = await api<{ records: AuditRecord[] }>(`/audit?after=${Math.max(0, v.records - PAGE)}&limit=${PAGE}`);
     if (closed) return;
