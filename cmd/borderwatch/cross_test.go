@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -87,8 +88,20 @@ func smokeServe(t *testing.T, command func(args ...string) *exec.Cmd) {
 			srv.Env = append(srv.Env, kv)
 		}
 	}
-	srv.Env = append(srv.Env, "BW_DATA_DIR="+dataDir, "BW_HTTP_ADDR="+httpAddr, "BW_JT808_ADDR="+jtAddr,
-		"BW_GT06_ADDR=", "BW_OSMAND_ADDR=", "BW_LOG_LEVEL=warn")
+	// Every listener off but HTTP and JT/T 808 on ports of their own: a fixed port such as :6023
+	// may be taken on a shared machine.
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var cfg config
+	if err := bindConfig(fs, &cfg, false, func(string) (string, bool) { return "", false }); err != nil {
+		t.Fatal(err)
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		_, isString := f.Value.(flag.Getter).Get().(string)
+		if m := envVarInUsage.FindStringSubmatch(f.Usage); m != nil && isString && strings.HasSuffix(m[2], "_ADDR") {
+			srv.Env = append(srv.Env, m[2]+"=")
+		}
+	})
+	srv.Env = append(srv.Env, "BW_DATA_DIR="+dataDir, "BW_HTTP_ADDR="+httpAddr, "BW_JT808_ADDR="+jtAddr, "BW_LOG_LEVEL=warn")
 	var output bytes.Buffer
 	srv.Stdout, srv.Stderr = &output, &output
 	if err := srv.Start(); err != nil {
@@ -122,7 +135,11 @@ func smokeServe(t *testing.T, command func(args ...string) *exec.Cmd) {
 		if time.Now().After(deadline) {
 			t.Fatal("the server did not become ready within 90 s")
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-exited:
+			t.Fatalf("the server exited before it was ready: %v", exitErr)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 
 	// The password the first start generated, where the package's post-install note says it is.
