@@ -1,8 +1,18 @@
-# BorderWatch. `make demo` runs the demo; `make test` runs every test (installing what they need).
+# BorderWatch. `make demo` runs the demo; `make test` runs every test (installing what they need);
+# `make package` builds the .deb and .rpm packages under dist/.
 GO ?= go
 BIN := bin/borderwatch
 
-.PHONY: all build web demo test test-go test-web bench bench-web fuzz clean
+# What `borderwatch version` prints, set at link time. The build date is the commit's time
+# (SOURCE_DATE_EPOCH, as reproducible builds define it): one commit builds to the same bytes.
+VERSION ?= $(shell scripts/version.sh)
+COMMIT ?= $(shell git rev-parse HEAD)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct)
+LDFLAGS = -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
+# The architectures packaged: x86-64 servers, ARM64 (Kunpeng, Phytium), LoongArch64 (Loongson).
+ARCHS ?= amd64 arm64 loong64
+
+.PHONY: all build web demo package test test-go test-web bench bench-web fuzz clean
 
 all: build
 
@@ -13,7 +23,18 @@ mapui/web/node_modules/.package-lock.json: mapui/web/package.json mapui/web/pack
 	cd mapui/web && npm ci --no-audit --no-fund
 
 build: web
-	$(GO) build -o $(BIN) ./cmd/borderwatch
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/borderwatch
+
+# For each of ARCHS, dist/borderwatch_<version>_<arch>.deb and .rpm: the static binary (web app,
+# base map and default district embedded; no symbol table or DWARF, -s -w, which stack traces do
+# not need), the systemd unit and the environment file.
+package: web
+	rm -rf dist
+	for arch in $(ARCHS); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' \
+			-o dist/linux_$$arch/borderwatch ./cmd/borderwatch || exit 1; \
+	done
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./deploy/package -version '$(VERSION)' -dist dist $(ARCHS)
 
 demo: build
 	./$(BIN) demo
@@ -54,5 +75,5 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME) ./tracker/sqlitestore/internal/segment
 
 clean:
-	rm -rf bin mapui/web/node_modules
+	rm -rf bin dist mapui/web/node_modules
 	find mapui/web/dist -mindepth 1 ! -name README.md -delete

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs on a fresh Debian machine, and nothing that is
 # already there: Debian's chromium for the browser tests, a running PostgreSQL for the
-# PostgreSQL store's tests. Idempotent; run as root (CI is).
+# PostgreSQL store's tests, qemu-user for running the arm64 and loong64 servers, rpm for reading
+# the built .rpm packages back. Idempotent; run as root (CI is).
 set -euo pipefail
 
 need_apt=()
@@ -9,6 +10,10 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 # Chinese glyphs for the browser tests' screenshots (the app defaults to Simplified Chinese).
 [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need_apt+=(fonts-wqy-zenhei)
+# The cross-built servers' smoke test (cmd/borderwatch TestCrossBuildSmoke) and the packages'
+# test (deploy/package); making the packages needs neither.
+{ command -v qemu-aarch64-static && command -v qemu-loongarch64-static; } >/dev/null 2>&1 || need_apt+=(qemu-user-static)
+command -v rpm >/dev/null 2>&1 || need_apt+=(rpm)
 if ((${#need_apt[@]})); then
 	echo "test-setup: installing ${need_apt[*]}"
 	export DEBIAN_FRONTEND=noninteractive
@@ -28,4 +33,4 @@ fi
 if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
 	psql -h 127.0.0.1 -U postgres -d postgres -c 'CREATE DATABASE test' >/dev/null
 fi
-echo "test-setup: chromium $(chromium --version 2>/dev/null | awk '{print $2}'), PostgreSQL ready"
+echo "test-setup: chromium $(chromium --version 2>/dev/null | awk '{print $2}'), $(qemu-loongarch64-static --version | head -n 1), PostgreSQL ready"

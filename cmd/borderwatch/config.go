@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -65,18 +64,18 @@ type config struct {
 	Now func() time.Time
 }
 
-// bindConfig registers the flags with defaults taken from the environment. demo changes the
-// default of accept-unknown-devices.
-func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
+// bindConfig registers the flags with defaults taken from the environment that lookupEnv reads
+// (os.LookupEnv for a command). demo changes the default of accept-unknown-devices.
+func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (string, bool)) error {
 	var errs []error
 	str := func(p *string, name, env, def, help string) {
-		if v, ok := os.LookupEnv(env); ok {
+		if v, ok := lookupEnv(env); ok {
 			def = v
 		}
 		fs.StringVar(p, name, def, help+" ($"+env+")")
 	}
 	boolean := func(p *bool, name, env string, def bool, help string) {
-		if v, ok := os.LookupEnv(env); ok {
+		if v, ok := lookupEnv(env); ok {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: not a boolean", env, v))
@@ -86,7 +85,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 		fs.BoolVar(p, name, def, help+" ($"+env+")")
 	}
 	integer := func(p *int, name, env string, def int, help string) {
-		if v, ok := os.LookupEnv(env); ok {
+		if v, ok := lookupEnv(env); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: not a number", env, v))
@@ -96,7 +95,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 		fs.IntVar(p, name, def, help+" ($"+env+")")
 	}
 	float := func(p *float64, name, env string, def float64, help string) {
-		if v, ok := os.LookupEnv(env); ok {
+		if v, ok := lookupEnv(env); ok {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: not a number", env, v))
@@ -106,7 +105,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 		fs.Float64Var(p, name, def, help+" ($"+env+")")
 	}
 	duration := func(p *time.Duration, name, env string, def time.Duration, help string) {
-		if v, ok := os.LookupEnv(env); ok {
+		if v, ok := lookupEnv(env); ok {
 			d, err := time.ParseDuration(v)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: not a duration", env, v))
@@ -123,7 +122,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool) error {
 	str(&c.DataDir, "data-dir", "BW_DATA_DIR", "./data", "embedded database and other state")
 	str(&c.DatabaseURL, "database-url", "BW_DATABASE_URL", "", "postgres://… for PostgreSQL; empty: SQLite file in the data directory")
 	str(&c.Geofence, "geofence", "BW_GEOFENCE", "embedded", "geofence engine: embedded or tile38://host:port")
-	str(&c.AdminPassword, "admin-password", "BW_ADMIN_PASSWORD", "", "password of the user admin on first start; empty: generated and printed once")
+	str(&c.AdminPassword, "admin-password", "BW_ADMIN_PASSWORD", "", "password of the user admin on first start; empty: generated, printed once and kept in the data directory's initial-admin-password")
 	boolean(&c.AcceptUnknown, "accept-unknown-devices", "BW_ACCEPT_UNKNOWN_DEVICES", demo, "store fixes of devices nobody registered")
 	str(&c.TLSCert, "tls-cert", "BW_TLS_CERT", "", "certificate file (PEM, chain included): the web app, API and OsmAnd serve HTTPS (TLS 1.2 or later); needs --tls-key")
 	str(&c.TLSKey, "tls-key", "BW_TLS_KEY", "", "private key file (PEM) of --tls-cert")

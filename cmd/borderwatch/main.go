@@ -31,12 +31,10 @@ Commands:
   restore [--force] DIR
                 put a backup in place of the embedded store, the server stopped; the data
                 directory must be empty unless --force
-  version       print the version
+  version       print the version, commit and build date
 
 Every setting has a flag and a BW_… environment variable; see 'borderwatch serve -h'.
 `
-
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -71,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "restore":
 		return restoreCommand(ctx, rest, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "borderwatch", version)
+		fmt.Fprintln(stdout, describeBuild(version, commit, date, readBuildInfo()))
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -62,7 +62,7 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
-	if err := bindConfig(fs, &cfg, name == "demo"); err != nil {
+	if err := bindConfig(fs, &cfg, name == "demo", os.LookupEnv); err != nil {
 		return err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -89,7 +89,15 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	printWelcome(stdout, a, demo)
+	passwordFile := ""
+	if !demo && a.AdminPassword != "" {
+		passwordFile = filepath.Join(cfg.DataDir, adminPasswordFile)
+		if err := writePrivateFile(passwordFile, a.AdminPassword+"\n"); err != nil {
+			a.log.Warn("could not keep the generated admin password in a file; it is printed below only", "err", err)
+			passwordFile = ""
+		}
+	}
+	printWelcome(stdout, a, demo, passwordFile)
 	if demo {
 		s, err := sim.New(sim.Config{
 			Clock:     clock,
@@ -140,8 +148,41 @@ func demoPassword(dataDir string) (string, error) {
 	return pw, os.WriteFile(path, []byte(pw+"\n"), 0o600)
 }
 
-// printWelcome tells a person where to go and, once, the generated admin password.
-func printWelcome(w io.Writer, a *app, demo bool) {
+// adminPasswordFile, in the data directory, holds the admin password serve generated on the
+// first start: a packaged server's output goes to the journal, which rotates, and an
+// administrator installing it may not be watching.
+const adminPasswordFile = "initial-admin-password"
+
+// writePrivateFile replaces path with a file of content that only its owner can read. A file
+// already there, whatever its mode, is replaced, not rewritten in place: a new file is created
+// with mode 0600 and renamed over it.
+func writePrivateFile(path, content string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after a successful rename there is nothing left to remove
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// printWelcome tells a person where to go and, once, the generated admin password and the
+// file that keeps it ("" for none).
+func printWelcome(w io.Writer, a *app, demo bool, passwordFile string) {
 	scheme := "http"
 	if a.cfg.TLSCert != "" {
 		scheme = "https"
@@ -150,6 +191,8 @@ func printWelcome(w io.Writer, a *app, demo bool) {
 	switch {
 	case demo:
 		fmt.Fprintf(w, "Log in as admin with the password %s\n", a.cfg.AdminPassword)
+	case a.AdminPassword != "" && passwordFile != "":
+		fmt.Fprintf(w, "Log in as admin with the password %s (printed only this once; also in %s, readable by this server's user only: delete it once you have changed the password).\n", a.AdminPassword, passwordFile)
 	case a.AdminPassword != "":
 		fmt.Fprintf(w, "Log in as admin with the password %s (printed only this once; it is stored hashed); change it at the first login (POST /api/v1/me/password).\n", a.AdminPassword)
 	}

@@ -19,7 +19,7 @@ func toolFlags(name string, stderr io.Writer) (*flag.FlagSet, *config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
-	return fs, &cfg, bindConfig(fs, &cfg, false)
+	return fs, &cfg, bindConfig(fs, &cfg, false, os.LookupEnv)
 }
 
 // tool is what an offline command works with.
