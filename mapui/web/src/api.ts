@@ -63,6 +63,8 @@ export interface Driver {
 export interface Me {
   username: string;
   role: Role;
+  /** The password was generated at first start or has expired: only its change is allowed. */
+  must_change?: boolean;
 }
 
 export type Role = 'admin' | 'security' | 'auditor' | 'command' | 'patrol' | 'investigator';
@@ -132,6 +134,12 @@ export function sessionEnded(): void {
   onUnauthorized();
 }
 
+/** Called when a call answers 403 password_change_required: the password must be changed first. */
+let onPasswordChangeRequired: () => void = () => {};
+export function setPasswordChangeHandler(f: () => void): void {
+  onPasswordChangeRequired = f;
+}
+
 export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
   const t = token();
@@ -148,19 +156,37 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
       // not JSON: keep the status text
     }
     if (res.status === 401 && !path.startsWith('/login')) onUnauthorized();
+    if (res.status === 403 && code === 'password_change_required') onPasswordChangeRequired();
     throw new ApiError(res.status, code, message);
   }
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
 }
 
+interface Session {
+  token: string;
+  expires_at: string;
+  must_change?: boolean;
+}
+
+function keep(s: Session): void {
+  sessionStorage.setItem(TOKEN_KEY, s.token);
+  sessionStorage.setItem(EXPIRES_KEY, s.expires_at);
+}
+
 export async function login(username: string, password: string): Promise<void> {
-  const r = await api<{ token: string; expires_at: string }>('/login', {
+  keep(await api<Session>('/login', {
     method: 'POST',
     body: JSON.stringify({ username, password }),
-  });
-  sessionStorage.setItem(TOKEN_KEY, r.token);
-  sessionStorage.setItem(EXPIRES_KEY, r.expires_at);
+  }));
+}
+
+/** Changes the signed-in user's password; the server ends every session of the user and answers a new one. */
+export async function changePassword(old: string, next: string): Promise<void> {
+  keep(await api<Session>('/me/password', {
+    method: 'POST',
+    body: JSON.stringify({ old, new: next }),
+  }));
 }
 
 export const getMe = () => api<Me>('/me');

@@ -1,9 +1,10 @@
-// Entry: hash routes #/login, #/wall, #/tablet, #/replay?…; the role from /me decides
-// which views and actions show.
-import { ApiError, can, clearToken, getMe, login, logout, setUnauthorizedHandler, token, type Me, type Role } from './api';
+// Entry: hash routes #/login, #/password, #/wall, #/tablet, #/replay?…; the role from /me decides
+// which views and actions show, and a password that must be changed allows only #/password.
+import { ApiError, can, clearToken, getMe, login, logout, setPasswordChangeHandler, setUnauthorizedHandler, token, type Me, type Role } from './api';
 import { h } from './dom';
 import { getLang, setLang, t } from './i18n';
 import { mountAudit } from './audit';
+import { mountPassword } from './password';
 import { mountReplay } from './replay';
 import { mountTablet } from './tablet';
 import { mountWall } from './wall';
@@ -62,33 +63,55 @@ async function render(): Promise<void> {
       throw e;
     }
   }
+  if (me.must_change && name !== 'password') {
+    location.replace('#/password');
+    return;
+  }
+  if (name === 'password') return renderPassword(me);
   const view = (name in views ? name : home(me.role)) as View | null;
   if (!view) {
-    app.append(h('p', { class: 'forbidden' }, `${me.username} · ${me.role}: ${t('forbidden')}`),
-      h('button', { onclick: signOut }, t('logout')));
+    // No view for this role (the security administrator's work has no screen yet), but the account's buttons.
+    app.append(topbar(me, ''), h('main', { class: 'view' }, h('p', { class: 'forbidden' }, t('forbidden'))));
+    document.body.dataset.view = 'none';
     return;
   }
   if (name !== view) {
     location.replace(`#/${view}`);
     return;
   }
-  const nav = h('nav', { class: 'topbar' },
-    h('span', { class: 'brand' }, t('title')),
-    ...(Object.keys(views) as View[]).filter((v) => can(me!.role, v)).map((v) =>
-      h('a', { href: `#/${v}`, class: v === view ? 'active' : '' }, t(v))),
-    h('span', { class: 'spacer' }),
-    h('span', { class: 'user', id: 'user' }, `${me.username} · ${me.role}`),
-    h('button', { id: 'lang', onclick: switchLang }, t('lang_switch')),
-    h('button', { id: 'logout', onclick: signOut }, t('logout')),
-  );
   const root = h('main', { class: `view view-${view}` });
-  app.append(nav, root);
+  app.append(topbar(me, view), root);
   document.body.dataset.view = view;
   if (!can(me.role, view)) {
     root.append(h('p', { class: 'forbidden' }, t('forbidden')));
     return;
   }
   unmount = views[view](root, me, params);
+}
+
+/** The top bar: the views the role may open (none while the password must be changed), the user and the account's buttons. */
+function topbar(me: Me, current: string): HTMLElement {
+  const open = me.must_change ? [] : (Object.keys(views) as View[]).filter((v) => can(me.role, v));
+  return h('nav', { class: 'topbar' },
+    h('span', { class: 'brand' }, t('title')),
+    ...open.map((v) => h('a', { href: `#/${v}`, class: v === current ? 'active' : '' }, t(v))),
+    h('span', { class: 'spacer' }),
+    h('span', { class: 'user', id: 'user' }, `${me.username} · ${t(`role_${me.role}`)}`),
+    h('button', { id: 'password', class: current === 'password' ? 'active' : '', onclick: () => (location.hash = '#/password') }, t('change_password')),
+    h('button', { id: 'lang', onclick: switchLang }, t('lang_switch')),
+    h('button', { id: 'logout', onclick: signOut }, t('logout')),
+  );
+}
+
+function renderPassword(current: Me): void {
+  const root = h('main', { class: 'view view-password' });
+  app.append(topbar(current, 'password'), root);
+  document.body.dataset.view = 'password';
+  mountPassword(root, current, () => {
+    // The new session may do everything the role allows: ask /me again, then go home.
+    me = null;
+    location.hash = '#/';
+  });
 }
 
 function renderLogin(next: string | null): void {
@@ -127,6 +150,18 @@ setUnauthorizedHandler(() => {
   clearToken();
   me = null;
   render();
+});
+
+setPasswordChangeHandler(() => {
+  if (route().name === 'password') return;
+  me = null;
+  location.hash = '#/password';
+});
+
+// A view's call refused because the session ended or must change its password has already sent
+// the app to the login or the change screen (the handlers above): the refusal is no error.
+window.addEventListener('unhandledrejection', (e) => {
+  if (e.reason instanceof ApiError && (e.reason.status === 401 || e.reason.code === 'password_change_required')) e.preventDefault();
 });
 
 // Views update their own query (replay's t=) with history.replaceState, which fires no hashchange.

@@ -44,8 +44,10 @@ async function buildBinary(dir) {
  * Starts the server for one test file: the real binary (BW_BINARY names a built one, else it is
  * built from this tree), or, while the server does not build (or with BW_WEB_TEST_STUB=1), the
  * stub in this folder. BW_WEB_TEST_REAL=1 makes a failed build an error instead.
+ * generatedPassword: the real server generates the admin's first password (to be changed at the
+ * first login) and the answer's adminPassword is the one it printed.
  */
-export async function startServer() {
+export async function startServer({ generatedPassword = false } = {}) {
   await ensureDist();
   const dir = await mkdtemp(join(tmpdir(), 'bw-web-'));
   binary ??= process.env.BW_BINARY;
@@ -70,9 +72,10 @@ export async function startServer() {
     BW_JT600_ADDR: `127.0.0.1:${jt600}`,
     BW_OSMAND_ADDR: `127.0.0.1:${osmand}`,
     BW_DATA_DIR: join(dir, 'data'),
-    BW_ADMIN_PASSWORD: PASSWORD,
     BW_ACCEPT_UNKNOWN_DEVICES: 'true',
   };
+  if (generatedPassword) delete env.BW_ADMIN_PASSWORD;
+  else env.BW_ADMIN_PASSWORD = PASSWORD;
   const proc = spawn(binary, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stdout.on('data', (d) => (log += d));
@@ -89,9 +92,18 @@ export async function startServer() {
     if (Date.now() > deadline) throw new Error(`borderwatch serve not ready:\n${log}`);
     await sleep(200);
   }
+  let adminPassword = PASSWORD;
+  if (generatedPassword) {
+    // Printed once, after the listeners are up.
+    while (!(adminPassword = /Log in as admin with the password (\S+)/.exec(log)?.[1])) {
+      if (Date.now() > deadline) throw new Error(`borderwatch serve printed no admin password:\n${log}`);
+      await sleep(100);
+    }
+  }
   return {
     kind: 'real',
     base,
+    adminPassword,
     osmand: `http://127.0.0.1:${osmand}`,
     log: () => log,
     async stop() {
@@ -263,15 +275,15 @@ export async function mapIdle(page) {
   }));
 }
 
-/** Screenshots at 1920×1080 and 1024×768 into screenshots/ (git-ignored). */
-export async function shots(page, name) {
+/** Screenshots at 1920×1080 and a second size (1024×768 unless given) into screenshots/ (git-ignored). */
+export async function shots(page, name, [width, height] = [1024, 768]) {
   await mkdir(shotsDir, { recursive: true });
   await page.setViewportSize({ width: 1920, height: 1080 });
   await mapIdle(page);
   await page.screenshot({ path: join(shotsDir, `${name}-1920x1080.png`) });
-  await page.setViewportSize({ width: 1024, height: 768 });
+  await page.setViewportSize({ width, height });
   await page.evaluate(() => window.bwMap?.resize());
   await mapIdle(page);
-  await page.screenshot({ path: join(shotsDir, `${name}-1024x768.png`) });
+  await page.screenshot({ path: join(shotsDir, `${name}-${width}x${height}.png`) });
   await page.setViewportSize({ width: 1920, height: 1080 });
 }

@@ -29,7 +29,7 @@ test('login: refuses a wrong password, signs in, switches language and keeps it'
   await page.waitForSelector('nav.topbar');
   assert.equal(new URL(page.url()).hash, '#/wall', 'login returns to the view asked for');
   assert.ok(await page.evaluate(() => sessionStorage.getItem('bw.token')), 'token kept in sessionStorage');
-  assert.match(await page.textContent('#user'), /admin · admin/);
+  assert.match(await page.textContent('#user'), /admin · 系统管理员/);
 
   await page.click('#lang');
   await page.waitForFunction(() => document.querySelector('#lang')?.textContent === '中文');
