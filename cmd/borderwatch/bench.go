@@ -136,6 +136,14 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if o.trials < 1 {
 		return errors.New("bench: --trials must be at least 1")
 	}
+	if *reference != "" {
+		// Checked first: the reference is measured last, after minutes of load.
+		c, err := net.DialTimeout("tcp", *reference, 2*time.Second)
+		if err != nil {
+			return fmt.Errorf("bench: --tile38-reference: %w", err)
+		}
+		c.Close()
+	}
 	o.profile = *profile != ""
 	o.say = func(format string, a ...any) {
 		if !*asJSON {
