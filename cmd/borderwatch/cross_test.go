@@ -154,6 +154,10 @@ func smokeServe(t *testing.T, command func(args ...string) *exec.Cmd) {
 	pw, _ := os.ReadFile(pwFile)
 	a := &testApp{t: t, base: base}
 	a.token = a.login("admin", strings.TrimSpace(string(pw)))
+	// A generated password must be changed before anything else, as after a package's install.
+	var changed struct{ Token string }
+	a.mustCall("POST", "/api/v1/me/password", map[string]string{"old": strings.TrimSpace(string(pw)), "new": "Changed-Passw0rd-1"}, &changed, 200)
+	a.token = changed.Token
 	a.mustCall("POST", "/api/v1/vehicles", map[string]any{"id": "car-1", "plate": "蒙K12345", "kind": "truck"}, nil, 201)
 	a.mustCall("POST", "/api/v1/devices", map[string]any{"id": "12345678901", "protocol": "jt808", "vehicle_id": "car-1"}, nil, 201)
 
