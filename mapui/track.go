@@ -161,7 +161,7 @@ func trackColumns(id string, from, to time.Time, fixes []tracker.Fix) []byte {
 	var state string
 	var low bool
 	for i := range fixes {
-		s, _ := fixes[i].Attrs[tracker.AttrSealState].(string)
+		s := sealState(fixes[i].Attrs)
 		l, _ := fixes[i].Attrs[tracker.AttrBatteryLow].(bool)
 		if s == "" || (s == state && l == low) {
 			continue
@@ -180,6 +180,18 @@ func trackColumns(id string, from, to time.Time, fixes []tracker.Fix) []byte {
 		n++
 	}
 	return append(b, "]}"...)
+}
+
+// sealState is the e-seal's state a fix tells: its state, or the opening it reports (a JT701
+// lock event carries the event alone; the state follows in the next report).
+func sealState(attrs map[string]any) string {
+	if s, _ := attrs[tracker.AttrSealState].(string); s != "" {
+		return s
+	}
+	if e, _ := attrs[tracker.AttrSealEvent].(string); tracker.SealOpen(e) {
+		return e
+	}
+	return ""
 }
 
 type exporter struct {

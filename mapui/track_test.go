@@ -27,8 +27,11 @@ func TestTrackColumns(t *testing.T) {
 	for i := range 50 {
 		b.Fixes = append(b.Fixes, tracker.Fix{VehicleID: "COL1", DeviceID: "COL1", Time: t0.Add(time.Duration(i) * 10 * time.Second), ReceivedAt: t0,
 			Lat: 43.6 + float64(i)*0.0001234, Lon: 111.9 - float64(i%7)*0.0003, SpeedKmh: float64(i%13) * 7.3, Valid: i != 17})
-		// An e-seal on the truck: locked, unlocked at fix 20, its battery low from fix 30.
+		// An e-seal on the truck: locked, unlocked at fix 20 (the event first, then the state),
+		// its battery low from fix 30.
 		switch {
+		case i == 20:
+			b.Fixes[i].Attrs = map[string]any{tracker.AttrSealEvent: tracker.SealEventUnlocked, tracker.AttrUnlockMethod: tracker.UnlockCard}
 		case i >= 30:
 			b.Fixes[i].Attrs = map[string]any{tracker.AttrSealState: tracker.SealUnlocked, tracker.AttrBatteryLow: true}
 		case i >= 20:

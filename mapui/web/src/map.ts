@@ -173,11 +173,21 @@ export const sealColors = { open: '#ff9500', locked: '#3fa9f5' };
 
 const SEAL_OPEN = new Set(['unlocked', 'rope_cut', 'shell_opened']);
 
+/**
+ * The e-seal's state a fix tells: its state, or the opening it reports (a JT701 lock event
+ * carries the event alone; the state follows in the next report); '' without a seal.
+ */
+export function sealState(attrs: Record<string, unknown> | undefined): string {
+  const s = attrs?.seal_state;
+  if (typeof s === 'string' && s) return s;
+  const e = attrs?.seal_event;
+  return typeof e === 'string' && SEAL_OPEN.has(e) ? e : '';
+}
+
 /** 'open', 'locked', or '' for a vehicle whose latest fix carries no seal. */
 function sealOf(f: AttrFix): string {
-  const s = f.attributes?.seal_state;
-  if (typeof s !== 'string' || !s) return '';
-  return SEAL_OPEN.has(s) ? 'open' : 'locked';
+  const s = sealState(f.attributes);
+  return s ? (SEAL_OPEN.has(s) ? 'open' : 'locked') : '';
 }
 const STOPPED_KMH = 3;
 
@@ -367,8 +377,8 @@ export function vehiclePopups(map: maplibregl.Map, layer: VehicleLayer, layerId 
     const plate = h('b', { class: 'plate' }, id);
     const kind = h('dd', {}, '—');
     const driver = h('dd', { class: 'driver' }, '—');
-    const state = f.attributes?.seal_state;
-    const seal = typeof state === 'string' && state ? fmtSeal(state, f.attributes?.battery_low === true) : '';
+    const state = sealState(f.attributes);
+    const seal = state ? fmtSeal(state, f.attributes?.battery_low === true) : '';
     const body = h('div', { class: 'veh-detail', 'data-vehicle': id },
       plate,
       h('dl', {},
