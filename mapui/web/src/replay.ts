@@ -25,13 +25,15 @@ const markColors: Record<string, string> = {
   alert: '#ff3b30',
 };
 
-function eventLabel(e: BwEvent): string {
+/** An event in words; zones by their names (zoneName), not their ids. */
+function eventLabel(e: BwEvent, zoneName: (id: string) => string): string {
+  const zone = e.zone_id ? ` · ${zoneName(e.zone_id)}` : '';
   if (e.type === 'driver_identity') {
     if (!e.inserted) return t('driver_removed');
     return typeof e.card_id === 'string' ? `${t('driver_identity')} · ${fmtDriverCard({ name: String(e.driver_name ?? ''), card_id: e.card_id })}` : t('driver_identity');
   }
-  if (e.type === 'seal_unlocked' && typeof e.method === 'string') return `${t(e.type)} · ${t(`unlock_${e.method}`)}${e.zone_id ? ` · ${e.zone_id}` : ''}`;
-  return `${t(e.type)}${e.zone_id ? ` · ${e.zone_id}` : ''}${e.type === 'border_cross' && e.direction ? ` · ${e.direction}` : ''}`;
+  if (e.type === 'seal_unlocked' && typeof e.method === 'string') return `${t(e.type)} · ${t(`unlock_${e.method}`)}${zone}`;
+  return `${t(e.type)}${zone}${e.type === 'border_cross' && e.direction ? ` · ${e.direction}` : ''}`;
 }
 
 /** The e-seal's state from fix i on (the track's seal column: only its changes). */
@@ -142,7 +144,10 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
 
   getVehicles().then((vs) => vehicleList.replaceChildren(...vs.map((v) => h('option', { value: v.id }, v.plate ? `${v.plate}` : v.id)))).catch(() => {});
 
-  const mapReady = createMap(mapEl, 'light').then(({ map: m }) => {
+  const zoneNames = new Map<string, string>();
+  const zoneName = (id: string) => zoneNames.get(id) ?? id;
+  const mapReady = createMap(mapEl, 'light').then(async ({ map: m, zones }) => {
+    for (const f of (await zones.catch(() => null))?.features ?? []) if (f.properties?.name) zoneNames.set(f.properties.id, f.properties.name);
     if (closed) {
       m.remove();
       return;
@@ -211,7 +216,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     (m.getSource('track') as GeoJSONSource).setData({ type: 'FeatureCollection', features: segs.features });
 
     marks = [
-      ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: eventLabel(e), lon: e.lon, lat: e.lat })),
+      ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: eventLabel(e, zoneName), lon: e.lon, lat: e.lat })),
       ...seals.filter((c) => c.i < tr.n).map((c) => ({ time: tr.t[c.i], kind: 'seal_state', label: `${t('seal_state')} · ${fmtSeal(c.state, c.battery_low)}`, lon: tr.lon[c.i], lat: tr.lat[c.i] })),
       ...alerts.map((a) => ({ time: Date.parse(a.time), kind: 'alert', label: `${t(a.type)} · ${t(`sev_${a.severity}`)}`, lon: a.lon ?? undefined, lat: a.lat ?? undefined })),
     ].sort((a, b) => a.time - b.time);

@@ -22,12 +22,12 @@ const VEHICLE = 'SEAL1';
  * ("(2050018634,P45,051124,204046,9.861502,N,83.950336,W,A,1,0,1,1,0012260888,0,0,0)") with
  * this test's time and place.
  */
-function p45(time, [lon, lat], index) {
+function p45(time, [lon, lat], index, device = DEVICE) {
   const d = new Date(time);
   const two = (n) => String(n).padStart(2, '0');
   const date = `${two(d.getUTCDate())}${two(d.getUTCMonth() + 1)}${String(d.getUTCFullYear()).slice(2)}`;
   const clock = `${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}`;
-  return `(${DEVICE},P45,${date},${clock},${lat.toFixed(6)},N,${lon.toFixed(6)},E,A,1,0,1,1,0012260888,0,0,${index})`;
+  return `(${device},P45,${date},${clock},${lat.toFixed(6)},N,${lon.toFixed(6)},E,A,1,0,1,1,0012260888,0,0,${index})`;
 }
 
 async function sendJT600(frame) {
@@ -93,5 +93,44 @@ test('seal: an unlocked e-seal shows on the wall, the tablet and in the replay',
   assert.match(events, /关锁状态 · 已解封/);
   assert.match(events, /关锁解封 · 刷卡/);
   await shots(page, 'seal-replay', [800, 1280]);
+  assert.deepEqual(errors, []);
+});
+
+test('seal: a seal opened outside the declared port shows its alert evidence in words', async (t) => {
+  if (server.kind !== 'real') return t.skip('the stub has no JT600 gateway');
+  const token = await apiLogin(server.base);
+  const device = '2050018635';
+  await apiCall(server.base, token, 'POST', '/vehicles', { id: 'SEAL2', plate: '蒙K·S7702', kind: 'truck' });
+  await apiCall(server.base, token, 'POST', '/devices', { id: device, protocol: 'jt600', vehicle_id: 'SEAL2' });
+  const now = Date.now();
+  await apiCall(server.base, token, 'POST', '/declarations', {
+    id: 'DECL-SEAL2', vehicle_id: 'SEAL2', direction: 'inbound', port_zone_id: where.port, type: 'normal', seal_id: device,
+    valid_from: new Date(now - 3600_000).toISOString(), valid_to: new Date(now + 3600_000).toISOString(),
+  });
+  const errors = [];
+  const page = await newPage(browser, errors);
+  await uiLogin(page, server.base, '#/wall');
+  await page.waitForSelector('#conn.up');
+  // Opened on the corridor, far from the port: a critical seal_opened alert.
+  await sendJT600(p45(Math.floor(now / 1000) * 1000 - 30_000, where.onCorridor.at(-1), 1, device));
+  const li = await page.waitForSelector('#ticker li');
+  assert.match(await li.textContent(), /关锁途中开启/);
+  await li.click();
+  await page.waitForSelector('#alert-detail #evidence');
+  const ev = await page.textContent('#alert-detail');
+  assert.match(ev, /地点/);
+  assert.match(ev, /方式刷卡（0012260888）/);
+  assert.match(ev, /状态关锁 已解封/);
+  assert.match(ev, /申报单DECL-SEAL2/);
+  assert.doesNotMatch(ev, /[{}]|seal_state|unlocked|declaration_id/);
+  await shots(page, 'seal-alert-wall', [800, 1280]);
+
+  await page.evaluate(() => (location.hash = '#/tablet'));
+  await page.click('#alerts button[data-alert]');
+  await page.waitForSelector('#side #evidence');
+  const tab = await page.textContent('#side');
+  assert.match(tab, /方式刷卡（0012260888）/);
+  assert.doesNotMatch(tab, /[{}]|seal_state|unlocked|outside the declared/);
+  await shots(page, 'seal-alert-tablet', [800, 1280]);
   assert.deepEqual(errors, []);
 });
