@@ -110,6 +110,8 @@ func (s *Server) track(c *gin.Context) {
 //	lat,lon micro-degrees, the same way (differences of the rounded values: no drift)
 //	speed   tenths of km/h
 //	invalid indices of the fixes the device marked invalid
+//	seal    the e-seal's state where it changes: {"i":index,"state":…,"battery_low":bool};
+//	        only the changes, since a seal reports the same state for days
 func trackColumns(id string, from, to time.Time, fixes []tracker.Fix) []byte {
 	b := make([]byte, 0, 64+len(fixes)*24)
 	b = append(b, `{"vehicle_id":`...)
@@ -154,7 +156,42 @@ func trackColumns(id string, from, to time.Time, fixes []tracker.Fix) []byte {
 			n++
 		}
 	}
+	b = append(b, `],"seal":[`...)
+	n = 0
+	var state string
+	var low bool
+	for i := range fixes {
+		s := sealState(fixes[i].Attrs)
+		l, _ := fixes[i].Attrs[tracker.AttrBatteryLow].(bool)
+		if s == "" || (s == state && l == low) {
+			continue
+		}
+		state, low = s, l
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"i":`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `,"state":`...)
+		b = strconv.AppendQuote(b, s)
+		b = append(b, `,"battery_low":`...)
+		b = strconv.AppendBool(b, l)
+		b = append(b, '}')
+		n++
+	}
 	return append(b, "]}"...)
+}
+
+// sealState is the e-seal's state a fix tells: its state, or the opening it reports (a JT701
+// lock event carries the event alone; the state follows in the next report).
+func sealState(attrs map[string]any) string {
+	if s, _ := attrs[tracker.AttrSealState].(string); s != "" {
+		return s
+	}
+	if e, _ := attrs[tracker.AttrSealEvent].(string); tracker.SealOpen(e) {
+		return e
+	}
+	return ""
 }
 
 type exporter struct {

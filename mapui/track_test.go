@@ -27,6 +27,18 @@ func TestTrackColumns(t *testing.T) {
 	for i := range 50 {
 		b.Fixes = append(b.Fixes, tracker.Fix{VehicleID: "COL1", DeviceID: "COL1", Time: t0.Add(time.Duration(i) * 10 * time.Second), ReceivedAt: t0,
 			Lat: 43.6 + float64(i)*0.0001234, Lon: 111.9 - float64(i%7)*0.0003, SpeedKmh: float64(i%13) * 7.3, Valid: i != 17})
+		// An e-seal on the truck: locked, unlocked at fix 20 (the event first, then the state),
+		// its battery low from fix 30.
+		switch {
+		case i == 20:
+			b.Fixes[i].Attrs = map[string]any{tracker.AttrSealEvent: tracker.SealEventUnlocked, tracker.AttrUnlockMethod: tracker.UnlockCard}
+		case i >= 30:
+			b.Fixes[i].Attrs = map[string]any{tracker.AttrSealState: tracker.SealUnlocked, tracker.AttrBatteryLow: true}
+		case i >= 20:
+			b.Fixes[i].Attrs = map[string]any{tracker.AttrSealState: tracker.SealUnlocked, "mileage_km": float64(i)}
+		case i >= 5:
+			b.Fixes[i].Attrs = map[string]any{tracker.AttrSealState: tracker.SealLocked}
+		}
 	}
 	if err := a.store.Commit(t.Context(), &b); err != nil {
 		t.Fatal(err)
@@ -40,6 +52,11 @@ func TestTrackColumns(t *testing.T) {
 		Count              int
 		T, Lat, Lon, Speed []int64
 		Invalid            []int
+		Seal               []struct {
+			I          int
+			State      string
+			BatteryLow bool `json:"battery_low"`
+		}
 	}
 	if err := json.Unmarshal(a.do("GET", q+"&format=columns", access.RolePatrol, nil, 200), &cols); err != nil {
 		t.Fatal(err)
@@ -56,6 +73,10 @@ func TestTrackColumns(t *testing.T) {
 	}
 	if len(cols.Invalid) != 1 || cols.Invalid[0] != 17 {
 		t.Errorf("invalid %v, want [17]", cols.Invalid)
+	}
+	// Only the changes of the seal's state are sent, and no other attribute.
+	if got := fmt.Sprint(cols.Seal); got != "[{5 locked false} {20 unlocked false} {30 unlocked true}]" {
+		t.Errorf("seal %s", got)
 	}
 }
 

@@ -81,6 +81,34 @@ const zh = {
   driver_identity: '司机插卡',
   driver_removed: '司机拔卡',
   seal_unlocked: '关锁解封',
+  seal: '关锁',
+  seal_state: '关锁状态',
+  seal_locked: '已施封',
+  seal_unlocked_state: '已解封',
+  seal_rope_cut: '锁绳剪断',
+  seal_shell_opened: '外壳打开',
+  seal_unlock_refused: '解封被拒',
+  battery_low: '电量低',
+  unlock_card: '刷卡',
+  unlock_password: '密码',
+  place: '地点',
+  method: '方式',
+  declaration: '申报单',
+  declared_card: '申报司机卡',
+  presented_card: '实际插卡',
+  driver_name: '司机姓名',
+  inserted_at: '插卡时间',
+  nearest_zone: '距{zone} {dist}',
+  place_last_fix: '（最后有效定位）',
+  place_unknown: '位置未知',
+  kind: '类型',
+  plate: '车牌',
+  kind_truck: '货车',
+  kind_resident_car: '边民车辆',
+  kind_patrol: '巡逻车',
+  kind_car: '小汽车',
+  kind_bus: '客车',
+  kind_other: '其他',
   late: '补传',
   total: '合计',
   status: '状态',
@@ -202,6 +230,34 @@ const en: Record<Key, string> = {
   driver_identity: 'Driver card inserted',
   driver_removed: 'Driver card removed',
   seal_unlocked: 'Seal unlocked',
+  seal: 'Seal',
+  seal_state: 'Seal state',
+  seal_locked: 'locked',
+  seal_unlocked_state: 'unlocked',
+  seal_rope_cut: 'rope cut',
+  seal_shell_opened: 'shell opened',
+  seal_unlock_refused: 'unlock refused',
+  battery_low: 'battery low',
+  unlock_card: 'card',
+  unlock_password: 'password',
+  place: 'Place',
+  method: 'Method',
+  declaration: 'Declaration',
+  declared_card: 'Declared driver card',
+  presented_card: 'Card inserted',
+  driver_name: 'Driver name',
+  inserted_at: 'Inserted at',
+  nearest_zone: '{dist} from {zone}',
+  place_last_fix: ' (last valid fix)',
+  place_unknown: 'position unknown',
+  kind: 'Kind',
+  plate: 'Plate',
+  kind_truck: 'Truck',
+  kind_resident_car: 'Resident car',
+  kind_patrol: 'Patrol',
+  kind_car: 'Car',
+  kind_bus: 'Bus',
+  kind_other: 'Other',
   late: 'late',
   total: 'Total',
   status: 'Status',
@@ -326,4 +382,14 @@ export function fmtDriver(d: { name: string; card_id: string }): string {
 
 export function fmtDistance(m: number): string {
   return m >= 1000 ? `${(m / 1000).toFixed(m >= 10_000 ? 0 : 1)} km` : `${Math.round(m)} m`;
+}
+
+/** A seal state in words: 已施封, 已解封, 锁绳剪断, 外壳打开 (the 'unlocked' event reads 关锁解封). */
+export function fmtSealState(state: string): string {
+  return t(state === 'unlocked' ? 'seal_unlocked_state' : `seal_${state}`);
+}
+
+/** "已解封 · 电量低": a seal's state and its battery. */
+export function fmtSeal(state: string, batteryLow: boolean): string {
+  return `${fmtSealState(state)}${batteryLow ? ` · ${t('battery_low')}` : ''}`;
 }

@@ -4,7 +4,9 @@
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONFeatureDiff, GeoJSONSource, StyleSpecification } from 'maplibre-gl';
 import { Protocol } from 'pmtiles';
-import { getBasemap, getZones, type Alert, type Fix, type ZoneCollection } from './api';
+import { getBasemap, getVehicle, getZones, type Alert, type Fix, type ZoneCollection } from './api';
+import { h } from './dom';
+import { fmtDriverCard, fmtSeal, fmtTime, t } from './i18n';
 
 maplibregl.setWorkerUrl(new URL('maplibre-gl-worker.mjs', document.baseURI).href);
 maplibregl.addProtocol('pmtiles', new Protocol().tile);
@@ -163,6 +165,30 @@ function labelPoint(g: GeoJSON.Geometry): [number, number] {
 }
 
 const OFFLINE_MS = 10 * 60_000;
+
+/** A fix as the API sends it, with the device's attributes (e-seal state among them). */
+export type AttrFix = Fix & { attributes?: Record<string, unknown> };
+
+export const sealColors = { open: '#ff9500', locked: '#3fa9f5' };
+
+const SEAL_OPEN = new Set(['unlocked', 'rope_cut', 'shell_opened']);
+
+/**
+ * The e-seal's state a fix tells: its state, or the opening it reports (a JT701 lock event
+ * carries the event alone; the state follows in the next report); '' without a seal.
+ */
+export function sealState(attrs: Record<string, unknown> | undefined): string {
+  const s = attrs?.seal_state;
+  if (typeof s === 'string' && s) return s;
+  const e = attrs?.seal_event;
+  return typeof e === 'string' && SEAL_OPEN.has(e) ? e : '';
+}
+
+/** 'open', 'locked', or '' for a vehicle whose latest fix carries no seal. */
+function sealOf(f: AttrFix): string {
+  const s = sealState(f.attributes);
+  return s ? (SEAL_OPEN.has(s) ? 'open' : 'locked') : '';
+}
 const STOPPED_KMH = 3;
 
 /** Main-thread cost of the vehicle layer, for the browser tests and the console. */
@@ -204,8 +230,9 @@ export class VehicleLayer {
       paint: {
         'circle-color': ['match', ['get', 'state'], ...Object.entries(stateColors).flat(), '#fff'] as any,
         'circle-radius': ['interpolate', ['linear'], ['zoom'], 4, radius[0], 12, radius[1]],
-        'circle-stroke-color': '#000',
-        'circle-stroke-width': 0.5,
+        // A seal that no longer holds rings the vehicle in orange, a locked one in blue.
+        'circle-stroke-color': ['match', ['get', 'seal'], 'open', sealColors.open, 'locked', sealColors.locked, '#000'] as any,
+        'circle-stroke-width': ['match', ['get', 'seal'], 'open', 3, 'locked', 2, 0.5] as any,
       },
       // Alerted vehicles drawn on top of the crowd.
       layout: { 'circle-sort-key': ['match', ['get', 'state'], 'alerted', 3, 'moving', 2, 'stopped', 1, 0] as any },
@@ -283,7 +310,7 @@ export class VehicleLayer {
     const feature = (f: Fix): GeoJSON.Feature => ({
       type: 'Feature',
       geometry: { type: 'Point', coordinates: [f.lon, f.lat] },
-      properties: { id: f.vehicle_id, state: this.state(f, now), speed: f.speed_kmh },
+      properties: { id: f.vehicle_id, state: this.state(f, now), speed: f.speed_kmh, seal: sealOf(f) },
     });
     let n = 0;
     if (this.all) {
@@ -306,7 +333,7 @@ export class VehicleLayer {
           update.push({
             id,
             newGeometry: { type: 'Point', coordinates: [f.lon, f.lat] },
-            addOrUpdateProperties: [{ key: 'state', value: this.state(f, now) }, { key: 'speed', value: f.speed_kmh }],
+            addOrUpdateProperties: [{ key: 'state', value: this.state(f, now) }, { key: 'speed', value: f.speed_kmh }, { key: 'seal', value: sealOf(f) }],
           });
         }
       }
@@ -333,4 +360,39 @@ export function alertPoint(a: Alert, fixes: Map<string, Fix>): [number, number] 
   if (a.lon != null && a.lat != null) return [a.lon, a.lat];
   const f = fixes.get(a.vehicle_id);
   return f ? [f.lon, f.lat] : null;
+}
+
+/**
+ * A click on a vehicle opens a popup with what an officer asks first: plate, kind, speed, the
+ * fix's time in China time, the driver and the e-seal. The vehicle's record is fetched per click.
+ */
+export function vehiclePopups(map: maplibregl.Map, layer: VehicleLayer, layerId = 'vehicles'): void {
+  const popup = new maplibregl.Popup({ closeButton: true, className: 'veh-popup', maxWidth: '320px' });
+  map.on('mouseenter', layerId, () => (map.getCanvas().style.cursor = 'pointer'));
+  map.on('mouseleave', layerId, () => (map.getCanvas().style.cursor = ''));
+  map.on('click', layerId, (e) => {
+    const id = e.features?.[0]?.properties?.id as string | undefined;
+    const f = id ? (layer.fixes.get(id) as AttrFix | undefined) : undefined;
+    if (!id || !f) return;
+    const plate = h('b', { class: 'plate' }, id);
+    const kind = h('dd', {}, '—');
+    const driver = h('dd', { class: 'driver' }, '—');
+    const state = sealState(f.attributes);
+    const seal = state ? fmtSeal(state, f.attributes?.battery_low === true) : '';
+    const body = h('div', { class: 'veh-detail', 'data-vehicle': id },
+      plate,
+      h('dl', {},
+        h('dt', {}, t('kind')), kind,
+        h('dt', {}, t('speed')), h('dd', {}, `${Math.round(f.speed_kmh)} ${t('kmh')}`),
+        h('dt', {}, t('time')), h('dd', {}, `${fmtTime(f.time)} ${t('cst')}`),
+        h('dt', {}, t('driver')), driver,
+        seal ? h('dt', {}, t('seal')) : null,
+        seal ? h('dd', { class: `seal seal-${sealOf(f)}` }, seal) : null));
+    popup.setLngLat([f.lon, f.lat]).setDOMContent(body).addTo(map);
+    getVehicle(id).then((v) => {
+      if (v.plate) plate.textContent = v.plate;
+      if (v.kind) kind.textContent = t(`kind_${v.kind}`);
+      if (v.driver) driver.textContent = fmtDriverCard(v.driver);
+    }).catch(() => {});
+  });
 }

@@ -2,9 +2,9 @@
 // stops, zone visits, crossings and alerts; the URL reproduces the view.
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
-import { can, download, getAlerts, getEvents, getTrackColumns, getVehicles, type Alert, type BwEvent, type Me, type Track } from './api';
+import { api, can, decodeTrack, download, getAlerts, getEvents, getVehicles, type Alert, type BwEvent, type Me, type Track } from './api';
 import { h } from './dom';
-import { fmtDriverCard, fmtDuration, fmtTime, fromCstInput, t, toCstInput } from './i18n';
+import { fmtDriverCard, fmtDuration, fmtSeal, fmtTime, fromCstInput, t, toCstInput } from './i18n';
 import { createMap, empty } from './map';
 
 const SPEEDS = [1, 2, 4, 8, 16, 32, 64, 128];
@@ -20,16 +20,34 @@ const markColors: Record<string, string> = {
   zone_exit: '#3fa9f5',
   border_cross: '#e056fd',
   seal_unlocked: '#ff9500',
+  seal_state: '#3fa9f5',
   driver_identity: '#34c759',
   alert: '#ff3b30',
 };
 
-function eventLabel(e: BwEvent): string {
+/** An event in words; zones by their names (zoneName), not their ids. */
+function eventLabel(e: BwEvent, zoneName: (id: string) => string): string {
+  const zone = e.zone_id ? ` · ${zoneName(e.zone_id)}` : '';
   if (e.type === 'driver_identity') {
     if (!e.inserted) return t('driver_removed');
     return typeof e.card_id === 'string' ? `${t('driver_identity')} · ${fmtDriverCard({ name: String(e.driver_name ?? ''), card_id: e.card_id })}` : t('driver_identity');
   }
-  return `${t(e.type)}${e.zone_id ? ` · ${e.zone_id}` : ''}${e.type === 'border_cross' && e.direction ? ` · ${e.direction}` : ''}`;
+  if (e.type === 'seal_unlocked' && typeof e.method === 'string') return `${t(e.type)} · ${t(`unlock_${e.method}`)}${zone}`;
+  return `${t(e.type)}${zone}${e.type === 'border_cross' && e.direction ? ` · ${e.direction}` : ''}`;
+}
+
+/** The e-seal's state from fix i on (the track's seal column: only its changes). */
+interface SealChange {
+  i: number;
+  state: string;
+  battery_low: boolean;
+}
+
+/** The track as columns, with the seal's changes that decodeTrack leaves aside. */
+async function trackWithSeal(vehicleId: string, from: Date, to: Date): Promise<{ track: Track; seal: SealChange[] }> {
+  const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), format: 'columns' });
+  const c = await api<Parameters<typeof decodeTrack>[0] & { seal?: SealChange[] }>(`/vehicles/${encodeURIComponent(vehicleId)}/track?${q}`);
+  return { track: decodeTrack(c), seal: c.seal ?? [] };
 }
 
 interface Mark {
@@ -83,6 +101,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   const marksEl = h('div', { class: 'marks', id: 'marks' });
   const clockEl = h('span', { class: 'cursor-time', id: 'cursor-time' });
   const speedEl = h('span', { class: 'cursor-speed', id: 'cursor-speed' });
+  const sealEl = h('span', { class: 'cursor-seal', id: 'cursor-seal' });
   const chart = h('canvas', { class: 'chart', id: 'chart', height: 120 });
   const side = h('aside', { class: 'replay-side', id: 'replay-side' });
   const exportBox = h('div', { class: 'exports', id: 'exports' });
@@ -99,13 +118,14 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
             h('button', { id: 'step-fwd', onclick: () => step(1), title: t('step_fwd') }, '▶'),
             speedSel,
             h('label', { class: 'follow' }, followCb, t('follow')),
-            clockEl, speedEl),
+            clockEl, speedEl, sealEl),
           h('div', { class: 'slider-wrap' }, marksEl, slider),
           chart)),
       h('div', { class: 'replay-side-wrap' }, exportBox, msg, side)));
 
   let map: maplibregl.Map | null = null;
   let tr: Track = emptyTrack();
+  let seals: SealChange[] = [];
   let marks: Mark[] = [];
   let chartBg: HTMLCanvasElement | null = null;
   let maxV = 60;
@@ -124,7 +144,10 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
 
   getVehicles().then((vs) => vehicleList.replaceChildren(...vs.map((v) => h('option', { value: v.id }, v.plate ? `${v.plate}` : v.id)))).catch(() => {});
 
-  const mapReady = createMap(mapEl, 'light').then(({ map: m }) => {
+  const zoneNames = new Map<string, string>();
+  const zoneName = (id: string) => zoneNames.get(id) ?? id;
+  const mapReady = createMap(mapEl, 'light').then(async ({ map: m, zones }) => {
+    for (const f of (await zones.catch(() => null))?.features ?? []) if (f.properties?.name) zoneNames.set(f.properties.id, f.properties.name);
     if (closed) {
       m.remove();
       return;
@@ -153,14 +176,15 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
       const q = { vehicle_id: vehicleId, from: from.toISOString(), to: to.toISOString() };
       const t0 = performance.now();
       const [cols, events, alerts] = await Promise.all([
-        getTrackColumns(vehicleId, from, to),
+        trackWithSeal(vehicleId, from, to),
         getEvents(q),
         getAlerts({ vehicle_id: vehicleId }),
       ]);
       perf.fetchMs = performance.now() - t0;
       await mapReady;
       if (closed) return;
-      tr = cols;
+      tr = cols.track;
+      seals = cols.seal;
       perf.fixes = tr.n;
       const inRange = (x: { time: string }) => {
         const tt = Date.parse(x.time);
@@ -192,7 +216,8 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     (m.getSource('track') as GeoJSONSource).setData({ type: 'FeatureCollection', features: segs.features });
 
     marks = [
-      ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: eventLabel(e), lon: e.lon, lat: e.lat })),
+      ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: eventLabel(e, zoneName), lon: e.lon, lat: e.lat })),
+      ...seals.filter((c) => c.i < tr.n).map((c) => ({ time: tr.t[c.i], kind: 'seal_state', label: `${t('seal_state')} · ${fmtSeal(c.state, c.battery_low)}`, lon: tr.lon[c.i], lat: tr.lat[c.i] })),
       ...alerts.map((a) => ({ time: Date.parse(a.time), kind: 'alert', label: `${t(a.type)} · ${t(`sev_${a.severity}`)}`, lon: a.lon ?? undefined, lat: a.lat ?? undefined })),
     ].sort((a, b) => a.time - b.time);
     (m.getSource('marks') as GeoJSONSource).setData({
@@ -265,12 +290,26 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     return { lon: tr.lon[i] + (tr.lon[i + 1] - tr.lon[i]) * u, lat: tr.lat[i] + (tr.lat[i + 1] - tr.lat[i]) * u, speed: tr.speed[i] + (tr.speed[i + 1] - tr.speed[i]) * u };
   }
 
+  /** The seal's state at time tt: the last change at or before the fix there. */
+  function sealAt(tt: number): SealChange | null {
+    const i = indexAt(tt);
+    let sc: SealChange | null = null;
+    for (const c of seals) {
+      if (c.i > i) break;
+      sc = c;
+    }
+    return sc;
+  }
+
   function seek(tt: number): void {
     cur = Math.max(range.from, Math.min(range.to, tt));
     slider.value = String(cur);
     clockEl.textContent = fmtTime(cur);
     const p = at(cur);
     speedEl.textContent = p ? `${Math.round(p.speed)} ${t('kmh')}` : '';
+    const sc = sealAt(cur);
+    sealEl.textContent = sc ? `${t('seal')} ${fmtSeal(sc.state, sc.battery_low)}` : '';
+    sealEl.className = `cursor-seal${sc && sc.state !== 'locked' ? ' open' : ''}`;
     // The map and the chart follow at most once per frame, however fast the slider is dragged.
     if (!seekRaf) {
       seekRaf = requestAnimationFrame(() => {

@@ -5,10 +5,11 @@ import type { GeoJSONSource } from 'maplibre-gl';
 import { AlertStore } from './alerts';
 import { alertAction, can, getPositions, getTrack, getVehicle, type Fix, type Me } from './api';
 import { h } from './dom';
+import { evidencePoints, evidenceView, hasSentences } from './evidence';
 import { haversine, type LonLat } from './geo';
 import { fmtDistance, fmtDriver, fmtTime, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
-import { alertPoint, createMap, empty, VehicleLayer } from './map';
+import { alertPoint, createMap, empty, VehicleLayer, vehiclePopups } from './map';
 
 const TRACK_MS = 2 * 3600_000;
 
@@ -108,9 +109,9 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
           h('dt', {}, t('severity')), h('dd', { class: `sev-${cur.severity}` }, t(`sev_${cur.severity}`)),
           h('dt', {}, t('status')), h('dd', { id: 'status' }, t(`status_${cur.status}`)),
           h('dt', {}, t('time')), h('dd', {}, `${fmtTime(cur.time)} ${t('cst')}${cur.late ? ` (${t('late')})` : ''}`),
-          cur.message ? h('dt', {}, '') : null, cur.message ? h('dd', {}, cur.message) : null),
+          cur.message && !hasSentences(cur) ? h('dt', {}, '') : null, cur.message && !hasSentences(cur) ? h('dd', {}, cur.message) : null),
         h('h3', {}, t('evidence')),
-        evidenceView(cur.evidence),
+        evidenceView(cur),
         can(me.role, 'ack') && cur.status !== 'resolved'
           ? h('div', { class: 'actions' }, note,
               cur.status === 'open' ? h('button', { class: 'big primary', id: 'ack', onclick: () => act('ack') }, t('ack')) : null,
@@ -178,6 +179,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     map.addLayer({ id: 'evidence', type: 'circle', source: 'evidence', paint: { 'circle-color': '#ff3b30', 'circle-radius': 7, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
     layer = new VehicleLayer(map, 'vehicles', [3, 8], 500);
     const vl = layer;
+    vehiclePopups(map, vl);
     map.on('moveend', () => {
       if (!here) renderList();
       if (!following) resubscribe();
@@ -223,31 +225,4 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     if (watch !== null) navigator.geolocation.clearWatch(watch);
     mapRef?.remove();
   };
-}
-
-/** Evidence is whatever the rule recorded: fixes and zones mostly; show it plainly. */
-function evidenceView(ev: unknown): HTMLElement {
-  if (ev == null) return h('p', { class: 'evidence' }, '—');
-  if (typeof ev !== 'object') return h('p', { class: 'evidence' }, String(ev));
-  const rows: HTMLElement[] = [];
-  for (const [k, v] of Object.entries(ev as Record<string, unknown>)) {
-    let text: string;
-    if (Array.isArray(v) && v.every((x) => x && typeof x === 'object' && 'lat' in x && 'lon' in x)) {
-      text = (v as Fix[]).map((f) => `${fmtTime(f.time).slice(11)} ${f.lat.toFixed(5)},${f.lon.toFixed(5)}${f.speed_kmh != null ? ` ${Math.round(f.speed_kmh)} ${t('kmh')}` : ''}`).join('\n');
-    } else text = typeof v === 'object' ? JSON.stringify(v) : String(v);
-    rows.push(h('dt', {}, k), h('dd', {}, text));
-  }
-  return h('dl', { class: 'evidence', id: 'evidence' }, ...rows);
-}
-
-function evidencePoints(ev: unknown): [number, number][] {
-  const out: [number, number][] = [];
-  const walk = (x: unknown, depth: number) => {
-    if (!x || typeof x !== 'object' || depth > 4) return;
-    const o = x as Record<string, unknown>;
-    if (typeof o.lat === 'number' && typeof o.lon === 'number') out.push([o.lon, o.lat]);
-    for (const v of Object.values(o)) walk(v, depth + 1);
-  };
-  walk(ev, 0);
-  return out;
 }

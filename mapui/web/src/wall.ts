@@ -4,10 +4,11 @@ import { AlertStore, severityRank } from './alerts';
 import { getPositions, type Alert, type Me } from './api';
 import { PortCounter } from './counters';
 import { h } from './dom';
-import { fmtClock, t } from './i18n';
+import { evidenceView, hasSentences } from './evidence';
+import { fmtClock, fmtTime, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
-import { alertPoint, createMap, stateColors, VehicleLayer } from './map';
+import { alertPoint, createMap, stateColors, VehicleLayer, vehiclePopups } from './map';
 
 const FLY_MS = 15_000;
 const TICKER_MAX = 30;
@@ -22,9 +23,11 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
   const ticker = h('ol', { class: 'ticker', id: 'ticker' });
   const clock = h('div', { class: 'clock', id: 'clock' });
   const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
+  const detail = h('section', { class: 'panel alert-detail', id: 'alert-detail', hidden: true });
   root.append(mapEl,
     h('section', { class: 'panel left' }, stateBox, ports),
     h('section', { class: 'panel right' }, h('h2', {}, t('new_alerts')), ticker),
+    detail,
     h('div', { class: 'status' }, clock, conn));
 
   let live: Live | null = null;
@@ -35,6 +38,21 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
   const timers: number[] = [];
   const alerts = new AlertStore();
 
+  // A ticker line opens the alert: what happened, to which vehicle, when, and the evidence.
+  const showAlert = (a: Alert) => {
+    detail.hidden = false;
+    detail.replaceChildren(
+      h('button', { class: 'close', id: 'alert-close', onclick: () => (detail.hidden = true) }, '×'),
+      h('h2', { class: `sev-${a.severity}` }, t(a.type)),
+      h('dl', { class: 'facts' },
+        h('dt', {}, t('vehicle')), h('dd', {}, a.vehicle_id),
+        h('dt', {}, t('severity')), h('dd', { class: `sev-${a.severity}` }, t(`sev_${a.severity}`)),
+        h('dt', {}, t('time')), h('dd', {}, `${fmtTime(a.time)} ${t('cst')}${a.late ? ` (${t('late')})` : ''}`),
+        a.message && !hasSentences(a) ? h('dt', {}, '') : null, a.message && !hasSentences(a) ? h('dd', {}, a.message) : null),
+      h('h3', {}, t('evidence')),
+      evidenceView(a));
+  };
+
   const tick = () => (clock.textContent = `${fmtClock(Date.now())} ${t('cst')}`);
   tick();
   timers.push(window.setInterval(tick, 1000));
@@ -44,6 +62,7 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
     mapRef = map;
     layer = new VehicleLayer(map, 'vehicles', [3.5, 10]);
     const vl = layer;
+    vehiclePopups(map, vl);
     // The vehicle layer's own cost counters, for the browser tests and the console.
     (window as unknown as { bwVehicles: VehicleLayer }).bwVehicles = vl;
     const zc = await zones;
@@ -86,7 +105,7 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
     vl.onFlush(renderCounts);
 
     const tickerItem = (a: Alert) =>
-      h('li', { class: `sev-${a.severity}`, 'data-alert': String(a.id) },
+      h('li', { class: `sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => showAlert(alerts.byId.get(String(a.id)) ?? a) },
         h('span', { class: 'time' }, fmtClock(a.time)),
         h('span', { class: 'sev' }, t(`sev_${a.severity}`)),
         h('span', { class: 'type' }, t(a.type)),

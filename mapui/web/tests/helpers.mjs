@@ -105,6 +105,7 @@ export async function startServer({ generatedPassword = false } = {}) {
     base,
     adminPassword,
     osmand: `http://127.0.0.1:${osmand}`,
+    jt600: { host: '127.0.0.1', port: jt600 },
     log: () => log,
     async stop() {
       proc.kill('SIGTERM');
