@@ -69,12 +69,12 @@ async function render(): Promise<void> {
     location.replace('#/password');
     return;
   }
-  if (name === 'password') return renderPassword(me);
+  if (name === 'password') return renderAccount(me, 'password', mountPassword);
   if (me.totp_enrolment_required && name !== 'totp') {
     location.replace('#/totp');
     return;
   }
-  if (name === 'totp') return renderTOTP(me);
+  if (name === 'totp') return renderAccount(me, 'totp', mountTOTP);
   const view = (name in views ? name : home(me.role)) as View | null;
   if (!view) {
     // No view for this role (the security administrator's work has no screen yet), but the account's buttons.
@@ -111,22 +111,12 @@ function topbar(me: Me, current: string): HTMLElement {
   );
 }
 
-function renderTOTP(current: Me): void {
-  const root = h('main', { class: 'view view-totp' });
-  app.append(topbar(current, 'totp'), root);
-  document.body.dataset.view = 'totp';
-  mountTOTP(root, current, () => {
-    // The new session may do everything the role allows: ask /me again, then go home.
-    me = null;
-    location.hash = '#/';
-  });
-}
-
-function renderPassword(current: Me): void {
-  const root = h('main', { class: 'view view-password' });
-  app.append(topbar(current, 'password'), root);
-  document.body.dataset.view = 'password';
-  mountPassword(root, current, () => {
+/** An account screen (#/password, #/totp); what it does ends the session and opens a new one. */
+function renderAccount(current: Me, name: 'password' | 'totp', mount: (root: HTMLElement, me: Me, onDone: () => void) => void): void {
+  const root = h('main', { class: `view view-${name}` });
+  app.append(topbar(current, name), root);
+  document.body.dataset.view = name;
+  mount(root, current, () => {
     // The new session may do everything the role allows: ask /me again, then go home.
     me = null;
     location.hash = '#/';
