@@ -224,3 +224,31 @@ func TestTOTPRequiredForAdministrators(t *testing.T) {
 		t.Error("the limited login is not audited as such")
 	}
 }
+
+// TestTOTPConcurrentReplay: one code sent by several logins at once opens one session.
+func TestTOTPConcurrentReplay(t *testing.T) {
+	svc, _ := newService(t)
+	now := time.Now()
+	access.SetClock(svc, func() time.Time { return now })
+	secret, _ := enrolTOTP(t, svc, now)
+	cr := access.Credentials{Username: "admin", Password: adminPassword, TOTP: totpCode(t, secret, now.Add(30*time.Second))}
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			_, _, err := svc.Login(t.Context(), cr, "10.0.1."+string(rune('1'+i)))
+			errs <- err
+		}()
+	}
+	var ok int
+	for range 4 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case !errors.Is(err, access.ErrBadCredentials):
+			t.Error(err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d logins with one code succeeded, want 1", ok)
+	}
+}
