@@ -140,6 +140,8 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.POST("/logout", s.logout)
 	a.GET("/me", s.me)
 	a.POST("/me/password", s.changePassword)
+	a.POST("/me/totp", s.enrolTOTP)
+	a.POST("/me/totp/confirm", s.confirmTOTP)
 	a.GET("/config", s.requirePerm(access.PermView), s.config)
 
 	a.GET("/vehicles", s.requirePerm(access.PermView), s.listVehicles)

@@ -20,6 +20,7 @@ func (s *Server) login(c *gin.Context) {
 	var req struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
+		TOTP     string `json:"totp"`
 	}
 	if !bindJSON(c, &req) {
 		return
@@ -28,7 +29,7 @@ func (s *Server) login(c *gin.Context) {
 		badRequest(c, "username and password are required")
 		return
 	}
-	token, se, err := s.cfg.Access.Login(c.Request.Context(), access.Credentials{Username: req.Username, Password: req.Password}, c.ClientIP())
+	token, se, err := s.cfg.Access.Login(c.Request.Context(), access.Credentials{Username: req.Username, Password: req.Password, TOTP: req.TOTP}, c.ClientIP())
 	var throttled *access.ThrottledError
 	var pe access.PolicyError
 	switch {
@@ -40,6 +41,9 @@ func (s *Server) login(c *gin.Context) {
 		return
 	case errors.Is(err, access.ErrBadCredentials):
 		fail(c, http.StatusUnauthorized, "unauthorized", err.Error())
+		return
+	case errors.Is(err, access.ErrTOTPRequired):
+		fail(c, http.StatusUnauthorized, "totp_required", err.Error())
 		return
 	case err != nil:
 		s.storeFail(c, err)
@@ -57,7 +61,40 @@ func tooManyAttempts(c *gin.Context, te *access.ThrottledError) {
 // sessionOpened answers a login or a password change with the new session.
 func (s *Server) sessionOpened(c *gin.Context, token string, se tracker.Session) {
 	c.JSON(http.StatusOK, gin.H{"token": token, "expires_at": se.ExpiresAt.Format(time.RFC3339), "username": se.Username, "role": se.Role,
-		"must_change": se.MustChange})
+		"must_change": se.MustChange, "totp_enrolment_required": se.TOTPEnrol})
+}
+
+// enrolTOTP starts the signed-in user's second factor: {"secret","otpauth_url"}, pending until
+// confirmed.
+func (s *Server) enrolTOTP(c *gin.Context) {
+	en, err := s.cfg.Access.EnrolTOTP(c.Request.Context(), session(c))
+	if err != nil {
+		s.accessFail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, en)
+}
+
+// confirmTOTP enables the pending second factor with a code of it: {"code"}. It answers with the
+// recovery codes, shown this once, and a new session, as a login does; every session of the
+// user, this one too, has ended.
+func (s *Server) confirmTOTP(c *gin.Context) {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if !bindJSON(c, &req) {
+		return
+	}
+	recovery, token, se, err := s.cfg.Access.ConfirmTOTP(c.Request.Context(), session(c), req.Code)
+	switch {
+	case errors.Is(err, access.ErrBadTOTP):
+		fail(c, http.StatusBadRequest, "invalid_code", err.Error())
+	case err != nil:
+		s.accessFail(c, err)
+	default:
+		c.JSON(http.StatusOK, gin.H{"recovery_codes": recovery, "token": token, "expires_at": se.ExpiresAt.Format(time.RFC3339), "username": se.Username,
+			"role": se.Role, "must_change": se.MustChange, "totp_enrolment_required": se.TOTPEnrol})
+	}
 }
 
 // changePassword sets the signed-in user's password: {"old","new"}. It answers with a new
@@ -139,6 +176,10 @@ func (s *Server) authenticate(c *gin.Context) {
 		fail(c, http.StatusForbidden, "password_change_required", "change your password first: POST /api/v1/me/password")
 		return
 	}
+	if se.TOTPEnrol && !totpEnrolmentRoutes[c.Request.Method+" "+c.FullPath()] {
+		fail(c, http.StatusForbidden, "totp_enrolment_required", "your role requires two-factor login: enrol it first (POST /api/v1/me/totp)")
+		return
+	}
 	c.Set(ctxSession, se)
 	c.Next()
 }
@@ -148,6 +189,15 @@ var passwordChangeRoutes = map[string]bool{
 	"POST /api/v1/me/password": true,
 	"GET /api/v1/me":           true,
 	"POST /api/v1/logout":      true,
+}
+
+// totpEnrolmentRoutes are all a session that must enrol a second factor may call.
+var totpEnrolmentRoutes = map[string]bool{
+	"POST /api/v1/me/totp":         true,
+	"POST /api/v1/me/totp/confirm": true,
+	"POST /api/v1/me/password":     true,
+	"GET /api/v1/me":               true,
+	"POST /api/v1/logout":          true,
 }
 
 func session(c *gin.Context) tracker.Session {
@@ -185,8 +235,13 @@ func (s *Server) logout(c *gin.Context) {
 
 func (s *Server) me(c *gin.Context) {
 	se := session(c)
+	u, err := s.cfg.Access.User(c.Request.Context(), se.Username)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"username": se.Username, "role": se.Role, "permissions": access.Permissions(se.Role), "expires_at": se.ExpiresAt.Format(time.RFC3339),
-		"must_change": se.MustChange})
+		"must_change": se.MustChange, "totp": u.TOTPConfirmed, "totp_enrolment_required": se.TOTPEnrol})
 }
 
 // record writes an action of the signed-in user to the audit log, with the client's address.

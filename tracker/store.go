@@ -96,6 +96,14 @@ type User struct {
 	// Unit is UnitDistrict or a port zone's id: command and patrol users of a port see only
 	// what is in that port's area.
 	Unit string `json:"unit"`
+	// TOTPSecret is the base32 secret of the second factor (RFC 6238): pending until
+	// TOTPConfirmed, and never shown again after enrolment.
+	TOTPSecret    string `json:"-"`
+	TOTPConfirmed bool   `json:"totp,omitempty"`
+	// TOTPLastStep is the time step of the last code accepted: a code is good once.
+	TOTPLastStep int64 `json:"-"`
+	// TOTPRecovery are the hashes of the unused recovery codes.
+	TOTPRecovery []string `json:"-"`
 }
 
 // LoginFailures counts the failed logins of one user name (lower case) from one address, in
@@ -120,6 +128,8 @@ type Session struct {
 	LastSeen  time.Time
 	// MustChange: the session may only change its user's password (first login, expired).
 	MustChange bool
+	// TOTPEnrol: the session may only enrol its user's second factor, which their role requires.
+	TOTPEnrol bool
 }
 
 // AuditRecord is one line of the audit log. Hash chains it to the previous record: the

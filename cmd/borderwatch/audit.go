@@ -41,7 +41,8 @@ func newAccess(ctx context.Context, cfg config, st access.Store, log *slog.Logge
 	if anchors == "" {
 		anchors = filepath.Join(cfg.DataDir, "audit-anchors.log")
 	}
-	return access.New(st, access.Options{Logger: log, AuditKey: key, AnchorFile: anchors, PasswordMaxAge: cfg.PasswordMaxAge}), nil
+	return access.New(st, access.Options{Logger: log, AuditKey: key, AnchorFile: anchors, PasswordMaxAge: cfg.PasswordMaxAge,
+		RequireTOTPAdmins: cfg.RequireTOTPAdmins}), nil
 }
 
 // loadAuditKey reads the audit chain's key from BW_AUDIT_KEY (hex) or from the key file.

@@ -455,7 +455,7 @@ func startBenchServer(ctx context.Context, syncCommits bool, stderr io.Writer) (
 	const pw = "Bench-Passw0rd-1"
 	s.cmd = exec.Command(exe, "serve")
 	s.cmd.Env = append(os.Environ(), "BW_DATA_DIR="+dir, "BW_HTTP_ADDR="+s.http, "BW_JT808_ADDR="+s.jt808, "BW_GT06_ADDR=", "BW_JT600_ADDR=", "BW_OSMAND_ADDR=",
-		"BW_ACCEPT_UNKNOWN_DEVICES=true", "BW_ADMIN_PASSWORD="+pw, "BW_LOG_LEVEL=warn", "BW_DATABASE_URL=", "BW_MAX_CONNS=20000",
+		"BW_ACCEPT_UNKNOWN_DEVICES=true", "BW_ADMIN_PASSWORD="+pw, "BW_REQUIRE_TOTP_ADMINS=false", "BW_LOG_LEVEL=warn", "BW_DATABASE_URL=", "BW_MAX_CONNS=20000",
 		// The load generator drives thousands of terminals from one address, far above a real
 		// terminal's rate: no rate limits or per-address cap.
 		"BW_CONN_FRAME_RATE=0", "BW_DEVICE_FIX_RATE=0", "BW_MAX_CONNS_PER_ADDR=0",

@@ -50,6 +50,8 @@ type config struct {
 
 	// PasswordMaxAge: a password older than this logs in only to be changed; negative: never.
 	PasswordMaxAge time.Duration
+	// RequireTOTPAdmins: administrators log in only to enrol a second factor until they have one.
+	RequireTOTPAdmins bool
 	// Port units (mapui.Config.UnitBufferM) and live sockets (mapui.Config.LiveRecheck).
 	UnitBufferKm float64
 	LiveRecheck  time.Duration
@@ -65,7 +67,8 @@ type config struct {
 }
 
 // bindConfig registers the flags with defaults taken from the environment that lookupEnv reads
-// (os.LookupEnv for a command). demo changes the default of accept-unknown-devices.
+// (os.LookupEnv for a command). demo changes the defaults of accept-unknown-devices and
+// require-totp-admins.
 func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (string, bool)) error {
 	var errs []error
 	str := func(p *string, name, env, def, help string) {
@@ -142,6 +145,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	str(&c.AuditAnchorFile, "audit-anchor-file", "BW_AUDIT_ANCHOR_FILE", "", "append-only file of the audit chain's heads, checked by audit verify; empty: <data-dir>/audit-anchors.log")
 	duration(&c.AuditAnchorEvery, "audit-anchor-every", "BW_AUDIT_ANCHOR_EVERY", defaultAnchorEvery, "how often the audit chain's head is anchored (also at start and shutdown)")
 	duration(&c.PasswordMaxAge, "password-max-age", "BW_PASSWORD_MAX_AGE", 90*24*time.Hour, "passwords expire after this; an expired one logs in only to be changed; negative: never")
+	boolean(&c.RequireTOTPAdmins, "require-totp-admins", "BW_REQUIRE_TOTP_ADMINS", !demo, "the administrators (admin, security, auditor) must log in with a second factor (TOTP); one without it may only enrol it")
 	float(&c.UnitBufferKm, "unit-buffer-km", "BW_UNIT_BUFFER_KM", 30, "command and patrol users of a port unit see this far around the port's zones (its control zone, yards, corridors)")
 	duration(&c.LiveRecheck, "live-recheck", "BW_LIVE_RECHECK", 5*time.Second, "how often a live WebSocket re-reads its session, to close when another server on the same database ended it")
 	str(&c.WebhookURLs, "webhook-urls", "BW_WEBHOOK_URLS", "", "comma-separated URLs that receive every alert change as a JSON POST")

@@ -41,7 +41,7 @@ func startChild(t *testing.T, dir, httpAddr, jt808Addr string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "BW_TEST_SERVE=1", "BW_DATA_DIR="+dir, "BW_HTTP_ADDR="+httpAddr, "BW_JT808_ADDR="+jt808Addr,
-		"BW_GT06_ADDR=", "BW_JT600_ADDR=", "BW_OSMAND_ADDR=", "BW_ACCEPT_UNKNOWN_DEVICES=true", "BW_ADMIN_PASSWORD="+testPassword, "BW_LOG_LEVEL=error",
+		"BW_GT06_ADDR=", "BW_JT600_ADDR=", "BW_OSMAND_ADDR=", "BW_ACCEPT_UNKNOWN_DEVICES=true", "BW_ADMIN_PASSWORD="+testPassword, "BW_REQUIRE_TOTP_ADMINS=false", "BW_LOG_LEVEL=error",
 		"BW_DATABASE_URL=", "BW_GEOFENCE=embedded")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -101,7 +101,7 @@ func smokeServe(t *testing.T, command func(args ...string) *exec.Cmd) {
 			srv.Env = append(srv.Env, m[2]+"=")
 		}
 	})
-	srv.Env = append(srv.Env, "BW_DATA_DIR="+dataDir, "BW_HTTP_ADDR="+httpAddr, "BW_JT808_ADDR="+jtAddr, "BW_LOG_LEVEL=warn")
+	srv.Env = append(srv.Env, "BW_DATA_DIR="+dataDir, "BW_HTTP_ADDR="+httpAddr, "BW_JT808_ADDR="+jtAddr, "BW_LOG_LEVEL=warn", "BW_REQUIRE_TOTP_ADMINS=false")
 	var output bytes.Buffer
 	srv.Stdout, srv.Stderr = &output, &output
 	if err := srv.Start(); err != nil {

@@ -124,7 +124,7 @@ func startWebhookChild(t *testing.T, dir, httpAddr, osmAddr, hookURL string) *ch
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "BW_TEST_SERVE=1", "BW_DATA_DIR="+dir, "BW_HTTP_ADDR="+httpAddr, "BW_OSMAND_ADDR="+osmAddr,
-		"BW_JT808_ADDR=", "BW_GT06_ADDR=", "BW_JT600_ADDR=", "BW_ACCEPT_UNKNOWN_DEVICES=true", "BW_ADMIN_PASSWORD="+testPassword, "BW_LOG_LEVEL=error",
+		"BW_JT808_ADDR=", "BW_GT06_ADDR=", "BW_JT600_ADDR=", "BW_ACCEPT_UNKNOWN_DEVICES=true", "BW_ADMIN_PASSWORD="+testPassword, "BW_REQUIRE_TOTP_ADMINS=false", "BW_LOG_LEVEL=error",
 		"BW_DATABASE_URL=", "BW_GEOFENCE=embedded", "BW_WEBHOOK_URLS="+hookURL, "BW_WEBHOOK_SECRET=e2e-secret", "BW_WEBHOOK_TIMEOUT=2s")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -6,6 +6,7 @@ package access
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -52,6 +53,9 @@ type Options struct {
 	// PasswordMaxAge is how long a password lasts; an older one logs in only to be changed.
 	// Default 90 days; negative: passwords never expire.
 	PasswordMaxAge time.Duration
+	// RequireTOTPAdmins: the administrators (admin, security, auditor) must have a second
+	// factor; one without it logs in only to enrol it (tracker.Session.TOTPEnrol).
+	RequireTOTPAdmins bool
 }
 
 // Service is access control over one store. Sessions, throttling and the audit log use the wall
@@ -66,6 +70,10 @@ type Service struct {
 	audit    auditing
 	now      func() time.Time // the wall clock; tests set another
 	watchers watchers
+	// requireTOTP is Options.RequireTOTPAdmins; totpMu makes checking a code and storing that
+	// it is used one step, so a code is good for one login on this server.
+	requireTOTP bool
+	totpMu      sync.Mutex
 }
 
 // New returns a Service over st.
@@ -86,5 +94,5 @@ func New(st Store, opt Options) *Service {
 		opt.AuditKey = tracker.NewRandomAuditKey()
 	}
 	return &Service{store: st, ttl: opt.TokenTTL, idle: opt.IdleTimeout, maxAge: opt.PasswordMaxAge, log: opt.Logger, records: newRecordLimiter(),
-		audit: auditing{key: opt.AuditKey, anchorFile: opt.AnchorFile}, now: time.Now}
+		audit: auditing{key: opt.AuditKey, anchorFile: opt.AnchorFile}, now: time.Now, requireTOTP: opt.RequireTOTPAdmins}
 }

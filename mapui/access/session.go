@@ -13,10 +13,13 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-// Credentials are what a person presents to log in; a second factor will join them here.
+// Credentials are what a person presents to log in.
 type Credentials struct {
 	Username string
 	Password string
+	// TOTP is the second factor's code, or one of the recovery codes; needed when the user has
+	// a second factor.
+	TOTP string
 }
 
 // Errors of Login and Authenticate; their text is for the person logging in.
@@ -37,7 +40,8 @@ func (e *ThrottledError) Error() string { return "too many failed logins; try ag
 // Login checks the credentials of a login from addr and opens a session. It returns the bearer
 // token, which is stored only as its hash. Every attempt is audited: ok, denied or throttled;
 // refusals at most once a minute per address and result (recordLimiter). A user name over
-// MaxUsernameLen is a PolicyError, refused before anything is read or written.
+// MaxUsernameLen is a PolicyError, refused before anything is read or written. A user with a
+// second factor and no code in cr gets ErrTOTPRequired; a wrong code is a wrong password.
 func (s *Service) Login(ctx context.Context, cr Credentials, addr string) (token string, se tracker.Session, err error) {
 	if len(cr.Username) > MaxUsernameLen {
 		return "", tracker.Session{}, PolicyError("username longer than 64 characters")
@@ -67,6 +71,23 @@ func (s *Service) Login(ctx context.Context, cr Credentials, addr string) (token
 		s.recordRefused(ctx, cr.Username, addr, "denied", now)
 		return "", tracker.Session{}, ErrBadCredentials
 	}
+	var factor string
+	if u.TOTPConfirmed {
+		if cr.TOTP == "" {
+			s.recordRefused(ctx, cr.Username, addr, "totp_required", now)
+			return "", tracker.Session{}, ErrTOTPRequired
+		}
+		if factor, err = s.checkSecondFactor(ctx, u, cr.TOTP, now); err != nil {
+			return "", tracker.Session{}, err
+		}
+		if factor == "" {
+			if err := s.loginFailed(ctx, cr.Username, addr, now); err != nil {
+				return "", tracker.Session{}, err
+			}
+			s.recordRefused(ctx, cr.Username, addr, "denied", now)
+			return "", tracker.Session{}, ErrBadCredentials
+		}
+	}
 	if err := s.loginSucceeded(ctx, cr.Username, addr); err != nil {
 		return "", tracker.Session{}, err
 	}
@@ -74,11 +95,21 @@ func (s *Service) Login(ctx context.Context, cr Credentials, addr string) (token
 	if err != nil {
 		return "", tracker.Session{}, err
 	}
-	var detail any
+	detail := map[string]any{}
 	if se.MustChange {
-		detail = map[string]bool{"password_change_required": true}
+		detail["password_change_required"] = true
 	}
-	if err := s.Record(ctx, u.Username, "login", "user:"+u.Username, "ok", detail); err != nil {
+	if se.TOTPEnrol {
+		detail["totp_enrolment_required"] = true
+	}
+	if factor != "" {
+		detail["second_factor"] = factor
+	}
+	var recorded any // no detail rather than {}
+	if len(detail) > 0 {
+		recorded = detail
+	}
+	if err := s.Record(ctx, u.Username, "login", "user:"+u.Username, "ok", recorded); err != nil {
 		s.store.DeleteSession(context.WithoutCancel(ctx), se.TokenHash) // no session without its record
 		return "", tracker.Session{}, err
 	}
@@ -92,11 +123,12 @@ func (s *Service) mustChange(u tracker.User, now time.Time) bool {
 }
 
 // openSession opens a session of u and returns its token; a session of a user whose password
-// must be changed may only change it (tracker.Session.MustChange).
+// must be changed may only change it (tracker.Session.MustChange), one of an administrator
+// without the second factor required of them only enrol it (tracker.Session.TOTPEnrol).
 func (s *Service) openSession(ctx context.Context, u tracker.User, now time.Time) (string, tracker.Session, error) {
 	token, th := newToken()
 	se := tracker.Session{TokenHash: th, Username: u.Username, Role: u.Role, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.ttl).UTC(), LastSeen: now.UTC(),
-		MustChange: s.mustChange(u, now)}
+		MustChange: s.mustChange(u, now), TOTPEnrol: s.needsTOTPEnrolment(u)}
 	if err := s.store.CreateSession(ctx, se); err != nil {
 		return "", tracker.Session{}, err
 	}

@@ -11,11 +11,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const userCols = `username, role, hash, created_at, disabled, must_change, password_changed_at, unit`
+const userCols = `username, role, hash, created_at, disabled, must_change, password_changed_at, unit, totp_secret, totp_confirmed, totp_last_step, totp_recovery`
 
 func scanUser(r pgx.CollectableRow) (tracker.User, error) {
 	var u tracker.User
-	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.CreatedAt, &u.Disabled, &u.MustChange, &u.PasswordChangedAt, &u.Unit)
+	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.CreatedAt, &u.Disabled, &u.MustChange, &u.PasswordChangedAt, &u.Unit, &u.TOTPSecret, &u.TOTPConfirmed, &u.TOTPLastStep, &u.TOTPRecovery)
+	if len(u.TOTPRecovery) == 0 {
+		u.TOTPRecovery = nil
+	}
 	u.CreatedAt, u.PasswordChangedAt = u.CreatedAt.UTC(), u.PasswordChangedAt.UTC()
 	return u, err
 }
@@ -28,15 +31,26 @@ func (s *Store) CreateUser(ctx context.Context, u tracker.User) error {
 	if changed.IsZero() {
 		changed = created
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce(nullif($8, ''), 'district'))`,
-		u.Username, u.Role, u.Hash, created, u.Disabled, u.MustChange, changed, u.Unit)
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce(nullif($8, ''), 'district'), $9, $10, $11, $12)`,
+		u.Username, u.Role, u.Hash, created, u.Disabled, u.MustChange, changed, u.Unit, u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, recoveryArray(u.TOTPRecovery))
 	return pgErr(err)
 }
 
-// UpdateUser replaces role, hash, the flags, the password time and the unit ("" keeps it).
+// UpdateUser replaces role, hash, the flags, the password time, the unit ("" keeps it) and the
+// second factor.
 func (s *Store) UpdateUser(ctx context.Context, u tracker.User) error {
 	return notFound(s.pool.Exec(ctx, `UPDATE users SET role = $2, hash = $3, disabled = $4, must_change = $5, password_changed_at = $6,
-		unit = coalesce(nullif($7, ''), unit) WHERE lower(username) = lower($1)`, u.Username, u.Role, u.Hash, u.Disabled, u.MustChange, u.PasswordChangedAt, u.Unit))
+		unit = coalesce(nullif($7, ''), unit), totp_secret = $8, totp_confirmed = $9, totp_last_step = $10, totp_recovery = $11
+		WHERE lower(username) = lower($1)`, u.Username, u.Role, u.Hash, u.Disabled, u.MustChange, u.PasswordChangedAt, u.Unit,
+		u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, recoveryArray(u.TOTPRecovery)))
+}
+
+// recoveryArray is the recovery codes' hashes as the column takes them: never NULL.
+func recoveryArray(h []string) []string {
+	if h == nil {
+		return []string{}
+	}
+	return h
 }
 
 // DeleteUser removes a user, whatever the case of username.
@@ -59,16 +73,16 @@ func (s *Store) Users(ctx context.Context) ([]tracker.User, error) {
 
 // CreateSession stores a session; an existing token hash is tracker.ErrConflict.
 func (s *Store) CreateSession(ctx context.Context, se tracker.Session) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, username, role, created_at, expires_at, last_seen, must_change)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, se.TokenHash, se.Username, se.Role, orNow(se.CreatedAt), se.ExpiresAt, orNow(se.LastSeen), se.MustChange)
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, username, role, created_at, expires_at, last_seen, must_change, totp_enrol)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, se.TokenHash, se.Username, se.Role, orNow(se.CreatedAt), se.ExpiresAt, orNow(se.LastSeen), se.MustChange, se.TOTPEnrol)
 	return pgErr(err)
 }
 
 // Session returns the session of a token hash, expired or not.
 func (s *Store) Session(ctx context.Context, tokenHash string) (tracker.Session, error) {
 	var se tracker.Session
-	err := s.pool.QueryRow(ctx, `SELECT token_hash, username, role, created_at, expires_at, last_seen, must_change FROM sessions WHERE token_hash = $1`,
-		tokenHash).Scan(&se.TokenHash, &se.Username, &se.Role, &se.CreatedAt, &se.ExpiresAt, &se.LastSeen, &se.MustChange)
+	err := s.pool.QueryRow(ctx, `SELECT token_hash, username, role, created_at, expires_at, last_seen, must_change, totp_enrol FROM sessions WHERE token_hash = $1`,
+		tokenHash).Scan(&se.TokenHash, &se.Username, &se.Role, &se.CreatedAt, &se.ExpiresAt, &se.LastSeen, &se.MustChange, &se.TOTPEnrol)
 	if err != nil {
 		return tracker.Session{}, pgErr(err)
 	}

@@ -325,4 +325,13 @@ ALTER TABLE declarations ADD COLUMN seal_id         TEXT NOT NULL DEFAULT '';
 	// 12: declaration_fields, continued: a vehicle's newest event of a type (its driver) is one
 	// index seek, and so is every vehicle's (LatestEvents).
 	`CREATE INDEX events_type_vehicle_time ON events(type, vehicle_id, time_us);`,
+	// 13: users' second factor (TOTP): its secret, whether enrolment is confirmed, the last
+	// step used, the recovery codes' hashes (newline-separated); sessions limited to enrolment.
+	`
+ALTER TABLE users ADD COLUMN totp_secret    TEXT    NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN totp_confirmed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN totp_recovery  TEXT    NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN totp_enrol  INTEGER NOT NULL DEFAULT 0;
+`,
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -21,14 +22,17 @@ func (s *Store) CreateUser(ctx context.Context, u tracker.User) error {
 	if !u.PasswordChangedAt.IsZero() {
 		changed = us(u.PasswordChangedAt)
 	}
-	return s.exec(ctx, `INSERT INTO users(username, role, hash, disabled, created_us, must_change, password_changed_us, unit) VALUES(?,?,?,?,?,?,?,coalesce(nullif(?, ''), 'district'))`,
-		u.Username, u.Role, u.Hash, u.Disabled, c, u.MustChange, changed, u.Unit)
+	return s.exec(ctx, `INSERT INTO users(username, role, hash, disabled, created_us, must_change, password_changed_us, unit,
+		totp_secret, totp_confirmed, totp_last_step, totp_recovery) VALUES(?,?,?,?,?,?,?,coalesce(nullif(?, ''), 'district'),?,?,?,?)`,
+		u.Username, u.Role, u.Hash, u.Disabled, c, u.MustChange, changed, u.Unit, u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, strings.Join(u.TOTPRecovery, "\n"))
 }
 
-// UpdateUser changes a user's role, password hash, flags, password time and unit ("" keeps it).
+// UpdateUser changes a user's role, password hash, flags, password time, unit ("" keeps it)
+// and second factor.
 func (s *Store) UpdateUser(ctx context.Context, u tracker.User) error {
-	return s.execOne(ctx, `UPDATE users SET role = ?, hash = ?, disabled = ?, must_change = ?, password_changed_us = ?, unit = coalesce(nullif(?, ''), unit) WHERE lower(username) = lower(?)`,
-		u.Role, u.Hash, u.Disabled, u.MustChange, us(u.PasswordChangedAt), u.Unit, u.Username)
+	return s.execOne(ctx, `UPDATE users SET role = ?, hash = ?, disabled = ?, must_change = ?, password_changed_us = ?, unit = coalesce(nullif(?, ''), unit),
+		totp_secret = ?, totp_confirmed = ?, totp_last_step = ?, totp_recovery = ? WHERE lower(username) = lower(?)`,
+		u.Role, u.Hash, u.Disabled, u.MustChange, us(u.PasswordChangedAt), u.Unit, u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, strings.Join(u.TOTPRecovery, "\n"), u.Username)
 }
 
 // DeleteUser removes a user and their sessions.
@@ -43,13 +47,17 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 	return s.execOne(ctx, `DELETE FROM users WHERE username = ?`, u.Username)
 }
 
-const userColumns = `username, role, hash, disabled, created_us, must_change, password_changed_us, unit`
+const userColumns = `username, role, hash, disabled, created_us, must_change, password_changed_us, unit, totp_secret, totp_confirmed, totp_last_step, totp_recovery`
 
 func scanUser(r rowScanner) (tracker.User, error) {
 	var u tracker.User
 	var c, changed int64
-	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.Disabled, &c, &u.MustChange, &changed, &u.Unit)
+	var recovery string
+	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.Disabled, &c, &u.MustChange, &changed, &u.Unit, &u.TOTPSecret, &u.TOTPConfirmed, &u.TOTPLastStep, &recovery)
 	u.CreatedAt, u.PasswordChangedAt = fromUS(c), fromUS(changed)
+	if recovery != "" {
+		u.TOTPRecovery = strings.Split(recovery, "\n")
+	}
 	return u, err
 }
 
@@ -70,16 +78,16 @@ func (s *Store) Users(ctx context.Context) ([]tracker.User, error) {
 
 // CreateSession stores a session.
 func (s *Store) CreateSession(ctx context.Context, se tracker.Session) error {
-	return s.exec(ctx, `INSERT INTO sessions(token_hash, username, role, created_us, expires_us, seen_us, must_change) VALUES(?,?,?,?,?,?,?)`,
-		se.TokenHash, se.Username, se.Role, us(se.CreatedAt), us(se.ExpiresAt), us(se.LastSeen), se.MustChange)
+	return s.exec(ctx, `INSERT INTO sessions(token_hash, username, role, created_us, expires_us, seen_us, must_change, totp_enrol) VALUES(?,?,?,?,?,?,?,?)`,
+		se.TokenHash, se.Username, se.Role, us(se.CreatedAt), us(se.ExpiresAt), us(se.LastSeen), se.MustChange, se.TOTPEnrol)
 }
 
 // Session returns a session by its token's hash.
 func (s *Store) Session(ctx context.Context, tokenHash string) (tracker.Session, error) {
 	var se tracker.Session
 	var c, e, seen int64
-	err := s.r.QueryRowContext(ctx, `SELECT token_hash, username, role, created_us, expires_us, seen_us, must_change FROM sessions WHERE token_hash = ?`, tokenHash).
-		Scan(&se.TokenHash, &se.Username, &se.Role, &c, &e, &seen, &se.MustChange)
+	err := s.r.QueryRowContext(ctx, `SELECT token_hash, username, role, created_us, expires_us, seen_us, must_change, totp_enrol FROM sessions WHERE token_hash = ?`, tokenHash).
+		Scan(&se.TokenHash, &se.Username, &se.Role, &c, &e, &seen, &se.MustChange, &se.TOTPEnrol)
 	se.CreatedAt, se.ExpiresAt, se.LastSeen = fromUS(c), fromUS(e), fromUS(seen)
 	return se, notFound(err)
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -227,6 +228,23 @@ func testUsers(t *testing.T, s Store) {
 		t.Errorf("after UpdateUser to port-ceke: unit %q", got.Unit)
 	}
 	wantErr(t, "UpdateUser of a missing name", s.UpdateUser(ctx, tracker.User{Username: "nobody", Role: "admin"}), tracker.ErrNotFound)
+	if got, _ := s.User(ctx, "batu"); got.TOTPSecret != "" || got.TOTPConfirmed || got.TOTPLastStep != 0 || got.TOTPRecovery != nil {
+		t.Errorf("User batu without a second factor = %+v", got)
+	}
+	upd.TOTPSecret, upd.TOTPConfirmed, upd.TOTPLastStep, upd.TOTPRecovery = "JBSWY3DPEHPK3PXP", true, 59000000, []string{"r1", "r2"}
+	if err := s.UpdateUser(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.User(ctx, "batu"); got.TOTPSecret != upd.TOTPSecret || !got.TOTPConfirmed || got.TOTPLastStep != upd.TOTPLastStep || !slices.Equal(got.TOTPRecovery, upd.TOTPRecovery) {
+		t.Errorf("after UpdateUser with a second factor: %+v", got)
+	}
+	upd.TOTPRecovery = nil
+	if err := s.UpdateUser(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.User(ctx, "batu"); got.TOTPRecovery != nil {
+		t.Errorf("after UpdateUser with the recovery codes used up: %q", got.TOTPRecovery)
+	}
 
 	list, err := s.Users(ctx)
 	if err != nil {
@@ -254,6 +272,7 @@ func testSessions(t *testing.T, s Store) {
 	}
 	s1, s2, s3 := mk("h1", "admin"), mk("h2", "admin"), mk("h3", "batu")
 	s2.MustChange = true
+	s3.TOTPEnrol = true
 	for _, se := range []tracker.Session{s1, s2, s3} {
 		if err := s.CreateSession(ctx, se); err != nil {
 			t.Fatalf("CreateSession(%s): %v", se.TokenHash, err)
@@ -273,6 +292,9 @@ func testSessions(t *testing.T, s Store) {
 	}
 	if got, _ := s.Session(ctx, "h2"); !got.MustChange {
 		t.Error("Session h2 lost MustChange")
+	}
+	if got, _ := s.Session(ctx, "h3"); !got.TOTPEnrol {
+		t.Error("Session h3 lost TOTPEnrol")
 	}
 	seen := base.Add(90*time.Minute + 250*time.Millisecond)
 	if err := s.TouchSession(ctx, "h1", seen); err != nil {

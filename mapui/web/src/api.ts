@@ -65,6 +65,10 @@ export interface Me {
   role: Role;
   /** The password was generated at first start or has expired: only its change is allowed. */
   must_change?: boolean;
+  /** The user has a second factor. */
+  totp?: boolean;
+  /** The role requires a second factor the user has not enrolled: only its enrolment is allowed. */
+  totp_enrolment_required?: boolean;
 }
 
 export type Role = 'admin' | 'security' | 'auditor' | 'command' | 'patrol' | 'investigator';
@@ -140,6 +144,12 @@ export function setPasswordChangeHandler(f: () => void): void {
   onPasswordChangeRequired = f;
 }
 
+/** Called when a call answers 403 totp_enrolment_required: the second factor must be enrolled first. */
+let onTOTPEnrolmentRequired: () => void = () => {};
+export function setTOTPEnrolmentHandler(f: () => void): void {
+  onTOTPEnrolmentRequired = f;
+}
+
 export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
   const t = token();
@@ -157,6 +167,7 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
     }
     if (res.status === 401 && !path.startsWith('/login')) onUnauthorized();
     if (res.status === 403 && code === 'password_change_required') onPasswordChangeRequired();
+    if (res.status === 403 && code === 'totp_enrolment_required') onTOTPEnrolmentRequired();
     throw new ApiError(res.status, code, message);
   }
   if (res.status === 204) return undefined as T;
@@ -174,11 +185,22 @@ function keep(s: Session): void {
   sessionStorage.setItem(EXPIRES_KEY, s.expires_at);
 }
 
-export async function login(username: string, password: string): Promise<void> {
+/** Signs in; totp is the second factor's code or a recovery code (refused 401 totp_required when needed and missing). */
+export async function login(username: string, password: string, totp?: string): Promise<void> {
   keep(await api<Session>('/login', {
     method: 'POST',
-    body: JSON.stringify({ username, password }),
+    body: JSON.stringify(totp ? { username, password, totp } : { username, password }),
   }));
+}
+
+/** Starts the enrolment of the signed-in user's second factor. */
+export const enrolTOTP = () => api<{ secret: string; otpauth_url: string }>('/me/totp', { method: 'POST' });
+
+/** Confirms the second factor with a code of it; the server ends every session of the user and answers a new one with the recovery codes. */
+export async function confirmTOTP(code: string): Promise<string[]> {
+  const s = await api<Session & { recovery_codes: string[] }>('/me/totp/confirm', { method: 'POST', body: JSON.stringify({ code }) });
+  keep(s);
+  return s.recovery_codes;
 }
 
 /** Changes the signed-in user's password; the server ends every session of the user and answers a new one. */

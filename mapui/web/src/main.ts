@@ -1,12 +1,14 @@
-// Entry: hash routes #/login, #/password, #/wall, #/tablet, #/replay?…; the role from /me decides
-// which views and actions show, and a password that must be changed allows only #/password.
-import { ApiError, can, clearToken, getMe, login, logout, setPasswordChangeHandler, setUnauthorizedHandler, token, type Me, type Role } from './api';
+// Entry: hash routes #/login, #/password, #/totp, #/wall, #/tablet, #/replay?…; the role from /me
+// decides which views and actions show, a password that must be changed allows only #/password,
+// and a second factor the role requires and the user lacks only #/totp.
+import { ApiError, can, clearToken, getMe, login, logout, setPasswordChangeHandler, setTOTPEnrolmentHandler, setUnauthorizedHandler, token, type Me, type Role } from './api';
 import { h } from './dom';
 import { getLang, setLang, t } from './i18n';
 import { mountAudit } from './audit';
 import { mountPassword } from './password';
 import { mountReplay } from './replay';
 import { mountTablet } from './tablet';
+import { mountTOTP } from './totp';
 import { mountWall } from './wall';
 
 type View = 'wall' | 'tablet' | 'replay' | 'audit';
@@ -67,7 +69,12 @@ async function render(): Promise<void> {
     location.replace('#/password');
     return;
   }
-  if (name === 'password') return renderPassword(me);
+  if (name === 'password') return renderAccount(me, 'password', mountPassword);
+  if (me.totp_enrolment_required && name !== 'totp') {
+    location.replace('#/totp');
+    return;
+  }
+  if (name === 'totp') return renderAccount(me, 'totp', mountTOTP);
   const view = (name in views ? name : home(me.role)) as View | null;
   if (!view) {
     // No view for this role (the security administrator's work has no screen yet), but the account's buttons.
@@ -89,25 +96,27 @@ async function render(): Promise<void> {
   unmount = views[view](root, me, params);
 }
 
-/** The top bar: the views the role may open (none while the password must be changed), the user and the account's buttons. */
+/** The top bar: the views the role may open (none while the password must be changed or the second factor enrolled), the user and the account's buttons. */
 function topbar(me: Me, current: string): HTMLElement {
-  const open = me.must_change ? [] : (Object.keys(views) as View[]).filter((v) => can(me.role, v));
+  const open = me.must_change || me.totp_enrolment_required ? [] : (Object.keys(views) as View[]).filter((v) => can(me.role, v));
   return h('nav', { class: 'topbar' },
     h('span', { class: 'brand' }, t('title')),
     ...open.map((v) => h('a', { href: `#/${v}`, class: v === current ? 'active' : '' }, t(v))),
     h('span', { class: 'spacer' }),
     h('span', { class: 'user', id: 'user' }, `${me.username} · ${t(`role_${me.role}`)}`),
     h('button', { id: 'password', class: current === 'password' ? 'active' : '', onclick: () => (location.hash = '#/password') }, t('change_password')),
+    h('button', { id: 'totp', class: current === 'totp' ? 'active' : '', onclick: () => (location.hash = '#/totp') }, t('totp')),
     h('button', { id: 'lang', onclick: switchLang }, t('lang_switch')),
     h('button', { id: 'logout', onclick: signOut }, t('logout')),
   );
 }
 
-function renderPassword(current: Me): void {
-  const root = h('main', { class: 'view view-password' });
-  app.append(topbar(current, 'password'), root);
-  document.body.dataset.view = 'password';
-  mountPassword(root, current, () => {
+/** An account screen (#/password, #/totp); what it does ends the session and opens a new one. */
+function renderAccount(current: Me, name: 'password' | 'totp', mount: (root: HTMLElement, me: Me, onDone: () => void) => void): void {
+  const root = h('main', { class: `view view-${name}` });
+  app.append(topbar(current, name), root);
+  document.body.dataset.view = name;
+  mount(root, current, () => {
     // The new session may do everything the role allows: ask /me again, then go home.
     me = null;
     location.hash = '#/';
@@ -119,25 +128,34 @@ function renderLogin(next: string | null): void {
   const err = h('p', { class: 'error', role: 'alert' });
   const user = h('input', { name: 'username', autocomplete: 'username', required: true });
   const pass = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  // Added when the server answers totp_required: the authenticator's code or a recovery code.
+  const code = h('input', { name: 'totp', autocomplete: 'one-time-code', maxlength: '16', required: true });
+  const codeRow = h('label', { id: 'totp-row' }, t('totp_code'), code, h('span', { class: 'hint' }, t('totp_login_hint')));
+  const passRow = h('label', {}, t('password'), pass);
   const form = h('form', {
     class: 'login',
     onsubmit: async (e: SubmitEvent) => {
       e.preventDefault();
       err.textContent = '';
       try {
-        await login(user.value, pass.value);
+        await login(user.value, pass.value, codeRow.isConnected ? code.value.trim() : undefined);
         me = null;
         const target = next && !next.startsWith('#/login') && next !== '#' ? next : '#/';
         if (location.hash === target) render();
         else location.hash = target;
       } catch (x) {
+        if (x instanceof ApiError && x.code === 'totp_required') {
+          passRow.after(codeRow);
+          code.focus();
+          return;
+        }
         err.textContent = `${t('login_failed')}: ${(x as Error).message}`;
       }
     },
   },
     h('h1', {}, t('title')),
     h('label', {}, t('username'), user),
-    h('label', {}, t('password'), pass),
+    passRow,
     h('button', { type: 'submit', class: 'primary' }, t('login')),
     err,
     h('button', { type: 'button', class: 'link', onclick: switchLang }, t('lang_switch')),
@@ -158,10 +176,17 @@ setPasswordChangeHandler(() => {
   location.hash = '#/password';
 });
 
-// A view's call refused because the session ended or must change its password has already sent
-// the app to the login or the change screen (the handlers above): the refusal is no error.
+setTOTPEnrolmentHandler(() => {
+  if (route().name === 'totp') return;
+  me = null;
+  location.hash = '#/totp';
+});
+
+// A view's call refused because the session ended, must change its password or enrol a second
+// factor has already sent the app to the login or that screen (the handlers above): no error.
 window.addEventListener('unhandledrejection', (e) => {
-  if (e.reason instanceof ApiError && (e.reason.status === 401 || e.reason.code === 'password_change_required')) e.preventDefault();
+  const r = e.reason;
+  if (r instanceof ApiError && (r.status === 401 || r.code === 'password_change_required' || r.code === 'totp_enrolment_required')) e.preventDefault();
 });
 
 // Views update their own query (replay's t=) with history.replaceState, which fires no hashchange.

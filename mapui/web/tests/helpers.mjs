@@ -46,8 +46,10 @@ async function buildBinary(dir) {
  * stub in this folder. BW_WEB_TEST_REAL=1 makes a failed build an error instead.
  * generatedPassword: the real server generates the admin's first password (to be changed at the
  * first login) and the answer's adminPassword is the one it printed.
+ * requireTotp: the real server requires a second factor of administrators, as `serve` does by
+ * default; off otherwise, so that tests not about it log in as admin with the password alone.
  */
-export async function startServer({ generatedPassword = false } = {}) {
+export async function startServer({ generatedPassword = false, requireTotp = false } = {}) {
   await ensureDist();
   const dir = await mkdtemp(join(tmpdir(), 'bw-web-'));
   binary ??= process.env.BW_BINARY;
@@ -73,6 +75,7 @@ export async function startServer({ generatedPassword = false } = {}) {
     BW_OSMAND_ADDR: `127.0.0.1:${osmand}`,
     BW_DATA_DIR: join(dir, 'data'),
     BW_ACCEPT_UNKNOWN_DEVICES: 'true',
+    BW_REQUIRE_TOTP_ADMINS: String(requireTotp),
   };
   if (generatedPassword) delete env.BW_ADMIN_PASSWORD;
   else env.BW_ADMIN_PASSWORD = PASSWORD;
