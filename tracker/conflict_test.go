@@ -22,8 +22,8 @@ type stored struct {
 }
 
 // TestReportsOfOneTime: two reports from one device with the same device time. The same
-// report again is a retransmission; the same position with an alarm added is stored merged and
-// evaluated; another position is stored flagged as a conflict, not evaluated, and raises a
+// report again is a retransmission; the same position (or one within 30 m) with an alarm added
+// is stored merged and evaluated; another position is stored flagged as a conflict, not evaluated, and raises a
 // device_conflict alert: whichever came first, since neither can be trusted on its own.
 // Restarting rows restart the pipeline, seeded from the store, after the first submission.
 func TestReportsOfOneTime(t *testing.T) {
@@ -35,6 +35,9 @@ func TestReportsOfOneTime(t *testing.T) {
 	forged := fix(at, 44.10, 112.40)
 	next, nextForged := fix(at.Add(time.Minute), 43.66, 111.98), fix(at.Add(time.Minute), 44.20, 112.50)
 	earlier, earlierForged := fix(at.Add(-time.Hour), 43.60, 111.90), fix(at.Add(-time.Hour), 44.30, 112.60)
+	// A JT701 lock event and its location report of the same second: 8 m apart, another speed.
+	lockEvent := fix(at, 43.65007, 111.97)
+	lockEvent.SpeedKmh, lockEvent.Flags, lockEvent.Attrs = 0, []string{}, map[string]any{"seal_event": "unlocked"}
 	tests := []struct {
 		name     string
 		restart  bool
@@ -60,6 +63,10 @@ func TestReportsOfOneTime(t *testing.T) {
 			want: []stored{{lat: first.Lat, evaluated: true}, {lat: first.Lat, flags: []string{"sos", "acc_on"}, evaluated: true}}},
 		{name: "both reports resent after the alarm", submits: [][]tracker.Fix{{first}, {alarm}, {first, alarm}},
 			want: []stored{{lat: first.Lat, evaluated: true}, {lat: first.Lat, flags: []string{"sos"}, evaluated: true}}, resends: 2},
+		{name: "a position 8 m away told again is merged, not a conflict", submits: [][]tracker.Fix{{first}, {lockEvent}},
+			want: []stored{{lat: first.Lat, evaluated: true}, {lat: lockEvent.Lat, flags: []string{"acc_on"}, evaluated: true}}},
+		{name: "a position 8 m away after a restart", restart: true, submits: [][]tracker.Fix{{first}, {lockEvent}},
+			want: []stored{{lat: first.Lat, evaluated: true}, {lat: lockEvent.Lat, flags: []string{"acc_on"}, evaluated: true}}},
 		{name: "conflicting position", submits: [][]tracker.Fix{{first}, {forged}},
 			want: []stored{{lat: first.Lat, evaluated: true}, {lat: forged.Lat, conflict: true}}, alerts: 1},
 		{name: "conflicting position after a restart", restart: true, submits: [][]tracker.Fix{{first}, {forged}},

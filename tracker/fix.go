@@ -12,6 +12,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/borderwatch/borderwatch/geofence"
 )
 
 // Fix is one position report of a device, normalised by its gateway.
@@ -79,6 +81,21 @@ func (r *report) samePosition(o *report) bool {
 
 func micro(deg float64) int64 { return int64(math.Round(deg * 1e6)) }
 
+// conflictM: two reports of one device time farther apart than this put the device in two
+// places (a broken or cloned device); nearer, they are one position told twice with different
+// rounding or extras (a JT701 lock event and its location report of the same second), kept
+// and merged, never a conflict. A forged copy this near moves nothing an officer acts on.
+const conflictM = 30
+
+// near: the same validity, and the positions within conflictM.
+func (r *report) near(o *report) bool {
+	if r.valid != o.valid {
+		return false
+	}
+	kx, ky := geofence.MetresPerDegree(r.lat)
+	return math.Hypot((r.lon-o.lon)*kx, (r.lat-o.lat)*ky) <= conflictM
+}
+
 // covers: the same position, and each of o's flags and attributes among r's. The flags the
 // pipeline sets are no part of what a device reported.
 func (r *report) covers(o *report) bool {
@@ -97,13 +114,6 @@ func (r *report) covers(o *report) bool {
 		}
 	}
 	return true
-}
-
-// SamePosition reports whether a and b put the device at the same place in the same way:
-// latitude and longitude to 1e-6°, speed, heading and validity.
-func SamePosition(a, b *Fix) bool {
-	ra, rb := reportOf(a), reportOf(b)
-	return ra.samePosition(&rb)
 }
 
 // Covers reports whether f already says all that g reports: the same position, and each of
@@ -148,7 +158,8 @@ func (f *Fix) MergeFrom(g *Fix) {
 // AgainstStored judges f, a report of a device and device time of which stored holds the
 // reports already stored: it returns the index of one that covers f (f is a retransmission
 // and is not stored again), or -1 with f made ready for a record of its own: merged with the
-// first stored report at its position, or, with none there, flagged FlagConflict. Both stores
+// first stored report near its position (within conflictM), or, with none there, flagged
+// FlagConflict. Both stores
 // apply it, so what the pipeline decides holds against what is stored, after a restart too.
 func AgainstStored(f *Fix, stored []Fix) int {
 	for i := range stored {
@@ -156,8 +167,9 @@ func AgainstStored(f *Fix, stored []Fix) int {
 			return i
 		}
 	}
+	rf := reportOf(f)
 	for i := range stored {
-		if SamePosition(&stored[i], f) {
+		if rs := reportOf(&stored[i]); rs.near(&rf) {
 			f.MergeFrom(&stored[i])
 			return -1
 		}

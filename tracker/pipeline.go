@@ -533,14 +533,14 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 		return nil, false, ErrBacklogFull
 	}
 	if known {
-		if !s.first.samePosition(&r) {
+		if !s.first.near(&r) {
 			p.conflict(st, f, &s.first, pd)
 			s.add(r, pd)
 			st.note(k, s)
 			return nil, false, nil
 		}
-		// The same position with more to say (an alarm re-sent with the time unchanged):
-		// one record holding both, evaluated for what it adds.
+		// The same position, or one within conflictM, with more to say (an alarm re-sent with
+		// the time unchanged, a lock event): one record holding both, evaluated for what it adds.
 		f.MergeFrom(&Fix{Flags: s.first.flags, Attrs: s.first.attrs})
 		p.m.merged.Inc()
 	}
