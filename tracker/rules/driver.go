@@ -3,6 +3,7 @@ package rules
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -175,4 +176,55 @@ func (e *Engine) driverPlace(ctx context.Context, vs *vstate, c *driverCard, at 
 		}
 	}
 	return place
+}
+
+// loadDrivers restores, after a restart, the card in each terminal's reader (the newest
+// driver identity each vehicle reported) and the mismatches already raised on the active
+// declarations ds, so that a card inserted before the restart is still judged, once.
+func (e *Engine) loadDrivers(ctx context.Context, ds []tracker.Declaration) error {
+	evs, err := e.cfg.Store.LatestEvents(ctx, tracker.EventDriverIdentity)
+	if err != nil {
+		return fmt.Errorf("rules: drivers: %w", err)
+	}
+	for _, ev := range evs {
+		vs := e.vehicles.Get(ev.VehicleID)
+		vs.Lock()
+		vs.driver.at, vs.driver.card = ev.Time, nil
+		if c, ok := cardOf(&ev); ok {
+			vs.driver.card = &c
+		}
+		vs.Unlock()
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	from := ds[0].ValidFrom
+	for _, d := range ds[1:] {
+		if d.ValidFrom.Before(from) {
+			from = d.ValidFrom
+		}
+	}
+	raised, err := e.cfg.Store.Alerts(ctx, tracker.AlertQuery{Type: tracker.AlertDriverMismatch, From: from})
+	if err != nil {
+		return fmt.Errorf("rules: driver mismatches: %w", err)
+	}
+	for _, a := range raised {
+		var ev struct {
+			Declaration string `json:"declaration_id"`
+			Presented   struct {
+				Card string `json:"card_id"`
+			} `json:"presented_card"`
+		}
+		if json.Unmarshal(a.Evidence, &ev) != nil {
+			continue
+		}
+		vs := e.vehicles.Get(a.VehicleID)
+		vs.Lock()
+		if vs.driver.alerted == nil {
+			vs.driver.alerted = map[mismatchKey]time.Time{}
+		}
+		vs.driver.alerted[mismatchKey{decl: ev.Declaration, card: ev.Presented.Card}] = a.Time
+		vs.Unlock()
+	}
+	return nil
 }

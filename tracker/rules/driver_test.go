@@ -123,3 +123,50 @@ func TestDriverMismatchCardBeforeDeclaration(t *testing.T) {
 	}
 	e.expect("dr7")
 }
+
+// The card in the reader outlives a restart: a card inserted before the declaration began is
+// judged, after the restart, on the declared trip, and a mismatch raised before the restart is
+// not raised again after it. The control truck's card is the declared driver's and raises
+// nothing, before or after.
+func TestDriverMismatchAcrossRestart(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("dr8"), truck("dr9"), truck("dr10")}, []tracker.Declaration{
+		withDriver(inbound("d-dr10", "dr10", "port-a"), "CY152101000010"),
+	})
+	before := t0.Add(-3 * time.Hour) // before the declarations begin
+	e.report(cardEvent("dr8", before, true, "CY152101009999", "", "王五"))
+	e.report(cardEvent("dr9", before, true, "CY152101000009", "", "张三"))
+	e.report(cardEvent("dr10", t0, true, "CY152101009998", "", "赵六")) // on the trip: raised now
+	e.expect("dr10", tracker.AlertDriverMismatch)
+
+	e.restart()
+	for _, id := range []string{"dr8", "dr9"} {
+		d := withDriver(inbound("d-"+id, id, "port-a"), "CY152101000009")
+		if err := e.store.CreateDeclaration(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		e.rules.DeclarationChanged(e.ctx, d)
+	}
+	e.submit(newTrack("dr8", t0, 42.005, 110.0, 81).to(41.985, 110.0, 20).fixes...)
+	e.submit(newTrack("dr9", t0, 42.005, 110.0, 82).to(41.985, 110.0, 20).fixes...)
+	e.setClock(t0.Add(5 * time.Minute))
+	out, err := e.rules.Check(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range out.Alerts {
+		if a.VehicleID == "dr10" {
+			t.Errorf("dr10's mismatch raised again after the restart: %+v", a)
+		}
+	}
+	e.emit(out.Events, out.Alerts)
+
+	a := e.expect("dr8", tracker.AlertDriverMismatch)[0]
+	if a.DeclarationID == nil || *a.DeclarationID != "d-dr8" || !a.Time.Equal(t0.Add(-time.Hour)) {
+		t.Errorf("alert %+v, want on d-dr8 at its start", a)
+	}
+	if m := evidenceOf(t, a); m["presented_card"].(map[string]any)["card_id"] != "CY152101009999" || m["driver_name"] != "王五" {
+		t.Errorf("evidence %v", m)
+	}
+	e.expect("dr9")
+	e.expect("dr10", tracker.AlertDriverMismatch)
+}

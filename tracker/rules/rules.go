@@ -31,6 +31,9 @@ type Store interface {
 	CloseDeclaration(ctx context.Context, id, status, reason string, at time.Time) (tracker.Declaration, error)
 	LatestFixes(ctx context.Context) ([]tracker.Fix, error)
 	Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Alert, error)
+	// LatestEvents is the newest event of a type of each vehicle: after a restart, the card in
+	// each terminal's reader.
+	LatestEvents(ctx context.Context, typ string) ([]tracker.Event, error)
 }
 
 // Config configures an Engine. Zero thresholds take the documented defaults.
@@ -179,7 +182,7 @@ func (e *Engine) Load(ctx context.Context) error {
 		}
 		vs.Unlock()
 	}
-	return nil
+	return e.loadDrivers(ctx, ds)
 }
 
 // ZonesChanged takes a new zone set (the border decides which stops concern customs).

@@ -42,6 +42,7 @@ type env struct {
 	t     *testing.T
 	ctx   context.Context
 	store *sqlitestore.Store
+	path  string // the store's file, for restart
 	rules *rules.Engine
 	pipe  *tracker.Pipeline
 	mu    sync.Mutex
@@ -50,7 +51,8 @@ type env struct {
 
 func newEnv(t testing.TB, vehicles []tracker.Vehicle, decls []tracker.Declaration) *env {
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
+	path := filepath.Join(t.TempDir(), "bw.db")
+	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func newEnv(t testing.TB, vehicles []tracker.Vehicle, decls []tracker.Declaratio
 			t.Fatal(err)
 		}
 	}
-	e := &env{ctx: ctx, store: st, clock: t0}
+	e := &env{ctx: ctx, store: st, path: path, clock: t0}
 	if tt, ok := t.(*testing.T); ok {
 		e.t = tt
 	}
@@ -85,6 +87,37 @@ func newEnv(t testing.TB, vehicles []tracker.Vehicle, decls []tracker.Declaratio
 	e.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: e.rules, Registerer: reg, Now: e.now})
 	t.Cleanup(e.pipe.Close)
 	return e
+}
+
+// restart stops the pipeline and the store and starts them again from the store's file, with
+// new rules loaded from it: all that lived only in memory is gone.
+func (e *env) restart() {
+	e.t.Helper()
+	e.pipe.Close()
+	if err := e.store.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	st, err := sqlitestore.Open(e.ctx, e.path, sqlitestore.Options{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { st.Close() })
+	zones, err := st.Zones(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	geo := geofence.NewEmbedded(geofence.Options{})
+	if err := geo.SetZones(e.ctx, zones); err != nil {
+		e.t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	e.store = st
+	e.rules = rules.New(rules.Config{Engine: geo, Store: st, Registerer: reg, Now: e.now})
+	if err := e.rules.Load(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: e.rules, Registerer: reg, Now: e.now})
+	e.t.Cleanup(e.pipe.Close)
 }
 
 func (e *env) now() time.Time {
