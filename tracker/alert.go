@@ -42,6 +42,9 @@ const (
 	// driver's card is in the terminal's reader (tracker/rules/driver.go). One alert per
 	// declaration and card.
 	AlertDriverMismatch = "driver_mismatch"
+	// AlertSOS: someone pressed the device's emergency button (the fix flag FlagSOS, or an
+	// EventDeviceAlarm naming it), critical; one alert per incident (tracker/rules/sos.go).
+	AlertSOS = "sos"
 )
 
 // Severities, lowest first.

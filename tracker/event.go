@@ -22,6 +22,10 @@ const (
 	EventWaybill = "waybill"
 	// EventSealUnlocked: an e-seal unlocked or tampered with (an alert too where it must not be).
 	EventSealUnlocked = "seal_unlocked"
+	// EventDeviceAlarm: an alarm a device reported without a position (GT06 0x19, 0xA5, the
+	// short 0x95). Lat and Lon are 0. Attrs: flags ([]string, FlagSOS among them for an SOS),
+	// alarm_code, device_id, protocol, and the serving cell (mcc, mnc, lac, cell_id) when sent.
+	EventDeviceAlarm = "device_alarm"
 )
 
 // Event is something a vehicle did: entered or left a zone, crossed the border, stopped.

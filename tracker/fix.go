@@ -50,8 +50,10 @@ func (f *Fix) HasFlag(name string) bool {
 }
 
 // Flag names shared by every gateway. Protocol-specific alarms use their own names
-// (e.g. "sos", "overspeed", "acc_on"); these are the ones the pipeline itself sets.
+// (e.g. "overspeed", "acc_on"); these are the ones the pipeline itself sets, and FlagSOS, which
+// every gateway whose devices have an emergency button sets and the rules act on.
 const (
+	FlagSOS       = "sos"        // the emergency button was pressed (GT06 alarm 0x01, JT/T 808 alarm bit 0, JT600)
 	FlagBlindArea = "blind_area" // uploaded from the terminal's buffer after a signal loss (JT/T 808 0x0704 type 1)
 	FlagJump      = "jump"       // implied speed from the previous fix no vehicle can reach
 	// FlagConflict marks a report of a device time the device had already reported at another

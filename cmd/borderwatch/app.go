@@ -244,7 +244,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		}
 	}
 	if cfg.GT06Addr != "" {
-		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: a.pipeline, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: a.pipeline, Events: judgedEvents{a.rules, a.pipeline}, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
@@ -504,9 +504,9 @@ func (ps publishers) Publish(fixes []tracker.Fix, events []tracker.Event, alerts
 	}
 }
 
-// judgedEvents commits what terminals report besides positions (driver identity, waybills)
-// after the rules have judged it: a driver's card may raise driver_mismatch. The rules return
-// what to commit, as for gate reads.
+// judgedEvents commits what terminals report besides positions (driver identity, waybills,
+// alarms without a position) after the rules have judged it: a driver's card may raise
+// driver_mismatch, an alarm sos. The rules return what to commit, as for gate reads.
 type judgedEvents struct {
 	rules    *rules.Engine
 	pipeline *tracker.Pipeline

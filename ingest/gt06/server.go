@@ -16,6 +16,12 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
+// Events stores what trackers report that is not a position: alarms without one. Emit returns
+// nil once they are stored; the server's rules-judging wrapper of tracker.Pipeline is one.
+type Events interface {
+	Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error
+}
+
 // Config configures a Server.
 type Config struct {
 	Addr      string             // listen address for ListenAndServe, e.g. ":6023"
@@ -23,7 +29,10 @@ type Config struct {
 	Admission *tracker.Admission // who may report; required
 	// Alerts raises tracker.AlertDeviceConflict when an IMEI logs in from a second address
 	// while its session is live; nil: that is logged and counted only.
-	Alerts     gateway.Alerter
+	Alerts gateway.Alerter
+	// Events stores alarms without a position (0x19, 0xA5, the short 0x95) as
+	// tracker.EventDeviceAlarm, acknowledged once stored; nil: they are logged and acknowledged.
+	Events     Events
 	Logger     *slog.Logger // nil: slog.Default()
 	Registerer prometheus.Registerer
 
@@ -53,8 +62,8 @@ type Config struct {
 // tracker.Fix submitted to the Sink; its packet is acknowledged only after Submit returned nil
 // or a *tracker.RefusedError, so the tracker resends an alarm that was not stored. Plain GPS
 // packets (0x10, 0x12, 0x22 and the few layouts Traccar leaves unanswered) expect no
-// acknowledgement in the protocol. Heartbeats, cell lists and alarms without a position are
-// acknowledged (the last logged: there is no position to store), a time request (0x8A) is
+// acknowledgement in the protocol. Heartbeats and cell lists are acknowledged, alarms without a
+// position too once stored as events (Config.Events), a time request (0x8A) is
 // answered with the server's time, information packets (0x94) are logged and not answered.
 // Malformed packets are skipped and counted; unknown ones counted, logged at debug and given
 // the generic acknowledgement; the connection goes on.
@@ -231,7 +240,7 @@ func (c *conn) handle(ctx context.Context, p Packet) bool {
 		c.log.Debug("cell list", "imei", imei)
 		return c.ack(p)
 	case ProtoLBSAlarm, ProtoLBSAlarm4G:
-		return c.alarmReport(p)
+		return c.alarmReport(ctx, p)
 	}
 	return c.location(ctx, p)
 }
@@ -242,7 +251,7 @@ func (c *conn) location(ctx context.Context, p Packet) bool {
 	loc, err := DecodeLocation(p, c.sess.zone)
 	switch {
 	case errors.Is(err, ErrNoPosition) && p.Protocol == ProtoEventAlarm:
-		return c.alarmReport(p)
+		return c.alarmReport(ctx, p)
 	case errors.Is(err, ErrNoPosition):
 		c.log.Debug("packet without position", "imei", c.sess.device.ID, "protocol", fmt.Sprintf("0x%02X", p.Protocol))
 		return c.answer(p)
@@ -272,9 +281,10 @@ func (c *conn) location(ctx context.Context, p Packet) bool {
 	return c.answer(p)
 }
 
-// alarmReport logs an alarm that carries no position (there is nothing to store) and
-// acknowledges it, so the device stops resending it.
-func (c *conn) alarmReport(p Packet) bool {
+// alarmReport stores an alarm that carries no position as an event of the device's vehicle (an
+// SOS must reach an officer: the rules raise it at the last known position) and acknowledges
+// it once stored, so the device resends one that was not. Without Events it is logged only.
+func (c *conn) alarmReport(ctx context.Context, p Packet) bool {
 	a, err := DecodeAlarmReport(p, c.sess.zone)
 	if errors.Is(err, ErrNoPosition) {
 		c.log.Debug("cell list", "imei", c.sess.device.ID)
@@ -287,7 +297,51 @@ func (c *conn) alarmReport(p Packet) bool {
 	}
 	c.log.Warn("alarm without position", "imei", c.sess.device.ID, "vehicle", c.sess.device.VehicleID,
 		"flags", a.Flags, "code", a.Code, "cell", a.LBS)
+	if c.s.cfg.Events == nil || c.sess.device.VehicleID == "" {
+		return c.ack(p)
+	}
+	switch c.s.gate.Fixes(c.device, 1, c.c.RemoteAddr()) {
+	case ratelimit.Refuse:
+		return true // dropped unanswered: the alarm is resent
+	case ratelimit.Close:
+		return false
+	}
+	if err := c.s.cfg.Events.Emit(ctx, []tracker.Event{AlarmEvent(a, p.Protocol, c.sess.device, c.s.cfg.Now())}, nil); err != nil {
+		c.log.Warn("alarm not stored", "imei", c.sess.device.ID, "err", err)
+		return true // no acknowledgement: the tracker resends
+	}
 	return c.ack(p)
+}
+
+// AlarmEvent turns alarm a without position, of protocol number proto from device d, received
+// at receivedAt, into the event stored on d's vehicle: at the alarm's time when it has one,
+// else when it was received.
+func AlarmEvent(a AlarmReport, proto byte, d tracker.Device, receivedAt time.Time) tracker.Event {
+	at := a.Time
+	if at.IsZero() {
+		at = receivedAt.UTC()
+	}
+	flags := a.Flags
+	if flags == nil {
+		flags = []string{}
+	}
+	ev := tracker.Event{Type: tracker.EventDeviceAlarm, Time: at, VehicleID: d.VehicleID, Attrs: map[string]any{
+		"device_id": d.ID, "protocol": tracker.ProtocolGT06, "message": fmt.Sprintf("0x%02X", proto),
+		"flags": flags, "alarm_code": a.Code}}
+	if a.HasLBS {
+		putCell(ev.Attrs, a.LBS)
+	}
+	return ev
+}
+
+// putCell puts the serving cell l in attrs.
+func putCell(attrs map[string]any, l LBS) {
+	attrs["mcc"], attrs["mnc"], attrs["lac"] = int(l.MCC), int(l.MNC), int(l.LAC)
+	if id := l.CellID; id <= 1<<53 {
+		attrs["cell_id"] = int(id)
+	} else { // beyond what a stored number keeps exactly
+		attrs["cell_id"] = strconv.FormatUint(id, 10)
+	}
 }
 
 // unknown counts and logs a packet of a protocol this package does not know. Like Traccar, it
@@ -406,14 +460,7 @@ func ToFix(l Location, d tracker.Device, receivedAt time.Time) tracker.Fix {
 		f.Flags = []string{}
 	}
 	if l.HasLBS {
-		f.Attrs["mcc"] = int(l.LBS.MCC)
-		f.Attrs["mnc"] = int(l.LBS.MNC)
-		f.Attrs["lac"] = int(l.LBS.LAC)
-		if id := l.LBS.CellID; id <= 1<<53 {
-			f.Attrs["cell_id"] = int(id)
-		} else { // beyond what a stored number keeps exactly
-			f.Attrs["cell_id"] = strconv.FormatUint(id, 10)
-		}
+		putCell(f.Attrs, l.LBS)
 	}
 	for k, v := range l.Attrs {
 		f.Attrs[k] = v

@@ -2,16 +2,20 @@ package gt06
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/borderwatch/borderwatch/tracker"
 )
 
 // sendHex writes a frame given in hex.
@@ -306,5 +310,68 @@ func TestReaderNoCRCAttacks(t *testing.T) {
 	p, err := NewReader(bytes.NewReader(frame), 0).Next()
 	if err != nil || p.Serial != uint16(frame[12])<<8|0x0D || len(p.Content) != 8 {
 		t.Errorf("framed login % X read as %+v, %v", frame, p, err)
+	}
+}
+
+// recordingEvents stores the events it is given, or fails with err.
+type recordingEvents struct {
+	mu     sync.Mutex
+	events []tracker.Event
+	err    error
+}
+
+func (r *recordingEvents) Emit(_ context.Context, events []tracker.Event, _ []tracker.Alert) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
+	r.events = append(r.events, events...)
+	return nil
+}
+
+func (r *recordingEvents) all() []tracker.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]tracker.Event(nil), r.events...)
+}
+
+// TestServerAlarmWithoutPosition: an SOS (0x19) and a tamper alarm (0xA5) that carry a cell and
+// no position become alarm events of the device's vehicle, at the time they were received, with
+// their flags and cell, and are acknowledged once stored; one that could not be stored is not
+// acknowledged, so the tracker resends it.
+func TestServerAlarmWithoutPosition(t *testing.T) {
+	evs := &recordingEvents{err: errors.New("store down")}
+	ts := startServer(t, false, func(c *Config) { c.Events = evs })
+	d := dial(t, ts.addr)
+	d.expectAck(ProtoLogin, d.login("860470067873061"))
+	sos := "78781219028f0a29e10036f12003040102000875dc0d0a" // Traccar's GT06 0x19 SOS, serial 0x0008
+	d.sendHex(sos)
+	d.sendHex("78780B23C00122040001000818720D0A") // heartbeat: its ack is the next answer, none came for the SOS
+	d.expectAck(ProtoHeartbeat, 0x0008)
+	evs.mu.Lock()
+	evs.err = nil
+	evs.mu.Unlock()
+	d.sendHex(sos) // resent
+	d.expectAck(ProtoLBSAlarm, 0x0008)
+	d.sendHex("787819a5012ed0000075df000000000098661502050413000019a12b0d0a") // JM-LL301 0xA5 tamper
+	d.expectAck(ProtoLBSAlarm4G, 0x0019)
+
+	got := evs.all()
+	if len(got) != 2 {
+		t.Fatalf("events %+v, want the SOS and the tamper alarm", got)
+	}
+	at := time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
+	s, tamper := got[0], got[1]
+	if s.Type != tracker.EventDeviceAlarm || s.VehicleID != "truck-7" || !s.Time.Equal(at) || s.Lat != 0 ||
+		fmt.Sprint(s.Attrs["flags"]) != "[sos]" || s.Attrs["alarm_code"] != 1 || s.Attrs["device_id"] != "860470067873061" ||
+		s.Attrs["mcc"] != 655 || s.Attrs["cell_id"] != 0x36f1 || s.Attrs["message"] != "0x19" {
+		t.Errorf("SOS event %+v", s)
+	}
+	if fmt.Sprint(tamper.Attrs["flags"]) != "[acc_on tamper]" || tamper.Attrs["alarm_code"] != 0x13 || tamper.Attrs["message"] != "0xA5" {
+		t.Errorf("tamper event %+v", tamper)
+	}
+	if n := len(ts.sink.all()); n != 0 {
+		t.Errorf("%d fixes stored from alarms without position", n)
 	}
 }

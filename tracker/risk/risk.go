@@ -37,6 +37,9 @@ var weights = map[string]float64{
 	tracker.AlertGateMismatch:              4,
 	tracker.AlertUnauthorizedStop:          3,
 	tracker.AlertOverstay:                  3,
+	// The driver is not the one customs cleared: who carries the goods is in doubt.
+	tracker.AlertDriverMismatch: 4,
+	// sos has no weight: a call for help is answered at once, and says nothing of the cargo.
 }
 
 const (

@@ -58,13 +58,27 @@ func cardOf(ev *tracker.Event) (c driverCard, ok bool) {
 	return c, c.id != ""
 }
 
-// Event judges what a terminal reported that is not a position (driver identity, waybills)
-// and returns what to commit: the event itself and the alerts it raises. Like GateRead, it
+// Event judges what a terminal reported that is not a position (driver identity, waybills,
+// alarms without a position: an SOS among them, see sos.go) and returns what to commit: the event itself and the alerts it raises. Like GateRead, it
 // commits nothing: the caller does, so that the event and its alerts are stored and published
 // together.
 func (e *Engine) Event(ctx context.Context, ev tracker.Event) tracker.Outcome {
 	out := tracker.Outcome{Events: []tracker.Event{ev}}
-	if ev.Type != tracker.EventDriverIdentity || ev.VehicleID == "" {
+	if ev.VehicleID == "" {
+		return out
+	}
+	if ev.Type == tracker.EventDeviceAlarm {
+		if r, ok := sosOfEvent(&ev); ok {
+			vs := e.vehicles.Get(ev.VehicleID)
+			vs.Lock()
+			defer vs.Unlock()
+			if a, raised := e.sos(ctx, vs, r); raised {
+				out.Alerts = append(out.Alerts, a)
+			}
+		}
+		return out
+	}
+	if ev.Type != tracker.EventDriverIdentity {
 		return out
 	}
 	vs := e.vehicles.Get(ev.VehicleID)
@@ -166,6 +180,13 @@ func (e *Engine) driverPlace(ctx context.Context, vs *vstate, c *driverCard, at 
 	default:
 		return place
 	}
+	e.addZones(ctx, place)
+	return place
+}
+
+// addZones names the zones around a place's lat and lon in it, for the officer to know where
+// that is without a map.
+func (e *Engine) addZones(ctx context.Context, place map[string]any) {
 	if zs, err := e.cfg.Engine.Containing(ctx, place["lat"].(float64), place["lon"].(float64)); err == nil {
 		var names []string
 		for _, z := range zs {
@@ -175,7 +196,6 @@ func (e *Engine) driverPlace(ctx context.Context, vs *vstate, c *driverCard, at 
 			place["zones"] = names
 		}
 	}
-	return place
 }
 
 // loadDrivers restores, after a restart, the card in each terminal's reader (the newest

@@ -116,6 +116,8 @@ type vstate struct {
 	seals map[string]*sealState // the e-seals on the cargo, by device (seal.go)
 
 	driver driverState // the driver's card in the terminal's reader (driver.go)
+
+	sos sosState // the newest SOS incident (sos.go)
 }
 
 // active is the newest declaration active at t: an older one may linger until it expires (a
@@ -149,9 +151,15 @@ func (vs *vstate) Evaluate(ctx context.Context, f *tracker.Fix, out *tracker.Out
 
 // evaluate runs the rules over one fix of vs, locked by the pipeline.
 func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) error {
-	// Before the checks of the position: a seal reports an opening with or without a fix.
+	// Before the checks of the position: a seal reports an opening, and a device an SOS,
+	// with or without a fix.
 	if err := e.seal(ctx, vs, f, out); err != nil {
 		return err
+	}
+	if r, ok := sosOfFix(f); ok {
+		if a, raised := e.sos(ctx, vs, r); raised {
+			out.Alerts = append(out.Alerts, a)
+		}
 	}
 	if !f.Valid || f.HasFlag(tracker.FlagJump) {
 		return nil

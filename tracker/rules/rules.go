@@ -168,10 +168,16 @@ func (e *Engine) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("rules: latest fixes: %w", err)
 	}
+	if err := e.seedSOS(ctx); err != nil {
+		return err
+	}
 	for _, f := range latest {
 		vs := e.vehicles.Get(f.VehicleID)
 		vs.Lock()
 		vs.seedSeal(&f)
+		if vs.sos.key != "" && f.HasFlag(tracker.FlagSOS) && f.Time.After(vs.sos.last) {
+			vs.sos.last = f.Time // the SOS went on until the newest fix
+		}
 		if !f.Valid {
 			vs.Unlock()
 			continue

@@ -216,7 +216,8 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     (m.getSource('track') as GeoJSONSource).setData({ type: 'FeatureCollection', features: segs.features });
 
     marks = [
-      ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: eventLabel(e, zoneName), lon: e.lon, lat: e.lat })),
+      // 0, 0: an event without a position (a driver's card, an alarm with only a cell) is listed, not drawn.
+      ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: eventLabel(e, zoneName), ...(e.lat || e.lon ? { lon: e.lon, lat: e.lat } : {}) })),
       ...seals.filter((c) => c.i < tr.n).map((c) => ({ time: tr.t[c.i], kind: 'seal_state', label: `${t('seal_state')} · ${fmtSeal(c.state, c.battery_low)}`, lon: tr.lon[c.i], lat: tr.lat[c.i] })),
       ...alerts.map((a) => ({ time: Date.parse(a.time), kind: 'alert', label: `${t(a.type)} · ${t(`sev_${a.severity}`)}`, lon: a.lon ?? undefined, lat: a.lat ?? undefined })),
     ].sort((a, b) => a.time - b.time);
