@@ -37,6 +37,7 @@ type declaration struct {
 	YardZoneID     string    `json:"yard_zone_id,omitempty"`
 	ValidFrom      time.Time `json:"valid_from"`
 	ValidTo        time.Time `json:"valid_to"`
+	DriverCard     string    `json:"driver_card,omitempty"`
 }
 
 type gateEvent struct {

@@ -90,21 +90,25 @@ type Schedule struct {
 // Anomaly types a scenario can schedule. All but AnomalyJitter are alert types they should
 // raise; AnomalyJitter (GPS noise at a yard fence) must raise nothing.
 const (
-	AnomalyDetour         = "detour"
-	AnomalyStop           = "unauthorized_stop"
-	AnomalyMeeting        = "meeting"
-	AnomalyCrossing       = "crossing_mismatch"
-	AnomalyOutsidePort    = "border_crossing_outside_port"
-	AnomalySignalLost     = "signal_lost"
-	AnomalyJitter         = "jitter"
-	AnomalyGateMismatch   = "gate_mismatch"
-	AnomalyOverstay       = "overstay"
-	AnomalySealOpened     = "seal_opened" // a sealed truck (terminal jt701) opened between port and yard
-	anomalyTypesForErrors = "detour, unauthorized_stop, meeting, crossing_mismatch, border_crossing_outside_port, signal_lost, jitter, gate_mismatch, overstay, seal_opened"
+	AnomalyDetour       = "detour"
+	AnomalyStop         = "unauthorized_stop"
+	AnomalyMeeting      = "meeting"
+	AnomalyCrossing     = "crossing_mismatch"
+	AnomalyOutsidePort  = "border_crossing_outside_port"
+	AnomalySignalLost   = "signal_lost"
+	AnomalyJitter       = "jitter"
+	AnomalyGateMismatch = "gate_mismatch"
+	AnomalyOverstay     = "overstay"
+	AnomalySealOpened   = "seal_opened" // a sealed truck (terminal jt701) opened between port and yard
+	// AnomalyDriverMismatch: a JT/T 808 truck's terminal reads another driver's card than the
+	// one its declaration names; every other JT/T 808 haul reads the declared driver's.
+	AnomalyDriverMismatch = "driver_mismatch"
+	anomalyTypesForErrors = "detour, unauthorized_stop, meeting, crossing_mismatch, border_crossing_outside_port, signal_lost, jitter, gate_mismatch, overstay, seal_opened, driver_mismatch"
 )
 
 var anomalyTypes = []string{AnomalyDetour, AnomalyStop, AnomalyMeeting, AnomalyCrossing,
-	AnomalyOutsidePort, AnomalySignalLost, AnomalyJitter, AnomalyGateMismatch, AnomalyOverstay, AnomalySealOpened}
+	AnomalyOutsidePort, AnomalySignalLost, AnomalyJitter, AnomalyGateMismatch, AnomalyOverstay, AnomalySealOpened,
+	AnomalyDriverMismatch}
 
 // Dur is a time.Duration written as a Go duration string ("90s", "1h30m") in JSON.
 type Dur time.Duration

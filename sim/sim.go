@@ -255,6 +255,7 @@ func (w *world) vehicles() []*vehicle {
 				v.deviceID = fmt.Sprintf("7%09d", n)
 			default:
 				v.deviceID = fmt.Sprintf("139%08d", n)
+				v.driver = fmt.Sprintf("CY15%010d", n) // the certificate on the driver's card
 			}
 			vs = append(vs, v)
 		}
@@ -271,7 +272,7 @@ func (w *world) claim(v *vehicle, t time.Time, kinds ...string) string {
 		if !ok || t.Before(due) {
 			continue
 		}
-		if k == AnomalySignalLost && !v.isJT808() || k == AnomalySealOpened && !v.sealed() {
+		if (k == AnomalySignalLost || k == AnomalyDriverMismatch) && !v.isJT808() || k == AnomalySealOpened && !v.sealed() {
 			continue
 		}
 		if (k == AnomalyDetour || k == AnomalyMeeting || k == AnomalyStop || k == AnomalySealOpened) && newPath(w.roads[v.fleet.Route]).length() < 30000 {
@@ -488,7 +489,7 @@ func (w *world) declare(ctx context.Context, v *vehicle, dir, port string, r dis
 	id := v.nextID("decl")
 	v.decl = id
 	return w.api.declare(ctx, declaration{ID: id, VehicleID: v.id, Direction: dir, PortZoneID: port,
-		CorridorZoneID: r.CorridorID, YardZoneID: r.YardID, ValidFrom: v.t.UTC(), ValidTo: v.t.Add(valid).UTC()})
+		CorridorZoneID: r.CorridorID, YardZoneID: r.YardID, ValidFrom: v.t.UTC(), ValidTo: v.t.Add(valid).UTC(), DriverCard: v.driver})
 }
 
 func (w *world) declareResident(ctx context.Context, v *vehicle, deadline time.Time) error {

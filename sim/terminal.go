@@ -154,6 +154,26 @@ func (t *jt808Terminal) Send(ctx context.Context, rs []report, blind bool) error
 	return t.write(jt808.MsgBatch, jt808.AppendBatch(t.body[:0], typ, items...))
 }
 
+// cardReader is a terminal with a driver's IC card reader.
+type cardReader interface {
+	InsertCard(ctx context.Context, at time.Time, certificate, name string) error
+}
+
+// InsertCard reports a driver's card read at at (0x0702).
+func (t *jt808Terminal) InsertCard(ctx context.Context, at time.Time, certificate, name string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_ = t.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	body, err := jt808.AppendDriverIdentity(t.body[:0], &jt808.DriverIdentity{Version: t.v, Inserted: true, Time: at,
+		ReadResult: jt808.CardReadOK, Name: name, Certificate: certificate, Authority: "内蒙古自治区道路运输管理局",
+		ValidTo: time.Date(at.Year()+3, 12, 31, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		return err
+	}
+	t.body = body
+	return t.write(jt808.MsgDriverIdentity, body)
+}
+
 func (t *jt808Terminal) Close() error { return t.conn.Close() }
 
 // gt06Terminal is a GT06 tracker: login, then GPS+LBS packets.

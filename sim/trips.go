@@ -64,6 +64,9 @@ func (v *vehicle) haul(ctx context.Context) error {
 		if err := w.declare(ctx, v, "inbound", declPort, declRoute, total); err != nil {
 			return err
 		}
+		if err := v.driverOnBoard(ctx); err != nil {
+			return err
+		}
 		crossing := -1
 		if kind == AnomalyCrossing {
 			// The gate reads at the port the truck really uses disagree with the declaration too.
@@ -111,6 +114,12 @@ func (v *vehicle) haul(ctx context.Context) error {
 		}
 		if err := v.inbound(ctx, route, rs, kind); err != nil {
 			return err
+		}
+		if v.swapDriver { // the declared driver takes the truck back in the yard
+			v.swapDriver = false
+			if err := v.insertCard(ctx, v.driver, "司机"+v.driver[len(v.driver)-4:]); err != nil {
+				return err
+			}
 		}
 		// Customs open the seal in the yard: an event, never an alert.
 		if v.sealed() {
@@ -409,4 +418,25 @@ func (v *vehicle) rover(ctx context.Context) error {
 		w.end(i, v.t.Add(5*time.Minute))
 	}
 	return ctx.Err()
+}
+
+// driverOnBoard has the driver insert the card as the declared trip begins: the declared
+// driver's, or, for the anomaly, another driver's (a lent truck), who keeps it until the yard,
+// where the declared driver takes over again before the trip back.
+func (v *vehicle) driverOnBoard(ctx context.Context) error {
+	if v.driver == "" {
+		return nil
+	}
+	w := v.w
+	if w.claim(v, v.t, AnomalyDriverMismatch) != AnomalyDriverMismatch {
+		return v.insertCard(ctx, v.driver, "司机"+v.driver[len(v.driver)-4:])
+	}
+	other := fmt.Sprintf("CY16%010d", v.rng.IntN(1e9))
+	i := w.begin(Injection{Type: AnomalyDriverMismatch, VehicleID: v.id, From: v.t, Note: "card " + other + " in the reader, declared " + v.driver})
+	if err := v.insertCard(ctx, other, "王"+other[len(other)-4:]); err != nil {
+		return err
+	}
+	w.end(i, v.t.Add(time.Minute))
+	v.swapDriver = true
+	return nil
 }

@@ -50,6 +50,7 @@ type vehicle struct {
 	id       string
 	plate    string
 	card     string
+	driver   string // the certificate number on the driver's card (JT/T 808 terminals have a reader)
 	deviceID string
 	fleet    *Fleet
 	port     district.Port
@@ -72,6 +73,7 @@ type vehicle struct {
 	decl       string // active declaration ID
 	seq        int
 	locked     bool // the e-seal holds
+	swapDriver bool // another driver's card is in the reader until the yard
 }
 
 // tick reports the position when a report is due.
@@ -156,6 +158,26 @@ func (v *vehicle) unlock(ctx context.Context, card string) error {
 		return err
 	}
 	if err := s.Unlock(ctx, v.observe(), card); err != nil {
+		return err
+	}
+	if !v.nextReport.After(v.t) {
+		v.nextReport = v.t.Add(step)
+	}
+	return nil
+}
+
+// insertCard puts a driver's card in the terminal's reader, reported at once, in a second of
+// its own like an unlock.
+func (v *vehicle) insertCard(ctx context.Context, certificate, name string) error {
+	c, ok := v.out.(cardReader)
+	if !ok {
+		return nil
+	}
+	v.t = v.t.Add(step)
+	if err := v.w.clock.SleepUntil(ctx, v.t); err != nil {
+		return err
+	}
+	if err := c.InsertCard(ctx, v.t, certificate, name); err != nil {
 		return err
 	}
 	if !v.nextReport.After(v.t) {

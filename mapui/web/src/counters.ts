@@ -77,7 +77,8 @@ export class PortCounter {
       let row = a.zone_id ? rows.get(a.zone_id) : undefined;
       if (!row) {
         const f = fixesByVehicle.get(a.vehicle_id);
-        const pt: LonLat | null = a.lon != null && a.lat != null ? [a.lon, a.lat] : f ? [f.lon, f.lat] : null;
+        const placed = a.lon != null && a.lat != null && (a.lon !== 0 || a.lat !== 0); // 0, 0: the rule knew no place
+        const pt: LonLat | null = placed ? [a.lon!, a.lat!] : f ? [f.lon, f.lat] : null;
         if (pt) row = rows.get(this.nearestPort(pt) ?? '');
       }
       if (row) row.openAlerts++;

@@ -33,7 +33,7 @@ function rows(pairs: Array<[string, string]>): HTMLElement {
 }
 
 /** The rule's English message repeats what evidenceView says in words; shown only for other alerts. */
-export const hasSentences = (a: Alert): boolean => a.type === 'seal_opened' || a.type === 'driver_mismatch';
+export const hasSentences = (a: Alert): boolean => a.type === 'seal_opened' || a.type === 'driver_mismatch' || a.type === 'sos';
 
 export function evidenceView(a: Alert): HTMLElement {
   const ev = a.evidence;
@@ -54,6 +54,16 @@ export function evidenceView(a: Alert): HTMLElement {
       ['driver_name', str(ev.driver_name) || str(p.driver_name) || '—'],
       ['place', placeText(ev.place)],
       ['declaration', str(ev.declaration_id)],
+    ]);
+  }
+  if (isObj(ev) && a.type === 'sos') {
+    const cell = typeof ev.cell_id === 'number' || str(ev.cell_id) ? `MCC ${ev.mcc} MNC ${ev.mnc} LAC ${ev.lac} CI ${ev.cell_id}` : '';
+    return rows([
+      ['place', placeText(ev.place)],
+      ['sos_position', ev.position === 'unknown in the report' ? t('sos_no_position') : ''],
+      ['sos_reported', str(ev.reported_at) ? `${fmtTime(str(ev.reported_at))} ${t('cst')}` : ''],
+      ['sos_device', str(ev.device_id)],
+      ['sos_cell', cell],
     ]);
   }
   return plainView(ev);

@@ -356,8 +356,9 @@ export class VehicleLayer {
   }
 }
 
+/** Where an alert is: its place, or its vehicle's newest fix when the rule knew none (0, 0). */
 export function alertPoint(a: Alert, fixes: Map<string, Fix>): [number, number] | null {
-  if (a.lon != null && a.lat != null) return [a.lon, a.lat];
+  if (a.lon != null && a.lat != null && (a.lon !== 0 || a.lat !== 0)) return [a.lon, a.lat];
   const f = fixes.get(a.vehicle_id);
   return f ? [f.lon, f.lat] : null;
 }

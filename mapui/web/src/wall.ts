@@ -1,7 +1,7 @@
 // Wall view: the whole district live on a dark map, readable from 5 m.
 import type * as maplibregl from 'maplibre-gl';
 import { AlertStore, severityRank } from './alerts';
-import { getPositions, type Alert, type Me } from './api';
+import { getPositions, getVehicle, getVehicles, type Alert, type Me } from './api';
 import { PortCounter } from './counters';
 import { h } from './dom';
 import { evidenceView, hasSentences } from './evidence';
@@ -37,6 +37,16 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
   let stopFly = () => {};
   const timers: number[] = [];
   const alerts = new AlertStore();
+
+  // The ticker names vehicles by plate: every plate once, then a vehicle registered since by
+  // its record; the id only where there is no plate.
+  const plates = new Map<string, Promise<string>>();
+  const platesLoaded = getVehicles().then((vs) => vs.forEach((v) => plates.set(v.id, Promise.resolve(v.plate ?? '')))).catch(() => {});
+  const nameVehicle = (el: HTMLElement, id: string) =>
+    void platesLoaded.then(() => {
+      if (!plates.has(id)) plates.set(id, getVehicle(id).then((v) => v.plate ?? '', () => ''));
+      return plates.get(id)!;
+    }).then((plate) => { if (plate) el.textContent = plate; });
 
   // A ticker line opens the alert: what happened, to which vehicle, when, and the evidence.
   const showAlert = (a: Alert) => {
@@ -104,13 +114,16 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
     };
     vl.onFlush(renderCounts);
 
-    const tickerItem = (a: Alert) =>
-      h('li', { class: `sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => showAlert(alerts.byId.get(String(a.id)) ?? a) },
+    const tickerItem = (a: Alert) => {
+      const veh = h('span', { class: 'veh' }, a.vehicle_id);
+      nameVehicle(veh, a.vehicle_id);
+      return h('li', { class: `sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => showAlert(alerts.byId.get(String(a.id)) ?? a) },
         h('span', { class: 'time' }, fmtClock(a.time)),
         h('span', { class: 'sev' }, t(`sev_${a.severity}`)),
         h('span', { class: 'type' }, t(a.type)),
-        h('span', { class: 'veh' }, a.vehicle_id),
+        veh,
         a.late ? h('span', { class: 'late' }, t('late')) : null);
+    };
 
     const pushTicker = (a: Alert) => {
       ticker.prepend(tickerItem(a));

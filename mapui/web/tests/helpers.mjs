@@ -109,6 +109,7 @@ export async function startServer({ generatedPassword = false, requireTotp = fal
     adminPassword,
     osmand: `http://127.0.0.1:${osmand}`,
     jt600: { host: '127.0.0.1', port: jt600 },
+    gt06: { host: '127.0.0.1', port: gt06 },
     log: () => log,
     async stop() {
       proc.kill('SIGTERM');
