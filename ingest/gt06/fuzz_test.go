@@ -97,7 +97,12 @@ func FuzzDecode(f *testing.F) {
 					}
 					DecodeInfo(p)
 					DecodeHeartbeat(p)
-					DecodeAlarmReport(p, zone)
+					if a, err := DecodeAlarmReport(p, zone); err == nil {
+						now := time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
+						if ev := AlarmEvent(a, p.Protocol, tracker.Device{ID: "1", VehicleID: "1"}, now); ev.Time.IsZero() || ev.Attrs["flags"] == nil {
+							t.Fatalf("0x%02X alarm %+v made event %+v", proto, a, ev)
+						}
+					}
 				}
 			}
 		}

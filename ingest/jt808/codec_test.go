@@ -2,8 +2,10 @@ package jt808
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -591,5 +593,49 @@ func TestPhoneBinaryIMEI(t *testing.T) {
 		if got := p.String(); got != tt.id {
 			t.Errorf("%s: %s, want %s", tt.bcd, got, tt.id)
 		}
+	}
+}
+
+// TestDecodeFrameBodyLength: a location report whose header miscounts its body is decoded where
+// the report leaves no doubt (an uncounted last item; a zero pad after the checksum) and
+// refused otherwise: a report cut short, a 2019 header, an item that runs past the end, a pad
+// that is not zero, a message that is not a location report.
+func TestDecodeFrameBodyLength(t *testing.T) {
+	// with rebuilds frame (hex, delimiters included, nothing escaped) with its 2-byte attribute
+	// set to attr and bytes appended before the checksum, which is computed again.
+	with := func(frame string, attr uint16, extra ...byte) string {
+		b := unhex(t, frame)
+		b = append(b[1:len(b)-2:len(b)-2], extra...)
+		binary.BigEndian.PutUint16(b[2:], attr)
+		b = append(b, Checksum(b))
+		return fmt.Sprintf("7e%x7e", b)
+	}
+	const gps51 = "7e0200002f04121051313003940000000000002002015fe78006c325d50013000a00a0210924172909010400029d0f2a0200042b0450680014520103fb045f050701097e"
+	const reply = "7e0201004504122030900509311aa90000000000080002020285f807149893000e00000154260617092230010400260e432a0200042b040014001430011d310110520103510804f604f604f604f65f0200ff8c007e"
+	tests := []struct {
+		name, frame string
+		bodyLen     int // of the body decoded; 0: refused
+	}{
+		{"GPS51 extension 0x0200, item 0xFB not counted (SmallChi JT808_0x0200_0xfb_Test)", gps51, 53},
+		{"0x0201 with a zero pad after the checksum (SmallChi JT808_0x0201Test)", reply, 69},
+		{"AOVX GL100 0x0900 cut short (Traccar 68701664d)", "7e0900007a413050338598004b530000001000000000000000000000000000002306260457470700aabbcc001122bd0b043f0464014864034a003e01aabbcc011122bd08052f04641200010302aabbcc201122bd05012f04640103aabbcc031122bd06022f0464486404aabbcc401122bd06032f04641c04767e", 0},
+		{"GPS51 0x0200 whose header says more than it holds", with(gps51, 0x0036), 0},
+		{"GPS51 0x0200 with attribute bit 14 (2019 or not: the body's place is in doubt)", with(gps51, 0x402f), 0},
+		{"GPS51 0x0200 whose last item runs past the end", with(gps51, 0x002f, 0x01, 0x04, 0x00), 0},
+		{"0x0201 with a pad that is not zero", with(reply, 0x0045, 0x01), 0},
+		{"0x0201 whose checksum does not follow the header's length", with(reply, 0x0044), 0},
+		{"0x0002 heartbeat with a byte uncounted", with("7e000200000430483254650000b77e", 0x0000, 0x00), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := unhex(t, tt.frame)
+			f, _, err := DecodeFrame(b[1 : len(b)-1])
+			switch {
+			case tt.bodyLen == 0 && !errors.Is(err, ErrMalformed):
+				t.Errorf("decoded %x, %v; want refused", f.Body, err)
+			case tt.bodyLen != 0 && (err != nil || len(f.Body) != tt.bodyLen || f.Header.BodyLen != tt.bodyLen):
+				t.Errorf("body %d bytes (header %d), %v; want %d", len(f.Body), f.Header.BodyLen, err, tt.bodyLen)
+			}
+		})
 	}
 }

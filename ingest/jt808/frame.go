@@ -276,11 +276,69 @@ func DecodeFrame(b []byte) (f Frame, headerRead bool, err error) {
 	if Checksum(b[:len(b)-1]) != b[len(b)-1] {
 		return f, true, ErrChecksum
 	}
-	if body := len(b) - 1 - hl; body != h.BodyLen {
-		return f, true, malformed("body is %d bytes, header says %d", body, h.BodyLen)
-	}
 	f.Body = b[hl : len(b)-1]
+	if len(f.Body) != h.BodyLen {
+		body, ok := locationBody(b, hl, h)
+		if !ok {
+			return Frame{Header: h}, true, malformed("body is %d bytes, header says %d", len(f.Body), h.BodyLen)
+		}
+		f.Body, f.Header.BodyLen = body, len(body)
+	}
 	return f, true, nil
+}
+
+// locationBody is the body of a location report (0x0200, 0x0201) whose header's body length
+// is wrong, where the report itself leaves no doubt, else ok is false. Two mistakes are known
+// from real terminals: an item appended after the length was counted (the body is then every
+// byte up to the checksum), and bytes of padding after the checksum, which is then where the
+// header's length puts it (the last byte, the frame's checksum, passes only because the pad
+// is zero). Traccar decodes both (it bounds the body by the header's length when that is
+// shorter than the frame). It is taken only from a 2013 header (a 2019 one, or a 2013 one
+// with bit 14 set, would place the body elsewhere), whose items end exactly at the body's
+// end; a header that says more than the frame holds is a report cut short, and refused.
+func locationBody(b []byte, hl int, h Header) (body []byte, ok bool) {
+	if h.MsgID != MsgLocation && h.MsgID != MsgLocationReply || h.V2019 || h.Fragmented ||
+		binary.BigEndian.Uint16(b[2:])&attrV2019 != 0 {
+		return nil, false
+	}
+	all := b[hl : len(b)-1]
+	if len(all) < h.BodyLen {
+		return nil, false
+	}
+	if itemsEnd(h.MsgID, all) {
+		return all, true
+	}
+	n := hl + h.BodyLen
+	for _, pad := range b[n+1 : len(b)-1] {
+		if pad != 0 {
+			return nil, false
+		}
+	}
+	if b[n] == Checksum(b[:n]) && itemsEnd(h.MsgID, b[hl:n]) {
+		return b[hl:n], true
+	}
+	return nil, false
+}
+
+// itemsEnd reports whether body, of a location report with id msgID, has the fixed part of a
+// 0x0200 body and additional items (id BYTE, length BYTE, value) that end exactly at its end.
+func itemsEnd(msgID uint16, body []byte) bool {
+	if msgID == MsgLocationReply {
+		if len(body) < 2 {
+			return false
+		}
+		body = body[2:]
+	}
+	if len(body) < LocationLen {
+		return false
+	}
+	for p := LocationLen; p != len(body); {
+		if len(body)-p < 2 || len(body)-p-2 < int(body[p+1]) {
+			return false
+		}
+		p += 2 + int(body[p+1])
+	}
+	return true
 }
 
 // parseHeader reads a 2013 header, or a 2019 one when attribute bit 14 says so and v2019.
