@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/borderwatch/borderwatch/ingest/gt06"
+	"github.com/borderwatch/borderwatch/ingest/jt808"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -71,5 +72,44 @@ func TestGT06SOSWithoutPosition(t *testing.T) {
 	a.mustCall("GET", "/api/v1/events?vehicle_id=res-ctl&type="+tracker.EventDeviceAlarm, nil, &evs, 200)
 	if len(evs.Events) != 1 {
 		t.Errorf("control car's alarm events %s, want the tamper alarm", fmtJSON(evs.Events))
+	}
+}
+
+// TestJT808EmergencyAlarm: a JT/T 808 terminal whose reports carry alarm bit 0 (emergency) over
+// TCP raises one critical sos alert at the first flagged report's position; the next reports,
+// still flagged until the platform confirms the alarm, add nothing. The control truck's reports
+// carry the overspeed bit and raise no sos.
+func TestJT808EmergencyAlarm(t *testing.T) {
+	a := startApp(t, nil)
+	for _, v := range []struct{ vehicle, phone string }{{"truck-sos", "13912344331"}, {"truck-ctl", "13912344332"}} {
+		a.mustCall("POST", "/api/v1/vehicles", map[string]any{"id": v.vehicle, "plate": "蒙K" + v.phone[7:], "kind": "truck"}, nil, 201)
+		a.mustCall("POST", "/api/v1/devices", map[string]any{"id": v.phone, "protocol": "jt808", "vehicle_id": v.vehicle}, nil, 201)
+	}
+	at := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Second)
+	report := func(tm *jtTerminal, alarm uint32, i int) {
+		t.Helper()
+		body := jt808.AppendLocation(nil, &jt808.Location{Alarm: alarm, Status: jt808.StatusPositioned,
+			Lat: 43.65 + float64(i)*0.001, Lon: 111.97, Time: at.Add(time.Duration(i) * 30 * time.Second), SpeedKmh: 38})
+		serial, err := tm.write(jt808.MsgLocation, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tm.acked(jt808.MsgLocation, serial)
+	}
+	truck, ctl := dialJT808(t, a, "13912344331"), dialJT808(t, a, "13912344332")
+	report(truck, 0, 0)
+	for i := 1; i <= 4; i++ {
+		report(truck, jt808.AlarmSOS, i)
+		report(ctl, jt808.AlarmOverspeed, i)
+	}
+
+	var out struct{ Alerts []tracker.Alert }
+	a.mustCall("GET", "/api/v1/alerts?type="+tracker.AlertSOS, nil, &out, 200)
+	if len(out.Alerts) != 1 {
+		t.Fatalf("sos alerts %s, want truck-sos's one", fmtJSON(out.Alerts))
+	}
+	al := out.Alerts[0]
+	if al.VehicleID != "truck-sos" || al.Severity != tracker.SeverityCritical || !al.Time.Equal(at.Add(30*time.Second)) || al.Lat != 43.651 {
+		t.Errorf("alert %s, want critical at the first flagged report", fmtJSON(al))
 	}
 }
