@@ -32,6 +32,7 @@ func perRequest(alerts []tracker.Alert, events []tracker.Event, now time.Time) [
 		tracker.AlertGateMismatch:              4,
 		tracker.AlertUnauthorizedStop:          3,
 		tracker.AlertOverstay:                  3,
+		tracker.AlertDriverMismatch:            4,
 	}
 	byVehicle := map[string]*Target{}
 	target := func(id string) *Target {
@@ -554,4 +555,20 @@ func BenchmarkPerRequest(b *testing.B) {
 	for b.Loop() {
 		perRequest(alerts, events, t0)
 	}
+}
+
+// TestDriverAndSOSWeights: a driver not the declared one weighs 4, like a signal loss; an SOS
+// weighs nothing, so a vehicle whose driver called for help is not made an inspection target.
+func TestDriverAndSOSWeights(t *testing.T) {
+	s, _ := newScorer(t0)
+	alerts := []tracker.Alert{
+		alert(1, "driver", tracker.AlertDriverMismatch, t0),
+		alert(2, "sos", tracker.AlertSOS, t0),
+		alert(3, "sos", tracker.AlertSOS, t0.Add(-time.Hour)),
+	}
+	s.Observe(alerts, nil)
+	if got, want := scores(s.Ranking(t0, 0)), map[string]float64{"driver": 4}; !reflect.DeepEqual(got, want) {
+		t.Errorf("scores %v, want %v", got, want)
+	}
+	check(t, s, alerts, nil, t0)
 }
