@@ -175,3 +175,25 @@ func TestTimeReply(t *testing.T) {
 		t.Errorf("time reply % X", got)
 	}
 }
+
+// TestAlarmEvent: an alarm without position is an event at its own time when it has one and the
+// clock is believable, else at the time it was received.
+func TestAlarmEvent(t *testing.T) {
+	received := time.Date(2019, 10, 7, 18, 40, 0, 0, time.UTC)
+	dev := tracker.Device{ID: "860470067873061", VehicleID: "car-1"}
+	tests := []struct {
+		name  string
+		alarm AlarmReport
+		want  time.Time
+	}{
+		{"Jimi JC100 0x95, its time", AlarmReport{Time: time.Date(2019, 10, 7, 18, 35, 32, 0, time.UTC), Code: 1, Flags: []string{"alarm"}}, time.Date(2019, 10, 7, 18, 35, 32, 0, time.UTC)},
+		{"Jimi JC100 0x95, a clock an hour ahead", AlarmReport{Time: received.Add(time.Hour), Code: 1}, received},
+		{"Concox GK310 0xA5, no time", AlarmReport{Flags: []string{"sos"}, Code: 1, HasLBS: true, LBS: LBS{MCC: 460, LAC: 0x9191, CellID: 0x09061703}}, received},
+	}
+	for _, tt := range tests {
+		ev := AlarmEvent(tt.alarm, ProtoLBSAlarm4G, dev, received)
+		if !ev.Time.Equal(tt.want) || ev.Type != tracker.EventDeviceAlarm || ev.VehicleID != "car-1" || ev.Attrs["flags"] == nil {
+			t.Errorf("%s: %+v, want at %s", tt.name, ev, tt.want)
+		}
+	}
+}

@@ -313,12 +313,15 @@ func (c *conn) alarmReport(ctx context.Context, p Packet) bool {
 	return c.ack(p)
 }
 
+// maxAlarmAhead: an alarm time further ahead of the server's is a wrong clock.
+const maxAlarmAhead = 10 * time.Minute
+
 // AlarmEvent turns alarm a without position, of protocol number proto from device d, received
-// at receivedAt, into the event stored on d's vehicle: at the alarm's time when it has one,
-// else when it was received.
+// at receivedAt, into the event stored on d's vehicle: at the alarm's time when it has one and
+// it is not ahead of receivedAt by more than maxAlarmAhead, else when it was received.
 func AlarmEvent(a AlarmReport, proto byte, d tracker.Device, receivedAt time.Time) tracker.Event {
 	at := a.Time
-	if at.IsZero() {
+	if at.IsZero() || at.After(receivedAt.Add(maxAlarmAhead)) {
 		at = receivedAt.UTC()
 	}
 	flags := a.Flags
