@@ -42,6 +42,10 @@ const (
 	// driver's card is in the terminal's reader (tracker/rules/driver.go). One alert per
 	// declaration and card.
 	AlertDriverMismatch = "driver_mismatch"
+	// AlertBorderCrossingUnverified: the border was crossed between two fixes so far apart in
+	// time that the vehicle could have driven through a port (or longer apart than the rules'
+	// CrossingGapMax): where it crossed is unknown. A warning, with the gap and both fixes.
+	AlertBorderCrossingUnverified = "border_crossing_unverified"
 )
 
 // Severities, lowest first.

@@ -165,7 +165,8 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if err := a.risk.Load(ctx, a.store); err != nil {
 		return nil, err
 	}
-	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now})
+	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now,
+		CrossingGapMax: cfg.CrossingGapMax})
 	if err := a.rules.Load(ctx); err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}

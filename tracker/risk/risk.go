@@ -34,9 +34,11 @@ var weights = map[string]float64{
 	tracker.AlertDetour:                    5,
 	tracker.AlertDeviceConflict:            5, // a second source of positions: where the truck was is in doubt
 	tracker.AlertSignalLost:                4,
-	tracker.AlertGateMismatch:              4,
-	tracker.AlertUnauthorizedStop:          3,
-	tracker.AlertOverstay:                  3,
+	// Where it crossed is unknown: as much doubt as a signal loss, which it usually comes with.
+	tracker.AlertBorderCrossingUnverified: 4,
+	tracker.AlertGateMismatch:             4,
+	tracker.AlertUnauthorizedStop:         3,
+	tracker.AlertOverstay:                 3,
 }
 
 const (
