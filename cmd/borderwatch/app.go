@@ -214,6 +214,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Logger:              a.log,
 		Gatherer:            a.reg,
 		Now:                 cfg.Now,
+		ClockSpeedup:        cfg.ClockSpeedup,
 		UnitBufferM:         cfg.UnitBufferKm * 1000,
 		LiveRecheck:         cfg.LiveRecheck,
 		DeclarationsChanged: a.rules.DeclarationChanged,

@@ -65,8 +65,10 @@ type config struct {
 	WebhooksFile   string
 	WebhookTimeout time.Duration
 
-	// Now is the server's clock; nil is the wall clock. The demo runs on the simulator's.
-	Now func() time.Time
+	// Now is the server's clock; nil is the wall clock. The demo runs on the simulator's, which
+	// runs ClockSpeedup times real time (0: the wall clock).
+	Now          func() time.Time
+	ClockSpeedup float64
 }
 
 // bindConfig registers the flags with defaults taken from the environment that lookupEnv reads
