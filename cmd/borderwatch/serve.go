@@ -141,12 +141,22 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 		if s.Resumed() {
 			fmt.Fprintf(stdout, "Resuming the simulation at %s (simulated time); start afresh with --fresh\n", saved.Now.In(chinaTime).Format("2006-01-02 15:04:05 MST"))
 		}
+		simDone := make(chan struct{})
 		go func() {
+			defer close(simDone)
 			if err := s.Run(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("simulator stopped", "err", err)
 			}
 		}()
 		fmt.Fprintf(stdout, "Simulating the Hohhot Customs district at %g× speed; ground truth in %s\n", opts.speedup, filepath.Join(cfg.DataDir, demoTruthFile))
+		err = a.run(ctx)
+		// The simulator saves its state as it stops: a restart resumes from there.
+		select {
+		case <-simDone:
+		case <-time.After(10 * time.Second):
+			a.log.Warn("the simulator did not stop within 10 s; a restart resumes from its last periodic state")
+		}
+		return err
 	}
 	return a.run(ctx)
 }
