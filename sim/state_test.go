@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -124,5 +125,30 @@ func TestResumeWhereStopped(t *testing.T) {
 			t.Errorf("%s: last report before the restart %v at %.5f,%.5f, first after %v at %.5f,%.5f: %.0f m in %v",
 				v.id, last.Time, last.Lat, last.Lon, first.Time, first.Lat, first.Lon, d, dt)
 		}
+	}
+}
+
+// A damaged state file is refused, not half resumed; a state of another scenario is no state
+// of this one: the simulation begins anew.
+func TestStateDamagedOrForeign(t *testing.T) {
+	dir := t.TempDir()
+	damaged := filepath.Join(dir, "damaged.json")
+	if err := os.WriteFile(damaged, []byte(`{"scenario":"hohhot","vehicles":{`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{StateFile: damaged, JT808Addr: "x", GT06Addr: "x", JT600Addr: "x", OsmAndURL: "x"}); err == nil {
+		t.Error("a damaged state file was accepted")
+	}
+	foreign := filepath.Join(dir, "foreign.json")
+	st := &State{Scenario: "elsewhere", Seed: 3, Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Now: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}
+	if err := st.save(foreign); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{StateFile: foreign, JT808Addr: "x", GT06Addr: "x", JT600Addr: "x", OsmAndURL: "x"})
+	if err != nil || s.Resumed() || s.cfg.Seed == 3 {
+		t.Errorf("state of another scenario: resumed %v, seed %d, %v; want a new simulation", s != nil && s.Resumed(), s.cfg.Seed, err)
+	}
+	if st, err := LoadState(filepath.Join(dir, "none.json")); st != nil || err != nil {
+		t.Errorf("no state file: %v, %v; want none", st, err)
 	}
 }

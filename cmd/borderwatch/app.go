@@ -125,6 +125,9 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if a.tlsConfig, err = loadTLS(cfg.TLSCert, cfg.TLSKey); err != nil {
 		return nil, err
 	}
+	if cfg.CrossingGapMax < 0 {
+		return nil, fmt.Errorf("BW_CROSSING_GAP_MAX=%v: must not be negative", cfg.CrossingGapMax)
+	}
 	if a.store, err = openStore(ctx, cfg, a.log, a.reg); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
