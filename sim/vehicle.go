@@ -72,7 +72,7 @@ type vehicle struct {
 	stopped    bool
 	decl       string // active declaration ID
 	seq        int
-	locked     bool // the e-seal holds
+	locked     bool      // the e-seal holds
 	home, into orb.Point // rovers: where they park, and where they go across the line
 
 	// Resuming (state.go): before resumeAt everything was sent by the run that saved the state;
