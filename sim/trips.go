@@ -9,6 +9,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/borderwatch/borderwatch/geofence/district"
+	"github.com/borderwatch/borderwatch/tracker"
 )
 
 // run drives the vehicle's trips until ctx ends.
@@ -86,8 +87,9 @@ func (v *vehicle) haul(ctx context.Context) error {
 		err := v.drive(ctx, feeder, 0, feeder.length()-queueShort, fs, func(s float64) error {
 			if darkAt >= 0 && s >= darkAt && !v.dark {
 				v.dark = true
+				// Dark across the border: where it crossed is unknown until the backfill.
 				dark = v.begin(Injection{Type: AnomalySignalLost, VehicleID: v.id, From: v.t,
-					Note: "dark from 8 km before the border, backfilled at the yard"})
+					Note: "dark from 8 km before the border, backfilled at the yard", Also: []string{tracker.AlertBorderCrossingUnverified}})
 			}
 			return nil
 		})
