@@ -289,12 +289,13 @@ func (vs *vstate) alert(typ, sev, key string, t time.Time, lat, lon float64) tra
 // alerts.
 func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge geofence.Event, out *tracker.Outcome) error {
 	in, outb := vs.activeDir(f.Time, tracker.Inbound), vs.activeDir(f.Time, tracker.Outbound)
+	// A crossing is judged against the declaration of its own direction only.
+	d := in
+	if ge.Direction == geofence.Outbound {
+		d = outb
+	}
 	var gap *crossGap
 	if ge.Type == geofence.BorderCross {
-		d := in
-		if ge.Direction == geofence.Outbound {
-			d = outb
-		}
 		from, to := vs.around(ge.Time, pt(f))
 		gap = e.placeCrossing(d, &ge, from, to)
 	}
@@ -322,11 +323,6 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 			vs.ports = slices.DeleteFunc(vs.ports, func(id string) bool { return id == ge.ZoneID })
 		}
 	case geofence.BorderCross:
-		// A crossing is judged against the declaration of its own direction only.
-		d := in
-		if ge.Direction == geofence.Outbound {
-			d = outb
-		}
 		key, typ := e.crossing(vs, d, ge, f.Late, "", gap, out)
 		vs.crossed = append(vs.crossed, timedNote{ge.Time, crossNote{has: true, port: ge.PortZoneID, key: key, typ: typ}})
 		if ge.Direction == geofence.Inbound {
