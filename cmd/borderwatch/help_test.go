@@ -107,3 +107,17 @@ func TestCrossingGapMaxNotNegative(t *testing.T) {
 		t.Errorf("newApp with a negative BW_CROSSING_GAP_MAX: %v", err)
 	}
 }
+
+// A data directory with a demo run but no simulator state (an older demo) is not run on: its
+// vehicles cannot be resumed, and new ones begun a day back would meet their fixes.
+func TestDemoWithoutStateNeedsFresh(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, demoTruthFile), []byte(`{"injections":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"demo", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--jt808-addr", "", "--gt06-addr", "", "--jt600-addr", "", "--osmand-addr", ""}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "--fresh") {
+		t.Errorf("demo on a run without state: %v", err)
+	}
+}

@@ -98,6 +98,11 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 		if saved, err = sim.LoadState(stateFile); err != nil {
 			return fmt.Errorf("%w (start afresh with --fresh)", err)
 		}
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, demoTruthFile)); saved == nil && err == nil {
+			// A run that kept no state (an older demo, or one killed in its first seconds): its
+			// vehicles cannot be resumed, and new ones begun a day back would meet their fixes.
+			return fmt.Errorf("%s holds a demo run without the simulator's state (%s): start afresh with --fresh", cfg.DataDir, demoStateFile)
+		}
 		start := time.Now().UTC().Add(-opts.replay).Truncate(time.Second)
 		if saved != nil {
 			start = saved.Now
