@@ -120,4 +120,9 @@ func TestDemoWithoutStateNeedsFresh(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--fresh") {
 		t.Errorf("demo on a run without state: %v", err)
 	}
+	for _, bad := range [][]string{{"--speedup", "0.5"}, {"--replay", "-1h"}} {
+		if err := run(context.Background(), append([]string{"demo", "--data-dir", t.TempDir()}, bad...), &out, &errOut); err == nil || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("demo %v: %v", bad, err)
+		}
+	}
 }

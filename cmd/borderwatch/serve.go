@@ -74,6 +74,9 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 		return err
 	}
 	tuneGC()
+	if demo && (opts.speedup < 1 || opts.replay < 0) {
+		return fmt.Errorf("demo: --speedup %g (at least 1) or --replay %v (not negative) out of range", opts.speedup, opts.replay)
+	}
 	if demo && opts.fresh {
 		if err := freshDemo(cfg); err != nil {
 			return err
