@@ -59,6 +59,9 @@ type Config struct {
 	// sets the simulator's. Sessions, the audit log and people's actions always use the wall
 	// clock: a login must not expire in minutes because the data runs at 60×.
 	Now func() time.Time
+	// ClockSpeedup, above 0, says Now is a simulated clock running this many times real time
+	// (the demo's); GET /api/v1/config tells the web app, which shows it.
+	ClockSpeedup float64
 	// Ready reports extra readiness problems (e.g. the geofence backend); nil is ready. Its
 	// error is shown on the public /readyz: it names the part, never an address or a secret.
 	Ready func(ctx context.Context) error
@@ -326,7 +329,12 @@ func (s *Server) readyz(c *gin.Context) {
 }
 
 func (s *Server) config(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"timezone": "Asia/Shanghai", "server_time": s.cfg.Now().UTC()})
+	speedup := s.cfg.ClockSpeedup
+	if speedup <= 0 {
+		speedup = 1
+	}
+	c.JSON(http.StatusOK, gin.H{"timezone": "Asia/Shanghai", "server_time": s.cfg.Now().UTC(),
+		"simulated_clock": s.cfg.ClockSpeedup > 0, "clock_speedup": speedup})
 }
 
 // parseTime accepts RFC 3339 (the contract) and Unix seconds.

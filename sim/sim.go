@@ -41,12 +41,18 @@ type Config struct {
 	// Clock, when set, is the simulated clock to run on (Start and Speedup are then its own);
 	// nil: a new one from Start and Speedup when Run starts.
 	Clock *Clock
+	// StateFile, when set, is where the simulation keeps its state (every few seconds and when
+	// it stops) and, if the file holds one of the same scenario, resumes from: Start and Seed
+	// are then the saved ones, and a Clock of one's own should start at the saved present
+	// (LoadState). The truth file goes on from the saved one.
+	StateFile string
 }
 
 // Sim is a configured simulation.
 type Sim struct {
-	cfg Config
-	w   *world
+	cfg    Config
+	w      *world
+	resume *State // nil: a new simulation
 }
 
 // New checks cfg and prepares the simulation.
@@ -86,14 +92,51 @@ func New(cfg Config) (*Sim, error) {
 			return nil, fmt.Errorf("sim: fleet %s needs a JT600 address", f.Name)
 		}
 	}
+	var resume *State
+	if cfg.StateFile != "" {
+		st, err := LoadState(cfg.StateFile)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil && st.Scenario == cfg.Scenario.Name {
+			resume, cfg.Start, cfg.Seed = st, st.Start, st.Seed
+		}
+	}
 	w := newWorld(cfg.Scenario, cfg.Start, cfg.Seed)
 	w.log = cfg.Logger
 	w.truth.file = cfg.TruthFile
+	if resume != nil && cfg.TruthFile != "" {
+		if t, err := LoadTruth(cfg.TruthFile); err == nil && t.Scenario == cfg.Scenario.Name {
+			w.truth.t = *t
+		}
+	}
+	s := &Sim{cfg: cfg, w: w, resume: resume}
 	w.clock = cfg.Clock
 	if cfg.Clock == nil {
-		w.clock = NewClock(cfg.Start, cfg.Speedup)
+		w.clock = NewClock(s.clockStart(), cfg.Speedup)
 	}
-	return &Sim{cfg: cfg, w: w}, nil
+	return s, nil
+}
+
+// clockStart is the simulated time a clock of the simulation's own starts at.
+func (s *Sim) clockStart() time.Time {
+	if s.resume != nil {
+		return s.resume.Now
+	}
+	return s.cfg.Start
+}
+
+// Resumed reports whether the simulation goes on from a saved state.
+func (s *Sim) Resumed() bool { return s.resume != nil }
+
+// saveState keeps the state in the state file, if there is one.
+func (s *Sim) saveState(now time.Time) {
+	if s.cfg.StateFile == "" {
+		return
+	}
+	if err := s.w.state(now).save(s.cfg.StateFile); err != nil {
+		s.cfg.Logger.Warn("sim: state not saved; a restart begins a new simulation", "file", s.cfg.StateFile, "err", err)
+	}
 }
 
 // Truth returns the injections so far.
@@ -117,9 +160,14 @@ func (s *Sim) Run(ctx context.Context) error {
 		w.api = api
 	}
 	if s.cfg.Clock == nil {
-		w.clock = NewClock(s.cfg.Start, s.cfg.Speedup)
+		w.clock = NewClock(s.clockStart(), s.cfg.Speedup)
 	}
 	vs := w.vehicles()
+	if s.resume != nil {
+		if err := w.resume(s.resume); err != nil {
+			return err
+		}
+	}
 	if w.api != nil {
 		for _, v := range vs {
 			if err := w.api.register(ctx, v); err != nil {
@@ -136,7 +184,7 @@ func (s *Sim) Run(ctx context.Context) error {
 		}
 		v.out = out
 	}
-	s.cfg.Logger.Info("simulation running", "vehicles", len(vs), "start", s.cfg.Start, "speedup", s.cfg.Speedup)
+	s.cfg.Logger.Info("simulation running", "vehicles", len(vs), "start", s.cfg.Start, "speedup", s.cfg.Speedup, "resumed", s.resume != nil)
 	if c, ok := w.clock.(*Clock); ok {
 		// The truth is complete up to the present: a scorer tells finished anomalies from
 		// those under way.
@@ -145,12 +193,15 @@ func (s *Sim) Run(ctx context.Context) error {
 		go func() {
 			t := time.NewTicker(time.Second)
 			defer t.Stop()
-			for {
+			for n := 1; ; n++ {
 				select {
 				case <-stop:
 					return
 				case <-t.C:
 					w.truth.until(c.Now())
+					if n%stateEvery == 0 {
+						s.saveState(c.Now())
+					}
 				}
 			}
 		}()
@@ -170,6 +221,7 @@ func (s *Sim) Run(ctx context.Context) error {
 	wg.Wait()
 	if c, ok := w.clock.(*Clock); ok {
 		w.truth.until(c.Now())
+		s.saveState(c.Now())
 	}
 	select {
 	case err := <-errc:
@@ -178,6 +230,9 @@ func (s *Sim) Run(ctx context.Context) error {
 		return nil
 	}
 }
+
+// stateEvery is how many seconds apart the state is saved while running: what a crash loses.
+const stateEvery = 5
 
 // world is what vehicles share: roads, zones, the anomaly schedule, the API and the truth.
 type world struct {
@@ -192,7 +247,8 @@ type world struct {
 	zones []geofence.Zone
 	truth truthLog
 
-	mu       sync.Mutex
+	mu       sync.Mutex // guards what follows and the vehicles' checkpoints and logs (state.go)
+	fleet    []*vehicle
 	due      map[string]time.Time // anomaly type → when the next one may be claimed
 	every    map[string]time.Duration
 	meetings map[string]*meeting  // route → a truck waiting for a partner
@@ -237,8 +293,9 @@ func (w *world) vehicles() []*vehicle {
 		f := &w.sc.Fleets[fi]
 		for i := 0; i < f.Count; i++ {
 			n++
-			rng := rand.New(rand.NewPCG(w.seed, uint64(n)))
-			v := &vehicle{w: w, fleet: f, rng: rng, t: w.start, nextReport: w.start, noise: w.sc.GPSNoiseM,
+			src := newSource(w.seed, n)
+			rng := rand.New(src)
+			v := &vehicle{w: w, fleet: f, src: src, rng: rng, t: w.start, nextReport: w.start, noise: w.sc.GPSNoiseM,
 				id: fmt.Sprintf("%s-%03d", f.Name, i+1), plate: fmt.Sprintf("蒙%c%05d", 'A'+rune(fi%26), i+1),
 				card: fmt.Sprintf("IC%08d", n)}
 			v.port = *portByID(w.ports, f.Port)
@@ -260,6 +317,9 @@ func (w *world) vehicles() []*vehicle {
 			vs = append(vs, v)
 		}
 	}
+	w.mu.Lock()
+	w.fleet = vs
+	w.mu.Unlock()
 	return vs
 }
 
@@ -267,6 +327,15 @@ func (w *world) vehicles() []*vehicle {
 func (w *world) claim(v *vehicle, t time.Time, kinds ...string) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if d, ok := v.recordedLocked("claim"); ok {
+		return d.S
+	}
+	k := w.claimLocked(v, t, kinds)
+	v.noteLocked(decision{Op: "claim", S: k})
+	return k
+}
+
+func (w *world) claimLocked(v *vehicle, t time.Time, kinds []string) string {
 	for _, k := range kinds {
 		due, ok := w.due[k]
 		if !ok || t.Before(due) {
@@ -302,9 +371,12 @@ func (w *world) end(i int, to time.Time) { w.truth.end(i, to) }
 // spot picks a roadside stop on the route near frac of its length, at least 1 km from every
 // other truck stopping on the route on purpose (two side by side would be a meeting), and
 // holds it until release.
-func (w *world) spot(route string, p *path, frac float64) float64 {
+func (w *world) spot(v *vehicle, route string, p *path, frac float64) float64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if d, ok := v.recordedLocked("spot"); ok {
+		return d.F
+	}
 	s := w.stopPoint(p, frac)
 	for range 20 {
 		if !slices.ContainsFunc(w.spots[route], func(o float64) bool { return math.Abs(o-s) < 1000 }) {
@@ -313,12 +385,17 @@ func (w *world) spot(route string, p *path, frac float64) float64 {
 		s = w.stopPoint(p, (s+2000)/p.length())
 	}
 	w.spots[route] = append(w.spots[route], s)
+	v.noteLocked(decision{Op: "spot", F: s})
 	return s
 }
 
-func (w *world) release(route string, s float64) {
+func (w *world) release(v *vehicle, route string, s float64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if _, ok := v.recordedLocked("release"); ok {
+		return
+	}
+	v.noteLocked(decision{Op: "release"})
 	if i := slices.Index(w.spots[route], s); i >= 0 {
 		w.spots[route] = slices.Delete(w.spots[route], i, i+1)
 	}
@@ -330,12 +407,16 @@ func (w *world) release(route string, s float64) {
 func (w *world) meetingWaiting(v *vehicle) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	m := w.meetings[v.fleet.Route]
-	if m == nil || m.host == v || !m.waiting || m.partner != nil {
-		return false
+	if d, ok := v.recordedLocked("partner"); ok {
+		return d.B
 	}
-	m.partner = v
-	return true
+	m := w.meetings[v.fleet.Route]
+	ok := m != nil && m.host != v && m.waiting && m.partner == nil
+	if ok {
+		m.partner = v
+	}
+	v.noteLocked(decision{Op: "partner", B: ok})
+	return ok
 }
 
 // host waits at the meeting point for up to 3 h for the partner, then 20 min together. It
@@ -343,24 +424,44 @@ func (w *world) meetingWaiting(v *vehicle) bool {
 func (w *world) host(ctx context.Context, v *vehicle, s float64) (*vehicle, error) {
 	route := v.fleet.Route
 	w.mu.Lock()
-	w.meetings[route].waiting, w.meetings[route].s = true, s
+	if d, ok := v.recordedLocked("host"); ok {
+		// How it ended is known: wait as long, then leave as the host did.
+		var partner *vehicle
+		for _, o := range w.fleet {
+			if o.id == d.S {
+				partner = o
+			}
+		}
+		w.mu.Unlock()
+		err := v.wait(ctx, d.T.Sub(v.t))
+		w.leave(v)
+		return partner, err
+	}
+	m := w.meetings[route]
+	if m == nil || m.host != v {
+		// Resumed from a state saved as the host was leaving.
+		m = &meeting{host: v}
+		w.meetings[route] = m
+	}
+	m.waiting, m.s = true, s
 	w.mu.Unlock()
 	limit := v.t.Add(3 * time.Hour)
 	for {
 		w.mu.Lock()
-		m := w.meetings[route]
 		arrived := !m.at.IsZero() && !v.t.Before(m.at)
-		if !arrived && !v.t.Before(limit) {
+		switch {
+		case arrived:
+			v.noteLocked(decision{Op: "host", S: m.partner.id, T: v.t.Add(20 * time.Minute)})
+		case !v.t.Before(limit):
 			// Given up: a partner still on its way will find nobody and stop alone.
 			delete(w.meetings, route)
+			v.noteLocked(decision{Op: "host", T: v.t})
 		}
 		w.mu.Unlock()
 		switch {
 		case arrived:
 			err := v.wait(ctx, 20*time.Minute)
-			w.mu.Lock()
-			delete(w.meetings, route)
-			w.mu.Unlock()
+			w.leave(v)
 			return m.partner, err
 		case !v.t.Before(limit):
 			return nil, nil
@@ -371,23 +472,42 @@ func (w *world) host(ctx context.Context, v *vehicle, s float64) (*vehicle, erro
 	}
 }
 
+// leave ends the meeting v hosts on its route.
+func (w *world) leave(v *vehicle) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if m := w.meetings[v.fleet.Route]; m != nil && m.host == v {
+		delete(w.meetings, v.fleet.Route)
+	}
+}
+
 // meetingSpot is where the host waits on v's route.
 func (w *world) meetingSpot(v *vehicle) (float64, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if m := w.meetings[v.fleet.Route]; m != nil && m.partner == v {
-		return m.s, true
+	if d, ok := v.recordedLocked("spot-beside"); ok {
+		return d.F, d.B
 	}
-	return 0, false
+	s, ok := 0.0, false
+	if m := w.meetings[v.fleet.Route]; m != nil && m.partner == v {
+		s, ok = m.s, true
+	}
+	v.noteLocked(decision{Op: "spot-beside", F: s, B: ok})
+	return s, ok
 }
 
 // join is the partner's stop beside the host; it reports whether the host was still there.
 func (w *world) join(ctx context.Context, v *vehicle) (bool, error) {
 	w.mu.Lock()
-	m := w.meetings[v.fleet.Route]
-	met := m != nil && m.partner == v
-	if met {
-		m.at = v.t
+	d, ok := v.recordedLocked("join")
+	met := d.B
+	if !ok {
+		m := w.meetings[v.fleet.Route]
+		met = m != nil && m.partner == v
+		if met {
+			m.at = v.t
+		}
+		v.noteLocked(decision{Op: "join", B: met})
 	}
 	w.mu.Unlock()
 	return met, v.wait(ctx, 20*time.Minute)
@@ -455,9 +575,14 @@ func (w *world) otherPort(id string) (string, district.Route) {
 // border vertex far from every port.
 func (w *world) roverSpot(v *vehicle) (home, into orb.Point) {
 	w.mu.Lock()
+	if d, ok := v.recordedLocked("rover"); ok && len(d.P) == 2 {
+		w.mu.Unlock()
+		return d.P[0], d.P[1]
+	}
 	k := w.rovers
 	w.rovers++
 	w.mu.Unlock()
+	defer func() { v.note(decision{Op: "rover", P: []orb.Point{home, into}}) }()
 	border := district.Border()
 	var cands []int
 	for i := 1; i < len(border); i++ {
@@ -483,26 +608,26 @@ func (w *world) roverSpot(v *vehicle) (home, into orb.Point) {
 }
 
 func (w *world) declare(ctx context.Context, v *vehicle, dir, port string, r district.Route, valid time.Duration) error {
-	if w.api == nil {
-		return nil
-	}
 	id := v.nextID("decl")
 	v.decl = id
+	if w.api == nil || v.replaying() {
+		return nil
+	}
 	return w.api.declare(ctx, declaration{ID: id, VehicleID: v.id, Direction: dir, PortZoneID: port,
 		CorridorZoneID: r.CorridorID, YardZoneID: r.YardID, ValidFrom: v.t.UTC(), ValidTo: v.t.Add(valid).UTC(), DriverCard: v.driver})
 }
 
 func (w *world) declareResident(ctx context.Context, v *vehicle, deadline time.Time) error {
-	if w.api == nil {
+	id := v.nextID("visit")
+	if w.api == nil || v.replaying() {
 		return nil
 	}
-	id := v.nextID("visit")
 	return w.api.declare(ctx, declaration{ID: id, VehicleID: v.id, Direction: "inbound", PortZoneID: v.port.ID,
 		ValidFrom: v.t.UTC(), ValidTo: deadline.UTC()})
 }
 
 func (w *world) gate(ctx context.Context, v *vehicle, port, dir string, t time.Time) {
-	if w.api == nil {
+	if w.api == nil || !t.After(v.resumeAt) {
 		return
 	}
 	if err := w.clock.SleepUntil(ctx, t); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/borderwatch/borderwatch/geofence/district"
+	"github.com/borderwatch/borderwatch/tracker"
 )
 
 // run drives the vehicle's trips until ctx ends.
@@ -41,12 +42,15 @@ func (v *vehicle) haul(ctx context.Context) error {
 	rfs := []slowZone{{s: 0, r: 1500, kmh: portKmh}}
 	rrs := []slowZone{{s: 0, r: 2500, kmh: yardKmh}, {s: route.length(), r: 2000, kmh: portKmh}}
 
-	v.pos, v.heading = feeder.at(0)
-	// Spread the fleet: start somewhere in the loading and the first leg.
-	if err := v.wait(ctx, v.startSpread(3*time.Hour)); err != nil {
-		return err
+	if v.cp == nil {
+		v.pos, v.heading = feeder.at(0)
+		// Spread the fleet: start somewhere in the loading and the first leg.
+		if err := v.wait(ctx, v.startSpread(3*time.Hour)); err != nil {
+			return err
+		}
 	}
 	for ctx.Err() == nil {
+		v.checkpoint()
 		if err := v.wait(ctx, uniform(v.rng, v.fleet.Dwell)); err != nil { // loading at the mine
 			return err
 		}
@@ -74,7 +78,7 @@ func (v *vehicle) haul(ctx context.Context) error {
 			if v.sealed() {
 				also = append(also, AnomalySealOpened) // unsealed in a yard it was not declared for
 			}
-			crossing = w.begin(Injection{Type: AnomalyCrossing, VehicleID: v.id, From: v.t,
+			crossing = v.begin(Injection{Type: AnomalyCrossing, VehicleID: v.id, From: v.t,
 				Note: "declared for " + declPort + ", crossed at " + v.port.ID, Also: also})
 		}
 		// Mongolian side, possibly going dark near the border.
@@ -86,8 +90,9 @@ func (v *vehicle) haul(ctx context.Context) error {
 		err := v.drive(ctx, feeder, 0, feeder.length()-queueShort, fs, func(s float64) error {
 			if darkAt >= 0 && s >= darkAt && !v.dark {
 				v.dark = true
-				dark = w.begin(Injection{Type: AnomalySignalLost, VehicleID: v.id, From: v.t,
-					Note: "dark from 8 km before the border, backfilled at the yard"})
+				// Dark across the border: where it crossed is unknown until the backfill.
+				dark = v.begin(Injection{Type: AnomalySignalLost, VehicleID: v.id, From: v.t,
+					Note: "dark from 8 km before the border, backfilled at the yard", Also: []string{tracker.AlertBorderCrossingUnverified}})
 			}
 			return nil
 		})
@@ -151,7 +156,7 @@ func (v *vehicle) haul(ctx context.Context) error {
 			// A cloned plate or a lent card: read at another port, hundreds of kilometres away.
 			// (The port's own gate may lie within the rule's distance of a yard behind the port.)
 			gate, _ := w.otherPort(v.port.ID)
-			i := w.begin(Injection{Type: AnomalyGateMismatch, VehicleID: v.id, From: v.t.Add(-time.Minute),
+			i := v.begin(Injection{Type: AnomalyGateMismatch, VehicleID: v.id, From: v.t.Add(-time.Minute),
 				Note: "gate read at " + gate + " while the truck stands in " + r.YardID})
 			w.gate(ctx, v, gate, "out", v.t)
 			w.end(i, v.t.Add(5*time.Minute))
@@ -198,18 +203,18 @@ func (v *vehicle) inbound(ctx context.Context, route *path, rs []slowZone, kind 
 		at, own := 0.0, true
 		switch kind {
 		case AnomalyStop:
-			at = w.spot(rid, route, 0.6)
+			at = w.spot(v, rid, route, 0.6)
 		case AnomalyMeeting:
-			at = w.spot(rid, route, 0.37)
+			at = w.spot(v, rid, route, 0.37)
 		default:
 			var beside bool
 			if at, beside = w.meetingSpot(v); !beside {
-				at = w.spot(rid, route, 0.6)
+				at = w.spot(v, rid, route, 0.6)
 			}
 			own = !beside
 		}
 		if own {
-			defer w.release(rid, at)
+			defer w.release(v, rid, at)
 		}
 		if err := v.drive(ctx, route, 0, at, rs, nil); err != nil {
 			return err
@@ -219,12 +224,12 @@ func (v *vehicle) inbound(ctx context.Context, route *path, rs []slowZone, kind 
 		var i int
 		switch kind {
 		case AnomalyStop:
-			i = w.begin(Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "roadside stop between port and yard"})
+			i = v.begin(Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "roadside stop between port and yard"})
 			if err := v.wait(ctx, 20*time.Minute); err != nil {
 				return err
 			}
 		case AnomalyMeeting:
-			i = w.begin(Injection{Type: AnomalyMeeting, VehicleID: v.id, From: start,
+			i = v.begin(Injection{Type: AnomalyMeeting, VehicleID: v.id, From: start,
 				Note: "stopped together with another truck on the corridor", Also: []string{AnomalyStop}})
 			partner, err := w.host(ctx, v, at)
 			if err != nil {
@@ -238,7 +243,7 @@ func (v *vehicle) inbound(ctx context.Context, route *path, rs []slowZone, kind 
 				}
 			})
 		default:
-			i = w.begin(Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "stopped beside a waiting truck",
+			i = v.begin(Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "stopped beside a waiting truck",
 				Also: []string{AnomalyMeeting}})
 			met, err := w.join(ctx, v)
 			if err != nil {
@@ -253,15 +258,15 @@ func (v *vehicle) inbound(ctx context.Context, route *path, rs []slowZone, kind 
 	case AnomalySealOpened:
 		// Stopped in the desert half way, the seal opened with a card, closed again, on.
 		rid := v.fleet.Route
-		at := w.spot(rid, route, 0.5)
-		defer w.release(rid, at)
+		at := w.spot(v, rid, route, 0.5)
+		defer w.release(v, rid, at)
 		if err := v.drive(ctx, route, 0, at, rs, nil); err != nil {
 			return err
 		}
 		if err := v.wait(ctx, time.Minute); err != nil {
 			return err
 		}
-		i := w.begin(Injection{Type: AnomalySealOpened, VehicleID: v.id, From: v.t,
+		i := v.begin(Injection{Type: AnomalySealOpened, VehicleID: v.id, From: v.t,
 			Note: "sealed cargo opened in the desert between port and yard", Also: []string{AnomalyStop}})
 		if err := v.unlock(ctx, fmt.Sprintf("%010d", 9000000+v.rng.IntN(1000))); err != nil {
 			return err
@@ -289,7 +294,7 @@ func (v *vehicle) inbound(ctx context.Context, route *path, rs []slowZone, kind 
 		rad := (h + 90) * math.Pi / 180
 		e, n := 4000*math.Sin(rad), 4000*math.Cos(rad)
 		det := newPath(orb.LineString{pa, offset(pa, e, n), offset(pb, e, n), pb})
-		i := w.begin(Injection{Type: AnomalyDetour, VehicleID: v.id, From: v.t, Note: "left the corridor by 4 km", Also: []string{AnomalyStop}})
+		i := v.begin(Injection{Type: AnomalyDetour, VehicleID: v.id, From: v.t, Note: "left the corridor by 4 km", Also: []string{AnomalyStop}})
 		if err := v.drive(ctx, det, 0, det.length(), nil, nil); err != nil {
 			return err
 		}
@@ -310,7 +315,7 @@ func (v *vehicle) jitter(ctx context.Context, yardID string, d time.Duration) er
 	if err := v.drive(ctx, p, 0, p.length(), []slowZone{{s: 0, r: p.length() + 1, kmh: yardKmh}}, nil); err != nil {
 		return err
 	}
-	i := w.begin(Injection{Type: AnomalyJitter, VehicleID: v.id, From: v.t, Note: "parked 10 m inside the fence of " + yardID + " with 15 m GPS noise"})
+	i := v.begin(Injection{Type: AnomalyJitter, VehicleID: v.id, From: v.t, Note: "parked 10 m inside the fence of " + yardID + " with 15 m GPS noise"})
 	v.noise = 15
 	err := v.wait(ctx, d)
 	v.noise = w.sc.GPSNoiseM
@@ -329,11 +334,14 @@ func (v *vehicle) resident(ctx context.Context) error {
 	// The town part of the loop is its middle; the crossing is near both ends.
 	inTown := L / 2
 	slow := []slowZone{{s: L / 2, r: L/2 - 2000, kmh: townKmh}}
-	v.pos, v.heading = loop.at(0)
-	if err := v.wait(ctx, v.startSpread(6*time.Hour)); err != nil {
-		return err
+	if v.cp == nil {
+		v.pos, v.heading = loop.at(0)
+		if err := v.wait(ctx, v.startSpread(6*time.Hour)); err != nil {
+			return err
+		}
 	}
 	for ctx.Err() == nil {
+		v.checkpoint()
 		if err := v.waitOpen(ctx, 0); err != nil {
 			return err
 		}
@@ -354,7 +362,7 @@ func (v *vehicle) resident(ctx context.Context) error {
 		over := -1
 		if overstay {
 			stay = deadline.Sub(v.t) + 90*time.Minute
-			over = w.begin(Injection{Type: AnomalyOverstay, VehicleID: v.id, From: deadline, Note: "resident car still in China 90 min after its deadline"})
+			over = v.begin(Injection{Type: AnomalyOverstay, VehicleID: v.id, From: deadline, Note: "resident car still in China 90 min after its deadline"})
 		}
 		if err := v.wait(ctx, stay); err != nil {
 			return err
@@ -395,9 +403,13 @@ func crossingS(p *path, c orb.Point, lo, hi float64) float64 {
 // border line and back.
 func (v *vehicle) rover(ctx context.Context) error {
 	w := v.w
-	home, into := w.roverSpot(v)
-	v.pos = home
+	if v.cp == nil {
+		v.home, v.into = w.roverSpot(v)
+		v.pos = v.home
+	}
+	home, into := v.home, v.into
 	for ctx.Err() == nil {
+		v.checkpoint()
 		if err := v.wait(ctx, uniform(v.rng, v.fleet.Dwell)); err != nil {
 			return err
 		}
@@ -405,7 +417,7 @@ func (v *vehicle) rover(ctx context.Context) error {
 			continue
 		}
 		p := newPath(orb.LineString{home, into})
-		i := w.begin(Injection{Type: AnomalyOutsidePort, VehicleID: v.id, From: v.t, Note: "drove across the border line far from any port and back"})
+		i := v.begin(Injection{Type: AnomalyOutsidePort, VehicleID: v.id, From: v.t, Note: "drove across the border line far from any port and back"})
 		if err := v.drive(ctx, p, 0, p.length(), nil, nil); err != nil {
 			return err
 		}

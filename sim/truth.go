@@ -68,6 +68,9 @@ func (l *truthLog) begin(in Injection) int {
 func (l *truthLog) update(i int, f func(*Injection)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if i < 0 || i >= len(l.t.Injections) {
+		return // begun by a run whose truth file was lost
+	}
 	f(&l.t.Injections[i])
 	if l.file != "" {
 		l.writeLocked()
@@ -78,6 +81,9 @@ func (l *truthLog) update(i int, f func(*Injection)) {
 func (l *truthLog) end(i int, to time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if i < 0 || i >= len(l.t.Injections) {
+		return // begun by a run whose truth file was lost
+	}
 	l.t.Injections[i].To = to.UTC()
 	if l.file != "" {
 		l.writeLocked()

@@ -54,6 +54,7 @@ type vehicle struct {
 	deviceID string
 	fleet    *Fleet
 	port     district.Port
+	src      *rand.PCG // rng's source, saved with the checkpoint
 	rng      *rand.Rand
 	out      reporter
 	cruise   float64 // m/s
@@ -72,8 +73,17 @@ type vehicle struct {
 	stopped    bool
 	decl       string // active declaration ID
 	seq        int
-	locked     bool // the e-seal holds
-	swapDriver bool // another driver's card is in the reader until the yard
+	swapDriver bool      // another driver's card is in the reader until the yard
+	locked     bool      // the e-seal holds
+	home, into orb.Point // rovers: where they park, and where they go across the line
+
+	// Resuming (state.go): before resumeAt everything was sent by the run that saved the state;
+	// replay is that run's log of this trip, to take in order. cp and log, the trip's
+	// checkpoint and its log so far, are guarded by the world's mu.
+	resumeAt time.Time
+	replay   []decision
+	cp       *checkpoint
+	log      []decision
 }
 
 // tick reports the position when a report is due.
@@ -94,6 +104,10 @@ func (v *vehicle) tick(ctx context.Context) error {
 	}
 	if v.dark || v.t.Before(v.dropUntil) {
 		v.buffer = append(v.buffer, r)
+		return nil
+	}
+	if v.replaying() {
+		v.buffer = v.buffer[:0] // sent before the restart, buffer and all
 		return nil
 	}
 	if err := v.w.clock.SleepUntil(ctx, v.t); err != nil {
@@ -157,8 +171,10 @@ func (v *vehicle) unlock(ctx context.Context, card string) error {
 	if err := v.w.clock.SleepUntil(ctx, v.t); err != nil {
 		return err
 	}
-	if err := s.Unlock(ctx, v.observe(), card); err != nil {
-		return err
+	if r := v.observe(); !v.replaying() {
+		if err := s.Unlock(ctx, r, card); err != nil {
+			return err
+		}
 	}
 	if !v.nextReport.After(v.t) {
 		v.nextReport = v.t.Add(step)

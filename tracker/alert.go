@@ -45,6 +45,10 @@ const (
 	// AlertSOS: someone pressed the device's emergency button (the fix flag FlagSOS, or an
 	// EventDeviceAlarm naming it), critical; one alert per incident (tracker/rules/sos.go).
 	AlertSOS = "sos"
+	// AlertBorderCrossingUnverified: the border was crossed between two fixes so far apart in
+	// time that the vehicle could have driven through a port (or longer apart than the rules'
+	// CrossingGapMax): where it crossed is unknown. A warning, with the gap and both fixes.
+	AlertBorderCrossingUnverified = "border_crossing_unverified"
 )
 
 // Severities, lowest first.

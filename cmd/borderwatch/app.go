@@ -125,6 +125,9 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if a.tlsConfig, err = loadTLS(cfg.TLSCert, cfg.TLSKey); err != nil {
 		return nil, err
 	}
+	if cfg.CrossingGapMax < 0 {
+		return nil, fmt.Errorf("BW_CROSSING_GAP_MAX=%v: must not be negative", cfg.CrossingGapMax)
+	}
 	if a.store, err = openStore(ctx, cfg, a.log, a.reg); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -165,7 +168,8 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if err := a.risk.Load(ctx, a.store); err != nil {
 		return nil, err
 	}
-	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now})
+	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now,
+		CrossingGapMax: cfg.CrossingGapMax})
 	if err := a.rules.Load(ctx); err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
@@ -213,6 +217,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Logger:              a.log,
 		Gatherer:            a.reg,
 		Now:                 cfg.Now,
+		ClockSpeedup:        cfg.ClockSpeedup,
 		UnitBufferM:         cfg.UnitBufferKm * 1000,
 		LiveRecheck:         cfg.LiveRecheck,
 		DeclarationsChanged: a.rules.DeclarationChanged,

@@ -37,12 +37,16 @@ func newAccess(ctx context.Context, cfg config, st access.Store, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	anchors := cfg.AuditAnchorFile
-	if anchors == "" {
-		anchors = filepath.Join(cfg.DataDir, "audit-anchors.log")
-	}
-	return access.New(st, access.Options{Logger: log, AuditKey: key, AnchorFile: anchors, PasswordMaxAge: cfg.PasswordMaxAge,
+	return access.New(st, access.Options{Logger: log, AuditKey: key, AnchorFile: auditAnchorFile(cfg), PasswordMaxAge: cfg.PasswordMaxAge,
 		RequireTOTPAdmins: cfg.RequireTOTPAdmins}), nil
+}
+
+// auditAnchorFile is BW_AUDIT_ANCHOR_FILE or its default in the data directory.
+func auditAnchorFile(cfg config) string {
+	if cfg.AuditAnchorFile != "" {
+		return cfg.AuditAnchorFile
+	}
+	return filepath.Join(cfg.DataDir, "audit-anchors.log")
 }
 
 // loadAuditKey reads the audit chain's key from BW_AUDIT_KEY (hex) or from the key file.

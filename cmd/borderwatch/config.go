@@ -56,14 +56,19 @@ type config struct {
 	UnitBufferKm float64
 	LiveRecheck  time.Duration
 
+	// CrossingGapMax: a border crossing between fixes farther apart is unverified (package rules).
+	CrossingGapMax time.Duration
+
 	// Webhooks (package notifier).
 	WebhookURLs    string
 	WebhookSecret  string
 	WebhooksFile   string
 	WebhookTimeout time.Duration
 
-	// Now is the server's clock; nil is the wall clock. The demo runs on the simulator's.
-	Now func() time.Time
+	// Now is the server's clock; nil is the wall clock. The demo runs on the simulator's, which
+	// runs ClockSpeedup times real time (0: the wall clock).
+	Now          func() time.Time
+	ClockSpeedup float64
 }
 
 // bindConfig registers the flags with defaults taken from the environment that lookupEnv reads
@@ -148,6 +153,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	boolean(&c.RequireTOTPAdmins, "require-totp-admins", "BW_REQUIRE_TOTP_ADMINS", !demo, "the administrators (admin, security, auditor) must log in with a second factor (TOTP); one without it may only enrol it")
 	float(&c.UnitBufferKm, "unit-buffer-km", "BW_UNIT_BUFFER_KM", 30, "command and patrol users of a port unit see this far around the port's zones (its control zone, yards, corridors)")
 	duration(&c.LiveRecheck, "live-recheck", "BW_LIVE_RECHECK", 5*time.Second, "how often a live WebSocket re-reads its session, to close when another server on the same database ended it")
+	duration(&c.CrossingGapMax, "crossing-gap-max", "BW_CROSSING_GAP_MAX", 30*time.Minute, "a border crossing between two fixes farther apart (or far enough apart to drive through a port) is border_crossing_unverified, its port unknown, not a crossing outside every port")
 	str(&c.WebhookURLs, "webhook-urls", "BW_WEBHOOK_URLS", "", "comma-separated URLs that receive every alert change as a JSON POST")
 	str(&c.WebhookSecret, "webhook-secret", "BW_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing requests to --webhook-urls; empty: unsigned")
 	str(&c.WebhooksFile, "webhooks-file", "BW_WEBHOOKS_FILE", "", "JSON file of webhooks with their own names, secrets and filters")

@@ -65,11 +65,23 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 	if err := bindConfig(fs, &cfg, name == "demo", os.LookupEnv); err != nil {
 		return err
 	}
+	demo := name == "demo"
+	var opts demoOptions
+	if demo {
+		opts.bind(fs, stderr)
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	tuneGC()
-	demo := name == "demo"
+	if demo && (opts.speedup < 1 || opts.replay < 0) {
+		return fmt.Errorf("demo: --speedup %g (at least 1) or --replay %v (not negative) out of range", opts.speedup, opts.replay)
+	}
+	if demo && opts.fresh {
+		if err := freshDemo(cfg); err != nil {
+			return err
+		}
+	}
 	if demo && cfg.AdminPassword == "" {
 		pw, err := demoPassword(cfg.DataDir)
 		if err != nil {
@@ -78,12 +90,28 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 		cfg.AdminPassword = pw
 	}
 	var clock *sim.Clock
+	stateFile := filepath.Join(cfg.DataDir, demoStateFile)
+	var saved *sim.State
 	if demo {
-		// The demo replays the last day at demoSpeedup until it reaches the present; the
-		// server keeps the simulated time, so its timers agree with the simulated devices.
-		start := time.Now().UTC().Add(-demoReplay).Truncate(time.Second)
-		clock = sim.NewClock(start, demoSpeedup)
-		cfg.Now = clock.Now
+		// The demo replays the last day at its speed-up until it reaches the present; the
+		// server keeps the simulated time, so its timers agree with the simulated devices. A
+		// restarted demo goes on from the simulated time and the vehicles it stopped at: begun
+		// again a day back, its vehicles' fixes would land hours before those stored, elsewhere.
+		var err error
+		if saved, err = sim.LoadState(stateFile); err != nil {
+			return fmt.Errorf("%w (start afresh with --fresh)", err)
+		}
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, demoTruthFile)); saved == nil && err == nil {
+			// A run that kept no state (an older demo, or one killed in its first seconds): its
+			// vehicles cannot be resumed, and new ones begun a day back would meet their fixes.
+			return fmt.Errorf("%s holds a demo run without the simulator's state (%s): start afresh with --fresh", cfg.DataDir, demoStateFile)
+		}
+		start := time.Now().UTC().Add(-opts.replay).Truncate(time.Second)
+		if saved != nil {
+			start = saved.Now
+		}
+		clock = sim.NewClock(start, opts.speedup)
+		cfg.Now, cfg.ClockSpeedup = clock.Now, opts.speedup
 	}
 	a, err := newApp(ctx, cfg, stderr)
 	if err != nil {
@@ -109,30 +137,37 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 			APIURL:    "http://" + a.httpLn.Addr().String(),
 			Username:  "admin",
 			Password:  cfg.AdminPassword,
-			Speedup:   demoSpeedup,
-			Seed:      uint64(time.Now().UnixNano()),
-			TruthFile: filepath.Join(cfg.DataDir, "truth.json"),
+			Speedup:   opts.speedup,
+			Seed:      opts.newSeed(),
+			TruthFile: filepath.Join(cfg.DataDir, demoTruthFile),
+			StateFile: stateFile,
 			Logger:    a.log.With("component", "sim"),
 		})
 		if err != nil {
 			return err
 		}
+		if s.Resumed() {
+			fmt.Fprintf(stdout, "Resuming the simulation at %s (simulated time); start afresh with --fresh\n", saved.Now.In(chinaTime).Format("2006-01-02 15:04:05 MST"))
+		}
+		simDone := make(chan struct{})
 		go func() {
+			defer close(simDone)
 			if err := s.Run(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("simulator stopped", "err", err)
 			}
 		}()
-		fmt.Fprintf(stdout, "Simulating the Hohhot Customs district at %g× speed; ground truth in %s\n", demoSpeedup, filepath.Join(cfg.DataDir, "truth.json"))
+		fmt.Fprintf(stdout, "Simulating the Hohhot Customs district at %g× speed; ground truth in %s\n", opts.speedup, filepath.Join(cfg.DataDir, demoTruthFile))
+		err = a.run(ctx)
+		// The simulator saves its state as it stops: a restart resumes from there.
+		select {
+		case <-simDone:
+		case <-time.After(10 * time.Second):
+			a.log.Warn("the simulator did not stop within 10 s; a restart resumes from its last periodic state")
+		}
+		return err
 	}
 	return a.run(ctx)
 }
-
-// demoSpeedup makes the demo show its first alerts within two minutes; demoReplay is how far
-// back the simulated day starts (it reaches the present after demoReplay/demoSpeedup).
-const (
-	demoSpeedup = 60.0
-	demoReplay  = 24 * time.Hour
-)
 
 // demoPassword keeps the demo's generated admin password in the data directory, so that a
 // restarted demo (and its simulator) can log in again. serve never does this.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -29,7 +30,7 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	speedup := fs.Float64("speedup", 60, "simulated seconds per real second")
 	duration := fs.Duration("duration", 0, "run time (0: until interrupted)")
 	seed := fs.Uint64("seed", 1, "random seed")
-	truth := fs.String("truth", "truth.json", "ground truth file")
+	truth := fs.String("truth", filepath.Join(simEnv("BW_DATA_DIR", "./data"), demoTruthFile), "ground truth file; the demo writes it in its data directory ($BW_DATA_DIR)")
 	score := fs.Bool("score", false, "score the server's alerts against --truth and exit")
 	load := fs.Bool("load", false, "run the JT/T 808 load generator against --jt808")
 	terminals := fs.Int("terminals", 2000, "load: terminals")

@@ -13,14 +13,25 @@ import (
 	"github.com/borderwatch/borderwatch/geofence"
 )
 
-// toolFlags is the flag set of a command beside the server: the server's settings, which say
-// where its store is.
+// toolFlags is the flag set of a command beside the server: the server's settings that say
+// where its store and its audit key are. The others keep their defaults and BW_… variables.
 func toolFlags(name string, stderr io.Writer) (*flag.FlagSet, *config, error) {
+	all := flag.NewFlagSet(name, flag.ContinueOnError)
+	var cfg config
+	if err := bindConfig(all, &cfg, false, os.LookupEnv); err != nil {
+		return nil, nil, err
+	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfg config
-	return fs, &cfg, bindConfig(fs, &cfg, false, os.LookupEnv)
+	for _, n := range toolSettings {
+		f := all.Lookup(n)
+		fs.Var(f.Value, f.Name, f.Usage)
+	}
+	return fs, &cfg, nil
 }
+
+// toolSettings are the server's settings the commands beside it use.
+var toolSettings = []string{"data-dir", "database-url", "log-level", "sync-commits", "audit-key", "audit-key-file", "audit-anchor-file"}
 
 // tool is what an offline command works with.
 type tool struct {

@@ -62,7 +62,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`
 const upsertAlert = `INSERT INTO alerts (type, severity, status, vehicle_id, time, updated_at, zone_id, declaration_id, late, lat, lon, message, dedup_key, active, evidence)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (dedup_key) WHERE status <> 'resolved' AND dedup_key <> '' DO UPDATE SET
-	severity = excluded.severity, updated_at = excluded.updated_at,
+	type = excluded.type, severity = excluded.severity, updated_at = excluded.updated_at,
 	zone_id = COALESCE(excluded.zone_id, alerts.zone_id), declaration_id = COALESCE(excluded.declaration_id, alerts.declaration_id),
 	late = excluded.late, lat = excluded.lat, lon = excluded.lon, message = excluded.message,
 	active = excluded.active, evidence = excluded.evidence

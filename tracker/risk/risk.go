@@ -34,9 +34,11 @@ var weights = map[string]float64{
 	tracker.AlertDetour:                    5,
 	tracker.AlertDeviceConflict:            5, // a second source of positions: where the truck was is in doubt
 	tracker.AlertSignalLost:                4,
-	tracker.AlertGateMismatch:              4,
-	tracker.AlertUnauthorizedStop:          3,
-	tracker.AlertOverstay:                  3,
+	// Where it crossed is unknown: as much doubt as a signal loss, which it usually comes with.
+	tracker.AlertBorderCrossingUnverified: 4,
+	tracker.AlertGateMismatch:             4,
+	tracker.AlertUnauthorizedStop:         3,
+	tracker.AlertOverstay:                 3,
 	// The driver is not the one customs cleared: who carries the goods is in doubt.
 	tracker.AlertDriverMismatch: 4,
 	// sos has no weight: a call for help is answered at once, and says nothing of the cargo.

@@ -189,7 +189,6 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 		}
 	}
 	for _, ge := range evs {
-		out.Events = append(out.Events, tracker.ZoneEvent(f.VehicleID, ge, f.Seq, f.Late))
 		if err := e.zoneEvent(ctx, vs, f, ge, out); err != nil {
 			return err
 		}
@@ -294,9 +293,21 @@ func (vs *vstate) alert(typ, sev, key string, t time.Time, lat, lon float64) tra
 	return a
 }
 
-// zoneEvent applies one geofence event to the vehicle's state and raises crossing alerts.
+// zoneEvent records one geofence event, applies it to the vehicle's state and raises crossing
+// alerts.
 func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge geofence.Event, out *tracker.Outcome) error {
 	in, outb := vs.activeDir(f.Time, tracker.Inbound), vs.activeDir(f.Time, tracker.Outbound)
+	// A crossing is judged against the declaration of its own direction only.
+	d := in
+	if ge.Direction == geofence.Outbound {
+		d = outb
+	}
+	var gap *crossGap
+	if ge.Type == geofence.BorderCross {
+		from, to := vs.around(ge.Time, pt(f))
+		gap = e.placeCrossing(d, &ge, from, to)
+	}
+	out.Events = append(out.Events, crossEvent(f.VehicleID, ge, f.Seq, f.Late, gap))
 	switch ge.Type {
 	case geofence.ZoneEnter:
 		switch ge.Kind {
@@ -320,12 +331,7 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 			vs.ports = slices.DeleteFunc(vs.ports, func(id string) bool { return id == ge.ZoneID })
 		}
 	case geofence.BorderCross:
-		// A crossing is judged against the declaration of its own direction only.
-		d := in
-		if ge.Direction == geofence.Outbound {
-			d = outb
-		}
-		key, typ := e.crossing(vs, d, ge, f.Late, "", out)
+		key, typ := e.crossing(vs, d, ge, f.Late, "", gap, out)
 		vs.crossed = append(vs.crossed, timedNote{ge.Time, crossNote{has: true, port: ge.PortZoneID, key: key, typ: typ}})
 		if ge.Direction == geofence.Inbound {
 			vs.entered = true
@@ -351,11 +357,24 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 	return nil
 }
 
+// crossEvent is the event of a geofence event; a crossing hidden in a gap says so.
+func crossEvent(vehicleID string, ge geofence.Event, fixSeq uint64, late bool, gap *crossGap) tracker.Event {
+	ev := tracker.ZoneEvent(vehicleID, ge, fixSeq, late)
+	if gap != nil {
+		ev.Attrs["port_unknown"] = true
+		ev.Attrs["gap_s"] = gap.gap.Seconds()
+	}
+	return ev
+}
+
 // crossing raises the alerts of a border crossing: outside every port, or at a port other
-// than the declared one. key, when set, is the alert a late fix refines.
-func (e *Engine) crossing(vs *vstate, d *decl, ge geofence.Event, late bool, key string, out *tracker.Outcome) (string, string) {
+// than the declared one, or, when gap is set, somewhere unknown. key, when set, is the alert a
+// late fix refines.
+func (e *Engine) crossing(vs *vstate, d *decl, ge geofence.Event, late bool, key string, gap *crossGap, out *tracker.Outcome) (string, string) {
 	var typ, msg string
 	switch {
+	case gap != nil:
+		typ, msg = tracker.AlertBorderCrossingUnverified, unverifiedMessage(ge.Direction, gap)
 	case ge.PortZoneID == "":
 		typ, msg = tracker.AlertBorderCrossingOutsidePort, "border crossed outside every port ("+ge.Direction+")"
 	case d != nil && d.PortZoneID != "" && ge.PortZoneID != d.PortZoneID:
@@ -367,7 +386,7 @@ func (e *Engine) crossing(vs *vstate, d *decl, ge geofence.Event, late bool, key
 		key = fmt.Sprintf("%s:%s:%d", typ, vs.id, ge.Time.Unix())
 		e.m.alerts.WithLabelValues(typ).Inc()
 	}
-	a := vs.alert(typ, tracker.SeverityCritical, key, ge.Time, ge.Lat, ge.Lon)
+	a := vs.alert(typ, crossingSeverity(typ), key, ge.Time, ge.Lat, ge.Lon)
 	a.Late = late
 	a.Message = msg
 	a.ZoneID = strp(ge.PortZoneID)
@@ -379,9 +398,22 @@ func (e *Engine) crossing(vs *vstate, d *decl, ge geofence.Event, late bool, key
 	if d != nil {
 		ev["declared_port_zone_id"] = d.PortZoneID
 	}
+	if gap != nil {
+		ev["gap_s"], ev["last_fix"], ev["next_fix"] = gap.gap.Seconds(), gap.from, gap.to
+		ev["nearest_port_zone_id"], ev["via_port_s"] = nilIfEmpty(gap.port), gap.viaPort.Seconds()
+	}
 	a.Evidence = evidence(ev)
 	out.Alerts = append(out.Alerts, a)
 	return key, typ
+}
+
+// crossingSeverity: a crossing seen outside a port or at the wrong one is critical; one whose
+// place is unknown is a warning.
+func crossingSeverity(typ string) string {
+	if typ == tracker.AlertBorderCrossingUnverified {
+		return tracker.SeverityWarning
+	}
+	return tracker.SeverityCritical
 }
 
 func nilIfEmpty(s string) any {
@@ -686,13 +718,15 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 		for _, c := range cs {
 			prior := known
 			known = crossNote{}
-			k, typ := e.crossing(vs, vs.activeDir(c.Time, c.Direction), c, true, prior.key, out)
+			d := vs.activeDir(c.Time, c.Direction)
+			gap := e.placeCrossing(d, &c, point{hf.from.t, hf.from.lat, hf.from.lon}, point{hf.to.t, hf.to.lat, hf.to.lon})
+			k, typ := e.crossing(vs, d, c, true, prior.key, gap, out)
 			if k == "" && prior.key != "" {
 				out.Alerts = append(out.Alerts, vs.disproved(prior, c))
 			}
 			if !prior.has || prior.port != c.PortZoneID {
 				// A crossing nobody recorded, or recorded at the wrong place: record it for replay.
-				out.Events = append(out.Events, tracker.ZoneEvent(f.VehicleID, c, f.Seq, true))
+				out.Events = append(out.Events, crossEvent(f.VehicleID, c, f.Seq, true, gap))
 			}
 			*hf.note = crossNote{has: true, port: c.PortZoneID, key: k, typ: typ}
 		}
@@ -709,7 +743,7 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 
 // disproved closes a crossing alert that blind-area fixes show was a legitimate crossing.
 func (vs *vstate) disproved(prior crossNote, c geofence.Event) tracker.Alert {
-	a := vs.alert(prior.typ, tracker.SeverityCritical, prior.key, c.Time, c.Lat, c.Lon)
+	a := vs.alert(prior.typ, crossingSeverity(prior.typ), prior.key, c.Time, c.Lat, c.Lon)
 	a.Late = true
 	a.Message = "blind-area fixes place the crossing at " + c.PortZoneID + ", where it was allowed"
 	a.ZoneID = strp(c.PortZoneID)

@@ -13,6 +13,7 @@ import (
 // border are not customs' business: trucks queue at Mongolian mines every day.
 type jurisdiction struct {
 	lines atomic.Pointer[[]borderLine]
+	ports atomic.Pointer[[]portSpot] // where a crossing is lawful (unverified.go)
 }
 
 type borderLine struct {
@@ -20,7 +21,7 @@ type borderLine struct {
 	right bool // the domestic side is right of the drawing direction
 }
 
-// set takes the border zones out of a zone set.
+// set takes the border and port zones out of a zone set.
 func (j *jurisdiction) set(zones []geofence.Zone) {
 	var lines []borderLine
 	for _, z := range zones {
@@ -38,6 +39,8 @@ func (j *jurisdiction) set(zones []geofence.Zone) {
 		}
 	}
 	j.lines.Store(&lines)
+	ports := portSpots(zones)
+	j.ports.Store(&ports)
 }
 
 // domestic reports whether the point is on the domestic side of the nearest border line; with

@@ -70,6 +70,12 @@ type Config struct {
 	// ResidentMaxStay is the deadline of a resident car that entered without a declaration
 	// (default 24 h).
 	ResidentMaxStay time.Duration
+	// CrossingGapMax: a border crossing between fixes farther apart in time is unverified,
+	// its port unknown, whatever the straight line between them says (default 30 min).
+	CrossingGapMax time.Duration
+	// TruckKmh is the speed at which a truck could drive from a fix to a port and on to the
+	// next fix: a gap that long hides where it crossed (default 90 km/h).
+	TruckKmh float64
 	// History is how many recent fixes per vehicle are kept to place late fixes (default 32).
 	History int
 }
@@ -95,6 +101,8 @@ func (c *Config) defaults() {
 	setF(&c.MeetingRadiusM, 100)
 	set(&c.Meeting, 10*time.Minute)
 	set(&c.ResidentMaxStay, 24*time.Hour)
+	set(&c.CrossingGapMax, 30*time.Minute)
+	setF(&c.TruckKmh, 90)
 	if c.History == 0 {
 		c.History = 32
 	}

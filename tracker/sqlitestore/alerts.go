@@ -35,9 +35,9 @@ func upsertAlert(ctx context.Context, tx *sql.Tx, a *tracker.Alert) error {
 		return err
 	}
 	a.ID = id
-	_, err = tx.ExecContext(ctx, `UPDATE alerts SET severity = ?, updated_us = ?, zone_id = COALESCE(?, zone_id), declaration_id = COALESCE(?, declaration_id),
+	_, err = tx.ExecContext(ctx, `UPDATE alerts SET type = ?, severity = ?, updated_us = ?, zone_id = COALESCE(?, zone_id), declaration_id = COALESCE(?, declaration_id),
 		late = ?, lat = ?, lon = ?, message = ?, active = ?, evidence = ? WHERE id = ?`,
-		a.Severity, us(a.UpdatedAt), a.ZoneID, a.DeclarationID, a.Late, a.Lat, a.Lon, a.Message, a.Active, evidence, id)
+		a.Type, a.Severity, us(a.UpdatedAt), a.ZoneID, a.DeclarationID, a.Late, a.Lat, a.Lon, a.Message, a.Active, evidence, id)
 	return err
 }
 

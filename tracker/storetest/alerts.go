@@ -25,6 +25,9 @@ func testAlertDedup(t *testing.T, s Store) {
 	upd := newAlert("v1", "detour:v1:decl-7", base.Add(5*time.Minute))
 	upd.UpdatedAt = base.Add(5 * time.Minute)
 	upd.Severity = tracker.SeverityCritical
+	// What kind of incident it is may change too: blind-area fixes place a crossing first
+	// recorded as unverified.
+	upd.Type = tracker.AlertUnauthorizedStop
 	upd.Message = "off the corridor by 3.4 km"
 	upd.Evidence = json.RawMessage(`{"fix_ids":[1,2,3],"distance_m":3400}`)
 	upd.Lat, upd.Lon, upd.Late = 43.7, 112.0, true

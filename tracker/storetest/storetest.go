@@ -14,7 +14,7 @@
 //     nothing of the batch is stored.
 //   - Alerts: a new alert without Status is open. An alert whose DedupKey matches an alert that
 //     is not resolved updates it and takes its ID: Time, Status and who handled it are kept;
-//     Severity, Active, Message, Evidence, Lat, Lon, Late and UpdatedAt are replaced, ZoneID and
+//     Type, Severity, Active, Message, Evidence, Lat, Lon, Late and UpdatedAt are replaced, ZoneID and
 //     DeclarationID too when given. A resolved alert's key starts a new alert.
 //   - SetAlertStatus allows open → acknowledged, open → resolved and acknowledged → resolved;
 //     anything else is tracker.ErrTransition. It records user and time (AckedBy/AckedAt or
