@@ -39,6 +39,8 @@ type TargetOrder struct {
 	FiredZoneID string     `json:"fired_zone_id,omitempty"`
 	ClosedAt    *time.Time `json:"closed_at,omitempty"`
 	ClosedBy    string     `json:"closed_by,omitempty"`
+	// Photos are the SHA-256 (hex) of the inspection's photos, uploaded before the result.
+	Photos []string `json:"photos,omitempty"`
 	// Result is the inspection's, once reported.
 	Result *InspectionResult `json:"result,omitempty"`
 	// Version counts the order's changes: an update must name the version it read.
@@ -81,10 +83,8 @@ type InspectionResult struct {
 	Found    bool   `json:"found"`
 	Category string `json:"category"`
 	Note     string `json:"note,omitempty"`
-	// Photos are the SHA-256 (hex) of the photos uploaded for the order.
-	Photos []string  `json:"photos"`
-	By     string    `json:"by"`
-	At     time.Time `json:"at"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
 }
 
 // Inspection result categories.

@@ -34,6 +34,7 @@ import (
 	"github.com/borderwatch/borderwatch/tracker/risk"
 	"github.com/borderwatch/borderwatch/tracker/rules"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
+	"github.com/borderwatch/borderwatch/tracker/targeting"
 )
 
 // checkEvery is how often the rules' timers run, on the data's clock: well within their
@@ -52,6 +53,7 @@ type app struct {
 	rules    *rules.Engine
 	hub      *mapui.Hub
 	risk     *risk.Scorer
+	targets  *targeting.Service
 	api      *mapui.Server
 	notifier *notifier.Notifier
 
@@ -165,6 +167,12 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if err := a.risk.Load(ctx, a.store); err != nil {
 		return nil, err
 	}
+	a.targets = targeting.New(targeting.Config{Store: a.store, Audit: a.access, Notify: a.hub, Now: cfg.Now,
+		EscalateAfter: cfg.EscalateAfter, RandomShare: cfg.RandomTargetShare, Logger: a.log, Registerer: a.reg})
+	a.targets.SetZones(zones)
+	if err := a.targets.Load(ctx); err != nil {
+		return nil, err
+	}
 	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now})
 	if err := a.rules.Load(ctx); err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
@@ -172,7 +180,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	a.pipeline = tracker.NewPipeline(tracker.PipelineConfig{
 		Store:      a.store,
 		Evaluator:  a.rules,
-		Publisher:  publishers{a.hub, a.risk},
+		Publisher:  publishers{a.hub, a.risk, a.targets},
 		Logger:     a.log,
 		Registerer: a.reg,
 		Now:        cfg.Now,
@@ -210,6 +218,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Gates:               a.rules,
 		Hub:                 a.hub,
 		Risk:                a.risk,
+		Targets:             a.targets,
 		Logger:              a.log,
 		Gatherer:            a.reg,
 		Now:                 cfg.Now,
@@ -219,6 +228,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		VehiclesChanged:     a.rules.VehicleChanged,
 		ZonesChanged: func(ctx context.Context, zs []geofence.Zone) error {
 			a.rules.ZonesChanged(zs)
+			a.targets.SetZones(zs)
 			return a.engine.SetZones(ctx, zs)
 		},
 	}, a.reg)
@@ -309,6 +319,11 @@ func (a *app) run(ctx context.Context) error {
 		defer close(rulesDone)
 		a.pipeline.RunChecks(rulesCtx, a.rules, checkEvery)
 	}()
+	targetsDone := make(chan struct{})
+	go func() {
+		defer close(targetsDone)
+		a.targets.Run(rulesCtx)
+	}()
 
 	gwCtx, stopGateways := context.WithCancel(context.Background())
 	defer stopGateways()
@@ -386,6 +401,7 @@ func (a *app) run(ctx context.Context) error {
 	wg.Wait()
 	stopRules()
 	<-rulesDone
+	<-targetsDone
 	a.pipeline.Close()
 	stopNotifier()
 	<-notifierDone
@@ -461,6 +477,7 @@ func (a *app) maintainPostgres(ctx context.Context, pg *pgstore.Store) {
 		zs, err := a.store.Zones(ctx)
 		if err == nil {
 			a.rules.ZonesChanged(zs)
+			a.targets.SetZones(zs)
 			err = a.engine.SetZones(ctx, zs)
 		}
 		if err != nil && ctx.Err() == nil {
