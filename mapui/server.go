@@ -41,13 +41,13 @@ type Config struct {
 	Store Store
 	// Access decides who may do what: logins, sessions, users and the audit log. It must be
 	// over Store.
-	Access   *access.Service
-	Ingest   Ingest
-	Gates    GateHandler // may be nil: gate reads are stored as events only
-	Hub      *Hub
-	Risk     Ranker // may be nil: no risk ranking
+	Access *access.Service
+	Ingest Ingest
+	Gates  GateHandler // may be nil: gate reads are stored as events only
+	Hub    *Hub
+	Risk   Ranker // may be nil: no risk ranking
 	// Targets runs targeting orders and dispatch; nil: no /targets, /assignments, /stats/hits.
-	Targets *targeting.Service
+	Targets  *targeting.Service
 	Logger   *slog.Logger
 	Gatherer prometheus.Gatherer
 	// ZonesChanged is called after any zone edit with the whole new zone set, to update the

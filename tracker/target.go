@@ -80,9 +80,9 @@ const (
 
 // InspectionResult is what an inspection found.
 type InspectionResult struct {
-	Found    bool   `json:"found"`
-	Category string `json:"category"`
-	Note     string `json:"note,omitempty"`
+	Found    bool      `json:"found"`
+	Category string    `json:"category"`
+	Note     string    `json:"note,omitempty"`
 	By       string    `json:"by"`
 	At       time.Time `json:"at"`
 }
