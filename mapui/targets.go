@@ -171,8 +171,12 @@ func (s *Server) addPhoto(c *gin.Context) {
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, targeting.MaxPhotoBytes+1))
-	if err != nil {
+	switch {
+	case err != nil:
 		badRequest(c, "the photo could not be read")
+		return
+	case len(data) > targeting.MaxPhotoBytes:
+		fail(c, http.StatusRequestEntityTooLarge, "too_large", "a photo may have at most 5 MiB")
 		return
 	}
 	by, ok := s.actor(c)

@@ -276,3 +276,131 @@ func waitNotice(t *testing.T, ws interface{ ReadJSON(any) error }, kind string) 
 		}
 	}
 }
+
+// TestTargetAttacks performs what a careless or hostile client might: malformed orders,
+// another port's orders, oversized and disguised photos, path-traversal names, replayed steps.
+// Each is refused with a 4xx and a reason, and the server keeps serving.
+func TestTargetAttacks(t *testing.T) {
+	a, ernAlert, cekAlert := targetAPI(t)
+	cmd := access.RoleCommand
+	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	far := time.Now().Add(100 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	for _, body := range []any{
+		map[string]any{"vehicle_id": "ERN", "reason": "hunch", "action": "inspect_next_crossing"},
+		map[string]any{"vehicle_id": "ERN", "reason": "risk", "action": "shoot"},
+		map[string]any{"vehicle_id": "ERN", "reason": "risk", "action": "inspect_at_yard", "valid_until": past},
+		map[string]any{"vehicle_id": "ERN", "reason": "risk", "action": "inspect_at_yard", "valid_until": far},
+		map[string]any{"vehicle_id": "NOPE", "reason": "risk", "action": "inspect_at_yard"},
+		map[string]any{"reason": "risk", "action": "inspect_at_yard"},
+		map[string]any{"vehicle_id": "ERN", "plate": "蒙M54321", "reason": "risk", "action": "inspect_at_yard"},
+		map[string]any{"vehicle_id": "ERN", "reason": "alert", "action": "inspect_at_yard"},
+		map[string]any{"vehicle_id": "ERN", "reason": "risk", "alert_id": ernAlert, "action": "inspect_at_yard"},
+		map[string]any{"vehicle_id": "CEK", "reason": "alert", "alert_id": ernAlert, "action": "inspect_at_yard"},
+		map[string]any{"reason": "alert", "alert_id": 999999, "action": "inspect_at_yard"},
+		map[string]any{"vehicle_id": "ERN", "reason": "risk", "action": "inspect_at_yard", "port_id": "yard-erenhot-1"},
+		map[string]any{"vehicle_id": "ERN", "reason": "risk", "action": "inspect_at_yard", "note": strings.Repeat("长", 1000)},
+		map[string]any{"vehicle_id": "ERN", "reason": "risk", "action": "inspect_at_yard", "level": "district"}, // unknown field
+		`{"vehicle_id": "ERN",`,
+	} {
+		a.do("POST", "/api/v1/targets", cmd, body, 400)
+	}
+	// A patrol may not issue; a port may not issue for another port, nor on another port's alert.
+	a.do("POST", "/api/v1/targets", access.RolePatrol, map[string]any{"vehicle_id": "ERN", "reason": "risk", "action": "inspect_at_yard"}, 403)
+	a.do("POST", "/api/v1/targets", "command-erenhot", map[string]any{"vehicle_id": "CEK", "reason": "risk", "action": "inspect_at_yard", "port_id": "port-ceke"}, 403)
+	a.do("POST", "/api/v1/targets", "command-erenhot", map[string]any{"reason": "alert", "alert_id": cekAlert, "action": "inspect_at_yard"}, 400)
+	a.do("POST", "/api/v1/assignments", "command-erenhot", map[string]any{"alert_id": cekAlert, "team": "port-erenhot"}, 400)
+
+	// Ceke's order is not Erenhot's to see, dispatch, photograph, report or cancel.
+	var ceke, district tracker.TargetOrder
+	a.req("POST", "/api/v1/targets", a.tokens["command-ceke"], map[string]any{"vehicle_id": "CEK", "reason": "risk", "action": "intercept_now"}, 201, &ceke)
+	a.req("POST", "/api/v1/targets", a.tokens[cmd], map[string]any{"vehicle_id": "ERN", "reason": "risk", "action": "inspect_at_yard", "port_id": "port-erenhot"}, 201, &district)
+	for _, who := range []string{"patrol-erenhot", "command-erenhot"} {
+		a.do("GET", "/api/v1/targets/"+ceke.ID, who, nil, 404)
+		a.upload("/api/v1/targets/"+ceke.ID+"/photos", a.tokens[who], "photo", "x.png", pngPhoto(t, 1), 404)
+		a.do("POST", "/api/v1/targets/"+ceke.ID+"/result", who, map[string]any{"found": false}, 404)
+	}
+	var list struct{ Targets []tracker.TargetOrder }
+	a.req("GET", "/api/v1/targets", a.tokens["command-erenhot"], nil, 200, &list)
+	for _, o := range list.Targets {
+		if o.PortID != "port-erenhot" {
+			t.Errorf("Erenhot's command lists order %s of %q", o.ID, o.PortID)
+		}
+	}
+	a.do("DELETE", "/api/v1/targets/"+ceke.ID, "command-erenhot", nil, 404)
+	a.do("DELETE", "/api/v1/targets/"+district.ID, "command-erenhot", nil, 403) // the district's order
+	a.do("POST", "/api/v1/assignments", "command-erenhot", map[string]any{"order_id": ceke.ID, "team": "port-erenhot"}, 404)
+	a.do("POST", "/api/v1/assignments", "command-erenhot", map[string]any{"order_id": district.ID, "user": "patrol-ceke"}, 403)
+	for _, body := range []any{
+		map[string]any{"order_id": district.ID},
+		map[string]any{"order_id": district.ID, "team": "port-erenhot", "user": "patrol-erenhot"},
+		map[string]any{"order_id": district.ID, "team": "yard-erenhot-1"},
+		map[string]any{"order_id": district.ID, "user": "command-erenhot"}, // no patrol
+		map[string]any{"order_id": district.ID, "user": "nobody"},
+		map[string]any{"alert_id": ernAlert, "order_id": district.ID, "team": "port-erenhot"},
+	} {
+		a.do("POST", "/api/v1/assignments", cmd, body, 400)
+	}
+
+	// Photos: too large, not an image, an image's name on HTML, traversal in the name.
+	path := "/api/v1/targets/" + district.ID + "/photos"
+	patrol := a.tokens["patrol-erenhot"]
+	big := append(pngPhoto(t, 3), make([]byte, targeting.MaxPhotoBytes)...)
+	a.upload(path, patrol, "photo", "big.png", big, 413)
+	a.upload(path, patrol, "photo", "huge.png", append(big, make([]byte, 2<<20)...), 413)
+	a.upload(path, patrol, "photo", "evil.png", []byte("<html><script>alert(1)</script></html>"), 400)
+	a.upload(path, patrol, "photo", "a.jpg", []byte("MZ\x90\x00 an executable"), 400)
+	a.upload(path, patrol, "photo", "empty.png", nil, 400)
+	a.upload(path, patrol, "file", "wrong-field.png", pngPhoto(t, 4), 400)
+	a.do("POST", path, "patrol-erenhot", `{"photo":"not multipart"}`, 400)
+	var p tracker.Photo
+	json.Unmarshal(a.upload(path, patrol, "photo", "../../../../etc/passwd", pngPhoto(t, 5), 201), &p)
+	if len(p.SHA256) != 64 || strings.Contains(string(a.do("GET", "/api/v1/targets/"+district.ID, "patrol-erenhot", nil, 200)), "passwd") {
+		t.Errorf("a photo named by a traversal path: %+v, or its name kept", p)
+	}
+	for _, sha := range []string{"..%2F..%2Fetc%2Fpasswd", strings.ToUpper(p.SHA256), "0000", strings.Repeat("0", 64)} {
+		req, _ := http.NewRequest("GET", a.srv.URL+"/api/v1/targets/"+district.ID+"/photos/"+sha, nil)
+		req.Header.Set("Authorization", "Bearer "+patrol)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 && resp.StatusCode != 404 {
+			t.Errorf("GET photo %q: %d, want 400 or 404", sha, resp.StatusCode)
+		}
+	}
+	a.photo(ceke.ID, p.SHA256, a.tokens["command-ceke"], 404) // Erenhot's photo under Ceke's order
+
+	// Results: a finding needs its category; nothing found has none; only once.
+	for _, body := range []any{
+		map[string]any{"found": true},
+		map[string]any{"found": true, "category": "none"},
+		map[string]any{"found": false, "category": "prohibited_items"},
+		map[string]any{"found": true, "category": "undeclared_goods", "note": strings.Repeat("x", 2001)},
+		map[string]any{"found": "yes"},
+	} {
+		a.do("POST", "/api/v1/targets/"+district.ID+"/result", "patrol-erenhot", body, 400)
+	}
+	a.do("POST", "/api/v1/targets/"+district.ID+"/result", "patrol-erenhot", map[string]any{"found": false}, 200)
+	a.do("POST", "/api/v1/targets/"+district.ID+"/result", "patrol-erenhot", map[string]any{"found": true, "category": "prohibited_items"}, 409)
+	a.upload(path, patrol, "photo", "late.png", pngPhoto(t, 6), 409)
+	a.do("DELETE", "/api/v1/targets/"+district.ID, cmd, nil, 409)
+	a.do("DELETE", "/api/v1/targets/"+ceke.ID, "command-ceke", map[string]string{"reason": "情报有误"}, 200)
+	a.do("DELETE", "/api/v1/targets/"+ceke.ID, "command-ceke", nil, 409)
+	a.do("GET", "/api/v1/targets?status=lost", cmd, nil, 400)
+	a.do("GET", "/api/v1/stats/hits?from=yesterday", cmd, nil, 400)
+
+	// The refusals are audited too.
+	var audit struct{ Records []tracker.AuditRecord }
+	a.req("GET", "/api/v1/audit?limit=1000", a.tokens[access.RoleAuditor], nil, 200, &audit)
+	refused := 0
+	for _, r := range audit.Records {
+		if strings.HasPrefix(r.Action, "target.") && r.Result == "refused" {
+			refused++
+		}
+	}
+	if refused < 10 {
+		t.Errorf("%d refused targeting actions audited, want every one", refused)
+	}
+	a.do("GET", "/healthz", "", nil, 200)
+}
