@@ -173,6 +173,9 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if err := a.targets.Load(ctx); err != nil {
 		return nil, err
 	}
+	if err := a.learnRisk(ctx); err != nil {
+		return nil, err
+	}
 	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now})
 	if err := a.rules.Load(ctx); err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
@@ -324,6 +327,7 @@ func (a *app) run(ctx context.Context) error {
 		defer close(targetsDone)
 		a.targets.Run(rulesCtx)
 	}()
+	go a.keepLearning(rulesCtx)
 
 	gwCtx, stopGateways := context.WithCancel(context.Background())
 	defer stopGateways()
@@ -510,6 +514,43 @@ func (a *app) newNotifier() error {
 		a.log.Info("webhook", "name", h.Name, "signed", h.Secret != "")
 	}
 	return err
+}
+
+// learnEvery is how often the risk weights learn again from the inspections' hit rates.
+const learnEvery = 10 * time.Minute
+
+// learnRisk weighs the risk ranking's alert types by their orders' hit rates of the last 90
+// days of the data's clock.
+func (a *app) learnRisk(ctx context.Context) error {
+	now := a.cfg.Now()
+	st, err := a.targets.Stats(ctx, targeting.Actor{Username: "system", Unit: tracker.UnitDistrict}, now.AddDate(0, 0, -risk.LearnWindow), time.Time{})
+	if err != nil {
+		return fmt.Errorf("risk: hit rates: %w", err)
+	}
+	hits := map[string]risk.Hits{}
+	for _, r := range st.Rows {
+		h := hits[r.Source]
+		h.Inspected += r.Inspected
+		h.Found += r.Found
+		hits[r.Source] = h
+	}
+	a.risk.Learn(hits)
+	return nil
+}
+
+func (a *app) keepLearning(ctx context.Context) {
+	t := time.NewTicker(learnEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.learnRisk(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("learning risk weights", "err", err)
+			}
+		}
+	}
 }
 
 // publishers hands the pipeline's commits to each of its publishers in turn.
