@@ -101,7 +101,7 @@ export function mountTargets(root: HTMLElement, _me: Me): () => void {
       h('td', {}, t(`action_${o.action}`)),
       h('td', {}, t(`level_${o.level}`)),
       h('td', {}, o.port_id ? names.zone(o.port_id) : t('port_where_found')),
-      h('td', { class: 'status' }, t(`tstatus_${o.status}`)),
+      h('td', { class: 'order-status' }, t(`tstatus_${o.status}`)),
       h('td', {}, fmtTime(o.created_at).slice(0, 16)),
       h('td', {}, fmtTime(o.valid_until).slice(0, 16)),
       h('td', {}, firedWhere(o, names)),
