@@ -41,6 +41,8 @@ type Config struct {
 	// Clock, when set, is the simulated clock to run on (Start and Speedup are then its own);
 	// nil: a new one from Start and Speedup when Run starts.
 	Clock *Clock
+	// Inspect, when set (and APIURL), plays the targeting loop: orders, inspections, results.
+	Inspect *Inspection
 }
 
 // Sim is a configured simulation.
@@ -95,6 +97,9 @@ func New(cfg Config) (*Sim, error) {
 	}
 	return &Sim{cfg: cfg, w: w}, nil
 }
+
+// Scenario is the scenario the simulation plays.
+func (s *Sim) Scenario() *Scenario { return s.cfg.Scenario }
 
 // Truth returns the injections so far.
 func (s *Sim) Truth() Truth { return s.w.truth.snapshot() }
@@ -153,6 +158,20 @@ func (s *Sim) Run(ctx context.Context) error {
 					w.truth.until(c.Now())
 				}
 			}
+		}()
+	}
+	if in, c := s.cfg.Inspect, w.clock.(*Clock); in != nil && w.api != nil && c != nil {
+		cmdAPI, patrolAPI, err := w.simUsers(ctx, w.api)
+		if err != nil {
+			return err
+		}
+		insp := &inspector{Inspection: in.withDefaults(), w: w, command: cmdAPI, patrol: patrolAPI,
+			rng: rand.New(rand.NewPCG(w.seed, 18)), targeted: map[string]time.Time{}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			insp.run(ctx, c)
+			s.cfg.Logger.Info("simulated inspections", "orders_issued", insp.issued, "results_reported", insp.reported)
 		}()
 	}
 	for _, v := range vs {
