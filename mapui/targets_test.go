@@ -233,21 +233,7 @@ func TestTargetToInspection(t *testing.T) {
 
 func (a *api) photo(orderID, sha, token string, want int) []byte {
 	a.t.Helper()
-	req, _ := http.NewRequest("GET", a.srv.URL+"/api/v1/targets/"+orderID+"/photos/"+sha, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		a.t.Fatalf("GET photo %s: %d, want %d: %s", sha, resp.StatusCode, want, b)
-	}
-	if want == 200 && resp.Header.Get("X-Content-Type-Options") != "nosniff" {
-		a.t.Error("a photo is served without X-Content-Type-Options: nosniff")
-	}
-	return b
+	return a.req("GET", "/api/v1/targets/"+orderID+"/photos/"+sha, token, nil, want, nil)
 }
 
 type notice struct {

@@ -5,7 +5,7 @@
 // hit table counts one hit.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiCall, apiLogin, feedAll, launch, newPage, shots, sleep, startServer } from './helpers.mjs';
+import { apiCall, apiLogin, feedAll, inRing, launch, newPage, shots, sleep, startServer } from './helpers.mjs';
 
 let server, browser;
 before(async () => {
@@ -19,16 +19,6 @@ after(async () => {
 
 // A 2×2 PNG (what the server's type check reads are its bytes).
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
-
-function inRing(p, ring) {
-  let inside = false;
-  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-    const [xi, yi] = ring[i];
-    const [xj, yj] = ring[j];
-    if (yi > p[1] !== yj > p[1] && p[0] < ((xj - xi) * (p[1] - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}
 
 /** A point where the border line runs through the port zone, and four points across it inside the zone. */
 function crossingIn(zones, portId) {
