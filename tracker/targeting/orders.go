@@ -341,15 +341,7 @@ func (s *Service) Publish(_ []tracker.Fix, events []tracker.Event, _ []tracker.A
 		}
 		s.mu.RLock()
 		k := s.zones[ev.ZoneID].kind
-		targeted := false
-		if isCrossing(k) || k == geofence.KindYard {
-			for _, o := range s.open {
-				if o.VehicleID == ev.VehicleID && o.Status == tracker.TargetActive {
-					targeted = true
-					break
-				}
-			}
-		}
+		targeted := (isCrossing(k) || k == geofence.KindYard) && s.active[ev.VehicleID] > 0
 		s.mu.RUnlock()
 		if !targeted {
 			continue

@@ -143,8 +143,10 @@ type Service struct {
 
 	mu    sync.RWMutex
 	zones map[string]zoneInfo
-	// open are the active and fired orders by ID, what a hit is looked for in without the store.
-	open map[string]tracker.TargetOrder
+	// open are the active and fired orders by ID, what a hit is looked for in without the store;
+	// active counts the active ones by vehicle, for the pipeline's every zone entry.
+	open   map[string]tracker.TargetOrder
+	active map[string]int
 
 	arrivals chan Hit
 
@@ -184,6 +186,7 @@ func New(cfg Config) *Service {
 		log:      cfg.Logger,
 		zones:    map[string]zoneInfo{},
 		open:     map[string]tracker.TargetOrder{},
+		active:   map[string]int{},
 		arrivals: make(chan Hit, arrivalQueue),
 		fired:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bw_targets_fired_total", Help: "Targeting orders fired, by how the vehicle was found."}, []string{"via"}),
 		escalated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bw_assignments_escalated_total",
@@ -231,8 +234,14 @@ func (s *Service) Load(ctx context.Context) error {
 			open[o.ID] = o
 		}
 	}
+	active := map[string]int{}
+	for _, o := range open {
+		if o.Status == tracker.TargetActive && o.VehicleID != "" {
+			active[o.VehicleID]++
+		}
+	}
 	s.mu.Lock()
-	s.open = open
+	s.open, s.active = open, active
 	s.mu.Unlock()
 	return nil
 }
@@ -241,8 +250,16 @@ func (s *Service) Load(ctx context.Context) error {
 func (s *Service) remember(o tracker.TargetOrder) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if old, ok := s.open[o.ID]; ok && old.Status == tracker.TargetActive && old.VehicleID != "" {
+		if s.active[old.VehicleID]--; s.active[old.VehicleID] <= 0 {
+			delete(s.active, old.VehicleID)
+		}
+	}
 	if o.Status == tracker.TargetActive || o.Status == tracker.TargetFired {
 		s.open[o.ID] = o
+		if o.Status == tracker.TargetActive && o.VehicleID != "" {
+			s.active[o.VehicleID]++
+		}
 	} else {
 		delete(s.open, o.ID)
 	}
