@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/targeting"
 )
 
 func (s *Server) events(c *gin.Context) {
@@ -226,7 +227,16 @@ func (s *Server) gateEvent(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"event": ev, "alerts": alerts})
+	// hold tells the gate system to keep the barrier down: a targeting order holds the vehicle.
+	holds := []tracker.TargetOrder{}
+	if s.cfg.Targets != nil {
+		var err error
+		if holds, err = s.cfg.Targets.Match(c.Request.Context(), targeting.Hit{VehicleID: ev.VehicleID, Plate: g.Plate,
+			ZoneID: g.GateZoneID, Via: targeting.ViaGateRead, Time: g.Time}); err != nil {
+			s.log.Error("gate read: matching targeting orders", "zone_id", g.GateZoneID, "err", err)
+		}
+	}
+	c.JSON(http.StatusCreated, gin.H{"event": ev, "alerts": alerts, "hold": len(holds) > 0, "orders": holds})
 }
 
 // matchGate finds the vehicle a gate read names, by plate and then by card.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/targeting"
 )
 
 // maxNetKg bounds a declared net weight: far above any road train, below what makes no sense.
@@ -82,6 +83,12 @@ func (s *Server) createDeclaration(c *gin.Context) {
 	}
 	if s.cfg.DeclarationsChanged != nil {
 		s.cfg.DeclarationsChanged(c.Request.Context(), d)
+	}
+	if s.cfg.Targets != nil {
+		if _, err := s.cfg.Targets.Match(c.Request.Context(), targeting.Hit{VehicleID: d.VehicleID, ZoneID: d.PortZoneID,
+			Via: targeting.ViaDeclaration, Time: d.CreatedAt}); err != nil {
+			s.log.Error("declaration: matching targeting orders", "declaration", d.ID, "err", err)
+		}
 	}
 	if s.audited(c, "declaration.create", "declaration:"+d.ID, d) {
 		c.JSON(http.StatusCreated, d)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/targeting"
 )
 
 // Hub fans committed positions and alert changes out to WebSocket clients. Publish never
@@ -38,8 +39,9 @@ type Hub struct {
 }
 
 type published struct {
-	fixes  []tracker.Fix
-	alerts []tracker.Alert
+	fixes   []tracker.Fix
+	alerts  []tracker.Alert
+	notices []targeting.Notice
 }
 
 // NewHub makes a hub; Run must be running for it to deliver. A nil log is slog.Default().
@@ -95,7 +97,7 @@ func (h *Hub) Publish(fixes []tracker.Fix, _ []tracker.Event, alerts []tracker.A
 	}
 	h.pubMu.Unlock()
 	select {
-	case h.in <- published{kept, slices.Clone(alerts)}:
+	case h.in <- published{fixes: kept, alerts: slices.Clone(alerts)}:
 	default:
 		h.dropped.Inc()
 	}
@@ -111,6 +113,23 @@ func (h *Hub) Run(ctx context.Context) {
 			h.deliver(p)
 		}
 	}
+}
+
+// Notify queues a targeting notice (targeting.Notifier): every user of the district hears it,
+// a port's users when it is their port's, and the user it names wherever they are. It drops
+// (and counts) rather than wait.
+func (h *Hub) Notify(n targeting.Notice) {
+	select {
+	case h.in <- published{notices: []targeting.Notice{n}}:
+	default:
+		h.dropped.Inc()
+	}
+}
+
+// noticeMsg is a notice on the socket: {"type":"target","kind":"fired","order":{…},…}.
+type noticeMsg struct {
+	Type string `json:"type"`
+	targeting.Notice
 }
 
 type positionMsg struct {
@@ -158,6 +177,18 @@ func (h *Hub) deliver(p published) {
 				}
 			}
 			c.queueAlert(msg)
+		}
+	}
+	for i := range p.notices {
+		n := &p.notices[i]
+		msg := h.encode(noticeMsg{"target", *n})
+		if msg == nil {
+			continue
+		}
+		for _, c := range clients {
+			if c.area == nil || (n.PortID != "" && c.area.zones[n.PortID]) || (n.User != "" && n.User == c.session.Username) {
+				c.queueAlert(msg)
+			}
 		}
 	}
 }

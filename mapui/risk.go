@@ -13,6 +13,8 @@ import (
 // Ranker ranks vehicles for inspection (risk.Scorer).
 type Ranker interface {
 	Ranking(now time.Time, limit int) []risk.Target
+	// Weights are the alert types' weights and why those that learned from hit rates moved.
+	Weights() (map[string]float64, map[string]string)
 }
 
 const maxRiskTargets = 200
@@ -48,5 +50,7 @@ func (s *Server) risk(c *gin.Context) {
 		}
 	}
 	cst := time.FixedZone("CST", 8*3600)
-	c.JSON(http.StatusOK, gin.H{"date": now.In(cst).Format("2006-01-02"), "generated_at": now, "targets": out, "method": risk.Method})
+	weights, learned := s.cfg.Risk.Weights()
+	c.JSON(http.StatusOK, gin.H{"date": now.In(cst).Format("2006-01-02"), "generated_at": now, "targets": out, "method": risk.Method,
+		"weights": weights, "learned": learned})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/targeting"
 )
 
 // Ingest is what the API needs of the pipeline.
@@ -40,11 +41,13 @@ type Config struct {
 	Store Store
 	// Access decides who may do what: logins, sessions, users and the audit log. It must be
 	// over Store.
-	Access   *access.Service
-	Ingest   Ingest
-	Gates    GateHandler // may be nil: gate reads are stored as events only
-	Hub      *Hub
-	Risk     Ranker // may be nil: no risk ranking
+	Access *access.Service
+	Ingest Ingest
+	Gates  GateHandler // may be nil: gate reads are stored as events only
+	Hub    *Hub
+	Risk   Ranker // may be nil: no risk ranking
+	// Targets runs targeting orders and dispatch; nil: no /targets, /assignments, /stats/hits.
+	Targets  *targeting.Service
 	Logger   *slog.Logger
 	Gatherer prometheus.Gatherer
 	// ZonesChanged is called after any zone edit with the whole new zone set, to update the
@@ -195,6 +198,21 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.GET("/webhooks/deliveries", s.requirePerm(access.PermWebhooks), s.listDeliveries)
 	a.POST("/webhooks/deliveries/:id/retry", s.requirePerm(access.PermWebhooks), s.retryDelivery)
 
+	if cfg.Targets != nil {
+		a.POST("/targets", s.requirePerm(access.PermTarget), s.issueTarget)
+		a.GET("/targets", s.requirePerm(access.PermView), s.listTargets)
+		a.GET("/targets/:id", s.requirePerm(access.PermView), s.getTarget)
+		a.DELETE("/targets/:id", s.requirePerm(access.PermTarget), s.cancelTarget)
+		a.POST("/targets/:id/photos", s.requirePerm(access.PermInspect), s.addPhoto)
+		a.GET("/targets/:id/photos/:sha", s.requirePerm(access.PermView), s.getPhoto)
+		a.POST("/targets/:id/result", s.requirePerm(access.PermInspect), s.reportTarget)
+		a.POST("/assignments", s.requirePerm(access.PermDispatch), s.assign)
+		a.GET("/assignments", s.requirePerm(access.PermView), s.listAssignments)
+		a.POST("/assignments/:id/accept", s.requirePerm(access.PermInspect), s.assignmentStep((*targeting.Service).Accept, "assignment.accept"))
+		a.POST("/assignments/:id/arrive", s.requirePerm(access.PermInspect), s.assignmentStep((*targeting.Service).Arrive, "assignment.arrive"))
+		a.GET("/stats/hits", s.requirePerm(access.PermView), s.hitStats)
+	}
+
 	if cfg.Hub != nil {
 		cfg.Access.Watch(cfg.Hub)
 		api.GET("/live", s.authenticate, s.requirePerm(access.PermView), s.live)
@@ -233,6 +251,8 @@ func (s *Server) storeFail(c *gin.Context, err error) {
 		fail(c, http.StatusConflict, "conflict", "an object with this id already exists")
 	case errors.Is(err, tracker.ErrTransition):
 		fail(c, http.StatusConflict, "invalid_transition", err.Error())
+	case errors.Is(err, tracker.ErrStale):
+		fail(c, http.StatusConflict, "stale", err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		fail(c, http.StatusServiceUnavailable, "unavailable", "request cancelled or timed out")
 	default:

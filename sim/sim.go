@@ -46,6 +46,8 @@ type Config struct {
 	// are then the saved ones, and a Clock of one's own should start at the saved present
 	// (LoadState). The truth file goes on from the saved one.
 	StateFile string
+	// Inspect, when set (and APIURL), plays the targeting loop: orders, inspections, results.
+	Inspect *Inspection
 }
 
 // Sim is a configured simulation.
@@ -139,6 +141,9 @@ func (s *Sim) saveState(now time.Time) {
 	}
 }
 
+// Scenario is the scenario the simulation plays.
+func (s *Sim) Scenario() *Scenario { return s.cfg.Scenario }
+
 // Truth returns the injections so far.
 func (s *Sim) Truth() Truth { return s.w.truth.snapshot() }
 
@@ -204,6 +209,20 @@ func (s *Sim) Run(ctx context.Context) error {
 					}
 				}
 			}
+		}()
+	}
+	if in, c := s.cfg.Inspect, w.clock.(*Clock); in != nil && w.api != nil && c != nil {
+		cmdAPI, patrolAPI, err := w.simUsers(ctx, w.api)
+		if err != nil {
+			return err
+		}
+		insp := &inspector{Inspection: in.withDefaults(), w: w, command: cmdAPI, patrol: patrolAPI,
+			rng: rand.New(rand.NewPCG(w.seed, 18)), targeted: map[string]time.Time{}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			insp.run(ctx, c)
+			s.cfg.Logger.Info("simulated inspections", "orders_issued", insp.issued, "results_reported", insp.reported)
 		}()
 	}
 	for _, v := range vs {

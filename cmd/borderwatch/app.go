@@ -34,6 +34,7 @@ import (
 	"github.com/borderwatch/borderwatch/tracker/risk"
 	"github.com/borderwatch/borderwatch/tracker/rules"
 	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
+	"github.com/borderwatch/borderwatch/tracker/targeting"
 )
 
 // checkEvery is how often the rules' timers run, on the data's clock: well within their
@@ -52,6 +53,7 @@ type app struct {
 	rules    *rules.Engine
 	hub      *mapui.Hub
 	risk     *risk.Scorer
+	targets  *targeting.Service
 	api      *mapui.Server
 	notifier *notifier.Notifier
 
@@ -168,6 +170,15 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if err := a.risk.Load(ctx, a.store); err != nil {
 		return nil, err
 	}
+	a.targets = targeting.New(targeting.Config{Store: a.store, Audit: a.access, Notify: a.hub, Now: cfg.Now,
+		EscalateAfter: cfg.EscalateAfter, RandomShare: cfg.RandomTargetShare, Logger: a.log, Registerer: a.reg})
+	a.targets.SetZones(zones)
+	if err := a.targets.Load(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.learnRisk(ctx); err != nil {
+		return nil, err
+	}
 	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now,
 		CrossingGapMax: cfg.CrossingGapMax})
 	if err := a.rules.Load(ctx); err != nil {
@@ -176,7 +187,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	a.pipeline = tracker.NewPipeline(tracker.PipelineConfig{
 		Store:      a.store,
 		Evaluator:  a.rules,
-		Publisher:  publishers{a.hub, a.risk},
+		Publisher:  publishers{a.hub, a.risk, a.targets},
 		Logger:     a.log,
 		Registerer: a.reg,
 		Now:        cfg.Now,
@@ -214,6 +225,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Gates:               a.rules,
 		Hub:                 a.hub,
 		Risk:                a.risk,
+		Targets:             a.targets,
 		Logger:              a.log,
 		Gatherer:            a.reg,
 		Now:                 cfg.Now,
@@ -224,6 +236,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		VehiclesChanged:     a.rules.VehicleChanged,
 		ZonesChanged: func(ctx context.Context, zs []geofence.Zone) error {
 			a.rules.ZonesChanged(zs)
+			a.targets.SetZones(zs)
 			return a.engine.SetZones(ctx, zs)
 		},
 	}, a.reg)
@@ -314,6 +327,12 @@ func (a *app) run(ctx context.Context) error {
 		defer close(rulesDone)
 		a.pipeline.RunChecks(rulesCtx, a.rules, checkEvery)
 	}()
+	targetsDone := make(chan struct{})
+	go func() {
+		defer close(targetsDone)
+		a.targets.Run(rulesCtx)
+	}()
+	go a.keepLearning(rulesCtx)
 
 	gwCtx, stopGateways := context.WithCancel(context.Background())
 	defer stopGateways()
@@ -391,6 +410,7 @@ func (a *app) run(ctx context.Context) error {
 	wg.Wait()
 	stopRules()
 	<-rulesDone
+	<-targetsDone
 	a.pipeline.Close()
 	stopNotifier()
 	<-notifierDone
@@ -466,6 +486,7 @@ func (a *app) maintainPostgres(ctx context.Context, pg *pgstore.Store) {
 		zs, err := a.store.Zones(ctx)
 		if err == nil {
 			a.rules.ZonesChanged(zs)
+			a.targets.SetZones(zs)
 			err = a.engine.SetZones(ctx, zs)
 		}
 		if err != nil && ctx.Err() == nil {
@@ -498,6 +519,43 @@ func (a *app) newNotifier() error {
 		a.log.Info("webhook", "name", h.Name, "signed", h.Secret != "")
 	}
 	return err
+}
+
+// learnEvery is how often the risk weights learn again from the inspections' hit rates.
+const learnEvery = 10 * time.Minute
+
+// learnRisk weighs the risk ranking's alert types by their orders' hit rates of the last 90
+// days of the data's clock.
+func (a *app) learnRisk(ctx context.Context) error {
+	now := a.cfg.Now()
+	st, err := a.targets.Stats(ctx, targeting.Actor{Username: "system", Unit: tracker.UnitDistrict}, now.AddDate(0, 0, -risk.LearnWindow), time.Time{})
+	if err != nil {
+		return fmt.Errorf("risk: hit rates: %w", err)
+	}
+	hits := map[string]risk.Hits{}
+	for _, r := range st.Rows {
+		h := hits[r.Source]
+		h.Inspected += r.Inspected
+		h.Found += r.Found
+		hits[r.Source] = h
+	}
+	a.risk.Learn(hits)
+	return nil
+}
+
+func (a *app) keepLearning(ctx context.Context) {
+	t := time.NewTicker(learnEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.learnRisk(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("learning risk weights", "err", err)
+			}
+		}
+	}
 }
 
 // publishers hands the pipeline's commits to each of its publishers in turn.

@@ -55,6 +55,9 @@ type config struct {
 	// Port units (mapui.Config.UnitBufferM) and live sockets (mapui.Config.LiveRecheck).
 	UnitBufferKm float64
 	LiveRecheck  time.Duration
+	// Targeting (package tracker/targeting).
+	RandomTargetShare float64
+	EscalateAfter     time.Duration
 
 	// CrossingGapMax: a border crossing between fixes farther apart is unverified (package rules).
 	CrossingGapMax time.Duration
@@ -154,6 +157,8 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	float(&c.UnitBufferKm, "unit-buffer-km", "BW_UNIT_BUFFER_KM", 30, "command and patrol users of a port unit see this far around the port's zones (its control zone, yards, corridors)")
 	duration(&c.LiveRecheck, "live-recheck", "BW_LIVE_RECHECK", 5*time.Second, "how often a live WebSocket re-reads its session, to close when another server on the same database ended it")
 	duration(&c.CrossingGapMax, "crossing-gap-max", "BW_CROSSING_GAP_MAX", 30*time.Minute, "a border crossing between two fixes farther apart (or far enough apart to drive through a port) is border_crossing_unverified, its port unknown, not a crossing outside every port")
+	float(&c.RandomTargetShare, "random-target-share", "BW_RANDOM_TARGET_SHARE", 0.02, "share of matched gate reads at a port drawn for a random inspection, the hit rate's baseline; 0: none")
+	duration(&c.EscalateAfter, "escalate-after", "BW_ESCALATE_AFTER", 5*time.Minute, "an assignment unaccepted this long goes to its port's command, and as long again to the district")
 	str(&c.WebhookURLs, "webhook-urls", "BW_WEBHOOK_URLS", "", "comma-separated URLs that receive every alert change as a JSON POST")
 	str(&c.WebhookSecret, "webhook-secret", "BW_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing requests to --webhook-urls; empty: unsigned")
 	str(&c.WebhooksFile, "webhooks-file", "BW_WEBHOOKS_FILE", "", "JSON file of webhooks with their own names, secrets and filters")

@@ -32,6 +32,7 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	seed := fs.Uint64("seed", 1, "random seed")
 	truth := fs.String("truth", filepath.Join(simEnv("BW_DATA_DIR", "./data"), demoTruthFile), "ground truth file; the demo writes it in its data directory ($BW_DATA_DIR)")
 	score := fs.Bool("score", false, "score the server's alerts against --truth and exit")
+	inspect := fs.Bool("inspect", false, "play the targeting loop: a district command user targets the top risk vehicles every 6 simulated hours, a patrol inspects what fired, the truth decides what is found")
 	load := fs.Bool("load", false, "run the JT/T 808 load generator against --jt808")
 	terminals := fs.Int("terminals", 2000, "load: terminals")
 	rate := fs.Int("rate", 50000, "load: fixes per second")
@@ -68,7 +69,10 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		for _, r := range sim.Score(t, alerts) {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%d\t%.2f\t\n", r.Type, r.Injected, r.Detected, r.Recall, r.Alerts, r.Precision)
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		return printHitRates(ctx, c, stdout)
 	}
 	var sc *sim.Scenario
 	if *scenario != "" {
@@ -77,7 +81,11 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 	}
-	s, err := sim.New(sim.Config{Scenario: sc, JT808Addr: *jt, GT06Addr: *gt, JT600Addr: *j6, OsmAndURL: *osm, APIURL: *server,
+	var insp *sim.Inspection
+	if *inspect {
+		insp = &sim.Inspection{}
+	}
+	s, err := sim.New(sim.Config{Scenario: sc, Inspect: insp, JT808Addr: *jt, GT06Addr: *gt, JT600Addr: *j6, OsmAndURL: *osm, APIURL: *server,
 		Username: *user, Password: *pass, Speedup: *speedup, Duration: *duration, Seed: *seed, TruthFile: *truth,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {
@@ -88,6 +96,26 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	b, _ := json.Marshal(map[string]int{"injections": len(t.Injections)})
 	fmt.Fprintf(stdout, "%s\n", b)
 	return err
+}
+
+// printHitRates prints the inspections' hit rate per source against the random draws' (the
+// targeting loop of sim --inspect); nothing when no order was inspected.
+func printHitRates(ctx context.Context, c *sim.APIClient, stdout io.Writer) error {
+	rows, base, err := c.HitRates(ctx)
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "source\tissued\tinspected\tfound\thit rate\tvs random\t")
+	for _, r := range rows {
+		vs := "-"
+		if base.HitRate > 0 && r.Inspected > 0 {
+			vs = fmt.Sprintf("%.1f×", r.HitRate/base.HitRate)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%s\t\n", r.Source, r.Issued, r.Inspected, r.Found, r.HitRate, vs)
+	}
+	return tw.Flush()
 }
 
 func simEnv(name, def string) string {

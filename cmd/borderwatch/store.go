@@ -7,6 +7,7 @@ import (
 	"github.com/borderwatch/borderwatch/tracker/notifier"
 	"github.com/borderwatch/borderwatch/tracker/risk"
 	"github.com/borderwatch/borderwatch/tracker/rules"
+	"github.com/borderwatch/borderwatch/tracker/targeting"
 )
 
 // store is what the server's parts need of a store, each through its own interface; the
@@ -17,6 +18,7 @@ type store interface {
 	notifier.Outbox
 	risk.Store
 	rules.Store
+	targeting.Store
 	tracker.Committer
 	tracker.Registrar
 

@@ -30,7 +30,10 @@ const (
 	PermUsers        Permission = "users.edit"  // create, disable, delete and reset non-administrator accounts
 	PermRoles        Permission = "users.roles" // assign roles; administrators' accounts; unlocks
 	PermAudit        Permission = "audit.read"
-	PermWebhooks     Permission = "webhooks.manage" // see and resend webhook deliveries
+	PermWebhooks     Permission = "webhooks.manage"  // see and resend webhook deliveries
+	PermTarget       Permission = "targets.issue"    // issue and cancel targeting orders (布控)
+	PermDispatch     Permission = "targets.dispatch" // send teams and patrols to orders and alerts
+	PermInspect      Permission = "targets.inspect"  // accept, arrive, photograph and report inspections
 )
 
 // rolePermissions separates duties as MLPS level 3 asks (三权分立): the system administrator
@@ -41,8 +44,8 @@ var rolePermissions = map[string][]Permission{
 	RoleAdmin:        {PermView, PermTrack, PermSearch, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsersRead, PermUsers, PermWebhooks},
 	RoleSecurity:     {PermUsersRead, PermRoles},
 	RoleAuditor:      {PermAudit},
-	RoleCommand:      {PermView, PermTrack, PermHandleAlerts, PermDeclarations, PermGate},
-	RolePatrol:       {PermView, PermTrack, PermHandleAlerts},
+	RoleCommand:      {PermView, PermTrack, PermHandleAlerts, PermDeclarations, PermGate, PermTarget, PermDispatch, PermInspect},
+	RolePatrol:       {PermView, PermTrack, PermHandleAlerts, PermInspect},
 	RoleInvestigator: {PermView, PermTrack, PermSearch, PermExport},
 }
 

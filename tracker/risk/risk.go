@@ -24,7 +24,8 @@ import (
 )
 
 // Method says how scores are made, for people reading a ranking.
-const Method = "sum of alert weights halved per week of age over 30 days, plus 0.25 per border crossing in 7 days; targets score ≥ 3"
+const Method = "sum of alert weights halved per week of age over 30 days, plus 0.25 per border crossing in 7 days; targets score ≥ 3; " +
+	"each alert type's weight learns from its inspections' hit rate over 90 days, the fixed weight counting as 20 inspections"
 
 var weights = map[string]float64{
 	tracker.AlertBorderCrossingOutsidePort: 10,
@@ -99,6 +100,8 @@ type Scorer struct {
 	alertIDs map[int64]struct{}
 	eventIDs map[int64]struct{}
 	swept    time.Time
+	// learned are the weights Learn made from hit rates; nil: the fixed weights.
+	learned map[string]learned
 }
 
 type alertMark struct {
@@ -168,7 +171,7 @@ func (s *Scorer) Observe(alerts []tracker.Alert, events []tracker.Event) {
 	alertsFrom, crossingsFrom := now.Add(-alertWindow-sweepEvery), now.Add(-crossingWindow-sweepEvery)
 	for i := range alerts {
 		a := &alerts[i]
-		w, ok := weights[a.Type]
+		w, ok := s.weight(a.Type)
 		if !ok || a.VehicleID == "" || a.Time.Before(alertsFrom) || !first(s.alertIDs, a.ID) {
 			continue
 		}
@@ -302,8 +305,9 @@ func notAfter(n int, at func(int) time.Time, t time.Time) int {
 // clock: what is older has been forgotten.
 func (s *Scorer) Ranking(now time.Time, limit int) []Target {
 	out := s.top(now, limit)
+	ws, why := s.Weights()
 	for i := range out {
-		out[i].Reasons = reasons(out[i].Alerts, out[i].Crossings)
+		out[i].Reasons = reasons(out[i].Alerts, out[i].Crossings, ws, why)
 	}
 	return out
 }
@@ -372,17 +376,23 @@ func (h *ranking) Pop() any {
 	return r
 }
 
-func reasons(counts map[string]int, crossings int) []string {
+// reasons says why a vehicle scores: its alerts, heaviest type first, with why a type weighs
+// what it does where its hit rate changed it; then its crossings.
+func reasons(counts map[string]int, crossings int, ws map[string]float64, why map[string]string) []string {
 	types := slices.Collect(maps.Keys(counts))
 	slices.SortFunc(types, func(a, b string) int {
-		if c := cmp.Compare(weights[b], weights[a]); c != 0 {
+		if c := cmp.Compare(ws[b], ws[a]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a, b)
 	})
 	var out []string
 	for _, typ := range types {
-		out = append(out, fmt.Sprintf("%d × %s in 30 days", counts[typ], typ))
+		r := fmt.Sprintf("%d × %s in 30 days", counts[typ], typ)
+		if w := why[typ]; w != "" {
+			r += " (" + w + ")"
+		}
+		out = append(out, r)
 	}
 	if crossings > 0 {
 		out = append(out, fmt.Sprintf("%d border crossings in 7 days", crossings))

@@ -334,4 +334,40 @@ ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN totp_recovery  TEXT    NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN totp_enrol  INTEGER NOT NULL DEFAULT 0;
 `,
+	// 14: targeting (tracker.TargetOrder, Assignment, Photo): the columns lists select on,
+	// and the whole object as JSON; version makes an update fail when another came first.
+	`
+CREATE TABLE targets (
+	id         TEXT    PRIMARY KEY,
+	vehicle_id TEXT    NOT NULL,
+	plate      TEXT    NOT NULL,
+	port_id    TEXT    NOT NULL,
+	status     TEXT    NOT NULL,
+	created_us INTEGER NOT NULL,
+	version    INTEGER NOT NULL,
+	data       TEXT    NOT NULL
+);
+CREATE INDEX targets_created ON targets(created_us);
+CREATE INDEX targets_status ON targets(status);
+CREATE TABLE assignments (
+	id          TEXT    PRIMARY KEY,
+	order_id    TEXT    NOT NULL,
+	status      TEXT    NOT NULL,
+	assigned_us INTEGER NOT NULL,
+	version     INTEGER NOT NULL,
+	data        TEXT    NOT NULL
+);
+CREATE INDEX assignments_order ON assignments(order_id);
+CREATE INDEX assignments_status ON assignments(status);
+CREATE TABLE target_photos (
+	order_id     TEXT    NOT NULL,
+	sha256       TEXT    NOT NULL,
+	content_type TEXT    NOT NULL,
+	size         INTEGER NOT NULL,
+	by_user      TEXT    NOT NULL,
+	at_us        INTEGER NOT NULL,
+	data         BLOB    NOT NULL,
+	PRIMARY KEY (order_id, sha256)
+) WITHOUT ROWID;
+`,
 }

@@ -124,6 +124,18 @@ type Store interface {
 	// refers to any more. It returns how many rows it deleted.
 	PruneOutbox(ctx context.Context, before time.Time) (int, error)
 
+	// Targeting (package tracker/targeting): orders, assignments and inspection photos.
+	CreateTarget(ctx context.Context, o tracker.TargetOrder) error
+	UpdateTarget(ctx context.Context, o tracker.TargetOrder) (tracker.TargetOrder, error)
+	Target(ctx context.Context, id string) (tracker.TargetOrder, error)
+	Targets(ctx context.Context, q tracker.TargetQuery) ([]tracker.TargetOrder, error)
+	CreateAssignment(ctx context.Context, a tracker.Assignment) error
+	UpdateAssignment(ctx context.Context, a tracker.Assignment) (tracker.Assignment, error)
+	Assignment(ctx context.Context, id string) (tracker.Assignment, error)
+	Assignments(ctx context.Context, q tracker.AssignmentQuery) ([]tracker.Assignment, error)
+	PutPhoto(ctx context.Context, p tracker.Photo) error
+	Photo(ctx context.Context, orderID, sha256 string) (tracker.Photo, error)
+
 	// Ping reports whether the store can take writes now (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -37,6 +37,10 @@
 //     (tracker.AuditKey.Seal) as read back, also when records are appended concurrently; without
 //     a key AppendAudit is tracker.ErrNoAuditKey and stores nothing. Audit(afterSeq, limit)
 //     returns records with Seq > afterSeq; AuditHead the last record (zero when there is none).
+//   - Targeting orders and assignments: created at Version 1; an update names the version it
+//     read and stores the next, or is tracker.ErrStale when another update came first
+//     (tracker.ErrNotFound when there is no such object). Lists newest first. Photos are
+//     keyed by order and SHA-256: the same again is stored once, another order's is not found.
 package storetest
 
 import (
@@ -83,6 +87,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"AuditNoKey", testAuditNoKey},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"Outbox", testOutbox},
+		{"Targets", testTargets},
+		{"Assignments", testAssignments},
+		{"Photos", testPhotos},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

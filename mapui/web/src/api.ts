@@ -154,7 +154,8 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
   const t = token();
   if (t) headers.set('Authorization', `Bearer ${t}`);
-  if (init.body && !headers.has('Content-Type')) headers.set('Content-Type', 'application/json');
+  // A FormData body sets its own multipart type with the boundary.
+  if (init.body && !(init.body instanceof FormData) && !headers.has('Content-Type')) headers.set('Content-Type', 'application/json');
   const res = await fetch(`/api/v1${path}`, { ...init, headers });
   if (!res.ok) {
     let code = `http_${res.status}`;
@@ -313,7 +314,7 @@ export async function download(path: string, filename: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack';
+export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack' | 'targets' | 'inspect';
 
 // Mirrors the server's role matrix (mapui/access/roles.go); the server enforces it, this only
 // hides what would be refused. The auditor alone reads the audit trail, and nothing else; the
@@ -321,8 +322,8 @@ export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack';
 const rights: Record<Role, Action[]> = {
   admin: ['wall', 'tablet', 'replay', 'export', 'ack'],
   security: [],
-  command: ['wall', 'tablet', 'replay', 'ack'],
-  patrol: ['tablet', 'replay', 'ack'],
+  command: ['wall', 'tablet', 'replay', 'ack', 'targets', 'inspect'],
+  patrol: ['tablet', 'replay', 'ack', 'inspect'],
   investigator: ['wall', 'replay', 'export'],
   auditor: ['audit'],
 };

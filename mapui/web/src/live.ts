@@ -3,6 +3,7 @@
 // owner once the server has acknowledged it, so the owner can catch up by refetching what it
 // missed or what the old filter held back.
 import { sessionEnded, token, type Alert, type Fix } from './api';
+import { notice, type Notice } from './targeting';
 
 /** What a view wants; the server narrows positions (and alerts, unless all_alerts) to it. */
 export interface Subscription {
@@ -28,6 +29,7 @@ type Msg =
   | { type: 'alert'; alert: Alert }
   | ({ type: 'subscribed' } & Subscription)
   | { type: 'error'; message: string }
+  | Notice
   | { type: 'batch'; messages: Msg[] };
 
 /** What the connection has done, for the browser tests and the console. */
@@ -134,6 +136,9 @@ export class Live {
       }
       case 'error':
         console.warn('live:', m.message);
+        break;
+      case 'target':
+        notice(m);
         break;
       case 'batch':
         for (const x of m.messages) this.dispatch(x);

@@ -8,10 +8,12 @@ import { mountAudit } from './audit';
 import { mountPassword } from './password';
 import { mountReplay } from './replay';
 import { mountTablet } from './tablet';
+import { mountTargets } from './targets';
+import { mountNoticeBanner } from './targeting';
 import { mountTOTP } from './totp';
 import { mountWall } from './wall';
 
-type View = 'wall' | 'tablet' | 'replay' | 'audit';
+type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets';
 type Unmount = () => void;
 
 const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) => Unmount> = {
@@ -19,6 +21,7 @@ const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) =
   tablet: mountTablet,
   replay: mountReplay,
   audit: mountAudit,
+  targets: mountTargets,
 };
 
 const app = document.getElementById('app')!;
@@ -93,7 +96,13 @@ async function render(): Promise<void> {
     root.append(h('p', { class: 'forbidden' }, t('forbidden')));
     return;
   }
-  unmount = views[view](root, me, params);
+  const stopView = views[view](root, me, params);
+  // Where teams watch, a targeted vehicle found or an assignment comes with a banner and a sound.
+  const stopBanner = view === 'wall' || view === 'tablet' ? mountNoticeBanner(root) : null;
+  unmount = () => {
+    stopBanner?.();
+    stopView();
+  };
 }
 
 /** The top bar: the views the role may open (none while the password must be changed or the second factor enrolled), the user and the account's buttons. */

@@ -10,6 +10,7 @@ import { haversine, type LonLat } from './geo';
 import { fmtDistance, fmtDriver, fmtTime, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { alertPoint, createMap, empty, VehicleLayer, vehiclePopups } from './map';
+import { mountAssignments } from './assignments';
 
 const TRACK_MS = 2 * 3600_000;
 
@@ -18,6 +19,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   const side = h('section', { class: 'side', id: 'side' });
   const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
   root.append(side, h('div', { class: 'mapwrap' }, mapEl, conn));
+  const stopAssignments = mountAssignments(root, me, () => mapRef);
 
   const alerts = new AlertStore();
   let here: LonLat | null = null;
@@ -218,6 +220,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
 
   return () => {
     closed = true;
+    stopAssignments();
     live?.close();
     layer?.destroy();
     clearInterval(listTimer);

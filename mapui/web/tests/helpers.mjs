@@ -233,7 +233,8 @@ export function km(a, b) {
   return 12742 * Math.asin(Math.sqrt(h));
 }
 
-function inRing(p, ring) {
+/** Whether p is inside the polygon ring (even-odd rule). */
+export function inRing(p, ring) {
   let inside = false;
   for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
     const [xi, yi] = ring[i];

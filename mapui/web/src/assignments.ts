@@ -1,0 +1,129 @@
+// The tablet's assignments (派工): shown first, before the alerts, while the patrol has any. Each
+// is a targeted vehicle to inspect: accept, arrive, photograph, report found or nothing found.
+// "Route" draws the straight line from the tablet to the vehicle's last position with its distance
+// (no road routing offline).
+import type { GeoJSONSource, Map as MapLibre } from 'maplibre-gl';
+import { can, getPositions, type Me } from './api';
+import { h } from './dom';
+import { haversine, type LonLat } from './geo';
+import { fmtDistance, fmtTime, t } from './i18n';
+import { firedWhere, listAssignments, Names, onNotice, photoURL, reportResult, sourceName, stepAssignment, uploadPhoto, type Assignment } from './targeting';
+
+const CATEGORIES = ['undeclared_goods', 'prohibited_items', 'misdeclared_grade_or_weight'];
+
+export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre | null): () => void {
+  const names = new Names();
+  const panel = h('section', { class: 'assignments', id: 'assignments', hidden: true });
+  root.prepend(panel);
+  let list: Assignment[] = [];
+  let closed = false;
+  const photos = new Map<string, string[]>(); // order → object URLs shown
+
+  async function refresh(): Promise<void> {
+    await names.ready;
+    const got = await listAssignments();
+    if (closed) return;
+    list = got;
+    render();
+  }
+
+  function render(): void {
+    panel.hidden = list.length === 0;
+    panel.replaceChildren(h('h2', {}, `${t('my_assignments')} (${list.length})`), ...list.map(card));
+  }
+
+  function card(a: Assignment): HTMLElement {
+    const o = a.order;
+    const msg = h('p', { class: 'msg', role: 'status' });
+    const run = async (f: () => Promise<unknown>) => {
+      msg.textContent = '…';
+      try {
+        await f();
+        msg.textContent = t('done');
+        await refresh();
+      } catch (x) {
+        msg.textContent = `${t('failed')}: ${(x as Error).message}`;
+      }
+    };
+    const steps: HTMLElement[] = [];
+    if (can(me.role, 'inspect') && a.status === 'assigned') steps.push(h('button', { class: 'big primary accept', onclick: () => run(() => stepAssignment(a.id, 'accept')) }, t('accept')));
+    if (can(me.role, 'inspect') && a.status === 'accepted') steps.push(h('button', { class: 'big primary arrive', onclick: () => run(() => stepAssignment(a.id, 'arrive')) }, t('arrive')));
+    if (can(me.role, 'inspect') && (a.status === 'accepted' || a.status === 'arrived')) steps.push(reportForm(a, run));
+    return h('article', { class: `assignment st-${a.status}`, 'data-assignment': a.id, 'data-order': o.id },
+      h('div', { class: 'plate' }, names.plate(o)),
+      h('div', { class: 'what' }, `${t(`action_${o.action}`)} · ${sourceName(o.source)}`),
+      h('div', { class: 'where' }, firedWhere(o, names) || names.zone(o.port_id)),
+      o.note ? h('div', { class: 'note' }, o.note) : null,
+      h('div', { class: 'state' }, `${t(`astatus_${a.status}`)} · ${t('assigned_by')} ${a.assigned_by} · ${fmtTime(a.assigned_at).slice(5, 16)}`,
+        a.escalation ? ` · ${t(`escalated_${a.escalation}`)}` : ''),
+      o.vehicle_id ? h('button', { class: 'big route', onclick: () => void route(o.vehicle_id!, msg) }, t('route')) : null,
+      ...steps,
+      msg);
+  }
+
+  function reportForm(a: Assignment, run: (f: () => Promise<unknown>) => Promise<void>): HTMLElement {
+    const o = a.order;
+    const found = h('select', { class: 'found' }, h('option', { value: 'no' }, t('result_nothing')), h('option', { value: 'yes' }, t('result_found')));
+    const category = h('select', { class: 'category' }, ...CATEGORIES.map((c) => h('option', { value: c }, t(`cat_${c}`))));
+    const note = h('textarea', { class: 'result-note', rows: 2, placeholder: t('note') });
+    const file = h('input', { class: 'photo-input', type: 'file', accept: 'image/jpeg,image/png,image/webp', capture: 'environment' });
+    const thumbs = h('div', { class: 'thumbs' });
+    const show = async (sha: string) => {
+      const url = await photoURL(o.id, sha);
+      const urls = photos.get(o.id) ?? [];
+      urls.push(url);
+      photos.set(o.id, urls);
+      thumbs.append(h('img', { src: url, alt: t('photo'), 'data-sha': sha }));
+    };
+    for (const sha of o.photos ?? []) void show(sha).catch(() => {});
+    file.addEventListener('change', () => {
+      const f = file.files?.[0];
+      if (f) void run(async () => show((await uploadPhoto(o.id, f)).sha256));
+    });
+    const syncCategory = () => (category.hidden = found.value !== 'yes');
+    found.addEventListener('change', syncCategory);
+    syncCategory();
+    return h('div', { class: 'report' },
+      h('label', {}, t('target_result'), found), category, note,
+      h('label', { class: 'photo' }, t('add_photo'), file), thumbs,
+      h('button', { class: 'big primary submit-result', onclick: () => run(() => reportResult(o.id, {
+        found: found.value === 'yes', category: found.value === 'yes' ? category.value : 'none', note: note.value.trim(),
+      })) }, t('submit_result')));
+  }
+
+  async function route(vehicleId: string, msg: HTMLElement): Promise<void> {
+    const m = map();
+    const f = (await getPositions()).find((p) => p.vehicle_id === vehicleId);
+    if (!m || !f) {
+      msg.textContent = t('no_position');
+      return;
+    }
+    const to: LonLat = [f.lon, f.lat];
+    const from = await new Promise<LonLat | null>((resolve) => {
+      if (!('geolocation' in navigator)) return resolve(null);
+      navigator.geolocation.getCurrentPosition((p) => resolve([p.coords.longitude, p.coords.latitude]), () => resolve(null), { maximumAge: 60_000, timeout: 5000 });
+    });
+    const line: GeoJSON.Feature = { type: 'Feature', properties: {}, geometry: from ? { type: 'LineString', coordinates: [from, to] } : { type: 'Point', coordinates: to } };
+    const src = m.getSource('assignment-route') as GeoJSONSource | undefined;
+    if (src) src.setData(line);
+    else {
+      m.addSource('assignment-route', { type: 'geojson', data: line });
+      m.addLayer({ id: 'assignment-route', type: 'line', source: 'assignment-route', paint: { 'line-color': '#ffcc00', 'line-width': 5, 'line-dasharray': [2, 1] } });
+      m.addLayer({ id: 'assignment-target', type: 'circle', source: 'assignment-route', filter: ['==', '$type', 'Point'], paint: { 'circle-color': '#ffcc00', 'circle-radius': 9 } });
+    }
+    if (from) m.fitBounds([[Math.min(from[0], to[0]), Math.min(from[1], to[1])], [Math.max(from[0], to[0]), Math.max(from[1], to[1])]], { padding: 80, maxZoom: 14 });
+    else m.easeTo({ center: to, zoom: Math.max(m.getZoom(), 12) });
+    msg.textContent = `${t('last_position')} ${fmtTime(f.time).slice(5, 16)}${from ? ` · ${fmtDistance(haversine(from, to))}` : ''}`;
+  }
+
+  const off = onNotice((n) => {
+    if (n.kind === 'assigned' || n.kind === 'closed' || n.kind === 'escalated') void refresh().catch(() => {});
+  });
+  refresh().catch((x) => console.warn('assignments', x));
+  return () => {
+    closed = true;
+    off();
+    for (const urls of photos.values()) for (const u of urls) URL.revokeObjectURL(u);
+    panel.remove();
+  };
+}
