@@ -4,6 +4,7 @@
 import { ApiError, can, clearToken, getMe, login, logout, setPasswordChangeHandler, setTOTPEnrolmentHandler, setUnauthorizedHandler, token, type Me, type Role } from './api';
 import { h } from './dom';
 import { getLang, setLang, t } from './i18n';
+import { mountAlertList } from './alertlist';
 import { mountAudit } from './audit';
 import { mountPassword } from './password';
 import { mountReplay } from './replay';
@@ -11,7 +12,7 @@ import { mountTablet } from './tablet';
 import { mountTOTP } from './totp';
 import { mountWall } from './wall';
 
-type View = 'wall' | 'tablet' | 'replay' | 'audit';
+type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'alerts';
 type Unmount = () => void;
 
 const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) => Unmount> = {
@@ -19,6 +20,7 @@ const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) =
   tablet: mountTablet,
   replay: mountReplay,
   audit: mountAudit,
+  alerts: mountAlertList,
 };
 
 const app = document.getElementById('app')!;
@@ -101,7 +103,7 @@ function topbar(me: Me, current: string): HTMLElement {
   const open = me.must_change || me.totp_enrolment_required ? [] : (Object.keys(views) as View[]).filter((v) => can(me.role, v));
   return h('nav', { class: 'topbar' },
     h('span', { class: 'brand' }, t('title')),
-    ...open.map((v) => h('a', { href: `#/${v}`, class: v === current ? 'active' : '' }, t(v))),
+    ...open.map((v) => h('a', { href: `#/${v}`, class: v === current ? 'active' : '' }, t(v === 'alerts' ? 'alert_list' : v))),
     h('span', { class: 'spacer' }),
     h('span', { class: 'user', id: 'user' }, `${me.username} · ${t(`role_${me.role}`)}`),
     h('button', { id: 'password', class: current === 'password' ? 'active' : '', onclick: () => (location.hash = '#/password') }, t('change_password')),

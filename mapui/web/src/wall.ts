@@ -2,18 +2,22 @@
 import type * as maplibregl from 'maplibre-gl';
 import { AlertStore, severityRank } from './alerts';
 import { getPositions, type Alert, type Me } from './api';
+import { alertDetail, focusAlert, type AlertFocus } from './alertview';
 import { PortCounter } from './counters';
 import { h } from './dom';
-import { evidenceView, hasSentences } from './evidence';
-import { fmtClock, fmtTime, t } from './i18n';
+import { alertSummary } from './evidence';
+import { loadDirectory, plate, setZones, timeShort } from './format';
+import { fmtClock, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
 import { alertPoint, createMap, stateColors, VehicleLayer, vehiclePopups } from './map';
 
 const FLY_MS = 15_000;
-const TICKER_MAX = 30;
+const TICKER_MAX = 50;
+// A new alert never takes the map from an operator who touched it this recently.
+const HANDS_OFF_MS = 10_000;
 
-export function mountWall(root: HTMLElement, _me: Me): () => void {
+export function mountWall(root: HTMLElement, me: Me): () => void {
   const mapEl = h('div', { class: 'map', id: 'map' });
   const stateBox = h('div', { class: 'states', id: 'states' });
   const portBody = h('tbody');
@@ -38,19 +42,19 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
   const timers: number[] = [];
   const alerts = new AlertStore();
 
-  // A ticker line opens the alert: what happened, to which vehicle, when, and the evidence.
+  let focus: AlertFocus | null = null;
+  // A ticker line opens the alert: what happened, to which vehicle, when, and the evidence; the
+  // map shows where, with the vehicle's last hour.
   const showAlert = (a: Alert) => {
     detail.hidden = false;
     detail.replaceChildren(
-      h('button', { class: 'close', id: 'alert-close', onclick: () => (detail.hidden = true) }, '×'),
-      h('h2', { class: `sev-${a.severity}` }, t(a.type)),
-      h('dl', { class: 'facts' },
-        h('dt', {}, t('vehicle')), h('dd', {}, a.vehicle_id),
-        h('dt', {}, t('severity')), h('dd', { class: `sev-${a.severity}` }, t(`sev_${a.severity}`)),
-        h('dt', {}, t('time')), h('dd', {}, `${fmtTime(a.time)} ${t('cst')}${a.late ? ` (${t('late')})` : ''}`),
-        a.message && !hasSentences(a) ? h('dt', {}, '') : null, a.message && !hasSentences(a) ? h('dd', {}, a.message) : null),
-      h('h3', {}, t('evidence')),
-      evidenceView(a));
+      h('button', { class: 'close', id: 'alert-close', 'aria-label': '×', onclick: () => {
+        detail.hidden = true;
+        focus?.clear();
+      } }, '×'),
+      alertDetail(a, me));
+    for (const li of ticker.children) li.classList.toggle('selected', (li as HTMLElement).dataset.alert === String(a.id));
+    focus?.show(a);
   };
 
   const tick = () => (clock.textContent = `${fmtClock(Date.now())} ${t('cst')}`);
@@ -60,12 +64,22 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
   createMap(mapEl, 'dark', { attributionControl: false }).then(async ({ map, zones }) => {
     if (closed) return map.remove();
     mapRef = map;
+    // The operator's last touch of the map: a flight to a new alert waits until they let go.
+    let touched = 0;
+    const touch = () => (touched = Date.now());
+    for (const ev of ['mousedown', 'wheel', 'touchstart', 'keydown']) mapEl.addEventListener(ev, touch, { passive: true, capture: true });
+    map.on('movestart', (e) => { if ((e as { originalEvent?: Event }).originalEvent) touch(); });
+    const handsOff = () => Date.now() - touched < HANDS_OFF_MS;
     layer = new VehicleLayer(map, 'vehicles', [3.5, 10]);
     const vl = layer;
     vehiclePopups(map, vl);
     // The vehicle layer's own cost counters, for the browser tests and the console.
     (window as unknown as { bwVehicles: VehicleLayer }).bwVehicles = vl;
+    focus = focusAlert(map, () => vl.fixes);
     const zc = await zones;
+    setZones(zc);
+    await loadDirectory().catch((e) => console.warn('vehicles not loaded', e));
+    if (closed) return;
     const counter = new PortCounter(zc);
     // The wall watches the whole district (its zones, with a margin) and whatever else the
     // operator pans to; positions elsewhere are not sent. Every alert is.
@@ -104,30 +118,38 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
     };
     vl.onFlush(renderCounts);
 
+    // One line per alert, newest first by the alert's own time (a backfilled alert goes where
+    // its time puts it), the date kept: 12-05 08:30 · 严重 · 非口岸越境 · 蒙B00001.
     const tickerItem = (a: Alert) =>
-      h('li', { class: `sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => showAlert(alerts.byId.get(String(a.id)) ?? a) },
-        h('span', { class: 'time' }, fmtClock(a.time)),
+      h('li', { class: `sev-${a.severity}`, 'data-alert': String(a.id), 'data-time': String(Date.parse(a.time)), title: alertSummary(a),
+        onclick: () => showAlert(alerts.byId.get(String(a.id)) ?? a) },
+        h('span', { class: 'time' }, timeShort(a.time)),
         h('span', { class: 'sev' }, t(`sev_${a.severity}`)),
-        h('span', { class: 'type' }, t(a.type)),
-        h('span', { class: 'veh' }, a.vehicle_id),
-        a.late ? h('span', { class: 'late' }, t('late')) : null);
+        h('span', { class: 'type' }, t(a.type), a.late ? h('small', { class: 'late' }, ` · ${t('late')}`) : null),
+        h('span', { class: 'veh' }, plate(a.vehicle_id, a.plate)));
 
     const pushTicker = (a: Alert) => {
-      ticker.prepend(tickerItem(a));
+      const at = Date.parse(a.time);
+      const li = tickerItem(a);
+      const after = [...ticker.children].find((x) => Number((x as HTMLElement).dataset.time) < at);
+      ticker.insertBefore(li, after ?? null);
       while (ticker.children.length > TICKER_MAX) ticker.lastElementChild!.remove();
     };
 
-    // A new critical alert takes the map for FLY_MS, then the wall returns to where it was.
+    // A new critical alert takes the map for FLY_MS, unless the operator is at the map; then the
+    // wall returns to where it was, unless the operator took the map meanwhile.
     let home: maplibregl.CameraOptions | null = null;
     let flyTimer: number | undefined;
     const flyTo = (a: Alert) => {
-      const pt = alertPoint(a, vl.fixes);
-      if (!pt) return;
+      if (handsOff() || !alertPoint(a, vl.fixes)) return;
       home ??= { center: map.getCenter(), zoom: map.getZoom(), bearing: map.getBearing(), pitch: map.getPitch() };
-      map.flyTo({ center: pt, zoom: Math.max(map.getZoom(), 11), speed: 1.6 });
+      focus?.show(a);
       clearTimeout(flyTimer);
       flyTimer = window.setTimeout(() => {
-        if (home) map.flyTo({ ...home, speed: 1.6 });
+        if (home && !handsOff() && detail.hidden) {
+          map.flyTo({ ...home, speed: 1.6 });
+          focus?.clear();
+        }
         home = null;
       }, FLY_MS);
     };
@@ -148,7 +170,7 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
       for (const f of positions) if (inBox(box, f.lon, f.lat)) vl.update(f);
       vl.setAlerted(alerts.alertedVehicles());
       const known = new Set([...ticker.children].map((li) => (li as HTMLElement).dataset.alert));
-      const missing = alerts.open().filter((a) => !known.has(String(a.id))).sort((x, y) => Date.parse(x.time) - Date.parse(y.time));
+      const missing = alerts.open().filter((a) => !known.has(String(a.id)));
       for (const a of missing) pushTicker(a);
     };
 
@@ -169,6 +191,7 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
       subTimer = window.setTimeout(() => live?.subscribe(wanted()), 1000);
     });
     stopFly = () => {
+      focus?.clear();
       clearTimeout(flyTimer);
       clearTimeout(subTimer);
       clearTimeout(countTimer);
