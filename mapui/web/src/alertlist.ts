@@ -6,7 +6,7 @@ import { alertDetail } from './alertview';
 import { h } from './dom';
 import { alertSummary } from './evidence';
 import { loadDirectory, plate, portOf, ports, setVehicles, timeShort, vehicleKind, zoneName } from './format';
-import { fromCstInput, t, toCstInput } from './i18n';
+import { fmtTime, fromCstInput, t, toCstInput } from './i18n';
 
 const PAGE = 50;
 
@@ -23,8 +23,10 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
   const sevSel = select('severity', ['critical', 'warning', 'info'].map((x) => [x, t(`sev_${x}`)]));
   const statusSel = select('status', ['open', 'acknowledged', 'resolved'].map((x) => [x, t(`status_${x}`)]));
   const portSel = select('port', []);
-  const fromIn = h('input', { type: 'datetime-local', name: 'from', id: 'f-from' });
-  const toIn = h('input', { type: 'datetime-local', name: 'to', id: 'f-to' });
+  // Plain text in China time: a datetime-local input shows the browser's own format (mm/dd/yyyy).
+  const today = fmtTime(Date.now()).slice(0, 10);
+  const fromIn = h('input', { name: 'from', id: 'f-from', placeholder: `${today} 00:00`, size: '16', maxlength: '16' });
+  const toIn = h('input', { name: 'to', id: 'f-to', placeholder: `${today} 23:59`, size: '16', maxlength: '16' });
   const plateIn = h('input', { name: 'plate', id: 'f-plate', placeholder: t('plate_hint'), maxlength: '16', size: '12' });
   const inputs: Record<(typeof FILTERS)[number], HTMLInputElement | HTMLSelectElement> =
     { type: typeSel, severity: sevSel, port: portSel, status: statusSel, from: fromIn, to: toIn, plate: plateIn };
@@ -67,8 +69,9 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
       const v = inputs[k].value.trim();
       if (!v) continue;
       if (k === 'from' || k === 'to') {
-        const d = fromCstInput(v);
-        if (d) q[k] = d.toISOString();
+        const d = fromCstInput(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T${k === 'from' ? '00:00' : '23:59'}` : v.replace(' ', 'T'));
+        if (!d) throw new RangeError(`${t(k)}: ${v}`);
+        q[k] = d.toISOString();
       } else q[k] = v;
     }
     return q;
@@ -82,7 +85,13 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
 
   const load = async () => {
     const mine = ++seq;
-    const q = query();
+    let q: Record<string, string>;
+    try {
+      q = query();
+    } catch (e) {
+      msg.textContent = `${t('bad_time')} ${(e as Error).message}`;
+      return;
+    }
     const hash = new URLSearchParams({ ...q, ...(offset ? { offset: String(offset) } : {}) });
     history.replaceState(null, '', `#/alerts${hash.size ? `?${hash}` : ''}`);
     msg.textContent = '…';
@@ -99,7 +108,7 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
         h('td', { class: 'veh' }, plate(a.vehicle_id, a.plate), h('small', {}, ` ${vehicleKind(a.vehicle_id, a.vehicle_kind)}`)),
         h('td', { class: 'port' }, portOf(a.zone_id) ? zoneName(portOf(a.zone_id)) : '—'),
         h('td', { class: 'summary' }, alertSummary(a)),
-        h('td', { class: 'status' }, t(`status_${a.status}`)))));
+        h('td', { class: 'st' }, t(`status_${a.status}`)))));
       msg.textContent = rows.length ? '' : t('no_match');
       pageNo.textContent = t('page').replace('{n}', String(Math.floor(offset / PAGE) + 1));
       prev.disabled = offset === 0;
@@ -131,7 +140,7 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
     for (const k of FILTERS) {
       const v = params.get(k);
       if (!v) continue;
-      inputs[k].value = k === 'from' || k === 'to' ? (Number.isNaN(Date.parse(v)) ? '' : toCstInput(new Date(v))) : v;
+      inputs[k].value = k === 'from' || k === 'to' ? (Number.isNaN(Date.parse(v)) ? '' : toCstInput(new Date(v)).replace('T', ' ')) : v;
     }
     void load();
   });

@@ -47,8 +47,11 @@ export interface AlertFocus {
   clear(): void;
 }
 
-/** The alert's layers on map; fixes gives the vehicles' latest fixes for alerts without a position. */
-export function focusAlert(map: maplibregl.Map, fixes: () => Map<string, Fix>): AlertFocus {
+/**
+ * The alert's layers on map; fixes gives the vehicles' latest fixes for alerts without a
+ * position, offset where on the map (pixels from its centre) the alert is seen between panels.
+ */
+export function focusAlert(map: maplibregl.Map, fixes: () => Map<string, Fix>, offset: () => [number, number] = () => [0, 0]): AlertFocus {
   map.addSource('alert-track', { type: 'geojson', data: empty() });
   map.addSource('alert-focus', { type: 'geojson', data: empty() });
   map.addLayer({ id: 'alert-track', type: 'line', source: 'alert-track', layout: { 'line-cap': 'round', 'line-join': 'round' },
@@ -63,7 +66,7 @@ export function focusAlert(map: maplibregl.Map, fixes: () => Map<string, Fix>): 
       shown = String(a.id);
       set('alert-focus', pt ? { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: { type: 'Point', coordinates: pt }, properties: {} }] } : empty());
       set('alert-track', empty());
-      if (pt) map.flyTo({ center: pt, zoom: Math.max(map.getZoom(), 10), speed: 1.6 });
+      if (pt) map.flyTo({ center: pt, zoom: Math.max(map.getZoom(), 10), speed: 1.6, offset: offset() });
       const to = new Date(Math.min(Date.now(), Date.parse(a.time) + HOUR / 2));
       getTrack(a.vehicle_id, new Date(to.getTime() - HOUR), to).then((track) => {
         if (shown !== String(a.id) || track.length < 2) return;

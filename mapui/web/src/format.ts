@@ -91,14 +91,14 @@ export function direction(d: unknown): string {
   return '';
 }
 
-/** 3.5 km, 12 km, 800 m, 35 m: what a distance needs to be told, not more. */
+/** 3.5 km, 12 km, 800 m, 35 m: what a distance needs to be told, not more (never broken before its unit). */
 export function distance(m: number): string {
   if (!Number.isFinite(m)) return '';
   const a = Math.abs(m);
-  if (a >= 9950) return `${Math.round(m / 1000)} km`;
-  if (a >= 995) return `${(m / 1000).toFixed(1)} km`;
-  if (a >= 100) return `${Math.round(m / 10) * 10} m`;
-  return `${Math.round(m)} m`;
+  if (a >= 9950) return `${Math.round(m / 1000)}\u00a0km`;
+  if (a >= 995) return `${(m / 1000).toFixed(1)}\u00a0km`;
+  if (a >= 100) return `${Math.round(m / 10) * 10}\u00a0m`;
+  return `${Math.round(m)}\u00a0m`;
 }
 
 /** 35分钟, 2小时5分, 2小时, 40秒 (35 min, 2 h 5 min, 40 s). */
@@ -145,9 +145,12 @@ export function place(lat: number, lon: number): string {
       continue;
     }
     if (!['port', 'yard', 'corridor', 'service_area'].includes(z.props.kind)) continue;
-    const d = z.geom.type === 'LineString' || z.geom.type === 'MultiLineString'
+    const isLine = z.geom.type === 'LineString' || z.geom.type === 'MultiLineString';
+    const d = isLine
       ? Math.min(...lines(z.geom).map((l) => distanceToLine(pt, l as LonLat[])))
       : haversine(pt, [(z.bbox[0] + z.bbox[2]) / 2, (z.bbox[1] + z.bbox[3]) / 2]);
+    // A corridor names a place only nearby; far off, a port or a town says more.
+    if (isLine && d > 20_000) continue;
     if (d < nearM) [near, nearM] = [z, d];
   }
   if (inside) return `${t('place_in').replace('{zone}', zoneName(inside.props.id))}${paren(coords)}`;

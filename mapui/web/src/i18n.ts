@@ -259,6 +259,7 @@ const zh = {
   sum_seal_unknown: '关锁{state}{method}，位置未知',
   sum_driver: '插卡司机{presented}不是申报司机（卡号{declared}）',
   sum_unverified: '越境口岸无法核实：越境前后两次定位相隔{dur}',
+  bad_time: '时间格式应为 2026-12-05 08:00（北京时间）：',
 } as const;
 
 type Key = keyof typeof zh;
@@ -519,6 +520,7 @@ const en: Record<Key, string> = {
   sum_seal_unknown: 'seal {state}{method}, position unknown',
   sum_driver: 'driver card {presented} is not the declared driver (card {declared})',
   sum_unverified: 'crossing port unverified: the fixes either side of the border are {dur} apart',
+  bad_time: 'Write times as 2026-12-05 08:00 (CST):',
 };
 
 const LANG_KEY = 'bw.lang';

@@ -28,9 +28,9 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
   const clock = h('div', { class: 'clock', id: 'clock' });
   const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
   const detail = h('section', { class: 'panel alert-detail', id: 'alert-detail', hidden: true });
-  root.append(mapEl,
-    h('section', { class: 'panel left' }, stateBox, ports),
-    h('section', { class: 'panel right' }, h('h2', {}, t('new_alerts')), ticker),
+  const leftPanel = h('section', { class: 'panel left' }, stateBox, ports);
+  const rightPanel = h('section', { class: 'panel right' }, h('h2', {}, t('new_alerts')), ticker);
+  root.append(mapEl, leftPanel, rightPanel,
     detail,
     h('div', { class: 'status' }, clock, conn));
 
@@ -47,9 +47,12 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
   // map shows where, with the vehicle's last hour.
   const showAlert = (a: Alert) => {
     detail.hidden = false;
+    // The detail takes the feed's column; closing it brings the feed back.
+    root.classList.add('detail-open');
     detail.replaceChildren(
       h('button', { class: 'close', id: 'alert-close', 'aria-label': '×', onclick: () => {
         detail.hidden = true;
+        root.classList.remove('detail-open');
         focus?.clear();
       } }, '×'),
       alertDetail(a, me));
@@ -75,7 +78,16 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
     vehiclePopups(map, vl);
     // The vehicle layer's own cost counters, for the browser tests and the console.
     (window as unknown as { bwVehicles: VehicleLayer }).bwVehicles = vl;
-    focus = focusAlert(map, () => vl.fixes);
+    // The alert is seen in the widest part of the map the panels leave free: right of the left
+    // panel, or below it when that strip is too narrow.
+    const between = (): [number, number] => {
+      const m = mapEl.getBoundingClientRect();
+      const l = leftPanel.getBoundingClientRect();
+      const r = (detail.hidden ? rightPanel : detail).getBoundingClientRect();
+      const box = r.left - l.right >= 360 ? [l.right, m.top, r.left, m.bottom - 80] : [m.left, l.bottom, r.left, m.bottom - 80];
+      return [(box[0] + box[2]) / 2 - (m.left + m.right) / 2, (box[1] + box[3]) / 2 - (m.top + m.bottom) / 2];
+    };
+    focus = focusAlert(map, () => vl.fixes, between);
     const zc = await zones;
     setZones(zc);
     await loadDirectory().catch((e) => console.warn('vehicles not loaded', e));

@@ -51,10 +51,10 @@ async function exportButtons(page) {
 // What each role sees follows mapui/access/roles.go: view (wall, tablet, replay), export for
 // investigators and administrators, the audit for the auditor only (separation of duties).
 const matrix = {
-  admin: { label: '系统管理员', home: 'wall', nav: ['wall', 'tablet', 'replay'], exports: true },
-  command: { label: '指挥员', home: 'wall', nav: ['wall', 'tablet', 'replay'], exports: false },
+  admin: { label: '系统管理员', home: 'wall', nav: ['wall', 'tablet', 'replay', 'alerts'], exports: true },
+  command: { label: '指挥员', home: 'wall', nav: ['wall', 'tablet', 'replay', 'alerts'], exports: false },
   patrol: { label: '巡查员', home: 'tablet', nav: ['tablet', 'replay'], exports: false },
-  investigator: { label: '调查员', home: 'replay', nav: ['wall', 'replay'], exports: true },
+  investigator: { label: '调查员', home: 'replay', nav: ['wall', 'replay', 'alerts'], exports: true },
   auditor: { label: '安全审计员', home: 'audit', nav: ['audit'], exports: null },
 };
 
@@ -65,7 +65,7 @@ for (const [role, want] of Object.entries(matrix)) {
     assert.equal(await view(page), want.home, 'lands on its home view');
     assert.deepEqual(await navViews(page), want.nav);
     assert.match(await page.textContent('#user'), new RegExp(`· ${want.label}$`));
-    for (const v of ['wall', 'tablet', 'replay', 'audit']) {
+    for (const v of ['wall', 'tablet', 'replay', 'audit', 'alerts']) {
       assert.equal(await open(page, `#/${v}`), want.nav.includes(v), `${role} opening #/${v}`);
     }
     if (want.exports !== null) {
