@@ -2,8 +2,9 @@
 // filtered by type, severity, port, status, period (China time) and plate, a page at a time
 // (GET /alerts with offset/next_offset); a row opens the alert's detail beside the list.
 import { api, type Alert, type Me } from './api';
-import { alertDetail } from './alertview';
+import { alertDetail, focusAlert, type AlertFocus } from './alertview';
 import { h } from './dom';
+import { createMap } from './map';
 import { alertSummary } from './evidence';
 import { loadDirectory, plate, portOf, ports, setVehicles, timeShort, vehicleKind, zoneName } from './format';
 import { fmtTime, fromCstInput, t, toCstInput } from './i18n';
@@ -77,10 +78,23 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
     return q;
   };
 
+  // The detail: the alert in words above a small map of it with the vehicle's last hour; the map
+  // is made at the first opening and kept.
+  const detailBody = h('div', {});
+  const mapBox = h('div', { class: 'list-map', id: 'list-map' });
+  detail.append(h('button', { class: 'close', id: 'alert-close', onclick: () => (detail.hidden = true) }, '×'), detailBody, mapBox);
+  let focus: Promise<AlertFocus> | null = null;
+  let removeMap = () => {};
   const open = (a: Alert) => {
     detail.hidden = false;
-    detail.replaceChildren(h('button', { class: 'close', id: 'alert-close', onclick: () => (detail.hidden = true) }, '×'), alertDetail(a, me));
+    detailBody.replaceChildren(alertDetail(a, me));
     for (const tr of body.children) tr.classList.toggle('selected', (tr as HTMLElement).dataset.alert === String(a.id));
+    focus ??= createMap(mapBox, 'dark', { attributionControl: false, zoom: 8 }).then(({ map }) => {
+      removeMap = () => map.remove();
+      if (closed) map.remove();
+      return focusAlert(map, () => new Map());
+    });
+    void focus.then((f) => !closed && f.show(a));
   };
 
   const load = async () => {
@@ -147,5 +161,6 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
 
   return () => {
     closed = true;
+    removeMap();
   };
 }

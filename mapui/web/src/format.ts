@@ -2,7 +2,7 @@
 // names, vehicle ids into plates and kinds, directions into 入境/出境, distances and durations
 // rounded, times in China time with the date. The views fill the directories (zones, vehicles)
 // once with loadDirectory(); whatever is not known yet reads as a neutral word, never an id.
-import { getVehicles, getZones, type Vehicle, type ZoneCollection, type ZoneProps } from './api';
+import { getVehicle, getVehicles, getZones, type Vehicle, type ZoneCollection, type ZoneProps } from './api';
 import { bboxOf, distanceToLine, haversine, inBBox, inPolygon, lines, type BBox, type LonLat } from './geo';
 import { fmtTime, getLang, t } from './i18n';
 
@@ -39,6 +39,23 @@ export function loadDirectory(): Promise<void> {
     throw e;
   });
   return loading;
+}
+
+/**
+ * Learns a vehicle the directory does not know yet (registered after the page loaded); true when
+ * it has a plate now. Asked once per vehicle and page.
+ */
+const asked = new Set<string>();
+export async function learnVehicle(id: string): Promise<boolean> {
+  if (vehicles.get(id)?.plate) return true;
+  if (asked.has(id)) return false;
+  asked.add(id);
+  try {
+    setVehicles([await getVehicle(id)]);
+  } catch {
+    return false; // not registered: it is known by its id
+  }
+  return !!vehicles.get(id)?.plate;
 }
 
 /** A zone's name in the user's language: 甘其毛都口岸 / Ganqimaodu port; 未知区域 for an unknown id. */

@@ -6,7 +6,7 @@ import { alertDetail, focusAlert, type AlertFocus } from './alertview';
 import { PortCounter } from './counters';
 import { h } from './dom';
 import { alertSummary } from './evidence';
-import { loadDirectory, plate, setZones, timeShort } from './format';
+import { learnVehicle, loadDirectory, plate, setZones, timeShort } from './format';
 import { fmtClock, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
@@ -145,15 +145,19 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
       const li = tickerItem(a);
       const after = [...ticker.children].find((x) => Number((x as HTMLElement).dataset.time) < at);
       ticker.insertBefore(li, after ?? null);
+      if (!a.plate) void learnVehicle(a.vehicle_id).then((known) => {
+        const veh = li.querySelector('.veh');
+        if (known && veh) veh.textContent = plate(a.vehicle_id);
+      });
       while (ticker.children.length > TICKER_MAX) ticker.lastElementChild!.remove();
     };
 
-    // A new critical alert takes the map for FLY_MS, unless the operator is at the map; then the
-    // wall returns to where it was, unless the operator took the map meanwhile.
+    // A new critical alert takes the map for FLY_MS, unless the operator is at the map or reading
+    // an alert; then the wall returns to where it was, unless the operator took the map meanwhile.
     let home: maplibregl.CameraOptions | null = null;
     let flyTimer: number | undefined;
     const flyTo = (a: Alert) => {
-      if (handsOff() || !alertPoint(a, vl.fixes)) return;
+      if (handsOff() || !detail.hidden || !alertPoint(a, vl.fixes)) return;
       home ??= { center: map.getCenter(), zoom: map.getZoom(), bearing: map.getBearing(), pitch: map.getPitch() };
       focus?.show(a);
       clearTimeout(flyTimer);
