@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/targeting"
 )
@@ -71,28 +73,138 @@ func limitParam(c *gin.Context, limit *int) bool {
 
 var alertStatuses = map[string]bool{"": true, tracker.StatusOpen: true, tracker.StatusAcknowledged: true, tracker.StatusResolved: true}
 
+var alertSeverities = map[string]bool{"": true, tracker.SeverityInfo: true, tracker.SeverityWarning: true, tracker.SeverityCritical: true}
+
+// alertAnswer is an alert with what a person reads of its vehicle: the plate and the kind.
+type alertAnswer struct {
+	tracker.Alert
+	Plate       string `json:"plate,omitempty"`
+	VehicleKind string `json:"vehicle_kind,omitempty"`
+}
+
+// listAlerts answers the alerts newest first, filtered by vehicle, plate (any part of it),
+// type, severity, status, port (its own zones and those whose port_id names it, or a
+// declaration through them) and period, a page of limit from offset; next_offset is set while
+// more follow.
 func (s *Server) listAlerts(c *gin.Context) {
-	q := tracker.AlertQuery{VehicleID: c.Query("vehicle_id"), Type: c.Query("type"), Status: c.Query("status"), Limit: 5000}
-	if !alertStatuses[q.Status] {
+	q := tracker.AlertQuery{VehicleID: c.Query("vehicle_id"), Type: c.Query("type"), Status: c.Query("status"), Severity: c.Query("severity"), Limit: 5000}
+	switch {
+	case !alertStatuses[q.Status]:
 		badRequest(c, "status must be open, acknowledged or resolved")
+		return
+	case !alertSeverities[q.Severity]:
+		badRequest(c, "severity must be info, warning or critical")
+		return
+	case len(q.Type) > 64:
+		badRequest(c, "type longer than 64 characters")
 		return
 	}
 	if !s.optionalPeriod(c, &q.From, &q.To) || !limitParam(c, &q.Limit) {
 		return
 	}
-	area, ok := s.scope(c)
-	if !ok {
-		return
+	if v := c.Query("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1_000_000 {
+			badRequest(c, "offset must be 0..1000000")
+			return
+		}
+		q.Offset = n
 	}
-	as, err := s.cfg.Store.Alerts(c.Request.Context(), q)
+	ctx := c.Request.Context()
+	vs, err := s.cfg.Store.Vehicles(ctx)
 	if err != nil {
 		s.storeFail(c, err)
 		return
 	}
+	if plate := c.Query("plate"); plate != "" {
+		if len(plate) > 32 {
+			badRequest(c, "plate longer than 32 bytes")
+			return
+		}
+		want := normPlate(plate)
+		for _, v := range vs {
+			if want != "" && strings.Contains(normPlate(v.Plate), want) {
+				q.VehicleIDs = append(q.VehicleIDs, v.ID)
+			}
+		}
+		if len(q.VehicleIDs) == 0 {
+			c.JSON(http.StatusOK, gin.H{"alerts": []alertAnswer{}})
+			return
+		}
+	}
+	if port := c.Query("port"); port != "" {
+		zones, ok := s.portZones(c, port)
+		if !ok {
+			return
+		}
+		q.Zones = zones
+	}
+	area, ok := s.scope(c)
+	if !ok {
+		return
+	}
+	limit := q.Limit
+	q.Limit++ // one more tells whether another page follows
+	as, err := s.cfg.Store.Alerts(ctx, q)
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	next := 0
+	if len(as) > limit {
+		as, next = as[:limit], q.Offset+limit
+	}
 	if area != nil {
 		as = slices.DeleteFunc(as, func(a tracker.Alert) bool { return !area.seesAlert(&a) })
 	}
-	c.JSON(http.StatusOK, gin.H{"alerts": as})
+	byID := make(map[string]tracker.Vehicle, len(vs))
+	for _, v := range vs {
+		byID[v.ID] = v
+	}
+	out := make([]alertAnswer, len(as))
+	for i, a := range as {
+		out[i] = alertAnswer{Alert: a, Plate: byID[a.VehicleID].Plate, VehicleKind: byID[a.VehicleID].Kind}
+	}
+	res := gin.H{"alerts": out}
+	if next > 0 {
+		res["next_offset"] = next
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+// portZones is the port and the zones that belong to it (their port_id names it); a 400 when
+// port is not a port zone.
+func (s *Server) portZones(c *gin.Context, port string) ([]string, bool) {
+	zs, err := s.cfg.Store.Zones(c.Request.Context())
+	if err != nil {
+		s.storeFail(c, err)
+		return nil, false
+	}
+	var out []string
+	for _, z := range zs {
+		if z.ID == port && z.Kind != geofence.KindPort {
+			break
+		}
+		if z.ID == port || z.Properties["port_id"] == port {
+			out = append(out, z.ID)
+		}
+	}
+	if !slices.Contains(out, port) {
+		badRequest(c, "port must be the id of a port zone")
+		return nil, false
+	}
+	return out, true
+}
+
+// normPlate is a plate as compared in searches: without separators, upper case.
+func normPlate(p string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '·', '-', '.', '•':
+			return -1
+		}
+		return unicode.ToUpper(r)
+	}, p)
 }
 
 func alertID(c *gin.Context) (int64, bool) {
@@ -121,7 +233,11 @@ func (s *Server) getAlert(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, a)
+	out := alertAnswer{Alert: a}
+	if v, err := s.cfg.Store.Vehicle(c.Request.Context(), a.VehicleID); err == nil {
+		out.Plate, out.VehicleKind = v.Plate, v.Kind
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 // alertInArea is tracker.ErrNotFound when area does not show the alert id: one outside a

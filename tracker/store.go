@@ -78,6 +78,14 @@ type AlertQuery struct {
 	Status    string
 	From, To  time.Time
 	Limit     int
+	Severity  string
+	// VehicleIDs: alerts of any of these vehicles (a plate search names several); empty: any.
+	VehicleIDs []string
+	// Zones: alerts at one of these zones, or on a declaration that names one of them as its
+	// port, corridor or yard (a port's alerts: the port and the zones that belong to it).
+	Zones []string
+	// Offset skips that many alerts of the order (newest first), for paging.
+	Offset int
 }
 
 // User is a person who logs in. Hash is the password's hash, never the password. User names

@@ -122,8 +122,24 @@ func (s *Store) Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Ale
 	w.eq("vehicle_id", q.VehicleID)
 	w.eq("type", q.Type)
 	w.eq("status", q.Status)
+	w.eq("severity", q.Severity)
+	if len(q.VehicleIDs) > 0 {
+		w.args = append(w.args, q.VehicleIDs)
+		w.conds = append(w.conds, fmt.Sprintf("vehicle_id = ANY($%d)", len(w.args)))
+	}
+	if len(q.Zones) > 0 {
+		w.args = append(w.args, q.Zones)
+		n := len(w.args)
+		w.conds = append(w.conds, fmt.Sprintf(`(zone_id = ANY($%[1]d) OR declaration_id IN (SELECT id FROM declarations
+			WHERE port_zone_id = ANY($%[1]d) OR corridor_zone_id = ANY($%[1]d) OR yard_zone_id = ANY($%[1]d)))`, n))
+	}
 	w.period("time", q.From, q.To)
-	rows, _ := s.pool.Query(ctx, `SELECT `+alertCols+` FROM alerts`+w.sql("time DESC, id DESC", q.Limit), w.args...)
+	sql := `SELECT ` + alertCols + ` FROM alerts` + w.sql("time DESC, id DESC", q.Limit)
+	if q.Offset > 0 {
+		w.args = append(w.args, q.Offset)
+		sql += fmt.Sprintf(" OFFSET $%d", len(w.args))
+	}
+	rows, _ := s.pool.Query(ctx, sql, w.args...)
 	out, err := pgx.CollectRows(rows, scanAlert)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: alerts: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -79,8 +80,26 @@ func (s *Store) Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Ale
 	f.eq("vehicle_id", q.VehicleID)
 	f.eq("type", q.Type)
 	f.eq("status", q.Status)
+	f.eq("severity", q.Severity)
+	f.in("vehicle_id", q.VehicleIDs)
+	if len(q.Zones) > 0 {
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(q.Zones)), ",")
+		f.conds = append(f.conds, `(zone_id IN (`+marks+`) OR declaration_id IN (SELECT id FROM declarations
+			WHERE port_zone_id IN (`+marks+`) OR corridor_zone_id IN (`+marks+`) OR yard_zone_id IN (`+marks+`)))`)
+		for range 4 {
+			for _, z := range q.Zones {
+				f.args = append(f.args, z)
+			}
+		}
+	}
 	f.period("time_us", q.From, q.To)
 	query := f.query(`SELECT `+alertColumns+` FROM alerts`, "time_us DESC, id DESC", q.Limit)
+	if q.Offset > 0 {
+		if q.Limit <= 0 {
+			query += " LIMIT -1"
+		}
+		query += fmt.Sprintf(" OFFSET %d", q.Offset)
+	}
 	rows, err := s.r.QueryContext(ctx, query, f.args...)
 	if err != nil {
 		return nil, err

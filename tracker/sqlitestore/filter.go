@@ -20,6 +20,17 @@ func (f *filter) eq(column, value string) {
 	}
 }
 
+// in adds "column IN (values)" when values is not empty.
+func (f *filter) in(column string, values []string) {
+	if len(values) == 0 {
+		return
+	}
+	f.conds = append(f.conds, column+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(values)), ",")+")")
+	for _, v := range values {
+		f.args = append(f.args, v)
+	}
+}
+
 // period adds from <= column < to for the bounds that are set.
 func (f *filter) period(column string, from, to time.Time) {
 	if !from.IsZero() {

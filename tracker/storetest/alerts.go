@@ -165,6 +165,14 @@ func testAlertQuery(t *testing.T, s Store) {
 		mk("v2", tracker.AlertDetour, "c", base.Add(2*time.Minute)),
 		mk("v2", tracker.AlertSignalLost, "d", base.Add(3*time.Minute)),
 	}}
+	b.Alerts[2].Severity = tracker.SeverityCritical
+	gate, decl := "gate-7", "decl-q"
+	b.Alerts[1].ZoneID = &gate
+	b.Alerts[3].ZoneID, b.Alerts[3].DeclarationID = nil, &decl
+	if err := s.CreateDeclaration(t.Context(), tracker.Declaration{ID: decl, VehicleID: "v2", Direction: tracker.Inbound, PortZoneID: "port-q",
+		CorridorZoneID: "corridor-q", YardZoneID: "yard-q", ValidFrom: base, ValidTo: base.Add(time.Hour), CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
 	commit(t, s, b)
 	if _, err := s.SetAlertStatus(t.Context(), b.Alerts[1].ID, tracker.StatusResolved, "u", "", base.Add(time.Hour)); err != nil {
 		t.Fatal(err)
@@ -183,6 +191,16 @@ func testAlertQuery(t *testing.T, s Store) {
 		{"limit keeps the newest", tracker.AlertQuery{Limit: 2}, []string{"d", "c"}},
 		{"everything at once", tracker.AlertQuery{VehicleID: "v2", Type: tracker.AlertDetour, Status: tracker.StatusOpen, From: base, To: base.Add(time.Hour)}, []string{"c"}},
 		{"nothing", tracker.AlertQuery{VehicleID: "v9"}, nil},
+		{"severity", tracker.AlertQuery{Severity: tracker.SeverityCritical}, []string{"c"}},
+		{"vehicles", tracker.AlertQuery{VehicleIDs: []string{"v2", "v9"}}, []string{"d", "c"}},
+		{"zone of the alert", tracker.AlertQuery{Zones: []string{"gate-7"}}, []string{"b"}},
+		{"zone of the declaration", tracker.AlertQuery{Zones: []string{"port-q"}}, []string{"d"}},
+		{"declaration's corridor or yard", tracker.AlertQuery{Zones: []string{"corridor-q", "yard-r"}}, []string{"d"}},
+		{"zone matching neither", tracker.AlertQuery{Zones: []string{"port-z"}}, nil},
+		{"offset pages on", tracker.AlertQuery{Limit: 2, Offset: 2}, []string{"b", "a"}},
+		{"offset without limit", tracker.AlertQuery{Offset: 3}, []string{"a"}},
+		{"offset past the end", tracker.AlertQuery{Limit: 2, Offset: 4}, nil},
+		{"filters with offset", tracker.AlertQuery{Type: tracker.AlertDetour, Offset: 1}, []string{"a"}},
 	}
 	for _, tt := range tests {
 		var keys []string

@@ -33,6 +33,9 @@ export interface Alert {
   lon?: number | null;
   message?: string;
   evidence?: unknown;
+  /** The vehicle's plate and kind, as GET /alerts adds them (not in live messages). */
+  plate?: string;
+  vehicle_kind?: string;
 }
 
 export interface BwEvent {
@@ -314,17 +317,17 @@ export async function download(path: string, filename: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack' | 'targets' | 'inspect';
+export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack' | 'targets' | 'inspect' | 'alerts';
 
 // Mirrors the server's role matrix (mapui/access/roles.go); the server enforces it, this only
 // hides what would be refused. The auditor alone reads the audit trail, and nothing else; the
 // security administrator's work (roles, unlocks) has no screen yet.
 const rights: Record<Role, Action[]> = {
-  admin: ['wall', 'tablet', 'replay', 'export', 'ack'],
+  admin: ['wall', 'tablet', 'replay', 'export', 'ack', 'alerts'],
   security: [],
-  command: ['wall', 'tablet', 'replay', 'ack', 'targets', 'inspect'],
+  command: ['wall', 'tablet', 'replay', 'ack', 'targets', 'inspect', 'alerts'],
   patrol: ['tablet', 'replay', 'ack', 'inspect'],
-  investigator: ['wall', 'replay', 'export'],
+  investigator: ['wall', 'replay', 'export', 'alerts'],
   auditor: ['audit'],
 };
 

@@ -1,88 +1,295 @@
-// An alert's evidence for an officer: the seal and driver rules' evidence as sentences,
-// other rules' as plain rows.
-import type { Alert, Fix } from './api';
+// An alert for an officer: a sentence built from its type and evidence (never the server's
+// English message) and each evidence field as a labelled sentence, with plates and zone names
+// (format.ts) instead of ids. The evidence each rule writes: tracker/rules (evaluate.go,
+// timers.go, late.go, seal.go, driver.go) and tracker/pipeline.go (device_conflict).
+import type { Alert } from './api';
 import { h } from './dom';
-import { fmtDistance, fmtSealState, fmtTime, t } from './i18n';
+import { comma, direction, distance, duration, paren, place, plate, time, vehicleLabel, zoneName } from './format';
+import { fmtDriverCard, fmtSealState, t } from './i18n';
 
 type Obj = Record<string, unknown>;
 
 const isObj = (x: unknown): x is Obj => !!x && typeof x === 'object' && !Array.isArray(x);
 const str = (x: unknown): string => (typeof x === 'string' ? x : '');
+const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+const fill = (key: string, vars: Record<string, string>) => t(key).replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? '');
 
-/** Where a rule placed the alert: position, zones, distance to the nearest declared zone, time. */
-function placeText(p: unknown): string {
-  if (!isObj(p) || p.source === 'unknown' || typeof p.lat !== 'number' || typeof p.lon !== 'number') return t('place_unknown');
-  const parts = [`${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}${p.source === 'last_valid_fix' ? t('place_last_fix') : ''}`];
-  if (Array.isArray(p.zones) && p.zones.length) parts.push(p.zones.map(String).join('、'));
-  if (typeof p.nearest_zone_m === 'number' && str(p.nearest_zone)) {
-    parts.push(t('nearest_zone').replace('{zone}', str(p.nearest_zone)).replace('{dist}', fmtDistance(p.nearest_zone_m)));
-  }
-  if (str(p.time)) parts.push(`${fmtTime(str(p.time))} ${t('cst')}`);
+/** An alert's plate as the API gives it with the alert, else from the directory. */
+type WithVehicle = Alert & { plate?: string; vehicle_kind?: string };
+
+/** A point of evidence ({time, lat, lon}, a fix) as "time, place". */
+function at(p: unknown): string {
+  if (!isObj(p)) return '';
+  const lat = num(p.lat);
+  const lon = num(p.lon);
+  const where = p.source === 'unknown' || lat == null || lon == null ? t('place_unknown') : place(lat, lon);
+  const when = time(str(p.time));
+  return comma(when, where);
+}
+
+const whereOf = (p: unknown) => (isObj(p) && num(p.lat) != null && num(p.lon) != null && p.source !== 'unknown' ? place(p.lat as number, p.lon as number) : t('place_unknown'));
+const ms = (a: unknown, b: unknown) => Date.parse(str(b)) - Date.parse(str(a));
+const count = (x: unknown) => (Array.isArray(x) && x.length ? fill('ev_fix_count', { n: String(x.length) }) : '');
+const source = (late: unknown) => (late === true ? t('ev_late') : '');
+
+const protocols: Record<string, string> = { jt808: 'JT/T 808', gt06: 'GT06', jt600: 'JT701 (JT600)', osmand: 'OsmAnd' };
+
+/** Where a seal or driver rule placed the alert: zones it was in, or the distance to the declared zone. */
+function sealPlace(p: unknown): string {
+  if (!isObj(p) || p.source === 'unknown') return t('place_unknown');
+  const parts = [whereOf(p)];
+  if (p.source === 'last_valid_fix') parts[0] += t('place_last_fix');
+  const nm = num(p.nearest_zone_m);
+  if (nm != null && str(p.nearest_zone_id)) parts.push(fill('nearest_zone', { zone: zoneName(str(p.nearest_zone_id)), dist: distance(nm) }));
+  if (str(p.time)) parts.push(time(str(p.time)));
   return parts.join('；');
 }
 
 function methodText(ev: Obj): string {
   const m = str(ev.method);
-  if (!m) return '—';
+  if (!m) return '';
   const card = str(ev.card);
-  return `${t(`unlock_${m}`)}${card ? `（${card}）` : ''}`;
+  return `${t(`unlock_${m}`)}${paren(card)}`;
 }
 
-function rows(pairs: Array<[string, string]>): HTMLElement {
-  return h('dl', { class: 'evidence', id: 'evidence' }, ...pairs.filter(([, v]) => v).flatMap(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)]));
+interface Described {
+  summary: string;
+  rows: Array<[string, string]>;
 }
 
-/** The rule's English message repeats what evidenceView says in words; shown only for other alerts. */
-export const hasSentences = (a: Alert): boolean => a.type === 'seal_opened' || a.type === 'driver_mismatch' || a.type === 'sos';
+/** The alert in words: one sentence and the evidence as labelled sentences. */
+export function describe(a: WithVehicle): Described {
+  const ev: Obj = isObj(a.evidence) ? a.evidence : {};
+  switch (a.type) {
+    case 'border_crossing_outside_port':
+    case 'crossing_mismatch': {
+      const port = str(ev.port_zone_id);
+      if (ev.disproved_by_backfill === true) {
+        return { summary: fill('sum_disproved', { port: zoneName(port) }), rows: [['ev_crossing_place', at(ev.crossing)], ['ev_crossing_port', zoneName(port)]] };
+      }
+      const dir = direction(ev.direction);
+      const declared = str(ev.declared_port_zone_id);
+      const summary = port
+        ? fill('sum_crossing_mismatch', { port: zoneName(port), dir, declared: declared ? zoneName(declared) : '—' })
+        : fill('sum_outside_port', { dir });
+      return {
+        summary,
+        rows: [
+          ['ev_crossing_time', isObj(ev.crossing) ? time(str(ev.crossing.time)) : ''],
+          ['ev_crossing_place', whereOf(ev.crossing)],
+          ['ev_direction', dir],
+          ['ev_crossing_port', port ? zoneName(port) : t('ev_no_port')],
+          ['ev_declared_port', declared ? zoneName(declared) : ''],
+          ['ev_border', str(ev.border_zone_id) ? zoneName(str(ev.border_zone_id)) : ''],
+          ['ev_source', source(ev.late) || source(a.late)],
+        ],
+      };
+    }
+    case 'border_crossing_unverified': {
+      const before = ev.before ?? ev.prev ?? ev.last_fix;
+      const after = ev.after ?? ev.next ?? ev.next_fix;
+      const gapS = num(ev.gap_s) ?? num(ev.duration_s) ?? (isObj(before) && isObj(after) ? ms(before.time, after.time) / 1000 : null);
+      const gap = gapS != null ? duration(gapS * 1000) : '—';
+      return {
+        summary: fill('sum_unverified', { dur: gap }),
+        rows: [
+          ['ev_direction', direction(ev.direction)],
+          ['ev_gap', gapS != null ? gap : ''],
+          ['ev_before', at(before)],
+          ['ev_after', at(after)],
+          ['ev_crossing_place', ev.crossing ? at(ev.crossing) : ''],
+          ['ev_nearest_port', str(ev.nearest_port_zone_id) ? zoneName(str(ev.nearest_port_zone_id)) : ''],
+          ['ev_via_port', num(ev.via_port_s) != null ? duration((ev.via_port_s as number) * 1000) : ''],
+          ['ev_border', str(ev.border_zone_id) ? zoneName(str(ev.border_zone_id)) : ''],
+          ['ev_source', source(ev.late) || source(a.late)],
+        ],
+      };
+    }
+    case 'signal_lost': {
+      const last = ev.last_fix;
+      const lastTime = isObj(last) ? str(last.time) : a.time;
+      const closed = isObj(ev.next_fix);
+      const darkMs = num(ev.duration_s) != null ? (ev.duration_s as number) * 1000 : Date.now() - Date.parse(lastTime);
+      const summary = closed
+        ? fill('sum_signal_closed', { dur: duration(darkMs), dist: distance(num(ev.distance_m) ?? 0) })
+        : fill('sum_signal_open', { time: time(lastTime), dur: duration(darkMs) });
+      return {
+        summary,
+        rows: [
+          ['ev_last_fix', at(last)],
+          ['ev_next_fix', closed ? at(ev.next_fix) : ''],
+          ['ev_dark_for', duration(darkMs)],
+          ['ev_moved', num(ev.distance_m) != null ? distance(ev.distance_m as number) : ''],
+          ['ev_driven', num(ev.driven_m) != null ? distance(ev.driven_m as number) : ''],
+          ['ev_late_fixes', count(ev.late_fixes)],
+          ['ev_control_zone', ev.control_zone === true ? t('ev_in_control_zone') : ''],
+        ],
+      };
+    }
+    case 'unauthorized_stop': {
+      const from = ev.from;
+      const durMs = num(ev.duration_s) != null ? (ev.duration_s as number) * 1000 : 0;
+      return {
+        summary: fill('sum_stop', { dur: duration(durMs) }),
+        rows: [
+          ['ev_stop_place', whereOf(from)],
+          ['ev_stop_from', isObj(from) ? time(str(from.time)) : ''],
+          ['ev_stop_until', time(str(ev.until))],
+          ['duration', duration(durMs)],
+          ['ev_late_fixes', count(ev.late_fixes)],
+          ['ev_source', source(a.late)],
+        ],
+      };
+    }
+    case 'detour': {
+      const corridor = str(ev.corridor_zone_id) || a.zone_id || '';
+      const off = ev.off_from;
+      const last = ev.last;
+      const durMs = isObj(off) && isObj(last) ? ms(off.time, last.time) : 0;
+      const maxOff = num(ev.max_off_m) ?? 0;
+      return {
+        summary: fill('sum_detour', { corridor: zoneName(corridor), dist: distance(maxOff), dur: duration(durMs) }),
+        rows: [
+          ['ev_corridor', zoneName(corridor)],
+          ['ev_off_from', at(off)],
+          ['ev_off_last', at(last)],
+          ['ev_max_off', distance(maxOff)],
+          ['duration', duration(durMs)],
+          ['ev_corridor_width', num(ev.width_m) != null ? fill('ev_width_each', { dist: distance(ev.width_m as number) }) : ''],
+          ['ev_off_fixes', num(ev.fixes_off) != null ? fill('ev_fix_count', { n: String(ev.fixes_off) }) : ''],
+          ['ev_state', ev.back === true ? t('ev_back') : ev.back === false ? t('ev_still_off') : ''],
+          ['ev_late_fixes', count(ev.late_fixes)],
+        ],
+      };
+    }
+    case 'gate_mismatch': {
+      const gate = str(ev.gate_zone_id) || a.zone_id || '';
+      const declared = str(ev.declared_port_zone_id);
+      const reasons: string[] = [];
+      if (declared) reasons.push(fill('sum_gate_port', { port: zoneName(gate), declared: zoneName(declared) }));
+      if (num(ev.distance_m) != null) reasons.push(fill('sum_gate_far', { gate: zoneName(gate), dist: distance(ev.distance_m as number) }));
+      const summary = reasons.join('；') || t('gate_mismatch');
+      return {
+        summary,
+        rows: [
+          ['ev_gate', zoneName(gate)],
+          ['ev_direction', direction(ev.direction)],
+          ['ev_read_plate', str(ev.plate)],
+          ['ev_read_card', str(ev.card_id)],
+          ['ev_declared_port', declared ? zoneName(declared) : ''],
+          ['ev_gps_place', ev.position ? at(ev.position) : ''],
+          ['ev_gps_far', num(ev.distance_m) != null ? distance(ev.distance_m as number) : ''],
+        ],
+      };
+    }
+    case 'overstay':
+      return {
+        summary: fill('sum_overstay', { deadline: time(str(ev.deadline)) }),
+        rows: [['ev_deadline', time(str(ev.deadline))], ['ev_last_fix', at(ev.last_fix)]],
+      };
+    case 'meeting': {
+      const ids = Array.isArray(ev.vehicles) ? ev.vehicles.map(String) : [];
+      const other = ids.find((id) => id !== a.vehicle_id) ?? '';
+      const stops = Array.isArray(ev.stops) ? ev.stops : [];
+      const durMs = ms(ev.from, ev.until);
+      return {
+        summary: fill('sum_meeting', { other: other ? plate(other) : '—', dist: distance(num(ev.distance_m) ?? 0), dur: duration(durMs) }),
+        rows: [
+          ['ev_vehicles', ids.map((id) => vehicleLabel(id)).join('、')],
+          ['ev_stop_place', stops.length ? whereOf(stops[0]) : ''],
+          ['ev_meet_from', time(str(ev.from))],
+          ['ev_meet_until', time(str(ev.until))],
+          ['duration', duration(durMs)],
+          ['ev_apart', num(ev.distance_m) != null ? distance(ev.distance_m as number) : ''],
+        ],
+      };
+    }
+    case 'device_conflict': {
+      const report = (r: unknown) => (isObj(r) ? `${whereOf(r)}${paren(fill('ev_received', { time: time(str(r.received_at)) }))}` : '');
+      const d = num(ev.distance_m);
+      return {
+        summary: d != null ? fill('sum_conflict_two', { dist: distance(d) }) : t('sum_conflict_one'),
+        rows: [
+          ['ev_device', str(ev.device_id)],
+          ['ev_device_time', time(str(ev.device_time))],
+          ['ev_first_report', report(ev.first)],
+          ['ev_second_report', report(ev.second)],
+          ['ev_apart', d != null ? distance(d) : ''],
+          ['ev_protocol', protocols[str(ev.protocol)] ?? ''],
+        ],
+      };
+    }
+    case 'seal_opened': {
+      const state = fmtSealState(str(ev.seal_state) || 'unlocked');
+      const method = methodText(ev);
+      const unknown = !isObj(ev.place) || ev.place.source === 'unknown';
+      return {
+        summary: fill(unknown ? 'sum_seal_unknown' : 'sum_seal', { state, method: paren(method) }),
+        rows: [
+          ['place', sealPlace(ev.place)],
+          ['method', method],
+          ['status', str(ev.seal_state) ? `${t('seal')} ${state}` : ''],
+          ['declaration', str(ev.declaration_id)],
+          ['ev_declared_port', str(ev.port_zone_id) ? zoneName(str(ev.port_zone_id)) : ''],
+          ['ev_yard', str(ev.yard_zone_id) ? zoneName(str(ev.yard_zone_id)) : ''],
+          ['ev_device', str(ev.device_id)],
+          ['ev_source', source(ev.late)],
+        ],
+      };
+    }
+    case 'sos': {
+      const unknown = ev.position === 'unknown in the report';
+      const cell = typeof ev.cell_id === 'number' || str(ev.cell_id) ? `MCC ${ev.mcc} MNC ${ev.mnc} LAC ${ev.lac} CI ${ev.cell_id}` : '';
+      return {
+        summary: t(unknown ? 'sum_sos_unknown' : 'sum_sos'),
+        rows: [
+          ['place', sealPlace(ev.place)],
+          ['sos_position', unknown ? t('sos_no_position') : ''],
+          ['sos_reported', str(ev.reported_at) ? time(str(ev.reported_at)) : ''],
+          ['sos_device', str(ev.device_id)],
+          ['sos_cell', cell],
+        ],
+      };
+    }
+    case 'driver_mismatch': {
+      const p = isObj(ev.presented_card) ? ev.presented_card : {};
+      const since = str(p.inserted_at);
+      const name = str(ev.driver_name) || str(p.driver_name);
+      return {
+        summary: fill('sum_driver', { presented: name ? fmtDriverCard({ name, card_id: str(p.card_id) }) : str(p.card_id), declared: str(ev.declared_card) }),
+        rows: [
+          ['declared_card', str(ev.declared_card)],
+          ['presented_card', `${str(p.card_id)}${since ? paren(`${t('inserted_at')} ${time(since)}`) : ''}`],
+          ['driver_name', name || '—'],
+          ['place', sealPlace(ev.place)],
+          ['declaration', str(ev.declaration_id)],
+        ],
+      };
+    }
+  }
+  // A type this screen does not know yet: its name, where and when; the evidence is not guessed at.
+  return { summary: t(a.type), rows: [['place', a.lat != null && a.lon != null ? place(a.lat, a.lon) : ''], ['time', time(a.time)]] };
+}
 
+/** The alert in one sentence, with its vehicle: "蒙B00001 在口岸以外入境越境". */
+export function alertSummary(a: WithVehicle): string {
+  return describe(a).summary;
+}
+
+/** The vehicle an alert is about: plate and kind. */
+export function alertVehicle(a: WithVehicle): string {
+  return vehicleLabel(a.vehicle_id, a.plate, a.vehicle_kind);
+}
+
+/** The sentence and every evidence field as a labelled sentence. */
 export function evidenceView(a: Alert): HTMLElement {
-  const ev = a.evidence;
-  if (isObj(ev) && a.type === 'seal_opened') {
-    return rows([
-      ['place', placeText(ev.place)],
-      ['method', methodText(ev)],
-      ['status', str(ev.seal_state) ? `${t('seal')} ${fmtSealState(str(ev.seal_state))}` : ''],
-      ['declaration', str(ev.declaration_id)],
-    ]);
-  }
-  if (isObj(ev) && a.type === 'driver_mismatch') {
-    const p = isObj(ev.presented_card) ? ev.presented_card : {};
-    const since = str(p.inserted_at);
-    return rows([
-      ['declared_card', str(ev.declared_card)],
-      ['presented_card', `${str(p.card_id)}${since ? `（${t('inserted_at')} ${fmtTime(since)} ${t('cst')}）` : ''}`],
-      ['driver_name', str(ev.driver_name) || str(p.driver_name) || '—'],
-      ['place', placeText(ev.place)],
-      ['declaration', str(ev.declaration_id)],
-    ]);
-  }
-  if (isObj(ev) && a.type === 'sos') {
-    const cell = typeof ev.cell_id === 'number' || str(ev.cell_id) ? `MCC ${ev.mcc} MNC ${ev.mnc} LAC ${ev.lac} CI ${ev.cell_id}` : '';
-    return rows([
-      ['place', placeText(ev.place)],
-      ['sos_position', ev.position === 'unknown in the report' ? t('sos_no_position') : ''],
-      ['sos_reported', str(ev.reported_at) ? `${fmtTime(str(ev.reported_at))} ${t('cst')}` : ''],
-      ['sos_device', str(ev.device_id)],
-      ['sos_cell', cell],
-    ]);
-  }
-  return plainView(ev);
+  const d = describe(a);
+  const rows: Array<[string, string]> = [['ev_summary', d.summary], ...d.rows];
+  return h('dl', { class: 'evidence', id: 'evidence' }, ...rows.filter(([, v]) => v).flatMap(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)]));
 }
 
-/** Evidence of the other rules: fixes and zones mostly; show it plainly. */
-function plainView(ev: unknown): HTMLElement {
-  if (ev == null) return h('p', { class: 'evidence' }, '—');
-  if (typeof ev !== 'object') return h('p', { class: 'evidence' }, String(ev));
-  const out: HTMLElement[] = [];
-  for (const [k, v] of Object.entries(ev as Obj)) {
-    let text: string;
-    if (Array.isArray(v) && v.every((x) => x && typeof x === 'object' && 'lat' in x && 'lon' in x)) {
-      text = (v as Fix[]).map((f) => `${fmtTime(f.time).slice(11)} ${f.lat.toFixed(5)},${f.lon.toFixed(5)}${f.speed_kmh != null ? ` ${Math.round(f.speed_kmh)} ${t('kmh')}` : ''}`).join('\n');
-    } else text = typeof v === 'object' ? JSON.stringify(v) : String(v);
-    out.push(h('dt', {}, k), h('dd', {}, text));
-  }
-  return h('dl', { class: 'evidence', id: 'evidence' }, ...out);
-}
+/** Every alert type is told in words by evidenceView: the server's English message is never shown. */
+export const hasSentences = (_a: Alert): boolean => true;
 
 export function evidencePoints(ev: unknown): [number, number][] {
   const out: [number, number][] = [];

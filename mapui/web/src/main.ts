@@ -4,6 +4,7 @@
 import { ApiError, can, clearToken, getMe, login, logout, setPasswordChangeHandler, setTOTPEnrolmentHandler, setUnauthorizedHandler, token, type Me, type Role } from './api';
 import { h } from './dom';
 import { getLang, setLang, t } from './i18n';
+import { mountAlertList } from './alertlist';
 import { mountAudit } from './audit';
 import { mountPassword } from './password';
 import { mountReplay } from './replay';
@@ -13,7 +14,7 @@ import { mountNoticeBanner } from './targeting';
 import { mountTOTP } from './totp';
 import { mountWall } from './wall';
 
-type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets';
+type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets' | 'alerts';
 type Unmount = () => void;
 
 const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) => Unmount> = {
@@ -22,6 +23,7 @@ const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) =
   replay: mountReplay,
   audit: mountAudit,
   targets: mountTargets,
+  alerts: mountAlertList,
 };
 
 const app = document.getElementById('app')!;
@@ -110,7 +112,7 @@ function topbar(me: Me, current: string): HTMLElement {
   const open = me.must_change || me.totp_enrolment_required ? [] : (Object.keys(views) as View[]).filter((v) => can(me.role, v));
   return h('nav', { class: 'topbar' },
     h('span', { class: 'brand' }, t('title')),
-    ...open.map((v) => h('a', { href: `#/${v}`, class: v === current ? 'active' : '' }, t(v))),
+    ...open.map((v) => h('a', { href: `#/${v}`, class: v === current ? 'active' : '' }, t(v === 'alerts' ? 'alert_list' : v))),
     h('span', { class: 'spacer' }),
     h('span', { class: 'user', id: 'user' }, `${me.username} · ${t(`role_${me.role}`)}`),
     h('button', { id: 'password', class: current === 'password' ? 'active' : '', onclick: () => (location.hash = '#/password') }, t('change_password')),

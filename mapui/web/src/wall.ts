@@ -1,19 +1,23 @@
 // Wall view: the whole district live on a dark map, readable from 5 m.
 import type * as maplibregl from 'maplibre-gl';
 import { AlertStore, severityRank } from './alerts';
-import { getPositions, getVehicle, getVehicles, type Alert, type Me } from './api';
+import { getPositions, type Alert, type Me } from './api';
+import { alertDetail, focusAlert, type AlertFocus } from './alertview';
 import { PortCounter } from './counters';
 import { h } from './dom';
-import { evidenceView, hasSentences } from './evidence';
-import { fmtClock, fmtTime, t } from './i18n';
+import { alertSummary } from './evidence';
+import { learnVehicle, loadDirectory, plate, setZones, timeShort } from './format';
+import { fmtClock, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
 import { alertPoint, createMap, stateColors, VehicleLayer, vehiclePopups } from './map';
 
 const FLY_MS = 15_000;
-const TICKER_MAX = 30;
+const TICKER_MAX = 50;
+// A new alert never takes the map from an operator who touched it this recently.
+const HANDS_OFF_MS = 10_000;
 
-export function mountWall(root: HTMLElement, _me: Me): () => void {
+export function mountWall(root: HTMLElement, me: Me): () => void {
   const mapEl = h('div', { class: 'map', id: 'map' });
   const stateBox = h('div', { class: 'states', id: 'states' });
   const portBody = h('tbody');
@@ -24,9 +28,9 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
   const clock = h('div', { class: 'clock', id: 'clock' });
   const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
   const detail = h('section', { class: 'panel alert-detail', id: 'alert-detail', hidden: true });
-  root.append(mapEl,
-    h('section', { class: 'panel left' }, stateBox, ports),
-    h('section', { class: 'panel right' }, h('h2', {}, t('new_alerts')), ticker),
+  const leftPanel = h('section', { class: 'panel left' }, stateBox, ports);
+  const rightPanel = h('section', { class: 'panel right' }, h('h2', {}, t('new_alerts')), ticker);
+  root.append(mapEl, leftPanel, rightPanel,
     detail,
     h('div', { class: 'status' }, clock, conn));
 
@@ -38,29 +42,22 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
   const timers: number[] = [];
   const alerts = new AlertStore();
 
-  // The ticker names vehicles by plate: every plate once, then a vehicle registered since by
-  // its record; the id only where there is no plate.
-  const plates = new Map<string, Promise<string>>();
-  const platesLoaded = getVehicles().then((vs) => vs.forEach((v) => plates.set(v.id, Promise.resolve(v.plate ?? '')))).catch(() => {});
-  const nameVehicle = (el: HTMLElement, id: string) =>
-    void platesLoaded.then(() => {
-      if (!plates.has(id)) plates.set(id, getVehicle(id).then((v) => v.plate ?? '', () => ''));
-      return plates.get(id)!;
-    }).then((plate) => { if (plate) el.textContent = plate; });
-
-  // A ticker line opens the alert: what happened, to which vehicle, when, and the evidence.
+  let focus: AlertFocus | null = null;
+  // A ticker line opens the alert: what happened, to which vehicle, when, and the evidence; the
+  // map shows where, with the vehicle's last hour.
   const showAlert = (a: Alert) => {
     detail.hidden = false;
+    // The detail takes the feed's column; closing it brings the feed back.
+    root.classList.add('detail-open');
     detail.replaceChildren(
-      h('button', { class: 'close', id: 'alert-close', onclick: () => (detail.hidden = true) }, '×'),
-      h('h2', { class: `sev-${a.severity}` }, t(a.type)),
-      h('dl', { class: 'facts' },
-        h('dt', {}, t('vehicle')), h('dd', {}, a.vehicle_id),
-        h('dt', {}, t('severity')), h('dd', { class: `sev-${a.severity}` }, t(`sev_${a.severity}`)),
-        h('dt', {}, t('time')), h('dd', {}, `${fmtTime(a.time)} ${t('cst')}${a.late ? ` (${t('late')})` : ''}`),
-        a.message && !hasSentences(a) ? h('dt', {}, '') : null, a.message && !hasSentences(a) ? h('dd', {}, a.message) : null),
-      h('h3', {}, t('evidence')),
-      evidenceView(a));
+      h('button', { class: 'close', id: 'alert-close', 'aria-label': '×', onclick: () => {
+        detail.hidden = true;
+        root.classList.remove('detail-open');
+        focus?.clear();
+      } }, '×'),
+      alertDetail(a, me));
+    for (const li of ticker.children) li.classList.toggle('selected', (li as HTMLElement).dataset.alert === String(a.id));
+    focus?.show(a);
   };
 
   const tick = () => (clock.textContent = `${fmtClock(Date.now())} ${t('cst')}`);
@@ -70,12 +67,31 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
   createMap(mapEl, 'dark', { attributionControl: false }).then(async ({ map, zones }) => {
     if (closed) return map.remove();
     mapRef = map;
+    // The operator's last touch of the map: a flight to a new alert waits until they let go.
+    let touched = 0;
+    const touch = () => (touched = Date.now());
+    for (const ev of ['mousedown', 'wheel', 'touchstart', 'keydown']) mapEl.addEventListener(ev, touch, { passive: true, capture: true });
+    map.on('movestart', (e) => { if ((e as { originalEvent?: Event }).originalEvent) touch(); });
+    const handsOff = () => Date.now() - touched < HANDS_OFF_MS;
     layer = new VehicleLayer(map, 'vehicles', [3.5, 10]);
     const vl = layer;
     vehiclePopups(map, vl);
     // The vehicle layer's own cost counters, for the browser tests and the console.
     (window as unknown as { bwVehicles: VehicleLayer }).bwVehicles = vl;
+    // The alert is seen in the widest part of the map the panels leave free: right of the left
+    // panel, or below it when that strip is too narrow.
+    const between = (): [number, number] => {
+      const m = mapEl.getBoundingClientRect();
+      const l = leftPanel.getBoundingClientRect();
+      const r = (detail.hidden ? rightPanel : detail).getBoundingClientRect();
+      const box = r.left - l.right >= 360 ? [l.right, m.top, r.left, m.bottom - 80] : [m.left, l.bottom, r.left, m.bottom - 80];
+      return [(box[0] + box[2]) / 2 - (m.left + m.right) / 2, (box[1] + box[3]) / 2 - (m.top + m.bottom) / 2];
+    };
+    focus = focusAlert(map, () => vl.fixes, between);
     const zc = await zones;
+    setZones(zc);
+    await loadDirectory().catch((e) => console.warn('vehicles not loaded', e));
+    if (closed) return;
     const counter = new PortCounter(zc);
     // The wall watches the whole district (its zones, with a margin) and whatever else the
     // operator pans to; positions elsewhere are not sent. Every alert is.
@@ -114,33 +130,42 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
     };
     vl.onFlush(renderCounts);
 
-    const tickerItem = (a: Alert) => {
-      const veh = h('span', { class: 'veh' }, a.vehicle_id);
-      nameVehicle(veh, a.vehicle_id);
-      return h('li', { class: `sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => showAlert(alerts.byId.get(String(a.id)) ?? a) },
-        h('span', { class: 'time' }, fmtClock(a.time)),
+    // One line per alert, newest first by the alert's own time (a backfilled alert goes where
+    // its time puts it), the date kept: 12-05 08:30 · 严重 · 非口岸越境 · 蒙B00001.
+    const tickerItem = (a: Alert) =>
+      h('li', { class: `sev-${a.severity}`, 'data-alert': String(a.id), 'data-time': String(Date.parse(a.time)), title: alertSummary(a),
+        onclick: () => showAlert(alerts.byId.get(String(a.id)) ?? a) },
+        h('span', { class: 'time' }, timeShort(a.time)),
         h('span', { class: 'sev' }, t(`sev_${a.severity}`)),
-        h('span', { class: 'type' }, t(a.type)),
-        veh,
-        a.late ? h('span', { class: 'late' }, t('late')) : null);
-    };
+        h('span', { class: 'type' }, t(a.type), a.late ? h('small', { class: 'late' }, ` · ${t('late')}`) : null),
+        h('span', { class: 'veh' }, plate(a.vehicle_id, a.plate)));
 
     const pushTicker = (a: Alert) => {
-      ticker.prepend(tickerItem(a));
+      const at = Date.parse(a.time);
+      const li = tickerItem(a);
+      const after = [...ticker.children].find((x) => Number((x as HTMLElement).dataset.time) < at);
+      ticker.insertBefore(li, after ?? null);
+      if (!a.plate) void learnVehicle(a.vehicle_id).then((known) => {
+        const veh = li.querySelector('.veh');
+        if (known && veh) veh.textContent = plate(a.vehicle_id);
+      });
       while (ticker.children.length > TICKER_MAX) ticker.lastElementChild!.remove();
     };
 
-    // A new critical alert takes the map for FLY_MS, then the wall returns to where it was.
+    // A new critical alert takes the map for FLY_MS, unless the operator is at the map or reading
+    // an alert; then the wall returns to where it was, unless the operator took the map meanwhile.
     let home: maplibregl.CameraOptions | null = null;
     let flyTimer: number | undefined;
     const flyTo = (a: Alert) => {
-      const pt = alertPoint(a, vl.fixes);
-      if (!pt) return;
+      if (handsOff() || !detail.hidden || !alertPoint(a, vl.fixes)) return;
       home ??= { center: map.getCenter(), zoom: map.getZoom(), bearing: map.getBearing(), pitch: map.getPitch() };
-      map.flyTo({ center: pt, zoom: Math.max(map.getZoom(), 11), speed: 1.6 });
+      focus?.show(a);
       clearTimeout(flyTimer);
       flyTimer = window.setTimeout(() => {
-        if (home) map.flyTo({ ...home, speed: 1.6 });
+        if (home && !handsOff() && detail.hidden) {
+          map.flyTo({ ...home, speed: 1.6 });
+          focus?.clear();
+        }
         home = null;
       }, FLY_MS);
     };
@@ -161,7 +186,7 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
       for (const f of positions) if (inBox(box, f.lon, f.lat)) vl.update(f);
       vl.setAlerted(alerts.alertedVehicles());
       const known = new Set([...ticker.children].map((li) => (li as HTMLElement).dataset.alert));
-      const missing = alerts.open().filter((a) => !known.has(String(a.id))).sort((x, y) => Date.parse(x.time) - Date.parse(y.time));
+      const missing = alerts.open().filter((a) => !known.has(String(a.id)));
       for (const a of missing) pushTicker(a);
     };
 
@@ -182,6 +207,7 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
       subTimer = window.setTimeout(() => live?.subscribe(wanted()), 1000);
     });
     stopFly = () => {
+      focus?.clear();
       clearTimeout(flyTimer);
       clearTimeout(subTimer);
       clearTimeout(countTimer);

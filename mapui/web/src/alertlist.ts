@@ -1,0 +1,166 @@
+// Alert list and history (#/alerts) for command and investigators: every alert, newest first,
+// filtered by type, severity, port, status, period (China time) and plate, a page at a time
+// (GET /alerts with offset/next_offset); a row opens the alert's detail beside the list.
+import { api, type Alert, type Me } from './api';
+import { alertDetail, focusAlert, type AlertFocus } from './alertview';
+import { h } from './dom';
+import { createMap } from './map';
+import { alertSummary } from './evidence';
+import { loadDirectory, plate, portOf, ports, setVehicles, timeShort, vehicleKind, zoneName } from './format';
+import { fmtTime, fromCstInput, t, toCstInput } from './i18n';
+
+const PAGE = 50;
+
+// The types of tracker/alert.go, and the demo's unverified crossing.
+const TYPES = ['border_crossing_outside_port', 'crossing_mismatch', 'border_crossing_unverified', 'detour', 'unauthorized_stop', 'signal_lost',
+  'gate_mismatch', 'overstay', 'meeting', 'device_conflict', 'seal_opened', 'driver_mismatch'];
+
+const FILTERS = ['type', 'severity', 'port', 'status', 'from', 'to', 'plate'] as const;
+
+export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParams): () => void {
+  const select = (name: string, options: Array<[string, string]>) =>
+    h('select', { name, id: `f-${name}` }, h('option', { value: '' }, t('all')), ...options.map(([v, label]) => h('option', { value: v }, label)));
+  const typeSel = select('type', TYPES.map((x) => [x, t(x)]));
+  const sevSel = select('severity', ['critical', 'warning', 'info'].map((x) => [x, t(`sev_${x}`)]));
+  const statusSel = select('status', ['open', 'acknowledged', 'resolved'].map((x) => [x, t(`status_${x}`)]));
+  const portSel = select('port', []);
+  // Plain text in China time: a datetime-local input shows the browser's own format (mm/dd/yyyy).
+  const today = fmtTime(Date.now()).slice(0, 10);
+  const fromIn = h('input', { name: 'from', id: 'f-from', placeholder: `${today} 00:00`, size: '16', maxlength: '16' });
+  const toIn = h('input', { name: 'to', id: 'f-to', placeholder: `${today} 23:59`, size: '16', maxlength: '16' });
+  const plateIn = h('input', { name: 'plate', id: 'f-plate', placeholder: t('plate_hint'), maxlength: '16', size: '12' });
+  const inputs: Record<(typeof FILTERS)[number], HTMLInputElement | HTMLSelectElement> =
+    { type: typeSel, severity: sevSel, port: portSel, status: statusSel, from: fromIn, to: toIn, plate: plateIn };
+  const msg = h('p', { class: 'msg', id: 'list-msg', role: 'status' });
+  const body = h('tbody', { id: 'alert-rows' });
+  const pageNo = h('span', { class: 'page-no', id: 'page-no' });
+  const prev = h('button', { id: 'prev-page', type: 'button' }, t('prev_page'));
+  const next = h('button', { id: 'next-page', type: 'button' }, t('next_page'));
+  const detail = h('aside', { class: 'list-detail', id: 'alert-detail', hidden: true });
+  const label = (key: string, el: HTMLElement) => h('label', {}, t(key), el);
+  const form = h('form', { class: 'list-filters', id: 'alert-filters' },
+    label('type', typeSel), label('severity', sevSel), label('port', portSel), label('status', statusSel),
+    label('from', fromIn), label('to', toIn), label('plate', plateIn),
+    h('button', { type: 'submit', class: 'primary' }, t('search')),
+    h('button', { type: 'button', id: 'f-reset', onclick: () => {
+      form.reset();
+      offset = 0;
+      void load();
+    } }, t('reset')));
+  root.append(
+    h('div', { class: 'list-head' }, h('h2', {}, t('alert_list')), form),
+    h('div', { class: 'list-body' },
+      h('div', { class: 'list-main' },
+        h('table', { class: 'alerts', id: 'alert-table' },
+          h('thead', {}, h('tr', {}, ...['time', 'severity', 'type', 'vehicle', 'port', 'ev_summary', 'status'].map((k) => h('th', {}, t(k))))),
+          body),
+        msg,
+        h('div', { class: 'pager' }, prev, pageNo, next)),
+      detail));
+
+  let offset = Number(params.get('offset')) || 0;
+  let nextOffset = 0;
+  let closed = false;
+  let seq = 0;
+
+  // The filters live in the hash, so a reload or a link keeps them.
+  const query = (): Record<string, string> => {
+    const q: Record<string, string> = {};
+    for (const k of FILTERS) {
+      const v = inputs[k].value.trim();
+      if (!v) continue;
+      if (k === 'from' || k === 'to') {
+        const d = fromCstInput(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T${k === 'from' ? '00:00' : '23:59'}` : v.replace(' ', 'T'));
+        if (!d) throw new RangeError(`${t(k)}: ${v}`);
+        q[k] = d.toISOString();
+      } else q[k] = v;
+    }
+    return q;
+  };
+
+  // The detail: the alert in words above a small map of it with the vehicle's last hour; the map
+  // is made at the first opening and kept.
+  const detailBody = h('div', {});
+  const mapBox = h('div', { class: 'list-map', id: 'list-map' });
+  detail.append(h('button', { class: 'close', id: 'alert-close', onclick: () => (detail.hidden = true) }, '×'), detailBody, mapBox);
+  let focus: Promise<AlertFocus> | null = null;
+  let removeMap = () => {};
+  const open = (a: Alert) => {
+    detail.hidden = false;
+    detailBody.replaceChildren(alertDetail(a, me));
+    for (const tr of body.children) tr.classList.toggle('selected', (tr as HTMLElement).dataset.alert === String(a.id));
+    focus ??= createMap(mapBox, 'dark', { attributionControl: false, zoom: 8 }).then(({ map }) => {
+      removeMap = () => map.remove();
+      if (closed) map.remove();
+      return focusAlert(map, () => new Map());
+    });
+    void focus.then((f) => !closed && f.show(a));
+  };
+
+  const load = async () => {
+    const mine = ++seq;
+    let q: Record<string, string>;
+    try {
+      q = query();
+    } catch (e) {
+      msg.textContent = `${t('bad_time')} ${(e as Error).message}`;
+      return;
+    }
+    const hash = new URLSearchParams({ ...q, ...(offset ? { offset: String(offset) } : {}) });
+    history.replaceState(null, '', `#/alerts${hash.size ? `?${hash}` : ''}`);
+    msg.textContent = '…';
+    try {
+      const r = await api<{ alerts: Alert[]; next_offset?: number }>(`/alerts?${new URLSearchParams({ ...q, limit: String(PAGE), offset: String(offset) })}`);
+      if (closed || mine !== seq) return;
+      const rows = r.alerts ?? [];
+      setVehicles(rows.filter((a) => a.plate).map((a) => ({ id: a.vehicle_id, plate: a.plate, kind: a.vehicle_kind })));
+      nextOffset = r.next_offset ?? 0;
+      body.replaceChildren(...rows.map((a) => h('tr', { class: `sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => open(a) },
+        h('td', { class: 'time' }, timeShort(a.time)),
+        h('td', { class: 'sev' }, t(`sev_${a.severity}`)),
+        h('td', { class: 'type' }, t(a.type)),
+        h('td', { class: 'veh' }, plate(a.vehicle_id, a.plate), h('small', {}, ` ${vehicleKind(a.vehicle_id, a.vehicle_kind)}`)),
+        h('td', { class: 'port' }, portOf(a.zone_id) ? zoneName(portOf(a.zone_id)) : '—'),
+        h('td', { class: 'summary' }, alertSummary(a)),
+        h('td', { class: 'st' }, t(`status_${a.status}`)))));
+      msg.textContent = rows.length ? '' : t('no_match');
+      pageNo.textContent = t('page').replace('{n}', String(Math.floor(offset / PAGE) + 1));
+      prev.disabled = offset === 0;
+      next.disabled = !nextOffset;
+      root.dataset.rows = String(rows.length);
+    } catch (e) {
+      if (!closed && mine === seq) msg.textContent = `${t('failed')}: ${(e as Error).message}`;
+    }
+  };
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    offset = 0;
+    void load();
+  });
+  prev.addEventListener('click', () => {
+    offset = Math.max(0, offset - PAGE);
+    void load();
+  });
+  next.addEventListener('click', () => {
+    if (!nextOffset) return;
+    offset = nextOffset;
+    void load();
+  });
+
+  loadDirectory().catch((e) => console.warn('directory', e)).then(() => {
+    if (closed) return;
+    portSel.append(...ports().map((p) => h('option', { value: p.id }, p.name)));
+    for (const k of FILTERS) {
+      const v = params.get(k);
+      if (!v) continue;
+      inputs[k].value = k === 'from' || k === 'to' ? (Number.isNaN(Date.parse(v)) ? '' : toCstInput(new Date(v)).replace('T', ' ')) : v;
+    }
+    void load();
+  });
+
+  return () => {
+    closed = true;
+    removeMap();
+  };
+}
