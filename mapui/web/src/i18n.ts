@@ -162,6 +162,14 @@ const zh = {
   role_command: '指挥员',
   role_patrol: '巡查员',
   role_investigator: '调查员',
+  legend_port: '口岸',
+  legend_yard: '堆场 / 物流园',
+  legend_corridor: '监管通道',
+  legend_control_zone: '监管区',
+  legend_border: '国境线',
+  legend_town: '城镇',
+  legend_cn: '中国',
+  legend_mn: '蒙古国',
 } as const;
 
 type Key = keyof typeof zh;
@@ -325,6 +333,14 @@ const en: Record<Key, string> = {
   role_command: 'Command',
   role_patrol: 'Patrol',
   role_investigator: 'Investigator',
+  legend_port: 'Port',
+  legend_yard: 'Yard / logistics park',
+  legend_corridor: 'Customs corridor',
+  legend_control_zone: 'Control zone',
+  legend_border: 'Border',
+  legend_town: 'Town',
+  legend_cn: 'China',
+  legend_mn: 'Mongolia',
 };
 
 const LANG_KEY = 'bw.lang';

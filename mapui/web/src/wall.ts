@@ -8,7 +8,7 @@ import { evidenceView, hasSentences } from './evidence';
 import { fmtClock, fmtTime, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
-import { alertPoint, createMap, stateColors, VehicleLayer, vehiclePopups } from './map';
+import { alertPoint, createMap, fitDistrict, stateColors, VehicleLayer, vehiclePopups } from './map';
 
 const FLY_MS = 15_000;
 const TICKER_MAX = 30;
@@ -66,6 +66,8 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
     // The vehicle layer's own cost counters, for the browser tests and the console.
     (window as unknown as { bwVehicles: VehicleLayer }).bwVehicles = vl;
     const zc = await zones;
+    // The wall opens on the whole district, in the map between its side panels.
+    fitDistrict(map, zc, [...root.querySelectorAll<HTMLElement>('.panel.left, .panel.right')]);
     const counter = new PortCounter(zc);
     // The wall watches the whole district (its zones, with a margin) and whatever else the
     // operator pans to; positions elsewhere are not sent. Every alert is.
