@@ -161,11 +161,12 @@ export async function createMap(container: HTMLElement, theme: Theme, opts: Part
         id: 'country-labels',
         type: 'symbol',
         source: 'region',
-        filter: ['==', ['get', 'layer'], 'country_label'],
+        // Each tier from its zoom on (evaluated at whole zoom levels).
+        filter: ['all', ['==', ['get', 'layer'], 'country_label'], ['>=', ['zoom'], ['get', 'minzoom']]],
         layout: {
           'text-field': name as any,
           'text-font': [FONTSTACK],
-          'text-size': ['interpolate', ['linear'], ['zoom'], 4, 18, 8, 30],
+          'text-size': ['interpolate', ['linear'], ['zoom'], 4, 18, 8, 24],
           'text-letter-spacing': 0.4,
           'text-padding': 2,
         },

@@ -159,18 +159,41 @@ function countries(line) {
   return out;
 }
 
-// The country names along both sides of the border, every 4° of longitude, so a screen fitted to
-// any stretch of the district shows both.
+// The country names on both sides of the border, so a screen fitted to any stretch of it shows
+// both: every 0.25° along the line, China to its right (the line runs with China on its right),
+// Mongolia to its left. Three tiers, each from its zoom on (minzoom): every 4° far from the
+// line, every 1° nearer, every 0.25° close to it.
+const TIERS = [
+  { every: 16, minzoom: 0, offset: 0.45 },
+  { every: 4, minzoom: 7, offset: 0.15 },
+  { every: 1, minzoom: 9, offset: 0.04 },
+];
 function countryLabels(line) {
   const out = [];
-  for (let lon = 99; lon <= 119; lon += 4) {
-    const k = line.findIndex((p) => p[0] >= lon);
-    const [x, y] = line[k];
-    out.push(label('中国', 'China', [x, y - 0.45]), label('蒙古国', 'Mongolia', [x, y + 0.45]));
+  const cos = Math.cos((43 * Math.PI) / 180);
+  let along = 0;
+  let next = 1; // the first label 1° in from the line's western end
+  let n = 0;
+  for (let k = 1; k < line.length; k++) {
+    along += Math.hypot((line[k][0] - line[k - 1][0]) * cos, line[k][1] - line[k - 1][1]);
+    if (along < next) continue;
+    next += 0.25;
+    const tier = TIERS.find((t) => n % t.every === 0);
+    n++;
+    // The line's direction over a few vertices either side, in a plane where a degree of
+    // longitude is as long as it is on the ground.
+    const a = line[Math.max(0, k - 4)];
+    const b = line[Math.min(line.length - 1, k + 4)];
+    const dx = (b[0] - a[0]) * cos;
+    const dy = b[1] - a[1];
+    const len = Math.hypot(dx, dy) || 1;
+    const [rx, ry] = [dy / len, -dx / len]; // to the right of the direction
+    const at = (side) => [line[k][0] + (side * rx * tier.offset) / cos, line[k][1] + side * ry * tier.offset];
+    out.push(label('中国', 'China', at(1), tier.minzoom), label('蒙古国', 'Mongolia', at(-1), tier.minzoom));
   }
   return out;
 }
-const label = (zh, en, at) => ({ type: 'Feature', properties: { layer: 'country_label', name: zh, name_en: en }, geometry: { type: 'Point', coordinates: round(at) } });
+const label = (zh, en, at, minzoom) => ({ type: 'Feature', properties: { layer: 'country_label', name: zh, name_en: en, minzoom }, geometry: { type: 'Point', coordinates: round(at) } });
 
 const border = JSON.parse(readFileSync(new URL('../../../geofence/district/data/border.geojson', import.meta.url), 'utf8'));
 const line = border.geometry.coordinates;
