@@ -3,7 +3,7 @@
 // source changes; the result is committed and the build copies it (the raw sources are not
 // committed):
 //
-//	7zz x ne_10m_populated_places.7z        # Natural Earth 4.0 populated places (NAME_ZH)
+//	7zz x ne_10m_populated_places.7z        # Natural Earth populated places, 2017 release (NAME_ZH)
 //	node tools/basemap.mjs ne_10m_populated_places.json > data/basemap.json
 //
 // Sources:
@@ -34,11 +34,10 @@ const BOX = [94, 36.5, 124, 50];
 const round = (c) => [Math.round(c[0] * 1e3) / 1e3, Math.round(c[1] * 1e3) / 1e3];
 
 const TRADITIONAL = {
-  車: '车', 爾: '尔', 勒: '勒', 彥: '彦', 洪: '洪', 戈: '戈', 烏: '乌', 雅: '雅', 蘇: '苏', 臺: '台',
-  阿: '阿', 倫: '伦', 布: '布', 達: '达', 蘭: '兰', 拜: '拜', 赫: '赫', 雷: '雷', 西: '西', 喬: '乔',
-  關: '关', 銀: '银', 陽: '阳', 瀋: '沈', 頓: '顿', 圖: '图', 區: '区', 東: '东', 門: '门', 騰: '腾',
-  額: '额', 濟: '济', 納: '纳', 溫: '温', 漢: '汉', 興: '兴', 鄂: '鄂', 倉: '仓', 塔: '塔', 嶺: '岭',
-  寧: '宁', 遼: '辽', 錫: '锡', 鎮: '镇', 縣: '县', 灣: '湾', 賽: '赛', 腦: '脑', 寶: '宝', 綏: '绥',
+  車: '车', 爾: '尔', 彥: '彦', 烏: '乌', 蘇: '苏', 臺: '台', 倫: '伦', 達: '达', 蘭: '兰', 喬: '乔', 關: '关', 銀: '银',
+  陽: '阳', 瀋: '沈', 頓: '顿', 圖: '图', 區: '区', 東: '东', 門: '门', 騰: '腾', 額: '额', 濟: '济', 納: '纳', 溫: '温',
+  漢: '汉', 興: '兴', 倉: '仓', 嶺: '岭', 寧: '宁', 遼: '辽', 錫: '锡', 鎮: '镇', 縣: '县', 灣: '湾', 賽: '赛', 腦: '脑',
+  寶: '宝', 綏: '绥',
 };
 const simplified = (s) => [...s].map((c) => TRADITIONAL[c] ?? c).join('');
 
@@ -50,7 +49,7 @@ const ZH_NAMES = {
   'Bayan Obo': '白云鄂博', Jining: '集宁', Yuci: '榆次', Jinxi: '锦西', Dulan: '都兰', Hodrogo: '霍德罗戈',
 };
 // A few Natural Earth names an officer would not use.
-const ZH_FIXES = { 路南区: '汉沽', 邢台: '邢台', 海拉尔区: '海拉尔' };
+const ZH_FIXES = { 路南区: '汉沽', 海拉尔区: '海拉尔' };
 
 // Towns of the district Natural Earth lacks (positions from shared/SCENARIO.md, ≈ a few km).
 const DISTRICT_TOWNS = [
