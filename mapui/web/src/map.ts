@@ -16,7 +16,7 @@ maplibregl.addProtocol('pmtiles', new Protocol().tile);
 export type Theme = 'dark' | 'light';
 
 /** The glyph set the build makes from Noto Sans SC (tools/fonts.mjs). */
-export const FONTSTACK = 'NotoSansSC-Regular';
+const FONTSTACK = 'NotoSansSC-Regular';
 
 const palette = {
   dark: { bg: '#0b1520', land: '#16222e', landLine: '#3b4f63', cn: '#1d2d3c', mn: '#2a2622', text: '#e6edf3', halo: '#0b1520', town: '#c9d6e3', country: '#7f95ab' },
@@ -49,10 +49,10 @@ const zoneLabelColors: Record<string, string> = {
   corridor: '#86ecff',
 };
 
-export const BORDER_COLOR = '#ff5a5f';
+const BORDER_COLOR = '#ff5a5f';
 
 /** The kinds the legend explains, in its order. */
-export const legendKinds = ['port', 'yard', 'corridor', 'control_zone', 'border'] as const;
+const legendKinds = ['port', 'yard', 'corridor', 'control_zone', 'border'] as const;
 
 // Metres per pixel at zoom 0 (512 px tiles) near the district's latitude (≈42.5°N).
 const M_PER_PX_Z0 = (40075016.686 * Math.cos((42.5 * Math.PI) / 180)) / 512;
