@@ -16,6 +16,13 @@ import (
 //go:embed all:web/dist
 var webDist embed.FS
 
+// assetTypes are the Content-Types of the app's files that Go's built-in MIME table lacks.
+var assetTypes = map[string]string{
+	".mjs":   "text/javascript; charset=utf-8",
+	".pbf":   "application/x-protobuf",
+	".woff2": "font/woff2",
+}
+
 // webApp answers every path outside the API.
 var webApp = newWebApp(webDist)
 
@@ -39,13 +46,20 @@ The API is served under <a href="/api/v1/">/api/v1</a>.</p>`))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", webAppCSP(r.Host))
 		p := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
-		if st, err := fs.Stat(dist, p); err != nil || st.IsDir() || p == "index.html" {
+		st, err := fs.Stat(dist, p)
+		switch {
+		case err != nil && strings.HasPrefix(p, "fonts/"):
+			// A glyph range the build did not make: MapLibre draws the label without those
+			// characters on a 404, but fails on the app's page.
+			http.NotFound(w, r)
+			return
+		case err != nil || st.IsDir() || p == "index.html":
 			p = "" // the file server answers "/" with index.html, and redirects "/index.html" there
-		} else {
+		default:
 			w.Header().Set("Cache-Control", "public, max-age=3600")
-			if path.Ext(p) == ".mjs" {
-				// The worker is a module: a system MIME table without .mjs must not break it.
-				w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+			// Types a system MIME table may lack (the worker is a module; fonts and glyphs).
+			if ct, ok := assetTypes[path.Ext(p)]; ok {
+				w.Header().Set("Content-Type", ct)
 			}
 		}
 		r = r.Clone(r.Context())

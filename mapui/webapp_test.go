@@ -28,13 +28,15 @@ func get(t *testing.T, fsys fstest.MapFS, path string) (*http.Response, string) 
 
 func TestWebApp(t *testing.T) {
 	fsys := fstest.MapFS{
-		"web/dist/README.md":              {Data: []byte("# dist")},
-		"web/dist/index.html":             {Data: []byte("<!doctype html><title>app</title>")},
-		"web/dist/app.js":                 {Data: []byte("console.log(1)")},
-		"web/dist/maplibre-gl-worker.mjs": {Data: []byte("self.onmessage=null")},
-		"web/dist/style.css":              {Data: []byte("body{}")},
-		"web/dist/data/countries.json":    {Data: []byte(`{"type":"FeatureCollection"}`)},
-		"web/dist/data/ATTRIBUTION.txt":   {Data: []byte("Natural Earth")},
+		"web/dist/README.md":                                {Data: []byte("# dist")},
+		"web/dist/index.html":                               {Data: []byte("<!doctype html><title>app</title>")},
+		"web/dist/app.js":                                   {Data: []byte("console.log(1)")},
+		"web/dist/maplibre-gl-worker.mjs":                   {Data: []byte("self.onmessage=null")},
+		"web/dist/style.css":                                {Data: []byte("body{}")},
+		"web/dist/data/countries.json":                      {Data: []byte(`{"type":"FeatureCollection"}`)},
+		"web/dist/data/ATTRIBUTION.txt":                     {Data: []byte("Natural Earth")},
+		"web/dist/fonts/sc-0.woff2":                         {Data: []byte("wOF2")},
+		"web/dist/fonts/NotoSansSC-Regular/19968-20223.pbf": {Data: []byte("\x0a\x00")},
 	}
 	for _, tc := range []struct {
 		path, body, contentType, cache string
@@ -51,6 +53,8 @@ func TestWebApp(t *testing.T) {
 		{"/style.css", "body{}", "text/css; charset=utf-8", "public, max-age=3600"},
 		{"/data/countries.json", `{"type":"FeatureCollection"}`, "application/json", "public, max-age=3600"},
 		{"/data/../data/ATTRIBUTION.txt", "Natural Earth", "text/plain; charset=utf-8", "public, max-age=3600"},
+		{"/fonts/sc-0.woff2", "wOF2", "font/woff2", "public, max-age=3600"},
+		{"/fonts/NotoSansSC-Regular/19968-20223.pbf", "\x0a\x00", "application/x-protobuf", "public, max-age=3600"},
 	} {
 		resp, body := get(t, fsys, tc.path)
 		if resp.StatusCode != http.StatusOK || body != tc.body {
@@ -61,6 +65,20 @@ func TestWebApp(t *testing.T) {
 		}
 		if cc := resp.Header.Get("Cache-Control"); cc != tc.cache {
 			t.Errorf("%s: Cache-Control %q, want %q", tc.path, cc, tc.cache)
+		}
+	}
+}
+
+// TestWebAppMissingGlyphs: a glyph range the build did not make is a 404, not the app's page,
+// which MapLibre would try to read as glyphs.
+func TestWebAppMissingGlyphs(t *testing.T) {
+	fsys := fstest.MapFS{
+		"web/dist/index.html":                         {Data: []byte("<!doctype html><title>app</title>")},
+		"web/dist/fonts/NotoSansSC-Regular/0-255.pbf": {Data: []byte("\x0a\x00")},
+	}
+	for _, p := range []string{"/fonts/NotoSansSC-Regular/40704-40959.pbf", "/fonts/Other%20Font/0-255.pbf", "/fonts/../fonts/x.woff2"} {
+		if resp, body := get(t, fsys, p); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "<title>app") {
+			t.Errorf("%s: %d %q, want 404", p, resp.StatusCode, body)
 		}
 	}
 }

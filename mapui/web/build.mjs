@@ -1,9 +1,11 @@
-// Builds the web app into dist/: the bundle, MapLibre's worker and CSS, index.html
-// and the basemap data converted from world-atlas (Natural Earth) TopoJSON.
+// Builds the web app into dist/: the bundle, MapLibre's worker and CSS, index.html, the
+// basemap data (the world from world-atlas TopoJSON, the district's region from data/, made by
+// tools/basemap.mjs) and the fonts (tools/fonts.mjs).
 import { build } from 'esbuild';
 import { copyFile, mkdir, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { feature, mesh } from 'topojson-client';
+import { buildFonts } from './tools/fonts.mjs';
 
 const require = createRequire(import.meta.url);
 const out = new URL('./dist/', import.meta.url);
@@ -52,8 +54,16 @@ const countries = feature(topo, topo.objects.countries);
 countries.features = countries.features
   .filter((f) => f.geometry && inBox(f.geometry))
   .map((f) => ({ type: 'Feature', properties: { name: f.properties.name }, geometry: { type: f.geometry.type, coordinates: round(f.geometry.coordinates) } }));
-const borders = mesh(topo, topo.objects.countries, (a, b) => a !== b);
+// No China–Mongolia boundary: the map draws the customs border line there (zones), and only it.
+const cnmn = new Set(['China', 'Mongolia']);
+const borders = mesh(topo, topo.objects.countries, (a, b) => a !== b && !(cnmn.has(a.properties.name) && cnmn.has(b.properties.name)));
 borders.coordinates = round(borders.coordinates).filter((line) => inBox({ coordinates: line }));
 await writeFile(new URL('data/countries.json', out), JSON.stringify(countries));
 await writeFile(new URL('data/borders.json', out), JSON.stringify({ type: 'Feature', properties: {}, geometry: borders }));
-await writeFile(new URL('data/ATTRIBUTION.txt', out), 'Countries: Natural Earth (public domain) via world-atlas 2.0.2.\n');
+await copyFile(new URL('data/basemap.json', here), new URL('data/basemap.json', out));
+await writeFile(new URL('data/ATTRIBUTION.txt', out), 'Countries, towns: Natural Earth (public domain), countries via world-atlas 2.0.2.\n' +
+  'China–Mongolia border line: © OpenStreetMap contributors, ODbL 1.0 (geofence/district/data/NOTICE.md).\n' +
+  'Font: Noto Sans SC, SIL Open Font License 1.1, via @fontsource/noto-sans-sc.\n');
+
+const fonts = await buildFonts(here.pathname, new URL('fonts/', out).pathname);
+console.log(`fonts: ${fonts.codePoints} characters, ${fonts.woff2Files} WOFF2 files (${fonts.woff2Bytes} B), ${fonts.pbfFiles} glyph PBFs (${fonts.pbfBytes} B)`);

@@ -344,6 +344,14 @@ const zh = {
   sum_driver: '插卡司机{presented}不是申报司机（卡号{declared}）',
   sum_unverified: '越境口岸无法核实：越境前后两次定位相隔{dur}',
   bad_time: '时间格式应为 2026-12-05 08:00（北京时间）：',
+  legend_port: '口岸',
+  legend_yard: '堆场 / 物流园',
+  legend_corridor: '监管通道',
+  legend_control_zone: '监管区',
+  legend_border: '国境线',
+  legend_town: '城镇',
+  legend_cn: '中国',
+  legend_mn: '蒙古国',
 } as const;
 
 type Key = keyof typeof zh;
@@ -689,6 +697,14 @@ const en: Record<Key, string> = {
   sum_driver: 'driver card {presented} is not the declared driver (card {declared})',
   sum_unverified: 'crossing port unverified: the fixes either side of the border are {dur} apart',
   bad_time: 'Write times as 2026-12-05 08:00 (CST):',
+  legend_port: 'Port',
+  legend_yard: 'Yard / logistics park',
+  legend_corridor: 'Customs corridor',
+  legend_control_zone: 'Control zone',
+  legend_border: 'Border',
+  legend_town: 'Town',
+  legend_cn: 'China',
+  legend_mn: 'Mongolia',
 };
 
 const LANG_KEY = 'bw.lang';

@@ -1,21 +1,26 @@
-// The basemap from shipped data (Natural Earth countries, the deployment's zones),
-// plus an optional raster or PMTiles basemap named by /api/v1/config. No glyphs:
-// labels are HTML markers, so nothing is fetched from outside.
+// The basemap from shipped data: Natural Earth countries around the world, the district's
+// region (China and Mongolia shaded, towns with their Chinese names, from data/basemap.json),
+// the deployment's zones with their names, and an optional raster or PMTiles basemap named by
+// /api/v1/config. Labels use the app's own Noto Sans SC glyphs (fonts/), so nothing is fetched
+// from outside.
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONFeatureDiff, GeoJSONSource, StyleSpecification } from 'maplibre-gl';
 import { Protocol } from 'pmtiles';
 import { getBasemap, getVehicle, getZones, type Alert, type Fix, type ZoneCollection } from './api';
 import { h } from './dom';
-import { fmtDriverCard, fmtSeal, fmtTime, t } from './i18n';
+import { fmtDriverCard, fmtSeal, fmtTime, getLang, t } from './i18n';
 
 maplibregl.setWorkerUrl(new URL('maplibre-gl-worker.mjs', document.baseURI).href);
 maplibregl.addProtocol('pmtiles', new Protocol().tile);
 
 export type Theme = 'dark' | 'light';
 
+/** The glyph set the build makes from Noto Sans SC (tools/fonts.mjs). */
+const FONTSTACK = 'NotoSansSC-Regular';
+
 const palette = {
-  dark: { bg: '#0b1520', land: '#16222e', landLine: '#3b4f63', text: '#e6edf3' },
-  light: { bg: '#cfe0ee', land: '#f3f1ea', landLine: '#9aa5b1', text: '#1b2733' },
+  dark: { bg: '#0b1520', land: '#16222e', landLine: '#3b4f63', cn: '#1d2d3c', mn: '#2a2622', text: '#e6edf3', halo: '#0b1520', town: '#c9d6e3', country: '#7f95ab' },
+  light: { bg: '#cfe0ee', land: '#f3f1ea', landLine: '#9aa5b1', cn: '#f7f4ec', mn: '#e2dccf', text: '#1b2733', halo: '#ffffff', town: '#2b3a4a', country: '#6b7785' },
 };
 
 export const stateColors: Record<string, string> = {
@@ -34,6 +39,21 @@ export const zoneColors: Record<string, string> = {
   corridor: '#00d2ff',
 };
 
+// Lighter tones of zoneColors for text, readable on the dark map.
+const zoneLabelColors: Record<string, string> = {
+  port: '#9fd6ff',
+  control_zone: '#ffc56b',
+  yard: '#dcb6f2',
+  service_area: '#86e8d4',
+  restricted: '#ff8a80',
+  corridor: '#86ecff',
+};
+
+const BORDER_COLOR = '#ff5a5f';
+
+/** The kinds the legend explains, in its order. */
+const legendKinds = ['port', 'yard', 'corridor', 'control_zone', 'border'] as const;
+
 // Metres per pixel at zoom 0 (512 px tiles) near the district's latitude (≈42.5°N).
 const M_PER_PX_Z0 = (40075016.686 * Math.cos((42.5 * Math.PI) / 180)) / 512;
 
@@ -48,36 +68,55 @@ export async function createMap(container: HTMLElement, theme: Theme, opts: Part
   const p = palette[theme];
   const basemap = await getBasemap();
   const data = (name: string) => new URL(`data/${name}`, document.baseURI).href;
+  // The label in the user's language: Chinese names, English ones when English is chosen.
+  const name = getLang() === 'en' ? ['coalesce', ['get', 'name_en'], ['get', 'name']] : ['get', 'name'];
+  const kindColor = ['match', ['get', 'kind'], ...Object.entries(zoneColors).flat(), '#888'] as any;
+  const labelColor = ['match', ['get', 'kind'], ...Object.entries(zoneLabelColors).flat(), '#ccc'] as any;
   const style: StyleSpecification = {
     version: 8,
+    glyphs: new URL('fonts/', document.baseURI).href + '{fontstack}/{range}.pbf',
     sources: {
       countries: { type: 'geojson', data: data('countries.json'), attribution: 'Natural Earth' },
       borders: { type: 'geojson', data: data('borders.json') },
+      region: { type: 'geojson', data: data('basemap.json'), attribution: 'Natural Earth; border © OpenStreetMap contributors' },
       zones: { type: 'geojson', data: empty() },
+      'zone-points': { type: 'geojson', data: empty() },
     },
     layers: [
       { id: 'bg', type: 'background', paint: { 'background-color': p.bg } },
-      { id: 'countries', type: 'fill', source: 'countries', paint: { 'fill-color': p.land, 'fill-opacity': basemap ? 0.25 : 1 } },
+      {
+        id: 'countries',
+        type: 'fill',
+        source: 'countries',
+        paint: { 'fill-color': ['match', ['get', 'name'], 'China', p.cn, 'Mongolia', p.mn, p.land] as any, 'fill-opacity': basemap ? 0.25 : 1 },
+      },
       { id: 'country-borders', type: 'line', source: 'borders', paint: { 'line-color': p.landLine, 'line-width': 1 } },
+      {
+        // China and Mongolia at 1:10m, meeting on the customs border line.
+        id: 'region-countries',
+        type: 'fill',
+        source: 'region',
+        filter: ['==', ['get', 'layer'], 'country'],
+        paint: { 'fill-color': ['match', ['get', 'name_en'], 'China', p.cn, p.mn] as any, 'fill-opacity': basemap ? 0.25 : 1 },
+      },
       {
         id: 'zone-fill',
         type: 'fill',
         source: 'zones',
         filter: ['==', ['geometry-type'], 'Polygon'],
-        paint: {
-          'fill-color': ['match', ['get', 'kind'], ...Object.entries(zoneColors).flat(), '#888'] as any,
-          'fill-opacity': 0.18,
-        },
+        // Control zones are large (15 km around a port): a tint, so what lies inside reads.
+        paint: { 'fill-color': kindColor, 'fill-opacity': ['match', ['get', 'kind'], 'control_zone', 0.1, 0.3] },
       },
       {
         id: 'zone-outline',
         type: 'line',
         source: 'zones',
-        filter: ['==', ['geometry-type'], 'Polygon'],
-        paint: { 'line-color': ['match', ['get', 'kind'], ...Object.entries(zoneColors).flat(), '#888'] as any, 'line-width': 1.5 },
+        filter: ['all', ['==', ['geometry-type'], 'Polygon'], ['!=', ['get', 'kind'], 'border']],
+        paint: { 'line-color': kindColor, 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 1, 10, 2] },
       },
       {
-        // A corridor is drawn as wide as it is on the ground: width_m either side of its line.
+        // A corridor is drawn as wide as it is on the ground (width_m either side of its line),
+        // and never thinner than 2 px, so it reads as a road at district zoom.
         id: 'corridor',
         type: 'line',
         source: 'zones',
@@ -85,10 +124,10 @@ export async function createMap(container: HTMLElement, theme: Theme, opts: Part
         layout: { 'line-cap': 'round', 'line-join': 'round' },
         paint: {
           'line-color': zoneColors.corridor,
-          'line-opacity': 0.25,
+          'line-opacity': ['interpolate', ['linear'], ['zoom'], 6, 0.8, 11, 0.3],
           'line-width': [
             'interpolate', ['exponential', 2], ['zoom'],
-            0, ['max', 1, ['/', ['*', 2, ['coalesce', ['get', 'width_m'], 500]], M_PER_PX_Z0]],
+            0, ['max', 2, ['/', ['*', 2, ['coalesce', ['get', 'width_m'], 500]], M_PER_PX_Z0]],
             22, ['/', ['*', 2, ['coalesce', ['get', 'width_m'], 500]], M_PER_PX_Z0 / 2 ** 22],
           ],
         },
@@ -97,15 +136,123 @@ export async function createMap(container: HTMLElement, theme: Theme, opts: Part
         id: 'corridor-center',
         type: 'line',
         source: 'zones',
+        minzoom: 9,
         filter: ['all', ['==', ['geometry-type'], 'LineString'], ['==', ['get', 'kind'], 'corridor']],
         paint: { 'line-color': zoneColors.corridor, 'line-width': 1, 'line-dasharray': [2, 2] },
+      },
+      {
+        // A dark casing, so the border reads on both shades and across corridors.
+        id: 'border-casing',
+        type: 'line',
+        source: 'zones',
+        filter: ['==', ['get', 'kind'], 'border'],
+        layout: { 'line-join': 'round' },
+        paint: { 'line-color': p.halo, 'line-width': ['interpolate', ['linear'], ['zoom'], 4, 4, 10, 7], 'line-opacity': 0.7 },
       },
       {
         id: 'border',
         type: 'line',
         source: 'zones',
         filter: ['==', ['get', 'kind'], 'border'],
-        paint: { 'line-color': '#ff5a5f', 'line-width': 3 },
+        layout: { 'line-join': 'round' },
+        paint: { 'line-color': BORDER_COLOR, 'line-width': ['interpolate', ['linear'], ['zoom'], 4, 2, 10, 4] },
+      },
+      {
+        id: 'country-labels',
+        type: 'symbol',
+        source: 'region',
+        // Each tier from its zoom on (evaluated at whole zoom levels).
+        filter: ['all', ['==', ['get', 'layer'], 'country_label'], ['>=', ['zoom'], ['get', 'minzoom']]],
+        layout: {
+          'text-field': name as any,
+          'text-font': [FONTSTACK],
+          'text-size': ['interpolate', ['linear'], ['zoom'], 4, 18, 8, 24],
+          'text-letter-spacing': 0.4,
+          'text-padding': 2,
+        },
+        paint: { 'text-color': p.country, 'text-halo-color': p.halo, 'text-halo-width': 1 },
+      },
+      {
+        id: 'towns',
+        type: 'circle',
+        source: 'region',
+        filter: ['==', ['get', 'layer'], 'town'],
+        paint: {
+          'circle-radius': ['interpolate', ['linear'], ['zoom'], 4, ['case', ['<=', ['get', 'rank'], 4], 3.5, 2.5], 9, ['case', ['<=', ['get', 'rank'], 4], 6, 4]],
+          'circle-color': p.town,
+          'circle-stroke-color': p.halo,
+          'circle-stroke-width': 1,
+        },
+      },
+      {
+        // Ports, yards and service areas as a dot where their polygons are too small to see.
+        id: 'zone-dots',
+        type: 'circle',
+        source: 'zone-points',
+        maxzoom: 10,
+        filter: ['match', ['get', 'kind'], ['port', 'yard', 'service_area'], true, false],
+        paint: {
+          'circle-radius': ['match', ['get', 'kind'], 'port', 7, 4.5],
+          'circle-color': kindColor,
+          'circle-stroke-color': '#ffffff',
+          'circle-stroke-width': ['match', ['get', 'kind'], 'port', 2, 1],
+        },
+      },
+      {
+        id: 'zone-labels',
+        type: 'symbol',
+        source: 'zone-points',
+        minzoom: 7,
+        filter: ['match', ['get', 'kind'], ['yard', 'service_area', 'control_zone', 'restricted'], true, false],
+        layout: {
+          'text-field': name as any,
+          'text-font': [FONTSTACK],
+          'text-size': ['interpolate', ['linear'], ['zoom'], 7, 13, 12, 17],
+          'text-variable-anchor': ['top', 'bottom', 'left', 'right'],
+          'text-radial-offset': 0.8,
+          'text-max-width': 16,
+          'symbol-sort-key': ['match', ['get', 'kind'], 'yard', 1, 'service_area', 2, 3],
+        },
+        paint: { 'text-color': theme === 'dark' ? labelColor : kindColor, 'text-halo-color': p.halo, 'text-halo-width': 2 },
+      },
+      {
+        id: 'corridor-labels',
+        type: 'symbol',
+        source: 'zones',
+        minzoom: 8,
+        filter: ['all', ['==', ['geometry-type'], 'LineString'], ['==', ['get', 'kind'], 'corridor']],
+        layout: { 'text-field': name as any, 'text-font': [FONTSTACK], 'text-size': 14, 'symbol-placement': 'line', 'symbol-spacing': 400 },
+        paint: { 'text-color': theme === 'dark' ? zoneLabelColors.corridor : zoneColors.corridor, 'text-halo-color': p.halo, 'text-halo-width': 2 },
+      },
+      {
+        id: 'town-labels',
+        type: 'symbol',
+        source: 'region',
+        filter: ['==', ['get', 'layer'], 'town'],
+        layout: {
+          'text-field': name as any,
+          'text-font': [FONTSTACK],
+          'text-size': ['interpolate', ['linear'], ['zoom'], 4, ['case', ['<=', ['get', 'rank'], 4], 15, 13], 9, ['case', ['<=', ['get', 'rank'], 4], 20, 16]],
+          'text-variable-anchor': ['left', 'right', 'top', 'bottom'],
+          'text-radial-offset': 0.6,
+          'symbol-sort-key': ['get', 'rank'],
+        },
+        paint: { 'text-color': p.town, 'text-halo-color': p.halo, 'text-halo-width': 1.5 },
+      },
+      {
+        id: 'port-labels',
+        type: 'symbol',
+        source: 'zone-points',
+        filter: ['==', ['get', 'kind'], 'port'],
+        layout: {
+          'text-field': name as any,
+          'text-font': [FONTSTACK],
+          'text-size': ['interpolate', ['linear'], ['zoom'], 4, 17, 10, 22],
+          // The top symbol layer, placed first: a port's name always shows.
+          'text-variable-anchor': ['bottom', 'top', 'left', 'right'],
+          'text-radial-offset': 0.7,
+        },
+        paint: { 'text-color': '#ffffff', 'text-halo-color': '#0b1520', 'text-halo-width': 2 },
       },
     ],
   };
@@ -116,14 +263,17 @@ export async function createMap(container: HTMLElement, theme: Theme, opts: Part
     center: [108.5, 43],
     zoom: 5,
     attributionControl: { compact: true },
+    // Chinese labels from the shipped glyphs, not from whatever font the machine has.
+    localIdeographFontFamily: false,
     ...opts,
   });
   // The current map, for the browser tests and the console.
   (window as unknown as { bwMap: maplibregl.Map }).bwMap = map;
+  container.append(legend(theme));
   const loaded = new Promise<void>((r) => map.once('load', () => r()));
   const zones = Promise.all([getZones(), loaded]).then(([z]) => {
     (map.getSource('zones') as GeoJSONSource).setData(z);
-    addPortLabels(map, z);
+    (map.getSource('zone-points') as GeoJSONSource).setData(zonePoints(z));
     return z;
   });
   await loaded;
@@ -144,24 +294,66 @@ function addBasemap(style: StyleSpecification, b: NonNullable<Awaited<ReturnType
   style.layers.splice(1, 0, { id: 'basemap', type: 'raster', source: 'basemap' });
 }
 
-function addPortLabels(map: maplibregl.Map, z: ZoneCollection): void {
+/**
+ * A point per polygon zone for its dot and label at low zoom: the middle of its box, or for a
+ * control zone the middle of its southern edge, clear of the port at its centre.
+ */
+function zonePoints(z: ZoneCollection): GeoJSON.FeatureCollection {
+  const out: GeoJSON.Feature[] = [];
   for (const f of z.features) {
-    if (f.properties?.kind !== 'port' || !f.geometry) continue;
-    const el = document.createElement('div');
-    el.className = 'port-label';
-    el.textContent = f.properties.name ?? f.properties.id;
-    const [lon, lat] = labelPoint(f.geometry);
-    new maplibregl.Marker({ element: el, anchor: 'bottom' }).setLngLat([lon, lat]).addTo(map);
+    const g = f.geometry;
+    if (!g || (g.type !== 'Polygon' && g.type !== 'MultiPolygon') || f.properties?.kind === 'border') continue;
+    const ring = g.type === 'Polygon' ? g.coordinates[0] : g.coordinates[0][0];
+    const xs = ring.map((c) => c[0]);
+    const ys = ring.map((c) => c[1]);
+    const south = Math.min(...ys);
+    const at = [(Math.min(...xs) + Math.max(...xs)) / 2, f.properties?.kind === 'control_zone' ? south + (Math.max(...ys) - south) * 0.08 : (south + Math.max(...ys)) / 2];
+    out.push({ type: 'Feature', properties: { kind: f.properties?.kind, name: f.properties?.name, name_en: f.properties?.name_en }, geometry: { type: 'Point', coordinates: at } });
   }
+  return { type: 'FeatureCollection', features: out };
 }
 
-function labelPoint(g: GeoJSON.Geometry): [number, number] {
-  if (g.type === 'Point') return g.coordinates as [number, number];
-  const ring = g.type === 'Polygon' ? g.coordinates[0] : g.type === 'MultiPolygon' ? g.coordinates[0][0] : [];
-  let lon = 0;
-  let lat = -90;
-  for (const [x, y] of ring) if (y > lat) [lon, lat] = [x, y];
-  return [lon, lat];
+/** The map's key: what each colour means, in the user's language. */
+function legend(theme: Theme): HTMLElement {
+  const p = palette[theme];
+  const swatch = (kind: string) => {
+    if (kind === 'border') return h('i', { class: 'line', style: `background:${BORDER_COLOR}` });
+    if (kind === 'corridor') return h('i', { class: 'line thick', style: `background:${zoneColors.corridor}` });
+    if (kind === 'port') return h('i', { class: 'dot', style: `background:${zoneColors.port}` });
+    return h('i', { class: 'area', style: `border-color:${zoneColors[kind]};background:${zoneColors[kind]}55` });
+  };
+  return h('div', { class: `map-legend ${theme}`, id: 'map-legend' },
+    ...legendKinds.map((k) => h('span', { 'data-kind': k }, swatch(k), t(`legend_${k}`))),
+    h('span', { 'data-kind': 'town' }, h('i', { class: 'dot small', style: `background:${p.town}` }), t('legend_town')),
+    h('span', { 'data-kind': 'cn' }, h('i', { class: 'area', style: `background:${p.cn}` }), t('legend_cn')),
+    h('span', { 'data-kind': 'mn' }, h('i', { class: 'area', style: `background:${p.mn}` }), t('legend_mn')));
+}
+
+/**
+ * Fits the map to the district (its zones other than the border line) in the part of the map
+ * the given panels leave free.
+ */
+export function fitDistrict(map: maplibregl.Map, z: ZoneCollection, panels: HTMLElement[]): void {
+  let [w, s, e, n] = [180, 90, -180, -90];
+  const walk = (c: unknown): void => {
+    if (!Array.isArray(c)) return;
+    if (typeof c[0] === 'number') {
+      [w, s, e, n] = [Math.min(w, c[0]), Math.min(s, c[1] as number), Math.max(e, c[0]), Math.max(n, c[1] as number)];
+    } else c.forEach(walk);
+  };
+  for (const f of z.features) if (f.properties?.kind !== 'border' && f.geometry && 'coordinates' in f.geometry) walk(f.geometry.coordinates);
+  if (w > e) return;
+  const box = map.getContainer().getBoundingClientRect();
+  const pad = { top: 40, bottom: 60, left: 40, right: 40 };
+  for (const el of panels) {
+    const r = el.getBoundingClientRect();
+    if (!r.width) continue;
+    if (r.left + r.width / 2 < box.left + box.width / 2) pad.left = Math.max(pad.left, r.right - box.left + 30);
+    else pad.right = Math.max(pad.right, box.right - r.left + 30);
+  }
+  // A view narrower than the panels: fit the whole map rather than nothing.
+  if (pad.left + pad.right > box.width - 100) [pad.left, pad.right] = [40, 40];
+  map.fitBounds([[w, s], [e, n]], { padding: pad, duration: 0 });
 }
 
 const OFFLINE_MS = 10 * 60_000;

@@ -10,7 +10,7 @@ import { learnVehicle, loadDirectory, plate, setZones, timeShort } from './forma
 import { fmtClock, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
-import { alertPoint, createMap, stateColors, VehicleLayer, vehiclePopups } from './map';
+import { alertPoint, createMap, fitDistrict, stateColors, VehicleLayer, vehiclePopups } from './map';
 
 const FLY_MS = 15_000;
 const TICKER_MAX = 50;
@@ -90,6 +90,8 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
     focus = focusAlert(map, () => vl.fixes, between);
     const zc = await zones;
     setZones(zc);
+    // The wall opens on the whole district, in the map between its side panels.
+    fitDistrict(map, zc, [...root.querySelectorAll<HTMLElement>('.panel.left, .panel.right')]);
     await loadDirectory().catch((e) => console.warn('vehicles not loaded', e));
     if (closed) return;
     const counter = new PortCounter(zc);
