@@ -141,7 +141,7 @@ func TestCSVExportNeutralisesFormulas(t *testing.T) {
 			t.Errorf("%q: Content-Disposition %q", v, cd)
 		}
 		_, params, err := mime.ParseMediaType(cd)
-		if err != nil || !strings.HasSuffix(params["filename"], "_20261101T000000Z_20261101T010000Z.csv") || strings.ContainsAny(params["filename"], "\"/\\;\r\n\t") {
+		if err != nil || !strings.HasSuffix(params["filename"], "_20261101-0800_20261101-0900.csv") || strings.ContainsAny(params["filename"], "\"/\\;\r\n\t") {
 			t.Errorf("%q: file name %q (%v)", v, params["filename"], err)
 		}
 		if v == "蒙A00001" && !strings.HasPrefix(params["filename"], "蒙A00001_") {
