@@ -162,6 +162,7 @@ const zh = {
   role_command: '指挥员',
   role_patrol: '巡查员',
   role_investigator: '调查员',
+  account: '账户',
 } as const;
 
 type Key = keyof typeof zh;
@@ -325,6 +326,7 @@ const en: Record<Key, string> = {
   role_command: 'Command',
   role_patrol: 'Patrol',
   role_investigator: 'Investigator',
+  account: 'Account',
 };
 
 const LANG_KEY = 'bw.lang';
