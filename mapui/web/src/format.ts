@@ -22,6 +22,7 @@ const tabletWords = {
     fixes_n: '{n} 个', here_unknown: '位置未知', here: '我的位置', here_sorted: '按距我的距离排序', time_sorted: '位置未知：按时间排序',
     in_zones: '位于{zones}', near_zone: '距{zone} {dist}', last_valid: '（最后有效定位）',
     all_severities: '全部级别', all_types: '全部类型', status_active: '未处置（含已确认）', alert_list: '告警', zone: '区域',
+    skip_stops: '跳过停留', skip_stops_hint: '播放时跳过停车和无定位的时段', unknown_vehicle: '未找到车牌或编号为“{ref}”的车辆',
   },
   en: {
     zone_port: 'port', zone_control_zone: 'port control zone', zone_yard: 'logistics park', zone_service_area: 'service area', zone_restricted: 'restricted area',
@@ -39,6 +40,7 @@ const tabletWords = {
     fixes_n: '{n}', here_unknown: 'Position unknown', here: 'You are here', here_sorted: 'Nearest to you first', time_sorted: 'Position unknown: newest first',
     in_zones: 'in {zones}', near_zone: '{dist} from {zone}', last_valid: ' (last valid fix)',
     all_severities: 'All severities', all_types: 'All types', status_active: 'Not resolved', alert_list: 'Alerts', zone: 'Zone',
+    skip_stops: 'Skip stops', skip_stops_hint: 'Playback jumps over stops and periods without fixes', unknown_vehicle: 'No vehicle has the plate or id “{ref}”',
   },
 } as const;
 
