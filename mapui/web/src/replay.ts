@@ -175,7 +175,8 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     }
     map = m;
     m.addSource('track', { type: 'geojson', data: empty() });
-    m.addLayer({ id: 'track', type: 'line', source: 'track', layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: { 'line-color': ['get', 'color'], 'line-width': 4 } });
+    m.addLayer({ id: 'track', type: 'line', source: 'track', filter: ['!', ['has', 'gap']], layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: { 'line-color': ['get', 'color'], 'line-width': 4 } });
+    m.addLayer({ id: 'track-gap', type: 'line', source: 'track', filter: ['has', 'gap'], paint: { 'line-color': '#7a8590', 'line-width': 2, 'line-dasharray': [3, 3] } });
     m.addSource('marks', { type: 'geojson', data: empty() });
     m.addLayer({ id: 'marks', type: 'circle', source: 'marks', paint: { 'circle-color': ['get', 'color'], 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
     m.addSource('cursor', { type: 'geojson', data: empty() });
@@ -573,12 +574,28 @@ function trackRuns(tr: Track): { features: GeoJSON.Feature[]; vertices: number }
       vertices += run.length;
     }
   };
+  let prev = -1;
   for (let i = 0; i < tr.n; i++) {
     if (bad.has(i)) continue;
     const x = tr.lon[i];
     const y = tr.lat[i];
     // A segment takes the colour of its mean speed, as before.
     const c = i + 1 < tr.n ? speedColor((tr.speed[i] + tr.speed[i + 1]) / 2) : color;
+    // No fixes for a while: where the vehicle went is unknown, drawn as a dashed grey straight line, not as driven.
+    if (prev >= 0 && tr.t[i] - tr.t[prev] > SKIP_GAP_MS) {
+      const p: number[] = [tr.lon[prev], tr.lat[prev]];
+      const last = run[run.length - 1];
+      if (!last || last[0] !== p[0] || last[1] !== p[1]) run.push(p);
+      close();
+      features.push({ type: 'Feature', properties: { gap: true }, geometry: { type: 'LineString', coordinates: [p, [x, y]] } });
+      run = [[x, y]];
+      color = c;
+      lx = x;
+      ly = y;
+      prev = i;
+      continue;
+    }
+    prev = i;
     if (c !== color) {
       if (run.length) {
         run.push([x, y]);

@@ -9,7 +9,7 @@ import { h } from './dom';
 import { evidencePoints } from './evidence';
 import { alertZoneIds, evidenceRows, fmtCstMinute, NameBook, tw } from './format';
 import { haversine, type LonLat } from './geo';
-import { fmtDistance, fmtDriver, fmtTime, t } from './i18n';
+import { fmtDistance, fmtDriverCard, fmtTime, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { alertPoint, createMap, empty, VehicleLayer, vehiclePopups } from './map';
 
@@ -157,12 +157,12 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     } }, t(following === a.vehicle_id ? 'unfollow' : 'follow'));
 
     // The driver comes with the vehicle's record, fetched once per selection.
-    const driver = h('dd', { id: 'driver' }, '');
+    const driver = h('dd', { id: 'driver' }, '—');
     const vehicle = h('dd', { id: 'vehicle' }, vehicleText(a.vehicle_id));
     getVehicle(a.vehicle_id).then((v) => {
       names.vehicles.set(v.id, v);
       vehicle.textContent = vehicleText(a.vehicle_id);
-      driver.textContent = v.driver ? fmtDriver(v.driver) : '';
+      driver.textContent = v.driver ? fmtDriverCard(v.driver) : '—';
     }).catch(() => {});
 
     // The actions stay at the foot of the panel, whatever the evidence's length above them.
