@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"io"
 	"mime"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -98,17 +96,7 @@ func TestCSVExportChinese(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := "/api/v1/vehicles/" + url.PathEscape("蒙B00007") + "/track?format=csv&from=" + t0.Add(-30*time.Minute).Format(time.RFC3339) + "&to=" + t0.Add(30*time.Minute).Format(time.RFC3339)
-	req, _ := http.NewRequest("GET", a.srv.URL+q, nil)
-	req.Header.Set("Authorization", "Bearer "+a.tokens[access.RoleInvestigator])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("%d %s", resp.StatusCode, body)
-	}
+	body, header := export(t, a, q)
 	if !bytes.HasPrefix(body, []byte("\xEF\xBB\xBF")) {
 		t.Errorf("no UTF-8 byte order mark: % x", body[:min(len(body), 8)])
 	}
@@ -122,7 +110,7 @@ func TestCSVExportChinese(t *testing.T) {
 	if r := rows[1]; r[0] != "蒙B00007" || r[3] != "2026-11-02 07:30:05" || r[4] != "2026-11-02 07:30:08" || r[7] != "52.5" || r[10] != "是" || r[11] != "否" {
 		t.Errorf("row %q", r)
 	}
-	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition"))
+	_, params, err := mime.ParseMediaType(header.Get("Content-Disposition"))
 	if err != nil || params["filename"] != "蒙B00007_20261102-0700_20261102-0800.csv" {
 		t.Errorf("file name %q (%v)", params["filename"], err)
 	}

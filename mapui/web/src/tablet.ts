@@ -85,18 +85,32 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
 
   const statusOk = (a: Alert) => (filter.status === 'active' ? a.status === 'open' || a.status === 'acknowledged' : a.status === filter.status);
 
-  function filters(): HTMLElement {
-    const active = [...alerts.byId.values()].filter((a) => a.status !== 'resolved');
-    const types = [...new Set(active.map((a) => a.type))].sort((a, b) => t(a).localeCompare(t(b), 'zh-CN'));
-    const sel = (id: string, value: string, opts: Array<[string, string]>, set: (v: string) => void) => {
-      const s = h('select', { id, onchange: () => { set(s.value); renderList(); } }, ...opts.map(([v, label]) => h('option', { value: v }, label)));
-      s.value = value;
-      return s;
-    };
-    return h('div', { class: 'filters', id: 'filters' },
-      sel('f-severity', filter.severity, [['', tw('all_severities')], ...(['critical', 'warning', 'info'].map((s) => [s, t(`sev_${s}`)]) as Array<[string, string]>)], (v) => (filter.severity = v)),
-      sel('f-type', filter.type, [['', tw('all_types')], ...types.map((x): [string, string] => [x, t(x)])], (v) => (filter.type = v)),
-      sel('f-status', filter.status, [['active', tw('status_active')], ['open', t('status_open')], ['acknowledged', t('status_acknowledged')]], (v) => (filter.status = v as StatusFilter)));
+  // The list's parts live as long as the view: an alert arriving re-renders the rows only, so a
+  // filter being picked stays open and a scrolled list stays where the officer left it.
+  const pick = (id: string, value: string, opts: Array<[string, string]>, set: (v: string) => void) => {
+    const s = h('select', { id, onchange: () => { set(s.value); renderList(); } }, ...opts.map(([v, label]) => h('option', { value: v }, label)));
+    s.value = value;
+    return s;
+  };
+  const typeSel = pick('f-type', '', [['', tw('all_types')]], (v) => (filter.type = v));
+  let typesShown = '';
+  const filterEl = h('div', { class: 'filters', id: 'filters' },
+    pick('f-severity', '', [['', tw('all_severities')], ...(['critical', 'warning', 'info'].map((s) => [s, t(`sev_${s}`)]) as Array<[string, string]>)], (v) => (filter.severity = v)),
+    typeSel,
+    pick('f-status', filter.status, [['active', tw('status_active')], ['open', t('status_open')], ['acknowledged', t('status_acknowledged')]], (v) => (filter.status = v as StatusFilter)));
+  const hereLine = h('p', { class: 'here-line', id: 'here' });
+  const heading = h('h2', {});
+  const listBox = h('div', {});
+  const listView = h('div', { class: 'side-scroll' }, hereLine, filterEl, heading, listBox);
+
+  /** The type filter offers the types of the alerts not yet resolved (and the one picked). */
+  function syncTypes(): void {
+    const types = [...new Set([...alerts.byId.values()].filter((a) => a.status !== 'resolved').map((a) => a.type).concat(filter.type ? [filter.type] : []))]
+      .sort((a, b) => t(a).localeCompare(t(b), 'zh-CN'));
+    if (types.join() === typesShown) return;
+    typesShown = types.join();
+    typeSel.replaceChildren(h('option', { value: '' }, tw('all_types')), ...types.map((x) => h('option', { value: x }, t(x))));
+    typeSel.value = filter.type;
   }
 
   function renderList(): void {
@@ -109,23 +123,23 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
       })
       // Nearest first where the tablet knows where it is; otherwise the most severe, then the newest.
       .sort((x, y) => x.d - y.d || (severityRank[y.a.severity] ?? 0) - (severityRank[x.a.severity] ?? 0) || Date.parse(y.a.time) - Date.parse(x.a.time));
-    const scroll = h('div', { class: 'side-scroll' },
-      h('p', { class: `here-line ${here ? 'known' : 'unknown'}`, id: 'here' }, here ? tw('here_sorted') : tw('time_sorted')),
-      filters(),
-      h('h2', {}, `${tw('alert_list')}（${rows.length}）`),
-      rows.length
-        ? h('ul', { class: 'alert-list', id: 'alerts' }, ...rows.map(({ a, d }) =>
-            h('li', {},
-              h('button', { class: `alert-item sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => select(String(a.id)) },
-                h('span', { class: 'type' }, h('b', { class: `sev-word sev-${a.severity}` }, t(`sev_${a.severity}`)), ' ', t(a.type)),
-                h('span', { class: 'dist' }, Number.isFinite(d) ? fmtDistance(d) : ''),
-                h('span', { class: 'veh' }, vehicleText(a.vehicle_id)),
-                h('span', { class: 'time' }, fmtCstMinute(a.time)),
-                a.zone_id || a.status !== 'open'
-                  ? h('span', { class: 'where' }, [names.zone(a.zone_id), a.status !== 'open' ? t(`status_${a.status}`) : ''].filter(Boolean).join(' · '))
-                  : null))))
-        : h('p', { class: 'empty' }, t('no_alerts')));
-    side.replaceChildren(scroll);
+    syncTypes();
+    hereLine.className = `here-line ${here ? 'known' : 'unknown'}`;
+    hereLine.textContent = here ? tw('here_sorted') : tw('time_sorted');
+    heading.textContent = `${tw('alert_list')}（${rows.length}）`;
+    listBox.replaceChildren(rows.length
+      ? h('ul', { class: 'alert-list', id: 'alerts' }, ...rows.map(({ a, d }) =>
+          h('li', {},
+            h('button', { class: `alert-item sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => select(String(a.id)) },
+              h('span', { class: 'type' }, h('b', { class: `sev-word sev-${a.severity}` }, t(`sev_${a.severity}`)), ' ', t(a.type)),
+              h('span', { class: 'dist' }, Number.isFinite(d) ? fmtDistance(d) : ''),
+              h('span', { class: 'veh' }, vehicleText(a.vehicle_id)),
+              h('span', { class: 'time' }, fmtCstMinute(a.time)),
+              a.zone_id || a.status !== 'open'
+                ? h('span', { class: 'where' }, [names.zone(a.zone_id), a.status !== 'open' ? t(`status_${a.status}`) : ''].filter(Boolean).join(' · '))
+                : null))))
+      : h('p', { class: 'empty' }, t('no_alerts')));
+    if (side.firstChild !== listView || side.childNodes.length !== 1) side.replaceChildren(listView);
   }
 
   async function select(id: string): Promise<void> {

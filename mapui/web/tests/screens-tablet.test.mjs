@@ -101,6 +101,8 @@ test('tablet: nearest alerts with plates and severity words, detail in words, ac
   await page.waitForSelector('#conn.up');
   await page.waitForFunction(() => document.querySelector('#here-pill')?.classList.contains('known'));
 
+  // A filter being picked is not replaced when an alert arrives (its list would close).
+  const severityFilter = await page.$('#f-severity');
   // The registered truck 蒙B00001 drives across the border far from every port.
   const now = Date.now();
   await feedAll(server.osmand, [-0.04, -0.02, 0.02, 0.04].map((d, i) => ({
@@ -116,6 +118,7 @@ test('tablet: nearest alerts with plates and severity words, detail in words, ac
   await page.waitForSelector(item);
   await page.waitForFunction((sel) => document.querySelector(sel)?.innerText.includes('蒙B00001'), item);
 
+  assert.ok(await severityFilter.evaluate((el) => el.isConnected), 'the filter survived the new alert');
   const list = await assertScreen(page, '#side', 'the tablet list');
   const row = await page.$eval(item, (el) => el.innerText);
   assert.match(row, /严重/, 'severity in words');
