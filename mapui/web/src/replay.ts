@@ -492,6 +492,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     ctx.lineWidth = 1.5 * devicePixelRatio;
     if (tr.n <= W) {
       for (let i = 1; i < tr.n; i++) {
+        if (tr.t[i] - tr.t[i - 1] > SKIP_GAP_MS) continue; // no fixes, no speed to draw
         ctx.strokeStyle = speedColor(tr.speed[i]);
         ctx.beginPath();
         ctx.moveTo(x(tr.t[i - 1]), y(tr.speed[i - 1]));

@@ -17,6 +17,8 @@ const TRACK_MS = 2 * 3600_000;
 // The track shown with an older alert reaches back to half an hour before it, a day at most.
 const TRACK_BEFORE_ALERT_MS = 30 * 60_000;
 const TRACK_MAX_MS = 24 * 3600_000;
+// How many of the nearest alerts the overview fits around the patrol.
+const OVERVIEW_ALERTS = 5;
 
 type StatusFilter = 'active' | 'open' | 'acknowledged';
 
@@ -183,7 +185,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     const bar = h('div', { class: 'actions', id: 'actions' });
     const body = h('div', { class: 'side-scroll detail' });
     side.replaceChildren(
-      h('button', { class: 'big back', id: 'back', onclick: () => { selected = null; clearDetail(); renderList(); } }, `← ${t('back')}`),
+      h('button', { class: 'big back', id: 'back', onclick: () => { selected = null; clearDetail(); renderList(); overview(); } }, `← ${t('back')}`),
       body,
       bar);
     const renderDetail = () => {
@@ -252,6 +254,26 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
       .setLngLat(at).addTo(map);
   }
 
+  /** The patrol and the nearest alerts in one view: where the list starts and where "back" returns. */
+  function overview(): void {
+    if (!mapRef || following) return;
+    const fixes = layer?.fixes ?? new Map<string, Fix>();
+    const nearest = [...alerts.byId.values()].filter(statusOk)
+      .map((a) => ({ a, p: alertPoint(a, fixes) }))
+      .filter((x): x is { a: Alert; p: LonLat } => !!x.p)
+      .sort((x, y) => (here ? haversine(here, x.p) - haversine(here, y.p) : 0))
+      .slice(0, OVERVIEW_ALERTS);
+    // Where each alert was raised and where its vehicle is now.
+    const pts: LonLat[] = nearest.flatMap(({ a, p }) => {
+      const f = fixes.get(a.vehicle_id);
+      return f ? [p, [f.lon, f.lat] as LonLat] : [p];
+    });
+    if (here) pts.push(here);
+    if (!pts.length) return;
+    const b = pts.reduce((bb, c) => bb.extend(c), new maplibregl.LngLatBounds(pts[0], pts[0]));
+    mapRef.fitBounds(b, { padding: 80, maxZoom: 12, duration: 600 });
+  }
+
   function clearDetail(): void {
     (mapRef?.getSource('track') as GeoJSONSource | undefined)?.setData(empty());
     (mapRef?.getSource('evidence') as GeoJSONSource | undefined)?.setData(empty());
@@ -313,6 +335,10 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
       listDirty = false;
     }, 1000);
 
+    // The view the map opened with: the overview takes it only while nobody has moved the map.
+    const opened = { center: map.getCenter().toArray().join(), zoom: map.getZoom() };
+    const untouched = () => map.getCenter().toArray().join() === opened.center && map.getZoom() === opened.zoom;
+    let overviewed = false;
     const catchUp = async () => {
       const [positions] = await Promise.all([getPositions(), alerts.refetchOpen(), refetchAcknowledged(), names.load()]);
       vl.retain(wants);
@@ -320,6 +346,9 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
       vl.setAlerted(alerts.alertedVehicles());
       if (selected && !alerts.byId.has(selected)) selected = null;
       renderList();
+      // Once, at the start: later the officer's own panning is not taken over.
+      if (!overviewed && !selected && untouched()) overview();
+      overviewed = true;
     };
     live = new Live({
       position: (f: Fix) => {
