@@ -143,6 +143,8 @@ func TestTokenOnlyInExportAndLiveURLs(t *testing.T) {
 			t.Errorf("%s: %s, want the reason", path, b)
 		}
 	}
+	// An unknown vehicle's track is a 404 now: the export needs a registered one.
+	a.do("POST", "/api/v1/vehicles", access.RoleAdmin, map[string]string{"id": "v1", "kind": "truck"}, 201)
 	for _, format := range []string{"csv", "gpx", "kml", "geojson"} {
 		a.req("GET", "/api/v1/vehicles/v1/track?format="+format+"&token="+token, "", nil, http.StatusOK, nil)
 	}

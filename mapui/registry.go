@@ -99,9 +99,9 @@ func (s *Server) createVehicle(c *gin.Context) {
 }
 
 func (s *Server) getVehicle(c *gin.Context) {
-	v, err := s.cfg.Store.Vehicle(c.Request.Context(), c.Param("id"))
+	v, err := s.vehicleByRef(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.storeFail(c, err)
+		s.refFail(c, c.Param("id"), err)
 		return
 	}
 	evs, err := s.cfg.Store.Events(c.Request.Context(), tracker.EventQuery{VehicleID: v.ID, Type: tracker.EventDriverIdentity, NewestFirst: true, Limit: 1})

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -42,8 +43,11 @@ func (s *Server) positions(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"positions": fs})
 }
 
+// track answers a vehicle's fixes over a period. The vehicle is named by its id or its plate;
+// a vehicle nobody registered (a device admitted unknown reports as itself) by its id, and a
+// name that is neither a vehicle nor has fixes is a 404 that says so.
 func (s *Server) track(c *gin.Context) {
-	id := c.Param("id")
+	ref := c.Param("id")
 	from, to, ok := s.period(c, 24*time.Hour, maxTrackPeriod)
 	if !ok {
 		return
@@ -64,9 +68,24 @@ func (s *Server) track(c *gin.Context) {
 	if !ok {
 		return
 	}
+	v, err := s.vehicleByRef(c.Request.Context(), ref)
+	registered := err == nil
+	switch {
+	case registered:
+	case errors.Is(err, tracker.ErrNotFound):
+		v = tracker.Vehicle{ID: ref}
+	default:
+		s.refFail(c, ref, err)
+		return
+	}
+	id := v.ID
 	fixes, err := s.cfg.Store.Track(c.Request.Context(), id, from, to)
 	if err != nil {
 		s.storeFail(c, err)
+		return
+	}
+	if !registered && len(fixes) == 0 {
+		s.refFail(c, ref, tracker.ErrNotFound)
 		return
 	}
 	// A port unit gets the whole track of a vehicle that was in its area in the period (where
@@ -93,13 +112,31 @@ func (s *Server) track(c *gin.Context) {
 	if !s.audited(c, "track.export", "vehicle:"+id, detail) {
 		return
 	}
-	name := fmt.Sprintf("%s_%s_%s.%s", id, from.Format("20060102T150405Z"), to.Format("20060102T150405Z"), exporter.ext)
-	c.Header("Content-Disposition", attachment(name))
+	c.Header("Content-Disposition", attachment(exportName(v, from, to, exporter.ext)))
 	c.Header("Content-Type", exporter.mime)
 	c.Status(http.StatusOK)
-	if err := exporter.write(c.Writer, id, fixes); err != nil {
+	if err := exporter.write(c.Writer, v, fixes); err != nil {
 		s.log.Warn("track export failed", "vehicle", id, "format", format, "err", err)
 	}
+}
+
+// chinaTime is China Standard Time, in which officers read exports. China keeps no daylight
+// saving, so a fixed zone is exact and needs no time zone database on the server.
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// exportName is an export's file name: the plate (the id of a vehicle without one) and the
+// period in China time, e.g. 蒙B00001_20261101-0800_20261101-0900.csv.
+func exportName(v tracker.Vehicle, from, to time.Time, ext string) string {
+	const stamp = "20060102-1504"
+	return fmt.Sprintf("%s_%s_%s.%s", vehicleLabel(v), from.In(chinaTime).Format(stamp), to.In(chinaTime).Format(stamp), ext)
+}
+
+// vehicleLabel is how a person knows the vehicle: its plate, or its id when it has none.
+func vehicleLabel(v tracker.Vehicle) string {
+	if v.Plate != "" {
+		return v.Plate
+	}
+	return v.ID
 }
 
 // trackColumns is the compact track for drawing long periods: one array per field, integers
@@ -196,7 +233,7 @@ func sealState(attrs map[string]any) string {
 
 type exporter struct {
 	ext, mime string
-	write     func(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) error
+	write     func(w http.ResponseWriter, v tracker.Vehicle, fixes []tracker.Fix) error
 }
 
 var exporters = map[string]exporter{
@@ -208,7 +245,7 @@ var exporters = map[string]exporter{
 
 // writeGeoJSON writes the track as a LineString of the valid fixes plus one Point per fix with
 // its properties, so evidence keeps every fix, valid or not.
-func writeGeoJSON(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) error {
+func writeGeoJSON(w http.ResponseWriter, v tracker.Vehicle, fixes []tracker.Fix) error {
 	type feature struct {
 		Type       string         `json:"type"`
 		Geometry   any            `json:"geometry"`
@@ -225,7 +262,7 @@ func writeGeoJSON(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) 
 			line = append(line, []float64{f.Lon, f.Lat})
 		}
 	}
-	feats = append(feats, feature{"Feature", geometry{"LineString", line}, map[string]any{"vehicle_id": vehicleID, "kind": "track", "fixes": len(fixes)}})
+	feats = append(feats, feature{"Feature", geometry{"LineString", line}, map[string]any{"vehicle_id": v.ID, "plate": v.Plate, "kind": "track", "fixes": len(fixes)}})
 	for _, f := range fixes {
 		feats = append(feats, feature{"Feature", geometry{"Point", []float64{f.Lon, f.Lat}}, map[string]any{
 			"id": f.ID, "vehicle_id": f.VehicleID, "device_id": f.DeviceID, "time": f.Time, "received_at": f.ReceivedAt,
@@ -235,7 +272,7 @@ func writeGeoJSON(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) 
 	return json.NewEncoder(w).Encode(map[string]any{"type": "FeatureCollection", "features": feats})
 }
 
-func writeGPX(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) error {
+func writeGPX(w http.ResponseWriter, v tracker.Vehicle, fixes []tracker.Fix) error {
 	type trkpt struct {
 		Lat   float64 `xml:"lat,attr"`
 		Lon   float64 `xml:"lon,attr"`
@@ -255,7 +292,7 @@ func writeGPX(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) erro
 	}
 	var g gpx
 	g.Version, g.Creator, g.NS = "1.0", "BorderWatch", "http://www.topografix.com/GPX/1/0"
-	g.Trk.Name = vehicleID
+	g.Trk.Name = vehicleLabel(v)
 	for _, f := range fixes {
 		if !f.Valid {
 			continue
@@ -268,13 +305,13 @@ func writeGPX(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) erro
 	return enc.Encode(g)
 }
 
-func writeKML(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) error {
+func writeKML(w http.ResponseWriter, v tracker.Vehicle, fixes []tracker.Fix) error {
 	var b strings.Builder
 	b.WriteString(xml.Header)
 	b.WriteString(`<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2"><Document><name>`)
-	xml.EscapeText(&b, []byte(vehicleID))
+	xml.EscapeText(&b, []byte(vehicleLabel(v)))
 	b.WriteString(`</name><Placemark><name>`)
-	xml.EscapeText(&b, []byte(vehicleID))
+	xml.EscapeText(&b, []byte(vehicleLabel(v)))
 	b.WriteString("</name><gx:Track>\n")
 	for _, f := range fixes {
 		if f.Valid {
@@ -291,14 +328,32 @@ func writeKML(w http.ResponseWriter, vehicleID string, fixes []tracker.Fix) erro
 	return err
 }
 
-// writeCSV writes one row per fix. Its text cells come from devices and registrations, so
-// each goes through spreadsheetText; the numbers and times are the server's own.
-func writeCSV(w http.ResponseWriter, _ string, fixes []tracker.Fix) error {
+// csvHeader is the CSV export's header, in Chinese for the officers who open it in Excel.
+var csvHeader = []string{"车牌", "车辆编号", "终端编号", "定位时间（北京时间）", "接收时间（北京时间）", "纬度", "经度",
+	"速度（公里/时）", "方向（度）", "海拔（米）", "定位有效", "补传", "标志", "记录号"}
+
+// writeCSV writes one row per fix, times in China time to the second. It starts with a UTF-8
+// byte order mark: without one Excel reads the file as the local ANSI code page and the
+// Chinese header and plates turn to mojibake. Its text cells come from devices and
+// registrations, so each goes through spreadsheetText; the numbers and times are the server's own.
+func writeCSV(w http.ResponseWriter, v tracker.Vehicle, fixes []tracker.Fix) error {
+	if _, err := w.Write([]byte("\uFEFF")); err != nil {
+		return err
+	}
+	const stamp = "2006-01-02 15:04:05"
+	yes := func(b bool) string {
+		if b {
+			return "是"
+		}
+		return "否"
+	}
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"id", "vehicle_id", "device_id", "time", "received_at", "lat", "lon", "speed_kmh", "heading", "altitude_m", "valid", "late", "flags"})
+	cw.Write(csvHeader)
 	for _, f := range fixes {
-		cw.Write([]string{strconv.FormatInt(f.ID, 10), spreadsheetText(f.VehicleID), spreadsheetText(f.DeviceID), f.Time.Format(time.RFC3339Nano), f.ReceivedAt.Format(time.RFC3339Nano),
-			ff(f.Lat), ff(f.Lon), ff(f.SpeedKmh), ff(f.Heading), ff(f.AltitudeM), strconv.FormatBool(f.Valid), strconv.FormatBool(f.Late), spreadsheetText(strings.Join(f.Flags, ";"))})
+		cw.Write([]string{spreadsheetText(v.Plate), spreadsheetText(f.VehicleID), spreadsheetText(f.DeviceID),
+			f.Time.In(chinaTime).Format(stamp), f.ReceivedAt.In(chinaTime).Format(stamp),
+			ff(f.Lat), ff(f.Lon), ff(f.SpeedKmh), ff(f.Heading), ff(f.AltitudeM), yes(f.Valid), yes(f.Late),
+			spreadsheetText(strings.Join(f.Flags, ";")), strconv.FormatInt(f.ID, 10)})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -352,6 +352,7 @@ const zh = {
   legend_town: '城镇',
   legend_cn: '中国',
   legend_mn: '蒙古国',
+  account: '账户',
 } as const;
 
 type Key = keyof typeof zh;
@@ -705,6 +706,7 @@ const en: Record<Key, string> = {
   legend_town: 'Town',
   legend_cn: 'China',
   legend_mn: 'Mongolia',
+  account: 'Account',
 };
 
 const LANG_KEY = 'bw.lang';

@@ -115,9 +115,13 @@ function topbar(me: Me, current: string): HTMLElement {
     ...open.map((v) => h('a', { href: `#/${v}`, class: v === current ? 'active' : '' }, t(v === 'alerts' ? 'alert_list' : v))),
     h('span', { class: 'spacer' }),
     h('span', { class: 'user', id: 'user' }, `${me.username} · ${t(`role_${me.role}`)}`),
-    h('button', { id: 'password', class: current === 'password' ? 'active' : '', onclick: () => (location.hash = '#/password') }, t('change_password')),
-    h('button', { id: 'totp', class: current === 'totp' ? 'active' : '', onclick: () => (location.hash = '#/totp') }, t('totp')),
-    h('button', { id: 'lang', onclick: switchLang }, t('lang_switch')),
+    // What is seldom used waits in a menu, so the bar stays one line on a portrait tablet.
+    h('details', { class: 'menu', id: 'account-menu' },
+      h('summary', { id: 'account' }, `${t('account')} ▾`),
+      h('div', { class: 'menu-items' },
+        h('button', { id: 'password', class: current === 'password' ? 'active' : '', onclick: () => (location.hash = '#/password') }, t('change_password')),
+        h('button', { id: 'totp', class: current === 'totp' ? 'active' : '', onclick: () => (location.hash = '#/totp') }, t('totp')),
+        h('button', { id: 'lang', onclick: switchLang }, t('lang_switch')))),
     h('button', { id: 'logout', onclick: signOut }, t('logout')),
   );
 }

@@ -2,9 +2,10 @@
 // stops, zone visits, crossings and alerts; the URL reproduces the view.
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
-import { api, can, decodeTrack, download, getAlerts, getEvents, getVehicles, type Alert, type BwEvent, type Me, type Track } from './api';
+import { api, ApiError, can, decodeTrack, download, getAlerts, getEvents, getVehicle, type Alert, type BwEvent, type Me, type Track } from './api';
 import { h } from './dom';
-import { fmtDriverCard, fmtDuration, fmtSeal, fmtTime, fromCstInput, t, toCstInput } from './i18n';
+import { fmtCrossDirection, fmtCstMinute, fmtMinutes, NameBook, tw } from './tabletformat';
+import { fmtDriverCard, fmtSeal, fmtTime, fromCstInput, t, toCstInput } from './i18n';
 import { createMap, empty } from './map';
 
 const SPEEDS = [1, 2, 4, 8, 16, 32, 64, 128];
@@ -25,15 +26,24 @@ const markColors: Record<string, string> = {
   alert: '#ff3b30',
 };
 
-/** An event in words; zones by their names (zoneName), not their ids. */
-function eventLabel(e: BwEvent, zoneName: (id: string) => string): string {
-  const zone = e.zone_id ? ` · ${zoneName(e.zone_id)}` : '';
+// A gap between fixes longer than this is skipped like a stop: there is nothing to watch in it.
+const SKIP_GAP_MS = 5 * 60_000;
+
+/** An event in words: zones by their Chinese names, crossings as 入境/出境 and the port, never ids. */
+function eventLabel(e: BwEvent, names: NameBook): string {
+  const zone = e.zone_id ? ` · ${names.zone(e.zone_id)}` : '';
   if (e.type === 'driver_identity') {
     if (!e.inserted) return t('driver_removed');
     return typeof e.card_id === 'string' ? `${t('driver_identity')} · ${fmtDriverCard({ name: String(e.driver_name ?? ''), card_id: e.card_id })}` : t('driver_identity');
   }
   if (e.type === 'seal_unlocked' && typeof e.method === 'string') return `${t(e.type)} · ${t(`unlock_${e.method}`)}${zone}`;
-  return `${t(e.type)}${zone}${e.type === 'border_cross' && e.direction ? ` · ${e.direction}` : ''}`;
+  if (e.type === 'border_cross') {
+    const dir = fmtCrossDirection(e.direction);
+    const port = 'port_zone_id' in e ? (typeof e.port_zone_id === 'string' && e.port_zone_id ? names.zone(e.port_zone_id) : tw('ev_port_none')) : '';
+    return [t(e.type), dir, port].filter(Boolean).join(' · ');
+  }
+  if (e.type === 'stop_end' && typeof e.duration_s === 'number') return `${t(e.type)}${zone} · ${fmtMinutes(e.duration_s * 1000)}`;
+  return `${t(e.type)}${zone}`;
 }
 
 /** The e-seal's state from fix i on (the track's seal column: only its changes). */
@@ -97,6 +107,9 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   const speedSel = h('select', { id: 'speed' }, ...SPEEDS.map((s) => h('option', { value: String(s) }, `${s}×`)));
   speedSel.value = '8';
   const followCb = h('input', { id: 'follow', type: 'checkbox', checked: true });
+  const skipCb = h('input', { id: 'skip-stops', type: 'checkbox', checked: true });
+  const startEl = h('span', { id: 'view-start' });
+  const endEl = h('span', { id: 'view-end' });
   const slider = h('input', { id: 'slider', type: 'range', min: 0, max: 1, step: 1, value: 0 });
   const marksEl = h('div', { class: 'marks', id: 'marks' });
   const clockEl = h('span', { class: 'cursor-time', id: 'cursor-time' });
@@ -118,8 +131,10 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
             h('button', { id: 'step-fwd', onclick: () => step(1), title: t('step_fwd') }, '▶'),
             speedSel,
             h('label', { class: 'follow' }, followCb, t('follow')),
+            h('label', { class: 'follow', title: tw('skip_stops_hint') }, skipCb, tw('skip_stops')),
             clockEl, speedEl, sealEl),
           h('div', { class: 'slider-wrap' }, marksEl, slider),
+          h('div', { class: 'timeline-ends' }, startEl, endEl),
           chart)),
       h('div', { class: 'replay-side-wrap' }, exportBox, msg, side)));
 
@@ -137,24 +152,31 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   let lastUrl = 0;
   let closed = false;
   let vehicleId = '';
+  let vehicleName = '';
+  // range: the period asked for (the URL's); view: what the timeline shows, first to last fix.
   let range = { from: p0.from, to: p0.to };
+  let view = { from: p0.from, to: p0.to };
+  let stops: Stop[] = [];
   // What a load cost, for the browser tests and the console.
   const perf = { fixes: 0, fetchMs: 0, buildMs: 0, drawMs: 0, segments: 0, vertices: 0, seeks: 0, seekMs: 0, seekMaxMs: 0 };
   (window as unknown as { bwReplayPerf: typeof perf }).bwReplayPerf = perf;
 
-  getVehicles().then((vs) => vehicleList.replaceChildren(...vs.map((v) => h('option', { value: v.id }, v.plate ? `${v.plate}` : v.id)))).catch(() => {});
-
-  const zoneNames = new Map<string, string>();
-  const zoneName = (id: string) => zoneNames.get(id) ?? id;
-  const mapReady = createMap(mapEl, 'light').then(async ({ map: m, zones }) => {
-    for (const f of (await zones.catch(() => null))?.features ?? []) if (f.properties?.name) zoneNames.set(f.properties.id, f.properties.name);
+  // The vehicle is typed or picked by plate; an id works too.
+  const names = new NameBook();
+  const namesReady = names.load().then(() => {
+    vehicleList.replaceChildren(...[...names.vehicles.values()].map((v) => h('option', { value: v.plate || v.id }, names.kind(v.id))));
+    if (p0.vehicle && names.vehicles.get(p0.vehicle)?.plate && vehicleIn.value === p0.vehicle) vehicleIn.value = names.plate(p0.vehicle);
+  });
+  const mapReady = createMap(mapEl, 'light').then(async ({ map: m }) => {
+    await namesReady;
     if (closed) {
       m.remove();
       return;
     }
     map = m;
     m.addSource('track', { type: 'geojson', data: empty() });
-    m.addLayer({ id: 'track', type: 'line', source: 'track', layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: { 'line-color': ['get', 'color'], 'line-width': 4 } });
+    m.addLayer({ id: 'track', type: 'line', source: 'track', filter: ['!', ['has', 'gap']], layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: { 'line-color': ['get', 'color'], 'line-width': 4 } });
+    m.addLayer({ id: 'track-gap', type: 'line', source: 'track', filter: ['has', 'gap'], paint: { 'line-color': '#7a8590', 'line-width': 2, 'line-dasharray': [3, 3] } });
     m.addSource('marks', { type: 'geojson', data: empty() });
     m.addLayer({ id: 'marks', type: 'circle', source: 'marks', paint: { 'circle-color': ['get', 'color'], 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
     m.addSource('cursor', { type: 'geojson', data: empty() });
@@ -163,16 +185,30 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
 
   if (p0.vehicle) mapReady.then(() => load(p0.t));
 
+  /** The vehicle a plate or id names: the registry's, or (an unregistered device) the id as typed. */
+  async function resolve(ref: string): Promise<{ id: string; name: string }> {
+    try {
+      const v = await getVehicle(ref);
+      names.vehicles.set(v.id, v);
+      return { id: v.id, name: v.plate || v.id };
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return { id: ref, name: ref };
+      throw e;
+    }
+  }
+
   async function load(at?: number): Promise<void> {
     pause();
-    vehicleId = vehicleIn.value.trim();
+    const ref = vehicleIn.value.trim();
     const from = fromCstInput(fromIn.value);
     const to = fromCstInput(toIn.value);
-    if (!vehicleId || !from || !to || from >= to) return;
+    if (!ref || !from || !to || from >= to) return;
     range = { from: from.getTime(), to: to.getTime() };
     msg.textContent = '…';
     root.dataset.loaded = 'false';
     try {
+      ({ id: vehicleId, name: vehicleName } = await resolve(ref));
+      vehicleIn.value = vehicleName;
       const q = { vehicle_id: vehicleId, from: from.toISOString(), to: to.toISOString() };
       const t0 = performance.now();
       const [cols, events, alerts] = await Promise.all([
@@ -195,7 +231,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
       perf.buildMs = performance.now() - t1;
       msg.textContent = tr.n ? '' : t('no_track');
       root.dataset.fixes = String(tr.n);
-      seek(at && at >= range.from && at <= range.to ? at : (tr.n ? tr.t[0] : range.from));
+      seek(at && at >= view.from && at <= view.to ? at : view.from);
       fit();
       // Drawn when the map is idle again: the worker has tiled the track and the frame is painted.
       map!.once('idle', () => {
@@ -204,7 +240,8 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
       });
       map!.triggerRepaint();
     } catch (e) {
-      msg.textContent = `${t('failed')}: ${(e as Error).message}`;
+      root.dataset.fixes = '0';
+      msg.textContent = e instanceof ApiError && e.code === 'unknown_vehicle' ? tw('unknown_vehicle').replace('{ref}', ref) : `${t('failed')}: ${(e as Error).message}`;
     }
   }
 
@@ -217,29 +254,40 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
 
     marks = [
       // 0, 0: an event without a position (a driver's card, an alarm with only a cell) is listed, not drawn.
-      ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: eventLabel(e, zoneName), ...(e.lat || e.lon ? { lon: e.lon, lat: e.lat } : {}) })),
+      ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: eventLabel(e, names), ...(e.lat || e.lon ? { lon: e.lon, lat: e.lat } : {}) })),
       ...seals.filter((c) => c.i < tr.n).map((c) => ({ time: tr.t[c.i], kind: 'seal_state', label: `${t('seal_state')} · ${fmtSeal(c.state, c.battery_low)}`, lon: tr.lon[c.i], lat: tr.lat[c.i] })),
-      ...alerts.map((a) => ({ time: Date.parse(a.time), kind: 'alert', label: `${t(a.type)} · ${t(`sev_${a.severity}`)}`, lon: a.lon ?? undefined, lat: a.lat ?? undefined })),
+      ...alerts.map((a) => ({ time: Date.parse(a.time), kind: 'alert', label: [t(a.type), t(`sev_${a.severity}`), names.zone(a.zone_id)].filter(Boolean).join(' · '), lon: a.lon ?? undefined, lat: a.lat ?? undefined })),
     ].sort((a, b) => a.time - b.time);
+    // The timeline runs from the first to the last fix (and any event outside them), not over the empty ends of the period.
+    view = tr.n ? { from: tr.t[0], to: tr.t[tr.n - 1] } : { ...range };
+    for (const k of marks) {
+      if (k.time < view.from) view.from = k.time;
+      if (k.time > view.to) view.to = k.time;
+    }
+    if (view.to <= view.from) view = { from: view.from - 60_000, to: view.to + 60_000 };
+    startEl.textContent = `${fmtTime(view.from)} ${t('cst')}`;
+    endEl.textContent = `${fmtTime(view.to)} ${t('cst')}`;
     (m.getSource('marks') as GeoJSONSource).setData({
       type: 'FeatureCollection',
       features: marks.filter((k) => k.lon != null && k.lat != null).map((k) => ({ type: 'Feature', properties: { color: markColors[k.kind] ?? '#888' }, geometry: { type: 'Point', coordinates: [k.lon!, k.lat!] } })),
     });
 
-    slider.min = String(range.from);
-    slider.max = String(range.to);
-    const span = range.to - range.from;
+    slider.min = String(view.from);
+    slider.max = String(view.to);
+    const span = view.to - view.from;
     marksEl.replaceChildren(...marks.map((k) =>
-      h('button', { class: `mark mark-${k.kind}`, title: `${fmtTime(k.time)} ${k.label}`, style: `left:${((k.time - range.from) / span) * 100}%;background:${markColors[k.kind] ?? '#888'}`, onclick: () => seek(k.time) })));
+      h('button', { class: `mark mark-${k.kind}`, title: `${fmtTime(k.time)} ${k.label}`, style: `left:${((k.time - view.from) / span) * 100}%;background:${markColors[k.kind] ?? '#888'}`, onclick: () => seek(k.time) })));
 
-    const stops = pairStops(events, range.to);
+    stops = pairStops(events, Math.min(range.to, view.to));
+    // Stops have their own list: the events list holds the rest, and its count is its rows'.
+    const listed = marks.filter((k) => k.kind !== 'stop_start' && k.kind !== 'stop_end');
     side.replaceChildren(
-      h('h3', {}, `${t('stops')} (${stops.length})`),
+      h('h3', {}, `${t('stops')}（${stops.length}）`),
       h('ol', { class: 'stops', id: 'stops' }, ...stops.map((s) =>
-        h('li', {}, h('button', { class: 'link', onclick: () => seek(s.start) }, fmtTime(s.start).slice(5, 16)), ` ${t('duration')} ${fmtDuration(s.end - s.start)}${s.ongoing ? '+' : ''}`))),
-      h('h3', {}, `${t('events')} / ${t('alerts')} (${marks.length})`),
-      h('ol', { class: 'events', id: 'events' }, ...marks.filter((k) => k.kind !== 'stop_start' && k.kind !== 'stop_end').map((k) =>
-        h('li', { class: `ev-${k.kind}` }, h('button', { class: 'link', onclick: () => seek(k.time) }, fmtTime(k.time).slice(5, 19)), ` ${k.label}`))),
+        h('li', {}, h('button', { class: 'link', onclick: () => seek(s.start) }, fmtCstMinute(s.start)), ` ${t('duration')} ${fmtMinutes(s.end - s.start)}${s.ongoing ? '+' : ''}`))),
+      h('h3', { id: 'events-head' }, `${t('events')} / ${t('alerts')}（${listed.length}）`),
+      h('ol', { class: 'events', id: 'events' }, ...listed.map((k) =>
+        h('li', { class: `ev-${k.kind}` }, h('button', { class: 'link', onclick: () => seek(k.time) }, fmtTime(k.time)), ` ${k.label}`))),
     );
 
     exportBox.replaceChildren();
@@ -248,7 +296,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
       exportBox.append(h('span', {}, `${t('export')}: `), ...['geojson', 'gpx', 'kml', 'csv'].map((fmt) =>
         h('button', {
           class: 'export', 'data-format': fmt,
-          onclick: () => download(`/vehicles/${encodeURIComponent(vehicleId)}/track?${q}&format=${fmt}`, `${vehicleId}-${fmtTime(range.from).slice(0, 10)}.${fmt === 'geojson' ? 'geojson' : fmt}`)
+          onclick: () => download(`/vehicles/${encodeURIComponent(vehicleId)}/track?${q}&format=${fmt}`, exportName(vehicleName, range, fmt))
             .catch((e) => (msg.textContent = `${t('failed')}: ${(e as Error).message}`)),
         }, fmt.toUpperCase())));
     }
@@ -303,9 +351,9 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   }
 
   function seek(tt: number): void {
-    cur = Math.max(range.from, Math.min(range.to, tt));
+    cur = Math.max(view.from, Math.min(view.to, tt));
     slider.value = String(cur);
-    clockEl.textContent = fmtTime(cur);
+    clockEl.textContent = `${fmtTime(cur)} ${t('cst')}`;
     const p = at(cur);
     speedEl.textContent = p ? `${Math.round(p.speed)} ${t('kmh')}` : '';
     const sc = sealAt(cur);
@@ -355,13 +403,21 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     if (!playing) return;
     const dt = lastFrame ? ts - lastFrame : 0;
     lastFrame = ts;
-    const next = cur + dt * Number(speedSel.value);
+    const next = skipCb.checked ? skipIdle(cur + dt * Number(speedSel.value)) : cur + dt * Number(speedSel.value);
     seek(next);
-    if (next >= range.to || (tr.n && cur >= tr.t[tr.n - 1])) {
+    if (next >= view.to || (tr.n && cur >= tr.t[tr.n - 1])) {
       pause();
       return;
     }
     raf = requestAnimationFrame(frame);
+  }
+
+  /** With 跳过停留: a time inside a stop, or in a gap of fixes longer than SKIP_GAP_MS, becomes the moment it ends. */
+  function skipIdle(tt: number): number {
+    for (const s of stops) if (tt >= s.start && tt < s.end) return s.end;
+    const i = indexAt(tt);
+    if (i >= 0 && i + 1 < tr.n && tr.t[i + 1] - tr.t[i] > SKIP_GAP_MS) return tr.t[i + 1];
+    return tt;
   }
 
   function togglePlay(): void {
@@ -398,8 +454,8 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     const W = chart.width;
     const ctx = chart.getContext('2d');
     if (!ctx) return;
-    const span = range.to - range.from || 1;
-    const x = (tt: number) => ((tt - range.from) / span) * W;
+    const span = view.to - view.from || 1;
+    const x = (tt: number) => ((tt - view.from) / span) * W;
     if (!chartBg) chartBg = renderChartBg(W, hgt, x);
     ctx.clearRect(0, 0, W, hgt);
     ctx.drawImage(chartBg, 0, 0);
@@ -437,6 +493,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     ctx.lineWidth = 1.5 * devicePixelRatio;
     if (tr.n <= W) {
       for (let i = 1; i < tr.n; i++) {
+        if (tr.t[i] - tr.t[i - 1] > SKIP_GAP_MS) continue; // no fixes, no speed to draw
         ctx.strokeStyle = speedColor(tr.speed[i]);
         ctx.beginPath();
         ctx.moveTo(x(tr.t[i - 1]), y(tr.speed[i - 1]));
@@ -469,7 +526,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   slider.addEventListener('input', () => seek(Number(slider.value)));
   chart.addEventListener('click', (e) => {
     const r = chart.getBoundingClientRect();
-    seek(range.from + ((e.clientX - r.left) / r.width) * (range.to - range.from));
+    seek(view.from + ((e.clientX - r.left) / r.width) * (view.to - view.from));
   });
   const onKey = (e: KeyboardEvent) => {
     if ((e.target as HTMLElement).tagName === 'INPUT' && (e.target as HTMLInputElement).type !== 'range') return;
@@ -486,6 +543,12 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     document.removeEventListener('keydown', onKey);
     map?.remove();
   };
+}
+
+/** An export's file name: the plate and the period in China time, as the server names it (蒙B00001_20261101-0800_20261101-0900.csv). */
+function exportName(vehicle: string, r: { from: number; to: number }, fmt: string): string {
+  const stamp = (ms: number) => fmtTime(ms).slice(0, 16).replace(/-/g, '').replace(' ', '-').replace(':', '');
+  return `${vehicle.replace(/[\\/:*?"<>|\s]/g, '_')}_${stamp(r.from)}_${stamp(r.to)}.${fmt}`;
 }
 
 const emptyTrack = (): Track => ({ n: 0, t: new Float64Array(0), lon: new Float64Array(0), lat: new Float64Array(0), speed: new Float32Array(0), invalid: [] });
@@ -513,12 +576,28 @@ function trackRuns(tr: Track): { features: GeoJSON.Feature[]; vertices: number }
       vertices += run.length;
     }
   };
+  let prev = -1;
   for (let i = 0; i < tr.n; i++) {
     if (bad.has(i)) continue;
     const x = tr.lon[i];
     const y = tr.lat[i];
     // A segment takes the colour of its mean speed, as before.
     const c = i + 1 < tr.n ? speedColor((tr.speed[i] + tr.speed[i + 1]) / 2) : color;
+    // No fixes for a while: where the vehicle went is unknown, drawn as a dashed grey straight line, not as driven.
+    if (prev >= 0 && tr.t[i] - tr.t[prev] > SKIP_GAP_MS) {
+      const p: number[] = [tr.lon[prev], tr.lat[prev]];
+      const last = run[run.length - 1];
+      if (!last || last[0] !== p[0] || last[1] !== p[1]) run.push(p);
+      close();
+      features.push({ type: 'Feature', properties: { gap: true }, geometry: { type: 'LineString', coordinates: [p, [x, y]] } });
+      run = [[x, y]];
+      color = c;
+      lx = x;
+      ly = y;
+      prev = i;
+      continue;
+    }
+    prev = i;
     if (c !== color) {
       if (run.length) {
         run.push([x, y]);

@@ -1,28 +1,44 @@
-// Tablet view for patrols: touch first, open alerts nearest first, one tap to the
-// vehicle, its last two hours and the evidence; acknowledge and resolve on the spot.
+// Tablet view for patrols: touch first, alerts nearest to the tablet's GPS first (or newest first
+// with a clear 位置未知), filters, one tap to the vehicle's track, the zone concerned and the
+// evidence in words; acknowledge and resolve always on screen.
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
-import { AlertStore } from './alerts';
-import { alertAction, can, getPositions, getTrack, getVehicle, type Fix, type Me } from './api';
+import { AlertStore, severityRank } from './alerts';
+import { alertAction, can, getAlerts, getPositions, getTrack, getVehicle, type Alert, type Fix, type Me, type ZoneCollection } from './api';
 import { h } from './dom';
-import { evidencePoints, evidenceView, hasSentences } from './evidence';
+import { evidencePoints } from './evidence';
+import { alertZoneIds, evidenceRows, fmtCstMinute, NameBook, tw } from './tabletformat';
 import { haversine, type LonLat } from './geo';
-import { fmtDistance, fmtDriver, fmtTime, t } from './i18n';
+import { fmtDistance, fmtDriverCard, fmtTime, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { alertPoint, createMap, empty, VehicleLayer, vehiclePopups } from './map';
 import { mountAssignments } from './assignments';
 
 const TRACK_MS = 2 * 3600_000;
+// The track shown with an older alert reaches back to half an hour before it, a day at most.
+const TRACK_BEFORE_ALERT_MS = 30 * 60_000;
+const TRACK_MAX_MS = 24 * 3600_000;
+// How many of the nearest alerts the overview fits around the patrol.
+const OVERVIEW_ALERTS = 5;
+
+type StatusFilter = 'active' | 'open' | 'acknowledged';
 
 export function mountTablet(root: HTMLElement, me: Me): () => void {
   const mapEl = h('div', { class: 'map', id: 'map' });
   const side = h('section', { class: 'side', id: 'side' });
   const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
-  root.append(side, h('div', { class: 'mapwrap' }, mapEl, conn));
+  const herePill = h('div', { class: 'here-pill unknown', id: 'here-pill' }, tw('here_unknown'));
+  root.append(side, h('div', { class: 'mapwrap' }, mapEl, conn, herePill));
   const stopAssignments = mountAssignments(root, me, () => mapRef);
 
   const alerts = new AlertStore();
+  const names = new NameBook();
+  const asked = new Set<string>(); // vehicles whose plate was fetched after the book was read
+  const filter = { severity: '', type: '', status: 'active' as StatusFilter };
+  let zones: ZoneCollection | null = null;
   let here: LonLat | null = null;
+  let hereMarker: maplibregl.Marker | null = null;
+  let zoneLabel: maplibregl.Marker | null = null;
   let selected: string | null = null;
   let following: string | null = null;
   let live: Live | null = null;
@@ -32,42 +48,102 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   let closed = false;
   let listTimer: number | undefined;
 
+  names.load().then(() => (selected ? null : renderList())).catch(() => {});
+
+  const showHere = () => {
+    herePill.className = `here-pill ${here ? 'known' : 'unknown'}`;
+    herePill.textContent = here ? `${tw('here')} ${here[1].toFixed(4)}, ${here[0].toFixed(4)}` : tw('here_unknown');
+    if (!here || !mapRef) return;
+    if (!hereMarker) hereMarker = new maplibregl.Marker({ element: h('div', { class: 'you-are-here', title: tw('here') }) }).setLngLat(here).addTo(mapRef);
+    else hereMarker.setLngLat(here);
+  };
+
   if ('geolocation' in navigator) {
     watch = navigator.geolocation.watchPosition(
       (p) => {
         here = [p.coords.longitude, p.coords.latitude];
+        showHere();
         if (!selected) renderList();
       },
-      () => {},
+      () => {
+        // Refused or no fix: say so rather than measure from somewhere else.
+        here = null;
+        showHere();
+        if (!selected) renderList();
+      },
       { enableHighAccuracy: true, maximumAge: 30_000 },
     );
   }
 
-  const origin = (): LonLat => {
-    if (here) return here;
-    const c = mapRef?.getCenter();
-    return c ? [c.lng, c.lat] : [108.5, 43];
+  const vehicleText = (id: string) => {
+    if (!names.vehicles.has(id) && !asked.has(id)) {
+      asked.add(id);
+      getVehicle(id).then((v) => {
+        names.vehicles.set(v.id, v);
+        if (!selected) renderList();
+      }).catch(() => {});
+    }
+    const kind = names.kind(id);
+    return kind ? `${names.plate(id)} · ${kind}` : names.plate(id);
   };
+
+  const statusOk = (a: Alert) => (filter.status === 'active' ? a.status === 'open' || a.status === 'acknowledged' : a.status === filter.status);
+
+  // The list's parts live as long as the view: an alert arriving re-renders the rows only, so a
+  // filter being picked stays open and a scrolled list stays where the officer left it.
+  const pick = (id: string, value: string, opts: Array<[string, string]>, set: (v: string) => void) => {
+    const s = h('select', { id, onchange: () => { set(s.value); renderList(); } }, ...opts.map(([v, label]) => h('option', { value: v }, label)));
+    s.value = value;
+    return s;
+  };
+  const typeSel = pick('f-type', '', [['', tw('all_types')]], (v) => (filter.type = v));
+  let typesShown = '';
+  const filterEl = h('div', { class: 'filters', id: 'filters' },
+    pick('f-severity', '', [['', tw('all_severities')], ...(['critical', 'warning', 'info'].map((s) => [s, t(`sev_${s}`)]) as Array<[string, string]>)], (v) => (filter.severity = v)),
+    typeSel,
+    pick('f-status', filter.status, [['active', tw('status_active')], ['open', t('status_open')], ['acknowledged', t('status_acknowledged')]], (v) => (filter.status = v as StatusFilter)));
+  const hereLine = h('p', { class: 'here-line', id: 'here' });
+  const heading = h('h2', {});
+  const listBox = h('div', {});
+  const listView = h('div', { class: 'side-scroll' }, hereLine, filterEl, heading, listBox);
+
+  /** The type filter offers the types of the alerts not yet resolved (and the one picked). */
+  function syncTypes(): void {
+    const types = [...new Set([...alerts.byId.values()].filter((a) => a.status !== 'resolved').map((a) => a.type).concat(filter.type ? [filter.type] : []))]
+      .sort((a, b) => t(a).localeCompare(t(b), 'zh-CN'));
+    if (types.join() === typesShown) return;
+    typesShown = types.join();
+    typeSel.replaceChildren(h('option', { value: '' }, tw('all_types')), ...types.map((x) => h('option', { value: x }, t(x))));
+    typeSel.value = filter.type;
+  }
 
   function renderList(): void {
     if (selected) return;
-    const o = origin();
-    const rows = alerts.open()
-      .map((a) => ({ a, pt: alertPoint(a, layer?.fixes ?? new Map()) }))
-      .map((x) => ({ ...x, d: x.pt ? haversine(o, x.pt) : Infinity }))
-      .sort((x, y) => x.d - y.d);
-    side.replaceChildren(
-      h('h2', {}, `${t('open_alerts')} (${rows.length})`),
-      rows.length
-        ? h('ul', { class: 'alert-list', id: 'alerts' }, ...rows.map(({ a, d }) =>
-            h('li', {},
-              h('button', { class: `alert-item sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => select(String(a.id)) },
-                h('span', { class: 'type' }, t(a.type)),
-                h('span', { class: 'dist' }, Number.isFinite(d) ? fmtDistance(d) : '—'),
-                h('span', { class: 'veh' }, a.vehicle_id),
-                h('span', { class: 'time' }, fmtTime(a.time).slice(5, 16))))))
-        : h('p', { class: 'empty' }, t('no_alerts')),
-    );
+    const rows = [...alerts.byId.values()]
+      .filter((a) => statusOk(a) && (!filter.severity || a.severity === filter.severity) && (!filter.type || a.type === filter.type))
+      .map((a) => {
+        const pt = alertPoint(a, layer?.fixes ?? new Map());
+        return { a, d: here && pt ? haversine(here, pt) : Infinity };
+      })
+      // Nearest first where the tablet knows where it is; otherwise the most severe, then the newest.
+      .sort((x, y) => x.d - y.d || (severityRank[y.a.severity] ?? 0) - (severityRank[x.a.severity] ?? 0) || Date.parse(y.a.time) - Date.parse(x.a.time));
+    syncTypes();
+    hereLine.className = `here-line ${here ? 'known' : 'unknown'}`;
+    hereLine.textContent = here ? tw('here_sorted') : tw('time_sorted');
+    heading.textContent = `${tw('alert_list')}（${rows.length}）`;
+    listBox.replaceChildren(rows.length
+      ? h('ul', { class: 'alert-list', id: 'alerts' }, ...rows.map(({ a, d }) =>
+          h('li', {},
+            h('button', { class: `alert-item sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => select(String(a.id)) },
+              h('span', { class: 'type' }, h('b', { class: `sev-word sev-${a.severity}` }, t(`sev_${a.severity}`)), ' ', t(a.type)),
+              h('span', { class: 'dist' }, Number.isFinite(d) ? fmtDistance(d) : ''),
+              h('span', { class: 'veh' }, vehicleText(a.vehicle_id)),
+              h('span', { class: 'time' }, fmtCstMinute(a.time)),
+              a.zone_id || a.status !== 'open'
+                ? h('span', { class: 'where' }, [names.zone(a.zone_id), a.status !== 'open' ? t(`status_${a.status}`) : ''].filter(Boolean).join(' · '))
+                : null))))
+      : h('p', { class: 'empty' }, t('no_alerts')));
+    if (side.firstChild !== listView || side.childNodes.length !== 1) side.replaceChildren(listView);
   }
 
   async function select(id: string): Promise<void> {
@@ -75,16 +151,17 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     if (!a || !mapRef) return;
     selected = id;
     const map = mapRef;
-    const note = h('textarea', { id: 'note', rows: 3, placeholder: t('note') });
+    const note = h('textarea', { id: 'note', rows: 2, placeholder: t('note') });
     const msg = h('p', { class: 'msg', id: 'msg', role: 'status' });
     const act = async (kind: 'ack' | 'resolve') => {
       msg.textContent = '…';
       try {
         const r = await alertAction(a.id, kind, note.value);
         alerts.upsert(r && typeof r === 'object' && 'id' in r ? r : { ...a, status: kind === 'ack' ? 'acknowledged' : 'resolved' });
-        msg.textContent = t('done');
+        note.value = '';
         layer?.setAlerted(alerts.alertedVehicles());
         renderDetail();
+        msg.textContent = t('done');
       } catch (e) {
         msg.textContent = `${t('failed')}: ${(e as Error).message}`;
       }
@@ -98,40 +175,54 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     } }, t(following === a.vehicle_id ? 'unfollow' : 'follow'));
 
     // The driver comes with the vehicle's record, fetched once per selection.
-    const driver = h('dd', { id: 'driver' }, '');
-    getVehicle(a.vehicle_id).then((v) => { driver.textContent = v.driver ? fmtDriver(v.driver) : ''; }).catch(() => {});
+    const driver = h('dd', { id: 'driver' }, '—');
+    const vehicle = h('dd', { id: 'vehicle' }, vehicleText(a.vehicle_id));
+    getVehicle(a.vehicle_id).then((v) => {
+      names.vehicles.set(v.id, v);
+      vehicle.textContent = vehicleText(a.vehicle_id);
+      driver.textContent = v.driver ? fmtDriverCard(v.driver) : '—';
+    }).catch(() => {});
 
+    // The actions stay at the foot of the panel, whatever the evidence's length above them.
+    const bar = h('div', { class: 'actions', id: 'actions' });
+    const body = h('div', { class: 'side-scroll detail' });
+    side.replaceChildren(
+      h('button', { class: 'big back', id: 'back', onclick: () => { selected = null; clearDetail(); renderList(); overview(); } }, `← ${t('back')}`),
+      body,
+      bar);
     const renderDetail = () => {
       const cur = alerts.byId.get(id) ?? a;
-      side.replaceChildren(
-        h('button', { class: 'big back', id: 'back', onclick: () => { selected = null; clearTrack(); renderList(); } }, `← ${t('back')}`),
-        h('h2', { class: `sev-${cur.severity}` }, t(cur.type)),
+      const zone = names.zone(cur.zone_id);
+      body.replaceChildren(
+        h('h2', { class: `sev-${cur.severity}` }, h('b', { class: `sev-word sev-${cur.severity}` }, t(`sev_${cur.severity}`)), ' ', t(cur.type)),
         h('dl', { class: 'facts' },
-          h('dt', {}, t('vehicle')), h('dd', { id: 'vehicle' }, cur.vehicle_id), h('dt', {}, ''), driver,
-          h('dt', {}, t('severity')), h('dd', { class: `sev-${cur.severity}` }, t(`sev_${cur.severity}`)),
+          h('dt', {}, t('vehicle')), vehicle,
+          h('dt', {}, t('driver')), driver,
           h('dt', {}, t('status')), h('dd', { id: 'status' }, t(`status_${cur.status}`)),
-          h('dt', {}, t('time')), h('dd', {}, `${fmtTime(cur.time)} ${t('cst')}${cur.late ? ` (${t('late')})` : ''}`),
-          cur.message && !hasSentences(cur) ? h('dt', {}, '') : null, cur.message && !hasSentences(cur) ? h('dd', {}, cur.message) : null),
+          h('dt', {}, t('time')), h('dd', {}, `${fmtTime(cur.time)} ${t('cst')}${cur.late ? `（${t('late')}）` : ''}`),
+          zone ? h('dt', {}, tw('zone')) : null, zone ? h('dd', { id: 'zone' }, zone) : null),
         h('h3', {}, t('evidence')),
-        evidenceView(cur),
-        can(me.role, 'ack') && cur.status !== 'resolved'
-          ? h('div', { class: 'actions' }, note,
-              cur.status === 'open' ? h('button', { class: 'big primary', id: 'ack', onclick: () => act('ack') }, t('ack')) : null,
-              h('button', { class: 'big', id: 'resolve', onclick: () => act('resolve') }, t('resolve')))
-          : '',
+        h('dl', { class: 'evidence', id: 'evidence' }, ...evidenceRows(cur, names).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
+      bar.replaceChildren(
+        ...(can(me.role, 'ack') && cur.status !== 'resolved'
+          ? [note, h('div', { class: 'buttons' },
+              h('button', { class: 'big primary', id: 'ack', disabled: cur.status !== 'open', onclick: () => act('ack') }, t('ack')),
+              h('button', { class: 'big', id: 'resolve', onclick: () => act('resolve') }, t('resolve')))]
+          : []),
         followBtn,
-        msg,
-      );
+        msg);
     };
     renderDetail();
 
     const pt = alertPoint(a, layer?.fixes ?? new Map());
     const evPts = evidencePoints(a.evidence);
     (map.getSource('evidence') as GeoJSONSource).setData({ type: 'FeatureCollection', features: evPts.map((c) => ({ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: c } })) });
+    showZones(a, pt);
     if (pt) map.easeTo({ center: pt, zoom: Math.max(map.getZoom(), 11) });
     try {
-      const now = new Date();
-      const fixes = await getTrack(a.vehicle_id, new Date(now.getTime() - TRACK_MS), now);
+      const now = Date.now();
+      const from = Math.max(now - TRACK_MAX_MS, Math.min(now - TRACK_MS, Date.parse(a.time) - TRACK_BEFORE_ALERT_MS));
+      const fixes = await getTrack(a.vehicle_id, new Date(from), new Date(now));
       if (selected !== id) return;
       const coords = fixes.map((f) => [f.lon, f.lat]);
       (map.getSource('track') as GeoJSONSource).setData(coords.length > 1
@@ -148,9 +239,49 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     }
   }
 
-  function clearTrack(): void {
+  /** Outlines the zones the alert is about and labels the first with its name, next to the alert. */
+  function showZones(a: Alert, pt: LonLat | null): void {
+    const map = mapRef;
+    if (!map || !zones) return;
+    const ids = alertZoneIds(a);
+    const feats = zones.features.filter((f) => ids.includes(f.properties.id));
+    (map.getSource('alert-zone') as GeoJSONSource).setData({ type: 'FeatureCollection', features: feats });
+    zoneLabel?.remove();
+    zoneLabel = null;
+    const first = ids.map((id) => feats.find((f) => f.properties.id === id)).find(Boolean);
+    if (!first?.geometry) return;
+    const at = nearestVertex(first.geometry, pt);
+    if (!at) return;
+    zoneLabel = new maplibregl.Marker({ element: h('div', { class: 'zone-label', id: 'zone-label' }, names.zone(first.properties.id)), anchor: 'bottom' })
+      .setLngLat(at).addTo(map);
+  }
+
+  /** The patrol and the nearest alerts in one view: where the list starts and where "back" returns. */
+  function overview(): void {
+    if (!mapRef || following) return;
+    const fixes = layer?.fixes ?? new Map<string, Fix>();
+    const nearest = [...alerts.byId.values()].filter(statusOk)
+      .map((a) => ({ a, p: alertPoint(a, fixes) }))
+      .filter((x): x is { a: Alert; p: LonLat } => !!x.p)
+      .sort((x, y) => (here ? haversine(here, x.p) - haversine(here, y.p) : 0))
+      .slice(0, OVERVIEW_ALERTS);
+    // Where each alert was raised and where its vehicle is now.
+    const pts: LonLat[] = nearest.flatMap(({ a, p }) => {
+      const f = fixes.get(a.vehicle_id);
+      return f ? [p, [f.lon, f.lat] as LonLat] : [p];
+    });
+    if (here) pts.push(here);
+    if (!pts.length) return;
+    const b = pts.reduce((bb, c) => bb.extend(c), new maplibregl.LngLatBounds(pts[0], pts[0]));
+    mapRef.fitBounds(b, { padding: 80, maxZoom: 12, duration: 600 });
+  }
+
+  function clearDetail(): void {
     (mapRef?.getSource('track') as GeoJSONSource | undefined)?.setData(empty());
     (mapRef?.getSource('evidence') as GeoJSONSource | undefined)?.setData(empty());
+    (mapRef?.getSource('alert-zone') as GeoJSONSource | undefined)?.setData(empty());
+    zoneLabel?.remove();
+    zoneLabel = null;
   }
 
   // The tablet hears every alert, but positions only of the area on its screen (with a margin
@@ -171,10 +302,22 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     subTimer = window.setTimeout(() => live?.subscribe(wanted()), 700);
   };
 
+  /** Acknowledged alerts still need the patrol: fetched with the open ones, dropped once resolved elsewhere. */
+  async function refetchAcknowledged(): Promise<void> {
+    const acked = await getAlerts({ status: 'acknowledged' });
+    const seen = new Set(acked.map((a) => String(a.id)));
+    for (const [id, a] of alerts.byId) if (a.status === 'acknowledged' && !seen.has(id)) alerts.byId.delete(id);
+    for (const a of acked) alerts.upsert(a);
+  }
+
   renderList();
-  createMap(mapEl, 'dark').then(({ map }) => {
+  createMap(mapEl, 'dark').then(({ map, zones: zp }) => {
     if (closed) return map.remove();
     mapRef = map;
+    zp.then((z) => (zones = z)).catch(() => {});
+    map.addSource('alert-zone', { type: 'geojson', data: empty() });
+    map.addLayer({ id: 'alert-zone-fill', type: 'fill', source: 'alert-zone', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#ffd60a', 'fill-opacity': 0.18 } });
+    map.addLayer({ id: 'alert-zone-line', type: 'line', source: 'alert-zone', paint: { 'line-color': '#ffd60a', 'line-width': 3 } });
     map.addSource('track', { type: 'geojson', data: empty() });
     map.addLayer({ id: 'track', type: 'line', source: 'track', paint: { 'line-color': '#00e5ff', 'line-width': 4 } });
     map.addSource('evidence', { type: 'geojson', data: empty() });
@@ -182,8 +325,9 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     layer = new VehicleLayer(map, 'vehicles', [3, 8], 500);
     const vl = layer;
     vehiclePopups(map, vl);
+    showHere();
+    if (here) map.jumpTo({ center: here, zoom: 9 });
     map.on('moveend', () => {
-      if (!here) renderList();
       if (!following) resubscribe();
     });
 
@@ -193,13 +337,20 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
       listDirty = false;
     }, 1000);
 
+    // The view the map opened with: the overview takes it only while nobody has moved the map.
+    const opened = { center: map.getCenter().toArray().join(), zoom: map.getZoom() };
+    const untouched = () => map.getCenter().toArray().join() === opened.center && map.getZoom() === opened.zoom;
+    let overviewed = false;
     const catchUp = async () => {
-      const [positions] = await Promise.all([getPositions(), alerts.refetchOpen()]);
+      const [positions] = await Promise.all([getPositions(), alerts.refetchOpen(), refetchAcknowledged(), names.load()]);
       vl.retain(wants);
       for (const f of positions) if (wants(f)) vl.update(f);
       vl.setAlerted(alerts.alertedVehicles());
       if (selected && !alerts.byId.has(selected)) selected = null;
       renderList();
+      // Once, at the start: later the officer's own panning is not taken over.
+      if (!overviewed && !selected && untouched()) overview();
+      overviewed = true;
     };
     live = new Live({
       position: (f: Fix) => {
@@ -228,4 +379,18 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     if (watch !== null) navigator.geolocation.clearWatch(watch);
     mapRef?.remove();
   };
+}
+
+/** The vertex of a zone's outline or line nearest to p (its first without p): where its label goes. */
+function nearestVertex(g: GeoJSON.Geometry, p: LonLat | null): LonLat | null {
+  const pts: LonLat[] = [];
+  const walk = (c: unknown): void => {
+    if (!Array.isArray(c)) return;
+    if (typeof c[0] === 'number') pts.push([c[0], c[1] as number]);
+    else c.forEach(walk);
+  };
+  if ('coordinates' in g) walk(g.coordinates);
+  if (!pts.length) return null;
+  if (!p) return pts[0];
+  return pts.reduce((best, q) => (haversine(p, q) < haversine(p, best) ? q : best));
 }

@@ -31,12 +31,14 @@ test('login: refuses a wrong password, signs in, switches language and keeps it'
   assert.ok(await page.evaluate(() => sessionStorage.getItem('bw.token')), 'token kept in sessionStorage');
   assert.match(await page.textContent('#user'), /admin · 系统管理员/);
 
+  await page.click('#account'); // the account menu holds the language, password and second factor
   await page.click('#lang');
   await page.waitForFunction(() => document.querySelector('#lang')?.textContent === '中文');
   await page.reload();
   await page.waitForSelector('nav.topbar');
   assert.equal(await page.textContent('#lang'), '中文', 'English kept after a reload');
   assert.equal(await page.textContent('nav .active'), 'Wall');
+  await page.click('#account');
   await page.click('#lang');
 
   await page.click('#logout');

@@ -119,6 +119,7 @@ test('password: a role without views gets the top bar and changes its password b
   await signIn(page, 'security1', SECURITY_PASSWORD);
   await page.waitForSelector('nav.topbar');
   assert.match(await page.textContent('main .forbidden'), /无权/, 'a role without views still gets the top bar');
+  await page.click('#account');
   await page.click('#password');
   await page.waitForSelector('form.password');
   assert.equal(await page.$('form.password .notice'), null, 'a change by choice needs no reason');

@@ -63,7 +63,7 @@ test('replay: plays a stored track, reproduces from its URL and exports', async 
   assert.equal(Number(await again.inputValue('#slider')), stepped);
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('button.export[data-format=csv]')]);
-  assert.match(download.suggestedFilename(), /^REP1-.*\.csv$/);
+  assert.match(download.suggestedFilename(), /^REP1_\d{8}-\d{4}_\d{8}-\d{4}\.csv$/);
   const csv = await readFile(await download.path(), 'utf8');
   assert.ok(csv.trim().split('\n').length >= 40, `csv has ${csv.trim().split('\n').length} lines`);
   const [gj] = await Promise.all([page.waitForEvent('download'), page.click('button.export[data-format=geojson]')]);
