@@ -164,7 +164,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if res.Zones, err = srv.importSynthetic(ctx, *zones); err != nil {
 		return err
 	}
-	o.say("server pid %d, %d zones, geofence %s", srv.cmd.Process.Pid, res.Zones, res.Geofence)
+	o.say("server pid %d, %d zones, geofence %s, profiles at http://%s/debug/pprof/", srv.cmd.Process.Pid, res.Zones, res.Geofence, srv.pprof)
 	phone := uint64(14000000000)
 	// Memory per idle connection, on the server before any load: later its heap has free
 	// space that new connections fill without raising RSS, and background flushes move it.
