@@ -201,7 +201,9 @@ type fixKey struct {
 
 const (
 	// sweepMin: a vehicle's keys are swept when they reach this many (then twice what remained).
-	sweepMin = 8
+	// Low, so that a vehicle between reads holds no map: the reports a key keeps (attributes
+	// and all) and their submissions were most of a vehicle's memory at 8.
+	sweepMin = 2
 	// owedWindow: a fix written but never acknowledged is recognised on resend this far back
 	// from the vehicle's newest fix; terminals resend within hours.
 	owedWindow = 24 * time.Hour
@@ -582,11 +584,11 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 
 // note keeps s as what is known of the reports of k.
 func (st *VehicleState) note(k fixKey, s sent) {
-	if st.keys == nil {
-		st.keys, st.sweepAt = map[fixKey]sent{}, sweepMin
-	}
 	if len(st.keys) >= st.sweepAt {
 		st.sweep(st.last.Time.Add(-owedWindow).UnixNano())
+	}
+	if st.keys == nil {
+		st.keys, st.sweepAt = map[fixKey]sent{}, sweepMin
 	}
 	st.keys[k] = s
 }
@@ -658,6 +660,9 @@ func (s *VehicleState) sweep(horizon int64) {
 			}
 		default:
 		}
+	}
+	if len(s.keys) == 0 {
+		s.keys = nil // a map keeps its largest size: the next fix makes a small one
 	}
 	s.sweepAt = max(sweepMin, 2*len(s.keys))
 }
@@ -861,6 +866,9 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, error) {
 	}
 	for _, pd := range group {
 		p.recycleFixes(pd)
+		// Written: nothing reads what it caused again, while the pending itself may live on in
+		// its vehicles' keys until they are swept.
+		pd.out = Outcome{}
 	}
 	p.backlog.Add(-int64(len(b.Fixes)))
 	p.waiting.Add(-int64(len(group)))

@@ -48,9 +48,17 @@ type chunkRow struct {
 	data       []byte
 }
 
+// Flush writes every head to chunks now, as Close does: what stays in memory of a vehicle is
+// then its state alone (a benchmark's measure; an operator's before a copy of the database).
+func (s *Store) Flush(ctx context.Context) error {
+	return s.flush(ctx, true)
+}
+
 // flush writes heads to chunks: those long or old enough, or all of them. One flush runs at a
-// time (the flusher, or Close after it has stopped).
+// time (flushRun).
 func (s *Store) flush(ctx context.Context, all bool) error {
+	s.flushRun.Lock()
+	defer s.flushRun.Unlock()
 	s.commitMu.Lock()
 	s.mu.Lock()
 	now := time.Now()

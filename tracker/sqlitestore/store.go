@@ -80,7 +80,9 @@ type Store struct {
 	// chunks become visible and its cuts leave memory.
 	flushMu sync.RWMutex
 
-	// Owned by the flush (the flusher, then Close).
+	// flushRun lets one flush run at a time: the flusher's, Flush's or Close's.
+	flushRun sync.Mutex
+	// Owned by the flush.
 	flushedLSN uint64 // meta.flushed_lsn as last written
 
 	chunkFixes, chunkMax int
