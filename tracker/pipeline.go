@@ -25,6 +25,13 @@ type Evaluator interface {
 	Vehicle(id string) VehicleEvaluator
 }
 
+// Prefetcher is an Evaluator that can prepare a read's fixes before they are evaluated one
+// by one, such as asking a remote geofence about all their moves in one round trip. It
+// changes nothing an evaluation returns, and is called without any vehicle's lock.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, fixes []Fix)
+}
+
 // VehicleEvaluator is one vehicle of an Evaluator. The pipeline locks State and calls
 // Evaluate in device-time order for fixes that extend the track; a late fix (older than the
 // newest) arrives with Late set and is the evaluator's to place in the past.
@@ -318,6 +325,9 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 	var resent []*pending
 	var evalErr error
 	p.countReceived(fixes)
+	if pf, ok := p.cfg.Evaluator.(Prefetcher); ok && len(fixes) > 1 {
+		pf.Prefetch(ctx, fixes)
+	}
 	seq := p.seq.Add(uint64(len(fixes))) - uint64(len(fixes)) // fixes[i] gets seq+i+1
 	for i := range fixes {
 		pd.fixes = append(pd.fixes, fixes[i])
