@@ -63,9 +63,14 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	s.mu.Lock()
 	now := time.Now()
 	floor := s.nextLSN // the log is needed from here on: the lowest LSN left in a head
-	var evict map[*series]bool
+	// Crowded memory is relieved down to half of maxHeadBytes from the heads begun longest
+	// ago: s.active lists heads in the order they began (a head put back after a failed flush
+	// at the end), so those are its first ones. The
+	// vehicles that stopped reporting (a fleet going idle leaves its heads to age) go first,
+	// not every head at once; no sorting while Commits wait on commitMu.
+	var evict int64
 	if !all && s.crowded() {
-		evict = s.oldestHeads(s.headBytes - s.maxHeadBytes/2)
+		evict = s.headBytes - s.maxHeadBytes/2
 	}
 	var cuts []cut
 	active := s.active[:0]
@@ -74,7 +79,8 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			se.headLSN = 0
 			continue
 		}
-		if all || evict[se] || s.due(se, now) {
+		if all || evict > 0 || s.due(se, now) {
+			evict -= se.bytes
 			c := cut{se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince}
 			if se.ordered {
 				c.chunk = se.cw.buf
@@ -123,23 +129,6 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	gone := s.log.takeBelow(floor)
 	s.commitMu.Unlock()
 	return s.log.remove(gone)
-}
-
-// oldestHeads picks the heads begun longest ago holding at least n bytes in all: crowded
-// memory is relieved down to half of maxHeadBytes from the vehicles that stopped reporting (a
-// fleet going idle leaves its heads to age), not by flushing every head at once. s.mu is held.
-func (s *Store) oldestHeads(n int64) map[*series]bool {
-	byAge := slices.Clone(s.active)
-	slices.SortFunc(byAge, func(a, b *series) int { return a.headSince.Compare(b.headSince) })
-	picked := map[*series]bool{}
-	for _, se := range byAge {
-		if n <= 0 {
-			break
-		}
-		picked[se] = true
-		n -= se.bytes
-	}
-	return picked
 }
 
 // flushTxFixes bounds the fixes one flush transaction writes to chunks (a few milliseconds).
