@@ -64,10 +64,10 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	now := time.Now()
 	floor := s.nextLSN // the log is needed from here on: the lowest LSN left in a head
 	// Crowded memory is relieved down to half of maxHeadBytes from the heads begun longest
-	// ago: s.active lists heads in the order they began (a head put back after a failed flush
-	// at the end), so those are its first ones. The
-	// vehicles that stopped reporting (a fleet going idle leaves its heads to age) go first,
-	// not every head at once; no sorting while Commits wait on commitMu.
+	// ago: s.active lists heads in the order they began (a head put back after a failed
+	// flush at the end), so those are its first ones. The vehicles that stopped reporting (a
+	// fleet going idle leaves its heads to age) go first, not every head at once; and nothing
+	// is sorted while Commits wait on commitMu.
 	var evict int64
 	if !all && s.crowded() {
 		evict = s.headBytes - s.maxHeadBytes/2
