@@ -74,6 +74,8 @@ type series struct {
 	// cw encodes head's fixes as they come: when they came in order (ordered), it is their chunk.
 	cw      chunkWriter
 	ordered bool
+	// mixed: head holds entries whose data is not in cw (put back by a failed flush).
+	mixed bool
 	// The size of the last head taken, to size the next: growing them costs more than filling them.
 	hintN, hintBytes int
 	// jitter (0–255) stretches this head's flush thresholds by up to half, so that a fleet
@@ -150,7 +152,7 @@ func (se *series) add(e entry) (entry, int64) {
 	was := cap(se.cw.buf)
 	e.data = se.cw.add(&e)
 	if cap(se.cw.buf) != was {
-		se.retired += int64(was)
+		se.rebase(was)
 	}
 	n := len(se.head)
 	if n == 0 || se.head[n-1].less(e.t, e.dev) {
@@ -162,6 +164,21 @@ func (se *series) add(e entry) (entry, int64) {
 		se.ordered = false
 	}
 	return e, se.measure()
+}
+
+// rebase points head's entries into the chunk buffer that replaced one of capacity was, so
+// that the old one can go: an entry's data lies cap(was)-cap(data) bytes into it. Entries put
+// back by a failed flush (mixed) point elsewhere: their buffers are counted as retired.
+func (se *series) rebase(was int) {
+	if se.mixed {
+		se.retired += int64(was)
+		return
+	}
+	for i := range se.head {
+		d := se.head[i].data
+		off := was - cap(d)
+		se.head[i].data = se.cw.buf[off : off+len(d)]
+	}
 }
 
 // measure updates se.bytes and returns by how much it changed.
@@ -177,7 +194,7 @@ func (se *series) measure() int64 {
 func (se *series) resetHead() {
 	se.hintN, se.hintBytes = min(len(se.head), defaultChunkMax), min(len(se.cw.buf), 256<<10)
 	se.head, se.headLSN, se.headMaxLSN = nil, 0, 0
-	se.cw, se.ordered = chunkWriter{}, true
+	se.cw, se.ordered, se.mixed = chunkWriter{}, true, false
 	se.jitter = uint8(rand.Uint32())
 	se.flushingBytes, se.bytes, se.retired = se.bytes, 0, 0
 	se.latest.data = bytes.Clone(se.latest.data)

@@ -179,7 +179,7 @@ func (s *Store) restoreCuts(cuts []cut) {
 		se := c.se
 		se.head = append(se.flushing, se.head...)
 		slices.SortFunc(se.head, cmpEntry)
-		se.ordered = false // cw no longer holds all of head
+		se.ordered, se.mixed = false, true // cw no longer holds all of head
 		// The cut's buffers are the head's again: its entries point into them.
 		se.retired += c.bytes
 		s.headBytes += se.measure() - c.bytes

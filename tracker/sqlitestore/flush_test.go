@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -214,4 +215,72 @@ func TestUnflushedFullFlushFailing(t *testing.T) {
 		t.Errorf("the refused batch left %d fixes in memory", len(se.head))
 	}
 	s.Close()
+}
+
+// TestHeadGrowthKeepsData: a head's chunk buffer grows fix by fix, its entries moved into each
+// new one, also with fixes arriving out of order and a head put back by a failed flush: every
+// fix reads back as committed, from memory and after the flush from chunks, and the memory
+// counted is what the head holds, no buffer it outgrew.
+func TestHeadGrowthKeepsData(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "bw.db"))
+	defer s.Close()
+	check := func(when string, n int) {
+		t.Helper()
+		got, err := s.Track(t.Context(), "v", t0.Add(-time.Hour), t0.Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != n {
+			t.Fatalf("%s: %d fixes, want %d", when, len(got), n)
+		}
+		for i, f := range got {
+			want := testFix("v", i)
+			if f.Lat != want.Lat || f.Lon != want.Lon || f.SpeedKmh != want.SpeedKmh || f.Attrs["mileage_km"] != want.Attrs["mileage_km"] || f.Attrs["driver"] != "Bat" {
+				t.Fatalf("%s: fix %d reads back as %+v, want %+v", when, i, f, want)
+			}
+		}
+	}
+	for n := range 300 {
+		k := n
+		if n%10 == 9 {
+			k = n - 5 // late: inserted before fixes already in the head
+		} else if n%10 >= 4 && n%10 <= 8 {
+			k = n + 1
+		}
+		mustCommit(t, s, batchOf("v", k, k+1))
+	}
+	check("in memory", 300)
+	s.mu.RLock()
+	se := s.series["v"]
+	if se.retired != 0 || se.bytes != int64(cap(se.head))*entrySize+int64(cap(se.cw.buf)) {
+		t.Errorf("head counts %d bytes, %d of them outgrown buffers; it holds %d entries and a %d-byte buffer", se.bytes, se.retired, cap(se.head), cap(se.cw.buf))
+	}
+	s.mu.RUnlock()
+	// A flush that fails puts the head back, mixed with what came meanwhile.
+	cuts := []cut{}
+	s.mu.Lock()
+	cuts = append(cuts, cut{se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince})
+	s.headFixes -= len(se.head)
+	se.flushing = se.head
+	se.resetHead()
+	cuts[0].bytes = se.flushingBytes
+	s.active = slices.DeleteFunc(s.active, func(a *series) bool { return a == se })
+	s.mu.Unlock()
+	for n := 300; n < 400; n++ {
+		mustCommit(t, s, batchOf("v", n, n+1))
+	}
+	s.restoreCuts(cuts)
+	for n := 400; n < 500; n++ {
+		mustCommit(t, s, batchOf("v", n, n+1))
+	}
+	check("put back and grown again", 500)
+	if err := s.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	check("from chunks", 500)
+	s.mu.RLock()
+	if s.headBytes != 0 {
+		t.Errorf("%d bytes counted in heads after flushing them all", s.headBytes)
+	}
+	s.mu.RUnlock()
 }
