@@ -69,11 +69,36 @@ type VehicleState struct {
 	hasLast  bool // last is set
 	lastGood Fix  // newest valid fix not flagged as a jump: the reference for jumps
 	hasGood  bool
-	// keys holds the fixes evaluated and not known to be acknowledged, by (device, time),
-	// with what they reported and the submission carrying them: a resend is answered from
-	// here. Entries go once durable and acknowledged, or owedWindow older than last.
-	keys    map[fixKey]sent
-	sweepAt int
+	// The fixes evaluated and not known to be acknowledged, by (device, time), with what they
+	// reported and the submission carrying them: a resend is answered from here. Entries go
+	// once durable and acknowledged, or owedWindow older than last. The newest is in newest
+	// (hasNewest); keys, the others, exists only while a vehicle has several: most have one
+	// in flight or none, and a map is a kilobyte however few it holds.
+	newestKey fixKey
+	newest    sent
+	hasNewest bool
+	keys      map[fixKey]sent
+	sweepAt   int
+}
+
+// lookup returns what is held of the reports of k.
+func (st *VehicleState) lookup(k fixKey) (sent, bool) {
+	if st.hasNewest && st.newestKey == k {
+		return st.newest, true
+	}
+	s, ok := st.keys[k]
+	return s, ok
+}
+
+// settled reports whether the reports in s need no longer be held: durable and acknowledged,
+// given up by Close, or unacknowledged and older than horizon.
+func (s *sent) settled(k fixKey, horizon int64) bool {
+	select {
+	case <-s.pd.done:
+		return s.pd.acked.Load() || s.pd.err != nil || k.t < horizon
+	default:
+		return false
+	}
 }
 
 // sent is what the pipeline holds of the reports of one device time not known to be
@@ -529,7 +554,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 	defer st.Unlock()
 	k := fixKey{f.DeviceID, f.Time.UnixNano()}
 	r := reportOf(f)
-	s, known := st.keys[k]
+	s, known := st.lookup(k)
 	if known {
 		if s.knows(&r) {
 			return s.pd, true, nil
@@ -594,13 +619,25 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 
 // note keeps s as what is known of the reports of k.
 func (st *VehicleState) note(k fixKey, s sent) {
-	if len(st.keys) >= st.sweepAt {
-		st.sweep(st.last.Time.Add(-owedWindow).UnixNano())
+	if st.hasNewest && st.newestKey == k {
+		st.newest = s
+		return
 	}
-	if st.keys == nil {
-		st.keys, st.sweepAt = map[fixKey]sent{}, sweepMin
+	if _, ok := st.keys[k]; ok {
+		st.keys[k] = s
+		return
 	}
-	st.keys[k] = s
+	horizon := st.last.Time.Add(-owedWindow).UnixNano()
+	if st.hasNewest && !st.newest.settled(st.newestKey, horizon) {
+		if len(st.keys) >= st.sweepAt {
+			st.sweep(horizon)
+		}
+		if st.keys == nil {
+			st.keys, st.sweepAt = map[fixKey]sent{}, sweepMin
+		}
+		st.keys[st.newestKey] = st.newest
+	}
+	st.newestKey, st.newest, st.hasNewest = k, s, true
 }
 
 // conflict marks f, a report of a device time known at another position (first), as a
@@ -662,13 +699,8 @@ func (p *Pipeline) conflictAlert(f *Fix, first *report) Alert {
 // unacknowledged ones older than horizon. Amortised: it runs when the keys have doubled.
 func (s *VehicleState) sweep(horizon int64) {
 	for k, e := range s.keys {
-		pd := e.pd
-		select {
-		case <-pd.done:
-			if pd.acked.Load() || pd.err != nil || k.t < horizon {
-				delete(s.keys, k)
-			}
-		default:
+		if e.settled(k, horizon) {
+			delete(s.keys, k)
 		}
 	}
 	if len(s.keys) == 0 {
