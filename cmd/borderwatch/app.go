@@ -91,8 +91,8 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger, reg prometheus
 	if path == "" {
 		return openPostgres(ctx, cfg, log)
 	}
-	if cfg.MaxUnflushedMB < 1 {
-		return nil, fmt.Errorf("BW_MAX_UNFLUSHED_MB=%d: at least 1", cfg.MaxUnflushedMB)
+	if cfg.MaxUnflushedMB < 0 {
+		return nil, fmt.Errorf("BW_MAX_UNFLUSHED_MB=%d: not negative (0: the default)", cfg.MaxUnflushedMB)
 	}
 	if cfg.DatabaseURL == "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
