@@ -54,9 +54,10 @@ test-go:
 test-web: build
 	cd mapui/web && npm test
 
-# With TILE38_ADDR set (a tile38-server on loopback), bare Tile38 is measured in the same run.
+# With TILE38_ADDR set (a tile38-server on loopback), bare Tile38 is measured in the same run;
+# BENCH_FLAGS are passed on, e.g. BENCH_FLAGS='--store postgres://…' or '--geofence tile38://…'.
 bench: build
-	./$(BIN) bench $(if $(TILE38_ADDR),--tile38-reference $(TILE38_ADDR))
+	./$(BIN) bench $(if $(TILE38_ADDR),--tile38-reference $(TILE38_ADDR)) $(BENCH_FLAGS)
 
 # Browser measurements: a 30-day replay (259,200 fixes) loaded, drawn and scrubbed; figures in screenshots/.
 bench-web: build

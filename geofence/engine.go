@@ -66,6 +66,15 @@ type Engine interface {
 	Close() error
 }
 
+// Prefetcher is an Engine that can answer one vehicle's coming Updates ahead, all in one
+// round trip to a remote server (Tile38): ps are positions the vehicle is about to be moved
+// to, in order. Each Update then uses its answer if its move is the one prepared (from the
+// position before, to its own) and the zones did not change meanwhile, and asks as usual
+// otherwise: a prefetch never changes what an Update returns, only how long it takes.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, ps []Position)
+}
+
 // Errors of the engines.
 var (
 	ErrUnknownZone = errors.New("geofence: unknown zone")

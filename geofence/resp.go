@@ -376,6 +376,17 @@ func (c *respClient) do(ctx context.Context, cmds []byte, want int) ([]respValue
 	}
 }
 
+// post sends one encoded command without waiting for its reply, which the link's reader
+// drops.
+func (c *respClient) post(ctx context.Context, cmd []byte) error {
+	l, err := c.get(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = l.send(cmd, 1)
+	return err
+}
+
 // kill breaks the current link, as a network failure would.
 func (c *respClient) kill() {
 	c.mu.Lock()

@@ -129,6 +129,16 @@ func (s *States) Forget(vehicleID string) {
 	sh.mu.Unlock()
 }
 
+// prepare runs fn under the vehicle's lock with its last position (seen is false before its
+// first) and its observer's scratch (Move.Scratch): for an observer that answers the coming
+// moves ahead of their Updates.
+func (s *States) prepare(vehicleID string, fn func(last Position, seen bool, scratch *any)) {
+	v := s.vehicle(vehicleID)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	fn(v.last, v.seen, &v.move.Scratch)
+}
+
 // Update moves the vehicle to p, asks o what the move shows and returns the events, in time
 // order. On error the vehicle's state is unchanged.
 func (s *States) Update(ctx context.Context, o Observer, p Position) ([]Event, error) {

@@ -337,6 +337,76 @@ type t38scratch struct {
 	scratch
 	buf   []byte
 	cands []string
+	// ahead are the candidate queries of the vehicle's coming moves, answered by Prefetch
+	// against the zones of aheadOf.
+	ahead   []aheadMove
+	aheadOf *t38index
+}
+
+// aheadMove is one prefetched move and the zones Tile38 named for it.
+type aheadMove struct {
+	from, to Position
+	cands    []string
+}
+
+func samePosition(a, b Position) bool {
+	return a.Lat == b.Lat && a.Lon == b.Lon && a.Time.Equal(b.Time)
+}
+
+// takeAhead returns the prefetched candidates of the move from→to if it is the next one
+// prepared against the zones of x; otherwise it forgets what was prepared.
+func (sc *t38scratch) takeAhead(x *t38index, from, to Position) ([]string, bool) {
+	if len(sc.ahead) == 0 {
+		return nil, false
+	}
+	if a := sc.ahead[0]; sc.aheadOf == x && samePosition(a.from, from) && samePosition(a.to, to) {
+		sc.ahead = sc.ahead[1:]
+		return a.cands, true
+	}
+	sc.ahead, sc.aheadOf = nil, nil
+	return nil, false
+}
+
+// Prefetch sends the candidate queries of a vehicle's coming moves in one round trip; see
+// Prefetcher. ps must be one vehicle's, in time order; an error leaves the Updates to ask.
+func (t *Tile38) Prefetch(ctx context.Context, ps []Position) {
+	x := t.idx.Load()
+	if len(ps) < 2 || t.closed.Load() || x.key == "" {
+		return
+	}
+	var from Position
+	var seen bool
+	t.states.prepare(ps[0].VehicleID, func(last Position, ok bool, _ *any) { from, seen = last, ok })
+	moves := make([]aheadMove, len(ps))
+	var b []byte
+	for i, p := range ps {
+		if p.VehicleID != ps[0].VehicleID || seen && p.Time.Before(from.Time) {
+			return
+		}
+		if !seen {
+			from = p
+		}
+		moves[i] = aheadMove{from: from, to: p}
+		b = x.appendQuery(b, from, p)
+		from, seen = p, true
+	}
+	rs, err := t.client.do(ctx, b, len(ps))
+	if err != nil {
+		return
+	}
+	for i := range moves {
+		if moves[i].cands, err = candidates(rs[i], nil); err != nil {
+			return
+		}
+	}
+	t.states.prepare(ps[0].VehicleID, func(_ Position, _ bool, scratch *any) {
+		sc, _ := (*scratch).(*t38scratch)
+		if sc == nil {
+			sc = &t38scratch{}
+			*scratch = sc
+		}
+		sc.ahead, sc.aheadOf = moves, x
+	})
 }
 
 // appendQuery appends the INTERSECTS of the zones with the move from→to returning IDs.
@@ -396,6 +466,17 @@ func (x *t38index) Observe(ctx context.Context, m *Move) error {
 		m.Scratch = sc
 	}
 	b := appendSet(sc.buf[:0], x.t.vehiclesKey(), m.To.VehicleID, m.To.Lat, m.To.Lon)
+	sc.buf = b
+	if cands, ok := sc.takeAhead(x, m.From, m.To); ok {
+		// Answered ahead: the SET goes without waiting for its reply. Should it be lost
+		// with the connection, the new connection restores every vehicle's last position.
+		if err := x.t.client.post(ctx, b); err != nil {
+			return err
+		}
+		x.t.last.set(m.To.VehicleID, m.To.Lat, m.To.Lon)
+		x.observe(&sc.scratch, m, func(s *shape) bool { return slices.Contains(cands, s.zone.ID) })
+		return nil
+	}
 	want := 1
 	if x.key != "" {
 		b = x.appendQuery(b, m.From, m.To)

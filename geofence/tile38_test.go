@@ -327,3 +327,115 @@ func BenchmarkTile38Update(b *testing.B) {
 		enginetest.Benchmark(b, newTile38(b), zones)
 	})
 }
+
+// TestTile38PrefetchMatchesEmbedded: with each vehicle's next 16 moves prefetched (as the
+// pipeline does for a read of 16 fixes), Tile38 gives the events the embedded engine gives,
+// fix by fix; so it does when the moves taken are not the ones prefetched (a fix left out,
+// a position that differs), and when the zones change between the prefetch and the moves.
+func TestTile38PrefetchMatchesEmbedded(t *testing.T) {
+	ctx := context.Background()
+	zones := enginetest.BenchZones(300, 1)
+	t38 := newTile38(t)
+	emb := geofence.NewEmbedded(geofence.Options{})
+	defer emb.Close()
+	for _, e := range []geofence.Engine{t38, emb} {
+		if err := e.SetZones(ctx, zones); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n, read = 100, 16
+	w := newWanderers(n)
+	kinds := map[geofence.EventType]int{}
+	for round := range 40 {
+		if round == 20 {
+			// Between a prefetch and its moves, the zones change: what was answered for
+			// the old set must not be used.
+			for i := range n {
+				ps := make([]geofence.Position, read)
+				for k := range ps {
+					ps[k] = w.next(i)
+				}
+				t38.Prefetch(ctx, ps)
+			}
+			zones = zones[:len(zones)-50]
+			for _, e := range []geofence.Engine{t38, emb} {
+				if err := e.SetZones(ctx, zones); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for i := range n {
+			ps := make([]geofence.Position, read)
+			for k := range ps {
+				ps[k] = w.next(i)
+			}
+			t38.Prefetch(ctx, ps)
+			switch round % 4 {
+			case 1: // a fix the rules do not follow (invalid, a jump) is left out
+				ps = append(ps[:5], ps[6:]...)
+			case 2: // the position moved is not the one prefetched
+				ps[9].Lat += 0.01
+			}
+			for _, p := range ps {
+				a, err := emb.Update(ctx, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := t38.Update(ctx, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(a, b) {
+					t.Fatalf("round %d, %s at %v: embedded %v, Tile38 after a prefetch %v", round, p.VehicleID, p.Time, a, b)
+				}
+				for _, e := range a {
+					kinds[e.Type]++
+				}
+			}
+		}
+	}
+	for _, k := range []geofence.EventType{geofence.ZoneEnter, geofence.ZoneExit} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s events in the load (%v)", k, kinds)
+		}
+	}
+	t.Logf("events compared: %v", kinds)
+}
+
+// BenchmarkTile38Reads is the whole Tile38 path of a read of 16 fixes of one vehicle:
+// 16 round trips one after the other, or one prefetch and 16 Updates answered from it.
+func BenchmarkTile38Reads(b *testing.B) {
+	ctx := context.Background()
+	for _, prefetch := range []bool{false, true} {
+		b.Run(map[bool]string{false: "update", true: "prefetch"}[prefetch], func(b *testing.B) {
+			e := newTile38(b)
+			if err := e.SetZones(ctx, enginetest.BenchZones(300, 1)); err != nil {
+				b.Fatal(err)
+			}
+			const vehicles, read = 1000, 16
+			w := newWanderers(vehicles)
+			var next atomic.Int64
+			b.SetParallelism(16) // many connections' reads at once, as on a gateway
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ps := make([]geofence.Position, read)
+				for pb.Next() {
+					i := int(next.Add(1)) % vehicles
+					for k := range ps {
+						ps[k] = w.next(i)
+					}
+					if prefetch {
+						e.Prefetch(ctx, ps)
+					}
+					for _, p := range ps {
+						if _, err := e.Update(ctx, p); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N*read)/b.Elapsed().Seconds(), "fixes/s")
+		})
+	}
+}

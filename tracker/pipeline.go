@@ -25,6 +25,13 @@ type Evaluator interface {
 	Vehicle(id string) VehicleEvaluator
 }
 
+// Prefetcher is an Evaluator that can prepare a read's fixes before they are evaluated one
+// by one, such as asking a remote geofence about all their moves in one round trip. It
+// changes nothing an evaluation returns, and is called without any vehicle's lock.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, fixes []Fix)
+}
+
 // VehicleEvaluator is one vehicle of an Evaluator. The pipeline locks State and calls
 // Evaluate in device-time order for fixes that extend the track; a late fix (older than the
 // newest) arrives with Late set and is the evaluator's to place in the past.
@@ -62,11 +69,36 @@ type VehicleState struct {
 	hasLast  bool // last is set
 	lastGood Fix  // newest valid fix not flagged as a jump: the reference for jumps
 	hasGood  bool
-	// keys holds the fixes evaluated and not known to be acknowledged, by (device, time),
-	// with what they reported and the submission carrying them: a resend is answered from
-	// here. Entries go once durable and acknowledged, or owedWindow older than last.
-	keys    map[fixKey]sent
-	sweepAt int
+	// The fixes evaluated and not known to be acknowledged, by (device, time), with what they
+	// reported and the submission carrying them: a resend is answered from here. Entries go
+	// once durable and acknowledged, or owedWindow older than last. The newest is in newest
+	// (hasNewest); keys, the others, exists only while a vehicle has several: most have one
+	// in flight or none, and a map is a kilobyte however few it holds.
+	newestKey fixKey
+	newest    sent
+	hasNewest bool
+	keys      map[fixKey]sent
+	sweepAt   int
+}
+
+// lookup returns what is held of the reports of k.
+func (st *VehicleState) lookup(k fixKey) (sent, bool) {
+	if st.hasNewest && st.newestKey == k {
+		return st.newest, true
+	}
+	s, ok := st.keys[k]
+	return s, ok
+}
+
+// settled reports whether the reports in s need no longer be held: durable and acknowledged,
+// given up by Close, or unacknowledged and older than horizon.
+func (s *sent) settled(k fixKey, horizon int64) bool {
+	select {
+	case <-s.pd.done:
+		return s.pd.acked.Load() || s.pd.err != nil || k.t < horizon
+	default:
+		return false
+	}
 }
 
 // sent is what the pipeline holds of the reports of one device time not known to be
@@ -201,7 +233,9 @@ type fixKey struct {
 
 const (
 	// sweepMin: a vehicle's keys are swept when they reach this many (then twice what remained).
-	sweepMin = 8
+	// Low, so that a vehicle between reads holds no map: the reports a key keeps (attributes
+	// and all) and their submissions were most of a vehicle's memory at 8.
+	sweepMin = 2
 	// owedWindow: a fix written but never acknowledged is recognised on resend this far back
 	// from the vehicle's newest fix; terminals resend within hours.
 	owedWindow = 24 * time.Hour
@@ -316,6 +350,9 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 	var resent []*pending
 	var evalErr error
 	p.countReceived(fixes)
+	if pf, ok := p.cfg.Evaluator.(Prefetcher); ok && len(fixes) > 1 {
+		pf.Prefetch(ctx, fixes)
+	}
 	seq := p.seq.Add(uint64(len(fixes))) - uint64(len(fixes)) // fixes[i] gets seq+i+1
 	for i := range fixes {
 		pd.fixes = append(pd.fixes, fixes[i])
@@ -517,7 +554,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 	defer st.Unlock()
 	k := fixKey{f.DeviceID, f.Time.UnixNano()}
 	r := reportOf(f)
-	s, known := st.keys[k]
+	s, known := st.lookup(k)
 	if known {
 		if s.knows(&r) {
 			return s.pd, true, nil
@@ -582,13 +619,25 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 
 // note keeps s as what is known of the reports of k.
 func (st *VehicleState) note(k fixKey, s sent) {
-	if st.keys == nil {
-		st.keys, st.sweepAt = map[fixKey]sent{}, sweepMin
+	if st.hasNewest && st.newestKey == k {
+		st.newest = s
+		return
 	}
-	if len(st.keys) >= st.sweepAt {
-		st.sweep(st.last.Time.Add(-owedWindow).UnixNano())
+	if _, ok := st.keys[k]; ok {
+		st.keys[k] = s
+		return
 	}
-	st.keys[k] = s
+	horizon := st.last.Time.Add(-owedWindow).UnixNano()
+	if st.hasNewest && !st.newest.settled(st.newestKey, horizon) {
+		if len(st.keys) >= st.sweepAt {
+			st.sweep(horizon)
+		}
+		if st.keys == nil {
+			st.keys, st.sweepAt = map[fixKey]sent{}, sweepMin
+		}
+		st.keys[st.newestKey] = st.newest
+	}
+	st.newestKey, st.newest, st.hasNewest = k, s, true
 }
 
 // conflict marks f, a report of a device time known at another position (first), as a
@@ -650,14 +699,12 @@ func (p *Pipeline) conflictAlert(f *Fix, first *report) Alert {
 // unacknowledged ones older than horizon. Amortised: it runs when the keys have doubled.
 func (s *VehicleState) sweep(horizon int64) {
 	for k, e := range s.keys {
-		pd := e.pd
-		select {
-		case <-pd.done:
-			if pd.acked.Load() || pd.err != nil || k.t < horizon {
-				delete(s.keys, k)
-			}
-		default:
+		if e.settled(k, horizon) {
+			delete(s.keys, k)
 		}
+	}
+	if len(s.keys) == 0 {
+		s.keys = nil // a map keeps its largest size: the next fix makes a small one
 	}
 	s.sweepAt = max(sweepMin, 2*len(s.keys))
 }
@@ -861,6 +908,9 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, error) {
 	}
 	for _, pd := range group {
 		p.recycleFixes(pd)
+		// Written: nothing reads what it caused again, while the pending itself may live on in
+		// its vehicles' keys until they are swept.
+		pd.out = Outcome{}
 	}
 	p.backlog.Add(-int64(len(b.Fixes)))
 	p.waiting.Add(-int64(len(group)))

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -92,12 +93,16 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger, reg prometheus
 	if path == "" {
 		return openPostgres(ctx, cfg, log)
 	}
+	if cfg.MaxUnflushedMB < 0 {
+		return nil, fmt.Errorf("BW_MAX_UNFLUSHED_MB=%d: not negative (0: the default)", cfg.MaxUnflushedMB)
+	}
 	if cfg.DatabaseURL == "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 	}
-	return sqlitestore.Open(ctx, path, sqlitestore.Options{SyncEveryCommit: cfg.SyncCommits, Logger: log, Registerer: reg})
+	return sqlitestore.Open(ctx, path, sqlitestore.Options{SyncEveryCommit: cfg.SyncCommits, Logger: log, Registerer: reg,
+		MaxUnflushedBytes: int64(cfg.MaxUnflushedMB) << 20})
 }
 
 func newEngine(cfg config) (geofence.Engine, error) {
@@ -360,7 +365,11 @@ func (a *app) run(ctx context.Context) error {
 		serve("osmand", func() error { return a.osmand.Serve(gwCtx, a.osmandLn) })
 	}
 	if a.cfg.PprofAddr != "" {
-		// Profiles on a listener of their own, never on the public API port.
+		// Profiles on a listener of their own, never on the public API port. Blocking and
+		// contended locks are sampled too (one event per 100 µs blocked, one contention in
+		// 100): that is where a stall shows that the CPU profile cannot see.
+		runtime.SetBlockProfileRate(int(100 * time.Microsecond))
+		runtime.SetMutexProfileFraction(100)
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"runtime"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/borderwatch/borderwatch/geofence/district"
 	"github.com/borderwatch/borderwatch/ingest/jt808"
@@ -39,6 +41,7 @@ type benchResult struct {
 	IdleConns      int          `json:"idle_connections"`
 	Zones          int          `json:"zones"`
 	Geofence       string       `json:"geofence"`
+	Store          string       `json:"store"` // sqlite, or postgres (the database's name left out)
 	FramesPerWrite int          `json:"frames_per_write"`
 	Items          bool         `json:"items"`
 	LoadAvg        [2]string    `json:"load_avg"` // the machine's 1-minute load average at start and end
@@ -106,6 +109,13 @@ type benchOptions struct {
 	say            func(string, ...any)
 }
 
+// benchBackends are the server's store and geofence engine in a bench: store is "sqlite" (a
+// fresh data directory) or a postgres:// URL, in whose server a fresh database is created for
+// each server started and dropped after; geofence is BW_GEOFENCE's value.
+type benchBackends struct {
+	store, geofence string
+}
+
 // benchCommand starts a server in a child process (embedded backends, the district plus
 // synthetic zones, a temporary data directory) and drives it from this process over real
 // JT/T 808 TCP connections: the rate rises by half until acknowledgements fall behind, then
@@ -129,6 +139,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	syncCommits := fs.Bool("sync-commits", false, "also measure with an fsync every group commit (survives power loss), as a second row")
 	profile := fs.String("profile", "", "write the server's CPU profile of the highest rate that kept up to this file")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	var be benchBackends
+	fs.StringVar(&be.store, "store", "sqlite", "the server's store: sqlite, or postgres://… (a fresh database is created beside the one named, and dropped after)")
+	fs.StringVar(&be.geofence, "geofence", envOr("BW_GEOFENCE", "embedded"), "the server's geofence engine: embedded or tile38://host:port")
 	reference := fs.String("tile38-reference", "", "also measure bare Tile38 at this address (host:port) with the same polygons, the border and 10,000 vehicles")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -150,13 +163,19 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stdout, format+"\n", a...)
 		}
 	}
-	res := benchResult{Geofence: envOr("BW_GEOFENCE", "embedded"), FramesPerWrite: o.framesPerWrite, Items: o.items}
+	if be.store != "sqlite" && !strings.HasPrefix(be.store, "postgres://") && !strings.HasPrefix(be.store, "postgresql://") {
+		return fmt.Errorf("bench: --store %q: want sqlite or postgres://…", be.store)
+	}
+	res := benchResult{Geofence: be.geofence, Store: "sqlite", FramesPerWrite: o.framesPerWrite, Items: o.items}
+	if be.store != "sqlite" {
+		res.Store = "postgres"
+	}
 	res.LoadAvg[0] = loadAvg()
 	res.Machine = benchMachine{CPUModel: cpuModel(), CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}
 	o.say("machine: %s, %d CPUs, load average %s; %d connections, %d frames per write, items %v, %d trials per rate",
 		res.Machine.CPUModel, res.Machine.CPUs, res.LoadAvg[0], o.conns, o.framesPerWrite, o.items, o.trials)
 
-	srv, err := startBenchServer(ctx, false, stderr)
+	srv, err := startBenchServer(ctx, false, be, stderr)
 	if err != nil {
 		return err
 	}
@@ -164,7 +183,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if res.Zones, err = srv.importSynthetic(ctx, *zones); err != nil {
 		return err
 	}
-	o.say("server pid %d, %d zones, geofence %s", srv.cmd.Process.Pid, res.Zones, res.Geofence)
+	o.say("server pid %d, store %s, %d zones, geofence %s, profiles at http://%s/debug/pprof/", srv.cmd.Process.Pid, res.Store, res.Zones, res.Geofence, srv.pprof)
 	phone := uint64(14000000000)
 	// Memory per idle connection, on the server before any load: later its heap has free
 	// space that new connections fill without raising RSS, and background flushes move it.
@@ -209,7 +228,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 	if *syncCommits {
 		o.say("again with an fsync every group commit…")
-		ssrv, err := startBenchServer(ctx, true, stderr)
+		ssrv, err := startBenchServer(ctx, true, be, stderr)
 		if err != nil {
 			return err
 		}
@@ -422,6 +441,8 @@ type benchServer struct {
 	pprof       string // the child's pprof address: CPU profiles, and garbage collections before reading RSS
 	token       string
 	syncCommits bool
+	// dropDB drops the PostgreSQL database made for this server; nil with SQLite.
+	dropDB func()
 }
 
 func freeAddr() (string, error) {
@@ -433,12 +454,19 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func startBenchServer(ctx context.Context, syncCommits bool, stderr io.Writer) (*benchServer, error) {
+func startBenchServer(ctx context.Context, syncCommits bool, be benchBackends, stderr io.Writer) (*benchServer, error) {
 	dir, err := os.MkdirTemp("", "borderwatch-bench-")
 	if err != nil {
 		return nil, err
 	}
 	s := &benchServer{dir: dir, syncCommits: syncCommits}
+	dbURL := ""
+	if be.store != "sqlite" {
+		if dbURL, s.dropDB, err = freshDatabase(ctx, be.store); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
 	if s.pprof, err = freeAddr(); err != nil {
 		return nil, err
 	}
@@ -455,7 +483,7 @@ func startBenchServer(ctx context.Context, syncCommits bool, stderr io.Writer) (
 	const pw = "Bench-Passw0rd-1"
 	s.cmd = exec.Command(exe, "serve")
 	s.cmd.Env = append(os.Environ(), "BW_DATA_DIR="+dir, "BW_HTTP_ADDR="+s.http, "BW_JT808_ADDR="+s.jt808, "BW_GT06_ADDR=", "BW_JT600_ADDR=", "BW_OSMAND_ADDR=",
-		"BW_ACCEPT_UNKNOWN_DEVICES=true", "BW_ADMIN_PASSWORD="+pw, "BW_REQUIRE_TOTP_ADMINS=false", "BW_LOG_LEVEL=warn", "BW_DATABASE_URL=", "BW_MAX_CONNS=20000",
+		"BW_ACCEPT_UNKNOWN_DEVICES=true", "BW_ADMIN_PASSWORD="+pw, "BW_REQUIRE_TOTP_ADMINS=false", "BW_LOG_LEVEL=warn", "BW_DATABASE_URL="+dbURL, "BW_GEOFENCE="+be.geofence, "BW_MAX_CONNS=20000",
 		// The load generator drives thousands of terminals from one address, far above a real
 		// terminal's rate: no rate limits or per-address cap.
 		"BW_CONN_FRAME_RATE=0", "BW_DEVICE_FIX_RATE=0", "BW_MAX_CONNS_PER_ADDR=0",
@@ -507,6 +535,42 @@ func (s *benchServer) stop() {
 		}
 	}
 	os.RemoveAll(s.dir)
+	if s.dropDB != nil {
+		s.dropDB()
+		s.dropDB = nil
+	}
+}
+
+// freshDatabase creates an empty database on the PostgreSQL server of url and returns its
+// URL and a function that drops it: each bench server starts from nothing, as with SQLite.
+func freshDatabase(ctx context.Context, url string) (string, func(), error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: --store: %w", err)
+	}
+	admin, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: --store: %w", err)
+	}
+	defer admin.Close(ctx)
+	name := fmt.Sprintf("bw_bench_%d_%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("bench: --store: %w", err)
+	}
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: --store: %w", err)
+	}
+	u.Path = "/" + name
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.ConnectConfig(ctx, cfg); err == nil {
+			c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	}
+	return u.String(), drop, nil
 }
 
 // importSynthetic adds n square polygons scattered over the district and returns the zone count.

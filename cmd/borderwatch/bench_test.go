@@ -81,3 +81,19 @@ func TestMemoryAvailable(t *testing.T) {
 		t.Errorf("memoryAvailable() = %d bytes", n)
 	}
 }
+
+// TestMemoryLimit: the soft limit is twice the live heap, never under memoryFloor nor over the
+// ceiling, even when the ceiling is under the floor (a small machine).
+func TestMemoryLimit(t *testing.T) {
+	for _, c := range []struct{ live, ceiling, want int64 }{
+		{0, 12 << 30, memoryFloor},
+		{200 << 20, 12 << 30, memoryFloor},
+		{1 << 30, 12 << 30, 2 << 30},
+		{10 << 30, 12 << 30, 12 << 30},
+		{100 << 20, 512 << 20, 512 << 20},
+	} {
+		if got := memoryLimit(c.live, c.ceiling); got != c.want {
+			t.Errorf("memoryLimit(%d MiB live, ceiling %d MiB) = %d MiB, want %d MiB", c.live>>20, c.ceiling>>20, got>>20, c.want>>20)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/borderwatch/borderwatch/ingest/jt600"
+	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
 
 // config is every setting of the server; each has a flag and a BW_… environment variable,
@@ -27,10 +28,12 @@ type config struct {
 	TLSCert       string
 	TLSKey        string
 	SyncCommits   bool
-	LogLevel      string
-	MaxConns      int
-	IdleTimeout   time.Duration
-	PprofAddr     string
+	// MaxUnflushedMB bounds the embedded store's fixes waiting in memory for a flush.
+	MaxUnflushedMB int
+	LogLevel       string
+	MaxConns       int
+	IdleTimeout    time.Duration
+	PprofAddr      string
 	// TrustedProxies: comma-separated addresses and CIDRs whose forwarded headers the API believes.
 	TrustedProxies string
 
@@ -138,6 +141,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	str(&c.TLSCert, "tls-cert", "BW_TLS_CERT", "", "certificate file (PEM, chain included): the web app, API and OsmAnd serve HTTPS (TLS 1.2 or later); needs --tls-key")
 	str(&c.TLSKey, "tls-key", "BW_TLS_KEY", "", "private key file (PEM) of --tls-cert")
 	boolean(&c.SyncCommits, "sync-commits", "BW_SYNC_COMMITS", false, "fsync every group commit: acknowledged fixes survive power loss, not only a crash")
+	integer(&c.MaxUnflushedMB, "max-unflushed-mb", "BW_MAX_UNFLUSHED_MB", sqlitestore.DefaultMaxUnflushedBytes>>20, "embedded store: MiB of fixes kept in memory until flushed into chunks; at this, new fixes wait for a flush")
 	str(&c.LogLevel, "log-level", "BW_LOG_LEVEL", "info", "debug, info, warn or error")
 	integer(&c.MaxConns, "max-conns", "BW_MAX_CONNS", 20000, "device connections per TCP gateway at most")
 	duration(&c.IdleTimeout, "idle-timeout", "BW_IDLE_TIMEOUT", 5*time.Minute, "close device connections silent this long")

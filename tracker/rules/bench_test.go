@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -208,4 +210,51 @@ func BenchmarkFixToAlert(b *testing.B) {
 	if b.N > 1 && len(as) < b.N-1 {
 		b.Fatalf("%d alerts for %d crossings", len(as), b.N-1)
 	}
+}
+
+// BenchmarkVehicleMemory is what a vehicle costs in memory: the live heap held by the
+// pipeline, the rules, the geofence engine and the embedded store for 10,000 vehicles that
+// each sent 8 fixes (with the items most terminals send), once their fixes are flushed
+// (bytes/vehicle), and what each fix waiting for the flush added to that (bytes/unflushed-fix).
+func BenchmarkVehicleMemory(b *testing.B) {
+	fl := newBenchFleet()
+	const lanes, fixesEach = 64, 8
+	for b.Loop() {
+		ctx := context.Background()
+		r, st := benchEngine(b, fl)
+		p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: r})
+		heap0 := liveHeap()
+		var wg sync.WaitGroup
+		for lane := range lanes {
+			wg.Go(func() {
+				for n := range fixesEach {
+					for v := lane; v < benchVehicles; v += lanes {
+						f := fl.fix(v, n)
+						f.Attrs = map[string]any{"mileage_km": float64(n) / 10, "signal": 24, "satellites": 11}
+						if err := p.Submit(ctx, []tracker.Fix{f}); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		heap1 := liveHeap()
+		if err := st.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		heap2 := liveHeap()
+		b.ReportMetric(float64(heap2-heap0)/benchVehicles, "bytes/vehicle")
+		b.ReportMetric(float64(heap1-heap2)/(benchVehicles*fixesEach), "bytes/unflushed-fix")
+		p.Close()
+	}
+}
+
+// liveHeap is the heap's live bytes after a full collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

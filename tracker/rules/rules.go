@@ -149,6 +149,35 @@ func New(cfg Config) *Engine {
 // Vehicle implements tracker.Evaluator.
 func (e *Engine) Vehicle(id string) tracker.VehicleEvaluator { return e.vehicles.Get(id) }
 
+// Prefetch implements tracker.Prefetcher: a geofence engine that can (geofence.Prefetcher)
+// gets each vehicle's run of valid fixes in the read, the moves its Updates will most likely
+// be asked; a fix the rules then do not follow only costs its vehicle's later moves their
+// prefetched answers.
+func (e *Engine) Prefetch(ctx context.Context, fixes []tracker.Fix) {
+	pf, ok := e.cfg.Engine.(geofence.Prefetcher)
+	if !ok {
+		return
+	}
+	var ps []geofence.Position
+	send := func() {
+		if len(ps) > 1 {
+			pf.Prefetch(ctx, ps)
+		}
+		ps = ps[:0]
+	}
+	for i := range fixes {
+		f := &fixes[i]
+		if !f.Valid {
+			continue
+		}
+		if n := len(ps); n > 0 && (f.VehicleID != ps[0].VehicleID || !f.Time.After(ps[n-1].Time)) {
+			send()
+		}
+		ps = append(ps, geofence.Position{VehicleID: f.VehicleID, Time: f.Time, Lat: f.Lat, Lon: f.Lon})
+	}
+	send()
+}
+
 // Load reads the registry's vehicles, the active declarations and the border.
 func (e *Engine) Load(ctx context.Context) error {
 	zs, err := e.cfg.Store.Zones(ctx)

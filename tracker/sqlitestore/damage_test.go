@@ -64,7 +64,7 @@ func openLogged(t *testing.T, path string) (*Store, *bytes.Buffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.chunkFixes, s.headAge, s.maxHead = 1<<30, time.Hour, 1<<30
+	s.chunkFixes, s.headAge, s.maxHeadBytes = 1<<30, time.Hour, 1<<40
 	return s, &logs
 }
 

@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/borderwatch/borderwatch/tracker"
 )
@@ -52,7 +54,6 @@ const (
 	defaultChunkFixes = 256               // a head this long is flushed (up to half longer, per vehicle)
 	defaultChunkMax   = 1024              // at most this many fixes in one chunk
 	defaultHeadAge    = 2 * time.Minute   // a head older than this is flushed however short
-	defaultMaxHead    = 500_000           // more fixes than this in all heads: flush the oldest heads down to half
 	defaultFlushEvery = time.Second       // how often the flusher looks at the heads
 	maxChunkSpan      = int64(6 * 3600e6) // µs: a chunk covers at most 6 hours of device time
 )
@@ -73,6 +74,8 @@ type series struct {
 	// cw encodes head's fixes as they come: when they came in order (ordered), it is their chunk.
 	cw      chunkWriter
 	ordered bool
+	// mixed: head holds entries whose data is not in cw (put back by a failed flush).
+	mixed bool
 	// The size of the last head taken, to size the next: growing them costs more than filling them.
 	hintN, hintBytes int
 	// jitter (0–255) stretches this head's flush thresholds by up to half, so that a fleet
@@ -82,7 +85,15 @@ type series struct {
 	touched      uint64 // LSN of the Commit that last added to head, to list each series once
 	saved        chunkMark
 	savedOrdered bool
+
+	// bytes is the memory head holds: its entries, its chunk buffer, and the buffers that
+	// buffer outgrew, which head's entries still point into (retired) until the flush takes
+	// them. flushingBytes is the same of flushing.
+	bytes, retired, flushingBytes int64
 }
+
+// entrySize is the memory of one entry in a head, its data aside.
+const entrySize = int64(unsafe.Sizeof(entry{}))
 
 func newSeries(vehicle string) *series {
 	return &series{vehicle: vehicle, chunkMax: math.MinInt64, ordered: true, jitter: uint8(rand.Uint32())}
@@ -131,31 +142,62 @@ func cmpEntry(a, b entry) int {
 }
 
 // add encodes e into the head's chunk and puts it in head in order; live fixes arrive in order
-// and append. It returns e with its data where the head keeps it.
-func (se *series) add(e entry) entry {
+// and append. It returns e with its data where the head keeps it, and how much more memory
+// the head holds.
+func (se *series) add(e entry) (entry, int64) {
 	if se.head == nil && se.hintN > 0 {
 		se.head = make([]entry, 0, se.hintN+se.hintN/8)
 		se.cw.buf = make([]byte, 0, se.hintBytes+se.hintBytes/8)
 	}
+	was := cap(se.cw.buf)
 	e.data = se.cw.add(&e)
+	if cap(se.cw.buf) != was {
+		se.rebase(was)
+	}
 	n := len(se.head)
 	if n == 0 || se.head[n-1].less(e.t, e.dev) {
 		se.head = append(se.head, e)
-		return e
+	} else {
+		// After the entries of the same key: the reports of one device time stay in commit order.
+		i, _ := slices.BinarySearchFunc(se.head, e, func(a, b entry) int { return cmp.Or(cmpEntry(a, b), -1) })
+		se.head = slices.Insert(se.head, i, e)
+		se.ordered = false
 	}
-	// After the entries of the same key: the reports of one device time stay in commit order.
-	i, _ := slices.BinarySearchFunc(se.head, e, func(a, b entry) int { return cmp.Or(cmpEntry(a, b), -1) })
-	se.head = slices.Insert(se.head, i, e)
-	se.ordered = false
-	return e
+	return e, se.measure()
 }
 
-// resetHead empties head after a flush took it.
+// rebase points head's entries into the chunk buffer that replaced one of capacity was, so
+// that the old one can go: an entry's data lies cap(was)-cap(data) bytes into it. Entries put
+// back by a failed flush (mixed) point elsewhere: their buffers are counted as retired.
+func (se *series) rebase(was int) {
+	if se.mixed {
+		se.retired += int64(was)
+		return
+	}
+	for i := range se.head {
+		d := se.head[i].data
+		off := was - cap(d)
+		se.head[i].data = se.cw.buf[off : off+len(d)]
+	}
+}
+
+// measure updates se.bytes and returns by how much it changed.
+func (se *series) measure() int64 {
+	was := se.bytes
+	se.bytes = int64(cap(se.head))*entrySize + int64(cap(se.cw.buf)) + se.retired
+	return se.bytes - was
+}
+
+// resetHead empties head after a flush took it; its memory counts as flushing's until the
+// flush ends. The latest fix gets its own copy of its data: pointing into the chunk buffer,
+// it would keep that buffer (the whole head's fixes) for as long as the vehicle is known.
 func (se *series) resetHead() {
 	se.hintN, se.hintBytes = min(len(se.head), defaultChunkMax), min(len(se.cw.buf), 256<<10)
 	se.head, se.headLSN, se.headMaxLSN = nil, 0, 0
-	se.cw, se.ordered = chunkWriter{}, true
+	se.cw, se.ordered, se.mixed = chunkWriter{}, true, false
 	se.jitter = uint8(rand.Uint32())
+	se.flushingBytes, se.bytes, se.retired = se.bytes, 0, 0
+	se.latest.data = bytes.Clone(se.latest.data)
 }
 
 // newer reports whether e replaces the vehicle's latest fix: the later commit wins a tie. A
@@ -173,6 +215,11 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	eventFixes, err := b.EventFixes()
 	if err != nil {
 		return err
+	}
+	if len(b.Fixes) > 0 {
+		if err := s.waitForRoom(ctx); err != nil {
+			return err
+		}
 	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
@@ -244,7 +291,9 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 		}
 		e := entry{t: t, id: f.ID, dev: f.DeviceID, lat: f.Lat, lon: f.Lon, data: fixData}
 		frame = appendRecordFix(frame, f.VehicleID, &e)
-		added = append(added, addedFix{se, se.add(e)})
+		e, grew := se.add(e)
+		s.headBytes += grew
+		added = append(added, addedFix{se, e})
 	}
 	s.frame = frame
 	s.touched, s.added = touched, added
@@ -285,7 +334,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 		}
 	}
 	s.headFixes += len(added)
-	full = full || s.headFixes > s.maxHead
+	full = full || s.crowded()
 	s.mu.Unlock()
 	if full {
 		select {
@@ -294,6 +343,46 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 		}
 	}
 	return written
+}
+
+// crowded reports whether heads hold so much memory that the next flush must relieve them,
+// before Commits have to wait for it. s.mu is held.
+func (s *Store) crowded() bool { return s.headBytes > s.maxHeadBytes*3/4 }
+
+// waitForRoom makes a Commit wait while heads hold MaxUnflushedBytes, until a flush relieves
+// them. The wait is before the Commit takes anything: fixes already durable were acknowledged
+// when their own Commit returned, and the flush needs commitMu to cut heads. While flushes
+// fail it returns their error: the pipeline keeps the batch and retries, bounded by its backlog.
+func (s *Store) waitForRoom(ctx context.Context) error {
+	var start time.Time
+	for {
+		s.mu.RLock()
+		over, relieved, ferr := s.headBytes >= s.maxHeadBytes, s.relieved, s.flushErr
+		s.mu.RUnlock()
+		if !over {
+			if !start.IsZero() {
+				s.m.roomWait.Add(time.Since(start).Seconds())
+			}
+			return nil
+		}
+		if start.IsZero() {
+			start = time.Now()
+		} else if ferr != nil {
+			s.m.roomWait.Add(time.Since(start).Seconds())
+			return fmt.Errorf("unflushed fixes fill their %d bytes and the flush fails: %w", s.maxHeadBytes, ferr)
+		}
+		select {
+		case s.flushReq <- struct{}{}:
+		default:
+		}
+		select {
+		case <-relieved:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stop:
+			return errClosed
+		}
+	}
 }
 
 // addedFix is a fix a Commit adds, to make it its vehicle's latest once written.

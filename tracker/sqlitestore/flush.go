@@ -19,9 +19,14 @@ func (s *Store) flusher() {
 		case <-t.C:
 		case <-s.flushReq:
 		}
-		if err := s.flush(context.Background(), false); err != nil {
+		err := s.flush(context.Background(), false)
+		if err != nil {
 			s.logger.Warn("fix flush failed; the fixes stay in the log and in memory", "err", err)
 		}
+		s.mu.Lock()
+		close(s.relieved)
+		s.relieved, s.flushErr = make(chan struct{}), err
+		s.mu.Unlock()
 	}
 }
 
@@ -31,6 +36,7 @@ type cut struct {
 	es             []entry
 	minLSN, maxLSN uint64
 	since          time.Time
+	bytes          int64  // the head's memory (series.bytes)
 	chunk          []byte // the head's own encoding, if its fixes came in order
 }
 
@@ -42,16 +48,29 @@ type chunkRow struct {
 	data       []byte
 }
 
+// Flush writes every head to chunks now, as Close does: what stays in memory of a vehicle is
+// then its state alone (a benchmark's measure; an operator's before a copy of the database).
+func (s *Store) Flush(ctx context.Context) error {
+	return s.flush(ctx, true)
+}
+
 // flush writes heads to chunks: those long or old enough, or all of them. One flush runs at a
-// time (the flusher, or Close after it has stopped).
+// time (flushRun).
 func (s *Store) flush(ctx context.Context, all bool) error {
+	s.flushRun.Lock()
+	defer s.flushRun.Unlock()
 	s.commitMu.Lock()
 	s.mu.Lock()
 	now := time.Now()
 	floor := s.nextLSN // the log is needed from here on: the lowest LSN left in a head
-	var evict map[*series]bool
-	if !all && s.headFixes > s.maxHead {
-		evict = s.oldestHeads(s.headFixes - s.maxHead/2)
+	// Crowded memory is relieved down to half of maxHeadBytes from the heads begun longest
+	// ago: s.active lists heads in the order they began (a head put back after a failed
+	// flush at the end), so those are its first ones. The vehicles that stopped reporting (a
+	// fleet going idle leaves its heads to age) go first, not every head at once; and nothing
+	// is sorted while Commits wait on commitMu.
+	var evict int64
+	if !all && s.crowded() {
+		evict = s.headBytes - s.maxHeadBytes/2
 	}
 	var cuts []cut
 	active := s.active[:0]
@@ -60,15 +79,17 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			se.headLSN = 0
 			continue
 		}
-		if all || evict[se] || s.due(se, now) {
+		if all || evict > 0 || s.due(se, now) {
+			evict -= se.bytes
 			c := cut{se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince}
 			if se.ordered {
 				c.chunk = se.cw.buf
 			}
-			cuts = append(cuts, c)
 			s.headFixes -= len(se.head)
 			se.flushing = se.head
 			se.resetHead()
+			c.bytes = se.flushingBytes
+			cuts = append(cuts, c)
 			continue
 		}
 		floor = min(floor, se.headLSN)
@@ -108,23 +129,6 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 	gone := s.log.takeBelow(floor)
 	s.commitMu.Unlock()
 	return s.log.remove(gone)
-}
-
-// oldestHeads picks the heads begun longest ago holding at least n fixes in all: memory over
-// maxHead is relieved down to half of it from the vehicles that stopped reporting (a fleet
-// going idle leaves its heads to age), not by flushing every head at once. s.mu is held.
-func (s *Store) oldestHeads(n int) map[*series]bool {
-	byAge := slices.Clone(s.active)
-	slices.SortFunc(byAge, func(a, b *series) int { return a.headSince.Compare(b.headSince) })
-	picked := map[*series]bool{}
-	for _, se := range byAge {
-		if n <= 0 {
-			break
-		}
-		picked[se] = true
-		n -= len(se.head)
-	}
-	return picked
 }
 
 // flushTxFixes bounds the fixes one flush transaction writes to chunks (a few milliseconds).
@@ -175,7 +179,11 @@ func (s *Store) restoreCuts(cuts []cut) {
 		se := c.se
 		se.head = append(se.flushing, se.head...)
 		slices.SortFunc(se.head, cmpEntry)
-		se.ordered = false // cw no longer holds all of head
+		se.ordered, se.mixed = false, true // cw no longer holds all of head
+		// The cut's buffers are the head's again: its entries point into them.
+		se.retired += c.bytes
+		s.headBytes += se.measure() - c.bytes
+		se.flushingBytes = 0
 		s.headFixes += len(c.es)
 		s.startHead(se, c.minLSN, c.since)
 		se.headLSN = min(se.headLSN, c.minLSN)
@@ -265,7 +273,8 @@ func (s *Store) writeChunks(ctx context.Context, rows []chunkRow, tiles []tileKe
 	for _, c := range cuts {
 		c.se.chunkMax = max(c.se.chunkMax, c.es[len(c.es)-1].t)
 		c.se.flushedLSN = c.maxLSN
-		c.se.flushing = nil
+		c.se.flushing, c.se.flushingBytes = nil, 0
+		s.headBytes -= c.bytes
 	}
 	return nil
 }
@@ -355,7 +364,8 @@ func (s *Store) recover(ctx context.Context) error {
 			if slices.ContainsFunc(sameKey(se.head, e.t, e.dev), func(h entry) bool { return h.id == e.id }) {
 				return
 			}
-			e = se.add(e)
+			e, grew := se.add(e)
+			s.headBytes += grew
 			s.headFixes++
 			s.startHead(se, r.lsn, now)
 			se.headMaxLSN = r.lsn

@@ -1,12 +1,16 @@
 package sqlitestore
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestFlushDue: a head is due at its length or age threshold, each stretched by the
@@ -46,7 +50,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.chunkFixes, s.headAge, s.maxHead = 1<<30, time.Hour, 1<<30
+	s.chunkFixes, s.headAge, s.maxHeadBytes = 1<<30, time.Hour, 1<<40
 	mustCommit(t, s, batchOf("a", 0, 30))
 	mustCommit(t, s, batchOf("b", 0, 12))
 	values := func() map[string]float64 {
@@ -79,12 +83,12 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// TestFlushCrowded: over maxHead, a flush takes the heads begun longest ago until memory is
-// down to half of it, and leaves the recent ones filling.
+// TestFlushCrowded: over three quarters of maxHeadBytes, a flush takes the heads begun
+// longest ago until memory is down to half of it, and leaves the recent ones filling.
 func TestFlushCrowded(t *testing.T) {
 	s := openAt(t, filepath.Join(t.TempDir(), "bw.db"))
 	defer s.Close()
-	s.maxHead = 100
+	s.chunkFixes, s.headAge, s.maxHeadBytes = 1<<30, time.Hour, 1<<40
 	now := time.Now()
 	for i, v := range []struct {
 		veh   string
@@ -94,7 +98,10 @@ func TestFlushCrowded(t *testing.T) {
 		mustCommit(t, s, batchOf(v.veh, i*100, i*100+v.fixes))
 		s.series[v.veh].headSince = now.Add(-v.age)
 	}
-	// 110 fixes in heads: at least 60 must go, the oldest first.
+	// Half of the limit is what the two recent heads hold: the two oldest must go.
+	s.mu.Lock()
+	s.maxHeadBytes = 2*(s.series["new"].bytes+s.series["newer"].bytes) + 1
+	s.mu.Unlock()
 	if err := s.flush(t.Context(), false); err != nil {
 		t.Fatal(err)
 	}
@@ -134,4 +141,146 @@ func TestSecondOpenRefused(t *testing.T) {
 	if got := trackIDs(t, again, "a"); len(got) != 3 {
 		t.Errorf("after reopening, Track has %d fixes, want 3", len(got))
 	}
+}
+
+// TestUnflushedBytesBounded: a fleet that never fills a head nor lets one age still keeps
+// memory bounded: Commits wait for the flush of the oldest heads at the limit, every fix stays
+// readable, and the wait is counted.
+func TestUnflushedBytesBounded(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), Options{Registerer: reg, MaxUnflushedBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.mu.Lock()
+	s.chunkFixes, s.headAge = 1<<30, time.Hour
+	s.mu.Unlock()
+	const vehicles, per = 200, 50
+	var most int64
+	for v := range vehicles {
+		mustCommit(t, s, batchOf(fmt.Sprintf("v%d", v), 0, per))
+		s.mu.RLock()
+		most = max(most, s.headBytes)
+		one := s.series[fmt.Sprintf("v%d", v)].bytes
+		s.mu.RUnlock()
+		// At most the limit, and what the one Commit let through added.
+		if limit := s.maxHeadBytes + one; most > limit {
+			t.Fatalf("after vehicle %d: %d bytes unflushed, more than the limit and one batch (%d)", v, most, limit)
+		}
+	}
+	for _, v := range []int{0, vehicles / 2, vehicles - 1} {
+		if got := trackIDs(t, s, fmt.Sprintf("v%d", v)); len(got) != per {
+			t.Errorf("v%d: %d fixes readable, want %d", v, len(got), per)
+		}
+	}
+	if w := testutil.ToFloat64(s.m.roomWait); w <= 0 {
+		t.Errorf("no commit waited for room (%v s), with %d bytes of fixes over a 64 KiB limit", w, vehicles*per*int(entrySize))
+	}
+	if n := testutil.ToFloat64(s.m.flushed); n == 0 {
+		t.Error("nothing was flushed")
+	}
+}
+
+// TestUnflushedFullFlushFailing: at the limit with a database that no longer takes the flush,
+// a Commit reports the flush's error instead of waiting for ever, and stores nothing.
+func TestUnflushedFullFlushFailing(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "bw.db"), Options{MaxUnflushedBytes: 16 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.chunkFixes, s.headAge = 1<<30, time.Hour
+	s.mu.Unlock()
+	for v := 0; ; v++ {
+		s.mu.RLock()
+		full := s.headBytes >= s.maxHeadBytes
+		s.mu.RUnlock()
+		if full {
+			break
+		}
+		mustCommit(t, s, batchOf(fmt.Sprintf("v%d", v), 0, 50))
+	}
+	s.w.Close() // the flush's transactions now fail
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	err = s.Commit(ctx, batchOf("late", 0, 5))
+	if err == nil || !strings.Contains(err.Error(), "flush fails") {
+		t.Fatalf("Commit at the limit with flushes failing: %v, want the flush's error", err)
+	}
+	s.mu.RLock()
+	se := s.series["late"]
+	s.mu.RUnlock()
+	if se != nil && len(se.head) > 0 {
+		t.Errorf("the refused batch left %d fixes in memory", len(se.head))
+	}
+	s.Close()
+}
+
+// TestHeadGrowthKeepsData: a head's chunk buffer grows fix by fix, its entries moved into each
+// new one, also with fixes arriving out of order and a head put back by a failed flush: every
+// fix reads back as committed, from memory and after the flush from chunks, and the memory
+// counted is what the head holds, no buffer it outgrew.
+func TestHeadGrowthKeepsData(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "bw.db"))
+	defer s.Close()
+	check := func(when string, n int) {
+		t.Helper()
+		got, err := s.Track(t.Context(), "v", t0.Add(-time.Hour), t0.Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != n {
+			t.Fatalf("%s: %d fixes, want %d", when, len(got), n)
+		}
+		for i, f := range got {
+			want := testFix("v", i)
+			if f.Lat != want.Lat || f.Lon != want.Lon || f.SpeedKmh != want.SpeedKmh || f.Attrs["mileage_km"] != want.Attrs["mileage_km"] || f.Attrs["driver"] != "Bat" {
+				t.Fatalf("%s: fix %d reads back as %+v, want %+v", when, i, f, want)
+			}
+		}
+	}
+	for n := range 300 {
+		k := n
+		if n%10 == 9 {
+			k = n - 5 // late: inserted before fixes already in the head
+		} else if n%10 >= 4 && n%10 <= 8 {
+			k = n + 1
+		}
+		mustCommit(t, s, batchOf("v", k, k+1))
+	}
+	check("in memory", 300)
+	s.mu.RLock()
+	se := s.series["v"]
+	if se.retired != 0 || se.bytes != int64(cap(se.head))*entrySize+int64(cap(se.cw.buf)) {
+		t.Errorf("head counts %d bytes, %d of them outgrown buffers; it holds %d entries and a %d-byte buffer", se.bytes, se.retired, cap(se.head), cap(se.cw.buf))
+	}
+	s.mu.RUnlock()
+	// A flush that fails puts the head back, mixed with what came meanwhile.
+	cuts := []cut{}
+	s.mu.Lock()
+	cuts = append(cuts, cut{se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince})
+	s.headFixes -= len(se.head)
+	se.flushing = se.head
+	se.resetHead()
+	cuts[0].bytes = se.flushingBytes
+	s.active = slices.DeleteFunc(s.active, func(a *series) bool { return a == se })
+	s.mu.Unlock()
+	for n := 300; n < 400; n++ {
+		mustCommit(t, s, batchOf("v", n, n+1))
+	}
+	s.restoreCuts(cuts)
+	for n := 400; n < 500; n++ {
+		mustCommit(t, s, batchOf("v", n, n+1))
+	}
+	check("put back and grown again", 500)
+	if err := s.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	check("from chunks", 500)
+	s.mu.RLock()
+	if s.headBytes != 0 {
+		t.Errorf("%d bytes counted in heads after flushing them all", s.headBytes)
+	}
+	s.mu.RUnlock()
 }

@@ -15,6 +15,7 @@ type metrics struct {
 	checkpointFails prometheus.Counter
 	corruptRecords  prometheus.Counter
 	corruptBytes    prometheus.Counter
+	roomWait        prometheus.Counter
 }
 
 func (s *Store) registerMetrics(reg prometheus.Registerer) error {
@@ -31,6 +32,8 @@ func (s *Store) registerMetrics(reg prometheus.Registerer) error {
 			Help: "Fix log records found damaged when the store opened: written whole, unreadable, their fixes lost."}),
 		corruptBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_sqlite_fixlog_corrupt_bytes_total",
 			Help: "Bytes of the fix log skipped as damaged when the store opened (torn writes at segment ends not included)."}),
+		roomWait: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_sqlite_unflushed_full_seconds_total",
+			Help: "Time commits waited because unflushed fixes filled their memory (BW_MAX_UNFLUSHED_MB) until a flush relieved it."}),
 	}
 	if reg == nil {
 		return nil
@@ -42,6 +45,13 @@ func (s *Store) registerMetrics(reg prometheus.Registerer) error {
 			defer s.mu.RUnlock()
 			return float64(s.headFixes)
 		})
+	headBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bw_sqlite_head_bytes",
+		Help: "Memory of the fixes waiting in memory for a flush, bounded by BW_MAX_UNFLUSHED_MB."},
+		func() float64 {
+			s.mu.RLock()
+			defer s.mu.RUnlock()
+			return float64(s.headBytes)
+		})
 	segments := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bw_sqlite_log_segments",
 		Help: "Fix log segment files on disk, the one being written included."},
 		func() float64 {
@@ -49,7 +59,7 @@ func (s *Store) registerMetrics(reg prometheus.Registerer) error {
 			defer s.commitMu.Unlock()
 			return float64(len(s.log.closed) + 1)
 		})
-	for _, c := range []prometheus.Collector{s.m.flushSecs, s.m.flushed, s.m.flushFails, s.m.checkpointFails, s.m.corruptRecords, s.m.corruptBytes, heads, segments} {
+	for _, c := range []prometheus.Collector{s.m.flushSecs, s.m.flushed, s.m.flushFails, s.m.checkpointFails, s.m.corruptRecords, s.m.corruptBytes, s.m.roomWait, heads, headBytes, segments} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("sqlitestore: metrics: %w", err)
 		}

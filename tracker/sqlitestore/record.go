@@ -130,7 +130,9 @@ func (w *chunkWriter) add(e *entry) []byte {
 	w.buf = binary.LittleEndian.AppendUint64(w.buf, math.Float64bits(e.lon))
 	w.buf = appendBytes(w.buf, e.data)
 	w.prevT, w.prevID = e.t, e.id
-	return w.buf[len(w.buf)-len(e.data) : len(w.buf) : len(w.buf)]
+	// Not clipped: cap tells where in the buffer the data lies (see series.add). Nothing
+	// appends to an entry's data.
+	return w.buf[len(w.buf)-len(e.data):]
 }
 
 // appendChunk encodes es, sorted, as one chunk.

@@ -31,7 +31,7 @@ func openAt(t *testing.T, path string) *Store {
 		t.Fatal(err)
 	}
 	// Flushes happen when the test says, so that it knows what is in chunks and what in the log.
-	s.chunkFixes, s.headAge, s.maxHead = 1<<30, time.Hour, 1<<30
+	s.chunkFixes, s.headAge, s.maxHeadBytes = 1<<30, time.Hour, 1<<40
 	return s
 }
 

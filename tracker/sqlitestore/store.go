@@ -5,6 +5,7 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -33,7 +34,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer, if set, gets the store's metrics (bw_sqlite_*).
 	Registerer prometheus.Registerer
+	// MaxUnflushedBytes bounds the memory of fixes waiting in heads for a flush (default
+	// 256 MiB). From three quarters of it a flush takes the heads begun longest ago down to
+	// half; at it, a Commit waits for that flush before adding fixes (see waitForRoom).
+	MaxUnflushedBytes int64
 }
+
+// DefaultMaxUnflushedBytes is Options.MaxUnflushedBytes when it is 0.
+const DefaultMaxUnflushedBytes = 256 << 20
 
 // Store is the embedded store.
 type Store struct {
@@ -62,16 +70,24 @@ type Store struct {
 	nextID    int64     // the next fix ID to give
 	durable   int64     // fixes with lower IDs are written; higher ones belong to the Commit in flight
 	headFixes int
+	headBytes int64 // memory of heads and of the flush in progress, as series.bytes counts it
+	// relieved is closed, and replaced, when a flush ends; flushErr is that flush's error.
+	// Commits waiting for room (waitForRoom) watch them.
+	relieved chan struct{}
+	flushErr error
 
 	// flushMu lets a read see memory and chunks at one moment: a flush holds it while its
 	// chunks become visible and its cuts leave memory.
 	flushMu sync.RWMutex
 
-	// Owned by the flush (the flusher, then Close).
+	// flushRun lets one flush run at a time: the flusher's, Flush's or Close's.
+	flushRun sync.Mutex
+	// Owned by the flush.
 	flushedLSN uint64 // meta.flushed_lsn as last written
 
-	chunkFixes, chunkMax, maxHead int
-	headAge, flushEvery           time.Duration
+	chunkFixes, chunkMax int
+	maxHeadBytes         int64
+	headAge, flushEvery  time.Duration
 
 	flushReq                   chan struct{}
 	stop, stopped, flusherDone chan struct{}
@@ -151,8 +167,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s := &Store{
 		w: w, r: r, lock: lock, logger: logger.With("store", "sqlite"),
 		series:     map[string]*series{},
-		chunkFixes: defaultChunkFixes, chunkMax: defaultChunkMax, maxHead: defaultMaxHead,
-		headAge: defaultHeadAge, flushEvery: defaultFlushEvery,
+		chunkFixes: defaultChunkFixes, chunkMax: defaultChunkMax, maxHeadBytes: cmp.Or(opts.MaxUnflushedBytes, DefaultMaxUnflushedBytes),
+		relieved: make(chan struct{}),
+		headAge:  defaultHeadAge, flushEvery: defaultFlushEvery,
 		flushReq: make(chan struct{}, 1),
 		stop:     make(chan struct{}), stopped: make(chan struct{}), flusherDone: make(chan struct{}),
 	}
