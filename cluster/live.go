@@ -69,32 +69,43 @@ type Changes struct {
 	Vehicle     func(ctx context.Context, v tracker.Vehicle)
 }
 
-// ZonesChanged tells every node that the zones changed; each reloads them from the store.
-func (c *Conn) ZonesChanged([]geofence.Zone) error {
-	return c.nc.Publish(changePrefix+"zones", nil)
+// nodeHeader names the node a change notice comes from: it applied the change itself.
+const nodeHeader = "Bw-Node"
+
+func (c *Conn) notice(kind string, data []byte) error {
+	m := nats.NewMsg(changePrefix + kind)
+	m.Header.Set(nodeHeader, c.cfg.Node)
+	m.Data = data
+	return c.nc.PublishMsg(m)
 }
 
-// DeclarationChanged tells every node of a new, changed or closed declaration.
+// ZonesChanged tells the other nodes that the zones changed; each reloads them from the store.
+func (c *Conn) ZonesChanged([]geofence.Zone) error { return c.notice("zones", nil) }
+
+// DeclarationChanged tells the other nodes of a new, changed or closed declaration.
 func (c *Conn) DeclarationChanged(d tracker.Declaration) error {
 	b, err := json.Marshal(d)
 	if err != nil {
 		return err
 	}
-	return c.nc.Publish(changePrefix+"declaration", b)
+	return c.notice("declaration", b)
 }
 
-// VehicleChanged tells every node of a registry edit.
+// VehicleChanged tells the other nodes of a registry edit.
 func (c *Conn) VehicleChanged(v tracker.Vehicle) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return c.nc.Publish(changePrefix+"vehicle", b)
+	return c.notice("vehicle", b)
 }
 
-// SubscribeChanges hands the changes made on any node (this one included) to h until ctx ends.
+// SubscribeChanges hands the changes made on the other nodes to h until ctx ends.
 func (c *Conn) SubscribeChanges(ctx context.Context, h Changes) error {
 	sub, err := c.nc.Subscribe(changePrefix+"*", func(m *nats.Msg) {
+		if m.Header.Get(nodeHeader) == c.cfg.Node {
+			return
+		}
 		switch m.Subject {
 		case changePrefix + "zones":
 			h.Zones(ctx)

@@ -78,6 +78,8 @@ type Config struct {
 	// when another server on the same store ended it; this server's own logouts and user
 	// changes close it at once.
 	LiveRecheck time.Duration
+	// Cluster reports the cluster (GET /api/v1/cluster); nil when the server runs alone.
+	Cluster func(ctx context.Context) (any, error)
 }
 
 // Server is the HTTP side of BorderWatch.
@@ -191,6 +193,10 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.GET("/audit/verify", s.requirePerm(access.PermAudit), s.auditVerify)
 	a.GET("/webhooks/deliveries", s.requirePerm(access.PermWebhooks), s.listDeliveries)
 	a.POST("/webhooks/deliveries/:id/retry", s.requirePerm(access.PermWebhooks), s.retryDelivery)
+
+	if cfg.Cluster != nil {
+		a.GET("/cluster", s.requirePerm(access.PermCluster), s.cluster)
+	}
 
 	if cfg.Hub != nil {
 		cfg.Access.Watch(cfg.Hub)

@@ -31,6 +31,7 @@ const (
 	PermRoles        Permission = "users.roles" // assign roles; administrators' accounts; unlocks
 	PermAudit        Permission = "audit.read"
 	PermWebhooks     Permission = "webhooks.manage" // see and resend webhook deliveries
+	PermCluster      Permission = "cluster.read"    // the cluster's nodes, partitions and lag
 )
 
 // rolePermissions separates duties as MLPS level 3 asks (三权分立): the system administrator
@@ -38,7 +39,7 @@ const (
 // administrators' accounts, the audit administrator alone reads the audit, and nobody can
 // change it.
 var rolePermissions = map[string][]Permission{
-	RoleAdmin:        {PermView, PermTrack, PermSearch, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsersRead, PermUsers, PermWebhooks},
+	RoleAdmin:        {PermView, PermTrack, PermSearch, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsersRead, PermUsers, PermWebhooks, PermCluster},
 	RoleSecurity:     {PermUsersRead, PermRoles},
 	RoleAuditor:      {PermAudit},
 	RoleCommand:      {PermView, PermTrack, PermHandleAlerts, PermDeclarations, PermGate},
