@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -308,4 +309,40 @@ func TestTrackerFailover(t *testing.T) {
 	if ps, _ := a.tr.Owned(); len(ps) != 64 {
 		t.Errorf("A owns %d partitions, want all 64", len(ps))
 	}
+}
+
+// TestNATSNodeLoss kills one NATS server of three while terminals stream: the gateway's
+// publications in flight fail (nothing acknowledged), the terminals resend, and every
+// acknowledged fix is stored once, in order.
+func TestNATSNodeLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node NATS cluster")
+	}
+	nats := clustertest.StartNATS(t, 3)
+	dbURL := clustertest.PostgresURL(t)
+	ctx := context.Background()
+	st, err := pgstore.Open(ctx, dbURL, pgstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.PutZones(ctx, []geofence.Zone{testZone}); err != nil {
+		t.Fatal(err)
+	}
+	startTracker(t, nats.URLs(), "A", st)
+	startTracker(t, nats.URLs(), "B", st)
+	// The gateway is connected to the server that dies: its reconnection is part of the test.
+	gwConn, err := Dial(ctx, Config{URLs: strings.Split(nats.URLs(), ",")[0], Node: "G", Roles: []string{RoleGateway}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gwConn.Close()
+	waitOwned(t, gwConn, "A", "B")
+	var once sync.Once
+	acked := drive(ctx, t, NewGateway(gwConn, nil), 24, 90, time.Now().Add(-time.Hour).Truncate(time.Second), func(step int) {
+		if step == 30 {
+			once.Do(func() { nats.Kill(0) })
+		}
+	})
+	checkStored(t, dbURL, acked)
 }

@@ -320,16 +320,16 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, latest []track
 	defer close(o.done)
 	log := t.c.log.With("partition", p)
 	var (
-		cons      jetstream.Consumer
-		uncertain uint64
-		err       error
+		cons            jetstream.Consumer
+		next, uncertain uint64
+		err             error
 	)
 	for {
 		start := time.Now()
-		cons, uncertain, err = t.takeOver(ctx, p, latest)
+		cons, next, uncertain, err = t.takeOver(ctx, p, latest)
 		if err == nil {
 			t.c.m.takeoverSecs.Observe(time.Since(start).Seconds())
-			log.Info("partition taken over", "took", time.Since(start).Round(time.Millisecond), "uncertain_until", uncertain)
+			log.Info("partition taken over", "took", time.Since(start).Round(time.Millisecond), "from", next, "uncertain_until", uncertain)
 			break
 		}
 		if ctx.Err() != nil {
@@ -342,61 +342,81 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, latest []track
 	}
 	t.owns[p].Store(true)
 	o.ready.Store(true)
+	// processed is the stream sequence of the last message stored; delivered the consumer's
+	// sequence of the last delivery, to tell a lost delivery (a gap) from a slow one.
+	processed, delivered := next-1, uint64(0)
 	pause := time.Duration(0)
+	restart := func(why string, err error) bool {
+		pause = min(max(2*pause, 100*time.Millisecond), 2*time.Second)
+		log.Warn("partition consumer restarted after the last fix processed", "why", why, "err", err, "from", processed+1, "retry_in", pause)
+		if !sleep(ctx, pause) {
+			return false
+		}
+		// Only while the lease is this tracker's: another owner's consumer is not ours to reset.
+		if e, err := t.c.leases.Get(ctx, leaseKey(p)); err != nil || string(e.Value()) != t.c.cfg.Node {
+			log.Warn("partition lease not held; stopping", "err", err)
+			return false
+		}
+		c, err := t.restartConsumer(ctx, p, processed+1)
+		if err != nil {
+			log.Warn("restarting the partition consumer", "err", err)
+			return ctx.Err() == nil
+		}
+		cons, delivered = c, 0
+		return true
+	}
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(t.cfg.Batch, jetstream.FetchMaxWait(500*time.Millisecond))
 		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
-				// Another tracker took the partition over: its lease is gone too.
-				log.Warn("partition consumer deleted by another tracker; stopping", "err", err)
-				return
-			}
-			pause = min(max(2*pause, 100*time.Millisecond), 2*time.Second)
-			log.Warn("fetching fixes", "err", err, "retry_in", pause)
-			if !sleep(ctx, pause) {
+			if ctx.Err() != nil || !restart("fetch failed", err) {
 				return
 			}
 			continue
 		}
 		var msgs []jetstream.Msg
+		gap := false
 		for m := range batch.Messages() {
-			msgs = append(msgs, m)
+			md, err := m.Metadata()
+			if err != nil || md.Sequence.Consumer != delivered+1 || md.Sequence.Stream <= processed {
+				gap = true // drained, not processed: the batch's messages must all be read
+				continue
+			}
+			delivered = md.Sequence.Consumer
+			if !gap {
+				msgs = append(msgs, m)
+			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoHeartbeat) {
-			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-				log.Warn("partition consumer deleted by another tracker; stopping", "err", err)
-				return
-			}
 			log.Debug("fetch ended", "err", err)
 		}
-		if len(msgs) == 0 {
-			o.lag.Store(0)
-			t.c.m.lag.WithLabelValues(fmt.Sprint(p)).Set(0)
-			continue
-		}
-		pause = 0
-		if err := t.process(ctx, msgs, uncertain); err != nil {
-			return // ctx ended: nothing more is acknowledged; the next owner redoes the batch
-		}
-		last := msgs[len(msgs)-1]
-		// AckAll: the last message acknowledges the batch. Waiting for the server's answer
-		// keeps the ack floor exact for whoever takes the partition next.
-		if err := last.DoubleAck(ctx); err != nil {
-			log.Warn("acknowledging fixes (they are stored; redelivered ones are recognised)", "err", err)
-		}
-		if md, err := last.Metadata(); err == nil {
+		if len(msgs) > 0 {
+			pause = 0
+			if err := t.process(ctx, msgs, uncertain); err != nil {
+				return // ctx ended: nothing more is acknowledged; the next owner redoes the batch
+			}
+			last := msgs[len(msgs)-1]
+			md, _ := last.Metadata()
+			processed = md.Sequence.Stream
+			// AckAll: the last message acknowledges the batch. Waiting for the server's answer
+			// keeps the ack floor exact for whoever takes the partition next.
+			if err := last.DoubleAck(ctx); err != nil {
+				log.Warn("acknowledging fixes (they are stored; redelivered ones are recognised)", "err", err)
+			}
 			o.lag.Store(md.NumPending)
 			t.c.m.lag.WithLabelValues(fmt.Sprint(p)).Set(float64(md.NumPending))
+		} else if !gap {
+			o.lag.Store(0)
+			t.c.m.lag.WithLabelValues(fmt.Sprint(p)).Set(0)
+		}
+		if gap && (ctx.Err() != nil || !restart("a delivery was lost or repeated", nil)) {
+			return
 		}
 	}
 }
 
-// takeOver prepares partition p: see Tracker. It returns the new consumer and the last stream
-// sequence the previous owner may have stored.
-func (t *Tracker) takeOver(ctx context.Context, p int, latest []tracker.Fix) (jetstream.Consumer, uint64, error) {
+// takeOver prepares partition p: see Tracker. It returns the new consumer, the stream sequence
+// it starts at, and the last stream sequence the previous owner may have stored.
+func (t *Tracker) takeOver(ctx context.Context, p int, latest []tracker.Fix) (jetstream.Consumer, uint64, uint64, error) {
 	stream := t.c.stream
 	name, subj := t.consumerName(p), fixSubject(p)
 	var floor uint64
@@ -409,11 +429,11 @@ func (t *Tracker) takeOver(ctx context.Context, p int, latest []tracker.Fix) (je
 			floor = max(floor, info.Config.OptStartSeq-1)
 		}
 		if err := stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return nil, 0, fmt.Errorf("deleting the previous consumer: %w", err)
+			return nil, 0, 0, fmt.Errorf("deleting the previous consumer: %w", err)
 		}
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
 	default:
-		return nil, 0, fmt.Errorf("reading the previous consumer: %w", err)
+		return nil, 0, 0, fmt.Errorf("reading the previous consumer: %w", err)
 	}
 	inPart := func(id string) bool { return Partition(id, t.c.cfg.Partitions) == p }
 	t.cfg.State.Forget(inPart)
@@ -421,11 +441,11 @@ func (t *Tracker) takeOver(ctx context.Context, p int, latest []tracker.Fix) (je
 	if m, err := stream.GetLastMsgForSubject(ctx, subj); err == nil {
 		uncertain = m.Sequence
 	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, 0, fmt.Errorf("reading the partition's last message: %w", err)
+		return nil, 0, 0, fmt.Errorf("reading the partition's last message: %w", err)
 	}
 	next, seen, err := t.replay(ctx, subj, floor, uncertain)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	// Seeded after the replay: a vehicle seeded first would take its replayed fixes as late.
 	var seed []tracker.Fix
@@ -435,23 +455,42 @@ func (t *Tracker) takeOver(ctx context.Context, p int, latest []tracker.Fix) (je
 		}
 	}
 	t.cfg.State.Seed(seed)
-	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       name,
+	cons, err := t.createConsumer(ctx, p, next)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return cons, next, uncertain, nil
+}
+
+// createConsumer makes partition p's durable consumer, delivering from stream sequence start.
+func (t *Tracker) createConsumer(ctx context.Context, p int, start uint64) (jetstream.Consumer, error) {
+	cons, err := t.c.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       t.consumerName(p),
 		Description:   "BorderWatch tracker " + t.c.cfg.Node,
-		FilterSubject: subj,
+		FilterSubject: fixSubject(p),
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   next,
+		OptStartSeq:   start,
 		AckPolicy:     jetstream.AckAllPolicy,
-		// One batch is in flight per partition, acknowledged once stored: a redelivery would
-		// only come after a store outage this long, and is recognised.
+		// One batch is in flight per partition, acknowledged once stored; a delivery lost on
+		// the way makes serve start the consumer again after what it processed.
 		AckWait:       5 * time.Minute,
 		MaxAckPending: 4 * t.cfg.Batch,
 		MaxDeliver:    -1,
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("creating the partition's consumer: %w", err)
+		return nil, fmt.Errorf("creating the partition's consumer: %w", err)
 	}
-	return cons, uncertain, nil
+	return cons, nil
+}
+
+// restartConsumer starts p's consumer again right after the last message processed, when a
+// delivery may have been lost (a NATS server went away with it): with AckAll, acknowledging
+// what came after would acknowledge it unprocessed.
+func (t *Tracker) restartConsumer(ctx context.Context, p int, start uint64) (jetstream.Consumer, error) {
+	if err := t.c.stream.DeleteConsumer(ctx, t.consumerName(p)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("deleting the partition's consumer: %w", err)
+	}
+	return t.createConsumer(ctx, p, start)
 }
 
 // replay feeds the partition's stored fixes to the Replay sink, from ReplayWindow ago (or the
