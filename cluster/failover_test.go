@@ -36,7 +36,7 @@ type trackerNode struct {
 	done   chan struct{}
 }
 
-func startTracker(t *testing.T, urls, name string, st *pgstore.Store) *trackerNode {
+func startTracker(t testing.TB, urls, name string, st *pgstore.Store) *trackerNode {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -85,7 +85,7 @@ func (n *trackerNode) stop() {
 	n.conn.Close()
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(string(b))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -24,9 +25,6 @@ func clusterRoles(cfg config) ([]string, error) {
 	if _, err := cluster.ParseURLs(cfg.NATSURL); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(cfg.NodeName) == "" {
-		return nil, errors.New("BW_NODE_NAME: empty, and the host name is unknown")
-	}
 	return cluster.ParseRoles(cfg.Roles)
 }
 
@@ -40,6 +38,11 @@ func (a *app) dialCluster(ctx context.Context) error {
 	urls, err := cluster.ParseURLs(a.cfg.NATSURL)
 	if err != nil {
 		return err
+	}
+	if a.cfg.NodeName == "" {
+		if a.cfg.NodeName, err = os.Hostname(); err != nil {
+			return fmt.Errorf("BW_NODE_NAME is empty and the host name unknown: %w", err)
+		}
 	}
 	a.cluster, err = cluster.Dial(ctx, cluster.Config{
 		URLs: urls, Node: a.cfg.NodeName, Roles: a.roles, Partitions: a.cfg.Partitions,
