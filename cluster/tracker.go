@@ -112,7 +112,22 @@ func (t *Tracker) Owned() ([]int, uint64) {
 // Run takes, renews and serves partitions until ctx ends, then finishes the batches under way
 // and frees its leases for the others to take at once.
 func (t *Tracker) Run(ctx context.Context) {
+	// Trackers started together first hear of each other, so that each takes its share instead
+	// of the first taking everything and giving most of it away again.
+	if !sleep(ctx, heartbeatEvery) {
+		return
+	}
 	every := t.c.cfg.LeaseTTL / 3
+	renewing := make(chan struct{})
+	go func() {
+		// Renewals run on their own: a slow round (the store, NATS under load) must not let
+		// the leases expire.
+		defer close(renewing)
+		for sleep(ctx, every) {
+			t.renew(ctx)
+		}
+	}()
+	defer func() { <-renewing }()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -126,32 +141,72 @@ func (t *Tracker) Run(ctx context.Context) {
 	}
 }
 
-// round renews the leases held, gives up partitions above the fair share and takes free ones
-// below it. It never waits for a partition's batch under way: a partition given up is renewed
-// until its batch is acknowledged, then freed (finishRelease).
+// renew renews every lease held, all at once: one slow answer must not let the others expire.
+// A lease taken by another, expired, or not renewed for half its life is lost: its partition
+// stops before another tracker can take it.
+func (t *Tracker) renew(ctx context.Context) {
+	type held struct {
+		p   int
+		o   *ownership
+		rev uint64
+		err error
+	}
+	t.mu.Lock()
+	leases := make([]held, 0, len(t.owned))
+	for p, o := range t.owned {
+		leases = append(leases, held{p: p, o: o, rev: o.rev})
+	}
+	t.mu.Unlock()
+	rctx, cancel := context.WithTimeout(ctx, t.c.cfg.LeaseTTL/3)
+	var wg sync.WaitGroup
+	for i := range leases {
+		l := &leases[i]
+		wg.Go(func() {
+			rev, err := t.c.leases.Update(rctx, leaseKey(l.p), []byte(t.c.cfg.Node), l.rev)
+			if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+				// An earlier renewal whose answer timed out may have landed: the lease is still
+				// this tracker's if it names it.
+				if e, gerr := t.c.leases.Get(rctx, leaseKey(l.p)); gerr == nil && string(e.Value()) == t.c.cfg.Node {
+					rev, err = t.c.leases.Update(rctx, leaseKey(l.p), []byte(t.c.cfg.Node), e.Revision())
+				}
+			}
+			l.rev, l.err = rev, err
+		})
+	}
+	wg.Wait()
+	cancel()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, l := range leases {
+		o := l.o
+		if t.owned[l.p] != o {
+			continue // released meanwhile
+		}
+		switch err := l.err; {
+		case err == nil:
+			o.rev, o.renewed = l.rev, time.Now()
+		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyExists), time.Since(o.renewed) > t.c.cfg.LeaseTTL/2:
+			t.c.log.Warn("partition lease lost", "partition", l.p, "err", err)
+			t.owns[l.p].Store(false)
+			o.cancel()
+			delete(t.owned, l.p)
+			t.stopping[l.p] = o.done
+			t.c.m.changes.WithLabelValues("lost").Inc()
+			t.c.m.lag.WithLabelValues(fmt.Sprint(l.p)).Set(0)
+		default:
+			t.c.log.Warn("partition lease not renewed; retrying", "partition", l.p, "err", err)
+		}
+	}
+}
+
+// round gives up partitions above the fair share and takes free ones below it. It never waits
+// for a partition's batch under way: a partition given up is renewed until its batch is
+// acknowledged, then freed (finishRelease).
 func (t *Tracker) round(ctx context.Context) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	serving := 0
-	for p, o := range t.owned {
-		rev, err := t.c.leases.Update(ctx, leaseKey(p), []byte(t.c.cfg.Node), o.rev)
-		switch {
-		case err == nil:
-			o.rev, o.renewed = rev, time.Now()
-		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyExists), time.Since(o.renewed) > t.c.cfg.LeaseTTL/2:
-			// Taken by another, expired, or NATS out of reach for so long that the lease may
-			// expire: stop before another takes it.
-			t.c.log.Warn("partition lease lost", "partition", p, "err", err)
-			t.owns[p].Store(false)
-			o.cancel()
-			delete(t.owned, p)
-			t.stopping[p] = o.done
-			t.c.m.changes.WithLabelValues("lost").Inc()
-			t.c.m.lag.WithLabelValues(fmt.Sprint(p)).Set(0)
-			continue
-		default:
-			t.c.log.Warn("partition lease not renewed; retrying", "partition", p, "err", err)
-		}
+	for _, o := range t.owned {
 		if !o.releasing {
 			serving++
 		}
@@ -391,7 +446,7 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, latest []track
 		}
 		if len(msgs) > 0 {
 			pause = 0
-			if err := t.process(ctx, msgs, uncertain); err != nil {
+			if err := t.process(ctx, msgs, &uncertain); err != nil {
 				return // ctx ended: nothing more is acknowledged; the next owner redoes the batch
 			}
 			last := msgs[len(msgs)-1]
@@ -572,17 +627,20 @@ func (t *Tracker) replay(ctx context.Context, subj string, floor, uncertain uint
 
 // process evaluates and stores the fixes of msgs in order. Messages up to uncertain that the
 // store already holds (the previous owner stored them and died before acknowledging) are
-// replayed instead.
-func (t *Tracker) process(ctx context.Context, msgs []jetstream.Msg, uncertain uint64) error {
+// replayed instead; the first that it does not hold ends the uncertainty.
+func (t *Tracker) process(ctx context.Context, msgs []jetstream.Msg, uncertain *uint64) error {
 	var fresh []tracker.Fix
 	for _, m := range msgs {
 		fixes := t.decode(m)
-		if md, err := m.Metadata(); err == nil && md.Sequence.Stream <= uncertain {
+		if md, err := m.Metadata(); err == nil && md.Sequence.Stream <= *uncertain {
 			stored, err := t.allStored(ctx, fixes)
 			if err != nil {
 				return err
 			}
-			if stored {
+			if !stored {
+				// The previous owner's writes are a prefix of the stream: none after this one.
+				*uncertain = 0
+			} else {
 				if err := t.submit(ctx, t.cfg.Pipeline, fresh); err != nil {
 					return err
 				}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -158,6 +159,13 @@ func TestClusterKillNine(t *testing.T) {
 	api := &testApp{t: t, base: "http://" + a.http}
 	api.token = api.login("admin", testPassword)
 	waitPartitions(t, api, map[string]bool{"A": true, "B": true, "C": true})
+	// A zone added on A reaches every tracker, C's among them, within a second: the terminals'
+	// tracks cross it (in at the 10th fix, out at the 50th), each vehicle must enter and leave
+	// it once, whichever tracker evaluated it and through both kills.
+	zone := `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[109.0095,40.9],[109.0495,40.9],[109.0495,41.4],[109.0095,41.4],[109.0095,40.9]]]},` +
+		`"properties":{"id":"cz-e2e","name":"e2e control zone","kind":"control_zone"}}`
+	api.mustCall("POST", "/api/v1/zones", json.RawMessage(zone), nil, 201)
+	time.Sleep(time.Second)
 
 	const terminals, fixes = 30, 120
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
@@ -290,6 +298,16 @@ func checkClusterStore(t *testing.T, dbURL string, acked map[string][]time.Time)
 			if !seen[at] {
 				t.Errorf("%s: acknowledged fix of %v not stored", id, time.Unix(at, 0).UTC())
 			}
+		}
+	}
+	for id := range acked {
+		var enters, exits int
+		if err := db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE type = 'zone_enter'), count(*) FILTER (WHERE type = 'zone_exit')
+			FROM events WHERE zone_id = 'cz-e2e' AND vehicle_id IN (SELECT vehicle_id FROM latest_fixes WHERE device_id = $1)`, id).Scan(&enters, &exits); err != nil {
+			t.Fatal(err)
+		}
+		if enters != 1 || exits != 1 {
+			t.Errorf("%s: %d zone_enter and %d zone_exit events, want one each", id, enters, exits)
 		}
 	}
 	var late int
