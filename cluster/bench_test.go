@@ -11,10 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/borderwatch/borderwatch/cluster/clustertest"
-	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
-	"github.com/borderwatch/borderwatch/tracker/pgstore"
 )
 
 // BenchmarkTrackers measures a 3-node NATS cluster with 1, 2 and 3 trackers (in this process,
@@ -29,17 +26,8 @@ func BenchmarkTrackers(b *testing.B) {
 }
 
 func benchTrackers(b *testing.B, k int) {
-	nats := clustertest.StartNATS(b, 3)
-	dbURL := clustertest.PostgresURL(b)
+	nats, st, dbURL := startCluster(b)
 	ctx := context.Background()
-	st, err := pgstore.Open(ctx, dbURL, pgstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.PutZones(ctx, []geofence.Zone{testZone}); err != nil {
-		b.Fatal(err)
-	}
 	gwConn, err := Dial(ctx, Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleGateway}})
 	if err != nil {
 		b.Fatal(err)

@@ -24,6 +24,11 @@ import (
 var testZone = geofence.Zone{ID: "cz-test", Name: "test control zone", Kind: geofence.KindControlZone,
 	Geometry: orb.Polygon{{{111.90, 43.60}, {112.00, 43.60}, {112.00, 43.70}, {111.90, 43.70}, {111.90, 43.60}}}}
 
+// testBorder is crossed by the test vehicles at their 31st fix, outside every port: one alert
+// each (border_crossing_outside_port), raised around the moment the first tracker is cut off.
+var testBorder = geofence.Zone{ID: "border-test", Name: "test border", Kind: geofence.KindBorder,
+	Geometry: orb.LineString{{111.911, 43.55}, {111.911, 43.70}}}
+
 // trackerNode is one tracker process of the test: its own NATS connection, geofence engine,
 // rules, pipeline and tracker, over the shared PostgreSQL store.
 type trackerNode struct {
@@ -48,7 +53,7 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store) *trackerNo
 		t.Fatal(err)
 	}
 	eng := geofence.NewEmbedded(geofence.Options{})
-	if err := eng.SetZones(ctx, []geofence.Zone{testZone}); err != nil {
+	if err := eng.SetZones(ctx, []geofence.Zone{testZone, testBorder}); err != nil {
 		t.Fatal(err)
 	}
 	n := &trackerNode{name: name, conn: conn, done: make(chan struct{})}
@@ -245,6 +250,14 @@ func checkStored(t *testing.T, dbURL string, acked [][]tracker.Fix) {
 			FROM events WHERE vehicle_id = $1 AND zone_id = $2`, fs[0].VehicleID, testZone.ID).Scan(&enters, &exits); err != nil {
 			t.Fatal(err)
 		}
+		var raised, changes int
+		if err := db.QueryRow(ctx, `SELECT count(DISTINCT alert_id), count(*) FROM alert_outbox WHERE vehicle_id = $1 AND type = $2`,
+			fs[0].VehicleID, tracker.AlertBorderCrossingOutsidePort).Scan(&raised, &changes); err != nil {
+			t.Fatal(err)
+		}
+		if raised != 1 || changes != 1 {
+			t.Errorf("%s: border crossing raised as %d alerts with %d changes sent to webhooks, want one raised once", fs[0].VehicleID, raised, changes)
+		}
 		if enters != 1 || exits != 1 {
 			var evs []string
 			rows, _ := db.Query(ctx, `SELECT e.type || ' ' || e.time::text || ' fix ' || coalesce(e.fix_id::text, '-') FROM events e WHERE vehicle_id = $1 ORDER BY id`, fs[0].VehicleID)
@@ -259,21 +272,28 @@ func checkStored(t *testing.T, dbURL string, acked [][]tracker.Fix) {
 	}
 }
 
+// startCluster starts three NATS servers and opens a new PostgreSQL database holding testZone.
+func startCluster(tb testing.TB) (*clustertest.NATS, *pgstore.Store, string) {
+	tb.Helper()
+	nats := clustertest.StartNATS(tb, 3)
+	dbURL := clustertest.PostgresURL(tb)
+	st, err := pgstore.Open(context.Background(), dbURL, pgstore.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	if _, err := st.PutZones(context.Background(), []geofence.Zone{testZone, testBorder}); err != nil {
+		tb.Fatal(err)
+	}
+	return nats, st, dbURL
+}
+
 func TestTrackerFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 3-node NATS cluster")
 	}
-	nats := clustertest.StartNATS(t, 3)
-	dbURL := clustertest.PostgresURL(t)
+	nats, st, dbURL := startCluster(t)
 	ctx := context.Background()
-	st, err := pgstore.Open(ctx, dbURL, pgstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.PutZones(ctx, []geofence.Zone{testZone}); err != nil {
-		t.Fatal(err)
-	}
 	a := startTracker(t, nats.URLs(), "A", st)
 	b := startTracker(t, nats.URLs(), "B", st)
 	c := startTracker(t, nats.URLs(), "C", st)
@@ -318,17 +338,8 @@ func TestNATSNodeLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 3-node NATS cluster")
 	}
-	nats := clustertest.StartNATS(t, 3)
-	dbURL := clustertest.PostgresURL(t)
+	nats, st, dbURL := startCluster(t)
 	ctx := context.Background()
-	st, err := pgstore.Open(ctx, dbURL, pgstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.PutZones(ctx, []geofence.Zone{testZone}); err != nil {
-		t.Fatal(err)
-	}
 	startTracker(t, nats.URLs(), "A", st)
 	startTracker(t, nats.URLs(), "B", st)
 	// The gateway is connected to the server that dies: its reconnection is part of the test.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -157,6 +158,9 @@ func TestClusterKillNine(t *testing.T) {
 	b := startClusterNode(t, "B", "gateway,tracker", nats.URLs(), dbURL)
 	c := startClusterNode(t, "C", "tracker", nats.URLs(), dbURL)
 	api := &testApp{t: t, base: "http://" + a.http}
+	if code := api.call("GET", "/api/v1/cluster", "", nil, nil); code != 401 {
+		t.Errorf("GET /api/v1/cluster without a session = %d, want 401", code)
+	}
 	api.token = api.login("admin", testPassword)
 	waitPartitions(t, api, map[string]bool{"A": true, "B": true, "C": true})
 	// A zone added on A reaches every tracker, C's among them, within a second: the terminals'
@@ -316,5 +320,24 @@ func checkClusterStore(t *testing.T, dbURL string, acked map[string][]time.Time)
 	}
 	if late > 0 {
 		t.Errorf("%d fixes stored as late although every terminal sent in order", late)
+	}
+}
+
+// TestClusterSettingsRefused: a cluster on the embedded store, or with roles or URLs that do not
+// parse, does not start, and says why.
+func TestClusterSettingsRefused(t *testing.T) {
+	for _, c := range []struct {
+		db, nats, roles, want string
+	}{
+		{"", "nats://127.0.0.1:4222", "", "PostgreSQL"},
+		{"sqlite:/tmp/x.db", "nats://127.0.0.1:4222", "", "PostgreSQL"},
+		{"postgres://127.0.0.1/x", "http://127.0.0.1:4222", "", "nats://"},
+		{"postgres://127.0.0.1/x", "nats://127.0.0.1:4222", "gateway,root", `"root"`},
+	} {
+		cfg := config{HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: c.db, NATSURL: c.nats, Roles: c.roles}
+		_, err := newApp(context.Background(), cfg, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: err = %v, want one naming %s", c, err, c.want)
+		}
 	}
 }
