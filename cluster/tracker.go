@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -314,7 +315,7 @@ func (t *Tracker) start(p int, rev uint64, latest []tracker.Fix) {
 	o := &ownership{rev: rev, renewed: time.Now(), cancel: cancel, done: make(chan struct{})}
 	t.owned[p] = o
 	t.c.m.changes.WithLabelValues("acquired").Inc()
-	go t.serve(ctx, p, o, latest)
+	go t.serve(ctx, p, o, t.consumerName(p, rev), latest)
 }
 
 // finishRelease frees p's lease once its batch under way is acknowledged; round renews the
@@ -368,10 +369,25 @@ func (t *Tracker) releaseAll() {
 	t.mu.Unlock()
 }
 
-func (t *Tracker) consumerName(p int) string { return fmt.Sprintf("bw-p%d", p) }
+// consumerPrefix begins the names of partition p's consumers.
+func consumerPrefix(p int) string { return fmt.Sprintf("bw-p%d-", p) }
 
-// serve takes partition p over and processes its fixes until ctx ends.
-func (t *Tracker) serve(ctx context.Context, p int, o *ownership, latest []tracker.Fix) {
+// consumerName is the consumer of partition p for the ownership whose lease began at revision
+// rev: each owner has its own, so that deleting the previous one cuts that owner off (a
+// consumer of the same name made again would serve both).
+func (t *Tracker) consumerName(p int, rev uint64) string {
+	// A consumer's name may not hold dots, wildcards or spaces; a host name may.
+	node := strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, t.c.cfg.Node)
+	return fmt.Sprintf("%s%s-%d", consumerPrefix(p), node, rev)
+}
+
+// serve takes partition p over, with its own consumer name, and processes its fixes until ctx ends.
+func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, latest []tracker.Fix) {
 	defer close(o.done)
 	log := t.c.log.With("partition", p)
 	var (
@@ -381,7 +397,7 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, latest []track
 	)
 	for {
 		start := time.Now()
-		cons, next, uncertain, err = t.takeOver(ctx, p, latest)
+		cons, next, uncertain, err = t.takeOver(ctx, p, name, latest)
 		if err == nil {
 			t.c.m.takeoverSecs.Observe(time.Since(start).Seconds())
 			log.Info("partition taken over", "took", time.Since(start).Round(time.Millisecond), "from", next, "uncertain_until", uncertain)
@@ -412,7 +428,7 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, latest []track
 			log.Warn("partition lease not held; stopping", "err", err)
 			return false
 		}
-		c, err := t.restartConsumer(ctx, p, processed+1)
+		c, err := t.restartConsumer(ctx, p, name, processed+1)
 		if err != nil {
 			log.Warn("restarting the partition consumer", "err", err)
 			return ctx.Err() == nil
@@ -471,24 +487,37 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, latest []track
 
 // takeOver prepares partition p: see Tracker. It returns the new consumer, the stream sequence
 // it starts at, and the last stream sequence the previous owner may have stored.
-func (t *Tracker) takeOver(ctx context.Context, p int, latest []tracker.Fix) (jetstream.Consumer, uint64, uint64, error) {
+func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tracker.Fix) (jetstream.Consumer, uint64, uint64, error) {
 	stream := t.c.stream
-	name, subj := t.consumerName(p), fixSubject(p)
+	subj := fixSubject(p)
+	// The previous owners' consumers: where they got to, then gone.
 	var floor uint64
-	old, err := stream.Consumer(ctx, name)
-	switch {
-	case err == nil:
+	names := stream.ConsumerNames(ctx)
+	var previous []string
+	for n := range names.Name() {
+		if strings.HasPrefix(n, consumerPrefix(p)) {
+			previous = append(previous, n)
+		}
+	}
+	if err := names.Err(); err != nil {
+		return nil, 0, 0, fmt.Errorf("listing the previous consumers: %w", err)
+	}
+	for _, name := range previous {
+		old, err := stream.Consumer(ctx, name)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("reading the previous consumer: %w", err)
+		}
 		info := old.CachedInfo()
-		floor = info.AckFloor.Stream
+		floor = max(floor, info.AckFloor.Stream)
 		if info.Config.OptStartSeq > 0 {
 			floor = max(floor, info.Config.OptStartSeq-1)
 		}
 		if err := stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return nil, 0, 0, fmt.Errorf("deleting the previous consumer: %w", err)
 		}
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-	default:
-		return nil, 0, 0, fmt.Errorf("reading the previous consumer: %w", err)
 	}
 	inPart := func(id string) bool { return Partition(id, t.c.cfg.Partitions) == p }
 	t.cfg.State.Forget(inPart)
@@ -510,7 +539,7 @@ func (t *Tracker) takeOver(ctx context.Context, p int, latest []tracker.Fix) (je
 		}
 	}
 	t.cfg.State.Seed(seed)
-	cons, err := t.createConsumer(ctx, p, next)
+	cons, err := t.createConsumer(ctx, p, name, next)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -518,9 +547,9 @@ func (t *Tracker) takeOver(ctx context.Context, p int, latest []tracker.Fix) (je
 }
 
 // createConsumer makes partition p's durable consumer, delivering from stream sequence start.
-func (t *Tracker) createConsumer(ctx context.Context, p int, start uint64) (jetstream.Consumer, error) {
+func (t *Tracker) createConsumer(ctx context.Context, p int, name string, start uint64) (jetstream.Consumer, error) {
 	cons, err := t.c.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       t.consumerName(p),
+		Durable:       name,
 		Description:   "BorderWatch tracker " + t.c.cfg.Node,
 		FilterSubject: fixSubject(p),
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
@@ -541,11 +570,11 @@ func (t *Tracker) createConsumer(ctx context.Context, p int, start uint64) (jets
 // restartConsumer starts p's consumer again right after the last message processed, when a
 // delivery may have been lost (a NATS server went away with it): with AckAll, acknowledging
 // what came after would acknowledge it unprocessed.
-func (t *Tracker) restartConsumer(ctx context.Context, p int, start uint64) (jetstream.Consumer, error) {
-	if err := t.c.stream.DeleteConsumer(ctx, t.consumerName(p)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+func (t *Tracker) restartConsumer(ctx context.Context, p int, name string, start uint64) (jetstream.Consumer, error) {
+	if err := t.c.stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return nil, fmt.Errorf("deleting the partition's consumer: %w", err)
 	}
-	return t.createConsumer(ctx, p, start)
+	return t.createConsumer(ctx, p, name, start)
 }
 
 // replay feeds the partition's stored fixes to the Replay sink, from ReplayWindow ago (or the
