@@ -84,6 +84,8 @@ type Config struct {
 	// when another server on the same store ended it; this server's own logouts and user
 	// changes close it at once.
 	LiveRecheck time.Duration
+	// Cluster reports the cluster (GET /api/v1/cluster); nil when the server runs alone.
+	Cluster func(ctx context.Context) (any, error)
 }
 
 // Server is the HTTP side of BorderWatch.
@@ -211,6 +213,9 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 		a.POST("/assignments/:id/accept", s.requirePerm(access.PermInspect), s.assignmentStep((*targeting.Service).Accept, "assignment.accept"))
 		a.POST("/assignments/:id/arrive", s.requirePerm(access.PermInspect), s.assignmentStep((*targeting.Service).Arrive, "assignment.arrive"))
 		a.GET("/stats/hits", s.requirePerm(access.PermView), s.hitStats)
+	}
+	if cfg.Cluster != nil {
+		a.GET("/cluster", s.requirePerm(access.PermCluster), s.cluster)
 	}
 
 	if cfg.Hub != nil {

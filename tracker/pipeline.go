@@ -135,6 +135,12 @@ func (s *sent) add(r report, pd *pending) {
 	s.pd = pd
 }
 
+// Reset forgets the vehicle's fixes, the vehicle locked: another process took them over.
+func (s *VehicleState) Reset() {
+	s.last, s.hasLast, s.lastGood, s.hasGood = Fix{}, false, Fix{}, false
+	s.keys, s.sweepAt = nil, 0
+}
+
 // Lock locks the vehicle: the pipeline holds it while it takes a fix, timers and gate reads
 // while they change the vehicle.
 func (s *VehicleState) Lock() { s.mu.Lock() }

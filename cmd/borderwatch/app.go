@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/borderwatch/borderwatch/cluster"
 	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/geofence/district"
 	"github.com/borderwatch/borderwatch/ingest/gateway"
@@ -57,6 +59,13 @@ type app struct {
 	targets  *targeting.Service
 	api      *mapui.Server
 	notifier *notifier.Notifier
+
+	// In a cluster (BW_NATS_URL): this process's roles, its connection, and with the tracker
+	// role its tracker and the replay pipeline rebuilding state on takeovers. Alone: nil.
+	roles   []string
+	cluster *cluster.Conn
+	tracker *cluster.Tracker
+	replay  *tracker.Pipeline
 
 	// With the embedded store: the store, its database file and the backup socket's listener
 	// (nil if the socket could not be made).
@@ -120,7 +129,14 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	a := &app{cfg: cfg, log: newLogger(logw, cfg.LogLevel), reg: prometheus.NewRegistry()}
+	roles, err := clusterRoles(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if roles != nil && !slices.Contains(roles, cluster.RoleGateway) {
+		cfg.JT808Addr, cfg.GT06Addr, cfg.JT600Addr, cfg.OsmAndAddr = "", "", "", ""
+	}
+	a := &app{cfg: cfg, roles: roles, log: newLogger(logw, cfg.LogLevel), reg: prometheus.NewRegistry()}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ok := false
 	defer func() {
@@ -128,7 +144,6 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 			a.close()
 		}
 	}()
-	var err error
 	if a.tlsConfig, err = loadTLS(cfg.TLSCert, cfg.TLSKey); err != nil {
 		return nil, err
 	}
@@ -170,6 +185,11 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if err := a.newNotifier(); err != nil {
 		return nil, err
 	}
+	if roles != nil {
+		if err := a.dialCluster(ctx); err != nil {
+			return nil, err
+		}
+	}
 	a.hub = mapui.NewHub(a.log, a.reg)
 	a.risk = risk.New(risk.Config{Now: cfg.Now})
 	if err := a.risk.Load(ctx, a.store); err != nil {
@@ -185,14 +205,19 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now,
-		CrossingGapMax: cfg.CrossingGapMax})
+		CrossingGapMax: cfg.CrossingGapMax, Owns: a.owns})
 	if err := a.rules.Load(ctx); err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
+	}
+	var live tracker.Publisher = publishers{a.hub, a.risk, a.targets}
+	if a.cluster != nil {
+		// Every api node's hub and ranking are fed from NATS, this one's too.
+		live = cluster.NewLivePublisher(a.cluster)
 	}
 	a.pipeline = tracker.NewPipeline(tracker.PipelineConfig{
 		Store:      a.store,
 		Evaluator:  a.rules,
-		Publisher:  publishers{a.hub, a.risk, a.targets},
+		Publisher:  live,
 		Logger:     a.log,
 		Registerer: a.reg,
 		Now:        cfg.Now,
@@ -202,12 +227,24 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.pipeline.Seed(latest)
+	// Alone, the gateways hand fixes to the pipeline; in a cluster to JetStream, and the
+	// tracker owning the vehicle's partition hands them to its pipeline.
+	var sink tracker.Sink = a.pipeline
+	if a.cluster != nil {
+		sink = cluster.NewGateway(a.cluster, cfg.Now)
+		if a.hasRole(cluster.RoleTracker) {
+			a.newTracker()
+		}
+	}
 
 	// A remote geofence backend that does not answer makes the server unready: its fixes are
 	// refused until it is back.
-	var ready func(context.Context) error
+	ready := func(context.Context) error { return a.clusterReady() }
 	if p, ok := a.engine.(interface{ Ping(context.Context) error }); ok {
 		ready = func(ctx context.Context) error {
+			if err := a.clusterReady(); err != nil {
+				return err
+			}
 			if err := p.Ping(ctx); err != nil {
 				// /readyz is public: the address and the error stay in the log.
 				a.log.Warn("not ready: geofence backend", "err", err)
@@ -219,6 +256,15 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	proxies, err := trustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
+	}
+	zonesChanged, declarationsChanged, vehiclesChanged := a.changeNotices(func(ctx context.Context, zs []geofence.Zone) error {
+		a.rules.ZonesChanged(zs)
+		a.targets.SetZones(zs)
+		return a.engine.SetZones(ctx, zs)
+	})
+	var clusterStatus func(context.Context) (any, error)
+	if a.cluster != nil {
+		clusterStatus = a.clusterStatus
 	}
 	a.api = mapui.NewServer(mapui.Config{
 		TrustedProxies:      proxies,
@@ -237,13 +283,10 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		ClockSpeedup:        cfg.ClockSpeedup,
 		UnitBufferM:         cfg.UnitBufferKm * 1000,
 		LiveRecheck:         cfg.LiveRecheck,
-		DeclarationsChanged: a.rules.DeclarationChanged,
-		VehiclesChanged:     a.rules.VehicleChanged,
-		ZonesChanged: func(ctx context.Context, zs []geofence.Zone) error {
-			a.rules.ZonesChanged(zs)
-			a.targets.SetZones(zs)
-			return a.engine.SetZones(ctx, zs)
-		},
+		DeclarationsChanged: declarationsChanged,
+		VehiclesChanged:     vehiclesChanged,
+		ZonesChanged:        zonesChanged,
+		Cluster:             clusterStatus,
 	}, a.reg)
 
 	admission := &tracker.Admission{Devices: a.store, Registrations: a.store, AcceptUnknown: cfg.AcceptUnknown}
@@ -258,7 +301,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	// The TCP gateways cap the connections per address themselves; OsmAnd's HTTP server
 	// gets a capped listener.
 	if cfg.JT808Addr != "" {
-		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: a.pipeline, Events: judgedEvents{a.rules, a.pipeline}, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: sink, Events: judgedEvents{a.rules, a.pipeline}, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
@@ -267,7 +310,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		}
 	}
 	if cfg.GT06Addr != "" {
-		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: a.pipeline, Events: judgedEvents{a.rules, a.pipeline}, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: sink, Events: judgedEvents{a.rules, a.pipeline}, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
@@ -276,7 +319,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		}
 	}
 	if cfg.JT600Addr != "" {
-		if a.jt600, err = jt600.NewServer(jt600.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+		if a.jt600, err = jt600.NewServer(jt600.Config{Sink: sink, Admission: admission, Logger: a.log, Registerer: a.reg,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
@@ -285,7 +328,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		}
 	}
 	if cfg.OsmAndAddr != "" {
-		if a.osmand, err = osmand.NewServer(osmand.Config{Sink: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, Limits: limits, TLS: a.tlsConfig}); err != nil {
+		if a.osmand, err = osmand.NewServer(osmand.Config{Sink: sink, Admission: admission, Logger: a.log, Registerer: a.reg, Limits: limits, TLS: a.tlsConfig}); err != nil {
 			return nil, err
 		}
 		ln, err := net.Listen("tcp", cfg.OsmAndAddr)
@@ -330,7 +373,9 @@ func (a *app) run(ctx context.Context) error {
 	rulesDone := make(chan struct{})
 	go func() {
 		defer close(rulesDone)
-		a.pipeline.RunChecks(rulesCtx, a.rules, checkEvery)
+		if a.hasRole(cluster.RoleTracker) {
+			a.pipeline.RunChecks(rulesCtx, a.rules, checkEvery)
+		}
 	}()
 	targetsDone := make(chan struct{})
 	go func() {
@@ -338,6 +383,15 @@ func (a *app) run(ctx context.Context) error {
 		a.targets.Run(rulesCtx)
 	}()
 	go a.keepLearning(rulesCtx)
+	clusterCtx, stopCluster := context.WithCancel(context.Background())
+	defer stopCluster()
+	var trackerDone <-chan struct{}
+	if a.cluster != nil {
+		var err error
+		if trackerDone, err = a.runCluster(clusterCtx); err != nil {
+			return err
+		}
+	}
 
 	gwCtx, stopGateways := context.WithCancel(context.Background())
 	defer stopGateways()
@@ -420,6 +474,12 @@ func (a *app) run(ctx context.Context) error {
 	stopRules()
 	<-rulesDone
 	<-targetsDone
+	if a.cluster != nil {
+		// The tracker acknowledges its batches under way and frees its leases: the other
+		// trackers take its partitions at once.
+		stopCluster()
+		<-trackerDone
+	}
 	a.pipeline.Close()
 	stopNotifier()
 	<-notifierDone
@@ -609,6 +669,12 @@ func (a *app) close() {
 	}
 	if a.pipeline != nil {
 		a.pipeline.Close()
+	}
+	if a.replay != nil {
+		a.replay.Close()
+	}
+	if a.cluster != nil {
+		a.cluster.Close()
 	}
 	if a.engine != nil {
 		a.engine.Close()

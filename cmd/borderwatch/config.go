@@ -71,6 +71,12 @@ type config struct {
 	WebhooksFile   string
 	WebhookTimeout time.Duration
 
+	// Cluster (package cluster): NATS servers, this process's roles and name, partitions.
+	NATSURL    string
+	Roles      string
+	NodeName   string
+	Partitions int
+
 	// Now is the server's clock; nil is the wall clock. The demo runs on the simulator's, which
 	// runs ClockSpeedup times real time (0: the wall clock).
 	Now          func() time.Time
@@ -167,6 +173,10 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	str(&c.WebhookSecret, "webhook-secret", "BW_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing requests to --webhook-urls; empty: unsigned")
 	str(&c.WebhooksFile, "webhooks-file", "BW_WEBHOOKS_FILE", "", "JSON file of webhooks with their own names, secrets and filters")
 	duration(&c.WebhookTimeout, "webhook-timeout", "BW_WEBHOOK_TIMEOUT", 10*time.Second, "one webhook request at most; slower counts as failed and is retried")
+	str(&c.NATSURL, "nats-url", "BW_NATS_URL", "", "comma-separated nats:// URLs: join a cluster over NATS JetStream (needs a PostgreSQL --database-url); empty: one process holds everything")
+	str(&c.Roles, "roles", "BW_ROLES", "gateway,tracker,api", "in a cluster, what this process runs: a comma-separated subset of gateway, tracker, api")
+	str(&c.NodeName, "node-name", "BW_NODE_NAME", "", "in a cluster, this process's name, unique among the nodes; empty: the host name")
+	integer(&c.Partitions, "partitions", "BW_PARTITIONS", 64, "in a cluster, the partitions the fixes are spread over by vehicle; the same on every node, fixed when the stream is made")
 	if len(errs) > 0 {
 		return errs[0]
 	}

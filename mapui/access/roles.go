@@ -34,6 +34,7 @@ const (
 	PermTarget       Permission = "targets.issue"    // issue and cancel targeting orders (布控)
 	PermDispatch     Permission = "targets.dispatch" // send teams and patrols to orders and alerts
 	PermInspect      Permission = "targets.inspect"  // accept, arrive, photograph and report inspections
+	PermCluster      Permission = "cluster.read"     // the cluster's nodes, partitions and lag
 )
 
 // rolePermissions separates duties as MLPS level 3 asks (三权分立): the system administrator
@@ -41,7 +42,7 @@ const (
 // administrators' accounts, the audit administrator alone reads the audit, and nobody can
 // change it.
 var rolePermissions = map[string][]Permission{
-	RoleAdmin:        {PermView, PermTrack, PermSearch, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsersRead, PermUsers, PermWebhooks},
+	RoleAdmin:        {PermView, PermTrack, PermSearch, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsersRead, PermUsers, PermWebhooks, PermCluster},
 	RoleSecurity:     {PermUsersRead, PermRoles},
 	RoleAuditor:      {PermAudit},
 	RoleCommand:      {PermView, PermTrack, PermHandleAlerts, PermDeclarations, PermGate, PermTarget, PermDispatch, PermInspect},

@@ -78,7 +78,16 @@ type vstate struct {
 	id                string
 	kind, plate, card string
 	decls             []*decl
+	// resident cars: the deadline of the inbound declaration, which outlives it
+	deadline     time.Time
+	deadlineDecl string
 
+	followed
+}
+
+// followed is what the rules learned from a vehicle's fixes, timers and gate reads: Forget
+// drops it when another process takes the vehicle over, and replay rebuilds it.
+type followed struct {
 	hasLast  bool
 	last     point     // newest valid fix the rules followed (the pipeline's state counts others too)
 	lastRecv time.Time // when the rules saw the newest fix, on the Now clock the timer judges by
@@ -99,10 +108,8 @@ type vstate struct {
 	lostKey string
 
 	// resident cars: in China since entered, until deadline
-	entered      bool
-	deadline     time.Time
-	deadlineDecl string
-	overKey      string
+	entered bool
+	overKey string
 
 	// Stops outside allowed zones, for meetings: the current one and those that ended lately,
 	// so that a meeting is found even when no timer check fell while both vehicles stood.

@@ -78,6 +78,9 @@ type Config struct {
 	TruckKmh float64
 	// History is how many recent fixes per vehicle are kept to place late fixes (default 32).
 	History int
+	// Owns says whether this process evaluates the vehicle: in a cluster each vehicle's
+	// partition has one owner, and only it runs the vehicle's timers. Nil: every vehicle.
+	Owns func(vehicleID string) bool
 }
 
 func (c *Config) defaults() {
@@ -208,6 +211,13 @@ func (e *Engine) Load(ctx context.Context) error {
 	if err := e.seedSOS(ctx); err != nil {
 		return err
 	}
+	e.Seed(latest)
+	return e.loadDrivers(ctx, ds)
+}
+
+// Seed gives vehicles their newest stored fix (signal loss, the gap to the next fix, the
+// e-seals' state) where the rules know none newer.
+func (e *Engine) Seed(latest []tracker.Fix) {
 	for _, f := range latest {
 		vs := e.vehicles.Get(f.VehicleID)
 		vs.Lock()
@@ -225,7 +235,26 @@ func (e *Engine) Load(ctx context.Context) error {
 		}
 		vs.Unlock()
 	}
-	return e.loadDrivers(ctx, ds)
+}
+
+// Forget drops what the rules learned from the fixes of the vehicles match selects (the
+// registry's facts and the declarations stay), with the pipeline's and the geofence engine's
+// state of them: in a cluster, the vehicles of a partition another process owned meanwhile,
+// whose state is rebuilt by replaying their fixes.
+func (e *Engine) Forget(match func(vehicleID string) bool) {
+	for _, vs := range e.vehicles.Append(nil) {
+		if !match(vs.id) {
+			continue
+		}
+		vs.Lock()
+		vs.followed = followed{}
+		vs.VehicleState.Reset()
+		for i, d := range vs.decls {
+			vs.decls[i] = &decl{Declaration: d.Declaration, widthM: d.widthM, grace: d.grace}
+		}
+		vs.Unlock()
+		e.cfg.Engine.Forget(vs.id)
+	}
 }
 
 // ZonesChanged takes a new zone set (the border decides which stops concern customs).

@@ -22,6 +22,9 @@ func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 	var stopped []stopInfo
 	var late tracker.Outcome // replays of blind-area uploads that stopped short of their gap's end
 	for _, vs := range e.vehicles.Append(nil) {
+		if e.cfg.Owns != nil && !e.cfg.Owns(vs.id) {
+			continue
+		}
 		vs.Lock()
 		if len(vs.gaps) > 0 {
 			if err := e.settleLate(ctx, vs, &late); err != nil {

@@ -1,0 +1,359 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+
+	"github.com/borderwatch/borderwatch/cluster/clustertest"
+	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/pgstore"
+	"github.com/borderwatch/borderwatch/tracker/rules"
+)
+
+// testZone is a control zone the test vehicles drive through: one enter and one exit each.
+var testZone = geofence.Zone{ID: "cz-test", Name: "test control zone", Kind: geofence.KindControlZone,
+	Geometry: orb.Polygon{{{111.90, 43.60}, {112.00, 43.60}, {112.00, 43.70}, {111.90, 43.70}, {111.90, 43.60}}}}
+
+// testBorder is crossed by the test vehicles at their 31st fix, outside every port: one alert
+// each (border_crossing_outside_port), raised around the moment the first tracker is cut off.
+var testBorder = geofence.Zone{ID: "border-test", Name: "test border", Kind: geofence.KindBorder,
+	Geometry: orb.LineString{{111.911, 43.55}, {111.911, 43.70}}}
+
+// trackerNode is one tracker process of the test: its own NATS connection, geofence engine,
+// rules, pipeline and tracker, over the shared PostgreSQL store.
+type trackerNode struct {
+	name   string
+	conn   *Conn
+	pipe   *tracker.Pipeline
+	replay *tracker.Pipeline
+	tr     *Tracker
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startTracker(t testing.TB, urls, name string, st *pgstore.Store) *trackerNode {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", name)
+	}
+	conn, err := Dial(ctx, Config{URLs: urls, Node: name, Roles: []string{RoleTracker}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := geofence.NewEmbedded(geofence.Options{})
+	if err := eng.SetZones(ctx, []geofence.Zone{testZone, testBorder}); err != nil {
+		t.Fatal(err)
+	}
+	n := &trackerNode{name: name, conn: conn, done: make(chan struct{})}
+	rl := rules.New(rules.Config{Engine: eng, Store: st, Logger: log, Owns: func(id string) bool { return n.tr.Owns(id) }})
+	if err := rl.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: rl, Publisher: NewLivePublisher(conn), Logger: log})
+	n.replay = NewReplay(rl, log)
+	n.tr = NewTracker(conn, TrackerConfig{Pipeline: n.pipe, Replay: n.replay, State: RulesState{Rules: rl, Pipeline: n.pipe}, Store: st})
+	runCtx, cancel := context.WithCancel(ctx)
+	n.cancel = cancel
+	go conn.Heartbeat(runCtx, n.tr)
+	go func() {
+		defer close(n.done)
+		n.tr.Run(runCtx)
+	}()
+	t.Cleanup(n.stop)
+	return n
+}
+
+// crash cuts the node off as kill -9 would: its NATS connection drops without a word (no lease
+// freed, no batch acknowledged) and its pipeline stops taking fixes.
+func (n *trackerNode) crash() {
+	n.conn.nc.Close()
+	n.pipe.Close()
+}
+
+func (n *trackerNode) stop() {
+	n.cancel()
+	<-n.done
+	n.pipe.Close()
+	n.replay.Close()
+	n.conn.Close()
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(string(b))
+	return len(b), nil
+}
+
+// owners reads who holds each partition's lease.
+func owners(t *testing.T, c *Conn) map[int]string {
+	t.Helper()
+	out := map[int]string{}
+	for p := range c.cfg.Partitions {
+		if e, err := c.leases.Get(context.Background(), leaseKey(p)); err == nil {
+			out[p] = string(e.Value())
+		}
+	}
+	return out
+}
+
+// waitOwned waits until every partition is held by one of names, and returns how long it took.
+func waitOwned(t *testing.T, c *Conn, names ...string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		o := owners(t, c)
+		ok := len(o) == c.cfg.Partitions
+		for _, v := range o {
+			found := false
+			for _, n := range names {
+				found = found || v == n
+			}
+			ok = ok && found
+		}
+		if ok {
+			return time.Since(start)
+		}
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("partitions not owned by %v after 60 s: %v", names, o)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// drive sends each vehicle's fixes through the gateway as a terminal would: one at a time, the
+// next only once the previous is acknowledged; an unacknowledged fix is resent. It returns the
+// acknowledged fixes.
+func drive(ctx context.Context, t *testing.T, gw *Gateway, vehicles, steps int, t0 time.Time, tick func(step int)) [][]tracker.Fix {
+	acked := make([][]tracker.Fix, vehicles)
+	var wg sync.WaitGroup
+	var stepMu sync.Mutex
+	stepDone := make([]int, steps)
+	for v := range vehicles {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range steps {
+				f := tracker.Fix{
+					VehicleID: fmt.Sprintf("veh-%03d", v), DeviceID: fmt.Sprintf("dev-%03d", v), Protocol: "jt808",
+					Time: t0.Add(time.Duration(i) * 10 * time.Second),
+					Lat:  43.61 + float64(v)*0.001, Lon: 111.85 + float64(i)*0.002, SpeedKmh: 60, Valid: true,
+				}
+				for {
+					err := gw.Submit(ctx, []tracker.Fix{f})
+					if err == nil {
+						break
+					}
+					if ctx.Err() != nil {
+						return
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+				acked[v] = append(acked[v], f)
+				stepMu.Lock()
+				stepDone[i]++
+				last := stepDone[i] == vehicles
+				stepMu.Unlock()
+				if last && tick != nil {
+					tick(i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return acked
+}
+
+// checkStored checks that every acknowledged fix is stored exactly once, in each vehicle's time
+// order, none marked late, and that each vehicle entered and left the zone once.
+func checkStored(t *testing.T, dbURL string, acked [][]tracker.Fix) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	total := 0
+	for _, fs := range acked {
+		total += len(fs)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	var stored int
+	for {
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM fixes`).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if stored >= total || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if stored != total {
+		t.Errorf("%d fixes stored, %d acknowledged", stored, total)
+	}
+	var dups int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM (SELECT device_id, device_time FROM fixes GROUP BY 1, 2 HAVING count(*) > 1) d`).Scan(&dups); err != nil {
+		t.Fatal(err)
+	}
+	if dups != 0 {
+		t.Errorf("%d fixes stored more than once", dups)
+	}
+	for _, fs := range acked {
+		if len(fs) == 0 {
+			continue
+		}
+		rows, err := db.Query(ctx, `SELECT device_time, late FROM fixes WHERE vehicle_id = $1 ORDER BY id`, fs[0].VehicleID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var times []time.Time
+		var late int
+		for rows.Next() {
+			var ts time.Time
+			var l bool
+			if err := rows.Scan(&ts, &l); err != nil {
+				t.Fatal(err)
+			}
+			times = append(times, ts)
+			if l {
+				late++
+			}
+		}
+		rows.Close()
+		if len(times) != len(fs) {
+			t.Errorf("%s: %d fixes stored, %d acknowledged", fs[0].VehicleID, len(times), len(fs))
+		}
+		for i := 1; i < len(times); i++ {
+			if !times[i].After(times[i-1]) {
+				t.Errorf("%s: stored out of order: %v after %v", fs[0].VehicleID, times[i], times[i-1])
+				break
+			}
+		}
+		if late > 0 {
+			t.Errorf("%s: %d fixes marked late although sent in order", fs[0].VehicleID, late)
+		}
+		var enters, exits int
+		if err := db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE type = 'zone_enter'), count(*) FILTER (WHERE type = 'zone_exit')
+			FROM events WHERE vehicle_id = $1 AND zone_id = $2`, fs[0].VehicleID, testZone.ID).Scan(&enters, &exits); err != nil {
+			t.Fatal(err)
+		}
+		var raised, changes int
+		if err := db.QueryRow(ctx, `SELECT count(DISTINCT alert_id), count(*) FROM alert_outbox WHERE vehicle_id = $1 AND type = $2`,
+			fs[0].VehicleID, tracker.AlertBorderCrossingOutsidePort).Scan(&raised, &changes); err != nil {
+			t.Fatal(err)
+		}
+		if raised != 1 || changes != 1 {
+			t.Errorf("%s: border crossing raised as %d alerts with %d changes sent to webhooks, want one raised once", fs[0].VehicleID, raised, changes)
+		}
+		if enters != 1 || exits != 1 {
+			var evs []string
+			rows, _ := db.Query(ctx, `SELECT e.type || ' ' || e.time::text || ' fix ' || coalesce(e.fix_id::text, '-') FROM events e WHERE vehicle_id = $1 ORDER BY id`, fs[0].VehicleID)
+			for rows.Next() {
+				var e string
+				rows.Scan(&e)
+				evs = append(evs, e)
+			}
+			rows.Close()
+			t.Errorf("%s (partition %d): %d zone_enter and %d zone_exit events, want one each: %v", fs[0].VehicleID, Partition(fs[0].VehicleID, 64), enters, exits, evs)
+		}
+	}
+}
+
+// startCluster starts three NATS servers and opens a new PostgreSQL database holding testZone.
+func startCluster(tb testing.TB) (*clustertest.NATS, *pgstore.Store, string) {
+	tb.Helper()
+	nats := clustertest.StartNATS(tb, 3)
+	dbURL := clustertest.PostgresURL(tb)
+	st, err := pgstore.Open(context.Background(), dbURL, pgstore.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	if _, err := st.PutZones(context.Background(), []geofence.Zone{testZone, testBorder}); err != nil {
+		tb.Fatal(err)
+	}
+	return nats, st, dbURL
+}
+
+func TestTrackerFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node NATS cluster")
+	}
+	nats, st, dbURL := startCluster(t)
+	ctx := context.Background()
+	a := startTracker(t, nats.URLs(), "A", st)
+	b := startTracker(t, nats.URLs(), "B", st)
+	c := startTracker(t, nats.URLs(), "C", st)
+	gwConn, err := Dial(ctx, Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleGateway}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gwConn.Close()
+	took := waitOwned(t, gwConn, "A", "B", "C")
+	t.Logf("64 partitions owned in %v", took)
+
+	const vehicles, steps = 24, 90 // each drives through the zone (lon 111.90–112.00) at step 25–75
+	gw := NewGateway(gwConn, nil)
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	var killC, killB sync.Once
+	var failoverC, failoverB time.Duration
+	acked := drive(ctx, t, gw, vehicles, steps, t0, func(step int) {
+		switch step {
+		case 30: // mid-zone: the vehicles inside are C's state
+			killC.Do(func() {
+				c.crash()
+				failoverC = waitOwned(t, gwConn, "A", "B")
+			})
+		case 60:
+			killB.Do(func() {
+				b.crash()
+				failoverB = waitOwned(t, gwConn, "A")
+			})
+		}
+	})
+	t.Logf("C's partitions moved in %v, B's in %v", failoverC, failoverB)
+	checkStored(t, dbURL, acked)
+	if ps, _ := a.tr.Owned(); len(ps) != 64 {
+		t.Errorf("A owns %d partitions, want all 64", len(ps))
+	}
+}
+
+// TestNATSNodeLoss kills one NATS server of three while terminals stream: the gateway's
+// publications in flight fail (nothing acknowledged), the terminals resend, and every
+// acknowledged fix is stored once, in order.
+func TestNATSNodeLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node NATS cluster")
+	}
+	nats, st, dbURL := startCluster(t)
+	ctx := context.Background()
+	startTracker(t, nats.URLs(), "A", st)
+	startTracker(t, nats.URLs(), "B", st)
+	// The gateway is connected to the server that dies: its reconnection is part of the test.
+	gwConn, err := Dial(ctx, Config{URLs: strings.Split(nats.URLs(), ",")[0], Node: "G", Roles: []string{RoleGateway}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gwConn.Close()
+	waitOwned(t, gwConn, "A", "B")
+	var once sync.Once
+	acked := drive(ctx, t, NewGateway(gwConn, nil), 24, 90, time.Now().Add(-time.Hour).Truncate(time.Second), func(step int) {
+		if step == 30 {
+			once.Do(func() { nats.Kill(0) })
+		}
+	})
+	checkStored(t, dbURL, acked)
+}

@@ -1,0 +1,136 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// live is one commit's output as it travels to the api nodes.
+type live struct {
+	Fixes  []tracker.Fix   `json:"fixes,omitempty"`
+	Events []tracker.Event `json:"events,omitempty"`
+	Alerts []tracker.Alert `json:"alerts,omitempty"`
+}
+
+// LivePublisher is a tracker's tracker.Publisher: what its pipeline committed goes to every
+// api node on core NATS (at most once: a node that misses an update reads it from the store).
+type LivePublisher struct{ c *Conn }
+
+// NewLivePublisher returns the publisher of c.
+func NewLivePublisher(c *Conn) *LivePublisher { return &LivePublisher{c: c} }
+
+var _ tracker.Publisher = (*LivePublisher)(nil)
+
+// Publish sends the commit's output; it does not block (NATS buffers while reconnecting).
+func (l *LivePublisher) Publish(fixes []tracker.Fix, events []tracker.Event, alerts []tracker.Alert) {
+	b, err := json.Marshal(live{Fixes: fixes, Events: events, Alerts: alerts})
+	if err == nil {
+		err = l.c.nc.Publish(liveSubject, b)
+	}
+	if err != nil {
+		l.c.m.liveDropped.Inc()
+		l.c.log.Debug("live update not published", "err", err)
+	}
+}
+
+// SubscribeLive hands every tracker's committed output to p (the api node's hub and risk
+// ranking) until ctx ends.
+func (c *Conn) SubscribeLive(ctx context.Context, p tracker.Publisher) error {
+	sub, err := c.nc.Subscribe(liveSubject, func(m *nats.Msg) {
+		var l live
+		if err := json.Unmarshal(m.Data, &l); err != nil {
+			c.log.Warn("skipping a live update that does not decode", "err", err)
+			return
+		}
+		p.Publish(l.Fixes, l.Events, l.Alerts)
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: live subscription: %w", err)
+	}
+	// The hub may be slow to take a burst: let it queue rather than drop.
+	sub.SetPendingLimits(-1, 256<<20)
+	go func() {
+		<-ctx.Done()
+		sub.Unsubscribe()
+	}()
+	return nil
+}
+
+// Changes receives the registry's and the zones' changes made on any node.
+type Changes struct {
+	Zones       func(ctx context.Context) // reload the zones from the store
+	Declaration func(ctx context.Context, d tracker.Declaration)
+	Vehicle     func(ctx context.Context, v tracker.Vehicle)
+}
+
+// nodeHeader names the node a change notice comes from: it applied the change itself.
+const nodeHeader = "Bw-Node"
+
+func (c *Conn) notice(kind string, data []byte) error {
+	m := nats.NewMsg(changePrefix + kind)
+	m.Header.Set(nodeHeader, c.cfg.Node)
+	m.Data = data
+	return c.nc.PublishMsg(m)
+}
+
+// ZonesChanged tells the other nodes that the zones changed; each reloads them from the store.
+func (c *Conn) ZonesChanged([]geofence.Zone) error { return c.notice("zones", nil) }
+
+// DeclarationChanged tells the other nodes of a new, changed or closed declaration.
+func (c *Conn) DeclarationChanged(d tracker.Declaration) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return c.notice("declaration", b)
+}
+
+// VehicleChanged tells the other nodes of a registry edit.
+func (c *Conn) VehicleChanged(v tracker.Vehicle) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.notice("vehicle", b)
+}
+
+// SubscribeChanges hands the changes made on the other nodes to h until ctx ends.
+func (c *Conn) SubscribeChanges(ctx context.Context, h Changes) error {
+	sub, err := c.nc.Subscribe(changePrefix+"*", func(m *nats.Msg) {
+		if m.Header.Get(nodeHeader) == c.cfg.Node {
+			return
+		}
+		switch m.Subject {
+		case changePrefix + "zones":
+			h.Zones(ctx)
+		case changePrefix + "declaration":
+			var d tracker.Declaration
+			if err := json.Unmarshal(m.Data, &d); err != nil {
+				c.log.Warn("skipping a declaration change that does not decode", "err", err)
+				return
+			}
+			h.Declaration(ctx, d)
+		case changePrefix + "vehicle":
+			var v tracker.Vehicle
+			if err := json.Unmarshal(m.Data, &v); err != nil {
+				c.log.Warn("skipping a vehicle change that does not decode", "err", err)
+				return
+			}
+			h.Vehicle(ctx, v)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: change subscription: %w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		sub.Unsubscribe()
+	}()
+	return nil
+}

@@ -1,0 +1,789 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// Store is what a tracker reads of the shared store when it takes a partition over.
+type Store interface {
+	LatestFixes(ctx context.Context) ([]tracker.Fix, error)
+	Track(ctx context.Context, vehicleID string, from, to time.Time) ([]tracker.Fix, error)
+}
+
+// State is the process's per-vehicle state (the pipeline's and the rules'), which a tracker
+// drops for the vehicles of a partition it takes over and rebuilds.
+type State interface {
+	// Forget drops the state of the vehicles match selects.
+	Forget(match func(vehicleID string) bool)
+	// Seed gives vehicles their newest stored fix.
+	Seed(fixes []tracker.Fix)
+}
+
+// TrackerConfig configures a Tracker.
+type TrackerConfig struct {
+	// Pipeline evaluates, stores and publishes: Submit returns once the fixes are durable.
+	Pipeline tracker.Sink
+	// Replay evaluates without storing (a pipeline over the same evaluator whose commits go
+	// nowhere): the fixes the previous owner stored rebuild the vehicles' state through it.
+	Replay tracker.Sink
+	State  State
+	Store  Store
+	// Batch is how many messages are fetched, evaluated and acknowledged at once (default 256).
+	Batch int
+}
+
+// Tracker owns partitions: it holds a lease on each in a JetStream bucket, renewed while it
+// lives; a partition whose lease expired (its owner died) or is free (its owner left) is taken
+// by a tracker under its fair share. For each partition it owns, it evaluates and stores the
+// fixes in stream order and acknowledges them once stored.
+//
+// Taking a partition over: the durable consumer of the partition is read for its ack floor
+// (every fix up to it is stored) and deleted, which also cuts off a previous owner still
+// running; the partition's vehicles are forgotten; the fixes of the last ReplayWindow up to the
+// floor are replayed through Replay to rebuild their state; vehicles without a replayed fix
+// are seeded with their newest stored fix; then a new consumer starts after the floor. Fixes
+// between the floor and the stream's end at that moment may have been stored by the previous
+// owner before it died: each such message is looked up in the store, replayed if stored and
+// processed if not. The store also refuses a fix it holds (same device and device time), so
+// a fix is stored once whatever happens.
+type Tracker struct {
+	c   *Conn
+	cfg TrackerConfig
+
+	mu    sync.Mutex
+	owned map[int]*ownership
+	// stopping holds the partitions lost whose goroutine may still be ending its batch.
+	stopping map[int]chan struct{}
+	owns     []atomic.Bool // by partition: the vehicles whose timers run here
+}
+
+type ownership struct {
+	rev     uint64
+	renewed time.Time
+	cancel  context.CancelFunc
+	done    chan struct{}
+	ready   atomic.Bool
+	lag     atomic.Uint64
+	// releasing: given up (fair share, shutdown), renewed until its batch is acknowledged.
+	releasing bool
+}
+
+// NewTracker returns a tracker; Run takes partitions.
+func NewTracker(c *Conn, cfg TrackerConfig) *Tracker {
+	if cfg.Batch == 0 {
+		cfg.Batch = 256
+	}
+	return &Tracker{c: c, cfg: cfg, owned: map[int]*ownership{}, stopping: map[int]chan struct{}{}, owns: make([]atomic.Bool, c.cfg.Partitions)}
+}
+
+// Owns reports whether this process evaluates the vehicle now: rules.Config.Owns.
+func (t *Tracker) Owns(vehicleID string) bool {
+	return t.owns[Partition(vehicleID, t.c.cfg.Partitions)].Load()
+}
+
+// Owned returns the partitions held, in order, and their consumers' lag (messages not yet
+// acknowledged).
+func (t *Tracker) Owned() ([]int, uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ps := make([]int, 0, len(t.owned))
+	var lag uint64
+	for p, o := range t.owned {
+		if !o.releasing {
+			ps = append(ps, p)
+			lag += o.lag.Load()
+		}
+	}
+	slices.Sort(ps)
+	return ps, lag
+}
+
+// Run takes, renews and serves partitions until ctx ends, then finishes the batches under way
+// and frees its leases for the others to take at once.
+func (t *Tracker) Run(ctx context.Context) {
+	// Trackers started together first hear of each other, so that each takes its share instead
+	// of the first taking everything and giving most of it away again.
+	if !sleep(ctx, heartbeatEvery) {
+		return
+	}
+	every := t.c.cfg.LeaseTTL / 3
+	renewing := make(chan struct{})
+	go func() {
+		// Renewals run on their own: a slow round (the store, NATS under load) must not let
+		// the leases expire.
+		defer close(renewing)
+		for sleep(ctx, every) {
+			t.renew(ctx)
+		}
+	}()
+	defer func() { <-renewing }()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		t.round(ctx)
+		select {
+		case <-ctx.Done():
+			t.releaseAll()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// renew renews every lease held, all at once: one slow answer must not let the others expire.
+// A lease taken by another, expired, or not renewed for half its life is lost: its partition
+// stops before another tracker can take it.
+func (t *Tracker) renew(ctx context.Context) {
+	type held struct {
+		p   int
+		o   *ownership
+		rev uint64
+		err error
+	}
+	t.mu.Lock()
+	leases := make([]held, 0, len(t.owned))
+	for p, o := range t.owned {
+		leases = append(leases, held{p: p, o: o, rev: o.rev})
+	}
+	t.mu.Unlock()
+	rctx, cancel := context.WithTimeout(ctx, t.c.cfg.LeaseTTL/3)
+	var wg sync.WaitGroup
+	for i := range leases {
+		l := &leases[i]
+		wg.Go(func() {
+			rev, err := t.c.leases.Update(rctx, leaseKey(l.p), []byte(t.c.cfg.Node), l.rev)
+			if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+				// An earlier renewal whose answer timed out may have landed: the lease is still
+				// this tracker's if it names it.
+				if e, gerr := t.c.leases.Get(rctx, leaseKey(l.p)); gerr == nil && string(e.Value()) == t.c.cfg.Node {
+					rev, err = t.c.leases.Update(rctx, leaseKey(l.p), []byte(t.c.cfg.Node), e.Revision())
+				}
+			}
+			l.rev, l.err = rev, err
+		})
+	}
+	wg.Wait()
+	cancel()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, l := range leases {
+		o := l.o
+		if t.owned[l.p] != o {
+			continue // released meanwhile
+		}
+		switch err := l.err; {
+		case err == nil:
+			o.rev, o.renewed = l.rev, time.Now()
+		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyExists), time.Since(o.renewed) > t.c.cfg.LeaseTTL/2:
+			t.c.log.Warn("partition lease lost", "partition", l.p, "err", err)
+			t.owns[l.p].Store(false)
+			o.cancel()
+			delete(t.owned, l.p)
+			t.stopping[l.p] = o.done
+			t.c.m.changes.WithLabelValues("lost").Inc()
+			t.c.m.lag.WithLabelValues(fmt.Sprint(l.p)).Set(0)
+		default:
+			t.c.log.Warn("partition lease not renewed; retrying", "partition", l.p, "err", err)
+		}
+	}
+}
+
+// round gives up partitions above the fair share and takes free ones below it. It never waits
+// for a partition's batch under way: a partition given up is renewed until its batch is
+// acknowledged, then freed (finishRelease).
+func (t *Tracker) round(ctx context.Context) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	serving := 0
+	for _, o := range t.owned {
+		if !o.releasing {
+			serving++
+		}
+	}
+	t.c.m.owned.Set(float64(serving))
+	if ctx.Err() != nil {
+		return
+	}
+	share := t.fairShare(ctx, serving)
+	for p, o := range t.owned {
+		if serving <= share {
+			break
+		}
+		if !o.releasing && o.ready.Load() {
+			t.c.log.Info("releasing a partition above the fair share", "partition", p, "serving", serving, "share", share)
+			o.releasing = true
+			t.owns[p].Store(false)
+			o.cancel()
+			serving--
+			go t.finishRelease(p, o)
+		}
+	}
+	if serving >= share {
+		return
+	}
+	taken := t.takenPartitions(ctx)
+	if taken == nil {
+		return
+	}
+	var latest []tracker.Fix
+	var latestRead bool
+	n := t.c.cfg.Partitions
+	first := Partition(t.c.cfg.Node, n) // trackers start at different places: fewer collisions
+	for i := 0; i < n && serving < share; i++ {
+		p := (first + i) % n
+		if taken[p] || t.owned[p] != nil {
+			continue
+		}
+		if done, ok := t.stopping[p]; ok {
+			select {
+			case <-done:
+				delete(t.stopping, p)
+			default:
+				continue // its last batch is still being given up
+			}
+		}
+		rev, err := t.c.leases.Create(ctx, leaseKey(p), []byte(t.c.cfg.Node))
+		if err != nil {
+			continue // another tracker was faster
+		}
+		if !latestRead {
+			if latest, err = t.cfg.Store.LatestFixes(ctx); err != nil {
+				t.c.log.Warn("taking partitions over: reading the newest fixes", "err", err)
+			}
+			latestRead = true
+		}
+		t.start(p, rev, latest)
+		serving++
+	}
+	t.c.m.owned.Set(float64(serving))
+}
+
+// fairShare is the partitions each live tracker should own: all of them divided by the
+// trackers announced in the node bucket, rounded up. serving is how many this one serves.
+func (t *Tracker) fairShare(ctx context.Context, serving int) int {
+	nodes, err := t.c.nodeList(ctx)
+	if err != nil {
+		return serving // keep what is held; take nothing new
+	}
+	trackers := 0
+	self := false
+	for _, nd := range nodes {
+		if slices.Contains(nd.Roles, RoleTracker) {
+			trackers++
+			self = self || nd.Node == t.c.cfg.Node
+		}
+	}
+	if !self {
+		trackers++ // not announced yet
+	}
+	return (t.c.cfg.Partitions + trackers - 1) / trackers
+}
+
+// takenPartitions marks the partitions with a live lease; nil when the bucket cannot be read.
+func (t *Tracker) takenPartitions(ctx context.Context) []bool {
+	taken := make([]bool, t.c.cfg.Partitions)
+	keys, err := t.c.leases.ListKeys(ctx)
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return taken
+	}
+	if err != nil {
+		return nil
+	}
+	for k := range keys.Keys() {
+		if p, ok := leasePartition(k, len(taken)); ok {
+			taken[p] = true
+		}
+	}
+	return taken
+}
+
+// start serves partition p, whose lease is at revision rev; t.mu held.
+func (t *Tracker) start(p int, rev uint64, latest []tracker.Fix) {
+	ctx, cancel := context.WithCancel(context.Background())
+	o := &ownership{rev: rev, renewed: time.Now(), cancel: cancel, done: make(chan struct{})}
+	t.owned[p] = o
+	t.c.m.changes.WithLabelValues("acquired").Inc()
+	go t.serve(ctx, p, o, t.consumerName(p, rev), latest)
+}
+
+// finishRelease frees p's lease once its batch under way is acknowledged; round renews the
+// lease meanwhile.
+func (t *Tracker) finishRelease(p int, o *ownership) {
+	<-o.done
+	t.mu.Lock()
+	rev := o.rev
+	if t.owned[p] != o {
+		t.mu.Unlock()
+		return // lost meanwhile
+	}
+	delete(t.owned, p)
+	t.mu.Unlock()
+	t.c.m.changes.WithLabelValues("released").Inc()
+	t.c.m.lag.WithLabelValues(fmt.Sprint(p)).Set(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := t.c.leases.Delete(ctx, leaseKey(p), jetstream.LastRevision(rev)); err != nil {
+		t.c.log.Warn("freeing a partition lease (it expires by itself)", "partition", p, "err", err)
+		return
+	}
+	t.c.log.Info("partition released", "partition", p)
+}
+
+// releaseAll gives every partition up at shutdown: the batches under way are acknowledged,
+// then the leases freed, so that the other trackers take them at once.
+func (t *Tracker) releaseAll() {
+	t.mu.Lock()
+	var wg sync.WaitGroup
+	for p, o := range t.owned {
+		t.owns[p].Store(false)
+		o.cancel()
+		if !o.releasing {
+			o.releasing = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t.finishRelease(p, o)
+			}()
+		}
+	}
+	t.mu.Unlock()
+	wg.Wait()
+	t.mu.Lock()
+	for _, o := range t.owned { // releases started by round
+		t.mu.Unlock()
+		<-o.done
+		t.mu.Lock()
+	}
+	t.mu.Unlock()
+}
+
+// consumerPrefix begins the names of partition p's consumers.
+func consumerPrefix(p int) string { return fmt.Sprintf("bw-p%d-", p) }
+
+// consumerName is the consumer of partition p for the ownership whose lease began at revision
+// rev: each owner has its own, so that deleting the previous one cuts that owner off (a
+// consumer of the same name made again would serve both).
+func (t *Tracker) consumerName(p int, rev uint64) string {
+	// A consumer's name may not hold dots, wildcards or spaces; a host name may.
+	node := strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, t.c.cfg.Node)
+	return fmt.Sprintf("%s%s-%d", consumerPrefix(p), node, rev)
+}
+
+// serve takes partition p over, with its own consumer name, and processes its fixes until ctx ends.
+func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, latest []tracker.Fix) {
+	defer close(o.done)
+	log := t.c.log.With("partition", p)
+	var (
+		cons            jetstream.Consumer
+		next, uncertain uint64
+		err             error
+	)
+	for {
+		start := time.Now()
+		cons, next, uncertain, err = t.takeOver(ctx, p, name, latest)
+		if err == nil {
+			t.c.m.takeoverSecs.Observe(time.Since(start).Seconds())
+			log.Info("partition taken over", "took", time.Since(start).Round(time.Millisecond), "from", next, "uncertain_until", uncertain)
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("taking a partition over failed; retrying", "err", err)
+		if !sleep(ctx, time.Second) {
+			return
+		}
+	}
+	t.owns[p].Store(true)
+	o.ready.Store(true)
+	// processed is the stream sequence of the last message stored; delivered the consumer's
+	// sequence of the last delivery, to tell a lost delivery (a gap) from a slow one.
+	processed, delivered := next-1, uint64(0)
+	pause := time.Duration(0)
+	restart := func(why string, err error) bool {
+		pause = min(max(2*pause, 100*time.Millisecond), 2*time.Second)
+		log.Warn("partition consumer restarted after the last fix processed", "why", why, "err", err, "from", processed+1, "retry_in", pause)
+		if !sleep(ctx, pause) {
+			return false
+		}
+		// Only while the lease is this tracker's: another owner's consumer is not ours to reset.
+		if e, err := t.c.leases.Get(ctx, leaseKey(p)); err != nil || string(e.Value()) != t.c.cfg.Node {
+			log.Warn("partition lease not held; stopping", "err", err)
+			return false
+		}
+		c, err := t.restartConsumer(ctx, p, name, processed+1)
+		if err != nil {
+			log.Warn("restarting the partition consumer", "err", err)
+			return ctx.Err() == nil
+		}
+		cons, delivered = c, 0
+		return true
+	}
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(t.cfg.Batch, jetstream.FetchMaxWait(500*time.Millisecond))
+		if err != nil {
+			if ctx.Err() != nil || !restart("fetch failed", err) {
+				return
+			}
+			continue
+		}
+		var msgs []jetstream.Msg
+		gap := false
+		for m := range batch.Messages() {
+			md, err := m.Metadata()
+			if err != nil || md.Sequence.Consumer != delivered+1 || md.Sequence.Stream <= processed {
+				gap = true // drained, not processed: the batch's messages must all be read
+				continue
+			}
+			delivered = md.Sequence.Consumer
+			if !gap {
+				msgs = append(msgs, m)
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoHeartbeat) {
+			log.Debug("fetch ended", "err", err)
+		}
+		if len(msgs) > 0 {
+			pause = 0
+			if err := t.process(ctx, msgs, &uncertain); err != nil {
+				return // ctx ended: nothing more is acknowledged; the next owner redoes the batch
+			}
+			last := msgs[len(msgs)-1]
+			md, _ := last.Metadata()
+			processed = md.Sequence.Stream
+			// AckAll: the last message acknowledges the batch. Waiting for the server's answer
+			// keeps the ack floor exact for whoever takes the partition next.
+			if err := last.DoubleAck(ctx); err != nil {
+				log.Warn("acknowledging fixes (they are stored; redelivered ones are recognised)", "err", err)
+			}
+			o.lag.Store(md.NumPending)
+			t.c.m.lag.WithLabelValues(fmt.Sprint(p)).Set(float64(md.NumPending))
+		} else if !gap {
+			o.lag.Store(0)
+			t.c.m.lag.WithLabelValues(fmt.Sprint(p)).Set(0)
+		}
+		if gap && (ctx.Err() != nil || !restart("a delivery was lost or repeated", nil)) {
+			return
+		}
+	}
+}
+
+// takeOver prepares partition p: see Tracker. It returns the new consumer, the stream sequence
+// it starts at, and the last stream sequence the previous owner may have stored.
+func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tracker.Fix) (jetstream.Consumer, uint64, uint64, error) {
+	stream := t.c.stream
+	subj := fixSubject(p)
+	// The previous owners' consumers: where they got to, then gone.
+	var floor uint64
+	names := stream.ConsumerNames(ctx)
+	var previous []string
+	for n := range names.Name() {
+		if strings.HasPrefix(n, consumerPrefix(p)) {
+			previous = append(previous, n)
+		}
+	}
+	if err := names.Err(); err != nil {
+		return nil, 0, 0, fmt.Errorf("listing the previous consumers: %w", err)
+	}
+	for _, name := range previous {
+		old, err := stream.Consumer(ctx, name)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("reading the previous consumer: %w", err)
+		}
+		info := old.CachedInfo()
+		floor = max(floor, info.AckFloor.Stream)
+		if info.Config.OptStartSeq > 0 {
+			floor = max(floor, info.Config.OptStartSeq-1)
+		}
+		if err := stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, 0, 0, fmt.Errorf("deleting the previous consumer: %w", err)
+		}
+	}
+	inPart := func(id string) bool { return Partition(id, t.c.cfg.Partitions) == p }
+	t.cfg.State.Forget(inPart)
+	var uncertain uint64
+	if m, err := stream.GetLastMsgForSubject(ctx, subj); err == nil {
+		uncertain = m.Sequence
+	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, 0, 0, fmt.Errorf("reading the partition's last message: %w", err)
+	}
+	next, seen, err := t.replay(ctx, subj, floor, uncertain)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	// Seeded after the replay: a vehicle seeded first would take its replayed fixes as late.
+	var seed []tracker.Fix
+	for _, f := range latest {
+		if inPart(f.VehicleID) && !seen[f.VehicleID] {
+			seed = append(seed, f)
+		}
+	}
+	t.cfg.State.Seed(seed)
+	cons, err := t.createConsumer(ctx, p, name, next)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return cons, next, uncertain, nil
+}
+
+// createConsumer makes partition p's durable consumer, delivering from stream sequence start.
+func (t *Tracker) createConsumer(ctx context.Context, p int, name string, start uint64) (jetstream.Consumer, error) {
+	cons, err := t.c.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "BorderWatch tracker " + t.c.cfg.Node,
+		FilterSubject: fixSubject(p),
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   start,
+		AckPolicy:     jetstream.AckAllPolicy,
+		// One batch is in flight per partition, acknowledged once stored; a delivery lost on
+		// the way makes serve start the consumer again after what it processed.
+		AckWait:       5 * time.Minute,
+		MaxAckPending: 4 * t.cfg.Batch,
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the partition's consumer: %w", err)
+	}
+	return cons, nil
+}
+
+// restartConsumer starts p's consumer again right after the last message processed, when a
+// delivery may have been lost (a NATS server went away with it): with AckAll, acknowledging
+// what came after would acknowledge it unprocessed.
+func (t *Tracker) restartConsumer(ctx context.Context, p int, name string, start uint64) (jetstream.Consumer, error) {
+	if err := t.c.stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("deleting the partition's consumer: %w", err)
+	}
+	return t.createConsumer(ctx, p, name, start)
+}
+
+// replay feeds the partition's stored fixes to the Replay sink, from ReplayWindow ago (or the
+// floor, if older): every message up to floor, then those up to uncertain while the store holds
+// their fixes (the previous owner commits in order, so they are a prefix). It returns the
+// sequence to consume from and the vehicles it saw.
+func (t *Tracker) replay(ctx context.Context, subj string, floor, uncertain uint64) (uint64, map[string]bool, error) {
+	seen := map[string]bool{}
+	if uncertain <= floor {
+		return floor + 1, seen, nil
+	}
+	from := time.Now().Add(-t.c.cfg.ReplayWindow)
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &from}
+	oc, err := t.c.stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return 0, nil, fmt.Errorf("replay: %w", err)
+	}
+	next, first := floor+1, true
+	for {
+		batch, err := oc.Fetch(1024, jetstream.FetchMaxWait(500*time.Millisecond))
+		if err != nil {
+			return 0, nil, fmt.Errorf("replay: %w", err)
+		}
+		var fixes []tracker.Fix
+		restart, done, got := false, false, 0
+		for m := range batch.Messages() {
+			got++
+			if restart || done {
+				continue // drained: the batch's messages must all be read
+			}
+			md, err := m.Metadata()
+			if err != nil {
+				return 0, nil, fmt.Errorf("replay: %w", err)
+			}
+			seq := md.Sequence.Stream
+			if first && seq > floor+1 && floor > 0 {
+				// The window starts after the floor: what lies between is older than the
+				// window and was never processed. Start at the floor instead.
+				restart = true
+				continue
+			}
+			first = false
+			fs := t.decode(m)
+			if seq > floor {
+				stored := false
+				if seq <= uncertain {
+					if stored, err = t.allStored(ctx, fs); err != nil {
+						return 0, nil, err
+					}
+				}
+				if !stored {
+					done = true
+					continue
+				}
+			}
+			fixes = append(fixes, fs...)
+			next = seq + 1
+		}
+		for _, f := range fixes {
+			seen[f.VehicleID] = true
+		}
+		if err := t.submit(ctx, t.cfg.Replay, fixes); err != nil {
+			return 0, nil, err
+		}
+		t.c.m.replayed.Add(float64(len(fixes)))
+		if restart {
+			cfg.DeliverPolicy, cfg.OptStartTime, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, nil, floor+1
+			if oc, err = t.c.stream.OrderedConsumer(ctx, cfg); err != nil {
+				return 0, nil, fmt.Errorf("replay: %w", err)
+			}
+			first = false
+			continue
+		}
+		if done || got == 0 || next > uncertain {
+			return next, seen, nil
+		}
+	}
+}
+
+// process evaluates and stores the fixes of msgs in order. Messages up to uncertain that the
+// store already holds (the previous owner stored them and died before acknowledging) are
+// replayed instead; the first that it does not hold ends the uncertainty.
+func (t *Tracker) process(ctx context.Context, msgs []jetstream.Msg, uncertain *uint64) error {
+	var fresh []tracker.Fix
+	for _, m := range msgs {
+		fixes := t.decode(m)
+		if md, err := m.Metadata(); err == nil && md.Sequence.Stream <= *uncertain {
+			stored, err := t.allStored(ctx, fixes)
+			if err != nil {
+				return err
+			}
+			if !stored {
+				// The previous owner's writes are a prefix of the stream: none after this one.
+				*uncertain = 0
+			} else {
+				if err := t.submit(ctx, t.cfg.Pipeline, fresh); err != nil {
+					return err
+				}
+				fresh = fresh[:0]
+				if err := t.submit(ctx, t.cfg.Replay, fixes); err != nil {
+					return err
+				}
+				t.c.m.replayed.Add(float64(len(fixes)))
+				continue
+			}
+		}
+		fresh = append(fresh, fixes...)
+	}
+	if err := t.submit(ctx, t.cfg.Pipeline, fresh); err != nil {
+		return err
+	}
+	t.c.m.consumed.Add(float64(len(fresh)))
+	return nil
+}
+
+// allStored reports whether the store holds every fix (by device and device time); it asks
+// until ctx ends.
+func (t *Tracker) allStored(ctx context.Context, fixes []tracker.Fix) (bool, error) {
+	for len(fixes) > 0 {
+		v := fixes[0].VehicleID
+		from, to := fixes[0].Time, fixes[0].Time
+		for _, f := range fixes {
+			if f.VehicleID == v {
+				from, to = minTime(from, f.Time), maxTime(to, f.Time)
+			}
+		}
+		var track []tracker.Fix
+		for {
+			var err error
+			if track, err = t.cfg.Store.Track(ctx, v, from, to.Add(time.Microsecond)); err == nil {
+				break
+			}
+			t.c.log.Warn("looking up fixes the previous owner may have stored", "err", err)
+			if !sleep(ctx, time.Second) {
+				return false, ctx.Err()
+			}
+		}
+		have := map[string]bool{}
+		for _, f := range track {
+			have[f.DeviceID+"\x00"+f.Time.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)] = true
+		}
+		rest := fixes[:0:0]
+		for _, f := range fixes {
+			if f.VehicleID != v {
+				rest = append(rest, f)
+			} else if !have[f.DeviceID+"\x00"+f.Time.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)] {
+				return false, nil
+			}
+		}
+		fixes = rest
+	}
+	return true, nil
+}
+
+// submit hands fixes to sink until it takes them (a refusal for good counts) or ctx ends.
+func (t *Tracker) submit(ctx context.Context, sink tracker.Sink, fixes []tracker.Fix) error {
+	if len(fixes) == 0 {
+		return nil
+	}
+	pause := time.Duration(0)
+	for {
+		err := sink.Submit(ctx, fixes)
+		var refused *tracker.RefusedError
+		if err == nil || errors.As(err, &refused) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		pause = min(max(2*pause, 100*time.Millisecond), 5*time.Second)
+		t.c.log.Warn("fixes not stored yet; retrying", "fixes", len(fixes), "err", err, "retry_in", pause)
+		if !sleep(ctx, pause) {
+			return ctx.Err()
+		}
+	}
+}
+
+// decode reads a message's fixes; a message no gateway made is logged and skipped.
+func (t *Tracker) decode(m jetstream.Msg) []tracker.Fix {
+	var fixes []tracker.Fix
+	if err := json.Unmarshal(m.Data(), &fixes); err != nil {
+		t.c.m.undecodable.Inc()
+		t.c.log.Error("skipping a message that is not a list of fixes", "subject", m.Subject(), "err", err)
+		return nil
+	}
+	return fixes
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
