@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/sim"
+	"github.com/borderwatch/borderwatch/tracker"
 )
 
 // serverGCPercent is the server's GOGC unless the environment sets one. Most of a running
@@ -99,6 +101,9 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 	}
 	printWelcome(stdout, a, demo, passwordFile)
 	if demo {
+		if err := ensureSimulatorAccount(ctx, a.access, cfg.AdminPassword); err != nil {
+			return fmt.Errorf("simulator account: %w", err)
+		}
 		s, err := sim.New(sim.Config{
 			Clock:     clock,
 			Start:     clock.Now(),
@@ -107,7 +112,7 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 			JT600Addr: addrOf(a.jt600Ln),
 			OsmAndURL: "http://" + addrOf(a.osmandLn) + "/",
 			APIURL:    "http://" + a.httpLn.Addr().String(),
-			Username:  "admin",
+			Username:  simulatorAccount,
 			Password:  cfg.AdminPassword,
 			Speedup:   demoSpeedup,
 			Seed:      uint64(time.Now().UnixNano()),
@@ -125,6 +130,21 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 		fmt.Fprintf(stdout, "Simulating the Hohhot Customs district at %g× speed; ground truth in %s\n", demoSpeedup, filepath.Join(cfg.DataDir, "truth.json"))
 	}
 	return a.run(ctx)
+}
+
+// simulatorAccount is the demo simulator's own administrator account, so that the audit tells
+// its registrations and declarations apart from people's (the audit view filters on it).
+const simulatorAccount = "simulator"
+
+// ensureSimulatorAccount creates the simulator's account on the demo's first start, with the
+// demo's password; the audit records "demo" as who created it.
+func ensureSimulatorAccount(ctx context.Context, acc *access.Service, password string) error {
+	_, err := acc.CreateUser(ctx, access.Actor{Username: "demo", Role: access.RoleSecurity},
+		access.NewUser{Username: simulatorAccount, Password: password, Role: access.RoleAdmin})
+	if errors.Is(err, tracker.ErrConflict) {
+		return nil
+	}
+	return err
 }
 
 // demoSpeedup makes the demo show its first alerts within two minutes; demoReplay is how far
