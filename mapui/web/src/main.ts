@@ -4,6 +4,7 @@
 import { ApiError, can, clearToken, getMe, login, logout, setPasswordChangeHandler, setTOTPEnrolmentHandler, setUnauthorizedHandler, token, type Me, type Role } from './api';
 import { h } from './dom';
 import { getLang, setLang, t } from './i18n';
+import { mountAdmin } from './admin';
 import { mountAudit } from './audit';
 import { mountPassword } from './password';
 import { mountReplay } from './replay';
@@ -11,7 +12,7 @@ import { mountTablet } from './tablet';
 import { mountTOTP } from './totp';
 import { mountWall } from './wall';
 
-type View = 'wall' | 'tablet' | 'replay' | 'audit';
+type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'admin';
 type Unmount = () => void;
 
 const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) => Unmount> = {
@@ -19,6 +20,7 @@ const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) =
   tablet: mountTablet,
   replay: mountReplay,
   audit: mountAudit,
+  admin: mountAdmin,
 };
 
 const app = document.getElementById('app')!;
@@ -31,7 +33,7 @@ function route(): { name: string; params: URLSearchParams } {
 }
 
 function home(role: Role): View | null {
-  const order: View[] = role === 'patrol' ? ['tablet'] : role === 'investigator' ? ['replay'] : ['wall', 'tablet', 'replay', 'audit'];
+  const order: View[] = role === 'patrol' ? ['tablet'] : role === 'investigator' ? ['replay'] : ['wall', 'tablet', 'replay', 'audit', 'admin'];
   return order.find((v) => can(role, v)) ?? null;
 }
 
