@@ -164,6 +164,8 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
     map.addLayer({ id: 'edit-vertex', type: 'circle', source: 'edit', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 7, 'circle-color': '#fff', 'circle-stroke-color': '#ff9500', 'circle-stroke-width': 3 } });
     wireEditor(map);
     await load();
+    const all = zones.features.flatMap((f) => (f.geometry?.type === 'Polygon' ? (f.geometry.coordinates[0] as LonLat[]) : f.geometry?.type === 'LineString' ? (f.geometry.coordinates as LonLat[]) : []));
+    if (all.length) map.fitBounds(bounds(all), { padding: 40, duration: 0 });
     root.dataset.ready = 'true';
   })().catch((e) => msg.show(e));
 

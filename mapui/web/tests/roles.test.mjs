@@ -51,8 +51,8 @@ async function exportButtons(page) {
 // What each role sees follows mapui/access/roles.go: view (wall, tablet, replay), export for
 // investigators and administrators, the audit for the auditor only (separation of duties).
 const matrix = {
-  admin: { label: '系统管理员', home: 'wall', nav: ['wall', 'tablet', 'replay'], exports: true },
-  command: { label: '指挥员', home: 'wall', nav: ['wall', 'tablet', 'replay'], exports: false },
+  admin: { label: '系统管理员', home: 'wall', nav: ['wall', 'tablet', 'replay', 'admin'], exports: true },
+  command: { label: '指挥员', home: 'wall', nav: ['wall', 'tablet', 'replay', 'admin'], exports: false },
   patrol: { label: '巡查员', home: 'tablet', nav: ['tablet', 'replay'], exports: false },
   investigator: { label: '调查员', home: 'replay', nav: ['wall', 'replay'], exports: true },
   auditor: { label: '安全审计员', home: 'audit', nav: ['audit'], exports: null },
@@ -77,8 +77,8 @@ for (const [role, want] of Object.entries(matrix)) {
       await page.waitForFunction(() => document.querySelector('.view-audit')?.dataset.records > 0);
       assert.equal(await page.getAttribute('.view-audit', 'data-verified'), 'true');
       assert.match(await page.textContent('#audit-verify'), /哈希链完整 · \d+/);
-      const actions = await page.$$eval('#audit-rows tr td:nth-child(4)', (tds) => tds.map((td) => td.textContent));
-      assert.ok(actions.includes('user.create'), `audit shows the users created: ${[...new Set(actions)]}`);
+      const actions = await page.$$eval('#audit-rows tr td:nth-child(3)', (tds) => tds.map((td) => td.textContent));
+      assert.ok(actions.includes('创建用户'), `audit shows the users created: ${[...new Set(actions)]}`);
       // Newest first.
       const seqs = await page.$$eval('#audit-rows tr', (trs) => trs.map((tr) => Number(tr.dataset.seq)));
       assert.ok(seqs[0] > seqs[seqs.length - 1]);
