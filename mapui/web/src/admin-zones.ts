@@ -61,7 +61,7 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
   };
   const redraw = () => {
     (map?.getSource('edit') as GeoJSONSource | undefined)?.setData(shape());
-    count.textContent = editing ? `${editing.ring.length} · ${editing.ring.length < 3 ? at('need_3') : ''}` : '';
+    count.textContent = editing ? `${at('vertices')}：${editing.ring.length}${editing.ring.length < 3 ? ` · ${at('need_3')}` : ''}` : '';
     root.dataset.vertices = String(editing?.ring.length ?? 0);
   };
 
@@ -76,8 +76,14 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
     zkind.value = f?.properties.kind ?? 'yard';
     hint.textContent = at(f ? 'edit_hint' : 'draw_hint');
     root.dataset.editing = f ? f.properties.id : 'new';
-    if (f && map) map.fitBounds(bounds(ring), { padding: 80, maxZoom: 14, duration: 0 });
+    if (f) fitEditing();
+    for (const tr of list.body.querySelectorAll('tr')) tr.classList.toggle('editing', tr.getAttribute('data-id') === f?.properties.id);
     redraw();
+  }
+
+  /** Shows the whole zone being edited: on opening it, and when the screen's size changes. */
+  function fitEditing(): void {
+    if (map && editing && editing.ring.length >= 3) map.fitBounds(bounds(editing.ring), { padding: 120, maxZoom: 12, duration: 0 });
   }
 
   function stopEditing(): void {
@@ -163,6 +169,7 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
     map.addLayer({ id: 'edit-line', type: 'line', source: 'edit', filter: ['!=', ['geometry-type'], 'Point'], paint: { 'line-color': '#ff9500', 'line-width': 2 } });
     map.addLayer({ id: 'edit-vertex', type: 'circle', source: 'edit', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 7, 'circle-color': '#fff', 'circle-stroke-color': '#ff9500', 'circle-stroke-width': 3 } });
     wireEditor(map);
+    map.on('resize', fitEditing);
     await load();
     const all = zones.features.flatMap((f) => (f.geometry?.type === 'Polygon' ? (f.geometry.coordinates[0] as LonLat[]) : f.geometry?.type === 'LineString' ? (f.geometry.coordinates as LonLat[]) : []));
     if (all.length) map.fitBounds(bounds(all), { padding: 40, duration: 0 });
