@@ -137,13 +137,20 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 const simulatorAccount = "simulator"
 
 // ensureSimulatorAccount creates the simulator's account on the demo's first start, with the
-// demo's password; the audit records "demo" as who created it.
+// demo's password. The duties are separate (mapui/access): the system administrator creates
+// the account, the security administrator gives it the administrator's role; the audit records
+// "demo" as both.
 func ensureSimulatorAccount(ctx context.Context, acc *access.Service, password string) error {
-	_, err := acc.CreateUser(ctx, access.Actor{Username: "demo", Role: access.RoleSecurity},
-		access.NewUser{Username: simulatorAccount, Password: password, Role: access.RoleAdmin})
-	if errors.Is(err, tracker.ErrConflict) {
-		return nil
+	_, err := acc.CreateUser(ctx, access.Actor{Username: "demo", Role: access.RoleAdmin},
+		access.NewUser{Username: simulatorAccount, Password: password, Role: access.RoleCommand})
+	if err != nil && !errors.Is(err, tracker.ErrConflict) {
+		return err
 	}
+	u, err := acc.User(ctx, simulatorAccount)
+	if err != nil || u.Role == access.RoleAdmin {
+		return err
+	}
+	_, err = acc.UpdateUser(ctx, access.Actor{Username: "demo", Role: access.RoleSecurity}, simulatorAccount, access.UserChange{Role: access.RoleAdmin})
 	return err
 }
 
