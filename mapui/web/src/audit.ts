@@ -65,8 +65,10 @@ export function mountAudit(root: HTMLElement, _me: Me): () => void {
         return `${at('declaration_word')}${id}`;
       case 'zone':
         return `${at('zone_word')}${named ?? id}`;
-      case 'alert':
-        return `${at('alert_word')}#${id}`;
+      case 'alert': {
+        const v = typeof r.detail?.vehicle_id === 'string' ? names.get(`vehicle:${r.detail.vehicle_id}`) : undefined;
+        return `${at('alert_word')}#${id}${v ? ` · ${v}` : ''}`;
+      }
       case 'delivery':
         return `${at('delivery_word')}${id.slice(0, 8)}`;
       case 'addr':

@@ -215,6 +215,11 @@ test('admin: registers, binds, draws, declares and creates a user through the sc
   await a.selectOption('#audit-source', 'people');
   await readable(a, 'audit');
   await snap(a, 'audit');
+  // In English when chosen.
+  await a.click('#lang');
+  await a.waitForFunction(() => document.querySelector('.view-audit')?.dataset.records > 0 && document.querySelector('#audit-source option[value=people]')?.textContent === 'People');
+  const english = (await rows()).map((r) => `${r[2]} ${r[3]}`);
+  assert.ok(english.includes('register vehicle vehicle 蒙B12345') && english.includes('create zone zone 测试堆场'), JSON.stringify(english.slice(0, 20)));
   assert.deepEqual(auditor.errors, []);
   await a.context().close();
 });
