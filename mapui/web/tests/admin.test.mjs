@@ -239,3 +239,22 @@ test('admin: a patrol officer is offered no administration and a direct URL is r
   assert.equal(r.status, 403);
   assert.deepEqual(errors, []);
 });
+
+test('admin: the security administrator gets only users and roles, and changes a role there', async () => {
+  await apiCall(server.base, token, 'POST', '/users', { username: 'security1', password: PASSWORD, role: 'security' });
+  await apiCall(server.base, token, 'POST', '/users', { username: 'command9', password: PASSWORD, role: 'command' });
+  const { page, errors } = await loginAs('security1');
+  await page.waitForFunction(() => document.querySelector('main.view-admin')?.dataset.tab === 'users');
+  assert.deepEqual(await page.$$eval('.admin-tabs a', (as) => as.map((a) => a.textContent)), ['用户与角色']);
+  await page.waitForSelector('#admin-users tr[data-user="command9"]');
+  await page.selectOption('#admin-users tr[data-user="command9"] select[name=role]', 'investigator');
+  await page.click('#admin-users tr[data-user="command9"] button.role');
+  await page.waitForFunction(() => /调查员/.test(document.querySelector('#admin-users tr[data-user="command9"] td:nth-child(2)')?.textContent));
+  const users = await apiCall(server.base, token, 'GET', '/users');
+  assert.equal(users.users.find((u) => u.username === 'command9').role, 'investigator');
+  // The security administrator creates no accounts: the form is not offered.
+  assert.equal(await page.$('#user-form'), null);
+  await page.evaluate(() => (location.hash = '#/admin?tab=vehicles'));
+  await page.waitForSelector('main.view-admin .forbidden');
+  assert.deepEqual(errors, []);
+});
