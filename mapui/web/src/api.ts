@@ -319,7 +319,7 @@ export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack' |
 
 // Mirrors the server's role matrix (mapui/access/roles.go); the server enforces it, this only
 // hides what would be refused. The auditor alone reads the audit trail, and nothing else; the
-// security administrator's work (roles, unlocks) has no screen yet.
+// security administrator's work (roles, unlocks) is the administration's users and roles tab.
 const rights: Record<Role, Action[]> = {
   admin: ['wall', 'tablet', 'replay', 'export', 'ack', 'admin'],
   security: ['admin'],

@@ -79,7 +79,7 @@ async function render(): Promise<void> {
   if (name === 'totp') return renderAccount(me, 'totp', mountTOTP);
   const view = (name in views ? name : home(me.role)) as View | null;
   if (!view) {
-    // No view for this role (the security administrator's work has no screen yet), but the account's buttons.
+    // No view for this role (a role the matrix does not know), but the account's buttons.
     app.append(topbar(me, ''), h('main', { class: 'view' }, h('p', { class: 'forbidden' }, t('forbidden'))));
     document.body.dataset.view = 'none';
     return;
