@@ -93,14 +93,18 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
     }));
     if (!vehicles.length) vt.body.append(emptyRow(5));
     dt.body.replaceChildren(...devices.map((d) => {
-      const pick = select('bind', vehicleOptions(), d.vehicle_id);
+      // The vehicle picker is made when asked for: one per row would be rows × vehicles options.
+      const choose = h('button', { class: 'bind-open', onclick: () => {
+        const pick = select('bind', vehicleOptions(), d.vehicle_id);
+        choose.replaceWith(pick, h('button', { class: 'bind primary', onclick: () => run(() => putDevice(d, pick.value), `${at('bind')}：${d.id}`) }, at('save')));
+        pick.focus();
+      } }, `${at('bind')}…`);
       return h('tr', { 'data-id': d.id },
         h('td', {}, d.id), h('td', {}, protocolName(d.protocol)),
         h('td', {}, d.vehicle_id ? vehicleLabel(vs.get(d.vehicle_id), d.vehicle_id) : at('unbound')),
         h('td', {}, d.registered_at ? `${at('registered')} ${fmtTime(d.registered_at)}` : at('not_registered')),
         h('td', {}, [d.maker, d.model].filter(Boolean).join(' ') || '—'),
-        h('td', { class: 'actions' }, pick,
-          h('button', { class: 'bind', onclick: () => run(() => putDevice(d, pick.value), `${at('bind')}：${d.id}`) }, at('bind')),
+        h('td', { class: 'actions' }, choose,
           d.vehicle_id ? h('button', { class: 'unbind', onclick: () => run(() => putDevice(d, ''), `${at('unbind')}：${d.id}`) }, at('unbind')) : null,
           h('button', { class: 'reset', onclick: () => run(() => api(`/devices/${encodeURIComponent(d.id)}/reset-registration`, { method: 'POST' }), `${at('reset_registration')}：${d.id}`) }, at('reset_registration'))));
     }));

@@ -89,6 +89,7 @@ test('admin: registers, binds, draws, declares and creates a user through the sc
   await page.fill('#device-form input[name=device_id]', '13900000001');
   await submitted(page, '#device-form');
   await page.waitForSelector('#admin-devices tr[data-id="13900000001"]');
+  await page.click('#admin-devices tr[data-id="13900000001"] button.bind-open');
   await page.selectOption('#admin-devices tr[data-id="13900000001"] select', 'TRK-ADM-1');
   await page.click('#admin-devices tr[data-id="13900000001"] button.bind');
   await page.waitForFunction(() => document.querySelector('#admin-vehicles tr[data-id="TRK-ADM-1"] td:nth-child(3)')?.textContent.startsWith('13900000001'));
