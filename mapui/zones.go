@@ -120,11 +120,12 @@ func (s *Server) putZones(c *gin.Context, status int, action string, zs []geofen
 		s.storeFail(c, err)
 		return
 	}
-	ids := make([]string, len(stored))
+	ids, names := make([]string, len(stored)), make([]string, len(stored))
 	for i, z := range stored {
-		ids[i] = z.ID
+		ids[i], names[i] = z.ID, z.Name
 	}
-	recorded := s.record(c, action, "zones", gin.H{"ids": ids})
+	// The names too: the auditor, who reads the record, may not read the zones.
+	recorded := s.record(c, action, "zones", gin.H{"ids": ids, "names": names})
 	if !s.zonesChanged(c) {
 		return
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/sim"
+	"github.com/borderwatch/borderwatch/tracker"
 )
 
 // serverGCPercent is the server's GOGC unless the environment sets one. Most of a running
@@ -156,6 +158,9 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 	}
 	printWelcome(stdout, a, demo, passwordFile)
 	if demo {
+		if err := ensureSimulatorAccount(ctx, a.access, cfg.AdminPassword); err != nil {
+			return fmt.Errorf("simulator account: %w", err)
+		}
 		s, err := sim.New(sim.Config{
 			Clock:     clock,
 			Start:     clock.Now(),
@@ -164,7 +169,7 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 			JT600Addr: addrOf(a.jt600Ln),
 			OsmAndURL: "http://" + addrOf(a.osmandLn) + "/",
 			APIURL:    "http://" + a.httpLn.Addr().String(),
-			Username:  "admin",
+			Username:  simulatorAccount,
 			Password:  cfg.AdminPassword,
 			Speedup:   opts.speedup,
 			Seed:      opts.newSeed(),
@@ -196,6 +201,28 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 		return err
 	}
 	return a.run(ctx)
+}
+
+// simulatorAccount is the demo simulator's own administrator account, so that the audit tells
+// its registrations and declarations apart from people's (the audit view filters on it).
+const simulatorAccount = "simulator"
+
+// ensureSimulatorAccount creates the simulator's account on the demo's first start, with the
+// demo's password. The duties are separate (mapui/access): the system administrator creates
+// the account, the security administrator gives it the administrator's role; the audit records
+// "demo" as both.
+func ensureSimulatorAccount(ctx context.Context, acc *access.Service, password string) error {
+	_, err := acc.CreateUser(ctx, access.Actor{Username: "demo", Role: access.RoleAdmin},
+		access.NewUser{Username: simulatorAccount, Password: password, Role: access.RoleCommand})
+	if err != nil && !errors.Is(err, tracker.ErrConflict) {
+		return err
+	}
+	u, err := acc.User(ctx, simulatorAccount)
+	if err != nil || u.Role == access.RoleAdmin {
+		return err
+	}
+	_, err = acc.UpdateUser(ctx, access.Actor{Username: "demo", Role: access.RoleSecurity}, simulatorAccount, access.UserChange{Role: access.RoleAdmin})
+	return err
 }
 
 // demoPassword keeps the demo's generated admin password in the data directory, so that a

@@ -17,11 +17,11 @@ func TestRoles(t *testing.T) {
 		// Three administrators (三权分立): nobody but the auditor reads the audit, nobody but the
 		// security administrator gives roles.
 		access.RoleAdmin: {access.PermView, access.PermTrack, access.PermSearch, access.PermExport, access.PermHandleAlerts, access.PermRegistry,
-			access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsersRead, access.PermUsers, access.PermWebhooks},
+			access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsersRead, access.PermUsers, access.PermWebhooks, access.PermCluster},
 		access.RoleSecurity: {access.PermUsersRead, access.PermRoles},
 		access.RoleCommand: {access.PermView, access.PermTrack, access.PermHandleAlerts, access.PermDeclarations, access.PermGate,
-			access.PermTarget, access.PermDispatch, access.PermInspect, access.PermCluster},
-		access.RolePatrol:       {access.PermView, access.PermTrack, access.PermHandleAlerts, access.PermInspect, access.PermCluster},
+			access.PermTarget, access.PermDispatch, access.PermInspect},
+		access.RolePatrol:       {access.PermView, access.PermTrack, access.PermHandleAlerts, access.PermInspect},
 		access.RoleInvestigator: {access.PermView, access.PermTrack, access.PermSearch, access.PermExport},
 		access.RoleAuditor:      {access.PermAudit},
 		"":                      {},

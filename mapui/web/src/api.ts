@@ -72,6 +72,8 @@ export interface Me {
   totp?: boolean;
   /** The role requires a second factor the user has not enrolled: only its enrolment is allowed. */
   totp_enrolment_required?: boolean;
+  /** What the role may do (mapui/access/roles.go). */
+  permissions?: string[];
 }
 
 export type Role = 'admin' | 'security' | 'auditor' | 'command' | 'patrol' | 'investigator';
@@ -317,15 +319,15 @@ export async function download(path: string, filename: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack' | 'targets' | 'inspect' | 'alerts';
+export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack' | 'targets' | 'inspect' | 'alerts' | 'admin';
 
 // Mirrors the server's role matrix (mapui/access/roles.go); the server enforces it, this only
 // hides what would be refused. The auditor alone reads the audit trail, and nothing else; the
-// security administrator's work (roles, unlocks) has no screen yet.
+// security administrator's work (roles, unlocks) is the administration's users and roles tab.
 const rights: Record<Role, Action[]> = {
-  admin: ['wall', 'tablet', 'replay', 'export', 'ack', 'alerts'],
-  security: [],
-  command: ['wall', 'tablet', 'replay', 'ack', 'targets', 'inspect', 'alerts'],
+  admin: ['wall', 'tablet', 'replay', 'export', 'ack', 'alerts', 'admin'],
+  security: ['admin'],
+  command: ['wall', 'tablet', 'replay', 'ack', 'targets', 'inspect', 'alerts', 'admin'],
   patrol: ['tablet', 'replay', 'ack', 'inspect'],
   investigator: ['wall', 'replay', 'export', 'alerts'],
   auditor: ['audit'],

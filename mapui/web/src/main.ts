@@ -5,6 +5,7 @@ import { ApiError, can, clearToken, getMe, login, logout, setPasswordChangeHandl
 import { h } from './dom';
 import { getLang, setLang, t } from './i18n';
 import { mountAlertList } from './alertlist';
+import { mountAdmin } from './admin';
 import { mountAudit } from './audit';
 import { mountPassword } from './password';
 import { mountReplay } from './replay';
@@ -14,7 +15,7 @@ import { mountNoticeBanner } from './targeting';
 import { mountTOTP } from './totp';
 import { mountWall } from './wall';
 
-type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets' | 'alerts';
+type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets' | 'alerts' | 'admin';
 type Unmount = () => void;
 
 const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) => Unmount> = {
@@ -24,6 +25,7 @@ const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) =
   audit: mountAudit,
   targets: mountTargets,
   alerts: mountAlertList,
+  admin: mountAdmin,
 };
 
 const app = document.getElementById('app')!;
@@ -36,7 +38,7 @@ function route(): { name: string; params: URLSearchParams } {
 }
 
 function home(role: Role): View | null {
-  const order: View[] = role === 'patrol' ? ['tablet'] : role === 'investigator' ? ['replay'] : ['wall', 'tablet', 'replay', 'audit'];
+  const order: View[] = role === 'patrol' ? ['tablet'] : role === 'investigator' ? ['replay'] : ['wall', 'tablet', 'replay', 'audit', 'admin'];
   return order.find((v) => can(role, v)) ?? null;
 }
 
@@ -82,7 +84,7 @@ async function render(): Promise<void> {
   if (name === 'totp') return renderAccount(me, 'totp', mountTOTP);
   const view = (name in views ? name : home(me.role)) as View | null;
   if (!view) {
-    // No view for this role (the security administrator's work has no screen yet), but the account's buttons.
+    // No view for this role (a role the matrix does not know), but the account's buttons.
     app.append(topbar(me, ''), h('main', { class: 'view' }, h('p', { class: 'forbidden' }, t('forbidden'))));
     document.body.dataset.view = 'none';
     return;

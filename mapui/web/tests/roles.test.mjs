@@ -52,8 +52,8 @@ async function exportButtons(page) {
 // investigators and administrators, the audit for the auditor only (separation of duties),
 // targeting (#/targets) for command.
 const matrix = {
-  admin: { label: '系统管理员', home: 'wall', nav: ['wall', 'tablet', 'replay', 'alerts'], exports: true },
-  command: { label: '指挥员', home: 'wall', nav: ['wall', 'tablet', 'replay', 'targets', 'alerts'], exports: false },
+  admin: { label: '系统管理员', home: 'wall', nav: ['wall', 'tablet', 'replay', 'alerts', 'admin'], exports: true },
+  command: { label: '指挥员', home: 'wall', nav: ['wall', 'tablet', 'replay', 'targets', 'alerts', 'admin'], exports: false },
   patrol: { label: '巡查员', home: 'tablet', nav: ['tablet', 'replay'], exports: false },
   investigator: { label: '调查员', home: 'replay', nav: ['wall', 'replay', 'alerts'], exports: true },
   auditor: { label: '安全审计员', home: 'audit', nav: ['audit'], exports: null },
@@ -66,7 +66,7 @@ for (const [role, want] of Object.entries(matrix)) {
     assert.equal(await view(page), want.home, 'lands on its home view');
     assert.deepEqual(await navViews(page), want.nav);
     assert.match(await page.textContent('#user'), new RegExp(`· ${want.label}$`));
-    for (const v of ['wall', 'tablet', 'replay', 'audit', 'targets', 'alerts']) {
+    for (const v of ['wall', 'tablet', 'replay', 'audit', 'targets', 'alerts', 'admin']) {
       assert.equal(await open(page, `#/${v}`), want.nav.includes(v), `${role} opening #/${v}`);
     }
     if (want.exports !== null) {
@@ -78,8 +78,8 @@ for (const [role, want] of Object.entries(matrix)) {
       await page.waitForFunction(() => document.querySelector('.view-audit')?.dataset.records > 0);
       assert.equal(await page.getAttribute('.view-audit', 'data-verified'), 'true');
       assert.match(await page.textContent('#audit-verify'), /哈希链完整 · \d+/);
-      const actions = await page.$$eval('#audit-rows tr td:nth-child(4)', (tds) => tds.map((td) => td.textContent));
-      assert.ok(actions.includes('user.create'), `audit shows the users created: ${[...new Set(actions)]}`);
+      const actions = await page.$$eval('#audit-rows tr td:nth-child(3)', (tds) => tds.map((td) => td.textContent));
+      assert.ok(actions.includes('创建用户'), `audit shows the users created: ${[...new Set(actions)]}`);
       // Newest first.
       const seqs = await page.$$eval('#audit-rows tr', (trs) => trs.map((tr) => Number(tr.dataset.seq)));
       assert.ok(seqs[0] > seqs[seqs.length - 1]);
