@@ -118,6 +118,8 @@ type vstate struct {
 	driver driverState // the driver's card in the terminal's reader (driver.go)
 
 	sos sosState // the newest SOS incident (sos.go)
+
+	weighs map[string]*weighTrip // weighbridge readings by declaration (weighing.go)
 }
 
 // active is the newest declaration active at t: an older one may linger until it expires (a
@@ -321,6 +323,7 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 		}
 		if in != nil && ge.ZoneID == in.YardZoneID {
 			vs.entered = true
+			vs.arrivedInYard(in, ge.Time, ge.Lat, ge.Lon)
 			e.complete(ctx, vs, in, "arrived in yard "+ge.ZoneID, ge.Time)
 		}
 	case geofence.ZoneExit:

@@ -34,6 +34,8 @@ type Store interface {
 	// LatestEvents is the newest event of a type of each vehicle: after a restart, the card in
 	// each terminal's reader.
 	LatestEvents(ctx context.Context, typ string) ([]tracker.Event, error)
+	// Weighings: a trip's earlier readings, and the scales' recent ones for their drift.
+	Weighings(ctx context.Context, q tracker.WeighingQuery) ([]tracker.Weighing, error)
 }
 
 // Config configures an Engine. Zero thresholds take the documented defaults.
@@ -78,6 +80,20 @@ type Config struct {
 	TruckKmh float64
 	// History is how many recent fixes per vehicle are kept to place late fixes (default 32).
 	History int
+	// WeightTolerancePct is how far, in percent, a weighed net weight may differ from the
+	// declared one before weight_mismatch (default 2); CargoTolerancePct overrides it for a cargo
+	// whose declared description contains the key (the longest key found wins), e.g. "煤": 3.
+	WeightTolerancePct float64
+	CargoTolerancePct  map[string]float64
+	// ScaleTolerancePct is how far, in percent, two scales' gross readings of one truck on one
+	// trip may differ before double_weighing, and how far a scale's mean difference from the
+	// others may go before it counts as drifting (default 1).
+	ScaleTolerancePct float64
+	// DriftDays is the period over which a scale's drift is judged (default 30).
+	DriftDays int
+	// WeighingGrace is how long after its arrival in the yard a declared truck may still be
+	// weighed before weighing_skipped (default 30 min).
+	WeighingGrace time.Duration
 }
 
 func (c *Config) defaults() {
@@ -103,6 +119,12 @@ func (c *Config) defaults() {
 	set(&c.ResidentMaxStay, 24*time.Hour)
 	set(&c.CrossingGapMax, 30*time.Minute)
 	setF(&c.TruckKmh, 90)
+	setF(&c.WeightTolerancePct, 2)
+	setF(&c.ScaleTolerancePct, 1)
+	set(&c.WeighingGrace, 30*time.Minute)
+	if c.DriftDays == 0 {
+		c.DriftDays = 30
+	}
 	if c.History == 0 {
 		c.History = 32
 	}

@@ -83,6 +83,7 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 		}
 	}
 	alerts = e.checkDriver(ctx, vs, now, alerts)
+	alerts = e.checkWeighings(ctx, vs, now, alerts)
 	alerts = append(alerts, vs.outbox...)
 	vs.outbox = vs.outbox[:0]
 	return e.expireGates(ctx, vs, now, alerts)
