@@ -35,18 +35,29 @@ type GateHandler interface {
 	GateRead(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert)
 }
 
+// WeighingHandler receives weighbridge readings; the rules match each to its vehicle and
+// declaration and compare it with the declared weight and the trip's other readings. It
+// returns the reading as matched with its event and alerts, which the server commits.
+type WeighingHandler interface {
+	Weighing(ctx context.Context, w tracker.Weighing) (tracker.Weighing, tracker.Outcome)
+}
+
 // Config configures the Server.
 type Config struct {
 	Store Store
 	// Access decides who may do what: logins, sessions, users and the audit log. It must be
 	// over Store.
-	Access   *access.Service
-	Ingest   Ingest
-	Gates    GateHandler // may be nil: gate reads are stored as events only
-	Hub      *Hub
-	Risk     Ranker // may be nil: no risk ranking
-	Logger   *slog.Logger
-	Gatherer prometheus.Gatherer
+	Access *access.Service
+	Ingest Ingest
+	Gates  GateHandler // may be nil: gate reads are stored as events only
+	// Weighings may be nil: readings are stored, matched to no vehicle, and raise nothing.
+	Weighings WeighingHandler
+	// ScaleTolerancePct is the tolerance the drift report judges scales by (the rules'; default 1).
+	ScaleTolerancePct float64
+	Hub               *Hub
+	Risk              Ranker // may be nil: no risk ranking
+	Logger            *slog.Logger
+	Gatherer          prometheus.Gatherer
 	// ZonesChanged is called after any zone edit with the whole new zone set, to update the
 	// geofence engine.
 	ZonesChanged func(ctx context.Context, zones []geofence.Zone) error
@@ -106,6 +117,9 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	}
 	if cfg.UnitBufferM == 0 {
 		cfg.UnitBufferM = defaultUnitBufferM
+	}
+	if cfg.ScaleTolerancePct == 0 {
+		cfg.ScaleTolerancePct = 1
 	}
 	if cfg.LiveRecheck == 0 {
 		cfg.LiveRecheck = 5 * time.Second
@@ -184,6 +198,9 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 		a.GET("/risk", s.requirePerm(access.PermView), s.risk)
 	}
 	a.POST("/gate-events", s.requirePerm(access.PermGate), s.gateEvent)
+	a.POST("/weighings", s.requirePerm(access.PermWeighings), s.postWeighing)
+	a.GET("/weighings", s.requirePerm(access.PermView), s.listWeighings)
+	a.GET("/weighings/drift", s.requirePerm(access.PermView), s.scaleDrift)
 
 	a.GET("/users", s.requirePerm(access.PermUsersRead), s.listUsers)
 	a.POST("/users", s.requirePerm(access.PermUsers), s.createUser)

@@ -212,6 +212,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Access:              a.access,
 		Ingest:              a.pipeline,
 		Gates:               a.rules,
+		Weighings:           a.rules,
 		Hub:                 a.hub,
 		Risk:                a.risk,
 		Logger:              a.log,

@@ -31,6 +31,7 @@ const (
 	PermRoles        Permission = "users.roles" // assign roles; administrators' accounts; unlocks
 	PermAudit        Permission = "audit.read"
 	PermWebhooks     Permission = "webhooks.manage" // see and resend webhook deliveries
+	PermWeighings    Permission = "weighings.post"  // weighbridge readings, from the scales' systems or their officers
 )
 
 // rolePermissions separates duties as MLPS level 3 asks (三权分立): the system administrator
@@ -38,10 +39,10 @@ const (
 // administrators' accounts, the audit administrator alone reads the audit, and nobody can
 // change it.
 var rolePermissions = map[string][]Permission{
-	RoleAdmin:        {PermView, PermTrack, PermSearch, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsersRead, PermUsers, PermWebhooks},
+	RoleAdmin:        {PermView, PermTrack, PermSearch, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsersRead, PermUsers, PermWebhooks, PermWeighings},
 	RoleSecurity:     {PermUsersRead, PermRoles},
 	RoleAuditor:      {PermAudit},
-	RoleCommand:      {PermView, PermTrack, PermHandleAlerts, PermDeclarations, PermGate},
+	RoleCommand:      {PermView, PermTrack, PermHandleAlerts, PermDeclarations, PermGate, PermWeighings},
 	RolePatrol:       {PermView, PermTrack, PermHandleAlerts},
 	RoleInvestigator: {PermView, PermTrack, PermSearch, PermExport},
 }

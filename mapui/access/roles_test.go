@@ -11,14 +11,14 @@ import (
 // agree.
 func TestRoles(t *testing.T) {
 	all := []access.Permission{access.PermView, access.PermTrack, access.PermSearch, access.PermExport, access.PermHandleAlerts, access.PermRegistry,
-		access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsersRead, access.PermUsers, access.PermRoles, access.PermAudit, access.PermWebhooks}
+		access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsersRead, access.PermUsers, access.PermRoles, access.PermAudit, access.PermWebhooks, access.PermWeighings}
 	want := map[string][]access.Permission{
 		// Three administrators (三权分立): nobody but the auditor reads the audit, nobody but the
 		// security administrator gives roles.
 		access.RoleAdmin: {access.PermView, access.PermTrack, access.PermSearch, access.PermExport, access.PermHandleAlerts, access.PermRegistry,
-			access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsersRead, access.PermUsers, access.PermWebhooks},
+			access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsersRead, access.PermUsers, access.PermWebhooks, access.PermWeighings},
 		access.RoleSecurity:     {access.PermUsersRead, access.PermRoles},
-		access.RoleCommand:      {access.PermView, access.PermTrack, access.PermHandleAlerts, access.PermDeclarations, access.PermGate},
+		access.RoleCommand:      {access.PermView, access.PermTrack, access.PermHandleAlerts, access.PermDeclarations, access.PermGate, access.PermWeighings},
 		access.RolePatrol:       {access.PermView, access.PermTrack, access.PermHandleAlerts},
 		access.RoleInvestigator: {access.PermView, access.PermTrack, access.PermSearch, access.PermExport},
 		access.RoleAuditor:      {access.PermAudit},

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -278,19 +279,20 @@ func (e *Engine) DeclarationChanged(ctx context.Context, d tracker.Declaration) 
 	}
 }
 
+// normPlate is how plates are compared: without spaces, dashes and the middle dot (·, which
+// is two bytes in UTF-8: compared rune by rune), Latin letters in upper case.
 func normPlate(p string) string {
-	b := make([]byte, 0, len(p))
-	for i := 0; i < len(p); i++ {
-		c := p[i]
+	var b strings.Builder
+	for _, c := range p {
 		switch {
 		case c == ' ' || c == '-' || c == '·':
 			continue
 		case c >= 'a' && c <= 'z':
 			c -= 'a' - 'A'
 		}
-		b = append(b, c)
+		b.WriteRune(c)
 	}
-	return string(b)
+	return b.String()
 }
 
 func strp(s string) *string {

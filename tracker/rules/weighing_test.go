@@ -46,7 +46,7 @@ func TestWeightMismatch(t *testing.T) {
 		tr := toPortScale(newTrack(id, t0, 42.05, 110.0, uint64(10+i)))
 		e.submit(tr.fixes...)
 		net := []float64{32000, 30300}[i]
-		w := e.weigh(reading("scale-port-a", "port-a", "蒙K "+id, tr.t, 15000+net, 15000))
+		w := e.weigh(reading("scale-port-a", "port-a", []string{"蒙K ", "蒙K·"}[i]+id, tr.t, 15000+net, 15000))
 		if w.VehicleID != id || w.DeclarationID != "d-"+id {
 			t.Errorf("reading matched to %q, %q, want %s, d-%s", w.VehicleID, w.DeclarationID, id, id)
 		}
