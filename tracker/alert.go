@@ -59,6 +59,13 @@ const (
 	// scales' tolerance: a load changed on the way, or a scale that drifted (named in the
 	// evidence when its readings disagree with the others systematically). One per declaration.
 	AlertDoubleWeighing = "double_weighing"
+	// AlertEmergencyCrossing: an emergency declaration was made (a patient, the injured): the
+	// on-duty officers of its port are told at once (critical, so the wall and tablets sound and
+	// webhooks page). One per declaration.
+	AlertEmergencyCrossing = "emergency_crossing"
+	// AlertEmergencyReview: an emergency window ended and the vehicle did, during it, what the
+	// suspended rules would have alerted for; the evidence lists each. One per declaration.
+	AlertEmergencyReview = "emergency_review"
 )
 
 // Severities, lowest first.

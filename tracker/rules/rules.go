@@ -271,6 +271,13 @@ func (e *Engine) DeclarationChanged(ctx context.Context, d tracker.Declaration) 
 			break
 		}
 	}
+	if d.Type == tracker.DeclarationEmergency {
+		if d.Status == tracker.DeclarationActive {
+			vs.openEmergency(d)
+		} else if d.ClosedAt != nil {
+			vs.endEmergency(d.ID, *d.ClosedAt)
+		}
+	}
 	if d.Status == tracker.DeclarationActive {
 		vs.decls = append(vs.decls, di)
 		if vs.kind == tracker.KindResidentCar && d.Direction == tracker.Inbound {
