@@ -52,6 +52,8 @@ type Config struct {
 	Gates  GateHandler // may be nil: gate reads are stored as events only
 	// Weighings may be nil: readings are stored, matched to no vehicle, and raise nothing.
 	Weighings WeighingHandler
+	// EmergencyWindow is an emergency declaration's validity when it gives no valid_to (default 2 h).
+	EmergencyWindow time.Duration
 	// ScaleTolerancePct is the tolerance the drift report judges scales by (the rules'; default 1).
 	ScaleTolerancePct float64
 	Hub               *Hub
@@ -117,6 +119,9 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	}
 	if cfg.UnitBufferM == 0 {
 		cfg.UnitBufferM = defaultUnitBufferM
+	}
+	if cfg.EmergencyWindow == 0 {
+		cfg.EmergencyWindow = 2 * time.Hour
 	}
 	if cfg.ScaleTolerancePct == 0 {
 		cfg.ScaleTolerancePct = 1

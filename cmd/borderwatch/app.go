@@ -132,6 +132,9 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if cfg.WeightTolerancePct < 0 || cfg.ScaleTolerancePct < 0 || cfg.WeighingGrace < 0 {
 		return nil, fmt.Errorf("BW_WEIGHT_TOLERANCE_PCT, BW_SCALE_TOLERANCE_PCT and BW_WEIGHING_GRACE must not be negative")
 	}
+	if cfg.EmergencyWindow < 0 || cfg.EmergencyWindow > 12*time.Hour {
+		return nil, fmt.Errorf("BW_EMERGENCY_WINDOW=%v: must be from 0 (the default, 2 h) to 12 h", cfg.EmergencyWindow)
+	}
 	if cfg.CrossingGapMax < 0 {
 		return nil, fmt.Errorf("BW_CROSSING_GAP_MAX=%v: must not be negative", cfg.CrossingGapMax)
 	}
@@ -222,6 +225,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Gates:               a.rules,
 		Weighings:           a.rules,
 		ScaleTolerancePct:   cfg.ScaleTolerancePct,
+		EmergencyWindow:     cfg.EmergencyWindow,
 		Hub:                 a.hub,
 		Risk:                a.risk,
 		Logger:              a.log,

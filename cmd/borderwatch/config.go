@@ -63,6 +63,8 @@ type config struct {
 	CargoTolerance     string
 	ScaleTolerancePct  float64
 	WeighingGrace      time.Duration
+	// EmergencyWindow: an emergency declaration's validity when it gives none (package mapui).
+	EmergencyWindow time.Duration
 
 	// Webhooks (package notifier).
 	WebhookURLs    string
@@ -162,6 +164,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	str(&c.CargoTolerance, "cargo-tolerance", "BW_CARGO_TOLERANCE", "", "per-cargo weight tolerances, e.g. 煤=3,铜精矿=1.5: a declaration whose cargo contains the word (the longest found) takes its percentage")
 	float(&c.ScaleTolerancePct, "scale-tolerance-pct", "BW_SCALE_TOLERANCE_PCT", 1, "two scales' gross readings of one truck on one trip further apart than this percentage are double_weighing; a scale biased more than this against the others drifts")
 	duration(&c.WeighingGrace, "weighing-grace", "BW_WEIGHING_GRACE", 30*time.Minute, "a declared truck not weighed by this long after it arrived in its yard is weighing_skipped")
+	duration(&c.EmergencyWindow, "emergency-window", "BW_EMERGENCY_WINDOW", 2*time.Hour, "an emergency declaration without valid_to is valid this long (at most 12 h); its corridor and stop rules are suspended meanwhile")
 	duration(&c.CrossingGapMax, "crossing-gap-max", "BW_CROSSING_GAP_MAX", 30*time.Minute, "a border crossing between two fixes farther apart (or far enough apart to drive through a port) is border_crossing_unverified, its port unknown, not a crossing outside every port")
 	str(&c.WebhookURLs, "webhook-urls", "BW_WEBHOOK_URLS", "", "comma-separated URLs that receive every alert change as a JSON POST")
 	str(&c.WebhookSecret, "webhook-secret", "BW_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing requests to --webhook-urls; empty: unsigned")
