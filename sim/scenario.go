@@ -103,12 +103,17 @@ const (
 	// AnomalyDriverMismatch: a JT/T 808 truck's terminal reads another driver's card than the
 	// one its declaration names; every other JT/T 808 haul reads the declared driver's.
 	AnomalyDriverMismatch = "driver_mismatch"
-	anomalyTypesForErrors = "detour, unauthorized_stop, meeting, crossing_mismatch, border_crossing_outside_port, signal_lost, jitter, gate_mismatch, overstay, seal_opened, driver_mismatch"
+	// AnomalyWeightMismatch: the port's scale weighs a haul 8 % heavier than declared; every
+	// other haul is weighed at its port as declared. AnomalyWeighingSkipped: a haul reaches its
+	// yard with no weighbridge reading.
+	AnomalyWeightMismatch  = "weight_mismatch"
+	AnomalyWeighingSkipped = "weighing_skipped"
+	anomalyTypesForErrors  = "detour, unauthorized_stop, meeting, crossing_mismatch, border_crossing_outside_port, signal_lost, jitter, gate_mismatch, overstay, seal_opened, driver_mismatch, weight_mismatch, weighing_skipped"
 )
 
 var anomalyTypes = []string{AnomalyDetour, AnomalyStop, AnomalyMeeting, AnomalyCrossing,
 	AnomalyOutsidePort, AnomalySignalLost, AnomalyJitter, AnomalyGateMismatch, AnomalyOverstay, AnomalySealOpened,
-	AnomalyDriverMismatch}
+	AnomalyDriverMismatch, AnomalyWeightMismatch, AnomalyWeighingSkipped}
 
 // Dur is a time.Duration written as a Go duration string ("90s", "1h30m") in JSON.
 type Dur time.Duration

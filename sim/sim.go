@@ -613,8 +613,12 @@ func (w *world) declare(ctx context.Context, v *vehicle, dir, port string, r dis
 	if w.api == nil || v.replaying() {
 		return nil
 	}
-	return w.api.declare(ctx, declaration{ID: id, VehicleID: v.id, Direction: dir, PortZoneID: port,
-		CorridorZoneID: r.CorridorID, YardZoneID: r.YardID, ValidFrom: v.t.UTC(), ValidTo: v.t.Add(valid).UTC(), DriverCard: v.driver})
+	d := declaration{ID: id, VehicleID: v.id, Direction: dir, PortZoneID: port,
+		CorridorZoneID: r.CorridorID, YardZoneID: r.YardID, ValidFrom: v.t.UTC(), ValidTo: v.t.Add(valid).UTC(), DriverCard: v.driver}
+	if dir == "inbound" {
+		d.DeclaredNetKg = v.cargoKg()
+	}
+	return w.api.declare(ctx, d)
 }
 
 func (w *world) declareResident(ctx context.Context, v *vehicle, deadline time.Time) error {
@@ -624,6 +628,20 @@ func (w *world) declareResident(ctx context.Context, v *vehicle, deadline time.T
 	}
 	return w.api.declare(ctx, declaration{ID: id, VehicleID: v.id, Direction: "inbound", PortZoneID: v.port.ID,
 		ValidFrom: v.t.UTC(), ValidTo: deadline.UTC()})
+}
+
+// weigh posts the port scale's reading of a haul's cargo, netKg of it, at t.
+func (w *world) weigh(ctx context.Context, v *vehicle, port string, netKg float64, t time.Time) {
+	if w.api == nil || !t.After(v.resumeAt) {
+		return
+	}
+	if err := w.clock.SleepUntil(ctx, t); err != nil {
+		return
+	}
+	const tare = 15200
+	if err := w.api.weigh(ctx, weighing{ScaleID: "scale-" + port, ZoneID: port, Time: t.UTC(), Plate: v.plate, GrossKg: tare + netKg, TareKg: tare, Operator: "sim"}); err != nil {
+		w.log.Warn("weighing refused", "vehicle", v.id, "err", err)
+	}
 }
 
 func (w *world) gate(ctx context.Context, v *vehicle, port, dir string, t time.Time) {

@@ -114,6 +114,23 @@ func (v *vehicle) haul(ctx context.Context) error {
 			return err
 		}
 		w.gate(ctx, v, v.port.ID, "in", v.t)
+		// Customs' scale house in the port weighs the load, as declared unless the trip's anomaly
+		// is about the weight (only trips without another one).
+		weightKind := ""
+		if kind == "" {
+			weightKind = w.claim(v, v.t, AnomalyWeightMismatch, AnomalyWeighingSkipped)
+		}
+		skipped := -1
+		switch weightKind {
+		case AnomalyWeighingSkipped:
+			skipped = v.begin(Injection{Type: AnomalyWeighingSkipped, VehicleID: v.id, From: v.t, Note: "drove past the port's scale house to the yard unweighed"})
+		case AnomalyWeightMismatch:
+			i := v.begin(Injection{Type: AnomalyWeightMismatch, VehicleID: v.id, From: v.t, Note: "weighed 8 % heavier than declared at " + v.port.ID})
+			w.weigh(ctx, v, v.port.ID, v.cargoKg()*1.08, v.t)
+			w.end(i, v.t.Add(5*time.Minute))
+		default:
+			w.weigh(ctx, v, v.port.ID, v.cargoKg(), v.t)
+		}
 		if kind == "" && w.meetingWaiting(v) {
 			kind = "partner"
 		}
@@ -141,6 +158,9 @@ func (v *vehicle) haul(ctx context.Context) error {
 		}
 		if crossing >= 0 {
 			w.end(crossing, v.t)
+		}
+		if skipped >= 0 { // raised once the grace after the arrival has passed
+			w.end(skipped, v.t.Add(35*time.Minute))
 		}
 		// Unloading in the yard, sometimes parked by the fence with a poor fix.
 		dwell := uniform(v.rng, v.fleet.Dwell)

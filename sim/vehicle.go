@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -286,6 +287,14 @@ func (v *vehicle) startSpread(def time.Duration) time.Duration {
 
 func (v *vehicle) eta(length float64) time.Duration {
 	return time.Duration(length/(v.cruise*0.8)) * time.Second
+}
+
+// cargoKg is the net weight of the load of the haul's current declaration: 28–35 t, from the
+// declaration's id, without a draw from the vehicle's random stream (which replays depend on).
+func (v *vehicle) cargoKg() float64 {
+	h := fnv.New32a()
+	h.Write([]byte(v.decl))
+	return 28000 + float64(h.Sum32()%71)*100
 }
 
 func (v *vehicle) nextID(what string) string {
