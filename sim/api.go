@@ -39,6 +39,7 @@ type declaration struct {
 	ValidTo        time.Time `json:"valid_to"`
 	DriverCard     string    `json:"driver_card,omitempty"`
 	DeclaredNetKg  float64   `json:"declared_net_kg,omitempty"`
+	Type           string    `json:"type,omitempty"`
 }
 
 // weighing is a weighbridge reading (POST /api/v1/weighings).

@@ -108,12 +108,15 @@ const (
 	// yard with no weighbridge reading.
 	AnomalyWeightMismatch  = "weight_mismatch"
 	AnomalyWeighingSkipped = "weighing_skipped"
-	anomalyTypesForErrors  = "detour, unauthorized_stop, meeting, crossing_mismatch, border_crossing_outside_port, signal_lost, jitter, gate_mismatch, overstay, seal_opened, driver_mismatch, weight_mismatch, weighing_skipped"
+	// AnomalyEmergency: a haul declared as an emergency crossing stops 20 min on its corridor:
+	// emergency_crossing when declared, no unauthorized_stop, one emergency_review after the yard.
+	AnomalyEmergency      = "emergency_crossing"
+	anomalyTypesForErrors = "detour, unauthorized_stop, meeting, crossing_mismatch, border_crossing_outside_port, signal_lost, jitter, gate_mismatch, overstay, seal_opened, driver_mismatch, weight_mismatch, weighing_skipped, emergency_crossing"
 )
 
 var anomalyTypes = []string{AnomalyDetour, AnomalyStop, AnomalyMeeting, AnomalyCrossing,
 	AnomalyOutsidePort, AnomalySignalLost, AnomalyJitter, AnomalyGateMismatch, AnomalyOverstay, AnomalySealOpened,
-	AnomalyDriverMismatch, AnomalyWeightMismatch, AnomalyWeighingSkipped}
+	AnomalyDriverMismatch, AnomalyWeightMismatch, AnomalyWeighingSkipped, AnomalyEmergency}
 
 // Dur is a time.Duration written as a Go duration string ("90s", "1h30m") in JSON.
 type Dur time.Duration

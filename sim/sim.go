@@ -344,7 +344,7 @@ func (w *world) claimLocked(v *vehicle, t time.Time, kinds []string) string {
 		if (k == AnomalySignalLost || k == AnomalyDriverMismatch) && !v.isJT808() || k == AnomalySealOpened && !v.sealed() {
 			continue
 		}
-		if (k == AnomalyDetour || k == AnomalyMeeting || k == AnomalyStop || k == AnomalySealOpened) && newPath(w.roads[v.fleet.Route]).length() < 30000 {
+		if (k == AnomalyDetour || k == AnomalyMeeting || k == AnomalyStop || k == AnomalySealOpened || k == AnomalyEmergency) && newPath(w.roads[v.fleet.Route]).length() < 30000 {
 			continue
 		}
 		if k == AnomalyMeeting && w.meetings[v.fleet.Route] != nil {
@@ -608,12 +608,17 @@ func (w *world) roverSpot(v *vehicle) (home, into orb.Point) {
 }
 
 func (w *world) declare(ctx context.Context, v *vehicle, dir, port string, r district.Route, valid time.Duration) error {
+	return w.declareAs(ctx, v, "", dir, port, r, valid)
+}
+
+// declareAs declares a trip of a type ("": normal).
+func (w *world) declareAs(ctx context.Context, v *vehicle, typ, dir, port string, r district.Route, valid time.Duration) error {
 	id := v.nextID("decl")
 	v.decl = id
 	if w.api == nil || v.replaying() {
 		return nil
 	}
-	d := declaration{ID: id, VehicleID: v.id, Direction: dir, PortZoneID: port,
+	d := declaration{ID: id, VehicleID: v.id, Direction: dir, PortZoneID: port, Type: typ,
 		CorridorZoneID: r.CorridorID, YardZoneID: r.YardID, ValidFrom: v.t.UTC(), ValidTo: v.t.Add(valid).UTC(), DriverCard: v.driver}
 	if dir == "inbound" {
 		d.DeclaredNetKg = v.cargoKg()

@@ -75,6 +75,7 @@ type vehicle struct {
 	decl       string // active declaration ID
 	seq        int
 	swapDriver bool      // another driver's card is in the reader until the yard
+	review     int       // the emergency_review injection of an emergency trip until the yard; -1: none
 	locked     bool      // the e-seal holds
 	home, into orb.Point // rovers: where they park, and where they go across the line
 
