@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"time"
@@ -54,6 +55,10 @@ type Scenario struct {
 	GPSNoiseM      float64    `json:"gps_noise_m"`
 	Fleets         []Fleet    `json:"fleets"`
 	Anomalies      []Schedule `json:"anomalies"`
+	// DriftingScales are weighbridges that read heavy or light, by scale ID ("scale-" and the
+	// yard's or port's zone ID) in percent of the true gross: every truck they weigh after the
+	// port's scale house is a double_weighing.
+	DriftingScales map[string]float64 `json:"drifting_scales,omitempty"`
 }
 
 // Fleet is a group of alike vehicles.
@@ -235,6 +240,8 @@ func (p *parser) parse() (*Scenario, error) {
 			err = p.dec.Decode(&s.ReportInterval)
 		case "gps_noise_m":
 			err = p.dec.Decode(&s.GPSNoiseM)
+		case "drifting_scales":
+			err = p.dec.Decode(&s.DriftingScales)
 		case "fleets":
 			err = p.array(func(off int64) error {
 				var f Fleet
@@ -319,6 +326,11 @@ func (p *parser) validate(s *Scenario) error {
 	}
 	if s.GPSNoiseM < 0 || s.GPSNoiseM > 100 {
 		return top("gps_noise_m %v: need 0–100", s.GPSNoiseM)
+	}
+	for id, pct := range s.DriftingScales {
+		if pct == 0 || math.Abs(pct) > 10 {
+			return top("drifting_scales %s: %v %%: need a drift from -10 to 10, not 0", id, pct)
+		}
 	}
 	if len(s.Fleets) == 0 {
 		return top("no fleets")

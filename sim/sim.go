@@ -635,8 +635,10 @@ func (w *world) declareResident(ctx context.Context, v *vehicle, deadline time.T
 		ValidFrom: v.t.UTC(), ValidTo: deadline.UTC()})
 }
 
-// weigh posts the port scale's reading of a haul's cargo, netKg of it, at t.
-func (w *world) weigh(ctx context.Context, v *vehicle, port string, netKg float64, t time.Time) {
+// weigh posts the reading of the scale in zone (a port's scale house, a yard's scale) of a
+// haul carrying netKg, at t; a drifting scale reads the gross off by its drift, the tare being
+// the truck's registered one.
+func (w *world) weigh(ctx context.Context, v *vehicle, zone string, netKg float64, t time.Time) {
 	if w.api == nil || !t.After(v.resumeAt) {
 		return
 	}
@@ -644,7 +646,9 @@ func (w *world) weigh(ctx context.Context, v *vehicle, port string, netKg float6
 		return
 	}
 	const tare = 15200
-	if err := w.api.weigh(ctx, weighing{ScaleID: "scale-" + port, ZoneID: port, Time: t.UTC(), Plate: v.plate, GrossKg: tare + netKg, TareKg: tare, Operator: "sim"}); err != nil {
+	scale := "scale-" + zone
+	gross := (tare + netKg) * (1 + w.sc.DriftingScales[scale]/100)
+	if err := w.api.weigh(ctx, weighing{ScaleID: scale, ZoneID: zone, Time: t.UTC(), Plate: v.plate, GrossKg: gross, TareKg: tare, Operator: "sim"}); err != nil {
 		w.log.Warn("weighing refused", "vehicle", v.id, "err", err)
 	}
 }

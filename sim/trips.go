@@ -174,6 +174,22 @@ func (v *vehicle) haul(ctx context.Context) error {
 			w.end(v.review, v.t.Add(5*time.Minute))
 			v.review = -1
 		}
+		// The yard's scale weighs the load again: what the port's scale house saw, unless
+		// the yard's scale drifts.
+		if weightKind != AnomalyWeighingSkipped {
+			net := v.cargoKg()
+			if weightKind == AnomalyWeightMismatch {
+				net *= 1.08 // the load really is heavier: both scales see it
+			}
+			if pct := w.sc.DriftingScales["scale-"+r.YardID]; pct != 0 {
+				i := v.begin(Injection{Type: tracker.AlertDoubleWeighing, VehicleID: v.id, From: v.t,
+					Note: fmt.Sprintf("weighed at %s, whose scale reads %+.1f %%", r.YardID, pct), Also: []string{AnomalyWeightMismatch}})
+				w.weigh(ctx, v, r.YardID, net, v.t)
+				w.end(i, v.t.Add(5*time.Minute))
+			} else {
+				w.weigh(ctx, v, r.YardID, net, v.t)
+			}
+		}
 		// Unloading in the yard, sometimes parked by the fence with a poor fix.
 		dwell := uniform(v.rng, v.fleet.Dwell)
 		if w.claim(v, v.t, AnomalyJitter) == AnomalyJitter {
