@@ -185,10 +185,20 @@ func (e *Engine) doubleWeighing(ctx context.Context, vs *vstate, t *weighTrip, w
 	since := w.Time.Add(-time.Duration(e.cfg.DriftDays) * 24 * time.Hour)
 	if ws, err := e.cfg.Store.Weighings(ctx, tracker.WeighingQuery{From: since, To: w.Time}); err == nil {
 		var drifting []tracker.ScaleDrift
+		var pair *tracker.ScaleDrift // this scale's systematic difference from the other, when only the two were compared
 		for _, sd := range tracker.Drift(append(ws, w), e.cfg.ScaleTolerancePct) {
 			if sd.Drifting && (sd.ScaleID == w.ScaleID || sd.ScaleID == other.ScaleID) {
 				drifting = append(drifting, sd)
 			}
+			if sd.ScaleID == w.ScaleID && sd.Others == 1 && sd.Trips >= tracker.DriftMinTrips &&
+				math.Abs(sd.MeanPct)-e.cfg.ScaleTolerancePct > 2*sd.SpreadPct/math.Sqrt(float64(sd.Trips)) {
+				pair = &sd
+			}
+		}
+		if pair != nil && len(drifting) == 0 {
+			ev["scale_pair"] = pair
+			msg = fmt.Sprintf("gross %.0f kg on scale %s, %.0f kg on scale %s (%+.1f%%): the two have disagreed by %+.1f%% on %d trips: one of them drifts (no third scale to tell which)",
+				w.GrossKg, w.ScaleID, other.GrossKg, other.ScaleID, pct, pair.MeanPct, pair.Trips)
 		}
 		if len(drifting) > 0 {
 			ev["drifting_scales"] = drifting

@@ -161,3 +161,30 @@ func TestDoubleWeighing(t *testing.T) {
 		t.Errorf("double_weighing %s, drifting %v", as[0].Message, ds)
 	}
 }
+
+// Two scales that disagree trip after trip, with no third to compare: the alert says one of
+// the two drifts, not which.
+func TestDoubleWeighingPairDisagrees(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("p1")}, []tracker.Declaration{weighedDecl("d-p1", "p1", 30000)})
+	for i := range 4 {
+		at := t0.Add(-time.Duration(i+1) * 24 * time.Hour)
+		id := "old-" + string(rune('a'+i))
+		for _, w := range []tracker.Weighing{{ScaleID: "scale-port-a", DeclarationID: id, GrossKg: 40000, Time: at},
+			{ScaleID: "scale-yard-a", DeclarationID: id, GrossKg: 40600, Time: at.Add(time.Hour)}} {
+			if _, err := e.store.AddWeighing(e.ctx, w); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tr := toPortScale(newTrack("p1", t0, 42.05, 110.0, 60))
+	e.submit(tr.fixes...)
+	e.weigh(reading("scale-port-a", "port-a", "蒙Kp1", tr.t, 45000, 15000))
+	tr.fixes = tr.fixes[:0]
+	toYard(tr)
+	e.submit(tr.fixes...)
+	e.weigh(reading("scale-yard-a", "yard-a", "蒙Kp1", tr.t.Add(5*time.Minute), 45675, 15675))
+	a := e.expect("p1", tracker.AlertDoubleWeighing)[0]
+	if !strings.Contains(a.Message, "disagreed by +1.5% on 5 trips: one of them drifts") || evidenceOf(t, a)["drifting_scales"] != nil {
+		t.Errorf("double_weighing %s", a.Message)
+	}
+}
