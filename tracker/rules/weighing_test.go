@@ -1,11 +1,15 @@
 package rules_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/rules"
+	"github.com/borderwatch/borderwatch/tracker/sqlitestore"
 )
 
 // weighedDecl is an inbound declaration of net kg.
@@ -186,5 +190,46 @@ func TestDoubleWeighingPairDisagrees(t *testing.T) {
 	a := e.expect("p1", tracker.AlertDoubleWeighing)[0]
 	if !strings.Contains(a.Message, "disagreed by +1.5% on 5 trips: one of them drifts") || evidenceOf(t, a)["drifting_scales"] != nil {
 		t.Errorf("double_weighing %s", a.Message)
+	}
+}
+
+// A cargo's own tolerance: coal may be 3 % off, copper concentrate 1 %; another cargo takes the
+// default 2 %. Each reading is 2.5 % heavy.
+func TestWeightToleranceByCargo(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "bw.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	zones, err := st.PutZones(ctx, testZones())
+	if err != nil {
+		t.Fatal(err)
+	}
+	geo := geofence.NewEmbedded(geofence.Options{})
+	if err := geo.SetZones(ctx, zones); err != nil {
+		t.Fatal(err)
+	}
+	cargo := map[string]string{"c1": "蒙古国 炼焦煤", "c2": "铜精矿", "c3": "萤石"}
+	for id, c := range cargo {
+		if err := st.CreateVehicle(ctx, truck(id)); err != nil {
+			t.Fatal(err)
+		}
+		d := weighedDecl("d-"+id, id, 30000)
+		d.Cargo = c
+		if err := st.CreateDeclaration(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := rules.New(rules.Config{Engine: geo, Store: st, Now: func() time.Time { return t0 },
+		CargoTolerancePct: map[string]float64{"煤": 3, "铜精矿": 1, "": 0.1}})
+	if err := e.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{"c1": false, "c2": true, "c3": true} {
+		_, out := e.Weighing(ctx, reading("scale-port-a", "port-a", "蒙K"+id, t0, 15000+30750, 15000))
+		if got := len(out.Alerts) == 1 && out.Alerts[0].Type == tracker.AlertWeightMismatch; got != want {
+			t.Errorf("%s (%s) 2.5 %% heavy: mismatch %v, want %v (%+v)", id, cargo[id], got, want, out.Alerts)
+		}
 	}
 }
