@@ -2,9 +2,12 @@ package mapui
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -70,10 +73,20 @@ func (s *Server) createDeclaration(c *gin.Context) {
 	}
 	d.Type = cmp.Or(d.Type, tracker.DeclarationNormal)
 	d.DriverCard, d.SealID = strings.TrimSpace(d.DriverCard), strings.TrimSpace(d.SealID)
+	if d.Type == tracker.DeclarationEmergency {
+		// Made in a hurry on a tablet: the window may be left to the server.
+		d.ValidFrom = cmp.Or(d.ValidFrom, s.cfg.Now().UTC())
+		d.ValidTo = cmp.Or(d.ValidTo, d.ValidFrom.Add(s.cfg.EmergencyWindow))
+	}
 	if msg := s.checkDeclaration(c, &d); msg != "" {
 		badRequest(c, msg)
 		return
 	}
+	if d.Type == tracker.DeclarationEmergency && d.ValidTo.Sub(d.ValidFrom) > maxEmergencyWindow {
+		badRequest(c, "an emergency window is at most 12 h; declare a longer trip as a normal one")
+		return
+	}
+	d = d.WithSuspended()
 	d.ValidFrom, d.ValidTo = d.ValidFrom.UTC(), d.ValidTo.UTC()
 	d.Status, d.StatusReason, d.ClosedAt = tracker.DeclarationActive, "", nil
 	d.CreatedAt = s.cfg.Now().UTC()
@@ -84,12 +97,19 @@ func (s *Server) createDeclaration(c *gin.Context) {
 	if s.cfg.DeclarationsChanged != nil {
 		s.cfg.DeclarationsChanged(c.Request.Context(), d)
 	}
+	if d.Type == tracker.DeclarationEmergency {
+		if err := s.announceEmergency(c, d); err != nil {
+			s.storeFail(c, err)
+			return
+		}
+	}
 	if s.cfg.Targets != nil {
 		if _, err := s.cfg.Targets.Match(c.Request.Context(), targeting.Hit{VehicleID: d.VehicleID, ZoneID: d.PortZoneID,
 			Via: targeting.ViaDeclaration, Time: d.CreatedAt}); err != nil {
 			s.log.Error("declaration: matching targeting orders", "declaration", d.ID, "err", err)
 		}
 	}
+	// The audit record is the declaration as created, its suspended rules with it.
 	if s.audited(c, "declaration.create", "declaration:"+d.ID, d) {
 		c.JSON(http.StatusCreated, d)
 	}
@@ -105,6 +125,9 @@ func (s *Server) listDeclarations(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
+	for i := range ds {
+		ds[i] = ds[i].WithSuspended()
+	}
 	c.JSON(http.StatusOK, gin.H{"declarations": ds})
 }
 
@@ -114,7 +137,7 @@ func (s *Server) getDeclaration(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, d)
+	c.JSON(http.StatusOK, d.WithSuspended())
 }
 
 func (s *Server) cancelDeclaration(c *gin.Context) {
@@ -139,4 +162,41 @@ func (s *Server) cancelDeclaration(c *gin.Context) {
 	if s.audited(c, "declaration.cancel", "declaration:"+d.ID, gin.H{"reason": req.Reason}) {
 		c.JSON(http.StatusOK, d)
 	}
+}
+
+// maxEmergencyWindow bounds an emergency declaration: a short window, not a way around the rules.
+const maxEmergencyWindow = 12 * time.Hour
+
+// announceEmergency raises the emergency_crossing alert of a new emergency declaration, critical,
+// at its port: the live hub takes it to the wall and the tablets of the port's officers at once
+// and the webhooks (an SMS gateway) page them.
+func (s *Server) announceEmergency(c *gin.Context, d tracker.Declaration) error {
+	ctx := c.Request.Context()
+	plate := d.VehicleID
+	if v, err := s.cfg.Store.Vehicle(ctx, d.VehicleID); err == nil && v.Plate != "" {
+		plate = v.Plate
+	}
+	var lat, lon float64
+	if z, err := s.cfg.Store.Zone(ctx, d.PortZoneID); err == nil && z.Geometry != nil {
+		ctr := z.Geometry.Bound().Center()
+		lat, lon = ctr.Lat(), ctr.Lon()
+	}
+	now := s.cfg.Now().UTC()
+	a := tracker.Alert{Type: tracker.AlertEmergencyCrossing, Severity: tracker.SeverityCritical, Status: tracker.StatusOpen, VehicleID: d.VehicleID,
+		Time: now, UpdatedAt: now, ZoneID: &d.PortZoneID, DeclarationID: &d.ID, Lat: lat, Lon: lon, Active: true,
+		DedupKey: tracker.AlertEmergencyCrossing + ":" + d.ID,
+		Message:  fmt.Sprintf("emergency crossing: %s %s at %s until %s; %s suspended", plate, d.Direction, d.PortZoneID, d.ValidTo.Format(time.RFC3339), strings.Join(d.SuspendedRules, ", ")),
+		Evidence: evidenceJSON(gin.H{"declaration_id": d.ID, "plate": plate, "direction": d.Direction, "port_zone_id": d.PortZoneID,
+			"yard_zone_id": d.YardZoneID, "valid_from": d.ValidFrom, "valid_to": d.ValidTo, "cargo": d.Cargo,
+			"suspended_rules": d.SuspendedRules, "declared_by": session(c).Username})}
+	return s.cfg.Ingest.Emit(ctx, nil, []tracker.Alert{a})
+}
+
+// evidenceJSON is v as an alert's evidence; v is built of plain values that always encode.
+func evidenceJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
 }

@@ -25,7 +25,7 @@ func TestDeclarationFields(t *testing.T) {
 	if got.Type != tracker.DeclarationNormal || got.DeclaredNetKg != nil || got.DriverCard != "" {
 		t.Errorf("declaration without the added fields = %+v, want type normal, no net weight, no driver", got)
 	}
-	full := decl("d-full", map[string]any{"type": "emergency", "cargo": "药品", "grade": "A", "declared_net_kg": 0,
+	full := decl("d-full", map[string]any{"type": "emergency", "valid_to": "2026-01-01T02:00:00Z", "cargo": "药品", "grade": "A", "declared_net_kg": 0,
 		"driver_card": " 152101198001011234 ", "seal_id": "7012345678"})
 	a.req("POST", "/api/v1/declarations", a.tokens[access.RoleCommand], full, 201, &got)
 	for _, path := range []string{"/api/v1/declarations/d-full", ""} {

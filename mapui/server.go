@@ -36,6 +36,13 @@ type GateHandler interface {
 	GateRead(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert)
 }
 
+// WeighingHandler receives weighbridge readings; the rules match each to its vehicle and
+// declaration and compare it with the declared weight and the trip's other readings. It
+// returns the reading as matched with its event and alerts, which the server commits.
+type WeighingHandler interface {
+	Weighing(ctx context.Context, w tracker.Weighing) (tracker.Weighing, tracker.Outcome)
+}
+
 // Config configures the Server.
 type Config struct {
 	Store Store
@@ -44,8 +51,14 @@ type Config struct {
 	Access *access.Service
 	Ingest Ingest
 	Gates  GateHandler // may be nil: gate reads are stored as events only
-	Hub    *Hub
-	Risk   Ranker // may be nil: no risk ranking
+	// Weighings may be nil: readings are stored, matched to no vehicle, and raise nothing.
+	Weighings WeighingHandler
+	// EmergencyWindow is an emergency declaration's validity when it gives no valid_to (default 2 h).
+	EmergencyWindow time.Duration
+	// ScaleTolerancePct is the tolerance the drift report judges scales by (the rules'; default 1).
+	ScaleTolerancePct float64
+	Hub               *Hub
+	Risk              Ranker // may be nil: no risk ranking
 	// Targets runs targeting orders and dispatch; nil: no /targets, /assignments, /stats/hits.
 	Targets  *targeting.Service
 	Logger   *slog.Logger
@@ -111,6 +124,12 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	}
 	if cfg.UnitBufferM == 0 {
 		cfg.UnitBufferM = defaultUnitBufferM
+	}
+	if cfg.EmergencyWindow == 0 {
+		cfg.EmergencyWindow = 2 * time.Hour
+	}
+	if cfg.ScaleTolerancePct == 0 {
+		cfg.ScaleTolerancePct = 1
 	}
 	if cfg.LiveRecheck == 0 {
 		cfg.LiveRecheck = 5 * time.Second
@@ -189,6 +208,9 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 		a.GET("/risk", s.requirePerm(access.PermView), s.risk)
 	}
 	a.POST("/gate-events", s.requirePerm(access.PermGate), s.gateEvent)
+	a.POST("/weighings", s.requirePerm(access.PermWeighings), s.postWeighing)
+	a.GET("/weighings", s.requirePerm(access.PermView), s.listWeighings)
+	a.GET("/weighings/drift", s.requirePerm(access.PermView), s.scaleDrift)
 
 	a.GET("/users", s.requirePerm(access.PermUsersRead), s.listUsers)
 	a.POST("/users", s.requirePerm(access.PermUsers), s.createUser)

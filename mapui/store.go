@@ -48,6 +48,10 @@ type Store interface {
 	Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Alert, error)
 	SetAlertStatus(ctx context.Context, id int64, status, user, note string, at time.Time) (tracker.Alert, error)
 
+	// AddWeighing and Weighings keep the weighbridge readings.
+	AddWeighing(ctx context.Context, w tracker.Weighing) (int64, error)
+	Weighings(ctx context.Context, q tracker.WeighingQuery) ([]tracker.Weighing, error)
+
 	// Deliveries and RetryDelivery serve the webhook outbox's screens.
 	Deliveries(ctx context.Context, q tracker.DeliveryQuery) ([]tracker.Delivery, error)
 	RetryDelivery(ctx context.Context, id string, now time.Time) error

@@ -38,6 +38,19 @@ type declaration struct {
 	ValidFrom      time.Time `json:"valid_from"`
 	ValidTo        time.Time `json:"valid_to"`
 	DriverCard     string    `json:"driver_card,omitempty"`
+	DeclaredNetKg  float64   `json:"declared_net_kg,omitempty"`
+	Type           string    `json:"type,omitempty"`
+}
+
+// weighing is a weighbridge reading (POST /api/v1/weighings).
+type weighing struct {
+	ScaleID  string    `json:"scale_id"`
+	ZoneID   string    `json:"zone_id"`
+	Time     time.Time `json:"time"`
+	Plate    string    `json:"plate"`
+	GrossKg  float64   `json:"gross_kg"`
+	TareKg   float64   `json:"tare_kg"`
+	Operator string    `json:"operator"`
 }
 
 type gateEvent struct {
@@ -231,6 +244,10 @@ func (c *apiClient) declare(ctx context.Context, d declaration) error {
 		return fmt.Errorf("sim: declaration %s: %w", d.ID, err)
 	}
 	return nil
+}
+
+func (c *apiClient) weigh(ctx context.Context, wg weighing) error {
+	return c.do(ctx, http.MethodPost, "/weighings", wg, nil)
 }
 
 func (c *apiClient) gate(ctx context.Context, g gateEvent) error {

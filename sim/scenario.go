@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"time"
@@ -54,6 +55,10 @@ type Scenario struct {
 	GPSNoiseM      float64    `json:"gps_noise_m"`
 	Fleets         []Fleet    `json:"fleets"`
 	Anomalies      []Schedule `json:"anomalies"`
+	// DriftingScales are weighbridges that read heavy or light, by scale ID ("scale-" and the
+	// yard's or port's zone ID) in percent of the true gross: every truck they weigh after the
+	// port's scale house is a double_weighing.
+	DriftingScales map[string]float64 `json:"drifting_scales,omitempty"`
 }
 
 // Fleet is a group of alike vehicles.
@@ -103,12 +108,20 @@ const (
 	// AnomalyDriverMismatch: a JT/T 808 truck's terminal reads another driver's card than the
 	// one its declaration names; every other JT/T 808 haul reads the declared driver's.
 	AnomalyDriverMismatch = "driver_mismatch"
-	anomalyTypesForErrors = "detour, unauthorized_stop, meeting, crossing_mismatch, border_crossing_outside_port, signal_lost, jitter, gate_mismatch, overstay, seal_opened, driver_mismatch"
+	// AnomalyWeightMismatch: the port's scale weighs a haul 8 % heavier than declared; every
+	// other haul is weighed at its port as declared. AnomalyWeighingSkipped: a haul reaches its
+	// yard with no weighbridge reading.
+	AnomalyWeightMismatch  = "weight_mismatch"
+	AnomalyWeighingSkipped = "weighing_skipped"
+	// AnomalyEmergency: a haul declared as an emergency crossing stops 20 min on its corridor:
+	// emergency_crossing when declared, no unauthorized_stop, one emergency_review after the yard.
+	AnomalyEmergency      = "emergency_crossing"
+	anomalyTypesForErrors = "detour, unauthorized_stop, meeting, crossing_mismatch, border_crossing_outside_port, signal_lost, jitter, gate_mismatch, overstay, seal_opened, driver_mismatch, weight_mismatch, weighing_skipped, emergency_crossing"
 )
 
 var anomalyTypes = []string{AnomalyDetour, AnomalyStop, AnomalyMeeting, AnomalyCrossing,
 	AnomalyOutsidePort, AnomalySignalLost, AnomalyJitter, AnomalyGateMismatch, AnomalyOverstay, AnomalySealOpened,
-	AnomalyDriverMismatch}
+	AnomalyDriverMismatch, AnomalyWeightMismatch, AnomalyWeighingSkipped, AnomalyEmergency}
 
 // Dur is a time.Duration written as a Go duration string ("90s", "1h30m") in JSON.
 type Dur time.Duration
@@ -227,6 +240,8 @@ func (p *parser) parse() (*Scenario, error) {
 			err = p.dec.Decode(&s.ReportInterval)
 		case "gps_noise_m":
 			err = p.dec.Decode(&s.GPSNoiseM)
+		case "drifting_scales":
+			err = p.dec.Decode(&s.DriftingScales)
 		case "fleets":
 			err = p.array(func(off int64) error {
 				var f Fleet
@@ -311,6 +326,11 @@ func (p *parser) validate(s *Scenario) error {
 	}
 	if s.GPSNoiseM < 0 || s.GPSNoiseM > 100 {
 		return top("gps_noise_m %v: need 0–100", s.GPSNoiseM)
+	}
+	for id, pct := range s.DriftingScales {
+		if pct == 0 || math.Abs(pct) > 10 {
+			return top("drifting_scales %s: %v %%: need a drift from -10 to 10, not 0", id, pct)
+		}
 	}
 	if len(s.Fleets) == 0 {
 		return top("no fleets")

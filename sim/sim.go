@@ -363,7 +363,7 @@ func (w *world) claimLocked(v *vehicle, t time.Time, kinds []string) string {
 		if (k == AnomalySignalLost || k == AnomalyDriverMismatch) && !v.isJT808() || k == AnomalySealOpened && !v.sealed() {
 			continue
 		}
-		if (k == AnomalyDetour || k == AnomalyMeeting || k == AnomalyStop || k == AnomalySealOpened) && newPath(w.roads[v.fleet.Route]).length() < 30000 {
+		if (k == AnomalyDetour || k == AnomalyMeeting || k == AnomalyStop || k == AnomalySealOpened || k == AnomalyEmergency) && newPath(w.roads[v.fleet.Route]).length() < 30000 {
 			continue
 		}
 		if k == AnomalyMeeting && w.meetings[v.fleet.Route] != nil {
@@ -627,13 +627,22 @@ func (w *world) roverSpot(v *vehicle) (home, into orb.Point) {
 }
 
 func (w *world) declare(ctx context.Context, v *vehicle, dir, port string, r district.Route, valid time.Duration) error {
+	return w.declareAs(ctx, v, "", dir, port, r, valid)
+}
+
+// declareAs declares a trip of a type ("": normal).
+func (w *world) declareAs(ctx context.Context, v *vehicle, typ, dir, port string, r district.Route, valid time.Duration) error {
 	id := v.nextID("decl")
 	v.decl = id
 	if w.api == nil || v.replaying() {
 		return nil
 	}
-	return w.api.declare(ctx, declaration{ID: id, VehicleID: v.id, Direction: dir, PortZoneID: port,
-		CorridorZoneID: r.CorridorID, YardZoneID: r.YardID, ValidFrom: v.t.UTC(), ValidTo: v.t.Add(valid).UTC(), DriverCard: v.driver})
+	d := declaration{ID: id, VehicleID: v.id, Direction: dir, PortZoneID: port, Type: typ,
+		CorridorZoneID: r.CorridorID, YardZoneID: r.YardID, ValidFrom: v.t.UTC(), ValidTo: v.t.Add(valid).UTC(), DriverCard: v.driver}
+	if dir == "inbound" {
+		d.DeclaredNetKg = v.cargoKg()
+	}
+	return w.api.declare(ctx, d)
 }
 
 func (w *world) declareResident(ctx context.Context, v *vehicle, deadline time.Time) error {
@@ -643,6 +652,24 @@ func (w *world) declareResident(ctx context.Context, v *vehicle, deadline time.T
 	}
 	return w.api.declare(ctx, declaration{ID: id, VehicleID: v.id, Direction: "inbound", PortZoneID: v.port.ID,
 		ValidFrom: v.t.UTC(), ValidTo: deadline.UTC()})
+}
+
+// weigh posts the reading of the scale in zone (a port's scale house, a yard's scale) of a
+// haul carrying netKg, at t; a drifting scale reads the gross off by its drift, the tare being
+// the truck's registered one.
+func (w *world) weigh(ctx context.Context, v *vehicle, zone string, netKg float64, t time.Time) {
+	if w.api == nil || !t.After(v.resumeAt) {
+		return
+	}
+	if err := w.clock.SleepUntil(ctx, t); err != nil {
+		return
+	}
+	const tare = 15200
+	scale := "scale-" + zone
+	gross := (tare + netKg) * (1 + w.sc.DriftingScales[scale]/100)
+	if err := w.api.weigh(ctx, weighing{ScaleID: scale, ZoneID: zone, Time: t.UTC(), Plate: v.plate, GrossKg: gross, TareKg: tare, Operator: "sim"}); err != nil {
+		w.log.Warn("weighing refused", "vehicle", v.id, "err", err)
+	}
 }
 
 func (w *world) gate(ctx context.Context, v *vehicle, port, dir string, t time.Time) {

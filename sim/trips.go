@@ -59,13 +59,21 @@ func (v *vehicle) haul(ctx context.Context) error {
 			return err
 		}
 		// A sealed truck's own anomaly first: only sealed trucks can have it.
-		kind := w.claim(v, v.t, AnomalySealOpened, AnomalyDetour, AnomalyStop, AnomalyMeeting, AnomalyCrossing, AnomalySignalLost)
+		kind := w.claim(v, v.t, AnomalySealOpened, AnomalyDetour, AnomalyStop, AnomalyMeeting, AnomalyCrossing, AnomalySignalLost, AnomalyEmergency)
 		declPort, declRoute := v.port.ID, r
 		if kind == AnomalyCrossing {
 			declPort, declRoute = w.otherPort(v.port.ID)
 		}
 		total := v.eta(feeder.length()+route.length()) + 6*time.Hour
-		if err := w.declare(ctx, v, "inbound", declPort, declRoute, total); err != nil {
+		declType := ""
+		v.review = -1
+		if kind == AnomalyEmergency {
+			// An emergency window is at most 12 h; the officers are paged as it is declared.
+			declType, total = "emergency", min(total, 12*time.Hour)
+			i := v.begin(Injection{Type: AnomalyEmergency, VehicleID: v.id, From: v.t, Note: "emergency crossing declared at the mine"})
+			w.end(i, v.t.Add(5*time.Minute))
+		}
+		if err := w.declareAs(ctx, v, declType, "inbound", declPort, declRoute, total); err != nil {
 			return err
 		}
 		if err := v.driverOnBoard(ctx); err != nil {
@@ -114,6 +122,23 @@ func (v *vehicle) haul(ctx context.Context) error {
 			return err
 		}
 		w.gate(ctx, v, v.port.ID, "in", v.t)
+		// Customs' scale house in the port weighs the load, as declared unless the trip's anomaly
+		// is about the weight (only trips without another one).
+		weightKind := ""
+		if kind == "" {
+			weightKind = w.claim(v, v.t, AnomalyWeightMismatch, AnomalyWeighingSkipped)
+		}
+		skipped := -1
+		switch weightKind {
+		case AnomalyWeighingSkipped:
+			skipped = v.begin(Injection{Type: AnomalyWeighingSkipped, VehicleID: v.id, From: v.t, Note: "drove past the port's scale house to the yard unweighed"})
+		case AnomalyWeightMismatch:
+			i := v.begin(Injection{Type: AnomalyWeightMismatch, VehicleID: v.id, From: v.t, Note: "weighed 8 % heavier than declared at " + v.port.ID})
+			w.weigh(ctx, v, v.port.ID, v.cargoKg()*1.08, v.t)
+			w.end(i, v.t.Add(5*time.Minute))
+		default:
+			w.weigh(ctx, v, v.port.ID, v.cargoKg(), v.t)
+		}
 		if kind == "" && w.meetingWaiting(v) {
 			kind = "partner"
 		}
@@ -141,6 +166,29 @@ func (v *vehicle) haul(ctx context.Context) error {
 		}
 		if crossing >= 0 {
 			w.end(crossing, v.t)
+		}
+		if skipped >= 0 { // raised once the grace after the arrival has passed
+			w.end(skipped, v.t.Add(35*time.Minute))
+		}
+		if v.review >= 0 { // the arrival ends the emergency window: the review follows
+			w.end(v.review, v.t.Add(5*time.Minute))
+			v.review = -1
+		}
+		// The yard's scale weighs the load again: what the port's scale house saw, unless
+		// the yard's scale drifts.
+		if weightKind != AnomalyWeighingSkipped {
+			net := v.cargoKg()
+			if weightKind == AnomalyWeightMismatch {
+				net *= 1.08 // the load really is heavier: both scales see it
+			}
+			if pct := w.sc.DriftingScales["scale-"+r.YardID]; pct != 0 {
+				i := v.begin(Injection{Type: tracker.AlertDoubleWeighing, VehicleID: v.id, From: v.t,
+					Note: fmt.Sprintf("weighed at %s, whose scale reads %+.1f %%", r.YardID, pct), Also: []string{AnomalyWeightMismatch}})
+				w.weigh(ctx, v, r.YardID, net, v.t)
+				w.end(i, v.t.Add(5*time.Minute))
+			} else {
+				w.weigh(ctx, v, r.YardID, net, v.t)
+			}
 		}
 		// Unloading in the yard, sometimes parked by the fence with a poor fix.
 		dwell := uniform(v.rng, v.fleet.Dwell)
@@ -197,12 +245,12 @@ func (v *vehicle) inbound(ctx context.Context, route *path, rs []slowZone, kind 
 	w := v.w
 	L := route.length()
 	switch kind {
-	case AnomalyStop, AnomalyMeeting, "partner":
+	case AnomalyStop, AnomalyMeeting, AnomalyEmergency, "partner":
 		// Meetings near 37 % of the route, lone stops further on, each clear of the others.
 		rid := v.fleet.Route
 		at, own := 0.0, true
 		switch kind {
-		case AnomalyStop:
+		case AnomalyStop, AnomalyEmergency:
 			at = w.spot(v, rid, route, 0.6)
 		case AnomalyMeeting:
 			at = w.spot(v, rid, route, 0.37)
@@ -223,6 +271,13 @@ func (v *vehicle) inbound(ctx context.Context, route *path, rs []slowZone, kind 
 		// Recorded as the stop begins, so that a score taken meanwhile knows it.
 		var i int
 		switch kind {
+		case AnomalyEmergency:
+			// Suspended: held back for the review the window's end raises.
+			v.review = v.begin(Injection{Type: tracker.AlertEmergencyReview, VehicleID: v.id, From: start, Note: "20 min roadside stop under an emergency declaration"})
+			if err := v.wait(ctx, 20*time.Minute); err != nil {
+				return err
+			}
+			return v.drive(ctx, route, at, L, rs, nil)
 		case AnomalyStop:
 			i = v.begin(Injection{Type: AnomalyStop, VehicleID: v.id, From: start, Note: "roadside stop between port and yard"})
 			if err := v.wait(ctx, 20*time.Minute); err != nil {

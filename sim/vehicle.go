@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -74,6 +75,7 @@ type vehicle struct {
 	decl       string // active declaration ID
 	seq        int
 	swapDriver bool      // another driver's card is in the reader until the yard
+	review     int       // the emergency_review injection of an emergency trip until the yard; -1: none
 	locked     bool      // the e-seal holds
 	home, into orb.Point // rovers: where they park, and where they go across the line
 
@@ -286,6 +288,14 @@ func (v *vehicle) startSpread(def time.Duration) time.Duration {
 
 func (v *vehicle) eta(length float64) time.Duration {
 	return time.Duration(length/(v.cruise*0.8)) * time.Second
+}
+
+// cargoKg is the net weight of the load of the haul's current declaration: 28–35 t, from the
+// declaration's id, without a draw from the vehicle's random stream (which replays depend on).
+func (v *vehicle) cargoKg() float64 {
+	h := fnv.New32a()
+	h.Write([]byte(v.decl))
+	return 28000 + float64(h.Sum32()%71)*100
 }
 
 func (v *vehicle) nextID(what string) string {

@@ -49,6 +49,23 @@ const (
 	// time that the vehicle could have driven through a port (or longer apart than the rules'
 	// CrossingGapMax): where it crossed is unknown. A warning, with the gap and both fixes.
 	AlertBorderCrossingUnverified = "border_crossing_unverified"
+	// AlertWeightMismatch: a weighbridge's net weight differs from the declared one by more
+	// than the cargo's tolerance; one per declaration (tracker/rules/weighing.go).
+	AlertWeightMismatch = "weight_mismatch"
+	// AlertWeighingSkipped: a declared truck went from port to yard without a weighbridge
+	// reading; one per declaration.
+	AlertWeighingSkipped = "weighing_skipped"
+	// AlertDoubleWeighing: two scales weighed one truck on one trip differently beyond the
+	// scales' tolerance: a load changed on the way, or a scale that drifted (named in the
+	// evidence when its readings disagree with the others systematically). One per declaration.
+	AlertDoubleWeighing = "double_weighing"
+	// AlertEmergencyCrossing: an emergency declaration was made (a patient, the injured): the
+	// on-duty officers of its port are told at once (critical, so the wall and tablets sound and
+	// webhooks page). One per declaration.
+	AlertEmergencyCrossing = "emergency_crossing"
+	// AlertEmergencyReview: an emergency window ended and the vehicle did, during it, what the
+	// suspended rules would have alerted for; the evidence lists each. One per declaration.
+	AlertEmergencyReview = "emergency_review"
 )
 
 // Severities, lowest first.

@@ -15,8 +15,9 @@ type Declaration struct {
 	YardZoneID     string    `json:"yard_zone_id"`
 	ValidFrom      time.Time `json:"valid_from"`
 	ValidTo        time.Time `json:"valid_to"`
-	// Type is DeclarationNormal or DeclarationEmergency (patients, the injured: handled fast);
-	// no rule treats them differently yet.
+	// Type is DeclarationNormal or DeclarationEmergency (patients, the injured: handled fast):
+	// during an emergency's validity the rules in SuspendedRules do not alert for the vehicle
+	// (tracker/rules/emergency.go).
 	Type  string `json:"type"`
 	Cargo string `json:"cargo"` // what the truck carries, as declared
 	Grade string `json:"grade"` // the cargo's grade or quality class, as declared
@@ -30,6 +31,22 @@ type Declaration struct {
 	StatusReason string     `json:"status_reason,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	ClosedAt     *time.Time `json:"closed_at,omitempty"`
+	// SuspendedRules lists the alert types an emergency declaration suspends; not stored: it
+	// follows from Type (EmergencySuspends).
+	SuspendedRules []string `json:"suspended_rules,omitempty"`
+}
+
+// EmergencySuspends are the rules an emergency crossing is exempt from: its corridor and its
+// stops. Crossing at another port or outside one still alerts.
+var EmergencySuspends = []string{AlertDetour, AlertUnauthorizedStop}
+
+// WithSuspended is d with SuspendedRules filled in from its type.
+func (d Declaration) WithSuspended() Declaration {
+	d.SuspendedRules = nil
+	if d.Type == DeclarationEmergency {
+		d.SuspendedRules = append([]string{}, EmergencySuspends...)
+	}
+	return d
 }
 
 // Declaration statuses: active until completed (arrival at the yard inbound, exit at the

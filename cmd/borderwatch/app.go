@@ -147,6 +147,16 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if a.tlsConfig, err = loadTLS(cfg.TLSCert, cfg.TLSKey); err != nil {
 		return nil, err
 	}
+	cargoTol, err := cargoTolerance(cfg.CargoTolerance)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.WeightTolerancePct < 0 || cfg.ScaleTolerancePct < 0 || cfg.WeighingGrace < 0 {
+		return nil, fmt.Errorf("BW_WEIGHT_TOLERANCE_PCT, BW_SCALE_TOLERANCE_PCT and BW_WEIGHING_GRACE must not be negative")
+	}
+	if cfg.EmergencyWindow < 0 || cfg.EmergencyWindow > 12*time.Hour {
+		return nil, fmt.Errorf("BW_EMERGENCY_WINDOW=%v: must be from 0 (the default, 2 h) to 12 h", cfg.EmergencyWindow)
+	}
 	if cfg.CrossingGapMax < 0 {
 		return nil, fmt.Errorf("BW_CROSSING_GAP_MAX=%v: must not be negative", cfg.CrossingGapMax)
 	}
@@ -205,7 +215,8 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now,
-		CrossingGapMax: cfg.CrossingGapMax, Owns: a.owns})
+		CrossingGapMax: cfg.CrossingGapMax, WeightTolerancePct: cfg.WeightTolerancePct, CargoTolerancePct: cargoTol,
+		ScaleTolerancePct: cfg.ScaleTolerancePct, WeighingGrace: cfg.WeighingGrace, Owns: a.owns})
 	if err := a.rules.Load(ctx); err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
@@ -274,6 +285,9 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Access:              a.access,
 		Ingest:              a.pipeline,
 		Gates:               a.rules,
+		Weighings:           a.rules,
+		ScaleTolerancePct:   cfg.ScaleTolerancePct,
+		EmergencyWindow:     cfg.EmergencyWindow,
 		Hub:                 a.hub,
 		Risk:                a.risk,
 		Targets:             a.targets,

@@ -64,6 +64,13 @@ type config struct {
 
 	// CrossingGapMax: a border crossing between fixes farther apart is unverified (package rules).
 	CrossingGapMax time.Duration
+	// Weighbridges (package rules): the declared weight's tolerance, per cargo, and the scales'.
+	WeightTolerancePct float64
+	CargoTolerance     string
+	ScaleTolerancePct  float64
+	WeighingGrace      time.Duration
+	// EmergencyWindow: an emergency declaration's validity when it gives none (package mapui).
+	EmergencyWindow time.Duration
 
 	// Webhooks (package notifier).
 	WebhookURLs    string
@@ -166,6 +173,11 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	boolean(&c.RequireTOTPAdmins, "require-totp-admins", "BW_REQUIRE_TOTP_ADMINS", !demo, "the administrators (admin, security, auditor) must log in with a second factor (TOTP); one without it may only enrol it")
 	float(&c.UnitBufferKm, "unit-buffer-km", "BW_UNIT_BUFFER_KM", 30, "command and patrol users of a port unit see this far around the port's zones (its control zone, yards, corridors)")
 	duration(&c.LiveRecheck, "live-recheck", "BW_LIVE_RECHECK", 5*time.Second, "how often a live WebSocket re-reads its session, to close when another server on the same database ended it")
+	float(&c.WeightTolerancePct, "weight-tolerance-pct", "BW_WEIGHT_TOLERANCE_PCT", 2, "a weighed net weight further than this percentage from the declared one is weight_mismatch")
+	str(&c.CargoTolerance, "cargo-tolerance", "BW_CARGO_TOLERANCE", "", "per-cargo weight tolerances, e.g. 煤=3,铜精矿=1.5: a declaration whose cargo contains the word (the longest found) takes its percentage")
+	float(&c.ScaleTolerancePct, "scale-tolerance-pct", "BW_SCALE_TOLERANCE_PCT", 1, "two scales' gross readings of one truck on one trip further apart than this percentage are double_weighing; a scale biased more than this against the others drifts")
+	duration(&c.WeighingGrace, "weighing-grace", "BW_WEIGHING_GRACE", 30*time.Minute, "a declared truck not weighed by this long after it arrived in its yard is weighing_skipped")
+	duration(&c.EmergencyWindow, "emergency-window", "BW_EMERGENCY_WINDOW", 2*time.Hour, "an emergency declaration without valid_to is valid this long (at most 12 h); its corridor and stop rules are suspended meanwhile")
 	duration(&c.CrossingGapMax, "crossing-gap-max", "BW_CROSSING_GAP_MAX", 30*time.Minute, "a border crossing between two fixes farther apart (or far enough apart to drive through a port) is border_crossing_unverified, its port unknown, not a crossing outside every port")
 	float(&c.RandomTargetShare, "random-target-share", "BW_RANDOM_TARGET_SHARE", 0.02, "share of matched gate reads at a port drawn for a random inspection, the hit rate's baseline; 0: none")
 	duration(&c.EscalateAfter, "escalate-after", "BW_ESCALATE_AFTER", 5*time.Minute, "an assignment unaccepted this long goes to its port's command, and as long again to the district")
@@ -197,6 +209,24 @@ func trustedProxies(v string) ([]string, error) {
 			}
 		}
 		out = append(out, p)
+	}
+	return out, nil
+}
+
+// cargoTolerance parses --cargo-tolerance: comma-separated word=percentage pairs.
+func cargoTolerance(v string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		word, pct, ok := strings.Cut(p, "=")
+		n, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+		if word = strings.TrimSpace(word); !ok || word == "" || err != nil || !(n > 0 && n <= 100) {
+			return nil, fmt.Errorf("BW_CARGO_TOLERANCE: %q is not word=percentage (above 0, at most 100)", p)
+		}
+		out[word] = n
 	}
 	return out, nil
 }

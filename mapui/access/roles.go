@@ -35,6 +35,7 @@ const (
 	PermDispatch     Permission = "targets.dispatch" // send teams and patrols to orders and alerts
 	PermInspect      Permission = "targets.inspect"  // accept, arrive, photograph and report inspections
 	PermCluster      Permission = "cluster.read"     // the cluster's nodes, partitions and lag
+	PermWeighings    Permission = "weighings.post"   // weighbridge readings, from the scales' systems or their officers
 )
 
 // rolePermissions separates duties as MLPS level 3 asks (三权分立): the system administrator
@@ -42,10 +43,10 @@ const (
 // administrators' accounts, the audit administrator alone reads the audit, and nobody can
 // change it.
 var rolePermissions = map[string][]Permission{
-	RoleAdmin:        {PermView, PermTrack, PermSearch, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsersRead, PermUsers, PermWebhooks, PermCluster},
+	RoleAdmin:        {PermView, PermTrack, PermSearch, PermExport, PermHandleAlerts, PermRegistry, PermZones, PermDeclarations, PermGate, PermUsersRead, PermUsers, PermWebhooks, PermCluster, PermWeighings},
 	RoleSecurity:     {PermUsersRead, PermRoles},
 	RoleAuditor:      {PermAudit},
-	RoleCommand:      {PermView, PermTrack, PermHandleAlerts, PermDeclarations, PermGate, PermTarget, PermDispatch, PermInspect},
+	RoleCommand:      {PermView, PermTrack, PermHandleAlerts, PermDeclarations, PermGate, PermTarget, PermDispatch, PermInspect, PermWeighings},
 	RolePatrol:       {PermView, PermTrack, PermHandleAlerts, PermInspect},
 	RoleInvestigator: {PermView, PermTrack, PermSearch, PermExport},
 }

@@ -12,15 +12,15 @@ import (
 func TestRoles(t *testing.T) {
 	all := []access.Permission{access.PermView, access.PermTrack, access.PermSearch, access.PermExport, access.PermHandleAlerts, access.PermRegistry,
 		access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsersRead, access.PermUsers, access.PermRoles, access.PermAudit, access.PermWebhooks,
-		access.PermTarget, access.PermDispatch, access.PermInspect, access.PermCluster}
+		access.PermTarget, access.PermDispatch, access.PermInspect, access.PermCluster, access.PermWeighings}
 	want := map[string][]access.Permission{
 		// Three administrators (三权分立): nobody but the auditor reads the audit, nobody but the
 		// security administrator gives roles.
 		access.RoleAdmin: {access.PermView, access.PermTrack, access.PermSearch, access.PermExport, access.PermHandleAlerts, access.PermRegistry,
-			access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsersRead, access.PermUsers, access.PermWebhooks, access.PermCluster},
+			access.PermZones, access.PermDeclarations, access.PermGate, access.PermUsersRead, access.PermUsers, access.PermWebhooks, access.PermCluster, access.PermWeighings},
 		access.RoleSecurity: {access.PermUsersRead, access.PermRoles},
 		access.RoleCommand: {access.PermView, access.PermTrack, access.PermHandleAlerts, access.PermDeclarations, access.PermGate,
-			access.PermTarget, access.PermDispatch, access.PermInspect},
+			access.PermTarget, access.PermDispatch, access.PermInspect, access.PermWeighings},
 		access.RolePatrol:       {access.PermView, access.PermTrack, access.PermHandleAlerts, access.PermInspect},
 		access.RoleInvestigator: {access.PermView, access.PermTrack, access.PermSearch, access.PermExport},
 		access.RoleAuditor:      {access.PermAudit},

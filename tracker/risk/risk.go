@@ -42,6 +42,13 @@ var weights = map[string]float64{
 	tracker.AlertOverstay:                 3,
 	// The driver is not the one customs cleared: who carries the goods is in doubt.
 	tracker.AlertDriverMismatch: 4,
+	// Weighbridges: the cargo is not what was declared, or nobody checked it, or it changed on
+	// the way (or a scale drifted: the lowest of the three).
+	tracker.AlertWeightMismatch:  6,
+	tracker.AlertWeighingSkipped: 4,
+	tracker.AlertDoubleWeighing:  3,
+	// emergency_crossing and emergency_review have none: an emergency is cleared by an officer,
+	// and what it did under its exemption is that officer's to judge in the review.
 	// sos has no weight: a call for help is answered at once, and says nothing of the cargo.
 }
 

@@ -33,6 +33,9 @@ func perRequest(alerts []tracker.Alert, events []tracker.Event, now time.Time) [
 		tracker.AlertUnauthorizedStop:          3,
 		tracker.AlertOverstay:                  3,
 		tracker.AlertDriverMismatch:            4,
+		tracker.AlertWeightMismatch:            6,
+		tracker.AlertWeighingSkipped:           4,
+		tracker.AlertDoubleWeighing:            3,
 	}
 	byVehicle := map[string]*Target{}
 	target := func(id string) *Target {

@@ -125,6 +125,10 @@ type followed struct {
 	driver driverState // the driver's card in the terminal's reader (driver.go)
 
 	sos sosState // the newest SOS incident (sos.go)
+
+	weighs map[string]*weighTrip // weighbridge readings by declaration (weighing.go)
+
+	emergencies []*emergencyWindow // emergency declarations' windows (emergency.go)
 }
 
 // active is the newest declaration active at t: an older one may linger until it expires (a
@@ -153,7 +157,10 @@ func (vs *vstate) State() *tracker.VehicleState { return &vs.VehicleState }
 
 // Evaluate implements tracker.VehicleEvaluator.
 func (vs *vstate) Evaluate(ctx context.Context, f *tracker.Fix, out *tracker.Outcome) error {
-	return vs.e.evaluate(ctx, vs, f, out)
+	from := len(out.Alerts)
+	err := vs.e.evaluate(ctx, vs, f, out)
+	out.Alerts = vs.suspend(out.Alerts, from)
+	return err
 }
 
 // evaluate runs the rules over one fix of vs, locked by the pipeline.
@@ -328,6 +335,7 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 		}
 		if in != nil && ge.ZoneID == in.YardZoneID {
 			vs.entered = true
+			vs.arrivedInYard(in, ge.Time, ge.Lat, ge.Lon)
 			e.complete(ctx, vs, in, "arrived in yard "+ge.ZoneID, ge.Time)
 		}
 	case geofence.ZoneExit:
@@ -448,6 +456,9 @@ func (e *Engine) close(ctx context.Context, vs *vstate, d *decl, status, reason 
 		return fmt.Errorf("rules: close declaration %s: %w", d.ID, err)
 	default:
 		e.m.closed.WithLabelValues(status).Inc()
+	}
+	if d.Type == tracker.DeclarationEmergency {
+		vs.endEmergency(d.ID, at)
 	}
 	if vs.detourKey != "" {
 		// The trip is over: so is its detour.

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,8 @@ type Store interface {
 	// LatestEvents is the newest event of a type of each vehicle: after a restart, the card in
 	// each terminal's reader.
 	LatestEvents(ctx context.Context, typ string) ([]tracker.Event, error)
+	// Weighings: a trip's earlier readings, and the scales' recent ones for their drift.
+	Weighings(ctx context.Context, q tracker.WeighingQuery) ([]tracker.Weighing, error)
 }
 
 // Config configures an Engine. Zero thresholds take the documented defaults.
@@ -81,6 +84,20 @@ type Config struct {
 	// Owns says whether this process evaluates the vehicle: in a cluster each vehicle's
 	// partition has one owner, and only it runs the vehicle's timers. Nil: every vehicle.
 	Owns func(vehicleID string) bool
+	// WeightTolerancePct is how far, in percent, a weighed net weight may differ from the
+	// declared one before weight_mismatch (default 2); CargoTolerancePct overrides it for a cargo
+	// whose declared description contains the key (the longest key found wins), e.g. "煤": 3.
+	WeightTolerancePct float64
+	CargoTolerancePct  map[string]float64
+	// ScaleTolerancePct is how far, in percent, two scales' gross readings of one truck on one
+	// trip may differ before double_weighing, and how far a scale's mean difference from the
+	// others may go before it counts as drifting (default 1).
+	ScaleTolerancePct float64
+	// DriftDays is the period over which a scale's drift is judged (default 30).
+	DriftDays int
+	// WeighingGrace is how long after its arrival in the yard a declared truck may still be
+	// weighed before weighing_skipped (default 30 min).
+	WeighingGrace time.Duration
 }
 
 func (c *Config) defaults() {
@@ -106,6 +123,12 @@ func (c *Config) defaults() {
 	set(&c.ResidentMaxStay, 24*time.Hour)
 	set(&c.CrossingGapMax, 30*time.Minute)
 	setF(&c.TruckKmh, 90)
+	setF(&c.WeightTolerancePct, 2)
+	setF(&c.ScaleTolerancePct, 1)
+	set(&c.WeighingGrace, 30*time.Minute)
+	if c.DriftDays == 0 {
+		c.DriftDays = 30
+	}
 	if c.History == 0 {
 		c.History = 32
 	}
@@ -306,6 +329,13 @@ func (e *Engine) DeclarationChanged(ctx context.Context, d tracker.Declaration) 
 			break
 		}
 	}
+	if d.Type == tracker.DeclarationEmergency {
+		if d.Status == tracker.DeclarationActive {
+			vs.openEmergency(d)
+		} else if d.ClosedAt != nil {
+			vs.endEmergency(d.ID, *d.ClosedAt)
+		}
+	}
 	if d.Status == tracker.DeclarationActive {
 		vs.decls = append(vs.decls, di)
 		if vs.kind == tracker.KindResidentCar && d.Direction == tracker.Inbound {
@@ -314,19 +344,20 @@ func (e *Engine) DeclarationChanged(ctx context.Context, d tracker.Declaration) 
 	}
 }
 
+// normPlate is how plates are compared: without spaces, dashes and the middle dot (·, which
+// is two bytes in UTF-8: compared rune by rune), Latin letters in upper case.
 func normPlate(p string) string {
-	b := make([]byte, 0, len(p))
-	for i := 0; i < len(p); i++ {
-		c := p[i]
+	var b strings.Builder
+	for _, c := range p {
 		switch {
 		case c == ' ' || c == '-' || c == '·':
 			continue
 		case c >= 'a' && c <= 'z':
 			c -= 'a' - 'A'
 		}
-		b = append(b, c)
+		b.WriteRune(c)
 	}
-	return string(b)
+	return b.String()
 }
 
 func strp(s string) *string {

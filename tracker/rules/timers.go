@@ -27,9 +27,11 @@ func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 		}
 		vs.Lock()
 		if len(vs.gaps) > 0 {
+			from := len(late.Alerts)
 			if err := e.settleLate(ctx, vs, &late); err != nil {
 				errs = append(errs, err)
 			}
+			late.Alerts = vs.suspend(late.Alerts, from)
 		}
 		alerts = e.checkVehicle(ctx, vs, now, alerts, &errs)
 		vs.past = slices.DeleteFunc(vs.past, func(s *stopRec) bool { return now.Sub(s.until) > meetingMemory })
@@ -47,6 +49,7 @@ func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 }
 
 func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, alerts []tracker.Alert, errs *[]error) []tracker.Alert {
+	from := len(alerts)
 	// Signal loss, judged on the server clock: device clocks of silent terminals say nothing.
 	if vs.hasLast && vs.lostKey == "" && now.Sub(vs.lastRecv) > e.cfg.SignalLost && (vs.watched(vs.last.Time) || vs.watched(now)) {
 		vs.lostKey = fmt.Sprintf("signal_lost:%s:%d", vs.id, vs.last.Time.Unix())
@@ -86,9 +89,11 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 		}
 	}
 	alerts = e.checkDriver(ctx, vs, now, alerts)
+	alerts = e.checkWeighings(ctx, vs, now, alerts)
 	alerts = append(alerts, vs.outbox...)
 	vs.outbox = vs.outbox[:0]
-	return e.expireGates(ctx, vs, now, alerts)
+	alerts = vs.suspend(e.expireGates(ctx, vs, now, alerts), from)
+	return e.endEmergencies(vs, now, alerts)
 }
 
 // stopRec is a stop outside the zones where stopping is allowed.

@@ -370,4 +370,26 @@ CREATE TABLE target_photos (
 	PRIMARY KEY (order_id, sha256)
 ) WITHOUT ROWID;
 `,
+	// 15: weighings: weighbridge readings (tracker.Weighing), matched to a vehicle and a
+	// declaration; listed by vehicle, by declaration and by time (the scales' drift).
+	`
+CREATE TABLE weighings (
+	id             INTEGER PRIMARY KEY,
+	scale_id       TEXT    NOT NULL,
+	zone_id        TEXT    NOT NULL DEFAULT '',
+	time_us        INTEGER NOT NULL,
+	plate          TEXT    NOT NULL DEFAULT '',
+	card_id        TEXT    NOT NULL DEFAULT '',
+	gross_kg       REAL    NOT NULL,
+	tare_kg        REAL    NOT NULL,
+	net_kg         REAL    NOT NULL,
+	operator       TEXT    NOT NULL DEFAULT '',
+	vehicle_id     TEXT    NOT NULL DEFAULT '',
+	declaration_id TEXT    NOT NULL DEFAULT '',
+	received_us    INTEGER NOT NULL
+);
+CREATE INDEX weighings_vehicle ON weighings(vehicle_id, time_us);
+CREATE INDEX weighings_declaration ON weighings(declaration_id, time_us);
+CREATE INDEX weighings_time ON weighings(time_us);
+`,
 }

@@ -59,6 +59,11 @@ type Store interface {
 	Declaration(ctx context.Context, id string) (tracker.Declaration, error)
 	Declarations(ctx context.Context, q tracker.DeclarationQuery) ([]tracker.Declaration, error)
 
+	// Weighbridge readings. AddWeighing stores one and returns its new ID (the ID given is
+	// ignored); Weighings lists those matching the query, oldest first.
+	AddWeighing(ctx context.Context, w tracker.Weighing) (int64, error)
+	Weighings(ctx context.Context, q tracker.WeighingQuery) ([]tracker.Weighing, error)
+
 	// Events and alerts, as Commit wrote them; alerts change along their lifecycle.
 	Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error)
 	// LatestEvents returns the newest event of a type of each vehicle that has one (of two at

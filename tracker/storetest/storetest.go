@@ -79,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Zones", testZones},
 		{"ZonesAllOrNothing", testZonesAllOrNothing},
 		{"Declarations", testDeclarations},
+		{"Weighings", testWeighings},
 		{"Users", testUsers},
 		{"Sessions", testSessions},
 		{"LoginLockouts", testLoginLockouts},

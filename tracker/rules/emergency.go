@@ -1,0 +1,148 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// Emergencies: an emergency declaration (a patient, the injured) lets its vehicle cross without
+// the corridor and stop rules (tracker.EmergencySuspends) from its valid_from until its
+// valid_to, or until it is completed or cancelled before. What those rules raise for the
+// vehicle in the window is kept instead of alerted, and when the window ends it is summarised
+// in one emergency_review alert for an officer to look at; nothing would have alerted: no
+// review. After the window the vehicle is under the ordinary rules again; an incident that began
+// in the window (a stop that goes on past it) stays the window's: its updates are held back
+// for a day after the window, not alerted as a new incident.
+
+// emergencyWindow is one emergency declaration's window and what it held back.
+type emergencyWindow struct {
+	decl     tracker.Declaration
+	from, to time.Time
+	held     []tracker.Alert // the latest version of each alert held back, in the order first held
+	reviewed bool            // the window ended and its review was raised
+}
+
+// heldAfter is how long after its window an incident held back stays held back.
+const heldAfter = 24 * time.Hour
+
+// openEmergency starts following an emergency declaration, once.
+func (vs *vstate) openEmergency(d tracker.Declaration) {
+	for _, w := range vs.emergencies {
+		if w.decl.ID == d.ID {
+			return
+		}
+	}
+	vs.emergencies = append(vs.emergencies, &emergencyWindow{decl: d, from: d.ValidFrom, to: d.ValidTo})
+}
+
+// endEmergency shortens the window of a declaration closed at at.
+func (vs *vstate) endEmergency(id string, at time.Time) {
+	for _, w := range vs.emergencies {
+		if w.decl.ID == id && at.Before(w.to) {
+			w.to = at
+		}
+	}
+}
+
+// suspend removes from alerts[from:] those the vehicle's emergency windows suspend, keeping
+// them for the review.
+func (vs *vstate) suspend(alerts []tracker.Alert, from int) []tracker.Alert {
+	if len(vs.emergencies) == 0 {
+		return alerts
+	}
+	out := alerts[:from]
+	for _, a := range alerts[from:] {
+		if w := vs.windowOf(&a); w != nil {
+			w.hold(a)
+			continue
+		}
+		out = append(out, a)
+	}
+	clear(alerts[len(out):])
+	return out
+}
+
+// windowOf is the emergency window that suspends a, nil if none does.
+func (vs *vstate) windowOf(a *tracker.Alert) *emergencyWindow {
+	if a.VehicleID != vs.id || !slices.Contains(tracker.EmergencySuspends, a.Type) {
+		return nil
+	}
+	for _, w := range vs.emergencies {
+		if !a.Time.Before(w.from) && a.Time.Before(w.to) {
+			return w
+		}
+	}
+	for _, w := range vs.emergencies {
+		if slices.ContainsFunc(w.held, func(h tracker.Alert) bool { return h.DedupKey == a.DedupKey }) {
+			return w
+		}
+	}
+	return nil
+}
+
+// hold keeps a back; after the review, updates are dropped: the review showed the incident.
+func (w *emergencyWindow) hold(a tracker.Alert) {
+	if w.reviewed {
+		return
+	}
+	for i := range w.held {
+		if w.held[i].DedupKey == a.DedupKey {
+			w.held[i] = a
+			return
+		}
+	}
+	w.held = append(w.held, a)
+}
+
+// endEmergencies raises the review of each window that has ended by now, and forgets windows
+// heldAfter after their end.
+func (e *Engine) endEmergencies(vs *vstate, now time.Time, alerts []tracker.Alert) []tracker.Alert {
+	keep := vs.emergencies[:0]
+	for _, w := range vs.emergencies {
+		if !now.Before(w.to) && !w.reviewed {
+			w.reviewed = true
+			if len(w.held) > 0 {
+				alerts = append(alerts, e.emergencyReview(vs, w))
+			}
+		}
+		if now.Sub(w.to) <= heldAfter {
+			keep = append(keep, w)
+		}
+	}
+	clear(vs.emergencies[len(keep):])
+	vs.emergencies = keep
+	return alerts
+}
+
+func (e *Engine) emergencyReview(vs *vstate, w *emergencyWindow) tracker.Alert {
+	e.m.alerts.WithLabelValues(tracker.AlertEmergencyReview).Inc()
+	type held struct {
+		Type     string          `json:"type"`
+		Time     time.Time       `json:"time"`
+		Until    time.Time       `json:"until"`
+		Lat      float64         `json:"lat"`
+		Lon      float64         `json:"lon"`
+		ZoneID   *string         `json:"zone_id"`
+		Message  string          `json:"message"`
+		Evidence json.RawMessage `json:"evidence"`
+	}
+	list := make([]held, len(w.held))
+	types := make([]string, len(w.held))
+	for i, a := range w.held {
+		list[i] = held{Type: a.Type, Time: a.Time, Until: a.UpdatedAt, Lat: a.Lat, Lon: a.Lon, ZoneID: a.ZoneID, Message: a.Message, Evidence: a.Evidence}
+		types[i] = a.Type
+	}
+	first := w.held[0]
+	a := vs.alert(tracker.AlertEmergencyReview, tracker.SeverityWarning, fmt.Sprintf("%s:%s", tracker.AlertEmergencyReview, w.decl.ID), w.to, first.Lat, first.Lon)
+	a.DeclarationID, a.ZoneID = strp(w.decl.ID), strp(w.decl.PortZoneID)
+	a.Message = fmt.Sprintf("emergency window %s–%s over: %d held back for review (%s)", w.from.UTC().Format(time.RFC3339), w.to.UTC().Format(time.RFC3339),
+		len(list), strings.Join(types, ", "))
+	a.Evidence = evidence(map[string]any{"declaration_id": w.decl.ID, "from": w.from.UTC(), "to": w.to.UTC(),
+		"suspended_rules": tracker.EmergencySuspends, "would_have_alerted": list})
+	return a
+}
