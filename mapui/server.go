@@ -187,6 +187,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 		a.GET("/risk", s.requirePerm(access.PermView), s.risk)
 	}
 	a.POST("/gate-events", s.requirePerm(access.PermGate), s.gateEvent)
+	a.GET("/reports/daily", s.requirePerm(access.PermView), s.dailyReport)
 
 	a.GET("/users", s.requirePerm(access.PermUsersRead), s.listUsers)
 	a.POST("/users", s.requirePerm(access.PermUsers), s.createUser)

@@ -116,7 +116,8 @@ func ParseDate(s string) (time.Time, error) {
 	return d, nil
 }
 
-// Make builds the report of the China day starting at day, at now. Port-unit users pass their
+// Make builds the report of the China day starting at day, at now; rank may be nil (no risk
+// ranking). Port-unit users pass their
 // port as unit: only its section comes back and the district's is left empty.
 func Make(ctx context.Context, st Store, rank Ranker, day, now time.Time, unit string) (Report, error) {
 	day = day.In(tracker.ChinaTime)
@@ -223,7 +224,12 @@ func Make(ctx context.Context, st Store, rank Ranker, day, now time.Time, unit s
 	}
 	r.Devices = deviceProblems(devices, latest, conflicts, byVehicle, now)
 
-	for _, t := range rank.Ranking(now, TopRisk) {
+	var ranked []risk.Target
+	if rank != nil {
+		ranked = rank.Ranking(now, TopRisk)
+	}
+	r.TopRisk = []RiskVehicle{}
+	for _, t := range ranked {
 		v := byVehicle[t.VehicleID]
 		r.TopRisk = append(r.TopRisk, RiskVehicle{VehicleID: t.VehicleID, Plate: v.Plate, Kind: v.Kind, Score: t.Score, Reasons: Reasons(t)})
 	}
