@@ -314,17 +314,17 @@ export async function download(path: string, filename: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack' | 'targets' | 'inspect';
+export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack' | 'targets' | 'inspect' | 'daily';
 
 // Mirrors the server's role matrix (mapui/access/roles.go); the server enforces it, this only
 // hides what would be refused. The auditor alone reads the audit trail, and nothing else; the
 // security administrator's work (roles, unlocks) has no screen yet.
 const rights: Record<Role, Action[]> = {
-  admin: ['wall', 'tablet', 'replay', 'export', 'ack'],
+  admin: ['wall', 'tablet', 'replay', 'export', 'ack', 'daily'],
   security: [],
-  command: ['wall', 'tablet', 'replay', 'ack', 'targets', 'inspect'],
+  command: ['wall', 'tablet', 'replay', 'ack', 'targets', 'inspect', 'daily'],
   patrol: ['tablet', 'replay', 'ack', 'inspect'],
-  investigator: ['wall', 'replay', 'export'],
+  investigator: ['wall', 'replay', 'export', 'daily'],
   auditor: ['audit'],
 };
 

@@ -5,6 +5,7 @@ import { ApiError, can, clearToken, getMe, login, logout, setPasswordChangeHandl
 import { h } from './dom';
 import { getLang, setLang, t } from './i18n';
 import { mountAudit } from './audit';
+import { mountDaily } from './daily';
 import { mountPassword } from './password';
 import { mountReplay } from './replay';
 import { mountTablet } from './tablet';
@@ -13,7 +14,7 @@ import { mountNoticeBanner } from './targeting';
 import { mountTOTP } from './totp';
 import { mountWall } from './wall';
 
-type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets';
+type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets' | 'daily';
 type Unmount = () => void;
 
 const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) => Unmount> = {
@@ -22,6 +23,7 @@ const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) =
   replay: mountReplay,
   audit: mountAudit,
   targets: mountTargets,
+  daily: mountDaily,
 };
 
 const app = document.getElementById('app')!;

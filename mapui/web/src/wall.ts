@@ -3,6 +3,7 @@ import type * as maplibregl from 'maplibre-gl';
 import { AlertStore, severityRank } from './alerts';
 import { getPositions, getVehicle, getVehicles, type Alert, type Me } from './api';
 import { PortCounter } from './counters';
+import { mountDailyPanel } from './daily';
 import { h } from './dom';
 import { evidenceView, hasSentences } from './evidence';
 import { fmtClock, fmtTime, t } from './i18n';
@@ -24,8 +25,10 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
   const clock = h('div', { class: 'clock', id: 'clock' });
   const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
   const detail = h('section', { class: 'panel alert-detail', id: 'alert-detail', hidden: true });
+  const dailyPanel = h('div', { class: 'daily-panel', id: 'daily-panel' });
+  const stopDaily = mountDailyPanel(dailyPanel);
   root.append(mapEl,
-    h('section', { class: 'panel left' }, stateBox, ports),
+    h('section', { class: 'panel left' }, stateBox, ports, dailyPanel),
     h('section', { class: 'panel right' }, h('h2', {}, t('new_alerts')), ticker),
     detail,
     h('div', { class: 'status' }, clock, conn));
@@ -190,6 +193,7 @@ export function mountWall(root: HTMLElement, _me: Me): () => void {
 
   return () => {
     closed = true;
+    stopDaily();
     live?.close();
     layer?.destroy();
     stopFly();
