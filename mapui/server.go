@@ -188,6 +188,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	}
 	a.POST("/gate-events", s.requirePerm(access.PermGate), s.gateEvent)
 	a.GET("/reports/daily", s.requirePerm(access.PermView), s.dailyReport)
+	a.GET("/groups", s.requirePerm(access.PermTrack), s.groups)
 
 	a.GET("/users", s.requirePerm(access.PermUsersRead), s.listUsers)
 	a.POST("/users", s.requirePerm(access.PermUsers), s.createUser)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/borderwatch/borderwatch/mapui"
 	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/gangs"
 	"github.com/borderwatch/borderwatch/tracker/notifier"
 	"github.com/borderwatch/borderwatch/tracker/pgstore"
 	"github.com/borderwatch/borderwatch/tracker/risk"
@@ -525,7 +527,7 @@ func (a *app) newNotifier() error {
 const learnEvery = 10 * time.Minute
 
 // learnRisk weighs the risk ranking's alert types by their orders' hit rates of the last 90
-// days of the data's clock.
+// days of the data's clock, and gives it the co-travel groups.
 func (a *app) learnRisk(ctx context.Context) error {
 	now := a.cfg.Now()
 	st, err := a.targets.Stats(ctx, targeting.Actor{Username: "system", Unit: tracker.UnitDistrict}, now.AddDate(0, 0, -risk.LearnWindow), time.Time{})
@@ -540,6 +542,23 @@ func (a *app) learnRisk(ctx context.Context) error {
 		hits[r.Source] = h
 	}
 	a.risk.Learn(hits)
+	return a.findGroups(ctx, now)
+}
+
+// findGroups gives the risk ranking the co-travel groups of the 30 days to now.
+func (a *app) findGroups(ctx context.Context, now time.Time) error {
+	cfg := gangs.Config{}.Defaults()
+	events, err := a.store.Events(ctx, tracker.EventQuery{Type: tracker.EventBorderCross, From: now.Add(-cfg.Window), To: now.Add(time.Minute)})
+	if err != nil {
+		return fmt.Errorf("risk: co-travel groups: %w", err)
+	}
+	members := map[string]risk.Membership{}
+	for _, g := range gangs.Find(events, now, cfg) {
+		for _, id := range g.Members {
+			members[id] = risk.Membership{GroupID: g.ID, Others: slices.DeleteFunc(slices.Clone(g.Members), func(m string) bool { return m == id }), Trips: len(g.Trips)}
+		}
+	}
+	a.risk.SetGroups(members)
 	return nil
 }
 

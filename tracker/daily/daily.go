@@ -231,7 +231,12 @@ func Make(ctx context.Context, st Store, rank Ranker, day, now time.Time, unit s
 	r.TopRisk = []RiskVehicle{}
 	for _, t := range ranked {
 		v := byVehicle[t.VehicleID]
-		r.TopRisk = append(r.TopRisk, RiskVehicle{VehicleID: t.VehicleID, Plate: v.Plate, Kind: v.Kind, Score: t.Score, Reasons: Reasons(t)})
+		r.TopRisk = append(r.TopRisk, RiskVehicle{VehicleID: t.VehicleID, Plate: v.Plate, Kind: v.Kind, Score: t.Score, Reasons: Reasons(t, func(id string) string {
+			if p := byVehicle[id].Plate; p != "" {
+				return p
+			}
+			return id
+		})})
 	}
 
 	if unit != "" && unit != tracker.UnitDistrict {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -63,8 +64,9 @@ func ProblemName(p string) string {
 	return p
 }
 
-// Reasons says in Chinese why a vehicle ranks: its alerts, most first, then its crossings.
-func Reasons(t risk.Target) []string {
+// Reasons says in Chinese why a vehicle ranks: its alerts, most first, then its crossings and
+// its co-travel group, whose members plate names.
+func Reasons(t risk.Target, plate func(vehicleID string) string) []string {
 	types := slices.Collect(maps.Keys(t.Alerts))
 	slices.SortFunc(types, func(a, b string) int { return cmp.Or(cmp.Compare(t.Alerts[b], t.Alerts[a]), cmp.Compare(a, b)) })
 	out := make([]string, 0, len(types)+1)
@@ -73,6 +75,13 @@ func Reasons(t risk.Target) []string {
 	}
 	if t.Crossings > 0 {
 		out = append(out, fmt.Sprintf("7天内跨境 %d 次", t.Crossings))
+	}
+	if g := t.Group; g != nil {
+		others := make([]string, len(g.Others))
+		for i, id := range g.Others {
+			others[i] = plate(id)
+		}
+		out = append(out, fmt.Sprintf("与%s结伙同行，30天内同行 %d 次", strings.Join(others, "、"), g.Trips))
 	}
 	return out
 }

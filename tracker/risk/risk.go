@@ -25,7 +25,8 @@ import (
 
 // Method says how scores are made, for people reading a ranking.
 const Method = "sum of alert weights halved per week of age over 30 days, plus 0.25 per border crossing in 7 days; targets score ≥ 3; " +
-	"each alert type's weight learns from its inspections' hit rate over 90 days, the fixed weight counting as 20 inspections"
+	"each alert type's weight learns from its inspections' hit rate over 90 days, the fixed weight counting as 20 inspections; " +
+	"a member of a co-travel group adds 4"
 
 var weights = map[string]float64{
 	tracker.AlertBorderCrossingOutsidePort: 10,
@@ -83,7 +84,8 @@ type Target struct {
 	Score     float64        // rounded to hundredths
 	Alerts    map[string]int // the alerts of the last 30 days, by type
 	Crossings int            // border crossings in the last 7 days
-	Reasons   []string       // heaviest alert type first, crossings last
+	Reasons   []string       // heaviest alert type first, crossings, then the group
+	Group     *Membership    // the co-travel group it belongs to, if any
 }
 
 // Scorer keeps the alerts and border crossings inside the windows, by vehicle. It is safe for
@@ -102,6 +104,8 @@ type Scorer struct {
 	swept    time.Time
 	// learned are the weights Learn made from hit rates; nil: the fixed weights.
 	learned map[string]learned
+	// groups are the co-travel memberships SetGroups gave, by vehicle.
+	groups map[string]Membership
 }
 
 type alertMark struct {
@@ -308,6 +312,9 @@ func (s *Scorer) Ranking(now time.Time, limit int) []Target {
 	ws, why := s.Weights()
 	for i := range out {
 		out[i].Reasons = reasons(out[i].Alerts, out[i].Crossings, ws, why)
+		if g := out[i].Group; g != nil {
+			out[i].Reasons = append(out[i].Reasons, g.reason())
+		}
 	}
 	return out
 }
@@ -318,10 +325,12 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 	defer s.mu.Unlock()
 	s.sweep()
 	var rs ranking
-	for id, v := range s.vehicles {
-		score, crossings := v.score(now)
+	consider := func(id string, v *vehicle, score float64, crossings int) {
+		if _, ok := s.groups[id]; ok {
+			score += groupWeight
+		}
 		if score < threshold {
-			continue
+			return
 		}
 		r := ranked{id: id, v: v, score: math.Round(score*100) / 100, crossings: crossings}
 		switch {
@@ -334,6 +343,16 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 			heap.Fix(&rs, 0)
 		}
 	}
+	for id, v := range s.vehicles {
+		score, crossings := v.score(now)
+		consider(id, v, score, crossings)
+	}
+	// A group's members with nothing else in the windows rank by their membership alone.
+	for id := range s.groups {
+		if _, ok := s.vehicles[id]; !ok {
+			consider(id, &vehicle{counts: map[string]int{}}, 0, 0)
+		}
+	}
 	slices.SortFunc(rs, func(a, b ranked) int {
 		if a.outranks(b) {
 			return -1
@@ -343,6 +362,9 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 	out := make([]Target, len(rs))
 	for i, r := range rs {
 		out[i] = Target{VehicleID: r.id, Score: r.score, Alerts: maps.Clone(r.v.counts), Crossings: r.crossings}
+		if g, ok := s.groups[r.id]; ok {
+			out[i].Group = &g
+		}
 	}
 	return out
 }
