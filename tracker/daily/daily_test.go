@@ -157,6 +157,15 @@ func TestMake(t *testing.T) {
 		t.Errorf("device problems %v, want %v (the reporting trucks not listed)", problems, want)
 	}
 
+	scorer.SetGroups(map[string]risk.Membership{"v-car": {GroupID: "v-car", Others: []string{"v-yard"}, Trips: 4}})
+	grouped, err := daily.Make(ctx, st, scorer, day, now, tracker.UnitDistrict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(grouped.TopRisk) != 2 || grouped.TopRisk[1].Plate != "蒙H88888" || !slices.Equal(grouped.TopRisk[1].Reasons, []string{"与蒙K12345结伙同行，30天内同行 4 次"}) {
+		t.Errorf("a group member's reasons: %+v", grouped.TopRisk)
+	}
+
 	port, err := daily.Make(ctx, st, scorer, day, now, "port-ceke")
 	if err != nil {
 		t.Fatal(err)
