@@ -162,7 +162,7 @@ func TestMake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(grouped.TopRisk) != 2 || grouped.TopRisk[1].Plate != "蒙H88888" || !slices.Equal(grouped.TopRisk[1].Reasons, []string{"与蒙K12345结伙同行，30天内同行 4 次"}) {
+	if len(grouped.TopRisk) != 2 || grouped.TopRisk[1].Plate != "蒙H88888" || !slices.Equal(grouped.TopRisk[1].Reasons, []string{"7天内跨境 1 次", "与蒙K12345结伙同行，30天内同行 4 次"}) {
 		t.Errorf("a group member's reasons: %+v", grouped.TopRisk)
 	}
 
