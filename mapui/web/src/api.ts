@@ -314,17 +314,17 @@ export async function download(path: string, filename: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack' | 'targets' | 'inspect' | 'daily';
+export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack' | 'targets' | 'inspect' | 'daily' | 'groups';
 
 // Mirrors the server's role matrix (mapui/access/roles.go); the server enforces it, this only
 // hides what would be refused. The auditor alone reads the audit trail, and nothing else; the
 // security administrator's work (roles, unlocks) has no screen yet.
 const rights: Record<Role, Action[]> = {
-  admin: ['wall', 'tablet', 'replay', 'export', 'ack', 'daily'],
+  admin: ['wall', 'tablet', 'replay', 'export', 'ack', 'daily', 'groups'],
   security: [],
-  command: ['wall', 'tablet', 'replay', 'ack', 'targets', 'inspect', 'daily'],
+  command: ['wall', 'tablet', 'replay', 'ack', 'targets', 'inspect', 'daily', 'groups'],
   patrol: ['tablet', 'replay', 'ack', 'inspect'],
-  investigator: ['wall', 'replay', 'export', 'daily'],
+  investigator: ['wall', 'replay', 'export', 'daily', 'groups'],
   auditor: ['audit'],
 };
 

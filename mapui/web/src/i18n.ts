@@ -277,6 +277,18 @@ const zh = {
   problem_silent: '静默（超过1小时无定位）',
   problem_never_heard: '从未上报定位',
   problem_conflict: '同一时刻两个位置（故障或克隆）',
+  groups: '结伙车辆',
+  groups_none: '此期间无结伙同行的车辆',
+  groups_group: '团伙',
+  groups_members: '成员',
+  groups_trips: '同行记录',
+  groups_together: '同行次数',
+  groups_port: '口岸',
+  groups_direction: '方向',
+  groups_vehicles: '车辆',
+  groups_hint: '节点为车辆（车牌），连线为同口岸同方向3分钟内同时过境，线上数字为次数；点击车辆打开其轨迹回放。',
+  dir_inbound: '入境',
+  dir_outbound: '出境',
 } as const;
 
 type Key = keyof typeof zh;
@@ -555,6 +567,18 @@ const en: Record<Key, string> = {
   problem_silent: 'Silent (no position for over 1 h)',
   problem_never_heard: 'Never reported a position',
   problem_conflict: 'Two positions at one time (broken or cloned)',
+  groups: 'Co-travel groups',
+  groups_none: 'No vehicles travelled together in this period',
+  groups_group: 'Group',
+  groups_members: 'Members',
+  groups_trips: 'Trips together',
+  groups_together: 'Trips',
+  groups_port: 'Port',
+  groups_direction: 'Direction',
+  groups_vehicles: 'Vehicles',
+  groups_hint: 'Nodes are vehicles (plates); a line joins two that crossed at one port in one direction within 3 minutes, labelled with how often. Click a vehicle to replay its track.',
+  dir_inbound: 'Inbound',
+  dir_outbound: 'Outbound',
 };
 
 const LANG_KEY = 'bw.lang';

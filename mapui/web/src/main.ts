@@ -6,6 +6,7 @@ import { h } from './dom';
 import { getLang, setLang, t } from './i18n';
 import { mountAudit } from './audit';
 import { mountDaily } from './daily';
+import { mountGroups } from './groups';
 import { mountPassword } from './password';
 import { mountReplay } from './replay';
 import { mountTablet } from './tablet';
@@ -14,7 +15,7 @@ import { mountNoticeBanner } from './targeting';
 import { mountTOTP } from './totp';
 import { mountWall } from './wall';
 
-type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets' | 'daily';
+type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets' | 'daily' | 'groups';
 type Unmount = () => void;
 
 const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) => Unmount> = {
@@ -24,6 +25,7 @@ const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) =
   audit: mountAudit,
   targets: mountTargets,
   daily: mountDaily,
+  groups: mountGroups,
 };
 
 const app = document.getElementById('app')!;
