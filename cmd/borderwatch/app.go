@@ -527,7 +527,7 @@ func (a *app) newNotifier() error {
 const learnEvery = 10 * time.Minute
 
 // learnRisk weighs the risk ranking's alert types by their orders' hit rates of the last 90
-// days of the data's clock, and gives it the co-travel groups.
+// days of the data's clock, and gives it the co-travel groups and repeat offenders.
 func (a *app) learnRisk(ctx context.Context) error {
 	now := a.cfg.Now()
 	st, err := a.targets.Stats(ctx, targeting.Actor{Username: "system", Unit: tracker.UnitDistrict}, now.AddDate(0, 0, -risk.LearnWindow), time.Time{})
@@ -542,11 +542,12 @@ func (a *app) learnRisk(ctx context.Context) error {
 		hits[r.Source] = h
 	}
 	a.risk.Learn(hits)
-	return a.findGroups(ctx, now)
+	return a.findPatterns(ctx, now)
 }
 
-// findGroups gives the risk ranking the co-travel groups of the 30 days to now.
-func (a *app) findGroups(ctx context.Context, now time.Time) error {
+// findPatterns gives the risk ranking the co-travel groups of the 30 days to now and the
+// repeat offenders.
+func (a *app) findPatterns(ctx context.Context, now time.Time) error {
 	cfg := gangs.Config{}.Defaults()
 	events, err := a.store.Events(ctx, tracker.EventQuery{Type: tracker.EventBorderCross, From: now.Add(-cfg.Window), To: now.Add(time.Minute)})
 	if err != nil {
@@ -559,6 +560,15 @@ func (a *app) findGroups(ctx context.Context, now time.Time) error {
 		}
 	}
 	a.risk.SetGroups(members)
+	orders, err := a.store.Targets(ctx, tracker.TargetQuery{Status: tracker.TargetClosed, From: now.Add(-risk.FindingsWindow)})
+	if err != nil {
+		return fmt.Errorf("risk: earlier findings: %w", err)
+	}
+	drivers, err := a.store.Events(ctx, tracker.EventQuery{Type: tracker.EventDriverIdentity, From: now.Add(-risk.CardWindow)})
+	if err != nil {
+		return fmt.Errorf("risk: driver cards: %w", err)
+	}
+	a.risk.SetOffenders(risk.Offenders(orders, drivers))
 	return nil
 }
 

@@ -65,7 +65,7 @@ func ProblemName(p string) string {
 }
 
 // Reasons says in Chinese why a vehicle ranks: its alerts, most first, then its crossings and
-// its co-travel group, whose members plate names.
+// its co-travel group and earlier findings, the vehicles named by plate.
 func Reasons(t risk.Target, plate func(vehicleID string) string) []string {
 	types := slices.Collect(maps.Keys(t.Alerts))
 	slices.SortFunc(types, func(a, b string) int { return cmp.Or(cmp.Compare(t.Alerts[b], t.Alerts[a]), cmp.Compare(a, b)) })
@@ -83,7 +83,27 @@ func Reasons(t risk.Target, plate func(vehicleID string) string) []string {
 		}
 		out = append(out, fmt.Sprintf("与%s结伙同行，30天内同行 %d 次", strings.Join(others, "、"), g.Trips))
 	}
+	if o := t.Offence; o != nil {
+		r := fmt.Sprintf("此前查验查获 %d 次，最近一次 %s（%s）", o.Findings, o.Last.In(tracker.ChinaTime).Format(time.DateOnly), findingName(o.Category))
+		if o.Via != "" {
+			r = fmt.Sprintf("司机卡 %s 曾用于%s，该车%s", o.Card, plate(o.Via), r)
+		}
+		out = append(out, r)
+	}
 	return out
+}
+
+// findingName is an inspection finding's Chinese name.
+func findingName(c string) string {
+	switch c {
+	case tracker.FindingUndeclaredGoods:
+		return "未申报货物"
+	case tracker.FindingProhibitedItems:
+		return "禁限物品"
+	case tracker.FindingMisdeclared:
+		return "品级或重量申报不实"
+	}
+	return c
 }
 
 // deviceProblems lists the devices of vehicles silent for SilentAfter or never heard, and those

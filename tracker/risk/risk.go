@@ -26,7 +26,7 @@ import (
 // Method says how scores are made, for people reading a ranking.
 const Method = "sum of alert weights halved per week of age over 30 days, plus 0.25 per border crossing in 7 days; targets score ≥ 3; " +
 	"each alert type's weight learns from its inspections' hit rate over 90 days, the fixed weight counting as 20 inspections; " +
-	"a member of a co-travel group adds 4"
+	"a member of a co-travel group adds 4, a vehicle with earlier inspection findings (or sharing a driver card with one, 90 days) 5"
 
 var weights = map[string]float64{
 	tracker.AlertBorderCrossingOutsidePort: 10,
@@ -86,6 +86,7 @@ type Target struct {
 	Crossings int            // border crossings in the last 7 days
 	Reasons   []string       // heaviest alert type first, crossings, then the group
 	Group     *Membership    // the co-travel group it belongs to, if any
+	Offence   *Offence       // its earlier findings, or those of a vehicle its driver card was in
 }
 
 // Scorer keeps the alerts and border crossings inside the windows, by vehicle. It is safe for
@@ -104,8 +105,10 @@ type Scorer struct {
 	swept    time.Time
 	// learned are the weights Learn made from hit rates; nil: the fixed weights.
 	learned map[string]learned
-	// groups are the co-travel memberships SetGroups gave, by vehicle.
-	groups map[string]Membership
+	// groups are the co-travel memberships SetGroups gave, by vehicle; offenders the earlier
+	// findings SetOffenders gave.
+	groups    map[string]Membership
+	offenders map[string]Offence
 }
 
 type alertMark struct {
@@ -315,6 +318,9 @@ func (s *Scorer) Ranking(now time.Time, limit int) []Target {
 		if g := out[i].Group; g != nil {
 			out[i].Reasons = append(out[i].Reasons, g.reason())
 		}
+		if o := out[i].Offence; o != nil {
+			out[i].Reasons = append(out[i].Reasons, o.reason())
+		}
 	}
 	return out
 }
@@ -326,9 +332,7 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 	s.sweep()
 	var rs ranking
 	consider := func(id string, v *vehicle, score float64, crossings int) {
-		if _, ok := s.groups[id]; ok {
-			score += groupWeight
-		}
+		score += s.extra(id)
 		if score < threshold {
 			return
 		}
@@ -347,8 +351,12 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 		score, crossings := v.score(now)
 		consider(id, v, score, crossings)
 	}
-	// A group's members with nothing else in the windows rank by their membership alone.
-	for id := range s.groups {
+	// Group members and offenders with nothing else in the windows rank by that alone.
+	alone := keys(s.groups)
+	for id := range s.offenders {
+		alone[id] = true
+	}
+	for id := range alone {
 		if _, ok := s.vehicles[id]; !ok {
 			consider(id, &vehicle{counts: map[string]int{}}, 0, 0)
 		}
@@ -364,6 +372,9 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 		out[i] = Target{VehicleID: r.id, Score: r.score, Alerts: maps.Clone(r.v.counts), Crossings: r.crossings}
 		if g, ok := s.groups[r.id]; ok {
 			out[i].Group = &g
+		}
+		if o, ok := s.offenders[r.id]; ok {
+			out[i].Offence = &o
 		}
 	}
 	return out
