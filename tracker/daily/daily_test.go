@@ -163,7 +163,7 @@ func TestMake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(grouped.TopRisk) != 3 || grouped.TopRisk[1].Reasons[1] != ""司机卡 CARD-9 曾用于蒙K12345，该车此前查验查获 1 次，最近一次 2026-03-13（未申报货物）" {
+	if len(grouped.TopRisk) != 3 || grouped.TopRisk[1].Reasons[1] != "司机卡 CARD-9 曾用于蒙K12345，该车此前查验查获 1 次，最近一次 2026-03-13（未申报货物）" {
 		t.Errorf("an offender's reasons: %+v", grouped.TopRisk)
 	}
 	if len(grouped.TopRisk) != 3 || grouped.TopRisk[2].Plate != "蒙H88888" || !slices.Equal(grouped.TopRisk[2].Reasons, []string{"7天内跨境 1 次", "与蒙K12345结伙同行，30天内同行 4 次"}) {
