@@ -527,7 +527,7 @@ func (a *app) newNotifier() error {
 const learnEvery = 10 * time.Minute
 
 // learnRisk weighs the risk ranking's alert types by their orders' hit rates of the last 90
-// days of the data's clock, and gives it the co-travel groups and repeat offenders.
+// days of the data's clock, and gives it the patterns of findPatterns.
 func (a *app) learnRisk(ctx context.Context) error {
 	now := a.cfg.Now()
 	st, err := a.targets.Stats(ctx, targeting.Actor{Username: "system", Unit: tracker.UnitDistrict}, now.AddDate(0, 0, -risk.LearnWindow), time.Time{})
@@ -545,8 +545,8 @@ func (a *app) learnRisk(ctx context.Context) error {
 	return a.findPatterns(ctx, now)
 }
 
-// findPatterns gives the risk ranking the co-travel groups of the 30 days to now and the
-// repeat offenders.
+// findPatterns gives the risk ranking the co-travel groups of the 30 days to now, the repeat
+// offenders and the resident cars moving goods like ants.
 func (a *app) findPatterns(ctx context.Context, now time.Time) error {
 	cfg := gangs.Config{}.Defaults()
 	events, err := a.store.Events(ctx, tracker.EventQuery{Type: tracker.EventBorderCross, From: now.Add(-cfg.Window), To: now.Add(time.Minute)})
@@ -569,6 +569,18 @@ func (a *app) findPatterns(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("risk: driver cards: %w", err)
 	}
 	a.risk.SetOffenders(risk.Offenders(orders, drivers))
+	vehicles, err := a.store.Vehicles(ctx)
+	if err != nil {
+		return fmt.Errorf("risk: resident cars: %w", err)
+	}
+	residents := map[string]bool{}
+	for _, v := range vehicles {
+		if v.Kind == tracker.KindResidentCar {
+			residents[v.ID] = true
+		}
+	}
+	// The groups' 30 days of crossings cover the ant-moving pattern's four weeks.
+	a.risk.SetAnts(risk.FindAnts(events, residents, now))
 	return nil
 }
 

@@ -90,6 +90,9 @@ func Reasons(t risk.Target, plate func(vehicleID string) string) []string {
 		}
 		out = append(out, r)
 	}
+	if a := t.Ants; a != nil {
+		out = append(out, fmt.Sprintf("蚂蚁搬家：7天内过境 %d 次，此前3周每周约 %.1f 次，边民车辆中位数 %.1f 次（稳健z值 %.1f）", a.Week, a.OwnWeekly, a.PeerMedian, a.Z))
+	}
 	return out
 }
 

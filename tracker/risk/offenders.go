@@ -92,7 +92,7 @@ func (s *Scorer) SetOffenders(offenders map[string]Offence) {
 	s.offenders = maps.Clone(offenders)
 }
 
-// extra is what a vehicle's group and earlier findings add to its score.
+// extra is what a vehicle's group, earlier findings and ant moving add to its score.
 func (s *Scorer) extra(id string) float64 {
 	var w float64
 	if _, ok := s.groups[id]; ok {
@@ -100,6 +100,9 @@ func (s *Scorer) extra(id string) float64 {
 	}
 	if _, ok := s.offenders[id]; ok {
 		w += offenderWeight
+	}
+	if _, ok := s.ants[id]; ok {
+		w += antWeight
 	}
 	return w
 }

@@ -26,7 +26,8 @@ import (
 // Method says how scores are made, for people reading a ranking.
 const Method = "sum of alert weights halved per week of age over 30 days, plus 0.25 per border crossing in 7 days; targets score ≥ 3; " +
 	"each alert type's weight learns from its inspections' hit rate over 90 days, the fixed weight counting as 20 inspections; " +
-	"a member of a co-travel group adds 4, a vehicle with earlier inspection findings (or sharing a driver card with one, 90 days) 5"
+	"a member of a co-travel group adds 4, a vehicle with earlier inspection findings (or sharing a driver card with one, 90 days) 5, " +
+	"a resident car crossing ≥10 times in 7 days, robust z ≥ 3.5 against resident cars and ≥ 2× its own past weekly median (ant moving) 4"
 
 var weights = map[string]float64{
 	tracker.AlertBorderCrossingOutsidePort: 10,
@@ -87,6 +88,7 @@ type Target struct {
 	Reasons   []string       // heaviest alert type first, crossings, then the group
 	Group     *Membership    // the co-travel group it belongs to, if any
 	Offence   *Offence       // its earlier findings, or those of a vehicle its driver card was in
+	Ants      *Ants          // the ant-moving pattern of a resident car
 }
 
 // Scorer keeps the alerts and border crossings inside the windows, by vehicle. It is safe for
@@ -109,6 +111,7 @@ type Scorer struct {
 	// findings SetOffenders gave.
 	groups    map[string]Membership
 	offenders map[string]Offence
+	ants      map[string]Ants
 }
 
 type alertMark struct {
@@ -321,6 +324,9 @@ func (s *Scorer) Ranking(now time.Time, limit int) []Target {
 		if o := out[i].Offence; o != nil {
 			out[i].Reasons = append(out[i].Reasons, o.reason())
 		}
+		if a := out[i].Ants; a != nil {
+			out[i].Reasons = append(out[i].Reasons, a.reason())
+		}
 	}
 	return out
 }
@@ -356,6 +362,9 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 	for id := range s.offenders {
 		alone[id] = true
 	}
+	for id := range s.ants {
+		alone[id] = true
+	}
 	for id := range alone {
 		if _, ok := s.vehicles[id]; !ok {
 			consider(id, &vehicle{counts: map[string]int{}}, 0, 0)
@@ -375,6 +384,9 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 		}
 		if o, ok := s.offenders[r.id]; ok {
 			out[i].Offence = &o
+		}
+		if a, ok := s.ants[r.id]; ok {
+			out[i].Ants = &a
 		}
 	}
 	return out
