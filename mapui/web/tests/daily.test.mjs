@@ -42,6 +42,7 @@ test('daily report: the wall panel and #/daily read the day in Chinese', async (
   const panel = await page.textContent('#daily-panel');
   assert.match(panel, /今日 · 监管日报/);
   assert.match(panel, /当日告警\s*1/);
+  await shots(page, 'daily-wall');
 
   await page.click('#daily-open');
   await page.waitForSelector('#daily-report h1');
