@@ -2,6 +2,7 @@ package mapui
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -36,7 +37,8 @@ type groupOut struct {
 }
 
 // groups lists the co-travel groups of the period (from, to: RFC 3339; default the 30 days to
-// now), each with its members' plates, the pairs' trips together and the group's trips.
+// now), each with its members' plates, the pairs' trips together and the group's trips; a
+// port's users only those with a trip at their port.
 func (s *Server) groups(c *gin.Context) {
 	from, to, ok := s.period(c, 30*24*time.Hour, maxGroupPeriod)
 	if !ok {
@@ -48,7 +50,17 @@ func (s *Server) groups(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
+	by, ok := s.actor(c)
+	if !ok {
+		return
+	}
 	found := gangs.Find(events, to, gangs.Config{Window: to.Sub(from)})
+	// A port's users see the groups that crossed at their port.
+	if by.Unit != tracker.UnitDistrict {
+		found = slices.DeleteFunc(found, func(g gangs.Group) bool {
+			return !slices.ContainsFunc(g.Trips, func(t gangs.Trip) bool { return t.PortID == by.Unit })
+		})
+	}
 	ports := map[string]string{}
 	if zones, err := s.cfg.Store.Zones(ctx); err == nil {
 		for _, z := range zones {

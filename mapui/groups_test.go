@@ -55,4 +55,18 @@ func TestGroups(t *testing.T) {
 		a.do("GET", "/api/v1/groups?"+q, access.RoleInvestigator, nil, 400)
 	}
 	a.do("GET", "/api/v1/groups", access.RoleAuditor, nil, 403)
+
+	// Erenhot's command does not see a group that only ever crossed at Ceke; Ceke's does.
+	for _, u := range []struct{ name, unit string }{{"cmd-erenhot", "port-erenhot"}, {"cmd-ceke", "port-ceke"}} {
+		a.do("POST", "/api/v1/users", access.RoleAdmin, map[string]string{"username": u.name, "password": "Unit-Passw0rd-" + u.name, "role": access.RoleCommand, "unit": u.unit}, 201)
+		a.tokens[u.name] = a.login(u.name, "Unit-Passw0rd-"+u.name, 200)
+	}
+	a.req("GET", "/api/v1/groups", a.tokens["cmd-erenhot"], nil, 200, &out)
+	if len(out.Groups) != 0 {
+		t.Errorf("Erenhot's command sees %+v", out.Groups)
+	}
+	a.req("GET", "/api/v1/groups", a.tokens["cmd-ceke"], nil, 200, &out)
+	if len(out.Groups) != 1 {
+		t.Errorf("Ceke's command sees %d groups, want 1", len(out.Groups))
+	}
 }
