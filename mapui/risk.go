@@ -20,13 +20,14 @@ type Ranker interface {
 const maxRiskTargets = 200
 
 type riskTarget struct {
-	VehicleID   string         `json:"vehicle_id"`
-	Plate       string         `json:"plate,omitempty"`
-	Kind        string         `json:"kind,omitempty"`
-	Score       float64        `json:"score"`
-	Alerts      map[string]int `json:"alerts"`
-	Crossings7d int            `json:"crossings_7d"`
-	Reasons     []string       `json:"reasons"`
+	VehicleID   string           `json:"vehicle_id"`
+	Plate       string           `json:"plate,omitempty"`
+	Kind        string           `json:"kind,omitempty"`
+	Score       float64          `json:"score"`
+	Alerts      map[string]int   `json:"alerts"`
+	Crossings7d int              `json:"crossings_7d"`
+	Reasons     []string         `json:"reasons"`
+	Group       *risk.Membership `json:"group,omitempty"`
 }
 
 // risk lists the day's inspection targets, with each vehicle's plate and kind.
@@ -44,7 +45,7 @@ func (s *Server) risk(c *gin.Context) {
 	targets := s.cfg.Risk.Ranking(now, limit)
 	out := make([]riskTarget, len(targets))
 	for i, t := range targets {
-		out[i] = riskTarget{VehicleID: t.VehicleID, Score: t.Score, Alerts: t.Alerts, Crossings7d: t.Crossings, Reasons: t.Reasons}
+		out[i] = riskTarget{VehicleID: t.VehicleID, Score: t.Score, Alerts: t.Alerts, Crossings7d: t.Crossings, Reasons: t.Reasons, Group: t.Group}
 		if v, err := s.cfg.Store.Vehicle(c.Request.Context(), t.VehicleID); err == nil {
 			out[i].Plate, out[i].Kind = v.Plate, v.Kind
 		}

@@ -211,6 +211,8 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.POST("/weighings", s.requirePerm(access.PermWeighings), s.postWeighing)
 	a.GET("/weighings", s.requirePerm(access.PermView), s.listWeighings)
 	a.GET("/weighings/drift", s.requirePerm(access.PermView), s.scaleDrift)
+	a.GET("/reports/daily", s.requirePerm(access.PermView), s.dailyReport)
+	a.GET("/groups", s.requirePerm(access.PermTrack), s.groups)
 
 	a.GET("/users", s.requirePerm(access.PermUsersRead), s.listUsers)
 	a.POST("/users", s.requirePerm(access.PermUsers), s.createUser)

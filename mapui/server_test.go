@@ -169,6 +169,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/audit", nil, []string{access.RoleAuditor}},
 		{"GET", "/api/v1/audit/verify", nil, []string{access.RoleAuditor}},
 		{"GET", "/api/v1/search?bbox=111,43,112,44", nil, []string{access.RoleAdmin, access.RoleInvestigator}},
+		{"GET", "/api/v1/reports/daily", nil, all},
 	}
 	roles := append(all, access.RoleAuditor, access.RoleSecurity)
 	for _, c := range calls {

@@ -55,4 +55,9 @@ type Store interface {
 	// Deliveries and RetryDelivery serve the webhook outbox's screens.
 	Deliveries(ctx context.Context, q tracker.DeliveryQuery) ([]tracker.Delivery, error)
 	RetryDelivery(ctx context.Context, id string, now time.Time) error
+
+	// CrossingCounts, AlertCounts and Targets serve the daily report (tracker/daily).
+	CrossingCounts(ctx context.Context, from, to time.Time) ([]tracker.DayCount, error)
+	AlertCounts(ctx context.Context, from, to time.Time) ([]tracker.DayCount, error)
+	Targets(ctx context.Context, q tracker.TargetQuery) ([]tracker.TargetOrder, error)
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/borderwatch/borderwatch/mapui"
 	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/gangs"
 	"github.com/borderwatch/borderwatch/tracker/notifier"
 	"github.com/borderwatch/borderwatch/tracker/pgstore"
 	"github.com/borderwatch/borderwatch/tracker/risk"
@@ -608,7 +609,7 @@ func (a *app) newNotifier() error {
 const learnEvery = 10 * time.Minute
 
 // learnRisk weighs the risk ranking's alert types by their orders' hit rates of the last 90
-// days of the data's clock.
+// days of the data's clock, and gives it the patterns of findPatterns.
 func (a *app) learnRisk(ctx context.Context) error {
 	now := a.cfg.Now()
 	st, err := a.targets.Stats(ctx, targeting.Actor{Username: "system", Unit: tracker.UnitDistrict}, now.AddDate(0, 0, -risk.LearnWindow), time.Time{})
@@ -623,6 +624,45 @@ func (a *app) learnRisk(ctx context.Context) error {
 		hits[r.Source] = h
 	}
 	a.risk.Learn(hits)
+	return a.findPatterns(ctx, now)
+}
+
+// findPatterns gives the risk ranking the co-travel groups of the 30 days to now, the repeat
+// offenders and the resident cars moving goods like ants.
+func (a *app) findPatterns(ctx context.Context, now time.Time) error {
+	cfg := gangs.Config{}.Defaults()
+	events, err := a.store.Events(ctx, tracker.EventQuery{Type: tracker.EventBorderCross, From: now.Add(-cfg.Window), To: now.Add(time.Minute)})
+	if err != nil {
+		return fmt.Errorf("risk: co-travel groups: %w", err)
+	}
+	members := map[string]risk.Membership{}
+	for _, g := range gangs.Find(events, now, cfg) {
+		for _, id := range g.Members {
+			members[id] = risk.Membership{GroupID: g.ID, Others: slices.DeleteFunc(slices.Clone(g.Members), func(m string) bool { return m == id }), Trips: len(g.Trips)}
+		}
+	}
+	a.risk.SetGroups(members)
+	orders, err := a.store.Targets(ctx, tracker.TargetQuery{Status: tracker.TargetClosed, From: now.Add(-risk.FindingsWindow)})
+	if err != nil {
+		return fmt.Errorf("risk: earlier findings: %w", err)
+	}
+	drivers, err := a.store.Events(ctx, tracker.EventQuery{Type: tracker.EventDriverIdentity, From: now.Add(-risk.CardWindow)})
+	if err != nil {
+		return fmt.Errorf("risk: driver cards: %w", err)
+	}
+	a.risk.SetOffenders(risk.Offenders(orders, drivers))
+	vehicles, err := a.store.Vehicles(ctx)
+	if err != nil {
+		return fmt.Errorf("risk: resident cars: %w", err)
+	}
+	residents := map[string]bool{}
+	for _, v := range vehicles {
+		if v.Kind == tracker.KindResidentCar {
+			residents[v.ID] = true
+		}
+	}
+	// The groups' 30 days of crossings cover the ant-moving pattern's four weeks.
+	a.risk.SetAnts(risk.FindAnts(events, residents, now))
 	return nil
 }
 

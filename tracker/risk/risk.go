@@ -25,7 +25,9 @@ import (
 
 // Method says how scores are made, for people reading a ranking.
 const Method = "sum of alert weights halved per week of age over 30 days, plus 0.25 per border crossing in 7 days; targets score ≥ 3; " +
-	"each alert type's weight learns from its inspections' hit rate over 90 days, the fixed weight counting as 20 inspections"
+	"each alert type's weight learns from its inspections' hit rate over 90 days, the fixed weight counting as 20 inspections; " +
+	"a member of a co-travel group adds 4, a vehicle with earlier inspection findings (or sharing a driver card with one, 90 days) 5, " +
+	"a resident car crossing ≥10 times in 7 days, robust z ≥ 3.5 against resident cars and ≥ 2× its own past weekly median (ant moving) 4"
 
 var weights = map[string]float64{
 	tracker.AlertBorderCrossingOutsidePort: 10,
@@ -90,7 +92,10 @@ type Target struct {
 	Score     float64        // rounded to hundredths
 	Alerts    map[string]int // the alerts of the last 30 days, by type
 	Crossings int            // border crossings in the last 7 days
-	Reasons   []string       // heaviest alert type first, crossings last
+	Reasons   []string       // heaviest alert type first, crossings, then the group
+	Group     *Membership    // the co-travel group it belongs to, if any
+	Offence   *Offence       // its earlier findings, or those of a vehicle its driver card was in
+	Ants      *Ants          // the ant-moving pattern of a resident car
 }
 
 // Scorer keeps the alerts and border crossings inside the windows, by vehicle. It is safe for
@@ -109,6 +114,11 @@ type Scorer struct {
 	swept    time.Time
 	// learned are the weights Learn made from hit rates; nil: the fixed weights.
 	learned map[string]learned
+	// groups are the co-travel memberships SetGroups gave, by vehicle; offenders the earlier
+	// findings SetOffenders gave.
+	groups    map[string]Membership
+	offenders map[string]Offence
+	ants      map[string]Ants
 }
 
 type alertMark struct {
@@ -315,6 +325,15 @@ func (s *Scorer) Ranking(now time.Time, limit int) []Target {
 	ws, why := s.Weights()
 	for i := range out {
 		out[i].Reasons = reasons(out[i].Alerts, out[i].Crossings, ws, why)
+		if g := out[i].Group; g != nil {
+			out[i].Reasons = append(out[i].Reasons, g.reason())
+		}
+		if o := out[i].Offence; o != nil {
+			out[i].Reasons = append(out[i].Reasons, o.reason())
+		}
+		if a := out[i].Ants; a != nil {
+			out[i].Reasons = append(out[i].Reasons, a.reason())
+		}
 	}
 	return out
 }
@@ -325,10 +344,10 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 	defer s.mu.Unlock()
 	s.sweep()
 	var rs ranking
-	for id, v := range s.vehicles {
-		score, crossings := v.score(now)
+	consider := func(id string, v *vehicle, score float64, crossings int) {
+		score += s.extra(id)
 		if score < threshold {
-			continue
+			return
 		}
 		r := ranked{id: id, v: v, score: math.Round(score*100) / 100, crossings: crossings}
 		switch {
@@ -341,6 +360,23 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 			heap.Fix(&rs, 0)
 		}
 	}
+	for id, v := range s.vehicles {
+		score, crossings := v.score(now)
+		consider(id, v, score, crossings)
+	}
+	// Group members and offenders with nothing else in the windows rank by that alone.
+	alone := keys(s.groups)
+	for id := range s.offenders {
+		alone[id] = true
+	}
+	for id := range s.ants {
+		alone[id] = true
+	}
+	for id := range alone {
+		if _, ok := s.vehicles[id]; !ok {
+			consider(id, &vehicle{counts: map[string]int{}}, 0, 0)
+		}
+	}
 	slices.SortFunc(rs, func(a, b ranked) int {
 		if a.outranks(b) {
 			return -1
@@ -350,6 +386,15 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 	out := make([]Target, len(rs))
 	for i, r := range rs {
 		out[i] = Target{VehicleID: r.id, Score: r.score, Alerts: maps.Clone(r.v.counts), Crossings: r.crossings}
+		if g, ok := s.groups[r.id]; ok {
+			out[i].Group = &g
+		}
+		if o, ok := s.offenders[r.id]; ok {
+			out[i].Offence = &o
+		}
+		if a, ok := s.ants[r.id]; ok {
+			out[i].Ants = &a
+		}
 	}
 	return out
 }

@@ -70,6 +70,11 @@ type Store interface {
 	// the same time, the later stored), in vehicle order.
 	LatestEvents(ctx context.Context, typ string) ([]tracker.Event, error)
 	Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Alert, error)
+	// CrossingCounts counts the border_cross events with from <= time < to by China day (UTC+8),
+	// port (attribute port_zone_id) and direction; AlertCounts the alerts by the China day of
+	// their first time, zone and type. Both ordered by day, zone, key.
+	CrossingCounts(ctx context.Context, from, to time.Time) ([]tracker.DayCount, error)
+	AlertCounts(ctx context.Context, from, to time.Time) ([]tracker.DayCount, error)
 	Alert(ctx context.Context, id int64) (tracker.Alert, error)
 	// SetAlertStatus moves an alert along open → acknowledged → resolved.
 	SetAlertStatus(ctx context.Context, id int64, status, user, note string, at time.Time) (tracker.Alert, error)

@@ -91,6 +91,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Targets", testTargets},
 		{"Assignments", testAssignments},
 		{"Photos", testPhotos},
+		{"DayCounts", testDayCounts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

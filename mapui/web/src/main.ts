@@ -7,6 +7,8 @@ import { getLang, setLang, t } from './i18n';
 import { mountAlertList } from './alertlist';
 import { mountAdmin } from './admin';
 import { mountAudit } from './audit';
+import { mountDaily } from './daily';
+import { mountGroups } from './groups';
 import { mountPassword } from './password';
 import { mountReplay } from './replay';
 import { mountTablet } from './tablet';
@@ -15,7 +17,7 @@ import { mountNoticeBanner } from './targeting';
 import { mountTOTP } from './totp';
 import { mountWall } from './wall';
 
-type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets' | 'alerts' | 'admin';
+type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets' | 'alerts' | 'daily' | 'groups' | 'admin';
 type Unmount = () => void;
 
 const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) => Unmount> = {
@@ -25,6 +27,8 @@ const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) =
   audit: mountAudit,
   targets: mountTargets,
   alerts: mountAlertList,
+  daily: mountDaily,
+  groups: mountGroups,
   admin: mountAdmin,
 };
 

@@ -4,6 +4,7 @@ import { AlertStore, severityRank } from './alerts';
 import { getPositions, type Alert, type Me } from './api';
 import { alertDetail, focusAlert, type AlertFocus } from './alertview';
 import { PortCounter } from './counters';
+import { mountDailyPanel } from './daily';
 import { h } from './dom';
 import { alertSummary } from './evidence';
 import { learnVehicle, loadDirectory, plate, setZones, timeShort } from './format';
@@ -28,7 +29,9 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
   const clock = h('div', { class: 'clock', id: 'clock' });
   const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
   const detail = h('section', { class: 'panel alert-detail', id: 'alert-detail', hidden: true });
-  const leftPanel = h('section', { class: 'panel left' }, stateBox, ports);
+  const dailyPanel = h('div', { class: 'daily-panel', id: 'daily-panel' });
+  const stopDaily = mountDailyPanel(dailyPanel);
+  const leftPanel = h('section', { class: 'panel left' }, stateBox, ports, dailyPanel);
   const rightPanel = h('section', { class: 'panel right' }, h('h2', {}, t('new_alerts')), ticker);
   root.append(mapEl, leftPanel, rightPanel,
     detail,
@@ -218,6 +221,7 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
 
   return () => {
     closed = true;
+    stopDaily();
     live?.close();
     layer?.destroy();
     stopFly();

@@ -293,3 +293,26 @@ export async function shots(page, name, [width, height] = [1024, 768]) {
   await page.screenshot({ path: join(shotsDir, `${name}-${width}x${height}.png`) });
   await page.setViewportSize({ width: 1920, height: 1080 });
 }
+
+/** A point where the border line runs through the port zone, and four points across it inside the zone. */
+export function crossingIn(zones, portId) {
+  const port = zones.features.find((f) => f.properties.id === portId);
+  const ring = port.geometry.coordinates[0];
+  for (const b of zones.features.filter((f) => f.properties.kind === 'border')) {
+    const line = b.geometry.coordinates;
+    for (let i = 1; i < line.length; i++) {
+      const [a, c] = [line[i - 1], line[i]];
+      const len = Math.hypot(c[0] - a[0], c[1] - a[1]);
+      for (let u = 0; u <= 1; u += 0.05) {
+        const at = [a[0] + (c[0] - a[0]) * u, a[1] + (c[1] - a[1]) * u];
+        if (!inRing(at, ring)) continue;
+        const n = [-(c[1] - a[1]) / len, (c[0] - a[0]) / len];
+        for (const d of [0.004, 0.002, 0.001]) {
+          const pts = [-2, -1, 1, 2].map((k) => [at[0] + n[0] * d * k, at[1] + n[1] * d * k]);
+          if (pts.every((p) => inRing(p, ring))) return pts;
+        }
+      }
+    }
+  }
+  throw new Error(`no border crossing inside ${portId}`);
+}

@@ -52,10 +52,10 @@ async function exportButtons(page) {
 // investigators and administrators, the audit for the auditor only (separation of duties),
 // targeting (#/targets) for command.
 const matrix = {
-  admin: { label: '系统管理员', home: 'wall', nav: ['wall', 'tablet', 'replay', 'alerts', 'admin'], exports: true },
-  command: { label: '指挥员', home: 'wall', nav: ['wall', 'tablet', 'replay', 'targets', 'alerts', 'admin'], exports: false },
+  admin: { label: '系统管理员', home: 'wall', nav: ['wall', 'tablet', 'replay', 'alerts', 'daily', 'groups', 'admin'], exports: true },
+  command: { label: '指挥员', home: 'wall', nav: ['wall', 'tablet', 'replay', 'targets', 'alerts', 'daily', 'groups', 'admin'], exports: false },
   patrol: { label: '巡查员', home: 'tablet', nav: ['tablet', 'replay'], exports: false },
-  investigator: { label: '调查员', home: 'replay', nav: ['wall', 'replay', 'alerts'], exports: true },
+  investigator: { label: '调查员', home: 'replay', nav: ['wall', 'replay', 'alerts', 'daily', 'groups'], exports: true },
   auditor: { label: '安全审计员', home: 'audit', nav: ['audit'], exports: null },
 };
 
@@ -66,7 +66,7 @@ for (const [role, want] of Object.entries(matrix)) {
     assert.equal(await view(page), want.home, 'lands on its home view');
     assert.deepEqual(await navViews(page), want.nav);
     assert.match(await page.textContent('#user'), new RegExp(`· ${want.label}$`));
-    for (const v of ['wall', 'tablet', 'replay', 'audit', 'targets', 'alerts', 'admin']) {
+    for (const v of ['wall', 'tablet', 'replay', 'audit', 'targets', 'alerts', 'daily', 'groups', 'admin']) {
       assert.equal(await open(page, `#/${v}`), want.nav.includes(v), `${role} opening #/${v}`);
     }
     if (want.exports !== null) {

@@ -5,7 +5,7 @@
 // hit table counts one hit.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiCall, apiLogin, feedAll, inRing, launch, newPage, shots, sleep, startServer } from './helpers.mjs';
+import { apiCall, apiLogin, crossingIn, feedAll, launch, newPage, shots, sleep, startServer } from './helpers.mjs';
 
 let server, browser;
 before(async () => {
@@ -19,29 +19,6 @@ after(async () => {
 
 // A 2×2 PNG (what the server's type check reads are its bytes).
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
-
-/** A point where the border line runs through the port zone, and four points across it inside the zone. */
-function crossingIn(zones, portId) {
-  const port = zones.features.find((f) => f.properties.id === portId);
-  const ring = port.geometry.coordinates[0];
-  for (const b of zones.features.filter((f) => f.properties.kind === 'border')) {
-    const line = b.geometry.coordinates;
-    for (let i = 1; i < line.length; i++) {
-      const [a, c] = [line[i - 1], line[i]];
-      const len = Math.hypot(c[0] - a[0], c[1] - a[1]);
-      for (let u = 0; u <= 1; u += 0.05) {
-        const at = [a[0] + (c[0] - a[0]) * u, a[1] + (c[1] - a[1]) * u];
-        if (!inRing(at, ring)) continue;
-        const n = [-(c[1] - a[1]) / len, (c[0] - a[0]) / len];
-        for (const d of [0.004, 0.002, 0.001]) {
-          const pts = [-2, -1, 1, 2].map((k) => [at[0] + n[0] * d * k, at[1] + n[1] * d * k]);
-          if (pts.every((p) => inRing(p, ring))) return pts;
-        }
-      }
-    }
-  }
-  throw new Error(`no border crossing inside ${portId}`);
-}
 
 async function login(page, user, password, hash) {
   await page.goto(`${server.base}/${hash}`);

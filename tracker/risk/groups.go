@@ -1,0 +1,28 @@
+package risk
+
+import (
+	"fmt"
+	"maps"
+)
+
+// groupWeight is what belonging to a co-travel group adds to a vehicle's score: more than the
+// threshold, as a group that crosses together again and again is worth one inspection.
+const groupWeight = 4.0
+
+// Membership is a vehicle's co-travel group (tracker/gangs) as the ranking names it.
+type Membership struct {
+	GroupID string   `json:"group_id"`
+	Others  []string `json:"others"` // the other members' vehicle IDs
+	Trips   int      `json:"trips"`  // the group's trips together in 30 days
+}
+
+func (m *Membership) reason() string {
+	return fmt.Sprintf("travels with %d other vehicles of co-travel group %s: %d trips together in 30 days", len(m.Others), m.GroupID, m.Trips)
+}
+
+// SetGroups replaces the co-travel memberships, by vehicle ID.
+func (s *Scorer) SetGroups(groups map[string]Membership) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groups = maps.Clone(groups)
+}
