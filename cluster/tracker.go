@@ -583,9 +583,12 @@ func (t *Tracker) restartConsumer(ctx context.Context, p int, name string, start
 // sequence to consume from and the vehicles it saw.
 func (t *Tracker) replay(ctx context.Context, subj string, floor, uncertain uint64) (uint64, map[string]bool, error) {
 	seen := map[string]bool{}
-	if uncertain <= floor {
-		return floor + 1, seen, nil
+	if uncertain == 0 {
+		return floor + 1, seen, nil // the partition never had a message
 	}
+	// Replayed up to here at least: every message the previous owners processed, even when they
+	// acknowledged them all (nothing uncertain), so that the vehicles' state is whole again.
+	last := max(floor, uncertain)
 	from := time.Now().Add(-t.c.cfg.ReplayWindow)
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &from}
 	oc, err := t.c.stream.OrderedConsumer(ctx, cfg)
@@ -648,7 +651,7 @@ func (t *Tracker) replay(ctx context.Context, subj string, floor, uncertain uint
 			first = false
 			continue
 		}
-		if done || got == 0 || next > uncertain {
+		if done || got == 0 || next > last {
 			return next, seen, nil
 		}
 	}
