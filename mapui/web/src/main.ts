@@ -123,7 +123,7 @@ function topbar(me: Me, current: string): HTMLElement {
     h('span', { class: 'user', id: 'user' }, `${me.username} · ${t(`role_${me.role}`)}`),
     // What is seldom used waits in a menu, so the bar stays one line on a portrait tablet.
     h('details', { class: 'menu', id: 'account-menu' },
-      h('summary', { id: 'account' }, `${t('account')} ▾`),
+      h('summary', { id: 'account' }, t('account')),
       h('div', { class: 'menu-items' },
         h('button', { id: 'password', class: current === 'password' ? 'active' : '', onclick: () => (location.hash = '#/password') }, t('change_password')),
         h('button', { id: 'totp', class: current === 'totp' ? 'active' : '', onclick: () => (location.hash = '#/totp') }, t('totp')),

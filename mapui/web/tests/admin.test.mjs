@@ -216,7 +216,8 @@ test('admin: registers, binds, draws, declares and creates a user through the sc
   await a.selectOption('#audit-source', 'people');
   await readable(a, 'audit');
   await snap(a, 'audit');
-  // In English when chosen.
+  // In English when chosen (the language is in the account menu).
+  await a.click('#account');
   await a.click('#lang');
   await a.waitForFunction(() => document.querySelector('.view-audit')?.dataset.records > 0 && document.querySelector('#audit-source option[value=people]')?.textContent === 'People');
   const english = (await rows()).map((r) => `${r[2]} ${r[3]}`);

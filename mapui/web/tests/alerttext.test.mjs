@@ -97,6 +97,7 @@ async function loginAs(username, lang = 'zh') {
   await page.click('button[type=submit]');
   await page.waitForSelector('nav.topbar');
   if (lang === 'en') {
+    await page.click('#account');
     await page.click('#lang');
     await page.waitForFunction(() => document.documentElement.lang === 'en');
   }

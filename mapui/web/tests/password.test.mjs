@@ -88,7 +88,7 @@ test('password: the generated first password leads to the change screen, which r
   await page.click('form.password button[type=submit]');
   await page.waitForSelector('main.view-wall');
   assert.equal(hash(page), '#/wall', 'the new session goes to the home view');
-  assert.deepEqual(await page.$$eval('nav.topbar a', (as) => as.map((a) => a.getAttribute('href'))), ['#/wall', '#/tablet', '#/replay', '#/admin']);
+  assert.deepEqual(await page.$$eval('nav.topbar a', (as) => as.map((a) => a.getAttribute('href'))), ['#/wall', '#/tablet', '#/replay', '#/alerts', '#/daily', '#/groups', '#/admin']);
   assert.equal(await page.textContent('#password'), '修改密码', 'the top bar offers the change to every user');
   const token = await page.evaluate(() => sessionStorage.getItem('bw.token'));
   assert.ok(token && token !== mustChangeToken, 'the new session is kept');
