@@ -138,6 +138,7 @@ func (s *sent) add(r report, pd *pending) {
 // Reset forgets the vehicle's fixes, the vehicle locked: another process took them over.
 func (s *VehicleState) Reset() {
 	s.last, s.hasLast, s.lastGood, s.hasGood = Fix{}, false, Fix{}, false
+	s.newestKey, s.newest, s.hasNewest = fixKey{}, sent{}, false
 	s.keys, s.sweepAt = nil, 0
 }
 
