@@ -92,7 +92,7 @@ func (s *Scorer) SetOffenders(offenders map[string]Offence) {
 	s.offenders = maps.Clone(offenders)
 }
 
-// extra is what a vehicle's group, earlier findings and ant moving add to its score.
+// extra is what a vehicle's group, earlier findings, ant moving and cargo grade add to its score.
 func (s *Scorer) extra(id string) float64 {
 	var w float64
 	if _, ok := s.groups[id]; ok {
@@ -103,6 +103,9 @@ func (s *Scorer) extra(id string) float64 {
 	}
 	if _, ok := s.ants[id]; ok {
 		w += antWeight
+	}
+	if _, ok := s.grades[id]; ok {
+		w += gradeWeight
 	}
 	return w
 }
