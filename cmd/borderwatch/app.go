@@ -650,11 +650,15 @@ func (a *app) findPatterns(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("risk: driver cards: %w", err)
 	}
-	a.risk.SetOffenders(risk.Offenders(orders, drivers))
+	confirmed, err := a.store.Confirmations(ctx, now.Add(-risk.FindingsWindow))
+	if err != nil {
+		return fmt.Errorf("risk: confirmed alerts: %w", err)
+	}
 	vehicles, err := a.store.Vehicles(ctx)
 	if err != nil {
-		return fmt.Errorf("risk: resident cars: %w", err)
+		return fmt.Errorf("risk: vehicles: %w", err)
 	}
+	a.risk.SetOffenders(risk.Offenders(orders, confirmed, drivers, vehicles))
 	residents := map[string]bool{}
 	for _, v := range vehicles {
 		if v.Kind == tracker.KindResidentCar {
