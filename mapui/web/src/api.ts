@@ -285,7 +285,8 @@ export function decodeTrack(c: TrackColumns): Track {
   return tr;
 }
 
-export function alertAction(id: Alert['id'], action: 'ack' | 'resolve', note: string): Promise<Alert | undefined> {
+/** ack, resolve, or confirm: resolve as an offence, which counts for the vehicle as a repeat offender. */
+export function alertAction(id: Alert['id'], action: 'ack' | 'resolve' | 'confirm', note: string): Promise<Alert | undefined> {
   return api<Alert | undefined>(`/alerts/${encodeURIComponent(String(id))}/${action}`, {
     method: 'POST',
     body: JSON.stringify({ note }),

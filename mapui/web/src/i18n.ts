@@ -428,6 +428,8 @@ const zh = {
   scales_too_few: '比对不足，暂不判断',
   scales_chart: '各地磅估计误差（%），灰色带为允许误差',
   scales_days: '统计天数',
+  confirm_offence: '认定违规',
+  confirm_offence_hint: '认定此告警属实、构成违规并处置：该车（及换用其车牌或驾驶员卡的车辆）在风险排序中按惯犯加权',
 } as const;
 
 type Key = keyof typeof zh;
@@ -857,6 +859,8 @@ const en: Record<Key, string> = {
   scales_too_few: 'Too few comparisons to judge',
   scales_chart: 'Estimated error per scale (%); the grey band is the tolerance',
   scales_days: 'Days',
+  confirm_offence: 'Confirm offence',
+  confirm_offence_hint: 'Confirm the alert as an offence and resolve it: the vehicle (and one that takes its plate or driver card) ranks as a repeat offender',
 };
 
 const LANG_KEY = 'bw.lang';

@@ -5,7 +5,7 @@
 // an id of a zone, a type's internal name or raw JSON.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiCall, apiLogin, feedAll, launch, newPage, shots, sleep, startServer, uiLogin } from './helpers.mjs';
+import { apiCall, apiLogin, feedAll, launch, newPage, places, shots, sleep, startServer, uiLogin } from './helpers.mjs';
 
 let server, browser;
 before(async () => {
@@ -115,5 +115,38 @@ test('scales: the drifting weighbridge named in a table and a chart', async () =
   for (const want of ['Weighbridge drift (last 30 days)', 'Trips compared', 'Drifting: calibrate', 'Ceke port']) assert.ok(en.includes(want), `English shows ${want}`);
   await page.click('#account');
   await page.click('#lang');
+  assert.deepEqual(errors, []);
+});
+
+test('tablet: an officer confirms an alert as an offence; it is resolved and audited', async () => {
+  const token = await apiLogin(server.base);
+  await apiCall(server.base, token, 'POST', '/vehicles', { id: 'CNF1', plate: '蒙M·F0001', kind: 'truck' });
+  const { crossing: { at, normal } } = await places(server);
+  const now = Date.now();
+  await feedAll(server.osmand, [-0.04, -0.02, 0.02, 0.04].map((d, i) => ({
+    id: 'CNF1', lon: at[0] + normal[0] * d, lat: at[1] + normal[1] * d, speed: 50, time: now - (4 - i) * 60_000,
+  })), 1);
+  let alerts = [];
+  for (let i = 0; i < 60 && !alerts.length; i++) {
+    alerts = (await apiCall(server.base, token, 'GET', '/alerts?vehicle_id=CNF1&type=border_crossing_outside_port')).alerts;
+    if (!alerts.length) await sleep(500);
+  }
+  assert.ok(alerts.length, 'the crossing outside every port raised its alert');
+  const errors = [];
+  const page = await newPage(browser, errors);
+  await page.setViewportSize({ width: 800, height: 1280 });
+  await uiLogin(page, server.base, '#/tablet');
+  await page.click(`button[data-alert="${alerts[0].id}"]`);
+  await page.waitForSelector('#confirm');
+  assert.equal(await page.textContent('#confirm'), '认定违规');
+  await page.screenshot({ path: '../../screenshots/tablet-confirm-800x1280.png' });
+  await page.fill('#note', '车上查获未申报货物');
+  await page.click('#confirm');
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent === '已处置');
+  const after = (await apiCall(server.base, token, 'GET', `/alerts/${alerts[0].id}`));
+  assert.equal(after.status, 'resolved');
+  assert.match(after.note, /confirmed as an offence: 车上查获未申报货物/);
+  const r = await fetch(`${server.base}/api/v1/alerts/${alerts[0].id}/confirm`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 409, 'confirmed once only');
   assert.deepEqual(errors, []);
 });
