@@ -132,7 +132,7 @@ const maxWindow = 12 * time.Hour
 // they held before a restart, from their emergency_held events: those of active declarations
 // (opened by Load), and of windows closed since, whose review may still be due (or was raised
 // already: then the review is not raised again, and later updates of what it listed stay held).
-func (e *Engine) restoreEmergencies(ctx context.Context) error {
+func (e *Engine) restoreEmergencies(ctx context.Context, match func(vehicleID string) bool) error {
 	now := e.cfg.Now()
 	evs, err := e.cfg.Store.Events(ctx, tracker.EventQuery{Type: tracker.EventEmergencyHeld, From: now.Add(-maxWindow - heldAfter)})
 	if err != nil {
@@ -141,6 +141,9 @@ func (e *Engine) restoreEmergencies(ctx context.Context) error {
 	byVehicle := map[string][]tracker.Event{}
 	var order []string
 	for _, ev := range evs {
+		if match != nil && !match(ev.VehicleID) {
+			continue
+		}
 		if _, ok := byVehicle[ev.VehicleID]; !ok {
 			order = append(order, ev.VehicleID)
 		}
@@ -152,6 +155,26 @@ func (e *Engine) restoreEmergencies(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// RestoreEmergencies rebuilds the emergency windows of the vehicles match selects, which
+// Forget dropped with the rest of what the rules followed (a cluster take-over): the windows of
+// their active emergency declarations, and what each window held back (restoreEmergencies).
+func (e *Engine) RestoreEmergencies(ctx context.Context, match func(vehicleID string) bool) error {
+	ds, err := e.cfg.Store.Declarations(ctx, tracker.DeclarationQuery{Status: tracker.DeclarationActive})
+	if err != nil {
+		return fmt.Errorf("rules: emergency declarations: %w", err)
+	}
+	for _, d := range ds {
+		if d.Type != tracker.DeclarationEmergency || !match(d.VehicleID) {
+			continue
+		}
+		vs := e.vehicles.Get(d.VehicleID)
+		vs.Lock()
+		vs.openEmergency(d)
+		vs.Unlock()
+	}
+	return e.restoreEmergencies(ctx, match)
 }
 
 func (e *Engine) restoreVehicleEmergencies(ctx context.Context, vehicleID string, evs []tracker.Event, now time.Time) error {

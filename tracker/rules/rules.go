@@ -236,7 +236,7 @@ func (e *Engine) Load(ctx context.Context) error {
 	if err := e.seedSOS(ctx); err != nil {
 		return err
 	}
-	if err := e.restoreEmergencies(ctx); err != nil {
+	if err := e.restoreEmergencies(ctx, nil); err != nil {
 		return err
 	}
 	e.Seed(latest)
