@@ -268,6 +268,8 @@ export function describe(a: WithVehicle): Described {
     }
     case 'emergency_review':
       return emergencyReview(ev);
+    case 'emergency_crossing':
+      return emergencyCrossing(ev);
   }
   // A type this screen does not know yet: its name, where and when; the evidence is not guessed at.
   return { summary: t(a.type), rows: [['place', a.lat != null && a.lon != null ? place(a.lat, a.lon) : ''], ['time', time(a.time)]] };
@@ -292,6 +294,22 @@ function emergencyReview(ev: Obj): Described {
     rows.push([fill('ev_held_n', { n: String(i + 1) }), comma(comma(t(str(x.type)), when), where)]);
   });
   return { summary: fill('sum_emergency_review', { n: String(held.length), to: time(str(ev.to)) }), rows };
+}
+
+/** A new emergency declaration (mapui/declarations.go announceEmergency): who, where, until when, what is suspended. */
+function emergencyCrossing(ev: Obj): Described {
+  const rules = Array.isArray(ev.suspended_rules) ? ev.suspended_rules.map((r) => t(str(r))).join(getLang() === 'zh' ? '、' : ', ') : '';
+  const port = str(ev.port_zone_id);
+  return {
+    summary: fill('sum_emergency_crossing', { dir: direction(ev.direction), port: port ? zoneName(port) : '—', to: time(str(ev.valid_to)) }),
+    rows: [
+      ['ev_window', str(ev.valid_from) && str(ev.valid_to) ? `${time(str(ev.valid_from))} – ${time(str(ev.valid_to))}` : ''],
+      ['ev_declared_port', port ? zoneName(port) : ''],
+      ['ev_yard', str(ev.yard_zone_id) ? zoneName(str(ev.yard_zone_id)) : ''],
+      ['ev_cargo', str(ev.cargo)],
+      ['ev_suspended', rules],
+    ],
+  };
 }
 
 /** The alert in one sentence, with its vehicle: "蒙B00001 在口岸以外入境越境". */

@@ -49,6 +49,13 @@ test('emergency review: the held-back stop in words in the alert detail', async 
   assert.match(text, /暂缓告警1\s*违规停车，\d{4}-\d\d-\d\d \d\d:\d\d:\d\d 北京时间 – \d\d:\d\d:\d\d，/);
   for (const n of never) assert.ok(!text.includes(n), `the detail does not show ${n}`);
   await shots(page, 'emergency-review', [1280, 800]);
+  const [crossing] = (await apiCall(server.base, token, 'GET', '/alerts?vehicle_id=EMG1&type=emergency_crossing')).alerts;
+  await page.click(`#alert-rows tr[data-alert="${crossing.id}"]`);
+  await page.waitForFunction(() => document.querySelector('#alert-summary')?.textContent?.includes('紧急通行：经'));
+  const announced = await page.innerText('.alert-body');
+  assert.match(announced, /紧急通行：经策克口岸入境，有效至\d{4}-\d\d-\d\d \d\d:\d\d:\d\d 北京时间/);
+  assert.ok(announced.includes('额济纳旗物流园区') && announced.includes('偏离线路、违规停车'), announced);
+  for (const n of never) assert.ok(!announced.includes(n), `the announcement does not show ${n}`);
 
   await page.click('#account');
   await page.click('#lang');
