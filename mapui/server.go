@@ -200,6 +200,7 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.GET("/alerts/:id", s.requirePerm(access.PermView), s.getAlert)
 	a.POST("/alerts/:id/ack", s.requirePerm(access.PermHandleAlerts), s.alertStatus(tracker.StatusAcknowledged))
 	a.POST("/alerts/:id/resolve", s.requirePerm(access.PermHandleAlerts), s.alertStatus(tracker.StatusResolved))
+	a.POST("/alerts/:id/confirm", s.requirePerm(access.PermHandleAlerts), s.confirmAlert)
 	a.GET("/declarations", s.requirePerm(access.PermView), s.listDeclarations)
 	a.POST("/declarations", s.requirePerm(access.PermDeclarations), s.createDeclaration)
 	a.GET("/declarations/:id", s.requirePerm(access.PermView), s.getDeclaration)

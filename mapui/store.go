@@ -47,6 +47,8 @@ type Store interface {
 	Alert(ctx context.Context, id int64) (tracker.Alert, error)
 	Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Alert, error)
 	SetAlertStatus(ctx context.Context, id int64, status, user, note string, at time.Time) (tracker.Alert, error)
+	// ConfirmAlert records an alert as an offence, once (POST /alerts/:id/confirm).
+	ConfirmAlert(ctx context.Context, id int64, user, note string, at time.Time) (tracker.Alert, error)
 
 	// AddWeighing and Weighings keep the weighbridge readings.
 	AddWeighing(ctx context.Context, w tracker.Weighing) (int64, error)

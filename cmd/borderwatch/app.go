@@ -650,11 +650,15 @@ func (a *app) findPatterns(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("risk: driver cards: %w", err)
 	}
-	a.risk.SetOffenders(risk.Offenders(orders, drivers))
+	confirmed, err := a.store.Confirmations(ctx, now.Add(-risk.FindingsWindow))
+	if err != nil {
+		return fmt.Errorf("risk: confirmed alerts: %w", err)
+	}
 	vehicles, err := a.store.Vehicles(ctx)
 	if err != nil {
-		return fmt.Errorf("risk: resident cars: %w", err)
+		return fmt.Errorf("risk: vehicles: %w", err)
 	}
+	a.risk.SetOffenders(risk.Offenders(orders, confirmed, drivers, vehicles))
 	residents := map[string]bool{}
 	for _, v := range vehicles {
 		if v.Kind == tracker.KindResidentCar {
@@ -663,6 +667,36 @@ func (a *app) findPatterns(ctx context.Context, now time.Time) error {
 	}
 	// The groups' 30 days of crossings cover the ant-moving pattern's four weeks.
 	a.risk.SetAnts(risk.FindAnts(events, residents, now))
+	return a.findGradeOrigins(ctx, now)
+}
+
+// gradeDeclarations bounds the declarations, newest first, read for grade_origin: far more
+// than a district clears in the day it judges.
+const gradeDeclarations = 20000
+
+// findGradeOrigins gives the risk ranking the graded declarations whose trucks loaded at a mine
+// of another grade: the stops of their vehicles only, each read on its own.
+func (a *app) findGradeOrigins(ctx context.Context, now time.Time) error {
+	zones, err := a.store.Zones(ctx)
+	if err != nil {
+		return fmt.Errorf("risk: mines: %w", err)
+	}
+	mines := risk.Mines(zones)
+	decls, err := a.store.Declarations(ctx, tracker.DeclarationQuery{Limit: gradeDeclarations})
+	if err != nil {
+		return fmt.Errorf("risk: declared grades: %w", err)
+	}
+	var stops []tracker.Event
+	if len(mines) > 0 {
+		for _, id := range risk.GradedVehicles(decls, now) {
+			es, err := a.store.Events(ctx, tracker.EventQuery{VehicleID: id, Type: tracker.EventStopEnd, From: now.Add(-risk.GradeHistory), To: now.Add(time.Minute)})
+			if err != nil {
+				return fmt.Errorf("risk: loadings: %w", err)
+			}
+			stops = append(stops, es...)
+		}
+	}
+	a.risk.SetGradeOrigins(risk.GradeOrigins(decls, stops, mines, now))
 	return nil
 }
 

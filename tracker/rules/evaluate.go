@@ -159,7 +159,7 @@ func (vs *vstate) State() *tracker.VehicleState { return &vs.VehicleState }
 func (vs *vstate) Evaluate(ctx context.Context, f *tracker.Fix, out *tracker.Outcome) error {
 	from := len(out.Alerts)
 	err := vs.e.evaluate(ctx, vs, f, out)
-	out.Alerts = vs.suspend(out.Alerts, from)
+	out.Alerts = vs.suspend(out.Alerts, from, &out.Events)
 	return err
 }
 

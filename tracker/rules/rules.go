@@ -37,6 +37,8 @@ type Store interface {
 	LatestEvents(ctx context.Context, typ string) ([]tracker.Event, error)
 	// Weighings: a trip's earlier readings, and the scales' recent ones for their drift.
 	Weighings(ctx context.Context, q tracker.WeighingQuery) ([]tracker.Weighing, error)
+	// Events: after a restart, what open emergency windows held back (emergency_held).
+	Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error)
 }
 
 // Config configures an Engine. Zero thresholds take the documented defaults.
@@ -232,6 +234,9 @@ func (e *Engine) Load(ctx context.Context) error {
 		return fmt.Errorf("rules: latest fixes: %w", err)
 	}
 	if err := e.seedSOS(ctx); err != nil {
+		return err
+	}
+	if err := e.restoreEmergencies(ctx, nil); err != nil {
 		return err
 	}
 	e.Seed(latest)

@@ -18,6 +18,7 @@ import (
 func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 	now := e.cfg.Now().UTC()
 	var alerts []tracker.Alert
+	var held []tracker.Event // what emergency windows held back (emergency.go)
 	var errs []error
 	var stopped []stopInfo
 	var late tracker.Outcome // replays of blind-area uploads that stopped short of their gap's end
@@ -31,9 +32,9 @@ func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 			if err := e.settleLate(ctx, vs, &late); err != nil {
 				errs = append(errs, err)
 			}
-			late.Alerts = vs.suspend(late.Alerts, from)
+			late.Alerts = vs.suspend(late.Alerts, from, &late.Events)
 		}
-		alerts = e.checkVehicle(ctx, vs, now, alerts, &errs)
+		alerts = e.checkVehicle(ctx, vs, now, alerts, &held, &errs)
 		vs.past = slices.DeleteFunc(vs.past, func(s *stopRec) bool { return now.Sub(s.until) > meetingMemory })
 		for _, s := range vs.past {
 			stopped = append(stopped, stopInfo{vs: vs, rec: s, at: s.at, until: s.until, late: s.late})
@@ -45,10 +46,10 @@ func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 	}
 	alerts = append(alerts, late.Alerts...)
 	alerts = e.meetings(stopped, alerts)
-	return tracker.Outcome{Events: late.Events, Alerts: alerts}, errors.Join(errs...)
+	return tracker.Outcome{Events: append(late.Events, held...), Alerts: alerts}, errors.Join(errs...)
 }
 
-func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, alerts []tracker.Alert, errs *[]error) []tracker.Alert {
+func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, alerts []tracker.Alert, held *[]tracker.Event, errs *[]error) []tracker.Alert {
 	from := len(alerts)
 	// Signal loss, judged on the server clock: device clocks of silent terminals say nothing.
 	if vs.hasLast && vs.lostKey == "" && now.Sub(vs.lastRecv) > e.cfg.SignalLost && (vs.watched(vs.last.Time) || vs.watched(now)) {
@@ -92,7 +93,7 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 	alerts = e.checkWeighings(ctx, vs, now, alerts)
 	alerts = append(alerts, vs.outbox...)
 	vs.outbox = vs.outbox[:0]
-	alerts = vs.suspend(e.expireGates(ctx, vs, now, alerts), from)
+	alerts = vs.suspend(e.expireGates(ctx, vs, now, alerts), from, held)
 	return e.endEmergencies(vs, now, alerts)
 }
 

@@ -392,4 +392,18 @@ CREATE INDEX weighings_vehicle ON weighings(vehicle_id, time_us);
 CREATE INDEX weighings_declaration ON weighings(declaration_id, time_us);
 CREATE INDEX weighings_time ON weighings(time_us);
 `,
+	// 16: alert_confirmations: alerts an officer confirmed as offences (tracker.Confirmation),
+	// once each; listed by time for the repeat offenders.
+	`
+CREATE TABLE alert_confirmations (
+	alert_id   INTEGER PRIMARY KEY,
+	vehicle_id TEXT    NOT NULL,
+	plate      TEXT    NOT NULL DEFAULT '',
+	type       TEXT    NOT NULL,
+	by_user    TEXT    NOT NULL,
+	at_us      INTEGER NOT NULL,
+	note       TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX alert_confirmations_at ON alert_confirmations(at_us);
+`,
 }

@@ -78,6 +78,11 @@ type Store interface {
 	Alert(ctx context.Context, id int64) (tracker.Alert, error)
 	// SetAlertStatus moves an alert along open → acknowledged → resolved.
 	SetAlertStatus(ctx context.Context, id int64, status, user, note string, at time.Time) (tracker.Alert, error)
+	// ConfirmAlert records an alert as an offence, once (again: tracker.ErrTransition), with the
+	// vehicle's plate of the moment, resolving it if it is not yet and noting it
+	// (tracker.ConfirmedNote); Confirmations lists those at or after from, oldest first.
+	ConfirmAlert(ctx context.Context, id int64, user, note string, at time.Time) (tracker.Alert, error)
+	Confirmations(ctx context.Context, from time.Time) ([]tracker.Confirmation, error)
 
 	// Users and sessions.
 	CreateUser(ctx context.Context, u tracker.User) error

@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"AlertDedup", testAlertDedup},
 		{"AlertLifecycle", testAlertLifecycle},
 		{"AlertQuery", testAlertQuery},
+		{"AlertConfirmations", testAlertConfirmations},
 		{"Devices", testDevices},
 		{"DeviceRegistration", testDeviceRegistration},
 		{"Vehicles", testVehicles},

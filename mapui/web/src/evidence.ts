@@ -5,7 +5,7 @@
 import type { Alert } from './api';
 import { h } from './dom';
 import { comma, direction, distance, duration, paren, place, plate, time, vehicleLabel, zoneName } from './format';
-import { fmtDriverCard, fmtSealState, t } from './i18n';
+import { fmtClock, fmtDriverCard, fmtSealState, getLang, t } from './i18n';
 
 type Obj = Record<string, unknown>;
 
@@ -266,9 +266,50 @@ export function describe(a: WithVehicle): Described {
         ],
       };
     }
+    case 'emergency_review':
+      return emergencyReview(ev);
+    case 'emergency_crossing':
+      return emergencyCrossing(ev);
   }
   // A type this screen does not know yet: its name, where and when; the evidence is not guessed at.
   return { summary: t(a.type), rows: [['place', a.lat != null && a.lon != null ? place(a.lat, a.lon) : ''], ['time', time(a.time)]] };
+}
+
+/**
+ * An emergency window's review (tracker/rules/emergency.go): the window, the rules it
+ * suspended, and each alert it held back in words: what, when (China time), where.
+ */
+function emergencyReview(ev: Obj): Described {
+  const held = Array.isArray(ev.would_have_alerted) ? ev.would_have_alerted.filter(isObj) : [];
+  const rules = Array.isArray(ev.suspended_rules) ? ev.suspended_rules.map((r) => t(str(r))).join(getLang() === 'zh' ? '、' : ', ') : '';
+  const rows: Array<[string, string]> = [
+    ['ev_window', str(ev.from) && str(ev.to) ? `${time(str(ev.from))} – ${time(str(ev.to))}` : ''],
+    ['ev_suspended', rules],
+  ];
+  held.forEach((x, i) => {
+    const from = str(x.time);
+    const until = str(x.until);
+    const when = until && Date.parse(until) > Date.parse(from) ? `${time(from)} – ${fmtClock(until)}` : time(from);
+    const where = num(x.lat) != null && num(x.lon) != null ? place(x.lat as number, x.lon as number) : str(x.zone_id) ? zoneName(str(x.zone_id)) : t('place_unknown');
+    rows.push([fill('ev_held_n', { n: String(i + 1) }), comma(comma(t(str(x.type)), when), where)]);
+  });
+  return { summary: fill('sum_emergency_review', { n: String(held.length), to: time(str(ev.to)) }), rows };
+}
+
+/** A new emergency declaration (mapui/declarations.go announceEmergency): who, where, until when, what is suspended. */
+function emergencyCrossing(ev: Obj): Described {
+  const rules = Array.isArray(ev.suspended_rules) ? ev.suspended_rules.map((r) => t(str(r))).join(getLang() === 'zh' ? '、' : ', ') : '';
+  const port = str(ev.port_zone_id);
+  return {
+    summary: fill('sum_emergency_crossing', { dir: direction(ev.direction), port: port ? zoneName(port) : '—', to: time(str(ev.valid_to)) }),
+    rows: [
+      ['ev_window', str(ev.valid_from) && str(ev.valid_to) ? `${time(str(ev.valid_from))} – ${time(str(ev.valid_to))}` : ''],
+      ['ev_declared_port', port ? zoneName(port) : ''],
+      ['ev_yard', str(ev.yard_zone_id) ? zoneName(str(ev.yard_zone_id)) : ''],
+      ['ev_cargo', str(ev.cargo)],
+      ['ev_suspended', rules],
+    ],
+  };
 }
 
 /** The alert in one sentence, with its vehicle: "蒙B00001 在口岸以外入境越境". */

@@ -153,7 +153,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     const map = mapRef;
     const note = h('textarea', { id: 'note', rows: 2, placeholder: t('note') });
     const msg = h('p', { class: 'msg', id: 'msg', role: 'status' });
-    const act = async (kind: 'ack' | 'resolve') => {
+    const act = async (kind: 'ack' | 'resolve' | 'confirm') => {
       msg.textContent = '…';
       try {
         const r = await alertAction(a.id, kind, note.value);
@@ -207,7 +207,8 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
         ...(can(me.role, 'ack') && cur.status !== 'resolved'
           ? [note, h('div', { class: 'buttons' },
               h('button', { class: 'big primary', id: 'ack', disabled: cur.status !== 'open', onclick: () => act('ack') }, t('ack')),
-              h('button', { class: 'big', id: 'resolve', onclick: () => act('resolve') }, t('resolve')))]
+              h('button', { class: 'big', id: 'resolve', onclick: () => act('resolve') }, t('resolve')),
+              h('button', { class: 'big danger', id: 'confirm', title: t('confirm_offence_hint'), onclick: () => act('confirm') }, t('confirm_offence')))]
           : []),
         followBtn,
         msg);
