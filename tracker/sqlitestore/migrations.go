@@ -392,4 +392,6 @@ CREATE INDEX weighings_vehicle ON weighings(vehicle_id, time_us);
 CREATE INDEX weighings_declaration ON weighings(declaration_id, time_us);
 CREATE INDEX weighings_time ON weighings(time_us);
 `,
+	// 16: a patrol user's device: the OsmAnd id their tablet reports its position under.
+	`ALTER TABLE users ADD COLUMN device_id TEXT NOT NULL DEFAULT '';`,
 }
