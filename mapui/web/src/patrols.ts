@@ -3,9 +3,9 @@
 // they are from an alert or an order. The wall draws them as their own markers; an alert's
 // detail and the orders' table list them nearest first, with a button to send one.
 import type { GeoJSONSource, Map as MapLibre } from 'maplibre-gl';
-import { api } from './api';
+import { api, getZones } from './api';
 import { h } from './dom';
-import { distance, duration, zoneName } from './format';
+import { distance, duration, ports, setZones, zoneName } from './format';
 import { t } from './i18n';
 import { assign } from './targeting';
 
@@ -32,6 +32,8 @@ export type Near = { alert_id: number } | { order_id: string } | Record<string, 
 
 export async function listPatrols(near: Near = {}): Promise<Patrol[]> {
   const q = new URLSearchParams(Object.entries(near).map(([k, v]) => [k, String(v)]));
+  // A patrol's unit is shown by its port's name: the zones are read once where no view has.
+  if (!ports().length) setZones(await getZones());
   return (await api<{ patrols: Patrol[] }>(`/patrols?${q}`)).patrols ?? [];
 }
 

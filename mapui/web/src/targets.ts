@@ -100,7 +100,8 @@ export function mountTargets(root: HTMLElement, me: Me): () => void {
           msg.textContent = `${t('failed')}: ${(x as Error).message}`;
         }
       } }, t('takeover')) : null,
-      h('button', { class: 'cancel', onclick: async () => {
+      // A port cancels its own orders, not those the district issued or took over.
+      !district && o.level === 'district' ? null : h('button', { class: 'cancel', onclick: async () => {
         try {
           await cancelTarget(o.id, '');
           await refresh();

@@ -149,3 +149,43 @@ test('patrols: markers and nearest patrol on the wall, district or one port, an 
   await assert.rejects(apiCall(server.base, patrolToken, 'GET', `/alerts/${cek2.alert.id}`), /404/);
   assert.deepEqual(errors, []);
 });
+
+test('take-over: the district takes over a port order on #/targets, the port sees who and when and may no longer cancel it', async () => {
+  const admin = await apiLogin(server.base);
+  await apiCall(server.base, admin, 'POST', '/users', { username: 'zhihui2', password: pw, role: 'command', unit: 'district' });
+  await apiCall(server.base, admin, 'POST', '/users', { username: 'erlian-zh', password: pw, role: 'command', unit: 'port-erenhot' });
+  const port = (await apiCall(server.base, admin, 'POST', '/login', { username: 'erlian-zh', password: pw })).token;
+  const o = await apiCall(server.base, port, 'POST', '/targets', { plate: '蒙K·Q2001', reason: 'intelligence', action: 'inspect_next_crossing', note: '情报：夹带' });
+  assert.equal(o.level, 'port');
+
+  const errors = [];
+  const portDesk = await newPage(browser, errors);
+  await login(portDesk, 'erlian-zh', '#/targets');
+  const row = `#orders tr[data-order="${o.id}"]`;
+  await portDesk.waitForSelector(row);
+  assert.equal(await portDesk.$(`${row} .takeover`), null, 'a port is offered no take-over');
+
+  const desk = await newPage(browser, errors);
+  await login(desk, 'zhihui2', '#/targets');
+  await desk.waitForSelector(`${row} .takeover`);
+  await desk.click(`${row} .takeover`);
+  await desk.waitForFunction((r) => document.querySelector(`${r} td.level`)?.textContent.startsWith('直属关'), row);
+  assert.match(await desk.textContent(`${row} td.level .taken-over`), /^zhihui2 于 \d\d-\d\d \d\d:\d\d 接管$/);
+  assert.equal(await desk.$(`${row} .takeover`), null);
+  await desk.click(`${row} .dispatch-nearest`);
+  await desk.waitForSelector(`tr.nearest-row[data-for="${o.id}"] li[data-patrol]`);
+  await shots(desk, 'targets-takeover-nearest', [1280, 800]);
+
+  // The port's screen follows the notice: the order is the district's now, taken over by whom.
+  await portDesk.waitForSelector(`${row} td.level .taken-over`);
+  assert.match(await portDesk.textContent(`${row} td.level`), /^直属关zhihui2 于/);
+  assert.equal(await portDesk.$(`${row} .cancel`), null, 'no cancel for the port of an order the district holds');
+  await assert.rejects(apiCall(server.base, port, 'DELETE', `/targets/${o.id}`), /403/);
+  assert.equal((await apiCall(server.base, port, 'GET', `/targets/${o.id}`)).status, 'active');
+  // The patrols' units are named by their ports, here too.
+  await portDesk.click(`${row} .dispatch-nearest`);
+  await portDesk.waitForSelector(`tr.nearest-row[data-for="${o.id}"] li[data-patrol]`);
+  assert.match(await portDesk.textContent(`tr.nearest-row[data-for="${o.id}"] li[data-patrol] .who small`), /二连浩特口岸$/);
+  await shots(portDesk, 'targets-taken-over-port', [1280, 800]);
+  assert.deepEqual(errors, []);
+});
