@@ -6,7 +6,7 @@
 // it on its tablet, while another Ceke alert stays out of its list.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiCall, apiLogin, crossingIn, feed, feedAll, km, launch, mapIdle, newPage, shots, sleep, startServer } from './helpers.mjs';
+import { apiCall, apiLogin, crossingIn, feed, feedAll, km, launch, mapIdle, newPage, shots, sleep, startServer, uiLogin } from './helpers.mjs';
 
 let server, browser;
 before(async () => {
@@ -187,5 +187,31 @@ test('take-over: the district takes over a port order on #/targets, the port see
   await portDesk.waitForSelector(`tr.nearest-row[data-for="${o.id}"] li[data-patrol]`);
   assert.match(await portDesk.textContent(`tr.nearest-row[data-for="${o.id}"] li[data-patrol] .who small`), /二连浩特口岸$/);
   await shots(portDesk, 'targets-taken-over-port', [1280, 800]);
+  assert.deepEqual(errors, []);
+});
+
+test('linking a tablet: the administrator picks a patrol’s OsmAnd device; a port’s wall has no scope picker and shows its patrols only', async () => {
+  const admin = await apiLogin(server.base);
+  await apiCall(server.base, admin, 'POST', '/users', { username: 'xuncha-d', password: pw, role: 'patrol', unit: 'port-erenhot' });
+  const errors = [];
+  const page = await newPage(browser, errors);
+  await uiLogin(page, server.base, '#/admin?tab=users');
+  const row = '#admin-users tr[data-user="xuncha-d"]';
+  await page.waitForSelector(`${row} select[name=device]`);
+  assert.match(await page.textContent('#admin-users tr[data-user="xuncha-c"] td:nth-child(3)'), /^策克口岸 · 巡查平板 tablet-3 · 蒙M·J0001$/);
+  await page.selectOption(`${row} select[name=device]`, 'tablet-1');
+  await page.click(`${row} button.device`);
+  await page.waitForFunction((r) => document.querySelector(`${r} td:nth-child(3)`)?.textContent.includes('巡查平板 tablet-1'), row);
+  const users = (await apiCall(server.base, admin, 'GET', '/users')).users;
+  assert.equal(users.find((u) => u.username === 'xuncha-d').device_id, 'tablet-1');
+  await shots(page, 'admin-users-tablet', [1280, 800]);
+
+  // Erenhot's command: its port's area, its patrols (the new one where its tablet is), no picker.
+  const wall = await newPage(browser, errors);
+  await login(wall, 'erlian-zh', '#/wall');
+  await wall.waitForSelector('#wall-patrols li[data-patrol="xuncha-d"]');
+  assert.equal(await wall.$('#wall-scope'), null);
+  const shown = await wall.$$eval('#wall-patrols li', (lis) => lis.map((li) => li.dataset.patrol).sort());
+  assert.deepEqual(shown, ['xuncha-a', 'xuncha-b', 'xuncha-d']);
   assert.deepEqual(errors, []);
 });
