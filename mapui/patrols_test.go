@@ -116,6 +116,16 @@ func TestPatrolsNearest(t *testing.T) {
 		t.Errorf("after arrival: %s, want arrived", p.Status)
 	}
 
+	// A team's assignment is the patrol's that accepts it.
+	var team tracker.Assignment
+	a.req("POST", "/api/v1/assignments", a.tokens[access.RoleCommand], map[string]any{"order_id": asg.OrderID, "team": "port-erenhot"}, 201, &team)
+	a.do("POST", "/api/v1/assignments/"+team.ID+"/accept", "patrol-erenhot-2", nil, 200)
+	for _, p := range patrols(a, "", "command-erenhot") {
+		if want := map[string]string{"patrol-erenhot-2": "en_route", "patrol-erenhot-3": "free"}[p.Username]; want != "" && p.Status != want {
+			t.Errorf("%s: %s, want %s", p.Username, p.Status, want)
+		}
+	}
+
 	// Who may not, and bad input.
 	a.do("GET", "/api/v1/patrols", "patrol-erenhot", nil, 403)
 	a.do("GET", "/api/v1/patrols", access.RoleInvestigator, nil, 403)

@@ -14,6 +14,8 @@ const (
 	PatrolArrived  = "arrived"
 )
 
+const assignedToLimit = 1000
+
 var patrolRank = map[string]int{tracker.AssignmentAssigned: 1, tracker.AssignmentAccepted: 2, tracker.AssignmentArrived: 3}
 
 // PatrolStates returns, for each patrol user with an unfinished assignment, the one furthest
@@ -58,7 +60,9 @@ func (s *Service) AssignedTo(ctx context.Context, username string) ([]Assignment
 	var out []AssignmentView
 	seen := map[string]bool{}
 	for _, st := range []string{tracker.AssignmentAssigned, tracker.AssignmentAccepted, tracker.AssignmentArrived, tracker.AssignmentReported} {
-		as, err := s.cfg.Store.Assignments(ctx, tracker.AssignmentQuery{Status: st})
+		// Every request of a port's patrol asks this: the reported ones are the newest thousand,
+		// not the whole history.
+		as, err := s.cfg.Store.Assignments(ctx, tracker.AssignmentQuery{Status: st, Limit: assignedToLimit})
 		if err != nil {
 			return nil, err
 		}

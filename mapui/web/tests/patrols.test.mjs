@@ -142,6 +142,8 @@ test('patrols: markers and nearest patrol on the wall, district or one port, an 
   await tablet.waitForSelector('#assignments article .open-alert');
   await tablet.click('#assignments article .open-alert');
   await tablet.waitForFunction((p) => document.querySelector('#vehicle')?.textContent.includes(p), '蒙M·P1802');
+  // The banners (new assignment, order fired) are read and tapped away first.
+  for (const b of await tablet.$$('.target-banner')) await b.click();
   await shots(tablet, 'patrols-tablet-out-of-area', [1280, 800]);
   await tablet.click('#back');
   await tablet.waitForSelector(`#alerts button[data-alert="${cek.alert.id}"]`);
