@@ -3,7 +3,7 @@
 // they are from an alert or an order. The wall draws them as their own markers; an alert's
 // detail and the orders' table list them nearest first, with a button to send one.
 import type { GeoJSONSource, Map as MapLibre } from 'maplibre-gl';
-import { api, getZones } from './api';
+import { api, getZones, type Fix } from './api';
 import { h } from './dom';
 import { distance, duration, ports, setZones, zoneName } from './format';
 import { t } from './i18n';
@@ -46,7 +46,7 @@ export const patrolName = (p: Patrol) => p.name || p.plate || p.username;
 /** "3 km · 2分钟前", "无定位", with the stale flag said in words. */
 export function patrolWhere(p: Patrol): string {
   if (p.lat === undefined) return t(p.device_id ? 'patrol_no_position' : 'patrol_no_device');
-  const age = t('patrol_age').replace('{age}', duration((p.age_s ?? 0) * 1000));
+  const age = (p.age_s ?? 0) < 5 ? t('patrol_just_now') : t('patrol_age').replace('{age}', duration((p.age_s ?? 0) * 1000));
   return [p.distance_m !== undefined ? distance(p.distance_m) : '', age].filter(Boolean).join(' · ');
 }
 
@@ -110,6 +110,22 @@ export class PatrolLayer {
 
   async refresh(): Promise<void> {
     this.patrols = (await listPatrols()).filter(this.only);
+    this.draw();
+  }
+
+  /**
+   * Moves a patrol to a fix of its car from the live socket, between refreshes; false when the
+   * fix is no patrol's. A live fix is fresh (a late one is history and moves nothing).
+   */
+  move(f: Fix): boolean {
+    const p = this.patrols.find((x) => x.vehicle_id === f.vehicle_id);
+    if (!p || f.late || f.valid === false) return false;
+    Object.assign(p, { lat: f.lat, lon: f.lon, time: f.time, age_s: 0, stale: false });
+    this.draw();
+    return true;
+  }
+
+  private draw(): void {
     const features: GeoJSON.Feature[] = this.patrols.filter((p) => p.lat !== undefined).map((p) => ({
       type: 'Feature',
       properties: { id: p.username, color: patrolColors[p.stale ? 'stale' : p.status] ?? '#fff',

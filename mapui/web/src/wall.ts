@@ -1,7 +1,7 @@
 // Wall view: the whole district live on a dark map, readable from 5 m.
 import type * as maplibregl from 'maplibre-gl';
 import { AlertStore, severityRank } from './alerts';
-import { getPositions, type Alert, type Me } from './api';
+import { getPositions, type Alert, type Fix, type Me } from './api';
 import { alertDetail, focusAlert, type AlertFocus } from './alertview';
 import { PortCounter } from './counters';
 import { mountDailyPanel } from './daily';
@@ -20,7 +20,8 @@ const TICKER_MAX = 50;
 // A new alert never takes the map from an operator who touched it this recently.
 const HANDS_OFF_MS = 10_000;
 
-const PATROL_REFRESH_MS = 10_000;
+// Patrols move with their cars' live fixes; their states and ages are re-read this often.
+const PATROL_REFRESH_MS = 30_000;
 
 export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParams()): () => void {
   // A district user shows the whole district or one port (?port=, kept in the URL); a port's
@@ -60,6 +61,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
   let mapRef: maplibregl.Map | null = null;
   let stopFly = () => {};
   let stopPatrols = () => {};
+  let movePatrol: (f: Fix) => void = () => {};
   const timers: number[] = [];
   const alerts = new AlertStore();
 
@@ -130,6 +132,9 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
           h('span', { class: 'pstatus' }, t(`patrol_${p.status}`)),
           h('span', { class: 'page' }, patrolWhere(p)))));
       const load = () => patrols.refresh().then(renderPatrols).catch((e) => console.warn('patrols', e));
+      movePatrol = (f) => {
+        if (patrols.move(f)) renderPatrols();
+      };
       void load();
       const timer = window.setInterval(load, PATROL_REFRESH_MS);
       const off = onNotice(() => void load());
@@ -242,7 +247,10 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
     };
 
     live = new Live({
-      position: (f) => vl.update(f),
+      position: (f) => {
+        vl.update(f);
+        movePatrol(f);
+      },
       alert: (a) => onAlert(a, true),
       connected: () => void catchUp().catch((e) => console.warn('catch-up failed', e)),
       status: (up) => {

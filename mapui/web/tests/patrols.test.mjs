@@ -130,6 +130,12 @@ test('patrols: markers and nearest patrol on the wall, district or one port, an 
   assert.equal(await wall.getAttribute('#wall-patrols li', 'data-patrol'), 'xuncha-c');
   assert.deepEqual(await wall.$$eval('#ports tbody tr', (trs) => trs.map((tr) => tr.dataset.port)), ['port-ceke']);
   await shots(wall, 'patrols-wall-one-port', [1280, 800]);
+  // The patrol car's next OsmAnd fix moves its square at once, without waiting for the next read.
+  const moved = [cek.at[0] + 0.05, cek.at[1] - 0.05];
+  await feed(server.osmand, { id: 'tablet-3', lon: moved[0], lat: moved[1], time: Date.now() });
+  await wall.waitForFunction(() => document.querySelector('#wall-patrols li[data-patrol="xuncha-c"] .page')?.textContent === '刚刚');
+  await wall.waitForFunction((m) => window.bwMap.querySourceFeatures('patrols').some((f) =>
+    Math.abs(f.geometry.coordinates[0] - m[0]) < 0.01 && Math.abs(f.geometry.coordinates[1] - m[1]) < 0.01), moved);
 
   // The Erenhot patrol does not see Ceke's alerts, until the district sends it to one.
   const patrolToken = (await apiCall(server.base, admin, 'POST', '/login', { username: 'xuncha-b', password: pw })).token;
