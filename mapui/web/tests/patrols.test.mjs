@@ -151,6 +151,7 @@ test('patrols: markers and nearest patrol on the wall, district or one port, an 
   // The banners (new assignment, order fired) are read and tapped away first.
   for (const b of await tablet.$$('.target-banner')) await b.click();
   await shots(tablet, 'patrols-tablet-out-of-area', [1280, 800]);
+  await shots(tablet, 'patrols-tablet-out-of-area-portrait', [800, 1280]);
   await tablet.click('#back');
   await tablet.waitForSelector(`#alerts button[data-alert="${cek.alert.id}"]`);
   assert.equal(await tablet.$(`#alerts button[data-alert="${cek2.alert.id}"]`), null);
