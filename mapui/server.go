@@ -233,6 +233,8 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 		a.POST("/targets/:id/photos", s.requirePerm(access.PermInspect), s.addPhoto)
 		a.GET("/targets/:id/photos/:sha", s.requirePerm(access.PermView), s.getPhoto)
 		a.POST("/targets/:id/result", s.requirePerm(access.PermInspect), s.reportTarget)
+		a.POST("/targets/:id/takeover", s.requirePerm(access.PermTarget), s.takeOverTarget)
+		a.GET("/patrols", s.requirePerm(access.PermDispatch), s.listPatrols)
 		a.POST("/assignments", s.requirePerm(access.PermDispatch), s.assign)
 		a.GET("/assignments", s.requirePerm(access.PermView), s.listAssignments)
 		a.POST("/assignments/:id/accept", s.requirePerm(access.PermInspect), s.assignmentStep((*targeting.Service).Accept, "assignment.accept"))

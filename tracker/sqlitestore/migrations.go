@@ -406,4 +406,6 @@ CREATE TABLE alert_confirmations (
 );
 CREATE INDEX alert_confirmations_at ON alert_confirmations(at_us);
 `,
+	// 17: a patrol user's device: the OsmAnd id their tablet reports its position under.
+	`ALTER TABLE users ADD COLUMN device_id TEXT NOT NULL DEFAULT '';`,
 }

@@ -71,6 +71,7 @@ const (
 	NoticeAssigned  = "assigned"
 	NoticeEscalated = "escalated"
 	NoticeClosed    = "closed"
+	NoticeTakenOver = "taken_over" // the district took over a port's order
 )
 
 // Ways an order fires (TargetOrder.FiredVia).

@@ -74,6 +74,8 @@ export interface Me {
   totp_enrolment_required?: boolean;
   /** What the role may do (mapui/access/roles.go). */
   permissions?: string[];
+  /** 'district' or the port zone the user belongs to: a port's command and patrols see its area only. */
+  unit?: string;
 }
 
 export type Role = 'admin' | 'security' | 'auditor' | 'command' | 'patrol' | 'investigator';

@@ -11,7 +11,7 @@ import { firedWhere, listAssignments, Names, onNotice, photoURL, reportResult, s
 
 const CATEGORIES = ['undeclared_goods', 'prohibited_items', 'misdeclared_grade_or_weight'];
 
-export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre | null): () => void {
+export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre | null, openAlert?: (id: number) => void): () => void {
   const names = new Names();
   const panel = h('section', { class: 'assignments', id: 'assignments', hidden: true });
   root.prepend(panel);
@@ -56,6 +56,7 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
       o.note ? h('div', { class: 'note' }, o.note) : null,
       h('div', { class: 'state' }, `${t(`astatus_${a.status}`)} · ${t('assigned_by')} ${a.assigned_by} · ${fmtTime(a.assigned_at).slice(5, 16)}`,
         a.escalation ? ` · ${t(`escalated_${a.escalation}`)}` : ''),
+      o.alert_id && openAlert ? h('button', { class: 'big open-alert', onclick: () => openAlert(o.alert_id!) }, t('open_alert')) : null,
       o.vehicle_id ? h('button', { class: 'big route', onclick: () => void route(o.vehicle_id!, msg) }, t('route')) : null,
       ...steps,
       msg);

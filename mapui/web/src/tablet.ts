@@ -4,7 +4,7 @@
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
 import { AlertStore, severityRank } from './alerts';
-import { alertAction, can, getAlerts, getPositions, getTrack, getVehicle, type Alert, type Fix, type Me, type ZoneCollection } from './api';
+import { alertAction, api, can, getAlerts, getPositions, getTrack, getVehicle, type Alert, type Fix, type Me, type ZoneCollection } from './api';
 import { h } from './dom';
 import { evidencePoints } from './evidence';
 import { alertZoneIds, evidenceRows, fmtCstMinute, NameBook, tw } from './tabletformat';
@@ -29,7 +29,8 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
   const herePill = h('div', { class: 'here-pill unknown', id: 'here-pill' }, tw('here_unknown'));
   root.append(side, h('div', { class: 'mapwrap' }, mapEl, conn, herePill));
-  const stopAssignments = mountAssignments(root, me, () => mapRef);
+  // An assignment opens its alert, even one outside the patrol's area it was sent to.
+  const stopAssignments = mountAssignments(root, me, () => mapRef, (id) => void openAlert(id).catch((e) => console.warn('alert', e)));
 
   const alerts = new AlertStore();
   const names = new NameBook();
@@ -302,6 +303,11 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     clearTimeout(subTimer);
     subTimer = window.setTimeout(() => live?.subscribe(wanted()), 700);
   };
+
+  async function openAlert(id: number): Promise<void> {
+    if (!alerts.byId.has(String(id))) alerts.upsert(await api<Alert>(`/alerts/${id}`));
+    await select(String(id));
+  }
 
   /** Acknowledged alerts still need the patrol: fetched with the open ones, dropped once resolved elsewhere. */
   async function refetchAcknowledged(): Promise<void> {
