@@ -37,6 +37,7 @@ type Store interface {
 	Assignments(ctx context.Context, q tracker.AssignmentQuery) ([]tracker.Assignment, error)
 	PutPhoto(ctx context.Context, p tracker.Photo) error
 	Photo(ctx context.Context, orderID, sha256 string) (tracker.Photo, error)
+	Photos(ctx context.Context, orderID string) ([]tracker.Photo, error)
 
 	Alert(ctx context.Context, id int64) (tracker.Alert, error)
 	Vehicle(ctx context.Context, id string) (tracker.Vehicle, error)
