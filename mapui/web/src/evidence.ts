@@ -4,8 +4,9 @@
 // timers.go, late.go, seal.go, driver.go) and tracker/pipeline.go (device_conflict).
 import type { Alert } from './api';
 import { h } from './dom';
-import { comma, direction, distance, duration, paren, place, plate, time, vehicleLabel, zoneName } from './format';
+import { comma, direction, distance, duration, paren, place, plate, time, timeShort, vehicleLabel, zoneName } from './format';
 import { fmtDriverCard, fmtSealState, t } from './i18n';
+import type { TargetOrder } from './targeting';
 
 type Obj = Record<string, unknown>;
 
@@ -301,4 +302,32 @@ export function evidencePoints(ev: unknown): [number, number][] {
   };
   walk(ev, 0);
   return out;
+}
+
+/** An inspection's photo as GET /alerts/{id} lists it (its bytes at /alerts/{id}/photos/{sha256}). */
+export interface InspectionPhoto {
+  sha256: string;
+  content_type: string;
+  size: number;
+  by: string;
+  at: string;
+}
+
+/** An order raised on an alert, with its inspection's result and photos (GET /alerts/{id}). */
+export interface Inspection {
+  order: TargetOrder;
+  photos: InspectionPhoto[];
+}
+
+/** An inspection in labelled sentences: the order, where it hit, the result, the note, who reported. */
+export function inspectionRows(o: TargetOrder): Array<[string, string]> {
+  const r = o.result;
+  const verdict = !r ? t('insp_pending') : r.found ? `${t('result_found')}：${t(`cat_${r.category}`)}` : t('result_nothing');
+  return [
+    ['insp_order', fill('insp_order_text', { action: t(`action_${o.action}`), by: o.issued_by, time: timeShort(o.created_at) })],
+    ['insp_fired', o.fired_at ? comma(o.fired_zone_id ? zoneName(o.fired_zone_id) : '', comma(t(`via_${o.fired_via ?? ''}`), timeShort(o.fired_at))) : ''],
+    ['insp_result', verdict],
+    ['insp_note', r?.note ?? ''],
+    ['insp_reported', r ? comma(r.by, time(r.at)) : ''],
+  ];
 }
