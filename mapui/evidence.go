@@ -286,7 +286,7 @@ func nameOr(names map[string]string, key string) string {
 // resolveNote is an alert's note in Chinese where the server wrote it (reportTarget's).
 func resolveNote(note string) string {
 	if note == "inspection: nothing found" {
-		return "查验：未查获"
+		return "查验：未发现问题"
 	}
 	if c, ok := strings.CutPrefix(note, "inspection: found "); ok {
 		return "查验：查获" + nameOr(findingNames, c)
@@ -346,7 +346,7 @@ func evidenceText(m *evidenceManifestDoc, zones map[string]string) string {
 			line("　　命中：%s%s，%s", nameOr(firedViaNames, o.FiredVia), where, cst(*o.FiredAt))
 		}
 		if r := o.Result; r != nil {
-			verdict := "未查获"
+			verdict := "未发现问题"
 			if r.Found {
 				verdict = "查获：" + nameOr(findingNames, r.Category)
 			}
