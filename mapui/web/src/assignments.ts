@@ -121,8 +121,11 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
       roads(),
     ]);
     const r = from ? route(lines, from, to) : null;
-    const line: GeoJSON.Feature = { type: 'Feature', properties: { straight: r?.straight ?? true },
-      geometry: r ? { type: 'LineString', coordinates: r.coords } : { type: 'Point', coordinates: to } };
+    // The way, and the vehicle at its end.
+    const line: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: [
+      { type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: to } },
+      ...(r ? [{ type: 'Feature' as const, properties: { straight: r.straight }, geometry: { type: 'LineString' as const, coordinates: r.coords } }] : []),
+    ] };
     const src = m.getSource('assignment-route') as GeoJSONSource | undefined;
     if (src) src.setData(line);
     else {
@@ -137,7 +140,8 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
     if (r) {
       const xs = r.coords.map((c) => c[0]);
       const ys = r.coords.map((c) => c[1]);
-      m.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 80, maxZoom: 14 });
+      // Clear of the legend at the map's foot.
+      m.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: { top: 80, bottom: 150, left: 60, right: 60 }, maxZoom: 14 });
     } else m.easeTo({ center: to, zoom: Math.max(m.getZoom(), 12) });
     const way = r ? ` · ${fill(r.straight ? 'route_straight' : 'route_road', { dist: distance(r.metres), eta: duration(r.minutes * 60_000) })}` : '';
     msg.textContent = `${t('last_position')} ${fmtTime(f.time).slice(5, 16)}${way}`;

@@ -56,7 +56,7 @@ function photoStrip(alertId: string, photos: InspectionPhoto[]): HTMLElement {
       btn.disabled = false;
       btn.onclick = () => openPhoto(url, p);
     }).catch((e) => console.warn('photo', e));
-    return h('figure', {}, btn, h('figcaption', {}, `${p.by} ${fmtTime(p.at).slice(5, 16)}`));
+    return h('figure', {}, btn, h('figcaption', {}, fmtTime(p.at).slice(5, 16), h('br'), p.by));
   }));
 }
 

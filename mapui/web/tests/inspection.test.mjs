@@ -130,6 +130,30 @@ test('inspection photos in the alert evidence: tablet, wall, attacks, evidence b
   await tablet.click('#photo-close');
   await tablet.waitForSelector('#photo-view', { state: 'detached' });
 
+  // Command sends the patrol; the truck has driven on along the corridor to the yard. The
+  // tablet, at the port, routes along the corridor, with the distance and time in words.
+  const corridor = zones.features.find((f) => f.properties.id === 'corridor-erenhot-yard1').geometry.coordinates;
+  const on = [corridor[0][0] + (corridor[1][0] - corridor[0][0]) * 0.7, corridor[0][1] + (corridor[1][1] - corridor[0][1]) * 0.7];
+  await feedAll(server.osmand, [{ id: 'PHO1', lon: on[0], lat: on[1], speed: 40, time: Date.now() }], 1);
+  await until('the truck on the corridor', async () =>
+    (await apiCall(server.base, admin, 'GET', '/positions')).positions.some((p) => p.vehicle_id === 'PHO1' && Math.abs(p.lon - on[0]) < 1e-6));
+  await apiCall(server.base, cmd, 'POST', '/assignments', { order_id: order.id, user: 'xuncha' });
+  await tablet.context().grantPermissions(['geolocation']);
+  await tablet.context().setGeolocation({ longitude: corridor[0][0] + 0.004, latitude: corridor[0][1] + 0.003 });
+  // The notices came with their sound; the patrol taps them away to go back to the list.
+  await tablet.waitForSelector(`.target-banner.kind-assigned[data-order="${order.id}"]`);
+  await tablet.screenshot({ path: join(shotsDir, 'inspection-tablet-banners-1280x800.png') });
+  while (await tablet.$('.target-banner')) await tablet.click('.target-banner');
+  await tablet.click('#back');
+  const card = `#assignments article[data-order="${order.id}"]`;
+  await tablet.waitForSelector(`${card} .route`);
+  await tablet.click(`${card} .route`);
+  await tablet.waitForFunction((c) => document.querySelector(`${c} .msg`)?.dataset.route, card);
+  assert.equal(await tablet.$eval(`${card} .msg`, (m) => m.dataset.route), 'road');
+  assert.match(await tablet.textContent(`${card} .msg`), /^最后定位 \d\d-\d\d \d\d:\d\d · 沿监管通道 [\d.]+\u00a0(km|m)，约需 \d+分钟$/);
+  await sleep(1500); // the map's flight to the route
+  await tablet.screenshot({ path: join(shotsDir, 'inspection-tablet-route-1280x800.png') });
+
   await apiCall(server.base, patrol, 'POST', `/targets/${order.id}/result`, { found: true, category: 'undeclared_goods', note: '车厢夹层查获未申报的铜精矿约2吨' });
 
   // The wall: the alert (resolved by the result) opens with the result and the photos.
