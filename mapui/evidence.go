@@ -370,6 +370,6 @@ func evidenceText(m *evidenceManifestDoc, zones map[string]string) string {
 	line("　每个文件的SHA-256列在 SHA256SUMS 和 manifest.json 中；照片的文件名就是其SHA-256。")
 	line("　Linux/macOS：sha256sum -c SHA256SUMS")
 	line("　Windows：certutil -hashfile 文件名 SHA256")
-	line("　本证据包（ZIP文件）自身的SHA-256记录在系统的审计日志中（操作：导出告警证据），可与收到的文件核对。")
+	line("　本证据包（ZIP文件）自身的SHA-256记录在系统的审计日志中（操作：导出告警证据包），可与收到的文件核对。")
 	return b.String()
 }
