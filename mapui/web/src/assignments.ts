@@ -5,6 +5,7 @@
 import type { GeoJSONSource, Map as MapLibre } from 'maplibre-gl';
 import { can, getPositions, getZones, type Me } from './api';
 import { h } from './dom';
+import { fill } from './evidence';
 import { distance, duration } from './format';
 import { type LonLat } from './geo';
 import { fmtTime, t } from './i18n';
@@ -12,8 +13,6 @@ import { roadLines, route } from './route';
 import { firedWhere, listAssignments, Names, onNotice, photoURL, reportResult, sourceName, stepAssignment, uploadPhoto, type Assignment } from './targeting';
 
 const CATEGORIES = ['undeclared_goods', 'prohibited_items', 'misdeclared_grade_or_weight'];
-
-const fill = (key: string, vars: Record<string, string>) => t(key).replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? '');
 
 // The lines a route follows, read once: the corridors, and the base map's roads if it has any.
 let roadsOnce: Promise<LonLat[][]> | null = null;

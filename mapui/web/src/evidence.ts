@@ -13,7 +13,8 @@ type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => !!x && typeof x === 'object' && !Array.isArray(x);
 const str = (x: unknown): string => (typeof x === 'string' ? x : '');
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-const fill = (key: string, vars: Record<string, string>) => t(key).replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? '');
+/** A translated sentence with its {placeholders} filled. */
+export const fill = (key: string, vars: Record<string, string>) => t(key).replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? '');
 
 /** An alert's plate as the API gives it with the alert, else from the directory. */
 type WithVehicle = Alert & { plate?: string; vehicle_kind?: string };

@@ -4,11 +4,9 @@
 // bundle (GET /alerts/{id}/evidence: a ZIP with the photos, a manifest and checksums).
 import { api, can, download, token, type Alert, type Me } from './api';
 import { h } from './dom';
-import { inspectionRows, type Inspection, type InspectionPhoto } from './evidence';
+import { fill, inspectionRows, type Inspection, type InspectionPhoto } from './evidence';
 import { loadDirectory, plate, time } from './format';
 import { fmtTime, t } from './i18n';
-
-const fill = (key: string, vars: Record<string, string>) => t(key).replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? '');
 
 // The object URLs of the photos shown: one alert's detail is open at a time, so a new detail
 // lets the last one's go.
