@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -169,26 +171,42 @@ func (s *Server) alertEvidence(c *gin.Context) {
 		return
 	}
 	now := s.cfg.Now().UTC()
-	var buf bytes.Buffer
-	z := &zipFiles{zw: zip.NewWriter(&buf), at: now.In(chinaTime)}
+	// The bundle is made in a temporary file, hashed as it is written, audited with its hash and
+	// only then sent: an alert's photos may reach tens of MiB, which are not held in memory.
+	f, err := os.CreateTemp("", "bw-evidence-*.zip")
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	h := sha256.New()
+	z := &zipFiles{zw: zip.NewWriter(io.MultiWriter(f, h)), at: now.In(chinaTime)}
 	m := evidenceManifestDoc{Format: "borderwatch-evidence/1", ExportedBy: session(c).Username, ExportedAt: now, Alert: out,
 		Inspections: insp, TrackFrom: from, TrackTo: to, TrackFixes: len(fixes)}
 	if err := s.writeEvidence(c, z, &m, v, fixes); err != nil {
 		s.storeFail(c, err)
 		return
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	digest := hex.EncodeToString(sum[:])
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
+	sum := h.Sum(nil)
 	name := evidenceName(out, v)
-	if !s.audited(c, "alert.export", "alert:"+strconv.FormatInt(a.ID, 10), gin.H{"file": name, "sha256": digest,
-		"size": buf.Len(), "files": m.Files}) {
+	if !s.audited(c, "alert.export", "alert:"+strconv.FormatInt(a.ID, 10), gin.H{"file": name, "sha256": hex.EncodeToString(sum),
+		"size": size, "files": m.Files}) {
 		return
 	}
 	c.Header("Content-Disposition", attachment(name))
 	// RFC 9530: the receiver can check what arrived against what the audit recorded.
-	c.Header("Content-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":")
+	c.Header("Content-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
 	c.Header("Cache-Control", "no-store")
-	c.Data(http.StatusOK, "application/zip", buf.Bytes())
+	c.DataFromReader(http.StatusOK, size, "application/zip", f, nil)
 }
 
 // writeEvidence writes the bundle's files into z: the alert, the track, the photos, the
