@@ -123,6 +123,10 @@ test('inspection photos in the alert evidence: tablet, wall, attacks, evidence b
   assert.doesNotMatch(await tablet.textContent('#inspections'), /未登记区域|port-erenhot/);
   await tablet.evaluate(() => document.querySelector('#inspections')?.scrollIntoView());
   await tablet.screenshot({ path: join(shotsDir, 'inspection-tablet-detail-1280x800.png') });
+  await tablet.setViewportSize({ width: 800, height: 1280 });
+  await tablet.evaluate(() => document.querySelector('#inspections')?.scrollIntoView());
+  await tablet.screenshot({ path: join(shotsDir, 'inspection-tablet-detail-800x1280.png') });
+  await tablet.setViewportSize({ width: 1280, height: 800 });
   await tablet.click(`#inspections img[data-sha="${shas[1]}"]`);
   await tablet.waitForSelector('#photo-view img');
   assert.match(await tablet.textContent('#photo-view'), new RegExp(shas[1]));
