@@ -70,7 +70,9 @@ export function inspectionView(a: Alert, me: Me): HTMLElement {
   const box = h('section', { class: 'inspections', id: 'inspections' }, list);
   const exportBtn = can(me.role, 'export')
     ? h('button', { class: 'export-evidence', id: 'export-evidence', title: t('export_evidence_hint'), onclick: () => {
-        const name = `证据_${plate(a.vehicle_id, a.plate)}_${id}.zip`;
+        // The server's name for it (Content-Disposition): plate, alert, the alert's China time.
+        const at = fmtTime(a.time).slice(0, 16).replace(/[-:]/g, '').replace(' ', '-');
+        const name = `证据_${plate(a.vehicle_id, a.plate)}_告警${id}_${at}.zip`;
         exportBtn!.disabled = true;
         download(`/alerts/${encodeURIComponent(id)}/evidence`, name).catch((e) => console.warn('evidence', e)).finally(() => (exportBtn!.disabled = false));
       } }, t('export_evidence'))

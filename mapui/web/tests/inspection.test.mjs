@@ -199,7 +199,7 @@ test('inspection photos in the alert evidence: tablet, wall, attacks, evidence b
   await desk.waitForFunction((n) => document.querySelectorAll('#inspections .photo-strip img[src^="blob:"]').length === n, shas.length);
   await desk.screenshot({ path: join(shotsDir, 'inspection-alertlist-detail-1920x1080.png') });
   const [download] = await Promise.all([desk.waitForEvent('download'), desk.click('#export-evidence')]);
-  assert.match(download.suggestedFilename(), /^证据_蒙K·P2718_\d+\.zip$/);
+  assert.match(download.suggestedFilename(), new RegExp(`^证据_蒙K·P2718_告警${alert.id}_\\d{8}-\\d{4}\\.zip$`));
   const dir = await mkdtemp(join(tmpdir(), 'bw-evidence-'));
   const zip = join(dir, 'bundle.zip');
   await download.saveAs(zip);
