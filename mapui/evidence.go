@@ -317,6 +317,8 @@ func resolveNote(note string) string {
 func evidenceText(m *evidenceManifestDoc, zones map[string]string) string {
 	var b strings.Builder
 	cst := func(t time.Time) string { return t.In(chinaTime).Format(cnStamp) }
+	// A byte order mark and CRLF: Windows' older Notepad reads it as UTF-8 then, line by line.
+	b.WriteString("\uFEFF")
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\r\n", args...) }
 	a := m.Alert
 	line("BorderWatch 告警证据包")
