@@ -80,6 +80,9 @@ type alertAnswer struct {
 	tracker.Alert
 	Plate       string `json:"plate,omitempty"`
 	VehicleKind string `json:"vehicle_kind,omitempty"`
+	// Inspections are the orders raised on the alert with their results and photos (the
+	// alert's detail only; each photo at /alerts/{id}/photos/{sha256}).
+	Inspections []targeting.Inspection `json:"inspections,omitempty"`
 }
 
 // listAlerts answers the alerts newest first, filtered by vehicle, plate (any part of it),
@@ -217,25 +220,20 @@ func alertID(c *gin.Context) (int64, bool) {
 }
 
 func (s *Server) getAlert(c *gin.Context) {
-	id, ok := alertID(c)
+	a, ok := s.alertInView(c)
 	if !ok {
-		return
-	}
-	area, ok := s.scope(c)
-	if !ok {
-		return
-	}
-	a, err := s.cfg.Store.Alert(c.Request.Context(), id)
-	if err == nil && !area.seesAlert(&a) {
-		err = tracker.ErrNotFound
-	}
-	if err != nil {
-		s.storeFail(c, err)
 		return
 	}
 	out := alertAnswer{Alert: a}
 	if v, err := s.cfg.Store.Vehicle(c.Request.Context(), a.VehicleID); err == nil {
 		out.Plate, out.VehicleKind = v.Plate, v.Kind
+	}
+	if s.cfg.Targets != nil {
+		var err error
+		if out.Inspections, err = s.cfg.Targets.AlertInspections(c.Request.Context(), a); err != nil {
+			s.storeFail(c, err)
+			return
+		}
 	}
 	c.JSON(http.StatusOK, out)
 }

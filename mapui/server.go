@@ -198,6 +198,8 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.GET("/events", s.requirePerm(access.PermView), s.events)
 	a.GET("/alerts", s.requirePerm(access.PermView), s.listAlerts)
 	a.GET("/alerts/:id", s.requirePerm(access.PermView), s.getAlert)
+	a.GET("/alerts/:id/photos/:sha", s.requirePerm(access.PermView), s.alertPhoto)
+	a.GET("/alerts/:id/evidence", s.requirePerm(access.PermExport), s.alertEvidence)
 	a.POST("/alerts/:id/ack", s.requirePerm(access.PermHandleAlerts), s.alertStatus(tracker.StatusAcknowledged))
 	a.POST("/alerts/:id/resolve", s.requirePerm(access.PermHandleAlerts), s.alertStatus(tracker.StatusResolved))
 	a.POST("/alerts/:id/confirm", s.requirePerm(access.PermHandleAlerts), s.confirmAlert)

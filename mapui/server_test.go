@@ -158,6 +158,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"DELETE", "/api/v1/zones/yard-none", nil, []string{access.RoleAdmin}},
 		{"GET", "/api/v1/events", nil, all},
 		{"GET", "/api/v1/alerts", nil, all},
+		{"GET", "/api/v1/alerts/1/evidence", nil, []string{access.RoleAdmin, access.RoleInvestigator}},
 		{"POST", "/api/v1/alerts/1/ack", nil, []string{access.RoleAdmin, access.RoleCommand, access.RolePatrol}},
 		{"POST", "/api/v1/alerts/1/confirm", nil, []string{access.RoleAdmin, access.RoleCommand, access.RolePatrol}},
 		{"GET", "/api/v1/declarations", nil, all},

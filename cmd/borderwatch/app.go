@@ -207,7 +207,8 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.targets = targeting.New(targeting.Config{Store: a.store, Audit: a.access, Notify: a.hub, Now: cfg.Now,
-		EscalateAfter: cfg.EscalateAfter, RandomShare: cfg.RandomTargetShare, Logger: a.log, Registerer: a.reg})
+		EscalateAfter: cfg.EscalateAfter, RandomShare: cfg.RandomTargetShare,
+		Rand: targeting.NewRand(cfg.RandomSeed), Logger: a.log, Registerer: a.reg})
 	a.targets.SetZones(zones)
 	if err := a.targets.Load(ctx); err != nil {
 		return nil, err

@@ -175,6 +175,7 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 			Seed:      opts.newSeed(),
 			TruthFile: filepath.Join(cfg.DataDir, demoTruthFile),
 			StateFile: stateFile,
+			Inspect:   opts.inspection(),
 			Logger:    a.log.With("component", "sim"),
 		})
 		if err != nil {

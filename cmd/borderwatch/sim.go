@@ -32,7 +32,8 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	seed := fs.Uint64("seed", 1, "random seed")
 	truth := fs.String("truth", filepath.Join(simEnv("BW_DATA_DIR", "./data"), demoTruthFile), "ground truth file; the demo writes it in its data directory ($BW_DATA_DIR)")
 	score := fs.Bool("score", false, "score the server's alerts against --truth and exit")
-	inspect := fs.Bool("inspect", false, "play the targeting loop: a district command user targets the top risk vehicles every 6 simulated hours, a patrol inspects what fired, the truth decides what is found")
+	inspect := fs.Bool("inspect", false, "play the targeting loop: a district command user targets the top risk vehicles every --inspect-every and sends a patrol to what fired, who accepts, arrives and reports what the truth decides is found")
+	inspectEvery := fs.Duration("inspect-every", 6*time.Hour, "--inspect: how often, in simulated time, command targets and the patrol reports")
 	load := fs.Bool("load", false, "run the JT/T 808 load generator against --jt808")
 	terminals := fs.Int("terminals", 2000, "load: terminals")
 	rate := fs.Int("rate", 50000, "load: fixes per second")
@@ -83,7 +84,7 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var insp *sim.Inspection
 	if *inspect {
-		insp = &sim.Inspection{}
+		insp = &sim.Inspection{Every: *inspectEvery}
 	}
 	s, err := sim.New(sim.Config{Scenario: sc, Inspect: insp, JT808Addr: *jt, GT06Addr: *gt, JT600Addr: *j6, OsmAndURL: *osm, APIURL: *server,
 		Username: *user, Password: *pass, Speedup: *speedup, Duration: *duration, Seed: *seed, TruthFile: *truth,

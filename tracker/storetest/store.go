@@ -150,6 +150,7 @@ type Store interface {
 	Assignments(ctx context.Context, q tracker.AssignmentQuery) ([]tracker.Assignment, error)
 	PutPhoto(ctx context.Context, p tracker.Photo) error
 	Photo(ctx context.Context, orderID, sha256 string) (tracker.Photo, error)
+	Photos(ctx context.Context, orderID string) ([]tracker.Photo, error)
 
 	// Ping reports whether the store can take writes now (for /readyz).
 	Ping(ctx context.Context) error

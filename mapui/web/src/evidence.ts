@@ -4,15 +4,17 @@
 // timers.go, late.go, seal.go, driver.go) and tracker/pipeline.go (device_conflict).
 import type { Alert } from './api';
 import { h } from './dom';
-import { comma, direction, distance, duration, paren, place, plate, time, vehicleLabel, zoneName } from './format';
+import { comma, direction, distance, duration, paren, place, plate, time, timeShort, vehicleLabel, zoneName } from './format';
 import { fmtClock, fmtDriverCard, fmtSealState, getLang, t } from './i18n';
+import type { TargetOrder } from './targeting';
 
 type Obj = Record<string, unknown>;
 
 const isObj = (x: unknown): x is Obj => !!x && typeof x === 'object' && !Array.isArray(x);
 const str = (x: unknown): string => (typeof x === 'string' ? x : '');
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-const fill = (key: string, vars: Record<string, string>) => t(key).replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? '');
+/** A translated sentence with its {placeholders} filled. */
+export const fill = (key: string, vars: Record<string, string>) => t(key).replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? '');
 
 /** An alert's plate as the API gives it with the alert, else from the directory. */
 type WithVehicle = Alert & { plate?: string; vehicle_kind?: string };
@@ -342,4 +344,32 @@ export function evidencePoints(ev: unknown): [number, number][] {
   };
   walk(ev, 0);
   return out;
+}
+
+/** An inspection's photo as GET /alerts/{id} lists it (its bytes at /alerts/{id}/photos/{sha256}). */
+export interface InspectionPhoto {
+  sha256: string;
+  content_type: string;
+  size: number;
+  by: string;
+  at: string;
+}
+
+/** An order raised on an alert, with its inspection's result and photos (GET /alerts/{id}). */
+export interface Inspection {
+  order: TargetOrder;
+  photos: InspectionPhoto[];
+}
+
+/** An inspection in labelled sentences: the order, where it hit, the result, the note, who reported. */
+export function inspectionRows(o: TargetOrder): Array<[string, string]> {
+  const r = o.result;
+  const verdict = !r ? t('insp_pending') : r.found ? `${t('result_found')}：${t(`cat_${r.category}`)}` : t('result_nothing');
+  return [
+    ['insp_order', fill('insp_order_text', { action: t(`action_${o.action}`), by: o.issued_by, time: timeShort(o.created_at) })],
+    ['insp_fired', o.fired_at ? comma(o.fired_zone_id ? zoneName(o.fired_zone_id) : '', comma(t(`via_${o.fired_via ?? ''}`), timeShort(o.fired_at))) : ''],
+    ['insp_result', verdict],
+    ['insp_note', r?.note ?? ''],
+    ['insp_reported', r ? comma(r.by, time(r.at)) : ''],
+  ];
 }

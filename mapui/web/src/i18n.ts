@@ -455,6 +455,24 @@ const zh = {
   scales_days: '统计天数',
   confirm_offence: '认定违规',
   confirm_offence_hint: '认定此告警属实、构成违规并处置：该车（及换用其车牌或驾驶员卡的车辆）在风险排序中按惯犯加权',
+  // An alert's inspections in its evidence (inspection.ts), and its evidence bundle.
+  insp_title: '布控与查验',
+  insp_order: '布控',
+  insp_order_text: '{action}，{by} 于 {time} 下达',
+  insp_fired: '命中',
+  insp_result: '查验结果',
+  insp_pending: '尚未报告结果',
+  insp_note: '查验备注',
+  insp_reported: '报告人',
+  insp_photos: '现场照片',
+  insp_photo_by: '{by} 上传于 {time}',
+  insp_photo_open: '点击照片查看原图',
+  insp_photo_size: '{kb} KB',
+  insp_close: '关闭',
+  export_evidence: '导出证据包',
+  export_evidence_hint: 'ZIP：告警、轨迹、照片原件、清单与SHA-256校验',
+  route_road: '沿监管通道 {dist}，约需 {eta}',
+  route_straight: '直线距离 {dist}（附近无已知道路），约需 {eta}',
 } as const;
 
 type Key = keyof typeof zh;
@@ -911,6 +929,23 @@ const en: Record<Key, string> = {
   scales_days: 'Days',
   confirm_offence: 'Confirm offence',
   confirm_offence_hint: 'Confirm the alert as an offence and resolve it: the vehicle (and one that takes its plate or driver card) ranks as a repeat offender',
+  insp_title: 'Targeting and inspection',
+  insp_order: 'Order',
+  insp_order_text: '{action}, issued by {by} at {time}',
+  insp_fired: 'Hit',
+  insp_result: 'Inspection result',
+  insp_pending: 'No result reported yet',
+  insp_note: 'Inspection note',
+  insp_reported: 'Reported by',
+  insp_photos: 'Photos',
+  insp_photo_by: 'uploaded by {by} {time}',
+  insp_photo_open: 'Tap a photo to see it full size',
+  insp_photo_size: '{kb} KB',
+  insp_close: 'Close',
+  export_evidence: 'Export evidence bundle',
+  export_evidence_hint: 'ZIP: the alert, track, original photos, manifest and SHA-256 checksums',
+  route_road: '{dist} along the corridors, about {eta}',
+  route_straight: '{dist} in a straight line (no known road near), about {eta}',
 };
 
 const LANG_KEY = 'bw.lang';

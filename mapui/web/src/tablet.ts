@@ -13,6 +13,7 @@ import { fmtDistance, fmtDriverCard, fmtTime, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { alertPoint, createMap, empty, VehicleLayer, vehiclePopups } from './map';
 import { mountAssignments } from './assignments';
+import { inspectionView } from './inspection';
 
 const TRACK_MS = 2 * 3600_000;
 // The track shown with an older alert reaches back to half an hour before it, a day at most.
@@ -203,7 +204,8 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
           h('dt', {}, t('time')), h('dd', {}, `${fmtTime(cur.time)} ${t('cst')}${cur.late ? `（${t('late')}）` : ''}`),
           zone ? h('dt', {}, tw('zone')) : null, zone ? h('dd', { id: 'zone' }, zone) : null),
         h('h3', {}, t('evidence')),
-        h('dl', { class: 'evidence', id: 'evidence' }, ...evidenceRows(cur, names).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
+        h('dl', { class: 'evidence', id: 'evidence' }, ...evidenceRows(cur, names).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+        inspectionView(cur, me));
       bar.replaceChildren(
         ...(can(me.role, 'ack') && cur.status !== 'resolved'
           ? [note, h('div', { class: 'buttons' },
