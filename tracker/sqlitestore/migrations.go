@@ -392,4 +392,20 @@ CREATE INDEX weighings_vehicle ON weighings(vehicle_id, time_us);
 CREATE INDEX weighings_declaration ON weighings(declaration_id, time_us);
 CREATE INDEX weighings_time ON weighings(time_us);
 `,
+	// 16: webhook receivers added from the screens (tracker.WebhookReceiver); types and ports
+	// are JSON arrays.
+	`
+CREATE TABLE webhook_receivers (
+	name         TEXT    PRIMARY KEY,
+	url          TEXT    NOT NULL,
+	secret       TEXT    NOT NULL,
+	min_severity TEXT    NOT NULL DEFAULT '',
+	types        TEXT    NOT NULL DEFAULT '[]',
+	ports        TEXT    NOT NULL DEFAULT '[]',
+	enabled      INTEGER NOT NULL,
+	created_by   TEXT    NOT NULL,
+	created_us   INTEGER NOT NULL,
+	updated_us   INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
 }
