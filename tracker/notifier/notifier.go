@@ -19,8 +19,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -69,8 +69,8 @@ type Config struct {
 	Source       func(ctx context.Context) ([]Hook, error)
 	Refresh      time.Duration
 	AllowPrivate bool
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
 }
 
 // Notifier delivers the outbox to the configured hooks and those of its Source.
