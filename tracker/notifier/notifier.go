@@ -146,6 +146,9 @@ func New(cfg Config) (*Notifier, error) {
 	return n, nil
 }
 
+// Configured are the hooks of the settings.
+func (n *Notifier) Configured() []Hook { return slices.Clone(n.cfg.Hooks) }
+
 // Reload makes the notifier read its Source again now, after a receiver was added, changed
 // or removed on this server; other servers see the change within Refresh.
 func (n *Notifier) Reload() {
