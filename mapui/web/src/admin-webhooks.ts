@@ -37,7 +37,7 @@ interface Receiver {
 
 export function mountWebhooks(root: HTMLElement, _me: Me): () => void {
   const msg = errorLine();
-  const receivers = table('admin-receivers', ['hook', 'hook_url', 'hook_filters', 'hook_signed', 'status', 'hook_source', '']);
+  const receivers = table('admin-receivers', ['hook', 'status', '', 'hook_url', 'hook_filters', 'hook_signed', 'hook_source']);
   const list = table('admin-deliveries', ['hook', 'alert', 'plate', 'status', 'attempts', 'last_error', 'created', '']);
   const status = select('status', [['failed', at('delivery_failed')], ['pending', at('delivery_pending')], ['delivered', at('delivery_delivered')], ['', at('all')]], 'failed');
   status.addEventListener('change', () => load().catch((e) => msg.show(e)));
@@ -50,7 +50,8 @@ export function mountWebhooks(root: HTMLElement, _me: Me): () => void {
   const severity = select('min_severity', [['', at('all')], ['warning', `${t('sev_warning')}${at('and_above')}`], ['critical', t('sev_critical')]]);
   const types = h('select', { name: 'hook_types', multiple: true, size: '6' }, ...TYPES.map((x) => h('option', { value: x }, t(x))));
   const ports = h('select', { name: 'hook_ports', multiple: true, size: '5' });
-  const enabled = h('input', { name: 'hook_enabled', type: 'checkbox', checked: true });
+  // An attribute, not the property: the form's reset after a save checks it again.
+  const enabled = h('input', { name: 'hook_enabled', type: 'checkbox', checked: 'checked' });
   const shown = h('p', { class: 'hook-secret', hidden: true, role: 'status' });
   const chosen = (s: HTMLSelectElement) => [...s.selectedOptions].map((o) => o.value);
   const form = h('form', { class: 'admin-form', id: 'receiver-form', onsubmit: async (e: SubmitEvent) => {
@@ -71,9 +72,9 @@ export function mountWebhooks(root: HTMLElement, _me: Me): () => void {
     } catch (x) {
       msg.show(x);
     }
-  } }, h('h3', {}, at('new_receiver')), field(at('hook_name'), name), field(at('hook_url'), url), field(at('hook_secret'), secret),
+  } }, h('h3', {}, at('new_receiver')), shown, field(at('hook_name'), name), field(at('hook_url'), url), field(at('hook_secret'), secret),
   field(at('min_severity'), severity), field(at('hook_types'), types), field(at('hook_ports'), ports), field(at('hook_enabled'), enabled),
-  h('p', { class: 'hint' }, at('hook_filter_hint')), h('button', { type: 'submit', class: 'primary' }, at('save')), shown);
+  h('p', { class: 'hint' }, at('hook_filter_hint')), h('button', { type: 'submit', class: 'primary' }, at('save')));
 
   root.append(msg.el, h('div', { class: 'admin-split' },
     h('div', { class: 'admin-lists' }, h('h3', {}, at('receivers')), receivers.el,
@@ -109,15 +110,16 @@ export function mountWebhooks(root: HTMLElement, _me: Me): () => void {
     const keep = new Set(chosen(ports));
     ports.replaceChildren(...portZones.map((f) => h('option', { value: f.properties.id, selected: keep.has(f.properties.id) }, f.properties.name || f.properties.id)));
     const rows = rs.receivers ?? [];
+    // Status and the buttons beside the name: on a narrow screen the long columns scroll, these do not.
     receivers.body.replaceChildren(...rows.map((x) => h('tr', { 'data-name': x.name, class: x.enabled ? '' : 'disabled' },
-      h('td', { class: 'name' }, x.name), h('td', { class: 'url' }, x.url), h('td', { class: 'filters' }, filters(x)),
-      h('td', {}, x.signed ? (x.secret_hint ? `${at('yes')} ··${x.secret_hint}` : at('yes')) : at('hook_unsigned')),
-      h('td', {}, x.enabled ? at('enabled') : at('disabled')),
-      h('td', {}, x.configured ? at('hook_configured') : `${x.created_by ?? ''} · ${x.created_at ? fmtTime(x.created_at) : ''}`),
+      h('td', { class: 'name' }, x.name), h('td', {}, x.enabled ? at('enabled') : at('disabled')),
       h('td', { class: 'actions' }, ...(x.configured ? [] : [
         h('button', { class: x.enabled ? 'disable' : 'enable', onclick: () => change(x, x.enabled ? 'disable' : 'enable') }, at(x.enabled ? 'disable' : 'enable')),
         h('button', { class: 'delete', onclick: () => change(x, 'delete') }, at('delete')),
-      ])))));
+      ])),
+      h('td', { class: 'url' }, x.url), h('td', { class: 'filters' }, filters(x)),
+      h('td', {}, x.signed ? (x.secret_hint ? `${at('yes')} ··${x.secret_hint}` : at('yes')) : at('hook_unsigned')),
+      x.configured ? h('td', { class: 'filters' }, at('hook_configured')) : h('td', {}, x.created_by ?? '', h('br'), x.created_at ? fmtTime(x.created_at) : ''))));
     if (!rows.length) receivers.body.append(emptyRow(7));
     root.dataset.receivers = String(rows.length);
 
