@@ -99,6 +99,8 @@ type Config struct {
 	LiveRecheck time.Duration
 	// Cluster reports the cluster (GET /api/v1/cluster); nil when the server runs alone.
 	Cluster func(ctx context.Context) (any, error)
+	// Webhooks are the settings of /webhooks/receivers (receivers added from the screens).
+	Webhooks WebhookSettings
 }
 
 // Server is the HTTP side of BorderWatch.
@@ -226,6 +228,10 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.GET("/audit/verify", s.requirePerm(access.PermAudit), s.auditVerify)
 	a.GET("/webhooks/deliveries", s.requirePerm(access.PermWebhooks), s.listDeliveries)
 	a.POST("/webhooks/deliveries/:id/retry", s.requirePerm(access.PermWebhooks), s.retryDelivery)
+	a.GET("/webhooks/receivers", s.requirePerm(access.PermWebhooks), s.listReceivers)
+	a.POST("/webhooks/receivers", s.requirePerm(access.PermWebhooks), s.createReceiver)
+	a.PATCH("/webhooks/receivers/:name", s.requirePerm(access.PermWebhooks), s.setReceiverEnabled)
+	a.DELETE("/webhooks/receivers/:name", s.requirePerm(access.PermWebhooks), s.deleteReceiver)
 
 	if cfg.Targets != nil {
 		a.POST("/targets", s.requirePerm(access.PermTarget), s.issueTarget)

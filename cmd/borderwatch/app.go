@@ -303,6 +303,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		VehiclesChanged:     vehiclesChanged,
 		ZonesChanged:        zonesChanged,
 		Cluster:             clusterStatus,
+		Webhooks:            mapui.WebhookSettings{Configured: a.notifier.Configured(), AllowPrivate: cfg.WebhookAllowPrivate, Changed: a.notifier.Reload},
 	}, a.reg)
 
 	admission := &tracker.Admission{Devices: a.store, Registrations: a.store, AcceptUnknown: cfg.AcceptUnknown}
@@ -599,11 +600,46 @@ func (a *app) newNotifier() error {
 	if err != nil {
 		return err
 	}
-	a.notifier, err = notifier.New(notifier.Config{Outbox: a.store, Hooks: hooks, Timeout: a.cfg.WebhookTimeout, Logger: a.log, Registerer: a.reg})
+	a.notifier, err = notifier.New(notifier.Config{Outbox: a.store, Hooks: hooks, Timeout: a.cfg.WebhookTimeout, Logger: a.log, Registerer: a.reg,
+		Source: a.screenHooks, AllowPrivate: a.cfg.WebhookAllowPrivate})
 	for _, h := range hooks {
 		a.log.Info("webhook", "name", h.Name, "signed", h.Secret != "")
 	}
 	return err
+}
+
+// screenHooks are the enabled webhook receivers added from the screens as the notifier sends
+// to them: guarded (public addresses only, unless allowed), their ports turned into those ports'
+// zones, read again so a zone added to a port later counts.
+func (a *app) screenHooks(ctx context.Context) ([]notifier.Hook, error) {
+	rs, err := a.store.Webhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var zones []geofence.Zone
+	var hooks []notifier.Hook
+	for _, r := range rs {
+		if !r.Enabled {
+			continue
+		}
+		h := notifier.Hook{Name: r.Name, URL: r.URL, Secret: r.Secret, MinSeverity: r.MinSeverity, Types: r.Types, Guarded: true}
+		if len(r.Ports) > 0 {
+			if zones == nil {
+				if zones, err = a.store.Zones(ctx); err != nil {
+					return nil, err
+				}
+			}
+			// The ports themselves first, so a port whose zones are gone still filters.
+			h.Zones = slices.Clone(r.Ports)
+			for _, z := range zones {
+				if p, ok := z.Properties["port_id"].(string); ok && slices.Contains(r.Ports, p) {
+					h.Zones = append(h.Zones, z.ID)
+				}
+			}
+		}
+		hooks = append(hooks, h)
+	}
+	return hooks, nil
 }
 
 // learnEvery is how often the risk weights learn again from the inspections' hit rates.

@@ -79,6 +79,8 @@ type config struct {
 	WebhookSecret  string
 	WebhooksFile   string
 	WebhookTimeout time.Duration
+	// WebhookAllowPrivate lets receivers added from the screens be on private addresses.
+	WebhookAllowPrivate bool
 
 	// Cluster (package cluster): NATS servers, this process's roles and name, partitions.
 	NATSURL    string
@@ -198,6 +200,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	str(&c.WebhookSecret, "webhook-secret", "BW_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing requests to --webhook-urls; empty: unsigned")
 	str(&c.WebhooksFile, "webhooks-file", "BW_WEBHOOKS_FILE", "", "JSON file of webhooks with their own names, secrets and filters")
 	duration(&c.WebhookTimeout, "webhook-timeout", "BW_WEBHOOK_TIMEOUT", 10*time.Second, "one webhook request at most; slower counts as failed and is retried")
+	boolean(&c.WebhookAllowPrivate, "webhook-allow-private", "BW_WEBHOOK_ALLOW_PRIVATE", false, "receivers added from the screens may be on loopback and private addresses (never link-local, e.g. 169.254.169.254)")
 	str(&c.NATSURL, "nats-url", "BW_NATS_URL", "", "comma-separated nats:// URLs: join a cluster over NATS JetStream (needs a PostgreSQL --database-url); empty: one process holds everything")
 	str(&c.Roles, "roles", "BW_ROLES", "gateway,tracker,api", "in a cluster, what this process runs: a comma-separated subset of gateway, tracker, api")
 	str(&c.NodeName, "node-name", "BW_NODE_NAME", "", "in a cluster, this process's name, unique among the nodes; empty: the host name")

@@ -64,6 +64,15 @@ type Store interface {
 	AddWeighing(ctx context.Context, w tracker.Weighing) (int64, error)
 	Weighings(ctx context.Context, q tracker.WeighingQuery) ([]tracker.Weighing, error)
 
+	// Webhook receivers added from the screens. CreateWebhook stores a new one (a taken name is
+	// tracker.ErrConflict); Webhooks lists them by name; SetWebhookEnabled enables or disables
+	// one and returns it; DeleteWebhook removes one. Both of the last are tracker.ErrNotFound
+	// for an unknown name.
+	CreateWebhook(ctx context.Context, r tracker.WebhookReceiver) error
+	Webhooks(ctx context.Context) ([]tracker.WebhookReceiver, error)
+	SetWebhookEnabled(ctx context.Context, name string, enabled bool, at time.Time) (tracker.WebhookReceiver, error)
+	DeleteWebhook(ctx context.Context, name string) error
+
 	// Events and alerts, as Commit wrote them; alerts change along their lifecycle.
 	Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error)
 	// LatestEvents returns the newest event of a type of each vehicle that has one (of two at

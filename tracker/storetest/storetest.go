@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ZonesAllOrNothing", testZonesAllOrNothing},
 		{"Declarations", testDeclarations},
 		{"Weighings", testWeighings},
+		{"Webhooks", testWebhooks},
 		{"Users", testUsers},
 		{"Sessions", testSessions},
 		{"LoginLockouts", testLoginLockouts},

@@ -11,8 +11,8 @@ import { fmtTime, fromCstInput, t, toCstInput } from './i18n';
 
 const PAGE = 50;
 
-// The types of tracker/alert.go, and the demo's unverified crossing.
-const TYPES = ['border_crossing_outside_port', 'crossing_mismatch', 'border_crossing_unverified', 'detour', 'unauthorized_stop', 'signal_lost',
+// The types of tracker/alert.go, and the demo's unverified crossing (also the webhook filters' choices).
+export const TYPES = ['border_crossing_outside_port', 'crossing_mismatch', 'border_crossing_unverified', 'detour', 'unauthorized_stop', 'signal_lost',
   'gate_mismatch', 'overstay', 'meeting', 'device_conflict', 'seal_opened', 'driver_mismatch'];
 
 const FILTERS = ['type', 'severity', 'port', 'status', 'from', 'to', 'plate'] as const;
