@@ -32,6 +32,17 @@ type Truth struct {
 	Start      time.Time   `json:"start"`
 	Until      time.Time   `json:"until,omitzero"`
 	Injections []Injection `json:"injections"`
+	// Patterns of weeks, planted by a History: co-travel groups, resident cars moving goods
+	// like ants, and the vehicles that must show neither.
+	Groups   []PlantedGroup `json:"groups,omitempty"`
+	Ants     []string       `json:"ants,omitempty"`
+	Controls []string       `json:"controls,omitempty"`
+}
+
+// PlantedGroup is a co-travel group a History planted.
+type PlantedGroup struct {
+	Members []string `json:"members"`
+	Note    string   `json:"note,omitempty"`
 }
 
 // LoadTruth reads a truth file.
