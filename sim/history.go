@@ -26,15 +26,16 @@ import (
 //
 // What is planted, at one port (Erenhot by default), all crossings through it:
 //   - a gang: three trucks that haul together every third day, crossing the border 40 s apart
-//     both ways, and on three of those days meet a contact's pickup at a spot in Mongolia first;
-//     the pickup never crosses, it is in the group by its meetings alone;
-//   - ant moving: a border resident's car that crossed twice a week for three weeks and twice a
-//     day in the last six days;
+//     both ways, and on three of those days meet a local car off the road in China, beyond the
+//     control zone (the rules raise meetings in China only); the car never crosses, it is in
+//     the group by its meetings alone;
+//   - ant moving: a border resident's car that crossed in and out twice a week for three weeks
+//     and three times a day in the last six days;
 //   - controls, which must be in no group and not flagged: a company's six trucks that haul most
 //     mornings within the same 40 minutes, two of them together on four days, two of them meeting
 //     once abroad, all of them standing in the same yard; a resident who crosses every day, as
-//     often in the last week as in every week before; five residents crossing two or three
-//     times a week.
+//     often in the last week as in every week before; ten residents crossing two to six times
+//     a week, enough that the ranking's peers are these and not a run's few residents.
 //
 // The truth gets the groups, the ant-moving cars and the controls, and a meeting injection for
 // every pair that met.
@@ -106,73 +107,68 @@ func planHistory(h History, start time.Time, seed uint64) (*histPlan, error) {
 	s := start.In(cst)
 	day := func(d int) time.Time { return time.Date(s.Year(), s.Month(), s.Day()-d, 0, 0, 0, 0, cst) }
 
-	// The gang and its contact.
+	// The gang and its contact. The rules raise meetings in China only (stops abroad are no
+	// customs matter), outside the zones where stopping is allowed: the gang meets a local
+	// car off the road beyond the control zone, in the early morning, when no other vehicle
+	// of the history is in a control zone (the history stands still while a meeting waits for
+	// its alerts: a vehicle in one would lose its signal).
 	var gang []*histVehicle
 	for i := range 3 {
 		gang = append(gang, add(fmt.Sprintf("erenhot-haul-%03d", i+1), tracker.KindTruck, "erenhot-haul", offset(g.town, -1500-400*float64(i), 800+300*float64(i))))
 	}
-	contact := add("zamynuud-pickup-001", "car", "zamynuud-pickup", offset(g.town, 3500, 4500))
-	spot := offset(g.town, 2500, 3000)
+	spot := offset(g.crossing, 3000, -24000)
+	contact := add("erenhot-pickup-001", "car", "erenhot-pickup", offset(spot, 3000, -4000))
 	for d := 29; d >= 2; d -= 3 {
-		depart := day(d).Add(10*time.Hour + time.Duration(rng.IntN(120))*time.Minute)
-		meet := d == 5 || d == 14 || d == 23
-		if meet {
-			at := depart.Add(10 * time.Minute)
-			m := histMeeting{vehicles: []*histVehicle{contact}, from: at.Add(-2 * time.Minute), to: at.Add(18 * time.Minute)}
-			contact.straight(contact.home, spot, m.from.Add(-8*time.Minute), 40)
-			contact.dwell(spot, m.from, m.to, time.Minute, rng)
-			contact.straight(spot, contact.home, m.to.Add(time.Minute), 40)
-			m.vehicles = append(m.vehicles, gang...)
-			p.meetings = append(p.meetings, m)
-		}
-		for i, v := range gang {
-			lag := time.Duration(i) * 40 * time.Second
-			t := depart.Add(lag)
-			from := v.home
-			if meet {
-				t = v.straight(v.home, spot, t, 50)
-				t = v.dwell(spot, t, depart.Add(26*time.Minute+lag), time.Minute, rng)
-				from = spot
+		if d == 5 || d == 14 || d == 23 {
+			t0 := day(d).Add(6*time.Hour + time.Duration(rng.IntN(20))*time.Minute)
+			m := histMeeting{vehicles: append([]*histVehicle{contact}, gang...), from: t0.Add(72 * time.Minute), to: t0.Add(110 * time.Minute)}
+			t := contact.straight(contact.home, spot, t0.Add(69*time.Minute), 50)
+			t = contact.dwell(spot, t.Add(time.Minute), t0.Add(115*time.Minute), time.Minute, rng)
+			contact.straight(spot, contact.home, t.Add(time.Minute), 50)
+			for i, v := range gang {
+				lag := time.Duration(i) * 40 * time.Second
+				v.meetingTrip(g, t0.Add(lag), spot, t0.Add(50*time.Minute+lag), m.to.Add(lag), rng)
 			}
-			v.haulTrip(g, from, t, 50, 40*time.Minute, rng)
+			p.meetings = append(p.meetings, m)
+			continue
+		}
+		depart := day(d).Add(10*time.Hour + time.Duration(rng.IntN(120))*time.Minute)
+		for i, v := range gang {
+			v.haulTrip(g, depart.Add(time.Duration(i)*40*time.Second), 50, 40*time.Minute, rng)
 		}
 	}
 	p.groups = append(p.groups, PlantedGroup{Members: []string{contact.id, gang[0].id, gang[1].id, gang[2].id},
-		Note: "three trucks hauling together every third day, meeting a pickup abroad on three of them"})
+		Note: "three trucks hauling together every third day, meeting a local car in China on three of them"})
 
 	// The company's convoy: most mornings in one window, two trucks together now and then, two
-	// meeting once, all standing in the same yard.
+	// meeting once (early, as the gang), all standing in the same yard.
 	var convoy []*histVehicle
 	for i := range 6 {
 		convoy = append(convoy, add(fmt.Sprintf("erenhot-fleet-%03d", i+1), tracker.KindTruck, "erenhot-fleet", offset(g.town, -1200-350*float64(i), 2200+250*float64(i%2))))
 	}
-	onceSpot := offset(g.town, -3000, 3800)
+	onceSpot := offset(g.crossing, -6000, -23000)
 	for d := 29; d >= 1; d-- {
 		base := day(d).Add(9*time.Hour + 30*time.Minute)
 		together := d%7 == 3
 		for i, v := range convoy {
-			if !together || i > 1 {
-				if rng.Float64() < 0.2 {
-					continue
+			if d == 12 && (i == 2 || i == 3) {
+				t0 := day(d).Add(6 * time.Hour)
+				lag := time.Duration(i-2) * 2 * time.Minute
+				v.meetingTrip(g, t0.Add(lag), onceSpot, t0.Add(45*time.Minute+lag), t0.Add(100*time.Minute), rng)
+				if i == 3 {
+					p.meetings = append(p.meetings, histMeeting{vehicles: []*histVehicle{convoy[2], convoy[3]}, from: t0.Add(65 * time.Minute), to: t0.Add(100 * time.Minute)})
 				}
+				continue
+			}
+			if (!together || i > 1) && rng.Float64() < 0.2 {
+				continue
 			}
 			t := base.Add(time.Duration(rng.IntN(40*60)) * time.Second)
 			dwell := time.Duration(30+rng.IntN(30)) * time.Minute
 			if together && i < 2 {
 				t, dwell = base.Add(time.Duration(i)*time.Minute), 45*time.Minute
 			}
-			from := v.home
-			if d == 12 && (i == 2 || i == 3) {
-				// The one meeting: early, before the window.
-				at := day(d).Add(8 * time.Hour)
-				t = v.straight(v.home, onceSpot, at.Add(time.Duration(i-2)*time.Minute), 50)
-				t = v.dwell(onceSpot, t, at.Add(20*time.Minute), time.Minute, rng)
-				from = onceSpot
-				if i == 3 {
-					p.meetings = append(p.meetings, histMeeting{vehicles: []*histVehicle{convoy[2], convoy[3]}, from: at.Add(time.Minute), to: at.Add(20 * time.Minute)})
-				}
-			}
-			v.haulTrip(g, from, t, 45+rng.Float64()*10, dwell, rng)
+			v.haulTrip(g, t, 45+rng.Float64()*10, dwell, rng)
 		}
 	}
 	for _, v := range convoy {
@@ -181,15 +177,16 @@ func planHistory(h History, start time.Time, seed uint64) (*histPlan, error) {
 
 	// Residents: the ant, the daily commuter and their peers.
 	var res []*histVehicle
-	for i := range 7 {
-		res = append(res, add(fmt.Sprintf("zamynuud-resident-%03d", i+1), tracker.KindResidentCar, "zamynuud-residents", offset(g.town, 500*float64(i)-1800, 1300+250*float64(i%2))))
+	for i := range 12 {
+		res = append(res, add(fmt.Sprintf("zamynuud-resident-%03d", i+1), tracker.KindResidentCar, "zamynuud-residents", offset(g.town, 400*float64(i%6)-1800, 1300+400*float64(i/6))))
 	}
 	ant, commuter := res[0], res[1]
 	for d := 29; d >= 1; d-- {
 		switch {
 		case d <= 6:
-			ant.residentTrip(g, day(d).Add(10*time.Hour+time.Duration(rng.IntN(30))*time.Minute), 40, time.Duration(20+rng.IntN(20))*time.Minute, rng)
-			ant.residentTrip(g, day(d).Add(14*time.Hour+30*time.Minute+time.Duration(rng.IntN(30))*time.Minute), 40, time.Duration(20+rng.IntN(20))*time.Minute, rng)
+			for _, h := range []time.Duration{10, 13, 16} {
+				ant.residentTrip(g, day(d).Add(h*time.Hour+time.Duration(rng.IntN(30))*time.Minute), 40, time.Duration(20+rng.IntN(20))*time.Minute, rng)
+			}
 		case slices.Contains([]int{9, 12, 16, 19, 23, 26}, d):
 			ant.residentTrip(g, day(d).Add(11*time.Hour+time.Duration(rng.IntN(60))*time.Minute), 40, time.Duration(20+rng.IntN(20))*time.Minute, rng)
 		}
@@ -213,15 +210,29 @@ func planHistory(h History, start time.Time, seed uint64) (*histPlan, error) {
 	return p, nil
 }
 
-// haulTrip drives from from to the Mongolian town, through the crossing to the yard, stands
-// there for dwell, and drives back to the truck's home.
-func (v *histVehicle) haulTrip(g histGeo, from orb.Point, t time.Time, kmh float64, dwell time.Duration, rng *rand.Rand) {
-	t = v.straight(from, g.town, t, kmh)
+// haulTrip drives from the truck's home to the Mongolian town, through the crossing to the
+// yard, stands there for dwell, and drives back home.
+func (v *histVehicle) haulTrip(g histGeo, t time.Time, kmh float64, dwell time.Duration, rng *rand.Rand) {
+	t = v.straight(v.home, g.town, t, kmh)
 	t = v.along(g.haul, g.crossing, t, kmh, false)
 	end, _ := g.haul.at(g.haul.length())
 	t = v.dwell(end, t.Add(time.Minute), t.Add(dwell), 5*time.Minute, rng)
 	t = v.along(g.haul, g.crossing, t.Add(time.Minute), kmh, true)
 	v.straight(g.town, v.home, t, kmh)
+}
+
+// meetingTrip is a haul at 50 km/h with a meeting: the truck stands in the yard until
+// leaveYard, drives to spot and stands there until leaveSpot, back to the yard and home.
+func (v *histVehicle) meetingTrip(g histGeo, t time.Time, spot orb.Point, leaveYard, leaveSpot time.Time, rng *rand.Rand) {
+	t = v.straight(v.home, g.town, t, 50)
+	t = v.along(g.haul, g.crossing, t, 50, false)
+	end, _ := g.haul.at(g.haul.length())
+	t = v.dwell(end, t.Add(time.Minute), leaveYard, 5*time.Minute, rng)
+	t = v.straight(end, spot, t.Add(time.Minute), 50)
+	t = v.dwell(spot, t.Add(time.Minute), leaveSpot, time.Minute, rng)
+	t = v.straight(spot, end, t.Add(time.Minute), 50)
+	t = v.along(g.haul, g.crossing, t.Add(time.Minute), 50, true)
+	v.straight(g.town, v.home, t, 50)
 }
 
 // residentTrip drives the loop from the car's home: through the crossing to the Chinese port
@@ -275,7 +286,7 @@ func (v *histVehicle) walk(p *path, s0, s1 float64, crossing *orb.Point, t time.
 	}
 }
 
-// straight drives the straight line from a to b, in Mongolia, away from the crossing.
+// straight drives the straight line from a to b, away from the crossing.
 func (v *histVehicle) straight(a, b orb.Point, t time.Time, kmh float64) time.Time {
 	return v.walk(newPath(orb.LineString{a, b}), 0, distance(a, b), nil, t, kmh)
 }
@@ -409,7 +420,7 @@ func (s *Sim) awaitMeeting(ctx context.Context, m histMeeting, wait time.Duratio
 			var ev struct {
 				Vehicles []string `json:"vehicles"`
 			}
-			if json.Unmarshal(a.Evidence, &ev) != nil || len(ev.Vehicles) != 2 || a.Time.Before(m.from.Add(-time.Minute)) || a.Time.After(m.to) {
+			if json.Unmarshal(a.Evidence, &ev) != nil || len(ev.Vehicles) != 2 || a.Time.Before(m.from.Add(-ScoreSlack)) || a.Time.After(m.to) {
 				continue
 			}
 			delete(want, [2]string{min(ev.Vehicles[0], ev.Vehicles[1]), max(ev.Vehicles[0], ev.Vehicles[1])})
