@@ -642,7 +642,8 @@ func (a *app) findPatterns(ctx context.Context, now time.Time) error {
 	members := map[string]risk.Membership{}
 	for _, g := range gangs.Find(events, meetings, now, cfg) {
 		for _, id := range g.Members {
-			members[id] = risk.Membership{GroupID: g.ID, Others: slices.DeleteFunc(slices.Clone(g.Members), func(m string) bool { return m == id }), Trips: len(g.Trips)}
+			members[id] = risk.Membership{GroupID: g.ID, Others: slices.DeleteFunc(slices.Clone(g.Members), func(m string) bool { return m == id }), Trips: len(g.Trips),
+				Meetings: len(g.Meetings)}
 		}
 	}
 	a.risk.SetGroups(members)
