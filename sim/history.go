@@ -16,15 +16,15 @@ import (
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
-// History plants the month before a run's start, so that patterns of weeks (co-travel groups,
-// ant moving) can be scored in a run of minutes. Its vehicles are vehicles of their own, with
+// History plants the month before a run's start (the 29 days before its day), so that
+// patterns of weeks (co-travel groups, ant moving) can be scored in a run of minutes. Its vehicles are vehicles of their own, with
 // JT/T 808 terminals, and send what they did over the real protocol with its past times, in
 // time order, as fast as the server takes it: the server stores and judges those fixes as any
 // other (a vehicle's fixes in order are not late, however old). A planted meeting waits, before
 // the vehicles move on, until the server's timer check has raised its alerts: the rules find a
 // meeting only while both vehicles stand, and a check runs every 30 s of the server's clock.
 //
-// What is planted, at one port (Erenhot by default), all crossings through it:
+// What is planted, at Erenhot, all crossings through its port:
 //   - a gang: three trucks that haul together every third day, crossing the border 40 s apart
 //     both ways, and on three of those days meet a local car off the road in China, beyond the
 //     control zone (the rules raise meetings in China only); the car never crosses, it is in
@@ -33,14 +33,13 @@ import (
 //     and three times a day in the last six days;
 //   - controls, which must be in no group and not flagged: a company's six trucks that haul most
 //     mornings within the same 40 minutes, two of them together on four days, two of them meeting
-//     once abroad, all of them standing in the same yard; a resident who crosses every day, as
+//     once (in China, early, as the gang), all of them standing in the same yard; a resident who crosses every day, as
 //     often in the last week as in every week before; ten residents crossing two to six times
 //     a week, enough that the ranking's peers are these and not a run's few residents.
 //
 // The truth gets the groups, the ant-moving cars and the controls, and a meeting injection for
 // every pair that met.
 type History struct {
-	Days int // how many days before the start (default 30; the gang's first trip is 29 days back)
 	// MeetingWait bounds how long a planted meeting waits for its alerts (default 2 min).
 	MeetingWait time.Duration
 }
@@ -79,13 +78,7 @@ type histGeo struct {
 }
 
 // planHistory makes the history of days before start at the district's Erenhot port.
-func planHistory(h History, start time.Time, seed uint64) (*histPlan, error) {
-	if h.Days == 0 {
-		h.Days = 30
-	}
-	if h.Days < 29 {
-		return nil, errors.New("sim: a history needs 29 days at least: the gang's trips and the ant's past weeks")
-	}
+func planHistory(start time.Time, seed uint64) (*histPlan, error) {
 	port := portByID(district.Ports(), histPort)
 	roads := map[string]orb.LineString{}
 	for _, r := range district.Roads() {
@@ -337,7 +330,7 @@ func (s *Sim) runHistory(ctx context.Context) error {
 	if w.api == nil {
 		return errors.New("sim: a history needs the API: its meetings are confirmed there")
 	}
-	p, err := planHistory(h, s.cfg.Start, w.seed)
+	p, err := planHistory(s.cfg.Start, w.seed)
 	if err != nil {
 		return err
 	}

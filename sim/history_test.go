@@ -25,7 +25,7 @@ import (
 // should not: a yard or the port town for stays, homes and meeting spots apart.
 func TestHistoryPlan(t *testing.T) {
 	start := time.Date(2026, 3, 31, 0, 30, 0, 0, time.UTC) // 08:30 China time
-	p, err := planHistory(History{}, start, 7)
+	p, err := planHistory(start, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
