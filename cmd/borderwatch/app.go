@@ -672,10 +672,15 @@ func (a *app) findPatterns(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("risk: co-travel groups: %w", err)
 	}
+	meetings, err := a.store.Alerts(ctx, tracker.AlertQuery{Type: tracker.AlertMeeting, From: now.Add(-cfg.Window), To: now.Add(time.Minute)})
+	if err != nil {
+		return fmt.Errorf("risk: meetings: %w", err)
+	}
 	members := map[string]risk.Membership{}
-	for _, g := range gangs.Find(events, now, cfg) {
+	for _, g := range gangs.Find(events, meetings, now, cfg) {
 		for _, id := range g.Members {
-			members[id] = risk.Membership{GroupID: g.ID, Others: slices.DeleteFunc(slices.Clone(g.Members), func(m string) bool { return m == id }), Trips: len(g.Trips)}
+			members[id] = risk.Membership{GroupID: g.ID, Others: slices.DeleteFunc(slices.Clone(g.Members), func(m string) bool { return m == id }), Trips: len(g.Trips),
+				Meetings: len(g.Meetings)}
 		}
 	}
 	a.risk.SetGroups(members)

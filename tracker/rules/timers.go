@@ -63,7 +63,8 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 		alerts = append(alerts, a)
 	}
 	// Overstay before expiry: both happen at valid_to, and the deadline outlives the declaration.
-	if vs.kind == tracker.KindResidentCar && vs.entered && !vs.deadline.IsZero() && now.After(vs.deadline) && vs.overKey == "" {
+	if vs.kind == tracker.KindResidentCar && vs.entered && !vs.deadline.IsZero() && now.After(vs.deadline) && vs.overKey == "" &&
+		!vs.catchingUp(now, vs.deadline) {
 		vs.overKey = fmt.Sprintf("overstay:%s:%d", vs.id, vs.deadline.Unix())
 		e.m.alerts.WithLabelValues(tracker.AlertOverstay).Inc()
 		a := vs.alert(tracker.AlertOverstay, tracker.SeverityWarning, vs.overKey, vs.deadline, vs.last.Lat, vs.last.Lon)
@@ -95,6 +96,17 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 	vs.outbox = vs.outbox[:0]
 	alerts = vs.suspend(e.expireGates(ctx, vs, now, alerts), from, held)
 	return e.endEmergencies(vs, now, alerts)
+}
+
+// catchUp is how lately (on the Now clock) fixes from before a deadline must have come for the
+// vehicle to be catching up: a terminal emptying a buffer in order, or the simulator's
+// history, sends a day's crossing in and out a moment apart, and a check between them must not
+// judge the car by the day's deadline.
+const catchUp = 2 * time.Minute
+
+// catchingUp reports whether the vehicle's fixes still come but are from before deadline.
+func (vs *vstate) catchingUp(now, deadline time.Time) bool {
+	return vs.hasLast && vs.last.Time.Before(deadline) && now.Sub(vs.lastRecv) <= catchUp
 }
 
 // stopRec is a stop outside the zones where stopping is allowed.

@@ -426,7 +426,6 @@ const zh = {
   groups_port: '口岸',
   groups_direction: '方向',
   groups_vehicles: '车辆',
-  groups_hint: '节点为车辆（车牌），连线为同口岸同方向3分钟内同时过境，线上数字为次数；点击车辆打开其轨迹回放。',
   // #19 supervision: the emergency review's list, the scales' drift, held-back events, mines
   sum_emergency_review: '紧急通行窗口已于{to}结束：期间暂缓了{n}条告警，请逐条复核',
   ev_window: '紧急通行时段',
@@ -473,6 +472,15 @@ const zh = {
   export_evidence_hint: 'ZIP：告警、轨迹、照片原件、清单与SHA-256校验',
   route_road: '沿监管通道 {dist}，约需 {eta}',
   route_straight: '直线距离 {dist}（附近无已知道路），约需 {eta}',
+  groups_hint: '节点为车辆（车牌），连线为同行过境或停车会面，线上数字为次数；点击车辆打开其轨迹回放。',
+  groups_kind_crossing: '同行过境',
+  groups_kind_meeting: '停车会面',
+  groups_legend_crossing: '同行过境：同口岸、同方向、3分钟内，30天内≥3次且占较少一方过境的60%以上',
+  groups_legend_meeting: '停车会面：境内非停车区并排停车≥10分钟，在≥2个不同日期',
+  groups_meetings: '会面记录',
+  groups_times: '次',
+  groups_days: '天',
+  groups_last: '最近一次',
 } as const;
 
 type Key = keyof typeof zh;
@@ -900,7 +908,6 @@ const en: Record<Key, string> = {
   groups_port: 'Port',
   groups_direction: 'Direction',
   groups_vehicles: 'Vehicles',
-  groups_hint: 'Nodes are vehicles (plates); a line joins two that crossed at one port in one direction within 3 minutes, labelled with how often. Click a vehicle to replay its track.',
   // #19 supervision: the emergency review's list, the scales' drift, held-back events, mines
   sum_emergency_review: 'the emergency window ended at {to}: {n} alert(s) held back in it, to be reviewed one by one',
   ev_window: 'Emergency window',
@@ -946,6 +953,15 @@ const en: Record<Key, string> = {
   export_evidence_hint: 'ZIP: the alert, track, original photos, manifest and SHA-256 checksums',
   route_road: '{dist} along the corridors, about {eta}',
   route_straight: '{dist} in a straight line (no known road near), about {eta}',
+  groups_hint: 'Nodes are vehicles (plates); a line joins two that crossed together or met, labelled with how often. Click a vehicle to replay its track.',
+  groups_kind_crossing: 'Crossed together',
+  groups_kind_meeting: 'Met',
+  groups_legend_crossing: 'Crossed together: one port, one direction, within 3 minutes; ≥ 3 times in 30 days and ≥ 60% of the rarer vehicle’s crossings',
+  groups_legend_meeting: 'Met: stopped side by side ≥ 10 minutes in China outside the zones where stopping is allowed, on ≥ 2 different days',
+  groups_meetings: 'Meetings',
+  groups_times: '×',
+  groups_days: ' days',
+  groups_last: 'last',
 };
 
 const LANG_KEY = 'bw.lang';
