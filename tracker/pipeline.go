@@ -64,11 +64,14 @@ type Committer interface {
 // flight, by which resends are recognised. The zero value is ready; an Evaluator's vehicles
 // embed it, and its lock guards all of theirs.
 type VehicleState struct {
-	mu       sync.Mutex
-	last     Fix  // newest fix by device time
-	hasLast  bool // last is set
-	lastGood Fix  // newest valid fix not flagged as a jump: the reference for jumps
-	hasGood  bool
+	mu      sync.Mutex
+	hasLast bool // last is set
+	hasGood bool // good is set
+	// last is the newest fix by device time: what a resend of it is judged against once it is
+	// no longer in flight; good the newest valid fix not flagged as a jump, the reference for
+	// jumps. Only what those need is kept: a vehicle holds them as long as it exists.
+	last lastFix
+	good position
 	// The fixes evaluated and not known to be acknowledged, by (device, time), with what they
 	// reported and the submission carrying them: a resend is answered from here. Entries go
 	// once durable and acknowledged, or owedWindow older than last. The newest is in newest
@@ -80,6 +83,29 @@ type VehicleState struct {
 	keys      map[fixKey]sent
 	sweepAt   int
 }
+
+// lastFix is what a vehicle keeps of its newest fix.
+type lastFix struct {
+	key fixKey
+	r   report
+}
+
+// position is a device time (Unix nanoseconds) and where the vehicle was.
+type position struct {
+	t        int64
+	lat, lon float64
+}
+
+// keep makes f the vehicle's newest fix, and its newest good one if it is valid and no jump.
+func (s *VehicleState) keep(f *Fix) {
+	s.last, s.hasLast = lastFix{fixKey{f.DeviceID, f.Time.UnixNano()}, reportOf(f)}, true
+	if f.Valid && !f.HasFlag(FlagJump) {
+		s.good, s.hasGood = position{f.Time.UnixNano(), f.Lat, f.Lon}, true
+	}
+}
+
+// before reports whether f is older than the vehicle's newest fix.
+func (s *VehicleState) before(f *Fix) bool { return s.hasLast && f.Time.UnixNano() < s.last.key.t }
 
 // lookup returns what is held of the reports of k.
 func (st *VehicleState) lookup(k fixKey) (sent, bool) {
@@ -137,7 +163,7 @@ func (s *sent) add(r report, pd *pending) {
 
 // Reset forgets the vehicle's fixes, the vehicle locked: another process took them over.
 func (s *VehicleState) Reset() {
-	s.last, s.hasLast, s.lastGood, s.hasGood = Fix{}, false, Fix{}, false
+	s.last, s.hasLast, s.good, s.hasGood = lastFix{}, false, position{}, false
 	s.newestKey, s.newest, s.hasNewest = fixKey{}, sent{}, false
 	s.keys, s.sweepAt = nil, 0
 }
@@ -314,11 +340,8 @@ func (p *Pipeline) Seed(fixes []Fix) {
 	for _, f := range fixes {
 		st, _ := p.vehicle(f.VehicleID)
 		st.Lock()
-		if !st.hasLast || f.Time.After(st.last.Time) {
-			st.last, st.hasLast = f, true
-			if f.Valid && !f.HasFlag(FlagJump) {
-				st.lastGood, st.hasGood = f, true
-			}
+		if !st.hasLast || f.Time.UnixNano() > st.last.key.t {
+			st.keep(&f)
 		}
 		st.Unlock()
 	}
@@ -566,9 +589,9 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 		if s.knows(&r) {
 			return s.pd, true, nil
 		}
-	} else if st.hasLast && f.DeviceID == st.last.DeviceID && f.Time.Equal(st.last.Time) {
+	} else if st.hasLast && k == st.last.key {
 		// Stored before this process started, or written and acknowledged.
-		s, known = sent{first: reportOf(&st.last)}, true
+		s, known = sent{first: st.last.r}, true
 		if s.first.covers(&r) {
 			return nil, true, nil
 		}
@@ -588,11 +611,11 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 		f.MergeFrom(&Fix{Flags: s.first.flags, Attrs: s.first.attrs})
 		p.m.merged.Inc()
 	}
-	if st.hasLast && f.Time.Before(st.last.Time) {
+	if st.before(f) {
 		f.Late = true
 	}
 	if f.Valid && st.hasGood && !f.Late {
-		if impliedSpeedKmh(&st.lastGood, f) > p.cfg.MaxSpeedKmh {
+		if impliedSpeedKmh(st.good, f) > p.cfg.MaxSpeedKmh {
 			f.Flags = append(f.Flags, FlagJump)
 		}
 	}
@@ -610,10 +633,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 		p.m.flagged.WithLabelValues(FlagJump).Inc()
 	}
 	if !f.Late {
-		st.last, st.hasLast = *f, true
-		if f.Valid && !f.HasFlag(FlagJump) {
-			st.lastGood, st.hasGood = *f, true
-		}
+		st.keep(f)
 	}
 	if known {
 		s.add(r, pd)
@@ -634,7 +654,7 @@ func (st *VehicleState) note(k fixKey, s sent) {
 		st.keys[k] = s
 		return
 	}
-	horizon := st.last.Time.Add(-owedWindow).UnixNano()
+	horizon := st.last.key.t - int64(owedWindow)
 	if st.hasNewest && !st.newest.settled(st.newestKey, horizon) {
 		if len(st.keys) >= st.sweepAt {
 			st.sweep(horizon)
@@ -651,7 +671,7 @@ func (st *VehicleState) note(k fixKey, s sent) {
 // conflict and raises the device's alert; f is stored as evidence, not evaluated.
 func (p *Pipeline) conflict(st *VehicleState, f *Fix, first *report, pd *pending) {
 	f.Flags = append(slices.Clip(f.Flags), FlagConflict)
-	if st.hasLast && f.Time.Before(st.last.Time) {
+	if st.before(f) {
 		f.Late = true
 	}
 	p.m.flagged.WithLabelValues(FlagConflict).Inc()
@@ -718,12 +738,12 @@ func (s *VehicleState) sweep(horizon int64) {
 
 // impliedSpeedKmh is the speed needed to go from a to b; a jump over a short distance (GPS
 // noise while standing) never counts.
-func impliedSpeedKmh(a, b *Fix) float64 {
-	d := geofence.GreatCircleM(a.Lat, a.Lon, b.Lat, b.Lon)
+func impliedSpeedKmh(a position, b *Fix) float64 {
+	d := geofence.GreatCircleM(a.lat, a.lon, b.Lat, b.Lon)
 	if d < 1000 {
 		return 0
 	}
-	dt := b.Time.Sub(a.Time).Hours()
+	dt := time.Duration(b.Time.UnixNano() - a.t).Hours()
 	if dt <= 0 {
 		return math.Inf(1)
 	}
