@@ -73,7 +73,7 @@ func (fl *benchFleet) fix(v, n int) tracker.Fix {
 		ReceivedAt: t0.Add(time.Duration(n) * step), Lat: p[1], Lon: p[0], Valid: true, Flags: []string{}}
 }
 
-func benchEngine(b *testing.B, fl *benchFleet) (*rules.Engine, *sqlitestore.Store) {
+func benchEngine(b testing.TB, fl *benchFleet) (*rules.Engine, *sqlitestore.Store) {
 	ctx := context.Background()
 	st, err := sqlitestore.Open(ctx, filepath.Join(b.TempDir(), "bw.db"), sqlitestore.Options{})
 	if err != nil {

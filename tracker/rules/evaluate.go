@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,13 +24,39 @@ type decl struct {
 	crossedIn   bool // into China, at any port, while the inbound declaration was active
 }
 
-// hist is one recent fix, kept to place late fixes between their neighbours.
+// hist is one recent fix, kept to place late fixes between their neighbours. A vehicle keeps
+// up to 2×History of them, so each is kept small: its device time in Unix nanoseconds (fix
+// times are UTC), and the rare crossing note behind a pointer.
 type hist struct {
-	t        time.Time
+	t        int64
 	lat, lon float64
-	// known is the border crossing already recorded on the segment ending here.
-	known crossNote
+	// known is the border crossing already recorded on the segment ending here, nil for none.
+	known *crossNote
 }
+
+func histOf(t time.Time, lat, lon float64) hist { return hist{t: t.UnixNano(), lat: lat, lon: lon} }
+
+// at is the fix's device time.
+func (h *hist) at() time.Time { return time.Unix(0, h.t).UTC() }
+
+// note is the crossing recorded on the segment ending here (the zero note for none).
+func (h *hist) note() crossNote {
+	if h.known == nil {
+		return crossNote{}
+	}
+	return *h.known
+}
+
+// setNote records n on the segment ending here.
+func (h *hist) setNote(n crossNote) {
+	h.known = nil
+	if n != (crossNote{}) {
+		h.known = &n
+	}
+}
+
+// histAt orders the history by device time, for binary searches.
+func histAt(x hist, t time.Time) int { return cmp.Compare(x.t, t.UnixNano()) }
 
 // crossNote is a recorded border crossing: its port ("" for none) and the alert raised for it.
 type crossNote struct {
@@ -98,7 +125,9 @@ type followed struct {
 	ports        []string // port zones the vehicle is in
 
 	stopState
-	detourState
+	// det follows a stretch off the declared corridor, nil while there is none: most vehicles
+	// never leave one, and it is one of the larger parts of a vehicle.
+	det     *detourState
 	detourN int
 
 	// gaps are the latest silences a blind-area upload may fill (see late.go).
@@ -215,7 +244,7 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 	}
 	if g != nil {
 		// What the live rules made of the fix after the silence, for the replay to join.
-		g.liveAnchor, g.liveOff = vs.anchor.Time, vs.offSince
+		g.liveAnchor, g.liveOff = vs.anchor.Time, vs.offCorridor().offSince
 	}
 	if len(vs.outbox) > 0 {
 		out.Alerts = append(out.Alerts, vs.outbox...)
@@ -224,7 +253,7 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 	// Not f.ReceivedAt: a gateway stamps it with its own clock, which need not be Now (the demo
 	// runs the server on a simulated one).
 	vs.last, vs.hasLast, vs.lastRecv = pt(f), true, e.cfg.Now()
-	vs.push(hist{t: f.Time, lat: f.Lat, lon: f.Lon}, e.cfg.History)
+	vs.push(histOf(f.Time, f.Lat, f.Lon), e.cfg.History)
 	out.Alerts = e.settleGates(ctx, vs, out.Alerts)
 	return nil
 }
@@ -237,7 +266,7 @@ const gapEdge = 2 * time.Minute
 func trim(h []hist, n int) []hist {
 	out := h[:0]
 	for i := range h[:n] {
-		edge := i > 0 && h[i].t.Sub(h[i-1].t) > gapEdge || h[i+1].t.Sub(h[i].t) > gapEdge
+		edge := i > 0 && h[i].t-h[i-1].t > int64(gapEdge) || h[i+1].t-h[i].t > int64(gapEdge)
 		if edge {
 			out = append(out, h[i])
 		}
@@ -256,9 +285,9 @@ func (vs *vstate) push(h hist, n int) {
 	}
 	vs.history = append(vs.history, h)
 	for _, c := range vs.crossed {
-		j, _ := slices.BinarySearchFunc(vs.history, c.t, func(x hist, t time.Time) int { return x.t.Compare(t) })
+		j, _ := slices.BinarySearchFunc(vs.history, c.t, histAt)
 		if j < len(vs.history) {
-			vs.history[j].known = c.n
+			vs.history[j].setNote(c.n)
 		}
 	}
 	vs.crossed = vs.crossed[:0]
@@ -460,13 +489,13 @@ func (e *Engine) close(ctx context.Context, vs *vstate, d *decl, status, reason 
 	if d.Type == tracker.DeclarationEmergency {
 		vs.endEmergency(d.ID, at)
 	}
-	if vs.detourKey != "" {
+	if vs.det != nil && vs.det.detourKey != "" {
 		// The trip is over: so is its detour.
-		a := vs.detourAlert(&vs.detourState, d, vs.offFrom, false, nil)
+		a := vs.detourAlert(vs.det, d, vs.det.offFrom, false, nil)
 		a.UpdatedAt = at.UTC()
 		a.Message += "; declaration " + status
 		vs.outbox = append(vs.outbox, a)
-		vs.detourState = detourState{}
+		vs.det = nil
 	}
 	vs.decls = slices.DeleteFunc(vs.decls, func(x *decl) bool { return x == d })
 	return nil
@@ -643,34 +672,46 @@ func (e *Engine) detour(ctx context.Context, vs *vstate, d *decl, f *tracker.Fix
 		return nil
 	}
 	if by <= 0 {
-		if vs.detourKey != "" {
-			out.Alerts = append(out.Alerts, vs.detourAlert(&vs.detourState, d, pt(f), false, nil))
+		if vs.det != nil && vs.det.detourKey != "" {
+			out.Alerts = append(out.Alerts, vs.detourAlert(vs.det, d, pt(f), false, nil))
 		}
-		vs.detourState = detourState{}
+		vs.det = nil
 		return nil
 	}
-	if vs.offSince.IsZero() {
-		vs.offSince, vs.offFrom = f.Time, pt(f)
+	if vs.det == nil {
+		vs.det = &detourState{}
 	}
-	vs.offLast = f.Time
-	vs.offMaxM = max(vs.offMaxM, by)
-	vs.offPoints++
+	s := vs.det
+	if s.offSince.IsZero() {
+		s.offSince, s.offFrom = f.Time, pt(f)
+	}
+	s.offLast = f.Time
+	s.offMaxM = max(s.offMaxM, by)
+	s.offPoints++
 	switch {
-	case vs.detourKey == "" && f.Time.Sub(vs.offSince) > d.grace:
+	case s.detourKey == "" && f.Time.Sub(s.offSince) > d.grace:
 		vs.detourN++
-		vs.detourKey = fmt.Sprintf("detour:%s:%d", d.ID, vs.detourN)
+		s.detourKey = fmt.Sprintf("detour:%s:%d", d.ID, vs.detourN)
 		e.m.alerts.WithLabelValues(tracker.AlertDetour).Inc()
-		out.Alerts = append(out.Alerts, vs.detourAlert(&vs.detourState, d, pt(f), true, nil))
-		vs.detourLast = f.Time
-		if g := vs.gapEndingAt(vs.offSince); g != nil {
-			g.toDetourKey = vs.detourKey
+		out.Alerts = append(out.Alerts, vs.detourAlert(s, d, pt(f), true, nil))
+		s.detourLast = f.Time
+		if g := vs.gapEndingAt(s.offSince); g != nil {
+			g.toDetourKey = s.detourKey
 		}
-	case vs.detourKey != "" && f.Time.Sub(vs.detourLast) >= time.Minute:
+	case s.detourKey != "" && f.Time.Sub(s.detourLast) >= time.Minute:
 		// Updated while it lasts, at most once a minute: a fix per alert write would load the store.
-		out.Alerts = append(out.Alerts, vs.detourAlert(&vs.detourState, d, pt(f), true, nil))
-		vs.detourLast = f.Time
+		out.Alerts = append(out.Alerts, vs.detourAlert(s, d, pt(f), true, nil))
+		s.detourLast = f.Time
 	}
 	return nil
+}
+
+// offCorridor is the vehicle's stretch off the corridor, the zero one when there is none.
+func (vs *vstate) offCorridor() detourState {
+	if vs.det == nil {
+		return detourState{}
+	}
+	return *vs.det
 }
 
 // detourAlert is the detour of the stretch s as of the fix f; fixes, when set, are the
@@ -700,17 +741,17 @@ func (vs *vstate) detourAlert(s *detourState, d *decl, f point, active bool, fix
 // alert the backfill disproves is closed.
 func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) error {
 	h := vs.history
-	i, found := slices.BinarySearchFunc(h, f.Time, func(x hist, t time.Time) int { return x.t.Compare(t) })
+	i, found := slices.BinarySearchFunc(h, f.Time, histAt)
 	if found {
 		return nil
 	}
 	pos := func(x hist) geofence.Position {
-		return geofence.Position{VehicleID: f.VehicleID, Time: x.t, Lat: x.lat, Lon: x.lon}
+		return geofence.Position{VehicleID: f.VehicleID, Time: x.at(), Lat: x.lat, Lon: x.lon}
 	}
-	me := hist{t: f.Time, lat: f.Lat, lon: f.Lon}
-	var known, nextKnown crossNote
+	me := histOf(f.Time, f.Lat, f.Lon)
+	var known, nextKnown, meKnown crossNote
 	if i < len(h) {
-		known, nextKnown = h[i].known, h[i].known
+		known, nextKnown = h[i].note(), h[i].note()
 	}
 	type half struct {
 		from, to hist
@@ -718,7 +759,7 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 	}
 	var halves []half
 	if i > 0 {
-		halves = append(halves, half{h[i-1], me, &me.known})
+		halves = append(halves, half{h[i-1], me, &meKnown})
 	}
 	if i < len(h) {
 		nextKnown = crossNote{}
@@ -737,7 +778,7 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 			prior := known
 			known = crossNote{}
 			d := vs.activeDir(c.Time, c.Direction)
-			gap := e.placeCrossing(d, &c, point{hf.from.t, hf.from.lat, hf.from.lon}, point{hf.to.t, hf.to.lat, hf.to.lon})
+			gap := e.placeCrossing(d, &c, point{hf.from.at(), hf.from.lat, hf.from.lon}, point{hf.to.at(), hf.to.lat, hf.to.lon})
 			k, typ := e.crossing(vs, d, c, true, prior.key, gap, out)
 			if k == "" && prior.key != "" {
 				out.Alerts = append(out.Alerts, vs.disproved(prior, c))
@@ -752,9 +793,10 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 	if known.has && i < len(h) {
 		nextKnown = known // not found again in either half: keep what was recorded
 	}
+	me.setNote(meKnown)
 	vs.history = slices.Insert(vs.history, i, me)
 	if i+1 < len(vs.history) {
-		vs.history[i+1].known = nextKnown
+		vs.history[i+1].setNote(nextKnown)
 	}
 	return e.replay(ctx, vs, f, before, out)
 }
