@@ -24,9 +24,9 @@ type decl struct {
 	crossedIn   bool // into China, at any port, while the inbound declaration was active
 }
 
-// hist is one recent fix, kept to place late fixes between their neighbours. A vehicle keeps
-// up to 2×History of them, so each is kept small: its device time in Unix nanoseconds (fix
-// times are UTC), and the rare crossing note behind a pointer.
+// hist is one recent fix, kept to place late fixes between their neighbours. Every vehicle
+// keeps History of them and more, so each is kept small: its device time in Unix nanoseconds
+// (fix times are UTC), and the rare crossing note behind a pointer.
 type hist struct {
 	t        int64
 	lat, lon float64
@@ -115,11 +115,13 @@ type vstate struct {
 // followed is what the rules learned from a vehicle's fixes, timers and gate reads: Forget
 // drops it when another process takes the vehicle over, and replay rebuilds it.
 type followed struct {
-	hasLast  bool
-	last     point     // newest valid fix the rules followed (the pipeline's state counts others too)
-	lastRecv time.Time // when the rules saw the newest fix, on the Now clock the timer judges by
-	history  []hist
-	crossed  []timedNote // this fix's live crossings, to note on the history
+	hasLast bool
+	// histEdges is how many fixes at the start of history are gap edges kept by trim.
+	histEdges int32
+	last      point     // newest valid fix the rules followed (the pipeline's state counts others too)
+	lastRecv  time.Time // when the rules saw the newest fix, on the Now clock the timer judges by
+	history   []hist
+	crossed   []timedNote // this fix's live crossings, to note on the history
 
 	controlZones int      // control zones the vehicle is in
 	ports        []string // port zones the vehicle is in
@@ -261,11 +263,13 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 // gapEdge: fixes this far from a neighbour border a gap a backfill may fill later.
 const gapEdge = 2 * time.Minute
 
-// trim drops the older half of the history in bulk (amortised, the hot path copies nothing),
-// except the fixes at the edges of gaps: a blind-area upload lands there, hours later maybe.
-func trim(h []hist, n int) []hist {
+// trim drops the fixes before the newest n, except the fixes at the edges of gaps (the newest
+// n/2 of them): a blind-area upload lands there, hours later maybe. It returns how many edges
+// it kept.
+func trim(h []hist, n int) ([]hist, int) {
+	old := len(h) - n
 	out := h[:0]
-	for i := range h[:n] {
+	for i := range h[:old] {
 		edge := i > 0 && h[i].t-h[i-1].t > int64(gapEdge) || h[i+1].t-h[i].t > int64(gapEdge)
 		if edge {
 			out = append(out, h[i])
@@ -274,14 +278,26 @@ func trim(h []hist, n int) []hist {
 	if len(out) > n/2 {
 		out = append(out[:0], out[len(out)-n/2:]...)
 	}
-	return append(out, h[n:]...)
+	edges := len(out)
+	return append(out, h[old:]...), edges
 }
 
 // push appends to the history and notes this fix's crossings on the segment each happened in
-// (a crossing confirmed by hysteresis may lie a few fixes back).
+// (a crossing confirmed by hysteresis may lie a few fixes back). The history is trimmed once
+// n/4 fixes beyond the newest n and the edges have come (amortised: the hot path copies a
+// little), and its array sized by hand: append would double it to 2n, and every vehicle
+// holds one.
 func (vs *vstate) push(h hist, n int) {
-	if len(vs.history) >= 2*n {
-		vs.history = trim(vs.history, n)
+	limit := n + n/4 + int(vs.histEdges)
+	if len(vs.history) >= limit {
+		var edges int
+		vs.history, edges = trim(vs.history, n)
+		vs.histEdges = int32(edges)
+		limit = n + n/4 + edges
+	}
+	if len(vs.history) == cap(vs.history) {
+		c := max(min(2*cap(vs.history), limit), 4, len(vs.history)+1)
+		vs.history = append(make([]hist, 0, c), vs.history...)
 	}
 	vs.history = append(vs.history, h)
 	for _, c := range vs.crossed {

@@ -254,7 +254,7 @@ func (e *Engine) Seed(latest []tracker.Fix) {
 		}
 		if !vs.hasLast || f.Time.After(vs.last.Time) {
 			vs.last, vs.hasLast, vs.lastRecv = pt(&f), true, f.ReceivedAt
-			vs.history = append(vs.history[:0], histOf(f.Time, f.Lat, f.Lon))
+			vs.history, vs.histEdges = append(vs.history[:0], histOf(f.Time, f.Lat, f.Lon)), 0
 		}
 		vs.Unlock()
 	}
