@@ -378,6 +378,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 	out := &pd.out
 	var refused []Refusal
 	var resent []*pending
+	var holding []*VehicleState // vehicles holding several of these fixes for resends
 	var evalErr error
 	p.countReceived(fixes)
 	if pf, ok := p.cfg.Evaluator.(Prefetcher); ok && len(fixes) > 1 {
@@ -399,7 +400,10 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		f.Time, f.ReceivedAt = f.Time.UTC(), f.ReceivedAt.UTC()
 		f.Seq = seq + uint64(i) + 1
 		events, alerts := len(out.Events), len(out.Alerts)
-		carrier, dup, err := p.evaluate(ctx, f, pd)
+		carrier, dup, held, err := p.evaluate(ctx, f, pd)
+		if held != nil && (len(holding) == 0 || holding[len(holding)-1] != held) {
+			holding = append(holding, held)
+		}
 		if err != nil {
 			pd.fixes = pd.fixes[:len(pd.fixes)-1]
 			out.Events, out.Alerts = out.Events[:events], out.Alerts[:alerts]
@@ -433,6 +437,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		}
 	}
 	pd.acked.Store(true)
+	release(holding)
 	if refused != nil {
 		return &RefusedError{Refused: refused}
 	}
@@ -578,33 +583,38 @@ var oldestTime = time.Date(2000, 1, 2, 0, 0, 0, 0, time.UTC)
 // is set, with the submission carrying the original if it is not known to be acknowledged
 // (nil if it is stored and was). A report of a known time that differs is merged or marked
 // as a conflict (see Pipeline).
-func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *pending, dup bool, err error) {
+func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *pending, dup bool, held *VehicleState, err error) {
 	st, v := p.vehicle(f.VehicleID)
 	st.Lock()
 	defer st.Unlock()
+	defer func() {
+		if st.keys != nil {
+			held = st
+		}
+	}()
 	k := fixKey{f.DeviceID, f.Time.UnixNano()}
 	r := reportOf(f)
 	s, known := st.lookup(k)
 	if known {
 		if s.knows(&r) {
-			return s.pd, true, nil
+			return s.pd, true, nil, nil
 		}
 	} else if st.hasLast && k == st.last.key {
 		// Stored before this process started, or written and acknowledged.
 		s, known = sent{first: st.last.r}, true
 		if s.first.covers(&r) {
-			return nil, true, nil
+			return nil, true, nil, nil
 		}
 	}
 	if !p.reserve() {
-		return nil, false, ErrBacklogFull
+		return nil, false, nil, ErrBacklogFull
 	}
 	if known {
 		if !s.first.near(&r) {
 			p.conflict(st, f, &s.first, pd)
 			s.add(r, pd)
 			st.note(k, s)
-			return nil, false, nil
+			return nil, false, nil, nil
 		}
 		// The same position, or one within conflictM, with more to say (an alarm re-sent with
 		// the time unchanged, a lock event): one record holding both, evaluated for what it adds.
@@ -623,7 +633,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 		if err := v.Evaluate(ctx, f, &pd.out); err != nil {
 			// The pipeline's own state has not moved: the resent fix is evaluated afresh.
 			p.backlog.Add(-1)
-			return nil, false, err
+			return nil, false, nil, err
 		}
 	}
 	if f.Late {
@@ -641,7 +651,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 		s = sent{pd: pd, first: r}
 	}
 	st.note(k, s)
-	return nil, false, nil
+	return nil, false, nil, nil
 }
 
 // note keeps s as what is known of the reports of k.
@@ -734,6 +744,20 @@ func (s *VehicleState) sweep(horizon int64) {
 		s.keys = nil // a map keeps its largest size: the next fix makes a small one
 	}
 	s.sweepAt = max(sweepMin, 2*len(s.keys))
+}
+
+// release forgets, once a submission is acknowledged, what the vehicles holding several of
+// its fixes kept of them for resends (besides the newest): a vehicle that sends nothing more
+// (a terminal's last batch, a blind-area upload) would keep them, reports and attributes, for
+// as long as it exists. The next fix would sweep them all the same.
+func release(holding []*VehicleState) {
+	for _, st := range holding {
+		st.Lock()
+		if st.keys != nil {
+			st.sweep(st.last.key.t - int64(owedWindow))
+		}
+		st.Unlock()
+	}
 }
 
 // impliedSpeedKmh is the speed needed to go from a to b; a jump over a short distance (GPS
