@@ -32,10 +32,16 @@ const serverGCPercent = 300
 // GOGC=100 would. A bench left the server at 1.1–1.4 GB of RSS with GOGC=300 alone.
 const memoryFloor = 768 << 20
 
-// memoryLimit is the soft limit for a live heap of live bytes: twice it, at least
-// memoryFloor, at most ceiling (half of the machine's or the cgroup's memory).
+// memoryHeadroom is the most the soft limit lets the heap grow beyond the live heap: the
+// memory is then bounded by the fleet (the live heap) plus a constant, not twice the fleet.
+// A heap over memoryFloor-memoryHeadroom is collected more often than at GOGC=100, which
+// costs CPU only on a fleet of that size.
+const memoryHeadroom = 384 << 20
+
+// memoryLimit is the soft limit for a live heap of live bytes: twice it, at most memoryHeadroom
+// beyond it, at least memoryFloor, at most ceiling (half of the machine's or the cgroup's memory).
 func memoryLimit(live, ceiling int64) int64 {
-	return min(max(2*live, memoryFloor), ceiling)
+	return min(max(min(2*live, live+memoryHeadroom), memoryFloor), ceiling)
 }
 
 // tuneGC applies serverGCPercent and, while ctx lasts, keeps the soft memory limit at
