@@ -378,7 +378,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 	out := &pd.out
 	var refused []Refusal
 	var resent []*pending
-	var holding []*VehicleState // vehicles holding several of these fixes for resends
+	var touched []*VehicleState // the vehicles of these fixes, for release
 	var evalErr error
 	p.countReceived(fixes)
 	if pf, ok := p.cfg.Evaluator.(Prefetcher); ok && len(fixes) > 1 {
@@ -400,9 +400,9 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		f.Time, f.ReceivedAt = f.Time.UTC(), f.ReceivedAt.UTC()
 		f.Seq = seq + uint64(i) + 1
 		events, alerts := len(out.Events), len(out.Alerts)
-		carrier, dup, held, err := p.evaluate(ctx, f, pd)
-		if held != nil && (len(holding) == 0 || holding[len(holding)-1] != held) {
-			holding = append(holding, held)
+		carrier, dup, st, err := p.evaluate(ctx, f, pd)
+		if len(touched) == 0 || touched[len(touched)-1] != st {
+			touched = append(touched, st)
 		}
 		if err != nil {
 			pd.fixes = pd.fixes[:len(pd.fixes)-1]
@@ -437,7 +437,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		}
 	}
 	pd.acked.Store(true)
-	release(holding)
+	release(touched, pd)
 	if refused != nil {
 		return &RefusedError{Refused: refused}
 	}
@@ -583,38 +583,33 @@ var oldestTime = time.Date(2000, 1, 2, 0, 0, 0, 0, time.UTC)
 // is set, with the submission carrying the original if it is not known to be acknowledged
 // (nil if it is stored and was). A report of a known time that differs is merged or marked
 // as a conflict (see Pipeline).
-func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *pending, dup bool, held *VehicleState, err error) {
+func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *pending, dup bool, st *VehicleState, err error) {
 	st, v := p.vehicle(f.VehicleID)
 	st.Lock()
 	defer st.Unlock()
-	defer func() {
-		if st.keys != nil {
-			held = st
-		}
-	}()
 	k := fixKey{f.DeviceID, f.Time.UnixNano()}
 	r := reportOf(f)
 	s, known := st.lookup(k)
 	if known {
 		if s.knows(&r) {
-			return s.pd, true, nil, nil
+			return s.pd, true, st, nil
 		}
 	} else if st.hasLast && k == st.last.key {
 		// Stored before this process started, or written and acknowledged.
 		s, known = sent{first: st.last.r}, true
 		if s.first.covers(&r) {
-			return nil, true, nil, nil
+			return nil, true, st, nil
 		}
 	}
 	if !p.reserve() {
-		return nil, false, nil, ErrBacklogFull
+		return nil, false, st, ErrBacklogFull
 	}
 	if known {
 		if !s.first.near(&r) {
 			p.conflict(st, f, &s.first, pd)
 			s.add(r, pd)
 			st.note(k, s)
-			return nil, false, nil, nil
+			return nil, false, st, nil
 		}
 		// The same position, or one within conflictM, with more to say (an alarm re-sent with
 		// the time unchanged, a lock event): one record holding both, evaluated for what it adds.
@@ -633,7 +628,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 		if err := v.Evaluate(ctx, f, &pd.out); err != nil {
 			// The pipeline's own state has not moved: the resent fix is evaluated afresh.
 			p.backlog.Add(-1)
-			return nil, false, nil, err
+			return nil, false, st, err
 		}
 	}
 	if f.Late {
@@ -651,7 +646,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 		s = sent{pd: pd, first: r}
 	}
 	st.note(k, s)
-	return nil, false, nil, nil
+	return nil, false, st, nil
 }
 
 // note keeps s as what is known of the reports of k.
@@ -746,19 +741,31 @@ func (s *VehicleState) sweep(horizon int64) {
 	s.sweepAt = max(sweepMin, 2*len(s.keys))
 }
 
-// release forgets, once a submission is acknowledged, what the vehicles holding several of
-// its fixes kept of them for resends (besides the newest): a vehicle that sends nothing more
-// (a terminal's last batch, a blind-area upload) would keep them, reports and attributes, for
-// as long as it exists. The next fix would sweep them all the same.
-func release(holding []*VehicleState) {
-	for _, st := range holding {
+// release forgets, once pd is durable and acknowledged, what its vehicles kept of it for
+// resends: the reports of its fixes besides each vehicle's newest, and the submission itself
+// behind the newest (its channel and outcome; a settled stand-in tells the same). A vehicle
+// that sends nothing more (a terminal's last batch, a blind-area upload) would otherwise keep
+// them for as long as it exists; its next fix would sweep them all the same.
+func release(vehicles []*VehicleState, pd *pending) {
+	for _, st := range vehicles {
 		st.Lock()
+		if st.hasNewest && st.newest.pd == pd {
+			st.newest.pd = settledPending
+		}
 		if st.keys != nil {
 			st.sweep(st.last.key.t - int64(owedWindow))
 		}
 		st.Unlock()
 	}
 }
+
+// settledPending stands for a submission that is durable and acknowledged.
+var settledPending = func() *pending {
+	pd := newPending()
+	close(pd.done)
+	pd.acked.Store(true)
+	return pd
+}()
 
 // impliedSpeedKmh is the speed needed to go from a to b; a jump over a short distance (GPS
 // noise while standing) never counts.

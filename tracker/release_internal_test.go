@@ -21,9 +21,10 @@ func (k *keepAll) Commit(_ context.Context, b *Batch) error {
 	return nil
 }
 
-// A vehicle whose batch of fixes was acknowledged holds no more of it than its newest fix:
-// one that sends nothing after its last batch must not keep the batch's reports for ever. A
-// resend of the newest is still recognised, and a fix in flight is still held.
+// A vehicle whose batch of fixes was acknowledged holds no more of it than its newest fix's
+// report, and not the submission: one that sends nothing after its last batch must not keep
+// the batch for ever. A resend of the newest is still recognised, and fixes in flight are
+// still held.
 func TestBatchReleasedOnceAcknowledged(t *testing.T) {
 	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	store := &keepAll{}
@@ -39,10 +40,13 @@ func TestBatchReleasedOnceAcknowledged(t *testing.T) {
 	}
 	st := p.own.Get("v1")
 	st.Lock()
-	keys, newest := len(st.keys), st.hasNewest
+	keys, newest, held := len(st.keys), st.hasNewest, st.newest.pd
 	st.Unlock()
 	if keys != 0 || !newest {
 		t.Fatalf("after the acknowledged batch the vehicle holds %d fixes besides its newest (has newest %v); want 0 and true", keys, newest)
+	}
+	if held != settledPending {
+		t.Errorf("after the acknowledged batch the vehicle holds its submission (%p), want the settled stand-in", held)
 	}
 	if err := p.Submit(t.Context(), batch[len(batch)-1:]); err != nil {
 		t.Fatal(err)
@@ -59,8 +63,8 @@ func TestBatchReleasedOnceAcknowledged(t *testing.T) {
 		st.note(fixKey{f.DeviceID, f.Time.UnixNano()}, sent{pd: pd, first: reportOf(&f)})
 	}
 	st.Unlock()
-	release([]*VehicleState{st})
-	if len(st.keys) != 2 {
-		t.Errorf("fixes in flight released: %d held besides the newest, want 2", len(st.keys))
+	release([]*VehicleState{st}, newPending())
+	if len(st.keys) != 2 || st.newest.pd != pd {
+		t.Errorf("fixes in flight released: %d held besides the newest (want 2), newest's submission %p (want %p)", len(st.keys), st.newest.pd, pd)
 	}
 }
