@@ -7,6 +7,8 @@ import (
 	"math/rand"
 	"os"
 	"reflect"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -416,6 +418,7 @@ func BenchmarkTile38Reads(b *testing.B) {
 			w := newWanderers(vehicles)
 			var next atomic.Int64
 			b.SetParallelism(16) // many connections' reads at once, as on a gateway
+			writes := writeSyscalls()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				ps := make([]geofence.Position, read)
@@ -436,6 +439,27 @@ func BenchmarkTile38Reads(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N*read)/b.Elapsed().Seconds(), "fixes/s")
+			if writes >= 0 {
+				b.ReportMetric(float64(writeSyscalls()-writes)/float64(b.N*read), "writes/fix")
+			}
 		})
 	}
+}
+
+// writeSyscalls is how many write system calls this process has made (Linux), -1 if unknown:
+// a load-independent measure of how well commands are batched.
+func writeSyscalls() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return -1
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "syscw:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }
