@@ -313,6 +313,47 @@ func TestTile38Fences(t *testing.T) {
 	}
 }
 
+// TestTile38PostedSetsReachServer: the SETs of a prefetched read are posted without waiting
+// for their replies; with nothing sent after them they must still reach Tile38, whose fences
+// then fire.
+func TestTile38PostedSetsReachServer(t *testing.T) {
+	ctx := context.Background()
+	e := newTile38(t)
+	if err := e.SetZones(ctx, district.Zones()); err != nil {
+		t.Fatal(err)
+	}
+	var port district.Port
+	for _, p := range district.Ports() {
+		if p.ID == "port-erenhot" {
+			port = p
+		}
+	}
+	// One read: from 3 km north of the crossing to 3 km south of it, prefetched, then updated.
+	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	c := port.Crossing
+	ps := make([]geofence.Position, 61)
+	for i := range ps {
+		ps[i] = geofence.Position{VehicleID: "truck", Time: t0.Add(time.Duration(i) * 10 * time.Second), Lat: c[1] + (0.027 - float64(i)*0.0009), Lon: c[0]}
+	}
+	e.Prefetch(ctx, ps)
+	for _, p := range ps {
+		if _, err := e.Update(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case n := <-e.Notifications():
+			if n.ZoneID == port.ID && n.Detect == "enter" && n.VehicleID == "truck" {
+				return
+			}
+		case <-timeout:
+			t.Fatal("no fence notification: the posted SETs did not reach Tile38")
+		}
+	}
+}
+
 // BenchmarkTile38Update runs the embedded engine's benchmark load (enginetest.Benchmark on
 // BenchZones(1000, 1), as BenchmarkUpdate) through both engines, so one run reports both.
 // Tile38 answers each Update in a network round trip: its throughput comes from many
