@@ -82,15 +82,15 @@ func TestMemoryAvailable(t *testing.T) {
 	}
 }
 
-// TestMemoryLimit: the soft limit is twice the live heap, at most memoryHeadroom beyond it,
-// never under memoryFloor nor over the ceiling, even when the ceiling is under the floor (a
-// small machine).
+// TestMemoryLimit: the soft limit is memoryHeadroom beyond the live heap, never under
+// memoryFloor nor over the ceiling, even when the ceiling is under the floor (a small machine).
 func TestMemoryLimit(t *testing.T) {
 	for _, c := range []struct{ live, ceiling, want int64 }{
 		{0, 12 << 30, memoryFloor},
 		{200 << 20, 12 << 30, memoryFloor},
 		{300 << 20, 12 << 30, memoryFloor},
-		{500 << 20, 12 << 30, 884 << 20},
+		{500 << 20, 12 << 30, memoryFloor},
+		{600 << 20, 12 << 30, 856 << 20},
 		{1 << 30, 12 << 30, 1<<30 + memoryHeadroom},
 		{10 << 30, 12 << 30, 10<<30 + memoryHeadroom},
 		{12 << 30, 12 << 30, 12 << 30},
