@@ -266,10 +266,12 @@ func matchEmbedded(t *testing.T, zones []geofence.Zone, n int, next func(i int) 
 
 // TestTile38Fences checks Tile38's own fences fire for a vehicle driving through a port:
 // enter of the port zone and a cross of the border.
-func TestTile38Fences(t *testing.T) {
-	ctx := context.Background()
+// throughErenhot is an engine with the district's zones and a truck's fixes from 3 km north
+// of Erenhot's crossing to 3 km south of it, 10 s apart.
+func throughErenhot(t *testing.T) (*geofence.Tile38, district.Port, []geofence.Position) {
+	t.Helper()
 	e := newTile38(t)
-	if err := e.SetZones(ctx, district.Zones()); err != nil {
+	if err := e.SetZones(context.Background(), district.Zones()); err != nil {
 		t.Fatal(err)
 	}
 	var port district.Port
@@ -278,13 +280,21 @@ func TestTile38Fences(t *testing.T) {
 			port = p
 		}
 	}
-	// From 3 km north of the crossing to 3 km south of it.
 	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
 	c := port.Crossing
+	ps := make([]geofence.Position, 61)
+	for i := range ps {
+		ps[i] = geofence.Position{VehicleID: "truck", Time: t0.Add(time.Duration(i) * 10 * time.Second), Lat: c[1] + (0.027 - float64(i)*0.0009), Lon: c[0]}
+	}
+	return e, port, ps
+}
+
+func TestTile38Fences(t *testing.T) {
+	ctx := context.Background()
+	e, port, ps := throughErenhot(t)
 	var evs []geofence.Event
-	for i := range 61 {
-		lat := c[1] + (0.027 - float64(i)*0.0009)
-		got, err := e.Update(ctx, geofence.Position{VehicleID: "truck", Time: t0.Add(time.Duration(i) * 10 * time.Second), Lat: lat, Lon: c[0]})
+	for _, p := range ps {
+		got, err := e.Update(ctx, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,23 +328,8 @@ func TestTile38Fences(t *testing.T) {
 // then fire.
 func TestTile38PostedSetsReachServer(t *testing.T) {
 	ctx := context.Background()
-	e := newTile38(t)
-	if err := e.SetZones(ctx, district.Zones()); err != nil {
-		t.Fatal(err)
-	}
-	var port district.Port
-	for _, p := range district.Ports() {
-		if p.ID == "port-erenhot" {
-			port = p
-		}
-	}
-	// One read: from 3 km north of the crossing to 3 km south of it, prefetched, then updated.
-	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
-	c := port.Crossing
-	ps := make([]geofence.Position, 61)
-	for i := range ps {
-		ps[i] = geofence.Position{VehicleID: "truck", Time: t0.Add(time.Duration(i) * 10 * time.Second), Lat: c[1] + (0.027 - float64(i)*0.0009), Lon: c[0]}
-	}
+	e, port, ps := throughErenhot(t)
+	// One read, prefetched, then updated.
 	e.Prefetch(ctx, ps)
 	for _, p := range ps {
 		if _, err := e.Update(ctx, p); err != nil {
