@@ -259,7 +259,7 @@ func (e *Engine) Seed(latest []tracker.Fix) {
 		}
 		if !vs.hasLast || f.Time.After(vs.last.Time) {
 			vs.last, vs.hasLast, vs.lastRecv = pt(&f), true, f.ReceivedAt
-			vs.history = append(vs.history[:0], hist{t: f.Time, lat: f.Lat, lon: f.Lon})
+			vs.history, vs.histEdges = append(vs.history[:0], histOf(f.Time, f.Lat, f.Lon)), 0
 		}
 		vs.Unlock()
 	}

@@ -271,7 +271,7 @@ func gateDirection(d string) string {
 // positionAt interpolates the vehicle's position at t between the recent fixes around it.
 func (vs *vstate) positionAt(t time.Time) (point, bool) {
 	h := vs.history
-	i, found := slices.BinarySearchFunc(h, t, func(x hist, t time.Time) int { return x.t.Compare(t) })
+	i, found := slices.BinarySearchFunc(h, t, histAt)
 	switch {
 	case found:
 		return point{Time: t, Lat: h[i].lat, Lon: h[i].lon}, true
@@ -279,7 +279,7 @@ func (vs *vstate) positionAt(t time.Time) (point, bool) {
 		return point{}, false
 	}
 	a, b := h[i-1], h[i]
-	k := float64(t.Sub(a.t)) / float64(b.t.Sub(a.t))
+	k := float64(t.Sub(a.at())) / float64(b.t-a.t)
 	return point{Time: t, Lat: a.lat + k*(b.lat-a.lat), Lon: a.lon + k*(b.lon-a.lon)}, true
 }
 
