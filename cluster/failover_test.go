@@ -41,7 +41,7 @@ type trackerNode struct {
 	done   chan struct{}
 }
 
-func startTracker(t testing.TB, urls, name string, st *pgstore.Store) *trackerNode {
+func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...func(*TrackerConfig)) *trackerNode {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -63,7 +63,11 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store) *trackerNo
 	}
 	n.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: rl, Publisher: NewLivePublisher(conn), Logger: log})
 	n.replay = NewReplay(rl, log)
-	n.tr = NewTracker(conn, TrackerConfig{Pipeline: n.pipe, Replay: n.replay, State: RulesState{Rules: rl, Pipeline: n.pipe}, Store: st})
+	cfg := TrackerConfig{Pipeline: n.pipe, Replay: n.replay, State: RulesState{Rules: rl, Pipeline: n.pipe}, Store: st}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	n.tr = NewTracker(conn, cfg)
 	runCtx, cancel := context.WithCancel(ctx)
 	n.cancel = cancel
 	go conn.Heartbeat(runCtx, n.tr)
@@ -353,6 +357,36 @@ func TestNATSNodeLoss(t *testing.T) {
 	acked := drive(ctx, t, NewGateway(gwConn, nil), 24, 90, time.Now().Add(-time.Hour).Truncate(time.Second), func(step int) {
 		if step == 30 {
 			once.Do(func() { nats.Kill(0) })
+		}
+	})
+	checkStored(t, dbURL, acked)
+}
+
+// TestTakeOverReplayOnSlowServer hands every partition over while the vehicles are inside the
+// zone, to a tracker whose replay fetches wait so briefly that the server answers the first
+// ones empty (as a loaded server does within the normal wait): the replay must still rebuild
+// every vehicle's zones, so that none enters the zone a second time.
+func TestTakeOverReplayOnSlowServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node NATS cluster")
+	}
+	nats, st, dbURL := startCluster(t)
+	ctx := context.Background()
+	a := startTracker(t, nats.URLs(), "A", st)
+	gwConn, err := Dial(ctx, Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleGateway}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gwConn.Close()
+	waitOwned(t, gwConn, "A")
+	var once sync.Once
+	acked := drive(ctx, t, NewGateway(gwConn, nil), 24, 90, time.Now().Add(-time.Hour).Truncate(time.Second), func(step int) {
+		if step == 40 { // inside the zone (steps 25–75)
+			once.Do(func() {
+				a.stop()
+				startTracker(t, nats.URLs(), "B", st, func(c *TrackerConfig) { c.replayWait = time.Microsecond })
+				waitOwned(t, gwConn, "B")
+			})
 		}
 	})
 	checkStored(t, dbURL, acked)

@@ -42,6 +42,9 @@ type TrackerConfig struct {
 	Store  Store
 	// Batch is how many messages are fetched, evaluated and acknowledged at once (default 256).
 	Batch int
+	// replayWait is how long a take-over's replay waits for each fetch (500 ms; tests shorten
+	// it to the point where a fetch answers nothing).
+	replayWait time.Duration
 }
 
 // Tracker owns partitions: it holds a lease on each in a JetStream bucket, renewed while it
@@ -84,6 +87,9 @@ type ownership struct {
 func NewTracker(c *Conn, cfg TrackerConfig) *Tracker {
 	if cfg.Batch == 0 {
 		cfg.Batch = 256
+	}
+	if cfg.replayWait == 0 {
+		cfg.replayWait = 500 * time.Millisecond
 	}
 	return &Tracker{c: c, cfg: cfg, owned: map[int]*ownership{}, stopping: map[int]chan struct{}{}, owns: make([]atomic.Bool, c.cfg.Partitions)}
 }
@@ -391,16 +397,16 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 	defer close(o.done)
 	log := t.c.log.With("partition", p)
 	var (
-		cons            jetstream.Consumer
-		next, uncertain uint64
-		err             error
+		to  takenOver
+		err error
 	)
 	for {
 		start := time.Now()
-		cons, next, uncertain, err = t.takeOver(ctx, p, name, latest)
+		to, err = t.takeOver(ctx, p, name, latest)
 		if err == nil {
 			t.c.m.takeoverSecs.Observe(time.Since(start).Seconds())
-			log.Info("partition taken over", "took", time.Since(start).Round(time.Millisecond), "from", next, "uncertain_until", uncertain)
+			log.Info("partition taken over", "took", time.Since(start).Round(time.Millisecond), "from", to.next, "uncertain_until", to.uncertain,
+				"replayed_vehicles", to.replayed, "seeded_vehicles", to.seeded)
 			break
 		}
 		if ctx.Err() != nil {
@@ -411,11 +417,12 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 			return
 		}
 	}
+	cons, uncertain := to.cons, to.uncertain
 	t.owns[p].Store(true)
 	o.ready.Store(true)
 	// processed is the stream sequence of the last message stored; delivered the consumer's
 	// sequence of the last delivery, to tell a lost delivery (a gap) from a slow one.
-	processed, delivered := next-1, uint64(0)
+	processed, delivered := to.next-1, uint64(0)
 	pause := time.Duration(0)
 	restart := func(why string, err error) bool {
 		pause = min(max(2*pause, 100*time.Millisecond), 2*time.Second)
@@ -485,9 +492,17 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 	}
 }
 
-// takeOver prepares partition p: see Tracker. It returns the new consumer, the stream sequence
-// it starts at, and the last stream sequence the previous owner may have stored.
-func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tracker.Fix) (jetstream.Consumer, uint64, uint64, error) {
+// takenOver is a partition taken over: its new consumer, the stream sequence it starts at, the
+// last stream sequence the previous owner may have stored, and how many vehicles were rebuilt
+// by the replay and how many from their newest stored fix only.
+type takenOver struct {
+	cons             jetstream.Consumer
+	next, uncertain  uint64
+	replayed, seeded int
+}
+
+// takeOver prepares partition p: see Tracker.
+func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tracker.Fix) (takenOver, error) {
 	stream := t.c.stream
 	subj := fixSubject(p)
 	// The previous owners' consumers: where they got to, then gone.
@@ -500,7 +515,7 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 		}
 	}
 	if err := names.Err(); err != nil {
-		return nil, 0, 0, fmt.Errorf("listing the previous consumers: %w", err)
+		return takenOver{}, fmt.Errorf("listing the previous consumers: %w", err)
 	}
 	for _, name := range previous {
 		old, err := stream.Consumer(ctx, name)
@@ -508,7 +523,7 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 			continue
 		}
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("reading the previous consumer: %w", err)
+			return takenOver{}, fmt.Errorf("reading the previous consumer: %w", err)
 		}
 		info := old.CachedInfo()
 		floor = max(floor, info.AckFloor.Stream)
@@ -516,7 +531,7 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 			floor = max(floor, info.Config.OptStartSeq-1)
 		}
 		if err := stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return nil, 0, 0, fmt.Errorf("deleting the previous consumer: %w", err)
+			return takenOver{}, fmt.Errorf("deleting the previous consumer: %w", err)
 		}
 	}
 	inPart := func(id string) bool { return Partition(id, t.c.cfg.Partitions) == p }
@@ -525,11 +540,11 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 	if m, err := stream.GetLastMsgForSubject(ctx, subj); err == nil {
 		uncertain = m.Sequence
 	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, 0, 0, fmt.Errorf("reading the partition's last message: %w", err)
+		return takenOver{}, fmt.Errorf("reading the partition's last message: %w", err)
 	}
 	next, seen, err := t.replay(ctx, subj, floor, uncertain)
 	if err != nil {
-		return nil, 0, 0, err
+		return takenOver{}, err
 	}
 	// Seeded after the replay: a vehicle seeded first would take its replayed fixes as late.
 	var seed []tracker.Fix
@@ -541,9 +556,9 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 	t.cfg.State.Seed(seed)
 	cons, err := t.createConsumer(ctx, p, name, next)
 	if err != nil {
-		return nil, 0, 0, err
+		return takenOver{}, err
 	}
-	return cons, next, uncertain, nil
+	return takenOver{cons: cons, next: next, uncertain: uncertain, replayed: len(seen), seeded: len(seed)}, nil
 }
 
 // createConsumer makes partition p's durable consumer, delivering from stream sequence start.
@@ -595,9 +610,13 @@ func (t *Tracker) replay(ctx context.Context, subj string, floor, uncertain uint
 	if err != nil {
 		return 0, nil, fmt.Errorf("replay: %w", err)
 	}
-	next, first := floor+1, true
+	// read is the newest stream sequence delivered: the replay ends once it reaches last, never
+	// on an empty fetch alone (a loaded server may answer none within the wait while messages
+	// remain, and a replay cut short would leave the vehicles without their zones).
+	next, first, read := floor+1, true, uint64(0)
+	wait := t.cfg.replayWait
 	for {
-		batch, err := oc.Fetch(1024, jetstream.FetchMaxWait(500*time.Millisecond))
+		batch, err := oc.Fetch(1024, jetstream.FetchMaxWait(wait))
 		if err != nil {
 			return 0, nil, fmt.Errorf("replay: %w", err)
 		}
@@ -613,6 +632,7 @@ func (t *Tracker) replay(ctx context.Context, subj string, floor, uncertain uint
 				return 0, nil, fmt.Errorf("replay: %w", err)
 			}
 			seq := md.Sequence.Stream
+			read = max(read, seq)
 			if first && seq > floor+1 && floor > 0 {
 				// The window starts after the floor: what lies between is older than the
 				// window and was never processed. Start at the floor instead.
@@ -651,8 +671,16 @@ func (t *Tracker) replay(ctx context.Context, subj string, floor, uncertain uint
 			first = false
 			continue
 		}
-		if done || got == 0 || next > last {
+		if done || read >= last {
 			return next, seen, nil
+		}
+		if got == 0 {
+			// Nothing came: either nothing in the window is left to read (no message of the
+			// partition for ReplayWindow) or the server is slow; its count tells which.
+			if info, err := oc.Info(ctx); err == nil && info.NumPending == 0 {
+				return next, seen, nil
+			}
+			wait = min(2*wait, 5*time.Second)
 		}
 	}
 }
