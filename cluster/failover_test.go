@@ -36,19 +36,25 @@ type trackerNode struct {
 	conn   *Conn
 	pipe   *tracker.Pipeline
 	replay *tracker.Pipeline
+	rules  *rules.Engine
 	tr     *Tracker
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...func(*TrackerConfig)) *trackerNode {
+func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...func(*Config, *TrackerConfig)) *trackerNode {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", name)
 	}
-	conn, err := Dial(ctx, Config{URLs: urls, Node: name, Roles: []string{RoleTracker}, Logger: log})
+	ccfg := Config{URLs: urls, Node: name, Roles: []string{RoleTracker}, Logger: log}
+	var tcfg TrackerConfig
+	for _, o := range opts {
+		o(&ccfg, &tcfg)
+	}
+	conn, err := Dial(ctx, ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +69,9 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...fu
 	}
 	n.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: rl, Publisher: NewLivePublisher(conn), Logger: log})
 	n.replay = NewReplay(rl, log)
-	cfg := TrackerConfig{Pipeline: n.pipe, Replay: n.replay, State: RulesState{Rules: rl, Pipeline: n.pipe}, Store: st}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	n.tr = NewTracker(conn, cfg)
+	n.rules = rl
+	tcfg.Pipeline, tcfg.Replay, tcfg.State, tcfg.Store = n.pipe, n.replay, RulesState{Rules: rl, Pipeline: n.pipe}, st
+	n.tr = NewTracker(conn, tcfg)
 	runCtx, cancel := context.WithCancel(ctx)
 	n.cancel = cancel
 	go conn.Heartbeat(runCtx, n.tr)
@@ -384,7 +388,7 @@ func TestTakeOverReplayOnSlowServer(t *testing.T) {
 		if step == 40 { // inside the zone (steps 25–75)
 			once.Do(func() {
 				a.stop()
-				startTracker(t, nats.URLs(), "B", st, func(c *TrackerConfig) { c.replayWait = time.Microsecond })
+				startTracker(t, nats.URLs(), "B", st, func(_ *Config, c *TrackerConfig) { c.replayWait = time.Microsecond })
 				waitOwned(t, gwConn, "B")
 			})
 		}

@@ -27,6 +27,9 @@ type Store interface {
 type State interface {
 	// Forget drops the state of the vehicles match selects.
 	Forget(match func(vehicleID string) bool)
+	// Restore takes from the store the state of the vehicles match selects that their fixes do
+	// not rebuild (what a restart restores), before the replay of their recent fixes.
+	Restore(ctx context.Context, match func(vehicleID string) bool) error
 	// Seed gives vehicles their newest stored fix.
 	Seed(fixes []tracker.Fix)
 }
@@ -56,7 +59,10 @@ type TrackerConfig struct {
 // (every fix up to it is stored) and deleted, which also cuts off a previous owner still
 // running; the partition's vehicles are forgotten; the fixes of the last ReplayWindow up to the
 // floor are replayed through Replay to rebuild their state; vehicles without a replayed fix
-// are seeded with their newest stored fix; then a new consumer starts after the floor. Fixes
+// are seeded with their newest stored fix; then a new consumer starts after the floor. Before
+// the replay, what the rules keep beyond the fixes (declarations, emergency windows, an open SOS
+// incident, the driver's card and the mismatches raised) is restored from the store as at a
+// restart (State.Restore), so that the replay continues it rather than beginning it again. Fixes
 // between the floor and the stream's end at that moment may have been stored by the previous
 // owner before it died: each such message is looked up in the store, replayed if stored and
 // processed if not. The store also refuses a fix it holds (same device and device time), so
@@ -536,6 +542,9 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 	}
 	inPart := func(id string) bool { return Partition(id, t.c.cfg.Partitions) == p }
 	t.cfg.State.Forget(inPart)
+	if err := t.cfg.State.Restore(ctx, inPart); err != nil {
+		return takenOver{}, fmt.Errorf("restoring the vehicles' state: %w", err)
+	}
 	var uncertain uint64
 	if m, err := stream.GetLastMsgForSubject(ctx, subj); err == nil {
 		uncertain = m.Sequence
