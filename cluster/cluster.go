@@ -25,6 +25,9 @@ import (
 const (
 	StreamName   = "BW_FIXES"
 	fixSubjects  = "bw.fix.*"
+	// ChangeStream keeps the change notices for an hour: a node that was cut off from NATS
+	// reads those it missed when it is back (at least once; applying one again is harmless).
+	ChangeStream = "BW_CHANGES"
 	leaseBucket  = "bw_partitions"
 	nodeBucket   = "bw_nodes"
 	liveSubject  = "bw.live"
@@ -60,6 +63,9 @@ type Config struct {
 	Retention  time.Duration
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// onlyListed keeps the client to the URLs given, ignoring the servers NATS announces
+	// (tests: a node stays cut off while its server is down).
+	onlyListed bool
 }
 
 func (c *Config) defaults() {
@@ -91,6 +97,8 @@ type Conn struct {
 	leases jetstream.KeyValue
 	nodes  jetstream.KeyValue
 	m      *metrics
+	// dialed: the change notices from then on are applied, whatever this node loaded before.
+	dialed time.Time
 }
 
 // Dial connects to NATS and makes (or checks) the stream and the buckets.
@@ -102,7 +110,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	if cfg.Partitions < 1 || cfg.Partitions > 4096 {
 		return nil, fmt.Errorf("cluster: %d partitions: want 1 to 4096", cfg.Partitions)
 	}
-	nc, err := nats.Connect(cfg.URLs,
+	opts := []nats.Option{
 		nats.Name("borderwatch "+cfg.Node),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
@@ -112,11 +120,15 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { cfg.Logger.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted()) }),
-	)
+	}
+	if cfg.onlyListed {
+		opts = append(opts, nats.IgnoreDiscoveredServers())
+	}
+	nc, err := nats.Connect(cfg.URLs, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: NATS %s: %w", cfg.URLs, err)
 	}
-	c := &Conn{cfg: cfg, log: cfg.Logger, nc: nc, m: newMetrics(cfg.Registerer)}
+	c := &Conn{cfg: cfg, log: cfg.Logger, nc: nc, m: newMetrics(cfg.Registerer), dialed: time.Now()}
 	if err := c.setup(ctx); err != nil {
 		nc.Close()
 		return nil, err
@@ -168,6 +180,18 @@ func (c *Conn) ensure(ctx context.Context, replicas int) error {
 	})
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", StreamName, err)
+	}
+	if _, err = c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        ChangeStream,
+		Description: "BorderWatch zone, declaration and registry changes",
+		Subjects:    []string{changePrefix + "*"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+		MaxAge:      time.Hour,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+	}); err != nil {
+		return fmt.Errorf("stream %s: %w", ChangeStream, err)
 	}
 	if c.leases, err = c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: leaseBucket, Description: "tracker leases on partitions", TTL: c.cfg.LeaseTTL, History: 1,
