@@ -23,8 +23,8 @@ import (
 
 // Names in NATS.
 const (
-	StreamName   = "BW_FIXES"
-	fixSubjects  = "bw.fix.*"
+	StreamName  = "BW_FIXES"
+	fixSubjects = "bw.fix.*"
 	// ChangeStream keeps the change notices for an hour: a node that was cut off from NATS
 	// reads those it missed when it is back (at least once; applying one again is harmless).
 	ChangeStream = "BW_CHANGES"
@@ -111,9 +111,9 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		return nil, fmt.Errorf("cluster: %d partitions: want 1 to 4096", cfg.Partitions)
 	}
 	opts := []nats.Option{
-		nats.Name("borderwatch "+cfg.Node),
+		nats.Name("borderwatch " + cfg.Node),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				cfg.Logger.Warn("NATS disconnected", "err", err)

@@ -71,6 +71,7 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...fu
 	n.replay = NewReplay(rl, log)
 	n.rules = rl
 	tcfg.Pipeline, tcfg.Replay, tcfg.State, tcfg.Store = n.pipe, n.replay, RulesState{Rules: rl, Pipeline: n.pipe}, st
+	tcfg.Judge = testJudge{rl, n.pipe}
 	n.tr = NewTracker(conn, tcfg)
 	runCtx, cancel := context.WithCancel(ctx)
 	n.cancel = cancel
@@ -394,4 +395,20 @@ func TestTakeOverReplayOnSlowServer(t *testing.T) {
 		}
 	})
 	checkStored(t, dbURL, acked)
+}
+
+// testJudge is what cmd/borderwatch gives a tracker: the rules judge, the pipeline commits.
+type testJudge struct {
+	*rules.Engine
+	pipe *tracker.Pipeline
+}
+
+func (j testJudge) Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error {
+	var out tracker.Outcome
+	for _, ev := range events {
+		o := j.Event(ctx, ev)
+		out.Events = append(out.Events, o.Events...)
+		out.Alerts = append(out.Alerts, o.Alerts...)
+	}
+	return j.pipe.Emit(ctx, out.Events, append(out.Alerts, alerts...))
 }

@@ -43,6 +43,9 @@ type TrackerConfig struct {
 	Replay tracker.Sink
 	State  State
 	Store  Store
+	// Judge judges and commits the gate reads and terminal events other nodes send for the
+	// partitions owned (Router); nil: none are answered.
+	Judge Judge
 	// Batch is how many messages are fetched, evaluated and acknowledged at once (default 256).
 	Batch int
 	// replayWait is how long a take-over's replay waits for each fetch (500 ms; tests shorten
@@ -426,6 +429,14 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 	cons, uncertain := to.cons, to.uncertain
 	t.owns[p].Store(true)
 	o.ready.Store(true)
+	if t.cfg.Judge != nil {
+		sub, err := t.serveJudge(ctx, p)
+		if err != nil {
+			log.Warn("not answering the partition's gate reads and terminal events", "err", err)
+		} else {
+			defer sub.Unsubscribe()
+		}
+	}
 	// processed is the stream sequence of the last message stored; delivered the consumer's
 	// sequence of the last delivery, to tell a lost delivery (a gap) from a slow one.
 	processed, delivered := to.next-1, uint64(0)
