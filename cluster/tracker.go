@@ -623,7 +623,9 @@ func (t *Tracker) replay(ctx context.Context, subj string, floor, uncertain uint
 	}
 	// Replayed up to here at least: every message the previous owners processed, even when they
 	// acknowledged them all (nothing uncertain), so that the vehicles' state is whole again.
-	last := max(floor, uncertain)
+	// uncertain is the partition's last message: the ack floor may lie beyond it (a filtered
+	// consumer's floor moves over other partitions' messages), where none of its messages are.
+	last := uncertain
 	from := time.Now().Add(-t.c.cfg.ReplayWindow)
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &from}
 	oc, err := t.c.stream.OrderedConsumer(ctx, cfg)
@@ -697,8 +699,12 @@ func (t *Tracker) replay(ctx context.Context, subj string, floor, uncertain uint
 		if got == 0 {
 			// Nothing came: either nothing in the window is left to read (no message of the
 			// partition for ReplayWindow) or the server is slow; its count tells which.
-			if info, err := oc.Info(ctx); err == nil && info.NumPending == 0 {
+			info, err := oc.Info(ctx)
+			switch {
+			case err == nil && info.NumPending == 0:
 				return next, seen, nil
+			case err != nil && (t.c.nc.IsClosed() || ctx.Err() != nil):
+				return 0, nil, fmt.Errorf("replay: %w", err)
 			}
 			wait = min(2*wait, 5*time.Second)
 		}
