@@ -172,7 +172,24 @@ func TestClusterKillNine(t *testing.T) {
 	zone := `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[109.0095,40.9],[109.0495,40.9],[109.0495,41.4],[109.0095,41.4],[109.0095,40.9]]]},` +
 		`"properties":{"id":"cz-e2e","name":"e2e control zone","kind":"control_zone"}}`
 	api.mustCall("POST", "/api/v1/zones", json.RawMessage(zone), nil, 201)
+	// Gate reads posted on A are judged by the owners of their vehicles' partitions (A, B or C,
+	// which learnt the plates from A's change notices) and answered in the same response.
+	for i := range 6 {
+		api.mustCall("POST", "/api/v1/vehicles", map[string]any{"id": fmt.Sprintf("gate-%d", i), "plate": fmt.Sprintf("蒙K9000%d", i), "kind": "truck"}, nil, 201)
+	}
 	time.Sleep(time.Second)
+	for i := range 6 {
+		var out struct {
+			Event struct {
+				VehicleID string `json:"vehicle_id"`
+			} `json:"event"`
+			Hold *bool `json:"hold"`
+		}
+		api.mustCall("POST", "/api/v1/gate-events", map[string]any{"gate_zone_id": "cz-e2e", "plate": fmt.Sprintf("蒙K9000%d", i), "direction": "in"}, &out, 201)
+		if want := fmt.Sprintf("gate-%d", i); out.Event.VehicleID != want || out.Hold == nil {
+			t.Errorf("gate read of %s judged as %+v, want vehicle %s and a hold answer", want, out, want)
+		}
+	}
 
 	const terminals, fixes = 30, 120
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
@@ -328,6 +345,13 @@ func checkClusterStore(t *testing.T, dbURL string, acked map[string][]time.Time)
 			rows.Close()
 			t.Errorf("%s: %d zone_enter and %d zone_exit events, want one each: %v", id, enters, exits, evs)
 		}
+	}
+	var gates int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM events WHERE type = 'gate_read' AND vehicle_id LIKE 'gate-%'`).Scan(&gates); err != nil {
+		t.Fatal(err)
+	}
+	if gates != 6 {
+		t.Errorf("%d gate reads stored, want 6 (one each)", gates)
 	}
 	var late int
 	if err := db.QueryRow(ctx, `SELECT count(*) FROM fixes WHERE late`).Scan(&late); err != nil {
