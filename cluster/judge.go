@@ -32,9 +32,12 @@ type Judge interface {
 }
 
 type judgeRequest struct {
-	Gate   *tracker.GateRead `json:"gate,omitempty"`
-	Events []tracker.Event   `json:"events,omitempty"`
-	Alerts []tracker.Alert   `json:"alerts,omitempty"`
+	// Deadline is when the sender stops waiting: a request still queued then is not judged,
+	// so that what the sender reports as not stored (and a terminal resends) is not stored.
+	Deadline time.Time         `json:"deadline"`
+	Gate     *tracker.GateRead `json:"gate,omitempty"`
+	Events   []tracker.Event   `json:"events,omitempty"`
+	Alerts   []tracker.Alert   `json:"alerts,omitempty"`
 }
 
 type judgeReply struct {
@@ -53,6 +56,8 @@ func (t *Tracker) serveJudge(ctx context.Context, p int) (*nats.Subscription, er
 			rep.Error = "request does not decode: " + err.Error()
 		case !t.owns[p].Load():
 			return // not (yet, or any more) this tracker's: the caller times out or another answers
+		case !req.Deadline.IsZero() && time.Now().After(req.Deadline):
+			return // its sender gave up
 		case req.Gate != nil:
 			rep.Event, rep.Alerts = t.cfg.Judge.GateRead(ctx, *req.Gate)
 		default:
@@ -86,12 +91,13 @@ func NewRouter(c *Conn, vehicle func(g tracker.GateRead) string) *Router {
 }
 
 func (r *Router) request(ctx context.Context, vehicleID string, req judgeRequest) (judgeReply, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	req.Deadline, _ = ctx.Deadline()
 	b, err := json.Marshal(req)
 	if err != nil {
 		return judgeReply{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
-	defer cancel()
 	m, err := r.c.nc.RequestWithContext(ctx, judgeSubject(Partition(vehicleID, r.c.cfg.Partitions)), b)
 	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
 		return judgeReply{}, fmt.Errorf("%w (vehicle %s: %v)", ErrNoOwner, vehicleID, err)
