@@ -121,6 +121,13 @@ func TestTakeOverRestoresRuleState(t *testing.T) {
 	if raised["veh-sos sos"] != 1 {
 		t.Errorf("SOS pressed all along across the handover raised %d sos alerts, want 1 (%v)", raised["veh-sos sos"], raised)
 	}
+	var enters int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE vehicle_id = 'veh-em' AND type = 'zone_enter'`).Scan(&enters); err != nil {
+		t.Fatal(err)
+	}
+	if enters != 1 {
+		t.Errorf("parked in the control zone across the handover, veh-em entered it %d times, want 1", enters)
+	}
 	if n := raised["veh-em unauthorized_stop"]; n != 0 {
 		t.Errorf("the stop in the emergency window raised %d unauthorized_stop alerts, want them held back for the review", n)
 	}

@@ -62,7 +62,7 @@ type TrackerConfig struct {
 // (every fix up to it is stored) and deleted, which also cuts off a previous owner still
 // running; the partition's vehicles are forgotten; the fixes of the last ReplayWindow up to the
 // floor are replayed through Replay to rebuild their state; vehicles without a replayed fix
-// are seeded with their newest stored fix; then a new consumer starts after the floor. Before
+// have their newest stored fix replayed and are seeded with it; then a new consumer starts after the floor. Before
 // the replay, what the rules keep beyond the fixes (declarations, emergency windows, an open SOS
 // incident, the driver's card and the mismatches raised) is restored from the store as at a
 // restart (State.Restore), so that the replay continues it rather than beginning it again. Fixes
@@ -567,11 +567,17 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 		return takenOver{}, err
 	}
 	// Seeded after the replay: a vehicle seeded first would take its replayed fixes as late.
+	// A vehicle silent for longer than the window has its newest stored fix evaluated without
+	// storing, so that it is in its zones again (parked in a yard for hours, it must not enter
+	// it a second time when it moves), then seeded, should the pipeline not take that fix.
 	var seed []tracker.Fix
 	for _, f := range latest {
 		if inPart(f.VehicleID) && !seen[f.VehicleID] {
 			seed = append(seed, f)
 		}
+	}
+	if err := t.submit(ctx, t.cfg.Replay, seed); err != nil {
+		return takenOver{}, err
 	}
 	t.cfg.State.Seed(seed)
 	cons, err := t.createConsumer(ctx, p, name, next)
