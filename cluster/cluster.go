@@ -14,6 +14,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -99,6 +100,12 @@ type Conn struct {
 	m      *metrics
 	// dialed: the change notices from then on are applied, whatever this node loaded before.
 	dialed time.Time
+	// notices waiting to be published (announce), closed by Close (noticeMu guards the sends
+	// and closed); announced is closed when announce has ended.
+	notices   chan *nats.Msg
+	noticeMu  sync.Mutex
+	closed    bool
+	announced chan struct{}
 }
 
 // Dial connects to NATS and makes (or checks) the stream and the buckets.
@@ -128,11 +135,13 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: NATS %s: %w", cfg.URLs, err)
 	}
-	c := &Conn{cfg: cfg, log: cfg.Logger, nc: nc, m: newMetrics(cfg.Registerer), dialed: time.Now()}
+	c := &Conn{cfg: cfg, log: cfg.Logger, nc: nc, m: newMetrics(cfg.Registerer), dialed: time.Now(),
+		notices: make(chan *nats.Msg, 1024), announced: make(chan struct{})}
 	if err := c.setup(ctx); err != nil {
 		nc.Close()
 		return nil, err
 	}
+	go c.announce()
 	return c, nil
 }
 
@@ -208,8 +217,23 @@ func (c *Conn) ensure(ctx context.Context, replicas int) error {
 	return nil
 }
 
-// Close drains the connection.
+// Close publishes the change notices still queued (for up to 5 s) and drains the connection.
 func (c *Conn) Close() {
+	c.noticeMu.Lock()
+	already := c.closed
+	if !already {
+		c.closed = true
+		close(c.notices)
+	}
+	c.noticeMu.Unlock()
+	if already {
+		return
+	}
+	select {
+	case <-c.announced:
+	case <-time.After(5 * time.Second):
+		c.log.Warn("closing with change notices not announced", "waiting", len(c.notices))
+	}
 	if err := c.nc.Drain(); err != nil {
 		c.nc.Close()
 	}

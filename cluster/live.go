@@ -74,15 +74,43 @@ type Changes struct {
 // nodeHeader names the node a change notice comes from: it applied the change itself.
 const nodeHeader = "Bw-Node"
 
-// notice publishes a change to the change stream and waits for JetStream to store it.
+// notice queues a change for the change stream: the change is already applied here and
+// stored, so the edit need not wait for NATS. It fails only when the queue is full.
 func (c *Conn) notice(kind string, data []byte) error {
 	m := nats.NewMsg(changePrefix + kind)
 	m.Header.Set(nodeHeader, c.cfg.Node)
 	m.Data = data
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := c.js.PublishMsg(ctx, m)
-	return err
+	c.noticeMu.Lock()
+	defer c.noticeMu.Unlock()
+	if c.closed {
+		return fmt.Errorf("cluster: closing; %s not announced", kind)
+	}
+	select {
+	case c.notices <- m:
+		return nil
+	default:
+		return fmt.Errorf("cluster: %d change notices waiting for NATS; %s not announced", cap(c.notices), kind)
+	}
+}
+
+// announce publishes the queued notices in order, each until JetStream stored it: a notice made
+// while this node is cut off from NATS goes out when it is back.
+func (c *Conn) announce() {
+	defer close(c.announced)
+	for m := range c.notices {
+		pause := 100 * time.Millisecond
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err := c.js.PublishMsg(ctx, m)
+			cancel()
+			if err == nil || c.nc.IsClosed() {
+				break
+			}
+			c.log.Warn("change notice not stored yet; retrying", "subject", m.Subject, "err", err, "retry_in", pause)
+			time.Sleep(pause)
+			pause = min(2*pause, 5*time.Second)
+		}
+	}
 }
 
 // ZonesChanged tells the other nodes that the zones changed; each reloads them from the store.
