@@ -14,6 +14,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,8 +24,11 @@ import (
 
 // Names in NATS.
 const (
-	StreamName   = "BW_FIXES"
-	fixSubjects  = "bw.fix.*"
+	StreamName  = "BW_FIXES"
+	fixSubjects = "bw.fix.*"
+	// ChangeStream keeps the change notices for an hour: a node that was cut off from NATS
+	// reads those it missed when it is back (at least once; applying one again is harmless).
+	ChangeStream = "BW_CHANGES"
 	leaseBucket  = "bw_partitions"
 	nodeBucket   = "bw_nodes"
 	liveSubject  = "bw.live"
@@ -60,6 +64,9 @@ type Config struct {
 	Retention  time.Duration
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// onlyListed keeps the client to the URLs given, ignoring the servers NATS announces
+	// (tests: a node stays cut off while its server is down).
+	onlyListed bool
 }
 
 func (c *Config) defaults() {
@@ -91,6 +98,14 @@ type Conn struct {
 	leases jetstream.KeyValue
 	nodes  jetstream.KeyValue
 	m      *metrics
+	// dialed: the change notices from then on are applied, whatever this node loaded before.
+	dialed time.Time
+	// notices waiting to be published (announce), closed by Close (noticeMu guards the sends
+	// and closed); announced is closed when announce has ended.
+	notices   chan *nats.Msg
+	noticeMu  sync.Mutex
+	closed    bool
+	announced chan struct{}
 }
 
 // Dial connects to NATS and makes (or checks) the stream and the buckets.
@@ -102,25 +117,31 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	if cfg.Partitions < 1 || cfg.Partitions > 4096 {
 		return nil, fmt.Errorf("cluster: %d partitions: want 1 to 4096", cfg.Partitions)
 	}
-	nc, err := nats.Connect(cfg.URLs,
-		nats.Name("borderwatch "+cfg.Node),
+	opts := []nats.Option{
+		nats.Name("borderwatch " + cfg.Node),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				cfg.Logger.Warn("NATS disconnected", "err", err)
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { cfg.Logger.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted()) }),
-	)
+	}
+	if cfg.onlyListed {
+		opts = append(opts, nats.IgnoreDiscoveredServers())
+	}
+	nc, err := nats.Connect(cfg.URLs, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: NATS %s: %w", cfg.URLs, err)
 	}
-	c := &Conn{cfg: cfg, log: cfg.Logger, nc: nc, m: newMetrics(cfg.Registerer)}
+	c := &Conn{cfg: cfg, log: cfg.Logger, nc: nc, m: newMetrics(cfg.Registerer), dialed: time.Now(),
+		notices: make(chan *nats.Msg, 1024), announced: make(chan struct{})}
 	if err := c.setup(ctx); err != nil {
 		nc.Close()
 		return nil, err
 	}
+	go c.announce()
 	return c, nil
 }
 
@@ -169,6 +190,18 @@ func (c *Conn) ensure(ctx context.Context, replicas int) error {
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", StreamName, err)
 	}
+	if _, err = c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        ChangeStream,
+		Description: "BorderWatch zone, declaration and registry changes",
+		Subjects:    []string{changePrefix + "*"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+		MaxAge:      time.Hour,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+	}); err != nil {
+		return fmt.Errorf("stream %s: %w", ChangeStream, err)
+	}
 	if c.leases, err = c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: leaseBucket, Description: "tracker leases on partitions", TTL: c.cfg.LeaseTTL, History: 1,
 		Storage: jetstream.FileStorage, Replicas: replicas,
@@ -184,8 +217,23 @@ func (c *Conn) ensure(ctx context.Context, replicas int) error {
 	return nil
 }
 
-// Close drains the connection.
+// Close publishes the change notices still queued (for up to 5 s) and drains the connection.
 func (c *Conn) Close() {
+	c.noticeMu.Lock()
+	already := c.closed
+	if !already {
+		c.closed = true
+		close(c.notices)
+	}
+	c.noticeMu.Unlock()
+	if already {
+		return
+	}
+	select {
+	case <-c.announced:
+	case <-time.After(5 * time.Second):
+		c.log.Warn("closing with change notices not announced", "waiting", len(c.notices))
+	}
 	if err := c.nc.Drain(); err != nil {
 		c.nc.Close()
 	}

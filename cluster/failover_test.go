@@ -36,19 +36,25 @@ type trackerNode struct {
 	conn   *Conn
 	pipe   *tracker.Pipeline
 	replay *tracker.Pipeline
+	rules  *rules.Engine
 	tr     *Tracker
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startTracker(t testing.TB, urls, name string, st *pgstore.Store) *trackerNode {
+func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...func(*Config, *TrackerConfig)) *trackerNode {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", name)
 	}
-	conn, err := Dial(ctx, Config{URLs: urls, Node: name, Roles: []string{RoleTracker}, Logger: log})
+	ccfg := Config{URLs: urls, Node: name, Roles: []string{RoleTracker}, Logger: log}
+	var tcfg TrackerConfig
+	for _, o := range opts {
+		o(&ccfg, &tcfg)
+	}
+	conn, err := Dial(ctx, ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +69,10 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store) *trackerNo
 	}
 	n.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: rl, Publisher: NewLivePublisher(conn), Logger: log})
 	n.replay = NewReplay(rl, log)
-	n.tr = NewTracker(conn, TrackerConfig{Pipeline: n.pipe, Replay: n.replay, State: RulesState{Rules: rl, Pipeline: n.pipe}, Store: st})
+	n.rules = rl
+	tcfg.Pipeline, tcfg.Replay, tcfg.State, tcfg.Store = n.pipe, n.replay, RulesState{Rules: rl, Pipeline: n.pipe}, st
+	tcfg.Judge = testJudge{rl, n.pipe}
+	n.tr = NewTracker(conn, tcfg)
 	runCtx, cancel := context.WithCancel(ctx)
 	n.cancel = cancel
 	go conn.Heartbeat(runCtx, n.tr)
@@ -356,4 +365,50 @@ func TestNATSNodeLoss(t *testing.T) {
 		}
 	})
 	checkStored(t, dbURL, acked)
+}
+
+// TestTakeOverReplayOnSlowServer hands every partition over while the vehicles are inside the
+// zone, to a tracker whose replay fetches wait so briefly that the server answers the first
+// ones empty (as a loaded server does within the normal wait): the replay must still rebuild
+// every vehicle's zones, so that none enters the zone a second time.
+func TestTakeOverReplayOnSlowServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node NATS cluster")
+	}
+	nats, st, dbURL := startCluster(t)
+	ctx := context.Background()
+	a := startTracker(t, nats.URLs(), "A", st)
+	gwConn, err := Dial(ctx, Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleGateway}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gwConn.Close()
+	waitOwned(t, gwConn, "A")
+	var once sync.Once
+	acked := drive(ctx, t, NewGateway(gwConn, nil), 24, 90, time.Now().Add(-time.Hour).Truncate(time.Second), func(step int) {
+		if step == 40 { // inside the zone (steps 25–75)
+			once.Do(func() {
+				a.stop()
+				startTracker(t, nats.URLs(), "B", st, func(_ *Config, c *TrackerConfig) { c.replayWait = time.Microsecond })
+				waitOwned(t, gwConn, "B")
+			})
+		}
+	})
+	checkStored(t, dbURL, acked)
+}
+
+// testJudge is what cmd/borderwatch gives a tracker: the rules judge, the pipeline commits.
+type testJudge struct {
+	*rules.Engine
+	pipe *tracker.Pipeline
+}
+
+func (j testJudge) Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error {
+	var out tracker.Outcome
+	for _, ev := range events {
+		o := j.Event(ctx, ev)
+		out.Events = append(out.Events, o.Events...)
+		out.Alerts = append(out.Alerts, o.Alerts...)
+	}
+	return j.pipe.Emit(ctx, out.Events, append(out.Alerts, alerts...))
 }

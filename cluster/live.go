@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
@@ -72,11 +74,43 @@ type Changes struct {
 // nodeHeader names the node a change notice comes from: it applied the change itself.
 const nodeHeader = "Bw-Node"
 
+// notice queues a change for the change stream: the change is already applied here and
+// stored, so the edit need not wait for NATS. It fails only when the queue is full.
 func (c *Conn) notice(kind string, data []byte) error {
 	m := nats.NewMsg(changePrefix + kind)
 	m.Header.Set(nodeHeader, c.cfg.Node)
 	m.Data = data
-	return c.nc.PublishMsg(m)
+	c.noticeMu.Lock()
+	defer c.noticeMu.Unlock()
+	if c.closed {
+		return fmt.Errorf("cluster: closing; %s not announced", kind)
+	}
+	select {
+	case c.notices <- m:
+		return nil
+	default:
+		return fmt.Errorf("cluster: %d change notices waiting for NATS; %s not announced", cap(c.notices), kind)
+	}
+}
+
+// announce publishes the queued notices in order, each until JetStream stored it: a notice made
+// while this node is cut off from NATS goes out when it is back.
+func (c *Conn) announce() {
+	defer close(c.announced)
+	for m := range c.notices {
+		pause := 100 * time.Millisecond
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err := c.js.PublishMsg(ctx, m)
+			cancel()
+			if err == nil || c.nc.IsClosed() {
+				break
+			}
+			c.log.Warn("change notice not stored yet; retrying", "subject", m.Subject, "err", err, "retry_in", pause)
+			time.Sleep(pause)
+			pause = min(2*pause, 5*time.Second)
+		}
+	}
 }
 
 // ZonesChanged tells the other nodes that the zones changed; each reloads them from the store.
@@ -100,37 +134,48 @@ func (c *Conn) VehicleChanged(v tracker.Vehicle) error {
 	return c.notice("vehicle", b)
 }
 
-// SubscribeChanges hands the changes made on the other nodes to h until ctx ends.
+// SubscribeChanges hands the changes made on the other nodes to h until ctx ends: every notice
+// stored since this node dialled, in order, at least once. An ordered consumer resumes after
+// the last notice it delivered when the connection comes back, so that a node cut off from
+// NATS while a zone changed still applies the change once it is back.
 func (c *Conn) SubscribeChanges(ctx context.Context, h Changes) error {
-	sub, err := c.nc.Subscribe(changePrefix+"*", func(m *nats.Msg) {
-		if m.Header.Get(nodeHeader) == c.cfg.Node {
+	oc, err := c.js.OrderedConsumer(ctx, ChangeStream, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &c.dialed,
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: change subscription: %w", err)
+	}
+	cc, err := oc.Consume(func(m jetstream.Msg) {
+		if m.Headers().Get(nodeHeader) == c.cfg.Node {
 			return
 		}
-		switch m.Subject {
+		switch m.Subject() {
 		case changePrefix + "zones":
 			h.Zones(ctx)
 		case changePrefix + "declaration":
 			var d tracker.Declaration
-			if err := json.Unmarshal(m.Data, &d); err != nil {
+			if err := json.Unmarshal(m.Data(), &d); err != nil {
 				c.log.Warn("skipping a declaration change that does not decode", "err", err)
 				return
 			}
 			h.Declaration(ctx, d)
 		case changePrefix + "vehicle":
 			var v tracker.Vehicle
-			if err := json.Unmarshal(m.Data, &v); err != nil {
+			if err := json.Unmarshal(m.Data(), &v); err != nil {
 				c.log.Warn("skipping a vehicle change that does not decode", "err", err)
 				return
 			}
 			h.Vehicle(ctx, v)
 		}
-	})
+	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		c.log.Debug("change subscription", "err", err)
+	}))
 	if err != nil {
 		return fmt.Errorf("cluster: change subscription: %w", err)
 	}
 	go func() {
 		<-ctx.Done()
-		sub.Unsubscribe()
+		cc.Stop()
 	}()
 	return nil
 }

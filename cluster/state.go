@@ -18,6 +18,11 @@ type RulesState struct {
 // Forget drops the selected vehicles' state in the rules, the pipeline and the geofence engine.
 func (s RulesState) Forget(match func(vehicleID string) bool) { s.Rules.Forget(match) }
 
+// Restore takes the selected vehicles' state from the store, as the rules do at a restart.
+func (s RulesState) Restore(ctx context.Context, match func(vehicleID string) bool) error {
+	return s.Rules.Restore(ctx, match)
+}
+
 // Seed gives the vehicles their newest stored fix.
 func (s RulesState) Seed(fixes []tracker.Fix) {
 	s.Rules.Seed(fixes)

@@ -27,6 +27,9 @@ type Store interface {
 type State interface {
 	// Forget drops the state of the vehicles match selects.
 	Forget(match func(vehicleID string) bool)
+	// Restore takes from the store the state of the vehicles match selects that their fixes do
+	// not rebuild (what a restart restores), before the replay of their recent fixes.
+	Restore(ctx context.Context, match func(vehicleID string) bool) error
 	// Seed gives vehicles their newest stored fix.
 	Seed(fixes []tracker.Fix)
 }
@@ -40,8 +43,14 @@ type TrackerConfig struct {
 	Replay tracker.Sink
 	State  State
 	Store  Store
+	// Judge judges and commits the gate reads and terminal events other nodes send for the
+	// partitions owned (Router); nil: none are answered.
+	Judge Judge
 	// Batch is how many messages are fetched, evaluated and acknowledged at once (default 256).
 	Batch int
+	// replayWait is how long a take-over's replay waits for each fetch (500 ms; tests shorten
+	// it to the point where a fetch answers nothing).
+	replayWait time.Duration
 }
 
 // Tracker owns partitions: it holds a lease on each in a JetStream bucket, renewed while it
@@ -53,7 +62,10 @@ type TrackerConfig struct {
 // (every fix up to it is stored) and deleted, which also cuts off a previous owner still
 // running; the partition's vehicles are forgotten; the fixes of the last ReplayWindow up to the
 // floor are replayed through Replay to rebuild their state; vehicles without a replayed fix
-// are seeded with their newest stored fix; then a new consumer starts after the floor. Fixes
+// have their newest stored fix replayed and are seeded with it; then a new consumer starts after the floor. Before
+// the replay, what the rules keep beyond the fixes (declarations, emergency windows, an open SOS
+// incident, the driver's card and the mismatches raised) is restored from the store as at a
+// restart (State.Restore), so that the replay continues it rather than beginning it again. Fixes
 // between the floor and the stream's end at that moment may have been stored by the previous
 // owner before it died: each such message is looked up in the store, replayed if stored and
 // processed if not. The store also refuses a fix it holds (same device and device time), so
@@ -84,6 +96,9 @@ type ownership struct {
 func NewTracker(c *Conn, cfg TrackerConfig) *Tracker {
 	if cfg.Batch == 0 {
 		cfg.Batch = 256
+	}
+	if cfg.replayWait == 0 {
+		cfg.replayWait = 500 * time.Millisecond
 	}
 	return &Tracker{c: c, cfg: cfg, owned: map[int]*ownership{}, stopping: map[int]chan struct{}{}, owns: make([]atomic.Bool, c.cfg.Partitions)}
 }
@@ -391,16 +406,16 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 	defer close(o.done)
 	log := t.c.log.With("partition", p)
 	var (
-		cons            jetstream.Consumer
-		next, uncertain uint64
-		err             error
+		to  takenOver
+		err error
 	)
 	for {
 		start := time.Now()
-		cons, next, uncertain, err = t.takeOver(ctx, p, name, latest)
+		to, err = t.takeOver(ctx, p, name, latest)
 		if err == nil {
 			t.c.m.takeoverSecs.Observe(time.Since(start).Seconds())
-			log.Info("partition taken over", "took", time.Since(start).Round(time.Millisecond), "from", next, "uncertain_until", uncertain)
+			log.Info("partition taken over", "took", time.Since(start).Round(time.Millisecond), "from", to.next, "uncertain_until", to.uncertain,
+				"replayed_vehicles", to.replayed, "seeded_vehicles", to.seeded)
 			break
 		}
 		if ctx.Err() != nil {
@@ -411,11 +426,20 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 			return
 		}
 	}
+	cons, uncertain := to.cons, to.uncertain
 	t.owns[p].Store(true)
 	o.ready.Store(true)
+	if t.cfg.Judge != nil {
+		sub, err := t.serveJudge(ctx, p)
+		if err != nil {
+			log.Warn("not answering the partition's gate reads and terminal events", "err", err)
+		} else {
+			defer sub.Unsubscribe()
+		}
+	}
 	// processed is the stream sequence of the last message stored; delivered the consumer's
 	// sequence of the last delivery, to tell a lost delivery (a gap) from a slow one.
-	processed, delivered := next-1, uint64(0)
+	processed, delivered := to.next-1, uint64(0)
 	pause := time.Duration(0)
 	restart := func(why string, err error) bool {
 		pause = min(max(2*pause, 100*time.Millisecond), 2*time.Second)
@@ -485,9 +509,17 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 	}
 }
 
-// takeOver prepares partition p: see Tracker. It returns the new consumer, the stream sequence
-// it starts at, and the last stream sequence the previous owner may have stored.
-func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tracker.Fix) (jetstream.Consumer, uint64, uint64, error) {
+// takenOver is a partition taken over: its new consumer, the stream sequence it starts at, the
+// last stream sequence the previous owner may have stored, and how many vehicles were rebuilt
+// by the replay and how many from their newest stored fix only.
+type takenOver struct {
+	cons             jetstream.Consumer
+	next, uncertain  uint64
+	replayed, seeded int
+}
+
+// takeOver prepares partition p: see Tracker.
+func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tracker.Fix) (takenOver, error) {
 	stream := t.c.stream
 	subj := fixSubject(p)
 	// The previous owners' consumers: where they got to, then gone.
@@ -500,7 +532,7 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 		}
 	}
 	if err := names.Err(); err != nil {
-		return nil, 0, 0, fmt.Errorf("listing the previous consumers: %w", err)
+		return takenOver{}, fmt.Errorf("listing the previous consumers: %w", err)
 	}
 	for _, name := range previous {
 		old, err := stream.Consumer(ctx, name)
@@ -508,7 +540,7 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 			continue
 		}
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("reading the previous consumer: %w", err)
+			return takenOver{}, fmt.Errorf("reading the previous consumer: %w", err)
 		}
 		info := old.CachedInfo()
 		floor = max(floor, info.AckFloor.Stream)
@@ -516,34 +548,43 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 			floor = max(floor, info.Config.OptStartSeq-1)
 		}
 		if err := stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return nil, 0, 0, fmt.Errorf("deleting the previous consumer: %w", err)
+			return takenOver{}, fmt.Errorf("deleting the previous consumer: %w", err)
 		}
 	}
 	inPart := func(id string) bool { return Partition(id, t.c.cfg.Partitions) == p }
 	t.cfg.State.Forget(inPart)
+	if err := t.cfg.State.Restore(ctx, inPart); err != nil {
+		return takenOver{}, fmt.Errorf("restoring the vehicles' state: %w", err)
+	}
 	var uncertain uint64
 	if m, err := stream.GetLastMsgForSubject(ctx, subj); err == nil {
 		uncertain = m.Sequence
 	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, 0, 0, fmt.Errorf("reading the partition's last message: %w", err)
+		return takenOver{}, fmt.Errorf("reading the partition's last message: %w", err)
 	}
 	next, seen, err := t.replay(ctx, subj, floor, uncertain)
 	if err != nil {
-		return nil, 0, 0, err
+		return takenOver{}, err
 	}
 	// Seeded after the replay: a vehicle seeded first would take its replayed fixes as late.
+	// A vehicle silent for longer than the window has its newest stored fix evaluated without
+	// storing, so that it is in its zones again (parked in a yard for hours, it must not enter
+	// it a second time when it moves), then seeded, should the pipeline not take that fix.
 	var seed []tracker.Fix
 	for _, f := range latest {
 		if inPart(f.VehicleID) && !seen[f.VehicleID] {
 			seed = append(seed, f)
 		}
 	}
+	if err := t.submit(ctx, t.cfg.Replay, seed); err != nil {
+		return takenOver{}, err
+	}
 	t.cfg.State.Seed(seed)
 	cons, err := t.createConsumer(ctx, p, name, next)
 	if err != nil {
-		return nil, 0, 0, err
+		return takenOver{}, err
 	}
-	return cons, next, uncertain, nil
+	return takenOver{cons: cons, next: next, uncertain: uncertain, replayed: len(seen), seeded: len(seed)}, nil
 }
 
 // createConsumer makes partition p's durable consumer, delivering from stream sequence start.
@@ -588,16 +629,22 @@ func (t *Tracker) replay(ctx context.Context, subj string, floor, uncertain uint
 	}
 	// Replayed up to here at least: every message the previous owners processed, even when they
 	// acknowledged them all (nothing uncertain), so that the vehicles' state is whole again.
-	last := max(floor, uncertain)
+	// uncertain is the partition's last message: the ack floor may lie beyond it (a filtered
+	// consumer's floor moves over other partitions' messages), where none of its messages are.
+	last := uncertain
 	from := time.Now().Add(-t.c.cfg.ReplayWindow)
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &from}
 	oc, err := t.c.stream.OrderedConsumer(ctx, cfg)
 	if err != nil {
 		return 0, nil, fmt.Errorf("replay: %w", err)
 	}
-	next, first := floor+1, true
+	// read is the newest stream sequence delivered: the replay ends once it reaches last, never
+	// on an empty fetch alone (a loaded server may answer none within the wait while messages
+	// remain, and a replay cut short would leave the vehicles without their zones).
+	next, first, read := floor+1, true, uint64(0)
+	wait := t.cfg.replayWait
 	for {
-		batch, err := oc.Fetch(1024, jetstream.FetchMaxWait(500*time.Millisecond))
+		batch, err := oc.Fetch(1024, jetstream.FetchMaxWait(wait))
 		if err != nil {
 			return 0, nil, fmt.Errorf("replay: %w", err)
 		}
@@ -613,6 +660,7 @@ func (t *Tracker) replay(ctx context.Context, subj string, floor, uncertain uint
 				return 0, nil, fmt.Errorf("replay: %w", err)
 			}
 			seq := md.Sequence.Stream
+			read = max(read, seq)
 			if first && seq > floor+1 && floor > 0 {
 				// The window starts after the floor: what lies between is older than the
 				// window and was never processed. Start at the floor instead.
@@ -651,8 +699,20 @@ func (t *Tracker) replay(ctx context.Context, subj string, floor, uncertain uint
 			first = false
 			continue
 		}
-		if done || got == 0 || next > last {
+		if done || read >= last {
 			return next, seen, nil
+		}
+		if got == 0 {
+			// Nothing came: either nothing in the window is left to read (no message of the
+			// partition for ReplayWindow) or the server is slow; its count tells which.
+			info, err := oc.Info(ctx)
+			switch {
+			case err == nil && info.NumPending == 0:
+				return next, seen, nil
+			case err != nil && (t.c.nc.IsClosed() || ctx.Err() != nil):
+				return 0, nil, fmt.Errorf("replay: %w", err)
+			}
+			wait = min(2*wait, 5*time.Second)
 		}
 	}
 }

@@ -342,9 +342,16 @@ func (s *Server) gateEvent(c *gin.Context) {
 	}
 	var ev tracker.Event
 	var alerts []tracker.Alert
-	if s.cfg.Gates != nil {
+	switch {
+	case s.cfg.GateJudge != nil:
+		var err error
+		if ev, alerts, err = s.cfg.GateJudge(c.Request.Context(), g); err != nil {
+			s.storeFail(c, err)
+			return
+		}
+	case s.cfg.Gates != nil:
 		ev, alerts = s.cfg.Gates.GateRead(c.Request.Context(), g)
-	} else {
+	default:
 		var err error
 		if ev, err = s.matchGate(c, g); err != nil {
 			s.storeFail(c, err)

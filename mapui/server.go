@@ -51,6 +51,9 @@ type Config struct {
 	Access *access.Service
 	Ingest Ingest
 	Gates  GateHandler // may be nil: gate reads are stored as events only
+	// GateJudge, when set, judges gate reads instead of Gates and may fail (in a cluster the
+	// vehicle's owner judges; tracker.ErrUnavailable when none answers: 503).
+	GateJudge func(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert, error)
 	// Weighings may be nil: readings are stored, matched to no vehicle, and raise nothing.
 	Weighings WeighingHandler
 	// EmergencyWindow is an emergency declaration's validity when it gives no valid_to (default 2 h).
@@ -293,6 +296,8 @@ func (s *Server) storeFail(c *gin.Context, err error) {
 		fail(c, http.StatusConflict, "invalid_transition", err.Error())
 	case errors.Is(err, tracker.ErrStale):
 		fail(c, http.StatusConflict, "stale", err.Error())
+	case errors.Is(err, tracker.ErrUnavailable):
+		fail(c, http.StatusServiceUnavailable, "unavailable", err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		fail(c, http.StatusServiceUnavailable, "unavailable", "request cancelled or timed out")
 	default:

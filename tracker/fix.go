@@ -279,3 +279,7 @@ var ErrNotFound = errors.New("not found")
 
 // ErrConflict is returned when an object with the same id already exists.
 var ErrConflict = errors.New("already exists")
+
+// ErrUnavailable: what would judge or store the request is not reachable now (in a cluster,
+// no tracker owns the vehicle's partition); nothing was done, try again.
+var ErrUnavailable = errors.New("unavailable")

@@ -241,9 +241,15 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	}
 	a.pipeline.Seed(latest)
 	// Alone, the gateways hand fixes to the pipeline; in a cluster to JetStream, and the
-	// tracker owning the vehicle's partition hands them to its pipeline.
+	// tracker owning the vehicle's partition hands them to its pipeline. Gate reads and the
+	// terminals' other reports are judged and committed here alone, by the owner in a cluster.
 	var sink tracker.Sink = a.pipeline
+	var events judgedSink = judgedEvents{a.rules, a.pipeline}
+	var ingest mapui.Ingest = a.pipeline
+	var gateJudge func(context.Context, tracker.GateRead) (tracker.Event, []tracker.Alert, error)
 	if a.cluster != nil {
+		router := cluster.NewRouter(a.cluster, a.rules.GateVehicle)
+		events, ingest, gateJudge = router, router, router.JudgeGate
 		sink = cluster.NewGateway(a.cluster, cfg.Now)
 		if a.hasRole(cluster.RoleTracker) {
 			a.newTracker()
@@ -285,8 +291,9 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Warnings:            func() []string { return warnings },
 		Store:               a.store,
 		Access:              a.access,
-		Ingest:              a.pipeline,
+		Ingest:              ingest,
 		Gates:               a.rules,
+		GateJudge:           gateJudge,
 		Weighings:           a.rules,
 		ScaleTolerancePct:   cfg.ScaleTolerancePct,
 		EmergencyWindow:     cfg.EmergencyWindow,
@@ -318,7 +325,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	// The TCP gateways cap the connections per address themselves; OsmAnd's HTTP server
 	// gets a capped listener.
 	if cfg.JT808Addr != "" {
-		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: sink, Events: judgedEvents{a.rules, a.pipeline}, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+		if a.jt808, err = jt808.NewServer(jt808.Config{Sink: sink, Events: events, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
@@ -327,7 +334,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		}
 	}
 	if cfg.GT06Addr != "" {
-		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: sink, Events: judgedEvents{a.rules, a.pipeline}, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, TrackerClock: cfg.Now,
+		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: sink, Events: events, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, TrackerClock: cfg.Now,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
@@ -764,6 +771,11 @@ func (ps publishers) Publish(fixes []tracker.Fix, events []tracker.Event, alerts
 	for _, p := range ps {
 		p.Publish(fixes, events, alerts)
 	}
+}
+
+// judgedSink is where the gateways send what terminals report besides positions.
+type judgedSink interface {
+	Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error
 }
 
 // judgedEvents commits what terminals report besides positions (driver identity, waybills,

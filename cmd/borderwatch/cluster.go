@@ -11,6 +11,7 @@ import (
 	"github.com/borderwatch/borderwatch/cluster"
 	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/rules"
 )
 
 // clusterRoles checks the cluster settings before anything opens: a cluster shares one
@@ -72,7 +73,15 @@ func (a *app) newTracker() {
 		Replay:   a.replay,
 		State:    cluster.RulesState{Rules: a.rules, Pipeline: a.pipeline},
 		Store:    a.store,
+		Judge:    clusterJudge{a.rules, judgedEvents{a.rules, a.pipeline}},
 	})
+}
+
+// clusterJudge judges and commits, for the vehicles of the partitions this tracker owns, the gate
+// reads and terminal reports other nodes received.
+type clusterJudge struct {
+	*rules.Engine
+	judgedEvents
 }
 
 // runCluster starts the node's part of the cluster: its announcements, its tracker, the live

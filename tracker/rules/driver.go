@@ -198,15 +198,18 @@ func (e *Engine) addZones(ctx context.Context, place map[string]any) {
 	}
 }
 
-// loadDrivers restores, after a restart, the card in each terminal's reader (the newest
-// driver identity each vehicle reported) and the mismatches already raised on the active
-// declarations ds, so that a card inserted before the restart is still judged, once.
-func (e *Engine) loadDrivers(ctx context.Context, ds []tracker.Declaration) error {
+// loadDrivers restores, after a restart or a take-over, the card in the reader of each
+// vehicle match selects (the newest driver identity it reported) and the mismatches already
+// raised on the active declarations ds, so that a card inserted before is still judged, once.
+func (e *Engine) loadDrivers(ctx context.Context, ds []tracker.Declaration, match func(vehicleID string) bool) error {
 	evs, err := e.cfg.Store.LatestEvents(ctx, tracker.EventDriverIdentity)
 	if err != nil {
 		return fmt.Errorf("rules: drivers: %w", err)
 	}
 	for _, ev := range evs {
+		if !match(ev.VehicleID) {
+			continue
+		}
 		vs := e.vehicles.Get(ev.VehicleID)
 		vs.Lock()
 		vs.driver.at, vs.driver.card = ev.Time, nil
@@ -235,7 +238,7 @@ func (e *Engine) loadDrivers(ctx context.Context, ds []tracker.Declaration) erro
 				Card string `json:"card_id"`
 			} `json:"presented_card"`
 		}
-		if json.Unmarshal(a.Evidence, &ev) != nil {
+		if !match(a.VehicleID) || json.Unmarshal(a.Evidence, &ev) != nil {
 			continue
 		}
 		vs := e.vehicles.Get(a.VehicleID)

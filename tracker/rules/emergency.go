@@ -130,7 +130,7 @@ const maxWindow = 12 * time.Hour
 
 // restoreEmergencies gives the emergency windows of the last maxWindow+heldAfter back what
 // they held before a restart, from their emergency_held events: those of active declarations
-// (opened by Load), and of windows closed since, whose review may still be due (or was raised
+// (opened by Restore), and of windows closed since, whose review may still be due (or was raised
 // already: then the review is not raised again, and later updates of what it listed stay held).
 func (e *Engine) restoreEmergencies(ctx context.Context, match func(vehicleID string) bool) error {
 	now := e.cfg.Now()
@@ -155,26 +155,6 @@ func (e *Engine) restoreEmergencies(ctx context.Context, match func(vehicleID st
 		}
 	}
 	return nil
-}
-
-// RestoreEmergencies rebuilds the emergency windows of the vehicles match selects, which
-// Forget dropped with the rest of what the rules followed (a cluster take-over): the windows of
-// their active emergency declarations, and what each window held back (restoreEmergencies).
-func (e *Engine) RestoreEmergencies(ctx context.Context, match func(vehicleID string) bool) error {
-	ds, err := e.cfg.Store.Declarations(ctx, tracker.DeclarationQuery{Status: tracker.DeclarationActive})
-	if err != nil {
-		return fmt.Errorf("rules: emergency declarations: %w", err)
-	}
-	for _, d := range ds {
-		if d.Type != tracker.DeclarationEmergency || !match(d.VehicleID) {
-			continue
-		}
-		vs := e.vehicles.Get(d.VehicleID)
-		vs.Lock()
-		vs.openEmergency(d)
-		vs.Unlock()
-	}
-	return e.restoreEmergencies(ctx, match)
 }
 
 func (e *Engine) restoreVehicleEmergencies(ctx context.Context, vehicleID string, evs []tracker.Event, now time.Time) error {

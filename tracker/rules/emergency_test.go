@@ -112,7 +112,7 @@ func TestEmergencyWindowSurvivesRestart(t *testing.T) {
 }
 
 // A cluster take-over forgets what the rules followed of a vehicle, its emergency windows with
-// it; RestoreEmergencies gives them back from the store: the detour held before the take-over
+// it; Restore gives them back from the store: the detour held before the take-over
 // is in the review, and the stop after it is held, not alerted.
 func TestEmergencyWindowRestoredAfterForget(t *testing.T) {
 	e := newEnv(t, []tracker.Vehicle{truck("e6")}, []tracker.Declaration{emergency(inbound("d-e6", "e6", "port-a"))})
@@ -121,7 +121,7 @@ func TestEmergencyWindowRestoredAfterForget(t *testing.T) {
 	forgotAt := tr.t
 	all := func(string) bool { return true }
 	e.rules.Forget(all)
-	if err := e.rules.RestoreEmergencies(e.ctx, all); err != nil {
+	if err := e.rules.Restore(e.ctx, all); err != nil {
 		t.Fatal(err)
 	}
 	tr.fixes = tr.fixes[:0]

@@ -220,27 +220,45 @@ func (e *Engine) Load(ctx context.Context) error {
 	for _, v := range vs {
 		e.VehicleChanged(ctx, v)
 	}
-	ds, err := e.cfg.Store.Declarations(ctx, tracker.DeclarationQuery{Status: tracker.DeclarationActive})
-	if err != nil {
-		return fmt.Errorf("rules: declarations: %w", err)
-	}
-	for _, d := range ds {
-		e.DeclarationChanged(ctx, d)
-	}
 	// The newest stored fix of each vehicle: after a restart a vehicle that never reports again
 	// is still missed by signal_lost, and a gap across the restart is still measured.
 	latest, err := e.cfg.Store.LatestFixes(ctx)
 	if err != nil {
 		return fmt.Errorf("rules: latest fixes: %w", err)
 	}
-	if err := e.seedSOS(ctx); err != nil {
-		return err
-	}
-	if err := e.restoreEmergencies(ctx, nil); err != nil {
+	if err := e.Restore(ctx, func(string) bool { return true }); err != nil {
 		return err
 	}
 	e.Seed(latest)
-	return e.loadDrivers(ctx, ds)
+	return nil
+}
+
+// Restore takes from the store what the rules keep of the vehicles match selects beyond what
+// their fixes rebuild: the active declarations (with their emergency windows), the open SOS
+// incident, the card in the terminal's reader and the driver mismatches already raised. Load
+// runs it for every vehicle after a restart; in a cluster, a tracker taking a partition over
+// runs it for the partition's vehicles after Forget and before replaying their recent fixes,
+// so that a take-over and a restart restore the same. A rule whose state outlives its fixes
+// restores it here.
+func (e *Engine) Restore(ctx context.Context, match func(vehicleID string) bool) error {
+	all, err := e.cfg.Store.Declarations(ctx, tracker.DeclarationQuery{Status: tracker.DeclarationActive})
+	if err != nil {
+		return fmt.Errorf("rules: declarations: %w", err)
+	}
+	var ds []tracker.Declaration
+	for _, d := range all {
+		if match(d.VehicleID) {
+			ds = append(ds, d)
+			e.DeclarationChanged(ctx, d)
+		}
+	}
+	if err := e.seedSOS(ctx, match); err != nil {
+		return err
+	}
+	if err := e.loadDrivers(ctx, ds, match); err != nil {
+		return err
+	}
+	return e.restoreEmergencies(ctx, match)
 }
 
 // Seed gives vehicles their newest stored fix (signal loss, the gap to the next fix, the

@@ -142,15 +142,15 @@ func (e *Engine) sos(ctx context.Context, vs *vstate, r sosReport) (tracker.Aler
 	return a, true
 }
 
-// seedSOS takes the vehicle's newest unresolved SOS incident from the store after a restart,
-// so that the device repeating it does not raise it again.
-func (e *Engine) seedSOS(ctx context.Context) error {
+// seedSOS takes the newest unresolved SOS incident of each vehicle match selects from the
+// store (after a restart, a take-over), so that the device repeating it does not raise it again.
+func (e *Engine) seedSOS(ctx context.Context, match func(vehicleID string) bool) error {
 	as, err := e.cfg.Store.Alerts(ctx, tracker.AlertQuery{Type: tracker.AlertSOS, From: e.cfg.Now().Add(-24 * time.Hour)})
 	if err != nil {
 		return fmt.Errorf("rules: sos alerts: %w", err)
 	}
 	for _, a := range as {
-		if a.Status == tracker.StatusResolved {
+		if a.Status == tracker.StatusResolved || !match(a.VehicleID) {
 			continue
 		}
 		vs := e.vehicles.Get(a.VehicleID)

@@ -184,6 +184,20 @@ func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.
 	return alerts
 }
 
+// GateVehicle is the vehicle a gate read names, by card and then by plate; "" if none.
+func (e *Engine) GateVehicle(g tracker.GateRead) string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	id := ""
+	if g.CardID != "" {
+		id = e.byCard[g.CardID]
+	}
+	if id == "" && g.Plate != "" {
+		id = e.byPlate[normPlate(g.Plate)]
+	}
+	return id
+}
+
 // GateRead matches a gate read to a vehicle by plate or IC card, compares it with the
 // vehicle's GPS position at the read's time and its declaration, and returns the gate_read
 // event and any gate_mismatch for the caller to commit. It implements mapui.GateHandler.
@@ -193,15 +207,7 @@ func (e *Engine) meetings(stopped []stopInfo, alerts []tracker.Alert) []tracker.
 // waits for the first fix after it (or, at the latest, GateMaxAge), and the alert, if any, is
 // raised then. Such a read returns no alerts.
 func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert) {
-	e.mu.RLock()
-	id := ""
-	if g.CardID != "" {
-		id = e.byCard[g.CardID]
-	}
-	if id == "" && g.Plate != "" {
-		id = e.byPlate[normPlate(g.Plate)]
-	}
-	e.mu.RUnlock()
+	id := e.GateVehicle(g)
 	ev := g.Event(id)
 	gate, gerr := e.cfg.Store.Zone(ctx, g.GateZoneID)
 	if gerr == nil {

@@ -1,0 +1,157 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// judgePrefix begins the subject on which the owner of a partition judges and commits gate
+// reads and the events terminals report besides positions (driver cards, alarms): the rules
+// state they are judged against (the card in the reader, the declarations' progress, the
+// pending gates) lives with the owner.
+const judgePrefix = "bw.judge."
+
+func judgeSubject(p int) string { return fmt.Sprintf("%s%d", judgePrefix, p) }
+
+// ErrNoOwner: no tracker answered for the vehicle's partition (none owns it now, or its owner
+// is too slow); nothing was judged or stored, the caller may try again.
+var ErrNoOwner = fmt.Errorf("cluster: no tracker answers for the vehicle's partition now: %w", tracker.ErrUnavailable)
+
+// Judge is what a partition's owner does with what other nodes send it: the rules' gate read
+// judgement, and the commit of events and alerts after the rules have judged them.
+type Judge interface {
+	GateRead(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert)
+	Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error
+}
+
+type judgeRequest struct {
+	// Deadline is when the sender stops waiting: a request still queued then is not judged,
+	// so that what the sender reports as not stored (and a terminal resends) is not stored.
+	Deadline time.Time         `json:"deadline"`
+	Gate     *tracker.GateRead `json:"gate,omitempty"`
+	Events   []tracker.Event   `json:"events,omitempty"`
+	Alerts   []tracker.Alert   `json:"alerts,omitempty"`
+}
+
+type judgeReply struct {
+	Event  tracker.Event   `json:"event"`
+	Alerts []tracker.Alert `json:"alerts,omitempty"`
+	Error  string          `json:"error,omitempty"`
+}
+
+// serveJudge answers partition p's judgement requests while ctx lasts (its ownership).
+func (t *Tracker) serveJudge(ctx context.Context, p int) (*nats.Subscription, error) {
+	return t.c.nc.Subscribe(judgeSubject(p), func(m *nats.Msg) {
+		var req judgeRequest
+		var rep judgeReply
+		switch err := json.Unmarshal(m.Data, &req); {
+		case err != nil:
+			rep.Error = "request does not decode: " + err.Error()
+		case !t.owns[p].Load():
+			return // not (yet, or any more) this tracker's: the caller times out or another answers
+		case !req.Deadline.IsZero() && time.Now().After(req.Deadline):
+			return // its sender gave up
+		case req.Gate != nil:
+			rep.Event, rep.Alerts = t.cfg.Judge.GateRead(ctx, *req.Gate)
+		default:
+			if err := t.cfg.Judge.Emit(ctx, req.Events, req.Alerts); err != nil {
+				rep.Error = err.Error()
+			}
+		}
+		b, _ := json.Marshal(rep)
+		if err := m.Respond(b); err != nil {
+			t.c.log.Warn("answering a judgement request", "partition", p, "err", err)
+		}
+	})
+}
+
+// Router sends gate reads, terminal events and alerts to the owner of their vehicle's partition,
+// which judges and commits them: a gateway's tracker.EventSink, the API's Ingest and its gate
+// handler on a node that does not own the vehicle.
+type Router struct {
+	c *Conn
+	// Vehicle names the vehicle a gate read is of (plate, card), "" if none: the registry is on
+	// every node.
+	Vehicle func(g tracker.GateRead) string
+	// Timeout bounds each request (default 5 s): a partition without an owner for longer is
+	// ErrNoOwner.
+	Timeout time.Duration
+}
+
+// NewRouter returns a router over c.
+func NewRouter(c *Conn, vehicle func(g tracker.GateRead) string) *Router {
+	return &Router{c: c, Vehicle: vehicle, Timeout: 5 * time.Second}
+}
+
+func (r *Router) request(ctx context.Context, vehicleID string, req judgeRequest) (judgeReply, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	req.Deadline, _ = ctx.Deadline()
+	b, err := json.Marshal(req)
+	if err != nil {
+		return judgeReply{}, err
+	}
+	m, err := r.c.nc.RequestWithContext(ctx, judgeSubject(Partition(vehicleID, r.c.cfg.Partitions)), b)
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+		return judgeReply{}, fmt.Errorf("%w (vehicle %s: %v)", ErrNoOwner, vehicleID, err)
+	}
+	if err != nil {
+		return judgeReply{}, fmt.Errorf("cluster: asking the vehicle's owner: %w", err)
+	}
+	var rep judgeReply
+	if err := json.Unmarshal(m.Data, &rep); err != nil {
+		return judgeReply{}, fmt.Errorf("cluster: the owner's answer does not decode: %w", err)
+	}
+	if rep.Error != "" {
+		return rep, fmt.Errorf("cluster: the vehicle's owner: %s", rep.Error)
+	}
+	return rep, nil
+}
+
+// JudgeGate has the owner of the vehicle the read names judge it (nothing is stored yet: Emit
+// stores the event). A read of no known vehicle is judged by the owner of partition of "".
+func (r *Router) JudgeGate(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert, error) {
+	rep, err := r.request(ctx, r.Vehicle(g), judgeRequest{Gate: &g})
+	return rep.Event, rep.Alerts, err
+}
+
+// Emit has each vehicle's owner judge and commit its events and alerts; it returns once all
+// are stored, or the first error (ErrNoOwner among them): a terminal is then not acknowledged
+// and resends.
+func (r *Router) Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error {
+	var order []string
+	byVehicle := map[string]*judgeRequest{}
+	get := func(id string) *judgeRequest {
+		req := byVehicle[id]
+		if req == nil {
+			req = &judgeRequest{}
+			byVehicle[id] = req
+			order = append(order, id)
+		}
+		return req
+	}
+	for _, ev := range events {
+		req := get(ev.VehicleID)
+		req.Events = append(req.Events, ev)
+	}
+	for _, a := range alerts {
+		req := get(a.VehicleID)
+		req.Alerts = append(req.Alerts, a)
+	}
+	for _, id := range order {
+		if _, err := r.request(ctx, id, *byVehicle[id]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StoreError is nil: the owners report their store's errors with each request.
+func (r *Router) StoreError() error { return nil }

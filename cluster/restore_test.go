@@ -1,0 +1,157 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/borderwatch/borderwatch/tracker"
+)
+
+// TestTakeOverRestoresRuleState hands a partition over after its vehicles' fixes have left the
+// replay window, so that only what a restart restores from the store carries their rules'
+// state: a vehicle mid-SOS incident, one stopped in an emergency declaration's window and one
+// whose driver mismatch was already raised. Nothing may be raised twice, and what the
+// emergency window held back must still come out in its review.
+func TestTakeOverRestoresRuleState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node NATS cluster")
+	}
+	nats, st, _ := startCluster(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	for _, d := range []tracker.Declaration{
+		{ID: "dec-em", VehicleID: "veh-em", Direction: tracker.Inbound, Type: tracker.DeclarationEmergency,
+			ValidFrom: t0.Add(-time.Hour), ValidTo: t0.Add(25 * time.Minute)},
+		{ID: "dec-dr", VehicleID: "veh-dr", Direction: tracker.Inbound, DriverCard: "DRV-OK",
+			ValidFrom: t0.Add(-time.Hour), ValidTo: t0.Add(2 * time.Hour)},
+	} {
+		if err := st.CreateDeclaration(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The replay window is shorter than the pause before the handover: the replay finds none of
+	// the vehicles' fixes.
+	short := func(c *Config, _ *TrackerConfig) { c.ReplayWindow = time.Second }
+	a := startTracker(t, nats.URLs(), "A", st, short)
+	gwConn, err := Dial(ctx, Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleGateway}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gwConn.Close()
+	waitOwned(t, gwConn, "A")
+	gw := NewGateway(gwConn, nil)
+	sent := 0
+	send := func(from, to int) {
+		for i := from; i < to; i++ {
+			at := t0.Add(time.Duration(i) * 10 * time.Second)
+			fixes := []tracker.Fix{
+				// Pressing SOS all along, parked outside every zone.
+				{VehicleID: "veh-sos", DeviceID: "dev-sos", Protocol: "jt808", Time: at, Lat: 43.40, Lon: 111.70, Valid: true, Flags: []string{tracker.FlagSOS}},
+				// Stopped on its emergency trip in the control zone, on the domestic side of the
+				// border: an unauthorized stop the
+				// window holds back.
+				{VehicleID: "veh-em", DeviceID: "dev-em", Protocol: "jt808", Time: at, Lat: 43.65, Lon: 111.95, Valid: true},
+			}
+			if err := gw.Submit(ctx, fixes); err != nil {
+				t.Fatal(err)
+			}
+			sent += len(fixes)
+		}
+	}
+	waitStored := func() {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			var n int
+			if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM fixes`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == sent {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d fixes stored, %d sent", n, sent)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	send(0, 30)
+	// The driver's card, read by the terminal at A (judged by the vehicle's owner): another
+	// driver's than the declaration names.
+	card := func(at time.Time) tracker.Event {
+		return tracker.Event{Type: tracker.EventDriverIdentity, Time: at, VehicleID: "veh-dr", Lat: 43.5, Lon: 111.8,
+			Attrs: map[string]any{"inserted": true, "card_id": "DRV-X", "device_id": "dev-dr"}}
+	}
+	out := a.rules.Event(ctx, card(t0.Add(100*time.Second)))
+	if len(out.Alerts) != 1 || out.Alerts[0].Type != tracker.AlertDriverMismatch {
+		t.Fatalf("the other driver's card raised %+v, want one driver_mismatch", out.Alerts)
+	}
+	if err := st.Commit(ctx, &tracker.Batch{Events: out.Events, Alerts: out.Alerts}); err != nil {
+		t.Fatal(err)
+	}
+	waitStored()
+	time.Sleep(2 * time.Second) // out of the replay window
+
+	a.stop()
+	b := startTracker(t, nats.URLs(), "B", st, short)
+	waitOwned(t, gwConn, "B")
+	for _, p := range []string{"veh-sos", "veh-em", "veh-dr"} {
+		for !b.tr.Owns(p) {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	send(30, 120) // 20 minutes of device time in all: the stop is long past 10 min
+	waitStored()
+	if out := b.rules.Event(ctx, card(t0.Add(300*time.Second))); len(out.Alerts) != 0 {
+		t.Errorf("the same card read again after the handover raised %+v, want nothing (its mismatch was raised before)", out.Alerts)
+	}
+	raised := map[string]int{}
+	rows, err := st.Pool().Query(ctx, `SELECT vehicle_id || ' ' || type FROM alerts`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		rows.Scan(&k)
+		raised[k]++
+	}
+	rows.Close()
+	if raised["veh-sos sos"] != 1 {
+		t.Errorf("SOS pressed all along across the handover raised %d sos alerts, want 1 (%v)", raised["veh-sos sos"], raised)
+	}
+	var enters int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE vehicle_id = 'veh-em' AND type = 'zone_enter'`).Scan(&enters); err != nil {
+		t.Fatal(err)
+	}
+	if enters != 1 {
+		t.Errorf("parked in the control zone across the handover, veh-em entered it %d times, want 1", enters)
+	}
+	if n := raised["veh-em unauthorized_stop"]; n != 0 {
+		t.Errorf("the stop in the emergency window raised %d unauthorized_stop alerts, want them held back for the review", n)
+	}
+	// The window is over (its valid_to is past): the timer raises its review, listing the stop.
+	check, err := b.rules.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reviews := 0
+	for _, al := range check.Alerts {
+		if al.Type != tracker.AlertEmergencyReview {
+			continue
+		}
+		reviews++
+		var ev struct {
+			Held []struct {
+				Type string `json:"type"`
+			} `json:"would_have_alerted"`
+		}
+		if err := json.Unmarshal(al.Evidence, &ev); err != nil || len(ev.Held) != 1 || ev.Held[0].Type != tracker.AlertUnauthorizedStop {
+			t.Errorf("emergency review holds %s, want the one unauthorized stop", al.Evidence)
+		}
+	}
+	if reviews != 1 {
+		t.Errorf("%d emergency reviews after the window, want 1", reviews)
+	}
+}
