@@ -235,7 +235,8 @@ func (e *Engine) Load(ctx context.Context) error {
 
 // Restore takes from the store what the rules keep of the vehicles match selects beyond what
 // their fixes rebuild: the active declarations (with their emergency windows), the open SOS
-// incident, the card in the terminal's reader and the driver mismatches already raised. Load
+// incident, the card in the terminal's reader, the driver mismatches already raised and what
+// open emergency windows held back (emergency_held events). Load
 // runs it for every vehicle after a restart; in a cluster, a tracker taking a partition over
 // runs it for the partition's vehicles after Forget and before replaying their recent fixes,
 // so that a take-over and a restart restore the same. A rule whose state outlives its fixes
