@@ -2,9 +2,9 @@
 // registering both, binding a terminal to a vehicle, and letting a replaced terminal register
 // again (POST /devices/{id}/reset-registration).
 import { api, getPositions, getVehicles, type Fix, type Me, type Vehicle } from './api';
-import { at, emptyRow, errorLine, field, fmtAgo, fmtKind, select, table } from './admin-text';
+import { at, emptyRow, errorLine, field, select, table } from './admin-text';
 import { h } from './dom';
-import { fmtTime } from './i18n';
+import { ago, kindName, plate as shownPlate, timeMinute } from './format';
 
 export interface Device {
   id: string;
@@ -23,7 +23,6 @@ const PROTOCOLS: Array<[string, string]> = [['jt808', 'JT/T 808'], ['gt06', 'GT0
 const protocolName = (p: string) => PROTOCOLS.find(([v]) => v === p)?.[1] ?? p;
 
 /** A vehicle as a person reads it: its plate, else its name, else (unregistered plate) its id. */
-export const vehicleLabel = (v: Vehicle | undefined, id: string): string => v?.plate || (v?.name as string | undefined) || id;
 
 export function mountRegistry(root: HTMLElement, _me: Me): () => void {
   const msg = errorLine();
@@ -35,7 +34,7 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
 
   const vid = h('input', { name: 'vehicle_id', required: true, maxlength: '64', placeholder: 'TRK-0001' });
   const plate = h('input', { name: 'plate', maxlength: '20', placeholder: '蒙B00001' });
-  const kind = select('kind', KINDS.map((k) => [k, fmtKind(k)]), 'truck');
+  const kind = select('kind', KINDS.map((k) => [k, kindName(k)]), 'truck');
   const vname = h('input', { name: 'name', maxlength: '100' });
   const vform = h('form', { class: 'admin-form', id: 'vehicle-form', onsubmit: (e: SubmitEvent) => {
     e.preventDefault();
@@ -61,7 +60,7 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
     h('div', { class: 'admin-forms' }, vform, dform)));
 
   const byId = () => new Map(vehicles.map((v) => [v.id, v]));
-  const vehicleOptions = (): Array<[string, string]> => [['', at('unbound')], ...vehicles.map((v): [string, string] => [v.id, `${vehicleLabel(v, v.id)} · ${fmtKind(v.kind)}`])];
+  const vehicleOptions = (): Array<[string, string]> => [['', at('unbound')], ...vehicles.map((v): [string, string] => [v.id, `${shownPlate(v.id, v.plate)} · ${kindName(v.kind)}`])];
 
   async function run(call: () => Promise<unknown>, done: string): Promise<void> {
     msg.clear();
@@ -86,9 +85,9 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
       const f = last.get(v.id);
       const seen = f?.received_at ?? f?.time;
       return h('tr', { 'data-id': v.id },
-        h('td', { class: 'plate' }, vehicleLabel(v, v.id)), h('td', {}, fmtKind(v.kind)),
+        h('td', { class: 'plate' }, shownPlate(v.id, v.plate)), h('td', {}, kindName(v.kind)),
         h('td', {}, d ? `${d.id} · ${protocolName(d.protocol)}` : at('unbound')),
-        h('td', { title: seen ? fmtTime(seen) : '' }, seen ? `${fmtAgo(seen)} · ${fmtTime(seen)}` : at('never')),
+        h('td', { title: seen ? timeMinute(seen) : '' }, seen ? `${ago(seen)} · ${timeMinute(seen)}` : at('never')),
         h('td', {}, d ? [d.maker, d.model].filter(Boolean).join(' ') || '—' : '—'));
     }));
     if (!vehicles.length) vt.body.append(emptyRow(5));
@@ -101,8 +100,8 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
       } }, `${at('bind')}…`);
       return h('tr', { 'data-id': d.id },
         h('td', {}, d.id), h('td', {}, protocolName(d.protocol)),
-        h('td', {}, d.vehicle_id ? vehicleLabel(vs.get(d.vehicle_id), d.vehicle_id) : at('unbound')),
-        h('td', {}, d.registered_at ? `${at('registered')} ${fmtTime(d.registered_at)}` : at('not_registered')),
+        h('td', {}, d.vehicle_id ? shownPlate(d.vehicle_id, vs.get(d.vehicle_id)?.plate) : at('unbound')),
+        h('td', {}, d.registered_at ? `${at('registered')} ${timeMinute(d.registered_at)}` : at('not_registered')),
         h('td', {}, [d.maker, d.model].filter(Boolean).join(' ') || '—'),
         h('td', { class: 'actions' }, choose,
           d.vehicle_id ? h('button', { class: 'unbind', onclick: () => run(() => putDevice(d, ''), `${at('unbind')}：${d.id}`) }, at('unbind')) : null,
@@ -117,7 +116,7 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
   async function load(): Promise<void> {
     const [vs, ds, ps] = await Promise.all([getVehicles(), api<{ devices: Device[] }>('/devices'), getPositions()]);
     if (closed) return;
-    vehicles = vs.sort((a, b) => vehicleLabel(a, a.id).localeCompare(vehicleLabel(b, b.id), 'zh'));
+    vehicles = vs.sort((a, b) => shownPlate(a.id, a.plate).localeCompare(shownPlate(b.id, b.plate), 'zh'));
     devices = (ds.devices ?? []).sort((a, b) => a.id.localeCompare(b.id));
     render(new Map(ps.map((f) => [f.vehicle_id, f])));
     root.dataset.vehicles = String(vehicles.length);

@@ -4,7 +4,8 @@
 import { api, getZones, type Me, type ZoneCollection } from './api';
 import { at, emptyRow, errorLine, field, select, table } from './admin-text';
 import { h } from './dom';
-import { fmtTime, t } from './i18n';
+import { timeMinute } from './format';
+import { t } from './i18n';
 
 interface User {
   username: string;
@@ -57,7 +58,7 @@ export function mountUsers(root: HTMLElement, me: Me): () => void {
     const unit = select('unit', unitOptions(), u.unit);
     return h('tr', { 'data-user': u.username, class: u.disabled ? 'disabled' : '' },
       h('td', {}, u.username), h('td', {}, t(`role_${u.role}`)), h('td', {}, unitName(u.unit)),
-      h('td', {}, u.disabled ? at('disabled') : at('enabled')), h('td', {}, u.totp ? '✓' : '—'), h('td', {}, fmtTime(u.created_at)),
+      h('td', {}, u.disabled ? at('disabled') : at('enabled')), h('td', {}, u.totp ? '✓' : '—'), h('td', {}, timeMinute(u.created_at)),
       h('td', { class: 'actions' },
         mayAssign ? role : null,
         mayAssign ? h('button', { class: 'role', onclick: () => run(() => put(u, { role: role.value }), `${at('change_role')}：${u.username}`) }, at('change_role')) : null,

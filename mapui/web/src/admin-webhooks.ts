@@ -3,9 +3,9 @@
 // configuration: the API has no call that adds or removes one.
 import { api, getVehicles, type Me } from './api';
 import { at, emptyRow, errorLine, select, table } from './admin-text';
-import { vehicleLabel } from './admin-registry';
 import { h } from './dom';
-import { fmtTime, t } from './i18n';
+import { plate, timeMinute } from './format';
+import { t } from './i18n';
 
 interface Delivery {
   id: string;
@@ -36,9 +36,9 @@ export function mountWebhooks(root: HTMLElement, _me: Me): () => void {
     list.body.replaceChildren(...ds.map((d) => {
       const a = d.event?.alert;
       return h('tr', { 'data-id': d.id, class: `status-${d.status}` },
-        h('td', {}, d.hook), h('td', {}, a ? `${t(a.type)} · ${fmtTime(a.time)}` : '—'), h('td', { class: 'plate' }, a ? vehicleLabel(byId.get(a.vehicle_id), a.vehicle_id) : '—'),
+        h('td', {}, d.hook), h('td', {}, a ? `${t(a.type)} · ${timeMinute(a.time)}` : '—'), h('td', { class: 'plate' }, a ? plate(a.vehicle_id, byId.get(a.vehicle_id)?.plate) : '—'),
         h('td', {}, at(`delivery_${d.status}`)), h('td', {}, String(d.attempts)),
-        h('td', {}, [d.last_code ? `HTTP ${d.last_code}` : '', d.last_error ?? ''].filter(Boolean).join(' · ') || '—'), h('td', {}, fmtTime(d.created_at)),
+        h('td', {}, [d.last_code ? `HTTP ${d.last_code}` : '', d.last_error ?? ''].filter(Boolean).join(' · ') || '—'), h('td', {}, timeMinute(d.created_at)),
         h('td', { class: 'actions' }, d.status === 'failed' ? h('button', { class: 'retry', onclick: async () => {
           msg.clear();
           try {

@@ -7,8 +7,9 @@
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
 import { api, getZones, type Me, type ZoneCollection } from './api';
-import { at, emptyRow, errorLine, field, fmtZoneKind, select, table } from './admin-text';
+import { at, emptyRow, errorLine, field, select, table } from './admin-text';
 import { h } from './dom';
+import { timeMinute, zoneKindName } from './format';
 import { fmtTime } from './i18n';
 import { createMap, empty } from './map';
 
@@ -31,7 +32,7 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
   const hint = h('p', { class: 'hint', id: 'zone-hint' });
   const zid = h('input', { name: 'zone_id', maxlength: '64', placeholder: 'yard-new-1' });
   const zname = h('input', { name: 'zone_name', maxlength: '100' });
-  const zkind = select('zone_kind', AREA_KINDS.map((k) => [k, fmtZoneKind(k)]), 'yard');
+  const zkind = select('zone_kind', AREA_KINDS.map((k) => [k, zoneKindName(k)]), 'yard');
   const count = h('span', { id: 'vertex-count' });
   const editor = h('form', { class: 'admin-form zone-editor', id: 'zone-editor', hidden: true, onsubmit: (e: SubmitEvent) => {
     e.preventDefault();
@@ -144,8 +145,8 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
 
   function renderList(): void {
     list.body.replaceChildren(...zones.features.map((f) => h('tr', { 'data-id': f.properties.id },
-      h('td', { class: 'name' }, f.properties.name || f.properties.id), h('td', {}, fmtZoneKind(f.properties.kind)),
-      h('td', {}, f.properties.updated_at ? fmtTime(f.properties.updated_at as string) : '—'),
+      h('td', { class: 'name' }, f.properties.name || f.properties.id), h('td', {}, zoneKindName(f.properties.kind)),
+      h('td', {}, f.properties.updated_at ? timeMinute(f.properties.updated_at as string) : '—'),
       h('td', { class: 'actions' }, f.geometry?.type === 'Polygon' && f.properties.kind !== 'border'
         ? h('button', { class: 'edit', onclick: () => startEditing(f) }, at('edit_vertices')) : null))));
     if (!zones.features.length) list.body.append(emptyRow(4));

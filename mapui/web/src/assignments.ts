@@ -6,13 +6,13 @@ import type { GeoJSONSource, Map as MapLibre } from 'maplibre-gl';
 import { can, getPositions, type Me } from './api';
 import { h } from './dom';
 import { haversine, type LonLat } from './geo';
-import { fmtDistance, fmtTime, t } from './i18n';
-import { firedWhere, listAssignments, Names, onNotice, photoURL, reportResult, sourceName, stepAssignment, uploadPhoto, type Assignment } from './targeting';
+import { distance, loadDirectory, timeShort } from './format';
+import { t } from './i18n';
+import { firedWhere, listAssignments, onNotice, orderPlate, zoneOrDash, photoURL, reportResult, sourceName, stepAssignment, uploadPhoto, type Assignment } from './targeting';
 
 const CATEGORIES = ['undeclared_goods', 'prohibited_items', 'misdeclared_grade_or_weight'];
 
 export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre | null): () => void {
-  const names = new Names();
   const panel = h('section', { class: 'assignments', id: 'assignments', hidden: true });
   root.prepend(panel);
   let list: Assignment[] = [];
@@ -20,7 +20,7 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
   const photos = new Map<string, string[]>(); // order → object URLs shown
 
   async function refresh(): Promise<void> {
-    await names.ready;
+    await loadDirectory().catch(() => {});
     const got = await listAssignments();
     if (closed) return;
     list = got;
@@ -50,11 +50,11 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
     if (can(me.role, 'inspect') && a.status === 'accepted') steps.push(h('button', { class: 'big primary arrive', onclick: () => run(() => stepAssignment(a.id, 'arrive')) }, t('arrive')));
     if (can(me.role, 'inspect') && (a.status === 'accepted' || a.status === 'arrived')) steps.push(reportForm(a, run));
     return h('article', { class: `assignment st-${a.status}`, 'data-assignment': a.id, 'data-order': o.id },
-      h('div', { class: 'plate' }, names.plate(o)),
+      h('div', { class: 'plate' }, orderPlate(o)),
       h('div', { class: 'what' }, `${t(`action_${o.action}`)} · ${sourceName(o.source)}`),
-      h('div', { class: 'where' }, firedWhere(o, names) || names.zone(o.port_id)),
+      h('div', { class: 'where' }, firedWhere(o) || zoneOrDash(o.port_id)),
       o.note ? h('div', { class: 'note' }, o.note) : null,
-      h('div', { class: 'state' }, `${t(`astatus_${a.status}`)} · ${t('assigned_by')} ${a.assigned_by} · ${fmtTime(a.assigned_at).slice(5, 16)}`,
+      h('div', { class: 'state' }, `${t(`astatus_${a.status}`)} · ${t('assigned_by')} ${a.assigned_by} · ${timeShort(a.assigned_at)}`,
         a.escalation ? ` · ${t(`escalated_${a.escalation}`)}` : ''),
       o.vehicle_id ? h('button', { class: 'big route', onclick: () => void route(o.vehicle_id!, msg) }, t('route')) : null,
       ...steps,
@@ -113,7 +113,7 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
     }
     if (from) m.fitBounds([[Math.min(from[0], to[0]), Math.min(from[1], to[1])], [Math.max(from[0], to[0]), Math.max(from[1], to[1])]], { padding: 80, maxZoom: 14 });
     else m.easeTo({ center: to, zoom: Math.max(m.getZoom(), 12) });
-    msg.textContent = `${t('last_position')} ${fmtTime(f.time).slice(5, 16)}${from ? ` · ${fmtDistance(haversine(from, to))}` : ''}`;
+    msg.textContent = `${t('last_position')} ${timeShort(f.time)}${from ? ` · ${distance(haversine(from, to))}` : ''}`;
   }
 
   const off = onNotice((n) => {

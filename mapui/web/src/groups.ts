@@ -4,7 +4,8 @@
 // for groups of a few vehicles, so no graph library is shipped.
 import { api, type Me } from './api';
 import { h } from './dom';
-import { fmtTime, t } from './i18n';
+import { time, timeMinute } from './format';
+import { t } from './i18n';
 
 interface Member { vehicle_id: string; plate?: string }
 interface Edge { a: string; b: string; trips: number }
@@ -23,7 +24,7 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 
 /** The China date of an instant, YYYY-MM-DD. */
 function chinaDate(ms: number): string {
-  return fmtTime(ms).slice(0, 10);
+  return timeMinute(ms).slice(0, 10);
 }
 
 /** The instant a China date starts. */
@@ -94,7 +95,7 @@ export function mountGroups(root: HTMLElement, _me: Me, params: URLSearchParams)
             h('table', { class: 'daily-table group-trips' },
               h('thead', {}, h('tr', {}, ...[t('time'), t('groups_port'), t('groups_direction'), t('groups_vehicles')].map((x) => h('th', {}, x)))),
               h('tbody', {}, ...g.trips.map((tr) => h('tr', {},
-                h('td', {}, `${fmtTime(tr.time)} ${t('cst')}`),
+                h('td', {}, time(tr.time)),
                 h('td', {}, tr.port_name || '—'),
                 h('td', {}, t(`dir_${tr.direction}`)),
                 h('td', {}, tr.vehicles.map(plate).join('、'))))))));
