@@ -67,7 +67,8 @@ test('every alert and event type the server defines has a sentence in Chinese an
     for (const type of events) {
       if (!toldEvents.has(type)) missing.push(`${lang} event ${type}: no words in evidence.ts`);
       const text = app.eventText({ type, time: '2026-12-05T00:00:00Z', vehicle_id: 'v1', inserted: true });
-      if (!text || ID.test(text) || text.includes(type)) missing.push(`${lang} event ${type}: "${text}"`);
+      if (app.t(type) === type) missing.push(`${lang} event ${type}: no name in i18n.ts`);
+      if (!text || ID.test(text) || text.startsWith(type)) missing.push(`${lang} event ${type}: "${text}"`);
     }
   }
   assert.deepEqual(missing, []);
