@@ -113,7 +113,7 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
       nextOffset = r.next_offset ?? 0;
       body.replaceChildren(...rows.map((a) => h('tr', { class: `sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => open(a) },
         h('td', { class: 'time' }, timeShort(a.time)),
-        h('td', { class: 'sev' }, t(`sev_${a.severity}`)),
+        h('td', { class: 'sev' }, severity(a.severity)),
         h('td', { class: 'type' }, t(a.type)),
         h('td', { class: 'veh' }, plate(a.vehicle_id, a.plate), h('small', {}, ` ${vehicleKind(a.vehicle_id, a.vehicle_kind)}`)),
         h('td', { class: 'port' }, portOf(a.zone_id) ? zoneName(portOf(a.zone_id)) : '—'),

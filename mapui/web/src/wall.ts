@@ -7,7 +7,7 @@ import { PortCounter } from './counters';
 import { mountDailyPanel } from './daily';
 import { h } from './dom';
 import { alertSummary } from './evidence';
-import { learnVehicle, loadDirectory, plate, setZones, timeShort } from './format';
+import { learnVehicle, loadDirectory, plate, setZones, severity, timeShort } from './format';
 import { fmtClock, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
@@ -141,7 +141,7 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
       h('li', { class: `sev-${a.severity}`, 'data-alert': String(a.id), 'data-time': String(Date.parse(a.time)), title: alertSummary(a),
         onclick: () => showAlert(alerts.byId.get(String(a.id)) ?? a) },
         h('span', { class: 'time' }, timeShort(a.time)),
-        h('span', { class: 'sev' }, t(`sev_${a.severity}`)),
+        h('span', { class: 'sev' }, severity(a.severity)),
         h('span', { class: 'type' }, t(a.type), a.late ? h('small', { class: 'late' }, ` · ${t('late')}`) : null),
         h('span', { class: 'veh' }, plate(a.vehicle_id, a.plate)));
 
