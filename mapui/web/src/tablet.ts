@@ -7,7 +7,7 @@ import { AlertStore, severityRank } from './alerts';
 import { alertAction, can, getAlerts, getPositions, getTrack, getVehicle, type Alert, type Fix, type Me, type ZoneCollection } from './api';
 import { h } from './dom';
 import { alertZoneIds, evidencePoints, evidenceView } from './evidence';
-import { distance, learnVehicle, loadDirectory, setVehicles, severity, time, timeMinute, vehicleLabel, zoneName, zoneNameOr } from './format';
+import { distance, learnVehicle, loadDirectory, plate, setVehicles, severity, time, timeMinute, vehicleLabel, zoneName, zoneNameOr } from './format';
 import { haversine, type LonLat } from './geo';
 import { fmtDriverCard, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
@@ -75,7 +75,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
 
   // A vehicle registered after the page loaded is asked for once; the list shows its plate then.
   const vehicleText = (id: string) => {
-    learnVehicle(id).then((known) => (known && !selected ? renderList() : null)).catch(() => {});
+    if (plate(id) === id) learnVehicle(id).then((known) => (known && !selected ? renderList() : null)).catch(() => {});
     return vehicleLabel(id);
   };
 
