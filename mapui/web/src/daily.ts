@@ -4,7 +4,7 @@
 // wall's small panel of today's figures.
 import { api, download, type Me } from './api';
 import { h } from './dom';
-import { fill, kindName, loadDirectory, time, timeMinute, zoneKind, zoneName } from './format';
+import { dateInput, fill, kindName, loadDirectory, readDate, time, timeMinute, zoneKind, zoneName } from './format';
 import { getLang } from './i18n';
 import { t } from './i18n';
 
@@ -115,7 +115,7 @@ function render(body: HTMLElement, r: DailyReport): void {
   const dates = r.trend_dates;
   body.replaceChildren(
     h('h1', {}, `${t('daily')} ${r.date}`),
-    h('p', { class: 'daily-note' }, `${t('daily_generated')}：${time(r.generated_at)}。${t('daily_now_note')}。`),
+    h('p', { class: 'daily-note' }, getLang() === 'zh' ? `${t('daily_generated')}：${time(r.generated_at)}。${t('daily_now_note')}。` : `${t('daily_generated')}: ${time(r.generated_at)}. ${t('daily_now_note')}.`),
     table([t('port'), t('daily_in'), t('daily_out'), t('daily_yards'), t('daily_inspections'), t('daily_hits')],
       secs.map((s) => [sectionName(s), String(s.crossings_in), String(s.crossings_out), String(s.trucks_in_yards), String(s.inspections), String(s.hits)]), 'daily-ports'),
     h('h2', {}, t('daily_alerts')),
@@ -138,7 +138,7 @@ function render(body: HTMLElement, r: DailyReport): void {
 }
 
 export function mountDaily(root: HTMLElement, _me: Me, params: URLSearchParams): () => void {
-  const date = h('input', { type: 'date', id: 'daily-date', name: 'date' });
+  const date = dateInput({ id: 'daily-date', name: 'date' });
   const status = h('span', { class: 'daily-status', id: 'daily-status' });
   const body = h('article', { class: 'daily-report', id: 'daily-report' });
   let shown = '';
@@ -163,9 +163,13 @@ export function mountDaily(root: HTMLElement, _me: Me, params: URLSearchParams):
     }, (e) => (status.textContent = `${t('failed')}: ${e.message}`));
   };
   date.addEventListener('change', () => {
-    if (!date.value) return;
-    history.replaceState(null, '', `#/daily?date=${date.value}`);
-    load(date.value);
+    const d = readDate(date.value);
+    if (!d) {
+      status.textContent = t('date_format_hint');
+      return;
+    }
+    history.replaceState(null, '', `#/daily?date=${d}`);
+    load(d);
   });
   load(params.get('date') ?? undefined);
   return () => { closed = true; };

@@ -173,6 +173,18 @@ export function timeInput(attrs: Record<string, string>, v?: number | Date): HTM
     maxlength: '16', autocomplete: 'off', value: v == null ? '' : timeMinute(v) });
 }
 
+/** A field for a China date, "2026-12-05", the same in every browser (a date input writes 12/05/2026 in English). */
+export function dateInput(attrs: Record<string, string>, v?: string): HTMLInputElement {
+  return h('input', { placeholder: 'YYYY-MM-DD', title: t('date_format_hint'), ...attrs, type: 'text', inputmode: 'numeric', size: '10',
+    maxlength: '10', autocomplete: 'off', value: v ?? '' });
+}
+
+/** A dateInput's value if it is a day of the calendar, else ''. */
+export function readDate(v: string): string {
+  const s = v.trim();
+  return /^\d{4}-\d{2}-\d{2}$/.test(s) && readTime(s) ? s : '';
+}
+
 /** Reads a timeInput's "YYYY-MM-DD HH:mm" as China time; a date alone is its first (or, for an end, last) minute; null if not a time. */
 export function readTime(v: string, end = false): Date | null {
   const s = v.trim().replace(/\s+/g, ' ');

@@ -4,7 +4,7 @@
 // for groups of a few vehicles, so no graph library is shipped.
 import { api, type Me } from './api';
 import { h } from './dom';
-import { time, timeMinute } from './format';
+import { dateInput, time, timeMinute } from './format';
 import { t } from './i18n';
 
 interface Member { vehicle_id: string; plate?: string }
@@ -62,8 +62,8 @@ function graph(g: Group, plate: (id: string) => string, replay: (id: string) => 
 
 export function mountGroups(root: HTMLElement, _me: Me, params: URLSearchParams): () => void {
   const now = Date.now();
-  const from = h('input', { type: 'date', id: 'groups-from', value: params.get('from') ?? chinaDate(now - 29 * DAY) });
-  const to = h('input', { type: 'date', id: 'groups-to', value: params.get('to') ?? chinaDate(now) });
+  const from = dateInput({ id: 'groups-from' }, params.get('from') ?? chinaDate(now - 29 * DAY));
+  const to = dateInput({ id: 'groups-to' }, params.get('to') ?? chinaDate(now));
   const status = h('span', { class: 'groups-status', id: 'groups-status' });
   const list = h('div', { class: 'groups-list', id: 'groups-list' });
   let closed = false;

@@ -139,13 +139,17 @@ function topbar(me: Me, current: string): HTMLElement {
     for (const a of links) more.before(a);
     more.hidden = true;
     more.open = false;
+    // Measured with the user's name at full width: a view moves to 更多 before the name is cut.
+    nav.classList.add('fitting');
     const overflows = () => nav.scrollWidth > nav.clientWidth + 1;
-    if (!overflows()) return;
-    more.hidden = false;
-    for (const a of links.filter((l) => !l.classList.contains('active')).reverse()) {
-      if (!overflows()) break;
-      moreItems.prepend(a);
+    if (overflows()) {
+      more.hidden = false;
+      for (const a of links.filter((l) => !l.classList.contains('active')).reverse()) {
+        if (!overflows()) break;
+        moreItems.prepend(a);
+      }
     }
+    nav.classList.remove('fitting');
   };
   requestAnimationFrame(() => fitTopbar?.());
   return nav;
