@@ -265,7 +265,7 @@ const describers: Record<string, (a: WithVehicle, ev: Obj) => Described> = {
     const scale = scaleAt(ev.scale_id, ev.zone_id);
     const diff = num(ev.difference_kg);
     return {
-      summary: fill('sum_weight', { scale, net: kg(ev.net_kg), declared: kg(ev.declared_net_kg), diff: diff != null ? signedWeight(diff) : '—', pct: pct(ev.difference_pct) }),
+      summary: fill('sum_weight', { scale: scaleWhere(ev.scale_id, ev.zone_id), net: kg(ev.net_kg), declared: kg(ev.declared_net_kg), diff: diff != null ? signedWeight(diff) : '—', pct: pct(ev.difference_pct) }),
       rows: [
         ['ev_scale', scale],
         ['ev_weighed_at', time(str(ev.time))],
@@ -308,7 +308,7 @@ const describers: Record<string, (a: WithVehicle, ev: Obj) => Described> = {
         ? fill('sum_scale_pair', { pct: pct(pair.mean_pct), n: String(num(pair.trips) ?? '') })
         : t('sum_load_changed');
     return {
-      summary: comma(fill('sum_double_weighing', { a: str(rs[0]?.scale_id), b: str(rs[1]?.scale_id), diff: diff != null ? signedWeight(diff) : '—', pct: pct(ev.difference_pct) }), cause),
+      summary: comma(fill('sum_double_weighing', { a: scaleWhere(rs[0]?.scale_id, rs[0]?.zone_id, rs[1]?.zone_id), b: scaleWhere(rs[1]?.scale_id, rs[1]?.zone_id, rs[0]?.zone_id), diff: diff != null ? signedWeight(diff) : '—', pct: pct(ev.difference_pct) }), cause),
       rows: [
         ['ev_first_weighing', reading(rs[0])],
         ['ev_second_weighing', reading(rs[1])],
@@ -371,6 +371,9 @@ const ruleNames = (x: unknown) => (Array.isArray(x) ? x.map((r) => t(String(r)))
 const kg = (x: unknown) => (num(x) != null ? weight(x as number) : '');
 const signedWeight = (x: number) => `${x > 0 ? '+' : x < 0 ? '−' : ''}${weight(Math.abs(x))}`;
 const pct = (x: unknown) => (num(x) != null ? `${(x as number) > 0 ? '+' : ''}${(x as number).toFixed(1)}%` : '');
+/** Where a weighbridge stands, for a sentence: the port's or yard's name, with the scale's number when another scale stands there too. */
+const scaleWhere = (id: unknown, zone: unknown, other?: unknown) =>
+  !str(zone) ? str(id) : str(zone) === str(other) ? `${zoneName(str(zone))} ${str(id)}` : zoneName(str(zone));
 /** A weighbridge: its number and the port or yard it stands in. */
 const scaleAt = (id: unknown, zone: unknown) => `${str(id)}${str(zone) ? paren(zoneName(str(zone))) : ''}`;
 

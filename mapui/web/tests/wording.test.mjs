@@ -84,7 +84,7 @@ test('the new alert types read from their evidence, both languages', async () =>
   };
   app.setLang('zh');
   assert.match(app.describe(cases.weight_mismatch).summary, /净重36\.2吨.*申报30\.0吨.*\+6\.2吨（\+20\.7%）/);
-  assert.match(app.describe(cases.double_weighing).summary, /S-1.*S-2.*4\.0吨.*S-2.*校准/);
+  assert.match(app.describe(cases.double_weighing).summary, /S-1.*S-2.*4\.0吨.*S-2.*校准/, 'scales without a zone named by their numbers');
   const review = app.describe(cases.emergency_review);
   assert.match(review.summary, /1项/);
   assert.match(review.rows.find(([k]) => k === 'ev_held')[1], /违规停车.*30分钟/);
