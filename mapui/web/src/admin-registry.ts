@@ -4,7 +4,7 @@
 import { api, getPositions, getVehicles, type Fix, type Me, type Vehicle } from './api';
 import { at, emptyRow, errorLine, field, select, table } from './admin-text';
 import { h } from './dom';
-import { ago, kindName, plate as shownPlate, timeMinute } from './format';
+import { colon, ago, kindName, plate as shownPlate, timeMinute } from './format';
 
 export interface Device {
   id: string;
@@ -38,7 +38,7 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
   const vname = h('input', { name: 'name', maxlength: '100' });
   const vform = h('form', { class: 'admin-form', id: 'vehicle-form', onsubmit: (e: SubmitEvent) => {
     e.preventDefault();
-    run(() => api('/vehicles', { method: 'POST', body: JSON.stringify({ id: vid.value.trim(), plate: plate.value.trim(), kind: kind.value, name: vname.value.trim() }) }), `${at('register_vehicle')}：${plate.value || vid.value}`);
+    run(() => api('/vehicles', { method: 'POST', body: JSON.stringify({ id: vid.value.trim(), plate: plate.value.trim(), kind: kind.value, name: vname.value.trim() }) }), `${at('register_vehicle')}${colon()}${plate.value || vid.value}`);
   } }, h('h3', {}, at('register_vehicle')), field(at('vehicle_id'), vid), field(at('plate'), plate), field(at('kind'), kind), field(at('vehicle_name'), vname),
   h('button', { type: 'submit', class: 'primary' }, at('save')));
 
@@ -51,7 +51,7 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
   const dform = h('form', { class: 'admin-form', id: 'device-form', onsubmit: (e: SubmitEvent) => {
     e.preventDefault();
     const d = { id: did.value.trim(), protocol: proto.value, vehicle_id: dveh.value, auth_code: auth.value.trim(), maker: maker.value.trim(), model: model.value.trim() };
-    run(() => api('/devices', { method: 'POST', body: JSON.stringify(d) }), `${at('register_device')}：${d.id}`);
+    run(() => api('/devices', { method: 'POST', body: JSON.stringify(d) }), `${at('register_device')}${colon()}${d.id}`);
   } }, h('h3', {}, at('register_device')), field(at('device_id'), did), field(at('protocol'), proto), field(at('bound_vehicle'), dveh),
   field(at('auth_code'), auth), field(at('maker'), maker), field(at('model'), model), h('button', { type: 'submit', class: 'primary' }, at('save')));
 
@@ -95,7 +95,7 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
       // The vehicle picker is made when asked for: one per row would be rows × vehicles options.
       const choose = h('button', { class: 'bind-open', onclick: () => {
         const pick = select('bind', vehicleOptions(), d.vehicle_id);
-        choose.replaceWith(pick, h('button', { class: 'bind primary', onclick: () => run(() => putDevice(d, pick.value), `${at('bind')}：${d.id}`) }, at('save')));
+        choose.replaceWith(pick, h('button', { class: 'bind primary', onclick: () => run(() => putDevice(d, pick.value), `${at('bind')}${colon()}${d.id}`) }, at('save')));
         pick.focus();
       } }, `${at('bind')}…`);
       return h('tr', { 'data-id': d.id },
@@ -104,8 +104,8 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
         h('td', {}, d.registered_at ? `${at('registered')} ${timeMinute(d.registered_at)}` : at('not_registered')),
         h('td', {}, [d.maker, d.model].filter(Boolean).join(' ') || '—'),
         h('td', { class: 'actions' }, choose,
-          d.vehicle_id ? h('button', { class: 'unbind', onclick: () => run(() => putDevice(d, ''), `${at('unbind')}：${d.id}`) }, at('unbind')) : null,
-          h('button', { class: 'reset', onclick: () => run(() => api(`/devices/${encodeURIComponent(d.id)}/reset-registration`, { method: 'POST' }), `${at('reset_registration')}：${d.id}`) }, at('reset_registration'))));
+          d.vehicle_id ? h('button', { class: 'unbind', onclick: () => run(() => putDevice(d, ''), `${at('unbind')}${colon()}${d.id}`) }, at('unbind')) : null,
+          h('button', { class: 'reset', onclick: () => run(() => api(`/devices/${encodeURIComponent(d.id)}/reset-registration`, { method: 'POST' }), `${at('reset_registration')}${colon()}${d.id}`) }, at('reset_registration'))));
     }));
     if (!devices.length) dt.body.append(emptyRow(6));
     const keep = dveh.value;

@@ -9,7 +9,7 @@ import type { GeoJSONSource } from 'maplibre-gl';
 import { api, getZones, type Me, type ZoneCollection } from './api';
 import { at, emptyRow, errorLine, field, select, table } from './admin-text';
 import { h } from './dom';
-import { timeMinute, zoneKindName } from './format';
+import { colon, timeMinute, zoneKindName } from './format';
 import { fmtTime } from './i18n';
 import { createMap, empty } from './map';
 
@@ -62,7 +62,7 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
   };
   const redraw = () => {
     (map?.getSource('edit') as GeoJSONSource | undefined)?.setData(shape());
-    count.textContent = editing ? `${at('vertices')}：${editing.ring.length}${editing.ring.length < 3 ? ` · ${at('need_3')}` : ''}` : '';
+    count.textContent = editing ? `${at('vertices')}${colon()}${editing.ring.length}${editing.ring.length < 3 ? ` · ${at('need_3')}` : ''}` : '';
     root.dataset.vertices = String(editing?.ring.length ?? 0);
   };
 

@@ -4,7 +4,7 @@
 // wall's small panel of today's figures.
 import { api, download, type Me } from './api';
 import { h } from './dom';
-import { dateInput, fill, kindName, loadDirectory, readDate, time, timeMinute, zoneKind, zoneName } from './format';
+import { colon, dateInput, fill, paren, kindName, loadDirectory, readDate, time, timeMinute, zoneKind, zoneName } from './format';
 import { getLang } from './i18n';
 import { t } from './i18n';
 
@@ -75,7 +75,7 @@ export function trendChart(values: number[], dates: string[], width = 180, heigh
     r.setAttribute('height', String(bh));
     r.setAttribute('class', i === values.length - 1 ? 'bar today' : 'bar');
     const title = document.createElementNS(SVG, 'title');
-    title.textContent = `${dates[i] ?? ''}：${v}`;
+    title.textContent = `${dates[i] ?? ''}${colon()}${v}`;
     r.append(title);
     svg.append(r);
   });
@@ -121,7 +121,7 @@ function render(body: HTMLElement, r: DailyReport): void {
     h('h2', {}, t('daily_alerts')),
     ...secs.filter((s) => s.alerts?.length).flatMap((s) => [
       h('h3', {}, sectionName(s)),
-      table([t('daily_alert_type'), t('daily_today'), t('daily_total30'), `${t('daily_trend')}（${dates[0]} – ${dates[dates.length - 1]}）`],
+      table([t('daily_alert_type'), t('daily_today'), t('daily_total30'), `${t('daily_trend')}${paren(`${dates[0]} – ${dates[dates.length - 1]}`)}`],
         (s.alerts ?? []).map((a) => [alertName(a), String(a.count), String(a.trend.reduce((x, y) => x + y, 0)), trendChart(a.trend, dates)])),
     ]),
     h('h2', {}, t('daily_top_risk')),

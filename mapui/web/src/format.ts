@@ -266,6 +266,11 @@ export function paren(s: string): string {
   return s ? (getLang() === 'zh' ? `（${s}）` : ` (${s})`) : '';
 }
 
+/** "：" in Chinese, ": " in English: a label and what it labels. */
+export function colon(): string {
+  return getLang() === 'zh' ? '：' : ': ';
+}
+
 /** Two phrases in one sentence: "…，…" / "…, …". */
 export function comma(a: string, b: string): string {
   return a && b ? `${a}${getLang() === 'zh' ? '，' : ', '}${b}` : a || b;

@@ -4,7 +4,7 @@
 // for groups of a few vehicles, so no graph library is shipped.
 import { api, type Me } from './api';
 import { h } from './dom';
-import { dateInput, time, timeMinute } from './format';
+import { colon, dateInput, time, timeMinute } from './format';
 import { t } from './i18n';
 
 interface Member { vehicle_id: string; plate?: string }
@@ -89,7 +89,7 @@ export function mountGroups(root: HTMLElement, _me: Me, params: URLSearchParams)
         const plates = new Map(g.members.map((m) => [m.vehicle_id, m.plate || m.vehicle_id]));
         const plate = (id: string) => plates.get(id) ?? id;
         return h('section', { class: 'group', 'data-group': String(i + 1) },
-          h('h2', {}, `${t('groups_group')} ${i + 1}：${g.members.map((m) => plate(m.vehicle_id)).join('、')}`),
+          h('h2', {}, `${t('groups_group')} ${i + 1}${colon()}${g.members.map((m) => plate(m.vehicle_id)).join('、')}`),
           h('div', { class: 'group-body' },
             graph(g, plate, replay),
             h('table', { class: 'daily-table group-trips' },

@@ -5,7 +5,7 @@ import type { GeoJSONSource } from 'maplibre-gl';
 import { api, ApiError, can, decodeTrack, download, getAlerts, getEvents, getVehicle, type Alert, type BwEvent, type Me, type Track } from './api';
 import { h } from './dom';
 import { eventText } from './evidence';
-import { duration, fill, kindName, knownVehicles, loadDirectory, readTime, setVehicles, severity, time, timeInput, timeMinute, zoneNameOr } from './format';
+import { duration, fill, paren, kindName, knownVehicles, loadDirectory, readTime, setVehicles, severity, time, timeInput, timeMinute, zoneNameOr } from './format';
 import { fmtSeal, fmtTime, t } from './i18n';
 import { createMap, empty } from './map';
 
@@ -273,10 +273,10 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     // Stops have their own list: the events list holds the rest, and its count is its rows'.
     const listed = marks.filter((k) => k.kind !== 'stop_start' && k.kind !== 'stop_end');
     side.replaceChildren(
-      h('h3', {}, `${t('stops')}（${stops.length}）`),
+      h('h3', {}, `${t('stops')}${paren(String(stops.length))}`),
       h('ol', { class: 'stops', id: 'stops' }, ...stops.map((s) =>
         h('li', {}, h('button', { class: 'link', onclick: () => seek(s.start) }, timeMinute(s.start)), ` ${t('duration')} ${duration(s.end - s.start)}${s.ongoing ? '+' : ''}`))),
-      h('h3', { id: 'events-head' }, `${t('events')} / ${t('alerts')}（${listed.length}）`),
+      h('h3', { id: 'events-head' }, `${t('events')} / ${t('alerts')}${paren(String(listed.length))}`),
       h('ol', { class: 'events', id: 'events' }, ...listed.map((k) =>
         h('li', { class: `ev-${k.kind}` }, h('button', { class: 'link', onclick: () => seek(k.time) }, fmtTime(k.time)), ` ${k.label}`))),
     );

@@ -7,7 +7,7 @@ import { AlertStore, severityRank } from './alerts';
 import { alertAction, can, getAlerts, getPositions, getTrack, getVehicle, type Alert, type Fix, type Me, type ZoneCollection } from './api';
 import { h } from './dom';
 import { alertZoneIds, evidencePoints, evidenceView } from './evidence';
-import { distance, learnVehicle, loadDirectory, plate, setVehicles, severity, time, timeMinute, vehicleLabel, zoneName, zoneNameOr } from './format';
+import { distance, learnVehicle, loadDirectory, paren, plate, setVehicles, severity, time, timeMinute, vehicleLabel, zoneName, zoneNameOr } from './format';
 import { haversine, type LonLat } from './geo';
 import { fmtDriverCard, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
@@ -122,7 +122,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     syncTypes();
     hereLine.className = `here-line ${here ? 'known' : 'unknown'}`;
     hereLine.textContent = here ? t('here_sorted') : t('time_sorted');
-    heading.textContent = `${t('tablet_alerts')}（${rows.length}）`;
+    heading.textContent = `${t('tablet_alerts')}${paren(String(rows.length))}`;
     listBox.replaceChildren(rows.length
       ? h('ul', { class: 'alert-list', id: 'alerts' }, ...rows.map(({ a, d }) =>
           h('li', {},
