@@ -7,7 +7,7 @@ import { PortCounter } from './counters';
 import { mountDailyPanel } from './daily';
 import { h } from './dom';
 import { alertSummary } from './evidence';
-import { learnVehicle, loadDirectory, plate, setZones, severity, timeShort } from './format';
+import { learnVehicle, loadDirectory, plate, setZones, severity, timeShort, zoneName } from './format';
 import { fmtClock, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
@@ -130,7 +130,7 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
           h('div', { class: 'state' }, h('i', { style: `background:${stateColors[s]}` }), h('b', { 'data-count': s }, String(n)), t(s))));
       const rows = counter.count(vl.fixes.values(), alerts.byId.values(), vl.fixes);
       portBody.replaceChildren(...rows.map((r) =>
-        h('tr', { 'data-port': r.id }, h('td', {}, r.name), h('td', {}, String(r.inPort)), h('td', {}, String(r.onCorridor)),
+        h('tr', { 'data-port': r.id }, h('td', {}, zoneName(r.id)), h('td', {}, String(r.inPort)), h('td', {}, String(r.onCorridor)),
           h('td', { class: r.openAlerts ? 'hot' : '' }, String(r.openAlerts)))));
     };
     vl.onFlush(renderCounts);
