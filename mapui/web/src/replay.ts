@@ -82,8 +82,8 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   const loadBtn = h('button', { id: 'load', class: 'primary', type: 'submit' }, t('load'));
   const form = h('form', { class: 'replay-controls', onsubmit: (e: Event) => { e.preventDefault(); load(); } },
     h('label', {}, t('vehicle'), vehicleIn, vehicleList),
-    h('label', {}, `${t('from')} (${t('cst')})`, fromIn),
-    h('label', {}, `${t('to')} (${t('cst')})`, toIn),
+    h('label', {}, `${t('from')}${paren(t('cst'))}`, fromIn),
+    h('label', {}, `${t('to')}${paren(t('cst'))}`, toIn),
     loadBtn);
 
   const mapEl = h('div', { class: 'map', id: 'map' });
