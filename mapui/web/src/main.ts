@@ -152,6 +152,8 @@ function topbar(me: Me, current: string): HTMLElement {
     nav.classList.remove('fitting');
   };
   requestAnimationFrame(() => fitTopbar?.());
+  // Again once the shipped font has loaded: its text is wider than the fallback's.
+  void document.fonts?.ready.then(() => fitTopbar?.());
   return nav;
 }
 
