@@ -104,6 +104,7 @@ test('the command role\'s top bar is one line at 1024×768 in both languages; th
       await page.reload();
       await login(page, 'command1', '#/daily');
       await page.waitForFunction(() => !document.querySelector('#more-menu') || document.body.dataset.view === 'daily');
+      await page.evaluate(() => document.fonts.ready);
       await page.waitForTimeout(300); // the bar is fitted on the next frame
       const bar = await page.$eval('nav.topbar', (nav) => {
         const shown = [...nav.children].filter((c) => c.getClientRects().length && !c.hidden);
@@ -116,9 +117,11 @@ test('the command role\'s top bar is one line at 1024×768 in both languages; th
           inBar: [...nav.querySelectorAll(':scope > a')].map((a) => a.getAttribute('href')),
           inMore: [...nav.querySelectorAll('#more-menu a')].map((a) => a.getAttribute('href')),
           moreShown: !nav.querySelector('#more-menu').hidden,
+          userCut: (() => { const u = nav.querySelector('#user'); return u.scrollWidth > u.clientWidth + 1; })(),
         };
       });
       assert.ok(bar.fits && bar.oneLine, `${lang}: the bar fits one line: ${JSON.stringify(bar)}`);
+      assert.ok(!bar.userCut, `${lang}: the user's name is whole: ${JSON.stringify(bar)}`);
       assert.ok(bar.height < 60, `${lang}: one line high (${bar.height}px)`);
       assert.equal(bar.inBar.length + bar.inMore.length, 8, `${lang}: all eight views offered: ${JSON.stringify(bar)}`);
       assert.ok(bar.inBar.includes('#/daily'), 'the open view stays in the bar');
