@@ -2,7 +2,7 @@
 // names, vehicle ids into plates and kinds, directions into 入境/出境, distances and durations
 // rounded, times in China time with the date. The views fill the directories (zones, vehicles)
 // once with loadDirectory(); whatever is not known yet reads as a neutral word, never an id.
-import { getVehicle, getVehicles, getZones, type Vehicle, type ZoneCollection, type ZoneProps } from './api';
+import { ApiError, getVehicle, getVehicles, getZones, type Vehicle, type ZoneCollection, type ZoneProps } from './api';
 import { h } from './dom';
 import { bboxOf, distanceToLine, haversine, inBBox, inPolygon, lines, type BBox, type LonLat } from './geo';
 import { fmtTime, fromCstInput, getLang, t } from './i18n';
@@ -44,7 +44,8 @@ export function loadDirectory(): Promise<void> {
 
 /**
  * Learns a vehicle the directory does not know yet (registered after the page loaded); true when
- * it has a plate now. Asked once per vehicle and page.
+ * it has a plate now. Asked once at a time; a vehicle the server does not know is not asked again,
+ * one it could not answer for (a busy server, a dropped connection) is, at the next call.
  */
 const asked = new Set<string>();
 export async function learnVehicle(id: string): Promise<boolean> {
@@ -53,7 +54,8 @@ export async function learnVehicle(id: string): Promise<boolean> {
   asked.add(id);
   try {
     setVehicles([await getVehicle(id)]);
-  } catch {
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 404)) asked.delete(id);
     return false; // not registered: it is known by its id
   }
   return !!vehicles.get(id)?.plate;

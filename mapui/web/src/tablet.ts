@@ -74,9 +74,10 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   }
 
   // A vehicle registered after the page loaded is asked for once; the list shows its plate then.
-  const vehicleText = (id: string) => {
-    if (plate(id) === id) learnVehicle(id).then((known) => (known && !selected ? renderList() : null)).catch(() => {});
-    return vehicleLabel(id);
+  const vehicleText = (a: Pick<Alert, 'vehicle_id'> & { plate?: string; vehicle_kind?: string }) => {
+    const id = a.vehicle_id;
+    if (!a.plate && plate(id) === id) learnVehicle(id).then((known) => (known && !selected ? renderList() : null)).catch(() => {});
+    return vehicleLabel(id, a.plate, a.vehicle_kind);
   };
 
   const statusOk = (a: Alert) => (filter.status === 'active' ? a.status === 'open' || a.status === 'acknowledged' : a.status === filter.status);
@@ -129,7 +130,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
             h('button', { class: `alert-item sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => select(String(a.id)) },
               h('span', { class: 'type' }, h('b', { class: `sev-word sev-${a.severity}` }, severity(a.severity)), ' ', t(a.type)),
               h('span', { class: 'dist' }, Number.isFinite(d) ? distance(d) : ''),
-              h('span', { class: 'veh' }, vehicleText(a.vehicle_id)),
+              h('span', { class: 'veh' }, vehicleText(a)),
               h('span', { class: 'time' }, timeMinute(a.time)),
               a.zone_id || a.status !== 'open'
                 ? h('span', { class: 'where' }, [zoneNameOr(a.zone_id), a.status !== 'open' ? t(`status_${a.status}`) : ''].filter(Boolean).join(' · '))
@@ -168,10 +169,10 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
 
     // The driver comes with the vehicle's record, fetched once per selection.
     const driver = h('dd', { id: 'driver' }, '—');
-    const vehicle = h('dd', { id: 'vehicle' }, vehicleText(a.vehicle_id));
+    const vehicle = h('dd', { id: 'vehicle' }, vehicleText(a));
     getVehicle(a.vehicle_id).then((v) => {
       setVehicles([v]);
-      vehicle.textContent = vehicleText(a.vehicle_id);
+      vehicle.textContent = vehicleText(a);
       driver.textContent = v.driver ? fmtDriverCard(v.driver) : '—';
     }).catch(() => {});
 
