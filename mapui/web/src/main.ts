@@ -152,13 +152,13 @@ function topbar(me: Me, current: string): HTMLElement {
     nav.classList.remove('fitting');
   };
   requestAnimationFrame(() => fitTopbar?.());
-  // Again once the shipped font has loaded: its text is wider than the fallback's.
-  void document.fonts?.ready.then(() => fitTopbar?.());
   return nav;
 }
 
 let fitTopbar: (() => void) | null = null;
 window.addEventListener('resize', () => fitTopbar?.());
+// Again whenever a piece of the shipped font arrives: its text is wider than the fallback's.
+document.fonts?.addEventListener('loadingdone', () => fitTopbar?.());
 
 /** An account screen (#/password, #/totp); what it does ends the session and opens a new one. */
 function renderAccount(current: Me, name: 'password' | 'totp', mount: (root: HTMLElement, me: Me, onDone: () => void) => void): void {
