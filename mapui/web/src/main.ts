@@ -141,7 +141,9 @@ function topbar(me: Me, current: string): HTMLElement {
     more.open = false;
     // Measured with the user's name at full width: a view moves to 更多 before the name is cut.
     nav.classList.add('fitting');
-    const overflows = () => nav.scrollWidth > nav.clientWidth + 1;
+    // By the last item's edge against the padding: scrollWidth leaves the end padding out.
+    const end = () => nav.getBoundingClientRect().right - parseFloat(getComputedStyle(nav).paddingRight);
+    const overflows = () => (nav.lastElementChild?.getBoundingClientRect().right ?? 0) > end() + 0.5;
     if (overflows()) {
       more.hidden = false;
       for (const a of links.filter((l) => !l.classList.contains('active')).reverse()) {
