@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/tidwall/rtree"
@@ -257,14 +258,15 @@ func (sc *scratch) groups(x *index) []group {
 
 // Observe reports the move against every zone it touches and every held zone.
 func (x *index) Observe(ctx context.Context, m *Move) error {
-	sc, _ := m.Scratch.(*scratch)
-	if sc == nil {
-		sc = &scratch{}
-		m.Scratch = sc
-	}
+	sc := scratches.Get().(*scratch)
 	x.observe(sc, m, nil)
+	scratches.Put(sc)
 	return nil
 }
+
+// scratches recycles the embedded engine's search buffers: they hold nothing from one move to
+// the next, so a vehicle need not keep its own.
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
 
 // observe is Observe with the zones narrowed by keep (nil keeps all): a backend that learns
 // the candidate zones elsewhere computes the crossings here all the same. A zone keep rejects

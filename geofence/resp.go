@@ -186,6 +186,9 @@ type respCall struct {
 	done    chan struct{}
 }
 
+// posted stands in the queue for a command whose reply nobody waits for: the reader drops it.
+var posted = &respCall{want: 1}
+
 // respLink is one TCP connection.
 type respLink struct {
 	c       net.Conn
@@ -193,6 +196,9 @@ type respLink struct {
 	w       *bufio.Writer
 	waiting atomic.Int32 // writers waiting for wmu: the last one flushes
 	pending chan *respCall
+	// flushes asks the flusher to flush what posts left in w: a vehicle's SETs, posted one
+	// per fix of a read, then go out together instead of one write each.
+	flushes chan struct{}
 	dead    chan struct{}
 	once    sync.Once
 	err     error // why it died; set before dead is closed
@@ -211,10 +217,30 @@ func dialRESP(ctx context.Context, addr string) (*respLink, error) {
 		c:       c,
 		w:       bufio.NewWriterSize(c, 64<<10),
 		pending: make(chan *respCall, 4096),
+		flushes: make(chan struct{}, 1),
 		dead:    make(chan struct{}),
 	}
 	go l.read(bufio.NewReaderSize(c, 64<<10))
+	go l.flusher()
 	return l, nil
+}
+
+// flusher flushes posts once asked: by then the poster may have added more.
+func (l *respLink) flusher() {
+	for {
+		select {
+		case <-l.flushes:
+		case <-l.dead:
+			return
+		}
+		l.wmu.Lock()
+		if l.w.Buffered() > 0 {
+			if err := l.w.Flush(); err != nil {
+				l.fail(err)
+			}
+		}
+		l.wmu.Unlock()
+	}
 }
 
 func (l *respLink) fail(err error) {
@@ -235,17 +261,27 @@ func (l *respLink) read(r *bufio.Reader) {
 			l.drain()
 			return
 		}
-		for len(call.replies) < call.want {
+		for range call.want {
 			v, err := readRESP(r)
 			if err != nil {
-				call.err = fmt.Errorf("tile38: connection lost: %w", err)
-				close(call.done)
-				l.fail(call.err)
+				err = fmt.Errorf("tile38: connection lost: %w", err)
+				call.finish(err)
+				l.fail(err)
 				l.drain()
 				return
 			}
-			call.replies = append(call.replies, v)
+			if call != posted {
+				call.replies = append(call.replies, v)
+			}
 		}
+		call.finish(nil)
+	}
+}
+
+// finish ends a call with err; the replies of posted are dropped, and nobody waits for them.
+func (call *respCall) finish(err error) {
+	if call != posted {
+		call.err = err
 		close(call.done)
 	}
 }
@@ -255,17 +291,20 @@ func (l *respLink) drain() {
 	for {
 		select {
 		case call := <-l.pending:
-			call.err = l.err
-			close(call.done)
+			call.finish(l.err)
 		default:
 			return
 		}
 	}
 }
 
-// send writes a batch of want commands already encoded in cmds and returns its call.
-func (l *respLink) send(cmds []byte, want int) (*respCall, error) {
-	call := &respCall{want: want, replies: make([]respValue, 0, want), done: make(chan struct{})}
+// send writes a batch of want commands already encoded in cmds and returns its call. A post
+// (one command, its reply dropped) is left for the flusher rather than flushed at once.
+func (l *respLink) send(cmds []byte, want int, post bool) (*respCall, error) {
+	call := posted
+	if !post {
+		call = &respCall{want: want, replies: make([]respValue, 0, want), done: make(chan struct{})}
+	}
 	l.waiting.Add(1)
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
@@ -286,10 +325,16 @@ func (l *respLink) send(cmds []byte, want int) (*respCall, error) {
 	case <-l.dead:
 		return nil, l.err
 	}
-	if last || l.w.Buffered() > 32<<10 {
+	switch {
+	case l.w.Buffered() > 32<<10 || last && !post:
 		if err := l.w.Flush(); err != nil {
 			l.fail(err)
 			return nil, err
+		}
+	case last:
+		select {
+		case l.flushes <- struct{}{}:
+		default: // asked already
 		}
 	}
 	return call, nil
@@ -358,7 +403,7 @@ func (c *respClient) do(ctx context.Context, cmds []byte, want int) ([]respValue
 		if err != nil {
 			return nil, err
 		}
-		call, err := l.send(cmds, want)
+		call, err := l.send(cmds, want, false)
 		if err == nil {
 			var rs []respValue
 			if rs, err = call.wait(ctx); err == nil {
@@ -383,7 +428,7 @@ func (c *respClient) post(ctx context.Context, cmd []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = l.send(cmd, 1)
+	_, err = l.send(cmd, 1, true)
 	return err
 }
 
@@ -410,7 +455,7 @@ func (c *respClient) close() {
 // do sends a batch on this link alone and waits; for onConnect, which runs before the link
 // is handed out.
 func (l *respLink) do(ctx context.Context, cmds []byte, want int) ([]respValue, error) {
-	call, err := l.send(cmds, want)
+	call, err := l.send(cmds, want, false)
 	if err != nil {
 		return nil, err
 	}

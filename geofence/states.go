@@ -34,8 +34,14 @@ type vehicle struct {
 	last   Position
 	seen   bool
 	states []zoneState
-	move   Move
+	// scratch is the observer's Move.Scratch, kept across the vehicle's moves; the rest of a
+	// Move is only needed during an Update and comes from moves, not from every vehicle.
+	scratch any
 }
+
+// moves recycles the Moves of Updates: their slices grow to what the busiest moves need, once
+// per process instead of once per vehicle.
+var moves = sync.Pool{New: func() any { return new(Move) }}
 
 // zoneState is a vehicle's standing with one zone; it exists while the vehicle is inside or
 // a crossing is pending.
@@ -136,7 +142,7 @@ func (s *States) prepare(vehicleID string, fn func(last Position, seen bool, scr
 	v := s.vehicle(vehicleID)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	fn(v.last, v.seen, &v.move.Scratch)
+	fn(v.last, v.seen, &v.scratch)
 }
 
 // Update moves the vehicle to p, asks o what the move shows and returns the events, in time
@@ -149,17 +155,22 @@ func (s *States) Update(ctx context.Context, o Observer, p Position) ([]Event, e
 		return nil, fmt.Errorf("%w: vehicle %s at %s, last %s", ErrOutOfOrder, p.VehicleID,
 			p.Time.Format(time.RFC3339), v.last.Time.Format(time.RFC3339))
 	}
-	m := &v.move
-	m.From, m.To = p, p
+	m := moves.Get().(*Move)
+	defer func() {
+		clear(m.Obs)
+		*m = Move{Held: m.Held[:0], Obs: m.Obs[:0], Cross: m.Cross[:0]}
+		moves.Put(m)
+	}()
+	m.From, m.To, m.Scratch = p, p, v.scratch
 	if v.seen {
 		m.From = v.last
 	}
-	m.Held = m.Held[:0]
 	for i := range v.states {
 		m.Held = append(m.Held, v.states[i].zoneID)
 	}
-	m.Obs, m.Cross = m.Obs[:0], m.Cross[:0]
-	if err := o.Observe(ctx, m); err != nil {
+	err := o.Observe(ctx, m)
+	v.scratch = m.Scratch
+	if err != nil {
 		return nil, err
 	}
 	var evs []Event

@@ -568,7 +568,7 @@ func (t *Tile38) Forget(vehicleID string) {
 	t.states.Forget(vehicleID)
 	t.last.del(vehicleID)
 	if l, err := t.client.get(context.Background()); err == nil {
-		l.send(appendCmd(nil, "DEL", t.vehiclesKey(), vehicleID), 1)
+		l.send(appendCmd(nil, "DEL", t.vehiclesKey(), vehicleID), 1, true)
 	}
 }
 
@@ -657,7 +657,7 @@ func (t *Tile38) subscribeOnce() error {
 	t.sub.mu.Unlock()
 	// A subscribed connection answers with an unbounded stream: the reader takes one message
 	// per queued call, so one call is queued per message until the link dies.
-	call, err := l.send(appendCmd(nil, "PSUBSCRIBE", t.fencePrefix()+"*"), 1)
+	call, err := l.send(appendCmd(nil, "PSUBSCRIBE", t.fencePrefix()+"*"), 1, false)
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func (z Zone) problems() []string {
 	}
 	gtype := z.Geometry.GeoJSONType()
 	switch z.Kind {
-	case KindPort, KindControlZone, KindYard, KindServiceArea, KindRestricted:
+	case KindPort, KindControlZone, KindYard, KindServiceArea, KindRestricted, KindMine:
 		if gtype != "Polygon" && gtype != "MultiPolygon" {
 			add("a %s zone needs a Polygon or MultiPolygon, not a %s", z.Kind, gtype)
 		}
@@ -144,6 +144,11 @@ func (z Zone) problems() []string {
 		}
 	default:
 		add("unknown kind %q", z.Kind)
+	}
+	if z.Kind == KindMine {
+		if g, _ := z.Properties["grade"].(string); strings.TrimSpace(g) == "" || len(g) > 100 {
+			add("a mine needs a grade property: a string of 1 to 100 bytes")
+		}
 	}
 	if p := coordProblem(z.Geometry); p != "" {
 		add("%s", p)

@@ -120,6 +120,10 @@ func TestValidate(t *testing.T) {
 		{"latitude out of range", geofence.Zone{ID: "a", Kind: geofence.KindBorder, Geometry: orb.LineString{{111, 95}, {111, 44}}}, "out of range"},
 		{"point", geofence.Zone{ID: "a", Kind: geofence.KindYard, Geometry: orb.Point{111, 44}}, "Polygon or MultiPolygon"},
 		{"huge", geofence.Zone{ID: "a", Kind: geofence.KindControlZone, Geometry: orb.Polygon{huge}}, "more than the 100000 allowed"},
+		{"mine", geofence.Zone{ID: "a", Kind: geofence.KindMine, Geometry: square, Properties: map[string]any{"grade": "A"}}, ""},
+		{"mine without grade", geofence.Zone{ID: "a", Kind: geofence.KindMine, Geometry: square}, "grade property"},
+		{"mine with a numeric grade", geofence.Zone{ID: "a", Kind: geofence.KindMine, Geometry: square, Properties: map[string]any{"grade": 1.0}}, "grade property"},
+		{"mine line", geofence.Zone{ID: "a", Kind: geofence.KindMine, Geometry: orb.LineString{{111, 44}, {112, 44}}, Properties: map[string]any{"grade": "A"}}, "Polygon or MultiPolygon"},
 		{"blank id", geofence.Zone{ID: " ", Kind: geofence.KindYard, Geometry: square}, "empty id"},
 		{"polygons overlap", geofence.Zone{ID: "a", Kind: geofence.KindYard, Geometry: orb.MultiPolygon{square, {{{111.95, 43.65}, {112.1, 43.65}, {112.1, 43.8}, {111.95, 43.65}}}}}, "intersect"},
 	} {

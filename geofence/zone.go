@@ -34,6 +34,9 @@ const (
 	KindRestricted  Kind = "restricted"
 	KindCorridor    Kind = "corridor"
 	KindBorder      Kind = "border"
+	// KindMine is a mine abroad where trucks load; its property "grade" is the grade of what
+	// it yields (e.g. coal A, coal B), compared with the grade a declaration names.
+	KindMine Kind = "mine"
 )
 
 // Zone is one geofence. Polygons and MultiPolygons for areas; a LineString for the border

@@ -80,6 +80,9 @@ type alertAnswer struct {
 	tracker.Alert
 	Plate       string `json:"plate,omitempty"`
 	VehicleKind string `json:"vehicle_kind,omitempty"`
+	// Inspections are the orders raised on the alert with their results and photos (the
+	// alert's detail only; each photo at /alerts/{id}/photos/{sha256}).
+	Inspections []targeting.Inspection `json:"inspections,omitempty"`
 }
 
 // listAlerts answers the alerts newest first, filtered by vehicle, plate (any part of it),
@@ -217,25 +220,20 @@ func alertID(c *gin.Context) (int64, bool) {
 }
 
 func (s *Server) getAlert(c *gin.Context) {
-	id, ok := alertID(c)
+	a, ok := s.alertInView(c)
 	if !ok {
-		return
-	}
-	area, ok := s.scope(c)
-	if !ok {
-		return
-	}
-	a, err := s.cfg.Store.Alert(c.Request.Context(), id)
-	if err == nil && !area.seesAlert(&a) {
-		err = tracker.ErrNotFound
-	}
-	if err != nil {
-		s.storeFail(c, err)
 		return
 	}
 	out := alertAnswer{Alert: a}
 	if v, err := s.cfg.Store.Vehicle(c.Request.Context(), a.VehicleID); err == nil {
 		out.Plate, out.VehicleKind = v.Plate, v.Kind
+	}
+	if s.cfg.Targets != nil {
+		var err error
+		if out.Inspections, err = s.cfg.Targets.AlertInspections(c.Request.Context(), a); err != nil {
+			s.storeFail(c, err)
+			return
+		}
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -255,6 +253,21 @@ func (s *Server) alertInArea(ctx context.Context, area *unitArea, id int64) erro
 
 func (s *Server) alertStatus(status string) gin.HandlerFunc {
 	action := map[string]string{tracker.StatusAcknowledged: "alert.ack", tracker.StatusResolved: "alert.resolve"}[status]
+	return s.alertChange(action, func(ctx context.Context, id int64, user, note string, at time.Time) (tracker.Alert, error) {
+		return s.cfg.Store.SetAlertStatus(ctx, id, status, user, note, at)
+	})
+}
+
+// confirmAlert records an officer's word that the alert was an offence: resolved if it is not
+// yet, and counted for the vehicle (and a later vehicle with its plate or driver card) as a
+// repeat offender. Once per alert: again is a 409.
+func (s *Server) confirmAlert(c *gin.Context) {
+	s.alertChange("alert.confirm", s.cfg.Store.ConfirmAlert)(c)
+}
+
+// alertChange handles a change of an alert's lifecycle by change, with an optional note,
+// audited as action.
+func (s *Server) alertChange(action string, change func(ctx context.Context, id int64, user, note string, at time.Time) (tracker.Alert, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, ok := alertID(c)
 		if !ok {
@@ -278,7 +291,7 @@ func (s *Server) alertStatus(status string) gin.HandlerFunc {
 		var a tracker.Alert
 		err := s.alertInArea(c.Request.Context(), area, id)
 		if err == nil {
-			a, err = s.cfg.Store.SetAlertStatus(c.Request.Context(), id, status, se.Username, strings.TrimSpace(req.Note), time.Now().UTC())
+			a, err = change(c.Request.Context(), id, se.Username, strings.TrimSpace(req.Note), time.Now().UTC())
 		}
 		if err != nil {
 			result := "error"

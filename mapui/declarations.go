@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -44,6 +45,8 @@ func (s *Server) checkDeclaration(c *gin.Context, d *tracker.Declaration) string
 		return "seal_id must be 1–64 letters, digits, '_', '-', '.', ':'"
 	case len(d.Cargo) > 500 || len(d.Grade) > 100:
 		return "cargo must be at most 500 bytes, grade at most 100"
+	case strings.ContainsFunc(d.Grade, unicode.IsControl):
+		return "grade must be one line of text: it is compared with the mines' grades (grade_origin)"
 	}
 	if _, err := s.cfg.Store.Vehicle(c.Request.Context(), d.VehicleID); err != nil {
 		return "vehicle_id " + d.VehicleID + " is not a registered vehicle"
@@ -72,7 +75,7 @@ func (s *Server) createDeclaration(c *gin.Context) {
 		return
 	}
 	d.Type = cmp.Or(d.Type, tracker.DeclarationNormal)
-	d.DriverCard, d.SealID = strings.TrimSpace(d.DriverCard), strings.TrimSpace(d.SealID)
+	d.DriverCard, d.SealID, d.Grade = strings.TrimSpace(d.DriverCard), strings.TrimSpace(d.SealID), strings.TrimSpace(d.Grade)
 	if d.Type == tracker.DeclarationEmergency {
 		// Made in a hurry on a tablet: the window may be left to the server.
 		d.ValidFrom = cmp.Or(d.ValidFrom, s.cfg.Now().UTC())

@@ -25,7 +25,7 @@ func TestDeclarationFields(t *testing.T) {
 	if got.Type != tracker.DeclarationNormal || got.DeclaredNetKg != nil || got.DriverCard != "" {
 		t.Errorf("declaration without the added fields = %+v, want type normal, no net weight, no driver", got)
 	}
-	full := decl("d-full", map[string]any{"type": "emergency", "valid_to": "2026-01-01T02:00:00Z", "cargo": "药品", "grade": "A", "declared_net_kg": 0,
+	full := decl("d-full", map[string]any{"type": "emergency", "valid_to": "2026-01-01T02:00:00Z", "cargo": "药品", "grade": " A ", "declared_net_kg": 0,
 		"driver_card": " 152101198001011234 ", "seal_id": "7012345678"})
 	a.req("POST", "/api/v1/declarations", a.tokens[access.RoleCommand], full, 201, &got)
 	for _, path := range []string{"/api/v1/declarations/d-full", ""} {
@@ -43,7 +43,7 @@ func TestDeclarationFields(t *testing.T) {
 		}
 		if got.Type != tracker.DeclarationEmergency || got.Cargo != "药品" || got.Grade != "A" || got.DeclaredNetKg == nil ||
 			*got.DeclaredNetKg != 0 || got.DriverCard != "152101198001011234" || got.SealID != "7012345678" {
-			t.Errorf("%s: %+v, want the added fields as sent (driver card trimmed)", path, got)
+			t.Errorf("%s: %+v, want the added fields as sent (driver card and grade trimmed)", path, got)
 		}
 	}
 	for _, extra := range []map[string]any{
@@ -53,6 +53,9 @@ func TestDeclarationFields(t *testing.T) {
 		{"declared_net_kg": "20t"},
 		{"driver_card": "0123456789012345678901234567890123456789X"},
 		{"seal_id": "seal 1; DROP TABLE"},
+		{"grade": "A\nB"},
+		{"grade": "A\u0000"},
+		{"grade": 1},
 	} {
 		a.do("POST", "/api/v1/declarations", access.RoleAdmin, decl("d-bad", extra), 400)
 	}

@@ -15,6 +15,7 @@ import (
 const (
 	// maxGroupCrossings bounds the crossings a groups request reads.
 	maxGroupCrossings = 200000
+	maxGroupMeetings  = 50000
 	maxGroupPeriod    = 92 * 24 * time.Hour
 )
 
@@ -30,10 +31,11 @@ type groupTrip struct {
 }
 
 type groupOut struct {
-	ID      string        `json:"id"`
-	Members []groupMember `json:"members"`
-	Edges   []gangs.Edge  `json:"edges"`
-	Trips   []groupTrip   `json:"trips"`
+	ID       string          `json:"id"`
+	Members  []groupMember   `json:"members"`
+	Edges    []gangs.Edge    `json:"edges"`
+	Trips    []groupTrip     `json:"trips"`
+	Meetings []gangs.Meeting `json:"meetings"`
 }
 
 // groups lists the co-travel groups of the period (from, to: RFC 3339; default the 30 days to
@@ -50,11 +52,16 @@ func (s *Server) groups(c *gin.Context) {
 		s.storeFail(c, err)
 		return
 	}
+	meetings, err := s.cfg.Store.Alerts(ctx, tracker.AlertQuery{Type: tracker.AlertMeeting, From: from, To: to, Limit: maxGroupMeetings})
+	if err != nil {
+		s.storeFail(c, err)
+		return
+	}
 	by, ok := s.actor(c)
 	if !ok {
 		return
 	}
-	found := gangs.Find(events, to, gangs.Config{Window: to.Sub(from)})
+	found := gangs.Find(events, meetings, to, gangs.Config{Window: to.Sub(from)})
 	// A port's users see the groups that crossed at their port.
 	if by.Unit != tracker.UnitDistrict {
 		found = slices.DeleteFunc(found, func(g gangs.Group) bool {
@@ -77,7 +84,7 @@ func (s *Server) groups(c *gin.Context) {
 	}
 	out := make([]groupOut, len(found))
 	for i, g := range found {
-		o := groupOut{ID: g.ID, Edges: g.Edges, Members: make([]groupMember, len(g.Members)), Trips: make([]groupTrip, len(g.Trips))}
+		o := groupOut{ID: g.ID, Edges: g.Edges, Meetings: g.Meetings, Members: make([]groupMember, len(g.Members)), Trips: make([]groupTrip, len(g.Trips))}
 		for j, id := range g.Members {
 			o.Members[j] = groupMember{VehicleID: id, Plate: vehicles[id].Plate, Kind: vehicles[id].Kind}
 		}
@@ -86,5 +93,5 @@ func (s *Server) groups(c *gin.Context) {
 		}
 		out[i] = o
 	}
-	c.JSON(http.StatusOK, gin.H{"from": from.UTC(), "to": to.UTC(), "groups": out, "truncated": len(events) == maxGroupCrossings})
+	c.JSON(http.StatusOK, gin.H{"from": from.UTC(), "to": to.UTC(), "groups": out, "truncated": len(events) == maxGroupCrossings || len(meetings) == maxGroupMeetings})
 }

@@ -186,7 +186,13 @@ func (h *Hub) deliver(p published) {
 			continue
 		}
 		for _, c := range clients {
-			if c.area == nil || (n.PortID != "" && c.area.zones[n.PortID]) || (n.User != "" && n.User == c.session.Username) {
+			mine := n.User != "" && n.User == c.session.Username
+			if mine && n.Kind == targeting.NoticeAssigned && n.Order != nil && c.area != nil {
+				// A patrol sent outside its area hears of that alert and follows that vehicle from now
+				// on; only this goroutine reads and writes a client's area once it is registered.
+				c.area.sentTo(n.Order, false)
+			}
+			if c.area == nil || (n.PortID != "" && c.area.zones[n.PortID]) || mine {
 				c.queueAlert(msg)
 			}
 		}

@@ -28,6 +28,9 @@ type riskTarget struct {
 	Crossings7d int              `json:"crossings_7d"`
 	Reasons     []string         `json:"reasons"`
 	Group       *risk.Membership `json:"group,omitempty"`
+	// GradeOrigin: the mine the truck loaded at yields another grade than declared.
+	GradeOrigin *risk.GradeOrigin `json:"grade_origin,omitempty"`
+	Ants        *risk.Ants        `json:"ants,omitempty"`
 }
 
 // risk lists the day's inspection targets, with each vehicle's plate and kind.
@@ -45,7 +48,7 @@ func (s *Server) risk(c *gin.Context) {
 	targets := s.cfg.Risk.Ranking(now, limit)
 	out := make([]riskTarget, len(targets))
 	for i, t := range targets {
-		out[i] = riskTarget{VehicleID: t.VehicleID, Score: t.Score, Alerts: t.Alerts, Crossings7d: t.Crossings, Reasons: t.Reasons, Group: t.Group}
+		out[i] = riskTarget{VehicleID: t.VehicleID, Score: t.Score, Alerts: t.Alerts, Crossings7d: t.Crossings, Reasons: t.Reasons, Group: t.Group, GradeOrigin: t.GradeOrigin, Ants: t.Ants}
 		if v, err := s.cfg.Store.Vehicle(c.Request.Context(), t.VehicleID); err == nil {
 			out[i].Plate, out[i].Kind = v.Plate, v.Kind
 		}

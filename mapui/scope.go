@@ -30,6 +30,24 @@ var unitScoped = map[string]bool{access.RoleCommand: true, access.RolePatrol: tr
 type unitArea struct {
 	zones  map[string]bool // the port's zones: an alert or event in one is in the area
 	shapes []areaShape
+	// alerts are those of the orders the user was sent to, wherever they are; vehicles the
+	// vehicles of those not yet reported, to find them. Nothing else of their place is shown.
+	alerts   map[int64]bool
+	vehicles map[string]bool
+}
+
+// sentTo adds an order the user was sent to; done: its inspection is reported (the alert stays
+// readable, the vehicle is no longer followed).
+func (a *unitArea) sentTo(o *tracker.TargetOrder, done bool) {
+	if a.alerts == nil {
+		a.alerts, a.vehicles = map[int64]bool{}, map[string]bool{}
+	}
+	if o.AlertID != 0 {
+		a.alerts[o.AlertID] = true
+	}
+	if o.VehicleID != "" && !done && o.Status != tracker.TargetClosed {
+		a.vehicles[o.VehicleID] = true
+	}
 }
 
 type areaShape struct {
@@ -83,13 +101,14 @@ func (a *unitArea) contains(lat, lon float64) bool {
 }
 
 // seesFix reports whether the area shows f.
-func (a *unitArea) seesFix(f *tracker.Fix) bool { return a.contains(f.Lat, f.Lon) }
+func (a *unitArea) seesFix(f *tracker.Fix) bool {
+	return a == nil || a.vehicles[f.VehicleID] || a.contains(f.Lat, f.Lon)
+}
 
-// seesAlert reports whether the area shows al: where it happened or the zone it names. Alerts
-// assigned to the user will count too once alerts can be assigned (issue #18): the check
-// belongs here, with the user's name.
+// seesAlert reports whether the area shows al: where it happened, the zone it names, or an
+// alert the user was sent to.
 func (a *unitArea) seesAlert(al *tracker.Alert) bool {
-	return a == nil || (al.ZoneID != nil && a.zones[*al.ZoneID]) || a.contains(al.Lat, al.Lon)
+	return a == nil || a.alerts[al.ID] || (al.ZoneID != nil && a.zones[*al.ZoneID]) || a.contains(al.Lat, al.Lon)
 }
 
 // seesEvent reports whether the area shows ev, as seesAlert.
@@ -186,6 +205,15 @@ func (s *Server) areaOf(ctx context.Context, se tracker.Session) (*unitArea, err
 	a := newUnitArea(zones, u.Unit, s.cfg.UnitBufferM)
 	if len(a.shapes) == 0 {
 		s.log.Warn("user's unit is no port zone: they see nothing", "user", u.Username, "unit", u.Unit)
+	}
+	if se.Role == access.RolePatrol && s.cfg.Targets != nil {
+		sent, err := s.cfg.Targets.AssignedTo(ctx, u.Username)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range sent {
+			a.sentTo(&v.Order, v.Status == tracker.AssignmentReported)
+		}
 	}
 	return a, nil
 }

@@ -44,3 +44,26 @@ func TestUnitArea(t *testing.T) {
 		t.Error("Erenhot does not see an alert in its control zone without a position")
 	}
 }
+
+// TestUnitAreaSentTo: an Erenhot area sent to a Ceke order sees that order's alert and vehicle,
+// not another alert or vehicle at Ceke; once reported, the alert still and the vehicle no more.
+func TestUnitAreaSentTo(t *testing.T) {
+	const lat, lon = 42.56, 101.30 // in port-ceke
+	sees := func(a *unitArea) (alert, other, vehicle, otherVehicle bool) {
+		return a.seesAlert(&tracker.Alert{ID: 7, Lat: lat, Lon: lon}), a.seesAlert(&tracker.Alert{ID: 8, Lat: lat, Lon: lon}),
+			a.seesFix(&tracker.Fix{VehicleID: "CEK", Lat: lat, Lon: lon}), a.seesFix(&tracker.Fix{VehicleID: "CEK2", Lat: lat, Lon: lon})
+	}
+	a := newUnitArea(district.Zones(), "port-erenhot", defaultUnitBufferM)
+	if al, other, v, ov := sees(a); al || other || v || ov {
+		t.Fatalf("Erenhot's area before any assignment sees Ceke: alert %v, other %v, vehicle %v, other vehicle %v", al, other, v, ov)
+	}
+	a.sentTo(&tracker.TargetOrder{AlertID: 7, VehicleID: "CEK", Status: tracker.TargetFired}, false)
+	if al, other, v, ov := sees(a); !al || other || !v || ov {
+		t.Errorf("sent to alert 7 of CEK: alert %v, other %v, vehicle %v, other vehicle %v", al, other, v, ov)
+	}
+	b := newUnitArea(district.Zones(), "port-erenhot", defaultUnitBufferM)
+	b.sentTo(&tracker.TargetOrder{AlertID: 7, VehicleID: "CEK", Status: tracker.TargetClosed}, true)
+	if al, _, v, _ := sees(b); !al || v {
+		t.Errorf("reported: alert %v (want true), vehicle %v (want false)", al, v)
+	}
+}

@@ -99,6 +99,8 @@ type Config struct {
 	LiveRecheck time.Duration
 	// Cluster reports the cluster (GET /api/v1/cluster); nil when the server runs alone.
 	Cluster func(ctx context.Context) (any, error)
+	// Webhooks are the settings of /webhooks/receivers (receivers added from the screens).
+	Webhooks WebhookSettings
 }
 
 // Server is the HTTP side of BorderWatch.
@@ -198,8 +200,11 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.GET("/events", s.requirePerm(access.PermView), s.events)
 	a.GET("/alerts", s.requirePerm(access.PermView), s.listAlerts)
 	a.GET("/alerts/:id", s.requirePerm(access.PermView), s.getAlert)
+	a.GET("/alerts/:id/photos/:sha", s.requirePerm(access.PermView), s.alertPhoto)
+	a.GET("/alerts/:id/evidence", s.requirePerm(access.PermExport), s.alertEvidence)
 	a.POST("/alerts/:id/ack", s.requirePerm(access.PermHandleAlerts), s.alertStatus(tracker.StatusAcknowledged))
 	a.POST("/alerts/:id/resolve", s.requirePerm(access.PermHandleAlerts), s.alertStatus(tracker.StatusResolved))
+	a.POST("/alerts/:id/confirm", s.requirePerm(access.PermHandleAlerts), s.confirmAlert)
 	a.GET("/declarations", s.requirePerm(access.PermView), s.listDeclarations)
 	a.POST("/declarations", s.requirePerm(access.PermDeclarations), s.createDeclaration)
 	a.GET("/declarations/:id", s.requirePerm(access.PermView), s.getDeclaration)
@@ -223,6 +228,10 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 	a.GET("/audit/verify", s.requirePerm(access.PermAudit), s.auditVerify)
 	a.GET("/webhooks/deliveries", s.requirePerm(access.PermWebhooks), s.listDeliveries)
 	a.POST("/webhooks/deliveries/:id/retry", s.requirePerm(access.PermWebhooks), s.retryDelivery)
+	a.GET("/webhooks/receivers", s.requirePerm(access.PermWebhooks), s.listReceivers)
+	a.POST("/webhooks/receivers", s.requirePerm(access.PermWebhooks), s.createReceiver)
+	a.PATCH("/webhooks/receivers/:name", s.requirePerm(access.PermWebhooks), s.setReceiverEnabled)
+	a.DELETE("/webhooks/receivers/:name", s.requirePerm(access.PermWebhooks), s.deleteReceiver)
 
 	if cfg.Targets != nil {
 		a.POST("/targets", s.requirePerm(access.PermTarget), s.issueTarget)
@@ -232,6 +241,8 @@ func NewServer(cfg Config, reg prometheus.Registerer) *Server {
 		a.POST("/targets/:id/photos", s.requirePerm(access.PermInspect), s.addPhoto)
 		a.GET("/targets/:id/photos/:sha", s.requirePerm(access.PermView), s.getPhoto)
 		a.POST("/targets/:id/result", s.requirePerm(access.PermInspect), s.reportTarget)
+		a.POST("/targets/:id/takeover", s.requirePerm(access.PermTarget), s.takeOverTarget)
+		a.GET("/patrols", s.requirePerm(access.PermDispatch), s.listPatrols)
 		a.POST("/assignments", s.requirePerm(access.PermDispatch), s.assign)
 		a.GET("/assignments", s.requirePerm(access.PermView), s.listAssignments)
 		a.POST("/assignments/:id/accept", s.requirePerm(access.PermInspect), s.assignmentStep((*targeting.Service).Accept, "assignment.accept"))

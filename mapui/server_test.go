@@ -158,7 +158,9 @@ func TestRoleMatrix(t *testing.T) {
 		{"DELETE", "/api/v1/zones/yard-none", nil, []string{access.RoleAdmin}},
 		{"GET", "/api/v1/events", nil, all},
 		{"GET", "/api/v1/alerts", nil, all},
+		{"GET", "/api/v1/alerts/1/evidence", nil, []string{access.RoleAdmin, access.RoleInvestigator}},
 		{"POST", "/api/v1/alerts/1/ack", nil, []string{access.RoleAdmin, access.RoleCommand, access.RolePatrol}},
+		{"POST", "/api/v1/alerts/1/confirm", nil, []string{access.RoleAdmin, access.RoleCommand, access.RolePatrol}},
 		{"GET", "/api/v1/declarations", nil, all},
 		{"POST", "/api/v1/declarations", map[string]string{"id": "d"}, []string{access.RoleAdmin, access.RoleCommand}},
 		{"POST", "/api/v1/gate-events", map[string]string{"gate_zone_id": "port-erenhot", "plate": "X", "direction": "in"}, []string{access.RoleAdmin, access.RoleCommand}},
@@ -321,6 +323,45 @@ func TestAlertLifecycleAndAudit(t *testing.T) {
 	a.req("GET", "/api/v1/audit/verify", a.tokens[access.RoleAuditor], nil, 200, &v)
 	if !v.OK || v.Records != len(audit.Records)+1 { // the read of the audit is recorded after it
 		t.Errorf("verify = %+v with %d records and the read", v, len(audit.Records))
+	}
+}
+
+// TestAlertConfirm: an officer confirms an alert as an offence: resolved with the note, once
+// (again: 409, nothing changed), audited; bad ids and unknown alerts are refused.
+func TestAlertConfirm(t *testing.T) {
+	a := newAPI(t)
+	b := &tracker.Batch{Alerts: []tracker.Alert{{Type: tracker.AlertMeeting, Severity: tracker.SeverityWarning, VehicleID: "v1",
+		Time: time.Now().UTC(), DedupKey: "meeting:test", Evidence: json.RawMessage(`{}`)}}}
+	if err := a.store.Commit(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/v1/alerts/" + itoa(b.Alerts[0].ID)
+	var got tracker.Alert
+	a.req("POST", path+"/confirm", a.tokens[access.RolePatrol], map[string]string{"note": "goods handed over"}, 200, &got)
+	if got.Status != tracker.StatusResolved || got.ResolvedBy != "patrol1" || got.Note != tracker.ConfirmedNote("goods handed over") {
+		t.Errorf("after confirm: %+v", got)
+	}
+	a.do("POST", path+"/confirm", access.RoleCommand, map[string]string{"note": "twice"}, 409)
+	a.do("POST", "/api/v1/alerts/x/confirm", access.RolePatrol, nil, 400)
+	a.do("POST", "/api/v1/alerts/999999/confirm", access.RolePatrol, nil, 404)
+	a.do("POST", path+"/confirm", access.RolePatrol, map[string]string{"note": strings.Repeat("x", 4001)}, 400)
+	cs, err := a.store.Confirmations(context.Background(), time.Time{})
+	if err != nil || len(cs) != 1 || cs[0].By != "patrol1" || cs[0].Note != "goods handed over" {
+		t.Errorf("confirmations %+v, %v: want one, by patrol1", cs, err)
+	}
+	var audit struct{ Records []tracker.AuditRecord }
+	a.req("GET", "/api/v1/audit", a.tokens[access.RoleAuditor], nil, 200, &audit)
+	var confirms, refused int
+	for _, r := range audit.Records {
+		if r.Action == "alert.confirm" {
+			confirms++
+			if r.Result == "refused" {
+				refused++
+			}
+		}
+	}
+	if confirms != 3 || refused != 2 { // the confirmation, the second and the unknown alert
+		t.Errorf("audit: %d alert.confirm records, %d refused; want 3 and 2", confirms, refused)
 	}
 }
 

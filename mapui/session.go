@@ -241,7 +241,7 @@ func (s *Server) me(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"username": se.Username, "role": se.Role, "permissions": access.Permissions(se.Role), "expires_at": se.ExpiresAt.Format(time.RFC3339),
-		"must_change": se.MustChange, "totp": u.TOTPConfirmed, "totp_enrolment_required": se.TOTPEnrol})
+		"must_change": se.MustChange, "totp": u.TOTPConfirmed, "totp_enrolment_required": se.TOTPEnrol, "unit": u.Unit})
 }
 
 // record writes an action of the signed-in user to the audit log, with the client's address.

@@ -47,6 +47,8 @@ type Store interface {
 	Alert(ctx context.Context, id int64) (tracker.Alert, error)
 	Alerts(ctx context.Context, q tracker.AlertQuery) ([]tracker.Alert, error)
 	SetAlertStatus(ctx context.Context, id int64, status, user, note string, at time.Time) (tracker.Alert, error)
+	// ConfirmAlert records an alert as an offence, once (POST /alerts/:id/confirm).
+	ConfirmAlert(ctx context.Context, id int64, user, note string, at time.Time) (tracker.Alert, error)
 
 	// AddWeighing and Weighings keep the weighbridge readings.
 	AddWeighing(ctx context.Context, w tracker.Weighing) (int64, error)
@@ -55,6 +57,12 @@ type Store interface {
 	// Deliveries and RetryDelivery serve the webhook outbox's screens.
 	Deliveries(ctx context.Context, q tracker.DeliveryQuery) ([]tracker.Delivery, error)
 	RetryDelivery(ctx context.Context, id string, now time.Time) error
+	// CreateWebhook, Webhooks, SetWebhookEnabled and DeleteWebhook keep the webhook
+	// receivers added from the screens.
+	CreateWebhook(ctx context.Context, r tracker.WebhookReceiver) error
+	Webhooks(ctx context.Context) ([]tracker.WebhookReceiver, error)
+	SetWebhookEnabled(ctx context.Context, name string, enabled bool, at time.Time) (tracker.WebhookReceiver, error)
+	DeleteWebhook(ctx context.Context, name string) error
 
 	// CrossingCounts, AlertCounts and Targets serve the daily report (tracker/daily).
 	CrossingCounts(ctx context.Context, from, to time.Time) ([]tracker.DayCount, error)

@@ -126,7 +126,8 @@ func (s *Server) getTarget(c *gin.Context) {
 	if !ok {
 		return
 	}
-	o, err := s.cfg.Targets.Order(c.Request.Context(), by, c.Param("id"))
+	// A patrol the district sent to another port's order reads it too.
+	o, err := s.cfg.Targets.OrderSentTo(c.Request.Context(), by, c.Param("id"))
 	if err != nil {
 		s.storeFail(c, err)
 		return

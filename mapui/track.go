@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -233,7 +234,7 @@ func sealState(attrs map[string]any) string {
 
 type exporter struct {
 	ext, mime string
-	write     func(w http.ResponseWriter, v tracker.Vehicle, fixes []tracker.Fix) error
+	write     func(w io.Writer, v tracker.Vehicle, fixes []tracker.Fix) error
 }
 
 var exporters = map[string]exporter{
@@ -245,7 +246,7 @@ var exporters = map[string]exporter{
 
 // writeGeoJSON writes the track as a LineString of the valid fixes plus one Point per fix with
 // its properties, so evidence keeps every fix, valid or not.
-func writeGeoJSON(w http.ResponseWriter, v tracker.Vehicle, fixes []tracker.Fix) error {
+func writeGeoJSON(w io.Writer, v tracker.Vehicle, fixes []tracker.Fix) error {
 	type feature struct {
 		Type       string         `json:"type"`
 		Geometry   any            `json:"geometry"`
@@ -272,7 +273,7 @@ func writeGeoJSON(w http.ResponseWriter, v tracker.Vehicle, fixes []tracker.Fix)
 	return json.NewEncoder(w).Encode(map[string]any{"type": "FeatureCollection", "features": feats})
 }
 
-func writeGPX(w http.ResponseWriter, v tracker.Vehicle, fixes []tracker.Fix) error {
+func writeGPX(w io.Writer, v tracker.Vehicle, fixes []tracker.Fix) error {
 	type trkpt struct {
 		Lat   float64 `xml:"lat,attr"`
 		Lon   float64 `xml:"lon,attr"`
@@ -305,7 +306,7 @@ func writeGPX(w http.ResponseWriter, v tracker.Vehicle, fixes []tracker.Fix) err
 	return enc.Encode(g)
 }
 
-func writeKML(w http.ResponseWriter, v tracker.Vehicle, fixes []tracker.Fix) error {
+func writeKML(w io.Writer, v tracker.Vehicle, fixes []tracker.Fix) error {
 	var b strings.Builder
 	b.WriteString(xml.Header)
 	b.WriteString(`<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2"><Document><name>`)
@@ -336,7 +337,7 @@ var csvHeader = []string{"车牌", "车辆编号", "终端编号", "定位时间
 // byte order mark: without one Excel reads the file as the local ANSI code page and the
 // Chinese header and plates turn to mojibake. Its text cells come from devices and
 // registrations, so each goes through spreadsheetText; the numbers and times are the server's own.
-func writeCSV(w http.ResponseWriter, v tracker.Vehicle, fixes []tracker.Fix) error {
+func writeCSV(w io.Writer, v tracker.Vehicle, fixes []tracker.Fix) error {
 	if _, err := w.Write([]byte("\uFEFF")); err != nil {
 		return err
 	}

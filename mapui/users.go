@@ -16,6 +16,8 @@ type userRequest struct {
 	Role     string `json:"role"`
 	Disabled *bool  `json:"disabled"`
 	Unit     string `json:"unit"`
+	// DeviceID links a patrol to the device their tablet reports under; "" unlinks, absent keeps.
+	DeviceID *string `json:"device_id"`
 }
 
 // accessFail answers a refusal of access's rules with 400, a change the role may not make
@@ -47,10 +49,13 @@ func (s *Server) listUsers(c *gin.Context) {
 
 func (s *Server) createUser(c *gin.Context) {
 	var req userRequest
-	if !bindJSON(c, &req) || !s.checkUnit(c, req.Unit) {
+	if !bindJSON(c, &req) || !s.checkUnit(c, req.Unit) || !s.checkDevice(c, req.DeviceID) {
 		return
 	}
 	nu := access.NewUser{Username: req.Username, Password: req.Password, Role: req.Role, Unit: req.Unit}
+	if req.DeviceID != nil {
+		nu.DeviceID = *req.DeviceID
+	}
 	if req.Disabled != nil {
 		nu.Disabled = *req.Disabled
 	}
@@ -64,11 +69,11 @@ func (s *Server) createUser(c *gin.Context) {
 
 func (s *Server) updateUser(c *gin.Context) {
 	var req userRequest
-	if !bindJSON(c, &req) || !s.checkUnit(c, req.Unit) {
+	if !bindJSON(c, &req) || !s.checkUnit(c, req.Unit) || !s.checkDevice(c, req.DeviceID) {
 		return
 	}
 	u, err := s.cfg.Access.UpdateUser(c.Request.Context(), actor(c), c.Param("name"),
-		access.UserChange{Role: req.Role, Password: req.Password, Disabled: req.Disabled, Unit: req.Unit})
+		access.UserChange{Role: req.Role, Password: req.Password, Disabled: req.Disabled, Unit: req.Unit, DeviceID: req.DeviceID})
 	if err != nil {
 		s.accessFail(c, err)
 		return

@@ -25,6 +25,10 @@ type Inspection struct {
 	Top          int           // vehicles targeted each time; default 10
 	FindSmuggler float64       // default 0.8
 	FindInnocent float64       // default 0.03
+	// Intercept orders the patrol out at once (intercept now) instead of inspecting the vehicle
+	// at its next crossing: every order is inspected within Every, not only those whose vehicle
+	// crosses again.
+	Intercept bool
 }
 
 // SmugglingTypes are the planted anomalies that mean the truck carries what it should not.
@@ -101,18 +105,23 @@ type order struct {
 	VehicleID string `json:"vehicle_id"`
 }
 
-// target issues orders for the top of the risk ranking not targeted in the last three days,
-// on their newest open alert where they have one.
+// target issues orders for the Top vehicles highest in the risk ranking that were not targeted
+// in the last three days, on their newest open alert where they have one.
 func (in *inspector) target(ctx context.Context, now time.Time) error {
 	var ranking struct {
 		Targets []struct {
 			VehicleID string `json:"vehicle_id"`
 		} `json:"targets"`
 	}
-	if err := in.command.do(ctx, http.MethodGet, fmt.Sprintf("/risk?limit=%d", in.Top), nil, &ranking); err != nil {
+	// Those targeted already are passed over: the ranking is read as far down as they reach.
+	if err := in.command.do(ctx, http.MethodGet, fmt.Sprintf("/risk?limit=%d", min(in.Top+len(in.targeted), 200)), nil, &ranking); err != nil {
 		return err
 	}
+	issued := 0
 	for _, t := range ranking.Targets {
+		if issued == in.Top {
+			break
+		}
 		if last, ok := in.targeted[t.VehicleID]; ok && now.Sub(last) < 72*time.Hour {
 			continue
 		}
@@ -125,7 +134,11 @@ func (in *inspector) target(ctx context.Context, now time.Time) error {
 		if err := in.command.do(ctx, http.MethodGet, "/alerts?"+q.Encode(), nil, &open); err != nil {
 			return err
 		}
-		req := map[string]any{"vehicle_id": t.VehicleID, "reason": "risk", "action": "inspect_next_crossing"}
+		action := "inspect_next_crossing"
+		if in.Intercept {
+			action = "intercept_now"
+		}
+		req := map[string]any{"vehicle_id": t.VehicleID, "reason": "risk", "action": action}
 		if len(open.Alerts) > 0 {
 			req["reason"], req["alert_id"] = "alert", open.Alerts[0].ID
 		}
@@ -134,6 +147,7 @@ func (in *inspector) target(ctx context.Context, now time.Time) error {
 		}
 		in.targeted[t.VehicleID] = now
 		in.issued++
+		issued++
 	}
 	return nil
 }
@@ -161,6 +175,9 @@ func (in *inspector) inspect(ctx context.Context) error {
 		if in.rng.Float64() < p {
 			res["found"], res["category"] = true, "undeclared_goods"
 		}
+		if err := in.dispatch(ctx, o.ID); err != nil {
+			return err
+		}
 		if err := in.patrol.do(ctx, http.MethodPost, "/targets/"+o.ID+"/result", res, nil); err != nil {
 			var se *statusError
 			if errors.As(err, &se) && se.status == http.StatusConflict {
@@ -169,6 +186,29 @@ func (in *inspector) inspect(ctx context.Context) error {
 			return err
 		}
 		in.reported++
+	}
+	return nil
+}
+
+// dispatch sends the patrol to a fired order as command would, and the patrol accepts and
+// arrives, so that the assignments and their times have data. An order sent already (a
+// rerun against the same server) is left as it is.
+func (in *inspector) dispatch(ctx context.Context, orderID string) error {
+	var a struct {
+		ID string `json:"id"`
+	}
+	err := in.command.do(ctx, http.MethodPost, "/assignments", map[string]string{"order_id": orderID, "user": "sim-patrol"}, &a)
+	var se *statusError
+	if errors.As(err, &se) && se.status < http.StatusInternalServerError {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, step := range []string{"accept", "arrive"} {
+		if err := in.patrol.do(ctx, http.MethodPost, "/assignments/"+a.ID+"/"+step, nil, nil); err != nil {
+			return err
+		}
 	}
 	return nil
 }

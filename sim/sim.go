@@ -48,6 +48,9 @@ type Config struct {
 	StateFile string
 	// Inspect, when set (and APIURL), plays the targeting loop: orders, inspections, results.
 	Inspect *Inspection
+	// History, when set (and APIURL), plants the month before Start beside the run; Run
+	// returns once it is planted, even after Duration.
+	History *History
 }
 
 // Sim is a configured simulation.
@@ -151,6 +154,7 @@ func (s *Sim) Truth() Truth { return s.w.truth.snapshot() }
 // drives the fleets until ctx ends or Duration has passed. It returns nil at the end of
 // Duration or ctx.
 func (s *Sim) Run(ctx context.Context) error {
+	parent := ctx // the history's: planted whole, whatever Duration says
 	if s.cfg.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Duration)
@@ -223,6 +227,18 @@ func (s *Sim) Run(ctx context.Context) error {
 			defer wg.Done()
 			insp.run(ctx, c)
 			s.cfg.Logger.Info("simulated inspections", "orders_issued", insp.issued, "results_reported", insp.reported)
+		}()
+	}
+	if s.cfg.History != nil && s.resume == nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.runHistory(parent); err != nil {
+				select {
+				case errc <- err:
+				default:
+				}
+			}
 		}()
 	}
 	for _, v := range vs {

@@ -32,6 +32,17 @@ type Truth struct {
 	Start      time.Time   `json:"start"`
 	Until      time.Time   `json:"until,omitzero"`
 	Injections []Injection `json:"injections"`
+	// Patterns of weeks, planted by a History: co-travel groups, resident cars moving goods
+	// like ants, and the vehicles that must show neither.
+	Groups   []PlantedGroup `json:"groups,omitempty"`
+	Ants     []string       `json:"ants,omitempty"`
+	Controls []string       `json:"controls,omitempty"`
+}
+
+// PlantedGroup is a co-travel group a History planted.
+type PlantedGroup struct {
+	Members []string `json:"members"`
+	Note    string   `json:"note,omitempty"`
 }
 
 // LoadTruth reads a truth file.
@@ -130,6 +141,17 @@ type ScoreRow struct {
 	Precision float64 `json:"precision"`
 }
 
+// rates sets Recall and Precision from the counts; 1 where nothing was to be found or raised.
+func (r *ScoreRow) rates() {
+	r.Recall, r.Precision = 1, 1
+	if r.Injected > 0 {
+		r.Recall = float64(r.Detected) / float64(r.Injected)
+	}
+	if r.Alerts > 0 {
+		r.Precision = float64(r.Correct) / float64(r.Alerts)
+	}
+}
+
 // ScoreSlack widens every injection's window when matching alerts: rules fire after their
 // limits and fixes arrive up to a report interval late.
 const ScoreSlack = 15 * time.Minute
@@ -183,13 +205,7 @@ func Score(truth *Truth, alerts []tracker.Alert) []ScoreRow {
 	}
 	out := make([]ScoreRow, 0, len(rows))
 	for _, r := range rows {
-		r.Recall, r.Precision = 1, 1
-		if r.Injected > 0 {
-			r.Recall = float64(r.Detected) / float64(r.Injected)
-		}
-		if r.Alerts > 0 {
-			r.Precision = float64(r.Correct) / float64(r.Alerts)
-		}
+		r.rates()
 		out = append(out, *r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })

@@ -3,6 +3,7 @@ package tracker
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -106,4 +107,24 @@ type Alert struct {
 	ResolvedBy    string          `json:"resolved_by,omitempty"`
 	ResolvedAt    *time.Time      `json:"resolved_at,omitempty"`
 	Note          string          `json:"note,omitempty"`
+}
+
+// Confirmation is an officer's word that an alert was an offence (POST /alerts/:id/confirm):
+// the alert is resolved with it, and the vehicle counts as a repeat offender (tracker/risk).
+type Confirmation struct {
+	AlertID   int64     `json:"alert_id"`
+	VehicleID string    `json:"vehicle_id"`
+	Plate     string    `json:"plate"` // the vehicle's plate when confirmed: a later vehicle with it inherits
+	Type      string    `json:"type"`  // the alert's
+	By        string    `json:"by"`
+	At        time.Time `json:"at"`
+	Note      string    `json:"note,omitempty"`
+}
+
+// ConfirmedNote is what a confirmation appends to its alert's note.
+func ConfirmedNote(note string) string {
+	if note = strings.TrimSpace(note); note != "" {
+		return "confirmed as an offence: " + note
+	}
+	return "confirmed as an offence"
 }

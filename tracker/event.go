@@ -26,6 +26,10 @@ const (
 	// short 0x95). Lat and Lon are 0. Attrs: flags ([]string, FlagSOS among them for an SOS),
 	// alarm_code, device_id, protocol, and the serving cell (mcc, mnc, lac, cell_id) when sent.
 	EventDeviceAlarm = "device_alarm"
+	// EventEmergencyHeld: an alert an emergency window held back instead of raising (or its
+	// update), kept so that a restart in the window still reviews it. Attrs: declaration_id,
+	// alert (the alert as its JSON object).
+	EventEmergencyHeld = "emergency_held"
 )
 
 // Event is something a vehicle did: entered or left a zone, crossed the border, stopped.

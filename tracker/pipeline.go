@@ -64,11 +64,14 @@ type Committer interface {
 // flight, by which resends are recognised. The zero value is ready; an Evaluator's vehicles
 // embed it, and its lock guards all of theirs.
 type VehicleState struct {
-	mu       sync.Mutex
-	last     Fix  // newest fix by device time
-	hasLast  bool // last is set
-	lastGood Fix  // newest valid fix not flagged as a jump: the reference for jumps
-	hasGood  bool
+	mu      sync.Mutex
+	hasLast bool // last is set
+	hasGood bool // good is set
+	// last is the newest fix by device time: what a resend of it is judged against once it is
+	// no longer in flight; good the newest valid fix not flagged as a jump, the reference for
+	// jumps. Only what those need is kept: a vehicle holds them as long as it exists.
+	last lastFix
+	good position
 	// The fixes evaluated and not known to be acknowledged, by (device, time), with what they
 	// reported and the submission carrying them: a resend is answered from here. Entries go
 	// once durable and acknowledged, or owedWindow older than last. The newest is in newest
@@ -80,6 +83,29 @@ type VehicleState struct {
 	keys      map[fixKey]sent
 	sweepAt   int
 }
+
+// lastFix is what a vehicle keeps of its newest fix.
+type lastFix struct {
+	key fixKey
+	r   report
+}
+
+// position is a device time (Unix nanoseconds) and where the vehicle was.
+type position struct {
+	t        int64
+	lat, lon float64
+}
+
+// keep makes f the vehicle's newest fix, and its newest good one if it is valid and no jump.
+func (s *VehicleState) keep(f *Fix) {
+	s.last, s.hasLast = lastFix{fixKey{f.DeviceID, f.Time.UnixNano()}, reportOf(f)}, true
+	if f.Valid && !f.HasFlag(FlagJump) {
+		s.good, s.hasGood = position{f.Time.UnixNano(), f.Lat, f.Lon}, true
+	}
+}
+
+// before reports whether f is older than the vehicle's newest fix.
+func (s *VehicleState) before(f *Fix) bool { return s.hasLast && f.Time.UnixNano() < s.last.key.t }
 
 // lookup returns what is held of the reports of k.
 func (st *VehicleState) lookup(k fixKey) (sent, bool) {
@@ -137,7 +163,7 @@ func (s *sent) add(r report, pd *pending) {
 
 // Reset forgets the vehicle's fixes, the vehicle locked: another process took them over.
 func (s *VehicleState) Reset() {
-	s.last, s.hasLast, s.lastGood, s.hasGood = Fix{}, false, Fix{}, false
+	s.last, s.hasLast, s.good, s.hasGood = lastFix{}, false, position{}, false
 	s.newestKey, s.newest, s.hasNewest = fixKey{}, sent{}, false
 	s.keys, s.sweepAt = nil, 0
 }
@@ -314,11 +340,8 @@ func (p *Pipeline) Seed(fixes []Fix) {
 	for _, f := range fixes {
 		st, _ := p.vehicle(f.VehicleID)
 		st.Lock()
-		if !st.hasLast || f.Time.After(st.last.Time) {
-			st.last, st.hasLast = f, true
-			if f.Valid && !f.HasFlag(FlagJump) {
-				st.lastGood, st.hasGood = f, true
-			}
+		if !st.hasLast || f.Time.UnixNano() > st.last.key.t {
+			st.keep(&f)
 		}
 		st.Unlock()
 	}
@@ -355,6 +378,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 	out := &pd.out
 	var refused []Refusal
 	var resent []*pending
+	var touched []*VehicleState // the vehicles of these fixes, for release
 	var evalErr error
 	p.countReceived(fixes)
 	if pf, ok := p.cfg.Evaluator.(Prefetcher); ok && len(fixes) > 1 {
@@ -376,7 +400,10 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		f.Time, f.ReceivedAt = f.Time.UTC(), f.ReceivedAt.UTC()
 		f.Seq = seq + uint64(i) + 1
 		events, alerts := len(out.Events), len(out.Alerts)
-		carrier, dup, err := p.evaluate(ctx, f, pd)
+		carrier, dup, st, err := p.evaluate(ctx, f, pd)
+		if len(touched) == 0 || touched[len(touched)-1] != st {
+			touched = append(touched, st)
+		}
 		if err != nil {
 			pd.fixes = pd.fixes[:len(pd.fixes)-1]
 			out.Events, out.Alerts = out.Events[:events], out.Alerts[:alerts]
@@ -410,6 +437,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		}
 	}
 	pd.acked.Store(true)
+	release(touched, pd)
 	if refused != nil {
 		return &RefusedError{Refused: refused}
 	}
@@ -555,7 +583,7 @@ var oldestTime = time.Date(2000, 1, 2, 0, 0, 0, 0, time.UTC)
 // is set, with the submission carrying the original if it is not known to be acknowledged
 // (nil if it is stored and was). A report of a known time that differs is merged or marked
 // as a conflict (see Pipeline).
-func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *pending, dup bool, err error) {
+func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *pending, dup bool, st *VehicleState, err error) {
 	st, v := p.vehicle(f.VehicleID)
 	st.Lock()
 	defer st.Unlock()
@@ -564,35 +592,35 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 	s, known := st.lookup(k)
 	if known {
 		if s.knows(&r) {
-			return s.pd, true, nil
+			return s.pd, true, st, nil
 		}
-	} else if st.hasLast && f.DeviceID == st.last.DeviceID && f.Time.Equal(st.last.Time) {
+	} else if st.hasLast && k == st.last.key {
 		// Stored before this process started, or written and acknowledged.
-		s, known = sent{first: reportOf(&st.last)}, true
+		s, known = sent{first: st.last.r}, true
 		if s.first.covers(&r) {
-			return nil, true, nil
+			return nil, true, st, nil
 		}
 	}
 	if !p.reserve() {
-		return nil, false, ErrBacklogFull
+		return nil, false, st, ErrBacklogFull
 	}
 	if known {
 		if !s.first.near(&r) {
 			p.conflict(st, f, &s.first, pd)
 			s.add(r, pd)
 			st.note(k, s)
-			return nil, false, nil
+			return nil, false, st, nil
 		}
 		// The same position, or one within conflictM, with more to say (an alarm re-sent with
 		// the time unchanged, a lock event): one record holding both, evaluated for what it adds.
 		f.MergeFrom(&Fix{Flags: s.first.flags, Attrs: s.first.attrs})
 		p.m.merged.Inc()
 	}
-	if st.hasLast && f.Time.Before(st.last.Time) {
+	if st.before(f) {
 		f.Late = true
 	}
 	if f.Valid && st.hasGood && !f.Late {
-		if impliedSpeedKmh(&st.lastGood, f) > p.cfg.MaxSpeedKmh {
+		if impliedSpeedKmh(st.good, f) > p.cfg.MaxSpeedKmh {
 			f.Flags = append(f.Flags, FlagJump)
 		}
 	}
@@ -600,7 +628,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 		if err := v.Evaluate(ctx, f, &pd.out); err != nil {
 			// The pipeline's own state has not moved: the resent fix is evaluated afresh.
 			p.backlog.Add(-1)
-			return nil, false, err
+			return nil, false, st, err
 		}
 	}
 	if f.Late {
@@ -610,10 +638,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 		p.m.flagged.WithLabelValues(FlagJump).Inc()
 	}
 	if !f.Late {
-		st.last, st.hasLast = *f, true
-		if f.Valid && !f.HasFlag(FlagJump) {
-			st.lastGood, st.hasGood = *f, true
-		}
+		st.keep(f)
 	}
 	if known {
 		s.add(r, pd)
@@ -621,7 +646,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 		s = sent{pd: pd, first: r}
 	}
 	st.note(k, s)
-	return nil, false, nil
+	return nil, false, st, nil
 }
 
 // note keeps s as what is known of the reports of k.
@@ -634,7 +659,7 @@ func (st *VehicleState) note(k fixKey, s sent) {
 		st.keys[k] = s
 		return
 	}
-	horizon := st.last.Time.Add(-owedWindow).UnixNano()
+	horizon := st.last.key.t - int64(owedWindow)
 	if st.hasNewest && !st.newest.settled(st.newestKey, horizon) {
 		if len(st.keys) >= st.sweepAt {
 			st.sweep(horizon)
@@ -651,7 +676,7 @@ func (st *VehicleState) note(k fixKey, s sent) {
 // conflict and raises the device's alert; f is stored as evidence, not evaluated.
 func (p *Pipeline) conflict(st *VehicleState, f *Fix, first *report, pd *pending) {
 	f.Flags = append(slices.Clip(f.Flags), FlagConflict)
-	if st.hasLast && f.Time.Before(st.last.Time) {
+	if st.before(f) {
 		f.Late = true
 	}
 	p.m.flagged.WithLabelValues(FlagConflict).Inc()
@@ -716,14 +741,40 @@ func (s *VehicleState) sweep(horizon int64) {
 	s.sweepAt = max(sweepMin, 2*len(s.keys))
 }
 
+// release forgets, once pd is durable and acknowledged, what its vehicles kept of it for
+// resends: the reports of its fixes besides each vehicle's newest, and the submission itself
+// behind the newest (its channel and outcome; a settled stand-in tells the same). A vehicle
+// that sends nothing more (a terminal's last batch, a blind-area upload) would otherwise keep
+// them for as long as it exists; its next fix would sweep them all the same.
+func release(vehicles []*VehicleState, pd *pending) {
+	for _, st := range vehicles {
+		st.Lock()
+		if st.hasNewest && st.newest.pd == pd {
+			st.newest.pd = settledPending
+		}
+		if st.keys != nil {
+			st.sweep(st.last.key.t - int64(owedWindow))
+		}
+		st.Unlock()
+	}
+}
+
+// settledPending stands for a submission that is durable and acknowledged.
+var settledPending = func() *pending {
+	pd := newPending()
+	close(pd.done)
+	pd.acked.Store(true)
+	return pd
+}()
+
 // impliedSpeedKmh is the speed needed to go from a to b; a jump over a short distance (GPS
 // noise while standing) never counts.
-func impliedSpeedKmh(a, b *Fix) float64 {
-	d := geofence.GreatCircleM(a.Lat, a.Lon, b.Lat, b.Lon)
+func impliedSpeedKmh(a position, b *Fix) float64 {
+	d := geofence.GreatCircleM(a.lat, a.lon, b.Lat, b.Lon)
 	if d < 1000 {
 		return 0
 	}
-	dt := b.Time.Sub(a.Time).Hours()
+	dt := time.Duration(b.Time.UnixNano() - a.t).Hours()
 	if dt <= 0 {
 		return math.Inf(1)
 	}

@@ -112,6 +112,9 @@ type User struct {
 	TOTPLastStep int64 `json:"-"`
 	// TOTPRecovery are the hashes of the unused recovery codes.
 	TOTPRecovery []string `json:"-"`
+	// DeviceID is the registered device a patrol user's tablet reports its position under
+	// (OsmAnd's id): the wall shows the patrol where that device's last fix is.
+	DeviceID string `json:"device_id,omitempty"`
 }
 
 // LoginFailures counts the failed logins of one user name (lower case) from one address, in

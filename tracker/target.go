@@ -43,6 +43,11 @@ type TargetOrder struct {
 	Photos []string `json:"photos,omitempty"`
 	// Result is the inspection's, once reported.
 	Result *InspectionResult `json:"result,omitempty"`
+	// TakenOverBy and TakenOverAt say a district user took over this port order (its Level
+	// became the district's); TakeOverNote is why.
+	TakenOverBy  string     `json:"taken_over_by,omitempty"`
+	TakenOverAt  *time.Time `json:"taken_over_at,omitempty"`
+	TakeOverNote string     `json:"take_over_note,omitempty"`
 	// Version counts the order's changes: an update must name the version it read.
 	Version int `json:"version"`
 }

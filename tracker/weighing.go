@@ -53,8 +53,9 @@ func (w Weighing) Event(lat, lon float64) Event {
 // of every scale against every trip.
 type ScaleDrift struct {
 	ScaleID   string  `json:"scale_id"`
-	Trips     int     `json:"trips"`  // trips on which another scale weighed the truck too
-	Others    int     `json:"others"` // other scales it was compared with
+	ZoneID    string  `json:"zone_id"` // where it stands: the zone of its latest reading
+	Trips     int     `json:"trips"`   // trips on which another scale weighed the truck too
+	Others    int     `json:"others"`  // other scales it was compared with
 	MeanKg    float64 `json:"mean_kg"`
 	SpreadKg  float64 `json:"spread_kg"`
 	MeanPct   float64 `json:"mean_pct"`
@@ -77,7 +78,11 @@ const DriftMinTrips = 3
 // after trip. Sorted by scale.
 func Drift(ws []Weighing, tolerancePct float64) []ScaleDrift {
 	trips := map[string]map[string][]float64{} // declaration → scale → gross readings
+	where := map[string]Weighing{}             // scale → its latest reading
 	for _, w := range ws {
+		if l, ok := where[w.ScaleID]; !ok || !w.Time.Before(l.Time) {
+			where[w.ScaleID] = w
+		}
 		if w.DeclarationID == "" || w.GrossKg <= 0 {
 			continue
 		}
@@ -125,7 +130,7 @@ func Drift(ws []Weighing, tolerancePct float64) []ScaleDrift {
 	bias := fitBias(shared)
 	out := make([]ScaleDrift, 0, len(by))
 	for s, d := range by {
-		sd := ScaleDrift{ScaleID: s, Trips: len(d.kg), Others: len(others[s]), MeanKg: mean(d.kg), SpreadKg: stddev(d.kg),
+		sd := ScaleDrift{ScaleID: s, ZoneID: where[s].ZoneID, Trips: len(d.kg), Others: len(others[s]), MeanKg: mean(d.kg), SpreadKg: stddev(d.kg),
 			MeanPct: mean(d.pct), SpreadPct: stddev(d.pct), BiasPct: bias[s]}
 		stderr := sd.SpreadPct / math.Sqrt(float64(sd.Trips))
 		sd.Drifting = sd.Trips >= DriftMinTrips && sd.Others >= 2 && math.Abs(sd.BiasPct)-tolerancePct > 2*stderr

@@ -22,10 +22,11 @@ func TestDriftNamesTheScaleThatDrifted(t *testing.T) {
 			if s == "C" {
 				r *= 1.03
 			}
-			ws = append(ws, tracker.Weighing{ScaleID: s, DeclarationID: fmt.Sprint("d", i), GrossKg: r, Time: at})
+			ws = append(ws, tracker.Weighing{ScaleID: s, ZoneID: "yard-" + s, DeclarationID: fmt.Sprint("d", i), GrossKg: r, Time: at.Add(time.Duration(i) * time.Hour)})
 		}
 	}
-	ws = append(ws, tracker.Weighing{ScaleID: "A", DeclarationID: "alone", GrossKg: 1}) // weighed once: no comparison
+	// Weighed once: no comparison; the scale has moved since: the latest reading says where.
+	ws = append(ws, tracker.Weighing{ScaleID: "A", ZoneID: "port-a", DeclarationID: "alone", GrossKg: 1, Time: at.Add(24 * time.Hour)})
 	got := tracker.Drift(ws, 1)
 	if len(got) != 3 {
 		t.Fatalf("Drift = %+v, want A, B, C", got)
@@ -33,6 +34,9 @@ func TestDriftNamesTheScaleThatDrifted(t *testing.T) {
 	for _, sd := range got {
 		if sd.Drifting != (sd.ScaleID == "C") {
 			t.Errorf("%s drifting = %v (%+v)", sd.ScaleID, sd.Drifting, sd)
+		}
+		if want := map[string]string{"A": "port-a", "B": "yard-B", "C": "yard-C"}[sd.ScaleID]; sd.ZoneID != want {
+			t.Errorf("%s stands in %q, want %q", sd.ScaleID, sd.ZoneID, want)
 		}
 		if sd.Trips != 8 || sd.Others != 2 {
 			t.Errorf("%s: %d trips, %d others, want 8 and 2", sd.ScaleID, sd.Trips, sd.Others)

@@ -207,7 +207,8 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.targets = targeting.New(targeting.Config{Store: a.store, Audit: a.access, Notify: a.hub, Now: cfg.Now,
-		EscalateAfter: cfg.EscalateAfter, RandomShare: cfg.RandomTargetShare, Logger: a.log, Registerer: a.reg})
+		EscalateAfter: cfg.EscalateAfter, RandomShare: cfg.RandomTargetShare,
+		Rand: targeting.NewRand(cfg.RandomSeed), Logger: a.log, Registerer: a.reg})
 	a.targets.SetZones(zones)
 	if err := a.targets.Load(ctx); err != nil {
 		return nil, err
@@ -302,6 +303,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		VehiclesChanged:     vehiclesChanged,
 		ZonesChanged:        zonesChanged,
 		Cluster:             clusterStatus,
+		Webhooks:            mapui.WebhookSettings{Configured: a.notifier.Configured(), AllowPrivate: cfg.WebhookAllowPrivate, Changed: a.notifier.Reload},
 	}, a.reg)
 
 	admission := &tracker.Admission{Devices: a.store, Registrations: a.store, AcceptUnknown: cfg.AcceptUnknown}
@@ -325,7 +327,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		}
 	}
 	if cfg.GT06Addr != "" {
-		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: sink, Events: judgedEvents{a.rules, a.pipeline}, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg,
+		if a.gt06, err = gt06.NewServer(gt06.Config{Sink: sink, Events: judgedEvents{a.rules, a.pipeline}, Alerts: a.pipeline, Admission: admission, Logger: a.log, Registerer: a.reg, TrackerClock: cfg.Now,
 			MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr, IdleTimeout: cfg.IdleTimeout, Limits: limits}); err != nil {
 			return nil, err
 		}
@@ -598,11 +600,46 @@ func (a *app) newNotifier() error {
 	if err != nil {
 		return err
 	}
-	a.notifier, err = notifier.New(notifier.Config{Outbox: a.store, Hooks: hooks, Timeout: a.cfg.WebhookTimeout, Logger: a.log, Registerer: a.reg})
+	a.notifier, err = notifier.New(notifier.Config{Outbox: a.store, Hooks: hooks, Timeout: a.cfg.WebhookTimeout, Logger: a.log, Registerer: a.reg,
+		Source: a.screenHooks, AllowPrivate: a.cfg.WebhookAllowPrivate})
 	for _, h := range hooks {
 		a.log.Info("webhook", "name", h.Name, "signed", h.Secret != "")
 	}
 	return err
+}
+
+// screenHooks are the enabled webhook receivers added from the screens as the notifier sends
+// to them: guarded (public addresses only, unless allowed), their ports turned into those ports'
+// zones, read again so a zone added to a port later counts.
+func (a *app) screenHooks(ctx context.Context) ([]notifier.Hook, error) {
+	rs, err := a.store.Webhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var zones []geofence.Zone
+	var hooks []notifier.Hook
+	for _, r := range rs {
+		if !r.Enabled {
+			continue
+		}
+		h := notifier.Hook{Name: r.Name, URL: r.URL, Secret: r.Secret, MinSeverity: r.MinSeverity, Types: r.Types, Guarded: true}
+		if len(r.Ports) > 0 {
+			if zones == nil {
+				if zones, err = a.store.Zones(ctx); err != nil {
+					return nil, err
+				}
+			}
+			// The ports themselves first, so a port whose zones are gone still filters.
+			h.Zones = slices.Clone(r.Ports)
+			for _, z := range zones {
+				if p, ok := z.Properties["port_id"].(string); ok && slices.Contains(r.Ports, p) {
+					h.Zones = append(h.Zones, z.ID)
+				}
+			}
+		}
+		hooks = append(hooks, h)
+	}
+	return hooks, nil
 }
 
 // learnEvery is how often the risk weights learn again from the inspections' hit rates.
@@ -635,10 +672,15 @@ func (a *app) findPatterns(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("risk: co-travel groups: %w", err)
 	}
+	meetings, err := a.store.Alerts(ctx, tracker.AlertQuery{Type: tracker.AlertMeeting, From: now.Add(-cfg.Window), To: now.Add(time.Minute)})
+	if err != nil {
+		return fmt.Errorf("risk: meetings: %w", err)
+	}
 	members := map[string]risk.Membership{}
-	for _, g := range gangs.Find(events, now, cfg) {
+	for _, g := range gangs.Find(events, meetings, now, cfg) {
 		for _, id := range g.Members {
-			members[id] = risk.Membership{GroupID: g.ID, Others: slices.DeleteFunc(slices.Clone(g.Members), func(m string) bool { return m == id }), Trips: len(g.Trips)}
+			members[id] = risk.Membership{GroupID: g.ID, Others: slices.DeleteFunc(slices.Clone(g.Members), func(m string) bool { return m == id }), Trips: len(g.Trips),
+				Meetings: len(g.Meetings)}
 		}
 	}
 	a.risk.SetGroups(members)
@@ -650,11 +692,15 @@ func (a *app) findPatterns(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("risk: driver cards: %w", err)
 	}
-	a.risk.SetOffenders(risk.Offenders(orders, drivers))
+	confirmed, err := a.store.Confirmations(ctx, now.Add(-risk.FindingsWindow))
+	if err != nil {
+		return fmt.Errorf("risk: confirmed alerts: %w", err)
+	}
 	vehicles, err := a.store.Vehicles(ctx)
 	if err != nil {
-		return fmt.Errorf("risk: resident cars: %w", err)
+		return fmt.Errorf("risk: vehicles: %w", err)
 	}
+	a.risk.SetOffenders(risk.Offenders(orders, confirmed, drivers, vehicles))
 	residents := map[string]bool{}
 	for _, v := range vehicles {
 		if v.Kind == tracker.KindResidentCar {
@@ -663,6 +709,36 @@ func (a *app) findPatterns(ctx context.Context, now time.Time) error {
 	}
 	// The groups' 30 days of crossings cover the ant-moving pattern's four weeks.
 	a.risk.SetAnts(risk.FindAnts(events, residents, now))
+	return a.findGradeOrigins(ctx, now)
+}
+
+// gradeDeclarations bounds the declarations, newest first, read for grade_origin: far more
+// than a district clears in the day it judges.
+const gradeDeclarations = 20000
+
+// findGradeOrigins gives the risk ranking the graded declarations whose trucks loaded at a mine
+// of another grade: the stops of their vehicles only, each read on its own.
+func (a *app) findGradeOrigins(ctx context.Context, now time.Time) error {
+	zones, err := a.store.Zones(ctx)
+	if err != nil {
+		return fmt.Errorf("risk: mines: %w", err)
+	}
+	mines := risk.Mines(zones)
+	decls, err := a.store.Declarations(ctx, tracker.DeclarationQuery{Limit: gradeDeclarations})
+	if err != nil {
+		return fmt.Errorf("risk: declared grades: %w", err)
+	}
+	var stops []tracker.Event
+	if len(mines) > 0 {
+		for _, id := range risk.GradedVehicles(decls, now) {
+			es, err := a.store.Events(ctx, tracker.EventQuery{VehicleID: id, Type: tracker.EventStopEnd, From: now.Add(-risk.GradeHistory), To: now.Add(time.Minute)})
+			if err != nil {
+				return fmt.Errorf("risk: loadings: %w", err)
+			}
+			stops = append(stops, es...)
+		}
+	}
+	a.risk.SetGradeOrigins(risk.GradeOrigins(decls, stops, mines, now))
 	return nil
 }
 

@@ -82,14 +82,18 @@ func TestMemoryAvailable(t *testing.T) {
 	}
 }
 
-// TestMemoryLimit: the soft limit is twice the live heap, never under memoryFloor nor over the
-// ceiling, even when the ceiling is under the floor (a small machine).
+// TestMemoryLimit: the soft limit is memoryHeadroom beyond the live heap, never under
+// memoryFloor nor over the ceiling, even when the ceiling is under the floor (a small machine).
 func TestMemoryLimit(t *testing.T) {
 	for _, c := range []struct{ live, ceiling, want int64 }{
 		{0, 12 << 30, memoryFloor},
 		{200 << 20, 12 << 30, memoryFloor},
-		{1 << 30, 12 << 30, 2 << 30},
-		{10 << 30, 12 << 30, 12 << 30},
+		{300 << 20, 12 << 30, memoryFloor},
+		{500 << 20, 12 << 30, memoryFloor},
+		{600 << 20, 12 << 30, 856 << 20},
+		{1 << 30, 12 << 30, 1<<30 + memoryHeadroom},
+		{10 << 30, 12 << 30, 10<<30 + memoryHeadroom},
+		{12 << 30, 12 << 30, 12 << 30},
 		{100 << 20, 512 << 20, 512 << 20},
 	} {
 		if got := memoryLimit(c.live, c.ceiling); got != c.want {

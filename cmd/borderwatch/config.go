@@ -61,6 +61,8 @@ type config struct {
 	// Targeting (package tracker/targeting).
 	RandomTargetShare float64
 	EscalateAfter     time.Duration
+	// RandomSeed repeats the random inspections' draws (tests, simulations); 0: crypto/rand.
+	RandomSeed uint64
 
 	// CrossingGapMax: a border crossing between fixes farther apart is unverified (package rules).
 	CrossingGapMax time.Duration
@@ -77,6 +79,8 @@ type config struct {
 	WebhookSecret  string
 	WebhooksFile   string
 	WebhookTimeout time.Duration
+	// WebhookAllowPrivate lets receivers added from the screens be on private addresses.
+	WebhookAllowPrivate bool
 
 	// Cluster (package cluster): NATS servers, this process's roles and name, partitions.
 	NATSURL    string
@@ -120,6 +124,16 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 			def = n
 		}
 		fs.IntVar(p, name, def, help+" ($"+env+")")
+	}
+	unsigned := func(p *uint64, name, env string, def uint64, help string) {
+		if v, ok := lookupEnv(env); ok {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: not a number ≥ 0", env, v))
+			}
+			def = n
+		}
+		fs.Uint64Var(p, name, def, help+" ($"+env+")")
 	}
 	float := func(p *float64, name, env string, def float64, help string) {
 		if v, ok := lookupEnv(env); ok {
@@ -180,11 +194,13 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	duration(&c.EmergencyWindow, "emergency-window", "BW_EMERGENCY_WINDOW", 2*time.Hour, "an emergency declaration without valid_to is valid this long (at most 12 h); its corridor and stop rules are suspended meanwhile")
 	duration(&c.CrossingGapMax, "crossing-gap-max", "BW_CROSSING_GAP_MAX", 30*time.Minute, "a border crossing between two fixes farther apart (or far enough apart to drive through a port) is border_crossing_unverified, its port unknown, not a crossing outside every port")
 	float(&c.RandomTargetShare, "random-target-share", "BW_RANDOM_TARGET_SHARE", 0.02, "share of matched gate reads at a port drawn for a random inspection, the hit rate's baseline; 0: none")
+	unsigned(&c.RandomSeed, "random-seed", "BW_RANDOM_SEED", 0, "seed of the random inspections' draws, to repeat a test or a simulation; 0: unpredictable, from crypto/rand (production)")
 	duration(&c.EscalateAfter, "escalate-after", "BW_ESCALATE_AFTER", 5*time.Minute, "an assignment unaccepted this long goes to its port's command, and as long again to the district")
 	str(&c.WebhookURLs, "webhook-urls", "BW_WEBHOOK_URLS", "", "comma-separated URLs that receive every alert change as a JSON POST")
 	str(&c.WebhookSecret, "webhook-secret", "BW_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing requests to --webhook-urls; empty: unsigned")
 	str(&c.WebhooksFile, "webhooks-file", "BW_WEBHOOKS_FILE", "", "JSON file of webhooks with their own names, secrets and filters")
 	duration(&c.WebhookTimeout, "webhook-timeout", "BW_WEBHOOK_TIMEOUT", 10*time.Second, "one webhook request at most; slower counts as failed and is retried")
+	boolean(&c.WebhookAllowPrivate, "webhook-allow-private", "BW_WEBHOOK_ALLOW_PRIVATE", false, "receivers added from the screens may be on loopback and private addresses (never link-local, e.g. 169.254.169.254)")
 	str(&c.NATSURL, "nats-url", "BW_NATS_URL", "", "comma-separated nats:// URLs: join a cluster over NATS JetStream (needs a PostgreSQL --database-url); empty: one process holds everything")
 	str(&c.Roles, "roles", "BW_ROLES", "gateway,tracker,api", "in a cluster, what this process runs: a comma-separated subset of gateway, tracker, api")
 	str(&c.NodeName, "node-name", "BW_NODE_NAME", "", "in a cluster, this process's name, unique among the nodes; empty: the host name")

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/borderwatch/borderwatch/sim"
 )
 
 // The demo's files in the data directory, beside the embedded store.
@@ -26,6 +28,7 @@ type demoOptions struct {
 	seed    uint64
 	fresh   bool
 	replay  time.Duration
+	inspect bool
 }
 
 // demoDefaultSpeedup makes the demo show its first alerts within two minutes; demoDefaultReplay
@@ -43,6 +46,7 @@ func (o *demoOptions) bind(fs *flag.FlagSet, stderr io.Writer) {
 	own.Uint64Var(&o.seed, "seed", 0, "random seed of a new simulation (0: from the time); a resumed one keeps its own")
 	own.BoolVar(&o.fresh, "fresh", false, "start a new simulation and an empty store: remove the embedded store, the ground truth, the simulator's state and the audit anchors from the data directory (the admin password and the audit key stay)")
 	own.DurationVar(&o.replay, "replay", demoDefaultReplay, "how far back a new simulation's clock starts; it runs at --speedup until it reaches the present")
+	own.BoolVar(&o.inspect, "inspect", true, "play the targeting loop (sim --inspect): every simulated hour the sim-command user targets the top of the risk ranking, sends the sim-patrol user to each order that fired, who accepts, arrives and reports what the ground truth has; the hit table and the assignments fill with data. --inspect=false: only people target")
 	own.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: borderwatch demo [flags]
@@ -62,6 +66,14 @@ Every setting of 'borderwatch serve -h' applies too (flag or BW_… variable), e
 interface). The demo accepts unknown devices and does not require administrators' second factor.
 `)
 	}
+}
+
+// inspection is the simulator's targeting loop, nil when turned off.
+func (o *demoOptions) inspection() *sim.Inspection {
+	if !o.inspect {
+		return nil
+	}
+	return &sim.Inspection{Every: time.Hour}
 }
 
 func (o *demoOptions) newSeed() uint64 {

@@ -26,7 +26,7 @@ func help(t *testing.T, args ...string) string {
 // Each command's help lists the flags that command takes, not every setting of the server.
 func TestHelpListsTheCommandsOwnFlags(t *testing.T) {
 	demo := help(t, "demo")
-	for _, want := range []string{"-speedup", "-seed", "-fresh", "-replay", "borderwatch serve -h"} {
+	for _, want := range []string{"-speedup", "-seed", "-fresh", "-replay", "-inspect", "borderwatch serve -h"} {
 		if !strings.Contains(demo, want) {
 			t.Errorf("demo -h lacks %q:\n%s", want, demo)
 		}

@@ -32,7 +32,9 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	seed := fs.Uint64("seed", 1, "random seed")
 	truth := fs.String("truth", filepath.Join(simEnv("BW_DATA_DIR", "./data"), demoTruthFile), "ground truth file; the demo writes it in its data directory ($BW_DATA_DIR)")
 	score := fs.Bool("score", false, "score the server's alerts against --truth and exit")
-	inspect := fs.Bool("inspect", false, "play the targeting loop: a district command user targets the top risk vehicles every 6 simulated hours, a patrol inspects what fired, the truth decides what is found")
+	inspect := fs.Bool("inspect", false, "play the targeting loop: a district command user targets the top risk vehicles every --inspect-every and sends a patrol to what fired, who accepts, arrives and reports what the truth decides is found")
+	inspectEvery := fs.Duration("inspect-every", 6*time.Hour, "--inspect: how often, in simulated time, command targets and the patrol reports")
+	history := fs.Bool("history", false, "plant the 30 days before the start first: a co-travel group, an ant-moving resident car and their controls (needs --server; --score then scores them)")
 	load := fs.Bool("load", false, "run the JT/T 808 load generator against --jt808")
 	terminals := fs.Int("terminals", 2000, "load: terminals")
 	rate := fs.Int("rate", 50000, "load: fixes per second")
@@ -64,9 +66,21 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
+		rows := sim.Score(t, alerts)
+		if len(t.Groups) > 0 || len(t.Ants) > 0 {
+			groups, err := c.Groups(ctx)
+			if err != nil {
+				return err
+			}
+			ants, err := c.Ants(ctx)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, sim.ScorePatterns(t, groups, ants)...)
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "type\tinjected\tdetected\trecall\talerts\tprecision\t")
-		for _, r := range sim.Score(t, alerts) {
+		for _, r := range rows {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%d\t%.2f\t\n", r.Type, r.Injected, r.Detected, r.Recall, r.Alerts, r.Precision)
 		}
 		if err := tw.Flush(); err != nil {
@@ -83,11 +97,15 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var insp *sim.Inspection
 	if *inspect {
-		insp = &sim.Inspection{}
+		insp = &sim.Inspection{Every: *inspectEvery}
+	}
+	var hist *sim.History
+	if *history {
+		hist = &sim.History{}
 	}
 	s, err := sim.New(sim.Config{Scenario: sc, Inspect: insp, JT808Addr: *jt, GT06Addr: *gt, JT600Addr: *j6, OsmAndURL: *osm, APIURL: *server,
 		Username: *user, Password: *pass, Speedup: *speedup, Duration: *duration, Seed: *seed, TruthFile: *truth,
-		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+		History: hist, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,13 @@ func TestSimulatedDistrictScore(t *testing.T) {
 // config) for run of real time, with the targeting loop when inspect is given.
 func runSim(t *testing.T, speedup float64, run time.Duration, mutate func(*config), inspect *sim.Inspection) (*testApp, *sim.Sim) {
 	t.Helper()
-	sc, err := sim.LoadScenario("../../sim/testdata/score.json")
+	return runScenario(t, "../../sim/testdata/score.json", "", speedup, run, mutate, inspect)
+}
+
+// runScenario is runSim with the scenario file given, writing the ground truth to truth ("": none).
+func runScenario(t *testing.T, file, truth string, speedup float64, run time.Duration, mutate func(*config), inspect *sim.Inspection) (*testApp, *sim.Sim) {
+	t.Helper()
+	sc, err := sim.LoadScenario(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +106,7 @@ func runSim(t *testing.T, speedup float64, run time.Duration, mutate func(*confi
 		Seed:      7,
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Inspect:   inspect,
+		TruthFile: truth,
 	})
 	if err != nil {
 		t.Fatal(err)

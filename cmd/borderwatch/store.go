@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"time"
+
 	"github.com/borderwatch/borderwatch/mapui"
 	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
@@ -21,6 +24,9 @@ type store interface {
 	targeting.Store
 	tracker.Committer
 	tracker.Registrar
+
+	// Confirmations: the alerts officers confirmed as offences, for the repeat offenders.
+	Confirmations(ctx context.Context, from time.Time) ([]tracker.Confirmation, error)
 
 	Close() error
 }

@@ -151,3 +151,70 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// TestScreenWebhookEndToEnd: a receiver the administrator adds through the API is sent the next
+// alert, signed with its secret, without a restart; one narrowed to another port is not; once
+// disabled it is sent nothing more.
+func TestScreenWebhookEndToEnd(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string][]notifier.Payload{}
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var p notifier.Payload
+		json.Unmarshal(body, &p)
+		if r.Header.Get(notifier.HeaderSignature) != notifier.Sign("screens-secret-0123456789", sigTime(r), body) {
+			t.Errorf("%s: signature %q does not verify", r.URL.Path, r.Header.Get(notifier.HeaderSignature))
+		}
+		mu.Lock()
+		got[r.URL.Path] = append(got[r.URL.Path], p)
+		mu.Unlock()
+	}))
+	defer rc.Close()
+	received := func(path string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got[path])
+	}
+	a := startApp(t, func(c *config) { c.AcceptUnknown, c.WebhookAllowPrivate = true, true })
+	for _, r := range []map[string]any{
+		{"name": "screens", "url": rc.URL + "/all", "secret": "screens-secret-0123456789"},
+		{"name": "erenhot-only", "url": rc.URL + "/erenhot", "secret": "screens-secret-0123456789", "ports": []string{"port-erenhot"}},
+		{"name": "witness", "url": rc.URL + "/witness", "secret": "screens-secret-0123456789", "types": []string{"border_crossing_outside_port"}},
+	} {
+		a.mustCall("POST", "/api/v1/webhooks/receivers", r, nil, 201)
+	}
+
+	north, south := crossingOutsidePorts(t)
+	cross := func(vehicle string, at time.Time) {
+		for i, p := range []orb.Point{north, south} {
+			q := url.Values{"id": {vehicle}, "lat": {fmt.Sprint(p.Lat())}, "lon": {fmt.Sprint(p.Lon())},
+				"timestamp": {fmt.Sprint(at.Add(time.Duration(i) * 5 * time.Minute).Unix())}, "speed": {"40"}}
+			resp, err := http.Post("http://"+a.osmandLn.Addr().String()+"/?"+q.Encode(), "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+	}
+	cross("smuggler-1", time.Now().Add(-20*time.Minute).Truncate(time.Second))
+	waitUntil(t, "the alert at the receiver added from the screens", func() bool { return received("/all") > 0 })
+	mu.Lock()
+	first := got["/all"][0]
+	mu.Unlock()
+	if first.Alert.Type != "border_crossing_outside_port" || first.Alert.VehicleID != "smuggler-1" {
+		t.Errorf("got %+v", first)
+	}
+
+	a.mustCall("PATCH", "/api/v1/webhooks/receivers/screens", map[string]any{"enabled": false}, nil, 200)
+	cross("smuggler-2", time.Now().Add(-10*time.Minute).Truncate(time.Second))
+	// Each change is routed to every hook in one pass: once the witness has the second alert,
+	// the disabled receiver and the one narrowed to Erenhot were passed over.
+	waitUntil(t, "the second alert at the witness", func() bool { return received("/witness") == 2 })
+	for hook, want := range map[string]int{"screens": 1, "erenhot-only": 0} {
+		var out struct{ Deliveries []any }
+		a.mustCall("GET", "/api/v1/webhooks/deliveries?hook="+hook, nil, &out, 200)
+		if len(out.Deliveries) != want {
+			t.Errorf("%s has %d deliveries, want %d", hook, len(out.Deliveries), want)
+		}
+	}
+}

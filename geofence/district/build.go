@@ -148,6 +148,23 @@ func (d *data) addPort(border orb.LineString, ps portSpec) error {
 	}
 	d.zones = append(d.zones, services...)
 
+	for _, m := range ps.mines {
+		d.zones = append(d.zones, geofence.Zone{
+			ID:       "mine-" + m.key,
+			Name:     m.name,
+			Kind:     geofence.KindMine,
+			Geometry: rect(m.centre, m.w, m.h),
+			Properties: map[string]any{
+				"name_en":      m.nameEN,
+				"cargo":        m.cargo,
+				"grade":        m.grade,
+				"grade_name":   m.gradeName,
+				"stop_allowed": true, // where trucks load; and abroad
+				"port_id":      id,
+				"source":       sourceEstimate,
+			},
+		})
+	}
 	for _, f := range ps.feeders {
 		line := append(orb.LineString{}, f.line...)
 		line = round6(append(line, ps.mnTown.at, crossing))

@@ -104,10 +104,10 @@ func polygonOf(t *testing.T, z geofence.Zone) orb.Polygon {
 }
 
 func TestZonesValid(t *testing.T) {
-	stops := map[geofence.Kind]bool{geofence.KindPort: true, geofence.KindYard: true, geofence.KindServiceArea: true}
+	stops := map[geofence.Kind]bool{geofence.KindPort: true, geofence.KindYard: true, geofence.KindServiceArea: true, geofence.KindMine: true}
 	prefixes := map[geofence.Kind]string{geofence.KindBorder: BorderID, geofence.KindPort: "port-",
 		geofence.KindControlZone: "control-", geofence.KindYard: "yard-", geofence.KindCorridor: "corridor-",
-		geofence.KindServiceArea: "service-"}
+		geofence.KindServiceArea: "service-", geofence.KindMine: "mine-"}
 	kinds := map[geofence.Kind]int{}
 	for id, z := range zoneMap(t) {
 		kinds[z.Kind]++
@@ -171,7 +171,7 @@ func TestZonesValid(t *testing.T) {
 		}
 	}
 	for _, k := range []geofence.Kind{geofence.KindBorder, geofence.KindPort, geofence.KindControlZone,
-		geofence.KindYard, geofence.KindCorridor, geofence.KindServiceArea} {
+		geofence.KindYard, geofence.KindCorridor, geofence.KindServiceArea, geofence.KindMine} {
 		if kinds[k] == 0 {
 			t.Errorf("no zone of kind %s", k)
 		}
@@ -650,5 +650,37 @@ func BenchmarkZones(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Zones()
+	}
+}
+
+// The mines lie in Mongolia, each with a grade, and the feeder roads that start at one start
+// inside it: a truck that loads there is in the zone.
+func TestMines(t *testing.T) {
+	cn := china(Border())
+	zones := zoneMap(t)
+	mines := 0
+	for _, z := range zones {
+		if z.Kind != geofence.KindMine {
+			continue
+		}
+		mines++
+		for _, v := range polygonOf(t, z)[0] {
+			if planar.PolygonContains(cn, v) {
+				t.Errorf("%s: vertex %v on the Chinese side", z.ID, v)
+			}
+		}
+		if g, _ := z.Properties["grade"].(string); g == "" {
+			t.Errorf("%s: no grade", z.ID)
+		}
+	}
+	if mines < 4 {
+		t.Errorf("%d mines, want the 4 near Ceke and Ganqimaodu", mines)
+	}
+	for _, r := range Roads() {
+		for _, m := range []string{"ovoottolgoi", "oyutolgoi", "tavantolgoi"} {
+			if strings.Contains(r.ID, "road-"+m+"-") && !planar.PolygonContains(polygonOf(t, zones["mine-"+m]), r.Line[0]) {
+				t.Errorf("%s starts at %v, outside mine-%s", r.ID, r.Line[0], m)
+			}
+		}
 	}
 }

@@ -27,5 +27,5 @@ func ExampleZones() {
 	}
 	fmt.Println(kinds)
 	// Output:
-	// map[border:1 control_zone:5 corridor:10 port:5 service_area:12 yard:10]
+	// map[border:1 control_zone:5 corridor:10 mine:4 port:5 service_area:12 yard:10]
 }

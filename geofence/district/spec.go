@@ -30,6 +30,12 @@ var portSpecs = []portSpec{
 				centre: ll(41.990, 101.100), w: 2000, h: 2000, road: "≈ Ceke–Dalaihob road",
 				via: []orb.Point{ll(42.450, 101.250), ll(42.250, 101.170)}},
 		},
+		mines: []mineSpec{
+			{key: "ovoottolgoi", name: "敖包特陶勒盖煤矿", nameEN: "Ovoot Tolgoi coal mine",
+				centre: ll(43.018, 101.217), w: 5000, h: 4000, cargo: "煤炭", grade: "B", gradeName: "动力煤 (thermal coal)"},
+			{key: "nariinsukhait", name: "纳林苏海图煤矿", nameEN: "Nariin Sukhait coal mine",
+				centre: ll(42.960, 101.400), w: 6000, h: 4000, cargo: "煤炭", grade: "A", gradeName: "焦煤 (coking coal)"},
+		},
 		feeders: []feederSpec{
 			{id: "road-ovoottolgoi-ceke", name: "Ovoot Tolgoi mine → Shivee Khuren → Ceke",
 				line: []orb.Point{ll(43.018, 101.217)}},
@@ -51,6 +57,12 @@ var portSpecs = []portSpec{
 				centre: ll(40.680, 109.720), w: 2500, h: 2000, road: "≈ Ganqimaodu–Haliut–Guyang–Baotou",
 				via: []orb.Point{ll(42.200, 107.800), ll(41.900, 108.200), ll(41.620, 108.550),
 					ll(41.250, 109.350), ll(41.030, 110.060), ll(40.800, 109.900)}},
+		},
+		mines: []mineSpec{
+			{key: "tavantolgoi", name: "塔温陶勒盖煤矿", nameEN: "Tavan Tolgoi coal mine",
+				centre: ll(43.600, 105.500), w: 8000, h: 5000, cargo: "煤炭", grade: "A", gradeName: "焦煤 (coking coal)"},
+			{key: "oyutolgoi", name: "奥尤陶勒盖铜金矿", nameEN: "Oyu Tolgoi copper-gold mine",
+				centre: ll(43.010, 106.850), w: 6000, h: 5000, cargo: "铜精矿", grade: "Cu", gradeName: "铜精矿 (copper concentrate)"},
 		},
 		feeders: []feederSpec{
 			{id: "road-tavantolgoi-ganqimaodu", name: "Tavan Tolgoi mine → Gashuun Sukhait → Ganqimaodu",
@@ -139,7 +151,18 @@ type portSpec struct {
 	cnTown       place     // the Chinese port town, which resident loops visit
 	hours        Hours
 	yards        []yardSpec
+	mines        []mineSpec
 	feeders      []feederSpec
+}
+
+// mineSpec is a mine abroad whose trucks cross at the port: where they load, and the grade of
+// what it yields (what a declaration's grade is compared with: risk's grade_origin).
+type mineSpec struct {
+	key, name, nameEN string
+	centre            orb.Point
+	w, h              float64 // metres east–west and north–south
+	cargo             string
+	grade, gradeName  string
 }
 
 type yardSpec struct {

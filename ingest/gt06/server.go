@@ -45,6 +45,9 @@ type Config struct {
 	MaxFrameBytes   int           // largest frame accepted; 0: DefaultMaxSize
 
 	Now func() time.Time // server clock for Fix.ReceivedAt; nil: time.Now
+	// TrackerClock is the clock the tracker judges times by, which an alarm's own time is checked
+	// against (the demo's is simulated, unlike Now); nil: Now.
+	TrackerClock func() time.Time
 	// Limits bounds the packets of a connection and the fixes of a device; packets over them
 	// are dropped unanswered (an alarm is resent), sustained abuse closes the connection.
 	// nil: no limits.
@@ -92,6 +95,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.TrackerClock == nil {
+		cfg.TrackerClock = cfg.Now
 	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
@@ -306,7 +312,7 @@ func (c *conn) alarmReport(ctx context.Context, p Packet) bool {
 	case ratelimit.Close:
 		return false
 	}
-	if err := c.s.cfg.Events.Emit(ctx, []tracker.Event{AlarmEvent(a, p.Protocol, c.sess.device, c.s.cfg.Now())}, nil); err != nil {
+	if err := c.s.cfg.Events.Emit(ctx, []tracker.Event{AlarmEvent(a, p.Protocol, c.sess.device, c.s.cfg.TrackerClock())}, nil); err != nil {
 		c.log.Warn("alarm not stored", "imei", c.sess.device.ID, "err", err)
 		return true // no acknowledgement: the tracker resends
 	}

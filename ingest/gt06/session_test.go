@@ -337,12 +337,17 @@ func (r *recordingEvents) all() []tracker.Event {
 }
 
 // TestServerAlarmWithoutPosition: an SOS (0x19) and a tamper alarm (0xA5) that carry a cell and
-// no position become alarm events of the device's vehicle, at the time they were received, with
+// no position become alarm events of the device's vehicle, at the time they were received by the
+// tracker's clock (the demo's simulated one, not the gateway's wall clock), with
 // their flags and cell, and are acknowledged once stored; one that could not be stored is not
 // acknowledged, so the tracker resends it.
 func TestServerAlarmWithoutPosition(t *testing.T) {
 	evs := &recordingEvents{err: errors.New("store down")}
-	ts := startServer(t, false, func(c *Config) { c.Events = evs })
+	at := time.Date(2026, 6, 1, 3, 0, 0, 0, time.UTC) // months ahead of the gateway's Now
+	ts := startServer(t, false, func(c *Config) {
+		c.Events = evs
+		c.TrackerClock = func() time.Time { return at }
+	})
 	d := dial(t, ts.addr)
 	d.expectAck(ProtoLogin, d.login("860470067873061"))
 	sos := "78781219028f0a29e10036f12003040102000875dc0d0a" // Traccar's GT06 0x19 SOS, serial 0x0008
@@ -361,7 +366,6 @@ func TestServerAlarmWithoutPosition(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("events %+v, want the SOS and the tamper alarm", got)
 	}
-	at := time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
 	s, tamper := got[0], got[1]
 	if s.Type != tracker.EventDeviceAlarm || s.VehicleID != "truck-7" || !s.Time.Equal(at) || s.Lat != 0 ||
 		fmt.Sprint(s.Attrs["flags"]) != "[sos]" || s.Attrs["alarm_code"] != 1 || s.Attrs["device_id"] != "860470067873061" ||

@@ -44,6 +44,11 @@ var validUnit = regexp.MustCompile(`^[a-zA-Z0-9_.\-]{1,128}$`)
 
 const errUnit = PolicyError("unit must be district or a port zone id")
 
+// A device id as the registry takes it; that it is registered is for the caller to check.
+var validDevice = regexp.MustCompile(`^[a-zA-Z0-9_.:\-]{1,64}$`)
+
+const errDevice = PolicyError("device_id must be a registered device's id")
+
 // NewUser is a user as an administrator creates it, with the password in clear.
 type NewUser struct {
 	Username string
@@ -51,6 +56,7 @@ type NewUser struct {
 	Role     string
 	Disabled bool
 	Unit     string // "": tracker.UnitDistrict
+	DeviceID string // the patrol's tablet, a registered device; "" none
 }
 
 // UserChange edits a user: an empty Role, Password or Unit, or a nil Disabled, stays as it is.
@@ -59,6 +65,8 @@ type UserChange struct {
 	Password string
 	Disabled *bool
 	Unit     string
+	// DeviceID: nil stays, "" unlinks the user's device.
+	DeviceID *string
 }
 
 // User returns one user.
@@ -95,16 +103,23 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, nu NewUser) (trac
 	if !validUnit.MatchString(nu.Unit) {
 		return tracker.User{}, errUnit
 	}
+	if nu.DeviceID != "" && !validDevice.MatchString(nu.DeviceID) {
+		return tracker.User{}, errDevice
+	}
 	h, err := hashNewPassword(nu.Password)
 	if err != nil {
 		return tracker.User{}, err
 	}
 	now := s.now().UTC()
-	u := tracker.User{Username: nu.Username, Role: nu.Role, Hash: h, CreatedAt: now, Disabled: nu.Disabled, PasswordChangedAt: now, Unit: nu.Unit}
+	u := tracker.User{Username: nu.Username, Role: nu.Role, Hash: h, CreatedAt: now, Disabled: nu.Disabled, PasswordChangedAt: now, Unit: nu.Unit, DeviceID: nu.DeviceID}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return tracker.User{}, err
 	}
-	return u, s.Record(ctx, actor.Username, "user.create", "user:"+u.Username, "ok", map[string]string{"role": u.Role, "unit": u.Unit})
+	detail := map[string]string{"role": u.Role, "unit": u.Unit}
+	if u.DeviceID != "" {
+		detail["device_id"] = u.DeviceID
+	}
+	return u, s.Record(ctx, actor.Username, "user.create", "user:"+u.Username, "ok", detail)
 }
 
 // mayAssign refuses unless actor may create an account of role: the security administrator
@@ -144,10 +159,11 @@ func mayManage(actor Actor, target tracker.User) error {
 
 // accountState is what an update changes, as the audit shows it before and after.
 type accountState struct {
-	Role     string `json:"role"`
-	Disabled bool   `json:"disabled"`
-	Unit     string `json:"unit,omitempty"`     // only when it changes
-	Password string `json:"password,omitempty"` // "changed", never the password or its hash
+	Role     string  `json:"role"`
+	Disabled bool    `json:"disabled"`
+	Unit     string  `json:"unit,omitempty"`      // only when it changes
+	DeviceID *string `json:"device_id,omitempty"` // only when it changes
+	Password string  `json:"password,omitempty"`  // "changed", never the password or its hash
 }
 
 // UpdateUser changes a role, a password, the disabled flag or the unit of the user name, on
@@ -210,10 +226,25 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, name string, ch U
 		before.Unit, after.Unit, u.Unit = u.Unit, ch.Unit, ch.Unit
 		changed = append(changed, "unit")
 	}
+	// The device says where the patrol is, not what they may see: their sessions stay.
+	deviceChanged := ch.DeviceID != nil && *ch.DeviceID != u.DeviceID
+	if deviceChanged {
+		if *ch.DeviceID != "" && !validDevice.MatchString(*ch.DeviceID) {
+			return tracker.User{}, errDevice
+		}
+		if err := mayManage(actor, u); err != nil {
+			return tracker.User{}, err
+		}
+		old := u.DeviceID
+		before.DeviceID, after.DeviceID, u.DeviceID = &old, ch.DeviceID, *ch.DeviceID
+	}
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return tracker.User{}, err
 	}
-	if len(changed) > 0 {
+	if deviceChanged {
+		changed = append(changed, "device_id")
+	}
+	if len(changed) > 0 && !(deviceChanged && len(changed) == 1) {
 		if err := s.store.DeleteUserSessions(ctx, u.Username); err != nil {
 			return tracker.User{}, err
 		}

@@ -157,7 +157,7 @@ func TestMake(t *testing.T) {
 		t.Errorf("device problems %v, want %v (the reporting trucks not listed)", problems, want)
 	}
 
-	scorer.SetGroups(map[string]risk.Membership{"v-car": {GroupID: "v-car", Others: []string{"v-yard"}, Trips: 4}})
+	scorer.SetGroups(map[string]risk.Membership{"v-car": {GroupID: "v-car", Others: []string{"v-yard"}, Trips: 4, Meetings: 2}})
 	scorer.SetOffenders(map[string]risk.Offence{"v-control": {Findings: 1, Last: day.Add(-48 * time.Hour), Category: tracker.FindingUndeclaredGoods, Via: "v-yard", Card: "CARD-9"}})
 	scorer.SetAnts(map[string]risk.Ants{"v-silent": {Week: 16, OwnWeekly: 3, PeerMedian: 3, Z: 8.8}})
 	grouped, err := daily.Make(ctx, st, scorer, day, now, tracker.UnitDistrict)
@@ -170,7 +170,7 @@ func TestMake(t *testing.T) {
 	if len(grouped.TopRisk) != 4 || grouped.TopRisk[1].Reasons[1] != "司机卡 CARD-9 曾用于蒙K12345，该车此前查验查获 1 次，最近一次 2026-03-13（未申报货物）" {
 		t.Errorf("an offender's reasons: %+v", grouped.TopRisk)
 	}
-	if len(grouped.TopRisk) != 4 || grouped.TopRisk[2].Plate != "蒙H88888" || !slices.Equal(grouped.TopRisk[2].Reasons, []string{"7天内跨境 1 次", "与蒙K12345结伙同行，30天内同行 4 次"}) {
+	if len(grouped.TopRisk) != 4 || grouped.TopRisk[2].Plate != "蒙H88888" || !slices.Equal(grouped.TopRisk[2].Reasons, []string{"7天内跨境 1 次", "与蒙K12345结伙同行，30天内同行 4 次、停车会面 2 次"}) {
 		t.Errorf("a group member's reasons: %+v", grouped.TopRisk)
 	}
 	// The same facts, structured, vehicles by plate: what a screen words in English.

@@ -81,7 +81,11 @@ func Reasons(t risk.Target, plate func(vehicleID string) string) []string {
 		for i, id := range g.Others {
 			others[i] = plate(id)
 		}
-		out = append(out, fmt.Sprintf("与%s结伙同行，30天内同行 %d 次", strings.Join(others, "、"), g.Trips))
+		r := fmt.Sprintf("与%s结伙同行，30天内同行 %d 次", strings.Join(others, "、"), g.Trips)
+		if g.Meetings > 0 {
+			r += fmt.Sprintf("、停车会面 %d 次", g.Meetings)
+		}
+		out = append(out, r)
 	}
 	if o := t.Offence; o != nil {
 		r := fmt.Sprintf("此前查验查获 %d 次，最近一次 %s（%s）", o.Findings, o.Last.In(tracker.ChinaTime).Format(time.DateOnly), findingName(o.Category))

@@ -25,6 +25,11 @@ type Hook struct {
 	// Types and Changes narrow the alert types and changes sent; empty sends all.
 	Types   []string `json:"types,omitempty"`
 	Changes []string `json:"changes,omitempty"`
+	// Zones, when set, sends only the alerts of these zones (a port and its zones).
+	Zones []string `json:"zones,omitempty"`
+	// Guarded hooks connect to public addresses only (see target.go): receivers added from
+	// the screens are.
+	Guarded bool `json:"-"`
 }
 
 var severityRank = map[string]int{"": 0, tracker.SeverityInfo: 0, tracker.SeverityWarning: 1, tracker.SeverityCritical: 2}
@@ -35,7 +40,8 @@ var changeNames = []string{tracker.ChangeOpened, tracker.ChangeUpdated, tracker.
 func (h *Hook) wants(c tracker.AlertChange) bool {
 	return severityRank[c.Alert.Severity] >= severityRank[h.MinSeverity] &&
 		(len(h.Types) == 0 || slices.Contains(h.Types, c.Alert.Type)) &&
-		(len(h.Changes) == 0 || slices.Contains(h.Changes, c.Change))
+		(len(h.Changes) == 0 || slices.Contains(h.Changes, c.Change)) &&
+		(len(h.Zones) == 0 || c.Alert.ZoneID != nil && slices.Contains(h.Zones, *c.Alert.ZoneID))
 }
 
 func (h *Hook) validate() error {

@@ -20,10 +20,13 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,18 +61,37 @@ type Config struct {
 	// Owner names this server in delivery leases (default host name, process ID and a random part).
 	Owner string
 	// Client sends the requests (default: an http.Client that does not follow redirects).
-	Client     *http.Client
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	Client *http.Client
+	// Source, when set, adds receivers to Hooks (those added from the screens); it is read
+	// again every Refresh (default 5 s) and on Reload. Its hooks with a name of Hooks are
+	// ignored. Hooks marked Guarded are sent through a client that connects to public
+	// addresses only, or also private ones with AllowPrivate (see target.go).
+	Source       func(ctx context.Context) ([]Hook, error)
+	Refresh      time.Duration
+	AllowPrivate bool
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
 }
 
-// Notifier delivers the outbox to the configured hooks.
+// Notifier delivers the outbox to the configured hooks and those of its Source.
 type Notifier struct {
-	cfg   Config
-	log   *slog.Logger
-	m     *metrics
-	lease time.Duration
-	wake  map[string]chan struct{}
+	cfg     Config
+	log     *slog.Logger
+	m       *metrics
+	lease   time.Duration
+	guarded *http.Client
+	reload  chan struct{}
+
+	mu    sync.Mutex
+	hooks []Hook           // the hooks changes are routed to now
+	loops map[string]*loop // one per hook in hooks
+}
+
+// loop is one hook's delivery goroutine. Its hook is replaced when the receiver changes.
+type loop struct {
+	hook   atomic.Pointer[Hook]
+	wake   chan struct{}
+	cancel context.CancelFunc
 }
 
 // New checks the configuration and registers the metrics.
@@ -90,6 +112,7 @@ func New(cfg Config) (*Notifier, error) {
 	def(&cfg.MaxBackoff, 5*time.Minute)
 	def(&cfg.Poll, 250*time.Millisecond)
 	def(&cfg.Retention, 7*24*time.Hour)
+	def(&cfg.Refresh, 5*time.Second)
 	if cfg.Batch <= 0 {
 		cfg.Batch = 16
 	}
@@ -108,31 +131,97 @@ func New(cfg Config) (*Notifier, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Notifier{cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer), wake: map[string]chan struct{}{},
+	n := &Notifier{cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer), loops: map[string]*loop{}, reload: make(chan struct{}, 1),
 		// A lease outlives an attempt, so only a server that died mid-attempt loses one.
-		lease: 2*cfg.Timeout + 10*time.Second}
-	for _, h := range cfg.Hooks {
-		n.wake[h.Name] = make(chan struct{}, 1)
-	}
+		lease: 2*cfg.Timeout + 10*time.Second,
+		// No proxy: the guard must see the receiver's address, not the proxy's.
+		guarded: &http.Client{
+			CheckRedirect: cfg.Client.CheckRedirect,
+			Transport: &http.Transport{
+				DialContext:         (&net.Dialer{Timeout: cfg.Timeout, Control: guardedControl(cfg.AllowPrivate)}).DialContext,
+				MaxIdleConnsPerHost: cfg.Batch, IdleConnTimeout: 90 * time.Second,
+			},
+		}}
+	n.hooks = slices.Clone(cfg.Hooks)
 	return n, nil
+}
+
+// Configured are the hooks of the settings.
+func (n *Notifier) Configured() []Hook { return slices.Clone(n.cfg.Hooks) }
+
+// Reload makes the notifier read its Source again now, after a receiver was added, changed
+// or removed on this server; other servers see the change within Refresh.
+func (n *Notifier) Reload() {
+	select {
+	case n.reload <- struct{}{}:
+	default:
+	}
 }
 
 // Run delivers until ctx ends. Attempts under way when it ends finish (within Timeout) and
 // are recorded, so a graceful stop neither cuts a request nor leaves a lease behind.
 func (n *Notifier) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for i := range n.cfg.Hooks {
-		wg.Go(func() { n.deliverLoop(ctx, &n.cfg.Hooks[i]) })
-	}
-	n.routeLoop(ctx)
+	n.refresh(ctx, &wg)
+	n.routeLoop(ctx, &wg)
 	wg.Wait()
 }
 
+// refresh reads the Source and starts, updates and stops the delivery loops to match. A Source
+// that fails keeps the hooks it gave last.
+func (n *Notifier) refresh(ctx context.Context, wg *sync.WaitGroup) {
+	want := slices.Clone(n.cfg.Hooks)
+	if n.cfg.Source != nil {
+		extra, err := n.cfg.Source(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				n.log.Warn("webhooks: reading the receivers added from the screens", "err", err)
+			}
+			n.mu.Lock()
+			want = slices.Clone(n.hooks)
+			n.mu.Unlock()
+		}
+		for _, h := range extra {
+			if slices.ContainsFunc(want, func(o Hook) bool { return o.Name == h.Name }) {
+				n.log.Warn("webhooks: a receiver added from the screens has the name of another; ignored", "name", h.Name)
+			} else if err := h.validate(); err != nil {
+				n.log.Warn("webhooks: a receiver added from the screens is invalid; ignored", "name", h.Name, "err", err)
+			} else {
+				want = append(want, h)
+			}
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.hooks = want
+	keep := map[string]bool{}
+	for i := range want {
+		h := &want[i]
+		keep[h.Name] = true
+		if l, ok := n.loops[h.Name]; ok {
+			l.hook.Store(h)
+			continue
+		}
+		lctx, cancel := context.WithCancel(ctx)
+		l := &loop{wake: make(chan struct{}, 1), cancel: cancel}
+		l.hook.Store(h)
+		n.loops[h.Name] = l
+		wg.Go(func() { n.deliverLoop(lctx, l) })
+	}
+	for name, l := range n.loops {
+		if !keep[name] {
+			l.cancel()
+			delete(n.loops, name)
+		}
+	}
+}
+
 // routeLoop routes new changes to the hooks, keeps the backlog gauges and prunes.
-func (n *Notifier) routeLoop(ctx context.Context) {
+func (n *Notifier) routeLoop(ctx context.Context, wg *sync.WaitGroup) {
 	t := time.NewTicker(n.cfg.Poll)
 	defer t.Stop()
 	var lastGauge, lastPrune time.Time
+	lastRefresh := time.Now()
 	routing := trouble{log: n.log, what: "webhook outbox: routing changes"}
 	for {
 		routed := 0
@@ -149,14 +238,20 @@ func (n *Notifier) routeLoop(ctx context.Context) {
 			}
 		}
 		if routed > 0 {
-			for _, w := range n.wake {
+			n.mu.Lock()
+			for _, l := range n.loops {
 				select {
-				case w <- struct{}{}:
+				case l.wake <- struct{}{}:
 				default:
 				}
 			}
+			n.mu.Unlock()
 		}
 		now := time.Now()
+		if now.Sub(lastRefresh) >= n.cfg.Refresh {
+			lastRefresh = now
+			n.refresh(ctx, wg)
+		}
 		if now.Sub(lastGauge) >= 5*time.Second {
 			lastGauge = now
 			n.updateBacklog(ctx)
@@ -172,16 +267,23 @@ func (n *Notifier) routeLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-n.reload:
+			// Changes already routed were routed to the hooks of their time: a new receiver
+			// gets the changes from now on, a removed one no new ones.
+			lastRefresh = time.Now()
+			n.refresh(ctx, wg)
 		case <-t.C:
 		}
 	}
 }
 
 func (n *Notifier) route(c tracker.AlertChange) []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	var names []string
-	for i := range n.cfg.Hooks {
-		if n.cfg.Hooks[i].wants(c) {
-			names = append(names, n.cfg.Hooks[i].Name)
+	for i := range n.hooks {
+		if n.hooks[i].wants(c) {
+			names = append(names, n.hooks[i].Name)
 		}
 	}
 	return names
@@ -196,11 +298,13 @@ func (n *Notifier) updateBacklog(ctx context.Context) {
 		return
 	}
 	n.m.unrouted.Set(float64(unrouted))
-	for _, h := range n.cfg.Hooks {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, h := range n.hooks {
 		n.m.backlog.WithLabelValues(h.Name).Set(float64(pending[h.Name]))
 	}
 	for name, k := range pending {
-		if _, ok := n.wake[name]; !ok {
+		if _, ok := n.loops[name]; !ok {
 			// A hook no longer configured keeps its pending deliveries until one of that name is again.
 			n.m.backlog.WithLabelValues(name).Set(float64(k))
 		}
@@ -210,10 +314,11 @@ func (n *Notifier) updateBacklog(ctx context.Context) {
 // deliverLoop sends one hook's deliveries. A slow or dead receiver holds up only its own hook.
 // After a round in which every attempt failed, the hook rests for a backoff that grows with the
 // failed rounds, so a receiver that is down sees a trickle of probes, not every queued alert.
-func (n *Notifier) deliverLoop(ctx context.Context, h *Hook) {
+func (n *Notifier) deliverLoop(ctx context.Context, l *loop) {
 	failedRounds := 0
-	claiming := trouble{log: n.log.With("hook", h.Name), what: "webhook outbox: claiming deliveries"}
+	claiming := trouble{log: n.log.With("hook", l.hook.Load().Name), what: "webhook outbox: claiming deliveries"}
 	for {
+		h := l.hook.Load()
 		wait := n.cfg.Poll
 		ds, err := n.cfg.Outbox.ClaimDeliveries(ctx, h.Name, n.cfg.Owner, time.Now(), n.lease, n.cfg.Batch)
 		if ctx.Err() != nil {
@@ -239,7 +344,7 @@ func (n *Notifier) deliverLoop(ctx context.Context, h *Hook) {
 		case <-ctx.Done():
 			timer.Stop()
 			return
-		case <-n.wake[h.Name]:
+		case <-l.wake:
 			// New deliveries wake an idle hook at once, but not one resting after failures.
 			if failedRounds > 0 {
 				select {
@@ -368,7 +473,11 @@ func (n *Notifier) send(ctx context.Context, h *Hook, d *tracker.Delivery) track
 	if h.Secret != "" {
 		req.Header.Set(HeaderSignature, Sign(h.Secret, start, body))
 	}
-	resp, err := n.cfg.Client.Do(req)
+	client := n.cfg.Client
+	if h.Guarded {
+		client = n.guarded
+	}
+	resp, err := client.Do(req)
 	a.At = time.Now()
 	n.m.request.WithLabelValues(h.Name).Observe(a.At.Sub(start).Seconds())
 	retryAfter := time.Duration(0)

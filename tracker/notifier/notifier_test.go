@@ -298,7 +298,9 @@ func TestTimeoutRetried(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer srv.Close()
-	_, stop := startWith(t, Config{Outbox: s, Hooks: []Hook{{Name: "h", URL: srv.URL}}, Timeout: 50 * time.Millisecond})
+	// The first attempt hangs whatever the timeout; a timeout of a second keeps the second attempt's
+	// answer inside it on a loaded machine (at 50 ms it once timed out too).
+	_, stop := startWith(t, Config{Outbox: s, Hooks: []Hook{{Name: "h", URL: srv.URL}}, Timeout: time.Second})
 	raise(t, s, "v1", "detour:v1")
 	waitFor(t, "delivery after a timeout", func() bool {
 		return len(deliveries(t, s, tracker.DeliveryQuery{Status: tracker.DeliveryDelivered})) == 1

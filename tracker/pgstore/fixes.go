@@ -87,9 +87,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	eventIDs := make([]int64, len(b.Events))
 	alertIDs := make([]int64, len(b.Alerts))
 	for attempt := 0; ; attempt++ {
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			return commitTx(ctx, tx, b, eventFixes, fixIDs, dups, eventIDs, alertIDs)
-		})
+		err = s.commitOnce(ctx, b, eventFixes, fixIDs, dups, eventIDs, alertIDs)
 		if err == nil || attempt == 2 || !retryable(err) {
 			break
 		}
@@ -122,17 +120,40 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	return nil
 }
 
-// commitTx writes b in tx; eventFixes are b.EventFixes().
-func commitTx(ctx context.Context, tx pgx.Tx, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) error {
+// querier is what a commit's statements run on: one connection, inside the transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// commitOnce makes one attempt at committing b in one transaction, in two round trips: BEGIN
+// goes with the fixes' insert, COMMIT with the events and alerts (a variant of a stored fix
+// adds its own). Any failure rolls back.
+func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A connection released inside a transaction (the ROLLBACK failed too) is closed by the pool.
+	defer conn.Release()
+	err = commitTx(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs)
+	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+		conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	}
+	return err
+}
+
+// commitTx writes b in a transaction it begins and commits on q; eventFixes are b.EventFixes().
+func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) error {
+	var batch pgx.Batch
 	if len(b.Fixes) > 0 {
-		if err := storeFixes(ctx, tx, b.Fixes, fixIDs, dups); err != nil {
+		if err := storeFixes(ctx, q, b.Fixes, fixIDs, dups); err != nil {
 			return err
 		}
+	} else {
+		batch.Queue("BEGIN")
 	}
-	if len(b.Events) == 0 && len(b.Alerts) == 0 {
-		return nil
-	}
-	var batch pgx.Batch
 	var queued []int // events queued, by index: those of duplicate fixes are not
 	for i, e := range b.Events {
 		fixID := e.FixID
@@ -158,7 +179,14 @@ func commitTx(ctx context.Context, tx pgx.Tx, b *tracker.Batch, eventFixes []int
 		batch.Queue(upsertAlert, a.Type, a.Severity, status, a.VehicleID, a.Time, updated, a.ZoneID, a.DeclarationID,
 			a.Late, a.Lat, a.Lon, a.Message, a.DedupKey, a.Active, rawOrNil(a.Evidence))
 	}
-	res := tx.SendBatch(ctx, &batch)
+	batch.Queue("COMMIT")
+	res := q.SendBatch(ctx, &batch)
+	if len(b.Fixes) == 0 {
+		if _, err := res.Exec(); err != nil {
+			res.Close()
+			return err
+		}
+	}
 	for _, i := range queued {
 		if err := res.QueryRow().Scan(&eventIDs[i]); err != nil {
 			res.Close()
@@ -171,12 +199,20 @@ func commitTx(ctx context.Context, tx pgx.Tx, b *tracker.Batch, eventFixes []int
 			return err
 		}
 	}
-	return res.Close()
+	tag, err := res.Exec()
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("transaction ended with %s", tag) // rolled back by the server
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
-// storeFixes inserts fixes. A fix whose key was not returned was reported before, or earlier
-// in the same batch: it is a duplicate, or a variant stored by storeVariants.
-func storeFixes(ctx context.Context, tx pgx.Tx, fixes []tracker.Fix, ids []int64, dups []bool) error {
+// storeFixes begins the transaction and inserts fixes, in one round trip. A fix whose key was
+// not returned was reported before, or earlier in the same batch: it is a duplicate, or a
+// variant stored by storeVariants.
+func storeFixes(ctx context.Context, q querier, fixes []tracker.Fix, ids []int64, dups []bool) error {
 	n := len(fixes)
 	var (
 		veh, dev, proto = make([]string, n), make([]string, n), make([]string, n)
@@ -200,21 +236,11 @@ func storeFixes(ctx context.Context, tx pgx.Tx, fixes []tracker.Fix, ids []int64
 		}
 		attrs[i] = jsonOrNil(f.Attrs)
 	}
-	rows, err := tx.Query(ctx, insertFixes, veh, dev, proto, at, recv, lat, lon, speed, head, al, valid, late, flags, attrs)
-	if err != nil {
-		return err
-	}
+	var batch pgx.Batch
+	batch.Queue("BEGIN")
+	batch.Queue(insertFixes, veh, dev, proto, at, recv, lat, lon, speed, head, al, valid, late, flags, attrs)
 	inserted := make(map[fixKey]int64, n)
-	var (
-		id int64
-		d  string
-		t  time.Time
-	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &d, &t}, func() error {
-		inserted[fixKey{d, t.UnixMicro()}] = id
-		return nil
-	})
-	if err != nil {
+	if err := insertBatch(ctx, q, &batch, inserted); err != nil {
 		return err
 	}
 	for i := range fixes {
@@ -223,7 +249,32 @@ func storeFixes(ctx context.Context, tx pgx.Tx, fixes []tracker.Fix, ids []int64
 		ids[i], dups[i] = id, !ok
 		delete(inserted, k) // the same key later in the batch is not the first report
 	}
-	return storeVariants(ctx, tx, fixes, ids, dups)
+	return storeVariants(ctx, q, fixes, ids, dups)
+}
+
+// insertBatch sends batch (BEGIN, insertFixes) and notes the IDs of the fixes inserted.
+func insertBatch(ctx context.Context, q querier, batch *pgx.Batch, inserted map[fixKey]int64) error {
+	res := q.SendBatch(ctx, batch)
+	defer res.Close()
+	if _, err := res.Exec(); err != nil {
+		return err
+	}
+	rows, err := res.Query()
+	if err != nil {
+		return err
+	}
+	var (
+		id int64
+		d  string
+		t  time.Time
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &d, &t}, func() error {
+		inserted[fixKey{d, t.UnixMicro()}] = id
+		return nil
+	}); err != nil {
+		return err
+	}
+	return res.Close()
 }
 
 // storedFix is a stored report of a device time and its variant.
@@ -236,7 +287,7 @@ type storedFix struct {
 // stored for it (tracker.AgainstStored): a covered one is a duplicate and gets the stored
 // copy's ID, so that a retried batch's events still point at their fix; any other is stored
 // as the next variant, merged or flagged as a conflict.
-func storeVariants(ctx context.Context, tx pgx.Tx, fixes []tracker.Fix, ids []int64, dups []bool) error {
+func storeVariants(ctx context.Context, tx querier, fixes []tracker.Fix, ids []int64, dups []bool) error {
 	var dev []string
 	var at []time.Time
 	seen := map[fixKey]bool{}

@@ -135,3 +135,14 @@ func (s *Store) Photo(ctx context.Context, orderID, sha256 string) (tracker.Phot
 	p.At = p.At.UTC()
 	return p, pgErr(err)
 }
+
+// Photos lists an order's photos without their bytes, oldest first.
+func (s *Store) Photos(ctx context.Context, orderID string) ([]tracker.Photo, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT sha256, content_type, size, by_user, at FROM target_photos WHERE order_id = $1 ORDER BY at, sha256`, orderID)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tracker.Photo, error) {
+		p := tracker.Photo{OrderID: orderID}
+		err := r.Scan(&p.SHA256, &p.ContentType, &p.Size, &p.By, &p.At)
+		p.At = p.At.UTC()
+		return p, err
+	})
+}

@@ -11,11 +11,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const userCols = `username, role, hash, created_at, disabled, must_change, password_changed_at, unit, totp_secret, totp_confirmed, totp_last_step, totp_recovery`
+const userCols = `username, role, hash, created_at, disabled, must_change, password_changed_at, unit, totp_secret, totp_confirmed, totp_last_step, totp_recovery, device_id`
 
 func scanUser(r pgx.CollectableRow) (tracker.User, error) {
 	var u tracker.User
-	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.CreatedAt, &u.Disabled, &u.MustChange, &u.PasswordChangedAt, &u.Unit, &u.TOTPSecret, &u.TOTPConfirmed, &u.TOTPLastStep, &u.TOTPRecovery)
+	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.CreatedAt, &u.Disabled, &u.MustChange, &u.PasswordChangedAt, &u.Unit, &u.TOTPSecret, &u.TOTPConfirmed, &u.TOTPLastStep, &u.TOTPRecovery, &u.DeviceID)
 	if len(u.TOTPRecovery) == 0 {
 		u.TOTPRecovery = nil
 	}
@@ -31,18 +31,18 @@ func (s *Store) CreateUser(ctx context.Context, u tracker.User) error {
 	if changed.IsZero() {
 		changed = created
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce(nullif($8, ''), 'district'), $9, $10, $11, $12)`,
-		u.Username, u.Role, u.Hash, created, u.Disabled, u.MustChange, changed, u.Unit, u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, recoveryArray(u.TOTPRecovery))
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce(nullif($8, ''), 'district'), $9, $10, $11, $12, $13)`,
+		u.Username, u.Role, u.Hash, created, u.Disabled, u.MustChange, changed, u.Unit, u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, recoveryArray(u.TOTPRecovery), u.DeviceID)
 	return pgErr(err)
 }
 
-// UpdateUser replaces role, hash, the flags, the password time, the unit ("" keeps it) and the
-// second factor.
+// UpdateUser replaces role, hash, the flags, the password time, the unit ("" keeps it), the
+// second factor and the device.
 func (s *Store) UpdateUser(ctx context.Context, u tracker.User) error {
 	return notFound(s.pool.Exec(ctx, `UPDATE users SET role = $2, hash = $3, disabled = $4, must_change = $5, password_changed_at = $6,
-		unit = coalesce(nullif($7, ''), unit), totp_secret = $8, totp_confirmed = $9, totp_last_step = $10, totp_recovery = $11
-		WHERE lower(username) = lower($1)`, u.Username, u.Role, u.Hash, u.Disabled, u.MustChange, u.PasswordChangedAt, u.Unit,
-		u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, recoveryArray(u.TOTPRecovery)))
+		unit = coalesce(nullif($7, ''), unit), totp_secret = $8, totp_confirmed = $9, totp_last_step = $10, totp_recovery = $11,
+		device_id = $12 WHERE lower(username) = lower($1)`, u.Username, u.Role, u.Hash, u.Disabled, u.MustChange, u.PasswordChangedAt, u.Unit,
+		u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, recoveryArray(u.TOTPRecovery), u.DeviceID))
 }
 
 // recoveryArray is the recovery codes' hashes as the column takes them: never NULL.

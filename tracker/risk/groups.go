@@ -14,10 +14,16 @@ type Membership struct {
 	GroupID string   `json:"group_id"`
 	Others  []string `json:"others"` // the other members' vehicle IDs
 	Trips   int      `json:"trips"`  // the group's trips together in 30 days
+	// Meetings are the group's meetings (the rules' meeting alerts of its meeting edges).
+	Meetings int `json:"meetings,omitempty"`
 }
 
 func (m *Membership) reason() string {
-	return fmt.Sprintf("travels with %d other vehicles of co-travel group %s: %d trips together in 30 days", len(m.Others), m.GroupID, m.Trips)
+	r := fmt.Sprintf("travels with %d other vehicles of co-travel group %s: %d trips together", len(m.Others), m.GroupID, m.Trips)
+	if m.Meetings > 0 {
+		r += fmt.Sprintf(", %d meetings", m.Meetings)
+	}
+	return r + " in 30 days"
 }
 
 // SetGroups replaces the co-travel memberships, by vehicle ID.

@@ -27,7 +27,8 @@ import (
 const Method = "sum of alert weights halved per week of age over 30 days, plus 0.25 per border crossing in 7 days; targets score ≥ 3; " +
 	"each alert type's weight learns from its inspections' hit rate over 90 days, the fixed weight counting as 20 inspections; " +
 	"a member of a co-travel group adds 4, a vehicle with earlier inspection findings (or sharing a driver card with one, 90 days) 5, " +
-	"a resident car crossing ≥10 times in 7 days, robust z ≥ 3.5 against resident cars and ≥ 2× its own past weekly median (ant moving) 4"
+	"a resident car crossing ≥10 times in 7 days, robust z ≥ 3.5 against resident cars and ≥ 2× its own past weekly median (ant moving) 4, " +
+	"a graded inbound declaration whose truck loaded (a stop of ≥ 20 min) at a mine of another grade, or whose earlier loadings were all at such mines when its track abroad is missing (grade_origin) 4"
 
 var weights = map[string]float64{
 	tracker.AlertBorderCrossingOutsidePort: 10,
@@ -96,6 +97,8 @@ type Target struct {
 	Group     *Membership    // the co-travel group it belongs to, if any
 	Offence   *Offence       // its earlier findings, or those of a vehicle its driver card was in
 	Ants      *Ants          // the ant-moving pattern of a resident car
+	// GradeOrigin: the declared cargo grade is not what the mine it loaded at yields.
+	GradeOrigin *GradeOrigin
 }
 
 // Scorer keeps the alerts and border crossings inside the windows, by vehicle. It is safe for
@@ -119,6 +122,7 @@ type Scorer struct {
 	groups    map[string]Membership
 	offenders map[string]Offence
 	ants      map[string]Ants
+	grades    map[string]GradeOrigin
 }
 
 type alertMark struct {
@@ -334,6 +338,9 @@ func (s *Scorer) Ranking(now time.Time, limit int) []Target {
 		if a := out[i].Ants; a != nil {
 			out[i].Reasons = append(out[i].Reasons, a.reason())
 		}
+		if g := out[i].GradeOrigin; g != nil {
+			out[i].Reasons = append(out[i].Reasons, g.reason())
+		}
 	}
 	return out
 }
@@ -372,6 +379,9 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 	for id := range s.ants {
 		alone[id] = true
 	}
+	for id := range s.grades {
+		alone[id] = true
+	}
 	for id := range alone {
 		if _, ok := s.vehicles[id]; !ok {
 			consider(id, &vehicle{counts: map[string]int{}}, 0, 0)
@@ -394,6 +404,9 @@ func (s *Scorer) top(now time.Time, limit int) []Target {
 		}
 		if a, ok := s.ants[r.id]; ok {
 			out[i].Ants = &a
+		}
+		if g, ok := s.grades[r.id]; ok {
+			out[i].GradeOrigin = &g
 		}
 	}
 	return out

@@ -73,7 +73,7 @@ func (fl *benchFleet) fix(v, n int) tracker.Fix {
 		ReceivedAt: t0.Add(time.Duration(n) * step), Lat: p[1], Lon: p[0], Valid: true, Flags: []string{}}
 }
 
-func benchEngine(b *testing.B, fl *benchFleet) (*rules.Engine, *sqlitestore.Store) {
+func benchEngine(b testing.TB, fl *benchFleet) (*rules.Engine, *sqlitestore.Store) {
 	ctx := context.Background()
 	st, err := sqlitestore.Open(ctx, filepath.Join(b.TempDir(), "bw.db"), sqlitestore.Options{})
 	if err != nil {
@@ -216,9 +216,16 @@ func BenchmarkFixToAlert(b *testing.B) {
 // pipeline, the rules, the geofence engine and the embedded store for 10,000 vehicles that
 // each sent 8 fixes (with the items most terminals send), once their fixes are flushed
 // (bytes/vehicle), and what each fix waiting for the flush added to that (bytes/unflushed-fix).
-func BenchmarkVehicleMemory(b *testing.B) {
+func BenchmarkVehicleMemory(b *testing.B) { vehicleMemory(b, 8) }
+
+// BenchmarkVehicleMemorySteady is BenchmarkVehicleMemory once every vehicle has sent enough
+// fixes (80) for the rules' history of recent fixes to reach its longest (2×History), as in
+// a server that has run for a while.
+func BenchmarkVehicleMemorySteady(b *testing.B) { vehicleMemory(b, 80) }
+
+func vehicleMemory(b *testing.B, fixesEach int) {
 	fl := newBenchFleet()
-	const lanes, fixesEach = 64, 8
+	const lanes = 64
 	for b.Loop() {
 		ctx := context.Background()
 		r, st := benchEngine(b, fl)
@@ -246,7 +253,7 @@ func BenchmarkVehicleMemory(b *testing.B) {
 		}
 		heap2 := liveHeap()
 		b.ReportMetric(float64(heap2-heap0)/benchVehicles, "bytes/vehicle")
-		b.ReportMetric(float64(heap1-heap2)/(benchVehicles*fixesEach), "bytes/unflushed-fix")
+		b.ReportMetric(float64(heap1-heap2)/float64(benchVehicles*fixesEach), "bytes/unflushed-fix")
 		p.Close()
 	}
 }

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -50,15 +51,18 @@ func (vs *vstate) endEmergency(id string, at time.Time) {
 }
 
 // suspend removes from alerts[from:] those the vehicle's emergency windows suspend, keeping
-// them for the review.
-func (vs *vstate) suspend(alerts []tracker.Alert, from int) []tracker.Alert {
+// them for the review, and appends to events an emergency_held event for each kept: what the
+// window held survives a restart (restoreEmergencies).
+func (vs *vstate) suspend(alerts []tracker.Alert, from int, events *[]tracker.Event) []tracker.Alert {
 	if len(vs.emergencies) == 0 {
 		return alerts
 	}
 	out := alerts[:from]
 	for _, a := range alerts[from:] {
 		if w := vs.windowOf(&a); w != nil {
-			w.hold(a)
+			if w.hold(a) {
+				*events = append(*events, heldEvent(w, a))
+			}
 			continue
 		}
 		out = append(out, a)
@@ -85,11 +89,18 @@ func (vs *vstate) windowOf(a *tracker.Alert) *emergencyWindow {
 	return nil
 }
 
-// hold keeps a back; after the review, updates are dropped: the review showed the incident.
-func (w *emergencyWindow) hold(a tracker.Alert) {
+// hold keeps a back, reporting whether it did; after the review, updates are dropped: the
+// review showed the incident.
+func (w *emergencyWindow) hold(a tracker.Alert) bool {
 	if w.reviewed {
-		return
+		return false
 	}
+	w.keep(a)
+	return true
+}
+
+// keep puts a in the held list: in place of its earlier version, or at the end.
+func (w *emergencyWindow) keep(a tracker.Alert) {
 	for i := range w.held {
 		if w.held[i].DedupKey == a.DedupKey {
 			w.held[i] = a
@@ -97,6 +108,127 @@ func (w *emergencyWindow) hold(a tracker.Alert) {
 		}
 	}
 	w.held = append(w.held, a)
+}
+
+func heldEvent(w *emergencyWindow, a tracker.Alert) tracker.Event {
+	at := a.UpdatedAt
+	if at.IsZero() {
+		at = a.Time
+	}
+	var alert map[string]any
+	if b, err := json.Marshal(a); err == nil {
+		_ = json.Unmarshal(b, &alert) // an Alert's JSON is an object
+	}
+	return tracker.Event{Type: tracker.EventEmergencyHeld, Time: at, VehicleID: a.VehicleID, Lat: a.Lat, Lon: a.Lon, Late: a.Late,
+		Attrs: map[string]any{"declaration_id": w.decl.ID, "alert": alert}}
+}
+
+// maxWindow is the longest emergency window a declaration may have (BW_EMERGENCY_WINDOW is at
+// most 12 h; an officer's own valid_to as well): with heldAfter, how far back held events
+// can still matter.
+const maxWindow = 12 * time.Hour
+
+// restoreEmergencies gives the emergency windows of the last maxWindow+heldAfter back what
+// they held before a restart, from their emergency_held events: those of active declarations
+// (opened by Load), and of windows closed since, whose review may still be due (or was raised
+// already: then the review is not raised again, and later updates of what it listed stay held).
+func (e *Engine) restoreEmergencies(ctx context.Context, match func(vehicleID string) bool) error {
+	now := e.cfg.Now()
+	evs, err := e.cfg.Store.Events(ctx, tracker.EventQuery{Type: tracker.EventEmergencyHeld, From: now.Add(-maxWindow - heldAfter)})
+	if err != nil {
+		return fmt.Errorf("rules: emergency windows: %w", err)
+	}
+	byVehicle := map[string][]tracker.Event{}
+	var order []string
+	for _, ev := range evs {
+		if match != nil && !match(ev.VehicleID) {
+			continue
+		}
+		if _, ok := byVehicle[ev.VehicleID]; !ok {
+			order = append(order, ev.VehicleID)
+		}
+		byVehicle[ev.VehicleID] = append(byVehicle[ev.VehicleID], ev)
+	}
+	for _, id := range order {
+		if err := e.restoreVehicleEmergencies(ctx, id, byVehicle[id], now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RestoreEmergencies rebuilds the emergency windows of the vehicles match selects, which
+// Forget dropped with the rest of what the rules followed (a cluster take-over): the windows of
+// their active emergency declarations, and what each window held back (restoreEmergencies).
+func (e *Engine) RestoreEmergencies(ctx context.Context, match func(vehicleID string) bool) error {
+	ds, err := e.cfg.Store.Declarations(ctx, tracker.DeclarationQuery{Status: tracker.DeclarationActive})
+	if err != nil {
+		return fmt.Errorf("rules: emergency declarations: %w", err)
+	}
+	for _, d := range ds {
+		if d.Type != tracker.DeclarationEmergency || !match(d.VehicleID) {
+			continue
+		}
+		vs := e.vehicles.Get(d.VehicleID)
+		vs.Lock()
+		vs.openEmergency(d)
+		vs.Unlock()
+	}
+	return e.restoreEmergencies(ctx, match)
+}
+
+func (e *Engine) restoreVehicleEmergencies(ctx context.Context, vehicleID string, evs []tracker.Event, now time.Time) error {
+	decls, err := e.cfg.Store.Declarations(ctx, tracker.DeclarationQuery{VehicleID: vehicleID})
+	if err != nil {
+		return fmt.Errorf("rules: emergency windows of %s: %w", vehicleID, err)
+	}
+	reviews, err := e.cfg.Store.Alerts(ctx, tracker.AlertQuery{VehicleID: vehicleID, Type: tracker.AlertEmergencyReview, From: now.Add(-maxWindow - heldAfter)})
+	if err != nil {
+		return fmt.Errorf("rules: emergency reviews of %s: %w", vehicleID, err)
+	}
+	vs := e.vehicles.Get(vehicleID)
+	vs.Lock()
+	defer vs.Unlock()
+	for _, ev := range evs {
+		declID, _ := ev.Attrs["declaration_id"].(string)
+		w := vs.window(declID, decls)
+		if w == nil {
+			continue
+		}
+		var a tracker.Alert
+		b, err := json.Marshal(ev.Attrs["alert"])
+		if err != nil || json.Unmarshal(b, &a) != nil || a.DedupKey == "" {
+			e.log.Warn("emergency_held event without its alert", "event", ev.ID)
+			continue
+		}
+		w.keep(a)
+		w.reviewed = w.reviewed || slices.ContainsFunc(reviews, func(r tracker.Alert) bool {
+			return r.DedupKey == fmt.Sprintf("%s:%s", tracker.AlertEmergencyReview, declID)
+		})
+	}
+	vs.emergencies = slices.DeleteFunc(vs.emergencies, func(w *emergencyWindow) bool { return now.Sub(w.to) > heldAfter })
+	return nil
+}
+
+// window is the vehicle's window of the emergency declaration id, opened from decls when the
+// declaration is no longer active; nil if it is no emergency of the vehicle's.
+func (vs *vstate) window(id string, decls []tracker.Declaration) *emergencyWindow {
+	for _, w := range vs.emergencies {
+		if w.decl.ID == id {
+			return w
+		}
+	}
+	i := slices.IndexFunc(decls, func(d tracker.Declaration) bool { return d.ID == id })
+	if i < 0 || decls[i].Type != tracker.DeclarationEmergency {
+		return nil
+	}
+	d := decls[i]
+	vs.openEmergency(d)
+	w := vs.emergencies[len(vs.emergencies)-1]
+	if d.ClosedAt != nil && d.ClosedAt.Before(w.to) {
+		w.to = *d.ClosedAt
+	}
+	return w
 }
 
 // endEmergencies raises the review of each window that has ended by now, and forgets windows

@@ -78,3 +78,65 @@ func TestEmergencyWindowEndsAtValidTo(t *testing.T) {
 		t.Errorf("unauthorized_stop at %v, want after the window", as[2].Time)
 	}
 }
+
+// A restart in the middle of an emergency window: the detour held back before it is still in
+// the review at the window's end, beside the stop held after it; a restart after the review
+// does not raise it again.
+func TestEmergencyWindowSurvivesRestart(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("e5")}, []tracker.Declaration{emergency(inbound("d-e5", "e5", "port-a"))})
+	tr := newTrack("e5", t0, 42.05, 110.0, 53).to(42.005, 110.0, 40).to(41.9, 110.0, 60).to(41.9, 110.04, 40)
+	e.submit(tr.fixes...)
+	e.expect("e5")
+	restartAt := tr.t
+	e.restart()
+	tr.fixes = tr.fixes[:0]
+	tr.wait(15*time.Minute).to(41.85, 110.04, 40).to(41.85, 110.0, 40).to(41.80, 110.0, 60).wait(5 * time.Minute)
+	e.submit(tr.fixes...)
+	e.expect("e5")
+	e.check(tr.t.Add(time.Minute))
+	as := e.expect("e5", tracker.AlertEmergencyReview)
+	held, _ := evidenceOf(t, as[0])["would_have_alerted"].([]any)
+	var before, stop bool
+	for _, h := range held {
+		m := h.(map[string]any)
+		at, _ := time.Parse(time.RFC3339Nano, m["time"].(string))
+		before = before || m["type"] == tracker.AlertDetour && at.Before(restartAt)
+		stop = stop || m["type"] == tracker.AlertUnauthorizedStop
+	}
+	if !before || !stop {
+		t.Errorf("review lists %v: want the detour held before the restart (at %v) and the stop after it", held, restartAt)
+	}
+	e.restart()
+	e.check(tr.t.Add(2 * time.Minute))
+	e.expect("e5", tracker.AlertEmergencyReview)
+}
+
+// A cluster take-over forgets what the rules followed of a vehicle, its emergency windows with
+// it; RestoreEmergencies gives them back from the store: the detour held before the take-over
+// is in the review, and the stop after it is held, not alerted.
+func TestEmergencyWindowRestoredAfterForget(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("e6")}, []tracker.Declaration{emergency(inbound("d-e6", "e6", "port-a"))})
+	tr := newTrack("e6", t0, 42.05, 110.0, 54).to(42.005, 110.0, 40).to(41.9, 110.0, 60).to(41.9, 110.04, 40)
+	e.submit(tr.fixes...)
+	forgotAt := tr.t
+	all := func(string) bool { return true }
+	e.rules.Forget(all)
+	if err := e.rules.RestoreEmergencies(e.ctx, all); err != nil {
+		t.Fatal(err)
+	}
+	tr.fixes = tr.fixes[:0]
+	tr.wait(15*time.Minute).to(41.85, 110.04, 40).to(41.85, 110.0, 40).to(41.80, 110.0, 60).wait(5 * time.Minute)
+	e.submit(tr.fixes...)
+	e.check(tr.t.Add(time.Minute))
+	as := e.expect("e6", tracker.AlertEmergencyReview)
+	held, _ := evidenceOf(t, as[0])["would_have_alerted"].([]any)
+	var before bool
+	for _, h := range held {
+		m := h.(map[string]any)
+		at, _ := time.Parse(time.RFC3339Nano, m["time"].(string))
+		before = before || m["type"] == tracker.AlertDetour && at.Before(forgotAt)
+	}
+	if !before {
+		t.Errorf("review lists %v: want the detour held before the take-over", held)
+	}
+}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,13 +24,39 @@ type decl struct {
 	crossedIn   bool // into China, at any port, while the inbound declaration was active
 }
 
-// hist is one recent fix, kept to place late fixes between their neighbours.
+// hist is one recent fix, kept to place late fixes between their neighbours. Every vehicle
+// keeps History of them and more, so each is kept small: its device time in Unix nanoseconds
+// (fix times are UTC), and the rare crossing note behind a pointer.
 type hist struct {
-	t        time.Time
+	t        int64
 	lat, lon float64
-	// known is the border crossing already recorded on the segment ending here.
-	known crossNote
+	// known is the border crossing already recorded on the segment ending here, nil for none.
+	known *crossNote
 }
+
+func histOf(t time.Time, lat, lon float64) hist { return hist{t: t.UnixNano(), lat: lat, lon: lon} }
+
+// at is the fix's device time.
+func (h *hist) at() time.Time { return time.Unix(0, h.t).UTC() }
+
+// note is the crossing recorded on the segment ending here (the zero note for none).
+func (h *hist) note() crossNote {
+	if h.known == nil {
+		return crossNote{}
+	}
+	return *h.known
+}
+
+// setNote records n on the segment ending here.
+func (h *hist) setNote(n crossNote) {
+	h.known = nil
+	if n != (crossNote{}) {
+		h.known = &n
+	}
+}
+
+// histAt orders the history by device time, for binary searches.
+func histAt(x hist, t time.Time) int { return cmp.Compare(x.t, t.UnixNano()) }
 
 // crossNote is a recorded border crossing: its port ("" for none) and the alert raised for it.
 type crossNote struct {
@@ -88,17 +115,21 @@ type vstate struct {
 // followed is what the rules learned from a vehicle's fixes, timers and gate reads: Forget
 // drops it when another process takes the vehicle over, and replay rebuilds it.
 type followed struct {
-	hasLast  bool
-	last     point     // newest valid fix the rules followed (the pipeline's state counts others too)
-	lastRecv time.Time // when the rules saw the newest fix, on the Now clock the timer judges by
-	history  []hist
-	crossed  []timedNote // this fix's live crossings, to note on the history
+	hasLast bool
+	// histEdges is how many fixes at the start of history are gap edges kept by trim.
+	histEdges int32
+	last      point     // newest valid fix the rules followed (the pipeline's state counts others too)
+	lastRecv  time.Time // when the rules saw the newest fix, on the Now clock the timer judges by
+	history   []hist
+	crossed   []timedNote // this fix's live crossings, to note on the history
 
 	controlZones int      // control zones the vehicle is in
 	ports        []string // port zones the vehicle is in
 
 	stopState
-	detourState
+	// det follows a stretch off the declared corridor, nil while there is none: most vehicles
+	// never leave one, and it is one of the larger parts of a vehicle.
+	det     *detourState
 	detourN int
 
 	// gaps are the latest silences a blind-area upload may fill (see late.go).
@@ -159,7 +190,7 @@ func (vs *vstate) State() *tracker.VehicleState { return &vs.VehicleState }
 func (vs *vstate) Evaluate(ctx context.Context, f *tracker.Fix, out *tracker.Outcome) error {
 	from := len(out.Alerts)
 	err := vs.e.evaluate(ctx, vs, f, out)
-	out.Alerts = vs.suspend(out.Alerts, from)
+	out.Alerts = vs.suspend(out.Alerts, from, &out.Events)
 	return err
 }
 
@@ -215,7 +246,7 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 	}
 	if g != nil {
 		// What the live rules made of the fix after the silence, for the replay to join.
-		g.liveAnchor, g.liveOff = vs.anchor.Time, vs.offSince
+		g.liveAnchor, g.liveOff = vs.anchor.Time, vs.offCorridor().offSince
 	}
 	if len(vs.outbox) > 0 {
 		out.Alerts = append(out.Alerts, vs.outbox...)
@@ -224,7 +255,7 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 	// Not f.ReceivedAt: a gateway stamps it with its own clock, which need not be Now (the demo
 	// runs the server on a simulated one).
 	vs.last, vs.hasLast, vs.lastRecv = pt(f), true, e.cfg.Now()
-	vs.push(hist{t: f.Time, lat: f.Lat, lon: f.Lon}, e.cfg.History)
+	vs.push(histOf(f.Time, f.Lat, f.Lon), e.cfg.History)
 	out.Alerts = e.settleGates(ctx, vs, out.Alerts)
 	return nil
 }
@@ -232,12 +263,14 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 // gapEdge: fixes this far from a neighbour border a gap a backfill may fill later.
 const gapEdge = 2 * time.Minute
 
-// trim drops the older half of the history in bulk (amortised, the hot path copies nothing),
-// except the fixes at the edges of gaps: a blind-area upload lands there, hours later maybe.
-func trim(h []hist, n int) []hist {
+// trim drops the fixes before the newest n, except the fixes at the edges of gaps (the newest
+// n/2 of them): a blind-area upload lands there, hours later maybe. It returns how many edges
+// it kept.
+func trim(h []hist, n int) ([]hist, int) {
+	old := len(h) - n
 	out := h[:0]
-	for i := range h[:n] {
-		edge := i > 0 && h[i].t.Sub(h[i-1].t) > gapEdge || h[i+1].t.Sub(h[i].t) > gapEdge
+	for i := range h[:old] {
+		edge := i > 0 && h[i].t-h[i-1].t > int64(gapEdge) || h[i+1].t-h[i].t > int64(gapEdge)
 		if edge {
 			out = append(out, h[i])
 		}
@@ -245,20 +278,32 @@ func trim(h []hist, n int) []hist {
 	if len(out) > n/2 {
 		out = append(out[:0], out[len(out)-n/2:]...)
 	}
-	return append(out, h[n:]...)
+	edges := len(out)
+	return append(out, h[old:]...), edges
 }
 
 // push appends to the history and notes this fix's crossings on the segment each happened in
-// (a crossing confirmed by hysteresis may lie a few fixes back).
+// (a crossing confirmed by hysteresis may lie a few fixes back). The history is trimmed once
+// n/4 fixes beyond the newest n and the edges have come (amortised: the hot path copies a
+// little), and its array sized by hand: append would double it to 2n, and every vehicle
+// holds one.
 func (vs *vstate) push(h hist, n int) {
-	if len(vs.history) >= 2*n {
-		vs.history = trim(vs.history, n)
+	limit := n + n/4 + int(vs.histEdges)
+	if len(vs.history) >= limit {
+		var edges int
+		vs.history, edges = trim(vs.history, n)
+		vs.histEdges = int32(edges)
+		limit = n + n/4 + edges
+	}
+	if len(vs.history) == cap(vs.history) {
+		c := max(min(2*cap(vs.history), limit), 4, len(vs.history)+1)
+		vs.history = append(make([]hist, 0, c), vs.history...)
 	}
 	vs.history = append(vs.history, h)
 	for _, c := range vs.crossed {
-		j, _ := slices.BinarySearchFunc(vs.history, c.t, func(x hist, t time.Time) int { return x.t.Compare(t) })
+		j, _ := slices.BinarySearchFunc(vs.history, c.t, histAt)
 		if j < len(vs.history) {
-			vs.history[j].known = c.n
+			vs.history[j].setNote(c.n)
 		}
 	}
 	vs.crossed = vs.crossed[:0]
@@ -460,13 +505,13 @@ func (e *Engine) close(ctx context.Context, vs *vstate, d *decl, status, reason 
 	if d.Type == tracker.DeclarationEmergency {
 		vs.endEmergency(d.ID, at)
 	}
-	if vs.detourKey != "" {
+	if vs.det != nil && vs.det.detourKey != "" {
 		// The trip is over: so is its detour.
-		a := vs.detourAlert(&vs.detourState, d, vs.offFrom, false, nil)
+		a := vs.detourAlert(vs.det, d, vs.det.offFrom, false, nil)
 		a.UpdatedAt = at.UTC()
 		a.Message += "; declaration " + status
 		vs.outbox = append(vs.outbox, a)
-		vs.detourState = detourState{}
+		vs.det = nil
 	}
 	vs.decls = slices.DeleteFunc(vs.decls, func(x *decl) bool { return x == d })
 	return nil
@@ -643,34 +688,46 @@ func (e *Engine) detour(ctx context.Context, vs *vstate, d *decl, f *tracker.Fix
 		return nil
 	}
 	if by <= 0 {
-		if vs.detourKey != "" {
-			out.Alerts = append(out.Alerts, vs.detourAlert(&vs.detourState, d, pt(f), false, nil))
+		if vs.det != nil && vs.det.detourKey != "" {
+			out.Alerts = append(out.Alerts, vs.detourAlert(vs.det, d, pt(f), false, nil))
 		}
-		vs.detourState = detourState{}
+		vs.det = nil
 		return nil
 	}
-	if vs.offSince.IsZero() {
-		vs.offSince, vs.offFrom = f.Time, pt(f)
+	if vs.det == nil {
+		vs.det = &detourState{}
 	}
-	vs.offLast = f.Time
-	vs.offMaxM = max(vs.offMaxM, by)
-	vs.offPoints++
+	s := vs.det
+	if s.offSince.IsZero() {
+		s.offSince, s.offFrom = f.Time, pt(f)
+	}
+	s.offLast = f.Time
+	s.offMaxM = max(s.offMaxM, by)
+	s.offPoints++
 	switch {
-	case vs.detourKey == "" && f.Time.Sub(vs.offSince) > d.grace:
+	case s.detourKey == "" && f.Time.Sub(s.offSince) > d.grace:
 		vs.detourN++
-		vs.detourKey = fmt.Sprintf("detour:%s:%d", d.ID, vs.detourN)
+		s.detourKey = fmt.Sprintf("detour:%s:%d", d.ID, vs.detourN)
 		e.m.alerts.WithLabelValues(tracker.AlertDetour).Inc()
-		out.Alerts = append(out.Alerts, vs.detourAlert(&vs.detourState, d, pt(f), true, nil))
-		vs.detourLast = f.Time
-		if g := vs.gapEndingAt(vs.offSince); g != nil {
-			g.toDetourKey = vs.detourKey
+		out.Alerts = append(out.Alerts, vs.detourAlert(s, d, pt(f), true, nil))
+		s.detourLast = f.Time
+		if g := vs.gapEndingAt(s.offSince); g != nil {
+			g.toDetourKey = s.detourKey
 		}
-	case vs.detourKey != "" && f.Time.Sub(vs.detourLast) >= time.Minute:
+	case s.detourKey != "" && f.Time.Sub(s.detourLast) >= time.Minute:
 		// Updated while it lasts, at most once a minute: a fix per alert write would load the store.
-		out.Alerts = append(out.Alerts, vs.detourAlert(&vs.detourState, d, pt(f), true, nil))
-		vs.detourLast = f.Time
+		out.Alerts = append(out.Alerts, vs.detourAlert(s, d, pt(f), true, nil))
+		s.detourLast = f.Time
 	}
 	return nil
+}
+
+// offCorridor is the vehicle's stretch off the corridor, the zero one when there is none.
+func (vs *vstate) offCorridor() detourState {
+	if vs.det == nil {
+		return detourState{}
+	}
+	return *vs.det
 }
 
 // detourAlert is the detour of the stretch s as of the fix f; fixes, when set, are the
@@ -700,17 +757,17 @@ func (vs *vstate) detourAlert(s *detourState, d *decl, f point, active bool, fix
 // alert the backfill disproves is closed.
 func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) error {
 	h := vs.history
-	i, found := slices.BinarySearchFunc(h, f.Time, func(x hist, t time.Time) int { return x.t.Compare(t) })
+	i, found := slices.BinarySearchFunc(h, f.Time, histAt)
 	if found {
 		return nil
 	}
 	pos := func(x hist) geofence.Position {
-		return geofence.Position{VehicleID: f.VehicleID, Time: x.t, Lat: x.lat, Lon: x.lon}
+		return geofence.Position{VehicleID: f.VehicleID, Time: x.at(), Lat: x.lat, Lon: x.lon}
 	}
-	me := hist{t: f.Time, lat: f.Lat, lon: f.Lon}
-	var known, nextKnown crossNote
+	me := histOf(f.Time, f.Lat, f.Lon)
+	var known, nextKnown, meKnown crossNote
 	if i < len(h) {
-		known, nextKnown = h[i].known, h[i].known
+		known, nextKnown = h[i].note(), h[i].note()
 	}
 	type half struct {
 		from, to hist
@@ -718,7 +775,7 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 	}
 	var halves []half
 	if i > 0 {
-		halves = append(halves, half{h[i-1], me, &me.known})
+		halves = append(halves, half{h[i-1], me, &meKnown})
 	}
 	if i < len(h) {
 		nextKnown = crossNote{}
@@ -737,7 +794,7 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 			prior := known
 			known = crossNote{}
 			d := vs.activeDir(c.Time, c.Direction)
-			gap := e.placeCrossing(d, &c, point{hf.from.t, hf.from.lat, hf.from.lon}, point{hf.to.t, hf.to.lat, hf.to.lon})
+			gap := e.placeCrossing(d, &c, point{hf.from.at(), hf.from.lat, hf.from.lon}, point{hf.to.at(), hf.to.lat, hf.to.lon})
 			k, typ := e.crossing(vs, d, c, true, prior.key, gap, out)
 			if k == "" && prior.key != "" {
 				out.Alerts = append(out.Alerts, vs.disproved(prior, c))
@@ -752,9 +809,10 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 	if known.has && i < len(h) {
 		nextKnown = known // not found again in either half: keep what was recorded
 	}
+	me.setNote(meKnown)
 	vs.history = slices.Insert(vs.history, i, me)
 	if i+1 < len(vs.history) {
-		vs.history[i+1].known = nextKnown
+		vs.history[i+1].setNote(nextKnown)
 	}
 	return e.replay(ctx, vs, f, before, out)
 }

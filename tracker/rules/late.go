@@ -90,7 +90,7 @@ const lateQuiet = time.Minute
 
 // openGap records a silence ending at to, with the state the replay starts from.
 func (vs *vstate) openGap(to point, history int) *gapRec {
-	g := &gapRec{from: vs.last, to: to, last: vs.last, stop: vs.stopState, seedStopped: vs.stopped, cur: vs.cur, det: vs.detourState}
+	g := &gapRec{from: vs.last, to: to, last: vs.last, stop: vs.stopState, seedStopped: vs.stopped, cur: vs.cur, det: vs.offCorridor()}
 	g.d = vs.active(vs.last.Time)
 	if g.d == nil {
 		g.d = vs.active(to.Time)
@@ -383,12 +383,13 @@ func (e *Engine) settle(ctx context.Context, vs *vstate, g *gapRec, out *tracker
 		switch {
 		case !g.liveOff.Equal(g.to.Time):
 			e.detourEnded(vs, g, out) // back on the corridor by the end of the silence
-		case vs.offSince.Equal(g.to.Time):
+		case vs.det != nil && vs.det.offSince.Equal(g.to.Time):
 			// Off the corridor on into the live track: one stretch, begun while dark.
-			vs.offSince, vs.offFrom = s.offSince, s.offFrom
-			vs.offMaxM = max(vs.offMaxM, s.offMaxM)
-			vs.offPoints += s.offPoints
-			vs.detourLate = vs.detourLate || vs.detourKey == ""
+			v := vs.det
+			v.offSince, v.offFrom = s.offSince, s.offFrom
+			v.offMaxM = max(v.offMaxM, s.offMaxM)
+			v.offPoints += s.offPoints
+			v.detourLate = v.detourLate || v.detourKey == ""
 		case g.toDetourKey == "":
 			s.offLast = g.to.Time
 			e.detourEnded(vs, g, out)

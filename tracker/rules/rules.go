@@ -37,6 +37,8 @@ type Store interface {
 	LatestEvents(ctx context.Context, typ string) ([]tracker.Event, error)
 	// Weighings: a trip's earlier readings, and the scales' recent ones for their drift.
 	Weighings(ctx context.Context, q tracker.WeighingQuery) ([]tracker.Weighing, error)
+	// Events: after a restart, what open emergency windows held back (emergency_held).
+	Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error)
 }
 
 // Config configures an Engine. Zero thresholds take the documented defaults.
@@ -234,6 +236,9 @@ func (e *Engine) Load(ctx context.Context) error {
 	if err := e.seedSOS(ctx); err != nil {
 		return err
 	}
+	if err := e.restoreEmergencies(ctx, nil); err != nil {
+		return err
+	}
 	e.Seed(latest)
 	return e.loadDrivers(ctx, ds)
 }
@@ -254,7 +259,7 @@ func (e *Engine) Seed(latest []tracker.Fix) {
 		}
 		if !vs.hasLast || f.Time.After(vs.last.Time) {
 			vs.last, vs.hasLast, vs.lastRecv = pt(&f), true, f.ReceivedAt
-			vs.history = append(vs.history[:0], hist{t: f.Time, lat: f.Lat, lon: f.Lon})
+			vs.history, vs.histEdges = append(vs.history[:0], histOf(f.Time, f.Lat, f.Lon)), 0
 		}
 		vs.Unlock()
 	}

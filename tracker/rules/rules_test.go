@@ -728,6 +728,29 @@ func TestOverstayWithoutDeclaration(t *testing.T) {
 	}
 }
 
+// A resident car's track of three days ago arriving now, in order (a buffer emptied without
+// the blind-area mark, the simulator's history): a check between its way in and its way out
+// is no overstay. The control car's fixes stop coming while it is in: overstay once they have
+// stopped for a while.
+func TestOverstayCatchingUp(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{{ID: "r4", Plate: "蒙Ar4", Kind: tracker.KindResidentCar}, {ID: "r5", Plate: "蒙Ar5", Kind: tracker.KindResidentCar}}, nil)
+	now := t0.Add(72 * time.Hour)
+	e.setClock(now)
+	in := newTrack("r4", t0, 42.05, 110.0, 23).to(41.995, 110.0, 30).wait(5 * time.Minute)
+	e.submit(in.fixes...)
+	e.check(now.Add(time.Minute))
+	n := len(in.fixes)
+	e.submit(in.to(42.08, 110.0, 30).fixes[n:]...)
+	e.check(now.Add(10 * time.Minute))
+	e.expect("r4")
+	ctl := newTrack("r5", t0, 42.05, 110.0, 24).to(41.995, 110.0, 30).wait(5 * time.Minute)
+	e.submit(ctl.fixes...)
+	e.check(now.Add(11 * time.Minute))
+	e.expect("r5")
+	e.check(now.Add(14 * time.Minute))
+	e.expect("r5", tracker.AlertOverstay)
+}
+
 // Inside a control zone signal loss matters without a declaration too; outside, it does not.
 func TestSignalLostInControlZone(t *testing.T) {
 	e := newEnv(t, []tracker.Vehicle{truck("c1"), truck("c2")}, nil)

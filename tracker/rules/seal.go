@@ -237,8 +237,8 @@ func (vs *vstate) sealPlace(f *tracker.Fix) (lat, lon float64, source string) {
 	if f.Valid && !f.HasFlag(tracker.FlagJump) {
 		return f.Lat, f.Lon, "fix"
 	}
-	i, _ := slices.BinarySearchFunc(vs.history, f.Time, func(h hist, t time.Time) int { return h.t.Compare(t) })
-	if i < len(vs.history) && vs.history[i].t.Equal(f.Time) {
+	i, found := slices.BinarySearchFunc(vs.history, f.Time, histAt)
+	if found {
 		i++
 	}
 	if i > 0 {

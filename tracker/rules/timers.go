@@ -18,6 +18,7 @@ import (
 func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 	now := e.cfg.Now().UTC()
 	var alerts []tracker.Alert
+	var held []tracker.Event // what emergency windows held back (emergency.go)
 	var errs []error
 	var stopped []stopInfo
 	var late tracker.Outcome // replays of blind-area uploads that stopped short of their gap's end
@@ -31,9 +32,9 @@ func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 			if err := e.settleLate(ctx, vs, &late); err != nil {
 				errs = append(errs, err)
 			}
-			late.Alerts = vs.suspend(late.Alerts, from)
+			late.Alerts = vs.suspend(late.Alerts, from, &late.Events)
 		}
-		alerts = e.checkVehicle(ctx, vs, now, alerts, &errs)
+		alerts = e.checkVehicle(ctx, vs, now, alerts, &held, &errs)
 		vs.past = slices.DeleteFunc(vs.past, func(s *stopRec) bool { return now.Sub(s.until) > meetingMemory })
 		for _, s := range vs.past {
 			stopped = append(stopped, stopInfo{vs: vs, rec: s, at: s.at, until: s.until, late: s.late})
@@ -45,10 +46,10 @@ func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 	}
 	alerts = append(alerts, late.Alerts...)
 	alerts = e.meetings(stopped, alerts)
-	return tracker.Outcome{Events: late.Events, Alerts: alerts}, errors.Join(errs...)
+	return tracker.Outcome{Events: append(late.Events, held...), Alerts: alerts}, errors.Join(errs...)
 }
 
-func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, alerts []tracker.Alert, errs *[]error) []tracker.Alert {
+func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, alerts []tracker.Alert, held *[]tracker.Event, errs *[]error) []tracker.Alert {
 	from := len(alerts)
 	// Signal loss, judged on the server clock: device clocks of silent terminals say nothing.
 	if vs.hasLast && vs.lostKey == "" && now.Sub(vs.lastRecv) > e.cfg.SignalLost && (vs.watched(vs.last.Time) || vs.watched(now)) {
@@ -62,7 +63,8 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 		alerts = append(alerts, a)
 	}
 	// Overstay before expiry: both happen at valid_to, and the deadline outlives the declaration.
-	if vs.kind == tracker.KindResidentCar && vs.entered && !vs.deadline.IsZero() && now.After(vs.deadline) && vs.overKey == "" {
+	if vs.kind == tracker.KindResidentCar && vs.entered && !vs.deadline.IsZero() && now.After(vs.deadline) && vs.overKey == "" &&
+		!vs.catchingUp(now, vs.deadline) {
 		vs.overKey = fmt.Sprintf("overstay:%s:%d", vs.id, vs.deadline.Unix())
 		e.m.alerts.WithLabelValues(tracker.AlertOverstay).Inc()
 		a := vs.alert(tracker.AlertOverstay, tracker.SeverityWarning, vs.overKey, vs.deadline, vs.last.Lat, vs.last.Lon)
@@ -92,8 +94,19 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 	alerts = e.checkWeighings(ctx, vs, now, alerts)
 	alerts = append(alerts, vs.outbox...)
 	vs.outbox = vs.outbox[:0]
-	alerts = vs.suspend(e.expireGates(ctx, vs, now, alerts), from)
+	alerts = vs.suspend(e.expireGates(ctx, vs, now, alerts), from, held)
 	return e.endEmergencies(vs, now, alerts)
+}
+
+// catchUp is how lately (on the Now clock) fixes from before a deadline must have come for the
+// vehicle to be catching up: a terminal emptying a buffer in order, or the simulator's
+// history, sends a day's crossing in and out a moment apart, and a check between them must not
+// judge the car by the day's deadline.
+const catchUp = 2 * time.Minute
+
+// catchingUp reports whether the vehicle's fixes still come but are from before deadline.
+func (vs *vstate) catchingUp(now, deadline time.Time) bool {
+	return vs.hasLast && vs.last.Time.Before(deadline) && now.Sub(vs.lastRecv) <= catchUp
 }
 
 // stopRec is a stop outside the zones where stopping is allowed.
@@ -258,7 +271,7 @@ func gateDirection(d string) string {
 // positionAt interpolates the vehicle's position at t between the recent fixes around it.
 func (vs *vstate) positionAt(t time.Time) (point, bool) {
 	h := vs.history
-	i, found := slices.BinarySearchFunc(h, t, func(x hist, t time.Time) int { return x.t.Compare(t) })
+	i, found := slices.BinarySearchFunc(h, t, histAt)
 	switch {
 	case found:
 		return point{Time: t, Lat: h[i].lat, Lon: h[i].lon}, true
@@ -266,7 +279,7 @@ func (vs *vstate) positionAt(t time.Time) (point, bool) {
 		return point{}, false
 	}
 	a, b := h[i-1], h[i]
-	k := float64(t.Sub(a.t)) / float64(b.t.Sub(a.t))
+	k := float64(t.Sub(a.at())) / float64(b.t-a.t)
 	return point{Time: t, Lat: a.lat + k*(b.lat-a.lat), Lon: a.lon + k*(b.lon-a.lon)}, true
 }
 

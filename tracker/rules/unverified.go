@@ -56,17 +56,17 @@ func suspect(d *decl, port string) bool {
 func (vs *vstate) around(t time.Time, f point) (point, point) {
 	h := vs.history
 	j, _ := slices.BinarySearchFunc(h, t, func(x hist, t time.Time) int {
-		if x.t.After(t) {
+		if x.t > t.UnixNano() {
 			return 1
 		}
 		return -1
 	})
 	from, to := vs.last, f
 	if j > 0 {
-		from = point{Time: h[j-1].t, Lat: h[j-1].lat, Lon: h[j-1].lon}
+		from = point{Time: h[j-1].at(), Lat: h[j-1].lat, Lon: h[j-1].lon}
 	}
 	if j < len(h) {
-		to = point{Time: h[j].t, Lat: h[j].lat, Lon: h[j].lon}
+		to = point{Time: h[j].at(), Lat: h[j].lat, Lon: h[j].lon}
 	}
 	return from, to
 }

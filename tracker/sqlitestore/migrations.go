@@ -392,4 +392,36 @@ CREATE INDEX weighings_vehicle ON weighings(vehicle_id, time_us);
 CREATE INDEX weighings_declaration ON weighings(declaration_id, time_us);
 CREATE INDEX weighings_time ON weighings(time_us);
 `,
+	// 16: alert_confirmations: alerts an officer confirmed as offences (tracker.Confirmation),
+	// once each; listed by time for the repeat offenders.
+	`
+CREATE TABLE alert_confirmations (
+	alert_id   INTEGER PRIMARY KEY,
+	vehicle_id TEXT    NOT NULL,
+	plate      TEXT    NOT NULL DEFAULT '',
+	type       TEXT    NOT NULL,
+	by_user    TEXT    NOT NULL,
+	at_us      INTEGER NOT NULL,
+	note       TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX alert_confirmations_at ON alert_confirmations(at_us);
+`,
+	// 17: a patrol user's device: the OsmAnd id their tablet reports its position under.
+	`ALTER TABLE users ADD COLUMN device_id TEXT NOT NULL DEFAULT '';`,
+	// 18: webhook receivers added from the screens (tracker.WebhookReceiver); types and ports
+	// are JSON arrays.
+	`
+CREATE TABLE webhook_receivers (
+	name         TEXT    PRIMARY KEY,
+	url          TEXT    NOT NULL,
+	secret       TEXT    NOT NULL,
+	min_severity TEXT    NOT NULL DEFAULT '',
+	types        TEXT    NOT NULL DEFAULT '[]',
+	ports        TEXT    NOT NULL DEFAULT '[]',
+	enabled      INTEGER NOT NULL,
+	created_by   TEXT    NOT NULL,
+	created_us   INTEGER NOT NULL,
+	updated_us   INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
 }

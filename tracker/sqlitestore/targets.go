@@ -135,3 +135,18 @@ func (s *Store) Photo(ctx context.Context, orderID, sha256 string) (tracker.Phot
 	p.At = fromUS(at)
 	return p, notFound(err)
 }
+
+// Photos lists an order's photos without their bytes, oldest first.
+func (s *Store) Photos(ctx context.Context, orderID string) ([]tracker.Photo, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT sha256, content_type, size, by_user, at_us FROM target_photos WHERE order_id = ? ORDER BY at_us, sha256`, orderID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(r rowScanner) (tracker.Photo, error) {
+		p := tracker.Photo{OrderID: orderID}
+		var at int64
+		err := r.Scan(&p.SHA256, &p.ContentType, &p.Size, &p.By, &at)
+		p.At = fromUS(at)
+		return p, err
+	})
+}

@@ -23,16 +23,16 @@ func (s *Store) CreateUser(ctx context.Context, u tracker.User) error {
 		changed = us(u.PasswordChangedAt)
 	}
 	return s.exec(ctx, `INSERT INTO users(username, role, hash, disabled, created_us, must_change, password_changed_us, unit,
-		totp_secret, totp_confirmed, totp_last_step, totp_recovery) VALUES(?,?,?,?,?,?,?,coalesce(nullif(?, ''), 'district'),?,?,?,?)`,
-		u.Username, u.Role, u.Hash, u.Disabled, c, u.MustChange, changed, u.Unit, u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, strings.Join(u.TOTPRecovery, "\n"))
+		totp_secret, totp_confirmed, totp_last_step, totp_recovery, device_id) VALUES(?,?,?,?,?,?,?,coalesce(nullif(?, ''), 'district'),?,?,?,?,?)`,
+		u.Username, u.Role, u.Hash, u.Disabled, c, u.MustChange, changed, u.Unit, u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, strings.Join(u.TOTPRecovery, "\n"), u.DeviceID)
 }
 
-// UpdateUser changes a user's role, password hash, flags, password time, unit ("" keeps it)
-// and second factor.
+// UpdateUser changes a user's role, password hash, flags, password time, unit ("" keeps it),
+// second factor and device.
 func (s *Store) UpdateUser(ctx context.Context, u tracker.User) error {
 	return s.execOne(ctx, `UPDATE users SET role = ?, hash = ?, disabled = ?, must_change = ?, password_changed_us = ?, unit = coalesce(nullif(?, ''), unit),
-		totp_secret = ?, totp_confirmed = ?, totp_last_step = ?, totp_recovery = ? WHERE lower(username) = lower(?)`,
-		u.Role, u.Hash, u.Disabled, u.MustChange, us(u.PasswordChangedAt), u.Unit, u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, strings.Join(u.TOTPRecovery, "\n"), u.Username)
+		totp_secret = ?, totp_confirmed = ?, totp_last_step = ?, totp_recovery = ?, device_id = ? WHERE lower(username) = lower(?)`,
+		u.Role, u.Hash, u.Disabled, u.MustChange, us(u.PasswordChangedAt), u.Unit, u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, strings.Join(u.TOTPRecovery, "\n"), u.DeviceID, u.Username)
 }
 
 // DeleteUser removes a user and their sessions.
@@ -47,13 +47,13 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 	return s.execOne(ctx, `DELETE FROM users WHERE username = ?`, u.Username)
 }
 
-const userColumns = `username, role, hash, disabled, created_us, must_change, password_changed_us, unit, totp_secret, totp_confirmed, totp_last_step, totp_recovery`
+const userColumns = `username, role, hash, disabled, created_us, must_change, password_changed_us, unit, totp_secret, totp_confirmed, totp_last_step, totp_recovery, device_id`
 
 func scanUser(r rowScanner) (tracker.User, error) {
 	var u tracker.User
 	var c, changed int64
 	var recovery string
-	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.Disabled, &c, &u.MustChange, &changed, &u.Unit, &u.TOTPSecret, &u.TOTPConfirmed, &u.TOTPLastStep, &recovery)
+	err := r.Scan(&u.Username, &u.Role, &u.Hash, &u.Disabled, &c, &u.MustChange, &changed, &u.Unit, &u.TOTPSecret, &u.TOTPConfirmed, &u.TOTPLastStep, &recovery, &u.DeviceID)
 	u.CreatedAt, u.PasswordChangedAt = fromUS(c), fromUS(changed)
 	if recovery != "" {
 		u.TOTPRecovery = strings.Split(recovery, "\n")

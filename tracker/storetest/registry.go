@@ -187,7 +187,8 @@ func testVehicles(t *testing.T, s Store) {
 func testUsers(t *testing.T, s Store) {
 	ctx := t.Context()
 	u1 := tracker.User{Username: "admin", Role: "admin", Hash: "$2a$10$abcdefghijklmnopqrstuv", CreatedAt: base, MustChange: true}
-	u2 := tracker.User{Username: "batu", Role: "patrol", Hash: "$2a$10$zyxwvutsrqponmlkjihgfe", Disabled: true, PasswordChangedAt: base.Add(-time.Hour), Unit: "port-erenhot"}
+	u2 := tracker.User{Username: "batu", Role: "patrol", Hash: "$2a$10$zyxwvutsrqponmlkjihgfe", Disabled: true, PasswordChangedAt: base.Add(-time.Hour), Unit: "port-erenhot",
+		DeviceID: "tablet-7"}
 	for _, u := range []tracker.User{u2, u1} {
 		if err := s.CreateUser(ctx, u); err != nil {
 			t.Fatalf("CreateUser(%s): %v", u.Username, err)
@@ -224,8 +225,19 @@ func testUsers(t *testing.T, s Store) {
 	if err := s.UpdateUser(ctx, upd); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.User(ctx, "batu"); got.Unit != "port-ceke" {
-		t.Errorf("after UpdateUser to port-ceke: unit %q", got.Unit)
+	if got, _ := s.User(ctx, "batu"); got.Unit != "port-ceke" || got.DeviceID != "tablet-7" {
+		t.Errorf("after UpdateUser to port-ceke: unit %q, device %q (want tablet-7 kept)", got.Unit, got.DeviceID)
+	}
+	upd.DeviceID = ""
+	if err := s.UpdateUser(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.User(ctx, "batu"); got.DeviceID != "" {
+		t.Errorf("after UpdateUser unlinking the device: device %q", got.DeviceID)
+	}
+	upd.DeviceID = "tablet-7"
+	if err := s.UpdateUser(ctx, upd); err != nil {
+		t.Fatal(err)
 	}
 	wantErr(t, "UpdateUser of a missing name", s.UpdateUser(ctx, tracker.User{Username: "nobody", Role: "admin"}), tracker.ErrNotFound)
 	if got, _ := s.User(ctx, "batu"); got.TOTPSecret != "" || got.TOTPConfirmed || got.TOTPLastStep != 0 || got.TOTPRecovery != nil {

@@ -64,6 +64,15 @@ type Store interface {
 	AddWeighing(ctx context.Context, w tracker.Weighing) (int64, error)
 	Weighings(ctx context.Context, q tracker.WeighingQuery) ([]tracker.Weighing, error)
 
+	// Webhook receivers added from the screens. CreateWebhook stores a new one (a taken name is
+	// tracker.ErrConflict); Webhooks lists them by name; SetWebhookEnabled enables or disables
+	// one and returns it; DeleteWebhook removes one. Both of the last are tracker.ErrNotFound
+	// for an unknown name.
+	CreateWebhook(ctx context.Context, r tracker.WebhookReceiver) error
+	Webhooks(ctx context.Context) ([]tracker.WebhookReceiver, error)
+	SetWebhookEnabled(ctx context.Context, name string, enabled bool, at time.Time) (tracker.WebhookReceiver, error)
+	DeleteWebhook(ctx context.Context, name string) error
+
 	// Events and alerts, as Commit wrote them; alerts change along their lifecycle.
 	Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error)
 	// LatestEvents returns the newest event of a type of each vehicle that has one (of two at
@@ -78,6 +87,11 @@ type Store interface {
 	Alert(ctx context.Context, id int64) (tracker.Alert, error)
 	// SetAlertStatus moves an alert along open → acknowledged → resolved.
 	SetAlertStatus(ctx context.Context, id int64, status, user, note string, at time.Time) (tracker.Alert, error)
+	// ConfirmAlert records an alert as an offence, once (again: tracker.ErrTransition), with the
+	// vehicle's plate of the moment, resolving it if it is not yet and noting it
+	// (tracker.ConfirmedNote); Confirmations lists those at or after from, oldest first.
+	ConfirmAlert(ctx context.Context, id int64, user, note string, at time.Time) (tracker.Alert, error)
+	Confirmations(ctx context.Context, from time.Time) ([]tracker.Confirmation, error)
 
 	// Users and sessions.
 	CreateUser(ctx context.Context, u tracker.User) error
@@ -145,6 +159,7 @@ type Store interface {
 	Assignments(ctx context.Context, q tracker.AssignmentQuery) ([]tracker.Assignment, error)
 	PutPhoto(ctx context.Context, p tracker.Photo) error
 	Photo(ctx context.Context, orderID, sha256 string) (tracker.Photo, error)
+	Photos(ctx context.Context, orderID string) ([]tracker.Photo, error)
 
 	// Ping reports whether the store can take writes now (for /readyz).
 	Ping(ctx context.Context) error

@@ -143,4 +143,21 @@ func testPhotos(t *testing.T, s Store) {
 	// A photo is the order's: another order's name for the same hash finds nothing.
 	_, err = s.Photo(ctx, "t-2", "ab12")
 	wantErr(t, "Photo of another order", err, tracker.ErrNotFound)
+
+	// Photos lists an order's photos without their bytes, oldest first.
+	later := tracker.Photo{OrderID: "t-1", SHA256: "cd34", ContentType: "image/png", By: "wang", At: base.Add(time.Minute), Data: []byte("\x89PNG")}
+	if err := s.PutPhoto(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPhoto(ctx, tracker.Photo{OrderID: "t-3", SHA256: "ef56", ContentType: "image/png", By: "wang", At: base, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := s.Photos(ctx, "t-1")
+	if err != nil || len(ps) != 2 || ps[0].SHA256 != "ab12" || ps[1].SHA256 != "cd34" || ps[1].Size != 4 || ps[1].By != "wang" ||
+		ps[1].ContentType != "image/png" || !sameTime(base.Add(time.Minute), ps[1].At) || ps[0].Data != nil || ps[1].Data != nil {
+		t.Errorf("Photos(t-1) = %+v, %v; want ab12 and cd34 without their bytes", ps, err)
+	}
+	if ps, err := s.Photos(ctx, "t-none"); err != nil || len(ps) != 0 {
+		t.Errorf("Photos of an order without any = %+v, %v", ps, err)
+	}
 }

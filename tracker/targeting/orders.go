@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -12,8 +11,6 @@ import (
 	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
 )
-
-func randFloat() float64 { return rand.Float64() }
 
 // Request is an order as a person issues it.
 type Request struct {
@@ -248,13 +245,16 @@ func (s *Service) Match(ctx context.Context, h Hit) ([]tracker.TargetOrder, erro
 			hold = append(hold, o)
 		}
 	}
-	if len(cands) == 0 && h.Via == ViaGateRead && h.VehicleID != "" && isCrossing(z.kind) &&
-		s.cfg.RandomShare > 0 && s.cfg.Rand() < s.cfg.RandomShare {
-		o, err := s.drawRandom(ctx, h, z)
-		if err != nil {
-			errs = append(errs, err)
-		} else {
-			hold = append(hold, o)
+	if len(cands) == 0 && h.Via == ViaGateRead && h.VehicleID != "" && isCrossing(z.kind) && s.cfg.RandomShare > 0 {
+		s.candidates.Inc()
+		if s.cfg.Rand() < s.cfg.RandomShare {
+			s.draws.Inc()
+			o, err := s.drawRandom(ctx, h, z)
+			if err != nil {
+				errs = append(errs, err)
+			} else {
+				hold = append(hold, o)
+			}
 		}
 	}
 	return hold, errors.Join(errs...)

@@ -121,3 +121,49 @@ func (s *Service) Report(ctx context.Context, by Actor, orderID string, r Report
 	s.notify(Notice{Kind: NoticeClosed, Order: &o, PortID: o.PortID})
 	return o, s.audit(ctx, by.Username, "target.result", "target:"+o.ID, o.Result)
 }
+
+// Inspection is an order raised on an alert, with its inspection's result and photos: what
+// the alert's evidence shows of it.
+type Inspection struct {
+	Order  tracker.TargetOrder `json:"order"`
+	Photos []tracker.Photo     `json:"photos"`
+}
+
+// AlertInspections returns the orders raised on alert a, oldest first, with their photos
+// (without their bytes). The caller has decided that its user may see a.
+func (s *Service) AlertInspections(ctx context.Context, a tracker.Alert) ([]Inspection, error) {
+	os, err := s.cfg.Store.Targets(ctx, tracker.TargetQuery{VehicleID: a.VehicleID})
+	if err != nil {
+		return nil, err
+	}
+	var out []Inspection
+	for _, o := range slices.Backward(os) {
+		if o.AlertID != a.ID {
+			continue
+		}
+		ps, err := s.cfg.Store.Photos(ctx, o.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Inspection{Order: o, Photos: ps})
+	}
+	return out, nil
+}
+
+// AlertPhoto returns a photo of an inspection of alert a, named by its SHA-256; a photo of
+// any other order is tracker.ErrNotFound. The caller has decided that its user may see a.
+func (s *Service) AlertPhoto(ctx context.Context, a tracker.Alert, sha string) (tracker.Photo, error) {
+	if !sha256Hex.MatchString(sha) {
+		return tracker.Photo{}, invalid("a photo is named by its SHA-256 in lower-case hex")
+	}
+	os, err := s.cfg.Store.Targets(ctx, tracker.TargetQuery{VehicleID: a.VehicleID})
+	if err != nil {
+		return tracker.Photo{}, err
+	}
+	for _, o := range os {
+		if o.AlertID == a.ID && slices.Contains(o.Photos, sha) {
+			return s.cfg.Store.Photo(ctx, o.ID, sha)
+		}
+	}
+	return tracker.Photo{}, tracker.ErrNotFound
+}

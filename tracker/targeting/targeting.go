@@ -37,6 +37,7 @@ type Store interface {
 	Assignments(ctx context.Context, q tracker.AssignmentQuery) ([]tracker.Assignment, error)
 	PutPhoto(ctx context.Context, p tracker.Photo) error
 	Photo(ctx context.Context, orderID, sha256 string) (tracker.Photo, error)
+	Photos(ctx context.Context, orderID string) ([]tracker.Photo, error)
 
 	Alert(ctx context.Context, id int64) (tracker.Alert, error)
 	Vehicle(ctx context.Context, id string) (tracker.Vehicle, error)
@@ -71,6 +72,7 @@ const (
 	NoticeAssigned  = "assigned"
 	NoticeEscalated = "escalated"
 	NoticeClosed    = "closed"
+	NoticeTakenOver = "taken_over" // the district took over a port's order
 )
 
 // Ways an order fires (TargetOrder.FiredVia).
@@ -117,7 +119,7 @@ type Config struct {
 	// command, and as long again before it goes to the district (default 5 min).
 	EscalateAfter time.Duration
 	// RandomShare is the share of matched gate reads at a port drawn for a random inspection,
-	// the baseline of the hit rate (0: none). Rand draws in [0, 1) (nil: math/rand/v2).
+	// the baseline of the hit rate (0: none). Rand draws in [0, 1); nil: NewRand(0).
 	RandomShare float64
 	Rand        func() float64
 	// Tick is how often Run expires orders and escalates assignments (default 10 s).
@@ -150,9 +152,11 @@ type Service struct {
 
 	arrivals chan Hit
 
-	fired     *prometheus.CounterVec
-	escalated *prometheus.CounterVec
-	dropped   prometheus.Counter
+	fired      *prometheus.CounterVec
+	escalated  *prometheus.CounterVec
+	dropped    prometheus.Counter
+	candidates prometheus.Counter
+	draws      prometheus.Counter
 }
 
 type zoneInfo struct {
@@ -176,7 +180,7 @@ func New(cfg Config) *Service {
 		cfg.Tick = 10 * time.Second
 	}
 	if cfg.Rand == nil {
-		cfg.Rand = randFloat
+		cfg.Rand = NewRand(0)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -193,9 +197,13 @@ func New(cfg Config) *Service {
 			Help: "Assignments escalated for want of acceptance, by the level they went to."}, []string{"level"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_target_arrivals_dropped_total",
 			Help: "GPS arrivals of targeted vehicles not checked because targeting was behind."}),
+		candidates: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_target_random_candidates_total",
+			Help: "Gate reads at a port of a vehicle no order held: each a chance of a random inspection."}),
+		draws: prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_target_random_draws_total",
+			Help: "Random inspections drawn (their share of the candidates is the configured random share)."}),
 	}
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(s.fired, s.escalated, s.dropped)
+		cfg.Registerer.MustRegister(s.fired, s.escalated, s.dropped, s.candidates, s.draws)
 	}
 	return s
 }

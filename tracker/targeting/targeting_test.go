@@ -3,6 +3,7 @@ package targeting_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -294,4 +295,40 @@ func counter(t *testing.T, reg *prometheus.Registry, name, label string) float64
 		}
 	}
 	return 0
+}
+
+// TestNewRand: a seed repeats its draws and another seed does not; without a seed two
+// generators differ (keyed from crypto/rand); the draws are in [0, 1) and about uniform.
+func TestNewRand(t *testing.T) {
+	draws := func(r func() float64, n int) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = r()
+		}
+		return out
+	}
+	a, b, c := draws(targeting.NewRand(42), 100), draws(targeting.NewRand(42), 100), draws(targeting.NewRand(43), 100)
+	if !slices.Equal(a, b) {
+		t.Error("seed 42 drew two different sequences")
+	}
+	if slices.Equal(a, c) {
+		t.Error("seeds 42 and 43 drew the same sequence")
+	}
+	if slices.Equal(draws(targeting.NewRand(0), 100), draws(targeting.NewRand(0), 100)) {
+		t.Error("two unseeded generators drew the same sequence")
+	}
+	const n, share = 20000, 0.02
+	under := 0
+	for _, x := range draws(targeting.NewRand(0), n) {
+		if x < 0 || x >= 1 {
+			t.Fatalf("draw %v outside [0, 1)", x)
+		}
+		if x < share {
+			under++
+		}
+	}
+	// 400 expected, standard deviation 19.8: ±100 is five of them.
+	if under < 300 || under > 500 {
+		t.Errorf("%d of %d draws under %v, want about %d", under, n, share, int(n*share))
+	}
 }

@@ -11,6 +11,8 @@ interface User {
   username: string;
   role: string;
   unit: string;
+  /** The OsmAnd device a patrol's tablet reports under: the wall shows the patrol where it is. */
+  device_id?: string;
   disabled?: boolean;
   must_change?: boolean;
   totp?: boolean;
@@ -23,6 +25,7 @@ export function mountUsers(root: HTMLElement, me: Me): () => void {
   const msg = errorLine();
   const list = table('admin-users', ['username', 'role', 'unit', 'status', 'second_factor', 'created', '']);
   let ports: Array<[string, string]> = [];
+  let devices: Array<[string, string]> = [];
   let closed = false;
   const mayEdit = !!me.permissions?.includes('users.edit');
   const mayAssign = !!me.permissions?.includes('users.roles');
@@ -56,14 +59,18 @@ export function mountUsers(root: HTMLElement, me: Me): () => void {
   function row(u: User): HTMLElement {
     const role = select('role', roleOptions(), u.role);
     const unit = select('unit', unitOptions(), u.unit);
+    const tablet = u.role === 'patrol' && mayEdit ? select('device', [['', t('patrol_no_device')], ...devices], u.device_id ?? '') : null;
+    const tabletName = devices.find(([id]) => id === u.device_id)?.[1] ?? u.device_id;
     return h('tr', { 'data-user': u.username, class: u.disabled ? 'disabled' : '' },
-      h('td', {}, u.username), h('td', {}, t(`role_${u.role}`)), h('td', {}, unitName(u.unit)),
+      h('td', {}, u.username), h('td', {}, t(`role_${u.role}`)), h('td', {}, unitName(u.unit), u.device_id ? h('small', { class: 'device' }, ` · ${t('patrol_tablet')} ${tabletName}`) : null),
       h('td', {}, u.disabled ? at('disabled') : at('enabled')), h('td', {}, u.totp ? '✓' : '—'), h('td', {}, timeMinute(u.created_at)),
       h('td', { class: 'actions' },
         mayAssign ? role : null,
         mayAssign ? h('button', { class: 'role', onclick: () => run(() => put(u, { role: role.value }), `${at('change_role')}${colon()}${u.username}`) }, at('change_role')) : null,
         mayEdit || mayAssign ? unit : null,
         mayEdit || mayAssign ? h('button', { class: 'unit', onclick: () => run(() => put(u, { unit: unit.value }), `${at('unit')}${colon()}${u.username}`) }, at('save')) : null,
+        tablet,
+        tablet ? h('button', { class: 'device', onclick: () => run(() => put(u, { device_id: tablet.value }), `${t('patrol_tablet')}${colon()}${u.username}`) }, at('save')) : null,
         h('button', { class: 'toggle', onclick: () => run(() => put(u, { disabled: !u.disabled }), `${at(u.disabled ? 'enable' : 'disable')}${colon()}${u.username}`) }, at(u.disabled ? 'enable' : 'disable')),
         h('button', { class: 'password', onclick: () => {
           const pw = prompt(`${at('new_password')} · ${u.username}`);
@@ -76,6 +83,13 @@ export function mountUsers(root: HTMLElement, me: Me): () => void {
     // The security administrator may not read the zones: ports are then shown as their units.
     const [r, zs] = await Promise.all([api<{ users: User[] }>('/users'), getZones().catch((): ZoneCollection => ({ type: 'FeatureCollection', features: [] }))]);
     if (closed) return;
+    // A patrol's tablet is an OsmAnd device: offered as "its id · the patrol car's plate".
+    if (mayEdit) {
+      const [ds, vs] = await Promise.all([api<{ devices: Array<{ id: string; protocol: string; vehicle_id: string }> }>('/devices'), api<{ vehicles: Array<{ id: string; plate: string }> }>('/vehicles')])
+        .catch(() => [{ devices: [] }, { vehicles: [] }] as const);
+      const plates = new Map((vs.vehicles ?? []).map((v) => [v.id, v.plate]));
+      devices = (ds.devices ?? []).filter((d) => d.protocol === 'osmand').map((d): [string, string] => [d.id, `${d.id} · ${plates.get(d.vehicle_id) ?? ''}`]);
+    }
     ports = zs.features.filter((f) => f.properties.kind === 'port').map((f): [string, string] => [f.properties.id, f.properties.name || f.properties.id]);
     uunit.replaceChildren(...unitOptions().map(([v, l]) => h('option', { value: v }, l)));
     const users = (r.users ?? []).sort((a, b) => a.username.localeCompare(b.username));

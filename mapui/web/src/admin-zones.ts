@@ -1,16 +1,16 @@
 // Zones: the list by Chinese name and kind, a map to draw a new polygon or move an existing
 // one's vertices, GeoJSON import (POST /zones/import, all or nothing) and export.
 //
-// The vertex editor is our own ~100 lines on MapLibre's events: neither @mapbox/mapbox-gl-draw
-// (written for Mapbox GL's classes) nor terra-draw is in the offline npm cache the build uses,
-// and one ring's vertices need only click, drag and right-click.
+// The vertex editor is our own ~150 lines on MapLibre's events: neither @mapbox/mapbox-gl-draw
+// (written for Mapbox GL's classes) nor terra-draw is in the offline npm cache the build uses.
+// It edits every ring of a Polygon or MultiPolygon: all rings drawn, any vertex dragged or
+// removed (right click), new vertices going into the chosen ring; holes and parts added and removed.
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
 import { api, getZones, type Me, type ZoneCollection } from './api';
 import { at, emptyRow, errorLine, field, select, table } from './admin-text';
 import { h } from './dom';
-import { colon, timeMinute, zoneKindName } from './format';
-import { fmtTime } from './i18n';
+import { colon, paren, timeMinute, zoneKindName } from './format';
 import { createMap, empty } from './map';
 
 type LonLat = [number, number];
@@ -22,8 +22,20 @@ const AREA_KINDS = ['port', 'control_zone', 'yard', 'service_area', 'restricted'
 
 interface Editing {
   feature: ZoneFeature | null; // null: a new zone
-  ring: LonLat[]; // without the closing vertex
+  polys: LonLat[][][]; // polygons, their rings (the outer first, then holes), without the closing vertex
+  p: number; // the chosen ring, which clicks add vertices to: polys[p][r]
+  r: number;
 }
+
+/** The rings of a zone's Polygon or MultiPolygon, open (no closing vertex). */
+function ringsOf(f: ZoneFeature): LonLat[][][] {
+  const g = f.geometry;
+  const polys = (g?.type === 'Polygon' ? [g.coordinates] : g?.type === 'MultiPolygon' ? g.coordinates : []) as LonLat[][][];
+  return polys.map((rings) => rings.map((ring) => ring.slice(0, -1).map((c): LonLat => [c[0], c[1]])));
+}
+
+const closedRing = (ring: LonLat[]): LonLat[] => [...ring, ring[0]];
+const isArea = (f: ZoneFeature) => (f.geometry?.type === 'Polygon' || f.geometry?.type === 'MultiPolygon') && f.properties.kind !== 'border';
 
 export function mountZones(root: HTMLElement, _me: Me): () => void {
   const msg = errorLine();
@@ -34,10 +46,20 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
   const zname = h('input', { name: 'zone_name', maxlength: '100' });
   const zkind = select('zone_kind', AREA_KINDS.map((k) => [k, zoneKindName(k)]), 'yard');
   const count = h('span', { id: 'vertex-count' });
+  const ringSel = h('select', { name: 'ring', id: 'zone-ring' });
+  ringSel.addEventListener('change', () => {
+    if (!editing) return;
+    [editing.p, editing.r] = ringSel.value.split('.').map(Number);
+    redraw();
+  });
+  const ringButtons = h('div', { class: 'buttons rings' },
+    h('button', { type: 'button', id: 'ring-add-hole', onclick: () => addRing('hole') }, at('add_hole')),
+    h('button', { type: 'button', id: 'ring-add-part', onclick: () => addRing('part') }, at('add_part')),
+    h('button', { type: 'button', id: 'ring-remove', onclick: () => removeRing() }, at('remove_ring')));
   const editor = h('form', { class: 'admin-form zone-editor', id: 'zone-editor', hidden: true, onsubmit: (e: SubmitEvent) => {
     e.preventDefault();
     save();
-  } }, hint, field(at('zone_id'), zid), field(at('zone_name'), zname), field(at('zone_kind'), zkind), count,
+  } }, hint, field(at('zone_id'), zid), field(at('zone_name'), zname), field(at('zone_kind'), zkind), field(at('ring'), ringSel), ringButtons, count,
   h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary' }, at('save')), h('button', { type: 'button', onclick: () => stopEditing() }, at('cancel'))));
   const file = h('input', { type: 'file', accept: '.geojson,.json,application/geo+json,application/json', id: 'zone-import', hidden: true });
   const toolbar = h('div', { class: 'admin-toolbar' },
@@ -49,27 +71,68 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
   let zones: ZoneCollection = { type: 'FeatureCollection', features: [] };
   let map: maplibregl.Map | null = null;
   let editing: Editing | null = null;
-  let dragging = -1;
+  let dragging: { p: number; r: number; i: number } | null = null;
   let closed = false;
+
+  const ringName = (p: number, r: number): string =>
+    `${editing && editing.polys.length > 1 ? `${at('part')} ${p + 1} · ` : ''}${r === 0 ? at('outer_ring') : `${at('hole')} ${r}`}`;
+  const active = (): LonLat[] => (editing ? editing.polys[editing.p][editing.r] : []);
 
   const shape = (): GeoJSON.FeatureCollection => {
     if (!editing) return empty();
-    const r = editing.ring;
-    const features: GeoJSON.Feature[] = r.map((c, i) => ({ type: 'Feature', properties: { i }, geometry: { type: 'Point', coordinates: c } }));
-    if (r.length >= 3) features.unshift({ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[...r, r[0]]] } });
-    else if (r.length === 2) features.unshift({ type: 'Feature', properties: {}, geometry: { type: 'LineString', coordinates: r } });
+    const e = editing;
+    const features: GeoJSON.Feature[] = [];
+    // The area: each part whose outer ring is a ring yet, with the holes that are.
+    const area = e.polys.filter((rings) => rings[0].length >= 3).map((rings) => rings.filter((ring) => ring.length >= 3).map(closedRing));
+    if (area.length) features.push({ type: 'Feature', properties: { role: 'area' }, geometry: { type: 'MultiPolygon', coordinates: area } });
+    e.polys.forEach((rings, p) => rings.forEach((ring, r) => {
+      const on = p === e.p && r === e.r;
+      if (ring.length >= 2) features.push({ type: 'Feature', properties: { role: 'ring', active: on, hole: r > 0 }, geometry: { type: 'LineString', coordinates: ring.length >= 3 ? closedRing(ring) : ring } });
+      ring.forEach((c, i) => features.push({ type: 'Feature', properties: { role: 'vertex', p, r, i, active: on }, geometry: { type: 'Point', coordinates: c } }));
+    }));
     return { type: 'FeatureCollection', features };
   };
   const redraw = () => {
     (map?.getSource('edit') as GeoJSONSource | undefined)?.setData(shape());
-    count.textContent = editing ? `${at('vertices')}${colon()}${editing.ring.length}${editing.ring.length < 3 ? ` · ${at('need_3')}` : ''}` : '';
-    root.dataset.vertices = String(editing?.ring.length ?? 0);
+    const rings = editing ? editing.polys.flatMap((rs, p) => rs.map((ring, r) => ({ p, r, n: ring.length }))) : [];
+    ringSel.replaceChildren(...rings.map((x) => h('option', { value: `${x.p}.${x.r}` }, `${ringName(x.p, x.r)}${paren(String(x.n))}`)));
+    if (editing) ringSel.value = `${editing.p}.${editing.r}`;
+    const n = active().length;
+    count.textContent = editing ? `${ringName(editing.p, editing.r)} · ${at('vertices')}${colon()}${n}${n < 3 ? ` · ${at('need_3')}` : ''}` : '';
+    root.dataset.vertices = String(rings.reduce((k, x) => k + x.n, 0));
+    root.dataset.rings = String(rings.length);
+    root.dataset.parts = String(editing?.polys.length ?? 0);
   };
+
+  /** A new empty ring, chosen: a hole in the chosen part, or a new part. */
+  function addRing(what: 'hole' | 'part'): void {
+    if (!editing) return;
+    msg.clear();
+    if (what === 'hole') {
+      editing.polys[editing.p].push([]);
+      editing.r = editing.polys[editing.p].length - 1;
+    } else {
+      editing.polys.push([[]]);
+      [editing.p, editing.r] = [editing.polys.length - 1, 0];
+    }
+    redraw();
+  }
+
+  /** Removes the chosen ring: a hole, or a part with its holes; the zone keeps at least one part. */
+  function removeRing(): void {
+    if (!editing) return;
+    msg.clear();
+    if (editing.r > 0) editing.polys[editing.p].splice(editing.r, 1);
+    else if (editing.polys.length > 1) editing.polys.splice(editing.p, 1);
+    else return msg.show(new Error(at('keep_outer')));
+    [editing.p, editing.r] = [Math.min(editing.p, editing.polys.length - 1), 0];
+    redraw();
+  }
 
   function startEditing(f: ZoneFeature | null): void {
     msg.clear();
-    const ring = f?.geometry.type === 'Polygon' ? (f.geometry.coordinates[0].slice(0, -1) as LonLat[]) : [];
-    editing = { feature: f, ring: ring.map((c) => [c[0], c[1]]) };
+    const polys = f ? ringsOf(f) : [];
+    editing = { feature: f, polys: polys.length ? polys : [[[]]], p: 0, r: 0 };
     editor.hidden = false;
     zid.value = f?.properties.id ?? '';
     zid.disabled = !!f;
@@ -84,7 +147,8 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
 
   /** Shows the whole zone being edited: on opening it, and when the screen's size changes. */
   function fitEditing(): void {
-    if (map && editing && editing.ring.length >= 3) map.fitBounds(bounds(editing.ring), { padding: 120, maxZoom: 12, duration: 0 });
+    const all = editing?.polys.flat(2) ?? [];
+    if (map && all.length >= 3) map.fitBounds(bounds(all), { padding: 120, maxZoom: 12, duration: 0 });
   }
 
   function stopEditing(): void {
@@ -96,9 +160,16 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
 
   async function save(): Promise<void> {
     if (!editing) return;
-    if (editing.ring.length < 3) return msg.show(new Error(at('need_3')));
-    const geometry: GeoJSON.Polygon = { type: 'Polygon', coordinates: [[...editing.ring, editing.ring[0]]] };
-    const f = editing.feature;
+    const e = editing;
+    const short = e.polys.flatMap((rings, p) => rings.map((ring, r) => ({ p, r, n: ring.length }))).find((x) => x.n < 3);
+    if (short) {
+      [e.p, e.r] = [short.p, short.r];
+      redraw();
+      return msg.show(new Error(`${ringName(short.p, short.r)}${colon()}${at('need_3')}`));
+    }
+    const polys = e.polys.map((rings) => rings.map(closedRing));
+    const geometry: GeoJSON.Polygon | GeoJSON.MultiPolygon = polys.length === 1 ? { type: 'Polygon', coordinates: polys[0] } : { type: 'MultiPolygon', coordinates: polys };
+    const f = e.feature;
     const properties = { ...(f?.properties ?? {}), id: f?.properties.id ?? zid.value.trim(), name: zname.value.trim(), kind: zkind.value };
     const body = JSON.stringify({ type: 'Feature', properties, geometry });
     try {
@@ -136,7 +207,7 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
 
   function exportZones(): void {
     const blob = new Blob([JSON.stringify(zones, null, 2)], { type: 'application/geo+json' });
-    const a = h('a', { href: URL.createObjectURL(blob), download: `zones-${fmtTime(new Date()).slice(0, 10)}.geojson` });
+    const a = h('a', { href: URL.createObjectURL(blob), download: `zones-${timeMinute(new Date()).slice(0, 10)}.geojson` });
     document.body.append(a);
     a.click();
     a.remove();
@@ -147,8 +218,7 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
     list.body.replaceChildren(...zones.features.map((f) => h('tr', { 'data-id': f.properties.id },
       h('td', { class: 'name' }, f.properties.name || f.properties.id), h('td', {}, zoneKindName(f.properties.kind)),
       h('td', {}, f.properties.updated_at ? timeMinute(f.properties.updated_at as string) : '—'),
-      h('td', { class: 'actions' }, f.geometry?.type === 'Polygon' && f.properties.kind !== 'border'
-        ? h('button', { class: 'edit', onclick: () => startEditing(f) }, at('edit_vertices')) : null))));
+      h('td', { class: 'actions' }, isArea(f) ? h('button', { class: 'edit', onclick: () => startEditing(f) }, at('edit_vertices')) : null))));
     if (!zones.features.length) list.body.append(emptyRow(4));
   }
 
@@ -166,53 +236,61 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
     if (closed) return m.map.remove();
     map = m.map;
     map.addSource('edit', { type: 'geojson', data: empty() });
-    map.addLayer({ id: 'edit-fill', type: 'fill', source: 'edit', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#ff9500', 'fill-opacity': 0.25 } });
-    map.addLayer({ id: 'edit-line', type: 'line', source: 'edit', filter: ['!=', ['geometry-type'], 'Point'], paint: { 'line-color': '#ff9500', 'line-width': 2 } });
-    map.addLayer({ id: 'edit-vertex', type: 'circle', source: 'edit', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 7, 'circle-color': '#fff', 'circle-stroke-color': '#ff9500', 'circle-stroke-width': 3 } });
+    map.addLayer({ id: 'edit-fill', type: 'fill', source: 'edit', filter: ['==', ['get', 'role'], 'area'], paint: { 'fill-color': '#ff9500', 'fill-opacity': 0.25 } });
+    // The chosen ring darker and wider; holes dashed.
+    map.addLayer({ id: 'edit-line', type: 'line', source: 'edit', filter: ['==', ['get', 'role'], 'ring'],
+      paint: { 'line-color': ['case', ['get', 'active'], '#c2410c', '#ff9500'], 'line-width': ['case', ['get', 'active'], 3.5, 2], 'line-dasharray': ['case', ['get', 'hole'], ['literal', [2, 1.5]], ['literal', [1, 0]]] } });
+    map.addLayer({ id: 'edit-vertex', type: 'circle', source: 'edit', filter: ['==', ['get', 'role'], 'vertex'],
+      paint: { 'circle-radius': ['case', ['get', 'active'], 7, 5.5], 'circle-color': ['case', ['get', 'active'], '#fff', '#ffe8cc'], 'circle-stroke-color': ['case', ['get', 'active'], '#c2410c', '#ff9500'], 'circle-stroke-width': 3 } });
     wireEditor(map);
     map.on('resize', fitEditing);
     await load();
-    const all = zones.features.flatMap((f) => (f.geometry?.type === 'Polygon' ? (f.geometry.coordinates[0] as LonLat[]) : f.geometry?.type === 'LineString' ? (f.geometry.coordinates as LonLat[]) : []));
+    const all = zones.features.flatMap((f) => (isArea(f) ? ringsOf(f).flat(2) : f.geometry?.type === 'LineString' ? (f.geometry.coordinates as LonLat[]) : []));
     if (all.length) map.fitBounds(bounds(all), { padding: 40, duration: 0 });
     root.dataset.ready = 'true';
   })().catch((e) => msg.show(e));
 
   function wireEditor(m: maplibregl.Map): void {
-    const vertexAt = (e: maplibregl.MapMouseEvent): number => {
+    // The vertex under the pointer, of the chosen ring before others where two overlap.
+    const vertexAt = (e: maplibregl.MapMouseEvent): { p: number; r: number; i: number } | null => {
       const hit = m.queryRenderedFeatures([[e.point.x - 8, e.point.y - 8], [e.point.x + 8, e.point.y + 8]], { layers: ['edit-vertex'] });
-      return hit.length ? Number(hit[0].properties.i) : -1;
+      const v = hit.find((f) => f.properties.active) ?? hit[0];
+      return v ? { p: Number(v.properties.p), r: Number(v.properties.r), i: Number(v.properties.i) } : null;
     };
     m.on('mousedown', (e) => {
       if (!editing) return;
-      const i = vertexAt(e);
-      if (i < 0) return;
+      const v = vertexAt(e);
+      if (!v) return;
       e.preventDefault();
-      dragging = i;
+      [editing.p, editing.r] = [v.p, v.r];
+      // The right button removes the vertex: on its press, since MapLibre may swallow the
+      // contextmenu event of a press it took for the start of a rotation.
+      if (e.originalEvent.button === 2) {
+        editing.polys[v.p][v.r].splice(v.i, 1);
+        redraw();
+        return;
+      }
+      dragging = v;
       m.dragPan.disable();
+      redraw();
     });
     m.on('mousemove', (e) => {
       if (!editing) return;
-      m.getCanvas().style.cursor = dragging >= 0 || vertexAt(e) >= 0 ? 'move' : 'crosshair';
-      if (dragging < 0) return;
-      editing.ring[dragging] = [e.lngLat.lng, e.lngLat.lat];
+      m.getCanvas().style.cursor = dragging || vertexAt(e) ? 'move' : 'crosshair';
+      if (!dragging) return;
+      editing.polys[dragging.p][dragging.r][dragging.i] = [e.lngLat.lng, e.lngLat.lat];
       redraw();
     });
     m.on('mouseup', () => {
-      if (dragging < 0) return;
-      dragging = -1;
+      if (!dragging) return;
+      dragging = null;
       m.dragPan.enable();
     });
     m.on('click', (e) => {
-      if (!editing || vertexAt(e) >= 0) return;
+      if (!editing || vertexAt(e)) return;
       const p: LonLat = [e.lngLat.lng, e.lngLat.lat];
-      editing.ring.splice(insertionIndex(editing.ring, p), 0, p);
-      redraw();
-    });
-    m.on('contextmenu', (e) => {
-      if (!editing) return;
-      const i = vertexAt(e);
-      if (i < 0) return;
-      editing.ring.splice(i, 1);
+      const ring = active();
+      ring.splice(insertionIndex(ring, p), 0, p);
       redraw();
     });
   }

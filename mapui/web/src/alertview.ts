@@ -5,6 +5,7 @@ import type { GeoJSONSource } from 'maplibre-gl';
 import { can, getTrack, type Alert, type Fix, type Me } from './api';
 import { h } from './dom';
 import { alertSummary, alertVehicle, evidenceView } from './evidence';
+import { inspectionView } from './inspection';
 import { severity, time } from './format';
 import { t } from './i18n';
 import { alertPoint, empty } from './map';
@@ -37,6 +38,7 @@ export function alertDetail(a: Alert, me: Me): HTMLElement {
       h('dt', {}, t('status')), h('dd', {}, status)),
     h('h3', {}, t('evidence')),
     evidenceView(a),
+    inspectionView(a, me),
     can(me.role, 'replay') ? h('div', { class: 'alert-actions' },
       h('a', { class: 'button primary', id: 'alert-replay', href: replayHash(a) }, t('replay_alert'))) : null);
 }

@@ -74,6 +74,8 @@ export interface Me {
   totp_enrolment_required?: boolean;
   /** What the role may do (mapui/access/roles.go). */
   permissions?: string[];
+  /** 'district' or the port zone the user belongs to: a port's command and patrols see its area only. */
+  unit?: string;
 }
 
 export type Role = 'admin' | 'security' | 'auditor' | 'command' | 'patrol' | 'investigator';
@@ -285,7 +287,8 @@ export function decodeTrack(c: TrackColumns): Track {
   return tr;
 }
 
-export function alertAction(id: Alert['id'], action: 'ack' | 'resolve', note: string): Promise<Alert | undefined> {
+/** ack, resolve, or confirm: resolve as an offence, which counts for the vehicle as a repeat offender. */
+export function alertAction(id: Alert['id'], action: 'ack' | 'resolve' | 'confirm', note: string): Promise<Alert | undefined> {
   return api<Alert | undefined>(`/alerts/${encodeURIComponent(String(id))}/${action}`, {
     method: 'POST',
     body: JSON.stringify({ note }),
@@ -319,17 +322,17 @@ export async function download(path: string, filename: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack' | 'targets' | 'inspect' | 'alerts' | 'admin' | 'daily' | 'groups';
+export type Action = 'wall' | 'tablet' | 'replay' | 'audit' | 'export' | 'ack' | 'targets' | 'inspect' | 'alerts' | 'admin' | 'daily' | 'groups' | 'scales';
 
 // Mirrors the server's role matrix (mapui/access/roles.go); the server enforces it, this only
 // hides what would be refused. The auditor alone reads the audit trail, and nothing else; the
 // security administrator's work (roles, unlocks) is the administration's users and roles tab.
 const rights: Record<Role, Action[]> = {
-  admin: ['wall', 'tablet', 'replay', 'export', 'ack', 'alerts', 'admin', 'daily', 'groups'],
+  admin: ['wall', 'tablet', 'replay', 'export', 'ack', 'alerts', 'admin', 'daily', 'groups', 'scales'],
   security: ['admin'],
-  command: ['wall', 'tablet', 'replay', 'ack', 'targets', 'inspect', 'alerts', 'admin', 'daily', 'groups'],
+  command: ['wall', 'tablet', 'replay', 'ack', 'targets', 'inspect', 'alerts', 'admin', 'daily', 'groups', 'scales'],
   patrol: ['tablet', 'replay', 'ack', 'inspect'],
-  investigator: ['wall', 'replay', 'export', 'alerts', 'daily', 'groups'],
+  investigator: ['wall', 'replay', 'export', 'alerts', 'daily', 'groups', 'scales'],
   auditor: ['audit'],
 };
 

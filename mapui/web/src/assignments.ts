@@ -1,18 +1,29 @@
 // The tablet's assignments (派工): shown first, before the alerts, while the patrol has any. Each
 // is a targeted vehicle to inspect: accept, arrive, photograph, report found or nothing found.
-// "Route" draws the straight line from the tablet to the vehicle's last position with its distance
-// (no road routing offline).
+// "Route" draws the way from the tablet to the vehicle's last position along the corridors (route.ts),
+// the straight line where no known road helps, with its distance and time.
 import type { GeoJSONSource, Map as MapLibre } from 'maplibre-gl';
-import { can, getPositions, type Me } from './api';
+import { can, getPositions, getZones, type Me } from './api';
 import { h } from './dom';
-import { haversine, type LonLat } from './geo';
-import { distance, loadDirectory, timeShort } from './format';
+import { distance, duration, fill, loadDirectory, timeShort } from './format';
+import { type LonLat } from './geo';
 import { t } from './i18n';
+import { roadLines, route } from './route';
 import { firedWhere, listAssignments, onNotice, orderPlate, zoneOrDash, photoURL, reportResult, sourceName, stepAssignment, uploadPhoto, type Assignment } from './targeting';
 
 const CATEGORIES = ['undeclared_goods', 'prohibited_items', 'misdeclared_grade_or_weight'];
 
-export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre | null): () => void {
+// The lines a route follows, read once: the corridors, and the base map's roads if it has any.
+let roadsOnce: Promise<LonLat[][]> | null = null;
+function roads(): Promise<LonLat[][]> {
+  roadsOnce ??= Promise.all([
+    getZones().catch(() => null),
+    fetch(new URL('data/basemap.json', document.baseURI)).then((r) => (r.ok ? r.json() : null)).catch(() => null),
+  ]).then(([z, b]) => roadLines(z as GeoJSON.FeatureCollection | null, b));
+  return roadsOnce;
+}
+
+export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre | null, openAlert?: (id: number) => void): () => void {
   const panel = h('section', { class: 'assignments', id: 'assignments', hidden: true });
   root.prepend(panel);
   let list: Assignment[] = [];
@@ -56,7 +67,8 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
       o.note ? h('div', { class: 'note' }, o.note) : null,
       h('div', { class: 'state' }, `${t(`astatus_${a.status}`)} · ${t('assigned_by')} ${a.assigned_by} · ${timeShort(a.assigned_at)}`,
         a.escalation ? ` · ${t(`escalated_${a.escalation}`)}` : ''),
-      o.vehicle_id ? h('button', { class: 'big route', onclick: () => void route(o.vehicle_id!, msg) }, t('route')) : null,
+      o.alert_id && openAlert ? h('button', { class: 'big open-alert', onclick: () => openAlert(o.alert_id!) }, t('open_alert')) : null,
+      o.vehicle_id ? h('button', { class: 'big route', onclick: () => void showRoute(o.vehicle_id!, msg) }, t('route')) : null,
       ...steps,
       msg);
   }
@@ -91,7 +103,7 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
       })) }, t('submit_result')));
   }
 
-  async function route(vehicleId: string, msg: HTMLElement): Promise<void> {
+  async function showRoute(vehicleId: string, msg: HTMLElement): Promise<void> {
     const m = map();
     const f = (await getPositions()).find((p) => p.vehicle_id === vehicleId);
     if (!m || !f) {
@@ -99,21 +111,39 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
       return;
     }
     const to: LonLat = [f.lon, f.lat];
-    const from = await new Promise<LonLat | null>((resolve) => {
-      if (!('geolocation' in navigator)) return resolve(null);
-      navigator.geolocation.getCurrentPosition((p) => resolve([p.coords.longitude, p.coords.latitude]), () => resolve(null), { maximumAge: 60_000, timeout: 5000 });
-    });
-    const line: GeoJSON.Feature = { type: 'Feature', properties: {}, geometry: from ? { type: 'LineString', coordinates: [from, to] } : { type: 'Point', coordinates: to } };
+    const [from, lines] = await Promise.all([
+      new Promise<LonLat | null>((resolve) => {
+        if (!('geolocation' in navigator)) return resolve(null);
+        navigator.geolocation.getCurrentPosition((p) => resolve([p.coords.longitude, p.coords.latitude]), () => resolve(null), { maximumAge: 60_000, timeout: 5000 });
+      }),
+      roads(),
+    ]);
+    const r = from ? route(lines, from, to) : null;
+    // The way, and the vehicle at its end.
+    const line: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: [
+      { type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: to } },
+      ...(r ? [{ type: 'Feature' as const, properties: { straight: r.straight }, geometry: { type: 'LineString' as const, coordinates: r.coords } }] : []),
+    ] };
     const src = m.getSource('assignment-route') as GeoJSONSource | undefined;
     if (src) src.setData(line);
     else {
       m.addSource('assignment-route', { type: 'geojson', data: line });
-      m.addLayer({ id: 'assignment-route', type: 'line', source: 'assignment-route', paint: { 'line-color': '#ffcc00', 'line-width': 5, 'line-dasharray': [2, 1] } });
+      // Along known roads solid; the straight line, a guess, dashed.
+      m.addLayer({ id: 'assignment-route', type: 'line', source: 'assignment-route', filter: ['==', ['get', 'straight'], false],
+        layout: { 'line-join': 'round', 'line-cap': 'round' }, paint: { 'line-color': '#ffcc00', 'line-width': 6 } });
+      m.addLayer({ id: 'assignment-route-straight', type: 'line', source: 'assignment-route', filter: ['==', ['get', 'straight'], true],
+        paint: { 'line-color': '#ffcc00', 'line-width': 5, 'line-dasharray': [2, 1] } });
       m.addLayer({ id: 'assignment-target', type: 'circle', source: 'assignment-route', filter: ['==', '$type', 'Point'], paint: { 'circle-color': '#ffcc00', 'circle-radius': 9 } });
     }
-    if (from) m.fitBounds([[Math.min(from[0], to[0]), Math.min(from[1], to[1])], [Math.max(from[0], to[0]), Math.max(from[1], to[1])]], { padding: 80, maxZoom: 14 });
-    else m.easeTo({ center: to, zoom: Math.max(m.getZoom(), 12) });
-    msg.textContent = `${t('last_position')} ${timeShort(f.time)}${from ? ` · ${distance(haversine(from, to))}` : ''}`;
+    if (r) {
+      const xs = r.coords.map((c) => c[0]);
+      const ys = r.coords.map((c) => c[1]);
+      // Clear of the legend at the map's foot.
+      m.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: { top: 80, bottom: 150, left: 60, right: 60 }, maxZoom: 14 });
+    } else m.easeTo({ center: to, zoom: Math.max(m.getZoom(), 12) });
+    const way = r ? ` · ${fill(r.straight ? 'route_straight' : 'route_road', { dist: distance(r.metres), eta: duration(r.minutes * 60_000) })}` : '';
+    msg.textContent = `${t('last_position')} ${timeShort(f.time)}${way}`;
+    msg.dataset.route = r ? (r.straight ? 'straight' : 'road') : 'none';
   }
 
   const off = onNotice((n) => {

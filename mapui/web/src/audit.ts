@@ -72,6 +72,8 @@ export function mountAudit(root: HTMLElement, _me: Me): () => void {
       }
       case 'delivery':
         return `${at('delivery_word')}${id.slice(0, 8)}`;
+      case 'webhook':
+        return `${at('webhook_word')}${id}`;
       case 'addr':
         return id;
       case 'zones': {

@@ -2,7 +2,7 @@
 // yards, alerts with their 30-day trend, inspections and hits, the top risk vehicles and the
 // devices silent or broken; printable, with the server's CSV and HTML as downloads. Also the
 // wall's small panel of today's figures.
-import { api, download, type Me } from './api';
+import { api, can, download, type Me } from './api';
 import { h } from './dom';
 import { colon, dateInput, fill, paren, kindName, loadDirectory, readDate, time, timeMinute, zoneKind, zoneName } from './format';
 import { getLang } from './i18n';
@@ -137,7 +137,7 @@ function render(body: HTMLElement, r: DailyReport): void {
   );
 }
 
-export function mountDaily(root: HTMLElement, _me: Me, params: URLSearchParams): () => void {
+export function mountDaily(root: HTMLElement, me: Me, params: URLSearchParams): () => void {
   const date = dateInput({ id: 'daily-date', name: 'date' });
   const status = h('span', { class: 'daily-status', id: 'daily-status' });
   const body = h('article', { class: 'daily-report', id: 'daily-report' });
@@ -150,6 +150,7 @@ export function mountDaily(root: HTMLElement, _me: Me, params: URLSearchParams):
       h('button', { id: 'daily-print', onclick: () => window.print() }, t('daily_print')),
       h('button', { id: 'daily-csv', onclick: files('csv') }, t('daily_csv')),
       h('button', { id: 'daily-html', onclick: files('html') }, t('daily_html')),
+      can(me.role, 'scales') ? h('a', { class: 'button', id: 'daily-scales', href: '#/scales' }, t('scales')) : null,
       status),
     body);
   let closed = false;

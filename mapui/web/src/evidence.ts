@@ -4,8 +4,9 @@
 // timers.go, late.go, seal.go, driver.go) and tracker/pipeline.go (device_conflict).
 import type { Alert, BwEvent } from './api';
 import { h } from './dom';
-import { comma, direction, distance, duration, fill, paren, place, plate, time, vehicleLabel, weight, zoneName, zoneNameOr } from './format';
-import { fmtDriverCard, fmtSealState, getLang, t } from './i18n';
+import { colon, comma, direction, distance, duration, fill, paren, place, plate, time, timeShort, vehicleLabel, weight, zoneName, zoneNameOr } from './format';
+import { fmtClock, fmtDriverCard, fmtSealState, getLang, t } from './i18n';
+import type { TargetOrder } from './targeting';
 
 type Obj = Record<string, unknown>;
 
@@ -339,15 +340,21 @@ const describers: Record<string, (a: WithVehicle, ev: Obj) => Described> = {
   },
   emergency_review: (a, ev) => {
     const held = Array.isArray(ev.would_have_alerted) ? ev.would_have_alerted.filter(isObj) : [];
-    // What each suspended rule would have said, told like the alert it would have been.
-    const told = held.map((x) => comma(`${t(str(x.type))}${paren(time(str(x.time)))}`,
-      describe({ ...a, type: str(x.type), time: str(x.time), evidence: isObj(x.evidence) ? x.evidence : {}, zone_id: str(x.zone_id) || null } as WithVehicle).summary));
+    // Each alert the window held back, numbered: what, when (China time), where, then told like the alert it would have been.
+    const told = held.map((x, i): [string, string] => {
+      const from = str(x.time);
+      const until = str(x.until);
+      const when = until && Date.parse(until) > Date.parse(from) ? `${time(from)} – ${fmtClock(until)}` : time(from);
+      const where = num(x.lat) != null && num(x.lon) != null ? place(x.lat as number, x.lon as number) : str(x.zone_id) ? zoneName(str(x.zone_id)) : t('place_unknown');
+      const said = describe({ ...a, type: str(x.type), time: from, evidence: isObj(x.evidence) ? x.evidence : {}, zone_id: str(x.zone_id) || null } as WithVehicle).summary;
+      return [fill('ev_held_n', { n: String(i + 1) }), `${comma(comma(t(str(x.type)), when), where)}${getLang() === 'zh' ? '；' : '; '}${said}`];
+    });
     return {
       summary: fill('sum_emergency_review', { from: time(str(ev.from)), to: time(str(ev.to)), n: String(held.length) }),
       rows: [
         ['ev_window', `${time(str(ev.from))} – ${time(str(ev.to))}`],
         ['ev_suspended', ruleNames(ev.suspended_rules)],
-        ['ev_held', told.join('\n')],
+        ...told,
         ['declaration', str(ev.declaration_id) || str(a.declaration_id)],
       ],
     };
@@ -429,6 +436,8 @@ const eventWords: Record<string, (e: BwEvent) => string[]> = {
   seal_unlocked: (e) => [str(e.method) ? t(`unlock_${str(e.method)}`) : '', zoneNameOr(e.zone_id)],
   device_alarm: (e) => [Array.isArray(e.flags) && e.flags.includes('sos') ? t('sos') : '', str(e.device_id) ? `${t('ev_device')} ${str(e.device_id)}` : ''],
   weighing: (e) => [zoneNameOr(e.zone_id), str(e.scale_id), num(e.net_kg) != null ? `${t('ev_net')} ${weight(e.net_kg as number)}` : ''],
+  // An alert an emergency window held back (tracker/rules/emergency.go heldEvent): which, and where.
+  emergency_held: (e) => (isObj(e.alert) ? [t(str(e.alert.type)), zoneNameOr(str(e.alert.zone_id))] : []),
 };
 
 /** The event types told in words (tests compare this with the server's list). */
@@ -438,4 +447,32 @@ export const toldEventTypes = (): string[] => Object.keys(eventWords);
 export function eventText(e: BwEvent): string {
   if (e.type === 'driver_identity' && !e.inserted) return t('driver_removed');
   return [t(e.type), ...(eventWords[e.type]?.(e) ?? [zoneNameOr(e.zone_id)])].filter(Boolean).join(' · ');
+}
+
+/** An inspection's photo as GET /alerts/{id} lists it (its bytes at /alerts/{id}/photos/{sha256}). */
+export interface InspectionPhoto {
+  sha256: string;
+  content_type: string;
+  size: number;
+  by: string;
+  at: string;
+}
+
+/** An order raised on an alert, with its inspection's result and photos (GET /alerts/{id}). */
+export interface Inspection {
+  order: TargetOrder;
+  photos: InspectionPhoto[];
+}
+
+/** An inspection in labelled sentences: the order, where it hit, the result, the note, who reported. */
+export function inspectionRows(o: TargetOrder): Array<[string, string]> {
+  const r = o.result;
+  const verdict = !r ? t('insp_pending') : r.found ? `${t('result_found')}${colon()}${t(`cat_${r.category}`)}` : t('result_nothing');
+  return [
+    ['insp_order', fill('insp_order_text', { action: t(`action_${o.action}`), by: o.issued_by, time: timeShort(o.created_at) })],
+    ['insp_fired', o.fired_at ? comma(o.fired_zone_id ? zoneName(o.fired_zone_id) : '', comma(t(`via_${o.fired_via ?? ''}`), timeShort(o.fired_at))) : ''],
+    ['insp_result', verdict],
+    ['insp_note', r?.note ?? ''],
+    ['insp_reported', r ? comma(r.by, time(r.at)) : ''],
+  ];
 }

@@ -9,6 +9,7 @@ import { mountAdmin } from './admin';
 import { mountAudit } from './audit';
 import { mountDaily } from './daily';
 import { mountGroups } from './groups';
+import { mountScales } from './scales';
 import { mountPassword } from './password';
 import { mountReplay } from './replay';
 import { mountTablet } from './tablet';
@@ -17,7 +18,7 @@ import { mountNoticeBanner } from './targeting';
 import { mountTOTP } from './totp';
 import { mountWall } from './wall';
 
-type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets' | 'alerts' | 'daily' | 'groups' | 'admin';
+type View = 'wall' | 'tablet' | 'replay' | 'audit' | 'targets' | 'alerts' | 'daily' | 'groups' | 'scales' | 'admin';
 type Unmount = () => void;
 
 const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) => Unmount> = {
@@ -29,6 +30,7 @@ const views: Record<View, (root: HTMLElement, me: Me, params: URLSearchParams) =
   alerts: mountAlertList,
   daily: mountDaily,
   groups: mountGroups,
+  scales: mountScales,
   admin: mountAdmin,
 };
 
@@ -115,7 +117,8 @@ async function render(): Promise<void> {
 
 /** The top bar: the views the role may open (none while the password must be changed or the second factor enrolled), the user and the account's buttons. */
 function topbar(me: Me, current: string): HTMLElement {
-  const open = me.must_change || me.totp_enrolment_required ? [] : (Object.keys(views) as View[]).filter((v) => can(me.role, v));
+  // The scales' drift is opened from the daily picture, not from the bar.
+  const open = me.must_change || me.totp_enrolment_required ? [] : (Object.keys(views) as View[]).filter((v) => can(me.role, v) && v !== 'scales');
   const links = open.map((v) => h('a', { href: `#/${v}`, class: v === current ? 'active' : '' }, t(v === 'alerts' ? 'alert_list' : v)));
   const moreItems = h('div', { class: 'menu-items' });
   const more = h('details', { class: 'menu more', id: 'more-menu', hidden: true }, h('summary', { id: 'more' }, t('more_views')), moreItems);

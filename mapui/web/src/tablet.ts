@@ -4,7 +4,7 @@
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
 import { AlertStore, severityRank } from './alerts';
-import { alertAction, can, getAlerts, getPositions, getTrack, getVehicle, type Alert, type Fix, type Me, type ZoneCollection } from './api';
+import { alertAction, api, can, getAlerts, getPositions, getTrack, getVehicle, type Alert, type Fix, type Me, type ZoneCollection } from './api';
 import { h } from './dom';
 import { alertZoneIds, evidencePoints, evidenceView } from './evidence';
 import { distance, learnVehicle, loadDirectory, paren, plate, setVehicles, severity, time, timeMinute, vehicleLabel, zoneName, zoneNameOr } from './format';
@@ -13,6 +13,7 @@ import { fmtDriverCard, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { alertPoint, createMap, empty, VehicleLayer, vehiclePopups } from './map';
 import { mountAssignments } from './assignments';
+import { inspectionView } from './inspection';
 
 const TRACK_MS = 2 * 3600_000;
 // The track shown with an older alert reaches back to half an hour before it, a day at most.
@@ -29,7 +30,8 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
   const herePill = h('div', { class: 'here-pill unknown', id: 'here-pill' }, t('here_unknown'));
   root.append(side, h('div', { class: 'mapwrap' }, mapEl, conn, herePill));
-  const stopAssignments = mountAssignments(root, me, () => mapRef);
+  // An assignment opens its alert, even one outside the patrol's area it was sent to.
+  const stopAssignments = mountAssignments(root, me, () => mapRef, (id) => void openAlert(id).catch((e) => console.warn('alert', e)));
 
   const alerts = new AlertStore();
   const filter = { severity: '', type: '', status: 'active' as StatusFilter };
@@ -146,7 +148,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     const map = mapRef;
     const note = h('textarea', { id: 'note', rows: 2, placeholder: t('note') });
     const msg = h('p', { class: 'msg', id: 'msg', role: 'status' });
-    const act = async (kind: 'ack' | 'resolve') => {
+    const act = async (kind: 'ack' | 'resolve' | 'confirm') => {
       msg.textContent = '…';
       try {
         const r = await alertAction(a.id, kind, note.value);
@@ -195,12 +197,14 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
           h('dt', {}, t('time')), h('dd', {}, `${time(cur.time)}${cur.late ? `（${t('late')}）` : ''}`),
           zone ? h('dt', {}, t('zone')) : null, zone ? h('dd', { id: 'zone' }, zone) : null),
         h('h3', {}, t('evidence')),
-        evidenceView(cur));
+        evidenceView(cur),
+        inspectionView(cur, me));
       bar.replaceChildren(
         ...(can(me.role, 'ack') && cur.status !== 'resolved'
           ? [note, h('div', { class: 'buttons' },
               h('button', { class: 'big primary', id: 'ack', disabled: cur.status !== 'open', onclick: () => act('ack') }, t('ack')),
-              h('button', { class: 'big', id: 'resolve', onclick: () => act('resolve') }, t('resolve')))]
+              h('button', { class: 'big', id: 'resolve', onclick: () => act('resolve') }, t('resolve')),
+              h('button', { class: 'big danger', id: 'confirm', title: t('confirm_offence_hint'), onclick: () => act('confirm') }, t('confirm_offence')))]
           : []),
         followBtn,
         msg);
@@ -294,6 +298,11 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     clearTimeout(subTimer);
     subTimer = window.setTimeout(() => live?.subscribe(wanted()), 700);
   };
+
+  async function openAlert(id: number): Promise<void> {
+    if (!alerts.byId.has(String(id))) alerts.upsert(await api<Alert>(`/alerts/${id}`));
+    await select(String(id));
+  }
 
   /** Acknowledged alerts still need the patrol: fetched with the open ones, dropped once resolved elsewhere. */
   async function refetchAcknowledged(): Promise<void> {

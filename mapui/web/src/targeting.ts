@@ -35,6 +35,10 @@ export interface TargetOrder {
   closed_at?: string;
   photos?: string[];
   result?: InspectionResult;
+  /** A district user took over this port order (its level is now the district's). */
+  taken_over_by?: string;
+  taken_over_at?: string;
+  take_over_note?: string;
 }
 
 export interface Assignment {
@@ -73,6 +77,7 @@ const json = (method: string, body?: unknown): RequestInit => ({ method, body: b
 export const listTargets = async (q: Record<string, string> = {}) => (await api<{ targets: TargetOrder[] }>(`/targets?${new URLSearchParams(q)}`)).targets ?? [];
 export const issueTarget = (body: Record<string, unknown>) => api<TargetOrder>('/targets', json('POST', body));
 export const cancelTarget = (id: string, reason: string) => api<TargetOrder>(`/targets/${encodeURIComponent(id)}`, json('DELETE', { reason }));
+export const takeOver = (id: string, reason: string) => api<TargetOrder>(`/targets/${encodeURIComponent(id)}/takeover`, json('POST', { reason }));
 export const assign = (body: Record<string, unknown>) => api<Assignment>('/assignments', json('POST', body));
 export const listAssignments = async () => (await api<{ assignments: Assignment[] }>('/assignments')).assignments ?? [];
 export const stepAssignment = (id: string, step: 'accept' | 'arrive') => api<Assignment>(`/assignments/${encodeURIComponent(id)}/${step}`, json('POST'));
@@ -155,7 +160,7 @@ export function mountNoticeBanner(parent: HTMLElement): () => void {
   const box = h('div', { class: 'target-banners', id: 'target-banners' });
   parent.append(box);
   const off = onNotice((n) => {
-    if (!n.order || !['fired', 'assigned', 'escalated'].includes(n.kind)) return;
+    if (!n.order || !['fired', 'assigned', 'escalated', 'taken_over'].includes(n.kind)) return;
     const o = n.order;
     const el = h('button', { class: `target-banner kind-${n.kind}`, 'data-order': o.id, onclick: () => el.remove() },
       h('strong', {}, `${t(`notice_${n.kind}`)} · ${orderPlate(o)}`),

@@ -4,14 +4,16 @@
 import { type Me } from './api';
 import { Live } from './live';
 import { h } from './dom';
-import { loadDirectory, ports, readTime, timeInput, timeMinute, zoneName } from './format';
+import { fill, loadDirectory, ports, readTime, timeInput, timeMinute, timeShort, zoneName } from './format';
 import { t } from './i18n';
-import { assign, cancelTarget, firedWhere, hitStats, issueTarget, listTargets, onNotice, orderPlate, sourceName, type HitRow, type TargetOrder } from './targeting';
+import { assign, cancelTarget, firedWhere, hitStats, issueTarget, listTargets, onNotice, orderPlate, sourceName, takeOver, type HitRow, type TargetOrder } from './targeting';
+import { nearestPatrols } from './patrols';
 
 const REASONS = ['risk', 'intelligence', 'alert', 'random'];
 const ACTIONS = ['inspect_next_crossing', 'inspect_at_yard', 'intercept_now'];
 
-export function mountTargets(root: HTMLElement, _me: Me): () => void {
+export function mountTargets(root: HTMLElement, me: Me): () => void {
+  const district = !me.unit || me.unit === 'district';
   const msg = h('p', { class: 'msg', id: 'targets-msg', role: 'status' });
   const orders = h('tbody', { id: 'orders' });
   const hits = h('tbody', { id: 'hits' });
@@ -73,17 +75,33 @@ export function mountTargets(root: HTMLElement, _me: Me): () => void {
     if (o.status !== 'active' && o.status !== 'fired') return '';
     const team = portSelect('', t('dispatch_team'));
     for (const { id, name } of ports()) team.append(h('option', { value: id }, name));
-    const user = h('input', { class: 'dispatch-user', placeholder: t('dispatch_user'), maxlength: '64' });
-    const cell = h('div', { class: 'dispatch' }, team, user,
+    const cell = h('div', { class: 'dispatch' }, team,
       h('button', { class: 'dispatch-go', onclick: async () => {
         try {
-          await assign(user.value.trim() ? { order_id: o.id, user: user.value.trim() } : { order_id: o.id, team: team.value });
+          await assign({ order_id: o.id, team: team.value });
           msg.textContent = `${t('dispatched')}: ${orderPlate(o)}`;
         } catch (x) {
           msg.textContent = `${t('failed')}: ${(x as Error).message}`;
         }
       } }, t('dispatch')),
-      h('button', { class: 'cancel', onclick: async () => {
+      // The nearest patrols to the order's vehicle open under the row.
+      h('button', { class: 'dispatch-nearest', onclick: (e: MouseEvent) => {
+        const tr = (e.currentTarget as HTMLElement).closest('tr')!;
+        if (tr.nextElementSibling?.classList.contains('nearest-row')) return tr.nextElementSibling.remove();
+        tr.after(h('tr', { class: 'nearest-row', 'data-for': o.id }, h('td', { colspan: cols.length },
+          nearestPatrols({ order_id: o.id }, () => (msg.textContent = `${t('dispatched')}: ${orderPlate(o)}`)))));
+      } }, t('dispatch_nearest')),
+      district && o.level === 'port' ? h('button', { class: 'takeover', onclick: async () => {
+        try {
+          await takeOver(o.id, '');
+          msg.textContent = `${t('takeover_done')}: ${orderPlate(o)}`;
+          await refresh();
+        } catch (x) {
+          msg.textContent = `${t('failed')}: ${(x as Error).message}`;
+        }
+      } }, t('takeover')) : null,
+      // A port cancels its own orders, not those the district issued or took over.
+      !district && o.level === 'district' ? null : h('button', { class: 'cancel', onclick: async () => {
         try {
           await cancelTarget(o.id, '');
           await refresh();
@@ -99,7 +117,8 @@ export function mountTargets(root: HTMLElement, _me: Me): () => void {
       h('td', { class: 'plate' }, orderPlate(o)),
       h('td', {}, sourceName(o.source)),
       h('td', {}, t(`action_${o.action}`)),
-      h('td', {}, t(`level_${o.level}`)),
+      h('td', { class: 'level' }, t(`level_${o.level}`),
+        o.taken_over_by ? h('small', { class: 'taken-over' }, fill('taken_over_by', { user: o.taken_over_by, time: timeShort(o.taken_over_at ?? '') })) : null),
       h('td', {}, o.port_id ? zoneName(o.port_id) : t('port_where_found')),
       h('td', { class: 'order-status' }, t(`tstatus_${o.status}`)),
       h('td', {}, timeMinute(o.created_at)),

@@ -1,24 +1,38 @@
 // Wall view: the whole district live on a dark map, readable from 5 m.
 import type * as maplibregl from 'maplibre-gl';
 import { AlertStore, severityRank } from './alerts';
-import { getPositions, type Alert, type Me } from './api';
+import { getPositions, type Alert, type Fix, type Me } from './api';
 import { alertDetail, focusAlert, type AlertFocus } from './alertview';
 import { PortCounter } from './counters';
 import { mountDailyPanel } from './daily';
 import { h } from './dom';
 import { alertSummary } from './evidence';
-import { learnVehicle, loadDirectory, plate, setZones, severity, timeShort, zoneName } from './format';
+import { learnVehicle, loadDirectory, plate, portOf, ports as portList, setZones, severity, timeShort, zoneName } from './format';
 import { fmtClock, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
 import { alertPoint, createMap, fitDistrict, stateColors, VehicleLayer, vehiclePopups } from './map';
+import { nearestPatrols, PatrolLayer, patrolColors, patrolName, patrolWhere } from './patrols';
+import { onNotice } from './targeting';
 
 const FLY_MS = 15_000;
 const TICKER_MAX = 50;
 // A new alert never takes the map from an operator who touched it this recently.
 const HANDS_OFF_MS = 10_000;
 
-export function mountWall(root: HTMLElement, me: Me): () => void {
+// Patrols move with their cars' live fixes; their states and ages are re-read this often.
+const PATROL_REFRESH_MS = 30_000;
+
+export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParams()): () => void {
+  // A district user shows the whole district or one port (?port=, kept in the URL); a port's
+  // users see their port's area only, as the server sends it.
+  const district = !me.unit || me.unit === 'district';
+  let port = district ? params.get('port') ?? '' : '';
+  const mayDispatch = !!me.permissions?.includes('targets.dispatch');
+  const scopeSelect = h('select', { id: 'wall-scope', 'aria-label': t('wall_scope'), onchange: () => {
+    location.hash = scopeSelect.value ? `#/wall?port=${encodeURIComponent(scopeSelect.value)}` : '#/wall';
+  } }, h('option', { value: '' }, t('wall_whole_district')));
+  const patrolBox = h('ol', { class: 'wall-patrols', id: 'wall-patrols' });
   const mapEl = h('div', { class: 'map', id: 'map' });
   const stateBox = h('div', { class: 'states', id: 'states' });
   const portBody = h('tbody');
@@ -31,7 +45,11 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
   const detail = h('section', { class: 'panel alert-detail', id: 'alert-detail', hidden: true });
   const dailyPanel = h('div', { class: 'daily-panel', id: 'daily-panel' });
   const stopDaily = mountDailyPanel(dailyPanel);
-  const leftPanel = h('section', { class: 'panel left' }, stateBox, ports, dailyPanel);
+  const leftPanel = h('section', { class: 'panel left' },
+    district ? h('label', { class: 'wall-scope' }, t('wall_scope'), scopeSelect) : null,
+    stateBox, ports,
+    mayDispatch ? h('h2', { class: 'patrols-title' }, t('patrols')) : null, mayDispatch ? patrolBox : null,
+    dailyPanel);
   const rightPanel = h('section', { class: 'panel right' }, h('h2', {}, t('new_alerts')), ticker);
   root.append(mapEl, leftPanel, rightPanel,
     detail,
@@ -42,6 +60,8 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
   let closed = false;
   let mapRef: maplibregl.Map | null = null;
   let stopFly = () => {};
+  let stopPatrols = () => {};
+  let movePatrol: (f: Fix) => void = () => {};
   const timers: number[] = [];
   const alerts = new AlertStore();
 
@@ -58,7 +78,9 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
         root.classList.remove('detail-open');
         focus?.clear();
       } }, '×'),
-      alertDetail(a, me));
+      alertDetail(a, me),
+      // Command sends a patrol from here: the nearest first, with how old their position is.
+      ...(mayDispatch ? [nearestPatrols({ alert_id: Number(a.id) })] : []));
     for (const li of ticker.children) li.classList.toggle('selected', (li as HTMLElement).dataset.alert === String(a.id));
     focus?.show(a);
   };
@@ -93,19 +115,47 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
     focus = focusAlert(map, () => vl.fixes, between);
     const zc = await zones;
     setZones(zc);
-    // The wall opens on the whole district, in the map between its side panels.
-    fitDistrict(map, zc, [...root.querySelectorAll<HTMLElement>('.panel.left, .panel.right')]);
+    for (const p of portList()) scopeSelect.append(h('option', { value: p.id }, p.name));
+    if (!portList().some((p) => p.id === port)) port = '';
+    scopeSelect.value = port;
+    // The port's own zones: the port, and what is tied to it (control zone, yards, corridors).
+    const scoped = port ? { ...zc, features: zc.features.filter((f) => f.properties.id === port || f.properties.port_id === port) } : zc;
+    // The wall opens on the whole district, or the port chosen, in the map between its side panels.
+    fitDistrict(map, scoped, [...root.querySelectorAll<HTMLElement>('.panel.left, .panel.right')]);
+    if (mayDispatch) {
+      const patrols = new PatrolLayer(map, (p) => !port || p.unit === port);
+      const renderPatrols = () => patrolBox.replaceChildren(...patrols.patrols.map((p) =>
+        h('li', { class: `patrol st-${p.status}${p.stale ? ' stale' : ''}`, 'data-patrol': p.username },
+          h('i', { class: 'dot', style: `background:${patrolColors[p.stale ? 'stale' : p.status] ?? '#fff'}` }),
+          h('span', { class: 'pname' }, patrolName(p)),
+          h('span', { class: 'punit' }, p.unit === 'district' ? t('level_district') : zoneName(p.unit)),
+          h('span', { class: 'pstatus' }, t(`patrol_${p.status}`)),
+          h('span', { class: 'page' }, patrolWhere(p)))));
+      const load = () => patrols.refresh().then(renderPatrols).catch((e) => console.warn('patrols', e));
+      movePatrol = (f) => {
+        if (patrols.move(f)) renderPatrols();
+      };
+      void load();
+      const timer = window.setInterval(load, PATROL_REFRESH_MS);
+      const off = onNotice(() => void load());
+      stopPatrols = () => {
+        clearInterval(timer);
+        off();
+      };
+    }
     await loadDirectory().catch((e) => console.warn('vehicles not loaded', e));
     if (closed) return;
     const counter = new PortCounter(zc);
     // The wall watches the whole district (its zones, with a margin) and whatever else the
     // operator pans to; positions elsewhere are not sent. Every alert is.
-    const district: BBox | null = zc.features.length ? bboxOf(zc.features.map((f) => (f.geometry as GeoJSON.Polygon | null)?.coordinates ?? []), 0.5) : null;
+    const area: BBox | null = scoped.features.length ? bboxOf(scoped.features.map((f) => (f.geometry as GeoJSON.Polygon | null)?.coordinates ?? []), port ? 0.2 : 0.5) : null;
+    // One port: its alerts only (by the zone they name, else by where they happened).
+    const inScope = (a: Alert) => !port || (a.zone_id ? portOf(a.zone_id) === port : a.lon != null && a.lat != null && !!area && inBox(area, a.lon, a.lat));
     const wanted = (): Subscription => {
       const b = map.getBounds();
       const view = padBox([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], 0.25);
-      const box = district ? padBox([Math.min(district[0], view[0]), Math.min(district[1], view[1]), Math.max(district[2], view[2]), Math.max(district[3], view[3])], 0) : view;
-      return { bbox: box, all_alerts: true };
+      const box = area ? padBox([Math.min(area[0], view[0]), Math.min(area[1], view[1]), Math.max(area[2], view[2]), Math.max(area[3], view[3])], 0) : view;
+      return { bbox: box, all_alerts: !port };
     };
 
     // The counters are read from across the room: once a second is often enough, and counting
@@ -128,7 +178,7 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
         h('div', { class: 'state total' }, h('b', { 'data-count': 'total' }, String(vl.fixes.size)), t('vehicles')),
         ...Object.entries(byState).map(([s, n]) =>
           h('div', { class: 'state' }, h('i', { style: `background:${stateColors[s]}` }), h('b', { 'data-count': s }, String(n)), t(s))));
-      const rows = counter.count(vl.fixes.values(), alerts.byId.values(), vl.fixes);
+      const rows = counter.count(vl.fixes.values(), alerts.byId.values(), vl.fixes).filter((r) => !port || r.id === port);
       portBody.replaceChildren(...rows.map((r) =>
         h('tr', { 'data-port': r.id }, h('td', {}, zoneName(r.id)), h('td', {}, String(r.inPort)), h('td', {}, String(r.onCorridor)),
           h('td', { class: r.openAlerts ? 'hot' : '' }, String(r.openAlerts)))));
@@ -176,6 +226,7 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
     };
 
     const onAlert = (a: Alert, fromLive: boolean) => {
+      if (!inScope(a)) return;
       const fresh = alerts.upsert(a);
       vl.setAlerted(alerts.alertedVehicles());
       if (fresh) {
@@ -191,12 +242,15 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
       for (const f of positions) if (inBox(box, f.lon, f.lat)) vl.update(f);
       vl.setAlerted(alerts.alertedVehicles());
       const known = new Set([...ticker.children].map((li) => (li as HTMLElement).dataset.alert));
-      const missing = alerts.open().filter((a) => !known.has(String(a.id)));
+      const missing = alerts.open().filter((a) => !known.has(String(a.id)) && inScope(a));
       for (const a of missing) pushTicker(a);
     };
 
     live = new Live({
-      position: (f) => vl.update(f),
+      position: (f) => {
+        vl.update(f);
+        movePatrol(f);
+      },
       alert: (a) => onAlert(a, true),
       connected: () => void catchUp().catch((e) => console.warn('catch-up failed', e)),
       status: (up) => {
@@ -222,6 +276,7 @@ export function mountWall(root: HTMLElement, me: Me): () => void {
   return () => {
     closed = true;
     stopDaily();
+    stopPatrols();
     live?.close();
     layer?.destroy();
     stopFly();

@@ -92,7 +92,7 @@ for (const lang of ['zh', 'en']) {
       const detail = await readable(page, '#alert-detail', lang);
       if (type === 'weight_mismatch') assert.match(detail, lang === 'zh' ? /称得净重32\.0吨，申报30\.0吨，相差\+2\.0吨（\+6\.7%）/ : /net 32\.0\s+t on .*declared 30\.0\s+t: \+2\.0\s+t \(\+6\.7%\)/);
       if (type === 'double_weighing') assert.match(detail, lang === 'zh' ? /毛重相差\+2\.0吨/ : /weighed \+2\.0\s+t apart/);
-      if (type === 'emergency_crossing') assert.match(detail, lang === 'zh' ? /紧急通关：经.+口岸入境，有效至.+暂停规则：偏离线路、违规停车/ : /emergency crossing inbound at .+ until .+; suspended: /);
+      if (type === 'emergency_crossing') assert.match(detail, lang === 'zh' ? /紧急通行：经.+口岸入境，有效至.+期间暂停偏离线路、违规停车/ : /emergency crossing: inbound through .+, valid until .+; .+ suspended meanwhile/);
       await shot(page, `words-wall-${type}-${lang}-1920x1080`);
     }
     await page.evaluate(() => (location.hash = '#/alerts'));
@@ -117,7 +117,7 @@ for (const lang of ['zh', 'en']) {
         await page.click(`button[data-alert="${alertIds[type]}"]`);
         await page.waitForSelector('#evidence');
         const side = await readable(page, '#side', lang);
-        assert.match(side, type === 'weight_mismatch' ? (lang === 'zh' ? /相差\+2\.0吨/ : /\+2\.0\s+t/) : (lang === 'zh' ? /紧急通关：/ : /emergency crossing/));
+        assert.match(side, type === 'weight_mismatch' ? (lang === 'zh' ? /相差\+2\.0吨/ : /\+2\.0\s+t/) : (lang === 'zh' ? /紧急通行：/ : /emergency crossing/));
         assert.ok(side.includes(V[type === 'weight_mismatch' ? 'weigh' : 'em'].plate), `the plate on the tablet's detail: ${side}`);
         await shot(page, `words-tablet-${type}-${lang}-${vp.width}x${vp.height}`);
         await page.click('#back');

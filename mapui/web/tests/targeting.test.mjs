@@ -92,8 +92,8 @@ test('targeting: wrong-port crossing → order → hold at the yard gate → pat
   await shots(desk, 'targeting-order');
 
   // Command sends the Erenhot patrol.
-  await desk.fill(`#orders tr[data-order="${orderId}"] .dispatch-user`, 'xuncha');
-  await desk.click(`#orders tr[data-order="${orderId}"] .dispatch-go`);
+  await desk.click(`#orders tr[data-order="${orderId}"] .dispatch-nearest`);
+  await desk.click(`tr.nearest-row[data-for="${orderId}"] li[data-patrol="xuncha"] .send`);
   await desk.waitForFunction(() => document.querySelector('#targets-msg')?.textContent.startsWith('已派遣'));
 
   // The patrol: the assignment comes first on the tablet; accept, arrive, photograph, report.

@@ -86,8 +86,8 @@ test('the new alert types read from their evidence, both languages', async () =>
   assert.match(app.describe(cases.weight_mismatch).summary, /净重36\.2吨.*申报30\.0吨.*\+6\.2吨（\+20\.7%）/);
   assert.match(app.describe(cases.double_weighing).summary, /S-1.*S-2.*4\.0吨.*S-2.*校准/, 'scales without a zone named by their numbers');
   const review = app.describe(cases.emergency_review);
-  assert.match(review.summary, /1项/);
-  assert.match(review.rows.find(([k]) => k === 'ev_held')[1], /违规停车.*30分钟/);
+  assert.match(review.summary, /1条/);
+  assert.match(review.rows.find(([k]) => k === '暂缓告警1')[1], /违规停车.*30分钟/);
   app.setLang('en');
   assert.match(app.describe(cases.weight_mismatch).summary, /net 36\.2\u00a0t .*declared 30\.0\u00a0t/);
   assert.match(app.describe(cases.emergency_review).rows.find(([k]) => k === 'ev_suspended')[1], /Detour|detour/);

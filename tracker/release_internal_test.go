@@ -1,0 +1,70 @@
+package tracker
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// keepAll is a Committer that stores everything it is given, each fix once.
+type keepAll struct {
+	mu    sync.Mutex
+	fixes int
+}
+
+func (k *keepAll) Commit(_ context.Context, b *Batch) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.fixes += len(b.Fixes)
+	b.Duplicates = make([]bool, len(b.Fixes))
+	return nil
+}
+
+// A vehicle whose batch of fixes was acknowledged holds no more of it than its newest fix's
+// report, and not the submission: one that sends nothing after its last batch must not keep
+// the batch for ever. A resend of the newest is still recognised, and fixes in flight are
+// still held.
+func TestBatchReleasedOnceAcknowledged(t *testing.T) {
+	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	store := &keepAll{}
+	p := NewPipeline(PipelineConfig{Store: store, Now: func() time.Time { return now }})
+	defer p.Close()
+	batch := make([]Fix, 16)
+	for i := range batch {
+		batch[i] = Fix{VehicleID: "v1", DeviceID: "d1", Time: now.Add(time.Duration(i-20) * time.Second),
+			Lat: 42 + float64(i)*1e-4, Lon: 110, Valid: true, Attrs: map[string]any{"signal": i}}
+	}
+	if err := p.Submit(t.Context(), batch); err != nil {
+		t.Fatal(err)
+	}
+	st := p.own.Get("v1")
+	st.Lock()
+	keys, newest, held := len(st.keys), st.hasNewest, st.newest.pd
+	st.Unlock()
+	if keys != 0 || !newest {
+		t.Fatalf("after the acknowledged batch the vehicle holds %d fixes besides its newest (has newest %v); want 0 and true", keys, newest)
+	}
+	if held != settledPending {
+		t.Errorf("after the acknowledged batch the vehicle holds its submission (%p), want the settled stand-in", held)
+	}
+	if err := p.Submit(t.Context(), batch[len(batch)-1:]); err != nil {
+		t.Fatal(err)
+	}
+	if store.fixes != len(batch) {
+		t.Errorf("the newest fix resent was stored again: %d fixes stored, want %d", store.fixes, len(batch))
+	}
+
+	// Held while in flight: evaluated, not yet acknowledged, the batch's fixes answer resends.
+	st.Lock()
+	pd := newPending()
+	for i := range 3 {
+		f := Fix{VehicleID: "v1", DeviceID: "d1", Time: now.Add(time.Duration(i) * time.Second), Lat: 42, Lon: 110, Valid: true}
+		st.note(fixKey{f.DeviceID, f.Time.UnixNano()}, sent{pd: pd, first: reportOf(&f)})
+	}
+	st.Unlock()
+	release([]*VehicleState{st}, newPending())
+	if len(st.keys) != 2 || st.newest.pd != pd {
+		t.Errorf("fixes in flight released: %d held besides the newest (want 2), newest's submission %p (want %p)", len(st.keys), st.newest.pd, pd)
+	}
+}
