@@ -4,7 +4,7 @@
 // opens its replay over the period. A circle per group is enough
 // for groups of a few vehicles, so no graph library is shipped.
 import { api, type Me } from './api';
-import { h } from './dom';
+import { h, svg } from './dom';
 import { colon, comma, dateInput, paren, time, timeMinute } from './format';
 import { t } from './i18n';
 
@@ -18,15 +18,7 @@ interface Trip { time: string; port_name: string; direction: string; vehicles: s
 interface Meeting { time: string; vehicles: string[] }
 interface Group { id: string; members: Member[]; edges: Edge[]; trips: Trip[]; meetings?: Meeting[] }
 
-const SVG = 'http://www.w3.org/2000/svg';
 const DAY = 86_400_000;
-
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
 
 /** The China date of an instant, YYYY-MM-DD. */
 function chinaDate(ms: number): string {
