@@ -82,13 +82,57 @@ type AlertTrend struct {
 	Trend []int  `json:"trend"`
 }
 
-// RiskVehicle is a ranked vehicle with its reasons in Chinese.
+// RiskVehicle is a ranked vehicle with its reasons in Chinese, and the facts the reasons are
+// made of (vehicles by plate), for screens that word them in their reader's language.
 type RiskVehicle struct {
-	VehicleID string   `json:"vehicle_id"`
-	Plate     string   `json:"plate"`
-	Kind      string   `json:"kind"`
-	Score     float64  `json:"score"`
-	Reasons   []string `json:"reasons"`
+	VehicleID string         `json:"vehicle_id"`
+	Plate     string         `json:"plate"`
+	Kind      string         `json:"kind"`
+	Score     float64        `json:"score"`
+	Reasons   []string       `json:"reasons"`
+	Alerts    map[string]int `json:"alerts"`       // its alerts of the last 30 days, by type
+	Crossings int            `json:"crossings_7d"` // its border crossings in the last 7 days
+	Group     *RiskGroup     `json:"group,omitempty"`
+	Offence   *RiskOffence   `json:"offence,omitempty"`
+	Ants      *risk.Ants     `json:"ants,omitempty"`
+}
+
+// RiskGroup is the co-travel group a ranked vehicle travels with.
+type RiskGroup struct {
+	Plates []string `json:"plates"` // the other members
+	Trips  int      `json:"trips"`  // trips together in 30 days
+}
+
+// RiskOffence is a ranked vehicle's earlier inspection findings, or those of the vehicle
+// (ViaPlate) its driver card was in.
+type RiskOffence struct {
+	Findings int       `json:"findings"`
+	Last     time.Time `json:"last"`
+	Category string    `json:"category"`
+	ViaPlate string    `json:"via_plate,omitempty"`
+	Card     string    `json:"card,omitempty"`
+}
+
+// riskVehicle is t as the report lists it, vehicles named by plate.
+func riskVehicle(t risk.Target, v tracker.Vehicle, plate func(vehicleID string) string) RiskVehicle {
+	rv := RiskVehicle{VehicleID: t.VehicleID, Plate: v.Plate, Kind: v.Kind, Score: t.Score, Reasons: Reasons(t, plate),
+		Alerts: t.Alerts, Crossings: t.Crossings, Ants: t.Ants}
+	if rv.Alerts == nil {
+		rv.Alerts = map[string]int{}
+	}
+	if g := t.Group; g != nil {
+		rv.Group = &RiskGroup{Plates: make([]string, len(g.Others)), Trips: g.Trips}
+		for i, id := range g.Others {
+			rv.Group.Plates[i] = plate(id)
+		}
+	}
+	if o := t.Offence; o != nil {
+		rv.Offence = &RiskOffence{Findings: o.Findings, Last: o.Last.UTC(), Category: o.Category, Card: o.Card}
+		if o.Via != "" {
+			rv.Offence.ViaPlate = plate(o.Via)
+		}
+	}
+	return rv
 }
 
 // DeviceProblem is a device that is silent or broken.
@@ -231,12 +275,12 @@ func Make(ctx context.Context, st Store, rank Ranker, day, now time.Time, unit s
 	r.TopRisk = []RiskVehicle{}
 	for _, t := range ranked {
 		v := byVehicle[t.VehicleID]
-		r.TopRisk = append(r.TopRisk, RiskVehicle{VehicleID: t.VehicleID, Plate: v.Plate, Kind: v.Kind, Score: t.Score, Reasons: Reasons(t, func(id string) string {
+		r.TopRisk = append(r.TopRisk, riskVehicle(t, v, func(id string) string {
 			if p := byVehicle[id].Plate; p != "" {
 				return p
 			}
 			return id
-		})})
+		}))
 	}
 
 	if unit != "" && unit != tracker.UnitDistrict {

@@ -173,6 +173,21 @@ func TestMake(t *testing.T) {
 	if len(grouped.TopRisk) != 4 || grouped.TopRisk[2].Plate != "蒙H88888" || !slices.Equal(grouped.TopRisk[2].Reasons, []string{"7天内跨境 1 次", "与蒙K12345结伙同行，30天内同行 4 次、停车会面 2 次"}) {
 		t.Errorf("a group member's reasons: %+v", grouped.TopRisk)
 	}
+	// The same facts, structured, vehicles by plate: what a screen words in English.
+	if len(grouped.TopRisk) == 4 {
+		if o := grouped.TopRisk[1].Offence; o == nil || o.ViaPlate != "蒙K12345" || o.Card != "CARD-9" || o.Findings != 1 || o.Category != tracker.FindingUndeclaredGoods {
+			t.Errorf("offence facts: %+v", o)
+		}
+		if g := grouped.TopRisk[2].Group; g == nil || !slices.Equal(g.Plates, []string{"蒙K12345"}) || g.Trips != 4 || grouped.TopRisk[2].Crossings != 1 {
+			t.Errorf("group facts: %+v, crossings %d", g, grouped.TopRisk[2].Crossings)
+		}
+		if a := grouped.TopRisk[3].Ants; a == nil || a.Week != 16 {
+			t.Errorf("ant facts: %+v", a)
+		}
+	}
+	if r.TopRisk[0].Alerts[tracker.AlertBorderCrossingOutsidePort] != 1 {
+		t.Errorf("alert facts: %+v", r.TopRisk[0].Alerts)
+	}
 
 	port, err := daily.Make(ctx, st, scorer, day, now, "port-ceke")
 	if err != nil {

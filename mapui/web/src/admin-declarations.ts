@@ -1,10 +1,10 @@
 // Declarations: the list by plate and port name, a new declaration picked by plate and zone
 // names (never typed ids), and cancelling one.
 import { api, getVehicles, getZones, type Me, type Vehicle, type ZoneCollection } from './api';
-import { at, emptyRow, errorLine, field, fmtKind, select, table } from './admin-text';
-import { vehicleLabel } from './admin-registry';
+import { at, emptyRow, errorLine, field, select, table } from './admin-text';
 import { h } from './dom';
-import { fmtTime, fromCstInput, toCstInput } from './i18n';
+import { direction, plate as shownPlate, readTime, setVehicles, setZones, timeInput, timeMinute, vehicleLabel, weight, zoneNameOr } from './format';
+import { fmtTime } from './i18n';
 
 interface Declaration {
   id: string;
@@ -44,14 +44,14 @@ export function mountDeclarations(root: HTMLElement, _me: Me): () => void {
   const cargo = h('input', { name: 'cargo', maxlength: '500' });
   const grade = h('input', { name: 'grade', maxlength: '100' });
   const kg = h('input', { name: 'net_kg', type: 'number', min: '0', max: '1000000', step: '1' });
-  const from = h('input', { name: 'valid_from', type: 'datetime-local', value: toCstInput(new Date(now)) });
-  const to = h('input', { name: 'valid_to', type: 'datetime-local', value: toCstInput(new Date(now + 24 * 3600_000)) });
+  const from = timeInput({ name: 'valid_from' }, now);
+  const to = timeInput({ name: 'valid_to' }, now + 24 * 3600_000);
   const type = select('type', [['normal', at('decl_normal')], ['emergency', at('decl_emergency')]], 'normal');
   const form = h('form', { class: 'admin-form', id: 'declaration-form', onsubmit: async (e: SubmitEvent) => {
     e.preventDefault();
     msg.clear();
-    const vf = fromCstInput(from.value);
-    const vt = fromCstInput(to.value);
+    const vf = readTime(from.value);
+    const vt = readTime(to.value, true);
     const body = {
       id: id.value.trim(), vehicle_id: veh.value, direction: dir.value, port_zone_id: port.value, yard_zone_id: yard.value, corridor_zone_id: corridor.value,
       driver_card: card.value.trim(), seal_id: seal.value.trim(), cargo: cargo.value.trim(), grade: grade.value.trim(),
@@ -71,7 +71,6 @@ export function mountDeclarations(root: HTMLElement, _me: Me): () => void {
   field(at('decl_type'), type), h('button', { type: 'submit', class: 'primary' }, at('save')));
   root.append(msg.el, h('div', { class: 'admin-split' }, h('div', { class: 'admin-lists' }, list.el), h('div', { class: 'admin-forms' }, form)));
 
-  const zoneName = (zid?: string) => (zid ? (zones.features.find((f) => f.properties.id === zid)?.properties.name ?? zid) : '—');
   const zoneOptions = (kind: string, optional: boolean): Array<[string, string]> => [
     ...(optional ? [['', at('none')] as [string, string]] : []),
     ...zones.features.filter((f) => f.properties.kind === kind).map((f): [string, string] => [f.properties.id, f.properties.name || f.properties.id]),
@@ -98,18 +97,20 @@ export function mountDeclarations(root: HTMLElement, _me: Me): () => void {
   async function load(): Promise<void> {
     const [vs, zs, ds] = await Promise.all([getVehicles(), getZones(), api<{ declarations: Declaration[] }>('/declarations?limit=500')]);
     if (closed) return;
-    vehicles = vs.sort((a, b) => vehicleLabel(a, a.id).localeCompare(vehicleLabel(b, b.id), 'zh'));
+    setVehicles(vs);
+    setZones(zs);
+    vehicles = vs.sort((a, b) => shownPlate(a.id, a.plate).localeCompare(shownPlate(b.id, b.plate), 'zh'));
     zones = zs;
     const byId = new Map(vehicles.map((v) => [v.id, v]));
-    fill(veh, vehicles.map((v) => [v.id, `${vehicleLabel(v, v.id)} · ${fmtKind(v.kind)}`]));
+    fill(veh, vehicles.map((v) => [v.id, vehicleLabel(v.id)]));
     fill(port, zoneOptions('port', false));
     fill(yard, zoneOptions('yard', true));
     fill(corridor, zoneOptions('corridor', true));
     const decls = (ds.declarations ?? []).sort((a, b) => b.valid_from.localeCompare(a.valid_from));
     list.body.replaceChildren(...decls.map((d) => h('tr', { 'data-id': d.id, class: `status-${d.status}` },
-      h('td', {}, d.id), h('td', { class: 'plate' }, vehicleLabel(byId.get(d.vehicle_id), d.vehicle_id)), h('td', {}, at(d.direction)),
-      h('td', {}, zoneName(d.port_zone_id)), h('td', {}, fmtTime(d.valid_from)), h('td', {}, fmtTime(d.valid_to)),
-      h('td', {}, [d.cargo, d.declared_net_kg != null ? `${d.declared_net_kg} kg` : ''].filter(Boolean).join(' · ') || '—'),
+      h('td', {}, d.id), h('td', { class: 'plate' }, shownPlate(d.vehicle_id, byId.get(d.vehicle_id)?.plate)), h('td', {}, direction(d.direction)),
+      h('td', {}, zoneNameOr(d.port_zone_id) || '—'), h('td', {}, timeMinute(d.valid_from)), h('td', {}, timeMinute(d.valid_to)),
+      h('td', {}, [d.cargo, d.declared_net_kg != null ? weight(d.declared_net_kg) : ''].filter(Boolean).join(' · ') || '—'),
       h('td', { title: d.status_reason ?? '' }, at(`ds_${d.status}`).replace(/^ds_/, '')),
       h('td', { class: 'actions' }, d.status === 'active' ? h('button', { class: 'cancel', onclick: () => cancel(d) }, at('cancel_declaration')) : null))));
     if (!decls.length) list.body.append(emptyRow(9));

@@ -2,9 +2,9 @@
 // registering both, binding a terminal to a vehicle, and letting a replaced terminal register
 // again (POST /devices/{id}/reset-registration).
 import { api, getPositions, getVehicles, type Fix, type Me, type Vehicle } from './api';
-import { at, emptyRow, errorLine, field, fmtAgo, fmtKind, select, table } from './admin-text';
+import { at, emptyRow, errorLine, field, select, table } from './admin-text';
 import { h } from './dom';
-import { fmtTime } from './i18n';
+import { colon, ago, kindName, plate as shownPlate, timeMinute } from './format';
 
 export interface Device {
   id: string;
@@ -23,7 +23,6 @@ const PROTOCOLS: Array<[string, string]> = [['jt808', 'JT/T 808'], ['gt06', 'GT0
 const protocolName = (p: string) => PROTOCOLS.find(([v]) => v === p)?.[1] ?? p;
 
 /** A vehicle as a person reads it: its plate, else its name, else (unregistered plate) its id. */
-export const vehicleLabel = (v: Vehicle | undefined, id: string): string => v?.plate || (v?.name as string | undefined) || id;
 
 export function mountRegistry(root: HTMLElement, _me: Me): () => void {
   const msg = errorLine();
@@ -35,11 +34,11 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
 
   const vid = h('input', { name: 'vehicle_id', required: true, maxlength: '64', placeholder: 'TRK-0001' });
   const plate = h('input', { name: 'plate', maxlength: '20', placeholder: '蒙B00001' });
-  const kind = select('kind', KINDS.map((k) => [k, fmtKind(k)]), 'truck');
+  const kind = select('kind', KINDS.map((k) => [k, kindName(k)]), 'truck');
   const vname = h('input', { name: 'name', maxlength: '100' });
   const vform = h('form', { class: 'admin-form', id: 'vehicle-form', onsubmit: (e: SubmitEvent) => {
     e.preventDefault();
-    run(() => api('/vehicles', { method: 'POST', body: JSON.stringify({ id: vid.value.trim(), plate: plate.value.trim(), kind: kind.value, name: vname.value.trim() }) }), `${at('register_vehicle')}：${plate.value || vid.value}`);
+    run(() => api('/vehicles', { method: 'POST', body: JSON.stringify({ id: vid.value.trim(), plate: plate.value.trim(), kind: kind.value, name: vname.value.trim() }) }), `${at('register_vehicle')}${colon()}${plate.value || vid.value}`);
   } }, h('h3', {}, at('register_vehicle')), field(at('vehicle_id'), vid), field(at('plate'), plate), field(at('kind'), kind), field(at('vehicle_name'), vname),
   h('button', { type: 'submit', class: 'primary' }, at('save')));
 
@@ -52,7 +51,7 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
   const dform = h('form', { class: 'admin-form', id: 'device-form', onsubmit: (e: SubmitEvent) => {
     e.preventDefault();
     const d = { id: did.value.trim(), protocol: proto.value, vehicle_id: dveh.value, auth_code: auth.value.trim(), maker: maker.value.trim(), model: model.value.trim() };
-    run(() => api('/devices', { method: 'POST', body: JSON.stringify(d) }), `${at('register_device')}：${d.id}`);
+    run(() => api('/devices', { method: 'POST', body: JSON.stringify(d) }), `${at('register_device')}${colon()}${d.id}`);
   } }, h('h3', {}, at('register_device')), field(at('device_id'), did), field(at('protocol'), proto), field(at('bound_vehicle'), dveh),
   field(at('auth_code'), auth), field(at('maker'), maker), field(at('model'), model), h('button', { type: 'submit', class: 'primary' }, at('save')));
 
@@ -61,7 +60,7 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
     h('div', { class: 'admin-forms' }, vform, dform)));
 
   const byId = () => new Map(vehicles.map((v) => [v.id, v]));
-  const vehicleOptions = (): Array<[string, string]> => [['', at('unbound')], ...vehicles.map((v): [string, string] => [v.id, `${vehicleLabel(v, v.id)} · ${fmtKind(v.kind)}`])];
+  const vehicleOptions = (): Array<[string, string]> => [['', at('unbound')], ...vehicles.map((v): [string, string] => [v.id, `${shownPlate(v.id, v.plate)} · ${kindName(v.kind)}`])];
 
   async function run(call: () => Promise<unknown>, done: string): Promise<void> {
     msg.clear();
@@ -86,9 +85,9 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
       const f = last.get(v.id);
       const seen = f?.received_at ?? f?.time;
       return h('tr', { 'data-id': v.id },
-        h('td', { class: 'plate' }, vehicleLabel(v, v.id)), h('td', {}, fmtKind(v.kind)),
+        h('td', { class: 'plate' }, shownPlate(v.id, v.plate)), h('td', {}, kindName(v.kind)),
         h('td', {}, d ? `${d.id} · ${protocolName(d.protocol)}` : at('unbound')),
-        h('td', { title: seen ? fmtTime(seen) : '' }, seen ? `${fmtAgo(seen)} · ${fmtTime(seen)}` : at('never')),
+        h('td', { title: seen ? timeMinute(seen) : '' }, seen ? `${ago(seen)} · ${timeMinute(seen)}` : at('never')),
         h('td', {}, d ? [d.maker, d.model].filter(Boolean).join(' ') || '—' : '—'));
     }));
     if (!vehicles.length) vt.body.append(emptyRow(5));
@@ -96,17 +95,17 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
       // The vehicle picker is made when asked for: one per row would be rows × vehicles options.
       const choose = h('button', { class: 'bind-open', onclick: () => {
         const pick = select('bind', vehicleOptions(), d.vehicle_id);
-        choose.replaceWith(pick, h('button', { class: 'bind primary', onclick: () => run(() => putDevice(d, pick.value), `${at('bind')}：${d.id}`) }, at('save')));
+        choose.replaceWith(pick, h('button', { class: 'bind primary', onclick: () => run(() => putDevice(d, pick.value), `${at('bind')}${colon()}${d.id}`) }, at('save')));
         pick.focus();
       } }, `${at('bind')}…`);
       return h('tr', { 'data-id': d.id },
         h('td', {}, d.id), h('td', {}, protocolName(d.protocol)),
-        h('td', {}, d.vehicle_id ? vehicleLabel(vs.get(d.vehicle_id), d.vehicle_id) : at('unbound')),
-        h('td', {}, d.registered_at ? `${at('registered')} ${fmtTime(d.registered_at)}` : at('not_registered')),
+        h('td', {}, d.vehicle_id ? shownPlate(d.vehicle_id, vs.get(d.vehicle_id)?.plate) : at('unbound')),
+        h('td', {}, d.registered_at ? `${at('registered')} ${timeMinute(d.registered_at)}` : at('not_registered')),
         h('td', {}, [d.maker, d.model].filter(Boolean).join(' ') || '—'),
         h('td', { class: 'actions' }, choose,
-          d.vehicle_id ? h('button', { class: 'unbind', onclick: () => run(() => putDevice(d, ''), `${at('unbind')}：${d.id}`) }, at('unbind')) : null,
-          h('button', { class: 'reset', onclick: () => run(() => api(`/devices/${encodeURIComponent(d.id)}/reset-registration`, { method: 'POST' }), `${at('reset_registration')}：${d.id}`) }, at('reset_registration'))));
+          d.vehicle_id ? h('button', { class: 'unbind', onclick: () => run(() => putDevice(d, ''), `${at('unbind')}${colon()}${d.id}`) }, at('unbind')) : null,
+          h('button', { class: 'reset', onclick: () => run(() => api(`/devices/${encodeURIComponent(d.id)}/reset-registration`, { method: 'POST' }), `${at('reset_registration')}${colon()}${d.id}`) }, at('reset_registration'))));
     }));
     if (!devices.length) dt.body.append(emptyRow(6));
     const keep = dveh.value;
@@ -117,7 +116,7 @@ export function mountRegistry(root: HTMLElement, _me: Me): () => void {
   async function load(): Promise<void> {
     const [vs, ds, ps] = await Promise.all([getVehicles(), api<{ devices: Device[] }>('/devices'), getPositions()]);
     if (closed) return;
-    vehicles = vs.sort((a, b) => vehicleLabel(a, a.id).localeCompare(vehicleLabel(b, b.id), 'zh'));
+    vehicles = vs.sort((a, b) => shownPlate(a.id, a.plate).localeCompare(shownPlate(b.id, b.plate), 'zh'));
     devices = (ds.devices ?? []).sort((a, b) => a.id.localeCompare(b.id));
     render(new Map(ps.map((f) => [f.vehicle_id, f])));
     root.dataset.vehicles = String(vehicles.length);

@@ -1,5 +1,5 @@
 // The administration screens' and the audit view's words, Chinese and English, and the shared
-// pieces of those screens: the error line, "3分钟前", kinds and audit actions in words.
+// pieces of those screens: the error line and audit actions in words (times, kinds and names: format.ts).
 import { ApiError } from './api';
 import { h } from './dom';
 import { getLang } from './i18n';
@@ -44,28 +44,10 @@ const zh: Record<string, string> = {
   confirm_delete: '确定删除？',
   saved: '已保存',
   error: '操作失败',
-  just_now: '刚刚',
-  min_ago: '分钟前',
-  hour_ago: '小时前',
-  day_ago: '天前',
-  kind_truck: '货车',
-  kind_resident_car: '边民车辆',
-  kind_patrol: '巡逻车',
-  kind_car: '小汽车',
-  kind_bus: '客车',
-  kind_other: '其他',
   zone_name: '名称',
   zone_kind: '类型',
   zone_version: '版本',
   zone_updated: '更新时间',
-  zk_port: '口岸',
-  zk_control_zone: '监管区',
-  zk_yard: '堆场',
-  zk_service_area: '服务区',
-  zk_restricted: '禁区',
-  zk_mine: '矿区',
-  zk_corridor: '通道',
-  zk_border: '边境线',
   draw_zone: '绘制新区域',
   edit_vertices: '编辑顶点',
   finish: '完成',
@@ -229,28 +211,10 @@ const en: Record<string, string> = {
   confirm_delete: 'Delete?',
   saved: 'Saved',
   error: 'Failed',
-  just_now: 'just now',
-  min_ago: ' min ago',
-  hour_ago: ' h ago',
-  day_ago: ' d ago',
-  kind_truck: 'truck',
-  kind_resident_car: 'resident car',
-  kind_patrol: 'patrol',
-  kind_car: 'car',
-  kind_bus: 'bus',
-  kind_other: 'other',
   zone_name: 'Name',
   zone_kind: 'Kind',
   zone_version: 'Version',
   zone_updated: 'Updated',
-  zk_port: 'port',
-  zk_control_zone: 'control zone',
-  zk_yard: 'yard',
-  zk_service_area: 'service area',
-  zk_restricted: 'restricted',
-  zk_mine: 'mine',
-  zk_corridor: 'corridor',
-  zk_border: 'border',
   draw_zone: 'Draw a zone',
   edit_vertices: 'Edit vertices',
   finish: 'Finish',
@@ -378,23 +342,6 @@ const en: Record<string, string> = {
 export function at(key: string): string {
   return (getLang() === 'en' ? en : zh)[key] ?? key;
 }
-
-/** "3分钟前" / "3 min ago": how long ago an instant was. */
-export function fmtAgo(v: string | number | Date, now = Date.now()): string {
-  const ms = now - new Date(v).getTime();
-  if (!(ms >= 0)) return '';
-  const m = Math.floor(ms / 60_000);
-  if (m < 1) return at('just_now');
-  if (m < 60) return `${m}${at('min_ago')}`;
-  if (m < 48 * 60) return `${Math.floor(m / 60)}${at('hour_ago')}`;
-  return `${Math.floor(m / 1440)}${at('day_ago')}`;
-}
-
-/** A vehicle kind in words (货车); an unknown kind as it is. */
-export const fmtKind = (k: string | undefined): string => (k ? at(`kind_${k}`).replace(/^kind_/, '') : '');
-
-/** A zone kind in words (口岸). */
-export const fmtZoneKind = (k: string | undefined): string => (k ? at(`zk_${k}`).replace(/^zk_/, '') : '');
 
 /** The line under a form where the API's refusal reads as a sentence: "操作失败：vehicle_id … is not a registered vehicle". */
 export function errorLine(): { el: HTMLElement; show: (e: unknown) => void; ok: (msg: string) => void; clear: () => void } {

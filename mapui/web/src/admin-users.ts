@@ -4,7 +4,8 @@
 import { api, getZones, type Me, type ZoneCollection } from './api';
 import { at, emptyRow, errorLine, field, select, table } from './admin-text';
 import { h } from './dom';
-import { fmtTime, t } from './i18n';
+import { colon, timeMinute } from './format';
+import { t } from './i18n';
 
 interface User {
   username: string;
@@ -38,7 +39,7 @@ export function mountUsers(root: HTMLElement, me: Me): () => void {
   const uunit = select('unit', unitOptions(), 'district');
   const form = h('form', { class: 'admin-form', id: 'user-form', onsubmit: (e: SubmitEvent) => {
     e.preventDefault();
-    run(() => api('/users', { method: 'POST', body: JSON.stringify({ username: uname.value.trim(), password: upass.value, role: urole.value, unit: uunit.value }) }), `${at('new_user')}：${uname.value}`);
+    run(() => api('/users', { method: 'POST', body: JSON.stringify({ username: uname.value.trim(), password: upass.value, role: urole.value, unit: uunit.value }) }), `${at('new_user')}${colon()}${uname.value}`);
   } }, h('h3', {}, at('new_user')), field(at('username'), uname), field(at('password'), upass), field(at('role'), urole), field(at('unit'), uunit),
   h('button', { type: 'submit', class: 'primary' }, at('save')));
   root.append(msg.el, h('div', { class: 'admin-split' }, h('div', { class: 'admin-lists' }, list.el), mayEdit ? h('div', { class: 'admin-forms' }, form) : null));
@@ -62,20 +63,20 @@ export function mountUsers(root: HTMLElement, me: Me): () => void {
     const tabletName = devices.find(([id]) => id === u.device_id)?.[1] ?? u.device_id;
     return h('tr', { 'data-user': u.username, class: u.disabled ? 'disabled' : '' },
       h('td', {}, u.username), h('td', {}, t(`role_${u.role}`)), h('td', {}, unitName(u.unit), u.device_id ? h('small', { class: 'device' }, ` · ${t('patrol_tablet')} ${tabletName}`) : null),
-      h('td', {}, u.disabled ? at('disabled') : at('enabled')), h('td', {}, u.totp ? '✓' : '—'), h('td', {}, fmtTime(u.created_at)),
+      h('td', {}, u.disabled ? at('disabled') : at('enabled')), h('td', {}, u.totp ? '✓' : '—'), h('td', {}, timeMinute(u.created_at)),
       h('td', { class: 'actions' },
         mayAssign ? role : null,
-        mayAssign ? h('button', { class: 'role', onclick: () => run(() => put(u, { role: role.value }), `${at('change_role')}：${u.username}`) }, at('change_role')) : null,
+        mayAssign ? h('button', { class: 'role', onclick: () => run(() => put(u, { role: role.value }), `${at('change_role')}${colon()}${u.username}`) }, at('change_role')) : null,
         mayEdit || mayAssign ? unit : null,
-        mayEdit || mayAssign ? h('button', { class: 'unit', onclick: () => run(() => put(u, { unit: unit.value }), `${at('unit')}：${u.username}`) }, at('save')) : null,
+        mayEdit || mayAssign ? h('button', { class: 'unit', onclick: () => run(() => put(u, { unit: unit.value }), `${at('unit')}${colon()}${u.username}`) }, at('save')) : null,
         tablet,
-        tablet ? h('button', { class: 'device', onclick: () => run(() => put(u, { device_id: tablet.value }), `${t('patrol_tablet')}：${u.username}`) }, at('save')) : null,
-        h('button', { class: 'toggle', onclick: () => run(() => put(u, { disabled: !u.disabled }), `${at(u.disabled ? 'enable' : 'disable')}：${u.username}`) }, at(u.disabled ? 'enable' : 'disable')),
+        tablet ? h('button', { class: 'device', onclick: () => run(() => put(u, { device_id: tablet.value }), `${t('patrol_tablet')}${colon()}${u.username}`) }, at('save')) : null,
+        h('button', { class: 'toggle', onclick: () => run(() => put(u, { disabled: !u.disabled }), `${at(u.disabled ? 'enable' : 'disable')}${colon()}${u.username}`) }, at(u.disabled ? 'enable' : 'disable')),
         h('button', { class: 'password', onclick: () => {
           const pw = prompt(`${at('new_password')} · ${u.username}`);
-          if (pw) run(() => put(u, { password: pw }), `${at('reset_password')}：${u.username}`);
+          if (pw) run(() => put(u, { password: pw }), `${at('reset_password')}${colon()}${u.username}`);
         } }, at('reset_password')),
-        mayAssign ? h('button', { class: 'unlock', onclick: () => run(() => api(`/users/${encodeURIComponent(u.username)}/unlock`, { method: 'POST' }), `${at('unlock')}：${u.username}`) }, at('unlock')) : null));
+        mayAssign ? h('button', { class: 'unlock', onclick: () => run(() => api(`/users/${encodeURIComponent(u.username)}/unlock`, { method: 'POST' }), `${at('unlock')}${colon()}${u.username}`) }, at('unlock')) : null));
   }
 
   async function load(): Promise<void> {

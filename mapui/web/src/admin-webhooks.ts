@@ -3,11 +3,11 @@
 // failed ones first, and sending a failed one again (POST /webhooks/deliveries/{id}/retry).
 // A receiver's secret is shown once, when the server makes it; never after.
 import { api, getVehicles, getZones, type Me } from './api';
-import { TYPES } from './alertlist';
+import { toldAlertTypes } from './evidence';
 import { at, emptyRow, errorLine, field, select, table } from './admin-text';
-import { vehicleLabel } from './admin-registry';
 import { h } from './dom';
-import { fmtTime, t } from './i18n';
+import { plate, setZones, timeMinute, zoneName } from './format';
+import { getLang, t } from './i18n';
 
 interface Delivery {
   id: string;
@@ -41,14 +41,13 @@ export function mountWebhooks(root: HTMLElement, _me: Me): () => void {
   const list = table('admin-deliveries', ['hook', 'alert', 'plate', 'status', 'attempts', 'last_error', 'created', '']);
   const status = select('status', [['failed', at('delivery_failed')], ['pending', at('delivery_pending')], ['delivered', at('delivery_delivered')], ['', at('all')]], 'failed');
   status.addEventListener('change', () => load().catch((e) => msg.show(e)));
-  let portNames = new Map<string, string>();
   let closed = false;
 
   const name = h('input', { name: 'hook_name', required: true, maxlength: '64', pattern: '[\\p{L}\\p{N}._\\-]+', placeholder: at('hook_name_hint') });
   const url = h('input', { name: 'hook_url', type: 'url', required: true, maxlength: '2048', placeholder: 'https://' });
   const secret = h('input', { name: 'hook_secret', type: 'password', minlength: '16', maxlength: '256', autocomplete: 'new-password', placeholder: at('hook_secret_hint') });
   const severity = select('min_severity', [['', at('all')], ['warning', `${t('sev_warning')}${at('and_above')}`], ['critical', t('sev_critical')]]);
-  const types = h('select', { name: 'hook_types', multiple: true, size: '6' }, ...TYPES.map((x) => h('option', { value: x }, t(x))));
+  const types = h('select', { name: 'hook_types', multiple: true, size: '6' }, ...toldAlertTypes().map((x) => h('option', { value: x }, t(x))));
   const ports = h('select', { name: 'hook_ports', multiple: true, size: '5' });
   // An attribute, not the property: the form's reset after a save checks it again.
   const enabled = h('input', { name: 'hook_enabled', type: 'checkbox', checked: 'checked' });
@@ -83,8 +82,8 @@ export function mountWebhooks(root: HTMLElement, _me: Me): () => void {
 
   const filters = (r: Receiver): string => [
     r.min_severity && r.min_severity !== 'info' ? `${t(`sev_${r.min_severity}`)}${r.min_severity === 'critical' ? '' : at('and_above')}` : '',
-    r.types.length ? r.types.map((x) => t(x)).join('、') : '',
-    r.ports.length ? r.ports.map((p) => portNames.get(p) ?? p).join('、') : '',
+    r.types.length ? r.types.map((x) => t(x)).join(getLang() === 'zh' ? '、' : ', ') : '',
+    r.ports.length ? r.ports.map((p) => zoneName(p)).join(getLang() === 'zh' ? '、' : ', ') : '',
   ].filter(Boolean).join(' · ') || at('all_alerts');
 
   async function change(r: Receiver, how: 'enable' | 'disable' | 'delete'): Promise<void> {
@@ -106,9 +105,9 @@ export function mountWebhooks(root: HTMLElement, _me: Me): () => void {
       getVehicles(), getZones()]);
     if (closed) return;
     const portZones = zs.features.filter((f) => f.properties.kind === 'port');
-    portNames = new Map(portZones.map((f) => [f.properties.id, f.properties.name || f.properties.id]));
+    setZones(zs);
     const keep = new Set(chosen(ports));
-    ports.replaceChildren(...portZones.map((f) => h('option', { value: f.properties.id, selected: keep.has(f.properties.id) }, f.properties.name || f.properties.id)));
+    ports.replaceChildren(...portZones.map((f) => h('option', { value: f.properties.id, selected: keep.has(f.properties.id) }, zoneName(f.properties.id))));
     const rows = rs.receivers ?? [];
     // Status and the buttons beside the name: on a narrow screen the long columns scroll, these do not.
     receivers.body.replaceChildren(...rows.map((x) => h('tr', { 'data-name': x.name, class: x.enabled ? '' : 'disabled' },
@@ -119,7 +118,7 @@ export function mountWebhooks(root: HTMLElement, _me: Me): () => void {
       ])),
       h('td', { class: 'url' }, x.url), h('td', { class: 'filters' }, filters(x)),
       h('td', {}, x.signed ? (x.secret_hint ? `${at('yes')} ··${x.secret_hint}` : at('yes')) : at('hook_unsigned')),
-      x.configured ? h('td', { class: 'filters' }, at('hook_configured')) : h('td', {}, x.created_by ?? '', h('br'), x.created_at ? fmtTime(x.created_at) : ''))));
+      x.configured ? h('td', { class: 'filters' }, at('hook_configured')) : h('td', {}, x.created_by ?? '', h('br'), x.created_at ? timeMinute(x.created_at) : ''))));
     if (!rows.length) receivers.body.append(emptyRow(7));
     root.dataset.receivers = String(rows.length);
 
@@ -128,9 +127,9 @@ export function mountWebhooks(root: HTMLElement, _me: Me): () => void {
     list.body.replaceChildren(...ds.map((d) => {
       const a = d.event?.alert;
       return h('tr', { 'data-id': d.id, class: `status-${d.status}` },
-        h('td', {}, d.hook), h('td', {}, a ? `${t(a.type)} · ${fmtTime(a.time)}` : '—'), h('td', { class: 'plate' }, a ? vehicleLabel(byId.get(a.vehicle_id), a.vehicle_id) : '—'),
+        h('td', {}, d.hook), h('td', {}, a ? `${t(a.type)} · ${timeMinute(a.time)}` : '—'), h('td', { class: 'plate' }, a ? plate(a.vehicle_id, byId.get(a.vehicle_id)?.plate) : '—'),
         h('td', {}, at(`delivery_${d.status}`)), h('td', {}, String(d.attempts)),
-        h('td', {}, [d.last_code ? `HTTP ${d.last_code}` : '', d.last_error ?? ''].filter(Boolean).join(' · ') || '—'), h('td', {}, fmtTime(d.created_at)),
+        h('td', {}, [d.last_code ? `HTTP ${d.last_code}` : '', d.last_error ?? ''].filter(Boolean).join(' · ') || '—'), h('td', {}, timeMinute(d.created_at)),
         h('td', { class: 'actions' }, d.status === 'failed' ? h('button', { class: 'retry', onclick: async () => {
           msg.clear();
           try {

@@ -8,9 +8,9 @@
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
 import { api, getZones, type Me, type ZoneCollection } from './api';
-import { at, emptyRow, errorLine, field, fmtZoneKind, select, table } from './admin-text';
+import { at, emptyRow, errorLine, field, select, table } from './admin-text';
 import { h } from './dom';
-import { fmtTime } from './i18n';
+import { colon, paren, timeMinute, zoneKindName } from './format';
 import { createMap, empty } from './map';
 
 type LonLat = [number, number];
@@ -44,7 +44,7 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
   const hint = h('p', { class: 'hint', id: 'zone-hint' });
   const zid = h('input', { name: 'zone_id', maxlength: '64', placeholder: 'yard-new-1' });
   const zname = h('input', { name: 'zone_name', maxlength: '100' });
-  const zkind = select('zone_kind', AREA_KINDS.map((k) => [k, fmtZoneKind(k)]), 'yard');
+  const zkind = select('zone_kind', AREA_KINDS.map((k) => [k, zoneKindName(k)]), 'yard');
   const count = h('span', { id: 'vertex-count' });
   const ringSel = h('select', { name: 'ring', id: 'zone-ring' });
   ringSel.addEventListener('change', () => {
@@ -95,10 +95,10 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
   const redraw = () => {
     (map?.getSource('edit') as GeoJSONSource | undefined)?.setData(shape());
     const rings = editing ? editing.polys.flatMap((rs, p) => rs.map((ring, r) => ({ p, r, n: ring.length }))) : [];
-    ringSel.replaceChildren(...rings.map((x) => h('option', { value: `${x.p}.${x.r}` }, `${ringName(x.p, x.r)}（${x.n}）`)));
+    ringSel.replaceChildren(...rings.map((x) => h('option', { value: `${x.p}.${x.r}` }, `${ringName(x.p, x.r)}${paren(String(x.n))}`)));
     if (editing) ringSel.value = `${editing.p}.${editing.r}`;
     const n = active().length;
-    count.textContent = editing ? `${ringName(editing.p, editing.r)} · ${at('vertices')}：${n}${n < 3 ? ` · ${at('need_3')}` : ''}` : '';
+    count.textContent = editing ? `${ringName(editing.p, editing.r)} · ${at('vertices')}${colon()}${n}${n < 3 ? ` · ${at('need_3')}` : ''}` : '';
     root.dataset.vertices = String(rings.reduce((k, x) => k + x.n, 0));
     root.dataset.rings = String(rings.length);
     root.dataset.parts = String(editing?.polys.length ?? 0);
@@ -165,7 +165,7 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
     if (short) {
       [e.p, e.r] = [short.p, short.r];
       redraw();
-      return msg.show(new Error(`${ringName(short.p, short.r)}：${at('need_3')}`));
+      return msg.show(new Error(`${ringName(short.p, short.r)}${colon()}${at('need_3')}`));
     }
     const polys = e.polys.map((rings) => rings.map(closedRing));
     const geometry: GeoJSON.Polygon | GeoJSON.MultiPolygon = polys.length === 1 ? { type: 'Polygon', coordinates: polys[0] } : { type: 'MultiPolygon', coordinates: polys };
@@ -207,7 +207,7 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
 
   function exportZones(): void {
     const blob = new Blob([JSON.stringify(zones, null, 2)], { type: 'application/geo+json' });
-    const a = h('a', { href: URL.createObjectURL(blob), download: `zones-${fmtTime(new Date()).slice(0, 10)}.geojson` });
+    const a = h('a', { href: URL.createObjectURL(blob), download: `zones-${timeMinute(new Date()).slice(0, 10)}.geojson` });
     document.body.append(a);
     a.click();
     a.remove();
@@ -216,8 +216,8 @@ export function mountZones(root: HTMLElement, _me: Me): () => void {
 
   function renderList(): void {
     list.body.replaceChildren(...zones.features.map((f) => h('tr', { 'data-id': f.properties.id },
-      h('td', { class: 'name' }, f.properties.name || f.properties.id), h('td', {}, fmtZoneKind(f.properties.kind)),
-      h('td', {}, f.properties.updated_at ? fmtTime(f.properties.updated_at as string) : '—'),
+      h('td', { class: 'name' }, f.properties.name || f.properties.id), h('td', {}, zoneKindName(f.properties.kind)),
+      h('td', {}, f.properties.updated_at ? timeMinute(f.properties.updated_at as string) : '—'),
       h('td', { class: 'actions' }, isArea(f) ? h('button', { class: 'edit', onclick: () => startEditing(f) }, at('edit_vertices')) : null))));
     if (!zones.features.length) list.body.append(emptyRow(4));
   }

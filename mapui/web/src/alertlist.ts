@@ -5,29 +5,25 @@ import { api, type Alert, type Me } from './api';
 import { alertDetail, focusAlert, type AlertFocus } from './alertview';
 import { h } from './dom';
 import { createMap } from './map';
-import { alertSummary } from './evidence';
-import { loadDirectory, plate, portOf, ports, setVehicles, timeShort, vehicleKind, zoneName } from './format';
-import { fmtTime, fromCstInput, t, toCstInput } from './i18n';
+import { alertSummary, toldAlertTypes } from './evidence';
+import { loadDirectory, plate, portOf, ports, readTime, setVehicles, severity, timeInput, timeMinute, timeShort, vehicleKind, zoneName } from './format';
+import { getLang, t } from './i18n';
 
 const PAGE = 50;
-
-// The types of tracker/alert.go, and the demo's unverified crossing (also the webhook filters' choices).
-export const TYPES = ['border_crossing_outside_port', 'crossing_mismatch', 'border_crossing_unverified', 'detour', 'unauthorized_stop', 'signal_lost',
-  'gate_mismatch', 'overstay', 'meeting', 'device_conflict', 'seal_opened', 'driver_mismatch'];
 
 const FILTERS = ['type', 'severity', 'port', 'status', 'from', 'to', 'plate'] as const;
 
 export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParams): () => void {
   const select = (name: string, options: Array<[string, string]>) =>
     h('select', { name, id: `f-${name}` }, h('option', { value: '' }, t('all')), ...options.map(([v, label]) => h('option', { value: v }, label)));
-  const typeSel = select('type', TYPES.map((x) => [x, t(x)]));
-  const sevSel = select('severity', ['critical', 'warning', 'info'].map((x) => [x, t(`sev_${x}`)]));
+  // Every type the app tells in words: the same list tests check against tracker/alert.go.
+  const typeSel = select('type', toldAlertTypes().map((x): [string, string] => [x, t(x)]).sort((a, b) => a[1].localeCompare(b[1], getLang() === 'zh' ? 'zh-CN' : 'en')));
+  const sevSel = select('severity', ['critical', 'warning', 'info'].map((x) => [x, severity(x)]));
   const statusSel = select('status', ['open', 'acknowledged', 'resolved'].map((x) => [x, t(`status_${x}`)]));
   const portSel = select('port', []);
-  // Plain text in China time: a datetime-local input shows the browser's own format (mm/dd/yyyy).
-  const today = fmtTime(Date.now()).slice(0, 10);
-  const fromIn = h('input', { name: 'from', id: 'f-from', placeholder: `${today} 00:00`, size: '16', maxlength: '16' });
-  const toIn = h('input', { name: 'to', id: 'f-to', placeholder: `${today} 23:59`, size: '16', maxlength: '16' });
+  const today = timeMinute(Date.now()).slice(0, 10);
+  const fromIn = timeInput({ name: 'from', id: 'f-from', placeholder: `${today} 00:00` });
+  const toIn = timeInput({ name: 'to', id: 'f-to', placeholder: `${today} 23:59` });
   const plateIn = h('input', { name: 'plate', id: 'f-plate', placeholder: t('plate_hint'), maxlength: '16', size: '12' });
   const inputs: Record<(typeof FILTERS)[number], HTMLInputElement | HTMLSelectElement> =
     { type: typeSel, severity: sevSel, port: portSel, status: statusSel, from: fromIn, to: toIn, plate: plateIn };
@@ -70,7 +66,7 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
       const v = inputs[k].value.trim();
       if (!v) continue;
       if (k === 'from' || k === 'to') {
-        const d = fromCstInput(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T${k === 'from' ? '00:00' : '23:59'}` : v.replace(' ', 'T'));
+        const d = readTime(v, k === 'to');
         if (!d) throw new RangeError(`${t(k)}: ${v}`);
         q[k] = d.toISOString();
       } else q[k] = v;
@@ -117,7 +113,7 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
       nextOffset = r.next_offset ?? 0;
       body.replaceChildren(...rows.map((a) => h('tr', { class: `sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => open(a) },
         h('td', { class: 'time' }, timeShort(a.time)),
-        h('td', { class: 'sev' }, t(`sev_${a.severity}`)),
+        h('td', { class: 'sev' }, severity(a.severity)),
         h('td', { class: 'type' }, t(a.type)),
         h('td', { class: 'veh' }, plate(a.vehicle_id, a.plate), h('small', {}, ` ${vehicleKind(a.vehicle_id, a.vehicle_kind)}`)),
         h('td', { class: 'port' }, portOf(a.zone_id) ? zoneName(portOf(a.zone_id)) : '—'),
@@ -154,7 +150,7 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
     for (const k of FILTERS) {
       const v = params.get(k);
       if (!v) continue;
-      inputs[k].value = k === 'from' || k === 'to' ? (Number.isNaN(Date.parse(v)) ? '' : toCstInput(new Date(v)).replace('T', ' ')) : v;
+      inputs[k].value = k === 'from' || k === 'to' ? (Number.isNaN(Date.parse(v)) ? '' : timeMinute(v)) : v;
     }
     void load();
   });

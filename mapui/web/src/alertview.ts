@@ -6,7 +6,7 @@ import { can, getTrack, type Alert, type Fix, type Me } from './api';
 import { h } from './dom';
 import { alertSummary, alertVehicle, evidenceView } from './evidence';
 import { inspectionView } from './inspection';
-import { time } from './format';
+import { severity, time } from './format';
 import { t } from './i18n';
 import { alertPoint, empty } from './map';
 
@@ -33,7 +33,7 @@ export function alertDetail(a: Alert, me: Me): HTMLElement {
     h('p', { class: 'summary', id: 'alert-summary' }, alertSummary(a)),
     h('dl', { class: 'facts' },
       h('dt', {}, t('vehicle')), h('dd', { id: 'alert-vehicle' }, alertVehicle(a)),
-      h('dt', {}, t('severity')), h('dd', { class: `sev-${a.severity}` }, t(`sev_${a.severity}`)),
+      h('dt', {}, t('severity')), h('dd', { class: `sev-${a.severity}` }, severity(a.severity)),
       h('dt', {}, t('time')), h('dd', {}, `${time(a.time)}${a.late ? ` · ${t('late')}` : ''}`),
       h('dt', {}, t('status')), h('dd', {}, status)),
     h('h3', {}, t('evidence')),

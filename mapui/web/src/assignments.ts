@@ -5,12 +5,11 @@
 import type { GeoJSONSource, Map as MapLibre } from 'maplibre-gl';
 import { can, getPositions, getZones, type Me } from './api';
 import { h } from './dom';
-import { fill } from './evidence';
-import { distance, duration } from './format';
+import { distance, duration, fill, loadDirectory, timeShort } from './format';
 import { type LonLat } from './geo';
-import { fmtTime, t } from './i18n';
+import { t } from './i18n';
 import { roadLines, route } from './route';
-import { firedWhere, listAssignments, Names, onNotice, photoURL, reportResult, sourceName, stepAssignment, uploadPhoto, type Assignment } from './targeting';
+import { firedWhere, listAssignments, onNotice, orderPlate, zoneOrDash, photoURL, reportResult, sourceName, stepAssignment, uploadPhoto, type Assignment } from './targeting';
 
 const CATEGORIES = ['undeclared_goods', 'prohibited_items', 'misdeclared_grade_or_weight'];
 
@@ -25,7 +24,6 @@ function roads(): Promise<LonLat[][]> {
 }
 
 export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre | null, openAlert?: (id: number) => void): () => void {
-  const names = new Names();
   const panel = h('section', { class: 'assignments', id: 'assignments', hidden: true });
   root.prepend(panel);
   let list: Assignment[] = [];
@@ -33,7 +31,7 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
   const photos = new Map<string, string[]>(); // order → object URLs shown
 
   async function refresh(): Promise<void> {
-    await names.ready;
+    await loadDirectory().catch(() => {});
     const got = await listAssignments();
     if (closed) return;
     list = got;
@@ -63,11 +61,11 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
     if (can(me.role, 'inspect') && a.status === 'accepted') steps.push(h('button', { class: 'big primary arrive', onclick: () => run(() => stepAssignment(a.id, 'arrive')) }, t('arrive')));
     if (can(me.role, 'inspect') && (a.status === 'accepted' || a.status === 'arrived')) steps.push(reportForm(a, run));
     return h('article', { class: `assignment st-${a.status}`, 'data-assignment': a.id, 'data-order': o.id },
-      h('div', { class: 'plate' }, names.plate(o)),
+      h('div', { class: 'plate' }, orderPlate(o)),
       h('div', { class: 'what' }, `${t(`action_${o.action}`)} · ${sourceName(o.source)}`),
-      h('div', { class: 'where' }, firedWhere(o, names) || names.zone(o.port_id)),
+      h('div', { class: 'where' }, firedWhere(o) || zoneOrDash(o.port_id)),
       o.note ? h('div', { class: 'note' }, o.note) : null,
-      h('div', { class: 'state' }, `${t(`astatus_${a.status}`)} · ${t('assigned_by')} ${a.assigned_by} · ${fmtTime(a.assigned_at).slice(5, 16)}`,
+      h('div', { class: 'state' }, `${t(`astatus_${a.status}`)} · ${t('assigned_by')} ${a.assigned_by} · ${timeShort(a.assigned_at)}`,
         a.escalation ? ` · ${t(`escalated_${a.escalation}`)}` : ''),
       o.alert_id && openAlert ? h('button', { class: 'big open-alert', onclick: () => openAlert(o.alert_id!) }, t('open_alert')) : null,
       o.vehicle_id ? h('button', { class: 'big route', onclick: () => void showRoute(o.vehicle_id!, msg) }, t('route')) : null,
@@ -144,7 +142,7 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
       m.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: { top: 80, bottom: 150, left: 60, right: 60 }, maxZoom: 14 });
     } else m.easeTo({ center: to, zoom: Math.max(m.getZoom(), 12) });
     const way = r ? ` · ${fill(r.straight ? 'route_straight' : 'route_road', { dist: distance(r.metres), eta: duration(r.minutes * 60_000) })}` : '';
-    msg.textContent = `${t('last_position')} ${fmtTime(f.time).slice(5, 16)}${way}`;
+    msg.textContent = `${t('last_position')} ${timeShort(f.time)}${way}`;
     msg.dataset.route = r ? (r.straight ? 'straight' : 'road') : 'none';
   }
 

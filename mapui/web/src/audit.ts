@@ -6,6 +6,7 @@
 import { api, type Me } from './api';
 import { at, fmtAction, fmtResult, select } from './admin-text';
 import { h } from './dom';
+import { paren } from './format';
 import { fmtTime, t } from './i18n';
 
 interface AuditRecord {
@@ -43,7 +44,7 @@ export function mountAudit(root: HTMLElement, _me: Me): () => void {
   const source = select('source', [['people', at('audit_people')], ['simulator', at('audit_simulator')], ['system', at('audit_system')], ['', at('all')]], 'people');
   source.id = 'audit-source';
   const table = h('table', { class: 'audit', id: 'audit' },
-    h('thead', {}, h('tr', {}, ...['time', 'actor', 'action', 'object', 'result'].map((k) => h('th', {}, t(`audit_${k}`))), h('th', {}, at('audit_source')), h('th', {}, at('audit_addr')), h('th', {}, t('audit_seq')))),
+    h('thead', {}, h('tr', {}, ...['time', 'actor', 'action', 'object', 'result'].map((k) => h('th', {}, k === 'time' ? `${t('audit_time')}${paren(t('cst'))}` : t(`audit_${k}`))), h('th', {}, at('audit_source')), h('th', {}, at('audit_addr')), h('th', {}, t('audit_seq')))),
     body);
   root.append(h('div', { class: 'audit-head' }, h('h2', {}, t('audit')), verify, h('label', { class: 'audit-source' }, at('audit_source'), source), actionIn), h('div', { class: 'audit-scroll' }, table));
 

@@ -4,7 +4,9 @@
 // wall's small panel of today's figures.
 import { api, can, download, type Me } from './api';
 import { h } from './dom';
-import { fmtTime, t } from './i18n';
+import { colon, dateInput, fill, paren, kindName, loadDirectory, readDate, time, timeMinute, zoneKind, zoneName } from './format';
+import { getLang } from './i18n';
+import { t } from './i18n';
 
 interface AlertTrend { type: string; name: string; count: number; trend: number[] }
 interface Section {
@@ -17,7 +19,17 @@ interface Section {
   inspections: number;
   hits: number;
 }
-interface RiskVehicle { plate: string; kind: string; score: number; reasons: string[] }
+/** A ranked vehicle and the facts of its rank (the server's Chinese reasons are not shown: they do not follow the reader's language). */
+interface RiskVehicle {
+  plate: string;
+  kind: string;
+  score: number;
+  alerts?: Record<string, number>;
+  crossings_7d?: number;
+  group?: { plates: string[]; trips: number };
+  offence?: { findings: number; last: string; category: string; via_plate?: string; card?: string };
+  ants?: { week: number; own_weekly: number; peer_median: number; z: number };
+}
 interface DeviceProblem { device_id: string; plate?: string; problem: string; last_fix?: string }
 export interface DailyReport {
   date: string;
@@ -63,7 +75,7 @@ export function trendChart(values: number[], dates: string[], width = 180, heigh
     r.setAttribute('height', String(bh));
     r.setAttribute('class', i === values.length - 1 ? 'bar today' : 'bar');
     const title = document.createElementNS(SVG, 'title');
-    title.textContent = `${dates[i] ?? ''}：${v}`;
+    title.textContent = `${dates[i] ?? ''}${colon()}${v}`;
     r.append(title);
     svg.append(r);
   });
@@ -76,35 +88,57 @@ function table(head: string[], rows: Array<Array<Node | string>>, cls = ''): HTM
     h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c))))));
 }
 
+/** Why a vehicle ranks, in the reader's language: its alerts (most first), crossings, group, findings, ant moving. */
+export function riskReasons(v: RiskVehicle): string[] {
+  const out = Object.entries(v.alerts ?? {})
+    .sort(([a, n], [b, m]) => m - n || a.localeCompare(b))
+    .map(([type, n]) => fill('risk_alerts', { type: t(type), n: String(n) }));
+  if (v.crossings_7d) out.push(fill('risk_crossings', { n: String(v.crossings_7d) }));
+  if (v.group) out.push(fill('risk_group', { plates: v.group.plates.join(getLang() === 'zh' ? '、' : ', '), n: String(v.group.trips) }));
+  if (v.offence) {
+    const o = v.offence;
+    const found = fill('risk_offence', { n: String(o.findings), date: timeMinute(o.last).slice(0, 10), category: t(`cat_${o.category}`).replace(/^cat_/, '') });
+    out.push(o.via_plate ? fill('risk_offence_via', { card: o.card ?? '', plate: o.via_plate, found }) : found);
+  }
+  if (v.ants) {
+    const a = v.ants;
+    out.push(fill('risk_ants', { week: String(a.week), own: a.own_weekly.toFixed(1), peers: a.peer_median.toFixed(1), z: a.z.toFixed(1) }));
+  }
+  return out;
+}
+
+/** A port's name in the reader's language (the server writes Chinese); the district as the server names it. */
+const sectionName = (s: Section) => (s.port_id && zoneKind(s.port_id) ? zoneName(s.port_id) : s.name);
+
 function render(body: HTMLElement, r: DailyReport): void {
   const secs = sections(r);
   const dates = r.trend_dates;
   body.replaceChildren(
     h('h1', {}, `${t('daily')} ${r.date}`),
-    h('p', { class: 'daily-note' }, `${t('daily_generated')}：${fmtTime(r.generated_at)} ${t('cst')}。${t('daily_now_note')}。`),
+    h('p', { class: 'daily-note' }, getLang() === 'zh' ? `${t('daily_generated')}：${time(r.generated_at)}。${t('daily_now_note')}。` : `${t('daily_generated')}: ${time(r.generated_at)}. ${t('daily_now_note')}.`),
     table([t('port'), t('daily_in'), t('daily_out'), t('daily_yards'), t('daily_inspections'), t('daily_hits')],
-      secs.map((s) => [s.name, String(s.crossings_in), String(s.crossings_out), String(s.trucks_in_yards), String(s.inspections), String(s.hits)]), 'daily-ports'),
+      secs.map((s) => [sectionName(s), String(s.crossings_in), String(s.crossings_out), String(s.trucks_in_yards), String(s.inspections), String(s.hits)]), 'daily-ports'),
     h('h2', {}, t('daily_alerts')),
     ...secs.filter((s) => s.alerts?.length).flatMap((s) => [
-      h('h3', {}, s.name),
-      table([t('daily_alert_type'), t('daily_today'), t('daily_total30'), `${t('daily_trend')}（${dates[0]} – ${dates[dates.length - 1]}）`],
+      h('h3', {}, sectionName(s)),
+      table([t('daily_alert_type'), t('daily_today'), t('daily_total30'), `${t('daily_trend')}${paren(`${dates[0]} – ${dates[dates.length - 1]}`)}`],
         (s.alerts ?? []).map((a) => [alertName(a), String(a.count), String(a.trend.reduce((x, y) => x + y, 0)), trendChart(a.trend, dates)])),
     ]),
     h('h2', {}, t('daily_top_risk')),
     r.top_risk.length
       ? table([t('daily_rank'), t('daily_plate'), t('daily_kind'), t('daily_score'), t('daily_reasons')],
-        r.top_risk.map((v, i) => [String(i + 1), v.plate || '—', t(`kind_${v.kind}`), v.score.toFixed(2), v.reasons.join('；')]), 'daily-risk')
+        r.top_risk.map((v, i) => [String(i + 1), v.plate || '—', kindName(v.kind), v.score.toFixed(2), riskReasons(v).join(getLang() === 'zh' ? '；' : '; ')]), 'daily-risk')
       : h('p', {}, t('daily_none')),
     h('h2', {}, t('daily_devices')),
     r.devices.length
       ? table([t('daily_plate'), t('daily_device'), t('daily_problem'), t('last_position')],
-        r.devices.map((d) => [d.plate || '—', d.device_id, t(`problem_${d.problem}`), d.last_fix ? `${fmtTime(d.last_fix)} ${t('cst')}` : '—']), 'daily-devices')
+        r.devices.map((d) => [d.plate || '—', d.device_id, t(`problem_${d.problem}`), d.last_fix ? time(d.last_fix) : '—']), 'daily-devices')
       : h('p', {}, t('daily_none')),
   );
 }
 
 export function mountDaily(root: HTMLElement, me: Me, params: URLSearchParams): () => void {
-  const date = h('input', { type: 'date', id: 'daily-date', name: 'date' });
+  const date = dateInput({ id: 'daily-date', name: 'date' });
   const status = h('span', { class: 'daily-status', id: 'daily-status' });
   const body = h('article', { class: 'daily-report', id: 'daily-report' });
   let shown = '';
@@ -122,7 +156,7 @@ export function mountDaily(root: HTMLElement, me: Me, params: URLSearchParams): 
   let closed = false;
   const load = (d?: string) => {
     status.textContent = '…';
-    getDaily(d).then((r) => {
+    Promise.all([getDaily(d), loadDirectory().catch(() => {})]).then(([r]) => {
       if (closed) return;
       shown = date.value = r.date;
       status.textContent = '';
@@ -130,9 +164,13 @@ export function mountDaily(root: HTMLElement, me: Me, params: URLSearchParams): 
     }, (e) => (status.textContent = `${t('failed')}: ${e.message}`));
   };
   date.addEventListener('change', () => {
-    if (!date.value) return;
-    history.replaceState(null, '', `#/daily?date=${date.value}`);
-    load(date.value);
+    const d = readDate(date.value);
+    if (!d) {
+      status.textContent = t('date_format_hint');
+      return;
+    }
+    history.replaceState(null, '', `#/daily?date=${d}`);
+    load(d);
   });
   load(params.get('date') ?? undefined);
   return () => { closed = true; };

@@ -2,9 +2,10 @@
 // names, vehicle ids into plates and kinds, directions into 入境/出境, distances and durations
 // rounded, times in China time with the date. The views fill the directories (zones, vehicles)
 // once with loadDirectory(); whatever is not known yet reads as a neutral word, never an id.
-import { getVehicle, getVehicles, getZones, type Vehicle, type ZoneCollection, type ZoneProps } from './api';
+import { ApiError, getVehicle, getVehicles, getZones, type Vehicle, type ZoneCollection, type ZoneProps } from './api';
+import { h } from './dom';
 import { bboxOf, distanceToLine, haversine, inBBox, inPolygon, lines, type BBox, type LonLat } from './geo';
-import { fmtTime, getLang, t } from './i18n';
+import { fmtTime, fromCstInput, getLang, t } from './i18n';
 
 interface ZoneEntry {
   props: ZoneProps;
@@ -43,7 +44,8 @@ export function loadDirectory(): Promise<void> {
 
 /**
  * Learns a vehicle the directory does not know yet (registered after the page loaded); true when
- * it has a plate now. Asked once per vehicle and page.
+ * it has a plate now. Asked once at a time; a vehicle the server does not know is not asked again,
+ * one it could not answer for (a busy server, a dropped connection) is, at the next call.
  */
 const asked = new Set<string>();
 export async function learnVehicle(id: string): Promise<boolean> {
@@ -52,7 +54,8 @@ export async function learnVehicle(id: string): Promise<boolean> {
   asked.add(id);
   try {
     setVehicles([await getVehicle(id)]);
-  } catch {
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 404)) asked.delete(id);
     return false; // not registered: it is known by its id
   }
   return !!vehicles.get(id)?.plate;
@@ -91,8 +94,12 @@ export function plate(vehicleId: string, given?: string): string {
 
 /** 货车, 边民车辆 …; '' when not known. */
 export function vehicleKind(vehicleId: string, given?: string): string {
-  const k = given || vehicles.get(vehicleId)?.kind;
-  return k ? t(`kind_${k}`) : '';
+  return kindName(given || vehicles.get(vehicleId)?.kind);
+}
+
+/** The vehicles the directory knows, for pickers. */
+export function knownVehicles(): Array<{ id: string; plate?: string; kind?: string }> {
+  return [...vehicles].map(([id, v]) => ({ id, ...v }));
 }
 
 /** "蒙B00001 · 货车". */
@@ -116,6 +123,14 @@ export function distance(m: number): string {
   if (a >= 995) return `${(m / 1000).toFixed(1)}\u00a0km`;
   if (a >= 100) return `${Math.round(m / 10) * 10}\u00a0m`;
   return `${Math.round(m)}\u00a0m`;
+}
+
+/** 30.5吨, 800千克 (30.5 t, 800 kg): a weighbridge's figure as an officer reads it. */
+export function weight(kg: number): string {
+  if (!Number.isFinite(kg)) return '';
+  const zh = getLang() === 'zh';
+  if (Math.abs(kg) >= 1000) return zh ? `${(kg / 1000).toFixed(1)}吨` : `${(kg / 1000).toFixed(1)}\u00a0t`;
+  return zh ? `${Math.round(kg)}千克` : `${Math.round(kg)}\u00a0kg`;
 }
 
 /** 35分钟, 2小时5分, 2小时, 40秒 (35 min, 2 h 5 min, 40 s). */
@@ -144,6 +159,79 @@ export function time(v: string | number | Date | null | undefined): string {
 /** "12-05 08:30": a feed's short China time, the date kept. */
 export function timeShort(v: string | number | Date): string {
   return fmtTime(v).slice(5, 16);
+}
+
+/** "2026-12-05 08:30": China time to the minute, the date always. */
+export function timeMinute(v: string | number | Date): string {
+  return fmtTime(v).slice(0, 16);
+}
+
+/**
+ * A field for a China time, "2026-12-05 08:30" (24 h): plain text, because a datetime-local input
+ * follows the browser's language and zone (12 h, mm/dd/yyyy in an English browser).
+ */
+export function timeInput(attrs: Record<string, string>, v?: number | Date): HTMLInputElement {
+  return h('input', { placeholder: 'YYYY-MM-DD HH:mm', title: t('time_format_hint'), ...attrs, type: 'text', inputmode: 'numeric', size: '16',
+    maxlength: '16', autocomplete: 'off', value: v == null ? '' : timeMinute(v) });
+}
+
+/** A field for a China date, "2026-12-05", the same in every browser (a date input writes 12/05/2026 in English). */
+export function dateInput(attrs: Record<string, string>, v?: string): HTMLInputElement {
+  return h('input', { placeholder: 'YYYY-MM-DD', title: t('date_format_hint'), ...attrs, type: 'text', inputmode: 'numeric', size: '10',
+    maxlength: '10', autocomplete: 'off', value: v ?? '' });
+}
+
+/** A dateInput's value if it is a day of the calendar, else ''. */
+export function readDate(v: string): string {
+  const s = v.trim();
+  return /^\d{4}-\d{2}-\d{2}$/.test(s) && readTime(s) ? s : '';
+}
+
+/** Reads a timeInput's "YYYY-MM-DD HH:mm" as China time; a date alone is its first (or, for an end, last) minute; null if not a time. */
+export function readTime(v: string, end = false): Date | null {
+  const s = v.trim().replace(/\s+/g, ' ');
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return fromCstInput(`${s}T${end ? '23:59' : '00:00'}`);
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})$/.exec(s);
+  if (!m || +m[2] > 23 || +m[3] > 59) return null;
+  const d = fromCstInput(`${m[1]}T${m[2].padStart(2, '0')}:${m[3]}`);
+  // 2026-02-30 is not a day: Date would roll it over into March.
+  return d && timeMinute(d) === `${m[1]} ${m[2].padStart(2, '0')}:${m[3]}` ? d : null;
+}
+
+/** "刚刚", "3分钟前", "2小时前", "3天前" (just now, 3 min ago …); '' for a time in the future. */
+export function ago(v: string | number | Date, now = Date.now()): string {
+  const ms = now - new Date(v).getTime();
+  if (!(ms >= 0)) return '';
+  const m = Math.floor(ms / 60_000);
+  if (m < 1) return t('just_now');
+  if (m < 60) return fill('min_ago', { n: String(m) });
+  if (m < 48 * 60) return fill('hour_ago', { n: String(Math.floor(m / 60)) });
+  return fill('day_ago', { n: String(Math.floor(m / 1440)) });
+}
+
+/** 严重 / 警告 / 提示 (critical, warning, info). */
+export function severity(s: string): string {
+  return t(`sev_${s}`);
+}
+
+/** 货车, 边民车辆 … for a vehicle kind; an unknown kind as it is. */
+export function kindName(k: string | undefined): string {
+  return k ? t(`kind_${k}`).replace(/^kind_/, '') : '';
+}
+
+/** 口岸, 物流园区 … for a zone kind; an unknown kind as it is. */
+export function zoneKindName(k: string | undefined): string {
+  return k ? t(`zone_kind_${k}`).replace(/^zone_kind_/, '') : '';
+}
+
+/** A zone's name, or '' when there is no zone (zoneName says 未知区域 for an id it does not know). */
+export function zoneNameOr(id: string | null | undefined): string {
+  return id ? zoneName(id) : '';
+}
+
+/** A message of i18n.ts with its {placeholders} filled. */
+export function fill(key: string, vars: Record<string, string>): string {
+  return t(key).replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? '');
 }
 
 /** Where a point is, in words: inside a named zone, or so far from the nearest one. */
@@ -178,6 +266,11 @@ export function place(lat: number, lon: number): string {
 /** "（…）" in Chinese, " (…)" in English; '' for nothing. */
 export function paren(s: string): string {
   return s ? (getLang() === 'zh' ? `（${s}）` : ` (${s})`) : '';
+}
+
+/** "：" in Chinese, ": " in English: a label and what it labels. */
+export function colon(): string {
+  return getLang() === 'zh' ? '：' : ': ';
 }
 
 /** Two phrases in one sentence: "…，…" / "…, …". */

@@ -4,8 +4,9 @@
 // opens its replay over the period. A circle per group is enough
 // for groups of a few vehicles, so no graph library is shipped.
 import { api, type Me } from './api';
-import { h } from './dom';
-import { fmtTime, t } from './i18n';
+import { h, svg } from './dom';
+import { colon, comma, dateInput, paren, time, timeMinute } from './format';
+import { t } from './i18n';
 
 interface Member { vehicle_id: string; plate?: string }
 type Kind = 'crossing' | 'meeting';
@@ -17,19 +18,11 @@ interface Trip { time: string; port_name: string; direction: string; vehicles: s
 interface Meeting { time: string; vehicles: string[] }
 interface Group { id: string; members: Member[]; edges: Edge[]; trips: Trip[]; meetings?: Meeting[] }
 
-const SVG = 'http://www.w3.org/2000/svg';
 const DAY = 86_400_000;
-
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
 
 /** The China date of an instant, YYYY-MM-DD. */
 function chinaDate(ms: number): string {
-  return fmtTime(ms).slice(0, 10);
+  return timeMinute(ms).slice(0, 10);
 }
 
 /** The instant a China date starts. */
@@ -69,8 +62,9 @@ function graph(g: Group, plate: (id: string) => string, replay: (id: string) => 
       const n = kind === 'crossing' ? e.trips : e.meetings;
       const last = kind === 'crossing' ? e.last_trip : e.last_meeting;
       const line = svg('line', { class: `edge edge-${kind}`, 'data-kind': kind, x1: ax + nx * o, y1: ay + ny * o, x2: bx + nx * o, y2: by + ny * o, 'stroke-width': 1 + (5 * n) / hi });
-      const days = kind === 'meeting' ? `（${e.meeting_days}${t('groups_days')}）` : '';
-      line.append(svg('title', {}, `${plate(e.a)} — ${plate(e.b)}：${t(`groups_kind_${kind}`)} ${n}${t('groups_times')}${days}${last ? `，${t('groups_last')} ${fmtTime(last)} ${t('cst')}` : ''}`));
+      const days = kind === 'meeting' ? paren(`${e.meeting_days}${t('groups_days')}`) : '';
+      const said = `${plate(e.a)} — ${plate(e.b)}${colon()}${t(`groups_kind_${kind}`)} ${n}${t('groups_times')}${days}`;
+      line.append(svg('title', {}, last ? comma(said, `${t('groups_last')} ${time(last)}`) : said));
       // Labels at different points along the line, so that two kinds do not overlap.
       const f = kind === 'crossing' ? 0.4 : 0.6;
       el.append(line, svg('text', { class: `edge-label edge-label-${kind}`, x: ax + (bx - ax) * f + nx * o * 3, y: ay + (by - ay) * f + ny * o * 3 - 4, 'text-anchor': 'middle' }, String(n)));
@@ -90,8 +84,8 @@ function graph(g: Group, plate: (id: string) => string, replay: (id: string) => 
 
 export function mountGroups(root: HTMLElement, _me: Me, params: URLSearchParams): () => void {
   const now = Date.now();
-  const from = h('input', { type: 'date', id: 'groups-from', value: params.get('from') ?? chinaDate(now - 29 * DAY) });
-  const to = h('input', { type: 'date', id: 'groups-to', value: params.get('to') ?? chinaDate(now) });
+  const from = dateInput({ id: 'groups-from' }, params.get('from') ?? chinaDate(now - 29 * DAY));
+  const to = dateInput({ id: 'groups-to' }, params.get('to') ?? chinaDate(now));
   const status = h('span', { class: 'groups-status', id: 'groups-status' });
   const list = h('div', { class: 'groups-list', id: 'groups-list' });
   let closed = false;
@@ -117,13 +111,13 @@ export function mountGroups(root: HTMLElement, _me: Me, params: URLSearchParams)
         const plates = new Map(g.members.map((m) => [m.vehicle_id, m.plate || m.vehicle_id]));
         const plate = (id: string) => plates.get(id) ?? id;
         return h('section', { class: 'group', 'data-group': String(i + 1) },
-          h('h2', {}, `${t('groups_group')} ${i + 1}：${g.members.map((m) => plate(m.vehicle_id)).join('、')}`),
+          h('h2', {}, `${t('groups_group')} ${i + 1}${colon()}${g.members.map((m) => plate(m.vehicle_id)).join('、')}`),
           h('div', { class: 'group-body' },
             graph(g, plate, replay),
             h('table', { class: 'daily-table group-trips' },
               h('thead', {}, h('tr', {}, ...[t('time'), t('groups_port'), t('groups_direction'), t('groups_vehicles')].map((x) => h('th', {}, x)))),
               h('tbody', {}, ...g.trips.map((tr) => h('tr', {},
-                h('td', {}, `${fmtTime(tr.time)} ${t('cst')}`),
+                h('td', {}, time(tr.time)),
                 h('td', {}, tr.port_name || '—'),
                 h('td', {}, t(`dir_${tr.direction}`)),
                 h('td', {}, tr.vehicles.map(plate).join('、'))))))),
@@ -131,7 +125,7 @@ export function mountGroups(root: HTMLElement, _me: Me, params: URLSearchParams)
             h('table', { class: 'daily-table group-meetings' },
               h('thead', {}, h('tr', {}, ...[t('time'), t('groups_vehicles')].map((x) => h('th', {}, x)))),
               h('tbody', {}, ...g.meetings.map((m) => h('tr', {},
-                h('td', {}, `${fmtTime(m.time)} ${t('cst')}`),
+                h('td', {}, time(m.time)),
                 h('td', {}, m.vehicles.map(plate).join('、'))))))] : []));
       }));
     }, (err) => (status.textContent = `${t('failed')}: ${err.message}`));

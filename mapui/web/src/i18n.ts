@@ -257,8 +257,6 @@ const zh = {
   patrol_arrived: '已到达',
   patrol_no_position: '无定位',
   patrol_stale: '定位超过10分钟',
-  patrol_age: '{age}前',
-  patrol_just_now: '刚刚',
   patrol_nearest: '就近派遣巡查员',
   patrol_none: '本单位暂无巡查员',
   patrol_distance: '距离',
@@ -426,13 +424,67 @@ const zh = {
   groups_port: '口岸',
   groups_direction: '方向',
   groups_vehicles: '车辆',
+  // One wording for the whole app (issue #21): relative times, the tablet's and replay's words,
+  // and the sentences of weighing and emergency alerts.
+  just_now: '刚刚',
+  min_ago: '{n}分钟前',
+  hour_ago: '{n}小时前',
+  day_ago: '{n}天前',
+  here: '我的位置',
+  here_unknown: '位置未知',
+  here_sorted: '按距我的距离排序',
+  time_sorted: '位置未知：按时间排序',
+  all_severities: '全部级别',
+  all_types: '全部类型',
+  status_active: '未处置（含已确认）',
+  tablet_alerts: '告警',
+  zone: '区域',
+  skip_stops: '跳过停留',
+  skip_stops_hint: '播放时跳过停车和无定位的时段',
+  unknown_vehicle: '未找到车牌或编号为“{ref}”的车辆',
+  time_format_hint: '北京时间，格式 YYYY-MM-DD HH:mm（24小时制）',
+  time_format_bad: '时间格式应为 YYYY-MM-DD HH:mm（北京时间，24小时制）',
+  more_views: '更多',
+  date_format_hint: '北京时间日期，格式 YYYY-MM-DD',
+  sum_weight: '{scale}地磅称得净重{net}，申报{declared}，相差{diff}（{pct}）',
+  sum_weighing_skipped: '自{port}到达{yard}后{dur}内无过磅记录',
+  sum_double_weighing: '{a}与{b}的地磅称得毛重相差{diff}（{pct}）',
+  sum_scale_drifts: '地磅{scale}与其他地磅相比系统偏差{pct}（{n}趟），应校准',
+  sum_scale_pair: '两台地磅在{n}趟中持续相差{pct}，其中一台偏移',
+  sum_load_changed: '途中货物可能有变动',
+  sum_emergency: '紧急通行：经{port}{dir}，有效至{until}；期间暂停{rules}，请值班人员放行并关注',
+  ev_scale: '地磅',
+  ev_weighed_at: '过磅时间',
+  ev_gross: '毛重',
+  ev_tare: '皮重',
+  ev_net: '净重',
+  ev_declared_net: '申报净重',
+  ev_difference: '差值',
+  ev_tolerance: '允许误差',
+  ev_cargo: '货物',
+  ev_operator: '司磅员',
+  ev_arrived: '到达时间',
+  ev_grace: '过磅时限',
+  ev_first_weighing: '第一次过磅',
+  ev_second_weighing: '第二次过磅',
+  ev_cause: '可能原因',
+  ev_valid_from: '有效起',
+  ev_valid_to: '有效至',
+  ev_declared_by: '申报人',
+  ev_unmatched: '未匹配登记车辆',
+  gate_read: '卡口识别',
+  waybill: '电子运单',
+  risk_alerts: '30天内{type} {n} 次',
+  risk_crossings: '7天内跨境 {n} 次',
+  risk_group: '与{plates}结伙同行，30天内同行 {n} 次',
+  risk_offence: '此前查验查获 {n} 次，最近一次 {date}（{category}）',
+  risk_offence_via: '司机卡 {card} 曾用于{plate}，该车{found}',
+  risk_ants: '蚂蚁搬家：7天内过境 {week} 次，此前3周每周约 {own} 次，边民车辆中位数 {peers} 次（稳健z值 {z}）',
   // #19 supervision: the emergency review's list, the scales' drift, held-back events, mines
-  sum_emergency_review: '紧急通行窗口已于{to}结束：期间暂缓了{n}条告警，请逐条复核',
+  sum_emergency_review: '紧急通行时段（{from}至{to}）已结束：期间暂缓了{n}条告警，请逐条复核',
   ev_window: '紧急通行时段',
   ev_suspended: '暂停执行的规则',
   ev_held_n: '暂缓告警{n}',
-  sum_emergency_crossing: '紧急通行：经{port}{dir}，有效至{to}；期间暂停偏离线路和停车规则，请值班人员放行并关注',
-  ev_cargo: '货物',
   emergency_held: '紧急通行期间暂缓的告警',
   zone_kind_mine: '矿区',
   scales: '地磅比对',
@@ -739,8 +791,6 @@ const en: Record<Key, string> = {
   patrol_arrived: 'arrived',
   patrol_no_position: 'no position',
   patrol_stale: 'position older than 10 min',
-  patrol_age: '{age} ago',
-  patrol_just_now: 'just now',
   patrol_nearest: 'Send the nearest patrol',
   patrol_none: 'No patrols in this unit',
   patrol_distance: 'Distance',
@@ -908,13 +958,65 @@ const en: Record<Key, string> = {
   groups_port: 'Port',
   groups_direction: 'Direction',
   groups_vehicles: 'Vehicles',
+  just_now: 'just now',
+  min_ago: '{n} min ago',
+  hour_ago: '{n} h ago',
+  day_ago: '{n} d ago',
+  here: 'You are here',
+  here_unknown: 'Position unknown',
+  here_sorted: 'Nearest to you first',
+  time_sorted: 'Position unknown: newest first',
+  all_severities: 'All severities',
+  all_types: 'All types',
+  status_active: 'Not resolved',
+  tablet_alerts: 'Alerts',
+  zone: 'Zone',
+  skip_stops: 'Skip stops',
+  skip_stops_hint: 'Playback jumps over stops and periods without fixes',
+  unknown_vehicle: 'No vehicle has the plate or id “{ref}”',
+  time_format_hint: 'China time, YYYY-MM-DD HH:mm (24 h)',
+  time_format_bad: 'Write the time as YYYY-MM-DD HH:mm (China time, 24 h)',
+  more_views: 'More',
+  date_format_hint: 'China date, YYYY-MM-DD',
+  sum_weight: 'net {net} on the scale at {scale}, declared {declared}: {diff} ({pct})',
+  sum_weighing_skipped: 'reached {yard} from {port} with no weighbridge reading within {dur}',
+  sum_double_weighing: 'the scales at {a} and {b} weighed {diff} apart ({pct})',
+  sum_scale_drifts: 'scale {scale} reads {pct} against the others over {n} trips: calibrate it',
+  sum_scale_pair: 'the two scales have differed by {pct} over {n} trips: one of them drifts',
+  sum_load_changed: 'the load may have changed on the way',
+  sum_emergency: 'emergency crossing: {dir} through {port}, valid until {until}; {rules} suspended meanwhile: let it pass and watch it',
+  ev_scale: 'Weighbridge',
+  ev_weighed_at: 'Weighed at',
+  ev_gross: 'Gross',
+  ev_tare: 'Tare',
+  ev_net: 'Net',
+  ev_declared_net: 'Declared net',
+  ev_difference: 'Difference',
+  ev_tolerance: 'Tolerance',
+  ev_cargo: 'Cargo',
+  ev_operator: 'Operator',
+  ev_arrived: 'Arrived',
+  ev_grace: 'Time allowed to weigh',
+  ev_first_weighing: 'First weighing',
+  ev_second_weighing: 'Second weighing',
+  ev_cause: 'Likely cause',
+  ev_valid_from: 'Valid from',
+  ev_valid_to: 'Valid until',
+  ev_declared_by: 'Declared by',
+  ev_unmatched: 'no registered vehicle',
+  gate_read: 'Gate read',
+  waybill: 'Electronic waybill',
+  risk_alerts: '{type}: {n} in 30 days',
+  risk_crossings: '{n} border crossing(s) in 7 days',
+  risk_group: 'travels with {plates}: {n} trips together in 30 days',
+  risk_offence: '{n} earlier inspection finding(s), the last on {date} ({category})',
+  risk_offence_via: 'driver card {card} was also in {plate}, which had {found}',
+  risk_ants: 'ant moving: {week} crossings in 7 days, against {own} a week in its 3 weeks before and {peers} for resident cars (robust z {z})',
   // #19 supervision: the emergency review's list, the scales' drift, held-back events, mines
-  sum_emergency_review: 'the emergency window ended at {to}: {n} alert(s) held back in it, to be reviewed one by one',
+  sum_emergency_review: 'the emergency window ({from} – {to}) has ended: {n} alert(s) held back in it, to be reviewed one by one',
   ev_window: 'Emergency window',
   ev_suspended: 'Rules suspended',
   ev_held_n: 'Held back {n}',
-  sum_emergency_crossing: 'emergency crossing: {dir} through {port}, valid until {to}; corridor and stop rules suspended meanwhile: let it pass and watch it',
-  ev_cargo: 'Cargo',
   emergency_held: 'Alert held back (emergency)',
   zone_kind_mine: 'mine',
   scales: 'Scales',
@@ -1012,26 +1114,12 @@ export function fmtClock(v: string | number | Date): string {
   return fmtTime(v).slice(11);
 }
 
-/** Value for <input type="datetime-local"> showing the instant in CST. */
-export function toCstInput(d: Date): string {
-  return fmtTime(d).replace(' ', 'T').slice(0, 16);
-}
-
-/** Reads an <input type="datetime-local"> value as CST (UTC+8, no daylight saving). */
+/** Reads "YYYY-MM-DDTHH:mm" as CST (UTC+8, no daylight saving). */
 export function fromCstInput(v: string): Date | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(v);
   if (!m) return null;
   const [, y, mo, d, h, mi, s] = m;
   return new Date(Date.UTC(+y, +mo - 1, +d, +h - 8, +mi, +(s ?? 0)));
-}
-
-export function fmtDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  if (lang === 'zh') return h ? `${h}小时${m}分` : m ? `${m}分${sec}秒` : `${sec}秒`;
-  return h ? `${h} h ${m} min` : m ? `${m} min ${sec} s` : `${sec} s`;
 }
 
 /** "张三（CY0001）": a driver by name and card. */
@@ -1043,10 +1131,6 @@ export function fmtDriverCard(d: { name: string; card_id: string }): string {
 /** "司机 张三（CY0001）": the driver whose card is in the vehicle's reader. */
 export function fmtDriver(d: { name: string; card_id: string }): string {
   return `${t('driver')} ${fmtDriverCard(d)}`;
-}
-
-export function fmtDistance(m: number): string {
-  return m >= 1000 ? `${(m / 1000).toFixed(m >= 10_000 ? 0 : 1)} km` : `${Math.round(m)} m`;
 }
 
 /** A seal state in words: 已施封, 已解封, 锁绳剪断, 外壳打开 (the 'unlocked' event reads 关锁解封). */

@@ -4,9 +4,9 @@
 // bundle (GET /alerts/{id}/evidence: a ZIP with the photos, a manifest and checksums).
 import { api, can, download, token, type Alert, type Me } from './api';
 import { h } from './dom';
-import { fill, inspectionRows, type Inspection, type InspectionPhoto } from './evidence';
-import { loadDirectory, plate, time } from './format';
-import { fmtTime, t } from './i18n';
+import { inspectionRows, type Inspection, type InspectionPhoto } from './evidence';
+import { fill, loadDirectory, paren, plate, time, timeMinute, timeShort } from './format';
+import { t } from './i18n';
 
 // The object URLs of the photos shown: one alert's detail is open at a time, so a new detail
 // lets the last one's go.
@@ -54,7 +54,7 @@ function photoStrip(alertId: string, photos: InspectionPhoto[]): HTMLElement {
       btn.disabled = false;
       btn.onclick = () => openPhoto(url, p);
     }).catch((e) => console.warn('photo', e));
-    return h('figure', {}, btn, h('figcaption', {}, fmtTime(p.at).slice(5, 16), h('br'), p.by));
+    return h('figure', {}, btn, h('figcaption', {}, timeShort(p.at), h('br'), p.by));
   }));
 }
 
@@ -71,7 +71,7 @@ export function inspectionView(a: Alert, me: Me): HTMLElement {
   const exportBtn = can(me.role, 'export')
     ? h('button', { class: 'export-evidence', id: 'export-evidence', title: t('export_evidence_hint'), onclick: () => {
         // The server's name for it (Content-Disposition): plate, alert, the alert's China time.
-        const at = fmtTime(a.time).slice(0, 16).replace(/[-:]/g, '').replace(' ', '-');
+        const at = timeMinute(a.time).replace(/[-:]/g, '').replace(' ', '-');
         const name = `证据_${plate(a.vehicle_id, a.plate)}_告警${id}_${at}.zip`;
         exportBtn!.disabled = true;
         download(`/alerts/${encodeURIComponent(id)}/evidence`, name).catch((e) => console.warn('evidence', e)).finally(() => (exportBtn!.disabled = false));
@@ -83,7 +83,7 @@ export function inspectionView(a: Alert, me: Me): HTMLElement {
     if (!ins.length) return;
     list.append(h('h3', {}, t('insp_title')), ...ins.map((x) => h('div', { class: 'inspection', 'data-order': x.order.id },
       h('dl', { class: 'evidence' }, ...inspectionRows(x.order).filter(([, v]) => v).flatMap(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)])),
-      x.photos.length ? h('div', { class: 'photos' }, h('div', { class: 'photos-head' }, `${t('insp_photos')}（${x.photos.length}）`), photoStrip(id, x.photos)) : null)));
+      x.photos.length ? h('div', { class: 'photos' }, h('div', { class: 'photos-head' }, `${t('insp_photos')}${paren(String(x.photos.length))}`), photoStrip(id, x.photos)) : null)));
     box.dataset.loaded = String(ins.length);
   }).catch((e) => console.warn('inspections', e));
   if (exportBtn) box.append(exportBtn);

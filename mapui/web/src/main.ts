@@ -117,11 +117,15 @@ async function render(): Promise<void> {
 
 /** The top bar: the views the role may open (none while the password must be changed or the second factor enrolled), the user and the account's buttons. */
 function topbar(me: Me, current: string): HTMLElement {
-  // The scales' drift is opened from the daily picture: the bar stays one line on a portrait tablet.
+  // The scales' drift is opened from the daily picture, not from the bar.
   const open = me.must_change || me.totp_enrolment_required ? [] : (Object.keys(views) as View[]).filter((v) => can(me.role, v) && v !== 'scales');
-  return h('nav', { class: 'topbar' },
+  const links = open.map((v) => h('a', { href: `#/${v}`, class: v === current ? 'active' : '' }, t(v === 'alerts' ? 'alert_list' : v)));
+  const moreItems = h('div', { class: 'menu-items' });
+  const more = h('details', { class: 'menu more', id: 'more-menu', hidden: true }, h('summary', { id: 'more' }, t('more_views')), moreItems);
+  const nav = h('nav', { class: 'topbar' },
     h('span', { class: 'brand' }, t('title')),
-    ...open.map((v) => h('a', { href: `#/${v}`, class: v === current ? 'active' : '' }, t(v === 'alerts' ? 'alert_list' : v))),
+    ...links,
+    more,
     h('span', { class: 'spacer' }),
     h('span', { class: 'user', id: 'user' }, `${me.username} · ${t(`role_${me.role}`)}`),
     // What is seldom used waits in a menu, so the bar stays one line on a portrait tablet.
@@ -133,7 +137,33 @@ function topbar(me: Me, current: string): HTMLElement {
         h('button', { id: 'lang', onclick: switchLang }, t('lang_switch')))),
     h('button', { id: 'logout', onclick: signOut }, t('logout')),
   );
+  // The bar stays one line: the views that do not fit (never the one open) wait under 更多.
+  fitTopbar = () => {
+    for (const a of links) more.before(a);
+    more.hidden = true;
+    more.open = false;
+    // Measured with the user's name at full width: a view moves to 更多 before the name is cut.
+    nav.classList.add('fitting');
+    // By the last item's edge against the padding: scrollWidth leaves the end padding out.
+    const end = () => nav.getBoundingClientRect().right - parseFloat(getComputedStyle(nav).paddingRight);
+    const overflows = () => (nav.lastElementChild?.getBoundingClientRect().right ?? 0) > end() + 0.5;
+    if (overflows()) {
+      more.hidden = false;
+      for (const a of links.filter((l) => !l.classList.contains('active')).reverse()) {
+        if (!overflows()) break;
+        moreItems.prepend(a);
+      }
+    }
+    nav.classList.remove('fitting');
+  };
+  requestAnimationFrame(() => fitTopbar?.());
+  return nav;
 }
+
+let fitTopbar: (() => void) | null = null;
+window.addEventListener('resize', () => fitTopbar?.());
+// Again whenever a piece of the shipped font arrives: its text is wider than the fallback's.
+document.fonts?.addEventListener('loadingdone', () => fitTopbar?.());
 
 /** An account screen (#/password, #/totp); what it does ends the session and opens a new one. */
 function renderAccount(current: Me, name: 'password' | 'totp', mount: (root: HTMLElement, me: Me, onDone: () => void) => void): void {

@@ -8,7 +8,8 @@ import type { GeoJSONFeatureDiff, GeoJSONSource, StyleSpecification } from 'mapl
 import { Protocol } from 'pmtiles';
 import { getBasemap, getVehicle, getZones, type Alert, type Fix, type ZoneCollection } from './api';
 import { h } from './dom';
-import { fmtDriverCard, fmtSeal, fmtTime, getLang, t } from './i18n';
+import { kindName, plate as shownPlate, time, vehicleKind } from './format';
+import { fmtDriverCard, fmtSeal, getLang, t } from './i18n';
 
 maplibregl.setWorkerUrl(new URL('maplibre-gl-worker.mjs', document.baseURI).href);
 maplibregl.addProtocol('pmtiles', new Protocol().tile);
@@ -567,8 +568,8 @@ export function vehiclePopups(map: maplibregl.Map, layer: VehicleLayer, layerId 
     const id = e.features?.[0]?.properties?.id as string | undefined;
     const f = id ? (layer.fixes.get(id) as AttrFix | undefined) : undefined;
     if (!id || !f) return;
-    const plate = h('b', { class: 'plate' }, id);
-    const kind = h('dd', {}, '—');
+    const plate = h('b', { class: 'plate' }, shownPlate(id));
+    const kind = h('dd', {}, vehicleKind(id) || '—');
     const driver = h('dd', { class: 'driver' }, '—');
     const state = sealState(f.attributes);
     const seal = state ? fmtSeal(state, f.attributes?.battery_low === true) : '';
@@ -577,14 +578,14 @@ export function vehiclePopups(map: maplibregl.Map, layer: VehicleLayer, layerId 
       h('dl', {},
         h('dt', {}, t('kind')), kind,
         h('dt', {}, t('speed')), h('dd', {}, `${Math.round(f.speed_kmh)} ${t('kmh')}`),
-        h('dt', {}, t('time')), h('dd', {}, `${fmtTime(f.time)} ${t('cst')}`),
+        h('dt', {}, t('time')), h('dd', {}, time(f.time)),
         h('dt', {}, t('driver')), driver,
         seal ? h('dt', {}, t('seal')) : null,
         seal ? h('dd', { class: `seal seal-${sealOf(f)}` }, seal) : null));
     popup.setLngLat([f.lon, f.lat]).setDOMContent(body).addTo(map);
     getVehicle(id).then((v) => {
       if (v.plate) plate.textContent = v.plate;
-      if (v.kind) kind.textContent = t(`kind_${v.kind}`);
+      if (v.kind) kind.textContent = kindName(v.kind);
       if (v.driver) driver.textContent = fmtDriverCard(v.driver);
     }).catch(() => {});
   });

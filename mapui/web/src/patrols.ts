@@ -5,7 +5,7 @@
 import type { GeoJSONSource, Map as MapLibre } from 'maplibre-gl';
 import { api, getZones, type Fix } from './api';
 import { h } from './dom';
-import { distance, duration, ports, setZones, zoneName } from './format';
+import { ago, distance, ports, setZones, zoneName } from './format';
 import { t } from './i18n';
 import { assign } from './targeting';
 
@@ -46,7 +46,7 @@ export const patrolName = (p: Patrol) => p.name || p.plate || p.username;
 /** "3 km · 2分钟前", "无定位", with the stale flag said in words. */
 export function patrolWhere(p: Patrol): string {
   if (p.lat === undefined) return t(p.device_id ? 'patrol_no_position' : 'patrol_no_device');
-  const age = (p.age_s ?? 0) < 5 ? t('patrol_just_now') : t('patrol_age').replace('{age}', duration((p.age_s ?? 0) * 1000));
+  const age = ago(Date.now() - (p.age_s ?? 0) * 1000);
   return [p.distance_m !== undefined ? distance(p.distance_m) : '', age].filter(Boolean).join(' · ');
 }
 
@@ -129,7 +129,7 @@ export class PatrolLayer {
     const features: GeoJSON.Feature[] = this.patrols.filter((p) => p.lat !== undefined).map((p) => ({
       type: 'Feature',
       properties: { id: p.username, color: patrolColors[p.stale ? 'stale' : p.status] ?? '#fff',
-        label: `${p.plate || patrolName(p)} ${t(`patrol_${p.status}`)}${p.stale ? ` · ${t('patrol_age').replace('{age}', duration((p.age_s ?? 0) * 1000))}` : ''}` },
+        label: `${p.plate || patrolName(p)} ${t(`patrol_${p.status}`)}${p.stale ? ` · ${ago(Date.now() - (p.age_s ?? 0) * 1000)}` : ''}` },
       geometry: { type: 'Point', coordinates: [p.lon!, p.lat!] },
     }));
     (this.map.getSource('patrols') as GeoJSONSource | undefined)?.setData({ type: 'FeatureCollection', features });

@@ -4,8 +4,9 @@ import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
 import { api, ApiError, can, decodeTrack, download, getAlerts, getEvents, getVehicle, type Alert, type BwEvent, type Me, type Track } from './api';
 import { h } from './dom';
-import { fmtCrossDirection, fmtCstMinute, fmtMinutes, NameBook, tw } from './tabletformat';
-import { fmtDriverCard, fmtSeal, fmtTime, fromCstInput, t, toCstInput } from './i18n';
+import { eventText } from './evidence';
+import { duration, fill, paren, kindName, knownVehicles, loadDirectory, readTime, setVehicles, severity, time, timeInput, timeMinute, zoneNameOr } from './format';
+import { fmtSeal, fmtTime, t } from './i18n';
 import { createMap, empty } from './map';
 
 const SPEEDS = [1, 2, 4, 8, 16, 32, 64, 128];
@@ -28,23 +29,6 @@ const markColors: Record<string, string> = {
 
 // A gap between fixes longer than this is skipped like a stop: there is nothing to watch in it.
 const SKIP_GAP_MS = 5 * 60_000;
-
-/** An event in words: zones by their Chinese names, crossings as 入境/出境 and the port, never ids. */
-function eventLabel(e: BwEvent, names: NameBook): string {
-  const zone = e.zone_id ? ` · ${names.zone(e.zone_id)}` : '';
-  if (e.type === 'driver_identity') {
-    if (!e.inserted) return t('driver_removed');
-    return typeof e.card_id === 'string' ? `${t('driver_identity')} · ${fmtDriverCard({ name: String(e.driver_name ?? ''), card_id: e.card_id })}` : t('driver_identity');
-  }
-  if (e.type === 'seal_unlocked' && typeof e.method === 'string') return `${t(e.type)} · ${t(`unlock_${e.method}`)}${zone}`;
-  if (e.type === 'border_cross') {
-    const dir = fmtCrossDirection(e.direction);
-    const port = 'port_zone_id' in e ? (typeof e.port_zone_id === 'string' && e.port_zone_id ? names.zone(e.port_zone_id) : tw('ev_port_none')) : '';
-    return [t(e.type), dir, port].filter(Boolean).join(' · ');
-  }
-  if (e.type === 'stop_end' && typeof e.duration_s === 'number') return `${t(e.type)}${zone} · ${fmtMinutes(e.duration_s * 1000)}`;
-  return `${t(e.type)}${zone}`;
-}
 
 /** The e-seal's state from fix i on (the track's seal column: only its changes). */
 interface SealChange {
@@ -93,13 +77,13 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
 
   const vehicleIn = h('input', { id: 'vehicle', list: 'vehicle-list', value: p0.vehicle, placeholder: t('pick_vehicle') });
   const vehicleList = h('datalist', { id: 'vehicle-list' });
-  const fromIn = h('input', { id: 'from', type: 'datetime-local', value: toCstInput(new Date(p0.from)) });
-  const toIn = h('input', { id: 'to', type: 'datetime-local', value: toCstInput(new Date(p0.to)) });
+  const fromIn = timeInput({ id: 'from' }, p0.from);
+  const toIn = timeInput({ id: 'to' }, p0.to);
   const loadBtn = h('button', { id: 'load', class: 'primary', type: 'submit' }, t('load'));
   const form = h('form', { class: 'replay-controls', onsubmit: (e: Event) => { e.preventDefault(); load(); } },
     h('label', {}, t('vehicle'), vehicleIn, vehicleList),
-    h('label', {}, `${t('from')} (${t('cst')})`, fromIn),
-    h('label', {}, `${t('to')} (${t('cst')})`, toIn),
+    h('label', {}, `${t('from')}${paren(t('cst'))}`, fromIn),
+    h('label', {}, `${t('to')}${paren(t('cst'))}`, toIn),
     loadBtn);
 
   const mapEl = h('div', { class: 'map', id: 'map' });
@@ -131,7 +115,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
             h('button', { id: 'step-fwd', onclick: () => step(1), title: t('step_fwd') }, '▶'),
             speedSel,
             h('label', { class: 'follow' }, followCb, t('follow')),
-            h('label', { class: 'follow', title: tw('skip_stops_hint') }, skipCb, tw('skip_stops')),
+            h('label', { class: 'follow', title: t('skip_stops_hint') }, skipCb, t('skip_stops')),
             clockEl, speedEl, sealEl),
           h('div', { class: 'slider-wrap' }, marksEl, slider),
           h('div', { class: 'timeline-ends' }, startEl, endEl),
@@ -162,10 +146,11 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   (window as unknown as { bwReplayPerf: typeof perf }).bwReplayPerf = perf;
 
   // The vehicle is typed or picked by plate; an id works too.
-  const names = new NameBook();
-  const namesReady = names.load().then(() => {
-    vehicleList.replaceChildren(...[...names.vehicles.values()].map((v) => h('option', { value: v.plate || v.id }, names.kind(v.id))));
-    if (p0.vehicle && names.vehicles.get(p0.vehicle)?.plate && vehicleIn.value === p0.vehicle) vehicleIn.value = names.plate(p0.vehicle);
+  const namesReady = loadDirectory().catch(() => {}).then(() => {
+    const vs = knownVehicles();
+    vehicleList.replaceChildren(...vs.map((v) => h('option', { value: v.plate || v.id }, kindName(v.kind))));
+    const named = vs.find((v) => v.id === p0.vehicle)?.plate;
+    if (named && vehicleIn.value === p0.vehicle) vehicleIn.value = named;
   });
   const mapReady = createMap(mapEl, 'light').then(async ({ map: m }) => {
     await namesReady;
@@ -189,7 +174,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   async function resolve(ref: string): Promise<{ id: string; name: string }> {
     try {
       const v = await getVehicle(ref);
-      names.vehicles.set(v.id, v);
+      setVehicles([v]);
       return { id: v.id, name: v.plate || v.id };
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) return { id: ref, name: ref };
@@ -200,9 +185,15 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   async function load(at?: number): Promise<void> {
     pause();
     const ref = vehicleIn.value.trim();
-    const from = fromCstInput(fromIn.value);
-    const to = fromCstInput(toIn.value);
-    if (!ref || !from || !to || from >= to) return;
+    const from = readTime(fromIn.value);
+    const to = readTime(toIn.value, true);
+    fromIn.setCustomValidity(from ? '' : t('time_format_bad'));
+    toIn.setCustomValidity(to ? '' : t('time_format_bad'));
+    if (!from || !to) {
+      msg.textContent = t('time_format_bad');
+      return;
+    }
+    if (!ref || from >= to) return;
     range = { from: from.getTime(), to: to.getTime() };
     msg.textContent = '…';
     root.dataset.loaded = 'false';
@@ -241,7 +232,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
       map!.triggerRepaint();
     } catch (e) {
       root.dataset.fixes = '0';
-      msg.textContent = e instanceof ApiError && e.code === 'unknown_vehicle' ? tw('unknown_vehicle').replace('{ref}', ref) : `${t('failed')}: ${(e as Error).message}`;
+      msg.textContent = e instanceof ApiError && e.code === 'unknown_vehicle' ? fill('unknown_vehicle', { ref }) : `${t('failed')}: ${(e as Error).message}`;
     }
   }
 
@@ -254,9 +245,9 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
 
     marks = [
       // 0, 0: an event without a position (a driver's card, an alarm with only a cell) is listed, not drawn.
-      ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: eventLabel(e, names), ...(e.lat || e.lon ? { lon: e.lon, lat: e.lat } : {}) })),
+      ...events.map((e) => ({ time: Date.parse(e.time), kind: e.type, label: eventText(e), ...(e.lat || e.lon ? { lon: e.lon, lat: e.lat } : {}) })),
       ...seals.filter((c) => c.i < tr.n).map((c) => ({ time: tr.t[c.i], kind: 'seal_state', label: `${t('seal_state')} · ${fmtSeal(c.state, c.battery_low)}`, lon: tr.lon[c.i], lat: tr.lat[c.i] })),
-      ...alerts.map((a) => ({ time: Date.parse(a.time), kind: 'alert', label: [t(a.type), t(`sev_${a.severity}`), names.zone(a.zone_id)].filter(Boolean).join(' · '), lon: a.lon ?? undefined, lat: a.lat ?? undefined })),
+      ...alerts.map((a) => ({ time: Date.parse(a.time), kind: 'alert', label: [t(a.type), severity(a.severity), zoneNameOr(a.zone_id)].filter(Boolean).join(' · '), lon: a.lon ?? undefined, lat: a.lat ?? undefined })),
     ].sort((a, b) => a.time - b.time);
     // The timeline runs from the first to the last fix (and any event outside them), not over the empty ends of the period.
     view = tr.n ? { from: tr.t[0], to: tr.t[tr.n - 1] } : { ...range };
@@ -265,8 +256,8 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
       if (k.time > view.to) view.to = k.time;
     }
     if (view.to <= view.from) view = { from: view.from - 60_000, to: view.to + 60_000 };
-    startEl.textContent = `${fmtTime(view.from)} ${t('cst')}`;
-    endEl.textContent = `${fmtTime(view.to)} ${t('cst')}`;
+    startEl.textContent = time(view.from);
+    endEl.textContent = time(view.to);
     (m.getSource('marks') as GeoJSONSource).setData({
       type: 'FeatureCollection',
       features: marks.filter((k) => k.lon != null && k.lat != null).map((k) => ({ type: 'Feature', properties: { color: markColors[k.kind] ?? '#888' }, geometry: { type: 'Point', coordinates: [k.lon!, k.lat!] } })),
@@ -282,10 +273,10 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     // Stops have their own list: the events list holds the rest, and its count is its rows'.
     const listed = marks.filter((k) => k.kind !== 'stop_start' && k.kind !== 'stop_end');
     side.replaceChildren(
-      h('h3', {}, `${t('stops')}（${stops.length}）`),
+      h('h3', {}, `${t('stops')}${paren(String(stops.length))}`),
       h('ol', { class: 'stops', id: 'stops' }, ...stops.map((s) =>
-        h('li', {}, h('button', { class: 'link', onclick: () => seek(s.start) }, fmtCstMinute(s.start)), ` ${t('duration')} ${fmtMinutes(s.end - s.start)}${s.ongoing ? '+' : ''}`))),
-      h('h3', { id: 'events-head' }, `${t('events')} / ${t('alerts')}（${listed.length}）`),
+        h('li', {}, h('button', { class: 'link', onclick: () => seek(s.start) }, timeMinute(s.start)), ` ${t('duration')} ${duration(s.end - s.start)}${s.ongoing ? '+' : ''}`))),
+      h('h3', { id: 'events-head' }, `${t('events')} / ${t('alerts')}${paren(String(listed.length))}`),
       h('ol', { class: 'events', id: 'events' }, ...listed.map((k) =>
         h('li', { class: `ev-${k.kind}` }, h('button', { class: 'link', onclick: () => seek(k.time) }, fmtTime(k.time)), ` ${k.label}`))),
     );
@@ -353,7 +344,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   function seek(tt: number): void {
     cur = Math.max(view.from, Math.min(view.to, tt));
     slider.value = String(cur);
-    clockEl.textContent = `${fmtTime(cur)} ${t('cst')}`;
+    clockEl.textContent = time(cur);
     const p = at(cur);
     speedEl.textContent = p ? `${Math.round(p.speed)} ${t('kmh')}` : '';
     const sc = sealAt(cur);

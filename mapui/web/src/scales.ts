@@ -3,9 +3,9 @@
 // mean difference from the others and its spread, the error a joint fit gives it, and whether
 // it drifts; a bar chart of the errors against the tolerance band. GET /weighings/drift.
 import { api, type Me } from './api';
-import { h } from './dom';
-import { loadDirectory, paren, zoneName } from './format';
-import { getLang, t } from './i18n';
+import { h, svg } from './dom';
+import { fill, loadDirectory, paren, weight, zoneName } from './format';
+import { t } from './i18n';
 
 export interface ScaleDrift {
   scale_id: string;
@@ -25,27 +25,18 @@ export function getDrift(days: number): Promise<DriftReport> {
   return api<DriftReport>(`/weighings/drift?days=${days}`);
 }
 
-const fill = (key: string, vars: Record<string, string>) => t(key).replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? '');
 /** "+1.25", "−0.40", "±0.00": the sign of what shows, so a rounding to zero reads as none. */
 function signed(x: number, digits: number): string {
   const shown = Math.abs(x).toFixed(digits);
   return `${Number(shown) === 0 ? '±' : x > 0 ? '+' : '−'}${shown}`;
 }
-const kg = (x: number) => `${signed(x, 0)} ${getLang() === 'zh' ? '千克' : 'kg'}`;
+const kg = (x: number) => `${Math.round(x) === 0 ? '±' : x > 0 ? '+' : '−'}${weight(Math.abs(x))}`;
 
 /** The finding in words: drifting, within tolerance, or too few comparisons (fewer than 3 trips or 2 other scales). */
 function finding(s: ScaleDrift): [string, string] {
   if (s.drifting) return [t('scales_drifting'), 'drifting'];
   if (s.trips < 3 || s.others < 2) return [t('scales_too_few'), 'few'];
   return [t('scales_ok'), 'ok'];
-}
-
-const SVG = 'http://www.w3.org/2000/svg';
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  if (text != null) el.textContent = text;
-  return el;
 }
 
 /** Horizontal bars of each scale's estimated error, centred on 0, with the tolerance band. */

@@ -6,10 +6,10 @@ import type { GeoJSONSource } from 'maplibre-gl';
 import { AlertStore, severityRank } from './alerts';
 import { alertAction, api, can, getAlerts, getPositions, getTrack, getVehicle, type Alert, type Fix, type Me, type ZoneCollection } from './api';
 import { h } from './dom';
-import { evidencePoints } from './evidence';
-import { alertZoneIds, evidenceRows, fmtCstMinute, NameBook, tw } from './tabletformat';
+import { alertZoneIds, evidencePoints, evidenceView } from './evidence';
+import { distance, learnVehicle, loadDirectory, paren, plate, setVehicles, severity, time, timeMinute, vehicleLabel, zoneName, zoneNameOr } from './format';
 import { haversine, type LonLat } from './geo';
-import { fmtDistance, fmtDriverCard, fmtTime, t } from './i18n';
+import { fmtDriverCard, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { alertPoint, createMap, empty, VehicleLayer, vehiclePopups } from './map';
 import { mountAssignments } from './assignments';
@@ -28,14 +28,12 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   const mapEl = h('div', { class: 'map', id: 'map' });
   const side = h('section', { class: 'side', id: 'side' });
   const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
-  const herePill = h('div', { class: 'here-pill unknown', id: 'here-pill' }, tw('here_unknown'));
+  const herePill = h('div', { class: 'here-pill unknown', id: 'here-pill' }, t('here_unknown'));
   root.append(side, h('div', { class: 'mapwrap' }, mapEl, conn, herePill));
   // An assignment opens its alert, even one outside the patrol's area it was sent to.
   const stopAssignments = mountAssignments(root, me, () => mapRef, (id) => void openAlert(id).catch((e) => console.warn('alert', e)));
 
   const alerts = new AlertStore();
-  const names = new NameBook();
-  const asked = new Set<string>(); // vehicles whose plate was fetched after the book was read
   const filter = { severity: '', type: '', status: 'active' as StatusFilter };
   let zones: ZoneCollection | null = null;
   let here: LonLat | null = null;
@@ -50,13 +48,13 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   let closed = false;
   let listTimer: number | undefined;
 
-  names.load().then(() => (selected ? null : renderList())).catch(() => {});
+  loadDirectory().then(() => (selected ? null : renderList())).catch(() => {});
 
   const showHere = () => {
     herePill.className = `here-pill ${here ? 'known' : 'unknown'}`;
-    herePill.textContent = here ? `${tw('here')} ${here[1].toFixed(4)}, ${here[0].toFixed(4)}` : tw('here_unknown');
+    herePill.textContent = here ? `${t('here')} ${here[1].toFixed(4)}, ${here[0].toFixed(4)}` : t('here_unknown');
     if (!here || !mapRef) return;
-    if (!hereMarker) hereMarker = new maplibregl.Marker({ element: h('div', { class: 'you-are-here', title: tw('here') }) }).setLngLat(here).addTo(mapRef);
+    if (!hereMarker) hereMarker = new maplibregl.Marker({ element: h('div', { class: 'you-are-here', title: t('here') }) }).setLngLat(here).addTo(mapRef);
     else hereMarker.setLngLat(here);
   };
 
@@ -77,16 +75,11 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     );
   }
 
-  const vehicleText = (id: string) => {
-    if (!names.vehicles.has(id) && !asked.has(id)) {
-      asked.add(id);
-      getVehicle(id).then((v) => {
-        names.vehicles.set(v.id, v);
-        if (!selected) renderList();
-      }).catch(() => {});
-    }
-    const kind = names.kind(id);
-    return kind ? `${names.plate(id)} · ${kind}` : names.plate(id);
+  // A vehicle registered after the page loaded is asked for once; the list shows its plate then.
+  const vehicleText = (a: Pick<Alert, 'vehicle_id'> & { plate?: string; vehicle_kind?: string }) => {
+    const id = a.vehicle_id;
+    if (!a.plate && plate(id) === id) learnVehicle(id).then((known) => (known && !selected ? renderList() : null)).catch(() => {});
+    return vehicleLabel(id, a.plate, a.vehicle_kind);
   };
 
   const statusOk = (a: Alert) => (filter.status === 'active' ? a.status === 'open' || a.status === 'acknowledged' : a.status === filter.status);
@@ -98,12 +91,12 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     s.value = value;
     return s;
   };
-  const typeSel = pick('f-type', '', [['', tw('all_types')]], (v) => (filter.type = v));
+  const typeSel = pick('f-type', '', [['', t('all_types')]], (v) => (filter.type = v));
   let typesShown = '';
   const filterEl = h('div', { class: 'filters', id: 'filters' },
-    pick('f-severity', '', [['', tw('all_severities')], ...(['critical', 'warning', 'info'].map((s) => [s, t(`sev_${s}`)]) as Array<[string, string]>)], (v) => (filter.severity = v)),
+    pick('f-severity', '', [['', t('all_severities')], ...(['critical', 'warning', 'info'].map((s) => [s, severity(s)]) as Array<[string, string]>)], (v) => (filter.severity = v)),
     typeSel,
-    pick('f-status', filter.status, [['active', tw('status_active')], ['open', t('status_open')], ['acknowledged', t('status_acknowledged')]], (v) => (filter.status = v as StatusFilter)));
+    pick('f-status', filter.status, [['active', t('status_active')], ['open', t('status_open')], ['acknowledged', t('status_acknowledged')]], (v) => (filter.status = v as StatusFilter)));
   const hereLine = h('p', { class: 'here-line', id: 'here' });
   const heading = h('h2', {});
   const listBox = h('div', {});
@@ -115,7 +108,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
       .sort((a, b) => t(a).localeCompare(t(b), 'zh-CN'));
     if (types.join() === typesShown) return;
     typesShown = types.join();
-    typeSel.replaceChildren(h('option', { value: '' }, tw('all_types')), ...types.map((x) => h('option', { value: x }, t(x))));
+    typeSel.replaceChildren(h('option', { value: '' }, t('all_types')), ...types.map((x) => h('option', { value: x }, t(x))));
     typeSel.value = filter.type;
   }
 
@@ -131,18 +124,18 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
       .sort((x, y) => x.d - y.d || (severityRank[y.a.severity] ?? 0) - (severityRank[x.a.severity] ?? 0) || Date.parse(y.a.time) - Date.parse(x.a.time));
     syncTypes();
     hereLine.className = `here-line ${here ? 'known' : 'unknown'}`;
-    hereLine.textContent = here ? tw('here_sorted') : tw('time_sorted');
-    heading.textContent = `${tw('alert_list')}（${rows.length}）`;
+    hereLine.textContent = here ? t('here_sorted') : t('time_sorted');
+    heading.textContent = `${t('tablet_alerts')}${paren(String(rows.length))}`;
     listBox.replaceChildren(rows.length
       ? h('ul', { class: 'alert-list', id: 'alerts' }, ...rows.map(({ a, d }) =>
           h('li', {},
             h('button', { class: `alert-item sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => select(String(a.id)) },
-              h('span', { class: 'type' }, h('b', { class: `sev-word sev-${a.severity}` }, t(`sev_${a.severity}`)), ' ', t(a.type)),
-              h('span', { class: 'dist' }, Number.isFinite(d) ? fmtDistance(d) : ''),
-              h('span', { class: 'veh' }, vehicleText(a.vehicle_id)),
-              h('span', { class: 'time' }, fmtCstMinute(a.time)),
+              h('span', { class: 'type' }, h('b', { class: `sev-word sev-${a.severity}` }, severity(a.severity)), ' ', t(a.type)),
+              h('span', { class: 'dist' }, Number.isFinite(d) ? distance(d) : ''),
+              h('span', { class: 'veh' }, vehicleText(a)),
+              h('span', { class: 'time' }, timeMinute(a.time)),
               a.zone_id || a.status !== 'open'
-                ? h('span', { class: 'where' }, [names.zone(a.zone_id), a.status !== 'open' ? t(`status_${a.status}`) : ''].filter(Boolean).join(' · '))
+                ? h('span', { class: 'where' }, [zoneNameOr(a.zone_id), a.status !== 'open' ? t(`status_${a.status}`) : ''].filter(Boolean).join(' · '))
                 : null))))
       : h('p', { class: 'empty' }, t('no_alerts')));
     if (side.firstChild !== listView || side.childNodes.length !== 1) side.replaceChildren(listView);
@@ -178,10 +171,10 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
 
     // The driver comes with the vehicle's record, fetched once per selection.
     const driver = h('dd', { id: 'driver' }, '—');
-    const vehicle = h('dd', { id: 'vehicle' }, vehicleText(a.vehicle_id));
+    const vehicle = h('dd', { id: 'vehicle' }, vehicleText(a));
     getVehicle(a.vehicle_id).then((v) => {
-      names.vehicles.set(v.id, v);
-      vehicle.textContent = vehicleText(a.vehicle_id);
+      setVehicles([v]);
+      vehicle.textContent = vehicleText(a);
       driver.textContent = v.driver ? fmtDriverCard(v.driver) : '—';
     }).catch(() => {});
 
@@ -194,17 +187,17 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
       bar);
     const renderDetail = () => {
       const cur = alerts.byId.get(id) ?? a;
-      const zone = names.zone(cur.zone_id);
+      const zone = zoneNameOr(cur.zone_id);
       body.replaceChildren(
-        h('h2', { class: `sev-${cur.severity}` }, h('b', { class: `sev-word sev-${cur.severity}` }, t(`sev_${cur.severity}`)), ' ', t(cur.type)),
+        h('h2', { class: `sev-${cur.severity}` }, h('b', { class: `sev-word sev-${cur.severity}` }, severity(cur.severity)), ' ', t(cur.type)),
         h('dl', { class: 'facts' },
           h('dt', {}, t('vehicle')), vehicle,
           h('dt', {}, t('driver')), driver,
           h('dt', {}, t('status')), h('dd', { id: 'status' }, t(`status_${cur.status}`)),
-          h('dt', {}, t('time')), h('dd', {}, `${fmtTime(cur.time)} ${t('cst')}${cur.late ? `（${t('late')}）` : ''}`),
-          zone ? h('dt', {}, tw('zone')) : null, zone ? h('dd', { id: 'zone' }, zone) : null),
+          h('dt', {}, t('time')), h('dd', {}, `${time(cur.time)}${cur.late ? `（${t('late')}）` : ''}`),
+          zone ? h('dt', {}, t('zone')) : null, zone ? h('dd', { id: 'zone' }, zone) : null),
         h('h3', {}, t('evidence')),
-        h('dl', { class: 'evidence', id: 'evidence' }, ...evidenceRows(cur, names).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+        evidenceView(cur),
         inspectionView(cur, me));
       bar.replaceChildren(
         ...(can(me.role, 'ack') && cur.status !== 'resolved'
@@ -256,7 +249,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     if (!first?.geometry) return;
     const at = nearestVertex(first.geometry, pt);
     if (!at) return;
-    zoneLabel = new maplibregl.Marker({ element: h('div', { class: 'zone-label', id: 'zone-label' }, names.zone(first.properties.id)), anchor: 'bottom' })
+    zoneLabel = new maplibregl.Marker({ element: h('div', { class: 'zone-label', id: 'zone-label' }, zoneName(first.properties.id)), anchor: 'bottom' })
       .setLngLat(at).addTo(map);
   }
 
@@ -351,7 +344,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     const untouched = () => map.getCenter().toArray().join() === opened.center && map.getZoom() === opened.zoom;
     let overviewed = false;
     const catchUp = async () => {
-      const [positions] = await Promise.all([getPositions(), alerts.refetchOpen(), refetchAcknowledged(), names.load()]);
+      const [positions] = await Promise.all([getPositions(), alerts.refetchOpen(), refetchAcknowledged(), loadDirectory().catch(() => {})]);
       vl.retain(wants);
       for (const f of positions) if (wants(f)) vl.update(f);
       vl.setAlerted(alerts.alertedVehicles());

@@ -1,9 +1,10 @@
 // Targeting (布控) and dispatch as the web app sees them: the API of /targets, /assignments and
 // /stats/hits, the zone and plate names the screens show instead of ids, the notices the live
 // socket carries ({"type":"target","kind":"fired",…}) and the sound they make.
-import { api, getVehicles, getZones, token } from './api';
+import { api, token } from './api';
 import { h } from './dom';
-import { fmtTime, t } from './i18n';
+import { loadDirectory, plate, timeMinute, zoneName, zoneNameOr } from './format';
+import { t } from './i18n';
 
 export interface InspectionResult {
   found: boolean;
@@ -98,41 +99,21 @@ export async function photoURL(orderId: string, sha: string): Promise<string> {
   return URL.createObjectURL(await res.blob());
 }
 
-/** Zone and plate names, read once per screen: officers read 二连浩特口岸 and 蒙K12345, never ids. */
-export class Names {
-  private zones = new Map<string, string>();
-  private plates = new Map<string, string>();
-  readonly ready: Promise<void>;
-
-  constructor() {
-    this.ready = Promise.all([getZones(), getVehicles()]).then(([zs, vs]) => {
-      for (const f of zs.features) this.zones.set(f.properties.id, f.properties.name ?? f.properties.id);
-      for (const v of vs) if (v.plate) this.plates.set(v.id, v.plate);
-    }).catch(() => {});
-  }
-
-  zone(id: string | undefined): string {
-    return id ? this.zones.get(id) ?? id : '—';
-  }
-
-  /** The order's plate, else the vehicle's registered plate. */
-  plate(o: TargetOrder): string {
-    return o.plate || (o.vehicle_id && this.plates.get(o.vehicle_id)) || o.vehicle_id || '—';
-  }
-
-  /** Ports as [id, name], by name. */
-  ports(zones: Iterable<[string, string]> = this.zones): [string, string][] {
-    return [...zones].filter(([id]) => id.startsWith('port-')).sort((a, b) => a[1].localeCompare(b[1], 'zh'));
-  }
+/** The order's plate, else its vehicle's registered plate. */
+export function orderPlate(o: TargetOrder): string {
+  return o.plate || (o.vehicle_id ? plate(o.vehicle_id) : '—');
 }
+
+/** A zone's name, '—' for none. */
+export const zoneOrDash = (id: string | undefined): string => zoneNameOr(id) || '—';
 
 /** A source in words: an alert type's name, or 风险清单 / 情报 / 随机抽查. */
 export const sourceName = (s: string) => t(['risk', 'intelligence', 'random'].includes(s) ? `src_${s}` : s);
 
 /** "二连浩特口岸 闸口 2026-12-05 09:12": where and when an order fired. */
-export function firedWhere(o: TargetOrder, names: Names): string {
+export function firedWhere(o: TargetOrder): string {
   if (!o.fired_at) return '';
-  return `${o.fired_zone_id ? names.zone(o.fired_zone_id) + ' · ' : ''}${t(`via_${o.fired_via}`)} · ${fmtTime(o.fired_at)}`;
+  return `${o.fired_zone_id ? zoneName(o.fired_zone_id) + ' · ' : ''}${t(`via_${o.fired_via}`)} · ${timeMinute(o.fired_at)}`;
 }
 
 let audio: AudioContext | null = null;
@@ -175,16 +156,16 @@ export function notice(n: Notice): void {
  * escalated: the plate, where, what to do; with a sound. It stays until tapped.
  */
 export function mountNoticeBanner(parent: HTMLElement): () => void {
-  const names = new Names();
+  loadDirectory().catch(() => {});
   const box = h('div', { class: 'target-banners', id: 'target-banners' });
   parent.append(box);
   const off = onNotice((n) => {
     if (!n.order || !['fired', 'assigned', 'escalated', 'taken_over'].includes(n.kind)) return;
     const o = n.order;
     const el = h('button', { class: `target-banner kind-${n.kind}`, 'data-order': o.id, onclick: () => el.remove() },
-      h('strong', {}, `${t(`notice_${n.kind}`)} · ${names.plate(o)}`),
+      h('strong', {}, `${t(`notice_${n.kind}`)} · ${orderPlate(o)}`),
       h('span', {}, `${t(`action_${o.action}`)} · ${sourceName(o.source)}`),
-      h('span', {}, firedWhere(o, names) || names.zone(o.port_id)));
+      h('span', {}, firedWhere(o) || zoneOrDash(o.port_id)));
     box.prepend(el);
     sound();
   });

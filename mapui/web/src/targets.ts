@@ -4,8 +4,9 @@
 import { type Me } from './api';
 import { Live } from './live';
 import { h } from './dom';
-import { fmtTime, fromCstInput, t, toCstInput } from './i18n';
-import { assign, cancelTarget, firedWhere, hitStats, issueTarget, listTargets, Names, onNotice, sourceName, takeOver, type HitRow, type TargetOrder } from './targeting';
+import { fill, loadDirectory, ports, readTime, timeInput, timeMinute, timeShort, zoneName } from './format';
+import { t } from './i18n';
+import { assign, cancelTarget, firedWhere, hitStats, issueTarget, listTargets, onNotice, orderPlate, sourceName, takeOver, type HitRow, type TargetOrder } from './targeting';
 import { nearestPatrols } from './patrols';
 
 const REASONS = ['risk', 'intelligence', 'alert', 'random'];
@@ -13,7 +14,6 @@ const ACTIONS = ['inspect_next_crossing', 'inspect_at_yard', 'intercept_now'];
 
 export function mountTargets(root: HTMLElement, me: Me): () => void {
   const district = !me.unit || me.unit === 'district';
-  const names = new Names();
   const msg = h('p', { class: 'msg', id: 'targets-msg', role: 'status' });
   const orders = h('tbody', { id: 'orders' });
   const hits = h('tbody', { id: 'hits' });
@@ -23,7 +23,7 @@ export function mountTargets(root: HTMLElement, me: Me): () => void {
   const alertId = h('input', { id: 'target-alert', type: 'number', min: '1', placeholder: t('alert_no') });
   const action = h('select', { id: 'target-action' }, ...ACTIONS.map((a) => h('option', { value: a }, t(`action_${a}`))));
   const port = portSelect('target-port', t('port_where_found'));
-  const until = h('input', { id: 'target-until', type: 'datetime-local', value: toCstInput(new Date(Date.now() + 7 * 86400_000)) });
+  const until = timeInput({ id: 'target-until' }, Date.now() + 7 * 86400_000);
   const note = h('input', { id: 'target-note', placeholder: t('note'), maxlength: '500' });
 
   const form = h('form', {
@@ -34,11 +34,11 @@ export function mountTargets(root: HTMLElement, me: Me): () => void {
       const body: Record<string, unknown> = { plate: plate.value.trim(), reason: reason.value, action: action.value, note: note.value.trim() };
       if (reason.value === 'alert') body.alert_id = Number(alertId.value);
       if (port.value) body.port_id = port.value;
-      const v = fromCstInput(until.value);
+      const v = readTime(until.value, true);
       if (v) body.valid_until = v.toISOString();
       try {
         const o = await issueTarget(body);
-        msg.textContent = `${t('target_issued')}: ${names.plate(o)}`;
+        msg.textContent = `${t('target_issued')}: ${orderPlate(o)}`;
         plate.value = '';
         note.value = '';
         await refresh();
@@ -74,12 +74,12 @@ export function mountTargets(root: HTMLElement, me: Me): () => void {
   function dispatchCell(o: TargetOrder): HTMLElement | string {
     if (o.status !== 'active' && o.status !== 'fired') return '';
     const team = portSelect('', t('dispatch_team'));
-    for (const [id, name] of names.ports()) team.append(h('option', { value: id }, name));
+    for (const { id, name } of ports()) team.append(h('option', { value: id }, name));
     const cell = h('div', { class: 'dispatch' }, team,
       h('button', { class: 'dispatch-go', onclick: async () => {
         try {
           await assign({ order_id: o.id, team: team.value });
-          msg.textContent = `${t('dispatched')}: ${names.plate(o)}`;
+          msg.textContent = `${t('dispatched')}: ${orderPlate(o)}`;
         } catch (x) {
           msg.textContent = `${t('failed')}: ${(x as Error).message}`;
         }
@@ -89,12 +89,12 @@ export function mountTargets(root: HTMLElement, me: Me): () => void {
         const tr = (e.currentTarget as HTMLElement).closest('tr')!;
         if (tr.nextElementSibling?.classList.contains('nearest-row')) return tr.nextElementSibling.remove();
         tr.after(h('tr', { class: 'nearest-row', 'data-for': o.id }, h('td', { colspan: cols.length },
-          nearestPatrols({ order_id: o.id }, () => (msg.textContent = `${t('dispatched')}: ${names.plate(o)}`)))));
+          nearestPatrols({ order_id: o.id }, () => (msg.textContent = `${t('dispatched')}: ${orderPlate(o)}`)))));
       } }, t('dispatch_nearest')),
       district && o.level === 'port' ? h('button', { class: 'takeover', onclick: async () => {
         try {
           await takeOver(o.id, '');
-          msg.textContent = `${t('takeover_done')}: ${names.plate(o)}`;
+          msg.textContent = `${t('takeover_done')}: ${orderPlate(o)}`;
           await refresh();
         } catch (x) {
           msg.textContent = `${t('failed')}: ${(x as Error).message}`;
@@ -114,16 +114,16 @@ export function mountTargets(root: HTMLElement, me: Me): () => void {
 
   function renderOrders(list: TargetOrder[]): void {
     orders.replaceChildren(...list.map((o) => h('tr', { 'data-order': o.id, class: `st-${o.status}` },
-      h('td', { class: 'plate' }, names.plate(o)),
+      h('td', { class: 'plate' }, orderPlate(o)),
       h('td', {}, sourceName(o.source)),
       h('td', {}, t(`action_${o.action}`)),
       h('td', { class: 'level' }, t(`level_${o.level}`),
-        o.taken_over_by ? h('small', { class: 'taken-over' }, t('taken_over_by').replace('{user}', o.taken_over_by).replace('{time}', fmtTime(o.taken_over_at ?? '').slice(5, 16))) : null),
-      h('td', {}, o.port_id ? names.zone(o.port_id) : t('port_where_found')),
+        o.taken_over_by ? h('small', { class: 'taken-over' }, fill('taken_over_by', { user: o.taken_over_by, time: timeShort(o.taken_over_at ?? '') })) : null),
+      h('td', {}, o.port_id ? zoneName(o.port_id) : t('port_where_found')),
       h('td', { class: 'order-status' }, t(`tstatus_${o.status}`)),
-      h('td', {}, fmtTime(o.created_at).slice(0, 16)),
-      h('td', {}, fmtTime(o.valid_until).slice(0, 16)),
-      h('td', {}, firedWhere(o, names)),
+      h('td', {}, timeMinute(o.created_at)),
+      h('td', {}, timeMinute(o.valid_until)),
+      h('td', {}, firedWhere(o)),
       h('td', { class: 'result' }, result(o)),
       h('td', {}, dispatchCell(o)))));
   }
@@ -133,7 +133,7 @@ export function mountTargets(root: HTMLElement, me: Me): () => void {
     const bar = (r: HitRow) => h('div', { class: 'bar-track' }, h('div', { class: `bar${r.inspected && r.hit_rate > base.hit_rate ? ' above' : ''}`, style: `width:${(100 * r.hit_rate).toFixed(1)}%` }));
     hits.replaceChildren(
       ...rows.map((r) => h('tr', { 'data-source': r.source, 'data-port': r.port_id },
-        h('td', {}, r.month), h('td', {}, r.port_id ? names.zone(r.port_id) : '—'), h('td', {}, sourceName(r.source)),
+        h('td', {}, r.month), h('td', {}, r.port_id ? zoneName(r.port_id) : '—'), h('td', {}, sourceName(r.source)),
         h('td', { class: 'n issued' }, String(r.issued)), h('td', { class: 'n inspected' }, String(r.inspected)), h('td', { class: 'n found' }, String(r.found)),
         h('td', { class: 'n rate' }, pct(r)), h('td', { class: 'chart-cell' }, bar(r)))),
       h('tr', { class: 'baseline', id: 'hits-baseline' },
@@ -144,10 +144,10 @@ export function mountTargets(root: HTMLElement, me: Me): () => void {
 
   let closed = false;
   async function refresh(): Promise<void> {
-    await names.ready;
+    await loadDirectory().catch(() => {});
     const [list, st] = await Promise.all([listTargets({ limit: '500' }), hitStats()]);
     if (closed) return;
-    if (!port.children[1]) for (const [id, name] of names.ports()) port.append(h('option', { value: id }, name));
+    if (!port.children[1]) for (const { id, name } of ports()) port.append(h('option', { value: id }, name));
     renderOrders(list);
     renderHits(st.rows ?? [], st.baseline);
     root.dataset.loaded = String(Date.now());

@@ -7,7 +7,7 @@ import { PortCounter } from './counters';
 import { mountDailyPanel } from './daily';
 import { h } from './dom';
 import { alertSummary } from './evidence';
-import { learnVehicle, loadDirectory, plate, portOf, ports as portList, setZones, timeShort, zoneName } from './format';
+import { learnVehicle, loadDirectory, plate, portOf, ports as portList, setZones, severity, timeShort, zoneName } from './format';
 import { fmtClock, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
@@ -180,7 +180,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
           h('div', { class: 'state' }, h('i', { style: `background:${stateColors[s]}` }), h('b', { 'data-count': s }, String(n)), t(s))));
       const rows = counter.count(vl.fixes.values(), alerts.byId.values(), vl.fixes).filter((r) => !port || r.id === port);
       portBody.replaceChildren(...rows.map((r) =>
-        h('tr', { 'data-port': r.id }, h('td', {}, r.name), h('td', {}, String(r.inPort)), h('td', {}, String(r.onCorridor)),
+        h('tr', { 'data-port': r.id }, h('td', {}, zoneName(r.id)), h('td', {}, String(r.inPort)), h('td', {}, String(r.onCorridor)),
           h('td', { class: r.openAlerts ? 'hot' : '' }, String(r.openAlerts)))));
     };
     vl.onFlush(renderCounts);
@@ -191,7 +191,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
       h('li', { class: `sev-${a.severity}`, 'data-alert': String(a.id), 'data-time': String(Date.parse(a.time)), title: alertSummary(a),
         onclick: () => showAlert(alerts.byId.get(String(a.id)) ?? a) },
         h('span', { class: 'time' }, timeShort(a.time)),
-        h('span', { class: 'sev' }, t(`sev_${a.severity}`)),
+        h('span', { class: 'sev' }, severity(a.severity)),
         h('span', { class: 'type' }, t(a.type), a.late ? h('small', { class: 'late' }, ` · ${t('late')}`) : null),
         h('span', { class: 'veh' }, plate(a.vehicle_id, a.plate)));
 

@@ -175,7 +175,7 @@ test('admin: registers, binds, draws, declares and creates a user through the sc
   await submitted(page, '#declaration-form');
   await page.waitForSelector('#admin-declarations tr[data-id="D-ADMIN-1"]');
   const decl = await page.$$eval('#admin-declarations tr[data-id="D-ADMIN-1"] td', (tds) => tds.map((td) => td.textContent));
-  assert.deepEqual([decl[1], decl[2], decl[3], decl[6], decl[7]], ['蒙B12345', '出境', '策克口岸', '煤炭 · 30000 kg', '有效']);
+  assert.deepEqual([decl[1], decl[2], decl[3], decl[6], decl[7]], ['蒙B12345', '出境', '策克口岸', '煤炭 · 30.0吨', '有效']);
   await readable(page, 'declarations');
 
   // A user.

@@ -68,6 +68,21 @@ test('daily report: the wall panel and #/daily read the day in Chinese', async (
   for await (const chunk of csv) body += chunk;
   assert.ok(body.startsWith('\ufeff监管日报'), 'the CSV starts with a BOM and a Chinese title');
   assert.ok(body.includes('蒙K·D0001') && !body.includes('DAY1'));
+
+  // In English the risk reasons are English, made from the report's facts (the server's are
+  // Chinese), and the ports go by their English names.
+  await page.click('#account');
+  await page.click('#lang');
+  await page.waitForFunction(() => document.querySelector('.daily-risk')?.innerText.includes('in 30 days'));
+  const risk = await page.$eval('.daily-risk', (el) => el.innerText);
+  assert.match(risk, /Crossing outside port: 1 in 30 days/);
+  assert.doesNotMatch(risk.replace(/蒙K·D\d{4}/g, ''), /[\u4e00-\u9fff]/, `Chinese in the English risk list: ${risk}`);
+  assert.match(await page.textContent('#daily-report'), /Erenhot port/);
+  // The date is typed as YYYY-MM-DD in any browser language; a browser-style date is refused in words.
+  assert.equal(await page.inputValue('#daily-date'), today);
+  await page.fill('#daily-date', '12/05/2026');
+  await page.dispatchEvent('#daily-date', 'change');
+  await page.waitForFunction(() => /YYYY-MM-DD/.test(document.querySelector('.daily-controls')?.textContent ?? ''));
   assert.deepEqual(errors, []);
 });
 

@@ -33,7 +33,7 @@ test('replay: plays a stored track, reproduces from its URL and exports', async 
   await page.waitForFunction(() => document.querySelector('.view-replay')?.dataset.fixes === '40');
   assert.equal(await page.inputValue('#vehicle'), 'REP1');
   // The period is shown in China Standard Time whatever the browser's zone (Europe/Berlin here).
-  const cst = new Date(start - 5 * 60_000 + 8 * 3600_000).toISOString().slice(0, 16);
+  const cst = new Date(start - 5 * 60_000 + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' ');
   assert.equal(await page.inputValue('#from'), cst);
   const t0 = await page.inputValue('#slider');
 

@@ -124,7 +124,7 @@ test('tablet: nearest alerts with plates and severity words, detail in words, ac
   assert.match(row, /严重/, 'severity in words');
   assert.match(row, /非口岸越境/);
   assert.match(row, /蒙B00001 · 货车/, 'plate and kind');
-  assert.match(row, /\b\d+(\.\d)? km\b/, 'distance from the patrol, rounded');
+  assert.match(row, /\b\d+(\.\d)?\skm\b/, 'distance from the patrol, rounded');
   assert.ok(row.includes(cst(Date.parse(alert.time)).slice(0, 16)), `time in China time with the date: ${row}`);
   assert.match(list, /按距我的距离排序/);
   for (const f of ['#f-severity', '#f-type', '#f-status']) assert.ok(await page.isVisible(f), `${f} filter shown`);
