@@ -64,7 +64,7 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 	}
 	// Overstay before expiry: both happen at valid_to, and the deadline outlives the declaration.
 	if vs.kind == tracker.KindResidentCar && vs.entered && !vs.deadline.IsZero() && now.After(vs.deadline) && vs.overKey == "" &&
-		!vs.catchingUp(now, vs.deadline) {
+		!vs.catchingUp(now, vs.deadline, e.cfg.SignalLost) {
 		vs.overKey = fmt.Sprintf("overstay:%s:%d", vs.id, vs.deadline.Unix())
 		e.m.alerts.WithLabelValues(tracker.AlertOverstay).Inc()
 		a := vs.alert(tracker.AlertOverstay, tracker.SeverityWarning, vs.overKey, vs.deadline, vs.last.Lat, vs.last.Lon)
@@ -104,9 +104,15 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 // judge the car by the day's deadline.
 const catchUp = 2 * time.Minute
 
-// catchingUp reports whether the vehicle's fixes still come but are from before deadline.
-func (vs *vstate) catchingUp(now, deadline time.Time) bool {
-	return vs.hasLast && vs.last.Time.Before(deadline) && now.Sub(vs.lastRecv) <= catchUp
+// catchingUp reports whether the vehicle's fixes still come but are from before deadline: they
+// came within catchUp, or the terminal is sending its past (its newest fix was already old when
+// it came) and has not been silent for longer than silence, the signal loss (a stalled upload
+// of a day's buffer is judged by its data, not by the server clock it lags).
+func (vs *vstate) catchingUp(now, deadline time.Time, silence time.Duration) bool {
+	if !vs.hasLast || !vs.last.Time.Before(deadline) {
+		return false
+	}
+	return now.Sub(vs.lastRecv) <= catchUp || vs.lastRecv.Sub(vs.last.Time) > catchUp && now.Sub(vs.lastRecv) <= silence
 }
 
 // stopRec is a stop outside the zones where stopping is allowed.
