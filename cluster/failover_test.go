@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,8 @@ type trackerNode struct {
 	tr     *Tracker
 	cancel context.CancelFunc
 	done   chan struct{}
+	// slowEmit is how long the next judged commit waits first: a slow store (0: none).
+	slowEmit atomic.Int64
 }
 
 func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...func(*Config, *TrackerConfig)) *trackerNode {
@@ -71,7 +74,7 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...fu
 	n.replay = NewReplay(rl, log)
 	n.rules = rl
 	tcfg.Pipeline, tcfg.Replay, tcfg.State, tcfg.Store = n.pipe, n.replay, RulesState{Rules: rl, Pipeline: n.pipe}, st
-	tcfg.Judge = testJudge{rl, n.pipe}
+	tcfg.Judge = testJudge{rl, n.pipe, n}
 	n.tr = NewTracker(conn, tcfg)
 	runCtx, cancel := context.WithCancel(ctx)
 	n.cancel = cancel
@@ -401,9 +404,11 @@ func TestTakeOverReplayOnSlowServer(t *testing.T) {
 type testJudge struct {
 	*rules.Engine
 	pipe *tracker.Pipeline
+	node *trackerNode
 }
 
 func (j testJudge) Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error {
+	time.Sleep(time.Duration(j.node.slowEmit.Swap(0)))
 	var out tracker.Outcome
 	for _, ev := range events {
 		o := j.Event(ctx, ev)

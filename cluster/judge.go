@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -61,7 +62,7 @@ func (t *Tracker) serveJudge(ctx context.Context, p int) (*nats.Subscription, er
 		case req.Gate != nil:
 			rep.Event, rep.Alerts = t.cfg.Judge.GateRead(ctx, *req.Gate)
 		default:
-			if err := t.cfg.Judge.Emit(ctx, req.Events, req.Alerts); err != nil {
+			if err := t.emit(ctx, req.Events, req.Alerts); err != nil {
 				rep.Error = err.Error()
 			}
 		}
@@ -70,6 +71,60 @@ func (t *Tracker) serveJudge(ctx context.Context, p int) (*nats.Subscription, er
 			t.c.log.Warn("answering a judgement request", "partition", p, "err", err)
 		}
 	})
+}
+
+// emit judges and commits the events not stored yet, and the alerts sent with them. A terminal
+// or a gate system sends a report again when its acknowledgement did not come in time, and it
+// may not have come because this owner was still storing the report when the sender's request
+// timed out, or because the owner that stored it died before answering: judged again, the report
+// would be stored twice. An event already stored is skipped, and so are the request's alerts
+// then: a commit stores events and alerts together, so they went in with it.
+func (t *Tracker) emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error {
+	fresh := make([]tracker.Event, 0, len(events))
+	for i := range events {
+		stored, err := t.stored(ctx, &events[i])
+		if err != nil {
+			return err
+		}
+		if !stored {
+			fresh = append(fresh, events[i])
+		}
+	}
+	if len(fresh) < len(events) {
+		alerts = nil
+	}
+	if len(fresh) == 0 && len(alerts) == 0 {
+		return nil
+	}
+	return t.cfg.Judge.Emit(ctx, fresh, alerts)
+}
+
+// reportAttrs are the attributes that tell one report from another of the same vehicle, kind and
+// time: the terminal or gate that sent it and what it read. Attributes the owner adds are not
+// among them.
+var reportAttrs = []string{"device_id", "plate", "card_id", "direction", "inserted", "alarm_code"}
+
+// stored reports whether the store holds ev: an event of its vehicle, kind, zone and time (to the
+// microsecond the store keeps) with the same reportAttrs.
+func (t *Tracker) stored(ctx context.Context, ev *tracker.Event) (bool, error) {
+	got, err := t.cfg.Store.Events(ctx, tracker.EventQuery{VehicleID: ev.VehicleID, Type: ev.Type,
+		From: ev.Time.Add(-time.Millisecond), To: ev.Time.Add(time.Millisecond)})
+	if err != nil {
+		return false, fmt.Errorf("cluster: looking for the report in the store: %w", err)
+	}
+	return slices.ContainsFunc(got, func(s tracker.Event) bool { return sameReport(&s, ev) }), nil
+}
+
+func sameReport(a, b *tracker.Event) bool {
+	if a.Type != b.Type || a.VehicleID != b.VehicleID || a.ZoneID != b.ZoneID || a.Time.Sub(b.Time).Abs() >= time.Microsecond {
+		return false
+	}
+	for _, k := range reportAttrs {
+		if fmt.Sprint(a.Attrs[k]) != fmt.Sprint(b.Attrs[k]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Router sends gate reads, terminal events and alerts to the owner of their vehicle's partition,

@@ -100,3 +100,89 @@ func TestJudgedByOwner(t *testing.T) {
 		t.Errorf("%d driver_identity events stored after the refusals, want 2", n)
 	}
 }
+
+// TestJudgedOnceWhenResent: the owner is still storing a driver's card when the sender's request
+// times out; the terminal, not acknowledged, sends the card again until it is: the card is
+// stored once and its mismatch raised once. The same for a gate read its gate system resends.
+// A new card of the same device is still stored.
+func TestJudgedOnceWhenResent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node NATS cluster")
+	}
+	nats, st, _ := startCluster(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := st.CreateVehicle(ctx, tracker.Vehicle{ID: "veh-rs", Plate: "蒙A·54321", Kind: tracker.KindTruck}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateDeclaration(ctx, tracker.Declaration{ID: "dec-rs", VehicleID: "veh-rs", Direction: tracker.Inbound,
+		DriverCard: "DRV-OK", ValidFrom: t0.Add(-time.Hour), ValidTo: t0.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	owner := startTracker(t, nats.URLs(), "A", st)
+	g, err := Dial(ctx, Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleAPI, RoleGateway}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	waitOwned(t, g, "A")
+	router := NewRouter(g, owner.rules.GateVehicle)
+	router.Timeout = time.Second
+	count := func(q string) int {
+		var n int
+		if err := st.Pool().QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// resendSlowly sends events and alerts as a terminal does, with the owner's next commit
+	// slower than the request's timeout: the first attempt must fail, the resends go on until
+	// one is answered.
+	resendSlowly := func(events []tracker.Event, alerts []tracker.Alert) {
+		t.Helper()
+		owner.slowEmit.Store(int64(2 * router.Timeout))
+		err := router.Emit(ctx, events, alerts)
+		if !errors.Is(err, ErrNoOwner) {
+			t.Fatalf("first request to a slow owner: %v, want ErrNoOwner", err)
+		}
+		for resends := 1; err != nil; resends++ {
+			if resends > 20 {
+				t.Fatalf("still not answered after %d resends: %v", resends, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+			err = router.Emit(ctx, events, alerts)
+		}
+	}
+	// The owner answers (its judgement subscription follows its lease) before the slow part.
+	read := tracker.GateRead{GateZoneID: testZone.ID, Plate: "蒙A54321", Direction: "in", Time: t0.Add(2 * time.Minute)}
+	ev, alerts, err := router.JudgeGate(ctx, read)
+	for deadline := time.Now().Add(30 * time.Second); err != nil; ev, alerts, err = router.JudgeGate(ctx, read) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the owner does not answer: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	card := func(at time.Time) tracker.Event {
+		return tracker.Event{Type: tracker.EventDriverIdentity, Time: at, VehicleID: "veh-rs", Lat: 43.5, Lon: 111.8,
+			Attrs: map[string]any{"inserted": true, "card_id": "DRV-X", "device_id": "dev-rs"}}
+	}
+	resendSlowly([]tracker.Event{card(t0.Add(time.Minute))}, nil)
+	if n := count(`SELECT count(*) FROM events WHERE vehicle_id = 'veh-rs' AND type = 'driver_identity'`); n != 1 {
+		t.Errorf("%d driver_identity events stored after the resends, want 1", n)
+	}
+	if n := count(`SELECT count(*) FROM alerts WHERE vehicle_id = 'veh-rs' AND type = 'driver_mismatch'`); n != 1 {
+		t.Errorf("%d driver_mismatch alerts, want 1", n)
+	}
+
+	resendSlowly([]tracker.Event{ev}, alerts)
+	if n := count(`SELECT count(*) FROM events WHERE vehicle_id = 'veh-rs' AND type = 'gate_read'`); n != 1 {
+		t.Errorf("%d gate_read events stored after the resends, want 1", n)
+	}
+
+	if err := router.Emit(ctx, []tracker.Event{card(t0.Add(3 * time.Minute))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(`SELECT count(*) FROM events WHERE vehicle_id = 'veh-rs' AND type = 'driver_identity'`); n != 2 {
+		t.Errorf("%d driver_identity events stored after a new card, want 2", n)
+	}
+}

@@ -116,8 +116,8 @@ func (h *Hub) Run(ctx context.Context) {
 }
 
 // Notify queues a targeting notice (targeting.Notifier): every user of the district hears it,
-// a port's users when it is their port's, and the user it names wherever they are. It drops
-// (and counts) rather than wait.
+// a port's users when it is their port's, and the user it names, or who was sent to the order
+// it ends, wherever they are (client.noticed). It drops (and counts) rather than wait.
 func (h *Hub) Notify(n targeting.Notice) {
 	select {
 	case h.in <- published{notices: []targeting.Notice{n}}:
@@ -186,17 +186,42 @@ func (h *Hub) deliver(p published) {
 			continue
 		}
 		for _, c := range clients {
-			mine := n.User != "" && n.User == c.session.Username
-			if mine && n.Kind == targeting.NoticeAssigned && n.Order != nil && c.area != nil {
-				// A patrol sent outside its area hears of that alert and follows that vehicle from now
-				// on; only this goroutine reads and writes a client's area once it is registered.
-				c.area.sentTo(n.Order, false)
-			}
-			if c.area == nil || (n.PortID != "" && c.area.zones[n.PortID]) || mine {
+			if c.noticed(n) {
 				c.queueAlert(msg)
 			}
 		}
 	}
+}
+
+// noticed applies n to what the client's user sees and reports whether they hear of it: every
+// user of the district does, a port's users when it is their port's, and a user it names or who
+// was sent to its order wherever they are. A patrol sent outside its area sees that alert and
+// follows that vehicle from the assignment on, and no longer once the order ends: reported, the
+// alert stays readable; cancelled or expired, nothing of it stays, and a position of its vehicle
+// still queued is not sent.
+func (c *client) noticed(n *targeting.Notice) bool {
+	mine := n.User != "" && n.User == c.session.Username
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.area == nil {
+		return true
+	}
+	switch {
+	case n.Order == nil:
+	case mine && n.Kind == targeting.NoticeAssigned:
+		c.area.sentTo(n.Order, false)
+		c.areaGen++
+	case n.Kind == targeting.NoticeClosed || n.Kind == targeting.NoticeCancelled:
+		if c.area.ended(n.Order) {
+			c.areaGen++
+			mine = true
+			if v := n.Order.VehicleID; c.area.vehicles[v] == 0 && c.positions[v] != nil {
+				delete(c.positions, v)
+				c.order = slices.DeleteFunc(c.order, func(id string) bool { return id == v })
+			}
+		}
+	}
+	return (n.PortID != "" && c.area.zones[n.PortID]) || mine
 }
 
 // encode marshals one message, or logs, counts and returns nil when it cannot: a fix or alert
@@ -228,14 +253,16 @@ var severityRank = map[string]int{tracker.SeverityInfo: 0, tracker.SeverityWarni
 
 type client struct {
 	conn *websocket.Conn
-	// session is the one the socket was opened with; area what its user may see (nil: all),
-	// whatever the subscription asks.
+	// session is the one the socket was opened with.
 	session tracker.Session
-	area    *unitArea
 	// ended is closed (once, by Hub.endSessions) when this server ends the session.
 	ended   chan struct{}
 	endOnce sync.Once
 	mu      sync.Mutex
+	// area is what the user may see (nil: all), whatever the subscription asks; areaGen counts
+	// its changes by notices, so that a re-read begun before one does not undo it.
+	area    *unitArea
+	areaGen int
 	sub     subscription
 	// positions keeps only the newest message per vehicle until the next flush.
 	positions map[string][]byte
@@ -252,11 +279,11 @@ func (c *client) inBox(lat, lon float64) bool {
 }
 
 func (c *client) wantsFix(f *tracker.Fix) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if !c.area.seesFix(f) {
 		return false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.sub.vehicles != nil && !c.sub.vehicles[f.VehicleID] {
 		return false
 	}
@@ -264,11 +291,11 @@ func (c *client) wantsFix(f *tracker.Fix) bool {
 }
 
 func (c *client) wantsAlert(a *tracker.Alert) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if !c.area.seesAlert(a) {
 		return false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if severityRank[a.Severity] < c.sub.minRank {
 		return false
 	}
@@ -412,11 +439,38 @@ func (s *Server) watchSession(c *client, done <-chan struct{}) {
 		case <-expiry.C:
 			ended = true
 		case <-recheck.C:
-			ended = s.sessionGone(c.session.TokenHash)
+			if ended = s.sessionGone(c.session.TokenHash); !ended {
+				s.rescope(c)
+			}
 		}
 	}
 	c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeSessionEnded, "session_ended"), time.Now().Add(time.Second))
 	c.conn.Close() // the read loop ends and unregisters the client
+}
+
+// rescope re-reads the area of a patrol's socket as a request would: an assignment made or ended
+// on another server (whose notices reach only its own sockets) shows here within LiveRecheck. A
+// change by a notice meanwhile is newer than what was read: it stays, and the next re-read
+// decides. A store that cannot answer leaves the area as it is.
+func (s *Server) rescope(c *client) {
+	c.mu.Lock()
+	patrol, gen := c.area != nil && c.session.Role == access.RolePatrol, c.areaGen
+	c.mu.Unlock()
+	if !patrol {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a, err := s.areaOf(ctx, c.session)
+	if err != nil {
+		s.log.Warn("live: cannot re-read the user's area", "err", err)
+		return
+	}
+	c.mu.Lock()
+	if a != nil && c.areaGen == gen {
+		c.area = a
+	}
+	c.mu.Unlock()
 }
 
 // sessionGone re-reads a session. A store that cannot answer is no proof that the session

@@ -24,6 +24,7 @@ type liveMsg struct {
 	Alert    *tracker.Alert `json:"alert"`
 	Messages []liveMsg      `json:"messages"`
 	BBox     []float64      `json:"bbox"`
+	Kind     string         `json:"kind"` // a targeting notice's
 }
 
 // liveClient starts a hub behind a real server and a WebSocket client subscribed with sub; next
@@ -84,6 +85,8 @@ func receiveUntil(next func() []liveMsg, mark string) map[string]bool {
 				seen[m.Fix.VehicleID] = true
 			case "alert":
 				seen["alert:"+m.Alert.VehicleID] = true
+			case "target":
+				seen["notice:"+m.Kind] = true
 			}
 		}
 	}

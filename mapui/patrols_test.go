@@ -10,6 +10,7 @@ import (
 	"github.com/borderwatch/borderwatch/mapui"
 	"github.com/borderwatch/borderwatch/mapui/access"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/targeting"
 )
 
 // patrolAPI is targetAPI with each patrol's tablet registered (OsmAnd, bound to a patrol
@@ -313,5 +314,68 @@ func TestTakeOver(t *testing.T) {
 	a.req("POST", "/api/v1/targets", a.tokens["command-ceke"], map[string]any{"vehicle_id": "CEK", "reason": "intelligence", "action": "intercept_now"}, 201, &co)
 	if n := waitNotice(t, cekeLive, "fired"); n.Order.ID != co.ID {
 		t.Errorf("Ceke heard first of order %s, want its own %s", n.Order.ID, co.ID)
+	}
+}
+
+// TestEndedAssignmentEndsLiveSight performs the attack on a socket kept open: a patrol of Erenhot
+// sent by the district to a Ceke alert keeps its socket after the order is cancelled. It hears of
+// the cancellation and gets no further position of that truck nor update of that alert, as over
+// REST. Sent again and the order cancelled on another server (whose notices do not reach this
+// socket), the socket loses the truck and the alert at its next re-read of the session. Sent a
+// third time and its inspection reported, the alert stays and the truck is no longer followed.
+func TestEndedAssignmentEndsLiveSight(t *testing.T) {
+	a, _, cekAlert := patrolAPI(t)
+	now := time.Now().UTC()
+	ws := a.watchLive(a.tokens["patrol-erenhot"], map[string]any{"type": "subscribe", "all_alerts": true})
+	fix := func(id string, lat, lon float64) tracker.Fix {
+		return tracker.Fix{VehicleID: id, DeviceID: id, Time: now, ReceivedAt: now, Lat: lat, Lon: lon, Valid: true}
+	}
+	update := tracker.Alert{ID: cekAlert, Type: tracker.AlertDetour, Severity: tracker.SeverityCritical, VehicleID: "CEK", Time: now, Lat: cekeLat, Lon: cekeLon}
+	// seen publishes a position of the Ceke truck and an update of its alert, then a mark in
+	// Erenhot, and returns what the socket got up to the mark.
+	seen := func() map[string]bool {
+		a.hub.Publish([]tracker.Fix{fix("CEK", cekeLat, cekeLon)}, nil, []tracker.Alert{update})
+		a.hub.Publish([]tracker.Fix{fix("MARK", erenLat, erenLon)}, nil, nil)
+		ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		return receiveUntil(func() []liveMsg { return readLive(t, ws) }, "MARK")
+	}
+	send := func() tracker.TargetOrder {
+		t.Helper()
+		var o tracker.TargetOrder
+		a.req("POST", "/api/v1/targets", a.tokens[access.RoleCommand], map[string]any{"alert_id": cekAlert, "reason": "alert", "action": "inspect_next_crossing", "port_id": "port-ceke"}, 201, &o)
+		a.do("POST", "/api/v1/assignments", access.RoleCommand, map[string]any{"order_id": o.ID, "user": "patrol-erenhot"}, 201)
+		if s := seen(); !s["notice:assigned"] || !s["CEK"] || !s["alert:CEK"] {
+			t.Fatalf("sent to the Ceke truck, the socket got %v", s)
+		}
+		return o
+	}
+
+	o := send()
+	a.do("DELETE", "/api/v1/targets/"+o.ID, access.RoleCommand, map[string]any{"reason": "wrong truck"}, 200)
+	if s := seen(); s["CEK"] || s["alert:CEK"] || !s["notice:cancelled"] {
+		t.Errorf("after the cancellation the socket got %v, want the cancellation only", s)
+	}
+	a.do("GET", fmt.Sprintf("/api/v1/alerts/%d", cekAlert), "patrol-erenhot", nil, 404)
+
+	o = send()
+	other := targeting.New(targeting.Config{Store: a.store})
+	if _, err := other.Cancel(t.Context(), targeting.Actor{Username: "command1", Unit: tracker.UnitDistrict}, o.ID, "wrong truck"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		s := seen()
+		if !s["CEK"] && !s["alert:CEK"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after a cancellation on another server the socket still gets %v", s)
+		}
+		time.Sleep(time.Second)
+	}
+
+	o = send()
+	a.do("POST", "/api/v1/targets/"+o.ID+"/result", "patrol-erenhot", map[string]any{"found": false}, 200)
+	if s := seen(); s["CEK"] || !s["alert:CEK"] || !s["notice:closed"] {
+		t.Errorf("after the report the socket got %v, want the alert and the closing, not the truck", s)
 	}
 }

@@ -30,23 +30,67 @@ var unitScoped = map[string]bool{access.RoleCommand: true, access.RolePatrol: tr
 type unitArea struct {
 	zones  map[string]bool // the port's zones: an alert or event in one is in the area
 	shapes []areaShape
-	// alerts are those of the orders the user was sent to, wherever they are; vehicles the
-	// vehicles of those not yet reported, to find them. Nothing else of their place is shown.
-	alerts   map[int64]bool
-	vehicles map[string]bool
+	// sent are the orders the user was sent to, by id. They show their alerts, wherever they
+	// are, and the vehicles of those not yet reported, to find them (counted over sent: two
+	// orders may name one alert or vehicle). Nothing else of their place is shown.
+	sent     map[string]sentOrder
+	alerts   map[int64]int
+	vehicles map[string]int
+}
+
+// sentOrder is what an order the user was sent to shows: its alert, and its vehicle until
+// its inspection is reported ("").
+type sentOrder struct {
+	alert   int64
+	vehicle string
 }
 
 // sentTo adds an order the user was sent to; done: its inspection is reported (the alert stays
 // readable, the vehicle is no longer followed).
 func (a *unitArea) sentTo(o *tracker.TargetOrder, done bool) {
-	if a.alerts == nil {
-		a.alerts, a.vehicles = map[int64]bool{}, map[string]bool{}
+	so := sentOrder{alert: o.AlertID}
+	if !done && o.Status != tracker.TargetClosed {
+		so.vehicle = o.VehicleID
 	}
-	if o.AlertID != 0 {
-		a.alerts[o.AlertID] = true
+	a.set(o.ID, so, true)
+}
+
+// ended takes back what order o showed once it ended (tracker.TargetClosed: reported, its alert
+// stays readable; cancelled or expired: nothing of it stays), as a new read of the user's
+// assignments would. It reports whether the user was sent to o.
+func (a *unitArea) ended(o *tracker.TargetOrder) bool {
+	so, ok := a.sent[o.ID]
+	if ok {
+		so.vehicle = ""
+		a.set(o.ID, so, o.Status == tracker.TargetClosed)
 	}
-	if o.VehicleID != "" && !done && o.Status != tracker.TargetClosed {
-		a.vehicles[o.VehicleID] = true
+	return ok
+}
+
+// set replaces what order id shows with so, or with nothing unless keep.
+func (a *unitArea) set(id string, so sentOrder, keep bool) {
+	if a.sent == nil {
+		a.sent, a.alerts, a.vehicles = map[string]sentOrder{}, map[int64]int{}, map[string]int{}
+	}
+	count := func(so sentOrder, d int) {
+		if so.alert != 0 {
+			if a.alerts[so.alert] += d; a.alerts[so.alert] == 0 {
+				delete(a.alerts, so.alert)
+			}
+		}
+		if so.vehicle != "" {
+			if a.vehicles[so.vehicle] += d; a.vehicles[so.vehicle] == 0 {
+				delete(a.vehicles, so.vehicle)
+			}
+		}
+	}
+	if old, ok := a.sent[id]; ok {
+		count(old, -1)
+		delete(a.sent, id)
+	}
+	if keep {
+		a.sent[id] = so
+		count(so, 1)
 	}
 }
 
@@ -102,13 +146,13 @@ func (a *unitArea) contains(lat, lon float64) bool {
 
 // seesFix reports whether the area shows f.
 func (a *unitArea) seesFix(f *tracker.Fix) bool {
-	return a == nil || a.vehicles[f.VehicleID] || a.contains(f.Lat, f.Lon)
+	return a == nil || a.vehicles[f.VehicleID] > 0 || a.contains(f.Lat, f.Lon)
 }
 
 // seesAlert reports whether the area shows al: where it happened, the zone it names, or an
 // alert the user was sent to.
 func (a *unitArea) seesAlert(al *tracker.Alert) bool {
-	return a == nil || a.alerts[al.ID] || (al.ZoneID != nil && a.zones[*al.ZoneID]) || a.contains(al.Lat, al.Lon)
+	return a == nil || a.alerts[al.ID] > 0 || (al.ZoneID != nil && a.zones[*al.ZoneID]) || a.contains(al.Lat, al.Lon)
 }
 
 // seesEvent reports whether the area shows ev, as seesAlert.

@@ -46,7 +46,8 @@ func TestUnitArea(t *testing.T) {
 }
 
 // TestUnitAreaSentTo: an Erenhot area sent to a Ceke order sees that order's alert and vehicle,
-// not another alert or vehicle at Ceke; once reported, the alert still and the vehicle no more.
+// not another alert or vehicle at Ceke; once reported, the alert still and the vehicle no more;
+// once called off, neither, unless another order it was sent to shows them.
 func TestUnitAreaSentTo(t *testing.T) {
 	const lat, lon = 42.56, 101.30 // in port-ceke
 	sees := func(a *unitArea) (alert, other, vehicle, otherVehicle bool) {
@@ -65,5 +66,27 @@ func TestUnitAreaSentTo(t *testing.T) {
 	b.sentTo(&tracker.TargetOrder{AlertID: 7, VehicleID: "CEK", Status: tracker.TargetClosed}, true)
 	if al, _, v, _ := sees(b); !al || v {
 		t.Errorf("reported: alert %v (want true), vehicle %v (want false)", al, v)
+	}
+	// Two orders on one alert: one called off, the other still shows it; both, nothing.
+	c := newUnitArea(district.Zones(), "port-erenhot", defaultUnitBufferM)
+	o1 := tracker.TargetOrder{ID: "T1", AlertID: 7, VehicleID: "CEK", Status: tracker.TargetFired}
+	o2 := o1
+	o2.ID = "T2"
+	c.sentTo(&o1, false)
+	c.sentTo(&o2, false)
+	o1.Status = tracker.TargetCancelled
+	if !c.ended(&o1) {
+		t.Error("an order sent to did not end")
+	}
+	if al, _, v, _ := sees(c); !al || !v {
+		t.Errorf("one of two orders cancelled: alert %v, vehicle %v (want both)", al, v)
+	}
+	o2.Status = tracker.TargetExpired
+	c.ended(&o2)
+	if al, _, v, _ := sees(c); al || v {
+		t.Errorf("both orders ended: alert %v, vehicle %v (want neither)", al, v)
+	}
+	if c.ended(&tracker.TargetOrder{ID: "T9", Status: tracker.TargetCancelled}) {
+		t.Error("an order never sent to ended")
 	}
 }

@@ -170,6 +170,7 @@ func (s *Service) Cancel(ctx context.Context, by Actor, id, reason string) (trac
 	if o, err = s.close(ctx, o, tracker.TargetCancelled, by.Username); err != nil {
 		return o, err
 	}
+	s.notify(Notice{Kind: NoticeCancelled, Order: &o, PortID: o.PortID})
 	return o, s.audit(ctx, by.Username, "target.cancel", "target:"+o.ID, map[string]any{"reason": reason})
 }
 
@@ -389,9 +390,13 @@ func (s *Service) Check(ctx context.Context) error {
 	s.mu.RUnlock()
 	var errs []error
 	for _, o := range due {
-		if _, err := s.close(ctx, o, tracker.TargetExpired, "system"); err != nil && !errors.Is(err, tracker.ErrStale) {
+		closed, err := s.close(ctx, o, tracker.TargetExpired, "system")
+		if err != nil && !errors.Is(err, tracker.ErrStale) {
 			errs = append(errs, err)
 			continue
+		}
+		if err == nil {
+			s.notify(Notice{Kind: NoticeCancelled, Order: &closed, PortID: closed.PortID})
 		}
 		errs = append(errs, s.audit(ctx, "system", "target.expire", "target:"+o.ID, map[string]any{"valid_until": o.ValidUntil}))
 	}

@@ -72,6 +72,7 @@ const (
 	NoticeAssigned  = "assigned"
 	NoticeEscalated = "escalated"
 	NoticeClosed    = "closed"
+	NoticeCancelled = "cancelled"  // an order cancelled or expired: its assignments are called off
 	NoticeTakenOver = "taken_over" // the district took over a port's order
 )
 

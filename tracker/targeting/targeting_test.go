@@ -332,3 +332,67 @@ func TestNewRand(t *testing.T) {
 		t.Errorf("%d of %d draws under %v, want about %d", under, n, share, int(n*share))
 	}
 }
+
+// heard records the notices told.
+type heard struct {
+	mu  sync.Mutex
+	got []targeting.Notice
+}
+
+func (h *heard) Notify(n targeting.Notice) {
+	h.mu.Lock()
+	h.got = append(h.got, n)
+	h.mu.Unlock()
+}
+
+// cancelled returns the orders told as cancelled, "id status port" each.
+func (h *heard) cancelled() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, n := range h.got {
+		if n.Kind == targeting.NoticeCancelled {
+			out = append(out, n.Order.ID+" "+n.Order.Status+" "+n.PortID)
+		}
+	}
+	return out
+}
+
+// TestEndNotices: an order cancelled and one expired are told (kind cancelled, to the order's
+// port), so that the live hub takes them from the patrols sent to them at once; an order already
+// ended is not told again.
+func TestEndNotices(t *testing.T) {
+	f := newFixture(t, 0, 0)
+	ctx := t.Context()
+	var h heard
+	svc := targeting.New(targeting.Config{Store: f.store, Now: f.data.now, Wall: f.wall.now, Notify: &h})
+	svc.SetZones(district.Zones())
+	if err := svc.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	issue := func(vehicle, port string) tracker.TargetOrder {
+		o, err := svc.Issue(ctx, district_, targeting.Request{VehicleID: vehicle, Reason: tracker.TargetReasonRisk, Action: tracker.TargetInspectNextCrossing,
+			PortID: port, ValidUntil: f.data.now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	cancelled, expiring := issue("ERN", "port-erenhot"), issue("CEK", "port-ceke")
+	if _, err := svc.Cancel(ctx, district_, cancelled.ID, "wrong truck"); err != nil {
+		t.Fatal(err)
+	}
+	f.data.add(2 * time.Hour)
+	for range 2 {
+		if err := svc.Check(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.Cancel(ctx, district_, cancelled.ID, "again"); err == nil {
+		t.Error("a cancelled order cancelled again")
+	}
+	want := []string{cancelled.ID + " cancelled port-erenhot", expiring.ID + " expired port-ceke"}
+	if got := h.cancelled(); !slices.Equal(got, want) {
+		t.Errorf("told cancelled: %v, want %v", got, want)
+	}
+}

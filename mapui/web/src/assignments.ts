@@ -147,7 +147,7 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
   }
 
   const off = onNotice((n) => {
-    if (n.kind === 'assigned' || n.kind === 'closed' || n.kind === 'escalated') void refresh().catch(() => {});
+    if (['assigned', 'closed', 'escalated', 'cancelled'].includes(n.kind)) void refresh().catch(() => {});
   });
   refresh().catch((x) => console.warn('assignments', x));
   return () => {

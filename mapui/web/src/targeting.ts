@@ -67,7 +67,7 @@ export interface HitRow {
 
 export interface Notice {
   type: 'target';
-  kind: 'fired' | 'assigned' | 'escalated' | 'closed' | string;
+  kind: 'fired' | 'assigned' | 'escalated' | 'closed' | 'cancelled' | string;
   order?: TargetOrder;
   assignment?: Assignment;
 }
