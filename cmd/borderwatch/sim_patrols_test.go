@@ -9,7 +9,8 @@ import (
 	"github.com/borderwatch/borderwatch/sim"
 )
 
-// The simulated district's patrol cars (the demo's, as sim/testdata/score.json has them) show
+// The simulated district's patrol cars (the demo's, in sim/testdata/patrols.json: the score
+// scenario with a patrol car at three of its ports) show
 // on the wall: GET /patrols lists each car's crew in its port's unit with the car's plate and
 // the position its OsmAnd tablet reported up to the end of the run; the crews log in with the
 // passwords the demo writes down; the targeting loop sends the nearest crew, who reports; and
@@ -19,7 +20,7 @@ func TestSimulatedPatrols(t *testing.T) {
 		t.Skip("40 s of simulation")
 	}
 	const speedup = 600.0
-	a, s := runSim(t, speedup, 40*time.Second, func(c *config) { c.RandomTargetShare = 0.2 }, &sim.Inspection{Every: time.Hour})
+	a, s := runScenario(t, "../../sim/testdata/patrols.json", "", speedup, 40*time.Second, func(c *config) { c.RandomTargetShare = 0.2 }, &sim.Inspection{Every: time.Hour})
 	ended := time.Now()
 	a.mustCall("POST", "/api/v1/users", map[string]string{"username": "duty", "password": testPassword, "role": "command", "unit": "district"}, nil, 201)
 	duty := a.login("duty", testPassword)
@@ -42,7 +43,7 @@ func TestSimulatedPatrols(t *testing.T) {
 	maxAge := 30*time.Second + time.Duration(float64(time.Since(ended)+time.Second)*speedup)
 	accounts := s.PatrolAccounts()
 	if len(accounts) != 3 {
-		t.Fatalf("%d patrol accounts, want the score scenario's 3 patrol cars: %+v", len(accounts), accounts)
+		t.Fatalf("%d patrol accounts, want the scenario's 3 patrol cars: %+v", len(accounts), accounts)
 	}
 	cars := map[string]bool{}
 	for _, acc := range accounts {
