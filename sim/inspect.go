@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/paulmach/orb"
 )
 
 // Inspection plays customs' targeting loop on the server: a command user of the district
@@ -55,33 +57,90 @@ type inspector struct {
 	Inspection
 	w                *world
 	command, patrol  *apiClient
+	crews            map[string]crew // patrol user → the patrol car they crew
 	rng              *rand.Rand
 	targeted         map[string]time.Time // vehicle → when targeted last (simulated)
 	issued, reported int
 }
 
-// simUsers are the accounts the simulator acts as: a district command user and a patrol. Their
-// passwords derive from the admin's, so a rerun against the same server logs in again.
-func (w *world) simUsers(ctx context.Context, admin *apiClient) (command, patrol *apiClient, err error) {
-	for _, u := range []struct {
-		name, role string
-		client     **apiClient
-	}{{"sim-command", "command", &command}, {"sim-patrol", "patrol", &patrol}} {
-		sum := sha256.Sum256([]byte(admin.pass + "\x00" + u.name))
-		pw := "Sim-" + hex.EncodeToString(sum[:8]) + "-Pw1"
-		err := admin.do(ctx, http.MethodPost, "/users", map[string]string{"username": u.name, "password": pw, "role": u.role, "unit": "district"}, nil)
-		var se *statusError
-		if errors.As(err, &se) && se.status == http.StatusConflict {
-			err = admin.do(ctx, http.MethodPut, "/users/"+u.name, map[string]string{"password": pw}, nil)
+// crew is a patrol user of the simulator's with the patrol car whose tablet is linked to them.
+type crew struct {
+	api *apiClient
+	car *vehicle
+}
+
+// simPassword is the password of the simulator's user name: derived from the admin's, so that
+// a rerun against the same server logs in again.
+func simPassword(adminPass, name string) string {
+	sum := sha256.Sum256([]byte(adminPass + "\x00" + name))
+	return "Sim-" + hex.EncodeToString(sum[:8]) + "-Pw1"
+}
+
+// ensureUser creates the simulator's user name, or puts its password (and device) back on a
+// rerun against the same server, and returns the password. device, when set, is the tablet the
+// user reports from.
+func (w *world) ensureUser(ctx context.Context, name, role, unit, device string) (string, error) {
+	pw := simPassword(w.api.pass, name)
+	req := map[string]string{"username": name, "password": pw, "role": role, "unit": unit}
+	put := map[string]string{"password": pw}
+	if device != "" {
+		req["device_id"], put["device_id"] = device, device
+	}
+	err := w.api.do(ctx, http.MethodPost, "/users", req, nil)
+	var se *statusError
+	if errors.As(err, &se) && se.status == http.StatusConflict {
+		err = w.api.do(ctx, http.MethodPut, "/users/"+name, put, nil)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sim: user %s: %w", name, err)
+	}
+	return pw, nil
+}
+
+// ensureCrews creates a patrol user in the port's unit for each patrol car, linked to its
+// tablet, so that the wall shows the patrols where their cars are.
+func (w *world) ensureCrews(ctx context.Context, cars []*vehicle) error {
+	for _, v := range cars {
+		if v.fleet.Trip != TripPatrol {
+			continue
 		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("sim: user %s: %w", u.name, err)
-		}
-		if *u.client, err = login(ctx, admin.base[:len(admin.base)-len("/api/v1")], u.name, pw); err != nil {
-			return nil, nil, err
+		if _, err := w.ensureUser(ctx, crewName(v.id), "patrol", v.port.ID, v.deviceID); err != nil {
+			return err
 		}
 	}
-	return command, patrol, nil
+	return nil
+}
+
+// simUsers are the accounts the simulator acts as: a district command user, a district patrol
+// (who goes where no patrol car is placed to) and the crews of the patrol cars, logged in.
+func (w *world) simUsers(ctx context.Context) (command, patrol *apiClient, crews map[string]crew, err error) {
+	base := w.api.base[:len(w.api.base)-len("/api/v1")]
+	as := func(name, role string) (*apiClient, error) {
+		pw, err := w.ensureUser(ctx, name, role, "district", "")
+		if err != nil {
+			return nil, err
+		}
+		return login(ctx, base, name, pw)
+	}
+	if command, err = as("sim-command", "command"); err != nil {
+		return nil, nil, nil, err
+	}
+	if patrol, err = as("sim-patrol", "patrol"); err != nil {
+		return nil, nil, nil, err
+	}
+	crews = map[string]crew{}
+	for _, v := range w.fleet {
+		if v.fleet.Trip != TripPatrol {
+			continue
+		}
+		// ensureCrews (Run) created them.
+		api, err := login(ctx, base, crewName(v.id), simPassword(w.api.pass, crewName(v.id)))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		crews[crewName(v.id)] = crew{api: api, car: v}
+	}
+	return command, patrol, crews, nil
 }
 
 func (in *inspector) run(ctx context.Context, c *Clock) {
@@ -175,10 +234,11 @@ func (in *inspector) inspect(ctx context.Context) error {
 		if in.rng.Float64() < p {
 			res["found"], res["category"] = true, "undeclared_goods"
 		}
-		if err := in.dispatch(ctx, o.ID); err != nil {
+		by, err := in.dispatch(ctx, o.ID)
+		if err != nil {
 			return err
 		}
-		if err := in.patrol.do(ctx, http.MethodPost, "/targets/"+o.ID+"/result", res, nil); err != nil {
+		if err := by.do(ctx, http.MethodPost, "/targets/"+o.ID+"/result", res, nil); err != nil {
 			var se *statusError
 			if errors.As(err, &se) && se.status == http.StatusConflict {
 				continue // reported meanwhile
@@ -190,27 +250,62 @@ func (in *inspector) inspect(ctx context.Context) error {
 	return nil
 }
 
-// dispatch sends the patrol to a fired order as command would, and the patrol accepts and
-// arrives, so that the assignments and their times have data. An order sent already (a
-// rerun against the same server) is left as it is.
-func (in *inspector) dispatch(ctx context.Context, orderID string) error {
+// dispatch sends the patrol nearest to the order's vehicle to a fired order as command would,
+// who accepts and arrives, so that the assignments and their times have data, and their car
+// drives there. It returns the patrol who reports. An order sent already (a rerun against the
+// same server) is left as it is, and sim-patrol reports.
+func (in *inspector) dispatch(ctx context.Context, orderID string) (*apiClient, error) {
+	name, c, at := in.nearest(ctx, orderID)
 	var a struct {
 		ID string `json:"id"`
 	}
-	err := in.command.do(ctx, http.MethodPost, "/assignments", map[string]string{"order_id": orderID, "user": "sim-patrol"}, &a)
+	err := in.command.do(ctx, http.MethodPost, "/assignments", map[string]string{"order_id": orderID, "user": name}, &a)
 	var se *statusError
 	if errors.As(err, &se) && se.status < http.StatusInternalServerError {
-		return nil
+		return in.patrol, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
+	}
+	by := in.patrol
+	if c != nil {
+		by = c.api
 	}
 	for _, step := range []string{"accept", "arrive"} {
-		if err := in.patrol.do(ctx, http.MethodPost, "/assignments/"+a.ID+"/"+step, nil, nil); err != nil {
-			return err
+		if err := by.do(ctx, http.MethodPost, "/assignments/"+a.ID+"/"+step, nil, nil); err != nil {
+			return nil, err
+		}
+		if step == "accept" && c != nil {
+			c.car.send(at)
 		}
 	}
-	return nil
+	return by, nil
+}
+
+// nearest is the patrol command sends to the order: the crew of the nearest patrol car with a
+// position (GET /patrols?order_id=), and where the order's vehicle is; sim-patrol when no car
+// has a position or the server cannot tell where the vehicle is.
+func (in *inspector) nearest(ctx context.Context, orderID string) (string, *crew, orb.Point) {
+	var ps struct {
+		Patrols []struct {
+			Username  string   `json:"username"`
+			DistanceM *float64 `json:"distance_m"`
+		} `json:"patrols"`
+		Near *struct {
+			Lon float64 `json:"lon"`
+			Lat float64 `json:"lat"`
+		} `json:"near"`
+	}
+	if err := in.command.do(ctx, http.MethodGet, "/patrols?"+url.Values{"order_id": {orderID}}.Encode(), nil, &ps); err != nil || ps.Near == nil {
+		in.w.log.Debug("sim: no patrol car placed to send", "order", orderID, "err", err)
+		return "sim-patrol", nil, orb.Point{}
+	}
+	for _, p := range ps.Patrols {
+		if c, ok := in.crews[p.Username]; ok && p.DistanceM != nil {
+			return p.Username, &c, orb.Point{ps.Near.Lon, ps.Near.Lat}
+		}
+	}
+	return "sim-patrol", nil, orb.Point{}
 }
 
 // HitRow is one source's orders over the run: issued, inspected, found.

@@ -29,6 +29,10 @@ const (
 	TripHaul     = "haul"     // feeder (Mongolian road) → crossing → route → yard, unload, and back
 	TripResident = "resident" // a port's town loop: Mongolian town → Chinese port town → back, same day
 	TripRover    = "rover"    // parked in the Mongolian desert near the border; crosses it only as an anomaly
+	// TripPatrol is a customs patrol car of a port with an OsmAnd tablet: parked in the port, it
+	// drives down the port's first route and back now and then, and to a vehicle when the
+	// inspection loop sends it (Inspection); its patrol user is linked to the tablet.
+	TripPatrol = "patrol"
 )
 
 // Scenario describes what a simulation runs: fleets and the anomalies injected into them.
@@ -67,10 +71,10 @@ type Fleet struct {
 	Count     int        `json:"count"`
 	Kind      string     `json:"kind"`     // vehicle kind: truck, resident_car, car, …
 	Terminal  string     `json:"terminal"` // jt808-2013, jt808-2019, gt06, osmand, jt701 (sealed hauls)
-	Trip      string     `json:"trip"`     // haul, resident, rover
+	Trip      string     `json:"trip"`     // haul, resident, rover, patrol
 	Feeder    string     `json:"feeder,omitempty"`
 	Route     string     `json:"route,omitempty"`
-	Port      string     `json:"port,omitempty"` // resident and rover trips: the port zone ID
+	Port      string     `json:"port,omitempty"` // resident, rover and patrol trips: the port zone ID
 	CruiseKmh [2]float64 `json:"cruise_kmh"`
 	Dwell     [2]Dur     `json:"dwell"` // time at each end of a trip
 	// DropoutsPerHour is how often a terminal loses signal for a minute or two and backfills
@@ -359,6 +363,8 @@ func (p *parser) validate(s *Scenario) error {
 			return bad("terminal %q: want jt808-2013, jt808-2019, gt06, osmand or jt701", f.Terminal)
 		case f.Terminal == TerminalJT701 && f.Trip != TripHaul:
 			return bad("terminal jt701 is the e-seal of a haul's cargo: trip %q", f.Trip)
+		case f.Trip == TripPatrol && f.Terminal != TerminalOsmAnd:
+			return bad("trip patrol is a patrol car reporting from its OsmAnd tablet: terminal %q, want osmand", f.Terminal)
 		case f.CruiseKmh[0] < 5 || f.CruiseKmh[1] < f.CruiseKmh[0] || f.CruiseKmh[1] > 130:
 			return bad("cruise_kmh %v: need 5 ≤ min ≤ max ≤ 130", f.CruiseKmh)
 		case f.Dwell[1] < f.Dwell[0] || f.Dwell[0] < 0:
@@ -382,12 +388,16 @@ func (p *parser) validate(s *Scenario) error {
 				return bad("feeder %q does not lead to %s, the port of route %q", f.Feeder, port.ID, f.Route)
 			}
 			f.Port = port.ID
-		case TripResident, TripRover:
-			if portByID(ports, f.Port) == nil {
+		case TripResident, TripRover, TripPatrol:
+			p := portByID(ports, f.Port)
+			if p == nil {
 				return bad("port %q is not a district port", f.Port)
 			}
+			if f.Trip == TripPatrol && len(p.Routes) == 0 {
+				return bad("port %q has no route to patrol", f.Port)
+			}
 		default:
-			return bad("trip %q: want haul, resident or rover", f.Trip)
+			return bad("trip %q: want haul, resident, rover or patrol", f.Trip)
 		}
 	}
 	for _, a := range s.Anomalies {

@@ -183,6 +183,9 @@ func (s *Sim) Run(ctx context.Context) error {
 				return err
 			}
 		}
+		if err := w.ensureCrews(ctx, vs); err != nil {
+			return err
+		}
 	}
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
@@ -216,11 +219,11 @@ func (s *Sim) Run(ctx context.Context) error {
 		}()
 	}
 	if in, c := s.cfg.Inspect, w.clock.(*Clock); in != nil && w.api != nil && c != nil {
-		cmdAPI, patrolAPI, err := w.simUsers(ctx, w.api)
+		cmdAPI, patrolAPI, crews, err := w.simUsers(ctx)
 		if err != nil {
 			return err
 		}
-		insp := &inspector{Inspection: in.withDefaults(), w: w, command: cmdAPI, patrol: patrolAPI,
+		insp := &inspector{Inspection: in.withDefaults(), w: w, command: cmdAPI, patrol: patrolAPI, crews: crews,
 			rng: rand.New(rand.NewPCG(w.seed, 18)), targeted: map[string]time.Time{}}
 		wg.Add(1)
 		go func() {
@@ -331,8 +334,10 @@ func (w *world) vehicles() []*vehicle {
 			src := newSource(w.seed, n)
 			rng := rand.New(src)
 			v := &vehicle{w: w, fleet: f, src: src, rng: rng, t: w.start, nextReport: w.start, noise: w.sc.GPSNoiseM,
-				id: fmt.Sprintf("%s-%03d", f.Name, i+1), plate: fmt.Sprintf("蒙%c%05d", 'A'+rune(fi%26), i+1),
-				card: fmt.Sprintf("IC%08d", n)}
+				id: vehicleID(f, i), plate: plateOf(fi, i), card: fmt.Sprintf("IC%08d", n)}
+			if f.Trip == TripPatrol {
+				v.sent = make(chan orb.Point, 1)
+			}
 			v.port = *portByID(w.ports, f.Port)
 			v.cruise = (f.CruiseKmh[0] + rng.Float64()*(f.CruiseKmh[1]-f.CruiseKmh[0])) / 3.6
 			// Reports fall on the first whole step at or after they are due: up to a second late.
@@ -357,6 +362,11 @@ func (w *world) vehicles() []*vehicle {
 	w.mu.Unlock()
 	return vs
 }
+
+// vehicleID and plateOf name the i-th vehicle of a fleet, the fi-th of the scenario.
+func vehicleID(f *Fleet, i int) string { return fmt.Sprintf("%s-%03d", f.Name, i+1) }
+
+func plateOf(fi, i int) string { return fmt.Sprintf("蒙%c%05d", 'A'+rune(fi%26), i+1) }
 
 // claim returns the first of kinds that is due at t and assigns it to v, or "".
 func (w *world) claim(v *vehicle, t time.Time, kinds ...string) string {

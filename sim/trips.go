@@ -20,6 +20,8 @@ func (v *vehicle) run(ctx context.Context) error {
 		return v.haul(ctx)
 	case TripResident:
 		return v.resident(ctx)
+	case TripPatrol:
+		return v.patrol(ctx)
 	default:
 		return v.rover(ctx)
 	}

@@ -74,10 +74,11 @@ type vehicle struct {
 	stopped    bool
 	decl       string // active declaration ID
 	seq        int
-	swapDriver bool      // another driver's card is in the reader until the yard
-	review     int       // the emergency_review injection of an emergency trip until the yard; -1: none
-	locked     bool      // the e-seal holds
-	home, into orb.Point // rovers: where they park, and where they go across the line
+	swapDriver bool           // another driver's card is in the reader until the yard
+	review     int            // the emergency_review injection of an emergency trip until the yard; -1: none
+	locked     bool           // the e-seal holds
+	home, into orb.Point      // rovers: where they park, and where they go across the line
+	sent       chan orb.Point // patrol cars: where the inspection loop sends them (patrol.go)
 
 	// Resuming (state.go): before resumeAt everything was sent by the run that saved the state;
 	// replay is that run's log of this trip, to take in order. cp and log, the trip's

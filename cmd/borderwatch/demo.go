@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/borderwatch/borderwatch/sim"
@@ -17,6 +18,9 @@ import (
 const (
 	demoTruthFile = "truth.json"     // the simulator's ground truth (sim --score reads it)
 	demoStateFile = "sim-state.json" // the simulator's clock and vehicles, to resume from
+	// demoPatrolFile lists the patrol users who crew the simulated patrol cars, with their
+	// passwords, for a person to take a tablet as one.
+	demoPatrolFile = "demo-patrol-passwords"
 )
 
 // chinaTime is the time the demo tells people (UTC+8 all year).
@@ -46,7 +50,7 @@ func (o *demoOptions) bind(fs *flag.FlagSet, stderr io.Writer) {
 	own.Uint64Var(&o.seed, "seed", 0, "random seed of a new simulation (0: from the time); a resumed one keeps its own")
 	own.BoolVar(&o.fresh, "fresh", false, "start a new simulation and an empty store: remove the embedded store, the ground truth, the simulator's state and the audit anchors from the data directory (the admin password and the audit key stay)")
 	own.DurationVar(&o.replay, "replay", demoDefaultReplay, "how far back a new simulation's clock starts; it runs at --speedup until it reaches the present")
-	own.BoolVar(&o.inspect, "inspect", true, "play the targeting loop (sim --inspect): every simulated hour the sim-command user targets the top of the risk ranking, sends the sim-patrol user to each order that fired, who accepts, arrives and reports what the ground truth has; the hit table and the assignments fill with data. --inspect=false: only people target")
+	own.BoolVar(&o.inspect, "inspect", true, "play the targeting loop (sim --inspect): every simulated hour the sim-command user targets the top of the risk ranking, sends the crew of the nearest patrol car (sim-patrol where none is placed) to each order that fired, who accepts, drives there, arrives and reports what the ground truth has; the hit table and the assignments fill with data. --inspect=false: only people target")
 	own.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: borderwatch demo [flags]
@@ -103,4 +107,15 @@ func freshDemo(cfg config) error {
 		}
 	}
 	return nil
+}
+
+// writePatrolAccounts keeps the simulated patrols' users and passwords in the data directory,
+// readable by the demo's owner only, as the admin's password is.
+func writePatrolAccounts(path string, as []sim.Account) error {
+	var b strings.Builder
+	b.WriteString("# username password port-unit plate: the crews of the simulated patrol cars\n")
+	for _, a := range as {
+		fmt.Fprintf(&b, "%s %s %s %s\n", a.Username, a.Password, a.Unit, a.Plate)
+	}
+	return writePrivateFile(path, b.String())
 }

@@ -186,6 +186,14 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 		if err != nil {
 			return err
 		}
+		if as := s.PatrolAccounts(); len(as) > 0 {
+			file := filepath.Join(cfg.DataDir, demoPatrolFile)
+			if err := writePatrolAccounts(file, as); err != nil {
+				a.log.Warn("could not keep the simulated patrols' passwords", "err", err)
+			} else {
+				fmt.Fprintf(stdout, "Patrol tablets: %d simulated patrols, log in as one with a user and password from %s\n", len(as), file)
+			}
+		}
 		if s.Resumed() {
 			fmt.Fprintf(stdout, "Resuming the simulation at %s (simulated time); start afresh with --fresh\n", saved.Now.In(chinaTime).Format("2006-01-02 15:04:05 MST"))
 		}

@@ -6,8 +6,10 @@
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONFeatureDiff, GeoJSONSource, StyleSpecification } from 'maplibre-gl';
 import { Protocol } from 'pmtiles';
+import polylabel from 'polylabel';
 import { getBasemap, getVehicle, getZones, type Alert, type Fix, type ZoneCollection } from './api';
 import { h } from './dom';
+import { bboxOf, inPolygon, type LonLat } from './geo';
 import { kindName, plate as shownPlate, time, vehicleKind } from './format';
 import { fmtDriverCard, fmtSeal, getLang, t } from './i18n';
 
@@ -219,10 +221,20 @@ export async function createMap(container: HTMLElement, theme: Theme, opts: Part
       {
         id: 'corridor-labels',
         type: 'symbol',
-        source: 'zones',
         minzoom: 8,
-        filter: ['all', ['==', ['geometry-type'], 'LineString'], ['==', ['get', 'kind'], 'corridor']],
-        layout: { 'text-field': name as any, 'text-font': [FONTSTACK], 'text-size': 14, 'symbol-placement': 'line', 'symbol-spacing': 400 },
+        // One label per corridor, upright beside the middle of its line: Chinese laid along a
+        // line that bends at district zoom came out as overlapping, turned glyphs, repeated.
+        source: 'zone-points',
+        filter: ['==', ['get', 'kind'], 'corridor'],
+        layout: {
+          'text-field': name as any,
+          'text-font': [FONTSTACK],
+          'text-size': ['interpolate', ['linear'], ['zoom'], 8, 13, 12, 16],
+          'text-variable-anchor': ['left', 'right', 'top', 'bottom'],
+          'text-radial-offset': 0.8,
+          'text-max-width': 12,
+          'text-padding': 4,
+        },
         paint: { 'text-color': theme === 'dark' ? zoneLabelColors.corridor : zoneColors.corridor, 'text-halo-color': p.halo, 'text-halo-width': 2 },
       },
       {
@@ -303,15 +315,47 @@ function zonePoints(z: ZoneCollection): GeoJSON.FeatureCollection {
   const out: GeoJSON.Feature[] = [];
   for (const f of z.features) {
     const g = f.geometry;
-    if (!g || (g.type !== 'Polygon' && g.type !== 'MultiPolygon') || f.properties?.kind === 'border') continue;
-    const ring = g.type === 'Polygon' ? g.coordinates[0] : g.coordinates[0][0];
-    const xs = ring.map((c) => c[0]);
-    const ys = ring.map((c) => c[1]);
-    const south = Math.min(...ys);
-    const at = [(Math.min(...xs) + Math.max(...xs)) / 2, f.properties?.kind === 'control_zone' ? south + (Math.max(...ys) - south) * 0.08 : (south + Math.max(...ys)) / 2];
-    out.push({ type: 'Feature', properties: { kind: f.properties?.kind, name: f.properties?.name, name_en: f.properties?.name_en }, geometry: { type: 'Point', coordinates: at } });
+    const kind = f.properties?.kind;
+    let at: LonLat | undefined;
+    if (g && (g.type === 'Polygon' || g.type === 'MultiPolygon') && kind !== 'border') at = polygonLabel(g, kind === 'control_zone');
+    if (g?.type === 'LineString' && kind === 'corridor') at = midpoint(g.coordinates as LonLat[]);
+    if (!at) continue;
+    out.push({ type: 'Feature', properties: { kind, name: f.properties?.name, name_en: f.properties?.name_en }, geometry: { type: 'Point', coordinates: at } });
   }
   return { type: 'FeatureCollection', features: out };
+}
+
+/**
+ * Where a zone's name goes: the middle of its largest part (a control zone's near its southern
+ * edge, clear of its port's name in the middle), or, where that falls outside the zone (in a
+ * hole, or a bent zone's bay), the point inside farthest from every edge.
+ */
+function polygonLabel(g: GeoJSON.Polygon | GeoJSON.MultiPolygon, low: boolean): LonLat {
+  const parts = (g.type === 'Polygon' ? [g.coordinates] : g.coordinates) as LonLat[][][];
+  const area = (p: LonLat[][]) => {
+    const b = bboxOf(p[0]);
+    return (b[2] - b[0]) * (b[3] - b[1]);
+  };
+  const main = parts.reduce((a, b) => (area(b) > area(a) ? b : a));
+  const b = bboxOf(main[0]);
+  const at: LonLat = [(b[0] + b[2]) / 2, low ? b[1] + (b[3] - b[1]) * 0.08 : (b[1] + b[3]) / 2];
+  if (inPolygon(at, { type: 'Polygon', coordinates: main })) return at;
+  const p = polylabel(main, Math.max(b[2] - b[0], b[3] - b[1]) / 200);
+  return [p[0], p[1]];
+}
+
+/** The point halfway along a line, by length in degrees (near enough for a label). */
+function midpoint(line: LonLat[]): LonLat {
+  const seg = line.slice(1).map((p, i) => Math.hypot(p[0] - line[i][0], p[1] - line[i][1]));
+  let rest = seg.reduce((a, b) => a + b, 0) / 2;
+  for (let i = 0; i < seg.length; i++) {
+    if (rest <= seg[i] && seg[i] > 0) {
+      const f = rest / seg[i];
+      return [line[i][0] + f * (line[i + 1][0] - line[i][0]), line[i][1] + f * (line[i + 1][1] - line[i][1])];
+    }
+    rest -= seg[i];
+  }
+  return line[line.length - 1];
 }
 
 /** The map's key: what each colour means, in the user's language. */
