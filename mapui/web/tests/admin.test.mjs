@@ -132,6 +132,8 @@ test('admin: registers, binds, draws, declares and creates a user through the sc
   // Edit it: drag one vertex 60 px right, save; the stored corner moved east.
   await page.click('#admin-zones tr[data-id="yard-admin-test"] button.edit');
   await page.waitForFunction(() => document.querySelector('.admin-body').dataset.editing === 'yard-admin-test');
+  // The corners are grabbed where they are drawn: wait for the frame that draws them.
+  await page.waitForFunction(() => window.bwMap.queryRenderedFeatures({ layers: ['edit-vertex'] }).length >= 4);
   const corner = drawn.geometry.coordinates[0][1];
   const px = await page.evaluate((c) => { const p = window.bwMap.project(c); const r = document.querySelector('#zone-map').getBoundingClientRect(); return { x: r.x + p.x, y: r.y + p.y }; }, corner);
   await page.mouse.move(px.x, px.y);
