@@ -40,6 +40,7 @@ export const zoneColors: Record<string, string> = {
   service_area: '#1abc9c',
   restricted: '#e74c3c',
   corridor: '#00d2ff',
+  mine: '#c8a165',
 };
 
 // Lighter tones of zoneColors for text, readable on the dark map.
@@ -50,12 +51,13 @@ const zoneLabelColors: Record<string, string> = {
   service_area: '#86e8d4',
   restricted: '#ff8a80',
   corridor: '#86ecff',
+  mine: '#e6c89a',
 };
 
 const BORDER_COLOR = '#ff5a5f';
 
 /** The kinds the legend explains, in its order. */
-const legendKinds = ['port', 'yard', 'corridor', 'control_zone', 'border'] as const;
+const legendKinds = ['port', 'yard', 'corridor', 'control_zone', 'mine', 'border'] as const;
 
 // Metres per pixel at zoom 0 (512 px tiles) near the district's latitude (≈42.5°N).
 const M_PER_PX_Z0 = (40075016.686 * Math.cos((42.5 * Math.PI) / 180)) / 512;
@@ -206,7 +208,7 @@ export async function createMap(container: HTMLElement, theme: Theme, opts: Part
         type: 'symbol',
         source: 'zone-points',
         minzoom: 7,
-        filter: ['match', ['get', 'kind'], ['yard', 'service_area', 'control_zone', 'restricted'], true, false],
+        filter: ['match', ['get', 'kind'], ['yard', 'service_area', 'control_zone', 'restricted', 'mine'], true, false],
         layout: {
           'text-field': name as any,
           'text-font': [FONTSTACK],

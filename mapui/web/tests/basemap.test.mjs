@@ -96,8 +96,8 @@ test('basemap: the wall opens on the district, readable, in the shipped font, al
 
   // The legend names every kind, in Chinese.
   const legend = await page.$$eval('#map-legend span', (s) => s.map((x) => [x.dataset.kind, x.textContent]));
-  assert.deepEqual(legend.slice(0, 5).map(([k]) => k), ['port', 'yard', 'corridor', 'control_zone', 'border']);
-  assert.deepEqual(legend.slice(0, 5).map(([, v]) => v), ['口岸', '堆场 / 物流园', '监管通道', '监管区', '国境线']);
+  assert.deepEqual(legend.slice(0, 6).map(([k]) => k), ['port', 'yard', 'corridor', 'control_zone', 'mine', 'border']);
+  assert.deepEqual(legend.slice(0, 6).map(([, v]) => v), ['口岸', '堆场 / 物流园', '监管通道', '监管区', '矿区（境外装货地）', '国境线']);
 
   // Page text: the shipped font holds the glyphs, and chromium drew Chinese with it alone.
   assert.ok(await page.evaluate(async () => {
