@@ -66,11 +66,12 @@ type Engine interface {
 	Close() error
 }
 
-// Prefetcher is an Engine that can answer one vehicle's coming Updates ahead, all in one
+// Prefetcher is an Engine that can prepare one vehicle's coming Updates ahead, all in one
 // round trip to a remote server (Tile38): ps are positions the vehicle is about to be moved
-// to, in order. Each Update then uses its answer if its move is the one prepared (from the
-// position before, to its own) and the zones did not change meanwhile, and asks as usual
-// otherwise: a prefetch never changes what an Update returns, only how long it takes.
+// to, in order. Tile38 asks for the zones around all of them at once; each Update then uses
+// that answer if its move lies within the area asked about and the zones did not change
+// meanwhile, and asks as usual otherwise: a prefetch never changes what an Update returns,
+// only how long it takes.
 type Prefetcher interface {
 	Prefetch(ctx context.Context, ps []Position)
 }

@@ -360,6 +360,8 @@ type respClient struct {
 	mu     sync.Mutex
 	link   *respLink
 	closed bool
+
+	roundTrips atomic.Uint64 // batches sent and waited for (posts are not)
 }
 
 var errRESPClosed = errors.New("resp: client closed")
@@ -405,6 +407,7 @@ func (c *respClient) do(ctx context.Context, cmds []byte, want int) ([]respValue
 		}
 		call, err := l.send(cmds, want, false)
 		if err == nil {
+			c.roundTrips.Add(1)
 			var rs []respValue
 			if rs, err = call.wait(ctx); err == nil {
 				return rs, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,29 @@ func TestAppendQuery(t *testing.T) {
 		}
 		if r.Buffered() != 0 {
 			t.Errorf("%s: %d bytes beyond the array", c.want, r.Buffered())
+		}
+	}
+}
+
+// TestAppendCellQuery: a cell's query is a well-formed command asking for the box widened by
+// t38CellPad on every side.
+func TestAppendCellQuery(t *testing.T) {
+	x := &t38index{key: "bw:zones:1"}
+	box := [4]float64{43.5, 111.5, 43.6, 111.75}
+	r := bufio.NewReader(strings.NewReader(string(x.appendCellQuery(nil, box))))
+	v, err := readRESP(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Buffered() != 0 {
+		t.Errorf("%d bytes beyond the array", r.Buffered())
+	}
+	if got, want := v.String(), "[INTERSECTS bw:zones:1 LIMIT 1000000 IDS BOUNDS "; len(v.arr) != 10 || !strings.HasPrefix(got, want) {
+		t.Fatalf("got %s, want %s and 4 numbers", got, want)
+	}
+	for i, want := range []float64{box[0] - t38CellPad, box[1] - t38CellPad, box[2] + t38CellPad, box[3] + t38CellPad} {
+		if got, err := strconv.ParseFloat(string(v.arr[6+i].str), 64); err != nil || got != want {
+			t.Errorf("bound %d: %q, want %v", i, v.arr[6+i].str, want)
 		}
 	}
 }

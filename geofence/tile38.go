@@ -28,13 +28,16 @@ import (
 // Events come from direct queries, not from the fence notifications. A Tile38 fence fires on
 // each SET, asynchronously, judging the new point alone (cross aside), while Update must
 // return the events of a move synchronously and see a crossing between two sparse fixes. So
-// each Update sends, in one pipelined round trip, the SET of the vehicle and an INTERSECTS of
-// the zones with the move as a LineString (a POINT for a first fix); corridors are stored in
-// the zone collection as polygons covering them, so no BUFFER is needed there. The zones Tile38
-// names are the candidates (a zone it does not name is not touched by the move); where along
-// the move each fence was crossed is then computed with the zones' exact geometry, the same
-// code the embedded engine uses, and the shared States apply the hysteresis. That is what
-// makes both engines give the same events. Containing works the same way; DistanceM uses the
+// each Update sends the SET of the vehicle, and the zones a move may touch come from an
+// INTERSECTS of the zones with a box around it, the vehicle's cell (t38cell): kept by the
+// vehicle, it answers its later moves within it without another query, and a move out of it
+// sends its SET and the query of a new cell in one pipelined round trip. Corridors are stored
+// in the zone collection as polygons covering them, so no BUFFER is needed there. The zones
+// Tile38 names are the candidates (a zone it does not name is not touched by the move); where
+// along the move each fence was crossed is then computed with the zones' exact geometry, the
+// same code the embedded engine uses, and the shared States apply the hysteresis. That is what
+// makes both engines give the same events. Containing and Crossings ask Tile38 about the point
+// or the segment itself (a LineString, a POINT); DistanceM uses the
 // exact geometry alone (Tile38 has no point-to-line distance). While Tile38 is unreachable,
 // Update returns the error: there is no fallback to in-process answers. The fences' own notifications are still consumed (PSUBSCRIBE) and offered by
 // Notifications, for consumers that want Tile38's view.
@@ -332,72 +335,128 @@ func (t *Tile38) Update(ctx context.Context, p Position) ([]Event, error) {
 	return t.states.Update(ctx, t.idx.Load(), p)
 }
 
-// t38scratch is a vehicle's reusable working space.
+// t38scratch is what the backend keeps of a vehicle across its moves: the cell its moves were
+// last asked about.
 type t38scratch struct {
-	scratch
-	buf   []byte
-	cands []string
-	// ahead are the candidate queries of the vehicle's coming moves, answered by Prefetch
-	// against the zones of aheadOf.
-	ahead   []aheadMove
-	aheadOf *t38index
+	cell t38cell
 }
 
-// aheadMove is one prefetched move and the zones Tile38 named for it.
-type aheadMove struct {
-	from, to Position
-	cands    []string
+// t38cell is a box and the zones Tile38 named as touching it. Every zone a move within the box
+// touches is among them, so such a move needs no query: the exact geometry decides, among
+// these zones, what it crosses, as it does among the zones a query of the move itself would
+// name. A cell belongs to one zone set (of) and is dropped with it.
+type t38cell struct {
+	of    *t38index
+	box   [4]float64 // minLat, minLon, maxLat, maxLon
+	zones []int32    // the zones' shape ids, sorted
 }
 
-func samePosition(a, b Position) bool {
-	return a.Lat == b.Lat && a.Lon == b.Lon && a.Time.Equal(b.Time)
-}
+// t38CellMargin is how far, in degrees, a queried cell reaches beyond the positions it was
+// asked for: about 2 km north and south, 1.6 km east and west at the district's latitudes.
+// A wider cell is asked for less often and names more zones to test exactly; at 2 km a
+// vehicle reporting every 10 s at 80 km/h needs a query every ten fixes or so, one whose
+// fixes are 8 m apart (the bench's terminals) one every few hundred.
+const t38CellMargin = 0.02
 
-// takeAhead returns the prefetched candidates of the move from→to if it is the next one
-// prepared against the zones of x; otherwise it forgets what was prepared.
-func (sc *t38scratch) takeAhead(x *t38index, from, to Position) ([]string, bool) {
-	if len(sc.ahead) == 0 {
-		return nil, false
+// t38CellPad is how far the box asked of Tile38 reaches beyond the cell, so that a move on a
+// cell's edge is well inside what Tile38 tested.
+const t38CellPad = 0.0001
+
+// covers reports whether the cell of zone set x holds the points.
+func (c *t38cell) covers(x *t38index, ps ...Position) bool {
+	if c.of != x {
+		return false
 	}
-	if a := sc.ahead[0]; sc.aheadOf == x && samePosition(a.from, from) && samePosition(a.to, to) {
-		sc.ahead = sc.ahead[1:]
-		return a.cands, true
+	for _, p := range ps {
+		if p.Lat < c.box[0] || p.Lon < c.box[1] || p.Lat > c.box[2] || p.Lon > c.box[3] {
+			return false
+		}
 	}
-	sc.ahead, sc.aheadOf = nil, nil
-	return nil, false
+	return true
 }
 
-// Prefetch sends the candidate queries of a vehicle's coming moves in one round trip; see
-// Prefetcher. ps must be one vehicle's, in time order; an error leaves the Updates to ask.
+// keeps reports whether Tile38 named s for the cell.
+func (c *t38cell) keeps(s *shape) bool {
+	_, ok := slices.BinarySearch(c.zones, s.id)
+	return ok
+}
+
+// cellAround returns the box of the points widened by t38CellMargin.
+func cellAround(ps ...Position) [4]float64 {
+	b := [4]float64{ps[0].Lat, ps[0].Lon, ps[0].Lat, ps[0].Lon}
+	for _, p := range ps[1:] {
+		b = [4]float64{min(b[0], p.Lat), min(b[1], p.Lon), max(b[2], p.Lat), max(b[3], p.Lon)}
+	}
+	return [4]float64{max(b[0]-t38CellMargin, -90), max(b[1]-t38CellMargin, -180),
+		min(b[2]+t38CellMargin, 90), min(b[3]+t38CellMargin, 180)}
+}
+
+// appendCellQuery appends the INTERSECTS of the zones with the box (padded by t38CellPad)
+// returning IDs.
+func (x *t38index) appendCellQuery(b []byte, box [4]float64) []byte {
+	b = appendArrayHeader(b, 10)
+	b = appendBulk(b, "INTERSECTS")
+	b = appendBulk(b, x.key)
+	b = appendBulk(b, "LIMIT")
+	b = appendBulk(b, tile38Limit)
+	b = appendBulk(b, "IDS")
+	b = appendBulk(b, "BOUNDS")
+	b = appendBulkFloat(b, box[0]-t38CellPad)
+	b = appendBulkFloat(b, box[1]-t38CellPad)
+	b = appendBulkFloat(b, box[2]+t38CellPad)
+	return appendBulkFloat(b, box[3]+t38CellPad)
+}
+
+// newCell makes the cell of box from Tile38's reply to its query.
+func (x *t38index) newCell(box [4]float64, reply respValue) (t38cell, error) {
+	ids, err := candidates(reply, nil)
+	if err != nil {
+		return t38cell{}, err
+	}
+	c := t38cell{of: x, box: box, zones: make([]int32, 0, len(ids))}
+	for _, id := range ids {
+		if s := x.byID[id]; s != nil {
+			c.zones = append(c.zones, s.id)
+		}
+	}
+	slices.Sort(c.zones)
+	return c, nil
+}
+
+// Prefetch asks Tile38, in one round trip, for a cell holding all of a vehicle's coming
+// positions (and the one it is at), unless its cell holds them already; see Prefetcher. An
+// error leaves the Updates to ask.
 func (t *Tile38) Prefetch(ctx context.Context, ps []Position) {
 	x := t.idx.Load()
-	if len(ps) < 2 || t.closed.Load() || x.key == "" {
+	if len(ps) == 0 || t.closed.Load() || x.key == "" {
 		return
 	}
-	var from Position
-	var seen bool
-	t.states.prepare(ps[0].VehicleID, func(last Position, ok bool, _ *any) { from, seen = last, ok })
-	moves := make([]aheadMove, len(ps))
-	var b []byte
-	for i, p := range ps {
-		if p.VehicleID != ps[0].VehicleID || seen && p.Time.Before(from.Time) {
+	for _, p := range ps {
+		if p.VehicleID != ps[0].VehicleID {
 			return
 		}
-		if !seen {
-			from = p
-		}
-		moves[i] = aheadMove{from: from, to: p}
-		b = x.appendQuery(b, from, p)
-		from, seen = p, true
 	}
-	rs, err := t.client.do(ctx, b, len(ps))
+	var box [4]float64
+	covered := false
+	t.states.prepare(ps[0].VehicleID, func(last Position, seen bool, scratch *any) {
+		sc, _ := (*scratch).(*t38scratch)
+		if seen {
+			covered = sc != nil && sc.cell.covers(x, last) && sc.cell.covers(x, ps...)
+			box = cellAround(append([]Position{last}, ps...)...)
+		} else {
+			box = cellAround(ps...)
+		}
+	})
+	if covered {
+		return
+	}
+	rs, err := t.client.do(ctx, x.appendCellQuery(nil, box), 1)
 	if err != nil {
 		return
 	}
-	for i := range moves {
-		if moves[i].cands, err = candidates(rs[i], nil); err != nil {
-			return
-		}
+	c, err := x.newCell(box, rs[0])
+	if err != nil {
+		return
 	}
 	t.states.prepare(ps[0].VehicleID, func(_ Position, _ bool, scratch *any) {
 		sc, _ := (*scratch).(*t38scratch)
@@ -405,11 +464,78 @@ func (t *Tile38) Prefetch(ctx context.Context, ps []Position) {
 			sc = &t38scratch{}
 			*scratch = sc
 		}
-		sc.ahead, sc.aheadOf = moves, x
+		sc.cell = c
 	})
 }
 
-// appendQuery appends the INTERSECTS of the zones with the move from→to returning IDs.
+// candidates returns the IDs of an INTERSECTS … IDS reply.
+func candidates(v respValue, ids []string) ([]string, error) {
+	if v.typ == '-' {
+		return nil, respError(v.str)
+	}
+	if v.typ != '*' || len(v.arr) != 2 || v.arr[1].typ != '*' {
+		return nil, fmt.Errorf("tile38: unexpected INTERSECTS reply %v", v)
+	}
+	for _, id := range v.arr[1].arr {
+		ids = append(ids, string(id.str))
+	}
+	return ids, nil
+}
+
+// t38work is an Update's working space: the exact geometry's buffers and the SET being
+// encoded. It holds nothing from one move to the next, so it comes from a pool, not from
+// every vehicle.
+type t38work struct {
+	scratch
+	buf []byte
+}
+
+var t38works = sync.Pool{New: func() any { return new(t38work) }}
+
+// Observe sends the vehicle's SET and reports the move with exact geometry against the zones
+// of its cell, as the embedded engine does against all. A move within the vehicle's cell posts
+// the SET without waiting for its reply (should it be lost with the connection, the new
+// connection restores every vehicle's last position); a move out of it sends the SET and the
+// query of a new cell around the move in one round trip.
+func (x *t38index) Observe(ctx context.Context, m *Move) error {
+	sc, _ := m.Scratch.(*t38scratch)
+	if sc == nil {
+		sc = &t38scratch{}
+		m.Scratch = sc
+	}
+	w := t38works.Get().(*t38work)
+	defer t38works.Put(w)
+	w.buf = appendSet(w.buf[:0], x.t.vehiclesKey(), m.To.VehicleID, m.To.Lat, m.To.Lon)
+	switch {
+	case x.key == "":
+		// No zones yet: nothing to ask.
+		if err := x.t.client.post(ctx, w.buf); err != nil {
+			return err
+		}
+	case sc.cell.covers(x, m.From, m.To):
+		if err := x.t.client.post(ctx, w.buf); err != nil {
+			return err
+		}
+	default:
+		box := cellAround(m.From, m.To)
+		rs, err := x.t.client.do(ctx, x.appendCellQuery(w.buf, box), 2)
+		if err != nil {
+			return err
+		}
+		if rs[0].typ == '-' {
+			return respError(rs[0].str)
+		}
+		if sc.cell, err = x.newCell(box, rs[1]); err != nil {
+			return err
+		}
+	}
+	x.t.last.set(m.To.VehicleID, m.To.Lat, m.To.Lon)
+	x.observe(&w.scratch, m, sc.cell.keeps)
+	return nil
+}
+
+// appendQuery appends the INTERSECTS of the zones with the move from→to returning IDs: the
+// query of Crossings and Containing, which have no cell to use.
 func (x *t38index) appendQuery(b []byte, from, to Position) []byte {
 	n := 5
 	point := from.Lat == to.Lat && from.Lon == to.Lon
@@ -441,65 +567,6 @@ func (x *t38index) appendQuery(b []byte, from, to Position) []byte {
 	g = strconv.AppendFloat(g, to.Lat, 'f', -1, 64)
 	g = append(g, "]]}"...)
 	return appendBulkBytes(b, g)
-}
-
-// candidates returns the IDs of an INTERSECTS … IDS reply.
-func candidates(v respValue, ids []string) ([]string, error) {
-	if v.typ == '-' {
-		return nil, respError(v.str)
-	}
-	if v.typ != '*' || len(v.arr) != 2 || v.arr[1].typ != '*' {
-		return nil, fmt.Errorf("tile38: unexpected INTERSECTS reply %v", v)
-	}
-	for _, id := range v.arr[1].arr {
-		ids = append(ids, string(id.str))
-	}
-	return ids, nil
-}
-
-// Observe sends the vehicle's SET and the candidate query in one round trip, then reports
-// the move against the candidates with exact geometry, as the embedded engine does.
-func (x *t38index) Observe(ctx context.Context, m *Move) error {
-	sc, _ := m.Scratch.(*t38scratch)
-	if sc == nil {
-		sc = &t38scratch{}
-		m.Scratch = sc
-	}
-	b := appendSet(sc.buf[:0], x.t.vehiclesKey(), m.To.VehicleID, m.To.Lat, m.To.Lon)
-	sc.buf = b
-	if cands, ok := sc.takeAhead(x, m.From, m.To); ok {
-		// Answered ahead: the SET goes without waiting for its reply. Should it be lost
-		// with the connection, the new connection restores every vehicle's last position.
-		if err := x.t.client.post(ctx, b); err != nil {
-			return err
-		}
-		x.t.last.set(m.To.VehicleID, m.To.Lat, m.To.Lon)
-		x.observe(&sc.scratch, m, func(s *shape) bool { return slices.Contains(cands, s.zone.ID) })
-		return nil
-	}
-	want := 1
-	if x.key != "" {
-		b = x.appendQuery(b, m.From, m.To)
-		want++
-	}
-	sc.buf = b
-	rs, err := x.t.client.do(ctx, b, want)
-	if err != nil {
-		return err
-	}
-	if rs[0].typ == '-' {
-		return respError(rs[0].str)
-	}
-	sc.cands = sc.cands[:0]
-	if want == 2 {
-		if sc.cands, err = candidates(rs[1], sc.cands); err != nil {
-			return err
-		}
-	}
-	x.t.last.set(m.To.VehicleID, m.To.Lat, m.To.Lon)
-
-	x.observe(&sc.scratch, m, func(s *shape) bool { return slices.Contains(sc.cands, s.zone.ID) })
-	return nil
 }
 
 // query runs one candidate query and returns the IDs.
@@ -604,6 +671,10 @@ func (t *Tile38) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// RoundTrips returns how many batches of commands the engine has sent and waited for since it
+// started; SETs sent without waiting are not counted. Benchmarks report it per fix.
+func (t *Tile38) RoundTrips() uint64 { return t.client.roundTrips.Load() }
 
 // Notifications returns Tile38's fence messages as they arrive. Messages are dropped while
 // nobody reads (see Dropped); events never depend on them.

@@ -440,6 +440,81 @@ func TestTile38PrefetchMatchesEmbedded(t *testing.T) {
 	t.Logf("events compared: %v", kinds)
 }
 
+// TestTile38CellSavesQueries: a vehicle asks Tile38 for the zones around it once per cell,
+// not once per fix; a prefetched read asks once for all its fixes, and not at all while they
+// stay in the cell already asked about; a change of the zones makes it ask again.
+func TestTile38CellSavesQueries(t *testing.T) {
+	ctx := context.Background()
+	e := newTile38(t)
+	if err := e.SetZones(ctx, district.Zones()); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	// A truck driving north at 15 m/s, a fix every 10 s: 150 m apart.
+	at := func(i int) geofence.Position {
+		return geofence.Position{VehicleID: "truck", Time: t0.Add(time.Duration(i) * 10 * time.Second), Lat: 42.0 + float64(i)*0.00135, Lon: 111.0}
+	}
+	trips := func() uint64 { return e.RoundTrips() }
+	before := trips()
+	const n = 60 // 9 km
+	for i := range n {
+		if _, err := e.Update(ctx, at(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A cell reaches 2 km beyond the move that asked for it: ~15 fixes of this truck.
+	if got := trips() - before; got > n/10 {
+		t.Errorf("%d fixes 150 m apart asked Tile38 %d times, want at most %d", n, got, n/10)
+	}
+	read := func(from int) []geofence.Position {
+		ps := make([]geofence.Position, 16)
+		for k := range ps {
+			ps[k] = at(from + k)
+		}
+		return ps
+	}
+	// A read of 16 fixes (2.4 km) beyond the cell: one round trip, the prefetch.
+	ps := read(n + 20)
+	before = trips()
+	e.Prefetch(ctx, ps)
+	for _, p := range ps {
+		if _, err := e.Update(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := trips() - before; got != 1 {
+		t.Errorf("a prefetched read of 16 fixes took %d round trips, want 1", got)
+	}
+	// The next read, back within the cell the prefetch asked about: none.
+	ps = read(n + 20)
+	for k := range ps {
+		ps[k].Time = ps[k].Time.Add(time.Hour)
+	}
+	before = trips()
+	e.Prefetch(ctx, ps)
+	for _, p := range ps {
+		if _, err := e.Update(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := trips() - before; got != 0 {
+		t.Errorf("a read within the vehicle's cell took %d round trips, want 0", got)
+	}
+	// New zones: the cell asked about the old ones is not used.
+	if err := e.SetZones(ctx, district.Zones()); err != nil {
+		t.Fatal(err)
+	}
+	p := ps[len(ps)-1]
+	p.Time = p.Time.Add(time.Second)
+	before = trips()
+	if _, err := e.Update(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := trips() - before; got != 1 {
+		t.Errorf("the first move after SetZones took %d round trips, want 1", got)
+	}
+}
+
 // BenchmarkTile38Reads is the whole Tile38 path of a read of 16 fixes of one vehicle:
 // 16 round trips one after the other, or one prefetch and 16 Updates answered from it.
 func BenchmarkTile38Reads(b *testing.B) {
@@ -454,7 +529,7 @@ func BenchmarkTile38Reads(b *testing.B) {
 			w := newWanderers(vehicles)
 			var next atomic.Int64
 			b.SetParallelism(16) // many connections' reads at once, as on a gateway
-			writes := writeSyscalls()
+			writes, trips := writeSyscalls(), e.RoundTrips()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				ps := make([]geofence.Position, read)
@@ -475,6 +550,7 @@ func BenchmarkTile38Reads(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N*read)/b.Elapsed().Seconds(), "fixes/s")
+			b.ReportMetric(float64(e.RoundTrips()-trips)/float64(b.N*read), "roundtrips/fix")
 			if writes >= 0 {
 				b.ReportMetric(float64(writeSyscalls()-writes)/float64(b.N*read), "writes/fix")
 			}
