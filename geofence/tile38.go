@@ -56,6 +56,8 @@ type Tile38 struct {
 	idx  atomic.Pointer[t38index]
 	last lastPositions
 
+	cellQueries atomic.Uint64
+
 	notes   chan FenceNotification
 	dropped atomic.Uint64
 	sub     *respClient
@@ -336,9 +338,11 @@ func (t *Tile38) Update(ctx context.Context, p Position) ([]Event, error) {
 }
 
 // t38scratch is what the backend keeps of a vehicle across its moves: the cell its moves were
-// last asked about.
+// last asked about, and the times of the positions last prefetched (a read's), whose SETs are
+// posted.
 type t38scratch struct {
 	cell t38cell
+	read [2]int64 // UnixNano of the first and last
 }
 
 // t38cell is a box and the zones Tile38 named as touching it. Every zone a move within the box
@@ -425,7 +429,7 @@ func (x *t38index) newCell(box [4]float64, reply respValue) (t38cell, error) {
 
 // Prefetch asks Tile38, in one round trip, for a cell holding all of a vehicle's coming
 // positions (and the one it is at), unless its cell holds them already; see Prefetcher. An
-// error leaves the Updates to ask.
+// error leaves the Updates to ask. The Updates of these positions then post their SETs.
 func (t *Tile38) Prefetch(ctx context.Context, ps []Position) {
 	x := t.idx.Load()
 	if len(ps) == 0 || t.closed.Load() || x.key == "" {
@@ -440,8 +444,13 @@ func (t *Tile38) Prefetch(ctx context.Context, ps []Position) {
 	covered := false
 	t.states.prepare(ps[0].VehicleID, func(last Position, seen bool, scratch *any) {
 		sc, _ := (*scratch).(*t38scratch)
+		if sc == nil {
+			sc = &t38scratch{}
+			*scratch = sc
+		}
+		sc.read = [2]int64{ps[0].Time.UnixNano(), ps[len(ps)-1].Time.UnixNano()}
 		if seen {
-			covered = sc != nil && sc.cell.covers(x, last) && sc.cell.covers(x, ps...)
+			covered = sc.cell.covers(x, last) && sc.cell.covers(x, ps...)
 			box = cellAround(append([]Position{last}, ps...)...)
 		} else {
 			box = cellAround(ps...)
@@ -450,6 +459,7 @@ func (t *Tile38) Prefetch(ctx context.Context, ps []Position) {
 	if covered {
 		return
 	}
+	t.cellQueries.Add(1)
 	rs, err := t.client.do(ctx, x.appendCellQuery(nil, box), 1)
 	if err != nil {
 		return
@@ -459,12 +469,7 @@ func (t *Tile38) Prefetch(ctx context.Context, ps []Position) {
 		return
 	}
 	t.states.prepare(ps[0].VehicleID, func(_ Position, _ bool, scratch *any) {
-		sc, _ := (*scratch).(*t38scratch)
-		if sc == nil {
-			sc = &t38scratch{}
-			*scratch = sc
-		}
-		sc.cell = c
+		(*scratch).(*t38scratch).cell = c
 	})
 }
 
@@ -493,10 +498,12 @@ type t38work struct {
 var t38works = sync.Pool{New: func() any { return new(t38work) }}
 
 // Observe sends the vehicle's SET and reports the move with exact geometry against the zones
-// of its cell, as the embedded engine does against all. A move within the vehicle's cell posts
-// the SET without waiting for its reply (should it be lost with the connection, the new
-// connection restores every vehicle's last position); a move out of it sends the SET and the
-// query of a new cell around the move in one round trip.
+// of its cell, as the embedded engine does against all. A move out of the vehicle's cell sends
+// the SET and the query of a new cell around the move in one round trip. Within it, a move to
+// a position prefetched (a read's) posts the SET without waiting for its reply: should it be
+// lost with the connection, the new connection restores every vehicle's last position, and a
+// read's SETs travel together. Any other waits for the SET's reply, so that a lone fix is not
+// acknowledged on a link that died unnoticed (TestTile38Outage).
 func (x *t38index) Observe(ctx context.Context, m *Move) error {
 	sc, _ := m.Scratch.(*t38scratch)
 	if sc == nil {
@@ -506,18 +513,25 @@ func (x *t38index) Observe(ctx context.Context, m *Move) error {
 	w := t38works.Get().(*t38work)
 	defer t38works.Put(w)
 	w.buf = appendSet(w.buf[:0], x.t.vehiclesKey(), m.To.VehicleID, m.To.Lat, m.To.Lon)
-	switch {
-	case x.key == "":
-		// No zones yet: nothing to ask.
-		if err := x.t.client.post(ctx, w.buf); err != nil {
+	switch to := m.To.Time.UnixNano(); {
+	case x.key == "" || sc.cell.covers(x, m.From, m.To):
+		// No zones yet, or the cell names them: nothing to ask.
+		if sc.read[0] <= to && to <= sc.read[1] {
+			if err := x.t.client.post(ctx, w.buf); err != nil {
+				return err
+			}
+			break
+		}
+		rs, err := x.t.client.do(ctx, w.buf, 1)
+		if err != nil {
 			return err
 		}
-	case sc.cell.covers(x, m.From, m.To):
-		if err := x.t.client.post(ctx, w.buf); err != nil {
+		if err := firstError(rs); err != nil {
 			return err
 		}
 	default:
 		box := cellAround(m.From, m.To)
+		x.t.cellQueries.Add(1)
 		rs, err := x.t.client.do(ctx, x.appendCellQuery(w.buf, box), 2)
 		if err != nil {
 			return err
@@ -672,9 +686,16 @@ func (t *Tile38) Ping(ctx context.Context) error {
 	return nil
 }
 
-// RoundTrips returns how many batches of commands the engine has sent and waited for since it
-// started; SETs sent without waiting are not counted. Benchmarks report it per fix.
-func (t *Tile38) RoundTrips() uint64 { return t.client.roundTrips.Load() }
+// Tile38Stats counts the engine's traffic since it started, for benchmarks and tests.
+type Tile38Stats struct {
+	RoundTrips  uint64 // batches of commands sent and waited for (SETs posted are not)
+	CellQueries uint64 // INTERSECTS of a vehicle's cell (t38cell)
+}
+
+// Stats returns the engine's traffic so far.
+func (t *Tile38) Stats() Tile38Stats {
+	return Tile38Stats{RoundTrips: t.client.roundTrips.Load(), CellQueries: t.cellQueries.Load()}
+}
 
 // Notifications returns Tile38's fence messages as they arrive. Messages are dropped while
 // nobody reads (see Dropped); events never depend on them.

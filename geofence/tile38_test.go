@@ -441,8 +441,9 @@ func TestTile38PrefetchMatchesEmbedded(t *testing.T) {
 }
 
 // TestTile38CellSavesQueries: a vehicle asks Tile38 for the zones around it once per cell,
-// not once per fix; a prefetched read asks once for all its fixes, and not at all while they
-// stay in the cell already asked about; a change of the zones makes it ask again.
+// not once per fix (a lone fix still waits for its SET's reply); a prefetched read takes one
+// round trip for all its fixes, and none while they stay in the cell already asked about; a
+// change of the zones makes it ask again.
 func TestTile38CellSavesQueries(t *testing.T) {
 	ctx := context.Background()
 	e := newTile38(t)
@@ -454,8 +455,8 @@ func TestTile38CellSavesQueries(t *testing.T) {
 	at := func(i int) geofence.Position {
 		return geofence.Position{VehicleID: "truck", Time: t0.Add(time.Duration(i) * 10 * time.Second), Lat: 42.0 + float64(i)*0.00135, Lon: 111.0}
 	}
-	trips := func() uint64 { return e.RoundTrips() }
-	before := trips()
+	trips := func() uint64 { return e.Stats().RoundTrips }
+	start := e.Stats()
 	const n = 60 // 9 km
 	for i := range n {
 		if _, err := e.Update(ctx, at(i)); err != nil {
@@ -463,8 +464,11 @@ func TestTile38CellSavesQueries(t *testing.T) {
 		}
 	}
 	// A cell reaches 2 km beyond the move that asked for it: ~15 fixes of this truck.
-	if got := trips() - before; got > n/10 {
-		t.Errorf("%d fixes 150 m apart asked Tile38 %d times, want at most %d", n, got, n/10)
+	if got := e.Stats().CellQueries - start.CellQueries; got > n/10 {
+		t.Errorf("%d fixes 150 m apart asked Tile38 for zones %d times, want at most %d", n, got, n/10)
+	}
+	if got := e.Stats().RoundTrips - start.RoundTrips; got != n {
+		t.Errorf("%d lone fixes took %d round trips, want one each (the SET's, with the query when one is asked)", n, got)
 	}
 	read := func(from int) []geofence.Position {
 		ps := make([]geofence.Position, 16)
@@ -475,7 +479,7 @@ func TestTile38CellSavesQueries(t *testing.T) {
 	}
 	// A read of 16 fixes (2.4 km) beyond the cell: one round trip, the prefetch.
 	ps := read(n + 20)
-	before = trips()
+	before := trips()
 	e.Prefetch(ctx, ps)
 	for _, p := range ps {
 		if _, err := e.Update(ctx, p); err != nil {
@@ -506,12 +510,12 @@ func TestTile38CellSavesQueries(t *testing.T) {
 	}
 	p := ps[len(ps)-1]
 	p.Time = p.Time.Add(time.Second)
-	before = trips()
+	start = e.Stats()
 	if _, err := e.Update(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if got := trips() - before; got != 1 {
-		t.Errorf("the first move after SetZones took %d round trips, want 1", got)
+	if got := e.Stats().CellQueries - start.CellQueries; got != 1 {
+		t.Errorf("the first move after SetZones asked for zones %d times, want 1", got)
 	}
 }
 
@@ -529,7 +533,7 @@ func BenchmarkTile38Reads(b *testing.B) {
 			w := newWanderers(vehicles)
 			var next atomic.Int64
 			b.SetParallelism(16) // many connections' reads at once, as on a gateway
-			writes, trips := writeSyscalls(), e.RoundTrips()
+			writes, trips := writeSyscalls(), e.Stats().RoundTrips
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				ps := make([]geofence.Position, read)
@@ -550,7 +554,7 @@ func BenchmarkTile38Reads(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N*read)/b.Elapsed().Seconds(), "fixes/s")
-			b.ReportMetric(float64(e.RoundTrips()-trips)/float64(b.N*read), "roundtrips/fix")
+			b.ReportMetric(float64(e.Stats().RoundTrips-trips)/float64(b.N*read), "roundtrips/fix")
 			if writes >= 0 {
 				b.ReportMetric(float64(writeSyscalls()-writes)/float64(b.N*read), "writes/fix")
 			}
