@@ -135,6 +135,14 @@ func TestAppendCellQuery(t *testing.T) {
 			t.Errorf("bound %d: %q, want %v", i, v.arr[6+i].str, want)
 		}
 	}
+	// At the edge of the world the padded box stops there: no latitude beyond 90°.
+	v, err = readRESP(bufio.NewReader(strings.NewReader(string(x.appendCellQuery(nil, [4]float64{-90, -180, 90, 180})))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := v.String(), "[INTERSECTS bw:zones:1 LIMIT 1000000 IDS BOUNDS -90 -180 90 180]"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
 }
 
 func FuzzReadRESP(f *testing.F) {

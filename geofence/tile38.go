@@ -37,7 +37,7 @@ import (
 // along the move each fence was crossed is then computed with the zones' exact geometry, the
 // same code the embedded engine uses, and the shared States apply the hysteresis. That is what
 // makes both engines give the same events. Containing and Crossings ask Tile38 about the point
-// or the segment itself (a LineString, a POINT); DistanceM uses the
+// or the segment itself (a POINT, a LineString); DistanceM uses the
 // exact geometry alone (Tile38 has no point-to-line distance). While Tile38 is unreachable,
 // Update returns the error: there is no fallback to in-process answers. The fences' own notifications are still consumed (PSUBSCRIBE) and offered by
 // Notifications, for consumers that want Tile38's view.
@@ -391,13 +391,19 @@ func cellAround(ps ...Position) [4]float64 {
 	for _, p := range ps[1:] {
 		b = [4]float64{min(b[0], p.Lat), min(b[1], p.Lon), max(b[2], p.Lat), max(b[3], p.Lon)}
 	}
-	return [4]float64{max(b[0]-t38CellMargin, -90), max(b[1]-t38CellMargin, -180),
-		min(b[2]+t38CellMargin, 90), min(b[3]+t38CellMargin, 180)}
+	return widenBox(b, t38CellMargin)
+}
+
+// widenBox returns the box (minLat, minLon, maxLat, maxLon) widened by d degrees on every side,
+// within the world.
+func widenBox(b [4]float64, d float64) [4]float64 {
+	return [4]float64{max(b[0]-d, -90), max(b[1]-d, -180), min(b[2]+d, 90), min(b[3]+d, 180)}
 }
 
 // appendCellQuery appends the INTERSECTS of the zones with the box (padded by t38CellPad)
 // returning IDs.
 func (x *t38index) appendCellQuery(b []byte, box [4]float64) []byte {
+	box = widenBox(box, t38CellPad)
 	b = appendArrayHeader(b, 10)
 	b = appendBulk(b, "INTERSECTS")
 	b = appendBulk(b, x.key)
@@ -405,10 +411,10 @@ func (x *t38index) appendCellQuery(b []byte, box [4]float64) []byte {
 	b = appendBulk(b, tile38Limit)
 	b = appendBulk(b, "IDS")
 	b = appendBulk(b, "BOUNDS")
-	b = appendBulkFloat(b, box[0]-t38CellPad)
-	b = appendBulkFloat(b, box[1]-t38CellPad)
-	b = appendBulkFloat(b, box[2]+t38CellPad)
-	return appendBulkFloat(b, box[3]+t38CellPad)
+	b = appendBulkFloat(b, box[0])
+	b = appendBulkFloat(b, box[1])
+	b = appendBulkFloat(b, box[2])
+	return appendBulkFloat(b, box[3])
 }
 
 // newCell makes the cell of box from Tile38's reply to its query.
