@@ -60,7 +60,7 @@ func TestBatchReleasedOnceAcknowledged(t *testing.T) {
 	pd := newPending()
 	for i := range 3 {
 		f := Fix{VehicleID: "v1", DeviceID: "d1", Time: now.Add(time.Duration(i) * time.Second), Lat: 42, Lon: 110, Valid: true}
-		st.note(fixKey{f.DeviceID, f.Time.UnixNano()}, sent{pd: pd, first: reportOf(&f)})
+		st.note(fixKey{f.DeviceID, f.Time.UnixNano()}, sent{pd: pd, first: reportOf(&f)}, 0)
 	}
 	st.Unlock()
 	release([]*VehicleState{st}, newPending())
