@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,13 +77,43 @@ type VehicleState struct {
 	// The fixes evaluated and not known to be acknowledged, by (device, time), with what they
 	// reported and the submission carrying them: a resend is answered from here. Entries go
 	// once durable and acknowledged, or owedWindow older than last. The newest is in newest
-	// (hasNewest); keys, the others, exists only while a vehicle has several: most have one
-	// in flight or none, and a map is a kilobyte however few it holds.
+	// (hasNewest); keys, the others, sorted by key, exists only while a vehicle has several:
+	// most have one in flight or none. A read's fixes come in order and append. It is a slice
+	// from heldKeys rather than a map: a map made and grown for every read of a pipelining
+	// terminal (15 fixes besides the newest) was a third of the bytes allocated per fix.
 	newestKey fixKey
 	newest    sent
 	hasNewest bool
-	keys      map[fixKey]sent
+	keys      []keyedSent
 	sweepAt   int
+}
+
+// keyedSent is what is held of the reports of one device time besides a vehicle's newest.
+type keyedSent struct {
+	key fixKey
+	sent
+}
+
+// heldKeys recycles vehicles' keys slices: a vehicle's keys go once its read is acknowledged,
+// and the next read needs as many again.
+var heldKeys sync.Pool
+
+// maxPooledKeys: a longer keys slice (a blind-area upload's) is not kept for every later read.
+const maxPooledKeys = 256
+
+func cmpKey(a, b fixKey) int {
+	if a.t != b.t {
+		return cmp.Compare(a.t, b.t)
+	}
+	return strings.Compare(a.device, b.device)
+}
+
+// find returns where k is, or would be, in st.keys.
+func (st *VehicleState) find(k fixKey) (int, bool) {
+	if n := len(st.keys); n == 0 || cmpKey(st.keys[n-1].key, k) < 0 {
+		return n, false // in order: the common case
+	}
+	return slices.BinarySearchFunc(st.keys, k, func(e keyedSent, k fixKey) int { return cmpKey(e.key, k) })
 }
 
 // lastFix is what a vehicle keeps of its newest fix.
@@ -112,8 +144,10 @@ func (st *VehicleState) lookup(k fixKey) (sent, bool) {
 	if st.hasNewest && st.newestKey == k {
 		return st.newest, true
 	}
-	s, ok := st.keys[k]
-	return s, ok
+	if i, ok := st.find(k); ok {
+		return st.keys[i].sent, true
+	}
+	return sent{}, false
 }
 
 // settled reports whether the reports in s need no longer be held: durable and acknowledged,
@@ -165,7 +199,8 @@ func (s *sent) add(r report, pd *pending) {
 func (s *VehicleState) Reset() {
 	s.last, s.hasLast, s.good, s.hasGood = lastFix{}, false, position{}, false
 	s.newestKey, s.newest, s.hasNewest = fixKey{}, sent{}, false
-	s.keys, s.sweepAt = nil, 0
+	s.dropKeys()
+	s.sweepAt = 0
 }
 
 // Lock locks the vehicle: the pipeline holds it while it takes a fix, timers and gate reads
@@ -400,7 +435,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		f.Time, f.ReceivedAt = f.Time.UTC(), f.ReceivedAt.UTC()
 		f.Seq = seq + uint64(i) + 1
 		events, alerts := len(out.Events), len(out.Alerts)
-		carrier, dup, st, err := p.evaluate(ctx, f, pd)
+		carrier, dup, st, err := p.evaluate(ctx, f, pd, len(fixes)-i-1)
 		if len(touched) == 0 || touched[len(touched)-1] != st {
 			touched = append(touched, st)
 		}
@@ -582,8 +617,8 @@ var oldestTime = time.Date(2000, 1, 2, 0, 0, 0, 0, time.UTC)
 // of the same device and time that one evaluated before covers) is not evaluated again: dup
 // is set, with the submission carrying the original if it is not known to be acknowledged
 // (nil if it is stored and was). A report of a known time that differs is merged or marked
-// as a conflict (see Pipeline).
-func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *pending, dup bool, st *VehicleState, err error) {
+// as a conflict (see Pipeline). more is how many fixes follow f in its submission.
+func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, more int) (carrier *pending, dup bool, st *VehicleState, err error) {
 	st, v := p.vehicle(f.VehicleID)
 	st.Lock()
 	defer st.Unlock()
@@ -608,7 +643,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 		if !s.first.near(&r) {
 			p.conflict(st, f, &s.first, pd)
 			s.add(r, pd)
-			st.note(k, s)
+			st.note(k, s, more)
 			return nil, false, st, nil
 		}
 		// The same position, or one within conflictM, with more to say (an alarm re-sent with
@@ -645,18 +680,19 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending) (carrier *
 	} else {
 		s = sent{pd: pd, first: r}
 	}
-	st.note(k, s)
+	st.note(k, s, more)
 	return nil, false, st, nil
 }
 
-// note keeps s as what is known of the reports of k.
-func (st *VehicleState) note(k fixKey, s sent) {
+// note keeps s as what is known of the reports of k; more fixes of the same submission may
+// follow, to size the keys.
+func (st *VehicleState) note(k fixKey, s sent, more int) {
 	if st.hasNewest && st.newestKey == k {
 		st.newest = s
 		return
 	}
-	if _, ok := st.keys[k]; ok {
-		st.keys[k] = s
+	if i, ok := st.find(k); ok {
+		st.keys[i].sent = s
 		return
 	}
 	horizon := st.last.key.t - int64(owedWindow)
@@ -665,9 +701,15 @@ func (st *VehicleState) note(k fixKey, s sent) {
 			st.sweep(horizon)
 		}
 		if st.keys == nil {
-			st.keys, st.sweepAt = map[fixKey]sent{}, sweepMin
+			if b, ok := heldKeys.Get().(*[]keyedSent); ok {
+				st.keys = *b
+			} else {
+				st.keys = make([]keyedSent, 0, min(max(more+1, sweepMin), maxPooledKeys))
+			}
+			st.sweepAt = sweepMin
 		}
-		st.keys[st.newestKey] = st.newest
+		i, _ := st.find(st.newestKey)
+		st.keys = slices.Insert(st.keys, i, keyedSent{st.newestKey, st.newest})
 	}
 	st.newestKey, st.newest, st.hasNewest = k, s, true
 }
@@ -730,15 +772,24 @@ func (p *Pipeline) conflictAlert(f *Fix, first *report) Alert {
 // sweep forgets the fixes that are durable and acknowledged, those given up by Close, and
 // unacknowledged ones older than horizon. Amortised: it runs when the keys have doubled.
 func (s *VehicleState) sweep(horizon int64) {
-	for k, e := range s.keys {
-		if e.settled(k, horizon) {
-			delete(s.keys, k)
-		}
-	}
+	s.keys = slices.DeleteFunc(s.keys, func(e keyedSent) bool { return e.settled(e.key, horizon) })
 	if len(s.keys) == 0 {
-		s.keys = nil // a map keeps its largest size: the next fix makes a small one
+		s.dropKeys() // a vehicle between reads holds none
 	}
 	s.sweepAt = max(sweepMin, 2*len(s.keys))
+}
+
+// dropKeys forgets the vehicle's keys, giving their slice back for another vehicle's.
+func (s *VehicleState) dropKeys() {
+	if s.keys == nil {
+		return
+	}
+	if cap(s.keys) <= maxPooledKeys {
+		b := s.keys[:0]
+		clear(b[:cap(b)]) // it holds no submissions or reports while pooled
+		heldKeys.Put(&b)
+	}
+	s.keys = nil
 }
 
 // release forgets, once pd is durable and acknowledged, what its vehicles kept of it for

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -779,6 +780,49 @@ func BenchmarkSubmit(b *testing.B) {
 				b.Error(err)
 				return
 			}
+		}
+	})
+}
+
+// BenchmarkSubmitBatches is the ingest path without rules as a pipelining terminal drives it:
+// many vehicles in parallel, 16 fixes (one read's) per Submit, with the attributes most
+// terminals send. b.N counts fixes; allocations per fix are the stable figure on a shared machine.
+func BenchmarkSubmitBatches(b *testing.B) {
+	st, err := sqlitestore.Open(b.Context(), filepath.Join(b.TempDir(), "bw.db"), sqlitestore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := tracker.NewPipeline(tracker.PipelineConfig{Store: st, Now: func() time.Time { return now }})
+	b.Cleanup(func() { p.Close(); st.Close() })
+	const perSubmit = 16
+	var vehicles atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	mallocs := ms.Mallocs
+	b.Cleanup(func() {
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.Mallocs-mallocs)/float64(b.N), "mallocs/fix")
+	})
+	b.RunParallel(func(pb *testing.PB) {
+		id := fmt.Sprintf("veh-%d", vehicles.Add(1))
+		attrs := map[string]any{"mileage_km": 1234.5, "signal": 25, "satellites": 11}
+		flags := []string{}
+		t0 := now.Add(-30 * 24 * time.Hour)
+		batch := make([]tracker.Fix, 0, perSubmit)
+		for pb.Next() {
+			t0 = t0.Add(time.Second)
+			batch = append(batch, tracker.Fix{VehicleID: id, DeviceID: id, Time: t0, Lat: 43.65, Lon: 111.97 + float64(len(batch))*1e-5,
+				Valid: true, Flags: flags, Attrs: attrs})
+			if len(batch) < perSubmit {
+				continue
+			}
+			if err := p.Submit(context.Background(), batch); err != nil {
+				b.Error(err)
+				return
+			}
+			batch = batch[:0]
 		}
 	})
 }

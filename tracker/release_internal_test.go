@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -60,11 +61,47 @@ func TestBatchReleasedOnceAcknowledged(t *testing.T) {
 	pd := newPending()
 	for i := range 3 {
 		f := Fix{VehicleID: "v1", DeviceID: "d1", Time: now.Add(time.Duration(i) * time.Second), Lat: 42, Lon: 110, Valid: true}
-		st.note(fixKey{f.DeviceID, f.Time.UnixNano()}, sent{pd: pd, first: reportOf(&f)})
+		st.note(fixKey{f.DeviceID, f.Time.UnixNano()}, sent{pd: pd, first: reportOf(&f)}, 0)
 	}
 	st.Unlock()
 	release([]*VehicleState{st}, newPending())
 	if len(st.keys) != 2 || st.newest.pd != pd {
 		t.Errorf("fixes in flight released: %d held besides the newest (want 2), newest's submission %p (want %p)", len(st.keys), st.newest.pd, pd)
+	}
+}
+
+// Fixes in flight noted out of device-time order (a blind-area upload between live reads, a
+// second device of the vehicle) are each found again, an acknowledged one is not held, and
+// all go once acknowledged.
+func TestKeysInFlightOutOfOrder(t *testing.T) {
+	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	var st VehicleState
+	inFlight, acked := newPending(), settledPending
+	secs := []int{5, 1, 9, 3, 3, 7, 0, 8}
+	devs := []string{"d1", "d1", "d1", "d1", "d2", "d1", "d1", "d1"}
+	st.Lock()
+	defer st.Unlock()
+	for i, s := range secs {
+		f := Fix{VehicleID: "v1", DeviceID: devs[i], Time: now.Add(time.Duration(s) * time.Second), Lat: 42, Lon: 110, Valid: true}
+		pd := inFlight
+		if s == 1 {
+			pd = acked
+		}
+		st.note(fixKey{f.DeviceID, f.Time.UnixNano()}, sent{pd: pd, first: reportOf(&f)}, len(secs)-i-1)
+	}
+	for i, s := range secs {
+		k := fixKey{devs[i], now.Add(time.Duration(s) * time.Second).UnixNano()}
+		if _, ok := st.lookup(k); ok != (s != 1) {
+			t.Errorf("%s at +%ds held: %v, want %v (held unless acknowledged)", devs[i], s, ok, s != 1)
+		}
+	}
+	if !slices.IsSortedFunc(st.keys, func(a, b keyedSent) int { return cmpKey(a.key, b.key) }) {
+		t.Errorf("keys not in order: %v", st.keys)
+	}
+	close(inFlight.done)
+	inFlight.acked.Store(true)
+	st.sweep(0)
+	if st.keys != nil {
+		t.Errorf("%d held besides the newest once all are acknowledged, want none", len(st.keys))
 	}
 }

@@ -101,9 +101,46 @@ func newSeries(vehicle string) *series {
 
 // due reports whether se's head is long or old enough to flush.
 func (s *Store) due(se *series, now time.Time) bool {
-	j := int64(se.jitter)
-	return int64(len(se.head)) >= int64(s.chunkFixes)+int64(s.chunkFixes)*j/512 ||
-		now.Sub(se.headSince) >= s.headAge+time.Duration(int64(s.headAge)*j/512)
+	return len(se.head) >= s.dueFixes(se) ||
+		now.Sub(se.headSince) >= s.headAge+time.Duration(int64(s.headAge)*int64(se.jitter)/512)
+}
+
+// headRoom is how many fixes se's head is to make room for when it is full: as many as it
+// will hold when flushed if it fills at a pace to reach that length before its age flushes it
+// (a vehicle new to the store, reporting fast), else 0 (append's growth). Doubling such a head
+// from one fix to ~300 copied it nine times in the Commit, which the group commit's
+// submitters all wait for: that copying (and the fresh memory it touches) was most of the
+// Commit's time in `borderwatch bench`, whose trials bring new vehicles.
+func (s *Store) headRoom(se *series, now time.Time) int {
+	n := len(se.head)
+	if n < minPacedHead || n < cap(se.head) || se.headLSN == 0 {
+		return 0
+	}
+	due := s.dueFixes(se)
+	if n >= due || now.Sub(se.headSince)*time.Duration(due) >= s.headAge*time.Duration(n) {
+		return 0
+	}
+	return min(due+due/8, defaultChunkMax)
+}
+
+// minPacedHead: a head's pace is judged once it holds this many fixes.
+const minPacedHead = 16
+
+// dueFixes is how long se's head may grow before it is flushed.
+func (s *Store) dueFixes(se *series) int { return s.chunkFixes + s.chunkFixes*int(se.jitter)/512 }
+
+// sizeNextHead sizes the head that follows one of n fixes cut for its length: its vehicle
+// will fill it as far, up to its own length (its jitter is drawn anew). Sized for the last
+// head only, a third of such heads outgrew it and were copied whole by the Commit, which
+// all the group commit's submitters wait for.
+func (s *Store) sizeNextHead(se *series, n int) {
+	if n < s.chunkFixes || n == 0 {
+		return // cut by age or to relieve memory: the last head's size is the hint
+	}
+	if want := min(s.dueFixes(se), defaultChunkMax); want > se.hintN {
+		se.hintBytes = min(se.hintBytes*want/se.hintN, 256<<10)
+		se.hintN = want
+	}
 }
 
 // startHead notes that se's head has fixes from lsn on, listing it for the flush. s.mu is held.
@@ -142,14 +179,19 @@ func cmpEntry(a, b entry) int {
 }
 
 // add encodes e into the head's chunk and puts it in head in order; live fixes arrive in order
-// and append. It returns e with its data where the head keeps it, and how much more memory
-// the head holds.
-func (se *series) add(e entry) (entry, int64) {
+// and append. A full head is made room for room fixes when that is more than it holds (see
+// Store.headRoom), else grows as append grows it. It returns e with its data where the head
+// keeps it, and how much more memory the head holds.
+func (se *series) add(e entry, room int) (entry, int64) {
 	if se.head == nil && se.hintN > 0 {
 		se.head = make([]entry, 0, se.hintN+se.hintN/8)
 		se.cw.buf = make([]byte, 0, se.hintBytes+se.hintBytes/8)
 	}
 	was := cap(se.cw.buf)
+	if n := len(se.head); n > 0 && room > cap(se.head) {
+		se.head = slices.Grow(se.head, room-n)
+		se.cw.buf = slices.Grow(se.cw.buf, len(se.cw.buf)/n*(room-n))
+	}
 	e.data = se.cw.add(&e)
 	if cap(se.cw.buf) != was {
 		se.rebase(was)
@@ -248,6 +290,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	frame := slices.Grow(s.frame[:0], frameHeader+size+len(data))[:frameHeader]
 	frame = binary.AppendUvarint(frame, lsn)
 
+	now := time.Now()
 	s.mu.Lock()
 	first := s.nextID
 	touched, added := s.touched[:0], s.added[:0]
@@ -291,7 +334,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 		}
 		e := entry{t: t, id: f.ID, dev: f.DeviceID, lat: f.Lat, lon: f.Lon, data: fixData}
 		frame = appendRecordFix(frame, f.VehicleID, &e)
-		e, grew := se.add(e)
+		e, grew := se.add(e, s.headRoom(se, now))
 		s.headBytes += grew
 		added = append(added, addedFix{se, e})
 	}
@@ -321,7 +364,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 
 	s.mu.Lock()
 	s.durable = s.nextID
-	now := time.Now()
+	now = time.Now()
 	full := false
 	for _, se := range touched {
 		s.startHead(se, lsn, now)

@@ -88,6 +88,7 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			s.headFixes -= len(se.head)
 			se.flushing = se.head
 			se.resetHead()
+			s.sizeNextHead(se, len(c.es))
 			c.bytes = se.flushingBytes
 			cuts = append(cuts, c)
 			continue
@@ -364,7 +365,7 @@ func (s *Store) recover(ctx context.Context) error {
 			if slices.ContainsFunc(sameKey(se.head, e.t, e.dev), func(h entry) bool { return h.id == e.id }) {
 				return
 			}
-			e, grew := se.add(e)
+			e, grew := se.add(e, 0)
 			s.headBytes += grew
 			s.headFixes++
 			s.startHead(se, r.lsn, now)
