@@ -17,11 +17,12 @@ import (
 )
 
 // Store is what a tracker reads of the shared store when it takes a partition over, and when a
-// report it is asked to judge may have been stored already.
+// report or a reading it is asked to judge may have been stored already.
 type Store interface {
 	LatestFixes(ctx context.Context) ([]tracker.Fix, error)
 	Track(ctx context.Context, vehicleID string, from, to time.Time) ([]tracker.Fix, error)
 	Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error)
+	Weighings(ctx context.Context, q tracker.WeighingQuery) ([]tracker.Weighing, error)
 }
 
 // State is the process's per-vehicle state (the pipeline's and the rules'), which a tracker
