@@ -46,9 +46,12 @@ func (a *app) dialCluster(ctx context.Context) error {
 			return fmt.Errorf("BW_NODE_NAME is empty and the host name unknown: %w", err)
 		}
 	}
+	// A cluster's store is PostgreSQL (clusterRoles): its change log is the backstop to the
+	// change notices.
+	changeLog, _ := a.store.(cluster.ChangeLog)
 	a.cluster, err = cluster.Dial(ctx, cluster.Config{
 		URLs: urls, Node: a.cfg.NodeName, Roles: a.roles, Partitions: a.cfg.Partitions,
-		Logger: a.log.With("node", a.cfg.NodeName), Registerer: a.reg,
+		Logger: a.log.With("node", a.cfg.NodeName), Registerer: a.reg, ChangeLog: changeLog,
 	})
 	if err != nil {
 		return err
