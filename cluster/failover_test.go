@@ -74,7 +74,12 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...fu
 	n.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: rl, Publisher: NewLivePublisher(conn), Logger: log})
 	n.replay = NewReplay(rl, log)
 	n.rules = rl
-	tcfg.Pipeline, tcfg.Replay, tcfg.State, tcfg.Store = n.pipe, n.replay, RulesState{Rules: rl, Pipeline: n.pipe}, st
+	tcfg.Pipeline, tcfg.Replay, tcfg.Store = n.pipe, n.replay, st
+	if cs, ok := tcfg.State.(*countingState); ok {
+		cs.State = RulesState{Rules: rl, Pipeline: n.pipe}
+	} else {
+		tcfg.State = RulesState{Rules: rl, Pipeline: n.pipe}
+	}
 	tcfg.Judge = testJudge{rl, n.pipe, n, st}
 	n.tr = NewTracker(conn, tcfg)
 	runCtx, cancel := context.WithCancel(ctx)
