@@ -3,12 +3,15 @@ package cluster
 import (
 	"context"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/borderwatch/borderwatch/cluster/clustertest"
+	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/pgstore"
 )
 
 // TestChangeNoticeReachesNodeCutOff cuts a node off from NATS (the one server it knows dies)
@@ -145,6 +148,143 @@ func TestChangeNoticeFromNodeCutOff(t *testing.T) {
 			}
 		case <-time.After(20 * time.Second):
 			t.Fatalf("Y did not apply %q within 20 s of X's return", want)
+		}
+	}
+}
+
+var _ ChangeLog = (*pgstore.Store)(nil)
+
+// TestChangeFromNodeKilledCutOff: a node cut off from NATS stores an edit (a vehicle, a
+// declaration, the zones) and queues its notices, then dies (kill -9: its connection drops, the
+// queue is lost) before NATS is back. The other node applies the edits from the store's change
+// log all the same; each node applies an edit logged once.
+func TestChangeFromNodeKilledCutOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node NATS cluster")
+	}
+	nats, st, _ := startCluster(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	urls := strings.Split(nats.URLs(), ",")
+	x, err := Dial(ctx, Config{URLs: urls[0], Node: "X", Roles: []string{RoleAPI}, onlyListed: true, ChangeLog: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := Dial(ctx, Config{URLs: urls[1], Node: "Y", Roles: []string{RoleTracker}, ChangeLog: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	var mu sync.Mutex
+	applied := map[string]int{}
+	got := make(chan string, 64)
+	apply := func(what string) {
+		mu.Lock()
+		applied[what]++
+		mu.Unlock()
+		got <- what
+	}
+	if err := y.SubscribeChanges(ctx, Changes{
+		Zones:       func(context.Context) { apply("zones") },
+		Declaration: func(_ context.Context, d tracker.Declaration) { apply("declaration " + d.ID + " " + d.Status) },
+		Vehicle:     func(_ context.Context, v tracker.Vehicle) { apply("vehicle " + v.ID + " " + v.Plate) },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	nats.Kill(0)
+	for x.nc.IsConnected() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The edits as the API makes them on X: stored, then announced (queued: X is cut off).
+	v := tracker.Vehicle{ID: "v-killed", Plate: "蒙A·99999", Kind: tracker.KindTruck}
+	if err := st.CreateVehicle(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	d := tracker.Declaration{ID: "d-killed", VehicleID: v.ID, Direction: tracker.Inbound, Status: tracker.DeclarationActive, ValidFrom: time.Now().Add(-time.Hour), ValidTo: time.Now().Add(time.Hour)}
+	if err := st.CreateDeclaration(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	zone := testZone
+	zone.Name = "renamed while cut off"
+	if _, err := st.PutZones(ctx, []geofence.Zone{zone}); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{x.VehicleChanged(v), x.DeclarationChanged(d), x.ZonesChanged(nil)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	x.nc.Close() // kill -9: the queued notices die with X
+	start := time.Now()
+	want := map[string]bool{"vehicle v-killed 蒙A·99999": true, "declaration d-killed active": true, "zones": true}
+	for len(want) > 0 {
+		select {
+		case g := <-got:
+			delete(want, g)
+		case <-time.After(3 * ChangeLogEvery):
+			t.Fatalf("Y did not apply %v within %v of X's death (NATS server 0 still down)", want, 3*ChangeLogEvery)
+		}
+	}
+	t.Logf("applied from the change log %v after X died", time.Since(start).Round(time.Millisecond))
+	nats.Restart(0)
+	time.Sleep(2 * ChangeLogEvery)
+	mu.Lock()
+	defer mu.Unlock()
+	for what, n := range applied {
+		if n != 1 {
+			t.Errorf("Y applied %q %d times, want once", what, n)
+		}
+	}
+}
+
+// TestChangeLogHoleFilledLater: an edit whose transaction is still open when a later edit
+// commits takes the lower sequence; a node that read the later one first still applies the
+// earlier when it commits.
+func TestChangeLogHoleFilledLater(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node NATS cluster")
+	}
+	nats, st, _ := startCluster(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	y, err := Dial(ctx, Config{URLs: nats.URLs(), Node: "Y", Roles: []string{RoleTracker}, ChangeLog: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	got := make(chan string, 16)
+	if err := y.SubscribeChanges(ctx, Changes{
+		Zones:       func(context.Context) {},
+		Declaration: func(context.Context, tracker.Declaration) {},
+		Vehicle:     func(_ context.Context, v tracker.Vehicle) { got <- v.ID },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slow, err := st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Rollback(ctx)
+	if _, err := slow.Exec(ctx, `INSERT INTO vehicles (id, plate, kind, card_id, name, created_at) VALUES ('v-slow', '蒙A·11111', 'truck', '', '', now())`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateVehicle(ctx, tracker.Vehicle{ID: "v-fast", Plate: "蒙A·22222", Kind: tracker.KindTruck}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"v-fast", "v-slow"} {
+		if want == "v-slow" {
+			time.Sleep(ChangeLogEvery) // Y has read past the hole
+			if err := slow.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case g := <-got:
+			if g != want {
+				t.Fatalf("Y applied %s, want %s", g, want)
+			}
+		case <-time.After(3 * ChangeLogEvery):
+			t.Fatalf("Y did not apply %s from the change log", want)
 		}
 	}
 }

@@ -64,6 +64,9 @@ type Config struct {
 	Retention  time.Duration
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// ChangeLog is the store's log of edits, which SubscribeChanges follows besides the notices;
+	// nil: the notices alone.
+	ChangeLog ChangeLog
 	// onlyListed keeps the client to the URLs given, ignoring the servers NATS announces
 	// (tests: a node stays cut off while its server is down).
 	onlyListed bool
@@ -106,6 +109,10 @@ type Conn struct {
 	noticeMu  sync.Mutex
 	closed    bool
 	announced chan struct{}
+	// logSeq is the change log's end when this node dialled; reconnected is signalled when the
+	// NATS connection comes back (the change log is read then).
+	logSeq      int64
+	reconnected chan struct{}
 }
 
 // Dial connects to NATS and makes (or checks) the stream and the buckets.
@@ -117,6 +124,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	if cfg.Partitions < 1 || cfg.Partitions > 4096 {
 		return nil, fmt.Errorf("cluster: %d partitions: want 1 to 4096", cfg.Partitions)
 	}
+	reconnected := make(chan struct{}, 1)
 	opts := []nats.Option{
 		nats.Name("borderwatch " + cfg.Node),
 		nats.MaxReconnects(-1),
@@ -126,17 +134,30 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 				cfg.Logger.Warn("NATS disconnected", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { cfg.Logger.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted()) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			cfg.Logger.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted())
+			select {
+			case reconnected <- struct{}{}:
+			default:
+			}
+		}),
 	}
 	if cfg.onlyListed {
 		opts = append(opts, nats.IgnoreDiscoveredServers())
+	}
+	var logSeq int64
+	if cfg.ChangeLog != nil {
+		var err error
+		if logSeq, err = cfg.ChangeLog.LastChange(ctx); err != nil {
+			return nil, fmt.Errorf("cluster: reading the change log: %w", err)
+		}
 	}
 	nc, err := nats.Connect(cfg.URLs, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: NATS %s: %w", cfg.URLs, err)
 	}
 	c := &Conn{cfg: cfg, log: cfg.Logger, nc: nc, m: newMetrics(cfg.Registerer), dialed: time.Now(),
-		notices: make(chan *nats.Msg, 1024), announced: make(chan struct{})}
+		notices: make(chan *nats.Msg, 1024), announced: make(chan struct{}), logSeq: logSeq, reconnected: reconnected}
 	if err := c.setup(ctx); err != nil {
 		nc.Close()
 		return nil, err

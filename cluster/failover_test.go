@@ -16,6 +16,7 @@ import (
 
 	"github.com/borderwatch/borderwatch/cluster/clustertest"
 	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/mapui"
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/pgstore"
 	"github.com/borderwatch/borderwatch/tracker/rules"
@@ -73,8 +74,13 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...fu
 	n.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: rl, Publisher: NewLivePublisher(conn), Logger: log})
 	n.replay = NewReplay(rl, log)
 	n.rules = rl
-	tcfg.Pipeline, tcfg.Replay, tcfg.State, tcfg.Store = n.pipe, n.replay, RulesState{Rules: rl, Pipeline: n.pipe}, st
-	tcfg.Judge = testJudge{rl, n.pipe, n}
+	tcfg.Pipeline, tcfg.Replay, tcfg.Store = n.pipe, n.replay, st
+	if cs, ok := tcfg.State.(*countingState); ok {
+		cs.State = RulesState{Rules: rl, Pipeline: n.pipe}
+	} else {
+		tcfg.State = RulesState{Rules: rl, Pipeline: n.pipe}
+	}
+	tcfg.Judge = testJudge{rl, n.pipe, n, st}
 	n.tr = NewTracker(conn, tcfg)
 	runCtx, cancel := context.WithCancel(ctx)
 	n.cancel = cancel
@@ -405,6 +411,12 @@ type testJudge struct {
 	*rules.Engine
 	pipe *tracker.Pipeline
 	node *trackerNode
+	st   *pgstore.Store
+}
+
+func (j testJudge) CommitWeighing(ctx context.Context, w tracker.Weighing) (tracker.Weighing, []tracker.Alert, error) {
+	time.Sleep(time.Duration(j.node.slowEmit.Swap(0)))
+	return mapui.CommitWeighing(ctx, j.Engine, j.st, j.pipe, w)
 }
 
 func (j testJudge) Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error {

@@ -26,10 +26,13 @@ func judgeSubject(p int) string { return fmt.Sprintf("%s%d", judgePrefix, p) }
 var ErrNoOwner = fmt.Errorf("cluster: no tracker answers for the vehicle's partition now: %w", tracker.ErrUnavailable)
 
 // Judge is what a partition's owner does with what other nodes send it: the rules' gate read
-// judgement, and the commit of events and alerts after the rules have judged them.
+// judgement, the commit of events and alerts after the rules have judged them, and a
+// weighbridge reading judged against the trip the owner follows (its declaration, its arrival
+// in the yard, the trip's other readings), stored and committed (mapui.CommitWeighing).
 type Judge interface {
 	GateRead(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert)
 	Emit(ctx context.Context, events []tracker.Event, alerts []tracker.Alert) error
+	CommitWeighing(ctx context.Context, w tracker.Weighing) (tracker.Weighing, []tracker.Alert, error)
 }
 
 type judgeRequest struct {
@@ -37,14 +40,16 @@ type judgeRequest struct {
 	// so that what the sender reports as not stored (and a terminal resends) is not stored.
 	Deadline time.Time         `json:"deadline"`
 	Gate     *tracker.GateRead `json:"gate,omitempty"`
+	Weighing *tracker.Weighing `json:"weighing,omitempty"`
 	Events   []tracker.Event   `json:"events,omitempty"`
 	Alerts   []tracker.Alert   `json:"alerts,omitempty"`
 }
 
 type judgeReply struct {
-	Event  tracker.Event   `json:"event"`
-	Alerts []tracker.Alert `json:"alerts,omitempty"`
-	Error  string          `json:"error,omitempty"`
+	Event    tracker.Event     `json:"event"`
+	Weighing *tracker.Weighing `json:"weighing,omitempty"`
+	Alerts   []tracker.Alert   `json:"alerts,omitempty"`
+	Error    string            `json:"error,omitempty"`
 }
 
 // serveJudge answers partition p's judgement requests while ctx lasts (its ownership).
@@ -61,6 +66,12 @@ func (t *Tracker) serveJudge(ctx context.Context, p int) (*nats.Subscription, er
 			return // its sender gave up
 		case req.Gate != nil:
 			rep.Event, rep.Alerts = t.cfg.Judge.GateRead(ctx, *req.Gate)
+		case req.Weighing != nil:
+			w, alerts, err := t.commitWeighing(ctx, *req.Weighing)
+			if err != nil {
+				rep.Error = err.Error()
+			}
+			rep.Weighing, rep.Alerts = &w, alerts
 		default:
 			if err := t.emit(ctx, req.Events, req.Alerts); err != nil {
 				rep.Error = err.Error()
@@ -97,6 +108,25 @@ func (t *Tracker) emit(ctx context.Context, events []tracker.Event, alerts []tra
 		return nil
 	}
 	return t.cfg.Judge.Emit(ctx, fresh, alerts)
+}
+
+// commitWeighing judges, stores and commits a weighbridge reading, unless the store holds it
+// already: a scale resends a reading whose answer did not come in time, and the owner may have
+// stored it all the same (as emit does for reports). The reading found is answered as stored,
+// without its alerts (they were committed with it).
+func (t *Tracker) commitWeighing(ctx context.Context, w tracker.Weighing) (tracker.Weighing, []tracker.Alert, error) {
+	got, err := t.cfg.Store.Weighings(ctx, tracker.WeighingQuery{ScaleID: w.ScaleID,
+		From: w.Time.Add(-time.Millisecond), To: w.Time.Add(time.Millisecond)})
+	if err != nil {
+		return w, nil, fmt.Errorf("cluster: looking for the reading in the store: %w", err)
+	}
+	for _, s := range got {
+		if s.Time.Sub(w.Time).Abs() < time.Microsecond && s.ZoneID == w.ZoneID && s.Plate == w.Plate && s.CardID == w.CardID &&
+			s.GrossKg == w.GrossKg && s.TareKg == w.TareKg && s.NetKg == w.NetKg {
+			return s, nil, nil
+		}
+	}
+	return t.cfg.Judge.CommitWeighing(ctx, w)
 }
 
 // reportAttrs are the attributes that tell one report from another of the same vehicle, kind and
@@ -175,6 +205,19 @@ func (r *Router) request(ctx context.Context, vehicleID string, req judgeRequest
 func (r *Router) JudgeGate(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert, error) {
 	rep, err := r.request(ctx, r.Vehicle(g), judgeRequest{Gate: &g})
 	return rep.Event, rep.Alerts, err
+}
+
+// Weighing has the owner of the vehicle the reading names (card, then plate) judge, store and
+// commit it: mapui.Config.WeighingCommit. ErrNoOwner: nothing was stored.
+func (r *Router) Weighing(ctx context.Context, w tracker.Weighing) (tracker.Weighing, []tracker.Alert, error) {
+	rep, err := r.request(ctx, r.Vehicle(tracker.GateRead{Plate: w.Plate, CardID: w.CardID}), judgeRequest{Weighing: &w})
+	if err != nil {
+		return w, nil, err
+	}
+	if rep.Weighing == nil {
+		return w, nil, errors.New("cluster: the vehicle's owner answered without the reading")
+	}
+	return *rep.Weighing, rep.Alerts, nil
 }
 
 // Emit has each vehicle's owner judge and commit its events and alerts; it returns once all

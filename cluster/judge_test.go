@@ -95,7 +95,13 @@ func TestJudgedByOwner(t *testing.T) {
 	if err := router.Emit(ctx, []tracker.Event{card(t0.Add(5 * time.Minute))}, nil); !errors.Is(err, tracker.ErrUnavailable) {
 		t.Errorf("card with no tracker: %v, want ErrUnavailable", err)
 	}
+	if _, _, err := router.Weighing(ctx, tracker.Weighing{ScaleID: "scale-dr", ZoneID: testZone.ID, Time: t0, Plate: "蒙A12345", GrossKg: 30000, TareKg: 10000, NetKg: 20000}); !errors.Is(err, tracker.ErrUnavailable) {
+		t.Errorf("weighing with no tracker: %v, want ErrUnavailable", err)
+	}
 	t.Logf("no owner refused in %v", time.Since(start).Round(time.Millisecond))
+	if n := count(`SELECT count(*) FROM weighings`); n != 0 {
+		t.Errorf("%d weighings stored with no tracker, want 0", n)
+	}
 	if n := count(`SELECT count(*) FROM events WHERE vehicle_id = 'veh-dr' AND type = 'driver_identity'`); n != 2 {
 		t.Errorf("%d driver_identity events stored after the refusals, want 2", n)
 	}
@@ -138,10 +144,10 @@ func TestJudgedOnceWhenResent(t *testing.T) {
 	// resendSlowly sends events and alerts as a terminal does, with the owner's next commit
 	// slower than the request's timeout: the first attempt must fail, the resends go on until
 	// one is answered.
-	resendSlowly := func(events []tracker.Event, alerts []tracker.Alert) {
+	resendSlowly := func(send func() error) {
 		t.Helper()
 		owner.slowEmit.Store(int64(2 * router.Timeout))
-		err := router.Emit(ctx, events, alerts)
+		err := send()
 		if !errors.Is(err, ErrNoOwner) {
 			t.Fatalf("first request to a slow owner: %v, want ErrNoOwner", err)
 		}
@@ -150,7 +156,7 @@ func TestJudgedOnceWhenResent(t *testing.T) {
 				t.Fatalf("still not answered after %d resends: %v", resends, err)
 			}
 			time.Sleep(200 * time.Millisecond)
-			err = router.Emit(ctx, events, alerts)
+			err = send()
 		}
 	}
 	// The owner answers (its judgement subscription follows its lease) before the slow part.
@@ -166,7 +172,7 @@ func TestJudgedOnceWhenResent(t *testing.T) {
 		return tracker.Event{Type: tracker.EventDriverIdentity, Time: at, VehicleID: "veh-rs", Lat: 43.5, Lon: 111.8,
 			Attrs: map[string]any{"inserted": true, "card_id": "DRV-X", "device_id": "dev-rs"}}
 	}
-	resendSlowly([]tracker.Event{card(t0.Add(time.Minute))}, nil)
+	resendSlowly(func() error { return router.Emit(ctx, []tracker.Event{card(t0.Add(time.Minute))}, nil) })
 	if n := count(`SELECT count(*) FROM events WHERE vehicle_id = 'veh-rs' AND type = 'driver_identity'`); n != 1 {
 		t.Errorf("%d driver_identity events stored after the resends, want 1", n)
 	}
@@ -174,9 +180,30 @@ func TestJudgedOnceWhenResent(t *testing.T) {
 		t.Errorf("%d driver_mismatch alerts, want 1", n)
 	}
 
-	resendSlowly([]tracker.Event{ev}, alerts)
+	resendSlowly(func() error { return router.Emit(ctx, []tracker.Event{ev}, alerts) })
 	if n := count(`SELECT count(*) FROM events WHERE vehicle_id = 'veh-rs' AND type = 'gate_read'`); n != 1 {
 		t.Errorf("%d gate_read events stored after the resends, want 1", n)
+	}
+
+	// A weighbridge reading: judged, stored and committed by the owner, once however often the
+	// scale resends it.
+	reading := tracker.Weighing{ScaleID: "scale-rs", ZoneID: testZone.ID, Time: t0.Add(150 * time.Second).Add(123456789), Plate: "蒙A54321",
+		GrossKg: 40000, TareKg: 15000, NetKg: 25000, ReceivedAt: time.Now()}
+	var stored tracker.Weighing
+	resendSlowly(func() (err error) { stored, _, err = router.Weighing(ctx, reading); return err })
+	if stored.ID == 0 || stored.VehicleID != "veh-rs" {
+		t.Errorf("reading answered as %+v, want it stored as of veh-rs", stored)
+	}
+	if n := count(`SELECT count(*) FROM weighings WHERE scale_id = 'scale-rs'`); n != 1 {
+		t.Errorf("%d weighings stored after the resends, want 1", n)
+	}
+	if n := count(`SELECT count(*) FROM events WHERE vehicle_id = 'veh-rs' AND type = 'weighing'`); n != 1 {
+		t.Errorf("%d weighing events stored after the resends, want 1", n)
+	}
+	next := reading
+	next.Time = next.Time.Add(time.Minute)
+	if w, _, err := router.Weighing(ctx, next); err != nil || w.ID == stored.ID {
+		t.Errorf("the next reading of the scale: %+v, %v; want a new one stored", w, err)
 	}
 
 	if err := router.Emit(ctx, []tracker.Event{card(t0.Add(3 * time.Minute))}, nil); err != nil {

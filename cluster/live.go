@@ -137,7 +137,8 @@ func (c *Conn) VehicleChanged(v tracker.Vehicle) error {
 // SubscribeChanges hands the changes made on the other nodes to h until ctx ends: every notice
 // stored since this node dialled, in order, at least once. An ordered consumer resumes after
 // the last notice it delivered when the connection comes back, so that a node cut off from
-// NATS while a zone changed still applies the change once it is back.
+// NATS while a zone changed still applies the change once it is back. With a ChangeLog, the
+// store's log of edits is followed too (followChangeLog).
 func (c *Conn) SubscribeChanges(ctx context.Context, h Changes) error {
 	oc, err := c.js.OrderedConsumer(ctx, ChangeStream, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &c.dialed,
@@ -177,5 +178,8 @@ func (c *Conn) SubscribeChanges(ctx context.Context, h Changes) error {
 		<-ctx.Done()
 		cc.Stop()
 	}()
+	if c.cfg.ChangeLog != nil {
+		go c.followChangeLog(ctx, h)
+	}
 	return nil
 }

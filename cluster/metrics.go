@@ -14,6 +14,7 @@ type metrics struct {
 	takeoverSecs  prometheus.Histogram
 	lag           *prometheus.GaugeVec
 	liveDropped   prometheus.Counter
+	logApplied    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -30,7 +31,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		lag:           prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bw_cluster_consumer_lag", Help: "Fixes messages waiting in the partition's consumer, by partition owned here."}, []string{"partition"}),
 		liveDropped:   prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_cluster_live_dropped_total", Help: "Live updates not published on NATS (disconnected); the store has them."}),
 	}
+	m.logApplied = prometheus.NewCounter(prometheus.CounterOpts{Name: "bw_cluster_change_log_applied_total", Help: "Zone, declaration and vehicle edits applied from the store's change log (the backstop to the change notices; most were applied from their notice already)."})
 	if reg != nil {
+		reg.MustRegister(m.logApplied)
 		reg.MustRegister(m.published, m.publishErrors, m.publishSecs, m.consumed, m.replayed, m.undecodable, m.owned, m.changes, m.takeoverSecs, m.lag, m.liveDropped)
 	}
 	return m

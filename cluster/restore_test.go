@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,4 +155,69 @@ func TestTakeOverRestoresRuleState(t *testing.T) {
 	if reviews != 1 {
 		t.Errorf("%d emergency reviews after the window, want 1", reviews)
 	}
+}
+
+// countingState counts the restores of a tracker's State (startTracker fills State).
+type countingState struct {
+	State
+	restores atomic.Int32
+}
+
+func (s *countingState) Restore(ctx context.Context, match func(string) bool) error {
+	s.restores.Add(1)
+	return s.State.Restore(ctx, match)
+}
+
+// TestTakeOverRestoresOncePerRound: a tracker taking all 64 partitions, then the 32 of a tracker
+// killed, reads what Restore reads once per round of take-overs, not once per partition; the
+// state restored is each vehicle's all the same (TestTakeOverRestoresRuleState).
+func TestTakeOverRestoresOncePerRound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node NATS cluster")
+	}
+	nats, st, _ := startCluster(t)
+	counted := func(cs *countingState) func(*Config, *TrackerConfig) {
+		return func(_ *Config, c *TrackerConfig) { c.State = cs }
+	}
+	var a, b countingState
+	na := startTracker(t, nats.URLs(), "A", st, counted(&a))
+	g, err := Dial(context.Background(), Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleGateway}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	waitOwned(t, g, "A")
+	if n := a.restores.Load(); n > 2 {
+		t.Errorf("A restored %d times taking 64 partitions, want once per round (1, 2 if a lease came late)", n)
+	}
+	t.Logf("A took 64 partitions with %d restores", a.restores.Load())
+	nb := startTracker(t, nats.URLs(), "B", st, counted(&b))
+	for deadline := time.Now().Add(60 * time.Second); nb.tr.serving() < 32; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("B serves %d partitions, want its share of 32", nb.tr.serving())
+		}
+	}
+	before := a.restores.Load()
+	nb.crash()
+	waitOwned(t, g, "A")
+	for deadline := time.Now().Add(60 * time.Second); na.tr.serving() < 64; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("A serves %d partitions after B's death, want 64", na.tr.serving())
+		}
+	}
+	if n := a.restores.Load() - before; n > 3 || n == 0 {
+		t.Errorf("A restored %d times taking B's partitions over, want once per round (up to 3: B took them in rounds too)", n)
+	}
+	t.Logf("A took B's partitions with %d restores; B took its share with %d", a.restores.Load()-before, b.restores.Load())
+}
+
+// serving is how many partitions the tracker serves (taken over).
+func (t *Tracker) serving() int {
+	n := 0
+	for i := range t.owns {
+		if t.owns[i].Load() {
+			n++
+		}
+	}
+	return n
 }

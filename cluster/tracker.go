@@ -17,11 +17,12 @@ import (
 )
 
 // Store is what a tracker reads of the shared store when it takes a partition over, and when a
-// report it is asked to judge may have been stored already.
+// report or a reading it is asked to judge may have been stored already.
 type Store interface {
 	LatestFixes(ctx context.Context) ([]tracker.Fix, error)
 	Track(ctx context.Context, vehicleID string, from, to time.Time) ([]tracker.Fix, error)
 	Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error)
+	Weighings(ctx context.Context, q tracker.WeighingQuery) ([]tracker.Weighing, error)
 }
 
 // State is the process's per-vehicle state (the pipeline's and the rules'), which a tracker
@@ -92,6 +93,7 @@ type ownership struct {
 	lag     atomic.Uint64
 	// releasing: given up (fair share, shutdown), renewed until its batch is acknowledged.
 	releasing bool
+	restore   *restoreRound // the round it was taken in, until its take-over restores
 }
 
 // NewTracker returns a tracker; Run takes partitions.
@@ -256,6 +258,8 @@ func (t *Tracker) round(ctx context.Context) {
 	}
 	var latest []tracker.Fix
 	var latestRead bool
+	rr := newRestoreRound(t.cfg.State, t.c.cfg.Partitions)
+	defer rr.seal(context.WithoutCancel(ctx))
 	n := t.c.cfg.Partitions
 	first := Partition(t.c.cfg.Node, n) // trackers start at different places: fewer collisions
 	for i := 0; i < n && serving < share; i++ {
@@ -282,6 +286,8 @@ func (t *Tracker) round(ctx context.Context) {
 			latestRead = true
 		}
 		t.start(p, rev, latest)
+		rr.add(p)
+		t.owned[p].restore = rr
 		serving++
 	}
 	t.c.m.owned.Set(float64(serving))
@@ -522,6 +528,7 @@ type takenOver struct {
 
 // takeOver prepares partition p: see Tracker.
 func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tracker.Fix) (takenOver, error) {
+	defer t.leaveRestoreRound(ctx, p) // failed before restoring: the others need not wait
 	stream := t.c.stream
 	subj := fixSubject(p)
 	// The previous owners' consumers: where they got to, then gone.
@@ -555,7 +562,7 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 	}
 	inPart := func(id string) bool { return Partition(id, t.c.cfg.Partitions) == p }
 	t.cfg.State.Forget(inPart)
-	if err := t.cfg.State.Restore(ctx, inPart); err != nil {
+	if err := t.restoreState(ctx, p, inPart); err != nil {
 		return takenOver{}, fmt.Errorf("restoring the vehicles' state: %w", err)
 	}
 	var uncertain uint64

@@ -56,6 +56,10 @@ type Config struct {
 	GateJudge func(ctx context.Context, g tracker.GateRead) (tracker.Event, []tracker.Alert, error)
 	// Weighings may be nil: readings are stored, matched to no vehicle, and raise nothing.
 	Weighings WeighingHandler
+	// WeighingCommit, when set, judges and stores readings instead (CommitWeighing over Weighings,
+	// Store and Ingest) and may fail: in a cluster the vehicle's owner does it, and none
+	// answering is tracker.ErrUnavailable (503, nothing stored).
+	WeighingCommit func(ctx context.Context, w tracker.Weighing) (tracker.Weighing, []tracker.Alert, error)
 	// EmergencyWindow is an emergency declaration's validity when it gives no valid_to (default 2 h).
 	EmergencyWindow time.Duration
 	// ScaleTolerancePct is the tolerance the drift report judges scales by (the rules'; default 1).

@@ -2,6 +2,7 @@ package mapui
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -84,29 +85,49 @@ func (s *Server) postWeighing(c *gin.Context) {
 	if r.NetKg != nil {
 		w.NetKg = *r.NetKg
 	}
-	var out tracker.Outcome
-	if s.cfg.Weighings != nil {
-		w, out = s.cfg.Weighings.Weighing(c.Request.Context(), w)
-	} else {
-		out.Events = []tracker.Event{w.Event(0, 0)}
+	commit := s.cfg.WeighingCommit
+	if commit == nil {
+		commit = func(ctx context.Context, w tracker.Weighing) (tracker.Weighing, []tracker.Alert, error) {
+			return CommitWeighing(ctx, s.cfg.Weighings, s.cfg.Store, s.cfg.Ingest, w)
+		}
 	}
-	id, err := s.cfg.Store.AddWeighing(c.Request.Context(), w)
+	w, alerts, err := commit(c.Request.Context(), w)
 	if err != nil {
 		s.storeFail(c, err)
 		return
+	}
+	if alerts == nil {
+		alerts = []tracker.Alert{}
+	}
+	c.JSON(http.StatusCreated, gin.H{"weighing": w, "alerts": alerts})
+}
+
+// WeighingStore stores weighbridge readings.
+type WeighingStore interface {
+	AddWeighing(ctx context.Context, w tracker.Weighing) (int64, error)
+}
+
+// CommitWeighing judges a reading (h may be nil: matched to nothing), stores it and commits its
+// event and alerts through ingest; it returns the reading as stored and its alerts.
+func CommitWeighing(ctx context.Context, h WeighingHandler, st WeighingStore, ingest Ingest, w tracker.Weighing) (tracker.Weighing, []tracker.Alert, error) {
+	var out tracker.Outcome
+	if h != nil {
+		w, out = h.Weighing(ctx, w)
+	} else {
+		out.Events = []tracker.Event{w.Event(0, 0)}
+	}
+	id, err := st.AddWeighing(ctx, w)
+	if err != nil {
+		return w, nil, err
 	}
 	w.ID = id
 	for i := range out.Events {
 		out.Events[i].Attrs["weighing_id"] = id
 	}
-	if err := s.cfg.Ingest.Emit(c.Request.Context(), out.Events, out.Alerts); err != nil {
-		s.storeFail(c, err)
-		return
+	if err := ingest.Emit(ctx, out.Events, out.Alerts); err != nil {
+		return w, nil, err
 	}
-	if out.Alerts == nil {
-		out.Alerts = []tracker.Alert{}
-	}
-	c.JSON(http.StatusCreated, gin.H{"weighing": w, "alerts": out.Alerts})
+	return w, out.Alerts, nil
 }
 
 // listWeighings lists readings by vehicle, declaration or scale (at least one), oldest first.

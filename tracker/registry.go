@@ -165,3 +165,12 @@ func NormalPlate(p string) string {
 		return unicode.ToUpper(r)
 	}, p)
 }
+
+// Change is an edit of the zones, a declaration or a vehicle, as the store logs it for the
+// nodes of a cluster to catch up from: Kind is "zones", "declaration" or "vehicle", Ref the
+// declaration's or vehicle's id ("" for zones).
+type Change struct {
+	Seq  int64
+	Kind string
+	Ref  string
+}

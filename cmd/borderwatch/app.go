@@ -247,9 +247,10 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	var events judgedSink = judgedEvents{a.rules, a.pipeline}
 	var ingest mapui.Ingest = a.pipeline
 	var gateJudge func(context.Context, tracker.GateRead) (tracker.Event, []tracker.Alert, error)
+	var weighingCommit func(context.Context, tracker.Weighing) (tracker.Weighing, []tracker.Alert, error)
 	if a.cluster != nil {
 		router := cluster.NewRouter(a.cluster, a.rules.GateVehicle)
-		events, ingest, gateJudge = router, router, router.JudgeGate
+		events, ingest, gateJudge, weighingCommit = router, router, router.JudgeGate, router.Weighing
 		sink = cluster.NewGateway(a.cluster, cfg.Now)
 		if a.hasRole(cluster.RoleTracker) {
 			a.newTracker()
@@ -295,6 +296,7 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		Gates:               a.rules,
 		GateJudge:           gateJudge,
 		Weighings:           a.rules,
+		WeighingCommit:      weighingCommit,
 		ScaleTolerancePct:   cfg.ScaleTolerancePct,
 		EmergencyWindow:     cfg.EmergencyWindow,
 		Hub:                 a.hub,

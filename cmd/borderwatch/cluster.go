@@ -10,6 +10,7 @@ import (
 
 	"github.com/borderwatch/borderwatch/cluster"
 	"github.com/borderwatch/borderwatch/geofence"
+	"github.com/borderwatch/borderwatch/mapui"
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/rules"
 )
@@ -45,9 +46,12 @@ func (a *app) dialCluster(ctx context.Context) error {
 			return fmt.Errorf("BW_NODE_NAME is empty and the host name unknown: %w", err)
 		}
 	}
+	// A cluster's store is PostgreSQL (clusterRoles): its change log is the backstop to the
+	// change notices.
+	changeLog, _ := a.store.(cluster.ChangeLog)
 	a.cluster, err = cluster.Dial(ctx, cluster.Config{
 		URLs: urls, Node: a.cfg.NodeName, Roles: a.roles, Partitions: a.cfg.Partitions,
-		Logger: a.log.With("node", a.cfg.NodeName), Registerer: a.reg,
+		Logger: a.log.With("node", a.cfg.NodeName), Registerer: a.reg, ChangeLog: changeLog,
 	})
 	if err != nil {
 		return err
@@ -73,15 +77,22 @@ func (a *app) newTracker() {
 		Replay:   a.replay,
 		State:    cluster.RulesState{Rules: a.rules, Pipeline: a.pipeline},
 		Store:    a.store,
-		Judge:    clusterJudge{a.rules, judgedEvents{a.rules, a.pipeline}},
+		Judge:    clusterJudge{a.rules, judgedEvents{a.rules, a.pipeline}, a.store},
 	})
 }
 
 // clusterJudge judges and commits, for the vehicles of the partitions this tracker owns, the gate
-// reads and terminal reports other nodes received.
+// reads, terminal reports and weighbridge readings other nodes received.
 type clusterJudge struct {
 	*rules.Engine
 	judgedEvents
+	weighings mapui.WeighingStore
+}
+
+// CommitWeighing judges the reading against the trip this owner follows, stores it and commits
+// what it raises, as a node alone does.
+func (j clusterJudge) CommitWeighing(ctx context.Context, w tracker.Weighing) (tracker.Weighing, []tracker.Alert, error) {
+	return mapui.CommitWeighing(ctx, j.Engine, j.weighings, j.pipeline, w)
 }
 
 // runCluster starts the node's part of the cluster: its announcements, its tracker, the live
