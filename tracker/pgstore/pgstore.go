@@ -25,8 +25,12 @@ import (
 
 // Options tune the store. The zero value is usable.
 type Options struct {
-	// MaxConns caps the connection pool; 0 leaves pgxpool's default (the larger of 4 and the CPU count).
+	// MaxConns caps the connection pool; 0 leaves pgxpool's default (the larger of 4 and the CPU
+	// count) raised to Writers + 4, so that reads do not wait for a group commit's connections.
 	MaxConns int32
+	// Writers is how many connections a large group commit is spread over, by vehicle (see
+	// shares.go); default 4, at most MaxConns - 1.
+	Writers int
 	// Retention is how long fixes are kept; Maintain drops day partitions older than that.
 	// 0 keeps everything.
 	Retention time.Duration
@@ -44,7 +48,14 @@ type Store struct {
 
 	mu    sync.Mutex
 	parts map[int64]bool // day partitions known to exist, by Unix day
+
+	writers   int        // connections a group commit is spread over
+	minShare  int        // fixes a share must have at least (minShareFixes; tests lower it)
+	acquireMu sync.Mutex // one group commit at a time takes its connections
 }
+
+// defaultWriters is Options.Writers' default.
+const defaultWriters = 4
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -63,8 +74,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
+	if opts.Writers <= 0 {
+		opts.Writers = defaultWriters
+	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
+		opts.Writers = max(min(opts.Writers, int(cfg.MaxConns)-1), 1)
+	} else {
+		cfg.MaxConns = max(cfg.MaxConns, int32(opts.Writers)+4)
 	}
 	if opts.DaysAhead <= 0 {
 		opts.DaysAhead = 2
@@ -77,7 +94,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: database %s: %w", where, err)
 	}
-	s := &Store{pool: pool, opts: opts, log: opts.Logger, parts: map[int64]bool{}}
+	s := &Store{pool: pool, opts: opts, writers: opts.Writers, minShare: minShareFixes, log: opts.Logger, parts: map[int64]bool{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
