@@ -25,11 +25,12 @@ import (
 
 // Options tune the store. The zero value is usable.
 type Options struct {
-	// MaxConns caps the connection pool; 0 leaves pgxpool's default (the larger of 4 and the CPU
-	// count) raised to Writers + 4, so that reads do not wait for a group commit's connections.
+	// MaxConns caps the connection pool; 0 leaves the URL's pool_max_conns, or pgxpool's default
+	// (the larger of 4 and the CPU count) raised to Writers + 4, so that reads do not wait for a
+	// group commit's connections.
 	MaxConns int32
 	// Writers is how many connections a large group commit is spread over, by vehicle (see
-	// shares.go); default 4, at most MaxConns - 1.
+	// shares.go); default 4, at most the pool's cap - 1 when one is given.
 	Writers int
 	// Retention is how long fixes are kept; Maintain drops day partitions older than that.
 	// 0 keeps everything.
@@ -79,6 +80,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.MaxConns > 0 || strings.Contains(url, "pool_max_conns") { // a cap given: the writers fit under it
 		opts.Writers = max(min(opts.Writers, int(cfg.MaxConns)-1), 1)
 	} else {
 		cfg.MaxConns = max(cfg.MaxConns, int32(opts.Writers)+4)

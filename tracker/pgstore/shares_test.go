@@ -307,3 +307,19 @@ func backendCPU(b *testing.B, s *Store) map[int]time.Duration {
 	}
 	return out
 }
+
+// TestWritersUnderPoolCap: a pool cap given in the URL is kept, and the writers fit under it
+// (a group commit takes all its connections before it begins).
+func TestWritersUnderPoolCap(t *testing.T) {
+	s, err := Open(context.Background(), newDB(t)+"&pool_max_conns=2", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.pool.Config().MaxConns; got != 2 {
+		t.Fatalf("pool cap %d, want the URL's 2", got)
+	}
+	if s.writers != 1 {
+		t.Fatalf("%d writers under a cap of 2, want 1", s.writers)
+	}
+}
