@@ -32,14 +32,15 @@ const upsertLatest = `latest AS (
 // insertFixes inserts a batch passed as one array per column as the first reports of their
 // device times (variant 0), skipping those already taken, keeps latest_fixes current and
 // returns the new fixes' keys and IDs, all in one round trip. Flags travel as JSON arrays
-// because SQL arrays of arrays must be rectangular.
+// because SQL arrays of arrays must be rectangular. IDs are taken in the batch's order, or
+// given ($15, reserved for a share of a group commit).
 const insertFixes = `WITH ins AS (
-	INSERT INTO fixes (vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs)
-	SELECT v, d, p, t, r, la, lo, sp, h, al, va, l,
+	INSERT INTO fixes (id, vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs)
+	SELECT COALESCE(i, nextval('fixes_id_seq')), v, d, p, t, r, la, lo, sp, h, al, va, l,
 		CASE WHEN fl IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(fl)) END, at
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::float8[],
-		$8::float8[], $9::float8[], $10::float8[], $11::bool[], $12::bool[], $13::jsonb[], $14::jsonb[])
-		WITH ORDINALITY AS u(v, d, p, t, r, la, lo, sp, h, al, va, l, fl, at, ord)
+		$8::float8[], $9::float8[], $10::float8[], $11::bool[], $12::bool[], $13::jsonb[], $14::jsonb[], $15::int8[])
+		WITH ORDINALITY AS u(v, d, p, t, r, la, lo, sp, h, al, va, l, fl, at, i, ord)
 	ORDER BY ord
 	ON CONFLICT (device_id, device_time, variant) DO NOTHING
 	RETURNING ` + fixCols + `
@@ -54,8 +55,9 @@ const insertVariant = `WITH ins AS (
 ), ` + upsertLatest + `
 SELECT id FROM ins`
 
-const insertEvent = `INSERT INTO events (type, time, vehicle_id, zone_id, lat, lon, fix_id, late, attrs)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`
+// insertEvent takes the next ID, or the one given ($10, reserved for a share of a group commit).
+const insertEvent = `INSERT INTO events (id, type, time, vehicle_id, zone_id, lat, lon, fix_id, late, attrs)
+VALUES (COALESCE($10::bigint, nextval('events_id_seq')), $1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`
 
 // upsertAlert adds an alert or updates the unresolved one with its DedupKey: the incident's
 // first time, its status and who handled it are kept; what the rule knows now replaces the rest.
@@ -87,7 +89,17 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	eventIDs := make([]int64, len(b.Events))
 	alertIDs := make([]int64, len(b.Alerts))
 	for attempt := 0; ; attempt++ {
-		err = s.commitOnce(ctx, b, eventFixes, fixIDs, dups, eventIDs, alertIDs)
+		// A retry goes to one connection: whatever made the shares fail (a lock held by
+		// another server, say) cannot then hold one share at the barrier behind another.
+		var shares []*share
+		if attempt == 0 {
+			shares = s.split(b, eventFixes)
+		}
+		if shares != nil {
+			err = s.commitShares(ctx, shares, fixIDs, dups, eventIDs, alertIDs)
+		} else {
+			err = s.commitOnce(ctx, b, eventFixes, fixIDs, dups, eventIDs, alertIDs)
+		}
 		if err == nil || attempt == 2 || !retryable(err) {
 			break
 		}
@@ -125,6 +137,7 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
 // commitOnce makes one attempt at committing b in one transaction, in two round trips: BEGIN
@@ -137,7 +150,7 @@ func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []i
 	}
 	// A connection released inside a transaction (the ROLLBACK failed too) is closed by the pool.
 	defer conn.Release()
-	err = commitTx(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs)
+	err = commitTx(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs, nil)
 	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
 		conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 	}
@@ -145,14 +158,16 @@ func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []i
 }
 
 // commitTx writes b in a transaction it begins and commits on q; eventFixes are b.EventFixes().
-func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) error {
+// With a barrier (b is a share of a group commit), COMMIT waits until every share has done its
+// work, and is not sent if one failed.
+func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64, stx *shareTx) error {
 	var batch pgx.Batch
 	if len(b.Fixes) > 0 {
-		if err := storeFixes(ctx, q, b.Fixes, fixIDs, dups); err != nil {
+		if err := storeFixes(ctx, q, b.Fixes, fixIDs, dups, stx); err != nil {
 			return err
 		}
 	} else {
-		batch.Queue("BEGIN")
+		queueBegin(&batch, stx)
 	}
 	var queued []int // events queued, by index: those of duplicate fixes are not
 	for i, e := range b.Events {
@@ -165,7 +180,7 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 			fixID = fixIDs[k]
 		}
 		queued = append(queued, i)
-		batch.Queue(insertEvent, e.Type, e.Time, e.VehicleID, e.ZoneID, e.Lat, e.Lon, fixID, e.Late, jsonOrNil(e.Attrs))
+		batch.Queue(insertEvent, e.Type, e.Time, e.VehicleID, e.ZoneID, e.Lat, e.Lon, fixID, e.Late, jsonOrNil(e.Attrs), stx.eventID(i))
 	}
 	for _, a := range b.Alerts {
 		status := a.Status
@@ -179,12 +194,18 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 		batch.Queue(upsertAlert, a.Type, a.Severity, status, a.VehicleID, a.Time, updated, a.ZoneID, a.DeclarationID,
 			a.Late, a.Lat, a.Lon, a.Message, a.DedupKey, a.Active, rawOrNil(a.Evidence))
 	}
-	batch.Queue("COMMIT")
+	if stx == nil {
+		batch.Queue("COMMIT")
+	} else if batch.Len() == 0 {
+		return stx.commit(ctx, q)
+	}
 	res := q.SendBatch(ctx, &batch)
 	if len(b.Fixes) == 0 {
-		if _, err := res.Exec(); err != nil {
-			res.Close()
-			return err
+		for range beginStatements(stx) {
+			if _, err := res.Exec(); err != nil {
+				res.Close()
+				return err
+			}
 		}
 	}
 	for _, i := range queued {
@@ -199,9 +220,15 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 			return err
 		}
 	}
+	if stx != nil {
+		if err := res.Close(); err != nil {
+			return err
+		}
+		return stx.commit(ctx, q)
+	}
 	tag, err := res.Exec()
-	if err == nil && tag.String() != "COMMIT" {
-		err = fmt.Errorf("transaction ended with %s", tag) // rolled back by the server
+	if err == nil {
+		err = committed(tag)
 	}
 	if cerr := res.Close(); err == nil {
 		err = cerr
@@ -209,10 +236,18 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 	return err
 }
 
+// committed is nil when a transaction's end was a COMMIT.
+func committed(tag pgconn.CommandTag) error {
+	if tag.String() != "COMMIT" {
+		return fmt.Errorf("transaction ended with %s", tag) // rolled back by the server
+	}
+	return nil
+}
+
 // storeFixes begins the transaction and inserts fixes, in one round trip. A fix whose key was
 // not returned was reported before, or earlier in the same batch: it is a duplicate, or a
 // variant stored by storeVariants.
-func storeFixes(ctx context.Context, q querier, fixes []tracker.Fix, ids []int64, dups []bool) error {
+func storeFixes(ctx context.Context, q querier, fixes []tracker.Fix, ids []int64, dups []bool, stx *shareTx) error {
 	n := len(fixes)
 	var (
 		veh, dev, proto = make([]string, n), make([]string, n), make([]string, n)
@@ -237,10 +272,10 @@ func storeFixes(ctx context.Context, q querier, fixes []tracker.Fix, ids []int64
 		attrs[i] = jsonOrNil(f.Attrs)
 	}
 	var batch pgx.Batch
-	batch.Queue("BEGIN")
-	batch.Queue(insertFixes, veh, dev, proto, at, recv, lat, lon, speed, head, al, valid, late, flags, attrs)
+	queueBegin(&batch, stx)
+	batch.Queue(insertFixes, veh, dev, proto, at, recv, lat, lon, speed, head, al, valid, late, flags, attrs, stx.fixIDs())
 	inserted := make(map[fixKey]int64, n)
-	if err := insertBatch(ctx, q, &batch, inserted); err != nil {
+	if err := insertBatch(ctx, q, &batch, len(beginStatements(stx)), inserted); err != nil {
 		return err
 	}
 	for i := range fixes {
@@ -252,12 +287,14 @@ func storeFixes(ctx context.Context, q querier, fixes []tracker.Fix, ids []int64
 	return storeVariants(ctx, q, fixes, ids, dups)
 }
 
-// insertBatch sends batch (BEGIN, insertFixes) and notes the IDs of the fixes inserted.
-func insertBatch(ctx context.Context, q querier, batch *pgx.Batch, inserted map[fixKey]int64) error {
+// insertBatch sends batch (begin statements, insertFixes) and notes the IDs of the fixes inserted.
+func insertBatch(ctx context.Context, q querier, batch *pgx.Batch, begin int, inserted map[fixKey]int64) error {
 	res := q.SendBatch(ctx, batch)
 	defer res.Close()
-	if _, err := res.Exec(); err != nil {
-		return err
+	for range begin {
+		if _, err := res.Exec(); err != nil {
+			return err
+		}
 	}
 	rows, err := res.Query()
 	if err != nil {
@@ -359,6 +396,8 @@ func retryable(err error) bool {
 	}
 	switch pe.Code {
 	case "40001", "40P01": // serialization failure, deadlock
+		return true
+	case "55P03": // lock timeout: a share's (see shares.go), retried on one connection
 		return true
 	}
 	return isNoPartition(err)
