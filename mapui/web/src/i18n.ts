@@ -1087,35 +1087,6 @@ export function t(key: string): string {
   return d[key] ?? key;
 }
 
-const partsFmt = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Asia/Shanghai',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-});
-
-function parts(d: Date): Record<string, string> {
-  const p: Record<string, string> = {};
-  for (const x of partsFmt.formatToParts(d)) p[x.type] = x.value;
-  return p;
-}
-
-/** "2026-11-28 12:17:18" in China Standard Time. */
-export function fmtTime(v: string | number | Date): string {
-  const d = v instanceof Date ? v : new Date(v);
-  if (isNaN(d.getTime())) return '';
-  const p = parts(d);
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
-}
-
-export function fmtClock(v: string | number | Date): string {
-  return fmtTime(v).slice(11);
-}
-
 /** Reads "YYYY-MM-DDTHH:mm" as CST (UTC+8, no daylight saving). */
 export function fromCstInput(v: string): Date | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(v);
