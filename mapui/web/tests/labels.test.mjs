@@ -97,3 +97,31 @@ test('glyphs: a zone named with characters the app\'s sources lack is drawn with
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('labels: none under the legend or the attribution at district zoom in the replay at 1920×1080', async () => {
+  const errors = [];
+  const page = await newPage(browser, errors);
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await uiLogin(page, server.base, '#/replay');
+  await page.waitForFunction(() => window.bwMap?.queryRenderedFeatures({ layers: ['port-labels'] }).length > 0);
+  // Over Ganqimaodu, where the corridor to Baotou runs south under the legend's corner.
+  await page.evaluate(() => window.bwMap.jumpTo({ center: [107.8, 42.0], zoom: 8.5 }));
+  await mapIdle(page);
+  // The labels MapLibre placed (their collision boxes) inside the legend's and the attribution's
+  // boxes on the canvas.
+  const labels = () => page.evaluate(() => {
+    const m = window.bwMap.getContainer().getBoundingClientRect();
+    return ['#map-legend', '.maplibregl-ctrl-bottom-right'].flatMap((sel) => {
+      const l = document.querySelector(sel).getBoundingClientRect();
+      return window.bwMap.queryRenderedFeatures([[l.left - m.left, l.top - m.top], [l.right - m.left, l.bottom - m.top]],
+        { layers: ['corridor-labels', 'zone-labels', 'port-labels'] }).map((f) => `${sel}: ${f.properties.name}`);
+    });
+  });
+  await shots(page, 'labels-legend-replay', [1280, 800]);
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.evaluate(() => window.bwMap.jumpTo({ center: [107.8, 42.0], zoom: 8.5 }));
+  await mapIdle(page);
+  assert.deepEqual(await labels(), [], 'labels drawn under the legend or the attribution');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
