@@ -66,8 +66,10 @@ func (s *Server) checkDevice(c *gin.Context, id *string) bool {
 }
 
 // listPatrols answers GET /patrols: the patrols the user may dispatch (a port's command its
-// port's, the district every one) with position and status; with alert_id, order_id or
-// lat and lon, nearest first with the distance, patrols without a position last.
+// port's, the district every one) with position and status: free patrols first, busy ones
+// (assigned, en route, arrived) after them, since command dispatches a free one before pulling
+// one off its order; within each, with alert_id, order_id or lat and lon, nearest first with
+// the distance, patrols without a position last.
 func (s *Server) listPatrols(c *gin.Context) {
 	by, ok := s.actor(c)
 	if !ok {
@@ -117,6 +119,12 @@ func (s *Server) listPatrols(c *gin.Context) {
 		out = append(out, p)
 	}
 	slices.SortFunc(out, func(x, y Patrol) int {
+		if xf, yf := x.Status == targeting.PatrolFree, y.Status == targeting.PatrolFree; xf != yf {
+			if xf {
+				return -1
+			}
+			return 1
+		}
 		switch {
 		case x.DistanceM != nil && y.DistanceM != nil:
 			return cmp.Or(cmp.Compare(*x.DistanceM, *y.DistanceM), cmp.Compare(x.Username, y.Username))

@@ -108,7 +108,20 @@ func TestPatrolsNearest(t *testing.T) {
 	if p := status(); p.Status != "assigned" || p.Order != asg.OrderID || p.DistanceM == nil || *p.DistanceM < 19500 {
 		t.Errorf("after the assignment: %+v", p)
 	}
+	// Busy patrols come after the free ones, however near: patrol-erenhot-2 (3 km) is free.
+	busyLast := func(when string) {
+		t.Helper()
+		var order []string
+		for _, p := range patrols(a, fmt.Sprintf("?alert_id=%d", ernAlert), access.RoleCommand) {
+			order = append(order, p.Username+":"+p.Status)
+		}
+		if want := "patrol-erenhot-2:free,patrol-ceke:free,patrol-erenhot-3:free,patrol1:free,patrol-erenhot:" + when; strings.Join(order, ",") != want {
+			t.Errorf("patrols near the Erenhot alert, patrol-erenhot %s: %v, want %s", when, order, want)
+		}
+	}
+	busyLast("assigned")
 	a.do("POST", "/api/v1/assignments/"+asg.ID+"/accept", "patrol-erenhot", nil, 200)
+	busyLast("en_route")
 	if p := status(); p.Status != "en_route" {
 		t.Errorf("after acceptance: %s, want en_route", p.Status)
 	}

@@ -3,8 +3,7 @@
 import { api, getVehicles, getZones, type Me, type Vehicle, type ZoneCollection } from './api';
 import { at, emptyRow, errorLine, field, select, table } from './admin-text';
 import { h } from './dom';
-import { direction, plate as shownPlate, readTime, setVehicles, setZones, timeInput, timeMinute, vehicleLabel, weight, zoneNameOr } from './format';
-import { fmtTime } from './i18n';
+import { direction, plate as shownPlate, readTime, setVehicles, setZones, timeInput, timeMinute, timeSecond, vehicleLabel, weight, zoneNameOr } from './format';
 
 interface Declaration {
   id: string;
@@ -33,7 +32,7 @@ export function mountDeclarations(root: HTMLElement, _me: Me): () => void {
   let closed = false;
 
   const now = Date.now();
-  const id = h('input', { name: 'declaration_id', required: true, maxlength: '64', value: `D-${fmtTime(new Date()).replace(/\D/g, '').slice(0, 12)}` });
+  const id = h('input', { name: 'declaration_id', required: true, maxlength: '64', value: `D-${timeSecond(new Date()).replace(/\D/g, '').slice(0, 12)}` });
   const veh = select('vehicle', []);
   const dir = select('direction', [['outbound', at('outbound')], ['inbound', at('inbound')]], 'outbound');
   const port = select('port', []);

@@ -9,7 +9,7 @@ import { distance, duration, fill, loadDirectory, timeShort } from './format';
 import { type LonLat } from './geo';
 import { t } from './i18n';
 import { roadLines, route } from './route';
-import { firedWhere, listAssignments, onNotice, orderPlate, zoneOrDash, photoURL, reportResult, sourceName, stepAssignment, uploadPhoto, type Assignment } from './targeting';
+import { dismissNotices, firedWhere, listAssignments, onNotice, orderPlate, zoneOrDash, photoURL, reportResult, sourceName, stepAssignment, uploadPhoto, type Assignment } from './targeting';
 
 const CATEGORIES = ['undeclared_goods', 'prohibited_items', 'misdeclared_grade_or_weight'];
 
@@ -57,7 +57,10 @@ export function mountAssignments(root: HTMLElement, me: Me, map: () => MapLibre 
       }
     };
     const steps: HTMLElement[] = [];
-    if (can(me.role, 'inspect') && a.status === 'assigned') steps.push(h('button', { class: 'big primary accept', onclick: () => run(() => stepAssignment(a.id, 'accept')) }, t('accept')));
+    if (can(me.role, 'inspect') && a.status === 'assigned') steps.push(h('button', { class: 'big primary accept', onclick: () => run(async () => {
+      await stepAssignment(a.id, 'accept');
+      dismissNotices(o.id);
+    }) }, t('accept')));
     if (can(me.role, 'inspect') && a.status === 'accepted') steps.push(h('button', { class: 'big primary arrive', onclick: () => run(() => stepAssignment(a.id, 'arrive')) }, t('arrive')));
     if (can(me.role, 'inspect') && (a.status === 'accepted' || a.status === 'arrived')) steps.push(reportForm(a, run));
     return h('article', { class: `assignment st-${a.status}`, 'data-assignment': a.id, 'data-order': o.id },

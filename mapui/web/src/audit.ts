@@ -6,8 +6,8 @@
 import { api, type Me } from './api';
 import { at, fmtAction, fmtResult, select } from './admin-text';
 import { h } from './dom';
-import { paren } from './format';
-import { fmtTime, t } from './i18n';
+import { paren, timeSecond } from './format';
+import { t } from './i18n';
 
 interface AuditRecord {
   seq: number;
@@ -92,7 +92,7 @@ export function mountAudit(root: HTMLElement, _me: Me): () => void {
       (!q || `${r.actor} ${fmtAction(r.action)} ${r.action} ${objectText(r)}`.toLowerCase().includes(q)));
     body.replaceChildren(...rows.map((r) =>
       h('tr', { 'data-seq': String(r.seq), 'data-action': r.action, 'data-source': sourceOf(r), class: r.result === 'ok' ? '' : 'denied' },
-        h('td', { class: 'time' }, fmtTime(r.time)), h('td', {}, r.actor || '—'), h('td', { class: 'action' }, fmtAction(r.action)),
+        h('td', { class: 'time' }, timeSecond(r.time)), h('td', {}, r.actor || '—'), h('td', { class: 'action' }, fmtAction(r.action)),
         h('td', { class: 'object' }, objectText(r)), h('td', {}, fmtResult(r.result)), h('td', {}, at(`audit_${sourceOf(r)}`)),
         h('td', { class: 'addr' }, r.addr ?? ''), h('td', { class: 'seq' }, String(r.seq)))));
     root.dataset.records = String(rows.length);

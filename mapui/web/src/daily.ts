@@ -7,6 +7,7 @@ import { h } from './dom';
 import { colon, dateInput, fill, paren, kindName, loadDirectory, readDate, time, timeMinute, zoneKind, zoneName } from './format';
 import { getLang } from './i18n';
 import { t } from './i18n';
+import { onNotice } from './targeting';
 
 interface AlertTrend { type: string; name: string; count: number; trend: number[] }
 interface Section {
@@ -195,5 +196,7 @@ export function mountDailyPanel(panel: HTMLElement): () => void {
   }, () => {});
   void refresh();
   const timer = window.setInterval(refresh, 60_000);
-  return () => { closed = true; clearInterval(timer); };
+  // An inspection's result counts at once (查验, 查获), not at the next minute.
+  const off = onNotice((n) => n.kind === 'closed' && void refresh());
+  return () => { closed = true; clearInterval(timer); off(); };
 }

@@ -4,8 +4,8 @@
 // timers.go, late.go, seal.go, driver.go) and tracker/pipeline.go (device_conflict).
 import type { Alert, BwEvent } from './api';
 import { h } from './dom';
-import { colon, comma, direction, distance, duration, fill, paren, place, plate, time, timeShort, vehicleLabel, weight, zoneName, zoneNameOr } from './format';
-import { fmtClock, fmtDriverCard, fmtSealState, getLang, t } from './i18n';
+import { colon, comma, direction, distance, duration, fill, paren, place, plate, time, timeOfDay, timeShort, vehicleLabel, weight, zoneName, zoneNameOr } from './format';
+import { fmtDriverCard, fmtSealState, getLang, t } from './i18n';
 import type { TargetOrder } from './targeting';
 
 type Obj = Record<string, unknown>;
@@ -344,7 +344,7 @@ const describers: Record<string, (a: WithVehicle, ev: Obj) => Described> = {
     const told = held.map((x, i): [string, string] => {
       const from = str(x.time);
       const until = str(x.until);
-      const when = until && Date.parse(until) > Date.parse(from) ? `${time(from)} – ${fmtClock(until)}` : time(from);
+      const when = until && Date.parse(until) > Date.parse(from) ? `${time(from)} – ${timeOfDay(until)}` : time(from);
       const where = num(x.lat) != null && num(x.lon) != null ? place(x.lat as number, x.lon as number) : str(x.zone_id) ? zoneName(str(x.zone_id)) : t('place_unknown');
       const said = describe({ ...a, type: str(x.type), time: from, evidence: isObj(x.evidence) ? x.evidence : {}, zone_id: str(x.zone_id) || null } as WithVehicle).summary;
       return [fill('ev_held_n', { n: String(i + 1) }), `${comma(comma(t(str(x.type)), when), where)}${getLang() === 'zh' ? '；' : '; '}${said}`];

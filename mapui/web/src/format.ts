@@ -5,7 +5,7 @@
 import { ApiError, getVehicle, getVehicles, getZones, type Vehicle, type ZoneCollection, type ZoneProps } from './api';
 import { h } from './dom';
 import { bboxOf, distanceToLine, haversine, inBBox, inPolygon, lines, type BBox, type LonLat } from './geo';
-import { fmtTime, fromCstInput, getLang, t } from './i18n';
+import { fromCstInput, getLang, t } from './i18n';
 
 interface ZoneEntry {
   props: ZoneProps;
@@ -149,21 +149,49 @@ export function duration(ms: number): string {
   return zh ? `${s}秒` : `${s} s`;
 }
 
+const chinaParts = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Asia/Shanghai',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+/**
+ * "2026-12-05 08:30:15": China time to the second, without the words, for a column headed
+ * with them and for names; '' for what is not a time.
+ */
+export function timeSecond(v: string | number | Date): string {
+  const d = v instanceof Date ? v : new Date(v);
+  if (isNaN(d.getTime())) return '';
+  const p: Record<string, string> = {};
+  for (const x of chinaParts.formatToParts(d)) p[x.type] = x.value;
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+}
+
 /** "2026-12-05 08:30:15 北京时间": China time with the date, whatever the browser's zone. */
 export function time(v: string | number | Date | null | undefined): string {
   if (v == null || v === '') return '';
-  const s = fmtTime(v);
+  const s = timeSecond(v);
   return s ? `${s} ${t('cst')}` : '';
 }
 
 /** "12-05 08:30": a feed's short China time, the date kept. */
 export function timeShort(v: string | number | Date): string {
-  return fmtTime(v).slice(5, 16);
+  return timeSecond(v).slice(5, 16);
 }
 
 /** "2026-12-05 08:30": China time to the minute, the date always. */
 export function timeMinute(v: string | number | Date): string {
-  return fmtTime(v).slice(0, 16);
+  return timeSecond(v).slice(0, 16);
+}
+
+/** "08:30:15": China time of day, for a clock and the end of a span whose date is said. */
+export function timeOfDay(v: string | number | Date): string {
+  return timeSecond(v).slice(11);
 }
 
 /**

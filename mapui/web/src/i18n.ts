@@ -493,7 +493,6 @@ const zh = {
   scales_hint: '同一车次在两台以上地磅过磅时，比较各地磅读数与其他地磅的差值。偏差持续超过允许误差（±{tol}%）的地磅应安排计量检定。',
   scales_none: '此期间没有同一车次在两台以上地磅过磅的记录，无法比对。',
   scales_scale: '地磅',
-  scales_place: '所在位置',
   scales_trips: '比对车次',
   scales_others: '比对地磅数',
   scales_mean: '平均偏差',
@@ -505,6 +504,9 @@ const zh = {
   scales_too_few: '比对不足，暂不判断',
   scales_chart: '各地磅估计误差（%），灰色带为允许误差',
   scales_days: '统计天数',
+  scales_port: '所属口岸',
+  scale_name: '{zone}{n}号地磅',
+  scale_name_one: '{zone}地磅',
   confirm_offence: '认定违规',
   confirm_offence_hint: '认定此告警属实、构成违规并处置：该车（及换用其车牌或驾驶员卡的车辆）在风险排序中按惯犯加权',
   // An alert's inspections in its evidence (inspection.ts), and its evidence bundle.
@@ -1026,7 +1028,6 @@ const en: Record<Key, string> = {
   scales_hint: 'Where one trip was weighed on two or more scales, each scale is compared with the others. A scale off by more than the tolerance (±{tol}%) trip after trip needs calibration.',
   scales_none: 'No trip was weighed on two or more scales in this period: nothing to compare.',
   scales_scale: 'Scale',
-  scales_place: 'Where',
   scales_trips: 'Trips compared',
   scales_others: 'Scales compared with',
   scales_mean: 'Mean difference',
@@ -1038,6 +1039,9 @@ const en: Record<Key, string> = {
   scales_too_few: 'Too few comparisons to judge',
   scales_chart: 'Estimated error per scale (%); the grey band is the tolerance',
   scales_days: 'Days',
+  scales_port: 'Port',
+  scale_name: 'Scale {n}, {zone}',
+  scale_name_one: '{zone} scale',
   confirm_offence: 'Confirm offence',
   confirm_offence_hint: 'Confirm the alert as an offence and resolve it: the vehicle (and one that takes its plate or driver card) ranks as a repeat offender',
   insp_title: 'Targeting and inspection',
@@ -1085,35 +1089,6 @@ export function setLang(l: Lang): void {
 export function t(key: string): string {
   const d: Record<string, string> = lang === 'zh' ? zh : en;
   return d[key] ?? key;
-}
-
-const partsFmt = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Asia/Shanghai',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-});
-
-function parts(d: Date): Record<string, string> {
-  const p: Record<string, string> = {};
-  for (const x of partsFmt.formatToParts(d)) p[x.type] = x.value;
-  return p;
-}
-
-/** "2026-11-28 12:17:18" in China Standard Time. */
-export function fmtTime(v: string | number | Date): string {
-  const d = v instanceof Date ? v : new Date(v);
-  if (isNaN(d.getTime())) return '';
-  const p = parts(d);
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
-}
-
-export function fmtClock(v: string | number | Date): string {
-  return fmtTime(v).slice(11);
 }
 
 /** Reads "YYYY-MM-DDTHH:mm" as CST (UTC+8, no daylight saving). */

@@ -7,6 +7,7 @@ import { h } from './dom';
 import { inspectionRows, type Inspection, type InspectionPhoto } from './evidence';
 import { fill, loadDirectory, paren, plate, time, timeMinute, timeShort } from './format';
 import { t } from './i18n';
+import { onNotice } from './targeting';
 
 // The object URLs of the photos shown: one alert's detail is open at a time, so a new detail
 // lets the last one's go.
@@ -61,7 +62,8 @@ function photoStrip(alertId: string, photos: InspectionPhoto[]): HTMLElement {
 /**
  * The alert's inspections, read from GET /alerts/{id} (the live feed's alerts do not carry
  * them), and the evidence bundle's button; empty for an alert nobody targeted and a user who
- * does not export.
+ * does not export. Read again when the live socket says an order on the alert ended (a result
+ * reported, an order cancelled), for as long as the detail is on the page.
  */
 export function inspectionView(a: Alert, me: Me): HTMLElement {
   release();
@@ -77,15 +79,24 @@ export function inspectionView(a: Alert, me: Me): HTMLElement {
         download(`/alerts/${encodeURIComponent(id)}/evidence`, name).catch((e) => console.warn('evidence', e)).finally(() => (exportBtn!.disabled = false));
       } }, t('export_evidence'))
     : null;
-  // The directory names the zone where the order hit (the tablet does not load it otherwise).
-  Promise.all([api<{ inspections?: Inspection[] }>(`/alerts/${encodeURIComponent(id)}`), loadDirectory().catch(() => {})]).then(([d]) => {
-    const ins = d.inspections ?? [];
-    if (!ins.length) return;
-    list.append(h('h3', {}, t('insp_title')), ...ins.map((x) => h('div', { class: 'inspection', 'data-order': x.order.id },
-      h('dl', { class: 'evidence' }, ...inspectionRows(x.order).filter(([, v]) => v).flatMap(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)])),
-      x.photos.length ? h('div', { class: 'photos' }, h('div', { class: 'photos-head' }, `${t('insp_photos')}${paren(String(x.photos.length))}`), photoStrip(id, x.photos)) : null)));
-    box.dataset.loaded = String(ins.length);
-  }).catch((e) => console.warn('inspections', e));
+  const load = () =>
+    // The directory names the zone where the order hit (the tablet does not load it otherwise).
+    Promise.all([api<{ inspections?: Inspection[] }>(`/alerts/${encodeURIComponent(id)}`), loadDirectory().catch(() => {})]).then(([d]) => {
+      const ins = d.inspections ?? [];
+      if (!ins.length) return;
+      release();
+      list.replaceChildren(h('h3', {}, t('insp_title')), ...ins.map((x) => h('div', { class: 'inspection', 'data-order': x.order.id },
+        h('dl', { class: 'evidence' }, ...inspectionRows(x.order).filter(([, v]) => v).flatMap(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)])),
+        x.photos.length ? h('div', { class: 'photos' }, h('div', { class: 'photos-head' }, `${t('insp_photos')}${paren(String(x.photos.length))}`), photoStrip(id, x.photos)) : null)));
+      box.dataset.loaded = String(ins.length);
+      box.dataset.results = String(ins.filter((x) => x.order.result).length);
+    }).catch((e) => console.warn('inspections', e));
+  void load();
+  const off = onNotice((n) => {
+    // A notice after the detail was closed or replaced: stop listening.
+    if (!box.isConnected) off();
+    else if (['closed', 'cancelled'].includes(n.kind) && String(n.order?.alert_id ?? '') === id) void load();
+  });
   if (exportBtn) box.append(exportBtn);
   return box;
 }

@@ -284,8 +284,10 @@ export async function createMap(container: HTMLElement, theme: Theme, opts: Part
   });
   // The current map, for the browser tests and the console.
   (window as unknown as { bwMap: maplibregl.Map }).bwMap = map;
-  container.append(legend(theme));
+  const key = legend(theme);
+  container.append(key);
   const loaded = new Promise<void>((r) => map.once('load', () => r()));
+  void loaded.then(() => keepLabelsOffLegend(map, key));
   const zones = Promise.all([getZones(), loaded]).then(([z]) => {
     (map.getSource('zones') as GeoJSONSource).setData(z);
     (map.getSource('zone-points') as GeoJSONSource).setData(zonePoints(z));
@@ -293,6 +295,42 @@ export async function createMap(container: HTMLElement, theme: Theme, opts: Part
   });
   await loaded;
   return { map, zones };
+}
+
+/**
+ * MapLibre places labels without knowing of the legend and the attribution over the map's foot,
+ * so the lowest ones could sit under them. An invisible icon each one's size, where it is, on top
+ * of the zone labels' layers, takes that space in their collision index: a label with other
+ * anchors (the corridors') moves beside it, one without is left out rather than hidden behind it.
+ */
+function keepLabelsOffLegend(map: maplibregl.Map, key: HTMLElement): void {
+  map.addSource('legend-space', { type: 'geojson', data: empty() });
+  map.addLayer({ id: 'legend-space', type: 'symbol', source: 'legend-space',
+    layout: { 'icon-image': ['get', 'image'] as any, 'icon-allow-overlap': true, 'icon-ignore-placement': false, 'icon-padding': 0 } });
+  const sizes = new Map<string, string>();
+  const place = () => {
+    const src = map.getSource('legend-space') as GeoJSONSource | undefined;
+    if (!src) return;
+    const m = map.getContainer().getBoundingClientRect();
+    const chrome = [key, map.getContainer().querySelector<HTMLElement>('.maplibregl-ctrl-bottom-right')];
+    const features: GeoJSON.Feature[] = [];
+    chrome.forEach((el, i) => {
+      const r = el?.getBoundingClientRect();
+      if (!r?.width || !r.height) return;
+      const [w, h, image] = [Math.ceil(r.width), Math.ceil(r.height), `legend-space-${i}`];
+      if (sizes.get(image) !== `${w}x${h}`) {
+        if (map.hasImage(image)) map.removeImage(image);
+        map.addImage(image, new ImageData(w, h));
+        sizes.set(image, `${w}x${h}`);
+      }
+      const at = map.unproject([r.left + r.width / 2 - m.left, r.top + r.height / 2 - m.top]);
+      features.push({ type: 'Feature', properties: { image }, geometry: { type: 'Point', coordinates: [at.lng, at.lat] } });
+    });
+    src.setData({ type: 'FeatureCollection', features });
+  };
+  place();
+  map.on('moveend', place);
+  map.on('resize', place);
 }
 
 function addBasemap(style: StyleSpecification, b: NonNullable<Awaited<ReturnType<typeof getBasemap>>>): void {

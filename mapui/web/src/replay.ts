@@ -5,8 +5,8 @@ import type { GeoJSONSource } from 'maplibre-gl';
 import { api, ApiError, can, decodeTrack, download, getAlerts, getEvents, getVehicle, type Alert, type BwEvent, type Me, type Track } from './api';
 import { h } from './dom';
 import { eventText } from './evidence';
-import { duration, fill, paren, kindName, knownVehicles, loadDirectory, readTime, setVehicles, severity, time, timeInput, timeMinute, zoneNameOr } from './format';
-import { fmtSeal, fmtTime, t } from './i18n';
+import { duration, fill, paren, kindName, knownVehicles, loadDirectory, readTime, setVehicles, severity, time, timeInput, timeMinute, timeSecond, zoneNameOr } from './format';
+import { fmtSeal, t } from './i18n';
 import { createMap, empty } from './map';
 
 const SPEEDS = [1, 2, 4, 8, 16, 32, 64, 128];
@@ -267,7 +267,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     slider.max = String(view.to);
     const span = view.to - view.from;
     marksEl.replaceChildren(...marks.map((k) =>
-      h('button', { class: `mark mark-${k.kind}`, title: `${fmtTime(k.time)} ${k.label}`, style: `left:${((k.time - view.from) / span) * 100}%;background:${markColors[k.kind] ?? '#888'}`, onclick: () => seek(k.time) })));
+      h('button', { class: `mark mark-${k.kind}`, title: `${timeSecond(k.time)} ${k.label}`, style: `left:${((k.time - view.from) / span) * 100}%;background:${markColors[k.kind] ?? '#888'}`, onclick: () => seek(k.time) })));
 
     stops = pairStops(events, Math.min(range.to, view.to));
     // Stops have their own list: the events list holds the rest, and its count is its rows'.
@@ -278,7 +278,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
         h('li', {}, h('button', { class: 'link', onclick: () => seek(s.start) }, timeMinute(s.start)), ` ${t('duration')} ${duration(s.end - s.start)}${s.ongoing ? '+' : ''}`))),
       h('h3', { id: 'events-head' }, `${t('events')} / ${t('alerts')}${paren(String(listed.length))}`),
       h('ol', { class: 'events', id: 'events' }, ...listed.map((k) =>
-        h('li', { class: `ev-${k.kind}` }, h('button', { class: 'link', onclick: () => seek(k.time) }, fmtTime(k.time)), ` ${k.label}`))),
+        h('li', { class: `ev-${k.kind}` }, h('button', { class: 'link', onclick: () => seek(k.time) }, timeSecond(k.time)), ` ${k.label}`))),
     );
 
     exportBox.replaceChildren();
@@ -538,7 +538,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
 
 /** An export's file name: the plate and the period in China time, as the server names it (蒙B00001_20261101-0800_20261101-0900.csv). */
 function exportName(vehicle: string, r: { from: number; to: number }, fmt: string): string {
-  const stamp = (ms: number) => fmtTime(ms).slice(0, 16).replace(/-/g, '').replace(' ', '-').replace(':', '');
+  const stamp = (ms: number) => timeMinute(ms).replace(/-/g, '').replace(' ', '-').replace(':', '');
   return `${vehicle.replace(/[\\/:*?"<>|\s]/g, '_')}_${stamp(r.from)}_${stamp(r.to)}.${fmt}`;
 }
 

@@ -4,7 +4,7 @@
 // it drifts; a bar chart of the errors against the tolerance band. GET /weighings/drift.
 import { api, type Me } from './api';
 import { h, svg } from './dom';
-import { fill, loadDirectory, paren, weight, zoneName } from './format';
+import { fill, loadDirectory, paren, portOf, weight, zoneName } from './format';
 import { t } from './i18n';
 
 export interface ScaleDrift {
@@ -32,6 +32,24 @@ function signed(x: number, digits: number): string {
 }
 const kg = (x: number) => `${Math.round(x) === 0 ? '±' : x > 0 ? '+' : '−'}${weight(Math.abs(x))}`;
 
+/**
+ * The scales' names, by id: a scale reports only its id (what its software is set to), so it is
+ * named by where it stands, numbered in the order of the ids where one place has several:
+ * 策克口岸煤炭物流园地磅, 二连浩特口岸1号地磅.
+ */
+export function scaleNames(scales: ScaleDrift[]): Map<string, string> {
+  const byZone = new Map<string, string[]>();
+  for (const s of [...scales].sort((a, b) => a.scale_id.localeCompare(b.scale_id))) byZone.set(s.zone_id, [...(byZone.get(s.zone_id) ?? []), s.scale_id]);
+  const out = new Map<string, string>();
+  for (const [zone, ids] of byZone) {
+    ids.forEach((id, i) => out.set(id, ids.length === 1 ? fill('scale_name_one', { zone: zoneName(zone) }) : fill('scale_name', { zone: zoneName(zone), n: String(i + 1) })));
+  }
+  return out;
+}
+
+/** The port a scale serves, by name; the place itself when it belongs to none. */
+const portName = (zoneId: string) => zoneName(portOf(zoneId) || zoneId);
+
 /** The finding in words: drifting, within tolerance, or too few comparisons (fewer than 3 trips or 2 other scales). */
 function finding(s: ScaleDrift): [string, string] {
   if (s.drifting) return [t('scales_drifting'), 'drifting'];
@@ -40,7 +58,7 @@ function finding(s: ScaleDrift): [string, string] {
 }
 
 /** Horizontal bars of each scale's estimated error, centred on 0, with the tolerance band. */
-function chart(r: DriftReport): SVGSVGElement {
+function chart(r: DriftReport, names: Map<string, string>): SVGSVGElement {
   const row = 34;
   const label = 260;
   const width = 900;
@@ -57,11 +75,11 @@ function chart(r: DriftReport): SVGSVGElement {
   r.scales.forEach((s, i) => {
     const y = 8 + i * row;
     const [, cls] = finding(s);
-    out.append(svg('text', { x: label - 10, y: y + row / 2, 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'name' }, `${s.scale_id} · ${zoneName(s.zone_id)}`));
+    out.append(svg('text', { x: label - 10, y: y + row / 2, 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'name' }, names.get(s.scale_id) ?? ''));
     const a = x(Math.min(0, s.bias_pct));
     const b = x(Math.max(0, s.bias_pct));
     const bar = svg('rect', { x: a, y: y + 6, width: Math.max(2, b - a), height: row - 14, class: `scale-bar ${cls}` });
-    bar.append(svg('title', {}, `${s.scale_id}: ${signed(s.bias_pct, 2)}%`));
+    bar.append(svg('title', {}, `${names.get(s.scale_id) ?? ''}: ${signed(s.bias_pct, 2)}%`));
     out.append(bar);
     out.append(svg('text', { x: s.bias_pct >= 0 ? b + 6 : a - 6, y: y + row / 2, 'text-anchor': s.bias_pct >= 0 ? 'start' : 'end', 'dominant-baseline': 'middle', class: 'value' },
       `${signed(s.bias_pct, 2)}%`));
@@ -75,14 +93,16 @@ function render(body: HTMLElement, r: DriftReport): void {
     body.replaceChildren(hint, h('p', { class: 'empty', id: 'scales-none' }, t('scales_none')));
     return;
   }
-  const heads = ['scales_scale', 'scales_place', 'scales_trips', 'scales_others', 'scales_mean', 'scales_spread', 'scales_bias', 'scales_state'];
+  const names = scaleNames(r.scales);
+  const heads = ['scales_scale', 'scales_port', 'scales_trips', 'scales_others', 'scales_mean', 'scales_spread', 'scales_bias', 'scales_state'];
   const table = h('table', { class: 'scales-table', id: 'scales-table' },
     h('thead', {}, h('tr', {}, ...heads.map((k) => h('th', {}, t(k))))),
     h('tbody', {}, ...r.scales.map((s) => {
       const [text, cls] = finding(s);
       return h('tr', { class: `scale-${cls}`, 'data-scale': s.scale_id },
-        h('td', { class: 'id' }, s.scale_id),
-        h('td', {}, zoneName(s.zone_id)),
+        // The id in the tooltip only: what the scale's technician looks for in its settings.
+        h('td', { class: 'name', title: s.scale_id }, names.get(s.scale_id) ?? ''),
+        h('td', { class: 'port' }, portName(s.zone_id)),
         h('td', { class: 'num' }, String(s.trips)),
         h('td', { class: 'num' }, String(s.others)),
         h('td', { class: 'num mean' }, `${signed(s.mean_pct, 2)}%`, h('span', { class: 'kg' }, paren(kg(s.mean_kg)))),
@@ -90,7 +110,7 @@ function render(body: HTMLElement, r: DriftReport): void {
         h('td', { class: 'num' }, `${signed(s.bias_pct, 2)}%`),
         h('td', { class: `finding ${cls}` }, text));
     })));
-  body.replaceChildren(hint, h('div', { class: 'scales-scroll' }, table), h('h3', {}, t('scales_chart')), chart(r));
+  body.replaceChildren(hint, h('div', { class: 'scales-scroll' }, table), h('h3', {}, t('scales_chart')), chart(r, names));
 }
 
 export function mountScales(root: HTMLElement, _me: Me, params: URLSearchParams): () => void {

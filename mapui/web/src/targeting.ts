@@ -151,15 +151,22 @@ export function notice(n: Notice): void {
   for (const f of listeners) f(n);
 }
 
+/** Takes down the banners of an order: the patrol accepted its assignment, or it ended. */
+export function dismissNotices(orderId: string): void {
+  for (const el of document.querySelectorAll<HTMLElement>('.target-banner')) if (el.dataset.order === orderId) el.remove();
+}
+
 /**
  * The banner over the wall and the tablet when an order fires or an assignment comes or is
- * escalated: the plate, where, what to do; with a sound. It stays until tapped.
+ * escalated: the plate, where, what to do; with a sound. It stays until read: tapped, or the
+ * order's assignment accepted on this screen, or the order closed or cancelled.
  */
 export function mountNoticeBanner(parent: HTMLElement): () => void {
   loadDirectory().catch(() => {});
   const box = h('div', { class: 'target-banners', id: 'target-banners' });
   parent.append(box);
   const off = onNotice((n) => {
+    if (n.order && ['closed', 'cancelled'].includes(n.kind)) dismissNotices(n.order.id);
     if (!n.order || !['fired', 'assigned', 'escalated', 'taken_over'].includes(n.kind)) return;
     const o = n.order;
     const el = h('button', { class: `target-banner kind-${n.kind}`, 'data-order': o.id, onclick: () => el.remove() },

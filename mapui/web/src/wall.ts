@@ -7,8 +7,8 @@ import { PortCounter } from './counters';
 import { mountDailyPanel } from './daily';
 import { h } from './dom';
 import { alertSummary } from './evidence';
-import { learnVehicle, loadDirectory, plate, portOf, ports as portList, setZones, severity, timeShort, zoneName } from './format';
-import { fmtClock, t } from './i18n';
+import { learnVehicle, loadDirectory, plate, portOf, ports as portList, setZones, severity, timeOfDay, timeShort, zoneName } from './format';
+import { t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
 import { alertPoint, createMap, fitDistrict, stateColors, VehicleLayer, vehiclePopups } from './map';
@@ -85,7 +85,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
     focus?.show(a);
   };
 
-  const tick = () => (clock.textContent = `${fmtClock(Date.now())} ${t('cst')}`);
+  const tick = () => (clock.textContent = `${timeOfDay(Date.now())} ${t('cst')}`);
   tick();
   timers.push(window.setInterval(tick, 1000));
 

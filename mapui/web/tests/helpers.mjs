@@ -244,13 +244,23 @@ export function inRing(p, ring) {
   return inside;
 }
 
-/** Logs in through the login page. */
-export async function uiLogin(page, base, hash = '') {
+/** Logs in through the login page, as admin unless user and password are given, and opens hash. */
+export async function uiLogin(page, base, hash = '', user = 'admin', password = PASSWORD) {
   await page.goto(`${base}/${hash}`);
-  await page.fill('input[name=username]', 'admin');
-  await page.fill('input[name=password]', PASSWORD);
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', password);
   await page.click('button[type=submit]');
   await page.waitForSelector('nav.topbar');
+}
+
+/** f's first truthy answer, asked every half second for up to 30 s; what names it in the error. */
+export async function until(what, f) {
+  for (let i = 0; i < 60; i++) {
+    const v = await f();
+    if (v) return v;
+    await sleep(500);
+  }
+  throw new Error(`gave up waiting for ${what}`);
 }
 
 /** Sends one OsmAnd fix; speed in km/h (sent as knots, as the protocol wants). */

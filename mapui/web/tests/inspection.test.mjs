@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { apiCall, apiLogin, crossingIn, feedAll, launch, newPage, shotsDir, sleep, startServer } from './helpers.mjs';
+import { apiCall, apiLogin, crossingIn, feedAll, launch, newPage, shotsDir, sleep, startServer, uiLogin, until } from './helpers.mjs';
 
 const run = promisify(execFile);
 let server, browser;
@@ -24,22 +24,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function login(page, user, password, hash) {
-  await page.goto(`${server.base}/${hash}`);
-  await page.fill('input[name=username]', user);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('nav.topbar');
-}
-
-async function until(what, f) {
-  for (let i = 0; i < 60; i++) {
-    const v = await f();
-    if (v) return v;
-    await sleep(500);
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
+const login = (page, user, password, hash) => uiLogin(page, server.base, hash, user, password);
 
 /** A camera-like JPEG drawn in the browser: a truck's load with a label, 1600×1200. */
 async function photo(page, label, hue) {
@@ -107,6 +92,8 @@ test('inspection photos in the alert evidence: tablet, wall, attacks, evidence b
   const order = await apiCall(server.base, cmd, 'POST', '/targets', { alert_id: alert.id, reason: 'alert', action: 'inspect_next_crossing', note: '错口岸入境，下次过卡查验' });
   const gate = await apiCall(server.base, cmd, 'POST', '/gate-events', { gate_zone_id: 'port-erenhot', plate: '蒙KP2718', direction: 'out' });
   assert.equal(gate.hold, true);
+  // The wall's banner for the order that fired stays until the order ends (below).
+  await wall.waitForSelector(`.target-banner.kind-fired[data-order="${order.id}"]`);
   const patrol = await token('xuncha');
   const bytes = [await photo(tablet, '车厢 1', 20), await photo(tablet, '夹层 2', 200), await photo(tablet, '货物 3', 120)];
   const shas = [];
@@ -158,12 +145,25 @@ test('inspection photos in the alert evidence: tablet, wall, attacks, evidence b
   await sleep(1500); // the map's flight to the route
   await tablet.screenshot({ path: join(shotsDir, 'inspection-tablet-route-1280x800.png') });
 
-  await apiCall(server.base, patrol, 'POST', `/targets/${order.id}/result`, { found: true, category: 'undeclared_goods', note: '车厢夹层查获未申报的铜精矿约2吨' });
-
-  // The wall: the alert (resolved by the result) opens with the result and the photos.
+  // The wall has the alert open while the inspection is under way; the daily panel counts.
   const tick = `#ticker li[data-alert="${alert.id}"]`;
   await wall.waitForSelector(tick);
   await wall.click(tick);
+  await wall.waitForFunction(() => /尚未报告结果/.test(document.querySelector('#inspections')?.textContent ?? ''));
+  const figure = (name) => wall.evaluate((name) => {
+    const dt = [...document.querySelectorAll('#daily-figures dt')].find((x) => x.textContent === name);
+    return dt ? Number(dt.nextElementSibling.textContent) : NaN;
+  }, name);
+  await until('the daily panel', async () => !Number.isNaN(await figure('查验')));
+  const [inspected, hits] = [await figure('查验'), await figure('查获')];
+
+  await apiCall(server.base, patrol, 'POST', `/targets/${order.id}/result`, { found: true, category: 'undeclared_goods', note: '车厢夹层查获未申报的铜精矿约2吨' });
+
+  // The wall: the open detail shows the result as it arrives on the live socket, with the
+  // photos, and the daily panel counts the inspection and the hit at once.
+  await wall.waitForFunction(() => /查获：未申报货物/.test(document.querySelector('#inspections')?.textContent ?? ''), null, { timeout: 30_000 });
+  await wall.waitForSelector(`.target-banner[data-order="${order.id}"]`, { state: 'detached' });
+  await until('the daily panel counting the finding', async () => (await figure('查验')) === inspected + 1 && (await figure('查获')) === hits + 1);
   await wall.waitForFunction((n) => document.querySelectorAll('#inspections .photo-strip img[src^="blob:"]').length === n, shas.length);
   const text = await wall.textContent('#inspections');
   for (const s of ['布控与查验', '查获：未申报货物', '车厢夹层查获未申报的铜精矿约2吨', 'xuncha', '北京时间']) assert.ok(text.includes(s), `wall inspection lacks ${s}: ${text}`);

@@ -6,7 +6,7 @@
 // it on its tablet, while another Ceke alert stays out of its list.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiCall, apiLogin, crossingIn, feed, feedAll, km, launch, mapIdle, newPage, shots, sleep, startServer, uiLogin } from './helpers.mjs';
+import { apiCall, apiLogin, crossingIn, feed, feedAll, km, launch, mapIdle, newPage, shots, startServer, uiLogin, until } from './helpers.mjs';
 
 let server, browser;
 before(async () => {
@@ -20,22 +20,7 @@ after(async () => {
 
 const pw = 'Patrol-Test-2026!';
 
-async function login(page, user, hash) {
-  await page.goto(`${server.base}/${hash}`);
-  await page.fill('input[name=username]', user);
-  await page.fill('input[name=password]', pw);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('nav.topbar');
-}
-
-async function until(what, f) {
-  for (let i = 0; i < 60; i++) {
-    const v = await f();
-    if (v) return v;
-    await sleep(500);
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
+const login = (page, user, hash) => uiLogin(page, server.base, hash, user, pw);
 
 /** A truck declared for one port that crosses at another: a crossing_mismatch alert where it crossed. */
 async function wrongPort(admin, zones, id, plate, crossAt, declared) {

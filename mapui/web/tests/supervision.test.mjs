@@ -97,9 +97,15 @@ test('scales: the drifting weighbridge named in a table and a chart', async () =
   await page.waitForSelector('#scales-table');
   assert.ok(!(await page.$('nav.topbar a[href="#/scales"]')), 'the bar stays as it was: the screen opens from the daily picture');
   const text = await page.innerText('#app');
-  for (const want of ['地磅计量偏差（近30天）', '地磅', '所在位置', '比对车次', '平均偏差', '离散（标准差）', '偏差超限，需检定', '策克口岸', '策克口岸煤炭物流园', '额济纳旗物流园区', '千克']) {
+  for (const want of ['地磅计量偏差（近30天）', '地磅', '所属口岸', '比对车次', '平均偏差', '离散（标准差）', '偏差超限，需检定', '策克口岸', '千克']) {
     assert.ok(text.includes(want), `the screen shows ${want}`);
   }
+  // Each scale by its name (where it stands) and its port, in the table and in the chart; never by its id.
+  const rows = await page.$$eval('#scales-table tbody tr', (trs) => trs.map((tr) => [tr.querySelector('td.name').textContent, tr.querySelector('td.port').textContent]));
+  assert.deepEqual(rows, [['策克口岸煤炭物流园地磅', '策克口岸'], ['额济纳旗物流园区地磅', '策克口岸'], ['策克口岸地磅', '策克口岸']]);
+  const labels = await page.$$eval('#scales-chart text.name', (ts) => ts.map((x) => x.textContent));
+  assert.deepEqual(labels, rows.map(([name]) => name));
+  for (const id of ['SC-A', 'SC-B', 'SC-C']) assert.ok(!text.includes(id), `the screen shows the scale id ${id}`);
   assert.equal(await page.getAttribute('#scales-table tr.scale-drifting', 'data-scale'), 'SC-C');
   assert.equal((await page.$$('#scales-table tr.scale-drifting')).length, 1, 'one scale drifts');
   assert.equal((await page.$$('#scales-chart rect.scale-bar.drifting')).length, 1, 'its bar is marked in the chart');
@@ -119,7 +125,7 @@ test('scales: the drifting weighbridge named in a table and a chart', async () =
   await page.waitForFunction(() => document.querySelector('#scales-title')?.textContent?.includes('Weighbridge drift'));
   await page.waitForSelector('#scales-table');
   const en = await page.innerText('#app');
-  for (const want of ['Weighbridge drift (last 30 days)', 'Trips compared', 'Drifting: calibrate', 'Ceke port']) assert.ok(en.includes(want), `English shows ${want}`);
+  for (const want of ['Weighbridge drift (last 30 days)', 'Trips compared', 'Drifting: calibrate', 'Ceke port', 'Ceke port scale']) assert.ok(en.includes(want), `English shows ${want}`);
   await page.click('#account');
   await page.click('#lang');
   assert.deepEqual(errors, []);

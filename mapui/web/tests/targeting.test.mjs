@@ -5,7 +5,7 @@
 // hit table counts one hit.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiCall, apiLogin, crossingIn, feedAll, launch, newPage, shots, sleep, startServer } from './helpers.mjs';
+import { apiCall, apiLogin, crossingIn, feedAll, launch, newPage, shots, startServer, uiLogin, until } from './helpers.mjs';
 
 let server, browser;
 before(async () => {
@@ -20,22 +20,7 @@ after(async () => {
 // A 2×2 PNG (what the server's type check reads are its bytes).
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
 
-async function login(page, user, password, hash) {
-  await page.goto(`${server.base}/${hash}`);
-  await page.fill('input[name=username]', user);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('nav.topbar');
-}
-
-async function until(what, f) {
-  for (let i = 0; i < 60; i++) {
-    const v = await f();
-    if (v) return v;
-    await sleep(500);
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
+const login = (page, user, password, hash) => uiLogin(page, server.base, hash, user, password);
 
 test('targeting: wrong-port crossing → order → hold at the yard gate → patrol inspects on the tablet → hit counted', async () => {
   const admin = await apiLogin(server.base);
@@ -100,7 +85,11 @@ test('targeting: wrong-port crossing → order → hold at the yard gate → pat
   const card = `#assignments article[data-order="${orderId}"]`;
   await tablet.waitForSelector(`${card} .accept`);
   assert.equal(await tablet.textContent(`${card} .plate`), plate);
+  // The order's banners (it fired; it is assigned) stay until the patrol accepts it.
+  await tablet.waitForSelector(`.target-banner.kind-assigned[data-order="${orderId}"]`);
+  assert.equal((await tablet.$$(`.target-banner[data-order="${orderId}"]`)).length, 2);
   await tablet.click(`${card} .accept`);
+  await tablet.waitForSelector(`.target-banner[data-order="${orderId}"]`, { state: 'detached' });
   await tablet.click(`${card} .arrive`);
   await tablet.setInputFiles(`${card} .photo-input`, { name: '../../etc/passwd.png', mimeType: 'image/png', buffer: PNG });
   await tablet.waitForSelector(`${card} .thumbs img`);

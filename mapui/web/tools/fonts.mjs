@@ -6,8 +6,9 @@
 //     as MapLibre and fontnik make them) under fonts/{FONTSTACK}/{start}-{end}.pbf. fontnik, the
 //     usual tool, builds a native addon that downloads binaries; here the outlines come from
 //     fontkit and the distance field is computed from them in JS.
-// The characters are those of the app's sources, the base map's names, the district's zone names
-// (the Go sources of geofence/ and sim/), plate prefixes, ASCII and Latin-1.
+// The characters are GB2312's (its 6,763 hanzi and its symbols: the names an administrator gives
+// zones and places at runtime), those of the app's sources, the base map's names, the district's
+// zone names (the Go sources of geofence/ and sim/), plate prefixes, ASCII and Latin-1.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -32,10 +33,29 @@ async function* files(dir, ext) {
   }
 }
 
-/** The code points the app can show: from its sources, the base map and the district. */
+/**
+ * GB2312's characters, decoded from its byte pairs by the runtime's own GBK decoder (WHATWG
+ * Encoding, offline): rows 0xA1–0xA9 are its symbols, 0xB0–0xD7 the 3,755 hanzi of level 1 and
+ * 0xD8–0xF7 the 3,008 of level 2.
+ */
+export function gb2312Chars() {
+  const gbk = new TextDecoder('gbk');
+  let out = '';
+  for (let row = 0xa1; row <= 0xf7; row++) {
+    if (row >= 0xaa && row <= 0xaf) continue; // unassigned in GB2312
+    for (let cell = 0xa1; cell <= 0xfe; cell++) {
+      const ch = gbk.decode(new Uint8Array([row, cell]));
+      const cp = ch.codePointAt(0);
+      if (ch !== '\ufffd' && cp >= 0x80 && !(cp >= 0xe000 && cp <= 0xf8ff)) out += ch; // not GBK's private-use cells
+    }
+  }
+  return out;
+}
+
+/** The code points the app can show: GB2312, its sources, the base map and the district. */
 export async function appCodePoints(webDir) {
   const repo = join(webDir, '../..');
-  const text = [PLATE_CHARS];
+  const text = [PLATE_CHARS, gb2312Chars()];
   for (let c = 0x20; c <= 0x7e; c++) text.push(String.fromCodePoint(c));
   for (let c = 0xa0; c <= 0xff; c++) text.push(String.fromCodePoint(c));
   const sources = [[join(webDir, 'src'), ['.ts', '.css']], [join(webDir, 'data'), ['.json']], [join(repo, 'geofence'), ['.go', '.geojson']], [join(repo, 'sim'), ['.go']]];
