@@ -178,13 +178,26 @@ export function sdfGlyph(font, glyph) {
   const w = width + 2 * BUFFER;
   const hgt = height + 2 * BUFFER;
   const bitmap = new Uint8Array(w * hgt);
+  // A pixel's byte is 0 or 255 once the outline is REACH px away, so a row measures its distance
+  // to the segments within REACH of it and counts the winding over the segments crossing it:
+  // the same bytes as measuring every segment, in a fraction of the time (GB2312's 7,500 glyphs).
+  const REACH = RADIUS * (1 - CUTOFF) + 1;
+  const near = [];
   for (let row = 0; row < hgt; row++) {
     const py = top + BUFFER - row - 0.5; // font units up, pixel rows down
+    near.length = 0;
+    let winds = 0;
+    for (const sg of segs) {
+      const [, y0, , y1] = sg;
+      if (Math.min(y0, y1) - REACH <= py && py <= Math.max(y0, y1) + REACH) near.push(sg);
+      if (y0 <= py ? y1 > py : y1 <= py) winds++;
+    }
+    const crossing = winds ? segs.filter(([, y0, , y1]) => (y0 <= py ? y1 > py : y1 <= py)) : [];
     for (let col = 0; col < w; col++) {
       const px = left - BUFFER + col + 0.5;
-      let best = Infinity;
-      let winding = 0;
-      for (const [x0, y0, x1, y1] of segs) {
+      let best = REACH * REACH;
+      for (const [x0, y0, x1, y1] of near) {
+        if (px < Math.min(x0, x1) - REACH || px > Math.max(x0, x1) + REACH) continue;
         const dx = x1 - x0;
         const dy = y1 - y0;
         const len2 = dx * dx + dy * dy;
@@ -192,10 +205,11 @@ export function sdfGlyph(font, glyph) {
         const ex = x0 + t * dx - px;
         const ey = y0 + t * dy - py;
         best = Math.min(best, ex * ex + ey * ey);
-        if (y0 <= py ? y1 > py : y1 <= py) {
-          const cross = dx * (py - y0) - dy * (px - x0);
-          if (y1 > y0 ? cross > 0 : cross < 0) winding += y1 > y0 ? 1 : -1;
-        }
+      }
+      let winding = 0;
+      for (const [x0, y0, x1, y1] of crossing) {
+        const cross = (x1 - x0) * (py - y0) - (y1 - y0) * (px - x0);
+        if (y1 > y0 ? cross > 0 : cross < 0) winding += y1 > y0 ? 1 : -1;
       }
       const d = winding !== 0 ? -Math.sqrt(best) : Math.sqrt(best);
       bitmap[row * w + col] = Math.max(0, Math.min(255, Math.round(255 - 255 * (d / RADIUS + CUTOFF))));
