@@ -177,6 +177,13 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 		return nil, fmt.Errorf("admin user: %w", err)
 	}
 	warnings := a.storeWarnings(ctx)
+	if roles != nil {
+		// Before the zones, declarations and vehicles are read: the change log is followed from
+		// its end at the dial, so an edit committed meanwhile is applied, not missed.
+		if err := a.dialCluster(ctx); err != nil {
+			return nil, err
+		}
+	}
 	zones, err := a.store.Zones(ctx)
 	if err != nil {
 		return nil, err
@@ -195,11 +202,6 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	}
 	if err := a.newNotifier(); err != nil {
 		return nil, err
-	}
-	if roles != nil {
-		if err := a.dialCluster(ctx); err != nil {
-			return nil, err
-		}
 	}
 	a.hub = mapui.NewHub(a.log, a.reg)
 	a.risk = risk.New(risk.Config{Now: cfg.Now})
