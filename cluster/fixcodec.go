@@ -77,8 +77,8 @@ func encodeFixes(buf []byte, fixes []tracker.Fix) ([]byte, error) {
 	return buf, nil
 }
 
-// decodeFixes reads a message of the fix stream.
-func decodeFixes(data []byte) ([]tracker.Fix, error) {
+// DecodeFixes reads a message of the fix stream (BW_FIXES), for tools that look into it.
+func DecodeFixes(data []byte) ([]tracker.Fix, error) {
 	if len(data) == 0 {
 		return nil, errFixMessage
 	}

@@ -31,7 +31,7 @@ func TestFixCodecRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodeFixes(data)
+	got, err := DecodeFixes(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestFixCodecRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	viaJSON, err := decodeFixes(legacy)
+	viaJSON, err := DecodeFixes(legacy)
 	if err != nil {
 		t.Fatalf("a JSON message of an older gateway: %v", err)
 	}
@@ -72,22 +72,22 @@ func TestFixCodecRefusesDamagedMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for n := range len(data) {
-		if _, err := decodeFixes(data[:n]); !errors.Is(err, errFixMessage) {
+		if _, err := DecodeFixes(data[:n]); !errors.Is(err, errFixMessage) {
 			t.Fatalf("cut to %d of %d bytes: err %v", n, len(data), err)
 		}
 	}
-	if _, err := decodeFixes(append(bytes.Clone(data), 0)); !errors.Is(err, errFixMessage) {
+	if _, err := DecodeFixes(append(bytes.Clone(data), 0)); !errors.Is(err, errFixMessage) {
 		t.Errorf("a byte after the fixes: err %v", err)
 	}
 	for i := range data {
 		for _, bit := range []byte{1, 0x80} {
 			damaged := bytes.Clone(data)
 			damaged[i] ^= bit
-			decodeFixes(damaged) // must not panic; many flips still decode
+			DecodeFixes(damaged) // must not panic; many flips still decode
 		}
 	}
 	for _, msg := range [][]byte{{2, 1}, {0}, []byte("{}"), {fixCodecV1, 0xff, 0xff, 0xff, 0xff, 0x0f}, []byte("[{")} {
-		if _, err := decodeFixes(msg); !errors.Is(err, errFixMessage) {
+		if _, err := DecodeFixes(msg); !errors.Is(err, errFixMessage) {
 			t.Errorf("%q: err %v", msg, err)
 		}
 	}
@@ -105,7 +105,7 @@ func BenchmarkFixCodec(b *testing.B) {
 		var buf []byte
 		for b.Loop() {
 			buf, _ = encodeFixes(buf[:0], fixes)
-			decodeFixes(buf)
+			DecodeFixes(buf)
 		}
 		b.ReportMetric(float64(len(buf))/float64(len(fixes)), "bytes/fix")
 	})
@@ -113,7 +113,7 @@ func BenchmarkFixCodec(b *testing.B) {
 		var buf []byte
 		for b.Loop() {
 			buf, _ = json.Marshal(fixes)
-			decodeFixes(buf)
+			DecodeFixes(buf)
 		}
 		b.ReportMetric(float64(len(buf))/float64(len(fixes)), "bytes/fix")
 	})

@@ -825,7 +825,7 @@ func (t *Tracker) submit(ctx context.Context, sink tracker.Sink, fixes []tracker
 
 // decode reads a message's fixes; a message no gateway made is logged and skipped.
 func (t *Tracker) decode(m jetstream.Msg) []tracker.Fix {
-	fixes, err := decodeFixes(m.Data())
+	fixes, err := DecodeFixes(m.Data())
 	if err != nil {
 		t.c.m.undecodable.Inc()
 		t.c.log.Error("skipping a message that is not a list of fixes", "subject", m.Subject(), "err", err)
