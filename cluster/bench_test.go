@@ -111,24 +111,26 @@ func benchTrackers(b *testing.B, k int) {
 	}
 }
 
-// waitServing waits until the trackers serve every partition: each owned, its consumer made.
+// waitServing waits until the trackers serve every partition: each owned, taken over.
 func waitServing(b *testing.B, c *Conn, trackers []*trackerNode) {
 	b.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
-		owned := 0
+		serving := 0
 		for _, n := range trackers {
-			ps, _ := n.tr.Owned()
-			owned += len(ps)
-		}
-		if owned == c.cfg.Partitions {
-			if info, err := c.stream.Info(ctx); err == nil && info.State.Consumers == c.cfg.Partitions {
-				return
+			n.tr.mu.Lock()
+			for _, o := range n.tr.owned {
+				if o.ready.Load() && !o.releasing {
+					serving++
+				}
 			}
+			n.tr.mu.Unlock()
+		}
+		if serving == c.cfg.Partitions {
+			return
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d partitions served after 2 min", owned, c.cfg.Partitions)
+			b.Fatalf("%d of %d partitions served after 5 min", serving, c.cfg.Partitions)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
