@@ -20,6 +20,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/borderwatch/borderwatch/cluster"
 	"github.com/borderwatch/borderwatch/cluster/clustertest"
 	"github.com/borderwatch/borderwatch/ingest/jt808"
 )
@@ -424,11 +425,8 @@ func TestClusterOsmAndAckMeansStored(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no fix in the stream after OsmAnd's 200: %v", err)
 	}
-	var fixes []struct {
-		DeviceID string    `json:"device_id"`
-		Time     time.Time `json:"time"`
-	}
-	if err := json.Unmarshal(m.Data(), &fixes); err != nil || len(fixes) != 1 || !fixes[0].Time.Equal(at) || !strings.Contains(fixes[0].DeviceID, "osm-e2e") {
+	fixes, err := cluster.DecodeFixes(m.Data())
+	if err != nil || len(fixes) != 1 || !fixes[0].Time.Equal(at) || !strings.Contains(fixes[0].DeviceID, "osm-e2e") {
 		t.Fatalf("stream holds %s, want the fix of %v (err %v)", m.Data(), at, err)
 	}
 	nc.Close()
