@@ -85,10 +85,11 @@ func (e *Engine) Event(ctx context.Context, ev tracker.Event) tracker.Outcome {
 	vs.Lock()
 	defer vs.Unlock()
 	c, ok := cardOf(&ev)
-	if !ev.Time.Before(vs.driver.at) {
-		vs.driver.at, vs.driver.card = ev.Time, nil
+	if !ev.Time.Before(vs.rare().driver.at) {
+		dr := &vs.rareMut().driver
+		dr.at, dr.card = ev.Time, nil
 		if ok {
-			vs.driver.card = &c
+			dr.card = &c
 		}
 	}
 	// A report older than the newest still says who drove then.
@@ -103,10 +104,10 @@ func (e *Engine) Event(ctx context.Context, ev tracker.Event) tracker.Outcome {
 // checkDriver, on the timer, raises the mismatch of a card that was in the reader before its
 // declaration began or was known, and forgets the mismatches of declarations that ended.
 func (e *Engine) checkDriver(ctx context.Context, vs *vstate, now time.Time, alerts []tracker.Alert) []tracker.Alert {
-	maps.DeleteFunc(vs.driver.alerted, func(k mismatchKey, _ time.Time) bool {
+	maps.DeleteFunc(vs.rare().driver.alerted, func(k mismatchKey, _ time.Time) bool {
 		return !slices.ContainsFunc(vs.decls, func(d *decl) bool { return d.ID == k.decl })
 	})
-	c := vs.driver.card
+	c := vs.rare().driver.card
 	d := vs.active(now)
 	if c == nil || d == nil {
 		return alerts
@@ -137,13 +138,14 @@ func (e *Engine) driverMismatch(ctx context.Context, vs *vstate, c *driverCard, 
 		return tracker.Alert{}, false
 	}
 	k := mismatchKey{decl: d.ID, card: c.id}
-	if first, seen := vs.driver.alerted[k]; seen && !(again && first.Equal(at)) {
+	if first, seen := vs.rare().driver.alerted[k]; seen && !(again && first.Equal(at)) {
 		return tracker.Alert{}, false
 	} else if !seen {
-		if vs.driver.alerted == nil {
-			vs.driver.alerted = map[mismatchKey]time.Time{}
+		dr := &vs.rareMut().driver
+		if dr.alerted == nil {
+			dr.alerted = map[mismatchKey]time.Time{}
 		}
-		vs.driver.alerted[k] = at
+		dr.alerted[k] = at
 		e.m.alerts.WithLabelValues(tracker.AlertDriverMismatch).Inc()
 	}
 	place := e.driverPlace(ctx, vs, c, at)
@@ -212,9 +214,10 @@ func (e *Engine) loadDrivers(ctx context.Context, ds []tracker.Declaration, matc
 		}
 		vs := e.vehicles.Get(ev.VehicleID)
 		vs.Lock()
-		vs.driver.at, vs.driver.card = ev.Time, nil
+		dr := &vs.rareMut().driver
+		dr.at, dr.card = ev.Time, nil
 		if c, ok := cardOf(&ev); ok {
-			vs.driver.card = &c
+			dr.card = &c
 		}
 		vs.Unlock()
 	}
@@ -243,10 +246,11 @@ func (e *Engine) loadDrivers(ctx context.Context, ds []tracker.Declaration, matc
 		}
 		vs := e.vehicles.Get(a.VehicleID)
 		vs.Lock()
-		if vs.driver.alerted == nil {
-			vs.driver.alerted = map[mismatchKey]time.Time{}
+		dr := &vs.rareMut().driver
+		if dr.alerted == nil {
+			dr.alerted = map[mismatchKey]time.Time{}
 		}
-		vs.driver.alerted[mismatchKey{decl: ev.Declaration, card: ev.Presented.Card}] = a.Time
+		dr.alerted[mismatchKey{decl: ev.Declaration, card: ev.Presented.Card}] = a.Time
 		vs.Unlock()
 	}
 	return nil

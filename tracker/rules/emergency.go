@@ -33,17 +33,18 @@ const heldAfter = 24 * time.Hour
 
 // openEmergency starts following an emergency declaration, once.
 func (vs *vstate) openEmergency(d tracker.Declaration) {
-	for _, w := range vs.emergencies {
+	for _, w := range vs.rare().emergencies {
 		if w.decl.ID == d.ID {
 			return
 		}
 	}
-	vs.emergencies = append(vs.emergencies, &emergencyWindow{decl: d, from: d.ValidFrom, to: d.ValidTo})
+	o := vs.rareMut()
+	o.emergencies = append(o.emergencies, &emergencyWindow{decl: d, from: d.ValidFrom, to: d.ValidTo})
 }
 
 // endEmergency shortens the window of a declaration closed at at.
 func (vs *vstate) endEmergency(id string, at time.Time) {
-	for _, w := range vs.emergencies {
+	for _, w := range vs.rare().emergencies {
 		if w.decl.ID == id && at.Before(w.to) {
 			w.to = at
 		}
@@ -54,7 +55,7 @@ func (vs *vstate) endEmergency(id string, at time.Time) {
 // them for the review, and appends to events an emergency_held event for each kept: what the
 // window held survives a restart (restoreEmergencies).
 func (vs *vstate) suspend(alerts []tracker.Alert, from int, events *[]tracker.Event) []tracker.Alert {
-	if len(vs.emergencies) == 0 {
+	if len(vs.rare().emergencies) == 0 {
 		return alerts
 	}
 	out := alerts[:from]
@@ -76,12 +77,12 @@ func (vs *vstate) windowOf(a *tracker.Alert) *emergencyWindow {
 	if a.VehicleID != vs.id || !slices.Contains(tracker.EmergencySuspends, a.Type) {
 		return nil
 	}
-	for _, w := range vs.emergencies {
+	for _, w := range vs.rare().emergencies {
 		if !a.Time.Before(w.from) && a.Time.Before(w.to) {
 			return w
 		}
 	}
-	for _, w := range vs.emergencies {
+	for _, w := range vs.rare().emergencies {
 		if slices.ContainsFunc(w.held, func(h tracker.Alert) bool { return h.DedupKey == a.DedupKey }) {
 			return w
 		}
@@ -186,14 +187,15 @@ func (e *Engine) restoreVehicleEmergencies(ctx context.Context, vehicleID string
 			return r.DedupKey == fmt.Sprintf("%s:%s", tracker.AlertEmergencyReview, declID)
 		})
 	}
-	vs.emergencies = slices.DeleteFunc(vs.emergencies, func(w *emergencyWindow) bool { return now.Sub(w.to) > heldAfter })
+	o := vs.rareMut()
+	o.emergencies = slices.DeleteFunc(o.emergencies, func(w *emergencyWindow) bool { return now.Sub(w.to) > heldAfter })
 	return nil
 }
 
 // window is the vehicle's window of the emergency declaration id, opened from decls when the
 // declaration is no longer active; nil if it is no emergency of the vehicle's.
 func (vs *vstate) window(id string, decls []tracker.Declaration) *emergencyWindow {
-	for _, w := range vs.emergencies {
+	for _, w := range vs.rare().emergencies {
 		if w.decl.ID == id {
 			return w
 		}
@@ -204,7 +206,8 @@ func (vs *vstate) window(id string, decls []tracker.Declaration) *emergencyWindo
 	}
 	d := decls[i]
 	vs.openEmergency(d)
-	w := vs.emergencies[len(vs.emergencies)-1]
+	ws := vs.rare().emergencies
+	w := ws[len(ws)-1]
 	if d.ClosedAt != nil && d.ClosedAt.Before(w.to) {
 		w.to = *d.ClosedAt
 	}
@@ -214,8 +217,12 @@ func (vs *vstate) window(id string, decls []tracker.Declaration) *emergencyWindo
 // endEmergencies raises the review of each window that has ended by now, and forgets windows
 // heldAfter after their end.
 func (e *Engine) endEmergencies(vs *vstate, now time.Time, alerts []tracker.Alert) []tracker.Alert {
-	keep := vs.emergencies[:0]
-	for _, w := range vs.emergencies {
+	if vs.occ == nil {
+		return alerts
+	}
+	o := vs.occ
+	keep := o.emergencies[:0]
+	for _, w := range o.emergencies {
 		if !now.Before(w.to) && !w.reviewed {
 			w.reviewed = true
 			if len(w.held) > 0 {
@@ -226,8 +233,8 @@ func (e *Engine) endEmergencies(vs *vstate, now time.Time, alerts []tracker.Aler
 			keep = append(keep, w)
 		}
 	}
-	clear(vs.emergencies[len(keep):])
-	vs.emergencies = keep
+	clear(o.emergencies[len(keep):])
+	o.emergencies = keep
 	return alerts
 }
 

@@ -25,38 +25,78 @@ type decl struct {
 }
 
 // hist is one recent fix, kept to place late fixes between their neighbours. Every vehicle
-// keeps History of them and more, so each is kept small: its device time in Unix nanoseconds
-// (fix times are UTC), and the rare crossing note behind a pointer.
+// keeps History of them and more, so each is 16 bytes: its device time in Unix nanoseconds
+// (fix times are UTC) and its position in 1e-7 degrees (about 1 cm: exact for every position
+// a terminal reports, JT/T 808 and the others carry 1e-6). The rare crossing note on the
+// segment ending at a fix is kept beside the history (followed.notes), not in every entry.
 type hist struct {
 	t        int64
-	lat, lon float64
-	// known is the border crossing already recorded on the segment ending here, nil for none.
-	known *crossNote
+	lat, lon int32
 }
 
-func histOf(t time.Time, lat, lon float64) hist { return hist{t: t.UnixNano(), lat: lat, lon: lon} }
+// degE7 is a degree in the history's fixed point: ±180° fits an int32.
+const degE7 = 1e7
+
+func histOf(t time.Time, lat, lon float64) hist {
+	return hist{t: t.UnixNano(), lat: int32(math.Round(lat * degE7)), lon: int32(math.Round(lon * degE7))}
+}
 
 // at is the fix's device time.
 func (h *hist) at() time.Time { return time.Unix(0, h.t).UTC() }
 
-// note is the crossing recorded on the segment ending here (the zero note for none).
-func (h *hist) note() crossNote {
-	if h.known == nil {
-		return crossNote{}
-	}
-	return *h.known
-}
+// position is where the fix was, in degrees.
+func (h *hist) position() (lat, lon float64) { return float64(h.lat) / degE7, float64(h.lon) / degE7 }
 
-// setNote records n on the segment ending here.
-func (h *hist) setNote(n crossNote) {
-	h.known = nil
-	if n != (crossNote{}) {
-		h.known = &n
-	}
+// point is the fix as a point of the track.
+func (h *hist) point() point {
+	lat, lon := h.position()
+	return point{Time: h.at(), Lat: lat, Lon: lon}
 }
 
 // histAt orders the history by device time, for binary searches.
 func histAt(x hist, t time.Time) int { return cmp.Compare(x.t, t.UnixNano()) }
+
+// histNote is the crossing recorded on the segment of the history ending at the fix of time t.
+type histNote struct {
+	t int64
+	n crossNote
+}
+
+// note is the crossing recorded on the segment ending at the history's fix of time t (the
+// zero note for none).
+func (f *followed) note(t int64) crossNote {
+	for i := range f.notes {
+		if f.notes[i].t == t {
+			return f.notes[i].n
+		}
+	}
+	return crossNote{}
+}
+
+// setNote records n on the segment ending at the history's fix of time t.
+func (f *followed) setNote(t int64, n crossNote) {
+	i := slices.IndexFunc(f.notes, func(x histNote) bool { return x.t == t })
+	switch {
+	case n == (crossNote{}) && i >= 0:
+		f.notes = slices.Delete(f.notes, i, i+1)
+	case n == (crossNote{}):
+	case i >= 0:
+		f.notes[i].n = n
+	default:
+		f.notes = append(f.notes, histNote{t, n})
+	}
+}
+
+// pruneNotes drops the notes of fixes no longer in the history.
+func (f *followed) pruneNotes() {
+	f.notes = slices.DeleteFunc(f.notes, func(x histNote) bool {
+		_, found := slices.BinarySearchFunc(f.history, x.t, func(h hist, t int64) int { return cmp.Compare(h.t, t) })
+		return !found
+	})
+	if len(f.notes) == 0 {
+		f.notes = nil
+	}
+}
 
 // crossNote is a recorded border crossing: its port ("" for none) and the alert raised for it.
 type crossNote struct {
@@ -75,13 +115,13 @@ type stopState struct {
 	anchor      point
 	anchorKx    float64 // metres per degree of longitude at the anchor
 	anchorKy    float64 // and of latitude
-	anchorN     int     // fixes averaged into the anchor
-	outliers    int     // consecutive fixes beyond the radius
+	anchorN     int32   // fixes averaged into the anchor
+	outliers    int32   // consecutive fixes beyond the radius
 	anchorLast  time.Time
 	stopped     bool
 	stopAllowed bool
-	stopKey     string // unauthorized_stop alert raised for this stop
 	stopLate    bool   // the stop's beginning is known from late fixes: its alert is late
+	stopKey     string // unauthorized_stop alert raised for this stop
 }
 
 // detourState follows a stretch off the declared corridor.
@@ -116,36 +156,47 @@ type vstate struct {
 // drops it when another process takes the vehicle over, and replay rebuilds it.
 type followed struct {
 	hasLast bool
+	// resident cars: in China since entered, until deadline
+	entered bool
 	// histEdges is how many fixes at the start of history are gap edges kept by trim.
 	histEdges int32
-	last      point     // newest valid fix the rules followed (the pipeline's state counts others too)
-	lastRecv  time.Time // when the rules saw the newest fix, on the Now clock the timer judges by
-	history   []hist
-	crossed   []timedNote // this fix's live crossings, to note on the history
+	// The small counters share a word: every vehicle holds them.
+	controlZones int32 // control zones the vehicle is in
+	detourN      int32
+	last         point     // newest valid fix the rules followed (the pipeline's state counts others too)
+	lastRecv     time.Time // when the rules saw the newest fix, on the Now clock the timer judges by
+	history      []hist
+	notes        []histNote  // the crossings noted on the history's segments, few
+	crossed      []timedNote // this fix's live crossings, to note on the history
 
-	controlZones int      // control zones the vehicle is in
-	ports        []string // port zones the vehicle is in
+	ports []string // port zones the vehicle is in
 
 	stopState
 	// det follows a stretch off the declared corridor, nil while there is none: most vehicles
 	// never leave one, and it is one of the larger parts of a vehicle.
-	det     *detourState
-	detourN int
+	det *detourState
 
+	// Stops outside allowed zones, for meetings: the current one and those that ended lately,
+	// so that a meeting is found even when no timer check fell while both vehicles stood.
+	cur  *stopRec
+	past []*stopRec
+
+	// occ is what only some vehicles ever need, nil until one does: read it through rare,
+	// change it through rareMut.
+	occ *occasional
+}
+
+// occasional is the part of what the rules follow of a vehicle that most vehicles never use.
+// Behind one pointer it costs those 8 bytes instead of its 256: every vehicle holds a followed.
+type occasional struct {
 	// gaps are the latest silences a blind-area upload may fill (see late.go).
 	gaps []*gapRec
 
 	// signal loss raised by the timer, closed by the next fix
 	lostKey string
 
-	// resident cars: in China since entered, until deadline
-	entered bool
+	// resident cars: the overstay raised, until the car leaves China
 	overKey string
-
-	// Stops outside allowed zones, for meetings: the current one and those that ended lately,
-	// so that a meeting is found even when no timer check fell while both vehicles stood.
-	cur  *stopRec
-	past []*stopRec
 
 	outbox []tracker.Alert // alert updates made outside a rule's own output (declaration closed)
 
@@ -160,6 +211,25 @@ type followed struct {
 	weighs map[string]*weighTrip // weighbridge readings by declaration (weighing.go)
 
 	emergencies []*emergencyWindow // emergency declarations' windows (emergency.go)
+}
+
+// noOccasional is what rare returns for a vehicle without any: all empty, never written.
+var noOccasional occasional
+
+// rare is the vehicle's occasional state for reading; it must not be changed through.
+func (f *followed) rare() *occasional {
+	if f.occ == nil {
+		return &noOccasional
+	}
+	return f.occ
+}
+
+// rareMut is the vehicle's occasional state for changing, made on first use.
+func (f *followed) rareMut() *occasional {
+	if f.occ == nil {
+		f.occ = &occasional{}
+	}
+	return f.occ
 }
 
 // active is the newest declaration active at t: an older one may linger until it expires (a
@@ -215,7 +285,7 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 	// A backfilled fix newer than all before it (a blind-area upload after the signal came
 	// back) continues the track: it is evaluated in order, like a live one, or the segment
 	// from the last live fix across the whole gap would be judged instead.
-	if len(vs.gaps) > 0 {
+	if len(vs.rare().gaps) > 0 {
 		if err := e.settleLate(ctx, vs, out); err != nil {
 			return err
 		}
@@ -248,9 +318,9 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 		// What the live rules made of the fix after the silence, for the replay to join.
 		g.liveAnchor, g.liveOff = vs.anchor.Time, vs.offCorridor().offSince
 	}
-	if len(vs.outbox) > 0 {
-		out.Alerts = append(out.Alerts, vs.outbox...)
-		vs.outbox = vs.outbox[:0]
+	if o := vs.rare(); len(o.outbox) > 0 {
+		out.Alerts = append(out.Alerts, o.outbox...)
+		o.outbox = o.outbox[:0]
 	}
 	// Not f.ReceivedAt: a gateway stamps it with its own clock, which need not be Now (the demo
 	// runs the server on a simulated one).
@@ -284,16 +354,17 @@ func trim(h []hist, n int) ([]hist, int) {
 
 // push appends to the history and notes this fix's crossings on the segment each happened in
 // (a crossing confirmed by hysteresis may lie a few fixes back). The history is trimmed once
-// n/4 fixes beyond the newest n and the edges have come (amortised: the hot path copies a
+// n/8 fixes beyond the newest n and the edges have come (amortised: the hot path copies a
 // little), and its array sized by hand: append would double it to 2n, and every vehicle
 // holds one.
 func (vs *vstate) push(h hist, n int) {
-	limit := n + n/4 + int(vs.histEdges)
+	limit := n + n/8 + int(vs.histEdges)
 	if len(vs.history) >= limit {
 		var edges int
 		vs.history, edges = trim(vs.history, n)
 		vs.histEdges = int32(edges)
-		limit = n + n/4 + edges
+		limit = n + n/8 + edges
+		vs.pruneNotes()
 	}
 	if len(vs.history) == cap(vs.history) {
 		c := max(min(2*cap(vs.history), limit), 4, len(vs.history)+1)
@@ -303,7 +374,7 @@ func (vs *vstate) push(h hist, n int) {
 	for _, c := range vs.crossed {
 		j, _ := slices.BinarySearchFunc(vs.history, c.t, histAt)
 		if j < len(vs.history) {
-			vs.history[j].setNote(c.n)
+			vs.setNote(vs.history[j].t, c.n)
 		}
 	}
 	vs.crossed = vs.crossed[:0]
@@ -318,15 +389,17 @@ func (e *Engine) gap(vs *vstate, f *tracker.Fix, out *tracker.Outcome) (tracker.
 		// close together the buffer's fixes lie.
 		dark = max(dark, e.cfg.Now().Sub(vs.lastRecv))
 	}
-	if vs.lostKey == "" && (dark <= e.cfg.SignalLost || !vs.watched(vs.last.Time) && !vs.watched(f.Time)) {
+	if vs.rare().lostKey == "" && (dark <= e.cfg.SignalLost || !vs.watched(vs.last.Time) && !vs.watched(f.Time)) {
 		return tracker.Alert{}, nil, false
 	}
-	key := vs.lostKey
+	key := vs.rare().lostKey
 	if key == "" {
 		key = fmt.Sprintf("signal_lost:%s:%d", vs.id, vs.last.Time.Unix())
 		e.m.alerts.WithLabelValues(tracker.AlertSignalLost).Inc()
 	}
-	vs.lostKey = ""
+	if vs.occ != nil {
+		vs.occ.lostKey = ""
+	}
 	distM := geofence.GreatCircleM(vs.last.Lat, vs.last.Lon, f.Lat, f.Lon)
 	a := vs.alert(tracker.AlertSignalLost, tracker.SeverityWarning, key, vs.last.Time, vs.last.Lat, vs.last.Lon)
 	a.UpdatedAt = f.Time
@@ -403,7 +476,10 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 				in.passedPort = in.passedPort || ge.PortZoneID == in.PortZoneID
 			}
 		} else {
-			vs.entered, vs.deadline, vs.deadlineDecl, vs.overKey = false, time.Time{}, "", ""
+			vs.entered, vs.deadline, vs.deadlineDecl = false, time.Time{}, ""
+			if vs.occ != nil {
+				vs.occ.overKey = ""
+			}
 			if outb != nil {
 				e.complete(ctx, vs, outb, "exited at "+ge.PortZoneID, ge.Time)
 			}
@@ -510,7 +586,8 @@ func (e *Engine) close(ctx context.Context, vs *vstate, d *decl, status, reason 
 		a := vs.detourAlert(vs.det, d, vs.det.offFrom, false, nil)
 		a.UpdatedAt = at.UTC()
 		a.Message += "; declaration " + status
-		vs.outbox = append(vs.outbox, a)
+		o := vs.rareMut()
+		o.outbox = append(o.outbox, a)
 		vs.det = nil
 	}
 	vs.decls = slices.DeleteFunc(vs.decls, func(x *decl) bool { return x == d })
@@ -762,12 +839,14 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 		return nil
 	}
 	pos := func(x hist) geofence.Position {
-		return geofence.Position{VehicleID: f.VehicleID, Time: x.at(), Lat: x.lat, Lon: x.lon}
+		lat, lon := x.position()
+		return geofence.Position{VehicleID: f.VehicleID, Time: x.at(), Lat: lat, Lon: lon}
 	}
 	me := histOf(f.Time, f.Lat, f.Lon)
 	var known, nextKnown, meKnown crossNote
 	if i < len(h) {
-		known, nextKnown = h[i].note(), h[i].note()
+		known = vs.note(h[i].t)
+		nextKnown = known
 	}
 	type half struct {
 		from, to hist
@@ -794,7 +873,7 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 			prior := known
 			known = crossNote{}
 			d := vs.activeDir(c.Time, c.Direction)
-			gap := e.placeCrossing(d, &c, point{hf.from.at(), hf.from.lat, hf.from.lon}, point{hf.to.at(), hf.to.lat, hf.to.lon})
+			gap := e.placeCrossing(d, &c, hf.from.point(), hf.to.point())
 			k, typ := e.crossing(vs, d, c, true, prior.key, gap, out)
 			if k == "" && prior.key != "" {
 				out.Alerts = append(out.Alerts, vs.disproved(prior, c))
@@ -809,10 +888,10 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 	if known.has && i < len(h) {
 		nextKnown = known // not found again in either half: keep what was recorded
 	}
-	me.setNote(meKnown)
+	vs.setNote(me.t, meKnown)
 	vs.history = slices.Insert(vs.history, i, me)
 	if i+1 < len(vs.history) {
-		vs.history[i+1].setNote(nextKnown)
+		vs.setNote(vs.history[i+1].t, nextKnown)
 	}
 	return e.replay(ctx, vs, f, before, out)
 }

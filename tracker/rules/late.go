@@ -98,16 +98,17 @@ func (vs *vstate) openGap(to point, history int) *gapRec {
 	if g.d != nil {
 		g.passed, g.reached = g.d.passedPort, g.d.reachedPort
 	}
-	if len(vs.gaps) >= maxGaps {
-		vs.gaps = slices.Delete(vs.gaps, 0, 1)
+	o := vs.rareMut()
+	if len(o.gaps) >= maxGaps {
+		o.gaps = slices.Delete(o.gaps, 0, 1)
 	}
-	vs.gaps = append(vs.gaps, g)
+	o.gaps = append(o.gaps, g)
 	return g
 }
 
 // gapEndingAt is the recent gap whose silence ended at t.
 func (vs *vstate) gapEndingAt(t time.Time) *gapRec {
-	for _, g := range vs.gaps {
+	for _, g := range vs.rare().gaps {
 		if g.to.Time.Equal(t) {
 			return g
 		}
@@ -132,7 +133,7 @@ func (g *gapRec) fixesIn(a, b time.Time) []time.Time {
 // gap's upload in time order.
 func (e *Engine) replay(ctx context.Context, vs *vstate, f *tracker.Fix, crossings []geofence.Event, out *tracker.Outcome) error {
 	var g *gapRec
-	for _, x := range vs.gaps {
+	for _, x := range vs.rare().gaps {
 		if f.Time.After(x.from.Time) && f.Time.Before(x.to.Time) {
 			g = x
 			break
@@ -459,7 +460,7 @@ func (e *Engine) lostOpen(ctx context.Context, a tracker.Alert) (bool, error) {
 // settleLate settles the replays no fix has continued for lateQuiet.
 func (e *Engine) settleLate(ctx context.Context, vs *vstate, out *tracker.Outcome) error {
 	var now time.Time
-	for _, g := range vs.gaps {
+	for _, g := range vs.rare().gaps {
 		if g.n == 0 || g.done {
 			continue
 		}

@@ -269,8 +269,8 @@ func (e *Engine) Seed(latest []tracker.Fix) {
 		vs := e.vehicles.Get(f.VehicleID)
 		vs.Lock()
 		vs.seedSeal(&f)
-		if vs.sos.key != "" && f.HasFlag(tracker.FlagSOS) && f.Time.After(vs.sos.last) {
-			vs.sos.last = f.Time // the SOS went on until the newest fix
+		if vs.rare().sos.key != "" && f.HasFlag(tracker.FlagSOS) && f.Time.After(vs.rare().sos.last) {
+			vs.rareMut().sos.last = f.Time // the SOS went on until the newest fix
 		}
 		if !f.Valid {
 			vs.Unlock()
@@ -278,7 +278,7 @@ func (e *Engine) Seed(latest []tracker.Fix) {
 		}
 		if !vs.hasLast || f.Time.After(vs.last.Time) {
 			vs.last, vs.hasLast, vs.lastRecv = pt(&f), true, f.ReceivedAt
-			vs.history, vs.histEdges = append(vs.history[:0], histOf(f.Time, f.Lat, f.Lon)), 0
+			vs.history, vs.histEdges, vs.notes = append(vs.history[:0], histOf(f.Time, f.Lat, f.Lon)), 0, nil
 		}
 		vs.Unlock()
 	}

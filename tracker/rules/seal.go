@@ -52,13 +52,14 @@ func sealReport(f *tracker.Fix) (state, event string, ok bool) {
 
 // sealOf is the state of the vehicle's seal device id.
 func (vs *vstate) sealOf(id string) *sealState {
-	s := vs.seals[id]
+	s := vs.rare().seals[id]
 	if s == nil {
-		if vs.seals == nil {
-			vs.seals = map[string]*sealState{}
+		o := vs.rareMut()
+		if o.seals == nil {
+			o.seals = map[string]*sealState{}
 		}
 		s = &sealState{}
-		vs.seals[id] = s
+		o.seals[id] = s
 	}
 	return s
 }
@@ -241,9 +242,13 @@ func (vs *vstate) sealPlace(f *tracker.Fix) (lat, lon float64, source string) {
 	if found {
 		i++
 	}
-	if i > 0 {
-		h := vs.history[i-1]
-		return h.lat, h.lon, "last_valid_fix"
+	switch {
+	case i > 0 && i == len(vs.history) && vs.hasLast && vs.history[i-1].t == vs.last.Time.UnixNano():
+		// The newest: the rules hold it to the last digit, the history to 1e-7°.
+		return vs.last.Lat, vs.last.Lon, "last_valid_fix"
+	case i > 0:
+		lat, lon := vs.history[i-1].position()
+		return lat, lon, "last_valid_fix"
 	}
 	return 0, 0, "unknown"
 }

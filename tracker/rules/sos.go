@@ -88,7 +88,7 @@ func sosOfEvent(ev *tracker.Event) (sosReport, bool) {
 
 // sos raises or updates the alert of SOS report r, or says nothing for a repeat.
 func (e *Engine) sos(ctx context.Context, vs *vstate, r sosReport) (tracker.Alert, bool) {
-	s := &vs.sos
+	s := &vs.rareMut().sos
 	key, first := "", r.at
 	switch {
 	case s.key != "" && !r.at.Before(s.first.Add(-sosGap)) && !r.at.After(s.last.Add(sosGap)):
@@ -155,9 +155,9 @@ func (e *Engine) seedSOS(ctx context.Context, match func(vehicleID string) bool)
 		}
 		vs := e.vehicles.Get(a.VehicleID)
 		vs.Lock()
-		if vs.sos.key == "" || a.Time.After(vs.sos.first) {
+		if vs.rare().sos.key == "" || a.Time.After(vs.rare().sos.first) {
 			located := evidenceString(a.Evidence, "position") != positionUnknown
-			vs.sos = sosState{key: a.DedupKey, first: a.Time, last: a.UpdatedAt, located: located}
+			vs.rareMut().sos = sosState{key: a.DedupKey, first: a.Time, last: a.UpdatedAt, located: located}
 		}
 		vs.Unlock()
 	}

@@ -27,7 +27,7 @@ func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 			continue
 		}
 		vs.Lock()
-		if len(vs.gaps) > 0 {
+		if len(vs.rare().gaps) > 0 {
 			from := len(late.Alerts)
 			if err := e.settleLate(ctx, vs, &late); err != nil {
 				errs = append(errs, err)
@@ -52,10 +52,10 @@ func (e *Engine) Check(ctx context.Context) (tracker.Outcome, error) {
 func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, alerts []tracker.Alert, held *[]tracker.Event, errs *[]error) []tracker.Alert {
 	from := len(alerts)
 	// Signal loss, judged on the server clock: device clocks of silent terminals say nothing.
-	if vs.hasLast && vs.lostKey == "" && now.Sub(vs.lastRecv) > e.cfg.SignalLost && (vs.watched(vs.last.Time) || vs.watched(now)) {
-		vs.lostKey = fmt.Sprintf("signal_lost:%s:%d", vs.id, vs.last.Time.Unix())
+	if vs.hasLast && vs.rare().lostKey == "" && now.Sub(vs.lastRecv) > e.cfg.SignalLost && (vs.watched(vs.last.Time) || vs.watched(now)) {
+		vs.rareMut().lostKey = fmt.Sprintf("signal_lost:%s:%d", vs.id, vs.last.Time.Unix())
 		e.m.alerts.WithLabelValues(tracker.AlertSignalLost).Inc()
-		a := vs.alert(tracker.AlertSignalLost, tracker.SeverityWarning, vs.lostKey, vs.last.Time, vs.last.Lat, vs.last.Lon)
+		a := vs.alert(tracker.AlertSignalLost, tracker.SeverityWarning, vs.rare().lostKey, vs.last.Time, vs.last.Lat, vs.last.Lon)
 		a.UpdatedAt = now
 		a.Active = true
 		a.Message = fmt.Sprintf("no fix since %s", vs.last.Time.UTC().Format(time.RFC3339))
@@ -63,11 +63,11 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 		alerts = append(alerts, a)
 	}
 	// Overstay before expiry: both happen at valid_to, and the deadline outlives the declaration.
-	if vs.kind == tracker.KindResidentCar && vs.entered && !vs.deadline.IsZero() && now.After(vs.deadline) && vs.overKey == "" &&
+	if vs.kind == tracker.KindResidentCar && vs.entered && !vs.deadline.IsZero() && now.After(vs.deadline) && vs.rare().overKey == "" &&
 		!vs.catchingUp(now, vs.deadline, e.cfg.SignalLost) {
-		vs.overKey = fmt.Sprintf("overstay:%s:%d", vs.id, vs.deadline.Unix())
+		vs.rareMut().overKey = fmt.Sprintf("overstay:%s:%d", vs.id, vs.deadline.Unix())
 		e.m.alerts.WithLabelValues(tracker.AlertOverstay).Inc()
-		a := vs.alert(tracker.AlertOverstay, tracker.SeverityWarning, vs.overKey, vs.deadline, vs.last.Lat, vs.last.Lon)
+		a := vs.alert(tracker.AlertOverstay, tracker.SeverityWarning, vs.rare().overKey, vs.deadline, vs.last.Lat, vs.last.Lon)
 		a.DeclarationID = strp(vs.deadlineDecl)
 		a.UpdatedAt = now
 		a.Active = true
@@ -92,8 +92,10 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 	}
 	alerts = e.checkDriver(ctx, vs, now, alerts)
 	alerts = e.checkWeighings(ctx, vs, now, alerts)
-	alerts = append(alerts, vs.outbox...)
-	vs.outbox = vs.outbox[:0]
+	if o := vs.rare(); len(o.outbox) > 0 {
+		alerts = append(alerts, o.outbox...)
+		o.outbox = o.outbox[:0]
+	}
 	alerts = vs.suspend(e.expireGates(ctx, vs, now, alerts), from, held)
 	return e.endEmergencies(vs, now, alerts)
 }
@@ -246,7 +248,10 @@ func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Even
 					vs.deadline = g.Time.Add(e.cfg.ResidentMaxStay)
 				}
 			case "out":
-				vs.entered, vs.deadline, vs.deadlineDecl, vs.overKey = false, time.Time{}, "", ""
+				vs.entered, vs.deadline, vs.deadlineDecl = false, time.Time{}, ""
+				if vs.occ != nil {
+					vs.occ.overKey = ""
+				}
 			}
 		}
 		if at, ok := vs.positionAt(g.Time); ok || !vs.hasLast || g.Time.Sub(vs.last.Time) <= gateFresh {
@@ -255,7 +260,8 @@ func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Even
 			}
 			alerts = e.judgeGate(ctx, vs, pg, at, vs.hasLast, alerts)
 		} else {
-			vs.gates = append(vs.gates, pg)
+			o := vs.rareMut()
+			o.gates = append(o.gates, pg)
 		}
 		vs.Unlock()
 	}
@@ -286,13 +292,14 @@ func (vs *vstate) positionAt(t time.Time) (point, bool) {
 	i, found := slices.BinarySearchFunc(h, t, histAt)
 	switch {
 	case found:
-		return point{Time: t, Lat: h[i].lat, Lon: h[i].lon}, true
+		lat, lon := h[i].position()
+		return point{Time: t, Lat: lat, Lon: lon}, true
 	case i == 0 || i == len(h):
 		return point{}, false
 	}
-	a, b := h[i-1], h[i]
-	k := float64(t.Sub(a.at())) / float64(b.t-a.t)
-	return point{Time: t, Lat: a.lat + k*(b.lat-a.lat), Lon: a.lon + k*(b.lon-a.lon)}, true
+	a, b := h[i-1].point(), h[i].point()
+	k := float64(t.Sub(a.Time)) / float64(b.Time.Sub(a.Time))
+	return point{Time: t, Lat: a.Lat + k*(b.Lat-a.Lat), Lon: a.Lon + k*(b.Lon-a.Lon)}, true
 }
 
 // judgeGate raises the gate_mismatch of a read, given the vehicle's position at (or, when
@@ -332,11 +339,12 @@ const gateReachKmh = 100
 
 // settleGates judges the pending gate reads that the vehicle's newest fix has passed.
 func (e *Engine) settleGates(ctx context.Context, vs *vstate, alerts []tracker.Alert) []tracker.Alert {
-	if len(vs.gates) == 0 {
+	o := vs.rare()
+	if len(o.gates) == 0 {
 		return alerts
 	}
-	keep := vs.gates[:0]
-	for _, pg := range vs.gates {
+	keep := o.gates[:0]
+	for _, pg := range o.gates {
 		at, ok := vs.positionAt(pg.read.Time)
 		if !ok {
 			keep = append(keep, pg)
@@ -344,24 +352,28 @@ func (e *Engine) settleGates(ctx context.Context, vs *vstate, alerts []tracker.A
 		}
 		alerts = e.judgeGate(ctx, vs, pg, at, true, alerts)
 	}
-	clear(vs.gates[len(keep):])
-	vs.gates = keep
+	clear(o.gates[len(keep):])
+	o.gates = keep
 	return alerts
 }
 
 // expireGates judges the pending gate reads no fix has followed for GateMaxAge on the last
 // fix before them.
 func (e *Engine) expireGates(ctx context.Context, vs *vstate, now time.Time, alerts []tracker.Alert) []tracker.Alert {
-	keep := vs.gates[:0]
-	for _, pg := range vs.gates {
+	o := vs.rare()
+	if len(o.gates) == 0 {
+		return alerts
+	}
+	keep := o.gates[:0]
+	for _, pg := range o.gates {
 		if now.Sub(pg.read.Time) <= e.cfg.GateMaxAge {
 			keep = append(keep, pg)
 			continue
 		}
 		alerts = e.judgeGate(ctx, vs, pg, vs.last, vs.hasLast, alerts)
 	}
-	clear(vs.gates[len(keep):])
-	vs.gates = keep
+	clear(o.gates[len(keep):])
+	o.gates = keep
 	return alerts
 }
 

@@ -63,10 +63,10 @@ func (vs *vstate) around(t time.Time, f point) (point, point) {
 	})
 	from, to := vs.last, f
 	if j > 0 {
-		from = point{Time: h[j-1].at(), Lat: h[j-1].lat, Lon: h[j-1].lon}
+		from = h[j-1].point()
 	}
 	if j < len(h) {
-		to = point{Time: h[j].at(), Lat: h[j].lat, Lon: h[j].lon}
+		to = h[j].point()
 	}
 	return from, to
 }

@@ -37,13 +37,14 @@ type weighTrip struct {
 
 // trip is the vehicle's weighTrip of d, made on first use.
 func (vs *vstate) trip(d tracker.Declaration) *weighTrip {
-	if vs.weighs == nil {
-		vs.weighs = map[string]*weighTrip{}
+	o := vs.rareMut()
+	if o.weighs == nil {
+		o.weighs = map[string]*weighTrip{}
 	}
-	t := vs.weighs[d.ID]
+	t := o.weighs[d.ID]
 	if t == nil {
 		t = &weighTrip{decl: d}
-		vs.weighs[d.ID] = t
+		o.weighs[d.ID] = t
 	}
 	return t
 }
@@ -117,7 +118,7 @@ func (e *Engine) tripOf(vs *vstate, at time.Time) *weighTrip {
 		return vs.trip(d.Declaration)
 	}
 	var best *weighTrip
-	for _, t := range vs.weighs {
+	for _, t := range vs.rare().weighs {
 		if !t.arrived.IsZero() && !at.Before(t.arrived.Add(-time.Minute)) && at.Sub(t.arrived) <= e.cfg.WeighingGrace &&
 			(best == nil || t.arrived.After(best.arrived)) {
 			best = t
@@ -221,10 +222,11 @@ func (e *Engine) doubleWeighing(ctx context.Context, vs *vstate, t *weighTrip, w
 // checkWeighings, on the timer, raises weighing_skipped for trips that arrived in their yard
 // WeighingGrace ago without a reading, and forgets trips that are over.
 func (e *Engine) checkWeighings(ctx context.Context, vs *vstate, now time.Time, alerts []tracker.Alert) []tracker.Alert {
-	for id, t := range vs.weighs {
+	o := vs.rare()
+	for id, t := range o.weighs {
 		if t.arrived.IsZero() {
 			if vs.activeByID(id) == nil {
-				delete(vs.weighs, id) // ended without reaching the yard: nothing to weigh against
+				delete(o.weighs, id) // ended without reaching the yard: nothing to weigh against
 			}
 			continue
 		}
@@ -241,7 +243,7 @@ func (e *Engine) checkWeighings(ctx context.Context, vs *vstate, now time.Time, 
 				alerts = append(alerts, e.weighingSkipped(vs, t))
 			}
 		}
-		delete(vs.weighs, id)
+		delete(o.weighs, id)
 	}
 	return alerts
 }
