@@ -51,8 +51,9 @@ test:
 test-go:
 	$(GO) test ./...
 
+# The test files share the binary `build` made rather than linking one each (29 files).
 test-web: build
-	cd mapui/web && npm test
+	cd mapui/web && BW_BINARY=$(abspath $(BIN)) npm test
 
 # With TILE38_ADDR set (a tile38-server on loopback), bare Tile38 is measured in the same run;
 # BENCH_FLAGS are passed on, e.g. BENCH_FLAGS='--store postgres://…' or '--geofence tile38://…'.
