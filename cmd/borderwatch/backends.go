@@ -15,7 +15,7 @@ func openPostgres(ctx context.Context, cfg config, log *slog.Logger) (store, err
 	wait := time.Second
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		st, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{})
+		st, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{Writers: cfg.PGWriters})
 		if err == nil {
 			return st, nil
 		}

@@ -30,10 +30,12 @@ type config struct {
 	SyncCommits   bool
 	// MaxUnflushedMB bounds the embedded store's fixes waiting in memory for a flush.
 	MaxUnflushedMB int
-	LogLevel       string
-	MaxConns       int
-	IdleTimeout    time.Duration
-	PprofAddr      string
+	// PGWriters is how many PostgreSQL connections a large group commit is spread over.
+	PGWriters   int
+	LogLevel    string
+	MaxConns    int
+	IdleTimeout time.Duration
+	PprofAddr   string
 	// TrustedProxies: comma-separated addresses and CIDRs whose forwarded headers the API believes.
 	TrustedProxies string
 
@@ -169,6 +171,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	str(&c.TLSKey, "tls-key", "BW_TLS_KEY", "", "private key file (PEM) of --tls-cert")
 	boolean(&c.SyncCommits, "sync-commits", "BW_SYNC_COMMITS", false, "fsync every group commit: acknowledged fixes survive power loss, not only a crash")
 	integer(&c.MaxUnflushedMB, "max-unflushed-mb", "BW_MAX_UNFLUSHED_MB", sqlitestore.DefaultMaxUnflushedBytes>>20, "embedded store: MiB of fixes kept in memory until flushed into chunks; at this, new fixes wait for a flush")
+	integer(&c.PGWriters, "pg-writers", "BW_PG_WRITERS", 1, "PostgreSQL store: connections a group commit of 512 fixes or more is spread over, by vehicle (all or nothing); more than 1 only for a database server with cores to spare")
 	str(&c.LogLevel, "log-level", "BW_LOG_LEVEL", "info", "debug, info, warn or error")
 	integer(&c.MaxConns, "max-conns", "BW_MAX_CONNS", 20000, "device connections per TCP gateway at most")
 	duration(&c.IdleTimeout, "idle-timeout", "BW_IDLE_TIMEOUT", 5*time.Minute, "close device connections silent this long")

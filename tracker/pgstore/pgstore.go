@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,10 +55,12 @@ type Store struct {
 	acquireMu sync.Mutex // one group commit at a time takes its connections
 }
 
-// defaultWriters is Options.Writers' default: one per core, 2 to 4. More connections than
-// cores overlapped more round trips in BenchmarkGroupCommit but cost the backends 60–75% more
-// CPU per fix (contention on the same pages and the WAL) on a loaded 2-core machine.
-var defaultWriters = max(2, min(4, runtime.NumCPU()))
+// defaultWriters is Options.Writers' default: one connection. On a quiet 2-core machine with
+// PostgreSQL beside the server, `borderwatch bench --store postgres://…` kept its ack p99 lower
+// with one writer than with two (35.8 against 57.3 ms at 11,250 fixes/s, 49.2 against 124.9 ms at
+// 15,000), and more connections than cores cost the backends 60–75% more CPU per fix; a larger
+// database server may gain from more (BW_PG_WRITERS).
+const defaultWriters = 1
 
 //go:embed migrations/*.sql
 var migrations embed.FS

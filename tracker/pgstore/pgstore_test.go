@@ -61,9 +61,12 @@ func newDB(tb testing.TB) string {
 	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
 }
 
-func open(tb testing.TB, url string) *Store {
+func open(tb testing.TB, url string) *Store { return openWriters(tb, url, 0) }
+
+// openWriters opens the store with its group commits spread over writers connections (0: the default).
+func openWriters(tb testing.TB, url string, writers int) *Store {
 	tb.Helper()
-	s, err := Open(context.Background(), url, Options{})
+	s, err := Open(context.Background(), url, Options{Writers: writers})
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}

@@ -19,7 +19,7 @@ import (
 // spread over four connections.
 func TestConformanceShares(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
-		s := open(t, newDB(t))
+		s := openWriters(t, newDB(t), 4)
 		s.minShare = 1
 		return s
 	})
@@ -39,7 +39,7 @@ func sharedFix(v, n int, at time.Time) tracker.Fix {
 // TestSharesCommit: a batch spread over connections stores every fix, points each event at
 // its own fix and keeps each vehicle's newest fix, like one transaction.
 func TestSharesCommit(t *testing.T) {
-	s := open(t, newDB(t))
+	s := openWriters(t, newDB(t), 4)
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Hour)
 	b := &tracker.Batch{}
@@ -106,7 +106,7 @@ func TestSharesCommit(t *testing.T) {
 
 // TestSharesAllOrNothing: when one share fails, the others do not commit either.
 func TestSharesAllOrNothing(t *testing.T) {
-	s := open(t, newDB(t))
+	s := openWriters(t, newDB(t), 4)
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Hour)
 	b := &tracker.Batch{}
@@ -136,7 +136,7 @@ func TestSharesAllOrNothing(t *testing.T) {
 // share's row closes a cycle through the barrier that PostgreSQL cannot see; the share's lock
 // timeout breaks it, and the batch is committed on one connection after.
 func TestSharesLockCycle(t *testing.T) {
-	s := open(t, newDB(t))
+	s := openWriters(t, newDB(t), 4)
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Hour)
 	first := &tracker.Batch{}
@@ -198,7 +198,7 @@ func TestSharesLockCycle(t *testing.T) {
 // TestSharesDeviceOfTwoVehicles: a device whose fixes name vehicles of two shares keeps the
 // batch on one connection (two shares inserting its device times would wait for each other).
 func TestSharesDeviceOfTwoVehicles(t *testing.T) {
-	s := open(t, newDB(t))
+	s := openWriters(t, newDB(t), 4)
 	at := time.Now().UTC()
 	b := &tracker.Batch{}
 	for v := range 1200 {
