@@ -43,10 +43,10 @@ demo: build
 # rules, simulator, end-to-end), then the browser tests against the real server.
 test:
 	bash scripts/test-setup.sh
-	$(MAKE) web
+	$(MAKE) build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
-	cd mapui/web && BW_WEB_TEST_REAL=1 npm test
+	cd mapui/web && BW_WEB_TEST_REAL=1 BW_BINARY=$(abspath $(BIN)) npm test
 
 test-go:
 	$(GO) test ./...
@@ -60,9 +60,10 @@ test-web: build
 bench: build
 	./$(BIN) bench $(if $(TILE38_ADDR),--tile38-reference $(TILE38_ADDR)) $(BENCH_FLAGS)
 
-# Browser measurements: a 30-day replay (259,200 fixes) loaded, drawn and scrubbed; figures in screenshots/.
+# Browser measurements: a 30-day replay (259,200 fixes) loaded, drawn and scrubbed, and the wall's frame
+# rate with 5,000 vehicles; figures in screenshots/.
 bench-web: build
-	cd mapui/web && BW_WEB_TEST_REAL=1 BW_WEB_BENCH=1 node --test tests/replay30.test.mjs
+	cd mapui/web && BW_WEB_TEST_REAL=1 BW_WEB_BENCH=1 BW_BINARY=$(abspath $(BIN)) node --test --test-concurrency=1 tests/replay30.test.mjs tests/wall.test.mjs
 
 # A short fuzzing pass over every decoder (go test -fuzz takes one package at a time).
 FUZZTIME ?= 60s
