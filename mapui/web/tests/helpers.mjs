@@ -65,6 +65,44 @@ export async function startServer({ generatedPassword = false, requireTotp = fal
     const s = await startStub({ dist: join(webDir, 'dist'), password: PASSWORD });
     return { ...s, kind: 'stub', async stop() { await s.stop(); await rm(dir, { recursive: true, force: true }); } };
   }
+  // Ports are picked free and then bound by the server, so a test file running beside this one
+  // can take one in between: the server then exits at once and is started again on others.
+  let started;
+  for (let attempt = 1; !started; attempt++) {
+    try {
+      started = await spawnServer(join(dir, `data-${attempt}`), { generatedPassword, requireTotp });
+    } catch (e) {
+      if (attempt === 3 || !/address already in use/.test(String(e))) throw e;
+    }
+  }
+  const { proc, base, osmand, jt600, gt06, deadline } = started;
+  const log = () => started.log;
+  let adminPassword = PASSWORD;
+  if (generatedPassword) {
+    // Printed once, after the listeners are up.
+    while (!(adminPassword = /Log in as admin with the password (\S+)/.exec(log())?.[1])) {
+      if (Date.now() > deadline) throw new Error(`borderwatch serve printed no admin password:\n${log()}`);
+      await sleep(100);
+    }
+  }
+  return {
+    kind: 'real',
+    base,
+    adminPassword,
+    osmand,
+    jt600,
+    gt06,
+    log,
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts `borderwatch serve` on free ports and waits until it is ready. */
+async function spawnServer(dataDir, { generatedPassword, requireTotp }) {
   const [http, jt808, gt06, jt600, osmand] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const env = {
     ...process.env,
@@ -73,7 +111,7 @@ export async function startServer({ generatedPassword = false, requireTotp = fal
     BW_GT06_ADDR: `127.0.0.1:${gt06}`,
     BW_JT600_ADDR: `127.0.0.1:${jt600}`,
     BW_OSMAND_ADDR: `127.0.0.1:${osmand}`,
-    BW_DATA_DIR: join(dir, 'data'),
+    BW_DATA_DIR: dataDir,
     BW_ACCEPT_UNKNOWN_DEVICES: 'true',
     BW_REQUIRE_TOTP_ADMINS: String(requireTotp),
   };
@@ -95,28 +133,7 @@ export async function startServer({ generatedPassword = false, requireTotp = fal
     if (Date.now() > deadline) throw new Error(`borderwatch serve not ready:\n${log}`);
     await sleep(200);
   }
-  let adminPassword = PASSWORD;
-  if (generatedPassword) {
-    // Printed once, after the listeners are up.
-    while (!(adminPassword = /Log in as admin with the password (\S+)/.exec(log)?.[1])) {
-      if (Date.now() > deadline) throw new Error(`borderwatch serve printed no admin password:\n${log}`);
-      await sleep(100);
-    }
-  }
-  return {
-    kind: 'real',
-    base,
-    adminPassword,
-    osmand: `http://127.0.0.1:${osmand}`,
-    jt600: { host: '127.0.0.1', port: jt600 },
-    gt06: { host: '127.0.0.1', port: gt06 },
-    log: () => log,
-    async stop() {
-      proc.kill('SIGTERM');
-      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return { proc, base, deadline, osmand: `http://127.0.0.1:${osmand}`, jt600: { host: '127.0.0.1', port: jt600 }, gt06: { host: '127.0.0.1', port: gt06 }, get log() { return log; } };
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
