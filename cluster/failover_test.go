@@ -63,7 +63,11 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...fu
 		t.Fatal(err)
 	}
 	eng := geofence.NewEmbedded(geofence.Options{})
-	if err := eng.SetZones(ctx, []geofence.Zone{testZone, testBorder}); err != nil {
+	zones, err := st.Zones(ctx) // testZone and testBorder (startCluster), and those a test adds
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.SetZones(ctx, zones); err != nil {
 		t.Fatal(err)
 	}
 	n := &trackerNode{name: name, conn: conn, done: make(chan struct{})}

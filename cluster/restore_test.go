@@ -3,10 +3,14 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
+
+	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -220,4 +224,86 @@ func (t *Tracker) serving() int {
 		}
 	}
 	return n
+}
+
+// TestTakeOverRestoresWeighingTrip hands a partition over after a declared truck crossed in and
+// arrived in its yard (which completed its declaration), once those fixes have left the replay
+// window: the new owner still matches a weighbridge reading in the yard to the trip, and the
+// truck's overweight is a weight_mismatch of its declaration.
+func TestTakeOverRestoresWeighingTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node NATS cluster")
+	}
+	nats, st, _ := startCluster(t)
+	ctx := context.Background()
+	yard := geofence.Zone{ID: "yard-wt", Name: "test yard", Kind: geofence.KindYard,
+		Geometry: orb.Polygon{{{111.95, 43.62}, {111.97, 43.62}, {111.97, 43.64}, {111.95, 43.64}, {111.95, 43.62}}}}
+	if _, err := st.PutZones(ctx, []geofence.Zone{testZone, testBorder, yard}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateVehicle(ctx, tracker.Vehicle{ID: "veh-wt", Kind: tracker.KindTruck, Plate: "蒙K·WT001"}); err != nil {
+		t.Fatal(err)
+	}
+	// Within the weighing grace (30 min) of now, so that the reading below is the trip's.
+	t0 := time.Now().Add(-15 * time.Minute).Truncate(time.Second)
+	net := 30000.0
+	if err := st.CreateDeclaration(ctx, tracker.Declaration{ID: "dec-wt", VehicleID: "veh-wt", Direction: tracker.Inbound,
+		PortZoneID: "port-wt", YardZoneID: "yard-wt", ValidFrom: t0.Add(-time.Hour), ValidTo: t0.Add(5 * time.Hour),
+		Cargo: "炼焦煤", DeclaredNetKg: &net}); err != nil {
+		t.Fatal(err)
+	}
+	short := func(c *Config, _ *TrackerConfig) { c.ReplayWindow = time.Second }
+	a := startTracker(t, nats.URLs(), "A", st, short)
+	gwConn, err := Dial(ctx, Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleGateway}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gwConn.Close()
+	waitOwned(t, gwConn, "A")
+	// East across the border (inbound) into the yard, 58 km/h, then parked there 5 minutes.
+	var fixes []tracker.Fix
+	for i := range 70 {
+		lon := min(111.88+float64(i)*0.002, 111.96)
+		fixes = append(fixes, tracker.Fix{VehicleID: "veh-wt", DeviceID: "dev-wt", Protocol: "jt808",
+			Time: t0.Add(time.Duration(i) * 10 * time.Second), Lat: 43.63, Lon: lon, Valid: true})
+	}
+	gw := NewGateway(gwConn, nil)
+	for _, f := range fixes {
+		if err := gw.Submit(ctx, []tracker.Fix{f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		d, err := st.Declaration(ctx, "dec-wt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Status == tracker.DeclarationCompleted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("declaration %s 60 s after the truck drove into its yard, want completed", d.Status)
+		}
+	}
+	time.Sleep(2 * time.Second) // out of the replay window
+
+	a.stop()
+	startTracker(t, nats.URLs(), "B", st, short)
+	waitOwned(t, gwConn, "B")
+	r := NewRouter(gwConn, func(tracker.GateRead) string { return "veh-wt" })
+	reading := tracker.Weighing{ScaleID: "scale-wt", ZoneID: "yard-wt", Time: fixes[len(fixes)-1].Time,
+		Plate: "蒙K·WT001", GrossKg: 55000, TareKg: 15000, NetKg: 40000}
+	w, alerts, err := r.Weighing(ctx, reading)
+	for deadline := time.Now().Add(60 * time.Second); errors.Is(err, ErrNoOwner) && time.Now().Before(deadline); {
+		w, alerts, err = r.Weighing(ctx, reading) // B serves the partition once it has restored it
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.VehicleID != "veh-wt" || w.DeclarationID != "dec-wt" {
+		t.Errorf("reading in the yard after the take-over matched to %q, %q, want veh-wt, dec-wt", w.VehicleID, w.DeclarationID)
+	}
+	if len(alerts) != 1 || alerts[0].Type != tracker.AlertWeightMismatch {
+		t.Errorf("33 %% overweight raised %+v, want one weight_mismatch", alerts)
+	}
 }

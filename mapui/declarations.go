@@ -76,6 +76,7 @@ func (s *Server) createDeclaration(c *gin.Context) {
 	}
 	d.Type = cmp.Or(d.Type, tracker.DeclarationNormal)
 	d.DriverCard, d.SealID, d.Grade = strings.TrimSpace(d.DriverCard), strings.TrimSpace(d.SealID), strings.TrimSpace(d.Grade)
+	window := given{from: !d.ValidFrom.IsZero(), to: !d.ValidTo.IsZero()}
 	if d.Type == tracker.DeclarationEmergency {
 		// Made in a hurry on a tablet: the window may be left to the server.
 		d.ValidFrom = cmp.Or(d.ValidFrom, s.cfg.Now().UTC())
@@ -93,18 +94,35 @@ func (s *Server) createDeclaration(c *gin.Context) {
 	d.ValidFrom, d.ValidTo = d.ValidFrom.UTC(), d.ValidTo.UTC()
 	d.Status, d.StatusReason, d.ClosedAt = tracker.DeclarationActive, "", nil
 	d.CreatedAt = s.cfg.Now().UTC()
-	if err := s.cfg.Store.CreateDeclaration(c.Request.Context(), d); err != nil {
+	// A client resends a declaration whose answer it did not get (a 503, a lost connection): the
+	// resend of one stored is answered as its creation was.
+	if prev, err := s.cfg.Store.Declaration(c.Request.Context(), d.ID); err == nil {
+		s.createdAgain(c, prev, d, window)
+		return
+	} else if !errors.Is(err, tracker.ErrNotFound) {
 		s.storeFail(c, err)
 		return
 	}
-	if s.cfg.DeclarationsChanged != nil {
-		s.cfg.DeclarationsChanged(c.Request.Context(), d)
-	}
+	// An emergency's alert is raised before the declaration is stored: in a cluster the
+	// vehicle's owner commits it and may not answer, and a declaration stored without its alert
+	// would suspend rules with no officer told. An alert raised for a declaration then not
+	// stored is raised again, not twice, by the resend (its DedupKey).
 	if d.Type == tracker.DeclarationEmergency {
 		if err := s.announceEmergency(c, d); err != nil {
 			s.storeFail(c, err)
 			return
 		}
+	}
+	if err := s.cfg.Store.CreateDeclaration(c.Request.Context(), d); err != nil {
+		if prev, perr := s.cfg.Store.Declaration(c.Request.Context(), d.ID); errors.Is(err, tracker.ErrConflict) && perr == nil {
+			s.createdAgain(c, prev, d, window) // the same sent twice at once
+			return
+		}
+		s.storeFail(c, err)
+		return
+	}
+	if s.cfg.DeclarationsChanged != nil {
+		s.cfg.DeclarationsChanged(c.Request.Context(), d)
 	}
 	if s.cfg.Targets != nil {
 		if _, err := s.cfg.Targets.Match(c.Request.Context(), targeting.Hit{VehicleID: d.VehicleID, ZoneID: d.PortZoneID,
@@ -116,6 +134,36 @@ func (s *Server) createDeclaration(c *gin.Context) {
 	if s.audited(c, "declaration.create", "declaration:"+d.ID, d) {
 		c.JSON(http.StatusCreated, d)
 	}
+}
+
+// given says which ends of its window a declaration's request gave (an emergency's may leave
+// them to the server).
+type given struct{ from, to bool }
+
+// createdAgain answers a request to create declaration d when one with its ID is stored (prev):
+// the same request sent again is answered 201 with the declaration stored and audited as the
+// request it is, as long as the declaration is active; anything else is 409, the ID is taken.
+func (s *Server) createdAgain(c *gin.Context, prev, d tracker.Declaration, window given) {
+	if prev.Status != tracker.DeclarationActive || !sameDeclaration(prev, d, window) {
+		fail(c, http.StatusConflict, "conflict", "a declaration with this id already exists")
+		return
+	}
+	prev = prev.WithSuspended()
+	if s.audited(c, "declaration.create", "declaration:"+prev.ID, prev) {
+		c.JSON(http.StatusCreated, prev)
+	}
+}
+
+// sameDeclaration reports whether request d asks for stored declaration prev: the same fields,
+// the window's ends compared where the request gave them (the server fills in an emergency's).
+func sameDeclaration(prev, d tracker.Declaration, window given) bool {
+	sameTime := func(a, b time.Time) bool { return a.Sub(b).Abs() < time.Microsecond }
+	sameKg := prev.DeclaredNetKg == nil && d.DeclaredNetKg == nil ||
+		prev.DeclaredNetKg != nil && d.DeclaredNetKg != nil && *prev.DeclaredNetKg == *d.DeclaredNetKg
+	return prev.VehicleID == d.VehicleID && prev.Direction == d.Direction && prev.Type == d.Type &&
+		prev.PortZoneID == d.PortZoneID && prev.CorridorZoneID == d.CorridorZoneID && prev.YardZoneID == d.YardZoneID &&
+		prev.Cargo == d.Cargo && prev.Grade == d.Grade && sameKg && prev.DriverCard == d.DriverCard && prev.SealID == d.SealID &&
+		(!window.from || sameTime(prev.ValidFrom, d.ValidFrom)) && (!window.to || sameTime(prev.ValidTo, d.ValidTo))
 }
 
 func (s *Server) listDeclarations(c *gin.Context) {

@@ -64,3 +64,42 @@ func TestEmergencyDeclaration(t *testing.T) {
 	a.do("POST", "/api/v1/declarations", access.RoleAdmin, map[string]any{"id": "n-4", "vehicle_id": "w1",
 		"direction": "inbound", "port_zone_id": "port-erenhot"}, 400)
 }
+
+// A client that got no answer (a 503, a lost connection) sends its declaration again: the same
+// declaration is answered 201 as stored (the window the server chose for an emergency kept), its
+// emergency_crossing raised once; another declaration under the ID, or a resend after the
+// declaration was cancelled, is 409.
+func TestDeclarationResent(t *testing.T) {
+	a := newWeighAPI(t)
+	tok := a.tokens[access.RoleCommand]
+	em := map[string]any{"id": "em-r", "vehicle_id": "w1", "type": "emergency", "direction": "inbound", "port_zone_id": "port-erenhot", "cargo": "伤员"}
+	var first, again tracker.Declaration
+	a.req("POST", "/api/v1/declarations", tok, em, 201, &first)
+	a.req("POST", "/api/v1/declarations", tok, em, 201, &again)
+	if again.ValidFrom.Sub(first.ValidFrom).Abs() >= time.Microsecond || again.ValidTo.Sub(first.ValidTo).Abs() >= time.Microsecond || again.Status != tracker.DeclarationActive || len(again.SuspendedRules) != 2 {
+		t.Errorf("resend answered %+v, want the declaration stored %+v", again, first)
+	}
+	as, err := a.store.Alerts(t.Context(), tracker.AlertQuery{Type: tracker.AlertEmergencyCrossing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != 1 {
+		t.Errorf("%d emergency_crossing alerts after the resend, want 1", len(as))
+	}
+	em["cargo"] = "煤"
+	a.req("POST", "/api/v1/declarations", tok, em, 409, nil)
+	em["cargo"] = "伤员"
+	em["valid_to"] = first.ValidTo.Add(time.Hour)
+	a.req("POST", "/api/v1/declarations", tok, em, 409, nil)
+
+	now := time.Now().UTC().Truncate(time.Second)
+	normal := map[string]any{"id": "n-r", "vehicle_id": "w1", "direction": "inbound", "port_zone_id": "port-erenhot",
+		"valid_from": now, "valid_to": now.Add(4 * time.Hour), "declared_net_kg": 30000}
+	a.req("POST", "/api/v1/declarations", tok, normal, 201, nil)
+	a.req("POST", "/api/v1/declarations", tok, normal, 201, nil)
+	normal["declared_net_kg"] = 31000
+	a.req("POST", "/api/v1/declarations", tok, normal, 409, nil)
+	normal["declared_net_kg"] = 30000
+	a.req("POST", "/api/v1/declarations/n-r/cancel", tok, nil, 200, nil)
+	a.req("POST", "/api/v1/declarations", tok, normal, 409, nil)
+}

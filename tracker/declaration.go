@@ -79,5 +79,7 @@ func (d *Declaration) ActiveAt(t time.Time) bool {
 type DeclarationQuery struct {
 	VehicleID string
 	Status    string
-	Limit     int
+	// ClosedFrom: declarations closed at or after it (the rules restore the trips just over).
+	ClosedFrom time.Time
+	Limit      int
 }

@@ -19,7 +19,8 @@ import (
 // `unavailable` and nothing is stored (the reading was stored on A before, and a scale that
 // resent it stored it twice); an OsmAnd fix is still acknowledged, JetStream holds it. With B
 // back, the gate and the scale resend and are accepted, each stored once; the OsmAnd fix is
-// stored.
+// stored. An emergency declaration refused with them (its alert is raised by the owner) is not
+// stored, and its resend is accepted and raises the alert once.
 func TestClusterJudgeNoOwner(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a NATS cluster and server processes")
@@ -36,6 +37,9 @@ func TestClusterJudgeNoOwner(t *testing.T) {
 	yard := `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[109.0,41.0],[109.01,41.0],[109.01,41.01],[109.0,41.01],[109.0,41.0]]]},` +
 		`"properties":{"id":"yard-judge","name":"judge yard","kind":"yard"}}`
 	api.mustCall("POST", "/api/v1/zones", json.RawMessage(yard), nil, 201)
+	port := `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[109.1,41.0],[109.11,41.0],[109.11,41.01],[109.1,41.01],[109.1,41.0]]]},` +
+		`"properties":{"id":"port-judge","name":"judge port","kind":"port"}}`
+	api.mustCall("POST", "/api/v1/zones", json.RawMessage(port), nil, 201)
 	api.mustCall("POST", "/api/v1/vehicles", map[string]any{"id": "veh-judge", "plate": "蒙K77777", "kind": "truck"}, nil, 201)
 	time.Sleep(time.Second) // the trackers learn the plate from A's notice
 
@@ -73,6 +77,11 @@ func TestClusterJudgeNoOwner(t *testing.T) {
 	if code := api.call("POST", "/api/v1/gate-events", api.token, gate(at.Add(2*time.Minute)), &refused); code != http.StatusServiceUnavailable || refused.Error.Code != "unavailable" {
 		t.Errorf("gate read with no tracker = %d %+v, want 503 unavailable", code, refused)
 	}
+	emergency := map[string]any{"id": "em-judge", "vehicle_id": "veh-judge", "type": "emergency", "direction": "inbound", "port_zone_id": "port-judge"}
+	refused.Error.Code = ""
+	if code := api.call("POST", "/api/v1/declarations", api.token, emergency, &refused); code != http.StatusServiceUnavailable || refused.Error.Code != "unavailable" {
+		t.Errorf("emergency declaration with no tracker = %d %+v, want 503 unavailable", code, refused)
+	}
 	osmand := func(at time.Time) int {
 		resp, err := http.Post(fmt.Sprintf("http://%s/?id=osm-judge&lat=41.005&lon=109.005&timestamp=%d", osm, at.Unix()), "text/plain", nil)
 		if err != nil {
@@ -99,11 +108,32 @@ func TestClusterJudgeNoOwner(t *testing.T) {
 	if n := count(`SELECT count(*) FROM weighings`); n != 1 {
 		t.Errorf("%d weighings stored after the refusal, want 1", n)
 	}
+	if n := count(`SELECT count(*) FROM declarations`); n != 0 {
+		t.Errorf("the emergency declaration refused is stored (%d), without its alert: its resend would be 409", n)
+	}
 
 	b.start()
 	waitPartitions(t, api, map[string]bool{"B": true})
-	api.mustCall("POST", "/api/v1/weighings", reading(at.Add(time.Minute)), nil, 201)
-	api.mustCall("POST", "/api/v1/gate-events", gate(at.Add(2*time.Minute)), nil, 201)
+	// B owns the partitions before it serves them (it restores and replays first): a 503 until
+	// then is resent, as a scale, a gate and a client do.
+	resend := func(path string, body any) {
+		t.Helper()
+		code := 0
+		waitUntil(t, path+" accepted", func() bool {
+			code = api.call("POST", path, api.token, body, nil)
+			return code != http.StatusServiceUnavailable
+		})
+		if code != http.StatusCreated {
+			t.Errorf("POST %s resent = %d, want 201", path, code)
+		}
+	}
+	resend("/api/v1/weighings", reading(at.Add(time.Minute)))
+	resend("/api/v1/gate-events", gate(at.Add(2*time.Minute)))
+	resend("/api/v1/declarations", emergency)
+	api.mustCall("POST", "/api/v1/declarations", emergency, nil, 201) // its answer lost: sent again
+	if n := count(`SELECT count(*) FROM alerts WHERE type = 'emergency_crossing' AND declaration_id = 'em-judge'`); n != 1 {
+		t.Errorf("%d emergency_crossing alerts of the declaration resent, want 1", n)
+	}
 	if n := count(`SELECT count(*) FROM weighings`); n != 2 {
 		t.Errorf("%d weighings stored after the resend, want 2", n)
 	}

@@ -74,6 +74,10 @@ func (s *Store) Declarations(ctx context.Context, q tracker.DeclarationQuery) ([
 		args = append(args, q.Status)
 		where = append(where, fmt.Sprintf("status = $%d", len(args)))
 	}
+	if !q.ClosedFrom.IsZero() {
+		args = append(args, q.ClosedFrom)
+		where = append(where, fmt.Sprintf("closed_at >= $%d", len(args)))
+	}
 	query := `SELECT ` + declarationCols + ` FROM declarations`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")

@@ -454,7 +454,7 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 		if in != nil && ge.ZoneID == in.YardZoneID {
 			vs.entered = true
 			vs.arrivedInYard(in, ge.Time, ge.Lat, ge.Lon)
-			e.complete(ctx, vs, in, "arrived in yard "+ge.ZoneID, ge.Time)
+			e.complete(ctx, vs, in, arrivedReason+ge.ZoneID, ge.Time)
 		}
 	case geofence.ZoneExit:
 		switch ge.Kind {

@@ -235,7 +235,8 @@ func (e *Engine) Load(ctx context.Context) error {
 
 // Restore takes from the store what the rules keep of the vehicles match selects beyond what
 // their fixes rebuild: the active declarations (with their emergency windows), the open SOS
-// incident, the card in the terminal's reader, the driver mismatches already raised and what
+// incident, the card in the terminal's reader, the driver mismatches already raised, the inbound
+// trips' crossing and arrival in the yard (for their weighings) and what
 // open emergency windows held back (emergency_held events). Load
 // runs it for every vehicle after a restart; in a cluster, a tracker taking a partition over
 // runs it for the partition's vehicles after Forget and before replaying their recent fixes,
@@ -257,6 +258,9 @@ func (e *Engine) Restore(ctx context.Context, match func(vehicleID string) bool)
 		return err
 	}
 	if err := e.loadDrivers(ctx, ds, match); err != nil {
+		return err
+	}
+	if err := e.restoreTrips(ctx, ds, match); err != nil {
 		return err
 	}
 	return e.restoreEmergencies(ctx, match)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
 )
 
@@ -33,6 +35,99 @@ type weighTrip struct {
 	arrived  time.Time // arrival in the yard; zero: not yet
 	lat, lon float64   // where it arrived
 	mismatch bool      // weight_mismatch raised for this trip
+}
+
+// arrivedReason begins the status reason of a declaration its truck's arrival in the yard
+// completed: restoreTrips knows the trips that arrived by it.
+const arrivedReason = "arrived in yard "
+
+// restoreTrips gives back what the rules follow of inbound trips beyond the fixes a take-over
+// replays (or none, at a restart): that the truck of an active weighed declaration crossed in,
+// and the trips that arrived in their yard within WeighingGrace. The arrival completed the
+// declaration, so neither the active declarations nor a replay of the arrival's fixes bring the
+// trip back: without it a reading in the grace would match no declaration, and weighing_skipped
+// would never be raised.
+func (e *Engine) restoreTrips(ctx context.Context, active []tracker.Declaration, match func(vehicleID string) bool) error {
+	now := e.cfg.Now()
+	for i := range active {
+		d := &active[i]
+		if !weighed(d) {
+			continue
+		}
+		crossed, err := e.crossedIn(ctx, d, now)
+		if err != nil {
+			return err
+		}
+		if crossed {
+			vs := e.vehicles.Get(d.VehicleID)
+			vs.Lock()
+			if di := vs.activeByID(d.ID); di != nil {
+				di.crossedIn = true
+			}
+			vs.Unlock()
+		}
+	}
+	done, err := e.cfg.Store.Declarations(ctx, tracker.DeclarationQuery{Status: tracker.DeclarationCompleted, ClosedFrom: now.Add(-e.cfg.WeighingGrace)})
+	if err != nil {
+		return fmt.Errorf("rules: trips arrived in their yard: %w", err)
+	}
+	for i := range done {
+		d := &done[i]
+		if !match(d.VehicleID) || !weighed(d) || d.ClosedAt == nil || !strings.HasPrefix(d.StatusReason, arrivedReason) {
+			continue
+		}
+		crossed, err := e.crossedIn(ctx, d, *d.ClosedAt)
+		if err != nil {
+			return err
+		}
+		if !crossed {
+			continue
+		}
+		lat, lon, err := e.arrivedAt(ctx, d)
+		if err != nil {
+			return err
+		}
+		vs := e.vehicles.Get(d.VehicleID)
+		vs.Lock()
+		if t := vs.trip(*d); t.arrived.IsZero() {
+			t.arrived, t.lat, t.lon = *d.ClosedAt, lat, lon
+		}
+		vs.Unlock()
+	}
+	return nil
+}
+
+// crossedIn reports whether d's truck crossed into China while d was active, before until.
+func (e *Engine) crossedIn(ctx context.Context, d *tracker.Declaration, until time.Time) (bool, error) {
+	if d.ValidTo.Before(until) {
+		until = d.ValidTo
+	}
+	evs, err := e.cfg.Store.Events(ctx, tracker.EventQuery{VehicleID: d.VehicleID, Type: tracker.EventBorderCross,
+		From: d.ValidFrom, To: until.Add(time.Microsecond)})
+	if err != nil {
+		return false, fmt.Errorf("rules: crossings of declaration %s: %w", d.ID, err)
+	}
+	return slices.ContainsFunc(evs, func(ev tracker.Event) bool { return ev.Attrs["direction"] == geofence.Inbound }), nil
+}
+
+// arrivedAt is where d's truck entered its yard: its zone_enter event, else the yard's centre.
+func (e *Engine) arrivedAt(ctx context.Context, d *tracker.Declaration) (lat, lon float64, err error) {
+	evs, err := e.cfg.Store.Events(ctx, tracker.EventQuery{VehicleID: d.VehicleID, Type: tracker.EventZoneEnter,
+		From: *d.ClosedAt, To: d.ClosedAt.Add(time.Microsecond)})
+	if err != nil {
+		return 0, 0, fmt.Errorf("rules: arrival of declaration %s: %w", d.ID, err)
+	}
+	for _, ev := range evs {
+		if ev.ZoneID == d.YardZoneID {
+			return ev.Lat, ev.Lon, nil
+		}
+	}
+	if z, err := e.cfg.Store.Zone(ctx, d.YardZoneID); err == nil {
+		if c, ok := centroid(z); ok {
+			return c[1], c[0], nil
+		}
+	}
+	return 0, 0, nil
 }
 
 // trip is the vehicle's weighTrip of d, made on first use.

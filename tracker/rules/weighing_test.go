@@ -112,6 +112,43 @@ func TestWeighingSkippedAcrossRestart(t *testing.T) {
 	e.expect("r1")
 }
 
+// The rules keep an inbound trip past its fixes: restarted after k1 and k2 arrived in their yard
+// (which completed their declarations) and after k3 crossed in, the rules still match k2's yard
+// reading to its trip (a weight_mismatch), raise weighing_skipped for k1 once, and for k3, whose
+// crossing came before the restart and its arrival after.
+func TestWeighingTripAcrossRestart(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("k1"), truck("k2"), truck("k3")},
+		[]tracker.Declaration{weighedDecl("d-k1", "k1", 30000), weighedDecl("d-k2", "k2", 30000), weighedDecl("d-k3", "k3", 30000)})
+	var arrived time.Time
+	for i, id := range []string{"k1", "k2"} {
+		tr := toYard(toPortScale(newTrack(id, t0, 42.05, 110.0, uint64(40+i))))
+		arrived = tr.t
+		tr.wait(10 * time.Minute)
+		e.submit(tr.fixes...)
+	}
+	k3 := toPortScale(newTrack("k3", t0, 42.05, 110.0, 42))
+	e.submit(k3.fixes...)
+	e.restart()
+	w := e.weigh(reading("scale-yard-a", "yard-a", "蒙Kk2", arrived.Add(15*time.Minute), 47000, 15000))
+	if w.DeclarationID != "d-k2" {
+		t.Errorf("yard reading after the restart matched to %q, want d-k2 (arrived before the restart)", w.DeclarationID)
+	}
+	e.expect("k2", tracker.AlertWeightMismatch)
+	k3.fixes = k3.fixes[:0]
+	k3 = toYard(k3)
+	e.submit(k3.fixes...)
+	e.check(arrived.Add(31 * time.Minute))
+	as := e.expect("k1", tracker.AlertWeighingSkipped)
+	if enter := e.events("k1", tracker.EventZoneEnter); len(enter) == 0 || as[0].Lat != enter[len(enter)-1].Lat || !as[0].Time.Equal(enter[len(enter)-1].Time) {
+		t.Errorf("k1's weighing_skipped at %v (%v, %v): want when and where it entered the yard, %+v", as[0].Time, as[0].Lat, as[0].Lon, enter)
+	}
+	e.restart()
+	e.check(k3.t.Add(31 * time.Minute))
+	e.expect("k1", tracker.AlertWeighingSkipped)
+	e.expect("k2", tracker.AlertWeightMismatch)
+	e.expect("k3", tracker.AlertWeighingSkipped)
+}
+
 // Port and yard scales 5 % apart on one truck: double_weighing. The control's two readings
 // are 0.25 % apart. Earlier trips show the yard's scale reading 3 % heavy against two other
 // scales: the alert names it.

@@ -67,6 +67,7 @@ func (s *Store) Declarations(ctx context.Context, q tracker.DeclarationQuery) ([
 	var f filter
 	f.eq("vehicle_id", q.VehicleID)
 	f.eq("status", q.Status)
+	f.period("closed_us", q.ClosedFrom, time.Time{})
 	query := f.query(`SELECT `+declarationColumns+` FROM declarations`, "valid_from_us DESC, id", q.Limit)
 	rows, err := s.r.QueryContext(ctx, query, f.args...)
 	if err != nil {

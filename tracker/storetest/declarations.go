@@ -77,6 +77,8 @@ func testDeclarations(t *testing.T, s Store) {
 		{"vehicle", tracker.DeclarationQuery{VehicleID: "v1"}, []string{"decl-2", "decl-1"}},
 		{"status", tracker.DeclarationQuery{Status: tracker.DeclarationActive}, []string{"decl-2", "decl-3"}},
 		{"limit", tracker.DeclarationQuery{Limit: 1}, []string{"decl-2"}},
+		{"closed since", tracker.DeclarationQuery{ClosedFrom: at}, []string{"decl-1"}},
+		{"closed before", tracker.DeclarationQuery{ClosedFrom: at.Add(time.Second)}, nil},
 		{"nothing", tracker.DeclarationQuery{VehicleID: "v9"}, nil},
 	}
 	for _, tt := range tests {
