@@ -306,13 +306,19 @@ func (t *Tracker) round(ctx context.Context) {
 func (t *Tracker) countServing() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	serving := t.servingLocked()
+	t.c.m.owned.Set(float64(serving))
+	return serving
+}
+
+// servingLocked counts the partitions served; t.mu held.
+func (t *Tracker) servingLocked() int {
 	serving := 0
 	for _, o := range t.owned {
 		if !o.releasing {
 			serving++
 		}
 	}
-	t.c.m.owned.Set(float64(serving))
 	return serving
 }
 
@@ -321,12 +327,7 @@ func (t *Tracker) countServing() int {
 func (t *Tracker) releaseSurplus(share int) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	serving := 0
-	for _, o := range t.owned {
-		if !o.releasing {
-			serving++
-		}
-	}
+	serving := t.servingLocked()
 	for p, o := range t.owned {
 		if serving <= share {
 			break
