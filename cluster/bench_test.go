@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/borderwatch/borderwatch/tracker"
 )
@@ -71,6 +72,7 @@ func benchTrackers(b *testing.B, k int) {
 		defer pprof.StopCPUProfile()
 	}
 	b.ResetTimer()
+	lost0, acquired0 := changes(trackers, "lost"), changes(trackers, "acquired")
 	cpu0 := cpuTime()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -106,6 +108,10 @@ func benchTrackers(b *testing.B, k int) {
 	b.ReportMetric(takeover.Seconds(), "takeover-s")
 	b.ReportMetric(float64(b.N)/el.Seconds(), "fixes/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/fix")
+	// Under load a tracker alive must keep its partitions: every lease lost is a spurious
+	// take-over (and the partition's replay, which loads the cluster further).
+	b.ReportMetric(changes(trackers, "lost")-lost0, "leases-lost")
+	b.ReportMetric(changes(trackers, "acquired")-acquired0, "takeovers")
 	if len(all) > 0 {
 		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "ack-p99-ms")
 	}
@@ -134,6 +140,15 @@ func waitServing(b *testing.B, c *Conn, trackers []*trackerNode) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// changes sums the trackers' partition ownership changes of one kind (acquired, lost, released).
+func changes(trackers []*trackerNode, change string) float64 {
+	var n float64
+	for _, t := range trackers {
+		n += testutil.ToFloat64(t.conn.m.changes.WithLabelValues(change))
+	}
+	return n
 }
 
 // cpuTime is the process's user and system CPU time.

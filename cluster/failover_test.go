@@ -78,7 +78,10 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...fu
 	n.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: rl, Publisher: NewLivePublisher(conn), Logger: log})
 	n.replay = NewReplay(rl, log)
 	n.rules = rl
-	tcfg.Pipeline, tcfg.Replay, tcfg.Store = n.pipe, n.replay, st
+	tcfg.Pipeline, tcfg.Replay = n.pipe, n.replay
+	if tcfg.Store == nil {
+		tcfg.Store = st
+	}
 	if cs, ok := tcfg.State.(*countingState); ok {
 		cs.State = RulesState{Rules: rl, Pipeline: n.pipe}
 	} else {
@@ -294,6 +297,26 @@ func checkStored(t *testing.T, dbURL string, acked [][]tracker.Fix) {
 	}
 }
 
+// waitServed waits until the nodes serve every partition between them (taken over), and
+// returns how long it took.
+func waitServed(t *testing.T, nodes ...*trackerNode) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		n := 0
+		for _, nd := range nodes {
+			n += nd.tr.serving()
+		}
+		if n == nodes[0].conn.cfg.Partitions {
+			return time.Since(start)
+		}
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("%d partitions served after 60 s", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // startCluster starts three NATS servers and opens a new PostgreSQL database holding testZone.
 func startCluster(tb testing.TB) (*clustertest.NATS, *pgstore.Store, string) {
 	tb.Helper()
@@ -331,22 +354,26 @@ func TestTrackerFailover(t *testing.T) {
 	gw := NewGateway(gwConn, nil)
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 	var killC, killB sync.Once
-	var failoverC, failoverB time.Duration
+	// Leased is until the survivors hold every lease, served until they have taken every
+	// partition over (consuming it again).
+	var leasedC, leasedB, servedC, servedB time.Duration
 	acked := drive(ctx, t, gw, vehicles, steps, t0, func(step int) {
 		switch step {
 		case 30: // mid-zone: the vehicles inside are C's state
 			killC.Do(func() {
 				c.crash()
-				failoverC = waitOwned(t, gwConn, "A", "B")
+				leasedC = waitOwned(t, gwConn, "A", "B")
+				servedC = leasedC + waitServed(t, a, b)
 			})
 		case 60:
 			killB.Do(func() {
 				b.crash()
-				failoverB = waitOwned(t, gwConn, "A")
+				leasedB = waitOwned(t, gwConn, "A")
+				servedB = leasedB + waitServed(t, a)
 			})
 		}
 	})
-	t.Logf("C's partitions moved in %v, B's in %v", failoverC, failoverB)
+	t.Logf("C's partitions leased by the others in %v, served in %v; B's in %v, served in %v", leasedC, servedC, leasedB, servedB)
 	checkStored(t, dbURL, acked)
 	if ps, _ := a.tr.Owned(); len(ps) != 64 {
 		t.Errorf("A owns %d partitions, want all 64", len(ps))

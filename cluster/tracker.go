@@ -84,8 +84,10 @@ type Tracker struct {
 }
 
 type ownership struct {
-	rev     uint64
-	renewed time.Time
+	rev uint64
+	// expires is when the lease ends at the earliest: the lease's last write was sent then
+	// less the TTL, and NATS stored it after that.
+	expires time.Time
 	cancel  context.CancelFunc
 	done    chan struct{}
 	ready   atomic.Bool
@@ -139,11 +141,19 @@ func (t *Tracker) Run(ctx context.Context) {
 	every := t.c.cfg.LeaseTTL / 3
 	renewing := make(chan struct{})
 	go func() {
-		// Renewals run on their own: a slow round (the store, NATS under load) must not let
+		// Renewals run on their own, every third of the TTL from the start of the previous one
+		// (at once when it took longer): a slow round (the store, NATS under load) must not let
 		// the leases expire.
 		defer close(renewing)
-		for sleep(ctx, every) {
-			t.renew(ctx)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				t.renew(ctx)
+			}
 		}
 	}()
 	defer func() { <-renewing }()
@@ -161,26 +171,31 @@ func (t *Tracker) Run(ctx context.Context) {
 }
 
 // renew renews every lease held, all at once: one slow answer must not let the others expire.
-// A lease taken by another, expired, or not renewed for half its life is lost: its partition
+// Each renewal waits for its answer as long as the lease surely lives (a loaded NATS answers
+// late, and a renewal given up and sent again only adds to its queue). A lease taken by
+// another or expired is lost, and one not renewed before it may expire too: its partition
 // stops before another tracker can take it.
 func (t *Tracker) renew(ctx context.Context) {
 	type held struct {
-		p   int
-		o   *ownership
-		rev uint64
-		err error
+		p       int
+		o       *ownership
+		rev     uint64
+		expires time.Time
+		err     error
 	}
 	t.mu.Lock()
 	leases := make([]held, 0, len(t.owned))
 	for p, o := range t.owned {
-		leases = append(leases, held{p: p, o: o, rev: o.rev})
+		leases = append(leases, held{p: p, o: o, rev: o.rev, expires: o.expires})
 	}
 	t.mu.Unlock()
-	rctx, cancel := context.WithTimeout(ctx, t.c.cfg.LeaseTTL/3)
+	sent := time.Now()
 	var wg sync.WaitGroup
 	for i := range leases {
 		l := &leases[i]
 		wg.Go(func() {
+			rctx, cancel := context.WithDeadline(ctx, l.expires.Add(-t.leaseMargin()))
+			defer cancel()
 			rev, err := t.c.leases.Update(rctx, leaseKey(l.p), []byte(t.c.cfg.Node), l.rev)
 			if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 				// An earlier renewal whose answer timed out may have landed: the lease is still
@@ -193,7 +208,6 @@ func (t *Tracker) renew(ctx context.Context) {
 		})
 	}
 	wg.Wait()
-	cancel()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, l := range leases {
@@ -203,8 +217,8 @@ func (t *Tracker) renew(ctx context.Context) {
 		}
 		switch err := l.err; {
 		case err == nil:
-			o.rev, o.renewed = l.rev, time.Now()
-		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyExists), time.Since(o.renewed) > t.c.cfg.LeaseTTL/2:
+			o.rev, o.expires = l.rev, sent.Add(t.c.cfg.LeaseTTL)
+		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyExists), !time.Now().Before(o.expires.Add(-t.leaseMargin())):
 			t.c.log.Warn("partition lease lost", "partition", l.p, "err", err)
 			t.owns[l.p].Store(false)
 			o.cancel()
@@ -218,23 +232,102 @@ func (t *Tracker) renew(ctx context.Context) {
 	}
 }
 
+// leaseMargin is how long before its lease may expire a tracker stops serving a partition it
+// could not renew: the time its partition takes to stop, before another tracker may take it.
+func (t *Tracker) leaseMargin() time.Duration { return t.c.cfg.LeaseTTL / 6 }
+
 // round gives up partitions above the fair share and takes free ones below it. It never waits
 // for a partition's batch under way: a partition given up is renewed until its batch is
-// acknowledged, then freed (finishRelease).
+// acknowledged, then freed (finishRelease). It holds t.mu only between its reads: the
+// renewals and the node's announcement wait for it, and the reads (NATS, the store) may take
+// longer than a lease lives when the cluster is loaded.
 func (t *Tracker) round(ctx context.Context) {
+	serving := t.countServing()
+	if ctx.Err() != nil {
+		return
+	}
+	share := t.fairShare(ctx, serving)
+	if serving = t.releaseSurplus(share); serving >= share {
+		return
+	}
+	taken := t.takenPartitions(ctx)
+	if taken == nil {
+		return
+	}
+	n := t.c.cfg.Partitions
+	first := Partition(t.c.cfg.Node, n) // trackers start at different places: fewer collisions
+	var free []int
+	t.mu.Lock()
+	for i := range n {
+		p := (first + i) % n
+		if taken[p] || t.owned[p] != nil {
+			continue
+		}
+		if done, ok := t.stopping[p]; ok {
+			select {
+			case <-done:
+				delete(t.stopping, p)
+			default:
+				continue // its last batch is still being given up
+			}
+		}
+		free = append(free, p)
+	}
+	t.mu.Unlock()
+	if len(free) == 0 {
+		return
+	}
+	// Read before any lease is taken: a lease taken is renewed once its partition is started.
+	latest, err := t.cfg.Store.LatestFixes(ctx)
+	if err != nil {
+		t.c.log.Warn("taking partitions over: reading the newest fixes", "err", err)
+	}
+	rr := newRestoreRound(t.cfg.State, t.c.cfg.Partitions)
+	defer rr.seal(context.WithoutCancel(ctx))
+	for _, p := range free {
+		if serving = t.countServing(); serving >= share {
+			break
+		}
+		sent := time.Now()
+		rev, err := t.c.leases.Create(ctx, leaseKey(p), []byte(t.c.cfg.Node))
+		if err != nil {
+			continue // another tracker was faster
+		}
+		t.mu.Lock()
+		t.start(p, rev, sent.Add(t.c.cfg.LeaseTTL), latest)
+		rr.add(p)
+		t.owned[p].restore = rr
+		t.mu.Unlock()
+	}
+	t.countServing()
+}
+
+// countServing counts the partitions served (not being given up) and sets the metric.
+func (t *Tracker) countServing() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	serving := t.servingLocked()
+	t.c.m.owned.Set(float64(serving))
+	return serving
+}
+
+// servingLocked counts the partitions served; t.mu held.
+func (t *Tracker) servingLocked() int {
 	serving := 0
 	for _, o := range t.owned {
 		if !o.releasing {
 			serving++
 		}
 	}
-	t.c.m.owned.Set(float64(serving))
-	if ctx.Err() != nil {
-		return
-	}
-	share := t.fairShare(ctx, serving)
+	return serving
+}
+
+// releaseSurplus gives up the partitions served above share (those taken over already), and
+// returns how many are served then.
+func (t *Tracker) releaseSurplus(share int) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	serving := t.servingLocked()
 	for p, o := range t.owned {
 		if serving <= share {
 			break
@@ -248,48 +341,8 @@ func (t *Tracker) round(ctx context.Context) {
 			go t.finishRelease(p, o)
 		}
 	}
-	if serving >= share {
-		return
-	}
-	taken := t.takenPartitions(ctx)
-	if taken == nil {
-		return
-	}
-	var latest []tracker.Fix
-	var latestRead bool
-	rr := newRestoreRound(t.cfg.State, t.c.cfg.Partitions)
-	defer rr.seal(context.WithoutCancel(ctx))
-	n := t.c.cfg.Partitions
-	first := Partition(t.c.cfg.Node, n) // trackers start at different places: fewer collisions
-	for i := 0; i < n && serving < share; i++ {
-		p := (first + i) % n
-		if taken[p] || t.owned[p] != nil {
-			continue
-		}
-		if done, ok := t.stopping[p]; ok {
-			select {
-			case <-done:
-				delete(t.stopping, p)
-			default:
-				continue // its last batch is still being given up
-			}
-		}
-		rev, err := t.c.leases.Create(ctx, leaseKey(p), []byte(t.c.cfg.Node))
-		if err != nil {
-			continue // another tracker was faster
-		}
-		if !latestRead {
-			if latest, err = t.cfg.Store.LatestFixes(ctx); err != nil {
-				t.c.log.Warn("taking partitions over: reading the newest fixes", "err", err)
-			}
-			latestRead = true
-		}
-		t.start(p, rev, latest)
-		rr.add(p)
-		t.owned[p].restore = rr
-		serving++
-	}
 	t.c.m.owned.Set(float64(serving))
+	return serving
 }
 
 // fairShare is the partitions each live tracker should own: all of them divided by the
@@ -331,10 +384,11 @@ func (t *Tracker) takenPartitions(ctx context.Context) []bool {
 	return taken
 }
 
-// start serves partition p, whose lease is at revision rev; t.mu held.
-func (t *Tracker) start(p int, rev uint64, latest []tracker.Fix) {
+// start serves partition p, whose lease is at revision rev and lives until expires at the
+// earliest; t.mu held.
+func (t *Tracker) start(p int, rev uint64, expires time.Time, latest []tracker.Fix) {
 	ctx, cancel := context.WithCancel(context.Background())
-	o := &ownership{rev: rev, renewed: time.Now(), cancel: cancel, done: make(chan struct{})}
+	o := &ownership{rev: rev, expires: expires, cancel: cancel, done: make(chan struct{})}
 	t.owned[p] = o
 	t.c.m.changes.WithLabelValues("acquired").Inc()
 	go t.serve(ctx, p, o, t.consumerName(p, rev), latest)
