@@ -34,7 +34,7 @@ func TestTakenDeviceTimeFallsBack(t *testing.T) {
 		b.Fixes = append(b.Fixes, sharedFix(v, 1, at))
 		if v == 4 {
 			b.Fixes = append(b.Fixes, first.Fixes[5]) // resent as it was
-			moved := first.Fixes[3]                    // the same time, elsewhere: a variant
+			moved := first.Fixes[3]                   // the same time, elsewhere: a variant
 			moved.Lat += 0.5
 			moved.Seq = 9999
 			b.Fixes = append(b.Fixes, moved)

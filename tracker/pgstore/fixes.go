@@ -179,12 +179,15 @@ func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []i
 	if plan.newFixIDs, plan.refill, err = s.ids.take(ctx, conn, len(b.Fixes)); err != nil {
 		return err
 	}
-	plan.fast = len(b.Fixes) > 0 && s.slow.Load() == 0
-	if !plan.fast && s.slow.Load() > 0 {
-		s.slow.Add(-1)
+	slow := s.slow.Load()
+	plan.fast = len(b.Fixes) > 0 && slow <= 0
+	if slow > 0 {
+		s.slow.CompareAndSwap(slow, slow-1) // lost to a concurrent commit: it counted
 	}
 	err = commitTx(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs, plan, nil)
-	s.ids.put(plan.refilled)
+	if plan.refill > 0 {
+		s.ids.put(plan.refilled)
+	}
 	if errors.Is(err, errTaken) {
 		if _, err = conn.Exec(ctx, "ROLLBACK"); err != nil {
 			return err
