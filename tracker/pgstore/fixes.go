@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,32 +16,52 @@ import (
 
 const fixCols = `id, vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs`
 
+// latestSet is what an upsert of latest_fixes sets: a report older than the stored one is not
+// the vehicle's position.
+const latestSet = `DO UPDATE SET
+	id = excluded.id, device_id = excluded.device_id, protocol = excluded.protocol, device_time = excluded.device_time,
+	received_at = excluded.received_at, lat = excluded.lat, lon = excluded.lon, speed_kmh = excluded.speed_kmh,
+	heading = excluded.heading, altitude_m = excluded.altitude_m, valid = excluded.valid, late = excluded.late,
+	flags = excluded.flags, attrs = excluded.attrs
+	WHERE latest_fixes.device_time <= excluded.device_time`
+
 // upsertLatest makes the fixes of ins their vehicles' latest where they are newer; a
 // conflicting report is evidence, never the vehicle's position.
 const upsertLatest = `latest AS (
 	INSERT INTO latest_fixes (` + fixCols + `)
 	SELECT DISTINCT ON (vehicle_id) ` + fixCols + ` FROM ins WHERE flags IS NULL OR NOT '` + tracker.FlagConflict + `' = ANY(flags)
 	ORDER BY vehicle_id, device_time DESC, id DESC
-	ON CONFLICT (vehicle_id) DO UPDATE SET
-		id = excluded.id, device_id = excluded.device_id, protocol = excluded.protocol, device_time = excluded.device_time,
-		received_at = excluded.received_at, lat = excluded.lat, lon = excluded.lon, speed_kmh = excluded.speed_kmh,
-		heading = excluded.heading, altitude_m = excluded.altitude_m, valid = excluded.valid, late = excluded.late,
-		flags = excluded.flags, attrs = excluded.attrs
-	WHERE latest_fixes.device_time <= excluded.device_time
+	ON CONFLICT (vehicle_id) ` + latestSet + `
 )`
 
-// insertFixes inserts a batch passed as one array per column as the first reports of their
+// fixArrays is a batch passed as one array per column (fixColumns' arguments), and fixSource
+// the columns of fixCols taken from it. Flags travel as JSON arrays because SQL arrays of arrays
+// must be rectangular.
+const (
+	fixArrays = `unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::float8[],
+		$8::float8[], $9::float8[], $10::float8[], $11::bool[], $12::bool[], $13::jsonb[], $14::jsonb[], $15::int8[])`
+	fixSource = `i, v, d, p, t, r, la, lo, sp, h, al, va, l, CASE WHEN fl IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(fl)) END, at`
+)
+
+// insertNewFixes inserts a batch whose device times are all new, with their reserved IDs: no
+// conflict arbitration and nothing returned, which costs the backend a third less than
+// insertFixes (see commitOnce). A device time already taken fails it with a unique violation.
+const insertNewFixes = `INSERT INTO fixes (` + fixCols + `)
+	SELECT ` + fixSource + ` FROM ` + fixArrays + ` AS u(v, d, p, t, r, la, lo, sp, h, al, va, l, fl, at, i)`
+
+// upsertLatestOf makes the fixes passed, the newest of each vehicle in a batch in vehicle order
+// (newestByVehicle), their vehicles' latest where they are newer.
+const upsertLatestOf = `INSERT INTO latest_fixes (` + fixCols + `)
+	SELECT ` + fixSource + ` FROM ` + fixArrays + ` AS u(v, d, p, t, r, la, lo, sp, h, al, va, l, fl, at, i)
+	ON CONFLICT (vehicle_id) ` + latestSet
+
+// insertFixes inserts a batch (fixArrays, with reserved IDs) as the first reports of their
 // device times (variant 0), skipping those already taken, keeps latest_fixes current and
-// returns the new fixes' keys and IDs, all in one round trip. Flags travel as JSON arrays
-// because SQL arrays of arrays must be rectangular. IDs are taken in the batch's order, or
-// given ($15, reserved for a share of a group commit).
+// returns the new fixes' keys and IDs, all in one round trip.
 const insertFixes = `WITH ins AS (
-	INSERT INTO fixes (id, vehicle_id, device_id, protocol, device_time, received_at, lat, lon, speed_kmh, heading, altitude_m, valid, late, flags, attrs)
-	SELECT COALESCE(i, nextval('fixes_id_seq')), v, d, p, t, r, la, lo, sp, h, al, va, l,
-		CASE WHEN fl IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(fl)) END, at
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::float8[],
-		$8::float8[], $9::float8[], $10::float8[], $11::bool[], $12::bool[], $13::jsonb[], $14::jsonb[], $15::int8[])
-		WITH ORDINALITY AS u(v, d, p, t, r, la, lo, sp, h, al, va, l, fl, at, i, ord)
+	INSERT INTO fixes (` + fixCols + `)
+	SELECT ` + fixSource + `
+	FROM ` + fixArrays + ` WITH ORDINALITY AS u(v, d, p, t, r, la, lo, sp, h, al, va, l, fl, at, i, ord)
 	ORDER BY ord
 	ON CONFLICT (device_id, device_time, variant) DO NOTHING
 	RETURNING ` + fixCols + `
@@ -140,9 +161,13 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// commitOnce makes one attempt at committing b in one transaction, in two round trips: BEGIN
-// goes with the fixes' insert, COMMIT with the events and alerts (a variant of a stored fix
-// adds its own). Any failure rolls back.
+// commitOnce makes one attempt at committing b in one transaction. Its fixes' IDs are reserved
+// beforehand (see idStock), so that the whole transaction goes in one round trip: BEGIN, the
+// fixes inserted as new, the newest of each vehicle upserted into latest_fixes, the events, the
+// alerts, COMMIT. Should a device time be taken already (a resent fix the pipeline no longer
+// knew, after a restart say), that fails; the transaction is rolled back and made again the
+// way that sorts duplicates from variants, in two round trips or more (storeFixes), and the
+// next slowAfterTaken commits go that way at once. Any failure rolls back.
 func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -150,24 +175,69 @@ func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []i
 	}
 	// A connection released inside a transaction (the ROLLBACK failed too) is closed by the pool.
 	defer conn.Release()
-	err = commitTx(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs, nil)
+	plan := &txPlan{}
+	if plan.newFixIDs, plan.refill, err = s.ids.take(ctx, conn, len(b.Fixes)); err != nil {
+		return err
+	}
+	slow := s.slow.Load()
+	plan.fast = len(b.Fixes) > 0 && slow <= 0
+	if slow > 0 {
+		s.slow.CompareAndSwap(slow, slow-1) // lost to a concurrent commit: it counted
+	}
+	err = commitTx(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs, plan, nil)
+	if plan.refill > 0 {
+		s.ids.put(plan.refilled)
+	}
+	if errors.Is(err, errTaken) {
+		if _, err = conn.Exec(ctx, "ROLLBACK"); err != nil {
+			return err
+		}
+		s.slow.Store(slowAfterTaken)
+		plan = &txPlan{newFixIDs: plan.newFixIDs}
+		err = commitTx(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs, plan, nil)
+	}
 	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
 		conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 	}
 	return err
 }
 
+// slowAfterTaken is how many commits after one that found a device time taken sort their
+// fixes at once: resent fixes come in runs, after a restart or a store outage.
+const slowAfterTaken = 32
+
+// errTaken is a fast transaction's failure (txPlan.fast): a device time of the batch is taken.
+var errTaken = errors.New("a device time of the batch is taken")
+
+// txPlan is how a transaction writes a batch's fixes.
+type txPlan struct {
+	newFixIDs []int64 // reserved, one per fix of the batch, in its order
+	// fast: the fixes are inserted as new, in the round trip of the rest (insertNewFixes);
+	// a device time taken fails the transaction with errTaken.
+	fast     bool
+	refill   int     // fix IDs to reserve for later batches, in the same round trip
+	refilled []int64 // what refill reserved
+}
+
 // commitTx writes b in a transaction it begins and commits on q; eventFixes are b.EventFixes().
 // With a barrier (b is a share of a group commit), COMMIT waits until every share has done its
 // work, and is not sent if one failed.
-func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64, stx *shareTx) error {
+func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64, plan *txPlan, stx *shareTx) error {
 	var batch pgx.Batch
-	if len(b.Fixes) > 0 {
-		if err := storeFixes(ctx, q, b.Fixes, fixIDs, dups, stx); err != nil {
+	begun := len(b.Fixes) > 0 && !plan.fast // by storeFixes, in its own round trip
+	if begun {
+		if err := storeFixes(ctx, q, b.Fixes, plan.newFixIDs, fixIDs, dups, stx); err != nil {
 			return err
 		}
 	} else {
 		queueBegin(&batch, stx)
+	}
+	if plan.fast {
+		copy(fixIDs, plan.newFixIDs)
+		clear(dups)
+		if err := queueNewFixes(&batch, b.Fixes, plan.newFixIDs); err != nil {
+			return err
+		}
 	}
 	var queued []int // events queued, by index: those of duplicate fixes are not
 	for i, e := range b.Events {
@@ -194,18 +264,34 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 		batch.Queue(upsertAlert, a.Type, a.Severity, status, a.VehicleID, a.Time, updated, a.ZoneID, a.DeclarationID,
 			a.Late, a.Lat, a.Lon, a.Message, a.DedupKey, a.Active, rawOrNil(a.Evidence))
 	}
+	if plan.refill > 0 {
+		batch.Queue(reserveFixIDs, plan.refill)
+	}
 	if stx == nil {
 		batch.Queue("COMMIT")
 	} else if batch.Len() == 0 {
 		return stx.commit(ctx, q)
 	}
 	res := q.SendBatch(ctx, &batch)
-	if len(b.Fixes) == 0 {
+	if !begun {
 		for range beginStatements(stx) {
 			if _, err := res.Exec(); err != nil {
 				res.Close()
 				return err
 			}
+		}
+	}
+	if plan.fast {
+		if _, err := res.Exec(); err != nil {
+			res.Close()
+			if isUniqueViolation(err) {
+				return fmt.Errorf("%w: %w", errTaken, err)
+			}
+			return err
+		}
+		if _, err := res.Exec(); err != nil { // latest_fixes
+			res.Close()
+			return err
 		}
 	}
 	for _, i := range queued {
@@ -216,6 +302,12 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 	}
 	for i := range b.Alerts {
 		if err := res.QueryRow().Scan(&alertIDs[i]); err != nil {
+			res.Close()
+			return err
+		}
+	}
+	if plan.refill > 0 {
+		if err := res.QueryRow().Scan(&plan.refilled); err != nil {
 			res.Close()
 			return err
 		}
@@ -236,6 +328,81 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 	return err
 }
 
+// queueNewFixes queues insertNewFixes of fixes with their reserved ids, and the upsert of
+// latest_fixes with the newest of each vehicle.
+func queueNewFixes(batch *pgx.Batch, fixes []tracker.Fix, ids []int64) error {
+	all, err := fixColumns(fixes, ids, nil)
+	if err != nil {
+		return err
+	}
+	batch.Queue(insertNewFixes, all...)
+	newest, err := fixColumns(fixes, ids, newestByVehicle(fixes))
+	if err != nil {
+		return err
+	}
+	batch.Queue(upsertLatestOf, newest...)
+	return nil
+}
+
+// newestByVehicle is the index in fixes of each vehicle's newest fix, by device time and then
+// by place in the batch (as IDs are reserved), in vehicle order, so that two servers' commits
+// lock the rows of latest_fixes in the same order. Conflicting reports are evidence, never the
+// vehicle's position.
+func newestByVehicle(fixes []tracker.Fix) []int {
+	at := make(map[string]int, len(fixes))
+	for i := range fixes {
+		f := &fixes[i]
+		if f.HasFlag(tracker.FlagConflict) {
+			continue
+		}
+		if j, ok := at[f.VehicleID]; !ok || !f.Time.Before(fixes[j].Time) {
+			at[f.VehicleID] = i
+		}
+	}
+	pick := make([]int, 0, len(at))
+	for _, i := range at {
+		pick = append(pick, i)
+	}
+	slices.SortFunc(pick, func(a, b int) int { return strings.Compare(fixes[a].VehicleID, fixes[b].VehicleID) })
+	return pick
+}
+
+// fixColumns are the fixes at pick (nil: all), with their ids, as the arguments of fixArrays.
+func fixColumns(fixes []tracker.Fix, ids []int64, pick []int) ([]any, error) {
+	n := len(fixes)
+	if pick != nil {
+		n = len(pick)
+	}
+	var (
+		veh, dev, proto = make([]string, n), make([]string, n), make([]string, n)
+		at, recv        = make([]time.Time, n), make([]time.Time, n)
+		lat, lon        = make([]float64, n), make([]float64, n)
+		speed, head, al = make([]float64, n), make([]float64, n), make([]float64, n)
+		valid, late     = make([]bool, n), make([]bool, n)
+		flags, attrs    = make([]any, n), make([]any, n)
+		id              = make([]int64, n)
+	)
+	for i := range n {
+		k := i
+		if pick != nil {
+			k = pick[i]
+		}
+		f := &fixes[k]
+		veh[i], dev[i], proto[i], at[i], recv[i] = f.VehicleID, f.DeviceID, f.Protocol, f.Time, f.ReceivedAt
+		lat[i], lon[i], speed[i], head[i], al[i] = f.Lat, f.Lon, f.SpeedKmh, f.Heading, f.AltitudeM
+		valid[i], late[i], id[i] = f.Valid, f.Late, ids[k]
+		if len(f.Flags) > 0 {
+			b, err := json.Marshal(f.Flags)
+			if err != nil {
+				return nil, err
+			}
+			flags[i] = b
+		}
+		attrs[i] = jsonOrNil(f.Attrs)
+	}
+	return []any{veh, dev, proto, at, recv, lat, lon, speed, head, al, valid, late, flags, attrs, id}, nil
+}
+
 // committed is nil when a transaction's end was a COMMIT.
 func committed(tag pgconn.CommandTag) error {
 	if tag.String() != "COMMIT" {
@@ -244,37 +411,18 @@ func committed(tag pgconn.CommandTag) error {
 	return nil
 }
 
-// storeFixes begins the transaction and inserts fixes, in one round trip. A fix whose key was
-// not returned was reported before, or earlier in the same batch: it is a duplicate, or a
-// variant stored by storeVariants.
-func storeFixes(ctx context.Context, q querier, fixes []tracker.Fix, ids []int64, dups []bool, stx *shareTx) error {
-	n := len(fixes)
-	var (
-		veh, dev, proto = make([]string, n), make([]string, n), make([]string, n)
-		at, recv        = make([]time.Time, n), make([]time.Time, n)
-		lat, lon        = make([]float64, n), make([]float64, n)
-		speed, head, al = make([]float64, n), make([]float64, n), make([]float64, n)
-		valid, late     = make([]bool, n), make([]bool, n)
-		flags, attrs    = make([]any, n), make([]any, n)
-	)
-	for i := range fixes {
-		f := &fixes[i]
-		veh[i], dev[i], proto[i], at[i], recv[i] = f.VehicleID, f.DeviceID, f.Protocol, f.Time, f.ReceivedAt
-		lat[i], lon[i], speed[i], head[i], al[i] = f.Lat, f.Lon, f.SpeedKmh, f.Heading, f.AltitudeM
-		valid[i], late[i] = f.Valid, f.Late
-		if len(f.Flags) > 0 {
-			b, err := json.Marshal(f.Flags)
-			if err != nil {
-				return err
-			}
-			flags[i] = b
-		}
-		attrs[i] = jsonOrNil(f.Attrs)
+// storeFixes begins the transaction and inserts fixes with their reserved newIDs, in one round
+// trip. A fix whose key was not returned was reported before, or earlier in the same batch: it
+// is a duplicate, or a variant stored by storeVariants.
+func storeFixes(ctx context.Context, q querier, fixes []tracker.Fix, newIDs, ids []int64, dups []bool, stx *shareTx) error {
+	args, err := fixColumns(fixes, newIDs, nil)
+	if err != nil {
+		return err
 	}
 	var batch pgx.Batch
 	queueBegin(&batch, stx)
-	batch.Queue(insertFixes, veh, dev, proto, at, recv, lat, lon, speed, head, al, valid, late, flags, attrs, stx.fixIDs())
-	inserted := make(map[fixKey]int64, n)
+	batch.Queue(insertFixes, args...)
+	inserted := make(map[fixKey]int64, len(fixes))
 	if err := insertBatch(ctx, q, &batch, len(beginStatements(stx)), inserted); err != nil {
 		return err
 	}
@@ -387,6 +535,12 @@ func storeVariants(ctx context.Context, tx querier, fixes []tracker.Fix, ids []i
 // prefixed qualifies each of a list of columns.
 func prefixed(p, cols string) string {
 	return p + strings.ReplaceAll(cols, ", ", ", "+p)
+}
+
+// isUniqueViolation reports a duplicate key.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
 func retryable(err error) bool {

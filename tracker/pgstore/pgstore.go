@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -53,6 +54,9 @@ type Store struct {
 	writers   int        // connections a group commit is spread over
 	minShare  int        // fixes a share must have at least (minShareFixes; tests lower it)
 	acquireMu sync.Mutex // one group commit at a time takes its connections
+
+	ids  idStock      // fix IDs reserved for the next commits
+	slow atomic.Int32 // commits left that sort their fixes at once (see commitOnce)
 }
 
 // defaultWriters is Options.Writers' default: one connection. On a quiet 2-core machine with

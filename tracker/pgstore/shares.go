@@ -139,8 +139,9 @@ func (s *Store) commitShares(ctx context.Context, shares []*share, fixIDs []int6
 			conn := conns[i]
 			// A connection released inside a transaction (the ROLLBACK failed too) is closed by the pool.
 			defer conn.Release()
-			stx := &shareTx{group: group, newFixIDs: sh.newFixIDs, newEventIDs: sh.newEventIDs}
-			err := commitTx(ctx, conn.Conn(), &sh.b, sh.eventFixes, sh.fixIDs, sh.dups, sh.eventIDs, sh.alertIDs, stx)
+			stx := &shareTx{group: group, newEventIDs: sh.newEventIDs}
+			plan := &txPlan{newFixIDs: sh.newFixIDs}
+			err := commitTx(ctx, conn.Conn(), &sh.b, sh.eventFixes, sh.fixIDs, sh.dups, sh.eventIDs, sh.alertIDs, plan, stx)
 			stx.arrive(err == nil)
 			if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
 				conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
@@ -216,20 +217,12 @@ type shareGroup struct {
 	failed atomic.Bool
 }
 
-// shareTx is one share's transaction: its place in its group, and its reserved IDs. A nil
+// shareTx is one share's transaction: its place in its group, and its events' reserved IDs. A nil
 // *shareTx is a whole batch's transaction.
 type shareTx struct {
-	group                  *shareGroup
-	arrived                bool
-	newFixIDs, newEventIDs []int64
-}
-
-// fixIDs is the argument of insertFixes' reserved IDs: NULL for a whole batch.
-func (stx *shareTx) fixIDs() any {
-	if stx == nil {
-		return nil
-	}
-	return stx.newFixIDs
+	group       *shareGroup
+	arrived     bool
+	newEventIDs []int64
 }
 
 // eventID is the argument of insertEvent's reserved ID for the share's event i: NULL for a whole batch.
