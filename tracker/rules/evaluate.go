@@ -352,12 +352,11 @@ func trim(h []hist, n int) ([]hist, int) {
 	return append(out, h[old:]...), edges
 }
 
-// push appends to the history and notes this fix's crossings on the segment each happened in
-// (a crossing confirmed by hysteresis may lie a few fixes back). The history is trimmed once
+// fit makes room in the history for one more fix, live or late. The history is trimmed once
 // n/8 fixes beyond the newest n and the edges have come (amortised: the hot path copies a
 // little), and its array sized by hand: append would double it to 2n, and every vehicle
-// holds one.
-func (vs *vstate) push(h hist, n int) {
+// holds one; an array outgrown by late fixes is given back once trimmed.
+func (vs *vstate) fit(n int) {
 	limit := n + n/8 + int(vs.histEdges)
 	if len(vs.history) >= limit {
 		var edges int
@@ -366,10 +365,16 @@ func (vs *vstate) push(h hist, n int) {
 		limit = n + n/8 + edges
 		vs.pruneNotes()
 	}
-	if len(vs.history) == cap(vs.history) {
+	if len(vs.history) == cap(vs.history) || cap(vs.history) > limit {
 		c := max(min(2*cap(vs.history), limit), 4, len(vs.history)+1)
 		vs.history = append(make([]hist, 0, c), vs.history...)
 	}
+}
+
+// push appends to the history and notes this fix's crossings on the segment each happened in
+// (a crossing confirmed by hysteresis may lie a few fixes back).
+func (vs *vstate) push(h hist, n int) {
+	vs.fit(n)
 	vs.history = append(vs.history, h)
 	for _, c := range vs.crossed {
 		j, _ := slices.BinarySearchFunc(vs.history, c.t, histAt)
@@ -833,6 +838,7 @@ func (vs *vstate) detourAlert(s *detourState, d *decl, f point, active bool, fix
 // a buffer uploaded fix by fix refines one alert instead of raising one per fix, and a live
 // alert the backfill disproves is closed.
 func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) error {
+	vs.fit(e.cfg.History) // before the search: trimming moves the fixes
 	h := vs.history
 	i, found := slices.BinarySearchFunc(h, f.Time, histAt)
 	if found {
@@ -889,7 +895,7 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 		nextKnown = known // not found again in either half: keep what was recorded
 	}
 	vs.setNote(me.t, meKnown)
-	vs.history = slices.Insert(vs.history, i, me)
+	vs.history = slices.Insert(vs.history, i, me) // within the capacity fit made
 	if i+1 < len(vs.history) {
 		vs.setNote(vs.history[i+1].t, nextKnown)
 	}
