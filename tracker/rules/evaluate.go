@@ -166,8 +166,7 @@ type followed struct {
 	last         point     // newest valid fix the rules followed (the pipeline's state counts others too)
 	lastRecv     time.Time // when the rules saw the newest fix, on the Now clock the timer judges by
 	history      []hist
-	notes        []histNote  // the crossings noted on the history's segments, few
-	crossed      []timedNote // this fix's live crossings, to note on the history
+	notes        []histNote // the crossings noted on the history's segments, few
 
 	ports []string // port zones the vehicle is in
 
@@ -303,8 +302,9 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 			g.lost, g.lostEv, g.hasLost = a, ev, true
 		}
 	}
+	var crossed []timedNote // this fix's live crossings, to note on the history
 	for _, ge := range evs {
-		if err := e.zoneEvent(ctx, vs, f, ge, out); err != nil {
+		if err := e.zoneEvent(ctx, vs, f, ge, out, &crossed); err != nil {
 			return err
 		}
 	}
@@ -325,7 +325,7 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 	// Not f.ReceivedAt: a gateway stamps it with its own clock, which need not be Now (the demo
 	// runs the server on a simulated one).
 	vs.last, vs.hasLast, vs.lastRecv = pt(f), true, e.cfg.Now()
-	vs.push(histOf(f.Time, f.Lat, f.Lon), e.cfg.History)
+	vs.push(histOf(f.Time, f.Lat, f.Lon), e.cfg.History, crossed)
 	out.Alerts = e.settleGates(ctx, vs, out.Alerts)
 	return nil
 }
@@ -373,16 +373,15 @@ func (vs *vstate) fit(n int) {
 
 // push appends to the history and notes this fix's crossings on the segment each happened in
 // (a crossing confirmed by hysteresis may lie a few fixes back).
-func (vs *vstate) push(h hist, n int) {
+func (vs *vstate) push(h hist, n int, crossed []timedNote) {
 	vs.fit(n)
 	vs.history = append(vs.history, h)
-	for _, c := range vs.crossed {
+	for _, c := range crossed {
 		j, _ := slices.BinarySearchFunc(vs.history, c.t, histAt)
 		if j < len(vs.history) {
 			vs.setNote(vs.history[j].t, c.n)
 		}
 	}
-	vs.crossed = vs.crossed[:0]
 }
 
 // gap closes a signal_lost alert, or raises a closed one for a gap the timer did not see, and
@@ -431,8 +430,8 @@ func (vs *vstate) alert(typ, sev, key string, t time.Time, lat, lon float64) tra
 }
 
 // zoneEvent records one geofence event, applies it to the vehicle's state and raises crossing
-// alerts.
-func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge geofence.Event, out *tracker.Outcome) error {
+// alerts; a border crossing is added to crossed, for push to note on the history.
+func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge geofence.Event, out *tracker.Outcome, crossed *[]timedNote) error {
 	in, outb := vs.activeDir(f.Time, tracker.Inbound), vs.activeDir(f.Time, tracker.Outbound)
 	// A crossing is judged against the declaration of its own direction only.
 	d := in
@@ -470,7 +469,7 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 		}
 	case geofence.BorderCross:
 		key, typ := e.crossing(vs, d, ge, f.Late, "", gap, out)
-		vs.crossed = append(vs.crossed, timedNote{ge.Time, crossNote{has: true, port: ge.PortZoneID, key: key, typ: typ}})
+		*crossed = append(*crossed, timedNote{ge.Time, crossNote{has: true, port: ge.PortZoneID, key: key, typ: typ}})
 		if ge.Direction == geofence.Inbound {
 			vs.entered = true
 			if vs.kind == tracker.KindResidentCar && vs.deadline.IsZero() {
