@@ -36,6 +36,11 @@ type fleetResult struct {
 	// RSSPer10kMB is (fleet - empty) for 10,000 vehicles: connections, vehicles' state and
 	// their fixes waiting for a flush.
 	RSSPer10kMB float64 `json:"rss_mb_per_10k_vehicles"`
+	// The live heap after the same collections (go_memstats_heap_alloc_bytes), and its share
+	// per 10,000 vehicles: RSS also holds what the collector has not given back.
+	HeapEmptyMB  float64 `json:"heap_empty_mb"`
+	HeapFleetMB  float64 `json:"heap_fleet_mb"`
+	HeapPer10kMB float64 `json:"heap_mb_per_10k_vehicles"`
 	// UnflushedMB is the embedded store's fixes waiting for a flush at the fleet's sample
 	// (bw_sqlite_head_bytes; absent with PostgreSQL).
 	UnflushedMB float64      `json:"unflushed_mb"`
@@ -69,6 +74,7 @@ func benchFleet(ctx context.Context, srv *benchServer, o fleetOptions, bo benchO
 	res.SecondsPerFix = float64(o.vehicles) / float64(o.rate)
 	srv.settle()
 	empty := srv.collectedRSSKB(ctx)
+	heapEmpty := srv.metric(ctx, "go_memstats_heap_alloc_bytes")
 
 	// The fleet's figure is taken before the end, while every vehicle is still connected.
 	sampleAt := o.run - 20*time.Second
@@ -79,7 +85,7 @@ func benchFleet(ctx context.Context, srv *benchServer, o fleetOptions, bo benchO
 	defer cancel()
 	var mu sync.Mutex
 	var peak, fleet int64
-	var unflushed float64
+	var unflushed, heap float64
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		tick := time.NewTicker(2 * time.Second)
@@ -101,9 +107,10 @@ func benchFleet(ctx context.Context, srv *benchServer, o fleetOptions, bo benchO
 			return
 		case <-time.After(sampleAt):
 		}
-		f, u := srv.collectedRSSKB(runCtx), srv.metric(runCtx, "bw_sqlite_head_bytes")
+		f := srv.collectedRSSKB(runCtx)
+		h, u := srv.metric(runCtx, "go_memstats_heap_alloc_bytes"), srv.metric(runCtx, "bw_sqlite_head_bytes")
 		mu.Lock()
-		fleet, unflushed = f, u
+		fleet, heap, unflushed = f, h, u
 		mu.Unlock()
 	})
 	bo.say("fleet: %d vehicles, one fix each every %.1f s (%d fixes/s, %d a write) for %s…", o.vehicles, res.SecondsPerFix, o.rate, frames, o.run)
@@ -123,6 +130,8 @@ func benchFleet(ctx context.Context, srv *benchServer, o fleetOptions, bo benchO
 	res.RSSEmptyMB, res.RSSFleetMB, res.RSSPeakMB, res.RSSAfterMB = mb(empty), mb(fleet), mb(max(peak, fleet)), mb(after)
 	res.RSSPer10kMB = mb(fleet-empty) * 10000 / float64(o.vehicles)
 	res.UnflushedMB = unflushed / (1 << 20)
+	res.HeapEmptyMB, res.HeapFleetMB = heapEmpty/(1<<20), heap/(1<<20)
+	res.HeapPer10kMB = (heap - heapEmpty) / (1 << 20) * 10000 / float64(o.vehicles)
 	return nil
 }
 
@@ -156,7 +165,9 @@ func printFleet(w io.Writer, res *fleetResult, asJSON bool) error {
 		res.Vehicles, res.SecondsPerFix, res.OfferedPerS, res.AckedPerS, res.AckP99Ms, res.Seconds)
 	fmt.Fprintf(w, "server RSS: %.0f MB empty, %.0f MB with the fleet (peak %.0f MB; %.1f MB of fixes waiting for a flush), %.0f MB once it disconnected\n",
 		res.RSSEmptyMB, res.RSSFleetMB, res.RSSPeakMB, res.UnflushedMB, res.RSSAfterMB)
-	fmt.Fprintf(w, "%.0f MB of RSS per 10,000 vehicles connected (load average %s → %s)\n", res.RSSPer10kMB, res.LoadAvg[0], res.LoadAvg[1])
+	fmt.Fprintf(w, "live heap: %.0f MB empty, %.0f MB with the fleet\n", res.HeapEmptyMB, res.HeapFleetMB)
+	fmt.Fprintf(w, "per 10,000 vehicles connected: %.0f MB of RSS, %.0f MB of live heap (load average %s → %s)\n",
+		res.RSSPer10kMB, res.HeapPer10kMB, res.LoadAvg[0], res.LoadAvg[1])
 	return nil
 }
 

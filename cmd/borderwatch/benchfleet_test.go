@@ -33,6 +33,9 @@ func TestBenchFleetJSON(t *testing.T) {
 	if res.RSSEmptyMB <= 0 || res.RSSFleetMB <= 0 || res.RSSAfterMB <= 0 || res.RSSPeakMB < res.RSSFleetMB {
 		t.Errorf("RSS empty %.1f MB, with the fleet %.1f (peak %.1f), after %.1f", res.RSSEmptyMB, res.RSSFleetMB, res.RSSPeakMB, res.RSSAfterMB)
 	}
+	if res.HeapEmptyMB <= 0 || res.HeapFleetMB <= 0 {
+		t.Errorf("live heap empty %.1f MB, with the fleet %.1f", res.HeapEmptyMB, res.HeapFleetMB)
+	}
 	if want := (res.RSSFleetMB - res.RSSEmptyMB) * 10000 / 60; math.Abs(res.RSSPer10kMB-want) > 1e-6*math.Abs(want)+1e-9 {
 		t.Errorf("per 10,000 vehicles %.3f MB, want %.3f", res.RSSPer10kMB, want)
 	}
