@@ -107,8 +107,9 @@ func benchFleet(ctx context.Context, srv *benchServer, o fleetOptions, bo benchO
 			return
 		case <-time.After(sampleAt):
 		}
-		f := srv.collectedRSSKB(runCtx)
-		h, u := srv.metric(runCtx, "go_memstats_heap_alloc_bytes"), srv.metric(runCtx, "bw_sqlite_head_bytes")
+		// Not runCtx: a server slow to answer must not lose the sample when the load ends.
+		f := srv.collectedRSSKB(ctx)
+		h, u := srv.metric(ctx, "go_memstats_heap_alloc_bytes"), srv.metric(ctx, "bw_sqlite_head_bytes")
 		mu.Lock()
 		fleet, heap, unflushed = f, h, u
 		mu.Unlock()
