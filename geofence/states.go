@@ -45,15 +45,31 @@ var moves = sync.Pool{New: func() any { return new(Move) }}
 
 // zoneState is a vehicle's standing with one zone; it exists while the vehicle is inside or
 // a crossing is pending.
+//
+// Every vehicle holds a few, so each is 64 bytes: the crossing's time in Unix nanoseconds
+// (in the location of the vehicle's positions when given back) and its direction as a flag.
 type zoneState struct {
-	zoneID  string
-	inside  bool // confirmed (areas and corridors)
-	pending bool
-	since   time.Time // pending: when the raw crossing happened
-	lat     float64
-	lon     float64
-	dir     string // border: the pending crossing's direction and port
-	port    string
+	zoneID   string
+	since    int64 // pending: when the raw crossing happened
+	lat      float64
+	lon      float64
+	port     string // border: the pending crossing's port and direction
+	outbound bool
+	inside   bool // confirmed (areas and corridors)
+	pending  bool
+}
+
+// sinceTime is when st's pending crossing happened, in the location of m's positions.
+func (m *Move) sinceTime(st *zoneState) time.Time {
+	return time.Unix(0, st.since).In(m.To.Time.Location())
+}
+
+// direction is the border crossing's direction.
+func (st *zoneState) direction() string {
+	if st.outbound {
+		return Outbound
+	}
+	return Inbound
 }
 
 // Observation is a backend's raw view of one move against one zone: which side of the fence
@@ -223,7 +239,7 @@ func (s *States) area(st *zoneState, o Observer, m *Move, ob *Observation, evs [
 	if raw == st.inside {
 		st.pending = false
 	} else if !st.pending {
-		st.pending, st.since, st.lat, st.lon = true, m.From.Time, m.From.Lat, m.From.Lon
+		st.pending, st.since, st.lat, st.lon = true, m.From.Time.UnixNano(), m.From.Lat, m.From.Lon
 	}
 	b0 := 0.0
 	for k := 0; k <= len(ob.Crossings); k++ {
@@ -242,7 +258,7 @@ func (s *States) area(st *zoneState, o Observer, m *Move, ob *Observation, evs [
 					typ = ZoneEnter
 				}
 				evs = append(evs, Event{Type: typ, ZoneID: ob.ZoneID, Kind: ob.Kind,
-					Time: st.since, Lat: st.lat, Lon: st.lon})
+					Time: m.sinceTime(st), Lat: st.lat, Lon: st.lon})
 				st.inside, st.pending = raw, false
 			}
 		}
@@ -254,7 +270,7 @@ func (s *States) area(st *zoneState, o Observer, m *Move, ob *Observation, evs [
 		if raw == st.inside {
 			st.pending = false
 		} else {
-			st.pending, st.since, st.lat, st.lon = true, m.timeAt(c.At), c.Lat, c.Lon
+			st.pending, st.since, st.lat, st.lon = true, m.timeAt(c.At).UnixNano(), c.Lat, c.Lon
 		}
 		b0 = b1
 	}
@@ -274,7 +290,7 @@ func (s *States) border(st *zoneState, o Observer, m *Move, ob *Observation, evs
 		}
 		if st.pending && s.confirmed(st, o, m, ob.ZoneID, b0, b1, margin, h.Dwell, false) {
 			evs = append(evs, Event{Type: BorderCross, ZoneID: ob.ZoneID, Kind: KindBorder,
-				Time: st.since, Lat: st.lat, Lon: st.lon, PortZoneID: st.port, Direction: st.dir})
+				Time: m.sinceTime(st), Lat: st.lat, Lon: st.lon, PortZoneID: st.port, Direction: st.direction()})
 			st.pending = false
 		}
 		if k == len(ob.Crossings) {
@@ -282,11 +298,11 @@ func (s *States) border(st *zoneState, o Observer, m *Move, ob *Observation, evs
 		}
 		c := &ob.Crossings[k]
 		switch {
-		case st.pending && st.dir != c.Direction:
+		case st.pending && st.direction() != c.Direction:
 			st.pending = false
 		case !st.pending:
-			*st = zoneState{zoneID: st.zoneID, pending: true, since: m.timeAt(c.At),
-				lat: c.Lat, lon: c.Lon, dir: c.Direction, port: c.PortZoneID}
+			*st = zoneState{zoneID: st.zoneID, pending: true, since: m.timeAt(c.At).UnixNano(),
+				lat: c.Lat, lon: c.Lon, outbound: c.Direction == Outbound, port: c.PortZoneID}
 		}
 		b0 = b1
 	}
@@ -297,7 +313,7 @@ func (s *States) border(st *zoneState, o Observer, m *Move, ob *Observation, evs
 // of the move that the vehicle spent on the new side: long enough there since the crossing,
 // or far enough in (sampled at the fix ending the move, or mid-stretch between two crossings).
 func (s *States) confirmed(st *zoneState, o Observer, m *Move, zoneID string, b0, b1, margin float64, dwell time.Duration, inside bool) bool {
-	if margin <= 0 || dwell > 0 && m.timeAt(b1).Sub(st.since) >= dwell {
+	if margin <= 0 || dwell > 0 && time.Duration(m.timeAt(b1).UnixNano()-st.since) >= dwell {
 		return true
 	}
 	lat, lon := m.To.Lat, m.To.Lon

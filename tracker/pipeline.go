@@ -74,19 +74,29 @@ type VehicleState struct {
 	// jumps. Only what those need is kept: a vehicle holds them as long as it exists.
 	last lastFix
 	good position
-	// The fixes evaluated and not known to be acknowledged, by (device, time), with what they
-	// reported and the submission carrying them: a resend is answered from here. Entries go
-	// once durable and acknowledged, or owedWindow older than last. The newest is in newest
-	// (hasNewest); keys, the others, sorted by key, exists only while a vehicle has several:
-	// most have one in flight or none. A read's fixes come in order and append. It is a slice
-	// from heldKeys rather than a map: a map made and grown for every read of a pipelining
-	// terminal (15 fixes besides the newest) was a third of the bytes allocated per fix.
+	// fl is what is held of the fixes in flight, nil while there are none: a vehicle between
+	// reads, its fixes acknowledged, holds only last and good (its 160 bytes are most of the
+	// pipeline's share of every vehicle otherwise).
+	fl *inFlight
+}
+
+// inFlight is what a vehicle holds of its fixes evaluated and not known to be acknowledged,
+// by (device, time), with what they reported and the submission carrying them: a resend is
+// answered from here. Entries go once durable and acknowledged, or owedWindow older than
+// last. The newest is in newest; keys, the others, sorted by key, exists only while a vehicle
+// has several: most have one in flight or none. A read's fixes come in order and append. It
+// is a slice from heldKeys rather than a map: a map made and grown for every read of a
+// pipelining terminal (15 fixes besides the newest) was a third of the bytes allocated per fix.
+type inFlight struct {
 	newestKey fixKey
 	newest    sent
-	hasNewest bool
 	keys      []keyedSent
 	sweepAt   int
 }
+
+// heldInFlight recycles vehicles' inFlight: a vehicle's goes once its read is acknowledged,
+// and its next read needs one again.
+var heldInFlight = sync.Pool{New: func() any { return new(inFlight) }}
 
 // keyedSent is what is held of the reports of one device time besides a vehicle's newest.
 type keyedSent struct {
@@ -109,17 +119,42 @@ func cmpKey(a, b fixKey) int {
 }
 
 // find returns where k is, or would be, in st.keys.
-func (st *VehicleState) find(k fixKey) (int, bool) {
+func (st *inFlight) find(k fixKey) (int, bool) {
 	if n := len(st.keys); n == 0 || cmpKey(st.keys[n-1].key, k) < 0 {
 		return n, false // in order: the common case
 	}
 	return slices.BinarySearchFunc(st.keys, k, func(e keyedSent, k fixKey) int { return cmpKey(e.key, k) })
 }
 
-// lastFix is what a vehicle keeps of its newest fix.
+// lastFix is what a vehicle keeps of its newest fix: its report, the attributes in a list the
+// vehicle owns and refills rather than in the fix's map (a map of three attributes is ~340
+// bytes, and every vehicle holds its newest fix).
 type lastFix struct {
-	key fixKey
-	r   report
+	key                      fixKey
+	lat, lon, speed, heading float64
+	valid                    bool
+	received                 int64
+	flags                    []string
+	attrs                    []attr
+}
+
+// attr is one attribute of a vehicle's newest fix.
+type attr struct {
+	k string
+	v any
+}
+
+// report is the newest fix's report with its attributes, for the rare resend of it once it
+// is no longer in flight.
+func (l *lastFix) report() report {
+	r := report{lat: l.lat, lon: l.lon, speed: l.speed, heading: l.heading, valid: l.valid, received: l.received, flags: l.flags}
+	if len(l.attrs) > 0 {
+		r.attrs = make(map[string]any, len(l.attrs))
+		for _, a := range l.attrs {
+			r.attrs[a.k] = a.v
+		}
+	}
+	return r
 }
 
 // position is a device time (Unix nanoseconds) and where the vehicle was.
@@ -130,7 +165,14 @@ type position struct {
 
 // keep makes f the vehicle's newest fix, and its newest good one if it is valid and no jump.
 func (s *VehicleState) keep(f *Fix) {
-	s.last, s.hasLast = lastFix{fixKey{f.DeviceID, f.Time.UnixNano()}, reportOf(f)}, true
+	attrs := s.last.attrs[:0]
+	for k, v := range f.Attrs {
+		attrs = append(attrs, attr{k, v})
+	}
+	clear(attrs[len(attrs):cap(attrs)]) // what the previous fix said more
+	s.last = lastFix{key: fixKey{f.DeviceID, f.Time.UnixNano()}, lat: f.Lat, lon: f.Lon, speed: f.SpeedKmh, heading: f.Heading,
+		valid: f.Valid, received: f.ReceivedAt.UnixNano(), flags: f.Flags, attrs: attrs}
+	s.hasLast = true
 	if f.Valid && !f.HasFlag(FlagJump) {
 		s.good, s.hasGood = position{f.Time.UnixNano(), f.Lat, f.Lon}, true
 	}
@@ -141,11 +183,15 @@ func (s *VehicleState) before(f *Fix) bool { return s.hasLast && f.Time.UnixNano
 
 // lookup returns what is held of the reports of k.
 func (st *VehicleState) lookup(k fixKey) (sent, bool) {
-	if st.hasNewest && st.newestKey == k {
-		return st.newest, true
+	fl := st.fl
+	if fl == nil {
+		return sent{}, false
 	}
-	if i, ok := st.find(k); ok {
-		return st.keys[i].sent, true
+	if fl.newestKey == k {
+		return fl.newest, true
+	}
+	if i, ok := fl.find(k); ok {
+		return fl.keys[i].sent, true
 	}
 	return sent{}, false
 }
@@ -198,9 +244,19 @@ func (s *sent) add(r report, pd *pending) {
 // Reset forgets the vehicle's fixes, the vehicle locked: another process took them over.
 func (s *VehicleState) Reset() {
 	s.last, s.hasLast, s.good, s.hasGood = lastFix{}, false, position{}, false
-	s.newestKey, s.newest, s.hasNewest = fixKey{}, sent{}, false
-	s.dropKeys()
-	s.sweepAt = 0
+	s.dropInFlight()
+}
+
+// dropInFlight forgets what the vehicle holds of its fixes in flight, giving it back for
+// another vehicle's.
+func (s *VehicleState) dropInFlight() {
+	if s.fl == nil {
+		return
+	}
+	s.fl.dropKeys()
+	*s.fl = inFlight{}
+	heldInFlight.Put(s.fl)
+	s.fl = nil
 }
 
 // Lock locks the vehicle: the pipeline holds it while it takes a fix, timers and gate reads
@@ -631,7 +687,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, more int) 
 		}
 	} else if st.hasLast && k == st.last.key {
 		// Stored before this process started, or written and acknowledged.
-		s, known = sent{first: st.last.r}, true
+		s, known = sent{first: st.last.report()}, true
 		if s.first.covers(&r) {
 			return nil, true, st, nil
 		}
@@ -686,8 +742,15 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, more int) 
 
 // note keeps s as what is known of the reports of k; more fixes of the same submission may
 // follow, to size the keys.
-func (st *VehicleState) note(k fixKey, s sent, more int) {
-	if st.hasNewest && st.newestKey == k {
+func (vs *VehicleState) note(k fixKey, s sent, more int) {
+	st := vs.fl
+	if st == nil {
+		st = heldInFlight.Get().(*inFlight)
+		st.newestKey, st.newest = k, s
+		vs.fl = st
+		return
+	}
+	if st.newestKey == k {
 		st.newest = s
 		return
 	}
@@ -695,8 +758,8 @@ func (st *VehicleState) note(k fixKey, s sent, more int) {
 		st.keys[i].sent = s
 		return
 	}
-	horizon := st.last.key.t - int64(owedWindow)
-	if st.hasNewest && !st.newest.settled(st.newestKey, horizon) {
+	horizon := vs.last.key.t - int64(owedWindow)
+	if !st.newest.settled(st.newestKey, horizon) {
 		if len(st.keys) >= st.sweepAt {
 			st.sweep(horizon)
 		}
@@ -711,7 +774,7 @@ func (st *VehicleState) note(k fixKey, s sent, more int) {
 		i, _ := st.find(st.newestKey)
 		st.keys = slices.Insert(st.keys, i, keyedSent{st.newestKey, st.newest})
 	}
-	st.newestKey, st.newest, st.hasNewest = k, s, true
+	st.newestKey, st.newest = k, s
 }
 
 // conflict marks f, a report of a device time known at another position (first), as a
@@ -771,7 +834,7 @@ func (p *Pipeline) conflictAlert(f *Fix, first *report) Alert {
 
 // sweep forgets the fixes that are durable and acknowledged, those given up by Close, and
 // unacknowledged ones older than horizon. Amortised: it runs when the keys have doubled.
-func (s *VehicleState) sweep(horizon int64) {
+func (s *inFlight) sweep(horizon int64) {
 	s.keys = slices.DeleteFunc(s.keys, func(e keyedSent) bool { return e.settled(e.key, horizon) })
 	if len(s.keys) == 0 {
 		s.dropKeys() // a vehicle between reads holds none
@@ -780,7 +843,7 @@ func (s *VehicleState) sweep(horizon int64) {
 }
 
 // dropKeys forgets the vehicle's keys, giving their slice back for another vehicle's.
-func (s *VehicleState) dropKeys() {
+func (s *inFlight) dropKeys() {
 	if s.keys == nil {
 		return
 	}
@@ -796,15 +859,22 @@ func (s *VehicleState) dropKeys() {
 // resends: the reports of its fixes besides each vehicle's newest, and the submission itself
 // behind the newest (its channel and outcome; a settled stand-in tells the same). A vehicle
 // that sends nothing more (a terminal's last batch, a blind-area upload) would otherwise keep
-// them for as long as it exists; its next fix would sweep them all the same.
+// them for as long as it exists; its next fix would sweep them all the same. Once nothing but
+// its newest fix is left, and that is the vehicle's last fix reported once, last answers a
+// resend of it as well: the vehicle holds nothing in flight.
 func release(vehicles []*VehicleState, pd *pending) {
 	for _, st := range vehicles {
 		st.Lock()
-		if st.hasNewest && st.newest.pd == pd {
-			st.newest.pd = settledPending
-		}
-		if st.keys != nil {
-			st.sweep(st.last.key.t - int64(owedWindow))
+		if fl := st.fl; fl != nil {
+			if fl.newest.pd == pd {
+				fl.newest.pd = settledPending
+			}
+			if fl.keys != nil {
+				fl.sweep(st.last.key.t - int64(owedWindow))
+			}
+			if fl.keys == nil && fl.newest.pd == settledPending && fl.newest.others == nil && st.hasLast && fl.newestKey == st.last.key {
+				st.dropInFlight()
+			}
 		}
 		st.Unlock()
 	}

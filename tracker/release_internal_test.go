@@ -22,10 +22,10 @@ func (k *keepAll) Commit(_ context.Context, b *Batch) error {
 	return nil
 }
 
-// A vehicle whose batch of fixes was acknowledged holds no more of it than its newest fix's
-// report, and not the submission: one that sends nothing after its last batch must not keep
-// the batch for ever. A resend of the newest is still recognised, and fixes in flight are
-// still held.
+// A vehicle whose batch of fixes was acknowledged holds nothing in flight (its newest fix, in
+// last, answers a resend): one that sends nothing after its last batch must not keep the batch,
+// its submission or a copy of its newest report for ever. A resend of the newest is still
+// recognised, attributes and all, and fixes in flight are still held.
 func TestBatchReleasedOnceAcknowledged(t *testing.T) {
 	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	store := &keepAll{}
@@ -41,19 +41,25 @@ func TestBatchReleasedOnceAcknowledged(t *testing.T) {
 	}
 	st := p.own.Get("v1")
 	st.Lock()
-	keys, newest, held := len(st.keys), st.hasNewest, st.newest.pd
+	fl := st.fl
 	st.Unlock()
-	if keys != 0 || !newest {
-		t.Fatalf("after the acknowledged batch the vehicle holds %d fixes besides its newest (has newest %v); want 0 and true", keys, newest)
-	}
-	if held != settledPending {
-		t.Errorf("after the acknowledged batch the vehicle holds its submission (%p), want the settled stand-in", held)
+	if fl != nil {
+		t.Fatalf("after the acknowledged batch the vehicle holds fixes in flight: %d besides its newest, whose submission is %p", len(fl.keys), fl.newest.pd)
 	}
 	if err := p.Submit(t.Context(), batch[len(batch)-1:]); err != nil {
 		t.Fatal(err)
 	}
 	if store.fixes != len(batch) {
 		t.Errorf("the newest fix resent was stored again: %d fixes stored, want %d", store.fixes, len(batch))
+	}
+	// The newest resent with an attribute it did not have is not a retransmission.
+	more := batch[len(batch)-1]
+	more.Attrs = map[string]any{"signal": len(batch) - 1, "alarm": "sos"}
+	if err := p.Submit(t.Context(), []Fix{more}); err != nil {
+		t.Fatal(err)
+	}
+	if store.fixes != len(batch)+1 {
+		t.Errorf("the newest fix resent with more to say: %d fixes stored, want %d", store.fixes, len(batch)+1)
 	}
 
 	// Held while in flight: evaluated, not yet acknowledged, the batch's fixes answer resends.
@@ -65,8 +71,8 @@ func TestBatchReleasedOnceAcknowledged(t *testing.T) {
 	}
 	st.Unlock()
 	release([]*VehicleState{st}, newPending())
-	if len(st.keys) != 2 || st.newest.pd != pd {
-		t.Errorf("fixes in flight released: %d held besides the newest (want 2), newest's submission %p (want %p)", len(st.keys), st.newest.pd, pd)
+	if st.fl == nil || len(st.fl.keys) != 2 || st.fl.newest.pd != pd {
+		t.Fatalf("fixes in flight released: %+v, want 2 held besides the newest, whose submission is %p", st.fl, pd)
 	}
 }
 
@@ -95,13 +101,13 @@ func TestKeysInFlightOutOfOrder(t *testing.T) {
 			t.Errorf("%s at +%ds held: %v, want %v (held unless acknowledged)", devs[i], s, ok, s != 1)
 		}
 	}
-	if !slices.IsSortedFunc(st.keys, func(a, b keyedSent) int { return cmpKey(a.key, b.key) }) {
-		t.Errorf("keys not in order: %v", st.keys)
+	if !slices.IsSortedFunc(st.fl.keys, func(a, b keyedSent) int { return cmpKey(a.key, b.key) }) {
+		t.Errorf("keys not in order: %v", st.fl.keys)
 	}
 	close(inFlight.done)
 	inFlight.acked.Store(true)
-	st.sweep(0)
-	if st.keys != nil {
-		t.Errorf("%d held besides the newest once all are acknowledged, want none", len(st.keys))
+	st.fl.sweep(0)
+	if st.fl.keys != nil {
+		t.Errorf("%d held besides the newest once all are acknowledged, want none", len(st.fl.keys))
 	}
 }

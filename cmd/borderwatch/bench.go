@@ -143,8 +143,15 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&be.store, "store", "sqlite", "the server's store: sqlite, or postgres://… (a fresh database is created beside the one named, and dropped after)")
 	fs.StringVar(&be.geofence, "geofence", envOr("BW_GEOFENCE", "embedded"), "the server's geofence engine: embedded or tile38://host:port")
 	reference := fs.String("tile38-reference", "", "also measure bare Tile38 at this address (host:port) with the same polygons, the border and 10,000 vehicles")
+	var fo fleetOptions
+	fs.IntVar(&fo.vehicles, "fleet", 0, "measure memory instead: this many vehicles connected, each sending at one pace for --fleet-for; prints the server's RSS empty, with the fleet, and per 10,000 vehicles")
+	fs.IntVar(&fo.rate, "fleet-rate", 0, "with --fleet: fixes/s over the fleet (0: one a vehicle every 10 s, a field rate)")
+	fs.DurationVar(&fo.run, "fleet-for", 6*time.Minute, "with --fleet: how long the fleet sends (at 10 s a fix, the rules' history of recent fixes fills in 6 min, and the store flushes a head within 3 min)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fo.vehicles > 0 {
+		return benchFleetCommand(ctx, fo, be, *zones, *asJSON, o.items, o.framesPerWrite, stdout, stderr)
 	}
 	if o.trials < 1 {
 		return errors.New("bench: --trials must be at least 1")

@@ -166,8 +166,7 @@ type followed struct {
 	last         point     // newest valid fix the rules followed (the pipeline's state counts others too)
 	lastRecv     time.Time // when the rules saw the newest fix, on the Now clock the timer judges by
 	history      []hist
-	notes        []histNote  // the crossings noted on the history's segments, few
-	crossed      []timedNote // this fix's live crossings, to note on the history
+	notes        []histNote // the crossings noted on the history's segments, few
 
 	ports []string // port zones the vehicle is in
 
@@ -303,8 +302,9 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 			g.lost, g.lostEv, g.hasLost = a, ev, true
 		}
 	}
+	var crossed []timedNote // this fix's live crossings, to note on the history
 	for _, ge := range evs {
-		if err := e.zoneEvent(ctx, vs, f, ge, out); err != nil {
+		if err := e.zoneEvent(ctx, vs, f, ge, out, &crossed); err != nil {
 			return err
 		}
 	}
@@ -325,7 +325,7 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 	// Not f.ReceivedAt: a gateway stamps it with its own clock, which need not be Now (the demo
 	// runs the server on a simulated one).
 	vs.last, vs.hasLast, vs.lastRecv = pt(f), true, e.cfg.Now()
-	vs.push(histOf(f.Time, f.Lat, f.Lon), e.cfg.History)
+	vs.push(histOf(f.Time, f.Lat, f.Lon), e.cfg.History, crossed)
 	out.Alerts = e.settleGates(ctx, vs, out.Alerts)
 	return nil
 }
@@ -352,12 +352,11 @@ func trim(h []hist, n int) ([]hist, int) {
 	return append(out, h[old:]...), edges
 }
 
-// push appends to the history and notes this fix's crossings on the segment each happened in
-// (a crossing confirmed by hysteresis may lie a few fixes back). The history is trimmed once
+// fit makes room in the history for one more fix, live or late. The history is trimmed once
 // n/8 fixes beyond the newest n and the edges have come (amortised: the hot path copies a
 // little), and its array sized by hand: append would double it to 2n, and every vehicle
-// holds one.
-func (vs *vstate) push(h hist, n int) {
+// holds one; an array outgrown by late fixes is given back once trimmed.
+func (vs *vstate) fit(n int) {
 	limit := n + n/8 + int(vs.histEdges)
 	if len(vs.history) >= limit {
 		var edges int
@@ -366,18 +365,23 @@ func (vs *vstate) push(h hist, n int) {
 		limit = n + n/8 + edges
 		vs.pruneNotes()
 	}
-	if len(vs.history) == cap(vs.history) {
+	if len(vs.history) == cap(vs.history) || cap(vs.history) > limit {
 		c := max(min(2*cap(vs.history), limit), 4, len(vs.history)+1)
 		vs.history = append(make([]hist, 0, c), vs.history...)
 	}
+}
+
+// push appends to the history and notes this fix's crossings on the segment each happened in
+// (a crossing confirmed by hysteresis may lie a few fixes back).
+func (vs *vstate) push(h hist, n int, crossed []timedNote) {
+	vs.fit(n)
 	vs.history = append(vs.history, h)
-	for _, c := range vs.crossed {
+	for _, c := range crossed {
 		j, _ := slices.BinarySearchFunc(vs.history, c.t, histAt)
 		if j < len(vs.history) {
 			vs.setNote(vs.history[j].t, c.n)
 		}
 	}
-	vs.crossed = vs.crossed[:0]
 }
 
 // gap closes a signal_lost alert, or raises a closed one for a gap the timer did not see, and
@@ -426,8 +430,8 @@ func (vs *vstate) alert(typ, sev, key string, t time.Time, lat, lon float64) tra
 }
 
 // zoneEvent records one geofence event, applies it to the vehicle's state and raises crossing
-// alerts.
-func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge geofence.Event, out *tracker.Outcome) error {
+// alerts; a border crossing is added to crossed, for push to note on the history.
+func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge geofence.Event, out *tracker.Outcome, crossed *[]timedNote) error {
 	in, outb := vs.activeDir(f.Time, tracker.Inbound), vs.activeDir(f.Time, tracker.Outbound)
 	// A crossing is judged against the declaration of its own direction only.
 	d := in
@@ -465,7 +469,7 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 		}
 	case geofence.BorderCross:
 		key, typ := e.crossing(vs, d, ge, f.Late, "", gap, out)
-		vs.crossed = append(vs.crossed, timedNote{ge.Time, crossNote{has: true, port: ge.PortZoneID, key: key, typ: typ}})
+		*crossed = append(*crossed, timedNote{ge.Time, crossNote{has: true, port: ge.PortZoneID, key: key, typ: typ}})
 		if ge.Direction == geofence.Inbound {
 			vs.entered = true
 			if vs.kind == tracker.KindResidentCar && vs.deadline.IsZero() {
@@ -833,6 +837,7 @@ func (vs *vstate) detourAlert(s *detourState, d *decl, f point, active bool, fix
 // a buffer uploaded fix by fix refines one alert instead of raising one per fix, and a live
 // alert the backfill disproves is closed.
 func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) error {
+	vs.fit(e.cfg.History) // before the search: trimming moves the fixes
 	h := vs.history
 	i, found := slices.BinarySearchFunc(h, f.Time, histAt)
 	if found {
@@ -889,7 +894,7 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 		nextKnown = known // not found again in either half: keep what was recorded
 	}
 	vs.setNote(me.t, meKnown)
-	vs.history = slices.Insert(vs.history, i, me)
+	vs.history = slices.Insert(vs.history, i, me) // within the capacity fit made
 	if i+1 < len(vs.history) {
 		vs.setNote(vs.history[i+1].t, nextKnown)
 	}
