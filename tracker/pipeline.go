@@ -274,8 +274,10 @@ type Pipeline struct {
 	stopped  chan struct{}
 
 	// fixBufs recycles submissions' fix arrays once they are written: a submission of a few
-	// fixes is made per read of every connection.
-	fixBufs sync.Pool
+	// fixes is made per read of every connection. encBufs does the same for their encodings.
+	fixBufs, encBufs sync.Pool
+	// enc is the store's FixEncoder, nil if it has none.
+	enc FixEncoder
 
 	backlog atomic.Int64 // fixes evaluated (or about to be) and not yet durable
 	waiting atomic.Int64 // submissions queued and not yet durable
@@ -316,8 +318,17 @@ type pending struct {
 	done  chan struct{} // closed once durable, or given up by Close
 	err   error         // set before done is closed: nil when durable
 	acked atomic.Bool   // its submitter acknowledged every fix of it
+	// enc holds its fixes encoded by the store's FixEncoder, nil when not encoded ahead.
+	enc *encoded
 	// retried: a commit attempt including it failed (the writer's own).
 	retried bool
+}
+
+// encoded is a submission's fixes as a FixEncoder encoded them: fix i is
+// data[ends[i-1]:ends[i]] (from 0 for the first).
+type encoded struct {
+	data []byte
+	ends []int
 }
 
 var _ Sink = (*Pipeline)(nil)
@@ -362,6 +373,7 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 	if cfg.Evaluator == nil {
 		p.own = NewVehicleMap(func(string) *VehicleState { return &VehicleState{} })
 	}
+	p.enc, _ = cfg.Store.(FixEncoder)
 	p.m = newPipelineMetrics(cfg.Registerer,
 		func() float64 { return float64(p.waiting.Load()) },
 		func() float64 { return float64(p.backlog.Load()) })
@@ -457,6 +469,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 			}
 		}
 	}
+	p.encode(pd)
 	queued := p.enqueue(pd)
 	if evalErr != nil {
 		return evalErr
@@ -495,9 +508,46 @@ func (p *Pipeline) fixBuf(n int) []Fix {
 	return make([]Fix, 0, n)
 }
 
-// recycleFixes takes back a written submission's fixes: nothing reads them after their commit
-// (resends are matched by key, waiting submitters by done).
+// encode has the store encode pd's fixes now, on the submitting goroutine: the group commit
+// then copies their bytes instead of encoding them while every submitter of the group waits.
+// A fix the store cannot encode leaves pd without encodings: the Commit fails as before.
+func (p *Pipeline) encode(pd *pending) {
+	if p.enc == nil || len(pd.fixes) == 0 {
+		return
+	}
+	e, ok := p.encBufs.Get().(*encoded)
+	if !ok {
+		e = new(encoded)
+	}
+	for i := range pd.fixes {
+		var err error
+		if e.data, err = p.enc.EncodeFix(e.data, &pd.fixes[i]); err != nil {
+			p.recycleEncoded(e)
+			return
+		}
+		e.ends = append(e.ends, len(e.data))
+	}
+	pd.enc = e
+}
+
+// maxPooledEncoded: a bigger encoding (a blind-area upload's) is not kept for every later read.
+const maxPooledEncoded = 16 << 10
+
+func (p *Pipeline) recycleEncoded(e *encoded) {
+	if cap(e.data) > maxPooledEncoded {
+		return
+	}
+	e.data, e.ends = e.data[:0], e.ends[:0]
+	p.encBufs.Put(e)
+}
+
+// recycleFixes takes back a written submission's fixes and their encodings: nothing reads
+// them after their commit (resends are matched by key, waiting submitters by done).
 func (p *Pipeline) recycleFixes(pd *pending) {
+	if pd.enc != nil {
+		p.recycleEncoded(pd.enc)
+		pd.enc = nil
+	}
 	b := pd.fixes
 	pd.fixes = nil
 	if cap(b) != pooledFixes {
@@ -964,11 +1014,27 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, error) {
 		n += len(pd.fixes)
 	}
 	clear(b.Fixes) // the last group's: no references kept for the garbage collector
+	clear(b.Encoded)
 	b.Fixes, b.Events, b.Alerts = slices.Grow(b.Fixes[:0], n), b.Events[:0], b.Alerts[:0]
+	b.Encoded = b.Encoded[:0]
+	encoded := p.enc != nil
 	for _, pd := range group {
 		b.Fixes = append(b.Fixes, pd.fixes...)
 		b.Events = append(b.Events, pd.out.Events...)
 		b.Alerts = append(b.Alerts, pd.out.Alerts...)
+		if len(pd.fixes) > 0 && pd.enc == nil {
+			encoded = false
+		}
+		if encoded && pd.enc != nil {
+			start := 0
+			for _, end := range pd.enc.ends {
+				b.Encoded = append(b.Encoded, pd.enc.data[start:end:end])
+				start = end
+			}
+		}
+	}
+	if !encoded {
+		b.Encoded = b.Encoded[:0] // the store encodes them all
 	}
 	start := time.Now()
 	// The commit must not be cut short by one submitter's context: others share it.
