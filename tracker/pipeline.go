@@ -320,6 +320,9 @@ type pending struct {
 	acked atomic.Bool   // its submitter acknowledged every fix of it
 	// enc holds its fixes encoded by the store's FixEncoder, nil when not encoded ahead.
 	enc *encoded
+	// pooled is the pool's handle on the array of fixes, put back with it: a new handle for
+	// every recycled array was one allocation a submission.
+	pooled *[]Fix
 	// retried: a commit attempt including it failed (the writer's own).
 	retried bool
 }
@@ -421,7 +424,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 	// Each fix is evaluated in its place in the submission (dropped again if refused or
 	// resent), and the Evaluator appends to its output in place: copies handed over would
 	// escape to the heap once per fix.
-	pd.fixes = p.fixBuf(len(fixes))
+	p.fixBuf(pd, len(fixes))
 	out := &pd.out
 	var refused []Refusal
 	var resent []*pending
@@ -498,14 +501,18 @@ func newPending() *pending { return &pending{done: make(chan struct{})} }
 // get their own.
 const pooledFixes = 64
 
-func (p *Pipeline) fixBuf(n int) []Fix {
-	if n <= pooledFixes {
-		if b, ok := p.fixBufs.Get().(*[]Fix); ok {
-			return (*b)[:0]
-		}
-		return make([]Fix, 0, pooledFixes)
+// fixBuf gives pd an empty array for n fixes, a pooled one when it holds them.
+func (p *Pipeline) fixBuf(pd *pending, n int) {
+	if n > pooledFixes {
+		pd.fixes = make([]Fix, 0, n)
+		return
 	}
-	return make([]Fix, 0, n)
+	b, ok := p.fixBufs.Get().(*[]Fix)
+	if !ok {
+		a := make([]Fix, 0, pooledFixes)
+		b = &a
+	}
+	pd.fixes, pd.pooled = (*b)[:0], b
 }
 
 // encode has the store encode pd's fixes now, on the submitting goroutine: the group commit
@@ -548,14 +555,14 @@ func (p *Pipeline) recycleFixes(pd *pending) {
 		p.recycleEncoded(pd.enc)
 		pd.enc = nil
 	}
-	b := pd.fixes
-	pd.fixes = nil
-	if cap(b) != pooledFixes {
+	b, pooled := pd.fixes, pd.pooled
+	pd.fixes, pd.pooled = nil, nil
+	if pooled == nil {
 		return
 	}
 	clear(b)
-	b = b[:0]
-	p.fixBufs.Put(&b)
+	*pooled = b[:0]
+	p.fixBufs.Put(pooled)
 }
 
 // countReceived counts fixes per protocol, one counter update per run of the same protocol
@@ -935,7 +942,7 @@ func (p *Pipeline) writer() {
 			k++
 		}
 		group := queue[:k]
-		found, err := p.writeGroup(group, &b)
+		found, live, err := p.writeGroup(group, &b)
 		if err == nil {
 			if attempts > 0 {
 				p.log.Info("store commits succeed again", "failed_attempts", attempts, "backlog_fixes", p.backlog.Load())
@@ -953,6 +960,7 @@ func (p *Pipeline) writer() {
 			for _, pd := range group {
 				close(pd.done)
 			}
+			p.publish(group, live)
 			clear(group)
 			queue = append(queue[:0], queue[k:]...)
 			if len(found) > 0 {
@@ -1005,10 +1013,18 @@ func (p *Pipeline) writer() {
 	}
 }
 
-// writeGroup commits the submissions of group as one batch; the caller tells them. It returns
-// the alerts of conflicts only the store found (a report of a device time this process no
-// longer held, at another position than the stored one), for the caller to commit next.
-func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, error) {
+// committed is what a group commit stored, for the live fan-out.
+type committed struct {
+	fixes  []Fix
+	events []Event
+	alerts []Alert
+}
+
+// writeGroup commits the submissions of group as one batch and counts what it stored; the
+// caller tells the submitters, then publishes what it returns as live. It returns the
+// alerts of conflicts only the store found (a report of a device time this process no longer
+// held, at another position than the stored one), for the caller to commit next.
+func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, committed, error) {
 	n := 0
 	for _, pd := range group {
 		n += len(pd.fixes)
@@ -1041,7 +1057,7 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, error) {
 	err := p.cfg.Store.Commit(context.Background(), b)
 	p.m.commitSecs.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return nil, err
+		return nil, committed{}, err
 	}
 	var found []Alert
 	i := 0
@@ -1078,8 +1094,20 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, error) {
 	for _, a := range b.Alerts {
 		p.m.alerts.WithLabelValues(a.Type).Inc()
 	}
-	if p.cfg.Publisher != nil && (len(stored) > 0 || len(events) > 0 || len(b.Alerts) > 0) {
-		p.cfg.Publisher.Publish(stored, events, b.Alerts)
+	p.backlog.Add(-int64(len(b.Fixes)))
+	p.waiting.Add(-int64(len(group)))
+	if p.full.Load() && p.backlog.Load() <= int64(p.cfg.MaxBacklog)*9/10 && p.full.CompareAndSwap(true, false) {
+		p.log.Info("store write backlog drained below its limit: taking new fixes again", "backlog_fixes", p.backlog.Load())
+	}
+	return found, committed{stored, events, b.Alerts}, nil
+}
+
+// publish hands what a group commit stored to the live fan-out and takes back its
+// submissions' buffers, after their submitters were told: the acknowledgements of a group
+// do not wait for the fan-out (live positions are not part of the promise an ack makes).
+func (p *Pipeline) publish(group []*pending, c committed) {
+	if p.cfg.Publisher != nil && (len(c.fixes) > 0 || len(c.events) > 0 || len(c.alerts) > 0) {
+		p.cfg.Publisher.Publish(c.fixes, c.events, c.alerts)
 	}
 	for _, pd := range group {
 		p.recycleFixes(pd)
@@ -1087,12 +1115,6 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, error) {
 		// its vehicles' keys until they are swept.
 		pd.out = Outcome{}
 	}
-	p.backlog.Add(-int64(len(b.Fixes)))
-	p.waiting.Add(-int64(len(group)))
-	if p.full.Load() && p.backlog.Load() <= int64(p.cfg.MaxBacklog)*9/10 && p.full.CompareAndSwap(true, false) {
-		p.log.Info("store write backlog drained below its limit: taking new fixes again", "backlog_fixes", p.backlog.Load())
-	}
-	return found, nil
 }
 
 // giveUp ends the submissions Close could not write, saying what is lost.
