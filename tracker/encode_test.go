@@ -55,7 +55,7 @@ func TestFixesEncodedAhead(t *testing.T) {
 	defer p.Close()
 
 	a := fix(now.Add(-3*time.Minute), 43.65, 111.97)
-	a.Attrs = map[string]any{"signal": 25} // one: the encoding of several follows the map's order
+	a.Attrs = map[string]any{"signal": 25}              // one: the encoding of several follows the map's order
 	jump := fix(now.Add(-2*time.Minute), 44.65, 111.97) // 111 km in a minute
 	zero := fix(now.Add(-90*time.Second), 0, 0)         // "valid" at 0,0: stored invalid
 	alarm := jump
