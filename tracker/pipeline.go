@@ -330,8 +330,10 @@ type Pipeline struct {
 	stopped  chan struct{}
 
 	// fixBufs recycles submissions' fix arrays once they are written: a submission of a few
-	// fixes is made per read of every connection.
-	fixBufs sync.Pool
+	// fixes is made per read of every connection. encBufs does the same for their encodings.
+	fixBufs, encBufs sync.Pool
+	// enc is the store's FixEncoder, nil if it has none.
+	enc FixEncoder
 
 	backlog atomic.Int64 // fixes evaluated (or about to be) and not yet durable
 	waiting atomic.Int64 // submissions queued and not yet durable
@@ -372,8 +374,20 @@ type pending struct {
 	done  chan struct{} // closed once durable, or given up by Close
 	err   error         // set before done is closed: nil when durable
 	acked atomic.Bool   // its submitter acknowledged every fix of it
+	// enc holds its fixes encoded by the store's FixEncoder, nil when not encoded ahead.
+	enc *encoded
+	// pooled is the pool's handle on the array of fixes, put back with it: a new handle for
+	// every recycled array was one allocation a submission.
+	pooled *[]Fix
 	// retried: a commit attempt including it failed (the writer's own).
 	retried bool
+}
+
+// encoded is a submission's fixes as a FixEncoder encoded them: fix i is
+// data[ends[i-1]:ends[i]] (from 0 for the first).
+type encoded struct {
+	data []byte
+	ends []int
 }
 
 var _ Sink = (*Pipeline)(nil)
@@ -418,6 +432,7 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 	if cfg.Evaluator == nil {
 		p.own = NewVehicleMap(func(string) *VehicleState { return &VehicleState{} })
 	}
+	p.enc, _ = cfg.Store.(FixEncoder)
 	p.m = newPipelineMetrics(cfg.Registerer,
 		func() float64 { return float64(p.waiting.Load()) },
 		func() float64 { return float64(p.backlog.Load()) })
@@ -465,7 +480,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 	// Each fix is evaluated in its place in the submission (dropped again if refused or
 	// resent), and the Evaluator appends to its output in place: copies handed over would
 	// escape to the heap once per fix.
-	pd.fixes = p.fixBuf(len(fixes))
+	p.fixBuf(pd, len(fixes))
 	out := &pd.out
 	var refused []Refusal
 	var resent []*pending
@@ -513,6 +528,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 			}
 		}
 	}
+	p.encode(pd)
 	queued := p.enqueue(pd)
 	if evalErr != nil {
 		return evalErr
@@ -541,27 +557,68 @@ func newPending() *pending { return &pending{done: make(chan struct{})} }
 // get their own.
 const pooledFixes = 64
 
-func (p *Pipeline) fixBuf(n int) []Fix {
-	if n <= pooledFixes {
-		if b, ok := p.fixBufs.Get().(*[]Fix); ok {
-			return (*b)[:0]
-		}
-		return make([]Fix, 0, pooledFixes)
+// fixBuf gives pd an empty array for n fixes, a pooled one when it holds them.
+func (p *Pipeline) fixBuf(pd *pending, n int) {
+	if n > pooledFixes {
+		pd.fixes = make([]Fix, 0, n)
+		return
 	}
-	return make([]Fix, 0, n)
+	b, ok := p.fixBufs.Get().(*[]Fix)
+	if !ok {
+		a := make([]Fix, 0, pooledFixes)
+		b = &a
+	}
+	pd.fixes, pd.pooled = (*b)[:0], b
 }
 
-// recycleFixes takes back a written submission's fixes: nothing reads them after their commit
-// (resends are matched by key, waiting submitters by done).
+// encode has the store encode pd's fixes now, on the submitting goroutine: the group commit
+// then copies their bytes instead of encoding them while every submitter of the group waits.
+// A fix the store cannot encode leaves pd without encodings: the Commit fails as before.
+func (p *Pipeline) encode(pd *pending) {
+	if p.enc == nil || len(pd.fixes) == 0 {
+		return
+	}
+	e, ok := p.encBufs.Get().(*encoded)
+	if !ok {
+		e = new(encoded)
+	}
+	for i := range pd.fixes {
+		var err error
+		if e.data, err = p.enc.EncodeFix(e.data, &pd.fixes[i]); err != nil {
+			p.recycleEncoded(e)
+			return
+		}
+		e.ends = append(e.ends, len(e.data))
+	}
+	pd.enc = e
+}
+
+// maxPooledEncoded: a bigger encoding (a blind-area upload's) is not kept for every later read.
+const maxPooledEncoded = 16 << 10
+
+func (p *Pipeline) recycleEncoded(e *encoded) {
+	if cap(e.data) > maxPooledEncoded {
+		return
+	}
+	e.data, e.ends = e.data[:0], e.ends[:0]
+	p.encBufs.Put(e)
+}
+
+// recycleFixes takes back a written submission's fixes and their encodings: nothing reads
+// them after their commit (resends are matched by key, waiting submitters by done).
 func (p *Pipeline) recycleFixes(pd *pending) {
-	b := pd.fixes
-	pd.fixes = nil
-	if cap(b) != pooledFixes {
+	if pd.enc != nil {
+		p.recycleEncoded(pd.enc)
+		pd.enc = nil
+	}
+	b, pooled := pd.fixes, pd.pooled
+	pd.fixes, pd.pooled = nil, nil
+	if pooled == nil {
 		return
 	}
 	clear(b)
-	b = b[:0]
-	p.fixBufs.Put(&b)
+	*pooled = b[:0]
+	p.fixBufs.Put(pooled)
 }
 
 // countReceived counts fixes per protocol, one counter update per run of the same protocol
@@ -955,7 +1012,7 @@ func (p *Pipeline) writer() {
 			k++
 		}
 		group := queue[:k]
-		found, err := p.writeGroup(group, &b)
+		found, live, err := p.writeGroup(group, &b)
 		if err == nil {
 			if attempts > 0 {
 				p.log.Info("store commits succeed again", "failed_attempts", attempts, "backlog_fixes", p.backlog.Load())
@@ -973,6 +1030,7 @@ func (p *Pipeline) writer() {
 			for _, pd := range group {
 				close(pd.done)
 			}
+			p.publish(group, live)
 			clear(group)
 			queue = append(queue[:0], queue[k:]...)
 			if len(found) > 0 {
@@ -1025,27 +1083,51 @@ func (p *Pipeline) writer() {
 	}
 }
 
-// writeGroup commits the submissions of group as one batch; the caller tells them. It returns
-// the alerts of conflicts only the store found (a report of a device time this process no
-// longer held, at another position than the stored one), for the caller to commit next.
-func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, error) {
+// committed is what a group commit stored, for the live fan-out.
+type committed struct {
+	fixes  []Fix
+	events []Event
+	alerts []Alert
+}
+
+// writeGroup commits the submissions of group as one batch and counts what it stored; the
+// caller tells the submitters, then publishes what it returns as live. It returns the
+// alerts of conflicts only the store found (a report of a device time this process no longer
+// held, at another position than the stored one), for the caller to commit next.
+func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, committed, error) {
 	n := 0
 	for _, pd := range group {
 		n += len(pd.fixes)
 	}
 	clear(b.Fixes) // the last group's: no references kept for the garbage collector
+	clear(b.Encoded)
 	b.Fixes, b.Events, b.Alerts = slices.Grow(b.Fixes[:0], n), b.Events[:0], b.Alerts[:0]
+	b.Encoded = b.Encoded[:0]
+	encoded := p.enc != nil
 	for _, pd := range group {
 		b.Fixes = append(b.Fixes, pd.fixes...)
 		b.Events = append(b.Events, pd.out.Events...)
 		b.Alerts = append(b.Alerts, pd.out.Alerts...)
+		if len(pd.fixes) > 0 && pd.enc == nil {
+			encoded = false
+		}
+		if encoded && pd.enc != nil {
+			start := 0
+			for _, end := range pd.enc.ends {
+				b.Encoded = append(b.Encoded, pd.enc.data[start:end:end])
+				start = end
+			}
+		}
+	}
+	if !encoded {
+		b.Encoded = b.Encoded[:0] // the store encodes them all
 	}
 	start := time.Now()
 	// The commit must not be cut short by one submitter's context: others share it.
 	err := p.cfg.Store.Commit(context.Background(), b)
 	p.m.commitSecs.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return nil, err
+		return nil, committed{}, err
 	}
 	var found []Alert
 	i := 0
@@ -1082,8 +1164,20 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, error) {
 	for _, a := range b.Alerts {
 		p.m.alerts.WithLabelValues(a.Type).Inc()
 	}
-	if p.cfg.Publisher != nil && (len(stored) > 0 || len(events) > 0 || len(b.Alerts) > 0) {
-		p.cfg.Publisher.Publish(stored, events, b.Alerts)
+	p.backlog.Add(-int64(len(b.Fixes)))
+	p.waiting.Add(-int64(len(group)))
+	if p.full.Load() && p.backlog.Load() <= int64(p.cfg.MaxBacklog)*9/10 && p.full.CompareAndSwap(true, false) {
+		p.log.Info("store write backlog drained below its limit: taking new fixes again", "backlog_fixes", p.backlog.Load())
+	}
+	return found, committed{stored, events, b.Alerts}, nil
+}
+
+// publish hands what a group commit stored to the live fan-out and takes back its
+// submissions' buffers, after their submitters were told: the acknowledgements of a group
+// do not wait for the fan-out (live positions are not part of the promise an ack makes).
+func (p *Pipeline) publish(group []*pending, c committed) {
+	if p.cfg.Publisher != nil && (len(c.fixes) > 0 || len(c.events) > 0 || len(c.alerts) > 0) {
+		p.cfg.Publisher.Publish(c.fixes, c.events, c.alerts)
 	}
 	for _, pd := range group {
 		p.recycleFixes(pd)
@@ -1091,12 +1185,6 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, error) {
 		// its vehicles' keys until they are swept.
 		pd.out = Outcome{}
 	}
-	p.backlog.Add(-int64(len(b.Fixes)))
-	p.waiting.Add(-int64(len(group)))
-	if p.full.Load() && p.backlog.Load() <= int64(p.cfg.MaxBacklog)*9/10 && p.full.CompareAndSwap(true, false) {
-		p.log.Info("store write backlog drained below its limit: taking new fixes again", "backlog_fixes", p.backlog.Load())
-	}
-	return found, nil
 }
 
 // giveUp ends the submissions Close could not write, saying what is lost.

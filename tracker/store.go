@@ -16,6 +16,19 @@ type Batch struct {
 	// same device and device time covers them (Fix.Covers). A report of a stored device time
 	// that none covers is stored too (see AgainstStored).
 	Duplicates []bool
+	// Encoded, when it is as long as Fixes, holds each fix's encoding by the store's
+	// FixEncoder, made by the pipeline on the submitting goroutines; a store that encodes
+	// nothing ahead ignores it.
+	Encoded [][]byte
+}
+
+// FixEncoder is a Committer that can encode a fix before its Commit. The pipeline then
+// encodes each fix on the goroutine that submitted it, in parallel with the others, and the
+// group commit, which every submitter of the group waits for, only copies the bytes.
+type FixEncoder interface {
+	// EncodeFix appends what Commit would encode of f to dst. It must be safe to call
+	// concurrently with everything else, Commit included.
+	EncodeFix(dst []byte, f *Fix) ([]byte, error)
 }
 
 // EventFixes returns, for each event, the index in Fixes of the fix its FixSeq names, or -1

@@ -250,6 +250,10 @@ func (se *series) newer(e *entry) bool {
 
 var errClosed = errors.New("store closed")
 
+// EncodeFix encodes f's data as Commit does (tracker.FixEncoder), for the pipeline to do it
+// on the goroutine that submitted f instead of in the serial group commit.
+func (s *Store) EncodeFix(dst []byte, f *tracker.Fix) ([]byte, error) { return appendFixData(dst, f) }
+
 // Commit stores the batch: fixes that are new get IDs and go into the fix log (or, with events
 // or alerts, into one SQLite transaction with them); fixes already stored are marked in
 // b.Duplicates with their IDs.
@@ -271,17 +275,23 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	b.Duplicates = resize(b.Duplicates, len(b.Fixes))
 
 	// Encode first: a fix that cannot be encoded fails the batch before anything changes.
-	// Heads keep copies of what they need, so every buffer here is the Store's, reused.
+	// Heads keep copies of what they need, so every buffer here is the Store's, reused. Fixes
+	// the pipeline had encoded ahead (EncodeFix) are only copied.
+	ahead := len(b.Encoded) == len(b.Fixes)
 	data, ends := s.scratch[:0], s.ends[:0]
 	size := binary.MaxVarintLen64
 	for i := range b.Fixes {
 		f := &b.Fixes[i]
+		size += len(f.VehicleID) + len(f.DeviceID) + recordFixMax
+		if ahead {
+			size += len(b.Encoded[i])
+			continue
+		}
 		var err error
 		if data, err = appendFixData(data, f); err != nil {
 			return fmt.Errorf("fix %d: %w", i, err)
 		}
 		ends = append(ends, len(data))
-		size += len(f.VehicleID) + len(f.DeviceID) + recordFixMax
 	}
 	s.scratch, s.ends = data, ends
 	// The record: room for the log's frame header, then the LSN and the new fixes.
@@ -309,11 +319,16 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 			err = fmt.Errorf("fix %d: looking for a stored copy: %w", i, lerr)
 			break
 		}
-		start := 0
-		if i > 0 {
-			start = ends[i-1]
+		var fixData []byte
+		if ahead {
+			fixData = b.Encoded[i]
+		} else {
+			start := 0
+			if i > 0 {
+				start = ends[i-1]
+			}
+			fixData = data[start:ends[i]]
 		}
-		fixData := data[start:ends[i]]
 		if stored != nil {
 			if k := tracker.AgainstStored(f, stored); k >= 0 {
 				b.Duplicates[i] = true
