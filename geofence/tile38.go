@@ -692,15 +692,23 @@ func (t *Tile38) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Tile38Stats counts the engine's traffic since it started, for benchmarks and tests.
+// Tile38Stats counts the engine's traffic since it started, for benchmarks, tests and metrics
+// (restores and the fence subscription left out).
 type Tile38Stats struct {
 	RoundTrips  uint64 // batches of commands sent and waited for (SETs posted are not)
 	CellQueries uint64 // INTERSECTS of a vehicle's cell (t38cell)
+	Commands    uint64 // commands sent, posted or not
+	Bytes       uint64 // bytes of the commands sent
+	// RefusedPosts counts error replies to posted commands (SETs), which nobody waits for:
+	// Tile38 refusing writes (its maxmemory reached, say) shows here.
+	RefusedPosts uint64
 }
 
 // Stats returns the engine's traffic so far.
 func (t *Tile38) Stats() Tile38Stats {
-	return Tile38Stats{RoundTrips: t.client.roundTrips.Load(), CellQueries: t.cellQueries.Load()}
+	c := t.client
+	return Tile38Stats{RoundTrips: c.roundTrips.Load(), CellQueries: t.cellQueries.Load(),
+		Commands: c.commands.Load(), Bytes: c.bytes.Load(), RefusedPosts: c.refusedPosts.Load()}
 }
 
 // Notifications returns Tile38's fence messages as they arrive. Messages are dropped while
