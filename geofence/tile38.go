@@ -550,6 +550,10 @@ func (x *t38index) Observe(ctx context.Context, m *Move) error {
 	w := t38works.Get().(*t38work)
 	defer t38works.Put(w)
 	w.buf = appendSet(w.buf[:0], x.t.vehiclesKey(), m.To.VehicleID, m.To.Lat, m.To.Lon)
+	// Recorded before the post: a link that dies with the SET unsent is replaced by one
+	// whose restore reads this (a restore that ran first made the post take the new link).
+	// A refused fix may leave its position here, to be restored; its terminal sends it again.
+	x.t.last.set(m.To.VehicleID, m.To.Lat, m.To.Lon)
 	if err := x.t.client.post(ctx, w.buf); err != nil {
 		return err
 	}
@@ -564,7 +568,6 @@ func (x *t38index) Observe(ctx context.Context, m *Move) error {
 			return err
 		}
 	}
-	x.t.last.set(m.To.VehicleID, m.To.Lat, m.To.Lon)
 	x.observe(&w.scratch, m, sc.cell.keeps)
 	return nil
 }
