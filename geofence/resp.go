@@ -199,6 +199,8 @@ type respLink struct {
 	// flushes asks the flusher to flush what posts left in w: a vehicle's SETs, posted one
 	// per fix of a read, then go out together instead of one write each.
 	flushes chan struct{}
+	// refused counts error replies to posts (nil: not counted).
+	refused *atomic.Uint64
 	dead    chan struct{}
 	once    sync.Once
 	err     error // why it died; set before dead is closed
@@ -270,8 +272,11 @@ func (l *respLink) read(r *bufio.Reader) {
 				l.drain()
 				return
 			}
-			if call != posted {
+			switch {
+			case call != posted:
 				call.replies = append(call.replies, v)
+			case v.typ == '-' && l.refused != nil:
+				l.refused.Add(1)
 			}
 		}
 		call.finish(nil)
@@ -361,7 +366,10 @@ type respClient struct {
 	link   *respLink
 	closed bool
 
-	roundTrips atomic.Uint64 // batches sent and waited for (posts are not)
+	roundTrips   atomic.Uint64 // batches sent and waited for (posts are not)
+	commands     atomic.Uint64 // commands sent by do and post
+	bytes        atomic.Uint64 // their bytes
+	refusedPosts atomic.Uint64 // error replies to posts
 }
 
 var errRESPClosed = errors.New("resp: client closed")
@@ -386,6 +394,7 @@ func (c *respClient) get(ctx context.Context) (*respLink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tile38 %s: %w", c.addr, err)
 	}
+	l.refused = &c.refusedPosts
 	if c.onConnect != nil {
 		if err := c.onConnect(ctx, l); err != nil {
 			l.fail(err)
@@ -407,6 +416,7 @@ func (c *respClient) do(ctx context.Context, cmds []byte, want int) ([]respValue
 		}
 		call, err := l.send(cmds, want, false)
 		if err == nil {
+			c.count(want, cmds)
 			c.roundTrips.Add(1)
 			var rs []respValue
 			if rs, err = call.wait(ctx); err == nil {
@@ -431,8 +441,15 @@ func (c *respClient) post(ctx context.Context, cmd []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = l.send(cmd, 1, true)
+	if _, err = l.send(cmd, 1, true); err == nil {
+		c.count(1, cmd)
+	}
 	return err
+}
+
+func (c *respClient) count(commands int, b []byte) {
+	c.commands.Add(uint64(commands))
+	c.bytes.Add(uint64(len(b)))
 }
 
 // kill breaks the current link, as a network failure would.

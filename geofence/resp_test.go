@@ -171,19 +171,8 @@ func FuzzReadRESP(f *testing.F) {
 // vehicle, zones and fences, that no event repeats, and that Tile38's fences send no second
 // enter for the vehicle already inside.
 func TestTile38Restore(t *testing.T) {
-	addr := os.Getenv("TILE38_ADDR")
-	if addr == "" {
-		t.Skip("TILE38_ADDR not set: Tile38 backend tests need a running tile38-server (see README)")
-	}
 	ctx := context.Background()
-	prefix := fmt.Sprintf("bwtest-restore-%d-%d", os.Getpid(), time.Now().UnixNano())
-	e, err := NewTile38(ctx, addr+"/"+prefix, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	defer e.Drop(ctx)
-	yard := Zone{ID: "yard", Kind: KindYard, Geometry: orb.Polygon{{{111.90, 43.60}, {112.00, 43.60}, {112.00, 43.65}, {111.90, 43.65}, {111.90, 43.60}}}}
+	e, addr, prefix, yard := restoreEngine(t, "restore")
 	line := Zone{ID: "border", Kind: KindBorder, Geometry: orb.LineString{{111.5, 43.70}, {112.5, 43.70}}}
 	if err := e.SetZones(ctx, []Zone{yard, line}); err != nil {
 		t.Fatal(err)
@@ -317,4 +306,57 @@ func TestRESPClientClosed(t *testing.T) {
 	if _, err := c.do(context.Background(), appendCmd(nil, "PING"), 1); !errors.Is(err, errRESPClosed) {
 		t.Fatalf("do on a closed client: %v, want errRESPClosed", err)
 	}
+}
+
+// TestTile38QueriesRestoreZones: the server lost its zones and only the queries' connection
+// has noticed (it broke; the SETs' connection has not been used since): a vehicle's first
+// move into a zone must still be answered with the zone, so that connection puts the zones
+// back before its first query.
+func TestTile38QueriesRestoreZones(t *testing.T) {
+	ctx := context.Background()
+	e, addr, _, yard := restoreEngine(t, "qrestore")
+	if err := e.SetZones(ctx, []Zone{yard}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := dialRESP(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.fail(errRESPClosed)
+	if rs, err := other.do(ctx, appendCmd(nil, "DROP", e.idx.Load().key), 1); err != nil || firstError(rs) != nil {
+		t.Fatalf("dropping the zones: %v %v", err, rs)
+	}
+	e.qry.kill()
+	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	if _, err := e.Update(ctx, Position{VehicleID: "v", Time: t0, Lat: 43.70, Lon: 111.95}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := e.Update(ctx, Position{VehicleID: "v", Time: t0.Add(time.Minute), Lat: 43.62, Lon: 111.95})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Type != ZoneEnter || evs[0].ZoneID != "yard" {
+		t.Fatalf("driving into the yard after the zones were lost: %v, want one zone_enter", evs)
+	}
+}
+
+// restoreEngine skips without TILE38_ADDR, or returns an engine on keys of its own (dropped
+// after the test), the server's address, the key prefix and a yard zone (not set).
+func restoreEngine(t *testing.T, name string) (e *Tile38, addr, prefix string, yard Zone) {
+	t.Helper()
+	addr = os.Getenv("TILE38_ADDR")
+	if addr == "" {
+		t.Skip("TILE38_ADDR not set: Tile38 backend tests need a running tile38-server (see README)")
+	}
+	prefix = fmt.Sprintf("bwtest-%s-%d-%d", name, os.Getpid(), time.Now().UnixNano())
+	e, err := NewTile38(context.Background(), addr+"/"+prefix, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.Drop(context.Background())
+		e.Close()
+	})
+	yard = Zone{ID: "yard", Kind: KindYard, Geometry: orb.Polygon{{{111.90, 43.60}, {112.00, 43.60}, {112.00, 43.65}, {111.90, 43.65}, {111.90, 43.60}}}}
+	return e, addr, prefix, yard
 }

@@ -28,10 +28,11 @@ import (
 // Events come from direct queries, not from the fence notifications. A Tile38 fence fires on
 // each SET, asynchronously, judging the new point alone (cross aside), while Update must
 // return the events of a move synchronously and see a crossing between two sparse fixes. So
-// each Update sends the SET of the vehicle, and the zones a move may touch come from an
+// each Update posts the SET of the vehicle, and the zones a move may touch come from an
 // INTERSECTS of the zones with a box around it, the vehicle's cell (t38cell): kept by the
 // vehicle, it answers its later moves within it without another query, and a move out of it
-// sends its SET and the query of a new cell in one pipelined round trip. Corridors are stored
+// asks for a new cell. The queries have a connection of their own, so that one does not wait
+// behind the SETs posted before it (up to 4,096 of them). Corridors are stored
 // in the zone collection as polygons covering them, so no BUFFER is needed there. The zones
 // Tile38 names are the candidates (a zone it does not name is not touched by the move); where
 // along the move each fence was crossed is then computed with the zones' exact geometry, the
@@ -45,10 +46,13 @@ import (
 // On a new connection (first, or after a broken one) the client restores what a restarted
 // server may have lost before anything else is sent: the vehicles' last positions first, then
 // the zones and fences, so the fences are created around vehicles already in place and fire
-// no spurious enter; the States live in this process, so no event is repeated either.
+// no spurious enter; the States live in this process, so no event is repeated either. The
+// queries' connection restores the zones it queries (not the fences): it may reconnect to a
+// restarted server before the SETs' connection does.
 type Tile38 struct {
 	prefix string
-	client *respClient
+	client *respClient // SETs, zones, fences
+	qry    *respClient // candidate queries
 	states *States
 	log    *slog.Logger
 
@@ -117,6 +121,11 @@ func NewTile38(ctx context.Context, addr string, opts Options) (*Tile38, error) 
 	if _, err := t.client.get(ctx); err != nil {
 		return nil, err
 	}
+	t.qry = &respClient{addr: host, timeout: tile38DialTimeout, onConnect: t.restoreZones}
+	if _, err := t.qry.get(ctx); err != nil {
+		t.client.close()
+		return nil, err
+	}
 	t.sub = &respClient{addr: host, timeout: tile38DialTimeout}
 	t.wg.Go(t.subscribe)
 	return t, nil
@@ -162,6 +171,24 @@ func (t *Tile38) restore(ctx context.Context, l *respLink) error {
 		b, k = x.appendZones(b)
 		n += k
 	}
+	return restoreDo(ctx, l, b, n)
+}
+
+// restoreZones runs on every new connection of the queries: it checks the server is Tile38
+// and puts back the zone collection the queries ask about.
+func (t *Tile38) restoreZones(ctx context.Context, l *respLink) error {
+	b := appendCmd(nil, "SERVER")
+	n := 1
+	if x := t.idx.Load(); x.key != "" {
+		var k int
+		b, k = x.appendZoneObjects(b)
+		n += k
+	}
+	return restoreDo(ctx, l, b, n)
+}
+
+// restoreDo sends a restore's batch, which begins with SERVER, and checks the replies.
+func restoreDo(ctx context.Context, l *respLink, b []byte, n int) error {
 	rs, err := l.do(ctx, b, n)
 	if err != nil {
 		return err
@@ -172,10 +199,20 @@ func (t *Tile38) restore(ctx context.Context, l *respLink) error {
 	return firstError(rs)
 }
 
-// appendZones appends the SETs of the zones and their SETCHANs. A corridor is stored as a
-// polygon covering it (see corridorCover), so that the candidate queries need no BUFFER:
-// Tile38 buffering the query of every Update cost five times the rest of the query.
+// appendZones appends the SETs of the zones and their SETCHANs.
 func (x *t38index) appendZones(b []byte) ([]byte, int) {
+	b, n := x.appendZoneObjects(b)
+	for _, f := range x.fence {
+		b = append(b, f...)
+		n++
+	}
+	return b, n
+}
+
+// appendZoneObjects appends the SETs of the zones. A corridor is stored as a polygon covering
+// it (see corridorCover), so that the candidate queries need no BUFFER: Tile38 buffering the
+// query of every Update cost five times the rest of the query.
+func (x *t38index) appendZoneObjects(b []byte) ([]byte, int) {
 	n := 0
 	for _, z := range x.zones {
 		geom := z.Geometry
@@ -189,10 +226,6 @@ func (x *t38index) appendZones(b []byte) ([]byte, int) {
 		b = appendBulk(b, z.ID)
 		b = appendBulk(b, "OBJECT")
 		b = appendBulkBytes(b, g)
-		n++
-	}
-	for _, f := range x.fence {
-		b = append(b, f...)
 		n++
 	}
 	return b, n
@@ -338,11 +371,9 @@ func (t *Tile38) Update(ctx context.Context, p Position) ([]Event, error) {
 }
 
 // t38scratch is what the backend keeps of a vehicle across its moves: the cell its moves were
-// last asked about, and the times of the positions last prefetched (a read's), whose SETs are
-// posted.
+// last asked about.
 type t38scratch struct {
 	cell t38cell
-	read [2]int64 // UnixNano of the first and last
 }
 
 // t38cell is a box and the zones Tile38 named as touching it. Every zone a move within the box
@@ -435,7 +466,7 @@ func (x *t38index) newCell(box [4]float64, reply respValue) (t38cell, error) {
 
 // Prefetch asks Tile38, in one round trip, for a cell holding all of a vehicle's coming
 // positions (and the one it is at), unless its cell holds them already; see Prefetcher. An
-// error leaves the Updates to ask. The Updates of these positions then post their SETs.
+// error leaves the Updates to ask.
 func (t *Tile38) Prefetch(ctx context.Context, ps []Position) {
 	x := t.idx.Load()
 	if len(ps) == 0 || t.closed.Load() || x.key == "" {
@@ -454,7 +485,6 @@ func (t *Tile38) Prefetch(ctx context.Context, ps []Position) {
 			sc = &t38scratch{}
 			*scratch = sc
 		}
-		sc.read = [2]int64{ps[0].Time.UnixNano(), ps[len(ps)-1].Time.UnixNano()}
 		if seen {
 			covered = sc.cell.covers(x, last) && sc.cell.covers(x, ps...)
 			box = cellAround(append([]Position{last}, ps...)...)
@@ -466,7 +496,7 @@ func (t *Tile38) Prefetch(ctx context.Context, ps []Position) {
 		return
 	}
 	t.cellQueries.Add(1)
-	rs, err := t.client.do(ctx, x.appendCellQuery(nil, box), 1)
+	rs, err := t.qry.do(ctx, x.appendCellQuery(nil, box), 1)
 	if err != nil {
 		return
 	}
@@ -503,13 +533,14 @@ type t38work struct {
 
 var t38works = sync.Pool{New: func() any { return new(t38work) }}
 
-// Observe sends the vehicle's SET and reports the move with exact geometry against the zones
-// of its cell, as the embedded engine does against all. A move out of the vehicle's cell sends
-// the SET and the query of a new cell around the move in one round trip. Within it, a move to
-// a position prefetched (a read's) posts the SET without waiting for its reply: should it be
-// lost with the connection, the new connection restores every vehicle's last position, and a
-// read's SETs travel together. Any other waits for the SET's reply, so that a lone fix is not
-// acknowledged on a link that died unnoticed (TestTile38Outage).
+// Observe posts the vehicle's SET and reports the move with exact geometry against the zones
+// of its cell, as the embedded engine does against all; a move out of the vehicle's cell first
+// asks for a new cell around the move. The SET's reply is not waited for: the events come from
+// the cell and the exact geometry, not from Tile38's copy of the vehicle, and the promise of an
+// acknowledgement is about the store. Should the SET be lost with its connection, the next
+// connection restores every vehicle's last position before anything else; a connection known
+// to be broken fails the post, so a fix is not acknowledged while Tile38 is unreachable
+// (TestTile38Outage).
 func (x *t38index) Observe(ctx context.Context, m *Move) error {
 	sc, _ := m.Scratch.(*t38scratch)
 	if sc == nil {
@@ -519,37 +550,24 @@ func (x *t38index) Observe(ctx context.Context, m *Move) error {
 	w := t38works.Get().(*t38work)
 	defer t38works.Put(w)
 	w.buf = appendSet(w.buf[:0], x.t.vehiclesKey(), m.To.VehicleID, m.To.Lat, m.To.Lon)
-	switch to := m.To.Time.UnixNano(); {
-	case x.key == "" || sc.cell.covers(x, m.From, m.To):
-		// No zones yet, or the cell names them: nothing to ask.
-		if sc.read[0] <= to && to <= sc.read[1] {
-			if err := x.t.client.post(ctx, w.buf); err != nil {
-				return err
-			}
-			break
-		}
-		rs, err := x.t.client.do(ctx, w.buf, 1)
-		if err != nil {
-			return err
-		}
-		if err := firstError(rs); err != nil {
-			return err
-		}
-	default:
+	// Recorded before the post: a link that dies with the SET unsent is replaced by one
+	// whose restore reads this (a restore that ran first made the post take the new link).
+	// A refused fix may leave its position here, to be restored; its terminal sends it again.
+	x.t.last.set(m.To.VehicleID, m.To.Lat, m.To.Lon)
+	if err := x.t.client.post(ctx, w.buf); err != nil {
+		return err
+	}
+	if x.key != "" && !sc.cell.covers(x, m.From, m.To) {
 		box := cellAround(m.From, m.To)
 		x.t.cellQueries.Add(1)
-		rs, err := x.t.client.do(ctx, x.appendCellQuery(w.buf, box), 2)
+		rs, err := x.t.qry.do(ctx, x.appendCellQuery(w.buf[:0], box), 1)
 		if err != nil {
 			return err
 		}
-		if rs[0].typ == '-' {
-			return respError(rs[0].str)
-		}
-		if sc.cell, err = x.newCell(box, rs[1]); err != nil {
+		if sc.cell, err = x.newCell(box, rs[0]); err != nil {
 			return err
 		}
 	}
-	x.t.last.set(m.To.VehicleID, m.To.Lat, m.To.Lon)
 	x.observe(&w.scratch, m, sc.cell.keeps)
 	return nil
 }
@@ -594,7 +612,7 @@ func (t *Tile38) query(ctx context.Context, x *t38index, from, to Position) ([]s
 	if x.key == "" {
 		return nil, nil
 	}
-	rs, err := t.client.do(ctx, x.appendQuery(nil, from, to), 1)
+	rs, err := t.qry.do(ctx, x.appendQuery(nil, from, to), 1)
 	if err != nil {
 		return nil, err
 	}
@@ -692,15 +710,29 @@ func (t *Tile38) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Tile38Stats counts the engine's traffic since it started, for benchmarks and tests.
+// Tile38Stats counts the engine's traffic since it started, for benchmarks, tests and metrics
+// (restores and the fence subscription left out).
 type Tile38Stats struct {
 	RoundTrips  uint64 // batches of commands sent and waited for (SETs posted are not)
 	CellQueries uint64 // INTERSECTS of a vehicle's cell (t38cell)
+	Commands    uint64 // commands sent, posted or not
+	Bytes       uint64 // bytes of the commands sent
+	// RefusedPosts counts error replies to posted commands (SETs), which nobody waits for:
+	// Tile38 refusing writes (its maxmemory reached, say) shows here.
+	RefusedPosts uint64
 }
 
 // Stats returns the engine's traffic so far.
 func (t *Tile38) Stats() Tile38Stats {
-	return Tile38Stats{RoundTrips: t.client.roundTrips.Load(), CellQueries: t.cellQueries.Load()}
+	var s Tile38Stats
+	for _, c := range []*respClient{t.client, t.qry} {
+		s.RoundTrips += c.roundTrips.Load()
+		s.Commands += c.commands.Load()
+		s.Bytes += c.bytes.Load()
+		s.RefusedPosts += c.refusedPosts.Load()
+	}
+	s.CellQueries = t.cellQueries.Load()
+	return s
 }
 
 // Notifications returns Tile38's fence messages as they arrive. Messages are dropped while
@@ -717,6 +749,7 @@ func (t *Tile38) Close() error {
 	}
 	close(t.done)
 	t.client.close()
+	t.qry.close()
 	t.sub.close()
 	t.wg.Wait()
 	return nil

@@ -3,8 +3,10 @@ package geofence_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"math/rand"
+	"net"
 	"os"
 	"reflect"
 	"strconv"
@@ -441,7 +443,7 @@ func TestTile38PrefetchMatchesEmbedded(t *testing.T) {
 }
 
 // TestTile38CellSavesQueries: a vehicle asks Tile38 for the zones around it once per cell,
-// not once per fix (a lone fix still waits for its SET's reply); a prefetched read takes one
+// not once per fix (its SETs are posted, their replies not waited for); a prefetched read takes one
 // round trip for all its fixes, and none while they stay in the cell already asked about; a
 // change of the zones makes it ask again.
 func TestTile38CellSavesQueries(t *testing.T) {
@@ -467,8 +469,12 @@ func TestTile38CellSavesQueries(t *testing.T) {
 	if got := e.Stats().CellQueries - start.CellQueries; got > n/10 {
 		t.Errorf("%d fixes 150 m apart asked Tile38 for zones %d times, want at most %d", n, got, n/10)
 	}
-	if got := e.Stats().RoundTrips - start.RoundTrips; got != n {
-		t.Errorf("%d lone fixes took %d round trips, want one each (the SET's, with the query when one is asked)", n, got)
+	st := e.Stats()
+	if got, want := st.RoundTrips-start.RoundTrips, st.CellQueries-start.CellQueries; got != want {
+		t.Errorf("%d lone fixes took %d round trips, want one per cell query (%d): SETs are posted", n, got, want)
+	}
+	if got := st.Commands - start.Commands; got != n+st.CellQueries-start.CellQueries {
+		t.Errorf("%d lone fixes sent %d commands, want a SET each and the cell queries", n, got)
 	}
 	read := func(from int) []geofence.Position {
 		ps := make([]geofence.Position, 16)
@@ -578,4 +584,121 @@ func writeSyscalls() int64 {
 		}
 	}
 	return -1
+}
+
+// freezeProxy forwards connections to a Tile38 server; freeze stops forwarding what the
+// client sends on the first connection it accepted, as a server busy with that connection's
+// backlog would.
+type freezeProxy struct {
+	ln     net.Listener
+	mu     sync.Mutex
+	n      int
+	frozen chan struct{} // closed once frozen
+	thaw   chan struct{} // closed to resume
+}
+
+func startFreezeProxy(t *testing.T, target string) *freezeProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &freezeProxy{ln: ln, frozen: make(chan struct{}), thaw: make(chan struct{})}
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		p.mu.Unlock()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			first := p.n == 0
+			p.n++
+			conns = append(conns, c, up)
+			p.mu.Unlock()
+			go func() {
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := c.Read(buf)
+					if first {
+						select {
+						case <-p.frozen:
+							<-p.thaw
+						default:
+						}
+					}
+					if n > 0 {
+						if _, werr := up.Write(buf[:n]); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						up.Close()
+						return
+					}
+				}
+			}()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *freezeProxy) addr() string { return p.ln.Addr().String() }
+
+// TestTile38QueriesNotBehindSets: the SETs' connection stalls (Tile38 working through a
+// backlog of SETs posted on it); a vehicle's move that needs a cell query must still be
+// answered, with the events the embedded engine gives, since the queries have a connection
+// of their own.
+func TestTile38QueriesNotBehindSets(t *testing.T) {
+	proxy := startFreezeProxy(t, tile38Addr(t))
+	ctx := context.Background()
+	prefix := fmt.Sprintf("bwtest-freeze-%d-%d", os.Getpid(), time.Now().UnixNano())
+	e, err := geofence.NewTile38(ctx, proxy.addr()+"/"+prefix, geofence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	defer e.Drop(ctx) // after the thaw below
+	emb := geofence.NewEmbedded(geofence.Options{})
+	defer emb.Close()
+	for _, en := range []geofence.Engine{e, emb} {
+		if err := en.SetZones(ctx, district.Zones()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(proxy.frozen)
+	defer close(proxy.thaw)
+	_, port, ps := throughErenhot(t)
+	qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var got, want []geofence.Event
+	for _, p := range []geofence.Position{ps[0], ps[len(ps)/2], ps[len(ps)-1]} { // each move leaves its cell
+		evs, err := e.Update(qctx, p)
+		if err != nil {
+			t.Fatalf("Update with the SETs' connection stalled: %v", err)
+		}
+		got = append(got, evs...)
+		evs, _ = emb.Update(ctx, p)
+		want = append(want, evs...)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("through %s with the SETs' connection stalled: %v, embedded %v", port.ID, got, want)
+	}
+	if len(got) == 0 {
+		t.Fatal("no events: the test drove past nothing")
+	}
 }

@@ -197,6 +197,9 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	if a.engine, err = newEngine(cfg); err != nil {
 		return nil, err
 	}
+	if t38, ok := a.engine.(*geofence.Tile38); ok {
+		registerTile38Metrics(a.reg, t38)
+	}
 	if err := a.engine.SetZones(ctx, zones); err != nil {
 		return nil, fmt.Errorf("geofence: %w", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/geofence/district"
 	"github.com/borderwatch/borderwatch/ingest/jt808"
 	"github.com/borderwatch/borderwatch/sim"
@@ -65,6 +66,7 @@ type benchRow struct {
 	ServerUsPerFix  float64     `json:"server_cpu_us_per_fix"`
 	GenCPUPercent   float64     `json:"generator_cpu_percent"`
 	GenUsPerFix     float64     `json:"generator_cpu_us_per_fix"`
+	Tile38          *tile38Cost `json:"tile38,omitempty"`
 	Steps           []benchStep `json:"steps"`
 	profile         []byte
 }
@@ -80,18 +82,19 @@ type benchMachine struct {
 // benchStep is one offered rate: the median of its trials, each figure on its own, with the
 // spread of the acknowledged rate and of the ack p99 over the trials.
 type benchStep struct {
-	OfferedPerS    float64    `json:"offered_per_s"`
-	Trials         int        `json:"trials"`
-	AckedRange     [2]float64 `json:"acked_per_s_range"`
-	AckP99Range    [2]float64 `json:"ack_p99_ms_range"`
-	AckedPerS      float64    `json:"acked_per_s"`
-	AckP50Ms       float64    `json:"ack_p50_ms"`
-	AckP99Ms       float64    `json:"ack_p99_ms"`
-	CPUPercent     float64    `json:"cpu_percent"`
-	ServerUsPerFix float64    `json:"server_cpu_us_per_fix"`
-	GenCPUPercent  float64    `json:"generator_cpu_percent"`
-	GenUsPerFix    float64    `json:"generator_cpu_us_per_fix"`
-	KeptUp         bool       `json:"kept_up"`
+	OfferedPerS    float64     `json:"offered_per_s"`
+	Trials         int         `json:"trials"`
+	AckedRange     [2]float64  `json:"acked_per_s_range"`
+	AckP99Range    [2]float64  `json:"ack_p99_ms_range"`
+	AckedPerS      float64     `json:"acked_per_s"`
+	AckP50Ms       float64     `json:"ack_p50_ms"`
+	AckP99Ms       float64     `json:"ack_p99_ms"`
+	CPUPercent     float64     `json:"cpu_percent"`
+	ServerUsPerFix float64     `json:"server_cpu_us_per_fix"`
+	GenCPUPercent  float64     `json:"generator_cpu_percent"`
+	GenUsPerFix    float64     `json:"generator_cpu_us_per_fix"`
+	Tile38         *tile38Cost `json:"tile38,omitempty"`
+	KeptUp         bool        `json:"kept_up"`
 	profile        []byte
 }
 
@@ -106,6 +109,7 @@ type benchOptions struct {
 	framesPerWrite int
 	items          bool
 	profile        bool
+	alertProbes    int
 	say            func(string, ...any)
 }
 
@@ -134,6 +138,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.IntVar(&o.refine, "refine", 3, "bisection steps between the last rate that kept up and the first that did not")
 	fs.IntVar(&o.trials, "trials", 3, "times each rate is offered; a step's figures are the medians, so one stall does not decide it")
 	fs.DurationVar(&o.maxP99, "max-p99", 50*time.Millisecond, "a step keeps up only with its ack p99 under this (the target: 50 ms)")
+	fs.IntVar(&o.alertProbes, "alert-probes", 40, "vehicles crossing the border, one after the other, to measure fix → alert latency (its p99 is the slowest of fewer than 100)")
 	fs.IntVar(&o.framesPerWrite, "frames-per-write", 16, "0x0200 frames a terminal pipelines in one write")
 	fs.BoolVar(&o.items, "items", true, "frames carry mileage, signal and satellite items, as most terminals send")
 	syncCommits := fs.Bool("sync-commits", false, "also measure with an fsync every group commit (survives power loss), as a second row")
@@ -155,6 +160,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if o.trials < 1 {
 		return errors.New("bench: --trials must be at least 1")
+	}
+	if o.alertProbes < 1 || o.alertProbes > 1000 {
+		return errors.New("bench: --alert-probes must be 1 to 1000")
 	}
 	if *reference != "" {
 		// Checked first: the reference is measured last, after minutes of load.
@@ -316,6 +324,10 @@ func benchRamp(ctx context.Context, srv *benchServer, o benchOptions, phone *uin
 			rate, st.AckedPerS, st.AckedRange[0], st.AckedRange[1], st.AckP50Ms, st.AckP99Ms, st.AckP99Range[0], st.AckP99Range[1],
 			st.CPUPercent, st.ServerUsPerFix, st.GenCPUPercent, st.GenUsPerFix,
 			map[bool]string{true: "kept up", false: "fell behind"}[st.KeptUp])
+		if c := st.Tile38; c != nil {
+			o.say("               Tile38 a fix: %.3f commands (%.3f seen by Tile38), %.1f bytes, %.4f round trips, CPU %.1f µs",
+				c.CommandsPerFix, c.ServerCommandsPerFix, c.BytesPerFix, c.RoundTripsPerFix, c.CPUUsPerFix)
+		}
 		if st.KeptUp && (best < 0 || st.AckedPerS > row.Steps[best].AckedPerS) {
 			best = len(row.Steps) - 1
 		}
@@ -355,6 +367,7 @@ func benchRamp(ctx context.Context, srv *benchServer, o benchOptions, phone *uin
 		row.FixesPerS, row.AckP50Ms, row.AckP99Ms = best.AckedPerS, best.AckP50Ms, best.AckP99Ms
 		row.CPUPercent, row.ServerUsPerFix = best.CPUPercent, best.ServerUsPerFix
 		row.GenCPUPercent, row.GenUsPerFix = best.GenCPUPercent, best.GenUsPerFix
+		row.Tile38 = best.Tile38
 		row.profile = best.profile
 	}
 	return row, nil
@@ -372,7 +385,11 @@ func benchOne(ctx context.Context, srv *benchServer, o benchOptions, rate int, p
 	// CPU is counted from the end of the warm-up until the load stops.
 	var cpu0, gen0 float64
 	var t0 time.Time
-	measuring := func() { cpu0, gen0, t0 = srv.cpuSeconds(), selfCPUSeconds(), time.Now() }
+	var t38 tile38Counters
+	measuring := func() {
+		cpu0, gen0, t0 = srv.cpuSeconds(), selfCPUSeconds(), time.Now()
+		t38 = srv.tile38Counters(ctx)
+	}
 	lr, err := sim.Load(ctx, sim.LoadConfig{Addr: srv.jt808, Terminals: o.conns, RatePerSecond: rate, Duration: o.duration,
 		Warmup: o.warmup, Measuring: measuring, FramesPerWrite: o.framesPerWrite, Items: o.items, PhoneBase: phone})
 	if err != nil {
@@ -387,6 +404,7 @@ func benchOne(ctx context.Context, srv *benchServer, o benchOptions, rate int, p
 		CPUPercent: 100 * cpu / wall, GenCPUPercent: 100 * gen / wall}
 	if lr.AckedInTime > 0 {
 		st.ServerUsPerFix, st.GenUsPerFix = 1e6*cpu/float64(lr.AckedInTime), 1e6*gen/float64(lr.AckedInTime)
+		st.Tile38 = srv.tile38Counters(ctx).costSince(t38, lr.AckedInTime)
 	}
 	st.KeptUp = lr.AckedPerSecond >= 0.97*float64(rate) && lr.P99 < o.maxP99
 	if prof != nil {
@@ -414,6 +432,15 @@ func medianStep(trials []benchStep, maxP99 time.Duration) benchStep {
 	st.ServerUsPerFix, _, _ = median(func(t benchStep) float64 { return t.ServerUsPerFix })
 	st.GenCPUPercent, _, _ = median(func(t benchStep) float64 { return t.GenCPUPercent })
 	st.GenUsPerFix, _, _ = median(func(t benchStep) float64 { return t.GenUsPerFix })
+	if trials[0].Tile38 != nil {
+		var c tile38Cost
+		c.CommandsPerFix, _, _ = median(func(t benchStep) float64 { return t.Tile38.orZero().CommandsPerFix })
+		c.BytesPerFix, _, _ = median(func(t benchStep) float64 { return t.Tile38.orZero().BytesPerFix })
+		c.RoundTripsPerFix, _, _ = median(func(t benchStep) float64 { return t.Tile38.orZero().RoundTripsPerFix })
+		c.ServerCommandsPerFix, _, _ = median(func(t benchStep) float64 { return t.Tile38.orZero().ServerCommandsPerFix })
+		c.CPUUsPerFix, _, _ = median(func(t benchStep) float64 { return t.Tile38.orZero().CPUUsPerFix })
+		st.Tile38 = &c
+	}
 	st.KeptUp = st.AckedPerS >= 0.97*st.OfferedPerS && st.AckP99Ms < ms(maxP99)
 	return st
 }
@@ -448,6 +475,7 @@ type benchServer struct {
 	pprof       string // the child's pprof address: CPU profiles, and garbage collections before reading RSS
 	token       string
 	syncCommits bool
+	tile38      string // host:port of the Tile38 server the server uses; "" for the embedded engine
 	// dropDB drops the PostgreSQL database made for this server; nil with SQLite.
 	dropDB func()
 }
@@ -467,6 +495,13 @@ func startBenchServer(ctx context.Context, syncCommits bool, be benchBackends, s
 		return nil, err
 	}
 	s := &benchServer{dir: dir, syncCommits: syncCommits}
+	if strings.HasPrefix(be.geofence, "tile38://") {
+		addr, err := geofence.ParseTile38URL(be.geofence)
+		if err != nil {
+			return nil, err
+		}
+		s.tile38, _, _ = strings.Cut(addr, "/")
+	}
 	dbURL := ""
 	if be.store != "sqlite" {
 		if dbURL, s.dropDB, err = freshDatabase(ctx, be.store); err != nil {
@@ -766,10 +801,11 @@ func (s *benchServer) alertLatencies(ctx context.Context, rate int, o benchOptio
 	}()
 	time.Sleep(max(o.warmup, time.Second))
 	var lats []time.Duration
-	probes := 40
+	probes := o.alertProbes
 	for i := range probes {
 		// The border wanders: each probe crosses it where it is at the probe's longitude.
-		lon := 104.0 + float64(i)*0.01
+		// 104.0–104.4°E, far from every port, however many probes.
+		lon := 104.0 + float64(i%400)*0.001
 		lat, ok := borderPoint(lon)
 		if !ok {
 			return nil, fmt.Errorf("bench: no border at %.2f°E", lon)

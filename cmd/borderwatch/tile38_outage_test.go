@@ -132,8 +132,19 @@ func TestTile38Outage(t *testing.T) {
 	}
 	tm.waitAcked(first, 10*time.Second)
 
-	// The link to Tile38 is cut; the terminal keeps reporting (through the yard, 25..30).
+	// The link to Tile38 is cut; once the server knows it (its SETs are posted without waiting
+	// for replies, so a fix evaluated within its cell on a link that died unnoticed an instant
+	// before is acknowledged, and its position restored to Tile38 on reconnecting), the terminal
+	// keeps reporting (through the yard, 25..30).
 	proxy.setCut(true)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if code, _ := getStatus(t, a.base+"/readyz"); code == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz did not notice Tile38 cut off")
+		}
+	}
 	framesBefore := metricValue(t, a, "bw_frames_total", `msg_id="0x0200"`)
 	var outage []uint16
 	for s := uint16(before + 1); s <= before+during; s++ {
