@@ -11,6 +11,9 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct)
 LDFLAGS = -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
 # The architectures packaged: x86-64 servers, ARM64 (Kunpeng, Phytium), LoongArch64 (Loongson).
 ARCHS ?= amd64 arm64 loong64
+# Static binaries, as packaged: nothing needs cgo (SQLite is modernc's Go). The tests build with
+# the same setting, so that they share one compilation of every package with `build`.
+export CGO_ENABLED := 0
 
 .PHONY: all build web demo package test test-go test-web bench bench-web fuzz clean
 
@@ -39,14 +42,21 @@ package: web
 demo: build
 	./$(BIN) demo
 
-# The whole suite: services and packages first, then Go tests (stores, gateways, geofence,
-# rules, simulator, end-to-end), then the browser tests against the real server.
+# The whole suite: services and packages first, then the Go tests (stores, gateways, geofence,
+# rules, simulator, end-to-end) and the browser tests against the real server, side by side: the
+# browser tests are CPU-bound (software GL) and the Go tests leave most of a core idle while they
+# wait on processes, timers and PostgreSQL. The browser tests' report follows the Go tests'.
+WEB_TEST_LOG := bin/web-test.log
 test:
 	bash scripts/test-setup.sh
 	$(MAKE) build
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
-	cd mapui/web && BW_WEB_TEST_REAL=1 BW_BINARY=$(abspath $(BIN)) npm test
+	(cd mapui/web && BW_WEB_TEST_REAL=1 BW_BINARY=$(abspath $(BIN)) npm test) > $(WEB_TEST_LOG) 2>&1 & web=$$!; \
+	$(GO) test -count=1 -timeout 30m ./...; go_status=$$?; \
+	wait $$web; web_status=$$?; \
+	echo "--- browser tests (mapui/web)"; cat $(WEB_TEST_LOG); \
+	echo "--- go test: exit $$go_status; browser tests: exit $$web_status"; \
+	[ $$go_status -eq 0 ] && [ $$web_status -eq 0 ]
 
 test-go:
 	$(GO) test ./...

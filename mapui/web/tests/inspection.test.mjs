@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { apiCall, apiLogin, crossingIn, feedAll, launch, newPage, shotsDir, sleep, startServer, uiLogin, until } from './helpers.mjs';
+import { apiCall, apiLogin, crossingIn, feedAll, launch, newPage, WALL, shotsDir, sleep, startServer, uiLogin, until } from './helpers.mjs';
 
 const run = promisify(execFile);
 let server, browser;
@@ -75,7 +75,7 @@ test('inspection photos in the alert evidence: tablet, wall, attacks, evidence b
 
   // The wall and the tablet are open before the alert is raised.
   const errors = [];
-  const wall = await newPage(browser, errors);
+  const wall = await newPage(browser, errors, WALL);
   await login(wall, 'zhihui', pw, '#/wall');
   const tablet = await newPage(browser, errors);
   await tablet.setViewportSize({ width: 1280, height: 800 });
@@ -190,7 +190,7 @@ test('inspection photos in the alert evidence: tablet, wall, attacks, evidence b
   assert.notEqual(bad.status, 200);
 
   // The investigator exports the evidence bundle from the alert list.
-  const desk = await newPage(browser, errors);
+  const desk = await newPage(browser, errors, WALL);
   await login(desk, 'diaocha', pw, '#/alerts');
   const row = `#alert-table tr[data-alert="${alert.id}"]`;
   await desk.waitForSelector(row);

@@ -6,7 +6,7 @@
 // it on its tablet, while another Ceke alert stays out of its list.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiCall, apiLogin, crossingIn, feed, feedAll, km, launch, mapIdle, newPage, shots, startServer, uiLogin, until } from './helpers.mjs';
+import { apiCall, apiLogin, crossingIn, feed, feedAll, km, launch, mapIdle, newPage, WALL, shots, startServer, uiLogin, until } from './helpers.mjs';
 
 let server, browser;
 before(async () => {
@@ -66,7 +66,7 @@ test('patrols: markers and nearest patrol on the wall, district or one port, an 
 
   // The wall, the whole district: the patrols listed and drawn.
   const errors = [];
-  const wall = await newPage(browser, errors);
+  const wall = await newPage(browser, errors, WALL);
   await login(wall, 'zhihui', '#/wall');
   await wall.waitForFunction(() => document.querySelectorAll('#wall-patrols li').length >= 3);
   await mapIdle(wall);
@@ -201,7 +201,7 @@ test('linking a tablet: the administrator picks a patrol’s OsmAnd device; a po
   await shots(page, 'admin-users-tablet', [1280, 800]);
 
   // Erenhot's command: its port's area, its patrols (the new one where its tablet is), no picker.
-  const wall = await newPage(browser, errors);
+  const wall = await newPage(browser, errors, WALL);
   await login(wall, 'erlian-zh', '#/wall');
   await wall.waitForSelector('#wall-patrols li[data-patrol="xuncha-d"]');
   assert.equal(await wall.$('#wall-scope'), null);

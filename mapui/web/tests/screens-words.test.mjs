@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
-import { apiCall, apiLogin, feedAll, launch, newPage, PASSWORD, places, shotsDir, sleep, startServer } from './helpers.mjs';
+import { apiCall, apiLogin, feedAll, launch, newPage, WALL, PASSWORD, places, shotsDir, sleep, startServer } from './helpers.mjs';
 
 let server, browser, token, where, zoneIds;
 const now = Date.now();
@@ -52,7 +52,7 @@ after(async () => {
 
 async function loginAs(username, lang, viewport) {
   const errors = [];
-  const page = await newPage(browser, errors);
+  const page = await newPage(browser, errors, WALL);
   if (viewport) await page.setViewportSize(viewport);
   await page.goto(`${server.base}/`);
   await page.evaluate((l) => localStorage.setItem('bw.lang', l), lang);

@@ -65,7 +65,7 @@ test('seal: an unlocked e-seal shows on the wall, the tablet and in the replay',
   await page.evaluate((c) => window.bwMap.jumpTo({ center: c, zoom: 11 }), at);
   await page.waitForFunction((id) => window.bwMap.querySourceFeatures('vehicles').some((f) => f.properties.id === id && f.properties.seal === 'open'), VEHICLE);
   const openPopup = async () => {
-    await page.evaluate(() => new Promise((r) => (window.bwMap.loaded() ? r() : window.bwMap.once('idle', r))));
+    await page.evaluate(() => new Promise((r) => (window.bwMap.loaded() ? r() : window.bwMap.once('idle', () => r()))));
     const px = await page.evaluate((c) => { const p = window.bwMap.project(c); const r = window.bwMap.getCanvas().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }, at);
     await page.mouse.click(px[0], px[1]);
     await page.waitForFunction(() => document.querySelector('.veh-detail .seal')?.textContent === '已解封' && document.querySelector('.veh-detail .plate')?.textContent === '蒙K·S7701');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { along, feedAll, launch, newPage, places, shots, shotsDir, sleep, startServer, uiLogin } from './helpers.mjs';
+import { along, feedAll, launch, newPage, WALL, places, shots, shotsDir, sleep, startServer, uiLogin } from './helpers.mjs';
 
 let server, browser, where;
 before(async () => {
@@ -25,7 +25,7 @@ const rendered = (page) => page.evaluate(() => {
 
 test('wall: vehicles appear, move and are counted per port', async () => {
   const errors = [];
-  const page = await newPage(browser, errors);
+  const page = await newPage(browser, errors, WALL);
   await uiLogin(page, server.base, '#/wall');
   await page.waitForSelector('#conn.up');
   const mid = along(where.corridor, 0.5);
@@ -84,7 +84,7 @@ test('wall: vehicles appear, move and are counted per port', async () => {
 const bench = process.env.BW_WEB_BENCH === '1' ? {} : { skip: 'a frame-rate measurement: set BW_WEB_BENCH=1 (make bench-web)' };
 
 test('wall: frame rate with 5,000 vehicles reporting every 5 s', bench, async (t) => {
-  const page = await newPage(browser);
+  const page = await newPage(browser, [], WALL);
   await uiLogin(page, server.base, '#/wall');
   await page.waitForSelector('#conn.up');
   await page.evaluate(() => window.bwMap.jumpTo({ center: [111.5, 43.3], zoom: 7 }));
