@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -467,8 +468,9 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 	defer close(o.done)
 	log := t.c.log.With("partition", p)
 	var (
-		to  takenOver
-		err error
+		to    takenOver
+		err   error
+		retry backoff
 	)
 	for {
 		start := time.Now()
@@ -482,8 +484,9 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("taking a partition over failed; retrying", "err", err)
-		if !sleep(ctx, time.Second) {
+		pause := retry.pause()
+		log.Warn("taking a partition over failed; retrying", "err", err, "retry_in", pause)
+		if !sleep(ctx, pause) {
 			return
 		}
 	}
@@ -649,11 +652,40 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 		return takenOver{}, err
 	}
 	t.cfg.State.Seed(seed)
-	cons, err := t.createConsumer(ctx, p, name, next)
-	if err != nil {
-		return takenOver{}, err
+	// The vehicles' state is whole: a creation that failed (timed out, it may even have been
+	// made) is tried again on its own, the same consumer, not the whole take-over.
+	var retry backoff
+	for {
+		cons, err := t.createConsumer(ctx, p, name, next)
+		if err == nil {
+			return takenOver{cons: cons, next: next, uncertain: uncertain, replayed: len(seen), seeded: len(seed)}, nil
+		}
+		if ctx.Err() != nil {
+			return takenOver{}, err
+		}
+		pause := retry.pause()
+		t.c.log.Warn("creating the partition's consumer failed; retrying", "partition", p, "err", err, "retry_in", pause)
+		if !sleep(ctx, pause) {
+			return takenOver{}, ctx.Err()
+		}
 	}
-	return takenOver{cons: cons, next: next, uncertain: uncertain, replayed: len(seen), seeded: len(seed)}, nil
+}
+
+// Take-over retries pause from retryMin, doubling up to retryMax.
+const (
+	retryMin = time.Second
+	retryMax = 15 * time.Second
+)
+
+// backoff is one partition's pause between retries of its take-over: doubled on every failure
+// up to retryMax, so that a NATS server that answers late is not asked again and again, and
+// drawn from the upper half of that at random, so that the partitions a tracker took together
+// do not retry together.
+type backoff struct{ last time.Duration }
+
+func (b *backoff) pause() time.Duration {
+	b.last = min(max(2*b.last, retryMin), retryMax)
+	return b.last/2 + rand.N(b.last/2+1)
 }
 
 // createConsumer makes partition p's durable consumer, delivering from stream sequence start.
