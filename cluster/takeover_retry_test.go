@@ -3,6 +3,9 @@ package cluster
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/borderwatch/borderwatch/cluster/clustertest"
+	"github.com/borderwatch/borderwatch/tracker"
 )
 
 // slowProxy is a TCP proxy in front of a NATS server that, while slow is set, forwards the
@@ -163,5 +167,69 @@ func TestTakeOverBacksOffSlowConsumerCreate(t *testing.T) {
 	proxy.mu.Unlock()
 	if _, err := servedWithin(a); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReadyAfterTakeOver: the cluster's status tells a partition owned (its lease taken) from
+// one served (its take-over done, its gate reads answered): while NATS makes a tracker's
+// consumers late, its partitions are owned but not ready and a gate read finds no owner; once
+// they are announced ready, a gate read of a vehicle of each is answered at once.
+func TestReadyAfterTakeOver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS server and waits for retries")
+	}
+	nats := clustertest.StartNATS(t, 1)
+	st, _ := openStore(t)
+	ctx := context.Background()
+	plates := map[string]string{}
+	for i := 0; len(plates) < 2; i++ {
+		id := fmt.Sprintf("veh-r%d", i)
+		if p := fmt.Sprintf("P%d", Partition(id, 2)); plates[p] == "" {
+			plates[p] = id
+		}
+	}
+	proxy := startSlowProxy(t, nats.Servers[0].Addr().String(), 6*time.Second)
+	proxy.slow.Store(true)
+	two := func(c *Config, _ *TrackerConfig) { c.Partitions = 2 }
+	startTracker(t, proxy.url(), "A", st, two)
+	g, err := Dial(ctx, Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleAPI}, Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	router := NewRouter(g, func(r tracker.GateRead) string { return plates[r.Plate] })
+	gate := func(plate string) error {
+		_, _, err := router.JudgeGate(ctx, tracker.GateRead{Plate: plate, GateZoneID: testZone.ID, Direction: "in", Time: time.Now()})
+		return err
+	}
+	node := func(wantOwned, wantReady int) NodeStatus {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			s, err := g.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range s.Nodes {
+				if n.Node == "A" && len(n.Partitions) == wantOwned && len(n.Ready) == wantReady {
+					return n
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("A not announced with %d partitions owned, %d ready in 60 s: %+v", wantOwned, wantReady, s.Nodes)
+			}
+		}
+	}
+	node(2, 0)
+	for plate := range plates {
+		if err := gate(plate); !errors.Is(err, ErrNoOwner) {
+			t.Errorf("gate read of %s while its partition is being taken over: %v, want ErrNoOwner", plate, err)
+		}
+	}
+	proxy.slow.Store(false)
+	n := node(2, 2)
+	for plate := range plates {
+		if err := gate(plate); errors.Is(err, ErrNoOwner) {
+			t.Errorf("gate read of %s once A announced partitions %v ready: %v", plate, n.Ready, err)
+		}
 	}
 }

@@ -131,6 +131,21 @@ func (t *Tracker) Owned() ([]int, uint64) {
 	return ps, lag
 }
 
+// Ready returns the partitions served, in order: taken over, their fixes consumed and their
+// gate reads and terminal events answered (Owned also counts those being taken over).
+func (t *Tracker) Ready() []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ps := []int{}
+	for p, o := range t.owned {
+		if !o.releasing && o.ready.Load() {
+			ps = append(ps, p)
+		}
+	}
+	slices.Sort(ps)
+	return ps
+}
+
 // Run takes, renews and serves partitions until ctx ends, then finishes the batches under way
 // and frees its leases for the others to take at once.
 func (t *Tracker) Run(ctx context.Context) {
@@ -492,7 +507,6 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 	}
 	cons, uncertain := to.cons, to.uncertain
 	t.owns[p].Store(true)
-	o.ready.Store(true)
 	if t.cfg.Judge != nil {
 		sub, err := t.serveJudge(ctx, p)
 		if err != nil {
@@ -501,6 +515,8 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 			defer sub.Unsubscribe()
 		}
 	}
+	// Ready once its gate reads are answered too: what Ready and NodeStatus.Ready promise.
+	o.ready.Store(true)
 	// processed is the stream sequence of the last message stored; delivered the consumer's
 	// sequence of the last delivery, to tell a lost delivery (a gap) from a slow one.
 	processed, delivered := to.next-1, uint64(0)
