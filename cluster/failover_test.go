@@ -50,7 +50,7 @@ type trackerNode struct {
 
 func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...func(*Config, *TrackerConfig)) *trackerNode {
 	t.Helper()
-	n, err := launchTracker(t, urls, name, st, opts...)
+	n, err := launchTracker(t, urls, name, st, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,8 +58,9 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...fu
 }
 
 // launchTracker is startTracker for a goroutine other than the test's (a drive tick): it
-// returns its failure for the test's goroutine to report.
-func launchTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...func(*Config, *TrackerConfig)) (*trackerNode, error) {
+// returns its failure for the test's goroutine to report. eng is the tracker's geofence
+// engine, given the zones here; nil: an embedded one of its own.
+func launchTracker(t testing.TB, urls, name string, st *pgstore.Store, eng geofence.Engine, opts ...func(*Config, *TrackerConfig)) (*trackerNode, error) {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -74,7 +75,9 @@ func launchTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...f
 	if err != nil {
 		return nil, err
 	}
-	eng := geofence.NewEmbedded(geofence.Options{})
+	if eng == nil {
+		eng = geofence.NewEmbedded(geofence.Options{})
+	}
 	zones, err := st.Zones(ctx) // testZone and testBorder (startCluster), and those a test adds
 	if err == nil {
 		err = eng.SetZones(ctx, zones)
@@ -481,7 +484,7 @@ func TestTakeOverReplayOnSlowServer(t *testing.T) {
 			return nil
 		}
 		a.stop()
-		if _, err := launchTracker(t, nats.URLs(), "B", st, func(_ *Config, c *TrackerConfig) { c.replayWait = time.Microsecond }); err != nil {
+		if _, err := launchTracker(t, nats.URLs(), "B", st, nil, func(_ *Config, c *TrackerConfig) { c.replayWait = time.Microsecond }); err != nil {
 			return err
 		}
 		_, err := ownedWithin(gwConn, "B")
