@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,8 +13,9 @@ import (
 )
 
 // TestTile38SharedPrefix: engines sharing one key prefix (trackers configured alike) each
-// keep their zones through the others' zone changes, and the zone collection of an engine
-// gone (closed, or dead) is dropped at the next change of any of them.
+// keep their zones through the others' zone changes, the zone collection of an engine gone
+// (closed, or dead) is dropped at the next change of any of them, and an engine whose
+// connections were cut meanwhile writes its zones back when it reconnects.
 func TestTile38SharedPrefix(t *testing.T) {
 	addr := os.Getenv("TILE38_ADDR")
 	if addr == "" {
@@ -45,9 +47,9 @@ func TestTile38SharedPrefix(t *testing.T) {
 		a.Close()
 		b.Close()
 	})
-	keys := func() []string {
+	keys := func() []string { // on b's connection: a's is cut below
 		t.Helper()
-		rs, err := a.client.do(ctx, appendCmd(nil, "KEYS", prefix+":zones:*"), 1)
+		rs, err := b.client.do(ctx, appendCmd(nil, "KEYS", prefix+":zones:*"), 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,6 +74,17 @@ func TestTile38SharedPrefix(t *testing.T) {
 	}
 	goneKey := gone.idx.Load().key
 	gone.Close()
+	connected := func(owner string) bool {
+		t.Helper()
+		rs, err := b.client.do(ctx, appendCmd(nil, "CLIENT", "LIST"), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Contains(string(rs[0].str), " name="+owner+" ")
+	}
+	for connected(gone.owner) { // the server sees the connections close a moment later
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := a.SetZones(ctx, after); err != nil {
 		t.Fatal(err)
 	}
@@ -87,4 +100,41 @@ func TestTile38SharedPrefix(t *testing.T) {
 	if ks := keys(); len(ks) > 4 {
 		t.Errorf("%d zone collections for 2 engines: %v", len(ks), ks)
 	}
+	// a's connections cut (a network blip): b's change drops a's collection as an engine's
+	// gone; a writes it back on its new connection and, connected again, keeps it through b's
+	// next change.
+	rs, err := b.client.do(ctx, appendCmd(nil, "CLIENT", "LIST"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kill []byte
+	n := 0
+	for line := range strings.Lines(string(rs[0].str)) {
+		if strings.Contains(line, " name="+a.owner+" ") {
+			id, _, _ := strings.Cut(strings.TrimPrefix(line, "id="), " ")
+			kill = appendCmd(kill, "CLIENT", "KILL", "ID", id)
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("a has %d connections named %s, want 2: %s", n, a.owner, rs[0].str)
+	}
+	if rs, err := b.client.do(ctx, kill, n); err != nil || firstError(rs) != nil {
+		t.Fatal(err, rs)
+	}
+	for connected(a.owner) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	aKey := a.idx.Load().key
+	if err := b.SetZones(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	if ks := keys(); slices.Contains(ks, aKey) {
+		t.Errorf("the collection of an engine without a connection is kept: %v", ks)
+	}
+	inZone(a, "a connected again after its connections were cut")
+	if err := b.SetZones(ctx, after); err != nil {
+		t.Fatal(err)
+	}
+	inZone(a, "a after b's change once connected again")
 }
