@@ -22,7 +22,7 @@ import (
 )
 
 // Tile38 is the engine backed by a Tile38 server. Vehicles live in the collection
-// <prefix>:vehicles, zones in <prefix>:zones:<generation> and as Tile38 fences: one channel
+// <prefix>:vehicles, zones in <prefix>:zones:<engine>.<generation> and as Tile38 fences: one channel
 // <prefix>:fence:<zone id> per zone (areas WITHIN … DETECT enter,exit, corridors the same
 // with BUFFER width_m around the line, the border INTERSECTS … DETECT cross).
 //
