@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +50,17 @@ type trackerNode struct {
 
 func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...func(*Config, *TrackerConfig)) *trackerNode {
 	t.Helper()
+	n, err := launchTracker(t, urls, name, st, nil, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// launchTracker is startTracker for a goroutine other than the test's (a drive tick): it
+// returns its failure for the test's goroutine to report. eng is the tracker's geofence
+// engine, given the zones here; nil: an embedded one of its own.
+func launchTracker(t testing.TB, urls, name string, st *pgstore.Store, eng geofence.Engine, opts ...func(*Config, *TrackerConfig)) (*trackerNode, error) {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -60,20 +73,24 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...fu
 	}
 	conn, err := Dial(ctx, ccfg)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	eng := geofence.NewEmbedded(geofence.Options{})
+	if eng == nil {
+		eng = geofence.NewEmbedded(geofence.Options{})
+	}
 	zones, err := st.Zones(ctx) // testZone and testBorder (startCluster), and those a test adds
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.SetZones(ctx, zones); err != nil {
-		t.Fatal(err)
+	if err == nil {
+		err = eng.SetZones(ctx, zones)
 	}
 	n := &trackerNode{name: name, conn: conn, done: make(chan struct{})}
-	rl := rules.New(rules.Config{Engine: eng, Store: st, Logger: log, Owns: func(id string) bool { return n.tr.Owns(id) }})
-	if err := rl.Load(ctx); err != nil {
-		t.Fatal(err)
+	var rl *rules.Engine
+	if err == nil {
+		rl = rules.New(rules.Config{Engine: eng, Store: st, Logger: log, Owns: func(id string) bool { return n.tr.Owns(id) }})
+		err = rl.Load(ctx)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("tracker %s: %w", name, err)
 	}
 	n.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: rl, Publisher: NewLivePublisher(conn), Logger: log})
 	n.replay = NewReplay(rl, log)
@@ -97,7 +114,7 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...fu
 		n.tr.Run(runCtx)
 	}()
 	t.Cleanup(n.stop)
-	return n
+	return n, nil
 }
 
 // crash cuts the node off as kill -9 would: its NATS connection drops without a word (no lease
@@ -122,37 +139,35 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// owners reads who holds each partition's lease.
-func owners(t *testing.T, c *Conn) map[int]string {
-	t.Helper()
-	out := map[int]string{}
-	for p := range c.cfg.Partitions {
-		if e, err := c.leases.Get(context.Background(), leaseKey(p)); err == nil {
-			out[p] = string(e.Value())
-		}
-	}
-	return out
-}
-
 // waitOwned waits until every partition is held by one of names, and returns how long it took.
 func waitOwned(t *testing.T, c *Conn, names ...string) time.Duration {
 	t.Helper()
+	took, err := ownedWithin(c, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return took
+}
+
+// ownedWithin is waitOwned for any goroutine: it returns its failure instead.
+func ownedWithin(c *Conn, names ...string) (time.Duration, error) {
 	start := time.Now()
 	for {
-		o := owners(t, c)
+		o := map[int]string{}
+		for p := range c.cfg.Partitions {
+			if e, err := c.leases.Get(context.Background(), leaseKey(p)); err == nil {
+				o[p] = string(e.Value())
+			}
+		}
 		ok := len(o) == c.cfg.Partitions
 		for _, v := range o {
-			found := false
-			for _, n := range names {
-				found = found || v == n
-			}
-			ok = ok && found
+			ok = ok && slices.Contains(names, v)
 		}
 		if ok {
-			return time.Since(start)
+			return time.Since(start), nil
 		}
 		if time.Since(start) > 60*time.Second {
-			t.Fatalf("partitions not owned by %v after 60 s: %v", names, o)
+			return 0, fmt.Errorf("partitions not owned by %v after 60 s: %v", names, o)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -160,16 +175,18 @@ func waitOwned(t *testing.T, c *Conn, names ...string) time.Duration {
 
 // drive sends each vehicle's fixes through the gateway as a terminal would: one at a time, the
 // next only once the previous is acknowledged; an unacknowledged fix is resent. It returns the
-// acknowledged fixes.
-func drive(ctx context.Context, t *testing.T, gw *Gateway, vehicles, steps int, t0 time.Time, tick func(step int)) [][]tracker.Fix {
+// acknowledged fixes. tick runs on a vehicle's goroutine once every vehicle has sent a step: its
+// error stops every vehicle and is returned, for the test's goroutine to report (a test may
+// only fail itself for good from its own goroutine).
+func drive(ctx context.Context, gw *Gateway, vehicles, steps int, t0 time.Time, tick func(step int) error) ([][]tracker.Fix, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	acked := make([][]tracker.Fix, vehicles)
 	var wg sync.WaitGroup
 	var stepMu sync.Mutex
 	stepDone := make([]int, steps)
 	for v := range vehicles {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range steps {
 				f := tracker.Fix{
 					VehicleID: fmt.Sprintf("veh-%03d", v), DeviceID: fmt.Sprintf("dev-%03d", v), Protocol: "jt808",
@@ -192,13 +209,19 @@ func drive(ctx context.Context, t *testing.T, gw *Gateway, vehicles, steps int, 
 				last := stepDone[i] == vehicles
 				stepMu.Unlock()
 				if last && tick != nil {
-					tick(i)
+					if err := tick(i); err != nil {
+						cancel(fmt.Errorf("step %d: %w", i, err))
+						return
+					}
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	return acked
+	if ctx.Err() != nil {
+		return acked, context.Cause(ctx)
+	}
+	return acked, nil
 }
 
 // checkStored checks that every acknowledged fix is stored exactly once, in each vehicle's time
@@ -301,6 +324,15 @@ func checkStored(t *testing.T, dbURL string, acked [][]tracker.Fix) {
 // returns how long it took.
 func waitServed(t *testing.T, nodes ...*trackerNode) time.Duration {
 	t.Helper()
+	took, err := servedWithin(nodes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return took
+}
+
+// servedWithin is waitServed for any goroutine: it returns its failure instead.
+func servedWithin(nodes ...*trackerNode) (time.Duration, error) {
 	start := time.Now()
 	for {
 		n := 0
@@ -308,10 +340,10 @@ func waitServed(t *testing.T, nodes ...*trackerNode) time.Duration {
 			n += nd.tr.serving()
 		}
 		if n == nodes[0].conn.cfg.Partitions {
-			return time.Since(start)
+			return time.Since(start), nil
 		}
 		if time.Since(start) > 60*time.Second {
-			t.Fatalf("%d partitions served after 60 s", n)
+			return 0, fmt.Errorf("%d partitions served after 60 s", n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -321,6 +353,13 @@ func waitServed(t *testing.T, nodes ...*trackerNode) time.Duration {
 func startCluster(tb testing.TB) (*clustertest.NATS, *pgstore.Store, string) {
 	tb.Helper()
 	nats := clustertest.StartNATS(tb, 3)
+	st, dbURL := openStore(tb)
+	return nats, st, dbURL
+}
+
+// openStore opens a new PostgreSQL database holding testZone and testBorder.
+func openStore(tb testing.TB) (*pgstore.Store, string) {
+	tb.Helper()
 	dbURL := clustertest.PostgresURL(tb)
 	st, err := pgstore.Open(context.Background(), dbURL, pgstore.Options{})
 	if err != nil {
@@ -330,7 +369,7 @@ func startCluster(tb testing.TB) (*clustertest.NATS, *pgstore.Store, string) {
 	if _, err := st.PutZones(context.Background(), []geofence.Zone{testZone, testBorder}); err != nil {
 		tb.Fatal(err)
 	}
-	return nats, st, dbURL
+	return st, dbURL
 }
 
 func TestTrackerFailover(t *testing.T) {
@@ -353,31 +392,44 @@ func TestTrackerFailover(t *testing.T) {
 	const vehicles, steps = 24, 90 // each drives through the zone (lon 111.90–112.00) at step 25–75
 	gw := NewGateway(gwConn, nil)
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
-	var killC, killB sync.Once
 	// Leased is until the survivors hold every lease, served until they have taken every
 	// partition over (consuming it again).
 	var leasedC, leasedB, servedC, servedB time.Duration
-	acked := drive(ctx, t, gw, vehicles, steps, t0, func(step int) {
+	acked, err := drive(ctx, gw, vehicles, steps, t0, func(step int) error {
 		switch step {
 		case 30: // mid-zone: the vehicles inside are C's state
-			killC.Do(func() {
-				c.crash()
-				leasedC = waitOwned(t, gwConn, "A", "B")
-				servedC = leasedC + waitServed(t, a, b)
-			})
+			c.crash()
+			return survive(gwConn, &leasedC, &servedC, a, b)
 		case 60:
-			killB.Do(func() {
-				b.crash()
-				leasedB = waitOwned(t, gwConn, "A")
-				servedB = leasedB + waitServed(t, a)
-			})
+			b.crash()
+			return survive(gwConn, &leasedB, &servedB, a)
 		}
+		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("C's partitions leased by the others in %v, served in %v; B's in %v, served in %v", leasedC, servedC, leasedB, servedB)
 	checkStored(t, dbURL, acked)
 	if ps, _ := a.tr.Owned(); len(ps) != 64 {
 		t.Errorf("A owns %d partitions, want all 64", len(ps))
 	}
+}
+
+// survive waits until the survivors lease every partition, then serve them all, and records
+// how long each took from now.
+func survive(gw *Conn, leased, served *time.Duration, survivors ...*trackerNode) error {
+	var names []string
+	for _, n := range survivors {
+		names = append(names, n.name)
+	}
+	var err error
+	if *leased, err = ownedWithin(gw, names...); err != nil {
+		return err
+	}
+	took, err := servedWithin(survivors...)
+	*served = *leased + took
+	return err
 }
 
 // TestNATSNodeLoss kills one NATS server of three while terminals stream: the gateway's
@@ -398,12 +450,15 @@ func TestNATSNodeLoss(t *testing.T) {
 	}
 	defer gwConn.Close()
 	waitOwned(t, gwConn, "A", "B")
-	var once sync.Once
-	acked := drive(ctx, t, NewGateway(gwConn, nil), 24, 90, time.Now().Add(-time.Hour).Truncate(time.Second), func(step int) {
+	acked, err := drive(ctx, NewGateway(gwConn, nil), 24, 90, time.Now().Add(-time.Hour).Truncate(time.Second), func(step int) error {
 		if step == 30 {
-			once.Do(func() { nats.Kill(0) })
+			nats.Kill(0)
 		}
+		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	checkStored(t, dbURL, acked)
 }
 
@@ -424,16 +479,20 @@ func TestTakeOverReplayOnSlowServer(t *testing.T) {
 	}
 	defer gwConn.Close()
 	waitOwned(t, gwConn, "A")
-	var once sync.Once
-	acked := drive(ctx, t, NewGateway(gwConn, nil), 24, 90, time.Now().Add(-time.Hour).Truncate(time.Second), func(step int) {
-		if step == 40 { // inside the zone (steps 25–75)
-			once.Do(func() {
-				a.stop()
-				startTracker(t, nats.URLs(), "B", st, func(_ *Config, c *TrackerConfig) { c.replayWait = time.Microsecond })
-				waitOwned(t, gwConn, "B")
-			})
+	acked, err := drive(ctx, NewGateway(gwConn, nil), 24, 90, time.Now().Add(-time.Hour).Truncate(time.Second), func(step int) error {
+		if step != 40 { // inside the zone (steps 25–75)
+			return nil
 		}
+		a.stop()
+		if _, err := launchTracker(t, nats.URLs(), "B", st, nil, func(_ *Config, c *TrackerConfig) { c.replayWait = time.Microsecond }); err != nil {
+			return err
+		}
+		_, err := ownedWithin(gwConn, "B")
+		return err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	checkStored(t, dbURL, acked)
 }
 
@@ -459,4 +518,36 @@ func (j testJudge) Emit(ctx context.Context, events []tracker.Event, alerts []tr
 		out.Alerts = append(out.Alerts, o.Alerts...)
 	}
 	return j.pipe.Emit(ctx, out.Events, append(out.Alerts, alerts...))
+}
+
+// TestDriveTickFailure: a tick that fails (a failover a test waited for in vain) stops the
+// vehicles and its error reaches the test's goroutine, instead of failing the test from the
+// tick's goroutine, which testing does not allow.
+func TestDriveTickFailure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS server")
+	}
+	nats := clustertest.StartNATS(t, 1)
+	ctx := context.Background()
+	gwConn, err := Dial(ctx, Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleGateway}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gwConn.Close()
+	failed := errors.New("partitions not taken over")
+	const steps = 5000
+	acked, err := drive(ctx, NewGateway(gwConn, nil), 4, steps, time.Now().Add(-time.Hour), func(step int) error {
+		if step == 2 {
+			return failed
+		}
+		return nil
+	})
+	if !errors.Is(err, failed) {
+		t.Fatalf("drive with a tick failing at step 2 returned %v, want its error", err)
+	}
+	for v, fs := range acked {
+		if len(fs) == steps {
+			t.Errorf("vehicle %d sent all its %d fixes although the tick failed at step 2, want the vehicles stopped", v, len(fs))
+		}
+	}
 }

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,15 +51,16 @@ func TestLoadedTrackerKeepsPartitions(t *testing.T) {
 	kept := a.tr.serving()
 	count := func(change string) float64 { return testutil.ToFloat64(a.conn.m.changes.WithLabelValues(change)) }
 	acquired := count("acquired")
-	var once sync.Once
-	acked := drive(ctx, t, NewGateway(gwConn, nil), 24, 90, time.Now().Add(-time.Hour).Truncate(time.Second), func(step int) {
+	acked, err := drive(ctx, NewGateway(gwConn, nil), 24, 90, time.Now().Add(-time.Hour).Truncate(time.Second), func(step int) error {
 		if step == 10 {
-			once.Do(func() {
-				slow.slowLatest.Store(int64(2 * a.conn.cfg.LeaseTTL))
-				b.stop()
-			})
+			slow.slowLatest.Store(int64(2 * a.conn.cfg.LeaseTTL))
+			b.stop()
 		}
+		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	waitOwned(t, gwConn, "A")
 	waitServed(t, a)
 	checkStored(t, dbURL, acked)

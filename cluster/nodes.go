@@ -22,6 +22,10 @@ type NodeStatus struct {
 	// Partitions owned (trackers) and the messages waiting in their consumers.
 	Partitions []int  `json:"partitions"`
 	Lag        uint64 `json:"lag"`
+	// Ready are the partitions of Partitions taken over: their fixes consumed, their gate
+	// reads and terminal events answered (a partition is owned some seconds before: its
+	// take-over replays its vehicles' recent fixes).
+	Ready []int `json:"ready"`
 }
 
 // Status is the cluster as this node sees it: GET /api/v1/cluster.
@@ -53,9 +57,10 @@ func (c *Conn) Heartbeat(ctx context.Context, t *Tracker) {
 	tick := time.NewTicker(heartbeatEvery)
 	defer tick.Stop()
 	for {
-		st := NodeStatus{Node: c.cfg.Node, Roles: c.cfg.Roles, Started: started, Seen: time.Now().UTC(), Partitions: []int{}}
+		st := NodeStatus{Node: c.cfg.Node, Roles: c.cfg.Roles, Started: started, Seen: time.Now().UTC(), Partitions: []int{}, Ready: []int{}}
 		if t != nil {
 			st.Partitions, st.Lag = t.Owned()
+			st.Ready = t.Ready()
 		}
 		if b, err := json.Marshal(st); err == nil {
 			if _, err := c.nodes.Put(ctx, c.cfg.Node, b); err != nil && ctx.Err() == nil {

@@ -10,8 +10,10 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"github.com/borderwatch/borderwatch/cluster/clustertest"
 	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/tracker"
+	"github.com/borderwatch/borderwatch/tracker/pgstore"
 )
 
 // TestTakeOverRestoresRuleState hands a partition over after its vehicles' fixes have left the
@@ -36,17 +38,8 @@ func TestTakeOverRestoresRuleState(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The replay window is shorter than the pause before the handover: the replay finds none of
-	// the vehicles' fixes.
-	short := func(c *Config, _ *TrackerConfig) { c.ReplayWindow = time.Second }
-	a := startTracker(t, nats.URLs(), "A", st, short)
-	gwConn, err := Dial(ctx, Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleGateway}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gwConn.Close()
-	waitOwned(t, gwConn, "A")
-	gw := NewGateway(gwConn, nil)
+	h := startHandover(t, nats, st)
+	gw := NewGateway(h.gw, nil)
 	sent := 0
 	send := func(from, to int) {
 		for i := from; i < to; i++ {
@@ -89,7 +82,7 @@ func TestTakeOverRestoresRuleState(t *testing.T) {
 		return tracker.Event{Type: tracker.EventDriverIdentity, Time: at, VehicleID: "veh-dr", Lat: 43.5, Lon: 111.8,
 			Attrs: map[string]any{"inserted": true, "card_id": "DRV-X", "device_id": "dev-dr"}}
 	}
-	out := a.rules.Event(ctx, card(t0.Add(100*time.Second)))
+	out := h.a.rules.Event(ctx, card(t0.Add(100*time.Second)))
 	if len(out.Alerts) != 1 || out.Alerts[0].Type != tracker.AlertDriverMismatch {
 		t.Fatalf("the other driver's card raised %+v, want one driver_mismatch", out.Alerts)
 	}
@@ -97,11 +90,7 @@ func TestTakeOverRestoresRuleState(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStored()
-	time.Sleep(2 * time.Second) // out of the replay window
-
-	a.stop()
-	b := startTracker(t, nats.URLs(), "B", st, short)
-	waitOwned(t, gwConn, "B")
+	b := h.handOver()
 	for _, p := range []string{"veh-sos", "veh-em", "veh-dr"} {
 		for !b.tr.Owns(p) {
 			time.Sleep(50 * time.Millisecond)
@@ -160,6 +149,41 @@ func TestTakeOverRestoresRuleState(t *testing.T) {
 		t.Errorf("%d emergency reviews after the window, want 1", reviews)
 	}
 }
+
+// handover is tracker A owning every partition, to be handed over to B, both with a replay
+// window of a second, and a gateway's connection.
+type handover struct {
+	t    *testing.T
+	nats *clustertest.NATS
+	st   *pgstore.Store
+	gw   *Conn
+	a    *trackerNode
+}
+
+func startHandover(t *testing.T, nats *clustertest.NATS, st *pgstore.Store) *handover {
+	t.Helper()
+	h := &handover{t: t, nats: nats, st: st, a: startTracker(t, nats.URLs(), "A", st, shortReplay)}
+	var err error
+	if h.gw, err = Dial(context.Background(), Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleGateway}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.gw.Close)
+	waitOwned(t, h.gw, "A")
+	return h
+}
+
+// handOver waits until what was sent is out of the replay window, so that the replay finds
+// none of the vehicles' fixes, stops A and returns B once it owns every partition.
+func (h *handover) handOver() *trackerNode {
+	h.t.Helper()
+	time.Sleep(2 * time.Second)
+	h.a.stop()
+	b := startTracker(h.t, h.nats.URLs(), "B", h.st, shortReplay)
+	waitOwned(h.t, h.gw, "B")
+	return b
+}
+
+func shortReplay(c *Config, _ *TrackerConfig) { c.ReplayWindow = time.Second }
 
 // countingState counts the restores of a tracker's State (startTracker fills State).
 type countingState struct {
@@ -252,14 +276,7 @@ func TestTakeOverRestoresWeighingTrip(t *testing.T) {
 		Cargo: "炼焦煤", DeclaredNetKg: &net}); err != nil {
 		t.Fatal(err)
 	}
-	short := func(c *Config, _ *TrackerConfig) { c.ReplayWindow = time.Second }
-	a := startTracker(t, nats.URLs(), "A", st, short)
-	gwConn, err := Dial(ctx, Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleGateway}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gwConn.Close()
-	waitOwned(t, gwConn, "A")
+	h := startHandover(t, nats, st)
 	// East across the border (inbound) into the yard, 58 km/h, then parked there 5 minutes.
 	var fixes []tracker.Fix
 	for i := range 70 {
@@ -267,7 +284,7 @@ func TestTakeOverRestoresWeighingTrip(t *testing.T) {
 		fixes = append(fixes, tracker.Fix{VehicleID: "veh-wt", DeviceID: "dev-wt", Protocol: "jt808",
 			Time: t0.Add(time.Duration(i) * 10 * time.Second), Lat: 43.63, Lon: lon, Valid: true})
 	}
-	gw := NewGateway(gwConn, nil)
+	gw := NewGateway(h.gw, nil)
 	for _, f := range fixes {
 		if err := gw.Submit(ctx, []tracker.Fix{f}); err != nil {
 			t.Fatal(err)
@@ -285,12 +302,8 @@ func TestTakeOverRestoresWeighingTrip(t *testing.T) {
 			t.Fatalf("declaration %s 60 s after the truck drove into its yard, want completed", d.Status)
 		}
 	}
-	time.Sleep(2 * time.Second) // out of the replay window
-
-	a.stop()
-	startTracker(t, nats.URLs(), "B", st, short)
-	waitOwned(t, gwConn, "B")
-	r := NewRouter(gwConn, func(tracker.GateRead) string { return "veh-wt" })
+	h.handOver()
+	r := NewRouter(h.gw, func(tracker.GateRead) string { return "veh-wt" })
 	reading := tracker.Weighing{ScaleID: "scale-wt", ZoneID: "yard-wt", Time: fixes[len(fixes)-1].Time,
 		Plate: "蒙K·WT001", GrossKg: 55000, TareKg: 15000, NetKg: 40000}
 	w, alerts, err := r.Weighing(ctx, reading)

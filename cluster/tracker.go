@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -128,6 +129,21 @@ func (t *Tracker) Owned() ([]int, uint64) {
 	}
 	slices.Sort(ps)
 	return ps, lag
+}
+
+// Ready returns the partitions served, in order: taken over, their fixes consumed and their
+// gate reads and terminal events answered (Owned also counts those being taken over).
+func (t *Tracker) Ready() []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ps := []int{}
+	for p, o := range t.owned {
+		if !o.releasing && o.ready.Load() {
+			ps = append(ps, p)
+		}
+	}
+	slices.Sort(ps)
+	return ps
 }
 
 // Run takes, renews and serves partitions until ctx ends, then finishes the batches under way
@@ -467,8 +483,9 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 	defer close(o.done)
 	log := t.c.log.With("partition", p)
 	var (
-		to  takenOver
-		err error
+		to    takenOver
+		err   error
+		retry backoff
 	)
 	for {
 		start := time.Now()
@@ -482,14 +499,14 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("taking a partition over failed; retrying", "err", err)
-		if !sleep(ctx, time.Second) {
+		pause := retry.pause()
+		log.Warn("taking a partition over failed; retrying", "err", err, "retry_in", pause)
+		if !sleep(ctx, pause) {
 			return
 		}
 	}
 	cons, uncertain := to.cons, to.uncertain
 	t.owns[p].Store(true)
-	o.ready.Store(true)
 	if t.cfg.Judge != nil {
 		sub, err := t.serveJudge(ctx, p)
 		if err != nil {
@@ -498,6 +515,8 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 			defer sub.Unsubscribe()
 		}
 	}
+	// Ready once its gate reads are answered too: what Ready and NodeStatus.Ready promise.
+	o.ready.Store(true)
 	// processed is the stream sequence of the last message stored; delivered the consumer's
 	// sequence of the last delivery, to tell a lost delivery (a gap) from a slow one.
 	processed, delivered := to.next-1, uint64(0)
@@ -649,11 +668,40 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 		return takenOver{}, err
 	}
 	t.cfg.State.Seed(seed)
-	cons, err := t.createConsumer(ctx, p, name, next)
-	if err != nil {
-		return takenOver{}, err
+	// The vehicles' state is whole: a creation that failed (timed out, it may even have been
+	// made) is tried again on its own, the same consumer, not the whole take-over.
+	var retry backoff
+	for {
+		cons, err := t.createConsumer(ctx, p, name, next)
+		if err == nil {
+			return takenOver{cons: cons, next: next, uncertain: uncertain, replayed: len(seen), seeded: len(seed)}, nil
+		}
+		if ctx.Err() != nil {
+			return takenOver{}, err
+		}
+		pause := retry.pause()
+		t.c.log.Warn("creating the partition's consumer failed; retrying", "partition", p, "err", err, "retry_in", pause)
+		if !sleep(ctx, pause) {
+			return takenOver{}, ctx.Err()
+		}
 	}
-	return takenOver{cons: cons, next: next, uncertain: uncertain, replayed: len(seen), seeded: len(seed)}, nil
+}
+
+// Take-over retries pause from retryMin, doubling up to retryMax.
+const (
+	retryMin = time.Second
+	retryMax = 15 * time.Second
+)
+
+// backoff is one partition's pause between retries of its take-over: doubled on every failure
+// up to retryMax, so that a NATS server that answers late is not asked again and again, and
+// drawn from the upper half of that at random, so that the partitions a tracker took together
+// do not retry together.
+type backoff struct{ last time.Duration }
+
+func (b *backoff) pause() time.Duration {
+	b.last = min(max(2*b.last, retryMin), retryMax)
+	return b.last/2 + rand.N(b.last/2+1)
 }
 
 // createConsumer makes partition p's durable consumer, delivering from stream sequence start.

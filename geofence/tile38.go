@@ -2,6 +2,7 @@ package geofence
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
@@ -21,7 +22,7 @@ import (
 )
 
 // Tile38 is the engine backed by a Tile38 server. Vehicles live in the collection
-// <prefix>:vehicles, zones in <prefix>:zones:<generation> and as Tile38 fences: one channel
+// <prefix>:vehicles, zones in <prefix>:zones:<engine>.<generation> and as Tile38 fences: one channel
 // <prefix>:fence:<zone id> per zone (areas WITHIN … DETECT enter,exit, corridors the same
 // with BUFFER width_m around the line, the border INTERSECTS … DETECT cross).
 //
@@ -51,6 +52,10 @@ import (
 // restarted server before the SETs' connection does.
 type Tile38 struct {
 	prefix string
+	// owner names this engine's zone collections (<owner>.<generation>) and its connections
+	// (CLIENT SETNAME): trackers sharing a prefix each keep their own collections, and a
+	// collection whose owner has no connection left is an engine's that is gone.
+	owner  string
 	client *respClient // SETs, zones, fences
 	qry    *respClient // candidate queries
 	states *States
@@ -107,6 +112,7 @@ func NewTile38(ctx context.Context, addr string, opts Options) (*Tile38, error) 
 	}
 	t := &Tile38{
 		prefix: prefix,
+		owner:  prefix + ":zones:" + strings.ToLower(rand.Text()[:13]),
 		states: NewStates(opts),
 		log:    slog.Default(),
 		notes:  make(chan FenceNotification, 1024),
@@ -158,8 +164,8 @@ func (t *Tile38) fencePrefix() string { return t.prefix + ":fence:" }
 // restore runs on every new connection: it checks the server is Tile38 and puts back the
 // vehicles, zones and fences.
 func (t *Tile38) restore(ctx context.Context, l *respLink) error {
-	b := appendCmd(nil, "SERVER")
-	n := 1
+	b := appendCmd(appendCmd(nil, "SERVER"), "CLIENT", "SETNAME", t.owner)
+	n := 2
 	vk := t.vehiclesKey()
 	t.last.each(func(id string, ll [2]float64) {
 		b = appendSet(b, vk, id, ll[0], ll[1])
@@ -177,8 +183,8 @@ func (t *Tile38) restore(ctx context.Context, l *respLink) error {
 // restoreZones runs on every new connection of the queries: it checks the server is Tile38
 // and puts back the zone collection the queries ask about.
 func (t *Tile38) restoreZones(ctx context.Context, l *respLink) error {
-	b := appendCmd(nil, "SERVER")
-	n := 1
+	b := appendCmd(appendCmd(nil, "SERVER"), "CLIENT", "SETNAME", t.owner)
+	n := 2
 	if x := t.idx.Load(); x.key != "" {
 		var k int
 		b, k = x.appendZoneObjects(b)
@@ -297,7 +303,7 @@ func (t *Tile38) SetZones(ctx context.Context, zones []Zone) error {
 	old := t.idx.Load()
 	zones = slices.Clone(zones)
 	x := &t38index{index: newIndex(zones), t: t, zones: zones,
-		key: t.prefix + ":zones:" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+		key: t.owner + "." + strconv.FormatInt(time.Now().UnixNano(), 36)}
 	if x.key == old.key { // a coarse clock must not reuse a generation
 		x.key = old.key + "0"
 	}
@@ -306,19 +312,35 @@ func (t *Tile38) SetZones(ctx context.Context, zones []Zone) error {
 	}
 	// SETCHAN replaces a fence of the same name in place; only fences of zones gone are
 	// deleted, so the fences of unchanged zones never miss a message.
-	rs, err := t.client.do(ctx, append(appendCmd(nil, "KEYS", t.prefix+":zones:*"),
-		appendCmd(nil, "CHANS", t.fencePrefix()+"*")...), 2)
+	// Zone collections are dropped by their owner when it moves on (but the one before, for
+	// queries in flight), or by anyone once their owner has no connection left (it died, or a
+	// version that named them otherwise). A fence is shared by the engines of a prefix, which
+	// set it alike from the same zones: a zone some still have is set again at their next
+	// change or reconnection.
+	b := appendCmd(nil, "KEYS", t.prefix+":zones:*")
+	b = appendCmd(b, "CHANS", t.fencePrefix()+"*")
+	rs, err := t.client.do(ctx, appendCmd(b, "CLIENT", "LIST"), 3)
 	if err != nil {
 		return err
 	}
 	if err := firstError(rs); err != nil {
 		return err
 	}
-	var b []byte
+	live := map[string]bool{}
+	for line := range strings.Lines(string(rs[2].str)) {
+		for f := range strings.FieldsSeq(line) {
+			if name, ok := strings.CutPrefix(f, "name="); ok && name != "" {
+				live[name] = true
+			}
+		}
+	}
+	b = nil
 	n := 0
 	for _, k := range rs[0].arr {
-		if string(k.str) != old.key {
-			b = appendCmd(b, "DROP", string(k.str))
+		key := string(k.str)
+		owner := key[:max(strings.LastIndexByte(key, '.'), 0)] // a prefix may hold dots; a generation none
+		if owner == t.owner && key != old.key || owner != t.owner && !live[owner] {
+			b = appendCmd(b, "DROP", key)
 			n++
 		}
 	}

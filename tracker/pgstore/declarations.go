@@ -64,6 +64,13 @@ func (s *Store) Declaration(ctx context.Context, id string) (tracker.Declaration
 
 // Declarations lists declarations matching q, newest validity first.
 func (s *Store) Declarations(ctx context.Context, q tracker.DeclarationQuery) ([]tracker.Declaration, error) {
+	query, args := declarationsQuery(q)
+	rows, _ := s.pool.Query(ctx, query, args...)
+	return pgx.CollectRows(rows, scanDeclaration)
+}
+
+// declarationsQuery is Declarations' SQL and its arguments.
+func declarationsQuery(q tracker.DeclarationQuery) (string, []any) {
 	var where []string
 	var args []any
 	if q.VehicleID != "" {
@@ -86,6 +93,5 @@ func (s *Store) Declarations(ctx context.Context, q tracker.DeclarationQuery) ([
 	if q.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", q.Limit)
 	}
-	rows, _ := s.pool.Query(ctx, query, args...)
-	return pgx.CollectRows(rows, scanDeclaration)
+	return query, args
 }
