@@ -23,6 +23,9 @@ type Store interface {
 	Track(ctx context.Context, vehicleID string, from, to time.Time) ([]tracker.Fix, error)
 	Events(ctx context.Context, q tracker.EventQuery) ([]tracker.Event, error)
 	Weighings(ctx context.Context, q tracker.WeighingQuery) ([]tracker.Weighing, error)
+	// RenewFixIDs makes the fixes stored next take IDs above those reserved until now by any
+	// server (the previous owner's among them), so each vehicle's stay in order.
+	RenewFixIDs()
 }
 
 // State is the process's per-vehicle state (the pipeline's and the rules'), which a tracker
@@ -639,6 +642,8 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 			return takenOver{}, fmt.Errorf("deleting the previous consumer: %w", err)
 		}
 	}
+	// The previous owner is cut off: the partition's fixes stored from here on follow its.
+	t.cfg.Store.RenewFixIDs()
 	inPart := func(id string) bool { return Partition(id, t.c.cfg.Partitions) == p }
 	t.cfg.State.Forget(inPart)
 	if err := t.restoreState(ctx, p, inPart); err != nil {

@@ -76,7 +76,7 @@ func (a *app) newTracker() {
 		Pipeline: a.pipeline,
 		Replay:   a.replay,
 		State:    cluster.RulesState{Rules: a.rules, Pipeline: a.pipeline},
-		Store:    a.store,
+		Store:    a.store.(cluster.Store), // PostgreSQL's, as every cluster's (clusterRoles)
 		Judge:    clusterJudge{a.rules, judgedEvents{a.rules, a.pipeline}, a.store},
 	})
 }

@@ -155,6 +155,46 @@ func TestIDsFollowCommits(t *testing.T) {
 	}
 }
 
+// TestRenewedIDsFollowHandOver: a vehicle's fixes move from one server to another and back, as
+// its partition does between cluster trackers. Server A reserved its IDs first, so without
+// RenewFixIDs its later fixes would take IDs below B's: each vehicle's fixes would not be in ID
+// order, which Track and Events rely on to break ties of time.
+func TestRenewedIDsFollowHandOver(t *testing.T) {
+	url := newDB(t)
+	a, b := open(t, url), open(t, url)
+	ctx := context.Background()
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour)
+	n := 0
+	commit := func(s *Store) {
+		t.Helper()
+		batch := &tracker.Batch{}
+		for range 3 {
+			batch.Fixes = append(batch.Fixes, sharedFix(0, n, at))
+			n++
+		}
+		if err := s.Commit(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(a) // A reserves a block
+	b.RenewFixIDs()
+	commit(b) // B takes the vehicle over: its block is above A's
+	a.RenewFixIDs()
+	commit(a) // and A takes it back
+	fixes, err := a.Track(ctx, sharedFix(0, 0, at).VehicleID, at.Add(-time.Minute), at.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fixes) != n {
+		t.Fatalf("%d fixes stored, want %d", len(fixes), n)
+	}
+	for i := 1; i < len(fixes); i++ {
+		if fixes[i].ID <= fixes[i-1].ID {
+			t.Fatalf("fix of %v has ID %d, after the fix of %v with ID %d", fixes[i].Time, fixes[i].ID, fixes[i-1].Time, fixes[i-1].ID)
+		}
+	}
+}
+
 // TestServersCommitSameVehicles: two servers (stores) committing batches of the same vehicles
 // at once, in opposite orders, both succeed (their upserts of latest_fixes lock rows in the
 // same order) and each vehicle's latest fix is its newest.
@@ -193,4 +233,18 @@ func TestServersCommitSameVehicles(t *testing.T) {
 		}
 	}
 	checkLatest(t, stores[0], at.Add(time.Duration(2*rounds-1)*10*time.Second), vehicles)
+}
+
+// TestRenewDropsRefillUnderWay: IDs a commit's refill reserved before a renewal (perhaps below
+// another server's) are not stocked when it ends after it, and the next take may refill.
+func TestRenewDropsRefillUnderWay(t *testing.T) {
+	var st idStock
+	st.add([]int64{1, 2, 3})
+	st.refilling = true
+	before := st.generation
+	st.renew()
+	st.put([]int64{4, 5}, before)
+	if len(st.ids) != 0 || st.refilling {
+		t.Fatalf("after a renewal, stock %v (refilling %v): want none, and a refill allowed", st.ids, st.refilling)
+	}
 }

@@ -176,7 +176,8 @@ func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []i
 	// A connection released inside a transaction (the ROLLBACK failed too) is closed by the pool.
 	defer conn.Release()
 	plan := &txPlan{}
-	if plan.newFixIDs, plan.refill, err = s.ids.take(ctx, conn, len(b.Fixes)); err != nil {
+	var generation uint64
+	if plan.newFixIDs, plan.refill, generation, err = s.ids.take(ctx, conn, len(b.Fixes)); err != nil {
 		return err
 	}
 	slow := s.slow.Load()
@@ -186,7 +187,7 @@ func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []i
 	}
 	err = commitTx(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs, plan, nil)
 	if plan.refill > 0 {
-		s.ids.put(plan.refilled)
+		s.ids.put(plan.refilled, generation)
 	}
 	if errors.Is(err, errTaken) {
 		if _, err = conn.Exec(ctx, "ROLLBACK"); err != nil {
@@ -587,6 +588,11 @@ func (s *Store) Track(ctx context.Context, vehicleID string, from, to time.Time)
 	return s.queryFixes(ctx, `SELECT `+fixCols+` FROM fixes WHERE vehicle_id = $1 AND device_time >= $2 AND device_time < $3
 		ORDER BY device_time, id`, vehicleID, from, to)
 }
+
+// RenewFixIDs drops the fix IDs reserved ahead of the commits: the fixes stored after it get IDs
+// above every ID another server reserved before it. A cluster tracker taking partitions over
+// calls it, so that each vehicle's fixes keep ascending IDs across the hand-over.
+func (s *Store) RenewFixIDs() { s.ids.renew() }
 
 // LatestFixes returns the newest fix of every vehicle, by vehicle ID.
 func (s *Store) LatestFixes(ctx context.Context) ([]tracker.Fix, error) {
