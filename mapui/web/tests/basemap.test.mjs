@@ -4,7 +4,7 @@
 // anywhere but the server.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiCall, apiLogin, launch, mapIdle, newPage, shots, startServer, uiLogin } from './helpers.mjs';
+import { apiCall, apiLogin, launch, mapIdle, newPage, shots, WALL, startServer, uiLogin } from './helpers.mjs';
 
 let server, browser, zones;
 before(async () => {
@@ -51,7 +51,7 @@ const drawn = (page, layers) => page.evaluate((l) => [...new Set(window.bwMap.qu
 
 test('basemap: the wall opens on the district, readable, in the shipped font, all from the server', async () => {
   const errors = [];
-  const page = await newPage(browser, errors);
+  const page = await newPage(browser, errors, WALL);
   const { away, glyphs } = watchRequests(page);
   await uiLogin(page, server.base, '#/wall');
   await page.waitForFunction(() => window.bwMap?.queryRenderedFeatures({ layers: ['port-labels'] }).length > 0);

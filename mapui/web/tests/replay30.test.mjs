@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { apiLogin, feedAll, launch, newPage, shots, shotsDir, startServer, uiLogin } from './helpers.mjs';
+import { apiLogin, feedAll, launch, newPage, shots, WALL, shotsDir, startServer, uiLogin } from './helpers.mjs';
 
 const DAYS = 30;
 const STEP_MS = 10_000;
@@ -84,7 +84,7 @@ test(`replay: ${N.toLocaleString('en')} fixes over ${DAYS} days load, draw and s
   assert.equal(columns.n, N, 'every fix stored');
   assert.equal(json.n, N);
 
-  const page = await newPage(browser, errors);
+  const page = await newPage(browser, errors, WALL);
   const from = new Date(start - 60_000).toISOString().replace('.000', '');
   const to = new Date(end + 60_000).toISOString().replace('.000', '');
   await uiLogin(page, server.base, '#/replay');
