@@ -112,16 +112,19 @@ type timedNote struct {
 
 // stopState follows a stop: the live one of a vehicle, or one replayed from a blind-area upload.
 type stopState struct {
-	anchor      point
-	anchorKx    float64 // metres per degree of longitude at the anchor
-	anchorKy    float64 // and of latitude
-	anchorN     int32   // fixes averaged into the anchor
-	outliers    int32   // consecutive fixes beyond the radius
-	anchorLast  time.Time
+	anchor     point
+	anchorKx   float64 // metres per degree of longitude at the anchor
+	anchorKy   float64 // and of latitude
+	anchorLast time.Time
+	stopKey    string // unauthorized_stop alert raised for this stop
+	// The small fields share a word: every vehicle holds a stopState, and 8 bytes more put a
+	// vehicle's whole state (vstate, 568 bytes and the allocator's 8-byte header) in the next
+	// size class. anchorN stops at anchorFixes, outliers at 1.
+	anchorN     int16 // fixes averaged into the anchor
+	outliers    int16 // consecutive fixes beyond the radius
 	stopped     bool
 	stopAllowed bool
-	stopLate    bool   // the stop's beginning is known from late fixes: its alert is late
-	stopKey     string // unauthorized_stop alert raised for this stop
+	stopLate    bool // the stop's beginning is known from late fixes: its alert is late
 }
 
 // detourState follows a stretch off the declared corridor.
@@ -145,11 +148,28 @@ type vstate struct {
 	id                string
 	kind, plate, card string
 	decls             []*decl
-	// resident cars: the deadline of the inbound declaration, which outlives it
-	deadline     time.Time
-	deadlineDecl string
+	// stay is a resident car's deadline, nil for other vehicles and a car without one.
+	stay *residentStay
 
 	followed
+}
+
+// residentStay is a resident car's deadline to leave China: its inbound declaration's end,
+// which outlives it, or ResidentMaxStay after it entered without one. Few vehicles have one,
+// so it is held apart: inline, its 40 bytes put every vehicle in a larger size class.
+type residentStay struct {
+	deadline time.Time
+	decl     string // the inbound declaration whose end it is, "" for none
+}
+
+// enteredAt starts a resident car's stay at t, unless a declaration set its deadline.
+func (vs *vstate) enteredAt(t time.Time, maxStay time.Duration) {
+	switch {
+	case vs.stay == nil:
+		vs.stay = &residentStay{deadline: t.Add(maxStay)}
+	case vs.stay.deadline.IsZero():
+		vs.stay.deadline = t.Add(maxStay)
+	}
 }
 
 // followed is what the rules learned from a vehicle's fixes, timers and gate reads: Forget
@@ -472,15 +492,15 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 		*crossed = append(*crossed, timedNote{ge.Time, crossNote{has: true, port: ge.PortZoneID, key: key, typ: typ}})
 		if ge.Direction == geofence.Inbound {
 			vs.entered = true
-			if vs.kind == tracker.KindResidentCar && vs.deadline.IsZero() {
-				vs.deadline = ge.Time.Add(e.cfg.ResidentMaxStay)
+			if vs.kind == tracker.KindResidentCar {
+				vs.enteredAt(ge.Time, e.cfg.ResidentMaxStay)
 			}
 			if in != nil {
 				in.crossedIn = true
 				in.passedPort = in.passedPort || ge.PortZoneID == in.PortZoneID
 			}
 		} else {
-			vs.entered, vs.deadline, vs.deadlineDecl = false, time.Time{}, ""
+			vs.entered, vs.stay = false, nil
 			if vs.occ != nil {
 				vs.occ.overKey = ""
 			}
