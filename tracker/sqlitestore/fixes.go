@@ -372,6 +372,9 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	}
 	s.frame = frame
 	s.touched, s.added = touched, added
+	// Its entries point into heads' chunk buffers: left in the reused slice, they would keep
+	// buffers a flush took alive until later Commits overwrote them.
+	defer clear(added)
 	if err != nil {
 		s.rollback(touched, first)
 		s.mu.Unlock()

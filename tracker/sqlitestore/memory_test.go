@@ -76,3 +76,25 @@ func TestSeriesSize(t *testing.T) {
 		t.Errorf("series is %d bytes, want at most 320", n)
 	}
 }
+
+// TestCommitKeepsNoHeadBuffers: the Commit's reused scratch of added fixes keeps nothing of
+// them once it returns; their data lies in heads' chunk buffers, which a flush would
+// otherwise leave alive until later Commits overwrote every entry.
+func TestCommitKeepsNoHeadBuffers(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "bw.db"))
+	defer s.Close()
+	b := batchOf("a", 0, 5)
+	b.Fixes = append(b.Fixes, batchOf("b", 0, 5).Fixes...)
+	mustCommit(t, s, b)
+	mustCommit(t, s, batchOf("c", 0, 1)) // fewer: the scratch's later entries are the first batch's
+	if err := s.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	for i, a := range s.added[:cap(s.added)] {
+		if a.se != nil || a.e.data != nil {
+			t.Errorf("the Commit's scratch still holds added fix %d of %s (%d bytes of data)", i, a.se.vehicle, len(a.e.data))
+		}
+	}
+}
