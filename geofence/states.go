@@ -29,14 +29,23 @@ type shard struct {
 	_  [40]byte // keep neighbouring shards' locks off one cache line
 }
 
+// vehicle is one vehicle's state. Every vehicle holds one, so it is 96 bytes: its last
+// position without the vehicle's ID (the map's key, and the caller's), which as a Position
+// made it 112.
 type vehicle struct {
-	mu     sync.Mutex
-	last   Position
-	seen   bool
-	states []zoneState
+	mu               sync.Mutex
+	lastAt           time.Time
+	lastLat, lastLon float64
+	seen             bool
+	states           []zoneState
 	// scratch is the observer's Move.Scratch, kept across the vehicle's moves; the rest of a
 	// Move is only needed during an Update and comes from moves, not from every vehicle.
 	scratch any
+}
+
+// last is the vehicle's last position.
+func (v *vehicle) last(vehicleID string) Position {
+	return Position{VehicleID: vehicleID, Time: v.lastAt, Lat: v.lastLat, Lon: v.lastLon}
 }
 
 // moves recycles the Moves of Updates: their slices grow to what the busiest moves need, once
@@ -46,27 +55,32 @@ var moves = sync.Pool{New: func() any { return new(Move) }}
 // zoneState is a vehicle's standing with one zone; it exists while the vehicle is inside or
 // a crossing is pending.
 //
-// Every vehicle holds a few, so each is 64 bytes: the crossing's time in Unix nanoseconds
-// (in the location of the vehicle's positions when given back) and its direction as a flag.
+// Every vehicle holds a few, so each is 32 bytes: the pending crossing, which a zone has for a
+// few fixes at a time, is behind a pointer (inline it made each 64).
 type zoneState struct {
-	zoneID   string
-	since    int64 // pending: when the raw crossing happened
-	lat      float64
-	lon      float64
-	port     string // border: the pending crossing's port and direction
-	outbound bool
-	inside   bool // confirmed (areas and corridors)
-	pending  bool
+	zoneID  string
+	pending *pendingCrossing // nil while no crossing is pending
+	inside  bool             // confirmed (areas and corridors)
 }
 
-// sinceTime is when st's pending crossing happened, in the location of m's positions.
-func (m *Move) sinceTime(st *zoneState) time.Time {
-	return time.Unix(0, st.since).In(m.To.Time.Location())
+// pendingCrossing is a raw crossing waiting to be confirmed: its time in Unix nanoseconds (in
+// the location of the vehicle's positions when given back), where it happened, and at a border
+// its port and direction. It is never changed: a new crossing gets a new one.
+type pendingCrossing struct {
+	since    int64
+	lat, lon float64
+	port     string
+	outbound bool
+}
+
+// sinceTime is when the pending crossing happened, in the location of m's positions.
+func (m *Move) sinceTime(p *pendingCrossing) time.Time {
+	return time.Unix(0, p.since).In(m.To.Time.Location())
 }
 
 // direction is the border crossing's direction.
-func (st *zoneState) direction() string {
-	if st.outbound {
+func (p *pendingCrossing) direction() string {
+	if p.outbound {
 		return Outbound
 	}
 	return Inbound
@@ -158,7 +172,7 @@ func (s *States) prepare(vehicleID string, fn func(last Position, seen bool, scr
 	v := s.vehicle(vehicleID)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	fn(v.last, v.seen, &v.scratch)
+	fn(v.last(vehicleID), v.seen, &v.scratch)
 }
 
 // Update moves the vehicle to p, asks o what the move shows and returns the events, in time
@@ -167,9 +181,9 @@ func (s *States) Update(ctx context.Context, o Observer, p Position) ([]Event, e
 	v := s.vehicle(p.VehicleID)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.seen && p.Time.Before(v.last.Time) {
+	if v.seen && p.Time.Before(v.lastAt) {
 		return nil, fmt.Errorf("%w: vehicle %s at %s, last %s", ErrOutOfOrder, p.VehicleID,
-			p.Time.Format(time.RFC3339), v.last.Time.Format(time.RFC3339))
+			p.Time.Format(time.RFC3339), v.lastAt.Format(time.RFC3339))
 	}
 	m := moves.Get().(*Move)
 	defer func() {
@@ -179,7 +193,7 @@ func (s *States) Update(ctx context.Context, o Observer, p Position) ([]Event, e
 	}()
 	m.From, m.To, m.Scratch = p, p, v.scratch
 	if v.seen {
-		m.From = v.last
+		m.From = v.last(p.VehicleID)
 	}
 	for i := range v.states {
 		m.Held = append(m.Held, v.states[i].zoneID)
@@ -193,8 +207,8 @@ func (s *States) Update(ctx context.Context, o Observer, p Position) ([]Event, e
 	for i := range m.Obs {
 		evs = s.apply(v, o, m, &m.Obs[i], evs)
 	}
-	v.states = slices.DeleteFunc(v.states, func(z zoneState) bool { return !z.inside && !z.pending })
-	v.last, v.seen = p, true
+	v.states = slices.DeleteFunc(v.states, func(z zoneState) bool { return !z.inside && z.pending == nil })
+	v.lastAt, v.lastLat, v.lastLon, v.seen = p.Time, p.Lat, p.Lon, true
 	slices.SortStableFunc(evs, func(a, b Event) int { return a.Time.Compare(b.Time) })
 	return evs, nil
 }
@@ -223,7 +237,12 @@ func (s *States) apply(v *vehicle, o Observer, m *Move, ob *Observation, evs []E
 	switch {
 	case i >= 0:
 		v.states[i] = st
-	case st.inside || st.pending:
+	case st.inside || st.pending != nil:
+		if len(v.states) == cap(v.states) {
+			// One more, not twice as many: a vehicle is in a few zones at a time, every
+			// vehicle holds them, and entering one is rare.
+			v.states = append(make([]zoneState, 0, len(v.states)+1), v.states...)
+		}
 		v.states = append(v.states, st)
 	}
 	return evs
@@ -237,9 +256,9 @@ func (s *States) area(st *zoneState, o Observer, m *Move, ob *Observation, evs [
 	// A mismatch at the start means a first position or changed geometry: it is pending from
 	// the start of the move like any crossing.
 	if raw == st.inside {
-		st.pending = false
-	} else if !st.pending {
-		st.pending, st.since, st.lat, st.lon = true, m.From.Time.UnixNano(), m.From.Lat, m.From.Lon
+		st.pending = nil
+	} else if st.pending == nil {
+		st.pending = &pendingCrossing{since: m.From.Time.UnixNano(), lat: m.From.Lat, lon: m.From.Lon}
 	}
 	b0 := 0.0
 	for k := 0; k <= len(ob.Crossings); k++ {
@@ -247,19 +266,19 @@ func (s *States) area(st *zoneState, o Observer, m *Move, ob *Observation, evs [
 		if k < len(ob.Crossings) {
 			b1 = ob.Crossings[k].At
 		}
-		if st.pending {
+		if p := st.pending; p != nil {
 			margin := h.ExitM
 			if raw {
 				margin = h.EnterM
 			}
-			if s.confirmed(st, o, m, ob.ZoneID, b0, b1, margin, h.Dwell, raw) {
+			if s.confirmed(p, o, m, ob.ZoneID, b0, b1, margin, h.Dwell, raw) {
 				typ := ZoneExit
 				if raw {
 					typ = ZoneEnter
 				}
 				evs = append(evs, Event{Type: typ, ZoneID: ob.ZoneID, Kind: ob.Kind,
-					Time: m.sinceTime(st), Lat: st.lat, Lon: st.lon})
-				st.inside, st.pending = raw, false
+					Time: m.sinceTime(p), Lat: p.lat, Lon: p.lon})
+				st.inside, st.pending = raw, nil
 			}
 		}
 		if k == len(ob.Crossings) {
@@ -268,9 +287,9 @@ func (s *States) area(st *zoneState, o Observer, m *Move, ob *Observation, evs [
 		c := &ob.Crossings[k]
 		raw = !raw
 		if raw == st.inside {
-			st.pending = false
+			st.pending = nil
 		} else {
-			st.pending, st.since, st.lat, st.lon = true, m.timeAt(c.At).UnixNano(), c.Lat, c.Lon
+			st.pending = &pendingCrossing{since: m.timeAt(c.At).UnixNano(), lat: c.Lat, lon: c.Lon}
 		}
 		b0 = b1
 	}
@@ -288,32 +307,32 @@ func (s *States) border(st *zoneState, o Observer, m *Move, ob *Observation, evs
 		if k < len(ob.Crossings) {
 			b1 = ob.Crossings[k].At
 		}
-		if st.pending && s.confirmed(st, o, m, ob.ZoneID, b0, b1, margin, h.Dwell, false) {
+		if p := st.pending; p != nil && s.confirmed(p, o, m, ob.ZoneID, b0, b1, margin, h.Dwell, false) {
 			evs = append(evs, Event{Type: BorderCross, ZoneID: ob.ZoneID, Kind: KindBorder,
-				Time: m.sinceTime(st), Lat: st.lat, Lon: st.lon, PortZoneID: st.port, Direction: st.direction()})
-			st.pending = false
+				Time: m.sinceTime(p), Lat: p.lat, Lon: p.lon, PortZoneID: p.port, Direction: p.direction()})
+			st.pending = nil
 		}
 		if k == len(ob.Crossings) {
 			break
 		}
 		c := &ob.Crossings[k]
 		switch {
-		case st.pending && st.direction() != c.Direction:
-			st.pending = false
-		case !st.pending:
-			*st = zoneState{zoneID: st.zoneID, pending: true, since: m.timeAt(c.At).UnixNano(),
-				lat: c.Lat, lon: c.Lon, outbound: c.Direction == Outbound, port: c.PortZoneID}
+		case st.pending != nil && st.pending.direction() != c.Direction:
+			st.pending = nil
+		case st.pending == nil:
+			*st = zoneState{zoneID: st.zoneID, pending: &pendingCrossing{since: m.timeAt(c.At).UnixNano(),
+				lat: c.Lat, lon: c.Lon, outbound: c.Direction == Outbound, port: c.PortZoneID}}
 		}
 		b0 = b1
 	}
 	return evs
 }
 
-// confirmed reports whether the pending crossing in st is confirmed by the stretch [b0, b1]
+// confirmed reports whether the pending crossing p is confirmed by the stretch [b0, b1]
 // of the move that the vehicle spent on the new side: long enough there since the crossing,
 // or far enough in (sampled at the fix ending the move, or mid-stretch between two crossings).
-func (s *States) confirmed(st *zoneState, o Observer, m *Move, zoneID string, b0, b1, margin float64, dwell time.Duration, inside bool) bool {
-	if margin <= 0 || dwell > 0 && time.Duration(m.timeAt(b1).UnixNano()-st.since) >= dwell {
+func (s *States) confirmed(p *pendingCrossing, o Observer, m *Move, zoneID string, b0, b1, margin float64, dwell time.Duration, inside bool) bool {
+	if margin <= 0 || dwell > 0 && time.Duration(m.timeAt(b1).UnixNano()-p.since) >= dwell {
 		return true
 	}
 	lat, lon := m.To.Lat, m.To.Lon

@@ -69,6 +69,9 @@ type VehicleState struct {
 	mu      sync.Mutex
 	hasLast bool // last is set
 	hasGood bool // good is set
+	// lastValid is last's validity, beside the flags above rather than in last: that padding
+	// is free, and a vehicle's state (rules' included) then fits a smaller size class.
+	lastValid bool
 	// last is the newest fix by device time: what a resend of it is judged against once it is
 	// no longer in flight; good the newest valid fix not flagged as a jump, the reference for
 	// jumps. Only what those need is kept: a vehicle holds them as long as it exists.
@@ -132,7 +135,6 @@ func (st *inFlight) find(k fixKey) (int, bool) {
 type lastFix struct {
 	key                      fixKey
 	lat, lon, speed, heading float64
-	valid                    bool
 	received                 int64
 	flags                    []string
 	attrs                    []attr
@@ -146,8 +148,9 @@ type attr struct {
 
 // report is the newest fix's report with its attributes, for the rare resend of it once it
 // is no longer in flight.
-func (l *lastFix) report() report {
-	r := report{lat: l.lat, lon: l.lon, speed: l.speed, heading: l.heading, valid: l.valid, received: l.received, flags: l.flags}
+func (s *VehicleState) lastReport() report {
+	l := &s.last
+	r := report{lat: l.lat, lon: l.lon, speed: l.speed, heading: l.heading, valid: s.lastValid, received: l.received, flags: l.flags}
 	if len(l.attrs) > 0 {
 		r.attrs = make(map[string]any, len(l.attrs))
 		for _, a := range l.attrs {
@@ -166,13 +169,18 @@ type position struct {
 // keep makes f the vehicle's newest fix, and its newest good one if it is valid and no jump.
 func (s *VehicleState) keep(f *Fix) {
 	attrs := s.last.attrs[:0]
+	if cap(attrs) < len(f.Attrs) {
+		// Sized exactly: appended one by one they would grow to the next power of two, and
+		// every vehicle holds them.
+		attrs = make([]attr, 0, len(f.Attrs))
+	}
 	for k, v := range f.Attrs {
 		attrs = append(attrs, attr{k, v})
 	}
 	clear(attrs[len(attrs):cap(attrs)]) // what the previous fix said more
 	s.last = lastFix{key: fixKey{f.DeviceID, f.Time.UnixNano()}, lat: f.Lat, lon: f.Lon, speed: f.SpeedKmh, heading: f.Heading,
-		valid: f.Valid, received: f.ReceivedAt.UnixNano(), flags: f.Flags, attrs: attrs}
-	s.hasLast = true
+		received: f.ReceivedAt.UnixNano(), flags: f.Flags, attrs: attrs}
+	s.hasLast, s.lastValid = true, f.Valid
 	if f.Valid && !f.HasFlag(FlagJump) {
 		s.good, s.hasGood = position{f.Time.UnixNano(), f.Lat, f.Lon}, true
 	}
@@ -243,7 +251,7 @@ func (s *sent) add(r report, pd *pending) {
 
 // Reset forgets the vehicle's fixes, the vehicle locked: another process took them over.
 func (s *VehicleState) Reset() {
-	s.last, s.hasLast, s.good, s.hasGood = lastFix{}, false, position{}, false
+	s.last, s.hasLast, s.lastValid, s.good, s.hasGood = lastFix{}, false, false, position{}, false
 	s.dropInFlight()
 }
 
@@ -744,7 +752,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, more int) 
 		}
 	} else if st.hasLast && k == st.last.key {
 		// Stored before this process started, or written and acknowledged.
-		s, known = sent{first: st.last.report()}, true
+		s, known = sent{first: st.lastReport()}, true
 		if s.first.covers(&r) {
 			return nil, true, st, nil
 		}

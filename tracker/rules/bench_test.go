@@ -219,8 +219,8 @@ func BenchmarkFixToAlert(b *testing.B) {
 func BenchmarkVehicleMemory(b *testing.B) { vehicleMemory(b, 8) }
 
 // BenchmarkVehicleMemorySteady is BenchmarkVehicleMemory once every vehicle has sent enough
-// fixes (80) for the rules' history of recent fixes to reach its longest (History and an
-// eighth more, trimmed back to History then), as in a server that has run for a while.
+// fixes (80) for the rules' history of recent fixes to be full (History fixes, each new one
+// dropping the oldest), as in a server that has run for a while.
 func BenchmarkVehicleMemorySteady(b *testing.B) { vehicleMemory(b, 80) }
 
 func vehicleMemory(b *testing.B, fixesEach int) {

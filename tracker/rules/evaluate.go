@@ -112,16 +112,19 @@ type timedNote struct {
 
 // stopState follows a stop: the live one of a vehicle, or one replayed from a blind-area upload.
 type stopState struct {
-	anchor      point
-	anchorKx    float64 // metres per degree of longitude at the anchor
-	anchorKy    float64 // and of latitude
-	anchorN     int32   // fixes averaged into the anchor
-	outliers    int32   // consecutive fixes beyond the radius
-	anchorLast  time.Time
+	anchor     point
+	anchorKx   float64 // metres per degree of longitude at the anchor
+	anchorKy   float64 // and of latitude
+	anchorLast time.Time
+	stopKey    string // unauthorized_stop alert raised for this stop
+	// The small fields share a word: every vehicle holds a stopState, and 8 bytes more put a
+	// vehicle's whole state (vstate, 568 bytes and the allocator's 8-byte header) in the next
+	// size class. anchorN stops at anchorFixes, outliers at 1.
+	anchorN     int16 // fixes averaged into the anchor
+	outliers    int16 // consecutive fixes beyond the radius
 	stopped     bool
 	stopAllowed bool
-	stopLate    bool   // the stop's beginning is known from late fixes: its alert is late
-	stopKey     string // unauthorized_stop alert raised for this stop
+	stopLate    bool // the stop's beginning is known from late fixes: its alert is late
 }
 
 // detourState follows a stretch off the declared corridor.
@@ -145,11 +148,28 @@ type vstate struct {
 	id                string
 	kind, plate, card string
 	decls             []*decl
-	// resident cars: the deadline of the inbound declaration, which outlives it
-	deadline     time.Time
-	deadlineDecl string
+	// stay is a resident car's deadline, nil for other vehicles and a car without one.
+	stay *residentStay
 
 	followed
+}
+
+// residentStay is a resident car's deadline to leave China: its inbound declaration's end,
+// which outlives it, or ResidentMaxStay after it entered without one. Few vehicles have one,
+// so it is held apart: inline, its 40 bytes put every vehicle in a larger size class.
+type residentStay struct {
+	deadline time.Time
+	decl     string // the inbound declaration whose end it is, "" for none
+}
+
+// enteredAt starts a resident car's stay at t, unless a declaration set its deadline.
+func (vs *vstate) enteredAt(t time.Time, maxStay time.Duration) {
+	switch {
+	case vs.stay == nil:
+		vs.stay = &residentStay{deadline: t.Add(maxStay)}
+	case vs.stay.deadline.IsZero():
+		vs.stay.deadline = t.Add(maxStay)
+	}
 }
 
 // followed is what the rules learned from a vehicle's fixes, timers and gate reads: Forget
@@ -333,40 +353,40 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 // gapEdge: fixes this far from a neighbour border a gap a backfill may fill later.
 const gapEdge = 2 * time.Minute
 
-// trim drops the fixes before the newest n, except the fixes at the edges of gaps (the newest
-// n/2 of them): a blind-area upload lands there, hours later maybe. It returns how many edges
-// it kept.
-func trim(h []hist, n int) ([]hist, int) {
-	old := len(h) - n
+// trim drops the fixes before the newest keep, except the fixes at the edges of gaps (the
+// newest maxEdges of them): a blind-area upload lands there, hours later maybe. It returns how
+// many edges it kept.
+func trim(h []hist, keep, maxEdges int) ([]hist, int) {
+	old := len(h) - keep
 	out := h[:0]
 	for i := range h[:old] {
-		edge := i > 0 && h[i].t-h[i-1].t > int64(gapEdge) || h[i+1].t-h[i].t > int64(gapEdge)
+		edge := i > 0 && h[i].t-h[i-1].t > int64(gapEdge) || i+1 < len(h) && h[i+1].t-h[i].t > int64(gapEdge)
 		if edge {
 			out = append(out, h[i])
 		}
 	}
-	if len(out) > n/2 {
-		out = append(out[:0], out[len(out)-n/2:]...)
+	if len(out) > maxEdges {
+		out = append(out[:0], out[len(out)-maxEdges:]...)
 	}
 	edges := len(out)
 	return append(out, h[old:]...), edges
 }
 
-// fit makes room in the history for one more fix, live or late. The history is trimmed once
-// n/8 fixes beyond the newest n and the edges have come (amortised: the hot path copies a
-// little), and its array sized by hand: append would double it to 2n, and every vehicle
-// holds one; an array outgrown by late fixes is given back once trimmed.
+// fit makes room in the history for one more fix, live or late: once it holds n fixes besides
+// the gap edges (at most n/2, see trim), the oldest of them goes. Its array is sized by hand
+// to exactly that: append would double it, and every vehicle holds one (n = 32 is 512 bytes,
+// a size class of its own; an eighth more to trim only every n/8 fixes, as it was, took the
+// next class, 576). What the exact size costs is a copy of n-1 entries per fix (496 bytes); an
+// array outgrown by edges is given back once they go.
 func (vs *vstate) fit(n int) {
-	limit := n + n/8 + int(vs.histEdges)
-	if len(vs.history) >= limit {
+	if len(vs.history) >= n+int(vs.histEdges) {
 		var edges int
-		vs.history, edges = trim(vs.history, n)
+		vs.history, edges = trim(vs.history, n-1, n/2)
 		vs.histEdges = int32(edges)
-		limit = n + n/8 + edges
 		vs.pruneNotes()
 	}
-	if len(vs.history) == cap(vs.history) || cap(vs.history) > limit {
-		c := max(min(2*cap(vs.history), limit), 4, len(vs.history)+1)
+	if limit := n + int(vs.histEdges); len(vs.history) == cap(vs.history) || cap(vs.history) > limit {
+		c := max(min(2*cap(vs.history), limit), min(4, limit), len(vs.history)+1)
 		vs.history = append(make([]hist, 0, c), vs.history...)
 	}
 }
@@ -472,15 +492,15 @@ func (e *Engine) zoneEvent(ctx context.Context, vs *vstate, f *tracker.Fix, ge g
 		*crossed = append(*crossed, timedNote{ge.Time, crossNote{has: true, port: ge.PortZoneID, key: key, typ: typ}})
 		if ge.Direction == geofence.Inbound {
 			vs.entered = true
-			if vs.kind == tracker.KindResidentCar && vs.deadline.IsZero() {
-				vs.deadline = ge.Time.Add(e.cfg.ResidentMaxStay)
+			if vs.kind == tracker.KindResidentCar {
+				vs.enteredAt(ge.Time, e.cfg.ResidentMaxStay)
 			}
 			if in != nil {
 				in.crossedIn = true
 				in.passedPort = in.passedPort || ge.PortZoneID == in.PortZoneID
 			}
 		} else {
-			vs.entered, vs.deadline, vs.deadlineDecl = false, time.Time{}, ""
+			vs.entered, vs.stay = false, nil
 			if vs.occ != nil {
 				vs.occ.overKey = ""
 			}
@@ -837,7 +857,6 @@ func (vs *vstate) detourAlert(s *detourState, d *decl, f point, active bool, fix
 // a buffer uploaded fix by fix refines one alert instead of raising one per fix, and a live
 // alert the backfill disproves is closed.
 func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *tracker.Outcome) error {
-	vs.fit(e.cfg.History) // before the search: trimming moves the fixes
 	h := vs.history
 	i, found := slices.BinarySearchFunc(h, f.Time, histAt)
 	if found {
@@ -893,10 +912,19 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 	if known.has && i < len(h) {
 		nextKnown = known // not found again in either half: keep what was recorded
 	}
+	// Placed among the newest History fixes, then room made: the oldest may go, and with it
+	// the next fix's segment if that was the oldest (its note goes with it).
+	hasNext := i < len(h)
+	var nextT int64
+	if hasNext {
+		nextT = h[i].t
+	}
+	vs.fit(e.cfg.History)
+	i, _ = slices.BinarySearchFunc(vs.history, f.Time, histAt)
 	vs.setNote(me.t, meKnown)
 	vs.history = slices.Insert(vs.history, i, me) // within the capacity fit made
-	if i+1 < len(vs.history) {
-		vs.setNote(vs.history[i+1].t, nextKnown)
+	if hasNext && i+1 < len(vs.history) && vs.history[i+1].t == nextT {
+		vs.setNote(nextT, nextKnown)
 	}
 	return e.replay(ctx, vs, f, before, out)
 }

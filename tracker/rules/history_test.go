@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func TestLateFixesKeepHistoryBounded(t *testing.T) {
 	for k := 4*n - 3; k > 0; k -= 2 {
 		evaluate(fix(k, true))
 		// A late fix older than the fixes kept, a silence after it, is a gap edge kept besides.
-		limit := n + n/8 + int(vs.histEdges)
+		limit := n + int(vs.histEdges)
 		if len(vs.history) > limit || cap(vs.history) > limit {
 			t.Fatalf("after the late fix %d: %d fixes in an array of %d, want at most %d (edges %d)", k, len(vs.history), cap(vs.history), limit, vs.histEdges)
 		}
@@ -48,5 +49,80 @@ func TestLateFixesKeepHistoryBounded(t *testing.T) {
 	}
 	if got := vs.history[len(vs.history)-1].at(); !got.Equal(fix(4*n-2, false).Time) {
 		t.Errorf("newest fix in the history %v, want the newest live fix %v", got, fix(4*n-2, false).Time)
+	}
+}
+
+// TestHistoryHoldsExactlyHistory: the recent fixes kept to place late ones are the newest
+// History and the edges of silences, in an array of exactly that many however many fixes
+// came (512 bytes for the default 32, a size class of its own; trimming only every History/8
+// fixes took 576); the edges of a silence stay once History newer fixes came, for the
+// blind-area upload that may fill it hours later; and a late fix placed in the silence is kept
+// with them.
+func TestHistoryHoldsExactlyHistory(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	e := New(Config{Engine: geofence.NewEmbedded(geofence.Options{}), Now: func() time.Time { return t0 }})
+	vs := e.vehicles.Get("v")
+	fix := func(k int, late bool) *tracker.Fix {
+		return &tracker.Fix{VehicleID: "v", DeviceID: "v", Time: t0.Add(time.Duration(k) * 10 * time.Second),
+			Lat: 43 + float64(k)*1e-4, Lon: 111, Valid: true, Late: late}
+	}
+	evaluate := func(f *tracker.Fix) {
+		t.Helper()
+		var out tracker.Outcome
+		vs.Lock()
+		defer vs.Unlock()
+		if err := vs.Evaluate(ctx, f, &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	times := func() []time.Time {
+		var ts []time.Time
+		for i := range vs.history {
+			ts = append(ts, vs.history[i].at())
+		}
+		return ts
+	}
+	n := e.cfg.History
+	k := 0
+	for ; k < 3*n; k++ {
+		evaluate(fix(k, false))
+		if len(vs.history) > n || cap(vs.history) > n {
+			t.Fatalf("after fix %d: %d fixes in an array of %d, want at most %d", k, len(vs.history), cap(vs.history), n)
+		}
+	}
+	if len(vs.history) != n || cap(vs.history) != n {
+		t.Fatalf("after %d fixes: %d fixes in an array of %d, want %d in %d", k, len(vs.history), cap(vs.history), n, n)
+	}
+	for i, at := range times() {
+		if want := fix(k-n+i, false).Time; !at.Equal(want) {
+			t.Fatalf("history[%d] is the fix of %v, want the newest %d fixes (%v)", i, at, n, want)
+		}
+	}
+
+	// Ten minutes of silence, then History and more fixes: the fixes on both sides of it stay.
+	before := k - 1
+	k += 60
+	after := k
+	for end := k + n + n/2; k < end; k++ {
+		evaluate(fix(k, false))
+	}
+	ts := times()
+	if len(ts) != n+int(vs.histEdges) || cap(vs.history) != len(ts) || !ts[0].Equal(fix(before, false).Time) || !ts[1].Equal(fix(after, false).Time) {
+		t.Fatalf("after a silence: %d edges, %d fixes in an array of %d, the oldest %v; want the 2 fixes around the silence (%v, %v) and %d more, in an array of as many",
+			vs.histEdges, len(ts), cap(vs.history), ts[:2], fix(before, false).Time, fix(after, false).Time, n)
+	}
+
+	// A blind-area fix from the silence is placed between its edges, the oldest other fix going.
+	evaluate(fix(before+30, true))
+	ts = times()
+	if !slices.ContainsFunc(ts, func(at time.Time) bool { return at.Equal(fix(before+30, false).Time) }) {
+		t.Fatalf("the late fix from the silence is not in the history %v", ts)
+	}
+	if !slices.IsSortedFunc(ts, time.Time.Compare) || len(ts) > n+int(vs.histEdges) || cap(vs.history) != len(ts) {
+		t.Fatalf("after the late fix: %d fixes (sorted %v) in an array of %d, %d edges", len(ts), slices.IsSortedFunc(ts, time.Time.Compare), cap(vs.history), vs.histEdges)
+	}
+	if !ts[len(ts)-1].Equal(fix(k-1, false).Time) || !ts[len(ts)-n+1].Equal(fix(k-n+1, false).Time) {
+		t.Fatalf("after the late fix the newest %d live fixes are not all kept: %v", n-1, ts)
 	}
 }

@@ -367,7 +367,7 @@ func (e *Engine) DeclarationChanged(ctx context.Context, d tracker.Declaration) 
 	if d.Status == tracker.DeclarationActive {
 		vs.decls = append(vs.decls, di)
 		if vs.kind == tracker.KindResidentCar && d.Direction == tracker.Inbound {
-			vs.deadline, vs.deadlineDecl = d.ValidTo, d.ID
+			vs.stay = &residentStay{deadline: d.ValidTo, decl: d.ID}
 		}
 	}
 }

@@ -63,16 +63,16 @@ func (e *Engine) checkVehicle(ctx context.Context, vs *vstate, now time.Time, al
 		alerts = append(alerts, a)
 	}
 	// Overstay before expiry: both happen at valid_to, and the deadline outlives the declaration.
-	if vs.kind == tracker.KindResidentCar && vs.entered && !vs.deadline.IsZero() && now.After(vs.deadline) && vs.rare().overKey == "" &&
-		!vs.catchingUp(now, vs.deadline, e.cfg.SignalLost) {
-		vs.rareMut().overKey = fmt.Sprintf("overstay:%s:%d", vs.id, vs.deadline.Unix())
+	if st := vs.stay; vs.kind == tracker.KindResidentCar && vs.entered && st != nil && !st.deadline.IsZero() && now.After(st.deadline) &&
+		vs.rare().overKey == "" && !vs.catchingUp(now, st.deadline, e.cfg.SignalLost) {
+		vs.rareMut().overKey = fmt.Sprintf("overstay:%s:%d", vs.id, st.deadline.Unix())
 		e.m.alerts.WithLabelValues(tracker.AlertOverstay).Inc()
-		a := vs.alert(tracker.AlertOverstay, tracker.SeverityWarning, vs.rare().overKey, vs.deadline, vs.last.Lat, vs.last.Lon)
-		a.DeclarationID = strp(vs.deadlineDecl)
+		a := vs.alert(tracker.AlertOverstay, tracker.SeverityWarning, vs.rare().overKey, st.deadline, vs.last.Lat, vs.last.Lon)
+		a.DeclarationID = strp(st.decl)
 		a.UpdatedAt = now
 		a.Active = true
-		a.Message = "resident car has not exited by " + vs.deadline.UTC().Format(time.RFC3339)
-		ev := map[string]any{"deadline": vs.deadline.UTC()}
+		a.Message = "resident car has not exited by " + st.deadline.UTC().Format(time.RFC3339)
+		ev := map[string]any{"deadline": st.deadline.UTC()}
 		if vs.hasLast {
 			ev["last_fix"] = vs.last
 		}
@@ -244,11 +244,9 @@ func (e *Engine) GateRead(ctx context.Context, g tracker.GateRead) (tracker.Even
 			switch g.Direction {
 			case "in":
 				vs.entered = true
-				if vs.deadline.IsZero() {
-					vs.deadline = g.Time.Add(e.cfg.ResidentMaxStay)
-				}
+				vs.enteredAt(g.Time, e.cfg.ResidentMaxStay)
 			case "out":
-				vs.entered, vs.deadline, vs.deadlineDecl = false, time.Time{}, ""
+				vs.entered, vs.stay = false, nil
 				if vs.occ != nil {
 					vs.occ.overKey = ""
 				}

@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
@@ -34,29 +33,19 @@ func tileOf(f *tracker.Fix) tileKey {
 	return tileKey{bucket: f.Time.UnixMicro() / tileBucket.Microseconds(), tile: tileRow(f.Lat)*tileCols + tileCol(f.Lon), vehicle: f.VehicleID}
 }
 
-// tileCache remembers each vehicle's last stored tile, so that consecutive fixes in the same
-// tile and bucket, nearly all of them, cost no write.
-type tileCache struct {
-	mu   sync.Mutex
-	last map[string]tileKey
+// lastTile is a vehicle's newest stored tile (series.tile): a bucket number is about 2.9
+// million today and a tile below 6.5 million, both fit an int32; one that did not would only
+// cost a redundant INSERT OR IGNORE.
+type lastTile struct {
+	set          bool
+	bucket, tile int32
 }
 
-func (c *tileCache) known(k tileKey) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.last[k.vehicle] == k
+func (t lastTile) is(k tileKey) bool {
+	return t.set && int64(t.bucket) == k.bucket && int64(t.tile) == k.tile
 }
 
-func (c *tileCache) remember(ks []tileKey) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.last == nil {
-		c.last = map[string]tileKey{}
-	}
-	for _, k := range ks {
-		c.last[k.vehicle] = k
-	}
-}
+func lastTileOf(k tileKey) lastTile { return lastTile{true, int32(k.bucket), int32(k.tile)} }
 
 func insertTiles(ctx context.Context, tx *sql.Tx, tiles []tileKey) error {
 	for lo := 0; lo < len(tiles); lo += 200 {

@@ -58,7 +58,10 @@ const (
 	maxChunkSpan      = int64(6 * 3600e6) // µs: a chunk covers at most 6 hours of device time
 )
 
-// series is one vehicle's fixes outside chunks and what the store knows of its chunks.
+// series is one vehicle's fixes outside chunks and what the store knows of its chunks. Every
+// vehicle holds one, so its fields are ordered (and its small ones sized) to fit the 320-byte
+// allocation size class; what only one Commit needs (the marks to roll back to) is the
+// Commit's (touchedSeries).
 type series struct {
 	vehicle    string
 	head       []entry   // sorted by time, device
@@ -69,27 +72,41 @@ type series struct {
 	chunkMax   int64     // newest device time in chunks; math.MinInt64 when none
 	flushedLSN uint64    // every fix of the vehicle in records up to here is in chunks
 	latest     entry
-	hasLatest  bool
 
 	// cw encodes head's fixes as they come: when they came in order (ordered), it is their chunk.
-	cw      chunkWriter
-	ordered bool
-	// mixed: head holds entries whose data is not in cw (put back by a failed flush).
-	mixed bool
-	// The size of the last head taken, to size the next: growing them costs more than filling them.
-	hintN, hintBytes int
-	// jitter (0–255) stretches this head's flush thresholds by up to half, so that a fleet
-	// that connected at once does not fill, and flush, all its heads in the same second.
-	jitter uint8
+	cw chunkWriter
 
-	touched      uint64 // LSN of the Commit that last added to head, to list each series once
-	saved        chunkMark
-	savedOrdered bool
+	// The size of the last head taken, to size the next: growing them costs more than filling
+	// them. Bounded by defaultChunkMax and 256 KiB.
+	hintN, hintBytes int32
+
+	touched uint64 // LSN of the Commit that last added to head, to list each series once
 
 	// bytes is the memory head holds: its entries, its chunk buffer, and the buffers that
 	// buffer outgrew, which head's entries still point into (retired) until the flush takes
 	// them. flushingBytes is the same of flushing.
 	bytes, retired, flushingBytes int64
+
+	// tile is the area index's newest tile of the vehicle stored by a flush, so that
+	// consecutive fixes in the same tile and bucket, nearly all of them, cost no write. Owned
+	// by the flush (Store.flushRun).
+	tile lastTile
+
+	hasLatest bool
+	ordered   bool
+	// mixed: head holds entries whose data is not in cw (put back by a failed flush).
+	mixed bool
+	// jitter (0–255) stretches this head's flush thresholds by up to half, so that a fleet
+	// that connected at once does not fill, and flush, all its heads in the same second.
+	jitter uint8
+}
+
+// touchedSeries is a series a Commit adds to, with where its head's chunk stood before, to
+// roll the Commit back.
+type touchedSeries struct {
+	se      *series
+	saved   chunkMark
+	ordered bool
 }
 
 // entrySize is the memory of one entry in a head, its data aside.
@@ -137,9 +154,9 @@ func (s *Store) sizeNextHead(se *series, n int) {
 	if n < s.chunkFixes || n == 0 {
 		return // cut by age or to relieve memory: the last head's size is the hint
 	}
-	if want := min(s.dueFixes(se), defaultChunkMax); want > se.hintN {
-		se.hintBytes = min(se.hintBytes*want/se.hintN, 256<<10)
-		se.hintN = want
+	if want := min(s.dueFixes(se), defaultChunkMax); want > int(se.hintN) {
+		se.hintBytes = int32(min(int(se.hintBytes)*want/int(se.hintN), 256<<10))
+		se.hintN = int32(want)
 	}
 }
 
@@ -234,7 +251,7 @@ func (se *series) measure() int64 {
 // flush ends. The latest fix gets its own copy of its data: pointing into the chunk buffer,
 // it would keep that buffer (the whole head's fixes) for as long as the vehicle is known.
 func (se *series) resetHead() {
-	se.hintN, se.hintBytes = min(len(se.head), defaultChunkMax), min(len(se.cw.buf), 256<<10)
+	se.hintN, se.hintBytes = int32(min(len(se.head), defaultChunkMax)), int32(min(len(se.cw.buf), 256<<10))
 	se.head, se.headLSN, se.headMaxLSN = nil, 0, 0
 	se.cw, se.ordered, se.mixed = chunkWriter{}, true, false
 	se.jitter = uint8(rand.Uint32())
@@ -344,8 +361,8 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 		f.ID = s.nextID
 		s.nextID++
 		if se.touched != lsn {
-			se.touched, se.saved, se.savedOrdered = lsn, se.cw.mark(), se.ordered
-			touched = append(touched, se)
+			se.touched = lsn
+			touched = append(touched, touchedSeries{se, se.cw.mark(), se.ordered})
 		}
 		e := entry{t: t, id: f.ID, dev: f.DeviceID, lat: f.Lat, lon: f.Lon, data: fixData}
 		frame = appendRecordFix(frame, f.VehicleID, &e)
@@ -355,6 +372,9 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	}
 	s.frame = frame
 	s.touched, s.added = touched, added
+	// Its entries point into heads' chunk buffers: left in the reused slice, they would keep
+	// buffers a flush took alive until later Commits overwrote them.
+	defer clear(added)
 	if err != nil {
 		s.rollback(touched, first)
 		s.mu.Unlock()
@@ -381,7 +401,8 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	s.durable = s.nextID
 	now = time.Now()
 	full := false
-	for _, se := range touched {
+	for _, ts := range touched {
+		se := ts.se
 		s.startHead(se, lsn, now)
 		se.headMaxLSN = lsn
 		full = full || s.due(se, now)
@@ -450,11 +471,12 @@ type addedFix struct {
 }
 
 // rollback takes a failed Commit's fixes (IDs from first on) out of the heads. s.mu is held.
-func (s *Store) rollback(touched []*series, first int64) {
-	for _, se := range touched {
+func (s *Store) rollback(touched []touchedSeries, first int64) {
+	for _, ts := range touched {
+		se := ts.se
 		se.head = slices.DeleteFunc(se.head, func(e entry) bool { return e.id >= first })
-		se.cw.reset(se.saved)
-		se.ordered = se.savedOrdered
+		se.cw.reset(ts.saved)
+		se.ordered = ts.ordered
 		se.touched = 0
 	}
 	s.nextID = first

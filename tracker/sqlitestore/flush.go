@@ -36,8 +36,9 @@ type cut struct {
 	es             []entry
 	minLSN, maxLSN uint64
 	since          time.Time
-	bytes          int64  // the head's memory (series.bytes)
-	chunk          []byte // the head's own encoding, if its fixes came in order
+	bytes          int64    // the head's memory (series.bytes)
+	chunk          []byte   // the head's own encoding, if its fixes came in order
+	tile           lastTile // the tile of its newest fix, the series' once written
 }
 
 // chunkRow is one row of fix_chunks.
@@ -122,7 +123,9 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 			return err
 		}
 		s.m.flushed.Add(float64(fixes))
-		s.tiles.remember(tiles)
+		for _, c := range group {
+			c.se.tile = c.tile
+		}
 		cuts = cuts[n:]
 	}
 	s.flushedLSN = floor
@@ -140,7 +143,8 @@ func (s *Store) encodeCuts(cuts []cut) ([]chunkRow, []tileKey) {
 	var rows []chunkRow
 	var tiles []tileKey
 	seen := map[tileKey]bool{}
-	for _, c := range cuts {
+	for ci := range cuts {
+		c := &cuts[ci]
 		n := len(c.es)
 		if c.chunk != nil && n <= s.chunkMax && c.es[n-1].t-c.es[0].t <= maxChunkSpan {
 			rows = append(rows, chunkRow{c.se.vehicle, c.es[0].t, c.es[n-1].t, n, c.chunk})
@@ -162,11 +166,12 @@ func (s *Store) encodeCuts(cuts []cut) ([]chunkRow, []tileKey) {
 				continue
 			}
 			last = k
-			if !seen[k] && !s.tiles.known(k) {
+			if !seen[k] && !c.se.tile.is(k) {
 				seen[k] = true
 				tiles = append(tiles, k)
 			}
 		}
+		c.tile = lastTileOf(last)
 	}
 	return rows, tiles
 }

@@ -47,7 +47,6 @@ const DefaultMaxUnflushedBytes = 256 << 20
 type Store struct {
 	w      *sql.DB // exactly one connection: SQLite has one writer
 	r      *sql.DB
-	tiles  tileCache
 	log    *fixLog
 	logger *slog.Logger
 	m      metrics
@@ -60,7 +59,7 @@ type Store struct {
 	scratch  []byte // Commit's encoded fix data
 	ends     []int
 	frame    []byte // Commit's log record
-	touched  []*series
+	touched  []touchedSeries
 	added    []addedFix
 
 	// mu guards the heads and IDs; readers take it briefly to copy.
