@@ -43,12 +43,6 @@ const (
 	fixSource = `i, v, d, p, t, r, la, lo, sp, h, al, va, l, CASE WHEN fl IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(fl)) END, at`
 )
 
-// insertNewFixes inserts a batch whose device times are all new, with their reserved IDs: no
-// conflict arbitration and nothing returned, which costs the backend a third less than
-// insertFixes (see commitOnce). A device time already taken fails it with a unique violation.
-const insertNewFixes = `INSERT INTO fixes (` + fixCols + `)
-	SELECT ` + fixSource + ` FROM ` + fixArrays + ` AS u(v, d, p, t, r, la, lo, sp, h, al, va, l, fl, at, i)`
-
 // upsertLatestOf makes the fixes passed, the newest of each vehicle in a batch in vehicle order
 // (newestByVehicle), their vehicles' latest where they are newer.
 const upsertLatestOf = `INSERT INTO latest_fixes (` + fixCols + `)
@@ -105,6 +99,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	if err := s.ensurePartitions(ctx, b.Fixes); err != nil {
 		return err
 	}
+	validFixText(b.Fixes)
 	fixIDs := make([]int64, len(b.Fixes))
 	dups := make([]bool, len(b.Fixes))
 	eventIDs := make([]int64, len(b.Events))
@@ -159,12 +154,13 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	PgConn() *pgconn.PgConn
 }
 
 // commitOnce makes one attempt at committing b in one transaction. Its fixes' IDs are reserved
-// beforehand (see idStock), so that the whole transaction goes in one round trip: BEGIN, the
-// fixes inserted as new, the newest of each vehicle upserted into latest_fixes, the events, the
-// alerts, COMMIT. Should a device time be taken already (a resent fix the pipeline no longer
+// beforehand (see idStock), so that the whole transaction goes in two round trips: BEGIN and
+// the fixes copied in as new (copyNewFixes); then the newest of each vehicle upserted into
+// latest_fixes, the events, the alerts, COMMIT. Should a device time be taken already (a resent fix the pipeline no longer
 // knew, after a restart say), that fails; the transaction is rolled back and made again the
 // way that sorts duplicates from variants, in two round trips or more (storeFixes), and the
 // next slowAfterTaken commits go that way at once. Any failure rolls back.
@@ -212,8 +208,8 @@ var errTaken = errors.New("a device time of the batch is taken")
 // txPlan is how a transaction writes a batch's fixes.
 type txPlan struct {
 	newFixIDs []int64 // reserved, one per fix of the batch, in its order
-	// fast: the fixes are inserted as new, in the round trip of the rest (insertNewFixes);
-	// a device time taken fails the transaction with errTaken.
+	// fast: the fixes are inserted as new (copyNewFixes); a device time taken fails the
+	// transaction with errTaken.
 	fast     bool
 	refill   int     // fix IDs to reserve for later batches, in the same round trip
 	refilled []int64 // what refill reserved
@@ -224,20 +220,28 @@ type txPlan struct {
 // work, and is not sent if one failed.
 func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64, plan *txPlan, stx *shareTx) error {
 	var batch pgx.Batch
-	begun := len(b.Fixes) > 0 && !plan.fast // by storeFixes, in its own round trip
-	if begun {
+	begun := len(b.Fixes) > 0 // with the fixes, in their own round trip
+	switch {
+	case plan.fast:
+		if err := copyNewFixes(ctx, q, b.Fixes, plan.newFixIDs, stx); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("%w: %w", errTaken, err)
+			}
+			return err
+		}
+		copy(fixIDs, plan.newFixIDs)
+		clear(dups)
+		newest, err := fixColumns(b.Fixes, plan.newFixIDs, newestByVehicle(b.Fixes))
+		if err != nil {
+			return err
+		}
+		batch.Queue(upsertLatestOf, newest...)
+	case begun:
 		if err := storeFixes(ctx, q, b.Fixes, plan.newFixIDs, fixIDs, dups, stx); err != nil {
 			return err
 		}
-	} else {
+	default:
 		queueBegin(&batch, stx)
-	}
-	if plan.fast {
-		copy(fixIDs, plan.newFixIDs)
-		clear(dups)
-		if err := queueNewFixes(&batch, b.Fixes, plan.newFixIDs); err != nil {
-			return err
-		}
 	}
 	var queued []int // events queued, by index: those of duplicate fixes are not
 	for i, e := range b.Events {
@@ -282,13 +286,6 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 		}
 	}
 	if plan.fast {
-		if _, err := res.Exec(); err != nil {
-			res.Close()
-			if isUniqueViolation(err) {
-				return fmt.Errorf("%w: %w", errTaken, err)
-			}
-			return err
-		}
 		if _, err := res.Exec(); err != nil { // latest_fixes
 			res.Close()
 			return err
@@ -326,22 +323,6 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 		err = cerr
 	}
 	return err
-}
-
-// queueNewFixes queues insertNewFixes of fixes with their reserved ids, and the upsert of
-// latest_fixes with the newest of each vehicle.
-func queueNewFixes(batch *pgx.Batch, fixes []tracker.Fix, ids []int64) error {
-	all, err := fixColumns(fixes, ids, nil)
-	if err != nil {
-		return err
-	}
-	batch.Queue(insertNewFixes, all...)
-	newest, err := fixColumns(fixes, ids, newestByVehicle(fixes))
-	if err != nil {
-		return err
-	}
-	batch.Queue(upsertLatestOf, newest...)
-	return nil
 }
 
 // newestByVehicle is the index in fixes of each vehicle's newest fix, by device time and then
@@ -572,14 +553,14 @@ func jsonOrNil[M ~map[string]any](m M) any {
 		// Values that JSON cannot hold (NaN, channels) have no business in attributes; keep the fix.
 		b, _ = json.Marshal(map[string]string{"error": err.Error()})
 	}
-	return b
+	return withoutNUL(b)
 }
 
 func rawOrNil(r json.RawMessage) any {
 	if len(r) == 0 {
 		return nil
 	}
-	return []byte(r)
+	return withoutNUL(r)
 }
 
 // Track returns a vehicle's fixes with from <= time < to in device-time order.
