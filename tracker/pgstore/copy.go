@@ -14,14 +14,15 @@ import (
 // one simple query, and the rows follow it without waiting for the server's answer. COPY
 // parses no SQL arrays and no JSON text per row, and writes a day partition's rows many to a
 // WAL record and a page lock; a device time already taken fails it with a unique violation.
-func copyNewFixes(ctx context.Context, q querier, fixes []tracker.Fix, ids []int64, stx *shareTx) error {
+// attrs are the fixes' attributes as attrsJSON gives them.
+func copyNewFixes(ctx context.Context, q querier, fixes []tracker.Fix, ids []int64, attrs []any, stx *shareTx) error {
 	var sql bytes.Buffer
 	for _, s := range beginStatements(stx) {
 		sql.WriteString(s)
 		sql.WriteString("; ")
 	}
 	sql.WriteString("COPY fixes (" + fixCols + ") FROM STDIN (FORMAT binary)")
-	_, err := q.PgConn().CopyFrom(ctx, bytes.NewReader(encodeCopy(fixes, ids)), sql.String())
+	_, err := q.PgConn().CopyFrom(ctx, bytes.NewReader(encodeCopy(fixes, ids, attrs)), sql.String())
 	return err
 }
 
@@ -31,8 +32,9 @@ const pgEpochMicros = 946684800000000
 // textOID is the type of text array elements in the binary array format.
 const textOID = 25
 
-// encodeCopy is fixes with their ids in COPY's binary format, the columns of fixCols.
-func encodeCopy(fixes []tracker.Fix, ids []int64) []byte {
+// encodeCopy is fixes with their ids and attrs (attrsJSON's) in COPY's binary format, the
+// columns of fixCols.
+func encodeCopy(fixes []tracker.Fix, ids []int64, attrs []any) []byte {
 	buf := make([]byte, 0, 19+len(fixes)*200)
 	buf = append(buf, "PGCOPY\n\xff\r\n\x00"...)
 	buf = binary.BigEndian.AppendUint32(buf, 0) // flags
@@ -66,10 +68,10 @@ func encodeCopy(fixes []tracker.Fix, ids []int64) []byte {
 			}
 			binary.BigEndian.PutUint32(buf[at:], uint32(len(buf)-at-4))
 		}
-		if attrs := jsonOrNil(f.Attrs); attrs == nil {
+		if attrs[i] == nil {
 			buf = binary.BigEndian.AppendUint32(buf, math.MaxUint32)
 		} else {
-			j := attrs.([]byte)
+			j := attrs[i].([]byte)
 			buf = binary.BigEndian.AppendUint32(buf, uint32(len(j)+1))
 			buf = append(buf, 1) // jsonb's binary format: version 1, then the text
 			buf = append(buf, j...)

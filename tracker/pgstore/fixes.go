@@ -160,10 +160,11 @@ type querier interface {
 // commitOnce makes one attempt at committing b in one transaction. Its fixes' IDs are reserved
 // beforehand (see idStock), so that the whole transaction goes in two round trips: BEGIN and
 // the fixes copied in as new (copyNewFixes); then the newest of each vehicle upserted into
-// latest_fixes, the events, the alerts, COMMIT. Should a device time be taken already (a resent fix the pipeline no longer
-// knew, after a restart say), that fails; the transaction is rolled back and made again the
-// way that sorts duplicates from variants, in two round trips or more (storeFixes), and the
-// next slowAfterTaken commits go that way at once. Any failure rolls back.
+// latest_fixes, the events, the alerts, COMMIT. Should a device time be taken already (a
+// resent fix the pipeline no longer knew, after a restart say, or the same report twice in the
+// batch), that fails; the transaction is rolled back and made again the way that sorts
+// duplicates from variants, in two round trips or more (storeFixes), and the next
+// slowAfterTaken commits go that way at once. Any failure rolls back.
 func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -223,7 +224,8 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 	begun := len(b.Fixes) > 0 // with the fixes, in their own round trip
 	switch {
 	case plan.fast:
-		if err := copyNewFixes(ctx, q, b.Fixes, plan.newFixIDs, stx); err != nil {
+		attrs := attrsJSON(b.Fixes)
+		if err := copyNewFixes(ctx, q, b.Fixes, plan.newFixIDs, attrs, stx); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: %w", errTaken, err)
 			}
@@ -231,7 +233,7 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 		}
 		copy(fixIDs, plan.newFixIDs)
 		clear(dups)
-		newest, err := fixColumns(b.Fixes, plan.newFixIDs, newestByVehicle(b.Fixes))
+		newest, err := fixColumns(b.Fixes, plan.newFixIDs, newestByVehicle(b.Fixes), attrs)
 		if err != nil {
 			return err
 		}
@@ -348,8 +350,9 @@ func newestByVehicle(fixes []tracker.Fix) []int {
 	return pick
 }
 
-// fixColumns are the fixes at pick (nil: all), with their ids, as the arguments of fixArrays.
-func fixColumns(fixes []tracker.Fix, ids []int64, pick []int) ([]any, error) {
+// fixColumns are the fixes at pick (nil: all), with their ids and attrs (attrsJSON), as the
+// arguments of fixArrays.
+func fixColumns(fixes []tracker.Fix, ids []int64, pick []int, attrs []any) ([]any, error) {
 	n := len(fixes)
 	if pick != nil {
 		n = len(pick)
@@ -360,7 +363,7 @@ func fixColumns(fixes []tracker.Fix, ids []int64, pick []int) ([]any, error) {
 		lat, lon        = make([]float64, n), make([]float64, n)
 		speed, head, al = make([]float64, n), make([]float64, n), make([]float64, n)
 		valid, late     = make([]bool, n), make([]bool, n)
-		flags, attrs    = make([]any, n), make([]any, n)
+		flags, js       = make([]any, n), make([]any, n)
 		id              = make([]int64, n)
 	)
 	for i := range n {
@@ -379,9 +382,9 @@ func fixColumns(fixes []tracker.Fix, ids []int64, pick []int) ([]any, error) {
 			}
 			flags[i] = b
 		}
-		attrs[i] = jsonOrNil(f.Attrs)
+		js[i] = attrs[k]
 	}
-	return []any{veh, dev, proto, at, recv, lat, lon, speed, head, al, valid, late, flags, attrs, id}, nil
+	return []any{veh, dev, proto, at, recv, lat, lon, speed, head, al, valid, late, flags, js, id}, nil
 }
 
 // committed is nil when a transaction's end was a COMMIT.
@@ -396,7 +399,7 @@ func committed(tag pgconn.CommandTag) error {
 // trip. A fix whose key was not returned was reported before, or earlier in the same batch: it
 // is a duplicate, or a variant stored by storeVariants.
 func storeFixes(ctx context.Context, q querier, fixes []tracker.Fix, newIDs, ids []int64, dups []bool, stx *shareTx) error {
-	args, err := fixColumns(fixes, newIDs, nil)
+	args, err := fixColumns(fixes, newIDs, nil, attrsJSON(fixes))
 	if err != nil {
 		return err
 	}
@@ -443,6 +446,11 @@ func insertBatch(ctx context.Context, q querier, batch *pgx.Batch, begin int, in
 	return res.Close()
 }
 
+// storedReports are the stored reports of devices' times ($1, $2), in variant order.
+var storedReports = `SELECT f.variant, ` + prefixed("f.", fixCols) + ` FROM fixes f
+	JOIN unnest($1::text[], $2::timestamptz[]) AS u(d, t) ON f.device_id = u.d AND f.device_time = u.t
+	ORDER BY f.variant`
+
 // storedFix is a stored report of a device time and its variant.
 type storedFix struct {
 	variant int16
@@ -467,9 +475,7 @@ func storeVariants(ctx context.Context, tx querier, fixes []tracker.Fix, ids []i
 	if len(dev) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, `SELECT f.variant, `+prefixed("f.", fixCols)+` FROM fixes f
-		JOIN unnest($1::text[], $2::timestamptz[]) AS u(d, t) ON f.device_id = u.d AND f.device_time = u.t
-		ORDER BY f.variant`, dev, at)
+	rows, err := tx.Query(ctx, storedReports, dev, at)
 	if err != nil {
 		return err
 	}
@@ -544,6 +550,16 @@ func isNoPartition(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23514" && strings.Contains(pe.Message, "no partition")
 }
 
+// attrsJSON is jsonOrNil of each fix's attributes: a commit encodes them once for every
+// statement that sends them.
+func attrsJSON(fixes []tracker.Fix) []any {
+	out := make([]any, len(fixes))
+	for i := range fixes {
+		out[i] = jsonOrNil(fixes[i].Attrs)
+	}
+	return out
+}
+
 func jsonOrNil[M ~map[string]any](m M) any {
 	if len(m) == 0 {
 		return nil
@@ -563,15 +579,24 @@ func rawOrNil(r json.RawMessage) any {
 	return withoutNUL(r)
 }
 
+// The queries of fixes that the store serves; every one is backed by an index (TestQueriesUseIndexes).
+const (
+	trackSQL = `SELECT ` + fixCols + ` FROM fixes WHERE vehicle_id = $1 AND device_time >= $2 AND device_time < $3
+		ORDER BY device_time, id`
+	latestSQL     = `SELECT ` + fixCols + ` FROM latest_fixes ORDER BY vehicle_id`
+	searchAreaSQL = `SELECT ` + fixCols + ` FROM fixes
+		WHERE point(lon, lat) <@ box(point($1, $2), point($3, $4)) AND device_time >= $5 AND device_time < $6
+		ORDER BY device_time, id LIMIT $7`
+)
+
 // Track returns a vehicle's fixes with from <= time < to in device-time order.
 func (s *Store) Track(ctx context.Context, vehicleID string, from, to time.Time) ([]tracker.Fix, error) {
-	return s.queryFixes(ctx, `SELECT `+fixCols+` FROM fixes WHERE vehicle_id = $1 AND device_time >= $2 AND device_time < $3
-		ORDER BY device_time, id`, vehicleID, from, to)
+	return s.queryFixes(ctx, trackSQL, vehicleID, from, to)
 }
 
 // LatestFixes returns the newest fix of every vehicle, by vehicle ID.
 func (s *Store) LatestFixes(ctx context.Context) ([]tracker.Fix, error) {
-	return s.queryFixes(ctx, `SELECT `+fixCols+` FROM latest_fixes ORDER BY vehicle_id`)
+	return s.queryFixes(ctx, latestSQL)
 }
 
 // SearchArea returns fixes inside box (edges included) with from <= time < to, in time order,
@@ -581,9 +606,7 @@ func (s *Store) SearchArea(ctx context.Context, box tracker.Box, from, to time.T
 	if limit > 0 {
 		lim = limit
 	}
-	return s.queryFixes(ctx, `SELECT `+fixCols+` FROM fixes
-		WHERE point(lon, lat) <@ box(point($1, $2), point($3, $4)) AND device_time >= $5 AND device_time < $6
-		ORDER BY device_time, id LIMIT $7`, box.MinLon, box.MinLat, box.MaxLon, box.MaxLat, from, to, lim)
+	return s.queryFixes(ctx, searchAreaSQL, box.MinLon, box.MinLat, box.MaxLon, box.MaxLat, from, to, lim)
 }
 
 func (s *Store) queryFixes(ctx context.Context, sql string, args ...any) ([]tracker.Fix, error) {
