@@ -66,6 +66,7 @@ type benchRow struct {
 	ServerUsPerFix  float64     `json:"server_cpu_us_per_fix"`
 	GenCPUPercent   float64     `json:"generator_cpu_percent"`
 	GenUsPerFix     float64     `json:"generator_cpu_us_per_fix"`
+	DBUsPerFix      float64     `json:"db_backend_cpu_us_per_fix,omitempty"`
 	Tile38          *tile38Cost `json:"tile38,omitempty"`
 	Steps           []benchStep `json:"steps"`
 	profile         []byte
@@ -82,20 +83,23 @@ type benchMachine struct {
 // benchStep is one offered rate: the median of its trials, each figure on its own, with the
 // spread of the acknowledged rate and of the ack p99 over the trials.
 type benchStep struct {
-	OfferedPerS    float64     `json:"offered_per_s"`
-	Trials         int         `json:"trials"`
-	AckedRange     [2]float64  `json:"acked_per_s_range"`
-	AckP99Range    [2]float64  `json:"ack_p99_ms_range"`
-	AckedPerS      float64     `json:"acked_per_s"`
-	AckP50Ms       float64     `json:"ack_p50_ms"`
-	AckP99Ms       float64     `json:"ack_p99_ms"`
-	CPUPercent     float64     `json:"cpu_percent"`
-	ServerUsPerFix float64     `json:"server_cpu_us_per_fix"`
-	GenCPUPercent  float64     `json:"generator_cpu_percent"`
-	GenUsPerFix    float64     `json:"generator_cpu_us_per_fix"`
-	Tile38         *tile38Cost `json:"tile38,omitempty"`
-	KeptUp         bool        `json:"kept_up"`
-	profile        []byte
+	OfferedPerS    float64    `json:"offered_per_s"`
+	Trials         int        `json:"trials"`
+	AckedRange     [2]float64 `json:"acked_per_s_range"`
+	AckP99Range    [2]float64 `json:"ack_p99_ms_range"`
+	AckedPerS      float64    `json:"acked_per_s"`
+	AckP50Ms       float64    `json:"ack_p50_ms"`
+	AckP99Ms       float64    `json:"ack_p99_ms"`
+	CPUPercent     float64    `json:"cpu_percent"`
+	ServerUsPerFix float64    `json:"server_cpu_us_per_fix"`
+	GenCPUPercent  float64    `json:"generator_cpu_percent"`
+	GenUsPerFix    float64    `json:"generator_cpu_us_per_fix"`
+	// DBUsPerFix is the CPU of the PostgreSQL backends serving the server's database, on this
+	// machine, per acknowledged fix (0 with SQLite, or a database server elsewhere).
+	DBUsPerFix float64     `json:"db_backend_cpu_us_per_fix,omitempty"`
+	Tile38     *tile38Cost `json:"tile38,omitempty"`
+	KeptUp     bool        `json:"kept_up"`
+	profile    []byte
 }
 
 type benchOptions struct {
@@ -276,7 +280,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return json.NewEncoder(stdout).Encode(res)
 	}
 	o.say("")
-	o.say("%-12s %10s %9s %9s %11s %10s %9s %9s %7s", "commits", "fixes/s", "ack p50", "ack p99", "server CPU", "server/fix", "gen CPU", "gen/fix", "conns")
+	o.say("%-12s %10s %9s %9s %11s %10s %9s %9s %7s %9s", "commits", "fixes/s", "ack p50", "ack p99", "server CPU", "server/fix", "gen CPU", "gen/fix", "conns", "db/fix")
 	for _, r := range []*benchRow{&res.benchRow, res.Sync} {
 		if r == nil {
 			continue
@@ -285,8 +289,8 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if r.SyncEveryCommit {
 			mode = "fsync each"
 		}
-		o.say("%-12s %10.0f %6.1f ms %6.1f ms %10.0f%% %7.1f µs %8.0f%% %6.1f µs %7d", mode, r.FixesPerS, r.AckP50Ms, r.AckP99Ms,
-			r.CPUPercent, r.ServerUsPerFix, r.GenCPUPercent, r.GenUsPerFix, r.Connections)
+		o.say("%-12s %10.0f %6.1f ms %6.1f ms %10.0f%% %7.1f µs %8.0f%% %6.1f µs %7d %6.1f µs", mode, r.FixesPerS, r.AckP50Ms, r.AckP99Ms,
+			r.CPUPercent, r.ServerUsPerFix, r.GenCPUPercent, r.GenUsPerFix, r.Connections, r.DBUsPerFix)
 	}
 	if res.Tile38 != nil {
 		o.say("%-12s %10.0f   (SET/s: no protocol, no rules, nothing durable; %d fences, %d vehicles)", "bare Tile38",
@@ -320,9 +324,9 @@ func benchRamp(ctx context.Context, srv *benchServer, o benchOptions, phone *uin
 		}
 		st := medianStep(trials, o.maxP99)
 		row.Steps = append(row.Steps, st)
-		o.say("offered %7d/s  acked %7.0f/s (%.0f–%.0f)  ack p50 %6.1f ms  p99 %7.1f ms (%.1f–%.1f)  server CPU %4.0f%% %5.1f µs/fix  generator CPU %4.0f%% %4.1f µs/fix  %s",
+		o.say("offered %7d/s  acked %7.0f/s (%.0f–%.0f)  ack p50 %6.1f ms  p99 %7.1f ms (%.1f–%.1f)  server CPU %4.0f%% %5.1f µs/fix  generator CPU %4.0f%% %4.1f µs/fix  db %4.1f µs/fix  %s",
 			rate, st.AckedPerS, st.AckedRange[0], st.AckedRange[1], st.AckP50Ms, st.AckP99Ms, st.AckP99Range[0], st.AckP99Range[1],
-			st.CPUPercent, st.ServerUsPerFix, st.GenCPUPercent, st.GenUsPerFix,
+			st.CPUPercent, st.ServerUsPerFix, st.GenCPUPercent, st.GenUsPerFix, st.DBUsPerFix,
 			map[bool]string{true: "kept up", false: "fell behind"}[st.KeptUp])
 		if c := st.Tile38; c != nil {
 			o.say("               Tile38 a fix: %.3f commands (%.3f seen by Tile38), %.1f bytes, %.4f round trips, CPU %.1f µs",
@@ -366,7 +370,7 @@ func benchRamp(ctx context.Context, srv *benchServer, o benchOptions, phone *uin
 		best := row.Steps[best]
 		row.FixesPerS, row.AckP50Ms, row.AckP99Ms = best.AckedPerS, best.AckP50Ms, best.AckP99Ms
 		row.CPUPercent, row.ServerUsPerFix = best.CPUPercent, best.ServerUsPerFix
-		row.GenCPUPercent, row.GenUsPerFix = best.GenCPUPercent, best.GenUsPerFix
+		row.GenCPUPercent, row.GenUsPerFix, row.DBUsPerFix = best.GenCPUPercent, best.GenUsPerFix, best.DBUsPerFix
 		row.Tile38 = best.Tile38
 		row.profile = best.profile
 	}
@@ -386,9 +390,11 @@ func benchOne(ctx context.Context, srv *benchServer, o benchOptions, rate int, p
 	var cpu0, gen0 float64
 	var t0 time.Time
 	var t38 tile38Counters
+	var db0 map[int]float64
 	measuring := func() {
 		cpu0, gen0, t0 = srv.cpuSeconds(), selfCPUSeconds(), time.Now()
 		t38 = srv.tile38Counters(ctx)
+		db0 = srv.dbBackendCPU(ctx)
 	}
 	lr, err := sim.Load(ctx, sim.LoadConfig{Addr: srv.jt808, Terminals: o.conns, RatePerSecond: rate, Duration: o.duration,
 		Warmup: o.warmup, Measuring: measuring, FramesPerWrite: o.framesPerWrite, Items: o.items, PhoneBase: phone})
@@ -400,10 +406,15 @@ func benchOne(ctx context.Context, srv *benchServer, o benchOptions, rate int, p
 	}
 	wall := time.Since(t0).Seconds()
 	cpu, gen := srv.cpuSeconds()-cpu0, selfCPUSeconds()-gen0
+	var db float64
+	for pid, c := range srv.dbBackendCPU(ctx) {
+		db += c - db0[pid] // a backend started since counts whole
+	}
 	st := benchStep{OfferedPerS: float64(rate), AckedPerS: lr.AckedPerSecond, AckP50Ms: ms(lr.P50), AckP99Ms: ms(lr.P99),
 		CPUPercent: 100 * cpu / wall, GenCPUPercent: 100 * gen / wall}
 	if lr.AckedInTime > 0 {
 		st.ServerUsPerFix, st.GenUsPerFix = 1e6*cpu/float64(lr.AckedInTime), 1e6*gen/float64(lr.AckedInTime)
+		st.DBUsPerFix = 1e6 * db / float64(lr.AckedInTime)
 		st.Tile38 = srv.tile38Counters(ctx).costSince(t38, lr.AckedInTime)
 	}
 	st.KeptUp = lr.AckedPerSecond >= 0.97*float64(rate) && lr.P99 < o.maxP99
@@ -432,6 +443,7 @@ func medianStep(trials []benchStep, maxP99 time.Duration) benchStep {
 	st.ServerUsPerFix, _, _ = median(func(t benchStep) float64 { return t.ServerUsPerFix })
 	st.GenCPUPercent, _, _ = median(func(t benchStep) float64 { return t.GenCPUPercent })
 	st.GenUsPerFix, _, _ = median(func(t benchStep) float64 { return t.GenUsPerFix })
+	st.DBUsPerFix, _, _ = median(func(t benchStep) float64 { return t.DBUsPerFix })
 	if trials[0].Tile38 != nil {
 		var c tile38Cost
 		c.CommandsPerFix, _, _ = median(func(t benchStep) float64 { return t.Tile38.orZero().CommandsPerFix })
@@ -478,6 +490,8 @@ type benchServer struct {
 	tile38      string // host:port of the Tile38 server the server uses; "" for the embedded engine
 	// dropDB drops the PostgreSQL database made for this server; nil with SQLite.
 	dropDB func()
+	// adminURL is --store's database, from which the backends of dbName, the server's, are found.
+	adminURL, dbName string
 }
 
 func freeAddr() (string, error) {
@@ -508,6 +522,11 @@ func startBenchServer(ctx context.Context, syncCommits bool, be benchBackends, s
 			os.RemoveAll(dir)
 			return nil, err
 		}
+		u, err := neturl.Parse(dbURL)
+		if err != nil {
+			return nil, err
+		}
+		s.adminURL, s.dbName = be.store, strings.TrimPrefix(u.Path, "/")
 	}
 	if s.pprof, err = freeAddr(); err != nil {
 		return nil, err
@@ -640,7 +659,35 @@ func (s *benchServer) importSynthetic(ctx context.Context, n int) (int, error) {
 
 // cpuSeconds is the server process's user+system CPU time.
 func (s *benchServer) cpuSeconds() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	return procCPUSeconds(s.cmd.Process.Pid)
+}
+
+// dbBackendCPU is the CPU time of each PostgreSQL backend serving the server's database, by
+// PID: nil with SQLite, and for backends not on this machine.
+func (s *benchServer) dbBackendCPU(ctx context.Context) map[int]float64 {
+	if s.dbName == "" {
+		return nil
+	}
+	conn, err := pgx.Connect(ctx, s.adminURL)
+	if err != nil {
+		return nil
+	}
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname = $1", s.dbName)
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil
+	}
+	out := make(map[int]float64, len(pids))
+	for _, pid := range pids {
+		out[int(pid)] = procCPUSeconds(int(pid))
+	}
+	return out
+}
+
+// procCPUSeconds is a process's user+system CPU time, 0 if it cannot be read.
+func procCPUSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}

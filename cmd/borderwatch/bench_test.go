@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"runtime"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestBenchJSON runs `borderwatch bench --json` small: a server child process (this test
@@ -99,5 +102,44 @@ func TestMemoryLimit(t *testing.T) {
 		if got := memoryLimit(c.live, c.ceiling); got != c.want {
 			t.Errorf("memoryLimit(%d MiB live, ceiling %d MiB) = %d MiB, want %d MiB", c.live>>20, c.ceiling>>20, got>>20, c.want>>20)
 		}
+	}
+}
+
+// TestBenchDBBackendCPU: with a postgres:// store on this machine, a step reports the CPU of
+// the backends serving the server's database per acknowledged fix.
+func TestBenchDBBackendCPU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server on PostgreSQL and loads it for about 10 s")
+	}
+	url := os.Getenv("BW_TEST_POSTGRES_URL")
+	if url == "" {
+		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	if conn, err := pgx.Connect(t.Context(), url); err != nil {
+		if os.Getenv("BW_SKIP_POSTGRES") == "1" {
+			t.Skipf("PostgreSQL not reachable (BW_SKIP_POSTGRES=1): %v", err)
+		}
+		t.Fatalf("PostgreSQL not reachable at %s: %v", url, err)
+	} else {
+		conn.Close(t.Context())
+	}
+	t.Setenv("BW_TEST_SERVE", "1")
+	var out, errs bytes.Buffer
+	err := benchCommand(t.Context(), []string{"--json", "--store", url, "--connections", "40", "--idle", "20", "--zones", "20", "--alert-probes", "2",
+		"--start-rate", "800", "--max-rate", "800", "--refine", "0", "--trials", "1", "--duration", "2s", "--warmup", "500ms", "--max-p99", "5s"}, &out, &errs)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, errs.String())
+	}
+	var res struct {
+		DBUsPerFix float64 `json:"db_backend_cpu_us_per_fix"`
+		Steps      []struct {
+			DBUsPerFix float64 `json:"db_backend_cpu_us_per_fix"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("bench --json printed %q: %v", out.String(), err)
+	}
+	if len(res.Steps) != 1 || res.Steps[0].DBUsPerFix <= 0 || res.DBUsPerFix != res.Steps[0].DBUsPerFix {
+		t.Errorf("database backend CPU per fix %.1f µs, steps %+v: want the step's, above 0", res.DBUsPerFix, res.Steps)
 	}
 }

@@ -43,12 +43,6 @@ const (
 	fixSource = `i, v, d, p, t, r, la, lo, sp, h, al, va, l, CASE WHEN fl IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(fl)) END, at`
 )
 
-// insertNewFixes inserts a batch whose device times are all new, with their reserved IDs: no
-// conflict arbitration and nothing returned, which costs the backend a third less than
-// insertFixes (see commitOnce). A device time already taken fails it with a unique violation.
-const insertNewFixes = `INSERT INTO fixes (` + fixCols + `)
-	SELECT ` + fixSource + ` FROM ` + fixArrays + ` AS u(v, d, p, t, r, la, lo, sp, h, al, va, l, fl, at, i)`
-
 // upsertLatestOf makes the fixes passed, the newest of each vehicle in a batch in vehicle order
 // (newestByVehicle), their vehicles' latest where they are newer.
 const upsertLatestOf = `INSERT INTO latest_fixes (` + fixCols + `)
@@ -105,6 +99,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	if err := s.ensurePartitions(ctx, b.Fixes); err != nil {
 		return err
 	}
+	validFixText(b.Fixes)
 	fixIDs := make([]int64, len(b.Fixes))
 	dups := make([]bool, len(b.Fixes))
 	eventIDs := make([]int64, len(b.Events))
@@ -159,15 +154,17 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	PgConn() *pgconn.PgConn
 }
 
 // commitOnce makes one attempt at committing b in one transaction. Its fixes' IDs are reserved
-// beforehand (see idStock), so that the whole transaction goes in one round trip: BEGIN, the
-// fixes inserted as new, the newest of each vehicle upserted into latest_fixes, the events, the
-// alerts, COMMIT. Should a device time be taken already (a resent fix the pipeline no longer
-// knew, after a restart say), that fails; the transaction is rolled back and made again the
-// way that sorts duplicates from variants, in two round trips or more (storeFixes), and the
-// next slowAfterTaken commits go that way at once. Any failure rolls back.
+// beforehand (see idStock), so that the whole transaction goes in two round trips: BEGIN and
+// the fixes copied in as new (copyNewFixes); then the newest of each vehicle upserted into
+// latest_fixes, the events, the alerts, COMMIT. Should a device time be taken already (a
+// resent fix the pipeline no longer knew, after a restart say, or the same report twice in the
+// batch), that fails; the transaction is rolled back and made again the way that sorts
+// duplicates from variants, in two round trips or more (storeFixes), and the next
+// slowAfterTaken commits go that way at once. Any failure rolls back.
 func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -213,8 +210,8 @@ var errTaken = errors.New("a device time of the batch is taken")
 // txPlan is how a transaction writes a batch's fixes.
 type txPlan struct {
 	newFixIDs []int64 // reserved, one per fix of the batch, in its order
-	// fast: the fixes are inserted as new, in the round trip of the rest (insertNewFixes);
-	// a device time taken fails the transaction with errTaken.
+	// fast: the fixes are inserted as new (copyNewFixes); a device time taken fails the
+	// transaction with errTaken.
 	fast     bool
 	refill   int     // fix IDs to reserve for later batches, in the same round trip
 	refilled []int64 // what refill reserved
@@ -225,20 +222,29 @@ type txPlan struct {
 // work, and is not sent if one failed.
 func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64, plan *txPlan, stx *shareTx) error {
 	var batch pgx.Batch
-	begun := len(b.Fixes) > 0 && !plan.fast // by storeFixes, in its own round trip
-	if begun {
+	begun := len(b.Fixes) > 0 // with the fixes, in their own round trip
+	switch {
+	case plan.fast:
+		attrs := attrsJSON(b.Fixes)
+		if err := copyNewFixes(ctx, q, b.Fixes, plan.newFixIDs, attrs, stx); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("%w: %w", errTaken, err)
+			}
+			return err
+		}
+		copy(fixIDs, plan.newFixIDs)
+		clear(dups)
+		newest, err := fixColumns(b.Fixes, plan.newFixIDs, newestByVehicle(b.Fixes), attrs)
+		if err != nil {
+			return err
+		}
+		batch.Queue(upsertLatestOf, newest...)
+	case begun:
 		if err := storeFixes(ctx, q, b.Fixes, plan.newFixIDs, fixIDs, dups, stx); err != nil {
 			return err
 		}
-	} else {
+	default:
 		queueBegin(&batch, stx)
-	}
-	if plan.fast {
-		copy(fixIDs, plan.newFixIDs)
-		clear(dups)
-		if err := queueNewFixes(&batch, b.Fixes, plan.newFixIDs); err != nil {
-			return err
-		}
 	}
 	var queued []int // events queued, by index: those of duplicate fixes are not
 	for i, e := range b.Events {
@@ -283,13 +289,6 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 		}
 	}
 	if plan.fast {
-		if _, err := res.Exec(); err != nil {
-			res.Close()
-			if isUniqueViolation(err) {
-				return fmt.Errorf("%w: %w", errTaken, err)
-			}
-			return err
-		}
 		if _, err := res.Exec(); err != nil { // latest_fixes
 			res.Close()
 			return err
@@ -329,22 +328,6 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 	return err
 }
 
-// queueNewFixes queues insertNewFixes of fixes with their reserved ids, and the upsert of
-// latest_fixes with the newest of each vehicle.
-func queueNewFixes(batch *pgx.Batch, fixes []tracker.Fix, ids []int64) error {
-	all, err := fixColumns(fixes, ids, nil)
-	if err != nil {
-		return err
-	}
-	batch.Queue(insertNewFixes, all...)
-	newest, err := fixColumns(fixes, ids, newestByVehicle(fixes))
-	if err != nil {
-		return err
-	}
-	batch.Queue(upsertLatestOf, newest...)
-	return nil
-}
-
 // newestByVehicle is the index in fixes of each vehicle's newest fix, by device time and then
 // by place in the batch (as IDs are reserved), in vehicle order, so that two servers' commits
 // lock the rows of latest_fixes in the same order. Conflicting reports are evidence, never the
@@ -368,8 +351,9 @@ func newestByVehicle(fixes []tracker.Fix) []int {
 	return pick
 }
 
-// fixColumns are the fixes at pick (nil: all), with their ids, as the arguments of fixArrays.
-func fixColumns(fixes []tracker.Fix, ids []int64, pick []int) ([]any, error) {
+// fixColumns are the fixes at pick (nil: all), with their ids and attrs (attrsJSON), as the
+// arguments of fixArrays.
+func fixColumns(fixes []tracker.Fix, ids []int64, pick []int, attrs []any) ([]any, error) {
 	n := len(fixes)
 	if pick != nil {
 		n = len(pick)
@@ -380,7 +364,7 @@ func fixColumns(fixes []tracker.Fix, ids []int64, pick []int) ([]any, error) {
 		lat, lon        = make([]float64, n), make([]float64, n)
 		speed, head, al = make([]float64, n), make([]float64, n), make([]float64, n)
 		valid, late     = make([]bool, n), make([]bool, n)
-		flags, attrs    = make([]any, n), make([]any, n)
+		flags, js       = make([]any, n), make([]any, n)
 		id              = make([]int64, n)
 	)
 	for i := range n {
@@ -399,9 +383,9 @@ func fixColumns(fixes []tracker.Fix, ids []int64, pick []int) ([]any, error) {
 			}
 			flags[i] = b
 		}
-		attrs[i] = jsonOrNil(f.Attrs)
+		js[i] = attrs[k]
 	}
-	return []any{veh, dev, proto, at, recv, lat, lon, speed, head, al, valid, late, flags, attrs, id}, nil
+	return []any{veh, dev, proto, at, recv, lat, lon, speed, head, al, valid, late, flags, js, id}, nil
 }
 
 // committed is nil when a transaction's end was a COMMIT.
@@ -416,7 +400,7 @@ func committed(tag pgconn.CommandTag) error {
 // trip. A fix whose key was not returned was reported before, or earlier in the same batch: it
 // is a duplicate, or a variant stored by storeVariants.
 func storeFixes(ctx context.Context, q querier, fixes []tracker.Fix, newIDs, ids []int64, dups []bool, stx *shareTx) error {
-	args, err := fixColumns(fixes, newIDs, nil)
+	args, err := fixColumns(fixes, newIDs, nil, attrsJSON(fixes))
 	if err != nil {
 		return err
 	}
@@ -463,6 +447,11 @@ func insertBatch(ctx context.Context, q querier, batch *pgx.Batch, begin int, in
 	return res.Close()
 }
 
+// storedReports are the stored reports of devices' times ($1, $2), in variant order.
+var storedReports = `SELECT f.variant, ` + prefixed("f.", fixCols) + ` FROM fixes f
+	JOIN unnest($1::text[], $2::timestamptz[]) AS u(d, t) ON f.device_id = u.d AND f.device_time = u.t
+	ORDER BY f.variant`
+
 // storedFix is a stored report of a device time and its variant.
 type storedFix struct {
 	variant int16
@@ -487,9 +476,7 @@ func storeVariants(ctx context.Context, tx querier, fixes []tracker.Fix, ids []i
 	if len(dev) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, `SELECT f.variant, `+prefixed("f.", fixCols)+` FROM fixes f
-		JOIN unnest($1::text[], $2::timestamptz[]) AS u(d, t) ON f.device_id = u.d AND f.device_time = u.t
-		ORDER BY f.variant`, dev, at)
+	rows, err := tx.Query(ctx, storedReports, dev, at)
 	if err != nil {
 		return err
 	}
@@ -564,6 +551,16 @@ func isNoPartition(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23514" && strings.Contains(pe.Message, "no partition")
 }
 
+// attrsJSON is jsonOrNil of each fix's attributes: a commit encodes them once for every
+// statement that sends them.
+func attrsJSON(fixes []tracker.Fix) []any {
+	out := make([]any, len(fixes))
+	for i := range fixes {
+		out[i] = jsonOrNil(fixes[i].Attrs)
+	}
+	return out
+}
+
 func jsonOrNil[M ~map[string]any](m M) any {
 	if len(m) == 0 {
 		return nil
@@ -573,20 +570,29 @@ func jsonOrNil[M ~map[string]any](m M) any {
 		// Values that JSON cannot hold (NaN, channels) have no business in attributes; keep the fix.
 		b, _ = json.Marshal(map[string]string{"error": err.Error()})
 	}
-	return b
+	return withoutNUL(b)
 }
 
 func rawOrNil(r json.RawMessage) any {
 	if len(r) == 0 {
 		return nil
 	}
-	return []byte(r)
+	return withoutNUL(r)
 }
+
+// The queries of fixes that the store serves; every one is backed by an index (TestQueriesUseIndexes).
+const (
+	trackSQL = `SELECT ` + fixCols + ` FROM fixes WHERE vehicle_id = $1 AND device_time >= $2 AND device_time < $3
+		ORDER BY device_time, id`
+	latestSQL     = `SELECT ` + fixCols + ` FROM latest_fixes ORDER BY vehicle_id`
+	searchAreaSQL = `SELECT ` + fixCols + ` FROM fixes
+		WHERE point(lon, lat) <@ box(point($1, $2), point($3, $4)) AND device_time >= $5 AND device_time < $6
+		ORDER BY device_time, id LIMIT $7`
+)
 
 // Track returns a vehicle's fixes with from <= time < to in device-time order.
 func (s *Store) Track(ctx context.Context, vehicleID string, from, to time.Time) ([]tracker.Fix, error) {
-	return s.queryFixes(ctx, `SELECT `+fixCols+` FROM fixes WHERE vehicle_id = $1 AND device_time >= $2 AND device_time < $3
-		ORDER BY device_time, id`, vehicleID, from, to)
+	return s.queryFixes(ctx, trackSQL, vehicleID, from, to)
 }
 
 // RenewFixIDs drops the fix IDs reserved ahead of the commits: the fixes stored after it get IDs
@@ -596,7 +602,7 @@ func (s *Store) RenewFixIDs() { s.ids.renew() }
 
 // LatestFixes returns the newest fix of every vehicle, by vehicle ID.
 func (s *Store) LatestFixes(ctx context.Context) ([]tracker.Fix, error) {
-	return s.queryFixes(ctx, `SELECT `+fixCols+` FROM latest_fixes ORDER BY vehicle_id`)
+	return s.queryFixes(ctx, latestSQL)
 }
 
 // SearchArea returns fixes inside box (edges included) with from <= time < to, in time order,
@@ -606,9 +612,7 @@ func (s *Store) SearchArea(ctx context.Context, box tracker.Box, from, to time.T
 	if limit > 0 {
 		lim = limit
 	}
-	return s.queryFixes(ctx, `SELECT `+fixCols+` FROM fixes
-		WHERE point(lon, lat) <@ box(point($1, $2), point($3, $4)) AND device_time >= $5 AND device_time < $6
-		ORDER BY device_time, id LIMIT $7`, box.MinLon, box.MinLat, box.MaxLon, box.MaxLat, from, to, lim)
+	return s.queryFixes(ctx, searchAreaSQL, box.MinLon, box.MinLat, box.MaxLon, box.MaxLat, from, to, lim)
 }
 
 func (s *Store) queryFixes(ctx context.Context, sql string, args ...any) ([]tracker.Fix, error) {

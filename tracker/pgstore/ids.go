@@ -16,7 +16,7 @@ const reserveFixIDs = `SELECT ARRAY(SELECT nextval('fixes_id_seq') FROM generate
 const idBlock = 16384
 
 // idStock holds fix IDs reserved ahead of the commits that use them, so that a commit knows its
-// fixes' IDs (and its events' fix IDs) before it sends anything, and needs one round trip. A
+// fixes' IDs (and its events' fix IDs) before it sends anything, and sends it all without waiting. A
 // commit takes the lowest IDs in stock: one server's IDs still follow the order of its fixes,
 // which Track, SearchArea and Events rely on to break ties of time. When the stock runs low, a
 // commit reserves the next block in its own round trip (txPlan.refill).
