@@ -77,8 +77,10 @@ func (c *NATS) start(i int) {
 		c.tb.Fatalf("NATS server %d: %v", i, err)
 	}
 	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		c.tb.Fatalf("NATS server %d not ready", i)
+	// Generous: on a busy 2-core machine (the Go tests run beside the browser tests) a server
+	// with JetStream has been seen to take over 10 s.
+	if !s.ReadyForConnections(30 * time.Second) {
+		c.tb.Fatalf("NATS server %d not ready in 30 s", i)
 	}
 	c.Servers[i] = s
 	// The client port is fixed from now on, so that a restart keeps the URL.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,7 +19,8 @@ import (
 )
 
 // TestMain lets the test binary be the server: the crash test starts it as a child process
-// and kills it with SIGKILL, as a power cut or the OOM killer would.
+// and kills it with SIGKILL, as a power cut or the OOM killer would. Otherwise it starts the
+// cross-builds TestCrossBuildSmoke runs, so that they go on beside the other tests.
 func TestMain(m *testing.M) {
 	if os.Getenv("BW_TEST_SERVE") == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -29,7 +31,17 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	flag.Parse()
+	crossDir, err := os.MkdirTemp("", "bw-cross-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	buildCrossServers(crossDir)
+	code := m.Run()
+	waitCrossServers()
+	os.RemoveAll(crossDir)
+	os.Exit(code)
 }
 
 type child struct {

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -23,44 +25,98 @@ var qemuUser = map[string]string{
 	"loong64": "qemu-loongarch64-static",
 }
 
-// TestCrossBuildSmoke builds the static server for every architecture make package packages and
-// runs each: natively on its own architecture, under qemu-user otherwise (ARM64 for Kunpeng and
-// Phytium servers, LoongArch64 for Loongson). Each binary reports the version set at link time,
-// starts serve, acknowledges a JT/T 808 location frame, returns its fix through the API,
-// serves the embedded web app, and stops cleanly on SIGTERM.
-func TestCrossBuildSmoke(t *testing.T) {
-	if testing.Short() {
-		t.Skip("cross-builds and runs three server binaries")
+// crossArchs are the architectures make package packages, in the order they are built.
+var crossArchs = []string{"amd64", "arm64", "loong64"}
+
+// crossBuilt is each architecture's server, built once TestMain has called buildCrossServers.
+var crossBuilt = map[string]*crossBuild{}
+
+type crossBuild struct {
+	done chan struct{} // closed when the build has ended
+	bin  string
+	took time.Duration
+	err  error
+}
+
+// buildCrossServers cross-builds the server for every packaged architecture into dir, one after
+// the other in the background, when TestCrossBuildSmoke is to run: compiling is most of that
+// test's time, and the package's other tests mostly wait (on child processes, timers,
+// PostgreSQL), so the builds run beside them and the test, parallel, runs after them.
+func buildCrossServers(dir string) {
+	if testing.Short() || !selected("TestCrossBuildSmoke") {
+		return
 	}
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH to cross-build with")
+	for _, arch := range crossArchs {
+		crossBuilt[arch] = &crossBuild{done: make(chan struct{}), bin: filepath.Join(dir, arch, "borderwatch")}
 	}
-	for _, arch := range []string{"amd64", "arm64", "loong64"} {
-		t.Run(arch, func(t *testing.T) {
+	go func() {
+		for _, arch := range crossArchs {
+			b := crossBuilt[arch]
 			start := time.Now()
-			bin := filepath.Join(t.TempDir(), "borderwatch")
 			const ldflags = "-s -w -X main.version=9.8.7-smoke -X main.commit=0123456789abcdef -X main.date=2026-01-02T03:04:05Z"
 			// Without make package's -trimpath, which changes only the file names the binary
 			// records: the amd64 build then reuses the packages `go test` compiled (make test
 			// builds everything with CGO_ENABLED=0, as here) instead of compiling them again.
-			build := exec.Command(goCmd, "build", "-ldflags", ldflags, "-o", bin, ".")
+			build := exec.Command("go", "build", "-ldflags", ldflags, "-o", b.bin, ".")
 			build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 			if out, err := build.CombinedOutput(); err != nil {
-				t.Fatalf("GOARCH=%s go build: %v\n%s", arch, err, out)
+				b.err = fmt.Errorf("GOARCH=%s go build: %w\n%s", arch, err, out)
 			}
-			built := time.Since(start)
+			b.took = time.Since(start)
+			close(b.done)
+		}
+	}()
+}
+
+// selected says whether -test.run selects the top-level test name and -test.skip does not drop it.
+func selected(name string) bool {
+	matches := func(flagName string) bool {
+		re, err := regexp.Compile(strings.Split(flag.Lookup(flagName).Value.String(), "/")[0])
+		return err == nil && re.MatchString(name)
+	}
+	skip := flag.Lookup("test.skip").Value.String()
+	return matches("test.run") && (skip == "" || !matches("test.skip"))
+}
+
+// waitCrossServers waits for the builds buildCrossServers started.
+func waitCrossServers() {
+	for _, b := range crossBuilt {
+		<-b.done
+	}
+}
+
+// TestCrossBuildSmoke runs the static server built for every architecture make package packages:
+// natively on its own architecture, under qemu-user otherwise (ARM64 for Kunpeng and Phytium
+// servers, LoongArch64 for Loongson). Each binary reports the version set at link time, starts
+// serve, acknowledges a JT/T 808 location frame, returns its fix through the API, serves the
+// embedded web app, and stops cleanly on SIGTERM.
+func TestCrossBuildSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-builds and runs three server binaries")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command on PATH to cross-build with")
+	}
+	t.Parallel()
+	for _, arch := range crossArchs {
+		t.Run(arch, func(t *testing.T) {
+			b := crossBuilt[arch]
+			<-b.done
+			if b.err != nil {
+				t.Fatal(b.err)
+			}
+			start := time.Now()
 			var emulator []string
 			if arch != runtime.GOARCH {
 				q, err := exec.LookPath(qemuUser[arch])
 				if err != nil {
 					t.Skipf("built for %s in %v but not run: %s is not installed (Debian package qemu-user-static; scripts/test-setup.sh installs it)",
-						arch, built.Round(time.Second), qemuUser[arch])
+						arch, b.took.Round(time.Second), qemuUser[arch])
 				}
 				emulator = []string{q}
 			}
 			command := func(args ...string) *exec.Cmd {
-				all := append(append(emulator, bin), args...)
+				all := append(append(emulator, b.bin), args...)
 				return exec.Command(all[0], all[1:]...)
 			}
 
@@ -74,7 +130,7 @@ func TestCrossBuildSmoke(t *testing.T) {
 			}
 
 			smokeServe(t, command)
-			t.Logf("%s: built in %v, whole check %v", arch, built.Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
+			t.Logf("%s: built in %v, checked in %v", arch, b.took.Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
 		})
 	}
 }
