@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -124,5 +125,100 @@ func TestHistoryHoldsExactlyHistory(t *testing.T) {
 	}
 	if !ts[len(ts)-1].Equal(fix(k-1, false).Time) || !ts[len(ts)-n+1].Equal(fix(k-n+1, false).Time) {
 		t.Fatalf("after the late fix the newest %d live fixes are not all kept: %v", n-1, ts)
+	}
+}
+
+// histVehicle is one vehicle of an engine without zones, fed fix by fix as the pipeline does.
+type histVehicle struct {
+	t  *testing.T
+	e  *Engine
+	vs *vstate
+}
+
+func newHistVehicle(t *testing.T, t0 time.Time) *histVehicle {
+	e := New(Config{Engine: geofence.NewEmbedded(geofence.Options{}), Now: func() time.Time { return t0 }})
+	return &histVehicle{t: t, e: e, vs: e.vehicles.Get("v")}
+}
+
+func (v *histVehicle) evaluate(at time.Time, lat float64, late bool) {
+	v.t.Helper()
+	var out tracker.Outcome
+	v.vs.Lock()
+	defer v.vs.Unlock()
+	f := &tracker.Fix{VehicleID: "v", DeviceID: "v", Time: at, Lat: lat, Lon: 111, Valid: true, Late: late}
+	if err := v.vs.Evaluate(context.Background(), f, &out); err != nil {
+		v.t.Fatal(err)
+	}
+}
+
+// drive sends fixes from at for d, every 10 to 30 s (seeded), and returns the time of the last.
+func (v *histVehicle) drive(at time.Time, d time.Duration, seed uint64) time.Time {
+	v.t.Helper()
+	rnd := rand.New(rand.NewPCG(seed, 2))
+	end := at.Add(d)
+	for {
+		v.evaluate(at, 43+float64(at.Sub(t0hist))/float64(time.Hour)*0.5, false)
+		next := at.Add(time.Duration(10+rnd.IntN(21)) * time.Second)
+		if next.After(end) {
+			return at
+		}
+		at = next
+	}
+}
+
+var t0hist = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+
+// edgeTimes are the times of the gap edges at the start of the history.
+func (v *histVehicle) edgeTimes() []time.Time {
+	var ts []time.Time
+	for i := range v.vs.histEdges {
+		ts = append(ts, v.vs.history[i].at())
+	}
+	return ts
+}
+
+// TestHistoryKeepsOnlyTheSilencesEdges: after a silence, an hour of driving (a fix every 10 to
+// 30 s) keeps exactly the two fixes around the silence as gap edges. Measured against the edge
+// kept before it, the oldest fix still kept after minutes of dropped ones looked like the end
+// of a silence: a false edge every 2 to 3 minutes, and after History/2 of them the silence's
+// own edges went.
+func TestHistoryKeepsOnlyTheSilencesEdges(t *testing.T) {
+	v := newHistVehicle(t, t0hist)
+	before := v.drive(t0hist, 10*time.Minute, 1)
+	after := before.Add(40 * time.Minute)
+	last := v.drive(after, 65*time.Minute, 2)
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
+		t.Fatalf("after the silence and 65 min of driving: edges %v, want exactly the silence's (%v, %v)", got, before, after)
+	}
+	// Another hour: still those two.
+	v.drive(last.Add(20*time.Second), time.Hour, 3)
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
+		t.Fatalf("after two hours of driving: edges %v, want exactly the silence's (%v, %v)", got, before, after)
+	}
+}
+
+// TestBlindUploadPartlyFillsSilence: a blind-area upload covering the first half of a silence
+// is placed after the fix before it, and what remains of the silence (from the newest uploaded
+// fix to the fix after the silence) is kept as the only gap.
+func TestBlindUploadPartlyFillsSilence(t *testing.T) {
+	v := newHistVehicle(t, t0hist)
+	before := v.drive(t0hist, 10*time.Minute, 4)
+	after := before.Add(40 * time.Minute)
+	v.drive(after, 65*time.Minute, 5)
+	newest := before
+	for at := before.Add(10 * time.Second); at.Before(before.Add(20 * time.Minute)); at = at.Add(10 * time.Second) {
+		i, _ := slices.BinarySearchFunc(v.vs.history, at, histAt)
+		if i == 0 {
+			t.Fatalf("the blind-area fix of %v goes before all kept (the oldest %v), want after %v", at, v.vs.history[0].at(), newest)
+		}
+		if prev := v.vs.history[i-1].at(); !prev.Equal(newest) {
+			t.Fatalf("the blind-area fix of %v goes after %v, want after %v", at, prev, newest)
+		}
+		v.evaluate(at, 43.1, true)
+		newest = at
+	}
+	v.drive(v.vs.last.Time.Add(10*time.Second), 10*time.Minute, 6)
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(newest) || !got[1].Equal(after) {
+		t.Fatalf("after the upload: edges %v, want the rest of the silence (%v, %v)", got, newest, after)
 	}
 }
