@@ -373,26 +373,59 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 // gapEdge: fixes this far from a neighbour border a gap a backfill may fill later.
 const gapEdge = 2 * time.Minute
 
-// trim drops the fixes before the newest keep, except the fixes at the edges of gaps (the
-// newest maxEdges of them): a blind-area upload lands there, hours later maybe. It returns how
-// many edges it kept. A fix's silence is the flag it was given when placed, not the distance
-// to its neighbour here: once fixes are dropped, the edge kept before them and the fix after
-// them lie minutes apart, and measuring that kept a false edge every gapEdge of driving,
-// until they pushed the silence's own edges out. A fix whose silence followed it keeps the
-// fix after it, flagged, so that fix is its neighbour here.
+// trim drops the fixes before the newest keep, except the fixes at the edges of silences: a
+// blind-area upload lands there, hours later maybe. It returns how many edges it kept. A fix's
+// silence is the flag it was given when placed, not the distance to its neighbour here: once
+// fixes are dropped, the edge kept before them and the fix after them lie minutes apart, and
+// measuring that kept a false edge every gapEdge of driving, until they pushed the silence's
+// own edges out. A fix whose silence followed it keeps the fix after it, flagged, so that fix
+// is its neighbour here.
+//
+// Beyond maxEdges edges the shortest silences are forgotten first, not the oldest: a terminal
+// going dark for a little more than gapEdge, again and again, would push out the long silence
+// before them (the one hiding a trip across the border) ahead of its upload.
 func trim(h []hist, keep, maxEdges int) ([]hist, int) {
 	old := len(h) - keep
+	edge := func(i int) bool { return h[i].gap() || i+1 < len(h) && h[i+1].gap() }
+	for {
+		n := 0
+		for i := range old {
+			if edge(i) {
+				n++
+			}
+		}
+		if n <= maxEdges {
+			break
+		}
+		forgetShortestSilence(h[:min(old+1, len(h))])
+	}
 	out := h[:0]
 	for i := range h[:old] {
-		if h[i].gap() || i+1 < len(h) && h[i+1].gap() {
+		if edge(i) {
 			out = append(out, h[i])
 		}
 	}
-	if len(out) > maxEdges {
-		out = append(out[:0], out[len(out)-maxEdges:]...)
-	}
 	edges := len(out)
 	return append(out, h[old:]...), edges
+}
+
+// forgetShortestSilence clears the flag of the shortest silence in h, the oldest of equal
+// ones; a silence before the oldest fix, whose length is not known, first.
+func forgetShortestSilence(h []hist) {
+	best, bestLen := -1, int64(math.MaxInt64)
+	for j := range h {
+		if !h[j].gap() {
+			continue
+		}
+		var l int64
+		if j > 0 {
+			l = h[j].t - h[j-1].t
+		}
+		if l < bestLen {
+			best, bestLen = j, l
+		}
+	}
+	h[best].setGap(false)
 }
 
 // fit makes room in the history for one more fix, live or late: once it holds n fixes besides

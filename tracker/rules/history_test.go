@@ -222,3 +222,72 @@ func TestBlindUploadPartlyFillsSilence(t *testing.T) {
 		t.Fatalf("after the upload: edges %v, want the rest of the silence (%v, %v)", got, newest, after)
 	}
 }
+
+// TestHistoryPausesShortOfSilence: a terminal that pauses just short of gapEdge between short
+// bursts of fixes, for an hour and a half after a silence, keeps no edge but the silence's: measured in the
+// trimmed history, every pause looked like a silence and pushed the real one out.
+func TestHistoryPausesShortOfSilence(t *testing.T) {
+	v := newHistVehicle(t, t0hist)
+	before := v.drive(t0hist, 10*time.Minute, 7)
+	after := before.Add(40 * time.Minute)
+	at := after
+	for range 30 {
+		at = v.drive(at, time.Minute, 8).Add(gapEdge - 10*time.Second)
+	}
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
+		t.Fatalf("after an hour and a half of pauses: edges %v, want exactly the silence's (%v, %v)", got, before, after)
+	}
+}
+
+// TestHistoryKeepsTheLongestSilences: a terminal that goes dark again and again, for a little
+// more than gapEdge each time, does not push out the edges of the long silence before: the
+// shortest silences go first when there are more edges than History/2.
+func TestHistoryKeepsTheLongestSilences(t *testing.T) {
+	v := newHistVehicle(t, t0hist)
+	before := v.drive(t0hist, 10*time.Minute, 9)
+	after := before.Add(40 * time.Minute)
+	real := map[time.Time]bool{before: true, after: true}
+	at := after
+	for k := range 20 {
+		last := v.drive(at, time.Minute, uint64(10+k))
+		at = last.Add(gapEdge + 30*time.Second)
+		real[last], real[at] = true, true
+	}
+	v.drive(at, time.Minute, 30)
+	got := v.edgeTimes()
+	if n := v.e.cfg.History / 2; len(got) != n || !got[0].Equal(before) || !got[1].Equal(after) {
+		t.Fatalf("after 20 short silences: edges %v, want %d, the first the long silence's (%v, %v)", got, n, before, after)
+	}
+	for _, at := range got {
+		if !real[at] {
+			t.Errorf("edge %v is no edge of a silence", at)
+		}
+	}
+}
+
+// TestHistoryFakeUploadTimes: a blind-area upload carrying device times from the far past, from
+// the hour of driving after a silence (whose fixes the history dropped), and a fix minutes in the
+// future (within the pipeline's MaxFuture, so accepted as live) does not push the silence's edges
+// out: none of them is an edge of a silence the vehicle had.
+func TestHistoryFakeUploadTimes(t *testing.T) {
+	v := newHistVehicle(t, t0hist)
+	before := v.drive(t0hist, 10*time.Minute, 31)
+	after := before.Add(40 * time.Minute)
+	last := v.drive(after, 65*time.Minute, 32)
+	for k := range 40 {
+		v.evaluate(t0hist.Add(-time.Duration(40-k)*24*time.Hour), 10, true)                        // days before
+		v.evaluate(after.Add(2*time.Minute+time.Duration(k)*77*time.Second+time.Second), 44, true) // the hour driven
+	}
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
+		t.Fatalf("after fixes from the past: edges %v, want exactly the silence's (%v, %v)", got, before, after)
+	}
+	future := last.Add(8 * time.Minute)
+	v.evaluate(future, 43.5, false)
+	for at := last.Add(15 * time.Second); at.Before(future); at = at.Add(15 * time.Second) {
+		v.evaluate(at, 43.5, true) // the live fixes, now before the newest
+	}
+	v.drive(future.Add(15*time.Second), 10*time.Minute, 33)
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
+		t.Fatalf("after a fix from the future: edges %v, want exactly the silence's (%v, %v)", got, before, after)
+	}
+}

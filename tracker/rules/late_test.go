@@ -322,3 +322,39 @@ func TestLateCrossingAnHourAfterSilence(t *testing.T) {
 	}
 	e.expect("lh1", "a late border_crossing_outside_port at 42N as the silence began")
 }
+
+// The smuggler's terminal then goes dark again and again, a little more than two minutes each
+// time, to push the long silence out of what the rules keep before uploading its buffer: the
+// crossing into China is still placed at the start of the long silence.
+func TestLateCrossingAfterManyShortSilences(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("lh2")}, nil)
+	var from, to int
+	tr := newTrack("lh2", t0, 42.06, 110.3, 42).to(42.0005, 110.3, 40).mark(&from).
+		to(41.95, 110.3, 40).wait(20*time.Minute).to(42.03, 110.3, 40).mark(&to).
+		to(42.3, 110.3, 50).to(42.03, 110.32, 50).to(42.3, 110.34, 50)
+	buffered := slices.Clone(tr.fixes[from:to])
+	for i := range buffered {
+		buffered[i].Flags = []string{tracker.FlagBlindArea}
+	}
+	// After the silence: a minute of fixes, then 150 s dark, 24 times over and more.
+	live := slices.Clone(tr.fixes[:from])
+	for i := to; i < len(tr.fixes); i++ {
+		if d := tr.fixes[i].Time.Sub(tr.fixes[to].Time) % (210 * time.Second); d < time.Minute {
+			live = append(live, tr.fixes[i])
+		}
+	}
+	if n := len(live) - from; n < 24*6 {
+		t.Fatalf("%d fixes after the silence, want 24 bursts of 6", n)
+	}
+	e.submit(live...)
+	e.backfill(buffered)
+	var in []tracker.Event
+	for _, ev := range e.events("lh2", tracker.EventBorderCross) {
+		if ev.Late && ev.Attrs["direction"] == "inbound" && ev.Attrs["port_zone_id"] == nil {
+			in = append(in, ev)
+		}
+	}
+	if len(in) != 1 || in[0].Time.Before(tr.fixes[from-1].Time) || in[0].Time.After(buffered[0].Time) {
+		t.Fatalf("late crossings into China %+v: want one as the silence began (%s to %s)", in, tr.fixes[from-1].Time, buffered[0].Time)
+	}
+}
