@@ -998,12 +998,8 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 // oldest fix kept nothing is known, so a fix from the far past is no edge of its own either.
 func (vs *vstate) placeGap(i int, me *hist) {
 	h := vs.history
-	switch {
-	case i == 0:
-	case i == len(h):
-		me.setGap(me.t-h[i-1].t > int64(gapEdge))
-	default:
-		me.setGap(h[i].gap() && me.t-h[i-1].t > int64(gapEdge))
+	if i > 0 {
+		me.setGap((i == len(h) || h[i].gap()) && me.t-h[i-1].t > int64(gapEdge))
 	}
 	if i < len(h) {
 		h[i].setGap(h[i].gap() && h[i].t-me.t > int64(gapEdge))

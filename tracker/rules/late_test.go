@@ -315,12 +315,10 @@ func TestLateCrossingAnHourAfterSilence(t *testing.T) {
 		t.Fatalf("late crossings in %+v out %+v: want one into China as the silence began (%s to %s), one back",
 			in, out, tr.fixes[from-1].Time, buffered[0].Time)
 	}
-	for _, a := range e.alerts("lh1") {
-		if a.Type == tracker.AlertBorderCrossingOutsidePort && a.Late && !a.Time.After(buffered[0].Time) && math.Abs(a.Lat-42) < 0.001 {
-			return
-		}
+	as := e.expect("lh1", tracker.AlertBorderCrossingOutsidePort, tracker.AlertBorderCrossingOutsidePort)
+	if a := as[0]; !a.Late || a.Time.Before(tr.fixes[from-1].Time) || a.Time.After(buffered[0].Time) || math.Abs(a.Lat-42) > 0.001 {
+		t.Errorf("alert %+v: want late, at 42N as the silence began", a)
 	}
-	e.expect("lh1", "a late border_crossing_outside_port at 42N as the silence began")
 }
 
 // The smuggler's terminal then goes dark again and again, a little more than two minutes each
@@ -356,5 +354,9 @@ func TestLateCrossingAfterManyShortSilences(t *testing.T) {
 	}
 	if len(in) != 1 || in[0].Time.Before(tr.fixes[from-1].Time) || in[0].Time.After(buffered[0].Time) {
 		t.Fatalf("late crossings into China %+v: want one as the silence began (%s to %s)", in, tr.fixes[from-1].Time, buffered[0].Time)
+	}
+	as := e.expect("lh2", tracker.AlertBorderCrossingOutsidePort, tracker.AlertBorderCrossingOutsidePort)
+	if a := as[0]; !a.Late || a.Time.Before(tr.fixes[from-1].Time) || a.Time.After(buffered[0].Time) || math.Abs(a.Lat-42) > 0.001 {
+		t.Errorf("alert %+v: want late, at 42N as the silence began", a)
 	}
 }
