@@ -228,7 +228,7 @@ type followed struct {
 // occasional is the part of what the rules follow of a vehicle that most vehicles never use.
 // Behind one pointer it costs those 8 bytes instead of its 256: every vehicle holds a followed.
 type occasional struct {
-	// gaps are the latest silences a blind-area upload may fill (see late.go).
+	// gaps are the recent silences a blind-area upload may fill, the longest kept (see late.go).
 	gaps []*gapRec
 
 	// signal loss raised by the timer, closed by the next fix

@@ -360,3 +360,30 @@ func TestLateCrossingAfterManyShortSilences(t *testing.T) {
 		t.Errorf("alert %+v: want late, at 42N as the silence began", a)
 	}
 }
+
+// A truck on its corridor goes dark for 20 minutes and stops on the roadside, then its terminal
+// goes dark for 150 s at a time, again and again, in the yard before uploading its buffer: the
+// stop is still replayed from the long silence and raised late.
+func TestLateStopAfterManyShortSilences(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("ls3")}, []tracker.Declaration{inbound("d-ls3", "ls3", "port-a")})
+	var from, stop, to int
+	tr := newTrack("ls3", t0, 42.05, 110.0, 43).to(42.005, 110.0, 40).to(41.92, 110.0, 60).mark(&from).
+		to(41.9, 110.0, 60).mark(&stop).wait(16*time.Minute).to(41.88, 110.0, 60).mark(&to).to(41.80, 110.0, 60).wait(50 * time.Minute)
+	buffered := slices.Clone(tr.fixes[from:to])
+	for i := range buffered {
+		buffered[i].Flags = []string{tracker.FlagBlindArea}
+	}
+	live := slices.Clone(tr.fixes[:from])
+	for i := to; i < len(tr.fixes); i++ {
+		if d := tr.fixes[i].Time.Sub(tr.fixes[to].Time) % (210 * time.Second); d < time.Minute {
+			live = append(live, tr.fixes[i])
+		}
+	}
+	e.submit(live...)
+	e.backfill(buffered)
+	e.check(tr.t.Add(time.Minute))
+	as := e.expect("ls3", tracker.AlertSignalLost, tracker.AlertUnauthorizedStop)
+	if a := as[1]; !a.Late || a.Active || a.Time.Sub(tr.fixes[stop].Time).Abs() > 30*time.Second {
+		t.Errorf("unauthorized_stop %+v: want late, closed, from %s", a, tr.fixes[stop].Time)
+	}
+}
