@@ -29,23 +29,43 @@ type decl struct {
 // (fix times are UTC) and its position in 1e-7 degrees (about 1 cm: exact for every position
 // a terminal reports, JT/T 808 and the others carry 1e-6). The rare crossing note on the
 // segment ending at a fix is kept beside the history (followed.notes), not in every entry.
+//
+// Whether a silence came before the fix (gapEdge and more since the fix before it, which trim
+// may have dropped since: its neighbour in the history then is no measure) rides in the low
+// bit of latg, the latitude shifted left one: ±90° in 1e-7 is ±9e8, so twice it fits an
+// int32, and a field of its own would take the entry to 24 bytes.
 type hist struct {
-	t        int64
-	lat, lon int32
+	t         int64
+	latg, lon int32
 }
 
 // degE7 is a degree in the history's fixed point: ±180° fits an int32.
 const degE7 = 1e7
 
-func histOf(t time.Time, lat, lon float64) hist {
-	return hist{t: t.UnixNano(), lat: int32(math.Round(lat * degE7)), lon: int32(math.Round(lon * degE7))}
+// histOf is a fix for the history; gap says a silence came before it.
+func histOf(t time.Time, lat, lon float64, gap bool) hist {
+	h := hist{t: t.UnixNano(), latg: int32(math.Round(lat*degE7)) << 1, lon: int32(math.Round(lon * degE7))}
+	h.setGap(gap)
+	return h
+}
+
+// gap reports whether a silence of more than gapEdge came before the fix.
+func (h *hist) gap() bool { return h.latg&1 != 0 }
+
+func (h *hist) setGap(gap bool) {
+	h.latg &^= 1
+	if gap {
+		h.latg |= 1
+	}
 }
 
 // at is the fix's device time.
 func (h *hist) at() time.Time { return time.Unix(0, h.t).UTC() }
 
 // position is where the fix was, in degrees.
-func (h *hist) position() (lat, lon float64) { return float64(h.lat) / degE7, float64(h.lon) / degE7 }
+func (h *hist) position() (lat, lon float64) {
+	return float64(h.latg>>1) / degE7, float64(h.lon) / degE7
+}
 
 // point is the fix as a point of the track.
 func (h *hist) point() point {
@@ -208,7 +228,7 @@ type followed struct {
 // occasional is the part of what the rules follow of a vehicle that most vehicles never use.
 // Behind one pointer it costs those 8 bytes instead of its 256: every vehicle holds a followed.
 type occasional struct {
-	// gaps are the latest silences a blind-area upload may fill (see late.go).
+	// gaps are the recent silences a blind-area upload may fill, the longest kept (see late.go).
 	gaps []*gapRec
 
 	// signal loss raised by the timer, closed by the next fix
@@ -345,7 +365,7 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 	// Not f.ReceivedAt: a gateway stamps it with its own clock, which need not be Now (the demo
 	// runs the server on a simulated one).
 	vs.last, vs.hasLast, vs.lastRecv = pt(f), true, e.cfg.Now()
-	vs.push(histOf(f.Time, f.Lat, f.Lon), e.cfg.History, crossed)
+	vs.push(f.Time, f.Lat, f.Lon, e.cfg.History, crossed)
 	out.Alerts = e.settleGates(ctx, vs, out.Alerts)
 	return nil
 }
@@ -353,23 +373,59 @@ func (e *Engine) evaluate(ctx context.Context, vs *vstate, f *tracker.Fix, out *
 // gapEdge: fixes this far from a neighbour border a gap a backfill may fill later.
 const gapEdge = 2 * time.Minute
 
-// trim drops the fixes before the newest keep, except the fixes at the edges of gaps (the
-// newest maxEdges of them): a blind-area upload lands there, hours later maybe. It returns how
-// many edges it kept.
+// trim drops the fixes before the newest keep, except the fixes at the edges of silences: a
+// blind-area upload lands there, hours later maybe. It returns how many edges it kept. A fix's
+// silence is the flag it was given when placed, not the distance to its neighbour here: once
+// fixes are dropped, the edge kept before them and the fix after them lie minutes apart, and
+// measuring that kept a false edge every gapEdge of driving, until they pushed the silence's
+// own edges out. A fix whose silence followed it keeps the fix after it, flagged, so that fix
+// is its neighbour here.
+//
+// Beyond maxEdges edges the shortest silences are forgotten first, not the oldest: a terminal
+// going dark for a little more than gapEdge, again and again, would push out the long silence
+// before them (the one hiding a trip across the border) ahead of its upload.
 func trim(h []hist, keep, maxEdges int) ([]hist, int) {
 	old := len(h) - keep
+	edge := func(i int) bool { return h[i].gap() || i+1 < len(h) && h[i+1].gap() }
+	for {
+		n := 0
+		for i := range old {
+			if edge(i) {
+				n++
+			}
+		}
+		if n <= maxEdges {
+			break
+		}
+		forgetShortestSilence(h[:min(old+1, len(h))])
+	}
 	out := h[:0]
 	for i := range h[:old] {
-		edge := i > 0 && h[i].t-h[i-1].t > int64(gapEdge) || i+1 < len(h) && h[i+1].t-h[i].t > int64(gapEdge)
-		if edge {
+		if edge(i) {
 			out = append(out, h[i])
 		}
 	}
-	if len(out) > maxEdges {
-		out = append(out[:0], out[len(out)-maxEdges:]...)
-	}
 	edges := len(out)
 	return append(out, h[old:]...), edges
+}
+
+// forgetShortestSilence clears the flag of the shortest silence in h, the oldest of equal
+// ones; a silence before the oldest fix, whose length is not known, first.
+func forgetShortestSilence(h []hist) {
+	best, bestLen := -1, int64(math.MaxInt64)
+	for j := range h {
+		if !h[j].gap() {
+			continue
+		}
+		var l int64
+		if j > 0 {
+			l = h[j].t - h[j-1].t
+		}
+		if l < bestLen {
+			best, bestLen = j, l
+		}
+	}
+	h[best].setGap(false)
 }
 
 // fit makes room in the history for one more fix, live or late: once it holds n fixes besides
@@ -391,10 +447,15 @@ func (vs *vstate) fit(n int) {
 	}
 }
 
-// push appends to the history and notes this fix's crossings on the segment each happened in
-// (a crossing confirmed by hysteresis may lie a few fixes back).
-func (vs *vstate) push(h hist, n int, crossed []timedNote) {
+// push appends the fix of t to the history, flagged if a silence came before it, and notes
+// this fix's crossings on the segment each happened in (a crossing confirmed by hysteresis may
+// lie a few fixes back).
+func (vs *vstate) push(t time.Time, lat, lon float64, n int, crossed []timedNote) {
 	vs.fit(n)
+	h := histOf(t, lat, lon, false)
+	if k := len(vs.history); k > 0 {
+		h.setGap(h.t-vs.history[k-1].t > int64(gapEdge))
+	}
 	vs.history = append(vs.history, h)
 	for _, c := range crossed {
 		j, _ := slices.BinarySearchFunc(vs.history, c.t, histAt)
@@ -866,7 +927,7 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 		lat, lon := x.position()
 		return geofence.Position{VehicleID: f.VehicleID, Time: x.at(), Lat: lat, Lon: lon}
 	}
-	me := histOf(f.Time, f.Lat, f.Lon)
+	me := histOf(f.Time, f.Lat, f.Lon, false)
 	var known, nextKnown, meKnown crossNote
 	if i < len(h) {
 		known = vs.note(h[i].t)
@@ -922,11 +983,27 @@ func (e *Engine) late(ctx context.Context, vs *vstate, f *tracker.Fix, out *trac
 	vs.fit(e.cfg.History)
 	i, _ = slices.BinarySearchFunc(vs.history, f.Time, histAt)
 	vs.setNote(me.t, meKnown)
+	vs.placeGap(i, &me)
 	vs.history = slices.Insert(vs.history, i, me) // within the capacity fit made
 	if hasNext && i+1 < len(vs.history) && vs.history[i+1].t == nextT {
 		vs.setNote(nextT, nextKnown)
 	}
 	return e.replay(ctx, vs, f, before, out)
+}
+
+// placeGap flags me, a late fix going to index i of the history, and the fix it goes before,
+// for the silences around it. Before a flagged fix its neighbour in the history is the fix
+// that came before it; elsewhere fixes trim dropped may lie between them, and me followed one
+// of those (or the neighbour) within gapEdge, as the next fix did: no silence. Before the
+// oldest fix kept nothing is known, so a fix from the far past is no edge of its own either.
+func (vs *vstate) placeGap(i int, me *hist) {
+	h := vs.history
+	if i > 0 {
+		me.setGap((i == len(h) || h[i].gap()) && me.t-h[i-1].t > int64(gapEdge))
+	}
+	if i < len(h) {
+		h[i].setGap(h[i].gap() && h[i].t-me.t > int64(gapEdge))
+	}
 }
 
 // disproved closes a crossing alert that blind-area fixes show was a legitimate crossing.

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -124,5 +125,169 @@ func TestHistoryHoldsExactlyHistory(t *testing.T) {
 	}
 	if !ts[len(ts)-1].Equal(fix(k-1, false).Time) || !ts[len(ts)-n+1].Equal(fix(k-n+1, false).Time) {
 		t.Fatalf("after the late fix the newest %d live fixes are not all kept: %v", n-1, ts)
+	}
+}
+
+// histVehicle is one vehicle of an engine without zones, fed fix by fix as the pipeline does.
+type histVehicle struct {
+	t  *testing.T
+	e  *Engine
+	vs *vstate
+}
+
+func newHistVehicle(t *testing.T, t0 time.Time) *histVehicle {
+	e := New(Config{Engine: geofence.NewEmbedded(geofence.Options{}), Now: func() time.Time { return t0 }})
+	return &histVehicle{t: t, e: e, vs: e.vehicles.Get("v")}
+}
+
+func (v *histVehicle) evaluate(at time.Time, lat float64, late bool) {
+	v.t.Helper()
+	var out tracker.Outcome
+	v.vs.Lock()
+	defer v.vs.Unlock()
+	f := &tracker.Fix{VehicleID: "v", DeviceID: "v", Time: at, Lat: lat, Lon: 111, Valid: true, Late: late}
+	if err := v.vs.Evaluate(context.Background(), f, &out); err != nil {
+		v.t.Fatal(err)
+	}
+}
+
+// drive sends fixes from at for d, every 10 to 30 s (seeded), and returns the time of the last.
+func (v *histVehicle) drive(at time.Time, d time.Duration, seed uint64) time.Time {
+	v.t.Helper()
+	rnd := rand.New(rand.NewPCG(seed, 2))
+	end := at.Add(d)
+	for {
+		v.evaluate(at, 43+float64(at.Sub(t0hist))/float64(time.Hour)*0.5, false)
+		next := at.Add(time.Duration(10+rnd.IntN(21)) * time.Second)
+		if next.After(end) {
+			return at
+		}
+		at = next
+	}
+}
+
+var t0hist = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+
+// edgeTimes are the times of the gap edges at the start of the history.
+func (v *histVehicle) edgeTimes() []time.Time {
+	var ts []time.Time
+	for i := range v.vs.histEdges {
+		ts = append(ts, v.vs.history[i].at())
+	}
+	return ts
+}
+
+// TestHistoryKeepsOnlyTheSilencesEdges: after a silence, an hour of driving (a fix every 10 to
+// 30 s) keeps exactly the two fixes around the silence as gap edges. Measured against the edge
+// kept before it, the oldest fix still kept after minutes of dropped ones looked like the end
+// of a silence: a false edge every 2 to 3 minutes, and after History/2 of them the silence's
+// own edges went.
+func TestHistoryKeepsOnlyTheSilencesEdges(t *testing.T) {
+	v := newHistVehicle(t, t0hist)
+	before := v.drive(t0hist, 10*time.Minute, 1)
+	after := before.Add(40 * time.Minute)
+	last := v.drive(after, 65*time.Minute, 2)
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
+		t.Fatalf("after the silence and 65 min of driving: edges %v, want exactly the silence's (%v, %v)", got, before, after)
+	}
+	// Another hour: still those two.
+	v.drive(last.Add(20*time.Second), time.Hour, 3)
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
+		t.Fatalf("after two hours of driving: edges %v, want exactly the silence's (%v, %v)", got, before, after)
+	}
+}
+
+// TestBlindUploadPartlyFillsSilence: a blind-area upload covering the first half of a silence
+// is placed after the fix before it, and what remains of the silence (from the newest uploaded
+// fix to the fix after the silence) is kept as the only gap.
+func TestBlindUploadPartlyFillsSilence(t *testing.T) {
+	v := newHistVehicle(t, t0hist)
+	before := v.drive(t0hist, 10*time.Minute, 4)
+	after := before.Add(40 * time.Minute)
+	v.drive(after, 65*time.Minute, 5)
+	newest := before
+	for at := before.Add(10 * time.Second); at.Before(before.Add(20 * time.Minute)); at = at.Add(10 * time.Second) {
+		i, _ := slices.BinarySearchFunc(v.vs.history, at, histAt)
+		if i == 0 {
+			t.Fatalf("the blind-area fix of %v goes before all kept (the oldest %v), want after %v", at, v.vs.history[0].at(), newest)
+		}
+		if prev := v.vs.history[i-1].at(); !prev.Equal(newest) {
+			t.Fatalf("the blind-area fix of %v goes after %v, want after %v", at, prev, newest)
+		}
+		v.evaluate(at, 43.1, true)
+		newest = at
+	}
+	v.drive(v.vs.last.Time.Add(10*time.Second), 10*time.Minute, 6)
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(newest) || !got[1].Equal(after) {
+		t.Fatalf("after the upload: edges %v, want the rest of the silence (%v, %v)", got, newest, after)
+	}
+}
+
+// TestHistoryPausesShortOfSilence: a terminal that pauses just short of gapEdge between short
+// bursts of fixes, for an hour and a half after a silence, keeps no edge but the silence's: measured in the
+// trimmed history, every pause looked like a silence and pushed the real one out.
+func TestHistoryPausesShortOfSilence(t *testing.T) {
+	v := newHistVehicle(t, t0hist)
+	before := v.drive(t0hist, 10*time.Minute, 7)
+	after := before.Add(40 * time.Minute)
+	at := after
+	for range 30 {
+		at = v.drive(at, time.Minute, 8).Add(gapEdge - 10*time.Second)
+	}
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
+		t.Fatalf("after an hour and a half of pauses: edges %v, want exactly the silence's (%v, %v)", got, before, after)
+	}
+}
+
+// TestHistoryKeepsTheLongestSilences: a terminal that goes dark again and again, for a little
+// more than gapEdge each time, does not push out the edges of the long silence before: the
+// shortest silences go first when there are more edges than History/2.
+func TestHistoryKeepsTheLongestSilences(t *testing.T) {
+	v := newHistVehicle(t, t0hist)
+	before := v.drive(t0hist, 10*time.Minute, 9)
+	after := before.Add(40 * time.Minute)
+	real := map[time.Time]bool{before: true, after: true}
+	at := after
+	for k := range 20 {
+		last := v.drive(at, time.Minute, uint64(10+k))
+		at = last.Add(gapEdge + 30*time.Second)
+		real[last], real[at] = true, true
+	}
+	v.drive(at, time.Minute, 30)
+	got := v.edgeTimes()
+	if n := v.e.cfg.History / 2; len(got) != n || !got[0].Equal(before) || !got[1].Equal(after) {
+		t.Fatalf("after 20 short silences: edges %v, want %d, the first the long silence's (%v, %v)", got, n, before, after)
+	}
+	for _, at := range got {
+		if !real[at] {
+			t.Errorf("edge %v is no edge of a silence", at)
+		}
+	}
+}
+
+// TestHistoryFakeUploadTimes: a blind-area upload carrying device times from the far past, from
+// the hour of driving after a silence (whose fixes the history dropped), and a fix minutes in the
+// future (within the pipeline's MaxFuture, so accepted as live) does not push the silence's edges
+// out: none of them is an edge of a silence the vehicle had.
+func TestHistoryFakeUploadTimes(t *testing.T) {
+	v := newHistVehicle(t, t0hist)
+	before := v.drive(t0hist, 10*time.Minute, 31)
+	after := before.Add(40 * time.Minute)
+	last := v.drive(after, 65*time.Minute, 32)
+	for k := range 40 {
+		v.evaluate(t0hist.Add(-time.Duration(40-k)*24*time.Hour), 10, true)                        // days before
+		v.evaluate(after.Add(2*time.Minute+time.Duration(k)*77*time.Second+time.Second), 44, true) // the hour driven
+	}
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
+		t.Fatalf("after fixes from the past: edges %v, want exactly the silence's (%v, %v)", got, before, after)
+	}
+	future := last.Add(8 * time.Minute)
+	v.evaluate(future, 43.5, false)
+	for at := last.Add(15 * time.Second); at.Before(future); at = at.Add(15 * time.Second) {
+		v.evaluate(at, 43.5, true) // the live fixes, now before the newest
+	}
+	v.drive(future.Add(15*time.Second), 10*time.Minute, 33)
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
+		t.Fatalf("after a fix from the future: edges %v, want exactly the silence's (%v, %v)", got, before, after)
 	}
 }

@@ -77,8 +77,8 @@ type zoneVisit struct {
 	outSince point // the first fix outside
 }
 
-// maxGaps is how many recent silences a vehicle keeps for uploads; maxGapFixes how many fix
-// times a gap keeps for evidence.
+// maxGaps is how many silences a vehicle keeps for uploads, the longest of its recent ones;
+// maxGapFixes how many fix times a gap keeps for evidence.
 const (
 	maxGaps     = 8
 	maxGapFixes = 2048
@@ -100,7 +100,15 @@ func (vs *vstate) openGap(to point, history int) *gapRec {
 	}
 	o := vs.rareMut()
 	if len(o.gaps) >= maxGaps {
-		o.gaps = slices.Delete(o.gaps, 0, 1)
+		// The shortest silence goes, the oldest of equal ones, as in the history (see trim): a
+		// terminal going dark briefly again and again must not drop the long silence before.
+		i := 0
+		for j, x := range o.gaps {
+			if x.to.Time.Sub(x.from.Time) < o.gaps[i].to.Time.Sub(o.gaps[i].from.Time) {
+				i = j
+			}
+		}
+		o.gaps = slices.Delete(o.gaps, i, i+1)
 	}
 	o.gaps = append(o.gaps, g)
 	return g

@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -256,5 +257,133 @@ func TestLateDetourRunsOnPastBlindArea(t *testing.T) {
 	a := e.expect("lx1", tracker.AlertDetour)[0]
 	if !a.Late || a.Active || !a.Time.After(filled.fixes[from].Time) || !a.Time.Before(filled.fixes[to].Time) {
 		t.Errorf("detour %+v: want late, closed, begun while dark (%s – %s)", a, filled.fixes[from].Time, filled.fixes[to].Time)
+	}
+}
+
+// thin drops fixes so that they come every 10 to 30 s (seeded), as a terminal reporting by
+// distance and time does.
+func thin(fixes []tracker.Fix, seed uint64) []tracker.Fix {
+	rnd := rand.New(rand.NewPCG(seed, 3))
+	var out []tracker.Fix
+	for i := 0; i < len(fixes); i += 1 + rnd.IntN(3) {
+		out = append(out, fixes[i])
+	}
+	return out
+}
+
+// A smuggler shields the terminal 50 m short of the border, 30 km from any port, crosses into
+// China, comes back and drives on in Mongolia for more than an hour before the terminal
+// uploads its blind-area buffer. Live, the silence starts and ends in Mongolia. The upload
+// places the crossing between the fix before the silence and the first buffered fix: the
+// history must still hold that fix an hour on, whatever the driving since.
+func TestLateCrossingAnHourAfterSilence(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("lh1")}, nil)
+	var from, to int
+	tr := newTrack("lh1", t0, 42.06, 110.3, 41).to(42.0005, 110.3, 40).mark(&from).
+		to(41.95, 110.3, 40).wait(20*time.Minute).to(42.03, 110.3, 40).mark(&to).
+		to(42.3, 110.3, 50).to(42.03, 110.32, 50)
+	live := slices.Concat(tr.fixes[:from], thin(tr.fixes[to:], 41))
+	buffered := slices.Clone(tr.fixes[from:to])
+	if d := buffered[len(buffered)-1].Time.Sub(buffered[0].Time); d < 30*time.Minute {
+		t.Fatalf("silence of %s, want over half an hour", d)
+	}
+	if d := live[len(live)-1].Time.Sub(tr.fixes[to].Time); d < time.Hour {
+		t.Fatalf("%s of driving after the silence, want over an hour", d)
+	}
+	for i := range buffered {
+		buffered[i].Flags = []string{tracker.FlagBlindArea}
+	}
+	e.submit(live...)
+	if cs := e.events("lh1", tracker.EventBorderCross); len(cs) != 0 {
+		t.Fatalf("live crossings %+v, want none", cs)
+	}
+	e.backfill(buffered)
+	var in, out []tracker.Event
+	for _, ev := range e.events("lh1", tracker.EventBorderCross) {
+		switch {
+		case !ev.Late || ev.Attrs["port_zone_id"] != nil:
+			t.Errorf("crossing %+v: want late, outside a port", ev)
+		case ev.Attrs["direction"] == "inbound":
+			in = append(in, ev)
+		default:
+			out = append(out, ev)
+		}
+	}
+	// The way back is recorded when the first fix in China is placed, on the segment from it
+	// across the rest of the silence; the fixes after it refine the alert, not the event.
+	if len(in) != 1 || len(out) != 1 || in[0].Time.Before(tr.fixes[from-1].Time) || in[0].Time.After(buffered[0].Time) {
+		t.Fatalf("late crossings in %+v out %+v: want one into China as the silence began (%s to %s), one back",
+			in, out, tr.fixes[from-1].Time, buffered[0].Time)
+	}
+	as := e.expect("lh1", tracker.AlertBorderCrossingOutsidePort, tracker.AlertBorderCrossingOutsidePort)
+	if a := as[0]; !a.Late || a.Time.Before(tr.fixes[from-1].Time) || a.Time.After(buffered[0].Time) || math.Abs(a.Lat-42) > 0.001 {
+		t.Errorf("alert %+v: want late, at 42N as the silence began", a)
+	}
+}
+
+// The smuggler's terminal then goes dark again and again, a little more than two minutes each
+// time, to push the long silence out of what the rules keep before uploading its buffer: the
+// crossing into China is still placed at the start of the long silence.
+func TestLateCrossingAfterManyShortSilences(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("lh2")}, nil)
+	var from, to int
+	tr := newTrack("lh2", t0, 42.06, 110.3, 42).to(42.0005, 110.3, 40).mark(&from).
+		to(41.95, 110.3, 40).wait(20*time.Minute).to(42.03, 110.3, 40).mark(&to).
+		to(42.3, 110.3, 50).to(42.03, 110.32, 50).to(42.3, 110.34, 50)
+	buffered := slices.Clone(tr.fixes[from:to])
+	for i := range buffered {
+		buffered[i].Flags = []string{tracker.FlagBlindArea}
+	}
+	// After the silence: a minute of fixes, then 150 s dark, 24 times over and more.
+	live := slices.Clone(tr.fixes[:from])
+	for i := to; i < len(tr.fixes); i++ {
+		if d := tr.fixes[i].Time.Sub(tr.fixes[to].Time) % (210 * time.Second); d < time.Minute {
+			live = append(live, tr.fixes[i])
+		}
+	}
+	if n := len(live) - from; n < 24*6 {
+		t.Fatalf("%d fixes after the silence, want 24 bursts of 6", n)
+	}
+	e.submit(live...)
+	e.backfill(buffered)
+	var in []tracker.Event
+	for _, ev := range e.events("lh2", tracker.EventBorderCross) {
+		if ev.Late && ev.Attrs["direction"] == "inbound" && ev.Attrs["port_zone_id"] == nil {
+			in = append(in, ev)
+		}
+	}
+	if len(in) != 1 || in[0].Time.Before(tr.fixes[from-1].Time) || in[0].Time.After(buffered[0].Time) {
+		t.Fatalf("late crossings into China %+v: want one as the silence began (%s to %s)", in, tr.fixes[from-1].Time, buffered[0].Time)
+	}
+	as := e.expect("lh2", tracker.AlertBorderCrossingOutsidePort, tracker.AlertBorderCrossingOutsidePort)
+	if a := as[0]; !a.Late || a.Time.Before(tr.fixes[from-1].Time) || a.Time.After(buffered[0].Time) || math.Abs(a.Lat-42) > 0.001 {
+		t.Errorf("alert %+v: want late, at 42N as the silence began", a)
+	}
+}
+
+// A truck on its corridor goes dark for 20 minutes and stops on the roadside, then its terminal
+// goes dark for 150 s at a time, again and again, in the yard before uploading its buffer: the
+// stop is still replayed from the long silence and raised late.
+func TestLateStopAfterManyShortSilences(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("ls3")}, []tracker.Declaration{inbound("d-ls3", "ls3", "port-a")})
+	var from, stop, to int
+	tr := newTrack("ls3", t0, 42.05, 110.0, 43).to(42.005, 110.0, 40).to(41.92, 110.0, 60).mark(&from).
+		to(41.9, 110.0, 60).mark(&stop).wait(16*time.Minute).to(41.88, 110.0, 60).mark(&to).to(41.80, 110.0, 60).wait(50 * time.Minute)
+	buffered := slices.Clone(tr.fixes[from:to])
+	for i := range buffered {
+		buffered[i].Flags = []string{tracker.FlagBlindArea}
+	}
+	live := slices.Clone(tr.fixes[:from])
+	for i := to; i < len(tr.fixes); i++ {
+		if d := tr.fixes[i].Time.Sub(tr.fixes[to].Time) % (210 * time.Second); d < time.Minute {
+			live = append(live, tr.fixes[i])
+		}
+	}
+	e.submit(live...)
+	e.backfill(buffered)
+	e.check(tr.t.Add(time.Minute))
+	as := e.expect("ls3", tracker.AlertSignalLost, tracker.AlertUnauthorizedStop)
+	if a := as[1]; !a.Late || a.Active || a.Time.Sub(tr.fixes[stop].Time).Abs() > 30*time.Second {
+		t.Errorf("unauthorized_stop %+v: want late, closed, from %s", a, tr.fixes[stop].Time)
 	}
 }

@@ -282,7 +282,7 @@ func (e *Engine) Seed(latest []tracker.Fix) {
 		}
 		if !vs.hasLast || f.Time.After(vs.last.Time) {
 			vs.last, vs.hasLast, vs.lastRecv = pt(&f), true, f.ReceivedAt
-			vs.history, vs.histEdges, vs.notes = append(vs.history[:0], histOf(f.Time, f.Lat, f.Lon)), 0, nil
+			vs.history, vs.histEdges, vs.notes = append(vs.history[:0], histOf(f.Time, f.Lat, f.Lon, false)), 0, nil
 		}
 		vs.Unlock()
 	}
