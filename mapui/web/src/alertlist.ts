@@ -8,6 +8,7 @@ import { createMap } from './map';
 import { alertSummary, toldAlertTypes } from './evidence';
 import { loadDirectory, plate, portOf, ports, readTime, setVehicles, severity, timeInput, timeMinute, timeShort, vehicleKind, zoneName } from './format';
 import { getLang, t } from './i18n';
+import { Live } from './live';
 
 const PAGE = 50;
 
@@ -81,6 +82,8 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
   detail.append(h('button', { class: 'close', id: 'alert-close', onclick: () => (detail.hidden = true) }, '×'), detailBody, mapBox);
   let focus: Promise<AlertFocus> | null = null;
   let removeMap = () => {};
+  // The rows' alerts as last heard (the page's answer, then the live socket's changes).
+  const shown = new Map<string, Alert>();
   const open = (a: Alert) => {
     detail.hidden = false;
     detailBody.replaceChildren(alertDetail(a, me));
@@ -111,7 +114,9 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
       const rows = r.alerts ?? [];
       setVehicles(rows.filter((a) => a.plate).map((a) => ({ id: a.vehicle_id, plate: a.plate, kind: a.vehicle_kind })));
       nextOffset = r.next_offset ?? 0;
-      body.replaceChildren(...rows.map((a) => h('tr', { class: `sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => open(a) },
+      shown.clear();
+      for (const a of rows) shown.set(String(a.id), a);
+      body.replaceChildren(...rows.map((a) => h('tr', { class: `sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => open(shown.get(String(a.id)) ?? a) },
         h('td', { class: 'time' }, timeShort(a.time)),
         h('td', { class: 'sev' }, severity(a.severity)),
         h('td', { class: 'type' }, t(a.type)),
@@ -155,8 +160,26 @@ export function mountAlertList(root: HTMLElement, me: Me, params: URLSearchParam
     void load();
   });
 
+  // A change of an alert on this page (acknowledged, resolved, from any screen) shows in its row
+  // and its open detail at once; new alerts wait for the next search. No positions are wanted.
+  const live = new Live({
+    alert: (a) => {
+      const id = String(a.id);
+      const was = shown.get(id);
+      if (!was) return;
+      const cur = { ...was, ...a };
+      shown.set(id, cur);
+      const tr = [...body.children].find((x) => (x as HTMLElement).dataset.alert === id);
+      const st = tr?.querySelector('td.st');
+      if (st) st.textContent = t(`status_${cur.status}`);
+      const open = detailBody.querySelector<HTMLElement>('.alert-body');
+      if (!detail.hidden && open?.dataset.alert === id) detailBody.replaceChildren(alertDetail(cur, me));
+    },
+  }, { vehicles: ['-'], all_alerts: true });
+
   return () => {
     closed = true;
+    live.close();
     removeMap();
   };
 }

@@ -6,7 +6,7 @@ import { can, getTrack, type Alert, type Fix, type Me } from './api';
 import { h } from './dom';
 import { alertSummary, alertVehicle, evidenceView } from './evidence';
 import { inspectionView } from './inspection';
-import { severity, time } from './format';
+import { colon, paren, severity, time } from './format';
 import { t } from './i18n';
 import { alertPoint, empty } from './map';
 
@@ -24,18 +24,49 @@ export function replayHash(a: Alert): string {
   return `#/replay?${q}`;
 }
 
+/** Who acknowledged or resolved the alert and when (China time): "patrol1 · 2026-12-05 22:40:00 CST". */
+export function alertHandledBy(a: Alert): string {
+  const [by, at] = a.status === 'resolved' ? [a.resolved_by, a.resolved_at] : a.status === 'acknowledged' ? [a.acked_by, a.acked_at] : [];
+  return [by ?? '', time(at)].filter(Boolean).join(' · ');
+}
+
+/** The alert's status in words with who set it and when; an open alert's is the word alone. */
+export function alertStatusText(a: Alert): string {
+  return [t(`status_${a.status}`), alertHandledBy(a)].filter(Boolean).join(' · ');
+}
+
+/**
+ * The alert's notes, one line each as the store appends them: the officers' own, and the
+ * server's (tracker.ConfirmedNote, the inspection's result in targets.go) in the reader's words.
+ */
+export function alertOutcome(note: string | undefined): string[] {
+  return (note ?? '').split('\n').map((l) => l.trim()).filter(Boolean).map((n) => {
+    if (n === 'inspection: nothing found') return `${t('insp_result')}${colon()}${t('result_nothing')}`;
+    const found = /^inspection: found (\w+)$/.exec(n);
+    if (found) return `${t('insp_result')}${colon()}${t('result_found')}${paren(t(`cat_${found[1]}`))}`;
+    const confirmed = /^confirmed as an offence(?:: (.*))?$/.exec(n);
+    if (confirmed) return confirmed[1] ? `${t('confirm_offence')}${colon()}${confirmed[1]}` : t('confirm_offence');
+    return n;
+  });
+}
+
+/** The alert's notes as lines of a definition, or nothing when it has none. */
+export function outcomeRow(a: Alert): HTMLElement[] {
+  const lines = alertOutcome(a.note);
+  return lines.length ? [h('dt', {}, t('alert_outcome')), h('dd', { id: 'alert-outcome' }, ...lines.map((l) => h('div', {}, l)))] : [];
+}
+
 /** What happened, to which vehicle, when, its status, the evidence, and the replay button. */
 export function alertDetail(a: Alert, me: Me): HTMLElement {
-  const handled = a as Alert & { acked_by?: string; acked_at?: string; resolved_by?: string; resolved_at?: string };
-  const status = t(`status_${a.status}`) + (handled.resolved_at ? ` ${time(handled.resolved_at)}` : handled.acked_at ? ` ${time(handled.acked_at)}` : '');
-  return h('div', { class: 'alert-body', 'data-alert': String(a.id) },
+  return h('div', { class: 'alert-body', 'data-alert': String(a.id), 'data-status': a.status },
     h('h2', { class: `sev-${a.severity}` }, t(a.type)),
     h('p', { class: 'summary', id: 'alert-summary' }, alertSummary(a)),
     h('dl', { class: 'facts' },
       h('dt', {}, t('vehicle')), h('dd', { id: 'alert-vehicle' }, alertVehicle(a)),
       h('dt', {}, t('severity')), h('dd', { class: `sev-${a.severity}` }, severity(a.severity)),
       h('dt', {}, t('time')), h('dd', {}, `${time(a.time)}${a.late ? ` · ${t('late')}` : ''}`),
-      h('dt', {}, t('status')), h('dd', {}, status)),
+      h('dt', {}, t('status')), h('dd', { id: 'alert-status' }, alertStatusText(a)),
+      ...outcomeRow(a)),
     h('h3', {}, t('evidence')),
     evidenceView(a),
     inspectionView(a, me),

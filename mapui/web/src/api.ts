@@ -33,6 +33,12 @@ export interface Alert {
   lon?: number | null;
   message?: string;
   evidence?: unknown;
+  /** Who acknowledged or resolved it and when, and the note they left (or the server's words, tracker/alert.go). */
+  acked_by?: string;
+  acked_at?: string;
+  resolved_by?: string;
+  resolved_at?: string;
+  note?: string;
   /** The vehicle's plate and kind, as GET /alerts adds them (not in live messages). */
   plate?: string;
   vehicle_kind?: string;

@@ -125,6 +125,12 @@ export class Live {
         this.h.position?.(m.fix);
         break;
       case 'alert':
+        // A message that is not an alert as the server sends it is dropped: the views file
+        // alerts by id and word their status, and an unknown status has no words.
+        if (!isAlert(m.alert)) {
+          console.warn('live: not an alert', m.alert);
+          break;
+        }
         this.stats.alerts++;
         this.h.alert?.(m.alert);
         break;
@@ -141,7 +147,14 @@ export class Live {
         notice(m);
         break;
       case 'batch':
-        for (const x of m.messages) this.dispatch(x);
+        // One broken message costs itself only, not the rest of the batch.
+        for (const x of Array.isArray(m.messages) ? m.messages : []) {
+          try {
+            this.dispatch(x);
+          } catch (err) {
+            console.warn('live: bad message', err);
+          }
+        }
         break;
     }
   }
@@ -159,6 +172,17 @@ export class Live {
     this.retry = 0;
     this.open();
   }
+}
+
+const alertStatuses = new Set(['open', 'acknowledged', 'resolved']);
+
+/** Whether x has what every view reads of an alert, with a status the app words. */
+export function isAlert(x: unknown): x is Alert {
+  if (!x || typeof x !== 'object') return false;
+  const a = x as Record<string, unknown>;
+  return (typeof a.id === 'number' || (typeof a.id === 'string' && a.id !== '')) && alertStatuses.has(a.status as string) &&
+    typeof a.type === 'string' && typeof a.severity === 'string' && typeof a.vehicle_id === 'string' &&
+    typeof a.time === 'string' && !Number.isNaN(Date.parse(a.time));
 }
 
 /** A box grown by a fraction of its size on every side (less re-subscribing on small pans). */

@@ -13,6 +13,7 @@ import { fmtDriverCard, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
 import { alertPoint, createMap, empty, VehicleLayer, vehiclePopups } from './map';
 import { mountAssignments } from './assignments';
+import { alertHandledBy, outcomeRow } from './alertview';
 import { inspectionView } from './inspection';
 
 const TRACK_MS = 2 * 3600_000;
@@ -40,6 +41,8 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   let hereMarker: maplibregl.Marker | null = null;
   let zoneLabel: maplibregl.Marker | null = null;
   let selected: string | null = null;
+  // Redraws the selected alert's detail from the store: a change heard live shows at once.
+  let redrawDetail = () => {};
   let following: string | null = null;
   let live: Live | null = null;
   let layer: VehicleLayer | null = null;
@@ -188,12 +191,15 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     const renderDetail = () => {
       const cur = alerts.byId.get(id) ?? a;
       const zone = zoneNameOr(cur.zone_id);
+      const handledBy = alertHandledBy(cur);
       body.replaceChildren(
         h('h2', { class: `sev-${cur.severity}` }, h('b', { class: `sev-word sev-${cur.severity}` }, severity(cur.severity)), ' ', t(cur.type)),
         h('dl', { class: 'facts' },
           h('dt', {}, t('vehicle')), vehicle,
           h('dt', {}, t('driver')), driver,
           h('dt', {}, t('status')), h('dd', { id: 'status' }, t(`status_${cur.status}`)),
+          handledBy ? h('dt', {}, t('handled_by')) : null, handledBy ? h('dd', { id: 'status-by' }, handledBy) : null,
+          ...outcomeRow(cur),
           h('dt', {}, t('time')), h('dd', {}, `${time(cur.time)}${cur.late ? `（${t('late')}）` : ''}`),
           zone ? h('dt', {}, t('zone')) : null, zone ? h('dd', { id: 'zone' }, zone) : null),
         h('h3', {}, t('evidence')),
@@ -210,6 +216,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
         msg);
     };
     renderDetail();
+    redrawDetail = renderDetail;
 
     const pt = alertPoint(a, layer?.fixes ?? new Map());
     const evPts = evidencePoints(a.evidence);
@@ -362,6 +369,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
         alerts.upsert(a);
         vl.setAlerted(alerts.alertedVehicles());
         listDirty = true;
+        if (selected === String(a.id)) redrawDetail();
       },
       connected: () => void catchUp().catch((e) => console.warn('catch-up failed', e)),
       status: (up) => {

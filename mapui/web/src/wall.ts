@@ -66,9 +66,11 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
   const alerts = new AlertStore();
 
   let focus: AlertFocus | null = null;
+  let shownBody: HTMLElement | null = null;
   // A ticker line opens the alert: what happened, to which vehicle, when, and the evidence; the
   // map shows where, with the vehicle's last hour.
   const showAlert = (a: Alert) => {
+    shownBody = alertDetail(a, me);
     detail.hidden = false;
     // The detail takes the feed's column; closing it brings the feed back.
     root.classList.add('detail-open');
@@ -78,7 +80,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
         root.classList.remove('detail-open');
         focus?.clear();
       } }, '×'),
-      alertDetail(a, me),
+      shownBody,
       // Command sends a patrol from here: the nearest first, with how old their position is.
       ...(mayDispatch ? [nearestPatrols({ alert_id: Number(a.id) })] : []));
     for (const li of ticker.children) li.classList.toggle('selected', (li as HTMLElement).dataset.alert === String(a.id));
@@ -192,7 +194,8 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
         onclick: () => showAlert(alerts.byId.get(String(a.id)) ?? a) },
         h('span', { class: 'time' }, timeShort(a.time)),
         h('span', { class: 'sev' }, severity(a.severity)),
-        h('span', { class: 'type' }, t(a.type), a.late ? h('small', { class: 'late' }, ` · ${t('late')}`) : null),
+        h('span', { class: 'type' }, t(a.type), a.late ? h('small', { class: 'late' }, ` · ${t('late')}`) : null,
+          a.status !== 'open' ? h('small', { class: 'st' }, ` · ${t(`status_${a.status}`)}`) : null),
         h('span', { class: 'veh' }, plate(a.vehicle_id, a.plate)));
 
     const pushTicker = (a: Alert) => {
@@ -225,6 +228,26 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
       }, FLY_MS);
     };
 
+    // A change of a known alert (acknowledged, resolved, from any screen): its ticker line and,
+    // when open, its detail say so at once; the map stays where the operator has it.
+    const followAlert = (a: Alert) => {
+      const id = String(a.id);
+      const li = [...ticker.children].find((x) => (x as HTMLElement).dataset.alert === id);
+      if (li) {
+        const fresh = tickerItem(a);
+        fresh.classList.toggle('selected', li.classList.contains('selected'));
+        fresh.style.animation = 'none';
+        const veh = li.querySelector('.veh')?.textContent;
+        if (veh) fresh.querySelector('.veh')!.textContent = veh;
+        li.replaceWith(fresh);
+      }
+      if (!detail.hidden && shownBody?.dataset.alert === id) {
+        const body = alertDetail(a, me);
+        shownBody.replaceWith(body);
+        shownBody = body;
+      }
+    };
+
     const onAlert = (a: Alert, fromLive: boolean) => {
       if (!inScope(a)) return;
       const fresh = alerts.upsert(a);
@@ -232,7 +255,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
       if (fresh) {
         pushTicker(a);
         if (fromLive && a.status === 'open' && (severityRank[a.severity] ?? 0) >= severityRank.critical) flyTo(a);
-      }
+      } else followAlert(alerts.byId.get(String(a.id)) ?? a);
     };
 
     const catchUp = async () => {
