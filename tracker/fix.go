@@ -59,7 +59,17 @@ const (
 	// FlagConflict marks a report of a device time the device had already reported at another
 	// position: kept as evidence (a broken or cloned device), never as the vehicle's track.
 	FlagConflict = "conflict"
+	// FlagClockAhead marks a fix whose device time was ahead of the server clock by more than
+	// PipelineConfig.MaxClockAhead: kept as evidence, never as the vehicle's track. Made the
+	// vehicle's newest, it would turn every real fix after it late (out of the live rules)
+	// until real time caught up.
+	FlagClockAhead = "clock_ahead"
 )
+
+// Evidence reports whether f is stored as evidence only, not as the vehicle's track: a
+// conflicting report or one from ahead of the server clock. It never becomes the vehicle's
+// newest fix nor its live position.
+func (f *Fix) Evidence() bool { return f.HasFlag(FlagConflict) || f.HasFlag(FlagClockAhead) }
 
 // report is what tells two reports of one device and device time apart: the position, and
 // the flags and attributes, compared as sets.
@@ -105,7 +115,7 @@ func (r *report) covers(o *report) bool {
 		return false
 	}
 	for _, fl := range o.flags {
-		if fl != FlagJump && fl != FlagConflict && !slices.Contains(r.flags, fl) {
+		if fl != FlagJump && fl != FlagConflict && fl != FlagClockAhead && !slices.Contains(r.flags, fl) {
 			return false
 		}
 	}

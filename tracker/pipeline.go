@@ -50,8 +50,8 @@ type Outcome struct {
 }
 
 // Publisher receives what was durably committed, for live fan-out: the fixes and events this
-// commit stored (not those of fixes stored before, nor fixes flagged FlagConflict, which are
-// evidence and not the vehicle's track) and the alerts as upserted. It must not
+// commit stored (not those of fixes stored before, nor fixes flagged FlagConflict or
+// FlagClockAhead, which are evidence and not the vehicle's track) and the alerts as upserted. It must not
 // block, and must copy what it keeps: the slices are reused once it returns.
 type Publisher interface {
 	Publish(fixes []Fix, events []Event, alerts []Alert)
@@ -283,6 +283,10 @@ type PipelineConfig struct {
 	Registerer prometheus.Registerer
 	// MaxFuture refuses fixes whose device time is this far ahead of the server clock (default 10 min).
 	MaxFuture time.Duration
+	// MaxClockAhead: a fix whose device time is further ahead of the server clock (but within
+	// MaxFuture) is stored flagged FlagClockAhead, not evaluated, and does not become the
+	// vehicle's newest (default 30 s; GNSS times are within a second, server clocks NTP-synced).
+	MaxClockAhead time.Duration
 	// MaxSpeedKmh flags a fix whose implied speed from the previous good fix exceeds it (default 300).
 	MaxSpeedKmh float64
 	// MaxBatch caps the fixes of one group commit (default 4096).
@@ -405,6 +409,9 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 	if cfg.MaxFuture == 0 {
 		cfg.MaxFuture = 10 * time.Minute
 	}
+	if cfg.MaxClockAhead == 0 {
+		cfg.MaxClockAhead = 30 * time.Second
+	}
 	if cfg.MaxSpeedKmh == 0 {
 		cfg.MaxSpeedKmh = 300
 	}
@@ -514,7 +521,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		f.Time, f.ReceivedAt = f.Time.UTC(), f.ReceivedAt.UTC()
 		f.Seq = seq + uint64(i) + 1
 		events, alerts := len(out.Events), len(out.Alerts)
-		carrier, dup, st, err := p.evaluate(ctx, f, pd, len(fixes)-i-1)
+		carrier, dup, st, err := p.evaluate(ctx, f, pd, now, len(fixes)-i-1)
 		if len(touched) == 0 || touched[len(touched)-1] != st {
 			touched = append(touched, st)
 		}
@@ -738,8 +745,9 @@ var oldestTime = time.Date(2000, 1, 2, 0, 0, 0, 0, time.UTC)
 // of the same device and time that one evaluated before covers) is not evaluated again: dup
 // is set, with the submission carrying the original if it is not known to be acknowledged
 // (nil if it is stored and was). A report of a known time that differs is merged or marked
-// as a conflict (see Pipeline). more is how many fixes follow f in its submission.
-func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, more int) (carrier *pending, dup bool, st *VehicleState, err error) {
+// as a conflict (see Pipeline), one from ahead of the server clock (now) flagged and stored
+// only. more is how many fixes follow f in its submission.
+func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, now time.Time, more int) (carrier *pending, dup bool, st *VehicleState, err error) {
 	st, v := p.vehicle(f.VehicleID)
 	st.Lock()
 	defer st.Unlock()
@@ -775,6 +783,28 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, more int) 
 	if st.before(f) {
 		f.Late = true
 	}
+	if f.Time.Sub(now) > p.cfg.MaxClockAhead {
+		// Evidence only, like a conflict: as the newest fix (here or in the rules) it would make
+		// the real fixes of the next minutes late, out of the live rules (a forged frame dated
+		// ahead suppressed detour, stop and crossing alerts). Still recorded, so its resend is
+		// recognised.
+		f.Flags = append(slices.Clip(f.Flags), FlagClockAhead)
+		p.m.flagged.WithLabelValues(FlagClockAhead).Inc()
+	} else if err := p.evaluateTrack(ctx, st, v, f, pd); err != nil {
+		return nil, false, st, err
+	}
+	if known {
+		s.add(r, pd)
+	} else {
+		s = sent{pd: pd, first: r}
+	}
+	st.note(k, s, more)
+	return nil, false, st, nil
+}
+
+// evaluateTrack flags f as a jump, runs the evaluator and makes f the vehicle's newest fix
+// unless it is late: f extends or fills the vehicle's track.
+func (p *Pipeline) evaluateTrack(ctx context.Context, st *VehicleState, v VehicleEvaluator, f *Fix, pd *pending) error {
 	if f.Valid && st.hasGood && !f.Late {
 		if impliedSpeedKmh(st.good, f) > p.cfg.MaxSpeedKmh {
 			f.Flags = append(f.Flags, FlagJump)
@@ -784,7 +814,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, more int) 
 		if err := v.Evaluate(ctx, f, &pd.out); err != nil {
 			// The pipeline's own state has not moved: the resent fix is evaluated afresh.
 			p.backlog.Add(-1)
-			return nil, false, st, err
+			return err
 		}
 	}
 	if f.Late {
@@ -796,13 +826,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, more int) 
 	if !f.Late {
 		st.keep(f)
 	}
-	if known {
-		s.add(r, pd)
-	} else {
-		s = sent{pd: pd, first: r}
-	}
-	st.note(k, s, more)
-	return nil, false, st, nil
+	return nil
 }
 
 // note keeps s as what is known of the reports of k; more fixes of the same submission may
@@ -1155,7 +1179,7 @@ func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, committed, e
 			p.m.duplicates.Inc()
 			continue
 		}
-		if b.Fixes[i].HasFlag(FlagConflict) {
+		if b.Fixes[i].Evidence() {
 			evidence++ // not the vehicle's position: the live map must not move to it
 			continue
 		}

@@ -26,10 +26,11 @@ const latestSet = `DO UPDATE SET
 	WHERE latest_fixes.device_time <= excluded.device_time`
 
 // upsertLatest makes the fixes of ins their vehicles' latest where they are newer; a
-// conflicting report is evidence, never the vehicle's position.
+// conflicting report, or one from ahead of the server clock, is evidence, never the vehicle's
+// position.
 const upsertLatest = `latest AS (
 	INSERT INTO latest_fixes (` + fixCols + `)
-	SELECT DISTINCT ON (vehicle_id) ` + fixCols + ` FROM ins WHERE flags IS NULL OR NOT '` + tracker.FlagConflict + `' = ANY(flags)
+	SELECT DISTINCT ON (vehicle_id) ` + fixCols + ` FROM ins WHERE flags IS NULL OR NOT (flags && ARRAY['` + tracker.FlagConflict + `', '` + tracker.FlagClockAhead + `'])
 	ORDER BY vehicle_id, device_time DESC, id DESC
 	ON CONFLICT (vehicle_id) ` + latestSet + `
 )`
@@ -330,13 +331,13 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 
 // newestByVehicle is the index in fixes of each vehicle's newest fix, by device time and then
 // by place in the batch (as IDs are reserved), in vehicle order, so that two servers' commits
-// lock the rows of latest_fixes in the same order. Conflicting reports are evidence, never the
+// lock the rows of latest_fixes in the same order. Evidence (tracker.Fix.Evidence) is never the
 // vehicle's position.
 func newestByVehicle(fixes []tracker.Fix) []int {
 	at := make(map[string]int, len(fixes))
 	for i := range fixes {
 		f := &fixes[i]
-		if f.HasFlag(tracker.FlagConflict) {
+		if f.Evidence() {
 			continue
 		}
 		if j, ok := at[f.VehicleID]; !ok || !f.Time.Before(fixes[j].Time) {

@@ -139,8 +139,9 @@ func appendJoined(dst []byte, ss []string) []byte {
 	return dst
 }
 
-// conflicted reports whether fix data carries tracker.FlagConflict, decoding no more than
-// its flags: it decides whether a fix may become its vehicle's latest.
+// conflicted reports whether fix data carries tracker.FlagConflict or tracker.FlagClockAhead
+// (evidence, see tracker.Fix.Evidence), decoding no more than its flags: it decides whether a
+// fix may become its vehicle's latest.
 func conflicted(data []byte) bool {
 	if len(data) == 0 || data[0] != fixCodecV2 {
 		return false // version 1 predates conflicts
@@ -155,7 +156,7 @@ func conflicted(data []byte) bool {
 	flags := r.bytes()
 	for r.err == nil && len(flags) > 0 {
 		name, rest, _ := bytes.Cut(flags, []byte{','})
-		if string(name) == tracker.FlagConflict {
+		if n := string(name); n == tracker.FlagConflict || n == tracker.FlagClockAhead {
 			return true
 		}
 		flags = rest

@@ -202,11 +202,14 @@ func testLatestFixes(t *testing.T, s Store) {
 		fix("d-b", "vb", base.Add(2*time.Minute), 43.2, 111.2),
 		fix("d-c", "vc", base.Add(-time.Hour), 42.0, 110.0),
 	}})
-	// A backfill older than va's newest fix does not replace it; vc's newer fix does,
-	// whichever device it came from.
+	// A backfill older than va's newest fix does not replace it, nor does a fix from ahead of
+	// the server clock (evidence); vc's newer fix does, whichever device it came from.
+	ahead := fix("d-a", "va", base.Add(9*time.Minute), 44.0, 112.0)
+	ahead.Flags = []string{tracker.FlagClockAhead}
 	commit(t, s, &tracker.Batch{Fixes: []tracker.Fix{
 		fix("d-a", "va", base.Add(-time.Minute), 42.9, 110.9),
 		fix("d-c2", "vc", base.Add(time.Hour), 42.5, 110.5),
+		ahead,
 	}})
 	got, err = s.LatestFixes(t.Context())
 	if err != nil {
