@@ -285,7 +285,8 @@ type PipelineConfig struct {
 	MaxFuture time.Duration
 	// MaxClockAhead: a fix whose device time is further ahead of the server clock (but within
 	// MaxFuture) is stored flagged FlagClockAhead, not evaluated, and does not become the
-	// vehicle's newest (default 30 s; GNSS times are within a second, server clocks NTP-synced).
+	// vehicle's newest, unless it carries an SOS (default 30 s; GNSS times are within a second,
+	// server clocks NTP-synced).
 	MaxClockAhead time.Duration
 	// MaxSpeedKmh flags a fix whose implied speed from the previous good fix exceeds it (default 300).
 	MaxSpeedKmh float64
@@ -783,11 +784,12 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, now time.T
 	if st.before(f) {
 		f.Late = true
 	}
-	if f.Time.Sub(now) > p.cfg.MaxClockAhead {
+	if f.Time.Sub(now) > p.cfg.MaxClockAhead && !f.HasFlag(FlagSOS) {
 		// Evidence only, like a conflict: as the newest fix (here or in the rules) it would make
 		// the real fixes of the next minutes late, out of the live rules (a forged frame dated
 		// ahead suppressed detour, stop and crossing alerts). Still recorded, so its resend is
-		// recognised.
+		// recognised. An SOS is evaluated all the same: a driver's alarm is not lost to a bad
+		// clock, and a forger using one is loud (a critical alert), not silent.
 		f.Flags = append(slices.Clip(f.Flags), FlagClockAhead)
 		p.m.flagged.WithLabelValues(FlagClockAhead).Inc()
 	} else if err := p.evaluateTrack(ctx, st, v, f, pd); err != nil {

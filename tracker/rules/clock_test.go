@@ -117,3 +117,18 @@ func TestFixSlightlyAheadIsLive(t *testing.T) {
 		}
 	}
 }
+
+// An SOS from a terminal whose clock is ahead is still raised: a driver's alarm must not be lost
+// to a clock, and a forger who dates one ahead to make the real fixes late is loud (a critical
+// alert on the vehicle), not silent.
+func TestClockAheadSOSRaised(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("ca1")}, nil)
+	tr := clockAheadTrip()
+	e.submit(tr.fixes[:5]...)
+	sos := forged(tr.fixes[4], 2*time.Minute)
+	sos.Flags = []string{tracker.FlagSOS}
+	if err := e.pipe.Submit(e.ctx, []tracker.Fix{sos}); err != nil {
+		t.Fatal(err)
+	}
+	e.expect("ca1", tracker.AlertSOS)
+}
