@@ -81,8 +81,9 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
         focus?.clear();
       } }, '×'),
       shownBody,
-      // Command sends a patrol from here: the nearest first, with how old their position is.
-      ...(mayDispatch ? [nearestPatrols({ alert_id: Number(a.id) })] : []));
+      // Command sends a patrol from here: the nearest first, with how old their position is; not
+      // to an alert already dealt with, which would send a patrol for nothing.
+      ...(mayDispatch && a.status !== 'resolved' ? [nearestPatrols({ alert_id: Number(a.id) })] : []));
     for (const li of ticker.children) li.classList.toggle('selected', (li as HTMLElement).dataset.alert === String(a.id));
     focus?.show(a);
   };
@@ -245,6 +246,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
         const body = alertDetail(a, me);
         shownBody.replaceWith(body);
         shownBody = body;
+        if (a.status === 'resolved') detail.querySelector('#nearest-patrols')?.remove();
       }
     };
 

@@ -71,6 +71,7 @@ test('wall: the open detail and the ticker line follow an alert acknowledged and
   await wall.click(line);
   await wall.waitForSelector(`#alert-detail .alert-body[data-alert="${a.id}"]`);
   assert.equal(await wall.textContent('#alert-status'), '未处理');
+  await wall.waitForSelector('#alert-detail #nearest-patrols');
 
   // Another patrol has the alert open on a tablet.
   const tablet = await newPage(browser, errors);
@@ -96,6 +97,13 @@ test('wall: the open detail and the ticker line follow an alert acknowledged and
   assert.match(await wall.textContent(line), /已处置/);
   assert.ok(await wall.$eval(line, (li) => li.classList.contains('selected')), 'the line stays the one selected');
   assert.equal(await wall.$$eval(line, (x) => x.length), 1, 'one line for the alert');
+  // A patrol is not sent to an alert already dealt with: the dispatch list goes, and does not come
+  // back when the alert is opened again.
+  assert.equal(await wall.$('#alert-detail #nearest-patrols'), null, 'dispatch offered for a resolved alert');
+  await wall.click('#alert-close');
+  await wall.click(line);
+  await wall.waitForSelector(`#alert-detail .alert-body[data-alert="${a.id}"]`);
+  assert.equal(await wall.$('#alert-detail #nearest-patrols'), null, 'dispatch offered for a resolved alert opened again');
   await readable(wall, '#alert-detail');
   await readable(wall, '#ticker');
   await shots(wall, 'alertstatus-wall-resolved');
