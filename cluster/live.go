@@ -140,9 +140,22 @@ func (c *Conn) VehicleChanged(v tracker.Vehicle) error {
 // NATS while a zone changed still applies the change once it is back. With a ChangeLog, the
 // store's log of edits is followed too (followChangeLog).
 func (c *Conn) SubscribeChanges(ctx context.Context, h Changes) error {
-	oc, err := c.js.OrderedConsumer(ctx, ChangeStream, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &c.dialed,
-	})
+	var oc jetstream.Consumer
+	var err error
+	// A busy NATS (a loaded machine, a server starting) may not answer within the request's
+	// timeout: asked again a few times rather than the node giving up at start.
+	for attempt := 1; ; attempt++ {
+		oc, err = c.js.OrderedConsumer(ctx, ChangeStream, jetstream.OrderedConsumerConfig{
+			DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &c.dialed,
+		})
+		if err == nil || attempt == 4 {
+			break
+		}
+		c.log.Warn("change subscription failed; retrying", "attempt", attempt, "err", err)
+		if !sleep(ctx, time.Duration(attempt)*time.Second) {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("cluster: change subscription: %w", err)
 	}
