@@ -169,6 +169,14 @@ func (v *histVehicle) drive(at time.Time, d time.Duration, seed uint64) time.Tim
 var t0hist = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 
 // edgeTimes are the times of the gap edges at the start of the history.
+// expectEdges fails the test unless the kept gap edges are exactly first and last.
+func (v *histVehicle) expectEdges(when string, first, last time.Time) {
+	v.t.Helper()
+	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(first) || !got[1].Equal(last) {
+		v.t.Fatalf("%s: edges %v, want exactly (%v, %v)", when, got, first, last)
+	}
+}
+
 func (v *histVehicle) edgeTimes() []time.Time {
 	var ts []time.Time
 	for i := range v.vs.histEdges {
@@ -187,14 +195,10 @@ func TestHistoryKeepsOnlyTheSilencesEdges(t *testing.T) {
 	before := v.drive(t0hist, 10*time.Minute, 1)
 	after := before.Add(40 * time.Minute)
 	last := v.drive(after, 65*time.Minute, 2)
-	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
-		t.Fatalf("after the silence and 65 min of driving: edges %v, want exactly the silence's (%v, %v)", got, before, after)
-	}
+	v.expectEdges("after the silence and 65 min of driving", before, after)
 	// Another hour: still those two.
 	v.drive(last.Add(20*time.Second), time.Hour, 3)
-	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
-		t.Fatalf("after two hours of driving: edges %v, want exactly the silence's (%v, %v)", got, before, after)
-	}
+	v.expectEdges("after two hours of driving", before, after)
 }
 
 // TestBlindUploadPartlyFillsSilence: a blind-area upload covering the first half of a silence
@@ -218,9 +222,7 @@ func TestBlindUploadPartlyFillsSilence(t *testing.T) {
 		newest = at
 	}
 	v.drive(v.vs.last.Time.Add(10*time.Second), 10*time.Minute, 6)
-	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(newest) || !got[1].Equal(after) {
-		t.Fatalf("after the upload: edges %v, want the rest of the silence (%v, %v)", got, newest, after)
-	}
+	v.expectEdges("after the upload", newest, after)
 }
 
 // TestHistoryPausesShortOfSilence: a terminal that pauses just short of gapEdge between short
@@ -234,9 +236,7 @@ func TestHistoryPausesShortOfSilence(t *testing.T) {
 	for range 30 {
 		at = v.drive(at, time.Minute, 8).Add(gapEdge - 10*time.Second)
 	}
-	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
-		t.Fatalf("after an hour and a half of pauses: edges %v, want exactly the silence's (%v, %v)", got, before, after)
-	}
+	v.expectEdges("after an hour and a half of pauses", before, after)
 }
 
 // TestHistoryKeepsTheLongestSilences: a terminal that goes dark again and again, for a little
@@ -278,16 +278,12 @@ func TestHistoryFakeUploadTimes(t *testing.T) {
 		v.evaluate(t0hist.Add(-time.Duration(40-k)*24*time.Hour), 10, true)                        // days before
 		v.evaluate(after.Add(2*time.Minute+time.Duration(k)*77*time.Second+time.Second), 44, true) // the hour driven
 	}
-	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
-		t.Fatalf("after fixes from the past: edges %v, want exactly the silence's (%v, %v)", got, before, after)
-	}
+	v.expectEdges("after fixes from the past", before, after)
 	future := last.Add(8 * time.Minute)
 	v.evaluate(future, 43.5, false)
 	for at := last.Add(15 * time.Second); at.Before(future); at = at.Add(15 * time.Second) {
 		v.evaluate(at, 43.5, true) // the live fixes, now before the newest
 	}
 	v.drive(future.Add(15*time.Second), 10*time.Minute, 33)
-	if got := v.edgeTimes(); len(got) != 2 || !got[0].Equal(before) || !got[1].Equal(after) {
-		t.Fatalf("after a fix from the future: edges %v, want exactly the silence's (%v, %v)", got, before, after)
-	}
+	v.expectEdges("after a fix from the future", before, after)
 }
