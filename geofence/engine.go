@@ -71,7 +71,7 @@ type Engine interface {
 // to, in order. Tile38 asks for the zones around all of them at once; each Update then uses
 // that answer if its move lies within the area asked about and the zones did not change
 // meanwhile, and asks as usual otherwise: a prefetch never changes what an Update returns,
-// only how long it takes.
+// only how long it takes. ps is the caller's again once Prefetch returns.
 type Prefetcher interface {
 	Prefetch(ctx context.Context, ps []Position)
 }

@@ -187,6 +187,7 @@ type respCall struct {
 }
 
 // posted stands in the queue for a command whose reply nobody waits for: the reader drops it.
+// A call without done is posted: several commands posted together get one of their own.
 var posted = &respCall{want: 1}
 
 // respLink is one TCP connection.
@@ -273,7 +274,7 @@ func (l *respLink) read(r *bufio.Reader) {
 				return
 			}
 			switch {
-			case call != posted:
+			case call.done != nil:
 				call.replies = append(call.replies, v)
 			case v.typ == '-' && l.refused != nil:
 				l.refused.Add(1)
@@ -285,7 +286,7 @@ func (l *respLink) read(r *bufio.Reader) {
 
 // finish ends a call with err; the replies of posted are dropped, and nobody waits for them.
 func (call *respCall) finish(err error) {
-	if call != posted {
+	if call.done != nil {
 		call.err = err
 		close(call.done)
 	}
@@ -304,10 +305,13 @@ func (l *respLink) drain() {
 }
 
 // send writes a batch of want commands already encoded in cmds and returns its call. A post
-// (one command, its reply dropped) is left for the flusher rather than flushed at once.
+// (its replies dropped) is left for the flusher rather than flushed at once.
 func (l *respLink) send(cmds []byte, want int, post bool) (*respCall, error) {
 	call := posted
-	if !post {
+	switch {
+	case post && want != 1:
+		call = &respCall{want: want}
+	case !post:
 		call = &respCall{want: want, replies: make([]respValue, 0, want), done: make(chan struct{})}
 	}
 	l.waiting.Add(1)
@@ -405,6 +409,22 @@ func (c *respClient) get(ctx context.Context) (*respLink, error) {
 	return l, nil
 }
 
+// up reports whether the client has a link not known to be broken.
+func (c *respClient) up() bool {
+	c.mu.Lock()
+	l := c.link
+	c.mu.Unlock()
+	if l == nil {
+		return false
+	}
+	select {
+	case <-l.dead:
+		return false
+	default:
+		return true
+	}
+}
+
 // do sends a batch of want encoded commands and waits for the replies. A batch that failed
 // because the connection broke is sent once more on a new one: every batch this package
 // sends is idempotent.
@@ -434,15 +454,15 @@ func (c *respClient) do(ctx context.Context, cmds []byte, want int) ([]respValue
 	}
 }
 
-// post sends one encoded command without waiting for its reply, which the link's reader
+// post sends n encoded commands without waiting for their replies, which the link's reader
 // drops.
-func (c *respClient) post(ctx context.Context, cmd []byte) error {
+func (c *respClient) post(ctx context.Context, cmds []byte, n int) error {
 	l, err := c.get(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err = l.send(cmd, 1, true); err == nil {
-		c.count(1, cmd)
+	if _, err = l.send(cmds, n, true); err == nil {
+		c.count(n, cmds)
 	}
 	return err
 }

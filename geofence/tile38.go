@@ -29,7 +29,8 @@ import (
 // Events come from direct queries, not from the fence notifications. A Tile38 fence fires on
 // each SET, asynchronously, judging the new point alone (cross aside), while Update must
 // return the events of a move synchronously and see a crossing between two sparse fixes. So
-// each Update posts the SET of the vehicle, and the zones a move may touch come from an
+// each Update posts the SET of the vehicle (or holds it, within a read, where no fence can
+// tell its positions apart: see place), and the zones a move may touch come from an
 // INTERSECTS of the zones with a box around it, the vehicle's cell (t38cell): kept by the
 // vehicle, it answers its later moves within it without another query, and a move out of it
 // asks for a new cell. The queries have a connection of their own, so that one does not wait
@@ -51,7 +52,8 @@ import (
 // queries' connection restores the zones it queries (not the fences): it may reconnect to a
 // restarted server before the SETs' connection does.
 type Tile38 struct {
-	prefix string
+	prefix   string
+	vehicles string // <prefix>:vehicles, the vehicles' collection
 	// owner names this engine's zone collections (<owner>.<generation>) and its connections
 	// (CLIENT SETNAME): trackers sharing a prefix each keep their own collections, and a
 	// collection whose owner has no connection left is an engine's that is gone.
@@ -111,12 +113,13 @@ func NewTile38(ctx context.Context, addr string, opts Options) (*Tile38, error) 
 		return nil, fmt.Errorf("geofence: Tile38 key prefix %q: no spaces or glob characters", prefix)
 	}
 	t := &Tile38{
-		prefix: prefix,
-		owner:  prefix + ":zones:" + strings.ToLower(rand.Text()[:13]),
-		states: NewStates(opts),
-		log:    slog.Default(),
-		notes:  make(chan FenceNotification, 1024),
-		done:   make(chan struct{}),
+		prefix:   prefix,
+		vehicles: prefix + ":vehicles",
+		owner:    prefix + ":zones:" + strings.ToLower(rand.Text()[:13]),
+		states:   NewStates(opts),
+		log:      slog.Default(),
+		notes:    make(chan FenceNotification, 1024),
+		done:     make(chan struct{}),
 	}
 	t.last.seed = maphash.MakeSeed()
 	for i := range t.last.shards {
@@ -158,7 +161,7 @@ func ParseTile38URL(s string) (string, error) {
 	return addr, nil
 }
 
-func (t *Tile38) vehiclesKey() string { return t.prefix + ":vehicles" }
+func (t *Tile38) vehiclesKey() string { return t.vehicles }
 func (t *Tile38) fencePrefix() string { return t.prefix + ":fence:" }
 
 // restore runs on every new connection: it checks the server is Tile38 and puts back the
@@ -393,9 +396,20 @@ func (t *Tile38) Update(ctx context.Context, p Position) ([]Event, error) {
 }
 
 // t38scratch is what the backend keeps of a vehicle across its moves: the cell its moves were
-// last asked about.
+// last asked about, and which of its positions Tile38 was sent (see held).
 type t38scratch struct {
 	cell t38cell
+	// readEnd is the time (Unix ns) of the newest fix of the vehicle's read being evaluated,
+	// from Prefetch, and readLeft how many of its moves are still to come: such a move before
+	// readEnd is followed by another of the same read. Counted, so that a read whose newest
+	// fix is refused leaves no later move unsent.
+	readEnd  int64
+	readLeft int
+	// placed: Tile38 was sent a position of the vehicle. held: the vehicle's last position
+	// was not sent, and since is the box (minLat, minLon, maxLat, maxLon) of the positions
+	// from the last one sent on.
+	placed, held bool
+	since        [4]float64
 }
 
 // t38cell is a box and the zones Tile38 named as touching it. Every zone a move within the box
@@ -406,6 +420,10 @@ type t38cell struct {
 	of    *t38index
 	box   [4]float64 // minLat, minLon, maxLat, maxLon
 	zones []int32    // the zones' shape ids, sorted
+	// fences are boxes (minLat, minLon, maxLat, maxLon) covering, within the box, where
+	// Tile38's fences of these zones can tell two positions apart: the areas' edges, the
+	// corridors' lines widened by twice their width, the border's line (see quiet).
+	fences [][4]float64
 }
 
 // t38CellMargin is how far, in degrees, a queried cell reaches beyond the positions it was
@@ -432,6 +450,59 @@ func (c *t38cell) covers(x *t38index, ps ...Position) bool {
 	return true
 }
 
+// quiet reports whether no fence of Tile38 can tell apart any two positions of box (minLat,
+// minLon, maxLat, maxLon), nor fire on a line between them: the box is within the cell and
+// touches none of its fences' boxes. A WITHIN fence (an area, a corridor's BUFFER) fires enter
+// or exit on a SET whose position is inside it where the previous one was not or the other
+// way round, and a box crossing none of its edges is inside or outside it all along; the
+// border's INTERSECTS fires cross on a SET whose line from the previous position meets the
+// border, which no line within the box does.
+func (c *t38cell) quiet(box [4]float64) bool {
+	if box[0] < c.box[0] || box[1] < c.box[1] || box[2] > c.box[2] || box[3] > c.box[3] {
+		return false
+	}
+	for _, f := range c.fences {
+		if box[0] <= f[2] && box[2] >= f[0] && box[1] <= f[3] && box[3] >= f[1] {
+			return false
+		}
+	}
+	return true
+}
+
+// t38FencePad is how far, in degrees (~10 m), a fence's box in a cell reaches beyond the
+// geometry it covers: Tile38 tests points with its own arithmetic, and a point on an edge may
+// fall either side of it.
+const t38FencePad = 0.0001
+
+// fenceBoxes returns the boxes of the cell's fences (see t38cell.fences) that reach into box.
+func (x *t38index) fenceBoxes(box [4]float64, zones []int32) [][4]float64 {
+	var out [][4]float64
+	add := func(g *segment, dx, dy float64) {
+		lo, hi := g.box()
+		f := [4]float64{lo[1] - dy, lo[0] - dx, hi[1] + dy, hi[0] + dx}
+		if f[0] <= box[2] && f[2] >= box[0] && f[1] <= box[3] && f[3] >= box[1] {
+			out = append(out, f)
+		}
+	}
+	for _, id := range zones {
+		s := x.shapes[id]
+		for i := range s.edges {
+			add(&s.edges[i], t38FencePad, t38FencePad)
+		}
+		for i := range s.segs {
+			g := &s.segs[i]
+			dx, dy := 0.0, 0.0
+			if s.zone.Kind == KindCorridor {
+				// Tile38's BUFFER is its own approximation of the width around the line:
+				// twice the width is beyond any of it.
+				dx, dy = widen(g.ay, g.by, 2*s.width)
+			}
+			add(g, dx+t38FencePad, dy+t38FencePad)
+		}
+	}
+	return out
+}
+
 // keeps reports whether Tile38 named s for the cell.
 func (c *t38cell) keeps(s *shape) bool {
 	_, ok := slices.BinarySearch(c.zones, s.id)
@@ -445,6 +516,11 @@ func cellAround(ps ...Position) [4]float64 {
 		b = [4]float64{min(b[0], p.Lat), min(b[1], p.Lon), max(b[2], p.Lat), max(b[3], p.Lon)}
 	}
 	return widenBox(b, t38CellMargin)
+}
+
+// unionBox returns the smallest box (minLat, minLon, maxLat, maxLon) holding a and b.
+func unionBox(a, b [4]float64) [4]float64 {
+	return [4]float64{min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])}
 }
 
 // widenBox returns the box (minLat, minLon, maxLat, maxLon) widened by d degrees on every side,
@@ -483,6 +559,7 @@ func (x *t38index) newCell(box [4]float64, reply respValue) (t38cell, error) {
 		}
 	}
 	slices.Sort(c.zones)
+	c.fences = x.fenceBoxes(box, c.zones)
 	return c, nil
 }
 
@@ -499,7 +576,7 @@ func (t *Tile38) Prefetch(ctx context.Context, ps []Position) {
 			return
 		}
 	}
-	var box [4]float64
+	box := cellAround(ps...)
 	covered := false
 	t.states.prepare(ps[0].VehicleID, func(last Position, seen bool, scratch *any) {
 		sc, _ := (*scratch).(*t38scratch)
@@ -507,11 +584,13 @@ func (t *Tile38) Prefetch(ctx context.Context, ps []Position) {
 			sc = &t38scratch{}
 			*scratch = sc
 		}
+		sc.readEnd, sc.readLeft = ps[0].Time.UnixNano(), len(ps)
+		for _, p := range ps[1:] {
+			sc.readEnd = max(sc.readEnd, p.Time.UnixNano())
+		}
 		if seen {
 			covered = sc.cell.covers(x, last) && sc.cell.covers(x, ps...)
-			box = cellAround(append([]Position{last}, ps...)...)
-		} else {
-			box = cellAround(ps...)
+			box = unionBox(box, cellAround(last)) // the widened box of last and ps
 		}
 	})
 	if covered {
@@ -571,14 +650,6 @@ func (x *t38index) Observe(ctx context.Context, m *Move) error {
 	}
 	w := t38works.Get().(*t38work)
 	defer t38works.Put(w)
-	w.buf = appendSet(w.buf[:0], x.t.vehiclesKey(), m.To.VehicleID, m.To.Lat, m.To.Lon)
-	// Recorded before the post: a link that dies with the SET unsent is replaced by one
-	// whose restore reads this (a restore that ran first made the post take the new link).
-	// A refused fix may leave its position here, to be restored; its terminal sends it again.
-	x.t.last.set(m.To.VehicleID, m.To.Lat, m.To.Lon)
-	if err := x.t.client.post(ctx, w.buf); err != nil {
-		return err
-	}
 	if x.key != "" && !sc.cell.covers(x, m.From, m.To) {
 		box := cellAround(m.From, m.To)
 		x.t.cellQueries.Add(1)
@@ -590,7 +661,55 @@ func (x *t38index) Observe(ctx context.Context, m *Move) error {
 			return err
 		}
 	}
+	if err := x.place(ctx, w, sc, m); err != nil {
+		return err
+	}
 	x.observe(&w.scratch, m, sc.cell.keeps)
+	return nil
+}
+
+// place sends Tile38 the vehicle's SET, or holds it: a move of a prefetched read followed by
+// another of the read, where no fence can tell apart the positions since the last one sent
+// (t38cell.quiet), is not sent. Tile38's fences then fire as they would have on every SET: on
+// none of those held, and on the next one sent as on the move before it, since a move that is
+// not quiet sends the position it starts from first if that was held. After each read Tile38
+// holds the vehicle's newest position. The events come from the cell and the exact geometry
+// either way.
+func (x *t38index) place(ctx context.Context, w *t38work, sc *t38scratch, m *Move) error {
+	box := [4]float64{m.To.Lat, m.To.Lon, m.To.Lat, m.To.Lon}
+	if sc.held {
+		box = unionBox(box, sc.since)
+	} else {
+		box = unionBox(box, [4]float64{m.From.Lat, m.From.Lon, m.From.Lat, m.From.Lon})
+	}
+	later := false
+	if sc.readLeft > 0 {
+		sc.readLeft--
+		later = m.To.Time.UnixNano() < sc.readEnd
+	}
+	quiet := x.key != "" && sc.placed && sc.cell.quiet(box)
+	// Nothing is held on a link known to be broken: the post fails, so that no fix is
+	// acknowledged while Tile38 is unreachable, as without holding.
+	if quiet && later && x.t.client.up() {
+		sc.held, sc.since = true, box
+		return nil
+	}
+	// Recorded before the post: a link that dies with the SET unsent is replaced by one whose
+	// restore reads this (a restore that ran first made the post take the new link). A
+	// refused fix may leave its position here, to be restored; its terminal sends it again.
+	// A held position is not recorded: a restore puts back the last one sent, where Tile38
+	// had the vehicle.
+	x.t.last.set(m.To.VehicleID, m.To.Lat, m.To.Lon)
+	w.buf = w.buf[:0]
+	n := 1
+	if sc.held && !quiet {
+		w.buf, n = appendSet(w.buf, x.t.vehiclesKey(), m.From.VehicleID, m.From.Lat, m.From.Lon), 2
+	}
+	w.buf = appendSet(w.buf, x.t.vehiclesKey(), m.To.VehicleID, m.To.Lat, m.To.Lon)
+	if err := x.t.client.post(ctx, w.buf, n); err != nil {
+		return err
+	}
+	sc.placed, sc.held = true, false
 	return nil
 }
 

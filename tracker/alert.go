@@ -36,6 +36,10 @@ const (
 	// time, a broken device or a cloned one; both reports are stored (the second flagged
 	// FlagConflict). One alert per device and hour of device time.
 	AlertDeviceConflict = "device_conflict"
+	// AlertDeviceClockAhead: a device reported times more than the pipeline's MaxClockAhead
+	// ahead of the server clock; its fixes are evaluated as of their receipt (FlagRetimed). A
+	// warning, one per vehicle and episode (tracker/clockahead.go).
+	AlertDeviceClockAhead = "device_clock_ahead"
 	// AlertSealOpened: an e-seal unlocked or tampered with outside its declaration's yard and
 	// port (tracker/rules/seal.go).
 	AlertSealOpened = "seal_opened"

@@ -59,12 +59,19 @@ const (
 	// FlagConflict marks a report of a device time the device had already reported at another
 	// position: kept as evidence (a broken or cloned device), never as the vehicle's track.
 	FlagConflict = "conflict"
-	// FlagClockAhead marks a fix whose device time was ahead of the server clock by more than
-	// PipelineConfig.MaxClockAhead: kept as evidence, never as the vehicle's track. Made the
-	// vehicle's newest, it would turn every real fix after it late (out of the live rules)
-	// until real time caught up.
+	// FlagClockAhead marked, before fixes from a clock ahead were retimed (FlagRetimed), a fix
+	// dated ahead of the server clock kept as evidence only. No longer set; stored ones stay
+	// evidence, never the vehicle's newest (their time is the device's, ahead).
 	FlagClockAhead = "clock_ahead"
+	// FlagRetimed marks a fix whose device time was ahead of the server clock (see
+	// PipelineConfig.MaxClockAhead): its Time is when the server received it, the device's time
+	// is its attribute AttrDeviceTime. It is the vehicle's track like any other.
+	FlagRetimed = "retimed"
 )
+
+// AttrDeviceTime is the attribute of a FlagRetimed fix holding the time its device claimed
+// (RFC 3339, UTC), kept as evidence.
+const AttrDeviceTime = "device_time"
 
 // Evidence reports whether f is stored as evidence only, not as the vehicle's track: a
 // conflicting report or one from ahead of the server clock. It never becomes the vehicle's
@@ -115,7 +122,7 @@ func (r *report) covers(o *report) bool {
 		return false
 	}
 	for _, fl := range o.flags {
-		if fl != FlagJump && fl != FlagConflict && fl != FlagClockAhead && !slices.Contains(r.flags, fl) {
+		if fl != FlagJump && fl != FlagConflict && fl != FlagClockAhead && fl != FlagRetimed && !slices.Contains(r.flags, fl) {
 			return false
 		}
 	}
@@ -259,13 +266,12 @@ type Sink interface {
 // Refusal reasons, used as the "reason" label of bw_fixes_rejected_total.
 const (
 	ReasonBadCoordinates = "bad_coordinates"
-	ReasonFutureTime     = "future_time"
 	ReasonAncientTime    = "ancient_time"
 	ReasonUnknownDevice  = "unknown_device"
 )
 
-// RefusedError reports fixes that were refused for good (bad coordinates, a time far in the
-// future); the other fixes of the same Submit were stored. Gateways acknowledge such frames
+// RefusedError reports fixes that were refused for good (bad coordinates, a time before
+// 2000); the other fixes of the same Submit were stored. Gateways acknowledge such frames
 // (resending cannot help) and OsmAnd answers 400 with the reason.
 type RefusedError struct {
 	Refused []Refusal

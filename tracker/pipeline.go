@@ -72,6 +72,9 @@ type VehicleState struct {
 	// lastValid is last's validity, beside the flags above rather than in last: that padding
 	// is free, and a vehicle's state (rules' included) then fits a smaller size class.
 	lastValid bool
+	// clockAhead: the vehicle is in a clock-ahead episode, held in Pipeline.episodes (free
+	// padding too: most vehicles never have one).
+	clockAhead bool
 	// last is the newest fix by device time: what a resend of it is judged against once it is
 	// no longer in flight; good the newest valid fix not flagged as a jump, the reference for
 	// jumps. Only what those need is kept: a vehicle holds them as long as it exists.
@@ -281,12 +284,10 @@ type PipelineConfig struct {
 	Publisher  Publisher // may be nil
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
-	// MaxFuture refuses fixes whose device time is this far ahead of the server clock (default 10 min).
-	MaxFuture time.Duration
-	// MaxClockAhead: a fix whose device time is further ahead of the server clock (but within
-	// MaxFuture) is stored flagged FlagClockAhead, not evaluated, and does not become the
-	// vehicle's newest, unless it carries an SOS (default 30 s; GNSS times are within a second,
-	// server clocks NTP-synced).
+	// MaxClockAhead: a fix whose device time is further ahead of the server clock is evaluated
+	// as of when it was received (flagged FlagRetimed, the device's time kept in AttrDeviceTime)
+	// and raises AlertDeviceClockAhead once per episode (default 30 s; GNSS times are within a
+	// second, server clocks NTP-synced).
 	MaxClockAhead time.Duration
 	// MaxSpeedKmh flags a fix whose implied speed from the previous good fix exceeds it (default 300).
 	MaxSpeedKmh float64
@@ -357,6 +358,10 @@ type Pipeline struct {
 	storeErr atomic.Pointer[error]
 	failMu   sync.Mutex
 	failed   *failNote
+
+	// episodes are the vehicles whose device clock is ahead (VehicleState.clockAhead), by id.
+	epMu     sync.Mutex
+	episodes map[string]*clockEpisode
 }
 
 // failNote is closed when a commit attempt fails, to tell waiting submitters at once.
@@ -407,9 +412,6 @@ var _ Sink = (*Pipeline)(nil)
 
 // NewPipeline starts the pipeline's writer. Close stops it.
 func NewPipeline(cfg PipelineConfig) *Pipeline {
-	if cfg.MaxFuture == 0 {
-		cfg.MaxFuture = 10 * time.Minute
-	}
 	if cfg.MaxClockAhead == 0 {
 		cfg.MaxClockAhead = 30 * time.Second
 	}
@@ -438,12 +440,13 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 		cfg.Logger = slog.Default()
 	}
 	p := &Pipeline{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		wake:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
-		failed:  &failNote{ch: make(chan struct{})},
+		cfg:      cfg,
+		log:      cfg.Logger,
+		wake:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+		failed:   &failNote{ch: make(chan struct{})},
+		episodes: map[string]*clockEpisode{},
 	}
 	if cfg.Evaluator == nil {
 		p.own = NewVehicleMap(func(string) *VehicleState { return &VehicleState{} })
@@ -507,6 +510,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		pf.Prefetch(ctx, fixes)
 	}
 	seq := p.seq.Add(uint64(len(fixes))) - uint64(len(fixes)) // fixes[i] gets seq+i+1
+	ahead := newestAhead(fixes, now)
 	for i := range fixes {
 		pd.fixes = append(pd.fixes, fixes[i])
 		f := &pd.fixes[len(pd.fixes)-1]
@@ -522,7 +526,7 @@ func (p *Pipeline) Submit(ctx context.Context, fixes []Fix) error {
 		f.Time, f.ReceivedAt = f.Time.UTC(), f.ReceivedAt.UTC()
 		f.Seq = seq + uint64(i) + 1
 		events, alerts := len(out.Events), len(out.Alerts)
-		carrier, dup, st, err := p.evaluate(ctx, f, pd, now, len(fixes)-i-1)
+		carrier, dup, st, err := p.evaluate(ctx, f, pd, now, ahead[f.DeviceID], len(fixes)-i-1)
 		if len(touched) == 0 || touched[len(touched)-1] != st {
 			touched = append(touched, st)
 		}
@@ -724,8 +728,6 @@ func (p *Pipeline) check(f *Fix, now time.Time) string {
 	switch {
 	case math.IsNaN(f.Lat) || math.IsNaN(f.Lon) || f.Lat < -90 || f.Lat > 90 || f.Lon < -180 || f.Lon > 180:
 		return ReasonBadCoordinates
-	case f.Time.After(now.Add(p.cfg.MaxFuture)):
-		return ReasonFutureTime
 	case f.Time.Before(oldestTime):
 		return ReasonAncientTime
 	}
@@ -746,9 +748,10 @@ var oldestTime = time.Date(2000, 1, 2, 0, 0, 0, 0, time.UTC)
 // of the same device and time that one evaluated before covers) is not evaluated again: dup
 // is set, with the submission carrying the original if it is not known to be acknowledged
 // (nil if it is stored and was). A report of a known time that differs is merged or marked
-// as a conflict (see Pipeline), one from ahead of the server clock (now) flagged and stored
-// only. more is how many fixes follow f in its submission.
-func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, now time.Time, more int) (carrier *pending, dup bool, st *VehicleState, err error) {
+// as a conflict (see Pipeline), one from ahead of the server clock (now) retimed (see
+// retime; newest is the newest device time of f's device in its submission when that is
+// ahead of now). more is how many fixes follow f in its submission.
+func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, now, newest time.Time, more int) (carrier *pending, dup bool, st *VehicleState, err error) {
 	st, v := p.vehicle(f.VehicleID)
 	st.Lock()
 	defer st.Unlock()
@@ -759,7 +762,7 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, now time.T
 		if s.knows(&r) {
 			return s.pd, true, st, nil
 		}
-	} else if st.hasLast && k == st.last.key {
+	} else if st.hasLast && (k == st.last.key || st.lastClaimed(k)) {
 		// Stored before this process started, or written and acknowledged.
 		s, known = sent{first: st.lastReport()}, true
 		if s.first.covers(&r) {
@@ -781,18 +784,11 @@ func (p *Pipeline) evaluate(ctx context.Context, f *Fix, pd *pending, now time.T
 		f.MergeFrom(&Fix{Flags: s.first.flags, Attrs: s.first.attrs})
 		p.m.merged.Inc()
 	}
+	p.retime(st, f, now, newest, &pd.out)
 	if st.before(f) {
 		f.Late = true
 	}
-	if f.Time.Sub(now) > p.cfg.MaxClockAhead && !f.HasFlag(FlagSOS) {
-		// Evidence only, like a conflict: as the newest fix (here or in the rules) it would make
-		// the real fixes of the next minutes late, out of the live rules (a forged frame dated
-		// ahead suppressed detour, stop and crossing alerts). Still recorded, so its resend is
-		// recognised. An SOS is evaluated all the same: a driver's alarm is not lost to a bad
-		// clock, and a forger using one is loud (a critical alert), not silent.
-		f.Flags = append(slices.Clip(f.Flags), FlagClockAhead)
-		p.m.flagged.WithLabelValues(FlagClockAhead).Inc()
-	} else if err := p.evaluateTrack(ctx, st, v, f, pd); err != nil {
+	if err := p.evaluateTrack(ctx, st, v, f, pd); err != nil {
 		return nil, false, st, err
 	}
 	if known {

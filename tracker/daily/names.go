@@ -25,6 +25,7 @@ var alertNames = map[string]string{
 	tracker.AlertOverstay:                  "逾期未出境",
 	tracker.AlertMeeting:                   "异常会车",
 	tracker.AlertDeviceConflict:            "终端位置冲突",
+	tracker.AlertDeviceClockAhead:          "终端时钟超前",
 	tracker.AlertSealOpened:                "关锁途中开启",
 	tracker.AlertDriverMismatch:            "驾驶员与申报不符",
 	tracker.AlertSOS:                       "紧急求救（SOS）",

@@ -2,8 +2,12 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -234,5 +238,163 @@ func TestCancelMidCopy(t *testing.T) {
 	small := &tracker.Batch{Fixes: []tracker.Fix{sharedFix(1, 0, at)}}
 	if err := s.Commit(context.Background(), small); err != nil {
 		t.Fatalf("commit after a cancelled one: %v", err)
+	}
+}
+
+// TestHostileAlertText: an alert whose message, dedup key, vehicle and zone carry a NUL or
+// invalid UTF-8 (text a terminal sent, put into the message), and an event of such a zone, are
+// stored with U+FFFD in the batch beside good fixes, instead of failing the whole group commit
+// at every retry; the batch holds what was stored, and the same alert again updates it.
+func TestHostileAlertText(t *testing.T) {
+	s := open(t, newDB(t))
+	ctx := context.Background()
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour)
+	zone, decl := "zone\x00\xff", "decl\xc3\x28"
+	alert := tracker.Alert{Type: "geofence_enter", Severity: "high\x00", VehicleID: "veh\x00\xfe", Time: at,
+		ZoneID: &zone, DeclarationID: &decl, Message: "plate 蒙A\x00\xff12345 entered", DedupKey: "enter|veh\x00|zone",
+		Active: true, Evidence: []byte(`{"text":"a` + "\xff" + `b\u0000c"}`)}
+	fix := sharedFix(1, 0, at)
+	fix.Seq = 7
+	b := &tracker.Batch{Fixes: []tracker.Fix{fix, sharedFix(2, 0, at)}, Alerts: []tracker.Alert{alert},
+		Events: []tracker.Event{{Type: "enter\x00", Time: at, VehicleID: fix.VehicleID, ZoneID: zone, FixSeq: 7, Attrs: map[string]any{"n\x00": "\xff"}}}}
+	if err := s.Commit(ctx, b); err != nil {
+		t.Fatalf("a batch with a hostile alert: %v", err)
+	}
+	if n := countFixes(t, s); n != 2 {
+		t.Fatalf("%d fixes stored, want the batch's 2", n)
+	}
+	got, err := s.Alert(ctx, b.Alerts[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Message != "plate 蒙A\ufffd\ufffd12345 entered" || got.VehicleID != "veh\ufffd\ufffd" || got.Severity != "high\ufffd" ||
+		*got.ZoneID != "zone\ufffd\ufffd" || *got.DeclarationID != "decl\ufffd(" || got.DedupKey != "enter|veh\ufffd|zone" {
+		t.Fatalf("alert read back %+v", got)
+	}
+	if string(got.Evidence) != "{\"text\": \"a\ufffdb\ufffdc\"}" {
+		t.Fatalf("evidence read back %s", got.Evidence)
+	}
+	if b.Alerts[0].Message != got.Message || *b.Alerts[0].ZoneID != *got.ZoneID || *alert.ZoneID != zone {
+		t.Fatalf("the batch holds %q at %q, the store %q at %q (the caller's zone now %q)",
+			b.Alerts[0].Message, *b.Alerts[0].ZoneID, got.Message, *got.ZoneID, *alert.ZoneID)
+	}
+	events, err := s.Events(ctx, tracker.EventQuery{VehicleID: fix.VehicleID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].ZoneID != "zone\ufffd\ufffd" || events[0].Type != "enter\ufffd" || events[0].FixID != b.Fixes[0].ID {
+		t.Fatalf("events read back %+v", events)
+	}
+	again := alert
+	again.Message = "again\x00"
+	b2 := &tracker.Batch{Alerts: []tracker.Alert{again}}
+	if err := s.Commit(ctx, b2); err != nil {
+		t.Fatal(err)
+	}
+	if b2.Alerts[0].ID != b.Alerts[0].ID {
+		t.Fatalf("the same hostile alert again is alert %d, want %d updated", b2.Alerts[0].ID, b.Alerts[0].ID)
+	}
+}
+
+// encodeCounter is the store, counting the group commits whose fixes all came encoded ahead.
+type encodeCounter struct {
+	*Store
+	mu               sync.Mutex
+	encoded, without int
+}
+
+func (c *encodeCounter) Commit(ctx context.Context, b *tracker.Batch) error {
+	c.mu.Lock()
+	if len(b.Fixes) > 0 && len(b.Encoded) == len(b.Fixes) {
+		c.encoded++
+	} else if len(b.Fixes) > 0 {
+		c.without++
+	}
+	c.mu.Unlock()
+	return c.Store.Commit(ctx, b)
+}
+
+// TestEncodedAhead: fixes encoded by the pipeline's submitters (EncodeFix) are stored as the
+// group commit stores them when it encodes them itself: attributes of every kind (those
+// written directly and those left to encoding/json), flags, a hostile fix (not encoded ahead,
+// its text made valid at commit) in the same group.
+func TestEncodedAhead(t *testing.T) {
+	s := open(t, newDB(t))
+	ctx := context.Background()
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour)
+	attrs := []map[string]any{
+		{"mileage_km": 12345.6, "signal": 20.0, "satellites": 9.0},
+		{"tiny": 1e-7, "huge": 1e21, "neg": -0.5, "int": 7, "int64": int64(-9), "on": true, "off": false, "none": nil, "s": "plain text 1.2"},
+		{"quote": `say "hi"`, "html": "<a&b>", "nested": map[string]any{"x": []any{1.0, "y"}}, "uni": "蒙A", "nan": math.NaN()},
+		{"a": "b"},
+		nil,
+	}
+	var fixes []tracker.Fix
+	for i, a := range attrs {
+		f := sharedFix(i, 0, at)
+		f.Attrs = a
+		if i == 1 {
+			f.Flags = []string{tracker.FlagSOS, "vendor_x"}
+		}
+		fixes = append(fixes, f)
+	}
+	hostile := sharedFix(len(attrs), 0, at)
+	hostile.Attrs = map[string]any{"k": "a\x00b"}
+	hostile.VehicleID = "veh\x00"
+	c := &encodeCounter{Store: s}
+	p := tracker.NewPipeline(tracker.PipelineConfig{Store: c})
+	defer p.Close()
+	if err := p.Submit(ctx, fixes); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Submit(ctx, []tracker.Fix{hostile}); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if c.encoded == 0 {
+		t.Fatalf("no group commit had its fixes encoded ahead (%d without): the test tests nothing", c.without)
+	}
+	// The same fixes committed by a Commit that encodes them, as other vehicles.
+	plain := &tracker.Batch{}
+	for _, f := range fixes {
+		f.VehicleID, f.DeviceID = "plain-"+f.VehicleID, "plain-"+f.DeviceID
+		plain.Fixes = append(plain.Fixes, f)
+	}
+	if err := s.Commit(ctx, plain); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fixes {
+		got, err := s.Track(ctx, f.VehicleID, at.Add(-time.Hour), at.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := s.Track(ctx, "plain-"+f.VehicleID, at.Add(-time.Hour), at.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || len(want) != 1 {
+			t.Fatalf("fix %d: %d stored encoded ahead, %d encoded at commit, want 1 each", i, len(got), len(want))
+		}
+		g, w := got[0], want[0]
+		var ref map[string]any // what encoding/json makes of them
+		if f.Attrs != nil {
+			if err := json.Unmarshal(jsonOrNil(f.Attrs).([]byte), &ref); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !reflect.DeepEqual(g.Attrs, ref) || !reflect.DeepEqual(w.Attrs, ref) {
+			t.Errorf("fix %d: attributes read back %v encoded ahead, %v at commit, want %v", i, g.Attrs, w.Attrs, ref)
+		}
+		if !reflect.DeepEqual(g.Attrs, w.Attrs) || !reflect.DeepEqual(g.Flags, w.Flags) || !g.Time.Equal(w.Time) || g.Lat != w.Lat ||
+			g.Lon != w.Lon || g.SpeedKmh != w.SpeedKmh || g.Valid != w.Valid || g.Protocol != w.Protocol {
+			t.Errorf("fix %d encoded ahead reads back %+v, encoded at commit %+v", i, g, w)
+		}
+	}
+	got, err := s.Track(ctx, "veh\ufffd", at.Add(-time.Hour), at.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Attrs["k"] != "a\ufffdb" {
+		t.Fatalf("the hostile fix read back %+v", got)
 	}
 }

@@ -243,8 +243,52 @@ func TestRenewDropsRefillUnderWay(t *testing.T) {
 	st.refilling = true
 	before := st.generation
 	st.renew()
-	st.put([]int64{4, 5}, before)
+	st.put(reservedIDs{starts: []int64{4}, stride: 2}, before)
 	if len(st.ids) != 0 || st.refilling {
 		t.Fatalf("after a renewal, stock %v (refilling %v): want none, and a refill allowed", st.ids, st.refilling)
+	}
+}
+
+// TestIDBlocksUnique: two servers reserving fix IDs in blocks (migration 0022) and a variant
+// inserted with the column's default ID between their commits never give two fixes one ID,
+// and each server's fixes keep ascending IDs.
+func TestIDBlocksUnique(t *testing.T) {
+	url := newDB(t)
+	a, b := open(t, url), open(t, url)
+	ctx := context.Background()
+	var stride int64
+	if err := a.pool.QueryRow(ctx, "SELECT "+fixIDIncrement).Scan(&stride); err != nil || stride <= 1 {
+		t.Fatalf("the sequence of fix IDs has increment %d (%v): blocks are not reserved", stride, err)
+	}
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour)
+	last := map[*Store]int64{}
+	for round := range 6 {
+		for k, s := range []*Store{a, b} {
+			batch := &tracker.Batch{}
+			for v := range 300 {
+				batch.Fixes = append(batch.Fixes, sharedFix(k*1000+v, round, at))
+			}
+			if round%2 == 1 { // a conflicting report of a stored time: a variant, its ID the column's default
+				f := sharedFix(k*1000, round-1, at)
+				f.Lat += 1
+				batch.Fixes = append(batch.Fixes, f)
+			}
+			if err := s.Commit(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			for i, f := range batch.Fixes[:300] {
+				if batch.Duplicates[i] || f.ID <= last[s] {
+					t.Fatalf("server %d round %d fix %d: ID %d after %d (duplicate %v)", k, round, i, f.ID, last[s], batch.Duplicates[i])
+				}
+				last[s] = f.ID
+			}
+		}
+	}
+	var n, distinct, variants int
+	if err := a.pool.QueryRow(ctx, "SELECT count(*), count(DISTINCT id), count(*) FILTER (WHERE variant > 0) FROM fixes").Scan(&n, &distinct, &variants); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2*6*300+6 || distinct != n || variants != 6 {
+		t.Fatalf("%d fixes with %d distinct IDs, %d variants: want %d, all distinct, 6", n, distinct, variants, 2*6*300+6)
 	}
 }

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/jackc/pgx/v5"
@@ -100,7 +102,10 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 	if err := s.ensurePartitions(ctx, b.Fixes); err != nil {
 		return err
 	}
-	validFixText(b.Fixes)
+	if encodedRows(b) == nil { // encoded ahead, they were valid (EncodeFix)
+		validFixText(b.Fixes)
+	}
+	validOutputText(b.Events, b.Alerts)
 	fixIDs := make([]int64, len(b.Fixes))
 	dups := make([]bool, len(b.Fixes))
 	eventIDs := make([]int64, len(b.Events))
@@ -214,8 +219,8 @@ type txPlan struct {
 	// fast: the fixes are inserted as new (copyNewFixes); a device time taken fails the
 	// transaction with errTaken.
 	fast     bool
-	refill   int     // fix IDs to reserve for later batches, in the same round trip
-	refilled []int64 // what refill reserved
+	refill   int         // blocks of fix IDs to reserve for later batches, in the same round trip
+	refilled reservedIDs // what refill reserved
 }
 
 // commitTx writes b in a transaction it begins and commits on q; eventFixes are b.EventFixes().
@@ -226,8 +231,7 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 	begun := len(b.Fixes) > 0 // with the fixes, in their own round trip
 	switch {
 	case plan.fast:
-		attrs := attrsJSON(b.Fixes)
-		if err := copyNewFixes(ctx, q, b.Fixes, plan.newFixIDs, attrs, stx); err != nil {
+		if err := copyNewFixes(ctx, q, b.Fixes, encodedRows(b), plan.newFixIDs, stx); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: %w", errTaken, err)
 			}
@@ -235,7 +239,7 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 		}
 		copy(fixIDs, plan.newFixIDs)
 		clear(dups)
-		newest, err := fixColumns(b.Fixes, plan.newFixIDs, newestByVehicle(b.Fixes), attrs)
+		newest, err := fixColumns(b.Fixes, plan.newFixIDs, newestByVehicle(b.Fixes), nil)
 		if err != nil {
 			return err
 		}
@@ -308,7 +312,7 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 		}
 	}
 	if plan.refill > 0 {
-		if err := res.QueryRow().Scan(&plan.refilled); err != nil {
+		if err := res.QueryRow().Scan(plan.refilled.dest()...); err != nil {
 			res.Close()
 			return err
 		}
@@ -327,6 +331,14 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 		err = cerr
 	}
 	return err
+}
+
+// encodedRows is b.Encoded when it holds every fix's row (EncodeFix), nil when not.
+func encodedRows(b *tracker.Batch) [][]byte {
+	if len(b.Fixes) == 0 || len(b.Encoded) != len(b.Fixes) {
+		return nil
+	}
+	return b.Encoded
 }
 
 // newestByVehicle is the index in fixes of each vehicle's newest fix, by device time and then
@@ -352,8 +364,8 @@ func newestByVehicle(fixes []tracker.Fix) []int {
 	return pick
 }
 
-// fixColumns are the fixes at pick (nil: all), with their ids and attrs (attrsJSON), as the
-// arguments of fixArrays.
+// fixColumns are the fixes at pick (nil: all), with their ids and attrs (attrsJSON; nil:
+// encoded here), as the arguments of fixArrays.
 func fixColumns(fixes []tracker.Fix, ids []int64, pick []int, attrs []any) ([]any, error) {
 	n := len(fixes)
 	if pick != nil {
@@ -384,7 +396,11 @@ func fixColumns(fixes []tracker.Fix, ids []int64, pick []int, attrs []any) ([]an
 			}
 			flags[i] = b
 		}
-		js[i] = attrs[k]
+		if attrs != nil {
+			js[i] = attrs[k]
+		} else {
+			js[i] = fixAttrsJSON(f)
+		}
 	}
 	return []any{veh, dev, proto, at, recv, lat, lon, speed, head, al, valid, late, flags, js, id}, nil
 }
@@ -557,9 +573,17 @@ func isNoPartition(err error) bool {
 func attrsJSON(fixes []tracker.Fix) []any {
 	out := make([]any, len(fixes))
 	for i := range fixes {
-		out[i] = jsonOrNil(fixes[i].Attrs)
+		out[i] = fixAttrsJSON(&fixes[i])
 	}
 	return out
+}
+
+// fixAttrsJSON is jsonOrNil of a fix's attributes, by appendAttrsJSON.
+func fixAttrsJSON(f *tracker.Fix) any {
+	if len(f.Attrs) == 0 {
+		return nil
+	}
+	return appendAttrsJSON(nil, f.Attrs)
 }
 
 func jsonOrNil[M ~map[string]any](m M) any {
@@ -577,6 +601,9 @@ func jsonOrNil[M ~map[string]any](m M) any {
 func rawOrNil(r json.RawMessage) any {
 	if len(r) == 0 {
 		return nil
+	}
+	if !utf8.Valid(r) { // only inside a string of valid JSON: U+FFFD there, as json.Marshal makes it
+		r = bytes.ToValidUTF8(r, []byte("\ufffd"))
 	}
 	return withoutNUL(r)
 }

@@ -122,7 +122,7 @@ func (s *Store) commitShares(ctx context.Context, shares []*share, fixIDs []int6
 	if err != nil {
 		return err
 	}
-	if err := reserveIDs(ctx, conns[0], shares, len(fixIDs), len(eventIDs)); err != nil {
+	if err := reserveIDs(ctx, conns[0], &s.ids, shares, len(fixIDs), len(eventIDs)); err != nil {
 		for _, c := range conns {
 			c.Release()
 		}
@@ -170,14 +170,25 @@ func (s *Store) commitShares(ctx context.Context, shares []*share, fixIDs []int6
 }
 
 // reserveIDs takes the next fixes IDs and events IDs of a batch of fixes and events from their
-// sequences, in one round trip, and hands them to the shares in the batch's order.
-func reserveIDs(ctx context.Context, conn *pgxpool.Conn, shares []*share, fixes, events int) error {
-	var fixIDs, eventIDs []int64
-	if err := conn.QueryRow(ctx, `SELECT ARRAY(SELECT nextval('fixes_id_seq') FROM generate_series(1, $1)),
-		ARRAY(SELECT nextval('events_id_seq') FROM generate_series(1, $2))`, fixes, events).Scan(&fixIDs, &eventIDs); err != nil {
+// sequences, in one round trip (the blocks' length, see ids.go, is ids'), and hands them to the
+// shares in the batch's order.
+func reserveIDs(ctx context.Context, conn *pgxpool.Conn, ids *idStock, shares []*share, fixes, events int) error {
+	ids.mu.Lock()
+	stride, err := ids.increment(ctx, conn)
+	ids.mu.Unlock()
+	if err != nil {
 		return err
 	}
-	slices.Sort(fixIDs)
+	var blocks reservedIDs
+	var eventIDs []int64
+	if err := conn.QueryRow(ctx, `SELECT ARRAY(SELECT nextval('fixes_id_seq') FROM generate_series(1, $1)), `+fixIDIncrement+`,
+		ARRAY(SELECT nextval('events_id_seq') FROM generate_series(1, $2))`, blocksOf(fixes, stride), events).Scan(&blocks.starts, &blocks.stride, &eventIDs); err != nil {
+		return err
+	}
+	fixIDs := blocks.ids() // the rest of the last block is not used
+	if len(fixIDs) < fixes {
+		return errors.New("the sequence of fix IDs shrank its increment while IDs were reserved")
+	}
 	slices.Sort(eventIDs)
 	for _, sh := range shares {
 		sh.newFixIDs, sh.newEventIDs = make([]int64, len(sh.fixAt)), make([]int64, len(sh.eventAt))

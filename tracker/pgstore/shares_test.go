@@ -229,13 +229,26 @@ func BenchmarkGroupCommit(b *testing.B) {
 	for _, batch := range []int{1024, 4096} {
 		for _, writers := range []int{1, 2, 4} {
 			b.Run(fmt.Sprintf("batch%d/writers%d", batch, writers), func(b *testing.B) {
-				benchGroupCommit(b, batch, writers)
+				benchGroupCommit(b, batch, writers, 1)
 			})
 		}
 	}
 }
 
-func benchGroupCommit(b *testing.B, size, writers int) {
+// BenchmarkGroupCommitWrites is BenchmarkGroupCommit with the batches `borderwatch bench` makes:
+// each terminal's 16 frames of one write together, consecutive seconds, and batches from the
+// size of a few writes to the largest.
+func BenchmarkGroupCommitWrites(b *testing.B) {
+	for _, batch := range []int{128, 512, 2048} {
+		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
+			benchGroupCommit(b, batch, 1, 16)
+		})
+	}
+}
+
+// benchGroupCommit commits batches of size fixes over writers connections, each vehicle's fixes
+// run at a time in a row.
+func benchGroupCommit(b *testing.B, size, writers, run int) {
 	ctx := context.Background()
 	s, err := Open(ctx, newDB(b), Options{Writers: writers})
 	if err != nil {
@@ -248,7 +261,8 @@ func benchGroupCommit(b *testing.B, size, writers int) {
 	next := func() *tracker.Batch {
 		batch := &tracker.Batch{}
 		for range size {
-			batch.Fixes = append(batch.Fixes, sharedFix(n%vehicles, n/vehicles, at))
+			w := n / run // the write, of vehicles in turn
+			batch.Fixes = append(batch.Fixes, sharedFix(w%vehicles, w/vehicles*run+n%run, at))
 			n++
 		}
 		return batch

@@ -47,6 +47,44 @@ func validFixText(fixes []tracker.Fix) {
 	}
 }
 
+// validOutputText makes the text of events and alerts what text can hold, in place, as
+// validFixText does for fixes: an alert's message or dedup key carries what a terminal sent (a
+// plate, a driver's text), and one NUL in it failed the whole group commit at every retry.
+func validOutputText(events []tracker.Event, alerts []tracker.Alert) {
+	for i := range events {
+		e := &events[i]
+		e.Type, e.VehicleID, e.ZoneID = validText(e.Type), validText(e.VehicleID), validText(e.ZoneID)
+	}
+	for i := range alerts {
+		a := &alerts[i]
+		a.Type, a.Severity, a.Status = validText(a.Type), validText(a.Severity), validText(a.Status)
+		a.VehicleID, a.Message, a.DedupKey = validText(a.VehicleID), validText(a.Message), validText(a.DedupKey)
+		a.ZoneID, a.DeclarationID = validTextPtr(a.ZoneID), validTextPtr(a.DeclarationID)
+	}
+}
+
+// validTextPtr is validText of *p, p itself when it is nil or already valid.
+func validTextPtr(p *string) *string {
+	if p == nil || validText(*p) == *p {
+		return p
+	}
+	v := validText(*p)
+	return &v
+}
+
+// validFix reports whether validFixText would leave f as it is.
+func validFix(f *tracker.Fix) bool {
+	if validText(f.VehicleID) != f.VehicleID || validText(f.DeviceID) != f.DeviceID || validText(f.Protocol) != f.Protocol {
+		return false
+	}
+	for _, fl := range f.Flags {
+		if validText(fl) != fl {
+			return false
+		}
+	}
+	return validValue(f.Attrs)
+}
+
 // validValue reports whether the strings of an attribute value, and of the maps and slices in
 // it, are all valid text. JSON makes the rest so (invalid UTF-8 is U+FFFD, NUL see withoutNUL).
 func validValue(v any) bool {

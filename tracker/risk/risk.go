@@ -53,6 +53,7 @@ var weights = map[string]float64{
 	// emergency_crossing and emergency_review have none: an emergency is cleared by an officer,
 	// and what it did under its exemption is that officer's to judge in the review.
 	// sos has no weight: a call for help is answered at once, and says nothing of the cargo.
+	// device_clock_ahead has none: a clock fault, and the vehicle's fixes are evaluated all the same.
 }
 
 const (

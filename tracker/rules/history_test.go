@@ -267,8 +267,8 @@ func TestHistoryKeepsTheLongestSilences(t *testing.T) {
 
 // TestHistoryFakeUploadTimes: a blind-area upload carrying device times from the far past, from
 // the hour of driving after a silence (whose fixes the history dropped), and a fix minutes in the
-// future (within the pipeline's MaxFuture, so accepted as live) does not push the silence's edges
-// out: none of them is an edge of a silence the vehicle had.
+// future (the pipeline places such a fix at its receipt now; the rules hold regardless) does not
+// push the silence's edges out: none of them is an edge of a silence the vehicle had.
 func TestHistoryFakeUploadTimes(t *testing.T) {
 	v := newHistVehicle(t, t0hist)
 	before := v.drive(t0hist, 10*time.Minute, 31)

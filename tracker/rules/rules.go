@@ -177,6 +177,10 @@ func New(cfg Config) *Engine {
 // Vehicle implements tracker.Evaluator.
 func (e *Engine) Vehicle(id string) tracker.VehicleEvaluator { return e.vehicles.Get(id) }
 
+// prefetchPositions recycles Prefetch's positions: grown one append at a time, a read's took
+// five allocations.
+var prefetchPositions = sync.Pool{New: func() any { return new([]geofence.Position) }}
+
 // Prefetch implements tracker.Prefetcher: a geofence engine that can (geofence.Prefetcher)
 // gets each vehicle's run of valid fixes in the read, the moves its Updates will most likely
 // be asked; a fix the rules then do not follow only costs its vehicle's later moves their
@@ -186,7 +190,12 @@ func (e *Engine) Prefetch(ctx context.Context, fixes []tracker.Fix) {
 	if !ok {
 		return
 	}
-	var ps []geofence.Position
+	buf := prefetchPositions.Get().(*[]geofence.Position)
+	ps := (*buf)[:0]
+	defer func() {
+		*buf = ps[:0]
+		prefetchPositions.Put(buf)
+	}()
 	send := func() {
 		if len(ps) > 1 {
 			pf.Prefetch(ctx, ps)

@@ -93,7 +93,7 @@ func (s *Store) SearchArea(ctx context.Context, box tracker.Box, from, to time.T
 			i, _ := slices.BinarySearchFunc(es, entry{t: lo}, cmpEntry)
 			for ; i < len(es) && es[i].t < hi; i++ {
 				if es[i].id < s.durable && inBox(&box, es[i].lat, es[i].lon) {
-					mem = append(mem, found{v, es[i]})
+					mem = append(mem, found{v, es[i].owned()})
 				}
 			}
 		}

@@ -199,15 +199,15 @@ func cmpEntry(a, b entry) int {
 // and append. A full head is made room for room fixes when that is more than it holds (see
 // Store.headRoom), else grows as append grows it. It returns e with its data where the head
 // keeps it, and how much more memory the head holds.
-func (se *series) add(e entry, room int) (entry, int64) {
+func (se *series) add(e entry, room int, bufs *headBufs) (entry, int64) {
 	if se.head == nil && se.hintN > 0 {
-		se.head = make([]entry, 0, se.hintN+se.hintN/8)
-		se.cw.buf = make([]byte, 0, se.hintBytes+se.hintBytes/8)
+		se.head = bufs.getEntries(int(se.hintN + se.hintN/8))
+		se.cw.buf = bufs.getBytes(int(se.hintBytes + se.hintBytes/8))
 	}
 	was := cap(se.cw.buf)
 	if n := len(se.head); n > 0 && room > cap(se.head) {
-		se.head = slices.Grow(se.head, room-n)
-		se.cw.buf = slices.Grow(se.cw.buf, len(se.cw.buf)/n*(room-n))
+		se.head = append(bufs.getEntries(room), se.head...)
+		se.cw.buf = append(bufs.getBytes(len(se.cw.buf)/n*room), se.cw.buf...)
 	}
 	e.data = se.cw.add(&e)
 	if cap(se.cw.buf) != was {
@@ -366,7 +366,7 @@ func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
 		}
 		e := entry{t: t, id: f.ID, dev: f.DeviceID, lat: f.Lat, lon: f.Lon, data: fixData}
 		frame = appendRecordFix(frame, f.VehicleID, &e)
-		e, grew := se.add(e, s.headRoom(se, now))
+		e, grew := se.add(e, s.headRoom(se, now), &s.bufs)
 		s.headBytes += grew
 		added = append(added, addedFix{se, e})
 	}
@@ -564,6 +564,13 @@ func (s *Store) storedAt(ctx context.Context, vehicle string, se *series, t int6
 	return out, rows.Err()
 }
 
+// owned is e with its own copy of its data: a head's buffer is reused once flushed
+// (headBufs), so what a reader keeps after unlocking Store.mu must not point into it.
+func (e entry) owned() entry {
+	e.data = bytes.Clone(e.data)
+	return e
+}
+
 // memEntries copies the vehicle's fixes in [lo, hi) that are in memory and written.
 func (s *Store) memEntries(vehicle string, lo, hi int64) []entry {
 	s.mu.RLock()
@@ -577,7 +584,7 @@ func (s *Store) memEntries(vehicle string, lo, hi int64) []entry {
 		i, _ := slices.BinarySearchFunc(es, entry{t: lo}, cmpEntry)
 		for ; i < len(es) && es[i].t < hi; i++ {
 			if es[i].id < s.durable {
-				out = append(out, es[i])
+				out = append(out, es[i].owned())
 			}
 		}
 	}
@@ -715,7 +722,7 @@ func (s *Store) LatestFixes(ctx context.Context) ([]tracker.Fix, error) {
 	ls := make([]latest, 0, len(s.series))
 	for v, se := range s.series {
 		if se.hasLatest {
-			ls = append(ls, latest{v, se.latest})
+			ls = append(ls, latest{v, se.latest.owned()})
 		}
 	}
 	s.mu.RUnlock()

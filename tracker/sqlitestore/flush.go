@@ -38,6 +38,7 @@ type cut struct {
 	since          time.Time
 	bytes          int64    // the head's memory (series.bytes)
 	chunk          []byte   // the head's own encoding, if its fixes came in order
+	buf            []byte   // the head's chunk buffer, to reuse once written
 	tile           lastTile // the tile of its newest fix, the series' once written
 }
 
@@ -82,7 +83,7 @@ func (s *Store) flush(ctx context.Context, all bool) error {
 		}
 		if all || evict > 0 || s.due(se, now) {
 			evict -= se.bytes
-			c := cut{se: se, es: se.head, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince}
+			c := cut{se: se, es: se.head, buf: se.cw.buf, minLSN: se.headLSN, maxLSN: se.headMaxLSN, since: se.headSince}
 			if se.ordered {
 				c.chunk = se.cw.buf
 			}
@@ -281,6 +282,8 @@ func (s *Store) writeChunks(ctx context.Context, rows []chunkRow, tiles []tileKe
 		c.se.flushedLSN = c.maxLSN
 		c.se.flushing, c.se.flushingBytes = nil, 0
 		s.headBytes -= c.bytes
+		// Out of reach now: readers copied what they took of it under s.mu.
+		s.bufs.put(c.es, c.buf)
 	}
 	return nil
 }
@@ -370,7 +373,7 @@ func (s *Store) recover(ctx context.Context) error {
 			if slices.ContainsFunc(sameKey(se.head, e.t, e.dev), func(h entry) bool { return h.id == e.id }) {
 				return
 			}
-			e, grew := se.add(e, 0)
+			e, grew := se.add(e, 0, &s.bufs)
 			s.headBytes += grew
 			s.headFixes++
 			s.startHead(se, r.lsn, now)

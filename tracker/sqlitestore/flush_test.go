@@ -2,7 +2,9 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -140,6 +142,78 @@ func TestSecondOpenRefused(t *testing.T) {
 	defer again.Close()
 	if got := trackIDs(t, again, "a"); len(got) != 3 {
 		t.Errorf("after reopening, Track has %d fixes, want 3", len(got))
+	}
+}
+
+// TestPageSize: a new database gets pageSize, its chunks flushed and read back across a
+// reopen; a database made with SQLite's default 4 KiB pages keeps them and works the same.
+func TestPageSize(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.db")
+	db, err := sql.Open("sqlite", "file:"+old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("PRAGMA journal_mode = WAL"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, tc := range []struct {
+		path string
+		want int
+	}{{filepath.Join(dir, "new.db"), pageSize}, {old, 4096}} {
+		s := openAt(t, tc.path)
+		var got int
+		if err := s.w.QueryRowContext(t.Context(), "PRAGMA page_size").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("%s: page size %d, want %d", filepath.Base(tc.path), got, tc.want)
+		}
+		mustCommit(t, s, batchOf("a", 0, 2000))
+		if err := s.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = openAt(t, tc.path)
+		if ids := trackIDs(t, s, "a"); len(ids) != 2000 {
+			t.Errorf("%s: %d fixes read back from chunks, want 2000", filepath.Base(tc.path), len(ids))
+		}
+		s.Close()
+	}
+}
+
+// TestReadersOwnTheirCopies: a flushed head's buffers are reused for later heads
+// (headBufs), so what a reader took from a head must not change when the buffer is written
+// over after the flush.
+func TestReadersOwnTheirCopies(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "bw.db"))
+	defer s.Close()
+	b := batchOf("a", 0, 300)
+	mustCommit(t, s, b)
+	s.mu.RLock()
+	buf := s.series["a"].cw.buf
+	s.mu.RUnlock()
+	mem := s.memEntries("a", math.MinInt64, math.MaxInt64)
+	if err := s.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range buf[:cap(buf)] { // as the next head given this buffer would
+		buf[:cap(buf)][i] = 0xff
+	}
+	if len(mem) != len(b.Fixes) {
+		t.Fatalf("%d fixes in memory, want %d", len(mem), len(b.Fixes))
+	}
+	for i := range mem {
+		f, err := mem[i].fix("a", nil)
+		if err != nil {
+			t.Fatalf("fix %d read before the flush: %v", i, err)
+		}
+		if want := b.Fixes[i]; f.SpeedKmh != want.SpeedKmh || f.Attrs["mileage_km"] != want.Attrs["mileage_km"] {
+			t.Fatalf("fix %d read before the flush changed with the head's buffer: %+v, want %+v", i, f, want)
+		}
 	}
 }
 
@@ -283,4 +357,15 @@ func TestHeadGrowthKeepsData(t *testing.T) {
 		t.Errorf("%d bytes counted in heads after flushing them all", s.headBytes)
 	}
 	s.mu.RUnlock()
+}
+
+// TestPooledSize: a pooled capacity holds n, wastes at most an eighth, and is its own class
+// (a buffer put back is found by the next head of that size).
+func TestPooledSize(t *testing.T) {
+	for n := 1; n < 1<<20; n += 1 + n/97 {
+		size := pooledSize(n)
+		if size < n || n > 8 && size > n+n/8 || pooledSize(size) != size {
+			t.Fatalf("pooledSize(%d) = %d (its own class %d)", n, size, pooledSize(size))
+		}
+	}
 }
