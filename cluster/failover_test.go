@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/paulmach/orb"
 
 	"github.com/borderwatch/borderwatch/cluster/clustertest"
@@ -62,10 +63,11 @@ func startTracker(t testing.TB, urls, name string, st *pgstore.Store, opts ...fu
 // engine, given the zones here; nil: an embedded one of its own.
 func launchTracker(t testing.TB, urls, name string, st *pgstore.Store, eng geofence.Engine, opts ...func(*Config, *TrackerConfig)) (*trackerNode, error) {
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var out io.Writer = logsOf(t)
 	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", name)
+		out = testWriter{t}
 	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", name)
 	ccfg := Config{URLs: urls, Node: name, Roles: []string{RoleTracker}, Logger: log}
 	var tcfg TrackerConfig
 	for _, o := range opts {
@@ -132,6 +134,47 @@ func (n *trackerNode) stop() {
 	n.conn.Close()
 }
 
+// trackerLogs keeps what a test's trackers logged (testing.TB → *lineLog) when the test does
+// not print it (-v), for a failure to show what its partition went through.
+var trackerLogs sync.Map
+
+type lineLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *lineLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, string(b))
+	return len(b), nil
+}
+
+func logsOf(t testing.TB) *lineLog {
+	v, loaded := trackerLogs.LoadOrStore(t, &lineLog{})
+	if !loaded {
+		t.Cleanup(func() { trackerLogs.Delete(t) })
+	}
+	return v.(*lineLog)
+}
+
+// logPartition prints the last lines the test's trackers logged about partition p and their
+// NATS connections (nothing under -v, which printed them all).
+func logPartition(t testing.TB, p int) {
+	t.Helper()
+	l := logsOf(t)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var picked []string
+	for _, line := range l.lines {
+		if strings.Contains(line, fmt.Sprintf(" partition=%d ", p)) || strings.Contains(line, "NATS") {
+			picked = append(picked, line)
+		}
+	}
+	t.Logf("what the trackers logged about partition %d (last %d of %d lines):\n%s", p, min(len(picked), 60), len(picked),
+		strings.Join(picked[max(0, len(picked)-60):], ""))
+}
+
 type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
@@ -166,8 +209,8 @@ func ownedWithin(c *Conn, names ...string) (time.Duration, error) {
 		if ok {
 			return time.Since(start), nil
 		}
-		if time.Since(start) > 60*time.Second {
-			return 0, fmt.Errorf("partitions not owned by %v after 60 s: %v", names, o)
+		if time.Since(start) > 2*time.Minute {
+			return 0, fmt.Errorf("partitions not owned by %v after 2 min: %v", names, o)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -238,7 +281,8 @@ func checkStored(t *testing.T, dbURL string, acked [][]tracker.Fix) {
 	for _, fs := range acked {
 		total += len(fs)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	// Long enough for a take-over on two cores at the suite's load (a minute and more).
+	deadline := time.Now().Add(2 * time.Minute)
 	var stored int
 	for {
 		if err := db.QueryRow(ctx, `SELECT count(*) FROM fixes`).Scan(&stored); err != nil {
@@ -316,6 +360,9 @@ func checkStored(t *testing.T, dbURL string, acked [][]tracker.Fix) {
 			}
 			rows.Close()
 			t.Errorf("%s (partition %d): %d zone_enter and %d zone_exit events, want one each: %v", fs[0].VehicleID, Partition(fs[0].VehicleID, 64), enters, exits, evs)
+		}
+		if len(times) != len(fs) {
+			logPartition(t, Partition(fs[0].VehicleID, 64))
 		}
 	}
 }
@@ -549,5 +596,133 @@ func TestDriveTickFailure(t *testing.T) {
 		if len(fs) == steps {
 			t.Errorf("vehicle %d sent all its %d fixes although the tick failed at step 2, want the vehicles stopped", v, len(fs))
 		}
+	}
+}
+
+// startOneTracker starts one NATS server, a store, tracker A and a gateway connection, and
+// waits until A serves every partition.
+func startOneTracker(t *testing.T) (*trackerNode, *Conn, string) {
+	t.Helper()
+	nats := clustertest.StartNATS(t, 1)
+	st, dbURL := openStore(t)
+	a := startTracker(t, nats.URLs(), "A", st)
+	gwConn, err := Dial(context.Background(), Config{URLs: nats.URLs(), Node: "G", Roles: []string{RoleGateway}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gwConn.Close)
+	waitOwned(t, gwConn, "A")
+	for start := time.Now(); len(a.tr.Ready()) < gwConn.cfg.Partitions; time.Sleep(100 * time.Millisecond) {
+		if time.Since(start) > time.Minute {
+			t.Fatalf("%d partitions ready after a minute", len(a.tr.Ready()))
+		}
+	}
+	return a, gwConn, dbURL
+}
+
+// TestPartitionConsumersLost deletes every partition's consumer under the trackers serving them
+// (what an operator's `nats consumer rm`, or a NATS server lost with the consumer's state, does):
+// each partition must start its consumer again after what it stored and store every fix
+// acknowledged, instead of polling a consumer that no longer exists while renewing its lease.
+func TestPartitionConsumersLost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS server")
+	}
+	_, gwConn, dbURL := startOneTracker(t)
+	ctx := context.Background()
+	acked, err := drive(ctx, NewGateway(gwConn, nil), 8, 90, time.Now().Add(-time.Hour).Truncate(time.Second), func(step int) error {
+		if step != 20 {
+			return nil
+		}
+		names := gwConn.stream.ConsumerNames(ctx)
+		deleted := 0
+		for n := range names.Name() {
+			if err := gwConn.stream.DeleteConsumer(ctx, n); err != nil {
+				return err
+			}
+			deleted++
+		}
+		if deleted < gwConn.cfg.Partitions {
+			return fmt.Errorf("%d consumers deleted, want one a partition", deleted)
+		}
+		return names.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStored(t, dbURL, acked)
+}
+
+// TestPartitionDeliveriesLost takes a partition's deliveries away from its tracker, unread and
+// unacknowledged (what a NATS server that dies with a batch on its way to the tracker does): the
+// tracker must notice that its consumer delivered what it never received and start it again
+// after what it stored, instead of waiting for the redelivery after AckWait (5 min).
+func TestPartitionDeliveriesLost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS server")
+	}
+	_, gwConn, dbURL := startOneTracker(t)
+	ctx := context.Background()
+	const vehicle = "veh-lost"
+	p := Partition(vehicle, gwConn.cfg.Partitions)
+	var name string
+	names := gwConn.stream.ConsumerNames(ctx)
+	for n := range names.Name() {
+		if strings.HasPrefix(n, consumerPrefix(p)) {
+			name = n
+		}
+	}
+	cons, err := gwConn.stream.Consumer(ctx, name)
+	if err != nil {
+		t.Fatalf("partition %d's consumer %q: %v", p, name, err)
+	}
+	gw := NewGateway(gwConn, nil)
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	sent, stolen := 0, 0
+	for try := 0; try < 10 && stolen == 0; try++ {
+		// A pull waiting on the partition's consumer is served before the tracker's next one.
+		got := make(chan int, 1)
+		go func() {
+			batch, err := cons.Fetch(256, jetstream.FetchMaxWait(3*time.Second))
+			n := 0
+			if err == nil {
+				for range batch.Messages() {
+					n++
+				}
+			}
+			got <- n
+		}()
+		time.Sleep(300 * time.Millisecond)
+		var fixes []tracker.Fix
+		for range 5 {
+			fixes = append(fixes, tracker.Fix{VehicleID: vehicle, DeviceID: "dev-lost", Protocol: "jt808",
+				Time: t0.Add(time.Duration(sent) * 10 * time.Second), Lat: 43.61, Lon: 111.85 + float64(sent)*0.002, Valid: true})
+			sent++
+		}
+		if err := gw.Submit(ctx, fixes); err != nil {
+			t.Fatal(err)
+		}
+		stolen = <-got
+	}
+	if stolen == 0 {
+		t.Fatal("the tracker got every batch before the test's pull: nothing was taken from it")
+	}
+	db, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	var stored int
+	for deadline := time.Now().Add(45 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM fixes WHERE vehicle_id = $1`, vehicle).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if stored == sent || time.Now().After(deadline) {
+			break
+		}
+	}
+	if stored != sent {
+		t.Errorf("%d of %d fixes stored 45 s after %d of their deliveries were lost", stored, sent, stolen)
+		logPartition(t, p)
 	}
 }

@@ -98,7 +98,7 @@ func (c *Conn) notice(kind string, data []byte) error {
 func (c *Conn) announce() {
 	defer close(c.announced)
 	for m := range c.notices {
-		pause := 100 * time.Millisecond
+		retry := backoff{min: 100 * time.Millisecond, max: 5 * time.Second}
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			_, err := c.js.PublishMsg(ctx, m)
@@ -106,9 +106,9 @@ func (c *Conn) announce() {
 			if err == nil || c.nc.IsClosed() {
 				break
 			}
+			pause := retry.pause()
 			c.log.Warn("change notice not stored yet; retrying", "subject", m.Subject, "err", err, "retry_in", pause)
 			time.Sleep(pause)
-			pause = min(2*pause, 5*time.Second)
 		}
 	}
 }

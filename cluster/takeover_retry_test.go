@@ -233,3 +233,30 @@ func TestReadyAfterTakeOver(t *testing.T) {
 		}
 	}
 }
+
+// Every retry in the cluster (a take-over, a partition's consumer started again, fixes or a
+// change notice not stored yet) backs off by doubling up to its cap, at a random point of the
+// upper half: partitions that fail together (NATS went away for all of them) come back spread
+// out instead of in a herd every pause.
+func TestBackoffDoublesAndSpreads(t *testing.T) {
+	for _, b := range []backoff{takeOverRetry(), {min: 100 * time.Millisecond, max: 2 * time.Second}, {min: 100 * time.Millisecond, max: 5 * time.Second}} {
+		step := b.min
+		for i := range 8 {
+			seen := map[time.Duration]bool{}
+			var last time.Duration
+			for range 64 {
+				r := b
+				last = r.pause()
+				if last < step/2 || last > step {
+					t.Fatalf("%+v: retry %d paused %v, want %v to %v", b, i+1, last, step/2, step)
+				}
+				seen[last] = true
+			}
+			if len(seen) < 32 {
+				t.Errorf("%+v: retry %d paused only %d different times in 64 partitions: they would come back together", b, i+1, len(seen))
+			}
+			b.pause()
+			step = min(2*step, b.max)
+		}
+	}
+}

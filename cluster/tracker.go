@@ -239,12 +239,7 @@ func (t *Tracker) renew(ctx context.Context) {
 			o.rev, o.expires = l.rev, sent.Add(t.c.cfg.LeaseTTL)
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyExists), !time.Now().Before(o.expires.Add(-t.leaseMargin())):
 			t.c.log.Warn("partition lease lost", "partition", l.p, "err", err)
-			t.owns[l.p].Store(false)
-			o.cancel()
-			delete(t.owned, l.p)
-			t.stopping[l.p] = o.done
-			t.c.m.changes.WithLabelValues("lost").Inc()
-			t.c.m.lag.WithLabelValues(fmt.Sprint(l.p)).Set(0)
+			t.loseLocked(l.p, o)
 		default:
 			t.c.log.Warn("partition lease not renewed; retrying", "partition", l.p, "err", err)
 		}
@@ -436,6 +431,28 @@ func (t *Tracker) finishRelease(p int, o *ownership) {
 	t.c.log.Info("partition released", "partition", p)
 }
 
+// abandon gives up p, whose serve stopped on its own (its lease was found held by another):
+// renewing a lease nothing serves would keep the partition from every tracker.
+func (t *Tracker) abandon(p int, o *ownership) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.owned[p] != o {
+		return
+	}
+	t.c.log.Warn("partition given up: it is not served any more", "partition", p)
+	t.loseLocked(p, o)
+}
+
+// loseLocked stops serving p (its goroutine ends its batch) and forgets its lease; t.mu held.
+func (t *Tracker) loseLocked(p int, o *ownership) {
+	t.owns[p].Store(false)
+	o.cancel()
+	delete(t.owned, p)
+	t.stopping[p] = o.done
+	t.c.m.changes.WithLabelValues("lost").Inc()
+	t.c.m.lag.WithLabelValues(fmt.Sprint(p)).Set(0)
+}
+
 // releaseAll gives every partition up at shutdown: the batches under way are acknowledged,
 // then the leases freed, so that the other trackers take them at once.
 func (t *Tracker) releaseAll() {
@@ -484,11 +501,16 @@ func (t *Tracker) consumerName(p int, rev uint64) string {
 // serve takes partition p over, with its own consumer name, and processes its fixes until ctx ends.
 func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, latest []tracker.Fix) {
 	defer close(o.done)
+	defer func() {
+		if ctx.Err() == nil {
+			t.abandon(p, o)
+		}
+	}()
 	log := t.c.log.With("partition", p)
 	var (
 		to    takenOver
 		err   error
-		retry backoff
+		retry = takeOverRetry()
 	)
 	for {
 		start := time.Now()
@@ -523,16 +545,24 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 	// processed is the stream sequence of the last message stored; delivered the consumer's
 	// sequence of the last delivery, to tell a lost delivery (a gap) from a slow one.
 	processed, delivered := to.next-1, uint64(0)
-	pause := time.Duration(0)
+	lastDelivery := time.Now() // or the last look at an idle consumer (stalled)
+	restarts := backoff{min: 100 * time.Millisecond, max: 2 * time.Second}
 	restart := func(why string, err error) bool {
-		pause = min(max(2*pause, 100*time.Millisecond), 2*time.Second)
+		pause := restarts.pause()
 		log.Warn("partition consumer restarted after the last fix processed", "why", why, "err", err, "from", processed+1, "retry_in", pause)
 		if !sleep(ctx, pause) {
 			return false
 		}
 		// Only while the lease is this tracker's: another owner's consumer is not ours to reset.
-		if e, err := t.c.leases.Get(ctx, leaseKey(p)); err != nil || string(e.Value()) != t.c.cfg.Node {
-			log.Warn("partition lease not held; stopping", "err", err)
+		// A lease that cannot be read (NATS losing a server answers late or not at all) is
+		// not lost: the renewals decide that; until then the restart is tried again.
+		e, err := t.c.leases.Get(ctx, leaseKey(p))
+		if err != nil {
+			log.Warn("reading the partition lease before restarting its consumer; trying again", "err", err)
+			return ctx.Err() == nil
+		}
+		if string(e.Value()) != t.c.cfg.Node {
+			log.Warn("partition lease held by another tracker; stopping", "holder", string(e.Value()))
 			return false
 		}
 		c, err := t.restartConsumer(ctx, p, name, processed+1)
@@ -568,11 +598,24 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 				msgs = append(msgs, m)
 			}
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoHeartbeat) {
+		if err := batch.Error(); consumerGone(err) {
+			if ctx.Err() != nil || !restart("the consumer is gone", err) {
+				return
+			}
+			continue
+		} else if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			log.Debug("fetch ended", "err", err)
 		}
+		if len(msgs) > 0 || gap {
+			lastDelivery = time.Now()
+		} else if time.Since(lastDelivery) >= stallCheckEvery {
+			lastDelivery = time.Now()
+			if why, err := t.stalled(ctx, cons, processed); why != "" && (ctx.Err() != nil || !restart(why, err)) {
+				return
+			}
+		}
 		if len(msgs) > 0 {
-			pause = 0
+			restarts.last = 0
 			if err := t.process(ctx, msgs, &uncertain); err != nil {
 				return // ctx ended: nothing more is acknowledged; the next owner redoes the batch
 			}
@@ -597,6 +640,43 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 			return
 		}
 	}
+}
+
+// stallCheckEvery is how long a partition's consumer may deliver nothing before the tracker
+// asks NATS whether it should have: one consumer-info request per idle partition and period,
+// and the longest a partition waits for its deliveries lost with a NATS server.
+const stallCheckEvery = 5 * time.Second
+
+// consumerGone tells the fetch errors after which the consumer must be made again: polling it
+// would answer nothing for ever while the partition's lease is renewed. No responders is not
+// one: a replicated consumer has none while it elects a leader (a NATS server lost), and
+// making 64 consumers again then would only slow the election down; stalled tells the two apart.
+func consumerGone(err error) bool {
+	return errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound)
+}
+
+// stalled asks NATS about a consumer that delivered nothing for stallCheckEvery, the tracker
+// having processed up to stream sequence processed, and returns why it must be made again ("":
+// it is idle because there is nothing to deliver, or NATS did not answer, which the next check
+// asks again): it is gone; it delivered beyond processed what never arrived (a batch on its way
+// when the tracker's NATS server died: it would come again only after AckWait, 5 min); or
+// fixes wait that it does not deliver.
+func (t *Tracker) stalled(ctx context.Context, cons jetstream.Consumer, processed uint64) (string, error) {
+	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	info, err := cons.Info(ictx)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		return "the consumer is gone", err
+	case err != nil:
+		t.c.log.Warn("an idle partition's consumer did not say whether it holds fixes back", "err", err)
+		return "", nil
+	case info.Delivered.Stream > processed:
+		return "deliveries were lost on the way", fmt.Errorf("delivered up to %d, received up to %d", info.Delivered.Stream, processed)
+	case info.NumPending > 0 && info.NumAckPending == 0:
+		return "fixes are waiting that the consumer does not deliver", fmt.Errorf("%d pending", info.NumPending)
+	}
+	return "", nil
 }
 
 // takenOver is a partition taken over: its new consumer, the stream sequence it starts at, the
@@ -675,7 +755,7 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 	t.cfg.State.Seed(seed)
 	// The vehicles' state is whole: a creation that failed (timed out, it may even have been
 	// made) is tried again on its own, the same consumer, not the whole take-over.
-	var retry backoff
+	retry := takeOverRetry()
 	for {
 		cons, err := t.createConsumer(ctx, p, name, next)
 		if err == nil {
@@ -692,20 +772,17 @@ func (t *Tracker) takeOver(ctx context.Context, p int, name string, latest []tra
 	}
 }
 
-// Take-over retries pause from retryMin, doubling up to retryMax.
-const (
-	retryMin = time.Second
-	retryMax = 15 * time.Second
-)
+// backoff is the pause between one partition's retries: doubled on every failure from min up
+// to max, so that a NATS server that answers late is not asked again and again, and drawn from
+// the upper half of that at random, so that the partitions a tracker serves, which fail
+// together when NATS does, do not retry together.
+type backoff struct{ min, max, last time.Duration }
 
-// backoff is one partition's pause between retries of its take-over: doubled on every failure
-// up to retryMax, so that a NATS server that answers late is not asked again and again, and
-// drawn from the upper half of that at random, so that the partitions a tracker took together
-// do not retry together.
-type backoff struct{ last time.Duration }
+// takeOverRetry is a take-over's: from 1 s up to 15 s.
+func takeOverRetry() backoff { return backoff{min: time.Second, max: 15 * time.Second} }
 
 func (b *backoff) pause() time.Duration {
-	b.last = min(max(2*b.last, retryMin), retryMax)
+	b.last = min(max(2*b.last, b.min), b.max)
 	return b.last/2 + rand.N(b.last/2+1)
 }
 
@@ -919,7 +996,7 @@ func (t *Tracker) submit(ctx context.Context, sink tracker.Sink, fixes []tracker
 	if len(fixes) == 0 {
 		return nil
 	}
-	pause := time.Duration(0)
+	retry := backoff{min: 100 * time.Millisecond, max: 5 * time.Second}
 	for {
 		err := sink.Submit(ctx, fixes)
 		var refused *tracker.RefusedError
@@ -929,7 +1006,7 @@ func (t *Tracker) submit(ctx context.Context, sink tracker.Sink, fixes []tracker
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		pause = min(max(2*pause, 100*time.Millisecond), 5*time.Second)
+		pause := retry.pause()
 		t.c.log.Warn("fixes not stored yet; retrying", "fixes", len(fixes), "err", err, "retry_in", pause)
 		if !sleep(ctx, pause) {
 			return ctx.Err()
