@@ -347,7 +347,8 @@ func (s *Sim) runHistory(ctx context.Context) error {
 		if err := w.api.create(ctx, "/devices", tracker.Device{ID: v.device, Protocol: tracker.ProtocolJT808, VehicleID: v.id}); err != nil {
 			return fmt.Errorf("sim: device %s: %w", v.device, err)
 		}
-		t, err := dialJT808(ctx, s.cfg.JT808Addr, v.device, false, v.plate)
+		// The history's fixes are of the past, not of the simulated clock: they do not hold it.
+		t, err := dialJT808(ctx, s.cfg.JT808Addr, v.device, false, v.plate, newUnacked(instantClock{}, s.cfg.Logger, v.device))
 		if err != nil {
 			return fmt.Errorf("sim: %s: %w", v.id, err)
 		}

@@ -102,10 +102,11 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	if len(conns) == 0 {
 		return res, errors.New("sim: load: no terminal could connect")
 	}
-	runCtx, cancel := context.WithTimeout(ctx, cfg.Warmup+cfg.Duration)
-	defer cancel()
 	start := time.Now()
 	end := start.Add(cfg.Warmup + cfg.Duration)
+	// The deadline is end itself, so Elapsed is never shorter than the duration asked for.
+	runCtx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
 	var wg sync.WaitGroup
 	per := float64(cfg.RatePerSecond) / float64(len(conns))
 	interval := time.Duration(float64(time.Second) * float64(cfg.FramesPerWrite) / per)

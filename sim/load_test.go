@@ -60,6 +60,9 @@ func TestLoad(t *testing.T) {
 	if res.Sent == 0 || res.Acked != res.Sent || res.Refused != 0 || res.Writes*perWrite != res.Sent || res.ConnectFailures != 0 {
 		t.Fatalf("%v", res)
 	}
+	if res.Elapsed < 2*time.Second {
+		t.Errorf("elapsed %v, shorter than the 2 s asked for", res.Elapsed)
+	}
 	if res.P50 <= 0 || res.P99 < res.P50 || res.Max < res.P99 || res.AckedInTime > res.Acked {
 		t.Errorf("latencies %v", res)
 	}

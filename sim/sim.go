@@ -35,6 +35,10 @@ type Config struct {
 	Speedup   float64       // simulated seconds per real second; 0: 1
 	Start     time.Time     // simulated start; zero: now − Duration×Speedup (or 24 h back without Duration)
 	Duration  time.Duration // real run time; 0: until ctx ends
+	// Until, when set, ends the run when the simulated clock reaches it (and Duration, if set,
+	// still bounds the real time): a test then scores the same simulated hours however slowly
+	// a loaded machine lets the clock run.
+	Until     time.Time
 	Seed      uint64
 	TruthFile string // written as injections happen; empty: kept in memory only (Truth)
 	Logger    *slog.Logger
@@ -170,6 +174,16 @@ func (s *Sim) Run(ctx context.Context) error {
 	}
 	if s.cfg.Clock == nil {
 		w.clock = NewClock(s.clockStart(), s.cfg.Speedup)
+	}
+	if !s.cfg.Until.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			if w.clock.SleepUntil(ctx, s.cfg.Until) == nil {
+				cancel()
+			}
+		}()
 	}
 	vs := w.vehicles()
 	if s.resume != nil {

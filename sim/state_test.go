@@ -46,6 +46,8 @@ func (c stopClock) SleepUntil(ctx context.Context, t time.Time) error {
 	return nil
 }
 
+func (stopClock) Hold() (release func()) { return func() {} }
+
 // runUntil drives every vehicle of w until end and returns what each sent.
 func runUntil(t *testing.T, w *world, vs []*vehicle, end time.Time) map[string]*until {
 	t.Helper()
