@@ -3,9 +3,11 @@
 package mapui
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -348,18 +350,46 @@ func (s *Server) limitBody(c *gin.Context) {
 
 // bindJSON decodes the body strictly: unknown fields are errors, so a typo is not ignored.
 func bindJSON(c *gin.Context, dst any) bool {
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			fail(c, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
 			return false
 		}
+		badRequest(c, "reading the body: "+err.Error())
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
 		badRequest(c, "invalid JSON body: "+strings.TrimPrefix(err.Error(), "json: "))
 		return false
 	}
+	if hasNUL(body) {
+		badRequest(c, `text must not contain NUL (\u0000)`)
+		return false
+	}
 	return true
+}
+
+// hasNUL reports whether a string of the JSON document body, a key or a value, holds NUL: the
+// PostgreSQL store's text cannot, and an officer's note with one failed its request with a 500
+// (the embedded store kept it). Only JSON's \u0000 escape makes one: a raw NUL is not JSON.
+func hasNUL(body []byte) bool {
+	if !bytes.Contains(body, []byte(`\u0000`)) {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if s, ok := tok.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
 }
 
 func (s *Server) readyz(c *gin.Context) {

@@ -228,6 +228,9 @@ func TestBadRequests(t *testing.T) {
 		{"GET", "/api/v1/search?bbox=10,50,0,40", nil, 400},
 		{"GET", "/api/v1/alerts?status=maybe", nil, 400},
 		{"POST", "/api/v1/alerts/abc/ack", nil, 400},
+		// NUL in any text, a value or a key (PostgreSQL's text cannot hold it: a 500 there).
+		{"POST", "/api/v1/vehicles", `{"id":"v-nul","plate":"蒙A\u00001","kind":"truck"}`, 400},
+		{"POST", "/api/v1/users", `{"username":"nul\u0000","password":"Str0ng-Enough-1","role":"patrol"}`, 400},
 		{"POST", "/api/v1/alerts/999/ack", nil, 404},
 		{"POST", "/api/v1/zones", `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[111.9,43.6],[112.0,43.6],[112.0,43.7]]]},"properties":{"id":"z","kind":"yard"}}`, 422},
 		{"POST", "/api/v1/zones", `{"type":"Feature","geometry":{"type":"LineString","coordinates":[[111.9,43.6],[112.0,43.6]]},"properties":{"id":"c","kind":"corridor"}}`, 422},

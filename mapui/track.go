@@ -217,6 +217,25 @@ func trackColumns(id string, from, to time.Time, fixes []tracker.Fix) []byte {
 		b = append(b, '}')
 		n++
 	}
+	// The time the device claimed for each fix placed at its receipt (its clock was ahead):
+	// the replay shows it beside the time the fix counts at.
+	b = append(b, `],"device_time":[`...)
+	n = 0
+	for i := range fixes {
+		dt, _ := fixes[i].Attrs[tracker.AttrDeviceTime].(string)
+		if dt == "" || !fixes[i].HasFlag(tracker.FlagRetimed) {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"i":`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `,"t":`...)
+		b = strconv.AppendQuote(b, dt)
+		b = append(b, '}')
+		n++
+	}
 	return append(b, "]}"...)
 }
 

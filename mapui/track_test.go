@@ -80,6 +80,43 @@ func TestTrackColumns(t *testing.T) {
 	}
 }
 
+// TestTrackShowsClaimedDeviceTime: a fix from a device whose clock was ahead counts at the
+// time it was received; the time its device claimed, the evidence of the bad clock (or of a
+// forger), is in the API's fix and in the replay's columns, beside the fix it belongs to.
+func TestTrackShowsClaimedDeviceTime(t *testing.T) {
+	a := newAPI(t)
+	t0 := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	claimed := t0.Add(10*time.Second + 3*time.Minute).Format(time.RFC3339Nano)
+	b := tracker.Batch{Fixes: []tracker.Fix{
+		{VehicleID: "DT1", DeviceID: "DT1", Time: t0, ReceivedAt: t0, Lat: 43.6, Lon: 111.9, Valid: true},
+		{VehicleID: "DT1", DeviceID: "DT1", Time: t0.Add(10 * time.Second), ReceivedAt: t0.Add(10 * time.Second), Lat: 43.601, Lon: 111.9, Valid: true,
+			Flags: []string{tracker.FlagRetimed}, Attrs: map[string]any{tracker.AttrDeviceTime: claimed}},
+	}}
+	if err := a.store.Commit(t.Context(), &b); err != nil {
+		t.Fatal(err)
+	}
+	q := fmt.Sprintf("/api/v1/vehicles/DT1/track?from=%s&to=%s", t0.Format(time.RFC3339), t0.Add(time.Hour).Format(time.RFC3339))
+	var full struct{ Fixes []tracker.Fix }
+	if err := json.Unmarshal(a.do("GET", q, access.RolePatrol, nil, 200), &full); err != nil {
+		t.Fatal(err)
+	}
+	if len(full.Fixes) != 2 || full.Fixes[1].Attrs[tracker.AttrDeviceTime] != claimed {
+		t.Fatalf("fixes %+v, want the second with device time %s", full.Fixes, claimed)
+	}
+	var cols struct {
+		DeviceTime []struct {
+			I int
+			T string
+		} `json:"device_time"`
+	}
+	if err := json.Unmarshal(a.do("GET", q+"&format=columns", access.RolePatrol, nil, 200), &cols); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(cols.DeviceTime); got != "[{1 "+claimed+"}]" {
+		t.Errorf("device_time column %s, want fix 1 at %s", got, claimed)
+	}
+}
+
 func abs(x float64) float64 {
 	if x < 0 {
 		return -x

@@ -15,14 +15,24 @@ export class AlertStore {
     return isNew;
   }
 
-  /** Replaces the open set with the server's view; alerts closed while we were away drop out. */
-  async refetchOpen(): Promise<Alert[]> {
+  /**
+   * Replaces the open set with the server's view: fresh are the open alerts not known before;
+   * gone, the ids of those known open that are not open any more (handled while we were away),
+   * which drop out.
+   */
+  async refetchOpen(): Promise<{ fresh: Alert[]; gone: string[] }> {
     const open = await getAlerts({ status: 'open' });
     const fresh: Alert[] = [];
+    const gone: string[] = [];
     const seen = new Set(open.map((a) => String(a.id)));
-    for (const [id, a] of this.byId) if (a.status === 'open' && !seen.has(id)) this.byId.delete(id);
+    for (const [id, a] of this.byId) {
+      if (a.status === 'open' && !seen.has(id)) {
+        this.byId.delete(id);
+        gone.push(id);
+      }
+    }
     for (const a of open) if (this.upsert(a)) fresh.push(a);
-    return fresh;
+    return { fresh, gone };
   }
 
   open(): Alert[] {

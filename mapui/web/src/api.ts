@@ -235,6 +235,8 @@ export const getVehicles = async () => {
 
 export const getVehicle = (id: string) => api<Vehicle>(`/vehicles/${encodeURIComponent(id)}`);
 
+export const getAlert = (id: string | number) => api<Alert>(`/alerts/${encodeURIComponent(String(id))}`);
+
 export async function getAlerts(q: Record<string, string>): Promise<Alert[]> {
   return (await api<{ alerts: Alert[] }>(`/alerts?${new URLSearchParams(q)}`)).alerts ?? [];
 }

@@ -1,7 +1,7 @@
 // An alert for an officer: a sentence built from its type and evidence (never the server's
 // English message) and each evidence field as a labelled sentence, with plates and zone names
 // (format.ts) instead of ids. The evidence each rule writes: tracker/rules (evaluate.go,
-// timers.go, late.go, seal.go, driver.go) and tracker/pipeline.go (device_conflict).
+// timers.go, late.go, seal.go, driver.go) and tracker/pipeline.go (device_conflict), tracker/clockahead.go (device_clock_ahead).
 import type { Alert, BwEvent } from './api';
 import { h } from './dom';
 import { colon, comma, direction, distance, duration, fill, paren, place, plate, time, timeOfDay, timeShort, vehicleLabel, weight, zoneName, zoneNameOr } from './format';
@@ -211,6 +211,19 @@ const describers: Record<string, (a: WithVehicle, ev: Obj) => Described> = {
         ['ev_first_report', report(ev.first)],
         ['ev_second_report', report(ev.second)],
         ['ev_apart', d != null ? distance(d) : ''],
+        ['ev_protocol', protocols[str(ev.protocol)] ?? ''],
+      ],
+    };
+  },
+  device_clock_ahead: (_a, ev) => {
+    const ahead = num(ev.ahead_s);
+    return {
+      summary: ahead != null ? fill('sum_clock_ahead', { dur: duration(ahead * 1000) }) : t('sum_clock_ahead_unknown'),
+      rows: [
+        ['ev_device', str(ev.device_id)],
+        ['ev_claimed_time', time(str(ev.device_time))],
+        ['ev_received_at', time(str(ev.received_at))],
+        ['ev_ahead', ahead != null ? duration(ahead * 1000) : ''],
         ['ev_protocol', protocols[str(ev.protocol)] ?? ''],
       ],
     };

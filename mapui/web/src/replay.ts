@@ -37,11 +37,17 @@ interface SealChange {
   battery_low: boolean;
 }
 
-/** The track as columns, with the seal's changes that decodeTrack leaves aside. */
-async function trackWithSeal(vehicleId: string, from: Date, to: Date): Promise<{ track: Track; seal: SealChange[] }> {
+/** The time a device claimed for fix i, placed at its receipt because its clock was ahead. */
+interface DeviceTime {
+  i: number;
+  t: string;
+}
+
+/** The track as columns, with the seal's changes and the devices' claimed times that decodeTrack leaves aside. */
+async function trackWithSeal(vehicleId: string, from: Date, to: Date): Promise<{ track: Track; seal: SealChange[]; deviceTimes: DeviceTime[] }> {
   const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), format: 'columns' });
-  const c = await api<Parameters<typeof decodeTrack>[0] & { seal?: SealChange[] }>(`/vehicles/${encodeURIComponent(vehicleId)}/track?${q}`);
-  return { track: decodeTrack(c), seal: c.seal ?? [] };
+  const c = await api<Parameters<typeof decodeTrack>[0] & { seal?: SealChange[]; device_time?: DeviceTime[] }>(`/vehicles/${encodeURIComponent(vehicleId)}/track?${q}`);
+  return { track: decodeTrack(c), seal: c.seal ?? [], deviceTimes: c.device_time ?? [] };
 }
 
 interface Mark {
@@ -99,6 +105,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   const clockEl = h('span', { class: 'cursor-time', id: 'cursor-time' });
   const speedEl = h('span', { class: 'cursor-speed', id: 'cursor-speed' });
   const sealEl = h('span', { class: 'cursor-seal', id: 'cursor-seal' });
+  const deviceTimeEl = h('span', { class: 'cursor-seal', id: 'cursor-device-time' });
   const chart = h('canvas', { class: 'chart', id: 'chart', height: 120 });
   const side = h('aside', { class: 'replay-side', id: 'replay-side' });
   const exportBox = h('div', { class: 'exports', id: 'exports' });
@@ -116,7 +123,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
             speedSel,
             h('label', { class: 'follow' }, followCb, t('follow')),
             h('label', { class: 'follow', title: t('skip_stops_hint') }, skipCb, t('skip_stops')),
-            clockEl, speedEl, sealEl),
+            clockEl, speedEl, sealEl, deviceTimeEl),
           h('div', { class: 'slider-wrap' }, marksEl, slider),
           h('div', { class: 'timeline-ends' }, startEl, endEl),
           chart)),
@@ -125,6 +132,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
   let map: maplibregl.Map | null = null;
   let tr: Track = emptyTrack();
   let seals: SealChange[] = [];
+  let deviceTimes = new Map<number, string>();
   let marks: Mark[] = [];
   let chartBg: HTMLCanvasElement | null = null;
   let maxV = 60;
@@ -212,6 +220,7 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
       if (closed) return;
       tr = cols.track;
       seals = cols.seal;
+      deviceTimes = new Map(cols.deviceTimes.map((d) => [d.i, d.t]));
       perf.fixes = tr.n;
       const inRange = (x: { time: string }) => {
         const tt = Date.parse(x.time);
@@ -350,6 +359,8 @@ export function mountReplay(root: HTMLElement, me: Me, params: URLSearchParams):
     const sc = sealAt(cur);
     sealEl.textContent = sc ? `${t('seal')} ${fmtSeal(sc.state, sc.battery_low)}` : '';
     sealEl.className = `cursor-seal${sc && sc.state !== 'locked' ? ' open' : ''}`;
+    const dt = deviceTimes.get(indexAt(cur));
+    deviceTimeEl.textContent = dt ? `${t('ev_claimed_time')} ${time(Date.parse(dt))}` : '';
     // The map and the chart follow at most once per frame, however fast the slider is dragged.
     if (!seekRaf) {
       seekRaf = requestAnimationFrame(() => {

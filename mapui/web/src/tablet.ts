@@ -4,7 +4,7 @@
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource } from 'maplibre-gl';
 import { AlertStore, severityRank } from './alerts';
-import { alertAction, api, can, getAlerts, getPositions, getTrack, getVehicle, type Alert, type Fix, type Me, type ZoneCollection } from './api';
+import { alertAction, can, getAlert, getAlerts, getPositions, getTrack, getVehicle, type Alert, type Fix, type Me, type ZoneCollection } from './api';
 import { h } from './dom';
 import { alertZoneIds, evidencePoints, evidenceView } from './evidence';
 import { distance, learnVehicle, loadDirectory, paren, plate, setVehicles, severity, time, timeMinute, vehicleLabel, zoneName, zoneNameOr } from './format';
@@ -307,7 +307,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   };
 
   async function openAlert(id: number): Promise<void> {
-    if (!alerts.byId.has(String(id))) alerts.upsert(await api<Alert>(`/alerts/${id}`));
+    if (!alerts.byId.has(String(id))) alerts.upsert(await getAlert(id));
     await select(String(id));
   }
 

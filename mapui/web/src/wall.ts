@@ -1,7 +1,7 @@
 // Wall view: the whole district live on a dark map, readable from 5 m.
 import type * as maplibregl from 'maplibre-gl';
 import { AlertStore, severityRank } from './alerts';
-import { getPositions, type Alert, type Fix, type Me } from './api';
+import { getAlert, getPositions, type Alert, type Fix, type Me } from './api';
 import { alertDetail, focusAlert, type AlertFocus } from './alertview';
 import { PortCounter } from './counters';
 import { mountDailyPanel } from './daily';
@@ -9,7 +9,7 @@ import { h } from './dom';
 import { alertSummary } from './evidence';
 import { learnVehicle, loadDirectory, plate, portOf, ports as portList, setZones, severity, timeOfDay, timeShort, zoneName } from './format';
 import { t } from './i18n';
-import { inBox, Live, padBox, type Subscription } from './live';
+import { inBox, isAlert, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
 import { alertPoint, createMap, fitDistrict, stateColors, VehicleLayer, vehiclePopups } from './map';
 import { nearestPatrols, PatrolLayer, patrolColors, patrolName, patrolWhere } from './patrols';
@@ -261,13 +261,22 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
     };
 
     const catchUp = async () => {
-      const [positions] = await Promise.all([getPositions(), alerts.refetchOpen()]);
+      const [positions, { gone }] = await Promise.all([getPositions(), alerts.refetchOpen()]);
+      // Alerts handled while the wall was away: their lines and the open detail say how, as
+      // they would have live.
+      const shown = new Set([...ticker.children].map((li) => (li as HTMLElement).dataset.alert));
+      await Promise.all(gone.filter((id) => shown.has(id)).map(async (id) => {
+        const a = await getAlert(id).catch(() => undefined);
+        if (a && isAlert(a) && inScope(a)) {
+          alerts.upsert(a);
+          followAlert(a);
+        }
+      }));
       const box = live?.stats.acked?.bbox;
       vl.retain((f) => inBox(box, f.lon, f.lat));
       for (const f of positions) if (inBox(box, f.lon, f.lat)) vl.update(f);
       vl.setAlerted(alerts.alertedVehicles());
-      const known = new Set([...ticker.children].map((li) => (li as HTMLElement).dataset.alert));
-      const missing = alerts.open().filter((a) => !known.has(String(a.id)) && inScope(a));
+      const missing = alerts.open().filter((a) => !shown.has(String(a.id)) && inScope(a));
       for (const a of missing) pushTicker(a);
     };
 

@@ -27,10 +27,11 @@ after(async () => {
   await server?.stop();
 });
 
-async function loginAs(username) {
+/** Logs in at hash: straight to the view under test, not through the role's home (a map for most). */
+async function loginAs(username, hash = '#/') {
   const errors = [];
   const page = await newPage(browser, errors);
-  await page.goto(`${server.base}/#/`);
+  await page.goto(`${server.base}/${hash}`);
   await page.fill('input[name=username]', username);
   await page.fill('input[name=password]', PASSWORD);
   await page.click('button[type=submit]');
@@ -53,6 +54,7 @@ async function submitted(page, form) {
 
 async function snap(page, name) {
   await mkdir(shotsDir, { recursive: true });
+  const before = page.viewportSize();
   for (const [w, hgt] of [[1920, 1080], [1280, 800]]) {
     await page.setViewportSize({ width: w, height: hgt });
     await page.evaluate(() => document.querySelector('main .maplibregl-map') && window.bwMap.resize());
@@ -62,7 +64,7 @@ async function snap(page, name) {
     await page.screenshot({ path: file });
     if (notesShots) await copyFile(file, join(notesShots, `admin-${name}-${w}x${hgt}.png`));
   }
-  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.setViewportSize(before);
 }
 
 /** The visible text of the main view must carry no internal id, no raw JSON, no UTC time. */
@@ -74,7 +76,7 @@ async function readable(page, where) {
 }
 
 test('admin: registers, binds, draws, declares and creates a user through the screens; the auditor reads it in Chinese', async () => {
-  const { page, errors } = await loginAs('admin');
+  const { page, errors } = await loginAs('admin', '#/admin?tab=vehicles');
   const nav = await page.$$eval('nav.topbar a', (as) => as.map((a) => a.getAttribute('href')));
   assert.ok(nav.includes('#/admin'), `admin menu offered: ${nav}`);
   await tab(page, 'vehicles');
@@ -199,7 +201,7 @@ test('admin: registers, binds, draws, declares and creates a user through the sc
   const simToken = (await (await fetch(`${server.base}/api/v1/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'simulator', password: PASSWORD }) })).json()).token;
   await apiCall(server.base, simToken, 'POST', '/declarations', { id: 'D-SIM-1', vehicle_id: 'TRK-ADM-1', direction: 'inbound', port_zone_id: 'port-ceke', valid_from: new Date().toISOString(), valid_to: new Date(Date.now() + 3600_000).toISOString() });
 
-  const auditor = await loginAs('auditor1');
+  const auditor = await loginAs('auditor1', '#/audit');
   const a = auditor.page;
   await a.waitForFunction(() => document.querySelector('.view-audit')?.dataset.records > 0);
   const rows = () => a.$$eval('#audit-rows tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
@@ -229,7 +231,7 @@ test('admin: registers, binds, draws, declares and creates a user through the sc
 });
 
 test('admin: a patrol officer is offered no administration and a direct URL is refused', async () => {
-  const { page, errors } = await loginAs('patrol1');
+  const { page, errors } = await loginAs('patrol1', '#/admin?tab=vehicles');
   const nav = await page.$$eval('nav.topbar a', (as) => as.map((a) => a.getAttribute('href')));
   assert.ok(!nav.includes('#/admin'), `no admin menu for patrol: ${nav}`);
   for (const t of ['vehicles', 'zones', 'users']) {

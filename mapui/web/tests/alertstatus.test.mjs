@@ -32,16 +32,17 @@ before(async () => {
   for (const [username, role, unit] of [['zhihui', 'command', 'district'], ['xuncha', 'patrol', 'district'], ['xuncha2', 'patrol', 'district'], ['kouan', 'command', port]]) {
     await apiCall(server.base, admin, 'POST', '/users', { username, password: PASSWORD, role, unit });
   }
-  // Trucks cross the border far from every port, each raising its own alert.
+  // Trucks cross the border far from every port, each raising its own alert (one for each test
+  // that handles an alert, which then leaves the open set).
   const { at, normal } = where.crossing;
   const now = Date.now();
-  for (const [i, id] of ['STA1', 'STA2', 'STA3', 'STA4', 'STA5'].entries()) {
+  for (const [i, id] of ['STA1', 'STA2', 'STA3', 'STA4', 'STA5', 'STA6'].entries()) {
     await apiCall(server.base, admin, 'POST', '/vehicles', { id, plate: `蒙M·S000${i + 1}`, kind: 'truck' });
     await feedAll(server.osmand, [-0.04, -0.02, 0.02, 0.04].map((d, k) => ({
       id, lon: at[0] + normal[0] * d + i * 0.001, lat: at[1] + normal[1] * d, speed: 50, time: now - (4 - k) * 60_000,
     })), 1);
   }
-  for (const id of ['STA1', 'STA2', 'STA3', 'STA4', 'STA5']) {
+  for (const id of ['STA1', 'STA2', 'STA3', 'STA4', 'STA5', 'STA6']) {
     for (let i = 0; i < 60 && !alertOf[id]; i++) {
       alertOf[id] = (await apiCall(server.base, admin, 'GET', `/alerts?vehicle_id=${id}&type=border_crossing_outside_port`)).alerts[0];
       if (!alertOf[id]) await sleep(500);
@@ -61,11 +62,42 @@ async function readable(page, selector) {
   return text;
 }
 
-test('wall: the open detail and the ticker line follow an alert acknowledged and resolved on a tablet, as the tablet showing it does', async () => {
-  const errors = [];
+/**
+ * The district commander's wall at 1920×1080 with the feed showing, logged in once for the tests
+ * that only watch it (a page's first map is what costs); its page errors are those of all of them.
+ */
+let districtWall;
+const districtErrors = [];
+async function commandWall() {
+  if (!districtWall) {
+    districtWall = await newPage(browser, districtErrors, WALL);
+    await uiLogin(districtWall, server.base, '#/wall', 'zhihui');
+  }
+  await districtWall.waitForSelector('#conn.up');
+  if (await districtWall.isVisible('#alert-detail')) await districtWall.click('#alert-close');
+  return districtWall;
+}
+
+/** A wall logged in as the district's commander with alert a's detail open, its live socket
+ *  routed through the test: route.sock is the page's side; while route.cut, reconnects fail. */
+async function wallOnAlert(a, errors) {
   const wall = await newPage(browser, errors, WALL);
+  const route = { sock: null, cut: false };
+  await wall.routeWebSocket(/\/api\/v1\/live/, (ws) => {
+    if (route.cut) return ws.close();
+    ws.connectToServer();
+    route.sock = ws;
+  });
   await uiLogin(wall, server.base, '#/wall', 'zhihui');
   await wall.waitForSelector('#conn.up');
+  await wall.click(`#ticker li[data-alert="${a.id}"]`);
+  await wall.waitForSelector(`#alert-detail .alert-body[data-alert="${a.id}"]`);
+  return { wall, route };
+}
+
+test('wall: the open detail and the ticker line follow an alert acknowledged and resolved on a tablet, as the tablet showing it does', async () => {
+  const errors = districtErrors;
+  const wall = await commandWall();
   const a = alertOf.STA1;
   const line = `#ticker li[data-alert="${a.id}"]`;
   await wall.click(line);
@@ -115,16 +147,13 @@ test('wall: the open detail and the ticker line follow an alert acknowledged and
   await readable(tablet, '#side');
   await tablet.screenshot({ path: '../../screenshots/alertstatus-tablet-resolved-800x1280.png' });
   assert.deepEqual(errors, []);
-  await wall.context().close();
   await tablet.context().close();
 });
 
 test('wall: an inspection\'s result recorded on the order resolves the open alert live, the result in words', async () => {
   const a = alertOf.STA5;
-  const errors = [];
-  const wall = await newPage(browser, errors, WALL);
-  await uiLogin(wall, server.base, '#/wall', 'zhihui');
-  await wall.waitForSelector('#conn.up');
+  const errors = districtErrors;
+  const wall = await commandWall();
   await wall.click(`#ticker li[data-alert="${a.id}"]`);
   await wall.waitForSelector(`#alert-detail .alert-body[data-alert="${a.id}"]`);
   assert.equal(await wall.textContent('#alert-status'), '未处理');
@@ -145,13 +174,12 @@ test('wall: an inspection\'s result recorded on the order resolves the open aler
   await readable(wall, '#alert-detail');
   await shots(wall, 'alertstatus-wall-inspected');
   assert.deepEqual(errors, []);
-  await wall.context().close();
 });
 
 test('alert list (English): the row and the open detail follow an alert confirmed as an offence on the tablet', async () => {
   const errors = [];
   const desk = await newPage(browser, errors);
-  await uiLogin(desk, server.base, '', 'zhihui');
+  await uiLogin(desk, server.base, '#/alerts', 'zhihui');
   await desk.click('#account');
   await desk.click('#lang');
   await desk.waitForFunction(() => document.documentElement.lang === 'en');
@@ -191,21 +219,47 @@ test('alert list (English): the row and the open detail follow an alert confirme
   await tablet.context().close();
 });
 
+test('wall: an alert resolved while the wall was disconnected shows resolved once it is back', async () => {
+  const a = alertOf.STA6;
+  const errors = [];
+  const { wall, route } = await wallOnAlert(a, errors);
+  const line = `#ticker li[data-alert="${a.id}"]`;
+  assert.equal(await wall.textContent('#alert-status'), '未处理');
+
+  // The wall's connection drops; meanwhile a patrol resolves the alert; then the wall is back.
+  route.cut = true;
+  await route.sock.close();
+  await wall.waitForSelector('#conn.down', { state: 'attached' }).catch(() => assert.fail('the wall did not see its connection drop'));
+  const patrol = await login('xuncha');
+  const resolved = await apiCall(server.base, patrol, 'POST', `/alerts/${a.id}/resolve`, { note: '货物核验无误' });
+  await sleep(500);
+  assert.equal(await wall.textContent('#alert-status'), '未处理', 'no live change reached the disconnected wall');
+  route.cut = false;
+  await wall.waitForSelector('#conn.up', { state: 'attached', timeout: 60_000 }).catch(() => assert.fail('the wall did not reconnect'));
+  const want = `已处置 · xuncha · ${cst(resolved.resolved_at)} 北京时间`;
+  await wall.waitForFunction((w) => document.querySelector('#alert-status')?.textContent === w, want, { timeout: 15_000 })
+    .catch(async () => assert.fail(`after reconnecting the wall's detail shows «${await wall.textContent('#alert-status')}», not «${want}»`));
+  assert.match(await wall.textContent(line), /已处置/, 'the ticker line says the alert is resolved');
+  assert.equal(await wall.$$eval(line, (x) => x.length), 1, 'one line for the alert');
+  assert.equal(await wall.$('#alert-detail #nearest-patrols'), null, 'dispatch offered for a resolved alert');
+  await readable(wall, '#ticker');
+  assert.deepEqual(errors, []);
+  await wall.context().close();
+});
+
 test('attack: a port officer hears nothing of an alert outside the port being resolved', async () => {
   const a = alertOf.STA3;
   const kouan = await login('kouan');
   const r = await fetch(`${server.base}/api/v1/alerts/${a.id}`, { headers: { Authorization: `Bearer ${kouan}` } });
   assert.equal(r.status, 404, 'the alert is outside the port officer\'s area');
 
-  const errors = [];
+  const errors = districtErrors;
   const frames = [];
   const port = await newPage(browser, errors, WALL);
   port.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
   await uiLogin(port, server.base, '#/wall', 'kouan');
   await port.waitForSelector('#conn.up');
-  const district = await newPage(browser, errors, WALL);
-  await uiLogin(district, server.base, '#/wall', 'zhihui');
-  await district.waitForSelector('#conn.up');
+  const district = await commandWall();
   await sleep(1000);
 
   await apiCall(server.base, admin, 'POST', `/alerts/${a.id}/resolve`, { note: '误报' });
@@ -219,23 +273,14 @@ test('attack: a port officer hears nothing of an alert outside the port being re
   assert.equal(await port.evaluate(() => window.bwLive.stats.alerts), 0);
   assert.deepEqual(errors, []);
   await port.context().close();
-  await district.context().close();
 });
 
 test('attack: forged and malformed live messages neither break the wall nor show', async () => {
   const a = alertOf.STA4;
   const errors = [];
-  const wall = await newPage(browser, errors, WALL);
-  let sock;
-  await wall.routeWebSocket(/\/api\/v1\/live/, (ws) => {
-    ws.connectToServer();
-    sock = ws;
-  });
-  await uiLogin(wall, server.base, '#/wall', 'zhihui');
-  await wall.waitForSelector('#conn.up');
+  const { wall, route } = await wallOnAlert(a, errors);
+  const sock = route.sock;
   const line = `#ticker li[data-alert="${a.id}"]`;
-  await wall.click(line);
-  await wall.waitForSelector(`#alert-detail .alert-body[data-alert="${a.id}"]`);
 
   const real = await apiCall(server.base, admin, 'GET', `/alerts/${a.id}`);
   const forged = (over) => ({ type: 'alert', alert: { ...real, ...over } });

@@ -88,10 +88,11 @@ function inRing(p, ring) {
   return inside;
 }
 
-async function loginAs(username, lang = 'zh') {
+/** Logs in at hash: straight to the view under test, not through the role's home (a map for most). */
+async function loginAs(username, hash, lang = 'zh') {
   const errors = [];
   const page = await newPage(browser, errors);
-  await page.goto(`${server.base}/#/`);
+  await page.goto(`${server.base}/${hash}`);
   await page.fill('input[name=username]', username);
   await page.fill('input[name=password]', PASSWORD);
   await page.click('button[type=submit]');
@@ -142,7 +143,7 @@ const feedRows = (page) => page.$$eval('#ticker li', (lis) => lis.map((li) => ({
 
 for (const role of ['command', 'investigator']) {
   test(`alert text: ${role} reads the wall feed and an alert's detail in Chinese, with plates and names`, async () => {
-    const { page, errors } = await loginAs(`${role}1`);
+    const { page, errors } = await loginAs(`${role}1`, '#/wall');
     await page.evaluate(() => (location.hash = '#/wall'));
     await page.waitForSelector('#conn.up');
     await page.waitForFunction(() => document.querySelectorAll('#ticker li').length >= 4);
@@ -187,11 +188,12 @@ for (const role of ['command', 'investigator']) {
     assert.equal(hash.get('vehicle'), V.detour.id);
     assert.ok(Date.parse(hash.get('from')) < Date.parse(hash.get('t')) && Date.parse(hash.get('t')) <= Date.parse(hash.get('to')));
     assert.deepEqual(errors, []);
+    await page.context().close();
   });
 }
 
 test('alert text: the wall does not take the map from an operator who is panning', async () => {
-  const { page, errors } = await loginAs('command1');
+  const { page, errors } = await loginAs('command1', '#/wall');
   await page.evaluate(() => (location.hash = '#/wall'));
   await page.waitForSelector('#conn.up');
   await page.waitForFunction(() => document.querySelectorAll('#ticker li').length >= 4);
@@ -214,10 +216,11 @@ test('alert text: the wall does not take the map from an operator who is panning
   const after = await page.evaluate(() => window.bwMap.getCenter().toArray());
   assert.ok(Math.abs(after[0] - before[0]) < 1e-6 && Math.abs(after[1] - before[1]) < 1e-6, `map moved from ${before} to ${after} under the operator`);
   assert.deepEqual(errors, []);
+  await page.context().close();
 });
 
 test('alert text: the alert list filters, pages and opens the detail, in both languages', async () => {
-  const { page, errors } = await loginAs('investigator1');
+  const { page, errors } = await loginAs('investigator1', '#/alerts');
   await page.evaluate(() => (location.hash = '#/alerts'));
   await page.waitForFunction(() => Number(document.querySelector('.view-alerts')?.dataset.rows) >= 4);
   const table = await readable(page, '#alert-table');
@@ -247,7 +250,7 @@ test('alert text: the alert list filters, pages and opens the detail, in both la
   await page.waitForFunction(() => Number(document.querySelector('.view-alerts')?.dataset.rows) >= 4);
   await shots(page, 'alert-list', [1280, 800]);
   // English.
-  const en = await loginAs('investigator1', 'en');
+  const en = await loginAs('investigator1', '#/alerts', 'en');
   await en.page.evaluate(() => (location.hash = '#/alerts'));
   await en.page.waitForFunction(() => Number(document.querySelector('.view-alerts')?.dataset.rows) >= 4);
   const text = await readable(en.page, '#alert-table', 'en');

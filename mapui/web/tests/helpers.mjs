@@ -151,13 +151,30 @@ async function spawnServer(dataDir, { generatedPassword, requireTotp }) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Chromium; BW_CHROMIUM_ARGS replaces the GL flags (to compare software GL settings). */
-export async function launch() {
+/**
+ * The features playwright-core (1.65) disables, with its reasons in its chromiumSwitches.ts, and
+ * ours: chromium keeps only the last --disable-features, so ours replaces its list, here whole.
+ */
+const playwrightDisabled = [
+  'AvoidUnnecessaryBeforeUnloadCheckSync', 'DestroyProfileOnBrowserClose', 'HttpsUpgrades', 'HttpsFirstBalancedModeAutoEnable',
+  'LensOverlay', 'MediaRouter', 'PaintHolding', 'ThirdPartyStoragePartitioning', 'AvoidCorsURLLoaderRestartOnRedirect',
+  'TcpPortRandomizationWin', 'OptimizationHints', 'NetworkTimeServiceQuerying', 'AimEnabled', 'PreconnectToSearch',
+  'msForceBrowserSignIn', 'msEdgeUpdateLaunchServicesPreferredVersion',
+];
+/**
+ * Chromium 156 headless opens each context's window with the omnibox's popups as WebUI pages
+ * (chrome://omnibox-popup.top-chrome/), rendered though never shown: ~2 CPU-s a context.
+ */
+const disabledFeatures = [...playwrightDisabled, 'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup', 'WebUIOmniboxFullPopup', 'PreloadTopChromeWebUI'];
+
+/** Chromium's flags; BW_CHROMIUM_ARGS replaces the GL flags (to compare software GL settings). */
+export function launchArgs() {
   const gl = process.env.BW_CHROMIUM_ARGS?.split(/\s+/).filter(Boolean) ?? ['--disable-gpu', '--enable-unsafe-swiftshader'];
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...gl],
-  });
+  return ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--disable-features=${disabledFeatures.join(',')}`, ...gl];
+}
+
+export async function launch() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: launchArgs() });
 }
 
 /** The command center's wall screen. */
@@ -170,11 +187,25 @@ export const WALL = { width: 1920, height: 1080 };
 export const DESK = { width: 1440, height: 900 };
 
 /**
+ * What every test's browser context shares: Chinese, a browser far from China (times must still
+ * read in China time), and the cheapest pixels. Software GL spends the suite's time on pixels: a
+ * frame of the map at 1920×1080 costs SwiftShader ~0.3 CPU-s and a page's first drawing ~8, in
+ * proportion to the pixels drawn. So pages render at half the device pixels (CSS layout, what the
+ * tests read and click, is unchanged) and without camera animations (the officer's "reduce
+ * motion" setting, which MapLibre honours: a fly-to is a jump), unless BW_WEB_SHOTS=1, which
+ * writes the screenshots at full size for a person to look at.
+ */
+export function contextOptions(extra = {}) {
+  const full = process.env.BW_WEB_SHOTS === '1';
+  return { locale: 'zh-CN', timezoneId: 'Europe/Berlin', deviceScaleFactor: full ? 1 : 0.5, reducedMotion: full ? 'no-preference' : 'reduce', ...extra };
+}
+
+/**
  * A page (DESK unless viewport is given) that fails the test on uncaught page errors and on
  * anything the server's Content-Security-Policy refuses (chromium reports those on the console).
  */
 export async function newPage(browser, errors = [], viewport = DESK) {
-  const context = await browser.newContext({ viewport, acceptDownloads: true, locale: 'zh-CN', timezoneId: 'Europe/Berlin' });
+  const context = await browser.newContext(contextOptions({ viewport, acceptDownloads: true }));
   const page = await context.newPage();
   // Generous: software GL on a busy CI machine is slow; these are waits, not timing assertions.
   page.setDefaultTimeout(240_000);

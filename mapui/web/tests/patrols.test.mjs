@@ -142,6 +142,8 @@ test('patrols: markers and nearest patrol on the wall, district or one port, an 
   assert.equal(await tablet.$(`#alerts button[data-alert="${cek2.alert.id}"]`), null);
   await assert.rejects(apiCall(server.base, patrolToken, 'GET', `/alerts/${cek2.alert.id}`), /404/);
   assert.deepEqual(errors, []);
+  await wall.context().close();
+  await tablet.context().close();
 });
 
 test('take-over: the district takes over a port order on #/targets, the port sees who and when and may no longer cancel it', async () => {
@@ -182,6 +184,8 @@ test('take-over: the district takes over a port order on #/targets, the port see
   assert.match(await portDesk.textContent(`tr.nearest-row[data-for="${o.id}"] li[data-patrol] .who small`), /二连浩特口岸$/);
   await shots(portDesk, 'targets-taken-over-port', [1280, 800]);
   assert.deepEqual(errors, []);
+  await portDesk.context().close();
+  await desk.context().close();
 });
 
 test('linking a tablet: the administrator picks a patrol’s OsmAnd device; a port’s wall has no scope picker and shows its patrols only', async () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { apiCall, apiLogin, feedAll, launch, newPage, PASSWORD, shotsDir, startServer } from './helpers.mjs';
+import { apiCall, apiLogin, contextOptions, feedAll, launch, launchArgs, newPage, PASSWORD, shotsDir, startServer } from './helpers.mjs';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 
@@ -36,13 +36,15 @@ async function login(page, username, hash = '') {
 test('replay takes and shows China time, 24 h, YYYY-MM-DD HH:mm, in an American browser in New York', async () => {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--lang=en-US', '--disable-gpu', '--enable-unsafe-swiftshader'],
+    args: [...launchArgs(), '--lang=en-US'],
     env: { ...process.env, TZ: 'America/New_York', LANG: 'en_US.UTF-8', LANGUAGE: 'en_US' },
   });
   try {
     const errors = [];
     const open = async () => {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      // The suite's pixels and motion; the browser's own language and zone, not contextOptions' ones.
+      const { deviceScaleFactor, reducedMotion } = contextOptions();
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor, reducedMotion });
       page.setDefaultTimeout(240_000);
       page.on('pageerror', (e) => errors.push(e));
       await page.goto(`${server.base}/`);
