@@ -15,7 +15,7 @@ ARCHS ?= amd64 arm64 loong64
 # the same setting, so that they share one compilation of every package with `build`.
 export CGO_ENABLED := 0
 
-.PHONY: all build web demo package test test-go test-web bench bench-web fuzz clean
+.PHONY: all build web demo package test test-go test-web shots bench bench-web fuzz clean
 
 all: build
 
@@ -45,14 +45,15 @@ demo: build
 # The whole suite: services and packages first, then the Go tests (stores, gateways, geofence,
 # rules, simulator, end-to-end) and the browser tests against the real server, side by side: the
 # browser tests are CPU-bound (software GL) and the Go tests leave most of a core idle while they
-# wait on processes, timers and PostgreSQL. The browser tests' report follows the Go tests'.
+# wait on processes, timers and PostgreSQL. The browser tests, the longest half, start first, as
+# soon as the binary is built, and `go vet` runs beside them. The browser tests' report follows
+# the Go tests'.
 WEB_TEST_LOG := bin/web-test.log
 test:
 	bash scripts/test-setup.sh
 	$(MAKE) build
-	$(GO) vet ./...
 	(cd mapui/web && BW_WEB_TEST_REAL=1 BW_BINARY=$(abspath $(BIN)) npm test) > $(WEB_TEST_LOG) 2>&1 & web=$$!; \
-	$(GO) test -count=1 -timeout 30m ./...; go_status=$$?; \
+	$(GO) vet ./... && $(GO) test -count=1 -timeout 30m ./...; go_status=$$?; \
 	wait $$web; web_status=$$?; \
 	echo "--- browser tests (mapui/web)"; cat $(WEB_TEST_LOG); \
 	echo "--- go test: exit $$go_status; browser tests: exit $$web_status"; \
@@ -64,6 +65,11 @@ test-go:
 # The test files share the binary `build` made rather than linking one each (29 files).
 test-web: build
 	cd mapui/web && BW_BINARY=$(abspath $(BIN)) npm test
+
+# The browser tests with the screenshots in screenshots/ at full size, as an officer's screen
+# shows them (the suite draws at half the device pixels and without animations, to save CPU).
+shots: build
+	cd mapui/web && BW_WEB_TEST_REAL=1 BW_WEB_SHOTS=1 BW_BINARY=$(abspath $(BIN)) npm test
 
 # With TILE38_ADDR set (a tile38-server on loopback), bare Tile38 is measured in the same run;
 # BENCH_FLAGS are passed on, e.g. BENCH_FLAGS='--store postgres://…' or '--geofence tile38://…'.

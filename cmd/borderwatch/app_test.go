@@ -114,6 +114,7 @@ type apiFix struct {
 	Valid     bool
 	Late      bool
 	Flags     []string
+	Attrs     map[string]any `json:"attributes"`
 }
 
 // track returns a vehicle's fixes of the 30 days from "from" (RFC 3339; "" for the last day).

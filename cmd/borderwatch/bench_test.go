@@ -126,7 +126,7 @@ func TestBenchDBBackendCPU(t *testing.T) {
 	t.Setenv("BW_TEST_SERVE", "1")
 	var out, errs bytes.Buffer
 	err := benchCommand(t.Context(), []string{"--json", "--store", url, "--connections", "40", "--idle", "20", "--zones", "20", "--alert-probes", "2",
-		"--start-rate", "800", "--max-rate", "800", "--refine", "0", "--trials", "1", "--duration", "2s", "--warmup", "500ms", "--max-p99", "5s"}, &out, &errs)
+		"--start-rate", "500", "--max-rate", "500", "--refine", "0", "--trials", "1", "--duration", "15s", "--warmup", "500ms", "--max-p99", "5s"}, &out, &errs)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, errs.String())
 	}
@@ -134,12 +134,17 @@ func TestBenchDBBackendCPU(t *testing.T) {
 		DBUsPerFix float64 `json:"db_backend_cpu_us_per_fix"`
 		Steps      []struct {
 			DBUsPerFix float64 `json:"db_backend_cpu_us_per_fix"`
+			AckedPerS  float64 `json:"acked_per_s"`
 		} `json:"steps"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("bench --json printed %q: %v", out.String(), err)
 	}
 	if len(res.Steps) != 1 || res.Steps[0].DBUsPerFix <= 0 || res.DBUsPerFix != res.Steps[0].DBUsPerFix {
-		t.Errorf("database backend CPU per fix %.1f µs, steps %+v: want the step's, above 0", res.DBUsPerFix, res.Steps)
+		// What the bench and its server said, for a step that acknowledged nothing (make test at
+		// load 20-27 twice; never alone or beside 12 busy loops).
+		log := errs.String()
+		log = log[max(0, len(log)-4000):]
+		t.Errorf("database backend CPU per fix %.1f µs, steps %+v: want the step's, above 0\n%s", res.DBUsPerFix, res.Steps, log)
 	}
 }

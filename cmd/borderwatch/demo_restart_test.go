@@ -41,7 +41,8 @@ func TestDemoRestartTellsTheTruth(t *testing.T) {
 	stateFile, truthFile := filepath.Join(dir, demoStateFile), filepath.Join(dir, demoTruthFile)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	// runDemo runs the server and the simulator on dir for the run. The server's clock stops
+	// runDemo runs the server and the simulator on dir for the run's simulated hours (at most
+	// four runs of real time: a loaded machine lets the clock run slower). The server's clock stops
 	// with the simulator: at 600× a second of a loaded machine would be 10 min of silence of
 	// every truck, signal losses the truth does not hold.
 	runDemo := func(clock *sim.Clock) (*testApp, *sim.Sim) {
@@ -59,7 +60,8 @@ func TestDemoRestartTellsTheTruth(t *testing.T) {
 			Scenario: sc, Clock: clock, Start: clock.Now(),
 			JT808Addr: a.jt808Ln.Addr().String(), GT06Addr: a.gt06Ln.Addr().String(), JT600Addr: a.jt600Ln.Addr().String(),
 			OsmAndURL: "http://" + a.osmandLn.Addr().String() + "/", APIURL: a.base,
-			Username: "admin", Password: testPassword, Speedup: speedup, Duration: run, Seed: 7,
+			Username: "admin", Password: testPassword, Speedup: speedup, Seed: 7,
+			Until: clock.Now().Add(time.Duration(float64(run) * speedup)), Duration: 4 * run,
 			TruthFile: truthFile, StateFile: stateFile, Logger: logger,
 		})
 		if err != nil {

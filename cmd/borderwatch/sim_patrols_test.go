@@ -20,7 +20,7 @@ func TestSimulatedPatrols(t *testing.T) {
 		t.Skip("40 s of simulation")
 	}
 	const speedup = 600.0
-	a, s := runScenario(t, "../../sim/testdata/patrols.json", "", speedup, 40*time.Second, func(c *config) { c.RandomTargetShare = 0.2 }, &sim.Inspection{Every: time.Hour})
+	a, s := runScenario(t, "../../sim/testdata/patrols.json", "", speedup, 40*time.Second, 0, func(c *config) { c.RandomTargetShare = 0.2 }, &sim.Inspection{Every: time.Hour})
 	ended := time.Now()
 	a.mustCall("POST", "/api/v1/users", map[string]string{"username": "duty", "password": testPassword, "role": "command", "unit": "district"}, nil, 201)
 	duty := a.login("duty", testPassword)

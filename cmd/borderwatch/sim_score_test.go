@@ -18,12 +18,11 @@ func TestSimulatedDistrictScore(t *testing.T) {
 		t.Skip("a minute of simulation")
 	}
 	const speedup = 600.0
-	a, s := runSim(t, speedup, 60*time.Second, nil, nil)
+	// The server drains what the terminals sent last and its timers run once more; not much
+	// longer, or the clock runs on past the limit of signal loss of terminals the end of the
+	// run silenced.
+	a, s := runSim(t, speedup, 60*time.Second, 3*time.Minute, nil, nil)
 	sc := s.Scenario()
-	// Let the server drain what the terminals sent last and its timers run once more; not
-	// much longer, or the clock runs on past the limit of signal loss of terminals the end
-	// of the run silenced.
-	time.Sleep(time.Duration(float64(3*time.Minute) / speedup))
 	c, err := sim.Login(context.Background(), a.base, "admin", testPassword)
 	if err != nil {
 		t.Fatal(err)
@@ -61,14 +60,20 @@ func TestSimulatedDistrictScore(t *testing.T) {
 }
 
 // runSim runs the score scenario accelerated against a whole server (mutate changes its
-// config) for run of real time, with the targeting loop when inspect is given.
-func runSim(t *testing.T, speedup float64, run time.Duration, mutate func(*config), inspect *sim.Inspection) (*testApp, *sim.Sim) {
+// config) for run of real time, with the targeting loop when inspect is given. After the run
+// the server's clock runs settle more of simulated time, then holds still while the test reads
+// the results: running on, on a loaded machine, it would pass the limit of signal loss of the
+// terminals the end of the run silenced.
+func runSim(t *testing.T, speedup float64, run, settle time.Duration, mutate func(*config), inspect *sim.Inspection) (*testApp, *sim.Sim) {
 	t.Helper()
-	return runScenario(t, "../../sim/testdata/score.json", "", speedup, run, mutate, inspect)
+	return runScenario(t, "../../sim/testdata/score.json", "", speedup, run, settle, mutate, inspect)
 }
 
 // runScenario is runSim with the scenario file given, writing the ground truth to truth ("": none).
-func runScenario(t *testing.T, file, truth string, speedup float64, run time.Duration, mutate func(*config), inspect *sim.Inspection) (*testApp, *sim.Sim) {
+// run is the simulated time run×speedup: the run lasts longer in real time where the machine
+// lets the simulated clock run slower (sim.Clock holds still while its goroutines wait and while
+// a terminal's frame waits for the server's acknowledgement).
+func runScenario(t *testing.T, file, truth string, speedup float64, run, settle time.Duration, mutate func(*config), inspect *sim.Inspection) (*testApp, *sim.Sim) {
 	t.Helper()
 	sc, err := sim.LoadScenario(file)
 	if err != nil {
@@ -102,7 +107,9 @@ func runScenario(t *testing.T, file, truth string, speedup float64, run time.Dur
 		Username:  "admin",
 		Password:  testPassword,
 		Speedup:   speedup,
-		Duration:  run,
+		// The simulated hours of run at speedup, in up to four times run on a loaded machine.
+		Until:     start.Add(time.Duration(float64(run) * speedup)),
+		Duration:  4 * run,
 		Seed:      7,
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Inspect:   inspect,
@@ -114,6 +121,10 @@ func runScenario(t *testing.T, file, truth string, speedup float64, run time.Dur
 	if err := s.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	if err := clock.SleepUntil(context.Background(), clock.Now().Add(settle)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(clock.Hold())
 	return a, s
 }
 
@@ -125,7 +136,7 @@ func TestSimulatedInspections(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a minute of simulation")
 	}
-	a, _ := runSim(t, 600, 60*time.Second, func(c *config) { c.RandomTargetShare = 0.2 }, &sim.Inspection{Every: time.Hour})
+	a, _ := runSim(t, 600, 60*time.Second, 0, func(c *config) { c.RandomTargetShare = 0.2 }, &sim.Inspection{Every: time.Hour})
 	c, err := sim.Login(context.Background(), a.base, "admin", testPassword)
 	if err != nil {
 		t.Fatal(err)

@@ -51,7 +51,7 @@ func TestTargetingBeatsRandom(t *testing.T) {
 	}
 	const share, randomSeed = 0.2, 18
 	truth := filepath.Join(t.TempDir(), "truth.json")
-	a, s := runScenario(t, "../../sim/testdata/targeting.json", truth, 600, 60*time.Second, func(c *config) {
+	a, s := runScenario(t, "../../sim/testdata/targeting.json", truth, 600, 60*time.Second, 0, func(c *config) {
 		c.RandomTargetShare, c.RandomSeed = share, randomSeed
 	}, &sim.Inspection{Every: time.Hour, Top: 4, Intercept: true})
 	ctx := context.Background()

@@ -145,7 +145,9 @@ func TestMaxConns(t *testing.T) {
 // TestIdleTimeout: a silent connection is closed after the idle timeout, whether its handler
 // reads through the conn or the socket directly; one that keeps talking stays open.
 func TestIdleTimeout(t *testing.T) {
-	const idle = 200 * time.Millisecond
+	// Long against the pauses between the talking connection's writes (a tenth of it): at the
+	// suite's load a 50 ms sleep overran 200 ms and the server rightly closed that connection.
+	const idle = 2 * time.Second
 	handlers := map[string]func(net.Conn) error{
 		"Read": func(c net.Conn) error {
 			_, err := io.Copy(io.Discard, c)
@@ -180,8 +182,8 @@ func TestIdleTimeout(t *testing.T) {
 			chatty := dial(t, ts.addr)
 			silent := dial(t, ts.addr)
 			start := time.Now()
-			for range 10 {
-				time.Sleep(idle / 4)
+			for range 15 { // 1.5 idle timeouts, a write every tenth of one
+				time.Sleep(idle / 10)
 				if _, err := chatty.Write([]byte{1}); err != nil {
 					t.Fatalf("a talking connection was closed: %v", err)
 				}

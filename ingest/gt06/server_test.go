@@ -312,7 +312,7 @@ func TestServerAckOnlyWhenStored(t *testing.T) {
 	ts.sink.wait(t)
 
 	// Refused for good: acknowledged (resending cannot help).
-	ts.sink.setErr(&tracker.RefusedError{Refused: []tracker.Refusal{{Index: 0, Reason: tracker.ReasonFutureTime}}})
+	ts.sink.setErr(&tracker.RefusedError{Refused: []tracker.Refusal{{Index: 0, Reason: tracker.ReasonAncientTime}}})
 	sn := d.location(ProtoAlarm2, Location{Time: fixTime, Lat: 43.6, Lon: 111.9, Status: Status{Alarm: AlarmPowerCut}})
 	ts.sink.wait(t)
 	// The first ack to arrive must be this one: the failed alarm got none.

@@ -255,7 +255,7 @@ func TestServerLocation2013(t *testing.T) {
 	tm.expect(tm.platform(MsgPlatformResponse, 5, general(5, MsgHeartbeat, ResultOK)))
 
 	// Refused for good: acknowledged, since resending cannot help.
-	ts.sink.setFail(&tracker.RefusedError{Refused: []tracker.Refusal{{Index: 0, Reason: tracker.ReasonFutureTime}}})
+	ts.sink.setFail(&tracker.RefusedError{Refused: []tracker.Refusal{{Index: 0, Reason: tracker.ReasonAncientTime}}})
 	tm.write(tm.frame(MsgLocation, loc))
 	tm.expect(tm.platform(MsgPlatformResponse, 6, general(6, MsgLocation, ResultOK)))
 	ts.sink.setFail(nil)

@@ -166,10 +166,10 @@ func TestHandlerSinkErrors(t *testing.T) {
 	h, sink := newHandler(t, true, nil)
 	target := "/?id=new-phone&lat=41.5&lon=109.1&timestamp=1700000000"
 
-	sink.setErr(&tracker.RefusedError{Refused: []tracker.Refusal{{Index: 0, Reason: tracker.ReasonFutureTime}}})
+	sink.setErr(&tracker.RefusedError{Refused: []tracker.Refusal{{Index: 0, Reason: tracker.ReasonAncientTime}}})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
-	if rec.Code != 400 || !strings.Contains(rec.Body.String(), tracker.ReasonFutureTime) {
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), tracker.ReasonAncientTime) {
 		t.Errorf("refused: %d %q", rec.Code, rec.Body)
 	}
 
