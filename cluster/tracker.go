@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -610,7 +611,7 @@ func (t *Tracker) serve(ctx context.Context, p int, o *ownership, name string, l
 			lastDelivery = time.Now()
 		} else if time.Since(lastDelivery) >= stallCheckEvery {
 			lastDelivery = time.Now()
-			if why, err := t.stalled(ctx, cons, processed); why != "" && (ctx.Err() != nil || !restart(why, err)) {
+			if why, err := t.stalled(ctx, log, cons, processed); why != "" && (ctx.Err() != nil || !restart(why, err)) {
 				return
 			}
 		}
@@ -661,7 +662,7 @@ func consumerGone(err error) bool {
 // asks again): it is gone; it delivered beyond processed what never arrived (a batch on its way
 // when the tracker's NATS server died: it would come again only after AckWait, 5 min); or
 // fixes wait that it does not deliver.
-func (t *Tracker) stalled(ctx context.Context, cons jetstream.Consumer, processed uint64) (string, error) {
+func (t *Tracker) stalled(ctx context.Context, log *slog.Logger, cons jetstream.Consumer, processed uint64) (string, error) {
 	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	info, err := cons.Info(ictx)
@@ -669,7 +670,7 @@ func (t *Tracker) stalled(ctx context.Context, cons jetstream.Consumer, processe
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
 		return "the consumer is gone", err
 	case err != nil:
-		t.c.log.Warn("an idle partition's consumer did not say whether it holds fixes back", "err", err)
+		log.Warn("an idle partition's consumer did not say whether it holds fixes back", "err", err)
 		return "", nil
 	case info.Delivered.Stream > processed:
 		return "deliveries were lost on the way", fmt.Errorf("delivered up to %d, received up to %d", info.Delivered.Stream, processed)
