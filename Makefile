@@ -47,13 +47,15 @@ demo: build
 # browser tests are CPU-bound (software GL) and the Go tests leave most of a core idle while they
 # wait on processes, timers and PostgreSQL. The browser tests, the longest half, start first, as
 # soon as the binary is built, and `go vet` runs beside them. The browser tests' report follows
-# the Go tests'.
+# the Go tests'. Three Go packages run at a time, not GOMAXPROCS's two: the packages mostly wait
+# (451 CPU-s over 943 s with two), and cmd/borderwatch alone takes ~600 s, so with two slots
+# cluster, mapui and pgstore queued behind each other past it.
 WEB_TEST_LOG := bin/web-test.log
 test:
 	bash scripts/test-setup.sh
 	$(MAKE) build
 	(cd mapui/web && BW_WEB_TEST_REAL=1 BW_BINARY=$(abspath $(BIN)) npm test) > $(WEB_TEST_LOG) 2>&1 & web=$$!; \
-	$(GO) vet ./... && $(GO) test -count=1 -timeout 30m ./...; go_status=$$?; \
+	$(GO) vet ./... && $(GO) test -count=1 -p 3 -timeout 30m ./...; go_status=$$?; \
 	wait $$web; web_status=$$?; \
 	echo "--- browser tests (mapui/web)"; cat $(WEB_TEST_LOG); \
 	echo "--- go test: exit $$go_status; browser tests: exit $$web_status"; \
