@@ -95,7 +95,7 @@ func launchTracker(t testing.TB, urls, name string, st *pgstore.Store, eng geofe
 		return nil, fmt.Errorf("tracker %s: %w", name, err)
 	}
 	n.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: rl, Publisher: NewLivePublisher(conn), Logger: log})
-	n.replay = NewReplay(rl, log)
+	n.replay = NewReplay(rl, nil, log)
 	n.rules = rl
 	tcfg.Pipeline, tcfg.Replay = n.pipe, n.replay
 	if tcfg.Store == nil {

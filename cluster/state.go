@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/borderwatch/borderwatch/tracker"
 	"github.com/borderwatch/borderwatch/tracker/rules"
@@ -31,8 +32,10 @@ func (s RulesState) Seed(fixes []tracker.Fix) {
 
 // NewReplay returns a tracker's Replay sink: a pipeline over ev whose commits go nowhere, so
 // that fixes already stored move the vehicles' state without being stored or published again.
-func NewReplay(ev tracker.Evaluator, log *slog.Logger) *tracker.Pipeline {
-	return tracker.NewPipeline(tracker.PipelineConfig{Store: discard{}, Evaluator: ev, Logger: log})
+// now is the server's clock (nil: the wall clock). A single server replays through it too
+// when it starts (see the README's "After a restart").
+func NewReplay(ev tracker.Evaluator, now func() time.Time, log *slog.Logger) *tracker.Pipeline {
+	return tracker.NewPipeline(tracker.PipelineConfig{Store: discard{}, Evaluator: ev, Logger: log, Now: now})
 }
 
 // discard commits nothing: a replay's output was stored when the fixes were first evaluated.

@@ -224,7 +224,12 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	a.rules = rules.New(rules.Config{Engine: a.engine, Store: a.store, Logger: a.log, Registerer: a.reg, Now: cfg.Now,
 		CrossingGapMax: cfg.CrossingGapMax, WeightTolerancePct: cfg.WeightTolerancePct, CargoTolerancePct: cargoTol,
 		ScaleTolerancePct: cfg.ScaleTolerancePct, WeighingGrace: cfg.WeighingGrace, Owns: a.owns})
-	if err := a.rules.Load(ctx); err != nil {
+	// A cluster's trackers replay a partition's fixes when they take it over, not here.
+	var replay func(context.Context, []tracker.Fix) error
+	if a.cluster == nil {
+		replay = a.replayRecent
+	}
+	if err := a.rules.LoadReplaying(ctx, replay); err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 	var live tracker.Publisher = publishers{a.hub, a.risk, a.targets}

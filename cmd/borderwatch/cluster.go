@@ -71,7 +71,7 @@ func (a *app) owns(vehicleID string) bool {
 
 // newTracker makes the tracker of a cluster node with the tracker role.
 func (a *app) newTracker() {
-	a.replay = cluster.NewReplay(a.rules, a.log)
+	a.replay = cluster.NewReplay(a.rules, a.cfg.Now, a.log)
 	a.tracker = cluster.NewTracker(a.cluster, cluster.TrackerConfig{
 		Pipeline: a.pipeline,
 		Replay:   a.replay,

@@ -216,7 +216,15 @@ func (e *Engine) Prefetch(ctx context.Context, fixes []tracker.Fix) {
 }
 
 // Load reads the registry's vehicles, the active declarations and the border.
-func (e *Engine) Load(ctx context.Context) error {
+func (e *Engine) Load(ctx context.Context) error { return e.LoadReplaying(ctx, nil) }
+
+// LoadReplaying is Load that hands the vehicles' newest stored fixes to replay before it seeds
+// the vehicles with them: replay evaluates their recent stored fixes again (through a pipeline
+// that stores nothing), so that what the rules measure over time (a stop, a stretch off the
+// corridor, the recent fixes a detour or a gap is judged by) goes on across a restart instead
+// of beginning again at the newest fix. Seeded after: a vehicle seeded first would take its
+// replayed fixes as late. nil replays nothing.
+func (e *Engine) LoadReplaying(ctx context.Context, replay func(context.Context, []tracker.Fix) error) error {
 	zs, err := e.cfg.Store.Zones(ctx)
 	if err != nil {
 		return fmt.Errorf("rules: zones: %w", err)
@@ -237,6 +245,11 @@ func (e *Engine) Load(ctx context.Context) error {
 	}
 	if err := e.Restore(ctx, func(string) bool { return true }); err != nil {
 		return err
+	}
+	if replay != nil {
+		if err := replay(ctx, latest); err != nil {
+			return fmt.Errorf("rules: replaying recent fixes: %w", err)
+		}
 	}
 	e.Seed(latest)
 	return nil
