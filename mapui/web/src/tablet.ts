@@ -7,7 +7,7 @@ import { AlertStore, severityRank } from './alerts';
 import { alertAction, can, getAlert, getAlerts, getPositions, getTrack, getVehicle, type Alert, type Fix, type Me, type ZoneCollection } from './api';
 import { h } from './dom';
 import { alertZoneIds, evidencePoints, evidenceView } from './evidence';
-import { distance, learnVehicle, loadDirectory, paren, plate, setVehicles, severity, time, timeMinute, vehicleLabel, zoneName, zoneNameOr } from './format';
+import { distance, fill, learnVehicle, loadDirectory, paren, plate, setVehicles, severity, time, timeMinute, vehicleLabel, zoneName, zoneNameOr } from './format';
 import { haversine, type LonLat } from './geo';
 import { fmtDriverCard, t } from './i18n';
 import { inBox, Live, padBox, type Subscription } from './live';
@@ -22,6 +22,10 @@ const TRACK_BEFORE_ALERT_MS = 30 * 60_000;
 const TRACK_MAX_MS = 24 * 3600_000;
 // How many of the nearest alerts the overview fits around the patrol.
 const OVERVIEW_ALERTS = 5;
+// The list holds still this long after the officer's finger lifts or the list stops scrolling,
+// and at most HOLD_MAX_MS for a finger resting on it (or a release the browser never reported).
+const HOLD_GRACE_MS = 1500;
+const HOLD_MAX_MS = 20_000;
 
 type StatusFilter = 'active' | 'open' | 'acknowledged';
 
@@ -90,7 +94,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   // The list's parts live as long as the view: an alert arriving re-renders the rows only, so a
   // filter being picked stays open and a scrolled list stays where the officer left it.
   const pick = (id: string, value: string, opts: Array<[string, string]>, set: (v: string) => void) => {
-    const s = h('select', { id, onchange: () => { set(s.value); renderList(); } }, ...opts.map(([v, label]) => h('option', { value: v }, label)));
+    const s = h('select', { id, onchange: () => { set(s.value); renderList(true); } }, ...opts.map(([v, label]) => h('option', { value: v }, label)));
     s.value = value;
     return s;
   };
@@ -115,10 +119,80 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     typeSel.value = filter.type;
   }
 
-  function renderList(): void {
+  // Rows kept by alert id: an alert's row is one element for as long as it is listed, updated in
+  // place, so a tap lands on the element it started on. While the officer touches or scrolls the
+  // list (and for a moment after), the rows neither move nor change: what arrived meanwhile waits,
+  // coalesced into one redraw when the finger lifts, and a banner says how many new alerts wait.
+  type Row = { li: HTMLLIElement; btn: HTMLButtonElement; sev: HTMLElement; type: Text; dist: HTMLElement; veh: HTMLElement; time: HTMLElement; where: HTMLElement };
+  const rowEls = new Map<string, Row>();
+  const ul = h('ul', { class: 'alert-list', id: 'alerts' });
+  const emptyEl = h('p', { class: 'empty' }, t('no_alerts'));
+  const banner = h('div', { class: 'list-banner', id: 'list-banner', role: 'status', hidden: true });
+  const setText = (el: Node, s: string) => {
+    if (el.textContent !== s) el.textContent = s;
+  };
+  const pointers = new Set<number>();
+  let pressedAt = 0;
+  let holdUntil = 0;
+  let deferred = false;
+  let settleTimer: number | undefined;
+  /** How long the list is still held: while pressed (HOLD_MAX_MS at most) and HOLD_GRACE_MS after the last release or scroll. */
+  const holdLeft = () => Math.max(pointers.size ? pressedAt + HOLD_MAX_MS : 0, holdUntil) - Date.now();
+  /** Applies what waited once the hold is over. */
+  const settle = () => {
+    clearTimeout(settleTimer);
+    const wait = holdLeft();
+    if (wait > 0) settleTimer = window.setTimeout(settle, wait + 20);
+    else if (deferred) renderList();
+  };
+  listBox.addEventListener('pointerdown', (e) => {
+    if (!pointers.size) pressedAt = Date.now();
+    pointers.add(e.pointerId);
+    settle();
+  });
+  const release = (e: PointerEvent) => {
+    if (!pointers.delete(e.pointerId)) return;
+    holdUntil = Date.now() + HOLD_GRACE_MS;
+    settle();
+  };
+  window.addEventListener('pointerup', release, true);
+  window.addEventListener('pointercancel', release, true);
+  listView.addEventListener('scroll', () => {
+    holdUntil = Date.now() + HOLD_GRACE_MS;
+    settle();
+  }, { passive: true });
+
+  const shown = (a: Alert) => statusOk(a) && (!filter.severity || a.severity === filter.severity) && (!filter.type || a.type === filter.type);
+
+  function rowOf(id: string): Row {
+    let r = rowEls.get(id);
+    if (r) return r;
+    const sev = h('b', {});
+    const type = document.createTextNode('');
+    const btn = h('button', { class: 'alert-item', 'data-alert': id, onclick: () => select(id) },
+      h('span', { class: 'type' }, sev, ' ', type));
+    r = { li: h('li', {}, btn), btn, sev, type, dist: h('span', { class: 'dist' }), veh: h('span', { class: 'veh' }), time: h('span', { class: 'time' }), where: h('span', { class: 'where', hidden: true }) };
+    btn.append(r.dist, r.veh, r.time, r.where);
+    rowEls.set(id, r);
+    return r;
+  }
+
+  /** Redraws the list, unless the officer is touching or scrolling it (force: the officer's own change of view). */
+  function renderList(force = false): void {
     if (selected) return;
+    if (!force && holdLeft() > 0) {
+      deferred = true;
+      let fresh = 0;
+      for (const [id, a] of alerts.byId) if (!rowEls.has(id) && shown(a)) fresh++;
+      if (fresh) setText(banner, fill('list_new_alerts', { n: String(fresh) }));
+      banner.hidden = !fresh;
+      settle();
+      return;
+    }
+    deferred = false;
+    banner.hidden = true;
     const rows = [...alerts.byId.values()]
-      .filter((a) => statusOk(a) && (!filter.severity || a.severity === filter.severity) && (!filter.type || a.type === filter.type))
+      .filter(shown)
       .map((a) => {
         const pt = alertPoint(a, layer?.fixes ?? new Map());
         return { a, d: here && pt ? haversine(here, pt) : Infinity };
@@ -127,21 +201,35 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
       .sort((x, y) => x.d - y.d || (severityRank[y.a.severity] ?? 0) - (severityRank[x.a.severity] ?? 0) || Date.parse(y.a.time) - Date.parse(x.a.time));
     syncTypes();
     hereLine.className = `here-line ${here ? 'known' : 'unknown'}`;
-    hereLine.textContent = here ? t('here_sorted') : t('time_sorted');
-    heading.textContent = `${t('tablet_alerts')}${paren(String(rows.length))}`;
-    listBox.replaceChildren(rows.length
-      ? h('ul', { class: 'alert-list', id: 'alerts' }, ...rows.map(({ a, d }) =>
-          h('li', {},
-            h('button', { class: `alert-item sev-${a.severity}`, 'data-alert': String(a.id), onclick: () => select(String(a.id)) },
-              h('span', { class: 'type' }, h('b', { class: `sev-word sev-${a.severity}` }, severity(a.severity)), ' ', t(a.type)),
-              h('span', { class: 'dist' }, Number.isFinite(d) ? distance(d) : ''),
-              h('span', { class: 'veh' }, vehicleText(a)),
-              h('span', { class: 'time' }, timeMinute(a.time)),
-              a.zone_id || a.status !== 'open'
-                ? h('span', { class: 'where' }, [zoneNameOr(a.zone_id), a.status !== 'open' ? t(`status_${a.status}`) : ''].filter(Boolean).join(' · '))
-                : null))))
-      : h('p', { class: 'empty' }, t('no_alerts')));
-    if (side.firstChild !== listView || side.childNodes.length !== 1) side.replaceChildren(listView);
+    setText(hereLine, here ? t('here_sorted') : t('time_sorted'));
+    setText(heading, `${t('tablet_alerts')}${paren(String(rows.length))}`);
+    const keep = new Set(rows.map(({ a }) => String(a.id)));
+    for (const [id, r] of rowEls) {
+      if (keep.has(id)) continue;
+      r.li.remove();
+      rowEls.delete(id);
+    }
+    let cur = ul.firstElementChild;
+    for (const { a, d } of rows) {
+      const r = rowOf(String(a.id));
+      const cls = `alert-item sev-${a.severity}`;
+      if (r.btn.className !== cls) r.btn.className = cls;
+      if (r.sev.className !== `sev-word sev-${a.severity}`) r.sev.className = `sev-word sev-${a.severity}`;
+      setText(r.sev, severity(a.severity));
+      if (r.type.data !== t(a.type)) r.type.data = t(a.type);
+      setText(r.dist, Number.isFinite(d) ? distance(d) : '');
+      setText(r.veh, vehicleText(a));
+      setText(r.time, timeMinute(a.time));
+      const where = a.zone_id || a.status !== 'open' ? [zoneNameOr(a.zone_id), a.status !== 'open' ? t(`status_${a.status}`) : ''].filter(Boolean).join(' · ') : '';
+      setText(r.where, where);
+      r.where.hidden = !where;
+      // Moved only when out of place: a row already where it belongs is not touched.
+      if (r.li === cur) cur = cur.nextElementSibling;
+      else ul.insertBefore(r.li, cur);
+    }
+    const body = rows.length ? ul : emptyEl;
+    if (listBox.firstChild !== body || listBox.childNodes.length !== 1) listBox.replaceChildren(body);
+    if (side.firstChild !== listView || side.lastChild !== banner || side.childNodes.length !== 2) side.replaceChildren(listView, banner);
   }
 
   async function select(id: string): Promise<void> {
@@ -185,7 +273,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     const bar = h('div', { class: 'actions', id: 'actions' });
     const body = h('div', { class: 'side-scroll detail' });
     side.replaceChildren(
-      h('button', { class: 'big back', id: 'back', onclick: () => { selected = null; clearDetail(); renderList(); overview(); } }, `← ${t('back')}`),
+      h('button', { class: 'big back', id: 'back', onclick: () => { selected = null; clearDetail(); renderList(true); overview(); } }, `← ${t('back')}`),
       body,
       bar);
     const renderDetail = () => {
@@ -385,6 +473,9 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     live?.close();
     layer?.destroy();
     clearInterval(listTimer);
+    clearTimeout(settleTimer);
+    window.removeEventListener('pointerup', release, true);
+    window.removeEventListener('pointercancel', release, true);
     clearTimeout(subTimer);
     if (watch !== null) navigator.geolocation.clearWatch(watch);
     mapRef?.remove();
