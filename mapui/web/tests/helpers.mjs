@@ -369,7 +369,7 @@ export async function shots(page, name, [width, height] = [1024, 768]) {
   await mapIdle(page);
   await page.screenshot({ path: join(shotsDir, `${name}-1920x1080.png`) });
   await page.setViewportSize({ width, height });
-  await page.evaluate(() => window.bwMap?.resize());
+  await page.evaluate(() => { window.bwMap?.resize(); });
   await mapIdle(page);
   await page.screenshot({ path: join(shotsDir, `${name}-${width}x${height}.png`) });
   await page.setViewportSize(before);
