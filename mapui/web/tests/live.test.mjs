@@ -69,6 +69,7 @@ test('live: the tablet subscribes to the area it shows and gets no positions out
     return b && lon >= b[0] && lon <= b[2] && lat >= b[1] && lat <= b[3];
   }, away);
   await page.waitForFunction(() => window.bwMap.querySourceFeatures('vehicles').some((f) => f.properties.id === 'LIVEOUT'));
+  await page.context().close();
   assert.deepEqual(errors, []);
 });
 

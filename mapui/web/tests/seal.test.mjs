@@ -93,6 +93,7 @@ test('seal: an unlocked e-seal shows on the wall, the tablet and in the replay',
   assert.match(events, /关锁状态 · 已解封/);
   assert.match(events, /关锁解封 · 刷卡/);
   await shots(page, 'seal-replay', [800, 1280]);
+  await page.context().close();
   assert.deepEqual(errors, []);
 });
 
