@@ -144,7 +144,7 @@ test('wall: frame rate with 5,000 vehicles reporting every 5 s', bench, async (t
     await sleep(Math.max(0, 5000 - (Date.now() - r0)));
   }
   const feedSecs = (Date.now() - fed0) / 1000;
-  await page.waitForFunction((n) => Number(document.querySelector('[data-count=total]')?.textContent) >= n, before + N);
+  await page.waitForFunction((n) => Number(document.querySelector('[data-count=total]')?.textContent) >= n, before + N, { polling: 'raf' });
   const full = await stopCounting();
   // Publications the hub dropped because it was behind (it never blocks the pipeline).
   const metrics = await (await fetch(`${server.base}/metrics`)).text().catch(() => '');
