@@ -52,10 +52,13 @@ async function submitted(page, form) {
   assert.match(m, /已保存/, `${form}: ${m}`);
 }
 
+/** As helpers' shots(): the walk through 1920×1080 and 1280×800 with BW_WEB_SHOTS=1 or
+ *  BW_NOTES_SHOTS set, else one screenshot at the page's own size (each size redraws the map). */
 async function snap(page, name) {
   await mkdir(shotsDir, { recursive: true });
   const before = page.viewportSize();
-  for (const [w, hgt] of [[1920, 1080], [1280, 800]]) {
+  const walk = process.env.BW_WEB_SHOTS === '1' || notesShots;
+  for (const [w, hgt] of walk ? [[1920, 1080], [1280, 800]] : [[before.width, before.height]]) {
     await page.setViewportSize({ width: w, height: hgt });
     await page.evaluate(() => { if (document.querySelector('main .maplibregl-map')) window.bwMap.resize(); });
     await page.waitForFunction(() => !document.querySelector('main .maplibregl-map') || window.bwMap.loaded());
