@@ -52,12 +52,15 @@ async function submitted(page, form) {
   assert.match(m, /已保存/, `${form}: ${m}`);
 }
 
+/** As helpers' shots(): the walk through 1920×1080 and 1280×800 with BW_WEB_SHOTS=1 or
+ *  BW_NOTES_SHOTS set, else one screenshot at the page's own size (each size redraws the map). */
 async function snap(page, name) {
   await mkdir(shotsDir, { recursive: true });
   const before = page.viewportSize();
-  for (const [w, hgt] of [[1920, 1080], [1280, 800]]) {
+  const walk = process.env.BW_WEB_SHOTS === '1' || notesShots;
+  for (const [w, hgt] of walk ? [[1920, 1080], [1280, 800]] : [[before.width, before.height]]) {
     await page.setViewportSize({ width: w, height: hgt });
-    await page.evaluate(() => document.querySelector('main .maplibregl-map') && window.bwMap.resize());
+    await page.evaluate(() => { if (document.querySelector('main .maplibregl-map')) window.bwMap.resize(); });
     await page.waitForFunction(() => !document.querySelector('main .maplibregl-map') || window.bwMap.loaded());
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const file = join(shotsDir, `admin-${name}-${w}x${hgt}.png`);
@@ -118,7 +121,7 @@ test('admin: registers, binds, draws, declares and creates a user through the sc
   const names = await page.$$eval('#admin-zones td.name', (tds) => tds.map((td) => td.textContent));
   assert.ok(names.includes('策克口岸'), `zone list by Chinese name: ${names}`);
   await page.click('#zone-draw');
-  await page.evaluate(() => window.bwMap.jumpTo({ center: [106.5, 41.5], zoom: 10 }));
+  await page.evaluate(() => { window.bwMap.jumpTo({ center: [106.5, 41.5], zoom: 10 }); });
   const box = await page.$eval('#zone-map', (el) => { const r = el.getBoundingClientRect(); return { x: r.x + r.width / 2, y: r.y + r.height / 2 }; });
   for (const [dx, dy] of [[-80, -80], [80, -80], [80, 80], [-80, 80]]) await page.mouse.click(box.x + dx, box.y + dy);
   await page.waitForFunction(() => document.querySelector('.admin-body').dataset.vertices === '4');

@@ -197,7 +197,7 @@ test('alert text: the wall does not take the map from an operator who is panning
   await page.evaluate(() => (location.hash = '#/wall'));
   await page.waitForSelector('#conn.up');
   await page.waitForFunction(() => document.querySelectorAll('#ticker li').length >= 4);
-  await page.evaluate(() => window.bwMap.jumpTo({ center: [100, 48], zoom: 6 }));
+  await page.evaluate(() => { window.bwMap.jumpTo({ center: [100, 48], zoom: 6 }); });
   // The operator drags the map, then a new critical alert arrives.
   const box = await page.$eval('#map', (el) => { const r = el.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; });
   await page.mouse.move(box[0], box[1]);

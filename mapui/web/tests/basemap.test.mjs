@@ -137,7 +137,7 @@ test('basemap: the tablet at 1280×800 shows the same base map, all from the ser
   await uiLogin(page, server.base, '#/tablet');
   await page.waitForFunction(() => window.bwMap?.loaded());
   // A patrol near Erenhot.
-  await page.evaluate(() => window.bwMap.jumpTo({ center: [111.95, 43.6], zoom: 9 }));
+  await page.evaluate(() => { window.bwMap.jumpTo({ center: [111.95, 43.6], zoom: 9 }); });
   await mapIdle(page);
   const towns = await drawn(page, ['town-labels']);
   assert.ok(towns.includes('二连浩特'), `${towns}`);

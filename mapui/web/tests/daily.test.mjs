@@ -87,6 +87,7 @@ test('daily report: the wall panel and #/daily read the day in Chinese', async (
   await page.fill('#daily-date', '12/05/2026');
   await page.dispatchEvent('#daily-date', 'change');
   await page.waitForFunction(() => /YYYY-MM-DD/.test(document.querySelector('.daily-controls')?.textContent ?? ''));
+  await page.context().close();
   assert.deepEqual(errors, []);
 });
 

@@ -189,6 +189,8 @@ test('inspection photos in the alert evidence: tablet, wall, attacks, evidence b
   const bad = await fetch(`${server.base}/api/v1/alerts/${alert.id}/photos/..%2F..%2F${shas[0]}`, { headers: { Authorization: `Bearer ${patrol}` } });
   assert.notEqual(bad.status, 200);
 
+  await wall.context().close();
+  await tablet.context().close();
   // The investigator exports the evidence bundle from the alert list.
   const desk = await newPage(browser, errors, WALL);
   await login(desk, 'diaocha', pw, '#/alerts');

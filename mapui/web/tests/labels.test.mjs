@@ -46,13 +46,13 @@ test('labels: a holed zone is named inside it, corridors once and upright at dis
   const ring = await page.evaluate(async () => (await window.bwMap.getSource('zone-points').getData()).features.find((f) => f.properties.name === '环形堆场')?.geometry.coordinates);
   assert.ok(ring, 'the holed yard has no label point');
   assert.ok(inRing(ring, holed[0]) && !inRing(ring, holed[1]), `label at ${ring}: not inside the yard outside its hole`);
-  await page.evaluate(() => window.bwMap.jumpTo({ center: [106.5, 41.5], zoom: 10 }));
+  await page.evaluate(() => { window.bwMap.jumpTo({ center: [106.5, 41.5], zoom: 10 }); });
   await mapIdle(page);
   const yard = await page.evaluate(() => window.bwMap.queryRenderedFeatures({ layers: ['zone-labels'] }).filter((f) => f.properties.name === '环形堆场').length);
   assert.equal(yard, 1, 'the holed yard is not labelled once at zoom 10');
 
   // District zoom over Ganqimaodu, where three corridors leave the port.
-  await page.evaluate(() => window.bwMap.jumpTo({ center: [107.8, 42.0], zoom: 8.5 }));
+  await page.evaluate(() => { window.bwMap.jumpTo({ center: [107.8, 42.0], zoom: 8.5 }); });
   await mapIdle(page);
   const labels = await page.evaluate(() => window.bwMap.queryRenderedFeatures({ layers: ['corridor-labels', 'zone-labels', 'port-labels'] })
     .map((f) => ({ layer: f.layer.id, name: f.properties.name })));
@@ -93,7 +93,7 @@ test('glyphs: a zone named with characters the app\'s sources lack is drawn with
   page.on('response', (r) => /\/fonts\/.*\.pbf$/.test(r.url()) && served.set(new URL(r.url()).pathname, r.status()));
   await uiLogin(page, server.base, '#/replay');
   await page.waitForFunction(() => window.bwMap?.queryRenderedFeatures({ layers: ['port-labels'] }).length > 0);
-  await page.evaluate(() => window.bwMap.jumpTo({ center: [107.05, 41.75], zoom: 11 }));
+  await page.evaluate(() => { window.bwMap.jumpTo({ center: [107.05, 41.75], zoom: 11 }); });
   await mapIdle(page);
   await page.waitForFunction((n) => window.bwMap.queryRenderedFeatures({ layers: ['zone-labels'] }).some((f) => f.properties.name === n), name);
   for (const ch of rare) {
@@ -113,7 +113,7 @@ test('glyphs: a zone named with characters the app\'s sources lack is drawn with
 test('labels: none under the legend or the attribution at district zoom in the replay at 1920×1080', async () => {
   const { page, errors } = await districtReplay();
   // Over Ganqimaodu, where the corridor to Baotou runs south under the legend's corner.
-  await page.evaluate(() => window.bwMap.jumpTo({ center: [107.8, 42.0], zoom: 8.5 }));
+  await page.evaluate(() => { window.bwMap.jumpTo({ center: [107.8, 42.0], zoom: 8.5 }); });
   await mapIdle(page);
   // The labels MapLibre placed (their collision boxes) inside the legend's and the attribution's
   // boxes on the canvas.
@@ -127,7 +127,7 @@ test('labels: none under the legend or the attribution at district zoom in the r
   });
   await shots(page, 'labels-legend-replay', [1280, 800]);
   await page.setViewportSize({ width: 1920, height: 1080 });
-  await page.evaluate(() => window.bwMap.jumpTo({ center: [107.8, 42.0], zoom: 8.5 }));
+  await page.evaluate(() => { window.bwMap.jumpTo({ center: [107.8, 42.0], zoom: 8.5 }); });
   await mapIdle(page);
   assert.deepEqual(await labels(), [], 'labels drawn under the legend or the attribution');
   assert.deepEqual(errors, []);

@@ -39,7 +39,7 @@ test('live: the tablet subscribes to the area it shows and gets no positions out
   await page.waitForSelector('#conn.up');
   const here = [111.95, 43.65];
   const away = [116.0, 40.0];
-  await page.evaluate((c) => window.bwMap.jumpTo({ center: c, zoom: 10 }), here);
+  await page.evaluate((c) => { window.bwMap.jumpTo({ center: c, zoom: 10 }); }, here);
   // The debounced re-subscription after the move, acknowledged by the server.
   const acked = await page.waitForFunction(([lon, lat]) => {
     const b = window.bwLive?.stats.acked?.bbox;
@@ -63,12 +63,13 @@ test('live: the tablet subscribes to the area it shows and gets no positions out
   assert.ok(!shown.includes('LIVEOUT'), `the map shows ${shown}`);
 
   // Panning to the other vehicle: a new subscription, and the catch-up brings it in.
-  await page.evaluate((c) => window.bwMap.jumpTo({ center: c, zoom: 10 }), away);
+  await page.evaluate((c) => { window.bwMap.jumpTo({ center: c, zoom: 10 }); }, away);
   await page.waitForFunction(([lon, lat]) => {
     const b = window.bwLive?.stats.acked?.bbox;
     return b && lon >= b[0] && lon <= b[2] && lat >= b[1] && lat <= b[3];
   }, away);
   await page.waitForFunction(() => window.bwMap.querySourceFeatures('vehicles').some((f) => f.properties.id === 'LIVEOUT'));
+  await page.context().close();
   assert.deepEqual(errors, []);
 });
 

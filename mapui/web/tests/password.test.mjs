@@ -105,6 +105,7 @@ test('password: the generated first password leads to the change screen, which r
   await page.waitForFunction(() => /登录失败/.test(document.querySelector('.login .error')?.textContent ?? ''));
   await signIn(page, 'admin', NEW_PASSWORD);
   await page.waitForSelector('main.view-wall');
+  await page.context().close();
   assert.deepEqual(errors, []);
 });
 

@@ -92,7 +92,7 @@ test(`replay: ${N.toLocaleString('en')} fixes over ${DAYS} days load, draw and s
   const heapBefore = await heapMB(page);
   const t0 = Date.now();
   await page.evaluate(([v, f, tt]) => (location.hash = `#/replay?vehicle=${v}&from=${f}&to=${tt}`), ['MONTH1', from, to]);
-  await page.waitForFunction(() => document.querySelector('.view-replay')?.dataset.loaded === 'true', null, { timeout: 300_000 });
+  await page.waitForFunction(() => document.querySelector('.view-replay')?.dataset.loaded === 'true', null, { timeout: 300_000, polling: 'raf' });
   const openMs = Date.now() - t0;
   assert.equal(await page.getAttribute('.view-replay', 'data-fixes'), String(N));
   const perf = await page.evaluate(() => window.bwReplayPerf);

@@ -155,7 +155,7 @@ test('tablet: nearest alerts with plates and severity words, detail in words, ac
 
   // Portrait: the top bar is one line, the account's buttons in its menu, the actions on screen.
   await page.setViewportSize({ width: 800, height: 1280 });
-  await page.evaluate(() => window.bwMap?.resize());
+  await page.evaluate(() => { window.bwMap?.resize(); });
   const bar = await page.$eval('nav.topbar', (nav) => {
     const kids = [...nav.children].filter((k) => k.getBoundingClientRect().height > 0);
     const tops = kids.map((k) => Math.round(k.getBoundingClientRect().top));

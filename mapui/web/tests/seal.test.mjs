@@ -62,7 +62,7 @@ test('seal: an unlocked e-seal shows on the wall, the tablet and in the replay',
   const page = await newPage(browser, errors);
   await uiLogin(page, server.base, '#/wall');
   await page.waitForSelector('#conn.up');
-  await page.evaluate((c) => window.bwMap.jumpTo({ center: c, zoom: 11 }), at);
+  await page.evaluate((c) => { window.bwMap.jumpTo({ center: c, zoom: 11 }); }, at);
   await page.waitForFunction((id) => window.bwMap.querySourceFeatures('vehicles').some((f) => f.properties.id === id && f.properties.seal === 'open'), VEHICLE);
   const openPopup = async () => {
     await page.evaluate(() => new Promise((r) => (window.bwMap.loaded() ? r() : window.bwMap.once('idle', () => r()))));
@@ -79,7 +79,7 @@ test('seal: an unlocked e-seal shows on the wall, the tablet and in the replay',
 
   await page.evaluate(() => (location.hash = '#/tablet'));
   await page.waitForSelector('#conn.up');
-  await page.evaluate((c) => window.bwMap.jumpTo({ center: c, zoom: 11 }), at);
+  await page.evaluate((c) => { window.bwMap.jumpTo({ center: c, zoom: 11 }); }, at);
   await page.waitForFunction((id) => window.bwMap.querySourceFeatures('vehicles').some((f) => f.properties.id === id && f.properties.seal === 'open'), VEHICLE);
   await openPopup();
   await shots(page, 'seal-tablet', [800, 1280]);
@@ -93,6 +93,7 @@ test('seal: an unlocked e-seal shows on the wall, the tablet and in the replay',
   assert.match(events, /关锁状态 · 已解封/);
   assert.match(events, /关锁解封 · 刷卡/);
   await shots(page, 'seal-replay', [800, 1280]);
+  await page.context().close();
   assert.deepEqual(errors, []);
 });
 

@@ -67,6 +67,7 @@ test('emergency review: the held-back stop in words in the alert detail', async 
   for (const n of never) assert.ok(!en.includes(n), `the English detail does not show ${n}`);
   await page.click('#account');
   await page.click('#lang');
+  await page.context().close();
   assert.deepEqual(errors, []);
 });
 
@@ -128,6 +129,7 @@ test('scales: the drifting weighbridge named in a table and a chart', async () =
   for (const want of ['Weighbridge drift (last 30 days)', 'Trips compared', 'Drifting: calibrate', 'Ceke port', 'Ceke port scale']) assert.ok(en.includes(want), `English shows ${want}`);
   await page.click('#account');
   await page.click('#lang');
+  await page.context().close();
   assert.deepEqual(errors, []);
 });
 

@@ -29,7 +29,7 @@ test('wall: vehicles appear, move and are counted per port', async () => {
   await uiLogin(page, server.base, '#/wall');
   await page.waitForSelector('#conn.up');
   const mid = along(where.corridor, 0.5);
-  await page.evaluate((c) => window.bwMap.jumpTo({ center: c, zoom: 9 }), mid);
+  await page.evaluate((c) => { window.bwMap.jumpTo({ center: c, zoom: 9 }); }, mid);
 
   const now = Date.now();
   // Ten trucks along the middle of a corridor, two inside its port, one parked far away.
@@ -87,7 +87,7 @@ test('wall: frame rate with 5,000 vehicles reporting every 5 s', bench, async (t
   const page = await newPage(browser, [], WALL);
   await uiLogin(page, server.base, '#/wall');
   await page.waitForSelector('#conn.up');
-  await page.evaluate(() => window.bwMap.jumpTo({ center: [111.5, 43.3], zoom: 7 }));
+  await page.evaluate(() => { window.bwMap.jumpTo({ center: [111.5, 43.3], zoom: 7 }); });
   // The wall subscribes to its district; wait for that before measuring.
   await page.waitForFunction(() => window.bwLive?.stats.acked?.bbox);
   const N = 5000;
@@ -144,7 +144,7 @@ test('wall: frame rate with 5,000 vehicles reporting every 5 s', bench, async (t
     await sleep(Math.max(0, 5000 - (Date.now() - r0)));
   }
   const feedSecs = (Date.now() - fed0) / 1000;
-  await page.waitForFunction((n) => Number(document.querySelector('[data-count=total]')?.textContent) >= n, before + N);
+  await page.waitForFunction((n) => Number(document.querySelector('[data-count=total]')?.textContent) >= n, before + N, { polling: 'raf' });
   const full = await stopCounting();
   // Publications the hub dropped because it was behind (it never blocks the pipeline).
   const metrics = await (await fetch(`${server.base}/metrics`)).text().catch(() => '');
