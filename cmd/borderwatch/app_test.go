@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,21 @@ func (a *testApp) call(method, path, token string, body, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// standing posts one OsmAnd report of device at lat, lon, dated at, with speed 0, and fails
+// the test unless the server answers 200 (it answers once the fix is durable).
+func (a *testApp) standing(device string, at time.Time, lat, lon float64) {
+	a.t.Helper()
+	q := url.Values{"id": {device}, "lat": {fmt.Sprint(lat)}, "lon": {fmt.Sprint(lon)}, "timestamp": {fmt.Sprint(at.Unix())}, "speed": {"0"}}
+	resp, err := http.Post("http://"+a.osmandLn.Addr().String()+"/?"+q.Encode(), "", nil)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		a.t.Fatalf("OsmAnd answered %d", resp.StatusCode)
+	}
 }
 
 // mustCall is call as admin that must answer want.

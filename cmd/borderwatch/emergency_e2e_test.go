@@ -2,9 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/url"
 	"testing"
 	"time"
 )
@@ -23,18 +20,7 @@ func TestEmergencyReviewAcrossRestart(t *testing.T) {
 	a.mustCall("POST", "/api/v1/declarations", map[string]any{"id": "d-amb", "vehicle_id": "amb-1", "direction": "inbound", "type": "emergency",
 		"port_zone_id": "port-ceke", "corridor_zone_id": "corridor-ceke-yard2", "yard_zone_id": "yard-ceke-2",
 		"valid_from": now.Add(-time.Hour)}, nil, 201)
-	send := func(app *testApp, at time.Time, lat, lon float64) {
-		t.Helper()
-		q := url.Values{"id": {"amb-dev"}, "lat": {fmt.Sprint(lat)}, "lon": {fmt.Sprint(lon)}, "timestamp": {fmt.Sprint(at.Unix())}, "speed": {"0"}}
-		resp, err := http.Post("http://"+app.osmandLn.Addr().String()+"/?"+q.Encode(), "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("OsmAnd answered %d", resp.StatusCode)
-		}
-	}
+	send := func(app *testApp, at time.Time, lat, lon float64) { app.standing("amb-dev", at, lat, lon) }
 	// 3 km north of the Ejin Banner logistics park, outside every zone where stopping is allowed.
 	const stopLat, stopLon, yardLat, yardLon = 42.020, 101.100, 41.990, 101.100
 	start := now.Add(-40 * time.Minute)

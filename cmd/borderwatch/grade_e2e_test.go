@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -24,18 +21,7 @@ func TestGradeOriginRisk(t *testing.T) {
 			"port_zone_id": "port-ceke", "corridor_zone_id": "corridor-ceke-yard1", "yard_zone_id": "yard-ceke-1", "cargo": "煤炭", "grade": "A",
 			"valid_from": now.Add(-2 * time.Hour), "valid_to": now.Add(6 * time.Hour)}, nil, 201)
 	}
-	send := func(device string, at time.Time, lat, lon float64) {
-		t.Helper()
-		q := url.Values{"id": {device}, "lat": {fmt.Sprint(lat)}, "lon": {fmt.Sprint(lon)}, "timestamp": {fmt.Sprint(at.Unix())}, "speed": {"0"}}
-		resp, err := http.Post("http://"+a.osmandLn.Addr().String()+"/?"+q.Encode(), "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("OsmAnd answered %d", resp.StatusCode)
-		}
-	}
+	send := a.standing
 	mines := map[string][2]float64{"coal-b": {43.018, 101.217}, "coal-a": {42.960, 101.400}} // Ovoot Tolgoi, Nariin Sukhait
 	start := now.Add(-90 * time.Minute)
 	for _, tr := range trucks {

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"net/http"
-	"net/url"
 	"testing"
 	"time"
 )
@@ -27,24 +24,12 @@ func TestRestartContinuesStops(t *testing.T) {
 			"port_zone_id": "port-ceke", "corridor_zone_id": "corridor-ceke-yard2", "yard_zone_id": "yard-ceke-2",
 			"valid_from": now.Add(-2 * time.Hour), "valid_to": now.Add(2 * time.Hour)}, nil, 201)
 	}
-	send := func(app *testApp, v string, at time.Time, lat float64) {
-		t.Helper()
-		q := url.Values{"id": {v + "-dev"}, "lat": {fmt.Sprint(lat)}, "lon": {"101.100"}, "timestamp": {fmt.Sprint(at.Unix())}, "speed": {"0"}}
-		resp, err := http.Post("http://"+app.osmandLn.Addr().String()+"/?"+q.Encode(), "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("OsmAnd answered %d", resp.StatusCode)
-		}
-	}
 	// 3 km north of the Ejin Banner logistics park, outside every zone where stopping is allowed;
 	// a few metres of GPS drift between fixes.
 	const stopLat = 42.020
 	stand := func(app *testApp, v string, from time.Time, n int) {
 		for i := range n {
-			send(app, v, from.Add(time.Duration(i)*30*time.Second), stopLat+float64(i%3)*1e-5)
+			app.standing(v+"-dev", from.Add(time.Duration(i)*30*time.Second), stopLat+float64(i%3)*1e-5, 101.100)
 		}
 	}
 	stops := func(app *testApp, v string) []struct{ Time time.Time } {
@@ -64,7 +49,7 @@ func TestRestartContinuesStops(t *testing.T) {
 	a.stop()
 
 	b := startApp(t, sameData)
-	stand(b, "late-1", lateFrom.Add(7*time.Minute+30*time.Second), 14) // to 14 min
+	stand(b, "late-1", lateFrom.Add(7*time.Minute+30*time.Second), 14)  // to 14 min
 	stand(b, "once-1", onceFrom.Add(12*time.Minute+30*time.Second), 22) // to 23 min
 	late := stops(b, "late-1")
 	if len(late) != 1 {
