@@ -28,7 +28,6 @@ const (
 
 // clockEpisode is a vehicle's time with a device clock ahead.
 type clockEpisode struct {
-	key       string    // its alert's DedupKey
 	lastAhead time.Time // server time of the latest fix beyond the tolerance
 }
 
@@ -108,10 +107,21 @@ func (p *Pipeline) episodeAhead(st *VehicleState, f *Fix, now time.Time, ahead t
 		ep.lastAhead = now
 		return
 	}
-	ep := &clockEpisode{key: fmt.Sprintf("%s:%s:%d", AlertDeviceClockAhead, f.VehicleID, now.UnixNano()), lastAhead: now}
-	p.episodes[f.VehicleID] = ep
+	p.episodes[f.VehicleID] = &clockEpisode{lastAhead: now}
 	st.clockAhead = true
-	out.Alerts = append(out.Alerts, p.clockAheadAlert(f, now, ahead, ep.key))
+	key := fmt.Sprintf("%s:%s:%d", AlertDeviceClockAhead, f.VehicleID, now.UnixNano())
+	out.Alerts = append(out.Alerts, p.clockAheadAlert(f, now, ahead, key))
+}
+
+// resumeEpisode takes up, the vehicle locked, the episode its newest stored fix f, retimed, was
+// in when the server stopped or its partition moved here: a terminal whose clock is still
+// ahead raises no second alert, and one back within the tolerance ends it after
+// clockAheadQuiet as before. f's time, its receipt, stands for the episode's last lead.
+func (p *Pipeline) resumeEpisode(st *VehicleState, f *Fix) {
+	p.epMu.Lock()
+	defer p.epMu.Unlock()
+	p.episodes[f.VehicleID] = &clockEpisode{lastAhead: f.Time}
+	st.clockAhead = true
 }
 
 // endEpisode ends the vehicle's episode once its fixes have been within the tolerance for

@@ -460,13 +460,17 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 }
 
 // Seed gives vehicles their newest stored fix after a restart, so that lateness, jumps and
-// retransmissions are judged against what is already stored.
+// retransmissions are judged against what is already stored, and a vehicle whose newest fix
+// was retimed its clock-ahead episode (resumeEpisode).
 func (p *Pipeline) Seed(fixes []Fix) {
 	for _, f := range fixes {
 		st, _ := p.vehicle(f.VehicleID)
 		st.Lock()
 		if !st.hasLast || f.Time.UnixNano() > st.last.key.t {
 			st.keep(&f)
+			if f.HasFlag(FlagRetimed) {
+				p.resumeEpisode(st, &f)
+			}
 		}
 		st.Unlock()
 	}

@@ -104,6 +104,37 @@ func TestClockAheadFixesEveryMinute(t *testing.T) {
 	}
 }
 
+// A terminal whose clock is always ahead goes on being ahead across a restart of the server:
+// one episode, one device_clock_ahead, and the crossing still raised live. Its episode lived
+// only in memory, and the restarted server raised a second alert for the same clock.
+func TestClockAheadEpisodeSurvivesRestart(t *testing.T) {
+	e := newEnv(t, []tracker.Vehicle{truck("ca1")}, nil)
+	tr := clockAheadTrip()
+	send := func(fixes []tracker.Fix) {
+		for _, f := range fixes {
+			e.setClock(f.Time)
+			if err := e.pipe.Submit(e.ctx, []tracker.Fix{forged(f, 9*time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send(tr.fixes[:15])
+	e.expect("ca1", tracker.AlertDeviceClockAhead)
+	e.restart()
+	send(tr.fixes[15:])
+	expectLiveCrossing(t, e, true)
+
+	// Back within the tolerance for clockAheadQuiet (10 min), then ahead again after another
+	// restart: a new episode, told again.
+	e.restart()
+	for _, f := range newTrack("ca1", tr.t.Add(time.Minute), 41.9, 110.3, 12).to(41.85, 110.3, 30).fixes {
+		e.submit(f)
+	}
+	e.restart()
+	send(newTrack("ca1", e.now().Add(time.Minute), 41.85, 110.3, 13).to(41.84, 110.3, 30).fixes)
+	e.expect("ca1", tracker.AlertDeviceClockAhead, tracker.AlertBorderCrossingOutsidePort, tracker.AlertDeviceClockAhead)
+}
+
 // A fix a few seconds ahead (clock skew) is the vehicle's newest like any other: live, unflagged.
 func TestFixSlightlyAheadIsLive(t *testing.T) {
 	e := newEnv(t, []tracker.Vehicle{truck("ca1")}, nil)

@@ -118,6 +118,11 @@ func (e *env) restart() {
 	}
 	e.pipe = tracker.NewPipeline(tracker.PipelineConfig{Store: st, Evaluator: e.rules, Registerer: reg, Now: e.now})
 	e.t.Cleanup(e.pipe.Close)
+	latest, err := st.LatestFixes(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.pipe.Seed(latest) // as the server does
 }
 
 func (e *env) now() time.Time {
