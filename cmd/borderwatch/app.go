@@ -41,9 +41,9 @@ import (
 	"github.com/borderwatch/borderwatch/tracker/targeting"
 )
 
-// checkEvery is how often the rules' timers run, on the data's clock: well within their
-// shortest span (a meeting's ten minutes).
-const checkEvery = 30 * time.Second
+// defaultCheckEvery is how often the rules' timers run, on the data's clock: well within
+// their shortest span (a meeting's ten minutes).
+const defaultCheckEvery = 30 * time.Second
 
 // app is one running BorderWatch server: store, geofence engine, pipeline, gateways, API.
 type app struct {
@@ -157,6 +157,12 @@ func newApp(ctx context.Context, cfg config, logw io.Writer) (*app, error) {
 	}
 	if cfg.EmergencyWindow < 0 || cfg.EmergencyWindow > 12*time.Hour {
 		return nil, fmt.Errorf("BW_EMERGENCY_WINDOW=%v: must be from 0 (the default, 2 h) to 12 h", cfg.EmergencyWindow)
+	}
+	switch {
+	case cfg.CheckEvery == 0:
+		a.cfg.CheckEvery = defaultCheckEvery
+	case cfg.CheckEvery < time.Second || cfg.CheckEvery > time.Minute:
+		return nil, fmt.Errorf("BW_CHECK_EVERY=%v: must be from 1s to 1m (the default, 30s)", cfg.CheckEvery)
 	}
 	if cfg.CrossingGapMax < 0 {
 		return nil, fmt.Errorf("BW_CROSSING_GAP_MAX=%v: must not be negative", cfg.CrossingGapMax)
@@ -410,7 +416,7 @@ func (a *app) run(ctx context.Context) error {
 	go func() {
 		defer close(rulesDone)
 		if a.hasRole(cluster.RoleTracker) {
-			a.pipeline.RunChecks(rulesCtx, a.rules, checkEvery)
+			a.pipeline.RunChecks(rulesCtx, a.rules, a.cfg.CheckEvery)
 		}
 	}()
 	targetsDone := make(chan struct{})

@@ -75,6 +75,8 @@ type config struct {
 	WeighingGrace      time.Duration
 	// EmergencyWindow: an emergency declaration's validity when it gives none (package mapui).
 	EmergencyWindow time.Duration
+	// CheckEvery is how often the rules' timers run, on the data's clock; 0: defaultCheckEvery.
+	CheckEvery time.Duration
 
 	// Webhooks (package notifier).
 	WebhookURLs    string
@@ -195,6 +197,7 @@ func bindConfig(fs *flag.FlagSet, c *config, demo bool, lookupEnv func(string) (
 	float(&c.ScaleTolerancePct, "scale-tolerance-pct", "BW_SCALE_TOLERANCE_PCT", 1, "two scales' gross readings of one truck on one trip further apart than this percentage are double_weighing; a scale biased more than this against the others drifts")
 	duration(&c.WeighingGrace, "weighing-grace", "BW_WEIGHING_GRACE", 30*time.Minute, "a declared truck not weighed by this long after it arrived in its yard is weighing_skipped")
 	duration(&c.EmergencyWindow, "emergency-window", "BW_EMERGENCY_WINDOW", 2*time.Hour, "an emergency declaration without valid_to is valid this long (at most 12 h); its corridor and stop rules are suspended meanwhile")
+	duration(&c.CheckEvery, "check-every", "BW_CHECK_EVERY", defaultCheckEvery, "how often the rules' timers run (signal loss, meetings, declarations ending, overstay), on the data's clock: a meeting or a lost signal is told at most this late; 1s to 1m")
 	duration(&c.CrossingGapMax, "crossing-gap-max", "BW_CROSSING_GAP_MAX", 30*time.Minute, "a border crossing between two fixes farther apart (or far enough apart to drive through a port) is border_crossing_unverified, its port unknown, not a crossing outside every port")
 	float(&c.RandomTargetShare, "random-target-share", "BW_RANDOM_TARGET_SHARE", 0.02, "share of matched gate reads at a port drawn for a random inspection, the hit rate's baseline; 0: none")
 	unsigned(&c.RandomSeed, "random-seed", "BW_RANDOM_SEED", 0, "seed of the random inspections' draws, to repeat a test or a simulation; 0: unpredictable, from crypto/rand (production)")

@@ -127,8 +127,9 @@ func TestDemoWithoutStateNeedsFresh(t *testing.T) {
 	}
 }
 
-func TestWeighbridgeSettingsChecked(t *testing.T) {
-	for _, cfg := range []config{{WeightTolerancePct: -1}, {ScaleTolerancePct: -0.5}, {WeighingGrace: -time.Minute}, {EmergencyWindow: 13 * time.Hour}, {CargoTolerance: "煤=3,铜精矿"}, {CargoTolerance: "煤=0"}, {CargoTolerance: "=2"}} {
+func TestRuleSettingsChecked(t *testing.T) {
+	for _, cfg := range []config{{WeightTolerancePct: -1}, {ScaleTolerancePct: -0.5}, {WeighingGrace: -time.Minute}, {EmergencyWindow: 13 * time.Hour}, {CargoTolerance: "煤=3,铜精矿"}, {CargoTolerance: "煤=0"}, {CargoTolerance: "=2"},
+		{CheckEvery: 500 * time.Millisecond}, {CheckEvery: 2 * time.Minute}, {CheckEvery: -time.Second}} {
 		cfg.HTTPAddr, cfg.DataDir, cfg.Geofence = "127.0.0.1:0", t.TempDir(), "embedded"
 		if _, err := newApp(context.Background(), cfg, io.Discard); err == nil || !strings.Contains(err.Error(), "BW_") {
 			t.Errorf("newApp with %+v: %v", cfg, err)
