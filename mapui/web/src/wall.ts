@@ -7,7 +7,7 @@ import { PortCounter } from './counters';
 import { mountDailyPanel } from './daily';
 import { h } from './dom';
 import { alertSummary } from './evidence';
-import { learnVehicle, loadDirectory, plate, portOf, ports as portList, setZones, severity, timeOfDay, timeShort, zoneName } from './format';
+import { fill, learnVehicle, loadDirectory, plate, portOf, ports as portList, setZones, severity, timeOfDay, timeShort, zoneName } from './format';
 import { t } from './i18n';
 import { inBox, isAlert, Live, padBox, type Subscription } from './live';
 import { bboxOf, type BBox } from './geo';
@@ -17,6 +17,10 @@ import { onNotice } from './targeting';
 
 const FLY_MS = 15_000;
 const TICKER_MAX = 50;
+// The ticker holds still while the operator's pointer moves or scrolls over it, and this long
+// after: a line about to be clicked is not pushed down by a new alert at that moment. A pointer
+// resting there holds nothing, so a wall left with the mouse on the ticker still shows every alert.
+const TICKER_HOLD_MS = 1500;
 // A new alert never takes the map from an operator who touched it this recently.
 const HANDS_OFF_MS = 10_000;
 
@@ -40,6 +44,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
     h('thead', {}, h('tr', {}, h('th', {}, t('port')), h('th', {}, t('in_port')), h('th', {}, t('on_corridor')), h('th', {}, t('open_alerts')))),
     portBody);
   const ticker = h('ol', { class: 'ticker', id: 'ticker' });
+  const tickerBanner = h('div', { class: 'ticker-banner', id: 'ticker-banner', role: 'status', hidden: true });
   const clock = h('div', { class: 'clock', id: 'clock' });
   const conn = h('div', { class: 'conn down', id: 'conn' }, t('reconnecting'));
   const detail = h('section', { class: 'panel alert-detail', id: 'alert-detail', hidden: true });
@@ -50,7 +55,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
     stateBox, ports,
     mayDispatch ? h('h2', { class: 'patrols-title' }, t('patrols')) : null, mayDispatch ? patrolBox : null,
     dailyPanel);
-  const rightPanel = h('section', { class: 'panel right' }, h('h2', {}, t('new_alerts')), ticker);
+  const rightPanel = h('section', { class: 'panel right' }, h('h2', {}, t('new_alerts')), tickerBanner, ticker);
   root.append(mapEl, leftPanel, rightPanel,
     detail,
     h('div', { class: 'status' }, clock, conn));
@@ -64,6 +69,18 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
   let movePatrol: (f: Fix) => void = () => {};
   const timers: number[] = [];
   const alerts = new AlertStore();
+
+  // New alerts wait here, by id, while the ticker is held; releaseTicker shows them.
+  const tickerWaiting = new Map<string, Alert>();
+  let tickerHeldUntil = 0;
+  let tickerTimer: number | undefined;
+  let releaseTicker = () => {};
+  const holdTicker = () => {
+    tickerHeldUntil = Date.now() + TICKER_HOLD_MS;
+    clearTimeout(tickerTimer);
+    tickerTimer = window.setTimeout(() => releaseTicker(), TICKER_HOLD_MS + 20);
+  };
+  for (const ev of ['pointermove', 'pointerdown', 'wheel']) ticker.addEventListener(ev, holdTicker, { passive: true });
 
   let focus: AlertFocus | null = null;
   let shownBody: HTMLElement | null = null;
@@ -199,7 +216,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
           a.status !== 'open' ? h('small', { class: 'st' }, ` · ${t(`status_${a.status}`)}`) : null),
         h('span', { class: 'veh' }, plate(a.vehicle_id, a.plate)));
 
-    const pushTicker = (a: Alert) => {
+    const insertTicker = (a: Alert) => {
       const at = Date.parse(a.time);
       const li = tickerItem(a);
       const after = [...ticker.children].find((x) => Number((x as HTMLElement).dataset.time) < at);
@@ -209,6 +226,20 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
         if (known && veh) veh.textContent = plate(a.vehicle_id);
       });
       while (ticker.children.length > TICKER_MAX) ticker.lastElementChild!.remove();
+    };
+    const pushTicker = (a: Alert) => {
+      if (Date.now() < tickerHeldUntil) {
+        tickerWaiting.set(String(a.id), a);
+        tickerBanner.textContent = fill('ticker_new_alerts', { n: String(tickerWaiting.size) });
+        tickerBanner.hidden = false;
+        return;
+      }
+      insertTicker(a);
+    };
+    releaseTicker = () => {
+      for (const [id, a] of tickerWaiting) insertTicker(alerts.byId.get(id) ?? a);
+      tickerWaiting.clear();
+      tickerBanner.hidden = true;
     };
 
     // A new critical alert takes the map for FLY_MS, unless the operator is at the map or reading
@@ -315,6 +346,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
     layer?.destroy();
     stopFly();
     timers.forEach(clearInterval);
+    clearTimeout(tickerTimer);
     mapRef?.remove();
   };
 }

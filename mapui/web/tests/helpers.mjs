@@ -332,6 +332,21 @@ export async function uiLogin(page, base, hash = '', user = 'admin', password = 
 }
 
 /** f's first truthy answer, asked every half second for up to 30 s; what names it in the error. */
+/**
+ * A truck crossing the border outside every port, `along` degrees along the line from the
+ * test's crossing point (`where` from places), and its alert once the server has raised it.
+ */
+export async function crossingAlert(server, where, token, id, along, plate) {
+  const { at, normal } = where.crossing;
+  const tangent = [normal[1], -normal[0]];
+  if (plate) await apiCall(server.base, token, 'POST', '/vehicles', { id, plate, kind: 'truck' });
+  const now = Date.now();
+  await feedAll(server.osmand, [-0.04, -0.02, 0.02, 0.04].map((d, k) => ({
+    id, lon: at[0] + normal[0] * d + tangent[0] * along, lat: at[1] + normal[1] * d + tangent[1] * along, speed: 50, time: now - (4 - k) * 60_000,
+  })), 1);
+  return until(`the alert of ${id}`, async () => (await apiCall(server.base, token, 'GET', `/alerts?status=open&vehicle_id=${id}`)).alerts[0]);
+}
+
 export async function until(what, f) {
   for (let i = 0; i < 60; i++) {
     const v = await f();

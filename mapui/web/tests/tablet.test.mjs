@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiCall, apiLogin, feedAll, launch, newPage, places, shots, sleep, startServer, uiLogin, until } from './helpers.mjs';
+import { apiCall, apiLogin, crossingAlert, feedAll, launch, newPage, places, shots, sleep, startServer, uiLogin, until } from './helpers.mjs';
 
 let server, browser, where;
 before(async () => {
@@ -75,18 +75,7 @@ test('tablet: an alert raised by the server reaches the tablet and is acknowledg
   assert.deepEqual(errors, []);
 });
 
-// A truck crossing the border outside every port, `along` degrees along the line from the test's
-// crossing point, and its alert once the server has raised it.
-async function crossing(token, id, along, plate) {
-  const { at, normal } = where.crossing;
-  const tangent = [normal[1], -normal[0]];
-  if (plate) await apiCall(server.base, token, 'POST', '/vehicles', { id, plate, kind: 'truck' });
-  const now = Date.now();
-  await feedAll(server.osmand, [-0.04, -0.02, 0.02, 0.04].map((d, k) => ({
-    id, lon: at[0] + normal[0] * d + tangent[0] * along, lat: at[1] + normal[1] * d + tangent[1] * along, speed: 50, time: now - (4 - k) * 60_000,
-  })), 1);
-  return until(`the alert of ${id}`, async () => (await apiCall(server.base, token, 'GET', `/alerts?status=open&vehicle_id=${id}`)).alerts[0]);
-}
+const crossing = (token, id, along, plate) => crossingAlert(server, where, token, id, along, plate);
 
 /** A tablet 800×1280 in portrait, the patrol just inside the border at the test's crossing point. */
 async function tabletPage(errors) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { along, feedAll, launch, newPage, WALL, places, shots, shotsDir, sleep, startServer, uiLogin } from './helpers.mjs';
+import { along, apiLogin, crossingAlert, feedAll, launch, newPage, WALL, places, shots, shotsDir, sleep, startServer, uiLogin } from './helpers.mjs';
 
 let server, browser, where;
 before(async () => {
@@ -82,6 +82,57 @@ test('wall: vehicles appear, move and are counted per port', async () => {
 // A measurement (the map repaints every frame for a minute, ~2 CPU-minutes of software GL): run
 // with BW_WEB_BENCH=1 (make bench-web). The test above covers vehicles arriving and being counted.
 const bench = process.env.BW_WEB_BENCH === '1' ? {} : { skip: 'a frame-rate measurement: set BW_WEB_BENCH=1 (make bench-web)' };
+
+test('wall: a new alert waits while the operator moves the pointer over the ticker; the line clicked opens its own alert', async () => {
+  const errors = [];
+  const token = await apiLogin(server.base);
+  const a = await crossingAlert(server, where, token, 'WTA', 0.05, '蒙M·W0001');
+  const page = await newPage(browser, errors, WALL);
+  await uiLogin(page, server.base, '#/wall');
+  await page.waitForSelector('#conn.up');
+  const lineA = `#ticker li[data-alert="${a.id}"]`;
+  await page.waitForSelector(lineA);
+  const box = await page.locator(lineA).boundingBox();
+  const firstLine = () => page.$eval('#ticker li', (li) => li.dataset.alert);
+  assert.equal(await firstLine(), String(a.id));
+
+  // The operator's pointer moves over the line, as it does on the way to a click...
+  let moving = true;
+  const mover = (async () => {
+    for (let k = 0; moving; k++) {
+      await page.mouse.move(box.x + 40 + (k % 8) * 4, box.y + box.height / 2);
+      await sleep(100);
+    }
+  })();
+  // ...while a truck crosses elsewhere: its alert, newer, belongs above the line.
+  const b = await crossingAlert(server, where, token, 'WTB', 0.06, '蒙M·W0002');
+  // It has reached the wall: told in the banner, or (what must not happen) put in the ticker.
+  await page.waitForFunction((id) => document.querySelector('#ticker-banner:not([hidden])') || document.querySelector(`#ticker li[data-alert="${id}"]`), String(b.id));
+  const banner = await page.$eval('#ticker-banner', (x) => (x.hidden ? '' : x.textContent)).catch(() => 'no banner');
+  const during = await firstLine();
+  const still = await page.locator(lineA).boundingBox();
+  if (process.env.BW_WEB_SHOTS === '1') await page.screenshot({ path: join(shotsDir, 'wall-ticker-held-1920x1080.png') });
+  await page.mouse.down();
+  await page.mouse.up();
+  moving = false;
+  await mover;
+  await page.waitForSelector('#alert-detail:not([hidden])');
+  const opened = await page.innerText('#alert-detail');
+  assert.match(opened, /蒙M·W0001/, 'the alert clicked is the one whose line was under the pointer');
+  assert.doesNotMatch(opened, /蒙M·W0002/);
+  assert.equal(during, String(a.id), 'no line was put above the pointer while it moved');
+  assert.equal(still.y, box.y, 'the line did not move');
+  assert.equal(banner, '有1条新告警，鼠标停下后显示');
+
+  // The pointer rests: the new alert takes its place at the top, the banner goes.
+  await page.click('#alert-close');
+  await page.mouse.move(5, 5);
+  await page.waitForFunction((id) => document.querySelector('#ticker li')?.dataset.alert === id, String(b.id));
+  assert.equal(await page.isVisible('#ticker-banner'), false);
+  assert.match(await page.innerText('#ticker'), /蒙M·W0002/);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
 
 test('wall: frame rate with 5,000 vehicles reporting every 5 s', bench, async (t) => {
   const page = await newPage(browser, [], WALL);
