@@ -6,15 +6,13 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	mathrand "math/rand/v2"
 	"net"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/borderwatch/borderwatch/internal/loopback"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -109,45 +107,12 @@ func (c *NATS) Kill(i int) {
 // Restart starts server i again on its ports and JetStream directory.
 func (c *NATS) Restart(i int) { c.start(i) }
 
-// freePorts returns n ports below the kernel's ephemeral range that are free now. A port from
-// the ephemeral range (what Listen on port 0 gives) can be taken by any outgoing connection
-// between this check and the server binding it: with the tests' many processes and sockets
-// that happened, and a NATS server that cannot bind its route port never becomes ready and,
-// logging nothing, says nothing of why.
 func freePorts(tb testing.TB, n int) []int {
-	low := ephemeralLow()
-	const first = 10000
-	var ports []int
-	for tries := 0; len(ports) < n; tries++ {
-		if tries > 1000 {
-			tb.Fatalf("no %d free ports in %d-%d", n, first, low-1)
-		}
-		p := first + mathrand.IntN(low-first)
-		if slices.Contains(ports, p) {
-			continue
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		ports = append(ports, p)
+	ports, err := loopback.Ports(n)
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return ports
-}
-
-// ephemeralLow is the first port of the kernel's ephemeral range (Linux's default 32768 where
-// it cannot be read).
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if low, err := strconv.Atoi(f[0]); err == nil && low > 11000 {
-				return low
-			}
-		}
-	}
-	return 32768
 }
 
 // PostgresURL makes an empty PostgreSQL database for the test, dropped at its end

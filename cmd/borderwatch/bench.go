@@ -27,6 +27,7 @@ import (
 	"github.com/borderwatch/borderwatch/geofence"
 	"github.com/borderwatch/borderwatch/geofence/district"
 	"github.com/borderwatch/borderwatch/ingest/jt808"
+	"github.com/borderwatch/borderwatch/internal/loopback"
 	"github.com/borderwatch/borderwatch/sim"
 )
 
@@ -494,14 +495,8 @@ type benchServer struct {
 	adminURL, dbName string
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
+// freeAddr is a free loopback address for a server this process starts (see loopback.Ports).
+func freeAddr() (string, error) { return loopback.Addr() }
 
 func startBenchServer(ctx context.Context, syncCommits bool, be benchBackends, stderr io.Writer) (*benchServer, error) {
 	dir, err := os.MkdirTemp("", "borderwatch-bench-")
