@@ -205,10 +205,11 @@ export function contextOptions(extra = {}) {
 
 /**
  * A page (DESK unless viewport is given) that fails the test on uncaught page errors and on
- * anything the server's Content-Security-Policy refuses (chromium reports those on the console).
+ * anything the server's Content-Security-Policy refuses (chromium reports those on the console);
+ * options go to its browser context (hasTouch, …).
  */
-export async function newPage(browser, errors = [], viewport = DESK) {
-  const context = await browser.newContext(contextOptions({ viewport, acceptDownloads: true }));
+export async function newPage(browser, errors = [], viewport = DESK, options = {}) {
+  const context = await browser.newContext(contextOptions({ viewport, acceptDownloads: true, ...options }));
   const page = await context.newPage();
   // Generous: software GL on a busy CI machine is slow; these are waits, not timing assertions.
   page.setDefaultTimeout(240_000);

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { apiCall, apiLogin, contextOptions, feedAll, km, launch, mapIdle, places, shotsDir, sleep, startServer, uiLogin } from './helpers.mjs';
+import { apiCall, apiLogin, feedAll, km, launch, mapIdle, newPage, places, shotsDir, sleep, startServer, uiLogin, WALL } from './helpers.mjs';
 
 let server, browser, where, token;
 before(async () => {
@@ -67,15 +67,12 @@ async function assertScreen(page, selector, name) {
 const cst = (ms) => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', dateStyle: 'short', timeStyle: 'medium' }).format(ms);
 
 async function tabletPage(viewport, geolocation) {
-  const context = await browser.newContext(contextOptions({ viewport, hasTouch: true }));
-  if (geolocation) {
-    await context.grantPermissions(['geolocation']);
-    await context.setGeolocation(geolocation);
-  }
-  const page = await context.newPage();
-  page.setDefaultTimeout(240_000);
   const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
+  const page = await newPage(browser, errors, viewport, { hasTouch: true });
+  if (geolocation) {
+    await page.context().grantPermissions(['geolocation']);
+    await page.context().setGeolocation(geolocation);
+  }
   return { page, errors };
 }
 
@@ -209,11 +206,9 @@ test('tablet: without the GPS it says 位置未知 and sorts by time, not by a g
 });
 
 test('replay: plate in the URL, timeline fits the fixes, events in Chinese and counted right, 跳过停留, export by plate in China time', async () => {
-  const context = await browser.newContext(contextOptions({ viewport: { width: 1920, height: 1080 }, acceptDownloads: true }));
-  const page = await context.newPage();
-  page.setDefaultTimeout(240_000);
   const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
+  const page = await newPage(browser, errors, WALL);
+  const context = page.context();
 
   // 蒙B00002 drives along the corridor into its port, stops there 8 minutes, is dark while it
   // drives (at 60 km/h, so the rules believe the jump) to a stretch of border far from every
