@@ -134,13 +134,15 @@ func TestLiveClosesWhenSessionEnds(t *testing.T) {
 // TestLiveClosesAtExpiry: a session that reaches its lifetime closes its socket within a
 // second, though the socket keeps it from going idle.
 func TestLiveClosesAtExpiry(t *testing.T) {
-	a := newAPIWith(t, access.Options{TokenTTL: 3 * time.Second}, mapui.Config{LiveRecheck: time.Minute})
-	before := time.Now() // the session expires 3 s after a moment between before and issued
+	// 5 s: the login and the socket's opening must fit in it on a busy machine.
+	const ttl = 5 * time.Second
+	a := newAPIWith(t, access.Options{TokenTTL: ttl}, mapui.Config{LiveRecheck: time.Minute})
+	before := time.Now() // the session expires ttl after a moment between before and issued
 	tok := a.login("patrol1", "Role-patrol-Pw1", 200)
 	issued := time.Now()
 	ws := a.watchLive(tok, nil)
-	wantSessionClosed(t, ws, time.Until(issued.Add(3*time.Second))+time.Second)
-	if early := time.Until(before.Add(3 * time.Second)); early > 0 {
+	wantSessionClosed(t, ws, time.Until(issued.Add(ttl))+time.Second)
+	if early := time.Until(before.Add(ttl)); early > 0 {
 		t.Errorf("closed %v before the session expired", early)
 	}
 }
