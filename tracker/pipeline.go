@@ -1028,8 +1028,8 @@ func (p *Pipeline) writer() {
 		giveUpAt time.Time
 	)
 	stager, _ := p.cfg.Store.(Stager)
-	// succeeded tells the submitters of a group that commit and drops it from the queue (its
-	// head): what writeGroup's caller did.
+	// succeeded tells the submitters of a committed group (the queue's head) and drops it
+	// from the queue.
 	succeeded := func(group []*pending, b *Batch) {
 		found, live := p.afterCommit(group, b)
 		if attempts > 0 {
@@ -1102,8 +1102,8 @@ func (p *Pipeline) writer() {
 		}
 		return true
 	}
-	// landed handles the flight's result, with st the group staged behind it (nil: none);
-	// false: give up.
+	// landed handles the flight's result, with staged the group staged behind it (nil: none):
+	// launched if the flight committed, aborted if not. false: give up.
 	landed := func(err error, staged *flight) bool {
 		f := fl
 		fl = nil
@@ -1127,12 +1127,13 @@ func (p *Pipeline) writer() {
 		clear(p.incoming)
 		p.incoming = p.incoming[:0]
 		p.qmu.Unlock()
-		off := 0
+		off, ready := 0, len(queue) > 0
 		if fl != nil {
 			off = len(fl.group)
+			ready = stageable(queue[off:], min(len(fl.b.Fixes), p.cfg.MaxBatch))
 		}
-		if len(queue) == off {
-			if fl != nil { // nothing to stage: wait for the commit, or for more to stage
+		if !ready {
+			if fl != nil { // too little to stage yet: wait for the commit, or for more
 				stop := p.stop
 				if stopping {
 					stop = nil
@@ -1211,6 +1212,24 @@ func (p *Pipeline) writer() {
 			next ^= 1
 		}
 	}
+}
+
+// stageable reports whether the submissions queued behind a commit in flight hold at least
+// want fixes: staging fewer would make each group commit smaller than the one before, each with
+// its own WAL flush and round trips, while the backlog gathers behind it. Until then the writer
+// waits for more, or for the flight to land (then it stages and commits what is queued at
+// once, as with one commit at a time).
+func stageable(queued []*pending, want int) bool {
+	if len(queued) == 0 {
+		return false
+	}
+	n := 0
+	for _, pd := range queued {
+		if n += len(pd.fixes); n >= want {
+			return true
+		}
+	}
+	return false
 }
 
 // flight is a staged group whose commit runs on its own goroutine while the writer stages the
