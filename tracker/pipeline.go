@@ -1008,61 +1008,71 @@ func (p *Pipeline) Emit(ctx context.Context, events []Event, alerts []Alert) err
 // writer group-commits what is queued, oldest first: while one commit runs, the next batch
 // gathers. A failed commit is retried with the same submissions (and any queued since, up
 // to MaxBatch) after a pause growing from RetryMin to RetryMax.
-//
-// With a Stager store, the next group is staged (written, not committed) while the group
-// before it commits, so that its writing overlaps the other's wait for the database's log
-// flush; the groups still commit one after the other, in order, and each is acknowledged once
-// its own commit returned. When a commit fails, the group staged behind it is rolled back and
-// both are retried in order, one at a time until a commit succeeds again.
 func (p *Pipeline) writer() {
 	defer close(p.stopped)
 	var (
 		queue    []*pending
-		batches  [2]Batch // a group staged while the other's commit is in flight
-		next     int      // batches[next] is free
-		fl       *flight  // the group committing, queue[:len(fl.group)]; nil when none
+		b        Batch
 		pause    time.Duration
 		failing  int // submissions in queue that a failed attempt included
 		attempts int // consecutive failed attempts
 		stopping bool
 		giveUpAt time.Time
 	)
-	stager, _ := p.cfg.Store.(Stager)
-	// succeeded tells the submitters of a committed group (the queue's head) and drops it
-	// from the queue.
-	succeeded := func(group []*pending, b *Batch) {
-		found, live := p.afterCommit(group, b)
-		if attempts > 0 {
-			p.log.Info("store commits succeed again", "failed_attempts", attempts, "backlog_fixes", p.backlog.Load())
-		}
-		pause, attempts = 0, 0
-		for _, pd := range group {
-			if pd.retried {
-				failing--
+	for {
+		p.qmu.Lock()
+		queue = append(queue, p.incoming...)
+		clear(p.incoming)
+		p.incoming = p.incoming[:0]
+		p.qmu.Unlock()
+		if len(queue) == 0 {
+			if stopping {
+				return
 			}
+			select {
+			case <-p.wake:
+			case <-p.stop:
+				stopping, giveUpAt = true, time.Now().Add(p.cfg.CloseTimeout)
+			}
+			continue
 		}
-		if failing == 0 {
-			p.storeErr.Store(nil)
+		k, n := 1, len(queue[0].fixes)
+		for k < len(queue) && n+len(queue[k].fixes) <= p.cfg.MaxBatch {
+			n += len(queue[k].fixes)
+			k++
 		}
-		// Only now: whoever is told its fixes are durable sees the store error gone.
-		for _, pd := range group {
-			close(pd.done)
+		group := queue[:k]
+		found, live, err := p.writeGroup(group, &b)
+		if err == nil {
+			if attempts > 0 {
+				p.log.Info("store commits succeed again", "failed_attempts", attempts, "backlog_fixes", p.backlog.Load())
+			}
+			pause, attempts = 0, 0
+			for _, pd := range group {
+				if pd.retried {
+					failing--
+				}
+			}
+			if failing == 0 {
+				p.storeErr.Store(nil)
+			}
+			// Only now: whoever is told its fixes are durable sees the store error gone.
+			for _, pd := range group {
+				close(pd.done)
+			}
+			p.publish(group, live)
+			clear(group)
+			queue = append(queue[:0], queue[k:]...)
+			if len(found) > 0 {
+				// Nobody waits for these: they are committed like any other output.
+				pd := newPending()
+				pd.out.Alerts = found
+				pd.acked.Store(true)
+				p.waiting.Add(1)
+				queue = append(queue, pd)
+			}
+			continue
 		}
-		p.publish(group, live)
-		k := len(group)
-		clear(queue[:k])
-		queue = append(queue[:0], queue[k:]...)
-		if len(found) > 0 {
-			// Nobody waits for these: they are committed like any other output.
-			pd := newPending()
-			pd.out.Alerts = found
-			pd.acked.Store(true)
-			p.waiting.Add(1)
-			queue = append(queue, pd)
-		}
-	}
-	// failed notes a failed attempt at group (the queue's head) and pauses; false: give up.
-	failed := func(group []*pending, b *Batch, err error) bool {
 		attempts++
 		p.m.storeErrors.Inc()
 		p.storeErr.Store(&err)
@@ -1084,7 +1094,7 @@ func (p *Pipeline) writer() {
 		if stopping {
 			if left := time.Until(giveUpAt); left <= 0 {
 				p.giveUp(queue, err)
-				return false
+				return
 			} else if pause > left {
 				pause = left
 			}
@@ -1100,154 +1110,7 @@ func (p *Pipeline) writer() {
 			t.Stop()
 			stopping, giveUpAt = true, time.Now().Add(p.cfg.CloseTimeout)
 		}
-		return true
 	}
-	// landed handles the flight's result, with staged the group staged behind it (nil: none):
-	// launched if the flight committed, aborted if not. false: give up.
-	landed := func(err error, staged *flight) bool {
-		f := fl
-		fl = nil
-		p.m.commitSecs.Observe(time.Since(f.start).Seconds())
-		if err != nil {
-			if staged != nil {
-				staged.st.Abort()
-			}
-			return failed(f.group, f.b, err)
-		}
-		succeeded(f.group, f.b)
-		if staged != nil {
-			fl = staged
-			fl.launch()
-		}
-		return true
-	}
-	for {
-		p.qmu.Lock()
-		queue = append(queue, p.incoming...)
-		clear(p.incoming)
-		p.incoming = p.incoming[:0]
-		p.qmu.Unlock()
-		off, ready := 0, len(queue) > 0
-		if fl != nil {
-			off = len(fl.group)
-			ready = stageable(queue[off:], min(len(fl.b.Fixes), p.cfg.MaxBatch))
-		}
-		if !ready {
-			if fl != nil { // too little to stage yet: wait for the commit, or for more
-				stop := p.stop
-				if stopping {
-					stop = nil
-				}
-				select {
-				case err := <-fl.done:
-					if !landed(err, nil) {
-						return
-					}
-				case <-p.wake:
-				case <-stop:
-					stopping, giveUpAt = true, time.Now().Add(p.cfg.CloseTimeout)
-				}
-				continue
-			}
-			if stopping {
-				return
-			}
-			select {
-			case <-p.wake:
-			case <-p.stop:
-				stopping, giveUpAt = true, time.Now().Add(p.cfg.CloseTimeout)
-			}
-			continue
-		}
-		k, n := off+1, len(queue[off].fixes)
-		for k < len(queue) && n+len(queue[k].fixes) <= p.cfg.MaxBatch {
-			n += len(queue[k].fixes)
-			k++
-		}
-		group := queue[off:k]
-		b := &batches[next]
-		if stager == nil || attempts > 0 {
-			// One commit at a time: no Stager, or retrying a failure.
-			p.batchOf(group, b)
-			start := time.Now()
-			// The commit must not be cut short by one submitter's context: others share it.
-			err := p.cfg.Store.Commit(context.Background(), b)
-			p.m.commitSecs.Observe(time.Since(start).Seconds())
-			if err == nil {
-				succeeded(group, b)
-			} else if !failed(group, b, err) {
-				return
-			}
-			continue
-		}
-		p.batchOf(group, b)
-		// A copy: the queue's head moves down over it when the flight lands.
-		f := &flight{group: slices.Clone(group), b: b, start: time.Now(), done: make(chan error, 1)}
-		st, err := stager.Stage(context.Background(), b)
-		if fl == nil {
-			if err != nil {
-				if !failed(group, b, err) {
-					return
-				}
-				continue
-			}
-			f.st, fl = st, f
-			fl.launch()
-			next ^= 1
-			continue
-		}
-		// Staged (or not) while the flight committed: now its result, then this group's turn.
-		ferr := <-fl.done
-		if err != nil { // not staged: once the flight landed, that is this group's failed attempt
-			if !landed(ferr, nil) || ferr == nil && !failed(group, b, err) {
-				return
-			}
-			continue
-		}
-		f.st = st
-		if !landed(ferr, f) {
-			return
-		}
-		if fl == f {
-			next ^= 1
-		}
-	}
-}
-
-// stageable reports whether the submissions queued behind a commit in flight hold at least
-// want fixes: staging fewer would make each group commit smaller than the one before, each with
-// its own WAL flush and round trips, while the backlog gathers behind it. Until then the writer
-// waits for more, or for the flight to land (then it stages and commits what is queued at
-// once, as with one commit at a time).
-func stageable(queued []*pending, want int) bool {
-	if len(queued) == 0 {
-		return false
-	}
-	n := 0
-	for _, pd := range queued {
-		if n += len(pd.fixes); n >= want {
-			return true
-		}
-	}
-	return false
-}
-
-// flight is a staged group whose commit runs on its own goroutine while the writer stages the
-// next group.
-type flight struct {
-	group []*pending
-	b     *Batch
-	st    Staged
-	start time.Time
-	done  chan error // the commit's result
-}
-
-// launch commits the staged group in the background.
-func (f *flight) launch() {
-	go func() {
-		// The commit must not be cut short by one submitter's context: others share it.
-		f.done <- f.st.Commit(context.Background())
-	}()
 }
 
 // committed is what a group commit stored, for the live fan-out.
@@ -1257,8 +1120,11 @@ type committed struct {
 	alerts []Alert
 }
 
-// batchOf makes b the batch of group's submissions.
-func (p *Pipeline) batchOf(group []*pending, b *Batch) {
+// writeGroup commits the submissions of group as one batch and counts what it stored; the
+// caller tells the submitters, then publishes what it returns as live. It returns the
+// alerts of conflicts only the store found (a report of a device time this process no longer
+// held, at another position than the stored one), for the caller to commit next.
+func (p *Pipeline) writeGroup(group []*pending, b *Batch) ([]Alert, committed, error) {
 	n := 0
 	for _, pd := range group {
 		n += len(pd.fixes)
@@ -1286,13 +1152,13 @@ func (p *Pipeline) batchOf(group []*pending, b *Batch) {
 	if !encoded {
 		b.Encoded = b.Encoded[:0] // the store encodes them all
 	}
-}
-
-// afterCommit counts what the commit of group's batch b stored; the caller tells the
-// submitters, then publishes what it returns as live. It returns the alerts of conflicts only
-// the store found (a report of a device time this process no longer held, at another position
-// than the stored one), for the caller to commit next.
-func (p *Pipeline) afterCommit(group []*pending, b *Batch) ([]Alert, committed) {
+	start := time.Now()
+	// The commit must not be cut short by one submitter's context: others share it.
+	err := p.cfg.Store.Commit(context.Background(), b)
+	p.m.commitSecs.Observe(time.Since(start).Seconds())
+	if err != nil {
+		return nil, committed{}, err
+	}
 	var found []Alert
 	i := 0
 	for _, pd := range group {
@@ -1333,7 +1199,7 @@ func (p *Pipeline) afterCommit(group []*pending, b *Batch) ([]Alert, committed) 
 	if p.full.Load() && p.backlog.Load() <= int64(p.cfg.MaxBacklog)*9/10 && p.full.CompareAndSwap(true, false) {
 		p.log.Info("store write backlog drained below its limit: taking new fixes again", "backlog_fixes", p.backlog.Load())
 	}
-	return found, committed{stored, events, b.Alerts}
+	return found, committed{stored, events, b.Alerts}, nil
 }
 
 // publish hands what a group commit stored to the live fan-out and takes back its

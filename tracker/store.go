@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -30,27 +29,6 @@ type FixEncoder interface {
 	// EncodeFix appends what Commit would encode of f to dst. It must be safe to call
 	// concurrently with everything else, Commit included.
 	EncodeFix(dst []byte, f *Fix) ([]byte, error)
-}
-
-// Stager is a Committer that can write a batch before committing it. The pipeline's writer
-// then stages the next group commit while the one before it commits (its COMMIT waiting for the
-// database's log flush), and commits the groups one after the other, in their order: a group's
-// Commit starts only once the group before it is committed, and its submitters are told only
-// once it is committed itself.
-type Stager interface {
-	// Stage writes b without committing it: nothing of it is visible or durable until the
-	// Staged's Commit returns nil, and nothing of it ever is after Abort. b must not change
-	// until then. A store may stage nothing and do all the work in Commit.
-	Stage(ctx context.Context, b *Batch) (Staged, error)
-}
-
-// Staged is a batch a Stager wrote and has not committed. Exactly one of Commit and Abort is
-// called, once.
-type Staged interface {
-	// Commit commits the batch and fills it in as Committer.Commit does.
-	Commit(ctx context.Context) error
-	// Abort rolls the batch back.
-	Abort()
 }
 
 // EventFixes returns, for each event, the index in Fixes of the fix its FixSeq names, or -1

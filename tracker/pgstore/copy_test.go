@@ -304,24 +304,14 @@ type encodeCounter struct {
 }
 
 func (c *encodeCounter) Commit(ctx context.Context, b *tracker.Batch) error {
-	c.count(b)
-	return c.Store.Commit(ctx, b)
-}
-
-// Stage is the pipeline's way in, counted too.
-func (c *encodeCounter) Stage(ctx context.Context, b *tracker.Batch) (tracker.Staged, error) {
-	c.count(b)
-	return c.Store.Stage(ctx, b)
-}
-
-func (c *encodeCounter) count(b *tracker.Batch) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if len(b.Fixes) > 0 && len(b.Encoded) == len(b.Fixes) {
 		c.encoded++
 	} else if len(b.Fixes) > 0 {
 		c.without++
 	}
+	c.mu.Unlock()
+	return c.Store.Commit(ctx, b)
 }
 
 // TestEncodedAhead: fixes encoded by the pipeline's submitters (EncodeFix) are stored as the

@@ -95,23 +95,22 @@ type fixKey struct {
 
 // Commit stores the batch in one transaction.
 func (s *Store) Commit(ctx context.Context, b *tracker.Batch) error {
-	eventFixes, err := s.prepare(ctx, b)
+	eventFixes, err := b.EventFixes()
 	if err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	if err := s.ensurePartitions(ctx, b.Fixes); err != nil {
 		return err
 	}
-	return s.commitAttempts(ctx, b, eventFixes, nil, 0)
-}
-
-// commitAttempts commits b, prepared (eventFixes), in attempts from the one numbered first (3
-// in all). ids are its fixes' IDs when they are reserved already (a staged batch's: the batch
-// staged behind it may hold the next ones), nil to take them from the stock at each attempt.
-func (s *Store) commitAttempts(ctx context.Context, b *tracker.Batch, eventFixes []int, ids []int64, first int) error {
-	var err error
+	if encodedRows(b) == nil { // encoded ahead, they were valid (EncodeFix)
+		validFixText(b.Fixes)
+	}
+	validOutputText(b.Events, b.Alerts)
 	fixIDs := make([]int64, len(b.Fixes))
 	dups := make([]bool, len(b.Fixes))
 	eventIDs := make([]int64, len(b.Events))
 	alertIDs := make([]int64, len(b.Alerts))
-	for attempt := first; ; attempt++ {
+	for attempt := 0; ; attempt++ {
 		// A retry goes to one connection: whatever made the shares fail (a lock held by
 		// another server, say) cannot then hold one share at the barrier behind another.
 		var shares []*share
@@ -121,7 +120,7 @@ func (s *Store) commitAttempts(ctx context.Context, b *tracker.Batch, eventFixes
 		if shares != nil {
 			err = s.commitShares(ctx, shares, fixIDs, dups, eventIDs, alertIDs)
 		} else {
-			err = s.commitOnce(ctx, b, eventFixes, ids, fixIDs, dups, eventIDs, alertIDs)
+			err = s.commitOnce(ctx, b, eventFixes, fixIDs, dups, eventIDs, alertIDs)
 		}
 		if err == nil || attempt == 2 || !retryable(err) {
 			break
@@ -136,29 +135,6 @@ func (s *Store) commitAttempts(ctx context.Context, b *tracker.Batch, eventFixes
 	if err != nil {
 		return fmt.Errorf("pgstore: commit: %w", err)
 	}
-	fillBatch(b, eventFixes, fixIDs, dups, eventIDs, alertIDs)
-	return nil
-}
-
-// prepare readies b for a transaction: its events' fixes (b.EventFixes), the day partitions of
-// its fixes, text PostgreSQL can hold.
-func (s *Store) prepare(ctx context.Context, b *tracker.Batch) ([]int, error) {
-	eventFixes, err := b.EventFixes()
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: %w", err)
-	}
-	if err := s.ensurePartitions(ctx, b.Fixes); err != nil {
-		return nil, err
-	}
-	if encodedRows(b) == nil { // encoded ahead, they were valid (EncodeFix)
-		validFixText(b.Fixes)
-	}
-	validOutputText(b.Events, b.Alerts)
-	return eventFixes, nil
-}
-
-// fillBatch gives a committed batch its IDs and duplicates.
-func fillBatch(b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) {
 	b.Duplicates = append(b.Duplicates[:0], dups...)
 	for i := range b.Fixes {
 		b.Fixes[i].ID = fixIDs[i]
@@ -175,6 +151,7 @@ func fillBatch(b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, 
 			b.Alerts[i].Status = tracker.StatusOpen
 		}
 	}
+	return nil
 }
 
 // querier is what a commit's statements run on: one connection, inside the transaction.
@@ -194,19 +171,17 @@ type querier interface {
 // batch), that fails; the transaction is rolled back and made again the way that sorts
 // duplicates from variants, in two round trips or more (storeFixes), and the next
 // slowAfterTaken commits go that way at once. Any failure rolls back.
-func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []int, ids, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) error {
+func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []int, fixIDs []int64, dups []bool, eventIDs, alertIDs []int64) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	// A connection released inside a transaction (the ROLLBACK failed too) is closed by the pool.
 	defer conn.Release()
-	plan := &txPlan{newFixIDs: ids}
+	plan := &txPlan{}
 	var generation uint64
-	if ids == nil {
-		if plan.newFixIDs, plan.refill, generation, err = s.ids.take(ctx, conn, len(b.Fixes)); err != nil {
-			return err
-		}
+	if plan.newFixIDs, plan.refill, generation, err = s.ids.take(ctx, conn, len(b.Fixes)); err != nil {
+		return err
 	}
 	slow := s.slow.Load()
 	plan.fast = len(b.Fixes) > 0 && slow <= 0
@@ -246,23 +221,6 @@ type txPlan struct {
 	fast     bool
 	refill   int         // blocks of fix IDs to reserve for later batches, in the same round trip
 	refilled reservedIDs // what refill reserved
-	copied   bool        // the fast way's BEGIN and COPY are done (a staged batch's, see stage.go)
-}
-
-// copy begins the fast way's transaction and copies b's fixes in (copyNewFixes), unless that
-// is done already; a device time taken is errTaken.
-func (plan *txPlan) copy(ctx context.Context, q querier, b *tracker.Batch, stx *shareTx) error {
-	if plan.copied {
-		return nil
-	}
-	if err := copyNewFixes(ctx, q, b.Fixes, encodedRows(b), plan.newFixIDs, stx); err != nil {
-		if isUniqueViolation(err) {
-			return fmt.Errorf("%w: %w", errTaken, err)
-		}
-		return err
-	}
-	plan.copied = true
-	return nil
 }
 
 // commitTx writes b in a transaction it begins and commits on q; eventFixes are b.EventFixes().
@@ -273,7 +231,10 @@ func commitTx(ctx context.Context, q querier, b *tracker.Batch, eventFixes []int
 	begun := len(b.Fixes) > 0 // with the fixes, in their own round trip
 	switch {
 	case plan.fast:
-		if err := plan.copy(ctx, q, b, stx); err != nil {
+		if err := copyNewFixes(ctx, q, b.Fixes, encodedRows(b), plan.newFixIDs, stx); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("%w: %w", errTaken, err)
+			}
 			return err
 		}
 		copy(fixIDs, plan.newFixIDs)

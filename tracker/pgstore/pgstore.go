@@ -27,8 +27,8 @@ import (
 // Options tune the store. The zero value is usable.
 type Options struct {
 	// MaxConns caps the connection pool; 0 leaves the URL's pool_max_conns, or pgxpool's default
-	// (the larger of 4 and the CPU count) raised to Writers + 5, so that reads do not wait for a
-	// group commit's connections, nor for the transaction of the group staged behind it (Stage).
+	// (the larger of 4 and the CPU count) raised to Writers + 4, so that reads do not wait for a
+	// group commit's connections.
 	MaxConns int32
 	// Writers is how many connections a large group commit is spread over, by vehicle (see
 	// shares.go); default one per core, 2 to 4, at most the pool's cap - 1 when one is given.
@@ -54,11 +54,6 @@ type Store struct {
 	writers   int        // connections a group commit is spread over
 	minShare  int        // fixes a share must have at least (minShareFixes; tests lower it)
 	acquireMu sync.Mutex // one group commit at a time takes its connections
-
-	// wholeAhead is closed once the batch last staged as nothing (stage.go) is committed or
-	// aborted; nil when none was.
-	stageMu    sync.Mutex
-	wholeAhead chan struct{}
 
 	ids  idStock      // fix IDs reserved for the next commits
 	slow atomic.Int32 // commits left that sort their fixes at once (see commitOnce)
@@ -97,7 +92,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.MaxConns > 0 || strings.Contains(url, "pool_max_conns") { // a cap given: the writers fit under it
 		opts.Writers = max(min(opts.Writers, int(cfg.MaxConns)-1), 1)
 	} else {
-		cfg.MaxConns = max(cfg.MaxConns, int32(opts.Writers)+5)
+		cfg.MaxConns = max(cfg.MaxConns, int32(opts.Writers)+4)
 	}
 	if opts.DaysAhead <= 0 {
 		opts.DaysAhead = 2
