@@ -6,6 +6,8 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"sync"
@@ -160,5 +162,41 @@ func TestClockHold(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := c.Now(); n.Sub(at) < time.Minute {
 		t.Errorf("the clock stayed at %v once released", n)
+	}
+}
+
+// Run holds the clock until its vehicles run: here the server takes 2 s to answer the
+// simulator's login (a loaded machine, a server still starting), which at 600× would be
+// 20 minutes of every vehicle's silence on the clock the server's timers judge by. A caller's
+// hold (taken while its server started) is released through ReleaseClock when Run hands over.
+func TestRunHoldsTheClockUntilItsVehiclesRun(t *testing.T) {
+	const speedup, slow = 600.0, 2 * time.Second
+	c := NewClock(time.Date(2026, 12, 5, 8, 30, 0, 0, time.UTC), speedup)
+	released := make(chan struct{})
+	var moved time.Duration
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		before := c.Now()
+		time.Sleep(slow)
+		moved = c.Now().Sub(before)
+		http.Error(w, "not now", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	s, err := New(Config{Clock: c, ReleaseClock: func() { close(released) }, Start: c.Now(), Speedup: speedup,
+		JT808Addr: "127.0.0.1:1", GT06Addr: "127.0.0.1:1", JT600Addr: "127.0.0.1:1", OsmAndURL: "http://127.0.0.1:1/", // never reached
+		APIURL: srv.URL, Username: "admin", Password: "pw", Duration: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(context.Background()); err == nil {
+		t.Fatal("Run without a server to sign in to: no error")
+	}
+	t.Logf("simulated time moved %v while the login took %v (%v at full speed)", moved, slow, time.Duration(float64(slow)*speedup))
+	if moved > time.Minute {
+		t.Errorf("simulated time moved %v while Run signed in: the clock was not held", moved)
+	}
+	select {
+	case <-released:
+	default:
+		t.Error("the caller's hold was not released when Run returned")
 	}
 }

@@ -45,6 +45,9 @@ type Config struct {
 	// Clock, when set, is the simulated clock to run on (Start and Speedup are then its own);
 	// nil: a new one from Start and Speedup when Run starts.
 	Clock *Clock
+	// ReleaseClock, when set, is called once Run's vehicles keep the clock: a caller that held
+	// Clock (Clock.Hold) while its server started hands it over to them.
+	ReleaseClock func()
 	// StateFile, when set, is where the simulation keeps its state (every few seconds and when
 	// it stops) and, if the file holds one of the same scenario, resumes from: Start and Seed
 	// are then the saved ones, and a Clock of one's own should start at the saved present
@@ -165,6 +168,20 @@ func (s *Sim) Run(ctx context.Context) error {
 		defer cancel()
 	}
 	w := s.w
+	// Until its vehicles run, the clock stands (within maxOverdue): signing in, registering
+	// and dialling take seconds on a loaded machine, at 600× hours of every vehicle's silence
+	// for the server's timers, whose resumed vehicles then send fixes seconds apart.
+	release := func() {}
+	if s.cfg.Clock != nil {
+		release = s.cfg.Clock.Hold()
+	}
+	handOver := sync.OnceFunc(func() {
+		release()
+		if s.cfg.ReleaseClock != nil {
+			s.cfg.ReleaseClock()
+		}
+	})
+	defer handOver()
 	if s.cfg.APIURL != "" {
 		api, err := login(ctx, s.cfg.APIURL, s.cfg.Username, s.cfg.Password)
 		if err != nil {
@@ -270,6 +287,7 @@ func (s *Sim) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	handOver()
 	wg.Wait()
 	if c, ok := w.clock.(*Clock); ok {
 		w.truth.until(c.Now())

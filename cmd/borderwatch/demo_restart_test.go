@@ -53,11 +53,13 @@ func TestDemoRestartTellsTheTruth(t *testing.T) {
 			}
 			return clock.Now()
 		}
+		// As the demo does: the server's start is no simulated time.
+		release := clock.Hold()
 		a := startApp(t, func(c *config) {
 			c.DataDir, c.Now, c.ClockSpeedup, c.AcceptUnknown = dir, now, speedup, true
 		})
 		s, err := sim.New(sim.Config{
-			Scenario: sc, Clock: clock, Start: clock.Now(),
+			Scenario: sc, Clock: clock, ReleaseClock: release, Start: clock.Now(),
 			JT808Addr: a.jt808Ln.Addr().String(), GT06Addr: a.gt06Ln.Addr().String(), JT600Addr: a.jt600Ln.Addr().String(),
 			OsmAndURL: "http://" + a.osmandLn.Addr().String() + "/", APIURL: a.base,
 			Username: "admin", Password: testPassword, Speedup: speedup, Seed: 7,

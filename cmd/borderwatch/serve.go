@@ -126,6 +126,8 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 		cfg.AdminPassword = pw
 	}
 	var clock *sim.Clock
+	releaseClock := func() {}
+	defer func() { releaseClock() }()
 	stateFile := filepath.Join(cfg.DataDir, demoStateFile)
 	var saved *sim.State
 	if demo {
@@ -148,6 +150,9 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 		}
 		clock = sim.NewClock(start, opts.speedup)
 		cfg.Now, cfg.ClockSpeedup = clock.Now, opts.speedup
+		// The server's start (a restart's replay of recent fixes) is no simulated time: at the
+		// demo's speed-up a few seconds would be every vehicle silent for minutes.
+		releaseClock = clock.Hold()
 	}
 	a, err := newApp(ctx, cfg, stderr)
 	if err != nil {
@@ -167,21 +172,22 @@ func serveCommand(ctx context.Context, name string, args []string, stdout, stder
 			return fmt.Errorf("simulator account: %w", err)
 		}
 		s, err := sim.New(sim.Config{
-			Clock:     clock,
-			Start:     clock.Now(),
-			JT808Addr: addrOf(a.jt808Ln),
-			GT06Addr:  addrOf(a.gt06Ln),
-			JT600Addr: addrOf(a.jt600Ln),
-			OsmAndURL: "http://" + addrOf(a.osmandLn) + "/",
-			APIURL:    "http://" + a.httpLn.Addr().String(),
-			Username:  simulatorAccount,
-			Password:  cfg.AdminPassword,
-			Speedup:   opts.speedup,
-			Seed:      opts.newSeed(),
-			TruthFile: filepath.Join(cfg.DataDir, demoTruthFile),
-			StateFile: stateFile,
-			Inspect:   opts.inspection(),
-			Logger:    a.log.With("component", "sim"),
+			Clock:        clock,
+			ReleaseClock: releaseClock,
+			Start:        clock.Now(),
+			JT808Addr:    addrOf(a.jt808Ln),
+			GT06Addr:     addrOf(a.gt06Ln),
+			JT600Addr:    addrOf(a.jt600Ln),
+			OsmAndURL:    "http://" + addrOf(a.osmandLn) + "/",
+			APIURL:       "http://" + a.httpLn.Addr().String(),
+			Username:     simulatorAccount,
+			Password:     cfg.AdminPassword,
+			Speedup:      opts.speedup,
+			Seed:         opts.newSeed(),
+			TruthFile:    filepath.Join(cfg.DataDir, demoTruthFile),
+			StateFile:    stateFile,
+			Inspect:      opts.inspection(),
+			Logger:       a.log.With("component", "sim"),
 		})
 		if err != nil {
 			return err
