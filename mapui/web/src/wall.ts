@@ -17,10 +17,12 @@ import { onNotice } from './targeting';
 
 const FLY_MS = 15_000;
 const TICKER_MAX = 50;
-// The ticker holds still while the operator's pointer moves or scrolls over it, and this long
-// after: a line about to be clicked is not pushed down by a new alert at that moment. A pointer
-// resting there holds nothing, so a wall left with the mouse on the ticker still shows every alert.
+// The ticker holds still while the operator's pointer moves, scrolls or is pressed over it, and
+// this long after: a line about to be clicked is not pushed down by a new alert at that moment. A
+// pointer resting there holds nothing, so a wall left with the mouse on the ticker still shows
+// every alert; a press holds it TICKER_PRESS_MAX_MS at most (a release the browser never reports).
 const TICKER_HOLD_MS = 1500;
+const TICKER_PRESS_MAX_MS = 20_000;
 // A new alert never takes the map from an operator who touched it this recently.
 const HANDS_OFF_MS = 10_000;
 
@@ -74,13 +76,33 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
   const tickerWaiting = new Map<string, Alert>();
   let tickerHeldUntil = 0;
   let tickerTimer: number | undefined;
+  const pressed = new Set<number>();
+  let pressedAt = 0;
+  /** How long the ticker is still held (≤ 0: not). */
+  const tickerHeld = () => Math.max(pressed.size ? pressedAt + TICKER_PRESS_MAX_MS : 0, tickerHeldUntil) - Date.now();
   let releaseTicker = () => {};
+  /** Shows what waited once the hold is over. */
+  const settleTicker = () => {
+    clearTimeout(tickerTimer);
+    const left = tickerHeld();
+    if (left > 0) tickerTimer = window.setTimeout(settleTicker, left + 20);
+    else releaseTicker();
+  };
   const holdTicker = () => {
     tickerHeldUntil = Date.now() + TICKER_HOLD_MS;
-    clearTimeout(tickerTimer);
-    tickerTimer = window.setTimeout(() => releaseTicker(), TICKER_HOLD_MS + 20);
+    settleTicker();
   };
-  for (const ev of ['pointermove', 'pointerdown', 'wheel']) ticker.addEventListener(ev, holdTicker, { passive: true });
+  for (const ev of ['pointermove', 'wheel']) ticker.addEventListener(ev, holdTicker, { passive: true });
+  ticker.addEventListener('pointerdown', (e) => {
+    if (!pressed.size) pressedAt = Date.now();
+    pressed.add(e.pointerId);
+    holdTicker();
+  });
+  const unpress = (e: PointerEvent) => {
+    if (pressed.delete(e.pointerId)) holdTicker();
+  };
+  window.addEventListener('pointerup', unpress, true);
+  window.addEventListener('pointercancel', unpress, true);
 
   let focus: AlertFocus | null = null;
   let shownBody: HTMLElement | null = null;
@@ -228,7 +250,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
       while (ticker.children.length > TICKER_MAX) ticker.lastElementChild!.remove();
     };
     const pushTicker = (a: Alert) => {
-      if (Date.now() < tickerHeldUntil) {
+      if (tickerHeld() > 0) {
         tickerWaiting.set(String(a.id), a);
         tickerBanner.textContent = fill('ticker_new_alerts', { n: String(tickerWaiting.size) });
         tickerBanner.hidden = false;
@@ -347,6 +369,8 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
     stopFly();
     timers.forEach(clearInterval);
     clearTimeout(tickerTimer);
+    window.removeEventListener('pointerup', unpress, true);
+    window.removeEventListener('pointercancel', unpress, true);
     mapRef?.remove();
   };
 }
