@@ -6,6 +6,7 @@ import type { GeoJSONSource } from 'maplibre-gl';
 import { AlertStore, severityRank } from './alerts';
 import { alertAction, can, getAlert, getAlerts, getPositions, getTrack, getVehicle, type Alert, type Fix, type Me, type ZoneCollection } from './api';
 import { h } from './dom';
+import { Hold } from './hold';
 import { alertZoneIds, evidencePoints, evidenceView } from './evidence';
 import { distance, fill, learnVehicle, loadDirectory, paren, plate, setVehicles, severity, time, timeMinute, vehicleLabel, zoneName, zoneNameOr } from './format';
 import { haversine, type LonLat } from './geo';
@@ -131,36 +132,13 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   const setText = (el: Node, s: string) => {
     if (el.textContent !== s) el.textContent = s;
   };
-  const pointers = new Set<number>();
-  let pressedAt = 0;
-  let holdUntil = 0;
   let deferred = false;
-  let settleTimer: number | undefined;
-  /** How long the list is still held: while pressed (HOLD_MAX_MS at most) and HOLD_GRACE_MS after the last release or scroll. */
-  const holdLeft = () => Math.max(pointers.size ? pressedAt + HOLD_MAX_MS : 0, holdUntil) - Date.now();
-  /** Applies what waited once the hold is over. */
-  const settle = () => {
-    clearTimeout(settleTimer);
-    const wait = holdLeft();
-    if (wait > 0) settleTimer = window.setTimeout(settle, wait + 20);
-    else if (deferred) renderList();
-  };
-  listBox.addEventListener('pointerdown', (e) => {
-    if (!pointers.size) pressedAt = Date.now();
-    pointers.add(e.pointerId);
-    settle();
+  // What waited is applied once the hold is over.
+  const hold = new Hold(HOLD_GRACE_MS, HOLD_MAX_MS, () => {
+    if (deferred) renderList();
   });
-  const release = (e: PointerEvent) => {
-    if (!pointers.delete(e.pointerId)) return;
-    holdUntil = Date.now() + HOLD_GRACE_MS;
-    settle();
-  };
-  window.addEventListener('pointerup', release, true);
-  window.addEventListener('pointercancel', release, true);
-  listView.addEventListener('scroll', () => {
-    holdUntil = Date.now() + HOLD_GRACE_MS;
-    settle();
-  }, { passive: true });
+  hold.pressOn(listBox);
+  hold.touchOn(listView, ['scroll']);
 
   const shown = (a: Alert) => statusOk(a) && (!filter.severity || a.severity === filter.severity) && (!filter.type || a.type === filter.type);
 
@@ -180,13 +158,13 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
   /** Redraws the list, unless the officer is touching or scrolling it (force: the officer's own change of view). */
   function renderList(force = false): void {
     if (selected) return;
-    if (!force && holdLeft() > 0) {
+    if (!force && hold.left() > 0) {
       deferred = true;
       let fresh = 0;
       for (const [id, a] of alerts.byId) if (!rowEls.has(id) && shown(a)) fresh++;
       if (fresh) setText(banner, fill('list_new_alerts', { n: String(fresh) }));
       banner.hidden = !fresh;
-      settle();
+      hold.settle();
       return;
     }
     deferred = false;
@@ -473,9 +451,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
     live?.close();
     layer?.destroy();
     clearInterval(listTimer);
-    clearTimeout(settleTimer);
-    window.removeEventListener('pointerup', release, true);
-    window.removeEventListener('pointercancel', release, true);
+    hold.stop();
     clearTimeout(subTimer);
     if (watch !== null) navigator.geolocation.clearWatch(watch);
     mapRef?.remove();

@@ -6,6 +6,7 @@ import { alertDetail, focusAlert, type AlertFocus } from './alertview';
 import { PortCounter } from './counters';
 import { mountDailyPanel } from './daily';
 import { h } from './dom';
+import { Hold } from './hold';
 import { alertSummary } from './evidence';
 import { fill, learnVehicle, loadDirectory, plate, portOf, ports as portList, setZones, severity, timeOfDay, timeShort, zoneName } from './format';
 import { t } from './i18n';
@@ -74,35 +75,10 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
 
   // New alerts wait here, by id, while the ticker is held; releaseTicker shows them.
   const tickerWaiting = new Map<string, Alert>();
-  let tickerHeldUntil = 0;
-  let tickerTimer: number | undefined;
-  const pressed = new Set<number>();
-  let pressedAt = 0;
-  /** How long the ticker is still held (≤ 0: not). */
-  const tickerHeld = () => Math.max(pressed.size ? pressedAt + TICKER_PRESS_MAX_MS : 0, tickerHeldUntil) - Date.now();
   let releaseTicker = () => {};
-  /** Shows what waited once the hold is over. */
-  const settleTicker = () => {
-    clearTimeout(tickerTimer);
-    const left = tickerHeld();
-    if (left > 0) tickerTimer = window.setTimeout(settleTicker, left + 20);
-    else releaseTicker();
-  };
-  const holdTicker = () => {
-    tickerHeldUntil = Date.now() + TICKER_HOLD_MS;
-    settleTicker();
-  };
-  for (const ev of ['pointermove', 'wheel']) ticker.addEventListener(ev, holdTicker, { passive: true });
-  ticker.addEventListener('pointerdown', (e) => {
-    if (!pressed.size) pressedAt = Date.now();
-    pressed.add(e.pointerId);
-    holdTicker();
-  });
-  const unpress = (e: PointerEvent) => {
-    if (pressed.delete(e.pointerId)) holdTicker();
-  };
-  window.addEventListener('pointerup', unpress, true);
-  window.addEventListener('pointercancel', unpress, true);
+  const tickerHold = new Hold(TICKER_HOLD_MS, TICKER_PRESS_MAX_MS, () => releaseTicker());
+  tickerHold.pressOn(ticker);
+  tickerHold.touchOn(ticker, ['pointermove', 'wheel']);
 
   let focus: AlertFocus | null = null;
   let shownBody: HTMLElement | null = null;
@@ -250,7 +226,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
       while (ticker.children.length > TICKER_MAX) ticker.lastElementChild!.remove();
     };
     const pushTicker = (a: Alert) => {
-      if (tickerHeld() > 0) {
+      if (tickerHold.left() > 0) {
         tickerWaiting.set(String(a.id), a);
         tickerBanner.textContent = fill('ticker_new_alerts', { n: String(tickerWaiting.size) });
         tickerBanner.hidden = false;
@@ -368,9 +344,7 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
     layer?.destroy();
     stopFly();
     timers.forEach(clearInterval);
-    clearTimeout(tickerTimer);
-    window.removeEventListener('pointerup', unpress, true);
-    window.removeEventListener('pointercancel', unpress, true);
+    tickerHold.stop();
     mapRef?.remove();
   };
 }
