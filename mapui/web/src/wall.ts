@@ -262,14 +262,17 @@ export function mountWall(root: HTMLElement, me: Me, params = new URLSearchParam
     // when open, its detail say so at once; the map stays where the operator has it.
     const followAlert = (a: Alert) => {
       const id = String(a.id);
-      const li = [...ticker.children].find((x) => (x as HTMLElement).dataset.alert === id);
+      const li = [...ticker.children].find((x) => (x as HTMLElement).dataset.alert === id) as HTMLElement | undefined;
       if (li) {
+        // Changed in place, not replaced: a press or a click on the line while the alert changes
+        // (the rule's next fix, a patrol's acknowledgement) still lands on it.
         const fresh = tickerItem(a);
-        fresh.classList.toggle('selected', li.classList.contains('selected'));
-        fresh.style.animation = 'none';
         const veh = li.querySelector('.veh')?.textContent;
         if (veh) fresh.querySelector('.veh')!.textContent = veh;
-        li.replaceWith(fresh);
+        fresh.classList.toggle('selected', li.classList.contains('selected'));
+        li.className = fresh.className;
+        li.title = fresh.title;
+        if (li.innerHTML !== fresh.innerHTML) li.replaceChildren(...fresh.childNodes);
       }
       if (!detail.hidden && shownBody?.dataset.alert === id) {
         const body = alertDetail(a, me);

@@ -114,12 +114,14 @@ test('wall: the open detail and the ticker line follow an alert acknowledged and
   await tablet.waitForSelector('#ack');
 
   // The patrol on the spot acknowledges on their tablet (the API, another session).
+  const pressed = await wall.$(line);
   const patrol = await login('xuncha');
   const acked = await apiCall(server.base, patrol, 'POST', `/alerts/${a.id}/ack`, { note: '巡查3组正在前往' });
   const ackText = `已确认 · xuncha · ${cst(acked.acked_at)} 北京时间`;
   await wall.waitForFunction((want) => document.querySelector('#alert-status')?.textContent === want, ackText, { timeout: 15_000 })
     .catch(async () => assert.fail(`wall detail shows «${await wall.textContent('#alert-status')}», not «${ackText}»`));
   assert.match(await wall.textContent(line), /已确认/);
+  assert.ok(await pressed.evaluate((li) => li.isConnected), 'the line changed in place: a click on it while the alert changed would be lost');
 
   const resolved = await apiCall(server.base, patrol, 'POST', `/alerts/${a.id}/resolve`, { note: '司机迷路，已护送返回' });
   const want = `已处置 · xuncha · ${cst(resolved.resolved_at)} 北京时间`;
