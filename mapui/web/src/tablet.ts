@@ -187,6 +187,8 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
       r.li.remove();
       rowEls.delete(id);
     }
+    // A row moved is taken out and put back, which drops the keyboard's focus: given back below.
+    const focused = ul.contains(document.activeElement) ? document.activeElement as HTMLElement : null;
     let cur = ul.firstElementChild;
     for (const { a, d } of rows) {
       const r = rowOf(String(a.id));
@@ -205,6 +207,7 @@ export function mountTablet(root: HTMLElement, me: Me): () => void {
       if (r.li === cur) cur = cur.nextElementSibling;
       else ul.insertBefore(r.li, cur);
     }
+    if (focused?.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
     const body = rows.length ? ul : emptyEl;
     if (listBox.firstChild !== body || listBox.childNodes.length !== 1) listBox.replaceChildren(body);
     if (side.firstChild !== listView || side.lastChild !== banner || side.childNodes.length !== 2) side.replaceChildren(listView, banner);

@@ -141,6 +141,32 @@ test('tablet: a nearer alert arriving while the officer presses a row neither mo
   await page.context().close();
 });
 
+test('tablet: a row focused from the keyboard keeps the focus when the patrol moves and it goes to the top', async () => {
+  const errors = [];
+  const token = await apiLogin(server.base);
+  const d = await crossing(token, 'TRD', -0.03, '蒙M·T0004');
+  const e = await crossing(token, 'TRE', -0.05, '蒙M·T0005');
+  const page = await tabletPage(errors);
+  const rowE = `button[data-alert="${e.id}"]`;
+  await page.waitForSelector(rowE);
+  await page.waitForSelector(`button[data-alert="${d.id}"]`);
+  assert.notEqual((await rowOrder(page))[0], String(e.id), 'TRE is not the nearest yet');
+  await page.focus(rowE);
+
+  // The patrol drives along the border to TRE's crossing: its row goes to the top of the list.
+  const { at, normal } = where.crossing;
+  const tangent = [normal[1], -normal[0]];
+  await page.context().setGeolocation({ latitude: at[1] - normal[1] * 0.005 - tangent[1] * 0.06, longitude: at[0] - normal[0] * 0.005 - tangent[0] * 0.06 });
+  await page.waitForFunction((id) => document.querySelector('#alerts button[data-alert]')?.dataset.alert === id, String(e.id), { timeout: 15_000 })
+    .catch(async () => assert.fail(`TRE's row did not go to the top: ${await rowOrder(page)}`));
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset?.alert ?? document.activeElement?.tagName), String(e.id), 'the focus stayed on the row moved');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#ack');
+  assert.equal(await page.textContent('#vehicle'), '蒙M·T0005 · 货车', 'Enter opens the row focused');
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
 test('attack: a flood of alerts while the officer holds the list is coalesced; a release never reported does not freeze the list', async () => {
   const errors = [];
   const token = await apiLogin(server.base);
