@@ -188,7 +188,11 @@ func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []i
 	if slow > 0 {
 		s.slow.CompareAndSwap(slow, slow-1) // lost to a concurrent commit: it counted
 	}
-	err = commitTx(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs, plan, nil)
+	if plan.fast {
+		err = commitOneTrip(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs, plan)
+	} else {
+		err = commitTx(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs, plan, nil)
+	}
 	if plan.refill > 0 {
 		s.ids.put(plan.refilled, generation)
 	}
