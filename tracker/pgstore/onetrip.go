@@ -183,6 +183,12 @@ func commitOneTrip(ctx context.Context, conn *pgx.Conn, b *tracker.Batch, eventF
 		nc.SetDeadline(time.Time{})
 	}
 	if pgErr != nil {
+		var pe *pgconn.PgError
+		if errors.As(pgErr, &pe) && (pe.Code == "26000" || pe.Code == "0A000") {
+			// A statement prepared here is gone or stale (a migration by another server
+			// changed a table): a new connection prepares them again.
+			pg.Close(context.Background())
+		}
 		return pgErr
 	}
 	copy(fixIDs, plan.newFixIDs)
