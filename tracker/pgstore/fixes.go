@@ -164,8 +164,8 @@ type querier interface {
 }
 
 // commitOnce makes one attempt at committing b in one transaction. Its fixes' IDs are reserved
-// beforehand (see idStock), so that the whole transaction goes in one round trip
-// (commitOneTrip): BEGIN, the fixes copied in as new, the newest of each vehicle upserted into
+// beforehand (see idStock), so that the whole transaction goes in two round trips: BEGIN and
+// the fixes copied in as new (copyNewFixes); then the newest of each vehicle upserted into
 // latest_fixes, the events, the alerts, COMMIT. Should a device time be taken already (a
 // resent fix the pipeline no longer knew, after a restart say, or the same report twice in the
 // batch), that fails; the transaction is rolled back and made again the way that sorts
@@ -188,11 +188,7 @@ func (s *Store) commitOnce(ctx context.Context, b *tracker.Batch, eventFixes []i
 	if slow > 0 {
 		s.slow.CompareAndSwap(slow, slow-1) // lost to a concurrent commit: it counted
 	}
-	if plan.fast {
-		err = commitOneTrip(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs, plan)
-	} else {
-		err = commitTx(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs, plan, nil)
-	}
+	err = commitTx(ctx, conn.Conn(), b, eventFixes, fixIDs, dups, eventIDs, alertIDs, plan, nil)
 	if plan.refill > 0 {
 		s.ids.put(plan.refilled, generation)
 	}

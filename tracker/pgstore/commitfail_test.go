@@ -41,8 +41,8 @@ func poolWorks(t *testing.T, s *Store) {
 	}
 }
 
-// oneTripBatch is fix n of vehicles 0 … vehicles-1, each with an event.
-func oneTripBatch(vehicles, n int, at time.Time) *tracker.Batch {
+// fixBatch is fix n of vehicles 0 … vehicles-1, each with an event.
+func fixBatch(vehicles, n int, at time.Time) *tracker.Batch {
 	b := &tracker.Batch{}
 	for v := range vehicles {
 		f := sharedFix(v, n, at)
@@ -52,20 +52,25 @@ func oneTripBatch(vehicles, n int, at time.Time) *tracker.Batch {
 	return b
 }
 
-// TestOneTripTakenWithEverything: a batch of new fixes whose last one is a resent fix (its
+// The tests of this file were written for a group commit in one round trip (commits 715542f
+// and 142714f: BEGIN, the COPY and its rows, latest_fixes, events, alerts, the ID refill and
+// COMMIT written at once under one Sync), reverted because it did not pay (docs/performance-history.md,
+// 2026-12-06 fourth session). They pass on the two round trips kept, and each failed on a
+// broken variant of the reverted code, named in its comment.
+
+// TestTakenWithEverythingBehindCopy: a batch of new fixes whose last one is a resent fix (its
 // device time taken, so that the COPY fails after copying the others) with events, an update of
-// an open alert, a new alert and a refill of fix IDs all written behind the COPY in the same
-// round trip: none of what was written behind it is done twice or half, the batch is stored
-// whole the sorting way (the resent fix a duplicate with its stored ID, the alert updated, not
-// made again, the events' IDs in the batch's order), and the connection is idle and takes the
-// next one-round-trip commit. Fails with a reply reader that stops at the COPY's error instead
-// of reading through the ReadyForQuery after the Sync (the ROLLBACK then reads the stale
-// ReadyForQuery and the connection is a reply behind).
-func TestOneTripTakenWithEverything(t *testing.T) {
+// an open alert, a new alert and a refill of fix IDs: none of them is done twice or half, the
+// batch is stored whole the sorting way (the resent fix a duplicate with its stored ID, the
+// alert updated, not made again, the events' IDs in the batch's order), and the connection is
+// idle and takes the next fast commit. Failed with a one-round-trip reply reader that stopped at
+// the COPY's error instead of reading through the ReadyForQuery after the Sync (the ROLLBACK
+// then read the stale ReadyForQuery and the connection was a reply behind).
+func TestTakenWithEverythingBehindCopy(t *testing.T) {
 	s := open(t, newDB(t))
 	ctx := context.Background()
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour)
-	first := oneTripBatch(10, 0, at)
+	first := fixBatch(10, 0, at)
 	first.Alerts = []tracker.Alert{{Type: "geofence_enter", Severity: "high", VehicleID: "veh-1", Time: at, Message: "first", DedupKey: "k1", Active: true}}
 	if err := s.Commit(ctx, first); err != nil {
 		t.Fatal(err)
@@ -73,7 +78,7 @@ func TestOneTripTakenWithEverything(t *testing.T) {
 	s.ids.mu.Lock()
 	s.ids.ids = s.ids.ids[:idBlock/2] // the next commit refills the stock in its round trip
 	s.ids.mu.Unlock()
-	b := oneTripBatch(300, 1, at)
+	b := fixBatch(300, 1, at)
 	resent := first.Fixes[5]
 	resent.ID = 0
 	b.Fixes = append(b.Fixes, resent)
@@ -86,7 +91,7 @@ func TestOneTripTakenWithEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.slow.Load() != slowAfterTaken {
-		t.Fatal("the taken device time was not found by the one-round-trip commit")
+		t.Fatal("the taken device time was not found by the fast commit")
 	}
 	last := len(b.Fixes) - 1
 	for i := range b.Fixes {
@@ -116,9 +121,9 @@ func TestOneTripTakenWithEverything(t *testing.T) {
 	}
 	poolWorks(t, s)
 	s.slow.Store(0)
-	next := oneTripBatch(300, 2, at)
+	next := fixBatch(300, 2, at)
 	if err := s.Commit(ctx, next); err != nil {
-		t.Fatalf("the one-round-trip commit after the fallback: %v", err)
+		t.Fatalf("the fast commit after the fallback: %v", err)
 	}
 	ids := make([]int64, 0, len(b.Fixes)+len(next.Fixes))
 	for i := range last {
@@ -136,20 +141,20 @@ func TestOneTripTakenWithEverything(t *testing.T) {
 	checkLatest(t, s, at.Add(20*time.Second), 300)
 }
 
-// TestOneTripLaterFailureRollsBack: a statement written behind the COPY that PostgreSQL refuses
-// (an alert whose evidence is not JSON, found at its Bind, after the fixes were copied and
-// latest_fixes upserted) fails the commit and leaves nothing of it: no fix, event or alert, the
-// vehicles' latest fixes as they were; the connection goes on. Fails with a reply reader that
-// only looks for an error in the COPY's replies (the commit is then reported done while
-// PostgreSQL rolled it back: acknowledged fixes lost).
-func TestOneTripLaterFailureRollsBack(t *testing.T) {
+// TestRefusedAfterCopyRollsBack: a statement after the COPY that PostgreSQL refuses (an alert
+// whose evidence is not JSON, found at its Bind, after the fixes were copied and latest_fixes
+// upserted) fails the commit and leaves nothing of it: no fix, event or alert, the vehicles'
+// latest fixes as they were; the connection goes on. Failed with a one-round-trip reply reader
+// that only looked for an error in the COPY's replies and did not count the statements answered
+// (the commit was reported done while PostgreSQL had rolled it back: acknowledged fixes lost).
+func TestRefusedAfterCopyRollsBack(t *testing.T) {
 	s := open(t, newDB(t))
 	ctx := context.Background()
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour)
-	if err := s.Commit(ctx, oneTripBatch(20, 0, at)); err != nil {
+	if err := s.Commit(ctx, fixBatch(20, 0, at)); err != nil {
 		t.Fatal(err)
 	}
-	b := oneTripBatch(200, 1, at)
+	b := fixBatch(200, 1, at)
 	b.Alerts = []tracker.Alert{
 		{Type: "geofence_enter", Severity: "high", VehicleID: "veh-1", Time: at, Message: "fine", DedupKey: "ok", Active: true},
 		{Type: "geofence_enter", Severity: "high", VehicleID: "veh-2", Time: at, Message: "'); COMMIT; --", DedupKey: "bad", Active: true,
@@ -202,18 +207,18 @@ func waitForBackend(t *testing.T, s *Store, like string, lock bool) int {
 	}
 }
 
-// TestOneTripCancelledMidCommit: a commit whose context is cancelled while its backend waits on
-// a row lock (its fixes copied, the rest of the transaction written behind) fails with the
-// context's error, and every connection of the pool is idle and answers after it; the batch is
-// then stored whole, once (the backend may still have run the transaction to its COMMIT, as a
-// COMMIT whose reply was lost: its fixes come back as duplicates). Fails with a commit that
-// does not close its connection when a read fails (the pool gets it back with a deadline set and
-// the replies unread).
-func TestOneTripCancelledMidCommit(t *testing.T) {
+// TestCancelledMidCommit: a commit whose context is cancelled while its backend waits on a row
+// lock (its fixes copied, the rest of the transaction sent behind) fails with the context's
+// error, and every connection of the pool is idle and answers after it; the batch is then
+// stored whole, once (the backend may still have run the transaction to its COMMIT, as a COMMIT
+// whose reply was lost: its fixes come back as duplicates). Failed with a one-round-trip commit
+// that did not close its connection when a read failed (the pool got it back with a deadline
+// set and the replies unread).
+func TestCancelledMidCommit(t *testing.T) {
 	s := open(t, newDB(t))
 	ctx := context.Background()
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour)
-	if err := s.Commit(ctx, oneTripBatch(50, 0, at)); err != nil {
+	if err := s.Commit(ctx, fixBatch(50, 0, at)); err != nil {
 		t.Fatal(err)
 	}
 	blocker, err := s.pool.Begin(ctx)
@@ -224,7 +229,7 @@ func TestOneTripCancelledMidCommit(t *testing.T) {
 	if _, err := blocker.Exec(ctx, "SELECT 1 FROM latest_fixes WHERE vehicle_id = 'veh-3' FOR UPDATE"); err != nil {
 		t.Fatal(err)
 	}
-	b := oneTripBatch(50, 1, at)
+	b := fixBatch(50, 1, at)
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- s.Commit(cctx, b) }()
@@ -253,7 +258,7 @@ func TestOneTripCancelledMidCommit(t *testing.T) {
 	}
 	poolWorks(t, s)
 	for n := 2; n < 6; n++ {
-		if err := s.Commit(ctx, oneTripBatch(50, n, at)); err != nil {
+		if err := s.Commit(ctx, fixBatch(50, n, at)); err != nil {
 			t.Fatalf("commit %d after the cancelled one: %v", n, err)
 		}
 	}
@@ -266,18 +271,20 @@ func TestOneTripCancelledMidCommit(t *testing.T) {
 	poolWorks(t, s)
 }
 
-// TestOneTripKilledMidCopy: the backend of a large commit killed while its rows are still on
-// their way (the client writing, the server copying) fails the commit, stores nothing of it,
-// and leaves no broken connection in the pool; the batch is then stored whole.
-func TestOneTripKilledMidCopy(t *testing.T) {
+// TestKilledMidCopy: the backend of a large commit killed while its rows are still on their
+// way (the client writing, the server copying) fails the commit, stores nothing of it, and
+// leaves no broken connection in the pool; the batch is then stored whole. Failed (hung) with a
+// one-round-trip reply reader that took a failed read for a failed statement and read on to
+// the ReadyForQuery.
+func TestKilledMidCopy(t *testing.T) {
 	s := open(t, newDB(t))
 	ctx := context.Background()
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour)
 	b := &tracker.Batch{}
 	for n := range 100 {
-		b.Fixes = append(b.Fixes, oneTripBatch(400, n, at).Fixes...)
+		b.Fixes = append(b.Fixes, fixBatch(400, n, at).Fixes...)
 	}
-	if err := s.Commit(ctx, oneTripBatch(1, 0, at.Add(-time.Hour))); err != nil { // partitions, IDs, statements
+	if err := s.Commit(ctx, fixBatch(1, 0, at.Add(-time.Hour))); err != nil { // partitions, IDs, statements
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
