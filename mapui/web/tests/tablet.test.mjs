@@ -160,6 +160,7 @@ test('tablet: a row focused from the keyboard keeps the focus when the patrol mo
   await page.waitForFunction((id) => document.querySelector('#alerts button[data-alert]')?.dataset.alert === id, String(e.id), { timeout: 15_000 })
     .catch(async () => assert.fail(`TRE's row did not go to the top: ${await rowOrder(page)}`));
   assert.equal(await page.evaluate(() => document.activeElement?.dataset?.alert ?? document.activeElement?.tagName), String(e.id), 'the focus stayed on the row moved');
+  await shots(page, 'tablet-list-focused', [800, 1280]);
   await page.keyboard.press('Enter');
   await page.waitForSelector('#ack');
   assert.equal(await page.textContent('#vehicle'), '蒙M·T0005 · 货车', 'Enter opens the row focused');
