@@ -49,6 +49,11 @@ type LoadResult struct {
 	AckedPerSecond  float64
 	P50, P99, Max   time.Duration // from the write of a frame to its 0x8001, for frames sent after the warm-up
 	ConnectFailures int
+	// MeasureStart is when the warm-up ended and measuring began (wall clock).
+	MeasureStart time.Time
+	// SecondP99 and SecondMax are the ack latencies of the frames sent in each whole second
+	// after the warm-up, by the second they were sent in: where in a run a stall fell.
+	SecondP99, SecondMax []time.Duration
 }
 
 func (r LoadResult) String() string {
@@ -88,6 +93,10 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	// terminal reports each second at most once, and the server stores one fix per device and time.
 	devStart := time.Now().Add(-time.Duration(perSecond*(cfg.Duration+cfg.Warmup).Seconds()+60) * time.Second).Truncate(time.Second)
 	hist := new(latencies)
+	secs := make([]*latencies, int(math.Ceil(cfg.Duration.Seconds())))
+	for i := range secs {
+		secs[i] = new(latencies)
+	}
 	for i := 0; i < cfg.Terminals; i++ {
 		c, err := d.DialContext(ctx, "tcp", cfg.Addr)
 		if err != nil {
@@ -95,7 +104,7 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 			continue
 		}
 		ph, _ := jt808.ParsePhone(fmt.Sprint(cfg.PhoneBase+uint64(i)), false)
-		lc := &loadConn{conn: c, hist: hist}
+		lc := &loadConn{conn: c, hist: hist, secs: secs}
 		lc.tpl = newFrameTemplate(ph, 42+float64(i%1000)/1000, 107, devStart, cfg.Items)
 		conns = append(conns, lc)
 	}
@@ -145,6 +154,10 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 		res.Refused += c.refused
 	}
 	res.P50, res.P99, res.Max = hist.quantile(0.5), hist.quantile(0.99), hist.max()
+	res.MeasureStart = start.Add(cfg.Warmup)
+	for _, h := range secs {
+		res.SecondP99, res.SecondMax = append(res.SecondP99, h.quantile(0.99)), append(res.SecondMax, h.max())
+	}
 	res.AckedPerSecond = float64(res.AckedInTime) / cfg.Duration.Seconds()
 	return res, nil
 }
@@ -165,6 +178,7 @@ type loadConn struct {
 	t0, end time.Time
 	warmup  time.Duration // writes sent before t0+warmup are acknowledged but not measured
 	hist    *latencies
+	secs    []*latencies // by the second after the warm-up a write was sent in
 	nSent   atomic.Int64
 	nWrites atomic.Int64
 
@@ -248,6 +262,9 @@ func (c *loadConn) ack(serial uint16, ok bool) {
 			c.acked++
 			if w.at >= c.warmup {
 				c.hist.add(now - w.at)
+				if i := int((w.at - c.warmup) / time.Second); i < len(c.secs) {
+					c.secs[i].add(now - w.at)
+				}
 				if c.t0.Add(now).Before(c.end) {
 					c.ackedInTime++
 				}

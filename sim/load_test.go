@@ -66,6 +66,18 @@ func TestLoad(t *testing.T) {
 	if res.P50 <= 0 || res.P99 < res.P50 || res.Max < res.P99 || res.AckedInTime > res.Acked {
 		t.Errorf("latencies %v", res)
 	}
+	// Each measured second has its own p99 and maximum, within the run's.
+	if len(res.SecondP99) != 2 || len(res.SecondMax) != 2 {
+		t.Fatalf("per-second latencies %v %v, want 2 seconds", res.SecondP99, res.SecondMax)
+	}
+	for i := range res.SecondP99 {
+		if res.SecondP99[i] <= 0 || res.SecondMax[i] < res.SecondP99[i] || res.SecondMax[i] > res.Max {
+			t.Errorf("second %d: p99 %v max %v, run max %v", i, res.SecondP99[i], res.SecondMax[i], res.Max)
+		}
+	}
+	if res.MeasureStart.IsZero() || time.Since(res.MeasureStart) < res.Elapsed {
+		t.Errorf("measuring began %v, elapsed %v", res.MeasureStart, res.Elapsed)
+	}
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
 	if int64(len(sink.fixes)) != res.Sent {

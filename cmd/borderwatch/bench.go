@@ -100,7 +100,23 @@ type benchStep struct {
 	DBUsPerFix float64     `json:"db_backend_cpu_us_per_fix,omitempty"`
 	Tile38     *tile38Cost `json:"tile38,omitempty"`
 	KeptUp     bool        `json:"kept_up"`
-	profile    []byte
+	// TrialRuns are the step's trials one by one, in the order they ran: which was slow, when,
+	// and in which second of it.
+	TrialRuns []benchTrial `json:"trial_runs,omitempty"`
+	profile   []byte
+}
+
+// benchTrial is one trial of a step on its own.
+type benchTrial struct {
+	At            string    `json:"at"` // when measuring began, UTC
+	AckedPerS     float64   `json:"acked_per_s"`
+	AckP50Ms      float64   `json:"ack_p50_ms"`
+	AckP99Ms      float64   `json:"ack_p99_ms"`
+	AckMaxMs      float64   `json:"ack_max_ms"`
+	CPUPercent    float64   `json:"cpu_percent"`
+	GenCPUPercent float64   `json:"generator_cpu_percent"`
+	SecondP99Ms   []float64 `json:"second_p99_ms"` // of the frames sent in each second of the trial
+	SecondMaxMs   []float64 `json:"second_max_ms"`
 }
 
 type benchOptions struct {
@@ -325,6 +341,10 @@ func benchRamp(ctx context.Context, srv *benchServer, o benchOptions, phone *uin
 		}
 		st := medianStep(trials, o.maxP99)
 		row.Steps = append(row.Steps, st)
+		for i, t := range st.TrialRuns {
+			o.say("    trial %d at %s  acked %7.0f/s  ack p50 %5.1f ms  p99 %6.1f ms  max %6.1f ms  server CPU %4.0f%%  generator CPU %4.0f%%  p99 by second %v ms",
+				i+1, t.At, t.AckedPerS, t.AckP50Ms, t.AckP99Ms, t.AckMaxMs, t.CPUPercent, t.GenCPUPercent, t.SecondP99Ms)
+		}
 		o.say("offered %7d/s  acked %7.0f/s (%.0f–%.0f)  ack p50 %6.1f ms  p99 %7.1f ms (%.1f–%.1f)  server CPU %4.0f%% %5.1f µs/fix  generator CPU %4.0f%% %4.1f µs/fix  db %4.1f µs/fix  %s",
 			rate, st.AckedPerS, st.AckedRange[0], st.AckedRange[1], st.AckP50Ms, st.AckP99Ms, st.AckP99Range[0], st.AckP99Range[1],
 			st.CPUPercent, st.ServerUsPerFix, st.GenCPUPercent, st.GenUsPerFix, st.DBUsPerFix,
@@ -419,6 +439,12 @@ func benchOne(ctx context.Context, srv *benchServer, o benchOptions, rate int, p
 		st.Tile38 = srv.tile38Counters(ctx).costSince(t38, lr.AckedInTime)
 	}
 	st.KeptUp = lr.AckedPerSecond >= 0.97*float64(rate) && lr.P99 < o.maxP99
+	tr := benchTrial{At: lr.MeasureStart.UTC().Format("15:04:05.000"), AckedPerS: st.AckedPerS, AckP50Ms: st.AckP50Ms, AckP99Ms: st.AckP99Ms,
+		AckMaxMs: ms(lr.Max), CPUPercent: st.CPUPercent, GenCPUPercent: st.GenCPUPercent}
+	for i := range lr.SecondP99 {
+		tr.SecondP99Ms, tr.SecondMaxMs = append(tr.SecondP99Ms, ms(lr.SecondP99[i])), append(tr.SecondMaxMs, ms(lr.SecondMax[i]))
+	}
+	st.TrialRuns = []benchTrial{tr}
 	if prof != nil {
 		st.profile = <-prof
 	}
@@ -437,6 +463,9 @@ func medianStep(trials []benchStep, maxP99 time.Duration) benchStep {
 		return v[(len(v)-1)/2], v[0], v[len(v)-1]
 	}
 	st := benchStep{OfferedPerS: trials[0].OfferedPerS, Trials: len(trials), profile: trials[0].profile}
+	for _, t := range trials {
+		st.TrialRuns = append(st.TrialRuns, t.TrialRuns...)
+	}
 	st.AckedPerS, st.AckedRange[0], st.AckedRange[1] = median(func(t benchStep) float64 { return t.AckedPerS })
 	st.AckP99Ms, st.AckP99Range[0], st.AckP99Range[1] = median(func(t benchStep) float64 { return t.AckP99Ms })
 	st.AckP50Ms, _, _ = median(func(t benchStep) float64 { return t.AckP50Ms })

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -146,5 +148,26 @@ func TestBenchDBBackendCPU(t *testing.T) {
 		log := errs.String()
 		log = log[max(0, len(log)-4000):]
 		t.Errorf("database backend CPU per fix %.1f µs, steps %+v: want the step's, above 0\n%s", res.DBUsPerFix, res.Steps, log)
+	}
+}
+
+// TestMedianStepKeepsTrials: a step's medians hide its slow trial; the trials stay, in order.
+func TestMedianStepKeepsTrials(t *testing.T) {
+	var trials []benchStep
+	for i, p99 := range []float64{20, 250, 30} {
+		trials = append(trials, benchStep{OfferedPerS: 1000, AckedPerS: 1000, AckP99Ms: p99,
+			TrialRuns: []benchTrial{{At: fmt.Sprint(i), AckP99Ms: p99, SecondP99Ms: []float64{p99}}}})
+	}
+	st := medianStep(trials, 50*time.Millisecond)
+	if st.AckP99Ms != 30 || st.AckP99Range != [2]float64{20, 250} || !st.KeptUp {
+		t.Fatalf("step %+v", st)
+	}
+	if len(st.TrialRuns) != 3 {
+		t.Fatalf("%d trial runs, want 3", len(st.TrialRuns))
+	}
+	for i, tr := range st.TrialRuns {
+		if tr.At != fmt.Sprint(i) || tr.AckP99Ms != trials[i].AckP99Ms {
+			t.Errorf("trial %d: %+v", i, tr)
+		}
 	}
 }
