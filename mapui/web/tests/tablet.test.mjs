@@ -151,7 +151,11 @@ test('tablet: a row focused from the keyboard keeps the focus when the patrol mo
   await page.waitForSelector(rowE);
   await page.waitForSelector(`button[data-alert="${d.id}"]`);
   assert.notEqual((await rowOrder(page))[0], String(e.id), 'TRE is not the nearest yet');
+  // Reached from the keyboard, as an officer with a keyboard cover would (Tab shows the ring).
   await page.focus(rowE);
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset?.alert), String(e.id), 'Tab came back to the row');
 
   // The patrol drives along the border to TRE's crossing: its row goes to the top of the list.
   const { at, normal } = where.crossing;
@@ -160,6 +164,8 @@ test('tablet: a row focused from the keyboard keeps the focus when the patrol mo
   await page.waitForFunction((id) => document.querySelector('#alerts button[data-alert]')?.dataset.alert === id, String(e.id), { timeout: 15_000 })
     .catch(async () => assert.fail(`TRE's row did not go to the top: ${await rowOrder(page)}`));
   assert.equal(await page.evaluate(() => document.activeElement?.dataset?.alert ?? document.activeElement?.tagName), String(e.id), 'the focus stayed on the row moved');
+  const ring = await page.evaluate(() => { const s = getComputedStyle(document.activeElement); return `${s.outlineStyle} ${s.outlineWidth}`; });
+  assert.equal(ring, 'solid 3px', 'the focused row shows a ring of its own');
   await shots(page, 'tablet-list-focused', [800, 1280]);
   await page.keyboard.press('Enter');
   await page.waitForSelector('#ack');
