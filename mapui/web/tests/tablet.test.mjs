@@ -132,6 +132,8 @@ test('tablet: a nearer alert arriving while the officer presses a row neither mo
   assert.ok(after.indexOf(String(b.id)) < after.indexOf(String(a.id)), `the new, nearer alert first: ${after}`);
   assert.ok(await held.evaluate((x) => x.isConnected), 'the row of the alert pressed was kept, not rebuilt');
   assert.equal(await page.isVisible('#list-banner'), false);
+  // The plate may follow the row (looked up when the alert came without it).
+  await page.waitForFunction((sel) => /蒙M·T0002/.test(document.querySelector(sel)?.textContent ?? ''), `button[data-alert="${b.id}"]`, { timeout: 10_000 }).catch(() => {});
   const text = await page.innerText(`button[data-alert="${b.id}"]`);
   assert.match(text, /蒙M·T0002/);
   assert.match(text, /\d{4}-\d\d-\d\d \d\d:\d\d/);
